@@ -1,0 +1,39 @@
+import type { ClusterModel, KindName } from '../../shared/model/index.js';
+
+/** What the hub may ask an agent to do to Slurm. */
+export type CommandKindName = 'cancel' | 'hold' | 'release' | 'requeue' | 'drain' | 'resume';
+
+export interface SlurmCommand {
+  kind: CommandKindName;
+  /** Job id (as a string) for job commands, node name for node commands. */
+  target: string;
+  reason?: string;
+}
+
+export interface CommandOutcome {
+  ok: boolean;
+  message: string;
+  /** How it was carried out: "rest", "scontrol". */
+  via: string;
+}
+
+export interface PollResult {
+  model: ClusterModel;
+  /** Kinds Slurm said did not change since the previous poll (304); the model still holds them. */
+  unchanged: Set<KindName>;
+  /** Kinds that could not be read this time (slurmdbd down...); the agent keeps the previous values. */
+  failed: Map<KindName, Error>;
+  apiVersion: string;
+  endpoint: string;
+}
+
+/**
+ * One Slurm controller as a source of the normalized model, and the way to act on it.
+ * Implementations: slurmrestd (agent/source/slurmrestd) and the squeue/sinfo CLI (agent/source/cli).
+ */
+export interface SlurmSource {
+  readonly name: 'rest' | 'cli';
+  poll(signal?: AbortSignal): Promise<PollResult>;
+  execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome>;
+  close(): Promise<void>;
+}

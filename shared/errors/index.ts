@@ -1,0 +1,124 @@
+// Typed errors, rendered in one place each: toProblem() for HTTP, toGrpcStatus() for gRPC.
+// Handlers throw these; messages are safe to show (never a secret, never a stack).
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+export class FleetError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly grpcCode: GrpcStatus;
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: string, message: string, httpStatus: number, grpcCode: GrpcStatus, detail?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = httpStatus;
+    this.grpcCode = grpcCode;
+    this.detail = detail;
+  }
+}
+
+export class BadRequestError extends FleetError {
+  constructor(message: string, detail?: Record<string, unknown>) {
+    super('SF_API_BAD_REQUEST', message, 400, GrpcStatus.INVALID_ARGUMENT, detail);
+  }
+}
+
+export class UnauthenticatedError extends FleetError {
+  constructor(message = 'authentication required: present a client certificate or a bearer token') {
+    super('SF_AUTH_UNAUTHENTICATED', message, 401, GrpcStatus.UNAUTHENTICATED);
+  }
+}
+
+export class ForbiddenError extends FleetError {
+  constructor(message: string) {
+    super('SF_AUTH_FORBIDDEN', message, 403, GrpcStatus.PERMISSION_DENIED);
+  }
+}
+
+export class NotFoundError extends FleetError {
+  constructor(message: string) {
+    super('SF_API_NOT_FOUND', message, 404, GrpcStatus.NOT_FOUND);
+  }
+}
+
+export class ConflictError extends FleetError {
+  constructor(message: string) {
+    super('SF_API_CONFLICT', message, 409, GrpcStatus.FAILED_PRECONDITION);
+  }
+}
+
+export class UnavailableError extends FleetError {
+  constructor(code: string, message: string) {
+    super(code, message, 503, GrpcStatus.UNAVAILABLE);
+  }
+}
+
+export class TimeoutError extends FleetError {
+  constructor(code: string, message: string) {
+    super(code, message, 504, GrpcStatus.DEADLINE_EXCEEDED);
+  }
+}
+
+/** Slurm answered, but not with what we can use (bad JSON, wrong shape, error list). */
+export class SlurmResponseError extends FleetError {
+  constructor(message: string, detail?: Record<string, unknown>) {
+    super('SF_SLURM_BAD_RESPONSE', message, 502, GrpcStatus.UNAVAILABLE, detail);
+  }
+}
+
+/** Slurm could not be reached or refused us (connection, auth, HTTP status). */
+export class SlurmUnavailableError extends FleetError {
+  readonly status?: number;
+  constructor(message: string, status?: number) {
+    super('SF_SLURM_UNAVAILABLE', message, 502, GrpcStatus.UNAVAILABLE, status ? { status } : undefined);
+    this.status = status;
+  }
+}
+
+/** Slurm refused a command (unknown job, invalid state, permission). */
+export class SlurmCommandError extends FleetError {
+  constructor(message: string) {
+    super('SF_SLURM_COMMAND_FAILED', message, 422, GrpcStatus.FAILED_PRECONDITION);
+  }
+}
+
+export class ConfigError extends FleetError {
+  constructor(message: string) {
+    super('SF_CONFIG_INVALID', message, 500, GrpcStatus.INTERNAL);
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  [extra: string]: unknown;
+}
+
+export function toProblem(err: unknown, instance?: string): Problem {
+  const fe = asFleetError(err);
+  return {
+    type: `https://slurmfleet.dev/errors/${fe.code}`,
+    title: fe.name,
+    status: fe.httpStatus,
+    detail: fe.message,
+    code: fe.code,
+    ...(instance ? { instance } : {}),
+    ...(fe.detail ?? {}),
+  };
+}
+
+export function toGrpcStatus(err: unknown): { code: GrpcStatus; details: string } {
+  const fe = asFleetError(err);
+  return { code: fe.grpcCode, details: `${fe.code}: ${fe.message}` };
+}
+
+/** Anything that is not a FleetError becomes an opaque internal error: its text may hold secrets. */
+export function asFleetError(err: unknown): FleetError {
+  if (err instanceof FleetError) return err;
+  return new FleetError('SF_INTERNAL', 'internal error', 500, GrpcStatus.INTERNAL);
+}
