@@ -8,6 +8,6 @@ rm -rf generated && mkdir -p generated
 protoc \
   --plugin=protoc-gen-ts_proto=node_modules/.bin/protoc-gen-ts_proto \
   --ts_proto_out=generated \
-  --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,snakeToCamel=false,importSuffix=.js,forceLong=number,env=node,oneof=unions-value,useOptionals=none,exportCommonSymbols=false,outputClientImpl=false \
+  --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,snakeToCamel=false,importSuffix=.js,forceLong=number,env=node,oneof=unions-value,useOptionals=none,exportCommonSymbols=false \
   -I proto proto/fleet/v1/*.proto
 echo "generated/ updated"

@@ -6,7 +6,17 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { handleBidiStreamingCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientDuplexStream,
+  type ClientOptions,
+  type handleBidiStreamingCall,
+  makeGenericClientConstructor,
+  type Metadata,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { FleetObject, ObjectRef } from "./model.js";
 
 export enum CommandKind {
@@ -1438,6 +1448,21 @@ export const AgentServiceService = {
 export interface AgentServiceServer extends UntypedServiceImplementation {
   connect: handleBidiStreamingCall<AgentMessage, HubMessage>;
 }
+
+export interface AgentServiceClient extends Client {
+  connect(): ClientDuplexStream<AgentMessage, HubMessage>;
+  connect(options: Partial<CallOptions>): ClientDuplexStream<AgentMessage, HubMessage>;
+  connect(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<AgentMessage, HubMessage>;
+}
+
+export const AgentServiceClient = makeGenericClientConstructor(
+  AgentServiceService,
+  "fleet.v1.AgentService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AgentServiceClient;
+  service: typeof AgentServiceService;
+  serviceName: string;
+};
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -6,7 +6,20 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { handleServerStreamingCall, handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  makeGenericClientConstructor,
+  type Metadata,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { FleetObject, Job, Node, Partition } from "./model.js";
 
 export interface ClusterStatus {
@@ -1726,6 +1739,107 @@ export interface FleetServiceServer extends UntypedServiceImplementation {
   runCommand: handleUnaryCall<RunCommandRequest, RunCommandResponse>;
   watch: handleServerStreamingCall<WatchRequest, WatchEvent>;
 }
+
+export interface FleetServiceClient extends Client {
+  listClusters(
+    request: ListClustersRequest,
+    callback: (error: ServiceError | null, response: ListClustersResponse) => void,
+  ): ClientUnaryCall;
+  listClusters(
+    request: ListClustersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListClustersResponse) => void,
+  ): ClientUnaryCall;
+  listClusters(
+    request: ListClustersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListClustersResponse) => void,
+  ): ClientUnaryCall;
+  listJobs(
+    request: ListJobsRequest,
+    callback: (error: ServiceError | null, response: ListJobsResponse) => void,
+  ): ClientUnaryCall;
+  listJobs(
+    request: ListJobsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListJobsResponse) => void,
+  ): ClientUnaryCall;
+  listJobs(
+    request: ListJobsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListJobsResponse) => void,
+  ): ClientUnaryCall;
+  getJob(request: GetJobRequest, callback: (error: ServiceError | null, response: Job) => void): ClientUnaryCall;
+  getJob(
+    request: GetJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Job) => void,
+  ): ClientUnaryCall;
+  getJob(
+    request: GetJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Job) => void,
+  ): ClientUnaryCall;
+  listNodes(
+    request: ListNodesRequest,
+    callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  listNodes(
+    request: ListNodesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  listNodes(
+    request: ListNodesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  listPartitions(
+    request: ListPartitionsRequest,
+    callback: (error: ServiceError | null, response: ListPartitionsResponse) => void,
+  ): ClientUnaryCall;
+  listPartitions(
+    request: ListPartitionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPartitionsResponse) => void,
+  ): ClientUnaryCall;
+  listPartitions(
+    request: ListPartitionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPartitionsResponse) => void,
+  ): ClientUnaryCall;
+  runCommand(
+    request: RunCommandRequest,
+    callback: (error: ServiceError | null, response: RunCommandResponse) => void,
+  ): ClientUnaryCall;
+  runCommand(
+    request: RunCommandRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RunCommandResponse) => void,
+  ): ClientUnaryCall;
+  runCommand(
+    request: RunCommandRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RunCommandResponse) => void,
+  ): ClientUnaryCall;
+  watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEvent>;
+  watch(request: WatchRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<WatchEvent>;
+}
+
+export const FleetServiceClient = makeGenericClientConstructor(
+  FleetServiceService,
+  "fleet.v1.FleetService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): FleetServiceClient;
+  service: typeof FleetServiceService;
+  serviceName: string;
+};
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

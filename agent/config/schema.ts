@@ -1,0 +1,54 @@
+// The agent's configuration. Unknown keys are errors; defaults are filled here, nowhere else.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
+
+const slurmEndpoint = z
+  .string()
+  .regex(/^(https?:\/\/[^\s/]+(\/.*)?|unix:\/.+)$/, 'expected http(s)://host:port or unix:/path/to/slurmrestd.sock');
+
+export const agentConfigSchema = z
+  .object({
+    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ - (max 63)'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).default(hostname().split('.')[0] || 'agent'),
+    hub: z
+      .object({
+        endpoints: z.array(hostPort).min(1, 'name at least one hub endpoint (host:port)'),
+        initial_backoff: duration.default(250),
+        max_backoff: duration.default(15_000),
+      })
+      .strict(),
+    tls: tlsFiles,
+    slurm: z
+      .object({
+        source: z.enum(['rest', 'cli']).default('rest'),
+        endpoints: z.array(slurmEndpoint).default([]),
+        auth: z
+          .object({
+            user: z.string().min(1).default('root'),
+            token: z.string().default(''),
+          })
+          .strict()
+          .default({ user: 'root', token: '' }),
+        api_version: z
+          .string()
+          .regex(/^v0\.0\.\d{2}$/, 'expected v0.0.NN')
+          .optional(),
+        timeout: duration.default(60_000),
+        simulator: z.boolean().default(false),
+        cli: z.object({ bin_dir: z.string().optional() }).strict().default({}),
+      })
+      .strict()
+      .superRefine((s, ctx) => {
+        if (s.source === 'rest' && s.endpoints.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'the rest source needs at least one slurmrestd endpoint' });
+        }
+      }),
+    poll_interval: duration.default(10_000),
+    spool_dir: z.string().min(1).default('./sfleet-spool'),
+    spool: z.object({ max_bytes: byteSize.default(256 * 1024 * 1024) }).strict().default({ max_bytes: 256 * 1024 * 1024 }),
+    log_level: logLevel,
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;

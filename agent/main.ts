@@ -1,0 +1,53 @@
+// Wires the agent: Slurm source, spool, pipeline, hub stream. The only place that knows them all.
+import { createLogger, type Logger } from '../shared/logging/index.js';
+import { loadTls } from '../shared/tls/index.js';
+import { VERSION } from '../shared/version.js';
+import type { AgentConfig } from './config/index.js';
+import { AgentPipeline } from './pipeline.js';
+import { createSlurmSource } from './source/index.js';
+import { DeltaSpool } from './spool/index.js';
+import { HubStream } from './stream/index.js';
+
+export interface RunningAgent {
+  pipeline: AgentPipeline;
+  stream: HubStream;
+  spool: DeltaSpool;
+  close(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, opts: { logger?: Logger } = {}): Promise<RunningAgent> {
+  const logger = opts.logger ?? createLogger({ name: 'sfleet-agent', level: config.log_level });
+  const log = logger.child({ cluster: config.cluster });
+  // Fail at start on unreadable TLS files, not on the first connect.
+  loadTls(config.tls, 'agent');
+  const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log });
+  log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unacked().length, objects: spool.objectCount }, 'spool opened');
+  const source = createSlurmSource(config, { logger: log });
+  const pipeline = new AgentPipeline({ source, spool, logger: log }, { pollIntervalMs: config.poll_interval });
+  const stream = new HubStream(
+    {
+      cluster: config.cluster,
+      agentName: config.name,
+      agentVersion: VERSION,
+      endpoints: [...config.hub.endpoints],
+      tls: () => loadTls(config.tls, 'agent'),
+      initialBackoffMs: config.hub.initial_backoff,
+      maxBackoffMs: config.hub.max_backoff,
+    },
+    { logger: log, spool, runCommand: (c) => pipeline.runCommand(c), slurmApiVersion: () => pipeline.stats.apiVersion },
+  );
+  pipeline.stream = stream;
+  stream.start();
+  pipeline.start();
+  return {
+    pipeline,
+    stream,
+    spool,
+    async close() {
+      await pipeline.stop();
+      await stream.stop();
+      await source.close();
+      spool.close();
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// The agent's durable spool. A delta counts as sent only once it is fsync'd here; it is freed
+// only when the hub acks its seq. Files in the spool directory:
+//   checkpoint.bin  a snapshot delta: the cluster state at (epoch, seq) the hub has confirmed
+//   deltas.log      every delta after the checkpoint, in seq order (RecordLog framing)
+// On open, checkpoint + log rebuild the exact state the stream has announced, so a restarted
+// agent continues the same epoch without duplicates or gaps. When the unacked deltas outgrow
+// max_bytes the spool compacts them into one snapshot in a new epoch: nothing is dropped.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  allObjects,
+  applyDelta,
+  countObjects,
+  decodeDelta,
+  emptyObjects,
+  encodeDelta,
+  type ClusterObjects,
+  type Delta,
+} from '../../shared/delta/index.js';
+import type { FleetObject, ObjectRef } from '../../shared/model/index.js';
+import { RecordLog, writeAtomically } from '../../shared/record-log/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+
+export interface SpoolOptions {
+  cluster: string;
+  maxBytes: number;
+  /** Rewrite the checkpoint once the acked part of the log is this large. */
+  checkpointBytes?: number;
+}
+
+export interface SpoolDeps {
+  logger: Logger;
+  clock?: () => number;
+}
+
+interface PendingEntry {
+  delta: Delta;
+  bytes: number;
+}
+
+export class DeltaSpool {
+  epoch: number;
+  /** Newest seq written to the spool. */
+  lastSeq: number;
+  /** Newest seq the hub has acknowledged in this epoch. */
+  ackedSeq: number;
+  /** The state after every spooled delta: what the next poll is diffed against. */
+  readonly objects: ClusterObjects;
+  /** Times the spool was compacted into a snapshot because it was full. */
+  compactions = 0;
+
+  private pending: PendingEntry[] = [];
+  private pendingBytes = 0;
+  private log: RecordLog;
+  private readonly checkpointPath: string;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly opts: SpoolOptions,
+    private readonly deps: SpoolDeps,
+  ) {
+    this.checkpointPath = join(dir, 'checkpoint.bin');
+    this.objects = emptyObjects();
+    this.epoch = 0;
+    this.lastSeq = 0;
+    this.ackedSeq = 0;
+    let checkpointSeq = 0;
+    if (existsSync(this.checkpointPath)) {
+      const checkpoint = decodeDelta(readFileSync(this.checkpointPath));
+      if (checkpoint.cluster !== opts.cluster) {
+        throw new Error(`spool ${dir} belongs to cluster "${checkpoint.cluster}", not "${opts.cluster}"`);
+      }
+      applyDelta(this.objects, checkpoint);
+      this.epoch = checkpoint.epoch;
+      checkpointSeq = checkpoint.seq;
+    }
+    const opened = RecordLog.open(join(dir, 'deltas.log'));
+    this.log = opened.log;
+    if (opened.truncatedBytes > 0) {
+      deps.logger.warn({ bytes: opened.truncatedBytes }, 'spool: cut a torn record off the end of deltas.log (crash while writing)');
+    }
+    this.lastSeq = checkpointSeq;
+    this.ackedSeq = checkpointSeq;
+    for (const record of opened.records) {
+      const delta = decodeDelta(record);
+      if (delta.snapshot) {
+        // A compaction snapshot starts a new epoch inside the log.
+        this.epoch = delta.epoch;
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.ackedSeq = 0;
+      } else if (delta.epoch !== this.epoch || delta.seq !== this.lastSeq + 1) {
+        deps.logger.warn({ epoch: delta.epoch, seq: delta.seq }, 'spool: record out of order, ignoring the rest of the log');
+        break;
+      }
+      applyDelta(this.objects, delta);
+      this.lastSeq = delta.seq;
+      this.pending.push({ delta, bytes: record.length });
+      this.pendingBytes += record.length;
+    }
+    if (this.epoch === 0) this.startEpochInMemory();
+  }
+
+  static open(dir: string, opts: SpoolOptions, deps: SpoolDeps): DeltaSpool {
+    return new DeltaSpool(dir, opts, deps);
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  private newEpoch(): number {
+    return this.now() * 1000 + Math.floor(Math.random() * 1000);
+  }
+
+  private startEpochInMemory(): void {
+    this.epoch = this.newEpoch();
+    this.lastSeq = 0;
+    this.ackedSeq = 0;
+  }
+
+  /** Unacked deltas in seq order. */
+  unacked(): Delta[] {
+    return this.pending.filter((p) => p.delta.seq > this.ackedSeq).map((p) => p.delta);
+  }
+
+  get unackedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  get objectCount(): number {
+    return countObjects(this.objects);
+  }
+
+  /**
+   * Spools a delta whose changes are already applied to `objects` (the diff does that).
+   * Durable when it returns.
+   */
+  append(upserts: FleetObject[], removals: ObjectRef[]): Delta {
+    const delta: Delta = {
+      cluster: this.opts.cluster,
+      epoch: this.epoch,
+      seq: this.lastSeq + 1,
+      upserts,
+      removals,
+      observed_at: new Date(this.now()).toISOString(),
+      // The first delta of an epoch is diffed against nothing, so it holds everything.
+      snapshot: this.lastSeq === 0,
+    };
+    const bytes = encodeDelta(delta);
+    if (this.pendingBytes + bytes.length > this.opts.maxBytes) {
+      return this.compactToSnapshot('spool full');
+    }
+    this.log.append(bytes);
+    this.lastSeq = delta.seq;
+    this.pending.push({ delta, bytes: bytes.length });
+    this.pendingBytes += bytes.length;
+    return delta;
+  }
+
+  /** The hub has this epoch up to seq: free what it holds. */
+  ack(epoch: number, seq: number): void {
+    if (epoch !== this.epoch || seq <= this.ackedSeq) return;
+    this.ackedSeq = Math.min(seq, this.lastSeq);
+    let freed = 0;
+    while (this.pending.length && this.pending[0].delta.seq <= this.ackedSeq) {
+      freed += this.pending[0].bytes;
+      this.pending.shift();
+    }
+    this.pendingBytes -= freed;
+    if (this.pending.length === 0 && this.log.bytes > (this.opts.checkpointBytes ?? 8 * 1024 * 1024)) this.checkpoint();
+  }
+
+  /** Writes the acked state as the new checkpoint and empties the log. Only with nothing pending. */
+  checkpoint(): void {
+    if (this.pending.length > 0) return;
+    const snapshot: Delta = {
+      cluster: this.opts.cluster,
+      epoch: this.epoch,
+      seq: this.lastSeq,
+      upserts: allObjects(this.objects),
+      removals: [],
+      observed_at: new Date(this.now()).toISOString(),
+      snapshot: true,
+    };
+    writeAtomically(this.checkpointPath, encodeDelta(snapshot));
+    this.log.rewrite([]);
+  }
+
+  /**
+   * Starts a new epoch whose first delta is a snapshot of everything: when the hub asks for it,
+   * when the hub's position does not fit ours, or when the spool is full.
+   */
+  compactToSnapshot(reason: string): Delta {
+    const previousEpoch = this.epoch;
+    this.startEpochInMemory();
+    const snapshot: Delta = {
+      cluster: this.opts.cluster,
+      epoch: this.epoch,
+      seq: 1,
+      upserts: allObjects(this.objects),
+      removals: [],
+      observed_at: new Date(this.now()).toISOString(),
+      snapshot: true,
+    };
+    const bytes = encodeDelta(snapshot);
+    // Empty checkpoint for the new epoch, then the snapshot as its first logged delta.
+    writeAtomically(
+      this.checkpointPath,
+      encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true }),
+    );
+    this.log.rewrite([bytes]);
+    this.lastSeq = 1;
+    this.ackedSeq = 0;
+    this.pending = [{ delta: snapshot, bytes: bytes.length }];
+    this.pendingBytes = bytes.length;
+    if (reason === 'spool full') this.compactions++;
+    this.deps.logger.info({ reason, previousEpoch, epoch: this.epoch, objects: snapshot.upserts.length, bytes: bytes.length }, 'spool: new epoch from a snapshot');
+    return snapshot;
+  }
+
+  close(): void {
+    this.log.close();
+  }
+}

@@ -1,0 +1,1 @@
+export { DeltaSpool, type SpoolOptions, type SpoolDeps } from './delta-spool.js';

@@ -1,0 +1,247 @@
+// The agent's side of the bidi stream to a hub: hello, resume by seq, send spooled deltas,
+// free them on acks, run hub commands, and reconnect with jittered backoff over the list of
+// hub endpoints. The spool is the only source of what is sent, so a reconnect resumes
+// exactly where the hub's ack left off.
+import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { AgentServiceClient, type AgentMessage, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/index.js';
+import type { DeltaSpool } from '../spool/index.js';
+
+export interface HubStreamOptions {
+  cluster: string;
+  agentName: string;
+  agentVersion: string;
+  endpoints: string[];
+  tls: () => TlsMaterial;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  heartbeatMs?: number;
+  /** Deltas sent beyond the last ack before waiting. */
+  window?: number;
+  helloTimeoutMs?: number;
+}
+
+export interface HubStreamDeps {
+  logger: Logger;
+  spool: DeltaSpool;
+  runCommand: (command: Command) => Promise<CommandResult>;
+  slurmApiVersion: () => string;
+}
+
+type Duplex = ClientDuplexStream<AgentMessage, HubMessage>;
+
+export class HubStream {
+  private stopped = false;
+  private call?: Duplex;
+  private client?: AgentServiceClient;
+  private sentSeq = 0;
+  private welcomed = false;
+  private attempt = 0;
+  private endpointIndex = 0;
+  private timer?: NodeJS.Timeout;
+  private heartbeat?: NodeJS.Timeout;
+  private helloTimer?: NodeJS.Timeout;
+  private connectedSince?: number;
+  /** Counters a test or a metric endpoint can read. */
+  readonly stats = { connects: 0, disconnects: 0, deltasSent: 0, acks: 0, snapshotRequests: 0, commands: 0 };
+  endpoint?: string;
+  lastError?: string;
+
+  constructor(
+    private readonly opts: HubStreamOptions,
+    private readonly deps: HubStreamDeps,
+  ) {}
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.teardown();
+  }
+
+  /** New deltas are in the spool: send them if the stream is up. */
+  notify(): void {
+    if (this.welcomed) this.flush();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const endpoint = this.opts.endpoints[this.endpointIndex % this.opts.endpoints.length];
+    this.endpoint = endpoint;
+    const log = this.deps.logger.child({ hub: endpoint });
+    let creds;
+    try {
+      creds = grpcClientCredentials(this.opts.tls());
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      log.error({ err: this.lastError }, 'cannot load TLS material for the hub connection');
+      this.scheduleReconnect();
+      return;
+    }
+    this.client = new AgentServiceClient(endpoint, creds ?? grpcCredentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': 200,
+    });
+    const call = this.client.connect();
+    this.call = call;
+    this.sentSeq = 0;
+    this.welcomed = false;
+
+    call.on('data', (msg: HubMessage) => this.onMessage(msg, log));
+    call.on('error', (err: Error & { code?: number; details?: string }) => {
+      if (call !== this.call) return;
+      this.lastError = err.details || err.message;
+      log.warn({ code: err.code, err: this.lastError }, 'hub stream failed');
+      this.onDisconnect();
+    });
+    call.on('end', () => {
+      if (call !== this.call) return;
+      log.warn('hub ended the stream');
+      this.onDisconnect();
+    });
+    call.write({
+      body: {
+        $case: 'hello',
+        value: {
+          cluster: this.opts.cluster,
+          agent_name: this.opts.agentName,
+          epoch: this.deps.spool.epoch,
+          last_seq: this.deps.spool.lastSeq,
+          agent_version: this.opts.agentVersion,
+          slurm_api_version: this.deps.slurmApiVersion(),
+        },
+      },
+    });
+    this.helloTimer = setTimeout(() => {
+      if (call === this.call && !this.welcomed) {
+        this.lastError = 'no welcome from the hub in time';
+        log.warn(this.lastError);
+        this.onDisconnect();
+      }
+    }, this.opts.helloTimeoutMs ?? 10_000);
+  }
+
+  private onMessage(msg: HubMessage, log: Logger): void {
+    const body = msg.body;
+    if (!body) return;
+    switch (body.$case) {
+      case 'welcome':
+        this.onWelcome(body.value, log);
+        break;
+      case 'ack':
+        this.stats.acks++;
+        this.deps.spool.ack(body.value.epoch, body.value.seq);
+        this.flush();
+        break;
+      case 'snapshot_request':
+        this.stats.snapshotRequests++;
+        log.info({ reason: body.value.reason }, 'hub asked for a snapshot');
+        this.deps.spool.compactToSnapshot(`hub asked: ${body.value.reason}`);
+        this.sentSeq = 0;
+        this.flush();
+        break;
+      case 'command':
+        this.stats.commands++;
+        void this.handleCommand(body.value, log);
+        break;
+      case 'heartbeat':
+        break;
+    }
+  }
+
+  private onWelcome(welcome: Welcome, log: Logger): void {
+    clearTimeout(this.helloTimer);
+    const spool = this.deps.spool;
+    this.welcomed = true;
+    this.attempt = 0;
+    this.stats.connects++;
+    this.connectedSince = Date.now();
+    this.lastError = undefined;
+    // Does the hub's position fit what we hold? Same epoch, and somewhere between our
+    // acked seq and our newest seq: resume after it. Anything else: start over from a snapshot.
+    if (welcome.epoch === spool.epoch && welcome.seq >= spool.ackedSeq && welcome.seq <= spool.lastSeq) {
+      spool.ack(welcome.epoch, welcome.seq);
+      this.sentSeq = welcome.seq;
+      log.info({ epoch: spool.epoch, hubSeq: welcome.seq, resend: spool.lastSeq - welcome.seq }, 'connected to hub, resuming');
+    } else {
+      log.info({ hubEpoch: welcome.epoch, hubSeq: welcome.seq, epoch: spool.epoch, seq: spool.lastSeq }, 'connected to hub, its position does not fit ours: sending a snapshot');
+      spool.compactToSnapshot('hub position does not match the spool');
+      this.sentSeq = 0;
+    }
+    const interval = this.opts.heartbeatMs ?? (welcome.heartbeat_interval_ms || 5_000);
+    this.heartbeat = setInterval(() => this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString() } } }), interval);
+    this.flush();
+  }
+
+  private flush(): void {
+    const call = this.call;
+    if (!call || !this.welcomed) return;
+    const spool = this.deps.spool;
+    const window = this.opts.window ?? 256;
+    for (const delta of spool.unacked()) {
+      if (delta.seq <= this.sentSeq) continue;
+      if (delta.seq - spool.ackedSeq > window) break;
+      call.write({ body: { $case: 'delta', value: delta } });
+      this.sentSeq = delta.seq;
+      this.stats.deltasSent++;
+    }
+  }
+
+  private async handleCommand(command: Command, log: Logger): Promise<void> {
+    let result: CommandResult;
+    try {
+      result = await this.deps.runCommand(command);
+    } catch (err) {
+      result = { id: command.id, ok: false, message: (err as Error).message, code: 'SF_AGENT_COMMAND_FAILED', via: '' };
+    }
+    log.info({ id: command.id, kind: command.kind, target: command.target, ok: result.ok, via: result.via }, 'hub command done');
+    this.call?.write({ body: { $case: 'command_result', value: result } });
+  }
+
+  private teardown(): void {
+    clearTimeout(this.helloTimer);
+    clearInterval(this.heartbeat);
+    const call = this.call;
+    this.call = undefined;
+    this.welcomed = false;
+    if (call) {
+      call.removeAllListeners('data');
+      call.on('error', () => {});
+      call.cancel();
+    }
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  private onDisconnect(): void {
+    if (this.welcomed) this.stats.disconnects++;
+    this.teardown();
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    // A stream that lived a while counts as a fresh start: retry the same hub at once first.
+    const longLived = this.connectedSince !== undefined && Date.now() - this.connectedSince > 30_000;
+    this.connectedSince = undefined;
+    if (!longLived) this.endpointIndex++;
+    const base = this.opts.initialBackoffMs ?? 250;
+    const max = this.opts.maxBackoffMs ?? 15_000;
+    const delay = longLived ? 0 : Math.min(max, base * 2 ** Math.min(this.attempt, 10)) * (0.5 + Math.random() / 2);
+    this.attempt++;
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+}

@@ -1,0 +1,1 @@
+export { HubStream, type HubStreamOptions, type HubStreamDeps } from './hub-stream.js';

@@ -1,0 +1,40 @@
+// Field types shared by the hub and agent schemas.
+import { z } from 'zod';
+import { parseDuration } from '../model/time.js';
+
+/** "10s", "5m", "250ms" or seconds as a number; yields milliseconds. */
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3 };
+
+/** "256MiB", "1GiB" or bytes as a number. */
+export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(v.trim());
+  const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid size "${v}" (use e.g. 256MiB, 1GiB)` });
+    return z.NEVER;
+  }
+  return Math.floor(Number(m[1]) * unit);
+});
+
+/** "host:port" with a port in range. */
+export const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
+
+export const tlsFiles = z
+  .object({
+    ca: z.string().min(1),
+    cert: z.string().min(1),
+    key: z.string().min(1),
+  })
+  .strict();
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');

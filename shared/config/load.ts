@@ -1,0 +1,109 @@
+// Config files: YAML, ${ENV} interpolation, --set overrides, one zod schema per role.
+// Every failure names the file, the line and the key, and the result is frozen.
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+
+export interface LoadOptions {
+  /** "a.b.c=value" pairs from repeated --set flags; values are parsed as YAML scalars. */
+  overrides?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+type PathKey = string | number;
+
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string | undefined, opts: LoadOptions = {}): Readonly<z.infer<S>> {
+  const source = file ?? '(flags)';
+  let text = '';
+  if (file) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${file}: cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return parseConfigText(schema, text, source, opts);
+}
+
+export function parseConfigText<S extends z.ZodType>(schema: S, text: string, source: string, opts: LoadOptions = {}): Readonly<z.infer<S>> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = lines.linePos(e.pos[0]);
+    throw new ConfigError(`${source}:${pos.line}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const raw = (doc.toJS() ?? {}) as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: the top level must be a mapping of keys`);
+  }
+  const env = opts.env ?? process.env;
+  const interpolated = interpolate(raw, [], env, (path) => where(source, doc, lines, path)) as Record<string, unknown>;
+  for (const override of opts.overrides ?? []) applyOverride(interpolated, override);
+  const result = schema.safeParse(interpolated);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path as PathKey[];
+    const key = path.length ? path.join('.') : '(top level)';
+    throw new ConfigError(`${where(source, doc, lines, path)}: ${key}: ${issue.message}`);
+  }
+  return deepFreeze(result.data) as Readonly<z.infer<S>>;
+}
+
+function where(source: string, doc: Document, lines: LineCounter, path: PathKey[]): string {
+  // Walk up the path until a node with a position is found (a missing key has none).
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range && (isScalar(node) || isMap(node) || isSeq(node))) return `${source}:${lines.linePos(range[0]).line}`;
+  }
+  return source;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function interpolate(value: unknown, path: PathKey[], env: NodeJS.ProcessEnv, at: (p: PathKey[]) => string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${at(path)}: ${path.join('.')}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], env, at));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, [...path, k], env, at);
+    return out;
+  }
+  return value;
+}
+
+function applyOverride(target: Record<string, unknown>, override: string): void {
+  const eq = override.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`--set ${override}: expected key.path=value`);
+  const keys = override.slice(0, eq).split('.');
+  const text = override.slice(eq + 1);
+  let value: unknown = text;
+  try {
+    value = parseDocument(text).toJS();
+  } catch {
+    value = text;
+  }
+  let node: Record<string, unknown> = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,2 @@
+export * from './cluster-objects.js';
+export * from './codec.js';

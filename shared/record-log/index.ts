@@ -1,0 +1,2 @@
+export * from './record-log.js';
+export { crc32 } from './crc32.js';

@@ -1,0 +1,121 @@
+// An append-only file of records, each framed as [u32 length][u32 crc32][bytes]. Appends are
+// fsync'd before they resolve; a torn tail left by a crash is detected and cut off on open,
+// so a record either exists whole or not at all.
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { crc32 } from './crc32.js';
+
+const HEADER = 8;
+const MAX_RECORD = 512 * 1024 * 1024;
+
+export interface OpenedLog {
+  log: RecordLog;
+  records: Uint8Array[];
+  /** Bytes cut off the end because the last record was incomplete or corrupt. */
+  truncatedBytes: number;
+}
+
+export class RecordLog {
+  private fd: number;
+  private size: number;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    size: number,
+  ) {
+    this.fd = fd;
+    this.size = size;
+  }
+
+  static open(path: string): OpenedLog {
+    mkdirSync(dirname(path), { recursive: true });
+    const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    const records: Uint8Array[] = [];
+    let offset = 0;
+    while (offset + HEADER <= data.length) {
+      const length = data.readUInt32LE(offset);
+      const sum = data.readUInt32LE(offset + 4);
+      if (length > MAX_RECORD || offset + HEADER + length > data.length) break;
+      const body = data.subarray(offset + HEADER, offset + HEADER + length);
+      if (crc32(body) !== sum) break;
+      records.push(body);
+      offset += HEADER + length;
+    }
+    const fd = openSync(path, 'a+');
+    const truncatedBytes = data.length - offset;
+    if (truncatedBytes > 0) {
+      ftruncateSync(fd, offset);
+      fsyncSync(fd);
+    }
+    return { log: new RecordLog(path, fd, offset), records, truncatedBytes };
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Appends and fsyncs a batch; durable when this returns. */
+  append(...bodies: Uint8Array[]): void {
+    if (bodies.length === 0) return;
+    let total = 0;
+    for (const b of bodies) total += HEADER + b.length;
+    const buf = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const body of bodies) {
+      buf.writeUInt32LE(body.length, offset);
+      buf.writeUInt32LE(crc32(body), offset + 4);
+      buf.set(body, offset + HEADER);
+      offset += HEADER + body.length;
+    }
+    let written = 0;
+    while (written < buf.length) written += writeSync(this.fd, buf, written, buf.length - written);
+    fsyncSync(this.fd);
+    this.size += buf.length;
+  }
+
+  /** Replaces the whole file atomically (write temp, fsync, rename). */
+  rewrite(bodies: Uint8Array[]): void {
+    const data = frame(bodies);
+    closeSync(this.fd);
+    writeAtomically(this.path, data);
+    this.fd = openSync(this.path, 'a+');
+    this.size = data.length;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function frame(bodies: Uint8Array[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const body of bodies) {
+    const header = Buffer.allocUnsafe(HEADER);
+    header.writeUInt32LE(body.length, 0);
+    header.writeUInt32LE(crc32(body), 4);
+    parts.push(header, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Write to a temp file, fsync it, rename over the target, fsync the directory. */
+export function writeAtomically(path: string, data: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './ca.js';
+export * from './identity.js';
+export * from './credentials.js';
