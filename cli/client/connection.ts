@@ -1,0 +1,74 @@
+// Where the CLI connects and with what credentials: flags win over environment
+// (SFLEET_HUB, SFLEET_CA, SFLEET_CERT, SFLEET_KEY, SFLEET_TOKEN), which wins over the
+// current context of the contexts file (~/.sfleet/config.yaml or SFLEET_CONFIG).
+import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { ConfigError } from '../../shared/errors/index.js';
+
+export interface Connection {
+  hub: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  token?: string;
+}
+
+export interface ContextEntry extends Partial<Connection> {
+  name: string;
+}
+
+export interface ContextsFile {
+  'current-context'?: string;
+  contexts: ContextEntry[];
+}
+
+export interface ConnectionFlags {
+  hub?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  token?: string;
+  context?: string;
+}
+
+export function contextsPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SFLEET_CONFIG ?? join(homedir(), '.sfleet', 'config.yaml');
+}
+
+export function readContexts(path = contextsPath()): ContextsFile {
+  if (!existsSync(path)) return { contexts: [] };
+  let parsed: unknown;
+  try {
+    parsed = parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const file = (parsed ?? {}) as ContextsFile;
+  if (!Array.isArray(file.contexts)) file.contexts = [];
+  return file;
+}
+
+export function writeContexts(file: ContextsFile, path = contextsPath()): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, stringify(file), { mode: 0o600 });
+}
+
+export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
+  const file = readContexts(contextsPath(env));
+  const contextName = flags.context ?? env.SFLEET_CONTEXT ?? file['current-context'];
+  const context = contextName ? file.contexts.find((c) => c.name === contextName) : undefined;
+  if (flags.context && !context) throw new ConfigError(`no context "${flags.context}" in ${contextsPath(env)}`);
+  const pick = (flag: string | undefined, envName: string, ctx: string | undefined): string | undefined => flag ?? env[envName] ?? ctx;
+  const hub = pick(flags.hub, 'SFLEET_HUB', context?.hub);
+  if (!hub) throw new ConfigError('no hub to talk to: pass --hub https://HOST:PORT, set SFLEET_HUB, or pick a context (sfleet context use NAME)');
+  const abs = (p: string | undefined): string | undefined => (p ? resolve(p) : undefined);
+  return {
+    hub: hub.replace(/\/+$/, ''),
+    ca: abs(pick(flags.ca, 'SFLEET_CA', context?.ca)),
+    cert: abs(pick(flags.cert, 'SFLEET_CERT', context?.cert)),
+    key: abs(pick(flags.key, 'SFLEET_KEY', context?.key)),
+    token: pick(flags.token, 'SFLEET_TOKEN', context?.token),
+  };
+}

@@ -1,0 +1,144 @@
+// A small HTTPS client for the hub's /api/v1: TLS 1.3, the fleet CA, a client certificate
+// or a bearer token, problem+json errors turned into readable messages.
+import { readFileSync } from 'node:fs';
+import { request, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Connection } from './connection.js';
+
+export class HubRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class HubClient {
+  private readonly base: URL;
+  private readonly tlsOptions: RequestOptions;
+
+  constructor(private readonly conn: Connection) {
+    try {
+      this.base = new URL(conn.hub);
+    } catch {
+      throw new HubRequestError(`invalid hub URL "${conn.hub}" (expected https://HOST:PORT)`);
+    }
+    if (this.base.protocol !== 'https:') throw new HubRequestError(`the hub URL must be https:// (got ${this.base.protocol})`);
+    const read = (path: string | undefined, what: string): Buffer | undefined => {
+      if (!path) return undefined;
+      try {
+        return readFileSync(path);
+      } catch {
+        throw new HubRequestError(`cannot read ${what} file ${path}`);
+      }
+    };
+    this.tlsOptions = {
+      ca: read(conn.ca, 'CA'),
+      cert: read(conn.cert, 'client certificate'),
+      key: read(conn.key, 'client key'),
+      minVersion: 'TLSv1.3',
+    };
+  }
+
+  private open(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+    const url = new URL(path, this.base);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    return new Promise((resolve, reject) => {
+      const req = request(url, { ...this.tlsOptions, method, headers, timeout: 60_000 }, resolve);
+      req.on('timeout', () => req.destroy(new HubRequestError(`the hub at ${this.base.origin} did not answer in time`)));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(err instanceof HubRequestError ? err : new HubRequestError(describeNetworkError(err, this.base.origin))));
+      req.end(payload);
+    });
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.open(method, path, body);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new HubRequestError(`the hub answered ${res.statusCode} with something that is not JSON`, res.statusCode);
+    }
+    if ((res.statusCode ?? 500) >= 400) {
+      const p = (parsed ?? {}) as { detail?: string; code?: string };
+      throw new HubRequestError(`${p.detail ?? `HTTP ${res.statusCode}`}${p.code ? ` (${p.code})` : ''}`, res.statusCode, p.code);
+    }
+    return parsed as T;
+  }
+
+  /** GET every page of a paged list. */
+  async all<T>(path: string, params: Record<string, string | number | undefined>, max = Infinity): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+      if (cursor) q.set('cursor', cursor);
+      const page = await this.json<{ items: T[]; next_cursor?: string | null }>('GET', `${path}?${q}`);
+      out.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor && out.length < max);
+    return out.slice(0, max);
+  }
+
+  /** Server-Sent Events from /api/v1/watch; resolves when the stream ends. */
+  async stream(path: string, lastEventId: string | undefined, onEvent: (e: { id?: string; event: string; data: string }) => void): Promise<void> {
+    const res = await this.open('GET', path + (lastEventId ? `${path.includes('?') ? '&' : '?'}last_event_id=${encodeURIComponent(lastEventId)}` : ''));
+    if ((res.statusCode ?? 500) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const p = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { detail?: string };
+      throw new HubRequestError(p.detail ?? `HTTP ${res.statusCode}`, res.statusCode);
+    }
+    res.setEncoding('utf8');
+    let buffer = '';
+    for await (const chunk of res) {
+      buffer += chunk as string;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event: { id?: string; event: string; data: string } = { event: 'message', data: '' };
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) continue;
+          const i = line.indexOf(':');
+          const field = i < 0 ? line : line.slice(0, i);
+          const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+          if (field === 'id') event.id = value;
+          else if (field === 'event') event.event = value;
+          else if (field === 'data') event.data += value;
+        }
+        if (event.data || event.id) onEvent(event);
+      }
+    }
+  }
+}
+
+function describeNetworkError(err: NodeJS.ErrnoException, origin: string): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return `cannot connect to the hub at ${origin}: connection refused (is it running?)`;
+    case 'ENOTFOUND':
+      return `cannot resolve the hub host of ${origin}`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'CERT_SIGNATURE_FAILURE':
+      return `the hub at ${origin} presented a certificate our CA did not sign (${err.code}); check --ca / SFLEET_CA`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the hub's certificate does not name ${origin}; reissue it with --san`;
+    default:
+      return `cannot talk to the hub at ${origin}: ${err.code ?? err.message}`;
+  }
+}

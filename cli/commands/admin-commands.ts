@@ -1,0 +1,126 @@
+// CA, tokens and contexts: the setup an operator does once.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../../shared/config/index.js';
+import { parseDuration } from '../../shared/model/index.js';
+import { initCa, issueCertificate, type Role } from '../../shared/tls/index.js';
+import { hubConfigSchema } from '../../hub/config/index.js';
+import { TokenStore } from '../../hub/policy/index.js';
+import { contextsPath, readContexts, writeContexts } from '../client/index.js';
+import { render } from '../output/render.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): TokenStore {
+  if (opts.dataDir) return new TokenStore(resolve(opts.dataDir));
+  if (opts.config) return new TokenStore(resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir));
+  throw new Error('say which hub: --data-dir DIR (the hub data_dir) or --config hub.yaml');
+}
+
+export function registerAdminCommands(program: Command): void {
+  const ca = program.command('ca').description('the fleet certificate authority');
+  ca.command('init')
+    .description('create a private CA (ECDSA P-256)')
+    .requiredOption('--dir <dir>', 'where ca.pem and ca-key.pem go')
+    .option('--trust-domain <name>', 'SPIFFE trust domain', 'sfleet.local')
+    .option('--days <n>', 'validity', (v) => Number(v), 3650)
+    .option('--force', 'replace an existing CA')
+    .action(async (opts) => {
+      const files = await initCa(opts.dir, { trustDomain: opts.trustDomain, days: opts.days, force: !!opts.force });
+      process.stdout.write(`CA written: ${files.cert} (key ${files.key}, keep it private)\n`);
+    });
+  ca.command('issue')
+    .description('issue a certificate for an agent, a hub or a client (user)')
+    .requiredOption('--dir <dir>', 'the CA directory; the certificate is written here')
+    .requiredOption('--role <role>', 'agent, hub or client')
+    .requiredOption('--name <name>', 'agent name, hub name or user name')
+    .option('--cluster <cluster>', 'the cluster an agent speaks for (required for agents)')
+    .option('--san <list>', 'extra DNS names / IPs, comma separated', '')
+    .option('--days <n>', 'validity', (v) => Number(v), 365)
+    .action(async (opts) => {
+      if (!['agent', 'hub', 'client'].includes(opts.role)) throw new Error(`--role must be agent, hub or client (got "${opts.role}")`);
+      const out = await issueCertificate(opts.dir, {
+        role: opts.role as Role,
+        name: opts.name,
+        cluster: opts.cluster,
+        sans: String(opts.san).split(',').filter(Boolean),
+        days: opts.days,
+      });
+      process.stdout.write(`certificate ${out.cert}, key ${out.key}\nidentity ${out.id}\n`);
+    });
+
+  const token = program.command('token').description('API bearer tokens (stored hashed in the hub data directory)');
+  token
+    .command('create')
+    .description('create a token; it is printed once, on the last line')
+    .requiredOption('--name <name>', 'who or what uses it')
+    .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
+    .option('--data-dir <dir>', 'the hub data_dir')
+    .option('--config <file>', 'the hub config file (for its data_dir)')
+    .option('--set <key=value>', 'override a hub config key', collect, [])
+    .action((opts) => {
+      const { token: secret, record } = tokenStore(opts).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined);
+      process.stdout.write(`token ${record.id} for ${record.name}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
+    });
+  token
+    .command('list')
+    .option('--data-dir <dir>')
+    .option('--config <file>')
+    .option('--set <key=value>', 'override a hub config key', collect, [])
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action((opts) => {
+      const rows = tokenStore(opts).list();
+      process.stdout.write(
+        render(rows, opts.output, [
+          { header: 'ID', value: (t) => t.id },
+          { header: 'NAME', value: (t) => t.name },
+          { header: 'CREATED', value: (t) => t.created_at },
+          { header: 'EXPIRES', value: (t) => t.expires_at },
+        ]) + '\n',
+      );
+    });
+  token
+    .command('revoke <name-or-id>')
+    .option('--data-dir <dir>')
+    .option('--config <file>')
+    .option('--set <key=value>', 'override a hub config key', collect, [])
+    .action((nameOrId: string, opts) => {
+      if (!tokenStore(opts).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
+      process.stdout.write(`revoked ${nameOrId}\n`);
+    });
+
+  const context = program.command('context').description(`named connections in ${contextsPath()}`);
+  context
+    .command('set <name>')
+    .description('create or update a context')
+    .option('--hub <url>')
+    .option('--ca <file>')
+    .option('--cert <file>')
+    .option('--key <file>')
+    .option('--token <token>')
+    .action((name: string, opts) => {
+      const file = readContexts();
+      const entry = file.contexts.find((c) => c.name === name) ?? { name };
+      for (const k of ['hub', 'token'] as const) if (opts[k]) entry[k] = opts[k];
+      for (const k of ['ca', 'cert', 'key'] as const) if (opts[k]) entry[k] = resolve(opts[k]);
+      file.contexts = [...file.contexts.filter((c) => c.name !== name), entry];
+      file['current-context'] ??= name;
+      writeContexts(file);
+      process.stdout.write(`context ${name} saved\n`);
+    });
+  context
+    .command('use <name>')
+    .action((name: string) => {
+      const file = readContexts();
+      if (!file.contexts.some((c) => c.name === name)) throw new Error(`no context "${name}"`);
+      file['current-context'] = name;
+      writeContexts(file);
+      process.stdout.write(`now using ${name}\n`);
+    });
+  context.command('list').action(() => {
+    const file = readContexts();
+    for (const c of file.contexts) process.stdout.write(`${c.name === file['current-context'] ? '*' : ' '} ${c.name}  ${c.hub ?? ''}\n`);
+  });
+}

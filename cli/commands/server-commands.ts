@@ -1,0 +1,68 @@
+// Long-running roles: hub and agent.
+import type { Command } from 'commander';
+import { agentConfigSchema } from '../../agent/config/index.js';
+import { startAgent } from '../../agent/main.js';
+import { hubConfigSchema } from '../../hub/config/index.js';
+import { startHub } from '../../hub/main.js';
+import { loadConfigFile } from '../../shared/config/index.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Named flags are shorthands for --set key=value. */
+function overrides(opts: Record<string, unknown>, names: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const [flag, key] of Object.entries(names)) if (opts[flag] !== undefined) out.push(`${key}=${String(opts[flag])}`);
+  return [...out, ...((opts.set as string[]) ?? [])];
+}
+
+function untilSignal(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    process.stderr.write(`${signal}: shutting down\n`);
+    void close().finally(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('hub')
+    .description('run a hub')
+    .option('--config <file>', 'hub YAML config')
+    .option('--set <key=value>', 'set any config key, e.g. --set listen.http=0.0.0.0:8443 (repeatable)', collect, [])
+    .option('--region <name>')
+    .option('--data-dir <dir>')
+    .option('--listen-http <host:port>')
+    .option('--listen-grpc <host:port>')
+    .option('--tls-ca <file>')
+    .option('--tls-cert <file>')
+    .option('--tls-key <file>')
+    .action(async (opts) => {
+      const config = loadConfigFile(hubConfigSchema, opts.config, {
+        overrides: overrides(opts, { region: 'region', dataDir: 'data_dir', listenHttp: 'listen.http', listenGrpc: 'listen.grpc', tlsCa: 'tls.ca', tlsCert: 'tls.cert', tlsKey: 'tls.key' }),
+      });
+      const hub = await startHub(config);
+      untilSignal(() => hub.close());
+    });
+
+  program
+    .command('agent')
+    .description('run an agent next to a Slurm controller')
+    .option('--config <file>', 'agent YAML config')
+    .option('--set <key=value>', 'set any config key, e.g. --set poll_interval=5s (repeatable)', collect, [])
+    .option('--cluster <name>')
+    .option('--spool-dir <dir>')
+    .option('--poll-interval <duration>')
+    .action(async (opts) => {
+      const config = loadConfigFile(agentConfigSchema, opts.config, {
+        overrides: overrides(opts, { cluster: 'cluster', spoolDir: 'spool_dir', pollInterval: 'poll_interval' }),
+      });
+      const agent = await startAgent(config);
+      untilSignal(() => agent.close());
+    });
+}

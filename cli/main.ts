@@ -1,0 +1,31 @@
+// The sfleet command: one binary for every role and every client command.
+import { Command, CommanderError } from 'commander';
+import { FleetError } from '../shared/errors/index.js';
+import { VERSION } from '../shared/version.js';
+import { registerAdminCommands } from './commands/admin-commands.js';
+import { registerControlCommands } from './commands/control-commands.js';
+import { registerDemoCommands } from './commands/demo-commands.js';
+import { registerQueryCommands } from './commands/query-commands.js';
+import { registerServerCommands } from './commands/server-commands.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('sfleet')
+    .version(VERSION)
+    .description('slurmfleet: see, control and be paged about many Slurm clusters')
+    .showSuggestionAfterError()
+    .exitOverride();
+  registerServerCommands(program);
+  registerDemoCommands(program);
+  registerAdminCommands(program);
+  registerQueryCommands(program);
+  registerControlCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const message = err instanceof FleetError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: ${message}\n`);
+    return 1;
+  }
+}

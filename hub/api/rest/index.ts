@@ -1,0 +1,2 @@
+export { buildHttpApi, type HttpApiDeps } from './server.js';
+export type { RouteInfo } from './openapi.js';

@@ -1,0 +1,44 @@
+// The OpenAPI document, built from the registered routes so it cannot drift from them.
+export interface RouteInfo {
+  method: string;
+  url: string;
+  permission?: string;
+  public: boolean;
+  schema?: { summary?: string; querystring?: { properties?: Record<string, object> }; params?: { properties?: Record<string, object> }; body?: object };
+}
+
+export function buildOpenApi(routes: RouteInfo[]): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const route of routes) {
+    const path = route.url.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const parameters = [
+      ...Object.entries(route.schema?.params?.properties ?? {}).map(([name, schema]) => ({ name, in: 'path', required: true, schema })),
+      ...Object.entries(route.schema?.querystring?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+    ];
+    (paths[path] ??= {})[route.method.toLowerCase()] = {
+      summary: route.schema?.summary ?? '',
+      ...(route.permission ? { 'x-permission': route.permission } : {}),
+      security: route.public ? [] : [{ mtls: [] }, { bearer: [] }],
+      parameters,
+      ...(route.schema?.body ? { requestBody: { content: { 'application/json': { schema: route.schema.body } } } } : {}),
+      responses: {
+        '200': { description: 'OK' },
+        default: { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'slurmfleet hub API', version: 'v1' },
+    paths,
+    components: {
+      securitySchemes: { mtls: { type: 'mutualTLS' }, bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, instance: { type: 'string' } },
+        },
+      },
+    },
+  };
+}

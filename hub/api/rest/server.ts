@@ -1,0 +1,88 @@
+// The HTTPS API: TLS 1.3 only, a client certificate of the fleet CA or a bearer token on
+// every request (the gate sits at the root, before any route), errors as problem+json.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
+import type { Logger } from '../../../shared/logging/index.js';
+import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
+import type { Authenticator, Principal } from '../../policy/index.js';
+import { buildOpenApi, type RouteInfo } from './openapi.js';
+import { registerRoutes, type RouteDeps } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifySchema {
+    summary?: string;
+  }
+  interface FastifyContextConfig {
+    /** "resource:verb" the caller needs; the RBAC seam. */
+    permission?: string;
+    /** Reachable without credentials (health probes only). */
+    public?: boolean;
+  }
+}
+
+export interface HttpApiDeps extends RouteDeps {
+  logger: Logger;
+  authenticator: Authenticator;
+}
+
+export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    maxParamLength: 256,
+    ...(tls
+      ? {
+          https: {
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key,
+            requestCert: true,
+            // Token callers have no certificate; the gate checks socket.authorized itself.
+            rejectUnauthorized: false,
+            minVersion: MIN_TLS_VERSION,
+          },
+        }
+      : {}),
+  }) as unknown as FastifyInstance;
+
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { permission?: string; public?: boolean };
+    if (route.method === 'HEAD') return;
+    if (!config.permission && !config.public) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no permission: every route must pass the policy gate`);
+    }
+    routes.push({ method: String(route.method), url: route.url, permission: config.permission, public: !!config.public, schema: route.schema as RouteInfo['schema'] });
+  });
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config as { public?: boolean } | undefined;
+    if (config?.public) return;
+    const principal: Principal = deps.authenticator.authenticate({
+      socket: request.raw.socket as TLSSocket,
+      authorization: request.headers.authorization,
+    });
+    (request as FastifyRequest & { principal: Principal }).principal = principal;
+  });
+
+  app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
+    let err: unknown = error;
+    if (error.validation) err = new BadRequestError(error.message);
+    else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
+    const problem = toProblem(err, request.url.split('?')[0]);
+    if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0] }, 'request failed');
+    void reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).type('application/problem+json').send(toProblem(new FleetError('SF_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, 404, 5), request.url.split('?')[0]));
+  });
+
+  registerRoutes(app, deps);
+  app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
+  await app.ready();
+  return { app, routes };
+}

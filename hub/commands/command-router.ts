@@ -1,0 +1,88 @@
+// Commands from API callers to the agent that owns the cluster, and their results back.
+import { randomUUID } from 'node:crypto';
+import { CommandKind, type Command, type CommandResult } from '../../generated/fleet/v1/agent.js';
+import { BadRequestError, FleetError, TimeoutError, UnavailableError } from '../../shared/errors/index.js';
+
+export const COMMAND_KINDS = {
+  cancel: CommandKind.COMMAND_KIND_CANCEL,
+  hold: CommandKind.COMMAND_KIND_HOLD,
+  release: CommandKind.COMMAND_KIND_RELEASE,
+  requeue: CommandKind.COMMAND_KIND_REQUEUE,
+  drain: CommandKind.COMMAND_KIND_DRAIN,
+  resume: CommandKind.COMMAND_KIND_RESUME,
+} as const;
+export type CommandName = keyof typeof COMMAND_KINDS;
+
+export const JOB_COMMANDS: readonly CommandName[] = ['cancel', 'hold', 'release', 'requeue'];
+export const NODE_COMMANDS: readonly CommandName[] = ['drain', 'resume'];
+
+export class SlurmRefusedError extends FleetError {
+  constructor(message: string) {
+    super('SF_SLURM_COMMAND_FAILED', message, 422, 9 /* FAILED_PRECONDITION */);
+  }
+}
+
+interface Waiter {
+  cluster: string;
+  resolve: (result: CommandResult) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class CommandRouter {
+  private readonly senders = new Map<string, (command: Command) => void>();
+  private readonly waiting = new Map<string, Waiter>();
+
+  constructor(private readonly opts: { timeoutMs: number }) {}
+
+  /** The ingest layer registers the active stream of a cluster. Returns the detach function. */
+  attach(cluster: string, send: (command: Command) => void): () => void {
+    this.senders.set(cluster, send);
+    return () => {
+      if (this.senders.get(cluster) === send) {
+        this.senders.delete(cluster);
+        this.failCluster(cluster, `the agent of cluster ${cluster} disconnected before answering`);
+      }
+    };
+  }
+
+  async run(cluster: string, name: string, target: string, reason: string, requestedBy: string): Promise<CommandResult> {
+    const kind = COMMAND_KINDS[name as CommandName];
+    if (kind === undefined) throw new BadRequestError(`unknown command "${name}"`);
+    if (NODE_COMMANDS.includes(name as CommandName)) {
+      if (!/^[A-Za-z0-9._-]{1,128}$/.test(target)) throw new BadRequestError(`invalid node name "${target.slice(0, 64)}"`);
+    } else if (!/^\d{1,12}$/.test(target)) throw new BadRequestError(`invalid job id "${target.slice(0, 64)}"`);
+    if (name === 'drain' && !reason.trim()) throw new BadRequestError('drain needs a reason (Slurm requires one)');
+    if (reason.length > 1024) throw new BadRequestError('reason is longer than 1024 characters');
+    const send = this.senders.get(cluster);
+    if (!send) throw new UnavailableError('SF_AGENT_NOT_CONNECTED', `no agent of cluster ${cluster} is connected to this hub`);
+    const command: Command = { id: randomUUID(), kind, target, reason, requested_by: requestedBy };
+    const result = await new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(command.id);
+        reject(new TimeoutError('SF_AGENT_COMMAND_TIMEOUT', `the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
+      }, this.opts.timeoutMs);
+      this.waiting.set(command.id, { cluster, resolve, reject, timer });
+      send(command);
+    });
+    if (!result.ok) throw new SlurmRefusedError(result.message || 'Slurm refused the command');
+    return result;
+  }
+
+  resolve(result: CommandResult): void {
+    const waiter = this.waiting.get(result.id);
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    this.waiting.delete(result.id);
+    waiter.resolve(result);
+  }
+
+  private failCluster(cluster: string, message: string): void {
+    for (const [id, waiter] of this.waiting) {
+      if (waiter.cluster !== cluster) continue;
+      clearTimeout(waiter.timer);
+      this.waiting.delete(id);
+      waiter.reject(new UnavailableError('SF_AGENT_NOT_CONNECTED', message));
+    }
+  }
+}

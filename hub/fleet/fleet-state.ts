@@ -1,0 +1,93 @@
+// The fleet's live state: every cluster's objects, the (epoch, seq) applied for each, job
+// indexes, and a feed of changes for watchers. apply() is pure state manipulation; the ingest
+// layer decides what may be applied (seq order) and makes it durable first.
+import { EventEmitter } from 'node:events';
+import { applyDelta, emptyObjects, type AppliedChange, type ClusterObjects, type Delta } from '../../shared/delta/index.js';
+import { KINDS, type Job, type KindName, type KindTypes } from '../../shared/model/index.js';
+import { JobIndex } from './job-index.js';
+
+export interface ClusterRecord {
+  name: string;
+  epoch: number;
+  seq: number;
+  objects: ClusterObjects;
+  lastDeltaAt?: string;
+  lastObservedAt?: string;
+  /** The agent currently streaming for this cluster, if any. */
+  agent?: string;
+  connected: boolean;
+  slurmApiVersion: string;
+}
+
+export interface FleetChange extends AppliedChange {
+  cluster: string;
+}
+
+/** How a delta relates to what the hub holds for its cluster. */
+export type DeltaFit = 'apply' | 'duplicate' | 'gap';
+
+export class FleetState extends EventEmitter {
+  readonly clusters = new Map<string, ClusterRecord>();
+  readonly jobs = new JobIndex();
+
+  cluster(name: string): ClusterRecord {
+    let record = this.clusters.get(name);
+    if (!record) {
+      record = { name, epoch: 0, seq: 0, objects: emptyObjects(), connected: false, slurmApiVersion: '' };
+      this.clusters.set(name, record);
+    }
+    return record;
+  }
+
+  /** Snapshots always fit; otherwise only the next seq of the same epoch. */
+  fit(delta: Delta): DeltaFit {
+    const record = this.clusters.get(delta.cluster);
+    if (delta.snapshot) {
+      if (record && record.epoch === delta.epoch && delta.seq <= record.seq) return 'duplicate';
+      return 'apply';
+    }
+    if (!record || record.epoch !== delta.epoch) return 'gap';
+    if (delta.seq <= record.seq) return 'duplicate';
+    return delta.seq === record.seq + 1 ? 'apply' : 'gap';
+  }
+
+  apply(delta: Delta, opts: { emit?: boolean } = {}): FleetChange[] {
+    const record = this.cluster(delta.cluster);
+    const applied = applyDelta(record.objects, delta);
+    record.epoch = delta.epoch;
+    record.seq = delta.seq;
+    record.lastObservedAt = delta.observed_at;
+    record.lastDeltaAt = new Date().toISOString();
+    const changes: FleetChange[] = [];
+    for (const change of applied) {
+      if (change.kind === 'job') {
+        const key = `${delta.cluster}/${change.id}`;
+        if (change.previous) this.jobs.remove(key, change.previous as Job);
+        if (change.type === 'upsert') this.jobs.add(key, change.value as Job);
+      }
+      changes.push({ ...change, cluster: delta.cluster });
+    }
+    if (opts.emit !== false && changes.length) this.emit('changes', changes);
+    return changes;
+  }
+
+  job(cluster: string, id: string): Job | undefined {
+    return this.clusters.get(cluster)?.objects.job.get(id);
+  }
+
+  list<K extends KindName>(kind: K, cluster?: string): KindTypes[K][] {
+    const out: KindTypes[K][] = [];
+    for (const record of this.clusters.values()) {
+      if (cluster && record.name !== cluster) continue;
+      for (const value of (record.objects[kind] as Map<string, KindTypes[K]>).values()) out.push(value);
+    }
+    return out;
+  }
+
+  counts(cluster: string): Record<KindName, number> {
+    const record = this.clusters.get(cluster);
+    const out = {} as Record<KindName, number>;
+    for (const kind of KINDS) out[kind] = record ? record.objects[kind].size : 0;
+    return out;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './fleet-state.js';
+export * from './queries.js';
+export * from './job-index.js';

@@ -1,0 +1,190 @@
+// One agent stream: identity check, hello/welcome, deltas applied in seq order (durable
+// before the ack), snapshot requests on gaps, commands out and results back.
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { AgentMessage, Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { identityFromSubjectAltName, type PeerIdentity } from '../../shared/tls/index.js';
+import type { CommandRouter } from '../commands/index.js';
+import type { FleetState } from '../fleet/index.js';
+import type { FleetStore } from '../store/index.js';
+
+export interface IngestDeps {
+  state: FleetState;
+  store?: FleetStore;
+  commands: CommandRouter;
+  logger: Logger;
+  hubId: string;
+  heartbeatMs: number;
+  helloTimeoutMs?: number;
+}
+
+type Call = ServerDuplexStream<AgentMessage, HubMessage>;
+
+/** Streams by cluster: the one that may write. A newer stream replaces an older one. */
+export class IngestRegistry {
+  readonly active = new Map<string, AgentSession>();
+  readonly stats = { deltasApplied: 0, duplicates: 0, gaps: 0, snapshots: 0, rejected: 0 };
+
+  constructor(readonly deps: IngestDeps) {}
+
+  handle(call: Call): void {
+    new AgentSession(call, this).start();
+  }
+}
+
+class AgentSession {
+  private identity?: PeerIdentity;
+  private cluster = '';
+  private agentName = '';
+  private awaitingSnapshot = false;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private detachCommands?: () => void;
+  private helloTimer?: NodeJS.Timeout;
+  private log: Logger;
+
+  constructor(
+    private readonly call: Call,
+    private readonly registry: IngestRegistry,
+  ) {
+    this.log = registry.deps.logger.child({ peer: call.getPeer() });
+  }
+
+  start(): void {
+    const cert = this.call.getAuthContext()?.sslPeerCertificate;
+    this.identity = identityFromSubjectAltName(cert?.subjectaltname);
+    if (!this.identity || this.identity.role !== 'agent' || !this.identity.cluster) {
+      this.fail(status.PERMISSION_DENIED, 'SF_INGEST_NOT_AN_AGENT: this stream needs an agent certificate (spiffe://<td>/cluster/<c>/agent/<n>)');
+      return;
+    }
+    this.helloTimer = setTimeout(() => this.fail(status.DEADLINE_EXCEEDED, 'SF_INGEST_NO_HELLO: no hello within the deadline'), this.registry.deps.helloTimeoutMs ?? 10_000);
+    this.call.on('data', (msg: AgentMessage) => this.onMessage(msg));
+    this.call.on('error', () => this.close());
+    this.call.on('end', () => {
+      this.close();
+      this.call.end();
+    });
+    this.call.on('cancelled', () => this.close());
+  }
+
+  private onMessage(msg: AgentMessage): void {
+    if (this.closed) return;
+    const body = msg.body;
+    if (!body) return;
+    if (!this.cluster && body.$case !== 'hello') {
+      this.fail(status.FAILED_PRECONDITION, 'SF_INGEST_NO_HELLO: the first message must be a hello');
+      return;
+    }
+    switch (body.$case) {
+      case 'hello': {
+        clearTimeout(this.helloTimer);
+        const hello = body.value;
+        if (hello.cluster !== this.identity!.cluster) {
+          this.registry.stats.rejected++;
+          this.log.warn({ certCluster: this.identity!.cluster, claimed: hello.cluster }, 'agent tried to speak for another cluster');
+          this.fail(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this certificate speaks for cluster "${this.identity!.cluster}", not "${hello.cluster}"`);
+          return;
+        }
+        this.cluster = hello.cluster;
+        this.agentName = this.identity!.name;
+        this.log = this.log.child({ cluster: this.cluster, agent: this.agentName });
+        this.register(hello.slurm_api_version);
+        break;
+      }
+      case 'delta':
+        // Deltas are applied strictly one after another.
+        this.chain = this.chain.then(() => this.onDelta(body.value)).catch((err: Error) => {
+          this.log.error({ err: err.message }, 'applying a delta failed');
+          this.fail(status.INTERNAL, 'SF_INGEST_APPLY_FAILED: the hub could not store the delta');
+        });
+        break;
+      case 'command_result':
+        this.registry.deps.commands.resolve(body.value);
+        break;
+      case 'heartbeat':
+        break;
+    }
+  }
+
+  private register(slurmApiVersion: string): void {
+    const { state, commands, hubId, heartbeatMs } = this.registry.deps;
+    const previous = this.registry.active.get(this.cluster);
+    if (previous && previous !== this) {
+      previous.fail(status.ABORTED, `SF_INGEST_SUPERSEDED: a newer stream of agent ${this.agentName} took over cluster ${this.cluster}`);
+    }
+    this.registry.active.set(this.cluster, this);
+    const record = state.cluster(this.cluster);
+    record.connected = true;
+    record.agent = this.agentName;
+    record.slurmApiVersion = slurmApiVersion;
+    this.detachCommands = commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
+    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs } } });
+    this.log.info({ epoch: record.epoch, seq: record.seq }, 'agent connected');
+    state.emit('cluster', record);
+  }
+
+  private async onDelta(delta: Delta): Promise<void> {
+    if (this.closed) return;
+    const { state, store, logger } = this.registry.deps;
+    const stats = this.registry.stats;
+    if (delta.cluster !== this.cluster || delta.upserts.some((o) => o.kind && o.kind.value.cluster !== this.cluster)) {
+      stats.rejected++;
+      this.fail(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${this.cluster}" only`);
+      return;
+    }
+    const fit = state.fit(delta);
+    if (fit === 'duplicate') {
+      stats.duplicates++;
+      const record = state.cluster(this.cluster);
+      this.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+      return;
+    }
+    if (fit === 'gap') {
+      stats.gaps++;
+      if (!this.awaitingSnapshot) {
+        this.awaitingSnapshot = true;
+        const record = state.cluster(this.cluster);
+        this.log.info({ have: [record.epoch, record.seq], got: [delta.epoch, delta.seq] }, 'gap in the stream: asking for a snapshot');
+        this.write({ body: { $case: 'snapshot_request', value: { reason: `hub has epoch ${record.epoch} seq ${record.seq}, got epoch ${delta.epoch} seq ${delta.seq}` } } });
+      }
+      return;
+    }
+    if (delta.snapshot) {
+      this.awaitingSnapshot = false;
+      stats.snapshots++;
+    }
+    store?.append(delta);
+    state.apply(delta);
+    stats.deltasApplied++;
+    const record = state.cluster(this.cluster);
+    store?.maybeCheckpoint(record);
+    this.write({ body: { $case: 'ack', value: { epoch: delta.epoch, seq: delta.seq } } });
+    if (logger.isLevelEnabled('debug')) this.log.debug({ seq: delta.seq, upserts: delta.upserts.length, removals: delta.removals.length }, 'delta applied');
+  }
+
+  private write(msg: HubMessage): void {
+    if (this.closed) return;
+    this.call.write(msg);
+  }
+
+  fail(code: status, details: string): void {
+    if (this.closed) return;
+    this.log.warn({ code, details }, 'closing agent stream');
+    this.call.emit('error', { code, details, metadata: undefined });
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    this.detachCommands?.();
+    if (this.cluster && this.registry.active.get(this.cluster) === this) {
+      this.registry.active.delete(this.cluster);
+      const record = this.registry.deps.state.cluster(this.cluster);
+      record.connected = false;
+      this.registry.deps.state.emit('cluster', record);
+      this.log.info('agent disconnected');
+    }
+  }
+}

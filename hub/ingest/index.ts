@@ -1,0 +1,1 @@
+export { IngestRegistry, type IngestDeps } from './agent-session.js';

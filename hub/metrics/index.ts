@@ -1,0 +1,1 @@
+export { createHubMetrics } from './hub-metrics.js';

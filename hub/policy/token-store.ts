@@ -1,0 +1,99 @@
+// Bearer tokens for the API: "sft_<id>_<secret>". Only a SHA-256 of the secret is stored
+// (data_dir/tokens.json, mode 0600); the token itself is shown once, at creation.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadRequestError } from '../../shared/errors/index.js';
+import { writeAtomically } from '../../shared/record-log/index.js';
+
+export interface StoredToken {
+  id: string;
+  name: string;
+  hash: string;
+  created_at: string;
+  expires_at?: string;
+}
+
+const TOKEN_RE = /^sft_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class TokenStore {
+  private tokens: StoredToken[] = [];
+  private loadedMtime = -1;
+  private checkedAt = 0;
+  readonly path: string;
+
+  constructor(dataDir: string) {
+    this.path = join(dataDir, 'tokens.json');
+  }
+
+  /** Reloads the file when it changed (checked at most once a second). */
+  private refresh(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.checkedAt < 1000) return;
+    this.checkedAt = now;
+    if (!existsSync(this.path)) {
+      this.tokens = [];
+      this.loadedMtime = -1;
+      return;
+    }
+    const mtime = statSync(this.path).mtimeMs;
+    if (mtime === this.loadedMtime) return;
+    const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { tokens?: StoredToken[] };
+    this.tokens = parsed.tokens ?? [];
+    this.loadedMtime = mtime;
+  }
+
+  create(name: string, ttlMs?: number): { token: string; record: StoredToken } {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new BadRequestError(`invalid token name "${name.slice(0, 64)}"`);
+    this.refresh(true);
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const record: StoredToken = {
+      id,
+      name,
+      hash: hashSecret(secret),
+      created_at: now.toISOString(),
+      ...(ttlMs ? { expires_at: new Date(now.getTime() + ttlMs).toISOString() } : {}),
+    };
+    this.tokens.push(record);
+    this.save();
+    return { token: `sft_${id}_${secret}`, record };
+  }
+
+  revoke(nameOrId: string): boolean {
+    this.refresh(true);
+    const before = this.tokens.length;
+    this.tokens = this.tokens.filter((t) => t.id !== nameOrId && t.name !== nameOrId);
+    if (this.tokens.length === before) return false;
+    this.save();
+    return true;
+  }
+
+  list(): Omit<StoredToken, 'hash'>[] {
+    this.refresh(true);
+    return this.tokens.map(({ hash: _hash, ...rest }) => rest);
+  }
+
+  /** The token's name when it is valid, else undefined. Constant-time on the secret. */
+  verify(token: string): string | undefined {
+    const m = TOKEN_RE.exec(token);
+    if (!m) return undefined;
+    this.refresh();
+    const record = this.tokens.find((t) => t.id === m[1]);
+    if (!record) return undefined;
+    const given = Buffer.from(hashSecret(m[2]), 'hex');
+    const stored = Buffer.from(record.hash, 'hex');
+    if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
+    if (record.expires_at && Date.parse(record.expires_at) < Date.now()) return undefined;
+    return record.name;
+  }
+
+  private save(): void {
+    writeAtomically(this.path, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2)));
+  }
+}

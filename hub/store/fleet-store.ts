@@ -1,0 +1,111 @@
+// Standalone persistence: a data directory with, per cluster, a checkpoint (snapshot delta)
+// and a write-ahead log of the deltas applied since. The hub writes a delta here (fsync)
+// before applying and acking it, and a restarted hub serves the last state at once.
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allObjects, decodeDelta, encodeDelta, type Delta } from '../../shared/delta/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { RecordLog, writeAtomically } from '../../shared/record-log/index.js';
+import type { ClusterRecord, FleetState } from '../fleet/index.js';
+
+export interface FleetStoreOptions {
+  dataDir: string;
+  /** Fold the WAL into a new checkpoint once it is this large. */
+  checkpointBytes?: number;
+}
+
+export class FleetStore {
+  private readonly wals = new Map<string, RecordLog>();
+  private readonly root: string;
+
+  constructor(
+    private readonly opts: FleetStoreOptions,
+    private readonly deps: { logger: Logger },
+  ) {
+    this.root = join(opts.dataDir, 'clusters');
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+  }
+
+  private dir(cluster: string): string {
+    return join(this.root, encodeURIComponent(cluster));
+  }
+
+  /** Rebuilds every cluster from its checkpoint and WAL. */
+  load(state: FleetState): { clusters: number; deltas: number } {
+    let deltas = 0;
+    let clusters = 0;
+    for (const entry of readdirSync(this.root)) {
+      const dir = join(this.root, entry);
+      const checkpointPath = join(dir, 'checkpoint.bin');
+      if (existsSync(checkpointPath)) {
+        try {
+          state.apply(decodeDelta(readFileSync(checkpointPath)), { emit: false });
+        } catch (err) {
+          this.deps.logger.error({ cluster: decodeURIComponent(entry), err: (err as Error).message }, 'store: unreadable checkpoint; the cluster will resync from its agent');
+          continue;
+        }
+      }
+      const opened = RecordLog.open(join(dir, 'wal.log'));
+      if (opened.truncatedBytes) this.deps.logger.warn({ cluster: entry, bytes: opened.truncatedBytes }, 'store: cut a torn record off the WAL');
+      for (const record of opened.records) {
+        const delta = decodeDelta(record);
+        if (state.fit(delta) !== 'apply') continue;
+        state.apply(delta, { emit: false });
+        deltas++;
+      }
+      this.wals.set(decodeURIComponent(entry), opened.log);
+      clusters++;
+    }
+    return { clusters, deltas };
+  }
+
+  /** Durable when it returns. A snapshot replaces checkpoint and WAL. */
+  append(delta: Delta): void {
+    if (delta.snapshot) {
+      this.writeCheckpoint(delta.cluster, delta);
+      return;
+    }
+    this.wal(delta.cluster).append(encodeDelta(delta));
+  }
+
+  /** After apply: fold a grown WAL into a checkpoint of the current state. */
+  maybeCheckpoint(record: ClusterRecord): void {
+    const wal = this.wals.get(record.name);
+    if (wal && wal.bytes > (this.opts.checkpointBytes ?? 64 * 1024 * 1024)) this.checkpoint(record);
+  }
+
+  checkpoint(record: ClusterRecord): void {
+    this.writeCheckpoint(record.name, {
+      cluster: record.name,
+      epoch: record.epoch,
+      seq: record.seq,
+      upserts: allObjects(record.objects),
+      removals: [],
+      observed_at: record.lastObservedAt ?? '',
+      snapshot: true,
+    });
+  }
+
+  private writeCheckpoint(cluster: string, snapshot: Delta): void {
+    writeAtomically(join(this.dir(cluster), 'checkpoint.bin'), encodeDelta(snapshot));
+    this.wal(cluster).rewrite([]);
+  }
+
+  private wal(cluster: string): RecordLog {
+    let wal = this.wals.get(cluster);
+    if (!wal) {
+      wal = RecordLog.open(join(this.dir(cluster), 'wal.log')).log;
+      this.wals.set(cluster, wal);
+    }
+    return wal;
+  }
+
+  close(state: FleetState): void {
+    for (const [cluster, wal] of this.wals) {
+      const record = state.clusters.get(cluster);
+      if (record && wal.bytes > 0) this.checkpoint(record);
+      wal.close();
+    }
+    this.wals.clear();
+  }
+}

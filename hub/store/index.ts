@@ -1,0 +1,1 @@
+export { FleetStore, type FleetStoreOptions } from './fleet-store.js';
