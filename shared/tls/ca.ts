@@ -1,5 +1,7 @@
 // A private CA for the fleet: ECDSA P-256 keys, SPIFFE-style URI SANs that name what a
 // certificate may speak for. `sfleet ca init|issue` are thin wrappers over these.
+// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { isIP } from 'node:net';

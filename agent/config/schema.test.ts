@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../shared/config/index.js';
+import { agentConfigSchema } from './schema.js';
+
+const dir = join(import.meta.dirname, 'testdata');
+const load = (name: string, env: NodeJS.ProcessEnv = {}, overrides: string[] = []) =>
+  loadConfigFile(agentConfigSchema, join(dir, name), { env, overrides });
+
+describe('agent config', () => {
+  it('reads the documented shape, interpolates ${ENV} and converts units', () => {
+    const c = load('good.yaml', { SLURM_JWT: 'jwt-from-env' });
+    expect(c.cluster).toBe('prod-a');
+    expect(c.hub.endpoints).toEqual(['hub1.example.org:7443', 'hub2.example.org:7443']);
+    expect(c.slurm.auth).toEqual({ user: 'slurm', token: 'jwt-from-env' });
+    expect(c.poll_interval).toBe(15_000);
+    expect(c.spool.max_bytes).toBe(64 * 1024 * 1024);
+    expect(Object.isFrozen(c.slurm)).toBe(true);
+  });
+
+  it('lets --set override any key', () => {
+    const c = load('good.yaml', { SLURM_JWT: 'x' }, ['poll_interval=2s', 'slurm.source=cli']);
+    expect(c.poll_interval).toBe(2_000);
+    expect(c.slurm.source).toBe('cli');
+  });
+
+  // Each failure names the file, the line and the key.
+  const cases: [string, string][] = [
+    ['unknown-key.yaml', 'unknown-key.yaml:5: slurm: Unrecognized key: "polling"'],
+    ['bad-duration.yaml', 'bad-duration.yaml:5: poll_interval: invalid duration "often" (use e.g. 10s, 5m, 1h)'],
+    ['no-endpoints.yaml', 'no-endpoints.yaml:2: hub.endpoints: name at least one hub endpoint (host:port)'],
+    ['missing-env.yaml', 'missing-env.yaml:6: slurm.auth.token: environment variable SFLEET_TEST_UNSET_VARIABLE is not set'],
+    ['bad-yaml.yaml', 'bad-yaml.yaml:4: invalid YAML'],
+    ['rest-without-endpoint.yaml', 'rest-without-endpoint.yaml:4: slurm.endpoints: the rest source needs at least one slurmrestd endpoint'],
+  ];
+  for (const [file, message] of cases) {
+    it(`refuses ${file} with a message naming file, line and key`, () => {
+      expect(() => load(file)).toThrow(message);
+    });
+  }
+
+  it('names a missing file', () => {
+    expect(() => load('absent.yaml')).toThrow(/absent.yaml: cannot read config file: ENOENT/);
+  });
+});
