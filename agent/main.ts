@@ -5,6 +5,7 @@ import { VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config/index.js';
 import { AgentPipeline } from './pipeline.js';
 import { createSlurmSource } from './source/index.js';
+import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
 import { HubStream } from './stream/index.js';
 
@@ -15,14 +16,14 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, opts: { logger?: Logger } = {}): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, opts: { logger?: Logger; source?: SlurmSource } = {}): Promise<RunningAgent> {
   const logger = opts.logger ?? createLogger({ name: 'sfleet-agent', level: config.log_level });
   const log = logger.child({ cluster: config.cluster });
   // Fail at start on unreadable TLS files, not on the first connect.
   loadTls(config.tls, 'agent');
   const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unacked().length, objects: spool.objectCount }, 'spool opened');
-  const source = createSlurmSource(config, { logger: log });
+  const source = opts.source ?? createSlurmSource(config, { logger: log });
   const pipeline = new AgentPipeline({ source, spool, logger: log }, { pollIntervalMs: config.poll_interval });
   const stream = new HubStream(
     {

@@ -30,6 +30,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
     disableRequestLogging: true,
+    // Watch streams never end on their own; close them with the server.
+    forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
     maxParamLength: 256,
     ...(tls

@@ -1,0 +1,97 @@
+// The project's real local Slurm for integration tests: ensureSlurm() runs
+// scripts/slurm/start.sh (a no-op when it is already up) and returns what it exported.
+// Slurm client calls made here never carry SLURM_JWT (with it, the CLI uses auth/jwt).
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SlurmEnv {
+  /** State directory ($SFLEET_SLURM_DIR). */
+  dir: string;
+  /** Slurm's ClusterName. */
+  cluster: string;
+  /** slurmrestd with rest_auth/jwt, `http://127.0.0.1:PORT`. */
+  restUrl: string;
+  restUser: string;
+  /** A root token valid for a day; send it only as X-SLURM-USER-TOKEN. */
+  jwt: string;
+  /** slurmrestd with rest_auth/local (acts as the operator user `slurmrestd`). */
+  socket: string;
+  apiVersion: string;
+  /** Environment for Slurm clients: SLURM_CONF set, SLURM_JWT removed. */
+  cliEnv: NodeJS.ProcessEnv;
+  /** Everything start.sh exported. */
+  vars: Record<string, string>;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let started: Promise<SlurmEnv> | undefined;
+
+export function ensureSlurm(): Promise<SlurmEnv> {
+  started ??= start();
+  started.catch(() => (started = undefined));
+  return started;
+}
+
+async function start(): Promise<SlurmEnv> {
+  if (process.getuid?.() !== 0) throw new Error('the local Slurm needs root: run the integration tests as root');
+  const script = path.join(ROOT, 'scripts/slurm/start.sh');
+  // The first start on a fresh machine installs packages (about 20 s), later ones take < 10 s.
+  const out = await exec('bash', [script], { env: withoutJwt(process.env), timeoutMs: 300_000 });
+  const vars: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2];
+  }
+  const need = (key: string): string => {
+    if (!vars[key]) throw new Error(`scripts/slurm/start.sh did not export ${key}`);
+    return vars[key];
+  };
+  return {
+    dir: need('SFLEET_SLURM_DIR'),
+    cluster: need('SLURM_CLUSTER_NAME'),
+    restUrl: need('SLURMRESTD_URL'),
+    restUser: need('SLURMRESTD_USER'),
+    jwt: need('SLURM_JWT'),
+    socket: need('SLURMRESTD_SOCKET'),
+    apiVersion: need('SLURMRESTD_API_VERSION'),
+    cliEnv: { ...withoutJwt(process.env), SLURM_CONF: need('SLURM_CONF') },
+    vars,
+  };
+}
+
+/** Runs a Slurm client (`squeue`, `scontrol`...) and returns stdout; a non-zero exit throws. */
+export function slurmCli(env: SlurmEnv, binary: string, args: string[]): Promise<string> {
+  return exec(binary, args, { env: env.cliEnv, timeoutMs: 60_000 });
+}
+
+/** Submits a batch job as a system user (runuser, no login shell needed); returns its id. */
+export async function sbatchAs(env: SlurmEnv, user: string, args: string[]): Promise<number> {
+  const out = await exec('runuser', ['-u', user, '--', 'sbatch', '--parsable', '--chdir=/tmp', '--output=/dev/null', ...args], {
+    env: env.cliEnv,
+    timeoutMs: 60_000,
+  });
+  const id = Number.parseInt(out.trim().split(';')[0], 10);
+  if (!Number.isInteger(id)) throw new Error(`sbatch as ${user} printed "${out.trim()}"`);
+  return id;
+}
+
+/** `squeue --json` (all jobs slurmctld still holds). */
+export async function squeueJson(env: SlurmEnv): Promise<{ jobs: Record<string, unknown>[] }> {
+  return JSON.parse(await slurmCli(env, 'squeue', ['--json'])) as { jobs: Record<string, unknown>[] };
+}
+
+function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy.SLURM_JWT;
+  return copy;
+}
+
+function exec(file: string, args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: opts.env, timeout: opts.timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${file} ${args.join(' ').slice(0, 120)} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
