@@ -40,11 +40,14 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   pipeline.stream = stream;
   stream.start();
   pipeline.start();
+  let closed = false;
   return {
     pipeline,
     stream,
     spool,
     async close() {
+      if (closed) return;
+      closed = true;
       await pipeline.stop();
       await stream.stop();
       await source.close();

@@ -34,6 +34,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
     maxParamLength: 256,
+    // An unknown query parameter is a typo to report, not something to drop silently.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     ...(tls
       ? {
           https: {
