@@ -11,7 +11,7 @@ describe('num: one reader for flat and {set, infinite, number} numbers', () => {
     [-2, undefined], // v0.0.38 NO_VAL64 as int64
     [4294967294, undefined], // NO_VAL
     [4294967295, undefined], // INFINITE
-    [18446744073709551614, undefined], // NO_VAL64
+    [Number('18446744073709551614'), undefined], // NO_VAL64, as JSON.parse reads it
     ['12', undefined],
     [{ set: true, infinite: false, number: 7 }, 7],
     [{ set: false, infinite: false, number: 7 }, undefined],

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `npm test`: everything a fresh Debian 12 machine with Node and npm needs to run the whole
+# suite. Installs npm dependencies if missing, builds, lints, runs the unit tests, installs
+# and starts the real services on loopback (Slurm 22.05 with slurmdbd and slurmrestd), runs
+# the integration tests against them, checks the adapters against ../shared/slurm/recorded
+# when it is there, runs the quick benchmarks, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+step "build"
+npm run build --silent
+
+step "lint"
+npx eslint .
+
+step "unit tests"
+npx vitest run --project unit
+
+step "local Slurm 22.05 (scripts/slurm/start.sh)"
+[ "$(id -u)" = 0 ] || { echo "the integration tests start a local Slurm and need root" >&2; exit 1; }
+cleanup() { bash scripts/slurm/stop.sh >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+bash scripts/slurm/start.sh >/dev/null
+
+step "integration tests"
+npx vitest run --project integration
+
+step "adapters against recorded slurmrestd responses"
+node dist/scripts/check-recorded/main.js
