@@ -66,6 +66,7 @@ export function createHubMetrics(state: FleetState, ingest: IngestRegistry): Reg
       this.inc({ outcome: 'duplicate' }, s.duplicates);
       this.inc({ outcome: 'gap' }, s.gaps);
       this.inc({ outcome: 'rejected' }, s.rejected);
+      this.inc({ outcome: 'snapshot' }, s.snapshots);
     },
   });
   return registry;
