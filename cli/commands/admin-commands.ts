@@ -1,11 +1,9 @@
 // CA, tokens and contexts: the setup an operator does once.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadConfigFile } from '../../shared/config/index.js';
-import { parseDuration } from '../../shared/model/index.js';
-import { initCa, issueCertificate, type Role } from '../../shared/tls/index.js';
-import { hubConfigSchema } from '../../hub/config/index.js';
-import { TokenStore } from '../../hub/policy/index.js';
+import { parseDuration } from '../../shared/model/time.js';
+import type { Role } from '../../shared/tls/identity.js';
+import type { TokenStore } from '../../hub/policy/index.js';
 import { contextsPath, readContexts, writeContexts } from '../client/index.js';
 import { render } from '../output/render.js';
 
@@ -13,9 +11,14 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): TokenStore {
+async function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): Promise<TokenStore> {
+  const { TokenStore } = await import('../../hub/policy/index.js');
   if (opts.dataDir) return new TokenStore(resolve(opts.dataDir));
-  if (opts.config) return new TokenStore(resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir));
+  if (opts.config) {
+    const { loadConfigFile } = await import('../../shared/config/index.js');
+    const { hubConfigSchema } = await import('../../hub/config/index.js');
+    return new TokenStore(resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir));
+  }
   throw new Error('say which hub: --data-dir DIR (the hub data_dir) or --config hub.yaml');
 }
 
@@ -28,6 +31,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--days <n>', 'validity', (v) => Number(v), 3650)
     .option('--force', 'replace an existing CA')
     .action(async (opts) => {
+      const { initCa } = await import('../../shared/tls/index.js');
       const files = await initCa(opts.dir, { trustDomain: opts.trustDomain, days: opts.days, force: !!opts.force });
       process.stdout.write(`CA written: ${files.cert} (key ${files.key}, keep it private)\n`);
     });
@@ -40,6 +44,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--san <list>', 'extra DNS names / IPs, comma separated', '')
     .option('--days <n>', 'validity', (v) => Number(v), 365)
     .action(async (opts) => {
+      const { issueCertificate } = await import('../../shared/tls/index.js');
       if (!['agent', 'hub', 'client'].includes(opts.role)) throw new Error(`--role must be agent, hub or client (got "${opts.role}")`);
       const out = await issueCertificate(opts.dir, {
         role: opts.role as Role,
@@ -60,8 +65,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--data-dir <dir>', 'the hub data_dir')
     .option('--config <file>', 'the hub config file (for its data_dir)')
     .option('--set <key=value>', 'override a hub config key', collect, [])
-    .action((opts) => {
-      const { token: secret, record } = tokenStore(opts).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined);
+    .action(async (opts) => {
+      const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined);
       process.stdout.write(`token ${record.id} for ${record.name}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
     });
   token
@@ -70,8 +75,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--config <file>')
     .option('--set <key=value>', 'override a hub config key', collect, [])
     .option('-o, --output <format>', 'table, json or yaml', 'table')
-    .action((opts) => {
-      const rows = tokenStore(opts).list();
+    .action(async (opts) => {
+      const rows = (await tokenStore(opts)).list();
       process.stdout.write(
         render(rows, opts.output, [
           { header: 'ID', value: (t) => t.id },
@@ -86,8 +91,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--data-dir <dir>')
     .option('--config <file>')
     .option('--set <key=value>', 'override a hub config key', collect, [])
-    .action((nameOrId: string, opts) => {
-      if (!tokenStore(opts).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
+    .action(async (nameOrId: string, opts) => {
+      if (!(await tokenStore(opts)).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
       process.stdout.write(`revoked ${nameOrId}\n`);
     });
 

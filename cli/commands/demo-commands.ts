@@ -3,13 +3,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { agentConfigSchema } from '../../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../../agent/main.js';
-import { hubConfigSchema } from '../../hub/config/index.js';
-import { startHub } from '../../hub/main.js';
-import { createLogger } from '../../shared/logging/index.js';
-import { initCa, issueCertificate } from '../../shared/tls/index.js';
-import { startSimulatedFleet } from '../../sim/index.js';
+import type { RunningAgent } from '../../agent/main.js';
 
 const DEMO_VERSIONS = ['v0.0.38', 'v0.0.41', 'v0.0.44'];
 
@@ -25,6 +19,7 @@ export function registerDemoCommands(program: Command): void {
     .option('--token <jwt>', 'require this X-SLURM-USER-TOKEN')
     .option('--seed <n>', 'random seed', (v) => Number(v))
     .action(async (opts) => {
+      const { startSimulatedFleet } = await import('../../sim/index.js');
       const fleet = await startSimulatedFleet({
         listen: opts.listen,
         clusters: opts.clusters,
@@ -50,6 +45,13 @@ export function registerDemoCommands(program: Command): void {
     .option('--jobs <n>', 'jobs per cluster', (v) => Number(v), 400)
     .option('--poll-interval <duration>', 'agent poll interval', '5s')
     .action(async (opts) => {
+      const { agentConfigSchema } = await import('../../agent/config/index.js');
+      const { startAgent } = await import('../../agent/main.js');
+      const { hubConfigSchema } = await import('../../hub/config/index.js');
+      const { startHub } = await import('../../hub/main.js');
+      const { createLogger } = await import('../../shared/logging/index.js');
+      const { initCa, issueCertificate } = await import('../../shared/tls/index.js');
+      const { startSimulatedFleet } = await import('../../sim/index.js');
       const dir = resolve(opts.dir);
       const pki = join(dir, 'pki');
       mkdirSync(dir, { recursive: true });

@@ -1,10 +1,6 @@
 // Long-running roles: hub and agent.
+// The roles are loaded when their command runs, so client commands start fast.
 import type { Command } from 'commander';
-import { agentConfigSchema } from '../../agent/config/index.js';
-import { startAgent } from '../../agent/main.js';
-import { hubConfigSchema } from '../../hub/config/index.js';
-import { startHub } from '../../hub/main.js';
-import { loadConfigFile } from '../../shared/config/index.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -43,6 +39,9 @@ export function registerServerCommands(program: Command): void {
     .option('--tls-cert <file>')
     .option('--tls-key <file>')
     .action(async (opts) => {
+      const { loadConfigFile } = await import('../../shared/config/index.js');
+      const { hubConfigSchema } = await import('../../hub/config/index.js');
+      const { startHub } = await import('../../hub/main.js');
       const config = loadConfigFile(hubConfigSchema, opts.config, {
         overrides: overrides(opts, { region: 'region', dataDir: 'data_dir', listenHttp: 'listen.http', listenGrpc: 'listen.grpc', tlsCa: 'tls.ca', tlsCert: 'tls.cert', tlsKey: 'tls.key' }),
       });
@@ -59,6 +58,9 @@ export function registerServerCommands(program: Command): void {
     .option('--spool-dir <dir>')
     .option('--poll-interval <duration>')
     .action(async (opts) => {
+      const { loadConfigFile } = await import('../../shared/config/index.js');
+      const { agentConfigSchema } = await import('../../agent/config/index.js');
+      const { startAgent } = await import('../../agent/main.js');
       const config = loadConfigFile(agentConfigSchema, opts.config, {
         overrides: overrides(opts, { cluster: 'cluster', spoolDir: 'spool_dir', pollInterval: 'poll_interval' }),
       });
