@@ -1,0 +1,73 @@
+// The agent's view of one Slurm controller: SlurmSource and the factory that picks the
+// slurmrestd or the CLI implementation from the agent config.
+import { ConfigError } from '../../shared/errors/index.js';
+import { CliSource, type SlurmRunner } from './cli/index.js';
+import { RestSource } from './slurmrestd/index.js';
+import type { SlurmSource } from './source.js';
+
+export type { CommandKindName, CommandOutcome, PollResult, SlurmCommand, SlurmSource } from './source.js';
+export { CliSource, type CliSourceOptions, type SlurmRunner } from './cli/index.js';
+export { RestSource, type RestSourceOptions } from './slurmrestd/index.js';
+
+/** The `slurm:` section of the agent config, as the config schema gives it. */
+export interface SlurmConfig {
+  source: 'rest' | 'cli';
+  /** slurmrestd endpoints, tried in order: `http(s)://host:port` or `unix:/path.sock`. */
+  endpoints: string[];
+  /** JWT user and token; an empty token sends no auth headers (rest_auth/local socket). */
+  auth: { user: string; token: string };
+  /** Speak this API version and skip negotiation ("v0.0.41"). */
+  api_version?: string;
+  /** Per request or per command, in milliseconds. */
+  timeout?: number;
+  /** The endpoint is the project's slurmrestd simulator: commands without REST go to it. */
+  simulator?: boolean;
+  cli?: { bin_dir?: string };
+}
+
+export interface LoggerLike {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface SourceDeps {
+  logger?: LoggerLike;
+  /** Milliseconds since the epoch; default Date.now. */
+  clock?: () => number;
+  /** Runs Slurm binaries (scontrol, squeue...); default execFile without a shell. */
+  run?: SlurmRunner;
+  /** Base environment of Slurm binaries (SLURM_JWT is always removed); default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createSlurmSource(config: { cluster: string; slurm: SlurmConfig }, deps: SourceDeps = {}): SlurmSource {
+  const { cluster, slurm } = config;
+  if (!cluster) throw new ConfigError('cluster: a cluster name is required');
+  if (slurm.timeout !== undefined && !(Number.isFinite(slurm.timeout) && slurm.timeout > 0)) {
+    throw new ConfigError('slurm.timeout: must be a positive number of milliseconds');
+  }
+  if (slurm.source === 'cli') {
+    return new CliSource({ cluster, binDir: slurm.cli?.bin_dir, timeoutMs: slurm.timeout }, deps);
+  }
+  if (slurm.source !== 'rest') throw new ConfigError(`slurm.source: must be "rest" or "cli", got "${String(slurm.source)}"`);
+  if (!slurm.endpoints?.length) throw new ConfigError('slurm.endpoints: at least one slurmrestd endpoint is required');
+  try {
+    return new RestSource(
+      {
+        cluster,
+        endpoints: slurm.endpoints,
+        auth: slurm.auth?.token ? { user: slurm.auth.user, token: slurm.auth.token } : undefined,
+        apiVersion: slurm.api_version,
+        timeoutMs: slurm.timeout,
+        simulator: slurm.simulator,
+        binDir: slurm.cli?.bin_dir,
+      },
+      deps,
+    );
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`slurm.endpoints: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,400 @@
+// SlurmSource over slurmrestd. One poll:
+//   1. ping + diag (small). diag's `req_time` is slurmctld's clock when the poll started; it
+//      becomes the next `update_time` (slurmctld answers 304 iff update_time > its last change,
+//      so nothing is missed; a repeat is possible and harmless).
+//   2. in parallel: jobs and partitions with update_time (304 = reuse the previous list), nodes
+//      (v0.0.38: never with update_time, 22.05 answers 500/errno -1 when nodes changed but
+//      partitions did not; newer: with it, and that same 500 means "changed, fetch again
+//      without"), reservations, and the slurmdbd lists (qos, accounts, associations) whose
+//      failure marks those kinds failed instead of failing the poll.
+// A 404 on a slurmctld path means slurmrestd no longer serves our version (upgrade): the
+// version is negotiated again and the poll retried once.
+import { ConfigError, SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
+import type { ClusterModel, ControllerHealth, KindName } from '../../../shared/model/index.js';
+import { emptyClusterModel } from '../../../shared/model/index.js';
+import { adapterFor, isSupportedVersion, parseSlurmResponse, SUPPORTED_VERSIONS, type ParsedResponse, type VersionAdapter } from '../../normalize/index.js';
+import { checkCommand, describeCommand, executeWithCli, runSlurm, SingleFlight, type SlurmRunner } from '../cli/index.js';
+import type { SourceDeps } from '../index.js';
+import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
+import { compareVersions, negotiateVersion } from './negotiate.js';
+import { RestTransport, type RestAuth, type RestResponse } from './transport.js';
+
+export interface RestSourceOptions {
+  /** The fleet's name for this cluster; stamped on every object. */
+  cluster: string;
+  /** Tried in order on connection failure: `http(s)://host:port` or `unix:/path.sock`. */
+  endpoints: string[];
+  /** JWT user and token; omit for a rest_auth/local unix socket. */
+  auth?: RestAuth;
+  /** Speak this version and skip negotiation ("v0.0.41"). */
+  apiVersion?: string;
+  /** Per request; default 30 s. */
+  timeoutMs?: number;
+  /** The endpoint is the project's simulator even if its spec does not say so. */
+  simulator?: boolean;
+  /** Largest answer accepted; default 256 MiB (8,000 jobs are about 25 MB on v0.0.38). */
+  maxBodyBytes?: number;
+  /** Fetch the slurmdbd lists every N-th poll; default 1 (every poll: they are small). */
+  accountingEvery?: number;
+  /** Where scontrol lives, for commands this API version has no endpoint for. */
+  binDir?: string;
+}
+
+interface Api {
+  version: string;
+  adapter: VersionAdapter;
+  simulator: boolean;
+}
+
+/** Kinds fetched with update_time: slurmctld keeps a last-change time for each. */
+type TimedKind = 'job' | 'partition' | 'node';
+type DbKind = 'qos' | 'account' | 'association';
+
+const ACTIVE_JOB_STATES = new Set(['PENDING', 'RUNNING', 'SUSPENDED']);
+
+/** What one poll collects. */
+interface Round {
+  model: ClusterModel;
+  unchanged: Set<KindName>;
+  failed: Map<KindName, Error>;
+  /** slurmctld's clock (unix seconds) when this poll started, from diag. */
+  serverNow?: number;
+  /** The update_time of each kind for the next poll. */
+  next: Partial<Record<TimedKind, number>>;
+}
+
+/** slurmrestd stopped serving our version (404 on a slurmctld path). */
+class VersionGone extends Error {}
+
+export class RestSource implements SlurmSource {
+  readonly name = 'rest' as const;
+  private readonly transport: RestTransport;
+  private readonly clock: () => number;
+  private readonly run: SlurmRunner;
+  private readonly polls = new SingleFlight<PollResult>();
+  private readonly closing = new AbortController();
+  private negotiation?: Promise<Api>;
+  /** The last lists read, reused on 304 and for failed slurmdbd kinds. */
+  private last: Partial<ClusterModel> = {};
+  /** Per kind, the slurmctld second the previous successful fetch started. */
+  private since: Partial<Record<TimedKind, number>> = {};
+  private pollCount = 0;
+
+  constructor(
+    private readonly options: RestSourceOptions,
+    private readonly deps: SourceDeps = {},
+  ) {
+    this.transport = new RestTransport({
+      endpoints: options.endpoints,
+      auth: options.auth,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      maxBodyBytes: options.maxBodyBytes ?? 256 * 1024 * 1024,
+    });
+    this.clock = deps.clock ?? Date.now;
+    this.run =
+      deps.run ??
+      ((binary, args, signal) =>
+        runSlurm(binary, args, { binDir: options.binDir, timeoutMs: options.timeoutMs ?? 30_000, maxOutputBytes: 1 << 20, env: deps.env, signal }));
+    if (options.apiVersion) {
+      if (!isSupportedVersion(options.apiVersion)) {
+        throw new ConfigError(`slurm.api_version "${options.apiVersion}" is not supported (use one of ${SUPPORTED_VERSIONS.join(', ')})`);
+      }
+      const api = { version: options.apiVersion, adapter: adapterFor(options.apiVersion), simulator: options.simulator ?? false };
+      this.negotiation = Promise.resolve(api);
+    }
+  }
+
+  poll(signal?: AbortSignal): Promise<PollResult> {
+    return this.polls.run(() => this.withApi((api) => this.fetchAll(api)), signal);
+  }
+
+  async execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
+    const checked = checkCommand(command);
+    return this.withApi((api) => this.executeOn(api, checked, signal), signal);
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new SlurmUnavailableError('slurmrestd source closed'));
+    this.transport.close();
+  }
+
+  // ---- version --------------------------------------------------------------------------
+
+  private api(signal?: AbortSignal): Promise<Api> {
+    if (!this.negotiation) {
+      const p = negotiateVersion(this.transport, SUPPORTED_VERSIONS, signal ?? this.closing.signal).then((found) => {
+        this.deps.logger?.info({ endpoint: this.transport.endpoint, api_version: found.version, via: found.via, simulator: found.simulator }, 'slurmrestd API version negotiated');
+        return { version: found.version, adapter: adapterFor(found.version), simulator: found.simulator || (this.options.simulator ?? false) };
+      });
+      p.catch(() => {
+        if (this.negotiation === p) this.negotiation = undefined;
+      });
+      this.negotiation = p;
+    }
+    return this.negotiation;
+  }
+
+  /** Runs work on the negotiated version; after a 404 for it, negotiates again and retries once. */
+  private async withApi<T>(work: (api: Api) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await work(await this.api(signal));
+    } catch (err) {
+      if (!(err instanceof VersionGone)) throw err;
+    }
+    if (this.options.apiVersion) {
+      throw new SlurmUnavailableError(`slurmrestd ${this.transport.endpoint} does not serve the configured API version ${this.options.apiVersion}`);
+    }
+    this.deps.logger?.warn({ endpoint: this.transport.endpoint }, 'slurmrestd answered 404 for our API version: negotiating again');
+    this.negotiation = undefined;
+    this.last = {};
+    this.since = {};
+    try {
+      return await work(await this.api(signal));
+    } catch (err) {
+      if (err instanceof VersionGone) throw new SlurmUnavailableError(`slurmrestd ${this.transport.endpoint} answers 404 for the API version it offers`);
+      throw err;
+    }
+  }
+
+  // ---- poll -----------------------------------------------------------------------------
+
+  private async fetchAll(api: Api): Promise<PollResult> {
+    const { version: v, adapter } = api;
+    const cluster = this.options.cluster;
+    const observedAt = new Date(this.clock()).toISOString();
+
+    // 1. controller health, and slurmctld's clock for the next update_time
+    const pingStart = this.clock();
+    const [ping, diag] = await Promise.all([
+      this.get(`/slurm/${v}/ping`, 'ping'),
+      this.get(`/slurm/${v}/diag`, 'diag').catch((err: unknown) => (err instanceof VersionGone ? Promise.reject(err) : (err as Error))),
+    ]);
+    const pingMs = this.clock() - pingStart;
+    // Without diag the controllers still come from ping; only the next update_time is lost.
+    if (diag instanceof Error) this.deps.logger?.warn({ err: diag.message }, 'slurmrestd diag failed');
+    const round: Round = {
+      model: emptyClusterModel(),
+      unchanged: new Set(),
+      failed: new Map(),
+      serverNow: diag instanceof Error || diag.unchanged ? undefined : serverTime(diag.body),
+      next: {},
+    };
+    round.model.controller = this.controllers(api, ping, diag, pingMs, observedAt);
+
+    // 2. the lists
+    const withDb = this.pollCount++ % Math.max(1, this.options.accountingEvery ?? 1) === 0;
+    await Promise.all([
+      this.timed(round, 'job', `/slurm/${v}/jobs`, (b) => adapter.jobs(b, cluster)),
+      this.timed(round, 'partition', `/slurm/${v}/partitions`, (b) => adapter.partitions(b, cluster)),
+      // v0.0.38 fails update_time on /nodes unless partitions changed too: always the full list.
+      this.timed(round, 'node', `/slurm/${v}/nodes`, (b) => adapter.nodes(b, cluster), v !== 'v0.0.38'),
+      this.get(`/slurm/${v}/reservations`, 'reservations').then((r) => {
+        round.model.reservation = adapter.reservations(body(r, 'reservations'), cluster);
+      }),
+      this.db(round, 'qos', `/slurmdb/${v}/qos`, withDb, (b) => adapter.qos(b, cluster)),
+      this.db(round, 'account', `/slurmdb/${v}/accounts`, withDb, (b) => adapter.accounts(b, cluster)),
+      this.db(round, 'association', `/slurmdb/${v}/associations`, withDb, (b) => adapter.associations(b, cluster)),
+    ]);
+    const { model, unchanged, failed } = round;
+    this.since = round.next;
+    this.last = { ...this.last, job: model.job, partition: model.partition, node: model.node };
+    return { model, unchanged, failed, apiVersion: v, endpoint: this.transport.endpoint };
+  }
+
+  /** A list slurmctld can answer 304 for: ask with update_time once a previous list exists. */
+  private async timed<K extends TimedKind>(round: Round, kind: K, path: string, read: (body: unknown) => ClusterModel[K], useUpdateTime = true): Promise<void> {
+    const what = path.slice(path.lastIndexOf('/') + 1);
+    const previous = this.last[kind];
+    const since = this.since[kind];
+    let res: RestResponse | undefined;
+    if (useUpdateTime && since !== undefined && previous) {
+      res = await this.request(`${path}?update_time=${since}`);
+      if (kind === 'node' && isNodesUpdateBug(res)) {
+        this.deps.logger?.debug({ path }, 'nodes update_time answered 500/errno -1: fetching the full list');
+        res = undefined;
+      }
+    }
+    res ??= await this.request(path);
+    const parsed = parseSlurmResponse(res.status, res.contentType, res.text, what);
+    if (parsed.unchanged) {
+      if (!previous) throw new SlurmResponseError(`slurmrestd answered 304 for ${what} without an update_time`);
+      round.model[kind] = previous;
+      round.unchanged.add(kind);
+    } else {
+      round.model[kind] = read(parsed.body);
+    }
+    if (round.serverNow !== undefined) round.next[kind] = round.serverNow;
+  }
+
+  /** A slurmdbd list: skipped between accounting polls, kept (and marked failed) when slurmdbd fails. */
+  private async db<K extends DbKind>(round: Round, kind: K, path: string, fetch: boolean, read: (body: unknown) => ClusterModel[K]): Promise<void> {
+    const previous = this.last[kind];
+    if (!fetch && previous) {
+      round.model[kind] = previous;
+      round.unchanged.add(kind);
+      return;
+    }
+    try {
+      round.model[kind] = read(body(await this.get(path, kind), kind));
+      this.last[kind] = round.model[kind];
+    } catch (err) {
+      if (err instanceof VersionGone) throw err;
+      round.failed.set(kind, err as Error);
+      if (previous) round.model[kind] = previous;
+      this.deps.logger?.warn({ kind, err: (err as Error).message }, 'slurmdbd list unavailable; keeping the previous one');
+    }
+  }
+
+  private controllers(
+    api: Api,
+    ping: ParsedResponse,
+    diag: ParsedResponse | Error,
+    pingMs: number,
+    observedAt: string,
+  ): ControllerHealth[] {
+    const list = api.adapter.ping(body(ping, 'ping'), this.options.cluster);
+    const stats = diag instanceof Error ? undefined : api.adapter.diag(body(diag, 'diag'));
+    for (const c of list) {
+      c.api_version = api.version;
+      c.endpoint = this.transport.endpoint;
+      c.observed_at = observedAt;
+      c.latency_ms ??= pingMs;
+      // diag describes the controller that answered: the primary, or whichever is up.
+      if (stats && c.responding) Object.assign(c, stats);
+    }
+    return list;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+
+  private async request(path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown, signal?: AbortSignal): Promise<RestResponse> {
+    const res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal });
+    if (res.status === 404 && path.startsWith('/slurm/') && !isJson(res.contentType)) throw new VersionGone();
+    return res;
+  }
+
+  /** GET and parse; a slurmdbd path answering 404 is "no accounting", not a version change. */
+  private async get(path: string, what: string): Promise<ParsedResponse> {
+    const res = await this.request(path);
+    if (res.status === 404 && path.startsWith('/slurmdb/')) throw new SlurmUnavailableError(`slurmrestd serves no ${path} (is accounting enabled?)`, 404);
+    return parseSlurmResponse(res.status, res.contentType, res.text, what);
+  }
+
+  // ---- commands -------------------------------------------------------------------------
+
+  private async executeOn(api: Api, command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
+    const v = api.version;
+    const { kind, target } = command;
+    switch (kind) {
+      case 'cancel': {
+        // slurmrestd answers a DELETE of a job that already ended with success (v0.0.38: 200, no
+        // error); scancel says "already completing or completed". Report it the same way.
+        const ended = await this.endedState(api, target, signal);
+        if (ended) return { ok: false, message: `${describeCommand(command)}: job already finished (${ended})`, via: 'rest' };
+        return this.restCommand(command, 'DELETE', `/slurm/${v}/job/${target}`, undefined, signal);
+      }
+      case 'hold':
+      case 'release':
+        return this.restCommand(command, 'POST', `/slurm/${v}/job/${target}`, { hold: kind === 'hold' }, signal);
+      case 'drain':
+      case 'resume':
+        // v0.0.38 (Slurm 22.05) has no node update endpoint.
+        if (compareVersions(v, 'v0.0.39') >= 0) {
+          const update = kind === 'drain' ? { state: ['DRAIN'], reason: command.reason } : { state: ['RESUME'] };
+          return this.restCommand(command, 'POST', `/slurm/${v}/node/${target}`, update, signal);
+        }
+        break;
+      case 'requeue':
+        break; // no REST endpoint in any version
+    }
+    if (api.simulator) return this.simCommand(command, signal);
+    return executeWithCli(command, this.run, signal);
+  }
+
+  /** The state of a job that has ended; undefined when it is active or unknown (DELETE will say). */
+  private async endedState(api: Api, id: string, signal?: AbortSignal): Promise<string | undefined> {
+    const res = await this.request(`/slurm/${api.version}/job/${id}`, 'GET', undefined, signal);
+    if (res.status !== 200) return undefined;
+    try {
+      const parsed = parseSlurmResponse(res.status, res.contentType, res.text, 'job');
+      const jobs = parsed.unchanged ? [] : api.adapter.jobs(parsed.body, this.options.cluster);
+      return jobs.length > 0 && jobs.every((j) => !ACTIVE_JOB_STATES.has(j.state)) ? jobs[0].state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async restCommand(command: SlurmCommand, method: 'POST' | 'DELETE', path: string, payload: unknown, signal?: AbortSignal): Promise<CommandOutcome> {
+    const res = await this.request(path, method, payload, signal);
+    return this.outcome(command, res, 'rest');
+  }
+
+  /** The simulator's stand-in for scontrol: POST /sim/v1/command {kind, target, reason}. */
+  private async simCommand(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
+    const res = await this.transport.request({ method: 'POST', path: '/sim/v1/command', body: command, signal: signal ?? this.closing.signal });
+    return this.outcome(command, res, 'sim');
+  }
+
+  /** Slurm's refusal (an `errors` list) is ok:false with its words; no usable answer throws. */
+  private outcome(command: SlurmCommand, res: RestResponse, via: string): CommandOutcome {
+    const what = describeCommand(command);
+    if (res.status === 401 || res.status === 403 || res.status === 511) {
+      throw new SlurmUnavailableError(`slurmrestd refused our credentials (HTTP ${res.status}) for ${what}`, res.status);
+    }
+    let doc: { ok?: unknown; message?: unknown; errors?: unknown } | undefined;
+    try {
+      doc = res.text.trimStart().startsWith('{') ? JSON.parse(res.text) : undefined;
+    } catch {
+      doc = undefined;
+    }
+    const refusal = slurmErrors(doc?.errors);
+    if (refusal.length > 0) return { ok: false, message: `${what}: ${refusal.join('; ').slice(0, 500)}`, via };
+    // The simulator answers {ok, message}.
+    if (typeof doc?.ok === 'boolean') return { ok: doc.ok, message: `${what}: ${String(doc.message ?? (doc.ok ? 'done' : 'refused'))}`, via };
+    if (res.status >= 200 && res.status < 300) return { ok: true, message: `${what}: done`, via };
+    throw new SlurmUnavailableError(`slurmrestd answered HTTP ${res.status} to ${what}`, res.status);
+  }
+}
+
+/** The words of the real errors in an `errors` list ("No error" / error_number 0 entries are not). */
+function slurmErrors(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const e of list as { description?: unknown; error?: unknown; error_number?: unknown; errno?: unknown }[]) {
+    const number = typeof e?.error_number === 'number' ? e.error_number : e?.errno;
+    const text = typeof e?.error === 'string' ? e.error : '';
+    if ((typeof number === 'number' && number !== 0) || (text !== '' && text !== 'No error')) {
+      const description = typeof e.description === 'string' ? e.description : '';
+      if (text === '' || description.includes(text)) out.push(description || `error ${String(number)}`);
+      else out.push(description === '' ? text : `${text} (${description})`);
+    }
+  }
+  return out;
+}
+
+function isJson(contentType: string): boolean {
+  return contentType.includes('json');
+}
+
+function body(parsed: ParsedResponse, what: string): unknown {
+  if (parsed.unchanged) throw new SlurmResponseError(`slurmrestd answered 304 for ${what}`);
+  return parsed.body;
+}
+
+/** 22.05's `/nodes?update_time` answer when nodes changed but partitions did not. */
+function isNodesUpdateBug(res: RestResponse): boolean {
+  if (res.status !== 500 || res.text.length > 65_536) return false;
+  try {
+    const doc = JSON.parse(res.text) as { errors?: { errno?: unknown; error_number?: unknown }[] };
+    return Array.isArray(doc.errors) && doc.errors.some((e) => e?.errno === -1 || e?.error_number === -1);
+  } catch {
+    return false;
+  }
+}
+
+/** diag's `statistics.req_time`: slurmctld's clock, flat (v0.0.38/39) or {set, number}. */
+export function serverTime(diagBody: unknown): number | undefined {
+  const t = (diagBody as { statistics?: { req_time?: unknown } } | null)?.statistics?.req_time;
+  const n = typeof t === 'number' ? t : (t as { set?: unknown; number?: unknown } | null)?.set === true ? (t as { number?: unknown }).number : undefined;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+}

@@ -1,0 +1,171 @@
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
+import { RestTransport } from './transport.js';
+
+const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.secret-token.sig';
+const servers: http.Server[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function serve(handler: http.RequestListener, socketPath?: string): Promise<{ url: string; connections: () => number }> {
+  const server = http.createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  servers.push(server);
+  await new Promise<void>((resolve) => (socketPath ? server.listen(socketPath, resolve) : server.listen(0, '127.0.0.1', resolve)));
+  const url = socketPath ? `unix:${socketPath}` : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, connections: () => connections };
+}
+
+function transport(endpoints: string[], extra: Partial<ConstructorParameters<typeof RestTransport>[0]> = {}): RestTransport {
+  return new RestTransport({ endpoints, auth: { user: 'root', token: TOKEN }, timeoutMs: 2000, maxBodyBytes: 1 << 20, ...extra });
+}
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(err, 'expected a rejection').toBeInstanceOf(Error);
+  // The token must never travel in an error, whatever the failure.
+  expect(`${err!.message} ${JSON.stringify(err)} ${String(err!.stack)}`).not.toContain(TOKEN);
+  return err!;
+}
+
+describe('RestTransport', () => {
+  it('sends the JWT headers and a JSON body, and keeps the connection alive', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const bodies: string[] = [];
+    const srv = await serve((req, res) => {
+      seen.push(req.headers);
+      let b = '';
+      req.on('data', (c) => (b += c));
+      req.on('end', () => {
+        bodies.push(b);
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ok":1}');
+      });
+    });
+    const t = transport([srv.url]);
+    const first = await t.request({ path: '/slurm/v0.0.41/ping' });
+    await t.request({ method: 'POST', path: '/slurm/v0.0.41/job/1', body: { hold: true } });
+    expect(first).toEqual({ status: 200, contentType: 'application/json', text: '{"ok":1}', endpoint: srv.url });
+    expect(seen[0]['x-slurm-user-name']).toBe('root');
+    expect(seen[0]['x-slurm-user-token']).toBe(TOKEN);
+    expect(bodies[1]).toBe('{"hold":true}');
+    expect(seen[1]['content-type']).toBe('application/json');
+    expect(srv.connections()).toBe(1);
+    t.close();
+  });
+
+  it('sends no auth headers without auth (rest_auth/local) and works over a unix socket', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sfleet-rest-'));
+    dirs.push(dir);
+    let headers: http.IncomingHttpHeaders = {};
+    const srv = await serve((req, res) => {
+      headers = req.headers;
+      res.end('{}');
+    }, path.join(dir, 'slurmrestd.sock'));
+    const t = transport([srv.url], { auth: undefined });
+    const res = await t.request({ path: '/openapi/v3' });
+    expect(res.status).toBe(200);
+    expect(res.endpoint).toBe(srv.url);
+    expect(headers['x-slurm-user-token']).toBeUndefined();
+    t.close();
+  });
+
+  it('returns 304 without a body as status only', async () => {
+    const srv = await serve((_req, res) => {
+      res.statusCode = 304;
+      res.end();
+    });
+    const t = transport([srv.url]);
+    expect(await t.request({ path: '/slurm/v0.0.38/jobs?update_time=5' })).toMatchObject({ status: 304, contentType: '', text: '' });
+    t.close();
+  });
+
+  it('times out a request that gets no answer', async () => {
+    const srv = await serve(() => undefined);
+    const t = transport([srv.url], { timeoutMs: 150 });
+    const err = await failure(t.request({ path: '/slurm/v0.0.41/jobs' }));
+    expect(err).toBeInstanceOf(SlurmUnavailableError);
+    expect(err.message).toBe(`slurmrestd did not answer GET /slurm/v0.0.41/jobs on ${srv.url} within 150 ms`);
+    t.close();
+  });
+
+  it('stops at the caller\'s AbortSignal', async () => {
+    const srv = await serve(() => undefined);
+    const t = transport([srv.url]);
+    const ac = new AbortController();
+    const p = t.request({ path: '/slurm/v0.0.41/jobs', signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('agent stopping')), 20);
+    expect((await failure(p)).message).toBe('agent stopping');
+    t.close();
+  });
+
+  it('reports a body cut off before its Content-Length', async () => {
+    const srv = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
+      res.write('{"jobs":[');
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const t = transport([srv.url]);
+    const err = await failure(t.request({ path: '/slurm/v0.0.41/jobs' }));
+    expect(err).toBeInstanceOf(SlurmResponseError);
+    expect(err.message).toMatch(/cut off after 9 bytes/);
+    t.close();
+  });
+
+  it('refuses an answer larger than the cap', async () => {
+    const srv = await serve((_req, res) => res.end('x'.repeat(5000)));
+    const t = transport([srv.url], { maxBodyBytes: 1000 });
+    const err = await failure(t.request({ path: '/slurm/v0.0.41/jobs' }));
+    expect(err).toBeInstanceOf(SlurmResponseError);
+    expect(err.message).toMatch(/larger than 1000 bytes/);
+    t.close();
+  });
+
+  it('fails over to the next endpoint on connection failure and stays there', async () => {
+    const dead = await serve(() => undefined);
+    const deadUrl = dead.url;
+    servers.pop()!.close();
+    let hits = 0;
+    const live = await serve((_req, res) => {
+      hits++;
+      res.end('{}');
+    });
+    const t = transport([deadUrl, 'unix:/nonexistent/slurmrestd.sock', live.url]);
+    expect((await t.request({ path: '/a' })).endpoint).toBe(live.url);
+    expect(t.endpoint).toBe(live.url);
+    await t.request({ path: '/b' });
+    expect(hits).toBe(2);
+    t.close();
+  });
+
+  it('names every endpoint when none is reachable', async () => {
+    const t = transport(['http://127.0.0.1:1', 'unix:/nonexistent/x.sock']);
+    const err = await failure(t.request({ path: '/slurm/v0.0.41/ping' }));
+    expect(err).toBeInstanceOf(SlurmUnavailableError);
+    expect(err.message).toBe('no slurmrestd endpoint reachable (http://127.0.0.1:1, unix:/nonexistent/x.sock; last: ENOENT)');
+    t.close();
+  });
+
+  it('rejects malformed endpoints at construction', () => {
+    expect(() => transport(['ftp://x'])).toThrow(/protocol must be http, https or unix/);
+    expect(() => transport(['unix:relative.sock'])).toThrow(/must be absolute/);
+    expect(() => transport(['not a url'])).toThrow(/is not a URL/);
+    expect(() => transport([])).toThrow(/at least one endpoint/);
+  });
+});
