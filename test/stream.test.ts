@@ -92,6 +92,11 @@ describe('agent to hub stream', () => {
     expect(nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['n1:MIXED', 'n2:IDLE']);
     const byNode = await api().all<{ id: number }>('/api/v1/jobs', { node: 'n1' });
     expect(byNode.map((j) => j.id)).toEqual([2]);
+    // The Slurm API version is known after the first poll and arrives with a heartbeat.
+    await waitFor('api version reported', async () => {
+      const c = await api().json<{ items: { slurm_api_version: string }[] }>('GET', '/api/v1/clusters');
+      return c.items[0].slurm_api_version === 'v0.0.38';
+    }, 15_000, 250);
   });
 
   it('loses nothing while the hub is down, and resumes by seq without a snapshot', async () => {

@@ -182,7 +182,10 @@ export class HubStream {
       this.sentSeq = 0;
     }
     const interval = this.opts.heartbeatMs ?? (welcome.heartbeat_interval_ms || 5_000);
-    this.heartbeat = setInterval(() => this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString() } } }), interval);
+    this.heartbeat = setInterval(
+      () => this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion() } } }),
+      interval,
+    );
     this.flush();
   }
 

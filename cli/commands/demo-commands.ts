@@ -40,7 +40,7 @@ export function registerDemoCommands(program: Command): void {
     .option('--dir <dir>', 'state directory (CA, certificates, data, spools, log)', '.sfleet/demo')
     .option('--http <host:port>', 'hub API', '127.0.0.1:8443')
     .option('--grpc <host:port>', 'hub agent port', '127.0.0.1:7443')
-    .option('--sim <host:port>', 'first simulated slurmrestd', '127.0.0.1:6820')
+    .option('--sim <host:port>', 'first simulated slurmrestd (next clusters take the next ports)', '127.0.0.1:6900')
     .option('--nodes <n>', 'nodes per cluster', (v) => Number(v), 64)
     .option('--jobs <n>', 'jobs per cluster', (v) => Number(v), 400)
     .option('--poll-interval <duration>', 'agent poll interval', '5s')

@@ -102,6 +102,7 @@ class AgentSession {
         this.registry.deps.commands.resolve(body.value);
         break;
       case 'heartbeat':
+        if (body.value.slurm_api_version) this.registry.deps.state.cluster(this.cluster).slurmApiVersion = body.value.slurm_api_version;
         break;
     }
   }

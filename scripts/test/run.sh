@@ -25,6 +25,9 @@ npx vitest run --project unit
 
 step "local Slurm 22.05 (scripts/slurm/start.sh)"
 [ "$(id -u)" = 0 ] || { echo "the integration tests start a local Slurm and need root" >&2; exit 1; }
+# One user of the local Slurm at a time (a benchmark run in another shell waits for us).
+exec 9>/tmp/sfleet-slurm.lock
+flock 9
 cleanup() { bash scripts/slurm/stop.sh >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 bash scripts/slurm/start.sh >/dev/null

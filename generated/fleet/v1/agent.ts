@@ -163,6 +163,8 @@ export interface CommandResult {
 
 export interface Heartbeat {
   sent_at: string;
+  /** agents report it here too: it is known only after a poll */
+  slurm_api_version: string;
 }
 
 function createBaseAgentMessage(): AgentMessage {
@@ -1360,13 +1362,16 @@ export const CommandResult: MessageFns<CommandResult> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { sent_at: "" };
+  return { sent_at: "", slurm_api_version: "" };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
   encode(message: Heartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.sent_at !== "") {
       writer.uint32(10).string(message.sent_at);
+    }
+    if (message.slurm_api_version !== "") {
+      writer.uint32(18).string(message.slurm_api_version);
     }
     return writer;
   },
@@ -1392,6 +1397,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.sent_at = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.slurm_api_version = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1411,6 +1424,11 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : isSet(object.sent_at)
         ? globalThis.String(object.sent_at)
         : "",
+      slurm_api_version: isSet(object.slurmApiVersion)
+        ? globalThis.String(object.slurmApiVersion)
+        : isSet(object.slurm_api_version)
+        ? globalThis.String(object.slurm_api_version)
+        : "",
     };
   },
 
@@ -1418,6 +1436,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     const obj: any = {};
     if (message.sent_at !== "") {
       obj.sentAt = message.sent_at;
+    }
+    if (message.slurm_api_version !== "") {
+      obj.slurmApiVersion = message.slurm_api_version;
     }
     return obj;
   },
@@ -1428,6 +1449,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
   fromPartial<I extends Exact<DeepPartial<Heartbeat>, I>>(object: I): Heartbeat {
     const message = createBaseHeartbeat();
     message.sent_at = object.sent_at ?? "";
+    message.slurm_api_version = object.slurm_api_version ?? "";
     return message;
   },
 };

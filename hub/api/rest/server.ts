@@ -28,12 +28,12 @@ export interface HttpApiDeps extends RouteDeps {
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Per-request lines would drown the hub's log; errors are logged by the error handler.
+    loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }),
     // Watch streams never end on their own; close them with the server.
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     ...(tls
