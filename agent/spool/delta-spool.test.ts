@@ -101,6 +101,17 @@ describe('DeltaSpool', () => {
     again.close();
   });
 
+  it('keeps unacked events when it compacts into a snapshot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const spool = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20 }, { logger });
+    poll(spool, [job(1)]);
+    const event = { id: 'e1', cluster: 'c1', type: 'controller_failover', severity: 'warning', message: 'primary down', occurred_at: '2026-01-01T00:00:00Z', attributes: { from_endpoint: 'a', to_endpoint: 'b' } };
+    spool.append([], [], [event]);
+    const snapshot = spool.compactToSnapshot('hub asked');
+    expect(snapshot.events).toEqual([event]);
+    spool.close();
+  });
+
   it('recovers from a torn write at the end of the log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     const a = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20 }, { logger });

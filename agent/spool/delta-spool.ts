@@ -18,6 +18,7 @@ import {
   type Delta,
 } from '../../shared/delta/index.js';
 import type { FleetObject, ObjectRef } from '../../shared/model/index.js';
+import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import { RecordLog, writeAtomically } from '../../shared/record-log/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 
@@ -136,7 +137,7 @@ export class DeltaSpool {
    * Spools a delta whose changes are already applied to `objects` (the diff does that).
    * Durable when it returns.
    */
-  append(upserts: FleetObject[], removals: ObjectRef[]): Delta {
+  append(upserts: FleetObject[], removals: ObjectRef[], events: FleetEvent[] = []): Delta {
     const delta: Delta = {
       cluster: this.opts.cluster,
       epoch: this.epoch,
@@ -146,6 +147,7 @@ export class DeltaSpool {
       observed_at: new Date(this.now()).toISOString(),
       // The first delta of an epoch is diffed against nothing, so it holds everything.
       snapshot: this.lastSeq === 0,
+      events,
     };
     const bytes = encodeDelta(delta);
     if (this.pendingBytes + bytes.length > this.opts.maxBytes) {
@@ -182,6 +184,7 @@ export class DeltaSpool {
       removals: [],
       observed_at: new Date(this.now()).toISOString(),
       snapshot: true,
+      events: [],
     };
     writeAtomically(this.checkpointPath, encodeDelta(snapshot));
     this.log.rewrite([]);
@@ -193,6 +196,8 @@ export class DeltaSpool {
    */
   compactToSnapshot(reason: string): Delta {
     const previousEpoch = this.epoch;
+    // Events are not state: the snapshot must carry the ones the hub has not acked yet.
+    const events = this.unacked().flatMap((d) => d.events);
     this.startEpochInMemory();
     const snapshot: Delta = {
       cluster: this.opts.cluster,
@@ -202,12 +207,13 @@ export class DeltaSpool {
       removals: [],
       observed_at: new Date(this.now()).toISOString(),
       snapshot: true,
+      events,
     };
     const bytes = encodeDelta(snapshot);
     // Empty checkpoint for the new epoch, then the snapshot as its first logged delta.
     writeAtomically(
       this.checkpointPath,
-      encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true }),
+      encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [] }),
     );
     this.log.rewrite([bytes]);
     this.lastSeq = 1;

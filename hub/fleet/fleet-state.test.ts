@@ -12,7 +12,7 @@ function job(cluster: string, id: number, extra: Partial<Job> = {}): Job {
 }
 
 function delta(cluster: string, epoch: number, seq: number, jobs: Job[], opts: Partial<Delta> = {}): Delta {
-  return { cluster, epoch, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: [], observed_at: '', snapshot: false, ...opts };
+  return { cluster, epoch, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: [], observed_at: '', snapshot: false, events: [], ...opts };
 }
 
 describe('FleetState', () => {

@@ -83,6 +83,7 @@ export class FleetStore {
       removals: [],
       observed_at: record.lastObservedAt ?? '',
       snapshot: true,
+      events: [],
     });
   }
 

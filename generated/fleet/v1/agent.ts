@@ -123,6 +123,29 @@ export interface Delta {
   removals: ObjectRef[];
   observed_at: string;
   snapshot: boolean;
+  /** Things that happened rather than state: delivered with the delta's seq, so exactly once. */
+  events: FleetEvent[];
+}
+
+/** Something an agent saw happen, e.g. a Slurm controller failover. Ready to become an alert. */
+export interface FleetEvent {
+  /** unique (the agent makes it), for dedupe downstream */
+  id: string;
+  cluster: string;
+  /** e.g. controller_failover, controller_down, controller_up */
+  type: string;
+  /** info | warning | critical */
+  severity: string;
+  message: string;
+  /** ISO-8601 UTC */
+  occurred_at: string;
+  /** from_endpoint, to_endpoint, reason... */
+  attributes: { [key: string]: string };
+}
+
+export interface FleetEvent_AttributesEntry {
+  key: string;
+  value: string;
 }
 
 export interface Welcome {
@@ -644,7 +667,7 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseDelta(): Delta {
-  return { cluster: "", epoch: 0, seq: 0, upserts: [], removals: [], observed_at: "", snapshot: false };
+  return { cluster: "", epoch: 0, seq: 0, upserts: [], removals: [], observed_at: "", snapshot: false, events: [] };
 }
 
 export const Delta: MessageFns<Delta> = {
@@ -669,6 +692,9 @@ export const Delta: MessageFns<Delta> = {
     }
     if (message.snapshot !== false) {
       writer.uint32(56).bool(message.snapshot);
+    }
+    for (const v of message.events) {
+      FleetEvent.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -742,6 +768,14 @@ export const Delta: MessageFns<Delta> = {
             message.snapshot = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.events.push(FleetEvent.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -769,6 +803,7 @@ export const Delta: MessageFns<Delta> = {
         ? globalThis.String(object.observed_at)
         : "",
       snapshot: isSet(object.snapshot) ? globalThis.Boolean(object.snapshot) : false,
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => FleetEvent.fromJSON(e)) : [],
     };
   },
 
@@ -795,6 +830,9 @@ export const Delta: MessageFns<Delta> = {
     if (message.snapshot !== false) {
       obj.snapshot = message.snapshot;
     }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => FleetEvent.toJSON(e));
+    }
     return obj;
   },
 
@@ -810,6 +848,291 @@ export const Delta: MessageFns<Delta> = {
     message.removals = object.removals?.map((e) => ObjectRef.fromPartial(e)) || [];
     message.observed_at = object.observed_at ?? "";
     message.snapshot = object.snapshot ?? false;
+    message.events = object.events?.map((e) => FleetEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFleetEvent(): FleetEvent {
+  return { id: "", cluster: "", type: "", severity: "", message: "", occurred_at: "", attributes: {} };
+}
+
+export const FleetEvent: MessageFns<FleetEvent> = {
+  encode(message: FleetEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(18).string(message.cluster);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.severity !== "") {
+      writer.uint32(34).string(message.severity);
+    }
+    if (message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    if (message.occurred_at !== "") {
+      writer.uint32(50).string(message.occurred_at);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      FleetEvent_AttributesEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FleetEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFleetEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.severity = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.occurred_at = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = FleetEvent_AttributesEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.attributes[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FleetEvent {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      severity: isSet(object.severity) ? globalThis.String(object.severity) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      occurred_at: isSet(object.occurredAt)
+        ? globalThis.String(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? globalThis.String(object.occurred_at)
+        : "",
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: FleetEvent): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.severity !== "") {
+      obj.severity = message.severity;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.occurred_at !== "") {
+      obj.occurredAt = message.occurred_at;
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FleetEvent>, I>>(base?: I): FleetEvent {
+    return FleetEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FleetEvent>, I>>(object: I): FleetEvent {
+    const message = createBaseFleetEvent();
+    message.id = object.id ?? "";
+    message.cluster = object.cluster ?? "";
+    message.type = object.type ?? "";
+    message.severity = object.severity ?? "";
+    message.message = object.message ?? "";
+    message.occurred_at = object.occurred_at ?? "";
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseFleetEvent_AttributesEntry(): FleetEvent_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const FleetEvent_AttributesEntry: MessageFns<FleetEvent_AttributesEntry> = {
+  encode(message: FleetEvent_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FleetEvent_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFleetEvent_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FleetEvent_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: FleetEvent_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FleetEvent_AttributesEntry>, I>>(base?: I): FleetEvent_AttributesEntry {
+    return FleetEvent_AttributesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FleetEvent_AttributesEntry>, I>>(object: I): FleetEvent_AttributesEntry {
+    const message = createBaseFleetEvent_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1508,6 +1831,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
