@@ -26,34 +26,8 @@ export function createHubMetrics(state: FleetState, ingest: IngestRegistry): Reg
       for (const c of state.clusters.values()) this.set({ cluster: c.name }, c.seq);
     },
   });
-  new Gauge({
-    name: 'sfleet_jobs',
-    help: 'Jobs by cluster and state',
-    labelNames: ['cluster', 'state'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const c of state.clusters.values()) {
-        const counts = new Map<string, number>();
-        for (const job of c.objects.job.values()) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
-        for (const [s, n] of counts) this.set({ cluster: c.name, state: s }, n);
-      }
-    },
-  });
-  new Gauge({
-    name: 'sfleet_nodes',
-    help: 'Nodes by cluster and base state',
-    labelNames: ['cluster', 'state'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const c of state.clusters.values()) {
-        const counts = new Map<string, number>();
-        for (const node of c.objects.node.values()) counts.set(node.state, (counts.get(node.state) ?? 0) + 1);
-        for (const [s, n] of counts) this.set({ cluster: c.name, state: s }, n);
-      }
-    },
-  });
+  stateGauge(registry, state, 'sfleet_jobs', 'Jobs by cluster and state', 'job');
+  stateGauge(registry, state, 'sfleet_nodes', 'Nodes by cluster and base state', 'node');
   new Counter({
     name: 'sfleet_ingest_deltas_total',
     help: 'Agent deltas by outcome',
@@ -70,4 +44,22 @@ export function createHubMetrics(state: FleetState, ingest: IngestRegistry): Reg
     },
   });
   return registry;
+}
+
+/** A gauge of objects per cluster and base state, counted at scrape time. */
+function stateGauge(registry: Registry, state: FleetState, name: string, help: string, kind: 'job' | 'node'): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['cluster', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of state.clusters.values()) {
+        const counts = new Map<string, number>();
+        for (const obj of c.objects[kind].values()) counts.set(obj.state, (counts.get(obj.state) ?? 0) + 1);
+        for (const [s, n] of counts) this.set({ cluster: c.name, state: s }, n);
+      }
+    },
+  });
 }
