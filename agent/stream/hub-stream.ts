@@ -41,6 +41,7 @@ export class HubStream {
   private endpointIndex = 0;
   private timer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
+  private lastHeard = 0;
   private helloTimer?: NodeJS.Timeout;
   private connectedSince?: number;
   /** Counters a test or a metric endpoint can read. */
@@ -135,6 +136,7 @@ export class HubStream {
   }
 
   private onMessage(msg: HubMessage, log: Logger): void {
+    this.lastHeard = Date.now();
     const body = msg.body;
     if (!body) return;
     switch (body.$case) {
@@ -182,10 +184,16 @@ export class HubStream {
       this.sentSeq = 0;
     }
     const interval = this.opts.heartbeatMs ?? (welcome.heartbeat_interval_ms || 5_000);
-    this.heartbeat = setInterval(
-      () => this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion() } } }),
-      interval,
-    );
+    this.heartbeat = setInterval(() => {
+      // A hub silent for three beats is gone even if TCP has not noticed (blackholed network).
+      if (Date.now() - this.lastHeard > 3 * interval) {
+        this.lastError = `no message from the hub for ${3 * interval} ms`;
+        log.warn(this.lastError);
+        this.onDisconnect();
+        return;
+      }
+      this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion() } } });
+    }, interval);
     this.flush();
   }
 

@@ -41,6 +41,8 @@ class AgentSession {
   private closed = false;
   private detachCommands?: () => void;
   private helloTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private lastHeard = Date.now();
   private log: Logger;
 
   constructor(
@@ -69,6 +71,7 @@ class AgentSession {
 
   private onMessage(msg: AgentMessage): void {
     if (this.closed) return;
+    this.lastHeard = Date.now();
     const body = msg.body;
     if (!body) return;
     if (!this.cluster && body.$case !== 'hello') {
@@ -120,6 +123,14 @@ class AgentSession {
     record.slurmApiVersion = slurmApiVersion;
     this.detachCommands = commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
     this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs } } });
+    // Both sides beat; a side silent for three beats is gone (a cut network sends no RST).
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard > 3 * heartbeatMs) {
+        this.fail(status.UNAVAILABLE, 'SF_INGEST_AGENT_SILENT: no message from the agent for three heartbeats');
+        return;
+      }
+      this.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: '' } } });
+    }, heartbeatMs);
     this.log.info({ epoch: record.epoch, seq: record.seq }, 'agent connected');
     state.emit('cluster', record);
   }
@@ -179,6 +190,7 @@ class AgentSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.helloTimer);
+    clearInterval(this.heartbeatTimer);
     this.detachCommands?.();
     if (this.cluster && this.registry.active.get(this.cluster) === this) {
       this.registry.active.delete(this.cluster);
