@@ -130,7 +130,8 @@ describe('against the real Slurm 22.05', () => {
       const list = await fleetJobs();
       return [a1, a2, b1].every((id) => list.some((j) => j.id === id)) && list;
     }, POLL * 5, 200);
-    expect(Date.now() - submitted).toBeLessThan(POLL * 5);
+    // One poll interval, plus one more of slack for the CLI round trips on a loaded CI machine.
+    expect(Date.now() - submitted).toBeLessThan(POLL * 2);
     const byId = new Map(jobs.map((j) => [j.id, j]));
     expect(byId.get(a1)).toMatchObject({ cluster: slurm.cluster, user: 'alice', account: 'research', partition: 'debug', name: 'alice-run' });
     expect(byId.get(a2)).toMatchObject({ user: 'alice', account: 'research', partition: 'batch', state: 'PENDING' });
