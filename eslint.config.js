@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // Tests walk raw Slurm JSON; typing every path there buys nothing.
-    files: ['**/*.test.ts', 'test/**/*.ts'],
+    files: ['**/*.test.ts', '**/*.shared-test.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

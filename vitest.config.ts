@@ -11,6 +11,14 @@ export default defineConfig({
         },
       },
       {
+        // Checks against third-party data kept beside the repository (../shared), not in it.
+        test: {
+          name: 'shared-data',
+          include: ['{agent,hub,shared,cli,sim,scripts}/**/*.shared-test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],

@@ -35,9 +35,26 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       initialBackoffMs: config.hub.initial_backoff,
       maxBackoffMs: config.hub.max_backoff,
     },
-    { logger: log, spool, runCommand: (c) => pipeline.runCommand(c), slurmApiVersion: () => pipeline.stats.apiVersion },
+    {
+      logger: log,
+      spool,
+      runCommand: (c) => pipeline.runCommand(c),
+      slurmApiVersion: () => pipeline.stats.apiVersion,
+      // A standby does not poll: slurmrestd pays for every poll, and only the active one sends.
+      onRole: (role) => {
+        if (role === 'standby' && polling) {
+          polling = false;
+          void pipeline.stop();
+        } else if (role === 'active' && !polling) {
+          polling = true;
+          pipeline.start();
+        }
+      },
+      beforeActivate: () => pipeline.pollOnce(),
+    },
   );
   pipeline.stream = stream;
+  let polling = true;
   stream.start();
   pipeline.start();
   let closed = false;

@@ -1,7 +1,12 @@
 // The agent's data path, top-down: source -> normalize (inside the source) -> diff -> spool
 // -> stream. One poll at a time, never more often than the interval.
-import { CommandKind, type Command, type CommandResult } from '../generated/fleet/v1/agent.js';
+// Events the source reports (controller failover, down, up) ride the spool with the poll's
+// delta, or on a delta of their own when nothing changed or the source says so between polls:
+// delivered once by seq like any change.
+import { CommandKind, type Command, type CommandResult, type FleetEvent } from '../generated/fleet/v1/agent.js';
+import type { Delta } from '../shared/delta/index.js';
 import type { Logger } from '../shared/logging/index.js';
+import type { FleetObject, ObjectRef } from '../shared/model/index.js';
 import { diffPoll } from './diff/index.js';
 import type { CommandKindName, SlurmSource } from './source/source.js';
 import type { DeltaSpool } from './spool/index.js';
@@ -20,6 +25,8 @@ export interface PollStats {
   polls: number;
   failures: number;
   deltas: number;
+  /** Events spooled. */
+  events: number;
   lastPollAt?: string;
   lastError?: string;
   apiVersion: string;
@@ -29,13 +36,18 @@ export class AgentPipeline {
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopped = true;
-  readonly stats: PollStats = { polls: 0, failures: 0, deltas: 0, apiVersion: '' };
+  readonly stats: PollStats = { polls: 0, failures: 0, deltas: 0, events: 0, apiVersion: '' };
   stream?: HubStream;
+  /** Events taken from the source but not spooled yet (an epoch must start with a real snapshot). */
+  private heldEvents: FleetEvent[] = [];
+  private eventFlush?: NodeJS.Immediate;
 
   constructor(
     private readonly deps: { source: SlurmSource; spool: DeltaSpool; logger: Logger },
     private readonly opts: { pollIntervalMs: number },
-  ) {}
+  ) {
+    deps.source.onEvents?.(() => this.scheduleEventFlush());
+  }
 
   start(): void {
     this.stopped = false;
@@ -45,6 +57,8 @@ export class AgentPipeline {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    if (this.eventFlush) clearImmediate(this.eventFlush);
+    this.eventFlush = undefined;
   }
 
   private async loop(): Promise<void> {
@@ -69,20 +83,80 @@ export class AgentPipeline {
       this.stats.lastError = undefined;
       for (const [kind, err] of result.failed) logger.warn({ kind, err: err.message }, 'could not read this kind from Slurm; keeping the previous values');
       const { upserts, removals } = diffPoll(spool.objects, result);
-      if (upserts.length === 0 && removals.length === 0) return 0;
-      const delta = spool.append(upserts, removals);
-      this.stats.deltas++;
-      logger.debug({ seq: delta.seq, upserts: upserts.length, removals: removals.length }, 'delta spooled');
-      this.stream?.notify();
+      const events = this.takeEvents();
+      if (upserts.length === 0 && removals.length === 0) {
+        this.spoolEvents(events);
+        return 0;
+      }
+      const delta = this.append(upserts, removals, events);
+      logger.debug({ seq: delta.seq, upserts: upserts.length, removals: removals.length, events: events.length }, 'delta spooled');
       return upserts.length + removals.length;
     } catch (err) {
       this.stats.failures++;
       this.stats.lastError = (err as Error).message;
       logger.warn({ err: (err as Error).message }, 'poll failed; retrying at the next interval');
+      // A failed poll is often when the events happen (the endpoint in use went away).
+      try {
+        this.flushEvents();
+      } catch (spoolErr) {
+        logger.warn({ err: (spoolErr as Error).message }, 'could not spool controller events; retrying with the next poll');
+      }
       return 0;
     } finally {
       this.running = false;
     }
+  }
+
+  /** Spools the events the source has waiting on a delta of their own. Returns how many. */
+  flushEvents(): number {
+    return this.spoolEvents(this.takeEvents());
+  }
+
+  private scheduleEventFlush(): void {
+    if (this.eventFlush || this.stopped) return;
+    // Coalesce: a down and the failover it causes arrive together and travel in one delta.
+    this.eventFlush = setImmediate(() => {
+      this.eventFlush = undefined;
+      try {
+        this.flushEvents();
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error).message }, 'could not spool controller events; retrying with the next poll');
+      }
+    });
+  }
+
+  private takeEvents(): FleetEvent[] {
+    const events = [...this.heldEvents, ...(this.deps.source.takeEvents?.() ?? [])];
+    this.heldEvents = [];
+    return events;
+  }
+
+  private spoolEvents(events: FleetEvent[]): number {
+    if (events.length === 0) return 0;
+    // The first delta of an epoch is its snapshot: an empty one would erase the cluster at the
+    // hub. Events wait for the first poll that reads Slurm.
+    if (this.deps.spool.lastSeq === 0) {
+      this.heldEvents = events;
+      return 0;
+    }
+    const delta = this.append([], [], events);
+    this.deps.logger.debug({ seq: delta.seq, events: events.length }, 'events spooled');
+    return events.length;
+  }
+
+  /** Spools (durably) and wakes the stream; on failure the events wait for the next try. */
+  private append(upserts: FleetObject[], removals: ObjectRef[], events: FleetEvent[]): Delta {
+    let delta: Delta;
+    try {
+      delta = this.deps.spool.append(upserts, removals, events);
+    } catch (err) {
+      this.heldEvents = [...events, ...this.heldEvents];
+      throw err;
+    }
+    this.stats.deltas++;
+    this.stats.events += events.length;
+    this.stream?.notify();
+    return delta;
   }
 
   async runCommand(command: Command): Promise<CommandResult> {

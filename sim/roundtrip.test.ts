@@ -5,8 +5,8 @@ import { API_VERSIONS, SimEngine, SlurmRenderer, startSimulator, toClusterModel,
 import { versionInfo } from './render/index.js';
 
 // The agent's parts are another engineer's folder: use them when they are there.
-const normalize = await import('../agent/normalize/index.js').catch(() => undefined);
-const source = await import('../agent/source/index.js').catch(() => undefined);
+import * as normalize from '../agent/normalize/index.js';
+import * as source from '../agent/source/index.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 
@@ -55,7 +55,7 @@ function busyCluster(): SimEngine {
   return e;
 }
 
-describe.skipIf(!normalize)('round trip: sim → render(version) → agent adapter', () => {
+describe('round trip: sim → render(version) → agent adapter', () => {
   const engine = busyCluster();
   const states = new Set([...engine.jobs()].map((j) => j.state));
   it('covers every job state the simulator produces', () => {
@@ -64,7 +64,7 @@ describe.skipIf(!normalize)('round trip: sim → render(version) → agent adapt
 
   for (const v of API_VERSIONS) {
     it(`${v}: jobs, nodes, partitions, reservations, QOS, accounts, associations, ping, diag`, () => {
-      const a = normalize!.adapterFor(v);
+      const a = normalize.adapterFor(v);
       const info = versionInfo(v);
       const model = toClusterModel(engine, { slurmVersion: info.release, apiVersion: v, controllerHost: 'rt-ctl' });
       const r = new SlurmRenderer(engine, v);
@@ -89,7 +89,7 @@ describe.skipIf(!normalize)('round trip: sim → render(version) → agent adapt
   }
 });
 
-describe.skipIf(!source)('the agent’s RestSource against a running simulator', () => {
+describe('the agent’s RestSource against a running simulator', () => {
   const started: RunningSimulator[] = [];
   afterEach(async () => {
     await Promise.allSettled(started.splice(0).map((s) => s.close()));
@@ -101,7 +101,7 @@ describe.skipIf(!source)('the agent’s RestSource against a running simulator',
       const clock = { now: () => t };
       const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: 'e2e', nodes: 8, jobs: 60, apiVersion: v, tickMs: 0, arrivalPerMin: 0, nodeFailurePerHour: 0, token: 'sekret', clock, log: () => {} });
       started.push(sim);
-      const src = source!.createSlurmSource(
+      const src = source.createSlurmSource(
         { cluster: 'e2e', slurm: { source: 'rest', endpoints: [sim.url], auth: { user: 'root', token: 'sekret' } } },
         { clock: () => t },
       );

@@ -18,6 +18,12 @@ describe('agent config', () => {
     expect(Object.isFrozen(c.slurm)).toBe(true);
   });
 
+  it('reads slurm.load_balancing as the issue\'s example writes it, with defaults when it is left out', () => {
+    expect(load('load-balancing.yaml').slurm.load_balancing).toEqual({ strategy: 'round_robin', health_check_interval: 30_000, failover_threshold: 3 });
+    expect(load('good.yaml', { SLURM_JWT: 'x' }).slurm.load_balancing).toEqual({ strategy: 'failover', health_check_interval: 30_000, failover_threshold: 3 });
+    expect(load('good.yaml', { SLURM_JWT: 'x' }, ['slurm.load_balancing.health_check_interval=5s']).slurm.load_balancing.health_check_interval).toBe(5_000);
+  });
+
   it('lets --set override any key', () => {
     const c = load('good.yaml', { SLURM_JWT: 'x' }, ['poll_interval=2s', 'slurm.source=cli']);
     expect(c.poll_interval).toBe(2_000);
@@ -32,6 +38,8 @@ describe('agent config', () => {
     ['missing-env.yaml', 'missing-env.yaml:6: slurm.auth.token: environment variable SFLEET_TEST_UNSET_VARIABLE is not set'],
     ['bad-yaml.yaml', 'bad-yaml.yaml:4: invalid YAML'],
     ['rest-without-endpoint.yaml', 'rest-without-endpoint.yaml:4: slurm.endpoints: the rest source needs at least one slurmrestd endpoint'],
+    ['bad-strategy.yaml', 'bad-strategy.yaml:7: slurm.load_balancing.strategy: Invalid option: expected one of "failover"|"round_robin"'],
+    ['bad-threshold.yaml', 'bad-threshold.yaml:7: slurm.load_balancing.failover_threshold: Too small: expected number to be >=1'],
   ];
   for (const [file, message] of cases) {
     it(`refuses ${file} with a message naming file, line and key`, () => {

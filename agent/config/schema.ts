@@ -37,6 +37,16 @@ export const agentConfigSchema = z
         timeout: duration.default(60_000),
         simulator: z.boolean().default(false),
         cli: z.object({ bin_dir: z.string().optional() }).strict().default({}),
+        // Several endpoints: failover = the first healthy one in order (fail back once the primary
+        // has answered failover_threshold health checks again); round_robin = polls take turns.
+        load_balancing: z
+          .object({
+            strategy: z.enum(['failover', 'round_robin']).default('failover'),
+            health_check_interval: duration.refine((ms) => ms === 0 || ms >= 100, 'at least 100ms (or 0: no health checks, only request outcomes)').default(30_000),
+            failover_threshold: z.number().int().min(1).max(100).default(3),
+          })
+          .strict()
+          .default({ strategy: 'failover', health_check_interval: 30_000, failover_threshold: 3 }),
       })
       .strict()
       .superRefine((s, ctx) => {

@@ -23,6 +23,8 @@ export interface SlurmConfig {
   /** The endpoint is the project's slurmrestd simulator: commands without REST go to it. */
   simulator?: boolean;
   cli?: { bin_dir?: string };
+  /** Several endpoints: which one is used, health checks (ms) and when one counts as down. */
+  load_balancing?: { strategy: 'failover' | 'round_robin'; health_check_interval: number; failover_threshold: number };
 }
 
 export interface LoggerLike {
@@ -63,6 +65,11 @@ export function createSlurmSource(config: { cluster: string; slurm: SlurmConfig 
         timeoutMs: slurm.timeout,
         simulator: slurm.simulator,
         binDir: slurm.cli?.bin_dir,
+        loadBalancing: slurm.load_balancing && {
+          strategy: slurm.load_balancing.strategy,
+          healthCheckIntervalMs: slurm.load_balancing.health_check_interval,
+          failoverThreshold: slurm.load_balancing.failover_threshold,
+        },
       },
       deps,
     );

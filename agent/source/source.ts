@@ -1,3 +1,4 @@
+import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { ClusterModel, KindName } from '../../shared/model/index.js';
 
 /** What the hub may ask an agent to do to Slurm. */
@@ -36,4 +37,8 @@ export interface SlurmSource {
   poll(signal?: AbortSignal): Promise<PollResult>;
   execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome>;
   close(): Promise<void>;
+  /** Things that happened (controller failover, down, up) since the last call; the pipeline spools them. */
+  takeEvents?(): FleetEvent[];
+  /** Calls `listener` when an event is waiting, so it need not wait for the next poll. */
+  onEvents?(listener: () => void): void;
 }

@@ -112,6 +112,17 @@ describe('DeltaSpool', () => {
     spool.close();
   });
 
+  it('keeps the events of the delta that filled the spool in the snapshot it becomes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const spool = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 600 }, { logger });
+    poll(spool, [job(1)]);
+    const event = { id: 'e2', cluster: 'c1', type: 'controller_down', severity: 'critical', message: 'x'.repeat(700), occurred_at: '2026-01-01T00:00:00Z', attributes: {} };
+    const delta = spool.append([], [], [event]);
+    expect(delta.snapshot).toBe(true);
+    expect(delta.events).toEqual([event]);
+    spool.close();
+  });
+
   it('recovers from a torn write at the end of the log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     const a = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20 }, { logger });

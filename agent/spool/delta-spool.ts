@@ -151,7 +151,8 @@ export class DeltaSpool {
     };
     const bytes = encodeDelta(delta);
     if (this.pendingBytes + bytes.length > this.opts.maxBytes) {
-      return this.compactToSnapshot('spool full');
+      // The objects are already in `objects`; the events must travel in the snapshot too.
+      return this.compactToSnapshot('spool full', events);
     }
     this.log.append(bytes);
     this.lastSeq = delta.seq;
@@ -194,10 +195,10 @@ export class DeltaSpool {
    * Starts a new epoch whose first delta is a snapshot of everything: when the hub asks for it,
    * when the hub's position does not fit ours, or when the spool is full.
    */
-  compactToSnapshot(reason: string): Delta {
+  compactToSnapshot(reason: string, newEvents: FleetEvent[] = []): Delta {
     const previousEpoch = this.epoch;
     // Events are not state: the snapshot must carry the ones the hub has not acked yet.
-    const events = this.unacked().flatMap((d) => d.events);
+    const events = [...this.unacked().flatMap((d) => d.events), ...newEvents];
     this.startEpochInMemory();
     const snapshot: Delta = {
       cluster: this.opts.cluster,

@@ -3,7 +3,7 @@
 // hub endpoints. The spool is the only source of what is sent, so a reconnect resumes
 // exactly where the hub's ack left off.
 import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
-import { AgentServiceClient, type AgentMessage, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
+import { AgentRole, AgentServiceClient, type AgentMessage, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/index.js';
 import type { DeltaSpool } from '../spool/index.js';
@@ -27,7 +27,13 @@ export interface HubStreamDeps {
   spool: DeltaSpool;
   runCommand: (command: Command) => Promise<CommandResult>;
   slurmApiVersion: () => string;
+  /** The hub made this agent active or standby for its cluster. */
+  onRole?: (role: StreamRole) => void;
+  /** Runs before an activation is reconciled, e.g. a fresh poll so a snapshot is current. */
+  beforeActivate?: () => Promise<unknown>;
 }
+
+export type StreamRole = 'active' | 'standby';
 
 type Duplex = ClientDuplexStream<AgentMessage, HubMessage>;
 
@@ -48,6 +54,8 @@ export class HubStream {
   readonly stats = { connects: 0, disconnects: 0, deltasSent: 0, acks: 0, snapshotRequests: 0, commands: 0 };
   endpoint?: string;
   lastError?: string;
+  /** Set by the hub; only an active agent sends deltas. */
+  role?: StreamRole;
 
   constructor(
     private readonly opts: HubStreamOptions,
@@ -71,7 +79,7 @@ export class HubStream {
 
   /** New deltas are in the spool: send them if the stream is up. */
   notify(): void {
-    if (this.welcomed) this.flush();
+    if (this.welcomed && this.role === 'active') this.flush();
   }
 
   private connect(): void {
@@ -161,28 +169,55 @@ export class HubStream {
         break;
       case 'heartbeat':
         break;
+      case 'role_change':
+        if (body.value.role === AgentRole.AGENT_ROLE_STANDBY) this.becomeStandby(log, body.value.reason);
+        else void this.activate(body.value.epoch, body.value.seq, log, body.value.reason || 'promoted by the hub');
+        break;
     }
+  }
+
+  private becomeStandby(log: Logger, reason: string): void {
+    if (this.role !== 'standby') log.info({ reason }, 'standby: another agent of this cluster is active; not sending deltas');
+    this.role = 'standby';
+    this.deps.onRole?.('standby');
+  }
+
+  /** Becomes the cluster's writer: resume after the hub's position, or start over from a snapshot. */
+  private async activate(hubEpoch: number, hubSeq: number, log: Logger, why: string): Promise<void> {
+    const call = this.call;
+    if (this.role === 'standby' && this.deps.beforeActivate) {
+      // A standby's state is old: poll first so what the hub gets is current.
+      try {
+        await this.deps.beforeActivate();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'poll before activation failed; activating with the spooled state');
+      }
+      if (call !== this.call) return;
+    }
+    const spool = this.deps.spool;
+    // Does the hub's position fit what we hold? Same epoch, and somewhere between our
+    // acked seq and our newest seq: resume after it. Anything else: start over from a snapshot.
+    if (hubEpoch === spool.epoch && hubSeq >= spool.ackedSeq && hubSeq <= spool.lastSeq) {
+      spool.ack(hubEpoch, hubSeq);
+      this.sentSeq = hubSeq;
+      log.info({ why, epoch: spool.epoch, hubSeq, resend: spool.lastSeq - hubSeq }, 'active, resuming');
+    } else {
+      log.info({ why, hubEpoch, hubSeq, epoch: spool.epoch, seq: spool.lastSeq }, 'active; the hub position does not fit ours: sending a snapshot');
+      spool.compactToSnapshot('hub position does not match the spool');
+      this.sentSeq = 0;
+    }
+    this.role = 'active';
+    this.deps.onRole?.('active');
+    this.flush();
   }
 
   private onWelcome(welcome: Welcome, log: Logger): void {
     clearTimeout(this.helloTimer);
-    const spool = this.deps.spool;
     this.welcomed = true;
     this.attempt = 0;
     this.stats.connects++;
     this.connectedSince = Date.now();
     this.lastError = undefined;
-    // Does the hub's position fit what we hold? Same epoch, and somewhere between our
-    // acked seq and our newest seq: resume after it. Anything else: start over from a snapshot.
-    if (welcome.epoch === spool.epoch && welcome.seq >= spool.ackedSeq && welcome.seq <= spool.lastSeq) {
-      spool.ack(welcome.epoch, welcome.seq);
-      this.sentSeq = welcome.seq;
-      log.info({ epoch: spool.epoch, hubSeq: welcome.seq, resend: spool.lastSeq - welcome.seq }, 'connected to hub, resuming');
-    } else {
-      log.info({ hubEpoch: welcome.epoch, hubSeq: welcome.seq, epoch: spool.epoch, seq: spool.lastSeq }, 'connected to hub, its position does not fit ours: sending a snapshot');
-      spool.compactToSnapshot('hub position does not match the spool');
-      this.sentSeq = 0;
-    }
     const interval = this.opts.heartbeatMs ?? (welcome.heartbeat_interval_ms || 5_000);
     this.heartbeat = setInterval(() => {
       // A hub silent for three beats is gone even if TCP has not noticed (blackholed network).
@@ -194,12 +229,13 @@ export class HubStream {
       }
       this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion() } } });
     }, interval);
-    this.flush();
+    if (welcome.role === AgentRole.AGENT_ROLE_STANDBY) this.becomeStandby(log, 'welcomed as standby');
+    else void this.activate(welcome.epoch, welcome.seq, log, 'connected');
   }
 
   private flush(): void {
     const call = this.call;
-    if (!call || !this.welcomed) return;
+    if (!call || !this.welcomed || this.role !== 'active') return;
     const spool = this.deps.spool;
     const window = this.opts.window ?? 256;
     for (const delta of spool.unacked()) {

@@ -1,7 +1,7 @@
 // One agent stream: identity check, hello/welcome, deltas applied in seq order (durable
 // before the ack), snapshot requests on gaps, commands out and results back.
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { AgentMessage, Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
+import { AgentRole, type AgentMessage, type Delta, type HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { identityFromSubjectAltName, type PeerIdentity } from '../../shared/tls/index.js';
 import type { CommandRouter } from '../commands/index.js';
@@ -122,7 +122,7 @@ class AgentSession {
     record.agent = this.agentName;
     record.slurmApiVersion = slurmApiVersion;
     this.detachCommands = commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
-    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs } } });
+    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE } } });
     // Both sides beat; a side silent for three beats is gone (a cut network sends no RST).
     this.heartbeatTimer = setInterval(() => {
       if (Date.now() - this.lastHeard > 3 * heartbeatMs) {

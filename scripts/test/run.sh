@@ -35,5 +35,14 @@ bash scripts/slurm/start.sh >/dev/null
 step "integration tests"
 npx vitest run --project integration
 
+# Third-party data (real slurmrestd responses, OpenAPI specs) is read from ../shared, never
+# copied into the repository; without it these two checks say so and are not run.
 step "adapters against recorded slurmrestd responses"
 node dist/scripts/check-recorded/main.js
+
+step "simulator against the real OpenAPI specs and recordings"
+if [ -d ../shared/slurm/openapi ]; then
+  npx vitest run --project shared-data
+else
+  echo "not run: ../shared/slurm/openapi is not beside the repository"
+fi

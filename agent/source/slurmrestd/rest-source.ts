@@ -9,6 +9,10 @@
 //      failure marks those kinds failed instead of failing the poll.
 // A 404 on a slurmctld path means slurmrestd no longer serves our version (upgrade): the
 // version is negotiated again and the poll retried once.
+// Several endpoints: the transport's EndpointPool picks one (failover or round_robin, health
+// checks on /slurm/vX/ping); its down/up/switch events and the slurmctld ones seen in ping
+// (SlurmctldWatch) wait in `takeEvents()` for the pipeline to spool them.
+import type { FleetEvent } from '../../../generated/fleet/v1/agent.js';
 import { ConfigError, SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import type { ClusterModel, ControllerHealth, KindName } from '../../../shared/model/index.js';
 import { emptyClusterModel } from '../../../shared/model/index.js';
@@ -16,6 +20,8 @@ import { adapterFor, isSupportedVersion, parseSlurmResponse, SUPPORTED_VERSIONS,
 import { checkCommand, describeCommand, executeWithCli, runSlurm, SingleFlight, type SlurmRunner } from '../cli/index.js';
 import type { SourceDeps } from '../index.js';
 import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
+import { SlurmctldWatch } from './controller-events.js';
+import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
 import { compareVersions, negotiateVersion } from './negotiate.js';
 import { RestTransport, type RestAuth, type RestResponse } from './transport.js';
 
@@ -38,6 +44,8 @@ export interface RestSourceOptions {
   accountingEvery?: number;
   /** Where scontrol lives, for commands this API version has no endpoint for. */
   binDir?: string;
+  /** `slurm.load_balancing`; default: move to the next endpoint at the first failure and stay, no health checks. */
+  loadBalancing?: LoadBalancing;
 }
 
 interface Api {
@@ -51,6 +59,8 @@ type TimedKind = 'job' | 'partition' | 'node';
 type DbKind = 'qos' | 'account' | 'association';
 
 const ACTIVE_JOB_STATES = new Set(['PENDING', 'RUNNING', 'SUSPENDED']);
+/** Events kept for the pipeline at most; older ones are dropped (and logged) if nobody takes them. */
+const MAX_PENDING_EVENTS = 1000;
 
 /** What one poll collects. */
 interface Round {
@@ -79,6 +89,13 @@ export class RestSource implements SlurmSource {
   /** Per kind, the slurmctld second the previous successful fetch started. */
   private since: Partial<Record<TimedKind, number>> = {};
   private pollCount = 0;
+  /** The version spoken, once known: health checks ping it. */
+  private version?: string;
+  /** The requests of the poll under way: one outcome per endpoint for the pool. */
+  private round?: Map<number, number>;
+  private readonly slurmctld: SlurmctldWatch;
+  private pendingEvents: FleetEvent[] = [];
+  private readonly eventListeners: (() => void)[] = [];
 
   constructor(
     private readonly options: RestSourceOptions,
@@ -89,8 +106,11 @@ export class RestSource implements SlurmSource {
       auth: options.auth,
       timeoutMs: options.timeoutMs ?? 30_000,
       maxBodyBytes: options.maxBodyBytes ?? 256 * 1024 * 1024,
+      loadBalancing: options.loadBalancing,
+      pool: { cluster: options.cluster, clock: deps.clock, onEvent: (e) => this.addEvent(e) },
     });
     this.clock = deps.clock ?? Date.now;
+    this.slurmctld = new SlurmctldWatch({ cluster: options.cluster, clock: deps.clock });
     this.run =
       deps.run ??
       ((binary, args, signal) =>
@@ -101,7 +121,38 @@ export class RestSource implements SlurmSource {
       }
       const api = { version: options.apiVersion, adapter: adapterFor(options.apiVersion), simulator: options.simulator ?? false };
       this.negotiation = Promise.resolve(api);
+      this.version = api.version;
     }
+    // Health checks ping the negotiated version; before that the newest supported one (a 404 is an answer too).
+    this.transport.pool.start((index) => this.transport.probe(index, `/slurm/${this.version ?? SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]}/ping`));
+  }
+
+  /** Controller events since the last call, oldest first. */
+  takeEvents(): FleetEvent[] {
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    return events;
+  }
+
+  /** `listener` runs (synchronously) whenever an event is waiting. */
+  onEvents(listener: () => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  /** Health of each slurmrestd endpoint, for logs and tests. */
+  endpoints(): EndpointStatus[] {
+    return this.transport.pool.status();
+  }
+
+  private addEvent(event: FleetEvent): void {
+    const log = event.severity === 'info' ? this.deps.logger?.info : this.deps.logger?.warn;
+    log?.call(this.deps.logger, { event: event.type, ...event.attributes }, event.message);
+    this.pendingEvents.push(event);
+    if (this.pendingEvents.length > MAX_PENDING_EVENTS) {
+      const dropped = this.pendingEvents.splice(0, this.pendingEvents.length - MAX_PENDING_EVENTS);
+      this.deps.logger?.warn({ dropped: dropped.length }, 'controller events: nobody took them; dropping the oldest');
+    }
+    for (const listener of this.eventListeners) listener();
   }
 
   poll(signal?: AbortSignal): Promise<PollResult> {
@@ -115,6 +166,7 @@ export class RestSource implements SlurmSource {
 
   async close(): Promise<void> {
     this.closing.abort(new SlurmUnavailableError('slurmrestd source closed'));
+    await this.transport.pool.stop();
     this.transport.close();
   }
 
@@ -124,6 +176,7 @@ export class RestSource implements SlurmSource {
     if (!this.negotiation) {
       const p = negotiateVersion(this.transport, SUPPORTED_VERSIONS, signal ?? this.closing.signal).then((found) => {
         this.deps.logger?.info({ endpoint: this.transport.endpoint, api_version: found.version, via: found.via, simulator: found.simulator }, 'slurmrestd API version negotiated');
+        this.version = found.version;
         return { version: found.version, adapter: adapterFor(found.version), simulator: found.simulator || (this.options.simulator ?? false) };
       });
       p.catch(() => {
@@ -159,9 +212,20 @@ export class RestSource implements SlurmSource {
   // ---- poll -----------------------------------------------------------------------------
 
   private async fetchAll(api: Api): Promise<PollResult> {
+    this.round = new Map();
+    try {
+      return await this.fetchRound(api);
+    } finally {
+      this.round = undefined;
+    }
+  }
+
+  private async fetchRound(api: Api): Promise<PollResult> {
     const { version: v, adapter } = api;
     const cluster = this.options.cluster;
     const observedAt = new Date(this.clock()).toISOString();
+    // round_robin: each poll on the next healthy endpoint.
+    this.transport.pool.rotate();
 
     // 1. controller health, and slurmctld's clock for the next update_time
     const pingStart = this.clock();
@@ -180,6 +244,7 @@ export class RestSource implements SlurmSource {
       next: {},
     };
     round.model.controller = this.controllers(api, ping, diag, pingMs, observedAt);
+    for (const event of this.slurmctld.observe(round.model.controller)) this.addEvent(event);
 
     // 2. the lists
     const withDb = this.pollCount++ % Math.max(1, this.options.accountingEvery ?? 1) === 0;
@@ -268,7 +333,7 @@ export class RestSource implements SlurmSource {
   // ---- HTTP -----------------------------------------------------------------------------
 
   private async request(path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown, signal?: AbortSignal): Promise<RestResponse> {
-    const res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal });
+    const res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal, round: this.round });
     if (res.status === 404 && path.startsWith('/slurm/') && !isJson(res.contentType)) throw new VersionGone();
     return res;
   }

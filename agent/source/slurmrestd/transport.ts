@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
+import { EndpointPool, STICKY, type EndpointPoolDeps, type LoadBalancing } from './endpoint-pool.js';
 
 export interface RestAuth {
   user: string;
@@ -20,6 +21,10 @@ export interface TransportOptions {
   auth?: RestAuth;
   timeoutMs: number;
   maxBodyBytes: number;
+  /** Which endpoint is in use and when it changes; default: move on at the first failure and stay (no health checks). */
+  loadBalancing?: LoadBalancing;
+  /** The pool's event stamp and listener. */
+  pool?: EndpointPoolDeps;
 }
 
 export interface RestResponse {
@@ -36,6 +41,11 @@ export interface RestRequest {
   path: string;
   body?: unknown;
   signal?: AbortSignal;
+  /**
+   * Requests that belong together (one poll): per endpoint they count as one outcome, the
+   * first. Pass the same (initially empty) map to each.
+   */
+  round?: Map<number, number>;
 }
 
 interface Endpoint {
@@ -50,28 +60,42 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETU
 export class RestTransport {
   private readonly endpoints: Endpoint[];
   private readonly agents: http.Agent[] = [];
-  /** The endpoint that answered last; requests start there. */
-  private current = 0;
+  /** Which endpoint requests start at; health and failover (endpoint-pool.ts). */
+  readonly pool: EndpointPool;
 
   constructor(private readonly options: TransportOptions) {
     if (options.endpoints.length === 0) throw new Error('slurmrestd transport needs at least one endpoint');
     this.endpoints = options.endpoints.map((url) => this.parseEndpoint(url));
+    // Only scheme, host and port (or the socket path) reach the pool, its events and the logs.
+    this.pool = new EndpointPool(
+      this.endpoints.map((e) => e.url),
+      options.loadBalancing ?? STICKY,
+      options.pool,
+    );
   }
 
+  /** The endpoint in use. */
   get endpoint(): string {
-    return this.endpoints[this.current].url;
+    return this.pool.active;
   }
 
   async request(req: RestRequest): Promise<RestResponse> {
-    const start = this.current;
     let lastError: unknown;
-    for (let i = 0; i < this.endpoints.length; i++) {
-      const index = (start + i) % this.endpoints.length;
+    for (const index of this.pool.order()) {
+      let token = req.round?.get(index);
+      if (token === undefined) {
+        token = this.pool.begin(index);
+        req.round?.set(index, token);
+      }
+      const fault: Fault = {};
       try {
-        const res = await this.send(this.endpoints[index], req);
-        this.current = index;
+        const res = await this.send(this.endpoints[index], req, fault);
+        // A complete answer means the endpoint is there; a 5xx says nothing either way
+        // (slurmctld or slurmdbd trouble behind a healthy slurmrestd, the 22.05 nodes bug).
+        if (res.status < 500) this.pool.succeeded(index, token);
         return res;
       } catch (err) {
+        if (fault.reason !== undefined && !req.signal?.aborted) this.pool.failed(index, token, fault.reason);
         if (!(err instanceof ConnectError)) throw err;
         lastError = err;
       }
@@ -84,7 +108,22 @@ export class RestTransport {
     );
   }
 
+  /**
+   * One health check of endpoint `index`: GET `path` there, outside the request order.
+   * Undefined when it answered below HTTP 500, else why not.
+   */
+  async probe(index: number, path: string): Promise<string | undefined> {
+    const fault: Fault = {};
+    try {
+      const res = await this.send(this.endpoints[index], { path }, fault, Math.min(this.options.timeoutMs, PROBE_TIMEOUT_MS));
+      return res.status < 500 ? undefined : `HTTP ${res.status}`;
+    } catch (err) {
+      return fault.reason ?? (err instanceof Error ? err.message : String(err));
+    }
+  }
+
   close(): void {
+    void this.pool.stop();
     for (const agent of this.agents) agent.destroy();
   }
 
@@ -120,20 +159,24 @@ export class RestTransport {
     return agent;
   }
 
-  private async send(endpoint: Endpoint, req: RestRequest): Promise<RestResponse> {
+  private async send(endpoint: Endpoint, req: RestRequest, fault: Fault, timeoutMs = this.options.timeoutMs): Promise<RestResponse> {
     try {
-      return await this.sendOnce(endpoint, req);
+      return await this.sendOnce(endpoint, req, fault, timeoutMs);
     } catch (err) {
       // A kept-alive socket the server had already closed: the request never reached it.
-      if (err instanceof ConnectError && err.reusedSocket) return this.sendOnce(endpoint, req);
+      if (err instanceof ConnectError && err.reusedSocket) {
+        fault.reason = undefined;
+        return this.sendOnce(endpoint, req, fault, timeoutMs);
+      }
       throw err;
     }
   }
 
-  private sendOnce(endpoint: Endpoint, req: RestRequest): Promise<RestResponse> {
+  /** Fills `fault.reason` when the failure is the endpoint's (unreachable, silent, cut off). */
+  private sendOnce(endpoint: Endpoint, req: RestRequest, fault: Fault, timeoutMs: number): Promise<RestResponse> {
     const method = req.method ?? 'GET';
     const what = `${method} ${req.path.split('?')[0]} on ${endpoint.url}`;
-    const { timeoutMs, maxBodyBytes } = this.options;
+    const { maxBodyBytes } = this.options;
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
     if (this.options.auth) {
@@ -159,10 +202,10 @@ export class RestTransport {
         } else resolve(value!);
       };
       const onAbort = (): void => finish(req.signal!.reason instanceof Error ? req.signal!.reason : new Error('aborted'));
-      const timer = setTimeout(
-        () => finish(new SlurmUnavailableError(`slurmrestd did not answer ${what} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        fault.reason = `no answer within ${timeoutMs} ms`;
+        finish(new SlurmUnavailableError(`slurmrestd did not answer ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
       req.signal?.addEventListener('abort', onAbort, { once: true });
 
       const request = endpoint.request({ ...endpoint.base, method, path: req.path, headers }, (res) => {
@@ -186,12 +229,15 @@ export class RestTransport {
           });
         });
         res.on('close', () => {
-          if (!res.complete) finish(new SlurmResponseError(`slurmrestd answer to ${what} was cut off after ${size} bytes`));
+          if (res.complete || settled) return;
+          fault.reason = `answer cut off after ${size} bytes`;
+          finish(new SlurmResponseError(`slurmrestd answer to ${what} was cut off after ${size} bytes`));
         });
         res.on('error', () => undefined); // 'close' follows
       });
       request.on('error', (err: NodeJS.ErrnoException) => {
         const code = err.code ?? 'error';
+        if (!settled) fault.reason = code;
         // No response yet: this endpoint is unreachable (or dropped us), try the next one.
         if (CONNECT_ERRORS.has(code)) finish(new ConnectError(code, request.reusedSocket));
         else finish(new SlurmUnavailableError(`slurmrestd request ${what} failed (${code})`));
@@ -199,6 +245,13 @@ export class RestTransport {
       request.end(payload);
     });
   }
+}
+
+/** Health checks answer quickly or count as failed, whatever the request timeout. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+interface Fault {
+  reason?: string;
 }
 
 class ConnectError extends Error {

@@ -19,6 +19,50 @@ import {
 } from "@grpc/grpc-js";
 import { FleetObject, ObjectRef } from "./model.js";
 
+/**
+ * One writer per cluster stream: with two agents (primary and backup head node) the hub keeps
+ * one active and the other standby, and promotes the standby when the active one goes silent.
+ */
+export enum AgentRole {
+  /** AGENT_ROLE_UNSPECIFIED - hubs before roles existed: treat as active */
+  AGENT_ROLE_UNSPECIFIED = 0,
+  AGENT_ROLE_ACTIVE = 1,
+  AGENT_ROLE_STANDBY = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function agentRoleFromJSON(object: any): AgentRole {
+  switch (object) {
+    case 0:
+    case "AGENT_ROLE_UNSPECIFIED":
+      return AgentRole.AGENT_ROLE_UNSPECIFIED;
+    case 1:
+    case "AGENT_ROLE_ACTIVE":
+      return AgentRole.AGENT_ROLE_ACTIVE;
+    case 2:
+    case "AGENT_ROLE_STANDBY":
+      return AgentRole.AGENT_ROLE_STANDBY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AgentRole.UNRECOGNIZED;
+  }
+}
+
+export function agentRoleToJSON(object: AgentRole): string {
+  switch (object) {
+    case AgentRole.AGENT_ROLE_UNSPECIFIED:
+      return "AGENT_ROLE_UNSPECIFIED";
+    case AgentRole.AGENT_ROLE_ACTIVE:
+      return "AGENT_ROLE_ACTIVE";
+    case AgentRole.AGENT_ROLE_STANDBY:
+      return "AGENT_ROLE_STANDBY";
+    case AgentRole.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum CommandKind {
   COMMAND_KIND_UNSPECIFIED = 0,
   COMMAND_KIND_CANCEL = 1,
@@ -98,7 +142,16 @@ export interface HubMessage {
     | { $case: "snapshot_request"; value: SnapshotRequest }
     | { $case: "command"; value: Command }
     | { $case: "heartbeat"; value: Heartbeat }
+    | { $case: "role_change"; value: RoleChange }
     | undefined;
+}
+
+export interface RoleChange {
+  role: AgentRole;
+  /** the hub's position for the cluster, as in Welcome */
+  epoch: number;
+  seq: number;
+  reason: string;
 }
 
 export interface Hello {
@@ -154,6 +207,7 @@ export interface Welcome {
   seq: number;
   hub_id: string;
   heartbeat_interval_ms: number;
+  role: AgentRole;
 }
 
 export interface Ack {
@@ -357,6 +411,9 @@ export const HubMessage: MessageFns<HubMessage> = {
       case "heartbeat":
         Heartbeat.encode(message.body.value, writer.uint32(42).fork()).join();
         break;
+      case "role_change":
+        RoleChange.encode(message.body.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -414,6 +471,14 @@ export const HubMessage: MessageFns<HubMessage> = {
             message.body = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.body = { $case: "role_change", value: RoleChange.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -440,6 +505,10 @@ export const HubMessage: MessageFns<HubMessage> = {
         ? { $case: "command", value: Command.fromJSON(object.command) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.roleChange)
+        ? { $case: "role_change", value: RoleChange.fromJSON(object.roleChange) }
+        : isSet(object.role_change)
+        ? { $case: "role_change", value: RoleChange.fromJSON(object.role_change) }
         : undefined,
     };
   },
@@ -456,6 +525,8 @@ export const HubMessage: MessageFns<HubMessage> = {
       obj.command = Command.toJSON(message.body.value);
     } else if (message.body?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.body.value);
+    } else if (message.body?.$case === "role_change") {
+      obj.roleChange = RoleChange.toJSON(message.body.value);
     }
     return obj;
   },
@@ -496,7 +567,130 @@ export const HubMessage: MessageFns<HubMessage> = {
         }
         break;
       }
+      case "role_change": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "role_change", value: RoleChange.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseRoleChange(): RoleChange {
+  return { role: 0, epoch: 0, seq: 0, reason: "" };
+}
+
+export const RoleChange: MessageFns<RoleChange> = {
+  encode(message: RoleChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== 0) {
+      writer.uint32(8).int32(message.role);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).uint64(message.epoch);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).uint64(message.seq);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleChange {
+    return {
+      role: isSet(object.role) ? agentRoleFromJSON(object.role) : 0,
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RoleChange): unknown {
+    const obj: any = {};
+    if (message.role !== 0) {
+      obj.role = agentRoleToJSON(message.role);
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleChange>, I>>(base?: I): RoleChange {
+    return RoleChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleChange>, I>>(object: I): RoleChange {
+    const message = createBaseRoleChange();
+    message.role = object.role ?? 0;
+    message.epoch = object.epoch ?? 0;
+    message.seq = object.seq ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -1138,7 +1332,7 @@ export const FleetEvent_AttributesEntry: MessageFns<FleetEvent_AttributesEntry> 
 };
 
 function createBaseWelcome(): Welcome {
-  return { epoch: 0, seq: 0, hub_id: "", heartbeat_interval_ms: 0 };
+  return { epoch: 0, seq: 0, hub_id: "", heartbeat_interval_ms: 0, role: 0 };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -1154,6 +1348,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.heartbeat_interval_ms !== 0) {
       writer.uint32(32).uint32(message.heartbeat_interval_ms);
+    }
+    if (message.role !== 0) {
+      writer.uint32(40).int32(message.role);
     }
     return writer;
   },
@@ -1203,6 +1400,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.heartbeat_interval_ms = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1229,6 +1434,7 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.heartbeat_interval_ms)
         ? globalThis.Number(object.heartbeat_interval_ms)
         : 0,
+      role: isSet(object.role) ? agentRoleFromJSON(object.role) : 0,
     };
   },
 
@@ -1246,6 +1452,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.heartbeat_interval_ms !== 0) {
       obj.heartbeatIntervalMs = Math.round(message.heartbeat_interval_ms);
     }
+    if (message.role !== 0) {
+      obj.role = agentRoleToJSON(message.role);
+    }
     return obj;
   },
 
@@ -1258,6 +1467,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.seq = object.seq ?? 0;
     message.hub_id = object.hub_id ?? "";
     message.heartbeat_interval_ms = object.heartbeat_interval_ms ?? 0;
+    message.role = object.role ?? 0;
     return message;
   },
 };
