@@ -3,8 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { FleetError } from '../shared/errors/index.js';
 import { VERSION } from '../shared/version.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
+import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
+import { registerEventCommands } from './commands/event-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   registerAdminCommands(program);
   registerQueryCommands(program);
   registerControlCommands(program);
+  registerClusterCommands(program);
+  registerEventCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

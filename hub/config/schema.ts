@@ -3,6 +3,47 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
 
+/** Whole seconds of at least `min`: etcd leases count in seconds. */
+const seconds = (min: number) =>
+  duration.refine((ms) => ms >= min * 1000 && ms % 1000 === 0, `a whole number of seconds, at least ${min}s`);
+
+const etcdUrl = z.string().regex(/^https?:\/\/[^\s/]+$/, 'expected http(s)://host:port');
+
+/** Clustered mode, part 1: membership, leader election and fencing in etcd. Absent: standalone. */
+export const etcdConfigSchema = z
+  .object({
+    endpoints: z.array(etcdUrl).min(1, 'name at least one etcd endpoint (http(s)://host:port)'),
+    prefix: z.string().regex(/^\/[A-Za-z0-9/_.-]*\/$/, 'a key prefix that starts and ends with "/"').default('/sfleet/'),
+    lease_ttl: seconds(2).default(5_000),
+    call_timeout: duration.default(2_000),
+    dial_timeout: duration.default(2_000),
+    breaker_failures: z.number().int().min(1).max(100).default(2),
+    breaker_reset: duration.default(1_000),
+    tls: tlsFiles.optional(),
+  })
+  .strict();
+
+/** Clustered mode, part 2: shared state in Redis (replication stream, dedupe, sessions). */
+export const redisConfigSchema = z
+  .object({
+    url: z.string().regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host:port[/db]').optional(),
+    sentinels: z.array(hostPort).default([]),
+    sentinel_name: z.string().min(1).default('mymaster'),
+    password: z.string().optional(),
+    db: z.number().int().min(0).max(15).default(0),
+    key_prefix: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . -').default('sfleet'),
+    connect_timeout: duration.default(2_000),
+    command_timeout: duration.default(2_000),
+    stream_retention: duration.default(600_000),
+    compact_interval: duration.default(30_000),
+    stale_after: duration.default(5_000),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (!r.url && r.sentinels.length === 0) ctx.addIssue({ code: 'custom', path: ['url'], message: 'set url, or sentinels and sentinel_name' });
+    if (r.url && r.sentinels.length > 0) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'set url or sentinels, not both' });
+  });
+
 export const hubConfigSchema = z
   .object({
     region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('default'),
@@ -19,7 +60,16 @@ export const hubConfigSchema = z
     commands: z.object({ timeout: duration.default(30_000) }).strict().default({ timeout: 30_000 }),
     stream: z.object({ heartbeat_interval: duration.default(5_000) }).strict().default({ heartbeat_interval: 5_000 }),
     log_level: logLevel,
+    etcd: etcdConfigSchema.optional(),
+    redis: redisConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.redis && !c.etcd) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
+    }
+  });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
+export type EtcdConfig = z.infer<typeof etcdConfigSchema>;
+export type RedisConfig = z.infer<typeof redisConfigSchema>;

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { applyDelta, emptyObjects, type AppliedChange, type ClusterObjects, type Delta } from '../../shared/delta/index.js';
 import { KINDS, type Job, type KindName, type KindTypes } from '../../shared/model/index.js';
 import { JobIndex } from './job-index.js';
+import { JobOrder } from './job-order.js';
 
 export interface ClusterRecord {
   name: string;
@@ -29,6 +30,8 @@ export type DeltaFit = 'apply' | 'duplicate' | 'gap';
 export class FleetState extends EventEmitter {
   readonly clusters = new Map<string, ClusterRecord>();
   readonly jobs = new JobIndex();
+  /** Per cluster, its jobs by ascending id (the jobs query pages through these). */
+  readonly jobOrder = new Map<string, JobOrder>();
 
   cluster(name: string): ClusterRecord {
     let record = this.clusters.get(name);
@@ -53,22 +56,30 @@ export class FleetState extends EventEmitter {
 
   apply(delta: Delta, opts: { emit?: boolean } = {}): FleetChange[] {
     const record = this.cluster(delta.cluster);
-    const applied = applyDelta(record.objects, delta);
+    const cluster = delta.cluster;
+    // Each change names its cluster (what watchers get), made so by applyDelta itself.
+    const changes = applyDelta(record.objects, delta, cluster) as FleetChange[];
     record.epoch = delta.epoch;
     record.seq = delta.seq;
     record.lastObservedAt = delta.observed_at;
     record.lastDeltaAt = new Date().toISOString();
-    const changes: FleetChange[] = [];
-    for (const change of applied) {
-      if (change.kind === 'job') {
-        const key = `${delta.cluster}/${change.id}`;
-        if (change.previous) this.jobs.remove(key, change.previous as Job);
-        if (change.type === 'upsert') this.jobs.add(key, change.value as Job);
-      }
-      changes.push({ ...change, cluster: delta.cluster });
+    let order: JobOrder | undefined;
+    for (const change of changes) {
+      if (change.kind !== 'job') continue;
+      const next = change.type === 'upsert' ? (change.value as Job) : undefined;
+      this.jobs.change(() => `${cluster}/${change.id}`, change.previous as Job | undefined, next);
+      order ??= this.orderOf(cluster);
+      if (next) order.set(next.id, next);
+      else order.delete(Number(change.id));
     }
     if (opts.emit !== false && changes.length) this.emit('changes', changes);
     return changes;
+  }
+
+  private orderOf(cluster: string): JobOrder {
+    let order = this.jobOrder.get(cluster);
+    if (!order) this.jobOrder.set(cluster, (order = new JobOrder()));
+    return order;
   }
 
   job(cluster: string, id: string): Job | undefined {

@@ -3,7 +3,7 @@
 // before applying and acking it, and a restarted hub serves the last state at once.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allObjects, decodeDelta, encodeDelta, type Delta } from '../../shared/delta/index.js';
+import { allObjects, encodeDelta, FastDeltaDecoder, type Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { RecordLog, writeAtomically } from '../../shared/record-log/index.js';
 import type { ClusterRecord, FleetState } from '../fleet/index.js';
@@ -17,6 +17,7 @@ export interface FleetStoreOptions {
 export class FleetStore {
   private readonly wals = new Map<string, RecordLog>();
   private readonly root: string;
+  private readonly decoder = new FastDeltaDecoder();
 
   constructor(
     private readonly opts: FleetStoreOptions,
@@ -39,7 +40,7 @@ export class FleetStore {
       const checkpointPath = join(dir, 'checkpoint.bin');
       if (existsSync(checkpointPath)) {
         try {
-          state.apply(decodeDelta(readFileSync(checkpointPath)), { emit: false });
+          state.apply(this.decoder.decodeDelta(readFileSync(checkpointPath)), { emit: false });
         } catch (err) {
           this.deps.logger.error({ cluster: decodeURIComponent(entry), err: (err as Error).message }, 'store: unreadable checkpoint; the cluster will resync from its agent');
           continue;
@@ -48,7 +49,7 @@ export class FleetStore {
       const opened = RecordLog.open(join(dir, 'wal.log'));
       if (opened.truncatedBytes) this.deps.logger.warn({ cluster: entry, bytes: opened.truncatedBytes }, 'store: cut a torn record off the WAL');
       for (const record of opened.records) {
-        const delta = decodeDelta(record);
+        const delta = this.decoder.decodeDelta(record);
         if (state.fit(delta) !== 'apply') continue;
         state.apply(delta, { emit: false });
         deltas++;
@@ -59,13 +60,39 @@ export class FleetStore {
     return { clusters, deltas };
   }
 
-  /** Durable when it returns. A snapshot replaces checkpoint and WAL. */
-  append(delta: Delta): void {
+  /**
+   * Durable when it returns. A snapshot replaces checkpoint and WAL. `encoded`: the delta's bytes
+   * when the caller has them (as received), so they are not encoded again.
+   */
+  append(delta: Delta, encoded?: Uint8Array): void {
     if (delta.snapshot) {
-      this.writeCheckpoint(delta.cluster, delta);
+      this.writeCheckpoint(delta.cluster, delta, encoded);
       return;
     }
-    this.wal(delta.cluster).append(encodeDelta(delta));
+    this.wal(delta.cluster).append(encoded ?? encodeDelta(delta));
+  }
+
+  /**
+   * Several deltas, durable when it returns: consecutive deltas of one cluster share one WAL
+   * write and one fsync (group commit). Same files as appending them one by one.
+   */
+  appendBatch(batch: { delta: Delta; encoded?: Uint8Array }[]): void {
+    let i = 0;
+    while (i < batch.length) {
+      const { delta, encoded } = batch[i];
+      if (delta.snapshot) {
+        this.append(delta, encoded);
+        i++;
+        continue;
+      }
+      const bodies: Uint8Array[] = [];
+      let j = i;
+      for (; j < batch.length && !batch[j].delta.snapshot && batch[j].delta.cluster === delta.cluster; j++) {
+        bodies.push(batch[j].encoded ?? encodeDelta(batch[j].delta));
+      }
+      this.wal(delta.cluster).append(...bodies);
+      i = j;
+    }
   }
 
   /** After apply: fold a grown WAL into a checkpoint of the current state. */
@@ -87,8 +114,8 @@ export class FleetStore {
     });
   }
 
-  private writeCheckpoint(cluster: string, snapshot: Delta): void {
-    writeAtomically(join(this.dir(cluster), 'checkpoint.bin'), encodeDelta(snapshot));
+  private writeCheckpoint(cluster: string, snapshot: Delta, encoded?: Uint8Array): void {
+    writeAtomically(join(this.dir(cluster), 'checkpoint.bin'), encoded ?? encodeDelta(snapshot));
     this.wal(cluster).rewrite([]);
   }
 

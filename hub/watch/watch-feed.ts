@@ -1,22 +1,31 @@
 // Changes to the fleet as a resumable feed. Each event has an id "<boot>-<n>"; a watcher that
 // reconnects with Last-Event-ID gets what it missed, or a "reset" event when the hub has
 // restarted or the gap is older than the buffer (then it should list again).
+// Fleet events (controller failover...) share the feed as type "event", only for watchers that
+// ask for them (`filter.events`): the SSE watch does unless `kinds` leaves "event" out; the gRPC
+// Watch does not (its message has no place for them).
+import type { EventView } from '../events/index.js';
 import type { FleetChange, FleetState } from '../fleet/index.js';
 import type { KindName, KindTypes } from '../../shared/model/index.js';
 
 export interface WatchEvent {
   id: string;
   seq: number;
-  type: 'upsert' | 'remove' | 'reset';
+  type: 'upsert' | 'remove' | 'reset' | 'event';
   kind?: KindName;
   cluster?: string;
+  /** The object's id, or the event's for type "event". */
   object_id?: string;
   object?: KindTypes[KindName];
+  /** Type "event": the fleet event. */
+  event?: EventView;
 }
 
 export interface WatchFilter {
   cluster?: string;
   kinds?: ReadonlySet<KindName>;
+  /** Deliver fleet events (type "event") too. */
+  events?: boolean;
 }
 
 type Listener = (event: WatchEvent) => void;
@@ -24,7 +33,9 @@ type Listener = (event: WatchEvent) => void;
 export class WatchFeed {
   private readonly boot = Date.now().toString(36);
   private next = 1;
+  /** The newest `capacity` events, a ring: `start` is the oldest once it is full. */
   private readonly buffer: WatchEvent[] = [];
+  private start = 0;
   private readonly listeners = new Set<Listener>();
 
   constructor(
@@ -36,9 +47,15 @@ export class WatchFeed {
     });
   }
 
+  /** A fleet event (from the event log) for the watchers that want them. */
+  publishEvent(fleetEvent: EventView): void {
+    const seq = this.next++;
+    this.emit({ id: `${this.boot}-${seq}`, seq, type: 'event', cluster: fleetEvent.cluster, object_id: fleetEvent.id, event: fleetEvent });
+  }
+
   private push(change: FleetChange): void {
     const seq = this.next++;
-    const event: WatchEvent = {
+    this.emit({
       id: `${this.boot}-${seq}`,
       seq,
       type: change.type,
@@ -46,9 +63,16 @@ export class WatchFeed {
       cluster: change.cluster,
       object_id: change.id,
       ...(change.type === 'upsert' ? { object: change.value } : {}),
-    };
-    this.buffer.push(event);
-    if (this.buffer.length > this.capacity) this.buffer.splice(0, this.buffer.length - this.capacity);
+    });
+  }
+
+  private emit(event: WatchEvent): void {
+    // A ring, not push + splice: dropping the oldest of 50,000 must not move the other 49,999.
+    if (this.buffer.length < this.capacity) this.buffer.push(event);
+    else {
+      this.buffer[this.start] = event;
+      this.start = (this.start + 1) % this.capacity;
+    }
     for (const listener of this.listeners) listener(event);
   }
 
@@ -57,11 +81,15 @@ export class WatchFeed {
     if (lastEventId) {
       const m = /^([a-z0-9]+)-(\d+)$/.exec(lastEventId);
       const seq = m ? Number(m[2]) : NaN;
-      const oldest = this.buffer.length ? this.buffer[0].seq : this.next;
+      const oldest = this.buffer.length ? this.buffer[this.start].seq : this.next;
       if (!m || m[1] !== this.boot || seq < oldest - 1 || seq >= this.next) {
         listener({ id: `${this.boot}-${this.next - 1}`, seq: this.next - 1, type: 'reset' });
       } else {
-        for (const event of this.buffer) if (event.seq > seq && matches(filter, event)) listener(event);
+        const n = this.buffer.length;
+        for (let i = 0; i < n; i++) {
+          const event = this.buffer[(this.start + i) % n];
+          if (event.seq > seq && matches(filter, event)) listener(event);
+        }
       }
     }
     const wrapped: Listener = (event) => {
@@ -78,6 +106,7 @@ export class WatchFeed {
 
 function matches(filter: WatchFilter, event: WatchEvent): boolean {
   if (event.type === 'reset') return true;
+  if (event.type === 'event') return !!filter.events && (!filter.cluster || event.cluster === filter.cluster);
   if (filter.cluster && event.cluster !== filter.cluster) return false;
   if (filter.kinds && event.kind && !filter.kinds.has(event.kind)) return false;
   return true;

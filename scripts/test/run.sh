@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything a fresh Debian 12 machine with Node and npm needs to run the whole
 # suite. Installs npm dependencies if missing, builds, lints, runs the unit tests, installs
-# and starts the real services on loopback (Slurm 22.05 with slurmdbd and slurmrestd), runs
+# and starts the real services on loopback (Slurm 22.05 with slurmdbd and slurmrestd; etcd
+# and Redis for clustered hubs), runs
 # the integration tests against them, checks the adapters against ../shared/slurm/recorded
 # when it is there, runs the quick benchmarks, and stops what it started.
 set -euo pipefail
@@ -28,9 +29,18 @@ step "local Slurm 22.05 (scripts/slurm/start.sh)"
 # One user of the local Slurm at a time (a benchmark run in another shell waits for us).
 exec 9>/tmp/sfleet-slurm.lock
 flock 9
-cleanup() { bash scripts/slurm/stop.sh >/dev/null 2>&1 || true; }
+cleanup() {
+  bash scripts/slurm/stop.sh >/dev/null 2>&1 || true
+  bash scripts/services/stop.sh --purge >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 bash scripts/slurm/start.sh >/dev/null
+
+# Clustered hubs: installs etcd-server and redis-server when missing and checks that a
+# 3-member etcd and a Redis come up on loopback. The HA tests (test/ha-*.test.ts) start
+# private instances of their own on free ports with the same script, since they kill them.
+step "etcd 3.4 (3 members) and Redis 7 (scripts/services/start.sh)"
+bash scripts/services/start.sh >/dev/null
 
 step "integration tests"
 npx vitest run --project integration

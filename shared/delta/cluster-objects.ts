@@ -25,13 +25,15 @@ export interface AppliedChange {
   id: string;
   value?: KindTypes[KindName];
   previous?: KindTypes[KindName];
+  /** Set when applyDelta was given the cluster (the hub's changes carry it). */
+  cluster?: string;
 }
 
 /**
  * Applies a delta in place. A snapshot delta replaces everything (objects absent from it are
- * removed). Returns what changed, for indexes and watchers.
+ * removed). Returns what changed, for indexes and watchers; with `cluster`, each change names it.
  */
-export function applyDelta(objects: ClusterObjects, delta: Pick<Delta, 'upserts' | 'removals' | 'snapshot'>): AppliedChange[] {
+export function applyDelta(objects: ClusterObjects, delta: Pick<Delta, 'upserts' | 'removals' | 'snapshot'>, cluster?: string): AppliedChange[] {
   const changes: AppliedChange[] = [];
   if (delta.snapshot) {
     const keep = new Set<string>();
@@ -43,7 +45,7 @@ export function applyDelta(objects: ClusterObjects, delta: Pick<Delta, 'upserts'
       for (const [id, previous] of objects[kind]) {
         if (!keep.has(`${kind}\u0000${id}`)) {
           objects[kind].delete(id);
-          changes.push({ type: 'remove', kind, id, previous });
+          changes.push(cluster === undefined ? { type: 'remove', kind, id, previous } : { type: 'remove', kind, id, previous, cluster });
         }
       }
     }
@@ -54,7 +56,7 @@ export function applyDelta(objects: ClusterObjects, delta: Pick<Delta, 'upserts'
       const previous = objects[kind].get(ref.id);
       if (previous === undefined) continue;
       objects[kind].delete(ref.id);
-      changes.push({ type: 'remove', kind, id: ref.id, previous });
+      changes.push(cluster === undefined ? { type: 'remove', kind, id: ref.id, previous } : { type: 'remove', kind, id: ref.id, previous, cluster });
     }
   }
   for (const obj of delta.upserts) {
@@ -65,7 +67,7 @@ export function applyDelta(objects: ClusterObjects, delta: Pick<Delta, 'upserts'
     const map = objects[kind] as Map<string, KindTypes[KindName]>;
     const previous = map.get(id);
     map.set(id, value);
-    changes.push({ type: 'upsert', kind, id, value, previous });
+    changes.push(cluster === undefined ? { type: 'upsert', kind, id, value, previous } : { type: 'upsert', kind, id, value, previous, cluster });
   }
   return changes;
 }

@@ -2,6 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { crc32, crc32Table } from './crc32.js';
 import { RecordLog } from './record-log.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -56,5 +57,24 @@ describe('RecordLog', () => {
     log.append(enc('d'));
     log.close();
     expect(RecordLog.open(path).records.map(dec)).toEqual(['c', 'd']);
+  });
+  it('writes a batch of more records than one writev takes, byte for byte as framed', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rl-')), 'log');
+    const { log } = RecordLog.open(path);
+    const bodies = Array.from({ length: 2500 }, (_, i) => enc(`record ${i} ${'x'.repeat(i % 37)}`));
+    log.append(...bodies);
+    expect(log.bytes).toBe(bodies.reduce((n, b) => n + 8 + b.length, 0));
+    log.close();
+    const again = RecordLog.open(path);
+    expect(again.records.map(dec)).toEqual(bodies.map(dec));
+    const file = readFileSync(path);
+    expect(file.readUInt32LE(0)).toBe(bodies[0].length);
+    expect(file.readUInt32LE(4)).toBe(crc32Table(bodies[0]));
+    again.log.close();
+  });
+
+  it('computes the same CRC-32 natively and with the table', () => {
+    for (const text of ['', 'a', '123456789', 'x'.repeat(100_000)]) expect(crc32(enc(text))).toBe(crc32Table(enc(text)));
+    expect(crc32Table(enc('123456789'))).toBe(0xcbf43926);
   });
 });

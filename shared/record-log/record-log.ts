@@ -1,7 +1,7 @@
 // An append-only file of records, each framed as [u32 length][u32 crc32][bytes]. Appends are
 // fsync'd before they resolve; a torn tail left by a crash is detected and cut off on open,
 // so a record either exists whole or not at all.
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, existsSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from './crc32.js';
 
@@ -58,20 +58,33 @@ export class RecordLog {
   /** Appends and fsyncs a batch; durable when this returns. */
   append(...bodies: Uint8Array[]): void {
     if (bodies.length === 0) return;
+    // Headers in one small buffer; the bodies are written from where they are (writev), not
+    // copied into one big buffer first.
+    const headers = Buffer.allocUnsafe(HEADER * bodies.length);
+    const parts: Uint8Array[] = [];
     let total = 0;
-    for (const b of bodies) total += HEADER + b.length;
-    const buf = Buffer.allocUnsafe(total);
-    let offset = 0;
-    for (const body of bodies) {
-      buf.writeUInt32LE(body.length, offset);
-      buf.writeUInt32LE(crc32(body), offset + 4);
-      buf.set(body, offset + HEADER);
-      offset += HEADER + body.length;
+    for (let i = 0; i < bodies.length; i++) {
+      const body = bodies[i];
+      headers.writeUInt32LE(body.length, i * HEADER);
+      headers.writeUInt32LE(crc32(body), i * HEADER + 4);
+      parts.push(headers.subarray(i * HEADER, (i + 1) * HEADER), body);
+      total += HEADER + body.length;
     }
     let written = 0;
-    while (written < buf.length) written += writeSync(this.fd, buf, written, buf.length - written);
+    let expected = 0;
+    for (let i = 0; i < parts.length; i += IOV_MAX) {
+      const chunk = parts.slice(i, i + IOV_MAX);
+      for (const part of chunk) expected += part.length;
+      written += writevSync(this.fd, chunk);
+      if (written < expected) break;
+    }
+    if (written < total) {
+      // A short write (rare: a signal, a full disk): finish from one contiguous copy.
+      const all = Buffer.concat(parts as Uint8Array[], total);
+      while (written < total) written += writeSync(this.fd, all, written, total - written);
+    }
     fsyncSync(this.fd);
-    this.size += buf.length;
+    this.size += total;
   }
 
   /** Replaces the whole file atomically (write temp, fsync, rename). */
@@ -89,6 +102,9 @@ export class RecordLog {
     this.fd = -1;
   }
 }
+
+/** Most iovecs one writev takes (Linux IOV_MAX). */
+const IOV_MAX = 1024;
 
 function frame(bodies: Uint8Array[]): Buffer {
   const parts: Buffer[] = [];

@@ -1,9 +1,10 @@
 // The /api/v1 routes. Each declares its permission (config.permission) or that it is public;
 // the server refuses to register a route that declares neither, so no endpoint forgets the gate.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError } from '../../../shared/errors/index.js';
+import { BadRequestError, NotFoundError } from '../../../shared/errors/index.js';
 import { KINDS, type KindName } from '../../../shared/model/index.js';
 import type { CommandRouter } from '../../commands/index.js';
+import { parseSince, type EventLog } from '../../events/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import { queryJobs, queryNodes, queryPartitions, type FleetState } from '../../fleet/index.js';
 import type { Principal } from '../../policy/index.js';
@@ -17,9 +18,28 @@ export interface RouteDeps {
   watch: WatchFeed;
   readiness: () => { ready: boolean; checks: Record<string, string> };
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
+  events?: EventLog;
+  /** The region's hub instances (GET /api/v1/hubs); standalone: this hub alone. */
+  hubs?: () => Promise<object>;
+  /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
+  stale?: () => ReadonlyMap<string, string>;
 }
 
 const str = { type: 'string', maxLength: 256 } as const;
+const EVENT_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    cluster: { type: 'string' },
+    type: { type: 'string' },
+    severity: { type: 'string' },
+    message: { type: 'string' },
+    occurred_at: { type: 'string' },
+    received_at: { type: 'string' },
+    attributes: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
 const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 5000 },
   cursor: { type: 'string', maxLength: 512 },
@@ -31,6 +51,17 @@ function principal(request: FastifyRequest): Principal {
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state, commands, watch } = deps;
+
+  // Replication staleness goes with every answer of a clustered hub, so nothing stale passes for fresh.
+  if (deps.stale) {
+    const stale = deps.stale;
+    app.addHook('onSend', async (request, reply) => {
+      if (!request.url.startsWith('/api/v1/')) return;
+      const clusters = [...stale().keys()].sort();
+      void reply.header('x-sfleet-freshness', clusters.length ? 'stale' : 'fresh');
+      if (clusters.length) void reply.header('x-sfleet-stale-clusters', clusters.join(','));
+    });
+  }
 
   app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 
@@ -44,9 +75,18 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.type(m.contentType).send(m.body);
   });
 
-  app.get('/api/v1/clusters', { config: { permission: 'clusters:read' }, schema: { summary: 'Clusters and their stream status' } }, async () => ({
-    items: clusterStatuses(state),
-  }));
+  app.get('/api/v1/clusters', { config: { permission: 'clusters:read' }, schema: { summary: 'Clusters and their stream status' } }, async () => {
+    const items = clusterStatuses(state);
+    if (!deps.stale) return { items };
+    const stale = deps.stale();
+    return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };
+  });
+
+  app.get(
+    '/api/v1/hubs',
+    { config: { permission: 'hubs:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)" } },
+    async () => (deps.hubs ? deps.hubs() : { items: [] }),
+  );
 
   app.get(
     '/api/v1/jobs',
@@ -168,11 +208,37 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   }
 
   app.get(
+    '/api/v1/events',
+    {
+      config: { permission: 'events:read' },
+      schema: {
+        summary: 'Fleet events (controller_failover, controller_down, controller_up), oldest first: the newest `limit` that match',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { cluster: str, type: str, since: str, limit: { type: 'integer', minimum: 1, maximum: 5000, default: 500 } },
+        },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: EVENT_SCHEMA } } } },
+      },
+    },
+    async (request) => {
+      const q = request.query as { cluster?: string; type?: string; since?: string; limit: number };
+      let sinceMs: number | undefined;
+      if (q.since) {
+        sinceMs = parseSince(q.since, Date.now());
+        if (sinceMs === undefined) throw new BadRequestError(`since: "${q.since}" is neither an ISO-8601 time nor a duration such as 15m or 2h`);
+      }
+      const types = q.type ? q.type.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+      return { items: deps.events?.list({ cluster: q.cluster || undefined, types, sinceMs, limit: q.limit }) ?? [] };
+    },
+  );
+
+  app.get(
     '/api/v1/watch',
     {
       config: { permission: 'watch:read' },
       schema: {
-        summary: 'Server-Sent Events of fleet changes; resume with Last-Event-ID',
+        summary: 'Server-Sent Events of fleet changes (upsert, remove, reset) and fleet events (event); resume with Last-Event-ID',
         querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, kinds: str, last_event_id: str } },
       },
     },
@@ -183,12 +249,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed): void {
   const q = request.query as { cluster?: string; kinds?: string; last_event_id?: string };
   let kinds: Set<KindName> | undefined;
+  // Fleet events come as SSE type "event" unless `kinds` is given without "event".
+  let events = true;
   if (q.kinds) {
     kinds = new Set();
+    events = false;
     for (const k of q.kinds.split(',')) {
       const kind = k.trim() as KindName;
+      if ((kind as string) === 'event') {
+        events = true;
+        continue;
+      }
       if (!KINDS.includes(kind)) {
-        void reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'BadRequestError', status: 400, code: 'SF_API_BAD_REQUEST', detail: `unknown kind "${k}"; known: ${KINDS.join(', ')}` });
+        void reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'BadRequestError', status: 400, code: 'SF_API_BAD_REQUEST', detail: `unknown kind "${k}"; known: ${KINDS.join(', ')}, event` });
         return;
       }
       kinds.add(kind);
@@ -199,8 +272,13 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
-  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds }, lastEventId, (event) => {
-    const data = event.type === 'reset' ? {} : { kind: event.kind, cluster: event.cluster, id: event.object_id, object: event.object ? toView(event.kind!, event.object) : null };
+  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events }, lastEventId, (event) => {
+    const data =
+      event.type === 'reset'
+        ? {}
+        : event.type === 'event'
+          ? { kind: 'event', cluster: event.cluster, id: event.object_id, object: event.event }
+          : { kind: event.kind, cluster: event.cluster, id: event.object_id, object: event.object ? toView(event.kind!, event.object) : null };
     res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
   });
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../shared/config/index.js';
+import { hubConfigSchema } from './schema.js';
+
+const dir = join(import.meta.dirname, 'testdata');
+const load = (name: string) => loadConfigFile(hubConfigSchema, join(dir, name), { env: {} });
+
+describe('hub config: clustered mode', () => {
+  it('reads etcd and redis sections with their defaults', () => {
+    const c = load('clustered.yaml');
+    expect(c.etcd).toEqual({
+      endpoints: ['http://etcd1:2379', 'http://etcd2:2379', 'http://etcd3:2379'],
+      prefix: '/sfleet/',
+      lease_ttl: 4_000,
+      call_timeout: 2_000,
+      dial_timeout: 2_000,
+      breaker_failures: 2,
+      breaker_reset: 1_000,
+    });
+    expect(c.redis).toMatchObject({ sentinels: ['sentinel1:26379', 'sentinel2:26379'], sentinel_name: 'fleet', key_prefix: 'sfleet', stream_retention: 600_000, stale_after: 5_000, password: '' });
+    expect(Object.isFrozen(c.etcd)).toBe(true);
+  });
+
+  it('standalone: neither section is there unless configured', () => {
+    const c = hubConfigSchema.parse({ tls: { ca: 'a', cert: 'b', key: 'c' } });
+    expect(c.etcd).toBeUndefined();
+    expect(c.redis).toBeUndefined();
+  });
+
+  const cases: [string, string][] = [
+    ['unknown-etcd-key.yaml', 'unknown-etcd-key.yaml:3: etcd: Unrecognized key: "ttl"'],
+    ['redis-without-etcd.yaml', 'redis-without-etcd.yaml:3: redis: shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section'],
+    ['bad-lease-ttl.yaml', 'bad-lease-ttl.yaml:4: etcd.lease_ttl: a whole number of seconds, at least 2s'],
+    ['redis-url-and-sentinels.yaml', 'redis-url-and-sentinels.yaml:5: redis.sentinels: set url or sentinels, not both'],
+    ['no-redis-address.yaml', 'no-redis-address.yaml:4: redis.url: set url, or sentinels and sentinel_name'],
+  ];
+  for (const [file, message] of cases) {
+    it(`refuses ${file} with a message naming file, line and key`, () => {
+      expect(() => load(file)).toThrow(message);
+    });
+  }
+});

@@ -1,0 +1,67 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
+import { silentLogger } from '../../shared/logging/index.js';
+import { EventLog, parseSince } from './event-log.js';
+
+const logger = silentLogger();
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+
+function event(id: string, extra: Partial<FleetEvent> = {}): FleetEvent {
+  return { id, cluster: 'c1', type: 'controller_failover', severity: 'warning', message: `m ${id}`, occurred_at: '2026-03-01T11:00:00.000Z', attributes: { from_endpoint: 'http://a:6820', to_endpoint: 'http://b:6820' }, ...extra };
+}
+
+describe('EventLog', () => {
+  it('records, dedupes by id, keeps the stream\'s cluster and tells subscribers once', () => {
+    const log = new EventLog({}, { logger, clock: () => NOW });
+    const seen: string[] = [];
+    log.subscribe((e) => seen.push(e.id));
+    expect(log.record('c1', [event('e1'), event('e1')]).map((e) => e.id)).toEqual(['e1']);
+    expect(log.record('c1', [event('e1'), event('e2', { cluster: 'someone-else', severity: 'bogus' })]).map((e) => e.id)).toEqual(['e2']);
+    expect(seen).toEqual(['e1', 'e2']);
+    expect(log.list()).toEqual([
+      { id: 'e1', cluster: 'c1', type: 'controller_failover', severity: 'warning', message: 'm e1', occurred_at: '2026-03-01T11:00:00.000Z', received_at: '2026-03-01T12:00:00.000Z', attributes: { from_endpoint: 'http://a:6820', to_endpoint: 'http://b:6820' } },
+      expect.objectContaining({ id: 'e2', cluster: 'c1', severity: 'info' }),
+    ]);
+  });
+
+  it('filters by cluster, type and since, and limits to the newest', () => {
+    const log = new EventLog({}, { logger, clock: () => NOW });
+    log.record('c1', [event('a', { type: 'controller_down', occurred_at: '2026-03-01T10:00:00Z' })]);
+    log.record('c2', [event('b', { type: 'controller_failover', occurred_at: '2026-03-01T11:00:00Z' })]);
+    log.record('c1', [event('c', { type: 'controller_up', occurred_at: '2026-03-01T11:30:00Z' })]);
+    expect(log.list({ cluster: 'c1' }).map((e) => e.id)).toEqual(['a', 'c']);
+    expect(log.list({ types: ['controller_down', 'controller_up'] }).map((e) => e.id)).toEqual(['a', 'c']);
+    expect(log.list({ sinceMs: Date.parse('2026-03-01T11:00:00Z') }).map((e) => e.id)).toEqual(['b', 'c']);
+    expect(log.list({ limit: 2 }).map((e) => e.id)).toEqual(['b', 'c']);
+  });
+
+  it('survives a restart, still dedupes after it, and stays bounded on disk and in memory', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'events-'));
+    const a = new EventLog({ dataDir, capacity: 3 }, { logger, clock: () => NOW });
+    a.record('c1', [event('e1')]);
+    a.record('c1', [event('e2'), event('e3')]);
+    a.close();
+    const b = new EventLog({ dataDir, capacity: 3 }, { logger, clock: () => NOW });
+    expect(b.list().map((e) => e.id)).toEqual(['e1', 'e2', 'e3']);
+    expect(b.record('c1', [event('e3')])).toEqual([]);
+    for (let i = 4; i <= 10; i++) b.record('c1', [event(`e${i}`)]);
+    expect(b.list().map((e) => e.id)).toEqual(['e8', 'e9', 'e10']);
+    b.close();
+    const c = new EventLog({ dataDir, capacity: 3 }, { logger, clock: () => NOW });
+    expect(c.list().map((e) => e.id)).toEqual(['e8', 'e9', 'e10']);
+    c.close();
+  });
+});
+
+describe('parseSince', () => {
+  it('takes an ISO time or a duration back from now', () => {
+    expect(parseSince('2026-03-01T11:00:00Z', NOW)).toBe(Date.parse('2026-03-01T11:00:00Z'));
+    expect(parseSince('90m', NOW)).toBe(NOW - 90 * 60_000);
+    expect(parseSince('1h30m', NOW)).toBe(NOW - 90 * 60_000);
+    expect(parseSince('yesterday', NOW)).toBeUndefined();
+    expect(parseSince('2026-13-45', NOW)).toBeUndefined();
+  });
+});

@@ -1,0 +1,177 @@
+// Fleet events at the hub: things agents saw happen (controller failover, down, up), as they
+// arrive inside applied deltas. Kept in memory (the newest `capacity`) and in
+// `<data_dir>/events/events.log` (RecordLog framing, fsync'd before the delta is acked), so a
+// restarted hub still lists recent events. Deduplicated by event id: a delta the agent resends
+// after a hub crash brings the same ids again and adds nothing.
+import { join } from 'node:path';
+import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { parseDuration } from '../../shared/model/index.js';
+import { RecordLog } from '../../shared/record-log/index.js';
+
+/** An event as the API, the watch stream and the CLI show it (snake_case). */
+export interface EventView {
+  id: string;
+  cluster: string;
+  /** controller_failover | controller_down | controller_up (agents may add types). */
+  type: string;
+  /** info | warning | critical */
+  severity: string;
+  message: string;
+  /** When the agent saw it (ISO-8601 UTC). */
+  occurred_at: string;
+  /** When this hub recorded it. */
+  received_at: string;
+  /** component, endpoint, from_endpoint, to_endpoint, controller, reason... */
+  attributes: Record<string, string>;
+}
+
+export interface EventQuery {
+  cluster?: string;
+  /** One type or a comma list. */
+  types?: readonly string[];
+  /** Only events that occurred at or after this time (ms since the epoch). */
+  sinceMs?: number;
+  /** The newest `limit` of the matches (still returned oldest first). */
+  limit?: number;
+}
+
+export interface EventLogOptions {
+  /** Persist under `<dataDir>/events/`; omit to keep events in memory only. */
+  dataDir?: string;
+  /** Events kept (in memory and after a restart); default 10,000. */
+  capacity?: number;
+}
+
+const SEVERITIES = new Set(['info', 'warning', 'critical']);
+const MAX_TEXT = 2048;
+const MAX_ATTRIBUTES = 32;
+
+type Listener = (event: EventView) => void;
+
+export class EventLog {
+  private items: EventView[] = [];
+  private readonly ids = new Set<string>();
+  private readonly listeners = new Set<Listener>();
+  private readonly capacity: number;
+  private readonly log?: RecordLog;
+  /** Records in the file: rewritten down to `capacity` when it reaches twice that. */
+  private fileRecords = 0;
+
+  constructor(
+    opts: EventLogOptions,
+    private readonly deps: { logger: Logger; clock?: () => number },
+  ) {
+    this.capacity = Math.max(1, opts.capacity ?? 10_000);
+    if (!opts.dataDir) return;
+    const opened = RecordLog.open(join(opts.dataDir, 'events', 'events.log'));
+    this.log = opened.log;
+    if (opened.truncatedBytes) deps.logger.warn({ bytes: opened.truncatedBytes }, 'events: cut a torn record off events.log');
+    let unreadable = 0;
+    for (const record of opened.records) {
+      try {
+        const view = JSON.parse(Buffer.from(record).toString('utf8')) as EventView;
+        if (typeof view?.id === 'string' && !this.ids.has(view.id)) this.keep(view);
+      } catch {
+        unreadable++;
+      }
+    }
+    this.fileRecords = opened.records.length;
+    if (unreadable) deps.logger.warn({ unreadable }, 'events: skipped unreadable records in events.log');
+  }
+
+  /**
+   * Records the events of one applied delta from `cluster`'s agent. Durable when it returns.
+   * An agent speaks for its own cluster only: the cluster field is the stream's, whatever the
+   * event says. Returns the events that were new.
+   */
+  record(cluster: string, events: readonly FleetEvent[]): EventView[] {
+    if (events.length === 0) return [];
+    const receivedAt = new Date((this.deps.clock ?? Date.now)()).toISOString();
+    const fresh: EventView[] = [];
+    const seen = new Set<string>();
+    for (const e of events) {
+      const view = toView(cluster, e, receivedAt);
+      if (!view.id || this.ids.has(view.id) || seen.has(view.id)) continue;
+      seen.add(view.id);
+      fresh.push(view);
+    }
+    if (fresh.length === 0) return [];
+    if (this.log) {
+      this.log.append(...fresh.map((v) => Buffer.from(JSON.stringify(v))));
+      this.fileRecords += fresh.length;
+    }
+    for (const view of fresh) this.keep(view);
+    if (this.log && this.fileRecords >= 2 * this.capacity) {
+      this.log.rewrite(this.items.map((v) => Buffer.from(JSON.stringify(v))));
+      this.fileRecords = this.items.length;
+    }
+    for (const view of fresh) for (const listener of this.listeners) listener(view);
+    return fresh;
+  }
+
+  list(q: EventQuery = {}): EventView[] {
+    const types = q.types?.length ? new Set(q.types) : undefined;
+    const out = this.items.filter(
+      (e) => (!q.cluster || e.cluster === q.cluster) && (!types || types.has(e.type)) && (q.sinceMs === undefined || Date.parse(e.occurred_at) >= q.sinceMs),
+    );
+    return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Calls `listener` with each new event; returns unsubscribe. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.log?.close();
+  }
+
+  private keep(view: EventView): void {
+    this.items.push(view);
+    this.ids.add(view.id);
+    if (this.items.length > this.capacity) {
+      for (const old of this.items.splice(0, this.items.length - this.capacity)) this.ids.delete(old.id);
+    }
+  }
+}
+
+/** Bounded and well-typed, whatever the agent sent. */
+function toView(cluster: string, e: FleetEvent, receivedAt: string): EventView {
+  const attributes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(e.attributes ?? {}).slice(0, MAX_ATTRIBUTES)) attributes[k.slice(0, 128)] = String(v).slice(0, MAX_TEXT);
+  const occurred = Date.parse(e.occurred_at);
+  return {
+    id: String(e.id ?? '').slice(0, 128),
+    cluster,
+    type: String(e.type || 'unknown').slice(0, 64),
+    severity: SEVERITIES.has(e.severity) ? e.severity : 'info',
+    message: String(e.message ?? '').slice(0, MAX_TEXT),
+    occurred_at: Number.isFinite(occurred) ? new Date(occurred).toISOString() : receivedAt,
+    received_at: receivedAt,
+    attributes,
+  };
+}
+
+/**
+ * `since` as the API and the CLI take it: an ISO-8601 time or a duration back from now
+ * ("15m", "2h", "1d"). Undefined for a value that is neither.
+ */
+export function parseSince(text: string, now: number): number | undefined {
+  const value = text.trim();
+  if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(value)) {
+    try {
+      return now - parseDuration(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  return Number.isFinite(t) ? t : undefined;
+}

@@ -1,0 +1,80 @@
+// Retention and compaction of the shared state, a leader-only singleton: every
+// compact_interval it writes each cluster's snapshot as of the stream entry it has applied
+// (or only moves the snapshot's cut when the cluster has not changed), then trims the stream
+// below that entry but never below stream_retention, so a hub that restarts within the
+// retention catches up from the tail without a bootstrap. Every write is fenced.
+import type { Redis } from 'ioredis';
+import { allObjects, encodeDelta, type Delta } from '../../shared/delta/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { FleetState } from '../fleet/index.js';
+import { periodic, type Singleton } from '../leader/index.js';
+import { compareIds, type ReplicationKeys } from './keys.js';
+import type { ReplicationFollower } from './follower.js';
+import type { RedisCommand, RedisFence } from './redis-fence.js';
+
+export interface CompactionDeps {
+  redis: Redis;
+  fence: RedisFence;
+  keys: ReplicationKeys;
+  state: FleetState;
+  follower: ReplicationFollower;
+  logger: Logger;
+  /** Clusters whose data this hub cannot vouch for now. */
+  stale: () => ReadonlyMap<string, string>;
+}
+
+export interface CompactionOptions {
+  intervalMs: number;
+  retentionMs: number;
+  staleAfterMs: number;
+}
+
+export function compactionSingleton(deps: CompactionDeps, opts: CompactionOptions): Singleton & { stats: { runs: number; snapshots: number; trimmed: number } } {
+  const stats = { runs: 0, snapshots: 0, trimmed: 0 };
+  const singleton = periodic('replication-compaction', opts.intervalMs, async (ctx) => {
+    const { redis, keys, state, follower } = deps;
+    if (!follower.healthy(opts.staleAfterMs) || follower.catchingUpTo !== null) return;
+    const names = [...state.clusters.keys()];
+    const existing = await Promise.all(names.map((c) => redis.hmget(keys.snapshot(c), 'epoch', 'seq', 'id')));
+    ctx.assertLeading();
+    // From here to the commands list, nothing awaits: the snapshots and the cut agree.
+    const cut = follower.position;
+    if (cut === '0-0') return;
+    const stale = deps.stale();
+    const commands: RedisCommand[] = [];
+    let minid = cut;
+    names.forEach((cluster, i) => {
+      const record = state.clusters.get(cluster)!;
+      const [epoch, seq, id] = existing[i];
+      if (stale.has(cluster) || record.epoch === 0) {
+        // Keep what its snapshot needs.
+        if (id && compareIds(id, minid) < 0) minid = id;
+        return;
+      }
+      if (epoch === String(record.epoch) && seq === String(record.seq)) {
+        commands.push(['HSET', keys.snapshot(cluster), 'id', cut]);
+        return;
+      }
+      const snapshot: Delta = {
+        cluster,
+        epoch: record.epoch,
+        seq: record.seq,
+        upserts: allObjects(record.objects),
+        removals: [],
+        observed_at: record.lastObservedAt ?? '',
+        snapshot: true,
+        events: [],
+      };
+      commands.push(['HSET', keys.snapshot(cluster), 'd', Buffer.from(encodeDelta(snapshot)), 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)]);
+      commands.push(['SADD', keys.clusters, cluster]);
+      stats.snapshots++;
+    });
+    const retained = `${Math.max(0, Date.now() - opts.retentionMs)}-0`;
+    if (compareIds(retained, minid) < 0) minid = retained;
+    commands.push(['SET', keys.trimmed, minid], ['XTRIM', keys.stream, 'MINID', minid]);
+    await deps.fence.exec(ctx.token, commands);
+    stats.runs++;
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ cut, minid, clusters: names.length }, 'replication: compacted');
+  });
+  return Object.assign(singleton, { stats });
+}

@@ -1,0 +1,14 @@
+export { Replication, type ReplicationDeps } from './replication.js';
+export { replicationKeys, compareIds, type ReplicationKeys } from './keys.js';
+export { createRedis } from './redis-client.js';
+export { RedisFence, type RedisCommand } from './redis-fence.js';
+export { EventRecord, type RecordedEvent } from './event-record.js';
+export { registerReplicationMetrics } from './replication-metrics.js';
+export {
+  MemoryDedupeStore,
+  MemorySessionStore,
+  RedisDedupeStore,
+  RedisSessionStore,
+  type DedupeStore,
+  type SessionStore,
+} from './shared-stores.js';

@@ -1,0 +1,48 @@
+// Every Redis key of a region, in one place. All start with "<key_prefix>:<region>:".
+export interface ReplicationKeys {
+  /** Stream of applied deltas: fields h (hub), c (cluster), t (d delta | s snapshot), d (protobuf). */
+  stream: string;
+  /** Hash per cluster: d (snapshot protobuf), id (last stream entry it includes), epoch, seq. */
+  snapshot(cluster: string): string;
+  /** Set of clusters that have a snapshot. */
+  clusters: string;
+  /** Highest fencing token seen by this Redis. */
+  fence: string;
+  /** Stream entries below this id may have been trimmed (compaction writes it). */
+  trimmed: string;
+  /** Which hub ingests a cluster now (JSON, expires unless refreshed). */
+  owner(cluster: string): string;
+  /** Pub/sub channel: "a hub needs a snapshot of this cluster". */
+  resync: string;
+  /** The record of fleet events (controller failovers...), written by the leader only. */
+  events: string;
+  eventSeen(id: string): string;
+  dedupe(key: string): string;
+  session(id: string): string;
+}
+
+export function replicationKeys(keyPrefix: string, region: string): ReplicationKeys {
+  const p = `${keyPrefix}:${region}:`;
+  return {
+    stream: `${p}deltas`,
+    snapshot: (cluster) => `${p}snapshot:${cluster}`,
+    clusters: `${p}snapshots`,
+    fence: `${p}fence`,
+    trimmed: `${p}trimmed`,
+    owner: (cluster) => `${p}owner:${cluster}`,
+    resync: `${p}resync`,
+    events: `${p}events`,
+    eventSeen: (id) => `${p}event-seen:${id}`,
+    dedupe: (key) => `${p}dedupe:${key}`,
+    session: (id) => `${p}session:${id}`,
+  };
+}
+
+/** Compares Redis stream ids ("ms-seq"). */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  if ((as ?? 0n) !== (bs ?? 0n)) return (as ?? 0n) < (bs ?? 0n) ? -1 : 1;
+  return 0;
+}

@@ -1,0 +1,123 @@
+// The ingesting side: every delta this hub applies from an agent goes to the region's Redis
+// stream, in apply order, after the local durable apply (the agent's ack does not wait for
+// Redis). When a publish fails, nothing more of that cluster is published until a snapshot
+// of it is: the other hubs see a gap, report the cluster stale and wait for that snapshot.
+import type { Redis } from 'ioredis';
+import { allObjects, encodeDelta, type Delta } from '../../shared/delta/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { FleetState } from '../fleet/index.js';
+import type { ReplicationKeys } from './keys.js';
+
+export interface PublisherDeps {
+  redis: Redis;
+  keys: ReplicationKeys;
+  hubId: string;
+  state: FleetState;
+  logger: Logger;
+  /** Clusters whose agent streams to this hub now. */
+  ingesting: () => ReadonlySet<string>;
+}
+
+export interface OwnerRecord {
+  hub: string;
+  agent: string | null;
+  epoch: number;
+  seq: number;
+  at: number;
+}
+
+export class ReplicationPublisher {
+  readonly stats = { published: 0, snapshots: 0, failures: 0 };
+  /** Clusters whose stream has a hole only a snapshot can fill. */
+  readonly needsSnapshot = new Set<string>();
+  private readonly lastSnapshotAt = new Map<string, number>();
+
+  constructor(private readonly deps: PublisherDeps) {}
+
+  private get ready(): boolean {
+    return this.deps.redis.status === 'ready';
+  }
+
+  /** After a local durable apply. Never throws, never waits. */
+  publish(delta: Delta): void {
+    const cluster = delta.cluster;
+    if (this.needsSnapshot.has(cluster)) {
+      // The state already holds this delta, so the snapshot carries it.
+      if (this.ready) this.publishSnapshot(cluster, 'after a failed publish');
+      return;
+    }
+    if (!this.ready) {
+      this.markHole(cluster, 'Redis is not connected');
+      return;
+    }
+    this.add(cluster, delta.snapshot ? 's' : 'd', delta).then(
+      () => this.stats.published++,
+      (err: Error) => this.markHole(cluster, err.message),
+    );
+  }
+
+  /** Publishes the cluster's whole current state; false when it did not try (rate limit, not ready). */
+  publishSnapshot(cluster: string, why: string, minIntervalMs = 0): boolean {
+    const record = this.deps.state.clusters.get(cluster);
+    if (!record || record.epoch === 0 || !this.ready) return false;
+    const last = this.lastSnapshotAt.get(cluster) ?? 0;
+    if (Date.now() - last < minIntervalMs) return false;
+    this.lastSnapshotAt.set(cluster, Date.now());
+    this.needsSnapshot.delete(cluster);
+    const snapshot: Delta = {
+      cluster,
+      epoch: record.epoch,
+      seq: record.seq,
+      upserts: allObjects(record.objects),
+      removals: [],
+      observed_at: record.lastObservedAt ?? '',
+      snapshot: true,
+      events: [],
+    };
+    this.deps.logger.info({ cluster, epoch: record.epoch, seq: record.seq, why }, 'replication: publishing a snapshot');
+    this.add(cluster, 's', snapshot).then(
+      () => this.stats.snapshots++,
+      (err: Error) => this.markHole(cluster, err.message),
+    );
+    return true;
+  }
+
+  private add(cluster: string, type: 'd' | 's', delta: Delta): Promise<unknown> {
+    return this.deps.redis.xadd(
+      this.deps.keys.stream,
+      '*',
+      'h',
+      this.deps.hubId,
+      'c',
+      cluster,
+      't',
+      type,
+      'd',
+      Buffer.from(encodeDelta(delta)),
+    );
+  }
+
+  private markHole(cluster: string, why: string): void {
+    this.stats.failures++;
+    if (!this.needsSnapshot.has(cluster)) this.deps.logger.warn({ cluster, err: why }, 'replication: publish failed; the cluster will be republished as a snapshot');
+    this.needsSnapshot.add(cluster);
+  }
+
+  /** Once a second: owner records of the clusters ingested here, and holes to fill. */
+  async tick(ttlMs: number): Promise<void> {
+    if (!this.ready) return;
+    const ingesting = this.deps.ingesting();
+    for (const cluster of [...this.needsSnapshot]) {
+      if (ingesting.has(cluster)) this.publishSnapshot(cluster, 'Redis is back');
+      else this.needsSnapshot.delete(cluster); // its new owner publishes it now
+    }
+    const writes: Promise<unknown>[] = [];
+    for (const cluster of ingesting) {
+      const record = this.deps.state.clusters.get(cluster);
+      if (!record) continue;
+      const owner: OwnerRecord = { hub: this.deps.hubId, agent: record.agent ?? null, epoch: record.epoch, seq: record.seq, at: Date.now() };
+      writes.push(this.deps.redis.set(this.deps.keys.owner(cluster), JSON.stringify(owner), 'PX', ttlMs));
+    }
+    await Promise.allSettled(writes);
+  }
+}

@@ -1,0 +1,40 @@
+// Redis connections from the hub's redis: section: a URL, or Sentinels and a master name (then
+// ioredis asks the Sentinels for the master and follows a failover).
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/index.js';
+
+export interface RedisRole {
+  /** Blocking reads (XREAD BLOCK) need a connection of their own; so does SUBSCRIBE. */
+  name: string;
+  /** Queue commands while disconnected (false: fail at once, the caller decides). */
+  offlineQueue?: boolean;
+}
+
+export function createRedis(config: RedisConfig, role: RedisRole): Redis {
+  const common: RedisOptions = {
+    connectionName: `sfleet-${role.name}`,
+    connectTimeout: config.connect_timeout,
+    // A blocked XREAD waits longer than any command timeout; it sets its own.
+    commandTimeout: role.name === 'reader' || role.name === 'subscriber' ? undefined : config.command_timeout,
+    maxRetriesPerRequest: role.offlineQueue === false ? 0 : 1,
+    enableOfflineQueue: role.offlineQueue !== false,
+    // Reconnect for ever, quickly: staleness is reported meanwhile.
+    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    lazyConnect: false,
+    ...(config.password ? { password: config.password } : {}),
+  };
+  if (config.sentinels.length > 0) {
+    return new Redis({
+      ...common,
+      db: config.db,
+      sentinels: config.sentinels.map((s) => {
+        const i = s.lastIndexOf(':');
+        return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+      }),
+      name: config.sentinel_name,
+      sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      failoverDetector: true,
+    });
+  }
+  return new Redis(config.url!, common);
+}

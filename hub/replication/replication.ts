@@ -1,0 +1,154 @@
+// Shared state in Redis for a clustered region: the replication stream (publish what this
+// hub ingests, apply what the others ingest), the snapshots a new hub starts from, the record
+// of fleet events, notification dedupe and sessions, and the staleness of what this hub
+// serves. hub/main.ts builds one when the config has a redis: section.
+import type { Redis } from 'ioredis';
+import type { Delta } from '../../shared/delta/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { RedisConfig } from '../config/index.js';
+import type { FleetState } from '../fleet/index.js';
+import type { Singleton } from '../leader/index.js';
+import type { FleetStore } from '../store/index.js';
+import { compactionSingleton } from './compaction.js';
+import { EventRecord } from './event-record.js';
+import { ReplicationFollower } from './follower.js';
+import { replicationKeys, type ReplicationKeys } from './keys.js';
+import { ReplicationPublisher } from './publisher.js';
+import { createRedis } from './redis-client.js';
+import { RedisFence } from './redis-fence.js';
+import { RedisDedupeStore, RedisSessionStore, type DedupeStore, type SessionStore } from './shared-stores.js';
+
+export interface ReplicationDeps {
+  region: string;
+  hubId: string;
+  state: FleetState;
+  store?: FleetStore;
+  logger: Logger;
+  dataDir: string;
+  /** Clusters whose agent streams to this hub now. */
+  ingesting: () => ReadonlySet<string>;
+  /** After a delta of another hub's agent is applied here (e.g. to the hub's event log). */
+  onReplicated?: (delta: Delta) => void;
+}
+
+const TICK_MS = 1_000;
+
+export class Replication {
+  readonly keys: ReplicationKeys;
+  readonly fence: RedisFence;
+  readonly publisher: ReplicationPublisher;
+  readonly follower: ReplicationFollower;
+  readonly events: EventRecord;
+  readonly dedupe: DedupeStore;
+  readonly sessions: SessionStore;
+  readonly compaction: ReturnType<typeof compactionSingleton>;
+  private readonly redis: Redis;
+  private readonly reader: Redis;
+  private readonly subscriber: Redis;
+  private timer?: NodeJS.Timeout;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: RedisConfig,
+    private readonly deps: ReplicationDeps,
+  ) {
+    this.log = deps.logger.child({ component: 'replication' });
+    this.keys = replicationKeys(config.key_prefix, deps.region);
+    this.redis = createRedis(config, { name: 'commands', offlineQueue: false });
+    this.reader = createRedis(config, { name: 'reader', offlineQueue: false });
+    this.subscriber = createRedis(config, { name: 'subscriber' });
+    for (const [name, conn] of [['commands', this.redis], ['reader', this.reader], ['subscriber', this.subscriber]] as const) {
+      // ioredis reports every failed reconnect; the follower logs the outage once.
+      conn.on('error', () => undefined);
+      if (name === 'commands') conn.on('ready', () => this.log.info('Redis connected'));
+    }
+    this.fence = new RedisFence(this.redis, this.keys);
+    this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting });
+    this.events = new EventRecord({ redis: this.redis, fence: this.fence, keys: this.keys });
+    this.follower = new ReplicationFollower({
+      reader: this.reader,
+      redis: this.redis,
+      keys: this.keys,
+      hubId: deps.hubId,
+      state: deps.state,
+      store: deps.store,
+      logger: this.log,
+      dataDir: deps.dataDir,
+      ingesting: deps.ingesting,
+      onApplied: (delta) => {
+        deps.onReplicated?.(delta);
+        this.events.observe(delta);
+      },
+    });
+    this.dedupe = new RedisDedupeStore(this.redis, this.keys);
+    this.sessions = new RedisSessionStore(this.redis, this.keys);
+    this.compaction = compactionSingleton(
+      { redis: this.redis, fence: this.fence, keys: this.keys, state: deps.state, follower: this.follower, logger: this.log, stale: () => this.stale() },
+      { intervalMs: config.compact_interval, retentionMs: config.stream_retention, staleAfterMs: config.stale_after },
+    );
+  }
+
+  /** Starts reading; resolves when caught up with the stream or after waitMs (Redis may be down). */
+  async start(waitMs: number): Promise<void> {
+    this.subscriber.on('message', (_channel: string, cluster: string) => {
+      if (this.deps.ingesting().has(cluster)) this.publisher.publishSnapshot(cluster, 'another hub asked for it', 1_000);
+    });
+    this.subscriber.subscribe(this.keys.resync).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
+    this.follower.start();
+    this.timer = setInterval(() => {
+      this.publisher.tick(3 * TICK_MS).catch(() => undefined);
+      this.follower.pollOwners().catch(() => undefined);
+    }, TICK_MS);
+    const caughtUp = await this.follower.caughtUp(waitMs);
+    if (!caughtUp) this.log.warn({ waitMs }, 'replication: not caught up with the stream yet; serving and reporting staleness meanwhile');
+  }
+
+  /** After this hub applied a delta from one of its own agents. */
+  onLocalApplied(delta: Delta): void {
+    this.publisher.publish(delta);
+    this.events.observe(delta);
+  }
+
+  singletons(): Singleton[] {
+    return [this.compaction, this.events.singleton()];
+  }
+
+  /** Clusters this hub cannot vouch for now, with why; "*" when it may lack whole clusters. */
+  stale(): Map<string, string> {
+    const out = new Map<string, string>();
+    const ingesting = this.deps.ingesting();
+    const f = this.follower;
+    const healthy = f.healthy(this.config.stale_after);
+    // What this hub does not know at all cannot be listed per cluster: "*" stands for it.
+    if (!healthy) out.set('*', `replication stream unreadable (${f.lastError ?? 'no answer'}): clusters of other hubs may be missing or old`);
+    else if (f.catchingUpTo !== null || !f.caughtUpOnce) out.set('*', 'catching up with the replication stream: clusters of other hubs may be missing or old');
+    for (const cluster of this.deps.state.clusters.keys()) {
+      if (ingesting.has(cluster)) continue;
+      if (!healthy) {
+        const since = f.lastReadAt ? `${Math.round((Date.now() - f.lastReadAt) / 1000)} s` : 'start';
+        out.set(cluster, `replication stream unreadable since ${since} ago (${f.lastError ?? 'no answer'})`);
+      } else if (f.catchingUpTo !== null) out.set(cluster, 'catching up with the replication stream');
+      else if (f.gaps.has(cluster)) out.set(cluster, 'deltas missing: waiting for a snapshot from the ingesting hub');
+      else if (f.behindFor(cluster) > this.config.stale_after) {
+        const owner = f.owners.get(cluster);
+        const record = this.deps.state.clusters.get(cluster)!;
+        out.set(cluster, `behind hub ${owner?.hub ?? '?'} (it has seq ${owner?.seq ?? '?'}, this hub ${record.seq})`);
+      }
+    }
+    return out;
+  }
+
+  /** 'ok' or 'down: why', for /readyz, membership and metrics. */
+  redisStatus(): string {
+    if (this.redis.status === 'ready' && this.follower.healthy(this.config.stale_after)) return 'ok';
+    return `down: ${this.follower.lastError ?? `connection ${this.redis.status}`}`;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.follower.close();
+    this.subscriber.disconnect();
+    // Let the last publishes go out before hanging up.
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

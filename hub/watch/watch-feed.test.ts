@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { Delta } from '../../shared/delta/index.js';
+import { wrapObject, type Job } from '../../shared/model/index.js';
+import { FleetState } from '../fleet/index.js';
+import { WatchFeed, type WatchEvent } from './watch-feed.js';
+
+function job(id: number): Job {
+  return {
+    cluster: 'a', id, name: `j${id}`, user: 'alice', account: 'research', partition: 'debug', qos: 'normal', state: 'PENDING',
+    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
+  };
+}
+
+function delta(seq: number, ids: number[]): Delta {
+  return { cluster: 'a', epoch: 1, seq, upserts: ids.map((id) => wrapObject('job', job(id))), removals: [], observed_at: '', snapshot: seq === 1, events: [] };
+}
+
+describe('WatchFeed buffer', () => {
+  it('replays exactly what a watcher missed after the buffer wrapped, and resets when the gap is older', () => {
+    const state = new FleetState();
+    const feed = new WatchFeed(state, 5);
+    state.apply(delta(1, [1, 2, 3]));
+    const resumeFrom = feed.lastId; // after event 3
+    state.apply(delta(2, [4]));
+    state.apply(delta(3, [5, 6]));
+    // 6 events into a ring of 5: event 1 is gone, 2..6 are kept.
+    const replayed: WatchEvent[] = [];
+    feed.subscribe({}, resumeFrom, (e) => replayed.push(e))();
+    expect(replayed.map((e) => [e.seq, e.object_id])).toEqual([[4, '4'], [5, '5'], [6, '6']]);
+
+    const fromOldest: WatchEvent[] = [];
+    feed.subscribe({}, resumeFrom.replace(/-\d+$/, '-1'), (e) => fromOldest.push(e))();
+    expect(fromOldest.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6]);
+
+    state.apply(delta(4, [7, 8, 9]));
+    // Now 5..9 are kept: resuming after 3 would miss 4, so the watcher must list again.
+    const late: WatchEvent[] = [];
+    feed.subscribe({}, resumeFrom, (e) => late.push(e))();
+    expect(late.map((e) => e.type)).toEqual(['reset']);
+    const recent: WatchEvent[] = [];
+    feed.subscribe({}, resumeFrom.replace(/-\d+$/, '-4'), (e) => recent.push(e))();
+    expect(recent.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9]);
+  });
+
+  it('streams new events to subscribers in order', () => {
+    const state = new FleetState();
+    const feed = new WatchFeed(state, 2);
+    const seen: string[] = [];
+    const stop = feed.subscribe({}, undefined, (e) => seen.push(`${e.type}:${e.object_id}`));
+    state.apply(delta(1, [1, 2, 3]));
+    stop();
+    state.apply(delta(2, [4]));
+    expect(seen).toEqual(['upsert:1', 'upsert:2', 'upsert:3']);
+  });
+});

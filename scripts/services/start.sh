@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Starts the shared-state services of clustered hubs on this machine, for the HA tests and
+# local development (Debian 12 packages, run as root):
+#
+#   eval "$(scripts/services/start.sh)"        # or: scripts/services/start.sh >/dev/null; . "$DIR/env"
+#
+# What runs, all on loopback, all state under $SFLEET_SERVICES_DIR:
+#   etcd1..etcd3   a 3-member etcd 3.4 cluster (etcd-server), raft heartbeat 100 ms,
+#                  election timeout 1 s (SFLEET_ETCD_ELECTION_MS)
+#   redis          one Redis 7 (redis-server), append-only file on, no RDB snapshots
+#
+# Idempotent: a member that is already running is left alone, one that is not (killed, or
+# never started) is started with the same ports and data, so running this again after a
+# `kill -9` restarts exactly what died. Ports come from the environment, or from the first
+# start ($DIR/ports), or the defaults below. stdout is only `export` lines, also written to
+# $DIR/env; progress goes to stderr. Stop with scripts/services/stop.sh [--purge].
+#
+#   SFLEET_SERVICES_DIR        default /tmp/sfleet-services/default
+#   SFLEET_SERVICES            which to start: "etcd redis" (default), "etcd" or "redis"
+#   SFLEET_ETCD_CLIENT_PORTS   three comma-separated ports, default 23791,23792,23793
+#   SFLEET_ETCD_PEER_PORTS     three comma-separated ports, default 23801,23802,23803
+#   SFLEET_REDIS_PORT          default 26379
+#   SFLEET_ETCD_ELECTION_MS    raft election timeout, default 1000 (heartbeat is a tenth)
+set -euo pipefail
+
+D=${SFLEET_SERVICES_DIR:-/tmp/sfleet-services/default}
+T0=$(date +%s%N)
+log() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[services %d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root (installs Debian packages when missing)"
+case "$D" in /* ) ;; *) die "SFLEET_SERVICES_DIR must be absolute";; esac
+case "$D" in /|/tmp|/tmp/|/var|/usr|/etc|/root) die "refusing SFLEET_SERVICES_DIR=$D";; esac
+mkdir -p "$D"
+touch "$D/.sfleet-services"   # stop.sh --purge only deletes directories carrying this marker
+
+# The ports of the first start stay the ports of this directory unless the environment says otherwise.
+if [ -f "$D/ports" ]; then . "$D/ports"; fi
+ETCD_CLIENT_PORTS=${SFLEET_ETCD_CLIENT_PORTS:-${ETCD_CLIENT_PORTS:-23791,23792,23793}}
+ETCD_PEER_PORTS=${SFLEET_ETCD_PEER_PORTS:-${ETCD_PEER_PORTS:-23801,23802,23803}}
+REDIS_PORT=${SFLEET_REDIS_PORT:-${REDIS_PORT:-26379}}
+ELECTION_MS=${SFLEET_ETCD_ELECTION_MS:-${ELECTION_MS:-1000}}
+WANT=${SFLEET_SERVICES:-etcd redis}
+IFS=, read -r -a CPORTS <<<"$ETCD_CLIENT_PORTS"
+IFS=, read -r -a PPORTS <<<"$ETCD_PEER_PORTS"
+[ ${#CPORTS[@]} = 3 ] && [ ${#PPORTS[@]} = 3 ] || die "SFLEET_ETCD_CLIENT_PORTS and SFLEET_ETCD_PEER_PORTS need three ports each"
+printf 'ETCD_CLIENT_PORTS=%s\nETCD_PEER_PORTS=%s\nREDIS_PORT=%s\nELECTION_MS=%s\n' "$ETCD_CLIENT_PORTS" "$ETCD_PEER_PORTS" "$REDIS_PORT" "$ELECTION_MS" >"$D/ports"
+
+# ----------------------------------------------------------------------------- packages
+PKGS=()
+case " $WANT " in *" etcd "*) PKGS+=(etcd-server);; esac
+case " $WANT " in *" redis "*) PKGS+=(redis-server redis-tools);; esac
+PKGS+=(curl)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  # The packages' services would start with Debian's config (etcd on 2379, redis on 6379):
+  # forbid service starts while installing.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
+  trap 'if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+  apt-get -o DPkg::Lock::Timeout=120 update -qq >&2 || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2 || die "apt-get install failed"
+  if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  trap - EXIT
+fi
+
+# A pid file whose process is alive and runs from this directory (etcd names it in its
+# arguments; redis rewrites its process title but works in its --dir).
+running() {
+  local pidfile=$D/$1.pid pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$D/" && return 0
+  case "$(readlink "/proc/$pid/cwd" 2>/dev/null)/" in "$D"/*) return 0;; esac
+  return 1
+}
+
+# ---------------------------------------------------------------------------------- etcd
+ENDPOINTS=""
+if [[ " $WANT " == *" etcd "* ]]; then
+  command -v etcd >/dev/null || die "etcd not found after install (etcd-server)"
+  version=$(etcd --version 2>/dev/null | sed -n 1p)
+  case "$version" in *"Version: 3.4."*) ;; *) log "warning: expected etcd 3.4, got: $version";; esac
+  INITIAL=""
+  for i in 1 2 3; do INITIAL+="${INITIAL:+,}etcd$i=http://127.0.0.1:${PPORTS[$((i - 1))]}"; done
+  TOKEN="sfleet-$(printf '%s' "$D" | md5sum | cut -c1-12)"
+  started=()
+  for i in 1 2 3; do
+    name=etcd$i
+    c=${CPORTS[$((i - 1))]}
+    p=${PPORTS[$((i - 1))]}
+    ENDPOINTS+="${ENDPOINTS:+,}http://127.0.0.1:$c"
+    if running "$name"; then continue; fi
+    mkdir -p "$D/$name"
+    # With an existing data directory etcd ignores the initial-cluster flags and rejoins.
+    setsid etcd --name "$name" --data-dir "$D/$name/data" \
+      --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
+      --listen-peer-urls "http://127.0.0.1:$p" --initial-advertise-peer-urls "http://127.0.0.1:$p" \
+      --initial-cluster "$INITIAL" --initial-cluster-token "$TOKEN" --initial-cluster-state new \
+      --heartbeat-interval $((ELECTION_MS / 10)) --election-timeout "$ELECTION_MS" \
+      --logger zap --log-level warn --log-outputs stderr \
+      </dev/null >>"$D/$name/etcd.log" 2>&1 &
+    echo $! >"$D/$name.pid"
+    started+=("$name")
+  done
+  [ ${#started[@]} -gt 0 ] && log "started ${started[*]} (clients $ETCD_CLIENT_PORTS)"
+  for i in 1 2 3; do
+    c=${CPORTS[$((i - 1))]}
+    ok=0
+    for _ in $(seq 1 150); do
+      if curl -sf --max-time 2 "http://127.0.0.1:$c/health" 2>/dev/null | grep -q '"health":"true"'; then ok=1; break; fi
+      running "etcd$i" || die "etcd$i exited: $(tail -n 5 "$D/etcd$i/etcd.log" 2>/dev/null)"
+      sleep 0.2
+    done
+    [ $ok = 1 ] || die "etcd$i is not healthy after 30 s: $(tail -n 5 "$D/etcd$i/etcd.log" 2>/dev/null)"
+  done
+  log "etcd healthy: $ENDPOINTS"
+fi
+
+# --------------------------------------------------------------------------------- redis
+REDIS_URL=""
+if [[ " $WANT " == *" redis "* ]]; then
+  command -v redis-server >/dev/null || die "redis-server not found after install"
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  if ! running redis; then
+    mkdir -p "$D/redis"
+    setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$D/redis" \
+      --appendonly yes --appendfsync everysec --save '' --protected-mode yes \
+      --daemonize no --logfile "$D/redis/redis.log" </dev/null >/dev/null 2>&1 &
+    echo $! >"$D/redis.pid"
+    log "started redis (port $REDIS_PORT)"
+  fi
+  ok=0
+  for _ in $(seq 1 150); do
+    # LOADING (replaying the AOF) answers PING with an error: wait for PONG.
+    if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then ok=1; break; fi
+    running redis || die "redis exited: $(tail -n 5 "$D/redis/redis.log" 2>/dev/null)"
+    sleep 0.2
+  done
+  [ $ok = 1 ] || die "redis does not answer after 30 s"
+  log "redis ready: $REDIS_URL"
+fi
+
+{
+  echo "export SFLEET_SERVICES_DIR=$D"
+  [ -n "$ENDPOINTS" ] && echo "export SFLEET_ETCD_ENDPOINTS=$ENDPOINTS"
+  [ -n "$REDIS_URL" ] && echo "export SFLEET_REDIS_URL=$REDIS_URL"
+} | tee "$D/env"
