@@ -66,7 +66,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   // Clustered mode: replication in Redis, leadership in etcd (standalone: neither).
   let replication: Replication | undefined;
-  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, events, onApplied: (delta) => replication?.onLocalApplied(delta) });
+  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, onApplied: (delta) => replication?.onLocalApplied(delta) });
   const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
   if (config.redis) {
     replication = new Replication(config.redis, {

@@ -58,7 +58,14 @@ export const hubConfigSchema = z
     tls: tlsFiles,
     data_dir: z.string().min(1).default('./sfleet-data'),
     commands: z.object({ timeout: duration.default(30_000) }).strict().default({ timeout: 30_000 }),
-    stream: z.object({ heartbeat_interval: duration.default(5_000) }).strict().default({ heartbeat_interval: 5_000 }),
+    stream: z
+      .object({
+        heartbeat_interval: duration.default(5_000),
+        // Missed heartbeats before an agent counts as gone and a standby agent of its cluster takes over.
+        failover_threshold: z.number().int().min(2).max(100).default(3),
+      })
+      .strict()
+      .default({ heartbeat_interval: 5_000, failover_threshold: 3 }),
     log_level: logLevel,
     etcd: etcdConfigSchema.optional(),
     redis: redisConfigSchema.optional(),

@@ -17,6 +17,8 @@ export interface IngestDeps {
   logger: Logger;
   hubId: string;
   heartbeatMs: number;
+  /** Missed heartbeats after which an agent counts as gone and its standby is promoted. */
+  failoverThreshold?: number;
   helloTimeoutMs?: number;
   /** Where the events a delta carries go (deduplicated by id). */
   events?: EventLog;
@@ -28,7 +30,10 @@ type Call = ServerDuplexStream<AgentMessage, HubMessage>;
 
 /** Streams by cluster: the one that may write. A newer stream replaces an older one. */
 export class IngestRegistry {
+  /** The one stream per cluster that may write. */
   readonly active = new Map<string, AgentSession>();
+  /** Other agents of the cluster (the backup head node), in connection order: promoted in turn. */
+  readonly standby = new Map<string, AgentSession[]>();
   readonly stats = { deltasApplied: 0, duplicates: 0, gaps: 0, snapshots: 0, rejected: 0, batches: 0 };
   readonly decoder = new FastDeltaDecoder();
   /** Each received delta's bytes, so the WAL stores them instead of encoding the delta again. */
@@ -60,7 +65,8 @@ export class IngestRegistry {
 class AgentSession {
   private identity?: PeerIdentity;
   private cluster = '';
-  private agentName = '';
+  agentName = '';
+  role?: 'active' | 'standby';
   private awaitingSnapshot = false;
   /** Deltas received and not yet applied, in arrival order; drained once per event-loop turn. */
   private queue: Delta[] = [];
@@ -122,6 +128,10 @@ class AgentSession {
         break;
       }
       case 'delta':
+        if (this.role !== 'active') {
+          this.log.warn({ seq: body.value.seq }, 'ignoring a delta from a standby agent');
+          break;
+        }
         // Deltas are applied strictly one after another, in batches: every delta that arrived
         // in this turn of the event loop shares one WAL write and one fsync (group commit).
         this.queue.push(body.value);
@@ -140,27 +150,69 @@ class AgentSession {
   }
 
   private register(slurmApiVersion: string): void {
-    const { state, commands, hubId, heartbeatMs } = this.registry.deps;
-    const previous = this.registry.active.get(this.cluster);
-    if (previous && previous !== this) {
-      previous.fail(status.ABORTED, `SF_INGEST_SUPERSEDED: a newer stream of agent ${this.agentName} took over cluster ${this.cluster}`);
+    const { state } = this.registry.deps;
+    state.cluster(this.cluster).slurmApiVersion = slurmApiVersion;
+    this.startHeartbeats();
+    const current = this.registry.active.get(this.cluster);
+    if (current && current !== this) {
+      if (current.agentName === this.agentName) {
+        // The same agent again (a restart, a new connection): the old stream is stale.
+        current.fail(status.ABORTED, `SF_INGEST_SUPERSEDED: a newer stream of agent ${this.agentName} took over cluster ${this.cluster}`);
+      } else if (!current.silent()) {
+        this.becomeStandby();
+        return;
+      } else {
+        current.fail(status.UNAVAILABLE, 'SF_INGEST_AGENT_SILENT: replaced by a live agent of the same cluster');
+      }
     }
-    this.registry.active.set(this.cluster, this);
-    const record = state.cluster(this.cluster);
-    record.connected = true;
-    record.agent = this.agentName;
-    record.slurmApiVersion = slurmApiVersion;
-    this.detachCommands = commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
-    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE } } });
-    // Both sides beat; a side silent for three beats is gone (a cut network sends no RST).
+    this.activate('connected');
+  }
+
+  /** Missed more heartbeats than the failover threshold allows. */
+  silent(): boolean {
+    const { heartbeatMs, failoverThreshold } = this.registry.deps;
+    return Date.now() - this.lastHeard > (failoverThreshold ?? 3) * heartbeatMs;
+  }
+
+  private startHeartbeats(): void {
+    const { heartbeatMs, failoverThreshold } = this.registry.deps;
+    // Both sides beat; a side silent for failover_threshold beats is gone (a cut network sends no RST).
     this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard > 3 * heartbeatMs) {
-        this.fail(status.UNAVAILABLE, 'SF_INGEST_AGENT_SILENT: no message from the agent for three heartbeats');
+      if (this.silent()) {
+        this.fail(status.UNAVAILABLE, `SF_INGEST_AGENT_SILENT: no message from the agent for ${failoverThreshold ?? 3} heartbeats`);
         return;
       }
       this.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: '' } } });
     }, heartbeatMs);
-    this.log.info({ epoch: record.epoch, seq: record.seq }, 'agent connected');
+  }
+
+  private becomeStandby(): void {
+    const { state, hubId, heartbeatMs } = this.registry.deps;
+    this.role = 'standby';
+    const list = this.registry.standby.get(this.cluster) ?? [];
+    list.push(this);
+    this.registry.standby.set(this.cluster, list);
+    const record = state.cluster(this.cluster);
+    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_STANDBY } } });
+    this.log.info({ active: this.registry.active.get(this.cluster)?.agentName }, 'agent connected as standby');
+  }
+
+  /** Makes this stream the cluster's writer: on connect (welcome) or on promotion (role change). */
+  activate(reason: string): void {
+    const { state, commands, hubId, heartbeatMs } = this.registry.deps;
+    const promoted = this.role === 'standby';
+    this.role = 'active';
+    this.registry.active.set(this.cluster, this);
+    const record = state.cluster(this.cluster);
+    record.connected = true;
+    record.agent = this.agentName;
+    this.detachCommands = commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
+    if (promoted) {
+      this.write({ body: { $case: 'role_change', value: { role: AgentRole.AGENT_ROLE_ACTIVE, epoch: record.epoch, seq: record.seq, reason } } });
+    } else {
+      this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE } } });
+    }
+    this.log.info({ epoch: record.epoch, seq: record.seq, reason }, promoted ? 'standby agent promoted to active' : 'agent connected');
     state.emit('cluster', record);
   }
 
@@ -267,8 +319,19 @@ class AgentSession {
     clearTimeout(this.helloTimer);
     clearInterval(this.heartbeatTimer);
     this.detachCommands?.();
+    const standby = this.registry.standby.get(this.cluster);
+    if (standby?.includes(this)) {
+      standby.splice(standby.indexOf(this), 1);
+      this.log.info('standby agent disconnected');
+    }
     if (this.cluster && this.registry.active.get(this.cluster) === this) {
       this.registry.active.delete(this.cluster);
+      const next = standby?.find((s) => !s.silent());
+      if (next) {
+        standby!.splice(standby!.indexOf(next), 1);
+        next.activate(`agent ${this.agentName} went away`);
+        return;
+      }
       const record = this.registry.deps.state.cluster(this.cluster);
       record.connected = false;
       this.registry.deps.state.emit('cluster', record);
