@@ -12,6 +12,7 @@ import { buildHttpApi } from './api/rest/index.js';
 import { CommandRouter } from './commands/index.js';
 import type { HubConfig } from './config/index.js';
 import { EventLog } from './events/index.js';
+import { Federation } from './federation/index.js';
 import { FleetState } from './fleet/index.js';
 import { IngestRegistry } from './ingest/index.js';
 import {
@@ -144,6 +145,13 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
         return { mode: s.mode, etcd: s.etcd, ...(await leadership.members()) };
       },
       ...(replication ? { stale: () => replication.stale() } : {}),
+      // scope=global queries: this region merged with the peer regions (none configured: this one alone).
+      federation: new Federation({
+        region: config.region,
+        peers: config.regions?.peers ?? [],
+        tls: config.regions?.tls ? loadTls(config.regions.tls, 'hub regions') : tls,
+        logger: logger.child({ component: 'federation' }),
+      }),
     },
     tls,
   );

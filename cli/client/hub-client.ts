@@ -78,7 +78,7 @@ export class HubClient {
   }
 
   /** GET every page of a paged list. */
-  async all<T>(path: string, params: Record<string, string | number | undefined>, max = Infinity): Promise<T[]> {
+  async all<T>(path: string, params: Record<string, string | number | undefined>, max = Infinity, onPage?: (page: Record<string, unknown>) => void): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | undefined;
     do {
@@ -86,6 +86,7 @@ export class HubClient {
       for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
       if (cursor) q.set('cursor', cursor);
       const page = await this.json<{ items: T[]; next_cursor?: string | null }>('GET', `${path}?${q}`);
+      onPage?.(page);
       out.push(...page.items);
       cursor = page.next_cursor ?? undefined;
     } while (cursor && out.length < max);

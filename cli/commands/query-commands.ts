@@ -6,6 +6,7 @@ import type { nodeView } from '../../hub/api/views.js';
 import type { Partition } from '../../shared/model/index.js';
 import { render, type Column } from '../output/render.js';
 import { clientFrom, formatFrom, splitTarget, withConnection, withOutput } from './connection-options.js';
+import { parseScope, PartialRegions, scopedColumns, SCOPE_HELP } from './scope.js';
 
 type NodeView = ReturnType<typeof nodeView>;
 
@@ -57,9 +58,13 @@ function print(text: string): void {
 }
 
 export function registerQueryCommands(program: Command): void {
-  withOutput(withConnection(program.command('clusters').description('list clusters and their stream status'))).action(async (opts) => {
-    const page = await clientFrom(opts).json<{ items: ClusterStatusView[] }>('GET', '/api/v1/clusters');
-    print(render(page.items, formatFrom(opts), CLUSTER_COLUMNS));
+  withOutput(withConnection(program.command('clusters').description('list clusters and their stream status').option('--scope <scope>', SCOPE_HELP))).action(async (opts) => {
+    const scope = parseScope(opts.scope);
+    const partial = new PartialRegions();
+    const page = await clientFrom(opts).json<{ items: ClusterStatusView[]; partial?: string[] }>('GET', `/api/v1/clusters${scope === 'global' ? '?scope=global' : ''}`);
+    partial.note(page);
+    print(render(page.items, formatFrom(opts), scopedColumns(CLUSTER_COLUMNS, scope)));
+    partial.warn();
   });
 
   withOutput(
@@ -73,15 +78,20 @@ export function registerQueryCommands(program: Command): void {
         .option('--account <account>')
         .option('--partition <partition>')
         .option('--node <node>', 'jobs that run on this node')
-        .option('--limit <n>', 'at most this many jobs', (v) => Number(v)),
+        .option('--limit <n>', 'at most this many jobs', (v) => Number(v))
+        .option('--scope <scope>', SCOPE_HELP),
     ),
   ).action(async (opts) => {
+    const scope = parseScope(opts.scope);
+    const partial = new PartialRegions();
     const jobs = await clientFrom(opts).all<JobView>(
       '/api/v1/jobs',
-      { cluster: opts.cluster, state: opts.state, user: opts.user, account: opts.account, partition: opts.partition, node: opts.node, limit: opts.limit ? Math.min(opts.limit, 5000) : 5000 },
+      { cluster: opts.cluster, state: opts.state, user: opts.user, account: opts.account, partition: opts.partition, node: opts.node, limit: opts.limit ? Math.min(opts.limit, 5000) : 5000, scope: scope === 'global' ? scope : undefined },
       opts.limit ?? Infinity,
+      (page) => partial.note(page),
     );
-    print(render(jobs, formatFrom(opts), JOB_COLUMNS));
+    print(render(jobs, formatFrom(opts), scopedColumns(JOB_COLUMNS, scope)));
+    partial.warn();
   });
 
   withOutput(withConnection(program.command('job <cluster/id>').description('show one job'))).action(async (ref: string, opts) => {
@@ -98,17 +108,32 @@ export function registerQueryCommands(program: Command): void {
         .description('list nodes across the fleet')
         .option('--cluster <name>')
         .option('--state <state>', 'IDLE, MIXED, ALLOCATED, DOWN, or a flag such as DRAIN')
-        .option('--partition <partition>'),
+        .option('--partition <partition>')
+        .option('--scope <scope>', SCOPE_HELP),
     ),
   ).action(async (opts) => {
-    const nodes = await clientFrom(opts).all<NodeView>('/api/v1/nodes', { cluster: opts.cluster, state: opts.state, partition: opts.partition, limit: 5000 });
-    print(render(nodes, formatFrom(opts), NODE_COLUMNS));
+    const scope = parseScope(opts.scope);
+    const partial = new PartialRegions();
+    const nodes = await clientFrom(opts).all<NodeView>(
+      '/api/v1/nodes',
+      { cluster: opts.cluster, state: opts.state, partition: opts.partition, limit: 5000, scope: scope === 'global' ? scope : undefined },
+      Infinity,
+      (page) => partial.note(page),
+    );
+    print(render(nodes, formatFrom(opts), scopedColumns(NODE_COLUMNS, scope)));
+    partial.warn();
   });
 
-  withOutput(withConnection(program.command('partitions').description('list partitions').option('--cluster <name>'))).action(async (opts) => {
-    const q = opts.cluster ? `?cluster=${encodeURIComponent(opts.cluster)}` : '';
-    const page = await clientFrom(opts).json<{ items: Partition[] }>('GET', `/api/v1/partitions${q}`);
-    print(render(page.items, formatFrom(opts), PARTITION_COLUMNS));
+  withOutput(withConnection(program.command('partitions').description('list partitions').option('--cluster <name>').option('--scope <scope>', SCOPE_HELP))).action(async (opts) => {
+    const scope = parseScope(opts.scope);
+    const partial = new PartialRegions();
+    const q = new URLSearchParams();
+    if (opts.cluster) q.set('cluster', opts.cluster);
+    if (scope === 'global') q.set('scope', scope);
+    const page = await clientFrom(opts).json<{ items: Partition[]; partial?: string[] }>('GET', `/api/v1/partitions${q.size ? `?${q}` : ''}`);
+    partial.note(page);
+    print(render(page.items, formatFrom(opts), scopedColumns(PARTITION_COLUMNS, scope)));
+    partial.warn();
   });
 
   withOutput(

@@ -44,6 +44,26 @@ export const redisConfigSchema = z
     if (r.url && r.sentinels.length > 0) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'set url or sentinels, not both' });
   });
 
+/** Multi-region: the peer regions' hubs a scope=global query asks (over HTTPS, mutual TLS). */
+export const regionsConfigSchema = z
+  .object({
+    peers: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name: lower-case letters, digits and dashes'),
+            url: z.string().regex(/^https:\/\/[^\s/]+\/?$/, "expected https://host:port of the peer region's API"),
+            timeout: duration.default(2_000),
+          })
+          .strict(),
+      )
+      .default([])
+      .refine((peers) => new Set(peers.map((p) => p.name)).size === peers.length, 'peer region names must be unique'),
+    // Client certificate and CA for the peers; default: the hub's own tls (hub certificates have clientAuth).
+    tls: tlsFiles.optional(),
+  })
+  .strict();
+
 export const hubConfigSchema = z
   .object({
     region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('default'),
@@ -69,14 +89,19 @@ export const hubConfigSchema = z
     log_level: logLevel,
     etcd: etcdConfigSchema.optional(),
     redis: redisConfigSchema.optional(),
+    regions: regionsConfigSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.redis && !c.etcd) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
     }
+    for (const [i, peer] of (c.regions?.peers ?? []).entries()) {
+      if (peer.name === c.region) ctx.addIssue({ code: 'custom', path: ['regions', 'peers', i, 'name'], message: `"${peer.name}" is this hub's own region` });
+    }
   });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
 export type EtcdConfig = z.infer<typeof etcdConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
+export type RegionsConfig = z.infer<typeof regionsConfigSchema>;

@@ -6,6 +6,7 @@ import { KINDS, type KindName } from '../../../shared/model/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import { parseSince, type EventLog } from '../../events/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
+import type { Federation } from '../../federation/index.js';
 import { queryJobs, queryNodes, queryPartitions, type FleetState } from '../../fleet/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { WatchFeed } from '../../watch/index.js';
@@ -24,6 +25,8 @@ export interface RouteDeps {
   hubs?: () => Promise<object>;
   /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
   stale?: () => ReadonlyMap<string, string>;
+  /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
+  federation?: Federation;
 }
 
 const str = { type: 'string', maxLength: 256 } as const;
@@ -44,6 +47,10 @@ const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 5000 },
   cursor: { type: 'string', maxLength: 512 },
 } as const;
+/** region (default): this region's hubs only; global: merged with every peer region (regions.peers). */
+const scopeQuery = { scope: { type: 'string', enum: ['region', 'global'] } } as const;
+/** A global page's cursor carries one cursor per region. */
+const globalPageQuery = { ...pageQuery, cursor: { type: 'string', maxLength: 8192 } } as const;
 
 function principal(request: FastifyRequest): Principal {
   return (request as FastifyRequest & { principal: Principal }).principal;
@@ -75,11 +82,15 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.type(m.contentType).send(m.body);
   });
 
-  app.get('/api/v1/clusters', { config: { permission: 'clusters:read' }, schema: { summary: 'Clusters and their stream status' } }, async () => {
-    const items = clusterStatuses(state);
-    if (!deps.stale) return { items };
-    const stale = deps.stale();
-    return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };
+  app.get('/api/v1/clusters', { config: { permission: 'clusters:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
+    const local = (): { items: object[] } => {
+      const items = clusterStatuses(state);
+      if (!deps.stale) return { items };
+      const stale = deps.stale();
+      return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };
+    };
+    const q = request.query as { scope?: string };
+    return q.scope === 'global' && deps.federation ? deps.federation.query('clusters', q, local) : local();
   });
 
   app.get(
@@ -97,19 +108,22 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { cluster: str, state: str, user: str, account: str, partition: str, node: str, ...pageQuery },
+          properties: { cluster: str, state: str, user: str, account: str, partition: str, node: str, ...globalPageQuery, ...scopeQuery },
         },
       },
     },
     async (request) => {
       const q = request.query as Record<string, string | number | undefined>;
-      const page = queryJobs(
-        state,
-        { cluster: q.cluster as string, state: q.state as string, user: q.user as string, account: q.account as string, partition: q.partition as string, node: q.node as string },
-        q.limit as number | undefined,
-        q.cursor as string | undefined,
-      );
-      return { items: page.items.map(jobView), next_cursor: page.next_cursor ?? null };
+      const local = (limit?: number, cursor?: string): { items: object[]; next_cursor: string | null } => {
+        const page = queryJobs(
+          state,
+          { cluster: q.cluster as string, state: q.state as string, user: q.user as string, account: q.account as string, partition: q.partition as string, node: q.node as string },
+          limit,
+          cursor,
+        );
+        return { items: page.items.map(jobView), next_cursor: page.next_cursor ?? null };
+      };
+      return q.scope === 'global' && deps.federation ? deps.federation.query('jobs', q, local) : local(q.limit as number | undefined, q.cursor as string | undefined);
     },
   );
 
@@ -150,13 +164,16 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       config: { permission: 'nodes:read' },
       schema: {
         summary: 'Nodes across the fleet',
-        querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, state: str, partition: str, ...pageQuery } },
+        querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, state: str, partition: str, ...globalPageQuery, ...scopeQuery } },
       },
     },
     async (request) => {
       const q = request.query as Record<string, string | number | undefined>;
-      const page = queryNodes(state, { cluster: q.cluster as string, state: q.state as string, partition: q.partition as string }, q.limit as number | undefined, q.cursor as string | undefined);
-      return { items: page.items.map(nodeView), next_cursor: page.next_cursor ?? null };
+      const local = (limit?: number, cursor?: string): { items: object[]; next_cursor: string | null } => {
+        const page = queryNodes(state, { cluster: q.cluster as string, state: q.state as string, partition: q.partition as string }, limit, cursor);
+        return { items: page.items.map(nodeView), next_cursor: page.next_cursor ?? null };
+      };
+      return q.scope === 'global' && deps.federation ? deps.federation.query('nodes', q, local) : local(q.limit as number | undefined, q.cursor as string | undefined);
     },
   );
 
@@ -189,8 +206,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/partitions',
-    { config: { permission: 'partitions:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str } } } },
-    async (request) => ({ items: queryPartitions(state, (request.query as { cluster?: string }).cluster) }),
+    { config: { permission: 'partitions:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } } } },
+    async (request) => {
+      const q = request.query as { cluster?: string; scope?: string };
+      const local = (): { items: object[] } => ({ items: queryPartitions(state, q.cluster) });
+      return q.scope === 'global' && deps.federation ? deps.federation.query('partitions', q, local) : local();
+    },
   );
 
   for (const [path, kind] of [
