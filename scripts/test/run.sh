@@ -45,6 +45,9 @@ bash scripts/services/start.sh >/dev/null
 step "integration tests"
 npx vitest run --project integration
 
+step "chaos scenarios (npm run chaos)"
+node dist/scripts/chaos/main.js
+
 # Third-party data (real slurmrestd responses, OpenAPI specs) is read from ../shared, never
 # copied into the repository; without it these two checks say so and are not run.
 step "adapters against recorded slurmrestd responses"
