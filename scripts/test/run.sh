@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 step() { printf '\n=== %s\n' "$*"; }
+# Each vitest run also writes a JSON report; the last line of npm test adds them up.
+REPORTS=$(mktemp -d)
+vitest_run() { local name=$1; shift; npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/$name.json" "$@"; }
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
@@ -22,7 +25,7 @@ step "lint"
 npx eslint .
 
 step "unit tests"
-npx vitest run --project unit
+vitest_run unit --project unit
 
 step "local Slurm 22.05 (scripts/slurm/start.sh)"
 [ "$(id -u)" = 0 ] || { echo "the integration tests start a local Slurm and need root" >&2; exit 1; }
@@ -43,7 +46,7 @@ step "etcd 3.4 (3 members) and Redis 7 (scripts/services/start.sh)"
 bash scripts/services/start.sh >/dev/null
 
 step "integration tests"
-npx vitest run --project integration
+vitest_run integration --project integration
 
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
@@ -55,7 +58,18 @@ node dist/scripts/check-recorded/main.js
 
 step "simulator against the real OpenAPI specs and recordings"
 if [ -d ../shared/slurm/openapi ]; then
-  npx vitest run --project shared-data
+  vitest_run shared-data --project shared-data
 else
   echo "not run: ../shared/slurm/openapi is not beside the repository"
 fi
+
+step "summary"
+node -e '
+const fs = require("fs"), path = require("path");
+let passed = 0, failed = 0;
+for (const f of fs.readdirSync(process.argv[1])) {
+  const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], f), "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests;
+}
+console.log(`${passed} passed, ${failed} failed`);
+' "$REPORTS"
