@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeExitObject, decodeWaitStatus, iso, minutesToSeconds, names, num, splitJobStateString } from './slurm-values.js';
+import { isoFromUnix } from '../../shared/model/index.js';
+import { decodeExitObject, decodeWaitStatus, iso, isoSeconds, minutesToSeconds, names, num, splitJobStateString } from './slurm-values.js';
 
 describe('num: one reader for flat and {set, infinite, number} numbers', () => {
   it.each([
@@ -66,3 +67,23 @@ describe('state strings and lists', () => {
     expect(names(null)).toEqual([]);
   });
 });
+
+describe('iso', () => {
+  it('formats exactly as isoFromUnix, for edge dates and a spread of random ones', () => {
+    const edges = [1, 59, 60, 3599, 86_399, 86_400, 951_782_400 /* 2000-02-29 */, 951_868_799, 1_709_164_800 /* 2024-02-29 */, 2_147_483_647, 2_147_483_648, 4_102_444_800, 253_402_300_799];
+    let x = 12345;
+    const random = Array.from({ length: 5000 }, () => {
+      x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+      return (x * 58_999) % 253_402_300_799;
+    });
+    for (const s of [...edges, ...random]) {
+      expect(isoSeconds(s), String(s)).toBe(isoFromUnix(s));
+      expect(iso(s)).toBe(isoFromUnix(s));
+    }
+    // Outside the fast range, and the object form: the same answers as before.
+    for (const v of [0, -5, 1.5, 253_402_300_800, null, undefined, { set: true, infinite: false, number: 1_700_000_000 }, { set: false, number: 5 }]) {
+      expect(iso(v)).toBe(isoFromUnix(num(v)));
+    }
+  });
+});
+

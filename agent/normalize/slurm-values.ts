@@ -38,7 +38,37 @@ export function positive(v: unknown): number | undefined {
 
 /** Unix seconds (flat or object) to ISO-8601 UTC; 0/unset to undefined. */
 export function iso(v: unknown): string | undefined {
-  return isoFromUnix(num(v));
+  const n = num(v);
+  // Whole seconds from 1970 to 9999 (every real Slurm time): formatted here, exactly as
+  // isoFromUnix would, without a Date per value (it was most of a 8,000-job poll's normalize).
+  if (n !== undefined && n > 0 && n <= MAX_FAST_SECONDS && Number.isInteger(n)) return isoSeconds(n);
+  return isoFromUnix(n);
+}
+
+const MAX_FAST_SECONDS = 253_402_300_799; // 9999-12-31T23:59:59Z
+
+/** "YYYY-MM-DDTHH:MM:SSZ" for whole seconds 0..MAX_FAST_SECONDS (days to civil date: H. Hinnant). */
+export function isoSeconds(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  let rest = seconds - days * 86_400;
+  const hour = Math.floor(rest / 3600);
+  rest -= hour * 3600;
+  const minute = Math.floor(rest / 60);
+  const second = rest - minute * 60;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year < 1000 ? String(year).padStart(4, '0') : year}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:${two(second)}Z`;
+}
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
 }
 
 /** Slurm minutes (time limits) to seconds; unset/INFINITE to undefined. */

@@ -67,10 +67,11 @@ export class FleetState extends EventEmitter {
     for (const change of changes) {
       if (change.kind !== 'job') continue;
       const next = change.type === 'upsert' ? (change.value as Job) : undefined;
-      this.jobs.change(() => `${cluster}/${change.id}`, change.previous as Job | undefined, next);
+      const id = next ? next.id : Number(change.id);
+      this.jobs.change(cluster, id, change.previous as Job | undefined, next);
       order ??= this.orderOf(cluster);
-      if (next) order.set(next.id, next);
-      else order.delete(Number(change.id));
+      if (next) order.set(id, next);
+      else order.delete(id);
     }
     if (opts.emit !== false && changes.length) this.emit('changes', changes);
     return changes;

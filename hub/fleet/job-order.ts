@@ -44,6 +44,16 @@ export class JobOrder {
     return this.ids[i] === id ? this.jobs[i] : undefined;
   }
 
+  /** Slots in ascending id order; undefined where a job was removed. Read only. */
+  get slots(): readonly (Job | undefined)[] {
+    return this.jobs;
+  }
+
+  /** The first slot whose id is above `after`. */
+  indexAfter(after: number): number {
+    return after < 0 ? 0 : this.upperBound(after);
+  }
+
   /** Calls visit with each job whose id is above `after`, ascending, until it returns false. */
   forEachAfter(after: number, visit: (job: Job) => boolean): void {
     const jobs = this.jobs;

@@ -3,7 +3,7 @@ import type { Delta } from '../../shared/delta/index.js';
 import { wrapObject, type Job } from '../../shared/model/index.js';
 import { Prng } from '../../sim/engine/index.js';
 import { FleetState } from './fleet-state.js';
-import { JOB_FILTER_FIELDS, JobIndex } from './job-index.js';
+import { INDEXED_FIELDS, JOB_FILTER_FIELDS, JobIndex } from './job-index.js';
 import { queryJobs, type JobFilter } from './queries.js';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'rare'];
@@ -13,9 +13,11 @@ const PARTITIONS = ['debug', 'batch', 'gpu', 'debug,batch'];
 
 function randomJob(rng: Prng, cluster: string, id: number): Job {
   const state = rng.pick(STATES);
+  const user = rng.chance(0.01) ? 'rare' : rng.pick(USERS.slice(0, 5));
   const nodes = state === 'RUNNING' ? [`n${rng.int(1, 40)}`, ...(rng.chance(0.2) ? [`n${rng.int(41, 60)}`] : [])] : [];
   return {
-    cluster, id, name: `j${id}`, user: rng.chance(0.01) ? 'rare' : rng.pick(USERS.slice(0, 5)), account: rng.pick(ACCOUNTS), partition: rng.pick(PARTITIONS), qos: 'normal',
+    // 'rare' is only ever in ops: filters that exclude each other defeat any independence guess.
+    cluster, id, name: `j${id}`, user, account: user === 'rare' ? 'ops' : rng.pick(ACCOUNTS), partition: rng.pick(PARTITIONS), qos: 'normal',
     state, state_flags: [], state_reason: 'None', nodes, node_list: nodes.join(','), cpus: 1, node_count: nodes.length, working_dir: '', comment: '', tres: '',
     priority: rng.int(1, 1000),
   };
@@ -90,6 +92,9 @@ describe('queryJobs over a changing fleet', () => {
       { node: 'n7' },
       { cluster: 'c-c', user: 'bob', state: 'PENDING' },
       { user: 'nobody' },
+      { user: 'rare', account: 'research' },
+      { user: 'rare', account: 'ops', state: 'RUNNING' },
+      { user: 'alice', account: 'ops', node: 'n3' },
       { cluster: 'missing' },
     ];
     for (const filter of filters) {
@@ -107,11 +112,21 @@ describe('queryJobs over a changing fleet', () => {
       state.apply(delta('c', seq, Array.from({ length: 30 }, () => randomJob(rng, 'c', rng.int(1, 450))), [rng.int(1, 450)]));
     }
     const fresh = new JobIndex();
-    for (const job of state.list('job')) fresh.add(`c/${job.id}`, job);
-    for (const field of JOB_FILTER_FIELDS) {
+    for (const job of state.list('job')) fresh.add('c', job);
+    for (const field of INDEXED_FIELDS) {
       for (const value of [...USERS, ...ACCOUNTS, ...STATES, 'debug', 'batch', 'gpu', 'c', 'n1', 'n7', 'n45']) {
         expect([...state.jobs.lookup(field, value)].sort(), `${field}=${value}`).toEqual([...fresh.lookup(field, value)].sort());
+        expect(state.jobs.count(field, value), `count ${field}=${value}`).toBe(fresh.count(field, value));
       }
     }
+    for (const user of USERS) {
+      for (const account of ACCOUNTS) {
+        const both = state.list('job').filter((j) => j.user === user && j.account === account).length;
+        expect(state.jobs.pairCount('user', user, 'account', account)).toBe(both);
+        expect(state.jobs.pairCount('account', account, 'user', user)).toBe(both);
+      }
+      for (const st of STATES) expect(state.jobs.pairCount('state', st, 'user', user)).toBe(state.list('job').filter((j) => j.user === user && j.state === st).length);
+    }
+    expect(state.jobs.pairCount('node', 'n1', 'user', 'alice')).toBeUndefined();
   });
 });

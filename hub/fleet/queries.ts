@@ -36,19 +36,21 @@ export function checkLimit(limit: number | undefined): number {
   return limit;
 }
 
-function compareJobKey(aCluster: string, aId: number, bCluster: string, bId: number): number {
-  if (aCluster !== bCluster) return aCluster < bCluster ? -1 : 1;
-  return aId - bId;
-}
+/** Taking one id from an index set costs about as much as walking one job (both a cache miss). */
+const COLLECT_STEP = 1;
+/** The walk checks its observed match rate this often. */
+const WALK_CHECK = 2048;
 
 /**
  * A page of jobs in (cluster, id) order after the cursor. Two plans, same answer:
  * - walk: follow each cluster's jobs in id order from the cursor and test the filters on each
  *   job, until limit + 1 match. Cheap when matches are common (a page is found early).
- * - collect: take the keys of the smallest matching index set, test the other filters, sort,
+ * - collect: take the keys of the smallest matching index set, test the other sets, sort,
  *   slice. Cheap when matches are rare.
- * The walk starts when its expected cost (jobs in scope / matches per job) is the lower one,
- * and gives up for collect when it has walked that cost twice over without filling the page.
+ * The walk goes first when its expected cost (jobs in scope / expected matches, the filters taken
+ * as independent) is the lower one. It re-estimates from the matches it actually finds and hands
+ * over to collect once walking on looks dearer: filters that exclude each other (a user and an
+ * account that is not theirs) cost a few thousand jobs walked, then a collect.
  */
 export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number, cursor?: string): Page<Job> {
   const limit = checkLimit(limitIn);
@@ -58,90 +60,142 @@ export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number
   const byIndex = wanted.filter((w) => w.field !== 'cluster');
   // Clusters in scope, in name order.
   const clusters = filter.cluster ? (state.jobOrder.has(filter.cluster) ? [filter.cluster] : []) : [...state.jobOrder.keys()].sort();
+  let total = 0;
+  for (const order of state.jobOrder.values()) total += order.size;
   let inScope = 0;
   for (const c of clusters) inScope += state.jobOrder.get(c)!.size;
-  let smallest = Infinity;
-  for (const w of byIndex) smallest = Math.min(smallest, state.jobs.count(w.field, w.value));
-  if (byIndex.length === 0) smallest = inScope;
-  const matches = (job: Job): boolean => {
-    for (const w of byIndex) if (!jobHas(job, w.field, w.value)) return false;
-    return true;
-  };
-  // Expected jobs walked to find limit + 1 matches, against sorting the smallest set.
-  const walkCost = smallest === 0 ? Infinity : ((limit + 1) * inScope) / smallest;
-  const collectCost = smallest * (Math.log2(smallest + 1) + 4);
-  if (walkCost <= collectCost) {
-    const page = walk(state, clusters, after, limit, matches, Math.max(2 * collectCost, 2 * walkCost, 10_000));
+  let smallest = inScope;
+  let expected = inScope;
+  const selectivity = byIndex.map((w) => (total > 0 ? state.jobs.count(w.field, w.value) / total : 0));
+  for (let i = 0; i < byIndex.length; i++) {
+    smallest = Math.min(smallest, state.jobs.count(byIndex[i].field, byIndex[i].value));
+    expected *= selectivity[i];
+  }
+  // Counted pairs give the exact share of two filters together; none together: nothing matches.
+  for (let i = 0; i < byIndex.length; i++) {
+    for (let j = i + 1; j < byIndex.length; j++) {
+      const both = state.jobs.pairCount(byIndex[i].field, byIndex[i].value, byIndex[j].field, byIndex[j].value);
+      if (both === undefined) continue;
+      if (both === 0) return { items: [], next_cursor: undefined };
+      let guess = (inScope * both) / total;
+      for (let k = 0; k < byIndex.length; k++) if (k !== i && k !== j) guess *= selectivity[k];
+      expected = Math.min(expected, guess);
+    }
+  }
+  const walkCost = expected > 0 ? Math.min(inScope, ((limit + 1) * inScope) / expected) : Infinity;
+  const collectCost = COLLECT_STEP * smallest + expected * Math.log2(expected + 2);
+  const matches = predicate(byIndex);
+  if (byIndex.length === 0 || walkCost <= collectCost) {
+    // Without index filters there is nothing to collect from: walk the scope whatever it costs.
+    const page = walk(state, clusters, after, limit, matches, byIndex.length === 0 ? Infinity : collectCost);
     if (page) return page;
   }
-  return collect(state, wanted, after, limit);
+  return collect(state, byIndex, clusters, after, limit);
 }
 
-/** The walk plan; undefined when it walked `budget` jobs without filling the page. */
-function walk(state: FleetState, clusters: string[], after: [string, number] | undefined, limit: number, matches: (job: Job) => boolean, budget: number): Page<Job> | undefined {
+/** The walk plan; undefined when walking on would cost more than `collectCost` by the match rate seen so far. */
+function walk(state: FleetState, clusters: string[], after: [string, number] | undefined, limit: number, matches: (job: Job) => boolean, collectCost: number): Page<Job> | undefined {
   const items: Job[] = [];
   let more = false;
   let walked = 0;
-  for (const cluster of clusters) {
+  scan: for (const cluster of clusters) {
     if (after && cluster < after[0]) continue;
-    const afterId = after && cluster === after[0] ? after[1] : -1;
-    state.jobOrder.get(cluster)!.forEachAfter(afterId, (job) => {
-      walked++;
-      if (matches(job)) {
-        if (items.length === limit) {
-          more = true;
-          return false;
-        }
-        items.push(job);
+    const order = state.jobOrder.get(cluster)!;
+    const slots = order.slots;
+    for (let i = after && cluster === after[0] ? order.indexAfter(after[1]) : 0; i < slots.length; i++) {
+      const job = slots[i];
+      if (job === undefined) continue;
+      if (++walked % WALK_CHECK === 0) {
+        const rate = (items.length + 1) / walked;
+        if ((limit + 1 - items.length) / rate > collectCost) return undefined;
       }
-      return walked <= budget;
-    });
-    if (more || walked > budget) break;
+      if (!matches(job)) continue;
+      if (items.length === limit) {
+        more = true;
+        break scan;
+      }
+      items.push(job);
+    }
   }
-  if (!more && walked > budget) return undefined;
   const last = items[items.length - 1];
   return { items, next_cursor: more && last ? encodeCursor([last.cluster, last.id]) : undefined };
 }
 
-/** The collect plan: the smallest index set, the other filters, sorted. */
-function collect(state: FleetState, wanted: { field: JobFilterField; value: string }[], after: [string, number] | undefined, limit: number): Page<Job> {
-  let candidates: Job[];
-  if (wanted.length === 0) {
-    candidates = state.list('job');
-  } else {
-    // Walk the smallest index, check the others.
-    const sets = wanted.map((w) => ({ f: w.field, set: state.jobs.lookup(w.field, w.value) }));
-    sets.sort((a, b) => a.set.size - b.set.size);
-    const [first, ...rest] = sets;
-    candidates = [];
-    for (const key of first.set) {
-      if (rest.every(({ set }) => set.has(key))) {
-        const slash = key.indexOf('/');
-        const job = state.job(key.slice(0, slash), key.slice(slash + 1));
-        if (job) candidates.push(job);
-      }
+/**
+ * The collect plan: cluster by cluster in name order, the ids of the smallest index entry that
+ * every other entry has too (set lookups, no job is read), sorted; stop once the page is full.
+ */
+function collect(state: FleetState, byIndex: { field: JobFilterField; value: string }[], clusters: string[], after: [string, number] | undefined, limit: number): Page<Job> {
+  const entries = byIndex
+    .map((w) => ({ count: state.jobs.count(w.field, w.value), byCluster: state.jobs.idsByCluster(w.field, w.value) }))
+    .sort((a, b) => a.count - b.count);
+  const items: Job[] = [];
+  let more = false;
+  for (const cluster of clusters) {
+    if (after && cluster < after[0]) continue;
+    const first = entries[0].byCluster.get(cluster);
+    if (!first) continue;
+    const others: ReadonlySet<number>[] = [];
+    for (let i = 1; i < entries.length; i++) {
+      const ids = entries[i].byCluster.get(cluster);
+      if (ids) others.push(ids);
     }
+    if (others.length < entries.length - 1) continue;
+    const afterId = after && cluster === after[0] ? after[1] : -1;
+    const ids: number[] = [];
+    for (const id of first) {
+      if (id <= afterId) continue;
+      let all = true;
+      for (let i = 0; i < others.length && all; i++) all = others[i].has(id);
+      if (all) ids.push(id);
+    }
+    ids.sort((a, b) => a - b);
+    const order = state.jobOrder.get(cluster)!;
+    for (const id of ids) {
+      const job = order.get(id);
+      if (!job) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(job);
+    }
+    if (more) break;
   }
-  if (after) {
-    const [c, id] = after;
-    candidates = candidates.filter((j) => compareJobKey(j.cluster, j.id, c, id) > 0);
-  }
-  candidates.sort((a, b) => compareJobKey(a.cluster, a.id, b.cluster, b.id));
-  const items = candidates.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, next_cursor: candidates.length > limit && last ? encodeCursor([last.cluster, last.id]) : undefined };
+  return { items, next_cursor: more && last ? encodeCursor([last.cluster, last.id]) : undefined };
 }
 
-/** Whether a job has this value in a filter field: what the index would say. */
-function jobHas(job: Job, field: JobFilterField, value: string): boolean {
+/** The filters as one test on a job: what the indexes would say, field by field. */
+function predicate(filters: { field: JobFilterField; value: string }[]): (job: Job) => boolean {
+  const tests = filters.map(({ field, value }) => fieldTest(field, value));
+  if (tests.length === 0) return () => true;
+  if (tests.length === 1) return tests[0];
+  if (tests.length === 2) {
+    const [a, b] = tests;
+    return (job) => a(job) && b(job);
+  }
+  return (job) => {
+    for (const t of tests) if (!t(job)) return false;
+    return true;
+  };
+}
+
+function fieldTest(field: JobFilterField, value: string): (job: Job) => boolean {
   switch (field) {
+    case 'cluster':
+      return (job) => job.cluster === value;
+    case 'state':
+      return (job) => job.state === value;
+    case 'user':
+      return (job) => job.user === value;
+    case 'account':
+      return (job) => job.account === value;
     case 'node':
-      return job.nodes.includes(value);
+      return (job) => job.nodes.includes(value);
     case 'partition':
       // A pending job may name several partitions ("debug,batch"): indexed one by one.
-      return job.partition.includes(',') ? job.partition.split(',').includes(value) : job.partition === value;
-    default:
-      return job[field] === value;
+      return (job) => (job.partition.includes(',') ? job.partition.split(',').includes(value) : job.partition === value);
   }
 }
 

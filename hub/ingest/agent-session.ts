@@ -28,6 +28,9 @@ export interface IngestDeps {
 
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
 
+/** Most milliseconds of applying deltas per event-loop turn before other work gets a turn. */
+const APPLY_TURN_MS = 5;
+
 /** Streams by cluster: the one that may write. A newer stream replaces an older one. */
 export class IngestRegistry {
   /** The one stream per cluster that may write. */
@@ -50,7 +53,35 @@ export class IngestRegistry {
     },
   };
 
+  /** Applies waiting for their turn on the event loop (runSoon). */
+  private readonly runQueue: (() => void)[] = [];
+  private turnScheduled = false;
+
   constructor(readonly deps: IngestDeps) {}
+
+  /**
+   * Runs fn (applying one stream's durable deltas) on the event loop, in arrival order with the
+   * other streams', at most about APPLY_TURN_MS of them per turn: when many clusters' deltas
+   * land at once, API requests get the event loop in between instead of after all of them.
+   */
+  runSoon(fn: () => void): void {
+    this.runQueue.push(fn);
+    this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled || this.runQueue.length === 0) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      const start = performance.now();
+      while (this.runQueue.length > 0) {
+        this.runQueue.shift()!();
+        if (performance.now() - start > APPLY_TURN_MS) break;
+      }
+      this.scheduleTurn();
+    });
+  }
 
   /** The bytes a received delta was decoded from (undefined for deltas made in this process). */
   encodedBytes(delta: Delta): Uint8Array | undefined {
@@ -70,7 +101,8 @@ class AgentSession {
   private awaitingSnapshot = false;
   /** Deltas received and not yet applied, in arrival order; drained once per event-loop turn. */
   private queue: Delta[] = [];
-  private drainScheduled = false;
+  /** A drain loop runs (scheduled or waiting for a WAL fsync). */
+  private draining = false;
   private closed = false;
   private detachCommands?: () => void;
   private helloTimer?: NodeJS.Timeout;
@@ -133,11 +165,12 @@ class AgentSession {
           break;
         }
         // Deltas are applied strictly one after another, in batches: every delta that arrived
-        // in this turn of the event loop shares one WAL write and one fsync (group commit).
+        // while the previous batch was being made durable shares one WAL write and one fsync
+        // (group commit).
         this.queue.push(body.value);
-        if (!this.drainScheduled) {
-          this.drainScheduled = true;
-          setImmediate(() => this.drain());
+        if (!this.draining) {
+          this.draining = true;
+          setImmediate(() => void this.drain());
         }
         break;
       case 'command_result':
@@ -216,15 +249,18 @@ class AgentSession {
     state.emit('cluster', record);
   }
 
-  private drain(): void {
-    this.drainScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
+  private async drain(): Promise<void> {
     try {
-      this.applyBatch(batch);
+      while (this.queue.length > 0 && !this.closed) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.applyBatch(batch);
+      }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'applying a delta failed');
       this.fail(status.INTERNAL, 'SF_INGEST_APPLY_FAILED: the hub could not store the delta');
+    } finally {
+      this.draining = false;
     }
   }
 
@@ -233,14 +269,14 @@ class AgentSession {
    * except that a run of consecutive deltas is written to the WAL with one fsync before any of
    * them is applied or acked: still "ack only after a durable apply".
    */
-  private applyBatch(batch: Delta[]): void {
+  private async applyBatch(batch: Delta[]): Promise<void> {
     const { state } = this.registry.deps;
     const stats = this.registry.stats;
     let run: Delta[] = [];
     for (const delta of batch) {
       if (this.closed) return;
       if (delta.cluster !== this.cluster || delta.upserts.some((o) => o.kind && o.kind.value.cluster !== this.cluster)) {
-        this.commit(run);
+        await this.commit(run);
         stats.rejected++;
         this.fail(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${this.cluster}" only`);
         return;
@@ -251,8 +287,9 @@ class AgentSession {
         run.push(delta);
         continue;
       }
-      this.commit(run);
+      await this.commit(run);
       run = [];
+      if (this.closed) return;
       const fit = state.fit(delta);
       if (fit === 'duplicate') {
         stats.duplicates++;
@@ -274,23 +311,48 @@ class AgentSession {
         // A snapshot replaces the checkpoint: it is committed on its own.
         this.awaitingSnapshot = false;
         stats.snapshots++;
-        this.commit([delta]);
+        await this.commit([delta]);
       } else run.push(delta);
     }
-    this.commit(run);
+    await this.commit(run);
   }
 
-  /** Durable first (events, then the deltas in one WAL write), then apply and ack each. */
-  private commit(deltas: Delta[]): void {
+  /**
+   * Durable first (events, then the deltas in one WAL write and fsync), then apply and ack each.
+   * The fsync runs off the event loop; what is durable is applied even if the stream closed
+   * meanwhile (the state must hold what the WAL holds), and only acked on a live stream.
+   */
+  private async commit(deltas: Delta[]): Promise<void> {
     if (deltas.length === 0 || this.closed) return;
-    const { state, store, logger, events, onApplied } = this.registry.deps;
-    const stats = this.registry.stats;
+    const { store, events } = this.registry.deps;
     // Events first: durable and deduplicated by id, so a crash before the ack only means the
     // agent resends them and nothing is recorded twice.
     for (const delta of deltas) events?.record(this.cluster, delta.events);
-    store?.appendBatch(deltas.map((delta) => ({ delta, encoded: this.registry.encodedBytes(delta) })));
-    stats.batches++;
+    await store?.appendBatchDurable(deltas.map((delta) => ({ delta, encoded: this.registry.encodedBytes(delta) })));
+    this.registry.stats.batches++;
+    await new Promise<void>((resolve, reject) =>
+      this.registry.runSoon(() => {
+        try {
+          this.applyDurable(deltas);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
+  }
+
+  /** Applies and acks deltas that are in the WAL, in order. */
+  private applyDurable(deltas: Delta[]): void {
+    const { state, store, logger, onApplied } = this.registry.deps;
+    const stats = this.registry.stats;
     for (const delta of deltas) {
+      // Another stream of this cluster (a stale one it replaced) may have applied it meanwhile.
+      if (state.fit(delta) !== 'apply') {
+        const record = state.cluster(this.cluster);
+        this.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+        continue;
+      }
       state.apply(delta);
       onApplied?.(delta);
       stats.deltasApplied++;

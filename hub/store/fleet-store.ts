@@ -77,22 +77,24 @@ export class FleetStore {
    * write and one fsync (group commit). Same files as appending them one by one.
    */
   appendBatch(batch: { delta: Delta; encoded?: Uint8Array }[]): void {
-    let i = 0;
-    while (i < batch.length) {
-      const { delta, encoded } = batch[i];
-      if (delta.snapshot) {
-        this.append(delta, encoded);
-        i++;
-        continue;
-      }
-      const bodies: Uint8Array[] = [];
-      let j = i;
-      for (; j < batch.length && !batch[j].delta.snapshot && batch[j].delta.cluster === delta.cluster; j++) {
-        bodies.push(batch[j].encoded ?? encodeDelta(batch[j].delta));
-      }
-      this.wal(delta.cluster).append(...bodies);
-      i = j;
+    for (const run of runs(batch)) {
+      if (run.snapshot) this.append(run.snapshot, run.encoded);
+      else this.wal(run.cluster).append(...run.bodies);
     }
+  }
+
+  /**
+   * appendBatch, durable when the promise resolves: written now, the WAL fsync runs on the
+   * thread pool so the event loop is not blocked by the disk (a snapshot still writes its
+   * checkpoint at once). Batches of one cluster must not overlap: await each before the next.
+   */
+  async appendBatchDurable(batch: { delta: Delta; encoded?: Uint8Array }[]): Promise<void> {
+    const syncs: Promise<void>[] = [];
+    for (const run of runs(batch)) {
+      if (run.snapshot) this.append(run.snapshot, run.encoded);
+      else syncs.push(this.wal(run.cluster).appendDurable(...run.bodies));
+    }
+    await Promise.all(syncs);
   }
 
   /** After apply: fold a grown WAL into a checkpoint of the current state. */
@@ -136,4 +138,28 @@ export class FleetStore {
     }
     this.wals.clear();
   }
+}
+
+type Run = { snapshot: Delta; encoded?: Uint8Array; cluster?: undefined; bodies?: undefined } | { snapshot?: undefined; encoded?: undefined; cluster: string; bodies: Uint8Array[] };
+
+/** A batch as snapshots (each alone: it replaces the checkpoint) and runs of one cluster's deltas. */
+function runs(batch: { delta: Delta; encoded?: Uint8Array }[]): Run[] {
+  const out: Run[] = [];
+  let i = 0;
+  while (i < batch.length) {
+    const { delta, encoded } = batch[i];
+    if (delta.snapshot) {
+      out.push({ snapshot: delta, encoded });
+      i++;
+      continue;
+    }
+    const bodies: Uint8Array[] = [];
+    let j = i;
+    for (; j < batch.length && !batch[j].delta.snapshot && batch[j].delta.cluster === delta.cluster; j++) {
+      bodies.push(batch[j].encoded ?? encodeDelta(batch[j].delta));
+    }
+    out.push({ cluster: delta.cluster, bodies });
+    i = j;
+  }
+  return out;
 }

@@ -51,6 +51,10 @@ vitest_run integration --project integration
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
 
+# Measurements, not assertions: a missed target is reported in the table, only a crash fails.
+step "benchmarks, quick mode (npm run bench -- --quick)"
+node dist/scripts/bench/main.js --quick
+
 # Third-party data (real slurmrestd responses, OpenAPI specs) is read from ../shared, never
 # copied into the repository; without it these two checks say so and are not run.
 step "adapters against recorded slurmrestd responses"

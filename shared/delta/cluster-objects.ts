@@ -35,21 +35,25 @@ export interface AppliedChange {
  */
 export function applyDelta(objects: ClusterObjects, delta: Pick<Delta, 'upserts' | 'removals' | 'snapshot'>, cluster?: string): AppliedChange[] {
   const changes: AppliedChange[] = [];
-  if (delta.snapshot) {
-    const keep = new Set<string>();
+  if (delta.snapshot && countObjects(objects) > 0) {
+    // Ids the snapshot keeps, per kind (nothing to remove from an empty cluster: skipped).
+    const keep = new Map<KindName, Set<string>>();
     for (const obj of delta.upserts) {
       if (!obj.kind) continue;
-      keep.add(`${obj.kind.$case}\u0000${objectId(obj.kind.$case, obj.kind.value as never)}`);
+      let ids = keep.get(obj.kind.$case);
+      if (!ids) keep.set(obj.kind.$case, (ids = new Set()));
+      ids.add(objectId(obj.kind.$case, obj.kind.value as never));
     }
     for (const kind of KINDS) {
+      const ids = keep.get(kind);
       for (const [id, previous] of objects[kind]) {
-        if (!keep.has(`${kind}\u0000${id}`)) {
+        if (!ids?.has(id)) {
           objects[kind].delete(id);
           changes.push(cluster === undefined ? { type: 'remove', kind, id, previous } : { type: 'remove', kind, id, previous, cluster });
         }
       }
     }
-  } else {
+  } else if (!delta.snapshot) {
     for (const ref of delta.removals) {
       const kind = enumToKind(ref.kind);
       if (!kind) continue;

@@ -77,4 +77,18 @@ describe('RecordLog', () => {
     for (const text of ['', 'a', '123456789', 'x'.repeat(100_000)]) expect(crc32(enc(text))).toBe(crc32Table(enc(text)));
     expect(crc32Table(enc('123456789'))).toBe(0xcbf43926);
   });
+  it('appendDurable keeps order with append, and rewrite/close wait for running fsyncs', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rl-')), 'log');
+    const { log } = RecordLog.open(path);
+    const first = log.appendDurable(enc('a'), enc('b'));
+    log.append(enc('c'));
+    const second = log.appendDurable(enc('d'));
+    log.rewrite([enc('kept')]);
+    const third = log.appendDurable(enc('e'));
+    log.close();
+    await Promise.all([first, second, third]);
+    const again = RecordLog.open(path);
+    expect(again.records.map(dec)).toEqual(['kept', 'e']);
+    again.log.close();
+  });
 });

@@ -1,7 +1,7 @@
 // An append-only file of records, each framed as [u32 length][u32 crc32][bytes]. Appends are
 // fsync'd before they resolve; a torn tail left by a crash is detected and cut off on open,
 // so a record either exists whole or not at all.
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from './crc32.js';
 
@@ -18,6 +18,10 @@ export interface OpenedLog {
 export class RecordLog {
   private fd: number;
   private size: number;
+  /** fsyncs running on the thread pool (appendDurable). */
+  private syncing = 0;
+  /** Descriptors replaced or closed while an fsync on them ran: closed when none runs. */
+  private retired: number[] = [];
 
   private constructor(
     readonly path: string,
@@ -58,6 +62,31 @@ export class RecordLog {
   /** Appends and fsyncs a batch; durable when this returns. */
   append(...bodies: Uint8Array[]): void {
     if (bodies.length === 0) return;
+    this.write(bodies);
+    fsyncSync(this.fd);
+  }
+
+  /**
+   * Appends a batch now and fsyncs it on the thread pool: durable when the promise resolves.
+   * The event loop goes on meanwhile (the hub keeps answering queries during a slow disk flush),
+   * and what arrives in the meantime can share the next fsync. Appends keep their order.
+   */
+  appendDurable(...bodies: Uint8Array[]): Promise<void> {
+    if (bodies.length === 0) return Promise.resolve();
+    this.write(bodies);
+    const fd = this.fd;
+    this.syncing++;
+    return new Promise((resolve, reject) => {
+      fsync(fd, (err) => {
+        this.syncing--;
+        if (this.syncing === 0) this.closeRetired();
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
+
+  private write(bodies: Uint8Array[]): void {
     // Headers in one small buffer; the bodies are written from where they are (writev), not
     // copied into one big buffer first.
     const headers = Buffer.allocUnsafe(HEADER * bodies.length);
@@ -83,14 +112,13 @@ export class RecordLog {
       const all = Buffer.concat(parts as Uint8Array[], total);
       while (written < total) written += writeSync(this.fd, all, written, total - written);
     }
-    fsyncSync(this.fd);
     this.size += total;
   }
 
   /** Replaces the whole file atomically (write temp, fsync, rename). */
   rewrite(bodies: Uint8Array[]): void {
     const data = frame(bodies);
-    closeSync(this.fd);
+    this.release(this.fd);
     writeAtomically(this.path, data);
     this.fd = openSync(this.path, 'a+');
     this.size = data.length;
@@ -98,8 +126,19 @@ export class RecordLog {
 
   close(): void {
     if (this.fd < 0) return;
-    closeSync(this.fd);
+    this.release(this.fd);
     this.fd = -1;
+  }
+
+  /** Closes a descriptor, or keeps it open until no fsync runs on it (its number must not be reused meanwhile). */
+  private release(fd: number): void {
+    if (this.syncing > 0) this.retired.push(fd);
+    else closeSync(fd);
+  }
+
+  private closeRetired(): void {
+    for (const fd of this.retired) closeSync(fd);
+    this.retired = [];
   }
 }
 

@@ -1,0 +1,90 @@
+// A real agent (startAgent: Slurm source, normalize, diff, spool, hub stream) in its own process,
+// so its CPU time and memory can be read from /proc. Args: the agent config (agent.yaml keys).
+// `poll` runs one poll cycle now and returns once the hub has acked everything spooled; the
+// stream's welcomes go to the parent as events, stamped when they happened (2 ms resolution).
+import { Writable } from 'node:stream';
+import { writeHeapSnapshot } from 'node:v8';
+import { agentConfigSchema } from '../../../agent/config/index.js';
+import { startAgent } from '../../../agent/main.js';
+import { createLogger } from '../../../shared/logging/index.js';
+import { childArgs, emit, serve } from '../lib/rpc.js';
+
+const config = agentConfigSchema.parse(childArgs<Record<string, unknown>>());
+const verbose = !!process.env.SFLEET_BENCH_VERBOSE;
+const lines = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    if (verbose) process.stderr.write(chunk);
+    done();
+  },
+});
+const logger = createLogger({ name: 'sfleet-agent', level: 'info', destination: lines });
+const agent = await startAgent(config, { logger });
+
+// Each welcome from a hub, to the parent with the time it happened (checked every 2 ms).
+let connects = 0;
+setInterval(() => {
+  const n = agent.stream.stats.connects;
+  if (n !== connects) {
+    connects = n;
+    emit('connected', { at: Date.now(), hub: agent.stream.endpoint });
+  }
+}, 2).unref();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`agent: timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function status() {
+  const { spool, stream, pipeline } = agent;
+  return {
+    epoch: spool.epoch,
+    lastSeq: spool.lastSeq,
+    ackedSeq: spool.ackedSeq,
+    objects: spool.objectCount,
+    connected: stream.connected,
+    endpoint: stream.endpoint,
+    stream: stream.stats,
+    polls: pipeline.stats.polls,
+    failures: pipeline.stats.failures,
+    lastError: pipeline.stats.lastError,
+  };
+}
+
+serve(
+  {
+    status,
+    /** Waits until the first poll is done and the hub has acked it. */
+    settle: async ({ timeoutMs }: { timeoutMs: number }) => {
+      await until('the first poll', () => agent.pipeline.stats.polls + agent.pipeline.stats.failures > 0, timeoutMs);
+      if (agent.pipeline.stats.polls === 0) throw new Error(`agent: first poll failed: ${agent.pipeline.stats.lastError}`);
+      await until('the hub to ack the first poll', () => agent.stream.connected && agent.spool.ackedSeq === agent.spool.lastSeq, timeoutMs);
+      return status();
+    },
+    /** One poll cycle (parse, normalize, diff, spool, send) until the hub acks it. */
+    poll: async ({ timeoutMs }: { timeoutMs: number }) => {
+      const t0 = process.hrtime.bigint();
+      const changes = await agent.pipeline.pollOnce();
+      await until('the hub to ack the poll', () => agent.spool.ackedSeq === agent.spool.lastSeq, timeoutMs);
+      return { changes, ms: Number(process.hrtime.bigint() - t0) / 1e6, ...status() };
+    },
+    heapSnapshot: ({ path }: { path: string }) => writeHeapSnapshot(path),
+    gc: () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return process.memoryUsage();
+    },
+    stop: async () => {
+      await agent.close();
+      setImmediate(() => process.exit(0));
+      return {};
+    },
+  },
+  { pid: process.pid },
+);

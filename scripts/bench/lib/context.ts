@@ -1,0 +1,56 @@
+// What every benchmark gets, and what it gives back.
+import type { BenchPki } from './pki.js';
+
+export interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  quick: boolean;
+}
+
+/** A result plus what the table shows next to it (the file keeps only the four fields). */
+export interface Measured extends Result {
+  target?: string;
+  met?: boolean;
+  note?: string;
+}
+
+export interface BenchContext {
+  quick: boolean;
+  pki: BenchPki;
+  /** A scratch directory for this run (data dirs, spools, profiles). */
+  workDir: string;
+  /** Write CPU profiles of measured children into workDir/profiles. */
+  profile: boolean;
+  log(line: string): void;
+}
+
+export function measured(ctx: BenchContext, name: string, value: number, unit: string, extra: Omit<Measured, keyof Result> = {}): Measured {
+  return { name, value, unit, quick: ctx.quick, ...extra };
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls fn every everyMs until it returns a truthy value; throws after timeoutMs. */
+export async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { wrapObject, type Job, type Node } from '../model/index.js';
+import { applyDelta, emptyObjects } from './cluster-objects.js';
+
+const job = (id: number, state = 'PENDING'): Job => ({
+  cluster: 'c', id, name: `j${id}`, user: 'u', account: 'a', partition: 'p', qos: 'q', state, state_flags: [], state_reason: '', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
+});
+const node = (name: string): Node => ({
+  cluster: 'c', name, state: 'IDLE', flags: [], reason: '', cpus: 1, alloc_cpus: 0, memory_mb: 1, alloc_memory_mb: 0, partitions: [], features: [], gres: '', reason_set_by: '', address: name, hostname: name, slurm_version: '',
+});
+
+describe('applyDelta', () => {
+  it('a snapshot removes what it does not name, of every kind, then upserts the rest', () => {
+    const objects = emptyObjects();
+    applyDelta(objects, { snapshot: true, removals: [], upserts: [wrapObject('job', job(1)), wrapObject('job', job(2)), wrapObject('node', node('n1')), wrapObject('node', node('n2'))] });
+    // Same id in another kind must not keep an object: job "7" and node "7".
+    applyDelta(objects, { snapshot: false, removals: [], upserts: [wrapObject('node', node('7'))] });
+    const changes = applyDelta(objects, { snapshot: true, removals: [], upserts: [wrapObject('job', job(2, 'RUNNING')), wrapObject('job', job(7)), wrapObject('node', node('n1'))] }, 'c');
+    expect(changes.map((c) => `${c.type} ${c.kind} ${c.id} ${c.cluster}`)).toEqual([
+      'remove job 1 c',
+      'remove node n2 c',
+      'remove node 7 c',
+      'upsert job 2 c',
+      'upsert job 7 c',
+      'upsert node n1 c',
+    ]);
+    expect([...objects.job.keys()]).toEqual(['2', '7']);
+    expect([...objects.node.keys()]).toEqual(['n1']);
+    expect(objects.job.get('2')!.state).toBe('RUNNING');
+  });
+
+  it('a snapshot into an empty cluster only upserts; changes name the cluster only when asked', () => {
+    const objects = emptyObjects();
+    const changes = applyDelta(objects, { snapshot: true, removals: [{ kind: 1, id: '9' }], upserts: [wrapObject('job', job(1))] });
+    expect(changes).toEqual([{ type: 'upsert', kind: 'job', id: '1', value: job(1), previous: undefined }]);
+    expect('cluster' in changes[0]).toBe(false);
+  });
+});
