@@ -48,6 +48,10 @@ bash scripts/services/start.sh >/dev/null
 step "integration tests"
 vitest_run integration --project integration
 
+# Let go of the local-Slurm lock: the benchmark takes it itself (the daemons started above
+# inherited fd 9, so only an explicit unlock frees it).
+flock -u 9
+
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
 
