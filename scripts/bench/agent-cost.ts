@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   const env = await ensureSlurm(log);
   const before = await jobRecords(env);
   const t0 = Date.now();
-  const ids = await submitHeld(env, Math.max(0, Math.min(args.jobs - before, 40_000 - before)));
+  // At least one job of ours: a poll needs one change to make slurmctld answer with the full list.
+  const ids = await submitHeld(env, Math.max(1, Math.min(args.jobs - before, 40_000 - before)));
   const records = await jobRecords(env);
   log(`agent cost: ${before} jobs in slurmctld, submitted ${ids.length} held in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${records}`);
   const hub = await startHubChild(ctx, 'cost-hub');
