@@ -72,9 +72,10 @@ export class JobIndex {
       if (previous) for (const value of JobIndex.valuesOf(field, previous)) this.removeValue(field, value, cluster, id);
       if (next) for (const value of JobIndex.valuesOf(field, next)) this.addValue(field, value, cluster, id);
     }
-    if (previous && next && previous.state === next.state && previous.user === next.user && previous.account === next.account) return;
     for (let i = 0; i < PAIRS.length; i++) {
       const [a, b] = PAIRS[i];
+      // The usual update moves no pair (or only the state's): nothing to count.
+      if (previous && next && previous[a] === next[a] && previous[b] === next[b]) continue;
       if (previous) this.countPair(pairKey(i, previous[a], previous[b]), -1);
       if (next) this.countPair(pairKey(i, next[a], next[b]), 1);
     }
