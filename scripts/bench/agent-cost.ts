@@ -45,11 +45,12 @@ async function submitHeld(env: SlurmEnv, n: number): Promise<number[]> {
       ids.push(Number.parseInt(out.trim().split(';')[0], 10));
     }
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await Promise.all(Array.from({ length: 6 }, worker));
   return ids;
 }
 
 async function main(): Promise<void> {
+  log('agent cost: got the Slurm lock');
   const args = JSON.parse(process.argv[2]) as Args;
   const pki: BenchPki = { dir: args.pki.dir, ca: args.pki.ca, hub: args.pki.hub, client: args.pki.client, agent: async () => args.pki.agent };
   const ctx: BenchContext = { quick: args.quick, pki, workDir: args.workDir, profile: args.profile, log };

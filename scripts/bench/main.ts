@@ -2,7 +2,9 @@
 // on this machine, one after the other (each starts and stops its own processes), then
 // bench/results.json (an array of {name, value, unit, quick}) and a table on stdout.
 // Timing lives here, never in test assertions. --profile writes CPU profiles of the measured
-// processes (node --cpu-prof) under the run's scratch directory.
+// processes (node --cpu-prof) under the run's scratch directory, which it then keeps; read one
+// with `node dist/scripts/bench/profile-top.js <file>`. SFLEET_BENCH_VERBOSE=1 shows the
+// children's output; SFLEET_BENCH_HUB_FLAGS adds node flags to every hub (e.g. --trace-gc).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -44,11 +44,15 @@ export function heldByAncestor(): boolean {
   return lockHolders().some((pid) => mine.has(pid));
 }
 
-/** Spawns `command args` under the Slurm lock (or directly when an ancestor holds it). */
+/**
+ * Spawns `command args` under the Slurm lock (or directly when an ancestor holds it). `flock -o`:
+ * the lock's descriptor is not handed down, so Slurm daemons a benchmark starts (start.sh) do
+ * not keep the lock after it ends.
+ */
 export function spawnUnderSlurmLock(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): { proc: ChildProcess; locked: 'flock' | 'ancestor' } {
   const inherited = heldByAncestor();
   const proc = inherited
     ? spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
-    : spawn('flock', [SLURM_LOCK, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    : spawn('flock', ['-o', SLURM_LOCK, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   return { proc, locked: inherited ? 'ancestor' : 'flock' };
 }

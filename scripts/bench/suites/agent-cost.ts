@@ -27,9 +27,15 @@ export async function agentCostBench(ctx: BenchContext): Promise<Measured[]> {
   const { proc, locked } = spawnUnderSlurmLock(process.execPath, [ENTRY, JSON.stringify(args)]);
   ctx.log(`agent cost: ${locked === 'flock' ? 'waiting for /tmp/sfleet-slurm.lock' : 'the Slurm lock is held by our caller'}`);
   let stdout = '';
+  const spawned = Date.now();
+  let waitedS = 0;
   proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => {
-    for (const line of c.toString().split('\n')) if (line.trim()) ctx.log(line);
+    for (const line of c.toString().split('\n')) {
+      if (!line.trim()) continue;
+      if (line.includes('got the Slurm lock')) waitedS = (Date.now() - spawned) / 1000;
+      ctx.log(line);
+    }
   });
   const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
   if (code !== 0) throw new Error(`agent-cost exited with ${code}`);
@@ -43,7 +49,7 @@ export async function agentCostBench(ctx: BenchContext): Promise<Measured[]> {
     measured(ctx, 'agent_cpu_share', round(share, 4), 'fraction', {
       target: '<= 0.10',
       met: share <= 0.1,
-      note: `${out.records} jobs: agent ${per(agent)} vs slurmrestd ${per(rest)} CPU per full poll (${out.samples.length} polls)`,
+      note: `${out.records} jobs: agent ${per(agent)} vs slurmrestd ${per(rest)} CPU per full poll (${out.samples.length} polls)${waitedS >= 1 ? `; waited ${waitedS.toFixed(0)} s for the Slurm lock` : ''}`,
     }),
   ];
 }

@@ -25,7 +25,7 @@ export async function agentRssBench(ctx: BenchContext): Promise<Measured[]> {
 }
 
 async function idle(ctx: BenchContext, hub: string, out: Measured[]): Promise<void> {
-  const seconds = ctx.quick ? 4 : 10;
+  const seconds = ctx.quick ? 3 : 10;
   const small = await startSimulator({ listen: '127.0.0.1:0', cluster: 'idle', nodes: 64, jobs: 200, apiVersion: 'v0.0.41', log: () => undefined });
   const agent = await startAgentChild(ctx, { cluster: 'idle', hubs: [hub], slurm: simSlurm(small.url), pollInterval: '1s' });
   try {

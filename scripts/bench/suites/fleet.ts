@@ -54,7 +54,7 @@ export async function fleetBench(ctx: BenchContext): Promise<Measured[]> {
   const jobs = 10_000;
   const queries = ctx.quick ? 400 : 2_000;
   // At least this long, so the queries meet many deltas.
-  const minQuerySeconds = ctx.quick ? 4 : 15;
+  const minQuerySeconds = ctx.quick ? 3 : 15;
   const concurrency = 4;
   // Each client waits 10-30 ms between queries (about 150 queries/s in all): people and
   // dashboards, not a saturating loop whose p99 would only measure its own queue.

@@ -10,7 +10,7 @@ import { Child } from '../lib/rpc.js';
 import { Prng } from '../lib/workload.js';
 
 export async function freshnessBench(ctx: BenchContext): Promise<Measured[]> {
-  const trials = ctx.quick ? 12 : 40;
+  const trials = ctx.quick ? 10 : 40;
   const pollMs = 1000;
   // The simulator in its own process: its rendering must not delay our reading of the watch stream.
   const sim = await Child.start<{ url: string }>('sim', { listen: '127.0.0.1:0', cluster: 'fresh', nodes: 200, jobs: 2000, apiVersion: 'v0.0.38' });
