@@ -1,34 +1,74 @@
 // Who is calling. Every API request passes here first: a client certificate of the fleet CA,
-// or a bearer token. Nothing is anonymous. RBAC and tenant filters (later) take the Principal.
+// or a bearer credential (an API token, a login session, an OIDC access token...). Nothing is
+// anonymous. RBAC and tenant filters take the Principal this returns.
 import type { TLSSocket } from 'node:tls';
 import { UnauthenticatedError } from '../../shared/errors/index.js';
 import { identityFromSubjectAltName } from '../../shared/tls/index.js';
 import type { TokenStore } from './token-store.js';
 
+export type AuthMethod = 'mtls' | 'token' | 'oidc' | 'ldap' | 'local' | 'saml';
+
 export interface Principal {
-  /** The user's identity: the client certificate's name, or the token's name. */
+  /** The user's identity: the client certificate's name, the token's name, the login name. */
   name: string;
-  method: 'mtls' | 'token';
-  role: 'client' | 'hub' | 'agent' | 'service';
+  /** How the caller proved it (for sessions: how the session was opened). */
+  method: AuthMethod;
+  /** What kind of caller: a person or tool with a client cert, another hub, a service account, a logged-in user. */
+  role: 'client' | 'hub' | 'agent' | 'service' | 'user';
+  /** Directory or IdP groups (RBAC bindings match them). */
+  groups: string[];
+  /** User attributes for row filters (`${user.project}`...): IdP claims or directory attributes. */
+  attributes: Record<string, string>;
+  /** RBAC roles granted to this credential itself (service-account tokens scoped to roles). */
+  roles?: string[];
 }
 
 export interface AuthInput {
   socket?: TLSSocket;
   authorization?: string | string[];
   peerSubjectAltName?: string;
+  /** The caller's address, for audit and rate limiting. */
+  remoteAddress?: string;
+}
+
+/**
+ * One kind of bearer credential. `verify` answers undefined when the credential is not of its
+ * kind (the next verifier is asked) and throws UnauthenticatedError when it is of its kind but
+ * invalid (expired, bad signature...), so the caller hears why.
+ */
+export interface BearerVerifier {
+  readonly kind: string;
+  verify(credential: string, input: AuthInput): Promise<Principal | undefined> | Principal | undefined;
+}
+
+/** API tokens from data_dir/tokens.json (`sfleet token create`). */
+export class ApiTokenVerifier implements BearerVerifier {
+  readonly kind = 'token';
+  constructor(private readonly tokens: TokenStore) {}
+  verify(credential: string): Principal | undefined {
+    if (!credential.startsWith('sft_')) return undefined;
+    const name = this.tokens.verify(credential);
+    if (!name) throw new UnauthenticatedError('invalid, expired or revoked token');
+    return { name, method: 'token', role: 'service', groups: [], attributes: {} };
+  }
 }
 
 export class Authenticator {
-  constructor(private readonly tokens: TokenStore) {}
+  private readonly verifiers: BearerVerifier[];
+  constructor(tokens: TokenStore, verifiers: BearerVerifier[] = []) {
+    this.verifiers = [new ApiTokenVerifier(tokens), ...verifiers];
+  }
 
-  authenticate(input: AuthInput): Principal {
+  async authenticate(input: AuthInput): Promise<Principal> {
     const auth = Array.isArray(input.authorization) ? input.authorization[0] : input.authorization;
     if (auth) {
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
       if (!m) throw new UnauthenticatedError('malformed Authorization header: expected "Bearer <token>"');
-      const name = this.tokens.verify(m[1]);
-      if (!name) throw new UnauthenticatedError('invalid, expired or revoked token');
-      return { name, method: 'token', role: 'service' };
+      for (const verifier of this.verifiers) {
+        const principal = await verifier.verify(m[1], input);
+        if (principal) return principal;
+      }
+      throw new UnauthenticatedError('invalid, expired or revoked token');
     }
     let san = input.peerSubjectAltName;
     if (san === undefined && input.socket && input.socket.authorized) {
@@ -37,7 +77,7 @@ export class Authenticator {
     if (san !== undefined) {
       const identity = identityFromSubjectAltName(san);
       if (identity && (identity.role === 'client' || identity.role === 'hub')) {
-        return { name: identity.name, method: 'mtls', role: identity.role };
+        return { name: identity.name, method: 'mtls', role: identity.role, groups: [], attributes: {} };
       }
       if (identity?.role === 'agent') throw new UnauthenticatedError('agent certificates may only open the agent stream');
     }

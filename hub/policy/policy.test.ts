@@ -37,13 +37,13 @@ describe('tokens', () => {
 
 describe('Authenticator', () => {
   const auth = new Authenticator(new TokenStore(mkdtempSync(join(tmpdir(), 'tok-'))));
-  it('names the user of a client certificate', () => {
-    expect(auth.authenticate({ peerSubjectAltName: 'URI:spiffe://t/user/alice, DNS:x' })).toEqual({ name: 'alice', method: 'mtls', role: 'client' });
+  it('names the user of a client certificate', async () => {
+    await expect(auth.authenticate({ peerSubjectAltName: 'URI:spiffe://t/user/alice, DNS:x' })).resolves.toEqual({ name: 'alice', method: 'mtls', role: 'client', groups: [], attributes: {} });
   });
-  it('refuses anonymous calls, agent certificates and malformed headers', () => {
-    expect(() => auth.authenticate({})).toThrow(/authentication required/);
-    expect(() => auth.authenticate({ peerSubjectAltName: 'URI:spiffe://t/cluster/a/agent/x' })).toThrow(/agent certificates/);
-    expect(() => auth.authenticate({ authorization: 'Basic abc' })).toThrow(/malformed Authorization/);
-    expect(() => auth.authenticate({ authorization: 'Bearer nope' })).toThrow(/invalid, expired or revoked/);
+  it('refuses anonymous calls, agent certificates and malformed headers', async () => {
+    await expect(auth.authenticate({})).rejects.toThrow(/authentication required/);
+    await expect(auth.authenticate({ peerSubjectAltName: 'URI:spiffe://t/cluster/a/agent/x' })).rejects.toThrow(/agent certificates/);
+    await expect(auth.authenticate({ authorization: 'Basic abc' })).rejects.toThrow(/malformed Authorization/);
+    await expect(auth.authenticate({ authorization: 'Bearer nope' })).rejects.toThrow(/invalid, expired or revoked/);
   });
 });

@@ -18,7 +18,7 @@ export interface FleetServiceDeps {
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } }; metadata: Metadata };
 
-function gate(deps: FleetServiceDeps, call: AnyCall): Principal {
+function gate(deps: FleetServiceDeps, call: AnyCall): Promise<Principal> {
   const auth = call.metadata.get('authorization')[0];
   return deps.authenticator.authenticate({
     authorization: typeof auth === 'string' ? auth : undefined,
@@ -29,7 +29,7 @@ function gate(deps: FleetServiceDeps, call: AnyCall): Principal {
 function unary<Req, Res>(deps: FleetServiceDeps, fn: (req: Req, principal: Principal) => Promise<Res> | Res) {
   return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): Promise<void> => {
     try {
-      const principal = gate(deps, call as unknown as AnyCall);
+      const principal = await gate(deps, call as unknown as AnyCall);
       callback(null, await fn(call.request, principal));
     } catch (err) {
       const s = toGrpcStatus(err);
@@ -73,9 +73,9 @@ export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
       const result = await commands.run(req.cluster, req.kind, req.target, req.reason, principal.name);
       return { ok: result.ok, message: result.message, via: result.via };
     }),
-    watch: (call: ServerWritableStream<WatchRequest, WatchEventMsg>) => {
+    watch: async (call: ServerWritableStream<WatchRequest, WatchEventMsg>) => {
       try {
-        gate(deps, call as unknown as AnyCall);
+        await gate(deps, call as unknown as AnyCall);
       } catch (err) {
         const s = toGrpcStatus(err);
         call.emit('error', { code: s.code, details: s.details });

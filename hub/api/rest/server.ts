@@ -65,9 +65,10 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
-    const principal: Principal = deps.authenticator.authenticate({
+    const principal: Principal = await deps.authenticator.authenticate({
       socket: request.raw.socket as TLSSocket,
       authorization: request.headers.authorization,
+      remoteAddress: request.ip,
     });
     (request as FastifyRequest & { principal: Principal }).principal = principal;
   });
