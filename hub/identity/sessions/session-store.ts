@@ -1,0 +1,62 @@
+// Login sessions: what a user gets after logging in (password + TOTP, LDAP, OIDC or SAML),
+// presented afterwards as `Authorization: Bearer sfs_...`. Only a hash of the token is kept.
+// This in-memory store serves a standalone hub; a shared (Redis) store serves a hub group.
+import { createHash, randomBytes } from 'node:crypto';
+import { UnauthenticatedError } from '../../../shared/errors/index.js';
+import type { BearerVerifier, Principal } from '../../policy/index.js';
+
+export const SESSION_PREFIX = 'sfs_';
+
+export interface SessionStore {
+  /** A new session for `principal`; the token is returned once and never stored. */
+  create(principal: Principal, ttlMs: number): Promise<string>;
+  /** The session's principal, or undefined when unknown, expired or revoked. */
+  get(token: string): Promise<Principal | undefined>;
+  revoke(token: string): Promise<void>;
+}
+
+export function newSessionToken(): string {
+  return SESSION_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function sessionKey(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, { principal: Principal; expires: number }>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async create(principal: Principal, ttlMs: number): Promise<string> {
+    const token = newSessionToken();
+    this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs });
+    return token;
+  }
+
+  async get(token: string): Promise<Principal | undefined> {
+    const key = sessionKey(token);
+    const s = this.sessions.get(key);
+    if (!s) return undefined;
+    if (s.expires <= this.now()) {
+      this.sessions.delete(key);
+      return undefined;
+    }
+    return s.principal;
+  }
+
+  async revoke(token: string): Promise<void> {
+    this.sessions.delete(sessionKey(token));
+  }
+}
+
+/** Bearer `sfs_...` credentials are sessions of this store. */
+export class SessionVerifier implements BearerVerifier {
+  readonly kind = 'session';
+  constructor(private readonly store: SessionStore) {}
+  async verify(credential: string): Promise<Principal | undefined> {
+    if (!credential.startsWith(SESSION_PREFIX)) return undefined;
+    const principal = await this.store.get(credential);
+    if (!principal) throw new UnauthenticatedError('session expired, revoked or unknown: log in again');
+    return principal;
+  }
+}
