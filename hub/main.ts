@@ -25,7 +25,9 @@ import {
   type MemberIdentity,
 } from './leader/index.js';
 import { createHubMetrics } from './metrics/index.js';
-import { Authenticator, TokenStore } from './policy/index.js';
+import { bearerFromSessionCookie, startOidc } from './identity/oidc/index.js';
+import { MemorySessionStore as LoginSessionStore, SessionVerifier } from './identity/sessions/index.js';
+import { Authenticator, TokenStore, type BearerVerifier } from './policy/index.js';
 import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
 import { WatchFeed } from './watch/index.js';
@@ -81,7 +83,11 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       onReplicated: (delta) => events.record(delta.cluster, delta.events),
     });
   }
-  const authenticator = new Authenticator(new TokenStore(config.data_dir));
+  // Single sign-on: OIDC bearer JWTs and browser logins ending in sessions (sfs_ tokens or the session cookie).
+  const loginSessions = new LoginSessionStore();
+  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: loginSessions }) : undefined;
+  const verifiers: BearerVerifier[] = [new SessionVerifier(loginSessions), ...(oidc ? [oidc.verifier] : [])];
+  const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
@@ -134,11 +140,13 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     {
       logger,
       authenticator,
+      extraRoutes: oidc ? [(a) => oidc.registerRoutes(a)] : [],
+      cookieBearer: bearerFromSessionCookie,
       state,
       commands,
       watch,
       events,
-      readiness: () => ({ ready: grpcUp && httpUp, checks: { data_dir: 'loaded', grpc: grpcUp ? 'listening' : 'down', http: httpUp ? 'listening' : 'down', ...clusteredChecks() } }),
+      readiness: () => ({ ready: grpcUp && httpUp, checks: { data_dir: 'loaded', grpc: grpcUp ? 'listening' : 'down', http: httpUp ? 'listening' : 'down', ...clusteredChecks(), ...(oidc ? { oidc: oidc.status() } : {}) } }),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
       hubs: async () => {
         const s = leadership.status();
@@ -197,6 +205,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       store.close(state);
       events.close();
       etcd?.close();
+      oidc?.close();
     },
   };
 }

@@ -24,6 +24,10 @@ declare module 'fastify' {
 export interface HttpApiDeps extends RouteDeps {
   logger: Logger;
   authenticator: Authenticator;
+  /** More routes from other folders (the SSO login endpoints); each declares public or a permission. */
+  extraRoutes?: ((app: FastifyInstance) => void)[];
+  /** Reads a browser session cookie as a bearer credential when no Authorization header is sent. */
+  cookieBearer?: (cookieHeader: string | undefined) => string | undefined;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -67,7 +71,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (config?.public) return;
     const principal: Principal = await deps.authenticator.authenticate({
       socket: request.raw.socket as TLSSocket,
-      authorization: request.headers.authorization,
+      authorization: request.headers.authorization ?? deps.cookieBearer?.(request.headers.cookie),
       remoteAddress: request.ip,
     });
     (request as FastifyRequest & { principal: Principal }).principal = principal;
@@ -87,6 +91,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   });
 
   registerRoutes(app, deps);
+  for (const register of deps.extraRoutes ?? []) register(app);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };

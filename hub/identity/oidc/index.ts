@@ -1,0 +1,44 @@
+// OpenID Connect: bearer JWTs from the issuer, and the dashboard's browser login.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../../../shared/logging/index.js';
+import type { OidcConfig } from '../../config/index.js';
+import type { Principal } from '../../policy/index.js';
+import type { SessionStore } from '../sessions/index.js';
+import { registerOidcLogin } from './browser-login.js';
+import { OidcIssuer } from './issuer.js';
+import { OidcBearerVerifier, OidcTokenValidator } from './token-verifier.js';
+
+export { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, sendLoggedIn, type LoggedIn } from './browser-login.js';
+export { IdpResponseError, IdpUnavailableError, OidcIssuer } from './issuer.js';
+export { bearerFromSessionCookie, SESSION_COOKIE, sessionCookie } from './session-cookie.js';
+export { looksLikeJwt, OidcBearerVerifier, OidcTokenValidator, principalFromClaims } from './token-verifier.js';
+
+export interface Oidc {
+  verifier: OidcBearerVerifier;
+  /** The browser login routes (only when a client_secret is configured). */
+  registerRoutes(app: FastifyInstance): void;
+  /** For /readyz checks. */
+  status(): string;
+  close(): void;
+}
+
+/** Starts discovery in the background; the hub does not wait for the issuer. */
+export function startOidc(config: OidcConfig, deps: { logger: Logger; sessions: SessionStore }): Oidc {
+  const logger = deps.logger.child({ component: 'oidc' });
+  const issuer = new OidcIssuer(config, logger);
+  const validator = new OidcTokenValidator(config, issuer);
+  issuer.start();
+  return {
+    verifier: new OidcBearerVerifier(validator, config.claims),
+    registerRoutes(app) {
+      // Who the hub takes the caller to be: the claim mapping made visible.
+      app.get('/api/v1/auth/principal', { config: { permission: 'principal:read' }, schema: { summary: 'The calling principal: name, method, groups, attributes' } }, async (request) => {
+        const p = (request as typeof request & { principal: Principal }).principal;
+        return { name: p.name, method: p.method, role: p.role, groups: p.groups, attributes: p.attributes };
+      });
+      if (config.client_secret) registerOidcLogin(app, { config, issuer, validator, sessions: deps.sessions, logger });
+    },
+    status: () => issuer.status(),
+    close: () => issuer.close(),
+  };
+}
