@@ -23,7 +23,7 @@ export const oidcConfigSchema = z
     audience: z.array(z.string().min(1)).min(1).optional(),
     /** PEM bundle that signs the issuer's TLS certificate; default: the system trust store. */
     ca: z.string().min(1).optional(),
-    algorithms: z.array(z.enum(OIDC_ALGORITHMS)).min(1).default([...OIDC_ALGORITHMS]),
+    algorithms: z.array(z.enum(OIDC_ALGORITHMS, { error: `one of ${OIDC_ALGORITHMS.join(', ')}: unsigned (none) and shared-secret (HS*) tokens are never accepted` })).min(1).default([...OIDC_ALGORITHMS]),
     /** Clock skew tolerated on exp / nbf / iat. */
     clock_skew: duration.refine((ms) => ms <= 300_000, 'at most 5m: a larger skew keeps expired tokens alive').default(30_000),
     /** Per request to the issuer (discovery, keys, code exchange). */
