@@ -1,6 +1,7 @@
 // Wires the hub: store -> fleet state -> ingest (gRPC) -> API (HTTPS, gRPC, watch).
 // The only place that knows every component.
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import type { AgentMessage, HubMessage } from '../generated/fleet/v1/agent.js';
 import { FleetServiceService } from '../generated/fleet/v1/fleet.js';
@@ -25,7 +26,8 @@ import {
   type MemberIdentity,
 } from './leader/index.js';
 import { createHubMetrics } from './metrics/index.js';
-import { bearerFromSessionCookie, startOidc } from './identity/oidc/index.js';
+import { bearerFromSessionCookie, registerPrincipalRoute, startOidc } from './identity/oidc/index.js';
+import { startSaml } from './identity/saml/index.js';
 import { MemorySessionStore as LoginSessionStore, SessionVerifier } from './identity/sessions/index.js';
 import { Authenticator, TokenStore, type BearerVerifier } from './policy/index.js';
 import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
@@ -86,6 +88,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   // Single sign-on: OIDC bearer JWTs and browser logins ending in sessions (sfs_ tokens or the session cookie).
   const loginSessions = new LoginSessionStore();
   const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: loginSessions }) : undefined;
+  const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: loginSessions }) : undefined;
   const verifiers: BearerVerifier[] = [new SessionVerifier(loginSessions), ...(oidc ? [oidc.verifier] : [])];
   const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
   const metrics = createHubMetrics(state, ingest);
@@ -140,7 +143,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     {
       logger,
       authenticator,
-      extraRoutes: oidc ? [(a) => oidc.registerRoutes(a)] : [],
+      extraRoutes: [registerPrincipalRoute, ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []), ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : [])],
       cookieBearer: bearerFromSessionCookie,
       state,
       commands,

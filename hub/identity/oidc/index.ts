@@ -2,13 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { OidcConfig } from '../../config/index.js';
-import type { Principal } from '../../policy/index.js';
 import type { SessionStore } from '../sessions/index.js';
 import { registerOidcLogin } from './browser-login.js';
 import { OidcIssuer } from './issuer.js';
 import { OidcBearerVerifier, OidcTokenValidator } from './token-verifier.js';
 
 export { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, sendLoggedIn, type LoggedIn } from './browser-login.js';
+export { registerPrincipalRoute } from './principal-route.js';
 export { IdpResponseError, IdpUnavailableError, OidcIssuer } from './issuer.js';
 export { bearerFromSessionCookie, SESSION_COOKIE, sessionCookie } from './session-cookie.js';
 export { looksLikeJwt, OidcBearerVerifier, OidcTokenValidator, principalFromClaims } from './token-verifier.js';
@@ -31,11 +31,6 @@ export function startOidc(config: OidcConfig, deps: { logger: Logger; sessions: 
   return {
     verifier: new OidcBearerVerifier(validator, config.claims),
     registerRoutes(app) {
-      // Who the hub takes the caller to be: the claim mapping made visible.
-      app.get('/api/v1/auth/principal', { config: { permission: 'principal:read' }, schema: { summary: 'The calling principal: name, method, groups, attributes' } }, async (request) => {
-        const p = (request as typeof request & { principal: Principal }).principal;
-        return { name: p.name, method: p.method, role: p.role, groups: p.groups, attributes: p.attributes };
-      });
       if (config.client_secret) registerOidcLogin(app, { config, issuer, validator, sessions: deps.sessions, logger });
     },
     status: () => issuer.status(),
