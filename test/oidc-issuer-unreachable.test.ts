@@ -3,6 +3,7 @@
 // issuer up once it answers. Later outages: cached keys keep verifying; a key it cannot fetch
 // is a 503 naming the issuer, not a crash.
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, SignJWT } from 'jose';
@@ -20,6 +21,9 @@ let idpPki: TestPki;
 let idp: TestIdp;
 let hub: StandaloneHub;
 let untrusting: StandaloneHub;
+let silentHub: StandaloneHub;
+let silent: Server;
+const silentSockets: Socket[] = [];
 
 beforeAll(async () => {
   assertBuilt();
@@ -31,12 +35,20 @@ beforeAll(async () => {
   hub = new StandaloneHub(join(dir, 'hub'), pki, { sso: { oidc: { ...oidc, ca: idpPki.ca, timeout: '2s' } } });
   // The same issuer, but its TLS certificate is not trusted (no `ca`: the system store).
   untrusting = new StandaloneHub(join(dir, 'untrusting'), pki, { sso: { oidc } });
-  await Promise.all([hub.start(), untrusting.start()]);
+  // An issuer that accepts connections and never answers.
+  silent = createServer((socket) => silentSockets.push(socket));
+  const silentPort = await freePort();
+  await new Promise<void>((resolve) => silent.listen(silentPort, '127.0.0.1', resolve));
+  silentHub = new StandaloneHub(join(dir, 'silent'), pki, { sso: { oidc: { ...oidc, issuer: `https://127.0.0.1:${silentPort}`, ca: idpPki.ca, timeout: '500ms' } } });
+  await Promise.all([hub.start(), untrusting.start(), silentHub.start()]);
 });
 
 afterAll(async () => {
   await hub?.stop();
   await untrusting?.stop();
+  await silentHub?.stop();
+  for (const socket of silentSockets) socket.destroy();
+  silent?.close();
   await idp?.stop();
 });
 
@@ -61,6 +73,14 @@ describe('OIDC issuer unreachable', () => {
 
     expect((await hub.get('/api/v1/jobs', { clientCert: true })).status).toBe(200);
     expect((await hub.get('/api/v1/jobs', { bearer: 'garbage' })).status).toBe(401);
+  });
+
+  it('an issuer that never answers is reported after sso.oidc.timeout', async () => {
+    const status = (await silentHub.get('/readyz')).json.checks.oidc;
+    expect(status).toMatch(/^issuer unreachable: https:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration: no answer within 500ms; retrying$/);
+    const res = await silentHub.get('/api/v1/jobs', { bearer: await someJwt() });
+    expect(res.status).toBe(503);
+    expect(res.json.detail).toMatch(/is unreachable: .*no answer within 500ms$/);
   });
 
   it('picks the issuer up once it answers, without a restart', async () => {
