@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HUB_RESOURCE, newSigningKey, TestIdp, type IdpClient } from './harness/oidc-idp.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/ports.js';
-import { assertBuilt } from './harness/sfleet-process.js';
+import { assertBuilt, sfleet as sfleetCli } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
 
 const accounts = {
@@ -70,6 +70,14 @@ describe('OIDC bearer tokens', () => {
     const bob = await idp.tokensFor('bob', sfleet);
     expect((await hub.get('/api/v1/auth/principal', { bearer: bob.id_token })).json).toMatchObject({ name: 'bob', groups: ['hpc-admins'], attributes: {} });
     expect((await hub.get('/readyz')).json.checks.oidc).toBe(`ready (issuer ${idp.issuer})`);
+  });
+
+  it('works from the CLI: sfleet --token <OIDC token>, and a refused token reads as its reason', async () => {
+    const tokens = await idp.tokensFor('alice', sfleet);
+    const env = { ...process.env, SFLEET_HUB: hub.url, SFLEET_CA: pki.ca, SFLEET_TOKEN: tokens.access_token };
+    expect(JSON.parse(await sfleetCli(['jobs', '-o', 'json'], env))).toEqual([]);
+    const foreign = await idp.tokensFor('alice', other);
+    await expect(sfleetCli(['jobs'], { ...env, SFLEET_TOKEN: foreign.id_token })).rejects.toThrow(/token audience "other-app" is not this hub/);
   });
 
   it('refuses a token issued to another application (wrong audience)', async () => {
