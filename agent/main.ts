@@ -7,7 +7,7 @@ import { AgentPipeline } from './pipeline.js';
 import { createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
-import { HubStream } from './stream/index.js';
+import { CertificateRenewal, HubStream } from './stream/index.js';
 
 export interface RunningAgent {
   pipeline: AgentPipeline;
@@ -51,6 +51,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
         }
       },
       beforeActivate: () => pipeline.pollOnce(),
+      renewal: new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) }),
     },
   );
   pipeline.stream = stream;
