@@ -3,7 +3,7 @@
 // the authenticated stream, checks what comes back, writes key and certificate atomically and
 // reconnects with them. A refusal (the hub has no CA key, the certificate was revoked) is
 // logged with the time left, retried later, and the agent keeps working until expiry.
-import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { CertificateIssued, CertificateRefused } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
@@ -29,8 +29,8 @@ function uriOf(cert: X509Certificate): string | undefined {
   return /URI:([^,\s]+)/.exec(cert.subjectAltName ?? '')?.[1];
 }
 
-function spki(key: Parameters<typeof createPublicKey>[0]): Buffer {
-  return createPublicKey(key).export({ type: 'spki', format: 'der' });
+function spki(key: KeyObject): Buffer {
+  return (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
 }
 
 export class CertificateRenewal {
