@@ -1,6 +1,7 @@
 // Certificate rotation without a restart: replacing the hub's certificate files on disk makes
 // new handshakes (gRPC and HTTPS) see the new certificate, while an open agent stream goes on
 // without reconnecting; a bad replacement is refused and the old certificate keeps serving.
+import { status } from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { silentLogger } from '../shared/logging/index.js';
-import type { TlsFiles } from '../shared/tls/index.js';
+import { revocationPath, revokeCertificate, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
@@ -24,6 +25,8 @@ let hub: RunningHub;
 let agent: RunningAgent;
 let source: ScriptedSource;
 let grpcPort: number;
+let dataDir: string;
+let agentFiles: TlsFiles;
 let httpPort: number;
 
 const serialOf = (path: string): string => new X509Certificate(readFileSync(path)).serialNumber;
@@ -34,7 +37,7 @@ beforeAll(async () => {
   grpcPort = await freePort();
   httpPort = await freePort();
   hub = await startHub(
-    hubConfigSchema.parse({ listen: { grpc: `127.0.0.1:${grpcPort}`, http: `127.0.0.1:${httpPort}` }, tls: hubFiles, data_dir: mkdtempSync(join(tmpdir(), `hub-${process.pid}-`)) }),
+    hubConfigSchema.parse({ listen: { grpc: `127.0.0.1:${grpcPort}`, http: `127.0.0.1:${httpPort}` }, tls: hubFiles, data_dir: (dataDir = mkdtempSync(join(tmpdir(), `hub-${process.pid}-`))) }),
     { logger },
   );
   source = new ScriptedSource('rot');
@@ -43,7 +46,7 @@ beforeAll(async () => {
     agentConfigSchema.parse({
       cluster: 'rot',
       hub: { endpoints: [hub.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
-      tls: await pki.agent('rot'),
+      tls: (agentFiles = privateCopy(await pki.agent('rot'))),
       slurm: { source: 'cli' },
       poll_interval: '200ms',
       spool_dir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)),
@@ -121,6 +124,30 @@ describe('hub certificate rotation', () => {
     const res = await fetchClusters();
     expect(res).toBe(200);
     expect(agent.stream.stats.disconnects).toBe(0);
+  });
+});
+
+describe('agent certificate rotation', () => {
+  it('reconnects with the last good files when the ones on disk break, and with new files once they are replaced', async () => {
+    const oldSerial = serialOf(agentFiles.cert);
+    const session = (): { fail(code: number, details: string): void } => hub.ingest.active.get('rot') as unknown as { fail(code: number, details: string): void };
+
+    // A broken certificate file: the next connection uses what was read before.
+    writeFileSync(agentFiles.cert, 'half-written certificate');
+    let connects = agent.stream.stats.connects;
+    session().fail(status.UNAVAILABLE, 'test: drop the stream');
+    await waitFor('a reconnect with the last good files', () => agent.stream.stats.connects > connects && agent.stream.connected);
+
+    // New files on disk, the old certificate revoked: the hub ends the stream, the agent comes back with the new one.
+    const fresh = await pki.issue('agent', 'agent-rot', 'rot');
+    replaceFiles(agentFiles, fresh);
+    connects = agent.stream.stats.connects;
+    revokeCertificate(revocationPath(dataDir), { serial: oldSerial, reason: 'rotated' });
+    await waitFor('the old stream ended', () => hub.tls.certificates.stats.ended === 1);
+    await waitFor('a reconnect with the new certificate', () => agent.stream.stats.connects > connects && agent.stream.connected);
+    source.model.job = [...source.model.job, makeJob('rot', 3)];
+    await waitFor('deltas over the new stream', () => hub.state.job('rot', '3'));
+    expect(hub.ingest.active.has('rot')).toBe(true);
   });
 });
 
