@@ -79,5 +79,6 @@ describe('revocation list', () => {
     writeFileSync(path, '{oops');
     expect(() => readRevocations(path)).toThrow(/revoked\.json: not JSON/);
     expect(() => revokeCertificate(path, { serial: 'not-hex' })).toThrow(/not a hex serial/);
+    expect(() => revokeCertificate(join(path, 'nowhere', 'revoked.json'), { serial: 'abc' })).toThrow(/no hub data directory .*nowhere: check --data-dir/);
   });
 });

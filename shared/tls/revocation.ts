@@ -1,8 +1,8 @@
 // The hub's revocation list: data_dir/revoked.json, written by `sfleet ca revoke`, watched by
 // the hub. Serials are compared normalized (lower-case hex, no leading zeros).
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { normalizeSerial } from './csr.js';
 
@@ -65,6 +65,8 @@ export function certificateSerial(pemPath: string): { serial: string; subject: s
 export function revokeCertificate(path: string, entry: { serial: string; reason?: string; subject?: string }): { added: boolean; entry: RevokedCertificate } {
   const serial = normalizeSerial(entry.serial);
   if (!HEX_RE.test(serial)) throw new ConfigError(`"${entry.serial}" is not a hex serial number`);
+  // A typo in --data-dir would write a list no hub reads: say so instead.
+  if (!existsSync(dirname(path))) throw new ConfigError(`no hub data directory ${dirname(path)}: check --data-dir (or the hub config's data_dir)`);
   const list = readRevocations(path);
   const existing = list.get(serial);
   if (existing) return { added: false, entry: existing };
