@@ -7,12 +7,14 @@ import { AgentPipeline } from './pipeline.js';
 import { createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
-import { HubStream } from './stream/index.js';
+import { CertificateRenewal, HubStream } from './stream/index.js';
 
 export interface RunningAgent {
   pipeline: AgentPipeline;
   stream: HubStream;
   spool: DeltaSpool;
+  /** Renews the agent certificate from the hub before it expires. */
+  renewal: CertificateRenewal;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unacked().length, objects: spool.objectCount }, 'spool opened');
   const source = opts.source ?? createSlurmSource(config, { logger: log });
   const pipeline = new AgentPipeline({ source, spool, logger: log }, { pollIntervalMs: config.poll_interval });
+  const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
   const stream = new HubStream(
     {
       cluster: config.cluster,
@@ -51,6 +54,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
         }
       },
       beforeActivate: () => pipeline.pollOnce(),
+      renewal,
     },
   );
   pipeline.stream = stream;
@@ -62,6 +66,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
     pipeline,
     stream,
     spool,
+    renewal,
     async close() {
       if (closed) return;
       closed = true;

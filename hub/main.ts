@@ -3,11 +3,12 @@
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { mkdirSync } from 'node:fs';
+import type { Server as TlsServer } from 'node:tls';
 import type { AgentMessage, HubMessage } from '../generated/fleet/v1/agent.js';
 import { FleetServiceService } from '../generated/fleet/v1/fleet.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
 import { VERSION } from '../shared/version.js';
-import { grpcServerCredentials, loadTls } from '../shared/tls/index.js';
+import { grpcServerCredentials, loadCa, loadTls, revocationPath } from '../shared/tls/index.js';
 import { fleetService } from './api/grpc/fleet-service.js';
 import { buildHttpApi } from './api/rest/index.js';
 import { CommandRouter } from './commands/index.js';
@@ -15,7 +16,7 @@ import type { HubConfig } from './config/index.js';
 import { EventLog } from './events/index.js';
 import { Federation } from './federation/index.js';
 import { FleetState } from './fleet/index.js';
-import { IngestRegistry } from './ingest/index.js';
+import { AgentCertificates, IngestRegistry } from './ingest/index.js';
 import {
   createEtcdClient,
   EtcdLeadership,
@@ -32,6 +33,7 @@ import { MemorySessionStore as LoginSessionStore, SessionVerifier } from './iden
 import { Authenticator, TokenStore, type BearerVerifier } from './policy/index.js';
 import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
+import { RevocationWatcher, watchListenerCredentials, type CredentialWatcher } from './tls/index.js';
 import { WatchFeed } from './watch/index.js';
 
 export interface RunningHub {
@@ -46,6 +48,8 @@ export interface RunningHub {
   shared: { dedupe: DedupeStore; sessions: SessionStore };
   httpUrl: string;
   grpcAddress: string;
+  /** Certificate rotation, the revocation list, agent certificate renewal. */
+  tls: { credentials: CredentialWatcher; revocations: RevocationWatcher; certificates: AgentCertificates };
   close(): Promise<void>;
 }
 
@@ -58,6 +62,15 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const logger = opts.logger ?? createLogger({ name: 'sfleet-hub', level: config.log_level });
   const tls = loadTls(config.tls, 'hub');
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  // Revoked certificates are refused on every listener; agents renew theirs over the stream.
+  const revocations = new RevocationWatcher(revocationPath(config.data_dir), { logger });
+  const certificates = new AgentCertificates({
+    logger: logger.child({ component: 'tls' }),
+    refusal: (serial) => revocations.refusal(serial),
+    ca: config.tls.ca_key ? await loadCa(config.tls.ca, config.tls.ca_key) : undefined,
+    lifetimeMs: config.tls.issued_lifetime,
+  });
+  revocations.onChange(() => certificates.endRevoked());
 
   const state = new FleetState();
   state.setMaxListeners(0);
@@ -71,7 +84,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   // Clustered mode: replication in Redis, leadership in etcd (standalone: neither).
   let replication: Replication | undefined;
-  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, onApplied: (delta) => replication?.onLocalApplied(delta) });
+  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, certificates, onApplied: (delta) => replication?.onLocalApplied(delta) });
   const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
   if (config.redis) {
     replication = new Replication(config.redis, {
@@ -91,6 +104,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: loginSessions }) : undefined;
   const verifiers: BearerVerifier[] = [new SessionVerifier(loginSessions), ...(oidc ? [oidc.verifier] : [])];
   const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
+  authenticator.revokedCertificate = (serial) => revocations.refusal(serial);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
@@ -134,8 +148,9 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   });
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator }));
+  const grpcCredentials = grpcServerCredentials(tls);
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(config.listen.grpc, grpcServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
+    grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
   grpcUp = true;
 
@@ -169,6 +184,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const http = splitHostPort(config.listen.http);
   await app.listen({ host: http.host, port: http.port });
   httpUp = true;
+  const credentials = watchListenerCredentials(config.tls, tls, { grpc: grpcCredentials, https: app.server as unknown as TlsServer }, { logger });
+  revocations.start();
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : http.port;
   const grpcHost = splitHostPort(config.listen.grpc).host;
@@ -188,9 +205,12 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     shared: replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() },
     httpUrl,
     grpcAddress: `${grpcHost}:${grpcPort}`,
+    tls: { credentials, revocations, certificates },
     async close() {
       if (closed) return;
       closed = true;
+      credentials.close();
+      revocations.close();
       // Resign first: another hub leads at once instead of after the lease TTL.
       await leadership.close();
       await app.close();

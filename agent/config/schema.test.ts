@@ -24,6 +24,11 @@ describe('agent config', () => {
     expect(load('good.yaml', { SLURM_JWT: 'x' }, ['slurm.load_balancing.health_check_interval=5s']).slurm.load_balancing.health_check_interval).toBe(5_000);
   });
 
+  it('renews the certificate at 70% of its lifetime unless tls.renew_at says otherwise', () => {
+    expect(load('good.yaml', { SLURM_JWT: 'x' }).tls.renew_at).toBe(0.7);
+    expect(load('good.yaml', { SLURM_JWT: 'x' }, ['tls.renew_at=0.5']).tls.renew_at).toBe(0.5);
+  });
+
   it('lets --set override any key', () => {
     const c = load('good.yaml', { SLURM_JWT: 'x' }, ['poll_interval=2s', 'slurm.source=cli']);
     expect(c.poll_interval).toBe(2_000);
@@ -40,6 +45,7 @@ describe('agent config', () => {
     ['rest-without-endpoint.yaml', 'rest-without-endpoint.yaml:4: slurm.endpoints: the rest source needs at least one slurmrestd endpoint'],
     ['bad-strategy.yaml', 'bad-strategy.yaml:7: slurm.load_balancing.strategy: Invalid option: expected one of "failover"|"round_robin"'],
     ['bad-threshold.yaml', 'bad-threshold.yaml:7: slurm.load_balancing.failover_threshold: Too small: expected number to be >=1'],
+    ['bad-renew-at.yaml', 'bad-renew-at.yaml:5: tls.renew_at: less than 1 (renew before it expires)'],
   ];
   for (const [file, message] of cases) {
     it(`refuses ${file} with a message naming file, line and key`, () => {

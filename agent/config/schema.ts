@@ -18,7 +18,10 @@ export const agentConfigSchema = z
         max_backoff: duration.default(15_000),
       })
       .strict(),
-    tls: tlsFiles,
+    tls: tlsFiles.extend({
+      // Renew the certificate from the hub once this fraction of its lifetime has passed.
+      renew_at: z.number().gt(0.1, 'more than 0.1').lt(1, 'less than 1 (renew before it expires)').default(0.7),
+    }),
     slurm: z
       .object({
         source: z.enum(['rest', 'cli']).default('rest'),

@@ -7,6 +7,7 @@ import { AgentRole, AgentServiceClient, type AgentMessage, type Command, type Co
 import type { Logger } from '../../shared/logging/index.js';
 import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/index.js';
 import type { DeltaSpool } from '../spool/index.js';
+import type { CertificateRenewal } from './certificate-renewal.js';
 
 export interface HubStreamOptions {
   cluster: string;
@@ -31,6 +32,8 @@ export interface HubStreamDeps {
   onRole?: (role: StreamRole) => void;
   /** Runs before an activation is reconciled, e.g. a fresh poll so a snapshot is current. */
   beforeActivate?: () => Promise<unknown>;
+  /** Renews the agent certificate over this stream before it expires. */
+  renewal?: CertificateRenewal;
 }
 
 export type StreamRole = 'active' | 'standby';
@@ -50,6 +53,8 @@ export class HubStream {
   private lastHeard = 0;
   private helloTimer?: NodeJS.Timeout;
   private connectedSince?: number;
+  /** The TLS files last read successfully: a broken replacement file does not stop the agent. */
+  private lastGoodTls?: TlsMaterial;
   /** Counters a test or a metric endpoint can read. */
   readonly stats = { connects: 0, disconnects: 0, deltasSent: 0, acks: 0, snapshotRequests: 0, commands: 0 };
   endpoint?: string;
@@ -89,12 +94,18 @@ export class HubStream {
     const log = this.deps.logger.child({ hub: endpoint });
     let creds;
     try {
-      creds = grpcClientCredentials(this.opts.tls());
+      // The files are read on every connection: a rotated certificate is used from the next one.
+      this.lastGoodTls = this.opts.tls();
+      creds = grpcClientCredentials(this.lastGoodTls);
     } catch (err) {
       this.lastError = (err as Error).message;
-      log.error({ err: this.lastError }, 'cannot load TLS material for the hub connection');
-      this.scheduleReconnect();
-      return;
+      if (!this.lastGoodTls) {
+        log.error({ err: this.lastError }, 'cannot load TLS material for the hub connection');
+        this.scheduleReconnect();
+        return;
+      }
+      log.error({ err: this.lastError }, 'the TLS files on disk are unusable; connecting with the ones read before');
+      creds = grpcClientCredentials(this.lastGoodTls);
     }
     this.client = new AgentServiceClient(endpoint, creds ?? grpcCredentials.createInsecure(), {
       'grpc.keepalive_time_ms': 10_000,
@@ -169,6 +180,12 @@ export class HubStream {
         break;
       case 'heartbeat':
         break;
+      case 'certificate_issued':
+        void this.deps.renewal?.onIssued(body.value);
+        break;
+      case 'certificate_refused':
+        this.deps.renewal?.onRefused(body.value);
+        break;
       case 'role_change':
         if (body.value.role === AgentRole.AGENT_ROLE_STANDBY) this.becomeStandby(log, body.value.reason);
         else void this.activate(body.value.epoch, body.value.seq, log, body.value.reason || 'promoted by the hub');
@@ -229,6 +246,11 @@ export class HubStream {
       }
       this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion() } } });
     }, interval);
+    const call = this.call;
+    this.deps.renewal?.attach({
+      send: (csrPem) => (call === this.call ? call?.write({ body: { $case: 'certificate_request', value: { csr_pem: csrPem } } }) : undefined),
+      reconnect: (reason) => (call === this.call ? this.reconnectNow(reason, log) : undefined),
+    });
     if (welcome.role === AgentRole.AGENT_ROLE_STANDBY) this.becomeStandby(log, 'welcomed as standby');
     else void this.activate(welcome.epoch, welcome.seq, log, 'connected');
   }
@@ -258,7 +280,17 @@ export class HubStream {
     this.call?.write({ body: { $case: 'command_result', value: result } });
   }
 
+  /** Ends this stream and opens a new one to the same hub at once (e.g. with a renewed certificate). */
+  private reconnectNow(reason: string, log: Logger): void {
+    if (this.stopped) return;
+    log.info({ reason }, 'reconnecting to the hub');
+    if (this.welcomed) this.stats.disconnects++;
+    this.teardown();
+    this.connect();
+  }
+
   private teardown(): void {
+    this.deps.renewal?.detach();
     clearTimeout(this.helloTimer);
     clearInterval(this.heartbeat);
     const call = this.call;

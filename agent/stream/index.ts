@@ -1,1 +1,2 @@
 export { HubStream, type HubStreamOptions, type HubStreamDeps } from './hub-stream.js';
+export { CertificateRenewal, type CertificateRenewalOptions } from './certificate-renewal.js';

@@ -11,15 +11,19 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): Promise<TokenStore> {
-  const { TokenStore } = await import('../../hub/policy/index.js');
-  if (opts.dataDir) return new TokenStore(resolve(opts.dataDir));
+async function hubDataDir(opts: { dataDir?: string; config?: string; set: string[] }): Promise<string> {
+  if (opts.dataDir) return resolve(opts.dataDir);
   if (opts.config) {
     const { loadConfigFile } = await import('../../shared/config/index.js');
     const { hubConfigSchema } = await import('../../hub/config/index.js');
-    return new TokenStore(resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir));
+    return resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir);
   }
   throw new Error('say which hub: --data-dir DIR (the hub data_dir) or --config hub.yaml');
+}
+
+async function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): Promise<TokenStore> {
+  const { TokenStore } = await import('../../hub/policy/index.js');
+  return new TokenStore(await hubDataDir(opts));
 }
 
 export function registerAdminCommands(program: Command): void {
@@ -43,6 +47,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--cluster <cluster>', 'the cluster an agent speaks for (required for agents)')
     .option('--san <list>', 'extra DNS names / IPs, comma separated', '')
     .option('--days <n>', 'validity', (v) => Number(v), 365)
+    .option('--lifetime <duration>', 'validity as a duration (e.g. 12h, 20s); wins over --days')
     .action(async (opts) => {
       const { issueCertificate } = await import('../../shared/tls/index.js');
       if (!['agent', 'hub', 'client'].includes(opts.role)) throw new Error(`--role must be agent, hub or client (got "${opts.role}")`);
@@ -52,8 +57,25 @@ export function registerAdminCommands(program: Command): void {
         cluster: opts.cluster,
         sans: String(opts.san).split(',').filter(Boolean),
         days: opts.days,
+        ...(opts.lifetime ? { lifetimeMs: parseDuration(opts.lifetime) } : {}),
       });
       process.stdout.write(`certificate ${out.cert}, key ${out.key}\nidentity ${out.id}\n`);
+    });
+  ca.command('revoke')
+    .description('revoke a certificate: the hub refuses it from then on (it watches data_dir/revoked.json)')
+    .option('--cert <file>', 'the certificate (PEM) to revoke')
+    .option('--serial <hex>', 'or its serial number (hex)')
+    .option('--reason <text>', 'why (kept in the list)', 'unspecified')
+    .option('--data-dir <dir>', 'the hub data_dir')
+    .option('--config <file>', 'the hub config file (for its data_dir)')
+    .option('--set <key=value>', 'override a hub config key', collect, [])
+    .action(async (opts) => {
+      const { certificateSerial, revocationPath, revokeCertificate } = await import('../../shared/tls/index.js');
+      if (!!opts.cert === !!opts.serial) throw new Error('say which certificate: --cert FILE or --serial HEX (one of them)');
+      const target = opts.cert ? certificateSerial(resolve(opts.cert)) : { serial: String(opts.serial), subject: undefined };
+      const path = revocationPath(await hubDataDir(opts));
+      const { added, entry } = revokeCertificate(path, { serial: target.serial, reason: opts.reason, subject: target.subject });
+      process.stdout.write(added ? `revoked ${entry.serial}${entry.subject ? ` (${entry.subject})` : ''} in ${path}\n` : `${entry.serial} was already revoked at ${entry.revoked_at}\n`);
     });
 
   const token = program.command('token').description('API bearer tokens (stored hashed in the hub data directory)');

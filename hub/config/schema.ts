@@ -76,7 +76,12 @@ export const hubConfigSchema = z
       })
       .strict()
       .default({ grpc: '127.0.0.1:7443', http: '127.0.0.1:8443' }),
-    tls: tlsFiles,
+    tls: tlsFiles.extend({
+      // The fleet CA's private key: with it the hub renews agent certificates (CSR over the stream).
+      ca_key: z.string().min(1).optional(),
+      // Validity of the certificates the hub issues on renewal.
+      issued_lifetime: duration.refine((ms) => ms >= 10_000, 'at least 10s').default(30 * 86_400_000),
+    }),
     data_dir: z.string().min(1).default('./sfleet-data'),
     commands: z.object({ timeout: duration.default(30_000) }).strict().default({ timeout: 30_000 }),
     stream: z

@@ -9,6 +9,7 @@ import type { CommandRouter } from '../commands/index.js';
 import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import type { FleetStore } from '../store/index.js';
+import { answerCertificateRequest, type AgentCertificates } from './certificate-renewal.js';
 
 export interface IngestDeps {
   state: FleetState;
@@ -24,6 +25,8 @@ export interface IngestDeps {
   events?: EventLog;
   /** After each delta is durable and applied (clustered hubs publish it to the others here). */
   onApplied?: (delta: Delta) => void;
+  /** Revocation checks and certificate renewal for agent streams. */
+  certificates?: AgentCertificates;
 }
 
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
@@ -105,6 +108,8 @@ class AgentSession {
   private draining = false;
   private closed = false;
   private detachCommands?: () => void;
+  private detachCertificate?: () => void;
+  private certSerial = '';
   private helloTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private lastHeard = Date.now();
@@ -124,6 +129,10 @@ class AgentSession {
       this.fail(status.PERMISSION_DENIED, 'SF_INGEST_NOT_AN_AGENT: this stream needs an agent certificate (spiffe://<td>/cluster/<c>/agent/<n>)');
       return;
     }
+    this.certSerial = cert?.serialNumber ?? '';
+    const revoked = this.registry.deps.certificates?.admit(this.certSerial);
+    if (revoked) return this.fail(status.UNAUTHENTICATED, revoked);
+    this.detachCertificate = this.registry.deps.certificates?.attach(this.certSerial, (code, details) => this.fail(code, details));
     this.helloTimer = setTimeout(() => this.fail(status.DEADLINE_EXCEEDED, 'SF_INGEST_NO_HELLO: no hello within the deadline'), this.registry.deps.helloTimeoutMs ?? 10_000);
     this.call.on('data', (msg: AgentMessage) => this.onMessage(msg));
     this.call.on('error', () => this.close());
@@ -178,6 +187,9 @@ class AgentSession {
         break;
       case 'heartbeat':
         if (body.value.slurm_api_version) this.registry.deps.state.cluster(this.cluster).slurmApiVersion = body.value.slurm_api_version;
+        break;
+      case 'certificate_request':
+        void answerCertificateRequest(this.registry.deps.certificates, this.identity!, this.certSerial, body.value.csr_pem).then((answer) => this.write(answer));
         break;
     }
   }
@@ -381,6 +393,7 @@ class AgentSession {
     clearTimeout(this.helloTimer);
     clearInterval(this.heartbeatTimer);
     this.detachCommands?.();
+    this.detachCertificate?.();
     const standby = this.registry.standby.get(this.cluster);
     if (standby?.includes(this)) {
       standby.splice(standby.indexOf(this), 1);

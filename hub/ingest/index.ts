@@ -1,1 +1,2 @@
 export { IngestRegistry, type IngestDeps } from './agent-session.js';
+export { AgentCertificates, type AgentCertificatesDeps } from './certificate-renewal.js';

@@ -27,6 +27,8 @@ export interface AuthInput {
   socket?: TLSSocket;
   authorization?: string | string[];
   peerSubjectAltName?: string;
+  /** The client certificate's serial (hex), checked against the revocation list. */
+  peerCertificateSerial?: string;
   /** The caller's address, for audit and rate limiting. */
   remoteAddress?: string;
 }
@@ -55,6 +57,8 @@ export class ApiTokenVerifier implements BearerVerifier {
 
 export class Authenticator {
   private readonly verifiers: BearerVerifier[];
+  /** Why a client certificate serial is refused (the hub's revocation list), or undefined. */
+  revokedCertificate?: (serial: string | undefined) => string | undefined;
   constructor(tokens: TokenStore, verifiers: BearerVerifier[] = []) {
     this.verifiers = [new ApiTokenVerifier(tokens), ...verifiers];
   }
@@ -75,6 +79,8 @@ export class Authenticator {
       san = input.socket.getPeerCertificate()?.subjectaltname;
     }
     if (san !== undefined) {
+      const revoked = this.revokedCertificate?.(input.peerCertificateSerial ?? input.socket?.getPeerCertificate()?.serialNumber);
+      if (revoked) throw new UnauthenticatedError(revoked);
       const identity = identityFromSubjectAltName(san);
       if (identity && (identity.role === 'client' || identity.role === 'hub')) {
         return { name: identity.name, method: 'mtls', role: identity.role, groups: [], attributes: {} };

@@ -50,7 +50,8 @@ class MutualTls13ServerCredentials extends ServerCredentials {
 
   /** New connections use the new files; open ones continue. */
   reload(material: TlsMaterial): void {
-    this.updateSecureContextOptions({ ca: material.ca, cert: material.cert, key: material.key });
+    // Node's setSecureContext resets every option it is not given: minVersion must come again.
+    this.updateSecureContextOptions({ ca: material.ca, cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION });
   }
 
   _equals(other: ServerCredentials): boolean {
@@ -58,7 +59,10 @@ class MutualTls13ServerCredentials extends ServerCredentials {
   }
 }
 
-export function grpcServerCredentials(material: TlsMaterial): ServerCredentials {
+/** Server credentials whose certificate can be replaced while the server runs. */
+export type ReloadableServerCredentials = ServerCredentials & { reload(material: TlsMaterial): void };
+
+export function grpcServerCredentials(material: TlsMaterial): ReloadableServerCredentials {
   return new MutualTls13ServerCredentials(material);
 }
 

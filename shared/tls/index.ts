@@ -1,3 +1,5 @@
 export * from './ca.js';
 export * from './identity.js';
 export * from './credentials.js';
+export * from './csr.js';
+export * from './revocation.js';

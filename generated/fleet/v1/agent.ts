@@ -132,6 +132,7 @@ export interface AgentMessage {
     | { $case: "delta"; value: Delta }
     | { $case: "command_result"; value: CommandResult }
     | { $case: "heartbeat"; value: Heartbeat }
+    | { $case: "certificate_request"; value: CertificateRequest }
     | undefined;
 }
 
@@ -143,7 +144,35 @@ export interface HubMessage {
     | { $case: "command"; value: Command }
     | { $case: "heartbeat"; value: Heartbeat }
     | { $case: "role_change"; value: RoleChange }
+    | { $case: "certificate_issued"; value: CertificateIssued }
+    | { $case: "certificate_refused"; value: CertificateRefused }
     | undefined;
+}
+
+/**
+ * Certificate renewal over the authenticated stream: the agent makes a new key pair (the
+ * private key never leaves it) and sends a CSR for its own identity; the hub signs it with the
+ * fleet CA when the CSR names exactly the identity the stream authenticated.
+ */
+export interface CertificateRequest {
+  /** PKCS#10, ECDSA P-256, URI SAN = the agent's own SPIFFE id */
+  csr_pem: string;
+}
+
+export interface CertificateIssued {
+  certificate_pem: string;
+  /** the CA that signed it */
+  ca_pem: string;
+  /** hex */
+  serial: string;
+  /** ISO-8601 UTC */
+  not_after: string;
+}
+
+export interface CertificateRefused {
+  /** SF_TLS_* error code */
+  code: string;
+  message: string;
 }
 
 export interface RoleChange {
@@ -263,6 +292,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "heartbeat":
         Heartbeat.encode(message.body.value, writer.uint32(34).fork()).join();
         break;
+      case "certificate_request":
+        CertificateRequest.encode(message.body.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -312,6 +344,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.body = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.body = { $case: "certificate_request", value: CertificateRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -336,6 +376,10 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "command_result", value: CommandResult.fromJSON(object.command_result) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.certificateRequest)
+        ? { $case: "certificate_request", value: CertificateRequest.fromJSON(object.certificateRequest) }
+        : isSet(object.certificate_request)
+        ? { $case: "certificate_request", value: CertificateRequest.fromJSON(object.certificate_request) }
         : undefined,
     };
   },
@@ -350,6 +394,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.commandResult = CommandResult.toJSON(message.body.value);
     } else if (message.body?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.body.value);
+    } else if (message.body?.$case === "certificate_request") {
+      obj.certificateRequest = CertificateRequest.toJSON(message.body.value);
     }
     return obj;
   },
@@ -384,6 +430,12 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "certificate_request": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "certificate_request", value: CertificateRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -413,6 +465,12 @@ export const HubMessage: MessageFns<HubMessage> = {
         break;
       case "role_change":
         RoleChange.encode(message.body.value, writer.uint32(50).fork()).join();
+        break;
+      case "certificate_issued":
+        CertificateIssued.encode(message.body.value, writer.uint32(58).fork()).join();
+        break;
+      case "certificate_refused":
+        CertificateRefused.encode(message.body.value, writer.uint32(66).fork()).join();
         break;
     }
     return writer;
@@ -479,6 +537,22 @@ export const HubMessage: MessageFns<HubMessage> = {
             message.body = { $case: "role_change", value: RoleChange.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.body = { $case: "certificate_issued", value: CertificateIssued.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.body = { $case: "certificate_refused", value: CertificateRefused.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -509,6 +583,14 @@ export const HubMessage: MessageFns<HubMessage> = {
         ? { $case: "role_change", value: RoleChange.fromJSON(object.roleChange) }
         : isSet(object.role_change)
         ? { $case: "role_change", value: RoleChange.fromJSON(object.role_change) }
+        : isSet(object.certificateIssued)
+        ? { $case: "certificate_issued", value: CertificateIssued.fromJSON(object.certificateIssued) }
+        : isSet(object.certificate_issued)
+        ? { $case: "certificate_issued", value: CertificateIssued.fromJSON(object.certificate_issued) }
+        : isSet(object.certificateRefused)
+        ? { $case: "certificate_refused", value: CertificateRefused.fromJSON(object.certificateRefused) }
+        : isSet(object.certificate_refused)
+        ? { $case: "certificate_refused", value: CertificateRefused.fromJSON(object.certificate_refused) }
         : undefined,
     };
   },
@@ -527,6 +609,10 @@ export const HubMessage: MessageFns<HubMessage> = {
       obj.heartbeat = Heartbeat.toJSON(message.body.value);
     } else if (message.body?.$case === "role_change") {
       obj.roleChange = RoleChange.toJSON(message.body.value);
+    } else if (message.body?.$case === "certificate_issued") {
+      obj.certificateIssued = CertificateIssued.toJSON(message.body.value);
+    } else if (message.body?.$case === "certificate_refused") {
+      obj.certificateRefused = CertificateRefused.toJSON(message.body.value);
     }
     return obj;
   },
@@ -573,7 +659,306 @@ export const HubMessage: MessageFns<HubMessage> = {
         }
         break;
       }
+      case "certificate_issued": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "certificate_issued", value: CertificateIssued.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "certificate_refused": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "certificate_refused", value: CertificateRefused.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCertificateRequest(): CertificateRequest {
+  return { csr_pem: "" };
+}
+
+export const CertificateRequest: MessageFns<CertificateRequest> = {
+  encode(message: CertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.csr_pem !== "") {
+      writer.uint32(10).string(message.csr_pem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CertificateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCertificateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.csr_pem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CertificateRequest {
+    return {
+      csr_pem: isSet(object.csrPem)
+        ? globalThis.String(object.csrPem)
+        : isSet(object.csr_pem)
+        ? globalThis.String(object.csr_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: CertificateRequest): unknown {
+    const obj: any = {};
+    if (message.csr_pem !== "") {
+      obj.csrPem = message.csr_pem;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CertificateRequest>, I>>(base?: I): CertificateRequest {
+    return CertificateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CertificateRequest>, I>>(object: I): CertificateRequest {
+    const message = createBaseCertificateRequest();
+    message.csr_pem = object.csr_pem ?? "";
+    return message;
+  },
+};
+
+function createBaseCertificateIssued(): CertificateIssued {
+  return { certificate_pem: "", ca_pem: "", serial: "", not_after: "" };
+}
+
+export const CertificateIssued: MessageFns<CertificateIssued> = {
+  encode(message: CertificateIssued, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificate_pem !== "") {
+      writer.uint32(10).string(message.certificate_pem);
+    }
+    if (message.ca_pem !== "") {
+      writer.uint32(18).string(message.ca_pem);
+    }
+    if (message.serial !== "") {
+      writer.uint32(26).string(message.serial);
+    }
+    if (message.not_after !== "") {
+      writer.uint32(34).string(message.not_after);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CertificateIssued {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCertificateIssued();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificate_pem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ca_pem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.not_after = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CertificateIssued {
+    return {
+      certificate_pem: isSet(object.certificatePem)
+        ? globalThis.String(object.certificatePem)
+        : isSet(object.certificate_pem)
+        ? globalThis.String(object.certificate_pem)
+        : "",
+      ca_pem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+        ? globalThis.String(object.ca_pem)
+        : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      not_after: isSet(object.notAfter)
+        ? globalThis.String(object.notAfter)
+        : isSet(object.not_after)
+        ? globalThis.String(object.not_after)
+        : "",
+    };
+  },
+
+  toJSON(message: CertificateIssued): unknown {
+    const obj: any = {};
+    if (message.certificate_pem !== "") {
+      obj.certificatePem = message.certificate_pem;
+    }
+    if (message.ca_pem !== "") {
+      obj.caPem = message.ca_pem;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.not_after !== "") {
+      obj.notAfter = message.not_after;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CertificateIssued>, I>>(base?: I): CertificateIssued {
+    return CertificateIssued.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CertificateIssued>, I>>(object: I): CertificateIssued {
+    const message = createBaseCertificateIssued();
+    message.certificate_pem = object.certificate_pem ?? "";
+    message.ca_pem = object.ca_pem ?? "";
+    message.serial = object.serial ?? "";
+    message.not_after = object.not_after ?? "";
+    return message;
+  },
+};
+
+function createBaseCertificateRefused(): CertificateRefused {
+  return { code: "", message: "" };
+}
+
+export const CertificateRefused: MessageFns<CertificateRefused> = {
+  encode(message: CertificateRefused, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CertificateRefused {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCertificateRefused();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CertificateRefused {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: CertificateRefused): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CertificateRefused>, I>>(base?: I): CertificateRefused {
+    return CertificateRefused.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CertificateRefused>, I>>(object: I): CertificateRefused {
+    const message = createBaseCertificateRefused();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
     return message;
   },
 };

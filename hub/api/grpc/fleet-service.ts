@@ -16,13 +16,14 @@ export interface FleetServiceDeps {
   authenticator: Authenticator;
 }
 
-type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } }; metadata: Metadata };
+type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
 
 function gate(deps: FleetServiceDeps, call: AnyCall): Promise<Principal> {
   const auth = call.metadata.get('authorization')[0];
   return deps.authenticator.authenticate({
     authorization: typeof auth === 'string' ? auth : undefined,
     peerSubjectAltName: call.getAuthContext()?.sslPeerCertificate?.subjectaltname ?? '',
+    peerCertificateSerial: call.getAuthContext()?.sslPeerCertificate?.serialNumber,
   });
 }
 

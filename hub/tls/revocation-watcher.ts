@@ -1,0 +1,60 @@
+// The revocation list in force: data_dir/revoked.json, read at start and again whenever it
+// changes (`sfleet ca revoke` writes it). A malformed list is logged and the previous one stays.
+import type { Logger } from '../../shared/logging/index.js';
+import { normalizeSerial, readRevocations, type RevokedCertificate } from '../../shared/tls/index.js';
+import { watchFiles, type FileWatchOptions } from './file-watch.js';
+
+export class RevocationWatcher {
+  private list = new Map<string, RevokedCertificate>();
+  private stop?: () => void;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly deps: { logger: Logger },
+    private readonly opts: FileWatchOptions = {},
+  ) {
+    // At start a broken list is a config error: better no hub than one that trusts revoked certs.
+    this.list = readRevocations(path);
+  }
+
+  get size(): number {
+    return this.list.size;
+  }
+
+  /** The revocation record of a serial (any hex form), if revoked. */
+  revoked(serial: string | undefined): RevokedCertificate | undefined {
+    return serial ? this.list.get(normalizeSerial(serial)) : undefined;
+  }
+
+  /** A readable reason for refusing a revoked certificate, or undefined. */
+  refusal(serial: string | undefined): string | undefined {
+    const entry = this.revoked(serial);
+    return entry ? `SF_TLS_CERT_REVOKED: certificate ${entry.serial} was revoked at ${entry.revoked_at} (${entry.reason})` : undefined;
+  }
+
+  /** Runs after each change of the list (e.g. to end streams of just-revoked certificates). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    this.stop ??= watchFiles([this.path], () => this.reload(), this.opts);
+  }
+
+  close(): void {
+    this.stop?.();
+    this.stop = undefined;
+  }
+
+  reload(): void {
+    try {
+      this.list = readRevocations(this.path);
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'revocation list refused; the previous list stays in force');
+      return;
+    }
+    this.deps.logger.info({ path: this.path, revoked: this.list.size }, 'revocation list reloaded');
+    for (const listener of this.listeners) listener();
+  }
+}
