@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './resources.js';
+export * from './roles.js';
+export * from './row-filter.js';
+export * from './policy.js';
