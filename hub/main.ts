@@ -25,7 +25,7 @@ import {
   type MemberIdentity,
 } from './leader/index.js';
 import { createHubMetrics } from './metrics/index.js';
-import { Authenticator, TokenStore } from './policy/index.js';
+import { Authenticator, Rbac, TokenStore } from './policy/index.js';
 import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
 import { WatchFeed } from './watch/index.js';
@@ -82,6 +82,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     });
   }
   const authenticator = new Authenticator(new TokenStore(config.data_dir));
+  // One RBAC policy for REST, gRPC and watch streams (config rbac; absent: everyone authenticated is an admin).
+  const rbac = new Rbac(config.rbac);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
@@ -124,7 +126,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator }));
+  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, rbac }));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
   );
@@ -134,6 +136,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     {
       logger,
       authenticator,
+      rbac,
       state,
       commands,
       watch,

@@ -17,6 +17,8 @@ export interface WatchEvent {
   /** The object's id, or the event's for type "event". */
   object_id?: string;
   object?: KindTypes[KindName];
+  /** Type "remove": the object as it was, so a row filter can tell who may hear of its removal. Never sent. */
+  previous?: KindTypes[KindName];
   /** Type "event": the fleet event. */
   event?: EventView;
 }
@@ -26,6 +28,8 @@ export interface WatchFilter {
   kinds?: ReadonlySet<KindName>;
   /** Deliver fleet events (type "event") too. */
   events?: boolean;
+  /** The watcher's RBAC row filter: events it must not see are dropped (resets always pass). */
+  visible?: (event: WatchEvent) => boolean;
 }
 
 type Listener = (event: WatchEvent) => void;
@@ -62,7 +66,7 @@ export class WatchFeed {
       kind: change.kind,
       cluster: change.cluster,
       object_id: change.id,
-      ...(change.type === 'upsert' ? { object: change.value } : {}),
+      ...(change.type === 'upsert' ? { object: change.value } : change.previous ? { previous: change.previous } : {}),
     });
   }
 
@@ -106,6 +110,7 @@ export class WatchFeed {
 
 function matches(filter: WatchFilter, event: WatchEvent): boolean {
   if (event.type === 'reset') return true;
+  if (filter.visible && !filter.visible(event)) return false;
   if (event.type === 'event') return !!filter.events && (!filter.cluster || event.cluster === filter.cluster);
   if (filter.cluster && event.cluster !== filter.cluster) return false;
   if (filter.kinds && event.kind && !filter.kinds.has(event.kind)) return false;

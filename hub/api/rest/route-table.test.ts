@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { CommandRouter } from '../../commands/index.js';
 import { FleetState } from '../../fleet/index.js';
-import { Authenticator, TokenStore } from '../../policy/index.js';
+import { FleetServiceService } from '../../../generated/fleet/v1/fleet.js';
+import { Authenticator, isKnownPermission, TokenStore } from '../../policy/index.js';
+import { GRPC_PERMISSIONS } from '../grpc/fleet-service.js';
 import { WatchFeed } from '../../watch/index.js';
 import { buildHttpApi } from './server.js';
 
@@ -32,10 +34,19 @@ describe('route table', () => {
         continue;
       }
       expect(route.permission).toMatch(/^[a-z]+:[a-z]+$/);
+      // A canonical RBAC resource and one of its verbs (hub/policy/rbac/resources.ts), so a role can grant it.
+      expect(isKnownPermission(route.permission!), `${route.method} ${route.url}: ${route.permission}`).toBe(true);
       const res = await app.inject({ method: route.method as 'GET', url: route.url.replace(/:cluster/, 'c').replace(/:id/, '1').replace(/:name/, 'n') });
       expect(res.statusCode, `${route.method} ${route.url}`).toBe(401);
     }
     await app.close();
+  });
+
+  it('every gRPC FleetService method names a known permission', () => {
+    for (const method of Object.keys(FleetServiceService)) {
+      const permission = (GRPC_PERMISSIONS as Record<string, string>)[method];
+      expect(permission && isKnownPermission(permission), method).toBe(true);
+    }
   });
 
   it('refuses to register a route that declares no permission', async () => {

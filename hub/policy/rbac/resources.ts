@@ -47,3 +47,8 @@ export function isKnownPermission(permission: string): boolean {
   const canonical = canonicalResource(resource ?? '');
   return !!canonical && (RESOURCES[canonical] as readonly string[]).includes(verb ?? '');
 }
+
+/** The resource whose read permission (and row filter) covers an object kind in lists and watch streams. */
+export function resourceOfKind(kind: string): ResourceName {
+  return kind === 'job' ? 'jobs' : kind === 'node' ? 'nodes' : 'cluster';
+}

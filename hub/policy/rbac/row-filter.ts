@@ -59,6 +59,15 @@ export class RowFilter {
     });
   }
 
+  /** Rows both filters allow. */
+  and(other: RowFilter): RowFilter {
+    if (!other.clauses) return this;
+    if (!this.clauses) return other;
+    const out: FilterClause[] = [];
+    for (const a of this.clauses) for (const b of other.clauses) out.push(intersectClauses(a, b));
+    return new RowFilter(out);
+  }
+
   /** When every clause fixes `field` to values, those values (union); undefined when any clause leaves it open. */
   fixed(field: FilterField): string[] | undefined {
     if (!this.clauses) return undefined;
