@@ -6,7 +6,7 @@ import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import type { FleetState } from '../../fleet/index.js';
 import { AccessScope, Rbac, type Authenticator } from '../../policy/index.js';
-import { watchVisibility, type WatchFeed } from '../../watch/index.js';
+import { watchScope, type WatchFeed } from '../../watch/index.js';
 import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedNodes, scopedPartitions } from '../scoped-queries.js';
 
 export interface FleetServiceDeps {
@@ -105,7 +105,7 @@ export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
       }
       const req = call.request;
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
-      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(scope) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
+      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, scope: watchScope(scope) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
         call.write({
           id: event.seq,
           type: event.type,

@@ -9,7 +9,7 @@ import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState } from '../../fleet/index.js';
 import { FORWARDED_FILTERS_HEADER, type AccessScope, type Principal } from '../../policy/index.js';
-import { watchVisibility, type WatchFeed } from '../../watch/index.js';
+import { watchScope, type WatchFeed } from '../../watch/index.js';
 import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedList, scopedNode, scopedNodes, scopedPartitions } from '../scoped-queries.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { jobView, nodeView } from '../views.js';
@@ -320,7 +320,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
-  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, visible: watchVisibility(scope) }, lastEventId, (event) => {
+  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, scope: watchScope(scope) }, lastEventId, (event) => {
     const data =
       event.type === 'reset'
         ? {}
