@@ -27,10 +27,10 @@ import {
   type MemberIdentity,
 } from './leader/index.js';
 import { createHubMetrics } from './metrics/index.js';
-import { bearerFromSessionCookie, registerPrincipalRoute, startOidc } from './identity/oidc/index.js';
+import { bearerFromSessionCookie, startOidc } from './identity/oidc/index.js';
 import { startSaml } from './identity/saml/index.js';
 import { MemorySessionStore as LoginSessionStore, SessionVerifier } from './identity/sessions/index.js';
-import { Authenticator, TokenStore, type BearerVerifier } from './policy/index.js';
+import { Authenticator, Rbac, TokenStore, type BearerVerifier } from './policy/index.js';
 import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
 import { RevocationWatcher, watchListenerCredentials, type CredentialWatcher } from './tls/index.js';
@@ -105,6 +105,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const verifiers: BearerVerifier[] = [new SessionVerifier(loginSessions), ...(oidc ? [oidc.verifier] : [])];
   const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
   authenticator.revokedCertificate = (serial) => revocations.refusal(serial);
+  // One RBAC policy for REST, gRPC and watch streams (config rbac; absent: everyone authenticated is an admin).
+  const rbac = new Rbac(config.rbac);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
@@ -147,8 +149,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator }));
   const grpcCredentials = grpcServerCredentials(tls);
+  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, rbac }));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
@@ -158,8 +160,9 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     {
       logger,
       authenticator,
-      extraRoutes: [registerPrincipalRoute, ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []), ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : [])],
+      extraRoutes: [...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []), ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : [])],
       cookieBearer: bearerFromSessionCookie,
+      rbac,
       state,
       commands,
       watch,

@@ -64,11 +64,11 @@ describe('OIDC bearer tokens', () => {
     for (const token of [tokens.id_token, tokens.access_token]) {
       const jobs = await hub.get('/api/v1/jobs', { bearer: token });
       expect(jobs.status, jobs.body).toBe(200);
-      const me = await hub.get('/api/v1/auth/principal', { bearer: token });
-      expect(me.json).toEqual({ name: 'alice', method: 'oidc', role: 'user', groups: ['hpc-users', 'physics'], attributes: { project: 'p-astro' } });
+      const me = await hub.get('/api/v1/auth/whoami', { bearer: token });
+      expect(me.json).toMatchObject({ name: 'alice', method: 'oidc', kind: 'user', groups: ['hpc-users', 'physics'], attributes: { project: 'p-astro' } });
     }
     const bob = await idp.tokensFor('bob', sfleet);
-    expect((await hub.get('/api/v1/auth/principal', { bearer: bob.id_token })).json).toMatchObject({ name: 'bob', groups: ['hpc-admins'], attributes: {} });
+    expect((await hub.get('/api/v1/auth/whoami', { bearer: bob.id_token })).json).toMatchObject({ name: 'bob', groups: ['hpc-admins'], attributes: {} });
     expect((await hub.get('/readyz')).json.checks.oidc).toBe(`ready (issuer ${idp.issuer})`);
   });
 

@@ -87,7 +87,7 @@ describe('OIDC issuer unreachable', () => {
     await idp.start(undefined, idpPki);
     await waitFor('the hub to discover the issuer', async () => (await hub.get('/readyz')).json.checks.oidc === `ready (issuer ${idp.issuer})`, 15_000, 200);
     const tokens = await idp.tokensFor('alice', sfleet);
-    expect((await hub.get('/api/v1/auth/principal', { bearer: tokens.id_token })).json).toMatchObject({ name: 'alice', method: 'oidc' });
+    expect((await hub.get('/api/v1/auth/whoami', { bearer: tokens.id_token })).json).toMatchObject({ name: 'alice', method: 'oidc' });
   });
 
   it('an issuer whose TLS certificate is not trusted is reported as such', async () => {

@@ -82,10 +82,10 @@ describe('OIDC browser login (authorization code + PKCE)', () => {
     expect(setCookie).toContain(`sfleet_session=${body.session_token}`);
     expect(setCookie).toMatch(/; HttpOnly; Secure; SameSite=Strict; Max-Age=28800$/);
 
-    const expected = { name: 'alice', method: 'oidc', role: 'user', groups: ['hpc-users'], attributes: { project: 'p-astro' } };
-    const viaCookie = await hub.get('/api/v1/auth/principal', { cookie: `theme=dark; sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` });
-    expect(viaCookie.json).toEqual(expected);
-    expect((await hub.get('/api/v1/auth/principal', { bearer: body.session_token })).json).toEqual(expected);
+    const expected = { name: 'alice', method: 'oidc', kind: 'user', groups: ['hpc-users'], attributes: { project: 'p-astro' } };
+    const viaCookie = await hub.get('/api/v1/auth/whoami', { cookie: `theme=dark; sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` });
+    expect(viaCookie.json).toMatchObject(expected);
+    expect((await hub.get('/api/v1/auth/whoami', { bearer: body.session_token })).json).toMatchObject(expected);
     expect((await hub.get('/api/v1/jobs', { bearer: body.session_token })).status).toBe(200);
 
     const replay = await browser.fetch(callback, { headers: { accept: 'application/json' } });
@@ -100,7 +100,7 @@ describe('OIDC browser login (authorization code + PKCE)', () => {
     expect(done.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(done.body).toContain('Signed in to slurmfleet as <b>bob</b>');
     expect(done.body).not.toContain('sfs_');
-    expect((await hub.get('/api/v1/auth/principal', { cookie: `sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` })).json.name).toBe('bob');
+    expect((await hub.get('/api/v1/auth/whoami', { cookie: `sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` })).json.name).toBe('bob');
   });
 
   it('refuses a callback with a state this hub never issued, and a login the user aborted at the IdP', async () => {

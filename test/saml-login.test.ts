@@ -68,8 +68,8 @@ describe('SAML 2.0 login', () => {
     expect(done.status, JSON.stringify(done.json)).toBe(200);
     expect(done.json).toMatchObject({ user: 'alice', groups: ['hpc-users', 'physics'], project: 'p-astro' });
     expect(String(done.headers['set-cookie'])).toMatch(/^sfleet_session=sfs_[^;]+; Path=\/; HttpOnly; Secure; SameSite=Strict/);
-    const me = await hub.get('/api/v1/auth/principal', { cookie: `sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` });
-    expect(me.json).toEqual({ name: 'alice', method: 'saml', role: 'user', groups: ['hpc-users', 'physics'], attributes: { project: 'p-astro' } });
+    const me = await hub.get('/api/v1/auth/whoami', { cookie: `sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` });
+    expect(me.json).toMatchObject({ name: 'alice', method: 'saml', kind: 'user', groups: ['hpc-users', 'physics'], attributes: { project: 'p-astro' } });
     expect((await hub.get('/api/v1/jobs', { bearer: done.json.session_token })).status).toBe(200);
 
     const replay = await post(new Browser([pki.ca]), SAMLResponse);

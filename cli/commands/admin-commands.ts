@@ -84,11 +84,19 @@ export function registerAdminCommands(program: Command): void {
     .description('create a token; it is printed once, on the last line')
     .requiredOption('--name <name>', 'who or what uses it')
     .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
+    .option('--role <role>', 'an RBAC role granted to the token itself (repeatable)', collect, [])
+    .option('--attr <key=value>', 'a user attribute for RBAC row filters, e.g. project=research (repeatable)', collect, [])
     .option('--data-dir <dir>', 'the hub data_dir')
     .option('--config <file>', 'the hub config file (for its data_dir)')
     .option('--set <key=value>', 'override a hub config key', collect, [])
     .action(async (opts) => {
-      const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined);
+      const attributes: Record<string, string> = {};
+      for (const pair of opts.attr as string[]) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) throw new Error(`--attr "${pair}": expected key=value`);
+        attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, { roles: opts.role, attributes });
       process.stdout.write(`token ${record.id} for ${record.name}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
     });
   token
@@ -105,6 +113,7 @@ export function registerAdminCommands(program: Command): void {
           { header: 'NAME', value: (t) => t.name },
           { header: 'CREATED', value: (t) => t.created_at },
           { header: 'EXPIRES', value: (t) => t.expires_at },
+          { header: 'ROLES', value: (t) => t.roles?.join(',') },
         ]) + '\n',
       );
     });

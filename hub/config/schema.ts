@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
 import { ssoConfigSchema } from './sso-schema.js';
+import { rbacConfigSchema } from '../policy/rbac/config.js';
 
 /** Whole seconds of at least `min`: etcd leases count in seconds. */
 const seconds = (min: number) =>
@@ -97,6 +98,8 @@ export const hubConfigSchema = z
     redis: redisConfigSchema.optional(),
     regions: regionsConfigSchema.optional(),
     sso: ssoConfigSchema.optional(),
+    // Access control (README, Access control); absent: every authenticated caller is an admin.
+    rbac: rbacConfigSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

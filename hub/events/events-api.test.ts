@@ -42,12 +42,12 @@ async function build() {
 const failover = { id: 'ev-1', cluster: 'c1', type: 'controller_failover', severity: 'warning', message: 'slurmrestd switched', occurred_at: '2026-03-01T11:00:00.000Z', attributes: { component: 'slurmrestd', from_endpoint: 'http://a:6820', to_endpoint: 'http://b:6820', reason: 'down' } };
 
 describe('GET /api/v1/events', () => {
-  it('lists events with filters, declares events:read, and is in the OpenAPI document', async () => {
+  it('lists events with filters, declares cluster:read, and is in the OpenAPI document', async () => {
     const { routes, events, get } = await build();
     events.record('c1', [failover]);
     events.record('c2', [{ ...failover, id: 'ev-2', cluster: 'c2', type: 'controller_down', severity: 'critical' }]);
     const route = routes.find((r) => r.url === '/api/v1/events');
-    expect(route?.permission).toBe('events:read');
+    expect(route?.permission).toBe('cluster:read');
 
     const all = await get('/api/v1/events');
     expect(all.statusCode).toBe(200);
@@ -59,7 +59,7 @@ describe('GET /api/v1/events', () => {
     expect((await get('/api/v1/events?since=2026-03-01T11:00:01Z')).json().items).toEqual([]);
 
     const spec = (await get('/api/v1/openapi.json')).json();
-    expect(spec.paths['/api/v1/events'].get['x-permission']).toBe('events:read');
+    expect(spec.paths['/api/v1/events'].get['x-permission']).toBe('cluster:read');
     expect(spec.paths['/api/v1/events'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['cluster', 'type', 'since', 'limit']);
   });
 

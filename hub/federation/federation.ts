@@ -61,7 +61,7 @@ export class Federation {
   }
 
   /** Answer a scope=global query of `kind`; `query` is the request's query string (scope, limit, cursor and filters). */
-  async query(kind: GlobalKind, query: Record<string, unknown>, local: LocalQuery): Promise<GlobalAnswer> {
+  async query(kind: GlobalKind, query: Record<string, unknown>, local: LocalQuery, headers: Record<string, string> = {}): Promise<GlobalAnswer> {
     const filters = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) {
       if (k === 'scope' || k === 'limit' || k === 'cursor' || v === undefined || v === '') continue;
@@ -86,7 +86,7 @@ export class Federation {
       const params = new URLSearchParams(filters);
       if (limit !== undefined) params.set('limit', String(limit));
       if (cursor) params.set('cursor', cursor);
-      return [{ peer, answer: this.fetch(peer, `/api/v1/${kind}`, params) }];
+      return [{ peer, answer: this.fetch(peer, `/api/v1/${kind}`, params, headers) }];
     });
     // Settled together: each peer is bounded by its own deadline, none waits for another.
     const settled = await Promise.allSettled(asked.map((a) => a.answer));
@@ -110,7 +110,7 @@ export class Federation {
   }
 
   /** GET one peer's JSON under its deadline; rejects on any network, TLS, HTTP or parse failure. */
-  private fetch(peer: PeerRegion, path: string, params: URLSearchParams): Promise<unknown> {
+  private fetch(peer: PeerRegion, path: string, params: URLSearchParams, headers: Record<string, string> = {}): Promise<unknown> {
     const url = new URL(path, peer.url);
     url.search = params.toString();
     const tls = this.opts.tls;
@@ -131,7 +131,8 @@ export class Federation {
         url,
         {
           method: 'GET',
-          headers: { accept: 'application/json' },
+          // Extra headers: the caller's RBAC row filters, so the peer narrows its answer to them.
+          headers: { ...headers, accept: 'application/json' },
           ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
           minVersion: MIN_TLS_VERSION,
           rejectUnauthorized: true,

@@ -52,7 +52,7 @@ const WALK_CHECK = 2048;
  * over to collect once walking on looks dearer: filters that exclude each other (a user and an
  * account that is not theirs) cost a few thousand jobs walked, then a collect.
  */
-export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number, cursor?: string): Page<Job> {
+export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number, cursor?: string, visible?: (job: Job) => boolean): Page<Job> {
   const limit = checkLimit(limitIn);
   const after = cursor ? (decodeCursor(cursor) as [string, number]) : undefined;
   const active = JOB_FILTER_FIELDS.filter((f) => filter[f] !== undefined && filter[f] !== '');
@@ -84,13 +84,15 @@ export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number
   }
   const walkCost = expected > 0 ? Math.min(inScope, ((limit + 1) * inScope) / expected) : Infinity;
   const collectCost = COLLECT_STEP * smallest + expected * Math.log2(expected + 2);
-  const matches = predicate(byIndex);
+  const filtered = predicate(byIndex);
+  // The caller's RBAC row filter (policy/rbac): a test like any other, applied by both plans.
+  const matches = visible ? (job: Job) => filtered(job) && visible(job) : filtered;
   if (byIndex.length === 0 || walkCost <= collectCost) {
     // Without index filters there is nothing to collect from: walk the scope whatever it costs.
     const page = walk(state, clusters, after, limit, matches, byIndex.length === 0 ? Infinity : collectCost);
     if (page) return page;
   }
-  return collect(state, byIndex, clusters, after, limit);
+  return collect(state, byIndex, clusters, after, limit, visible);
 }
 
 /** The walk plan; undefined when walking on would cost more than `collectCost` by the match rate seen so far. */
@@ -125,7 +127,14 @@ function walk(state: FleetState, clusters: string[], after: [string, number] | u
  * The collect plan: cluster by cluster in name order, the ids of the smallest index entry that
  * every other entry has too (set lookups, no job is read), sorted; stop once the page is full.
  */
-function collect(state: FleetState, byIndex: { field: JobFilterField; value: string }[], clusters: string[], after: [string, number] | undefined, limit: number): Page<Job> {
+function collect(
+  state: FleetState,
+  byIndex: { field: JobFilterField; value: string }[],
+  clusters: string[],
+  after: [string, number] | undefined,
+  limit: number,
+  visible?: (job: Job) => boolean,
+): Page<Job> {
   const entries = byIndex
     .map((w) => ({ count: state.jobs.count(w.field, w.value), byCluster: state.jobs.idsByCluster(w.field, w.value) }))
     .sort((a, b) => a.count - b.count);
@@ -153,7 +162,7 @@ function collect(state: FleetState, byIndex: { field: JobFilterField; value: str
     const order = state.jobOrder.get(cluster)!;
     for (const id of ids) {
       const job = order.get(id);
-      if (!job) continue;
+      if (!job || (visible && !visible(job))) continue;
       if (items.length === limit) {
         more = true;
         break;
@@ -209,14 +218,15 @@ export interface NodeFilter {
   partition?: string;
 }
 
-export function queryNodes(state: FleetState, filter: NodeFilter, limitIn?: number, cursor?: string): Page<Node> {
+export function queryNodes(state: FleetState, filter: NodeFilter, limitIn?: number, cursor?: string, visible?: (node: Node) => boolean): Page<Node> {
   const limit = checkLimit(limitIn);
   const after = cursor ? (decodeCursor(cursor) as [string, string]) : undefined;
   const wantState = filter.state?.toUpperCase();
   let nodes = state.list('node', filter.cluster || undefined).filter(
     (n) =>
       (!wantState || n.state === wantState || n.flags.includes(wantState)) &&
-      (!filter.partition || n.partitions.includes(filter.partition)),
+      (!filter.partition || n.partitions.includes(filter.partition)) &&
+      (!visible || visible(n)),
   );
   const cmp = (a: Node, b: Node): number => (a.cluster !== b.cluster ? (a.cluster < b.cluster ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   if (after) nodes = nodes.filter((n) => n.cluster > after[0] || (n.cluster === after[0] && n.name > after[1]));

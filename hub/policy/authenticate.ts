@@ -49,9 +49,9 @@ export class ApiTokenVerifier implements BearerVerifier {
   constructor(private readonly tokens: TokenStore) {}
   verify(credential: string): Principal | undefined {
     if (!credential.startsWith('sft_')) return undefined;
-    const name = this.tokens.verify(credential);
-    if (!name) throw new UnauthenticatedError('invalid, expired or revoked token');
-    return { name, method: 'token', role: 'service', groups: [], attributes: {} };
+    const id = this.tokens.identify(credential);
+    if (!id) throw new UnauthenticatedError('invalid, expired or revoked token');
+    return { name: id.name, method: 'token', role: 'service', groups: [], attributes: { ...id.attributes }, ...(id.roles ? { roles: id.roles } : {}) };
   }
 }
 

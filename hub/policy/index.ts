@@ -1,2 +1,3 @@
 export * from './token-store.js';
 export * from './authenticate.js';
+export * from './rbac/index.js';

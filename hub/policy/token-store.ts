@@ -12,6 +12,17 @@ export interface StoredToken {
   hash: string;
   created_at: string;
   expires_at?: string;
+  /** RBAC roles granted to the token itself (a role-scoped service account). */
+  roles?: string[];
+  /** User attributes for RBAC row filters (`${user.project}`...). */
+  attributes?: Record<string, string>;
+}
+
+/** What a valid token stands for. */
+export interface TokenIdentity {
+  name: string;
+  roles?: string[];
+  attributes?: Record<string, string>;
 }
 
 const TOKEN_RE = /^sft_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -47,8 +58,10 @@ export class TokenStore {
     this.loadedMtime = mtime;
   }
 
-  create(name: string, ttlMs?: number): { token: string; record: StoredToken } {
+  create(name: string, ttlMs?: number, scope: { roles?: string[]; attributes?: Record<string, string> } = {}): { token: string; record: StoredToken } {
     if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new BadRequestError(`invalid token name "${name.slice(0, 64)}"`);
+    for (const role of scope.roles ?? []) if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(role)) throw new BadRequestError(`invalid role name "${role.slice(0, 64)}"`);
+    for (const key of Object.keys(scope.attributes ?? {})) if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) throw new BadRequestError(`invalid attribute name "${key.slice(0, 64)}"`);
     this.refresh(true);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
@@ -59,6 +72,8 @@ export class TokenStore {
       hash: hashSecret(secret),
       created_at: now.toISOString(),
       ...(ttlMs ? { expires_at: new Date(now.getTime() + ttlMs).toISOString() } : {}),
+      ...(scope.roles?.length ? { roles: scope.roles } : {}),
+      ...(scope.attributes && Object.keys(scope.attributes).length ? { attributes: scope.attributes } : {}),
     };
     this.tokens.push(record);
     this.save();
@@ -81,6 +96,11 @@ export class TokenStore {
 
   /** The token's name when it is valid, else undefined. Constant-time on the secret. */
   verify(token: string): string | undefined {
+    return this.identify(token)?.name;
+  }
+
+  /** The token's name, roles and attributes when it is valid, else undefined. */
+  identify(token: string): TokenIdentity | undefined {
     const m = TOKEN_RE.exec(token);
     if (!m) return undefined;
     this.refresh();
@@ -90,7 +110,7 @@ export class TokenStore {
     const stored = Buffer.from(record.hash, 'hex');
     if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
     if (record.expires_at && Date.parse(record.expires_at) < Date.now()) return undefined;
-    return record.name;
+    return { name: record.name, ...(record.roles ? { roles: record.roles } : {}), ...(record.attributes ? { attributes: record.attributes } : {}) };
   }
 
   private save(): void {

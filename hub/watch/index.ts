@@ -1,1 +1,2 @@
 export * from './watch-feed.js';
+export * from './watch-access.js';

@@ -17,6 +17,11 @@ export interface WatchEvent {
   /** The object's id, or the event's for type "event". */
   object_id?: string;
   object?: KindTypes[KindName];
+  /**
+   * The object as it was: on removes, and on upserts that changed what row filters look at
+   * (cluster, account, user, partition), so a filter can tell who may hear of it. Never sent.
+   */
+  previous?: KindTypes[KindName];
   /** Type "event": the fleet event. */
   event?: EventView;
 }
@@ -26,6 +31,11 @@ export interface WatchFilter {
   kinds?: ReadonlySet<KindName>;
   /** Deliver fleet events (type "event") too. */
   events?: boolean;
+  /**
+   * The watcher's RBAC row filter: the event as this watcher may see it (an upsert that moves an
+   * object out of its view becomes a remove), or undefined to drop it. Resets always pass.
+   */
+  scope?: (event: WatchEvent) => WatchEvent | undefined;
 }
 
 type Listener = (event: WatchEvent) => void;
@@ -63,6 +73,7 @@ export class WatchFeed {
       cluster: change.cluster,
       object_id: change.id,
       ...(change.type === 'upsert' ? { object: change.value } : {}),
+      ...(change.previous && (change.type === 'remove' || movesRows(change.previous, change.value)) ? { previous: change.previous } : {}),
     });
   }
 
@@ -88,12 +99,12 @@ export class WatchFeed {
         const n = this.buffer.length;
         for (let i = 0; i < n; i++) {
           const event = this.buffer[(this.start + i) % n];
-          if (event.seq > seq && matches(filter, event)) listener(event);
+          if (event.seq > seq && matches(filter, event)) deliver(filter, event, listener);
         }
       }
     }
     const wrapped: Listener = (event) => {
-      if (matches(filter, event)) listener(event);
+      if (matches(filter, event)) deliver(filter, event, listener);
     };
     this.listeners.add(wrapped);
     return () => this.listeners.delete(wrapped);
@@ -102,6 +113,22 @@ export class WatchFeed {
   get lastId(): string {
     return `${this.boot}-${this.next - 1}`;
   }
+}
+
+function deliver(filter: WatchFilter, event: WatchEvent, listener: Listener): void {
+  if (!filter.scope || event.type === 'reset') {
+    listener(event);
+    return;
+  }
+  const seen = filter.scope(event);
+  if (seen) listener(seen);
+}
+
+/** The fields row filters read (policy/rbac/row-filter.ts): did this upsert change any? */
+function movesRows(previous: unknown, value: unknown): boolean {
+  const a = previous as Record<string, unknown>;
+  const b = (value ?? {}) as Record<string, unknown>;
+  return a.cluster !== b.cluster || a.account !== b.account || a.user !== b.user || a.partition !== b.partition || String(a.partitions) !== String(b.partitions);
 }
 
 function matches(filter: WatchFilter, event: WatchEvent): boolean {

@@ -1,37 +1,57 @@
 // FleetService: the gRPC twin of /api/v1, behind the same gate and the same queries.
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { FleetServiceServer, WatchEvent as WatchEventMsg, WatchRequest } from '../../../generated/fleet/v1/fleet.js';
-import { NotFoundError, toGrpcStatus } from '../../../shared/errors/index.js';
+import { BadRequestError, toGrpcStatus } from '../../../shared/errors/index.js';
 import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js';
-import type { CommandRouter } from '../../commands/index.js';
-import { queryJobs, queryNodes, queryPartitions, type FleetState } from '../../fleet/index.js';
-import type { Authenticator, Principal } from '../../policy/index.js';
-import type { WatchFeed } from '../../watch/index.js';
-import { clusterStatuses } from '../cluster-status.js';
+import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
+import type { FleetState } from '../../fleet/index.js';
+import { AccessScope, Rbac, type Authenticator } from '../../policy/index.js';
+import { watchScope, type WatchFeed } from '../../watch/index.js';
+import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedNodes, scopedPartitions } from '../scoped-queries.js';
 
 export interface FleetServiceDeps {
   state: FleetState;
   commands: CommandRouter;
   watch: WatchFeed;
   authenticator: Authenticator;
+  /** The RBAC policy; absent: the default (every authenticated caller is an admin). */
+  rbac?: Rbac;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
+/**
+ * The permission each FleetService method needs (RunCommand: the command's own, jobs:<kind> or
+ * nodes:<kind>, checked in the method). A method missing here fails fleet-service.test.ts.
+ */
+export const GRPC_PERMISSIONS = {
+  listClusters: 'cluster:read',
+  listJobs: 'jobs:read',
+  getJob: 'jobs:read',
+  listNodes: 'nodes:read',
+  listPartitions: 'cluster:read',
+  runCommand: 'auth:self',
+  watch: 'watch:read',
+} as const satisfies Record<keyof FleetServiceServer, string>;
 
-function gate(deps: FleetServiceDeps, call: AnyCall): Promise<Principal> {
+
+/** Authentication, then the method's permission: what the REST gate does for a route. */
+async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: keyof typeof GRPC_PERMISSIONS): Promise<AccessScope> {
   const auth = call.metadata.get('authorization')[0];
-  return deps.authenticator.authenticate({
+  const principal = await deps.authenticator.authenticate({
     authorization: typeof auth === 'string' ? auth : undefined,
     peerSubjectAltName: call.getAuthContext()?.sslPeerCertificate?.subjectaltname ?? '',
     peerCertificateSerial: call.getAuthContext()?.sslPeerCertificate?.serialNumber,
   });
+  const scope = new AccessScope(rbac, principal);
+  scope.authorize(GRPC_PERMISSIONS[method]);
+  return scope;
 }
 
-function unary<Req, Res>(deps: FleetServiceDeps, fn: (req: Req, principal: Principal) => Promise<Res> | Res) {
+function unary<Req, Res>(deps: FleetServiceDeps, rbac: Rbac, method: keyof typeof GRPC_PERMISSIONS, fn: (req: Req, scope: AccessScope) => Promise<Res> | Res) {
   return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): Promise<void> => {
     try {
-      const principal = await gate(deps, call as unknown as AnyCall);
-      callback(null, await fn(call.request, principal));
+      const scope = await gate(deps, rbac, call as unknown as AnyCall, method);
+      callback(null, await fn(call.request, scope));
     } catch (err) {
       const s = toGrpcStatus(err);
       callback({ code: s.code, details: s.details, name: 'FleetError', message: s.details });
@@ -41,9 +61,10 @@ function unary<Req, Res>(deps: FleetServiceDeps, fn: (req: Req, principal: Princ
 
 export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
   const { state, commands, watch } = deps;
+  const rbac = deps.rbac ?? new Rbac(undefined);
   return {
-    listClusters: unary(deps, () => ({
-      clusters: clusterStatuses(state).map((c) => ({
+    listClusters: unary(deps, rbac, 'listClusters', (_req, scope) => ({
+      clusters: scopedClusterStatuses(state, scope).map((c) => ({
         name: c.name,
         connected: c.connected,
         epoch: c.epoch,
@@ -56,27 +77,28 @@ export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
         stale: !c.connected,
       })),
     })),
-    listJobs: unary(deps, (req) => {
-      const page = queryJobs(state, { cluster: req.cluster, state: req.state, user: req.user, account: req.account, partition: req.partition, node: req.node }, req.limit, req.cursor || undefined);
+    listJobs: unary(deps, rbac, 'listJobs', (req, scope) => {
+      const page = scopedJobs(state, scope, { cluster: req.cluster, state: req.state, user: req.user, account: req.account, partition: req.partition, node: req.node }, req.limit, req.cursor || undefined);
       return { jobs: page.items, next_cursor: page.next_cursor ?? '' };
     }),
-    getJob: unary(deps, (req) => {
-      const job = state.job(req.cluster, String(req.id));
-      if (!job) throw new NotFoundError(`job ${req.cluster}/${req.id} not found`);
-      return job;
-    }),
-    listNodes: unary(deps, (req) => {
-      const page = queryNodes(state, { cluster: req.cluster, state: req.state, partition: req.partition }, req.limit, req.cursor || undefined);
+    getJob: unary(deps, rbac, 'getJob', (req, scope) => scopedJob(state, scope, req.cluster, String(req.id))),
+    listNodes: unary(deps, rbac, 'listNodes', (req, scope) => {
+      const page = scopedNodes(state, scope, { cluster: req.cluster, state: req.state, partition: req.partition }, req.limit, req.cursor || undefined);
       return { nodes: page.items, next_cursor: page.next_cursor ?? '' };
     }),
-    listPartitions: unary(deps, (req) => ({ partitions: queryPartitions(state, req.cluster) })),
-    runCommand: unary(deps, async (req, principal) => {
-      const result = await commands.run(req.cluster, req.kind, req.target, req.reason, principal.name);
+    listPartitions: unary(deps, rbac, 'listPartitions', (req, scope) => ({ partitions: scopedPartitions(state, scope, req.cluster) })),
+    runCommand: unary(deps, rbac, 'runCommand', async (req, scope) => {
+      const resource = JOB_COMMANDS.includes(req.kind as CommandName) ? 'jobs' : NODE_COMMANDS.includes(req.kind as CommandName) ? 'nodes' : undefined;
+      if (!resource) throw new BadRequestError(`unknown command "${req.kind}"; known: ${[...JOB_COMMANDS, ...NODE_COMMANDS].join(', ')}`);
+      scope.authorize(`${resource}:${req.kind}`);
+      checkCommandTarget(state, scope, resource, req.kind, req.cluster, req.target);
+      const result = await commands.run(req.cluster, req.kind, req.target, req.reason, scope.principal.name);
       return { ok: result.ok, message: result.message, via: result.via };
     }),
     watch: async (call: ServerWritableStream<WatchRequest, WatchEventMsg>) => {
+      let scope: AccessScope;
       try {
-        await gate(deps, call as unknown as AnyCall);
+        scope = await gate(deps, rbac, call as unknown as AnyCall, 'watch');
       } catch (err) {
         const s = toGrpcStatus(err);
         call.emit('error', { code: s.code, details: s.details });
@@ -84,7 +106,7 @@ export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
       }
       const req = call.request;
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
-      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
+      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, scope: watchScope(scope) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
         call.write({
           id: event.seq,
           type: event.type,

@@ -5,15 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { CommandRouter } from '../../commands/index.js';
 import { FleetState } from '../../fleet/index.js';
-import { Authenticator, TokenStore } from '../../policy/index.js';
+import { FleetServiceService } from '../../../generated/fleet/v1/fleet.js';
+import { Authenticator, isKnownPermission, Rbac, rbacConfigSchema, TokenStore } from '../../policy/index.js';
+import { GRPC_PERMISSIONS } from '../grpc/fleet-service.js';
 import { WatchFeed } from '../../watch/index.js';
 import { buildHttpApi } from './server.js';
 
-async function build() {
+async function build(tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-'))), rbac?: Rbac) {
   const state = new FleetState();
   return buildHttpApi({
     logger: silentLogger(),
-    authenticator: new Authenticator(new TokenStore(mkdtempSync(join(tmpdir(), 't-')))),
+    authenticator: new Authenticator(tokens),
+    rbac,
     state,
     commands: new CommandRouter({ timeoutMs: 1000 }),
     watch: new WatchFeed(state),
@@ -32,10 +35,35 @@ describe('route table', () => {
         continue;
       }
       expect(route.permission).toMatch(/^[a-z]+:[a-z]+$/);
+      // A canonical RBAC resource and one of its verbs (hub/policy/rbac/resources.ts), so a role can grant it.
+      expect(isKnownPermission(route.permission!), `${route.method} ${route.url}: ${route.permission}`).toBe(true);
       const res = await app.inject({ method: route.method as 'GET', url: route.url.replace(/:cluster/, 'c').replace(/:id/, '1').replace(/:name/, 'n') });
       expect(res.statusCode, `${route.method} ${route.url}`).toBe(401);
     }
     await app.close();
+  });
+
+  it('with rbac configured and no binding, every route (and its HEAD twin) answers 403 but whoami and can-i', async () => {
+    const tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-')));
+    const { token } = tokens.create('nobody');
+    const { app, routes } = await build(tokens, new Rbac(rbacConfigSchema.parse({})));
+    for (const route of routes) {
+      if (route.public) continue;
+      const url = route.url.replace(/:cluster/, 'c').replace(/:id/, '1').replace(/:name/, 'n').replace('/can-i', '/can-i?verb=read&resource=jobs');
+      for (const method of route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]) {
+        const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` } });
+        expect(res.statusCode, `${method} ${route.url}`).toBe(route.permission === 'auth:self' ? 200 : 403);
+        if (method !== 'HEAD' && res.statusCode === 403) expect(res.json()).toMatchObject({ code: 'SF_AUTH_FORBIDDEN', detail: expect.stringContaining(`nobody (service) may not`) });
+      }
+    }
+    await app.close();
+  });
+
+  it('every gRPC FleetService method names a known permission', () => {
+    for (const method of Object.keys(FleetServiceService)) {
+      const permission = (GRPC_PERMISSIONS as Record<string, string>)[method];
+      expect(permission && isKnownPermission(permission), method).toBe(true);
+    }
   });
 
   it('refuses to register a route that declares no permission', async () => {

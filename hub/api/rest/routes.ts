@@ -1,16 +1,17 @@
 // The /api/v1 routes. Each declares its permission (config.permission) or that it is public;
 // the server refuses to register a route that declares neither, so no endpoint forgets the gate.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError, NotFoundError } from '../../../shared/errors/index.js';
+import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type KindName } from '../../../shared/model/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import { parseSince, type EventLog } from '../../events/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import type { Federation } from '../../federation/index.js';
-import { queryJobs, queryNodes, queryPartitions, type FleetState } from '../../fleet/index.js';
-import type { Principal } from '../../policy/index.js';
-import type { WatchFeed } from '../../watch/index.js';
-import { clusterStatuses } from '../cluster-status.js';
+import type { FleetState } from '../../fleet/index.js';
+import { FORWARDED_FILTERS_HEADER, type AccessScope, type Principal } from '../../policy/index.js';
+import { watchScope, type WatchFeed } from '../../watch/index.js';
+import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedList, scopedNode, scopedNodes, scopedPartitions } from '../scoped-queries.js';
+import { registerAuthRoutes } from './auth-routes.js';
 import { jobView, nodeView } from '../views.js';
 
 export interface RouteDeps {
@@ -56,6 +57,22 @@ function principal(request: FastifyRequest): Principal {
   return (request as FastifyRequest & { principal: Principal }).principal;
 }
 
+/** What this request may do and see (set by the gate in server.ts). */
+function access(request: FastifyRequest): AccessScope {
+  return (request as FastifyRequest & { access: AccessScope }).access;
+}
+
+/** A global query asks the peers on the caller's behalf: they answer only what the caller may see. */
+function forwarded(request: FastifyRequest): Record<string, string> {
+  return { [FORWARDED_FILTERS_HEADER]: access(request).forwardHeader() };
+}
+
+/** Defence in depth: a peer that ignored the forwarded filters must not widen the answer. */
+function narrowGlobal<T extends { items: Record<string, unknown>[] }>(answer: T, request: FastifyRequest, resource: string, kind: 'cluster' | 'job' | 'node' | 'partition'): T {
+  const rows = access(request).rows(resource);
+  return rows.unrestricted ? answer : { ...answer, items: answer.items.filter((i) => rows.allows(kind, i)) };
+}
+
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state, commands, watch } = deps;
 
@@ -82,20 +99,20 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.type(m.contentType).send(m.body);
   });
 
-  app.get('/api/v1/clusters', { config: { permission: 'clusters:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
+  app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
     const local = (): { items: object[] } => {
-      const items = clusterStatuses(state);
+      const items = scopedClusterStatuses(state, access(request));
       if (!deps.stale) return { items };
       const stale = deps.stale();
       return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };
     };
     const q = request.query as { scope?: string };
-    return q.scope === 'global' && deps.federation ? deps.federation.query('clusters', q, local) : local();
+    return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('clusters', q, local, forwarded(request)), request, 'cluster', 'cluster') : local();
   });
 
   app.get(
     '/api/v1/hubs',
-    { config: { permission: 'hubs:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)" } },
+    { config: { permission: 'hub:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)" } },
     async () => (deps.hubs ? deps.hubs() : { items: [] }),
   );
 
@@ -115,15 +132,18 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request) => {
       const q = request.query as Record<string, string | number | undefined>;
       const local = (limit?: number, cursor?: string): { items: object[]; next_cursor: string | null } => {
-        const page = queryJobs(
+        const page = scopedJobs(
           state,
+          access(request),
           { cluster: q.cluster as string, state: q.state as string, user: q.user as string, account: q.account as string, partition: q.partition as string, node: q.node as string },
           limit,
           cursor,
         );
         return { items: page.items.map(jobView), next_cursor: page.next_cursor ?? null };
       };
-      return q.scope === 'global' && deps.federation ? deps.federation.query('jobs', q, local) : local(q.limit as number | undefined, q.cursor as string | undefined);
+      return q.scope === 'global' && deps.federation
+        ? narrowGlobal(await deps.federation.query('jobs', q, local, forwarded(request)), request, 'jobs', 'job')
+        : local(q.limit as number | undefined, q.cursor as string | undefined);
     },
   );
 
@@ -132,9 +152,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     { config: { permission: 'jobs:read' }, schema: { summary: 'One job', params: { type: 'object', properties: { cluster: str, id: { type: 'string', pattern: '^[0-9]{1,12}$' } } } } },
     async (request) => {
       const { cluster, id } = request.params as { cluster: string; id: string };
-      const job = state.job(cluster, id);
-      if (!job) throw new NotFoundError(`job ${cluster}/${id} not found`);
-      return jobView(job);
+      return jobView(scopedJob(state, access(request), cluster, id));
     },
   );
 
@@ -152,6 +170,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       async (request) => {
         const { cluster, id } = request.params as { cluster: string; id: string };
         const reason = (request.body as { reason?: string } | null)?.reason ?? '';
+        checkCommandTarget(state, access(request), 'jobs', name, cluster, id);
         const result = await commands.run(cluster, name, id, reason, principal(request).name);
         return { ok: result.ok, message: result.message, via: result.via };
       },
@@ -170,18 +189,18 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request) => {
       const q = request.query as Record<string, string | number | undefined>;
       const local = (limit?: number, cursor?: string): { items: object[]; next_cursor: string | null } => {
-        const page = queryNodes(state, { cluster: q.cluster as string, state: q.state as string, partition: q.partition as string }, limit, cursor);
+        const page = scopedNodes(state, access(request), { cluster: q.cluster as string, state: q.state as string, partition: q.partition as string }, limit, cursor);
         return { items: page.items.map(nodeView), next_cursor: page.next_cursor ?? null };
       };
-      return q.scope === 'global' && deps.federation ? deps.federation.query('nodes', q, local) : local(q.limit as number | undefined, q.cursor as string | undefined);
+      return q.scope === 'global' && deps.federation
+        ? narrowGlobal(await deps.federation.query('nodes', q, local, forwarded(request)), request, 'nodes', 'node')
+        : local(q.limit as number | undefined, q.cursor as string | undefined);
     },
   );
 
   app.get('/api/v1/nodes/:cluster/:name', { config: { permission: 'nodes:read' }, schema: { summary: 'One node', params: { type: 'object', properties: { cluster: str, name: str } } } }, async (request) => {
     const { cluster, name } = request.params as { cluster: string; name: string };
-    const node = state.clusters.get(cluster)?.objects.node.get(name);
-    if (!node) throw new NotFoundError(`node ${cluster}/${name} not found`);
-    return nodeView(node);
+    return nodeView(scopedNode(state, access(request), cluster, name));
   });
 
   for (const name of NODE_COMMANDS) {
@@ -198,6 +217,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       async (request) => {
         const { cluster, name: node } = request.params as { cluster: string; name: string };
         const reason = (request.body as { reason?: string } | null)?.reason ?? '';
+        checkCommandTarget(state, access(request), 'nodes', name, cluster, node);
         const result = await commands.run(cluster, name, node, reason, principal(request).name);
         return { ok: result.ok, message: result.message, via: result.via };
       },
@@ -206,11 +226,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/partitions',
-    { config: { permission: 'partitions:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } } } },
+    { config: { permission: 'cluster:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } } } },
     async (request) => {
       const q = request.query as { cluster?: string; scope?: string };
-      const local = (): { items: object[] } => ({ items: queryPartitions(state, q.cluster) });
-      return q.scope === 'global' && deps.federation ? deps.federation.query('partitions', q, local) : local();
+      const local = (): { items: object[] } => ({ items: scopedPartitions(state, access(request), q.cluster) });
+      return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('partitions', q, local, forwarded(request)), request, 'cluster', 'partition') : local();
     },
   );
 
@@ -223,15 +243,15 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   ] as const) {
     app.get(
       `/api/v1/${path}`,
-      { config: { permission: `${path}:read` }, schema: { summary: `${path[0].toUpperCase()}${path.slice(1)}`, querystring: { type: 'object', additionalProperties: false, properties: { cluster: str } } } },
-      async (request) => ({ items: state.list(kind, (request.query as { cluster?: string }).cluster || undefined) }),
+      { config: { permission: 'cluster:read' }, schema: { summary: `${path[0].toUpperCase()}${path.slice(1)}`, querystring: { type: 'object', additionalProperties: false, properties: { cluster: str } } } },
+      async (request) => ({ items: scopedList(state, access(request), kind, (request.query as { cluster?: string }).cluster || undefined) }),
     );
   }
 
   app.get(
     '/api/v1/events',
     {
-      config: { permission: 'events:read' },
+      config: { permission: 'cluster:read' },
       schema: {
         summary: 'Fleet events (controller_failover, controller_down, controller_up), oldest first: the newest `limit` that match',
         querystring: {
@@ -250,7 +270,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         if (sinceMs === undefined) throw new BadRequestError(`since: "${q.since}" is neither an ISO-8601 time nor a duration such as 15m or 2h`);
       }
       const types = q.type ? q.type.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
-      return { items: deps.events?.list({ cluster: q.cluster || undefined, types, sinceMs, limit: q.limit }) ?? [] };
+      const rows = access(request).rows('cluster');
+      // A tenant pinned to one cluster asks the log for that cluster, so `limit` counts its events.
+      const only = rows.fixed('cluster');
+      const cluster = q.cluster || (only?.length === 1 ? only[0] : undefined);
+      const items = deps.events?.list({ cluster, types, sinceMs, limit: q.limit }) ?? [];
+      return { items: rows.unrestricted ? items : items.filter((e) => rows.allows('event', e)) };
     },
   );
 
@@ -263,11 +288,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, kinds: str, last_event_id: str } },
       },
     },
-    async (request, reply) => serveWatch(request, reply, watch),
+    async (request, reply) => serveWatch(request, reply, watch, access(request)),
   );
+
+  registerAuthRoutes(app);
 }
 
-function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed): void {
+function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, scope: AccessScope): void {
   const q = request.query as { cluster?: string; kinds?: string; last_event_id?: string };
   let kinds: Set<KindName> | undefined;
   // Fleet events come as SSE type "event" unless `kinds` is given without "event".
@@ -293,7 +320,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
-  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events }, lastEventId, (event) => {
+  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, scope: watchScope(scope) }, lastEventId, (event) => {
     const data =
       event.type === 'reset'
         ? {}

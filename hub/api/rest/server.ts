@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
-import type { Authenticator, Principal } from '../../policy/index.js';
+import { AccessScope, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
@@ -28,6 +28,8 @@ export interface HttpApiDeps extends RouteDeps {
   extraRoutes?: ((app: FastifyInstance) => void)[];
   /** Reads a browser session cookie as a bearer credential when no Authorization header is sent. */
   cookieBearer?: (cookieHeader: string | undefined) => string | undefined;
+  /** The RBAC policy (config `rbac`); absent: the default, every authenticated caller is an admin. */
+  rbac?: Rbac;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -66,6 +68,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   });
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('access', null);
+  const rbac = deps.rbac ?? new Rbac(undefined);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
@@ -75,6 +79,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
       remoteAddress: request.ip,
     });
     (request as FastifyRequest & { principal: Principal }).principal = principal;
+    // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
+    const access = new AccessScope(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
+    // No permission only on the not-found handler, which reads nothing.
+    const permission = (config as { permission?: string } | undefined)?.permission;
+    if (permission) access.authorize(permission);
+    (request as FastifyRequest & { access: AccessScope }).access = access;
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {

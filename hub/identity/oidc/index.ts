@@ -8,7 +8,6 @@ import { OidcIssuer } from './issuer.js';
 import { OidcBearerVerifier, OidcTokenValidator } from './token-verifier.js';
 
 export { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, sendLoggedIn, type LoggedIn } from './browser-login.js';
-export { registerPrincipalRoute } from './principal-route.js';
 export { IdpResponseError, IdpUnavailableError, OidcIssuer } from './issuer.js';
 export { bearerFromSessionCookie, SESSION_COOKIE, sessionCookie } from './session-cookie.js';
 export { looksLikeJwt, OidcBearerVerifier, OidcTokenValidator, principalFromClaims } from './token-verifier.js';

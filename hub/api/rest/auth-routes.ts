@@ -1,0 +1,64 @@
+// GET /api/v1/auth/whoami and /api/v1/auth/can-i: the caller's identity, roles and an explained
+// RBAC decision (`sfleet auth whoami`, `sfleet auth can-i VERB RESOURCE [--as USER]`).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../../../shared/errors/index.js';
+import { canonicalResource, RESOURCES, type AccessScope, type Principal } from '../../policy/index.js';
+
+function access(request: FastifyRequest): AccessScope {
+  return (request as FastifyRequest & { access: AccessScope }).access;
+}
+
+const str = { type: 'string', maxLength: 256 } as const;
+
+/** `--as` names a user, or "client:NAME" / "service:NAME" for a certificate or a token. */
+function impersonated(as: string, groups: string | undefined, attrs: string | undefined): Principal {
+  const m = /^(client|service|user):(.+)$/.exec(as);
+  const kind = (m?.[1] ?? 'user') as 'client' | 'service' | 'user';
+  const attributes: Record<string, string> = {};
+  for (const pair of (attrs ?? '').split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new BadRequestError(`as_attrs: "${pair}" is not key=value`);
+    attributes[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return {
+    name: m ? m[2] : as,
+    role: kind,
+    method: kind === 'client' ? 'mtls' : kind === 'service' ? 'token' : 'local',
+    groups: (groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+    attributes,
+  };
+}
+
+export function registerAuthRoutes(app: FastifyInstance): void {
+  app.get('/api/v1/auth/whoami', { config: { permission: 'auth:self' }, schema: { summary: 'Who the hub takes the caller for: identity, groups, attributes and RBAC roles (with the binding that gives each)' } }, async (request) => {
+    const scope = access(request);
+    const p = scope.principal;
+    return { name: p.name, kind: p.role, method: p.method, groups: p.groups, attributes: p.attributes, roles: scope.grants() };
+  });
+
+  app.get(
+    '/api/v1/auth/can-i',
+    {
+      config: { permission: 'auth:self' },
+      schema: {
+        summary: 'May the caller (or, with auth:impersonate, `as`) do VERB on RESOURCE? The decision explains itself: bindings, roles, the matching permission, row filters',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['verb', 'resource'],
+          properties: { verb: { type: 'string', pattern: '^(\\*|[a-z][a-z_-]{0,31})$' }, resource: str, as: str, as_groups: str, as_attrs: { type: 'string', maxLength: 2048 } },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as { verb: string; resource: string; as?: string; as_groups?: string; as_attrs?: string };
+      const resource = canonicalResource(q.resource);
+      if (!resource) throw new BadRequestError(`unknown resource "${q.resource}"; known: ${Object.keys(RESOURCES).join(', ')}`);
+      const permission = `${resource}:${q.verb}`;
+      const scope = access(request);
+      if (q.as) return scope.decideAs(impersonated(q.as, q.as_groups, q.as_attrs), permission);
+      if (q.as_groups || q.as_attrs) throw new BadRequestError('as_groups and as_attrs go with as');
+      return scope.decide(permission);
+    },
+  );
+}

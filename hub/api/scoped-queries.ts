@@ -1,0 +1,98 @@
+// The fleet queries as one caller may see them: its RBAC row filters applied to every list,
+// single object and count, the same for REST and gRPC. A filtered-out single object answers
+// 404 (not 403), so a caller cannot learn that another tenant's job exists.
+import { NotFoundError } from '../../shared/errors/index.js';
+import type { Job, KindName, Node } from '../../shared/model/index.js';
+import { queryJobs, queryNodes, queryPartitions, type FleetState, type JobFilter, type NodeFilter } from '../fleet/index.js';
+import type { AccessScope, FilterField, RowFilter } from '../policy/index.js';
+import { clusterStatuses, type ClusterStatusView } from './cluster-status.js';
+
+/** The row filter's single fixed value for each job filter the caller left empty: lets the job index do the work. */
+function narrowJobFilter(filter: JobFilter, rows: RowFilter): JobFilter {
+  const out = { ...filter };
+  for (const field of ['cluster', 'account', 'user', 'partition'] as const satisfies readonly FilterField[]) {
+    const fixed = rows.fixed(field);
+    if (fixed?.length === 1 && !out[field]) out[field] = fixed[0];
+  }
+  return out;
+}
+
+export function scopedJobs(state: FleetState, scope: AccessScope, filter: JobFilter, limit?: number, cursor?: string) {
+  const rows = scope.rows('jobs');
+  if (rows.unrestricted) return queryJobs(state, filter, limit, cursor);
+  return queryJobs(state, narrowJobFilter(filter, rows), limit, cursor, (job) => rows.allows('job', job));
+}
+
+export function scopedNodes(state: FleetState, scope: AccessScope, filter: NodeFilter, limit?: number, cursor?: string) {
+  const rows = scope.rows('nodes');
+  return rows.unrestricted ? queryNodes(state, filter, limit, cursor) : queryNodes(state, filter, limit, cursor, (n) => rows.allows('node', n));
+}
+
+export function scopedPartitions(state: FleetState, scope: AccessScope, cluster?: string) {
+  const rows = scope.rows('cluster');
+  const all = queryPartitions(state, cluster);
+  return rows.unrestricted ? all : all.filter((p) => rows.allows('partition', p));
+}
+
+/** Cluster-level objects (reservations, QOS, accounts...) under the cluster:read filter. */
+export function scopedList(state: FleetState, scope: AccessScope, kind: KindName, cluster?: string): unknown[] {
+  const rows = scope.rows('cluster');
+  const all = state.list(kind, cluster);
+  return rows.unrestricted ? all : all.filter((o) => rows.allows(kind, o));
+}
+
+/** One job for `verb` (read or a command): 404 when it does not exist or the caller's filter hides it. */
+export function scopedJob(state: FleetState, scope: AccessScope, cluster: string, id: string, verb = 'read'): Job {
+  const job = state.job(cluster, id);
+  if (!job || !scope.rows('jobs', verb).allows('job', job)) throw new NotFoundError(`job ${cluster}/${id} not found`);
+  return job;
+}
+
+export function scopedNode(state: FleetState, scope: AccessScope, cluster: string, name: string, verb = 'read'): Node {
+  const node = state.clusters.get(cluster)?.objects.node.get(name);
+  if (!node || !scope.rows('nodes', verb).allows('node', node)) throw new NotFoundError(`node ${cluster}/${name} not found`);
+  return node;
+}
+
+/**
+ * Commands under a row filter need the object to be known and visible; an unrestricted caller
+ * may still address an object the hub has not heard of yet (the agent answers).
+ */
+export function checkCommandTarget(state: FleetState, scope: AccessScope, resource: 'jobs' | 'nodes', verb: string, cluster: string, target: string): void {
+  if (scope.rows(resource, verb).unrestricted) return;
+  if (resource === 'jobs') scopedJob(state, scope, cluster, target, verb);
+  else scopedNode(state, scope, cluster, target, verb);
+}
+
+/** Cluster status rows the caller may see, with counts of only the jobs, nodes and partitions it may read. */
+export function scopedClusterStatuses(state: FleetState, scope: AccessScope): ClusterStatusView[] {
+  const clusters = scope.rows('cluster');
+  const jobs = scope.rows('jobs');
+  const nodes = scope.rows('nodes');
+  return clusterStatuses(state)
+    .filter((c) => clusters.allows('cluster', c))
+    .map((c) => {
+      if (clusters.unrestricted && jobs.unrestricted && nodes.unrestricted) return c;
+      const record = state.clusters.get(c.name)!;
+      return {
+        ...c,
+        jobs: jobs.unrestricted ? c.jobs : countJobs(state, c.name, jobs),
+        nodes: nodes.unrestricted ? c.nodes : [...record.objects.node.values()].filter((n) => nodes.allows('node', n)).length,
+        partitions: clusters.unrestricted ? c.partitions : [...record.objects.partition.values()].filter((p) => clusters.allows('partition', p)).length,
+      };
+    });
+}
+
+function countJobs(state: FleetState, cluster: string, rows: RowFilter): number {
+  const clauses = rows.clauses ?? [];
+  if (clauses.length === 0) return 0;
+  // The common tenant filter (accounts only): the account index has the count.
+  if (clauses.length === 1 && Object.keys(clauses[0]).every((f) => f === 'account')) {
+    let n = 0;
+    for (const account of new Set(clauses[0].account ?? [])) n += state.jobs.idsByCluster('account', account).get(cluster)?.size ?? 0;
+    return n;
+  }
+  let n = 0;
+  for (const job of state.jobOrder.get(cluster)?.slots ?? []) if (job !== undefined && rows.allows('job', job)) n++;
+  return n;
+}

@@ -1,0 +1,89 @@
+// What one authenticated request may do and see: its principal's decisions and row filters,
+// narrowed further by the filters a federation peer forwarded for its own caller.
+import { BadRequestError } from '../../../shared/errors/index.js';
+import type { Principal } from '../authenticate.js';
+import type { FilterClause } from './row-filter.js';
+import { RowFilter } from './row-filter.js';
+import type { Decision, Grant, Rbac } from './policy.js';
+
+/**
+ * A hub forwarding a scope=global query sends its caller's read filters in this header, so the
+ * peer (which grants hub certificates an unfiltered read role) answers only what the caller may
+ * see, counts included. It can only narrow: the peer honours it from hub certificates alone.
+ */
+export const FORWARDED_FILTERS_HEADER = 'x-sfleet-forwarded-filters';
+const FORWARDED_RESOURCES = ['cluster', 'jobs', 'nodes'] as const;
+
+type Forwarded = Partial<Record<(typeof FORWARDED_RESOURCES)[number], FilterClause[] | null>>;
+
+export class AccessScope {
+  private readonly cache = new Map<string, RowFilter>();
+  private readonly forwarded: Forwarded | undefined;
+
+  constructor(
+    private readonly rbac: Rbac,
+    readonly principal: Principal,
+    forwardedHeader?: string,
+  ) {
+    this.forwarded = principal.role === 'hub' && forwardedHeader ? parseForwarded(forwardedHeader) : undefined;
+  }
+
+  decide(permission: string): Decision {
+    return this.rbac.decide(this.principal, permission);
+  }
+
+  /** The decision, or a ForbiddenError that explains the denial. */
+  authorize(permission: string): Decision {
+    return this.rbac.authorize(this.principal, permission);
+  }
+
+  /** The roles this request's principal holds, and why. */
+  grants(): Grant[] {
+    return this.rbac.grants(this.principal);
+  }
+
+  /** Someone else's decision (can-i --as): needs auth:impersonate. */
+  decideAs(target: Principal, permission: string): Decision {
+    this.authorize('auth:impersonate');
+    return this.rbac.decide(target, permission);
+  }
+
+  /** The rows of `resource` this request may see under `verb`: NONE when it may not at all. */
+  rows(resource: string, verb = 'read'): RowFilter {
+    const key = `${resource}:${verb}`;
+    let f = this.cache.get(key);
+    if (!f) {
+      f = this.rbac.rowFilter(this.principal, resource, verb);
+      const fwd = this.forwarded?.[resource as keyof Forwarded];
+      if (fwd !== undefined) f = f.and(fwd === null ? RowFilter.ALL : RowFilter.of(fwd));
+      this.cache.set(key, f);
+    }
+    return f;
+  }
+
+  /** The header a global query sends to peer regions on this request's behalf. */
+  forwardHeader(): string {
+    const out: Forwarded = {};
+    for (const r of FORWARDED_RESOURCES) out[r] = this.rows(r).toJSON();
+    return Buffer.from(JSON.stringify(out)).toString('base64url');
+  }
+}
+
+function parseForwarded(header: string): Forwarded {
+  try {
+    const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    const out: Forwarded = {};
+    for (const r of FORWARDED_RESOURCES) {
+      const v = (parsed as Record<string, unknown>)[r];
+      if (v === undefined) continue;
+      if (v !== null && !(Array.isArray(v) && v.every((c) => c && typeof c === 'object' && Object.values(c as object).every((x) => Array.isArray(x) && x.every((s) => typeof s === 'string'))))) {
+        throw new Error(`bad ${r}`);
+      }
+      out[r] = v as FilterClause[] | null;
+    }
+    return out;
+  } catch (err) {
+    throw new BadRequestError(`${FORWARDED_FILTERS_HEADER}: not the filters a hub forwards (${(err as Error).message})`);
+  }
+}

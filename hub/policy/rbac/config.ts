@@ -1,0 +1,90 @@
+// The `rbac` section of the hub config: roles (permissions, filters, inheritance) and the
+// bindings that give them to users, groups, client certificates and API tokens.
+import { z } from 'zod';
+import { canonicalResource, RESOURCES } from './resources.js';
+import { BUILTIN_ROLES, findCycle, HUB_PEER_ROLE } from './roles.js';
+
+/** Row filter fields; each narrows the kinds that carry it (see row-filter.ts). */
+export const FILTER_FIELDS = ['cluster', 'account', 'user', 'partition'] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
+const ROLE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const VERB = /^(\*|[a-z][a-z_-]{0,31})$/;
+/** A literal or "${user.<attribute>}" / "${user.name}" templates inside a value. */
+const TEMPLATE = /\$\{([^}]*)\}/g;
+
+const permission = z.string().superRefine((p, ctx) => {
+  const m = /^([a-z*][a-z_*]*):(.+)$/.exec(p);
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${p}": expected "resource:verb[,verb]" such as "jobs:read,cancel" or "cluster:*"` });
+    return;
+  }
+  if (m[1] !== '*' && !canonicalResource(m[1])) {
+    ctx.addIssue({ code: 'custom', message: `"${p}": unknown resource "${m[1]}"; known: ${Object.keys(RESOURCES).join(', ')} (or *)` });
+  }
+  for (const verb of m[2].split(',')) {
+    if (!VERB.test(verb.trim())) ctx.addIssue({ code: 'custom', message: `"${p}": bad verb "${verb}": lower-case letters, or *` });
+  }
+});
+
+const filterValue = z.string().min(1).superRefine((v, ctx) => {
+  for (const m of v.matchAll(TEMPLATE)) {
+    if (!/^user\.(name|[A-Za-z_][A-Za-z0-9_.-]*)$/.test(m[1])) {
+      ctx.addIssue({ code: 'custom', message: `"${m[0]}": expected \${user.name} or \${user.<attribute>}` });
+    }
+  }
+});
+
+export const rbacRoleSchema = z
+  .object({
+    permissions: z.array(permission).default([]),
+    /** Roles whose permissions this one gets too, under this role's filters as well as theirs. */
+    inherits: z.array(z.string().regex(ROLE_NAME, 'a role name')).default([]),
+    /** Row filters: a field -> a value or a list of values (any of them); all fields must match. */
+    filters: z.partialRecord(z.enum(FILTER_FIELDS), z.union([filterValue, z.array(filterValue).min(1)])).default({}),
+  })
+  .strict();
+
+const binding = z
+  .object({
+    /** A logged-in user's name (OIDC, LDAP, local, SAML sessions). */
+    user: z.string().min(1).optional(),
+    /** A directory or IdP group. */
+    group: z.string().min(1).optional(),
+    /** A client certificate's identity name (mutual TLS). */
+    client: z.string().min(1).optional(),
+    /** An API token's name (`sfleet token create --name`). */
+    service: z.string().min(1).optional(),
+    role: z.string().regex(ROLE_NAME, 'a role name'),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const subjects = (['user', 'group', 'client', 'service'] as const).filter((k) => b[k] !== undefined);
+    if (subjects.length !== 1) ctx.addIssue({ code: 'custom', message: 'a binding names exactly one of user, group, client or service, and a role' });
+  });
+
+export const rbacConfigSchema = z
+  .object({
+    roles: z.record(z.string().regex(ROLE_NAME, 'a role name: a letter, then letters, digits, _ . -'), rbacRoleSchema).default({}),
+    bindings: z.array(binding).default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (Object.hasOwn(c.roles, HUB_PEER_ROLE)) ctx.addIssue({ code: 'custom', path: ['roles', HUB_PEER_ROLE], message: `"${HUB_PEER_ROLE}" is reserved for hub-to-hub certificates` });
+    const known = (name: string): boolean => Object.hasOwn(c.roles, name) || Object.hasOwn(BUILTIN_ROLES, name);
+    const builtins = Object.keys(BUILTIN_ROLES).join(', ');
+    for (const [name, role] of Object.entries(c.roles)) {
+      for (const [i, parent] of role.inherits.entries()) {
+        if (!known(parent)) ctx.addIssue({ code: 'custom', path: ['roles', name, 'inherits', i], message: `unknown role "${parent}" (define it under rbac.roles; built-in: ${builtins})` });
+      }
+    }
+    const cycle = findCycle({ ...BUILTIN_ROLES, ...c.roles });
+    if (cycle) ctx.addIssue({ code: 'custom', path: ['roles', cycle[0], 'inherits'], message: `roles inherit in a cycle: ${cycle.join(' -> ')}` });
+    for (const [i, b] of c.bindings.entries()) {
+      if (!known(b.role)) ctx.addIssue({ code: 'custom', path: ['bindings', i, 'role'], message: `unknown role "${b.role}" (define it under rbac.roles; built-in: ${builtins})` });
+    }
+  });
+
+export type RbacConfig = z.infer<typeof rbacConfigSchema>;
+export type RbacRoleConfig = z.infer<typeof rbacRoleSchema>;
+export type RbacBinding = z.infer<typeof binding>;

@@ -1,0 +1,54 @@
+// The canonical RBAC resources: what a permission "resource:verb" may name. Every route, gRPC
+// method and stream maps to one of these (route-table.test.ts checks that no route names
+// anything else). Config may use the aliases; they are rewritten to the canonical name.
+import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
+
+export const RESOURCES = {
+  /** Clusters and their stream status, and the cluster-level Slurm objects: partitions, reservations, QOS, accounts, associations, controllers; fleet events. */
+  cluster: ['read'],
+  /** Jobs; the verbs past read are the job commands. */
+  jobs: ['read', ...JOB_COMMANDS],
+  /** Nodes; the verbs past read are the node commands. */
+  nodes: ['read', ...NODE_COMMANDS],
+  /** Opening a watch stream (SSE or gRPC Watch); each event then needs read on its own resource. */
+  watch: ['read'],
+  /** The region's hub instances. */
+  hub: ['read'],
+  /** Prometheus metrics (fleet-wide figures: not for tenants). */
+  metrics: ['read'],
+  /** The OpenAPI document. */
+  openapi: ['read'],
+  /** The audit log. */
+  audit: ['read'],
+  /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
+  auth: ['self', 'impersonate'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ResourceName = keyof typeof RESOURCES;
+
+/** Spellings config may use for a canonical resource (the routes once used plurals). */
+export const RESOURCE_ALIASES: Readonly<Record<string, ResourceName>> = {
+  clusters: 'cluster',
+  job: 'jobs',
+  node: 'nodes',
+  hubs: 'hub',
+};
+
+/** Granted to every authenticated caller, bound or not: asking about one's own access. */
+export const SELF_PERMISSIONS: readonly string[] = ['auth:self'];
+
+export function canonicalResource(name: string): ResourceName | undefined {
+  if (Object.hasOwn(RESOURCES, name)) return name as ResourceName;
+  return RESOURCE_ALIASES[name];
+}
+
+export function isKnownPermission(permission: string): boolean {
+  const [resource, verb] = permission.split(':');
+  const canonical = canonicalResource(resource ?? '');
+  return !!canonical && (RESOURCES[canonical] as readonly string[]).includes(verb ?? '');
+}
+
+/** The resource whose read permission (and row filter) covers an object kind in lists and watch streams. */
+export function resourceOfKind(kind: string): ResourceName {
+  return kind === 'job' ? 'jobs' : kind === 'node' ? 'nodes' : 'cluster';
+}

@@ -1,0 +1,96 @@
+// Row filters: which objects of a resource a caller may see. A filter is a set of fields, each
+// with the values allowed (all fields must match); a caller's filter for a permission is the
+// union of the filters of the roles that grant it. A field narrows only the kinds that carry
+// it: `account` narrows jobs, accounts and associations, not nodes; `cluster` narrows all.
+import type { KindName } from '../../../shared/model/index.js';
+import type { FilterField } from './config.js';
+
+/** One alternative: field -> allowed values. An empty list allows nothing. */
+export type FilterClause = Partial<Record<FilterField, string[]>>;
+
+/** What a row filter looks at: a Slurm object kind, a fleet event, or a cluster's status row. */
+export type RowKind = KindName | 'event' | 'cluster';
+
+type FieldReader = (o: Record<string, unknown>) => readonly string[];
+const one = (key: string): FieldReader => (o) => (typeof o[key] === 'string' ? [o[key] as string] : []);
+const cluster = one('cluster');
+
+const READERS: Record<RowKind, Partial<Record<FilterField, FieldReader>>> = {
+  // A pending job may name several partitions ("debug,batch"): any of them.
+  job: { cluster, account: one('account'), user: one('user'), partition: (o) => String(o.partition ?? '').split(',') },
+  node: { cluster, partition: (o) => (Array.isArray(o.partitions) ? (o.partitions as string[]) : []) },
+  partition: { cluster, partition: one('name') },
+  account: { cluster, account: one('name') },
+  association: { cluster, account: one('account'), user: one('user'), partition: one('partition') },
+  reservation: { cluster },
+  qos: { cluster },
+  controller: { cluster },
+  event: { cluster },
+  cluster: { cluster: one('name') },
+};
+
+export class RowFilter {
+  static readonly ALL = new RowFilter(undefined);
+  static readonly NONE = new RowFilter([]);
+
+  /** undefined: every row; otherwise the rows that match one of the clauses. */
+  private constructor(readonly clauses: readonly FilterClause[] | undefined) {}
+
+  static of(clauses: FilterClause[]): RowFilter {
+    return clauses.some((c) => Object.keys(c).length === 0) ? RowFilter.ALL : new RowFilter(clauses);
+  }
+
+  get unrestricted(): boolean {
+    return this.clauses === undefined;
+  }
+
+  allows(kind: RowKind, object: unknown): boolean {
+    if (!this.clauses) return true;
+    const readers = READERS[kind];
+    const o = (object ?? {}) as Record<string, unknown>;
+    return this.clauses.some((clause) => {
+      for (const [field, allowed] of Object.entries(clause) as [FilterField, string[]][]) {
+        const read = readers[field];
+        if (!read) continue;
+        const values = read(o);
+        if (!values.some((v) => allowed.includes(v))) return false;
+      }
+      return true;
+    });
+  }
+
+  /** Rows both filters allow. */
+  and(other: RowFilter): RowFilter {
+    if (!other.clauses) return this;
+    if (!this.clauses) return other;
+    const out: FilterClause[] = [];
+    for (const a of this.clauses) for (const b of other.clauses) out.push(intersectClauses(a, b));
+    return new RowFilter(out);
+  }
+
+  /** When every clause fixes `field` to values, those values (union); undefined when any clause leaves it open. */
+  fixed(field: FilterField): string[] | undefined {
+    if (!this.clauses) return undefined;
+    const out = new Set<string>();
+    for (const c of this.clauses) {
+      const v = c[field];
+      if (!v) return undefined;
+      for (const x of v) out.add(x);
+    }
+    return [...out];
+  }
+
+  toJSON(): FilterClause[] | null {
+    return this.clauses ? this.clauses.map((c) => ({ ...c })) : null;
+  }
+}
+
+/** AND of two clauses: a field in both keeps the values in both. */
+export function intersectClauses(a: FilterClause, b: FilterClause): FilterClause {
+  const out: FilterClause = { ...a };
+  for (const [field, values] of Object.entries(b) as [FilterField, string[]][]) {
+    const mine = out[field];
+    out[field] = mine ? mine.filter((v) => values.includes(v)) : [...values];
+  }
+  return out;
+}

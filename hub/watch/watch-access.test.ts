@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { Delta } from '../../shared/delta/index.js';
+import { ObjectKind } from '../../generated/fleet/v1/model.js';
+import { wrapObject, type Job } from '../../shared/model/index.js';
+import { FleetState } from '../fleet/index.js';
+import { AccessScope, Rbac, rbacConfigSchema, type Principal } from '../policy/index.js';
+import { watchScope } from './watch-access.js';
+import { WatchFeed, type WatchEvent } from './watch-feed.js';
+
+function job(id: number, account: string): Job {
+  return {
+    cluster: 'a', id, name: `j${id}`, user: 'alice', account, partition: 'debug', qos: 'normal', state: 'PENDING',
+    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
+  };
+}
+
+const delta = (seq: number, jobs: Job[], removals: number[] = []): Delta => ({
+  cluster: 'a', epoch: 1, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: removals.map((id) => ({ kind: ObjectKind.OBJECT_KIND_JOB, id: String(id) })), observed_at: '', snapshot: false, events: [],
+});
+
+const rbac = new Rbac(rbacConfigSchema.parse({ roles: { pm: { permissions: ['jobs:read', 'watch:read'], filters: { account: '${user.project}' } } } }));
+const tenant = (project: string): Principal => ({ name: project, method: 'token', role: 'service', groups: [], attributes: { project }, roles: ['pm'] });
+
+describe('watch streams under RBAC row filters', () => {
+  it('a tenant hears its own jobs; a job moved to another account reaches it as a remove; removals only of what it could see', () => {
+    const state = new FleetState();
+    const feed = new WatchFeed(state);
+    const heard: Record<string, string[]> = { research: [], physics: [] };
+    for (const project of ['research', 'physics']) {
+      feed.subscribe({ scope: watchScope(new AccessScope(rbac, tenant(project))) }, undefined, (e: WatchEvent) => heard[project].push(`${e.type} ${e.object_id}`));
+    }
+    state.apply(delta(1, [job(1, 'research'), job(2, 'physics')]));
+    state.apply(delta(2, [job(1, 'physics')]));
+    state.apply(delta(3, [job(2, 'physics')]));
+    state.apply(delta(4, [], [2]));
+    expect(heard.research).toEqual(['upsert 1', 'remove 1']);
+    expect(heard.physics).toEqual(['upsert 2', 'upsert 1', 'upsert 2', 'remove 2']);
+  });
+
+  it('a caller without read on jobs hears no job at all', () => {
+    const state = new FleetState();
+    const feed = new WatchFeed(state);
+    const heard: WatchEvent[] = [];
+    const noJobs = new Rbac(rbacConfigSchema.parse({ roles: { w: { permissions: ['watch:read'] } } }));
+    feed.subscribe({ scope: watchScope(new AccessScope(noJobs, { ...tenant('x'), roles: ['w'] })) }, undefined, (e) => heard.push(e));
+    state.apply(delta(1, [job(1, 'research')]));
+    expect(heard).toEqual([]);
+  });
+});
