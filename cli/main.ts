@@ -9,6 +9,8 @@ import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
+import { registerLoginCommands } from './commands/login-commands.js';
+import { registerUserCommands } from './commands/user-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   registerControlCommands(program);
   registerClusterCommands(program);
   registerEventCommands(program);
+  registerLoginCommands(program);
+  registerUserCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

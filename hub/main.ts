@@ -26,7 +26,8 @@ import {
 } from './leader/index.js';
 import { createHubMetrics } from './metrics/index.js';
 import { Authenticator, TokenStore } from './policy/index.js';
-import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
+import { createIdentity } from './identity/index.js';
+import { createRedis, MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
 import { WatchFeed } from './watch/index.js';
 
@@ -81,7 +82,16 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       onReplicated: (delta) => events.record(delta.cluster, delta.events),
     });
   }
-  const authenticator = new Authenticator(new TokenStore(config.data_dir));
+  // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
+  const shared = replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() };
+  const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
+  const logins = createIdentity(config, {
+    logger,
+    once: shared.dedupe,
+    ...(replication ? { sharedSessions: replication.sessions } : {}),
+    ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
+  });
+  const authenticator = new Authenticator(new TokenStore(config.data_dir), logins.verifiers);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
@@ -134,6 +144,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     {
       logger,
       authenticator,
+      identity: logins,
       state,
       commands,
       watch,
@@ -174,7 +185,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     events,
     leadership,
     replication,
-    shared: replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() },
+    shared,
     httpUrl,
     grpcAddress: `${grpcHost}:${grpcPort}`,
     async close() {
@@ -194,6 +205,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
         });
       });
       await replication?.close();
+      loginRedis?.disconnect();
       store.close(state);
       events.close();
       etcd?.close();

@@ -62,12 +62,13 @@ export function registerAdminCommands(program: Command): void {
     .description('create a token; it is printed once, on the last line')
     .requiredOption('--name <name>', 'who or what uses it')
     .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
+    .option('--role <role>', 'an RBAC role the token is scoped to (repeatable)', collect, [])
     .option('--data-dir <dir>', 'the hub data_dir')
     .option('--config <file>', 'the hub config file (for its data_dir)')
     .option('--set <key=value>', 'override a hub config key', collect, [])
     .action(async (opts) => {
-      const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined);
-      process.stdout.write(`token ${record.id} for ${record.name}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
+      const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, opts.role);
+      process.stdout.write(`token ${record.id} for ${record.name}${record.roles ? ` (roles ${record.roles.join(', ')})` : ''}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
     });
   token
     .command('list')
@@ -81,6 +82,7 @@ export function registerAdminCommands(program: Command): void {
         render(rows, opts.output, [
           { header: 'ID', value: (t) => t.id },
           { header: 'NAME', value: (t) => t.name },
+          { header: 'ROLES', value: (t) => t.roles?.join(',') },
           { header: 'CREATED', value: (t) => t.created_at },
           { header: 'EXPIRES', value: (t) => t.expires_at },
         ]) + '\n',

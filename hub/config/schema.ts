@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
+import { authConfigSchema, ssoConfigSchema } from '../identity/config.js';
 
 /** Whole seconds of at least `min`: etcd leases count in seconds. */
 const seconds = (min: number) =>
@@ -90,6 +91,8 @@ export const hubConfigSchema = z
     etcd: etcdConfigSchema.optional(),
     redis: redisConfigSchema.optional(),
     regions: regionsConfigSchema.optional(),
+    auth: authConfigSchema.prefault({}),
+    sso: ssoConfigSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -47,9 +47,9 @@ export class ApiTokenVerifier implements BearerVerifier {
   constructor(private readonly tokens: TokenStore) {}
   verify(credential: string): Principal | undefined {
     if (!credential.startsWith('sft_')) return undefined;
-    const name = this.tokens.verify(credential);
-    if (!name) throw new UnauthenticatedError('invalid, expired or revoked token');
-    return { name, method: 'token', role: 'service', groups: [], attributes: {} };
+    const record = this.tokens.verifyRecord(credential);
+    if (!record) throw new UnauthenticatedError('invalid, expired or revoked token');
+    return { name: record.name, method: 'token', role: 'service', groups: [], attributes: {}, ...(record.roles?.length ? { roles: [...record.roles] } : {}) };
   }
 }
 

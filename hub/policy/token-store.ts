@@ -12,6 +12,8 @@ export interface StoredToken {
   hash: string;
   created_at: string;
   expires_at?: string;
+  /** RBAC roles the token is scoped to (a service account's grants). */
+  roles?: string[];
 }
 
 const TOKEN_RE = /^sft_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -47,8 +49,10 @@ export class TokenStore {
     this.loadedMtime = mtime;
   }
 
-  create(name: string, ttlMs?: number): { token: string; record: StoredToken } {
+  create(name: string, ttlMs?: number, roles: string[] = []): { token: string; record: StoredToken } {
     if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new BadRequestError(`invalid token name "${name.slice(0, 64)}"`);
+    const badRole = roles.find((r) => !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(r));
+    if (badRole !== undefined) throw new BadRequestError(`invalid role name "${badRole.slice(0, 64)}"`);
     this.refresh(true);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
@@ -59,6 +63,7 @@ export class TokenStore {
       hash: hashSecret(secret),
       created_at: now.toISOString(),
       ...(ttlMs ? { expires_at: new Date(now.getTime() + ttlMs).toISOString() } : {}),
+      ...(roles.length ? { roles: [...new Set(roles)] } : {}),
     };
     this.tokens.push(record);
     this.save();
@@ -81,6 +86,11 @@ export class TokenStore {
 
   /** The token's name when it is valid, else undefined. Constant-time on the secret. */
   verify(token: string): string | undefined {
+    return this.verifyRecord(token)?.name;
+  }
+
+  /** The token's record (name, roles...) without its hash when it is valid, else undefined. */
+  verifyRecord(token: string): Omit<StoredToken, 'hash'> | undefined {
     const m = TOKEN_RE.exec(token);
     if (!m) return undefined;
     this.refresh();
@@ -90,7 +100,8 @@ export class TokenStore {
     const stored = Buffer.from(record.hash, 'hex');
     if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
     if (record.expires_at && Date.parse(record.expires_at) < Date.now()) return undefined;
-    return record.name;
+    const { hash: _hash, ...rest } = record;
+    return rest;
   }
 
   private save(): void {

@@ -6,6 +6,7 @@ import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/i
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
 import type { Authenticator, Principal } from '../../policy/index.js';
+import { registerLoginRoutes, type Identity } from '../../identity/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
@@ -24,6 +25,8 @@ declare module 'fastify' {
 export interface HttpApiDeps extends RouteDeps {
   logger: Logger;
   authenticator: Authenticator;
+  /** Logins (POST /api/v1/auth/login, logout); absent: only certificates and API tokens. */
+  identity?: Identity;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -87,6 +90,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   });
 
   registerRoutes(app, deps);
+  if (deps.identity) registerLoginRoutes(app, deps.identity.login, deps.identity.sessions);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };
