@@ -7,7 +7,7 @@
 // groups), else with the user's own. Every connection is new and closed after the login.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, InvalidCredentialsError, InvalidDNSyntaxError, type Entry } from 'ldapts';
+import { Client, InsufficientAccessError, InvalidCredentialsError, InvalidDNSyntaxError, NoSuchObjectError, type Entry } from 'ldapts';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { LdapConfig } from '../config.js';
 import { DirectoryUnavailableError, LoginFailedError } from '../errors.js';
@@ -131,7 +131,13 @@ export class LdapDirectory {
     if (g.lookup === 'member_of') return [...new Set(all(entry, g.member_of_attr).map((dn) => groupNameFromDn(dn, g.name_attr)))].sort();
     const clauses = g.member_attrs.map((a) => `(${a}=${escapeFilterValue(a.toLowerCase() === 'memberuid' ? name : entry.dn)})`).join('');
     const filter = `(&${g.filter}(|${clauses}))`;
-    const { searchEntries } = await client.search(g.base_dn!, { scope: 'sub', filter, attributes: [g.name_attr] });
+    const searching = client.search(g.base_dn!, { scope: 'sub', filter, attributes: [g.name_attr] });
+    const { searchEntries } = await searching.catch((err: Error) => {
+      // A user's own bind often may not see the groups: no groups, and a hint for the operator.
+      if (!(err instanceof NoSuchObjectError || err instanceof InsufficientAccessError)) throw err;
+      this.logger.warn({ base_dn: g.base_dn }, 'LDAP group search: the groups base cannot be read with this bind; set bind_dn so the service account looks groups up');
+      return { searchEntries: [] as Entry[] };
+    });
     return [...new Set(searchEntries.map((e) => first(e, g.name_attr) ?? e.dn))].sort();
   }
 }
