@@ -86,7 +86,8 @@ export function registerLoginCommands(program: Command): void {
     try {
       result = await client.json<LoginResult>('POST', '/api/v1/auth/login', body());
     } catch (err) {
-      if (!(err instanceof HubRequestError && err.code === 'SF_AUTH_MFA_REQUIRED') || totp) throw err;
+      // Without a terminal the hub's own answer says what is missing (--totp / SFLEET_TOTP).
+      if (!(err instanceof HubRequestError && err.code === 'SF_AUTH_MFA_REQUIRED') || totp || !process.stdin.isTTY) throw err;
       totp = await promptHidden('authenticator code: ');
       result = await client.json<LoginResult>('POST', '/api/v1/auth/login', body());
     }

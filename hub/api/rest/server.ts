@@ -7,6 +7,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
 import type { Authenticator, Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Identity } from '../../identity/index.js';
+import { answerClientError } from './client-error.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
@@ -36,6 +37,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     // Watch streams never end on their own; close them with the server.
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
+    // Oversize headers (over Node's 16 KiB) and unparsable requests: a problem+json answer, not a hang-up.
+    clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
