@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryLoginLimiter } from './login-limiter.js';
+import { createServer } from 'node:net';
+import { MemoryLoginLimiter, RedisLoginLimiter } from './login-limiter.js';
 
 describe('login limiter (memory)', () => {
   it('locks a key after max failures within the window, for the lockout time; old failures slide out', async () => {
@@ -31,3 +32,29 @@ describe('login limiter (memory)', () => {
     expect(await limiter.lockedFor(['user:a'])).toBe(0);
   });
 });
+
+describe('login limiter (Redis) when Redis is unreachable', () => {
+  it('fails closed with a 503 that says the shared counters are unreachable', async () => {
+    const { createRedis } = await import('../../replication/index.js');
+    const { redisConfigSchema } = await import('../../config/index.js');
+    const redis = createRedis(redisConfigSchema.parse({ url: `redis://127.0.0.1:${await closedPort()}`, connect_timeout: '200ms', command_timeout: '200ms' }), { name: 'login', offlineQueue: false });
+    redis.on('error', () => undefined);
+    const limiter = new RedisLoginLimiter(redis, 'sfleet:r:login:', { max_failures_per_user: 3, max_failures_per_ip: 10, window: 60_000, lockout: 60_000 });
+    try {
+      await expect(limiter.lockedFor(['user:alice'])).rejects.toMatchObject({ httpStatus: 503, message: expect.stringMatching(/shared login counters \(Redis\) cannot be reached/) });
+      await expect(limiter.fail([{ key: 'user:alice', max: 3 }])).rejects.toMatchObject({ httpStatus: 503 });
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+/** A loopback port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
