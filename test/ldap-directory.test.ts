@@ -7,13 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ldapConfigSchema, LdapDirectory } from '../hub/identity/index.js';
 import { silentLogger } from '../shared/logging/index.js';
 import { LDAP_PASSWORDS, LDAP_SUFFIX, LdapServer, SERVICE_DN } from './harness/ldap.js';
+import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
 
 let ldap: LdapServer;
+let pki: TestPki;
+let otherCa: TestPki;
 let pwFile: string;
 
 beforeAll(async () => {
-  ldap = await LdapServer.create('directory');
+  [pki, otherCa] = await Promise.all([makePki(), makePki()]);
+  // A hub certificate names 127.0.0.1: good enough for the directory's server certificate.
+  ldap = await LdapServer.create('directory', { cert: pki.hub.cert, key: pki.hub.key });
   pwFile = join(mkdtempSync(join(tmpdir(), 'ldap-pw-')), 'bind-password');
   writeFileSync(pwFile, `${LDAP_PASSWORDS.service}\n`, { mode: 0o600 });
 });
@@ -100,10 +105,28 @@ describe('LDAP logins against slapd', () => {
     await expect(missing.authenticate('alice', LDAP_PASSWORDS.alice)).rejects.toMatchObject({ httpStatus: 503, message: expect.stringMatching(/SVC_PW is not set/) });
   });
 
-  it('an unreachable server, and StartTLS on a server without TLS, are 503 errors that name the directory', async () => {
+  it('TLS: ldaps:// and StartTLS with the directory CA log in; a certificate of another CA is a 503, never a plain-text fallback', async () => {
+    const ldaps = directory({ url: ldap.tlsUrl, ca_file: pki.ca });
+    expect((await ldaps.authenticate('alice', LDAP_PASSWORDS.alice)).groups).toEqual(['hpc-admins', 'hpc-users']);
+    const startTls = directory({ start_tls: true, ca_file: pki.ca });
+    expect((await startTls.authenticate('bob', LDAP_PASSWORDS.bob)).name).toBe('bob');
+    for (const d of [directory({ url: ldap.tlsUrl, ca_file: otherCa.ca }), directory({ start_tls: true, ca_file: otherCa.ca })]) {
+      await expect(d.authenticate('alice', LDAP_PASSWORDS.alice)).rejects.toMatchObject({ code: 'SF_AUTH_DIRECTORY_UNAVAILABLE', httpStatus: 503, message: expect.stringMatching(/certificate|self.signed|verify/i) });
+    }
+  });
+
+  it('an unreachable server and a server that does not answer in time are 503 errors that name the directory', async () => {
     const down = directory({ url: `ldap://127.0.0.1:${await freePort()}` });
     await expect(down.authenticate('alice', LDAP_PASSWORDS.alice)).rejects.toMatchObject({ code: 'SF_AUTH_DIRECTORY_UNAVAILABLE', httpStatus: 503, message: expect.stringMatching(/cannot be used now/) });
-    const tls = directory({ start_tls: true });
-    await expect(tls.authenticate('alice', LDAP_PASSWORDS.alice)).rejects.toMatchObject({ code: 'SF_AUTH_DIRECTORY_UNAVAILABLE', httpStatus: 503 });
+    // A listener that accepts and never answers (a hung directory): the timeout ends the wait.
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const hung = directory({ url: `ldap://127.0.0.1:${(silent.address() as { port: number }).port}`, timeout: '500ms', connect_timeout: '500ms' });
+      await expect(hung.authenticate('alice', LDAP_PASSWORDS.alice)).rejects.toMatchObject({ code: 'SF_AUTH_DIRECTORY_UNAVAILABLE', httpStatus: 503 });
+    } finally {
+      silent.close();
+    }
   });
 });

@@ -14,6 +14,8 @@
 #   SFLEET_LDAP_DIR       default /tmp/sfleet-ldap/default
 #   SFLEET_LDAP_PORT      default 23389 (or the port of the first start of this directory)
 #   SFLEET_LDAP_ROOTPW    the rootdn's password, default "admin-secret"
+#   SFLEET_LDAP_TLS_CERT, SFLEET_LDAP_TLS_KEY  PEM server certificate and key: StartTLS on the
+#                         ldap:// port and ldaps:// on SFLEET_LDAP_TLS_PORT (default 23636)
 set -euo pipefail
 
 D=${SFLEET_LDAP_DIR:-/tmp/sfleet-ldap/default}
@@ -24,6 +26,13 @@ case "$D" in /tmp/?*) ;; *) die "SFLEET_LDAP_DIR must be under /tmp (got $D)";; 
 mkdir -p "$D"
 if [ -f "$D/port" ]; then PORT=${SFLEET_LDAP_PORT:-$(cat "$D/port")}; else PORT=${SFLEET_LDAP_PORT:-23389}; fi
 echo "$PORT" >"$D/port"
+if [ -f "$D/tls-port" ]; then TLS_PORT=${SFLEET_LDAP_TLS_PORT:-$(cat "$D/tls-port")}; else TLS_PORT=${SFLEET_LDAP_TLS_PORT:-23636}; fi
+TLS_CERT=${SFLEET_LDAP_TLS_CERT:-}
+TLS_KEY=${SFLEET_LDAP_TLS_KEY:-}
+if [ -n "$TLS_CERT" ] || [ -n "$TLS_KEY" ]; then
+  [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] || die "SFLEET_LDAP_TLS_CERT and SFLEET_LDAP_TLS_KEY must both name readable PEM files"
+  echo "$TLS_PORT" >"$D/tls-port"
+fi
 ROOTPW=${SFLEET_LDAP_ROOTPW:-admin-secret}
 SUFFIX="dc=sfleet,dc=test"
 
@@ -65,6 +74,12 @@ attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
 objectclass ( 1.3.6.1.4.1.99999.1.2.1 NAME 'sfleetAdUser' SUP top AUXILIARY MAY ( sAMAccountName ) )
 SCHEMA
   HASH=$(/usr/sbin/slappasswd -s "$ROOTPW")
+  TLS_CONF=""
+  if [ -n "$TLS_CERT" ]; then
+    cp "$TLS_CERT" "$D/tls-cert.pem" && cp "$TLS_KEY" "$D/tls-key.pem" && chmod 600 "$D/tls-key.pem"
+    TLS_CONF="TLSCertificateFile $D/tls-cert.pem
+TLSCertificateKeyFile $D/tls-key.pem"
+  fi
   cat >"$D/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -73,6 +88,7 @@ include /etc/ldap/schema/nis.schema
 include $D/ad-lite.schema
 pidfile $D/slapd.pid
 argsfile $D/slapd.args
+$TLS_CONF
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
@@ -95,8 +111,10 @@ access to attrs=userPassword by self =xw by anonymous auth by * none
 access to * by dn.exact="cn=svc-sfleet,ou=services,$SUFFIX" read by self read by anonymous auth by * none
 CONF
   $SLAPD -Tt -u -f "$D/slapd.conf" >/dev/null 2>"$D/check.log" || die "slapd.conf invalid: $(tail -n 5 "$D/check.log")"
-  $SLAPD -f "$D/slapd.conf" -h "ldap://127.0.0.1:$PORT/" 2>"$D/slapd.log" || die "slapd did not start: $(tail -n 5 "$D/slapd.log")"
-  log "started slapd (ldap://127.0.0.1:$PORT)"
+  URLS="ldap://127.0.0.1:$PORT/"
+  if [ -n "$TLS_CONF" ]; then URLS="$URLS ldaps://127.0.0.1:$TLS_PORT/"; fi
+  $SLAPD -f "$D/slapd.conf" -h "$URLS" 2>"$D/slapd.log" || die "slapd did not start: $(tail -n 5 "$D/slapd.log")"
+  log "started slapd ($URLS)"
 fi
 ok=0
 for _ in $(seq 1 100); do
@@ -109,4 +127,5 @@ done
   echo "export SFLEET_LDAP_URL=ldap://127.0.0.1:$PORT"
   echo "export SFLEET_LDAP_SUFFIX=$SUFFIX"
   echo "export SFLEET_LDAP_ROOTDN=cn=admin,$SUFFIX"
+  if [ -f "$D/tls-cert.pem" ]; then echo "export SFLEET_LDAP_TLS_URL=ldaps://127.0.0.1:$TLS_PORT"; fi
 } | tee "$D/env"

@@ -97,17 +97,24 @@ uniqueMember: uid=bob,ou=people,${S}
 
 export class LdapServer {
   readonly url: string;
+  /** ldaps:// when started with a certificate (StartTLS works on `url` then too). */
+  readonly tlsUrl?: string;
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly tls?: { cert: string; key: string; port: number },
   ) {
     this.url = `ldap://127.0.0.1:${port}`;
+    if (tls) this.tlsUrl = `ldaps://127.0.0.1:${tls.port}`;
   }
 
-  /** Starts slapd (installing it when missing) and loads the directory; the file's own instance. */
-  static async create(name: string): Promise<LdapServer> {
+  /**
+   * Starts slapd (installing it when missing) and loads the directory; the file's own instance.
+   * With `tls` (a certificate for 127.0.0.1): StartTLS and ldaps:// too.
+   */
+  static async create(name: string, tls?: { cert: string; key: string }): Promise<LdapServer> {
     if (process.getuid?.() !== 0) throw new Error('the LDAP tests install and start slapd: run them as root');
-    const s = new LdapServer(`/tmp/sfleet-ldap/${name}-${process.pid}`, await freePort());
+    const s = new LdapServer(`/tmp/sfleet-ldap/${name}-${process.pid}`, await freePort(), tls ? { ...tls, port: await freePort() } : undefined);
     await s.start();
     await run('ldapadd', ['-x', '-H', s.url, '-D', `cn=admin,${S}`, '-w', 'admin-secret', '-c'], process.env, 30_000, LDIF).catch((err: Error) => {
       // -c goes on past entries that exist (a restarted directory); anything else is fatal.
@@ -117,7 +124,12 @@ export class LdapServer {
   }
 
   private env(): NodeJS.ProcessEnv {
-    return { ...process.env, SFLEET_LDAP_DIR: this.dir, SFLEET_LDAP_PORT: String(this.port) };
+    return {
+      ...process.env,
+      SFLEET_LDAP_DIR: this.dir,
+      SFLEET_LDAP_PORT: String(this.port),
+      ...(this.tls ? { SFLEET_LDAP_TLS_CERT: this.tls.cert, SFLEET_LDAP_TLS_KEY: this.tls.key, SFLEET_LDAP_TLS_PORT: String(this.tls.port) } : {}),
+    };
   }
 
   /** Starts slapd when it is not running (idempotent). */
