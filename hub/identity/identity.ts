@@ -38,6 +38,9 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
   const sessions: SessionStore =
     store === 'redis' ? new SharedSessionStore(deps.sharedSessions!) : store === 'file' ? new FileSessionStore(config.data_dir) : new MemorySessionStore();
   const limiter: LoginLimiter = deps.redis ? new RedisLoginLimiter(deps.redis.client, deps.redis.prefix, auth.rate_limit) : new MemoryLoginLimiter(auth.rate_limit);
+  if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
+    logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
+  }
   const login = new LoginService({
     config: auth,
     sessions,

@@ -18,7 +18,7 @@ import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
 import { MemoryLoginLimiter } from './login-limiter.js';
 import { LoginService, type LoginAuditRecord } from './login-service.js';
 
-async function build(auth: Record<string, unknown> = {}) {
+async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean } = { rbac: true }) {
   const dir = mkdtempSync(join(tmpdir(), 'login-api-'));
   const config = authConfigSchema.parse(auth);
   const users = new LocalUserStore(dir, { N: 1024, r: 8, p: 1 });
@@ -32,7 +32,7 @@ async function build(auth: Record<string, unknown> = {}) {
     localUsers: users,
     logger: silentLogger(),
     audit: (r) => audit.push(r),
-    rolesOf: (p) => (p.name === 'operator' ? ['fleet-admin'] : []),
+    ...(opts.rbac ? { rolesOf: (p: { name: string }) => (p.name === 'operator' ? ['fleet-admin'] : []) } : {}),
   });
   const state = new FleetState();
   const identity = { sessions, login, verifiers: [new SessionVerifier(sessions)] };
@@ -146,6 +146,13 @@ describe('POST /api/v1/auth/login (local users)', () => {
     expect((await post({ username: 'operator', password: 'a long enough password' })).json().detail).toMatch(/second factor is required/);
     expect((await post({ username: 'admin', password: 'a long enough password' })).json().detail).toMatch(/second factor is required/);
     expect((await post({ username: 'viewer', password: 'a long enough password' })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('without RBAC role lookups, required_roles makes every user give a code (nobody can be ruled out)', async () => {
+    const { app, users, post } = await build({ mfa: { enabled: true, required_roles: ['fleet-admin'] } }, { rbac: false });
+    await users.add('viewer', { password: 'a long enough password' });
+    expect((await post({ username: 'viewer', password: 'a long enough password' })).json().detail).toMatch(/second factor is required/);
     await app.close();
   });
 });

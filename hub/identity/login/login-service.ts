@@ -52,7 +52,7 @@ export interface LoginServiceDeps {
   localUsers: LocalUserStore;
   ldap?: LdapDirectory;
   logger: Logger;
-  /** RBAC roles of a principal, for auth.mfa.required_roles (wired to hub/policy/rbac). */
+  /** RBAC roles of a principal, for auth.mfa.required_roles (wired to hub/policy/rbac); absent: those roles cannot be told apart, so every user needs a code. */
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
   /** Hook for the audit log: every login and logout, successful or refused. */
   audit?: (record: LoginAuditRecord) => void;
@@ -137,8 +137,12 @@ export class LoginService {
     let required = provider === 'local' && mfa.required_for_local;
     required ||= principal.groups.some((g) => mfa.required_groups.includes(g));
     if (!required && mfa.required_roles.length > 0) {
-      const roles = [...(principal.roles ?? []), ...((await this.deps.rolesOf?.(principal)) ?? [])];
-      required = roles.some((r) => mfa.required_roles.includes(r));
+      // Without a way to learn the user's RBAC roles, nobody can be ruled out: everyone gives a code.
+      if (!this.deps.rolesOf) required = true;
+      else {
+        const roles = [...(principal.roles ?? []), ...(await this.deps.rolesOf(principal))];
+        required = roles.some((r) => mfa.required_roles.includes(r));
+      }
     }
     // Enrolled users always give their code: enrolment is a promise to use it.
     if (!required && !secret) return false;
