@@ -113,6 +113,7 @@ describe('local users with TOTP on a real hub', () => {
     const manyBearer = await hub.request('GET', '/api/v1/clusters', { headers: { authorization: `Bearer sfs_${'a'.repeat(20 * 1024)}` } });
     expect(manyBearer.status).toBe(431);
     expect((await hub.request('GET', '/healthz')).status).toBe(200);
+    expect(hub.log()).toMatch(/"code":"SF_API_HEADERS_TOO_LARGE","status":431,"remote_address":"127\.0\.0\.1".*"msg":"HTTP request refused before routing"/);
   });
 
   it('service-account tokens carry their roles, expire, and are revocable', async () => {

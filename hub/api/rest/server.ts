@@ -1,6 +1,7 @@
 // The HTTPS API: TLS 1.3 only, a client certificate of the fleet CA or a bearer token on
 // every request (the gate sits at the root, before any route), errors as problem+json.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
@@ -38,7 +39,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
     // Oversize headers (over Node's 16 KiB) and unparsable requests: a problem+json answer, not a hang-up.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, (r) => deps.logger.warn(r, 'HTTP request refused before routing')),
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
