@@ -2,7 +2,8 @@
 // users, LDAP, TOTP; and the bearer verifier for sessions. hub/main.ts calls this once.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging/index.js';
-import type { BearerVerifier, Principal } from '../policy/index.js';
+import { UnauthenticatedError } from '../../shared/errors/index.js';
+import type { AuthInput, BearerVerifier, Principal } from '../policy/index.js';
 import type { HubConfig } from '../config/index.js';
 import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
@@ -41,16 +42,33 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }
+  const localUsers = new LocalUserStore(config.data_dir);
   const login = new LoginService({
     config: auth,
     sessions,
     limiter,
     totp: new TotpVerifier(deps.once, auth.mfa.providers[0].window),
-    localUsers: new LocalUserStore(config.data_dir),
+    localUsers,
     ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger) } : {}),
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
     audit: deps.audit ?? ((record) => logger.info(record, `${record.event} ${record.outcome}`)),
   });
-  return { sessions, login, verifiers: [new SessionVerifier(sessions)] };
+  return { sessions, login, verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
+}
+
+/** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */
+export class LocalUserSessionVerifier implements BearerVerifier {
+  readonly kind = 'session';
+  constructor(
+    private readonly sessions: BearerVerifier,
+    private readonly users: LocalUserStore,
+  ) {}
+  async verify(credential: string, input: AuthInput): Promise<Principal | undefined> {
+    const principal = await this.sessions.verify(credential, input);
+    if (principal?.method === 'local' && !this.users.get(principal.name)?.password_hash) {
+      throw new UnauthenticatedError('this local user was removed: the session has ended');
+    }
+    return principal;
+  }
 }

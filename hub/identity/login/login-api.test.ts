@@ -14,6 +14,7 @@ import { MemoryDedupeStore } from '../../replication/index.js';
 import { WatchFeed } from '../../watch/index.js';
 import { newTotpSecret, TotpVerifier } from '../local/totp.js';
 import { LocalUserStore } from '../local/user-store.js';
+import { LocalUserSessionVerifier } from '../identity.js';
 import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
 import { MemoryLoginLimiter } from './login-limiter.js';
 import { LoginService, type LoginAuditRecord } from './login-service.js';
@@ -35,7 +36,7 @@ async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean 
     ...(opts.rbac ? { rolesOf: (p: { name: string }) => (p.name === 'operator' ? ['fleet-admin'] : []) } : {}),
   });
   const state = new FleetState();
-  const identity = { sessions, login, verifiers: [new SessionVerifier(sessions)] };
+  const identity = { sessions, login, verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), users)] };
   const { app } = await buildHttpApi({
     logger: silentLogger(),
     authenticator: new Authenticator(new TokenStore(dir), identity.verifiers),
@@ -81,6 +82,18 @@ describe('POST /api/v1/auth/login (local users)', () => {
     expect(after.statusCode).toBe(401);
     expect(after.json().detail).toMatch(/session expired, revoked or unknown/);
     expect((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode).toBe(401);
+    await app.close();
+  });
+
+  it("a removed local user's sessions end at once", async () => {
+    const { app, users, post } = await build();
+    await users.add('temp', { password: 'a long enough password' });
+    const auth = { authorization: `Bearer ${(await post({ username: 'temp', password: 'a long enough password' })).json().token}` };
+    expect((await app.inject({ method: 'GET', url: '/api/v1/clusters', headers: auth })).statusCode).toBe(200);
+    users.remove('temp');
+    const r = await app.inject({ method: 'GET', url: '/api/v1/clusters', headers: auth });
+    expect(r.statusCode).toBe(401);
+    expect(r.json().detail).toBe('this local user was removed: the session has ended');
     await app.close();
   });
 
