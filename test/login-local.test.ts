@@ -129,4 +129,14 @@ describe('local users with TOTP on a real hub', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await expect(sfleet(['clusters', '--token', token], cliEnv)).rejects.toThrow(/invalid, expired or revoked token/);
   });
+
+  it('sfleet user passwd changes the password at once; sfleet user remove ends the user', async () => {
+    await sfleet(['user', 'passwd', 'breakglass', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: 'a brand new password' });
+    expect((await hub.login({ username: 'breakglass', password: PASSWORD })).json()).toMatchObject({ code: 'SF_AUTH_LOGIN_FAILED' });
+    // The new password is right: the hub goes on to ask for the second factor.
+    expect((await hub.login({ username: 'breakglass', password: 'a brand new password' })).json()).toMatchObject({ code: 'SF_AUTH_MFA_REQUIRED' });
+    expect(await sfleet(['user', 'remove', 'breakglass', '--data-dir', hub.dataDir], process.env)).toMatch(/removed breakglass/);
+    expect((await hub.login({ username: 'breakglass', password: 'a brand new password' })).json()).toMatchObject({ code: 'SF_AUTH_LOGIN_FAILED' });
+    await expect(sfleet(['user', 'remove', 'breakglass', '--data-dir', hub.dataDir], process.env)).rejects.toThrow(/no local user "breakglass"/);
+  });
 });
