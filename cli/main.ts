@@ -10,6 +10,8 @@ import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
+import { registerLoginCommands } from './commands/login-commands.js';
+import { registerUserCommands } from './commands/user-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   registerClusterCommands(program);
   registerEventCommands(program);
   registerAuthCommands(program);
+  registerLoginCommands(program);
+  registerUserCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -29,9 +29,9 @@ import {
 import { createHubMetrics } from './metrics/index.js';
 import { bearerFromSessionCookie, startOidc } from './identity/oidc/index.js';
 import { startSaml } from './identity/saml/index.js';
-import { MemorySessionStore as LoginSessionStore, SessionVerifier } from './identity/sessions/index.js';
+import { createIdentity } from './identity/index.js';
 import { Authenticator, Rbac, TokenStore, type BearerVerifier } from './policy/index.js';
-import { MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
+import { createRedis, MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
 import { RevocationWatcher, watchListenerCredentials, type CredentialWatcher } from './tls/index.js';
 import { WatchFeed } from './watch/index.js';
@@ -98,15 +98,25 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       onReplicated: (delta) => events.record(delta.cluster, delta.events),
     });
   }
-  // Single sign-on: OIDC bearer JWTs and browser logins ending in sessions (sfs_ tokens or the session cookie).
-  const loginSessions = new LoginSessionStore();
-  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: loginSessions }) : undefined;
-  const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: loginSessions }) : undefined;
-  const verifiers: BearerVerifier[] = [new SessionVerifier(loginSessions), ...(oidc ? [oidc.verifier] : [])];
-  const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
-  authenticator.revokedCertificate = (serial) => revocations.refusal(serial);
   // One RBAC policy for REST, gRPC and watch streams (config rbac; absent: everyone authenticated is an admin).
   const rbac = new Rbac(config.rbac);
+  // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
+  const shared = replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() };
+  const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
+  const logins = createIdentity(config, {
+    logger,
+    // auth.mfa.required_roles: the user's RBAC roles as bound at login.
+    rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
+    once: shared.dedupe,
+    ...(replication ? { sharedSessions: replication.sessions } : {}),
+    ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
+  });
+  // Single sign-on: OIDC bearer JWTs and browser logins (OIDC, SAML) ending in the same sessions as password logins.
+  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions }) : undefined;
+  const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: logins.sessions }) : undefined;
+  const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
+  const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
+  authenticator.revokedCertificate = (serial) => revocations.refusal(serial);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
@@ -163,6 +173,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       extraRoutes: [...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []), ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : [])],
       cookieBearer: bearerFromSessionCookie,
       rbac,
+      identity: logins,
       state,
       commands,
       watch,
@@ -205,7 +216,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     events,
     leadership,
     replication,
-    shared: replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() },
+    shared,
     httpUrl,
     grpcAddress: `${grpcHost}:${grpcPort}`,
     tls: { credentials, revocations, certificates },
@@ -228,6 +239,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
         });
       });
       await replication?.close();
+      loginRedis?.disconnect();
       store.close(state);
       events.close();
       etcd?.close();

@@ -97,7 +97,7 @@ export function registerAdminCommands(program: Command): void {
         attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
       }
       const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, { roles: opts.role, attributes });
-      process.stdout.write(`token ${record.id} for ${record.name}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
+      process.stdout.write(`token ${record.id} for ${record.name}${record.roles ? ` (roles ${record.roles.join(', ')})` : ''}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
     });
   token
     .command('list')

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
 import { ssoConfigSchema } from './sso-schema.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
+import { authConfigSchema } from '../identity/config.js';
 
 /** Whole seconds of at least `min`: etcd leases count in seconds. */
 const seconds = (min: number) =>
@@ -100,6 +101,7 @@ export const hubConfigSchema = z
     sso: ssoConfigSchema.optional(),
     // Access control (README, Access control); absent: every authenticated caller is an admin.
     rbac: rbacConfigSchema.optional(),
+    auth: authConfigSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

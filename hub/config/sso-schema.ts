@@ -1,7 +1,8 @@
-// Single sign-on: an OIDC issuer (bearer JWTs and the browser login) and a SAML 2.0 identity
-// provider (browser login). Both are off unless configured.
+// Single sign-on: an OIDC issuer (bearer JWTs and the browser login), a SAML 2.0 identity
+// provider (browser login) and an LDAP / AD directory (password logins). All off unless configured.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
+import { ldapConfigSchema } from '../identity/config.js';
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, 'expected an https:// URL (the identity provider is reached over TLS only)');
 /** A claim name, or a dotted path into nested claims (realm_access.roles). */
@@ -83,6 +84,7 @@ export const ssoConfigSchema = z
   .object({
     oidc: oidcConfigSchema.optional(),
     saml: samlConfigSchema.optional(),
+    ldap: ldapConfigSchema.optional(),
   })
   .strict();
 

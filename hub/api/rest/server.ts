@@ -1,11 +1,14 @@
 // The HTTPS API: TLS 1.3 only, a client certificate of the fleet CA or a bearer token on
 // every request (the gate sits at the root, before any route), errors as problem+json.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
 import { AccessScope, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
+import { registerLoginRoutes, type Identity } from '../../identity/index.js';
+import { answerClientError } from './client-error.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
@@ -30,6 +33,8 @@ export interface HttpApiDeps extends RouteDeps {
   cookieBearer?: (cookieHeader: string | undefined) => string | undefined;
   /** The RBAC policy (config `rbac`); absent: the default, every authenticated caller is an admin. */
   rbac?: Rbac;
+  /** Logins (POST /api/v1/auth/login, logout); absent: only certificates and API tokens. */
+  identity?: Identity;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -39,6 +44,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     // Watch streams never end on their own; close them with the server.
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
+    // Oversize headers (over Node's 16 KiB) and unparsable requests: a problem+json answer, not a hang-up.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, (r) => deps.logger.warn(r, 'HTTP request refused before routing')),
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
@@ -102,6 +109,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
 
   registerRoutes(app, deps);
   for (const register of deps.extraRoutes ?? []) register(app);
+  if (deps.identity) registerLoginRoutes(app, deps.identity.login, deps.identity.sessions);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };

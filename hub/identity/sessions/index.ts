@@ -1,1 +1,2 @@
 export * from './session-store.js';
+export * from './durable-session-stores.js';

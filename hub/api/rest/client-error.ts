@@ -1,0 +1,29 @@
+// Requests Node's HTTP parser refuses before any route sees them (oversize headers, garbage):
+// answered with problem+json, then the connection is closed gracefully. Fastify's default
+// destroys the socket right after writing, which on TLS drops the answer unsent.
+import type { Duplex } from 'node:stream';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { FleetError, toProblem } from '../../../shared/errors/index.js';
+
+/** What was refused, for the log or audit (no header values: they may hold credentials). */
+export interface RefusedRequest {
+  code: string;
+  status: number;
+  remote_address?: string;
+}
+
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, onRefused?: (r: RefusedRequest) => void): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new FleetError('SF_API_HEADERS_TOO_LARGE', 'request headers too large: at most 16 KiB of headers in all', 431, GrpcStatus.INVALID_ARGUMENT)
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new FleetError('SF_API_REQUEST_TIMEOUT', 'the request did not arrive in time', 408, GrpcStatus.DEADLINE_EXCEEDED)
+        : new FleetError('SF_API_BAD_REQUEST', 'malformed HTTP request', 400, GrpcStatus.INVALID_ARGUMENT);
+  onRefused?.({ code: error.code, status: error.httpStatus, remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress });
+  const body = JSON.stringify(toProblem(error));
+  const head = `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : error.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}`;
+  if (socket.writable) socket.end(`${head}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  // A client that never reads its answer must not hold the connection.
+  setTimeout(() => socket.destroy(), 2_000).unref();
+}

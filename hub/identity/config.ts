@@ -1,0 +1,115 @@
+// The hub's `auth:` (MFA, local users, sessions, login rate limits) and `sso.ldap:` sections
+// (hub/config/sso-schema.ts puts ldap beside oidc and saml).
+// Unknown keys are errors; defaults are filled here.
+import { z } from 'zod';
+import { duration } from '../../shared/config/index.js';
+
+const roleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'a role name: letters, digits and . _ : -');
+/** An LDAP attribute description (RFC 4512 descr): a letter, then letters, digits and dashes. */
+const ldapAttr = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'an LDAP attribute name, e.g. uid or sAMAccountName');
+const dn = z.string().min(3).max(1024).regex(/=/, 'a DN, e.g. ou=people,dc=company,dc=com');
+
+export const totpProviderSchema = z
+  .object({
+    type: z.literal('totp'),
+    /** Shown in the authenticator app next to the account. */
+    issuer: z.string().min(1).max(64).default('sfleet'),
+    /** Codes of this many periods before and after now are accepted (clock drift). */
+    window: z.number().int().min(0).max(3).default(1),
+  })
+  .strict();
+
+export const authConfigSchema = z
+  .object({
+    mfa: z
+      .object({
+        enabled: z.boolean().default(false),
+        providers: z.array(totpProviderSchema).min(1).max(1).default([{ type: 'totp', issuer: 'sfleet', window: 1 }]),
+        /** Users holding one of these RBAC roles must give a TOTP code. */
+        required_roles: z.array(roleName).default([]),
+        /** Users in one of these directory groups must give a TOTP code. */
+        required_groups: z.array(z.string().min(1).max(256)).default([]),
+        /** Every local (break-glass) user must give a TOTP code. */
+        required_for_local: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** Local users of data_dir/users.json (`sfleet user add`). */
+    local: z.object({ enabled: z.boolean().default(true) }).strict().prefault({}),
+    session: z
+      .object({
+        ttl: duration.refine((ms) => ms >= 60_000 && ms <= 30 * 86_400_000, 'between 1m and 30d').default(12 * 3_600_000),
+        /** auto: Redis when the hub has a redis section (a hub group shares sessions), else file. */
+        store: z.enum(['auto', 'file', 'redis', 'memory']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    rate_limit: z
+      .object({
+        /** Failed logins of one user name within `window` before it is locked out. */
+        max_failures_per_user: z.number().int().min(1).max(1000).default(5),
+        /** Failed logins from one address within `window` before it is locked out. */
+        max_failures_per_ip: z.number().int().min(1).max(100_000).default(20),
+        window: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000),
+        lockout: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.mfa.enabled) return;
+    const set = a.mfa.required_roles.length > 0 || a.mfa.required_groups.length > 0 || a.mfa.required_for_local;
+    if (set) ctx.addIssue({ code: 'custom', path: ['mfa', 'enabled'], message: 'MFA requirements are set but mfa.enabled is false: enable it or remove them' });
+  });
+
+export const ldapConfigSchema = z
+  .object({
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'expected ldap://host:port or ldaps://host:port'),
+    /** Upgrade an ldap:// connection with StartTLS before any bind. */
+    start_tls: z.boolean().default(false),
+    /** CA bundle (PEM) that signs the server's certificate; default: the system CAs. */
+    ca_file: z.string().min(1).optional(),
+    connect_timeout: duration.default(5_000),
+    timeout: duration.default(5_000),
+    /** Search-then-bind: the service account that finds users (and reads groups). */
+    bind_dn: dn.optional(),
+    bind_password_file: z.string().min(1).optional(),
+    /** The name of an environment variable holding the service password. */
+    bind_password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    user_base_dn: dn.optional(),
+    /** The login name's attribute: uid (OpenLDAP) or sAMAccountName (Active Directory). */
+    user_attr: ldapAttr.default('uid'),
+    /** ANDed with (user_attr=name) when searching, e.g. (objectClass=person). */
+    user_filter: z.string().regex(/^\(.*\)$/, 'an LDAP filter in parentheses').default('(objectClass=*)'),
+    /** Direct bind instead of a search: "uid={username},ou=people,dc=company,dc=com". */
+    user_dn_template: z.string().regex(/\{username\}/, 'must contain {username}').optional(),
+    groups: z
+      .object({
+        /** member_of: the user's memberOf values; search: groups whose member attribute names the user. */
+        lookup: z.enum(['member_of', 'search', 'none']).default('member_of'),
+        member_of_attr: ldapAttr.default('memberOf'),
+        base_dn: dn.optional(),
+        filter: z.string().regex(/^\(.*\)$/, 'an LDAP filter in parentheses').default('(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))'),
+        /** member/uniqueMember hold the user's DN; memberUid holds the login name. */
+        member_attrs: z.array(ldapAttr).min(1).default(['member', 'uniqueMember']),
+        name_attr: ldapAttr.default('cn'),
+      })
+      .strict()
+      .prefault({}),
+    /** Principal attributes from directory attributes, e.g. { project: departmentNumber }. */
+    attributes: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case'), ldapAttr).default({}),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if (l.url.startsWith('ldaps://') && l.start_tls) ctx.addIssue({ code: 'custom', path: ['start_tls'], message: 'ldaps:// is TLS already: StartTLS is for ldap:// URLs' });
+    if (l.bind_password_file && l.bind_password_env) ctx.addIssue({ code: 'custom', path: ['bind_password_env'], message: 'set bind_password_file or bind_password_env, not both' });
+    if (l.bind_dn && !l.bind_password_file && !l.bind_password_env) ctx.addIssue({ code: 'custom', path: ['bind_dn'], message: 'the service bind needs bind_password_file or bind_password_env' });
+    if (!l.user_dn_template && !(l.bind_dn && l.user_base_dn)) {
+      ctx.addIssue({ code: 'custom', path: ['user_dn_template'], message: 'say how users are found: bind_dn + user_base_dn (search, then bind) or user_dn_template (direct bind)' });
+    }
+    if (l.groups.lookup === 'search' && !l.groups.base_dn) ctx.addIssue({ code: 'custom', path: ['groups', 'base_dn'], message: 'a group search needs groups.base_dn' });
+  });
+
+export type AuthConfig = z.infer<typeof authConfigSchema>;
+export type LdapConfig = z.infer<typeof ldapConfigSchema>;

@@ -1,0 +1,74 @@
+// Builds the hub's login side from its config: where sessions live, the login limiter, local
+// users, LDAP, TOTP; and the bearer verifier for sessions. hub/main.ts calls this once.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../shared/logging/index.js';
+import { UnauthenticatedError } from '../../shared/errors/index.js';
+import type { AuthInput, BearerVerifier, Principal } from '../policy/index.js';
+import type { HubConfig } from '../config/index.js';
+import { LdapDirectory } from './ldap/ldap-directory.js';
+import { TotpVerifier, type OnceStore } from './local/totp.js';
+import { LocalUserStore } from './local/user-store.js';
+import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
+import { LoginService, type LoginAuditRecord } from './login/login-service.js';
+import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore, type SharedKv } from './sessions/index.js';
+
+export interface IdentityDeps {
+  logger: Logger;
+  /** Clustered: the region's shared store (hub/replication) for sessions. */
+  sharedSessions?: SharedKv;
+  /** Region-wide "first caller wins" (TOTP replay); standalone: in memory. */
+  once: OnceStore;
+  /** Clustered: a Redis connection for the shared login counters, and their key prefix. */
+  redis?: { client: Redis; prefix: string };
+  rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
+  audit?: (record: LoginAuditRecord) => void;
+}
+
+export interface Identity {
+  sessions: SessionStore;
+  login: LoginService;
+  verifiers: BearerVerifier[];
+}
+
+export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity {
+  const auth = config.auth;
+  const logger = deps.logger.child({ component: 'login' });
+  let store = auth.session.store;
+  if (store === 'auto') store = deps.sharedSessions ? 'redis' : 'file';
+  if (store === 'redis' && !deps.sharedSessions) throw new Error('auth.session.store is redis but the hub has no redis section');
+  const sessions: SessionStore =
+    store === 'redis' ? new SharedSessionStore(deps.sharedSessions!) : store === 'file' ? new FileSessionStore(config.data_dir) : new MemorySessionStore();
+  const limiter: LoginLimiter = deps.redis ? new RedisLoginLimiter(deps.redis.client, deps.redis.prefix, auth.rate_limit) : new MemoryLoginLimiter(auth.rate_limit);
+  if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
+    logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
+  }
+  const localUsers = new LocalUserStore(config.data_dir);
+  const login = new LoginService({
+    config: auth,
+    sessions,
+    limiter,
+    totp: new TotpVerifier(deps.once, auth.mfa.providers[0].window),
+    localUsers,
+    ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger) } : {}),
+    logger,
+    ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
+    audit: deps.audit ?? ((record) => logger.info(record, `${record.event} ${record.outcome}`)),
+  });
+  return { sessions, login, verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
+}
+
+/** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */
+export class LocalUserSessionVerifier implements BearerVerifier {
+  readonly kind = 'session';
+  constructor(
+    private readonly sessions: BearerVerifier,
+    private readonly users: LocalUserStore,
+  ) {}
+  async verify(credential: string, input: AuthInput): Promise<Principal | undefined> {
+    const principal = await this.sessions.verify(credential, input);
+    if (principal?.method === 'local' && !this.users.get(principal.name)?.password_hash) {
+      throw new UnauthenticatedError('this local user was removed: the session has ended');
+    }
+    return principal;
+  }
+}

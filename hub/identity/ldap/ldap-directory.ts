@@ -1,0 +1,143 @@
+// Logging in against LDAP / Active Directory with ldapts. Two ways to find the user:
+//   search, then bind: the service account (bind_dn) searches user_base_dn for
+//     (&<user_filter>(<user_attr>=<escaped name>)), then the user binds with that entry's DN;
+//   direct bind: the user binds as user_dn_template with the name DN-escaped.
+// Groups come from the user's memberOf values or from a search of groups naming the user;
+// the group search runs with the service bind when there is one (users often cannot read
+// groups), else with the user's own. Every connection is new and closed after the login.
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Client, InsufficientAccessError, InvalidCredentialsError, InvalidDNSyntaxError, NoSuchObjectError, type Entry } from 'ldapts';
+import type { Logger } from '../../../shared/logging/index.js';
+import type { LdapConfig } from '../config.js';
+import { DirectoryUnavailableError, LoginFailedError } from '../errors.js';
+import { escapeDnValue, escapeFilterValue, isAcceptableLoginName } from './escape.js';
+
+export interface DirectoryUser {
+  /** The login name as the directory spells it (the user_attr value). */
+  name: string;
+  dn: string;
+  groups: string[];
+  attributes: Record<string, string>;
+}
+
+function first(entry: Entry, attr: string): string | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  if (!key) return undefined;
+  const v = entry[key];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined ? undefined : s.toString();
+}
+
+function all(entry: Entry, attr: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  if (!key) return [];
+  const v = entry[key];
+  return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
+}
+
+/** "cn=hpc-admins,ou=groups,dc=x" -> "hpc-admins" when the first RDN is name_attr, else the DN. */
+export function groupNameFromDn(groupDn: string, nameAttr: string): string {
+  const m = /^([^=]+)=((?:\\.|[^,\\])*)/.exec(groupDn);
+  if (!m || m[1].trim().toLowerCase() !== nameAttr.toLowerCase()) return groupDn;
+  return m[2].replace(/\\([0-9a-fA-F]{2}|.)/g, (_, e: string) => (e.length === 2 ? String.fromCharCode(parseInt(e, 16)) : e));
+}
+
+export class LdapDirectory {
+  private readonly tls?: ConnectionOptions;
+  constructor(
+    private readonly config: LdapConfig,
+    private readonly logger: Logger,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    if (config.url.startsWith('ldaps://') || config.start_tls) {
+      const host = new URL(config.url).hostname;
+      this.tls = { servername: host, minVersion: 'TLSv1.2', ...(config.ca_file ? { ca: readFileSync(config.ca_file) } : {}) };
+    }
+  }
+
+  /** The service account's password, read at each use so a rotated file takes effect. */
+  private servicePassword(): string {
+    if (this.config.bind_password_file) return readFileSync(this.config.bind_password_file, 'utf8').trim();
+    const v = this.config.bind_password_env ? this.env[this.config.bind_password_env] : undefined;
+    if (!v) throw new DirectoryUnavailableError(`LDAP service password: environment variable ${this.config.bind_password_env} is not set`);
+    return v;
+  }
+
+  private async connect(): Promise<Client> {
+    const client = new Client({ url: this.config.url, timeout: this.config.timeout, connectTimeout: this.config.connect_timeout, ...(this.tls && this.config.url.startsWith('ldaps://') ? { tlsOptions: this.tls } : {}) });
+    if (this.config.start_tls) await client.startTLS(this.tls);
+    return client;
+  }
+
+  /** The user's entry, groups and attributes when name and password are right; else LoginFailedError. */
+  async authenticate(name: string, password: string): Promise<DirectoryUser> {
+    // An empty password is an "unauthenticated bind" that many servers accept: never a login.
+    if (!isAcceptableLoginName(name) || password.length === 0) throw new LoginFailedError();
+    const attrs = [this.config.user_attr, this.config.groups.member_of_attr, ...Object.values(this.config.attributes)];
+    let service: Client | undefined;
+    let user: Client | undefined;
+    try {
+      let entry: Entry | undefined;
+      let userDn: string;
+      if (this.config.bind_dn && this.config.user_base_dn) {
+        service = await this.connect();
+        await service.bind(this.config.bind_dn, this.servicePassword()).catch((err: Error) => {
+          // The service account's own credentials are the operator's problem, not the user's.
+          if (err instanceof InvalidCredentialsError) throw new DirectoryUnavailableError('LDAP service bind refused: check bind_dn and its password');
+          throw err;
+        });
+        const filter = `(&${this.config.user_filter}(${this.config.user_attr}=${escapeFilterValue(name)}))`;
+        const { searchEntries } = await service.search(this.config.user_base_dn, { scope: 'sub', filter, attributes: attrs, sizeLimit: 2 });
+        if (searchEntries.length !== 1) {
+          this.logger.info({ user_matches: searchEntries.length }, 'LDAP login: the user search did not find exactly one entry');
+          throw new LoginFailedError();
+        }
+        entry = searchEntries[0];
+        userDn = entry.dn;
+      } else {
+        userDn = this.config.user_dn_template!.replace('{username}', escapeDnValue(name));
+      }
+      user = await this.connect();
+      await user.bind(userDn, password).catch((err: Error) => {
+        if (err instanceof InvalidCredentialsError || err instanceof InvalidDNSyntaxError) throw new LoginFailedError();
+        throw err;
+      });
+      if (!entry) {
+        // Direct bind: the user reads their own entry.
+        const { searchEntries } = await user.search(userDn, { scope: 'base', filter: '(objectClass=*)', attributes: attrs });
+        entry = searchEntries[0] ?? { dn: userDn };
+      }
+      const groups = await this.groups(entry, name, service ?? user);
+      const attributes: Record<string, string> = {};
+      for (const [key, attr] of Object.entries(this.config.attributes)) {
+        const v = first(entry, attr);
+        if (v !== undefined) attributes[key] = v;
+      }
+      return { name: first(entry, this.config.user_attr) ?? name, dn: entry.dn, groups, attributes };
+    } catch (err) {
+      if (err instanceof LoginFailedError || err instanceof DirectoryUnavailableError) throw err;
+      const e = err as Error & { code?: unknown };
+      this.logger.warn({ err: e.message, code: e.code, url: this.config.url }, 'LDAP login: directory error');
+      throw new DirectoryUnavailableError(`the LDAP directory ${this.config.url} cannot be used now: ${e.message.slice(0, 200)}`);
+    } finally {
+      await Promise.all([service, user].map((c) => c?.unbind().catch(() => undefined)));
+    }
+  }
+
+  private async groups(entry: Entry, name: string, client: Client): Promise<string[]> {
+    const g = this.config.groups;
+    if (g.lookup === 'none') return [];
+    if (g.lookup === 'member_of') return [...new Set(all(entry, g.member_of_attr).map((dn) => groupNameFromDn(dn, g.name_attr)))].sort();
+    const clauses = g.member_attrs.map((a) => `(${a}=${escapeFilterValue(a.toLowerCase() === 'memberuid' ? name : entry.dn)})`).join('');
+    const filter = `(&${g.filter}(|${clauses}))`;
+    const searching = client.search(g.base_dn!, { scope: 'sub', filter, attributes: [g.name_attr] });
+    const { searchEntries } = await searching.catch((err: Error) => {
+      // A user's own bind often may not see the groups: no groups, and a hint for the operator.
+      if (!(err instanceof NoSuchObjectError || err instanceof InsufficientAccessError)) throw err;
+      this.logger.warn({ base_dn: g.base_dn }, 'LDAP group search: the groups base cannot be read with this bind; set bind_dn so the service account looks groups up');
+      return { searchEntries: [] as Entry[] };
+    });
+    return [...new Set(searchEntries.map((e) => first(e, g.name_attr) ?? e.dn))].sort();
+  }
+}

@@ -1,0 +1,120 @@
+// Local (break-glass) users in data_dir/users.json, mode 0600: scrypt password hashes and TOTP
+// secrets. A record may hold only a TOTP enrolment, for a directory (LDAP) user whose logins
+// need a second factor. Written by `sfleet user ...`, re-read by the hub when the file changes.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadRequestError, ConflictError, NotFoundError } from '../../../shared/errors/index.js';
+import { writeAtomically } from '../../../shared/record-log/index.js';
+import { DEFAULT_SCRYPT, hashPassword, verifyPassword } from './password-hash.js';
+
+export interface LocalUser {
+  name: string;
+  /** scrypt$N$r$p$salt$hash; absent for a TOTP-only record of a directory user. */
+  password_hash?: string;
+  /** Base32 TOTP secret (the authenticator app holds the same). */
+  totp_secret?: string;
+  groups: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export type LocalUserView = Omit<LocalUser, 'password_hash' | 'totp_secret'> & { password: boolean; totp: boolean };
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export class LocalUserStore {
+  readonly path: string;
+  private users: LocalUser[] = [];
+  private loadedMtime = -1;
+  private dummyHash?: Promise<string>;
+
+  constructor(
+    dataDir: string,
+    private readonly scryptParams: { N: number; r: number; p: number } = DEFAULT_SCRYPT,
+  ) {
+    this.path = join(dataDir, 'users.json');
+  }
+
+  private refresh(): void {
+    if (!existsSync(this.path)) {
+      this.users = [];
+      this.loadedMtime = -1;
+      return;
+    }
+    const mtime = statSync(this.path).mtimeMs;
+    if (mtime === this.loadedMtime) return;
+    this.users = (JSON.parse(readFileSync(this.path, 'utf8')) as { users?: LocalUser[] }).users ?? [];
+    this.loadedMtime = mtime;
+  }
+
+  private save(): void {
+    writeAtomically(this.path, Buffer.from(JSON.stringify({ users: this.users }, null, 2)));
+    this.loadedMtime = -1;
+  }
+
+  get(name: string): LocalUser | undefined {
+    this.refresh();
+    return this.users.find((u) => u.name === name);
+  }
+
+  list(): LocalUserView[] {
+    this.refresh();
+    return this.users.map(({ password_hash, totp_secret, ...rest }) => ({ ...rest, password: !!password_hash, totp: !!totp_secret }));
+  }
+
+  async add(name: string, opts: { password?: string; totpSecret?: string; groups?: string[] }): Promise<LocalUser> {
+    if (!NAME_RE.test(name)) throw new BadRequestError(`invalid user name "${name.slice(0, 64)}": letters, digits and . _ @ -`);
+    this.refresh();
+    if (this.users.some((u) => u.name === name)) throw new ConflictError(`user "${name}" exists: use sfleet user passwd`);
+    const now = new Date().toISOString();
+    const user: LocalUser = {
+      name,
+      ...(opts.password !== undefined ? { password_hash: await this.hash(opts.password) } : {}),
+      ...(opts.totpSecret ? { totp_secret: opts.totpSecret } : {}),
+      groups: opts.groups ?? [],
+      created_at: now,
+      updated_at: now,
+    };
+    this.users.push(user);
+    this.save();
+    return user;
+  }
+
+  async update(name: string, change: { password?: string; totpSecret?: string | null }): Promise<LocalUser> {
+    this.refresh();
+    const user = this.users.find((u) => u.name === name);
+    if (!user) throw new NotFoundError(`no local user "${name}"`);
+    if (change.password !== undefined) user.password_hash = await this.hash(change.password);
+    if (change.totpSecret === null) delete user.totp_secret;
+    else if (change.totpSecret) user.totp_secret = change.totpSecret;
+    user.updated_at = new Date().toISOString();
+    this.save();
+    return user;
+  }
+
+  remove(name: string): boolean {
+    this.refresh();
+    const before = this.users.length;
+    this.users = this.users.filter((u) => u.name !== name);
+    if (this.users.length === before) return false;
+    this.save();
+    return true;
+  }
+
+  /** The user when the password is right. An unknown user costs a hash too (no timing oracle). */
+  async verify(name: string, password: string): Promise<LocalUser | undefined> {
+    const user = this.get(name);
+    if (!user?.password_hash) {
+      this.dummyHash ??= hashPassword('not a password', this.scryptParams);
+      await verifyPassword(password, await this.dummyHash);
+      return undefined;
+    }
+    return (await verifyPassword(password, user.password_hash)) ? user : undefined;
+  }
+
+  private hash(password: string): Promise<string> {
+    if (password.length < 12) throw new BadRequestError('a local password needs at least 12 characters');
+    if (password.length > 1024) throw new BadRequestError('a local password has at most 1024 characters');
+    return hashPassword(password, this.scryptParams);
+  }
+}

@@ -1,0 +1,57 @@
+// POST /api/v1/auth/login and /api/v1/auth/logout. Both are public to the policy gate: login
+// is how a caller gets a credential, and logout checks the session it ends itself.
+import type { FastifyInstance } from 'fastify';
+import { BadRequestError, UnauthenticatedError } from '../../../shared/errors/index.js';
+import { SESSION_PREFIX, type SessionStore } from '../sessions/index.js';
+import { TooManyAttemptsError } from '../errors.js';
+import type { LoginRequest, LoginService } from './login-service.js';
+
+const loginBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username', 'password'],
+  properties: {
+    username: { type: 'string', minLength: 1, maxLength: 256 },
+    password: { type: 'string', minLength: 1, maxLength: 1024 },
+    totp: { type: 'string', maxLength: 16 },
+    provider: { type: 'string', enum: ['local', 'ldap'] },
+  },
+} as const;
+
+const loginReply = {
+  type: 'object',
+  properties: {
+    token: { type: 'string' },
+    expires_at: { type: 'string' },
+    user: { type: 'string' },
+    provider: { type: 'string' },
+    groups: { type: 'array', items: { type: 'string' } },
+    mfa: { type: 'boolean' },
+  },
+} as const;
+
+export function registerLoginRoutes(app: FastifyInstance, login: LoginService, sessions: SessionStore): void {
+  app.post(
+    '/api/v1/auth/login',
+    { config: { public: true }, schema: { summary: 'Log in with a user name and password (and a TOTP code); returns a session token (sfs_...)', body: loginBody, response: { 200: loginReply } } },
+    async (request, reply) => {
+      const body = request.body as Omit<LoginRequest, 'remoteAddress'>;
+      try {
+        return await login.login({ ...body, remoteAddress: request.ip });
+      } catch (err) {
+        if (err instanceof TooManyAttemptsError) void reply.header('retry-after', String(err.retryAfterSeconds));
+        throw err;
+      }
+    },
+  );
+
+  app.post('/api/v1/auth/logout', { config: { public: true }, schema: { summary: 'End the login session presented as the bearer token' } }, async (request, reply) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    if (!m) throw new UnauthenticatedError('log out with the session: Authorization: Bearer sfs_...');
+    if (!m[1].startsWith(SESSION_PREFIX)) throw new BadRequestError('only login sessions (sfs_...) log out; revoke API tokens with sfleet token revoke');
+    const principal = await sessions.get(m[1]);
+    if (!principal) throw new UnauthenticatedError('session expired, revoked or unknown: nothing to log out');
+    await login.logout(m[1], principal, request.ip);
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,157 @@
+// POST /api/v1/auth/login's logic: rate limit -> password (local users or LDAP) -> second
+// factor when required -> a session. Every refusal is a typed error whose message does not tell
+// whether the user exists, and goes to the audit hook with why.
+import type { Logger } from '../../../shared/logging/index.js';
+import { BadRequestError, FleetError } from '../../../shared/errors/index.js';
+import type { Principal } from '../../policy/index.js';
+import type { AuthConfig } from '../config.js';
+import { LoginFailedError, MfaRequiredError, TooManyAttemptsError } from '../errors.js';
+import { isAcceptableLoginName } from '../ldap/escape.js';
+import type { DirectoryUser, LdapDirectory } from '../ldap/ldap-directory.js';
+import type { TotpVerifier } from '../local/totp.js';
+import type { LocalUser, LocalUserStore } from '../local/user-store.js';
+import type { SessionStore } from '../sessions/index.js';
+import { limiterKeys, type LoginLimiter } from './login-limiter.js';
+
+export type LoginProvider = 'local' | 'ldap';
+
+export interface LoginRequest {
+  username: string;
+  password: string;
+  totp?: string;
+  provider?: LoginProvider;
+  remoteAddress?: string;
+}
+
+export interface LoginResult {
+  token: string;
+  expires_at: string;
+  user: string;
+  provider: LoginProvider;
+  groups: string[];
+  mfa: boolean;
+}
+
+/** One login attempt's outcome, for the audit log (never a password or a code). */
+export interface LoginAuditRecord {
+  event: 'login' | 'logout';
+  outcome: 'success' | 'failure';
+  user: string;
+  provider?: LoginProvider;
+  remote_address?: string;
+  /** The error code of a refusal (SF_AUTH_LOGIN_FAILED, SF_AUTH_TOTP_REPLAYED...). */
+  code?: string;
+  reason?: string;
+}
+
+export interface LoginServiceDeps {
+  config: AuthConfig;
+  sessions: SessionStore;
+  limiter: LoginLimiter;
+  totp: TotpVerifier;
+  localUsers: LocalUserStore;
+  ldap?: LdapDirectory;
+  logger: Logger;
+  /** RBAC roles of a principal, for auth.mfa.required_roles (wired to hub/policy/rbac); absent: those roles cannot be told apart, so every user needs a code. */
+  rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
+  /** Hook for the audit log: every login and logout, successful or refused. */
+  audit?: (record: LoginAuditRecord) => void;
+}
+
+export class LoginService {
+  constructor(private readonly deps: LoginServiceDeps) {}
+
+  get providers(): LoginProvider[] {
+    return [...(this.deps.config.local.enabled ? (['local'] as const) : []), ...(this.deps.ldap ? (['ldap'] as const) : [])];
+  }
+
+  async login(req: LoginRequest): Promise<LoginResult> {
+    const { config, limiter } = this.deps;
+    const user = req.username;
+    const audit = (outcome: 'success' | 'failure', extra: Partial<LoginAuditRecord> = {}): void =>
+      this.deps.audit?.({ event: 'login', outcome, user: user.slice(0, 256), remote_address: req.remoteAddress, ...(req.provider ? { provider: req.provider } : {}), ...extra });
+    const keys = limiterKeys(user, req.remoteAddress);
+    try {
+      const locked = await limiter.lockedFor([keys.user, ...(keys.ip ? [keys.ip] : [])]);
+      if (locked > 0) throw new TooManyAttemptsError(locked);
+      if (!isAcceptableLoginName(user)) throw new BadRequestError('invalid user name: 1 to 256 printable characters, no control characters, no surrounding spaces');
+      let result: LoginResult;
+      try {
+        result = await this.attempt(req);
+      } catch (err) {
+        // Wrong passwords and codes count towards the lockout; an unreachable directory does not.
+        if (err instanceof FleetError && err.httpStatus === 401 && !(err instanceof MfaRequiredError)) {
+          await limiter.fail([{ key: keys.user, max: config.rate_limit.max_failures_per_user }, ...(keys.ip ? [{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }] : [])]);
+        }
+        throw err;
+      }
+      await limiter.reset(keys.user);
+      audit('success', { provider: result.provider });
+      return result;
+    } catch (err) {
+      const fe = err instanceof FleetError ? err : undefined;
+      audit('failure', { code: fe?.code ?? 'SF_INTERNAL', reason: fe?.message ?? 'internal error' });
+      throw err;
+    }
+  }
+
+  async logout(token: string, principal: Principal | undefined, remoteAddress?: string): Promise<void> {
+    await this.deps.sessions.revoke(token);
+    this.deps.audit?.({ event: 'logout', outcome: 'success', user: principal?.name ?? 'unknown session', remote_address: remoteAddress });
+  }
+
+  private async attempt(req: LoginRequest): Promise<LoginResult> {
+    const providers = req.provider ? [req.provider] : this.providers;
+    if (req.provider && !this.providers.includes(req.provider)) throw new BadRequestError(`login provider "${req.provider}" is not enabled on this hub (enabled: ${this.providers.join(', ') || 'none'})`);
+    if (providers.length === 0) throw new BadRequestError('no login provider is enabled on this hub: configure auth.local or sso.ldap');
+    // Local users first: they are the break-glass way in when the directory is down.
+    let principal: Principal | undefined;
+    let local: LocalUser | undefined;
+    let provider: LoginProvider | undefined;
+    if (providers.includes('local')) {
+      local = await this.deps.localUsers.verify(req.username, req.password);
+      if (local) {
+        principal = { name: local.name, method: 'local', role: 'user', groups: [...local.groups], attributes: {} };
+        provider = 'local';
+      }
+    }
+    if (!principal && providers.includes('ldap') && this.deps.ldap) {
+      const found: DirectoryUser = await this.deps.ldap.authenticate(req.username, req.password);
+      principal = { name: found.name, method: 'ldap', role: 'user', groups: found.groups, attributes: found.attributes };
+      provider = 'ldap';
+    }
+    if (!principal || !provider) throw new LoginFailedError();
+    const mfa = await this.secondFactor(principal, provider, req.totp);
+    const ttl = this.deps.config.session.ttl;
+    const token = await this.deps.sessions.create(principal, ttl);
+    return { token, expires_at: new Date(Date.now() + ttl).toISOString(), user: principal.name, provider, groups: principal.groups, mfa };
+  }
+
+  /** True when a TOTP code was checked. Throws when one is needed and missing, wrong or replayed. */
+  private async secondFactor(principal: Principal, provider: LoginProvider, code: string | undefined): Promise<boolean> {
+    const mfa = this.deps.config.mfa;
+    if (!mfa.enabled) return false;
+    // The enrolment of a directory user is a TOTP-only record of the same name.
+    const enrolment = this.deps.localUsers.get(principal.name);
+    const secret = enrolment?.totp_secret;
+    let required = provider === 'local' && mfa.required_for_local;
+    required ||= principal.groups.some((g) => mfa.required_groups.includes(g));
+    if (!required && mfa.required_roles.length > 0) {
+      // Without a way to learn the user's RBAC roles, nobody can be ruled out: everyone gives a code.
+      if (!this.deps.rolesOf) required = true;
+      else {
+        const roles = [...(principal.roles ?? []), ...(await this.deps.rolesOf(principal))];
+        required = roles.some((r) => mfa.required_roles.includes(r));
+      }
+    }
+    // Enrolled users always give their code: enrolment is a promise to use it.
+    if (!required && !secret) return false;
+    if (!secret) {
+      this.deps.logger.warn({ user: principal.name }, 'login refused: MFA is required for this user but no TOTP is enrolled (sfleet user add --totp)');
+      throw new LoginFailedError('login refused: a second factor is required for this user and none is enrolled; ask an administrator to enrol TOTP');
+    }
+    if (code === undefined || code === '') throw new MfaRequiredError();
+    await this.deps.totp.check(principal.name, secret, code);
+    return true;
+  }
+}

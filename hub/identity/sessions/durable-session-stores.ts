@@ -1,0 +1,86 @@
+// Session stores that outlive a hub process: a file (standalone hub: data_dir/sessions.json,
+// mode 0600, only SHA-256 hashes of the tokens) and the region's shared store in Redis (a hub
+// group: a session opened on one hub works on every other).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UnavailableError } from '../../../shared/errors/index.js';
+import { writeAtomically } from '../../../shared/record-log/index.js';
+import type { Principal } from '../../policy/index.js';
+import { newSessionToken, sessionKey, type SessionStore } from './session-store.js';
+
+interface StoredSession {
+  principal: Principal;
+  expires: number;
+}
+
+export class FileSessionStore implements SessionStore {
+  readonly path: string;
+  private readonly sessions = new Map<string, StoredSession>();
+  constructor(
+    dataDir: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.path = join(dataDir, 'sessions.json');
+    if (existsSync(this.path)) {
+      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { sessions?: Record<string, StoredSession> };
+      for (const [k, v] of Object.entries(parsed.sessions ?? {})) if (v.expires > this.now()) this.sessions.set(k, v);
+    }
+  }
+
+  async create(principal: Principal, ttlMs: number): Promise<string> {
+    const token = newSessionToken();
+    this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs });
+    this.save();
+    return token;
+  }
+
+  async get(token: string): Promise<Principal | undefined> {
+    const s = this.sessions.get(sessionKey(token));
+    if (!s) return undefined;
+    if (s.expires <= this.now()) {
+      this.sessions.delete(sessionKey(token));
+      return undefined;
+    }
+    return s.principal;
+  }
+
+  async revoke(token: string): Promise<void> {
+    if (this.sessions.delete(sessionKey(token))) this.save();
+  }
+
+  private save(): void {
+    const now = this.now();
+    for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
+    writeAtomically(this.path, Buffer.from(JSON.stringify({ sessions: Object.fromEntries(this.sessions) })));
+  }
+}
+
+/** The key-value store of hub/replication (Redis, expiring keys). */
+export interface SharedKv {
+  get<T>(id: string): Promise<T | undefined>;
+  set(id: string, value: unknown, ttlMs: number): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+export class SharedSessionStore implements SessionStore {
+  constructor(private readonly kv: SharedKv) {}
+  async create(principal: Principal, ttlMs: number): Promise<string> {
+    const token = newSessionToken();
+    await shared(() => this.kv.set(sessionKey(token), { principal }, ttlMs));
+    return token;
+  }
+  async get(token: string): Promise<Principal | undefined> {
+    return (await shared(() => this.kv.get<{ principal: Principal }>(sessionKey(token))))?.principal;
+  }
+  async revoke(token: string): Promise<void> {
+    await shared(() => this.kv.delete(sessionKey(token)));
+  }
+}
+
+async function shared<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new UnavailableError('SF_AUTH_SESSIONS_UNAVAILABLE', `sessions are unavailable: the shared session store (Redis) cannot be reached (${(err as Error).message.slice(0, 120)})`);
+  }
+}
