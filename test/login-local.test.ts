@@ -117,12 +117,12 @@ describe('local users with TOTP on a real hub', () => {
   });
 
   it('service-account tokens carry their roles, expire, and are revocable', async () => {
-    const created = await sfleet(['token', 'create', '--name', 'ci-bot', '--role', 'fleet-viewer', '--role', 'job-operator', '--ttl', '1h', '--data-dir', hub.dataDir], process.env);
-    expect(created).toMatch(/^token [0-9a-f]{16} for ci-bot \(roles fleet-viewer, job-operator\), expires \S+$/m);
+    const created = await sfleet(['token', 'create', '--name', 'ci-bot', '--role', 'viewer', '--role', 'operator', '--ttl', '1h', '--data-dir', hub.dataDir], process.env);
+    expect(created).toMatch(/^token [0-9a-f]{16} for ci-bot \(roles viewer, operator\), expires \S+$/m);
     const token = created.trim().split('\n').at(-1)!;
     expect(await sfleet(['clusters', '-o', 'json', '--token', token], cliEnv)).toMatch(/\[\]/);
     const list = JSON.parse(await sfleet(['token', 'list', '--data-dir', hub.dataDir, '-o', 'json'], process.env)) as { name: string; roles: string[] }[];
-    expect(list).toEqual([expect.objectContaining({ name: 'ci-bot', roles: ['fleet-viewer', 'job-operator'] })]);
+    expect(list).toEqual([expect.objectContaining({ name: 'ci-bot', roles: ['viewer', 'operator'] })]);
     expect(readFileSync(join(hub.dataDir, 'tokens.json'), 'utf8')).not.toContain(token.split('_')[2]);
     await sfleet(['token', 'revoke', 'ci-bot', '--data-dir', hub.dataDir], process.env);
     // The hub re-reads tokens.json at most once a second.
