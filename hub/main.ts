@@ -9,6 +9,7 @@ import { VERSION } from '../shared/version.js';
 import { grpcServerCredentials, loadTls } from '../shared/tls/index.js';
 import { fleetService } from './api/grpc/fleet-service.js';
 import { buildHttpApi } from './api/rest/index.js';
+import { AuditLog, registerAuditMetrics } from './audit/index.js';
 import { CommandRouter } from './commands/index.js';
 import type { HubConfig } from './config/index.js';
 import { EventLog } from './events/index.js';
@@ -40,6 +41,8 @@ export interface RunningHub {
   replication?: Replication;
   /** Notification dedupe and sessions: in Redis when clustered, in memory standalone. */
   shared: { dedupe: DedupeStore; sessions: SessionStore };
+  /** The audit log: `audit.record({...})` for events that are not API answers (logins...). */
+  audit: AuditLog;
   httpUrl: string;
   grpcAddress: string;
   close(): Promise<void>;
@@ -55,6 +58,10 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const tls = loadTls(config.tls, 'hub');
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
+  // Opened first: nothing may change before the audit log can record it.
+  const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger });
+  await audit.open();
+
   const state = new FleetState();
   state.setMaxListeners(0);
   const store = new FleetStore({ dataDir: config.data_dir }, { logger });
@@ -67,7 +74,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   // Clustered mode: replication in Redis, leadership in etcd (standalone: neither).
   let replication: Replication | undefined;
-  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, onApplied: (delta) => replication?.onLocalApplied(delta) });
+  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, audit, onApplied: (delta) => replication?.onLocalApplied(delta) });
   const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
   if (config.redis) {
     replication = new Replication(config.redis, {
@@ -97,6 +104,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       : new StandaloneLeadership({ logger, identity, health });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
   registerLeaderMetrics(metrics, leadership);
+  registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
   const clusteredChecks = (): Record<string, string> => {
     if (!config.etcd) return {};
@@ -124,7 +132,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator }));
+  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, audit }));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
   );
@@ -134,6 +142,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     {
       logger,
       authenticator,
+      audit,
       state,
       commands,
       watch,
@@ -174,6 +183,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     events,
     leadership,
     replication,
+    audit,
     shared: replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() },
     httpUrl,
     grpcAddress: `${grpcHost}:${grpcPort}`,
@@ -197,6 +207,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       store.close(state);
       events.close();
       etcd?.close();
+      await audit.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import { NotFoundError, toGrpcStatus } from '../../../shared/errors/index.js';
 import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import { queryJobs, queryNodes, queryPartitions, type FleetState } from '../../fleet/index.js';
+import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 import type { Authenticator, Principal } from '../../policy/index.js';
 import type { WatchFeed } from '../../watch/index.js';
 import { clusterStatuses } from '../cluster-status.js';
@@ -14,16 +15,20 @@ export interface FleetServiceDeps {
   commands: CommandRouter;
   watch: WatchFeed;
   authenticator: Authenticator;
+  audit?: AuditLog;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } }; metadata: Metadata };
 
-function gate(deps: FleetServiceDeps, call: AnyCall): Promise<Principal> {
+async function gate(deps: FleetServiceDeps, call: AnyCall): Promise<Principal> {
   const auth = call.metadata.get('authorization')[0];
-  return deps.authenticator.authenticate({
+  const principal = await deps.authenticator.authenticate({
     authorization: typeof auth === 'string' ? auth : undefined,
     peerSubjectAltName: call.getAuthContext()?.sslPeerCertificate?.subjectaltname ?? '',
   });
+  // For the audit wrapper (auditGrpcService): who made the call.
+  (call as AnyCall & { principal?: Principal }).principal = principal;
+  return principal;
 }
 
 function unary<Req, Res>(deps: FleetServiceDeps, fn: (req: Req, principal: Principal) => Promise<Res> | Res) {
@@ -39,6 +44,11 @@ function unary<Req, Res>(deps: FleetServiceDeps, fn: (req: Req, principal: Princ
 }
 
 export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
+  const service = fleetServiceUnaudited(deps);
+  return deps.audit ? auditGrpcService(service, deps.audit) : service;
+}
+
+function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
   const { state, commands, watch } = deps;
   return {
     listClusters: unary(deps, () => ({

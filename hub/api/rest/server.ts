@@ -5,6 +5,8 @@ import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
+import { randomUUID } from 'node:crypto';
+import { registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import type { Authenticator, Principal } from '../../policy/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
@@ -24,6 +26,8 @@ declare module 'fastify' {
 export interface HttpApiDeps extends RouteDeps {
   logger: Logger;
   authenticator: Authenticator;
+  /** Records every mutation, denial and failed authentication before the answer goes out. */
+  audit?: AuditLog;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -33,6 +37,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     // Watch streams never end on their own; close them with the server.
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
+    // Audit records and the x-request-id answer header carry it.
+    genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
@@ -62,6 +68,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   });
 
   app.decorateRequest('principal', null);
+  if (deps.audit) registerAuditHooks(app, deps.audit);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
@@ -87,6 +94,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   });
 
   registerRoutes(app, deps);
+  if (deps.audit) registerAuditRoutes(app, deps.audit);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };
