@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { FleetError } from '../shared/errors/index.js';
 import { VERSION } from '../shared/version.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   registerControlCommands(program);
   registerClusterCommands(program);
   registerEventCommands(program);
+  registerAuditCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;
