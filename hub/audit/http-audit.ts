@@ -22,6 +22,7 @@ declare module 'fastify' {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const CONTEXT = Symbol('auditContext');
+const REFUSED = Symbol('auditRefused');
 
 type AuditContext = Partial<Pick<AuditEvent, 'user' | 'auth_method' | 'resource' | 'tenant' | 'action'>>;
 
@@ -81,7 +82,10 @@ function httpEvent(request: FastifyRequest, reply: FastifyReply, payload: unknow
 
 export function registerAuditHooks(app: FastifyInstance, audit: AuditLog): void {
   app.addHook('preHandler', async (request) => {
-    if (MUTATING.has(request.method) && !audit.writable) throw new AuditUnavailableError();
+    if (MUTATING.has(request.method) && !audit.writable) {
+      (request as FastifyRequest & { [REFUSED]?: boolean })[REFUSED] = true;
+      throw new AuditUnavailableError();
+    }
   });
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', String(request.id));
@@ -90,7 +94,8 @@ export function registerAuditHooks(app: FastifyInstance, audit: AuditLog): void 
       await audit.record(event);
       return payload;
     } catch {
-      if (!event.required || reply.statusCode === 503) return payload;
+      // Nothing was done for a refused mutation: its 503 says so already.
+      if (!event.required || (request as FastifyRequest & { [REFUSED]?: boolean })[REFUSED]) return payload;
       void reply.code(500).type('application/problem+json');
       return JSON.stringify(toProblem(new AuditWriteError(), request.url.split('?')[0]));
     }
