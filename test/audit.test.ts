@@ -34,7 +34,7 @@ let base: NodeJS.ProcessEnv;
 const agents: RunningAgent[] = [];
 const source = new ScriptedSource('audit-c');
 
-function call(method: string, path: string, opts: { cert?: boolean; authorization?: string; body?: unknown } = {}): Promise<{ status: number; requestId: string; body: string }> {
+function call(method: string, path: string, opts: { cert?: boolean; authorization?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; requestId: string; type: string; body: Promise<string> }> {
   return new Promise((resolve, reject) => {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const req = request(
@@ -45,14 +45,14 @@ function call(method: string, path: string, opts: { cert?: boolean; authorizatio
         method,
         ca: readFileSync(pki.ca),
         ...(opts.cert ? { cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) } : {}),
-        headers: { ...(opts.authorization ? { authorization: opts.authorization } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...opts.headers, ...(opts.authorization ? { authorization: opts.authorization } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
       },
       (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
+        const done = new Promise<string>((r) => res.on('end', () => r(text)));
         // Resolved on the headers: the record must already be on disk by then.
-        resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']), body: '' });
-        res.on('end', () => void (text = ''));
+        resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']), type: String(res.headers['content-type']), body: done });
       },
     );
     req.on('error', reject);
@@ -154,6 +154,16 @@ describe('the audit log of a running hub', () => {
     const malformed = await call('POST', '/api/v1/nodes/audit-c/n1/drain', { authorization: 'Basic dXNlcjpwYXNz' });
     expect(records().find((r) => r.request_id === malformed.requestId)).toMatchObject({ action: 'nodes:drain', outcome: 'failed', status: 401, reason: expect.stringContaining('malformed Authorization header') });
     expect(readFileSync(join(auditDir, readdirSync(auditDir).find((f) => f.endsWith('.jsonl'))!), 'utf8')).not.toContain(bogus);
+  });
+
+  it('refuses oversize headers with problem+json, recorded before the answer', async () => {
+    const before = records().length;
+    const res = await call('POST', '/api/v1/jobs/audit-c/12/cancel', { cert: true, headers: { 'x-padding': 'a'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+    expect(records().slice(before)).toEqual([expect.objectContaining({ action: 'api:request', outcome: 'failed', status: 431, source_ip: '127.0.0.1', reason: 'the request headers are larger than the hub accepts' })]);
+    expect(res.type).toBe('application/problem+json');
+    expect(JSON.parse(await res.body)).toMatchObject({ status: 431, code: 'SF_API_HEADERS_TOO_LARGE' });
+    expect((await call('GET', '/healthz')).status).toBe(200);
   });
 
   it('does not record successful reads (default rules), but records them when they fail', async () => {

@@ -7,6 +7,8 @@
 //    the answer is replaced by 500 SF_AUDIT_WRITE_FAILED: the caller is not told "done" for
 //    something the log does not hold.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { BadRequestError, toProblem } from '../../shared/errors/index.js';
 import { parseSince } from '../events/index.js';
 import type { AuditLog } from './audit-log.js';
@@ -153,3 +155,28 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditLog): void
 }
 
 export { AuditUnavailableError, AuditWriteError };
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (headers over the size limit,
+ * malformed requests): answered with problem+json once the refusal is recorded.
+ */
+export function auditClientErrors(audit: AuditLog): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const overflow = err.code === 'HPE_HEADER_OVERFLOW';
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = overflow ? 431 : timeout ? 408 : 400;
+    const code = overflow ? 'SF_API_HEADERS_TOO_LARGE' : timeout ? 'SF_API_REQUEST_TIMEOUT' : 'SF_API_MALFORMED_REQUEST';
+    const detail = overflow ? 'the request headers are larger than the hub accepts' : timeout ? 'the request did not arrive in time' : 'the request is not valid HTTP';
+    const answer = (): void => {
+      if (!socket.writable) return void socket.destroy();
+      const body = JSON.stringify({ type: `https://slurmfleet.dev/errors/${code}`, title: 'BadRequestError', status, detail, code });
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    if (timeout) return answer();
+    void audit
+      .record({ action: 'api:request', resource: 'http', outcome: 'failed', status, reason: detail, source_ip: socket.remoteAddress ?? null, transport: 'http', required: true })
+      .catch(() => undefined)
+      .finally(answer);
+  };
+}

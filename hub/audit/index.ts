@@ -4,7 +4,7 @@ export { AuditLog, type AuditLogOptions } from './audit-log.js';
 export { NodeAuditFiles, type AuditFiles } from './audit-files.js';
 export { auditConfigSchema, type AuditConfig } from './config.js';
 export { AuditUnavailableError, AuditWriteError } from './errors.js';
-export { registerAuditHooks, registerAuditRoutes, setAuditContext, outcomeFor } from './http-audit.js';
+export { auditClientErrors, registerAuditHooks, registerAuditRoutes, setAuditContext, outcomeFor } from './http-audit.js';
 export { auditGrpcService } from './grpc-audit.js';
 export { agentRefusalEvent } from './agent-refusal.js';
 export { registerAuditMetrics } from './metrics.js';

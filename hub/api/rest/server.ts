@@ -6,7 +6,7 @@ import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/i
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
 import { randomUUID } from 'node:crypto';
-import { registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
+import { auditClientErrors, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import type { Authenticator, Principal } from '../../policy/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
@@ -39,6 +39,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     bodyLimit: 1024 * 1024,
     // Audit records and the x-request-id answer header carry it.
     genReqId: () => randomUUID(),
+    ...(deps.audit ? { clientErrorHandler: auditClientErrors(deps.audit) } : {}),
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
