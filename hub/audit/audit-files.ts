@@ -17,9 +17,10 @@ export interface AuditFiles {
   append(name: string, data: string): Promise<void>;
   truncate(name: string, size: number): void;
   remove(name: string): void;
-  /** The chain head (last seq and hash) kept beside the files; see verify.ts. */
-  readHead(): string | undefined;
-  writeHead(text: string): void;
+  /** Small state files beside the chain: HEAD (last seq and hash, see verify.ts), shipping cursors. */
+  readMeta(name: 'HEAD' | `ship-${string}.cursor`): string | undefined;
+  /** Replaced atomically (rename), not fsync'd: after a crash it may lag, never lead. */
+  writeMeta(name: 'HEAD' | `ship-${string}.cursor`, text: string): void;
   close(): Promise<void>;
 }
 
@@ -80,16 +81,15 @@ export class NodeAuditFiles implements AuditFiles {
     rmSync(join(this.dir, name), { force: true });
   }
 
-  readHead(): string | undefined {
-    const file = join(this.dir, 'HEAD');
+  readMeta(name: string): string | undefined {
+    const file = join(this.dir, name);
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   }
 
-  writeHead(text: string): void {
-    // Not fsync'd: after a crash HEAD may lag the files (which verify accepts), never lead them.
-    const tmp = join(this.dir, 'HEAD.tmp');
+  writeMeta(name: string, text: string): void {
+    const tmp = join(this.dir, `${name}.tmp`);
     writeFileSync(tmp, text, { mode: 0o600 });
-    renameSync(tmp, join(this.dir, 'HEAD'));
+    renameSync(tmp, join(this.dir, name));
   }
 
   async close(): Promise<void> {

@@ -59,10 +59,18 @@ export class AuditLog {
     const sinks: AuditSink[] = [];
     if (ship?.elasticsearch) sinks.push(new ElasticsearchSink(ship.elasticsearch, ship.timeout, opts.env));
     if (ship?.webhook) sinks.push(new WebhookSink(ship.webhook, ship.timeout, opts.env));
-    this.shippers = sinks.map(
-      (sink) =>
-        new Shipper(sink, { buffer: ship!.buffer, batch: ship!.batch, flushIntervalMs: ship!.flush_interval, initialBackoffMs: ship!.initial_backoff, maxBackoffMs: ship!.max_backoff }, this.logger),
-    );
+    this.shippers = sinks.map((sink) => {
+      const name = `ship-${sink.name}.cursor` as const;
+      const cursor = {
+        read: () => {
+          const text = this.files.readMeta(name);
+          const seq = text === undefined ? NaN : Number(text.trim());
+          return Number.isInteger(seq) && seq >= 0 ? seq : undefined;
+        },
+        write: (seq: number) => this.files.writeMeta(name, `${seq}\n`),
+      };
+      return new Shipper(sink, { buffer: ship!.buffer, batch: ship!.batch, flushIntervalMs: ship!.flush_interval, initialBackoffMs: ship!.initial_backoff, maxBackoffMs: ship!.max_backoff }, this.logger, cursor);
+    });
   }
 
   private readonly hubId: string;
@@ -71,9 +79,29 @@ export class AuditLog {
   async open(): Promise<void> {
     const { repaired } = this.writer.open();
     if (repaired) this.logger.warn({ file: this.writer.currentFile }, 'cut an incomplete last line off the audit log (a write interrupted by a crash, never acknowledged)');
+    this.backfillShipping();
     await this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention().catch((err: Error) => this.logger.error({ err: err.message }, 'audit retention failed')), RETENTION_EVERY_MS);
     this.retentionTimer.unref();
+  }
+
+  /**
+   * Records written but not shipped before the last stop (the destination was down, the hub
+   * stopped) are queued again from the files. A destination configured for the first time
+   * starts with the records written from now on.
+   */
+  private backfillShipping(): void {
+    for (const shipper of this.shippers) {
+      const cursor = shipper.cursorSeq();
+      if (cursor === undefined) {
+        shipper.startAt(this.writer.lastSeq);
+        continue;
+      }
+      const page = this.query({ cursor, limit: this.config.ship!.buffer });
+      for (const rec of page.items) shipper.enqueue(rec);
+      if (page.items.length) this.logger.info({ sink: shipper.sink.name, records: page.items.length, from_seq: page.items[0].seq }, 'shipping audit records written before the last stop');
+      if (page.next_cursor) this.logger.warn({ sink: shipper.sink.name, buffer: this.config.ship!.buffer }, 'more unshipped audit records than the shipping buffer holds: the oldest are shipped, the rest stay in the local files only');
+    }
   }
 
   /** False after a failed write, until a write succeeds again: mutations are refused meanwhile. */

@@ -132,7 +132,7 @@ export class ChainWriter {
           this.failing = false;
           this.stats.written += records.length;
           try {
-            this.files.writeHead(JSON.stringify({ file: head.file, seq: head.seq, hash: head.hash }));
+            this.files.writeMeta('HEAD', JSON.stringify({ file: head.file, seq: head.seq, hash: head.hash }));
           } catch {
             // HEAD only detects a cut tail; the records themselves are durable.
           }

@@ -74,7 +74,7 @@ export function verifyChain(files: AuditFiles): VerifyResult {
       return fail(s.file, 1, `the chain starts after ${s.missing}, which is missing, and no retention record accounts for it: files were deleted`);
     }
   }
-  const headText = files.readHead();
+  const headText = files.readMeta('HEAD');
   if (headText !== undefined) {
     let head: { seq?: number; hash?: string; file?: string };
     try {

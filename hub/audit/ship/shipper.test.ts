@@ -163,3 +163,49 @@ describe('shipping to a webhook', () => {
     expect(auditShipSchema.parse({})).toMatchObject({ buffer: 10_000, batch: 500, flush_interval: 1_000, timeout: 10_000, initial_backoff: 500, max_backoff: 60_000 });
   });
 });
+
+describe('shipping across hub restarts', () => {
+  it('ships after a restart what was written while the destination was down, and only that', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AuditLog } = await import('../audit-log.js');
+    const { auditConfigSchema } = await import('../config.js');
+    const fake = await es();
+    const dir = mkdtempSync(join(tmpdir(), `audit-${process.pid}-`));
+    const event = (n: number) => ({ action: 'jobs:cancel', resource: `job c/${n}`, outcome: 'success' as const, required: true });
+    const open = async (ship: boolean) => {
+      const config = auditConfigSchema.parse({
+        dir,
+        ...(ship ? { ship: { elasticsearch: { url: fake.url, username: 'elastic', password_env: 'ES_PW' }, flush_interval: '10ms', initial_backoff: '20ms', max_backoff: '50ms' } } : {}),
+      });
+      const log = new AuditLog(config, { hubId: 'h', dataDir: dir, logger, env: { ES_PW: PASSWORD } });
+      await log.open();
+      return log;
+    };
+    // Written before shipping was configured: stays local.
+    let log = await open(false);
+    await log.record(event(1));
+    await log.close();
+    fake.mode = 'down';
+    log = await open(true);
+    for (let n = 2; n <= 6; n++) await log.record(event(n));
+    await waitFor('a failed attempt', () => log.shippers[0].stats.failures > 0);
+    await log.close();
+    expect(fake.docs.size).toBe(0);
+
+    fake.mode = 'up';
+    log = await open(true);
+    await waitFor('the backlog shipped', () => fake.docs.size === 5);
+    await log.record(event(7));
+    await waitFor('the new record shipped', () => fake.docs.size === 6);
+    expect([...fake.docs.values()].map((d) => d.resource)).toEqual(['job c/2', 'job c/3', 'job c/4', 'job c/5', 'job c/6', 'job c/7']);
+    await log.close();
+    // Nothing is shipped twice after a clean stop.
+    log = await open(true);
+    // The backlog is queued synchronously in open(): nothing is.
+    expect(log.shippers[0].buffered).toBe(0);
+    await log.close();
+    expect(fake.docs.size).toBe(6);
+  });
+});

@@ -14,6 +14,12 @@ export interface ShipperOptions {
   maxBackoffMs: number;
 }
 
+/** Where a shipper remembers how far it got (every seq up to it delivered, refused or dropped). */
+export interface ShipCursor {
+  read(): number | undefined;
+  write(seq: number): void;
+}
+
 export class Shipper {
   private buffer: AuditRecord[] = [];
   private inFlight = false;
@@ -23,12 +29,39 @@ export class Shipper {
   private closed = false;
   readonly stats = { shipped: 0, dropped: 0, rejected: 0, retries: 0, failures: 0 };
   lastError?: string;
+  private lastEnqueued = 0;
+  private saved?: number;
 
   constructor(
     readonly sink: AuditSink,
     private readonly opts: ShipperOptions,
     private readonly logger: Logger,
+    private readonly cursor?: ShipCursor,
   ) {}
+
+  /** Records are settled up to here: everything older than the oldest still buffered. */
+  private saveCursor(): void {
+    if (!this.cursor) return;
+    const done = this.buffer.length ? this.buffer[0].seq - 1 : this.lastEnqueued;
+    if (done === this.saved || done < 0) return;
+    try {
+      this.cursor.write(done);
+      this.saved = done;
+    } catch (err) {
+      this.logger.warn({ sink: this.sink.name, err: (err as Error).message }, 'cannot save the audit shipping cursor');
+    }
+  }
+
+  /** The saved position, if any (read once at start). */
+  cursorSeq(): number | undefined {
+    return this.cursor?.read();
+  }
+
+  /** A new destination: nothing before seq is due. */
+  startAt(seq: number): void {
+    this.lastEnqueued = seq;
+    this.saveCursor();
+  }
 
   get buffered(): number {
     return this.buffer.length;
@@ -37,6 +70,7 @@ export class Shipper {
   enqueue(record: AuditRecord): void {
     if (this.closed) return;
     this.buffer.push(record);
+    this.lastEnqueued = record.seq;
     this.trim();
     this.schedule(this.buffer.length >= this.opts.batch ? 0 : this.opts.flushIntervalMs);
   }
@@ -95,9 +129,10 @@ export class Shipper {
     } finally {
       this.inFlight = false;
     }
+    if (again.length) this.buffer.unshift(...again);
+    this.saveCursor();
     if (again.length) {
-      // Back at the front, in order: the oldest records go first once the destination is back.
-      this.buffer.unshift(...again);
+      // Back at the front (above), in order: the oldest records go first once the destination is back.
       this.trim();
       this.attempt++;
       this.schedule(this.backoffMs());
