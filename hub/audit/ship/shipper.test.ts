@@ -47,7 +47,7 @@ describe('shipping to Elasticsearch _bulk', () => {
     const shipper = esShipper(fake);
     const records = Array.from({ length: 25 }, rec);
     records.forEach((r) => shipper.enqueue(r));
-    await waitFor('all documents', () => fake.docs.size === 25);
+    await waitFor('all documents, acknowledged', () => fake.docs.size === 25 && shipper.stats.shipped === 25);
     expect(fake.refusals).toEqual([]);
     expect(fake.requests.every((r) => r.actions.length <= 10)).toBe(true);
     expect(fake.docs.get(`sfleet-audit/${records[3].id}`)).toMatchObject({ '@timestamp': records[3].timestamp, seq: records[3].seq, action: 'jobs:cancel', hash: records[3].hash });
@@ -69,7 +69,7 @@ describe('shipping to Elasticsearch _bulk', () => {
     fake.failOnce.set(records[4].id, 503);
     fake.reject.add(records[5].id);
     records.forEach((r) => shipper.enqueue(r));
-    await waitFor('retried items', () => fake.docs.size === 5 && fake.requests.length >= 2);
+    await waitFor('retried items, acknowledged', () => fake.docs.size === 5 && shipper.stats.shipped === 5);
     expect(fake.requests[0].actions.map((a) => a._id)).toEqual(records.map((r) => r.id));
     expect(fake.requests[1].actions.map((a) => a._id)).toEqual([records[1].id, records[4].id]);
     expect(shipper.stats).toMatchObject({ shipped: 5, rejected: 1, retries: 2 });
@@ -152,7 +152,7 @@ describe('shipping to a webhook', () => {
     closers.unshift(() => shipper.close());
     const records = [rec(), rec()];
     records.forEach((r) => shipper.enqueue(r));
-    await waitFor('delivery', () => bodies.length === 1);
+    await waitFor('delivery, acknowledged', () => bodies.length === 1 && shipper.stats.shipped === 2);
     const { body, signature } = bodies[0];
     expect(signature).toBe(`sha256=${createHmac('sha256', 'hook-secret').update(body).digest('hex')}`);
     expect((JSON.parse(body) as { records: AuditRecord[] }).records.map((r) => r.id)).toEqual(records.map((r) => r.id));
