@@ -183,7 +183,7 @@ describe('the audit log of a running hub', () => {
     );
     expect(res.ok).toBe(true);
     expect(records().filter((r) => r.transport === 'grpc' && r.action === 'jobs:hold')).toEqual([
-      expect.objectContaining({ resource: 'job audit-c/13', outcome: 'success', user: 'tester', tenant: { cluster: 'audit-c' } }),
+      expect.objectContaining({ resource: 'job audit-c/13', outcome: 'success', user: 'tester', tenant: { cluster: 'audit-c' }, request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
     ]);
     const md = new Metadata();
     md.set('authorization', 'Bearer sft_bogus-grpc-token');

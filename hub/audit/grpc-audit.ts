@@ -2,6 +2,7 @@
 // durable before the callback answers; the watch stream's refusal is held until recorded.
 // The service's gate leaves the principal on the call (call.principal) for the wrapper.
 import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
 import { toGrpcStatus } from '../../shared/errors/index.js';
 import type { AuditLog } from './audit-log.js';
 import { AuditUnavailableError, AuditWriteError } from './errors.js';
@@ -49,7 +50,7 @@ export function grpcOutcome(code: GrpcStatus): { outcome: AuditOutcome; status: 
   return { outcome: outcomeFor(status), status };
 }
 
-type Call = { request: Req; getPeer(): string; principal?: { name: string; method: string } };
+type Call = { request: Req; getPeer(): string; metadata?: { get(key: string): unknown[] }; principal?: { name: string; method: string } };
 
 function event(method: string, call: Call, code: GrpcStatus, details?: string): AuditEvent {
   const d = GRPC_ACTIONS[method]?.(call.request ?? {}) ?? { action: `grpc:${method}` };
@@ -63,12 +64,18 @@ function event(method: string, call: Call, code: GrpcStatus, details?: string): 
     user: call.principal?.name ?? null,
     auth_method: call.principal?.method ?? null,
     source_ip: call.getPeer().replace(/^ipv[46]:/, '').replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
-    request_id: null,
+    // The caller's own x-request-id when it sends one (string, sane length), else a new one.
+    request_id: requestId(call),
     tenant: d.cluster ? { cluster: d.cluster } : null,
     transport: 'grpc',
     required: !!d.mutating || code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED,
     request: { method, body: call.request },
   };
+}
+
+function requestId(call: Call): string {
+  const given = call.metadata?.get('x-request-id')[0];
+  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
 type Unary = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => unknown;

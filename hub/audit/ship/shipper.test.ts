@@ -86,7 +86,7 @@ describe('shipping to Elasticsearch _bulk', () => {
     expect(fake.docs.size).toBe(0);
     expect(shipper.buffered).toBe(30);
     fake.mode = 'up';
-    await waitFor('all documents after recovery', () => fake.docs.size === 30, 10_000);
+    await waitFor('all documents after recovery, acknowledged', () => fake.docs.size === 30 && shipper.stats.shipped === 30, 10_000);
     const order = fake.requests.flatMap((r) => r.actions.map((a) => a._id));
     expect(order).toEqual(records.map((r) => r.id));
     expect(logText).toContain('audit shipping recovered');
@@ -100,7 +100,8 @@ describe('shipping to Elasticsearch _bulk', () => {
     await waitFor('a timed-out attempt', () => shipper.stats.failures >= 1);
     expect(shipper.lastError).toMatch(/no answer within 200ms/);
     fake.mode = 'up';
-    await waitFor('the document', () => fake.docs.size === 1, 10_000);
+    await waitFor('the document, acknowledged', () => shipper.stats.shipped === 1, 10_000);
+    expect(fake.docs.size).toBe(1);
   });
 
   it('never blocks: a full buffer drops the oldest records, counts them and logs once', async () => {
