@@ -38,7 +38,7 @@ describe('REST answers are audited before they go out, and fail closed', () => {
     let ran = 0;
     const run = commands.run.bind(commands);
     commands.run = ((...args: Parameters<typeof run>) => (ran++, run(...args))) as typeof run;
-    const { app } = await buildHttpApi({
+    const { app, routes } = await buildHttpApi({
       logger: silentLogger(),
       authenticator: new Authenticator(new TokenStore(dir), [alice]),
       audit,
@@ -48,11 +48,14 @@ describe('REST answers are audited before they go out, and fail closed', () => {
       readiness: () => ({ ready: true, checks: {} }),
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
     });
+    // The query API is behind its own permission (the auditor role holds it) like every route.
+    expect(routes.find((r) => r.url === '/api/v1/audit')).toMatchObject({ method: 'GET', permission: 'audit:read', public: false });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/audit' })).statusCode).toBe(401);
     const post = () => app.inject({ method: 'POST', url: '/api/v1/jobs/c1/7/cancel', headers: { authorization: 'Bearer good' }, payload: {} });
 
     const first = await post();
     expect(first.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const recorded = audit.query({ limit: 10 }).items;
+    const recorded = audit.query({ action: 'jobs:*', limit: 10 }).items;
     expect(recorded).toEqual([expect.objectContaining({ action: 'jobs:cancel', user: 'alice', auth_method: 'local', request_id: first.headers['x-request-id'], status: first.statusCode })]);
 
     broken = true;
@@ -72,7 +75,7 @@ describe('REST answers are audited before they go out, and fail closed', () => {
     expect(audit.writable).toBe(true);
     expect((await post()).json().code).not.toMatch(/SF_AUDIT/);
     expect(ran).toBe(3);
-    expect(audit.verify()).toMatchObject({ ok: true, records: 3 });
+    expect(audit.verify()).toMatchObject({ ok: true, records: 4 });
     await app.close();
     await audit.close();
   });
