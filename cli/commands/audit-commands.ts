@@ -21,16 +21,32 @@ const AUDIT_COLUMNS: Column<AuditRecord>[] = [
   { header: 'REASON', value: (r) => r.reason ?? '' },
 ];
 
-async function auditDir(opts: { dir?: string; dataDir?: string; config?: string; set: string[] }): Promise<string> {
-  if (opts.dir) return resolve(opts.dir);
-  if (opts.dataDir) return resolve(opts.dataDir, 'audit');
+interface VerifyFlags {
+  dir?: string;
+  dataDir?: string;
+  config?: string;
+  set: string[];
+  keyEnv?: string;
+  keyFile?: string;
+}
+
+/** The directory and the HMAC key (if the chain is keyed) from the flags or the hub config. */
+async function auditTarget(opts: VerifyFlags): Promise<{ dir: string; key?: Buffer }> {
+  const { readSecret } = await import('../../hub/audit/index.js');
+  let keyRef = { env: opts.keyEnv, file: opts.keyFile };
+  let dir: string | undefined;
+  if (opts.dir) dir = resolve(opts.dir);
+  else if (opts.dataDir) dir = resolve(opts.dataDir, 'audit');
   if (opts.config) {
     const { loadConfigFile } = await import('../../shared/config/index.js');
     const { hubConfigSchema } = await import('../../hub/config/index.js');
     const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
-    return resolve(config.audit.dir ?? join(config.data_dir, 'audit'));
+    dir ??= resolve(config.audit.dir ?? join(config.data_dir, 'audit'));
+    if (!keyRef.env && !keyRef.file) keyRef = { env: config.audit.hmac_key_env, file: config.audit.hmac_key_file };
   }
-  throw new Error('say which audit log: --dir DIR, --data-dir DIR (the hub data_dir) or --config hub.yaml');
+  if (!dir) throw new Error('say which audit log: --dir DIR, --data-dir DIR (the hub data_dir) or --config hub.yaml');
+  const key = readSecret('audit HMAC key', keyRef);
+  return { dir, key: key === undefined ? undefined : Buffer.from(key, 'utf8') };
 }
 
 export function registerAuditCommands(program: Command): void {
@@ -42,17 +58,20 @@ export function registerAuditCommands(program: Command): void {
       .description('check every audit file and record: prints OK with counts, or the first broken record (file, line, why) and exits 1')
       .option('--dir <dir>', 'the audit directory (default <data_dir>/audit)')
       .option('--data-dir <dir>', 'the hub data_dir')
-      .option('--config <file>', 'the hub config (its audit.dir or data_dir)')
+      .option('--config <file>', 'the hub config (its audit.dir or data_dir, and its HMAC key settings)')
+      .option('--key-env <name>', 'environment variable holding the HMAC key of a keyed chain (audit.hmac_key_env)')
+      .option('--key-file <file>', 'file holding the HMAC key of a keyed chain (audit.hmac_key_file)')
       .option('--set <key=value>', 'config override, as for sfleet hub (repeatable)', collect, []),
   ).action(async (opts) => {
     const { NodeAuditFiles, verifyChain } = await import('../../hub/audit/index.js');
-    const dir = await auditDir(opts);
-    const result = verifyChain(new NodeAuditFiles(dir));
+    const { dir, key } = await auditTarget(opts);
+    const result = verifyChain(new NodeAuditFiles(dir), { key });
     const format = formatFrom(opts);
     if (format !== 'table') process.stdout.write(`${render({ dir, ...result }, format, [])}\n`);
     else if (result.ok) {
       const range = result.last_seq !== null ? ` (seq ${result.first_seq}..${result.last_seq})` : '';
-      process.stdout.write(`OK: ${dir}: ${result.files} files, ${result.records} records${range}; the chain starts ${result.starts}\n`);
+      const keyed = result.keyed_files ? `, ${result.keyed_files} of them HMAC-keyed` : '';
+      process.stdout.write(`OK: ${dir}: ${result.files} files${keyed}, ${result.records} records${range}; the chain starts ${result.starts}\n`);
     }
     if (!result.ok) throw new Error(`audit chain broken: ${result.file}${result.line ? ` line ${result.line}` : ''}: ${result.reason} (${dir})`);
   });

@@ -13,6 +13,7 @@ import { queryAudit, type AuditQuery } from './query.js';
 import type { AuditEvent, AuditLine, AuditRecord, RetentionInfo } from './record.js';
 import { redact } from './redact.js';
 import { ElasticsearchSink } from './ship/elasticsearch.js';
+import { readSecret } from './secrets.js';
 import { Shipper } from './ship/shipper.js';
 import type { AuditSink } from './ship/sink.js';
 import { WebhookSink } from './ship/webhook.js';
@@ -53,7 +54,9 @@ export class AuditLog {
       files.ensureDir();
       this.files = files;
     }
-    this.writer = new ChainWriter(this.files, { hubId: opts.hubId, maxFileBytes: config.max_file_size, now: this.now });
+    const key = readSecret('audit HMAC key', { env: config.hmac_key_env, file: config.hmac_key_file }, opts.env);
+    this.key = key === undefined ? undefined : Buffer.from(key, 'utf8');
+    this.writer = new ChainWriter(this.files, { hubId: opts.hubId, maxFileBytes: config.max_file_size, now: this.now, key: this.key });
     this.hubId = opts.hubId;
     const ship = config.ship;
     const sinks: AuditSink[] = [];
@@ -74,11 +77,17 @@ export class AuditLog {
   }
 
   private readonly hubId: string;
+  private readonly key?: Buffer;
 
   /** Finds the end of the chain (repairing a torn last line), applies retention, starts the hourly retention run. */
   async open(): Promise<void> {
     const { repaired } = this.writer.open();
     if (repaired) this.logger.warn({ file: this.writer.currentFile }, 'cut an incomplete last line off the audit log (a write interrupted by a crash, never acknowledged)');
+    const problem = this.writer.checkHead();
+    if (problem) {
+      this.logger.error({ problem, dir: this.files.dir }, 'the audit files do not match their HMAC-keyed HEAD: they were changed while the hub was down; run sfleet audit verify');
+      await this.record({ action: 'audit:integrity', resource: `audit dir ${this.files.dir}`, outcome: 'error', reason: `${problem}: the files were changed while the hub was down`, required: true });
+    }
     this.backfillShipping();
     await this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention().catch((err: Error) => this.logger.error({ err: err.message }, 'audit retention failed')), RETENTION_EVERY_MS);
@@ -155,7 +164,7 @@ export class AuditLog {
   }
 
   verify(): VerifyResult {
-    return verifyChain(this.files);
+    return verifyChain(this.files, { key: this.key });
   }
 
   /**

@@ -4,6 +4,7 @@
 // cut off again) and rejects every record of that group.
 import type { AuditFiles } from './audit-files.js';
 import { AUDIT_FILE_RE } from './audit-files.js';
+import { formatHead, headMacProblem, parseHead } from './head.js';
 import { GENESIS_HASH, lineHash, type AuditAnchor, type AuditLine, type AuditRecord } from './record.js';
 
 export type PendingRecord = Omit<AuditRecord, 'seq' | 'prev_hash' | 'hash'>;
@@ -13,12 +14,16 @@ interface Head {
   size: number;
   seq: number;
   hash: string;
+  /** The current file's lines are keyed (its anchor says mac). */
+  keyed: boolean;
 }
 
 export interface ChainWriterOptions {
   hubId: string;
   maxFileBytes: number;
   now?: () => number;
+  /** HMAC key: new files are keyed; a file started without it is closed at the next write. */
+  key?: Buffer;
 }
 
 export function dayOf(ms: number): string {
@@ -26,7 +31,7 @@ export function dayOf(ms: number): string {
 }
 
 export class ChainWriter {
-  private head: Head = { file: null, size: 0, seq: 0, hash: GENESIS_HASH };
+  private head: Head = { file: null, size: 0, seq: 0, hash: GENESIS_HASH, keyed: false };
   private queue: { rec: PendingRecord; resolve: (r: AuditRecord) => void; reject: (e: Error) => void }[] = [];
   private flushing = false;
   /** The last write failed: mutations are refused until a write succeeds again. */
@@ -39,6 +44,33 @@ export class ChainWriter {
     private readonly opts: ChainWriterOptions,
   ) {
     this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * With the key: whether HEAD vouches for the tail found by open() (its HMAC, and the hash of
+   * the record it names if that is in the newest file). A mismatch means the files were
+   * rewritten while the hub was down; the caller records it, since appending moves HEAD on.
+   */
+  checkHead(): string | undefined {
+    const key = this.opts.key;
+    const text = this.files.readMeta('HEAD');
+    if (!key || text === undefined || !this.head.file) return undefined;
+    const head = parseHead(text);
+    if (typeof head === 'string') return head;
+    if (head.mac === undefined && !this.head.keyed && head.seq === this.head.seq && head.hash === this.head.hash) {
+      // The key was just configured: sign the head of the plain chain as it is.
+      this.files.writeMeta('HEAD', formatHead({ file: this.head.file, seq: this.head.seq, hash: this.head.hash }, key));
+      return undefined;
+    }
+    const problem = headMacProblem(head, key);
+    if (problem) return problem;
+    if (head.seq > this.head.seq) return `HEAD says the chain reached seq ${head.seq} but the files end at seq ${this.head.seq}`;
+    for (const raw of this.files.read(this.head.file).split('\n')) {
+      if (!raw.includes(`"seq":${head.seq},`)) continue;
+      const line = JSON.parse(raw) as AuditLine;
+      if (line.type === 'record' && line.seq === head.seq && line.hash !== head.hash) return `the record at seq ${head.seq} is not the one HEAD names`;
+    }
+    return undefined;
   }
 
   /** Finds where the chain ends; cuts off a torn last line (a write that never completed, so never acknowledged). */
@@ -65,7 +97,8 @@ export class ChainWriter {
       return { repaired: true };
     }
     const seq = tail.type === 'anchor' ? tail.seq - 1 : tail.seq;
-    this.head = { file: last, size: this.files.size(last), seq, hash: tail.hash };
+    const anchor = JSON.parse(lines[0]) as AuditLine;
+    this.head = { file: last, size: this.files.size(last), seq, hash: tail.hash, keyed: anchor.type === 'anchor' && anchor.mac === 'hmac-sha256' };
     return { repaired };
   }
 
@@ -102,7 +135,8 @@ export class ChainWriter {
         const records: AuditRecord[] = [];
         try {
           const now = this.now();
-          if (!head.file || !head.file.startsWith(`audit-${dayOf(now)}-`) || head.size >= this.opts.maxFileBytes) {
+          const key = this.opts.key;
+          if (!head.file || !head.file.startsWith(`audit-${dayOf(now)}-`) || head.size >= this.opts.maxFileBytes || head.keyed !== !!key) {
             created = this.nextFileName(head.file, now);
             const anchor: Omit<AuditAnchor, 'hash'> = {
               type: 'anchor',
@@ -112,15 +146,16 @@ export class ChainWriter {
               file: created,
               prev_file: head.file,
               prev_hash: head.hash,
+              ...(key ? { mac: 'hmac-sha256' as const } : {}),
             };
-            const hash = lineHash(anchor);
+            const hash = lineHash(anchor, key);
             data += `${JSON.stringify({ ...anchor, hash })}\n`;
-            head = { file: created, size: 0, seq: head.seq, hash };
+            head = { file: created, size: 0, seq: head.seq, hash, keyed: !!key };
           }
           for (const { rec } of group) {
             const seq = head.seq + 1;
             const line = { ...rec, seq, prev_hash: head.hash } as Omit<AuditRecord, 'hash'>;
-            const hash = lineHash(line);
+            const hash = lineHash(line, head.keyed ? key : undefined);
             const full = { ...line, hash } as AuditRecord;
             records.push(full);
             data += `${JSON.stringify(full)}\n`;
@@ -132,7 +167,7 @@ export class ChainWriter {
           this.failing = false;
           this.stats.written += records.length;
           try {
-            this.files.writeMeta('HEAD', JSON.stringify({ file: head.file, seq: head.seq, hash: head.hash }));
+            this.files.writeMeta('HEAD', formatHead({ file: head.file, seq: head.seq, hash: head.hash }, this.opts.key));
           } catch {
             // HEAD only detects a cut tail; the records themselves are durable.
           }

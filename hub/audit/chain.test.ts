@@ -220,3 +220,71 @@ describe('audit write failures', () => {
     await log.close();
   });
 });
+
+describe('a keyed (HMAC-SHA256) chain', () => {
+  const KEY = 'audit-hmac-key-3b7e';
+  const keyed = (dir: string, clock: { now: number }, withKey = true) =>
+    new AuditLog(auditConfigSchema.parse({ dir, ...(withKey ? { hmac_key_env: 'AUDIT_KEY' } : {}) }), { hubId: 'hub-1', dataDir: dir, logger: silentLogger(), now: () => clock.now, env: { AUDIT_KEY: KEY } });
+
+  it('needs the key to verify; a rewrite with plain SHA-256 hashes is found by HEAD, and by the hub when it opens the log', async () => {
+    const { dir, clock, log } = fresh();
+    await log.open();
+    await log.record(cancel('alice', 1));
+    await log.close();
+    // Enabling the key starts a new, keyed file chained to the plain one, and signs HEAD.
+    const k = keyed(dir, clock);
+    await k.open();
+    await k.record(cancel('alice', 2));
+    await k.record(cancel('alice', 3));
+    expect(k.verify()).toMatchObject({ ok: true, files: 2, keyed_files: 1, records: 3 });
+    await k.close();
+    const files = readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort();
+    expect(files).toEqual(['audit-20190101-0001.jsonl', 'audit-20190101-0002.jsonl']);
+    expect(verify(dir)).toMatchObject({ ok: false, file: files[1], line: 1, reason: expect.stringContaining('needs the key') });
+    expect(verifyChain(new NodeAuditFiles(dir), { key: Buffer.from('wrong') })).toMatchObject({ ok: false, file: files[1], line: 1, reason: expect.stringContaining('HMAC does not match') });
+
+    // Someone without the key edits a record and recomputes the file's hashes, plain, and HEAD.
+    const recs = lines(dir, files[1]).map((l) => JSON.parse(l) as AuditRecord & { mac?: string });
+    recs[1].user = 'mallory';
+    let prev = recs[0].prev_hash;
+    for (const r of recs) {
+      delete r.mac;
+      r.prev_hash = prev;
+      r.hash = lineHash(r);
+      prev = r.hash;
+    }
+    rewrite(dir, files[1], recs.map((r) => JSON.stringify(r)));
+    const keyedHead = readFileSync(join(dir, 'HEAD'), 'utf8');
+    writeFileSync(join(dir, 'HEAD'), JSON.stringify({ file: files[1], seq: 3, hash: prev }));
+    expect(verifyChain(new NodeAuditFiles(dir), { key: Buffer.from(KEY) })).toMatchObject({ ok: false, file: 'HEAD', reason: expect.stringContaining('HEAD carries no HMAC') });
+
+    // Left with the signed HEAD, the forged tail is found when the hub opens the log, and recorded.
+    writeFileSync(join(dir, 'HEAD'), keyedHead);
+    expect(verifyChain(new NodeAuditFiles(dir), { key: Buffer.from(KEY) })).toMatchObject({ ok: false, file: 'HEAD', reason: 'the record at seq 3 is not the one HEAD names: the chain was rewritten from there' });
+    const again = keyed(dir, clock);
+    await again.open();
+    expect(again.query({ action: 'audit:integrity', limit: 10 }).items).toEqual([expect.objectContaining({ outcome: 'error', reason: expect.stringContaining('the record at seq 3 is not the one HEAD names') })]);
+    await again.close();
+  });
+
+  it('finds a keyed file turned plain before a keyed one (a downgrade)', async () => {
+    const { dir, clock } = fresh();
+    const k = keyed(dir, clock);
+    await k.open();
+    await k.record(cancel('alice', 1));
+    clock.now += DAY;
+    await k.record(cancel('alice', 2));
+    await k.close();
+    // The key is removed from the config: a plain file follows the keyed ones.
+    const plain = keyed(dir, clock, false);
+    await plain.open();
+    await plain.record(cancel('alice', 3));
+    await plain.close();
+    expect(verifyChain(new NodeAuditFiles(dir), { key: Buffer.from(KEY) })).toMatchObject({ ok: false, file: 'audit-20190102-0002.jsonl', reason: expect.stringContaining('not keyed but the one before is') });
+  });
+
+  it('refuses to start without the key it is configured with', () => {
+    const dir = mkdtempSync(join(tmpdir(), `audit-${process.pid}-`));
+    expect(() => new AuditLog(auditConfigSchema.parse({ dir, hmac_key_env: 'MISSING_KEY' }), { hubId: 'h', dataDir: dir, logger: silentLogger(), env: {} })).toThrow('audit HMAC key: environment variable MISSING_KEY is not set');
+  });
+});

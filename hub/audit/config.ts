@@ -78,9 +78,13 @@ export const auditConfigSchema = z
     retention_days: z.number().int().min(1).max(36_500).default(2555),
     /** A file is also closed and a new one started at this size (a new one starts every UTC day anyway). */
     max_file_size: byteSize.pipe(z.number().int().min(4096, 'at least 4096 bytes')).default(64 * 1024 * 1024),
+    /** Secret key for HMAC-SHA256 line hashes: rewriting the chain then needs the key. Keep it once enabled. */
+    hmac_key_env: envName.optional(),
+    hmac_key_file: z.string().min(1).optional(),
     ship: auditShipSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((a) => !(a.hmac_key_env && a.hmac_key_file), { path: ['hmac_key_file'], message: 'set hmac_key_env or hmac_key_file, not both' });
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
 export type AuditShipConfig = z.infer<typeof auditShipSchema>;

@@ -11,5 +11,6 @@ export { registerAuditMetrics } from './metrics.js';
 export { levelFor, type AuditRule } from './policy.js';
 export { redact, REDACTED } from './redact.js';
 export { verifyChain, type VerifyResult } from './verify.js';
+export { readSecret } from './secrets.js';
 export type { AuditQuery } from './query.js';
 export type { AuditEvent, AuditLevel, AuditOutcome, AuditRecord } from './record.js';

@@ -1,7 +1,7 @@
 // What one audit record holds, and how its hash is computed. Records are JSON lines; every
 // line carries the hash of the line before it (prev_hash) and its own hash over a canonical
 // serialization (keys sorted, no whitespace), so editing, deleting or reordering breaks the chain.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 export type AuditLevel = 'None' | 'Metadata' | 'Request';
 export const AUDIT_LEVELS: readonly AuditLevel[] = ['None', 'Metadata', 'Request'];
@@ -78,6 +78,8 @@ export interface AuditAnchor {
   /** The file this one continues; null for the very first file of a chain. */
   prev_file: string | null;
   prev_hash: string;
+  /** "hmac-sha256": the lines of this file are hashed with a secret key (audit.hmac_key_*). */
+  mac?: 'hmac-sha256';
   hash: string;
 }
 
@@ -96,8 +98,8 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** SHA-256 over the canonical serialization of everything but the hash itself. */
-export function lineHash(line: Omit<AuditLine, 'hash'> & { hash?: string }): string {
+/** SHA-256 (or HMAC-SHA256 with the chain key) over the canonical serialization of everything but the hash itself. */
+export function lineHash(line: Omit<AuditLine, 'hash'> & { hash?: string }, key?: Buffer): string {
   const { hash: _omit, ...rest } = line;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  return (key ? createHmac('sha256', key) : createHash('sha256')).update(canonicalJson(rest)).digest('hex');
 }

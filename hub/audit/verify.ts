@@ -1,18 +1,22 @@
 // `sfleet audit verify`: walks every file and every line and names the first one that breaks
 // the chain. What the chain proves: no record was edited, deleted, inserted or reordered, no
 // middle file removed and the tail not cut (against HEAD), unless whoever did it recomputed
-// every later hash as well (and HEAD). Without a secret key (HMAC) or a copy shipped off the
-// host (see ship/), someone with write access to the directory can rebuild a consistent chain;
-// the shipped copy and HEAD are what make a rewrite visible.
+// every later hash as well (and HEAD). Without a secret key (audit.hmac_key_*) or a copy shipped
+// off the host (see ship/), someone with write access to the directory can rebuild a consistent
+// chain. With the key, lines are HMAC-SHA256: rebuilding needs the key, and a keyed chain that
+// turns plain again is reported (a downgrade).
 import type { AuditFiles } from './audit-files.js';
+import { headMacProblem, parseHead } from './head.js';
 import { GENESIS_HASH, lineHash, type AuditAnchor, type AuditLine, type AuditRecord, type RetentionInfo } from './record.js';
 
 export type VerifyResult =
-  | { ok: true; files: number; records: number; first_seq: number | null; last_seq: number | null; starts: string }
+  | { ok: true; files: number; records: number; first_seq: number | null; last_seq: number | null; starts: string; keyed_files: number }
   | { ok: false; file: string; line: number; reason: string; files: number; records: number };
 
-export function verifyChain(files: AuditFiles): VerifyResult {
+export function verifyChain(files: AuditFiles, opts: { key?: Buffer } = {}): VerifyResult {
   const names = files.list();
+  let keyedFiles = 0;
+  let keyed = false;
   let records = 0;
   let lastHash = GENESIS_HASH;
   let expectedSeq = 1;
@@ -20,6 +24,10 @@ export function verifyChain(files: AuditFiles): VerifyResult {
   let start: { file: string; anchor_hash: string; missing: string } | null = null;
   const starts: RetentionInfo['chain_starts_at'][] = [];
   const fail = (file: string, line: number, reason: string): VerifyResult => ({ ok: false, file, line, reason, files: names.length, records });
+  const headText = files.readMeta('HEAD');
+  const head = headText === undefined ? undefined : parseHead(headText);
+  if (typeof head === 'string') return fail('HEAD', 1, head);
+  let hashAtHeadSeq: string | undefined;
 
   for (const [i, name] of names.entries()) {
     const text = files.read(name);
@@ -36,7 +44,14 @@ export function verifyChain(files: AuditFiles): VerifyResult {
         return fail(name, at, 'not a JSON line');
       }
       if (typeof line !== 'object' || line === null || typeof line.hash !== 'string') return fail(name, at, 'not an audit line (no hash)');
-      if (lineHash(line) !== line.hash) return fail(name, at, 'the hash does not match the content: the line was edited');
+      if (j === 0 && line.type === 'anchor') {
+        const mac = (line as AuditAnchor).mac === 'hmac-sha256';
+        if (mac && !opts.key) return fail(name, at, 'this file is keyed (HMAC-SHA256): verifying it needs the key (--key-env or --key-file, or --config)');
+        if (!mac && keyed && opts.key) return fail(name, at, 'this file is not keyed but the one before is: the chain was rewritten without the key');
+        keyed = mac;
+        if (mac) keyedFiles++;
+      }
+      if (lineHash(line, keyed ? opts.key : undefined) !== line.hash) return fail(name, at, keyed ? 'the HMAC does not match the content: the line was edited (or the key is wrong)' : 'the hash does not match the content: the line was edited');
       if (j === 0) {
         if (line.type !== 'anchor') return fail(name, at, 'the first line is not an anchor: lines at the start of the file were removed');
         const anchor = line as AuditAnchor;
@@ -62,6 +77,7 @@ export function verifyChain(files: AuditFiles): VerifyResult {
       if (rec.prev_hash !== lastHash) return fail(name, at, 'prev_hash does not match the line before: a record was deleted, inserted or reordered here');
       if (rec.seq !== expectedSeq) return fail(name, at, `seq ${rec.seq} where ${expectedSeq} was expected`);
       if (rec.retention?.chain_starts_at) starts.push(rec.retention.chain_starts_at);
+      if (head && rec.seq === head.seq) hashAtHeadSeq = rec.hash;
       lastHash = rec.hash;
       expectedSeq++;
       records++;
@@ -74,20 +90,16 @@ export function verifyChain(files: AuditFiles): VerifyResult {
       return fail(s.file, 1, `the chain starts after ${s.missing}, which is missing, and no retention record accounts for it: files were deleted`);
     }
   }
-  const headText = files.readMeta('HEAD');
-  if (headText !== undefined) {
-    let head: { seq?: number; hash?: string; file?: string };
-    try {
-      head = JSON.parse(headText) as typeof head;
-    } catch {
-      return fail('HEAD', 1, 'HEAD is not JSON');
-    }
+  if (head) {
     const lastSeq = expectedSeq - 1;
-    if (typeof head.seq !== 'number' || typeof head.hash !== 'string') return fail('HEAD', 1, 'HEAD has no seq and hash');
+    if (opts.key) {
+      const problem = headMacProblem(head, opts.key);
+      if (problem) return fail('HEAD', 1, problem);
+    }
     if (head.seq > lastSeq) {
       return fail(names[names.length - 1] ?? '(no files)', 0, `HEAD says the chain reached seq ${head.seq} but the files end at seq ${lastSeq}: records at the end were removed`);
     }
-    if (head.seq === lastSeq && head.hash !== lastHash) return fail('HEAD', 1, `the last record (seq ${lastSeq}) is not the one HEAD names: the tail was rewritten`);
+    if (hashAtHeadSeq !== undefined && head.hash !== hashAtHeadSeq) return fail('HEAD', 1, `the record at seq ${head.seq} is not the one HEAD names: the chain was rewritten from there`);
   }
   const lastSeq = expectedSeq - 1;
   return {
@@ -96,6 +108,7 @@ export function verifyChain(files: AuditFiles): VerifyResult {
     records,
     first_seq: firstSeq,
     last_seq: records || firstSeq !== null ? lastSeq : null,
+    keyed_files: keyedFiles,
     starts: start ? `at ${start.file} (older files removed by retention, recorded in the chain)` : names.length ? 'at the genesis record' : 'empty: no audit files',
   };
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ElasticsearchShipConfig } from '../config.js';
 import type { AuditRecord } from '../record.js';
 import { post } from './http-post.js';
-import { readSecret } from './secrets.js';
+import { readSecret } from '../secrets.js';
 import { retryableStatus, RetryableError, type AuditSink, type SendResult } from './sink.js';
 
 interface BulkItem {

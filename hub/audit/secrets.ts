@@ -1,7 +1,7 @@
-// Secrets for the shipping destinations come from an environment variable or a file, read at
+// Secrets (the HMAC key, the shipping destinations' credentials) come from an environment variable or a file, read at
 // start. Errors name the variable or file, never the value.
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../../shared/errors/index.js';
+import { ConfigError } from '../../shared/errors/index.js';
 
 export function readSecret(what: string, ref: { env?: string; file?: string }, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (ref.env) {
