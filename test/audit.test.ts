@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type RunCommandResponse } from '../generated/fleet/v1/fleet.js';
-import type { AuditRecord } from '../hub/audit/index.js';
+import { AuditLog, auditConfigSchema, type AuditRecord } from '../hub/audit/index.js';
 import { silentLogger } from '../shared/logging/index.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { FakeElasticsearch } from './harness/fake-elasticsearch.js';
@@ -238,6 +238,18 @@ describe('the audit log of a running hub', () => {
     text[at] = text[at].replace('"user":"tester"', '"user":"someone-else"');
     writeFileSync(join(copy, file), text.join('\n'));
     await expect(sfleet(['audit', 'verify', '--dir', copy], base)).rejects.toThrow(`audit chain broken: ${file} line ${at + 1}: the hash does not match the content: the line was edited`);
+  });
+
+  it('sfleet audit verify checks a keyed chain with the key from the environment', async () => {
+    const dir = join(work, 'keyed');
+    const log = new AuditLog(auditConfigSchema.parse({ dir, hmac_key_env: 'AUDIT_KEY' }), { hubId: 'h', dataDir: work, logger, env: { AUDIT_KEY: 'k3y-for-the-chain' } });
+    await log.open();
+    await log.record({ action: 'jobs:cancel', outcome: 'success', required: true });
+    await log.close();
+    expect(await sfleet(['audit', 'verify', '--dir', dir, '--key-env', 'AUDIT_KEY'], { ...base, AUDIT_KEY: 'k3y-for-the-chain' })).toMatch(/^OK: .*: 1 files, 1 of them HMAC-keyed, 1 records/);
+    await expect(sfleet(['audit', 'verify', '--dir', dir], base)).rejects.toThrow(/line 1: this file is keyed \(HMAC-SHA256\): verifying it needs the key/);
+    await expect(sfleet(['audit', 'verify', '--dir', dir, '--key-env', 'AUDIT_KEY'], { ...base, AUDIT_KEY: 'wrong' })).rejects.toThrow(/the HMAC does not match/);
+    await expect(sfleet(['audit', 'verify', '--dir', dir, '--key-env', 'NOT_SET'], base)).rejects.toThrow('audit HMAC key: environment variable NOT_SET is not set');
   });
 
   it('never writes a secret to the hub log or the audit files', async () => {
