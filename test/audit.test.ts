@@ -190,6 +190,11 @@ describe('the audit log of a running hub', () => {
     const err = await new Promise<{ code: number }>((resolve) => client.runCommand({ cluster: 'audit-c', kind: 'cancel', target: '14', reason: '' }, md, (e) => resolve(e as never)));
     expect(err.code).toBe(16);
     expect(records().filter((r) => r.transport === 'grpc' && r.outcome === 'failed')).toEqual([expect.objectContaining({ action: 'jobs:cancel', status: 401, resource: 'job audit-c/14' })]);
+    // A refused watch stream too (a read, but a failed authentication).
+    const stream = client.watch({ cluster: 'audit-c', kinds: '', since: 0 }, md);
+    const refused = await new Promise<{ code: number }>((resolve) => stream.on('error', (e) => resolve(e as never)));
+    expect(refused.code).toBe(16);
+    expect(records().filter((r) => r.transport === 'grpc' && r.action === 'watch:read')).toEqual([expect.objectContaining({ outcome: 'failed', status: 401, tenant: { cluster: 'audit-c' } })]);
     client.close();
   });
 
