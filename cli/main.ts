@@ -4,6 +4,7 @@ import { FleetError } from '../shared/errors/index.js';
 import { VERSION } from '../shared/version.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerAuthCommands } from './commands/auth-commands.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuthCommands(program);
   registerLoginCommands(program);
   registerUserCommands(program);
+  registerAuditCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -11,6 +11,7 @@ import { VERSION } from '../shared/version.js';
 import { grpcServerCredentials, loadCa, loadTls, revocationPath } from '../shared/tls/index.js';
 import { fleetService } from './api/grpc/fleet-service.js';
 import { buildHttpApi } from './api/rest/index.js';
+import { AuditLog, registerAuditMetrics } from './audit/index.js';
 import { CommandRouter } from './commands/index.js';
 import type { HubConfig } from './config/index.js';
 import { EventLog } from './events/index.js';
@@ -46,6 +47,8 @@ export interface RunningHub {
   replication?: Replication;
   /** Notification dedupe and sessions: in Redis when clustered, in memory standalone. */
   shared: { dedupe: DedupeStore; sessions: SessionStore };
+  /** The audit log: `audit.record({...})` for events that are not API answers (logins...). */
+  audit: AuditLog;
   httpUrl: string;
   grpcAddress: string;
   /** Certificate rotation, the revocation list, agent certificate renewal. */
@@ -72,6 +75,10 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   });
   revocations.onChange(() => certificates.endRevoked());
 
+  // Opened first: nothing may change before the audit log can record it.
+  const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger });
+  await audit.open();
+
   const state = new FleetState();
   state.setMaxListeners(0);
   const store = new FleetStore({ dataDir: config.data_dir }, { logger });
@@ -84,7 +91,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   // Clustered mode: replication in Redis, leadership in etcd (standalone: neither).
   let replication: Replication | undefined;
-  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, certificates, onApplied: (delta) => replication?.onLocalApplied(delta) });
+  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, certificates, audit, onApplied: (delta) => replication?.onLocalApplied(delta) });
   const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
   if (config.redis) {
     replication = new Replication(config.redis, {
@@ -132,6 +139,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       : new StandaloneLeadership({ logger, identity, health });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
   registerLeaderMetrics(metrics, leadership);
+  registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
   const clusteredChecks = (): Record<string, string> => {
     if (!config.etcd) return {};
@@ -160,7 +168,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   });
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, rbac }));
+  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, rbac, audit }));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
@@ -174,6 +182,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       cookieBearer: bearerFromSessionCookie,
       rbac,
       identity: logins,
+      audit,
       state,
       commands,
       watch,
@@ -217,6 +226,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     leadership,
     replication,
     shared,
+    audit,
     httpUrl,
     grpcAddress: `${grpcHost}:${grpcPort}`,
     tls: { credentials, revocations, certificates },
@@ -244,6 +254,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       events.close();
       etcd?.close();
       oidc?.close();
+      await audit.close();
     },
   };
 }

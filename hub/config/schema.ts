@@ -5,6 +5,7 @@ import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/inde
 import { ssoConfigSchema } from './sso-schema.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { authConfigSchema } from '../identity/config.js';
+import { auditConfigSchema } from '../audit/config.js';
 
 /** Whole seconds of at least `min`: etcd leases count in seconds. */
 const seconds = (min: number) =>
@@ -102,6 +103,7 @@ export const hubConfigSchema = z
     // Access control (README, Access control); absent: every authenticated caller is an admin.
     rbac: rbacConfigSchema.optional(),
     auth: authConfigSchema.prefault({}),
+    audit: auditConfigSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

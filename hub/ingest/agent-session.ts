@@ -5,6 +5,7 @@ import { AgentRole, AgentServiceService, type AgentMessage, type Delta, type Hub
 import { FastDeltaDecoder } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { identityFromSubjectAltName, type PeerIdentity } from '../../shared/tls/index.js';
+import { agentRefusalEvent, type AuditLog } from '../audit/index.js';
 import type { CommandRouter } from '../commands/index.js';
 import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
@@ -27,6 +28,8 @@ export interface IngestDeps {
   onApplied?: (delta: Delta) => void;
   /** Revocation checks and certificate renewal for agent streams. */
   certificates?: AgentCertificates;
+  /** Refusals (wrong certificate, wrong cluster) are audited before the stream closes. */
+  audit?: Pick<AuditLog, 'record'>;
 }
 
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
@@ -107,6 +110,8 @@ class AgentSession {
   /** A drain loop runs (scheduled or waiting for a WAL fsync). */
   private draining = false;
   private closed = false;
+  /** A refusal is being audited; the stream closes once it is recorded. */
+  private refused = false;
   private detachCommands?: () => void;
   private detachCertificate?: () => void;
   private certSerial = '';
@@ -126,12 +131,12 @@ class AgentSession {
     const cert = this.call.getAuthContext()?.sslPeerCertificate;
     this.identity = identityFromSubjectAltName(cert?.subjectaltname);
     if (!this.identity || this.identity.role !== 'agent' || !this.identity.cluster) {
-      this.fail(status.PERMISSION_DENIED, 'SF_INGEST_NOT_AN_AGENT: this stream needs an agent certificate (spiffe://<td>/cluster/<c>/agent/<n>)');
+      this.refuse(status.PERMISSION_DENIED, 'SF_INGEST_NOT_AN_AGENT: this stream needs an agent certificate (spiffe://<td>/cluster/<c>/agent/<n>)');
       return;
     }
     this.certSerial = cert?.serialNumber ?? '';
     const revoked = this.registry.deps.certificates?.admit(this.certSerial);
-    if (revoked) return this.fail(status.UNAUTHENTICATED, revoked);
+    if (revoked) return this.refuse(status.UNAUTHENTICATED, revoked);
     this.detachCertificate = this.registry.deps.certificates?.attach(this.certSerial, (code, details) => this.fail(code, details));
     this.helloTimer = setTimeout(() => this.fail(status.DEADLINE_EXCEEDED, 'SF_INGEST_NO_HELLO: no hello within the deadline'), this.registry.deps.helloTimeoutMs ?? 10_000);
     this.call.on('data', (msg: AgentMessage) => this.onMessage(msg));
@@ -144,7 +149,7 @@ class AgentSession {
   }
 
   private onMessage(msg: AgentMessage): void {
-    if (this.closed) return;
+    if (this.closed || this.refused) return;
     this.lastHeard = Date.now();
     const body = msg.body;
     if (!body) return;
@@ -159,7 +164,7 @@ class AgentSession {
         if (hello.cluster !== this.identity!.cluster) {
           this.registry.stats.rejected++;
           this.log.warn({ certCluster: this.identity!.cluster, claimed: hello.cluster }, 'agent tried to speak for another cluster');
-          this.fail(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this certificate speaks for cluster "${this.identity!.cluster}", not "${hello.cluster}"`);
+          this.refuse(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this certificate speaks for cluster "${this.identity!.cluster}", not "${hello.cluster}"`, hello.cluster);
           return;
         }
         this.cluster = hello.cluster;
@@ -263,7 +268,7 @@ class AgentSession {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0 && !this.closed) {
+      while (this.queue.length > 0 && !this.closed && !this.refused) {
         const batch = this.queue;
         this.queue = [];
         await this.applyBatch(batch);
@@ -290,7 +295,7 @@ class AgentSession {
       if (delta.cluster !== this.cluster || delta.upserts.some((o) => o.kind && o.kind.value.cluster !== this.cluster)) {
         await this.commit(run);
         stats.rejected++;
-        this.fail(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${this.cluster}" only`);
+        this.refuse(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${this.cluster}" only`);
         return;
       }
       // The next seq after the run's last delta fits without asking the state (not applied yet).
@@ -378,6 +383,15 @@ class AgentSession {
   private write(msg: HubMessage): void {
     if (this.closed) return;
     this.call.write(msg);
+  }
+
+  /** fail(), after the refusal is in the audit log (or failed to get there: refusing is safe either way). */
+  private refuse(code: status, details: string, claimedCluster?: string): void {
+    const audit = this.registry.deps.audit;
+    if (!audit || this.closed) return this.fail(code, details);
+    this.refused = true;
+    const event = agentRefusalEvent({ peer: this.call.getPeer(), identity: this.identity, claimedCluster: claimedCluster ?? this.cluster, details });
+    void audit.record(event).catch(() => undefined).finally(() => this.fail(code, details));
   }
 
   fail(code: status, details: string): void {

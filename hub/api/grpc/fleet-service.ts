@@ -5,9 +5,10 @@ import { BadRequestError, toGrpcStatus } from '../../../shared/errors/index.js';
 import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import type { FleetState } from '../../fleet/index.js';
-import { AccessScope, Rbac, type Authenticator } from '../../policy/index.js';
+import { AccessScope, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
 import { watchScope, type WatchFeed } from '../../watch/index.js';
 import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedNodes, scopedPartitions } from '../scoped-queries.js';
+import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 
 export interface FleetServiceDeps {
   state: FleetState;
@@ -16,6 +17,7 @@ export interface FleetServiceDeps {
   authenticator: Authenticator;
   /** The RBAC policy; absent: the default (every authenticated caller is an admin). */
   rbac?: Rbac;
+  audit?: AuditLog;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
@@ -42,6 +44,8 @@ async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: k
     peerSubjectAltName: call.getAuthContext()?.sslPeerCertificate?.subjectaltname ?? '',
     peerCertificateSerial: call.getAuthContext()?.sslPeerCertificate?.serialNumber,
   });
+  // For the audit wrapper (auditGrpcService): who made the call.
+  (call as AnyCall & { principal?: Principal }).principal = principal;
   const scope = new AccessScope(rbac, principal);
   scope.authorize(GRPC_PERMISSIONS[method]);
   return scope;
@@ -60,6 +64,11 @@ function unary<Req, Res>(deps: FleetServiceDeps, rbac: Rbac, method: keyof typeo
 }
 
 export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
+  const service = fleetServiceUnaudited(deps);
+  return deps.audit ? auditGrpcService(service, deps.audit) : service;
+}
+
+function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
   const { state, commands, watch } = deps;
   const rbac = deps.rbac ?? new Rbac(undefined);
   return {

@@ -12,7 +12,8 @@ export interface RefusedRequest {
   remote_address?: string;
 }
 
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, onRefused?: (r: RefusedRequest) => void): void {
+/** `onRefused` (log, audit) runs first; the answer goes out once it is done (an audit record before the answer). */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, onRefused?: (r: RefusedRequest, detail: string) => void | Promise<void>): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
     err.code === 'HPE_HEADER_OVERFLOW'
@@ -20,10 +21,16 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, on
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new FleetError('SF_API_REQUEST_TIMEOUT', 'the request did not arrive in time', 408, GrpcStatus.DEADLINE_EXCEEDED)
         : new FleetError('SF_API_BAD_REQUEST', 'malformed HTTP request', 400, GrpcStatus.INVALID_ARGUMENT);
-  onRefused?.({ code: error.code, status: error.httpStatus, remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress });
-  const body = JSON.stringify(toProblem(error));
-  const head = `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : error.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}`;
-  if (socket.writable) socket.end(`${head}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  // A client that never reads its answer must not hold the connection.
-  setTimeout(() => socket.destroy(), 2_000).unref();
+  const answer = (): void => {
+    const body = JSON.stringify(toProblem(error));
+    const head = `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : error.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}`;
+    if (socket.writable) socket.end(`${head}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    // A client that never reads its answer must not hold the connection.
+    setTimeout(() => socket.destroy(), 2_000).unref();
+  };
+  const refused = { code: error.code, status: error.httpStatus, remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress };
+  void Promise.resolve()
+    .then(() => onRefused?.(refused, error.message))
+    .catch(() => undefined)
+    .finally(answer);
 }

@@ -9,6 +9,8 @@ import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js'
 import { AccessScope, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Identity } from '../../identity/index.js';
 import { answerClientError } from './client-error.js';
+import { randomUUID } from 'node:crypto';
+import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
@@ -35,6 +37,8 @@ export interface HttpApiDeps extends RouteDeps {
   rbac?: Rbac;
   /** Logins (POST /api/v1/auth/login, logout); absent: only certificates and API tokens. */
   identity?: Identity;
+  /** Records every mutation, denial and failed authentication before the answer goes out. */
+  audit?: AuditLog;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -45,7 +49,14 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
     // Oversize headers (over Node's 16 KiB) and unparsable requests: a problem+json answer, not a hang-up.
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, (r) => deps.logger.warn(r, 'HTTP request refused before routing')),
+    // Oversize headers (over Node's 16 KiB) and unparsable requests: logged and audited, then a problem+json answer, not a hang-up.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket, async (r, detail) => {
+        deps.logger.warn(r, 'HTTP request refused before routing');
+        await (deps.audit ? auditRefusedRequest(deps.audit)(r, detail) : undefined);
+      }),
+    // Audit records and the x-request-id answer header carry it.
+    genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
@@ -77,6 +88,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   app.decorateRequest('principal', null);
   app.decorateRequest('access', null);
   const rbac = deps.rbac ?? new Rbac(undefined);
+  if (deps.audit) registerAuditHooks(app, deps.audit);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
@@ -110,6 +122,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   registerRoutes(app, deps);
   for (const register of deps.extraRoutes ?? []) register(app);
   if (deps.identity) registerLoginRoutes(app, deps.identity.login, deps.identity.sessions);
+  if (deps.audit) registerAuditRoutes(app, deps.audit);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };

@@ -2,6 +2,7 @@
 // is how a caller gets a credential, and logout checks the session it ends itself.
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError, UnauthenticatedError } from '../../../shared/errors/index.js';
+import { setAuditContext } from '../../audit/index.js';
 import { SESSION_PREFIX, type SessionStore } from '../sessions/index.js';
 import { TooManyAttemptsError } from '../errors.js';
 import type { LoginRequest, LoginService } from './login-service.js';
@@ -33,9 +34,11 @@ const loginReply = {
 export function registerLoginRoutes(app: FastifyInstance, login: LoginService, sessions: SessionStore): void {
   app.post(
     '/api/v1/auth/login',
-    { config: { public: true }, schema: { summary: 'Log in with a user name and password (and a TOTP code); returns a session token (sfs_...)', body: loginBody, response: { 200: loginReply } } },
+    { config: { public: true, audit_action: 'auth:login' }, schema: { summary: 'Log in with a user name and password (and a TOTP code); returns a session token (sfs_...)', body: loginBody, response: { 200: loginReply } } },
     async (request, reply) => {
       const body = request.body as Omit<LoginRequest, 'remoteAddress'>;
+      // The audit record names the claimed user, also when the login fails.
+      setAuditContext(request, { user: body.username, auth_method: body.provider ?? null, resource: 'session' });
       try {
         return await login.login({ ...body, remoteAddress: request.ip });
       } catch (err) {
@@ -45,7 +48,7 @@ export function registerLoginRoutes(app: FastifyInstance, login: LoginService, s
     },
   );
 
-  app.post('/api/v1/auth/logout', { config: { public: true }, schema: { summary: 'End the login session presented as the bearer token' } }, async (request, reply) => {
+  app.post('/api/v1/auth/logout', { config: { public: true, audit_action: 'auth:logout' }, schema: { summary: 'End the login session presented as the bearer token' } }, async (request, reply) => {
     const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     if (!m) throw new UnauthenticatedError('log out with the session: Authorization: Bearer sfs_...');
     if (!m[1].startsWith(SESSION_PREFIX)) throw new BadRequestError('only login sessions (sfs_...) log out; revoke API tokens with sfleet token revoke');

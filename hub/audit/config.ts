@@ -1,0 +1,92 @@
+// The hub's `audit:` section. Secrets are never values in the file: they are named by an
+// environment variable or a file (resolved at start; see ship/secrets.ts).
+import { z } from 'zod';
+import { byteSize, duration } from '../../shared/config/index.js';
+
+const level = z.enum(['None', 'Metadata', 'Request']);
+const globs = z.array(z.string().min(1).max(256)).min(1);
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected http(s)://host:port/...');
+
+export const auditRuleSchema = z
+  .object({ level, actions: globs.optional(), resources: globs.optional(), users: globs.optional() })
+  .strict()
+  .refine((r) => r.actions || r.resources || r.users, 'a rule needs actions, resources or users to match');
+
+export const elasticsearchShipSchema = z
+  .object({
+    /** The cluster's base URL; records go to <url>/_bulk. */
+    url: httpUrl,
+    index: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, 'a lower-case Elasticsearch index name').default('sfleet-audit'),
+    username: z.string().min(1).optional(),
+    password_env: envName.optional(),
+    password_file: z.string().min(1).optional(),
+    /** The "encoded" API key (base64 of id:key), sent as Authorization: ApiKey <value>. */
+    api_key_env: envName.optional(),
+    api_key_file: z.string().min(1).optional(),
+    /** CA bundle for an https url with a private CA. */
+    ca_file: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const password = [e.password_env, e.password_file].filter(Boolean).length;
+    const apiKey = [e.api_key_env, e.api_key_file].filter(Boolean).length;
+    if (password > 1) ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'set password_env or password_file, not both' });
+    if (apiKey > 1) ctx.addIssue({ code: 'custom', path: ['api_key_file'], message: 'set api_key_env or api_key_file, not both' });
+    if (password && !e.username) ctx.addIssue({ code: 'custom', path: ['username'], message: 'a password needs a username' });
+    if (e.username && !password) ctx.addIssue({ code: 'custom', path: ['password_env'], message: 'a username needs password_env or password_file' });
+    if (password && apiKey) ctx.addIssue({ code: 'custom', path: ['api_key_env'], message: 'use basic auth (username/password) or an API key, not both' });
+  });
+
+export const webhookShipSchema = z
+  .object({
+    url: httpUrl,
+    /** HMAC-SHA256 key: the body's signature goes in X-Sfleet-Signature: sha256=<hex>. */
+    secret_env: envName.optional(),
+    secret_file: z.string().min(1).optional(),
+    ca_file: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((w) => !(w.secret_env && w.secret_file), { path: ['secret_file'], message: 'set secret_env or secret_file, not both' });
+
+export const auditShipSchema = z
+  .object({
+    elasticsearch: elasticsearchShipSchema.optional(),
+    webhook: webhookShipSchema.optional(),
+    /** Records held in memory per destination while it is slow or down; when full the oldest are dropped (the local file keeps them). */
+    buffer: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Records per request. */
+    batch: z.number().int().min(1).max(10_000).default(500),
+    /** How long a partial batch waits for more records. */
+    flush_interval: duration.default(1_000),
+    timeout: duration.default(10_000),
+    initial_backoff: duration.default(500),
+    max_backoff: duration.default(60_000),
+  })
+  .strict();
+
+export const auditConfigSchema = z
+  .object({
+    /** Default: <data_dir>/audit. */
+    dir: z.string().min(1).optional(),
+    level: level.default('Metadata'),
+    rules: z.array(auditRuleSchema).default([
+      { level: 'Metadata', actions: ['audit:*'] },
+      { level: 'None', actions: ['*:read'] },
+    ]),
+    /** Whole files older than this many days are deleted (2555 = 7 years, SOX). */
+    retention_days: z.number().int().min(1).max(36_500).default(2555),
+    /** A file is also closed and a new one started at this size (a new one starts every UTC day anyway). */
+    max_file_size: byteSize.pipe(z.number().int().min(4096, 'at least 4096 bytes')).default(64 * 1024 * 1024),
+    /** Secret key for HMAC-SHA256 line hashes: rewriting the chain then needs the key. Keep it once enabled. */
+    hmac_key_env: envName.optional(),
+    hmac_key_file: z.string().min(1).optional(),
+    ship: auditShipSchema.optional(),
+  })
+  .strict()
+  .refine((a) => !(a.hmac_key_env && a.hmac_key_file), { path: ['hmac_key_file'], message: 'set hmac_key_env or hmac_key_file, not both' });
+
+export type AuditConfig = z.infer<typeof auditConfigSchema>;
+export type AuditShipConfig = z.infer<typeof auditShipSchema>;
+export type ElasticsearchShipConfig = z.infer<typeof elasticsearchShipSchema>;
+export type WebhookShipConfig = z.infer<typeof webhookShipSchema>;

@@ -1,0 +1,34 @@
+// A webhook: one JSON POST per batch, {"records": [...]}, optionally signed with
+// X-Sfleet-Signature: sha256=<hex HMAC-SHA256 of the body> so the receiver can check the sender.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { WebhookShipConfig } from '../config.js';
+import type { AuditRecord } from '../record.js';
+import { post } from './http-post.js';
+import { readSecret } from '../secrets.js';
+import { retryableStatus, RetryableError, type AuditSink, type SendResult } from './sink.js';
+
+export class WebhookSink implements AuditSink {
+  readonly name = 'webhook';
+  private readonly secret?: string;
+  private readonly ca?: Buffer;
+
+  constructor(
+    private readonly config: WebhookShipConfig,
+    private readonly timeoutMs: number,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.secret = readSecret('audit.ship.webhook secret', { env: config.secret_env, file: config.secret_file }, env);
+    if (config.ca_file) this.ca = readFileSync(config.ca_file);
+  }
+
+  async send(records: AuditRecord[]): Promise<SendResult> {
+    const body = JSON.stringify({ records });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.secret) headers['x-sfleet-signature'] = `sha256=${createHmac('sha256', this.secret).update(body).digest('hex')}`;
+    const res = await post(this.config.url, { headers, body, timeoutMs: this.timeoutMs, ca: this.ca });
+    if (retryableStatus(res.status)) throw new RetryableError(`webhook answered ${res.status}`);
+    if (res.status < 200 || res.status >= 300) return { retry: [], rejected: records.length, reason: `webhook answered ${res.status}` };
+    return { retry: [], rejected: 0 };
+  }
+}

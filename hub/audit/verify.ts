@@ -1,0 +1,114 @@
+// `sfleet audit verify`: walks every file and every line and names the first one that breaks
+// the chain. What the chain proves: no record was edited, deleted, inserted or reordered, no
+// middle file removed and the tail not cut (against HEAD), unless whoever did it recomputed
+// every later hash as well (and HEAD). Without a secret key (audit.hmac_key_*) or a copy shipped
+// off the host (see ship/), someone with write access to the directory can rebuild a consistent
+// chain. With the key, lines are HMAC-SHA256: rebuilding needs the key, and a keyed chain that
+// turns plain again is reported (a downgrade).
+import type { AuditFiles } from './audit-files.js';
+import { headMacProblem, parseHead } from './head.js';
+import { GENESIS_HASH, lineHash, type AuditAnchor, type AuditLine, type AuditRecord, type RetentionInfo } from './record.js';
+
+export type VerifyResult =
+  | { ok: true; files: number; records: number; first_seq: number | null; last_seq: number | null; starts: string; keyed_files: number }
+  | { ok: false; file: string; line: number; reason: string; files: number; records: number };
+
+export function verifyChain(files: AuditFiles, opts: { key?: Buffer } = {}): VerifyResult {
+  const names = files.list();
+  let keyedFiles = 0;
+  let keyed = false;
+  let records = 0;
+  let lastHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let firstSeq: number | null = null;
+  let start: { file: string; anchor_hash: string; missing: string } | null = null;
+  const starts: RetentionInfo['chain_starts_at'][] = [];
+  const fail = (file: string, line: number, reason: string): VerifyResult => ({ ok: false, file, line, reason, files: names.length, records });
+  const headText = files.readMeta('HEAD');
+  const head = headText === undefined ? undefined : parseHead(headText);
+  if (typeof head === 'string') return fail('HEAD', 1, head);
+  let hashAtHeadSeq: string | undefined;
+
+  for (const [i, name] of names.entries()) {
+    const text = files.read(name);
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    else if (lines.length) return fail(name, lines.length, 'the last line is incomplete (no newline): cut off or torn');
+    if (lines.length === 0) return fail(name, 1, 'the file is empty: it should start with an anchor');
+    for (const [j, raw] of lines.entries()) {
+      const at = j + 1;
+      let line: AuditLine;
+      try {
+        line = JSON.parse(raw) as AuditLine;
+      } catch {
+        return fail(name, at, 'not a JSON line');
+      }
+      if (typeof line !== 'object' || line === null || typeof line.hash !== 'string') return fail(name, at, 'not an audit line (no hash)');
+      if (j === 0 && line.type === 'anchor') {
+        const mac = (line as AuditAnchor).mac === 'hmac-sha256';
+        if (mac && !opts.key) return fail(name, at, 'this file is keyed (HMAC-SHA256): verifying it needs the key (--key-env or --key-file, or --config)');
+        if (!mac && keyed && opts.key) return fail(name, at, 'this file is not keyed but the one before is: the chain was rewritten without the key');
+        keyed = mac;
+        if (mac) keyedFiles++;
+      }
+      if (lineHash(line, keyed ? opts.key : undefined) !== line.hash) return fail(name, at, keyed ? 'the HMAC does not match the content: the line was edited (or the key is wrong)' : 'the hash does not match the content: the line was edited');
+      if (j === 0) {
+        if (line.type !== 'anchor') return fail(name, at, 'the first line is not an anchor: lines at the start of the file were removed');
+        const anchor = line as AuditAnchor;
+        if (anchor.file !== name) return fail(name, at, `the anchor names file ${anchor.file}: the file was renamed or copied`);
+        if (i === 0) {
+          if (anchor.prev_file === null) {
+            if (anchor.prev_hash !== GENESIS_HASH || anchor.seq !== 1) return fail(name, at, 'the first anchor does not start at the genesis hash');
+          } else {
+            start = { file: name, anchor_hash: anchor.hash, missing: anchor.prev_file };
+          }
+          expectedSeq = anchor.seq;
+          firstSeq = anchor.seq;
+        } else {
+          if (anchor.prev_file !== names[i - 1]) return fail(name, at, `the anchor continues ${anchor.prev_file ?? '(nothing)'} but the file before is ${names[i - 1]}: a file is missing`);
+          if (anchor.prev_hash !== lastHash) return fail(name, at, `the anchor does not chain to the last line of ${names[i - 1]}: records at its end were removed or changed`);
+          if (anchor.seq !== expectedSeq) return fail(name, at, `the anchor expects seq ${anchor.seq}, the chain is at ${expectedSeq}`);
+        }
+        lastHash = anchor.hash;
+        continue;
+      }
+      if (line.type !== 'record') return fail(name, at, `unexpected ${String((line as { type?: unknown }).type)} line inside a file`);
+      const rec = line as AuditRecord;
+      if (rec.prev_hash !== lastHash) return fail(name, at, 'prev_hash does not match the line before: a record was deleted, inserted or reordered here');
+      if (rec.seq !== expectedSeq) return fail(name, at, `seq ${rec.seq} where ${expectedSeq} was expected`);
+      if (rec.retention?.chain_starts_at) starts.push(rec.retention.chain_starts_at);
+      if (head && rec.seq === head.seq) hashAtHeadSeq = rec.hash;
+      lastHash = rec.hash;
+      expectedSeq++;
+      records++;
+    }
+  }
+
+  if (start) {
+    const s = start;
+    if (!starts.some((m) => m.file === s.file && m.anchor_hash === s.anchor_hash)) {
+      return fail(s.file, 1, `the chain starts after ${s.missing}, which is missing, and no retention record accounts for it: files were deleted`);
+    }
+  }
+  if (head) {
+    const lastSeq = expectedSeq - 1;
+    if (opts.key) {
+      const problem = headMacProblem(head, opts.key);
+      if (problem) return fail('HEAD', 1, problem);
+    }
+    if (head.seq > lastSeq) {
+      return fail(names[names.length - 1] ?? '(no files)', 0, `HEAD says the chain reached seq ${head.seq} but the files end at seq ${lastSeq}: records at the end were removed`);
+    }
+    if (hashAtHeadSeq !== undefined && head.hash !== hashAtHeadSeq) return fail('HEAD', 1, `the record at seq ${head.seq} is not the one HEAD names: the chain was rewritten from there`);
+  }
+  const lastSeq = expectedSeq - 1;
+  return {
+    ok: true,
+    files: names.length,
+    records,
+    first_seq: firstSeq,
+    last_seq: records || firstSeq !== null ? lastSeq : null,
+    keyed_files: keyedFiles,
+    starts: start ? `at ${start.file} (older files removed by retention, recorded in the chain)` : names.length ? 'at the genesis record' : 'empty: no audit files',
+  };
+}
