@@ -7,6 +7,7 @@ import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
+import { registerKeysCommands } from './commands/keys-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   registerControlCommands(program);
   registerClusterCommands(program);
   registerEventCommands(program);
+  registerKeysCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

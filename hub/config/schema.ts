@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
+import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 
 /** Whole seconds of at least `min`: etcd leases count in seconds. */
 const seconds = (min: number) =>
@@ -90,6 +91,7 @@ export const hubConfigSchema = z
     etcd: etcdConfigSchema.optional(),
     redis: redisConfigSchema.optional(),
     regions: regionsConfigSchema.optional(),
+    encryption: encryptionConfigSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
