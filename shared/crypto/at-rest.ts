@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Logger } from '../logging/index.js';
 import { frame, isSealed, readRecords, writeAtomically, type RecordSealing, type SealedFile } from '../record-log/index.js';
 import type { EncryptionConfig } from './config.js';
-import { encodePrefix, parsePrefix, PREFIX_BYTES, readPrefix, rewriteHeader, sealedFile, type EnvelopeHeader } from './envelope.js';
+import { encodePrefix, NoncePool, parsePrefix, PREFIX_BYTES, readPrefix, rewriteHeader, sealedFile, type EnvelopeHeader } from './envelope.js';
 import { EnvKeyProvider } from './env-key-provider.js';
 import { KeyServiceError, KeyUnavailableError, TamperedDataError } from './errors.js';
 import { FileKeyProvider } from './file-key-provider.js';
@@ -41,6 +41,7 @@ export class AtRest {
   private spare?: Spare;
   private refilling?: Promise<void>;
   private loading = new Map<string, Promise<void>>();
+  private readonly nonces = new NoncePool();
 
   private constructor(
     readonly provider: KeyProvider | undefined,
@@ -174,7 +175,7 @@ export class AtRest {
     this.deks.set(dekId, dek);
     const header: EnvelopeHeader = { v: 1, alg: 'AES-256-GCM', purpose, dek_id: dekId, ...wrapped };
     const prefix = encodePrefix(header);
-    return sealedFile(path, header, dek, prefix);
+    return sealedFile(path, header, dek, prefix, this.nonces);
   }
 
   private open(path: string, purpose: string, data: Buffer): SealedFile {
@@ -190,7 +191,7 @@ export class AtRest {
     }
     const { header } = parsePrefix(path, data);
     if (header.purpose !== purpose) throw new TamperedDataError(`${path}: sealed as "${header.purpose}", expected "${purpose}" (a file moved from elsewhere?)`);
-    return sealedFile(path, header, this.dekFor(path, header), data.subarray(0, PREFIX_BYTES));
+    return sealedFile(path, header, this.dekFor(path, header), data.subarray(0, PREFIX_BYTES), this.nonces);
   }
 
   private dekFor(path: string, header: EnvelopeHeader): Buffer {

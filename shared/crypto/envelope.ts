@@ -110,14 +110,35 @@ function aad(purpose: string, dekId: string, index: number): Buffer {
   return Buffer.from(`sfleet-record\0${purpose}\0${dekId}\0${index}`);
 }
 
+/**
+ * Random nonces drawn from the CSPRNG in blocks: one randomBytes call per record would cost more
+ * than sealing a small record. Each nonce is handed out once.
+ */
+export class NoncePool {
+  private block = Buffer.alloc(0);
+  private at = 0;
+
+  constructor(private readonly perBlock = 1024) {}
+
+  next(): Buffer {
+    if (this.at + NONCE > this.block.length) {
+      this.block = randomBytes(NONCE * this.perBlock);
+      this.at = 0;
+    }
+    const nonce = this.block.subarray(this.at, this.at + NONCE);
+    this.at += NONCE;
+    return nonce;
+  }
+}
+
 /** Seals and opens the records of one file with its data key. */
-export function sealedFile(path: string, header: EnvelopeHeader, dek: Buffer, prefix: Uint8Array): SealedFile {
+export function sealedFile(path: string, header: EnvelopeHeader, dek: Buffer, prefix: Uint8Array, nonces: NoncePool): SealedFile {
   return {
     prefix,
     seal(body: Uint8Array, index: number): Uint8Array {
       // A random nonce per record under a data key that is fresh per file: far below the 2^32
       // records per key where random 96-bit nonces would start to risk a repeat.
-      const nonce = randomBytes(NONCE);
+      const nonce = nonces.next();
       const cipher = createCipheriv('aes-256-gcm', dek, nonce);
       cipher.setAAD(aad(header.purpose, header.dek_id, index));
       const first = cipher.update(body);
