@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordLog, frame, readRecords } from '../record-log/index.js';
 import { AtRest } from './at-rest.js';
 import type { EncryptionConfig } from './config.js';
-import { PREFIX_BYTES, readPrefix } from './envelope.js';
+import { PREFIX_BYTES, readPrefix, rewriteHeader } from './envelope.js';
 import { KeyConfigError, KeyUnavailableError, TamperedDataError } from './errors.js';
 
 const SECRET = 'user=alice account=physics job=secret-protein-fold';
@@ -200,6 +200,19 @@ describe('AtRest with the file provider', () => {
     expect(second.version).toBe(3);
     expect(second.rewrapped.length).toBe(3);
     expect(dec((await fileAtRest(keyring)).readFile(join(d, 'tokens.json'), 'hub/tokens')!)).toBe('tokens');
+  });
+
+  it('a header rewrite never lands on a file replaced meanwhile (a checkpoint rewritten during rotation)', async () => {
+    const d = dir();
+    const at = await fileAtRest(join(d, 'keyring.json'));
+    const path = join(d, 'checkpoint.bin');
+    at.writeFile(path, 'cp', enc('old'));
+    await rewriteHeader(path, async (h) => {
+      at.writeFile(path, 'cp', enc('new')); // the running process replaces the file (rename)
+      return { ...h, key_version: 99 };
+    });
+    expect(readPrefix(path)?.header.key_version).toBe(1);
+    expect(dec((await fileAtRest(join(d, 'keyring.json'))).readFile(path, 'cp')!)).toBe('new');
   });
 
   it('plaintext files from before encryption stay readable; logs are sealed on open, files on the next write', async () => {

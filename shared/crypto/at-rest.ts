@@ -134,17 +134,15 @@ export class AtRest {
     for (const info of listFiles(roots)) {
       if (!info.header) continue;
       try {
-        const parsed = readPrefix(info.path);
-        if (!parsed) continue;
-        const h = parsed.header;
-        if (h.provider === provider.kind && h.key_id === provider.keyId && h.key_version === version) {
-          current.push(info.path);
-          continue;
-        }
-        const w = await provider.rewrap(h, h.dek_id);
-        rewriteHeader(info.path, parsed, { ...h, ...w });
-        rewrapped.push(info.path);
+        const done = { rewrapped: false };
+        await rewriteHeader(info.path, async (h) => {
+          if (h.provider === provider.kind && h.key_id === provider.keyId && h.key_version === version) return undefined;
+          done.rewrapped = true;
+          return { ...h, ...(await provider.rewrap(h, h.dek_id)) };
+        });
+        (done.rewrapped ? rewrapped : current).push(info.path);
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since listed
         failed.push({ path: info.path, error: (err as Error).message });
       }
     }

@@ -82,25 +82,37 @@ export function parsePrefix(path: string, data: Uint8Array): ParsedHeader {
 export function readPrefix(path: string): ParsedHeader | undefined {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(PREFIX_BYTES);
-    const n = readSync(fd, buf, 0, PREFIX_BYTES, 0);
-    if (!isSealed(buf.subarray(0, n))) return undefined;
-    return parsePrefix(path, buf.subarray(0, n));
+    return readPrefixFd(path, fd);
   } finally {
     closeSync(fd);
   }
 }
 
+function readPrefixFd(path: string, fd: number): ParsedHeader | undefined {
+  const buf = Buffer.alloc(PREFIX_BYTES);
+  const n = readSync(fd, buf, 0, PREFIX_BYTES, 0);
+  if (!isSealed(buf.subarray(0, n))) return undefined;
+  return parsePrefix(path, buf.subarray(0, n));
+}
+
 /**
- * Replaces the header of a sealed file in place: the other slot, seq + 1, fsync'd. Records and
- * appends by a running writer are untouched (they live after the prefix).
+ * Replaces the header of a sealed file in place: `next` computes the new header from the
+ * current one, then it goes to the other slot with seq + 1, fsync'd. Read and write go through
+ * one descriptor, so a file replaced meanwhile (a checkpoint rewritten by the running process)
+ * is never given the old file's header. Records and appends are untouched (after the prefix).
+ * Returns false when the file is not sealed.
  */
-export function rewriteHeader(path: string, current: ParsedHeader, header: EnvelopeHeader): void {
+export async function rewriteHeader(path: string, next: (current: EnvelopeHeader) => Promise<EnvelopeHeader | undefined>): Promise<boolean> {
   const fd = openSync(path, 'r+');
   try {
+    const current = readPrefixFd(path, fd);
+    if (!current) return false;
+    const header = await next(current.header);
+    if (!header) return true;
     const other = 1 - current.slot;
     writeSync(fd, encodeSlot(header, current.seq + 1), 0, SLOT_BYTES, SEALED_MAGIC.length + other * SLOT_BYTES);
     fsyncSync(fd);
+    return true;
   } finally {
     closeSync(fd);
   }
