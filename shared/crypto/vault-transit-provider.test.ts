@@ -92,6 +92,16 @@ describe('the vault provider against a transit fake', () => {
     expect(fresh.readFile(join(d, 'a'), 'p')?.toString()).toBe('first');
   });
 
+  it('a file another process sealed after our preload is loaded in the background, then read', async () => {
+    const d = dir();
+    const running = await AtRest.create(config());
+    const cli = await AtRest.create(config());
+    cli.writeFile(join(d, 'tokens.json'), 'hub/tokens', Buffer.from('{"tokens":[]}'));
+    expect(() => running.readFile(join(d, 'tokens.json'), 'hub/tokens')).toThrow(/tokens\.json: data key [0-9a-f]{8} \(vault key transit\/sfleet v\d+\) is being loaded; try again/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(running.readFile(join(d, 'tokens.json'), 'hub/tokens')?.toString()).toBe('{"tokens":[]}');
+  });
+
   it('refuses a wrong token with a clear error that does not contain the token', async () => {
     const bad = join(dir(), 'token');
     writeFileSync(bad, 'hvs.wrong-token');
@@ -100,7 +110,7 @@ describe('the vault provider against a transit fake', () => {
     expect((err as Error).message).toMatch(/vault http:\/\/127\.0\.0\.1:\d+ encrypt: 403 permission denied \(check the token/);
     expect((err as Error).message).not.toContain('wrong-token');
     // Not retried: a refusal stays a refusal.
-    expect(vault.requests).toHaveLength(1);
+    expect(vault.requests.filter((r) => r.headers['x-vault-token'] === 'hvs.wrong-token')).toHaveLength(1);
     // The fake is as strict as Vault without a token at all.
     const res = await fetch(`${vault.address}/v1/transit/encrypt/sfleet`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(401);
