@@ -4,7 +4,8 @@
 // with real AES-256-GCM under versioned keys, encrypt creating a missing key (upsert), rotate
 // adding a version.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 export interface RecordedRequest {
   method: string;
@@ -27,23 +28,26 @@ export class VaultTransitFake {
     private readonly server: Server,
     readonly port: number,
     readonly opts: { token: string; namespace?: string; mount: string },
+    private readonly https = false,
   ) {}
 
-  static async start(opts: { token: string; namespace?: string; mount?: string }): Promise<VaultTransitFake> {
+  /** `tls`: serve HTTPS with this certificate and key (PEM), as a production Vault does. */
+  static async start(opts: { token: string; namespace?: string; mount?: string; tls?: { cert: Buffer; key: Buffer } }): Promise<VaultTransitFake> {
     const holder: { fake?: VaultTransitFake } = {};
-    const server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => holder.fake?.handle(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
-    });
+    };
+    const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createServer(onRequest);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
-    holder.fake = new VaultTransitFake(server, typeof address === 'object' && address ? address.port : 0, { mount: 'transit', ...opts });
+    holder.fake = new VaultTransitFake(server, typeof address === 'object' && address ? address.port : 0, { mount: 'transit', ...opts }, !!opts.tls);
     return holder.fake;
   }
 
   get address(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.https ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   async close(): Promise<void> {

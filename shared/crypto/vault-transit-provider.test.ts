@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RecordLog } from '../record-log/index.js';
+import { initCa, issueCertificate } from '../tls/index.js';
 import { AtRest } from './at-rest.js';
 import type { EncryptionConfig } from './config.js';
 import { readPrefix } from './envelope.js';
@@ -146,6 +147,24 @@ describe('the vault provider against a transit fake', () => {
     expect(err).toBeInstanceOf(KeyServiceError);
     expect((err as Error).message).toMatch(/no answer within 200ms/);
     expect(vault.requests).toHaveLength(2);
+  });
+
+  it('talks HTTPS with the configured ca_file, and refuses a server its CA did not sign', async () => {
+    const pki = dir();
+    await initCa(pki, { trustDomain: 'vault.test' });
+    const issued = await issueCertificate(pki, { role: 'hub', name: 'vault' });
+    const tlsVault = await VaultTransitFake.start({ token: TOKEN, tls: { cert: readFileSync(issued.cert), key: readFileSync(issued.key) } });
+    try {
+      const at = await AtRest.create(config({ address: tlsVault.address, namespace: undefined, ca_file: join(pki, 'ca.pem') }));
+      expect(at.enabled).toBe(true);
+      expect(tlsVault.requests.map((r) => r.path)).toEqual(['/v1/transit/encrypt/sfleet']);
+      const otherCa = dir();
+      await initCa(otherCa, { trustDomain: 'other.test' });
+      await expect(AtRest.create(config({ address: tlsVault.address, namespace: undefined, ca_file: join(otherCa, 'ca.pem'), retries: 0 }))).rejects.toThrow(/vault https:\/\/127\.0\.0\.1:\d+ encrypt: .*(certificate|self.signed)/i);
+      await expect(AtRest.create(config({ address: tlsVault.address, ca_file: join(otherCa, 'missing.pem') }))).rejects.toThrow(/vault ca_file .*missing\.pem: ENOENT/);
+    } finally {
+      await tlsVault.close();
+    }
   });
 
   it('names the missing token variable', async () => {

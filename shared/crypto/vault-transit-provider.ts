@@ -133,7 +133,7 @@ export class VaultTransitProvider implements KeyProvider {
           },
           timeout: this.opts.timeout,
           ...(this.ca ? { ca: this.ca } : {}),
-          minVersion: 'TLSv1.2',
+          minVersion: 'TLSv1.3',
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
