@@ -165,6 +165,10 @@ describe('encryption at rest, agent and hub', () => {
     h = undefined;
     const wrong = { ...hubRaw(), encryption: { enabled: true, provider: 'file', file: { path: join(root, 'other-keyring.json') } } };
     await expect(startHub(hubConfigSchema.parse(wrong), { logger })).rejects.toThrow(/hub-data\/(clusters\/enc\/(checkpoint\.bin|wal\.log)|events\/events\.log|tokens\.json): sealed with file key kr-[0-9a-f]+ v2, but the configured key is file key kr-/);
+    // The CLI never invents a keyring: rotating with a wrong path is refused, nothing touched.
+    const missing = join(root, 'hub-missing-keyring.yaml');
+    writeFileSync(missing, stringify({ ...hubRaw(), encryption: { enabled: true, provider: 'file', file: { path: join(root, 'nowhere.json') } } }));
+    await expect(sfleet(['keys', 'rotate', '--config', missing], process.env)).rejects.toThrow(/keyring .*nowhere\.json does not exist/);
     const plain = { ...hubRaw(), encryption: { enabled: false } };
     await expect(startHub(hubConfigSchema.parse(plain), { logger })).rejects.toThrow(/is encrypted with file key kr-[0-9a-f]+ v2: enable encryption/);
   });

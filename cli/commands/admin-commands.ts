@@ -20,7 +20,7 @@ async function tokenStore(opts: { dataDir?: string; config?: string; set: string
     const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
     // tokens.json is sealed when the hub encrypts its data at rest.
     const { AtRest } = await import('../../shared/crypto/index.js');
-    const atRest = await AtRest.create(config.encryption);
+    const atRest = await AtRest.create(config.encryption, { createKeyring: false });
     if (atRest.enabled) await atRest.preload(resolve(config.data_dir, 'tokens.json'));
     return new TokenStore(resolve(config.data_dir), atRest);
   }

@@ -85,7 +85,7 @@ export function registerKeysCommands(program: Command): void {
       const { AtRest } = await import('../../shared/crypto/index.js');
       const t = await target(opts);
       if (!t.encryption?.enabled) throw new Error(`${opts.config}: encryption is not enabled (encryption.enabled: true)`);
-      const atRest = await AtRest.create(t.encryption);
+      const atRest = await AtRest.create(t.encryption, { createKeyring: false });
       const result = await atRest.rotate([t.root]);
       process.stdout.write(
         `${atRest.describe()}: ${result.created ? `created version v${result.version}` : `newest version in the environment is v${result.version}`}\n` +

@@ -154,9 +154,10 @@ describe('AtRest with the file provider', () => {
     expect(() => RecordLog.open(path)).toThrow(/is encrypted: enable encryption/);
   });
 
-  it('refuses a keyring others can read, and a malformed one', async () => {
+  it('refuses a keyring others can read, a malformed one, and a missing one where it must exist', async () => {
     const d = dir();
     const keyring = join(d, 'keyring.json');
+    await expect(AtRest.create(fileConfig(keyring), { createKeyring: false })).rejects.toThrow(/keyring .*keyring\.json does not exist/);
     await fileAtRest(keyring);
     chmodSync(keyring, 0o644);
     await expect(fileAtRest(keyring)).rejects.toThrow(KeyConfigError);

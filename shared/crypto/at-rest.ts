@@ -53,9 +53,10 @@ export class AtRest {
     return new AtRest(undefined, {});
   }
 
-  static async create(config: EncryptionConfig | undefined, deps: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<AtRest> {
+  /** `createKeyring: false` (the CLI): a missing keyring is an error, not a new key. */
+  static async create(config: EncryptionConfig | undefined, deps: { logger?: Logger; env?: NodeJS.ProcessEnv; createKeyring?: boolean } = {}): Promise<AtRest> {
     if (!config?.enabled) return AtRest.plaintext();
-    const at = new AtRest(createProvider(config, deps.env), deps);
+    const at = new AtRest(createProvider(config, deps.env, { createKeyring: deps.createKeyring }), deps);
     if (at.provider instanceof FileKeyProvider && at.provider.created) deps.logger?.warn({ keyring: at.provider.path }, 'encryption: created a new keyring; back it up: without it the data cannot be read');
     // Vault: one call now, so a wrong address or token fails the start, not the first write.
     if (!at.provider?.local) await at.refill();
@@ -252,10 +253,10 @@ export class AtRest {
   }
 }
 
-export function createProvider(config: EncryptionConfig, env: NodeJS.ProcessEnv = process.env): KeyProvider {
+export function createProvider(config: EncryptionConfig, env: NodeJS.ProcessEnv = process.env, opts: { createKeyring?: boolean } = {}): KeyProvider {
   switch (config.provider) {
     case 'file':
-      return new FileKeyProvider(config.file!.path);
+      return new FileKeyProvider(config.file!.path, { create: opts.createKeyring });
     case 'env':
       return new EnvKeyProvider(config.env!.var, env);
     case 'vault':

@@ -26,7 +26,7 @@ export class FileKeyProvider extends LocalKeyProvider {
   ) {
     super();
     if (!existsSync(path)) {
-      if (opts.create === false) throw new KeyConfigError(`keyring ${path} does not exist`);
+      if (opts.create === false) throw new KeyConfigError(`keyring ${path} does not exist (the hub or agent creates it on its first start with encryption on)`);
       const ring: KeyringFile = { key_id: `kr-${randomBytes(4).toString('hex')}`, keys: [{ version: 1, key: randomBytes(32).toString('base64'), created_at: new Date().toISOString() }] };
       writeAtomically(path, Buffer.from(JSON.stringify(ring, null, 2) + '\n'));
       this.created = true;
