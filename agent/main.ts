@@ -1,4 +1,5 @@
 // Wires the agent: Slurm source, spool, pipeline, hub stream. The only place that knows them all.
+import { AtRest } from '../shared/crypto/index.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
 import { loadTls } from '../shared/tls/index.js';
 import { VERSION } from '../shared/version.js';
@@ -23,7 +24,9 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const log = logger.child({ cluster: config.cluster });
   // Fail at start on unreadable TLS files, not on the first connect.
   loadTls(config.tls, 'agent');
-  const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log });
+  const atRest = await AtRest.create(config.encryption, { logger: log });
+  if (atRest.enabled) log.info({ encryption: atRest.describe(), ...(await atRest.preload(config.spool_dir)) }, 'encryption at rest: data keys loaded');
+  const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log, atRest });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unacked().length, objects: spool.objectCount }, 'spool opened');
   const source = opts.source ?? createSlurmSource(config, { logger: log });
   const pipeline = new AgentPipeline({ source, spool, logger: log }, { pollIntervalMs: config.poll_interval });

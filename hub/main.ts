@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server as TlsServer } from 'node:tls';
 import type { AgentMessage, HubMessage } from '../generated/fleet/v1/agent.js';
 import { FleetServiceService } from '../generated/fleet/v1/fleet.js';
+import { AtRest } from '../shared/crypto/index.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
 import { VERSION } from '../shared/version.js';
 import { grpcServerCredentials, loadCa, loadTls, revocationPath } from '../shared/tls/index.js';
@@ -65,6 +66,10 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const logger = opts.logger ?? createLogger({ name: 'sfleet-hub', level: config.log_level });
   const tls = loadTls(config.tls, 'hub');
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  // Encryption at rest: the data keys of every sealed file are unwrapped now (a missing key stops the start here, naming the file).
+  const atRest = await AtRest.create(config.encryption, { logger });
+  if (atRest.enabled) logger.info({ encryption: atRest.describe(), ...(await atRest.preload(config.data_dir)) }, 'encryption at rest: data keys loaded');
+
   // Revoked certificates are refused on every listener; agents renew theirs over the stream.
   const revocations = new RevocationWatcher(revocationPath(config.data_dir), { logger });
   const certificates = new AgentCertificates({
@@ -81,12 +86,12 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
 
   const state = new FleetState();
   state.setMaxListeners(0);
-  const store = new FleetStore({ dataDir: config.data_dir }, { logger });
+  const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest });
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 
   const watch = new WatchFeed(state);
-  const events = new EventLog({ dataDir: config.data_dir }, { logger });
+  const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest });
   events.subscribe((event) => watch.publishEvent(event));
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   // Clustered mode: replication in Redis, leadership in etcd (standalone: neither).
@@ -122,7 +127,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions }) : undefined;
   const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: logins.sessions }) : undefined;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
-  const authenticator = new Authenticator(new TokenStore(config.data_dir), verifiers);
+  const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers);
   authenticator.revokedCertificate = (serial) => revocations.refusal(serial);
   const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };

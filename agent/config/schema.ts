@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
+import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 
 const slurmEndpoint = z
   .string()
@@ -61,6 +62,7 @@ export const agentConfigSchema = z
     spool_dir: z.string().min(1).default('./sfleet-spool'),
     spool: z.object({ max_bytes: byteSize.default(256 * 1024 * 1024) }).strict().default({ max_bytes: 256 * 1024 * 1024 }),
     log_level: logLevel,
+    encryption: encryptionConfigSchema.optional(),
   })
   .strict();
 

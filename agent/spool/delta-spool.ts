@@ -5,7 +5,9 @@
 // On open, checkpoint + log rebuild the exact state the stream has announced, so a restarted
 // agent continues the same epoch without duplicates or gaps. When the unacked deltas outgrow
 // max_bytes the spool compacts them into one snapshot in a new epoch: nothing is dropped.
-import { existsSync, readFileSync } from 'node:fs';
+// With encryption on (deps.atRest) both files are sealed; a file that fails authentication is
+// set aside and the spool starts a new epoch (the hub then gets a snapshot).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   allObjects,
@@ -19,7 +21,8 @@ import {
 } from '../../shared/delta/index.js';
 import type { FleetObject, ObjectRef } from '../../shared/model/index.js';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
-import { RecordLog, writeAtomically } from '../../shared/record-log/index.js';
+import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
+import { RecordLog } from '../../shared/record-log/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 
 export interface SpoolOptions {
@@ -32,7 +35,12 @@ export interface SpoolOptions {
 export interface SpoolDeps {
   logger: Logger;
   clock?: () => number;
+  /** Seals checkpoint.bin and deltas.log; default: plaintext. */
+  atRest?: AtRest;
 }
+
+const CHECKPOINT_PURPOSE = 'agent/spool/checkpoint';
+const LOG_PURPOSE = 'agent/spool/deltas';
 
 interface PendingEntry {
   delta: Delta;
@@ -54,6 +62,7 @@ export class DeltaSpool {
   private pendingBytes = 0;
   private log: RecordLog;
   private readonly checkpointPath: string;
+  private readonly atRest: AtRest;
 
   private constructor(
     private readonly dir: string,
@@ -61,13 +70,18 @@ export class DeltaSpool {
     private readonly deps: SpoolDeps,
   ) {
     this.checkpointPath = join(dir, 'checkpoint.bin');
+    this.atRest = deps.atRest ?? AtRest.plaintext();
     this.objects = emptyObjects();
     this.epoch = 0;
     this.lastSeq = 0;
     this.ackedSeq = 0;
     let checkpointSeq = 0;
-    if (existsSync(this.checkpointPath)) {
-      const checkpoint = decodeDelta(readFileSync(this.checkpointPath));
+    const logPath = join(dir, 'deltas.log');
+    const stored = this.readSealed(() => this.atRest.readFile(this.checkpointPath, CHECKPOINT_PURPOSE), this.checkpointPath);
+    // Without its checkpoint the log's deltas apply to nothing: it goes aside too.
+    if (stored === null && existsSync(logPath)) setAside(logPath);
+    if (stored) {
+      const checkpoint = decodeDelta(stored);
       if (checkpoint.cluster !== opts.cluster) {
         throw new Error(`spool ${dir} belongs to cluster "${checkpoint.cluster}", not "${opts.cluster}"`);
       }
@@ -75,7 +89,8 @@ export class DeltaSpool {
       this.epoch = checkpoint.epoch;
       checkpointSeq = checkpoint.seq;
     }
-    const opened = RecordLog.open(join(dir, 'deltas.log'));
+    const sealing = this.atRest.sealing(LOG_PURPOSE);
+    const opened = this.readSealed(() => RecordLog.open(logPath, { sealing }), logPath) ?? RecordLog.open(logPath, { sealing });
     this.log = opened.log;
     if (opened.truncatedBytes > 0) {
       deps.logger.warn({ bytes: opened.truncatedBytes }, 'spool: cut a torn record off the end of deltas.log (crash while writing)');
@@ -100,6 +115,18 @@ export class DeltaSpool {
       this.pendingBytes += record.length;
     }
     if (this.epoch === 0) this.startEpochInMemory();
+  }
+
+  /** A sealed file that fails authentication is set aside (the spool then starts a new epoch). */
+  private readSealed<T>(read: () => T, path: string): T | undefined | null {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof TamperedDataError)) throw err;
+      const aside = setAside(path);
+      this.deps.logger.error({ file: path, moved_to: aside, err: err.message }, 'spool: a sealed file failed authentication; set aside, starting a new epoch');
+      return null;
+    }
   }
 
   static open(dir: string, opts: SpoolOptions, deps: SpoolDeps): DeltaSpool {
@@ -187,7 +214,7 @@ export class DeltaSpool {
       snapshot: true,
       events: [],
     };
-    writeAtomically(this.checkpointPath, encodeDelta(snapshot));
+    this.atRest.writeFile(this.checkpointPath, CHECKPOINT_PURPOSE, encodeDelta(snapshot));
     this.log.rewrite([]);
   }
 
@@ -212,8 +239,9 @@ export class DeltaSpool {
     };
     const bytes = encodeDelta(snapshot);
     // Empty checkpoint for the new epoch, then the snapshot as its first logged delta.
-    writeAtomically(
+    this.atRest.writeFile(
       this.checkpointPath,
+      CHECKPOINT_PURPOSE,
       encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [] }),
     );
     this.log.rewrite([bytes]);

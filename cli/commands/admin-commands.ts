@@ -23,6 +23,16 @@ async function hubDataDir(opts: { dataDir?: string; config?: string; set: string
 
 async function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): Promise<TokenStore> {
   const { TokenStore } = await import('../../hub/policy/index.js');
+  if (!opts.dataDir && opts.config) {
+    const { loadConfigFile } = await import('../../shared/config/index.js');
+    const { hubConfigSchema } = await import('../../hub/config/index.js');
+    const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
+    // tokens.json is sealed when the hub encrypts its data at rest.
+    const { AtRest } = await import('../../shared/crypto/index.js');
+    const atRest = await AtRest.create(config.encryption, { createKeyring: false });
+    if (atRest.enabled) await atRest.preload(resolve(config.data_dir, 'tokens.json'));
+    return new TokenStore(resolve(config.data_dir), atRest);
+  }
   return new TokenStore(await hubDataDir(opts));
 }
 

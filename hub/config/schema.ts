@@ -6,6 +6,7 @@ import { ssoConfigSchema } from './sso-schema.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { authConfigSchema } from '../identity/config.js';
 import { auditConfigSchema } from '../audit/config.js';
+import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 
 /** Whole seconds of at least `min`: etcd leases count in seconds. */
 const seconds = (min: number) =>
@@ -104,6 +105,7 @@ export const hubConfigSchema = z
     rbac: rbacConfigSchema.optional(),
     auth: authConfigSchema.prefault({}),
     audit: auditConfigSchema.prefault({}),
+    encryption: encryptionConfigSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { parseDuration } from '../../shared/model/index.js';
-import { RecordLog } from '../../shared/record-log/index.js';
+import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
+import { RecordLog, type OpenedLog } from '../../shared/record-log/index.js';
 
 /** An event as the API, the watch stream and the CLI show it (snake_case). */
 export interface EventView {
@@ -60,11 +61,21 @@ export class EventLog {
 
   constructor(
     opts: EventLogOptions,
-    private readonly deps: { logger: Logger; clock?: () => number },
+    private readonly deps: { logger: Logger; clock?: () => number; atRest?: AtRest },
   ) {
     this.capacity = Math.max(1, opts.capacity ?? 10_000);
     if (!opts.dataDir) return;
-    const opened = RecordLog.open(join(opts.dataDir, 'events', 'events.log'));
+    // Sealed when encryption is on; a log that fails authentication is set aside, not a crash loop.
+    const path = join(opts.dataDir, 'events', 'events.log');
+    const sealing = (deps.atRest ?? AtRest.plaintext()).sealing('hub/events');
+    let opened: OpenedLog;
+    try {
+      opened = RecordLog.open(path, { sealing });
+    } catch (err) {
+      if (!(err instanceof TamperedDataError)) throw err;
+      deps.logger.error({ moved_to: setAside(path), err: err.message }, 'events: events.log failed authentication; set aside, starting empty');
+      opened = RecordLog.open(path, { sealing });
+    }
     this.log = opened.log;
     if (opened.truncatedBytes) deps.logger.warn({ bytes: opened.truncatedBytes }, 'events: cut a torn record off events.log');
     let unreadable = 0;

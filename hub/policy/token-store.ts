@@ -1,10 +1,11 @@
 // Bearer tokens for the API: "sft_<id>_<secret>". Only a SHA-256 of the secret is stored
-// (data_dir/tokens.json, mode 0600); the token itself is shown once, at creation.
+// (data_dir/tokens.json, mode 0600, sealed when encryption is on); the token itself is shown
+// once, at creation.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadRequestError } from '../../shared/errors/index.js';
-import { writeAtomically } from '../../shared/record-log/index.js';
+import { AtRest, KeyUnavailableError } from '../../shared/crypto/index.js';
 
 export interface StoredToken {
   id: string;
@@ -27,6 +28,8 @@ export interface TokenIdentity {
 
 const TOKEN_RE = /^sft_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
+const TOKENS_PURPOSE = 'hub/tokens';
+
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
@@ -37,7 +40,10 @@ export class TokenStore {
   private checkedAt = 0;
   readonly path: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly atRest: AtRest = AtRest.plaintext(),
+  ) {
     this.path = join(dataDir, 'tokens.json');
   }
 
@@ -53,7 +59,16 @@ export class TokenStore {
     }
     const mtime = statSync(this.path).mtimeMs;
     if (mtime === this.loadedMtime) return;
-    const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { tokens?: StoredToken[] };
+    let text: string;
+    try {
+      text = this.atRest.readFile(this.path, TOKENS_PURPOSE)?.toString('utf8') ?? '{}';
+    } catch (err) {
+      // Vault: a data key written by another process is loaded in the background; keep the
+      // tokens known until the next check.
+      if (!force && err instanceof KeyUnavailableError) return;
+      throw err;
+    }
+    const parsed = JSON.parse(text) as { tokens?: StoredToken[] };
     this.tokens = parsed.tokens ?? [];
     this.loadedMtime = mtime;
   }
@@ -114,6 +129,6 @@ export class TokenStore {
   }
 
   private save(): void {
-    writeAtomically(this.path, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2)));
+    this.atRest.writeFile(this.path, TOKENS_PURPOSE, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2)));
   }
 }

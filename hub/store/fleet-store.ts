@@ -1,11 +1,14 @@
 // Standalone persistence: a data directory with, per cluster, a checkpoint (snapshot delta)
 // and a write-ahead log of the deltas applied since. The hub writes a delta here (fsync)
 // before applying and acking it, and a restarted hub serves the last state at once.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+// With encryption on (deps.atRest) checkpoints and WALs are sealed, bound to their cluster; a
+// file that fails authentication is set aside and the cluster resyncs from its agent.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { allObjects, encodeDelta, FastDeltaDecoder, type Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import { RecordLog, writeAtomically } from '../../shared/record-log/index.js';
+import { AtRest, KeyServiceError, KeyUnavailableError, setAside, TamperedDataError } from '../../shared/crypto/index.js';
+import { RecordLog } from '../../shared/record-log/index.js';
 import type { ClusterRecord, FleetState } from '../fleet/index.js';
 
 export interface FleetStoreOptions {
@@ -18,11 +21,13 @@ export class FleetStore {
   private readonly wals = new Map<string, RecordLog>();
   private readonly root: string;
   private readonly decoder = new FastDeltaDecoder();
+  private readonly atRest: AtRest;
 
   constructor(
     private readonly opts: FleetStoreOptions,
-    private readonly deps: { logger: Logger },
+    private readonly deps: { logger: Logger; atRest?: AtRest },
   ) {
+    this.atRest = deps.atRest ?? AtRest.plaintext();
     this.root = join(opts.dataDir, 'clusters');
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
   }
@@ -37,16 +42,31 @@ export class FleetStore {
     let clusters = 0;
     for (const entry of readdirSync(this.root)) {
       const dir = join(this.root, entry);
+      const cluster = decodeURIComponent(entry);
       const checkpointPath = join(dir, 'checkpoint.bin');
+      const walPath = join(dir, 'wal.log');
       if (existsSync(checkpointPath)) {
         try {
-          state.apply(this.decoder.decodeDelta(readFileSync(checkpointPath)), { emit: false });
+          state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { emit: false });
         } catch (err) {
-          this.deps.logger.error({ cluster: decodeURIComponent(entry), err: (err as Error).message }, 'store: unreadable checkpoint; the cluster will resync from its agent');
+          // A missing key is the operator's to fix: never overwrite what it would open.
+          if (err instanceof KeyUnavailableError || err instanceof KeyServiceError) throw err;
+          if (err instanceof TamperedDataError) {
+            setAside(checkpointPath);
+            if (existsSync(walPath)) setAside(walPath);
+          }
+          this.deps.logger.error({ cluster, err: (err as Error).message }, 'store: unreadable checkpoint; the cluster will resync from its agent');
           continue;
         }
       }
-      const opened = RecordLog.open(join(dir, 'wal.log'));
+      let opened;
+      try {
+        opened = RecordLog.open(walPath, { sealing: this.atRest.sealing(purpose(cluster, 'wal')) });
+      } catch (err) {
+        if (!(err instanceof TamperedDataError)) throw err;
+        this.deps.logger.error({ cluster, moved_to: setAside(walPath), err: err.message }, 'store: the WAL failed authentication; set aside, the cluster resyncs from its agent');
+        opened = RecordLog.open(walPath, { sealing: this.atRest.sealing(purpose(cluster, 'wal')) });
+      }
       if (opened.truncatedBytes) this.deps.logger.warn({ cluster: entry, bytes: opened.truncatedBytes }, 'store: cut a torn record off the WAL');
       for (const record of opened.records) {
         const delta = this.decoder.decodeDelta(record);
@@ -117,14 +137,14 @@ export class FleetStore {
   }
 
   private writeCheckpoint(cluster: string, snapshot: Delta, encoded?: Uint8Array): void {
-    writeAtomically(join(this.dir(cluster), 'checkpoint.bin'), encoded ?? encodeDelta(snapshot));
+    this.atRest.writeFile(join(this.dir(cluster), 'checkpoint.bin'), purpose(cluster, 'checkpoint'), encoded ?? encodeDelta(snapshot));
     this.wal(cluster).rewrite([]);
   }
 
   private wal(cluster: string): RecordLog {
     let wal = this.wals.get(cluster);
     if (!wal) {
-      wal = RecordLog.open(join(this.dir(cluster), 'wal.log')).log;
+      wal = RecordLog.open(join(this.dir(cluster), 'wal.log'), { sealing: this.atRest.sealing(purpose(cluster, 'wal')) }).log;
       this.wals.set(cluster, wal);
     }
     return wal;
@@ -138,6 +158,11 @@ export class FleetStore {
     }
     this.wals.clear();
   }
+}
+
+/** Bound into every sealed record: a cluster's files cannot be swapped for another's. */
+function purpose(cluster: string, file: 'checkpoint' | 'wal'): string {
+  return `hub/store/${cluster}/${file}`;
 }
 
 type Run = { snapshot: Delta; encoded?: Uint8Array; cluster?: undefined; bodies?: undefined } | { snapshot?: undefined; encoded?: undefined; cluster: string; bodies: Uint8Array[] };

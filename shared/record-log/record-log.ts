@@ -1,12 +1,46 @@
 // An append-only file of records, each framed as [u32 length][u32 crc32][bytes]. Appends are
 // fsync'd before they resolve; a torn tail left by a crash is detected and cut off on open,
 // so a record either exists whole or not at all.
+// With a RecordSealing (shared/crypto AtRest) the file starts with SEALED_MAGIC and a header the
+// sealing writes, and each record body is sealed (AES-256-GCM) before it is framed.
 import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from './crc32.js';
 
 const HEADER = 8;
 const MAX_RECORD = 512 * 1024 * 1024;
+
+/**
+ * First bytes of a sealed (encrypted) file. As a plaintext record length it would be over
+ * MAX_RECORD, so a plaintext log can never start like this.
+ */
+export const SEALED_MAGIC = Buffer.from('SFENC\x00\x01\n', 'latin1');
+
+export function isSealed(data: Uint8Array): boolean {
+  return data.length >= SEALED_MAGIC.length && Buffer.from(data.buffer, data.byteOffset, SEALED_MAGIC.length).equals(SEALED_MAGIC);
+}
+
+/** How a file's records are sealed: one per file (its data key), made by a RecordSealing. */
+export interface SealedFile {
+  /** Bytes before the first record (magic + header). */
+  readonly prefix: Uint8Array;
+  seal(body: Uint8Array, index: number): Uint8Array;
+  /** Throws when the record fails authentication: never returns altered bytes. */
+  open(body: Uint8Array, index: number): Uint8Array;
+}
+
+/** Encryption of a file's records; shared/crypto's AtRest makes these. */
+export interface RecordSealing {
+  /** A new file (or a full rewrite): a fresh header and data key. */
+  create(path: string): SealedFile;
+  /** An existing sealed file: its header read from `data`, its data key unwrapped. */
+  open(path: string, data: Buffer): SealedFile;
+}
+
+export interface RecordLogOptions {
+  /** Seal every record; a plaintext file is rewritten sealed when opened. */
+  sealing?: RecordSealing;
+}
 
 export interface OpenedLog {
   log: RecordLog;
@@ -18,6 +52,8 @@ export interface OpenedLog {
 export class RecordLog {
   private fd: number;
   private size: number;
+  /** Records in the file (the index a sealed record's authentication binds). */
+  private count: number;
   /** fsyncs running on the thread pool (appendDurable). */
   private syncing = 0;
   /** Descriptors replaced or closed while an fsync on them ran: closed when none runs. */
@@ -27,34 +63,43 @@ export class RecordLog {
     readonly path: string,
     fd: number,
     size: number,
+    count: number,
+    private readonly sealing: RecordSealing | undefined,
+    private sealed: SealedFile | undefined,
   ) {
     this.fd = fd;
     this.size = size;
+    this.count = count;
   }
 
-  static open(path: string): OpenedLog {
+  static open(path: string, opts: RecordLogOptions = {}): OpenedLog {
     mkdirSync(dirname(path), { recursive: true });
     const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
-    const records: Uint8Array[] = [];
-    let offset = 0;
-    while (offset + HEADER <= data.length) {
-      const length = data.readUInt32LE(offset);
-      const sum = data.readUInt32LE(offset + 4);
-      if (length > MAX_RECORD || offset + HEADER + length > data.length) break;
-      const body = data.subarray(offset + HEADER, offset + HEADER + length);
-      if (crc32(body) !== sum) break;
-      records.push(body);
-      offset += HEADER + length;
+    let sealed: SealedFile | undefined;
+    let start = 0;
+    if (isSealed(data)) {
+      if (!opts.sealing) throw new Error(`${path} is encrypted: enable encryption (with its key) in the config to read it`);
+      sealed = opts.sealing.open(path, data);
+      start = sealed.prefix.length;
+    }
+    const { records, end } = readRecords(data, start);
+    const plain = sealed ? records.map((body, i) => sealed!.open(body, i)) : records;
+    const truncatedBytes = data.length - end;
+    if (opts.sealing && !sealed) {
+      // New, or written before encryption was enabled: sealed from now on, whole records kept.
+      const log = new RecordLog(path, -1, 0, 0, opts.sealing, undefined);
+      log.rewrite(plain);
+      return { log, records: plain, truncatedBytes };
     }
     const fd = openSync(path, 'a+');
-    const truncatedBytes = data.length - offset;
     if (truncatedBytes > 0) {
-      ftruncateSync(fd, offset);
+      ftruncateSync(fd, end);
       fsyncSync(fd);
     }
-    return { log: new RecordLog(path, fd, offset), records, truncatedBytes };
+    return { log: new RecordLog(path, fd, end - start, records.length, opts.sealing, sealed), records: plain, truncatedBytes };
   }
 
+  /** Bytes of the framed records (a sealed file's header not counted). */
   get bytes(): number {
     return this.size;
   }
@@ -86,7 +131,9 @@ export class RecordLog {
     });
   }
 
-  private write(bodies: Uint8Array[]): void {
+  private write(plain: Uint8Array[]): void {
+    const bodies = this.sealed ? plain.map((body, i) => this.sealed!.seal(body, this.count + i)) : plain;
+    this.count += bodies.length;
     // Headers in one small buffer; the bodies are written from where they are (writev), not
     // copied into one big buffer first.
     const headers = Buffer.allocUnsafe(HEADER * bodies.length);
@@ -116,12 +163,18 @@ export class RecordLog {
   }
 
   /** Replaces the whole file atomically (write temp, fsync, rename). */
-  rewrite(bodies: Uint8Array[]): void {
-    const data = frame(bodies);
-    this.release(this.fd);
+  rewrite(plain: Uint8Array[]): void {
+    // A sealed rewrite is a new file: a fresh data key, record indexes from 0.
+    this.sealed = this.sealing?.create(this.path);
+    const sealed = this.sealed;
+    const bodies = sealed ? plain.map((body, i) => sealed.seal(body, i)) : plain;
+    const framed = frame(bodies);
+    const data = sealed ? Buffer.concat([sealed.prefix, framed]) : framed;
+    if (this.fd >= 0) this.release(this.fd);
     writeAtomically(this.path, data);
     this.fd = openSync(this.path, 'a+');
-    this.size = data.length;
+    this.size = framed.length;
+    this.count = bodies.length;
   }
 
   close(): void {
@@ -145,7 +198,23 @@ export class RecordLog {
 /** Most iovecs one writev takes (Linux IOV_MAX). */
 const IOV_MAX = 1024;
 
-function frame(bodies: Uint8Array[]): Buffer {
+/** The whole records from `start` on, and where the last whole one ends. */
+export function readRecords(data: Buffer, start: number): { records: Uint8Array[]; end: number } {
+  const records: Uint8Array[] = [];
+  let offset = start;
+  while (offset + HEADER <= data.length) {
+    const length = data.readUInt32LE(offset);
+    const sum = data.readUInt32LE(offset + 4);
+    if (length > MAX_RECORD || offset + HEADER + length > data.length) break;
+    const body = data.subarray(offset + HEADER, offset + HEADER + length);
+    if (crc32(body) !== sum) break;
+    records.push(body);
+    offset += HEADER + length;
+  }
+  return { records, end: offset };
+}
+
+export function frame(bodies: Uint8Array[]): Buffer {
   const parts: Buffer[] = [];
   for (const body of bodies) {
     const header = Buffer.allocUnsafe(HEADER);
