@@ -124,9 +124,9 @@ export class Services {
     this.redisUrl = `redis://127.0.0.1:${redisPort}`;
   }
 
-  static async create(): Promise<Services> {
+  static async create(name = 'chaos'): Promise<Services> {
     const ports = await freePorts(7);
-    return new Services(`/tmp/sfleet-services/chaos-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
+    return new Services(`/tmp/sfleet-services/${name}-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
   }
 
   private env(): NodeJS.ProcessEnv {
