@@ -227,4 +227,47 @@ describe('one active agent per cluster across the hubs of a region', () => {
     }
     await waitFor('no hub ingests the cluster', async () => (await ingestingHubs(b)).length === 0, 10_000, 100);
   });
+
+  it('etcd down: the working active agent keeps writing, the agent of a new cluster is made active unconfirmed; both are claimed when etcd is back', async () => {
+    head1 = await agent('head1', a);
+    await waitForCluster(b, { agent: 'head1', connected: true, owner_hub: 'hub-a' });
+    for (const m of ['etcd1', 'etcd2', 'etcd3'] as const) await services.kill(m);
+    try {
+      await waitFor('hub-a sees etcd down', async () => (await a.readyz()).checks.etcd?.startsWith('unreachable'), 15_000, 100);
+      await new Promise((r) => setTimeout(r, 3_500)); // past the lease TTL
+      slurm.model.job.push(makeJob(CLUSTER, 500, { name: 'during-etcd-outage' }));
+      await waitFor('job 500 at both hubs', async () => (await jobIds(a)).includes(500) && (await jobIds(b)).includes(500), 10_000, 100);
+      expect(head1.stream.role).toBe('active');
+      // A cluster no hub has seen connects to hub-b meanwhile: it is not left without a writer.
+      const solo = new ScriptedSource('solo');
+      solo.model.job = [makeJob('solo', 1)];
+      const soloAgent = await startAgent(
+        agentConfigSchema.parse({
+          cluster: 'solo',
+          name: 'solo-head',
+          hub: { endpoints: [b.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
+          tls: await pki.agent('solo', 'solo-head'),
+          slurm: { source: 'cli' },
+          poll_interval: '200ms',
+          spool_dir: join(dir, 'spool-solo'),
+        }),
+        { logger: silentLogger(), source: solo },
+      );
+      running.add(soloAgent);
+      await waitFor('solo active at hub-b', async () => soloAgent.stream.role === 'active' && (await b.client().all('/api/v1/jobs', { cluster: 'solo' })).length === 1, 15_000, 100);
+    } finally {
+      await services.start();
+    }
+    // etcd is back: each hub claims what its agents write, on its new lease.
+    await waitFor('hub-a reaches etcd', async () => (await a.readyz()).checks.etcd === 'ok', 30_000, 100);
+    for (const h of [a, b]) {
+      await waitForCluster(h, { agent: 'head1', connected: true, owner_hub: 'hub-a' });
+      await waitFor(`${h.opts.id} names hub-b the owner of solo`, async () => {
+        const r = await h.client().json<{ items: ClusterItem[] }>('GET', '/api/v1/clusters');
+        return r.items.find((c) => c.name === 'solo')?.owner_hub === 'hub-b';
+      }, 15_000, 100);
+    }
+    expect(head1.stream.role).toBe('active');
+    expect(JSON.stringify(await jobIds(b))).toBe(JSON.stringify(slurmIds()));
+  });
 });
