@@ -231,6 +231,11 @@ export class TcpProxy {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Client connections open through the proxy now. */
+  get connections(): number {
+    return this.sockets.size / 2;
+  }
+
   blackhole(): void {
     this.mode = 'blackhole';
   }
