@@ -259,6 +259,8 @@ class AgentSession {
   demote(reason: string): void {
     if (this.role !== 'active' || this.closed) return;
     this.role = 'standby';
+    // Deltas not yet durable are the agent's to resend if it is promoted again.
+    this.queue = [];
     this.registry.active.delete(this.cluster);
     this.detachCommands?.();
     this.detachCommands = undefined;
