@@ -222,13 +222,14 @@ class AgentSession {
       }
       // This hub owns the cluster already: the new stream takes over before the old one
       // closes, so the ownership is not released in between.
-      this.activate('connected');
+      this.registry.active.set(this.cluster, this);
       if (current.agentName === this.agentName) {
         // The same agent again (a restart, a new connection): the old stream is stale.
         current.fail(status.ABORTED, `SF_INGEST_SUPERSEDED: a newer stream of agent ${this.agentName} took over cluster ${this.cluster}`);
       } else {
         current.fail(status.UNAVAILABLE, 'SF_INGEST_AGENT_SILENT: replaced by a live agent of the same cluster');
       }
+      this.activate('connected');
       return;
     }
     const ownership = this.registry.deps.ownership;
