@@ -21,6 +21,7 @@ import { FleetState } from './fleet/index.js';
 import { AgentCertificates, IngestRegistry } from './ingest/index.js';
 import {
   createEtcdClient,
+  EtcdClusterOwnership,
   EtcdLeadership,
   registerLeaderMetrics,
   StandaloneLeadership,
@@ -143,6 +144,9 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity, health, fences: replication ? [replication.fence] : [] })
       : new StandaloneLeadership({ logger, identity, health });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
+  // One active agent per cluster across the region's hubs (owner keys on this hub's etcd lease).
+  const ownership = leadership instanceof EtcdLeadership ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd!.lease_ttl / 6))) }) : undefined;
+  if (ownership) ingest.useOwnership(ownership);
   registerLeaderMetrics(metrics, leadership);
   registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
@@ -199,6 +203,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
         return { mode: s.mode, etcd: s.etcd, ...(await leadership.members()) };
       },
       ...(replication ? { stale: () => replication.stale() } : {}),
+      ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
       // scope=global queries: this region merged with the peer regions (none configured: this one alone).
       federation: new Federation({
         region: config.region,
@@ -240,7 +245,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       closed = true;
       credentials.close();
       revocations.close();
-      // Resign first: another hub leads at once instead of after the lease TTL.
+      // Resign first: another hub leads (and owns our clusters) at once instead of after the lease TTL.
+      ownership?.close();
       await leadership.close();
       await app.close();
       await new Promise<void>((resolve) => {

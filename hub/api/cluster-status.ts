@@ -12,9 +12,11 @@ export interface ClusterStatusView {
   jobs: number;
   nodes: number;
   partitions: number;
+  /** Clustered hubs: the hub of the region whose agent of the cluster is active (etcd ownership). */
+  owner_hub?: string | null;
 }
 
-export function clusterStatuses(state: FleetState): ClusterStatusView[] {
+export function clusterStatuses(state: FleetState, owner?: (cluster: string) => string | null): ClusterStatusView[] {
   return [...state.clusters.values()]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((r) => ({
@@ -29,5 +31,6 @@ export function clusterStatuses(state: FleetState): ClusterStatusView[] {
       jobs: r.objects.job.size,
       nodes: r.objects.node.size,
       partitions: r.objects.partition.size,
+      ...(owner ? { owner_hub: owner(r.name) } : {}),
     }));
 }

@@ -65,11 +65,11 @@ export function checkCommandTarget(state: FleetState, scope: AccessScope, resour
 }
 
 /** Cluster status rows the caller may see, with counts of only the jobs, nodes and partitions it may read. */
-export function scopedClusterStatuses(state: FleetState, scope: AccessScope): ClusterStatusView[] {
+export function scopedClusterStatuses(state: FleetState, scope: AccessScope, owner?: (cluster: string) => string | null): ClusterStatusView[] {
   const clusters = scope.rows('cluster');
   const jobs = scope.rows('jobs');
   const nodes = scope.rows('nodes');
-  return clusterStatuses(state)
+  return clusterStatuses(state, owner)
     .filter((c) => clusters.allows('cluster', c))
     .map((c) => {
       if (clusters.unrestricted && jobs.unrestricted && nodes.unrestricted) return c;

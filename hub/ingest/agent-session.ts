@@ -9,6 +9,7 @@ import { agentRefusalEvent, type AuditLog } from '../audit/index.js';
 import type { CommandRouter } from '../commands/index.js';
 import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
+import type { ClusterOwnership, OwnershipTarget } from '../leader/index.js';
 import type { FleetStore } from '../store/index.js';
 import { answerCertificateRequest, type AgentCertificates } from './certificate-renewal.js';
 
@@ -30,6 +31,8 @@ export interface IngestDeps {
   certificates?: AgentCertificates;
   /** Refusals (wrong certificate, wrong cluster) are audited before the stream closes. */
   audit?: Pick<AuditLog, 'record'>;
+  /** Clustered hubs: which hub of the region may have the cluster's active agent (etcd). */
+  ownership?: ClusterOwnership;
 }
 
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
@@ -97,13 +100,38 @@ export class IngestRegistry {
   handle(call: Call): void {
     new AgentSession(call, this).start();
   }
+
+  /** Clustered hubs: one active agent per cluster fleet-wide, by the ownership in etcd. */
+  useOwnership(ownership: ClusterOwnership & { attach(target: OwnershipTarget): void }): void {
+    this.deps.ownership = ownership;
+    ownership.attach({
+      activeAgents: () => new Map([...this.active].map(([cluster, s]) => [cluster, s.agentName])),
+      waitingClusters: () => {
+        const waiting = new Map<string, string>();
+        for (const [cluster, list] of this.standby) {
+          const next = list.find((s) => !s.silent());
+          if (next && !this.active.has(cluster)) waiting.set(cluster, next.agentName);
+        }
+        return waiting;
+      },
+      promote: (cluster, reason) => {
+        const list = this.standby.get(cluster) ?? [];
+        const next = list.find((s) => !s.silent());
+        if (!next || this.active.has(cluster)) return false;
+        list.splice(list.indexOf(next), 1);
+        next.activate(reason);
+        return true;
+      },
+      demote: (cluster, reason) => this.active.get(cluster)?.demote(reason),
+    });
+  }
 }
 
 class AgentSession {
   private identity?: PeerIdentity;
   private cluster = '';
   agentName = '';
-  role?: 'active' | 'standby';
+  role?: 'active' | 'standby' | 'pending';
   private awaitingSnapshot = false;
   /** Deltas received and not yet applied, in arrival order; drained once per event-loop turn. */
   private queue: Delta[] = [];
@@ -205,17 +233,62 @@ class AgentSession {
     this.startHeartbeats();
     const current = this.registry.active.get(this.cluster);
     if (current && current !== this) {
+      if (current.agentName !== this.agentName && !current.silent()) {
+        this.becomeStandby();
+        return;
+      }
+      // This hub owns the cluster already: the new stream takes over before the old one
+      // closes, so the ownership is not released in between.
+      this.registry.active.set(this.cluster, this);
       if (current.agentName === this.agentName) {
         // The same agent again (a restart, a new connection): the old stream is stale.
         current.fail(status.ABORTED, `SF_INGEST_SUPERSEDED: a newer stream of agent ${this.agentName} took over cluster ${this.cluster}`);
-      } else if (!current.silent()) {
-        this.becomeStandby();
-        return;
       } else {
         current.fail(status.UNAVAILABLE, 'SF_INGEST_AGENT_SILENT: replaced by a live agent of the same cluster');
       }
+      this.activate('connected');
+      return;
     }
-    this.activate('connected');
+    const ownership = this.registry.deps.ownership;
+    if (!ownership) {
+      this.activate('connected');
+      return;
+    }
+    // No agent of the cluster is active here: another hub of the region may have one.
+    this.role = 'pending';
+    void ownership.acquire(this.cluster, this.agentName).then(
+      (owned) => this.settleRole(owned),
+      () => this.settleRole(false),
+    );
+  }
+
+  private settleRole(owned: boolean): void {
+    const other = this.registry.active.get(this.cluster);
+    if (this.closed) {
+      if (owned && !other) this.registry.deps.ownership?.release(this.cluster);
+      return;
+    }
+    // Another agent of the cluster may have become active here meanwhile.
+    if (owned && !other) this.activate('connected');
+    else this.becomeStandby();
+  }
+
+  /** Another hub owns the cluster now: this agent stops writing and waits as a standby. */
+  demote(reason: string): void {
+    if (this.role !== 'active' || this.closed) return;
+    this.role = 'standby';
+    // Deltas not yet durable are the agent's to resend if it is promoted again.
+    this.queue = [];
+    this.registry.active.delete(this.cluster);
+    this.detachCommands?.();
+    this.detachCommands = undefined;
+    const list = this.registry.standby.get(this.cluster) ?? [];
+    list.unshift(this);
+    this.registry.standby.set(this.cluster, list);
+    const record = this.registry.deps.state.cluster(this.cluster);
+    this.write({ body: { $case: 'role_change', value: { role: AgentRole.AGENT_ROLE_STANDBY, epoch: record.epoch, seq: record.seq, reason } } });
+    this.log.warn({ reason }, 'active agent demoted to standby');
+    this.registry.deps.state.emit('cluster', record);
   }
 
   /** Missed more heartbeats than the failover threshold allows. */
@@ -424,6 +497,7 @@ class AgentSession {
       const record = this.registry.deps.state.cluster(this.cluster);
       record.connected = false;
       this.registry.deps.state.emit('cluster', record);
+      this.registry.deps.ownership?.release(this.cluster);
       this.log.info('agent disconnected');
     }
   }

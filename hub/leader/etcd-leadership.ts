@@ -80,6 +80,16 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     this.loopDone ??= this.loop();
   }
 
+  /** The lease of this hub's etcd session while it has one (keys on it go when the hub does). */
+  get currentLease(): string | undefined {
+    return this.leaseId;
+  }
+
+  /** Namespace of the hub group's etcd keys (config prefix). */
+  get namespace(): Namespace {
+    return this.ns;
+  }
+
   status(): LeadershipStatus {
     return {
       mode: 'clustered',
@@ -186,6 +196,7 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     this.ok();
     await raceAbort(this.putMember(), session.signal);
     this.log.info({ lease: this.leaseId, ttl: ttlSeconds }, 'registered in etcd');
+    this.emit('session', this.leaseId);
 
     // Stop leading before etcd can give the lead to someone else.
     const margin = Math.min(1_000, this.ttlMs / 4);

@@ -14,3 +14,4 @@ export {
 } from './leadership.js';
 export { SingletonRunner, periodic, sleep, type Singleton, type SingletonStats } from './singletons.js';
 export { registerLeaderMetrics } from './leader-metrics.js';
+export { EtcdClusterOwnership, type ClusterOwnership, type OwnershipStats, type OwnershipTarget } from './cluster-ownership.js';

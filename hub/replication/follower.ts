@@ -312,8 +312,13 @@ export class ReplicationFollower {
       const record = state.cluster(cluster);
       // Connected means "an agent streams to some hub of the region".
       if (!owner || owner.hub !== hubId) {
-        record.connected = !!owner;
-        if (owner?.agent) record.agent = owner.agent;
+        const connected = !!owner;
+        const agent = owner?.agent ?? record.agent;
+        if (record.connected !== connected || record.agent !== agent) {
+          record.connected = connected;
+          if (agent) record.agent = agent;
+          state.emit('cluster', record);
+        }
       }
       const behind = owner && owner.hub !== hubId && (owner.epoch !== record.epoch || owner.seq > record.seq);
       if (behind) {

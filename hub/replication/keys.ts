@@ -14,6 +14,8 @@ export interface ReplicationKeys {
   owner(cluster: string): string;
   /** Pub/sub channel: "a hub needs a snapshot of this cluster". */
   resync: string;
+  /** Pub/sub channel: "this cluster's owner record changed" (agent, connected). */
+  status: string;
   /** The record of fleet events (controller failovers...), written by the leader only. */
   events: string;
   eventSeen(id: string): string;
@@ -31,6 +33,7 @@ export function replicationKeys(keyPrefix: string, region: string): ReplicationK
     trimmed: `${p}trimmed`,
     owner: (cluster) => `${p}owner:${cluster}`,
     resync: `${p}resync`,
+    status: `${p}status`,
     events: `${p}events`,
     eventSeen: (id) => `${p}event-seen:${id}`,
     dedupe: (key) => `${p}dedupe:${key}`,

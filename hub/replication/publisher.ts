@@ -26,11 +26,18 @@ export interface OwnerRecord {
   at: number;
 }
 
+/** Removes an owner record only if this hub wrote it (another hub may own the cluster by now). */
+const DELETE_IF_OURS = `local v = redis.call('GET', KEYS[1])
+if v and cjson.decode(v).hub == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 export class ReplicationPublisher {
   readonly stats = { published: 0, snapshots: 0, failures: 0 };
   /** Clusters whose stream has a hole only a snapshot can fill. */
   readonly needsSnapshot = new Set<string>();
   private readonly lastSnapshotAt = new Map<string, number>();
+  /** Clusters whose owner record this hub wrote on an agent change (removed when it leaves). */
+  private readonly announced = new Set<string>();
 
   constructor(private readonly deps: PublisherDeps) {}
 
@@ -101,6 +108,25 @@ export class ReplicationPublisher {
     this.stats.failures++;
     if (!this.needsSnapshot.has(cluster)) this.deps.logger.warn({ cluster, err: why }, 'replication: publish failed; the cluster will be republished as a snapshot');
     this.needsSnapshot.add(cluster);
+  }
+
+  /**
+   * At once when a cluster's agent changes here (connected, promoted, gone): the owner record
+   * is written (or, when no agent of it streams here any more, removed if it is still ours) and
+   * the other hubs are told, so every hub names the right agent without waiting for a tick.
+   */
+  async publishStatus(cluster: string, ttlMs: number): Promise<void> {
+    if (!this.ready) return;
+    const key = this.deps.keys.owner(cluster);
+    const record = this.deps.state.clusters.get(cluster);
+    if (this.deps.ingesting().has(cluster) && record) {
+      const owner: OwnerRecord = { hub: this.deps.hubId, agent: record.agent ?? null, epoch: record.epoch, seq: record.seq, at: Date.now() };
+      this.announced.add(cluster);
+      await this.deps.redis.set(key, JSON.stringify(owner), 'PX', ttlMs);
+    } else if (this.announced.delete(cluster)) {
+      await this.deps.redis.eval(DELETE_IF_OURS, 1, key, this.deps.hubId);
+    } else return; // a change this hub only followed: the ingesting hub announced it
+    await this.deps.redis.publish(this.deps.keys.status, cluster);
   }
 
   /** Once a second: owner records of the clusters ingested here, and holes to fill. */

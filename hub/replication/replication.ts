@@ -90,10 +90,15 @@ export class Replication {
 
   /** Starts reading; resolves when caught up with the stream or after waitMs (Redis may be down). */
   async start(waitMs: number): Promise<void> {
-    this.subscriber.on('message', (_channel: string, cluster: string) => {
-      if (this.deps.ingesting().has(cluster)) this.publisher.publishSnapshot(cluster, 'another hub asked for it', 1_000);
+    this.subscriber.on('message', (channel: string, cluster: string) => {
+      if (channel === this.keys.status) this.follower.pollOwners().catch(() => undefined);
+      else if (this.deps.ingesting().has(cluster)) this.publisher.publishSnapshot(cluster, 'another hub asked for it', 1_000);
     });
-    this.subscriber.subscribe(this.keys.resync).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
+    this.subscriber.subscribe(this.keys.resync, this.keys.status).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
+    // A local agent connected, was promoted or went away: the other hubs hear it at once.
+    this.deps.state.on('cluster', (record: { name: string }) => {
+      this.publisher.publishStatus(record.name, 3 * TICK_MS).catch((err: Error) => this.log.debug({ cluster: record.name, err: err.message }, 'replication: could not publish the cluster status'));
+    });
     this.follower.start();
     this.timer = setInterval(() => {
       this.publisher.tick(3 * TICK_MS).catch(() => undefined);

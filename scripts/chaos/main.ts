@@ -53,6 +53,8 @@ interface ClusterView {
   epoch: number;
   seq: number;
   connected: boolean;
+  /** The hub whose agent of the cluster is active (etcd ownership). */
+  owner_hub?: string | null;
 }
 
 class Hub {
@@ -449,6 +451,37 @@ async function main(): Promise<number> {
             recovered: () => tookOver(other, epoch),
             restore: async () => {
               for (const p of a.proxies) p.restore();
+            },
+          };
+        },
+      ],
+      [
+        'kill -9 owning hub (agents on two hubs)',
+        async () => {
+          // The standby is moved off the owning hub first (its link there blackholed), so the two
+          // agents of the cluster stream to two hubs: only the owner's may be active.
+          const ownerId = (await hubs.find((h) => h.alive)!.cluster())?.owner_hub;
+          const owner = hubs.find((h) => h.id === ownerId && h.alive);
+          if (!owner) throw new Error(`no live hub owns the cluster before the fault (owner_hub ${ownerId})`);
+          const i = hubs.indexOf(owner);
+          const standby = agents.find((x) => x !== active)!;
+          standby.proxies[i].blackhole();
+          await waitFor(`${standby.name} on another hub`, () => standby.proxies.some((p, j) => j !== i && p.connections > 0), 20_000);
+          await sleep(1_000);
+          const views = await Promise.all(hubs.filter((h) => h.alive).map((h) => h.cluster()));
+          if (!views.every((c) => c?.owner_hub === owner.id && c.agent === active.name)) throw new Error(`before the fault not every hub names ${owner.id}/${active.name}: ${JSON.stringify(views)}`);
+          log(`  ${active.name} active on ${owner.id} (the owner), ${standby.name} standby on another hub`);
+          return {
+            kill: () => owner.kill(),
+            // Another live hub owns the cluster, every live hub says so, and one leads.
+            recovered: async () => {
+              const live = hubs.filter((h) => h.alive);
+              const cs = await Promise.all(live.map((h) => h.cluster()));
+              return cs.every((c) => c?.connected && c.owner_hub && c.owner_hub !== owner.id && c.owner_hub === cs[0]?.owner_hub) && (await oneLeader());
+            },
+            restore: async () => {
+              standby.proxies[i].restore();
+              await owner.start();
             },
           };
         },

@@ -124,9 +124,9 @@ export class Services {
     this.redisUrl = `redis://127.0.0.1:${redisPort}`;
   }
 
-  static async create(): Promise<Services> {
+  static async create(name = 'chaos'): Promise<Services> {
     const ports = await freePorts(7);
-    return new Services(`/tmp/sfleet-services/chaos-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
+    return new Services(`/tmp/sfleet-services/${name}-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
   }
 
   private env(): NodeJS.ProcessEnv {
@@ -229,6 +229,11 @@ export class TcpProxy {
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** Client connections open through the proxy now. */
+  get connections(): number {
+    return this.sockets.size / 2;
   }
 
   blackhole(): void {

@@ -26,6 +26,8 @@ export interface RouteDeps {
   hubs?: () => Promise<object>;
   /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
   stale?: () => ReadonlyMap<string, string>;
+  /** Clustered: the hub that owns each cluster's active agent (etcd), for owner_hub. */
+  owner?: (cluster: string) => string | null;
   /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
   federation?: Federation;
 }
@@ -101,7 +103,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
     const local = (): { items: object[] } => {
-      const items = scopedClusterStatuses(state, access(request));
+      const items = scopedClusterStatuses(state, access(request), deps.owner);
       if (!deps.stale) return { items };
       const stale = deps.stale();
       return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };

@@ -1,0 +1,113 @@
+// 6. Failover, the hub side. leader_handover_ms: a clustered hub group (sfleet hub child
+// processes on a private 3-member etcd and Redis, scripts/services/start.sh, the same parts as
+// `npm run chaos`); the leader is killed with SIGKILL and the time until another hub says it
+// leads (its /readyz names its fencing token) is measured, then the killed hub restarts and the
+// next round kills whoever leads. The figure is bounded below by the etcd lease TTL (3 s here,
+// as in the chaos run): a killed leader's election key lives until its lease runs out.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort, httpsGet, Services, SfleetChild, waitFor } from '../../chaos/procs.js';
+import { measured, percentile, round, sleep, type BenchContext, type Measured } from '../lib/context.js';
+
+const LEASE_TTL = '3s';
+
+class GroupHub {
+  proc?: SfleetChild;
+  private httpPort = 0;
+  private grpcPort = 0;
+  constructor(
+    readonly id: string,
+    private readonly dir: string,
+    private readonly ctx: BenchContext,
+    private readonly services: Services,
+  ) {}
+
+  get alive(): boolean {
+    return !!this.proc?.alive;
+  }
+
+  async start(): Promise<void> {
+    if (!this.httpPort) {
+      this.httpPort = await freePort();
+      this.grpcPort = await freePort();
+    }
+    const home = join(this.dir, this.id);
+    mkdirSync(home, { recursive: true });
+    const { pki } = this.ctx;
+    writeFileSync(
+      join(home, 'hub.yaml'),
+      stringify({
+        region: 'bench',
+        hub_id: this.id,
+        listen: { grpc: `127.0.0.1:${this.grpcPort}`, http: `127.0.0.1:${this.httpPort}` },
+        tls: pki.hub,
+        data_dir: join(home, 'data'),
+        log_level: 'warn',
+        etcd: { endpoints: this.services.etcdEndpoints, lease_ttl: LEASE_TTL },
+        redis: { url: this.services.redisUrl },
+      }),
+    );
+    this.proc = new SfleetChild(['hub', '--config', join(home, 'hub.yaml')], join(home, 'hub.log')).start();
+    await waitFor(`hub ${this.id} ready`, async () => this.alive && (await this.readyz()).status === 200, 60_000, 100);
+  }
+
+  private readyz(): ReturnType<typeof httpsGet> {
+    return httpsGet(`https://127.0.0.1:${this.httpPort}/readyz`, this.ctx.pki.client, 1_000);
+  }
+
+  /** This hub's fencing token while it leads. */
+  async leadingToken(): Promise<number | undefined> {
+    if (!this.alive) return undefined;
+    const r = await this.readyz().catch(() => undefined);
+    if (r?.status !== 200) return undefined;
+    const m = /^this hub \(fencing token (\d+)\)$/.exec((JSON.parse(r.body) as { checks: Record<string, string> }).checks.leader ?? '');
+    return m ? Number(m[1]) : undefined;
+  }
+}
+
+export async function leaderHandoverBench(ctx: BenchContext): Promise<Measured[]> {
+  if (process.getuid?.() !== 0) throw new Error('leader-handover starts etcd and Redis (scripts/services/start.sh): run the benchmark as root');
+  const rounds = ctx.quick ? 1 : 6;
+  const hubCount = ctx.quick ? 2 : 3;
+  const dir = join(ctx.workDir, 'leader-handover');
+  const services = await Services.create('bench');
+  const hubs = Array.from({ length: hubCount }, (_, i) => new GroupHub(`hub-${i + 1}`, dir, ctx, services));
+  try {
+    const t0 = Date.now();
+    await services.start();
+    const t1 = Date.now();
+    await Promise.all(hubs.map((h) => h.start()));
+    ctx.log(`leader-handover: etcd x3 + Redis up in ${t1 - t0} ms, ${hubCount} hubs ready ${Date.now() - t1} ms later`);
+    const leader = async (): Promise<{ hub: GroupHub; token: number } | undefined> => {
+      const tokens = await Promise.all(hubs.map((h) => h.leadingToken()));
+      const i = tokens.findIndex((t) => t !== undefined);
+      return i >= 0 ? { hub: hubs[i], token: tokens[i]! } : undefined;
+    };
+    const handover: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const before = await waitFor('a leader', leader, 30_000, 50);
+      await sleep(500);
+      const t0 = Date.now();
+      await before.hub.proc!.kill('SIGKILL');
+      const after = await waitFor('another hub leading', async () => {
+        const l = await leader();
+        return l && l.hub !== before.hub && l.token > before.token ? l : undefined;
+      }, 30_000, 20);
+      handover.push(Date.now() - t0);
+      ctx.log(`leader-handover: ${before.hub.id} (token ${before.token}) killed; ${after.hub.id} leads with token ${after.token} after ${handover[handover.length - 1]} ms`);
+      if (r < rounds - 1) await before.hub.start();
+    }
+    handover.sort((a, b) => a - b);
+    return [
+      measured(ctx, 'leader_handover_ms', round(percentile(handover, 50), 0), 'ms', {
+        note: `median of ${rounds}, ${hubCount} hubs, etcd lease TTL ${LEASE_TTL}: SIGKILL of the leader -> another hub leads (max ${handover[handover.length - 1]} ms)`,
+      }),
+    ];
+  } finally {
+    await Promise.all(hubs.map((h) => h.proc?.kill('SIGKILL')));
+    // Scratch services: no graceful shutdown to wait for.
+    await Promise.all((['etcd1', 'etcd2', 'etcd3', 'redis'] as const).map((m) => services.kill(m).catch(() => undefined)));
+    await services.stop();
+  }
+}
