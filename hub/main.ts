@@ -118,6 +118,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   const logins = createIdentity(config, {
     logger,
+    atRest,
     // auth.mfa.required_roles: the user's RBAC roles as bound at login.
     rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
     once: shared.dedupe,

@@ -16,7 +16,12 @@ async function userStore(opts: { dataDir?: string; config?: string; set: string[
   if (opts.config) {
     const { loadConfigFile } = await import('../../shared/config/index.js');
     const { hubConfigSchema } = await import('../../hub/config/index.js');
-    return new LocalUserStore(resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir));
+    const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
+    // users.json is sealed when the hub encrypts its data at rest.
+    const { AtRest } = await import('../../shared/crypto/index.js');
+    const atRest = await AtRest.create(config.encryption, { createKeyring: false });
+    if (atRest.enabled) await atRest.preload(resolve(config.data_dir, 'users.json'));
+    return new LocalUserStore(resolve(config.data_dir), undefined, atRest);
   }
   throw new Error('say which hub: --data-dir DIR (the hub data_dir) or --config hub.yaml');
 }

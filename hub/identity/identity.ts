@@ -7,6 +7,7 @@ import type { AuthInput, BearerVerifier, Principal } from '../policy/index.js';
 import type { HubConfig } from '../config/index.js';
 import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
+import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
 import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
 import { LoginService, type LoginAuditRecord } from './login/login-service.js';
@@ -22,6 +23,8 @@ export interface IdentityDeps {
   redis?: { client: Redis; prefix: string };
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
   audit?: (record: LoginAuditRecord) => void;
+  /** Encryption at rest for users.json and sessions.json (absent: plain files). */
+  atRest?: AtRest;
 }
 
 export interface Identity {
@@ -37,12 +40,12 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
   if (store === 'auto') store = deps.sharedSessions ? 'redis' : 'file';
   if (store === 'redis' && !deps.sharedSessions) throw new Error('auth.session.store is redis but the hub has no redis section');
   const sessions: SessionStore =
-    store === 'redis' ? new SharedSessionStore(deps.sharedSessions!) : store === 'file' ? new FileSessionStore(config.data_dir) : new MemorySessionStore();
+    store === 'redis' ? new SharedSessionStore(deps.sharedSessions!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest) : new MemorySessionStore();
   const limiter: LoginLimiter = deps.redis ? new RedisLoginLimiter(deps.redis.client, deps.redis.prefix, auth.rate_limit) : new MemoryLoginLimiter(auth.rate_limit);
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }
-  const localUsers = new LocalUserStore(config.data_dir);
+  const localUsers = new LocalUserStore(config.data_dir, undefined, deps.atRest);
   const login = new LoginService({
     config: auth,
     sessions,

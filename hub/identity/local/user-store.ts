@@ -1,10 +1,10 @@
 // Local (break-glass) users in data_dir/users.json, mode 0600: scrypt password hashes and TOTP
 // secrets. A record may hold only a TOTP enrolment, for a directory (LDAP) user whose logins
 // need a second factor. Written by `sfleet user ...`, re-read by the hub when the file changes.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadRequestError, ConflictError, NotFoundError } from '../../../shared/errors/index.js';
-import { writeAtomically } from '../../../shared/record-log/index.js';
+import { AtRest } from '../../../shared/crypto/index.js';
 import { DEFAULT_SCRYPT, hashPassword, verifyPassword } from './password-hash.js';
 
 export interface LocalUser {
@@ -31,6 +31,8 @@ export class LocalUserStore {
   constructor(
     dataDir: string,
     private readonly scryptParams: { N: number; r: number; p: number } = DEFAULT_SCRYPT,
+    /** TOTP secrets and password hashes: sealed when the hub encrypts its data at rest. */
+    private readonly atRest: AtRest = AtRest.plaintext(),
   ) {
     this.path = join(dataDir, 'users.json');
   }
@@ -43,12 +45,12 @@ export class LocalUserStore {
     }
     const mtime = statSync(this.path).mtimeMs;
     if (mtime === this.loadedMtime) return;
-    this.users = (JSON.parse(readFileSync(this.path, 'utf8')) as { users?: LocalUser[] }).users ?? [];
+    this.users = (JSON.parse(this.atRest.readFile(this.path, 'hub/users')?.toString('utf8') ?? '{}') as { users?: LocalUser[] }).users ?? [];
     this.loadedMtime = mtime;
   }
 
   private save(): void {
-    writeAtomically(this.path, Buffer.from(JSON.stringify({ users: this.users }, null, 2)));
+    this.atRest.writeFile(this.path, 'hub/users', Buffer.from(JSON.stringify({ users: this.users }, null, 2)));
     this.loadedMtime = -1;
   }
 

@@ -1,10 +1,9 @@
 // Session stores that outlive a hub process: a file (standalone hub: data_dir/sessions.json,
 // mode 0600, only SHA-256 hashes of the tokens) and the region's shared store in Redis (a hub
 // group: a session opened on one hub works on every other).
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnavailableError } from '../../../shared/errors/index.js';
-import { writeAtomically } from '../../../shared/record-log/index.js';
+import { AtRest } from '../../../shared/crypto/index.js';
 import type { Principal } from '../../policy/index.js';
 import { newSessionToken, sessionKey, type SessionStore } from './session-store.js';
 
@@ -19,10 +18,13 @@ export class FileSessionStore implements SessionStore {
   constructor(
     dataDir: string,
     private readonly now: () => number = Date.now,
+    /** Sessions name users and their groups: sealed when the hub encrypts its data at rest. */
+    private readonly atRest: AtRest = AtRest.plaintext(),
   ) {
     this.path = join(dataDir, 'sessions.json');
-    if (existsSync(this.path)) {
-      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { sessions?: Record<string, StoredSession> };
+    const stored = this.atRest.readFile(this.path, 'hub/sessions');
+    if (stored) {
+      const parsed = JSON.parse(stored.toString('utf8')) as { sessions?: Record<string, StoredSession> };
       for (const [k, v] of Object.entries(parsed.sessions ?? {})) if (v.expires > this.now()) this.sessions.set(k, v);
     }
   }
@@ -51,7 +53,7 @@ export class FileSessionStore implements SessionStore {
   private save(): void {
     const now = this.now();
     for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
-    writeAtomically(this.path, Buffer.from(JSON.stringify({ sessions: Object.fromEntries(this.sessions) })));
+    this.atRest.writeFile(this.path, 'hub/sessions', Buffer.from(JSON.stringify({ sessions: Object.fromEntries(this.sessions) })));
   }
 }
 
