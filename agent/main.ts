@@ -1,6 +1,6 @@
 // Wires the agent: Slurm source, spool, pipeline, hub stream. The only place that knows them all.
 import { createLogger, type Logger } from '../shared/logging/index.js';
-import { loadTls } from '../shared/tls/index.js';
+import { loadTls } from '../shared/tls/credentials.js';
 import { VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config/index.js';
 import { AgentPipeline } from './pipeline.js';
