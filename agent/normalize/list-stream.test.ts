@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SlurmResponseError, SlurmUnavailableError } from '../../shared/errors/index.js';
-import { adapterFor, streamedList, type ListLimits } from './index.js';
+import type { Job } from '../../shared/model/index.js';
+import { adapterFor, ElementCache, streamedList, type ListLimits } from './index.js';
 
 const LIMITS: ListLimits = { maxElementBytes: 1 << 20, maxOtherBytes: 1 << 20 };
 const fixture = (path: string): string => readFileSync(new URL(`./testdata/${path}`, import.meta.url), 'utf8');
@@ -120,5 +121,31 @@ describe('streamedList', () => {
     expect(() => stream('v0.0.41', 'job', '[1, 2]', 2)).toThrow('slurmrestd answer for jobs is not a JSON object (HTTP 200)');
     expect(() => stream('v0.0.41', 'job', '', 2)).toThrow('slurmrestd sent an empty body for jobs (HTTP 200)');
     expect(() => stream('v0.0.41', 'job', '  ', 2)).toThrow('slurmrestd sent truncated JSON for jobs at position 2 of 2');
+  });
+
+  it('reuses the object of a job whose bytes did not change since the last complete answer', () => {
+    const cache = new ElementCache<Job>('v0.0.41');
+    const read = (text: string): Job[] => {
+      const list = streamedList(adapterFor('v0.0.41'), 'job', 'c1', LIMITS, cache);
+      list.write(Buffer.from(text));
+      return list.finish(200);
+    };
+    const job = (id: number, state: string) => ({ job_id: id, user_name: 'u', job_state: [state] });
+    const first = read(JSON.stringify({ jobs: [job(1, 'RUNNING'), job(2, 'PENDING')] }));
+    const second = read(JSON.stringify({ jobs: [job(2, 'PENDING'), job(1, 'COMPLETED'), job(3, 'PENDING')] }));
+    expect(second.map((j) => [j.id, j.state])).toEqual([
+      [2, 'PENDING'],
+      [1, 'COMPLETED'],
+      [3, 'PENDING'],
+    ]);
+    expect(second[0]).toBe(first[1]);
+    expect(second[1]).not.toBe(first[0]);
+    expect(cache.size).toBe(3);
+    // A failed answer leaves the cache as it was; another version never uses it.
+    expect(() => read(JSON.stringify({ jobs: [job(2, 'PENDING')], errors: [{ error_number: 1, error: 'Unspecified error' }] }))).toThrow(/reported an error/);
+    expect(cache.size).toBe(3);
+    const other = streamedList(adapterFor('v0.0.42'), 'job', 'c1', LIMITS, cache);
+    other.write(Buffer.from(JSON.stringify({ jobs: [job(2, 'PENDING')] })));
+    expect(other.finish(200)[0]).not.toBe(first[1]);
   });
 });

@@ -14,10 +14,11 @@
 // (SlurmctldWatch) wait in `takeEvents()` for the pipeline to spool them.
 import type { FleetEvent } from '../../../generated/fleet/v1/agent.js';
 import { ConfigError, SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
-import type { ClusterModel, ControllerHealth, KindName } from '../../../shared/model/index.js';
+import type { ClusterModel, ControllerHealth, Job, KindName, Node } from '../../../shared/model/index.js';
 import { emptyClusterModel } from '../../../shared/model/index.js';
 import {
   adapterFor,
+  ElementCache,
   isSupportedVersion,
   parseSlurmResponse,
   streamedList,
@@ -115,6 +116,9 @@ export class RestSource implements SlurmSource {
   private round?: Map<number, number>;
   private readonly slurmctld: SlurmctldWatch;
   private readonly listLimits: ListLimits;
+  /** Jobs and nodes of the last full answers, reused when slurmrestd sends one unchanged. */
+  private jobCache = new ElementCache<Job>('');
+  private nodeCache = new ElementCache<Node>('');
   private pendingEvents: FleetEvent[] = [];
   private readonly eventListeners: (() => void)[] = [];
 
@@ -144,6 +148,8 @@ export class RestSource implements SlurmSource {
       const api = { version: options.apiVersion, adapter: adapterFor(options.apiVersion), simulator: options.simulator ?? false };
       this.negotiation = Promise.resolve(api);
       this.version = api.version;
+      this.jobCache = new ElementCache<Job>(api.version);
+      this.nodeCache = new ElementCache<Node>(api.version);
     }
     // Health checks ping the negotiated version; before that the newest supported one (a 404 is an answer too).
     this.transport.pool.start((index) => this.transport.probe(index, `/slurm/${this.version ?? SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]}/ping`));
@@ -199,6 +205,8 @@ export class RestSource implements SlurmSource {
       const p = negotiateVersion(this.transport, SUPPORTED_VERSIONS, signal ?? this.closing.signal).then((found) => {
         this.deps.logger?.info({ endpoint: this.transport.endpoint, api_version: found.version, via: found.via, simulator: found.simulator }, 'slurmrestd API version negotiated');
         this.version = found.version;
+        this.jobCache = new ElementCache<Job>(found.version);
+        this.nodeCache = new ElementCache<Node>(found.version);
         return { version: found.version, adapter: adapterFor(found.version), simulator: found.simulator || (this.options.simulator ?? false) };
       });
       p.catch(() => {
@@ -271,10 +279,10 @@ export class RestSource implements SlurmSource {
     // 2. the lists
     const withDb = this.pollCount++ % Math.max(1, this.options.accountingEvery ?? 1) === 0;
     await Promise.all([
-      this.timed(round, 'job', `/slurm/${v}/jobs`, (b) => adapter.jobs(b, cluster), true, () => streamedList(adapter, 'job', cluster, this.listLimits)),
+      this.timed(round, 'job', `/slurm/${v}/jobs`, (b) => adapter.jobs(b, cluster), true, () => streamedList(adapter, 'job', cluster, this.listLimits, this.jobCache)),
       this.timed(round, 'partition', `/slurm/${v}/partitions`, (b) => adapter.partitions(b, cluster)),
       // v0.0.38 fails update_time on /nodes unless partitions changed too: always the full list.
-      this.timed(round, 'node', `/slurm/${v}/nodes`, (b) => adapter.nodes(b, cluster), v !== 'v0.0.38', () => streamedList(adapter, 'node', cluster, this.listLimits)),
+      this.timed(round, 'node', `/slurm/${v}/nodes`, (b) => adapter.nodes(b, cluster), v !== 'v0.0.38', () => streamedList(adapter, 'node', cluster, this.listLimits, this.nodeCache)),
       this.get(`/slurm/${v}/reservations`, 'reservations').then((r) => {
         round.model.reservation = adapter.reservations(body(r, 'reservations'), cluster);
       }),
