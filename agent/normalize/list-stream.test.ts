@@ -148,4 +148,40 @@ describe('streamedList', () => {
     other.write(Buffer.from(JSON.stringify({ jobs: [job(2, 'PENDING')] })));
     expect(other.finish(200)[0]).not.toBe(first[1]);
   });
+
+  it('pretty-printed lists (cut at each closing line) give the same jobs, whatever the layout surprises', () => {
+    const job = (id: number, extra: object = {}) => ({ job_id: id, user_name: 'u', job_state: ['PENDING'], ...extra });
+    const jobs = Array.from({ length: 300 }, (_, i) => job(i + 1, { comment: 'x'.repeat(i % 17), flags: ['A'], resources: { nodes: { list: [] } } }));
+    const pretty = JSON.stringify({ jobs, meta: {} }, null, 2);
+    const expected = adapterFor('v0.0.41').jobs({ jobs }, 'c1');
+    for (const size of [1, 7, 100, 4096, pretty.length]) expect(stream('v0.0.41', 'job', pretty, size)).toEqual(expected);
+    // A nested object closed at the elements' own indentation, a compact element, a string
+    // holding what looks like a closing line, a last element on one line.
+    const odd = [
+      '{"jobs": [',
+      '    {"job_id": 1,\n      "user_name": "a"\n    },',
+      '    {"job_id": 2, "nested": {"x": 1\n    }, "user_name": "b"\n    },',
+      '    {"job_id": 3, "comment": "\\n    },\\n    {", "user_name": "c"},',
+      '    {"job_id": 4,\n      "user_name": "d"\n    },',
+      '    {"job_id": 5, "user_name": "e"}',
+      '  ]}',
+    ].join('\n');
+    for (const size of [1, 5, 64, odd.length]) {
+      expect((stream('v0.0.41', 'job', odd, size) as Job[]).map((j) => [j.id, j.user, j.comment])).toEqual([
+        [1, 'a', ''],
+        [2, 'b', ''],
+        [3, 'c', '\n    },\n    {'],
+        [4, 'd', ''],
+        [5, 'e', ''],
+      ]);
+    }
+    // Malformed inside a pretty element: the byte scanner names the place.
+    const bad = JSON.stringify({ jobs: [job(1), job(2)] }, null, 2).replace('"job_id": 2', '"job_id": 2,,');
+    expect(() => stream('v0.0.41', 'job', bad, 50)).toThrow(`malformed JSON for jobs at position ${bad.indexOf(',,') + 1}`);
+    const cut = JSON.stringify({ jobs: [job(1), job(2)] }, null, 2).slice(0, -20);
+    expect(() => stream('v0.0.41', 'job', cut, 50)).toThrow(`truncated JSON for jobs at position ${cut.length} of ${cut.length}`);
+    // An element far bigger than usual without its closing line still reads.
+    const long = JSON.stringify({ jobs: [job(1), job(2, { comment: 'y'.repeat(1_200_000) }), job(3)] }, null, 2).replace('\n    }', '}');
+    expect((stream('v0.0.41', 'job', long, 65536, { maxElementBytes: 2 << 20, maxOtherBytes: 1024 }) as Job[]).map((j) => j.id)).toEqual([1, 2, 3]);
+  });
 });

@@ -32,6 +32,8 @@ const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 
+/** fastList hands an element over to the byte scanner beyond this size without a closing line. */
+const FAST_CARRY_BYTES = 1 << 20;
 const STRING = 1;
 const OPEN = 2;
 const CLOSE = 3;
@@ -59,6 +61,20 @@ function stringEnd(data: Buffer, from: number): number {
     j = data.indexOf(QUOTE, j + 1);
   }
   return j;
+}
+
+/**
+ * The closing line of the object element data[start, end) (white space after it included):
+ * `\n` + blanks + `}` when it is laid out that way, else undefined.
+ */
+function closingLine(data: Buffer, start: number, end: number): Buffer | undefined {
+  let e = end;
+  while (e > start && isSpace(data[e - 1])) e--;
+  if (data[start] !== LBRACE || data[e - 1] !== RBRACE) return undefined;
+  const nl = data.lastIndexOf(0x0a, e - 1);
+  if (nl <= start) return undefined;
+  for (let k = nl + 1; k < e - 1; k++) if (data[k] !== 0x20 && data[k] !== 0x09) return undefined;
+  return Buffer.from(data.subarray(nl, e));
 }
 
 function isSpace(c: number): boolean {
@@ -93,6 +109,12 @@ export class ListStream {
   private cutAt = -1;
   private cutBytes = 0;
   private listStart = 0;
+  /** Until an element shows otherwise, the list may be pretty-printed (see fastList). */
+  private pretty = true;
+  /** The closing line of an element: `\n`, the element's indentation, `}`. */
+  private closer?: Buffer;
+  /** Where fastList's search resumes, from the unfinished element's start. */
+  private searchAt = 1;
 
   constructor(
     key: string,
@@ -125,10 +147,17 @@ export class ListStream {
     let elementStart = from > 0 ? 0 : -1;
     while (i < data.length) {
       if (this.inList) {
-        const r = this.scanList(data, i, elementStart, base);
+        let r = this.closer ? this.fastList(data, i, elementStart, base) : this.scanList(data, i, elementStart, base);
+        if (r < 0) {
+          // Not laid out as learned: the byte scanner takes over, from that element on.
+          r = ~r;
+          this.closer = undefined;
+          this.pretty = false;
+          this.depth = 2;
+          this.inString = false;
+        }
         i = r;
         elementStart = -1;
-        if (this.inList) break;
       } else {
         i = this.scanOther(data, i);
       }
@@ -182,6 +211,15 @@ export class ListStream {
       if (c === COMMA || c === RBRACKET) {
         if (start >= 0) {
           this.element(data, start, i, base);
+          if (c === COMMA && this.pretty && this.closer === undefined) {
+            this.closer = closingLine(data, start, i);
+            if (this.closer) {
+              this.needElement = true;
+              this.depth = depth;
+              return i + 1;
+            }
+            this.pretty = false;
+          }
           start = -1;
         } else if (c === COMMA || this.needElement) {
           throw this.malformed(base + i);
@@ -211,6 +249,74 @@ export class ListStream {
       throw this.malformed(base + n);
     }
     return n;
+  }
+
+  /**
+   * Inside a pretty-printed list (slurmrestd's layout): an element ends at its closing line,
+   * `\n` + its indentation + `}`, found by a native search instead of byte by byte. A raw
+   * newline never occurs inside a JSON string, and JSON.parse (or a byte-identical element
+   * that parsed before) proves the cut: a complete object starting at the element's `{` ends
+   * where its brackets match, nowhere else. Anything else returns ~index: the byte scanner
+   * takes the element starting there.
+   */
+  private fastList(data: Buffer, from: number, elementStart: number, base: number): number {
+    const closer = this.closer!;
+    const n = data.length;
+    let i = from;
+    let start = elementStart;
+    for (;;) {
+      if (start < 0) {
+        while (i < n && isSpace(data[i])) i++;
+        if (i >= n) return n;
+        const c = data[i];
+        if (c === COMMA) {
+          if (this.needElement) throw this.malformed(base + i);
+          this.needElement = true;
+          i++;
+          continue;
+        }
+        if (c === RBRACKET) {
+          if (this.needElement) throw this.malformed(base + i);
+          this.inList = false;
+          this.cutBytes = base + i - this.listStart;
+          return i;
+        }
+        if (c !== LBRACE) return ~i;
+        if (!this.needElement) throw this.malformed(base + i);
+        start = i;
+        this.searchAt = 1;
+      }
+      const at = data.indexOf(closer, start + this.searchAt);
+      if (at < 0) {
+        // No closing line for this long (or the layout changed): let the byte scanner decide.
+        if (n - start > Math.min(FAST_CARRY_BYTES, this.limits.maxElementBytes)) return ~start;
+        this.carry = Buffer.from(data.subarray(start));
+        this.searchAt = Math.max(1, n - start - closer.length + 1);
+        return n;
+      }
+      const end = at + closer.length;
+      if (end - start > this.limits.maxElementBytes) return ~start;
+      if (!this.tryElement(data, start, end)) return ~start;
+      this.needElement = false;
+      start = -1;
+      i = end;
+    }
+  }
+
+  /** An element cut by fastList: taken when it proves complete, false when it does not parse. */
+  private tryElement(data: Buffer, start: number, end: number): boolean {
+    if (this.reuse?.(data.subarray(start, end), this.count)) {
+      this.count++;
+      return true;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString('utf8', start, end));
+    } catch {
+      return false;
+    }
+    this.onElement(value, this.count++);
+    return true;
   }
 
   /** Outside the list: follows the structure, finds the list's key, keeps the bytes. */
@@ -320,6 +426,15 @@ export class ListStream {
    */
   end(): unknown {
     if (this.total === 0) return undefined;
+    if (this.carry && this.closer) {
+      // fastList found no closing line up to the end (e.g. a last element on one line).
+      const rest = this.carry;
+      this.carry = undefined;
+      this.closer = undefined;
+      this.pretty = false;
+      this.total -= rest.length;
+      this.write(rest);
+    }
     if (this.inList || this.inString || this.depth !== 0 || !this.started) {
       throw new SlurmResponseError(`slurmrestd sent truncated JSON for ${this.what} at position ${this.total} of ${this.total}`, {
         position: this.total,
