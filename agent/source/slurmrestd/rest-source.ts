@@ -49,7 +49,7 @@ export interface RestSourceOptions {
   /** The endpoint is the project's simulator even if its spec does not say so. */
   simulator?: boolean;
   /**
-   * Largest buffered answer accepted; default 64 MiB. /jobs and /nodes are read as they
+   * Largest buffered answer accepted; default 256 MiB. /jobs and /nodes are read as they
    * arrive, with no total cap (100,000 jobs are about 320 MB on v0.0.38) but `listLimits`.
    */
   maxBodyBytes?: number;
@@ -130,7 +130,7 @@ export class RestSource implements SlurmSource {
       endpoints: options.endpoints,
       auth: options.auth,
       timeoutMs: options.timeoutMs ?? 30_000,
-      maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
+      maxBodyBytes: options.maxBodyBytes ?? 256 * 1024 * 1024,
       loadBalancing: options.loadBalancing,
       pool: { cluster: options.cluster, clock: deps.clock, onEvent: (e) => this.addEvent(e) },
     });
