@@ -1,7 +1,7 @@
 // Wires the agent: Slurm source, spool, pipeline, hub stream. The only place that knows them all.
 import { AtRest } from '../shared/crypto/index.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
-import { loadTls } from '../shared/tls/index.js';
+import { loadTls } from '../shared/tls/credentials.js';
 import { VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config/index.js';
 import { AgentPipeline } from './pipeline.js';

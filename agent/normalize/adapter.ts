@@ -31,6 +31,10 @@ export interface VersionAdapter {
   jobs(body: unknown, cluster: string): Job[];
   /** GET /slurm/vX/nodes and /slurm/vX/node/{name}. */
   nodes(body: unknown, cluster: string): Node[];
+  /** One element of the `jobs` list (a streamed answer, see list-stream.ts); `index` names it in errors. */
+  jobAt(item: unknown, index: number, cluster: string): Job;
+  /** One element of the `nodes` list. */
+  nodeAt(item: unknown, index: number, cluster: string): Node;
   partitions(body: unknown, cluster: string): Partition[];
   reservations(body: unknown, cluster: string): Reservation[];
   /** GET /slurmdb/vX/qos. */

@@ -12,7 +12,8 @@ import { AdapterV0043 } from './v0.0.43.js';
 import { AdapterV0044 } from './v0.0.44.js';
 
 export type { ApiVersion, DiagSummary, VersionAdapter } from './adapter.js';
-export { parseSlurmResponse, type ParsedResponse } from './response.js';
+export { checkSlurmAnswer, parseSlurmResponse, type ParsedResponse } from './response.js';
+export { ElementCache, ListStream, streamedList, type ListLimits, type StreamedList } from './list-stream.js';
 export { JOB_BASE_STATES, NODE_BASE_STATES } from './slurm-values.js';
 
 /** Oldest to newest. */

@@ -49,25 +49,11 @@ export function parseSlurmResponse(
         `slurmrestd sent ${contentType ? `"${shortType(contentType)}"` : 'non-JSON text'} for ${what}, expected JSON (HTTP ${status})`,
       );
     }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new SlurmResponseError(`slurmrestd answer for ${what} is not a JSON object (HTTP ${status})`);
-    }
+    return checkSlurmAnswer(status, body, what);
   }
 
   const errors = parsed ? realErrors(body) : [];
-  for (const e of errors) {
-    if (e.number === AUTH_FAILED || e.text === 'Protocol authentication error') throw authFailed(what, status);
-  }
-  for (const e of errors) {
-    if (e.number === INVALID_JOB_ID || e.text.startsWith('Invalid job id')) {
-      throw new NotFoundError(`${what}: Slurm does not know this job (${describe(e)})`);
-    }
-  }
-
-  if (ok) {
-    if (errors.length > 0) throw new SlurmResponseError(`slurmrestd reported an error for ${what}: ${summarize(errors)}`);
-    return { unchanged: false, body };
-  }
+  throwKnownErrors(errors, what, status);
 
   const slurmText = errors.length > 0 ? `: ${summarize(errors)}` : '';
   if (status === 401 || status === 511) throw authFailed(what, status);
@@ -81,6 +67,32 @@ export function parseSlurmResponse(
     throw new SlurmUnavailableError(`slurmrestd failed to answer ${what} (HTTP ${status})${slurmText}`, status);
   }
   throw new SlurmResponseError(`slurmrestd rejected the request for ${what} (HTTP ${status})${slurmText}`, { status });
+}
+
+/**
+ * The checks of a 2xx answer already parsed (by parseSlurmResponse, or by list-stream.ts
+ * from everything around a streamed list): an object, and no real `errors`.
+ */
+export function checkSlurmAnswer(status: number, body: unknown, what: string): ParsedResponse {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new SlurmResponseError(`slurmrestd answer for ${what} is not a JSON object (HTTP ${status})`);
+  }
+  const errors = realErrors(body);
+  throwKnownErrors(errors, what, status);
+  if (errors.length > 0) throw new SlurmResponseError(`slurmrestd reported an error for ${what}: ${summarize(errors)}`);
+  return { unchanged: false, body };
+}
+
+/** Authentication failures and unknown jobs, whatever the HTTP status. */
+function throwKnownErrors(errors: SlurmError[], what: string, status: number): void {
+  for (const e of errors) {
+    if (e.number === AUTH_FAILED || e.text === 'Protocol authentication error') throw authFailed(what, status);
+  }
+  for (const e of errors) {
+    if (e.number === INVALID_JOB_ID || e.text.startsWith('Invalid job id')) {
+      throw new NotFoundError(`${what}: Slurm does not know this job (${describe(e)})`);
+    }
+  }
 }
 
 function authFailed(what: string, status: number): SlurmUnavailableError {

@@ -58,15 +58,23 @@ export class AdapterV0038 implements VersionAdapter {
   jobs(body: unknown, cluster: string): Job[] {
     const list = records(body, 'jobs', this.version, 'job');
     const out: Job[] = [];
-    for (let i = 0; i < list.length; i++) out.push(this.job(asRecord(list[i], this.version, 'job', i), i, cluster));
+    for (let i = 0; i < list.length; i++) out.push(this.jobAt(list[i], i, cluster));
     return out;
+  }
+
+  jobAt(item: unknown, index: number, cluster: string): Job {
+    return this.job(asRecord(item, this.version, 'job', index), index, cluster);
   }
 
   nodes(body: unknown, cluster: string): Node[] {
     const list = records(body, 'nodes', this.version, 'node');
     const out: Node[] = [];
-    for (let i = 0; i < list.length; i++) out.push(this.node(asRecord(list[i], this.version, 'node', i), i, cluster));
+    for (let i = 0; i < list.length; i++) out.push(this.nodeAt(list[i], i, cluster));
     return out;
+  }
+
+  nodeAt(item: unknown, index: number, cluster: string): Node {
+    return this.node(asRecord(item, this.version, 'node', index), index, cluster);
   }
 
   partitions(body: unknown, cluster: string): Partition[] {

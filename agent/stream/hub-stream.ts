@@ -5,7 +5,7 @@
 import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { AgentRole, AgentServiceClient, type AgentMessage, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
-import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/index.js';
+import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/credentials.js';
 import type { DeltaSpool } from '../spool/index.js';
 import type { CertificateRenewal } from './certificate-renewal.js';
 

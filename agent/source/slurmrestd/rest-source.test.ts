@@ -27,6 +27,8 @@ class FakeSlurmrestd {
   changed = { jobs: NOW - 100, nodes: NOW - 100, partitions: NOW - 100 };
   jobIds = [1, 2];
   nodesBug = false;
+  /** Sent as the /jobs answer instead of the generated one. */
+  jobsText?: string;
   dbDown = false;
   hang = false;
   seen: Seen[] = [];
@@ -91,6 +93,7 @@ class FakeSlurmrestd {
       if (rest === 'diag') {
         return this.json(res, 200, { statistics: { req_time: is38 ? this.now : { set: true, infinite: false, number: this.now }, server_thread_count: 3 } });
       }
+      if (rest === 'jobs' && this.jobsText !== undefined) return this.send(res, 200, this.jobsText, 'application/json');
       if (rest === 'jobs') {
         return list('jobs', this.jobIds.map((id) => ({ job_id: id, name: `j${id}`, user_name: 'alice', account: 'research', partition: 'debug', job_state: is38 ? 'RUNNING' : ['RUNNING'] })));
       }
@@ -231,6 +234,31 @@ describe('polling', () => {
     expect(model.association).toHaveLength(1);
     expect(model.controller).toHaveLength(1);
     expect(model.controller[0]).toMatchObject({ hostname: 'ctl1', responding: true, api_version: 'v0.0.41', endpoint: fake.url, server_thread_count: 3 });
+  });
+
+  it('reads /jobs as it arrives: an answer far over the buffered-answer cap works, a per-job cap holds', async () => {
+    const { source } = await setup((f) => (f.jobIds = Array.from({ length: 2000 }, (_, i) => i + 1)), { maxBodyBytes: 10_000 });
+    const { model } = await source.poll();
+    expect(model.job).toHaveLength(2000);
+    expect(model.job[1999]).toMatchObject({ id: 2000, user: 'alice', state: 'RUNNING' });
+    const capped = await setup(() => undefined, { listLimits: { maxElementBytes: 50, maxOtherBytes: 1 << 20 } });
+    await expect(capped.source.poll()).rejects.toThrow('slurmrestd answer to jobs: element 0 is larger than 50 bytes');
+  });
+
+  it('fails the poll with a clear error on a truncated or malformed /jobs answer', async () => {
+    const { source, fake } = await setup();
+    fake.jobsText = '{"meta": {}, "errors": [], "jobs": [{"job_id": 1, "user_name": "alice"}, {"job_id": 2';
+    await expect(source.poll()).rejects.toThrow(`slurmrestd sent truncated JSON for jobs at position ${fake.jobsText.length} of ${fake.jobsText.length}`);
+    fake.jobsText = '{"jobs": [{"job_id": 1, "token": tok}]}';
+    const err = await source.poll().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    // V8 does not say where an unexpected letter is: the position is where that job starts.
+    expect(err?.message).toBe('slurmrestd sent malformed JSON for jobs at position 10');
+    expect(err?.message).not.toContain('tok');
+    fake.jobsText = undefined;
+    expect((await source.poll()).model.job).toHaveLength(2);
   });
 
   it('asks with update_time = slurmctld\'s clock at the previous poll and reuses lists on 304', async () => {

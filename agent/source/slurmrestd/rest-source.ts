@@ -14,16 +14,26 @@
 // (SlurmctldWatch) wait in `takeEvents()` for the pipeline to spool them.
 import type { FleetEvent } from '../../../generated/fleet/v1/agent.js';
 import { ConfigError, SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
-import type { ClusterModel, ControllerHealth, KindName } from '../../../shared/model/index.js';
+import type { ClusterModel, ControllerHealth, Job, KindName, Node } from '../../../shared/model/index.js';
 import { emptyClusterModel } from '../../../shared/model/index.js';
-import { adapterFor, isSupportedVersion, parseSlurmResponse, SUPPORTED_VERSIONS, type ParsedResponse, type VersionAdapter } from '../../normalize/index.js';
+import {
+  adapterFor,
+  ElementCache,
+  isSupportedVersion,
+  parseSlurmResponse,
+  streamedList,
+  SUPPORTED_VERSIONS,
+  type ListLimits,
+  type ParsedResponse,
+  type VersionAdapter,
+} from '../../normalize/index.js';
 import { checkCommand, describeCommand, executeWithCli, runSlurm, SingleFlight, type SlurmRunner } from '../cli/index.js';
 import type { SourceDeps } from '../index.js';
 import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
 import { SlurmctldWatch } from './controller-events.js';
 import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
 import { compareVersions, negotiateVersion } from './negotiate.js';
-import { RestTransport, type RestAuth, type RestResponse } from './transport.js';
+import { RestTransport, type RestAuth, type RestRequest, type RestResponse } from './transport.js';
 
 export interface RestSourceOptions {
   /** The fleet's name for this cluster; stamped on every object. */
@@ -38,8 +48,13 @@ export interface RestSourceOptions {
   timeoutMs?: number;
   /** The endpoint is the project's simulator even if its spec does not say so. */
   simulator?: boolean;
-  /** Largest answer accepted; default 256 MiB (8,000 jobs are about 25 MB on v0.0.38). */
+  /**
+   * Largest buffered answer accepted; default 256 MiB. /jobs and /nodes are read as they
+   * arrive, with no total cap (100,000 jobs are about 320 MB on v0.0.38) but `listLimits`.
+   */
   maxBodyBytes?: number;
+  /** Per job or node, and for everything around the list; default 16 MiB each. */
+  listLimits?: ListLimits;
   /** Fetch the slurmdbd lists every N-th poll; default 1 (every poll: they are small). */
   accountingEvery?: number;
   /** Where scontrol lives, for commands this API version has no endpoint for. */
@@ -73,6 +88,12 @@ interface Round {
   next: Partial<Record<TimedKind, number>>;
 }
 
+/** A list normalized as its answer arrives (normalize/list-stream.ts). */
+interface ListReader<T> {
+  write(chunk: Buffer): void;
+  finish(status: number): T;
+}
+
 /** slurmrestd stopped serving our version (404 on a slurmctld path). */
 class VersionGone extends Error {}
 
@@ -94,6 +115,10 @@ export class RestSource implements SlurmSource {
   /** The requests of the poll under way: one outcome per endpoint for the pool. */
   private round?: Map<number, number>;
   private readonly slurmctld: SlurmctldWatch;
+  private readonly listLimits: ListLimits;
+  /** Jobs and nodes of the last full answers, reused when slurmrestd sends one unchanged. */
+  private jobCache = new ElementCache<Job>('');
+  private nodeCache = new ElementCache<Node>('');
   private pendingEvents: FleetEvent[] = [];
   private readonly eventListeners: (() => void)[] = [];
 
@@ -110,6 +135,7 @@ export class RestSource implements SlurmSource {
       pool: { cluster: options.cluster, clock: deps.clock, onEvent: (e) => this.addEvent(e) },
     });
     this.clock = deps.clock ?? Date.now;
+    this.listLimits = options.listLimits ?? { maxElementBytes: 16 * 1024 * 1024, maxOtherBytes: 16 * 1024 * 1024 };
     this.slurmctld = new SlurmctldWatch({ cluster: options.cluster, clock: deps.clock });
     this.run =
       deps.run ??
@@ -122,6 +148,8 @@ export class RestSource implements SlurmSource {
       const api = { version: options.apiVersion, adapter: adapterFor(options.apiVersion), simulator: options.simulator ?? false };
       this.negotiation = Promise.resolve(api);
       this.version = api.version;
+      this.jobCache = new ElementCache<Job>(api.version);
+      this.nodeCache = new ElementCache<Node>(api.version);
     }
     // Health checks ping the negotiated version; before that the newest supported one (a 404 is an answer too).
     this.transport.pool.start((index) => this.transport.probe(index, `/slurm/${this.version ?? SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]}/ping`));
@@ -177,6 +205,8 @@ export class RestSource implements SlurmSource {
       const p = negotiateVersion(this.transport, SUPPORTED_VERSIONS, signal ?? this.closing.signal).then((found) => {
         this.deps.logger?.info({ endpoint: this.transport.endpoint, api_version: found.version, via: found.via, simulator: found.simulator }, 'slurmrestd API version negotiated');
         this.version = found.version;
+        this.jobCache = new ElementCache<Job>(found.version);
+        this.nodeCache = new ElementCache<Node>(found.version);
         return { version: found.version, adapter: adapterFor(found.version), simulator: found.simulator || (this.options.simulator ?? false) };
       });
       p.catch(() => {
@@ -249,10 +279,10 @@ export class RestSource implements SlurmSource {
     // 2. the lists
     const withDb = this.pollCount++ % Math.max(1, this.options.accountingEvery ?? 1) === 0;
     await Promise.all([
-      this.timed(round, 'job', `/slurm/${v}/jobs`, (b) => adapter.jobs(b, cluster)),
+      this.timed(round, 'job', `/slurm/${v}/jobs`, (b) => adapter.jobs(b, cluster), true, () => streamedList(adapter, 'job', cluster, this.listLimits, this.jobCache)),
       this.timed(round, 'partition', `/slurm/${v}/partitions`, (b) => adapter.partitions(b, cluster)),
       // v0.0.38 fails update_time on /nodes unless partitions changed too: always the full list.
-      this.timed(round, 'node', `/slurm/${v}/nodes`, (b) => adapter.nodes(b, cluster), v !== 'v0.0.38'),
+      this.timed(round, 'node', `/slurm/${v}/nodes`, (b) => adapter.nodes(b, cluster), v !== 'v0.0.38', () => streamedList(adapter, 'node', cluster, this.listLimits, this.nodeCache)),
       this.get(`/slurm/${v}/reservations`, 'reservations').then((r) => {
         round.model.reservation = adapter.reservations(body(r, 'reservations'), cluster);
       }),
@@ -267,19 +297,38 @@ export class RestSource implements SlurmSource {
   }
 
   /** A list slurmctld can answer 304 for: ask with update_time once a previous list exists. */
-  private async timed<K extends TimedKind>(round: Round, kind: K, path: string, read: (body: unknown) => ClusterModel[K], useUpdateTime = true): Promise<void> {
+  private async timed<K extends TimedKind>(
+    round: Round,
+    kind: K,
+    path: string,
+    read: (body: unknown) => ClusterModel[K],
+    useUpdateTime = true,
+    stream?: () => ListReader<ClusterModel[K]>,
+  ): Promise<void> {
     const what = path.slice(path.lastIndexOf('/') + 1);
     const previous = this.last[kind];
     const since = this.since[kind];
+    // A 2xx JSON answer is normalized while it arrives; anything else (304, errors) is buffered.
+    let list: ListReader<ClusterModel[K]> | undefined;
+    const sink = (status: number, contentType: string): ListReader<ClusterModel[K]> | undefined => {
+      list = stream && status >= 200 && status < 300 && isJson(contentType.toLowerCase()) ? stream() : undefined;
+      return list;
+    };
     let res: RestResponse | undefined;
     if (useUpdateTime && since !== undefined && previous) {
-      res = await this.request(`${path}?update_time=${since}`);
+      res = await this.request(`${path}?update_time=${since}`, 'GET', undefined, undefined, stream && sink);
       if (kind === 'node' && isNodesUpdateBug(res)) {
         this.deps.logger?.debug({ path }, 'nodes update_time answered 500/errno -1: fetching the full list');
         res = undefined;
       }
     }
-    res ??= await this.request(path);
+    res ??= await this.request(path, 'GET', undefined, undefined, stream && sink);
+    if (res.streamed && list) {
+      round.model[kind] = list.finish(res.status);
+      list = undefined;
+      if (round.serverNow !== undefined) round.next[kind] = round.serverNow;
+      return;
+    }
     const parsed = parseSlurmResponse(res.status, res.contentType, res.text, what);
     if (parsed.unchanged) {
       if (!previous) throw new SlurmResponseError(`slurmrestd answered 304 for ${what} without an update_time`);
@@ -332,8 +381,8 @@ export class RestSource implements SlurmSource {
 
   // ---- HTTP -----------------------------------------------------------------------------
 
-  private async request(path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown, signal?: AbortSignal): Promise<RestResponse> {
-    const res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal, round: this.round });
+  private async request(path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown, signal?: AbortSignal, sink?: RestRequest['sink']): Promise<RestResponse> {
+    const res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal, round: this.round, sink });
     if (res.status === 404 && path.startsWith('/slurm/') && !isJson(res.contentType)) throw new VersionGone();
     return res;
   }

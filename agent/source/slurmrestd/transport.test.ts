@@ -137,6 +137,48 @@ describe('RestTransport', () => {
     t.close();
   });
 
+  it('hands a body to the sink chunk by chunk, with no total cap, when the sink wants it', async () => {
+    const srv = await serve((req, res) => {
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.setHeader('content-type', 'application/json');
+      for (let i = 0; i < 5; i++) res.write('y'.repeat(1000));
+      res.end();
+    });
+    const t = transport([srv.url], { maxBodyBytes: 1000 });
+    let got = 0;
+    const statuses: number[] = [];
+    const sink = (status: number, contentType: string) => {
+      statuses.push(status);
+      expect(contentType).toBe('application/json');
+      return status === 200 ? { write: (chunk: Buffer) => void (got += chunk.length) } : undefined;
+    };
+    const res = await t.request({ path: '/slurm/v0.0.41/jobs', sink });
+    expect(res).toMatchObject({ status: 200, text: '', streamed: true });
+    expect(got).toBe(5000);
+    // The sink declined: buffered as usual, so the cap applies.
+    const err = await failure(t.request({ path: '/missing', sink }));
+    expect(err.message).toMatch(/larger than 1000 bytes/);
+    expect(statuses).toEqual([200, 404]);
+    t.close();
+  });
+
+  it('stops the download with the error the sink throws', async () => {
+    const srv = await serve((_req, res) => {
+      res.write('a'.repeat(100));
+      setTimeout(() => res.end('b'), 50);
+    });
+    const t = transport([srv.url]);
+    const sink = () => ({
+      write: () => {
+        throw new SlurmResponseError('bad element 3');
+      },
+    });
+    const err = await failure(t.request({ path: '/slurm/v0.0.41/jobs', sink }));
+    expect(err).toBeInstanceOf(SlurmResponseError);
+    expect(err.message).toBe('bad element 3');
+    t.close();
+  });
+
   it('fails over to the next endpoint on connection failure and stays there', async () => {
     const dead = await serve(() => undefined);
     const deadUrl = dead.url;

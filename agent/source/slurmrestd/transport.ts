@@ -33,6 +33,13 @@ export interface RestResponse {
   contentType: string;
   text: string;
   endpoint: string;
+  /** The body went to the request's sink instead of `text` (empty then). */
+  streamed?: boolean;
+}
+
+/** Takes a body chunk by chunk; throwing stops the download with that error. */
+export interface BodySink {
+  write(chunk: Buffer): void;
 }
 
 export interface RestRequest {
@@ -46,6 +53,11 @@ export interface RestRequest {
    * first. Pass the same (initially empty) map to each.
    */
   round?: Map<number, number>;
+  /**
+   * Called once the status is known; a sink it returns gets the body instead of `text`, with
+   * no size cap but its own (big lists: agent/normalize/list-stream.ts).
+   */
+  sink?: (status: number, contentType: string) => BodySink | undefined;
 }
 
 interface Endpoint {
@@ -211,8 +223,19 @@ export class RestTransport {
       const request = endpoint.request({ ...endpoint.base, method, path: req.path, headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        const contentType = String(res.headers['content-type'] ?? '');
+        const sink = req.sink?.(res.statusCode ?? 0, contentType);
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
+          if (sink) {
+            if (settled) return;
+            try {
+              sink.write(chunk);
+            } catch (err) {
+              finish(err instanceof Error ? err : new SlurmResponseError(`slurmrestd answer to ${what} could not be read`));
+            }
+            return;
+          }
           if (size > maxBodyBytes) {
             finish(new SlurmResponseError(`slurmrestd answer to ${what} is larger than ${maxBodyBytes} bytes`));
             return;
@@ -223,9 +246,10 @@ export class RestTransport {
           if (!res.complete) return; // 'close' reports it
           finish(undefined, {
             status: res.statusCode ?? 0,
-            contentType: String(res.headers['content-type'] ?? ''),
-            text: Buffer.concat(chunks, size).toString('utf8'),
+            contentType,
+            text: sink ? '' : Buffer.concat(chunks, size).toString('utf8'),
             endpoint: endpoint.url,
+            ...(sink ? { streamed: true } : {}),
           });
         });
         res.on('close', () => {

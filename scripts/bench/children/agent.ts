@@ -20,15 +20,21 @@ const lines = new Writable({
 const logger = createLogger({ name: 'sfleet-agent', level: 'info', destination: lines });
 const agent = await startAgent(config, { logger });
 
-// Each welcome from a hub, to the parent with the time it happened (checked every 2 ms).
-let connects = 0;
-setInterval(() => {
-  const n = agent.stream.stats.connects;
-  if (n !== connects) {
+// Each welcome from a hub, to the parent with the time it happened: the stream counts it in
+// stats.connects, watched through a setter. (A 2 ms timer did this before and cost the agent
+// process ~36 ms of CPU per second, which agent-cost counted as the agent's.)
+const stats = agent.stream.stats;
+let connects = stats.connects;
+const announce = (): void => emit('connected', { at: Date.now(), hub: agent.stream.endpoint });
+Object.defineProperty(stats, 'connects', {
+  enumerable: true,
+  get: () => connects,
+  set: (n: number) => {
     connects = n;
-    emit('connected', { at: Date.now(), hub: agent.stream.endpoint });
-  }
-}, 2).unref();
+    announce();
+  },
+});
+if (connects > 0) announce();
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,566 @@
+// Reads one big slurmrestd list answer (/jobs, /nodes) as its bytes arrive, one element at a
+// time: the whole body string and the whole parsed tree never exist (at 100,000 jobs a v0.0.38
+// /jobs answer is ~320 MB of text and several GB as one parsed tree).
+//
+// A byte scanner follows the JSON structure (strings and escapes included; UTF-8 continuation
+// bytes never look like ASCII, so bytes are enough) and cuts the top-level `key` array into its
+// elements; each element goes through JSON.parse on its own and then to the adapter. Everything
+// around the list (meta, errors, warnings, last_update...) is kept, with the list left empty,
+// and checked at the end exactly as a buffered answer is (response.ts), so Slurm's `errors`
+// still win over a half-read list. Malformed or truncated input names the byte position, never
+// the body.
+import { createHash } from 'node:crypto';
+import { SlurmResponseError } from '../../shared/errors/index.js';
+import type { Job, Node } from '../../shared/model/index.js';
+import type { VersionAdapter } from './adapter.js';
+import { checkSlurmAnswer } from './response.js';
+import { records } from './slurm-values.js';
+
+export interface ListLimits {
+  /** Largest single element (one job); a bigger one fails the answer. */
+  maxElementBytes: number;
+  /** Largest total of everything outside the list (meta, errors, warnings). */
+  maxOtherBytes: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+
+/** fastList hands an element over to the byte scanner beyond this size without a closing line. */
+const FAST_CARRY_BYTES = 1 << 20;
+const STRING = 1;
+const OPEN = 2;
+const CLOSE = 3;
+const SEPARATOR = 4;
+/** What a byte means to the structure inside the list; 0 for nothing. */
+const STRUCTURE = new Uint8Array(256);
+STRUCTURE[QUOTE] = STRING;
+STRUCTURE[LBRACE] = OPEN;
+STRUCTURE[LBRACKET] = OPEN;
+STRUCTURE[RBRACE] = CLOSE;
+STRUCTURE[RBRACKET] = CLOSE;
+STRUCTURE[COMMA] = SEPARATOR;
+
+/**
+ * The closing quote of the string whose contents start at `from`, or -1 if it is not in
+ * `data` yet. `data` holds the string from its opening quote on (an element is carried
+ * whole), so counting the backslashes before a quote never leaves the string.
+ */
+function stringEnd(data: Buffer, from: number): number {
+  let j = data.indexOf(QUOTE, from);
+  while (j > 0 && data[j - 1] === BACKSLASH) {
+    let k = j - 1;
+    while (data[k] === BACKSLASH) k--;
+    if (((j - 1 - k) & 1) === 0) return j;
+    j = data.indexOf(QUOTE, j + 1);
+  }
+  return j;
+}
+
+/**
+ * The closing line of the object element data[start, end) (white space after it included):
+ * `\n` + blanks + `}` when it is laid out that way, else undefined.
+ */
+function closingLine(data: Buffer, start: number, end: number): Buffer | undefined {
+  let e = end;
+  while (e > start && isSpace(data[e - 1])) e--;
+  if (data[start] !== LBRACE || data[e - 1] !== RBRACE) return undefined;
+  const nl = data.lastIndexOf(0x0a, e - 1);
+  if (nl <= start) return undefined;
+  for (let k = nl + 1; k < e - 1; k++) if (data[k] !== 0x20 && data[k] !== 0x09) return undefined;
+  return Buffer.from(data.subarray(nl, e));
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** The scanner: feed `write` the body's chunks in order, then `end`. */
+export class ListStream {
+  private readonly key: Buffer;
+  /** Absolute offset of the next chunk's first byte. */
+  private total = 0;
+  /** The unfinished element's bytes, kept over a chunk boundary. */
+  private carry?: Buffer;
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private started = false;
+  private isObject = false;
+  private expectKey = false;
+  private inKey = false;
+  private keyPos = 0;
+  private keyMatch = false;
+  private keyIsList = false;
+  private awaitList = false;
+  private inList = false;
+  /** After a comma between elements: another element must follow. */
+  private needElement = false;
+  private count = 0;
+  private readonly other: Buffer[] = [];
+  private otherBytes = 0;
+  /** Where the list's contents were cut out: offset in `other`, and how many bytes. */
+  private cutAt = -1;
+  private cutBytes = 0;
+  private listStart = 0;
+  /** Until an element shows otherwise, the list may be pretty-printed (see fastList). */
+  private pretty = true;
+  /** The closing line of an element: `\n`, the element's indentation, `}`. */
+  private closer?: Buffer;
+  /** Where fastList's search resumes, from the unfinished element's start. */
+  private searchAt = 1;
+
+  constructor(
+    key: string,
+    private readonly what: string,
+    private readonly limits: ListLimits,
+    private readonly onElement: (value: unknown, index: number) => void,
+    /** Called with each element's bytes first; true means it was handled without parsing. */
+    private readonly reuse?: (bytes: Buffer, index: number) => boolean,
+  ) {
+    this.key = Buffer.from(key);
+  }
+
+  /** Bytes read so far. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  write(chunk: Buffer): void {
+    let data = chunk;
+    let from = 0;
+    if (this.carry) {
+      from = this.carry.length;
+      data = Buffer.concat([this.carry, chunk], from + chunk.length);
+      this.carry = undefined;
+    }
+    const base = this.total - from;
+    this.total += chunk.length;
+    let i = from;
+    // An element was pending: it starts at 0 of the joined buffer.
+    let elementStart = from > 0 ? 0 : -1;
+    while (i < data.length) {
+      if (this.inList) {
+        let r = this.closer ? this.fastList(data, i, elementStart, base) : this.scanList(data, i, elementStart, base);
+        if (r < 0) {
+          // Not laid out as learned: the byte scanner takes over, from that element on.
+          r = ~r;
+          this.closer = undefined;
+          this.pretty = false;
+          this.depth = 2;
+          this.inString = false;
+        }
+        i = r;
+        elementStart = -1;
+      } else {
+        i = this.scanOther(data, i);
+      }
+    }
+  }
+
+  /**
+   * Inside the list (depth 2 = between elements). Returns where scanning stopped: the end of
+   * data (the unfinished element is carried) or just after the list's closing bracket.
+   */
+  private scanList(data: Buffer, from: number, elementStart: number, base: number): number {
+    let depth = this.depth;
+    let start = elementStart;
+    const n = data.length;
+    let i = from;
+    if (this.inString) {
+      i = stringEnd(data, from);
+      if (i < 0) i = n;
+      else {
+        this.inString = false;
+        i++;
+      }
+    }
+    while (i < n) {
+      const c = data[i];
+      const t = STRUCTURE[c];
+      // Most bytes (names, numbers, white space) mean nothing here: one table look-up each.
+      if (t === 0) {
+        if (start < 0 && depth === 2 && !isSpace(c)) start = i;
+        i++;
+        continue;
+      }
+      if (t === STRING) {
+        if (start < 0) start = i;
+        const end = stringEnd(data, i + 1);
+        if (end < 0) {
+          this.inString = true;
+          i = n;
+          break;
+        }
+        i = end + 1;
+        continue;
+      }
+      if (depth > 2) {
+        if (t === OPEN) depth++;
+        else if (t === CLOSE) depth--;
+        i++;
+        continue;
+      }
+      // depth 2: between elements, or a scalar element
+      if (c === COMMA || c === RBRACKET) {
+        if (start >= 0) {
+          this.element(data, start, i, base);
+          if (c === COMMA && this.pretty && this.closer === undefined) {
+            this.closer = closingLine(data, start, i);
+            if (this.closer) {
+              this.needElement = true;
+              this.depth = depth;
+              return i + 1;
+            }
+            this.pretty = false;
+          }
+          start = -1;
+        } else if (c === COMMA || this.needElement) {
+          throw this.malformed(base + i);
+        }
+        this.needElement = c === COMMA;
+        if (c === RBRACKET) {
+          // scanOther takes the bracket itself (kept, depth 2 -> 1).
+          this.depth = 2;
+          this.inList = false;
+          this.cutBytes = base + i - this.listStart;
+          return i;
+        }
+        i++;
+        continue;
+      }
+      if (c === RBRACE) throw this.malformed(base + i);
+      if (start < 0) start = i;
+      depth++;
+      i++;
+    }
+    this.depth = depth;
+    if (start >= 0) {
+      if (n - start > this.limits.maxElementBytes) throw this.tooBig();
+      this.carry = Buffer.from(data.subarray(start));
+    } else if (this.inString) {
+      // Cannot happen: a string in the list belongs to an element.
+      throw this.malformed(base + n);
+    }
+    return n;
+  }
+
+  /**
+   * Inside a pretty-printed list (slurmrestd's layout): an element ends at its closing line,
+   * `\n` + its indentation + `}`, found by a native search instead of byte by byte. A raw
+   * newline never occurs inside a JSON string, and JSON.parse (or a byte-identical element
+   * that parsed before) proves the cut: a complete object starting at the element's `{` ends
+   * where its brackets match, nowhere else. Anything else returns ~index: the byte scanner
+   * takes the element starting there.
+   */
+  private fastList(data: Buffer, from: number, elementStart: number, base: number): number {
+    const closer = this.closer!;
+    const n = data.length;
+    let i = from;
+    let start = elementStart;
+    for (;;) {
+      if (start < 0) {
+        while (i < n && isSpace(data[i])) i++;
+        if (i >= n) return n;
+        const c = data[i];
+        if (c === COMMA) {
+          if (this.needElement) throw this.malformed(base + i);
+          this.needElement = true;
+          i++;
+          continue;
+        }
+        if (c === RBRACKET) {
+          if (this.needElement) throw this.malformed(base + i);
+          this.inList = false;
+          this.cutBytes = base + i - this.listStart;
+          return i;
+        }
+        if (c !== LBRACE) return ~i;
+        if (!this.needElement) throw this.malformed(base + i);
+        start = i;
+        this.searchAt = 1;
+      }
+      const at = data.indexOf(closer, start + this.searchAt);
+      if (at < 0) {
+        // No closing line for this long (or the layout changed): let the byte scanner decide.
+        if (n - start > Math.min(FAST_CARRY_BYTES, this.limits.maxElementBytes)) return ~start;
+        this.carry = Buffer.from(data.subarray(start));
+        this.searchAt = Math.max(1, n - start - closer.length + 1);
+        return n;
+      }
+      const end = at + closer.length;
+      if (end - start > this.limits.maxElementBytes) return ~start;
+      if (!this.tryElement(data, start, end)) return ~start;
+      this.needElement = false;
+      start = -1;
+      i = end;
+    }
+  }
+
+  /** An element cut by fastList: taken when it proves complete, false when it does not parse. */
+  private tryElement(data: Buffer, start: number, end: number): boolean {
+    if (this.reuse?.(data.subarray(start, end), this.count)) {
+      this.count++;
+      return true;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString('utf8', start, end));
+    } catch {
+      return false;
+    }
+    this.onElement(value, this.count++);
+    return true;
+  }
+
+  /** Outside the list: follows the structure, finds the list's key, keeps the bytes. */
+  private scanOther(data: Buffer, from: number): number {
+    const n = data.length;
+    let i = from;
+    for (; i < n; i++) {
+      const c = data[i];
+      if (this.inString) {
+        if (this.escape) {
+          this.escape = false;
+          this.keyMatch = false;
+        } else if (c === BACKSLASH) {
+          this.escape = true;
+          this.keyMatch = false;
+        } else if (c === QUOTE) {
+          this.inString = false;
+          if (this.inKey) {
+            this.inKey = false;
+            this.keyIsList = this.keyMatch && this.keyPos === this.key.length;
+          }
+        } else if (this.inKey) {
+          if (this.keyMatch && this.keyPos < this.key.length && this.key[this.keyPos] === c) this.keyPos++;
+          else this.keyMatch = false;
+        }
+        continue;
+      }
+      if (isSpace(c)) continue;
+      if (!this.started) {
+        this.started = true;
+        this.isObject = c === LBRACE;
+      }
+      if (this.awaitList) {
+        this.awaitList = false;
+        if (c === LBRACKET && this.cutAt < 0) {
+          this.keep(data, from, i + 1);
+          this.cutAt = this.otherBytes;
+          this.listStart = this.total - n + i + 1;
+          this.depth = 2;
+          this.inList = true;
+          this.needElement = false;
+          return i + 1;
+        }
+      }
+      switch (c) {
+        case QUOTE:
+          this.inString = true;
+          if (this.depth === 1 && this.isObject && this.expectKey) {
+            this.inKey = true;
+            this.keyPos = 0;
+            this.keyMatch = true;
+            this.expectKey = false;
+          }
+          break;
+        case LBRACE:
+        case LBRACKET:
+          this.depth++;
+          if (this.depth === 1) this.expectKey = true;
+          break;
+        case RBRACE:
+        case RBRACKET:
+          this.depth--;
+          break;
+        case COMMA:
+          if (this.depth === 1) this.expectKey = true;
+          break;
+        case COLON:
+          if (this.depth === 1) {
+            this.awaitList = this.keyIsList;
+            this.keyIsList = false;
+          }
+          break;
+      }
+    }
+    this.keep(data, from, n);
+    return n;
+  }
+
+  private keep(data: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.otherBytes += to - from;
+    if (this.otherBytes > this.limits.maxOtherBytes) {
+      throw new SlurmResponseError(`slurmrestd answer to ${this.what} holds more than ${this.limits.maxOtherBytes} bytes besides its list`);
+    }
+    this.other.push(Buffer.from(data.subarray(from, to)));
+  }
+
+  private element(data: Buffer, start: number, end: number, base: number): void {
+    if (end - start > this.limits.maxElementBytes) throw this.tooBig();
+    while (end > start && isSpace(data[end - 1])) end--;
+    if (this.reuse?.(data.subarray(start, end), this.count)) {
+      this.count++;
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString('utf8', start, end));
+    } catch (err) {
+      throw this.malformed(base + start + (jsonErrorPosition(err) ?? 0));
+    }
+    this.onElement(value, this.count++);
+  }
+
+  /**
+   * After the last chunk: everything around the list, parsed, with the list empty. An empty
+   * body gives undefined (the caller reports it as response.ts does).
+   */
+  end(): unknown {
+    if (this.total === 0) return undefined;
+    if (this.carry && this.closer) {
+      // fastList found no closing line up to the end (e.g. a last element on one line).
+      const rest = this.carry;
+      this.carry = undefined;
+      this.closer = undefined;
+      this.pretty = false;
+      this.total -= rest.length;
+      this.write(rest);
+    }
+    if (this.inList || this.inString || this.depth !== 0 || !this.started) {
+      throw new SlurmResponseError(`slurmrestd sent truncated JSON for ${this.what} at position ${this.total} of ${this.total}`, {
+        position: this.total,
+        length: this.total,
+      });
+    }
+    const text = Buffer.concat(this.other, this.otherBytes).toString('utf8');
+    this.other.length = 0;
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      let position = jsonErrorPosition(err) ?? text.length;
+      if (this.cutAt >= 0 && position >= this.cutAt) position += this.cutBytes;
+      throw this.malformed(position);
+    }
+  }
+
+  private malformed(position: number): SlurmResponseError {
+    return new SlurmResponseError(`slurmrestd sent malformed JSON for ${this.what} at position ${position}`, { position });
+  }
+
+  private tooBig(): SlurmResponseError {
+    return new SlurmResponseError(
+      `slurmrestd answer to ${this.what}: element ${this.count} is larger than ${this.limits.maxElementBytes} bytes`,
+      { index: this.count },
+    );
+  }
+}
+
+/** V8's "... at position N" (never the message itself: it can quote the body). */
+function jsonErrorPosition(err: unknown): number | undefined {
+  const message = err instanceof Error ? err.message : '';
+  const at = message.lastIndexOf('position ');
+  if (at < 0) return undefined;
+  const n = Number.parseInt(message.slice(at + 9), 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The objects of the previous full read of one list, by the SHA-256 of each element's bytes:
+ * an element slurmrestd sends again byte for byte normalizes to the same object, so that
+ * object is reused without JSON.parse or the adapter (and the diff sees the very same object).
+ * Most jobs do not change between two polls.
+ */
+export class ElementCache<T> {
+  private previous = new Map<string, T>();
+
+  constructor(readonly version: string) {}
+
+  get size(): number {
+    return this.previous.size;
+  }
+
+  /** @internal streamedList's */
+  lookup(key: string): T | undefined {
+    return this.previous.get(key);
+  }
+
+  /** @internal streamedList's: the elements of a complete, accepted answer. */
+  replace(next: Map<string, T>): void {
+    this.previous = next;
+  }
+}
+
+/** A /jobs or /nodes answer normalized while it streams in. */
+export interface StreamedList<T> {
+  /** The body's chunks, in order. Throws (and the download should stop) on bad input. */
+  write(chunk: Buffer): void;
+  /** After a complete 2xx answer: the normalized list, or the error the answer deserves. */
+  finish(status: number): T[];
+}
+
+export function streamedList(adapter: VersionAdapter, kind: 'job', cluster: string, limits: ListLimits, cache?: ElementCache<Job>): StreamedList<Job>;
+export function streamedList(adapter: VersionAdapter, kind: 'node', cluster: string, limits: ListLimits, cache?: ElementCache<Node>): StreamedList<Node>;
+export function streamedList(
+  adapter: VersionAdapter,
+  kind: 'job' | 'node',
+  cluster: string,
+  limits: ListLimits,
+  cache?: ElementCache<Job | Node>,
+): StreamedList<Job | Node> {
+  const key = kind === 'job' ? 'jobs' : 'nodes';
+  const out: (Job | Node)[] = [];
+  const usable = cache !== undefined && cache.version === adapter.version ? cache : undefined;
+  const next = usable ? new Map<string, Job | Node>() : undefined;
+  let hash = '';
+  // A bad record must not hide Slurm's own `errors`, which may come after the list: the
+  // first one is kept and thrown once the rest of the answer is checked.
+  let recordError: unknown;
+  const reuse = (bytes: Buffer): boolean => {
+    if (recordError !== undefined) return true;
+    hash = createHash('sha256').update(bytes).digest('base64');
+    const known = usable!.lookup(hash);
+    if (known === undefined) return false;
+    out.push(known);
+    next!.set(hash, known);
+    return true;
+  };
+  const scanner = new ListStream(
+    key,
+    key,
+    limits,
+    (value, index) => {
+      if (recordError !== undefined) return;
+      try {
+        const item = kind === 'job' ? adapter.jobAt(value, index, cluster) : adapter.nodeAt(value, index, cluster);
+        out.push(item);
+        next?.set(hash, item);
+      } catch (err) {
+        recordError = err;
+        out.length = 0;
+      }
+    },
+    usable ? reuse : undefined,
+  );
+  return {
+    write: (chunk) => scanner.write(chunk),
+    finish(status) {
+      const rest = scanner.end();
+      if (rest === undefined) throw new SlurmResponseError(`slurmrestd sent an empty body for ${key} (HTTP ${status})`);
+      checkSlurmAnswer(status, rest, key);
+      // The list itself: present (emptied) or absent for a reason records() accepts.
+      records(rest, key, adapter.version, kind);
+      if (recordError !== undefined) throw recordError;
+      if (next) usable!.replace(next);
+      return out;
+    },
+  };
+}
