@@ -28,7 +28,7 @@ const source = new ScriptedSource('alpha');
 let firstIngestAt = 0;
 
 function hub(id: string): HubProcess {
-  const h = new HubProcess({ id, region: REGION, dir, pki, etcdEndpoints: services.etcdEndpoints, redisUrl: services.redisUrl, redis: { stream_retention: '6s' } });
+  const h = new HubProcess({ id, region: REGION, dir, pki, etcdEndpoints: services.etcdEndpoints, redisUrl: services.redisUrl, redis: { stream_retention: '15s' } });
   hubs.push(h);
   return h;
 }
@@ -132,9 +132,9 @@ describe('shared state in Redis', () => {
     const redis = new Redis(services.redisUrl).on('error', () => undefined);
     try {
       // The leader's compaction has snapshotted alpha and trimmed the stream past the first
-      // ingest (stream_retention 6s): the first 40 jobs are in the snapshot only.
+      // ingest (stream_retention 15s): the first 40 jobs are in the snapshot only.
       await waitFor('snapshot in Redis', async () => (await redis.hget(`sfleet:${REGION}:snapshot:alpha`, 'id')) !== null, 15_000, 200);
-      await waitFor('stream trimmed', async () => Number((await redis.get(`sfleet:${REGION}:trimmed`))?.split('-')[0] ?? 0) > firstIngestAt + 1_000, 20_000, 200);
+      await waitFor('stream trimmed', async () => Number((await redis.get(`sfleet:${REGION}:trimmed`))?.split('-')[0] ?? 0) > firstIngestAt + 1_000, 40_000, 200);
     } finally {
       redis.disconnect();
     }
