@@ -1,6 +1,7 @@
 // `npm start` runs `sfleet demo`: a hub, three simulated clusters on different slurmrestd API
 // versions and their agents. This runs it on free ports and uses it the way the README says.
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,13 +9,29 @@ import { freePort, waitFor } from './harness/ports.js';
 import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 
 let demo: SfleetProcess;
+
+/** `--sim host:port` serves cluster i on port+i: three free ports in a row. */
+async function freePortRun(count: number): Promise<number> {
+  const canListen = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = createServer().once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (;;) {
+    const base = await freePort();
+    if (base + count > 65535) continue;
+    let ok = true;
+    for (let i = 1; i < count && ok; i++) ok = await canListen(base + i);
+    if (ok) return base;
+  }
+}
 let env: NodeJS.ProcessEnv;
 let dir: string;
 
 beforeAll(async () => {
   assertBuilt();
   dir = mkdtempSync(join(tmpdir(), 'sfleet-demo-'));
-  const [http, grpc, sim] = [await freePort(), await freePort(), await freePort()];
+  const [http, grpc, sim] = [await freePort(), await freePort(), await freePortRun(3)];
   demo = new SfleetProcess(['demo', '--dir', dir, '--http', `127.0.0.1:${http}`, '--grpc', `127.0.0.1:${grpc}`, '--sim', `127.0.0.1:${sim}`, '--nodes', '16', '--jobs', '60', '--poll-interval', '1s'], join(dir, 'out.log')).start();
   env = { PATH: process.env.PATH, HOME: dir, SFLEET_HUB: `https://127.0.0.1:${http}`, SFLEET_CA: join(dir, 'pki/ca.pem'), SFLEET_CERT: join(dir, 'pki/demo-admin.pem'), SFLEET_KEY: join(dir, 'pki/demo-admin-key.pem') };
 });
