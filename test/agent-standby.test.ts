@@ -59,7 +59,9 @@ beforeAll(async () => {
       listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' },
       tls: pki.hub,
       data_dir: mkdtempSync(join(tmpdir(), 'hub-')),
-      stream: { heartbeat_interval: '300ms', failover_threshold: 3 },
+      // 1 s beats: an in-process hub and agents share one event loop, and a loaded machine can
+      // stall it for most of a second; silence must mean a silent agent, not a busy test process.
+      stream: { heartbeat_interval: '1s', failover_threshold: 3 },
     }),
     { logger },
   );
@@ -96,7 +98,7 @@ describe('active and standby agents of one cluster', () => {
     proxy.blackhole();
     slurm.model.job.push(makeJob('duo', 4));
     slurm.model.job = slurm.model.job.filter((j) => j.id !== 1);
-    await waitFor('head2 promoted', () => head2.stream.role === 'active' && hub.state.clusters.get('duo')!.agent === 'head2', 10_000, 50);
+    await waitFor('head2 promoted', () => head2.stream.role === 'active' && hub.state.clusters.get('duo')!.agent === 'head2', 20_000, 50);
     await waitFor('hub equals Slurm', () => JSON.stringify(hubJobs()) === JSON.stringify(slurmJobs()));
     expect(hubJobs()).toEqual([2, 3, 4]);
     expect(hub.ingest.stats.gaps).toBe(0);
@@ -104,7 +106,7 @@ describe('active and standby agents of one cluster', () => {
 
   it('the old active agent, back, is told to stand by and stops sending', async () => {
     proxy.restore();
-    await waitFor('head1 standby', () => head1.stream.role === 'standby', 10_000, 50);
+    await waitFor('head1 standby', () => head1.stream.role === 'standby', 20_000, 50);
     const sent = head1.stream.stats.deltasSent;
     const polls = viaHead1.polls;
     slurm.model.job.push(makeJob('duo', 5));
