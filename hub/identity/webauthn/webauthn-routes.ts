@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BadRequestError } from '../../../shared/errors/index.js';
+import { BadRequestError, NotFoundError } from '../../../shared/errors/index.js';
 import { setAuditContext } from '../../audit/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { LoginService } from '../login/login-service.js';
@@ -32,7 +32,7 @@ export function registerDashboardLogin(app: FastifyInstance, login: LoginService
   const web = webDir();
   for (const [url, page] of Object.entries(PAGES)) {
     app.get(url, { config: { public: true }, schema: { summary: 'The dashboard login page' } }, async (_request, reply) => {
-      if (!web) throw new BadRequestError('the dashboard files (web/) are not installed beside this hub');
+      if (!web) throw new NotFoundError('the dashboard files (web/) are not installed beside this hub');
       return reply
         .type(page.type)
         .header('cache-control', 'no-store')
