@@ -93,7 +93,7 @@ export class WebauthnFactor {
   /** Options for navigator.credentials.create() for the logged-in user. */
   async startRegistration(principal: Principal, name: string | undefined): Promise<{ registration_id: string; public_key: PublicKeyCredentialCreationOptionsJSON }> {
     if (principal.method !== 'local' && principal.method !== 'ldap') {
-      throw new BadRequestError(`a WebAuthn second factor is for password logins (local or LDAP users); this session is a ${principal.method} login`);
+      throw new BadRequestError(`a WebAuthn second factor is for password logins (local or LDAP users), not for a ${principal.method} credential`);
     }
     const existing = this.users.get(principal.name)?.webauthn ?? [];
     const options = await generateRegistrationOptions({
