@@ -41,7 +41,20 @@ describe('auth: and sso.ldap: config', () => {
     ['ldap-group-search-without-base.yaml', 'ldap-group-search-without-base.yaml:6: sso.ldap.groups.base_dn: a group search needs groups.base_dn'],
     ['mfa-requirements-disabled.yaml', 'mfa-requirements-disabled.yaml:4: auth.mfa.enabled: MFA requirements are set but mfa.enabled is false: enable it or remove them'],
     ['auth-unknown-key.yaml', 'auth-unknown-key.yaml:3: auth.mfa.providers.0.type'],
+    ['mfa-webauthn-twice.yaml', 'mfa-webauthn-twice.yaml:6: auth.mfa.providers: at most one provider of each type (totp, webauthn)'],
+    ['mfa-webauthn-origin-path.yaml', 'mfa-webauthn-origin-path.yaml:5: auth.mfa.providers.0.origins.0: an https origin without a path'],
   ];
+
+  it('takes totp and webauthn providers side by side, with the webauthn defaults', () => {
+    const c = hubConfigSchema.parse({
+      tls: { ca: 'a', cert: 'b', key: 'c' },
+      auth: { mfa: { enabled: true, providers: [{ type: 'webauthn', rp_id: 'fleet.example.com', origins: ['https://fleet.example.com:8443'] }, { type: 'totp' }] } },
+    });
+    expect(c.auth.mfa.providers).toEqual([
+      { type: 'webauthn', rp_id: 'fleet.example.com', rp_name: 'sfleet', origins: ['https://fleet.example.com:8443'], challenge_ttl: 120_000 },
+      { type: 'totp', issuer: 'sfleet', window: 1 },
+    ]);
+  });
   for (const [file, message] of cases) {
     it(`refuses ${file} with a message naming file, line and key`, () => {
       expect(() => load(file)).toThrow(message);

@@ -19,12 +19,35 @@ export const totpProviderSchema = z
   })
   .strict();
 
+/** WebAuthn (security keys, platform authenticators) as a second factor of password logins. */
+export const webauthnProviderSchema = z
+  .object({
+    type: z.literal('webauthn'),
+    /** The relying party ID: the hub's host name as browsers see it (a registrable domain suffix of it). */
+    rp_id: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, 'a host name, e.g. fleet.example.com'),
+    /** Shown by the browser when a key is registered. */
+    rp_name: z.string().min(1).max(64).default('sfleet'),
+    /** Origins the dashboard is served from, e.g. https://fleet.example.com:8443; a response signed for any other is refused. */
+    origins: z.array(z.string().regex(/^https:\/\/[^\s/]+$/, 'an https origin without a path, e.g. https://fleet.example.com:8443')).min(1).max(16),
+    /** How long a browser has to answer a challenge. */
+    challenge_ttl: duration.refine((ms) => ms >= 10_000 && ms <= 600_000, 'between 10s and 10m').default(120_000),
+  })
+  .strict();
+
+export type WebauthnProviderConfig = z.infer<typeof webauthnProviderSchema>;
+
 export const authConfigSchema = z
   .object({
     mfa: z
       .object({
         enabled: z.boolean().default(false),
-        providers: z.array(totpProviderSchema).min(1).max(1).default([{ type: 'totp', issuer: 'sfleet', window: 1 }]),
+        /** TOTP and/or WebAuthn, at most one of each. */
+        providers: z
+          .array(z.discriminatedUnion('type', [totpProviderSchema, webauthnProviderSchema]))
+          .min(1)
+          .max(2)
+          .refine((ps) => new Set(ps.map((p) => p.type)).size === ps.length, 'at most one provider of each type (totp, webauthn)')
+          .default([{ type: 'totp', issuer: 'sfleet', window: 1 }]),
         /** Users holding one of these RBAC roles must give a TOTP code. */
         required_roles: z.array(roleName).default([]),
         /** Users in one of these directory groups must give a TOTP code. */
@@ -112,4 +135,12 @@ export const ldapConfigSchema = z
   });
 
 export type AuthConfig = z.infer<typeof authConfigSchema>;
+
+export function totpProvider(auth: AuthConfig): z.infer<typeof totpProviderSchema> | undefined {
+  return auth.mfa.providers.find((p) => p.type === 'totp');
+}
+
+export function webauthnProvider(auth: AuthConfig): WebauthnProviderConfig | undefined {
+  return auth.mfa.providers.find((p) => p.type === 'webauthn');
+}
 export type LdapConfig = z.infer<typeof ldapConfigSchema>;

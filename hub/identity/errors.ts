@@ -13,8 +13,8 @@ export class LoginFailedError extends FleetError {
 
 /** The password was right; a TOTP code is needed too (the client prompts for it and retries). */
 export class MfaRequiredError extends FleetError {
-  constructor(message = 'a TOTP code is required: send "totp" with the login') {
-    super('SF_AUTH_MFA_REQUIRED', message, 401, GrpcStatus.UNAUTHENTICATED, { mfa: 'totp' });
+  constructor(message = 'a TOTP code is required: send "totp" with the login', detail: Record<string, unknown> = { mfa: 'totp' }) {
+    super('SF_AUTH_MFA_REQUIRED', message, 401, GrpcStatus.UNAUTHENTICATED, detail);
   }
 }
 

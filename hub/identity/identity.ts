@@ -11,6 +11,9 @@ import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
 import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
 import { LoginService, type LoginAuditRecord } from './login/login-service.js';
+import { totpProvider, webauthnProvider } from './config.js';
+import { ChallengeStore, MemoryKv } from './webauthn/challenge-store.js';
+import { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore, type SharedKv } from './sessions/index.js';
 
 export interface IdentityDeps {
@@ -30,6 +33,8 @@ export interface IdentityDeps {
 export interface Identity {
   sessions: SessionStore;
   login: LoginService;
+  /** Present when auth.mfa.providers lists webauthn. */
+  webauthn?: WebauthnFactor;
   verifiers: BearerVerifier[];
 }
 
@@ -46,18 +51,25 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }
   const localUsers = new LocalUserStore(config.data_dir, undefined, deps.atRest);
+  const totp = totpProvider(auth);
+  const webauthnConfig = webauthnProvider(auth);
+  // WebAuthn challenges: in the region's shared store when clustered, so any hub of the group takes the answer.
+  const webauthn = webauthnConfig
+    ? new WebauthnFactor(webauthnConfig, localUsers, new ChallengeStore(deps.sharedSessions ?? new MemoryKv(), deps.once, webauthnConfig.challenge_ttl))
+    : undefined;
   const login = new LoginService({
     config: auth,
     sessions,
     limiter,
-    totp: new TotpVerifier(deps.once, auth.mfa.providers[0].window),
+    ...(totp ? { totp: new TotpVerifier(deps.once, totp.window) } : {}),
+    ...(webauthn ? { webauthn } : {}),
     localUsers,
     ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger) } : {}),
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
     audit: deps.audit ?? ((record) => logger.info(record, `${record.event} ${record.outcome}`)),
   });
-  return { sessions, login, verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
+  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
 }
 
 /** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */

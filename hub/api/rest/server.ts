@@ -8,6 +8,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
 import { AccessScope, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Identity } from '../../identity/index.js';
+import { registerDashboardLogin } from '../../identity/webauthn/index.js';
 import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
@@ -122,6 +123,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   registerRoutes(app, deps);
   for (const register of deps.extraRoutes ?? []) register(app);
   if (deps.identity) registerLoginRoutes(app, deps.identity.login, deps.identity.sessions);
+  if (deps.identity) registerDashboardLogin(app, deps.identity.login, deps.identity.webauthn);
   if (deps.audit) registerAuditRoutes(app, deps.audit);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();

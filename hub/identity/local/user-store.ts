@@ -13,12 +13,28 @@ export interface LocalUser {
   password_hash?: string;
   /** Base32 TOTP secret (the authenticator app holds the same). */
   totp_secret?: string;
+  /** Registered WebAuthn authenticators: public keys and counters only (nothing secret). */
+  webauthn?: WebauthnCredential[];
   groups: string[];
   created_at: string;
   updated_at: string;
 }
 
-export type LocalUserView = Omit<LocalUser, 'password_hash' | 'totp_secret'> & { password: boolean; totp: boolean };
+/** One registered authenticator: what a WebAuthn relying party keeps. */
+export interface WebauthnCredential {
+  /** The credential ID, base64url. */
+  id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The signature counter last seen; a response with a counter not above it is a cloned key. */
+  counter: number;
+  transports: string[];
+  name: string;
+  created_at: string;
+  last_used_at?: string;
+}
+
+export type LocalUserView = Omit<LocalUser, 'password_hash' | 'totp_secret' | 'webauthn'> & { password: boolean; totp: boolean; webauthn: number };
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
@@ -61,7 +77,7 @@ export class LocalUserStore {
 
   list(): LocalUserView[] {
     this.refresh();
-    return this.users.map(({ password_hash, totp_secret, ...rest }) => ({ ...rest, password: !!password_hash, totp: !!totp_secret }));
+    return this.users.map(({ password_hash, totp_secret, webauthn, ...rest }) => ({ ...rest, password: !!password_hash, totp: !!totp_secret, webauthn: webauthn?.length ?? 0 }));
   }
 
   async add(name: string, opts: { password?: string; totpSecret?: string; groups?: string[] }): Promise<LocalUser> {
@@ -92,6 +108,37 @@ export class LocalUserStore {
     user.updated_at = new Date().toISOString();
     this.save();
     return user;
+  }
+
+  /** Adds a registered authenticator to the user's record (created TOTP-style, without password, for a directory user). */
+  addWebauthnCredential(name: string, credential: WebauthnCredential): void {
+    if (!NAME_RE.test(name)) throw new BadRequestError(`invalid user name "${name.slice(0, 64)}": letters, digits and . _ @ -`);
+    this.refresh();
+    let user = this.users.find((u) => u.name === name);
+    if (!user) {
+      const now = new Date().toISOString();
+      user = { name, groups: [], created_at: now, updated_at: now };
+      this.users.push(user);
+    }
+    if ((user.webauthn ?? []).some((c) => c.id === credential.id)) throw new ConflictError('this authenticator is registered already');
+    user.webauthn = [...(user.webauthn ?? []), credential];
+    user.updated_at = new Date().toISOString();
+    this.save();
+  }
+
+  /**
+   * Records a successful authentication's counter. Refuses (false) when the stored counter moved
+   * past it meanwhile, e.g. another hub accepted a newer signature from the same key.
+   */
+  useWebauthnCredential(name: string, id: string, counter: number): boolean {
+    this.refresh();
+    const cred = this.users.find((u) => u.name === name)?.webauthn?.find((c) => c.id === id);
+    if (!cred) return false;
+    if ((counter > 0 || cred.counter > 0) && counter <= cred.counter) return false;
+    cred.counter = counter;
+    cred.last_used_at = new Date().toISOString();
+    this.save();
+    return true;
   }
 
   remove(name: string): boolean {

@@ -5,6 +5,7 @@ import { BadRequestError, UnauthenticatedError } from '../../../shared/errors/in
 import { setAuditContext } from '../../audit/index.js';
 import { SESSION_PREFIX, type SessionStore } from '../sessions/index.js';
 import { TooManyAttemptsError } from '../errors.js';
+import { sessionCookie } from '../oidc/session-cookie.js';
 import type { LoginRequest, LoginService } from './login-service.js';
 
 const loginBody = {
@@ -16,6 +17,8 @@ const loginBody = {
     password: { type: 'string', minLength: 1, maxLength: 1024 },
     totp: { type: 'string', maxLength: 16 },
     provider: { type: 'string', enum: ['local', 'ldap'] },
+    /** The dashboard's login page: the session also as the sfleet_session cookie. */
+    set_cookie: { type: 'boolean' },
   },
 } as const;
 
@@ -36,11 +39,13 @@ export function registerLoginRoutes(app: FastifyInstance, login: LoginService, s
     '/api/v1/auth/login',
     { config: { public: true, audit_action: 'auth:login' }, schema: { summary: 'Log in with a user name and password (and a TOTP code); returns a session token (sfs_...)', body: loginBody, response: { 200: loginReply } } },
     async (request, reply) => {
-      const body = request.body as Omit<LoginRequest, 'remoteAddress'>;
+      const { set_cookie, ...body } = request.body as Omit<LoginRequest, 'remoteAddress'> & { set_cookie?: boolean };
       // The audit record names the claimed user, also when the login fails.
       setAuditContext(request, { user: body.username, auth_method: body.provider ?? null, resource: 'session' });
       try {
-        return await login.login({ ...body, remoteAddress: request.ip });
+        const result = await login.login({ ...body, remoteAddress: request.ip });
+        if (set_cookie) void reply.header('set-cookie', sessionCookie(result.token, Date.parse(result.expires_at) - Date.now()));
+        return result;
       } catch (err) {
         if (err instanceof TooManyAttemptsError) void reply.header('retry-after', String(err.retryAfterSeconds));
         throw err;

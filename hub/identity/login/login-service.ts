@@ -11,6 +11,8 @@ import type { DirectoryUser, LdapDirectory } from '../ldap/ldap-directory.js';
 import type { TotpVerifier } from '../local/totp.js';
 import type { LocalUser, LocalUserStore } from '../local/user-store.js';
 import type { SessionStore } from '../sessions/index.js';
+import type { WebauthnFactor } from '../webauthn/webauthn-factor.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { limiterKeys, type LoginLimiter } from './login-limiter.js';
 
 export type LoginProvider = 'local' | 'ldap';
@@ -48,7 +50,10 @@ export interface LoginServiceDeps {
   config: AuthConfig;
   sessions: SessionStore;
   limiter: LoginLimiter;
-  totp: TotpVerifier;
+  /** Absent when auth.mfa.providers lists no totp: TOTP codes are then not a second factor. */
+  totp?: TotpVerifier;
+  /** Present when auth.mfa.providers lists webauthn. */
+  webauthn?: WebauthnFactor;
   localUsers: LocalUserStore;
   ldap?: LdapDirectory;
   logger: Logger;
@@ -95,6 +100,27 @@ export class LoginService {
     }
   }
 
+  /** The second step of a login answered with a WebAuthn challenge: the signed challenge opens the session. */
+  async finishWebauthn(loginId: string, response: AuthenticationResponseJSON, remoteAddress?: string): Promise<LoginResult> {
+    const { config, limiter, webauthn } = this.deps;
+    if (!webauthn) throw new BadRequestError('WebAuthn is not enabled on this hub: auth.mfa.providers lists no webauthn provider');
+    try {
+      const { principal, provider } = await webauthn.finishLogin(loginId, response);
+      const ttl = config.session.ttl;
+      const token = await this.deps.sessions.create(principal, ttl);
+      await limiter.reset(limiterKeys(principal.name, remoteAddress).user);
+      this.deps.audit?.({ event: 'login', outcome: 'success', user: principal.name, provider, remote_address: remoteAddress });
+      return { token, expires_at: new Date(Date.now() + ttl).toISOString(), user: principal.name, provider, groups: principal.groups, mfa: true };
+    } catch (err) {
+      const fe = err instanceof FleetError ? err : undefined;
+      // The pending login is spent either way; a refused signature counts towards the address's lockout.
+      const keys = limiterKeys('', remoteAddress);
+      if (fe?.httpStatus === 401 && keys.ip) await limiter.fail([{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }]);
+      this.deps.audit?.({ event: 'login', outcome: 'failure', user: 'webauthn login', remote_address: remoteAddress, code: fe?.code ?? 'SF_INTERNAL', reason: fe?.message ?? 'internal error' });
+      throw err;
+    }
+  }
+
   async logout(token: string, principal: Principal | undefined, remoteAddress?: string): Promise<void> {
     await this.deps.sessions.revoke(token);
     this.deps.audit?.({ event: 'logout', outcome: 'success', user: principal?.name ?? 'unknown session', remote_address: remoteAddress });
@@ -122,18 +148,33 @@ export class LoginService {
     }
     if (!principal || !provider) throw new LoginFailedError();
     const mfa = await this.secondFactor(principal, provider, req.totp);
+    if (mfa === 'webauthn') {
+      const challenge = await this.deps.webauthn!.startLogin(principal, provider);
+      throw new MfaRequiredError('sign in with your security key: sign public_key and POST it with login_id to /api/v1/auth/login/webauthn', {
+        mfa: 'webauthn',
+        methods: ['webauthn', ...(this.usableTotpSecret(principal.name) ? ['totp'] : [])],
+        webauthn: challenge,
+      });
+    }
     const ttl = this.deps.config.session.ttl;
     const token = await this.deps.sessions.create(principal, ttl);
     return { token, expires_at: new Date(Date.now() + ttl).toISOString(), user: principal.name, provider, groups: principal.groups, mfa };
   }
 
-  /** True when a TOTP code was checked. Throws when one is needed and missing, wrong or replayed. */
-  private async secondFactor(principal: Principal, provider: LoginProvider, code: string | undefined): Promise<boolean> {
+  private usableTotpSecret(user: string): string | undefined {
+    return this.deps.totp ? this.deps.localUsers.get(user)?.totp_secret : undefined;
+  }
+
+  /**
+   * True when a TOTP code was checked; 'webauthn' when the user is to sign a WebAuthn challenge
+   * instead. Throws when a factor is needed and missing, wrong or replayed.
+   */
+  private async secondFactor(principal: Principal, provider: LoginProvider, code: string | undefined): Promise<boolean | 'webauthn'> {
     const mfa = this.deps.config.mfa;
     if (!mfa.enabled) return false;
-    // The enrolment of a directory user is a TOTP-only record of the same name.
-    const enrolment = this.deps.localUsers.get(principal.name);
-    const secret = enrolment?.totp_secret;
+    // The enrolment of a directory user is a TOTP-only (or WebAuthn-only) record of the same name.
+    const secret = this.usableTotpSecret(principal.name);
+    const webauthn = this.deps.webauthn?.hasCredentials(principal.name) ?? false;
     let required = provider === 'local' && mfa.required_for_local;
     required ||= principal.groups.some((g) => mfa.required_groups.includes(g));
     if (!required && mfa.required_roles.length > 0) {
@@ -145,13 +186,15 @@ export class LoginService {
       }
     }
     // Enrolled users always give their code: enrolment is a promise to use it.
-    if (!required && !secret) return false;
-    if (!secret) {
-      this.deps.logger.warn({ user: principal.name }, 'login refused: MFA is required for this user but no TOTP is enrolled (sfleet user add --totp)');
+    if (!required && !secret && !webauthn) return false;
+    if (!secret && !webauthn) {
+      this.deps.logger.warn({ user: principal.name }, 'login refused: MFA is required for this user but no TOTP is enrolled (sfleet user add --totp) and no security key is registered');
       throw new LoginFailedError('login refused: a second factor is required for this user and none is enrolled; ask an administrator to enrol TOTP');
     }
+    // A user with a security key signs a challenge unless a TOTP code came with the login.
+    if (webauthn && (!secret || code === undefined || code === '')) return 'webauthn';
     if (code === undefined || code === '') throw new MfaRequiredError();
-    await this.deps.totp.check(principal.name, secret, code);
+    await this.deps.totp!.check(principal.name, secret!, code);
     return true;
   }
 }

@@ -1,0 +1,66 @@
+// The dashboard's login page: password (+ TOTP) or password + security key (WebAuthn), ending
+// with the HttpOnly sfleet_session cookie; then a security key can be registered.
+/* global document, fetch, navigator, PublicKeyCredential */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+function say(text, error = false) {
+  $('message').textContent = text;
+  $('message').className = error ? 'error' : '';
+}
+
+async function post(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+  const data = await res.json().catch(() => ({}));
+  return { ok: res.ok, status: res.status, data };
+}
+
+function loggedIn(result) {
+  $('login').hidden = true;
+  $('logged-in').hidden = false;
+  $('user').textContent = result.user;
+  say(`Logged in (${result.mfa ? 'with a second factor' : 'password'}).`);
+}
+
+async function signChallenge(challenge) {
+  say('Confirm with your security key…');
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(challenge.public_key);
+  const credential = await navigator.credentials.get({ publicKey });
+  const res = await post('/api/v1/auth/login/webauthn', { login_id: challenge.login_id, credential: credential.toJSON(), set_cookie: true });
+  if (!res.ok) throw new Error(res.data.detail || `login failed (${res.status})`);
+  loggedIn(res.data);
+}
+
+$('login').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const totp = $('totp').value.trim();
+  const body = { username: $('username').value, password: $('password').value, set_cookie: true, ...(totp ? { totp } : {}) };
+  try {
+    const res = await post('/api/v1/auth/login', body);
+    if (res.ok) return loggedIn(res.data);
+    if (res.data.code === 'SF_AUTH_MFA_REQUIRED' && res.data.mfa === 'webauthn') return await signChallenge(res.data.webauthn);
+    if (res.data.code === 'SF_AUTH_MFA_REQUIRED') {
+      $('totp').focus();
+      return say('Enter the TOTP code from your authenticator app.', true);
+    }
+    say(res.data.detail || `login failed (${res.status})`, true);
+  } catch (err) {
+    say(String(err.message || err), true);
+  }
+});
+
+$('register').addEventListener('click', async () => {
+  try {
+    const start = await post('/api/v1/auth/webauthn/registration/options', {});
+    if (!start.ok) throw new Error(start.data.detail || `registration failed (${start.status})`);
+    say('Touch your security key…');
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(start.data.public_key);
+    const credential = await navigator.credentials.create({ publicKey });
+    const done = await post('/api/v1/auth/webauthn/registration', { registration_id: start.data.registration_id, credential: credential.toJSON() });
+    if (!done.ok) throw new Error(done.data.detail || `registration failed (${done.status})`);
+    say(`Security key "${done.data.name}" registered.`);
+  } catch (err) {
+    say(String(err.message || err), true);
+  }
+});
