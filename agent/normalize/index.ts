@@ -13,7 +13,8 @@ import { AdapterV0044 } from './v0.0.44.js';
 
 export type { ApiVersion, DiagSummary, VersionAdapter } from './adapter.js';
 export { checkSlurmAnswer, parseSlurmResponse, type ParsedResponse } from './response.js';
-export { ElementCache, ListStream, streamedList, type ListLimits, type StreamedList } from './list-stream.js';
+export { ListStream, type ListLimits } from './list-stream.js';
+export { ElementCache, streamedList, type StreamedList } from './streamed-list.js';
 export { JOB_BASE_STATES, NODE_BASE_STATES } from './slurm-values.js';
 
 /** Oldest to newest. */

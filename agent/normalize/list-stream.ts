@@ -4,17 +4,12 @@
 //
 // A byte scanner follows the JSON structure (strings and escapes included; UTF-8 continuation
 // bytes never look like ASCII, so bytes are enough) and cuts the top-level `key` array into its
-// elements; each element goes through JSON.parse on its own and then to the adapter. Everything
-// around the list (meta, errors, warnings, last_update...) is kept, with the list left empty,
-// and checked at the end exactly as a buffered answer is (response.ts), so Slurm's `errors`
-// still win over a half-read list. Malformed or truncated input names the byte position, never
-// the body.
-import { createHash } from 'node:crypto';
+// elements; each element goes through JSON.parse on its own and then to the adapter
+// (streamed-list.ts). Everything around the list (meta, errors, warnings, last_update...) is
+// kept, with the list left empty, and checked at the end exactly as a buffered answer is
+// (response.ts), so Slurm's `errors` still win over a half-read list. Malformed or truncated
+// input names the byte position, never the body.
 import { SlurmResponseError } from '../../shared/errors/index.js';
-import type { Job, Node } from '../../shared/model/index.js';
-import type { VersionAdapter } from './adapter.js';
-import { checkSlurmAnswer } from './response.js';
-import { records } from './slurm-values.js';
 
 export interface ListLimits {
   /** Largest single element (one job); a bigger one fails the answer. */
@@ -471,96 +466,4 @@ function jsonErrorPosition(err: unknown): number | undefined {
   if (at < 0) return undefined;
   const n = Number.parseInt(message.slice(at + 9), 10);
   return Number.isFinite(n) ? n : undefined;
-}
-
-/**
- * The objects of the previous full read of one list, by the SHA-256 of each element's bytes:
- * an element slurmrestd sends again byte for byte normalizes to the same object, so that
- * object is reused without JSON.parse or the adapter (and the diff sees the very same object).
- * Most jobs do not change between two polls.
- */
-export class ElementCache<T> {
-  private previous = new Map<string, T>();
-
-  constructor(readonly version: string) {}
-
-  get size(): number {
-    return this.previous.size;
-  }
-
-  /** @internal streamedList's */
-  lookup(key: string): T | undefined {
-    return this.previous.get(key);
-  }
-
-  /** @internal streamedList's: the elements of a complete, accepted answer. */
-  replace(next: Map<string, T>): void {
-    this.previous = next;
-  }
-}
-
-/** A /jobs or /nodes answer normalized while it streams in. */
-export interface StreamedList<T> {
-  /** The body's chunks, in order. Throws (and the download should stop) on bad input. */
-  write(chunk: Buffer): void;
-  /** After a complete 2xx answer: the normalized list, or the error the answer deserves. */
-  finish(status: number): T[];
-}
-
-export function streamedList(adapter: VersionAdapter, kind: 'job', cluster: string, limits: ListLimits, cache?: ElementCache<Job>): StreamedList<Job>;
-export function streamedList(adapter: VersionAdapter, kind: 'node', cluster: string, limits: ListLimits, cache?: ElementCache<Node>): StreamedList<Node>;
-export function streamedList(
-  adapter: VersionAdapter,
-  kind: 'job' | 'node',
-  cluster: string,
-  limits: ListLimits,
-  cache?: ElementCache<Job | Node>,
-): StreamedList<Job | Node> {
-  const key = kind === 'job' ? 'jobs' : 'nodes';
-  const out: (Job | Node)[] = [];
-  const usable = cache !== undefined && cache.version === adapter.version ? cache : undefined;
-  const next = usable ? new Map<string, Job | Node>() : undefined;
-  let hash = '';
-  // A bad record must not hide Slurm's own `errors`, which may come after the list: the
-  // first one is kept and thrown once the rest of the answer is checked.
-  let recordError: unknown;
-  const reuse = (bytes: Buffer): boolean => {
-    if (recordError !== undefined) return true;
-    hash = createHash('sha256').update(bytes).digest('base64');
-    const known = usable!.lookup(hash);
-    if (known === undefined) return false;
-    out.push(known);
-    next!.set(hash, known);
-    return true;
-  };
-  const scanner = new ListStream(
-    key,
-    key,
-    limits,
-    (value, index) => {
-      if (recordError !== undefined) return;
-      try {
-        const item = kind === 'job' ? adapter.jobAt(value, index, cluster) : adapter.nodeAt(value, index, cluster);
-        out.push(item);
-        next?.set(hash, item);
-      } catch (err) {
-        recordError = err;
-        out.length = 0;
-      }
-    },
-    usable ? reuse : undefined,
-  );
-  return {
-    write: (chunk) => scanner.write(chunk),
-    finish(status) {
-      const rest = scanner.end();
-      if (rest === undefined) throw new SlurmResponseError(`slurmrestd sent an empty body for ${key} (HTTP ${status})`);
-      checkSlurmAnswer(status, rest, key);
-      // The list itself: present (emptied) or absent for a reason records() accepts.
-      records(rest, key, adapter.version, kind);
-      if (recordError !== undefined) throw recordError;
-      if (next) usable!.replace(next);
-      return out;
-    },
-  };
 }

@@ -66,7 +66,7 @@ export function parseSlurmResponse(
     if (!parsed && mentionsAuthentication(text)) throw authFailed(what, status);
     throw new SlurmUnavailableError(`slurmrestd failed to answer ${what} (HTTP ${status})${slurmText}`, status);
   }
-  throw new SlurmResponseError(`slurmrestd rejected the request for ${what} (HTTP ${status})${slurmText}`, { status });
+  throw new SlurmResponseError(`slurmrestd rejected the request for ${what} (HTTP ${status})${slurmText}`, { upstream_status: status });
 }
 
 /**

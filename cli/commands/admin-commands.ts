@@ -6,34 +6,13 @@ import type { Role } from '../../shared/tls/identity.js';
 import type { TokenStore } from '../../hub/policy/index.js';
 import { contextsPath, readContexts, writeContexts } from '../client/index.js';
 import { render } from '../output/render.js';
+import { collect, hubFileOptions, hubFiles, type HubFileFlags } from './hub-files.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-async function hubDataDir(opts: { dataDir?: string; config?: string; set: string[] }): Promise<string> {
-  if (opts.dataDir) return resolve(opts.dataDir);
-  if (opts.config) {
-    const { loadConfigFile } = await import('../../shared/config/index.js');
-    const { hubConfigSchema } = await import('../../hub/config/index.js');
-    return resolve(loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set }).data_dir);
-  }
-  throw new Error('say which hub: --data-dir DIR (the hub data_dir) or --config hub.yaml');
-}
-
-async function tokenStore(opts: { dataDir?: string; config?: string; set: string[] }): Promise<TokenStore> {
+async function tokenStore(flags: HubFileFlags): Promise<TokenStore> {
   const { TokenStore } = await import('../../hub/policy/index.js');
-  if (!opts.dataDir && opts.config) {
-    const { loadConfigFile } = await import('../../shared/config/index.js');
-    const { hubConfigSchema } = await import('../../hub/config/index.js');
-    const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
-    // tokens.json is sealed when the hub encrypts its data at rest.
-    const { AtRest } = await import('../../shared/crypto/index.js');
-    const atRest = await AtRest.create(config.encryption, { createKeyring: false });
-    if (atRest.enabled) await atRest.preload(resolve(config.data_dir, 'tokens.json'));
-    return new TokenStore(resolve(config.data_dir), atRest);
-  }
-  return new TokenStore(await hubDataDir(opts));
+  // tokens.json is sealed when the hub encrypts its data at rest.
+  const { dataDir, atRest } = await hubFiles(flags, 'tokens.json');
+  return new TokenStore(dataDir, atRest);
 }
 
 export function registerAdminCommands(program: Command): void {
@@ -71,49 +50,42 @@ export function registerAdminCommands(program: Command): void {
       });
       process.stdout.write(`certificate ${out.cert}, key ${out.key}\nidentity ${out.id}\n`);
     });
-  ca.command('revoke')
-    .description('revoke a certificate: the hub refuses it from then on (it watches data_dir/revoked.json)')
-    .option('--cert <file>', 'the certificate (PEM) to revoke')
-    .option('--serial <hex>', 'or its serial number (hex)')
-    .option('--reason <text>', 'why (kept in the list)', 'unspecified')
-    .option('--data-dir <dir>', 'the hub data_dir')
-    .option('--config <file>', 'the hub config file (for its data_dir)')
-    .option('--set <key=value>', 'override a hub config key', collect, [])
-    .action(async (opts) => {
-      const { certificateSerial, revocationPath, revokeCertificate } = await import('../../shared/tls/index.js');
-      if (!!opts.cert === !!opts.serial) throw new Error('say which certificate: --cert FILE or --serial HEX (one of them)');
-      const target = opts.cert ? certificateSerial(resolve(opts.cert)) : { serial: String(opts.serial), subject: undefined };
-      const path = revocationPath(await hubDataDir(opts));
-      const { added, entry } = revokeCertificate(path, { serial: target.serial, reason: opts.reason, subject: target.subject });
-      process.stdout.write(added ? `revoked ${entry.serial}${entry.subject ? ` (${entry.subject})` : ''} in ${path}\n` : `${entry.serial} was already revoked at ${entry.revoked_at}\n`);
-    });
+  hubFileOptions(
+    ca
+      .command('revoke')
+      .description('revoke a certificate: the hub refuses it from then on (it watches data_dir/revoked.json)')
+      .option('--cert <file>', 'the certificate (PEM) to revoke')
+      .option('--serial <hex>', 'or its serial number (hex)')
+      .option('--reason <text>', 'why (kept in the list)', 'unspecified'),
+  ).action(async (opts) => {
+    const { certificateSerial, revocationPath, revokeCertificate } = await import('../../shared/tls/index.js');
+    if (!!opts.cert === !!opts.serial) throw new Error('say which certificate: --cert FILE or --serial HEX (one of them)');
+    const target = opts.cert ? certificateSerial(resolve(opts.cert)) : { serial: String(opts.serial), subject: undefined };
+    const path = revocationPath((await hubFiles(opts)).dataDir);
+    const { added, entry } = revokeCertificate(path, { serial: target.serial, reason: opts.reason, subject: target.subject });
+    process.stdout.write(added ? `revoked ${entry.serial}${entry.subject ? ` (${entry.subject})` : ''} in ${path}\n` : `${entry.serial} was already revoked at ${entry.revoked_at}\n`);
+  });
 
   const token = program.command('token').description('API bearer tokens (stored hashed in the hub data directory)');
-  token
-    .command('create')
-    .description('create a token; it is printed once, on the last line')
-    .requiredOption('--name <name>', 'who or what uses it')
-    .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
-    .option('--role <role>', 'an RBAC role granted to the token itself (repeatable)', collect, [])
-    .option('--attr <key=value>', 'a user attribute for RBAC row filters, e.g. project=research (repeatable)', collect, [])
-    .option('--data-dir <dir>', 'the hub data_dir')
-    .option('--config <file>', 'the hub config file (for its data_dir)')
-    .option('--set <key=value>', 'override a hub config key', collect, [])
-    .action(async (opts) => {
-      const attributes: Record<string, string> = {};
-      for (const pair of opts.attr as string[]) {
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new Error(`--attr "${pair}": expected key=value`);
-        attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
-      }
-      const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, { roles: opts.role, attributes });
-      process.stdout.write(`token ${record.id} for ${record.name}${record.roles ? ` (roles ${record.roles.join(', ')})` : ''}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
-    });
-  token
-    .command('list')
-    .option('--data-dir <dir>')
-    .option('--config <file>')
-    .option('--set <key=value>', 'override a hub config key', collect, [])
+  hubFileOptions(
+    token
+      .command('create')
+      .description('create a token; it is printed once, on the last line')
+      .requiredOption('--name <name>', 'who or what uses it')
+      .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
+      .option('--role <role>', 'an RBAC role granted to the token itself (repeatable)', collect, [])
+      .option('--attr <key=value>', 'a user attribute for RBAC row filters, e.g. project=research (repeatable)', collect, []),
+  ).action(async (opts) => {
+    const attributes: Record<string, string> = {};
+    for (const pair of opts.attr as string[]) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`--attr "${pair}": expected key=value`);
+      attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, { roles: opts.role, attributes });
+    process.stdout.write(`token ${record.id} for ${record.name}${record.roles ? ` (roles ${record.roles.join(', ')})` : ''}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
+  });
+  hubFileOptions(token.command('list'))
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (opts) => {
       const rows = (await tokenStore(opts)).list();
@@ -127,15 +99,10 @@ export function registerAdminCommands(program: Command): void {
         ]) + '\n',
       );
     });
-  token
-    .command('revoke <name-or-id>')
-    .option('--data-dir <dir>')
-    .option('--config <file>')
-    .option('--set <key=value>', 'override a hub config key', collect, [])
-    .action(async (nameOrId: string, opts) => {
-      if (!(await tokenStore(opts)).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
-      process.stdout.write(`revoked ${nameOrId}\n`);
-    });
+  hubFileOptions(token.command('revoke <name-or-id>')).action(async (nameOrId: string, opts) => {
+    if (!(await tokenStore(opts)).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
+    process.stdout.write(`revoked ${nameOrId}\n`);
+  });
 
   const context = program.command('context').description(`named connections in ${contextsPath()}`);
   context

@@ -5,10 +5,7 @@ import { join, resolve } from 'node:path';
 import type { AuditRecord } from '../../hub/audit/index.js';
 import { render, type Column } from '../output/render.js';
 import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+import { collect } from './hub-files.js';
 
 const AUDIT_COLUMNS: Column<AuditRecord>[] = [
   { header: 'SEQ', value: (r) => String(r.seq) },

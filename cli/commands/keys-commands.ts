@@ -13,10 +13,7 @@ import { relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { EncryptionConfig } from '../../shared/crypto/index.js';
 import { parseFormat, render } from '../output/render.js';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+import { collect } from './hub-files.js';
 
 interface Target {
   role: 'hub' | 'agent';

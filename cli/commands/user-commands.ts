@@ -1,36 +1,16 @@
 // `sfleet user add|passwd|remove|list`: the hub's local (break-glass) users in
 // data_dir/users.json, with scrypt hashes and optional TOTP. Run on the hub's machine.
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import type { LocalUserStore } from '../../hub/identity/index.js';
 import { render } from '../output/render.js';
+import { collect, hubFileOptions, hubFiles, type HubFileFlags } from './hub-files.js';
 import { secretFrom } from './login-commands.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-async function userStore(opts: { dataDir?: string; config?: string; set: string[] }): Promise<LocalUserStore> {
+async function userStore(flags: HubFileFlags): Promise<LocalUserStore> {
   const { LocalUserStore } = await import('../../hub/identity/index.js');
-  if (opts.dataDir) return new LocalUserStore(resolve(opts.dataDir));
-  if (opts.config) {
-    const { loadConfigFile } = await import('../../shared/config/index.js');
-    const { hubConfigSchema } = await import('../../hub/config/index.js');
-    const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
-    // users.json is sealed when the hub encrypts its data at rest.
-    const { AtRest } = await import('../../shared/crypto/index.js');
-    const atRest = await AtRest.create(config.encryption, { createKeyring: false });
-    if (atRest.enabled) await atRest.preload(resolve(config.data_dir, 'users.json'));
-    return new LocalUserStore(resolve(config.data_dir), undefined, atRest);
-  }
-  throw new Error('say which hub: --data-dir DIR (the hub data_dir) or --config hub.yaml');
-}
-
-function hubOptions(cmd: Command): Command {
-  return cmd
-    .option('--data-dir <dir>', 'the hub data_dir')
-    .option('--config <file>', 'the hub config file (for its data_dir)')
-    .option('--set <key=value>', 'override a hub config key', collect, []);
+  // users.json is sealed when the hub encrypts its data at rest.
+  const { dataDir, atRest } = await hubFiles(flags, 'users.json');
+  return new LocalUserStore(dataDir, undefined, atRest);
 }
 
 async function enrolTotp(name: string, issuer: string): Promise<string> {
@@ -42,7 +22,7 @@ async function enrolTotp(name: string, issuer: string): Promise<string> {
 
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('local users of the hub (break-glass logins; TOTP enrolment)');
-  hubOptions(
+  hubFileOptions(
     user
       .command('add <name>')
       .description('add a local user; the password comes from --password-stdin, env SFLEET_USER_PASSWORD or a prompt')
@@ -60,7 +40,7 @@ export function registerUserCommands(program: Command): void {
     await store.add(name, { password, totpSecret, groups: opts.group });
     process.stdout.write(`user ${name} added${password ? '' : ' (no password: TOTP only)'}${totpSecret ? ' with TOTP' : ''}\n`);
   });
-  hubOptions(
+  hubFileOptions(
     user
       .command('passwd <name>')
       .description('set a new password and/or re-enrol TOTP')
@@ -79,11 +59,11 @@ export function registerUserCommands(program: Command): void {
     await store.update(name, { password, totpSecret });
     process.stdout.write(`user ${name} updated\n`);
   });
-  hubOptions(user.command('remove <name>').description('remove a local user')).action(async (name: string, opts) => {
+  hubFileOptions(user.command('remove <name>').description('remove a local user')).action(async (name: string, opts) => {
     if (!(await userStore(opts)).remove(name)) throw new Error(`no local user "${name}"`);
     process.stdout.write(`removed ${name}\n`);
   });
-  hubOptions(user.command('list').option('-o, --output <format>', 'table, json or yaml', 'table')).action(async (opts) => {
+  hubFileOptions(user.command('list').option('-o, --output <format>', 'table, json or yaml', 'table')).action(async (opts) => {
     const rows = (await userStore(opts)).list();
     process.stdout.write(
       render(rows, opts.output, [

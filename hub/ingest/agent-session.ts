@@ -1,142 +1,23 @@
-// One agent stream: identity check, hello/welcome, deltas applied in seq order (durable
-// before the ack), snapshot requests on gaps, commands out and results back.
+// One agent stream: identity check, hello/welcome, its role (active, standby, pending while the
+// region-wide ownership is asked), heartbeats, commands out and results back, certificate
+// renewal, audited refusals. Its deltas go to a DeltaApplier (delta-apply.ts).
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { AgentRole, AgentServiceService, type AgentMessage, type Delta, type HubMessage } from '../../generated/fleet/v1/agent.js';
-import { FastDeltaDecoder } from '../../shared/delta/index.js';
+import { AgentRole, type AgentMessage, type HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { identityFromSubjectAltName, type PeerIdentity } from '../../shared/tls/index.js';
-import { agentRefusalEvent, type AuditLog } from '../audit/index.js';
-import type { CommandRouter } from '../commands/index.js';
-import type { EventLog } from '../events/index.js';
-import type { FleetState } from '../fleet/index.js';
-import type { ClusterOwnership, OwnershipTarget } from '../leader/index.js';
-import type { FleetStore } from '../store/index.js';
-import { answerCertificateRequest, type AgentCertificates } from './certificate-renewal.js';
-
-export interface IngestDeps {
-  state: FleetState;
-  store?: FleetStore;
-  commands: CommandRouter;
-  logger: Logger;
-  hubId: string;
-  heartbeatMs: number;
-  /** Missed heartbeats after which an agent counts as gone and its standby is promoted. */
-  failoverThreshold?: number;
-  helloTimeoutMs?: number;
-  /** Where the events a delta carries go (deduplicated by id). */
-  events?: EventLog;
-  /** After each delta is durable and applied (clustered hubs publish it to the others here). */
-  onApplied?: (delta: Delta) => void;
-  /** Revocation checks and certificate renewal for agent streams. */
-  certificates?: AgentCertificates;
-  /** Refusals (wrong certificate, wrong cluster) are audited before the stream closes. */
-  audit?: Pick<AuditLog, 'record'>;
-  /** Clustered hubs: which hub of the region may have the cluster's active agent (etcd). */
-  ownership?: ClusterOwnership;
-}
+import { agentRefusalEvent } from '../audit/index.js';
+import { answerCertificateRequest } from './certificate-renewal.js';
+import { DeltaApplier } from './delta-apply.js';
+import type { IngestRegistry } from './ingest-registry.js';
 
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
 
-/** Most milliseconds of applying deltas per event-loop turn before other work gets a turn. */
-const APPLY_TURN_MS = 5;
-
-/** Streams by cluster: the one that may write. A newer stream replaces an older one. */
-export class IngestRegistry {
-  /** The one stream per cluster that may write. */
-  readonly active = new Map<string, AgentSession>();
-  /** Other agents of the cluster (the backup head node), in connection order: promoted in turn. */
-  readonly standby = new Map<string, AgentSession[]>();
-  readonly stats = { deltasApplied: 0, duplicates: 0, gaps: 0, snapshots: 0, rejected: 0, batches: 0 };
-  readonly decoder = new FastDeltaDecoder();
-  /** Each received delta's bytes, so the WAL stores them instead of encoding the delta again. */
-  private readonly encoded = new WeakMap<Delta, Uint8Array>();
-  /**
-   * The AgentService definition to serve: the generated one, with a request decoder that is
-   * faster for deltas (same result) and remembers their bytes.
-   */
-  readonly service: typeof AgentServiceService = {
-    ...AgentServiceService,
-    connect: {
-      ...AgentServiceService.connect,
-      requestDeserialize: (bytes: Buffer): AgentMessage => this.decoder.decodeAgentMessage(bytes, (delta, encoded) => this.encoded.set(delta, encoded)),
-    },
-  };
-
-  /** Applies waiting for their turn on the event loop (runSoon). */
-  private readonly runQueue: (() => void)[] = [];
-  private turnScheduled = false;
-
-  constructor(readonly deps: IngestDeps) {}
-
-  /**
-   * Runs fn (applying one stream's durable deltas) on the event loop, in arrival order with the
-   * other streams', at most about APPLY_TURN_MS of them per turn: when many clusters' deltas
-   * land at once, API requests get the event loop in between instead of after all of them.
-   */
-  runSoon(fn: () => void): void {
-    this.runQueue.push(fn);
-    this.scheduleTurn();
-  }
-
-  private scheduleTurn(): void {
-    if (this.turnScheduled || this.runQueue.length === 0) return;
-    this.turnScheduled = true;
-    setImmediate(() => {
-      this.turnScheduled = false;
-      const start = performance.now();
-      while (this.runQueue.length > 0) {
-        this.runQueue.shift()!();
-        if (performance.now() - start > APPLY_TURN_MS) break;
-      }
-      this.scheduleTurn();
-    });
-  }
-
-  /** The bytes a received delta was decoded from (undefined for deltas made in this process). */
-  encodedBytes(delta: Delta): Uint8Array | undefined {
-    return this.encoded.get(delta);
-  }
-
-  handle(call: Call): void {
-    new AgentSession(call, this).start();
-  }
-
-  /** Clustered hubs: one active agent per cluster fleet-wide, by the ownership in etcd. */
-  useOwnership(ownership: ClusterOwnership & { attach(target: OwnershipTarget): void }): void {
-    this.deps.ownership = ownership;
-    ownership.attach({
-      activeAgents: () => new Map([...this.active].map(([cluster, s]) => [cluster, s.agentName])),
-      waitingClusters: () => {
-        const waiting = new Map<string, string>();
-        for (const [cluster, list] of this.standby) {
-          const next = list.find((s) => !s.silent());
-          if (next && !this.active.has(cluster)) waiting.set(cluster, next.agentName);
-        }
-        return waiting;
-      },
-      promote: (cluster, reason) => {
-        const list = this.standby.get(cluster) ?? [];
-        const next = list.find((s) => !s.silent());
-        if (!next || this.active.has(cluster)) return false;
-        list.splice(list.indexOf(next), 1);
-        next.activate(reason);
-        return true;
-      },
-      demote: (cluster, reason) => this.active.get(cluster)?.demote(reason),
-    });
-  }
-}
-
-class AgentSession {
+export class AgentSession {
   private identity?: PeerIdentity;
   private cluster = '';
   agentName = '';
   role?: 'active' | 'standby' | 'pending';
-  private awaitingSnapshot = false;
-  /** Deltas received and not yet applied, in arrival order; drained once per event-loop turn. */
-  private queue: Delta[] = [];
-  /** A drain loop runs (scheduled or waiting for a WAL fsync). */
-  private draining = false;
+  private readonly deltas: DeltaApplier;
   private closed = false;
   /** A refusal is being audited; the stream closes once it is recorded. */
   private refused = false;
@@ -153,6 +34,15 @@ class AgentSession {
     private readonly registry: IngestRegistry,
   ) {
     this.log = registry.deps.logger.child({ peer: call.getPeer() });
+    this.deltas = new DeltaApplier(registry, {
+      cluster: () => this.cluster,
+      log: () => this.log,
+      closed: () => this.closed,
+      refused: () => this.refused,
+      write: (msg) => this.write(msg),
+      refuse: (code, details) => this.refuse(code, details),
+      fail: (code, details) => this.fail(code, details),
+    });
   }
 
   start(): void {
@@ -206,14 +96,7 @@ class AgentSession {
           this.log.warn({ seq: body.value.seq }, 'ignoring a delta from a standby agent');
           break;
         }
-        // Deltas are applied strictly one after another, in batches: every delta that arrived
-        // while the previous batch was being made durable shares one WAL write and one fsync
-        // (group commit).
-        this.queue.push(body.value);
-        if (!this.draining) {
-          this.draining = true;
-          setImmediate(() => void this.drain());
-        }
+        this.deltas.push(body.value);
         break;
       case 'command_result':
         this.registry.deps.commands.resolve(body.value);
@@ -278,7 +161,7 @@ class AgentSession {
     if (this.role !== 'active' || this.closed) return;
     this.role = 'standby';
     // Deltas not yet durable are the agent's to resend if it is promoted again.
-    this.queue = [];
+    this.deltas.clear();
     this.registry.active.delete(this.cluster);
     this.detachCommands?.();
     this.detachCommands = undefined;
@@ -339,120 +222,6 @@ class AgentSession {
     state.emit('cluster', record);
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0 && !this.closed && !this.refused) {
-        const batch = this.queue;
-        this.queue = [];
-        await this.applyBatch(batch);
-      }
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'applying a delta failed');
-      this.fail(status.INTERNAL, 'SF_INGEST_APPLY_FAILED: the hub could not store the delta');
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /**
-   * Exactly what applying the deltas one by one does (check, durable write, apply, ack each),
-   * except that a run of consecutive deltas is written to the WAL with one fsync before any of
-   * them is applied or acked: still "ack only after a durable apply".
-   */
-  private async applyBatch(batch: Delta[]): Promise<void> {
-    const { state } = this.registry.deps;
-    const stats = this.registry.stats;
-    let run: Delta[] = [];
-    for (const delta of batch) {
-      if (this.closed) return;
-      if (delta.cluster !== this.cluster || delta.upserts.some((o) => o.kind && o.kind.value.cluster !== this.cluster)) {
-        await this.commit(run);
-        stats.rejected++;
-        this.refuse(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${this.cluster}" only`);
-        return;
-      }
-      // The next seq after the run's last delta fits without asking the state (not applied yet).
-      const last = run[run.length - 1];
-      if (last && !delta.snapshot && delta.epoch === last.epoch && delta.seq === last.seq + 1) {
-        run.push(delta);
-        continue;
-      }
-      await this.commit(run);
-      run = [];
-      if (this.closed) return;
-      const fit = state.fit(delta);
-      if (fit === 'duplicate') {
-        stats.duplicates++;
-        const record = state.cluster(this.cluster);
-        this.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
-        continue;
-      }
-      if (fit === 'gap') {
-        stats.gaps++;
-        if (!this.awaitingSnapshot) {
-          this.awaitingSnapshot = true;
-          const record = state.cluster(this.cluster);
-          this.log.info({ have: [record.epoch, record.seq], got: [delta.epoch, delta.seq] }, 'gap in the stream: asking for a snapshot');
-          this.write({ body: { $case: 'snapshot_request', value: { reason: `hub has epoch ${record.epoch} seq ${record.seq}, got epoch ${delta.epoch} seq ${delta.seq}` } } });
-        }
-        continue;
-      }
-      if (delta.snapshot) {
-        // A snapshot replaces the checkpoint: it is committed on its own.
-        this.awaitingSnapshot = false;
-        stats.snapshots++;
-        await this.commit([delta]);
-      } else run.push(delta);
-    }
-    await this.commit(run);
-  }
-
-  /**
-   * Durable first (events, then the deltas in one WAL write and fsync), then apply and ack each.
-   * The fsync runs off the event loop; what is durable is applied even if the stream closed
-   * meanwhile (the state must hold what the WAL holds), and only acked on a live stream.
-   */
-  private async commit(deltas: Delta[]): Promise<void> {
-    if (deltas.length === 0 || this.closed) return;
-    const { store, events } = this.registry.deps;
-    // Events first: durable and deduplicated by id, so a crash before the ack only means the
-    // agent resends them and nothing is recorded twice.
-    for (const delta of deltas) events?.record(this.cluster, delta.events);
-    await store?.appendBatchDurable(deltas.map((delta) => ({ delta, encoded: this.registry.encodedBytes(delta) })));
-    this.registry.stats.batches++;
-    await new Promise<void>((resolve, reject) =>
-      this.registry.runSoon(() => {
-        try {
-          this.applyDurable(deltas);
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-        }
-      }),
-    );
-  }
-
-  /** Applies and acks deltas that are in the WAL, in order. */
-  private applyDurable(deltas: Delta[]): void {
-    const { state, store, logger, onApplied } = this.registry.deps;
-    const stats = this.registry.stats;
-    for (const delta of deltas) {
-      // Another stream of this cluster (a stale one it replaced) may have applied it meanwhile.
-      if (state.fit(delta) !== 'apply') {
-        const record = state.cluster(this.cluster);
-        this.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
-        continue;
-      }
-      state.apply(delta);
-      onApplied?.(delta);
-      stats.deltasApplied++;
-      const record = state.cluster(this.cluster);
-      store?.maybeCheckpoint(record);
-      this.write({ body: { $case: 'ack', value: { epoch: delta.epoch, seq: delta.seq } } });
-      if (logger.isLevelEnabled('debug')) this.log.debug({ seq: delta.seq, upserts: delta.upserts.length, removals: delta.removals.length }, 'delta applied');
-    }
-  }
-
   private write(msg: HubMessage): void {
     if (this.closed) return;
     this.call.write(msg);
@@ -488,9 +257,8 @@ class AgentSession {
     }
     if (this.cluster && this.registry.active.get(this.cluster) === this) {
       this.registry.active.delete(this.cluster);
-      const next = standby?.find((s) => !s.silent());
+      const next = this.registry.takeStandby(this.cluster);
       if (next) {
-        standby!.splice(standby!.indexOf(next), 1);
         next.activate(`agent ${this.agentName} went away`);
         return;
       }

@@ -1,2 +1,2 @@
-export { IngestRegistry, type IngestDeps } from './agent-session.js';
+export { IngestRegistry, type IngestDeps } from './ingest-registry.js';
 export { AgentCertificates, type AgentCertificatesDeps } from './certificate-renewal.js';

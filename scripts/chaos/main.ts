@@ -24,7 +24,8 @@ import { HubClient } from '../../cli/client/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { initCa, issueCertificate } from '../../shared/tls/index.js';
 import { startSimulator, type RunningSimulator } from '../../sim/index.js';
-import { abort, freePort, httpsGet, log, Services, SfleetChild, sleep, TcpProxy, waitFor, type TlsPaths } from './procs.js';
+import { GroupHub } from '../lib/hub-group.js';
+import { abort, log, Services, SfleetChild, sleep, TcpProxy, waitFor, type TlsPaths } from '../lib/procs.js';
 
 const REGION = 'chaos';
 const CLUSTER = 'storm';
@@ -57,57 +58,28 @@ interface ClusterView {
   owner_hub?: string | null;
 }
 
-class Hub {
-  proc?: SfleetChild;
-  httpPort = 0;
-  grpcPort = 0;
+class Hub extends GroupHub {
   constructor(
-    readonly id: string,
-    readonly dir: string,
+    id: string,
+    dir: string,
     readonly pki: Pki,
-    readonly services: Services,
-  ) {}
-
-  get alive(): boolean {
-    return !!this.proc?.alive;
-  }
-
-  async start(): Promise<void> {
-    if (!this.httpPort) {
-      this.httpPort = await freePort();
-      this.grpcPort = await freePort();
-    }
-    const home = path.join(this.dir, this.id);
-    mkdirSync(home, { recursive: true });
-    const config = {
+    services: Services,
+  ) {
+    super(id, dir, {
       region: REGION,
-      hub_id: this.id,
-      listen: { grpc: `127.0.0.1:${this.grpcPort}`, http: `127.0.0.1:${this.httpPort}` },
-      tls: this.pki.hub,
-      data_dir: path.join(home, 'data'),
-      log_level: 'info',
-      stream: { heartbeat_interval: '500ms', failover_threshold: 3 },
-      etcd: { endpoints: this.services.etcdEndpoints, lease_ttl: '3s' },
-      redis: { url: this.services.redisUrl, stale_after: '2s', compact_interval: '1s' },
-    };
-    writeFileSync(path.join(home, 'hub.yaml'), stringify(config));
-    this.proc = new SfleetChild(['hub', '--config', path.join(home, 'hub.yaml')], path.join(home, 'hub.log')).start();
-    await waitFor(`hub ${this.id} ready`, async () => this.alive && (await this.get('/readyz')).status === 200, 30_000, 100);
-  }
-
-  get(pathname: string): ReturnType<typeof httpsGet> {
-    return httpsGet(`https://127.0.0.1:${this.httpPort}${pathname}`, this.pki.client);
+      tls: pki,
+      services,
+      config: {
+        log_level: 'info',
+        stream: { heartbeat_interval: '500ms', failover_threshold: 3 },
+        etcd: { lease_ttl: '3s' },
+        redis: { stale_after: '2s', compact_interval: '1s' },
+      },
+    });
   }
 
   client(): HubClient {
     return new HubClient({ hub: `https://127.0.0.1:${this.httpPort}`, ca: this.pki.ca, cert: this.pki.client.cert, key: this.pki.client.key });
-  }
-
-  /** The fencing token while this hub leads, else undefined. */
-  async leadingToken(): Promise<number | undefined> {
-    const r = JSON.parse((await this.get('/readyz')).body) as { checks: Record<string, string> };
-    const m = /^this hub \(fencing token (\d+)\)$/.exec(r.checks.leader ?? '');
-    return m ? Number(m[1]) : undefined;
   }
 
   async cluster(): Promise<ClusterView | undefined> {
@@ -137,13 +109,6 @@ class Hub {
     return { applied: value('applied'), snapshots: value('snapshot') };
   }
 
-  async kill(): Promise<void> {
-    await this.proc?.kill('SIGKILL');
-  }
-
-  async stop(): Promise<void> {
-    await this.proc?.kill('SIGTERM');
-  }
 }
 
 class Agent {

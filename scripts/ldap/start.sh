@@ -21,6 +21,7 @@ set -euo pipefail
 D=${SFLEET_LDAP_DIR:-/tmp/sfleet-ldap/default}
 log() { printf '[ldap] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/apt-install.sh"
 [ "$(id -u)" = 0 ] || die "must run as root (installs Debian packages when missing)"
 case "$D" in /tmp/?*) ;; *) die "SFLEET_LDAP_DIR must be under /tmp (got $D)";; esac
 mkdir -p "$D"
@@ -36,25 +37,8 @@ fi
 ROOTPW=${SFLEET_LDAP_ROOTPW:-admin-secret}
 SUFFIX="dc=sfleet,dc=test"
 
-missing=()
-for p in slapd ldap-utils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  trap 'if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-  # No default directory: this script writes its own configuration.
-  echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
-  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2 || die "apt-get install failed"
-  if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
-  trap - EXIT
-fi
+# No default directory: this script writes its own configuration.
+apt_install_missing --preseed 'slapd slapd/no_configuration boolean true' slapd ldap-utils
 SLAPD=/usr/sbin/slapd
 [ -x "$SLAPD" ] || die "slapd not found after install"
 

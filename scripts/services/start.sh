@@ -27,6 +27,7 @@ D=${SFLEET_SERVICES_DIR:-/tmp/sfleet-services/default}
 T0=$(date +%s%N)
 log() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[services %d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/apt-install.sh"
 [ "$(id -u)" = 0 ] || die "must run as root (installs Debian packages when missing)"
 case "$D" in /* ) ;; *) die "SFLEET_SERVICES_DIR must be absolute";; esac
 case "$D" in /|/tmp|/tmp/|/var|/usr|/etc|/root) die "refusing SFLEET_SERVICES_DIR=$D";; esac
@@ -50,25 +51,7 @@ PKGS=()
 case " $WANT " in *" etcd "*) PKGS+=(etcd-server);; esac
 case " $WANT " in *" redis "*) PKGS+=(redis-server redis-tools);; esac
 PKGS+=(curl)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  # The packages' services would start with Debian's config (etcd on 2379, redis on 6379):
-  # forbid service starts while installing.
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  trap 'if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-  apt-get -o DPkg::Lock::Timeout=120 update -qq >&2 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2 || die "apt-get install failed"
-  if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
-  trap - EXIT
-fi
+apt_install_missing "${PKGS[@]}"
 
 # A pid file whose process is alive and runs from this directory (etcd names it in its
 # arguments; redis rewrites its process title but works in its --dir).

@@ -35,6 +35,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T0=$(date +%s%N)
 log() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[slurm %d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$HERE/../lib/apt-install.sh"
 [ "$(id -u)" = 0 ] || die "must run as root"
 case "$D" in /* ) ;; *) die "SFLEET_SLURM_DIR must be absolute";; esac
 case "$D" in /|/tmp|/tmp/|/var|/usr|/etc|/root) die "refusing SFLEET_SLURM_DIR=$D";; esac
@@ -49,24 +50,7 @@ REST_URL=http://127.0.0.1:$REST_PORT
 
 # ----------------------------------------------------------------------------- packages
 PKGS=(slurm-wlm slurmrestd slurm-wlm-jwt-plugin munge curl slurmdbd mariadb-server)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  # The packages' services would start with Debian's config: forbid service starts meanwhile.
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  trap 'if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-  apt-get -o DPkg::Lock::Timeout=120 update -qq >&2 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PKGS[@]}" >&2 || die "apt-get install failed"
-  if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
-  trap - EXIT
-fi
+apt_install_missing "${PKGS[@]}"
 for b in munged mariadbd mariadb-install-db slurmdbd slurmctld slurmd slurmrestd scontrol sacctmgr curl; do
   command -v $b >/dev/null || die "$b not found after install"
 done

@@ -1,7 +1,9 @@
 // Why a sealed file could not be read or written. Messages name the file and the key (provider,
-// key id, version), never key material.
+// key id, version), never key material. The classes live here, beside the code that throws them
+// (as hub/identity/errors.ts, hub/audit/errors.ts), and extend shared/errors' FleetError, so
+// toProblem() and toGrpcStatus() render them like every other error.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { FleetError } from '../errors/index.js';
+import { FleetError, UpstreamError } from '../errors/index.js';
 
 /** The key-encryption key a file needs is not there, or is not the one that wrapped its data key. */
 export class KeyUnavailableError extends FleetError {
@@ -18,11 +20,9 @@ export class TamperedDataError extends FleetError {
 }
 
 /** The key service (Vault) could not be reached, timed out or refused the request. */
-export class KeyServiceError extends FleetError {
-  readonly status?: number;
+export class KeyServiceError extends UpstreamError {
   constructor(message: string, status?: number) {
-    super('SF_CRYPTO_KEY_SERVICE', message, 503, GrpcStatus.UNAVAILABLE, status ? { status } : undefined);
-    this.status = status;
+    super('SF_CRYPTO_KEY_SERVICE', message, 503, GrpcStatus.UNAVAILABLE, status);
   }
 }
 

@@ -67,12 +67,22 @@ export class SlurmResponseError extends FleetError {
   }
 }
 
-/** Slurm could not be reached or refused us (connection, auth, HTTP status). */
-export class SlurmUnavailableError extends FleetError {
+/**
+ * A service we call (slurmrestd, Vault) failed. status is its HTTP answer when it gave one; the
+ * problem shows it as upstream_status, never as our own status (a Vault 403 is not the client's).
+ */
+export class UpstreamError extends FleetError {
   readonly status?: number;
-  constructor(message: string, status?: number) {
-    super('SF_SLURM_UNAVAILABLE', message, 502, GrpcStatus.UNAVAILABLE, status ? { status } : undefined);
+  constructor(code: string, message: string, httpStatus: number, grpcCode: GrpcStatus, status?: number) {
+    super(code, message, httpStatus, grpcCode, status ? { upstream_status: status } : undefined);
     this.status = status;
+  }
+}
+
+/** Slurm could not be reached or refused us (connection, auth, HTTP status). */
+export class SlurmUnavailableError extends UpstreamError {
+  constructor(message: string, status?: number) {
+    super('SF_SLURM_UNAVAILABLE', message, 502, GrpcStatus.UNAVAILABLE, status);
   }
 }
 
@@ -101,14 +111,15 @@ export interface Problem {
 
 export function toProblem(err: unknown, instance?: string): Problem {
   const fe = asFleetError(err);
+  // The detail fields first: none of them may replace the status the response is sent with.
   return {
+    ...(fe.detail ?? {}),
     type: `https://slurmfleet.dev/errors/${fe.code}`,
     title: fe.name,
     status: fe.httpStatus,
     detail: fe.message,
     code: fe.code,
     ...(instance ? { instance } : {}),
-    ...(fe.detail ?? {}),
   };
 }
 

@@ -12,6 +12,7 @@
 // Several endpoints: the transport's EndpointPool picks one (failover or round_robin, health
 // checks on /slurm/vX/ping); its down/up/switch events and the slurmctld ones seen in ping
 // (SlurmctldWatch) wait in `takeEvents()` for the pipeline to spool them.
+// Commands go through rest-commands.ts (REST endpoint, simulator, or scontrol/scancel).
 import type { FleetEvent } from '../../../generated/fleet/v1/agent.js';
 import { ConfigError, SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import type { ClusterModel, ControllerHealth, Job, KindName, Node } from '../../../shared/model/index.js';
@@ -25,14 +26,14 @@ import {
   SUPPORTED_VERSIONS,
   type ListLimits,
   type ParsedResponse,
-  type VersionAdapter,
 } from '../../normalize/index.js';
-import { checkCommand, describeCommand, executeWithCli, runSlurm, SingleFlight, type SlurmRunner } from '../cli/index.js';
+import { checkCommand, runSlurm, SingleFlight, type SlurmRunner } from '../cli/index.js';
 import type { SourceDeps } from '../index.js';
 import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
 import { SlurmctldWatch } from './controller-events.js';
 import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
-import { compareVersions, negotiateVersion } from './negotiate.js';
+import { negotiateVersion } from './negotiate.js';
+import { executeRestCommand, type CommandChannel, type RestApi } from './rest-commands.js';
 import { RestTransport, type RestAuth, type RestRequest, type RestResponse } from './transport.js';
 
 export interface RestSourceOptions {
@@ -63,17 +64,11 @@ export interface RestSourceOptions {
   loadBalancing?: LoadBalancing;
 }
 
-interface Api {
-  version: string;
-  adapter: VersionAdapter;
-  simulator: boolean;
-}
 
 /** Kinds fetched with update_time: slurmctld keeps a last-change time for each. */
 type TimedKind = 'job' | 'partition' | 'node';
 type DbKind = 'qos' | 'account' | 'association';
 
-const ACTIVE_JOB_STATES = new Set(['PENDING', 'RUNNING', 'SUSPENDED']);
 /** Events kept for the pipeline at most; older ones are dropped (and logged) if nobody takes them. */
 const MAX_PENDING_EVENTS = 1000;
 
@@ -104,7 +99,7 @@ export class RestSource implements SlurmSource {
   private readonly run: SlurmRunner;
   private readonly polls = new SingleFlight<PollResult>();
   private readonly closing = new AbortController();
-  private negotiation?: Promise<Api>;
+  private negotiation?: Promise<RestApi>;
   /** The last lists read, reused on 304 and for failed slurmdbd kinds. */
   private last: Partial<ClusterModel> = {};
   /** Per kind, the slurmctld second the previous successful fetch started. */
@@ -189,7 +184,7 @@ export class RestSource implements SlurmSource {
 
   async execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
     const checked = checkCommand(command);
-    return this.withApi((api) => this.executeOn(api, checked, signal), signal);
+    return this.withApi((api) => executeRestCommand(api, checked, this.commandChannel, signal), signal);
   }
 
   async close(): Promise<void> {
@@ -200,7 +195,7 @@ export class RestSource implements SlurmSource {
 
   // ---- version --------------------------------------------------------------------------
 
-  private api(signal?: AbortSignal): Promise<Api> {
+  private api(signal?: AbortSignal): Promise<RestApi> {
     if (!this.negotiation) {
       const p = negotiateVersion(this.transport, SUPPORTED_VERSIONS, signal ?? this.closing.signal).then((found) => {
         this.deps.logger?.info({ endpoint: this.transport.endpoint, api_version: found.version, via: found.via, simulator: found.simulator }, 'slurmrestd API version negotiated');
@@ -218,7 +213,7 @@ export class RestSource implements SlurmSource {
   }
 
   /** Runs work on the negotiated version; after a 404 for it, negotiates again and retries once. */
-  private async withApi<T>(work: (api: Api) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async withApi<T>(work: (api: RestApi) => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await work(await this.api(signal));
     } catch (err) {
@@ -241,7 +236,7 @@ export class RestSource implements SlurmSource {
 
   // ---- poll -----------------------------------------------------------------------------
 
-  private async fetchAll(api: Api): Promise<PollResult> {
+  private async fetchAll(api: RestApi): Promise<PollResult> {
     this.round = new Map();
     try {
       return await this.fetchRound(api);
@@ -250,7 +245,7 @@ export class RestSource implements SlurmSource {
     }
   }
 
-  private async fetchRound(api: Api): Promise<PollResult> {
+  private async fetchRound(api: RestApi): Promise<PollResult> {
     const { version: v, adapter } = api;
     const cluster = this.options.cluster;
     const observedAt = new Date(this.clock()).toISOString();
@@ -360,7 +355,7 @@ export class RestSource implements SlurmSource {
   }
 
   private controllers(
-    api: Api,
+    api: RestApi,
     ping: ParsedResponse,
     diag: ParsedResponse | Error,
     pingMs: number,
@@ -379,6 +374,17 @@ export class RestSource implements SlurmSource {
     return list;
   }
 
+  // ---- commands (rest-commands.ts) ---------------------------------------------------------
+
+  private get commandChannel(): CommandChannel {
+    return {
+      cluster: this.options.cluster,
+      request: (path, method, body, signal) => this.request(path, method, body, signal),
+      simCommand: (command, signal) => this.transport.request({ method: 'POST', path: '/sim/v1/command', body: command, signal: signal ?? this.closing.signal }),
+      run: this.run,
+    };
+  }
+
   // ---- HTTP -----------------------------------------------------------------------------
 
   private async request(path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown, signal?: AbortSignal, sink?: RestRequest['sink']): Promise<RestResponse> {
@@ -393,97 +399,6 @@ export class RestSource implements SlurmSource {
     if (res.status === 404 && path.startsWith('/slurmdb/')) throw new SlurmUnavailableError(`slurmrestd serves no ${path} (is accounting enabled?)`, 404);
     return parseSlurmResponse(res.status, res.contentType, res.text, what);
   }
-
-  // ---- commands -------------------------------------------------------------------------
-
-  private async executeOn(api: Api, command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
-    const v = api.version;
-    const { kind, target } = command;
-    switch (kind) {
-      case 'cancel': {
-        // slurmrestd answers a DELETE of a job that already ended with success (v0.0.38: 200, no
-        // error); scancel says "already completing or completed". Report it the same way.
-        const ended = await this.endedState(api, target, signal);
-        if (ended) return { ok: false, message: `${describeCommand(command)}: job already finished (${ended})`, via: 'rest' };
-        return this.restCommand(command, 'DELETE', `/slurm/${v}/job/${target}`, undefined, signal);
-      }
-      case 'hold':
-      case 'release':
-        return this.restCommand(command, 'POST', `/slurm/${v}/job/${target}`, { hold: kind === 'hold' }, signal);
-      case 'drain':
-      case 'resume':
-        // v0.0.38 (Slurm 22.05) has no node update endpoint.
-        if (compareVersions(v, 'v0.0.39') >= 0) {
-          const update = kind === 'drain' ? { state: ['DRAIN'], reason: command.reason } : { state: ['RESUME'] };
-          return this.restCommand(command, 'POST', `/slurm/${v}/node/${target}`, update, signal);
-        }
-        break;
-      case 'requeue':
-        break; // no REST endpoint in any version
-    }
-    if (api.simulator) return this.simCommand(command, signal);
-    return executeWithCli(command, this.run, signal);
-  }
-
-  /** The state of a job that has ended; undefined when it is active or unknown (DELETE will say). */
-  private async endedState(api: Api, id: string, signal?: AbortSignal): Promise<string | undefined> {
-    const res = await this.request(`/slurm/${api.version}/job/${id}`, 'GET', undefined, signal);
-    if (res.status !== 200) return undefined;
-    try {
-      const parsed = parseSlurmResponse(res.status, res.contentType, res.text, 'job');
-      const jobs = parsed.unchanged ? [] : api.adapter.jobs(parsed.body, this.options.cluster);
-      return jobs.length > 0 && jobs.every((j) => !ACTIVE_JOB_STATES.has(j.state)) ? jobs[0].state : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async restCommand(command: SlurmCommand, method: 'POST' | 'DELETE', path: string, payload: unknown, signal?: AbortSignal): Promise<CommandOutcome> {
-    const res = await this.request(path, method, payload, signal);
-    return this.outcome(command, res, 'rest');
-  }
-
-  /** The simulator's stand-in for scontrol: POST /sim/v1/command {kind, target, reason}. */
-  private async simCommand(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
-    const res = await this.transport.request({ method: 'POST', path: '/sim/v1/command', body: command, signal: signal ?? this.closing.signal });
-    return this.outcome(command, res, 'sim');
-  }
-
-  /** Slurm's refusal (an `errors` list) is ok:false with its words; no usable answer throws. */
-  private outcome(command: SlurmCommand, res: RestResponse, via: string): CommandOutcome {
-    const what = describeCommand(command);
-    if (res.status === 401 || res.status === 403 || res.status === 511) {
-      throw new SlurmUnavailableError(`slurmrestd refused our credentials (HTTP ${res.status}) for ${what}`, res.status);
-    }
-    let doc: { ok?: unknown; message?: unknown; errors?: unknown } | undefined;
-    try {
-      doc = res.text.trimStart().startsWith('{') ? JSON.parse(res.text) : undefined;
-    } catch {
-      doc = undefined;
-    }
-    const refusal = slurmErrors(doc?.errors);
-    if (refusal.length > 0) return { ok: false, message: `${what}: ${refusal.join('; ').slice(0, 500)}`, via };
-    // The simulator answers {ok, message}.
-    if (typeof doc?.ok === 'boolean') return { ok: doc.ok, message: `${what}: ${String(doc.message ?? (doc.ok ? 'done' : 'refused'))}`, via };
-    if (res.status >= 200 && res.status < 300) return { ok: true, message: `${what}: done`, via };
-    throw new SlurmUnavailableError(`slurmrestd answered HTTP ${res.status} to ${what}`, res.status);
-  }
-}
-
-/** The words of the real errors in an `errors` list ("No error" / error_number 0 entries are not). */
-function slurmErrors(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  const out: string[] = [];
-  for (const e of list as { description?: unknown; error?: unknown; error_number?: unknown; errno?: unknown }[]) {
-    const number = typeof e?.error_number === 'number' ? e.error_number : e?.errno;
-    const text = typeof e?.error === 'string' ? e.error : '';
-    if ((typeof number === 'number' && number !== 0) || (text !== '' && text !== 'No error')) {
-      const description = typeof e.description === 'string' ? e.description : '';
-      if (text === '' || description.includes(text)) out.push(description || `error ${String(number)}`);
-      else out.push(description === '' ? text : `${text} (${description})`);
-    }
-  }
-  return out;
 }
 
 function isJson(contentType: string): boolean {

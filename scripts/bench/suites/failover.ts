@@ -8,7 +8,7 @@ import { startSimulator } from '../../../sim/index.js';
 import { measured, percentile, round, sleep, waitUntil, type BenchContext, type Measured } from '../lib/context.js';
 import { startAgentChild, startHubChild, simSlurm, type HubReady } from '../lib/parts.js';
 import type { Child } from '../lib/rpc.js';
-import { freePort } from '../lib/ports.js';
+import { freePort } from '../../lib/procs.js';
 
 interface Connected {
   at: number;

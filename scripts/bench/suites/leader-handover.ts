@@ -4,67 +4,12 @@
 // leads (its /readyz names its fencing token) is measured, then the killed hub restarts and the
 // next round kills whoever leads. The figure is bounded below by the etcd lease TTL (3 s here,
 // as in the chaos run): a killed leader's election key lives until its lease runs out.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { freePort, httpsGet, Services, SfleetChild, waitFor } from '../../chaos/procs.js';
+import { GroupHub } from '../../lib/hub-group.js';
+import { Services, waitFor } from '../../lib/procs.js';
 import { measured, percentile, round, sleep, type BenchContext, type Measured } from '../lib/context.js';
 
 const LEASE_TTL = '3s';
-
-class GroupHub {
-  proc?: SfleetChild;
-  private httpPort = 0;
-  private grpcPort = 0;
-  constructor(
-    readonly id: string,
-    private readonly dir: string,
-    private readonly ctx: BenchContext,
-    private readonly services: Services,
-  ) {}
-
-  get alive(): boolean {
-    return !!this.proc?.alive;
-  }
-
-  async start(): Promise<void> {
-    if (!this.httpPort) {
-      this.httpPort = await freePort();
-      this.grpcPort = await freePort();
-    }
-    const home = join(this.dir, this.id);
-    mkdirSync(home, { recursive: true });
-    const { pki } = this.ctx;
-    writeFileSync(
-      join(home, 'hub.yaml'),
-      stringify({
-        region: 'bench',
-        hub_id: this.id,
-        listen: { grpc: `127.0.0.1:${this.grpcPort}`, http: `127.0.0.1:${this.httpPort}` },
-        tls: pki.hub,
-        data_dir: join(home, 'data'),
-        log_level: 'warn',
-        etcd: { endpoints: this.services.etcdEndpoints, lease_ttl: LEASE_TTL },
-        redis: { url: this.services.redisUrl },
-      }),
-    );
-    this.proc = new SfleetChild(['hub', '--config', join(home, 'hub.yaml')], join(home, 'hub.log')).start();
-    await waitFor(`hub ${this.id} ready`, async () => this.alive && (await this.readyz()).status === 200, 60_000, 100);
-  }
-
-  private readyz(): ReturnType<typeof httpsGet> {
-    return httpsGet(`https://127.0.0.1:${this.httpPort}/readyz`, this.ctx.pki.client, 1_000);
-  }
-
-  /** This hub's fencing token while it leads. */
-  async leadingToken(): Promise<number | undefined> {
-    if (!this.alive) return undefined;
-    const r = await this.readyz().catch(() => undefined);
-    if (r?.status !== 200) return undefined;
-    const m = /^this hub \(fencing token (\d+)\)$/.exec((JSON.parse(r.body) as { checks: Record<string, string> }).checks.leader ?? '');
-    return m ? Number(m[1]) : undefined;
-  }
-}
 
 export async function leaderHandoverBench(ctx: BenchContext): Promise<Measured[]> {
   if (process.getuid?.() !== 0) throw new Error('leader-handover starts etcd and Redis (scripts/services/start.sh): run the benchmark as root');
@@ -72,7 +17,16 @@ export async function leaderHandoverBench(ctx: BenchContext): Promise<Measured[]
   const hubCount = ctx.quick ? 2 : 3;
   const dir = join(ctx.workDir, 'leader-handover');
   const services = await Services.create('bench');
-  const hubs = Array.from({ length: hubCount }, (_, i) => new GroupHub(`hub-${i + 1}`, dir, ctx, services));
+  const hubs = Array.from({ length: hubCount }, (_, i) =>
+    new GroupHub(`hub-${i + 1}`, dir, {
+      region: 'bench',
+      tls: ctx.pki,
+      services,
+      config: { log_level: 'warn', etcd: { lease_ttl: LEASE_TTL } },
+      readyTimeoutMs: 60_000,
+      probeTimeoutMs: 1_000,
+    }),
+  );
   try {
     const t0 = Date.now();
     await services.start();

@@ -1,5 +1,6 @@
-// Small self-contained helpers of `npm run chaos`: free ports, waiting, child processes of the
-// sfleet binary, the etcd + Redis services of scripts/services/start.sh, and a breakable TCP proxy.
+// Child processes and plumbing shared by `npm run chaos` and `npm run bench`: free ports, waiting,
+// the sfleet binary as a child, the etcd + Redis services of scripts/services/start.sh, and a
+// breakable TCP proxy.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { request } from 'node:https';
