@@ -35,7 +35,7 @@ async function measure(ctx: BenchContext, feeder: Child, receiverPid: number, ad
 
 export async function ingestBench(ctx: BenchContext): Promise<Measured[]> {
   const clusters = ctx.quick ? 4 : 8;
-  const seconds = ctx.quick ? 3 : 12;
+  const seconds = ctx.quick ? 2 : 12;
   const window = 32;
   const names = Array.from({ length: clusters }, (_, i) => `ingest-${i + 1}`);
   const feeder = await Child.start<{ buildMs: number; bodyBytes: number; updatesPerBody: number }>('feeder', {

@@ -10,7 +10,7 @@ import { changePendingJobs, Prng } from '../lib/workload.js';
 
 export async function wireBench(ctx: BenchContext): Promise<Measured[]> {
   const jobs = 10_000;
-  const polls = ctx.quick ? 3 : 6;
+  const polls = ctx.quick ? 2 : 6;
   const changed = jobs / 100;
   // Few nodes, so most jobs pend and a changed priority is a real change; no timer: only our changes.
   const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: 'wire', nodes: 100, jobs, apiVersion: 'v0.0.38', tickMs: 0, arrivalPerMin: 0, nodeFailurePerHour: 0, log: () => undefined });
