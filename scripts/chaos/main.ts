@@ -24,6 +24,7 @@ import { HubClient } from '../../cli/client/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { initCa, issueCertificate } from '../../shared/tls/index.js';
 import { startSimulator, type RunningSimulator } from '../../sim/index.js';
+import { keepForScan } from '../test/run-dir.js';
 import { abort, freePort, httpsGet, log, Services, SfleetChild, sleep, TcpProxy, waitFor, type TlsPaths } from './procs.js';
 
 const REGION = 'chaos';
@@ -304,6 +305,7 @@ async function main(): Promise<number> {
     redis?.disconnect();
     await sim?.close();
     await services.stop();
+    if (process.env.SFLEET_TEST_LOG_DIR) keepForScan(dir, 'chaos'); // npm test scans them for secrets
     if (process.env.CHAOS_KEEP) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   };
