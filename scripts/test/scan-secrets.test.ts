@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { AUDIT_DIRS_FILE, LOGS_DIR, SECRETS_FILE } from './run-dir.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUDIT_DIRS_FILE, keepForScan, LOGS_DIR, registerSecret, SECRETS_FILE } from './run-dir.js';
 import { report, scanRun } from './scan-secrets.js';
 
 const TOKEN = 'sft_0123456789abcdef_Qm9ndXNTZWNyZXRGb3JUaGVTY2FuVGVzdDEyMzQ1Njc';
@@ -75,5 +75,31 @@ describe('the secrets scan of a test run', () => {
     const dir = runDir(registered, {});
     writeFileSync(path.join(dir, AUDIT_DIRS_FILE), `${audit}\n/nonexistent/audit\n`);
     expect(await scanRun(dir)).toEqual({ files: 1, secrets: 4, findings: [{ file: path.join(audit, '2026-11-26.jsonl'), line: 2, what: 'password of bob' }] });
+  });
+});
+
+describe('a run that deletes its own directory (chaos)', () => {
+  const before = process.env.SFLEET_TEST_LOG_DIR;
+  afterEach(() => {
+    if (before === undefined) delete process.env.SFLEET_TEST_LOG_DIR;
+    else process.env.SFLEET_TEST_LOG_DIR = before;
+  });
+
+  it('keeps its process logs and audit records for the scan, not the write-ahead logs of its data', async () => {
+    const run = mkdtempSync(path.join(tmpdir(), `scan-run-${process.pid}-`));
+    process.env.SFLEET_TEST_LOG_DIR = run;
+    const chaos = mkdtempSync(path.join(tmpdir(), `scan-chaos-${process.pid}-`));
+    mkdirSync(path.join(chaos, 'hub-1', 'data', 'audit'), { recursive: true });
+    mkdirSync(path.join(chaos, 'hub-1', 'data', 'clusters', 'c'), { recursive: true });
+    writeFileSync(path.join(chaos, 'hub-1', 'hub.log'), `{"msg":"token ${TOKEN}"}\n`);
+    writeFileSync(path.join(chaos, 'hub-1', 'data', 'audit', 'a.jsonl'), `{"reason":"${PASSWORD}"}\n`);
+    writeFileSync(path.join(chaos, 'hub-1', 'data', 'clusters', 'c', 'wal.log'), `${PASSWORD}\n`);
+    registerSecret(PASSWORD, 'password of bob');
+    keepForScan(chaos, 'chaos');
+    const found = (await scanRun(run)).findings.map((f) => [path.relative(run, f.file), f.line, f.what]);
+    expect(found).toEqual([
+      [path.join(LOGS_DIR, 'chaos_hub-1_hub.log'), 1, 'an sfleet API token (sft_...)'],
+      [path.join('audit', 'chaos_hub-1_data_audit', 'a.jsonl'), 1, 'password of bob'],
+    ]);
   });
 });
