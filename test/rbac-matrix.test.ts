@@ -19,7 +19,7 @@ import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
-import { assertBuilt, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+import { assertBuilt, keepCliStderr, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 
 interface Caller {
   /** A bearer token, or client certificate files. */
@@ -108,7 +108,10 @@ async function createToken(name: string, args: string[]): Promise<string> {
 /** The CLI's exit code and output, for commands whose "no" is an exit code. */
 function sfleetStatus(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
+    execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      keepCliStderr(args, stderr);
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
   });
 }
 

@@ -49,9 +49,14 @@ export class SfleetProcess {
 export function sfleet(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (stderr) writeFileSync(processLogPath(`cli-${args[0] ?? ''}`), stderr);
+      keepCliStderr(args, stderr);
       if (err) reject(new Error(`sfleet ${args.join(' ')}: ${stderr.trim() || err.message}`));
       else resolve(stdout);
     });
   });
+}
+
+/** Keeps a CLI run's stderr in the run directory for the secrets scan (named by the command only: arguments may be secret). */
+export function keepCliStderr(args: string[], stderr: string): void {
+  if (stderr) writeFileSync(processLogPath(`cli-${args[0] ?? ''}`), stderr);
 }
