@@ -9,13 +9,13 @@ import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/ports.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { TcpProxy } from './harness/tcp-proxy.js';
 
-const logger = silentLogger();
+const logger = testLogger('agent-standby');
 let pki: TestPki;
 let hub: RunningHub;
 let proxy: TcpProxy;

@@ -11,7 +11,7 @@ import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type RunCommandResponse } from '../generated/fleet/v1/fleet.js';
 import { AuditLog, auditConfigSchema, type AuditRecord } from '../hub/audit/index.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { FakeElasticsearch } from './harness/fake-elasticsearch.js';
 import { makePki, type TestPki } from './harness/pki.js';
@@ -20,7 +20,9 @@ import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 
 const ES_PASSWORD = 'es-secret-7c1d2a';
-const logger = silentLogger();
+registerSecret(ES_PASSWORD, 'Elasticsearch password of the audit shipper');
+registerSecret('k3y-for-the-chain', 'audit HMAC key');
+const logger = testLogger('audit');
 let work: string;
 let dataDir: string;
 let auditDir: string;
@@ -75,6 +77,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), `audit-it-${process.pid}-`));
   dataDir = join(work, 'data');
   auditDir = join(dataDir, 'audit');
+  registerAuditDir(auditDir);
   pki = await makePki();
   es = await new FakeElasticsearch().start();
   es.expectAuthorization = `Basic ${Buffer.from(`elastic:${ES_PASSWORD}`).toString('base64')}`;
@@ -83,6 +86,7 @@ beforeAll(async () => {
   const home = mkdtempSync(join(tmpdir(), 'home-'));
   base = { PATH: process.env.PATH, HOME: home, SFLEET_CONFIG: join(home, 'contexts.yaml') };
   token = (await sfleet(['token', 'create', '--name', 'ci-bot', '--data-dir', dataDir], base)).trim().split('\n').pop()!;
+  registerSecret(token, 'API token ci-bot (audit test)');
   writeFileSync(
     join(work, 'hub.yaml'),
     [

@@ -12,7 +12,7 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type ListJobsResponse } from '../generated/fleet/v1/fleet.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/ports.js';
@@ -30,12 +30,13 @@ beforeAll(async () => {
   assertBuilt();
   pki = await makePki();
   dataDir = mkdtempSync(join(tmpdir(), 'hub-'));
-  hub = await startHub(hubConfigSchema.parse({ listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' }, tls: pki.hub, data_dir: dataDir }), { logger: silentLogger() });
+  registerAuditDir(join(dataDir, 'audit'));
+  hub = await startHub(hubConfigSchema.parse({ listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' }, tls: pki.hub, data_dir: dataDir }), { logger: testLogger('cli') });
   source.model.job = [makeJob('cli-c', 11, { user: 'carol', state: 'RUNNING', nodes: ['cn1'], node_list: 'cn1' }), makeJob('cli-c', 12, { array_job_id: 12, array_task_id: 3 })];
   source.model.node = [makeNode('cli-c', 'cn1', { state: 'MIXED' })];
   agent = await startAgent(
     agentConfigSchema.parse({ cluster: 'cli-c', hub: { endpoints: [hub.grpcAddress] }, tls: await pki.agent('cli-c'), slurm: { source: 'cli' }, poll_interval: '200ms', spool_dir: mkdtempSync(join(tmpdir(), 'sp-')) }),
-    { logger: silentLogger(), source },
+    { logger: testLogger('cli'), source },
   );
   await waitFor('jobs at the hub', () => hub.state.clusters.get('cli-c')?.objects.job.size === 2);
   const home = mkdtempSync(join(tmpdir(), 'home-'));
@@ -65,6 +66,7 @@ describe('sfleet CLI', () => {
   it('creates a token that prints on the last line and works as SFLEET_TOKEN', async () => {
     const out = await sfleet(['token', 'create', '--name', 'ci-bot', '--data-dir', dataDir], base);
     const token = out.trim().split('\n').pop()!;
+    registerSecret(token, 'API token ci-bot (cli test)');
     expect(token).toMatch(/^sft_/);
     await new Promise((r) => setTimeout(r, 1100));
     const clusters = JSON.parse(await sfleet(['clusters', '-o', 'json'], { ...base, SFLEET_HUB: hub.httpUrl, SFLEET_CA: pki.ca, SFLEET_TOKEN: token }));

@@ -15,13 +15,13 @@ import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import type { EventView } from '../hub/events/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { SimServer, startSimulator, type RunningSimulator } from '../sim/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 
-const logger = silentLogger();
+const logger = testLogger('controller-failover');
 const CLUSTER = 'ha-a';
 const HEALTH_CHECK_MS = 300;
 const THRESHOLD = 3;

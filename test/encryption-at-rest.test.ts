@@ -12,13 +12,13 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { registerAuditDir, registerKeyring, registerSecret, testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 
-const logger = silentLogger();
+const logger = testLogger('encryption-at-rest');
 const SECRETS = ['alice-the-physicist', 'acct-dark-matter', 'protein-fold-run'];
 let pki: TestPki;
 let root: string;
@@ -101,6 +101,9 @@ describe('encryption at rest, agent and hub', () => {
     source.model.node = [makeNode('enc', 'n1', { state: 'MIXED', alloc_cpus: 1 })];
     h = await hub();
     a = await agent(source);
+    registerKeyring(join(root, 'hub-keyring.json'), 'hub keyring');
+    registerKeyring(join(root, 'agent-keyring.json'), 'agent keyring');
+    registerAuditDir(join(root, 'hub-data', 'audit'));
     await waitFor('jobs at the hub', async () => (await jobsAtHub()).length === 2);
     await waitFor('spool drained', () => a!.spool.unacked().length === 0);
     expect(leaks(join(root, 'spool'))).toEqual([]);
@@ -127,6 +130,8 @@ describe('encryption at rest, agent and hub', () => {
     const hubOut = await sfleet(['keys', 'rotate', '--config', hubYaml], process.env);
     expect(hubOut).toMatch(/file key kr-[0-9a-f]+: created version v2\nre-wrapped 3 file\(s\)/);
     const agentOut = await sfleet(['keys', 'rotate', '--config', agentYaml], process.env);
+    registerKeyring(join(root, 'hub-keyring.json'), 'hub keyring');
+    registerKeyring(join(root, 'agent-keyring.json'), 'agent keyring');
     expect(agentOut).toMatch(/created version v2\nre-wrapped [12] file\(s\)/);
     // The running processes keep appending to the files whose headers were swapped.
     source.model.job[1].state = 'COMPLETED';
@@ -147,6 +152,7 @@ describe('encryption at rest, agent and hub', () => {
   it('a token created by the CLI into the sealed tokens.json authenticates at the running hub', async () => {
     const out = await sfleet(['token', 'create', '--name', 'grafana-enc', '--config', hubYaml], process.env);
     const token = out.trim().split('\n').pop()!;
+    registerSecret(token, 'API token grafana-enc (encryption test)');
     expect(readFileSync(join(root, 'hub-data', 'tokens.json')).includes(Buffer.from('grafana-enc'))).toBe(false);
     const jobs = await waitFor('token accepted', async () => {
       try {

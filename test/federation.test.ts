@@ -13,13 +13,13 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
-import { assertBuilt, SFLEET } from './harness/sfleet-process.js';
+import { assertBuilt, keepCliStderr, SFLEET } from './harness/sfleet-process.js';
 
-const logger = silentLogger();
+const logger = testLogger('federation');
 const PEER_TIMEOUT_MS = 1_000;
 let pki: TestPki;
 let foreign: TestPki;
@@ -167,6 +167,7 @@ describe('global queries across regions', () => {
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
       execFile(process.execPath, [SFLEET, 'jobs', '--scope', 'global'], { env, timeout: 60_000 }, (err, out, errOut) => (err ? reject(new Error(errOut || err.message)) : resolve({ stdout: out, stderr: errOut }))),
     );
+    keepCliStderr(['jobs'], stderr);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^REGION\s+CLUSTER\s+JOBID/);
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join('/'))).toEqual(['eu-west/alpha/1', 'eu-west/alpha/2', 'us-east/alpha/1', 'us-east/alpha/3', 'us-east/beta/7']);

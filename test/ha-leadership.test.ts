@@ -13,7 +13,7 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { etcdConfigSchema } from '../hub/config/index.js';
 import { createEtcdClient, EtcdLeadership, fencedPut, FencedOffError, type LeaderContext } from '../hub/leader/index.js';
 import { RedisFence, replicationKeys } from '../hub/replication/index.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
@@ -92,7 +92,7 @@ beforeAll(async () => {
       poll_interval: '200ms',
       spool_dir: mkdtempSync(join(tmpdir(), 'ha-spool-')),
     }),
-    { logger: silentLogger(), source },
+    { logger: testLogger('ha-leadership'), source },
   );
   await converged(20, hubs);
 });
@@ -271,7 +271,7 @@ describe('membership and leadership in etcd', () => {
     const make = (id: string, client: Etcd3): EtcdLeadership => {
       const l = new EtcdLeadership(cfg, {
         client,
-        logger: silentLogger(),
+        logger: testLogger('ha-leadership'),
         identity: { hub_id: id, region, http_url: '', grpc_address: '', version: 'test' },
         health: () => ({ ready: true, redis: 'ok', stale_clusters: [], ingesting: [] }),
         fences: [fence],

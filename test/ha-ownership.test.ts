@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
@@ -50,7 +50,7 @@ async function agent(name: 'head1' | 'head2', hub: HubProcess): Promise<RunningA
       poll_interval: '200ms',
       spool_dir: join(dir, `spool-${name}`),
     }),
-    { logger: silentLogger(), source: sources[name] },
+    { logger: testLogger('ha-ownership'), source: sources[name] },
   );
   running.add(r);
   return r;
@@ -251,7 +251,7 @@ describe('one active agent per cluster across the hubs of a region', () => {
           poll_interval: '200ms',
           spool_dir: join(dir, 'spool-solo'),
         }),
-        { logger: silentLogger(), source: solo },
+        { logger: testLogger('ha-ownership'), source: solo },
       );
       running.add(soloAgent);
       await waitFor('solo active at hub-b', async () => soloAgent.stream.role === 'active' && (await b.client().all('/api/v1/jobs', { cluster: 'solo' })).length === 1, 15_000, 100);

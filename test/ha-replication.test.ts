@@ -10,7 +10,7 @@ import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { Redis } from 'ioredis';
 import { RedisDedupeStore, RedisSessionStore, replicationKeys } from '../hub/replication/index.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
@@ -44,7 +44,7 @@ async function startAgentOn(endpoints: string[]): Promise<RunningAgent> {
       poll_interval: '200ms',
       spool_dir: mkdtempSync(join(tmpdir(), 'ha-spool-')),
     }),
-    { logger: silentLogger(), source },
+    { logger: testLogger('ha-replication'), source },
   );
 }
 

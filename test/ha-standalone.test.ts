@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
@@ -27,7 +27,7 @@ beforeAll(async () => {
       tls: pki.hub,
       data_dir: mkdtempSync(join(tmpdir(), 'hub-solo-')),
     }),
-    { logger: silentLogger() },
+    { logger: testLogger('ha-standalone') },
   );
 });
 

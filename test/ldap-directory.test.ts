@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ldapConfigSchema, LdapDirectory } from '../hub/identity/index.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { LDAP_PASSWORDS, LDAP_SUFFIX, LdapServer, SERVICE_DN } from './harness/ldap.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
@@ -39,7 +39,7 @@ function directory(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessE
     connect_timeout: '1s',
     ...overrides,
   });
-  return new LdapDirectory(config, silentLogger(), env);
+  return new LdapDirectory(config, testLogger('ldap-directory'), env);
 }
 
 describe('LDAP logins against slapd', () => {

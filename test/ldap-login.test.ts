@@ -12,6 +12,7 @@ import { LDAP_PASSWORDS, LDAP_SUFFIX, LdapServer, SERVICE_DN } from './harness/l
 import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { registerSecret } from './harness/run-logs.js';
 
 let pki: TestPki;
 let ldap: LdapServer;
@@ -20,6 +21,7 @@ let dir: string;
 let cliEnv: NodeJS.ProcessEnv;
 let aliceSecret: string;
 const BREAKGLASS = 'break the glass 2026';
+registerSecret(BREAKGLASS, 'password of breakglass (ldap-login)');
 
 beforeAll(async () => {
   assertBuilt();
@@ -49,6 +51,7 @@ beforeAll(async () => {
   const add = await sfleet(['user', 'add', 'alice', '--no-password', '--totp', '--data-dir', hub.dataDir], process.env);
   expect(add).toMatch(/user alice added \(no password: TOTP only\) with TOTP/);
   aliceSecret = new URL(/otpauth:\/\/totp\/\S+/.exec(add)![0]).searchParams.get('secret')!;
+  registerSecret(aliceSecret, 'TOTP secret of alice (ldap-login)');
   await sfleet(['user', 'add', 'breakglass', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: BREAKGLASS });
   await hub.start();
   cliEnv = { ...process.env, SFLEET_CONFIG: join(dir, 'contexts.yaml'), SFLEET_HUB: hub.httpUrl, SFLEET_CA: pki.ca };
@@ -66,6 +69,7 @@ describe('LDAP logins on a real hub', () => {
     expect(out).toMatch(/^logged in as bob \(ldap\), groups hpc-users; session expires/m);
     expect(await sfleet(['clusters', '-o', 'json'], cliEnv)).toMatch(/\[\]/);
     const token = (parse(readFileSync(join(dir, 'contexts.yaml'), 'utf8')) as { contexts: { token: string }[] }).contexts[0].token;
+    registerSecret(token, 'session token of bob (ldap-login)');
     expect(token).toMatch(/^sfs_/);
     // Sessions are stored by hash only, with the principal RBAC needs.
     const stored = readFileSync(join(hub.dataDir, 'sessions.json'), 'utf8');
@@ -79,6 +83,7 @@ describe('LDAP logins on a real hub', () => {
     expect(need.status).toBe(401);
     expect(need.json()).toMatchObject({ code: 'SF_AUTH_MFA_REQUIRED' });
     const code = await generate({ secret: aliceSecret });
+    registerSecret(code, 'TOTP code of alice (ldap-login)');
     const ok = await hub.login({ username: 'alice', password: LDAP_PASSWORDS.alice, totp: code });
     expect(ok.status).toBe(200);
     expect(ok.json()).toMatchObject({ user: 'alice', provider: 'ldap', groups: ['hpc-admins', 'hpc-users'], mfa: true });

@@ -10,6 +10,7 @@ import { HaServices } from './harness/ha-services.js';
 import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { registerSecret } from './harness/run-logs.js';
 
 let pki: TestPki;
 let services: HaServices;
@@ -17,6 +18,7 @@ let a: LoginHub;
 let b: LoginHub;
 let secret: string;
 const PASSWORD = 'break the glass 2026';
+registerSecret(PASSWORD, 'password of breakglass (login-clustered)');
 
 beforeAll(async () => {
   assertBuilt();
@@ -32,6 +34,7 @@ beforeAll(async () => {
   // Local users live in each hub's data_dir: the operator adds them on both (same TOTP secret).
   const add = await sfleet(['user', 'add', 'breakglass', '--totp', '--data-dir', a.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
   secret = new URL(/otpauth:\/\/totp\/\S+/.exec(add)![0]).searchParams.get('secret')!;
+  registerSecret(secret, 'TOTP secret of breakglass (login-clustered)');
   const { LocalUserStore } = await import('../hub/identity/index.js');
   const record = new LocalUserStore(a.dataDir).get('breakglass')!;
   await new LocalUserStore(b.dataDir).add('breakglass', { password: PASSWORD, totpSecret: record.totp_secret });
@@ -46,6 +49,7 @@ afterAll(async () => {
 describe('logins across a hub group (sessions, TOTP replay and lockout in Redis)', () => {
   it('a session opened on hub A works on hub B and a logout on B ends it on A', async () => {
     const code = await generate({ secret });
+    registerSecret(code, 'TOTP code of breakglass (login-clustered)');
     const login = await a.login({ username: 'breakglass', password: PASSWORD, totp: code });
     expect(login.status).toBe(200);
     const auth = { authorization: `Bearer ${login.json<{ token: string }>().token}` };

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { registerSecret } from './harness/run-logs.js';
 
 let pki: TestPki;
 let hub: LoginHub;
@@ -19,6 +20,8 @@ let dir: string;
 let secret: string;
 let cliEnv: NodeJS.ProcessEnv;
 const PASSWORD = 'break the glass 2026';
+registerSecret(PASSWORD, 'password of breakglass (login-local)');
+registerSecret('a brand new password', 'changed password of breakglass (login-local)');
 
 beforeAll(async () => {
   assertBuilt();
@@ -32,6 +35,7 @@ beforeAll(async () => {
   const uri = /otpauth:\/\/totp\/\S+/.exec(add)![0];
   expect(uri).toMatch(/^otpauth:\/\/totp\/sfleet-test:breakglass\?/);
   secret = new URL(uri).searchParams.get('secret')!;
+  registerSecret(secret, 'TOTP secret of breakglass (login-local)');
   expect(add).toMatch(/user breakglass added with TOTP/);
   await hub.start();
   cliEnv = { ...process.env, SFLEET_CONFIG: join(dir, 'contexts.yaml'), SFLEET_HUB: hub.httpUrl, SFLEET_CA: pki.ca };
@@ -54,6 +58,7 @@ describe('local users with TOTP on a real hub', () => {
   it('sfleet login without a code is told a TOTP code is needed; with one it saves a session the next commands use', async () => {
     await expect(sfleet(['login', '-u', 'breakglass'], { ...cliEnv, SFLEET_PASSWORD: PASSWORD })).rejects.toThrow(/TOTP code is required.*SF_AUTH_MFA_REQUIRED/);
     const code = await generate({ secret });
+    registerSecret(code, 'TOTP code of breakglass (login-local)');
     const out = await sfleet(['login', '-u', 'breakglass', '--totp', code], { ...cliEnv, SFLEET_PASSWORD: PASSWORD });
     expect(out).toMatch(/^logged in as breakglass \(local, TOTP\), groups hpc-admins; session expires \S+, saved in context default$/m);
     const contexts = parse(readFileSync(join(dir, 'contexts.yaml'), 'utf8')) as { 'current-context': string; contexts: { name: string; token: string; hub: string }[] };
@@ -74,6 +79,7 @@ describe('local users with TOTP on a real hub', () => {
     expect(await sfleet(['clusters', '-o', 'json'], cliEnv)).toMatch(/\[\]/);
     expect(readFileSync(join(hub.dataDir, 'sessions.json'), 'utf8')).not.toMatch(/sfs_/);
     const token = (parse(readFileSync(join(dir, 'contexts.yaml'), 'utf8')) as { contexts: { token: string }[] }).contexts[0].token;
+    registerSecret(token, 'session token of breakglass (login-local)');
     expect(await sfleet(['logout'], cliEnv)).toMatch(/logged out \(context default\)/);
     const after = await hub.request('GET', '/api/v1/clusters', { headers: { authorization: `Bearer ${token}` } });
     expect(after.status).toBe(401);
@@ -120,6 +126,7 @@ describe('local users with TOTP on a real hub', () => {
     const created = await sfleet(['token', 'create', '--name', 'ci-bot', '--role', 'viewer', '--role', 'operator', '--ttl', '1h', '--data-dir', hub.dataDir], process.env);
     expect(created).toMatch(/^token [0-9a-f]{16} for ci-bot \(roles viewer, operator\), expires \S+$/m);
     const token = created.trim().split('\n').at(-1)!;
+    registerSecret(token, 'API token ci-bot (login-local)');
     expect(await sfleet(['clusters', '-o', 'json', '--token', token], cliEnv)).toMatch(/\[\]/);
     const list = JSON.parse(await sfleet(['token', 'list', '--data-dir', hub.dataDir, '-o', 'json'], process.env)) as { name: string; roles: string[] }[];
     expect(list).toEqual([expect.objectContaining({ name: 'ci-bot', roles: ['viewer', 'operator'] })]);

@@ -11,6 +11,7 @@ import { TestIdp, type IdpClient } from './harness/oidc-idp.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
+import { registerSecret } from './harness/run-logs.js';
 
 const accounts = { alice: { preferred_username: 'alice', groups: ['hpc-users'], project: 'p-astro' }, bob: { preferred_username: 'bob', groups: [] } };
 
@@ -76,6 +77,7 @@ describe('OIDC browser login (authorization code + PKCE)', () => {
     expect(done.status, done.body).toBe(200);
     const body = JSON.parse(done.body);
     expect(body).toMatchObject({ user: 'alice', groups: ['hpc-users'], project: 'p-astro' });
+    registerSecret(body.session_token, 'OIDC session token of alice');
     expect(body.session_token).toMatch(/^sfs_/);
     expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
     const setCookie = String(done.headers['set-cookie']);

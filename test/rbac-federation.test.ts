@@ -12,12 +12,12 @@ import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { TokenStore } from '../hub/policy/index.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/ports.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 
-const logger = silentLogger();
+const logger = testLogger('rbac-federation');
 const RBAC = {
   roles: { project_manager: { permissions: ['jobs:read', 'clusters:read'], filters: { account: '${user.project}' } } },
   bindings: [{ client: 'admin', role: 'admin' }],

@@ -14,12 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type WatchEvent } from '../generated/fleet/v1/fleet.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
-import { assertBuilt, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+import { assertBuilt, keepCliStderr, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 
 interface Caller {
   /** A bearer token, or client certificate files. */
@@ -100,13 +100,18 @@ async function json<T>(caller: Caller, path: string): Promise<T> {
 
 async function createToken(name: string, args: string[]): Promise<string> {
   const out = await sfleet(['token', 'create', '--name', name, ...args, '--data-dir', join(dir, 'data')], { PATH: process.env.PATH, HOME: dir });
-  return out.trim().split('\n').pop()!;
+  const token = out.trim().split('\n').pop()!;
+  registerSecret(token, `API token ${name} (rbac-matrix)`);
+  return token;
 }
 
 /** The CLI's exit code and output, for commands whose "no" is an exit code. */
 function sfleetStatus(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
+    execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      keepCliStderr(args, stderr);
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
   });
 }
 
@@ -137,6 +142,7 @@ beforeAll(async () => {
   callers.stranger = { cert: pki.client, grants: () => false };
   callers.peer = { cert: pki.hub, grants: (p) => ['cluster:read', 'jobs:read', 'nodes:read', 'hub:read'].includes(p) };
 
+  registerAuditDir(join(dir, 'data', 'audit'));
   hubProc = new SfleetProcess(['hub', '--config', join(dir, 'hub.yaml')], join(dir, 'hub.log')).start();
   await waitFor('hub ready', async () => (await call({ grants: () => false }, 'GET', '/readyz')).status === 200, 30_000);
 
@@ -153,7 +159,7 @@ beforeAll(async () => {
           poll_interval: '200ms',
           spool_dir: mkdtempSync(join(dir, `spool-${cluster}-`)),
         }),
-        { logger: silentLogger(), source: sources[cluster] },
+        { logger: testLogger('rbac-matrix'), source: sources[cluster] },
       ),
     );
   }

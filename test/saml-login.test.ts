@@ -11,6 +11,7 @@ import { makePki, type TestPki } from './harness/pki.js';
 import { readAuthnRequest, samlResponse, samlSigningCert, type AssertionOptions, type SigningCert } from './harness/saml-idp.js';
 import { assertBuilt } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
+import { registerSecret } from './harness/run-logs.js';
 
 const IDP_URL = 'https://identity.company.test/saml';
 const IDP_ISSUER = 'https://identity.company.test';
@@ -67,6 +68,7 @@ describe('SAML 2.0 login', () => {
     const done = await post(browser, SAMLResponse);
     expect(done.status, JSON.stringify(done.json)).toBe(200);
     expect(done.json).toMatchObject({ user: 'alice', groups: ['hpc-users', 'physics'], project: 'p-astro' });
+    registerSecret(done.json.session_token, 'SAML session token');
     expect(String(done.headers['set-cookie'])).toMatch(/^sfleet_session=sfs_[^;]+; Path=\/; HttpOnly; Secure; SameSite=Strict/);
     const me = await hub.get('/api/v1/auth/whoami', { cookie: `sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` });
     expect(me.json).toMatchObject({ name: 'alice', method: 'saml', kind: 'user', groups: ['hpc-users', 'physics'], attributes: { project: 'p-astro' } });

@@ -9,12 +9,12 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 
-const logger = silentLogger();
+const logger = testLogger('stream');
 let pki: TestPki;
 let dataDir: string;
 let grpcPort: number;

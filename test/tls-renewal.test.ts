@@ -12,14 +12,14 @@ import { startAgent, type RunningAgent } from '../agent/main.js';
 import { AgentServiceClient, type HubMessage } from '../generated/fleet/v1/agent.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { createCertificateRequest, grpcClientCredentials, issueCertificate, loadTls, revocationPath, revokeCertificate, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/ports.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { privateCopy } from './harness/tls-probe.js';
 
-const logger = silentLogger();
+const logger = testLogger('tls-renewal');
 let pki: TestPki;
 let hub: RunningHub;
 let dataDir: string;

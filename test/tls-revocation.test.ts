@@ -15,14 +15,14 @@ import { AgentServiceClient } from '../generated/fleet/v1/agent.js';
 import { FleetServiceClient } from '../generated/fleet/v1/fleet.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials, loadTls, revocationPath, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/ports.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 
-const logger = silentLogger();
+const logger = testLogger('tls-revocation');
 let pki: TestPki;
 let hub: RunningHub;
 let dataDir: string;

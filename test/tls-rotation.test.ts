@@ -11,14 +11,14 @@ import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
-import { silentLogger } from '../shared/logging/index.js';
+import { testLogger } from './harness/run-logs.js';
 import { revocationPath, revokeCertificate, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { presentedSerial, privateCopy, replaceFiles, tls12Attempt } from './harness/tls-probe.js';
 
-const logger = silentLogger();
+const logger = testLogger('tls-rotation');
 let pki: TestPki;
 let hubFiles: TlsFiles;
 let hub: RunningHub;

@@ -26,6 +26,7 @@ import { initCa, issueCertificate } from '../../shared/tls/index.js';
 import { startSimulator, type RunningSimulator } from '../../sim/index.js';
 import { GroupHub } from '../lib/hub-group.js';
 import { abort, log, Services, SfleetChild, sleep, TcpProxy, waitFor, type TlsPaths } from '../lib/procs.js';
+import { keepForScan } from '../test/run-dir.js';
 
 const REGION = 'chaos';
 const CLUSTER = 'storm';
@@ -269,6 +270,7 @@ async function main(): Promise<number> {
     redis?.disconnect();
     await sim?.close();
     await services.stop();
+    if (process.env.SFLEET_TEST_LOG_DIR) keepForScan(dir, 'chaos'); // npm test scans them for secrets
     if (process.env.CHAOS_KEEP) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   };

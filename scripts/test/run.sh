@@ -45,6 +45,11 @@ bash scripts/slurm/start.sh >/dev/null
 step "etcd 3.4 (3 members) and Redis 7 (scripts/services/start.sh)"
 bash scripts/services/start.sh >/dev/null
 
+# Every hub, agent and CLI process of the integration tests and the chaos scenarios logs into
+# this run directory, and the tests register every secret they create there
+# (scripts/test/run-dir.ts); the secrets scan after chaos reads both.
+export SFLEET_TEST_LOG_DIR="${SFLEET_TEST_LOG_DIR:-/tmp/sfleet-test-logs/$(date -u +%Y%m%dT%H%M%SZ)-$$}"
+
 step "integration tests"
 vitest_run integration --project integration
 
@@ -54,6 +59,11 @@ flock -u 9
 
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
+
+# Fails the run when a registered secret or a secret-shaped string (token, private key, bearer
+# JWT) is in any log or audit file of the integration tests and chaos.
+step "secrets in logs and audit records ($SFLEET_TEST_LOG_DIR)"
+node dist/scripts/test/scan-secrets.js "$SFLEET_TEST_LOG_DIR"
 
 # Measurements, not assertions: a missed target is reported in the table, only a crash fails.
 step "benchmarks, quick mode (npm run bench -- --quick)"

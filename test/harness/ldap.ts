@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from './ports.js';
 import { ROOT } from './sfleet-process.js';
+import { registerSecret } from '../../scripts/test/run-dir.js';
 
 export const LDAP_SUFFIX = 'dc=sfleet,dc=test';
 export const LDAP_PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', dave: 'dave-pw', comma: 'comma-pw', service: 'svc-pw' } as const;
@@ -114,6 +115,7 @@ export class LdapServer {
    */
   static async create(name: string, tls?: { cert: string; key: string }): Promise<LdapServer> {
     if (process.getuid?.() !== 0) throw new Error('the LDAP tests install and start slapd: run them as root');
+    for (const [user, pw] of Object.entries({ ...LDAP_PASSWORDS, admin: 'admin-secret' })) registerSecret(pw, `LDAP password of ${user}`);
     const s = new LdapServer(`/tmp/sfleet-ldap/${name}-${process.pid}`, await freePort(), tls ? { ...tls, port: await freePort() } : undefined);
     await s.start();
     await run('ldapadd', ['-x', '-H', s.url, '-D', `cn=admin,${S}`, '-w', 'admin-secret', '-c'], process.env, 30_000, LDIF).catch((err: Error) => {

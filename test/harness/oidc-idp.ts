@@ -10,6 +10,7 @@ import Provider from 'oidc-provider';
 import { Browser } from './browser.js';
 import { makePki, type TestPki } from './pki.js';
 import { freePort } from './ports.js';
+import { registerSecret } from '../../scripts/test/run-dir.js';
 
 export interface IdpAccount {
   preferred_username: string;
@@ -33,7 +34,9 @@ export const HUB_RESOURCE = 'https://hub.sfleet.test';
 
 export async function newSigningKey(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+  const jwk = await exportJWK(privateKey);
+  registerSecret(jwk.d!, `OIDC IdP signing key ${kid} (private exponent)`);
+  return { ...jwk, kid, alg: 'RS256', use: 'sig' };
 }
 
 export class TestIdp {
@@ -50,7 +53,9 @@ export class TestIdp {
     public port = 0,
     /** Another issuer name on another port sharing the same keys (a wrong-issuer token signed by a trusted key). */
     readonly name = 'idp',
-  ) {}
+  ) {
+    for (const c of clients) registerSecret(c.client_secret, `OIDC client secret of ${c.client_id}`);
+  }
 
   /** The CA file a relying party must trust for this IdP's TLS certificate. */
   get caFile(): string {
@@ -141,7 +146,11 @@ export class TestIdp {
       form: { grant_type: 'authorization_code', code, redirect_uri: client.redirect_uris[0], code_verifier: verifier, client_id: client.client_id, client_secret: client.client_secret },
     });
     if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${res.body}`);
-    return JSON.parse(res.body) as IdpTokens;
+    const tokens = JSON.parse(res.body) as IdpTokens & { refresh_token?: string };
+    registerSecret(tokens.id_token, `OIDC id token of ${user} for ${client.client_id}`);
+    registerSecret(tokens.access_token, `OIDC access token of ${user} for ${client.client_id}`);
+    if (tokens.refresh_token) registerSecret(tokens.refresh_token, `OIDC refresh token of ${user} for ${client.client_id}`);
+    return tokens;
   }
 
   /** Drives the IdP's login and consent pages from `url` until it redirects to `returnTo`; answers that URL. */

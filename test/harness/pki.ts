@@ -1,8 +1,9 @@
 // A throw-away fleet CA with the certificates a test needs.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCa, issueCertificate, type TlsFiles } from '../../shared/tls/index.js';
+import { registerSecret } from '../../scripts/test/run-dir.js';
 
 export interface TestPki {
   dir: string;
@@ -16,9 +17,11 @@ export interface TestPki {
 export async function makePki(trustDomain = 'test.sfleet'): Promise<TestPki> {
   const dir = mkdtempSync(join(tmpdir(), 'sfleet-pki-'));
   await initCa(dir, { trustDomain });
+  registerSecret(readFileSync(join(dir, 'ca-key.pem'), 'utf8'), `CA private key of ${trustDomain}`);
   const ca = join(dir, 'ca.pem');
   const issue = async (role: 'agent' | 'hub' | 'client', name: string, cluster?: string): Promise<TlsFiles> => {
     const out = await issueCertificate(dir, { role, name, cluster });
+    registerSecret(readFileSync(out.key, 'utf8'), `TLS private key of ${role} ${name}`);
     return { ca, cert: out.cert, key: out.key };
   };
   return {

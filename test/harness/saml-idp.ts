@@ -5,6 +5,7 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import * as x509 from '@peculiar/x509';
 import { SignedXml } from 'xml-crypto';
+import { registerSecret } from '../../scripts/test/run-dir.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -25,7 +26,9 @@ export async function samlSigningCert(name = 'test-idp'): Promise<SigningCert> {
     keys,
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n` };
+  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  registerSecret(key, `SAML signing key of ${name}`);
+  return { cert: cert.toString('pem'), key };
 }
 
 /** The AuthnRequest carried by an HTTP-Redirect binding URL: its ID and where the answer goes. */

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerSecret } from '../../scripts/test/run-dir.js';
 
 export interface SlurmEnv {
   /** State directory ($SFLEET_SLURM_DIR). */
@@ -47,6 +48,7 @@ async function start(): Promise<SlurmEnv> {
     if (!vars[key]) throw new Error(`scripts/slurm/start.sh did not export ${key}`);
     return vars[key];
   };
+  registerSecret(need('SLURM_JWT'), 'SLURM_JWT of the local slurmrestd');
   return {
     dir: need('SFLEET_SLURM_DIR'),
     cluster: need('SLURM_CLUSTER_NAME'),

@@ -1,0 +1,108 @@
+// What every hub-as-a-child-process harness shares (login-hub, standalone-hub, ha-hubs): free
+// ports kept across restarts, the config file written from an object, start and wait until
+// /readyz answers 200, kill, the log, and one HTTPS request that never throws on a status.
+// The hub's audit directory is registered for the secrets scan after the run.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { registerAuditDir } from '../../scripts/test/run-dir.js';
+import { freePort, waitFor } from './ports.js';
+import { SfleetProcess } from './sfleet-process.js';
+
+export interface HttpsAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface HttpsCall {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** CA bundle file, and client certificate and key files when the call presents one. */
+  ca: string;
+  cert?: string;
+  key?: string;
+  timeoutMs: number;
+}
+
+/** One HTTPS request with the fleet CA (TLS 1.3); never throws on an HTTP status. */
+export function httpsCall(url: string, call: HttpsCall): Promise<HttpsAnswer> {
+  const payload = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
+  const headers: Record<string, string> = { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...call.headers };
+  return new Promise((resolve, reject) => {
+    const tls = { ca: readFileSync(call.ca), ...(call.cert && call.key ? { cert: readFileSync(call.cert), key: readFileSync(call.key) } : {}) };
+    const req = request(url, { method: call.method ?? 'GET', headers, ...tls, minVersion: 'TLSv1.3', timeout: call.timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export abstract class HubChild {
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly dataDir: string;
+  proc?: SfleetProcess;
+  httpPort = 0;
+  grpcPort = 0;
+
+  constructor(
+    /** The hub's own directory: hub.yaml, hub.log, data/. */
+    readonly home: string,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.configFile = path.join(home, 'hub.yaml');
+    this.logFile = path.join(home, 'hub.log');
+    this.dataDir = path.join(home, 'data');
+  }
+
+  /** The readiness check start() waits for. */
+  protected abstract ready(): Promise<boolean>;
+
+  get httpUrl(): string {
+    return `https://127.0.0.1:${this.httpPort}`;
+  }
+  get grpcAddress(): string {
+    return `127.0.0.1:${this.grpcPort}`;
+  }
+  get pid(): number {
+    return this.proc!.child!.pid!;
+  }
+
+  /** Picks the ports once: a restarted hub comes back where it was. */
+  async ports(): Promise<this> {
+    if (!this.httpPort) {
+      this.httpPort = await freePort();
+      this.grpcPort = await freePort();
+    }
+    return this;
+  }
+
+  /** Writes the config (listen and data_dir filled in) and starts `sfleet hub`; resolves when ready. */
+  protected async startWith(config: Record<string, unknown>, what = 'hub ready'): Promise<this> {
+    await this.ports();
+    mkdirSync(this.home, { recursive: true });
+    const full = { listen: { grpc: this.grpcAddress, http: `127.0.0.1:${this.httpPort}` }, data_dir: this.dataDir, log_level: 'info', ...config };
+    writeFileSync(this.configFile, stringify(full));
+    const audit = (full as { audit?: { dir?: string } }).audit;
+    registerAuditDir(audit?.dir ?? path.join(this.dataDir, 'audit'));
+    this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env).start();
+    await waitFor(what, () => this.ready(), 30_000, 100);
+    return this;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.proc?.kill(signal);
+  }
+
+  log(): string {
+    return readFileSync(this.logFile, 'utf8');
+  }
+}
