@@ -130,11 +130,14 @@ describe('shared state on a Sentinel-managed Redis', () => {
     const violations: string[] = [];
     let watching = true;
     let job500AtA = 0;
+    const answers: { at: number; fresh: boolean }[] = [];
     const watch = (async () => {
       while (watching) {
         try {
           const res = await b.raw('/api/v1/jobs?limit=1000');
-          if (res.headers['x-sfleet-freshness'] === 'fresh' && job500AtA && Date.now() - job500AtA > STALE_AFTER_MS + 1_000) {
+          const fresh = res.headers['x-sfleet-freshness'] === 'fresh';
+          answers.push({ at: Date.now(), fresh });
+          if (fresh && job500AtA && Date.now() - job500AtA > STALE_AFTER_MS + 1_000) {
             const ids = jobIds((JSON.parse(res.body) as { items: unknown[] }).items);
             if (!ids.includes(500)) violations.push(`hub-b answered fresh without job 500 ${Date.now() - job500AtA} ms after hub-a had it`);
           }
@@ -162,6 +165,8 @@ describe('shared state on a Sentinel-managed Redis', () => {
     const ready = await b.readyz();
     expect(ready.status).toBe('ready'); // it keeps serving, and says what is stale
     expect(ready.checks.replication).toMatch(/^stale: .*alpha/);
+    expect(ready.checks.redis).toMatch(/^down/);
+    expect(await b.metric('sfleet_replication_stale', 'cluster="alpha"')).toBe(1);
 
     const newMaster = await waitFor('Sentinel promoted the replica', async () => {
       const m = await sentinel.master().catch(() => '');
@@ -186,6 +191,10 @@ describe('shared state on a Sentinel-managed Redis', () => {
       `[ha] Redis master kill -9 (${oldMaster} -> ${newMaster}): hub-b reported staleness after ${staleMs} ms, Sentinel promoted the replica after ${promotedMs} ms, hubs converged and fresh after ${convergedMs} ms`,
     );
     expect(violations).toEqual([]);
+    // From its first stale answer until there was a new master to read, hub-b never said fresh.
+    const firstStale = answers.find((x) => !x.fresh && x.at > killedAt);
+    expect(firstStale).toBeDefined();
+    expect(answers.filter((x) => x.fresh && x.at > firstStale!.at && x.at < killedAt + promotedMs)).toEqual([]);
     expect(await b.jobs()).toEqual(await a.jobs());
 
     // Seq accounting on the new master's stream: alpha's entries never repeat a seq, and a
