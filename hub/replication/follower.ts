@@ -39,6 +39,8 @@ interface SavedPosition {
 
 const BATCH = 500;
 const BLOCK_MS = 1_000;
+/** Owner records are refreshed every second: behind for this long is not a delta in flight. */
+const RESYNC_WHEN_BEHIND_MS = 5_000;
 
 export class ReplicationFollower {
   readonly stats = { applied: 0, duplicates: 0, gaps: 0, bootstraps: 0, snapshots: 0, ownEntries: 0 };
@@ -324,7 +326,11 @@ export class ReplicationFollower {
       if (behind) {
         if (!this.behindSince.has(cluster)) this.behindSince.set(cluster, Date.now());
       } else this.behindSince.delete(cluster);
-      if (this.gaps.has(cluster) && owner) this.askResync(cluster);
+      // Behind for long with the stream read to its end: deltas the ingesting hub counts as
+      // published are not in the stream (a Redis failover lost writes its old master had
+      // acked). No later delta may come to show the hole as a gap: ask for a snapshot.
+      const lost = this.catchingUpTo === null && this.behindFor(cluster) > RESYNC_WHEN_BEHIND_MS;
+      if ((this.gaps.has(cluster) || lost) && owner) this.askResync(cluster);
     });
   }
 

@@ -46,6 +46,7 @@ export class Replication {
   private readonly reader: Redis;
   private readonly subscriber: Redis;
   private timer?: NodeJS.Timeout;
+  private closing = false;
   private readonly log: Logger;
 
   constructor(
@@ -61,6 +62,16 @@ export class Replication {
       // ioredis reports every failed reconnect; the follower logs the outage once.
       conn.on('error', () => undefined);
       if (name === 'commands') conn.on('ready', () => this.log.info('Redis connected'));
+      // With Sentinels, ioredis 6 sometimes gives a connection up for good ('end') when its
+      // failover detector disconnects it while it is still reconnecting to the dead master:
+      // this hub would then never publish (or read) again. Start it over.
+      conn.on('end', () => {
+        if (this.closing) return;
+        this.log.warn({ connection: name }, 'replication: the Redis client gave up a connection; reconnecting');
+        setTimeout(() => {
+          if (!this.closing && conn.status === 'end') conn.connect().catch(() => undefined);
+        }, 100).unref();
+      });
     }
     this.fence = new RedisFence(this.redis, this.keys);
     this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting });
@@ -150,6 +161,7 @@ export class Replication {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     await this.follower.close();
     this.subscriber.disconnect();

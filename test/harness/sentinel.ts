@@ -1,0 +1,79 @@
+// A private Redis master + replica + three Sentinels for one test file, started by the
+// project's scripts/services/sentinel.sh on free loopback ports under /tmp/sfleet-sentinel/<name>-<pid>.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from './ports.js';
+import { ROOT } from './sfleet-process.js';
+
+const SCRIPT = path.join(ROOT, 'scripts/services/sentinel.sh');
+
+export class SentinelRedis {
+  /** host:port of each Sentinel, as the hub's redis.sentinels takes them. */
+  readonly sentinels: string[];
+  readonly masterName = 'mymaster';
+
+  private constructor(
+    readonly dir: string,
+    readonly redisPorts: number[],
+    readonly sentinelPorts: number[],
+  ) {
+    this.sentinels = sentinelPorts.map((p) => `127.0.0.1:${p}`);
+  }
+
+  static async create(name: string): Promise<SentinelRedis> {
+    if (process.getuid?.() !== 0) throw new Error('the Sentinel test installs and starts redis-server: run it as root');
+    const ports: number[] = [];
+    while (ports.length < 5) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const s = new SentinelRedis(`/tmp/sfleet-sentinel/${name}-${process.pid}`, ports.slice(0, 2), ports.slice(2));
+    await s.start();
+    return s;
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      SFLEET_SENTINEL_DIR: this.dir,
+      SFLEET_SENTINEL_REDIS_PORTS: this.redisPorts.join(','),
+      SFLEET_SENTINEL_PORTS: this.sentinelPorts.join(','),
+      SFLEET_SENTINEL_NAME: this.masterName,
+    };
+  }
+
+  /** Starts whatever is not running and waits until the Sentinels could fail over. */
+  async start(): Promise<void> {
+    await run(['start'], this.env(), 120_000);
+  }
+
+  async stop(): Promise<void> {
+    await run(['stop', '--purge'], this.env(), 60_000).catch(() => undefined);
+  }
+
+  /** host:port of the master the Sentinels name now. */
+  async master(): Promise<string> {
+    return (await run(['master'], this.env(), 10_000)).trim();
+  }
+
+  /** kill -9 of the current master; returns its host:port. */
+  async killMaster(): Promise<string> {
+    const before = await this.master();
+    await run(['kill-master'], this.env(), 10_000);
+    return before;
+  }
+
+  /** redis://host:port of a data node (redis1 first master, redis2 first replica). */
+  nodeUrl(i: 0 | 1): string {
+    return `redis://127.0.0.1:${this.redisPorts[i]}`;
+  }
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [SCRIPT, ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`sentinel.sh ${args[0]} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
