@@ -24,6 +24,7 @@ D=${SFLEET_SENTINEL_DIR:-/tmp/sfleet-sentinel/default}
 T0=$(date +%s%N)
 log() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[sentinel %d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/apt-install.sh"
 case "$D" in /* ) ;; *) die "SFLEET_SENTINEL_DIR must be absolute";; esac
 case "$D" in /|/tmp|/tmp/|/var|/usr|/etc|/root) die "refusing SFLEET_SENTINEL_DIR=$D";; esac
 CMD=${1:-start}
@@ -79,21 +80,8 @@ stop() {
 }
 
 install_redis() {
-  dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q 'install ok installed' &&
-    dpkg-query -W -f='${Status}' redis-tools 2>/dev/null | grep -q 'install ok installed' && return 0
-  [ "$(id -u)" = 0 ] || die "redis-server is missing and installing it needs root"
-  log "installing redis-server redis-tools"
-  # Debian's redis service would start on 6379: forbid service starts while installing.
-  local made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  trap 'if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-  apt-get -o DPkg::Lock::Timeout=120 update -qq >&2 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold redis-server redis-tools >&2 || die "apt-get install failed"
-  if [ $made_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
-  trap - EXIT
+  [ "$(id -u)" = 0 ] || { command -v redis-server >/dev/null && return 0; die "redis-server is missing and installing it needs root"; }
+  apt_install_missing redis-server redis-tools
 }
 
 start() {

@@ -134,5 +134,5 @@ fi
 {
   echo "export SFLEET_SERVICES_DIR=$D"
   [ -n "$ENDPOINTS" ] && echo "export SFLEET_ETCD_ENDPOINTS=$ENDPOINTS"
-  [ -n "$REDIS_URL" ] && echo "export SFLEET_REDIS_URL=$REDIS_URL"
+  if [ -n "$REDIS_URL" ]; then echo "export SFLEET_REDIS_URL=$REDIS_URL"; fi
 } | tee "$D/env"
