@@ -66,7 +66,8 @@ export class WatchFeed {
   private push(change: FleetChange): void {
     const seq = this.next++;
     // Built field by field (no spreads): one event per ingested update. Same keys, same order.
-    const event: WatchEvent = { id: `${this.boot}-${seq}`, seq, type: change.type, kind: change.kind, cluster: change.cluster, object_id: change.id };
+    // The id string is made when a watcher gets the event (withId): most never reach one.
+    const event: WatchEvent = { id: '', seq, type: change.type, kind: change.kind, cluster: change.cluster, object_id: change.id };
     if (change.type === 'upsert') event.object = change.value;
     if (change.previous && (change.type === 'remove' || movesRows(change.previous, change.value))) event.previous = change.previous;
     this.emit(event);
@@ -79,7 +80,15 @@ export class WatchFeed {
       this.buffer[this.start] = event;
       this.start = (this.start + 1) % this.capacity;
     }
+    if (this.listeners.size === 0) return;
+    this.withId(event);
     for (const listener of this.listeners) listener(event);
+  }
+
+  /** Sets an event's id ("<boot>-<seq>", the same whenever it is made) before anyone sees it. */
+  private withId(event: WatchEvent): WatchEvent {
+    if (event.id === '') event.id = `${this.boot}-${event.seq}`;
+    return event;
   }
 
   /** Replays what the watcher missed after lastEventId, then streams. Returns unsubscribe. */
@@ -94,7 +103,7 @@ export class WatchFeed {
         const n = this.buffer.length;
         for (let i = 0; i < n; i++) {
           const event = this.buffer[(this.start + i) % n];
-          if (event.seq > seq && matches(filter, event)) deliver(filter, event, listener);
+          if (event.seq > seq && matches(filter, event)) deliver(filter, this.withId(event), listener);
         }
       }
     }
