@@ -27,6 +27,10 @@ describe('WatchFeed buffer', () => {
     const replayed: WatchEvent[] = [];
     feed.subscribe({}, resumeFrom, (e) => replayed.push(e))();
     expect(replayed.map((e) => [e.seq, e.object_id])).toEqual([[4, '4'], [5, '5'], [6, '6']]);
+    // Recorded while nobody watched, replayed with the ids a watcher resumes from.
+    const boot = resumeFrom.split('-')[0];
+    expect(replayed.map((e) => e.id)).toEqual([`${boot}-4`, `${boot}-5`, `${boot}-6`]);
+    expect(feed.lastId).toBe(`${boot}-6`);
 
     const fromOldest: WatchEvent[] = [];
     feed.subscribe({}, resumeFrom.replace(/-\d+$/, '-1'), (e) => fromOldest.push(e))();
@@ -46,10 +50,16 @@ describe('WatchFeed buffer', () => {
     const state = new FleetState();
     const feed = new WatchFeed(state, 2);
     const seen: string[] = [];
-    const stop = feed.subscribe({}, undefined, (e) => seen.push(`${e.type}:${e.object_id}`));
+    const ids: string[] = [];
+    const stop = feed.subscribe({}, undefined, (e) => {
+      seen.push(`${e.type}:${e.object_id}`);
+      ids.push(e.id);
+    });
     state.apply(delta(1, [1, 2, 3]));
     stop();
     state.apply(delta(2, [4]));
     expect(seen).toEqual(['upsert:1', 'upsert:2', 'upsert:3']);
+    const boot = feed.lastId.split('-')[0];
+    expect(ids).toEqual([`${boot}-1`, `${boot}-2`, `${boot}-3`]);
   });
 });

@@ -65,16 +65,12 @@ export class WatchFeed {
 
   private push(change: FleetChange): void {
     const seq = this.next++;
-    this.emit({
-      id: `${this.boot}-${seq}`,
-      seq,
-      type: change.type,
-      kind: change.kind,
-      cluster: change.cluster,
-      object_id: change.id,
-      ...(change.type === 'upsert' ? { object: change.value } : {}),
-      ...(change.previous && (change.type === 'remove' || movesRows(change.previous, change.value)) ? { previous: change.previous } : {}),
-    });
+    // Built field by field (no spreads): one event per ingested update. Same keys, same order.
+    // The id string is made when a watcher gets the event (withId): most never reach one.
+    const event: WatchEvent = { id: '', seq, type: change.type, kind: change.kind, cluster: change.cluster, object_id: change.id };
+    if (change.type === 'upsert') event.object = change.value;
+    if (change.previous && (change.type === 'remove' || movesRows(change.previous, change.value))) event.previous = change.previous;
+    this.emit(event);
   }
 
   private emit(event: WatchEvent): void {
@@ -84,7 +80,15 @@ export class WatchFeed {
       this.buffer[this.start] = event;
       this.start = (this.start + 1) % this.capacity;
     }
+    if (this.listeners.size === 0) return;
+    this.withId(event);
     for (const listener of this.listeners) listener(event);
+  }
+
+  /** Sets an event's id ("<boot>-<seq>", the same whenever it is made) before anyone sees it. */
+  private withId(event: WatchEvent): WatchEvent {
+    if (event.id === '') event.id = `${this.boot}-${event.seq}`;
+    return event;
   }
 
   /** Replays what the watcher missed after lastEventId, then streams. Returns unsubscribe. */
@@ -99,7 +103,7 @@ export class WatchFeed {
         const n = this.buffer.length;
         for (let i = 0; i < n; i++) {
           const event = this.buffer[(this.start + i) % n];
-          if (event.seq > seq && matches(filter, event)) deliver(filter, event, listener);
+          if (event.seq > seq && matches(filter, event)) deliver(filter, this.withId(event), listener);
         }
       }
     }
@@ -128,7 +132,18 @@ function deliver(filter: WatchFilter, event: WatchEvent, listener: Listener): vo
 function movesRows(previous: unknown, value: unknown): boolean {
   const a = previous as Record<string, unknown>;
   const b = (value ?? {}) as Record<string, unknown>;
-  return a.cluster !== b.cluster || a.account !== b.account || a.user !== b.user || a.partition !== b.partition || String(a.partitions) !== String(b.partitions);
+  return a.cluster !== b.cluster || a.account !== b.account || a.user !== b.user || a.partition !== b.partition || !sameText(a.partitions, b.partitions);
+}
+
+/** String(x) === String(y), without joining two equal arrays (a node update's partitions) first. */
+function sameText(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (Array.isArray(x) && Array.isArray(y) && x.length === y.length) {
+    let i = 0;
+    while (i < x.length && x[i] === y[i]) i++;
+    if (i === x.length) return true;
+  }
+  return String(x) === String(y);
 }
 
 function matches(filter: WatchFilter, event: WatchEvent): boolean {

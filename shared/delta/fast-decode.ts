@@ -127,7 +127,10 @@ export class FastDeltaDecoder {
     for (const kind of KIND_ORDER) {
       const codec = buildCodec(kind);
       if (!codec) ok = false;
-      else this.codecs[kind] = codec;
+      else {
+        this.codecs[kind] = codec;
+        taggedNumbers(kind, codec(this, 0));
+      }
     }
     this.enabled = ok && this.selfCheck();
   }
@@ -321,12 +324,19 @@ export class FastDeltaDecoder {
 
   /** @internal */
   string(intern: boolean): string {
-    const len = this.varint32();
-    const start = this.pos;
-    const end = this.bounded(len);
+    const b = this.buf;
+    // Almost every string is shorter than 128 bytes: a one-byte length, read here.
+    let start = this.pos;
+    let len = start < b.length ? b[start] : 0x80;
+    if (len < 0x80) start++;
+    else {
+      len = this.varint32();
+      start = this.pos;
+    }
+    const end = start + len;
+    if (end > b.length) throw BAIL;
     this.pos = end;
     if (len === 0) return '';
-    const b = this.buf;
     if (!intern || len > MAX_INTERNED) {
       for (let i = start; i < end; i++) if (b[i] >= 0x80) return this.utf8.decode(b.subarray(start, end));
       return b.latin1Slice(start, end);
@@ -432,6 +442,20 @@ function buildCodec(kind: ObjKind): MessageDecoder | undefined {
     return m;
   };`;
   return new Function('BAIL', source)(BAIL) as MessageDecoder;
+}
+
+/**
+ * Makes V8 keep the kind's number fields as tagged values rather than as boxed doubles. Objects
+ * made by the same literal share a hidden class; once any of them holds a number that is not a
+ * small integer (a 2^45 id in the self-check, a large priority), each numeric field would become
+ * a double field, and every later object would allocate a heap box per numeric field (a dozen per
+ * job, and as many writes through them). Storing a non-number once makes the fields tagged:
+ * small integers are then stored in place and only the rare large number gets a box.
+ */
+function taggedNumbers(kind: ObjKind, probe: Record<string, unknown>): void {
+  for (const [, key, type] of SPECS[kind]) {
+    if (type === 'uint64' || type === 'uint32' || type === 'int32' || type === 'double') probe[key] = undefined;
+  }
 }
 
 /** A value for every field of a kind, chosen so each field type is exercised. */
