@@ -1,8 +1,7 @@
 // The simulated cluster engine: state, tick(now), commands and the model view.
+export { SimEngine } from './engine.js';
+export { SimCommandError, SLURM_ERRORS } from './command-errors.js';
 export {
-  SimEngine,
-  SimCommandError,
-  SLURM_ERRORS,
   resolveEngineOptions,
   type SimClock,
   type SimCommand,
@@ -11,7 +10,7 @@ export {
   type ResolvedEngineOptions,
   type SubmitSpec,
   type TickSummary,
-} from './engine.js';
+} from './options.js';
 export * from './types.js';
 export * from './derived.js';
 export { toClusterModel, jobToModel, nodeToModel, type ModelOptions } from './model.js';
