@@ -6,17 +6,11 @@
 import { compressHostlist } from '../../shared/model/index.js';
 import {
   ACCOUNTS,
-  CPU_CHOICES,
-  DEBUG_TIME_LIMITS_MIN,
-  FAIL_EXIT_CODES,
   GROUP,
-  JOB_NAMES,
-  MULTI_NODE_SHARE,
   NODE_FAILURE_REASONS,
   OUTCOMES,
   QOS,
   QOS_PRIORITY_BONUS,
-  TIME_LIMITS_MIN,
   USERS,
   userByName,
 } from './catalog.js';
@@ -40,8 +34,9 @@ import { slurmError } from './command-errors.js';
 import { byTime, type QueueEntry, type TimedEntry } from './event-queue.js';
 import type { SimClock, SimCommand, SimEngineOptions, ResolvedEngineOptions, SubmitSpec, TickSummary } from './options.js';
 import { resolveEngineOptions } from './options.js';
+import { buildAssociations, buildNodes, buildPartitions, buildReservations } from './cluster-layout.js';
+import { randomJobSpec } from './workload.js';
 
-const MIN_WIDTH = 3;
 const REQUEUE_DELAY_S = 5;
 
 export class SimEngine {
@@ -94,16 +89,17 @@ export class SimEngine {
     const now = Math.floor(this.lastTickMs / 1000);
     this.startedAt = now;
     this.lastUpdate = { jobs: now, nodes: now, partitions: now };
-    this.nodes = this.buildNodes(now);
-    this.partitions = this.buildPartitions();
+    this.nodes = buildNodes(this.options, this.rng, now);
+    for (const node of this.nodes) this.nodeByName.set(node.name, node);
+    this.partitions = buildPartitions(this.nodes);
     this.debugName = this.partitions[0].name;
     for (const p of this.partitions) {
       const buckets: Set<number>[] = [];
       for (let k = 0; k <= this.options.cpusPerNode; k++) buckets.push(new Set());
       this.buckets.set(p.name, buckets);
     }
-    this.reservations = this.buildReservations(now);
-    this.associations = this.buildAssociations();
+    this.reservations = buildReservations(this.nodes, now);
+    this.associations = buildAssociations();
     this.breakSomeNodes(now);
     for (const node of this.nodes) this.refile(node);
     this.populate(now);
@@ -394,78 +390,6 @@ export class SimEngine {
     this.markNodes(now);
   }
 
-  // ---- building --------------------------------------------------------------------------
-
-  private buildNodes(now: number): SimNode[] {
-    const o = this.options;
-    const width = Math.max(MIN_WIDTH, String(o.nodes).length);
-    const nodes: SimNode[] = [];
-    for (let i = 0; i < o.nodes; i++) {
-      const name = o.nodePrefix + String(i + 1).padStart(width, '0');
-      const boot = now - this.rng.int(86_400, 30 * 86_400);
-      const node: SimNode = {
-        index: i,
-        name,
-        cpus: o.cpusPerNode,
-        sockets: o.socketsPerNode,
-        coresPerSocket: o.cpusPerNode / o.socketsPerNode,
-        threadsPerCore: 1,
-        memoryMb: o.memoryPerNodeMb,
-        allocCpus: 0,
-        allocMemMb: 0,
-        coreOwner: new Int32Array(o.cpusPerNode),
-        partitions: [],
-        features: [i % 2 === 0 ? 'cpu_gen_a' : 'cpu_gen_b'],
-        down: false,
-        drain: false,
-        reason: '',
-        reasonSetBy: '',
-        reasonTime: 0,
-        bootTime: boot,
-        slurmdStartTime: boot + 60,
-        lastBusy: now - this.rng.int(0, 3600),
-        bucket: -1,
-        seq: 0,
-      };
-      nodes.push(node);
-      this.nodeByName.set(name, node);
-    }
-    return nodes;
-  }
-
-  private buildPartitions(): SimPartition[] {
-    const all = this.nodes.map((n) => n.index);
-    const debugCount = Math.max(1, Math.floor(this.nodes.length / 4));
-    const parts: SimPartition[] = [
-      { name: 'debug', nodes: all.slice(0, debugCount), isDefault: false, maxTimeMin: 30, defaultTimeMin: 10, state: 'UP', priorityTier: 1 },
-      { name: 'batch', nodes: all, isDefault: true, defaultTimeMin: 60, state: 'UP', priorityTier: 1 },
-    ];
-    for (const p of parts) for (const i of p.nodes) this.nodes[i].partitions.push(p.name);
-    return parts;
-  }
-
-  private buildReservations(now: number): SimReservation[] {
-    const count = Math.max(1, Math.floor(this.nodes.length / 16));
-    const nodes = this.nodes.slice(this.nodes.length - count).map((n) => n.index);
-    const start = (Math.floor(now / 86_400) + 2) * 86_400 + 6 * 3600;
-    return [{ name: 'maint', nodes, startTime: start, endTime: start + 4 * 3600, users: ['root'], accounts: [], flags: ['MAINT', 'SPEC_NODES'], partition: '' }];
-  }
-
-  private buildAssociations(): SimAssociation[] {
-    const qos = QOS.map((q) => q.name).sort();
-    const out: SimAssociation[] = [];
-    let id = 1;
-    out.push({ id: id++, account: 'root', user: '', partition: '', parentAccount: '', qos, defaultQos: '', isDefault: false });
-    out.push({ id: id++, account: 'root', user: 'root', partition: '', parentAccount: '', qos, defaultQos: '', isDefault: true });
-    for (const a of ACCOUNTS) out.push({ id: id++, account: a.name, user: '', partition: '', parentAccount: 'root', qos, defaultQos: '', isDefault: false });
-    for (const u of USERS) {
-      u.accounts.forEach((account, i) => {
-        out.push({ id: id++, account, user: u.name, partition: '', parentAccount: '', qos, defaultQos: 'normal', isDefault: i === 0 });
-      });
-    }
-    return out;
-  }
-
   /** One node down and one drained from the start (on clusters of 8+ nodes), as on any real site. */
   private breakSomeNodes(now: number): void {
     if (this.nodes.length < 8) return;
@@ -590,43 +514,7 @@ export class SimEngine {
   // ---- job life --------------------------------------------------------------------------
 
   private randomSpec(): SubmitSpec {
-    const rng = this.rng;
-    const user = rng.pick(USERS);
-    const partition = rng.chance(0.2) ? this.debugName : 'batch';
-    const qos = rng.weighted<string>([
-      ['normal', 75],
-      ['high', 10],
-      ['low', 15],
-    ]);
-    const cpn = this.options.cpusPerNode;
-    let cpus: number;
-    if (partition === 'batch' && rng.chance(MULTI_NODE_SHARE) && this.nodes.length >= 4) cpus = cpn * rng.int(2, 4);
-    else {
-      const c = rng.weighted(CPU_CHOICES);
-      cpus = c < 0 ? cpn : Math.min(c, cpn);
-    }
-    let limit = rng.weighted(partition === this.debugName ? DEBUG_TIME_LIMITS_MIN : TIME_LIMITS_MIN);
-    const qosMax = QOS.find((q) => q.name === qos)?.maxWallMin;
-    if (qosMax !== undefined) limit = Math.min(limit, qosMax);
-    const outcome = rng.weighted(OUTCOMES);
-    const durationS = Math.max(20, Math.floor(limit * 60 * (0.05 + 0.75 * rng.next())));
-    const spec: SubmitSpec = {
-      user: user.name,
-      account: rng.pick(user.accounts),
-      partition,
-      qos,
-      name: rng.pick(JOB_NAMES),
-      cpus,
-      durationS,
-      timeLimitMin: limit,
-      outcome,
-      exitCode: rng.pick(FAIL_EXIT_CODES),
-    };
-    if (cpus <= 4 && rng.chance(0.02)) {
-      const last = rng.int(5, 50);
-      spec.array = { first: 1, last, max: rng.chance(0.3) ? rng.int(2, 8) : undefined };
-    }
-    return spec;
+    return randomJobSpec(this.rng, this.options, this.debugName, this.nodes.length);
   }
 
   private makeJob(spec: SubmitSpec, now: number): SimJob {
