@@ -36,6 +36,7 @@ import type { SimClock, SimCommand, SimEngineOptions, ResolvedEngineOptions, Sub
 import { resolveEngineOptions } from './options.js';
 import { buildAssociations, buildNodes, buildPartitions, buildReservations } from './cluster-layout.js';
 import { randomJobSpec } from './workload.js';
+import { FreeCpuIndex } from './free-cpu-index.js';
 
 const REQUEUE_DELAY_S = 5;
 
@@ -69,8 +70,8 @@ export class SimEngine {
     TIMEOUT: 0,
     NODE_FAIL: 0,
   };
-  /** Per partition: buckets[k] = schedulable nodes with exactly k free CPUs. */
-  private readonly buckets = new Map<string, Set<number>[]>();
+  /** Schedulable nodes by free CPUs, per partition. */
+  private readonly freeCpus: FreeCpuIndex;
   private readonly pendingQueue = new Heap<QueueEntry>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.id < b.id));
   private readonly endQueue = new Heap<TimedEntry>(byTime);
   private readonly purgeQueue = new Heap<TimedEntry>(byTime);
@@ -93,15 +94,11 @@ export class SimEngine {
     for (const node of this.nodes) this.nodeByName.set(node.name, node);
     this.partitions = buildPartitions(this.nodes);
     this.debugName = this.partitions[0].name;
-    for (const p of this.partitions) {
-      const buckets: Set<number>[] = [];
-      for (let k = 0; k <= this.options.cpusPerNode; k++) buckets.push(new Set());
-      this.buckets.set(p.name, buckets);
-    }
+    this.freeCpus = new FreeCpuIndex(this.partitions, this.options.cpusPerNode);
     this.reservations = buildReservations(this.nodes, now);
     this.associations = buildAssociations();
     this.breakSomeNodes(now);
-    for (const node of this.nodes) this.refile(node);
+    for (const node of this.nodes) this.freeCpus.refile(node);
     this.populate(now);
     this.schedule(now);
     this.lastUpdate.jobs = now;
@@ -204,7 +201,7 @@ export class SimEngine {
       if (!node.drain) this.setNodeReason(node, '', '', 0);
       node.bootTime = e.t;
       node.slurmdStartTime = e.t;
-      this.refile(node);
+      this.freeCpus.refile(node);
       this.markNodes(now);
       summary.nodeRecoveries++;
     }
@@ -364,7 +361,7 @@ export class SimEngine {
     const node = this.mustNode(name);
     node.drain = true;
     this.setNodeReason(node, reason || 'drained by sfleet', 'root', now);
-    this.refile(node);
+    this.freeCpus.refile(node);
     this.markNodes(now);
   }
 
@@ -386,7 +383,7 @@ export class SimEngine {
       node.slurmdStartTime = now;
     }
     this.setNodeReason(node, '', '', 0);
-    this.refile(node);
+    this.freeCpus.refile(node);
     this.markNodes(now);
   }
 
@@ -645,14 +642,14 @@ export class SimEngine {
   private tryStart(job: SimJob, now: number): 'started' | 'done' | 'blocked' | 'limit' {
     const compact = job.arrayJobId === job.id && job.arrayTaskId === null;
     if (!compact) {
-      const nodes = this.findNodes(job);
+      const nodes = this.freeCpus.findNodes(job);
       if (!nodes) return 'blocked';
       this.start(job, nodes, now);
       return 'started';
     }
     while (job.arrayNext <= job.arrayEnd) {
       if (job.arrayMaxTasks > 0 && this.runningTasks(job.id) >= job.arrayMaxTasks) return 'limit';
-      const nodes = this.findNodes(job);
+      const nodes = this.freeCpus.findNodes(job);
       if (!nodes) return 'blocked';
       const task = this.splitTask(job, now);
       this.start(task, nodes, now);
@@ -701,27 +698,6 @@ export class SimEngine {
     return task;
   }
 
-  /** Nodes for a job from the partition's free-CPU buckets (best fit), or null if it does not fit now. */
-  private findNodes(job: SimJob): number[] | null {
-    const buckets = this.buckets.get(job.partition) as Set<number>[];
-    const cpn = this.options.cpusPerNode;
-    if (job.nodeCount === 1) {
-      for (let k = job.cpus; k <= cpn; k++) {
-        const first = buckets[k].values().next();
-        if (!first.done) return [first.value];
-      }
-      return null;
-    }
-    const idle = buckets[cpn];
-    if (idle.size < job.nodeCount) return null;
-    const out: number[] = [];
-    for (const i of idle) {
-      out.push(i);
-      if (out.length === job.nodeCount) break;
-    }
-    return out;
-  }
-
   private start(job: SimJob, nodeIdx: number[], now: number): void {
     const perNode = job.nodeCount > 1 ? this.options.cpusPerNode : job.cpus;
     job.alloc = [];
@@ -738,7 +714,7 @@ export class SimEngine {
       node.allocMemMb += cores.length * job.memPerCpuMb;
       node.lastBusy = now;
       job.alloc.push({ node: i, cores });
-      this.refile(node);
+      this.freeCpus.refile(node);
     }
     this.stateCounts[job.state]--;
     this.stateCounts.RUNNING++;
@@ -796,7 +772,7 @@ export class SimEngine {
       node.allocCpus -= freed;
       node.allocMemMb -= freed * job.memPerCpuMb;
       if (node.allocCpus === 0) node.lastBusy = now;
-      this.refile(node);
+      this.freeCpus.refile(node);
     }
     this.markNodes(now);
   }
@@ -845,7 +821,7 @@ export class SimEngine {
         this.stats.failed++;
       }
     }
-    this.refile(node);
+    this.freeCpus.refile(node);
     node.seq++;
     this.markNodes(now);
   }
@@ -854,18 +830,6 @@ export class SimEngine {
     node.reason = reason;
     node.reasonSetBy = by;
     node.reasonTime = at;
-  }
-
-  /** Files the node under its free-CPU count in each of its partitions (or takes it out). */
-  private refile(node: SimNode): void {
-    const want = node.down || node.drain ? -1 : node.cpus - node.allocCpus;
-    if (want === node.bucket) return;
-    for (const p of node.partitions) {
-      const buckets = this.buckets.get(p) as Set<number>[];
-      if (node.bucket >= 0) buckets[node.bucket].delete(node.index);
-      if (want >= 0) buckets[want].add(node.index);
-    }
-    node.bucket = want;
   }
 
   // ---- helpers ---------------------------------------------------------------------------
