@@ -1,0 +1,229 @@
+// The chaos fleet: 3 hubs (child processes) on a private 3-member etcd and Redis
+// (scripts/services/start.sh), one simulated slurmctld (sim/, in this process, ticked here) and
+// two agents of its cluster (child processes, active + standby), each behind a TCP proxy per hub.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { DeltaSpool } from '../../agent/spool/index.js';
+import { HubClient } from '../../cli/client/index.js';
+import { silentLogger } from '../../shared/logging/index.js';
+import { initCa, issueCertificate } from '../../shared/tls/index.js';
+import { startSimulator, type RunningSimulator } from '../../sim/index.js';
+import { GroupHub } from '../lib/hub-group.js';
+import { log, SfleetChild, TcpProxy, waitFor, type Services, type TlsPaths } from '../lib/procs.js';
+
+export const REGION = 'chaos';
+export const CLUSTER = 'storm';
+export const POLL_MS = 300;
+
+interface Pki {
+  ca: string;
+  hub: TlsPaths;
+  client: TlsPaths;
+  agent(name: string): Promise<TlsPaths>;
+}
+
+export interface ClusterView {
+  name: string;
+  agent: string | null;
+  epoch: number;
+  seq: number;
+  connected: boolean;
+  /** The hub whose agent of the cluster is active (etcd ownership). */
+  owner_hub?: string | null;
+}
+
+export class Hub extends GroupHub {
+  constructor(
+    id: string,
+    dir: string,
+    readonly pki: Pki,
+    services: Services,
+  ) {
+    super(id, dir, {
+      region: REGION,
+      tls: pki,
+      services,
+      config: {
+        log_level: 'info',
+        stream: { heartbeat_interval: '500ms', failover_threshold: 3 },
+        etcd: { lease_ttl: '3s' },
+        redis: { stale_after: '2s', compact_interval: '1s' },
+      },
+    });
+  }
+
+  client(): HubClient {
+    return new HubClient({ hub: `https://127.0.0.1:${this.httpPort}`, ca: this.pki.ca, cert: this.pki.client.cert, key: this.pki.client.key });
+  }
+
+  async cluster(): Promise<ClusterView | undefined> {
+    const r = await this.client().json<{ items: ClusterView[] }>('GET', '/api/v1/clusters');
+    return r.items.find((c) => c.name === CLUSTER);
+  }
+
+  /** id -> state of every job of the cluster, and how many ids were listed more than once. */
+  async jobs(): Promise<{ jobs: Map<string, string>; repeated: number }> {
+    const items = await this.client().all<{ id: number; state: string }>('/api/v1/jobs', { cluster: CLUSTER });
+    const jobs = new Map<string, string>();
+    let repeated = 0;
+    for (const j of items) {
+      if (jobs.has(String(j.id))) repeated++;
+      jobs.set(String(j.id), j.state);
+    }
+    return { jobs, repeated };
+  }
+
+  /** sfleet_ingest_deltas_total of the outcomes "applied" and "snapshot" (a snapshot is also applied). */
+  async applied(): Promise<{ applied: number; snapshots: number }> {
+    const text = (await this.get('/metrics')).body;
+    const value = (outcome: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`sfleet_ingest_deltas_total{outcome="${outcome}"} `));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    return { applied: value('applied'), snapshots: value('snapshot') };
+  }
+
+}
+
+export class Agent {
+  proc?: SfleetChild;
+  readonly spoolDir: string;
+  readonly proxies: TcpProxy[] = [];
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {
+    this.spoolDir = path.join(dir, name, 'spool');
+  }
+
+  get alive(): boolean {
+    return !!this.proc?.alive;
+  }
+
+  async setup(hubs: Hub[], tls: TlsPaths, slurmUrl: string): Promise<void> {
+    for (const h of hubs) this.proxies.push(await new TcpProxy(h.grpcPort).start());
+    const home = path.join(this.dir, this.name);
+    mkdirSync(home, { recursive: true });
+    const config = {
+      cluster: CLUSTER,
+      name: this.name,
+      hub: { endpoints: this.proxies.map((p) => p.address), initial_backoff: '100ms', max_backoff: '500ms' },
+      tls,
+      slurm: { source: 'rest', endpoints: [slurmUrl], auth: { user: 'root', token: 'sim-token' }, timeout: '2s' },
+      poll_interval: `${POLL_MS}ms`,
+      spool_dir: this.spoolDir,
+      log_level: 'info',
+    };
+    writeFileSync(path.join(home, 'agent.yaml'), stringify(config));
+  }
+
+  start(): void {
+    for (const p of this.proxies) p.restore();
+    this.proc = new SfleetChild(['agent', '--config', path.join(this.dir, this.name, 'agent.yaml')], path.join(this.dir, this.name, 'agent.log')).start();
+  }
+
+  /** epoch, lastSeq and the jobs of the spool; only while the agent is not running. */
+  spool(): { epoch: number; lastSeq: number; jobs: Map<string, string> } {
+    const s = DeltaSpool.open(this.spoolDir, { cluster: CLUSTER, maxBytes: 256 << 20 }, { logger: silentLogger() });
+    try {
+      const jobs = new Map<string, string>();
+      for (const [k, j] of s.objects.job) jobs.set(k, j.state);
+      return { epoch: s.epoch, lastSeq: s.lastSeq, jobs };
+    } finally {
+      s.close();
+    }
+  }
+}
+
+async function makePki(dir: string): Promise<Pki> {
+  await initCa(dir, { trustDomain: 'chaos.sfleet' });
+  const ca = path.join(dir, 'ca.pem');
+  const issue = async (role: 'agent' | 'hub' | 'client', name: string, cluster?: string): Promise<TlsPaths> => {
+    const out = await issueCertificate(dir, { role, name, cluster });
+    return { ca, cert: out.cert, key: out.key };
+  };
+  return { ca, hub: await issue('hub', 'hub'), client: await issue('client', 'chaos'), agent: (name) => issue('agent', name, CLUSTER) };
+}
+
+/** The running fleet and the questions the scenarios and the accounting ask of it. */
+export class Fleet {
+  readonly hubs: Hub[] = [];
+  readonly agents: Agent[] = [];
+  sim?: RunningSimulator;
+  private churn?: NodeJS.Timeout;
+  // The active agent: head1 at first, then whichever the accounting of the last scenario
+  // restarted first and saw the hubs follow.
+  active!: Agent;
+
+  constructor(
+    readonly dir: string,
+    readonly services: Services,
+  ) {}
+
+  /** etcd + Redis, the simulator, the hubs (hub-1 first: it leads) and the agents (head1 active). */
+  async start(): Promise<void> {
+    const { dir, services, hubs, agents } = this;
+    await services.start();
+    const pki = await makePki(path.join(dir, 'pki'));
+    const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs: 40, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin: 240, log: () => undefined });
+    this.sim = sim;
+    for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services));
+    await hubs[0].start(); // first: it leads
+    await Promise.all([hubs[1].start(), hubs[2].start()]);
+    log(`hubs ready: ${hubs.map((h) => `${h.id} https://127.0.0.1:${h.httpPort}`).join(', ')}`);
+    for (const name of ['head1', 'head2']) {
+      const a = new Agent(name, dir);
+      await a.setup(hubs, await pki.agent(name), sim.url);
+      agents.push(a);
+    }
+    agents[0].start();
+    await waitFor('head1 active', async () => (await hubs[0].cluster())?.agent === 'head1', 30_000);
+    agents[1].start();
+    this.active = agents[0];
+  }
+
+  get engine(): RunningSimulator['engine'] {
+    return this.sim!.engine;
+  }
+
+  setChurn(on: boolean): void {
+    clearInterval(this.churn);
+    const engine = this.engine;
+    this.churn = on ? setInterval(() => engine.tick(), 250) : undefined;
+  }
+
+  stopChurn(): void {
+    clearInterval(this.churn);
+  }
+
+  liveHubs(): Hub[] {
+    return this.hubs.filter((h) => h.alive);
+  }
+
+  slurmJobs(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const j of this.engine.jobs()) m.set(String(j.id), j.state);
+    return m;
+  }
+
+  async oneLeader(): Promise<boolean> {
+    const live = this.liveHubs();
+    const tokens = (await Promise.all(live.map((h) => h.leadingToken().catch(() => undefined)))).filter((t) => t !== undefined);
+    return tokens.length === 1;
+  }
+
+  /** Every live hub names `a` as the cluster's agent, connected, in a new epoch. */
+  async tookOver(a: Agent, oldEpoch: number): Promise<boolean> {
+    const cs = await Promise.all(this.liveHubs().map((h) => h.cluster()));
+    return cs.every((c) => c?.agent === a.name && c.connected && c.epoch !== oldEpoch);
+  }
+
+  /** Every live hub lists exactly the jobs of Slurm (ids) and agrees with the others (states). */
+  async converged(): Promise<boolean> {
+    const want = [...this.slurmJobs().keys()].sort().join(',');
+    const lists = await Promise.all(this.liveHubs().map((h) => h.jobs()));
+    const first = JSON.stringify([...lists[0].jobs].sort());
+    return lists.every((l) => [...l.jobs.keys()].sort().join(',') === want && JSON.stringify([...l.jobs].sort()) === first);
+  }
+}

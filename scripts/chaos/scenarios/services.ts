@@ -1,0 +1,35 @@
+// kill -9 of a backing service: the etcd raft leader, Redis.
+import { log, sleep } from '../../lib/procs.js';
+import { CLUSTER } from '../fleet.js';
+import type { Fault, Scenario } from './fault.js';
+
+export const killEtcdLeader: Scenario = [
+  'kill -9 etcd raft leader',
+  async (fleet): Promise<Fault> => {
+    const { services } = fleet;
+    const m = await services.etcdLeader();
+    if (!m) throw new Error('no etcd raft leader before the fault');
+    log(`  raft leader is ${m}`);
+    return {
+      kill: () => services.kill(m),
+      recovered: async () => (await services.etcdLeader()) !== undefined && (await fleet.oneLeader()),
+      restore: () => services.start(),
+    };
+  },
+];
+
+export const killRedis: Scenario = [
+  'kill -9 redis',
+  async (fleet): Promise<Fault> => ({
+    kill: async () => {
+      await fleet.services.kill('redis');
+      await sleep(2_000); // an outage, not a blip
+      await fleet.services.start();
+    },
+    recovered: async () => {
+      for (const h of fleet.hubs.filter((x) => x.alive)) if ((await h.get(`/api/v1/jobs?cluster=${CLUSTER}&limit=1`)).headers['x-sfleet-freshness'] !== 'fresh') return false;
+      return true;
+    },
+    restore: async () => undefined,
+  }),
+];
