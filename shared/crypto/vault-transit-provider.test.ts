@@ -10,7 +10,7 @@ import type { EncryptionConfig } from './config.js';
 import { readPrefix } from './envelope.js';
 import { KeyServiceError } from './errors.js';
 import { VaultTransitProvider } from './vault-transit-provider.js';
-import { VaultTransitFake } from './vault-transit-fake.shared-test.js';
+import { VaultTransitFake } from './testdata/vault-transit-fake.js';
 
 const TOKEN = 'hvs.test-token-do-not-log';
 let vault: VaultTransitFake;
