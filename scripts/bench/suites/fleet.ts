@@ -81,7 +81,21 @@ export async function fleetBench(ctx: BenchContext): Promise<Measured[]> {
     ctx.log(`fleet: ${clusters} clusters simulated (${agents.ready.objects} objects) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const t1 = Date.now();
     await agents.call('start');
-    await waitUntil('every cluster at the hub', async () => (await agents!.call<Progress>('progress')).acked === clusters, 900_000, 250);
+    let lastReport = Date.now();
+    await waitUntil(
+      'every cluster at the hub',
+      async () => {
+        const p = await agents!.call<Progress>('progress');
+        // A slow load says how far it got (and whether agents keep reconnecting).
+        if (Date.now() - lastReport > 30_000) {
+          lastReport = Date.now();
+          ctx.log(`fleet: loading: ${p.connected}/${clusters} connected, ${p.acked} fully acked after ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+        }
+        return p.acked === clusters;
+      },
+      900_000,
+      250,
+    );
     const loaded = await hub.call<HubStats>('stats');
     const loadS = (Date.now() - t1) / 1000;
     ctx.log(`fleet: hub holds ${loaded.jobs} jobs, ${loaded.nodes} nodes of ${loaded.clusters} clusters after ${loadS.toFixed(1)} s; RSS ${memory(hub.pid).rssMiB.toFixed(0)} MiB`);
