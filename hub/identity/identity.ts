@@ -10,7 +10,7 @@ import { TotpVerifier, type OnceStore } from './local/totp.js';
 import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
 import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
-import { LoginService, type LoginAuditRecord } from './login/login-service.js';
+import { LoginService } from './login/login-service.js';
 import { totpProvider, webauthnProvider } from './config.js';
 import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
@@ -26,7 +26,6 @@ export interface IdentityDeps {
   /** Clustered: a Redis connection for the shared login counters, and their key prefix. */
   redis?: { client: Redis; prefix: string };
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
-  audit?: (record: LoginAuditRecord) => void;
   /** Encryption at rest for users.json and sessions.json (absent: plain files). */
   atRest?: AtRest;
 }
@@ -68,7 +67,6 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
     ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger) } : {}),
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
-    audit: deps.audit ?? ((record) => logger.info(record, `${record.event} ${record.outcome}`)),
   });
   return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
 }

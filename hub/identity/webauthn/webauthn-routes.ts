@@ -54,6 +54,7 @@ export function registerDashboardLogin(app: FastifyInstance, login: LoginService
       const body = request.body as { login_id: string; credential: AuthenticationResponseJSON; set_cookie?: boolean };
       setAuditContext(request, { auth_method: 'webauthn', resource: 'session' });
       const result = await login.finishWebauthn(body.login_id, body.credential, request.ip);
+      setAuditContext(request, { user: result.user });
       if (body.set_cookie) void reply.header('set-cookie', sessionCookie(result.token, Date.parse(result.expires_at) - Date.now()));
       return result;
     },
