@@ -139,7 +139,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     stale_clusters: replication ? [...replication.stale().keys()].sort() : [],
     ingesting: [...ingesting()].sort(),
   });
-  const etcd = config.etcd ? createEtcdClient(config.etcd) : undefined;
+  const etcd = config.etcd ? await createEtcdClient(config.etcd) : undefined;
   const leadership: Leadership =
     config.etcd && etcd
       ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity, health, fences: replication ? [replication.fence] : [] })
