@@ -34,7 +34,7 @@ import { bearerFromSessionCookie, startOidc } from './identity/oidc/index.js';
 import { startSaml } from './identity/saml/index.js';
 import { createIdentity } from './identity/index.js';
 import { Authenticator, Rbac, TokenStore, type BearerVerifier } from './policy/index.js';
-import { createRedis, MemoryDedupeStore, MemorySessionStore, registerReplicationMetrics, Replication, type DedupeStore, type SessionStore } from './replication/index.js';
+import { createRedis, MemoryDedupeStore, MemorySharedKvStore, registerReplicationMetrics, Replication, type DedupeStore, type SharedKvStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
 import { RevocationWatcher, watchListenerCredentials, type CredentialWatcher } from './tls/index.js';
 import { WatchFeed } from './watch/index.js';
@@ -48,7 +48,7 @@ export interface RunningHub {
   /** Clustered mode: the Redis replication (absent standalone). */
   replication?: Replication;
   /** Notification dedupe and sessions: in Redis when clustered, in memory standalone. */
-  shared: { dedupe: DedupeStore; sessions: SessionStore };
+  shared: { dedupe: DedupeStore; kv: SharedKvStore };
   /** The audit log: `audit.record({...})` for events that are not API answers (logins...). */
   audit: AuditLog;
   httpUrl: string;
@@ -114,7 +114,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   // One RBAC policy for REST, gRPC and watch streams (config rbac; absent: everyone authenticated is an admin).
   const rbac = new Rbac(config.rbac);
   // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
-  const shared = replication ? { dedupe: replication.dedupe, sessions: replication.sessions } : { dedupe: new MemoryDedupeStore(), sessions: new MemorySessionStore() };
+  const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
   const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   const logins = createIdentity(config, {
     logger,
@@ -122,7 +122,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     // auth.mfa.required_roles: the user's RBAC roles as bound at login.
     rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
     once: shared.dedupe,
-    ...(replication ? { sharedSessions: replication.sessions } : {}),
+    ...(replication ? { sharedKv: replication.sharedKv } : {}),
     ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
   });
   // Single sign-on: OIDC bearer JWTs and browser logins (OIDC, SAML) ending in the same sessions as password logins.
@@ -139,7 +139,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     stale_clusters: replication ? [...replication.stale().keys()].sort() : [],
     ingesting: [...ingesting()].sort(),
   });
-  const etcd = config.etcd ? createEtcdClient(config.etcd) : undefined;
+  const etcd = config.etcd ? await createEtcdClient(config.etcd) : undefined;
   const leadership: Leadership =
     config.etcd && etcd
       ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity, health, fences: replication ? [replication.fence] : [] })

@@ -185,7 +185,7 @@ describe('membership and leadership in etcd', () => {
 
   it('kill -9 of the etcd raft leader: writes stall briefly (tuned client), one hub still leads, the member rejoins', async () => {
     const cfg = etcdConfigSchema.parse({ endpoints: services.etcdEndpoints });
-    const tuned = createEtcdClient(cfg);
+    const tuned = await createEtcdClient(cfg);
     const defaults = new Etcd3({ hosts: services.etcdEndpoints });
     const probe = async (client: Etcd3, name: string, stopAt: number): Promise<number> => {
       let last = Date.now();
@@ -263,7 +263,7 @@ describe('membership and leadership in etcd', () => {
   it("a deposed leader's fenced writes are refused by etcd and by Redis (compare-and-swap on the token)", async () => {
     const cfg = etcdConfigSchema.parse({ endpoints: services.etcdEndpoints, lease_ttl: '3s' });
     const region = 'ha-fence';
-    const clients = [createEtcdClient(cfg), createEtcdClient(cfg)];
+    const clients = await Promise.all([createEtcdClient(cfg), createEtcdClient(cfg)]);
     const redis = new Redis(services.redisUrl).on('error', () => undefined);
     const keys = replicationKeys('sfleet', region);
     const fence = new RedisFence(redis, keys);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../agent/config/index.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { Redis } from 'ioredis';
-import { RedisDedupeStore, RedisSessionStore, replicationKeys } from '../hub/replication/index.js';
+import { RedisDedupeStore, RedisSharedKvStore, replicationKeys } from '../hub/replication/index.js';
 import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
@@ -190,14 +190,14 @@ describe('shared state in Redis', () => {
     expect((await a.raw('/api/v1/jobs')).headers['x-sfleet-freshness']).toBe('fresh');
   }
 
-  it('notification dedupe and sessions are region-wide: what one hub claims or stores, another sees', async () => {
+  it('notification dedupe and the shared key-value store are region-wide: what one hub claims or stores, another sees', async () => {
     const keys = replicationKeys('sfleet', REGION);
     const [r1, r2] = [new Redis(services.redisUrl).on('error', () => undefined), new Redis(services.redisUrl).on('error', () => undefined)];
     try {
       const [d1, d2] = [new RedisDedupeStore(r1, keys), new RedisDedupeStore(r2, keys)];
       const claims = await Promise.all([d1.claim('page:alpha:failover:1', 5_000), d2.claim('page:alpha:failover:1', 5_000)]);
       expect(claims.filter(Boolean)).toHaveLength(1);
-      const [s1, s2] = [new RedisSessionStore(r1, keys), new RedisSessionStore(r2, keys)];
+      const [s1, s2] = [new RedisSharedKvStore(r1, keys), new RedisSharedKvStore(r2, keys)];
       await s1.set('sess-1', { user: 'alice' }, 5_000);
       expect(await s2.get('sess-1')).toEqual({ user: 'alice' });
       await s2.delete('sess-1');

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { wrapObject, ObjectKind, type Job } from '../../shared/model/index.js';
+import { ObjectKind, type Job } from '../../shared/model/index.js';
 import type { Delta } from '../../shared/delta/index.js';
+import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { FleetState } from './fleet-state.js';
 import { queryJobs } from './queries.js';
 
-function job(cluster: string, id: number, extra: Partial<Job> = {}): Job {
-  return {
-    cluster, id, name: `j${id}`, user: 'alice', account: 'research', partition: 'debug', qos: 'normal', state: 'RUNNING',
-    state_flags: [], state_reason: 'None', nodes: ['node1'], node_list: 'node1', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '', ...extra,
-  };
-}
-
-function delta(cluster: string, epoch: number, seq: number, jobs: Job[], opts: Partial<Delta> = {}): Delta {
-  return { cluster, epoch, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: [], observed_at: '', snapshot: false, events: [], ...opts };
-}
+const job = (cluster: string, id: number, extra: Partial<Job> = {}): Job => testJob(id, { cluster, state: 'RUNNING', nodes: ['node1'], node_list: 'node1', ...extra });
+const delta = (cluster: string, epoch: number, seq: number, jobs: Job[], opts: Partial<Delta> = {}): Delta => ({ ...jobDelta(jobs, { cluster, epoch, seq }), ...opts });
 
 describe('FleetState', () => {
   it('applies only the next seq of the epoch, flags duplicates and gaps', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Delta } from '../../shared/delta/index.js';
-import { wrapObject, type Job } from '../../shared/model/index.js';
+import { jobDelta } from '../../shared/delta/testdata/fleet-fixtures.js';
+import type { Job } from '../../shared/model/index.js';
 import { Prng } from '../../sim/engine/index.js';
 import { FleetState } from './fleet-state.js';
 import { INDEXED_FIELDS, JOB_FILTER_FIELDS, JobIndex } from './job-index.js';
@@ -24,7 +25,7 @@ function randomJob(rng: Prng, cluster: string, id: number): Job {
 }
 
 function delta(cluster: string, seq: number, upserts: Job[], removals: number[] = [], snapshot = false): Delta {
-  return { cluster, epoch: 1, seq, upserts: upserts.map((j) => wrapObject('job', j)), removals: removals.map((id) => ({ kind: 1, id: String(id) })), observed_at: '', snapshot, events: [] };
+  return jobDelta(upserts, { cluster, seq, removedJobs: removals, snapshot });
 }
 
 /** What the query must return: every job that matches, in (cluster, id) order. */

@@ -5,28 +5,35 @@ import { FleetError, UnavailableError } from '../../shared/errors/index.js';
 
 export const LOGIN_FAILED_MESSAGE = 'login failed: unknown user or wrong password';
 
-export class LoginFailedError extends FleetError {
+/** A credential or a step of a login was refused: 401 over HTTP, UNAUTHENTICATED over gRPC (the webauthn/ refusals too). */
+export class CredentialRefusedError extends FleetError {
+  constructor(code: string, message: string, detail?: Record<string, unknown>) {
+    super(code, message, 401, GrpcStatus.UNAUTHENTICATED, detail);
+  }
+}
+
+export class LoginFailedError extends CredentialRefusedError {
   constructor(message = LOGIN_FAILED_MESSAGE) {
-    super('SF_AUTH_LOGIN_FAILED', message, 401, GrpcStatus.UNAUTHENTICATED);
+    super('SF_AUTH_LOGIN_FAILED', message);
   }
 }
 
 /** The password was right; a TOTP code is needed too (the client prompts for it and retries). */
-export class MfaRequiredError extends FleetError {
+export class MfaRequiredError extends CredentialRefusedError {
   constructor(message = 'a TOTP code is required: send "totp" with the login', detail: Record<string, unknown> = { mfa: 'totp' }) {
-    super('SF_AUTH_MFA_REQUIRED', message, 401, GrpcStatus.UNAUTHENTICATED, detail);
+    super('SF_AUTH_MFA_REQUIRED', message, detail);
   }
 }
 
-export class TotpInvalidError extends FleetError {
+export class TotpInvalidError extends CredentialRefusedError {
   constructor() {
-    super('SF_AUTH_TOTP_INVALID', 'the TOTP code is wrong or outside its time window', 401, GrpcStatus.UNAUTHENTICATED);
+    super('SF_AUTH_TOTP_INVALID', 'the TOTP code is wrong or outside its time window');
   }
 }
 
-export class TotpReplayedError extends FleetError {
+export class TotpReplayedError extends CredentialRefusedError {
   constructor() {
-    super('SF_AUTH_TOTP_REPLAYED', 'this TOTP code was used already: wait for the next code', 401, GrpcStatus.UNAUTHENTICATED);
+    super('SF_AUTH_TOTP_REPLAYED', 'this TOTP code was used already: wait for the next code');
   }
 }
 

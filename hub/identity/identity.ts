@@ -10,22 +10,22 @@ import { TotpVerifier, type OnceStore } from './local/totp.js';
 import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
 import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
-import { LoginService, type LoginAuditRecord } from './login/login-service.js';
+import { LoginService } from './login/login-service.js';
 import { totpProvider, webauthnProvider } from './config.js';
-import { ChallengeStore, MemoryKv } from './webauthn/challenge-store.js';
+import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
-import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore, type SharedKv } from './sessions/index.js';
+import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
+import { MemorySharedKvStore, type SharedKvStore } from '../replication/index.js';
 
 export interface IdentityDeps {
   logger: Logger;
-  /** Clustered: the region's shared store (hub/replication) for sessions. */
-  sharedSessions?: SharedKv;
+  /** Clustered: the region's shared key-value store (hub/replication), for sessions and WebAuthn challenges. */
+  sharedKv?: SharedKvStore;
   /** Region-wide "first caller wins" (TOTP replay); standalone: in memory. */
   once: OnceStore;
   /** Clustered: a Redis connection for the shared login counters, and their key prefix. */
   redis?: { client: Redis; prefix: string };
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
-  audit?: (record: LoginAuditRecord) => void;
   /** Encryption at rest for users.json and sessions.json (absent: plain files). */
   atRest?: AtRest;
 }
@@ -42,10 +42,10 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
   const auth = config.auth;
   const logger = deps.logger.child({ component: 'login' });
   let store = auth.session.store;
-  if (store === 'auto') store = deps.sharedSessions ? 'redis' : 'file';
-  if (store === 'redis' && !deps.sharedSessions) throw new Error('auth.session.store is redis but the hub has no redis section');
+  if (store === 'auto') store = deps.sharedKv ? 'redis' : 'file';
+  if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');
   const sessions: SessionStore =
-    store === 'redis' ? new SharedSessionStore(deps.sharedSessions!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest) : new MemorySessionStore();
+    store === 'redis' ? new SharedSessionStore(deps.sharedKv!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest) : new MemorySessionStore();
   const limiter: LoginLimiter = deps.redis ? new RedisLoginLimiter(deps.redis.client, deps.redis.prefix, auth.rate_limit) : new MemoryLoginLimiter(auth.rate_limit);
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
@@ -55,7 +55,7 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
   const webauthnConfig = webauthnProvider(auth);
   // WebAuthn challenges: in the region's shared store when clustered, so any hub of the group takes the answer.
   const webauthn = webauthnConfig
-    ? new WebauthnFactor(webauthnConfig, localUsers, new ChallengeStore(deps.sharedSessions ?? new MemoryKv(), deps.once, webauthnConfig.challenge_ttl))
+    ? new WebauthnFactor(webauthnConfig, localUsers, new ChallengeStore(deps.sharedKv ?? new MemorySharedKvStore(), deps.once, webauthnConfig.challenge_ttl))
     : undefined;
   const login = new LoginService({
     config: auth,
@@ -67,7 +67,6 @@ export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity 
     ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger) } : {}),
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
-    audit: deps.audit ?? ((record) => logger.info(record, `${record.event} ${record.outcome}`)),
   });
   return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
 }

@@ -8,4 +8,4 @@ export { newTotpSecret, totpUri, TotpVerifier, type OnceStore } from './local/to
 export { LocalUserStore, type LocalUser, type LocalUserView } from './local/user-store.js';
 export { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
 export { registerLoginRoutes } from './login/login-routes.js';
-export { LoginService, type LoginAuditRecord, type LoginRequest, type LoginResult } from './login/login-service.js';
+export { LoginService, type LoginRequest, type LoginResult } from './login/login-service.js';

@@ -2,12 +2,15 @@
 // breaker that opens for 5 s after 3 failures per host, 3 retries, no deadline on calls) stall
 // writes for about 7 s when the etcd raft leader dies; here every unary call has a deadline,
 // a failed host is skipped for breaker_reset only, and a retry goes to another member.
+// etcd3 is loaded only when a hub has etcd: it reads its .proto files from beside its own
+// package when loaded, which the single binary (scripts/release/build-binary.sh) does not have.
 import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
-import { Etcd3, isRecoverableError } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from '../config/index.js';
 
-export function createEtcdClient(config: EtcdConfig): Etcd3 {
+export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
+  const { Etcd3, isRecoverableError } = await import('etcd3');
   const secure = config.endpoints.some((e) => e.startsWith('https://'));
   return new Etcd3({
     hosts: [...config.endpoints],

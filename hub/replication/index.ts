@@ -6,9 +6,9 @@ export { EventRecord, type RecordedEvent } from './event-record.js';
 export { registerReplicationMetrics } from './replication-metrics.js';
 export {
   MemoryDedupeStore,
-  MemorySessionStore,
+  MemorySharedKvStore,
   RedisDedupeStore,
-  RedisSessionStore,
+  RedisSharedKvStore,
   type DedupeStore,
-  type SessionStore,
+  type SharedKvStore,
 } from './shared-stores.js';

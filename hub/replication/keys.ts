@@ -20,7 +20,8 @@ export interface ReplicationKeys {
   events: string;
   eventSeen(id: string): string;
   dedupe(key: string): string;
-  session(id: string): string;
+  /** An entry of the shared key-value store (SharedKvStore). */
+  sharedKv(key: string): string;
 }
 
 export function replicationKeys(keyPrefix: string, region: string): ReplicationKeys {
@@ -37,7 +38,9 @@ export function replicationKeys(keyPrefix: string, region: string): ReplicationK
     events: `${p}events`,
     eventSeen: (id) => `${p}event-seen:${id}`,
     dedupe: (key) => `${p}dedupe:${key}`,
-    session: (id) => `${p}session:${id}`,
+    // "session:" is kept from when only sessions lived there: hubs of the previous release
+    // read the same keys during a rolling upgrade.
+    sharedKv: (key) => `${p}session:${key}`,
   };
 }
 

@@ -16,7 +16,7 @@ import { replicationKeys, type ReplicationKeys } from './keys.js';
 import { ReplicationPublisher } from './publisher.js';
 import { createRedis } from './redis-client.js';
 import { RedisFence } from './redis-fence.js';
-import { RedisDedupeStore, RedisSessionStore, type DedupeStore, type SessionStore } from './shared-stores.js';
+import { RedisDedupeStore, RedisSharedKvStore, type DedupeStore, type SharedKvStore } from './shared-stores.js';
 
 export interface ReplicationDeps {
   region: string;
@@ -40,7 +40,7 @@ export class Replication {
   readonly follower: ReplicationFollower;
   readonly events: EventRecord;
   readonly dedupe: DedupeStore;
-  readonly sessions: SessionStore;
+  readonly sharedKv: SharedKvStore;
   readonly compaction: ReturnType<typeof compactionSingleton>;
   private readonly redis: Redis;
   private readonly reader: Redis;
@@ -92,7 +92,7 @@ export class Replication {
       },
     });
     this.dedupe = new RedisDedupeStore(this.redis, this.keys);
-    this.sessions = new RedisSessionStore(this.redis, this.keys);
+    this.sharedKv = new RedisSharedKvStore(this.redis, this.keys);
     this.compaction = compactionSingleton(
       { redis: this.redis, fence: this.fence, keys: this.keys, state: deps.state, follower: this.follower, logger: this.log, stale: () => this.stale() },
       { intervalMs: config.compact_interval, retentionMs: config.stream_retention, staleAfterMs: config.stale_after },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareIds, replicationKeys } from './keys.js';
-import { MemoryDedupeStore, MemorySessionStore } from './shared-stores.js';
+import { MemoryDedupeStore, MemorySharedKvStore } from './shared-stores.js';
 
 describe('replication keys', () => {
   it('orders Redis stream ids numerically, not as text', () => {
@@ -11,7 +11,7 @@ describe('replication keys', () => {
   });
   it('keeps every key of a region under one prefix', () => {
     const k = replicationKeys('sfleet', 'eu');
-    for (const key of [k.stream, k.snapshot('a'), k.clusters, k.fence, k.trimmed, k.owner('a'), k.resync, k.events, k.dedupe('x'), k.session('s')]) {
+    for (const key of [k.stream, k.snapshot('a'), k.clusters, k.fence, k.trimmed, k.owner('a'), k.resync, k.events, k.dedupe('x'), k.sharedKv('s')]) {
       expect(key.startsWith('sfleet:eu:')).toBe(true);
     }
   });
@@ -25,8 +25,8 @@ describe('standalone shared stores', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(await d.claim('page:1', 40)).toBe(true);
   });
-  it('sessions expire unless touched', async () => {
-    const s = new MemorySessionStore();
+  it('key-value entries expire unless touched', async () => {
+    const s = new MemorySharedKvStore();
     await s.set('abc', { user: 'alice' }, 40);
     expect(await s.get('abc')).toEqual({ user: 'alice' });
     expect(await s.touch('abc', 40)).toBe(true);

@@ -1,5 +1,6 @@
 // State that must be the same on every hub of a region besides the fleet: notification
-// dedupe and sessions. In Redis when it is configured, in memory for a standalone hub.
+// dedupe and a small expiring key-value store (hub/identity keeps its login sessions and
+// WebAuthn challenges there). In Redis when it is configured, in memory for a standalone hub.
 import type { Redis } from 'ioredis';
 import type { ReplicationKeys } from './keys.js';
 
@@ -8,12 +9,13 @@ export interface DedupeStore {
   claim(key: string, ttlMs: number): Promise<boolean>;
 }
 
-export interface SessionStore {
-  get<T>(id: string): Promise<T | undefined>;
-  /** Stores (or replaces) the session; it expires ttlMs after the last set/touch. */
-  set(id: string, value: unknown, ttlMs: number): Promise<void>;
-  touch(id: string, ttlMs: number): Promise<boolean>;
-  delete(id: string): Promise<void>;
+/** Region-wide key-value store; values are JSON and every entry expires. */
+export interface SharedKvStore {
+  get<T>(key: string): Promise<T | undefined>;
+  /** Stores (or replaces) the value; it expires ttlMs after the last set/touch. */
+  set(key: string, value: unknown, ttlMs: number): Promise<void>;
+  touch(key: string, ttlMs: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
 }
 
 export class RedisDedupeStore implements DedupeStore {
@@ -23,20 +25,20 @@ export class RedisDedupeStore implements DedupeStore {
   }
 }
 
-export class RedisSessionStore implements SessionStore {
+export class RedisSharedKvStore implements SharedKvStore {
   constructor(private readonly redis: Redis, private readonly keys: ReplicationKeys) {}
-  async get<T>(id: string): Promise<T | undefined> {
-    const text = await this.redis.get(this.keys.session(id));
+  async get<T>(key: string): Promise<T | undefined> {
+    const text = await this.redis.get(this.keys.sharedKv(key));
     return text === null ? undefined : (JSON.parse(text) as T);
   }
-  async set(id: string, value: unknown, ttlMs: number): Promise<void> {
-    await this.redis.set(this.keys.session(id), JSON.stringify(value), 'PX', ttlMs);
+  async set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.sharedKv(key), JSON.stringify(value), 'PX', ttlMs);
   }
-  async touch(id: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.pexpire(this.keys.session(id), ttlMs)) === 1;
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.pexpire(this.keys.sharedKv(key), ttlMs)) === 1;
   }
-  async delete(id: string): Promise<void> {
-    await this.redis.del(this.keys.session(id));
+  async delete(key: string): Promise<void> {
+    await this.redis.del(this.keys.sharedKv(key));
   }
 }
 
@@ -51,23 +53,28 @@ export class MemoryDedupeStore implements DedupeStore {
   }
 }
 
-export class MemorySessionStore implements SessionStore {
-  private readonly sessions = new Map<string, { value: string; until: number }>();
-  async get<T>(id: string): Promise<T | undefined> {
-    const s = this.sessions.get(id);
-    if (!s || s.until <= Date.now()) return undefined;
-    return JSON.parse(s.value) as T;
+export class MemorySharedKvStore implements SharedKvStore {
+  private readonly entries = new Map<string, { value: string; until: number }>();
+  async get<T>(key: string): Promise<T | undefined> {
+    const e = this.entries.get(key);
+    if (!e || e.until <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return JSON.parse(e.value) as T;
   }
-  async set(id: string, value: unknown, ttlMs: number): Promise<void> {
-    this.sessions.set(id, { value: JSON.stringify(value), until: Date.now() + ttlMs });
+  async set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    const now = Date.now();
+    for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
+    this.entries.set(key, { value: JSON.stringify(value), until: now + ttlMs });
   }
-  async touch(id: string, ttlMs: number): Promise<boolean> {
-    const s = this.sessions.get(id);
-    if (!s || s.until <= Date.now()) return false;
-    s.until = Date.now() + ttlMs;
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    const e = this.entries.get(key);
+    if (!e || e.until <= Date.now()) return false;
+    e.until = Date.now() + ttlMs;
     return true;
   }
-  async delete(id: string): Promise<void> {
-    this.sessions.delete(id);
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key);
   }
 }

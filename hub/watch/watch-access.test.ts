@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Delta } from '../../shared/delta/index.js';
-import { ObjectKind } from '../../generated/fleet/v1/model.js';
-import { wrapObject, type Job } from '../../shared/model/index.js';
+import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
+import type { Job } from '../../shared/model/index.js';
 import { FleetState } from '../fleet/index.js';
 import { AccessScope, Rbac, rbacConfigSchema, type Principal } from '../policy/index.js';
 import { watchScope } from './watch-access.js';
 import { WatchFeed, type WatchEvent } from './watch-feed.js';
 
-function job(id: number, account: string): Job {
-  return {
-    cluster: 'a', id, name: `j${id}`, user: 'alice', account, partition: 'debug', qos: 'normal', state: 'PENDING',
-    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
-  };
-}
-
-const delta = (seq: number, jobs: Job[], removals: number[] = []): Delta => ({
-  cluster: 'a', epoch: 1, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: removals.map((id) => ({ kind: ObjectKind.OBJECT_KIND_JOB, id: String(id) })), observed_at: '', snapshot: false, events: [],
-});
+const job = (id: number, account: string): Job => testJob(id, { account });
+const delta = (seq: number, jobs: Job[], removals: number[] = []): Delta => jobDelta(jobs, { seq, removedJobs: removals });
 
 const rbac = new Rbac(rbacConfigSchema.parse({ roles: { pm: { permissions: ['jobs:read', 'watch:read'], filters: { account: '${user.project}' } } } }));
 const tenant = (project: string): Principal => ({ name: project, method: 'token', role: 'service', groups: [], attributes: { project }, roles: ['pm'] });

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Delta } from '../../shared/delta/index.js';
-import { wrapObject, type Job } from '../../shared/model/index.js';
+import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { FleetState } from '../fleet/index.js';
 import { WatchFeed, type WatchEvent } from './watch-feed.js';
 
-function job(id: number): Job {
-  return {
-    cluster: 'a', id, name: `j${id}`, user: 'alice', account: 'research', partition: 'debug', qos: 'normal', state: 'PENDING',
-    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
-  };
-}
-
 function delta(seq: number, ids: number[]): Delta {
-  return { cluster: 'a', epoch: 1, seq, upserts: ids.map((id) => wrapObject('job', job(id))), removals: [], observed_at: '', snapshot: seq === 1, events: [] };
+  return jobDelta(ids.map((id) => testJob(id)), { seq, snapshot: seq === 1 });
 }
 
 describe('WatchFeed buffer', () => {

@@ -24,8 +24,11 @@ trap 'rm -rf "$WORK"' EXIT
 npx esbuild scripts/release/sea-entry.ts --bundle --platform=node --format=cjs --target=node20 \
   --outfile="$WORK/sfleet.cjs" --log-level=warning --legal-comments=none
 
+# The dashboard's files (web/) ride along as assets: the hub serves them with node:sea getAsset.
+ASSETS=$(for f in web/*; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
 cat >"$WORK/sea-config.json" <<JSON
-{ "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true }
+{ "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
+  "assets": { ${ASSETS%,} } }
 JSON
 "$NODE_BIN" --experimental-sea-config "$WORK/sea-config.json"
 

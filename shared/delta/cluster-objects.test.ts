@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { wrapObject, type Job, type Node } from '../model/index.js';
 import { applyDelta, emptyObjects } from './cluster-objects.js';
+import { testJob, testNode } from './testdata/fleet-fixtures.js';
 
-const job = (id: number, state = 'PENDING'): Job => ({
-  cluster: 'c', id, name: `j${id}`, user: 'u', account: 'a', partition: 'p', qos: 'q', state, state_flags: [], state_reason: '', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
-});
-const node = (name: string): Node => ({
-  cluster: 'c', name, state: 'IDLE', flags: [], reason: '', cpus: 1, alloc_cpus: 0, memory_mb: 1, alloc_memory_mb: 0, partitions: [], features: [], gres: '', reason_set_by: '', address: name, hostname: name, slurm_version: '',
-});
+const job = (id: number, state = 'PENDING'): Job => testJob(id, { cluster: 'c', state });
+const node = (name: string): Node => testNode(name, { cluster: 'c' });
 
 describe('applyDelta', () => {
   it('a snapshot removes what it does not name, of every kind, then upserts the rest', () => {

@@ -1,11 +1,12 @@
 // What every hub-as-a-child-process harness shares (login-hub, standalone-hub, ha-hubs): free
 // ports kept across restarts, the config file written from an object, start and wait until
-// /readyz answers 200, kill, the log, and one HTTPS request that never throws on a status.
+// /readyz answers 200, kill, the log, the audit records, and one HTTPS request that never throws on a status.
 // The hub's audit directory is registered for the secrets scan after the run.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import type { AuditRecord } from '../../hub/audit/index.js';
 import { registerAuditDir } from '../../scripts/test/run-dir.js';
 import { freePort, waitFor } from './ports.js';
 import { SfleetProcess } from './sfleet-process.js';
@@ -49,6 +50,8 @@ export abstract class HubChild {
   readonly configFile: string;
   readonly logFile: string;
   readonly dataDir: string;
+  /** The hub's audit directory (config audit.dir, default data/audit); known once started. */
+  auditDir?: string;
   proc?: SfleetProcess;
   httpPort = 0;
   grpcPort = 0;
@@ -92,7 +95,8 @@ export abstract class HubChild {
     const full = { listen: { grpc: this.grpcAddress, http: `127.0.0.1:${this.httpPort}` }, data_dir: this.dataDir, log_level: 'info', ...config };
     writeFileSync(this.configFile, stringify(full));
     const audit = (full as { audit?: { dir?: string } }).audit;
-    registerAuditDir(audit?.dir ?? path.join(this.dataDir, 'audit'));
+    this.auditDir = audit?.dir ?? path.join(this.dataDir, 'audit');
+    registerAuditDir(this.auditDir);
     this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env).start();
     await waitFor(what, () => this.ready(), 30_000, 100);
     return this;
@@ -104,5 +108,16 @@ export abstract class HubChild {
 
   log(): string {
     return readFileSync(this.logFile, 'utf8');
+  }
+
+  /** Every record in the hub's audit files now (written before each answer went out). */
+  auditRecords(): AuditRecord[] {
+    if (!this.auditDir || !existsSync(this.auditDir)) return [];
+    return readdirSync(this.auditDir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort()
+      .flatMap((f) => readFileSync(path.join(this.auditDir!, f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as AuditRecord)
+      .filter((r) => r.type === 'record');
   }
 }

@@ -6,6 +6,7 @@ import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { buildHttpApi } from '../../api/rest/index.js';
+import { AuditLog, auditConfigSchema } from '../../audit/index.js';
 import { CommandRouter } from '../../commands/index.js';
 import { authConfigSchema } from '../config.js';
 import { FleetState } from '../../fleet/index.js';
@@ -17,14 +18,16 @@ import { LocalUserStore } from '../local/user-store.js';
 import { LocalUserSessionVerifier } from '../identity.js';
 import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
 import { MemoryLoginLimiter } from './login-limiter.js';
-import { LoginService, type LoginAuditRecord } from './login-service.js';
+import { LoginService } from './login-service.js';
 
 async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean } = { rbac: true }) {
   const dir = mkdtempSync(join(tmpdir(), 'login-api-'));
   const config = authConfigSchema.parse(auth);
   const users = new LocalUserStore(dir, { N: 1024, r: 8, p: 1 });
   const sessions = new MemorySessionStore();
-  const audit: LoginAuditRecord[] = [];
+  // The real audit log: every login answer is recorded there by the HTTP audit hook.
+  const audit = new AuditLog(auditConfigSchema.parse({ dir: join(dir, 'audit') }), { hubId: 'h', dataDir: dir, logger: silentLogger() });
+  await audit.open();
   const login = new LoginService({
     config,
     sessions,
@@ -32,7 +35,6 @@ async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean 
     totp: new TotpVerifier(new MemoryDedupeStore(), 1),
     localUsers: users,
     logger: silentLogger(),
-    audit: (r) => audit.push(r),
     ...(opts.rbac ? { rolesOf: (p: { name: string }) => (p.name === 'operator' ? ['fleet-admin'] : []) } : {}),
   });
   const state = new FleetState();
@@ -46,14 +48,16 @@ async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean 
     watch: new WatchFeed(state),
     readiness: () => ({ ready: true, checks: {} }),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    audit,
   });
   const post = (body: unknown, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: body as object, headers });
-  return { app, users, audit, post };
+  const logins = () => audit.query({ action: 'auth:*', limit: 100 }).items;
+  return { app, users, audit, logins, post };
 }
 
 describe('POST /api/v1/auth/login (local users)', () => {
   it('gives a session token that works as a bearer until logout; unknown user and wrong password look the same', async () => {
-    const { app, users, audit, post } = await build();
+    const { app, users, audit, logins, post } = await build();
     await users.add('breakglass', { password: 'a long enough password', groups: ['hpc-admins'] });
     const ok = await post({ username: 'breakglass', password: 'a long enough password' });
     expect(ok.statusCode).toBe(200);
@@ -70,19 +74,24 @@ describe('POST /api/v1/auth/login (local users)', () => {
     expect(unknown.statusCode).toBe(401);
     expect(unknown.json().detail).toBe(wrong.json().detail);
     expect(wrong.json()).toMatchObject({ code: 'SF_AUTH_LOGIN_FAILED', detail: 'login failed: unknown user or wrong password' });
-    expect(audit.map((a) => [a.user, a.outcome, a.code])).toEqual([
-      ['breakglass', 'success', undefined],
-      ['breakglass', 'failure', 'SF_AUTH_LOGIN_FAILED'],
-      ['nobody', 'failure', 'SF_AUTH_LOGIN_FAILED'],
+    expect(logins().map((a) => [a.action, a.user, a.outcome, a.status, a.reason])).toEqual([
+      ['auth:login', 'breakglass', 'success', 200, null],
+      ['auth:login', 'breakglass', 'failed', 401, 'login failed: unknown user or wrong password'],
+      ['auth:login', 'nobody', 'failed', 401, 'login failed: unknown user or wrong password'],
     ]);
-    expect(JSON.stringify(audit)).not.toMatch(/not the password|a long enough password/);
+    expect(JSON.stringify(logins())).not.toMatch(/not the password|a long enough password/);
 
     expect((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode).toBe(204);
     const after = await app.inject({ method: 'GET', url: '/api/v1/clusters', headers: auth });
     expect(after.statusCode).toBe(401);
     expect(after.json().detail).toMatch(/session expired, revoked or unknown/);
     expect((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode).toBe(401);
+    expect(logins().slice(3).map((a) => [a.action, a.user, a.outcome, a.status])).toEqual([
+      ['auth:logout', 'breakglass', 'success', 204],
+      ['auth:logout', null, 'failed', 401],
+    ]);
     await app.close();
+    await audit.close();
   });
 
   it("a removed local user's sessions end at once", async () => {
@@ -130,7 +139,7 @@ describe('POST /api/v1/auth/login (local users)', () => {
   });
 
   it('asks for a TOTP code when MFA is required, accepts it once and refuses it replayed', async () => {
-    const { app, users, audit, post } = await build({ mfa: { enabled: true, required_for_local: true } });
+    const { app, users, logins, post } = await build({ mfa: { enabled: true, required_for_local: true } });
     const secret = newTotpSecret();
     await users.add('breakglass', { password: 'a long enough password', totpSecret: secret });
     await users.add('unenrolled', { password: 'a long enough password' });
@@ -144,7 +153,7 @@ describe('POST /api/v1/auth/login (local users)', () => {
     const replay = await post({ username: 'breakglass', password: 'a long enough password', totp: code });
     expect(replay.statusCode).toBe(401);
     expect(replay.json()).toMatchObject({ code: 'SF_AUTH_TOTP_REPLAYED', detail: expect.stringMatching(/used already/) });
-    expect(audit.at(-1)).toMatchObject({ user: 'breakglass', outcome: 'failure', code: 'SF_AUTH_TOTP_REPLAYED' });
+    expect(logins().at(-1)).toMatchObject({ action: 'auth:login', user: 'breakglass', outcome: 'failed', status: 401, reason: expect.stringMatching(/used already/) });
     const none = await post({ username: 'unenrolled', password: 'a long enough password' });
     expect(none.statusCode).toBe(401);
     expect(none.json().detail).toMatch(/second factor is required.*none is enrolled/);

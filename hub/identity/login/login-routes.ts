@@ -59,7 +59,8 @@ export function registerLoginRoutes(app: FastifyInstance, login: LoginService, s
     if (!m[1].startsWith(SESSION_PREFIX)) throw new BadRequestError('only login sessions (sfs_...) log out; revoke API tokens with sfleet token revoke');
     const principal = await sessions.get(m[1]);
     if (!principal) throw new UnauthenticatedError('session expired, revoked or unknown: nothing to log out');
-    await login.logout(m[1], principal, request.ip);
+    setAuditContext(request, { user: principal.name, auth_method: principal.method, resource: 'session' });
+    await login.logout(m[1]);
     return reply.code(204).send();
   });
 }

@@ -1,6 +1,7 @@
 // POST /api/v1/auth/login's logic: rate limit -> password (local users or LDAP) -> second
 // factor when required -> a session. Every refusal is a typed error whose message does not tell
-// whether the user exists, and goes to the audit hook with why.
+// whether the user exists. The audit record of each attempt is the answer's own (hub/audit's
+// HTTP hook, with the claimed user the login route sets): written before the answer goes out.
 import type { Logger } from '../../../shared/logging/index.js';
 import { BadRequestError, FleetError } from '../../../shared/errors/index.js';
 import type { Principal } from '../../policy/index.js';
@@ -34,18 +35,6 @@ export interface LoginResult {
   mfa: boolean;
 }
 
-/** One login attempt's outcome, for the audit log (never a password or a code). */
-export interface LoginAuditRecord {
-  event: 'login' | 'logout';
-  outcome: 'success' | 'failure';
-  user: string;
-  provider?: LoginProvider;
-  remote_address?: string;
-  /** The error code of a refusal (SF_AUTH_LOGIN_FAILED, SF_AUTH_TOTP_REPLAYED...). */
-  code?: string;
-  reason?: string;
-}
-
 export interface LoginServiceDeps {
   config: AuthConfig;
   sessions: SessionStore;
@@ -59,8 +48,6 @@ export interface LoginServiceDeps {
   logger: Logger;
   /** RBAC roles of a principal, for auth.mfa.required_roles (wired to hub/policy/rbac); absent: those roles cannot be told apart, so every user needs a code. */
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
-  /** Hook for the audit log: every login and logout, successful or refused. */
-  audit?: (record: LoginAuditRecord) => void;
 }
 
 export class LoginService {
@@ -73,31 +60,22 @@ export class LoginService {
   async login(req: LoginRequest): Promise<LoginResult> {
     const { config, limiter } = this.deps;
     const user = req.username;
-    const audit = (outcome: 'success' | 'failure', extra: Partial<LoginAuditRecord> = {}): void =>
-      this.deps.audit?.({ event: 'login', outcome, user: user.slice(0, 256), remote_address: req.remoteAddress, ...(req.provider ? { provider: req.provider } : {}), ...extra });
     const keys = limiterKeys(user, req.remoteAddress);
+    const locked = await limiter.lockedFor([keys.user, ...(keys.ip ? [keys.ip] : [])]);
+    if (locked > 0) throw new TooManyAttemptsError(locked);
+    if (!isAcceptableLoginName(user)) throw new BadRequestError('invalid user name: 1 to 256 printable characters, no control characters, no surrounding spaces');
+    let result: LoginResult;
     try {
-      const locked = await limiter.lockedFor([keys.user, ...(keys.ip ? [keys.ip] : [])]);
-      if (locked > 0) throw new TooManyAttemptsError(locked);
-      if (!isAcceptableLoginName(user)) throw new BadRequestError('invalid user name: 1 to 256 printable characters, no control characters, no surrounding spaces');
-      let result: LoginResult;
-      try {
-        result = await this.attempt(req);
-      } catch (err) {
-        // Wrong passwords and codes count towards the lockout; an unreachable directory does not.
-        if (err instanceof FleetError && err.httpStatus === 401 && !(err instanceof MfaRequiredError)) {
-          await limiter.fail([{ key: keys.user, max: config.rate_limit.max_failures_per_user }, ...(keys.ip ? [{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }] : [])]);
-        }
-        throw err;
-      }
-      await limiter.reset(keys.user);
-      audit('success', { provider: result.provider });
-      return result;
+      result = await this.attempt(req);
     } catch (err) {
-      const fe = err instanceof FleetError ? err : undefined;
-      audit('failure', { code: fe?.code ?? 'SF_INTERNAL', reason: fe?.message ?? 'internal error' });
+      // Wrong passwords and codes count towards the lockout; an unreachable directory does not.
+      if (err instanceof FleetError && err.httpStatus === 401 && !(err instanceof MfaRequiredError)) {
+        await limiter.fail([{ key: keys.user, max: config.rate_limit.max_failures_per_user }, ...(keys.ip ? [{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }] : [])]);
+      }
       throw err;
     }
+    await limiter.reset(keys.user);
+    return result;
   }
 
   /** The second step of a login answered with a WebAuthn challenge: the signed challenge opens the session. */
@@ -109,21 +87,18 @@ export class LoginService {
       const ttl = config.session.ttl;
       const token = await this.deps.sessions.create(principal, ttl);
       await limiter.reset(limiterKeys(principal.name, remoteAddress).user);
-      this.deps.audit?.({ event: 'login', outcome: 'success', user: principal.name, provider, remote_address: remoteAddress });
       return { token, expires_at: new Date(Date.now() + ttl).toISOString(), user: principal.name, provider, groups: principal.groups, mfa: true };
     } catch (err) {
       const fe = err instanceof FleetError ? err : undefined;
       // The pending login is spent either way; a refused signature counts towards the address's lockout.
       const keys = limiterKeys('', remoteAddress);
       if (fe?.httpStatus === 401 && keys.ip) await limiter.fail([{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }]);
-      this.deps.audit?.({ event: 'login', outcome: 'failure', user: 'webauthn login', remote_address: remoteAddress, code: fe?.code ?? 'SF_INTERNAL', reason: fe?.message ?? 'internal error' });
       throw err;
     }
   }
 
-  async logout(token: string, principal: Principal | undefined, remoteAddress?: string): Promise<void> {
+  async logout(token: string): Promise<void> {
     await this.deps.sessions.revoke(token);
-    this.deps.audit?.({ event: 'logout', outcome: 'success', user: principal?.name ?? 'unknown session', remote_address: remoteAddress });
   }
 
   private async attempt(req: LoginRequest): Promise<LoginResult> {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemorySessionStore as KvStore } from '../../replication/index.js';
+import { MemorySharedKvStore } from '../../replication/index.js';
 import type { Principal } from '../../policy/index.js';
 import { FileSessionStore, SharedSessionStore } from './durable-session-stores.js';
 
@@ -31,7 +31,7 @@ describe('file session store', () => {
 
 describe('shared session store', () => {
   it('is usable from another store over the same key-value store (another hub)', async () => {
-    const kv = new KvStore();
+    const kv = new MemorySharedKvStore();
     const token = await new SharedSessionStore(kv).create(alice, 60_000);
     expect(await new SharedSessionStore(kv).get(token)).toEqual(alice);
     await new SharedSessionStore(kv).revoke(token);
@@ -39,7 +39,7 @@ describe('shared session store', () => {
   });
 
   it('answers 503 (not a crash, not a 500) when the shared store fails', async () => {
-    const broken = { get: () => Promise.reject(new Error('Connection is closed.')), set: () => Promise.reject(new Error('x')), delete: () => Promise.reject(new Error('x')) };
+    const broken = { get: () => Promise.reject(new Error('Connection is closed.')), set: () => Promise.reject(new Error('x')), delete: () => Promise.reject(new Error('x')), touch: () => Promise.reject(new Error('x')) };
     await expect(new SharedSessionStore(broken).get('sfs_x')).rejects.toMatchObject({ httpStatus: 503, code: 'SF_AUTH_SESSIONS_UNAVAILABLE' });
   });
 });

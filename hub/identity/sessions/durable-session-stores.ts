@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { UnavailableError } from '../../../shared/errors/index.js';
 import { AtRest } from '../../../shared/crypto/index.js';
 import type { Principal } from '../../policy/index.js';
+import type { SharedKvStore } from '../../replication/index.js';
 import { newSessionToken, sessionKey, type SessionStore } from './session-store.js';
 
 interface StoredSession {
@@ -57,15 +58,8 @@ export class FileSessionStore implements SessionStore {
   }
 }
 
-/** The key-value store of hub/replication (Redis, expiring keys). */
-export interface SharedKv {
-  get<T>(id: string): Promise<T | undefined>;
-  set(id: string, value: unknown, ttlMs: number): Promise<void>;
-  delete(id: string): Promise<void>;
-}
-
 export class SharedSessionStore implements SessionStore {
-  constructor(private readonly kv: SharedKv) {}
+  constructor(private readonly kv: SharedKvStore) {}
   async create(principal: Principal, ttlMs: number): Promise<string> {
     const token = newSessionToken();
     await shared(() => this.kv.set(sessionKey(token), { principal }, ttlMs));

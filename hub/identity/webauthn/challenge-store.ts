@@ -3,31 +3,11 @@
 // hubs of a group cannot both accept the same signed challenge.
 import { randomBytes } from 'node:crypto';
 import type { OnceStore } from '../local/totp.js';
-import type { SharedKv } from '../sessions/index.js';
-
-/** A standalone hub's SharedKv: in memory, entries expire. */
-export class MemoryKv implements SharedKv {
-  private readonly entries = new Map<string, { value: unknown; expires: number }>();
-  async get<T>(id: string): Promise<T | undefined> {
-    const e = this.entries.get(id);
-    if (!e || e.expires <= Date.now()) {
-      this.entries.delete(id);
-      return undefined;
-    }
-    return e.value as T;
-  }
-  async set(id: string, value: unknown, ttlMs: number): Promise<void> {
-    for (const [k, e] of this.entries) if (e.expires <= Date.now()) this.entries.delete(k);
-    this.entries.set(id, { value, expires: Date.now() + ttlMs });
-  }
-  async delete(id: string): Promise<void> {
-    this.entries.delete(id);
-  }
-}
+import type { SharedKvStore } from '../../replication/index.js';
 
 export class ChallengeStore {
   constructor(
-    private readonly kv: SharedKv,
+    private readonly kv: SharedKvStore,
     private readonly once: OnceStore,
     private readonly ttlMs: number,
   ) {}

@@ -9,7 +9,7 @@ import { buildHttpApi } from '../../api/rest/index.js';
 import { CommandRouter } from '../../commands/index.js';
 import { FleetState } from '../../fleet/index.js';
 import { Authenticator, TokenStore } from '../../policy/index.js';
-import { MemoryDedupeStore } from '../../replication/index.js';
+import { MemoryDedupeStore, MemorySharedKvStore } from '../../replication/index.js';
 import { WatchFeed } from '../../watch/index.js';
 import { authConfigSchema, webauthnProvider } from '../config.js';
 import { LocalUserSessionVerifier } from '../identity.js';
@@ -18,7 +18,7 @@ import { LocalUserStore } from '../local/user-store.js';
 import { MemoryLoginLimiter } from '../login/login-limiter.js';
 import { LoginService } from '../login/login-service.js';
 import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
-import { ChallengeStore, MemoryKv } from './challenge-store.js';
+import { ChallengeStore } from './challenge-store.js';
 import { WebauthnFactor } from './webauthn-factor.js';
 
 const PASSWORD = 'a long enough password';
@@ -31,7 +31,7 @@ async function build(providers: Record<string, unknown>[]) {
   const sessions = new MemorySessionStore();
   const once = new MemoryDedupeStore();
   const w = webauthnProvider(config);
-  const webauthn = w ? new WebauthnFactor(w, users, new ChallengeStore(new MemoryKv(), once, w.challenge_ttl)) : undefined;
+  const webauthn = w ? new WebauthnFactor(w, users, new ChallengeStore(new MemorySharedKvStore(), once, w.challenge_ttl)) : undefined;
   const login = new LoginService({
     config,
     sessions,

@@ -3,9 +3,6 @@
 //   POST /api/v1/auth/webauthn/registration/options  auth:self: options for navigator.credentials.create()
 //   POST /api/v1/auth/webauthn/registration          auth:self: the new authenticator's attestation
 //   GET  /login, /login.js                           public: the page and its script
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, NotFoundError } from '../../../shared/errors/index.js';
@@ -13,15 +10,10 @@ import { setAuditContext } from '../../audit/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { LoginService } from '../login/login-service.js';
 import { sessionCookie } from '../oidc/session-cookie.js';
+import { dashboardFiles } from './dashboard-files.js';
 import type { WebauthnFactor } from './webauthn-factor.js';
 
 const credentialJson = { type: 'object', required: ['id', 'rawId', 'type', 'response'], properties: { id: { type: 'string', maxLength: 1024 } } } as const;
-
-/** web/ beside the source tree (hub/identity/webauthn) or the build (dist/hub/identity/webauthn). */
-export function webDir(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
-  for (let dir = start, i = 0; i < 6; i++, dir = dirname(dir)) if (existsSync(join(dir, 'web', 'login.html'))) return join(dir, 'web');
-  return undefined;
-}
 
 const PAGES: Record<string, { file: string; type: string }> = {
   '/login': { file: 'login.html', type: 'text/html; charset=utf-8' },
@@ -29,7 +21,7 @@ const PAGES: Record<string, { file: string; type: string }> = {
 };
 
 export function registerDashboardLogin(app: FastifyInstance, login: LoginService, webauthn: WebauthnFactor | undefined): void {
-  const web = webDir();
+  const web = dashboardFiles();
   for (const [url, page] of Object.entries(PAGES)) {
     app.get(url, { config: { public: true }, schema: { summary: 'The dashboard login page' } }, async (_request, reply) => {
       if (!web) throw new NotFoundError('the dashboard files (web/) are not installed beside this hub');
@@ -37,7 +29,7 @@ export function registerDashboardLogin(app: FastifyInstance, login: LoginService
         .type(page.type)
         .header('cache-control', 'no-store')
         .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-        .send(readFileSync(join(web, page.file)));
+        .send(web(page.file));
     });
   }
 
@@ -54,6 +46,7 @@ export function registerDashboardLogin(app: FastifyInstance, login: LoginService
       const body = request.body as { login_id: string; credential: AuthenticationResponseJSON; set_cookie?: boolean };
       setAuditContext(request, { auth_method: 'webauthn', resource: 'session' });
       const result = await login.finishWebauthn(body.login_id, body.credential, request.ip);
+      setAuditContext(request, { user: result.user });
       if (body.set_cookie) void reply.header('set-cookie', sessionCookie(result.token, Date.parse(result.expires_at) - Date.now()));
       return result;
     },
