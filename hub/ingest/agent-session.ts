@@ -3,6 +3,7 @@
 // renewal, audited refusals. Its deltas go to a DeltaApplier (delta-apply.ts).
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentRole, type AgentMessage, type HubMessage } from '../../generated/fleet/v1/agent.js';
+import { SilenceWatch } from '../../shared/liveness/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { identityFromSubjectAltName, type PeerIdentity } from '../../shared/tls/index.js';
 import { agentRefusalEvent } from '../audit/index.js';
@@ -26,7 +27,7 @@ export class AgentSession {
   private certSerial = '';
   private helloTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
-  private lastHeard = Date.now();
+  private readonly silence: SilenceWatch;
   private log: Logger;
 
   constructor(
@@ -34,6 +35,7 @@ export class AgentSession {
     private readonly registry: IngestRegistry,
   ) {
     this.log = registry.deps.logger.child({ peer: call.getPeer() });
+    this.silence = new SilenceWatch(registry.deps.heartbeatMs, registry.deps.failoverThreshold ?? 3);
     this.deltas = new DeltaApplier(registry, {
       cluster: () => this.cluster,
       log: () => this.log,
@@ -68,7 +70,7 @@ export class AgentSession {
 
   private onMessage(msg: AgentMessage): void {
     if (this.closed || this.refused) return;
-    this.lastHeard = Date.now();
+    this.silence.heard();
     const body = msg.body;
     if (!body) return;
     if (!this.cluster && body.$case !== 'hello') {
@@ -177,14 +179,15 @@ export class AgentSession {
   /** Missed more heartbeats than the failover threshold allows. */
   silent(): boolean {
     const { heartbeatMs, failoverThreshold } = this.registry.deps;
-    return Date.now() - this.lastHeard > (failoverThreshold ?? 3) * heartbeatMs;
+    return this.silence.sinceHeard() > (failoverThreshold ?? 3) * heartbeatMs;
   }
 
   private startHeartbeats(): void {
     const { heartbeatMs, failoverThreshold } = this.registry.deps;
     // Both sides beat; a side silent for failover_threshold beats is gone (a cut network sends no RST).
     this.heartbeatTimer = setInterval(() => {
-      if (this.silent()) {
+      // Not this.silent(): after a stall of this hub the agent's messages may be waiting unread.
+      if (this.silence.silent()) {
         this.fail(status.UNAVAILABLE, `SF_INGEST_AGENT_SILENT: no message from the agent for ${failoverThreshold ?? 3} heartbeats`);
         return;
       }
@@ -199,7 +202,7 @@ export class AgentSession {
     list.push(this);
     this.registry.standby.set(this.cluster, list);
     const record = state.cluster(this.cluster);
-    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_STANDBY } } });
+    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_STANDBY, snapshot_parts: true } } });
     this.log.info({ active: this.registry.active.get(this.cluster)?.agentName }, 'agent connected as standby');
   }
 
@@ -216,7 +219,7 @@ export class AgentSession {
     if (promoted) {
       this.write({ body: { $case: 'role_change', value: { role: AgentRole.AGENT_ROLE_ACTIVE, epoch: record.epoch, seq: record.seq, reason } } });
     } else {
-      this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE } } });
+      this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE, snapshot_parts: true } } });
     }
     this.log.info({ epoch: record.epoch, seq: record.seq, reason }, promoted ? 'standby agent promoted to active' : 'agent connected');
     state.emit('cluster', record);

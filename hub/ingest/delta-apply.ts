@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import type { Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { IngestRegistry } from './ingest-registry.js';
+import { SnapshotPartError, SnapshotParts } from './snapshot-parts.js';
 
 /** What the applier needs of its stream (AgentSession). */
 export interface DeltaStream {
@@ -24,6 +25,8 @@ export class DeltaApplier {
   /** A drain loop runs (scheduled or waiting for a WAL fsync). */
   private draining = false;
   private awaitingSnapshot = false;
+  /** A snapshot arriving in parts, held until its last part. */
+  private readonly parts = new SnapshotParts();
 
   constructor(
     private readonly registry: IngestRegistry,
@@ -45,6 +48,7 @@ export class DeltaApplier {
   /** Drops the deltas not yet durable (the stream was demoted: they are the agent's to resend). */
   clear(): void {
     this.queue = [];
+    this.parts.reset();
   }
 
   private async drain(): Promise<void> {
@@ -72,13 +76,21 @@ export class DeltaApplier {
     const stats = this.registry.stats;
     const cluster = this.stream.cluster();
     let run: Delta[] = [];
-    for (const delta of batch) {
+    for (let delta of batch) {
       if (this.stream.closed()) return;
       if (delta.cluster !== cluster || delta.upserts.some((o) => o.kind && o.kind.value.cluster !== cluster)) {
         await this.commit(run);
         stats.rejected++;
         this.stream.refuse(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${cluster}" only`);
         return;
+      }
+      if (delta.snapshot_parts > 0 || this.parts.collecting) {
+        await this.commit(run);
+        run = [];
+        if (this.stream.closed()) return;
+        const whole = this.takePart(delta);
+        if (!whole) continue;
+        delta = whole;
       }
       // The next seq after the run's last delta fits without asking the state (not applied yet).
       const last = run[run.length - 1];
@@ -114,6 +126,34 @@ export class DeltaApplier {
       } else run.push(delta);
     }
     await this.commit(run);
+  }
+
+  /**
+   * One delta while a snapshot may be arriving in parts: a part already applied is acked again
+   * (a resend after a reconnect), the others are held until the last part makes the snapshot
+   * whole. A plain delta in the middle of a snapshot's parts drops the half snapshot (the
+   * delta then goes its usual way: most likely a gap, answered by a snapshot request).
+   */
+  private takePart(delta: Delta): Delta | undefined {
+    const { state } = this.registry.deps;
+    if (delta.snapshot_parts === 0) {
+      this.parts.reset();
+      return delta;
+    }
+    if (state.fit(delta) === 'duplicate') {
+      this.registry.stats.duplicates++;
+      const record = state.cluster(this.stream.cluster());
+      this.stream.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+      return undefined;
+    }
+    try {
+      return this.parts.add(delta);
+    } catch (err) {
+      if (!(err instanceof SnapshotPartError)) throw err;
+      this.registry.stats.rejected++;
+      this.stream.fail(status.INVALID_ARGUMENT, err.message);
+      return undefined;
+    }
   }
 
   /**

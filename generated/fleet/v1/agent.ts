@@ -207,6 +207,14 @@ export interface Delta {
   snapshot: boolean;
   /** Things that happened rather than state: delivered with the delta's seq, so exactly once. */
   events: FleetEvent[];
+  /**
+   * A big snapshot goes in parts (consecutive seqs, each with snapshot set): part 1..parts.
+   * The hub applies them as one snapshot when the last part is in, never half of one, and acks
+   * only then. 0/0 for a whole snapshot or a plain delta. Sent only to hubs that say
+   * Welcome.snapshot_parts.
+   */
+  snapshot_part: number;
+  snapshot_parts: number;
 }
 
 /** Something an agent saw happen, e.g. a Slurm controller failover. Ready to become an alert. */
@@ -237,6 +245,8 @@ export interface Welcome {
   hub_id: string;
   heartbeat_interval_ms: number;
   role: AgentRole;
+  /** this hub takes snapshots in parts (Delta.snapshot_part) */
+  snapshot_parts: boolean;
 }
 
 export interface Ack {
@@ -1246,7 +1256,18 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseDelta(): Delta {
-  return { cluster: "", epoch: 0, seq: 0, upserts: [], removals: [], observed_at: "", snapshot: false, events: [] };
+  return {
+    cluster: "",
+    epoch: 0,
+    seq: 0,
+    upserts: [],
+    removals: [],
+    observed_at: "",
+    snapshot: false,
+    events: [],
+    snapshot_part: 0,
+    snapshot_parts: 0,
+  };
 }
 
 export const Delta: MessageFns<Delta> = {
@@ -1274,6 +1295,12 @@ export const Delta: MessageFns<Delta> = {
     }
     for (const v of message.events) {
       FleetEvent.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.snapshot_part !== 0) {
+      writer.uint32(72).uint32(message.snapshot_part);
+    }
+    if (message.snapshot_parts !== 0) {
+      writer.uint32(80).uint32(message.snapshot_parts);
     }
     return writer;
   },
@@ -1355,6 +1382,22 @@ export const Delta: MessageFns<Delta> = {
             message.events.push(FleetEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.snapshot_part = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.snapshot_parts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1383,6 +1426,16 @@ export const Delta: MessageFns<Delta> = {
         : "",
       snapshot: isSet(object.snapshot) ? globalThis.Boolean(object.snapshot) : false,
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => FleetEvent.fromJSON(e)) : [],
+      snapshot_part: isSet(object.snapshotPart)
+        ? globalThis.Number(object.snapshotPart)
+        : isSet(object.snapshot_part)
+        ? globalThis.Number(object.snapshot_part)
+        : 0,
+      snapshot_parts: isSet(object.snapshotParts)
+        ? globalThis.Number(object.snapshotParts)
+        : isSet(object.snapshot_parts)
+        ? globalThis.Number(object.snapshot_parts)
+        : 0,
     };
   },
 
@@ -1412,6 +1465,12 @@ export const Delta: MessageFns<Delta> = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => FleetEvent.toJSON(e));
     }
+    if (message.snapshot_part !== 0) {
+      obj.snapshotPart = Math.round(message.snapshot_part);
+    }
+    if (message.snapshot_parts !== 0) {
+      obj.snapshotParts = Math.round(message.snapshot_parts);
+    }
     return obj;
   },
 
@@ -1428,6 +1487,8 @@ export const Delta: MessageFns<Delta> = {
     message.observed_at = object.observed_at ?? "";
     message.snapshot = object.snapshot ?? false;
     message.events = object.events?.map((e) => FleetEvent.fromPartial(e)) || [];
+    message.snapshot_part = object.snapshot_part ?? 0;
+    message.snapshot_parts = object.snapshot_parts ?? 0;
     return message;
   },
 };
@@ -1717,7 +1778,7 @@ export const FleetEvent_AttributesEntry: MessageFns<FleetEvent_AttributesEntry> 
 };
 
 function createBaseWelcome(): Welcome {
-  return { epoch: 0, seq: 0, hub_id: "", heartbeat_interval_ms: 0, role: 0 };
+  return { epoch: 0, seq: 0, hub_id: "", heartbeat_interval_ms: 0, role: 0, snapshot_parts: false };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -1736,6 +1797,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.role !== 0) {
       writer.uint32(40).int32(message.role);
+    }
+    if (message.snapshot_parts !== false) {
+      writer.uint32(48).bool(message.snapshot_parts);
     }
     return writer;
   },
@@ -1793,6 +1857,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.role = reader.int32() as any;
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.snapshot_parts = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1820,6 +1892,11 @@ export const Welcome: MessageFns<Welcome> = {
         ? globalThis.Number(object.heartbeat_interval_ms)
         : 0,
       role: isSet(object.role) ? agentRoleFromJSON(object.role) : 0,
+      snapshot_parts: isSet(object.snapshotParts)
+        ? globalThis.Boolean(object.snapshotParts)
+        : isSet(object.snapshot_parts)
+        ? globalThis.Boolean(object.snapshot_parts)
+        : false,
     };
   },
 
@@ -1840,6 +1917,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.role !== 0) {
       obj.role = agentRoleToJSON(message.role);
     }
+    if (message.snapshot_parts !== false) {
+      obj.snapshotParts = message.snapshot_parts;
+    }
     return obj;
   },
 
@@ -1853,6 +1933,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.hub_id = object.hub_id ?? "";
     message.heartbeat_interval_ms = object.heartbeat_interval_ms ?? 0;
     message.role = object.role ?? 0;
+    message.snapshot_parts = object.snapshot_parts ?? false;
     return message;
   },
 };

@@ -1,0 +1,1 @@
+export { SilenceWatch } from './silence-watch.js';
