@@ -146,6 +146,19 @@ describe('FastDeltaDecoder', () => {
       expect(fewer.name).toBe('train');
     });
 
+    it('shares a stored list only when the update repeats it exactly', () => {
+      const stored = { ...base };
+      const { decoder: d } = withStored([stored]);
+      const same1 = same(d, Delta.encode(delta([wrapObject('job', { ...base, priority: 5 })])).finish()).upserts[0].kind!.value as Job;
+      expect(same1.nodes).toBe(stored.nodes);
+      expect(same1.state_flags).toBe(stored.state_flags);
+      const moved = same(d, Delta.encode(delta([wrapObject('job', { ...base, nodes: ['n1', 'n2', 'n3'], state_flags: [] })])).finish()).upserts[0].kind!.value as Job;
+      expect(moved.nodes).not.toBe(stored.nodes);
+      expect(moved.nodes).toEqual(['n1', 'n2', 'n3']);
+      expect(moved.state_flags).toEqual([]);
+      expect(stored.nodes).toEqual(['n1', 'n2']);
+    });
+
     it('does not mistake UTF-8 bytes for a stored string whose char codes spell them', () => {
       // "é" is C3 A9 in UTF-8; the two-char string "Ã©" has exactly those char codes.
       const { decoder: d } = withStored([{ ...base, name: '\u00c3\u00a9', comment: 'caf\u00e9' }]);

@@ -465,6 +465,12 @@ function buildCodec(kind: ObjKind): MessageDecoder | undefined {
       return `case ${tag}: ${read[type]}${lookup} break;`;
     })
     .join('\n      ');
+  // Lists equal to the stored version's are that list: the new one dies young (never copied by
+  // the GC) and index upkeep sees an unchanged list at once. Nothing mutates stored lists.
+  const lists = specs.filter(([, , type]) => type === 'rstring' || type === 'ristring').map(([, key]) => JSON.stringify(key));
+  const reuseLists = previousKey
+    ? `\n    if (p !== undefined) {\n${lists.map((k) => `      if (sameList(m[${k}], p[${k}])) m[${k}] = p[${k}];`).join('\n')}\n    }`
+    : '';
   const source = `return function decode_${kind}(r, end) {
     const m = { ${literal} };
     const buf = r.buf;
@@ -477,10 +483,10 @@ function buildCodec(kind: ObjKind): MessageDecoder | undefined {
       default: throw BAIL;
       }
     }
-    if (r.pos !== end) throw BAIL;
+    if (r.pos !== end) throw BAIL;${reuseLists}
     return m;
   };`;
-  return new Function('BAIL', source)(BAIL) as MessageDecoder;
+  return new Function('BAIL', 'sameList', source)(BAIL, sameList) as MessageDecoder;
 }
 
 /**
@@ -530,6 +536,13 @@ function sampleObject(kind: ObjKind): Record<string, unknown> {
     }
   }
   return o;
+}
+
+/** Two lists of strings with the same elements (the stored one may be missing). */
+function sameList(a: string[], b: string[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Deep equality that also compares key order (JSON output depends on it). */
