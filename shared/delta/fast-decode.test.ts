@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AgentMessage, Delta } from '../../generated/fleet/v1/agent.js';
 import { SimEngine, toClusterModel } from '../../sim/index.js';
-import { KINDS, wrapObject, type FleetObject, type Job } from '../model/index.js';
+import { KINDS, wrapObject, type FleetObject, type Job, type Node } from '../model/index.js';
 import { FastDeltaDecoder, sameStructure } from './fast-decode.js';
 
 const decoder = new FastDeltaDecoder();
@@ -97,5 +97,92 @@ describe('FastDeltaDecoder', () => {
     const b = decoder.decodeDelta(Delta.encode(delta(upserts)).finish());
     expect(a).toEqual(b);
     expect(sameStructure(a, Delta.decode(Delta.encode(delta(upserts)).finish()))).toBe(true);
+  });
+
+  describe('with the stored versions of objects (previous)', () => {
+    const base: Job = {
+      cluster: 'fast', id: 77, name: 'train', user: 'alice', account: 'ml', partition: 'gpu', qos: 'normal', state: 'RUNNING',
+      state_flags: ['REQUEUED'], state_reason: 'None', nodes: ['n1', 'n2'], node_list: 'n[1-2]', cpus: 8, node_count: 2, working_dir: '/home/alice',
+      comment: '', tres: 'cpu=8', exit_code: 0, priority: 100, array_task_id: 0, submit_time: '2026-01-01T00:00:00Z', start_time: '2026-01-01T00:01:00Z',
+    };
+
+    /** A decoder whose previous versions are `stored` (by cluster and id / name), and the lookups it made. */
+    function withStored(stored: Job[], nodes: Node[] = []): { decoder: FastDeltaDecoder; asked: string[] } {
+      const d = new FastDeltaDecoder();
+      const asked: string[] = [];
+      d.previous = {
+        job: (cluster, id) => {
+          asked.push(`job ${cluster}/${id}`);
+          return stored.find((j) => j.cluster === cluster && j.id === id);
+        },
+        node: (cluster, name) => {
+          asked.push(`node ${cluster}/${name}`);
+          return nodes.find((n) => n.cluster === cluster && n.name === name);
+        },
+      };
+      return { decoder: d, asked };
+    }
+
+    function same(d: FastDeltaDecoder, bytes: Uint8Array): Delta {
+      const fast = d.decodeDelta(bytes);
+      expect(sameStructure(fast, Delta.decode(bytes))).toBe(true);
+      return fast;
+    }
+
+    it('sees every changed field, whatever the stored version holds', () => {
+      const { decoder: d, asked } = withStored([base]);
+      const changed: Job = {
+        ...base, name: 'trainX', user: 'bob', state: 'PENDING', state_flags: [], state_reason: 'Priority', nodes: ['n1', 'n3', 'n4'],
+        node_list: 'n[1,3-4]', priority: 101, start_time: undefined, end_time: '2026-01-02T00:00:00Z', submit_time: '2026-01-01T00:00:01Z', working_dir: '/home/alicf',
+      };
+      const got = same(d, Delta.encode(delta([wrapObject('job', changed)])).finish()).upserts[0].kind!.value as Job;
+      expect(asked).toEqual(['job fast/77']);
+      expect(got).toMatchObject({ name: 'trainX', user: 'bob', state: 'PENDING', nodes: ['n1', 'n3', 'n4'], submit_time: '2026-01-01T00:00:01Z', working_dir: '/home/alicf' });
+      expect(got.start_time).toBeUndefined();
+      // Fewer list elements than stored, and unchanged ones: still the new bytes' values.
+      const fewer = same(d, Delta.encode(delta([wrapObject('job', { ...base, nodes: ['n2'], state_flags: ['REQUEUED', 'X'] })])).finish()).upserts[0].kind!.value as Job;
+      expect(fewer.nodes).toEqual(['n2']);
+      expect(fewer.state_flags).toEqual(['REQUEUED', 'X']);
+      expect(fewer.name).toBe('train');
+    });
+
+    it('shares a stored list only when the update repeats it exactly', () => {
+      const stored = { ...base };
+      const { decoder: d } = withStored([stored]);
+      const same1 = same(d, Delta.encode(delta([wrapObject('job', { ...base, priority: 5 })])).finish()).upserts[0].kind!.value as Job;
+      expect(same1.nodes).toBe(stored.nodes);
+      expect(same1.state_flags).toBe(stored.state_flags);
+      const moved = same(d, Delta.encode(delta([wrapObject('job', { ...base, nodes: ['n1', 'n2', 'n3'], state_flags: [] })])).finish()).upserts[0].kind!.value as Job;
+      expect(moved.nodes).not.toBe(stored.nodes);
+      expect(moved.nodes).toEqual(['n1', 'n2', 'n3']);
+      expect(moved.state_flags).toEqual([]);
+      expect(stored.nodes).toEqual(['n1', 'n2']);
+    });
+
+    it('does not mistake UTF-8 bytes for a stored string whose char codes spell them', () => {
+      // "é" is C3 A9 in UTF-8; the two-char string "Ã©" has exactly those char codes.
+      const { decoder: d } = withStored([{ ...base, name: '\u00c3\u00a9', comment: 'caf\u00e9' }]);
+      const got = same(d, Delta.encode(delta([wrapObject('job', { ...base, name: 'é', comment: 'café' })])).finish()).upserts[0].kind!.value as Job;
+      expect(got.name).toBe('é');
+      expect(got.comment).toBe('café');
+    });
+
+    it('looks up by the object\'s own cluster and key, and decodes as usual when nothing is stored', () => {
+      const node: Node = {
+        cluster: 'fast', name: 'n1', state: 'IDLE', flags: [], reason: '', cpus: 64, alloc_cpus: 0, memory_mb: 1024, alloc_memory_mb: 0, free_memory_mb: 512,
+        partitions: ['gpu'], features: ['a100'], gres: 'gpu:4', cpu_load: 0.5, reason_set_by: '', address: 'n1', hostname: 'n1', slurm_version: '24.05',
+      };
+      const { decoder: d, asked } = withStored([{ ...base, cluster: 'other' }], [node]);
+      const bytes = Delta.encode(
+        delta([wrapObject('job', { ...base, id: 78 }), wrapObject('job', { ...base, user: 'carol' }), wrapObject('node', { ...node, state: 'MIXED', partitions: ['gpu', 'cpu'] })], {
+          removals: [{ kind: 1, id: '77' }],
+        }),
+      ).finish();
+      const got = same(d, bytes);
+      expect(asked).toEqual(['job fast/78', 'job fast/77', 'node fast/n1']);
+      expect((got.upserts[1].kind!.value as Job).user).toBe('carol');
+      expect((got.upserts[2].kind!.value as Node).partitions).toEqual(['gpu', 'cpu']);
+      expect(got.removals).toEqual([{ kind: 1, id: '77' }]);
+    });
   });
 });

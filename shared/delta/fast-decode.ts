@@ -89,6 +89,20 @@ const GENERATED: Record<ObjKind, { decode(b: Uint8Array): unknown; encode(m: nev
   controller: ControllerHealth,
 };
 
+/**
+ * The stored version of an object, by its cluster and key (a job's numeric id, a node's name), so
+ * the decoder can reuse the stored strings that the new bytes repeat (most of them: an update
+ * changes a few fields) instead of making new ones. Only equal text is reused: the result is the
+ * same as without it, with fewer strings to allocate and hash.
+ */
+export interface PreviousObjects {
+  job?(cluster: string, id: number): object | undefined;
+  node?(cluster: string, name: string): object | undefined;
+}
+
+/** Per kind, the field that keys PreviousObjects (read right after it). */
+const PREVIOUS_KEY: Partial<Record<ObjKind, string>> = { job: 'id', node: 'name' };
+
 /** Decodes one message of a kind from the reader's position up to `end`. */
 type MessageDecoder = (reader: FastDeltaDecoder, end: number) => Record<string, unknown>;
 
@@ -115,6 +129,8 @@ export class FastDeltaDecoder {
   readonly enabled: boolean;
   /** Messages decoded by the fast path, and left to the generated decoder. */
   readonly stats = { fast: 0, generated: 0 };
+  /** Where decoded objects' stored versions are (the hub's fleet state): their equal strings are reused. */
+  previous: PreviousObjects | undefined;
 
   constructor() {
     this.codecs = {} as Record<ObjKind, MessageDecoder>;
@@ -253,6 +269,14 @@ export class FastDeltaDecoder {
 
   // ---- scalars ----------------------------------------------------------------------------
 
+  /** @internal The stored version of a decoded object (undefined when none or no lookup). */
+  prev(kind: ObjKind, cluster: string, key: number | string): Record<string, unknown> | undefined {
+    const p = this.previous;
+    if (p === undefined) return undefined;
+    if (kind === 'job') return p.job?.(cluster, key as number) as Record<string, unknown> | undefined;
+    return p.node?.(cluster, key as string) as Record<string, unknown> | undefined;
+  }
+
   /** @internal */
   byte(): number {
     if (this.pos >= this.buf.length) throw BAIL;
@@ -322,8 +346,8 @@ export class FastDeltaDecoder {
     return end;
   }
 
-  /** @internal */
-  string(intern: boolean): string {
+  /** @internal `prev`: the stored version's value of this field, returned when the bytes spell it. */
+  string(intern: boolean, prev?: string): string {
     const b = this.buf;
     // Almost every string is shorter than 128 bytes: a one-byte length, read here.
     let start = this.pos;
@@ -337,6 +361,13 @@ export class FastDeltaDecoder {
     if (end > b.length) throw BAIL;
     this.pos = end;
     if (len === 0) return '';
+    if (prev !== undefined && prev.length === len) {
+      // Only ASCII compares byte for char: a non-ASCII char ends the match (decoded below).
+      let i = 0;
+      let c = 0;
+      while (i < len && (c = prev.charCodeAt(i)) === b[start + i] && c < 0x80) i++;
+      if (i === len) return prev;
+    }
     if (!intern || len > MAX_INTERNED) {
       for (let i = start; i < end; i++) if (b[i] >= 0x80) return this.utf8.decode(b.subarray(start, end));
       return b.latin1Slice(start, end);
@@ -409,27 +440,41 @@ function buildCodec(kind: ObjKind): MessageDecoder | undefined {
     .join(', ');
   // A switch on the whole tag with a fixed property per case: what ts-proto generates, with
   // this reader's scalars. Tags of fields 16+ take two bytes.
+  const previousKey = PREVIOUS_KEY[kind];
   const cases = specs
     .map(([no, key, type]) => {
       const tag = (no << 3) | WIRE[type];
-      const prop = `m[${JSON.stringify(key)}]`;
+      const name = JSON.stringify(key);
+      const prop = `m[${name}]`;
+      // The stored version's value (its list's element at the same place), when there is one.
+      const prev = key === previousKey ? '' : `, p === undefined ? undefined : p[${name}]`;
+      const prevAt = `, p === undefined || p[${name}] === undefined ? undefined : p[${name}][${prop}.length]`;
       const read: Record<FieldType, string> = {
-        string: `${prop} = r.string(false);`,
-        istring: `${prop} = r.string(true);`,
-        rstring: `${prop}.push(r.string(false));`,
-        ristring: `${prop}.push(r.string(true));`,
+        string: `${prop} = r.string(false${prev});`,
+        istring: `${prop} = r.string(true${prev});`,
+        rstring: `${prop}.push(r.string(false${prevAt}));`,
+        ristring: `${prop}.push(r.string(true${prevAt}));`,
         uint64: `${prop} = r.uint64();`,
         uint32: `${prop} = r.uint32();`,
         int32: `${prop} = r.int32();`,
         bool: `${prop} = r.bool();`,
         double: `${prop} = r.double();`,
       };
-      return `case ${tag}: ${read[type]} break;`;
+      // Right after the key: look the stored version up by the cluster read before it.
+      const lookup = key === previousKey ? ` p = r.prev(${JSON.stringify(kind)}, m.cluster, ${prop});` : '';
+      return `case ${tag}: ${read[type]}${lookup} break;`;
     })
     .join('\n      ');
+  // Lists equal to the stored version's are that list: the new one dies young (never copied by
+  // the GC) and index upkeep sees an unchanged list at once. Nothing mutates stored lists.
+  const lists = specs.filter(([, , type]) => type === 'rstring' || type === 'ristring').map(([, key]) => JSON.stringify(key));
+  const reuseLists = previousKey
+    ? `\n    if (p !== undefined) {\n${lists.map((k) => `      if (sameList(m[${k}], p[${k}])) m[${k}] = p[${k}];`).join('\n')}\n    }`
+    : '';
   const source = `return function decode_${kind}(r, end) {
     const m = { ${literal} };
     const buf = r.buf;
+    let p = undefined;
     while (r.pos < end) {
       let tag = buf[r.pos++];
       if (tag >= 0x80) { tag = (tag & 0x7f) | (r.byte() << 7); if (tag >= 0x4000) throw BAIL; }
@@ -438,10 +483,10 @@ function buildCodec(kind: ObjKind): MessageDecoder | undefined {
       default: throw BAIL;
       }
     }
-    if (r.pos !== end) throw BAIL;
+    if (r.pos !== end) throw BAIL;${reuseLists}
     return m;
   };`;
-  return new Function('BAIL', source)(BAIL) as MessageDecoder;
+  return new Function('BAIL', 'sameList', source)(BAIL, sameList) as MessageDecoder;
 }
 
 /**
@@ -491,6 +536,13 @@ function sampleObject(kind: ObjKind): Record<string, unknown> {
     }
   }
   return o;
+}
+
+/** Two lists of strings with the same elements (the stored one may be missing). */
+function sameList(a: string[], b: string[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Deep equality that also compares key order (JSON output depends on it). */
