@@ -25,7 +25,7 @@ function node(name: string, extra: Partial<Node> = {}): Node {
 function frame(seq: number, jobs: Job[], nodes: Node[], extra: Partial<Delta> = {}): Uint8Array {
   const delta: Delta = {
     cluster: 'c1', epoch: 5, seq, upserts: [...jobs.map((j) => wrapObject('job', j)), ...nodes.map((n) => wrapObject('node', n))], removals: [],
-    observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], ...extra,
+    observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, ...extra,
   };
   return AgentMessage.encode({ body: { $case: 'delta', value: delta } }).finish();
 }

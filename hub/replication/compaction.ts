@@ -64,6 +64,8 @@ export function compactionSingleton(deps: CompactionDeps, opts: CompactionOption
         observed_at: record.lastObservedAt ?? '',
         snapshot: true,
         events: [],
+        snapshot_part: 0,
+        snapshot_parts: 0,
       };
       commands.push(['HSET', keys.snapshot(cluster), 'd', Buffer.from(encodeDelta(snapshot)), 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)]);
       commands.push(['SADD', keys.clusters, cluster]);

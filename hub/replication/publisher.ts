@@ -80,6 +80,8 @@ export class ReplicationPublisher {
       observed_at: record.lastObservedAt ?? '',
       snapshot: true,
       events: [],
+      snapshot_part: 0,
+      snapshot_parts: 0,
     };
     this.deps.logger.info({ cluster, epoch: record.epoch, seq: record.seq, why }, 'replication: publishing a snapshot');
     this.add(cluster, 's', snapshot).then(

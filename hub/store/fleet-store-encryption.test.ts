@@ -14,7 +14,7 @@ const job = (cluster: string, id: number, state = 'PENDING'): Job => ({
   cluster, id, name: `secret-run-${id}`, user: 'alice', account: 'physics', partition: 'p', qos: 'q', state, state_flags: [], state_reason: '', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
 });
 const delta = (cluster: string, seq: number, jobs: Job[], snapshot = false): Delta => ({
-  cluster, epoch: 3, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: [], observed_at: '', snapshot, events: [],
+  cluster, epoch: 3, seq, upserts: jobs.map((j) => wrapObject('job', j)), removals: [], observed_at: '', snapshot, events: [], snapshot_part: 0, snapshot_parts: 0,
 });
 
 async function sealedStore() {

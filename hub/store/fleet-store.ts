@@ -133,6 +133,8 @@ export class FleetStore {
       observed_at: record.lastObservedAt ?? '',
       snapshot: true,
       events: [],
+      snapshot_part: 0,
+      snapshot_parts: 0,
     });
   }
 

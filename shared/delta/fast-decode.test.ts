@@ -16,7 +16,7 @@ function simulatedUpserts(): FleetObject[] {
 }
 
 function delta(upserts: FleetObject[], extra: Partial<Delta> = {}): Delta {
-  return { cluster: 'fast', epoch: 1_764_000_000_123_456, seq: 42, upserts, removals: [{ kind: 1, id: '17' }], observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], ...extra };
+  return { cluster: 'fast', epoch: 1_764_000_000_123_456, seq: 42, upserts, removals: [{ kind: 1, id: '17' }], observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, ...extra };
 }
 
 /** Decodes with both and requires the same keys, order and values. */
@@ -40,6 +40,13 @@ describe('FastDeltaDecoder', () => {
     const d = expectSame(Delta.encode(delta(upserts, { snapshot: true })).finish());
     expect(d.upserts).toHaveLength(upserts.length);
     expect(decoder.stats.fast).toBe(before + 1);
+  });
+
+  it('decodes the snapshot part fields on the fast path', () => {
+    const decoder2 = new FastDeltaDecoder();
+    expect(decoder2.enabled).toBe(true);
+    const d = expectSame(Delta.encode(delta([], { snapshot: true, snapshot_part: 2, snapshot_parts: 3 })).finish());
+    expect([d.snapshot_part, d.snapshot_parts]).toEqual([2, 3]);
   });
 
   it('keeps optional fields unset, empty strings and lists, non-ASCII text, large ids and doubles', () => {

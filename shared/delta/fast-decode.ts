@@ -137,7 +137,7 @@ export class FastDeltaDecoder {
     // Our literals for Delta, FleetObject and ObjectRef must match the generated defaults too.
     let ok =
       typeof (Buffer.prototype as Partial<NodeBuffer>).latin1Slice === 'function' &&
-      sameStructure(Delta.decode(EMPTY), { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [] }) &&
+      sameStructure(Delta.decode(EMPTY), { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 }) &&
       sameStructure(FleetObject.decode(EMPTY), { kind: undefined }) &&
       sameStructure(ObjectRef.decode(EMPTY), { kind: 0, id: '' });
     for (const kind of KIND_ORDER) {
@@ -203,7 +203,7 @@ export class FastDeltaDecoder {
   // ---- messages ---------------------------------------------------------------------------
 
   private delta(end: number): Delta {
-    const d: Delta = { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [] };
+    const d: Delta = { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 };
     while (this.pos < end) {
       const tag = this.buf[this.pos++];
       switch (tag) {
@@ -231,6 +231,12 @@ export class FastDeltaDecoder {
           break;
         case 0x38:
           d.snapshot = this.bool();
+          break;
+        case 0x48:
+          d.snapshot_part = this.varint32();
+          break;
+        case 0x50:
+          d.snapshot_parts = this.varint32();
           break;
         default:
           // events (8) and anything newer or odd: the generated decoder's job.
@@ -400,7 +406,7 @@ export class FastDeltaDecoder {
     try {
       const upserts: FleetObject[] = [];
       for (const kind of KIND_ORDER) upserts.push({ kind: { $case: kind, value: sampleObject(kind) } as unknown as FleetObject['kind'] });
-      const delta: Delta = { cluster: 'c', epoch: 2 ** 40 + 1, seq: 7, upserts, removals: [{ kind: 2, id: 'n1' }], observed_at: '2026-01-01T00:00:00Z', snapshot: true, events: [] };
+      const delta: Delta = { cluster: 'c', epoch: 2 ** 40 + 1, seq: 7, upserts, removals: [{ kind: 2, id: 'n1' }], observed_at: '2026-01-01T00:00:00Z', snapshot: true, events: [], snapshot_part: 2, snapshot_parts: 3 };
       const bytes = Delta.encode(delta).finish();
       const expected = Delta.decode(bytes);
       this.buf = asBuffer(bytes);

@@ -22,7 +22,7 @@ const definition: ServiceDefinition = {
 };
 let frames = 0;
 let bytes = 0;
-const welcome = encodeHubMessage({ body: { $case: 'welcome', value: { epoch: 0, seq: 0, hub_id: 'raw-sink', heartbeat_interval_ms: 5000, role: 1 /* active */ } } });
+const welcome = encodeHubMessage({ body: { $case: 'welcome', value: { epoch: 0, seq: 0, hub_id: 'raw-sink', heartbeat_interval_ms: 5000, role: 1 /* active */, snapshot_parts: false } } });
 const server = new Server({ 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
 server.addService(definition, {
   connect: (call: ServerDuplexStream<Buffer, Buffer>) => {

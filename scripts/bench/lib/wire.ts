@@ -17,12 +17,12 @@ export function varint(n: number): number[] {
 
 /** Delta fields 4..7 only (no cluster/epoch/seq). */
 export function encodeDeltaBody(upserts: FleetObject[], removals: ObjectRef[], observedAt: string, snapshot = false): Buffer {
-  return Buffer.from(Delta.encode({ cluster: '', epoch: 0, seq: 0, upserts, removals, observed_at: observedAt, snapshot, events: [] }).finish());
+  return Buffer.from(Delta.encode({ cluster: '', epoch: 0, seq: 0, upserts, removals, observed_at: observedAt, snapshot, events: [], snapshot_part: 0, snapshot_parts: 0 }).finish());
 }
 
 /** An AgentMessage{delta} from a header and a pre-encoded body. */
 export function deltaMessage(cluster: string, epoch: number, seq: number, body: Buffer): Buffer {
-  const header = Buffer.from(Delta.encode({ cluster, epoch, seq, upserts: [], removals: [], observed_at: '', snapshot: false, events: [] }).finish());
+  const header = Buffer.from(Delta.encode({ cluster, epoch, seq, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 }).finish());
   const len = header.length + body.length;
   return Buffer.concat([Buffer.from([0x12, ...varint(len)]), header, body], 1 + varint(len).length + len);
 }

@@ -25,7 +25,7 @@ export function testNode(name: string, fields: Partial<Node> = {}): Node {
 export function jobDelta(jobs: Job[], fields: Partial<Omit<Delta, 'upserts' | 'removals'>> & { removedJobs?: number[] } = {}): Delta {
   const { removedJobs = [], ...rest } = fields;
   return {
-    cluster: 'a', epoch: 1, seq: 1, observed_at: '', snapshot: false, events: [],
+    cluster: 'a', epoch: 1, seq: 1, observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0,
     upserts: jobs.map((j) => wrapObject('job', j)),
     removals: removedJobs.map((id) => ({ kind: ObjectKind.OBJECT_KIND_JOB, id: String(id) })),
     ...rest,
