@@ -1,7 +1,7 @@
 // A /jobs or /nodes answer normalized while it streams in: ListStream (list-stream.ts) cuts the
 // elements, the version adapter normalizes each one, and an ElementCache lets an element sent
 // again byte for byte reuse its object from the previous poll.
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { SlurmResponseError } from '../../shared/errors/index.js';
 import type { Job, Node } from '../../shared/model/index.js';
 import type { VersionAdapter } from './adapter.js';
@@ -62,7 +62,8 @@ export function streamedList(
   let recordError: unknown;
   const reuse = (bytes: Buffer): boolean => {
     if (recordError !== undefined) return true;
-    hash = createHash('sha256').update(bytes).digest('base64');
+    // One-shot: no Hash object per element (8,000 per poll at 8,000 jobs).
+    hash = digestOf('sha256', bytes, 'base64');
     const known = usable!.lookup(hash);
     if (known === undefined) return false;
     out.push(known);

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { EndpointPool, STICKY, type EndpointPoolDeps, type LoadBalancing } from './endpoint-pool.js';
+import { rawRequest, type RawRequest } from './raw-request.js';
 
 export interface RestAuth {
   user: string;
@@ -64,6 +65,8 @@ interface Endpoint {
   url: string;
   base: http.RequestOptions;
   request: typeof http.request;
+  /** Plain TCP or unix: streamed answers skip Node's http client (raw-request.ts). */
+  raw?: Pick<RawRequest, 'target' | 'host'>;
 }
 
 /** Errors that mean "this endpoint cannot be reached": the next endpoint is tried. */
@@ -144,7 +147,7 @@ export class RestTransport {
       const socketPath = url.slice('unix:'.length);
       if (!socketPath.startsWith('/')) throw new Error(`slurmrestd endpoint "${url}": unix socket path must be absolute`);
       const agent = this.agent(http.Agent);
-      return { url, base: { socketPath, agent }, request: http.request };
+      return { url, base: { socketPath, agent }, request: http.request, raw: { target: { path: socketPath }, host: 'localhost' } };
     }
     let parsed: URL;
     try {
@@ -157,10 +160,13 @@ export class RestTransport {
     }
     const secure = parsed.protocol === 'https:';
     const agent = this.agent(secure ? https.Agent : http.Agent);
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(parsed.port) || (secure ? 443 : 80);
     return {
       url: `${parsed.protocol}//${parsed.host}`,
-      base: { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port || (secure ? 443 : 80), agent },
+      base: { host, port, agent },
       request: secure ? https.request : http.request,
+      ...(secure ? {} : { raw: { target: { host, port }, host: parsed.host } }),
     };
   }
 
@@ -198,6 +204,24 @@ export class RestTransport {
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;
+    }
+    if (req.sink && endpoint.raw) {
+      return rawRequest({
+        ...endpoint.raw,
+        endpoint: endpoint.url,
+        method,
+        path: req.path,
+        headers: headers as Record<string, string | number>,
+        payload,
+        what,
+        timeoutMs,
+        maxBodyBytes,
+        signal: req.signal,
+        sink: req.sink,
+        fault,
+        unreachable: (code) => new ConnectError(code, false),
+        connectErrors: CONNECT_ERRORS,
+      });
     }
 
     return new Promise<RestResponse>((resolve, reject) => {
