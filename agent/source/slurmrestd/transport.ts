@@ -1,6 +1,7 @@
 // HTTP to slurmrestd over TCP (http/https) or a unix socket, with the JWT headers, a timeout,
 // a size cap and keep-alive. It knows nothing about Slurm's payloads: it returns status,
-// content type and text, and throws only when there is no complete answer.
+// content type and text, and throws only when there is no complete answer. Answers a sink
+// streams (the big lists) skip Node's client over http:// and unix: raw-request.ts.
 //
 // The token goes into one header and nowhere else: error messages name the method, the path
 // and the endpoint, never headers, and never the text of a Node error (it could echo input).
@@ -40,6 +41,7 @@ export interface RestResponse {
 
 /** Takes a body chunk by chunk; throwing stops the download with that error. */
 export interface BodySink {
+  /** `chunk` is valid during the call only: its memory takes the next socket read (copy what you keep). */
   write(chunk: Buffer): void;
 }
 
