@@ -72,6 +72,22 @@ function closingLine(data: Buffer, start: number, end: number): Buffer | undefin
   return Buffer.from(data.subarray(nl, e));
 }
 
+/**
+ * data.indexOf(closer, from) for a closing line (`\n`, blanks, `}`), found from its `}`: a
+ * pretty-printed job has a hundred newlines for every few braces, so a native search for the
+ * brace stops far less often than one for the line's first byte.
+ */
+function findCloser(data: Buffer, from: number, closer: Buffer): number {
+  const last = closer.length - 1;
+  for (let at = data.indexOf(RBRACE, from + last); at >= 0; at = data.indexOf(RBRACE, at + 1)) {
+    const s = at - last;
+    let k = 0;
+    while (k < last && data[s + k] === closer[k]) k++;
+    if (k === last) return s;
+  }
+  return -1;
+}
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -290,7 +306,7 @@ export class ListStream {
         start = i;
         this.searchAt = 1;
       }
-      const at = data.indexOf(closer, start + this.searchAt);
+      const at = findCloser(data, start + this.searchAt, closer);
       if (at < 0) {
         // No closing line for this long (or the layout changed): let the byte scanner decide.
         if (n - start > Math.min(FAST_CARRY_BYTES, this.limits.maxElementBytes)) return ~start;
