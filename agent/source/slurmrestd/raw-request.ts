@@ -1,7 +1,7 @@
 // One HTTP/1.1 exchange straight on a socket, for the requests that stream big lists (/jobs,
 // /nodes: ~25 MB per poll at 8,000 jobs on v0.0.38) over http:// or a unix socket. Node's http
 // client gives every 64 KiB socket read a fresh Buffer and walks it through the HTTP parser and
-// two Readable streams: about a quarter of the agent's CPU per poll. Here the socket reads into
+// two Readable streams: about a fifth of the agent's CPU per poll. Here the socket reads into
 // one buffer per request (net `onread`), response-reader.ts frames the answer, and the body
 // goes straight to the sink. One connection per request (`connection: close`): no pool, and the
 // end of the answer ends the exchange. https keeps Node's client (TLS needs its own stream).
