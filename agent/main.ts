@@ -27,7 +27,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const atRest = await AtRest.create(config.encryption, { logger: log });
   if (atRest.enabled) log.info({ encryption: atRest.describe(), ...(await atRest.preload(config.spool_dir)) }, 'encryption at rest: data keys loaded');
   const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log, atRest });
-  log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unacked().length, objects: spool.objectCount }, 'spool opened');
+  log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unackedCount, objects: spool.objectCount }, 'spool opened');
   const source = opts.source ?? createSlurmSource(config, { logger: log });
   const pipeline = new AgentPipeline({ source, spool, logger: log }, { pollIntervalMs: config.poll_interval });
   const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });

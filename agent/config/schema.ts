@@ -1,7 +1,7 @@
 // The agent's configuration. Unknown keys are errors; defaults are filled here, nowhere else.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
+import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/fields.js';
 import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 
 const slurmEndpoint = z

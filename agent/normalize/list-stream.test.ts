@@ -149,6 +149,43 @@ describe('streamedList', () => {
     expect(other.finish(200)[0]).not.toBe(first[1]);
   });
 
+  it('never takes a changed job for an unchanged one, same length and any cut included, with the chunk memory reused', () => {
+    const cache = new ElementCache<Job>('v0.0.41');
+    const job = (id: number, comment: string, state = 'PENDING') => ({ job_id: id, user_name: 'u', job_state: [state], comment, flags: ['A'] });
+    // The transport reads every chunk into the same memory: the scanner must copy what it keeps.
+    const socketBuffer = Buffer.alloc(97);
+    const read = (jobs: object[], size: number): Job[] => {
+      const list = streamedList(adapterFor('v0.0.41'), 'job', 'c1', LIMITS, cache);
+      const bytes = Buffer.from(JSON.stringify({ jobs, meta: {} }, null, 2));
+      for (let i = 0; i < bytes.length; i += size) {
+        const n = bytes.copy(socketBuffer, 0, i, Math.min(i + size, bytes.length));
+        list.write(socketBuffer.subarray(0, n));
+        socketBuffer.fill(0x7b);
+      }
+      return list.finish(200);
+    };
+    const base = Array.from({ length: 40 }, (_, i) => job(i + 1, `c${String(i).padStart(3, '0')}`));
+    for (const size of [1, 13, 97]) {
+      const first = read(base, size);
+      expect(first.map((j) => j.comment)).toEqual(base.map((j) => j.comment));
+      // Same length: one byte differs (comment, then state), in the middle and at the ends.
+      const changed = base.map((j, i) => (i === 0 ? job(1, 'c00X') : i === 20 ? job(21, 'c020', 'RUNNING') : i === 39 ? job(40, 'd039') : j));
+      const second = read(changed, size);
+      expect(second.map((j) => [j.id, j.comment, j.state])).toEqual(changed.map((j) => [j.job_id, j.comment, j.job_state[0]]));
+      expect(second[0]).not.toBe(first[0]);
+      expect(second[20]).not.toBe(first[20]);
+      expect(second[39]).not.toBe(first[39]);
+      // Everything else is the very same object.
+      for (const i of [1, 10, 19, 21, 38]) expect(second[i]).toBe(first[i]);
+      // Swapped contents at the same positions are no match for position either.
+      const swapped = [changed[1], changed[0], ...changed.slice(2)];
+      const third = read(swapped, size);
+      expect(third.map((j) => j.id).slice(0, 3)).toEqual([2, 1, 3]);
+      expect(third[0]).toBe(second[1]);
+      expect(third[1]).toBe(second[0]);
+    }
+  });
+
   it('pretty-printed lists (cut at each closing line) give the same jobs, whatever the layout surprises', () => {
     const job = (id: number, extra: object = {}) => ({ job_id: id, user_name: 'u', job_state: ['PENDING'], ...extra });
     const jobs = Array.from({ length: 300 }, (_, i) => job(i + 1, { comment: 'x'.repeat(i % 17), flags: ['A'], resources: { nodes: { list: [] } } }));

@@ -6,6 +6,8 @@ import { silentLogger } from '../../shared/logging/index.js';
 import { emptyClusterModel, type Job } from '../../shared/model/index.js';
 import { diffPoll } from '../diff/index.js';
 import { DeltaSpool } from './delta-spool.js';
+import { decodeDelta } from '../../shared/delta/index.js';
+import { AgentMessage } from '../../generated/fleet/v1/agent.js';
 
 const logger = silentLogger();
 
@@ -146,5 +148,51 @@ describe('DeltaSpool', () => {
     a.ack(a.epoch, 1);
     a.close();
     expect(() => DeltaSpool.open(dir, { cluster: 'c2', maxBytes: 1 << 20 }, { logger })).toThrow(/belongs to cluster "c1"/);
+  });
+
+  it('sends what it spooled: the stream bytes of each unacked delta, also after a restart', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const a = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20 }, { logger });
+    poll(a, [job(1), job(2)]);
+    poll(a, [job(1), job(2, 'COMPLETED')]);
+    a.ack(a.epoch, 1);
+    const sent = [...a.unackedWire()].map(({ seq, wire }) => [seq, AgentMessage.decode(wire).body?.value]);
+    expect(sent).toEqual([[2, a.unacked()[0]]]);
+    a.close();
+    const b = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20 }, { logger });
+    const resent = [...b.unackedWire()].map(({ seq, wire }) => [seq, AgentMessage.decode(wire).body?.value]);
+    expect(resent.map(([seq]) => seq)).toEqual([1, 2]);
+    expect(resent[1][1]).toEqual(sent[0][1]);
+    expect(b.unackedCount).toBe(2);
+    b.close();
+  });
+
+  it('turns an acked first snapshot into the checkpoint as it is, and reopens from it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const a = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20, checkpointBytes: 1 }, { logger });
+    const first = poll(a, [job(1), job(2), job(3)])!;
+    const spooled = readFileSync(join(dir, 'deltas.log')).subarray(8);
+    a.ack(a.epoch, 1);
+    // The log is empty, the checkpoint holds the snapshot's bytes.
+    expect(readFileSync(join(dir, 'deltas.log')).length).toBe(0);
+    const checkpoint = readFileSync(join(dir, 'checkpoint.bin'));
+    expect(checkpoint.equals(spooled)).toBe(true);
+    expect(decodeDelta(checkpoint)).toMatchObject({ epoch: first.epoch, seq: 1, snapshot: true });
+    a.close();
+    const b = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20, checkpointBytes: 1 }, { logger });
+    expect([b.epoch, b.lastSeq, b.ackedSeq, b.objects.job.size]).toEqual([first.epoch, 1, 1, 3]);
+    expect(poll(b, [job(1), job(2)])).toMatchObject({ seq: 2, snapshot: false, removals: [{ id: '3' }] });
+    b.close();
+  });
+
+  it('writes the whole state as the checkpoint when deltas followed the snapshot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const a = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20, checkpointBytes: 1 }, { logger });
+    poll(a, [job(1), job(2)]);
+    poll(a, [job(1), job(2), job(3)]);
+    a.ack(a.epoch, 2);
+    const checkpoint = decodeDelta(readFileSync(join(dir, 'checkpoint.bin')));
+    expect([checkpoint.seq, checkpoint.snapshot, checkpoint.upserts.length]).toEqual([2, true, 3]);
+    a.close();
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../../shared/delta/index.js';
 import type { FleetObject, ObjectRef } from '../../shared/model/index.js';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
+import { encodeForWire, wireOfRecord, type WireDelta } from './wire-delta.js';
 import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
 import type { Logger } from '../../shared/logging/index.js';
@@ -42,9 +43,19 @@ export interface SpoolDeps {
 const CHECKPOINT_PURPOSE = 'agent/spool/checkpoint';
 const LOG_PURPOSE = 'agent/spool/deltas';
 
+/**
+ * An unacked delta as it is kept until the hub acks it: encoded once, ready for the stream (a
+ * whole snapshot of 100k jobs is ~18 MB encoded, several times that as objects), plus its
+ * events for a compaction. The spool record is the same bytes without the message prefix.
+ */
 interface PendingEntry {
-  delta: Delta;
-  bytes: number;
+  seq: number;
+  snapshot: boolean;
+  events: FleetEvent[];
+  /** Encoded AgentMessage{delta}; built from `record` when the log was read at open. */
+  wire?: WireDelta;
+  /** The Delta's own encoding, as in deltas.log. */
+  record: Uint8Array;
 }
 
 export class DeltaSpool {
@@ -111,7 +122,7 @@ export class DeltaSpool {
       }
       applyDelta(this.objects, delta);
       this.lastSeq = delta.seq;
-      this.pending.push({ delta, bytes: record.length });
+      this.pending.push({ seq: delta.seq, snapshot: delta.snapshot, events: delta.events, record });
       this.pendingBytes += record.length;
     }
     if (this.epoch === 0) this.startEpochInMemory();
@@ -147,9 +158,22 @@ export class DeltaSpool {
     this.ackedSeq = 0;
   }
 
-  /** Unacked deltas in seq order. */
+  /** Unacked deltas in seq order (decoded: for tests and tools; the stream sends unackedWire()). */
   unacked(): Delta[] {
-    return this.pending.filter((p) => p.delta.seq > this.ackedSeq).map((p) => p.delta);
+    return this.pending.filter((p) => p.seq > this.ackedSeq).map((p) => decodeDelta(p.record));
+  }
+
+  get unackedCount(): number {
+    return this.pending.length;
+  }
+
+  /** Unacked deltas in seq order, encoded as the stream sends them (no re-encoding per send). */
+  *unackedWire(): Generator<{ seq: number; wire: WireDelta }> {
+    for (const p of this.pending) {
+      if (p.seq <= this.ackedSeq) continue;
+      p.wire ??= wireOfRecord(p.record);
+      yield { seq: p.seq, wire: p.wire };
+    }
   }
 
   get unackedBytes(): number {
@@ -176,15 +200,15 @@ export class DeltaSpool {
       snapshot: this.lastSeq === 0,
       events,
     };
-    const bytes = encodeDelta(delta);
-    if (this.pendingBytes + bytes.length > this.opts.maxBytes) {
+    const { wire, record } = encodeForWire(delta);
+    if (this.pendingBytes + record.length > this.opts.maxBytes) {
       // The objects are already in `objects`; the events must travel in the snapshot too.
       return this.compactToSnapshot('spool full', events);
     }
-    this.log.append(bytes);
+    this.log.append(record);
     this.lastSeq = delta.seq;
-    this.pending.push({ delta, bytes: bytes.length });
-    this.pendingBytes += bytes.length;
+    this.pending.push({ seq: delta.seq, snapshot: delta.snapshot, events, wire, record });
+    this.pendingBytes += record.length;
     return delta;
   }
 
@@ -193,12 +217,19 @@ export class DeltaSpool {
     if (epoch !== this.epoch || seq <= this.ackedSeq) return;
     this.ackedSeq = Math.min(seq, this.lastSeq);
     let freed = 0;
-    while (this.pending.length && this.pending[0].delta.seq <= this.ackedSeq) {
-      freed += this.pending[0].bytes;
-      this.pending.shift();
+    let last: PendingEntry | undefined;
+    while (this.pending.length && this.pending[0].seq <= this.ackedSeq) {
+      last = this.pending.shift()!;
+      freed += last.record.length;
     }
     this.pendingBytes -= freed;
-    if (this.pending.length === 0 && this.log.bytes > (this.opts.checkpointBytes ?? 8 * 1024 * 1024)) this.checkpoint();
+    if (this.pending.length === 0 && this.log.bytes > (this.opts.checkpointBytes ?? 8 * 1024 * 1024)) {
+      // The newest delta is the epoch's snapshot (the first poll, a compaction): it holds the
+      // whole state, so its bytes are the checkpoint; encoding everything again would double
+      // the peak memory right after the biggest delta there is.
+      if (last?.snapshot && last.seq === this.lastSeq) this.writeCheckpoint(last.record);
+      else this.checkpoint();
+    }
   }
 
   /** Writes the acked state as the new checkpoint and empties the log. Only with nothing pending. */
@@ -214,7 +245,11 @@ export class DeltaSpool {
       snapshot: true,
       events: [],
     };
-    this.atRest.writeFile(this.checkpointPath, CHECKPOINT_PURPOSE, encodeDelta(snapshot));
+    this.writeCheckpoint(encodeDelta(snapshot));
+  }
+
+  private writeCheckpoint(bytes: Uint8Array): void {
+    this.atRest.writeFile(this.checkpointPath, CHECKPOINT_PURPOSE, bytes);
     this.log.rewrite([]);
   }
 
@@ -225,7 +260,7 @@ export class DeltaSpool {
   compactToSnapshot(reason: string, newEvents: FleetEvent[] = []): Delta {
     const previousEpoch = this.epoch;
     // Events are not state: the snapshot must carry the ones the hub has not acked yet.
-    const events = [...this.unacked().flatMap((d) => d.events), ...newEvents];
+    const events = [...this.pending.filter((p) => p.seq > this.ackedSeq).flatMap((p) => p.events), ...newEvents];
     this.startEpochInMemory();
     const snapshot: Delta = {
       cluster: this.opts.cluster,
@@ -237,20 +272,20 @@ export class DeltaSpool {
       snapshot: true,
       events,
     };
-    const bytes = encodeDelta(snapshot);
+    const { wire, record } = encodeForWire(snapshot);
     // Empty checkpoint for the new epoch, then the snapshot as its first logged delta.
     this.atRest.writeFile(
       this.checkpointPath,
       CHECKPOINT_PURPOSE,
       encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [] }),
     );
-    this.log.rewrite([bytes]);
+    this.log.rewrite([record]);
     this.lastSeq = 1;
     this.ackedSeq = 0;
-    this.pending = [{ delta: snapshot, bytes: bytes.length }];
-    this.pendingBytes = bytes.length;
+    this.pending = [{ seq: 1, snapshot: true, events, wire, record }];
+    this.pendingBytes = record.length;
     if (reason === 'spool full') this.compactions++;
-    this.deps.logger.info({ reason, previousEpoch, epoch: this.epoch, objects: snapshot.upserts.length, bytes: bytes.length }, 'spool: new epoch from a snapshot');
+    this.deps.logger.info({ reason, previousEpoch, epoch: this.epoch, objects: snapshot.upserts.length, bytes: record.length }, 'spool: new epoch from a snapshot');
     return snapshot;
   }
 

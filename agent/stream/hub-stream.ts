@@ -2,11 +2,11 @@
 // free them on acks, run hub commands, and reconnect with jittered backoff over the list of
 // hub endpoints. The spool is the only source of what is sent, so a reconnect resumes
 // exactly where the hub's ack left off.
-import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
-import { AgentRole, AgentServiceClient, type AgentMessage, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
+import { credentials as grpcCredentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientOptions } from '@grpc/grpc-js';
+import { AgentMessage, AgentRole, AgentServiceService, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/credentials.js';
-import type { DeltaSpool } from '../spool/index.js';
+import { isWireDelta, type DeltaSpool, type WireDelta } from '../spool/index.js';
 import type { CertificateRenewal } from './certificate-renewal.js';
 
 export interface HubStreamOptions {
@@ -38,12 +38,28 @@ export interface HubStreamDeps {
 
 export type StreamRole = 'active' | 'standby';
 
-type Duplex = ClientDuplexStream<AgentMessage, HubMessage>;
+type Duplex = ClientDuplexStream<AgentMessage | WireDelta, HubMessage>;
+
+/**
+ * The generated client, except that a delta goes out as the spool encoded it: re-encoding a
+ * 100k-job snapshot per send cost its size several times over in memory, and CPU.
+ */
+const AgentClient = makeGenericClientConstructor(
+  {
+    connect: {
+      ...AgentServiceService.connect,
+      requestSerialize: (value: AgentMessage | WireDelta): Buffer =>
+        isWireDelta(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.from(AgentMessage.encode(value).finish()),
+    },
+  },
+  'fleet.v1.AgentService',
+) as unknown as new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>) => AgentClient;
+type AgentClient = Client & { connect(): Duplex };
 
 export class HubStream {
   private stopped = false;
   private call?: Duplex;
-  private client?: AgentServiceClient;
+  private client?: AgentClient;
   private sentSeq = 0;
   private welcomed = false;
   private attempt = 0;
@@ -107,7 +123,7 @@ export class HubStream {
       log.error({ err: this.lastError }, 'the TLS files on disk are unusable; connecting with the ones read before');
       creds = grpcClientCredentials(this.lastGoodTls);
     }
-    this.client = new AgentServiceClient(endpoint, creds ?? grpcCredentials.createInsecure(), {
+    this.client = new AgentClient(endpoint, creds ?? grpcCredentials.createInsecure(), {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.keepalive_permit_without_calls': 1,
@@ -260,11 +276,11 @@ export class HubStream {
     if (!call || !this.welcomed || this.role !== 'active') return;
     const spool = this.deps.spool;
     const window = this.opts.window ?? 256;
-    for (const delta of spool.unacked()) {
-      if (delta.seq <= this.sentSeq) continue;
-      if (delta.seq - spool.ackedSeq > window) break;
-      call.write({ body: { $case: 'delta', value: delta } });
-      this.sentSeq = delta.seq;
+    for (const { seq, wire } of spool.unackedWire()) {
+      if (seq <= this.sentSeq) continue;
+      if (seq - spool.ackedSeq > window) break;
+      call.write(wire);
+      this.sentSeq = seq;
       this.stats.deltasSent++;
     }
   }

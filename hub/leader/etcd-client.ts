@@ -2,8 +2,8 @@
 // breaker that opens for 5 s after 3 failures per host, 3 retries, no deadline on calls) stall
 // writes for about 7 s when the etcd raft leader dies; here every unary call has a deadline,
 // a failed host is skipped for breaker_reset only, and a retry goes to another member.
-// etcd3 is loaded only when a hub has etcd: it reads its .proto files from beside its own
-// package when loaded, which the single binary (scripts/release/build-binary.sh) does not have.
+// etcd3 is loaded only when a hub has etcd: it parses its .proto files from beside its own
+// package when loaded (the single binary has them built in: scripts/release/bundle.ts).
 import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
 import type { Etcd3 } from 'etcd3';

@@ -12,7 +12,7 @@ import { startAgentChild, startHubChild } from './lib/parts.js';
 import type { BenchPki } from './lib/pki.js';
 import { cpuSeconds } from './lib/proc.js';
 import { ensureSlurm, run, type SlurmEnv } from './lib/slurm.js';
-import { AGENT_NODE_FLAGS } from './suites/agent-flags.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from './suites/agent-flags.js';
 
 interface Args {
   quick: boolean;
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     slurm: { source: 'rest', endpoints: [env.restUrl], auth: { user: 'root', token: env.jwt }, api_version: 'v0.0.38', timeout: '180s' },
     pollInterval: '1h',
     spoolDir: mkdtempSync(join(args.workDir, 'cost-spool-')),
+    env: AGENT_ENV,
     execArgv: [...AGENT_NODE_FLAGS, ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(args.workDir, 'profiles')}`, '--cpu-prof-name=agent-cost.cpuprofile'] : [])],
   });
   const samples: { agent: number; rest: number; ms: number; changes: number }[] = [];

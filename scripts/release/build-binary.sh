@@ -20,9 +20,12 @@ done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# One CommonJS file: SEA runs a single script and cannot load ESM or node_modules.
-npx esbuild scripts/release/sea-entry.ts --bundle --platform=node --format=cjs --target=node20 \
-  --outfile="$WORK/sfleet.cjs" --log-level=warning --legal-comments=none
+# One CommonJS file: SEA runs a single script and cannot load ESM or node_modules. bundle.ts
+# also builds in the files dependencies read at run time; it runs compiled to CommonJS, finding
+# esbuild and the rest through NODE_PATH (Node 20 cannot run TypeScript).
+npx esbuild scripts/release/bundle.ts --bundle --platform=node --format=cjs --target=node20 \
+  --packages=external --outfile="$WORK/bundle.cjs" --log-level=warning
+NODE_PATH="$PWD/node_modules" node "$WORK/bundle.cjs" "$WORK/sfleet.cjs"
 
 # The dashboard's files (web/) ride along as assets: the hub serves them with node:sea getAsset.
 ASSETS=$(for f in web/*; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)

@@ -179,6 +179,104 @@ describe('RestTransport', () => {
     t.close();
   });
 
+  describe('streamed answers (read straight off the socket)', () => {
+    const collect = () => {
+      const chunks: Buffer[] = [];
+      const statuses: number[] = [];
+      // A copy of each chunk: the transport reuses their memory.
+      const sink = (status: number) => {
+        statuses.push(status);
+        return status === 200 ? { write: (chunk: Buffer) => void chunks.push(Buffer.from(chunk)) } : undefined;
+      };
+      return { got: { join: () => Buffer.concat(chunks).toString('utf8') }, statuses, sink };
+    };
+
+    it('sends the JWT headers and hands over a chunked or Content-Length body, over TCP and a unix socket', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'sfleet-rest-'));
+      dirs.push(dir);
+      const seen: http.IncomingHttpHeaders[] = [];
+      const handler: http.RequestListener = (req, res) => {
+        seen.push(req.headers);
+        res.setHeader('content-type', 'application/json');
+        if (req.url === '/length') res.setHeader('content-length', 3 * 70_000);
+        // Three writes: a chunked answer has three chunks; bytes cut anywhere by the socket.
+        for (const c of ['a', 'ü', 'c']) res.write(c.repeat(c === 'ü' ? 35_000 : 70_000));
+        res.end();
+      };
+      for (const srv of [await serve(handler), await serve(handler, path.join(dir, 'slurmrestd.sock'))]) {
+        const t = transport([srv.url]);
+        for (const p of ['/chunked', '/length']) {
+          const { got, sink } = collect();
+          const res = await t.request({ path: p, sink });
+          expect(res).toEqual({ status: 200, contentType: 'application/json', text: '', endpoint: srv.url, streamed: true });
+          expect(got.join()).toBe('a'.repeat(70_000) + 'ü'.repeat(35_000) + 'c'.repeat(70_000));
+        }
+        expect(seen.at(-1)!['x-slurm-user-token']).toBe(TOKEN);
+        expect(seen.at(-1)!['x-slurm-user-name']).toBe('root');
+        t.close();
+      }
+    });
+
+    it('buffers what the sink declines (with the cap), and returns 304 as status only', async () => {
+      const srv = await serve((req, res) => {
+        if (req.url === '/same') {
+          res.statusCode = 304;
+          return res.end();
+        }
+        res.statusCode = req.url === '/small' ? 500 : 404;
+        res.setHeader('content-type', 'application/json');
+        res.end(req.url === '/small' ? '{"errors":[]}' : 'z'.repeat(5000));
+      });
+      const t = transport([srv.url], { maxBodyBytes: 1000 });
+      const { sink, statuses } = collect();
+      expect(await t.request({ path: '/small', sink })).toEqual({ status: 500, contentType: 'application/json', text: '{"errors":[]}', endpoint: srv.url });
+      expect(await t.request({ path: '/same', sink })).toMatchObject({ status: 304, text: '' });
+      expect((await failure(t.request({ path: '/big', sink }))).message).toMatch(/larger than 1000 bytes/);
+      expect(statuses).toEqual([500, 304, 404]);
+      t.close();
+    });
+
+    it('reports a body cut off, a silent server and an abort as the buffered path does', async () => {
+      const srv = await serve((req, res) => {
+        if (req.url === '/silent') return;
+        res.writeHead(200, { 'content-type': 'application/json', ...(req.url === '/cut' ? { 'content-length': 1000 } : {}) });
+        res.write('{"jobs":[');
+        setTimeout(() => res.socket?.destroy(), 10);
+      });
+      const t = transport([srv.url], { timeoutMs: 150 });
+      for (const p of ['/cut', '/cut-chunked']) {
+        const err = await failure(t.request({ path: p, sink: collect().sink }));
+        expect(err).toBeInstanceOf(SlurmResponseError);
+        expect(err.message).toBe(`slurmrestd answer to GET ${p} on ${srv.url} was cut off after 9 bytes`);
+      }
+      const silent = await failure(t.request({ path: '/silent', sink: collect().sink }));
+      expect(silent.message).toBe(`slurmrestd did not answer GET /silent on ${srv.url} within 150 ms`);
+      const ac = new AbortController();
+      const p = t.request({ path: '/silent', sink: collect().sink, signal: ac.signal });
+      setTimeout(() => ac.abort(new Error('agent stopping')), 20);
+      expect((await failure(p)).message).toBe('agent stopping');
+      t.close();
+    });
+
+    it('moves on to the next endpoint when one is down or hangs up without answering', async () => {
+      const rude = await serve((req) => req.socket.destroy());
+      const live = await serve((_req, res) => res.end('{"jobs":[]}'));
+      const t = transport(['http://127.0.0.1:1', rude.url, live.url]);
+      const { got, sink } = collect();
+      expect((await t.request({ path: '/jobs', sink })).endpoint).toBe(live.url);
+      expect(got.join()).toBe('{"jobs":[]}');
+      t.close();
+    });
+
+    it('never sends a header holding a line break, and does not name it', async () => {
+      const srv = await serve((_req, res) => res.end('{}'));
+      const t = new RestTransport({ endpoints: [srv.url], auth: { user: 'root', token: `${TOKEN}\r\nx-evil: 1` }, timeoutMs: 2000, maxBodyBytes: 1000 });
+      const err = await failure(t.request({ path: '/jobs', sink: collect().sink }));
+      expect(err.message).toBe(`slurmrestd request GET /jobs on ${srv.url}: a header or the path holds a line break`);
+      t.close();
+    });
+  });
+
   it('fails over to the next endpoint on connection failure and stays there', async () => {
     const dead = await serve(() => undefined);
     const deadUrl = dead.url;

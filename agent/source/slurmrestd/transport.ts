@@ -1,6 +1,7 @@
 // HTTP to slurmrestd over TCP (http/https) or a unix socket, with the JWT headers, a timeout,
 // a size cap and keep-alive. It knows nothing about Slurm's payloads: it returns status,
-// content type and text, and throws only when there is no complete answer.
+// content type and text, and throws only when there is no complete answer. Answers a sink
+// streams (the big lists) skip Node's client over http:// and unix: raw-request.ts.
 //
 // The token goes into one header and nowhere else: error messages name the method, the path
 // and the endpoint, never headers, and never the text of a Node error (it could echo input).
@@ -8,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { EndpointPool, STICKY, type EndpointPoolDeps, type LoadBalancing } from './endpoint-pool.js';
+import { rawRequest, type RawRequest } from './raw-request.js';
 
 export interface RestAuth {
   user: string;
@@ -39,6 +41,7 @@ export interface RestResponse {
 
 /** Takes a body chunk by chunk; throwing stops the download with that error. */
 export interface BodySink {
+  /** `chunk` is valid during the call only: its memory takes the next socket read (copy what you keep). */
   write(chunk: Buffer): void;
 }
 
@@ -64,6 +67,8 @@ interface Endpoint {
   url: string;
   base: http.RequestOptions;
   request: typeof http.request;
+  /** Plain TCP or unix: streamed answers skip Node's http client (raw-request.ts). */
+  raw?: Pick<RawRequest, 'target' | 'host'>;
 }
 
 /** Errors that mean "this endpoint cannot be reached": the next endpoint is tried. */
@@ -144,7 +149,7 @@ export class RestTransport {
       const socketPath = url.slice('unix:'.length);
       if (!socketPath.startsWith('/')) throw new Error(`slurmrestd endpoint "${url}": unix socket path must be absolute`);
       const agent = this.agent(http.Agent);
-      return { url, base: { socketPath, agent }, request: http.request };
+      return { url, base: { socketPath, agent }, request: http.request, raw: { target: { path: socketPath }, host: 'localhost' } };
     }
     let parsed: URL;
     try {
@@ -157,10 +162,13 @@ export class RestTransport {
     }
     const secure = parsed.protocol === 'https:';
     const agent = this.agent(secure ? https.Agent : http.Agent);
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(parsed.port) || (secure ? 443 : 80);
     return {
       url: `${parsed.protocol}//${parsed.host}`,
-      base: { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port || (secure ? 443 : 80), agent },
+      base: { host, port, agent },
       request: secure ? https.request : http.request,
+      ...(secure ? {} : { raw: { target: { host, port }, host: parsed.host } }),
     };
   }
 
@@ -198,6 +206,24 @@ export class RestTransport {
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;
+    }
+    if (req.sink && endpoint.raw) {
+      return rawRequest({
+        ...endpoint.raw,
+        endpoint: endpoint.url,
+        method,
+        path: req.path,
+        headers: headers as Record<string, string | number>,
+        payload,
+        what,
+        timeoutMs,
+        maxBodyBytes,
+        signal: req.signal,
+        sink: req.sink,
+        fault,
+        unreachable: (code) => new ConnectError(code, false),
+        connectErrors: CONNECT_ERRORS,
+      });
     }
 
     return new Promise<RestResponse>((resolve, reject) => {

@@ -45,6 +45,8 @@ export interface AgentOptions {
   pollInterval: string;
   spoolDir?: string;
   execArgv?: string[];
+  /** Environment variables added to the agent process's (e.g. AGENT_ENV). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface AgentReady {
@@ -65,7 +67,7 @@ export async function startAgentChild(ctx: BenchContext, opts: AgentOptions): Pr
       spool_dir: opts.spoolDir ?? mkdtempSync(join(ctx.workDir, `spool-${opts.cluster}-`)),
       log_level: 'info',
     },
-    { execArgv: opts.execArgv ?? [], timeoutMs: 120_000 },
+    { execArgv: opts.execArgv ?? [], env: opts.env ? { ...process.env, ...opts.env } : undefined, timeoutMs: 120_000 },
   );
 }
 

@@ -7,7 +7,7 @@ import { measured, round, sleep, type BenchContext, type Measured } from '../lib
 import { startAgentChild, startHubChild, simSlurm } from '../lib/parts.js';
 import { memory } from '../lib/proc.js';
 import { Child } from '../lib/rpc.js';
-import { AGENT_NODE_FLAGS } from './agent-flags.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from './agent-flags.js';
 
 export async function agentRssBench(ctx: BenchContext): Promise<Measured[]> {
   const out: Measured[] = [];
@@ -27,7 +27,7 @@ export async function agentRssBench(ctx: BenchContext): Promise<Measured[]> {
 async function idle(ctx: BenchContext, hub: string, out: Measured[]): Promise<void> {
   const seconds = ctx.quick ? 3 : 10;
   const small = await startSimulator({ listen: '127.0.0.1:0', cluster: 'idle', nodes: 64, jobs: 200, apiVersion: 'v0.0.41', log: () => undefined });
-  const agent = await startAgentChild(ctx, { cluster: 'idle', hubs: [hub], slurm: simSlurm(small.url), pollInterval: '1s', execArgv: [...AGENT_NODE_FLAGS] });
+  const agent = await startAgentChild(ctx, { cluster: 'idle', hubs: [hub], slurm: simSlurm(small.url), pollInterval: '1s', execArgv: [...AGENT_NODE_FLAGS], env: AGENT_ENV });
   try {
     await agent.call('settle', { timeoutMs: 60_000 });
     await sleep(seconds * 1000);
@@ -48,7 +48,7 @@ async function big(ctx: BenchContext, hub: string, out: Measured[]): Promise<voi
     { listen: '127.0.0.1:0', cluster: 'big', nodes: 2000, jobs, apiVersion: 'v0.0.38', tickMs: 0, arrivalPerMin: 0, nodeFailurePerHour: 0 },
     { timeoutMs: 300_000, execArgv: ['--max-old-space-size=8192'] },
   );
-  const agent = await startAgentChild(ctx, { cluster: 'big', hubs: [hub], slurm: { ...simSlurm(sim.ready.url), timeout: '300s' }, pollInterval: '1h', execArgv: [...AGENT_NODE_FLAGS] });
+  const agent = await startAgentChild(ctx, { cluster: 'big', hubs: [hub], slurm: { ...simSlurm(sim.ready.url), timeout: '300s' }, pollInterval: '1h', execArgv: [...AGENT_NODE_FLAGS], env: AGENT_ENV });
   try {
     await agent.call('settle', { timeoutMs: 600_000 });
     const polls = ctx.quick ? 1 : 2;

@@ -1,0 +1,56 @@
+// Bundles the CLI into the one CommonJS file the single binary runs (build-binary.sh runs this).
+// The binary has no node_modules, so a dependency that reads files beside its own code at run
+// time must get them built in here. etcd3 (a hub group: membership, leader election, fencing)
+// parses ../proto/rpc.proto with proto-loader when it is loaded: the definitions are parsed now,
+// with the protobufjs that proto-loader uses, and handed to proto-loader's fromJSON instead.
+//
+//   node bundle.cjs <outfile>     (compiled by esbuild first, see build-binary.sh)
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+
+interface ProtobufRoot {
+  loadSync(file: string, options: { keepCase: boolean }): ProtobufRoot;
+  resolveAll(): ProtobufRoot;
+  toJSON(): unknown;
+}
+
+const fromRepo = createRequire(join(process.cwd(), 'package.json'));
+// The same protobufjs proto-loader reads the JSON with at run time.
+const protobuf = createRequire(fromRepo.resolve('@grpc/proto-loader'))('protobufjs') as { Root: new () => ProtobufRoot };
+
+// etcd3/lib/connection-pool.js: loadSync(`${__dirname}/../proto/rpc.proto`, { keepCase: true, ... }).
+const etcd3ProtoLoad = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
+
+const etcd3Protos: Plugin = {
+  name: 'etcd3-protos',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!etcd3ProtoLoad.test(source)) {
+        throw new Error(`${args.path} no longer loads ../proto/rpc.proto the way scripts/release/bundle.ts expects: the binary would fail on a hub with etcd`);
+      }
+      // keepCase as etcd3 asks for: the field names stay as the .proto writes them.
+      const definitions = new protobuf.Root().loadSync(join(dirname(args.path), '..', 'proto', 'rpc.proto'), { keepCase: true }).resolveAll().toJSON();
+      return { contents: source.replace(etcd3ProtoLoad, () => `(0, proto_loader_1.fromJSON)(${JSON.stringify(definitions)},`), loader: 'js' };
+    });
+  },
+};
+
+const outfile = process.argv[2];
+if (!outfile) throw new Error('usage: bundle <outfile>');
+// esbuild has printed what went wrong; the exit code fails build-binary.sh.
+build({
+  entryPoints: ['scripts/release/sea-entry.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile,
+  logLevel: 'warning',
+  legalComments: 'none',
+  plugins: [etcd3Protos],
+}).catch(() => {
+  process.exitCode = 1;
+});
