@@ -6,7 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentServiceClient, type AgentMessage, type Delta, type HubMessage } from '../generated/fleet/v1/agent.js';
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { agentConfigSchema } from '../agent/config/index.js';
+import { startAgent } from '../agent/main.js';
+import { AgentServiceClient, AgentServiceService, type AgentMessage, type Delta, type HubMessage } from '../generated/fleet/v1/agent.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
@@ -15,7 +18,7 @@ import { grpcClientCredentials, loadTls } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort, waitFor } from './harness/ports.js';
 import { testLogger } from './harness/run-logs.js';
-import { makeJob } from './harness/scripted-source.js';
+import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 
 const logger = testLogger('snapshot-parts');
 let pki: TestPki;
@@ -165,5 +168,75 @@ describe('snapshots in parts at the hub', () => {
     expect(await jobIds('parts-c')).toEqual([]);
     const clusters = await api().json<{ items: { name: string }[] }>('GET', '/api/v1/clusters');
     expect(clusters.items.map((c) => c.name)).toContain('parts-a');
+  });
+});
+
+describe('the agent sends big snapshots in parts', () => {
+  async function agentFor(source: ScriptedSource, endpoint: string) {
+    const tls = await pki.agent(source.cluster, `agent-${source.cluster}`);
+    return startAgent(
+      agentConfigSchema.parse({
+        cluster: source.cluster,
+        name: 'head1',
+        hub: { endpoints: [endpoint], initial_backoff: '100ms', max_backoff: '500ms' },
+        tls,
+        slurm: { source: 'cli' },
+        poll_interval: '1h',
+        spool_dir: mkdtempSync(join(tmpdir(), 'spool-')),
+      }),
+      { logger, source },
+    );
+  }
+
+  it('12,000 jobs reach the hub as three parts and one ack; the hub holds all of them', async () => {
+    const source = new ScriptedSource('parts-big');
+    source.model.job = range(1, 12_000).map((id) => makeJob('parts-big', id));
+    const agent = await agentFor(source, `127.0.0.1:${grpcPort}`);
+    try {
+      await waitFor('every job at the hub', async () => (await jobIds('parts-big')).length === 12_000, 60_000, 250);
+      await waitFor('the snapshot acked', () => agent.spool.unackedCount === 0, 30_000);
+      expect(agent.stream.stats.deltasSent).toBe(3);
+      expect(agent.stream.stats.acks).toBe(1);
+      expect(agent.spool.lastSeq).toBe(3);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('a hub that does not take parts gets the snapshot as one message', async () => {
+    // A hub of the release before parts: its welcome does not say snapshot_parts.
+    const got: Delta[] = [];
+    const server = new Server();
+    server.addService(AgentServiceService, {
+      connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => {
+        call.on('data', (m: AgentMessage) => {
+          if (m.body?.$case === 'hello') {
+            call.write({ body: { $case: 'welcome', value: { epoch: 0, seq: 0, hub_id: 'old-hub', heartbeat_interval_ms: 5000, role: 1, snapshot_parts: false } } });
+          } else if (m.body?.$case === 'delta') {
+            got.push(m.body.value);
+            call.write({ body: { $case: 'ack', value: { epoch: m.body.value.epoch, seq: m.body.value.seq } } });
+          }
+        });
+        call.on('end', () => call.end());
+      },
+    });
+    const tls = loadTls(pki.hub, 'test');
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const source = new ScriptedSource('parts-old');
+    source.model.job = range(1, 12_000).map((id) => makeJob('parts-old', id));
+    const agent = await agentFor(source, `127.0.0.1:${port}`);
+    try {
+      await waitFor('the snapshot at the old hub', () => got.length > 0, 60_000, 100);
+      await waitFor('the snapshot acked', () => agent.spool.unackedCount === 0, 30_000);
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({ cluster: 'parts-old', seq: 3, snapshot: true });
+      expect(got[0].upserts).toHaveLength(12_000);
+      expect(new Set(got[0].upserts.map((o) => (o.kind?.value as { id: number }).id)).size).toBe(12_000);
+    } finally {
+      await agent.close();
+      server.forceShutdown();
+    }
   });
 });

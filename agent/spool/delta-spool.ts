@@ -21,6 +21,7 @@ import {
 } from '../../shared/delta/index.js';
 import type { FleetObject, ObjectRef } from '../../shared/model/index.js';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
+import { joinRecords, snapshotParts, SNAPSHOT_PART_OBJECTS } from './snapshot-parts.js';
 import { encodeForWire, wireOfRecord, type WireDelta } from './wire-delta.js';
 import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
@@ -31,6 +32,8 @@ export interface SpoolOptions {
   maxBytes: number;
   /** Rewrite the checkpoint once the acked part of the log is this large. */
   checkpointBytes?: number;
+  /** Objects per part of a snapshot (snapshot-parts.ts). */
+  snapshotPartObjects?: number;
 }
 
 export interface SpoolDeps {
@@ -51,6 +54,9 @@ const LOG_PURPOSE = 'agent/spool/deltas';
 interface PendingEntry {
   seq: number;
   snapshot: boolean;
+  /** Part `part` of `parts` of a snapshot; 0 of 0 for a whole delta. */
+  part: number;
+  parts: number;
   events: FleetEvent[];
   /** Encoded AgentMessage{delta}; built from `record` when the log was read at open. */
   wire?: WireDelta;
@@ -109,8 +115,15 @@ export class DeltaSpool {
     this.lastSeq = checkpointSeq;
     this.ackedSeq = checkpointSeq;
     for (const record of opened.records) {
-      const delta = decodeDelta(record);
-      if (delta.snapshot) {
+      let delta = decodeDelta(record);
+      if (delta.snapshot && delta.snapshot_part > 1) {
+        // A later part of a snapshot adds to the first part's state.
+        if (delta.epoch !== this.epoch || delta.seq !== this.lastSeq + 1) {
+          deps.logger.warn({ epoch: delta.epoch, seq: delta.seq }, 'spool: snapshot part out of order, ignoring the rest of the log');
+          break;
+        }
+        delta = { ...delta, snapshot: false };
+      } else if (delta.snapshot) {
         // A compaction snapshot starts a new epoch inside the log.
         this.epoch = delta.epoch;
         this.pending = [];
@@ -122,7 +135,7 @@ export class DeltaSpool {
       }
       applyDelta(this.objects, delta);
       this.lastSeq = delta.seq;
-      this.pending.push({ seq: delta.seq, snapshot: delta.snapshot, events: delta.events, record });
+      this.pending.push({ seq: delta.seq, snapshot: delta.snapshot || delta.snapshot_part > 1, part: delta.snapshot_part, parts: delta.snapshot_parts, events: delta.events, record });
       this.pendingBytes += record.length;
     }
     if (this.epoch === 0) this.startEpochInMemory();
@@ -168,12 +181,29 @@ export class DeltaSpool {
   }
 
   /** Unacked deltas in seq order, encoded as the stream sends them (no re-encoding per send). */
-  *unackedWire(): Generator<{ seq: number; wire: WireDelta }> {
+  *unackedWire(): Generator<{ seq: number; wire: WireDelta; part: number; parts: number }> {
     for (const p of this.pending) {
       if (p.seq <= this.ackedSeq) continue;
       p.wire ??= wireOfRecord(p.record);
-      yield { seq: p.seq, wire: p.wire };
+      yield { seq: p.seq, wire: p.wire, part: p.part, parts: p.parts };
     }
+  }
+
+  /**
+   * The parts of the unacked snapshot ending at `lastPartSeq` as one message (for a hub that
+   * does not take parts): their records end to end decode as the whole snapshot.
+   */
+  joinedWire(lastPartSeq: number): WireDelta {
+    const last = this.pending.find((p) => p.seq === lastPartSeq);
+    if (!last || last.part === 0 || last.part !== last.parts) throw new Error(`spool: seq ${lastPartSeq} is not the last part of a snapshot`);
+    const parts = this.pending.filter((p) => p.seq > lastPartSeq - last.parts && p.seq <= lastPartSeq);
+    return wireOfRecord(joinRecords(parts.map((p) => p.record)));
+  }
+
+  /** The unacked deltas start with this epoch's snapshot: a hub of any position can take them as they are. */
+  startsWithSnapshot(): boolean {
+    const first = this.pending[0];
+    return this.ackedSeq === 0 && first !== undefined && first.seq === 1 && first.snapshot && first.part <= 1;
   }
 
   get unackedBytes(): number {
@@ -199,17 +229,30 @@ export class DeltaSpool {
       // The first delta of an epoch is diffed against nothing, so it holds everything.
       snapshot: this.lastSeq === 0,
       events,
+      snapshot_part: 0,
+      snapshot_parts: 0,
     };
-    const { wire, record } = encodeForWire(delta);
-    if (this.pendingBytes + record.length > this.opts.maxBytes) {
+    const entries = delta.snapshot ? this.encodeSnapshot(delta) : [this.encodeEntry(delta)];
+    const bytes = entries.reduce((n, e) => n + e.record.length, 0);
+    if (this.pendingBytes + bytes > this.opts.maxBytes) {
       // The objects are already in `objects`; the events must travel in the snapshot too.
       return this.compactToSnapshot('spool full', events);
     }
-    this.log.append(record);
-    this.lastSeq = delta.seq;
-    this.pending.push({ seq: delta.seq, snapshot: delta.snapshot, events, wire, record });
-    this.pendingBytes += record.length;
-    return delta;
+    this.log.append(...entries.map((e) => e.record));
+    this.lastSeq = entries[entries.length - 1].seq;
+    for (const e of entries) this.pending.push(e);
+    this.pendingBytes += bytes;
+    return { ...delta, seq: this.lastSeq };
+  }
+
+  private encodeEntry(delta: Delta): PendingEntry {
+    const { wire, record } = encodeForWire(delta);
+    return { seq: delta.seq, snapshot: delta.snapshot, part: delta.snapshot_part, parts: delta.snapshot_parts, events: delta.events, wire, record };
+  }
+
+  /** A snapshot starting at its seq, encoded in parts when it is big. */
+  private encodeSnapshot(whole: Delta): PendingEntry[] {
+    return snapshotParts(whole, whole.seq, this.opts.snapshotPartObjects ?? SNAPSHOT_PART_OBJECTS).map((part) => this.encodeEntry(part));
   }
 
   /** The hub has this epoch up to seq: free what it holds. */
@@ -217,17 +260,21 @@ export class DeltaSpool {
     if (epoch !== this.epoch || seq <= this.ackedSeq) return;
     this.ackedSeq = Math.min(seq, this.lastSeq);
     let freed = 0;
-    let last: PendingEntry | undefined;
+    const done: PendingEntry[] = [];
     while (this.pending.length && this.pending[0].seq <= this.ackedSeq) {
-      last = this.pending.shift()!;
-      freed += last.record.length;
+      const entry = this.pending.shift()!;
+      done.push(entry);
+      freed += entry.record.length;
     }
     this.pendingBytes -= freed;
     if (this.pending.length === 0 && this.log.bytes > (this.opts.checkpointBytes ?? 8 * 1024 * 1024)) {
       // The newest delta is the epoch's snapshot (the first poll, a compaction): it holds the
-      // whole state, so its bytes are the checkpoint; encoding everything again would double
-      // the peak memory right after the biggest delta there is.
-      if (last?.snapshot && last.seq === this.lastSeq) this.writeCheckpoint(last.record);
+      // whole state, so its bytes (all its parts') are the checkpoint; encoding everything
+      // again would double the peak memory right after the biggest delta there is.
+      const last = done[done.length - 1];
+      const parts = last?.snapshot && last.seq === this.lastSeq ? done.slice(-Math.max(1, last.parts)) : [];
+      const whole = parts.length > 0 && parts[0].part <= 1 && parts.every((p) => p.snapshot);
+      if (whole) this.writeCheckpoint(joinRecords(parts.map((p) => p.record)));
       else this.checkpoint();
     }
   }
@@ -244,6 +291,8 @@ export class DeltaSpool {
       observed_at: new Date(this.now()).toISOString(),
       snapshot: true,
       events: [],
+      snapshot_part: 0,
+      snapshot_parts: 0,
     };
     this.writeCheckpoint(encodeDelta(snapshot));
   }
@@ -271,22 +320,25 @@ export class DeltaSpool {
       observed_at: new Date(this.now()).toISOString(),
       snapshot: true,
       events,
+      snapshot_part: 0,
+      snapshot_parts: 0,
     };
-    const { wire, record } = encodeForWire(snapshot);
-    // Empty checkpoint for the new epoch, then the snapshot as its first logged delta.
+    const entries = this.encodeSnapshot(snapshot);
+    const bytes = entries.reduce((n, e) => n + e.record.length, 0);
+    // Empty checkpoint for the new epoch, then the snapshot as its first logged delta(s).
     this.atRest.writeFile(
       this.checkpointPath,
       CHECKPOINT_PURPOSE,
-      encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [] }),
+      encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [], snapshot_part: 0, snapshot_parts: 0 }),
     );
-    this.log.rewrite([record]);
-    this.lastSeq = 1;
+    this.log.rewrite(entries.map((e) => e.record));
+    this.lastSeq = entries[entries.length - 1].seq;
     this.ackedSeq = 0;
-    this.pending = [{ seq: 1, snapshot: true, events, wire, record }];
-    this.pendingBytes = record.length;
+    this.pending = entries;
+    this.pendingBytes = bytes;
     if (reason === 'spool full') this.compactions++;
-    this.deps.logger.info({ reason, previousEpoch, epoch: this.epoch, objects: snapshot.upserts.length, bytes: record.length }, 'spool: new epoch from a snapshot');
-    return snapshot;
+    this.deps.logger.info({ reason, previousEpoch, epoch: this.epoch, objects: snapshot.upserts.length, parts: entries.length, bytes }, 'spool: new epoch from a snapshot');
+    return { ...snapshot, seq: this.lastSeq };
   }
 
   close(): void {

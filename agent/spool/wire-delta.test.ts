@@ -12,7 +12,7 @@ function job(id: number): Job {
 
 function delta(jobs: number): Delta {
   const upserts = Array.from({ length: jobs }, (_, i) => wrapObject('job', job(i + 1)));
-  return { cluster: 'c1', epoch: 7, seq: 3, upserts, removals: [], observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [] };
+  return { cluster: 'c1', epoch: 7, seq: 3, upserts, removals: [], observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 };
 }
 
 describe('wire-delta', () => {

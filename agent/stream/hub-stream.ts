@@ -4,6 +4,7 @@
 // exactly where the hub's ack left off.
 import { credentials as grpcCredentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientOptions } from '@grpc/grpc-js';
 import { AgentMessage, AgentRole, AgentServiceService, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
+import { SilenceWatch } from '../../shared/liveness/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/credentials.js';
 import { isWireDelta, type DeltaSpool, type WireDelta } from '../spool/index.js';
@@ -66,7 +67,11 @@ export class HubStream {
   private endpointIndex = 0;
   private timer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
-  private lastHeard = 0;
+  private silence?: SilenceWatch;
+  /** The hub applies snapshots sent in parts (Welcome.snapshot_parts); else they go joined. */
+  private hubTakesParts = false;
+  /** The stream's buffer is full: writing goes on at 'drain'. */
+  private draining = false;
   private helloTimer?: NodeJS.Timeout;
   private connectedSince?: number;
   /** The TLS files last read successfully: a broken replacement file does not stop the agent. */
@@ -134,6 +139,7 @@ export class HubStream {
     const call = this.client.connect();
     this.call = call;
     this.sentSeq = 0;
+    this.draining = false;
     this.welcomed = false;
 
     call.on('data', (msg: HubMessage) => this.onMessage(msg, log));
@@ -171,7 +177,7 @@ export class HubStream {
   }
 
   private onMessage(msg: HubMessage, log: Logger): void {
-    this.lastHeard = Date.now();
+    this.silence?.heard();
     const body = msg.body;
     if (!body) return;
     switch (body.$case) {
@@ -234,6 +240,11 @@ export class HubStream {
       spool.ack(hubEpoch, hubSeq);
       this.sentSeq = hubSeq;
       log.info({ why, epoch: spool.epoch, hubSeq, resend: spool.lastSeq - hubSeq }, 'active, resuming');
+    } else if (spool.startsWithSnapshot()) {
+      // Nothing of this epoch acked yet and it opens with its snapshot (a first poll, a
+      // reconnect while a snapshot was on its way): send it as it is, no new one.
+      this.sentSeq = 0;
+      log.info({ why, hubEpoch, hubSeq, epoch: spool.epoch, seq: spool.lastSeq }, 'active; sending this epoch from its snapshot');
     } else {
       log.info({ why, hubEpoch, hubSeq, epoch: spool.epoch, seq: spool.lastSeq }, 'active; the hub position does not fit ours: sending a snapshot');
       spool.compactToSnapshot('hub position does not match the spool');
@@ -252,9 +263,13 @@ export class HubStream {
     this.connectedSince = Date.now();
     this.lastError = undefined;
     const interval = this.opts.heartbeatMs ?? (welcome.heartbeat_interval_ms || 5_000);
+    this.hubTakesParts = welcome.snapshot_parts;
+    this.silence = new SilenceWatch(interval, 3);
+    const silence = this.silence;
     this.heartbeat = setInterval(() => {
-      // A hub silent for three beats is gone even if TCP has not noticed (blackholed network).
-      if (Date.now() - this.lastHeard > 3 * interval) {
+      // A hub silent for three beats is gone even if TCP has not noticed (blackholed network);
+      // a stall of this process is not the hub's silence (its messages may be unread).
+      if (silence.silent()) {
         this.lastError = `no message from the hub for ${3 * interval} ms`;
         log.warn(this.lastError);
         this.onDisconnect();
@@ -274,14 +289,31 @@ export class HubStream {
   private flush(): void {
     const call = this.call;
     if (!call || !this.welcomed || this.role !== 'active') return;
+    if (this.draining) return;
     const spool = this.deps.spool;
     const window = this.opts.window ?? 256;
-    for (const { seq, wire } of spool.unackedWire()) {
+    for (const { seq, wire, part, parts } of spool.unackedWire()) {
       if (seq <= this.sentSeq) continue;
-      if (seq - spool.ackedSeq > window) break;
-      call.write(wire);
+      // A snapshot's parts are acked together at the last one: all of them go, window or not.
+      if (part === 0 && seq - spool.ackedSeq > window) break;
+      let message = wire;
+      if (part > 0 && !this.hubTakesParts) {
+        // A hub without parts gets the snapshot as one message, at its last part.
+        if (part < parts) continue;
+        message = spool.joinedWire(seq);
+      }
+      const more = call.write(message);
       this.sentSeq = seq;
       this.stats.deltasSent++;
+      if (!more) {
+        // Let the buffered parts go out before encoding-sized copies of the next ones pile up.
+        this.draining = true;
+        call.once('drain', () => {
+          this.draining = false;
+          if (call === this.call) this.flush();
+        });
+        return;
+      }
     }
   }
 

@@ -1,0 +1,117 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AgentMessage } from '../../generated/fleet/v1/agent.js';
+import { decodeDelta } from '../../shared/delta/index.js';
+import { silentLogger } from '../../shared/logging/index.js';
+import { emptyClusterModel, type Job } from '../../shared/model/index.js';
+import { diffPoll } from '../diff/index.js';
+import { DeltaSpool } from './delta-spool.js';
+
+const logger = silentLogger();
+
+function job(id: number, state = 'RUNNING'): Job {
+  return {
+    cluster: 'c1', id, name: `j${id}`, user: 'bob', account: 'ops', partition: 'batch', qos: 'normal', state,
+    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
+  };
+}
+
+function poll(spool: DeltaSpool, jobs: Job[]) {
+  const model = emptyClusterModel();
+  model.job = jobs;
+  const d = diffPoll(spool.objects, { model });
+  return spool.append(d.upserts, d.removals);
+}
+
+const jobs = (n: number, state?: string): Job[] => Array.from({ length: n }, (_, i) => job(i + 1, state));
+const open = (dir: string, extra: object = {}) => DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 24, snapshotPartObjects: 5, ...extra }, { logger });
+const ids = (d: { upserts: { kind?: { value: unknown } }[] }) => d.upserts.map((o) => (o.kind!.value as Job).id);
+const sent = (spool: DeltaSpool) => [...spool.unackedWire()].map(({ seq, part, parts }) => [seq, part, parts]);
+
+describe('snapshots in parts in the spool', () => {
+  it('spools a big first poll as parts with consecutive seqs, and a small one whole', () => {
+    const spool = open(mkdtempSync(join(tmpdir(), 'spool-')));
+    const first = poll(spool, jobs(12));
+    expect(first).toMatchObject({ seq: 3, snapshot: true });
+    expect(sent(spool)).toEqual([
+      [1, 1, 3],
+      [2, 2, 3],
+      [3, 3, 3],
+    ]);
+    const parts = spool.unacked();
+    expect(parts.map(ids)).toEqual([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]);
+    expect(parts.every((p) => p.snapshot)).toBe(true);
+    // The next poll is a plain delta after the parts.
+    expect(poll(spool, [...jobs(11), job(12, 'COMPLETED')])).toMatchObject({ seq: 4, snapshot: false });
+    expect(sent(spool).at(-1)).toEqual([4, 0, 0]);
+
+    const small = open(mkdtempSync(join(tmpdir(), 'spool-')));
+    poll(small, jobs(5));
+    expect(sent(small)).toEqual([[1, 0, 0]]);
+  });
+
+  it('joins the parts into one message of the whole snapshot for a hub without parts', () => {
+    const spool = open(mkdtempSync(join(tmpdir(), 'spool-')));
+    poll(spool, jobs(12));
+    const msg = AgentMessage.decode(spool.joinedWire(3));
+    expect(msg.body?.$case).toBe('delta');
+    const whole = (msg.body as { value: ReturnType<typeof decodeDelta> }).value;
+    expect(whole).toMatchObject({ cluster: 'c1', epoch: spool.epoch, seq: 3, snapshot: true });
+    expect(ids(whole)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(() => spool.joinedWire(2)).toThrow(/not the last part/);
+    expect(() => spool.joinedWire(99)).toThrow(/not the last part/);
+  });
+
+  it('reopens with every part: the whole state, the same seqs, the parts still unacked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const a = open(dir);
+    poll(a, jobs(12));
+    poll(a, [...jobs(11), job(12, 'COMPLETED')]);
+    const epoch = a.epoch;
+    a.close();
+    const b = open(dir);
+    expect(b.epoch).toBe(epoch);
+    expect(b.lastSeq).toBe(4);
+    expect(b.objects.job.size).toBe(12);
+    expect((b.objects.job.get('12') as Job).state).toBe('COMPLETED');
+    expect(sent(b)).toEqual([
+      [1, 1, 3],
+      [2, 2, 3],
+      [3, 3, 3],
+      [4, 0, 0],
+    ]);
+    expect(b.startsWithSnapshot()).toBe(true);
+    b.ack(epoch, 3);
+    expect(b.startsWithSnapshot()).toBe(false);
+  });
+
+  it('an acked snapshot in parts becomes the checkpoint: a reopen holds the whole state, nothing pending', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const a = open(dir, { checkpointBytes: 0 });
+    poll(a, jobs(12));
+    a.ack(a.epoch, 3);
+    a.close();
+    const b = open(dir);
+    expect(b.lastSeq).toBe(3);
+    expect(b.objects.job.size).toBe(12);
+    expect(sent(b)).toEqual([]);
+    expect(poll(b, [...jobs(11), job(12, 'COMPLETED')])).toMatchObject({ seq: 4, snapshot: false });
+  });
+
+  it('compacts into a snapshot in parts in a new epoch, carrying the unacked events in the last part', () => {
+    const spool = open(mkdtempSync(join(tmpdir(), 'spool-')));
+    poll(spool, jobs(7));
+    const before = spool.epoch;
+    spool.append([], [], [{ id: 'e1', cluster: 'c1', type: 'controller_failover', severity: 'warning', message: 'x', occurred_at: '', attributes: {} }]);
+    const snap = spool.compactToSnapshot('hub asked');
+    expect(spool.epoch).not.toBe(before);
+    expect(snap.seq).toBe(2);
+    const parts = spool.unacked();
+    expect(parts.map((p) => [p.seq, p.snapshot_part, p.snapshot_parts, p.upserts.length, p.events.length])).toEqual([
+      [1, 1, 2, 5, 0],
+      [2, 2, 2, 2, 1],
+    ]);
+  });
+});
