@@ -57,6 +57,9 @@ const AgentClient = makeGenericClientConstructor(
 ) as unknown as new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>) => AgentClient;
 type AgentClient = Client & { connect(): Duplex };
 
+/** Delta bytes written to the stream and not yet flushed before the next one waits. */
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+
 export class HubStream {
   private stopped = false;
   private call?: Duplex;
@@ -70,8 +73,8 @@ export class HubStream {
   private silence?: SilenceWatch;
   /** The hub applies snapshots sent in parts (Welcome.snapshot_parts); else they go joined. */
   private hubTakesParts = false;
-  /** The stream's buffer is full: writing goes on at 'drain'. */
-  private draining = false;
+  /** Delta bytes handed to this call's stream and not yet written out (one counter per call). */
+  private inFlight = { bytes: 0 };
   private helloTimer?: NodeJS.Timeout;
   private connectedSince?: number;
   /** The TLS files last read successfully: a broken replacement file does not stop the agent. */
@@ -139,7 +142,7 @@ export class HubStream {
     const call = this.client.connect();
     this.call = call;
     this.sentSeq = 0;
-    this.draining = false;
+    this.inFlight = { bytes: 0 };
     this.welcomed = false;
 
     call.on('data', (msg: HubMessage) => this.onMessage(msg, log));
@@ -289,8 +292,8 @@ export class HubStream {
   private flush(): void {
     const call = this.call;
     if (!call || !this.welcomed || this.role !== 'active') return;
-    if (this.draining) return;
     const spool = this.deps.spool;
+    const inFlight = this.inFlight;
     const window = this.opts.window ?? 256;
     for (const { seq, wire, part, parts } of spool.unackedWire()) {
       if (seq <= this.sentSeq) continue;
@@ -302,18 +305,17 @@ export class HubStream {
         if (part < parts) continue;
         message = spool.joinedWire(seq);
       }
-      const more = call.write(message);
+      // Paced by bytes: gRPC copies each message into its own frame, so a snapshot's parts
+      // written all at once would hold the snapshot twice; a few MiB in flight keep the pipe full.
+      if (inFlight.bytes > 0 && inFlight.bytes + message.length > MAX_IN_FLIGHT_BYTES) return;
+      inFlight.bytes += message.length;
+      const size = message.length;
+      call.write(message, () => {
+        inFlight.bytes -= size;
+        if (call === this.call) this.flush();
+      });
       this.sentSeq = seq;
       this.stats.deltasSent++;
-      if (!more) {
-        // Let the buffered parts go out before encoding-sized copies of the next ones pile up.
-        this.draining = true;
-        call.once('drain', () => {
-          this.draining = false;
-          if (call === this.call) this.flush();
-        });
-        return;
-      }
     }
   }
 
