@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
   const rows = [['name', 'value', 'unit', 'target', 'met', 'note']];
-  for (const r of measuredRows) rows.push([r.name, fmt(r.value), r.unit, r.target ?? '', r.target ? (r.met ? 'yes' : 'NO') : '', r.note ?? '']);
+  for (const r of measuredRows) rows.push([r.name, fmt(r.value), r.unit, r.target ?? '', r.target && r.met !== undefined ? (r.met ? 'yes' : 'NO') : '', r.note ?? '']);
   for (const n of NOT_MEASURED) if (!args.only) rows.push([n.name, '-', '', '', '', n.why]);
   for (const f of failures) {
     for (const name of SUITES.find((s) => s.name === f.suite)!.produces) {
