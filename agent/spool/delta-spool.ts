@@ -21,7 +21,7 @@ import {
 } from '../../shared/delta/index.js';
 import type { FleetObject, ObjectRef } from '../../shared/model/index.js';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
-import { joinRecords, snapshotParts, SNAPSHOT_PART_OBJECTS } from './snapshot-parts.js';
+import { deltaChunks, joinRecords, snapshotParts, SNAPSHOT_PART_OBJECTS } from './snapshot-parts.js';
 import { encodeForWire, wireOfRecord, type WireDelta } from './wire-delta.js';
 import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
@@ -32,7 +32,7 @@ export interface SpoolOptions {
   maxBytes: number;
   /** Rewrite the checkpoint once the acked part of the log is this large. */
   checkpointBytes?: number;
-  /** Objects per part of a snapshot (snapshot-parts.ts). */
+  /** Objects per part of a snapshot, and per delta of a big poll (snapshot-parts.ts). */
   snapshotPartObjects?: number;
 }
 
@@ -232,7 +232,7 @@ export class DeltaSpool {
       snapshot_part: 0,
       snapshot_parts: 0,
     };
-    const entries = delta.snapshot ? this.encodeSnapshot(delta) : [this.encodeEntry(delta)];
+    const entries = delta.snapshot ? this.encodeSnapshot(delta) : deltaChunks(delta, this.partObjects).map((d) => this.encodeEntry(d));
     const bytes = entries.reduce((n, e) => n + e.record.length, 0);
     if (this.pendingBytes + bytes > this.opts.maxBytes) {
       // The objects are already in `objects`; the events must travel in the snapshot too.
@@ -252,7 +252,11 @@ export class DeltaSpool {
 
   /** A snapshot starting at its seq, encoded in parts when it is big. */
   private encodeSnapshot(whole: Delta): PendingEntry[] {
-    return snapshotParts(whole, whole.seq, this.opts.snapshotPartObjects ?? SNAPSHOT_PART_OBJECTS).map((part) => this.encodeEntry(part));
+    return snapshotParts(whole, whole.seq, this.partObjects).map((part) => this.encodeEntry(part));
+  }
+
+  private get partObjects(): number {
+    return this.opts.snapshotPartObjects ?? SNAPSHOT_PART_OBJECTS;
   }
 
   /** The hub has this epoch up to seq: free what it holds. */

@@ -114,4 +114,25 @@ describe('snapshots in parts in the spool', () => {
       [2, 2, 2, 2, 1],
     ]);
   });
+
+  it('splits a big plain delta into plain deltas of consecutive seqs, removals and events with the last', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const spool = open(dir);
+    // An events-only delta first (seq 1, an empty snapshot): the first full poll is a plain delta.
+    const event = { id: 'e1', cluster: 'c1', type: 'controller_up', severity: 'info', message: '', occurred_at: '', attributes: {} };
+    spool.append([], [], [event]);
+    expect(poll(spool, jobs(3))).toMatchObject({ seq: 2, snapshot: false });
+    const big = poll(spool, [...jobs(2), ...Array.from({ length: 11 }, (_, i) => job(100 + i))]);
+    expect(big).toMatchObject({ seq: 5, snapshot: false });
+    const deltas = spool.unacked().slice(2);
+    expect(deltas.map((d) => [d.seq, d.snapshot, d.snapshot_parts, d.upserts.length, d.removals.length])).toEqual([
+      [3, false, 0, 5, 0],
+      [4, false, 0, 5, 0],
+      [5, false, 0, 1, 1],
+    ]);
+    spool.close();
+    const again = open(dir);
+    expect(again.lastSeq).toBe(5);
+    expect([...again.objects.job.keys()].sort()).toEqual(['1', '100', '101', '102', '103', '104', '105', '106', '107', '108', '109', '110', '2']);
+  });
 });

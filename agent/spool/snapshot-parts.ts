@@ -30,6 +30,29 @@ export function snapshotParts(whole: Delta, firstSeq: number, partObjects = SNAP
   return parts;
 }
 
+/**
+ * A plain delta of more than `partObjects` upserts (the first full poll after an events-only
+ * delta took seq 1, a poll that saw most jobs change) as consecutive plain deltas: each is
+ * applied and acked on its own, so no hub needs to know about it. Removals and events go with
+ * the last one, which completes the poll.
+ */
+export function deltaChunks(delta: Delta, partObjects = SNAPSHOT_PART_OBJECTS): Delta[] {
+  if (delta.snapshot || delta.upserts.length <= partObjects) return [delta];
+  const chunks: Delta[] = [];
+  const total = Math.ceil(delta.upserts.length / partObjects);
+  for (let i = 0; i < total; i++) {
+    const last = i === total - 1;
+    chunks.push({
+      ...delta,
+      seq: delta.seq + i,
+      upserts: delta.upserts.slice(i * partObjects, (i + 1) * partObjects),
+      removals: last ? delta.removals : [],
+      events: last ? delta.events : [],
+    });
+  }
+  return chunks;
+}
+
 /** The records of a snapshot's parts as one record of the whole snapshot. */
 export function joinRecords(records: Uint8Array[]): Uint8Array {
   if (records.length === 1) return records[0];
