@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { applyDelta, emptyObjects, objectKeyOfRef, type AppliedChange, type ClusterObjects, type Delta } from '../../shared/delta/index.js';
 import { KINDS, type Job, type KindName, type KindTypes } from '../../shared/model/index.js';
-import { JobIndex } from './job-index.js';
+import { JobIndex, type ClusterJobIndex } from './job-index.js';
 import { JobOrder } from './job-order.js';
 
 export interface ClusterRecord {
@@ -64,11 +64,13 @@ export class FleetState extends EventEmitter {
     record.lastObservedAt = delta.observed_at;
     record.lastDeltaAt = new Date().toISOString();
     let order: JobOrder | undefined;
+    let index: ClusterJobIndex | undefined;
     for (const change of changes) {
       if (change.kind !== 'job') continue;
       const next = change.type === 'upsert' ? (change.value as Job) : undefined;
       const id = change.id as number;
-      this.jobs.change(cluster, id, change.previous as Job | undefined, next);
+      index ??= this.jobs.of(cluster);
+      index.change(id, change.previous as Job | undefined, next);
       order ??= this.orderOf(cluster);
       if (next) order.set(id, next);
       else order.delete(id);
