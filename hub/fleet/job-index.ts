@@ -158,9 +158,9 @@ function moveValue(values: ValueIds, from: string | undefined, to: string | unde
 }
 
 function addValue(values: ValueIds, value: string, id: number): void {
-  const ids = values.get(value);
-  if (ids) ids.add(id);
-  else values.set(value, new Set([id]));
+  let ids = values.get(value);
+  if (!ids) values.set(value, (ids = new Set()));
+  ids.add(id);
 }
 
 function removeValue(values: ValueIds, value: string, id: number): void {
