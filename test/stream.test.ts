@@ -104,10 +104,10 @@ describe('agent to hub stream', () => {
     await h.close();
     for (let i = 3; i <= 7; i++) {
       source.model.job.push(makeJob('alpha', i));
-      await waitFor(`job ${i} spooled`, () => a.spool.objects.job.has(String(i)));
+      await waitFor(`job ${i} spooled`, () => a.spool.objects.job.has(i));
     }
     source.model.job = source.model.job.filter((j) => j.id !== 1);
-    await waitFor('removal spooled', () => !a.spool.objects.job.has('1'));
+    await waitFor('removal spooled', () => !a.spool.objects.job.has(1));
     const spooledWhileDown = a.spool.lastSeq - before;
     expect(spooledWhileDown).toBeGreaterThanOrEqual(6);
 

@@ -1,7 +1,7 @@
 // The poll diff: what the new poll says, against what the agent has already put in its stream.
 // Pure: no I/O. `known` is updated in place so the next poll diffs against this one.
-import { refOf, type ClusterObjects } from '../../shared/delta/index.js';
-import { KINDS, objectId, wrapObject, type ClusterModel, type FleetObject, type KindName, type ObjectRef } from '../../shared/model/index.js';
+import { objectKey, refOf, type ClusterObjects, type ObjectKey } from '../../shared/delta/index.js';
+import { KINDS, wrapObject, type ClusterModel, type FleetObject, type KindName, type ObjectRef } from '../../shared/model/index.js';
 
 export interface PollDiff {
   upserts: FleetObject[];
@@ -21,10 +21,10 @@ export function diffPoll(known: ClusterObjects, input: DiffInput): PollDiff {
   const removals: ObjectRef[] = [];
   for (const kind of KINDS) {
     if (input.unchanged?.has(kind) || input.failed?.has(kind)) continue;
-    const previous = known[kind] as Map<string, unknown>;
-    const seen = new Set<string>();
+    const previous = known[kind] as Map<ObjectKey, unknown>;
+    const seen = new Set<ObjectKey>();
     for (const value of input.model[kind]) {
-      const id = objectId(kind, value as never);
+      const id = objectKey(kind, value as never);
       seen.add(id);
       const before = previous.get(id);
       if (before === undefined || !sameObject(before, value)) {

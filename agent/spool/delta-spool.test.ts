@@ -75,7 +75,7 @@ describe('DeltaSpool', () => {
     const b = DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 20 }, { logger });
     expect(b.lastSeq).toBe(2);
     expect(b.ackedSeq).toBe(2);
-    expect([...b.objects.job.keys()].sort()).toEqual(['1', '2']);
+    expect([...b.objects.job.keys()].sort()).toEqual([1, 2]);
     b.close();
   });
 

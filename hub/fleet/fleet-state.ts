@@ -2,9 +2,9 @@
 // indexes, and a feed of changes for watchers. apply() is pure state manipulation; the ingest
 // layer decides what may be applied (seq order) and makes it durable first.
 import { EventEmitter } from 'node:events';
-import { applyDelta, emptyObjects, type AppliedChange, type ClusterObjects, type Delta } from '../../shared/delta/index.js';
+import { applyDelta, emptyObjects, objectKeyOfRef, type AppliedChange, type ClusterObjects, type Delta } from '../../shared/delta/index.js';
 import { KINDS, type Job, type KindName, type KindTypes } from '../../shared/model/index.js';
-import { JobIndex } from './job-index.js';
+import { JobIndex, type ClusterJobIndex } from './job-index.js';
 import { JobOrder } from './job-order.js';
 
 export interface ClusterRecord {
@@ -64,11 +64,13 @@ export class FleetState extends EventEmitter {
     record.lastObservedAt = delta.observed_at;
     record.lastDeltaAt = new Date().toISOString();
     let order: JobOrder | undefined;
+    let index: ClusterJobIndex | undefined;
     for (const change of changes) {
       if (change.kind !== 'job') continue;
       const next = change.type === 'upsert' ? (change.value as Job) : undefined;
-      const id = next ? next.id : Number(change.id);
-      this.jobs.change(cluster, id, change.previous as Job | undefined, next);
+      const id = change.id as number;
+      index ??= this.jobs.of(cluster);
+      index.change(id, change.previous as Job | undefined, next);
       order ??= this.orderOf(cluster);
       if (next) order.set(id, next);
       else order.delete(id);
@@ -83,15 +85,16 @@ export class FleetState extends EventEmitter {
     return order;
   }
 
+  /** A job by its id as the API spells it (decimal digits). */
   job(cluster: string, id: string): Job | undefined {
-    return this.clusters.get(cluster)?.objects.job.get(id);
+    return this.clusters.get(cluster)?.objects.job.get(objectKeyOfRef('job', id));
   }
 
   list<K extends KindName>(kind: K, cluster?: string): KindTypes[K][] {
     const out: KindTypes[K][] = [];
     for (const record of this.clusters.values()) {
       if (cluster && record.name !== cluster) continue;
-      for (const value of (record.objects[kind] as Map<string, KindTypes[K]>).values()) out.push(value);
+      for (const value of (record.objects[kind] as Map<unknown, KindTypes[K]>).values()) out.push(value);
     }
     return out;
   }

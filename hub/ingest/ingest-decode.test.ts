@@ -69,7 +69,7 @@ describe('ingest decoding against the stored objects', () => {
     expect(state.jobs.lookup('user', 'alicf')).toEqual(new Set(['c1/2']));
     // A snapshot replaces everything: what it leaves out is gone.
     ingest(frame(5, [job(2), job(4, { state: 'RUNNING', nodes: ['n1'] })], [node('n1')], { snapshot: true }));
-    expect([...state.clusters.get('c1')!.objects.job.keys()]).toEqual(['2', '4']);
+    expect([...state.clusters.get('c1')!.objects.job.keys()]).toEqual([2, 4]);
     expect([...state.clusters.get('c1')!.objects.node.keys()]).toEqual(['n1']);
     expect(state.job('c1', '2')!.user).toBe('alice');
     expect(registry.decoder.stats).toEqual({ fast: 5, generated: 0 });

@@ -65,7 +65,7 @@ export class IngestRegistry {
     // (an update changes a few fields): fewer strings to make, hash and collect.
     const { state } = deps;
     this.decoder.previous = {
-      job: (cluster, id) => state.jobOrder.get(cluster)?.get(id),
+      job: (cluster, id) => state.clusters.get(cluster)?.objects.job.get(id),
       node: (cluster, name) => state.clusters.get(cluster)?.objects.node.get(name),
     };
   }

@@ -6,6 +6,7 @@
 // Watch does not (its message has no place for them).
 import type { EventView } from '../events/index.js';
 import type { FleetChange, FleetState } from '../fleet/index.js';
+import type { ObjectKey } from '../../shared/delta/index.js';
 import type { KindName, KindTypes } from '../../shared/model/index.js';
 
 export interface WatchEvent {
@@ -16,6 +17,8 @@ export interface WatchEvent {
   cluster?: string;
   /** The object's id, or the event's for type "event". */
   object_id?: string;
+  /** @internal The changed object's key (a job's is a number): object_id is made from it with the id (withId). */
+  key?: ObjectKey;
   object?: KindTypes[KindName];
   /**
    * The object as it was: on removes, and on upserts that changed what row filters look at
@@ -66,8 +69,8 @@ export class WatchFeed {
   private push(change: FleetChange): void {
     const seq = this.next++;
     // Built field by field (no spreads): one event per ingested update. Same keys, same order.
-    // The id string is made when a watcher gets the event (withId): most never reach one.
-    const event: WatchEvent = { id: '', seq, type: change.type, kind: change.kind, cluster: change.cluster, object_id: change.id };
+    // The id and object_id strings are made when a watcher gets the event (withId): most never reach one.
+    const event: WatchEvent = { id: '', seq, type: change.type, kind: change.kind, cluster: change.cluster, object_id: undefined, key: change.id };
     if (change.type === 'upsert') event.object = change.value;
     if (change.previous && (change.type === 'remove' || movesRows(change.previous, change.value))) event.previous = change.previous;
     this.emit(event);
@@ -85,9 +88,12 @@ export class WatchFeed {
     for (const listener of this.listeners) listener(event);
   }
 
-  /** Sets an event's id ("<boot>-<seq>", the same whenever it is made) before anyone sees it. */
+  /** Sets an event's id ("<boot>-<seq>", the same whenever it is made) and object_id before anyone sees it. */
   private withId(event: WatchEvent): WatchEvent {
-    if (event.id === '') event.id = `${this.boot}-${event.seq}`;
+    if (event.id === '') {
+      event.id = `${this.boot}-${event.seq}`;
+      if (event.key !== undefined) event.object_id = String(event.key);
+    }
     return event;
   }
 

@@ -128,7 +128,7 @@ export class Agent {
     const s = DeltaSpool.open(this.spoolDir, { cluster: CLUSTER, maxBytes: 256 << 20 }, { logger: silentLogger() });
     try {
       const jobs = new Map<string, string>();
-      for (const [k, j] of s.objects.job) jobs.set(k, j.state);
+      for (const [k, j] of s.objects.job) jobs.set(String(k), j.state);
       return { epoch: s.epoch, lastSeq: s.lastSeq, jobs };
     } finally {
       s.close();

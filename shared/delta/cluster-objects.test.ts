@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { wrapObject, type Job, type Node } from '../model/index.js';
-import { applyDelta, emptyObjects } from './cluster-objects.js';
+import { applyDelta, emptyObjects, objectKeyOfRef, refOf } from './cluster-objects.js';
 import { testJob, testNode } from './testdata/fleet-fixtures.js';
 
 const job = (id: number, state = 'PENDING'): Job => testJob(id, { cluster: 'c', state });
@@ -21,15 +21,32 @@ describe('applyDelta', () => {
       'upsert job 7 c',
       'upsert node n1 c',
     ]);
-    expect([...objects.job.keys()]).toEqual(['2', '7']);
+    expect([...objects.job.keys()]).toEqual([2, 7]);
     expect([...objects.node.keys()]).toEqual(['n1']);
-    expect(objects.job.get('2')!.state).toBe('RUNNING');
+    expect(objects.job.get(2)!.state).toBe('RUNNING');
   });
 
   it('a snapshot into an empty cluster only upserts; changes name the cluster only when asked', () => {
     const objects = emptyObjects();
     const changes = applyDelta(objects, { snapshot: true, removals: [{ kind: 1, id: '9' }], upserts: [wrapObject('job', job(1))] });
-    expect(changes).toEqual([{ type: 'upsert', kind: 'job', id: '1', value: job(1), previous: undefined }]);
+    expect(changes).toEqual([{ type: 'upsert', kind: 'job', id: 1, value: job(1), previous: undefined }]);
     expect('cluster' in changes[0]).toBe(false);
+  });
+});
+
+describe('job keys', () => {
+  it('jobs are keyed by their numeric id; a removal names one by its decimal id, and only that way', () => {
+    const objects = emptyObjects();
+    applyDelta(objects, { snapshot: true, removals: [], upserts: [wrapObject('job', job(7)), wrapObject('job', job(8)), wrapObject('node', node('7'))] });
+    // "07", "7.0" and "" are not how job 7 is named: nothing is removed.
+    expect(applyDelta(objects, { snapshot: false, removals: [refOf('job', '07'), refOf('job', '7.0'), refOf('job', ''), refOf('job', 'x')], upserts: [] })).toEqual([]);
+    const changes = applyDelta(objects, { snapshot: false, removals: [refOf('job', '7'), refOf('node', '7')], upserts: [] });
+    expect(changes.map((c) => [c.kind, c.id])).toEqual([
+      ['job', 7],
+      ['node', '7'],
+    ]);
+    expect([...objects.job.keys()]).toEqual([8]);
+    expect(objectKeyOfRef('job', '8')).toBe(8);
+    expect(refOf('job', 8)).toEqual(refOf('job', '8'));
   });
 });

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeltaSpool } from '../../../agent/spool/index.js';
+import { objectKey } from '../../../shared/delta/index.js';
 import { HubStream } from '../../../agent/stream/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { KINDS, wrapObject, type ClusterModel, type FleetObject, type Job, type Node } from '../../../shared/model/index.js';
@@ -47,7 +48,7 @@ const agents: Agent[] = args.clusters.map((c, i) => {
   // The first poll's state; the hub does not know this epoch, so the stream's welcome turns it
   // into a snapshot (compactToSnapshot), as for a fresh agent.
   for (const kind of KINDS) {
-    for (const o of model[kind] as { cluster: string }[]) (spool.objects[kind] as Map<string, unknown>).set(objectKey(kind, o), o);
+    for (const o of model[kind] as { cluster: string }[]) (spool.objects[kind] as Map<unknown, unknown>).set(objectKey(kind as never, o as never), o);
   }
   const stream = new HubStream(
     { cluster: c.name, agentName: `agent-${c.name}`, agentVersion: 'bench', endpoints: [args.hub], tls: () => loadTls(c.tls, 'agent'), initialBackoffMs: 250, maxBackoffMs: 2000 },
@@ -58,13 +59,6 @@ const agents: Agent[] = args.clusters.map((c, i) => {
 bases.clear();
 const buildMs = Date.now() - t0;
 
-function objectKey(kind: string, o: { cluster: string }): string {
-  const r = o as unknown as { id?: number; name?: string; hostname?: string; account?: string; user?: string; partition?: string };
-  if (kind === 'job') return String(r.id);
-  if (kind === 'controller') return r.hostname!;
-  if (kind === 'association') return `${r.account}/${r.user}/${r.partition}`;
-  return r.name!;
-}
 
 const churnTimers: NodeJS.Timeout[] = [];
 const churned = { deltas: 0, updates: 0 };
@@ -95,7 +89,7 @@ function churnOnce(a: Agent, jobs: number): void {
       const i = a.rng.int(0, a.jobs.length - 1);
       const job = changeJob(a.jobs[i], a.rng, a.nodes, now);
       a.jobs[i] = job;
-      a.spool.objects.job.set(String(job.id), job);
+      a.spool.objects.job.set(job.id, job);
       upserts.push(wrapObject('job', job));
     }
     for (let k = 0; k < Math.ceil(jobs / 10); k++) {
