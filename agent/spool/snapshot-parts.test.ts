@@ -75,7 +75,7 @@ describe('snapshots in parts in the spool', () => {
     expect(b.epoch).toBe(epoch);
     expect(b.lastSeq).toBe(4);
     expect(b.objects.job.size).toBe(12);
-    expect((b.objects.job.get('12') as Job).state).toBe('COMPLETED');
+    expect((b.objects.job.get(12) as Job).state).toBe('COMPLETED');
     expect(sent(b)).toEqual([
       [1, 1, 3],
       [2, 2, 3],
@@ -133,6 +133,6 @@ describe('snapshots in parts in the spool', () => {
     spool.close();
     const again = open(dir);
     expect(again.lastSeq).toBe(5);
-    expect([...again.objects.job.keys()].sort()).toEqual(['1', '100', '101', '102', '103', '104', '105', '106', '107', '108', '109', '110', '2']);
+    expect([...again.objects.job.keys()].sort((x, y) => Number(x) - Number(y))).toEqual([1, 2, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110]);
   });
 });
