@@ -243,9 +243,11 @@ export class HubStream {
       spool.ack(hubEpoch, hubSeq);
       this.sentSeq = hubSeq;
       log.info({ why, epoch: spool.epoch, hubSeq, resend: spool.lastSeq - hubSeq }, 'active, resuming');
-    } else if (spool.startsWithSnapshot()) {
+    } else if (spool.startsWithSnapshot() && hubEpoch < spool.epoch) {
       // Nothing of this epoch acked yet and it opens with its snapshot (a first poll, a
-      // reconnect while a snapshot was on its way): send it as it is, no new one.
+      // reconnect while a snapshot was on its way): send it as it is, no new one. Only when
+      // the hub's epoch is older: epochs move forward (followers ignore older ones), so after
+      // another agent's newer epoch this agent starts a new one.
       this.sentSeq = 0;
       log.info({ why, hubEpoch, hubSeq, epoch: spool.epoch, seq: spool.lastSeq }, 'active; sending this epoch from its snapshot');
     } else {
