@@ -104,8 +104,7 @@ export class DeltaApplier {
       const fit = state.fit(delta);
       if (fit === 'duplicate') {
         stats.duplicates++;
-        const record = state.cluster(cluster);
-        this.stream.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+        this.ackPosition();
         continue;
       }
       if (fit === 'gap') {
@@ -128,6 +127,12 @@ export class DeltaApplier {
     await this.commit(run);
   }
 
+  /** Acks what the hub holds for the cluster (the answer to a delta it already has). */
+  private ackPosition(): void {
+    const record = this.registry.deps.state.cluster(this.stream.cluster());
+    this.stream.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+  }
+
   /**
    * One delta while a snapshot may be arriving in parts: a part already applied is acked again
    * (a resend after a reconnect), the others are held until the last part makes the snapshot
@@ -142,8 +147,7 @@ export class DeltaApplier {
     }
     if (state.fit(delta) === 'duplicate') {
       this.registry.stats.duplicates++;
-      const record = state.cluster(this.stream.cluster());
-      this.stream.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+      this.ackPosition();
       return undefined;
     }
     try {
@@ -190,8 +194,7 @@ export class DeltaApplier {
     for (const delta of deltas) {
       // Another stream of this cluster (a stale one it replaced) may have applied it meanwhile.
       if (state.fit(delta) !== 'apply') {
-        const record = state.cluster(cluster);
-        this.stream.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+        this.ackPosition();
         continue;
       }
       state.apply(delta);
