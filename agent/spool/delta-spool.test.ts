@@ -3,28 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.js';
-import { emptyClusterModel, type Job } from '../../shared/model/index.js';
-import { diffPoll } from '../diff/index.js';
+import type { Job } from '../../shared/model/index.js';
 import { DeltaSpool } from './delta-spool.js';
+import { job, poll } from './testdata/spool-fixtures.js';
 import { decodeDelta } from '../../shared/delta/index.js';
 import { AgentMessage } from '../../generated/fleet/v1/agent.js';
 
 const logger = silentLogger();
-
-function job(id: number, state = 'RUNNING'): Job {
-  return {
-    cluster: 'c1', id, name: `j${id}`, user: 'bob', account: 'ops', partition: 'batch', qos: 'normal', state,
-    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
-  };
-}
-
-/** Polls `jobs` into the spool the way the pipeline does. */
-function poll(spool: DeltaSpool, jobs: Job[]) {
-  const model = emptyClusterModel();
-  model.job = jobs;
-  const d = diffPoll(spool.objects, { model });
-  return d.upserts.length || d.removals.length ? spool.append(d.upserts, d.removals) : undefined;
-}
 
 describe('DeltaSpool', () => {
   it('numbers deltas, marks the first of an epoch as a snapshot, frees on ack', () => {

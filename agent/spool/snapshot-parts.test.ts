@@ -5,25 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { AgentMessage } from '../../generated/fleet/v1/agent.js';
 import { decodeDelta } from '../../shared/delta/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
-import { emptyClusterModel, type Job } from '../../shared/model/index.js';
-import { diffPoll } from '../diff/index.js';
+import type { Job } from '../../shared/model/index.js';
 import { DeltaSpool } from './delta-spool.js';
+import { job, poll } from './testdata/spool-fixtures.js';
 
 const logger = silentLogger();
-
-function job(id: number, state = 'RUNNING'): Job {
-  return {
-    cluster: 'c1', id, name: `j${id}`, user: 'bob', account: 'ops', partition: 'batch', qos: 'normal', state,
-    state_flags: [], state_reason: 'None', nodes: [], node_list: '', cpus: 1, node_count: 1, working_dir: '', comment: '', tres: '',
-  };
-}
-
-function poll(spool: DeltaSpool, jobs: Job[]) {
-  const model = emptyClusterModel();
-  model.job = jobs;
-  const d = diffPoll(spool.objects, { model });
-  return spool.append(d.upserts, d.removals);
-}
 
 const jobs = (n: number, state?: string): Job[] => Array.from({ length: n }, (_, i) => job(i + 1, state));
 const open = (dir: string, extra: object = {}) => DeltaSpool.open(dir, { cluster: 'c1', maxBytes: 1 << 24, snapshotPartObjects: 5, ...extra }, { logger });
