@@ -86,7 +86,6 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   await audit.open();
 
   const state = new FleetState();
-  state.setMaxListeners(0);
   const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest });
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');

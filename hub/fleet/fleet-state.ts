@@ -1,8 +1,10 @@
 // The fleet's live state: every cluster's objects, the (epoch, seq) applied for each, job
 // indexes, and a feed of changes for watchers. apply() is pure state manipulation; the ingest
 // layer decides what may be applied (seq order) and makes it durable first.
-import { EventEmitter } from 'node:events';
+// Not an event bus: listeners subscribe to the two typed feeds (onChanges, onClusterStatus),
+// and only FleetState itself notifies them, from apply() and setAgentStatus().
 import { applyDelta, emptyObjects, objectKeyOfRef, type AppliedChange, type ClusterObjects, type Delta } from '../../shared/delta/index.js';
+import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 import { KINDS, type Job, type KindName, type KindTypes } from '../../shared/model/index.js';
 import { JobIndex, type ClusterJobIndex } from './job-index.js';
 import { JobOrder } from './job-order.js';
@@ -27,11 +29,57 @@ export interface FleetChange extends AppliedChange {
 /** How a delta relates to what the hub holds for its cluster. */
 export type DeltaFit = 'apply' | 'duplicate' | 'gap';
 
-export class FleetState extends EventEmitter {
+/** Who streams for a cluster now, as setAgentStatus() takes it. */
+export interface AgentStatus {
+  /** An agent of the cluster streams to this hub, or (clustered) to another hub of the region. */
+  connected: boolean;
+  /** The agent streaming for it; omitted: the one named before stays (a gone agent is still named). */
+  agent?: string;
+}
+
+export type ChangesListener = (changes: readonly FleetChange[]) => void;
+export type ClusterStatusListener = (record: Readonly<ClusterRecord>) => void;
+
+export interface FleetStateDeps {
+  /** For lastDeltaAt; systemClock when omitted. */
+  clock?: Clock;
+}
+
+export class FleetState {
   readonly clusters = new Map<string, ClusterRecord>();
   readonly jobs = new JobIndex();
   /** Per cluster, its jobs by ascending id (the jobs query pages through these). */
   readonly jobOrder = new Map<string, JobOrder>();
+  private readonly clock: Clock;
+  private readonly changeListeners = new Listeners<readonly FleetChange[]>();
+  private readonly statusListeners = new Listeners<Readonly<ClusterRecord>>();
+
+  constructor(deps: FleetStateDeps = {}) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  /** Every batch of changes apply() makes (not those of apply(..., { notify: false })). Returns unsubscribe. */
+  onChanges(listener: ChangesListener): () => void {
+    return this.changeListeners.add(listener);
+  }
+
+  /** Every setAgentStatus(), with the cluster's record as it is then. Returns unsubscribe. */
+  onClusterStatus(listener: ClusterStatusListener): () => void {
+    return this.statusListeners.add(listener);
+  }
+
+  /**
+   * The cluster's agent connected, went away, or changed role: updates its record and tells the
+   * cluster-status listeners, even when nothing in the record changed (a demoted agent's hub
+   * stops announcing the cluster).
+   */
+  setAgentStatus(cluster: string, status: AgentStatus): ClusterRecord {
+    const record = this.cluster(cluster);
+    record.connected = status.connected;
+    if (status.agent !== undefined) record.agent = status.agent;
+    this.statusListeners.notify(record);
+    return record;
+  }
 
   cluster(name: string): ClusterRecord {
     let record = this.clusters.get(name);
@@ -54,7 +102,8 @@ export class FleetState extends EventEmitter {
     return delta.seq === record.seq + 1 ? 'apply' : 'gap';
   }
 
-  apply(delta: Delta, opts: { emit?: boolean } = {}): FleetChange[] {
+  /** notify: false for rebuilding the state (a restart's load), which no watcher is to hear of. */
+  apply(delta: Delta, opts: { notify?: boolean } = {}): FleetChange[] {
     const record = this.cluster(delta.cluster);
     const cluster = delta.cluster;
     // Each change names its cluster (what watchers get), made so by applyDelta itself.
@@ -62,7 +111,7 @@ export class FleetState extends EventEmitter {
     record.epoch = delta.epoch;
     record.seq = delta.seq;
     record.lastObservedAt = delta.observed_at;
-    record.lastDeltaAt = new Date().toISOString();
+    record.lastDeltaAt = isoNow(this.clock);
     let order: JobOrder | undefined;
     let index: ClusterJobIndex | undefined;
     for (const change of changes) {
@@ -75,7 +124,7 @@ export class FleetState extends EventEmitter {
       if (next) order.set(id, next);
       else order.delete(id);
     }
-    if (opts.emit !== false && changes.length) this.emit('changes', changes);
+    if (opts.notify !== false && changes.length) this.changeListeners.notify(changes);
     return changes;
   }
 
@@ -104,5 +153,20 @@ export class FleetState extends EventEmitter {
     const out = {} as Record<KindName, number>;
     for (const kind of KINDS) out[kind] = record ? record.objects[kind].size : 0;
     return out;
+  }
+}
+
+/** One typed feed. Each subscription is its own entry: the same function subscribed twice hears twice. */
+class Listeners<T> {
+  private readonly entries = new Set<{ listener: (value: T) => void }>();
+
+  add(listener: (value: T) => void): () => void {
+    const entry = { listener };
+    this.entries.add(entry);
+    return () => void this.entries.delete(entry);
+  }
+
+  notify(value: T): void {
+    for (const entry of this.entries) entry.listener(value);
   }
 }

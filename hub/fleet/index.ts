@@ -2,3 +2,4 @@ export * from './fleet-state.js';
 export * from './queries.js';
 export * from './job-index.js';
 export * from './job-order.js';
+export * from './snapshot-of.js';

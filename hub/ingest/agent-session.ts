@@ -173,7 +173,7 @@ export class AgentSession {
     const record = this.registry.deps.state.cluster(this.cluster);
     this.write({ body: { $case: 'role_change', value: { role: AgentRole.AGENT_ROLE_STANDBY, epoch: record.epoch, seq: record.seq, reason } } });
     this.log.warn({ reason }, 'active agent demoted to standby');
-    this.registry.deps.state.emit('cluster', record);
+    this.registry.deps.state.setAgentStatus(this.cluster, { connected: record.connected });
   }
 
   /** Missed more heartbeats than the failover threshold allows. */
@@ -222,7 +222,7 @@ export class AgentSession {
       this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE, snapshot_parts: true } } });
     }
     this.log.info({ epoch: record.epoch, seq: record.seq, reason }, promoted ? 'standby agent promoted to active' : 'agent connected');
-    state.emit('cluster', record);
+    state.setAgentStatus(this.cluster, { connected: true, agent: this.agentName });
   }
 
   private write(msg: HubMessage): void {
@@ -267,7 +267,7 @@ export class AgentSession {
       }
       const record = this.registry.deps.state.cluster(this.cluster);
       record.connected = false;
-      this.registry.deps.state.emit('cluster', record);
+      this.registry.deps.state.setAgentStatus(this.cluster, { connected: false });
       this.registry.deps.ownership?.release(this.cluster);
       this.log.info('agent disconnected');
     }

@@ -4,9 +4,9 @@
 // below that entry but never below stream_retention, so a hub that restarts within the
 // retention catches up from the tail without a bootstrap. Every write is fenced.
 import type { Redis } from 'ioredis';
-import { allObjects, encodeDelta, type Delta } from '../../shared/delta/index.js';
+import { encodeDelta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { FleetState } from '../fleet/index.js';
+import { snapshotOf, type FleetState } from '../fleet/index.js';
 import { periodic, type Singleton } from '../leader/index.js';
 import { compareIds, type ReplicationKeys } from './keys.js';
 import type { ReplicationFollower } from './follower.js';
@@ -55,19 +55,7 @@ export function compactionSingleton(deps: CompactionDeps, opts: CompactionOption
         commands.push(['HSET', keys.snapshot(cluster), 'id', cut]);
         return;
       }
-      const snapshot: Delta = {
-        cluster,
-        epoch: record.epoch,
-        seq: record.seq,
-        upserts: allObjects(record.objects),
-        removals: [],
-        observed_at: record.lastObservedAt ?? '',
-        snapshot: true,
-        events: [],
-        snapshot_part: 0,
-        snapshot_parts: 0,
-      };
-      commands.push(['HSET', keys.snapshot(cluster), 'd', Buffer.from(encodeDelta(snapshot)), 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)]);
+      commands.push(['HSET', keys.snapshot(cluster), 'd', Buffer.from(encodeDelta(snapshotOf(record))), 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)]);
       commands.push(['SADD', keys.clusters, cluster]);
       stats.snapshots++;
     });

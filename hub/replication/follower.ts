@@ -316,11 +316,7 @@ export class ReplicationFollower {
       if (!owner || owner.hub !== hubId) {
         const connected = !!owner;
         const agent = owner?.agent ?? record.agent;
-        if (record.connected !== connected || record.agent !== agent) {
-          record.connected = connected;
-          if (agent) record.agent = agent;
-          state.emit('cluster', record);
-        }
+        if (record.connected !== connected || record.agent !== agent) state.setAgentStatus(cluster, { connected, agent: agent || undefined });
       }
       const behind = owner && owner.hub !== hubId && (owner.epoch !== record.epoch || owner.seq > record.seq);
       if (behind) {

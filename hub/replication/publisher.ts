@@ -3,9 +3,9 @@
 // Redis). When a publish fails, nothing more of that cluster is published until a snapshot
 // of it is: the other hubs see a gap, report the cluster stale and wait for that snapshot.
 import type { Redis } from 'ioredis';
-import { allObjects, encodeDelta, type Delta } from '../../shared/delta/index.js';
+import { encodeDelta, type Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { FleetState } from '../fleet/index.js';
+import { snapshotOf, type FleetState } from '../fleet/index.js';
 import type { ReplicationKeys } from './keys.js';
 
 export interface PublisherDeps {
@@ -71,18 +71,7 @@ export class ReplicationPublisher {
     if (Date.now() - last < minIntervalMs) return false;
     this.lastSnapshotAt.set(cluster, Date.now());
     this.needsSnapshot.delete(cluster);
-    const snapshot: Delta = {
-      cluster,
-      epoch: record.epoch,
-      seq: record.seq,
-      upserts: allObjects(record.objects),
-      removals: [],
-      observed_at: record.lastObservedAt ?? '',
-      snapshot: true,
-      events: [],
-      snapshot_part: 0,
-      snapshot_parts: 0,
-    };
+    const snapshot = snapshotOf(record);
     this.deps.logger.info({ cluster, epoch: record.epoch, seq: record.seq, why }, 'replication: publishing a snapshot');
     this.add(cluster, 's', snapshot).then(
       () => this.stats.snapshots++,

@@ -107,7 +107,7 @@ export class Replication {
     });
     this.subscriber.subscribe(this.keys.resync, this.keys.status).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
     // A local agent connected, was promoted or went away: the other hubs hear it at once.
-    this.deps.state.on('cluster', (record: { name: string }) => {
+    this.deps.state.onClusterStatus((record) => {
       this.publisher.publishStatus(record.name, 3 * TICK_MS).catch((err: Error) => this.log.debug({ cluster: record.name, err: err.message }, 'replication: could not publish the cluster status'));
     });
     this.follower.start();

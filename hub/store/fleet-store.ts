@@ -5,11 +5,11 @@
 // file that fails authentication is set aside and the cluster resyncs from its agent.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { allObjects, encodeDelta, FastDeltaDecoder, type Delta } from '../../shared/delta/index.js';
+import { encodeDelta, FastDeltaDecoder, type Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { AtRest, KeyServiceError, KeyUnavailableError, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
-import type { ClusterRecord, FleetState } from '../fleet/index.js';
+import { snapshotOf, type ClusterRecord, type FleetState } from '../fleet/index.js';
 
 export interface FleetStoreOptions {
   dataDir: string;
@@ -47,7 +47,7 @@ export class FleetStore {
       const walPath = join(dir, 'wal.log');
       if (existsSync(checkpointPath)) {
         try {
-          state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { emit: false });
+          state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { notify: false });
         } catch (err) {
           // A missing key is the operator's to fix: never overwrite what it would open.
           if (err instanceof KeyUnavailableError || err instanceof KeyServiceError) throw err;
@@ -71,7 +71,7 @@ export class FleetStore {
       for (const record of opened.records) {
         const delta = this.decoder.decodeDelta(record);
         if (state.fit(delta) !== 'apply') continue;
-        state.apply(delta, { emit: false });
+        state.apply(delta, { notify: false });
         deltas++;
       }
       this.wals.set(decodeURIComponent(entry), opened.log);
@@ -124,18 +124,7 @@ export class FleetStore {
   }
 
   checkpoint(record: ClusterRecord): void {
-    this.writeCheckpoint(record.name, {
-      cluster: record.name,
-      epoch: record.epoch,
-      seq: record.seq,
-      upserts: allObjects(record.objects),
-      removals: [],
-      observed_at: record.lastObservedAt ?? '',
-      snapshot: true,
-      events: [],
-      snapshot_part: 0,
-      snapshot_parts: 0,
-    });
+    this.writeCheckpoint(record.name, snapshotOf(record));
   }
 
   private writeCheckpoint(cluster: string, snapshot: Delta, encoded?: Uint8Array): void {

@@ -55,7 +55,7 @@ export class WatchFeed {
     state: FleetState,
     private readonly capacity = 50_000,
   ) {
-    state.on('changes', (changes: FleetChange[]) => {
+    state.onChanges((changes) => {
       for (const change of changes) this.push(change);
     });
   }
