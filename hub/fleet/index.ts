@@ -1,4 +1,5 @@
 export * from './fleet-state.js';
+export * from './freshness.js';
 export * from './queries.js';
 export * from './job-index.js';
 export * from './job-order.js';
