@@ -4,12 +4,14 @@
 // below that entry but never below stream_retention, so a hub that restarts within the
 // retention catches up from the tail without a bootstrap. Every write is fenced.
 import type { Redis } from 'ioredis';
+import type { Clock } from '../../shared/clock/index.js';
 import { encodeDelta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { snapshotOf, type FleetState } from '../fleet/index.js';
 import { periodic, type Singleton } from '../leader/index.js';
 import { compareIds, type ReplicationKeys } from './keys.js';
 import type { ReplicationFollower } from './follower.js';
+import type { ReplicationPresence } from './presence.js';
 import type { RedisCommand, RedisFence } from './redis-fence.js';
 
 export interface CompactionDeps {
@@ -18,29 +20,29 @@ export interface CompactionDeps {
   keys: ReplicationKeys;
   state: FleetState;
   follower: ReplicationFollower;
+  /** Which clusters this hub cannot vouch for now: their snapshots are not rewritten. */
+  presence: ReplicationPresence;
   logger: Logger;
-  /** Clusters whose data this hub cannot vouch for now. */
-  stale: () => ReadonlyMap<string, string>;
+  clock: Clock;
 }
 
 export interface CompactionOptions {
   intervalMs: number;
   retentionMs: number;
-  staleAfterMs: number;
 }
 
 export function compactionSingleton(deps: CompactionDeps, opts: CompactionOptions): Singleton & { stats: { runs: number; snapshots: number; trimmed: number } } {
   const stats = { runs: 0, snapshots: 0, trimmed: 0 };
   const singleton = periodic('replication-compaction', opts.intervalMs, async (ctx) => {
-    const { redis, keys, state, follower } = deps;
-    if (!follower.healthy(opts.staleAfterMs) || follower.catchingUpTo !== null) return;
+    const { redis, keys, state, follower, presence } = deps;
+    if (!presence.streamHealthy() || follower.catchingUpTo !== null) return;
     const names = [...state.clusters.keys()];
     const existing = await Promise.all(names.map((c) => redis.hmget(keys.snapshot(c), 'epoch', 'seq', 'id')));
     ctx.assertLeading();
     // From here to the commands list, nothing awaits: the snapshots and the cut agree.
     const cut = follower.position;
     if (cut === '0-0') return;
-    const stale = deps.stale();
+    const stale = presence.stale();
     const commands: RedisCommand[] = [];
     let minid = cut;
     names.forEach((cluster, i) => {
@@ -59,7 +61,7 @@ export function compactionSingleton(deps: CompactionDeps, opts: CompactionOption
       commands.push(['SADD', keys.clusters, cluster]);
       stats.snapshots++;
     });
-    const retained = `${Math.max(0, Date.now() - opts.retentionMs)}-0`;
+    const retained = `${Math.max(0, deps.clock.now() - opts.retentionMs)}-0`;
     if (compareIds(retained, minid) < 0) minid = retained;
     commands.push(['SET', keys.trimmed, minid], ['XTRIM', keys.stream, 'MINID', minid]);
     await deps.fence.exec(ctx.token, commands);

@@ -3,17 +3,19 @@
 // the last entry it applied (kept in <data_dir>/replication.json); a new one, or one whose
 // place was trimmed away, bootstraps from the snapshots plus the stream's tail. A gap in a
 // cluster's seq asks the ingesting hub for a snapshot and marks the cluster stale until then.
+// Who streams each cluster and how far behind this hub is: presence.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { decodeDelta, type Delta } from '../../shared/delta/index.js';
+import type { Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { writeAtomically } from '../../shared/record-log/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { sleep } from '../leader/index.js';
 import type { FleetStore } from '../store/index.js';
 import { compareIds, type ReplicationKeys } from './keys.js';
-import type { OwnerRecord } from './publisher.js';
+import type { StreamProgress } from './presence.js';
 
 export interface FollowerDeps {
   /** A connection of its own: XREAD BLOCK holds it. */
@@ -29,6 +31,7 @@ export interface FollowerDeps {
   ingesting: () => ReadonlySet<string>;
   /** Called after each delta applied from the stream. */
   onApplied?: (delta: Delta) => void;
+  clock: Clock;
 }
 
 interface SavedPosition {
@@ -39,10 +42,8 @@ interface SavedPosition {
 
 const BATCH = 500;
 const BLOCK_MS = 1_000;
-/** Owner records are refreshed every second: behind for this long is not a delta in flight. */
-const RESYNC_WHEN_BEHIND_MS = 5_000;
 
-export class ReplicationFollower {
+export class ReplicationFollower implements StreamProgress {
   readonly stats = { applied: 0, duplicates: 0, gaps: 0, bootstraps: 0, snapshots: 0, ownEntries: 0 };
   /** Last stream entry applied (or skipped). */
   position = '0-0';
@@ -50,10 +51,6 @@ export class ReplicationFollower {
   private cuts = new Map<string, string>();
   /** Clusters with a hole, since when. */
   readonly gaps = new Map<string, number>();
-  /** What the ingesting hubs say they have applied. */
-  readonly owners = new Map<string, OwnerRecord>();
-  /** Since when each cluster is behind its owner. */
-  private readonly behindSince = new Map<string, number>();
   lastReadAt = 0;
   lastError: string | null = 'not connected yet';
   /** Until the stream's end as of (re)connecting has been applied. */
@@ -73,6 +70,10 @@ export class ReplicationFollower {
     this.needBootstrap = !this.loadPosition();
     this.firstRead = new Promise((resolve) => (this.resolveFirstRead = resolve));
     void this.firstRead.then(() => (this.everCaughtUp = true));
+  }
+
+  private now(): number {
+    return this.deps.clock.now();
   }
 
   private get log(): Logger {
@@ -96,11 +97,6 @@ export class ReplicationFollower {
   /** True once this hub has read the stream up to where it stood when the hub (re)connected. */
   get caughtUpOnce(): boolean {
     return this.everCaughtUp;
-  }
-
-  /** The stream has answered within ms. */
-  healthy(ms: number): boolean {
-    return this.lastError === null && Date.now() - this.lastReadAt <= ms;
   }
 
   async close(): Promise<void> {
@@ -140,10 +136,10 @@ export class ReplicationFollower {
     let lastCheck = 0;
     while (!this.closed) {
       try {
-        if (this.lastError !== null || Date.now() - lastCheck > 5_000) {
+        if (this.lastError !== null || this.now() - lastCheck > 5_000) {
           // After (re)connecting, and every few seconds: was our place trimmed away meanwhile?
           await this.checkPlace();
-          lastCheck = Date.now();
+          lastCheck = this.now();
         }
         if (this.needBootstrap) await this.bootstrap();
         await this.readerReady();
@@ -152,16 +148,16 @@ export class ReplicationFollower {
           | null;
         if (this.lastError !== null) this.log.info({ position: this.position }, 'replication: reading the stream');
         this.lastError = null;
-        this.lastReadAt = Date.now();
+        this.lastReadAt = this.now();
         const entries = res?.[0]?.[1] ?? [];
         for (const [id, fields] of entries) this.handle(id.toString(), fields);
         if (this.catchingUpTo !== null && (entries.length < BATCH || compareIds(this.position, this.catchingUpTo) >= 0)) {
           this.catchingUpTo = null;
           this.resolveFirstRead();
         }
-        if (Date.now() - lastSave > 1_000) {
+        if (this.now() - lastSave > 1_000) {
           this.savePosition();
-          lastSave = Date.now();
+          lastSave = this.now();
         }
       } catch (err) {
         if (this.closed) break;
@@ -285,7 +281,7 @@ export class ReplicationFollower {
     if (!this.gaps.has(cluster)) {
       const record = this.deps.state.clusters.get(cluster);
       this.log.warn({ cluster, have: record ? [record.epoch, record.seq] : null }, 'replication: gap in the stream; the cluster is stale until a snapshot arrives');
-      this.gaps.set(cluster, Date.now());
+      this.gaps.set(cluster, this.now());
     }
     this.askResync(cluster);
   }
@@ -293,46 +289,8 @@ export class ReplicationFollower {
   /** Asks whichever hub ingests the cluster to publish a snapshot (at most once a second). */
   askResync(cluster: string): void {
     const last = this.resyncAsked.get(cluster) ?? 0;
-    if (Date.now() - last < 1_000) return;
-    this.resyncAsked.set(cluster, Date.now());
+    if (this.now() - last < 1_000) return;
+    this.resyncAsked.set(cluster, this.now());
     this.deps.redis.publish(this.deps.keys.resync, cluster).catch(() => undefined);
-  }
-
-  /** Once a second: what the ingesting hubs have, to see who lags; holes re-asked. */
-  async pollOwners(): Promise<void> {
-    const { state, keys, hubId } = this.deps;
-    const clusters = [...state.clusters.keys()];
-    if (clusters.length === 0) return;
-    const values = await this.deps.redis.mget(clusters.map((c) => keys.owner(c)));
-    const ingesting = this.deps.ingesting();
-    clusters.forEach((cluster, i) => {
-      const text = values[i];
-      const owner = text ? (JSON.parse(text) as OwnerRecord) : undefined;
-      if (owner) this.owners.set(cluster, owner);
-      else this.owners.delete(cluster);
-      if (ingesting.has(cluster)) return;
-      const record = state.cluster(cluster);
-      // Connected means "an agent streams to some hub of the region".
-      if (!owner || owner.hub !== hubId) {
-        const connected = !!owner;
-        const agent = owner?.agent ?? record.agent;
-        if (record.connected !== connected || record.agent !== agent) state.setAgentStatus(cluster, { connected, agent: agent || undefined });
-      }
-      const behind = owner && owner.hub !== hubId && (owner.epoch !== record.epoch || owner.seq > record.seq);
-      if (behind) {
-        if (!this.behindSince.has(cluster)) this.behindSince.set(cluster, Date.now());
-      } else this.behindSince.delete(cluster);
-      // Behind for long with the stream read to its end: deltas the ingesting hub counts as
-      // published are not in the stream (a Redis failover lost writes its old master had
-      // acked). No later delta may come to show the hole as a gap: ask for a snapshot.
-      const lost = this.catchingUpTo === null && this.behindFor(cluster) > RESYNC_WHEN_BEHIND_MS;
-      if ((this.gaps.has(cluster) || lost) && owner) this.askResync(cluster);
-    });
-  }
-
-  /** How long the cluster has been behind its ingesting hub (0 when it is not). */
-  behindFor(cluster: string): number {
-    const since = this.behindSince.get(cluster);
-    return since ? Date.now() - since : 0;
   }
 }

@@ -1,4 +1,5 @@
 export { Replication, type ReplicationDeps } from './replication.js';
+export { ReplicationPresence, type StreamProgress } from './presence.js';
 export { replicationKeys, compareIds, type ReplicationKeys } from './keys.js';
 export { createRedis } from './redis-client.js';
 export { RedisFence, type RedisCommand } from './redis-fence.js';

@@ -3,6 +3,7 @@
 // Redis). When a publish fails, nothing more of that cluster is published until a snapshot
 // of it is: the other hubs see a gap, report the cluster stale and wait for that snapshot.
 import type { Redis } from 'ioredis';
+import type { Clock } from '../../shared/clock/index.js';
 import { encodeDelta, type Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { snapshotOf, type FleetState } from '../fleet/index.js';
@@ -16,6 +17,7 @@ export interface PublisherDeps {
   logger: Logger;
   /** Clusters whose agent streams to this hub now. */
   ingesting: () => ReadonlySet<string>;
+  clock: Clock;
 }
 
 export interface OwnerRecord {
@@ -68,8 +70,9 @@ export class ReplicationPublisher {
     const record = this.deps.state.clusters.get(cluster);
     if (!record || record.epoch === 0 || !this.ready) return false;
     const last = this.lastSnapshotAt.get(cluster) ?? 0;
-    if (Date.now() - last < minIntervalMs) return false;
-    this.lastSnapshotAt.set(cluster, Date.now());
+    const now = this.deps.clock.now();
+    if (now - last < minIntervalMs) return false;
+    this.lastSnapshotAt.set(cluster, now);
     this.needsSnapshot.delete(cluster);
     const snapshot = snapshotOf(record);
     this.deps.logger.info({ cluster, epoch: record.epoch, seq: record.seq, why }, 'replication: publishing a snapshot');
@@ -111,7 +114,7 @@ export class ReplicationPublisher {
     const key = this.deps.keys.owner(cluster);
     const record = this.deps.state.clusters.get(cluster);
     if (this.deps.ingesting().has(cluster) && record) {
-      const owner: OwnerRecord = { hub: this.deps.hubId, agent: record.agent ?? null, epoch: record.epoch, seq: record.seq, at: Date.now() };
+      const owner: OwnerRecord = { hub: this.deps.hubId, agent: record.agent ?? null, epoch: record.epoch, seq: record.seq, at: this.deps.clock.now() };
       this.announced.add(cluster);
       await this.deps.redis.set(key, JSON.stringify(owner), 'PX', ttlMs);
     } else if (this.announced.delete(cluster)) {
@@ -132,7 +135,7 @@ export class ReplicationPublisher {
     for (const cluster of ingesting) {
       const record = this.deps.state.clusters.get(cluster);
       if (!record) continue;
-      const owner: OwnerRecord = { hub: this.deps.hubId, agent: record.agent ?? null, epoch: record.epoch, seq: record.seq, at: Date.now() };
+      const owner: OwnerRecord = { hub: this.deps.hubId, agent: record.agent ?? null, epoch: record.epoch, seq: record.seq, at: this.deps.clock.now() };
       writes.push(this.deps.redis.set(this.deps.keys.owner(cluster), JSON.stringify(owner), 'PX', ttlMs));
     }
     await Promise.allSettled(writes);

@@ -26,8 +26,8 @@ export function registerReplicationMetrics(registry: Registry, replication: Repl
     help: 'Seconds since the replication stream last answered this hub',
     registers: [registry],
     collect() {
-      const at = replication.follower.lastReadAt;
-      this.set(at ? (Date.now() - at) / 1000 : -1);
+      const age = replication.presence.streamReadAgeMs();
+      this.set(age === null ? -1 : age / 1000);
     },
   });
   new Counter({

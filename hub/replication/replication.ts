@@ -3,6 +3,7 @@
 // of fleet events, notification dedupe and sessions, and the staleness of what this hub
 // serves. hub/main.ts builds one when the config has a redis: section.
 import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RedisConfig } from '../config/index.js';
@@ -13,6 +14,7 @@ import { compactionSingleton } from './compaction.js';
 import { EventRecord } from './event-record.js';
 import { ReplicationFollower } from './follower.js';
 import { replicationKeys, type ReplicationKeys } from './keys.js';
+import { ReplicationPresence } from './presence.js';
 import { ReplicationPublisher } from './publisher.js';
 import { createRedis } from './redis-client.js';
 import { RedisFence } from './redis-fence.js';
@@ -29,6 +31,8 @@ export interface ReplicationDeps {
   ingesting: () => ReadonlySet<string>;
   /** After a delta of another hub's agent is applied here (e.g. to the hub's event log). */
   onReplicated?: (delta: Delta) => void;
+  /** systemClock when omitted. */
+  clock?: Clock;
 }
 
 const TICK_MS = 1_000;
@@ -38,6 +42,7 @@ export class Replication {
   readonly fence: RedisFence;
   readonly publisher: ReplicationPublisher;
   readonly follower: ReplicationFollower;
+  readonly presence: ReplicationPresence;
   readonly events: EventRecord;
   readonly dedupe: DedupeStore;
   readonly sharedKv: SharedKvStore;
@@ -46,6 +51,7 @@ export class Replication {
   private readonly reader: Redis;
   private readonly subscriber: Redis;
   private timer?: NodeJS.Timeout;
+  private unsubscribeStatus?: () => void;
   private closing = false;
   private readonly log: Logger;
 
@@ -54,6 +60,7 @@ export class Replication {
     private readonly deps: ReplicationDeps,
   ) {
     this.log = deps.logger.child({ component: 'replication' });
+    const clock = deps.clock ?? systemClock;
     this.keys = replicationKeys(config.key_prefix, deps.region);
     this.redis = createRedis(config, { name: 'commands', offlineQueue: false });
     this.reader = createRedis(config, { name: 'reader', offlineQueue: false });
@@ -74,7 +81,7 @@ export class Replication {
       });
     }
     this.fence = new RedisFence(this.redis, this.keys);
-    this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting });
+    this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting, clock });
     this.events = new EventRecord({ redis: this.redis, fence: this.fence, keys: this.keys });
     this.follower = new ReplicationFollower({
       reader: this.reader,
@@ -90,30 +97,35 @@ export class Replication {
         deps.onReplicated?.(delta);
         this.events.observe(delta);
       },
+      clock,
     });
+    this.presence = new ReplicationPresence(
+      { redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, ingesting: deps.ingesting, stream: this.follower, clock },
+      { staleAfterMs: config.stale_after },
+    );
     this.dedupe = new RedisDedupeStore(this.redis, this.keys);
     this.sharedKv = new RedisSharedKvStore(this.redis, this.keys);
     this.compaction = compactionSingleton(
-      { redis: this.redis, fence: this.fence, keys: this.keys, state: deps.state, follower: this.follower, logger: this.log, stale: () => this.stale() },
-      { intervalMs: config.compact_interval, retentionMs: config.stream_retention, staleAfterMs: config.stale_after },
+      { redis: this.redis, fence: this.fence, keys: this.keys, state: deps.state, follower: this.follower, presence: this.presence, logger: this.log, clock },
+      { intervalMs: config.compact_interval, retentionMs: config.stream_retention },
     );
   }
 
   /** Starts reading; resolves when caught up with the stream or after waitMs (Redis may be down). */
   async start(waitMs: number): Promise<void> {
     this.subscriber.on('message', (channel: string, cluster: string) => {
-      if (channel === this.keys.status) this.follower.pollOwners().catch(() => undefined);
+      if (channel === this.keys.status) this.presence.pollOwners().catch(() => undefined);
       else if (this.deps.ingesting().has(cluster)) this.publisher.publishSnapshot(cluster, 'another hub asked for it', 1_000);
     });
     this.subscriber.subscribe(this.keys.resync, this.keys.status).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
     // A local agent connected, was promoted or went away: the other hubs hear it at once.
-    this.deps.state.onClusterStatus((record) => {
+    this.unsubscribeStatus = this.deps.state.onClusterStatus((record) => {
       this.publisher.publishStatus(record.name, 3 * TICK_MS).catch((err: Error) => this.log.debug({ cluster: record.name, err: err.message }, 'replication: could not publish the cluster status'));
     });
     this.follower.start();
     this.timer = setInterval(() => {
       this.publisher.tick(3 * TICK_MS).catch(() => undefined);
-      this.follower.pollOwners().catch(() => undefined);
+      this.presence.pollOwners().catch(() => undefined);
     }, TICK_MS);
     const caughtUp = await this.follower.caughtUp(waitMs);
     if (!caughtUp) this.log.warn({ waitMs }, 'replication: not caught up with the stream yet; serving and reporting staleness meanwhile');
@@ -129,40 +141,21 @@ export class Replication {
     return [this.compaction, this.events.singleton()];
   }
 
-  /** Clusters this hub cannot vouch for now, with why; "*" when it may lack whole clusters. */
+  /** Clusters this hub cannot vouch for now, with why (see hub/fleet/freshness.ts). */
   stale(): Map<string, string> {
-    const out = new Map<string, string>();
-    const ingesting = this.deps.ingesting();
-    const f = this.follower;
-    const healthy = f.healthy(this.config.stale_after);
-    // What this hub does not know at all cannot be listed per cluster: "*" stands for it.
-    if (!healthy) out.set('*', `replication stream unreadable (${f.lastError ?? 'no answer'}): clusters of other hubs may be missing or old`);
-    else if (f.catchingUpTo !== null || !f.caughtUpOnce) out.set('*', 'catching up with the replication stream: clusters of other hubs may be missing or old');
-    for (const cluster of this.deps.state.clusters.keys()) {
-      if (ingesting.has(cluster)) continue;
-      if (!healthy) {
-        const since = f.lastReadAt ? `${Math.round((Date.now() - f.lastReadAt) / 1000)} s` : 'start';
-        out.set(cluster, `replication stream unreadable since ${since} ago (${f.lastError ?? 'no answer'})`);
-      } else if (f.catchingUpTo !== null) out.set(cluster, 'catching up with the replication stream');
-      else if (f.gaps.has(cluster)) out.set(cluster, 'deltas missing: waiting for a snapshot from the ingesting hub');
-      else if (f.behindFor(cluster) > this.config.stale_after) {
-        const owner = f.owners.get(cluster);
-        const record = this.deps.state.clusters.get(cluster)!;
-        out.set(cluster, `behind hub ${owner?.hub ?? '?'} (it has seq ${owner?.seq ?? '?'}, this hub ${record.seq})`);
-      }
-    }
-    return out;
+    return this.presence.stale();
   }
 
   /** 'ok' or 'down: why', for /readyz, membership and metrics. */
   redisStatus(): string {
-    if (this.redis.status === 'ready' && this.follower.healthy(this.config.stale_after)) return 'ok';
+    if (this.redis.status === 'ready' && this.presence.streamHealthy()) return 'ok';
     return `down: ${this.follower.lastError ?? `connection ${this.redis.status}`}`;
   }
 
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);
+    this.unsubscribeStatus?.();
     await this.follower.close();
     this.subscriber.disconnect();
     // Let the last publishes go out before hanging up.

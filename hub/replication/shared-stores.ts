@@ -2,6 +2,7 @@
 // dedupe and a small expiring key-value store (hub/identity keeps its login sessions and
 // WebAuthn challenges there). In Redis when it is configured, in memory for a standalone hub.
 import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { ReplicationKeys } from './keys.js';
 
 export interface DedupeStore {
@@ -44,8 +45,9 @@ export class RedisSharedKvStore implements SharedKvStore {
 
 export class MemoryDedupeStore implements DedupeStore {
   private readonly until = new Map<string, number>();
+  constructor(private readonly clock: Clock = systemClock) {}
   async claim(key: string, ttlMs: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.clock.now();
     if ((this.until.get(key) ?? 0) > now) return false;
     this.until.set(key, now + ttlMs);
     if (this.until.size > 100_000) for (const [k, t] of this.until) if (t <= now) this.until.delete(k);
@@ -55,23 +57,25 @@ export class MemoryDedupeStore implements DedupeStore {
 
 export class MemorySharedKvStore implements SharedKvStore {
   private readonly entries = new Map<string, { value: string; until: number }>();
+  constructor(private readonly clock: Clock = systemClock) {}
   async get<T>(key: string): Promise<T | undefined> {
     const e = this.entries.get(key);
-    if (!e || e.until <= Date.now()) {
+    if (!e || e.until <= this.clock.now()) {
       this.entries.delete(key);
       return undefined;
     }
     return JSON.parse(e.value) as T;
   }
   async set(key: string, value: unknown, ttlMs: number): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
     this.entries.set(key, { value: JSON.stringify(value), until: now + ttlMs });
   }
   async touch(key: string, ttlMs: number): Promise<boolean> {
     const e = this.entries.get(key);
-    if (!e || e.until <= Date.now()) return false;
-    e.until = Date.now() + ttlMs;
+    const now = this.clock.now();
+    if (!e || e.until <= now) return false;
+    e.until = now + ttlMs;
     return true;
   }
   async delete(key: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../shared/clock/index.js';
 import type { Delta } from '../../shared/delta/index.js';
 import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { FleetState } from '../fleet/index.js';
@@ -11,7 +12,7 @@ function delta(seq: number, ids: number[]): Delta {
 describe('WatchFeed buffer', () => {
   it('replays exactly what a watcher missed after the buffer wrapped, and resets when the gap is older', () => {
     const state = new FleetState();
-    const feed = new WatchFeed(state, 5);
+    const feed = new WatchFeed(state, { capacity: 5 });
     state.apply(delta(1, [1, 2, 3]));
     const resumeFrom = feed.lastId; // after event 3
     state.apply(delta(2, [4]));
@@ -41,7 +42,7 @@ describe('WatchFeed buffer', () => {
 
   it('streams new events to subscribers in order', () => {
     const state = new FleetState();
-    const feed = new WatchFeed(state, 2);
+    const feed = new WatchFeed(state, { capacity: 2 });
     const seen: string[] = [];
     const ids: string[] = [];
     const stop = feed.subscribe({}, undefined, (e) => {
@@ -54,5 +55,20 @@ describe('WatchFeed buffer', () => {
     expect(seen).toEqual(['upsert:1', 'upsert:2', 'upsert:3']);
     const boot = feed.lastId.split('-')[0];
     expect(ids).toEqual([`${boot}-1`, `${boot}-2`, `${boot}-3`]);
+  });
+});
+
+describe('WatchFeed boot id', () => {
+  it('a watcher resuming with an id of an earlier run gets a reset, even for a seq this run has', () => {
+    const clock = new ManualClock();
+    const before = new WatchFeed(new FleetState(), { clock });
+    clock.advance(1_000);
+    const state = new FleetState();
+    const feed = new WatchFeed(state, { clock });
+    state.apply(delta(1, [1, 2, 3]));
+    expect(before.lastId.split('-')[0]).not.toBe(feed.lastId.split('-')[0]);
+    const seen: WatchEvent[] = [];
+    feed.subscribe({}, before.lastId.replace(/-\d+$/, '-1'), (e) => seen.push(e))();
+    expect(seen.map((e) => e.type)).toEqual(['reset']);
   });
 });

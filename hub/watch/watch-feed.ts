@@ -4,6 +4,7 @@
 // Fleet events (controller failover...) share the feed as type "event", only for watchers that
 // ask for them (`filter.events`): the SSE watch does unless `kinds` leaves "event" out; the gRPC
 // Watch does not (its message has no place for them).
+import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { EventView } from '../events/index.js';
 import type { FleetChange, FleetState } from '../fleet/index.js';
 import type { ObjectKey } from '../../shared/delta/index.js';
@@ -43,18 +44,26 @@ export interface WatchFilter {
 
 type Listener = (event: WatchEvent) => void;
 
+export interface WatchFeedOptions {
+  /** How many events a reconnecting watcher can catch up on (50,000 when omitted). */
+  capacity?: number;
+  /** For the boot id of event ids; systemClock when omitted. */
+  clock?: Clock;
+}
+
 export class WatchFeed {
-  private readonly boot = Date.now().toString(36);
+  /** Tells this run's event ids from an earlier run's: a watcher resuming across a restart gets a reset. */
+  private readonly boot: string;
+  private readonly capacity: number;
   private next = 1;
   /** The newest `capacity` events, a ring: `start` is the oldest once it is full. */
   private readonly buffer: WatchEvent[] = [];
   private start = 0;
   private readonly listeners = new Set<Listener>();
 
-  constructor(
-    state: FleetState,
-    private readonly capacity = 50_000,
-  ) {
+  constructor(state: FleetState, opts: WatchFeedOptions = {}) {
+    this.capacity = opts.capacity ?? 50_000;
+    this.boot = (opts.clock ?? systemClock).now().toString(36);
     state.onChanges((changes) => {
       for (const change of changes) this.push(change);
     });
