@@ -177,7 +177,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   });
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, rbac, audit }));
+  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator, rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(err) : resolve(port))),
   );

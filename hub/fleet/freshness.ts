@@ -28,11 +28,12 @@ export function clusterFreshness(stale: StaleClusters, cluster: string): { stale
   return { stale: reason !== undefined, stale_reason: reason ?? null };
 }
 
-export interface FreshnessHeaders {
+// A type, not an interface: fastify's reply.headers() takes it as a record.
+export type FreshnessHeaders = {
   'x-sfleet-freshness': 'fresh' | 'stale';
   /** Sorted, comma-separated; only when stale. */
   'x-sfleet-stale-clusters'?: string;
-}
+};
 
 /** What every /api/v1 answer of a clustered hub carries, so nothing stale passes for fresh. */
 export function freshnessHeaders(stale: StaleClusters): FreshnessHeaders {

@@ -2,6 +2,7 @@
 // Standalone mode (no etcd) is a region of one that always leads.
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../shared/logging/index.js';
+import { isStale } from '../fleet/index.js';
 import { FencedOffError, type LeaderContext } from './fencing.js';
 import { SingletonRunner } from './singletons.js';
 
@@ -65,7 +66,7 @@ export interface Leadership extends EventEmitter {
 }
 
 export function healthOf(v: Omit<MemberView, 'health'>, now: number, staleAfterMs: number): MemberView['health'] {
-  if (now - Date.parse(v.updated_at) > staleAfterMs) return 'stale';
+  if (isStale(Date.parse(v.updated_at), now, staleAfterMs)) return 'stale';
   if (!v.ready || v.redis.startsWith('down') || v.stale_clusters.length > 0) return 'degraded';
   return 'ok';
 }

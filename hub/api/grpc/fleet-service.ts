@@ -4,7 +4,7 @@ import type { FleetServiceServer, WatchEvent as WatchEventMsg, WatchRequest } fr
 import { BadRequestError, toGrpcStatus } from '../../../shared/errors/index.js';
 import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
-import type { FleetState } from '../../fleet/index.js';
+import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
 import { AccessScope, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
 import { watchScope, type WatchFeed } from '../../watch/index.js';
 import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedNodes, scopedPartitions } from '../scoped-queries.js';
@@ -18,6 +18,8 @@ export interface FleetServiceDeps {
   /** The RBAC policy; absent: the default (every authenticated caller is an admin). */
   rbac?: Rbac;
   audit?: AuditLog;
+  /** Clustered: the clusters this hub cannot vouch for now (replication); standalone: none. */
+  stale?: () => StaleClusters;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
@@ -72,20 +74,23 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
   const { state, commands, watch } = deps;
   const rbac = deps.rbac ?? new Rbac(undefined);
   return {
-    listClusters: unary(deps, rbac, 'listClusters', (_req, scope) => ({
-      clusters: scopedClusterStatuses(state, scope).map((c) => ({
-        name: c.name,
-        connected: c.connected,
-        epoch: c.epoch,
-        seq: c.seq,
-        last_delta_at: c.last_delta_at ?? '',
-        agent: c.agent ?? '',
-        jobs: c.jobs,
-        nodes: c.nodes,
-        slurm_api_version: c.slurm_api_version,
-        stale: !c.connected,
-      })),
-    })),
+    listClusters: unary(deps, rbac, 'listClusters', (_req, scope) => {
+      const stale = deps.stale?.() ?? NONE_STALE;
+      return {
+        clusters: scopedClusterStatuses(state, scope).map((c) => ({
+          name: c.name,
+          connected: c.connected,
+          epoch: c.epoch,
+          seq: c.seq,
+          last_delta_at: c.last_delta_at ?? '',
+          agent: c.agent ?? '',
+          jobs: c.jobs,
+          nodes: c.nodes,
+          slurm_api_version: c.slurm_api_version,
+          stale: clusterFreshness(stale, c.name).stale,
+        })),
+      };
+    }),
     listJobs: unary(deps, rbac, 'listJobs', (req, scope) => {
       const page = scopedJobs(state, scope, { cluster: req.cluster, state: req.state, user: req.user, account: req.account, partition: req.partition, node: req.node }, req.limit, req.cursor || undefined);
       return { jobs: page.items, next_cursor: page.next_cursor ?? '' };

@@ -7,7 +7,7 @@ import type { CommandRouter } from '../../commands/index.js';
 import { parseSince, type EventLog } from '../../events/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import type { Federation } from '../../federation/index.js';
-import type { FleetState } from '../../fleet/index.js';
+import { clusterFreshness, freshnessHeaders, type FleetState } from '../../fleet/index.js';
 import { FORWARDED_FILTERS_HEADER, type AccessScope, type Principal } from '../../policy/index.js';
 import { watchScope, type WatchFeed } from '../../watch/index.js';
 import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedList, scopedNode, scopedNodes, scopedPartitions } from '../scoped-queries.js';
@@ -83,9 +83,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const stale = deps.stale;
     app.addHook('onSend', async (request, reply) => {
       if (!request.url.startsWith('/api/v1/')) return;
-      const clusters = [...stale().keys()].sort();
-      void reply.header('x-sfleet-freshness', clusters.length ? 'stale' : 'fresh');
-      if (clusters.length) void reply.header('x-sfleet-stale-clusters', clusters.join(','));
+      void reply.headers(freshnessHeaders(stale()));
     });
   }
 
@@ -106,7 +104,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const items = scopedClusterStatuses(state, access(request), deps.owner);
       if (!deps.stale) return { items };
       const stale = deps.stale();
-      return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };
+      return { items: items.map((c) => ({ ...c, ...clusterFreshness(stale, c.name) })) };
     };
     const q = request.query as { scope?: string };
     return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('clusters', q, local, forwarded(request)), request, 'cluster', 'cluster') : local();
