@@ -1,12 +1,15 @@
 // The agent's view of one Slurm controller: SlurmSource and the factory that picks the
 // slurmrestd or the CLI implementation from the agent config.
 import { ConfigError } from '../../shared/errors/index.js';
-import { CliSource, type SlurmRunner } from './cli/index.js';
+import { CliSource } from './cli/index.js';
+import type { SourceDeps } from './deps.js';
 import { RestSource } from './slurmrestd/index.js';
 import type { SlurmSource } from './source.js';
 
 export type { CommandKindName, CommandOutcome, PollResult, SlurmCommand, SlurmSource } from './source.js';
-export { CliSource, type CliSourceOptions, type SlurmRunner } from './cli/index.js';
+export type { LoggerLike, SourceDeps } from './deps.js';
+export type { SlurmRunner } from './slurm-commands/index.js';
+export { CliSource, type CliSourceOptions } from './cli/index.js';
 export { RestSource, type RestSourceOptions } from './slurmrestd/index.js';
 
 /** The `slurm:` section of the agent config, as the config schema gives it. */
@@ -25,23 +28,6 @@ export interface SlurmConfig {
   cli?: { bin_dir?: string };
   /** Several endpoints: which one is used, health checks (ms) and when one counts as down. */
   load_balancing?: { strategy: 'failover' | 'round_robin'; health_check_interval: number; failover_threshold: number };
-}
-
-export interface LoggerLike {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
-export interface SourceDeps {
-  logger?: LoggerLike;
-  /** Milliseconds since the epoch; default Date.now. */
-  clock?: () => number;
-  /** Runs Slurm binaries (scontrol, squeue...); default execFile without a shell. */
-  run?: SlurmRunner;
-  /** Base environment of Slurm binaries (SLURM_JWT is always removed); default process.env. */
-  env?: NodeJS.ProcessEnv;
 }
 
 export function createSlurmSource(config: { cluster: string; slurm: SlurmConfig }, deps: SourceDeps = {}): SlurmSource {

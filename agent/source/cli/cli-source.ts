@@ -11,9 +11,10 @@ import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/error
 import type { ClusterModel, KindName } from '../../../shared/model/index.js';
 import { emptyClusterModel } from '../../../shared/model/index.js';
 import { adapterFor, isSupportedVersion } from '../../normalize/index.js';
-import type { SourceDeps } from '../index.js';
+import type { SourceDeps } from '../deps.js';
+import { SingleFlight } from '../single-flight.js';
+import { checkCommand, controllerUnreachable, executeWithCli, firstError, runSlurm, type SlurmRunner } from '../slurm-commands/index.js';
 import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
-import { checkCommand, executeWithCli } from './commands.js';
 import {
   ACCOUNT_FORMAT,
   ASSOCIATION_FORMAT,
@@ -25,8 +26,6 @@ import {
   parseReservations,
   QOS_FORMAT,
 } from './parse.js';
-import { controllerUnreachable, firstError, runSlurm, type SlurmRunner } from './run.js';
-import { SingleFlight } from './single-flight.js';
 
 export interface CliSourceOptions {
   cluster: string;

@@ -1,7 +1,5 @@
-// The Slurm client binaries: a SlurmSource for sites without slurmrestd, and the scontrol /
-// scancel commands the slurmrestd source falls back to where its API has no endpoint.
+// The Slurm client binaries as a SlurmSource, for sites without slurmrestd: squeue, sinfo,
+// scontrol and sacctmgr output parsed into the model. Running the binaries and the commands as
+// client calls live in ../slurm-commands (the slurmrestd source uses them too).
 export { CliSource, serializerVersion, type CliSourceOptions } from './cli-source.js';
-export { checkCommand, cleanReason, cliCall, describeCommand, executeWithCli, DEFAULT_DRAIN_REASON } from './commands.js';
-export { runSlurm, type RunOptions, type RunResult, type SlurmRunner } from './run.js';
-export { SingleFlight } from './single-flight.js';
 export * from './parse.js';

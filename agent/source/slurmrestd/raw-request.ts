@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { ResponseReader } from './response-reader.js';
-import type { BodySink, RestResponse } from './transport.js';
+import type { BodySink, RestResponse } from './rest-exchange.js';
 
 /** Socket reads land here; bigger than a kernel read of a loopback stream usually is. */
 const READ_BYTES = 1 << 20;

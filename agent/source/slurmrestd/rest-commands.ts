@@ -3,10 +3,10 @@
 // refusal (an `errors` list) becomes ok:false with its words; an answer that is no answer throws.
 import { SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { parseSlurmResponse, type VersionAdapter } from '../../normalize/index.js';
-import { describeCommand, executeWithCli, type SlurmRunner } from '../cli/index.js';
+import { describeCommand, executeWithCli, type SlurmRunner } from '../slurm-commands/index.js';
 import type { CommandOutcome, SlurmCommand } from '../source.js';
 import { compareVersions } from './negotiate.js';
-import type { RestResponse } from './transport.js';
+import type { RestResponse } from './rest-exchange.js';
 
 /** The negotiated slurmrestd API. */
 export interface RestApi {

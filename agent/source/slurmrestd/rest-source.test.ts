@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadRequestError, ConfigError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { createSlurmSource, type SlurmConfig } from '../index.js';
-import type { RunResult } from '../cli/index.js';
+import type { RunResult } from '../slurm-commands/index.js';
 import { RestSource, type RestSourceOptions } from './rest-source.js';
 import { versionsInSpec } from './negotiate.js';
 

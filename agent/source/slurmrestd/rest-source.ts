@@ -27,14 +27,16 @@ import {
   type ListLimits,
   type ParsedResponse,
 } from '../../normalize/index.js';
-import { checkCommand, runSlurm, SingleFlight, type SlurmRunner } from '../cli/index.js';
-import type { SourceDeps } from '../index.js';
+import type { SourceDeps } from '../deps.js';
+import { SingleFlight } from '../single-flight.js';
+import { checkCommand, runSlurm, type SlurmRunner } from '../slurm-commands/index.js';
 import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
 import { SlurmctldWatch } from './controller-events.js';
 import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
 import { negotiateVersion } from './negotiate.js';
 import { executeRestCommand, type CommandChannel, type RestApi } from './rest-commands.js';
-import { RestTransport, type RestAuth, type RestRequest, type RestResponse } from './transport.js';
+import type { RestRequest, RestResponse } from './rest-exchange.js';
+import { RestTransport, type RestAuth } from './transport.js';
 
 export interface RestSourceOptions {
   /** The fleet's name for this cluster; stamped on every object. */

@@ -10,6 +10,7 @@ import https from 'node:https';
 import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { EndpointPool, STICKY, type EndpointPoolDeps, type LoadBalancing } from './endpoint-pool.js';
 import { rawRequest, type RawRequest } from './raw-request.js';
+import type { RestRequest, RestResponse } from './rest-exchange.js';
 
 export interface RestAuth {
   user: string;
@@ -27,40 +28,6 @@ export interface TransportOptions {
   loadBalancing?: LoadBalancing;
   /** The pool's event stamp and listener. */
   pool?: EndpointPoolDeps;
-}
-
-export interface RestResponse {
-  status: number;
-  /** Empty when the server sent none (304). */
-  contentType: string;
-  text: string;
-  endpoint: string;
-  /** The body went to the request's sink instead of `text` (empty then). */
-  streamed?: boolean;
-}
-
-/** Takes a body chunk by chunk; throwing stops the download with that error. */
-export interface BodySink {
-  /** `chunk` is valid during the call only: its memory takes the next socket read (copy what you keep). */
-  write(chunk: Buffer): void;
-}
-
-export interface RestRequest {
-  method?: 'GET' | 'POST' | 'DELETE';
-  /** Absolute path with its query string, e.g. `/slurm/v0.0.41/jobs?update_time=1700000000`. */
-  path: string;
-  body?: unknown;
-  signal?: AbortSignal;
-  /**
-   * Requests that belong together (one poll): per endpoint they count as one outcome, the
-   * first. Pass the same (initially empty) map to each.
-   */
-  round?: Map<number, number>;
-  /**
-   * Called once the status is known; a sink it returns gets the body instead of `text`, with
-   * no size cap but its own (big lists: agent/normalize/list-stream.ts).
-   */
-  sink?: (status: number, contentType: string) => BodySink | undefined;
 }
 
 interface Endpoint {
