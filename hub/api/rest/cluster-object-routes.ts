@@ -1,7 +1,7 @@
 // The cluster-level objects: partitions (region or global), reservations, QOS, accounts,
 // associations and controllers, each under the cluster:read permission and its row filter.
 import type { FastifyInstance } from 'fastify';
-import { scopedList, scopedPartitions } from '../scoped-queries.js';
+import { visibleList, visiblePartitions } from '../visible-queries.js';
 import { scopeQuery, str } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
 import type { RouteDeps } from './routes.js';
@@ -14,7 +14,7 @@ export function registerClusterObjectRoutes(app: FastifyInstance, deps: Pick<Rou
     { config: { permission: 'cluster:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } } } },
     async (request) => {
       const q = request.query as { cluster?: string; scope?: string };
-      const local = (): { items: object[] } => ({ items: scopedPartitions(state, access(request), q.cluster) });
+      const local = (): { items: object[] } => ({ items: visiblePartitions(state, access(request), q.cluster) });
       return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('partitions', q, local, forwarded(request)), request, 'cluster', 'partition') : local();
     },
   );
@@ -29,7 +29,7 @@ export function registerClusterObjectRoutes(app: FastifyInstance, deps: Pick<Rou
     app.get(
       `/api/v1/${path}`,
       { config: { permission: 'cluster:read' }, schema: { summary: `${path[0].toUpperCase()}${path.slice(1)}`, querystring: { type: 'object', additionalProperties: false, properties: { cluster: str } } } },
-      async (request) => ({ items: scopedList(state, access(request), kind, (request.query as { cluster?: string }).cluster || undefined) }),
+      async (request) => ({ items: visibleList(state, access(request), kind, (request.query as { cluster?: string }).cluster || undefined) }),
     );
   }
 }

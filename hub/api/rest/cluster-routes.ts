@@ -1,6 +1,6 @@
 // GET /api/v1/clusters: each cluster's stream status, with its staleness on a clustered hub.
 import type { FastifyInstance } from 'fastify';
-import { scopedClusterStatuses } from '../scoped-queries.js';
+import { visibleClusterStatuses } from '../visible-queries.js';
 import { scopeQuery } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
 import type { RouteDeps } from './routes.js';
@@ -10,7 +10,7 @@ export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): vo
 
   app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
     const local = (): { items: object[] } => {
-      const items = scopedClusterStatuses(state, access(request), deps.owner);
+      const items = visibleClusterStatuses(state, access(request), deps.owner);
       if (!deps.stale) return { items };
       const stale = deps.stale();
       return { items: items.map((c) => ({ ...c, stale: stale.has(c.name), stale_reason: stale.get(c.name) ?? null })) };

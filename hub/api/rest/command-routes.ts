@@ -2,7 +2,7 @@
 // cluster's agent. Under a row filter the target must be visible first (checkCommandTarget).
 import type { FastifyInstance } from 'fastify';
 import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
-import { checkCommandTarget } from '../scoped-queries.js';
+import { checkCommandTarget } from '../visible-queries.js';
 import { str } from './query-schemas.js';
 import { access, principal } from './request-access.js';
 import type { RouteDeps } from './routes.js';

@@ -1,6 +1,6 @@
 // GET /api/v1/jobs (filtered, paged, region or global) and one job; its commands are in command-routes.ts.
 import type { FastifyInstance } from 'fastify';
-import { scopedJob, scopedJobs } from '../scoped-queries.js';
+import { visibleJob, visibleJobs } from '../visible-queries.js';
 import { jobView } from '../views.js';
 import { globalPageQuery, scopeQuery, str } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
@@ -25,7 +25,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request) => {
       const q = request.query as Record<string, string | number | undefined>;
       const local = (limit?: number, cursor?: string): { items: object[]; next_cursor: string | null } => {
-        const page = scopedJobs(
+        const page = visibleJobs(
           state,
           access(request),
           { cluster: q.cluster as string, state: q.state as string, user: q.user as string, account: q.account as string, partition: q.partition as string, node: q.node as string },
@@ -45,7 +45,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: RouteDeps): void {
     { config: { permission: 'jobs:read' }, schema: { summary: 'One job', params: { type: 'object', properties: { cluster: str, id: { type: 'string', pattern: '^[0-9]{1,12}$' } } } } },
     async (request) => {
       const { cluster, id } = request.params as { cluster: string; id: string };
-      return jobView(scopedJob(state, access(request), cluster, id));
+      return jobView(visibleJob(state, access(request), cluster, id));
     },
   );
 }

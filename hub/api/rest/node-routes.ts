@@ -1,6 +1,6 @@
 // GET /api/v1/nodes (filtered, paged, region or global) and one node; its commands are in command-routes.ts.
 import type { FastifyInstance } from 'fastify';
-import { scopedNode, scopedNodes } from '../scoped-queries.js';
+import { visibleNode, visibleNodes } from '../visible-queries.js';
 import { nodeView } from '../views.js';
 import { globalPageQuery, scopeQuery, str } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
@@ -21,7 +21,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
     async (request) => {
       const q = request.query as Record<string, string | number | undefined>;
       const local = (limit?: number, cursor?: string): { items: object[]; next_cursor: string | null } => {
-        const page = scopedNodes(state, access(request), { cluster: q.cluster as string, state: q.state as string, partition: q.partition as string }, limit, cursor);
+        const page = visibleNodes(state, access(request), { cluster: q.cluster as string, state: q.state as string, partition: q.partition as string }, limit, cursor);
         return { items: page.items.map(nodeView), next_cursor: page.next_cursor ?? null };
       };
       return q.scope === 'global' && deps.federation
@@ -32,6 +32,6 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
 
   app.get('/api/v1/nodes/:cluster/:name', { config: { permission: 'nodes:read' }, schema: { summary: 'One node', params: { type: 'object', properties: { cluster: str, name: str } } } }, async (request) => {
     const { cluster, name } = request.params as { cluster: string; name: string };
-    return nodeView(scopedNode(state, access(request), cluster, name));
+    return nodeView(visibleNode(state, access(request), cluster, name));
   });
 }

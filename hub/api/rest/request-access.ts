@@ -1,15 +1,15 @@
 // What the gate in server.ts put on a request (its principal and access), and the two rules every
 // scope=global answer follows: ask the peer regions on the caller's behalf, then narrow again.
 import type { FastifyRequest } from 'fastify';
-import { FORWARDED_FILTERS_HEADER, type AccessScope, type Principal } from '../../policy/index.js';
+import { FORWARDED_FILTERS_HEADER, type Visibility, type Principal } from '../../policy/index.js';
 
 export function principal(request: FastifyRequest): Principal {
   return (request as FastifyRequest & { principal: Principal }).principal;
 }
 
 /** What this request may do and see (set by the gate in server.ts). */
-export function access(request: FastifyRequest): AccessScope {
-  return (request as FastifyRequest & { access: AccessScope }).access;
+export function access(request: FastifyRequest): Visibility {
+  return (request as FastifyRequest & { access: Visibility }).access;
 }
 
 /** A global query asks the peers on the caller's behalf: they answer only what the caller may see. */

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
-import { AccessScope, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
+import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Identity } from '../../identity/index.js';
 import { registerDashboardLogin } from '../../identity/webauthn/index.js';
 import { answerClientError } from './client-error.js';
@@ -100,11 +100,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     });
     (request as FastifyRequest & { principal: Principal }).principal = principal;
     // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
-    const access = new AccessScope(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
+    const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
     // No permission only on the not-found handler, which reads nothing.
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);
-    (request as FastifyRequest & { access: AccessScope }).access = access;
+    (request as FastifyRequest & { access: Visibility }).access = access;
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {

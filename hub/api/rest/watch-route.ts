@@ -3,8 +3,8 @@
 // client goes away; the route itself passes the same gate as every other.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KINDS, type KindName } from '../../../shared/model/index.js';
-import type { AccessScope } from '../../policy/index.js';
-import { watchScope, type WatchFeed } from '../../watch/index.js';
+import type { Visibility } from '../../policy/index.js';
+import { watchVisibility, type WatchFeed } from '../../watch/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
 import { access } from './request-access.js';
@@ -23,7 +23,7 @@ export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed): void
   );
 }
 
-function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, scope: AccessScope): void {
+function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, visibility: Visibility): void {
   const q = request.query as { cluster?: string; kinds?: string; last_event_id?: string };
   let kinds: Set<KindName> | undefined;
   // Fleet events come as SSE type "event" unless `kinds` is given without "event".
@@ -49,7 +49,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
-  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, scope: watchScope(scope) }, lastEventId, (event) => {
+  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, visible: watchVisibility(visibility) }, lastEventId, (event) => {
     const data =
       event.type === 'reset'
         ? {}
