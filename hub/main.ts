@@ -199,7 +199,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       events,
       readiness: () => ({ ready: grpcUp && httpUp, checks: { data_dir: 'loaded', grpc: grpcUp ? 'listening' : 'down', http: httpUp ? 'listening' : 'down', ...clusteredChecks(), ...(oidc ? { oidc: oidc.status() } : {}) } }),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
-      hubs: async () => {
+      members: async () => {
         const s = leadership.status();
         return { mode: s.mode, etcd: s.etcd, ...(await leadership.members()) };
       },

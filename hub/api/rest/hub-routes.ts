@@ -1,4 +1,4 @@
-// The hub itself: liveness and readiness probes (public), its metrics, and the region's hubs.
+// The hub itself: liveness and readiness probes (public), its metrics, and the region's members.
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from './routes.js';
 
@@ -16,10 +16,10 @@ export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
   });
 }
 
-export function registerHubsRoute(app: FastifyInstance, deps: Pick<RouteDeps, 'hubs'>): void {
+export function registerMembersRoute(app: FastifyInstance, deps: Pick<RouteDeps, 'members'>): void {
   app.get(
     '/api/v1/hubs',
     { config: { permission: 'hub:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)" } },
-    async () => (deps.hubs ? deps.hubs() : { items: [] }),
+    async () => (deps.members ? deps.members() : { items: [] }),
   );
 }

@@ -12,7 +12,7 @@ import { registerClusterObjectRoutes } from './cluster-object-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { JOB_TARGET, NODE_TARGET, registerCommandRoutes } from './command-routes.js';
 import { registerEventRoutes } from './event-routes.js';
-import { registerHubsRoute, registerProbeRoutes } from './hub-routes.js';
+import { registerMembersRoute, registerProbeRoutes } from './hub-routes.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
 import { registerWatchRoute } from './watch-route.js';
@@ -25,8 +25,8 @@ export interface RouteDeps {
   metrics: () => Promise<{ contentType: string; body: string }>;
   /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
   events?: EventLog;
-  /** The region's hub instances (GET /api/v1/hubs); standalone: this hub alone. */
-  hubs?: () => Promise<object>;
+  /** The region's members (GET /api/v1/hubs); standalone: this hub alone. */
+  members?: () => Promise<object>;
   /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
   stale?: () => ReadonlyMap<string, string>;
   /** Clustered: the hub that owns each cluster's active agent (etcd), for owner_hub. */
@@ -49,7 +49,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   registerProbeRoutes(app, deps);
   registerClusterRoutes(app, deps);
-  registerHubsRoute(app, deps);
+  registerMembersRoute(app, deps);
   registerJobRoutes(app, deps);
   registerCommandRoutes(app, deps, JOB_TARGET);
   registerNodeRoutes(app, deps);
