@@ -30,9 +30,9 @@ import {
   type MemberIdentity,
 } from './leader/index.js';
 import { createHubMetrics } from './metrics/index.js';
-import { bearerFromSessionCookie, startOidc } from './identity/oidc/index.js';
-import { startSaml } from './identity/saml/index.js';
-import { createIdentity } from './identity/index.js';
+import { bearerFromSessionCookie, startOidc } from './login/oidc/index.js';
+import { startSaml } from './login/saml/index.js';
+import { createLogins } from './login/index.js';
 import { Authenticator, Rbac, TokenStore, type BearerVerifier } from './policy/index.js';
 import { createRedis, MemoryDedupeStore, MemorySharedKvStore, registerReplicationMetrics, Replication, type DedupeStore, type SharedKvStore } from './replication/index.js';
 import { FleetStore } from './store/index.js';
@@ -115,7 +115,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
   const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
   const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
-  const logins = createIdentity(config, {
+  const logins = createLogins(config, {
     logger,
     atRest,
     // auth.mfa.required_roles: the user's RBAC roles as bound at login.
@@ -190,7 +190,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       extraRoutes: [...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []), ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : [])],
       cookieBearer: bearerFromSessionCookie,
       rbac,
-      identity: logins,
+      logins,
       audit,
       state,
       commands,
@@ -198,7 +198,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
       events,
       readiness: () => ({ ready: grpcUp && httpUp, checks: { data_dir: 'loaded', grpc: grpcUp ? 'listening' : 'down', http: httpUp ? 'listening' : 'down', ...clusteredChecks(), ...(oidc ? { oidc: oidc.status() } : {}) } }),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
-      hubs: async () => {
+      members: async () => {
         const s = leadership.status();
         return { mode: s.mode, etcd: s.etcd, ...(await leadership.members()) };
       },

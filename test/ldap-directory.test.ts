@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ldapConfigSchema, LdapDirectory } from '../hub/identity/index.js';
+import { ldapConfigSchema, LdapDirectory } from '../hub/login/index.js';
 import { testLogger } from './harness/run-logs.js';
 import { LDAP_PASSWORDS, LDAP_SUFFIX, LdapServer, SERVICE_DN } from './harness/ldap.js';
 import { makePki, type TestPki } from './harness/pki.js';

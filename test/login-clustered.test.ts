@@ -35,7 +35,7 @@ beforeAll(async () => {
   const add = await sfleet(['user', 'add', 'breakglass', '--totp', '--data-dir', a.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
   secret = new URL(/otpauth:\/\/totp\/\S+/.exec(add)![0]).searchParams.get('secret')!;
   registerSecret(secret, 'TOTP secret of breakglass (login-clustered)');
-  const { LocalUserStore } = await import('../hub/identity/index.js');
+  const { LocalUserStore } = await import('../hub/login/index.js');
   const record = new LocalUserStore(a.dataDir).get('breakglass')!;
   await new LocalUserStore(b.dataDir).add('breakglass', { password: PASSWORD, totpSecret: record.totp_secret });
   await Promise.all([a.start(), b.start()]);

@@ -1,20 +1,20 @@
 // `sfleet user add|passwd|remove|list`: the hub's local (break-glass) users in
 // data_dir/users.json, with scrypt hashes and optional TOTP. Run on the hub's machine.
 import type { Command } from 'commander';
-import type { LocalUserStore } from '../../hub/identity/index.js';
+import type { LocalUserStore } from '../../hub/login/index.js';
 import { render } from '../output/render.js';
 import { collect, hubFileOptions, hubFiles, type HubFileFlags } from './hub-files.js';
 import { secretFrom } from './login-commands.js';
 
 async function userStore(flags: HubFileFlags): Promise<LocalUserStore> {
-  const { LocalUserStore } = await import('../../hub/identity/index.js');
+  const { LocalUserStore } = await import('../../hub/login/index.js');
   // users.json is sealed when the hub encrypts its data at rest.
   const { dataDir, atRest } = await hubFiles(flags, 'users.json');
   return new LocalUserStore(dataDir, undefined, atRest);
 }
 
 async function enrolTotp(name: string, issuer: string): Promise<string> {
-  const { newTotpSecret, totpUri } = await import('../../hub/identity/index.js');
+  const { newTotpSecret, totpUri } = await import('../../hub/login/index.js');
   const secret = newTotpSecret();
   process.stdout.write(`TOTP for ${name}: add this to the authenticator app now, it is not shown again:\n${totpUri(secret, name, issuer)}\n`);
   return secret;

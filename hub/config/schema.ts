@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { duration, hostPort, logLevel, tlsFiles } from '../../shared/config/index.js';
 import { ssoConfigSchema } from './sso-schema.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
-import { authConfigSchema } from '../identity/config.js';
+import { authConfigSchema } from '../login/config.js';
 import { auditConfigSchema } from '../audit/config.js';
 import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 

@@ -2,7 +2,7 @@
 // provider (browser login) and an LDAP / AD directory (password logins). All off unless configured.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
-import { ldapConfigSchema } from '../identity/config.js';
+import { ldapConfigSchema } from '../login/config.js';
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, 'expected an https:// URL (the identity provider is reached over TLS only)');
 /** A claim name, or a dotted path into nested claims (realm_access.roles). */

@@ -47,8 +47,8 @@ const WALK_CHECK = 2048;
  *   job, until limit + 1 match. Cheap when matches are common (a page is found early).
  * - collect: take the keys of the smallest matching index set, test the other sets, sort,
  *   slice. Cheap when matches are rare.
- * The walk goes first when its expected cost (jobs in scope / expected matches, the filters taken
- * as independent) is the lower one. It re-estimates from the matches it actually finds and hands
+ * The walk goes first when its expected cost (jobs of the asked clusters / expected matches, the
+ * filters taken as independent) is the lower one. It re-estimates from the matches it actually finds and hands
  * over to collect once walking on looks dearer: filters that exclude each other (a user and an
  * account that is not theirs) cost a few thousand jobs walked, then a collect.
  */
@@ -58,14 +58,14 @@ export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number
   const active = JOB_FILTER_FIELDS.filter((f) => filter[f] !== undefined && filter[f] !== '');
   const wanted = active.map((f) => ({ field: f, value: normalizeFilterValue(f, filter[f]!) }));
   const byIndex = wanted.filter((w) => w.field !== 'cluster');
-  // Clusters in scope, in name order.
+  // The asked clusters, in name order.
   const clusters = filter.cluster ? (state.jobOrder.has(filter.cluster) ? [filter.cluster] : []) : [...state.jobOrder.keys()].sort();
   let total = 0;
   for (const order of state.jobOrder.values()) total += order.size;
-  let inScope = 0;
-  for (const c of clusters) inScope += state.jobOrder.get(c)!.size;
-  let smallest = inScope;
-  let expected = inScope;
+  let inClusters = 0;
+  for (const c of clusters) inClusters += state.jobOrder.get(c)!.size;
+  let smallest = inClusters;
+  let expected = inClusters;
   const selectivity = byIndex.map((w) => (total > 0 ? state.jobs.count(w.field, w.value) / total : 0));
   for (let i = 0; i < byIndex.length; i++) {
     smallest = Math.min(smallest, state.jobs.count(byIndex[i].field, byIndex[i].value));
@@ -77,18 +77,18 @@ export function queryJobs(state: FleetState, filter: JobFilter, limitIn?: number
       const both = state.jobs.pairCount(byIndex[i].field, byIndex[i].value, byIndex[j].field, byIndex[j].value);
       if (both === undefined) continue;
       if (both === 0) return { items: [], next_cursor: undefined };
-      let guess = (inScope * both) / total;
+      let guess = (inClusters * both) / total;
       for (let k = 0; k < byIndex.length; k++) if (k !== i && k !== j) guess *= selectivity[k];
       expected = Math.min(expected, guess);
     }
   }
-  const walkCost = expected > 0 ? Math.min(inScope, ((limit + 1) * inScope) / expected) : Infinity;
+  const walkCost = expected > 0 ? Math.min(inClusters, ((limit + 1) * inClusters) / expected) : Infinity;
   const collectCost = COLLECT_STEP * smallest + expected * Math.log2(expected + 2);
   const filtered = predicate(byIndex);
   // The caller's RBAC row filter (policy/rbac): a test like any other, applied by both plans.
   const matches = visible ? (job: Job) => filtered(job) && visible(job) : filtered;
   if (byIndex.length === 0 || walkCost <= collectCost) {
-    // Without index filters there is nothing to collect from: walk the scope whatever it costs.
+    // Without index filters there is nothing to collect from: walk them whatever it costs.
     const page = walk(state, clusters, after, limit, matches, byIndex.length === 0 ? Infinity : collectCost);
     if (page) return page;
   }

@@ -1,6 +1,6 @@
 // Which hub of the region may make an agent of a cluster active (invariant 2 across hubs:
 // one writer per cluster, fleet-wide, even when the two head nodes of a cluster stream to two
-// different hub instances):
+// different members of the region):
 //
 //   <prefix>owners/<region>/<cluster>   {"hub_id","agent","since"} on the owning hub's lease
 //

@@ -19,7 +19,7 @@ export interface Principal {
   groups: string[];
   /** User attributes for row filters (`${user.project}`...): IdP claims or directory attributes. */
   attributes: Record<string, string>;
-  /** RBAC roles granted to this credential itself (service-account tokens scoped to roles). */
+  /** RBAC roles granted to this credential itself (service-account tokens bound to roles). */
   roles?: string[];
 }
 

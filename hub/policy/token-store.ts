@@ -13,7 +13,7 @@ export interface StoredToken {
   hash: string;
   created_at: string;
   expires_at?: string;
-  /** RBAC roles granted to the token itself (a role-scoped service account). */
+  /** RBAC roles granted to the token itself (a service account bound to roles). */
   roles?: string[];
   /** User attributes for RBAC row filters (`${user.project}`...). */
   attributes?: Record<string, string>;
@@ -73,10 +73,10 @@ export class TokenStore {
     this.loadedMtime = mtime;
   }
 
-  create(name: string, ttlMs?: number, scope: { roles?: string[]; attributes?: Record<string, string> } = {}): { token: string; record: StoredToken } {
+  create(name: string, ttlMs?: number, own: { roles?: string[]; attributes?: Record<string, string> } = {}): { token: string; record: StoredToken } {
     if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new BadRequestError(`invalid token name "${name.slice(0, 64)}"`);
-    for (const role of scope.roles ?? []) if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(role)) throw new BadRequestError(`invalid role name "${role.slice(0, 64)}"`);
-    for (const key of Object.keys(scope.attributes ?? {})) if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) throw new BadRequestError(`invalid attribute name "${key.slice(0, 64)}"`);
+    for (const role of own.roles ?? []) if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(role)) throw new BadRequestError(`invalid role name "${role.slice(0, 64)}"`);
+    for (const key of Object.keys(own.attributes ?? {})) if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) throw new BadRequestError(`invalid attribute name "${key.slice(0, 64)}"`);
     this.refresh(true);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
@@ -87,8 +87,8 @@ export class TokenStore {
       hash: hashSecret(secret),
       created_at: now.toISOString(),
       ...(ttlMs ? { expires_at: new Date(now.getTime() + ttlMs).toISOString() } : {}),
-      ...(scope.roles?.length ? { roles: scope.roles } : {}),
-      ...(scope.attributes && Object.keys(scope.attributes).length ? { attributes: scope.attributes } : {}),
+      ...(own.roles?.length ? { roles: own.roles } : {}),
+      ...(own.attributes && Object.keys(own.attributes).length ? { attributes: own.attributes } : {}),
     };
     this.tokens.push(record);
     this.save();

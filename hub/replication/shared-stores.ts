@@ -1,5 +1,5 @@
 // State that must be the same on every hub of a region besides the fleet: notification
-// dedupe and a small expiring key-value store (hub/identity keeps its login sessions and
+// dedupe and a small expiring key-value store (hub/login keeps its login sessions and
 // WebAuthn challenges there). In Redis when it is configured, in memory for a standalone hub.
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../shared/clock/index.js';

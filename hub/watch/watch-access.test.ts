@@ -3,8 +3,8 @@ import type { Delta } from '../../shared/delta/index.js';
 import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import type { Job } from '../../shared/model/index.js';
 import { FleetState } from '../fleet/index.js';
-import { AccessScope, Rbac, rbacConfigSchema, type Principal } from '../policy/index.js';
-import { watchScope } from './watch-access.js';
+import { Visibility, Rbac, rbacConfigSchema, type Principal } from '../policy/index.js';
+import { watchVisibility } from './watch-access.js';
 import { WatchFeed, type WatchEvent } from './watch-feed.js';
 
 const job = (id: number, account: string): Job => testJob(id, { account });
@@ -19,7 +19,7 @@ describe('watch streams under RBAC row filters', () => {
     const feed = new WatchFeed(state);
     const heard: Record<string, string[]> = { research: [], physics: [] };
     for (const project of ['research', 'physics']) {
-      feed.subscribe({ scope: watchScope(new AccessScope(rbac, tenant(project))) }, undefined, (e: WatchEvent) => heard[project].push(`${e.type} ${e.object_id}`));
+      feed.subscribe({ visible: watchVisibility(new Visibility(rbac, tenant(project))) }, undefined, (e: WatchEvent) => heard[project].push(`${e.type} ${e.object_id}`));
     }
     state.apply(delta(1, [job(1, 'research'), job(2, 'physics')]));
     state.apply(delta(2, [job(1, 'physics')]));
@@ -34,7 +34,7 @@ describe('watch streams under RBAC row filters', () => {
     const feed = new WatchFeed(state);
     const heard: WatchEvent[] = [];
     const noJobs = new Rbac(rbacConfigSchema.parse({ roles: { w: { permissions: ['watch:read'] } } }));
-    feed.subscribe({ scope: watchScope(new AccessScope(noJobs, { ...tenant('x'), roles: ['w'] })) }, undefined, (e) => heard.push(e));
+    feed.subscribe({ visible: watchVisibility(new Visibility(noJobs, { ...tenant('x'), roles: ['w'] })) }, undefined, (e) => heard.push(e));
     state.apply(delta(1, [job(1, 'research')]));
     expect(heard).toEqual([]);
   });

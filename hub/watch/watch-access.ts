@@ -2,16 +2,16 @@
 // pass that resource's row filter (a removal is judged by the object as it was). An upsert that
 // takes an object out of the caller's view reaches it as a remove, so its list stays right.
 import type { KindName } from '../../shared/model/index.js';
-import { resourceOfKind, type AccessScope } from '../policy/index.js';
+import { resourceOfKind, type Visibility } from '../policy/index.js';
 import type { WatchEvent } from './watch-feed.js';
 
-export function watchScope(scope: AccessScope): (event: WatchEvent) => WatchEvent | undefined {
-  const fleetEvents = scope.rows('cluster');
+export function watchVisibility(visibility: Visibility): (event: WatchEvent) => WatchEvent | undefined {
+  const fleetEvents = visibility.rows('cluster');
   return (event) => {
     if (event.type === 'reset') return event;
     if (event.type === 'event') return fleetEvents.allows('event', event.event) ? event : undefined;
     const kind = event.kind as KindName;
-    const rows = scope.rows(resourceOfKind(kind));
+    const rows = visibility.rows(resourceOfKind(kind));
     if (event.type === 'remove') return rows.allows(kind, event.previous) ? event : undefined;
     if (rows.allows(kind, event.object)) return event;
     if (event.previous && rows.allows(kind, event.previous)) return { ...event, type: 'remove', object: undefined };

@@ -39,7 +39,7 @@ export interface WatchFilter {
    * The watcher's RBAC row filter: the event as this watcher may see it (an upsert that moves an
    * object out of its view becomes a remove), or undefined to drop it. Resets always pass.
    */
-  scope?: (event: WatchEvent) => WatchEvent | undefined;
+  visible?: (event: WatchEvent) => WatchEvent | undefined;
 }
 
 type Listener = (event: WatchEvent) => void;
@@ -135,11 +135,11 @@ export class WatchFeed {
 }
 
 function deliver(filter: WatchFilter, event: WatchEvent, listener: Listener): void {
-  if (!filter.scope || event.type === 'reset') {
+  if (!filter.visible || event.type === 'reset') {
     listener(event);
     return;
   }
-  const seen = filter.scope(event);
+  const seen = filter.visible(event);
   if (seen) listener(seen);
 }
 

@@ -1,6 +1,6 @@
 // Why a sealed file could not be read or written. Messages name the file and the key (provider,
 // key id, version), never key material. The classes live here, beside the code that throws them
-// (as hub/identity/errors.ts, hub/audit/errors.ts), and extend shared/errors' FleetError, so
+// (as hub/login/errors.ts, hub/audit/errors.ts), and extend shared/errors' FleetError, so
 // toProblem() and toGrpcStatus() render them like every other error.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { FleetError, UpstreamError } from '../errors/index.js';

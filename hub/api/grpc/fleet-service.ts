@@ -5,9 +5,9 @@ import { BadRequestError, toGrpcStatus } from '../../../shared/errors/index.js';
 import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
-import { AccessScope, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
-import { watchScope, type WatchFeed } from '../../watch/index.js';
-import { checkCommandTarget, scopedClusterStatuses, scopedJob, scopedJobs, scopedNodes, scopedPartitions } from '../scoped-queries.js';
+import { Visibility, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
+import { watchVisibility, type WatchFeed } from '../../watch/index.js';
+import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 
 export interface FleetServiceDeps {
@@ -39,7 +39,7 @@ export const GRPC_PERMISSIONS = {
 
 
 /** Authentication, then the method's permission: what the REST gate does for a route. */
-async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: keyof typeof GRPC_PERMISSIONS): Promise<AccessScope> {
+async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: keyof typeof GRPC_PERMISSIONS): Promise<Visibility> {
   const auth = call.metadata.get('authorization')[0];
   const principal = await deps.authenticator.authenticate({
     authorization: typeof auth === 'string' ? auth : undefined,
@@ -48,16 +48,16 @@ async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: k
   });
   // For the audit wrapper (auditGrpcService): who made the call.
   (call as AnyCall & { principal?: Principal }).principal = principal;
-  const scope = new AccessScope(rbac, principal);
-  scope.authorize(GRPC_PERMISSIONS[method]);
-  return scope;
+  const visibility = new Visibility(rbac, principal);
+  visibility.authorize(GRPC_PERMISSIONS[method]);
+  return visibility;
 }
 
-function unary<Req, Res>(deps: FleetServiceDeps, rbac: Rbac, method: keyof typeof GRPC_PERMISSIONS, fn: (req: Req, scope: AccessScope) => Promise<Res> | Res) {
+function unary<Req, Res>(deps: FleetServiceDeps, rbac: Rbac, method: keyof typeof GRPC_PERMISSIONS, fn: (req: Req, visibility: Visibility) => Promise<Res> | Res) {
   return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): Promise<void> => {
     try {
-      const scope = await gate(deps, rbac, call as unknown as AnyCall, method);
-      callback(null, await fn(call.request, scope));
+      const visibility = await gate(deps, rbac, call as unknown as AnyCall, method);
+      callback(null, await fn(call.request, visibility));
     } catch (err) {
       const s = toGrpcStatus(err);
       callback({ code: s.code, details: s.details, name: 'FleetError', message: s.details });
@@ -74,10 +74,10 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
   const { state, commands, watch } = deps;
   const rbac = deps.rbac ?? new Rbac(undefined);
   return {
-    listClusters: unary(deps, rbac, 'listClusters', (_req, scope) => {
+    listClusters: unary(deps, rbac, 'listClusters', (_req, visibility) => {
       const stale = deps.stale?.() ?? NONE_STALE;
       return {
-        clusters: scopedClusterStatuses(state, scope).map((c) => ({
+        clusters: visibleClusterStatuses(state, visibility).map((c) => ({
           name: c.name,
           connected: c.connected,
           epoch: c.epoch,
@@ -91,28 +91,28 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
         })),
       };
     }),
-    listJobs: unary(deps, rbac, 'listJobs', (req, scope) => {
-      const page = scopedJobs(state, scope, { cluster: req.cluster, state: req.state, user: req.user, account: req.account, partition: req.partition, node: req.node }, req.limit, req.cursor || undefined);
+    listJobs: unary(deps, rbac, 'listJobs', (req, visibility) => {
+      const page = visibleJobs(state, visibility, { cluster: req.cluster, state: req.state, user: req.user, account: req.account, partition: req.partition, node: req.node }, req.limit, req.cursor || undefined);
       return { jobs: page.items, next_cursor: page.next_cursor ?? '' };
     }),
-    getJob: unary(deps, rbac, 'getJob', (req, scope) => scopedJob(state, scope, req.cluster, String(req.id))),
-    listNodes: unary(deps, rbac, 'listNodes', (req, scope) => {
-      const page = scopedNodes(state, scope, { cluster: req.cluster, state: req.state, partition: req.partition }, req.limit, req.cursor || undefined);
+    getJob: unary(deps, rbac, 'getJob', (req, visibility) => visibleJob(state, visibility, req.cluster, String(req.id))),
+    listNodes: unary(deps, rbac, 'listNodes', (req, visibility) => {
+      const page = visibleNodes(state, visibility, { cluster: req.cluster, state: req.state, partition: req.partition }, req.limit, req.cursor || undefined);
       return { nodes: page.items, next_cursor: page.next_cursor ?? '' };
     }),
-    listPartitions: unary(deps, rbac, 'listPartitions', (req, scope) => ({ partitions: scopedPartitions(state, scope, req.cluster) })),
-    runCommand: unary(deps, rbac, 'runCommand', async (req, scope) => {
+    listPartitions: unary(deps, rbac, 'listPartitions', (req, visibility) => ({ partitions: visiblePartitions(state, visibility, req.cluster) })),
+    runCommand: unary(deps, rbac, 'runCommand', async (req, visibility) => {
       const resource = JOB_COMMANDS.includes(req.kind as CommandName) ? 'jobs' : NODE_COMMANDS.includes(req.kind as CommandName) ? 'nodes' : undefined;
       if (!resource) throw new BadRequestError(`unknown command "${req.kind}"; known: ${[...JOB_COMMANDS, ...NODE_COMMANDS].join(', ')}`);
-      scope.authorize(`${resource}:${req.kind}`);
-      checkCommandTarget(state, scope, resource, req.kind, req.cluster, req.target);
-      const result = await commands.run(req.cluster, req.kind, req.target, req.reason, scope.principal.name);
+      visibility.authorize(`${resource}:${req.kind}`);
+      checkCommandTarget(state, visibility, resource, req.kind, req.cluster, req.target);
+      const result = await commands.run(req.cluster, req.kind, req.target, req.reason, visibility.principal.name);
       return { ok: result.ok, message: result.message, via: result.via };
     }),
     watch: async (call: ServerWritableStream<WatchRequest, WatchEventMsg>) => {
-      let scope: AccessScope;
+      let visibility: Visibility;
       try {
-        scope = await gate(deps, rbac, call as unknown as AnyCall, 'watch');
+        visibility = await gate(deps, rbac, call as unknown as AnyCall, 'watch');
       } catch (err) {
         const s = toGrpcStatus(err);
         call.emit('error', { code: s.code, details: s.details });
@@ -120,7 +120,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       }
       const req = call.request;
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
-      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, scope: watchScope(scope) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
+      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
         call.write({
           id: event.seq,
           type: event.type,

@@ -2,10 +2,10 @@
 // RBAC decision (`sfleet auth whoami`, `sfleet auth can-i VERB RESOURCE [--as USER]`).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../../../shared/errors/index.js';
-import { canonicalResource, RESOURCES, type AccessScope, type Principal } from '../../policy/index.js';
+import { canonicalResource, RESOURCES, type Visibility, type Principal } from '../../policy/index.js';
 
-function access(request: FastifyRequest): AccessScope {
-  return (request as FastifyRequest & { access: AccessScope }).access;
+function access(request: FastifyRequest): Visibility {
+  return (request as FastifyRequest & { access: Visibility }).access;
 }
 
 const str = { type: 'string', maxLength: 256 } as const;
@@ -31,9 +31,9 @@ function impersonated(as: string, groups: string | undefined, attrs: string | un
 
 export function registerAuthRoutes(app: FastifyInstance): void {
   app.get('/api/v1/auth/whoami', { config: { permission: 'auth:self' }, schema: { summary: 'Who the hub takes the caller for: identity, groups, attributes and RBAC roles (with the binding that gives each)' } }, async (request) => {
-    const scope = access(request);
-    const p = scope.principal;
-    return { name: p.name, kind: p.role, method: p.method, groups: p.groups, attributes: p.attributes, roles: scope.grants() };
+    const visibility = access(request);
+    const p = visibility.principal;
+    return { name: p.name, kind: p.role, method: p.method, groups: p.groups, attributes: p.attributes, roles: visibility.grants() };
   });
 
   app.get(
@@ -55,10 +55,10 @@ export function registerAuthRoutes(app: FastifyInstance): void {
       const resource = canonicalResource(q.resource);
       if (!resource) throw new BadRequestError(`unknown resource "${q.resource}"; known: ${Object.keys(RESOURCES).join(', ')}`);
       const permission = `${resource}:${q.verb}`;
-      const scope = access(request);
-      if (q.as) return scope.decideAs(impersonated(q.as, q.as_groups, q.as_attrs), permission);
+      const visibility = access(request);
+      if (q.as) return visibility.decideAs(impersonated(q.as, q.as_groups, q.as_attrs), permission);
       if (q.as_groups || q.as_attrs) throw new BadRequestError('as_groups and as_attrs go with as');
-      return scope.decide(permission);
+      return visibility.decide(permission);
     },
   );
 }

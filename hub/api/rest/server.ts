@@ -6,9 +6,9 @@ import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
-import { AccessScope, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
-import { registerLoginRoutes, type Identity } from '../../identity/index.js';
-import { registerDashboardLogin } from '../../identity/webauthn/index.js';
+import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
+import { registerLoginRoutes, type Logins } from '../../login/index.js';
+import { registerDashboardLogin } from '../../login/webauthn/index.js';
 import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
@@ -37,7 +37,7 @@ export interface HttpApiDeps extends RouteDeps {
   /** The RBAC policy (config `rbac`); absent: the default, every authenticated caller is an admin. */
   rbac?: Rbac;
   /** Logins (POST /api/v1/auth/login, logout); absent: only certificates and API tokens. */
-  identity?: Identity;
+  logins?: Logins;
   /** Records every mutation, denial and failed authentication before the answer goes out. */
   audit?: AuditLog;
 }
@@ -100,11 +100,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     });
     (request as FastifyRequest & { principal: Principal }).principal = principal;
     // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
-    const access = new AccessScope(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
+    const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
     // No permission only on the not-found handler, which reads nothing.
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);
-    (request as FastifyRequest & { access: AccessScope }).access = access;
+    (request as FastifyRequest & { access: Visibility }).access = access;
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
@@ -122,8 +122,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
 
   registerRoutes(app, deps);
   for (const register of deps.extraRoutes ?? []) register(app);
-  if (deps.identity) registerLoginRoutes(app, deps.identity.login, deps.identity.sessions);
-  if (deps.identity) registerDashboardLogin(app, deps.identity.login, deps.identity.webauthn);
+  if (deps.logins) registerLoginRoutes(app, deps.logins.login, deps.logins.sessions);
+  if (deps.logins) registerDashboardLogin(app, deps.logins.login, deps.logins.webauthn);
   if (deps.audit) registerAuditRoutes(app, deps.audit);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();

@@ -3,4 +3,4 @@ export * from './resources.js';
 export * from './roles.js';
 export * from './row-filter.js';
 export * from './policy.js';
-export * from './access-scope.js';
+export * from './visibility.js';

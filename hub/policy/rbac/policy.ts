@@ -73,7 +73,7 @@ export class Rbac {
       else if (b.service !== undefined && p.role === 'service' && b.service === p.name) out.push({ role: b.role, via: `token ${b.service}` });
     }
     // No rbac section: the standalone default, everyone authenticated is an admin, unless the
-    // credential carries roles of its own (a role-scoped token stays scoped).
+    // credential carries roles of its own (a token bound to roles stays bound).
     if (!this.configured && p.role !== 'hub' && !p.roles?.length) out.push({ role: 'admin', via: 'default: no rbac section, every authenticated caller' });
     return out;
   }

@@ -128,15 +128,15 @@ rbac:
   });
 
   it("a credential's own roles are grants; an unknown one grants nothing and is named", () => {
-    const scoped = user('bot', { role: 'service', method: 'token', roles: ['reader', 'ghost'] });
-    expect(rbac.decide(scoped, 'jobs:read').allowed).toBe(true);
-    expect(rbac.decide(scoped, 'jobs:cancel').reason).toContain('unknown roles ignored: ghost');
+    const bound = user('bot', { role: 'service', method: 'token', roles: ['reader', 'ghost'] });
+    expect(rbac.decide(bound, 'jobs:read').allowed).toBe(true);
+    expect(rbac.decide(bound, 'jobs:cancel').reason).toContain('unknown roles ignored: ghost');
   });
 });
 
 describe('rbac: the default without an rbac section', () => {
   const rbac = new Rbac(undefined);
-  it('every authenticated caller is an admin; a role-scoped token stays scoped', () => {
+  it('every authenticated caller is an admin; a token bound to roles stays bound', () => {
     expect(rbac.decide(user('anyone'), 'nodes:drain')).toMatchObject({ allowed: true, roles: [{ role: 'admin', via: 'default: no rbac section, every authenticated caller' }] });
     const viewer = user('t', { role: 'service', method: 'token', roles: ['viewer'] });
     expect(rbac.decide(viewer, 'jobs:read').allowed).toBe(true);

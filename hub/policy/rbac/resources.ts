@@ -12,7 +12,7 @@ export const RESOURCES = {
   nodes: ['read', ...NODE_COMMANDS],
   /** Opening a watch stream (SSE or gRPC Watch); each event then needs read on its own resource. */
   watch: ['read'],
-  /** The region's hub instances. */
+  /** The region's members (GET /api/v1/hubs). */
   hub: ['read'],
   /** Prometheus metrics (fleet-wide figures: not for tenants). */
   metrics: ['read'],

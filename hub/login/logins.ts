@@ -9,15 +9,15 @@ import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
 import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
-import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
-import { LoginService } from './login/login-service.js';
+import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
+import { LoginService } from './login-service.js';
 import { totpProvider, webauthnProvider } from './config.js';
 import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
 import { MemorySharedKvStore, type SharedKvStore } from '../replication/index.js';
 
-export interface IdentityDeps {
+export interface LoginsDeps {
   logger: Logger;
   /** Clustered: the region's shared key-value store (hub/replication), for sessions and WebAuthn challenges. */
   sharedKv?: SharedKvStore;
@@ -30,7 +30,7 @@ export interface IdentityDeps {
   atRest?: AtRest;
 }
 
-export interface Identity {
+export interface Logins {
   sessions: SessionStore;
   login: LoginService;
   /** Present when auth.mfa.providers lists webauthn. */
@@ -38,7 +38,7 @@ export interface Identity {
   verifiers: BearerVerifier[];
 }
 
-export function createIdentity(config: HubConfig, deps: IdentityDeps): Identity {
+export function createLogins(config: HubConfig, deps: LoginsDeps): Logins {
   const auth = config.auth;
   const logger = deps.logger.child({ component: 'login' });
   let store = auth.session.store;

@@ -12,11 +12,11 @@ import { Authenticator, TokenStore } from '../../policy/index.js';
 import { MemoryDedupeStore, MemorySharedKvStore } from '../../replication/index.js';
 import { WatchFeed } from '../../watch/index.js';
 import { authConfigSchema, webauthnProvider } from '../config.js';
-import { LocalUserSessionVerifier } from '../identity.js';
+import { LocalUserSessionVerifier } from '../logins.js';
 import { newTotpSecret, TotpVerifier } from '../local/totp.js';
 import { LocalUserStore } from '../local/user-store.js';
-import { MemoryLoginLimiter } from '../login/login-limiter.js';
-import { LoginService } from '../login/login-service.js';
+import { MemoryLoginLimiter } from '../login-limiter.js';
+import { LoginService } from '../login-service.js';
 import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
 import { ChallengeStore } from './challenge-store.js';
 import { WebauthnFactor } from './webauthn-factor.js';
@@ -43,11 +43,11 @@ async function build(providers: Record<string, unknown>[]) {
   });
   const tokens = new TokenStore(dir);
   const state = new FleetState();
-  const identity = { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), users)] };
+  const logins = { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), users)] };
   const { app } = await buildHttpApi({
     logger: silentLogger(),
-    authenticator: new Authenticator(tokens, identity.verifiers),
-    identity,
+    authenticator: new Authenticator(tokens, logins.verifiers),
+    logins,
     state,
     commands: new CommandRouter({ timeoutMs: 1000 }),
     watch: new WatchFeed(state),

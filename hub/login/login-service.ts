@@ -2,17 +2,17 @@
 // factor when required -> a session. Every refusal is a typed error whose message does not tell
 // whether the user exists. The audit record of each attempt is the answer's own (hub/audit's
 // HTTP hook, with the claimed user the login route sets): written before the answer goes out.
-import type { Logger } from '../../../shared/logging/index.js';
-import { BadRequestError, FleetError } from '../../../shared/errors/index.js';
-import type { Principal } from '../../policy/index.js';
-import type { AuthConfig } from '../config.js';
-import { LoginFailedError, MfaRequiredError, TooManyAttemptsError } from '../errors.js';
-import { isAcceptableLoginName } from '../ldap/escape.js';
-import type { DirectoryUser, LdapDirectory } from '../ldap/ldap-directory.js';
-import type { TotpVerifier } from '../local/totp.js';
-import type { LocalUser, LocalUserStore } from '../local/user-store.js';
-import type { SessionStore } from '../sessions/index.js';
-import type { WebauthnFactor } from '../webauthn/webauthn-factor.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { BadRequestError, FleetError } from '../../shared/errors/index.js';
+import type { Principal } from '../policy/index.js';
+import type { AuthConfig } from './config.js';
+import { LoginFailedError, MfaRequiredError, TooManyAttemptsError } from './errors.js';
+import { isAcceptableLoginName } from './ldap/escape.js';
+import type { DirectoryUser, LdapDirectory } from './ldap/ldap-directory.js';
+import type { TotpVerifier } from './local/totp.js';
+import type { LocalUser, LocalUserStore } from './local/user-store.js';
+import type { SessionStore } from './sessions/index.js';
+import type { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { limiterKeys, type LoginLimiter } from './login-limiter.js';
 

@@ -10,7 +10,7 @@ const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 
 describe('login data with encryption at rest', () => {
   it('seals users.json (password hashes, TOTP secrets) and sessions.json; both read back after a restart', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), `identity-enc-${process.pid}-`));
+    const dataDir = mkdtempSync(join(tmpdir(), `login-enc-${process.pid}-`));
     const atRest = await AtRest.create({ enabled: true, provider: 'file', file: { path: join(dataDir, '..', `kr-id-${process.pid}-${Date.now()}.json`) } });
     const users = new LocalUserStore(dataDir, FAST_SCRYPT, atRest);
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';

@@ -3,8 +3,8 @@
 // is refused before any password is checked (429 with Retry-After). In Redis when the hub has a
 // redis section, so every hub of the group counts the same failures.
 import type { Redis } from 'ioredis';
-import type { AuthConfig } from '../config.js';
-import { DirectoryUnavailableError } from '../errors.js';
+import type { AuthConfig } from './config.js';
+import { DirectoryUnavailableError } from './errors.js';
 
 export type LimitConfig = AuthConfig['rate_limit'];
 

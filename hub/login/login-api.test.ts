@@ -4,19 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../shared/logging/index.js';
-import { buildHttpApi } from '../../api/rest/index.js';
-import { AuditLog, auditConfigSchema } from '../../audit/index.js';
-import { CommandRouter } from '../../commands/index.js';
-import { authConfigSchema } from '../config.js';
-import { FleetState } from '../../fleet/index.js';
-import { Authenticator, TokenStore } from '../../policy/index.js';
-import { MemoryDedupeStore } from '../../replication/index.js';
-import { WatchFeed } from '../../watch/index.js';
-import { newTotpSecret, TotpVerifier } from '../local/totp.js';
-import { LocalUserStore } from '../local/user-store.js';
-import { LocalUserSessionVerifier } from '../identity.js';
-import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
+import { silentLogger } from '../../shared/logging/index.js';
+import { buildHttpApi } from '../api/rest/index.js';
+import { AuditLog, auditConfigSchema } from '../audit/index.js';
+import { CommandRouter } from '../commands/index.js';
+import { authConfigSchema } from './config.js';
+import { FleetState } from '../fleet/index.js';
+import { Authenticator, TokenStore } from '../policy/index.js';
+import { MemoryDedupeStore } from '../replication/index.js';
+import { WatchFeed } from '../watch/index.js';
+import { newTotpSecret, TotpVerifier } from './local/totp.js';
+import { LocalUserStore } from './local/user-store.js';
+import { LocalUserSessionVerifier } from './logins.js';
+import { MemorySessionStore, SessionVerifier } from './sessions/index.js';
 import { MemoryLoginLimiter } from './login-limiter.js';
 import { LoginService } from './login-service.js';
 
@@ -38,11 +38,11 @@ async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean 
     ...(opts.rbac ? { rolesOf: (p: { name: string }) => (p.name === 'operator' ? ['fleet-admin'] : []) } : {}),
   });
   const state = new FleetState();
-  const identity = { sessions, login, verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), users)] };
+  const verifiers = [new LocalUserSessionVerifier(new SessionVerifier(sessions), users)];
   const { app } = await buildHttpApi({
     logger: silentLogger(),
-    authenticator: new Authenticator(new TokenStore(dir), identity.verifiers),
-    identity,
+    authenticator: new Authenticator(new TokenStore(dir), verifiers),
+    logins: { sessions, login, verifiers },
     state,
     commands: new CommandRouter({ timeoutMs: 1000 }),
     watch: new WatchFeed(state),

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, NotFoundError } from '../../../shared/errors/index.js';
 import { setAuditContext } from '../../audit/index.js';
 import type { Principal } from '../../policy/index.js';
-import type { LoginService } from '../login/login-service.js';
+import type { LoginService } from '../login-service.js';
 import { sessionCookie } from '../oidc/session-cookie.js';
 import { dashboardFiles } from './dashboard-files.js';
 import type { WebauthnFactor } from './webauthn-factor.js';

@@ -15,7 +15,7 @@ export function dashboardFiles(): DashboardFiles | undefined {
   return web ? (file) => readFileSync(join(web, file)) : undefined;
 }
 
-/** web/ beside the source tree (hub/identity/webauthn) or the build (dist/hub/identity/webauthn). */
+/** web/ beside the source tree (hub/login/webauthn) or the build (dist/hub/login/webauthn). */
 export function webDir(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
   for (let dir = start, i = 0; i < 6; i++, dir = dirname(dir)) if (existsSync(join(dir, 'web', 'login.html'))) return join(dir, 'web');
   return undefined;

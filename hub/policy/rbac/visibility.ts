@@ -1,5 +1,6 @@
-// What one authenticated request may do and see: its principal's decisions and row filters,
-// narrowed further by the filters a federation peer forwarded for its own caller.
+// What one authenticated request may do and see (its visibility): its principal's decisions and
+// row filters, narrowed further by the filters a federation peer forwarded for its own caller.
+// "Scope" is the other axis (region or global, which hubs answer); this is whose rows they show.
 import { BadRequestError } from '../../../shared/errors/index.js';
 import type { Principal } from '../authenticate.js';
 import type { FilterClause } from './row-filter.js';
@@ -16,7 +17,7 @@ const FORWARDED_RESOURCES = ['cluster', 'jobs', 'nodes'] as const;
 
 type Forwarded = Partial<Record<(typeof FORWARDED_RESOURCES)[number], FilterClause[] | null>>;
 
-export class AccessScope {
+export class Visibility {
   private readonly cache = new Map<string, RowFilter>();
   private readonly forwarded: Forwarded | undefined;
 

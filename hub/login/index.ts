@@ -1,11 +1,11 @@
 export { authConfigSchema, ldapConfigSchema, type AuthConfig, type LdapConfig } from './config.js';
 export * from './errors.js';
-export { createIdentity, type Identity, type IdentityDeps } from './identity.js';
+export { createLogins, type Logins, type LoginsDeps } from './logins.js';
 export { escapeDnValue, escapeFilterValue } from './ldap/escape.js';
 export { LdapDirectory, type DirectoryUser } from './ldap/ldap-directory.js';
 export { hashPassword, verifyPassword } from './local/password-hash.js';
 export { newTotpSecret, totpUri, TotpVerifier, type OnceStore } from './local/totp.js';
 export { LocalUserStore, type LocalUser, type LocalUserView } from './local/user-store.js';
-export { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login/login-limiter.js';
-export { registerLoginRoutes } from './login/login-routes.js';
-export { LoginService, type LoginRequest, type LoginResult } from './login/login-service.js';
+export { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
+export { registerLoginRoutes } from './login-routes.js';
+export { LoginService, type LoginRequest, type LoginResult } from './login-service.js';

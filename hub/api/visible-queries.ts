@@ -4,7 +4,7 @@
 import { NotFoundError } from '../../shared/errors/index.js';
 import type { Job, KindName, Node } from '../../shared/model/index.js';
 import { queryJobs, queryNodes, queryPartitions, type FleetState, type JobFilter, type NodeFilter } from '../fleet/index.js';
-import type { AccessScope, FilterField, RowFilter } from '../policy/index.js';
+import type { Visibility, FilterField, RowFilter } from '../policy/index.js';
 import { clusterStatuses, type ClusterStatusView } from './cluster-status.js';
 
 /** The row filter's single fixed value for each job filter the caller left empty: lets the job index do the work. */
@@ -17,40 +17,40 @@ function narrowJobFilter(filter: JobFilter, rows: RowFilter): JobFilter {
   return out;
 }
 
-export function scopedJobs(state: FleetState, scope: AccessScope, filter: JobFilter, limit?: number, cursor?: string) {
-  const rows = scope.rows('jobs');
+export function visibleJobs(state: FleetState, visibility: Visibility, filter: JobFilter, limit?: number, cursor?: string) {
+  const rows = visibility.rows('jobs');
   if (rows.unrestricted) return queryJobs(state, filter, limit, cursor);
   return queryJobs(state, narrowJobFilter(filter, rows), limit, cursor, (job) => rows.allows('job', job));
 }
 
-export function scopedNodes(state: FleetState, scope: AccessScope, filter: NodeFilter, limit?: number, cursor?: string) {
-  const rows = scope.rows('nodes');
+export function visibleNodes(state: FleetState, visibility: Visibility, filter: NodeFilter, limit?: number, cursor?: string) {
+  const rows = visibility.rows('nodes');
   return rows.unrestricted ? queryNodes(state, filter, limit, cursor) : queryNodes(state, filter, limit, cursor, (n) => rows.allows('node', n));
 }
 
-export function scopedPartitions(state: FleetState, scope: AccessScope, cluster?: string) {
-  const rows = scope.rows('cluster');
+export function visiblePartitions(state: FleetState, visibility: Visibility, cluster?: string) {
+  const rows = visibility.rows('cluster');
   const all = queryPartitions(state, cluster);
   return rows.unrestricted ? all : all.filter((p) => rows.allows('partition', p));
 }
 
 /** Cluster-level objects (reservations, QOS, accounts...) under the cluster:read filter. */
-export function scopedList(state: FleetState, scope: AccessScope, kind: KindName, cluster?: string): unknown[] {
-  const rows = scope.rows('cluster');
+export function visibleList(state: FleetState, visibility: Visibility, kind: KindName, cluster?: string): unknown[] {
+  const rows = visibility.rows('cluster');
   const all = state.list(kind, cluster);
   return rows.unrestricted ? all : all.filter((o) => rows.allows(kind, o));
 }
 
 /** One job for `verb` (read or a command): 404 when it does not exist or the caller's filter hides it. */
-export function scopedJob(state: FleetState, scope: AccessScope, cluster: string, id: string, verb = 'read'): Job {
+export function visibleJob(state: FleetState, visibility: Visibility, cluster: string, id: string, verb = 'read'): Job {
   const job = state.job(cluster, id);
-  if (!job || !scope.rows('jobs', verb).allows('job', job)) throw new NotFoundError(`job ${cluster}/${id} not found`);
+  if (!job || !visibility.rows('jobs', verb).allows('job', job)) throw new NotFoundError(`job ${cluster}/${id} not found`);
   return job;
 }
 
-export function scopedNode(state: FleetState, scope: AccessScope, cluster: string, name: string, verb = 'read'): Node {
+export function visibleNode(state: FleetState, visibility: Visibility, cluster: string, name: string, verb = 'read'): Node {
   const node = state.clusters.get(cluster)?.objects.node.get(name);
-  if (!node || !scope.rows('nodes', verb).allows('node', node)) throw new NotFoundError(`node ${cluster}/${name} not found`);
+  if (!node || !visibility.rows('nodes', verb).allows('node', node)) throw new NotFoundError(`node ${cluster}/${name} not found`);
   return node;
 }
 
@@ -58,17 +58,17 @@ export function scopedNode(state: FleetState, scope: AccessScope, cluster: strin
  * Commands under a row filter need the object to be known and visible; an unrestricted caller
  * may still address an object the hub has not heard of yet (the agent answers).
  */
-export function checkCommandTarget(state: FleetState, scope: AccessScope, resource: 'jobs' | 'nodes', verb: string, cluster: string, target: string): void {
-  if (scope.rows(resource, verb).unrestricted) return;
-  if (resource === 'jobs') scopedJob(state, scope, cluster, target, verb);
-  else scopedNode(state, scope, cluster, target, verb);
+export function checkCommandTarget(state: FleetState, visibility: Visibility, resource: 'jobs' | 'nodes', verb: string, cluster: string, target: string): void {
+  if (visibility.rows(resource, verb).unrestricted) return;
+  if (resource === 'jobs') visibleJob(state, visibility, cluster, target, verb);
+  else visibleNode(state, visibility, cluster, target, verb);
 }
 
 /** Cluster status rows the caller may see, with counts of only the jobs, nodes and partitions it may read. */
-export function scopedClusterStatuses(state: FleetState, scope: AccessScope, owner?: (cluster: string) => string | null): ClusterStatusView[] {
-  const clusters = scope.rows('cluster');
-  const jobs = scope.rows('jobs');
-  const nodes = scope.rows('nodes');
+export function visibleClusterStatuses(state: FleetState, visibility: Visibility, owner?: (cluster: string) => string | null): ClusterStatusView[] {
+  const clusters = visibility.rows('cluster');
+  const jobs = visibility.rows('jobs');
+  const nodes = visibility.rows('nodes');
   return clusterStatuses(state, owner)
     .filter((c) => clusters.allows('cluster', c))
     .map((c) => {

@@ -35,8 +35,8 @@ describe('login limiter (memory)', () => {
 
 describe('login limiter (Redis) when Redis is unreachable', () => {
   it('fails closed with a 503 that says the shared counters are unreachable', async () => {
-    const { createRedis } = await import('../../replication/index.js');
-    const { redisConfigSchema } = await import('../../config/index.js');
+    const { createRedis } = await import('../replication/index.js');
+    const { redisConfigSchema } = await import('../config/index.js');
     const redis = createRedis(redisConfigSchema.parse({ url: `redis://127.0.0.1:${await closedPort()}`, connect_timeout: '200ms', command_timeout: '200ms' }), { name: 'login', offlineQueue: false });
     redis.on('error', () => undefined);
     const limiter = new RedisLoginLimiter(redis, 'sfleet:r:login:', { max_failures_per_user: 3, max_failures_per_ip: 10, window: 60_000, lockout: 60_000 });

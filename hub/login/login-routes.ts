@@ -1,11 +1,11 @@
 // POST /api/v1/auth/login and /api/v1/auth/logout. Both are public to the policy gate: login
 // is how a caller gets a credential, and logout checks the session it ends itself.
 import type { FastifyInstance } from 'fastify';
-import { BadRequestError, UnauthenticatedError } from '../../../shared/errors/index.js';
-import { setAuditContext } from '../../audit/index.js';
-import { SESSION_PREFIX, type SessionStore } from '../sessions/index.js';
-import { TooManyAttemptsError } from '../errors.js';
-import { sessionCookie } from '../oidc/session-cookie.js';
+import { BadRequestError, UnauthenticatedError } from '../../shared/errors/index.js';
+import { setAuditContext } from '../audit/index.js';
+import { SESSION_PREFIX, type SessionStore } from './sessions/index.js';
+import { TooManyAttemptsError } from './errors.js';
+import { sessionCookie } from './oidc/session-cookie.js';
 import type { LoginRequest, LoginService } from './login-service.js';
 
 const loginBody = {

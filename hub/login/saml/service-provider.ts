@@ -82,13 +82,13 @@ export function startSaml(config: SamlConfig, deps: { logger: Logger; sessions: 
         return reply.header('cache-control', 'no-store').redirect(url, 302);
       });
 
-      // The IdP's HTML form posts here; only this scope parses urlencoded bodies.
-      void app.register(async (scope) => {
-        scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 512 * 1024 }, (_req, body, done) => {
+      // The IdP's HTML form posts here; only this encapsulation context parses urlencoded bodies.
+      void app.register(async (context) => {
+        context.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 512 * 1024 }, (_req, body, done) => {
           done(null, Object.fromEntries(new URLSearchParams(body as string)));
         });
         const body = { type: 'object', required: ['SAMLResponse'], properties: { SAMLResponse: { type: 'string', maxLength: 512 * 1024 }, RelayState: { type: 'string', maxLength: 1024 } }, additionalProperties: false } as const;
-        scope.post(SAML_ACS_PATH, { config: { public: true }, schema: { summary: 'Browser login: the SAML identity provider posts its response here', body } }, async (request, reply) => {
+        context.post(SAML_ACS_PATH, { config: { public: true }, schema: { summary: 'Browser login: the SAML identity provider posts its response here', body } }, async (request, reply) => {
           const { SAMLResponse } = request.body as { SAMLResponse: string };
           let profile: Profile | null;
           try {
