@@ -11,13 +11,15 @@ export class Listening {
     // Own getters (copied by a spread), not values: the leadership reads the record each time it writes it.
     const bound = this.bound;
     this.identity = {
-      ...self,
+      hub_id: self.hub_id,
+      region: self.region,
       get http_url() {
         return bound.http ?? '';
       },
       get grpc_address() {
         return bound.grpc ?? '';
       },
+      version: self.version,
     };
   }
 
