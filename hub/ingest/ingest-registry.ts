@@ -32,8 +32,8 @@ export interface IngestDeps {
   certificates?: AgentCertificates;
   /** Refusals (wrong certificate, wrong cluster) are audited before the stream closes. */
   audit?: Pick<AuditLog, 'record'>;
-  /** Clustered hubs: which hub of the region may have the cluster's active agent (etcd). */
-  ownership?: ClusterOwnership;
+  /** Clustered hubs: which hub of the region may have the cluster's active agent (etcd); it promotes and demotes through this registry. */
+  ownership?: ClusterOwnership & { attach(target: OwnershipTarget): void };
 }
 
 /** Streams by cluster: the one that may write. A newer stream replaces an older one. */
@@ -68,6 +68,7 @@ export class IngestRegistry {
       job: (cluster, id) => state.clusters.get(cluster)?.objects.job.get(id),
       node: (cluster, name) => state.clusters.get(cluster)?.objects.node.get(name),
     };
+    deps.ownership?.attach(this.ownershipTarget());
   }
 
   /** Runs fn (applying one stream's durable deltas) on the event loop, in fair turns with the other streams'. */
@@ -97,10 +98,9 @@ export class IngestRegistry {
     return next;
   }
 
-  /** Clustered hubs: one active agent per cluster fleet-wide, by the ownership in etcd. */
-  useOwnership(ownership: ClusterOwnership & { attach(target: OwnershipTarget): void }): void {
-    this.deps.ownership = ownership;
-    ownership.attach({
+  /** What the region-wide ownership reads and moves: one active agent per cluster fleet-wide. */
+  private ownershipTarget(): OwnershipTarget {
+    return {
       activeAgents: () => new Map([...this.active].map(([cluster, s]) => [cluster, s.agentName])),
       waitingClusters: () => {
         const waiting = new Map<string, string>();
@@ -118,6 +118,6 @@ export class IngestRegistry {
         return true;
       },
       demote: (cluster, reason) => this.active.get(cluster)?.demote(reason),
-    });
+    };
   }
 }

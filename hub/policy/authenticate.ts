@@ -72,11 +72,18 @@ function peerOf(socket: NonNullable<AuthInput['socket']>): { san?: string; seria
   return peer;
 }
 
-export class Authenticator {
-  private readonly verifiers: BearerVerifier[];
+export interface AuthenticatorOptions {
   /** Why a client certificate serial is refused (the hub's revocation list), or undefined. */
   revokedCertificate?: (serial: string | undefined) => string | undefined;
-  constructor(tokens: TokenStore, verifiers: BearerVerifier[] = []) {
+}
+
+export class Authenticator {
+  private readonly verifiers: BearerVerifier[];
+  constructor(
+    tokens: TokenStore,
+    verifiers: BearerVerifier[] = [],
+    private readonly opts: AuthenticatorOptions = {},
+  ) {
     this.verifiers = [new ApiTokenVerifier(tokens), ...verifiers];
   }
 
@@ -100,7 +107,7 @@ export class Authenticator {
     }
     if (san !== undefined) {
       // Checked on every request: a revocation applies to connections already open.
-      const revoked = this.revokedCertificate?.(serial);
+      const revoked = this.opts.revokedCertificate?.(serial);
       if (revoked) throw new UnauthenticatedError(revoked);
       const identity = identityFromSubjectAltName(san);
       if (identity && (identity.role === 'client' || identity.role === 'hub')) {

@@ -1,0 +1,35 @@
+// Stage 2, fleet: the fleet's data on this hub. The store (checkpoints and WALs in the data
+// directory) loads the fleet state; the watch feed and the event log publish what changes;
+// the command router carries commands to agents. A store directory that cannot be made or
+// read stops the start here.
+import { EventLog } from '../events/index.js';
+import { CommandRouter } from '../commands/index.js';
+import { FleetState } from '../fleet/index.js';
+import { FleetStore } from '../store/index.js';
+import { WatchFeed } from '../watch/index.js';
+import type { CloseStack } from './close-stack.js';
+import type { Foundations } from './foundations.js';
+
+export interface Fleet {
+  state: FleetState;
+  store: FleetStore;
+  events: EventLog;
+  watch: WatchFeed;
+  commands: CommandRouter;
+}
+
+export function openFleet({ config, logger, atRest }: Foundations, stack: CloseStack): Fleet {
+  const state = new FleetState();
+  // Watchers, replication and metrics all listen on the state (goes when it is no longer an EventEmitter).
+  const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest });
+  stack.defer('fleet store', () => store.close(state));
+  const loaded = store.load(state);
+  logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
+
+  const watch = new WatchFeed(state);
+  const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest });
+  stack.defer('event log', () => events.close());
+  events.subscribe((event) => watch.publishEvent(event));
+  const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
+  return { state, store, events, watch, commands };
+}

@@ -1,0 +1,48 @@
+// Stage 1, foundations: what every other part stands on. The hub's TLS material, the data
+// directory, the keys of encryption at rest, the revocation list and agent certificates, and
+// the audit log. A missing key, an unreadable TLS file or audit directory stops the start here.
+import { mkdirSync } from 'node:fs';
+import { AtRest } from '../../shared/crypto/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { loadCa, loadTls, revocationPath, type TlsMaterial } from '../../shared/tls/index.js';
+import { AuditLog } from '../audit/index.js';
+import type { HubConfig } from '../config/index.js';
+import { AgentCertificates } from '../ingest/index.js';
+import { RevocationWatcher } from '../tls/index.js';
+import type { CloseStack } from './close-stack.js';
+
+export interface Foundations {
+  config: HubConfig;
+  logger: Logger;
+  tls: TlsMaterial;
+  atRest: AtRest;
+  /** Revoked certificates are refused on every listener (watched once the hub listens). */
+  revocations: RevocationWatcher;
+  /** Agent certificate checks and renewal over the stream. */
+  certificates: AgentCertificates;
+  audit: AuditLog;
+}
+
+export async function openFoundations(config: HubConfig, logger: Logger, stack: CloseStack): Promise<Foundations> {
+  const tls = loadTls(config.tls, 'hub');
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  // Encryption at rest: the data keys of every sealed file are unwrapped now (a missing key stops the start here, naming the file).
+  const atRest = await AtRest.create(config.encryption, { logger });
+  if (atRest.enabled) logger.info({ encryption: atRest.describe(), ...(await atRest.preload(config.data_dir)) }, 'encryption at rest: data keys loaded');
+
+  const revocations = new RevocationWatcher(revocationPath(config.data_dir), { logger });
+  stack.defer('revocation list', () => revocations.close());
+  const certificates = new AgentCertificates({
+    logger: logger.child({ component: 'tls' }),
+    refusal: (serial) => revocations.refusal(serial),
+    ca: config.tls.ca_key ? await loadCa(config.tls.ca, config.tls.ca_key) : undefined,
+    lifetimeMs: config.tls.issued_lifetime,
+  });
+  revocations.onChange(() => certificates.endRevoked());
+
+  // Opened before the fleet: nothing may change before the audit log can record it.
+  const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger });
+  await audit.open();
+  stack.defer('audit log', () => audit.close());
+  return { config, logger, tls, atRest, revocations, certificates, audit };
+}

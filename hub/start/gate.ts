@@ -1,0 +1,46 @@
+// Stage 4, gate: who may call and what they may do, the same for REST, gRPC and watch streams.
+// RBAC, logins (local users, LDAP, TOTP, WebAuthn; sessions shared in Redis when clustered),
+// single sign-on (OIDC bearer tokens and browser logins, SAML) and the authenticator that ends
+// in one Principal. The API's audit hooks record through foundations' audit log. A login
+// directory or IdP whose files cannot be read stops the start here.
+import { createRedis } from '../replication/index.js';
+import { createLogins, type Logins } from '../login/index.js';
+import { startOidc, type Oidc } from '../login/oidc/index.js';
+import { startSaml, type Saml } from '../login/saml/index.js';
+import { Authenticator, Rbac, TokenStore, type BearerVerifier } from '../policy/index.js';
+import type { CloseStack } from './close-stack.js';
+import type { Foundations } from './foundations.js';
+import type { Region } from './region.js';
+
+export interface Gate {
+  /** One RBAC policy for REST, gRPC and watch streams (config rbac; absent: everyone authenticated is an admin). */
+  rbac: Rbac;
+  logins: Logins;
+  oidc?: Oidc;
+  saml?: Saml;
+  authenticator: Authenticator;
+}
+
+export function openGate({ config, logger, atRest, revocations }: Foundations, { replication, shared }: Region, stack: CloseStack): Gate {
+  const rbac = new Rbac(config.rbac);
+  // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
+  const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
+  if (loginRedis) stack.defer('login counters (Redis)', () => loginRedis.disconnect());
+  const logins = createLogins(config, {
+    logger,
+    atRest,
+    // auth.mfa.required_roles: the user's RBAC roles as bound at login.
+    rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
+    once: shared.dedupe,
+    ...(replication ? { sharedKv: replication.sharedKv } : {}),
+    ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
+  });
+  // Single sign-on: OIDC bearer JWTs and browser logins (OIDC, SAML) ending in the same sessions as password logins.
+  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions }) : undefined;
+  if (oidc) stack.defer('OIDC issuer', () => oidc.close());
+  const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: logins.sessions }) : undefined;
+  const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
+  // Revoked client certificates are refused on every request, including on connections already open.
+  const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers, { revokedCertificate: (serial) => revocations.refusal(serial) });
+  return { rbac, logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator };
+}

@@ -1,0 +1,105 @@
+// Stage 3, region: this hub among the region's hubs, and the agent streams it accepts.
+// Clustered mode: etcd (membership, election, cluster ownership) and Redis (replication,
+// shared logins and dedupe); standalone, a region of one. A configured etcd that does not
+// answer, or a peer-region TLS file that cannot be read, stops the start here.
+//
+// Order: replication and the leadership come before ingest, which takes the cluster ownership
+// (built on the leadership's etcd session) in its constructor. They read what ingest streams
+// only once the hub runs, through `ingesting`, the one function here that reads a part built
+// after it.
+import type { Etcd3 } from 'etcd3';
+import type { EtcdConfig } from '../config/index.js';
+import { Federation } from '../federation/index.js';
+import { localHealth, type Listening } from '../health/index.js';
+import { IngestRegistry } from '../ingest/index.js';
+import { createEtcdClient, EtcdClusterOwnership, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
+import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, type SharedKvStore } from '../replication/index.js';
+import { loadTls } from '../../shared/tls/index.js';
+import type { CloseStack } from './close-stack.js';
+import type { Fleet } from './fleet.js';
+import type { Foundations } from './foundations.js';
+
+export interface Region {
+  /** Who leads the region (started once the hub listens); singletons register on leadership.runner. */
+  leadership: Leadership;
+  /** Clustered: one active agent per cluster across the region's hubs (owner keys on the hub's etcd lease). */
+  ownership?: EtcdClusterOwnership;
+  /** Clustered with Redis: the replication stream between the region's hubs. */
+  replication?: Replication;
+  /** Notification dedupe and sessions: in Redis when clustered, in memory standalone. */
+  shared: { dedupe: DedupeStore; kv: SharedKvStore };
+  /** The agent streams (gRPC AgentService). */
+  ingest: IngestRegistry;
+  /** scope=global queries: this region merged with the peer regions (none configured: this one alone). */
+  federation: Federation;
+}
+
+export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
+  const { config, logger, audit, certificates } = base;
+  const { state, store, events, commands } = fleet;
+  const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack) : undefined;
+
+  // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
+  const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
+  const replication = config.redis
+    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events) })
+    : undefined;
+  if (replication) stack.defer('replication (Redis)', () => replication.close());
+
+  const health = localHealth({ listening, ingesting, replication });
+  const leadership: Leadership =
+    config.etcd && etcd
+      ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity: listening.identity, health, fences: replication ? [replication.fence] : [] })
+      : new StandaloneLeadership({ logger, identity: listening.identity, health });
+  for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
+  const ownership =
+    leadership instanceof EtcdLeadership && config.etcd
+      ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd.lease_ttl / 6))) })
+      : undefined;
+  if (ownership) stack.defer('cluster ownership', () => ownership.close());
+
+  const ingest = new IngestRegistry({
+    state,
+    store,
+    commands,
+    logger,
+    hubId: config.hub_id,
+    heartbeatMs: config.stream.heartbeat_interval,
+    failoverThreshold: config.stream.failover_threshold,
+    events,
+    certificates,
+    audit,
+    ...(ownership ? { ownership } : {}),
+    onApplied: (delta) => replication?.onLocalApplied(delta),
+  });
+  // Catch up with the other hubs before agents connect, so they resume where the region is.
+  await replication?.start(5_000);
+
+  const federation = new Federation({
+    region: config.region,
+    peers: config.regions?.peers ?? [],
+    tls: config.regions?.tls ? loadTls(config.regions.tls, 'hub regions') : base.tls,
+    logger: logger.child({ component: 'federation' }),
+  });
+  const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
+  return { leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation };
+}
+
+/** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */
+async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack): Promise<Etcd3> {
+  const etcd = await createEtcdClient(config);
+  stack.defer('etcd client', () => etcd.close());
+  const deadline = config.dial_timeout + 2 * config.call_timeout;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      etcd.namespace(config.prefix).getAll().prefix(`members/${region}/`).count(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${deadline} ms`)), deadline))),
+    ]);
+  } catch (err) {
+    throw new Error(`etcd unreachable at ${config.endpoints.join(', ')}: ${(err as Error).message.split('\n')[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return etcd;
+}
