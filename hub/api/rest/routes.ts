@@ -311,8 +311,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
         continue;
       }
       if (!KINDS.includes(kind)) {
-        void reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'BadRequestError', status: 400, code: 'SF_API_BAD_REQUEST', detail: `unknown kind "${k}"; known: ${KINDS.join(', ')}, event` });
-        return;
+        throw new BadRequestError(`unknown kind "${k}"; known: ${KINDS.join(', ')}, event`);
       }
       kinds.add(kind);
     }
