@@ -1,5 +1,5 @@
 // The hub's `auth:` (MFA, local users, sessions, login rate limits) and `sso.ldap:` sections
-// (hub/config/sso-schema.ts puts ldap beside oidc and saml).
+// (hub/config/schema.ts puts ldap beside oidc and saml).
 // Unknown keys are errors; defaults are filled here.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
