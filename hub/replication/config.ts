@@ -13,9 +13,9 @@ export const redisConfigSchema = z
     key_prefix: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . -').default('sfleet').describe('Every key of the hub group starts with it.'),
     connect_timeout: duration.default(2_000).describe('Per connection attempt.'),
     command_timeout: duration.default(2_000).describe('Per Redis command.'),
-    stream_retention: duration.default(600_000).describe('How long replication stream entries are kept; a follower further behind loads a snapshot instead.'),
-    compact_interval: duration.default(30_000).describe("How often the leader trims the replication stream."),
-    stale_after: duration.default(5_000).describe("A cluster whose owning hub has not published for this long counts as stale on the other hubs."),
+    stream_retention: duration.default(600_000).describe('Stream entries are kept at least this long, so a hub that restarts within it catches up from the stream without a bootstrap.'),
+    compact_interval: duration.default(30_000).describe("How often the leader writes each cluster's snapshot and trims the stream below it."),
+    stale_after: duration.default(5_000).describe('A hub that has not read the stream for this long counts its replicated clusters as stale (and skips compaction).'),
   })
   .strict()
   .superRefine((r, ctx) => {
