@@ -57,6 +57,16 @@ describe('the error catalogue', () => {
     expect([...listed].filter((name) => !concrete.has(name))).toEqual([]);
   });
 
+  it('holds no class that nothing throws', () => {
+    const code = ['agent', 'hub', 'shared', 'cli']
+      .flatMap((d) => sources(join(root, d)))
+      .filter((f) => !f.startsWith(join(root, 'hub/errors')))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    const unused = [...new Set(entries.map((e) => e.error.constructor.name))].filter((name) => !code.includes(`new ${name}(`));
+    expect(unused).toEqual([]);
+  });
+
   it('gives each entry a meaning, an error status and a gRPC code other than OK', () => {
     for (const { error, meaning } of entries) {
       expect(error).toBeInstanceOf(FleetError);
