@@ -10,59 +10,59 @@ const slurmEndpoint = z
 
 export const agentConfigSchema = z
   .object({
-    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ - (max 63)'),
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).default(hostname().split('.')[0] || 'agent'),
+    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ - (max 63)').describe('The Slurm cluster this agent speaks for (must match its certificate).'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).default(hostname().split('.')[0] || 'agent').describe('This agent among the agents of its cluster (the active one and standbys).').meta({ defaultText: 'the short host name' }),
     hub: z
       .object({
-        endpoints: z.array(hostPort).min(1, 'name at least one hub endpoint (host:port)'),
-        initial_backoff: duration.default(250),
-        max_backoff: duration.default(15_000),
+        endpoints: z.array(hostPort).min(1, 'name at least one hub endpoint (host:port)').describe('host:port of the hubs\' gRPC listeners, tried in order.'),
+        initial_backoff: duration.default(250).describe('The first wait before reconnecting; doubled per failure.'),
+        max_backoff: duration.default(15_000).describe('The longest wait between reconnects.'),
       })
-      .strict(),
+      .strict().describe('The hubs the agent streams to.'),
     tls: tlsFiles.extend({
       // Renew the certificate from the hub once this fraction of its lifetime has passed.
-      renew_at: z.number().gt(0.1, 'more than 0.1').lt(1, 'less than 1 (renew before it expires)').default(0.7),
-    }),
+      renew_at: z.number().gt(0.1, 'more than 0.1').lt(1, 'less than 1 (renew before it expires)').default(0.7).describe('Renew the certificate from the hub once this fraction of its lifetime has passed.'),
+    }).describe('The agent\'s certificate and the fleet CA the hub\'s certificate must chain to.'),
     slurm: z
       .object({
-        source: z.enum(['rest', 'cli']).default('rest'),
-        endpoints: z.array(slurmEndpoint).default([]),
+        source: z.enum(['rest', 'cli']).default('rest').describe('rest: slurmrestd; cli: the Slurm commands (squeue, sinfo, scontrol...).'),
+        endpoints: z.array(slurmEndpoint).default([]).describe('slurmrestd URLs: http(s)://host:port or unix:/path/to/slurmrestd.sock.'),
         auth: z
           .object({
-            user: z.string().min(1).default('root'),
-            token: z.string().default(''),
+            user: z.string().min(1).default('root').describe('X-SLURM-USER-NAME.'),
+            token: z.string().default('').describe('X-SLURM-USER-TOKEN, a Slurm JWT (use ${SLURM_JWT} rather than a literal).'),
           })
           .strict()
-          .default({ user: 'root', token: '' }),
+          .default({ user: 'root', token: '' }).describe('How the agent authenticates to slurmrestd.'),
         api_version: z
           .string()
           .regex(/^v0\.0\.\d{2}$/, 'expected v0.0.NN')
-          .optional(),
-        timeout: duration.default(60_000),
-        simulator: z.boolean().default(false),
-        cli: z.object({ bin_dir: z.string().optional() }).strict().default({}),
+          .optional().describe('The slurmrestd API version, e.g. v0.0.40; default: found by asking slurmrestd.'),
+        timeout: duration.default(60_000).describe('Per request to slurmrestd or run of a Slurm command.'),
+        simulator: z.boolean().default(false).describe('The endpoint is the project\'s slurmrestd simulator (sfleet sim): commands without a REST call go to it.'),
+        cli: z.object({ bin_dir: z.string().optional().describe('Where the Slurm commands are; default: the PATH.') }).strict().default({}).describe('The cli source.'),
         // Several endpoints: failover = the first healthy one in order (fail back once the primary
         // has answered failover_threshold health checks again); round_robin = polls take turns.
         load_balancing: z
           .object({
-            strategy: z.enum(['failover', 'round_robin']).default('failover'),
-            health_check_interval: duration.refine((ms) => ms === 0 || ms >= 100, 'at least 100ms (or 0: no health checks, only request outcomes)').default(30_000),
-            failover_threshold: z.number().int().min(1).max(100).default(3),
+            strategy: z.enum(['failover', 'round_robin']).default('failover').describe('failover: the first healthy endpoint in order (fail back once the primary has passed failover_threshold health checks again); round_robin: polls take turns.'),
+            health_check_interval: duration.refine((ms) => ms === 0 || ms >= 100, 'at least 100ms (or 0: no health checks, only request outcomes)').default(30_000).describe('How often each endpoint is pinged; 0: no health checks, only request outcomes.'),
+            failover_threshold: z.number().int().min(1).max(100).default(3).describe('Failures in a row that mark an endpoint down; with failover, also the good health checks in a row before a higher one is used again.'),
           })
           .strict()
-          .default({ strategy: 'failover', health_check_interval: 30_000, failover_threshold: 3 }),
+          .default({ strategy: 'failover', health_check_interval: 30_000, failover_threshold: 3 }).describe('How several endpoints share the work.'),
       })
       .strict()
       .superRefine((s, ctx) => {
         if (s.source === 'rest' && s.endpoints.length === 0) {
           ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'the rest source needs at least one slurmrestd endpoint' });
         }
-      }),
-    poll_interval: duration.default(10_000),
-    spool_dir: z.string().min(1).default('./sfleet-spool'),
-    spool: z.object({ max_bytes: byteSize.default(256 * 1024 * 1024) }).strict().default({ max_bytes: 256 * 1024 * 1024 }),
+      }).describe('Where the agent reads the cluster from and sends commands to.'),
+    poll_interval: duration.default(10_000).describe('How often the agent reads the cluster.'),
+    spool_dir: z.string().min(1).default('./sfleet-spool').describe('Where the agent spools deltas the hub has not acknowledged yet.'),
+    spool: z.object({ max_bytes: byteSize.default(256 * 1024 * 1024).describe('The most the spool holds; past it, deltas are compacted into a snapshot.') }).strict().default({ max_bytes: 256 * 1024 * 1024 }).describe('The spool of unacknowledged deltas.'),
     log_level: logLevel,
-    encryption: encryptionConfigSchema.optional(),
+    encryption: encryptionConfigSchema.optional().describe('Encryption at rest of the agent\'s spool.'),
   })
   .strict();
 

@@ -9,23 +9,25 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment var
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected http(s)://host:port/...');
 
 export const auditRuleSchema = z
-  .object({ level, actions: globs.optional(), resources: globs.optional(), users: globs.optional() })
+  .object({
+    level: level.describe('None (no record), Metadata (who, what, outcome) or Request (and the request body).'),
+    actions: globs.optional().describe('Actions the rule matches (globs, e.g. jobs:*).'),
+    resources: globs.optional().describe('Resources the rule matches (globs).'),
+    users: globs.optional().describe('Users the rule matches (globs).'),
+  })
   .strict()
   .refine((r) => r.actions || r.resources || r.users, 'a rule needs actions, resources or users to match');
 
 export const elasticsearchShipSchema = z
   .object({
-    /** The cluster's base URL; records go to <url>/_bulk. */
-    url: httpUrl,
-    index: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, 'a lower-case Elasticsearch index name').default('sfleet-audit'),
-    username: z.string().min(1).optional(),
-    password_env: envName.optional(),
-    password_file: z.string().min(1).optional(),
-    /** The "encoded" API key (base64 of id:key), sent as Authorization: ApiKey <value>. */
-    api_key_env: envName.optional(),
-    api_key_file: z.string().min(1).optional(),
-    /** CA bundle for an https url with a private CA. */
-    ca_file: z.string().min(1).optional(),
+    url: httpUrl.describe('The cluster\'s base URL; records go to <url>/_bulk.'),
+    index: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, 'a lower-case Elasticsearch index name').default('sfleet-audit').describe('The index records are written to.'),
+    username: z.string().min(1).optional().describe('Basic auth user (with password_env or password_file).'),
+    password_env: envName.optional().describe('The name of an environment variable holding the password.'),
+    password_file: z.string().min(1).optional().describe('A file holding the password.'),
+    api_key_env: envName.optional().describe('An environment variable holding the encoded API key (base64 of id:key), sent as Authorization: ApiKey.'),
+    api_key_file: z.string().min(1).optional().describe('A file holding the encoded API key.'),
+    ca_file: z.string().min(1).optional().describe('CA bundle for an https url with a private CA.'),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -40,48 +42,40 @@ export const elasticsearchShipSchema = z
 
 export const webhookShipSchema = z
   .object({
-    url: httpUrl,
-    /** HMAC-SHA256 key: the body's signature goes in X-Sfleet-Signature: sha256=<hex>. */
-    secret_env: envName.optional(),
-    secret_file: z.string().min(1).optional(),
-    ca_file: z.string().min(1).optional(),
+    url: httpUrl.describe('Where records are POSTed (a JSON array per batch).'),
+    secret_env: envName.optional().describe('An environment variable holding the HMAC-SHA256 key: the body\'s signature goes in X-Sfleet-Signature: sha256=<hex>.'),
+    secret_file: z.string().min(1).optional().describe('A file holding the HMAC-SHA256 key.'),
+    ca_file: z.string().min(1).optional().describe('CA bundle for an https url with a private CA.'),
   })
   .strict()
   .refine((w) => !(w.secret_env && w.secret_file), { path: ['secret_file'], message: 'set secret_env or secret_file, not both' });
 
 export const auditShipSchema = z
   .object({
-    elasticsearch: elasticsearchShipSchema.optional(),
-    webhook: webhookShipSchema.optional(),
-    /** Records held in memory per destination while it is slow or down; when full the oldest are dropped (the local file keeps them). */
-    buffer: z.number().int().min(1).max(1_000_000).default(10_000),
-    /** Records per request. */
-    batch: z.number().int().min(1).max(10_000).default(500),
-    /** How long a partial batch waits for more records. */
-    flush_interval: duration.default(1_000),
-    timeout: duration.default(10_000),
-    initial_backoff: duration.default(500),
-    max_backoff: duration.default(60_000),
+    elasticsearch: elasticsearchShipSchema.optional().describe('Ship records to Elasticsearch (bulk API).'),
+    webhook: webhookShipSchema.optional().describe('Ship records to an HTTP endpoint.'),
+    buffer: z.number().int().min(1).max(1_000_000).default(10_000).describe('Records held in memory per destination while it is slow or down; when full the oldest are dropped (the local file keeps them).'),
+    batch: z.number().int().min(1).max(10_000).default(500).describe('Records per request.'),
+    flush_interval: duration.default(1_000).describe('How long a partial batch waits for more records.'),
+    timeout: duration.default(10_000).describe('Per request to a destination.'),
+    initial_backoff: duration.default(500).describe('The first wait after a failed delivery; doubled per failure.'),
+    max_backoff: duration.default(60_000).describe('The longest wait between delivery attempts.'),
   })
   .strict();
 
 export const auditConfigSchema = z
   .object({
-    /** Default: <data_dir>/audit. */
-    dir: z.string().min(1).optional(),
-    level: level.default('Metadata'),
+    dir: z.string().min(1).optional().describe('Where the audit files are written; default: <data_dir>/audit.'),
+    level: level.default('Metadata').describe('The level of a record no rule matches.'),
     rules: z.array(auditRuleSchema).default([
       { level: 'Metadata', actions: ['audit:*'] },
       { level: 'None', actions: ['*:read'] },
-    ]),
-    /** Whole files older than this many days are deleted (2555 = 7 years, SOX). */
-    retention_days: z.number().int().min(1).max(36_500).default(2555),
-    /** A file is also closed and a new one started at this size (a new one starts every UTC day anyway). */
-    max_file_size: byteSize.pipe(z.number().int().min(4096, 'at least 4096 bytes')).default(64 * 1024 * 1024),
-    /** Secret key for HMAC-SHA256 line hashes: rewriting the chain then needs the key. Keep it once enabled. */
-    hmac_key_env: envName.optional(),
-    hmac_key_file: z.string().min(1).optional(),
-    ship: auditShipSchema.optional(),
+    ]).describe('The first rule that matches a record sets its level.'),
+    retention_days: z.number().int().min(1).max(36_500).default(2555).describe('Whole files older than this many days are deleted (2555 = 7 years, SOX).'),
+    max_file_size: byteSize.pipe(z.number().int().min(4096, 'at least 4096 bytes')).default(64 * 1024 * 1024).describe('A file is also closed and a new one started at this size (a new one starts every UTC day anyway).'),
+    hmac_key_env: envName.optional().describe('An environment variable holding a secret key for HMAC-SHA256 line hashes (rewriting the chain then needs the key). Keep it once enabled.'),
+    hmac_key_file: z.string().min(1).optional().describe('A file holding the HMAC key.'),
+    ship: auditShipSchema.optional().describe('Copies of the records sent elsewhere (the local file stays the record).'),
   })
   .strict()
   .refine((a) => !(a.hmac_key_env && a.hmac_key_file), { path: ['hmac_key_file'], message: 'set hmac_key_env or hmac_key_file, not both' });

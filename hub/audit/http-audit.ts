@@ -7,7 +7,7 @@
 //    the answer is replaced by 500 SF_AUDIT_WRITE_FAILED: the caller is not told "done" for
 //    something the log does not hold.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError, toProblem } from '../../shared/errors/index.js';
+import { BadRequestError, PROBLEM_CONTENT_TYPE, toProblem } from '../../shared/errors/index.js';
 import { parseSince } from '../events/index.js';
 import type { AuditLog } from './audit-log.js';
 import { AuditUnavailableError, AuditWriteError } from './errors.js';
@@ -96,8 +96,9 @@ export function registerAuditHooks(app: FastifyInstance, audit: AuditLog): void 
     } catch {
       // Nothing was done for a refused mutation: its 503 says so already.
       if (!event.required || (request as FastifyRequest & { [REFUSED]?: boolean })[REFUSED]) return payload;
-      void reply.code(500).type('application/problem+json');
-      return JSON.stringify(toProblem(new AuditWriteError(), request.url.split('?')[0]));
+      const problem = toProblem(new AuditWriteError(), request.url.split('?')[0]);
+      void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE);
+      return JSON.stringify(problem);
     }
   });
 }

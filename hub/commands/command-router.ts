@@ -1,7 +1,8 @@
 // Commands from API callers to the agent that owns the cluster, and their results back.
 import { randomUUID } from 'node:crypto';
 import { CommandKind, type Command, type CommandResult } from '../../generated/fleet/v1/agent.js';
-import { BadRequestError, FleetError, TimeoutError, UnavailableError } from '../../shared/errors/index.js';
+import { BadRequestError } from '../../shared/errors/index.js';
+import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from './errors.js';
 
 export const COMMAND_KINDS = {
   cancel: CommandKind.COMMAND_KIND_CANCEL,
@@ -15,12 +16,6 @@ export type CommandName = keyof typeof COMMAND_KINDS;
 
 export const JOB_COMMANDS: readonly CommandName[] = ['cancel', 'hold', 'release', 'requeue'];
 export const NODE_COMMANDS: readonly CommandName[] = ['drain', 'resume'];
-
-export class SlurmRefusedError extends FleetError {
-  constructor(message: string) {
-    super('SF_SLURM_COMMAND_FAILED', message, 422, 9 /* FAILED_PRECONDITION */);
-  }
-}
 
 interface Waiter {
   cluster: string;
@@ -55,12 +50,12 @@ export class CommandRouter {
     if (name === 'drain' && !reason.trim()) throw new BadRequestError('drain needs a reason (Slurm requires one)');
     if (reason.length > 1024) throw new BadRequestError('reason is longer than 1024 characters');
     const send = this.senders.get(cluster);
-    if (!send) throw new UnavailableError('SF_AGENT_NOT_CONNECTED', `no agent of cluster ${cluster} is connected to this hub`);
+    if (!send) throw new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub`);
     const command: Command = { id: randomUUID(), kind, target, reason, requested_by: requestedBy };
     const result = await new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(command.id);
-        reject(new TimeoutError('SF_AGENT_COMMAND_TIMEOUT', `the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
+        reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
       }, this.opts.timeoutMs);
       this.waiting.set(command.id, { cluster, resolve, reject, timer });
       send(command);
@@ -82,7 +77,7 @@ export class CommandRouter {
       if (waiter.cluster !== cluster) continue;
       clearTimeout(waiter.timer);
       this.waiting.delete(id);
-      waiter.reject(new UnavailableError('SF_AGENT_NOT_CONNECTED', message));
+      waiter.reject(new AgentNotConnectedError(message));
     }
   }
 }

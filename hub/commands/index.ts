@@ -1,1 +1,2 @@
 export * from './command-router.js';
+export * from './errors.js';

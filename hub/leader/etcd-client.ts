@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
 import type { Etcd3 } from 'etcd3';
-import type { EtcdConfig } from '../config/index.js';
+import type { EtcdConfig } from './config.js';
 
 export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
   const { Etcd3, isRecoverableError } = await import('etcd3');

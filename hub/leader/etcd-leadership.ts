@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Namespace } from 'etcd3';
 import type { Logger } from '../../shared/logging/index.js';
-import type { EtcdConfig } from '../config/index.js';
+import type { EtcdConfig } from './config.js';
 import { FencedOffError, type FenceTarget, type LeaderContext } from './fencing.js';
 import { healthOf, type Leadership, type LeadershipDeps, type LeadershipStatus, type MemberList, type MemberView } from './leadership.js';
 import { SingletonRunner, sleep } from './singletons.js';

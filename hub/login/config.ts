@@ -1,5 +1,5 @@
 // The hub's `auth:` (MFA, local users, sessions, login rate limits) and `sso.ldap:` sections
-// (hub/config/sso-schema.ts puts ldap beside oidc and saml).
+// (hub/config/schema.ts puts ldap beside oidc and saml).
 // Unknown keys are errors; defaults are filled here.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
@@ -11,26 +11,20 @@ const dn = z.string().min(3).max(1024).regex(/=/, 'a DN, e.g. ou=people,dc=compa
 
 export const totpProviderSchema = z
   .object({
-    type: z.literal('totp'),
-    /** Shown in the authenticator app next to the account. */
-    issuer: z.string().min(1).max(64).default('sfleet'),
-    /** Codes of this many periods before and after now are accepted (clock drift). */
-    window: z.number().int().min(0).max(3).default(1),
+    type: z.literal('totp').describe('totp: codes from an authenticator app (RFC 6238).'),
+    issuer: z.string().min(1).max(64).default('sfleet').describe('Shown in the authenticator app next to the account.'),
+    window: z.number().int().min(0).max(3).default(1).describe('Codes of this many periods before and after now are accepted (clock drift).'),
   })
   .strict();
 
 /** WebAuthn (security keys, platform authenticators) as a second factor of password logins. */
 export const webauthnProviderSchema = z
   .object({
-    type: z.literal('webauthn'),
-    /** The relying party ID: the hub's host name as browsers see it (a registrable domain suffix of it). */
-    rp_id: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, 'a host name, e.g. fleet.example.com'),
-    /** Shown by the browser when a key is registered. */
-    rp_name: z.string().min(1).max(64).default('sfleet'),
-    /** Origins the dashboard is served from, e.g. https://fleet.example.com:8443; a response signed for any other is refused. */
-    origins: z.array(z.string().regex(/^https:\/\/[^\s/]+$/, 'an https origin without a path, e.g. https://fleet.example.com:8443')).min(1).max(16),
-    /** How long a browser has to answer a challenge. */
-    challenge_ttl: duration.refine((ms) => ms >= 10_000 && ms <= 600_000, 'between 10s and 10m').default(120_000),
+    type: z.literal('webauthn').describe('webauthn: security keys and platform authenticators.'),
+    rp_id: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, 'a host name, e.g. fleet.example.com').describe('The relying party ID: the hub\'s host name as browsers see it (a registrable domain suffix of it).'),
+    rp_name: z.string().min(1).max(64).default('sfleet').describe('Shown by the browser when a key is registered.'),
+    origins: z.array(z.string().regex(/^https:\/\/[^\s/]+$/, 'an https origin without a path, e.g. https://fleet.example.com:8443')).min(1).max(16).describe('Origins the dashboard is served from, e.g. https://fleet.example.com:8443; a response signed for any other is refused.'),
+    challenge_ttl: duration.refine((ms) => ms >= 10_000 && ms <= 600_000, 'between 10s and 10m').default(120_000).describe('How long a browser has to answer a challenge (10s to 10m).'),
   })
   .strict();
 
@@ -40,44 +34,36 @@ export const authConfigSchema = z
   .object({
     mfa: z
       .object({
-        enabled: z.boolean().default(false),
-        /** TOTP and/or WebAuthn, at most one of each. */
+        enabled: z.boolean().default(false).describe('Ask for a second factor where the required_* keys say so.'),
         providers: z
           .array(z.discriminatedUnion('type', [totpProviderSchema, webauthnProviderSchema]))
           .min(1)
           .max(2)
           .refine((ps) => new Set(ps.map((p) => p.type)).size === ps.length, 'at most one provider of each type (totp, webauthn)')
-          .default([{ type: 'totp', issuer: 'sfleet', window: 1 }]),
-        /** Users holding one of these RBAC roles must give a TOTP code. */
-        required_roles: z.array(roleName).default([]),
-        /** Users in one of these directory groups must give a TOTP code. */
-        required_groups: z.array(z.string().min(1).max(256)).default([]),
-        /** Every local (break-glass) user must give a TOTP code. */
-        required_for_local: z.boolean().default(false),
+          .default([{ type: 'totp', issuer: 'sfleet', window: 1 }]).describe('TOTP and/or WebAuthn, at most one of each.'),
+        required_roles: z.array(roleName).default([]).describe('Users holding one of these RBAC roles must give a second factor.'),
+        required_groups: z.array(z.string().min(1).max(256)).default([]).describe('Users in one of these directory groups must give a second factor.'),
+        required_for_local: z.boolean().default(false).describe('Every local (break-glass) user must give a second factor.'),
       })
       .strict()
-      .prefault({}),
-    /** Local users of data_dir/users.json (`sfleet user add`). */
-    local: z.object({ enabled: z.boolean().default(true) }).strict().prefault({}),
+      .prefault({}).describe('Second factors of password logins.'),
+    local: z.object({ enabled: z.boolean().default(true).describe('Local users may log in.') }).strict().prefault({}).describe('Local users of data_dir/users.json (sfleet user add).'),
     session: z
       .object({
-        ttl: duration.refine((ms) => ms >= 60_000 && ms <= 30 * 86_400_000, 'between 1m and 30d').default(12 * 3_600_000),
-        /** auto: Redis when the hub has a redis section (a hub group shares sessions), else file. */
-        store: z.enum(['auto', 'file', 'redis', 'memory']).default('auto'),
+        ttl: duration.refine((ms) => ms >= 60_000 && ms <= 30 * 86_400_000, 'between 1m and 30d').default(12 * 3_600_000).describe('How long a session lasts (1m to 30d).'),
+        store: z.enum(['auto', 'file', 'redis', 'memory']).default('auto').describe('Where sessions are kept. auto: Redis when the hub has a redis section (a hub group shares sessions), else file.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({}).describe('Login sessions (bearer session tokens and the dashboard cookie).'),
     rate_limit: z
       .object({
-        /** Failed logins of one user name within `window` before it is locked out. */
-        max_failures_per_user: z.number().int().min(1).max(1000).default(5),
-        /** Failed logins from one address within `window` before it is locked out. */
-        max_failures_per_ip: z.number().int().min(1).max(100_000).default(20),
-        window: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000),
-        lockout: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000),
+        max_failures_per_user: z.number().int().min(1).max(1000).default(5).describe('Failed logins of one user name within window before it is locked out.'),
+        max_failures_per_ip: z.number().int().min(1).max(100_000).default(20).describe('Failed logins from one address within window before it is locked out.'),
+        window: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000).describe('The window failures are counted in.'),
+        lockout: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000).describe('How long a locked-out user name or address stays locked.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({}).describe('Lockout after failed logins.'),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -88,40 +74,30 @@ export const authConfigSchema = z
 
 export const ldapConfigSchema = z
   .object({
-    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'expected ldap://host:port or ldaps://host:port'),
-    /** Upgrade an ldap:// connection with StartTLS before any bind. */
-    start_tls: z.boolean().default(false),
-    /** CA bundle (PEM) that signs the server's certificate; default: the system CAs. */
-    ca_file: z.string().min(1).optional(),
-    connect_timeout: duration.default(5_000),
-    timeout: duration.default(5_000),
-    /** Search-then-bind: the service account that finds users (and reads groups). */
-    bind_dn: dn.optional(),
-    bind_password_file: z.string().min(1).optional(),
-    /** The name of an environment variable holding the service password. */
-    bind_password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
-    user_base_dn: dn.optional(),
-    /** The login name's attribute: uid (OpenLDAP) or sAMAccountName (Active Directory). */
-    user_attr: ldapAttr.default('uid'),
-    /** ANDed with (user_attr=name) when searching, e.g. (objectClass=person). */
-    user_filter: z.string().regex(/^\(.*\)$/, 'an LDAP filter in parentheses').default('(objectClass=*)'),
-    /** Direct bind instead of a search: "uid={username},ou=people,dc=company,dc=com". */
-    user_dn_template: z.string().regex(/\{username\}/, 'must contain {username}').optional(),
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'expected ldap://host:port or ldaps://host:port').describe('ldap://host:port or ldaps://host:port.'),
+    start_tls: z.boolean().default(false).describe('Upgrade an ldap:// connection with StartTLS before any bind.'),
+    ca_file: z.string().min(1).optional().describe('CA bundle (PEM) that signs the server\'s certificate; default: the system CAs.'),
+    connect_timeout: duration.default(5_000).describe('Per connection attempt.'),
+    timeout: duration.default(5_000).describe('Per LDAP operation.'),
+    bind_dn: dn.optional().describe('Search-then-bind: the service account that finds users (and reads groups).'),
+    bind_password_file: z.string().min(1).optional().describe('A file holding the service account\'s password.'),
+    bind_password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional().describe('The name of an environment variable holding the service account\'s password.'),
+    user_base_dn: dn.optional().describe('Where the user search starts.'),
+    user_attr: ldapAttr.default('uid').describe('The login name\'s attribute: uid (OpenLDAP) or sAMAccountName (Active Directory).'),
+    user_filter: z.string().regex(/^\(.*\)$/, 'an LDAP filter in parentheses').default('(objectClass=*)').describe('ANDed with (user_attr=name) when searching, e.g. (objectClass=person).'),
+    user_dn_template: z.string().regex(/\{username\}/, 'must contain {username}').optional().describe('Direct bind instead of a search: "uid={username},ou=people,dc=company,dc=com".'),
     groups: z
       .object({
-        /** member_of: the user's memberOf values; search: groups whose member attribute names the user. */
-        lookup: z.enum(['member_of', 'search', 'none']).default('member_of'),
-        member_of_attr: ldapAttr.default('memberOf'),
-        base_dn: dn.optional(),
-        filter: z.string().regex(/^\(.*\)$/, 'an LDAP filter in parentheses').default('(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))'),
-        /** member/uniqueMember hold the user's DN; memberUid holds the login name. */
-        member_attrs: z.array(ldapAttr).min(1).default(['member', 'uniqueMember']),
-        name_attr: ldapAttr.default('cn'),
+        lookup: z.enum(['member_of', 'search', 'none']).default('member_of').describe('member_of: the user\'s memberOf values; search: groups whose member attribute names the user; none.'),
+        member_of_attr: ldapAttr.default('memberOf').describe('The user attribute that lists its groups (lookup member_of).'),
+        base_dn: dn.optional().describe('Where the group search starts (lookup search).'),
+        filter: z.string().regex(/^\(.*\)$/, 'an LDAP filter in parentheses').default('(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))').describe('Which entries are groups (lookup search).'),
+        member_attrs: z.array(ldapAttr).min(1).default(['member', 'uniqueMember']).describe('Group attributes naming members: member/uniqueMember hold the user\'s DN, memberUid the login name.'),
+        name_attr: ldapAttr.default('cn').describe('The group attribute used as the group\'s name.'),
       })
       .strict()
-      .prefault({}),
-    /** Principal attributes from directory attributes, e.g. { project: departmentNumber }. */
-    attributes: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case'), ldapAttr).default({}),
+      .prefault({}).describe('How a user\'s groups are found.'),
+    attributes: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case'), ldapAttr).default({}).describe('Principal attributes from directory attributes, e.g. { project: departmentNumber }.'),
   })
   .strict()
   .superRefine((l, ctx) => {

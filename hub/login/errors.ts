@@ -6,7 +6,7 @@ import { FleetError, UnavailableError } from '../../shared/errors/index.js';
 export const LOGIN_FAILED_MESSAGE = 'login failed: unknown user or wrong password';
 
 /** A credential or a step of a login was refused: 401 over HTTP, UNAUTHENTICATED over gRPC (the webauthn/ refusals too). */
-export class CredentialRefusedError extends FleetError {
+export abstract class CredentialRefusedError extends FleetError {
   constructor(code: string, message: string, detail?: Record<string, unknown>) {
     super(code, message, 401, GrpcStatus.UNAUTHENTICATED, detail);
   }
@@ -49,5 +49,12 @@ export class TooManyAttemptsError extends FleetError {
 export class DirectoryUnavailableError extends UnavailableError {
   constructor(message: string) {
     super('SF_AUTH_DIRECTORY_UNAVAILABLE', message);
+  }
+}
+
+/** The shared session store (Redis) cannot be reached: logins and sessions wait for it. */
+export class SessionsUnavailableError extends UnavailableError {
+  constructor(message: string) {
+    super('SF_AUTH_SESSIONS_UNAVAILABLE', message);
   }
 }

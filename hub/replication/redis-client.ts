@@ -1,7 +1,7 @@
 // Redis connections from the hub's redis: section: a URL, or Sentinels and a master name (then
 // ioredis asks the Sentinels for the master and follows a failover).
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/index.js';
+import type { RedisConfig } from './config.js';
 
 export interface RedisRole {
   /** Blocking reads (XREAD BLOCK) need a connection of their own; so does SUBSCRIBE. */

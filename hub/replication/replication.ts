@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { RedisConfig } from '../config/index.js';
+import type { RedisConfig } from './config.js';
 import type { FleetState } from '../fleet/index.js';
 import type { Singleton } from '../leader/index.js';
 import type { FleetStore } from '../store/index.js';

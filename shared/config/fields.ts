@@ -10,7 +10,7 @@ export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => 
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;
   }
-});
+}).meta({ format: 'duration' });
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3 };
 
@@ -24,17 +24,17 @@ export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => 
     return z.NEVER;
   }
   return Math.floor(Number(m[1]) * unit);
-});
+}).meta({ format: 'size' });
 
 /** "host:port" with a port in range. */
-export const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
+export const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port').meta({ format: 'host:port' });
 
 export const tlsFiles = z
   .object({
-    ca: z.string().min(1),
-    cert: z.string().min(1),
-    key: z.string().min(1),
+    ca: z.string().min(1).describe('PEM file: the CA that the other side\'s certificate must chain to.'),
+    cert: z.string().min(1).describe('PEM file: this side\'s certificate (chain).'),
+    key: z.string().min(1).describe('PEM file: the private key of cert.'),
   })
   .strict();
 
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('The least level written to the log.');

@@ -1,8 +1,13 @@
 // Typed errors, rendered in one place each: toProblem() for HTTP, toGrpcStatus() for gRPC.
 // Handlers throw these; messages are safe to show (never a secret, never a stack).
+// Every class that can be thrown has one fixed code (or a fixed set, CertificateRequestError)
+// and is listed in the hub's catalogue (hub/errors/), from which docs/errors.md is generated;
+// abstract classes are the shared shapes (status pairs) those classes are built from.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
-export class FleetError extends Error {
+export * from './catalogue.js';
+
+export abstract class FleetError extends Error {
   readonly code: string;
   readonly httpStatus: number;
   readonly grpcCode: GrpcStatus;
@@ -48,15 +53,10 @@ export class ConflictError extends FleetError {
   }
 }
 
-export class UnavailableError extends FleetError {
+/** A part the request needs (an agent, a directory, a shared store) cannot be reached now: 503, UNAVAILABLE. */
+export abstract class UnavailableError extends FleetError {
   constructor(code: string, message: string) {
     super(code, message, 503, GrpcStatus.UNAVAILABLE);
-  }
-}
-
-export class TimeoutError extends FleetError {
-  constructor(code: string, message: string) {
-    super(code, message, 504, GrpcStatus.DEADLINE_EXCEEDED);
   }
 }
 
@@ -71,7 +71,7 @@ export class SlurmResponseError extends FleetError {
  * A service we call (slurmrestd, Vault) failed. status is its HTTP answer when it gave one; the
  * problem shows it as upstream_status, never as our own status (a Vault 403 is not the client's).
  */
-export class UpstreamError extends FleetError {
+export abstract class UpstreamError extends FleetError {
   readonly status?: number;
   constructor(code: string, message: string, httpStatus: number, grpcCode: GrpcStatus, status?: number) {
     super(code, message, httpStatus, grpcCode, status ? { upstream_status: status } : undefined);
@@ -86,18 +86,21 @@ export class SlurmUnavailableError extends UpstreamError {
   }
 }
 
-/** Slurm refused a command (unknown job, invalid state, permission). */
-export class SlurmCommandError extends FleetError {
-  constructor(message: string) {
-    super('SF_SLURM_COMMAND_FAILED', message, 422, GrpcStatus.FAILED_PRECONDITION);
-  }
-}
-
 export class ConfigError extends FleetError {
   constructor(message: string) {
     super('SF_CONFIG_INVALID', message, 500, GrpcStatus.INTERNAL);
   }
 }
+
+/** Whatever went wrong that is not a FleetError: its text is never shown (it may hold secrets). */
+export class InternalError extends FleetError {
+  constructor() {
+    super('SF_INTERNAL', 'internal error', 500, GrpcStatus.INTERNAL);
+  }
+}
+
+/** The content type of every error answer over HTTP (RFC 9457). */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export interface Problem {
   type: string;
@@ -131,5 +134,5 @@ export function toGrpcStatus(err: unknown): { code: GrpcStatus; details: string 
 /** Anything that is not a FleetError becomes an opaque internal error: its text may hold secrets. */
 export function asFleetError(err: unknown): FleetError {
   if (err instanceof FleetError) return err;
-  return new FleetError('SF_INTERNAL', 'internal error', 500, GrpcStatus.INTERNAL);
+  return new InternalError();
 }

@@ -3,7 +3,21 @@
 // destroys the socket right after writing, which on TLS drops the answer unsent.
 import type { Duplex } from 'node:stream';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { FleetError, toProblem } from '../../../shared/errors/index.js';
+import { BadRequestError, FleetError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
+
+/** More than Node's 16 KiB of request headers (long cookies, a huge token). */
+export class HeadersTooLargeError extends FleetError {
+  constructor() {
+    super('SF_API_HEADERS_TOO_LARGE', 'request headers too large: at most 16 KiB of headers in all', 431, GrpcStatus.INVALID_ARGUMENT);
+  }
+}
+
+/** The request's headers did not all arrive within the server's request timeout. */
+export class RequestTimeoutError extends FleetError {
+  constructor() {
+    super('SF_API_REQUEST_TIMEOUT', 'the request did not arrive in time', 408, GrpcStatus.DEADLINE_EXCEEDED);
+  }
+}
 
 /** What was refused, for the log or audit (no header values: they may hold credentials). */
 export interface RefusedRequest {
@@ -17,14 +31,14 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, on
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? new FleetError('SF_API_HEADERS_TOO_LARGE', 'request headers too large: at most 16 KiB of headers in all', 431, GrpcStatus.INVALID_ARGUMENT)
+      ? new HeadersTooLargeError()
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new FleetError('SF_API_REQUEST_TIMEOUT', 'the request did not arrive in time', 408, GrpcStatus.DEADLINE_EXCEEDED)
-        : new FleetError('SF_API_BAD_REQUEST', 'malformed HTTP request', 400, GrpcStatus.INVALID_ARGUMENT);
+        ? new RequestTimeoutError()
+        : new BadRequestError('malformed HTTP request');
   const answer = (): void => {
     const body = JSON.stringify(toProblem(error));
     const head = `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : error.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}`;
-    if (socket.writable) socket.end(`${head}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    if (socket.writable) socket.end(`${head}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     // A client that never reads its answer must not hold the connection.
     setTimeout(() => socket.destroy(), 2_000).unref();
   };

@@ -1,2 +1,3 @@
 export { buildHttpApi, type HttpApiDeps } from './server.js';
 export type { RouteInfo } from './openapi.js';
+export { HeadersTooLargeError, RequestTimeoutError } from './client-error.js';

@@ -1,4 +1,6 @@
 // The OpenAPI document, built from the registered routes so it cannot drift from them.
+import { PROBLEM_CONTENT_TYPE } from '../../../shared/errors/index.js';
+
 export interface RouteInfo {
   method: string;
   url: string;
@@ -23,7 +25,7 @@ export function buildOpenApi(routes: RouteInfo[]): object {
       ...(route.schema?.body ? { requestBody: { content: { 'application/json': { schema: route.schema.body } } } } : {}),
       responses: {
         '200': { description: 'OK' },
-        default: { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        default: { description: 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     };
   }

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { BadRequestError, FleetError, toProblem } from '../../../shared/errors/index.js';
+import { BadRequestError, FleetError, NotFoundError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
 import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
@@ -113,11 +113,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
     const problem = toProblem(err, request.url.split('?')[0]);
     if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0] }, 'request failed');
-    void reply.code(problem.status).type('application/problem+json').send(problem);
+    void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).type('application/problem+json').send(toProblem(new FleetError('SF_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, 404, 5), request.url.split('?')[0]));
+  app.setNotFoundHandler((request) => {
+    // Thrown, so the error handler answers it like every other error.
+    throw new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`);
   });
 
   registerRoutes(app, deps);

@@ -2,6 +2,7 @@
 // filters, resumable with Last-Event-ID. The stream is hijacked from fastify and lives until the
 // client goes away; the route itself passes the same gate as every other.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type KindName } from '../../../shared/model/index.js';
 import type { Visibility } from '../../policy/index.js';
 import { watchVisibility, type WatchFeed } from '../../watch/index.js';
@@ -38,8 +39,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
         continue;
       }
       if (!KINDS.includes(kind)) {
-        void reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'BadRequestError', status: 400, code: 'SF_API_BAD_REQUEST', detail: `unknown kind "${k}"; known: ${KINDS.join(', ')}, event` });
-        return;
+        throw new BadRequestError(`unknown kind "${k}"; known: ${KINDS.join(', ')}, event`);
       }
       kinds.add(kind);
     }

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError, UnauthenticatedError } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { OidcConfig } from '../../config/index.js';
+import type { OidcConfig } from './config.js';
 import type { SessionStore } from '../sessions/index.js';
 import { IssuerHttpError, issuerRequest } from './issuer-http.js';
 import { IdpResponseError, IdpUnavailableError, type OidcIssuer } from './issuer.js';

@@ -1,7 +1,7 @@
 // OpenID Connect: bearer JWTs from the issuer, and the dashboard's browser login.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { OidcConfig } from '../../config/index.js';
+import type { OidcConfig } from './config.js';
 import type { SessionStore } from '../sessions/index.js';
 import { registerOidcLogin } from './browser-login.js';
 import { OidcIssuer } from './issuer.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors as joseErrors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import { FleetError, UnavailableError } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { OidcConfig } from '../../config/index.js';
+import type { OidcConfig } from './config.js';
 import { issuerRequest, type IssuerHttpOptions } from './issuer-http.js';
 
 export class IdpUnavailableError extends UnavailableError {

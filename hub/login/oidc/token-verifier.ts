@@ -4,7 +4,7 @@
 // expired token from a token for another application.
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { FleetError, UnauthenticatedError } from '../../../shared/errors/index.js';
-import type { OidcConfig } from '../../config/index.js';
+import type { OidcConfig } from './config.js';
 import type { BearerVerifier, Principal } from '../../policy/index.js';
 import type { OidcIssuer } from './issuer.js';
 

@@ -9,7 +9,7 @@ import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, ConfigError, UnauthenticatedError } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { SamlConfig } from '../../config/index.js';
+import type { SamlConfig } from './config.js';
 import type { Principal } from '../../policy/index.js';
 import { sendLoggedIn } from '../oidc/index.js';
 import type { SessionStore } from '../sessions/index.js';

@@ -2,7 +2,7 @@
 // mode 0600, only SHA-256 hashes of the tokens) and the region's shared store in Redis (a hub
 // group: a session opened on one hub works on every other).
 import { join } from 'node:path';
-import { UnavailableError } from '../../../shared/errors/index.js';
+import { SessionsUnavailableError } from '../errors.js';
 import { AtRest } from '../../../shared/crypto/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { SharedKvStore } from '../../replication/index.js';
@@ -77,6 +77,6 @@ async function shared<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw new UnavailableError('SF_AUTH_SESSIONS_UNAVAILABLE', `sessions are unavailable: the shared session store (Redis) cannot be reached (${(err as Error).message.slice(0, 120)})`);
+    throw new SessionsUnavailableError(`sessions are unavailable: the shared session store (Redis) cannot be reached (${(err as Error).message.slice(0, 120)})`);
   }
 }

@@ -37,25 +37,19 @@ const filterValue = z.string().min(1).superRefine((v, ctx) => {
 
 export const rbacRoleSchema = z
   .object({
-    permissions: z.array(permission).default([]),
-    /** Roles whose permissions this one gets too, under this role's filters as well as theirs. */
-    inherits: z.array(z.string().regex(ROLE_NAME, 'a role name')).default([]),
-    /** Row filters: a field -> a value or a list of values (any of them); all fields must match. */
-    filters: z.partialRecord(z.enum(FILTER_FIELDS), z.union([filterValue, z.array(filterValue).min(1)])).default({}),
+    permissions: z.array(permission).default([]).describe('"resource:verb[,verb]" such as "jobs:read,cancel" or "cluster:*".'),
+    inherits: z.array(z.string().regex(ROLE_NAME, 'a role name')).default([]).describe('Roles whose permissions this one gets too, under this role\'s filters as well as theirs.'),
+    filters: z.partialRecord(z.enum(FILTER_FIELDS), z.union([filterValue, z.array(filterValue).min(1)])).default({}).describe('Row filters: a field (cluster, account, user, partition) -> a value or a list of values (any of them); all fields must match. Values may hold ${user.name} or ${user.<attribute>}.'),
   })
   .strict();
 
 const binding = z
   .object({
-    /** A logged-in user's name (OIDC, LDAP, local, SAML sessions). */
-    user: z.string().min(1).optional(),
-    /** A directory or IdP group. */
-    group: z.string().min(1).optional(),
-    /** A client certificate's identity name (mutual TLS). */
-    client: z.string().min(1).optional(),
-    /** An API token's name (`sfleet token create --name`). */
-    service: z.string().min(1).optional(),
-    role: z.string().regex(ROLE_NAME, 'a role name'),
+    user: z.string().min(1).optional().describe('A logged-in user\'s name (OIDC, LDAP, local, SAML sessions).'),
+    group: z.string().min(1).optional().describe('A directory or IdP group.'),
+    client: z.string().min(1).optional().describe('A client certificate\'s identity name (mutual TLS).'),
+    service: z.string().min(1).optional().describe('An API token\'s name (sfleet token create --name).'),
+    role: z.string().regex(ROLE_NAME, 'a role name').describe('The role given (defined under rbac.roles, or built in).'),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -65,8 +59,8 @@ const binding = z
 
 export const rbacConfigSchema = z
   .object({
-    roles: z.record(z.string().regex(ROLE_NAME, 'a role name: a letter, then letters, digits, _ . -'), rbacRoleSchema).default({}),
-    bindings: z.array(binding).default([]),
+    roles: z.record(z.string().regex(ROLE_NAME, 'a role name: a letter, then letters, digits, _ . -'), rbacRoleSchema).default({}).describe('Roles by name.'),
+    bindings: z.array(binding).default([]).describe('Who has which role: each names one of user, group, client or service, and a role.'),
   })
   .strict()
   .superRefine((c, ctx) => {

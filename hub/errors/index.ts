@@ -1,0 +1,119 @@
+// The catalogue of every error code the hub answers with, over REST (problem+json), the
+// FleetService and the agent stream (gRPC status). docs/errors.md is generated from it
+// (npm run docs), and catalogue.test.ts fails when a FleetError class that can be thrown is
+// missing here, or a code is malformed or used twice.
+//
+// To add an error: write the class beside the code that throws it (a FleetError subclass with
+// a fixed code), then add an entry under its area below (or a new area); `npm run docs`.
+import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
+import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
+import { HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
+import {
+  DirectoryUnavailableError,
+  LoginFailedError,
+  MfaRequiredError,
+  SessionsUnavailableError,
+  TooManyAttemptsError,
+  TotpInvalidError,
+  TotpReplayedError,
+} from '../login/index.js';
+import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
+import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
+import { FencedOffError } from '../leader/index.js';
+import { HubStartError } from '../start/index.js';
+import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
+import {
+  BadRequestError,
+  ConfigError,
+  ConflictError,
+  ForbiddenError,
+  InternalError,
+  NotFoundError,
+  SlurmResponseError,
+  SlurmUnavailableError,
+  UnauthenticatedError,
+  type ErrorArea,
+} from '../../shared/errors/index.js';
+import { CertificateRequestError } from '../../shared/tls/index.js';
+
+export const ERROR_CATALOGUE: readonly ErrorArea[] = [
+  {
+    area: 'API requests',
+    entries: [
+      { example: () => new BadRequestError('bad filter'), meaning: 'The request is malformed or a parameter is invalid; the detail names it. Fix the request; retrying it unchanged fails again.' },
+      { example: () => new NotFoundError('no job 42 in cluster a'), meaning: 'No such route, cluster, job or node, or the caller may not see it (RBAC row filters answer "not found", not "forbidden").' },
+      { example: () => new ConflictError('user "alice" exists'), meaning: 'The change conflicts with what is there already (a user or an authenticator registered twice).' },
+      { example: () => new HeadersTooLargeError(), meaning: 'The request headers are over 16 KiB in all (often a cookie jar or a huge token); the connection is closed after the answer.' },
+      { example: () => new RequestTimeoutError(), meaning: 'The request headers did not arrive in time; the connection is closed. Not audited.' },
+      { example: () => new InternalError(), meaning: 'Something failed that is not one of the errors above; the hub logs the cause (the answer never shows it, it may hold secrets).' },
+    ],
+  },
+  {
+    area: 'Authentication and access',
+    entries: [
+      { example: () => new UnauthenticatedError(), meaning: 'No client certificate of the fleet CA, no bearer token, or one that is unknown, expired or revoked.' },
+      { example: () => new ForbiddenError('jobs:cancel is not allowed'), meaning: "RBAC: the caller's roles do not grant the permission the route or method needs; the detail names it." },
+      { example: () => new LoginFailedError(), meaning: 'Unknown user or wrong password (the same answer for both, so user names cannot be probed).' },
+      { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
+      { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },
+      { example: () => new TotpReplayedError(), meaning: 'This TOTP code was used already; wait for the next one.' },
+      { example: () => new TooManyAttemptsError(30_000), meaning: 'Too many failed logins for this user or address: locked out for retry_after seconds (HTTP 429).' },
+      { example: () => new DirectoryUnavailableError('the LDAP directory cannot be used now'), meaning: 'Password logins cannot be checked: the LDAP directory or the shared login counters (Redis) cannot be reached.' },
+      { example: () => new SessionsUnavailableError('sessions are unavailable'), meaning: 'The shared session store (Redis) cannot be reached, so sessions cannot be opened or checked.' },
+      { example: () => new IdpUnavailableError('the issuer cannot be reached'), meaning: 'The OIDC issuer cannot be reached (discovery, keys or code exchange); other sign-in methods keep working.' },
+      { example: () => new IdpResponseError('the code exchange was refused'), meaning: 'The identity provider answered, but not as the protocol says (bad discovery document, refused code exchange).' },
+      { example: () => new WebauthnChallengeError('login'), meaning: 'The WebAuthn challenge is unknown, expired or used already: start the login or registration again.' },
+      { example: () => new WebauthnUnknownCredentialError(), meaning: 'The authenticator is not registered for this user.' },
+      { example: () => new WebauthnCounterError(), meaning: "The authenticator's signature counter went backwards: the key may be cloned, so it is refused." },
+      { example: () => new WebauthnRefusedError('bad signature'), meaning: "The authenticator's answer failed verification (origin, RP ID, signature); the detail says which." },
+    ],
+  },
+  {
+    area: 'Audit',
+    entries: [
+      { example: () => new AuditUnavailableError(), meaning: 'The audit log cannot be written, so changes are refused before they run (nothing changes unaudited); reads still work.' },
+      { example: () => new AuditWriteError(), meaning: 'The change ran but its audit record could not be written: check the outcome before retrying.' },
+    ],
+  },
+  {
+    area: 'Commands and Slurm',
+    entries: [
+      { example: () => new AgentNotConnectedError('no agent of cluster a is connected to this hub'), meaning: "No agent of the cluster is connected to this hub, or it went away before answering; the command may not have run." },
+      { example: () => new AgentCommandTimeoutError('the agent of cluster a did not answer within 30000 ms'), meaning: 'The agent did not answer within commands.timeout: the command may still have run, so check before retrying.' },
+      { example: () => new SlurmRefusedError('Invalid job id specified'), meaning: "Slurm refused the command (unknown job, invalid state, permission); the detail is Slurm's own text." },
+      { example: () => new SlurmUnavailableError('slurmrestd did not answer'), meaning: 'The agent could not reach slurmrestd or the Slurm CLI, or it refused the agent; upstream_status is its HTTP status when it gave one.' },
+      { example: () => new SlurmResponseError('not JSON'), meaning: 'Slurm answered, but not with something the agent can use (bad JSON, unexpected shape, an error list).' },
+    ],
+  },
+  {
+    area: 'Clustered hubs',
+    entries: [
+      { example: () => new FencedOffError('fencing token 3 is older than 4'), meaning: 'A write of a hub that is no longer (or never was) the leader was refused by the fence; the current leader does it.' },
+    ],
+  },
+  {
+    area: 'Certificates',
+    entries: [
+      { example: () => new CertificateRequestError('SF_TLS_CSR_INVALID', 'not a CSR'), meaning: 'The renewal request is not a valid PKCS#10 request for an sfleet identity.' },
+      { example: () => new CertificateRequestError('SF_TLS_CSR_WRONG_IDENTITY', 'wrong identity'), meaning: 'The renewal request names another identity than the one the stream authenticated.' },
+      { example: () => new CertificateRequestError('SF_TLS_RENEWAL_DISABLED', 'no tls.ca_key'), meaning: 'This hub cannot renew certificates (no tls.ca_key): issue a new one with "sfleet ca issue".' },
+      { example: () => new CertificateRequestError('SF_TLS_CERT_REVOKED', 'revoked'), meaning: 'The certificate that asks for renewal is revoked.' },
+    ],
+  },
+  {
+    area: 'Encryption at rest',
+    entries: [
+      { example: () => new KeyUnavailableError('data key is being loaded'), meaning: 'The key a sealed file needs is not there (or is not the one that wrapped its data key); the detail names file and key, never key material.' },
+      { example: () => new TamperedDataError('record 3 fails authentication'), meaning: 'A sealed file or record failed authentication: changed, truncated, reordered or moved.' },
+      { example: () => new KeyServiceError('vault: 503', 503), meaning: 'The key service (Vault) could not be reached, timed out or refused the request; upstream_status is its HTTP status.' },
+      { example: () => new KeyConfigError('bad keyring'), meaning: 'Encryption settings or key material that cannot be used (bad keyring, unsafe file mode, bad environment value).' },
+    ],
+  },
+  {
+    area: 'Configuration',
+    entries: [
+      { example: () => new ConfigError('hub.yaml:3: etcd: Unrecognized key: "ttl"'), meaning: 'A config file or flag is invalid; the message names file, line and key. The hub or agent does not start.' },
+      { example: () => new HubStartError('listeners', new Error('listen EADDRINUSE: address already in use 127.0.0.1:8443')), meaning: 'A stage of the hub\'s start failed (foundations, fleet, region, gate or listeners; the message names it and the cause). What the earlier stages had opened was closed again (ports, etcd lease and keys, Redis connections); `sfleet hub` exits 1.' },
+    ],
+  },
+];
