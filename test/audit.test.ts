@@ -15,7 +15,8 @@ import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { FakeElasticsearch } from './harness/fake-elasticsearch.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 

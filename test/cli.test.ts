@@ -15,7 +15,7 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 

@@ -18,7 +18,8 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { SimServer, startSimulator, type RunningSimulator } from '../sim/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 
 const logger = testLogger('controller-failover');

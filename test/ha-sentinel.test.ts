@@ -15,7 +15,7 @@ import { silentLogger } from '../shared/logging/index.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { SentinelRedis } from './harness/sentinel.js';
 import { assertBuilt } from './harness/sfleet-process.js';

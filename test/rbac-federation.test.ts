@@ -14,7 +14,7 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { TokenStore } from '../hub/policy/index.js';
 import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 
 const logger = testLogger('rbac-federation');

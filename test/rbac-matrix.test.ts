@@ -17,7 +17,8 @@ import { FleetServiceClient, type WatchEvent } from '../generated/fleet/v1/fleet
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, keepCliStderr, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 

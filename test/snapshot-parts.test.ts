@@ -16,7 +16,8 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { wrapObject } from '../shared/model/index.js';
 import { grpcClientCredentials, loadTls } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { testLogger } from './harness/run-logs.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 

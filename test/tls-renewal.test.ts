@@ -15,7 +15,7 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { createCertificateRequest, grpcClientCredentials, issueCertificate, loadTls, revocationPath, revokeCertificate, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { privateCopy } from './harness/tls-probe.js';
 

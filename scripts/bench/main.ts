@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, Measured, Result } from './lib/context.js';
-import { makePki } from './lib/pki.js';
+import { makePki } from '../../test/harness/index.js';
 import { agentCostBench } from './suites/agent-cost.js';
 import { agentRssBench } from './suites/agent-rss.js';
 import { failoverBench } from './suites/failover.js';
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   };
   log(`sfleet bench${args.quick ? ' --quick' : ''}: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}; scratch ${workDir}`);
-  const ctx: BenchContext = { quick: args.quick, pki: await makePki(workDir), workDir, profile: args.profile, log };
+  const ctx: BenchContext = { quick: args.quick, pki: await makePki('bench.sfleet', { parent: workDir, hubName: 'bench-hub', clientName: 'bench', reuseAgents: true, registerSecrets: false }), workDir, profile: args.profile, log };
   const measuredRows: Measured[] = [];
   const failures: { suite: string; error: string }[] = [];
   const times: string[] = [];

@@ -3,8 +3,8 @@
 // Slurm client calls made here never carry SLURM_JWT (with it, the CLI uses auth/jwt).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { registerSecret } from '../../scripts/test/run-dir.js';
+import { ROOT } from './sfleet-process.js';
 
 export interface SlurmEnv {
   /** State directory ($SFLEET_SLURM_DIR). */
@@ -25,7 +25,6 @@ export interface SlurmEnv {
   vars: Record<string, string>;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let started: Promise<SlurmEnv> | undefined;
 
 export function ensureSlurm(): Promise<SlurmEnv> {
