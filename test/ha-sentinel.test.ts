@@ -45,10 +45,8 @@ function hub(id: string): HubProcess {
     dir,
     pki,
     etcdEndpoints: services.etcdEndpoints,
-    // HubProcess writes a redis: section only with a URL; `url: undefined` below takes it out
-    // again (YAML omits undefined), so the hub finds its master through the Sentinels only.
-    redisUrl: 'redis://sentinel-only',
-    redis: { url: undefined, sentinels: sentinel.sentinels, sentinel_name: sentinel.masterName, stale_after: `${STALE_AFTER_MS}ms` },
+    // No redis.url: the hub finds its master through the Sentinels only.
+    redis: { sentinels: sentinel.sentinels, sentinel_name: sentinel.masterName, stale_after: `${STALE_AFTER_MS}ms` },
   });
   hubs.push(h);
   return h;

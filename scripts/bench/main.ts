@@ -8,9 +8,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchContext, Measured, Result } from './lib/context.js';
-import { makePki } from '../../test/harness/index.js';
+import { makePki, ROOT } from '../../test/harness/index.js';
 import { agentCostBench } from './suites/agent-cost.js';
 import { agentRssBench } from './suites/agent-rss.js';
 import { failoverBench } from './suites/failover.js';
@@ -19,7 +18,6 @@ import { freshnessBench } from './suites/freshness.js';
 import { ingestBench } from './suites/ingest.js';
 import { wireBench } from './suites/wire.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; produces: string[] }[] = [
   { name: 'ingest', run: ingestBench, produces: ['ingest_updates_per_s_per_core', 'ingest_raw_updates_per_s_per_core', 'ingest_vs_raw_ratio'] },

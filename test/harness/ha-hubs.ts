@@ -9,6 +9,7 @@ export interface HubOptions {
   dir: string;
   pki: TestPki;
   etcdEndpoints: string[];
+  /** Without it (and without `redis`) the hub has no redis: section. */
   redisUrl?: string;
   /** Extra config (merged at the top level; etcd/redis keys merged into their sections). */
   etcd?: Record<string, unknown>;
@@ -27,7 +28,7 @@ export class HubProcess extends GroupHub {
       config: {
         stream: { heartbeat_interval: '1s' },
         etcd: { lease_ttl: '3s', ...opts.etcd },
-        redis: { stale_after: '2s', compact_interval: '1s', ...opts.redis },
+        redis: opts.redisUrl || opts.redis ? { stale_after: '2s', compact_interval: '1s', ...opts.redis } : undefined,
       },
     });
   }

@@ -12,7 +12,7 @@ export interface GroupHubOptions extends HubChildOptions {
   /** The CA, the hub's server certificate, and the client certificate the probes present. */
   pki: Pick<TestPki, 'ca' | 'hub' | 'client'>;
   etcdEndpoints: string[];
-  /** Without it the hub has no redis: section. */
+  /** redis.url; with neither it nor config.redis the hub has no redis: section. */
   redisUrl?: string;
   /** hub.yaml keys besides region, hub_id, listen, tls, data_dir and the etcd endpoints / Redis url. */
   config?: { log_level?: string; stream?: Record<string, unknown>; etcd?: Record<string, unknown>; redis?: Record<string, unknown> };
@@ -47,7 +47,7 @@ export class GroupHub extends HubChild {
         ...(config.log_level ? { log_level: config.log_level } : {}),
         ...(config.stream ? { stream: config.stream } : {}),
         etcd: { endpoints: etcdEndpoints, ...config.etcd },
-        ...(redisUrl ? { redis: { url: redisUrl, ...config.redis } } : {}),
+        ...(redisUrl || config.redis ? { redis: { ...(redisUrl ? { url: redisUrl } : {}), ...config.redis } } : {}),
       },
       `hub ${this.id} ready`,
     );

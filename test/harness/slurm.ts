@@ -38,11 +38,7 @@ async function start(): Promise<SlurmEnv> {
   const script = path.join(ROOT, 'scripts/slurm/start.sh');
   // The first start on a fresh machine installs packages (about 20 s), later ones take < 10 s.
   const out = await exec('bash', [script], { env: withoutJwt(process.env), timeoutMs: 300_000 });
-  const vars: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) vars[m[1]] = m[2];
-  }
+  const vars = slurmExports(out);
   const need = (key: string): string => {
     if (!vars[key]) throw new Error(`scripts/slurm/start.sh did not export ${key}`);
     return vars[key];
@@ -82,7 +78,18 @@ export async function squeueJson(env: SlurmEnv): Promise<{ jobs: Record<string, 
   return JSON.parse(await slurmCli(env, 'squeue', ['--json'])) as { jobs: Record<string, unknown>[] };
 }
 
-function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** The `export NAME=value` lines scripts/slurm/start.sh prints (and keeps in /tmp/sfleet-slurm/env). */
+export function slurmExports(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+/** env without SLURM_JWT: with it, Slurm's clients use auth/jwt. */
+export function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   delete copy.SLURM_JWT;
   return copy;
