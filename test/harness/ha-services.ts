@@ -1,9 +1,9 @@
 // A private etcd cluster (3 members) and Redis for one HA test file, a chaos run or a benchmark,
 // started by the project's own scripts/services/start.sh on free loopback ports under
 // /tmp/sfleet-services/<name>-<pid>. start() is idempotent: after a kill -9 it restarts exactly what died.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { execText } from './exec.js';
 import { freePorts } from './ports.js';
 import { ROOT } from './sfleet-process.js';
 import { sleep } from './wait.js';
@@ -49,12 +49,14 @@ export class HaServices {
 
   /** Starts whatever is not running (all of it the first time) and waits until healthy. */
   async start(timeoutMs = 240_000): Promise<void> {
-    await run('bash', [path.join(ROOT, 'scripts/services/start.sh')], this.env(), timeoutMs);
+    await execText('bash', [path.join(ROOT, 'scripts/services/start.sh')], { env: this.env(), timeoutMs, what: 'start.sh' });
   }
 
   /** Stops everything and removes the directory; a failure goes to onError (default: ignored). */
   async stop(onError: (err: Error) => void = () => undefined): Promise<void> {
-    await run('bash', [path.join(ROOT, 'scripts/services/stop.sh'), '--purge'], this.env(), 60_000).catch(onError);
+    await execText('bash', [path.join(ROOT, 'scripts/services/stop.sh'), '--purge'], { env: this.env(), timeoutMs: 60_000, what: 'stop.sh' })
+      .then(() => undefined)
+      .catch(onError);
   }
 
   pid(member: Member): number {
@@ -100,13 +102,4 @@ export class HaServices {
     if (!m) throw new Error('no etcd member says it is the leader');
     return m;
   }
-}
-
-function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(args[0] ?? file)} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
 }

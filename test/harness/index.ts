@@ -13,3 +13,4 @@ export { GroupHub, type GroupHubOptions, type RawResponse } from './hub-group.js
 export { TcpProxy } from './tcp-proxy.js';
 export { agentConfig, startTestAgent, type TestAgentConfig } from './test-agent.js';
 export { slurmExports, withoutJwt } from './slurm.js';
+export { execText, type ExecOptions } from './exec.js';

@@ -1,7 +1,7 @@
 // A private Redis master + replica + three Sentinels for one test file, started by the
 // project's scripts/services/sentinel.sh on free loopback ports under /tmp/sfleet-sentinel/<name>-<pid>.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { execText } from './exec.js';
 import { freePorts } from './ports.js';
 import { ROOT } from './sfleet-process.js';
 
@@ -66,10 +66,5 @@ export class SentinelRedis {
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [SCRIPT, ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`sentinel.sh ${args[0]} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
+  return execText('bash', [SCRIPT, ...args], { env, timeoutMs, what: `sentinel.sh ${args[0]}` });
 }

@@ -1,9 +1,9 @@
 // The project's real local Slurm for integration tests: ensureSlurm() runs
 // scripts/slurm/start.sh (a no-op when it is already up) and returns what it exported.
 // Slurm client calls made here never carry SLURM_JWT (with it, the CLI uses auth/jwt).
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { registerSecret } from '../../scripts/test/run-dir.js';
+import { execText as exec } from './exec.js';
 import { ROOT } from './sfleet-process.js';
 
 export interface SlurmEnv {
@@ -93,13 +93,4 @@ export function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   delete copy.SLURM_JWT;
   return copy;
-}
-
-function exec(file: string, args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env: opts.env, timeout: opts.timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ').slice(0, 120)} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
 }

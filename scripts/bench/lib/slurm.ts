@@ -1,9 +1,8 @@
 // The project's local Slurm 22.05 (scripts/slurm/start.sh) for the agent-cost benchmark. Only
 // called from a process that holds the Slurm lock (lib/slurm-lock.ts).
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, slurmExports, withoutJwt } from '../../../test/harness/index.js';
+import { execText, ROOT, slurmExports, withoutJwt } from '../../../test/harness/index.js';
 
 const ENV_FILE = '/tmp/sfleet-slurm/env';
 
@@ -16,13 +15,9 @@ export interface SlurmEnv {
   restPid: number;
 }
 
+/** A Slurm client or script to completion; its stdout. */
 export function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ').slice(0, 100)}: ${String(stderr).trim().slice(-1000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
+  return execText(file, args, { env, timeoutMs });
 }
 
 function toEnv(vars: Record<string, string>): SlurmEnv {
