@@ -7,7 +7,8 @@ import { writeHeapSnapshot } from 'node:v8';
 import { agentConfigSchema } from '../../../agent/config/index.js';
 import { startAgent } from '../../../agent/main.js';
 import { createLogger } from '../../../shared/logging/index.js';
-import { waitFor } from '../../../test/harness/index.js';
+// wait.js alone: the harness's index would load modules (HTTPS client, YAML...) into the agent whose memory is measured.
+import { waitFor } from '../../../test/harness/wait.js';
 import { childArgs, emit, serve } from '../lib/rpc.js';
 
 const config = agentConfigSchema.parse(childArgs<Record<string, unknown>>());
