@@ -5,15 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { TcpProxy } from './harness/tcp-proxy.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('agent-failover');
 let pki: TestPki;
@@ -38,17 +38,7 @@ beforeAll(async () => {
   proxy = await new TcpProxy(host, Number(port)).start();
   backup = await new TcpProxy(host, Number(port)).start();
   source.model.job = [makeJob('netcut', 1)];
-  agent = await startAgent(
-    agentConfigSchema.parse({
-      cluster: 'netcut',
-      hub: { endpoints: [proxy.address, backup.address], initial_backoff: '100ms', max_backoff: '500ms' },
-      tls: await pki.agent('netcut'),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), 'spool-')),
-    }),
-    { logger, source },
-  );
+  agent = await startTestAgent({ cluster: 'netcut', endpoints: [proxy.address, backup.address], backoff: ['100ms', '500ms'], tls: await pki.agent('netcut') }, { logger, source });
   await waitFor('streaming through the first path', () => agent.stream.connected && hub.state.job('netcut', '1'));
 });
 

@@ -5,15 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { TcpProxy } from './harness/tcp-proxy.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('agent-standby');
 let pki: TestPki;
@@ -28,16 +28,8 @@ viaHead1.model = slurm.model;
 viaHead2.model = slurm.model;
 
 async function agent(name: string, source: ScriptedSource, endpoint: string): Promise<RunningAgent> {
-  const a = await startAgent(
-    agentConfigSchema.parse({
-      cluster: 'duo',
-      name,
-      hub: { endpoints: [endpoint], initial_backoff: '100ms', max_backoff: '300ms' },
-      tls: await pki.agent('duo', name),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), `spool-${name}-`)),
-    }),
+  const a = await startTestAgent(
+    { cluster: 'duo', name, endpoints: [endpoint], backoff: ['100ms', '300ms'], tls: await pki.agent('duo', name), spoolDir: mkdtempSync(join(tmpdir(), `spool-${name}-`)) },
     { logger, source },
   );
   agents.push(a);

@@ -7,17 +7,18 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type RunCommandResponse } from '../generated/fleet/v1/fleet.js';
 import { AuditLog, auditConfigSchema, type AuditRecord } from '../hub/audit/index.js';
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { FakeElasticsearch } from './harness/fake-elasticsearch.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const ES_PASSWORD = 'es-secret-7c1d2a';
 registerSecret(ES_PASSWORD, 'Elasticsearch password of the audit shipper');
@@ -112,8 +113,8 @@ beforeAll(async () => {
   await waitFor('the hub', async () => (await call('GET', '/readyz')).status === 200, 30_000);
   source.model.job = [11, 12, 13, 14, 15, 16].map((id) => makeJob('audit-c', id, { state: 'RUNNING' }));
   agents.push(
-    await startAgent(
-      agentConfigSchema.parse({ cluster: 'audit-c', hub: { endpoints: [`127.0.0.1:${grpcPort}`] }, tls: await pki.agent('audit-c'), slurm: { source: 'cli' }, poll_interval: '200ms', spool_dir: mkdtempSync(join(tmpdir(), 'sp-')) }),
+    await startTestAgent(
+      { cluster: 'audit-c', endpoints: [`127.0.0.1:${grpcPort}`], tls: await pki.agent('audit-c'), spoolDir: mkdtempSync(join(tmpdir(), 'sp-')) },
       { logger, source },
     ),
   );
@@ -204,8 +205,9 @@ describe('the audit log of a running hub', () => {
 
   it('records an agent whose certificate names another cluster, before the stream is refused', async () => {
     const src = new ScriptedSource('other-c');
-    const a = await startAgent(
-      agentConfigSchema.parse({ cluster: 'other-c', hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '100ms', max_backoff: '300ms' }, tls: await pki.agent('audit-c'), slurm: { source: 'cli' }, poll_interval: '200ms', spool_dir: mkdtempSync(join(tmpdir(), 'sp-')) }),
+    const a = await startTestAgent(
+      // The certificate of another cluster (audit-c) on purpose.
+      { cluster: 'other-c', endpoints: [`127.0.0.1:${grpcPort}`], backoff: ['100ms', '300ms'], tls: await pki.agent('audit-c'), spoolDir: mkdtempSync(join(tmpdir(), 'sp-')) },
       { logger, source: src },
     );
     agents.push(a);

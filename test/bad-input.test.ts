@@ -7,16 +7,17 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import type { TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('bad-input');
 let pki: TestPki;
@@ -28,17 +29,7 @@ const agents: RunningAgent[] = [];
 async function agentTo(endpoint: string, cluster: string, tls: TlsFiles): Promise<RunningAgent> {
   const source = new ScriptedSource(cluster);
   source.model.job = [makeJob(cluster, 1)];
-  const a = await startAgent(
-    agentConfigSchema.parse({
-      cluster,
-      hub: { endpoints: [endpoint], initial_backoff: '100ms', max_backoff: '300ms' },
-      tls,
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), 'spool-')),
-    }),
-    { logger, source },
-  );
+  const a = await startTestAgent({ cluster, endpoints: [endpoint], backoff: ['100ms', '300ms'], tls }, { logger, source });
   agents.push(a);
   return a;
 }

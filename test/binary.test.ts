@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { HaServices } from './harness/ha-services.js';
 import { httpsCall } from './harness/hub-child.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { registerAuditDir } from './harness/run-logs.js';
 import { ROOT } from './harness/sfleet-process.js';
 

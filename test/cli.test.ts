@@ -7,17 +7,17 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type ListJobsResponse } from '../generated/fleet/v1/fleet.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 let pki: TestPki;
 let hub: RunningHub;
@@ -34,8 +34,8 @@ beforeAll(async () => {
   hub = await startHub(hubConfigSchema.parse({ listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' }, tls: pki.hub, data_dir: dataDir }), { logger: testLogger('cli') });
   source.model.job = [makeJob('cli-c', 11, { user: 'carol', state: 'RUNNING', nodes: ['cn1'], node_list: 'cn1' }), makeJob('cli-c', 12, { array_job_id: 12, array_task_id: 3 })];
   source.model.node = [makeNode('cli-c', 'cn1', { state: 'MIXED' })];
-  agent = await startAgent(
-    agentConfigSchema.parse({ cluster: 'cli-c', hub: { endpoints: [hub.grpcAddress] }, tls: await pki.agent('cli-c'), slurm: { source: 'cli' }, poll_interval: '200ms', spool_dir: mkdtempSync(join(tmpdir(), 'sp-')) }),
+  agent = await startTestAgent(
+    { cluster: 'cli-c', endpoints: [hub.grpcAddress], tls: await pki.agent('cli-c'), spoolDir: mkdtempSync(join(tmpdir(), 'sp-')) },
     { logger: testLogger('cli'), source },
   );
   await waitFor('jobs at the hub', () => hub.state.clusters.get('cli-c')?.objects.job.size === 2);

@@ -9,8 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import type { EventView } from '../hub/events/index.js';
@@ -18,8 +17,10 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { SimServer, startSimulator, type RunningSimulator } from '../sim/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('controller-failover');
 const CLUSTER = 'ha-a';
@@ -84,11 +85,12 @@ beforeAll(async () => {
   backup = new SimServer({ engine: primary.engine, apiVersion: 'v0.0.41', seed: 2 });
   backupUrl = `http://127.0.0.1:${(await backup.listen('127.0.0.1', 0)).port}`;
   h = await hub();
-  a = await startAgent(
-    agentConfigSchema.parse({
+  a = await startTestAgent(
+    {
       cluster: CLUSTER,
       name: 'head1',
-      hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '100ms', max_backoff: '500ms' },
+      endpoints: [`127.0.0.1:${grpcPort}`],
+      backoff: ['100ms', '500ms'],
       tls: await pki.agent(CLUSTER, 'head1'),
       slurm: {
         source: 'rest',
@@ -97,9 +99,9 @@ beforeAll(async () => {
         timeout: '2s',
         load_balancing: { strategy: 'failover', health_check_interval: `${HEALTH_CHECK_MS}ms`, failover_threshold: THRESHOLD },
       },
-      poll_interval: `${POLL_MS}ms`,
-      spool_dir: mkdtempSync(join(tmpdir(), 'spool-failover-')),
-    }),
+      pollInterval: `${POLL_MS}ms`,
+      spoolDir: mkdtempSync(join(tmpdir(), 'spool-failover-')),
+    },
     { logger },
   );
 });

@@ -7,16 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { registerAuditDir, registerKeyring, registerSecret, testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { agentConfig, startTestAgent, type TestAgentConfig } from './harness/test-agent.js';
 
 const logger = testLogger('encryption-at-rest');
 const SECRETS = ['alice-the-physicist', 'acct-dark-matter', 'protein-fold-run'];
@@ -37,21 +38,21 @@ function hubRaw(): Record<string, unknown> {
   };
 }
 
-async function agentRaw(): Promise<Record<string, unknown>> {
+/** The agent's settings; agentConfig() of them is the raw config (agent.yaml for the CLI). */
+async function agentSettings(): Promise<TestAgentConfig> {
   return {
     cluster: 'enc',
     name: 'head1',
-    hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '100ms', max_backoff: '500ms' },
+    endpoints: [`127.0.0.1:${grpcPort}`],
+    backoff: ['100ms', '500ms'],
     tls: await pki.agent('enc', 'agent-enc'),
-    slurm: { source: 'cli' },
-    poll_interval: '200ms',
-    spool_dir: join(root, 'spool'),
-    encryption: { enabled: true, provider: 'file', file: { path: join(root, 'agent-keyring.json') } },
+    spoolDir: join(root, 'spool'),
+    extra: { encryption: { enabled: true, provider: 'file', file: { path: join(root, 'agent-keyring.json') } } },
   };
 }
 
 const hub = (): Promise<RunningHub> => startHub(hubConfigSchema.parse(hubRaw()), { logger });
-const agent = async (source: ScriptedSource): Promise<RunningAgent> => startAgent(agentConfigSchema.parse(await agentRaw()), { logger, source });
+const agent = async (source: ScriptedSource): Promise<RunningAgent> => startTestAgent(await agentSettings(), { logger, source });
 const api = (token?: string): HubClient =>
   new HubClient(token ? { hub: `https://127.0.0.1:${httpPort}`, ca: pki.ca, token } : { hub: `https://127.0.0.1:${httpPort}`, ca: pki.ca, cert: pki.client.cert, key: pki.client.key });
 
@@ -81,7 +82,7 @@ beforeAll(async () => {
   hubYaml = join(root, 'hub.yaml');
   writeFileSync(hubYaml, stringify(hubRaw()));
   agentYaml = join(root, 'agent.yaml');
-  writeFileSync(agentYaml, stringify(await agentRaw()));
+  writeFileSync(agentYaml, stringify(agentConfig(await agentSettings())));
 });
 
 describe('encryption at rest, agent and hub', () => {

@@ -8,16 +8,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, keepCliStderr, SFLEET } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('federation');
 const PEER_TIMEOUT_MS = 1_000;
@@ -47,16 +48,8 @@ async function hub(region: string, tls: TestPki['hub'], peers: { name: string; u
 
 async function agent(h: RunningHub, source: ScriptedSource, ca: TestPki = pki): Promise<void> {
   agents.push(
-    await startAgent(
-      agentConfigSchema.parse({
-        cluster: source.cluster,
-        name: 'head1',
-        hub: { endpoints: [h.grpcAddress], initial_backoff: '100ms', max_backoff: '500ms' },
-        tls: await ca.agent(source.cluster),
-        slurm: { source: 'cli' },
-        poll_interval: '200ms',
-        spool_dir: mkdtempSync(join(tmpdir(), 'spool-')),
-      }),
+    await startTestAgent(
+      { cluster: source.cluster, name: 'head1', endpoints: [h.grpcAddress], backoff: ['100ms', '500ms'], tls: await ca.agent(source.cluster) },
       { logger, source },
     ),
   );

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { etcdConfigSchema } from '../hub/config/index.js';
 import { createEtcdClient, EtcdLeadership, fencedPut, FencedOffError, type LeaderContext } from '../hub/leader/index.js';
 import { RedisFence, replicationKeys } from '../hub/replication/index.js';
@@ -17,9 +16,10 @@ import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const REGION = 'ha-lead';
 const TTL_MS = 3_000;
@@ -82,16 +82,15 @@ beforeAll(async () => {
   hubs = [mk('hub-1'), mk('hub-2'), mk('hub-3')];
   await hubs[0].start(); // first: it becomes the leader
   await Promise.all([hubs[1].start(), hubs[2].start()]);
-  agent = await startAgent(
-    agentConfigSchema.parse({
+  agent = await startTestAgent(
+    {
       cluster: 'beta',
       name: 'head1',
-      hub: { endpoints: hubs.map((h) => h.grpcAddress), initial_backoff: '100ms', max_backoff: '500ms' },
+      endpoints: hubs.map((h) => h.grpcAddress),
+      backoff: ['100ms', '500ms'],
       tls: await pki.agent('beta', 'agent-beta'),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), 'ha-spool-')),
-    }),
+      spoolDir: mkdtempSync(join(tmpdir(), 'ha-spool-')),
+    },
     { logger: testLogger('ha-leadership'), source },
   );
   await converged(20, hubs);

@@ -6,15 +6,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const REGION = 'ha-own';
 const CLUSTER = 'duo';
@@ -40,16 +40,8 @@ interface ClusterItem {
 }
 
 async function agent(name: 'head1' | 'head2', hub: HubProcess): Promise<RunningAgent> {
-  const r = await startAgent(
-    agentConfigSchema.parse({
-      cluster: CLUSTER,
-      name,
-      hub: { endpoints: [hub.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
-      tls: await pki.agent(CLUSTER, name),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: join(dir, `spool-${name}`),
-    }),
+  const r = await startTestAgent(
+    { cluster: CLUSTER, name, endpoints: [hub.grpcAddress], backoff: ['100ms', '300ms'], tls: await pki.agent(CLUSTER, name), spoolDir: join(dir, `spool-${name}`) },
     { logger: testLogger('ha-ownership'), source: sources[name] },
   );
   running.add(r);
@@ -241,16 +233,8 @@ describe('one active agent per cluster across the hubs of a region', () => {
       // A cluster no hub has seen connects to hub-b meanwhile: it is not left without a writer.
       const solo = new ScriptedSource('solo');
       solo.model.job = [makeJob('solo', 1)];
-      const soloAgent = await startAgent(
-        agentConfigSchema.parse({
-          cluster: 'solo',
-          name: 'solo-head',
-          hub: { endpoints: [b.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
-          tls: await pki.agent('solo', 'solo-head'),
-          slurm: { source: 'cli' },
-          poll_interval: '200ms',
-          spool_dir: join(dir, 'spool-solo'),
-        }),
+      const soloAgent = await startTestAgent(
+        { cluster: 'solo', name: 'solo-head', endpoints: [b.grpcAddress], backoff: ['100ms', '300ms'], tls: await pki.agent('solo', 'solo-head'), spoolDir: join(dir, 'spool-solo') },
         { logger: testLogger('ha-ownership'), source: solo },
       );
       running.add(soloAgent);

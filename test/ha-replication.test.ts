@@ -6,17 +6,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { Redis } from 'ioredis';
 import { RedisDedupeStore, RedisSharedKvStore, replicationKeys } from '../hub/replication/index.js';
 import { testLogger } from './harness/run-logs.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const REGION = 'ha-repl';
 let services: HaServices;
@@ -34,16 +34,8 @@ function hub(id: string): HubProcess {
 }
 
 async function startAgentOn(endpoints: string[]): Promise<RunningAgent> {
-  return startAgent(
-    agentConfigSchema.parse({
-      cluster: 'alpha',
-      name: 'head1',
-      hub: { endpoints, initial_backoff: '100ms', max_backoff: '500ms' },
-      tls: await pki.agent('alpha', 'agent-alpha'),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), 'ha-spool-')),
-    }),
+  return startTestAgent(
+    { cluster: 'alpha', name: 'head1', endpoints, backoff: ['100ms', '500ms'], tls: await pki.agent('alpha', 'agent-alpha'), spoolDir: mkdtempSync(join(tmpdir(), 'ha-spool-')) },
     { logger: testLogger('ha-replication'), source },
   );
 }

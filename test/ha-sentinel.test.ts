@@ -8,17 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { decodeDelta } from '../shared/delta/index.js';
 import { silentLogger } from '../shared/logging/index.js';
 import { HaServices } from './harness/ha-services.js';
 import { HubProcess } from './harness/ha-hubs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { SentinelRedis } from './harness/sentinel.js';
 import { assertBuilt } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const REGION = 'ha-sentinel';
 const STALE_AFTER_MS = 2_000;
@@ -45,26 +45,16 @@ function hub(id: string): HubProcess {
     dir,
     pki,
     etcdEndpoints: services.etcdEndpoints,
-    // HubProcess writes a redis: section only with a URL; `url: undefined` below takes it out
-    // again (YAML omits undefined), so the hub finds its master through the Sentinels only.
-    redisUrl: 'redis://sentinel-only',
-    redis: { url: undefined, sentinels: sentinel.sentinels, sentinel_name: sentinel.masterName, stale_after: `${STALE_AFTER_MS}ms` },
+    // No redis.url: the hub finds its master through the Sentinels only.
+    redis: { sentinels: sentinel.sentinels, sentinel_name: sentinel.masterName, stale_after: `${STALE_AFTER_MS}ms` },
   });
   hubs.push(h);
   return h;
 }
 
 async function startAgentOn(endpoints: string[]): Promise<RunningAgent> {
-  return startAgent(
-    agentConfigSchema.parse({
-      cluster: 'alpha',
-      name: 'head1',
-      hub: { endpoints, initial_backoff: '100ms', max_backoff: '500ms' },
-      tls: await pki.agent('alpha', 'agent-alpha'),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), 'ha-sentinel-spool-')),
-    }),
+  return startTestAgent(
+    { cluster: 'alpha', name: 'head1', endpoints, backoff: ['100ms', '500ms'], tls: await pki.agent('alpha', 'agent-alpha'), spoolDir: mkdtempSync(join(tmpdir(), 'ha-sentinel-spool-')) },
     { logger: silentLogger(), source },
   );
 }

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaServices } from './harness/ha-services.js';
-import { LoginHub } from './harness/login-hub.js';
+import { addTotpUser, LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { assertBuilt } from './harness/sfleet-process.js';
 import { registerSecret } from './harness/run-logs.js';
 
 let pki: TestPki;
@@ -32,8 +32,7 @@ beforeAll(async () => {
   a = new LoginHub(join(dir, 'hub-a'), pki, extra);
   b = new LoginHub(join(dir, 'hub-b'), pki, extra);
   // Local users live in each hub's data_dir: the operator adds them on both (same TOTP secret).
-  const add = await sfleet(['user', 'add', 'breakglass', '--totp', '--data-dir', a.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
-  secret = new URL(/otpauth:\/\/totp\/\S+/.exec(add)![0]).searchParams.get('secret')!;
+  ({ secret } = await addTotpUser(a.dataDir, 'breakglass', PASSWORD));
   registerSecret(secret, 'TOTP secret of breakglass (login-clustered)');
   const { LocalUserStore } = await import('../hub/login/index.js');
   const record = new LocalUserStore(a.dataDir).get('breakglass')!;

@@ -9,7 +9,7 @@ import { generate } from 'otplib';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoginHub } from './harness/login-hub.js';
+import { addTotpUser, LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 import { registerSecret } from './harness/run-logs.js';
@@ -31,10 +31,9 @@ beforeAll(async () => {
     auth: { mfa: { enabled: true, providers: [{ type: 'totp', issuer: 'sfleet-test' }], required_for_local: true }, rate_limit: { max_failures_per_user: 3, window: '1m', lockout: '10m' } },
   });
   // The user exists before the hub starts, as an operator would set it up.
-  const add = await sfleet(['user', 'add', 'breakglass', '--totp', '--issuer', 'sfleet-test', '--group', 'hpc-admins', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
-  const uri = /otpauth:\/\/totp\/\S+/.exec(add)![0];
+  const { output: add, uri, secret: totpSecret } = await addTotpUser(hub.dataDir, 'breakglass', PASSWORD, ['--issuer', 'sfleet-test', '--group', 'hpc-admins']);
   expect(uri).toMatch(/^otpauth:\/\/totp\/sfleet-test:breakglass\?/);
-  secret = new URL(uri).searchParams.get('secret')!;
+  secret = totpSecret;
   registerSecret(secret, 'TOTP secret of breakglass (login-local)');
   expect(add).toMatch(/user breakglass added with TOTP/);
   await hub.start();

@@ -9,7 +9,7 @@ import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT, importJWK } fr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HUB_RESOURCE, newSigningKey, TestIdp, type IdpClient } from './harness/oidc-idp.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { assertBuilt, sfleet as sfleetCli } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
 

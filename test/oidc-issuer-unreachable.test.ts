@@ -10,7 +10,8 @@ import { importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSigningKey, TestIdp, type IdpClient } from './harness/oidc-idp.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { assertBuilt } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
 

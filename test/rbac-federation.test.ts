@@ -6,16 +6,16 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { TokenStore } from '../hub/policy/index.js';
 import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('rbac-federation');
 const RBAC = {
@@ -49,10 +49,7 @@ beforeAll(async () => {
       const source = new ScriptedSource(cluster);
       source.model.job = jobs.map(([id, account]) => makeJob(cluster, id, { account }));
       agents.push(
-        await startAgent(
-          agentConfigSchema.parse({ cluster, hub: { endpoints: [hubs[region].grpcAddress] }, tls: await pki.agent(cluster), slurm: { source: 'cli' }, poll_interval: '200ms', spool_dir: mkdtempSync(join(tmpdir(), 'spool-')) }),
-          { logger, source },
-        ),
+        await startTestAgent({ cluster, endpoints: [hubs[region].grpcAddress], tls: await pki.agent(cluster) }, { logger, source }),
       );
       await waitFor(`${cluster} jobs`, () => hubs[region].state.clusters.get(cluster)?.objects.job.size === jobs.length);
     }

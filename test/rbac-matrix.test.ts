@@ -11,15 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { FleetServiceClient, type WatchEvent } from '../generated/fleet/v1/fleet.js';
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, keepCliStderr, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 interface Caller {
   /** A bearer token, or client certificate files. */
@@ -150,15 +151,8 @@ beforeAll(async () => {
     sources[cluster].model.job = JOBS.filter((j) => j.cluster === cluster).map((j) => makeJob(cluster, j.id, { account: j.account, state: 'RUNNING' }));
     sources[cluster].model.node = [makeNode(cluster, cluster === 'east' ? 'e1' : 'w1', { partitions: ['batch'] })];
     agents.push(
-      await startAgent(
-        agentConfigSchema.parse({
-          cluster,
-          hub: { endpoints: [grpcAddress] },
-          tls: await pki.agent(cluster),
-          slurm: { source: 'cli' },
-          poll_interval: '200ms',
-          spool_dir: mkdtempSync(join(dir, `spool-${cluster}-`)),
-        }),
+      await startTestAgent(
+        { cluster, endpoints: [grpcAddress], tls: await pki.agent(cluster), spoolDir: mkdtempSync(join(dir, `spool-${cluster}-`)) },
         { logger: testLogger('rbac-matrix'), source: sources[cluster] },
       ),
     );

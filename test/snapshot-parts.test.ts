@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent } from '../agent/main.js';
 import { AgentServiceClient, AgentServiceService, type AgentMessage, type Delta, type HubMessage } from '../generated/fleet/v1/agent.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
@@ -16,9 +14,11 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { wrapObject } from '../shared/model/index.js';
 import { grpcClientCredentials, loadTls } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { testLogger } from './harness/run-logs.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('snapshot-parts');
 let pki: TestPki;
@@ -174,18 +174,7 @@ describe('snapshots in parts at the hub', () => {
 describe('the agent sends big snapshots in parts', () => {
   async function agentFor(source: ScriptedSource, endpoint: string) {
     const tls = await pki.agent(source.cluster, `agent-${source.cluster}`);
-    return startAgent(
-      agentConfigSchema.parse({
-        cluster: source.cluster,
-        name: 'head1',
-        hub: { endpoints: [endpoint], initial_backoff: '100ms', max_backoff: '500ms' },
-        tls,
-        slurm: { source: 'cli' },
-        poll_interval: '1h',
-        spool_dir: mkdtempSync(join(tmpdir(), 'spool-')),
-      }),
-      { logger, source },
-    );
+    return startTestAgent({ cluster: source.cluster, name: 'head1', endpoints: [endpoint], backoff: ['100ms', '500ms'], tls, pollInterval: '1h' }, { logger, source });
   }
 
   it('12,000 jobs reach the hub as three parts and one ack; the hub holds all of them', async () => {

@@ -4,15 +4,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { HubClient } from '../cli/client/index.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('stream');
 let pki: TestPki;
@@ -35,18 +36,7 @@ async function hub(): Promise<RunningHub> {
 
 async function agent(source: ScriptedSource, spoolDir: string, certCluster = source.cluster): Promise<RunningAgent> {
   const tls = await pki.agent(certCluster, `agent-${certCluster}`);
-  return startAgent(
-    agentConfigSchema.parse({
-      cluster: source.cluster,
-      name: 'head1',
-      hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '100ms', max_backoff: '500ms' },
-      tls,
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: spoolDir,
-    }),
-    { logger, source },
-  );
+  return startTestAgent({ cluster: source.cluster, name: 'head1', endpoints: [`127.0.0.1:${grpcPort}`], backoff: ['100ms', '500ms'], tls, spoolDir }, { logger, source });
 }
 
 function api(): HubClient {

@@ -7,16 +7,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { AgentServiceClient, type HubMessage } from '../generated/fleet/v1/agent.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { createCertificateRequest, grpcClientCredentials, issueCertificate, loadTls, revocationPath, revokeCertificate, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
 import { privateCopy } from './harness/tls-probe.js';
 
 const logger = testLogger('tls-renewal');
@@ -32,15 +32,8 @@ async function shortLived(cluster: string, lifetimeMs: number): Promise<TlsFiles
 }
 
 async function agentFor(hubAddress: string, cluster: string, tls: TlsFiles & { renew_at?: number }, source: ScriptedSource): Promise<RunningAgent> {
-  const a = await startAgent(
-    agentConfigSchema.parse({
-      cluster,
-      hub: { endpoints: [hubAddress], initial_backoff: '100ms', max_backoff: '300ms' },
-      tls,
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)),
-    }),
+  const a = await startTestAgent(
+    { cluster, endpoints: [hubAddress], backoff: ['100ms', '300ms'], tls, spoolDir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)) },
     { logger, source },
   );
   agents.push(a);

@@ -9,8 +9,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { AgentServiceClient } from '../generated/fleet/v1/agent.js';
 import { FleetServiceClient } from '../generated/fleet/v1/fleet.js';
 import { hubConfigSchema } from '../hub/config/index.js';
@@ -18,9 +17,10 @@ import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials, loadTls, revocationPath, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { waitFor } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 
 const logger = testLogger('tls-revocation');
 let pki: TestPki;
@@ -32,15 +32,8 @@ const agents: RunningAgent[] = [];
 async function agentFor(cluster: string, tls: TlsFiles): Promise<RunningAgent> {
   const source = new ScriptedSource(cluster);
   source.model.job = [makeJob(cluster, 1)];
-  const a = await startAgent(
-    agentConfigSchema.parse({
-      cluster,
-      hub: { endpoints: [hub.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
-      tls,
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)),
-    }),
+  const a = await startTestAgent(
+    { cluster, endpoints: [hub.grpcAddress], backoff: ['100ms', '300ms'], tls, spoolDir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)) },
     { logger, source },
   );
   agents.push(a);

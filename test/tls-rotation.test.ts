@@ -7,15 +7,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigSchema } from '../agent/config/index.js';
-import { startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
 import { testLogger } from './harness/run-logs.js';
 import { revocationPath, revokeCertificate, type TlsFiles } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
-import { freePort, waitFor } from './harness/ports.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
 import { presentedSerial, privateCopy, replaceFiles, tls12Attempt } from './harness/tls-probe.js';
 
 const logger = testLogger('tls-rotation');
@@ -42,15 +43,14 @@ beforeAll(async () => {
   );
   source = new ScriptedSource('rot');
   source.model.job = [makeJob('rot', 1)];
-  agent = await startAgent(
-    agentConfigSchema.parse({
+  agent = await startTestAgent(
+    {
       cluster: 'rot',
-      hub: { endpoints: [hub.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
+      endpoints: [hub.grpcAddress],
+      backoff: ['100ms', '300ms'],
       tls: (agentFiles = privateCopy(await pki.agent('rot'))),
-      slurm: { source: 'cli' },
-      poll_interval: '200ms',
-      spool_dir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)),
-    }),
+      spoolDir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)),
+    },
     { logger, source },
   );
   await waitFor('the agent streaming', () => hub.state.job('rot', '1'));
@@ -86,15 +86,8 @@ describe('hub certificate rotation', () => {
     expect(agent.stream.stats.disconnects).toBe(0);
 
     // New agent connections handshake with the new certificate too.
-    const reconnect = await startAgent(
-      agentConfigSchema.parse({
-        cluster: 'rot2',
-        hub: { endpoints: [hub.grpcAddress], initial_backoff: '100ms', max_backoff: '300ms' },
-        tls: await pki.agent('rot2'),
-        slurm: { source: 'cli' },
-        poll_interval: '200ms',
-        spool_dir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)),
-      }),
+    const reconnect = await startTestAgent(
+      { cluster: 'rot2', endpoints: [hub.grpcAddress], backoff: ['100ms', '300ms'], tls: await pki.agent('rot2'), spoolDir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)) },
       { logger, source: Object.assign(new ScriptedSource('rot2'), { model: { ...new ScriptedSource('rot2').model, job: [makeJob('rot2', 7)] } }) },
     );
     await waitFor('a new agent through the rotated listener', () => hub.state.job('rot2', '7'));

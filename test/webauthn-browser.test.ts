@@ -11,10 +11,10 @@ import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadlessChromium } from './harness/chromium.js';
-import { LoginHub } from './harness/login-hub.js';
+import { addTotpUser, LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
-import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { assertBuilt } from './harness/sfleet-process.js';
 
 const PASSWORD = 'break the glass 2026';
 let pki: TestPki;
@@ -48,12 +48,9 @@ beforeAll(async () => {
   });
   hub.httpPort = httpPort;
   hub.grpcPort = await freePort();
-  const add = await sfleet(['user', 'add', 'breakglass', '--totp', '--issuer', 'sfleet-test', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
-  secret = new URL(/otpauth:\/\/totp\/\S+/.exec(add)![0]).searchParams.get('secret')!;
+  ({ secret } = await addTotpUser(hub.dataDir, 'breakglass', PASSWORD, ['--issuer', 'sfleet-test']));
   await hub.start();
-  browser = await HeadlessChromium.launch([pki.hub.cert]);
-  page = await browser.newPage();
-  await HeadlessChromium.addAuthenticator(page);
+  ({ browser, page } = await HeadlessChromium.withAuthenticator([pki.hub.cert]));
 }, 240_000);
 
 afterAll(async () => {

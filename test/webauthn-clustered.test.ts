@@ -9,10 +9,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadlessChromium } from './harness/chromium.js';
 import { HaServices } from './harness/ha-services.js';
-import { LoginHub } from './harness/login-hub.js';
+import { addTotpUser, LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
-import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { assertBuilt } from './harness/sfleet-process.js';
 
 const PASSWORD = 'break the glass 2026';
 let pki: TestPki;
@@ -42,12 +42,9 @@ beforeAll(async () => {
   a = new LoginHub(join(dir, 'hub-a'), pki, extra);
   b = new LoginHub(join(dir, 'hub-b'), pki, extra);
   [a.httpPort, a.grpcPort, b.httpPort, b.grpcPort] = [pa, ga, pb, gb];
-  const add = await sfleet(['user', 'add', 'breakglass', '--totp', '--data-dir', a.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
-  secret = new URL(/otpauth:\/\/totp\/\S+/.exec(add)![0]).searchParams.get('secret')!;
+  ({ secret } = await addTotpUser(a.dataDir, 'breakglass', PASSWORD));
   await Promise.all([a.start(), b.start()]);
-  browser = await HeadlessChromium.launch([pki.hub.cert]);
-  page = await browser.newPage();
-  await HeadlessChromium.addAuthenticator(page);
+  ({ browser, page } = await HeadlessChromium.withAuthenticator([pki.hub.cert]));
 }, 240_000);
 
 afterAll(async () => {

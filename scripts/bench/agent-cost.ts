@@ -7,9 +7,8 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsFiles } from '../../shared/tls/index.js';
-import type { BenchContext } from './lib/context.js';
+import type { BenchContext, BenchPki } from './lib/context.js';
 import { startAgentChild, startHubChild } from './lib/parts.js';
-import type { BenchPki } from './lib/pki.js';
 import { cpuSeconds } from './lib/proc.js';
 import { ensureSlurm, run, type SlurmEnv } from './lib/slurm.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from './suites/agent-flags.js';

@@ -8,9 +8,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchContext, Measured, Result } from './lib/context.js';
-import { makePki } from './lib/pki.js';
+import { makePki, ROOT } from '../../test/harness/index.js';
 import { agentCostBench } from './suites/agent-cost.js';
 import { agentRssBench } from './suites/agent-rss.js';
 import { failoverBench } from './suites/failover.js';
@@ -19,7 +18,6 @@ import { freshnessBench } from './suites/freshness.js';
 import { ingestBench } from './suites/ingest.js';
 import { wireBench } from './suites/wire.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; produces: string[] }[] = [
   { name: 'ingest', run: ingestBench, produces: ['ingest_updates_per_s_per_core', 'ingest_raw_updates_per_s_per_core', 'ingest_vs_raw_ratio'] },
@@ -65,7 +63,7 @@ async function main(): Promise<number> {
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   };
   log(`sfleet bench${args.quick ? ' --quick' : ''}: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}; scratch ${workDir}`);
-  const ctx: BenchContext = { quick: args.quick, pki: await makePki(workDir), workDir, profile: args.profile, log };
+  const ctx: BenchContext = { quick: args.quick, pki: await makePki('bench.sfleet', { parent: workDir, hubName: 'bench-hub', clientName: 'bench', reuseAgents: true, registerSecrets: false }), workDir, profile: args.profile, log };
   const measuredRows: Measured[] = [];
   const failures: { suite: string; error: string }[] = [];
   const times: string[] = [];

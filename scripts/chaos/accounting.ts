@@ -6,7 +6,7 @@
 //               listed twice
 //   double_leader_actions  samples where two hubs lead at once, leader tokens going backwards,
 //               and Redis fence values going backwards (a stale token's write accepted)
-import { log, waitFor } from '../lib/procs.js';
+import { log, waitFor } from './progress.js';
 import type { ClusterView, Fleet, Hub } from './fleet.js';
 import type { Sampler } from './sampler.js';
 

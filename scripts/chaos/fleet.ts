@@ -5,23 +5,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { DeltaSpool } from '../../agent/spool/index.js';
-import { HubClient } from '../../cli/client/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
-import { initCa, issueCertificate } from '../../shared/tls/index.js';
+import type { TlsFiles } from '../../shared/tls/index.js';
 import { startSimulator, type RunningSimulator } from '../../sim/index.js';
-import { GroupHub } from '../lib/hub-group.js';
-import { log, SfleetChild, TcpProxy, waitFor, type Services, type TlsPaths } from '../lib/procs.js';
+import { agentConfig, GroupHub, makePki, SfleetProcess, TcpProxy, type HaServices, type TestPki } from '../../test/harness/index.js';
+import { log, waitFor } from './progress.js';
 
 export const REGION = 'chaos';
 export const CLUSTER = 'storm';
 export const POLL_MS = 300;
-
-interface Pki {
-  ca: string;
-  hub: TlsPaths;
-  client: TlsPaths;
-  agent(name: string): Promise<TlsPaths>;
-}
 
 export interface ClusterView {
   name: string;
@@ -34,27 +26,28 @@ export interface ClusterView {
 }
 
 export class Hub extends GroupHub {
-  constructor(
-    id: string,
-    dir: string,
-    readonly pki: Pki,
-    services: Services,
-  ) {
+  constructor(id: string, dir: string, pki: TestPki, services: HaServices) {
     super(id, dir, {
       region: REGION,
-      tls: pki,
-      services,
+      pki,
+      etcdEndpoints: services.etcdEndpoints,
+      redisUrl: services.redisUrl,
       config: {
         log_level: 'info',
         stream: { heartbeat_interval: '500ms', failover_threshold: 3 },
         etcd: { lease_ttl: '3s' },
         redis: { stale_after: '2s', compact_interval: '1s' },
       },
+      // Chaos keeps its logs and audit records itself (keepForScan); a hung hub must not stall the run.
+      runDir: false,
+      killAfterMs: 10_000,
     });
   }
 
-  client(): HubClient {
-    return new HubClient({ hub: `https://127.0.0.1:${this.httpPort}`, ca: this.pki.ca, cert: this.pki.client.cert, key: this.pki.client.key });
+  /** As GroupHub's, but also undefined when the hub is down or does not answer (the sampler asks every hub). */
+  override async leadingToken(): Promise<number | undefined> {
+    if (!this.alive) return undefined;
+    return super.leadingToken().catch(() => undefined);
   }
 
   async cluster(): Promise<ClusterView | undefined> {
@@ -76,18 +69,17 @@ export class Hub extends GroupHub {
 
   /** sfleet_ingest_deltas_total of the outcomes "applied" and "snapshot" (a snapshot is also applied). */
   async applied(): Promise<{ applied: number; snapshots: number }> {
-    const text = (await this.get('/metrics')).body;
+    const text = (await this.raw('/metrics')).body;
     const value = (outcome: string): number => {
       const line = text.split('\n').find((l) => l.startsWith(`sfleet_ingest_deltas_total{outcome="${outcome}"} `));
       return line ? Number(line.split(' ').pop()) : 0;
     };
     return { applied: value('applied'), snapshots: value('snapshot') };
   }
-
 }
 
 export class Agent {
-  proc?: SfleetChild;
+  proc?: SfleetProcess;
   readonly spoolDir: string;
   readonly proxies: TcpProxy[] = [];
   constructor(
@@ -101,26 +93,28 @@ export class Agent {
     return !!this.proc?.alive;
   }
 
-  async setup(hubs: Hub[], tls: TlsPaths, slurmUrl: string): Promise<void> {
-    for (const h of hubs) this.proxies.push(await new TcpProxy(h.grpcPort).start());
+  async setup(hubs: Hub[], tls: TlsFiles, slurmUrl: string): Promise<void> {
+    for (const h of hubs) this.proxies.push(await new TcpProxy('127.0.0.1', h.grpcPort).start());
     const home = path.join(this.dir, this.name);
     mkdirSync(home, { recursive: true });
-    const config = {
+    const config = agentConfig({
       cluster: CLUSTER,
       name: this.name,
-      hub: { endpoints: this.proxies.map((p) => p.address), initial_backoff: '100ms', max_backoff: '500ms' },
+      endpoints: this.proxies.map((p) => p.address),
+      backoff: ['100ms', '500ms'],
       tls,
       slurm: { source: 'rest', endpoints: [slurmUrl], auth: { user: 'root', token: 'sim-token' }, timeout: '2s' },
-      poll_interval: `${POLL_MS}ms`,
-      spool_dir: this.spoolDir,
-      log_level: 'info',
-    };
+      pollInterval: `${POLL_MS}ms`,
+      spoolDir: this.spoolDir,
+      extra: { log_level: 'info' },
+    });
     writeFileSync(path.join(home, 'agent.yaml'), stringify(config));
   }
 
   start(): void {
     for (const p of this.proxies) p.restore();
-    this.proc = new SfleetChild(['agent', '--config', path.join(this.dir, this.name, 'agent.yaml')], path.join(this.dir, this.name, 'agent.log')).start();
+    const home = path.join(this.dir, this.name);
+    this.proc = new SfleetProcess(['agent', '--config', path.join(home, 'agent.yaml')], path.join(home, 'agent.log'), process.env, { runDir: false, killAfterMs: 10_000 }).start();
   }
 
   /** epoch, lastSeq and the jobs of the spool; only while the agent is not running. */
@@ -136,16 +130,6 @@ export class Agent {
   }
 }
 
-async function makePki(dir: string): Promise<Pki> {
-  await initCa(dir, { trustDomain: 'chaos.sfleet' });
-  const ca = path.join(dir, 'ca.pem');
-  const issue = async (role: 'agent' | 'hub' | 'client', name: string, cluster?: string): Promise<TlsPaths> => {
-    const out = await issueCertificate(dir, { role, name, cluster });
-    return { ca, cert: out.cert, key: out.key };
-  };
-  return { ca, hub: await issue('hub', 'hub'), client: await issue('client', 'chaos'), agent: (name) => issue('agent', name, CLUSTER) };
-}
-
 /** The running fleet and the questions the scenarios and the accounting ask of it. */
 export class Fleet {
   readonly hubs: Hub[] = [];
@@ -158,14 +142,14 @@ export class Fleet {
 
   constructor(
     readonly dir: string,
-    readonly services: Services,
+    readonly services: HaServices,
   ) {}
 
   /** etcd + Redis, the simulator, the hubs (hub-1 first: it leads) and the agents (head1 active). */
   async start(): Promise<void> {
     const { dir, services, hubs, agents } = this;
-    await services.start();
-    const pki = await makePki(path.join(dir, 'pki'));
+    await services.start(120_000);
+    const pki = await makePki('chaos.sfleet', { dir: path.join(dir, 'pki'), clientName: 'chaos', registerSecrets: false });
     const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs: 40, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin: 240, log: () => undefined });
     this.sim = sim;
     for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services));
@@ -174,7 +158,7 @@ export class Fleet {
     log(`hubs ready: ${hubs.map((h) => `${h.id} https://127.0.0.1:${h.httpPort}`).join(', ')}`);
     for (const name of ['head1', 'head2']) {
       const a = new Agent(name, dir);
-      await a.setup(hubs, await pki.agent(name), sim.url);
+      await a.setup(hubs, await pki.agent(CLUSTER, name), sim.url);
       agents.push(a);
     }
     agents[0].start();

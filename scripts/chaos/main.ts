@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { abort, log, Services, sleep, waitFor } from '../lib/procs.js';
+import { HaServices, sleep } from '../../test/harness/index.js';
 import { keepForScan } from '../test/run-dir.js';
 import { account, readBefore, type Summary } from './accounting.js';
 import { Fleet, POLL_MS, REGION } from './fleet.js';
+import { abort, log, waitFor } from './progress.js';
 import { Sampler } from './sampler.js';
 import { scenarios } from './scenarios/index.js';
 
@@ -22,7 +23,7 @@ const SCENARIO_MS = 60_000;
 async function main(): Promise<number> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(tmpdir(), 'sfleet-chaos-'));
-  const services = await Services.create();
+  const services = await HaServices.at('chaos');
   const fleet = new Fleet(dir, services);
   const { hubs, agents } = fleet;
   let redis: Redis | undefined;
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
     for (const h of hubs) await h.kill();
     redis?.disconnect();
     await fleet.sim?.close();
-    await services.stop();
+    await services.stop((err) => log(`services stop: ${err.message}`));
     if (process.env.SFLEET_TEST_LOG_DIR) keepForScan(dir, 'chaos'); // npm test scans them for secrets
     if (process.env.CHAOS_KEEP) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
@@ -110,7 +111,7 @@ async function main(): Promise<number> {
         abort.aborted = false;
         // Bring everything back for the next scenario.
         fleet.setChurn(false);
-        await services.start().catch((e: Error) => log(`  services restart: ${e.message}`));
+        await services.start(120_000).catch((e: Error) => log(`  services restart: ${e.message}`));
         for (const h of hubs) if (!h.alive) await h.start().catch((e: Error) => log(`  ${h.id} restart: ${e.message}`));
         for (const a of agents) {
           for (const p of a.proxies) p.restore();

@@ -1,6 +1,6 @@
 // Double-leader watch: samples every hub every 50 ms while the scenarios run.
 import type { Redis } from 'ioredis';
-import { sleep } from '../lib/procs.js';
+import { sleep } from '../../test/harness/index.js';
 import type { Hub } from './fleet.js';
 
 /** Samples every hub every 50 ms: leaders and their tokens, the Redis fence, cluster epoch/seq. */

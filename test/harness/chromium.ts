@@ -53,6 +53,14 @@ export class HeadlessChromium {
     return new HeadlessChromium(context, profile);
   }
 
+  /** launch() and a page with a virtual authenticator (addAuthenticator): what a WebAuthn test starts from. */
+  static async withAuthenticator(certFiles: string[]): Promise<{ browser: HeadlessChromium; page: Page }> {
+    const browser = await HeadlessChromium.launch(certFiles);
+    const page = await browser.newPage();
+    await HeadlessChromium.addAuthenticator(page);
+    return { browser, page };
+  }
+
   async newPage(): Promise<Page> {
     return this.context.newPage();
   }

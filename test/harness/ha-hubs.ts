@@ -1,8 +1,6 @@
-// Clustered hubs as child processes (`node bin/sfleet.js hub --config ...`), so a test can
-// kill -9 or freeze one, plus helpers to read their API, readiness and metrics.
-import path from 'node:path';
-import { HubClient } from '../../cli/client/index.js';
-import { HubChild, httpsCall, type HttpsAnswer } from './hub-child.js';
+// Clustered hubs for the HA tests (hub-group.ts with the tests' fast heartbeat, lease and Redis
+// staleness), so a test can kill -9 or freeze one, plus helpers to read their API and metrics.
+import { GroupHub, type RawResponse } from './hub-group.js';
 import type { TestPki } from './pki.js';
 
 export interface HubOptions {
@@ -11,62 +9,33 @@ export interface HubOptions {
   dir: string;
   pki: TestPki;
   etcdEndpoints: string[];
+  /** Without it (and without `redis`) the hub has no redis: section. */
   redisUrl?: string;
   /** Extra config (merged at the top level; etcd/redis keys merged into their sections). */
   etcd?: Record<string, unknown>;
   redis?: Record<string, unknown>;
 }
 
-export type RawResponse = HttpsAnswer;
+export type { RawResponse };
 
-export class HubProcess extends HubChild {
+export class HubProcess extends GroupHub {
   constructor(readonly opts: HubOptions) {
-    super(path.join(opts.dir, opts.id));
-  }
-
-  protected async ready(): Promise<boolean> {
-    return (await this.raw('/readyz')).status === 200;
-  }
-
-  start(): Promise<this> {
-    return this.startWith(
-      {
-        region: this.opts.region,
-        hub_id: this.opts.id,
-        tls: this.opts.pki.hub,
+    super(opts.id, opts.dir, {
+      region: opts.region,
+      pki: opts.pki,
+      etcdEndpoints: opts.etcdEndpoints,
+      redisUrl: opts.redisUrl,
+      config: {
         stream: { heartbeat_interval: '1s' },
-        etcd: { endpoints: this.opts.etcdEndpoints, lease_ttl: '3s', ...this.opts.etcd },
-        ...(this.opts.redisUrl ? { redis: { url: this.opts.redisUrl, stale_after: '2s', compact_interval: '1s', ...this.opts.redis } } : {}),
+        etcd: { lease_ttl: '3s', ...opts.etcd },
+        redis: opts.redisUrl || opts.redis ? { stale_after: '2s', compact_interval: '1s', ...opts.redis } : undefined,
       },
-      `hub ${this.opts.id} ready`,
-    );
+    });
   }
 
   /** SIGSTOP / SIGCONT: a frozen process (a long GC pause, a stopped VM). */
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
     process.kill(this.pid, signal);
-  }
-
-  client(): HubClient {
-    const { pki } = this.opts;
-    return new HubClient({ hub: this.httpUrl, ca: pki.ca, cert: pki.client.cert, key: pki.client.key });
-  }
-
-  /** A GET with the client certificate; never throws on an HTTP status. */
-  raw(pathname: string, timeoutMs = 2_000): Promise<RawResponse> {
-    const { pki } = this.opts;
-    return httpsCall(`${this.httpUrl}${pathname}`, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key, timeoutMs });
-  }
-
-  async readyz(): Promise<{ status: string; checks: Record<string, string> }> {
-    return JSON.parse((await this.raw('/readyz')).body) as { status: string; checks: Record<string, string> };
-  }
-
-  /** This hub's fencing token while it leads, else undefined. */
-  async leadingToken(): Promise<number | undefined> {
-    const r = await this.readyz();
-    const m = /^this hub \(fencing token (\d+)\)$/.exec(r.checks.leader ?? '');
-    return m ? Number(m[1]) : undefined;
   }
 
   async metric(name: string, labels = ''): Promise<number | undefined> {

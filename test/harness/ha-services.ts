@@ -1,11 +1,12 @@
-// A private etcd cluster (3 members) and Redis for one HA test file, started by the project's
-// own scripts/services/start.sh on free loopback ports under /tmp/sfleet-services/<name>.
-// start() is idempotent: after a kill -9 it restarts exactly what died.
-import { execFile } from 'node:child_process';
+// A private etcd cluster (3 members) and Redis for one HA test file, a chaos run or a benchmark,
+// started by the project's own scripts/services/start.sh on free loopback ports under
+// /tmp/sfleet-services/<name>-<pid>. start() is idempotent: after a kill -9 it restarts exactly what died.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { execText } from './exec.js';
+import { freePorts } from './ports.js';
 import { ROOT } from './sfleet-process.js';
+import { sleep } from './wait.js';
 
 export type Member = 'etcd1' | 'etcd2' | 'etcd3' | 'redis';
 
@@ -22,15 +23,16 @@ export class HaServices {
     this.redisUrl = `redis://127.0.0.1:${redisPort}`;
   }
 
+  /** Picks the ports and the directory; starts nothing (chaos starts them inside its clean-up). */
+  static async at(name: string): Promise<HaServices> {
+    const ports = await freePorts(7);
+    return new HaServices(`/tmp/sfleet-services/${name}-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
+  }
+
+  /** Picks the ports and starts everything (the HA tests). */
   static async create(name: string): Promise<HaServices> {
     if (process.getuid?.() !== 0) throw new Error('the HA tests install and start etcd and Redis: run them as root');
-    const ports: number[] = [];
-    while (ports.length < 7) {
-      const p = await freePort();
-      if (!ports.includes(p)) ports.push(p);
-    }
-    const dir = `/tmp/sfleet-services/${name}-${process.pid}`;
-    const s = new HaServices(dir, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
+    const s = await HaServices.at(name);
     await s.start();
     return s;
   }
@@ -46,12 +48,15 @@ export class HaServices {
   }
 
   /** Starts whatever is not running (all of it the first time) and waits until healthy. */
-  async start(): Promise<void> {
-    await run('bash', [path.join(ROOT, 'scripts/services/start.sh')], this.env(), 240_000);
+  async start(timeoutMs = 240_000): Promise<void> {
+    await execText('bash', [path.join(ROOT, 'scripts/services/start.sh')], { env: this.env(), timeoutMs, what: 'start.sh' });
   }
 
-  async stop(): Promise<void> {
-    await run('bash', [path.join(ROOT, 'scripts/services/stop.sh'), '--purge'], this.env(), 60_000).catch(() => undefined);
+  /** Stops everything and removes the directory; a failure goes to onError (default: ignored). */
+  async stop(onError: (err: Error) => void = () => undefined): Promise<void> {
+    await execText('bash', [path.join(ROOT, 'scripts/services/stop.sh'), '--purge'], { env: this.env(), timeoutMs: 60_000, what: 'stop.sh' })
+      .then(() => undefined)
+      .catch(onError);
   }
 
   pid(member: Member): number {
@@ -72,31 +77,29 @@ export class HaServices {
       } catch {
         return;
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     throw new Error(`${member} (pid ${pid}) did not die`);
   }
 
-  /** The etcd member that is the raft leader now. */
-  async etcdLeader(): Promise<Member> {
+  /** The etcd member that is the raft leader now, undefined when none says so. */
+  async findEtcdLeader(timeoutMs = 2_000): Promise<Member | undefined> {
     for (let i = 0; i < 3; i++) {
       try {
-        const res = await fetch(`${this.etcdEndpoints[i]}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2_000) });
+        const res = await fetch(`${this.etcdEndpoints[i]}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(timeoutMs) });
         const body = (await res.json()) as { header: { member_id: string }; leader: string };
         if (body.leader && body.leader === body.header.member_id) return `etcd${i + 1}` as Member;
       } catch {
         // that member is down; ask the next
       }
     }
-    throw new Error('no etcd member says it is the leader');
+    return undefined;
   }
-}
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(args[0] ?? file)} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
+  /** The etcd member that is the raft leader now; throws when none says so. */
+  async etcdLeader(): Promise<Member> {
+    const m = await this.findEtcdLeader();
+    if (!m) throw new Error('no etcd member says it is the leader');
+    return m;
+  }
 }

@@ -1,15 +1,17 @@
-// What every hub-as-a-child-process harness shares (login-hub, standalone-hub, ha-hubs): free
+// What every hub-as-a-child-process harness shares (login-hub, standalone-hub, hub-group): free
 // ports kept across restarts, the config file written from an object, start and wait until
 // /readyz answers 200, kill, the log, the audit records, and one HTTPS request that never throws on a status.
-// The hub's audit directory is registered for the secrets scan after the run.
+// The hub's audit directory is registered for the secrets scan after the run (tests; chaos and
+// the benchmarks turn that off with runDir: false).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { AuditRecord } from '../../hub/audit/index.js';
 import { registerAuditDir } from '../../scripts/test/run-dir.js';
-import { freePort, waitFor } from './ports.js';
-import { SfleetProcess } from './sfleet-process.js';
+import { freePort } from './ports.js';
+import { SfleetProcess, type SfleetProcessOptions } from './sfleet-process.js';
+import { waitFor } from './wait.js';
 
 export interface HttpsAnswer {
   status: number;
@@ -46,6 +48,11 @@ export function httpsCall(url: string, call: HttpsCall): Promise<HttpsAnswer> {
   });
 }
 
+export interface HubChildOptions extends SfleetProcessOptions {
+  /** How long start() waits for ready() (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
 export abstract class HubChild {
   readonly configFile: string;
   readonly logFile: string;
@@ -60,6 +67,7 @@ export abstract class HubChild {
     /** The hub's own directory: hub.yaml, hub.log, data/. */
     readonly home: string,
     readonly env: NodeJS.ProcessEnv = process.env,
+    readonly childOptions: HubChildOptions = {},
   ) {
     this.configFile = path.join(home, 'hub.yaml');
     this.logFile = path.join(home, 'hub.log');
@@ -74,6 +82,9 @@ export abstract class HubChild {
   }
   get grpcAddress(): string {
     return `127.0.0.1:${this.grpcPort}`;
+  }
+  get alive(): boolean {
+    return !!this.proc?.alive;
   }
   get pid(): number {
     return this.proc!.child!.pid!;
@@ -96,9 +107,10 @@ export abstract class HubChild {
     writeFileSync(this.configFile, stringify(full));
     const audit = (full as { audit?: { dir?: string } }).audit;
     this.auditDir = audit?.dir ?? path.join(this.dataDir, 'audit');
-    registerAuditDir(this.auditDir);
-    this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env).start();
-    await waitFor(what, () => this.ready(), 30_000, 100);
+    const { readyTimeoutMs = 30_000, ...processOptions } = this.childOptions;
+    if (processOptions.runDir ?? true) registerAuditDir(this.auditDir);
+    this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env, processOptions).start();
+    await waitFor(what, () => this.ready(), readyTimeoutMs, 100);
     return this;
   }
 

@@ -4,6 +4,17 @@
 import path from 'node:path';
 import { HubChild, httpsCall } from './hub-child.js';
 import type { TestPki } from './pki.js';
+import { sfleet } from './sfleet-process.js';
+
+/**
+ * `sfleet user add <user> --totp <args...>` into a hub's data directory, as an operator does
+ * before the hub starts: the command's output, the otpauth:// URI it printed and its TOTP secret.
+ */
+export async function addTotpUser(dataDir: string, user: string, password: string, args: string[] = []): Promise<{ output: string; uri: string; secret: string }> {
+  const output = await sfleet(['user', 'add', user, '--totp', ...args, '--data-dir', dataDir], { ...process.env, SFLEET_USER_PASSWORD: password });
+  const uri = /otpauth:\/\/totp\/\S+/.exec(output)![0];
+  return { output, uri, secret: new URL(uri).searchParams.get('secret')! };
+}
 
 export interface RawAnswer {
   status: number;

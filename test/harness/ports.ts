@@ -1,3 +1,4 @@
+// Free loopback ports for the hubs, services and proxies of tests, benchmarks and chaos.
 import { createServer } from 'node:net';
 
 /** A free loopback TCP port (the OS picks; closed again before returning). */
@@ -12,17 +13,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+/** n distinct free ports (the OS may hand the same one out twice in a row). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
   }
+  return ports;
 }
+
+// hub/audit/ship/shipper.test.ts imports waitFor from here (outside this branch's files).
+export { waitFor } from './wait.js';

@@ -1,8 +1,8 @@
 // A private Redis master + replica + three Sentinels for one test file, started by the
 // project's scripts/services/sentinel.sh on free loopback ports under /tmp/sfleet-sentinel/<name>-<pid>.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { execText } from './exec.js';
+import { freePorts } from './ports.js';
 import { ROOT } from './sfleet-process.js';
 
 const SCRIPT = path.join(ROOT, 'scripts/services/sentinel.sh');
@@ -22,11 +22,7 @@ export class SentinelRedis {
 
   static async create(name: string): Promise<SentinelRedis> {
     if (process.getuid?.() !== 0) throw new Error('the Sentinel test installs and starts redis-server: run it as root');
-    const ports: number[] = [];
-    while (ports.length < 5) {
-      const p = await freePort();
-      if (!ports.includes(p)) ports.push(p);
-    }
+    const ports = await freePorts(5);
     const s = new SentinelRedis(`/tmp/sfleet-sentinel/${name}-${process.pid}`, ports.slice(0, 2), ports.slice(2));
     await s.start();
     return s;
@@ -70,10 +66,5 @@ export class SentinelRedis {
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [SCRIPT, ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`sentinel.sh ${args[0]} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
+  return execText('bash', [SCRIPT, ...args], { env, timeoutMs, what: `sentinel.sh ${args[0]}` });
 }

@@ -1,16 +1,34 @@
-// Runs the built `sfleet` binary as a child process, the way an operator would, so tests can
-// SIGKILL it. Needs `npm run build` first (npm test does it).
+// Runs the built `sfleet` binary as a child process, the way an operator would, so tests, chaos
+// and benchmarks can SIGKILL it. Needs `npm run build` first (npm test does it).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processLogPath } from '../../scripts/test/run-dir.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout: above test/harness/ (vitest runs the source) or dist/test/harness/ (bench and chaos run the build). */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const SFLEET = path.join(ROOT, 'bin/sfleet.js');
 
 export function assertBuilt(): void {
   if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run npm run build before the integration tests');
+}
+
+export interface SfleetProcessOptions {
+  /**
+   * Also copy the output into the test run directory for the secrets scan (default). Chaos copies
+   * its logs there itself when it ends (keepForScan), the benchmarks keep none.
+   */
+  runDir?: boolean;
+  /** Follow a signal the process has not obeyed within this long with SIGKILL (default: wait). */
+  killAfterMs?: number;
 }
 
 export class SfleetProcess {
@@ -19,26 +37,30 @@ export class SfleetProcess {
     readonly args: string[],
     readonly logFile: string,
     readonly env: NodeJS.ProcessEnv = process.env,
+    readonly options: SfleetProcessOptions = {},
   ) {}
 
   /** Output goes to logFile (the test reads it) and to a file of the run directory (the secrets scan reads it). */
   start(): this {
-    const log = createWriteStream(this.logFile, { flags: 'a' });
-    const kept = createWriteStream(processLogPath(`${this.logFile.replace(/\.log$/, '')}-${this.args[0]}`), { flags: 'a' });
+    const outs = [createWriteStream(this.logFile, { flags: 'a' })];
+    if (this.options.runDir ?? true) outs.push(createWriteStream(processLogPath(`${this.logFile.replace(/\.log$/, '')}-${this.args[0]}`), { flags: 'a' }));
     this.child = spawn(process.execPath, [SFLEET, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const out of [this.child.stdout!, this.child.stderr!]) {
-      out.pipe(log);
-      out.pipe(kept);
-    }
+    for (const out of [this.child.stdout!, this.child.stderr!]) for (const to of outs) out.pipe(to);
     return this;
+  }
+
+  get alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !this.alive) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
+    const timer = this.options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), this.options.killAfterMs);
     await exited;
+    clearTimeout(timer);
   }
 }
 

@@ -1,10 +1,10 @@
 // The project's real local Slurm for integration tests: ensureSlurm() runs
 // scripts/slurm/start.sh (a no-op when it is already up) and returns what it exported.
 // Slurm client calls made here never carry SLURM_JWT (with it, the CLI uses auth/jwt).
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { registerSecret } from '../../scripts/test/run-dir.js';
+import { execText as exec } from './exec.js';
+import { ROOT } from './sfleet-process.js';
 
 export interface SlurmEnv {
   /** State directory ($SFLEET_SLURM_DIR). */
@@ -25,7 +25,6 @@ export interface SlurmEnv {
   vars: Record<string, string>;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let started: Promise<SlurmEnv> | undefined;
 
 export function ensureSlurm(): Promise<SlurmEnv> {
@@ -39,11 +38,7 @@ async function start(): Promise<SlurmEnv> {
   const script = path.join(ROOT, 'scripts/slurm/start.sh');
   // The first start on a fresh machine installs packages (about 20 s), later ones take < 10 s.
   const out = await exec('bash', [script], { env: withoutJwt(process.env), timeoutMs: 300_000 });
-  const vars: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) vars[m[1]] = m[2];
-  }
+  const vars = slurmExports(out);
   const need = (key: string): string => {
     if (!vars[key]) throw new Error(`scripts/slurm/start.sh did not export ${key}`);
     return vars[key];
@@ -83,17 +78,19 @@ export async function squeueJson(env: SlurmEnv): Promise<{ jobs: Record<string, 
   return JSON.parse(await slurmCli(env, 'squeue', ['--json'])) as { jobs: Record<string, unknown>[] };
 }
 
-function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** The `export NAME=value` lines scripts/slurm/start.sh prints (and keeps in /tmp/sfleet-slurm/env). */
+export function slurmExports(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+/** env without SLURM_JWT: with it, Slurm's clients use auth/jwt. */
+export function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   delete copy.SLURM_JWT;
   return copy;
-}
-
-function exec(file: string, args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env: opts.env, timeout: opts.timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ').slice(0, 120)} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
 }

@@ -1,11 +1,15 @@
-// A TCP proxy a test can break: cut() resets every connection, blackhole() keeps them open
-// but drops every byte both ways (a network that silently stopped), restore() heals it.
+// A TCP proxy a test or chaos scenario can break: cut() resets every connection, blackhole()
+// keeps them open but drops every byte both ways (a network that silently stopped), restore()
+// heals it. It counts the bytes it carries (the wire benchmark: what an agent's gRPC stream
+// really puts on the wire, TLS records, HTTP/2 frames, acks and heartbeats included).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private server?: Server;
   private readonly pairs = new Set<[Socket, Socket]>();
   private mode: 'pass' | 'blackhole' | 'refuse' = 'pass';
+  private up = 0;
+  private down = 0;
   port = 0;
 
   constructor(
@@ -22,13 +26,14 @@ export class TcpProxy {
       const upstream = connect(this.targetPort, this.targetHost);
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
-      const forward = (from: Socket, to: Socket): void => {
-        from.on('data', (chunk) => {
-          if (this.mode === 'pass') to.write(chunk);
-        });
-      };
-      forward(client, upstream);
-      forward(upstream, client);
+      client.on('data', (chunk: Buffer) => {
+        this.up += chunk.length;
+        if (this.mode === 'pass') upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        this.down += chunk.length;
+        if (this.mode === 'pass') client.write(chunk);
+      });
       const close = (): void => {
         client.destroy();
         upstream.destroy();
@@ -44,6 +49,21 @@ export class TcpProxy {
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** Client connections open through the proxy now. */
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  /** Bytes received from clients (up) and from the target (down) since the start or the last resetBytes(). */
+  bytes(): { up: number; down: number } {
+    return { up: this.up, down: this.down };
+  }
+
+  resetBytes(): void {
+    this.up = 0;
+    this.down = 0;
   }
 
   blackhole(): void {

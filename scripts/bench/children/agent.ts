@@ -7,6 +7,8 @@ import { writeHeapSnapshot } from 'node:v8';
 import { agentConfigSchema } from '../../../agent/config/index.js';
 import { startAgent } from '../../../agent/main.js';
 import { createLogger } from '../../../shared/logging/index.js';
+// wait.js alone: the harness's index would load modules (HTTPS client, YAML...) into the agent whose memory is measured.
+import { waitFor } from '../../../test/harness/wait.js';
 import { childArgs, emit, serve } from '../lib/rpc.js';
 
 const config = agentConfigSchema.parse(childArgs<Record<string, unknown>>());
@@ -36,16 +38,8 @@ Object.defineProperty(stats, 'connects', {
 });
 if (connects > 0) announce();
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`agent: timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await waitFor(`agent: ${what}`, ok, timeoutMs, 5);
 }
 
 function status() {

@@ -1,5 +1,10 @@
-// What every benchmark gets, and what it gives back.
-import type { BenchPki } from './pki.js';
+// What every benchmark gets, and what it gives back. Waiting and sleeping come from the
+// harness the tests share (test/harness).
+import type { TlsFiles } from '../../../shared/tls/index.js';
+import type { TestPki } from '../../../test/harness/index.js';
+
+/** The run's throw-away CA (test/harness/pki.ts); agent-cost.js gets it as JSON, with one agent certificate. */
+export type BenchPki = Pick<TestPki, 'dir' | 'ca' | 'hub' | 'client'> & { agent(cluster: string): Promise<TlsFiles> };
 
 export interface Result {
   name: string;
@@ -46,19 +51,4 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls fn every everyMs until it returns a truthy value; throws after timeoutMs. */
-export async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }

@@ -1,6 +1,7 @@
 // Starting the measured parts: a real hub and a real agent, each in its own process.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { agentConfig } from '../../../test/harness/index.js';
 import type { BenchContext } from './context.js';
 import { Child } from './rpc.js';
 
@@ -57,16 +58,16 @@ export async function startAgentChild(ctx: BenchContext, opts: AgentOptions): Pr
   const tls = await ctx.pki.agent(opts.cluster);
   return Child.start<AgentReady>(
     'agent',
-    {
+    agentConfig({
       cluster: opts.cluster,
       name: 'bench-agent',
-      hub: { endpoints: opts.hubs },
+      endpoints: opts.hubs,
       tls,
       slurm: opts.slurm,
-      poll_interval: opts.pollInterval,
-      spool_dir: opts.spoolDir ?? mkdtempSync(join(ctx.workDir, `spool-${opts.cluster}-`)),
-      log_level: 'info',
-    },
+      pollInterval: opts.pollInterval,
+      spoolDir: opts.spoolDir ?? mkdtempSync(join(ctx.workDir, `spool-${opts.cluster}-`)),
+      extra: { log_level: 'info' },
+    }),
     { execArgv: opts.execArgv ?? [], env: opts.env ? { ...process.env, ...opts.env } : undefined, timeoutMs: 120_000 },
   );
 }

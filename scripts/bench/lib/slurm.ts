@@ -1,11 +1,9 @@
 // The project's local Slurm 22.05 (scripts/slurm/start.sh) for the agent-cost benchmark. Only
 // called from a process that holds the Slurm lock (lib/slurm-lock.ts).
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { execText, ROOT, slurmExports, withoutJwt } from '../../../test/harness/index.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const ENV_FILE = '/tmp/sfleet-slurm/env';
 
 export interface SlurmEnv {
@@ -17,27 +15,13 @@ export interface SlurmEnv {
   restPid: number;
 }
 
+/** A Slurm client or script to completion; its stdout. */
 export function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ').slice(0, 100)}: ${String(stderr).trim().slice(-1000) || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-function parseEnv(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) vars[m[1]] = m[2];
-  }
-  return vars;
+  return execText(file, args, { env, timeoutMs });
 }
 
 function toEnv(vars: Record<string, string>): SlurmEnv {
-  const cliEnv: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF: vars.SLURM_CONF };
-  delete cliEnv.SLURM_JWT;
+  const cliEnv: NodeJS.ProcessEnv = { ...withoutJwt(process.env), SLURM_CONF: vars.SLURM_CONF };
   const pidFile = join(vars.SFLEET_SLURM_DIR ?? '/tmp/sfleet-slurm', 'run', 'slurmrestd.pid');
   return { vars, restUrl: vars.SLURMRESTD_URL, jwt: vars.SLURM_JWT, cliEnv, restPid: existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0 };
 }
@@ -56,15 +40,13 @@ async function healthy(env: SlurmEnv): Promise<boolean> {
 /** The running local Slurm, started (or its token renewed) by scripts/slurm/start.sh when needed. */
 export async function ensureSlurm(log: (line: string) => void): Promise<SlurmEnv> {
   if (existsSync(ENV_FILE)) {
-    const env = toEnv(parseEnv(readFileSync(ENV_FILE, 'utf8')));
+    const env = toEnv(slurmExports(readFileSync(ENV_FILE, 'utf8')));
     if (await healthy(env)) return env;
   }
   if (process.getuid?.() !== 0) throw new Error('the local Slurm is not running and starting it needs root');
   log('agent cost: starting the local Slurm (scripts/slurm/start.sh)');
-  const base = { ...process.env };
-  delete base.SLURM_JWT;
-  const out = await run('bash', [join(ROOT, 'scripts/slurm/start.sh')], base, 300_000);
-  const env = toEnv(parseEnv(out));
+  const out = await run('bash', [join(ROOT, 'scripts/slurm/start.sh')], withoutJwt(process.env), 300_000);
+  const env = toEnv(slurmExports(out));
   if (!(await healthy(env))) throw new Error('scripts/slurm/start.sh finished but slurmrestd does not answer');
   return env;
 }

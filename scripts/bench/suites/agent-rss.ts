@@ -3,7 +3,8 @@
 // (v0.0.38, pretty-printed as slurmrestd sends it: ~3.2 KB per job, so /jobs is ~320 MB at
 // 100,000 jobs; the agent reads it as it arrives, one job at a time).
 import { startSimulator } from '../../../sim/index.js';
-import { fullSizeTarget, measured, round, sleep, type BenchContext, type Measured } from '../lib/context.js';
+import { sleep } from '../../../test/harness/index.js';
+import { fullSizeTarget, measured, round, type BenchContext, type Measured } from '../lib/context.js';
 import { startAgentChild, startHubChild, simSlurm } from '../lib/parts.js';
 import { memory } from '../lib/proc.js';
 import { Child } from '../lib/rpc.js';

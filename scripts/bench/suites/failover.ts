@@ -5,10 +5,10 @@
 // group (etcd leadership), which is not built yet: not measured.
 import { join } from 'node:path';
 import { startSimulator } from '../../../sim/index.js';
-import { measured, percentile, round, sleep, waitUntil, type BenchContext, type Measured } from '../lib/context.js';
+import { freePort, sleep, waitFor } from '../../../test/harness/index.js';
+import { measured, percentile, round, type BenchContext, type Measured } from '../lib/context.js';
 import { startAgentChild, startHubChild, simSlurm, type HubReady } from '../lib/parts.js';
 import type { Child } from '../lib/rpc.js';
-import { freePort } from '../../lib/procs.js';
 
 interface Connected {
   at: number;
@@ -40,7 +40,7 @@ export async function failoverBench(ctx: BenchContext): Promise<Measured[]> {
       const seen = connects.length;
       const t0 = Date.now();
       await hubs[from]!.kill();
-      const c = await waitUntil('the agent on the other hub', () => connects.slice(seen).find((x) => x.hub === addresses[to]), 30_000, 5);
+      const c = await waitFor('the agent on the other hub', () => connects.slice(seen).find((x) => x.hub === addresses[to]), 30_000, 5);
       switchMs.push(c.at - t0);
       // Quick runs stop after their one trial: no need for the killed hub again.
       if (!ctx.quick || t < trials - 1) await start(from);
@@ -71,7 +71,7 @@ export async function failoverBench(ctx: BenchContext): Promise<Measured[]> {
     const t0 = Date.now();
     await hubs[only]!.kill();
     await start(only);
-    const back = await waitUntil('the agent back on the restarted hub', () => connects.slice(seen).find((x) => x.hub === addresses[only]), 60_000, 5);
+    const back = await waitFor('the agent back on the restarted hub', () => connects.slice(seen).find((x) => x.hub === addresses[only]), 60_000, 5);
     return back.at - t0;
   }
 }

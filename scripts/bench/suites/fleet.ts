@@ -6,7 +6,8 @@
 // its data directory (process start to listening, state loaded).
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { fullSizeTarget, measured, percentile, round, sleep, waitUntil, type BenchContext, type Measured } from '../lib/context.js';
+import { sleep, waitFor } from '../../../test/harness/index.js';
+import { fullSizeTarget, measured, percentile, round, type BenchContext, type Measured } from '../lib/context.js';
 import { HubApi } from '../lib/https.js';
 import { startHubChild } from '../lib/parts.js';
 import { memory } from '../lib/proc.js';
@@ -82,7 +83,7 @@ export async function fleetBench(ctx: BenchContext): Promise<Measured[]> {
     const t1 = Date.now();
     await agents.call('start');
     let lastReport = Date.now();
-    await waitUntil(
+    await waitFor(
       'every cluster at the hub',
       async () => {
         const p = await agents!.call<Progress>('progress');
@@ -141,7 +142,7 @@ export async function fleetBench(ctx: BenchContext): Promise<Measured[]> {
     const p99 = percentile(latencies, 99);
     if (failures > 0) throw new Error(`fleet: ${failures} queries failed`);
     ctx.log(`fleet: ${latencies.length} queries in ${queryS.toFixed(1)} s (${concurrency} clients, ${Math.round(latencies.length / queryS)}/s) while the hub applied ${ingested} deltas (${Math.round(ingested / queryS)}/s, ~${Math.round((ingested * churnJobs * 1.1) / queryS)} updates/s): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
-    await waitUntil('the last acks', async () => (await agents!.call<Progress>('progress')).acked === clusters, 120_000, 250);
+    await waitFor('the last acks', async () => (await agents!.call<Progress>('progress')).acked === clusters, 120_000, 250);
     const peak = memory(hub.pid);
 
     // Cold start: kill -9, start again on the same data directory.

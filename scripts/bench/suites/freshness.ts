@@ -3,7 +3,8 @@
 // polling every second. Changes land at random moments of the poll cycle. The cluster: 200 nodes,
 // 2,000 jobs changing every second, served as v0.0.38 (22.05's ~3 KB per job; the simulator's
 // v0.0.41 rendering is ~11 KB per job, which makes each poll's /jobs read ~0.5 s by itself).
-import { measured, percentile, round, sleep, type BenchContext, type Measured } from '../lib/context.js';
+import { sleep } from '../../../test/harness/index.js';
+import { measured, percentile, round, type BenchContext, type Measured } from '../lib/context.js';
 import { HubApi, type SseEvent } from '../lib/https.js';
 import { startAgentChild, startHubChild, simSlurm } from '../lib/parts.js';
 import { Child } from '../lib/rpc.js';

@@ -5,9 +5,8 @@
 // next round kills whoever leads. The figure is bounded below by the etcd lease TTL (3 s here,
 // as in the chaos run): a killed leader's election key lives until its lease runs out.
 import { join } from 'node:path';
-import { GroupHub } from '../../lib/hub-group.js';
-import { Services, waitFor } from '../../lib/procs.js';
-import { measured, percentile, round, sleep, type BenchContext, type Measured } from '../lib/context.js';
+import { GroupHub, HaServices, sleep, waitFor } from '../../../test/harness/index.js';
+import { measured, percentile, round, type BenchContext, type Measured } from '../lib/context.js';
 
 const LEASE_TTL = '3s';
 
@@ -16,25 +15,29 @@ export async function leaderHandoverBench(ctx: BenchContext): Promise<Measured[]
   const rounds = ctx.quick ? 1 : 6;
   const hubCount = ctx.quick ? 2 : 3;
   const dir = join(ctx.workDir, 'leader-handover');
-  const services = await Services.create('bench');
+  const services = await HaServices.at('bench');
   const hubs = Array.from({ length: hubCount }, (_, i) =>
     new GroupHub(`hub-${i + 1}`, dir, {
       region: 'bench',
-      tls: ctx.pki,
-      services,
+      pki: ctx.pki,
+      etcdEndpoints: services.etcdEndpoints,
+      redisUrl: services.redisUrl,
       config: { log_level: 'warn', etcd: { lease_ttl: LEASE_TTL } },
       readyTimeoutMs: 60_000,
       probeTimeoutMs: 1_000,
+      runDir: false,
+      killAfterMs: 10_000,
     }),
   );
   try {
     const t0 = Date.now();
-    await services.start();
+    await services.start(120_000);
     const t1 = Date.now();
     await Promise.all(hubs.map((h) => h.start()));
     ctx.log(`leader-handover: etcd x3 + Redis up in ${t1 - t0} ms, ${hubCount} hubs ready ${Date.now() - t1} ms later`);
     const leader = async (): Promise<{ hub: GroupHub; token: number } | undefined> => {
-      const tokens = await Promise.all(hubs.map((h) => h.leadingToken()));
+      // A hub that is down or does not answer does not lead.
+      const tokens = await Promise.all(hubs.map((h) => (h.alive ? h.leadingToken().catch(() => undefined) : undefined)));
       const i = tokens.findIndex((t) => t !== undefined);
       return i >= 0 ? { hub: hubs[i], token: tokens[i]! } : undefined;
     };
@@ -62,6 +65,6 @@ export async function leaderHandoverBench(ctx: BenchContext): Promise<Measured[]
     await Promise.all(hubs.map((h) => h.proc?.kill('SIGKILL')));
     // Scratch services: no graceful shutdown to wait for.
     await Promise.all((['etcd1', 'etcd2', 'etcd3', 'redis'] as const).map((m) => services.kill(m).catch(() => undefined)));
-    await services.stop();
+    await services.stop((err) => ctx.log(`services stop: ${err.message}`));
   }
 }

@@ -1,5 +1,5 @@
 // Faults of the active agent: kill -9, a network cut between it and its hubs.
-import { log } from '../../lib/procs.js';
+import { log } from '../progress.js';
 import type { Fault, Scenario } from './fault.js';
 
 export const killActiveAgent: Scenario = [

@@ -1,5 +1,6 @@
 // kill -9 of a hub: the leader, a follower, the hub that owns the cluster.
-import { log, sleep, waitFor } from '../../lib/procs.js';
+import { sleep } from '../../../test/harness/index.js';
+import { log, waitFor } from '../progress.js';
 import type { Fleet, Hub } from '../fleet.js';
 import type { Fault, Scenario } from './fault.js';
 
@@ -11,7 +12,7 @@ export const killLeaderHub: Scenario = [
     if (!victim) throw new Error('no hub leads before the fault');
     const v = victim;
     log(`  leader is ${v.id}`);
-    return { kill: () => v.kill(), recovered: () => fleet.oneLeader(), restore: () => v.start() };
+    return { kill: () => v.kill(), recovered: () => fleet.oneLeader(), restore: async () => void (await v.start()) };
   },
 ];
 
@@ -21,7 +22,7 @@ export const killFollowerHub: Scenario = [
     const tokens = await Promise.all(fleet.hubs.map((h) => h.leadingToken().catch(() => undefined)));
     const v = fleet.hubs.find((_, i) => tokens[i] === undefined)!;
     log(`  follower is ${v.id}`);
-    return { kill: () => v.kill(), recovered: () => fleet.oneLeader(), restore: () => v.start() };
+    return { kill: () => v.kill(), recovered: () => fleet.oneLeader(), restore: async () => void (await v.start()) };
   },
 ];
 

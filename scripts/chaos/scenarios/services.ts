@@ -1,5 +1,6 @@
 // kill -9 of a backing service: the etcd raft leader, Redis.
-import { log, sleep } from '../../lib/procs.js';
+import { sleep } from '../../../test/harness/index.js';
+import { log } from '../progress.js';
 import { CLUSTER } from '../fleet.js';
 import type { Fault, Scenario } from './fault.js';
 
@@ -7,13 +8,13 @@ export const killEtcdLeader: Scenario = [
   'kill -9 etcd raft leader',
   async (fleet): Promise<Fault> => {
     const { services } = fleet;
-    const m = await services.etcdLeader();
+    const m = await services.findEtcdLeader(1_000);
     if (!m) throw new Error('no etcd raft leader before the fault');
     log(`  raft leader is ${m}`);
     return {
       kill: () => services.kill(m),
-      recovered: async () => (await services.etcdLeader()) !== undefined && (await fleet.oneLeader()),
-      restore: () => services.start(),
+      recovered: async () => (await services.findEtcdLeader(1_000)) !== undefined && (await fleet.oneLeader()),
+      restore: () => services.start(120_000),
     };
   },
 ];
@@ -24,10 +25,10 @@ export const killRedis: Scenario = [
     kill: async () => {
       await fleet.services.kill('redis');
       await sleep(2_000); // an outage, not a blip
-      await fleet.services.start();
+      await fleet.services.start(120_000);
     },
     recovered: async () => {
-      for (const h of fleet.hubs.filter((x) => x.alive)) if ((await h.get(`/api/v1/jobs?cluster=${CLUSTER}&limit=1`)).headers['x-sfleet-freshness'] !== 'fresh') return false;
+      for (const h of fleet.hubs.filter((x) => x.alive)) if ((await h.raw(`/api/v1/jobs?cluster=${CLUSTER}&limit=1`)).headers['x-sfleet-freshness'] !== 'fresh') return false;
       return true;
     },
     restore: async () => undefined,
