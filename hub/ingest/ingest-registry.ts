@@ -2,7 +2,7 @@
 // hooks through which the region-wide cluster ownership (etcd) promotes and demotes them.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentServiceService, type AgentMessage, type Delta, type HubMessage } from '../../generated/fleet/v1/agent.js';
-import { FastDeltaDecoder } from '../../shared/delta/index.js';
+import { FastDeltaDecoder } from './decode/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { CommandRouter } from '../commands/index.js';

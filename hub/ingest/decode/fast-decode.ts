@@ -11,7 +11,8 @@
 // it was not written for: unknown fields or wire types, events, groups, negative int32, values
 // above 2^53 (which the generated code rejects), truncated input. A self-check at load compares
 // both decoders on a message with every field set; on any difference the fast path stays off.
-import { AgentMessage, Delta } from '../../generated/fleet/v1/agent.js';
+// Which fields it reads, and how, is field-table.ts (checked against the proto by its test).
+import { AgentMessage, Delta } from '../../../generated/fleet/v1/agent.js';
 import {
   Account,
   Association,
@@ -23,60 +24,17 @@ import {
   Partition,
   Qos,
   Reservation,
-} from '../../generated/fleet/v1/model.js';
+} from '../../../generated/fleet/v1/model.js';
+import { FIELD_TABLE, WIRE, type ScalarType } from './field-table.js';
 
-/** How a field is read. Interned strings are the short ones that repeat across objects. */
-type FieldType = 'string' | 'istring' | 'rstring' | 'ristring' | 'uint64' | 'uint32' | 'int32' | 'bool' | 'double';
-
-const WIRE: Record<FieldType, number> = { string: 2, istring: 2, rstring: 2, ristring: 2, uint64: 0, uint32: 0, int32: 0, bool: 0, double: 1 };
-
-// Field number -> [key, type], from proto/fleet/v1/model.proto.
-const SPECS: Record<string, [number, string, FieldType][]> = {
-  job: [
-    [1, 'cluster', 'istring'], [2, 'id', 'uint64'], [3, 'array_job_id', 'uint64'], [4, 'array_task_id', 'uint32'],
-    [5, 'array_task_string', 'string'], [6, 'het_job_id', 'uint64'], [7, 'het_job_offset', 'uint32'], [8, 'name', 'istring'],
-    [9, 'user', 'istring'], [10, 'account', 'istring'], [11, 'partition', 'istring'], [12, 'qos', 'istring'], [13, 'state', 'istring'],
-    [14, 'state_flags', 'ristring'], [15, 'state_reason', 'istring'], [16, 'nodes', 'ristring'], [17, 'node_list', 'istring'],
-    [18, 'submit_time', 'string'], [19, 'start_time', 'string'], [20, 'end_time', 'string'], [21, 'exit_code', 'int32'],
-    [22, 'exit_signal', 'int32'], [23, 'cpus', 'uint32'], [24, 'node_count', 'uint32'], [25, 'memory_mb', 'uint64'],
-    [26, 'time_limit_s', 'uint64'], [27, 'priority', 'uint64'], [28, 'working_dir', 'istring'], [29, 'comment', 'istring'], [30, 'tres', 'istring'],
-  ],
-  node: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'state', 'istring'], [4, 'flags', 'ristring'], [5, 'reason', 'istring'],
-    [6, 'cpus', 'uint32'], [7, 'alloc_cpus', 'uint32'], [8, 'memory_mb', 'uint64'], [9, 'alloc_memory_mb', 'uint64'],
-    [10, 'free_memory_mb', 'uint64'], [11, 'partitions', 'ristring'], [12, 'features', 'ristring'], [13, 'gres', 'istring'],
-    [14, 'cpu_load', 'double'], [15, 'boot_time', 'string'], [16, 'last_busy', 'string'], [17, 'reason_set_by', 'istring'],
-    [18, 'reason_time', 'string'], [19, 'address', 'istring'], [20, 'hostname', 'istring'], [21, 'slurm_version', 'istring'],
-  ],
-  partition: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'state', 'istring'], [4, 'nodes', 'ristring'], [5, 'node_list', 'string'],
-    [6, 'total_cpus', 'uint32'], [7, 'total_nodes', 'uint32'], [8, 'is_default', 'bool'], [9, 'max_time_s', 'uint64'],
-    [10, 'default_time_s', 'uint64'], [11, 'allowed_accounts', 'ristring'], [12, 'allowed_qos', 'ristring'], [13, 'qos', 'istring'],
-  ],
-  reservation: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'nodes', 'ristring'], [4, 'node_list', 'string'], [5, 'start_time', 'string'],
-    [6, 'end_time', 'string'], [7, 'users', 'ristring'], [8, 'accounts', 'ristring'], [9, 'flags', 'ristring'], [10, 'partition', 'istring'],
-    [11, 'node_count', 'uint32'], [12, 'core_count', 'uint32'],
-  ],
-  qos: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'description', 'string'], [4, 'priority', 'uint64'], [5, 'max_wall_s', 'uint64'],
-    [6, 'flags', 'ristring'], [7, 'preempt_mode', 'istring'],
-  ],
-  account: [[1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'description', 'string'], [4, 'organization', 'istring'], [5, 'coordinators', 'ristring']],
-  association: [
-    [1, 'cluster', 'istring'], [2, 'account', 'istring'], [3, 'user', 'istring'], [4, 'partition', 'istring'], [5, 'parent_account', 'istring'],
-    [6, 'qos', 'ristring'], [7, 'default_qos', 'istring'], [8, 'id', 'uint64'],
-  ],
-  controller: [
-    [1, 'cluster', 'istring'], [2, 'hostname', 'istring'], [3, 'responding', 'bool'], [4, 'mode', 'istring'], [5, 'latency_ms', 'double'],
-    [6, 'api_version', 'istring'], [7, 'slurm_version', 'istring'], [8, 'observed_at', 'string'], [9, 'server_thread_count', 'uint64'],
-    [10, 'agent_queue_size', 'uint64'], [11, 'jobs_running', 'uint64'], [12, 'jobs_pending', 'uint64'], [13, 'endpoint', 'istring'],
-  ],
-};
+type ScalarSpec = readonly [number, string, ScalarType];
 
 /** FleetObject's oneof, in field-number order (job = 1 ... controller = 8). */
 const KIND_ORDER = ['job', 'node', 'partition', 'reservation', 'qos', 'account', 'association', 'controller'] as const;
 type ObjKind = (typeof KIND_ORDER)[number];
+
+/** Per object kind, its message's fields as the table has them (all scalars). */
+const SPECS = Object.fromEntries(FIELD_TABLE.FleetObject.map(([, kind, , message]) => [kind, FIELD_TABLE[message]])) as unknown as Record<ObjKind, readonly ScalarSpec[]>;
 
 const GENERATED: Record<ObjKind, { decode(b: Uint8Array): unknown; encode(m: never): { finish(): Uint8Array } }> = {
   job: Job,
@@ -139,7 +97,10 @@ export class FastDeltaDecoder {
       typeof (Buffer.prototype as Partial<NodeBuffer>).latin1Slice === 'function' &&
       sameStructure(Delta.decode(EMPTY), { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 }) &&
       sameStructure(FleetObject.decode(EMPTY), { kind: undefined }) &&
-      sameStructure(ObjectRef.decode(EMPTY), { kind: 0, id: '' });
+      sameStructure(ObjectRef.decode(EMPTY), { kind: 0, id: '' }) &&
+      // The oneof's members by field number, as fleetObject() reads them.
+      FIELD_TABLE.FleetObject.length === KIND_ORDER.length &&
+      FIELD_TABLE.FleetObject.every(([no, key]) => KIND_ORDER[no - 1] === key);
     for (const kind of KIND_ORDER) {
       const codec = buildCodec(kind);
       if (!codec) ok = false;
@@ -455,7 +416,7 @@ function buildCodec(kind: ObjKind): MessageDecoder | undefined {
       // The stored version's value (its list's element at the same place), when there is one.
       const prev = key === previousKey ? '' : `, p === undefined ? undefined : p[${name}]`;
       const prevAt = `, p === undefined || p[${name}] === undefined ? undefined : p[${name}][${prop}.length]`;
-      const read: Record<FieldType, string> = {
+      const read: Record<ScalarType, string> = {
         string: `${prop} = r.string(false${prev});`,
         istring: `${prop} = r.string(true${prev});`,
         rstring: `${prop}.push(r.string(false${prevAt}));`,
