@@ -19,6 +19,7 @@ import { EventLog } from './events/index.js';
 import { Federation } from './federation/index.js';
 import { FleetState } from './fleet/index.js';
 import { AgentCertificates, IngestRegistry } from './ingest/index.js';
+import { HubPipeline } from './pipeline.js';
 import {
   createEtcdClient,
   EtcdClusterOwnership,
@@ -97,8 +98,9 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   // Clustered mode: replication in Redis, leadership in etcd (standalone: neither).
   let replication: Replication | undefined;
-  const ingest = new IngestRegistry({ state, store, commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, events, certificates, audit, onApplied: (delta) => replication?.onLocalApplied(delta) });
-  const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
+  const pipeline = new HubPipeline({ state, store, events, onApplied: (delta) => replication?.onLocalApplied(delta) });
+  // Read once ingest is built (below, after the ownership it takes).
+  const ingesting = (): ReadonlySet<string> => ingest.ingesting();
   if (config.redis) {
     replication = new Replication(config.redis, {
       region: config.region,
@@ -131,7 +133,6 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers);
   authenticator.revokedCertificate = (serial) => revocations.refusal(serial);
-  const metrics = createHubMetrics(state, ingest);
   const identity: MemberIdentity = { hub_id: config.hub_id, region: config.region, http_url: '', grpc_address: '', version: VERSION };
   const health = (): LocalHealth => ({
     ready: grpcUp && httpUp,
@@ -147,7 +148,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
   // One active agent per cluster across the region's hubs (owner keys on this hub's etcd lease).
   const ownership = leadership instanceof EtcdLeadership ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd!.lease_ttl / 6))) }) : undefined;
-  if (ownership) ingest.useOwnership(ownership);
+  const ingest = new IngestRegistry({ path: pipeline, state, publishClusterStatus: (record) => state.emit('cluster', record), commands, logger, hubId: config.hub_id, heartbeatMs: config.stream.heartbeat_interval, failoverThreshold: config.stream.failover_threshold, certificates, audit, ownership });
+  const metrics = createHubMetrics(state, ingest);
   registerLeaderMetrics(metrics, leadership);
   registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);

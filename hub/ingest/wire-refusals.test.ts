@@ -21,6 +21,7 @@ import { grpcClientCredentials, grpcServerCredentials, initCa, issueCertificate,
 import { CommandRouter } from '../commands/index.js';
 import { FleetState } from '../fleet/index.js';
 import { AgentCertificates } from './certificate-renewal.js';
+import { HubPipeline, type HubPipelineDeps } from '../pipeline.js';
 import { IngestRegistry, type IngestDeps } from './index.js';
 
 /** What agents read today, path by path (code, then details exactly). */
@@ -72,14 +73,17 @@ function serialOf(files: TlsFiles): string {
 }
 
 /** The hub's ingest (IngestRegistry) on a loopback gRPC server with mutual TLS. */
-async function serve(over: Partial<IngestDeps> = {}): Promise<{ endpoint: string; ingest: IngestRegistry; certificates: AgentCertificates }> {
+async function serve(over: Partial<IngestDeps> & { store?: HubPipelineDeps['store'] } = {}): Promise<{ endpoint: string; ingest: IngestRegistry; certificates: AgentCertificates }> {
   const certificates = new AgentCertificates({
     logger: silentLogger(),
     refusal: (serial) => (serial && revoked.has(serial) ? `SF_TLS_CERT_REVOKED: certificate ${serial} was revoked at 2026-11-01T00:00:00.000Z (key compromised)` : undefined),
     lifetimeMs: 60_000,
   });
+  const state = new FleetState();
   const ingest = new IngestRegistry({
-    state: new FleetState(),
+    path: new HubPipeline({ state, store: over.store }),
+    state,
+    publishClusterStatus: () => undefined,
     commands: new CommandRouter({ timeoutMs: 1000 }),
     logger: silentLogger(),
     hubId: 'wire-hub',
@@ -231,7 +235,7 @@ describe('refusals as agents read them on the wire', () => {
 
   it('a delta the hub cannot make durable', async () => {
     const store = { appendBatchDurable: async () => Promise.reject(new Error('disk full')), maybeCheckpoint: () => undefined };
-    const { endpoint } = await serve({ store: store as unknown as IngestDeps['store'] });
+    const { endpoint } = await serve({ store });
     const a = agent(endpoint, await issue('agent', 'head1', 'wire-a'), { send: [delta({})] });
     expect(await first(a.refusals)).toEqual(EXPECTED.applyFailed);
   });
