@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { DeltaSpool, encodeForWire, type WireDelta } from '../../agent/spool/index.js';
 import { HubStream } from '../../agent/stream/index.js';
 import { AgentServiceClient, type AgentMessage, type Delta, type HubMessage } from '../../generated/fleet/v1/agent.js';
+import { ManualClock } from '../../shared/clock/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { grpcClientCredentials, grpcServerCredentials, initCa, issueCertificate, loadTls, type TlsFiles } from '../../shared/tls/index.js';
@@ -208,12 +209,24 @@ describe('refusals as agents read them on the wire', () => {
     vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
     const b = agent(endpoint, tls);
     expect(await first(a.refusals)).toEqual(EXPECTED.superseded);
-    await until('welcome', () => b.stream.connected);
+    await until('the first snapshot acked', () => b.stream.stats.acks > 0);
     // b has been silent for longer than 3 heartbeats (10 s each) when head2 connects.
     skew = 31_000;
     const c = agent(endpoint, await issue('agent', 'head2', 'wire-a'), { name: 'head2' });
     expect(await first(b.refusals)).toEqual(EXPECTED.replacedWhileSilent);
     await until('welcome', () => c.stream.connected);
+  });
+
+  it('silence is measured on the clock ingest is given', async () => {
+    const clock = new ManualClock();
+    const { endpoint } = await serve({ clock });
+    const a = agent(endpoint, await issue('agent', 'head1', 'wire-a'));
+    // The agent's first snapshot is in (its last message before it falls silent).
+    await until('the first snapshot acked', () => a.stream.stats.acks > 0);
+    clock.advance(31_000);
+    const b = agent(endpoint, await issue('agent', 'head2', 'wire-a'), { name: 'head2' });
+    expect(await first(a.refusals)).toEqual(EXPECTED.replacedWhileSilent);
+    await until('welcome', () => b.stream.connected);
   });
 
   it('an agent silent for the failover threshold', async () => {
