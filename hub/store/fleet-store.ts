@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { allObjects, encodeDelta, type Delta } from '../../shared/delta/index.js';
-import { FastDeltaDecoder } from '../ingest/decode/index.js';
+import { FastDeltaDecoder } from '../ingest/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { AtRest, KeyServiceError, KeyUnavailableError, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
