@@ -21,6 +21,7 @@ import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
 import { HubStartError } from '../start/index.js';
+import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
 import {
   BadRequestError,
@@ -86,6 +87,19 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     ],
   },
   {
+    area: 'Agent stream',
+    entries: [
+      { example: () => new NotAnAgentError(), meaning: 'The stream was opened with a certificate that is not an agent\'s (spiffe://<trust domain>/cluster/<cluster>/agent/<name>). Issue one with "sfleet ca issue --role agent".' },
+      { example: () => new RevokedCertificateError('SF_TLS_CERT_REVOKED: certificate 1f was revoked at 2026-11-01T00:00:00.000Z (key compromised)'), meaning: 'The certificate is on the revocation list (sfleet ca revoke): a new stream is refused, an open one is ended, and a renewal it asks for is refused. Issue a new certificate.' },
+      { example: () => NoHelloError.timedOut(), meaning: 'The stream did not open with a hello: none came within the deadline (DEADLINE_EXCEEDED), or another message came first (FAILED_PRECONDITION). The agent reconnects.' },
+      { example: () => WrongClusterError.inHello('prod-a', 'prod-b'), meaning: 'The agent spoke for a cluster its certificate is not for, in its hello or in a delta; check the agent\'s cluster name against its certificate.' },
+      { example: () => new SupersededError('head1', 'prod-a'), meaning: 'A newer stream of the same agent took the cluster over; the older stream ends (a restart or a reconnect that overtook the old connection).' },
+      { example: () => AgentSilentError.forBeats(3), meaning: 'No message from the agent for failover_threshold heartbeats, or a live agent of the same cluster replaced the silent one; a standby is promoted.' },
+      { example: () => new BadSnapshotPartError('part 3 of 2'), meaning: 'Parts of a snapshot that do not follow each other or do not count right; the hub keeps its state and the agent sends the snapshot again.' },
+      { example: () => new ApplyFailedError(), meaning: 'The hub could not make a delta durable or apply it (its data directory); nothing was acked, the agent resends.' },
+    ],
+  },
+  {
     area: 'Clustered hubs',
     entries: [
       { example: () => new FencedOffError('fencing token 3 is older than 4'), meaning: 'A write of a hub that is no longer (or never was) the leader was refused by the fence; the current leader does it.' },
@@ -97,7 +111,6 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new CertificateRequestError('SF_TLS_CSR_INVALID', 'not a CSR'), meaning: 'The renewal request is not a valid PKCS#10 request for an sfleet identity.' },
       { example: () => new CertificateRequestError('SF_TLS_CSR_WRONG_IDENTITY', 'wrong identity'), meaning: 'The renewal request names another identity than the one the stream authenticated.' },
       { example: () => new CertificateRequestError('SF_TLS_RENEWAL_DISABLED', 'no tls.ca_key'), meaning: 'This hub cannot renew certificates (no tls.ca_key): issue a new one with "sfleet ca issue".' },
-      { example: () => new CertificateRequestError('SF_TLS_CERT_REVOKED', 'revoked'), meaning: 'The certificate that asks for renewal is revoked.' },
     ],
   },
   {

@@ -1,27 +1,55 @@
-// One agent stream: identity check, hello/welcome, its role (active, standby, pending while the
-// region-wide ownership is asked), heartbeats, commands out and results back, certificate
-// renewal, audited refusals. Its deltas go to a DeltaApplier (delta-apply.ts).
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+// One agent stream: identity check, hello/welcome, heartbeats, commands out and results back,
+// certificate renewal, audited refusals. Its role (active, standby, pending) is the
+// ClusterWriters' to decide (writers.ts); its deltas go to a DeltaApplier (delta-apply.ts).
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentRole, type AgentMessage, type HubMessage } from '../../generated/fleet/v1/agent.js';
+import { isoNow, type Clock } from '../../shared/clock/index.js';
+import { toGrpcStatus, type FleetError } from '../../shared/errors/index.js';
 import { SilenceWatch } from '../../shared/liveness/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import { identityFromSubjectAltName, type PeerIdentity } from '../../shared/tls/index.js';
-import { agentRefusalEvent } from '../audit/index.js';
-import { answerCertificateRequest } from './certificate-renewal.js';
-import { DeltaApplier } from './delta-apply.js';
-import type { IngestRegistry } from './ingest-registry.js';
+import type { PeerIdentity } from '../../shared/tls/index.js';
+import { agentRefusalEvent, type AuditLog } from '../audit/index.js';
+import type { CommandRouter } from '../commands/index.js';
+import type { FleetState } from '../fleet/index.js';
+import { answerCertificateRequest, type AgentCertificates } from './certificate-renewal.js';
+import { DeltaApplier, type DeltaApplierDeps } from './delta-apply.js';
+import { AgentSilentError, NoHelloError, NotAnAgentError } from './errors.js';
+import type { IngestStats } from './stats.js';
+import { agentIdentity, checkHello } from './verify.js';
+import type { ClusterWriters, Writer } from './writers.js';
 
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
 
-export class AgentSession {
+/** What one agent stream needs of the hub. */
+export interface AgentSessionDeps {
+  writers: Pick<ClusterWriters<AgentSession>, 'claim' | 'release' | 'writerOf' | 'roleOf'>;
+  /** Where its deltas go, stage by stage. */
+  applier: DeltaApplierDeps;
+  /** The cluster's record: its position (welcome, role change) and Slurm API version. */
+  state: Pick<FleetState, 'cluster'>;
+  commands: Pick<CommandRouter, 'attach' | 'resolve'>;
+  certificates?: AgentCertificates;
+  audit?: Pick<AuditLog, 'record'>;
+  logger: Logger;
+  clock: Clock;
+  stats: IngestStats;
+  hubId: string;
+  heartbeatMs: number;
+  /** Missed heartbeats after which an agent counts as gone. */
+  failoverThreshold: number;
+  helloTimeoutMs: number;
+}
+
+export class AgentSession implements Writer {
   private identity?: PeerIdentity;
-  private cluster = '';
+  cluster = '';
   agentName = '';
-  role?: 'active' | 'standby' | 'pending';
   private readonly deltas: DeltaApplier;
   private closed = false;
   /** A refusal is being audited; the stream closes once it is recorded. */
   private refused = false;
+  /** The welcome is sent: later roles go as role changes. */
+  private welcomed = false;
   private detachCommands?: () => void;
   private detachCertificate?: () => void;
   private certSerial = '';
@@ -32,33 +60,31 @@ export class AgentSession {
 
   constructor(
     private readonly call: Call,
-    private readonly registry: IngestRegistry,
+    private readonly deps: AgentSessionDeps,
   ) {
-    this.log = registry.deps.logger.child({ peer: call.getPeer() });
-    this.silence = new SilenceWatch(registry.deps.heartbeatMs, registry.deps.failoverThreshold ?? 3);
-    this.deltas = new DeltaApplier(registry, {
+    this.log = deps.logger.child({ peer: call.getPeer() });
+    this.silence = new SilenceWatch(deps.heartbeatMs, deps.failoverThreshold, () => deps.clock.now());
+    this.deltas = new DeltaApplier(deps.applier, {
       cluster: () => this.cluster,
       log: () => this.log,
       closed: () => this.closed,
       refused: () => this.refused,
       write: (msg) => this.write(msg),
-      refuse: (code, details) => this.refuse(code, details),
-      fail: (code, details) => this.fail(code, details),
+      refuse: (err) => this.refuse(err),
+      end: (err) => this.end(err),
     });
   }
 
   start(): void {
     const cert = this.call.getAuthContext()?.sslPeerCertificate;
-    this.identity = identityFromSubjectAltName(cert?.subjectaltname);
-    if (!this.identity || this.identity.role !== 'agent' || !this.identity.cluster) {
-      this.refuse(status.PERMISSION_DENIED, 'SF_INGEST_NOT_AN_AGENT: this stream needs an agent certificate (spiffe://<td>/cluster/<c>/agent/<n>)');
-      return;
-    }
+    const identity = agentIdentity(cert?.subjectaltname);
+    if (identity instanceof NotAnAgentError) return this.refuse(identity);
+    this.identity = identity;
     this.certSerial = cert?.serialNumber ?? '';
-    const revoked = this.registry.deps.certificates?.admit(this.certSerial);
-    if (revoked) return this.refuse(status.UNAUTHENTICATED, revoked);
-    this.detachCertificate = this.registry.deps.certificates?.attach(this.certSerial, (code, details) => this.fail(code, details));
-    this.helloTimer = setTimeout(() => this.fail(status.DEADLINE_EXCEEDED, 'SF_INGEST_NO_HELLO: no hello within the deadline'), this.registry.deps.helloTimeoutMs ?? 10_000);
+    const revoked = this.deps.certificates?.admit(this.certSerial);
+    if (revoked) return this.refuse(revoked);
+    this.detachCertificate = this.deps.certificates?.attach(this.certSerial, (err) => this.end(err));
+    this.helloTimer = setTimeout(() => this.end(NoHelloError.timedOut()), this.deps.helloTimeoutMs);
     this.call.on('data', (msg: AgentMessage) => this.onMessage(msg));
     this.call.on('error', () => this.close());
     this.call.on('end', () => {
@@ -74,155 +100,91 @@ export class AgentSession {
     const body = msg.body;
     if (!body) return;
     if (!this.cluster && body.$case !== 'hello') {
-      this.fail(status.FAILED_PRECONDITION, 'SF_INGEST_NO_HELLO: the first message must be a hello');
+      this.end(NoHelloError.notFirst());
       return;
     }
     switch (body.$case) {
       case 'hello': {
         clearTimeout(this.helloTimer);
         const hello = body.value;
-        if (hello.cluster !== this.identity!.cluster) {
-          this.registry.stats.rejected++;
+        const wrong = checkHello(this.identity!, hello.cluster);
+        if (wrong) {
+          this.deps.stats.rejected++;
           this.log.warn({ certCluster: this.identity!.cluster, claimed: hello.cluster }, 'agent tried to speak for another cluster');
-          this.refuse(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this certificate speaks for cluster "${this.identity!.cluster}", not "${hello.cluster}"`, hello.cluster);
+          this.refuse(wrong, hello.cluster);
           return;
         }
         this.cluster = hello.cluster;
         this.agentName = this.identity!.name;
         this.log = this.log.child({ cluster: this.cluster, agent: this.agentName });
-        this.register(hello.slurm_api_version);
+        this.deps.state.cluster(this.cluster).slurmApiVersion = hello.slurm_api_version;
+        this.startHeartbeats();
+        this.deps.writers.claim(this);
         break;
       }
       case 'delta':
-        if (this.role !== 'active') {
+        if (this.deps.writers.roleOf(this) !== 'active') {
           this.log.warn({ seq: body.value.seq }, 'ignoring a delta from a standby agent');
           break;
         }
         this.deltas.push(body.value);
         break;
       case 'command_result':
-        this.registry.deps.commands.resolve(body.value);
+        this.deps.commands.resolve(body.value);
         break;
       case 'heartbeat':
-        if (body.value.slurm_api_version) this.registry.deps.state.cluster(this.cluster).slurmApiVersion = body.value.slurm_api_version;
+        if (body.value.slurm_api_version) this.deps.state.cluster(this.cluster).slurmApiVersion = body.value.slurm_api_version;
         break;
       case 'certificate_request':
-        void answerCertificateRequest(this.registry.deps.certificates, this.identity!, this.certSerial, body.value.csr_pem).then((answer) => this.write(answer));
+        void answerCertificateRequest(this.deps.certificates, this.identity!, this.certSerial, body.value.csr_pem).then((answer) => this.write(answer));
         break;
     }
-  }
-
-  private register(slurmApiVersion: string): void {
-    const { state } = this.registry.deps;
-    state.cluster(this.cluster).slurmApiVersion = slurmApiVersion;
-    this.startHeartbeats();
-    const current = this.registry.active.get(this.cluster);
-    if (current && current !== this) {
-      if (current.agentName !== this.agentName && !current.silent()) {
-        this.becomeStandby();
-        return;
-      }
-      // This hub owns the cluster already: the new stream takes over before the old one
-      // closes, so the ownership is not released in between.
-      this.registry.active.set(this.cluster, this);
-      if (current.agentName === this.agentName) {
-        // The same agent again (a restart, a new connection): the old stream is stale.
-        current.fail(status.ABORTED, `SF_INGEST_SUPERSEDED: a newer stream of agent ${this.agentName} took over cluster ${this.cluster}`);
-      } else {
-        current.fail(status.UNAVAILABLE, 'SF_INGEST_AGENT_SILENT: replaced by a live agent of the same cluster');
-      }
-      this.activate('connected');
-      return;
-    }
-    const ownership = this.registry.deps.ownership;
-    if (!ownership) {
-      this.activate('connected');
-      return;
-    }
-    // No agent of the cluster is active here: another hub of the region may have one.
-    this.role = 'pending';
-    void ownership.acquire(this.cluster, this.agentName).then(
-      (owned) => this.settleRole(owned),
-      () => this.settleRole(false),
-    );
-  }
-
-  private settleRole(owned: boolean): void {
-    const other = this.registry.active.get(this.cluster);
-    if (this.closed) {
-      if (owned && !other) this.registry.deps.ownership?.release(this.cluster);
-      return;
-    }
-    // Another agent of the cluster may have become active here meanwhile.
-    if (owned && !other) this.activate('connected');
-    else this.becomeStandby();
-  }
-
-  /** Another hub owns the cluster now: this agent stops writing and waits as a standby. */
-  demote(reason: string): void {
-    if (this.role !== 'active' || this.closed) return;
-    this.role = 'standby';
-    // Deltas not yet durable are the agent's to resend if it is promoted again.
-    this.deltas.clear();
-    this.registry.active.delete(this.cluster);
-    this.detachCommands?.();
-    this.detachCommands = undefined;
-    const list = this.registry.standby.get(this.cluster) ?? [];
-    list.unshift(this);
-    this.registry.standby.set(this.cluster, list);
-    const record = this.registry.deps.state.cluster(this.cluster);
-    this.write({ body: { $case: 'role_change', value: { role: AgentRole.AGENT_ROLE_STANDBY, epoch: record.epoch, seq: record.seq, reason } } });
-    this.log.warn({ reason }, 'active agent demoted to standby');
-    this.registry.deps.state.setAgentStatus(this.cluster, { connected: record.connected });
   }
 
   /** Missed more heartbeats than the failover threshold allows. */
   silent(): boolean {
-    const { heartbeatMs, failoverThreshold } = this.registry.deps;
-    return this.silence.sinceHeard() > (failoverThreshold ?? 3) * heartbeatMs;
+    return this.silence.sinceHeard() > this.deps.failoverThreshold * this.deps.heartbeatMs;
+  }
+
+  ended(): boolean {
+    return this.closed;
   }
 
   private startHeartbeats(): void {
-    const { heartbeatMs, failoverThreshold } = this.registry.deps;
+    const { heartbeatMs, failoverThreshold, clock } = this.deps;
     // Both sides beat; a side silent for failover_threshold beats is gone (a cut network sends no RST).
     this.heartbeatTimer = setInterval(() => {
       // Not this.silent(): after a stall of this hub the agent's messages may be waiting unread.
       if (this.silence.silent()) {
-        this.fail(status.UNAVAILABLE, `SF_INGEST_AGENT_SILENT: no message from the agent for ${failoverThreshold ?? 3} heartbeats`);
+        this.end(AgentSilentError.forBeats(failoverThreshold));
         return;
       }
-      this.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: '' } } });
+      this.write({ body: { $case: 'heartbeat', value: { sent_at: isoNow(clock), slurm_api_version: '' } } });
     }, heartbeatMs);
   }
 
-  private becomeStandby(): void {
-    const { state, hubId, heartbeatMs } = this.registry.deps;
-    this.role = 'standby';
-    const list = this.registry.standby.get(this.cluster) ?? [];
-    list.push(this);
-    this.registry.standby.set(this.cluster, list);
-    const record = state.cluster(this.cluster);
-    this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_STANDBY, snapshot_parts: true } } });
-    this.log.info({ active: this.registry.active.get(this.cluster)?.agentName }, 'agent connected as standby');
-  }
-
-  /** Makes this stream the cluster's writer: on connect (welcome) or on promotion (role change). */
-  activate(reason: string): void {
-    const { state, commands, hubId, heartbeatMs } = this.registry.deps;
-    const promoted = this.role === 'standby';
-    this.role = 'active';
-    this.registry.active.set(this.cluster, this);
-    const record = state.cluster(this.cluster);
-    record.connected = true;
-    record.agent = this.agentName;
-    this.detachCommands = commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
-    if (promoted) {
-      this.write({ body: { $case: 'role_change', value: { role: AgentRole.AGENT_ROLE_ACTIVE, epoch: record.epoch, seq: record.seq, reason } } });
+  /** The role ClusterWriters gave this stream: told to the agent, writing started or stopped. */
+  takeRole(role: 'active' | 'standby', reason: string): void {
+    const { epoch, seq } = this.deps.state.cluster(this.cluster);
+    const wire = role === 'active' ? AgentRole.AGENT_ROLE_ACTIVE : AgentRole.AGENT_ROLE_STANDBY;
+    const first = !this.welcomed;
+    this.welcomed = true;
+    if (role === 'active') {
+      this.detachCommands = this.deps.commands.attach(this.cluster, (command) => this.write({ body: { $case: 'command', value: command } }));
     } else {
-      this.write({ body: { $case: 'welcome', value: { epoch: record.epoch, seq: record.seq, hub_id: hubId, heartbeat_interval_ms: heartbeatMs, role: AgentRole.AGENT_ROLE_ACTIVE, snapshot_parts: true } } });
+      // Deltas not yet durable are the agent's to resend if it is promoted again.
+      this.deltas.clear();
+      this.detachCommands?.();
+      this.detachCommands = undefined;
     }
-    this.log.info({ epoch: record.epoch, seq: record.seq, reason }, promoted ? 'standby agent promoted to active' : 'agent connected');
-    state.setAgentStatus(this.cluster, { connected: true, agent: this.agentName });
+    if (first) {
+      this.write({ body: { $case: 'welcome', value: { epoch, seq, hub_id: this.deps.hubId, heartbeat_interval_ms: this.deps.heartbeatMs, role: wire, snapshot_parts: true } } });
+    } else {
+      this.write({ body: { $case: 'role_change', value: { role: wire, epoch, seq, reason } } });
+    }
+    if (role === 'active') this.log.info({ epoch, seq, reason }, first ? 'agent connected' : 'standby agent promoted to active');
+    else if (first) this.log.info({ active: this.deps.writers.writerOf(this.cluster)?.agentName }, 'agent connected as standby');
+    else this.log.warn({ reason }, 'active agent demoted to standby');
   }
 
   private write(msg: HubMessage): void {
@@ -230,16 +192,24 @@ export class AgentSession {
     this.call.write(msg);
   }
 
-  /** fail(), after the refusal is in the audit log (or failed to get there: refusing is safe either way). */
-  private refuse(code: status, details: string, claimedCluster?: string): void {
-    const audit = this.registry.deps.audit;
-    if (!audit || this.closed) return this.fail(code, details);
+  /** end(), after the refusal is in the audit log (or failed to get there: refusing is safe either way). */
+  private refuse(err: FleetError, claimedCluster?: string): void {
+    const audit = this.deps.audit;
+    if (!audit || this.closed) return this.end(err);
     this.refused = true;
+    const details = toGrpcStatus(err).details;
     const event = agentRefusalEvent({ peer: this.call.getPeer(), identity: this.identity, claimedCluster: claimedCluster ?? this.cluster, details });
-    void audit.record(event).catch(() => undefined).finally(() => this.fail(code, details));
+    void audit.record(event).catch(() => undefined).finally(() => this.end(err));
   }
 
-  fail(code: status, details: string): void {
+  /** Ends the stream with the error's status and `<code>: <message>` (what the agent reads). */
+  end(err: FleetError): void {
+    const { code, details } = toGrpcStatus(err);
+    this.fail(code, details);
+  }
+
+  /** Ends the stream with this gRPC status (end() renders typed errors into it). */
+  fail(code: number, details: string): void {
     if (this.closed) return;
     this.log.warn({ code, details }, 'closing agent stream');
     this.call.emit('error', { code, details, metadata: undefined });
@@ -253,23 +223,8 @@ export class AgentSession {
     clearInterval(this.heartbeatTimer);
     this.detachCommands?.();
     this.detachCertificate?.();
-    const standby = this.registry.standby.get(this.cluster);
-    if (standby?.includes(this)) {
-      standby.splice(standby.indexOf(this), 1);
-      this.log.info('standby agent disconnected');
-    }
-    if (this.cluster && this.registry.active.get(this.cluster) === this) {
-      this.registry.active.delete(this.cluster);
-      const next = this.registry.takeStandby(this.cluster);
-      if (next) {
-        next.activate(`agent ${this.agentName} went away`);
-        return;
-      }
-      const record = this.registry.deps.state.cluster(this.cluster);
-      record.connected = false;
-      this.registry.deps.state.setAgentStatus(this.cluster, { connected: false });
-      this.registry.deps.ownership?.release(this.cluster);
-      this.log.info('agent disconnected');
-    }
+    const role = this.deps.writers.roleOf(this);
+    if (role === 'standby' && this.deps.writers.writerOf(this.cluster) !== this) this.log.info('standby agent disconnected');
+    this.deps.writers.release(this);
   }
 }

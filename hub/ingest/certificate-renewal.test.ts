@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { toGrpcStatus, type FleetError } from '../../shared/errors/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { caFiles, createCertificateRequest, initCa, loadCa, parseSpiffeId } from '../../shared/tls/index.js';
 import { hubConfigSchema } from '../config/index.js';
@@ -35,14 +36,15 @@ describe('agent certificates at the hub', () => {
     const revoked = new Set<string>();
     const certificates = await setup(revoked);
     const ended: string[] = [];
-    certificates.attach('aa01', (code, details) => ended.push(`a ${code} ${details}`));
-    certificates.attach('bb02', (code) => ended.push(`b ${code}`));
-    const detach = certificates.attach('cc03', (code) => ended.push(`c ${code}`));
+    const wire = (err: FleetError) => toGrpcStatus(err);
+    certificates.attach('aa01', (err) => ended.push(`a ${wire(err).code} ${wire(err).details}`));
+    certificates.attach('bb02', (err) => ended.push(`b ${wire(err).code}`));
+    const detach = certificates.attach('cc03', (err) => ended.push(`c ${wire(err).code}`));
     detach();
     revoked.add('aa01').add('cc03');
     certificates.endRevoked();
     expect(ended).toEqual([`a ${status.UNAUTHENTICATED} SF_TLS_CERT_REVOKED: certificate aa01 was revoked (test)`]);
-    expect(certificates.admit('aa01')).toMatch(/revoked/);
+    expect(certificates.admit('aa01')).toMatchObject({ code: 'SF_TLS_CERT_REVOKED', message: expect.stringMatching(/revoked/) });
     expect(certificates.admit('bb02')).toBeUndefined();
   });
 

@@ -1,10 +1,11 @@
 // Agent certificates on the ingest side: revoked certificates may not open a stream (and an
 // open stream ends when its certificate is revoked), and an agent renews its own certificate
 // over its authenticated stream (CertificateRequest -> CertificateIssued | CertificateRefused).
-import { status } from '@grpc/grpc-js';
 import type { HubMessage } from '../../generated/fleet/v1/agent.js';
+import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { CertificateRequestError, signCertificateRequest, type LoadedCa, type PeerIdentity } from '../../shared/tls/index.js';
+import { RevokedCertificateError } from './errors.js';
 
 export interface AgentCertificatesDeps {
   logger: Logger;
@@ -16,7 +17,7 @@ export interface AgentCertificatesDeps {
   lifetimeMs: number;
 }
 
-type End = (code: status, details: string) => void;
+type End = (err: FleetError) => void;
 
 export class AgentCertificates {
   /** Open streams by their certificate's serial, to end them on revocation. */
@@ -26,8 +27,9 @@ export class AgentCertificates {
   constructor(private readonly deps: AgentCertificatesDeps) {}
 
   /** Checks a new stream's certificate: undefined to admit it, else why not. */
-  admit(serial: string | undefined): string | undefined {
-    return this.deps.refusal(serial);
+  admit(serial: string | undefined): RevokedCertificateError | undefined {
+    const refusal = this.deps.refusal(serial);
+    return refusal === undefined ? undefined : new RevokedCertificateError(refusal);
   }
 
   /** Tracks an admitted stream; the returned function forgets it (call on close). */
@@ -43,7 +45,7 @@ export class AgentCertificates {
       if (!refusal) continue;
       this.open.delete(end);
       this.stats.ended++;
-      end(status.UNAUTHENTICATED, refusal);
+      end(new RevokedCertificateError(refusal));
     }
   }
 
@@ -51,8 +53,8 @@ export class AgentCertificates {
   async renew(identity: PeerIdentity, serial: string, csrPem: string): Promise<HubMessage> {
     const log = this.deps.logger.child({ agent: identity.id, serial });
     try {
-      const revoked = this.deps.refusal(serial);
-      if (revoked) throw new CertificateRequestError('SF_TLS_CERT_REVOKED', revoked.replace(/^SF_TLS_CERT_REVOKED: /, ''));
+      const revoked = this.admit(serial);
+      if (revoked) throw new CertificateRequestError('SF_TLS_CERT_REVOKED', revoked.message);
       const ca = this.deps.ca;
       if (!ca) throw new CertificateRequestError('SF_TLS_RENEWAL_DISABLED', 'this hub cannot renew certificates: it has no tls.ca_key; issue a new one with "sfleet ca issue"');
       const cert = await signCertificateRequest(ca, csrPem, identity, this.deps.lifetimeMs);

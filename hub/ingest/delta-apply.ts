@@ -1,10 +1,12 @@
 // The deltas of one active agent stream, applied strictly in seq order: durable before the ack,
-// consecutive deltas grouped into one WAL write and fsync, a snapshot requested on a gap.
-import { status } from '@grpc/grpc-js';
+// consecutive deltas grouped into one WAL write and fsync, a snapshot requested on a gap. The
+// stages it runs each delta through are the hub's data path (DeltaPath, hub/pipeline.ts).
 import type { Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
+import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { IngestRegistry } from './ingest-registry.js';
-import { SnapshotPartError, SnapshotParts } from './snapshot-parts.js';
+import { ApplyFailedError, BadSnapshotPartError } from './errors.js';
+import { SnapshotParts } from './snapshot-parts.js';
+import type { IngestStats } from './stats.js';
 
 /** What the applier needs of its stream (AgentSession). */
 export interface DeltaStream {
@@ -15,8 +17,35 @@ export interface DeltaStream {
   /** A refusal is being audited: nothing more is applied. */
   refused(): boolean;
   write(msg: HubMessage): void;
-  refuse(code: status, details: string): void;
-  fail(code: status, details: string): void;
+  /** Ends the stream after the refusal is audited. */
+  refuse(err: FleetError): void;
+  end(err: FleetError): void;
+}
+
+/** How a delta relates to what the hub holds for its cluster (FleetState.fit). */
+export type DeltaFit = 'apply' | 'duplicate' | 'gap';
+
+/** The hub's data path after decoding, stage by stage (implemented by HubPipeline). */
+export interface DeltaPath {
+  /** verify: the delta speaks for the stream's cluster only. */
+  verify(cluster: string, delta: Delta): FleetError | undefined;
+  /** order: does the delta follow what the hub holds (the next seq, a snapshot)? */
+  order(delta: Delta): DeltaFit;
+  /** What the hub holds for a cluster: the position an ack or a snapshot request names. */
+  position(cluster: string): { epoch: number; seq: number };
+  /** durable: the deltas' events, then the deltas in one WAL write and fsync. */
+  durable(cluster: string, deltas: Delta[]): Promise<void>;
+  /** Runs fn (applying durable deltas) on the event loop, in fair turns with the other streams'. */
+  runSoon(fn: () => void): void;
+  /** apply: into the fleet state (and its checkpoint). */
+  apply(delta: Delta): void;
+  /** publish: to whoever follows this hub's deltas (replication); watchers follow the state. */
+  publish(delta: Delta): void;
+}
+
+export interface DeltaApplierDeps {
+  path: DeltaPath;
+  stats: IngestStats;
 }
 
 export class DeltaApplier {
@@ -29,7 +58,7 @@ export class DeltaApplier {
   private readonly parts = new SnapshotParts();
 
   constructor(
-    private readonly registry: IngestRegistry,
+    private readonly deps: DeltaApplierDeps,
     private readonly stream: DeltaStream,
   ) {}
 
@@ -60,7 +89,7 @@ export class DeltaApplier {
       }
     } catch (err) {
       this.stream.log().error({ err: (err as Error).message }, 'applying a delta failed');
-      this.stream.fail(status.INTERNAL, 'SF_INGEST_APPLY_FAILED: the hub could not store the delta');
+      this.stream.end(new ApplyFailedError());
     } finally {
       this.draining = false;
     }
@@ -72,16 +101,16 @@ export class DeltaApplier {
    * them is applied or acked: still "ack only after a durable apply".
    */
   private async applyBatch(batch: Delta[]): Promise<void> {
-    const { state } = this.registry.deps;
-    const stats = this.registry.stats;
+    const { path, stats } = this.deps;
     const cluster = this.stream.cluster();
     let run: Delta[] = [];
     for (let delta of batch) {
       if (this.stream.closed()) return;
-      if (delta.cluster !== cluster || delta.upserts.some((o) => o.kind && o.kind.value.cluster !== cluster)) {
+      const wrong = path.verify(cluster, delta);
+      if (wrong) {
         await this.commit(run);
         stats.rejected++;
-        this.stream.refuse(status.PERMISSION_DENIED, `SF_INGEST_WRONG_CLUSTER: this stream speaks for cluster "${cluster}" only`);
+        this.stream.refuse(wrong);
         return;
       }
       if (delta.snapshot_parts > 0 || this.parts.collecting) {
@@ -101,7 +130,7 @@ export class DeltaApplier {
       await this.commit(run);
       run = [];
       if (this.stream.closed()) return;
-      const fit = state.fit(delta);
+      const fit = path.order(delta);
       if (fit === 'duplicate') {
         stats.duplicates++;
         this.ackPosition();
@@ -111,9 +140,9 @@ export class DeltaApplier {
         stats.gaps++;
         if (!this.awaitingSnapshot) {
           this.awaitingSnapshot = true;
-          const record = state.cluster(cluster);
-          this.stream.log().info({ have: [record.epoch, record.seq], got: [delta.epoch, delta.seq] }, 'gap in the stream: asking for a snapshot');
-          this.stream.write({ body: { $case: 'snapshot_request', value: { reason: `hub has epoch ${record.epoch} seq ${record.seq}, got epoch ${delta.epoch} seq ${delta.seq}` } } });
+          const have = path.position(cluster);
+          this.stream.log().info({ have: [have.epoch, have.seq], got: [delta.epoch, delta.seq] }, 'gap in the stream: asking for a snapshot');
+          this.stream.write({ body: { $case: 'snapshot_request', value: { reason: `hub has epoch ${have.epoch} seq ${have.seq}, got epoch ${delta.epoch} seq ${delta.seq}` } } });
         }
         continue;
       }
@@ -129,8 +158,8 @@ export class DeltaApplier {
 
   /** Acks what the hub holds for the cluster (the answer to a delta it already has). */
   private ackPosition(): void {
-    const record = this.registry.deps.state.cluster(this.stream.cluster());
-    this.stream.write({ body: { $case: 'ack', value: { epoch: record.epoch, seq: record.seq } } });
+    const { epoch, seq } = this.deps.path.position(this.stream.cluster());
+    this.stream.write({ body: { $case: 'ack', value: { epoch, seq } } });
   }
 
   /**
@@ -140,22 +169,21 @@ export class DeltaApplier {
    * delta then goes its usual way: most likely a gap, answered by a snapshot request).
    */
   private takePart(delta: Delta): Delta | undefined {
-    const { state } = this.registry.deps;
     if (delta.snapshot_parts === 0) {
       this.parts.reset();
       return delta;
     }
-    if (state.fit(delta) === 'duplicate') {
-      this.registry.stats.duplicates++;
+    if (this.deps.path.order(delta) === 'duplicate') {
+      this.deps.stats.duplicates++;
       this.ackPosition();
       return undefined;
     }
     try {
       return this.parts.add(delta);
     } catch (err) {
-      if (!(err instanceof SnapshotPartError)) throw err;
-      this.registry.stats.rejected++;
-      this.stream.fail(status.INVALID_ARGUMENT, err.message);
+      if (!(err instanceof BadSnapshotPartError)) throw err;
+      this.deps.stats.rejected++;
+      this.stream.end(err);
       return undefined;
     }
   }
@@ -167,15 +195,11 @@ export class DeltaApplier {
    */
   private async commit(deltas: Delta[]): Promise<void> {
     if (deltas.length === 0 || this.stream.closed()) return;
-    const { store, events } = this.registry.deps;
-    const cluster = this.stream.cluster();
-    // Events first: durable and deduplicated by id, so a crash before the ack only means the
-    // agent resends them and nothing is recorded twice.
-    for (const delta of deltas) events?.record(cluster, delta.events);
-    await store?.appendBatchDurable(deltas.map((delta) => ({ delta, encoded: this.registry.encodedBytes(delta) })));
-    this.registry.stats.batches++;
+    const { path, stats } = this.deps;
+    await path.durable(this.stream.cluster(), deltas);
+    stats.batches++;
     await new Promise<void>((resolve, reject) =>
-      this.registry.runSoon(() => {
+      path.runSoon(() => {
         try {
           this.applyDurable(deltas);
           resolve();
@@ -188,22 +212,19 @@ export class DeltaApplier {
 
   /** Applies and acks deltas that are in the WAL, in order. */
   private applyDurable(deltas: Delta[]): void {
-    const { state, store, logger, onApplied } = this.registry.deps;
-    const stats = this.registry.stats;
-    const cluster = this.stream.cluster();
+    const { path, stats } = this.deps;
+    const log = this.stream.log();
     for (const delta of deltas) {
       // Another stream of this cluster (a stale one it replaced) may have applied it meanwhile.
-      if (state.fit(delta) !== 'apply') {
+      if (path.order(delta) !== 'apply') {
         this.ackPosition();
         continue;
       }
-      state.apply(delta);
-      onApplied?.(delta);
+      path.apply(delta);
+      path.publish(delta);
       stats.deltasApplied++;
-      const record = state.cluster(cluster);
-      store?.maybeCheckpoint(record);
       this.stream.write({ body: { $case: 'ack', value: { epoch: delta.epoch, seq: delta.seq } } });
-      if (logger.isLevelEnabled('debug')) this.stream.log().debug({ seq: delta.seq, upserts: delta.upserts.length, removals: delta.removals.length }, 'delta applied');
+      if (log.isLevelEnabled('debug')) log.debug({ seq: delta.seq, upserts: delta.upserts.length, removals: delta.removals.length }, 'delta applied');
     }
   }
 }

@@ -1,2 +1,10 @@
-export { IngestRegistry, type IngestDeps } from './ingest-registry.js';
+export { IngestRegistry, type IngestDeps, type IngestPath } from './ingest-registry.js';
 export { AgentCertificates, type AgentCertificatesDeps } from './certificate-renewal.js';
+export { ClusterWriters, type AttachableOwnership, type Writer, type WriterRole } from './writers.js';
+export type { DeltaFit, DeltaPath } from './delta-apply.js';
+export type { IngestStats } from './stats.js';
+export * from './errors.js';
+// The stages hub/pipeline.ts composes.
+export { FastDeltaDecoder } from './decode/index.js';
+export { ApplyTurns } from './apply-turns.js';
+export { checkDelta } from './verify.js';

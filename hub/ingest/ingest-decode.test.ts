@@ -5,6 +5,7 @@ import { silentLogger } from '../../shared/logging/index.js';
 import { wrapObject, type Job, type Node } from '../../shared/model/index.js';
 import { CommandRouter } from '../commands/index.js';
 import { FleetState } from '../fleet/index.js';
+import { HubPipeline } from '../pipeline.js';
 import { IngestRegistry } from './ingest-registry.js';
 
 function job(id: number, extra: Partial<Job> = {}): Job {
@@ -36,7 +37,8 @@ function frame(seq: number, jobs: Job[], nodes: Node[], extra: Partial<Delta> = 
  */
 describe('ingest decoding against the stored objects', () => {
   const state = new FleetState();
-  const registry = new IngestRegistry({ state, commands: new CommandRouter({ timeoutMs: 1000 }), logger: silentLogger(), hubId: 'h', heartbeatMs: 1000 });
+  const pipeline = new HubPipeline({ state });
+  const registry = new IngestRegistry({ path: pipeline, state, commands: new CommandRouter({ timeoutMs: 1000 }), logger: silentLogger(), hubId: 'h', heartbeatMs: 1000 });
   const reference = new FleetState();
 
   function ingest(bytes: Uint8Array): void {
@@ -53,7 +55,7 @@ describe('ingest decoding against the stored objects', () => {
 
   it('sees every change, removal and snapshot replacement', () => {
     ingest(frame(1, [job(1), job(2), job(3)], [node('n1'), node('n2')], { snapshot: true }));
-    expect(registry.decoder.stats.fast).toBe(1);
+    expect(pipeline.decoder.stats.fast).toBe(1);
     // Updates: a job starts on n2 (state, nodes, times change), another only changes priority.
     ingest(frame(2, [job(1, { state: 'RUNNING', state_reason: 'None', nodes: ['n2'], node_list: 'n2', start_time: '2026-01-01T00:05:00Z' }), job(2, { priority: 11 })], [node('n2', { state: 'MIXED', alloc_cpus: 4 })]));
     expect(state.job('c1', '1')).toMatchObject({ state: 'RUNNING', nodes: ['n2'], start_time: '2026-01-01T00:05:00Z' });
@@ -72,6 +74,6 @@ describe('ingest decoding against the stored objects', () => {
     expect([...state.clusters.get('c1')!.objects.job.keys()]).toEqual([2, 4]);
     expect([...state.clusters.get('c1')!.objects.node.keys()]).toEqual(['n1']);
     expect(state.job('c1', '2')!.user).toBe('alice');
-    expect(registry.decoder.stats).toEqual({ fast: 5, generated: 0 });
+    expect(pipeline.decoder.stats).toEqual({ fast: 5, generated: 0 });
   });
 });

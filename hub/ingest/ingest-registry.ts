@@ -1,123 +1,85 @@
-// The hub's agent streams by cluster: which one may write (active), which wait (standby), and the
-// hooks through which the region-wide cluster ownership (etcd) promotes and demotes them.
+// The hub's agent streams: the AgentService it serves (decoding through the data path's first
+// stage), one AgentSession per stream, and the ClusterWriters that decide which stream of each
+// cluster may write. Everything it needs comes in its constructor.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { AgentServiceService, type AgentMessage, type Delta, type HubMessage } from '../../generated/fleet/v1/agent.js';
-import { FastDeltaDecoder } from '../../shared/delta/index.js';
+import { AgentServiceService, type AgentMessage, type HubMessage } from '../../generated/fleet/v1/agent.js';
+import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { CommandRouter } from '../commands/index.js';
-import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
-import type { ClusterOwnership, OwnershipTarget } from '../leader/index.js';
-import type { FleetStore } from '../store/index.js';
 import { AgentSession } from './agent-session.js';
-import { ApplyTurns } from './apply-turns.js';
 import type { AgentCertificates } from './certificate-renewal.js';
+import type { DeltaPath } from './delta-apply.js';
+import { newIngestStats, type IngestStats } from './stats.js';
+import { ClusterWriters, type AttachableOwnership } from './writers.js';
+
+/** The data path as ingest uses it: decode first, then the stages a DeltaApplier runs. */
+export interface IngestPath extends DeltaPath {
+  /** decode: AgentMessage bytes (a delta's bytes are kept for the WAL). */
+  decode(bytes: Buffer): AgentMessage;
+}
 
 export interface IngestDeps {
-  state: FleetState;
-  store?: FleetStore;
-  commands: CommandRouter;
+  /** The hub's data path (HubPipeline, hub/pipeline.ts). */
+  path: IngestPath;
+  /** The clusters' records: positions for welcomes, agent status, Slurm API version. */
+  state: Pick<FleetState, 'cluster' | 'setAgentStatus'>;
+  commands: Pick<CommandRouter, 'attach' | 'resolve'>;
   logger: Logger;
   hubId: string;
   heartbeatMs: number;
-  /** Missed heartbeats after which an agent counts as gone and its standby is promoted. */
+  /** Missed heartbeats after which an agent counts as gone and its standby is promoted (3). */
   failoverThreshold?: number;
   helloTimeoutMs?: number;
-  /** Where the events a delta carries go (deduplicated by id). */
-  events?: EventLog;
-  /** After each delta is durable and applied (clustered hubs publish it to the others here). */
-  onApplied?: (delta: Delta) => void;
   /** Revocation checks and certificate renewal for agent streams. */
   certificates?: AgentCertificates;
   /** Refusals (wrong certificate, wrong cluster) are audited before the stream closes. */
   audit?: Pick<AuditLog, 'record'>;
-  /** Clustered hubs: which hub of the region may have the cluster's active agent (etcd); it promotes and demotes through this registry. */
-  ownership?: ClusterOwnership & { attach(target: OwnershipTarget): void };
+  /** Clustered hubs: which hub of the region may have the cluster's active agent (etcd). */
+  ownership?: AttachableOwnership;
+  /** Where heartbeats and silences read the time (default: the system clock). */
+  clock?: Clock;
 }
 
-/** Streams by cluster: the one that may write. A newer stream replaces an older one. */
 export class IngestRegistry {
-  /** The one stream per cluster that may write. */
-  readonly active = new Map<string, AgentSession>();
-  /** Other agents of the cluster (the backup head node), in connection order: promoted in turn. */
-  readonly standby = new Map<string, AgentSession[]>();
-  readonly stats = { deltasApplied: 0, duplicates: 0, gaps: 0, snapshots: 0, rejected: 0, batches: 0 };
-  readonly decoder = new FastDeltaDecoder();
-  /** Each received delta's bytes, so the WAL stores them instead of encoding the delta again. */
-  private readonly encoded = new WeakMap<Delta, Uint8Array>();
-  /**
-   * The AgentService definition to serve: the generated one, with a request decoder that is
-   * faster for deltas (same result) and remembers their bytes.
-   */
-  readonly service: typeof AgentServiceService = {
-    ...AgentServiceService,
-    connect: {
-      ...AgentServiceService.connect,
-      requestDeserialize: (bytes: Buffer): AgentMessage => this.decoder.decodeAgentMessage(bytes, (delta, encoded) => this.encoded.set(delta, encoded)),
-    },
-  };
+  readonly stats: IngestStats = newIngestStats();
+  readonly writers: ClusterWriters<AgentSession>;
+  /** The AgentService definition to serve: the generated one, decoding through the data path. */
+  readonly service: typeof AgentServiceService;
 
-  private readonly turns = new ApplyTurns();
-
-  constructor(readonly deps: IngestDeps) {
-    // Decoded jobs and nodes reuse the strings of their stored versions that the update repeats
-    // (an update changes a few fields): fewer strings to make, hash and collect.
-    const { state } = deps;
-    this.decoder.previous = {
-      job: (cluster, id) => state.clusters.get(cluster)?.objects.job.get(id),
-      node: (cluster, name) => state.clusters.get(cluster)?.objects.node.get(name),
-    };
-    deps.ownership?.attach(this.ownershipTarget());
+  constructor(private readonly deps: IngestDeps) {
+    const { path } = deps;
+    this.service = { ...AgentServiceService, connect: { ...AgentServiceService.connect, requestDeserialize: (bytes: Buffer) => path.decode(bytes) } };
+    this.writers = new ClusterWriters<AgentSession>({ logger: deps.logger, state: deps.state, ownership: deps.ownership });
   }
 
-  /** Runs fn (applying one stream's durable deltas) on the event loop, in fair turns with the other streams'. */
-  runSoon(fn: () => void): void {
-    this.turns.runSoon(fn);
+  /** The cluster's active stream on this hub, by cluster. */
+  get active(): ReadonlyMap<string, AgentSession> {
+    return this.writers.writers;
   }
 
-  /** The bytes a received delta was decoded from (undefined for deltas made in this process). */
-  encodedBytes(delta: Delta): Uint8Array | undefined {
-    return this.encoded.get(delta);
+  /** Clusters whose active agent streams to this hub. */
+  ingesting(): ReadonlySet<string> {
+    return new Set(this.writers.writers.keys());
   }
 
   handle(call: ServerDuplexStream<AgentMessage, HubMessage>): void {
-    new AgentSession(call, this).start();
-  }
-
-  /** The first standby of the cluster that still beats (the next to promote), left in the list. */
-  liveStandby(cluster: string): AgentSession | undefined {
-    return this.standby.get(cluster)?.find((s) => !s.silent());
-  }
-
-  /** liveStandby, taken out of the standby list (it is about to be activated). */
-  takeStandby(cluster: string): AgentSession | undefined {
-    const list = this.standby.get(cluster);
-    const next = this.liveStandby(cluster);
-    if (next) list!.splice(list!.indexOf(next), 1);
-    return next;
-  }
-
-  /** What the region-wide ownership reads and moves: one active agent per cluster fleet-wide. */
-  private ownershipTarget(): OwnershipTarget {
-    return {
-      activeAgents: () => new Map([...this.active].map(([cluster, s]) => [cluster, s.agentName])),
-      waitingClusters: () => {
-        const waiting = new Map<string, string>();
-        for (const cluster of this.standby.keys()) {
-          const next = this.liveStandby(cluster);
-          if (next && !this.active.has(cluster)) waiting.set(cluster, next.agentName);
-        }
-        return waiting;
-      },
-      promote: (cluster, reason) => {
-        if (this.active.has(cluster)) return false;
-        const next = this.takeStandby(cluster);
-        if (!next) return false;
-        next.activate(reason);
-        return true;
-      },
-      demote: (cluster, reason) => this.active.get(cluster)?.demote(reason),
-    };
+    const { deps } = this;
+    new AgentSession(call, {
+      writers: this.writers,
+      applier: { path: deps.path, stats: this.stats },
+      state: deps.state,
+      commands: deps.commands,
+      certificates: deps.certificates,
+      audit: deps.audit,
+      logger: deps.logger,
+      clock: deps.clock ?? systemClock,
+      stats: this.stats,
+      hubId: deps.hubId,
+      heartbeatMs: deps.heartbeatMs,
+      failoverThreshold: deps.failoverThreshold ?? 3,
+      helloTimeoutMs: deps.helloTimeoutMs ?? 10_000,
+    }).start();
   }
 }

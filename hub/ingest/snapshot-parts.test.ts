@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Delta } from '../../generated/fleet/v1/agent.js';
 import { testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
-import { SnapshotPartError, SnapshotParts } from './snapshot-parts.js';
+import { toGrpcStatus } from '../../shared/errors/index.js';
+import { BadSnapshotPartError } from './errors.js';
+import { SnapshotParts } from './snapshot-parts.js';
+
+/** What the agent reads when `add` refuses a part (the details of the stream's end). */
+function refusal(add: () => unknown): string {
+  try {
+    add();
+  } catch (err) {
+    if (err instanceof BadSnapshotPartError) return toGrpcStatus(err).details;
+    throw err;
+  }
+  throw new Error('the part was taken');
+}
 
 function part(seq: number, n: number, total: number, ids: number[], over: Partial<Delta> = {}): Delta {
   return {
@@ -44,21 +57,21 @@ describe('SnapshotParts', () => {
 
   it('refuses parts that do not follow: a skipped seq, a missing first part, a changed count, another epoch', () => {
     const parts = new SnapshotParts();
-    expect(() => parts.add(part(2, 2, 3, [1]))).toThrow(SnapshotPartError);
+    expect(() => parts.add(part(2, 2, 3, [1]))).toThrow(BadSnapshotPartError);
     parts.add(part(1, 1, 3, [1]));
-    expect(() => parts.add(part(3, 2, 3, [2]))).toThrow(/SF_INGEST_BAD_SNAPSHOT_PART: got part 2 of 3 at epoch 7 seq 3 after part 1 of 3 at epoch 7 seq 1/);
+    expect(refusal(() => parts.add(part(3, 2, 3, [2])))).toMatch(/SF_INGEST_BAD_SNAPSHOT_PART: got part 2 of 3 at epoch 7 seq 3 after part 1 of 3 at epoch 7 seq 1/);
     expect(parts.collecting).toBe(false);
     parts.add(part(1, 1, 3, [1]));
-    expect(() => parts.add(part(2, 2, 4, [2]))).toThrow(SnapshotPartError);
+    expect(() => parts.add(part(2, 2, 4, [2]))).toThrow(BadSnapshotPartError);
     parts.add(part(1, 1, 3, [1]));
-    expect(() => parts.add(part(2, 2, 3, [2], { epoch: 9 }))).toThrow(SnapshotPartError);
+    expect(() => parts.add(part(2, 2, 3, [2], { epoch: 9 }))).toThrow(BadSnapshotPartError);
   });
 
   it('refuses malformed part numbers and parts of a delta that is not a snapshot', () => {
     const parts = new SnapshotParts();
-    expect(() => parts.add(part(1, 0, 3, [1]))).toThrow(/part 0 of 3/);
-    expect(() => parts.add(part(1, 4, 3, [1]))).toThrow(/part 4 of 3/);
-    expect(() => parts.add(part(1, 1, 2, [1], { snapshot: false }))).toThrow(/snapshot false/);
+    expect(refusal(() => parts.add(part(1, 0, 3, [1])))).toMatch(/part 0 of 3/);
+    expect(refusal(() => parts.add(part(1, 4, 3, [1])))).toMatch(/part 4 of 3/);
+    expect(refusal(() => parts.add(part(1, 1, 2, [1], { snapshot: false })))).toMatch(/snapshot false/);
   });
 
   it('carries the events of every part', () => {

@@ -6,11 +6,11 @@
 // each of them often, instead of one 20 MB message that takes longer than three heartbeats.
 import type { Delta, FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { FleetObject } from '../../generated/fleet/v1/model.js';
+import { BadSnapshotPartError } from './errors.js';
 
 /** More objects than any cluster holds; a stream that sends more is broken or hostile. */
 export const MAX_SNAPSHOT_OBJECTS = 20_000_000;
 
-export class SnapshotPartError extends Error {}
 
 export class SnapshotParts {
   private first?: Delta;
@@ -25,22 +25,22 @@ export class SnapshotParts {
 
   /**
    * Takes one part. Returns the whole snapshot when this was the last part, else undefined.
-   * Throws SnapshotPartError when the parts do not follow each other.
+   * Throws BadSnapshotPartError when the parts do not follow each other.
    */
   add(part: Delta): Delta | undefined {
     const { snapshot_part: n, snapshot_parts: total } = part;
     if (!part.snapshot || n < 1 || total < 1 || n > total) {
-      throw new SnapshotPartError(`SF_INGEST_BAD_SNAPSHOT_PART: part ${n} of ${total} (snapshot ${part.snapshot}) at seq ${part.seq}`);
+      throw new BadSnapshotPartError(`part ${n} of ${total} (snapshot ${part.snapshot}) at seq ${part.seq}`);
     }
     if (n === 1) this.reset(); // a new snapshot: one that was half in is replaced by it
     else if (!this.first || !this.last || part.epoch !== this.last.epoch || part.seq !== this.last.seq + 1 || n !== this.last.snapshot_part + 1 || total !== this.last.snapshot_parts) {
       const had = this.last ? `part ${this.last.snapshot_part} of ${this.last.snapshot_parts} at epoch ${this.last.epoch} seq ${this.last.seq}` : 'no part';
       this.reset();
-      throw new SnapshotPartError(`SF_INGEST_BAD_SNAPSHOT_PART: got part ${n} of ${total} at epoch ${part.epoch} seq ${part.seq} after ${had}`);
+      throw new BadSnapshotPartError(`got part ${n} of ${total} at epoch ${part.epoch} seq ${part.seq} after ${had}`);
     }
     if (this.upserts.length + part.upserts.length > MAX_SNAPSHOT_OBJECTS) {
       this.reset();
-      throw new SnapshotPartError(`SF_INGEST_BAD_SNAPSHOT_PART: a snapshot of more than ${MAX_SNAPSHOT_OBJECTS} objects`);
+      throw new BadSnapshotPartError(`a snapshot of more than ${MAX_SNAPSHOT_OBJECTS} objects`);
     }
     this.first ??= part;
     this.last = part;

@@ -12,6 +12,7 @@ import type { EtcdConfig } from '../config/index.js';
 import { Federation } from '../federation/index.js';
 import { localHealth, type Listening } from '../health/index.js';
 import { IngestRegistry } from '../ingest/index.js';
+import { HubPipeline } from '../pipeline.js';
 import { createEtcdClient, EtcdClusterOwnership, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
 import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, type SharedKvStore } from '../replication/index.js';
 import { loadTls } from '../../shared/tls/index.js';
@@ -58,19 +59,19 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
       : undefined;
   if (ownership) stack.defer('cluster ownership', () => ownership.close());
 
+  // The data path (hub/pipeline.ts): decode -> verify -> order -> durable -> apply -> publish.
+  const path = new HubPipeline({ state, store, events, ...(replication ? { onApplied: (delta) => replication.onLocalApplied(delta) } : {}) });
   const ingest = new IngestRegistry({
+    path,
     state,
-    store,
     commands,
     logger,
     hubId: config.hub_id,
     heartbeatMs: config.stream.heartbeat_interval,
     failoverThreshold: config.stream.failover_threshold,
-    events,
     certificates,
     audit,
     ...(ownership ? { ownership } : {}),
-    onApplied: (delta) => replication?.onLocalApplied(delta),
   });
   // Catch up with the other hubs before agents connect, so they resume where the region is.
   await replication?.start(5_000);

@@ -5,7 +5,8 @@
 // file that fails authentication is set aside and the cluster resyncs from its agent.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeDelta, FastDeltaDecoder, type Delta } from '../../shared/delta/index.js';
+import { encodeDelta, type Delta } from '../../shared/delta/index.js';
+import { FastDeltaDecoder } from '../ingest/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { AtRest, KeyServiceError, KeyUnavailableError, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';

@@ -11,104 +11,13 @@
 // it was not written for: unknown fields or wire types, events, groups, negative int32, values
 // above 2^53 (which the generated code rejects), truncated input. A self-check at load compares
 // both decoders on a message with every field set; on any difference the fast path stays off.
-import { AgentMessage, Delta } from '../../generated/fleet/v1/agent.js';
-import {
-  Account,
-  Association,
-  ControllerHealth,
-  FleetObject,
-  Job,
-  Node,
-  ObjectRef,
-  Partition,
-  Qos,
-  Reservation,
-} from '../../generated/fleet/v1/model.js';
+// Which fields it reads, and how, is field-table.ts (checked against the proto by its test).
+import { AgentMessage, Delta } from '../../../generated/fleet/v1/agent.js';
+import { FleetObject, ObjectRef } from '../../../generated/fleet/v1/model.js';
+import { FIELD_TABLE } from './field-table.js';
+import { BAIL, buildCodec, KIND_ORDER, sampleObject, taggedNumbers, type MessageDecoder, type ObjKind, type PreviousObjects, type Reader } from './object-codecs.js';
 
-/** How a field is read. Interned strings are the short ones that repeat across objects. */
-type FieldType = 'string' | 'istring' | 'rstring' | 'ristring' | 'uint64' | 'uint32' | 'int32' | 'bool' | 'double';
-
-const WIRE: Record<FieldType, number> = { string: 2, istring: 2, rstring: 2, ristring: 2, uint64: 0, uint32: 0, int32: 0, bool: 0, double: 1 };
-
-// Field number -> [key, type], from proto/fleet/v1/model.proto.
-const SPECS: Record<string, [number, string, FieldType][]> = {
-  job: [
-    [1, 'cluster', 'istring'], [2, 'id', 'uint64'], [3, 'array_job_id', 'uint64'], [4, 'array_task_id', 'uint32'],
-    [5, 'array_task_string', 'string'], [6, 'het_job_id', 'uint64'], [7, 'het_job_offset', 'uint32'], [8, 'name', 'istring'],
-    [9, 'user', 'istring'], [10, 'account', 'istring'], [11, 'partition', 'istring'], [12, 'qos', 'istring'], [13, 'state', 'istring'],
-    [14, 'state_flags', 'ristring'], [15, 'state_reason', 'istring'], [16, 'nodes', 'ristring'], [17, 'node_list', 'istring'],
-    [18, 'submit_time', 'string'], [19, 'start_time', 'string'], [20, 'end_time', 'string'], [21, 'exit_code', 'int32'],
-    [22, 'exit_signal', 'int32'], [23, 'cpus', 'uint32'], [24, 'node_count', 'uint32'], [25, 'memory_mb', 'uint64'],
-    [26, 'time_limit_s', 'uint64'], [27, 'priority', 'uint64'], [28, 'working_dir', 'istring'], [29, 'comment', 'istring'], [30, 'tres', 'istring'],
-  ],
-  node: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'state', 'istring'], [4, 'flags', 'ristring'], [5, 'reason', 'istring'],
-    [6, 'cpus', 'uint32'], [7, 'alloc_cpus', 'uint32'], [8, 'memory_mb', 'uint64'], [9, 'alloc_memory_mb', 'uint64'],
-    [10, 'free_memory_mb', 'uint64'], [11, 'partitions', 'ristring'], [12, 'features', 'ristring'], [13, 'gres', 'istring'],
-    [14, 'cpu_load', 'double'], [15, 'boot_time', 'string'], [16, 'last_busy', 'string'], [17, 'reason_set_by', 'istring'],
-    [18, 'reason_time', 'string'], [19, 'address', 'istring'], [20, 'hostname', 'istring'], [21, 'slurm_version', 'istring'],
-  ],
-  partition: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'state', 'istring'], [4, 'nodes', 'ristring'], [5, 'node_list', 'string'],
-    [6, 'total_cpus', 'uint32'], [7, 'total_nodes', 'uint32'], [8, 'is_default', 'bool'], [9, 'max_time_s', 'uint64'],
-    [10, 'default_time_s', 'uint64'], [11, 'allowed_accounts', 'ristring'], [12, 'allowed_qos', 'ristring'], [13, 'qos', 'istring'],
-  ],
-  reservation: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'nodes', 'ristring'], [4, 'node_list', 'string'], [5, 'start_time', 'string'],
-    [6, 'end_time', 'string'], [7, 'users', 'ristring'], [8, 'accounts', 'ristring'], [9, 'flags', 'ristring'], [10, 'partition', 'istring'],
-    [11, 'node_count', 'uint32'], [12, 'core_count', 'uint32'],
-  ],
-  qos: [
-    [1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'description', 'string'], [4, 'priority', 'uint64'], [5, 'max_wall_s', 'uint64'],
-    [6, 'flags', 'ristring'], [7, 'preempt_mode', 'istring'],
-  ],
-  account: [[1, 'cluster', 'istring'], [2, 'name', 'istring'], [3, 'description', 'string'], [4, 'organization', 'istring'], [5, 'coordinators', 'ristring']],
-  association: [
-    [1, 'cluster', 'istring'], [2, 'account', 'istring'], [3, 'user', 'istring'], [4, 'partition', 'istring'], [5, 'parent_account', 'istring'],
-    [6, 'qos', 'ristring'], [7, 'default_qos', 'istring'], [8, 'id', 'uint64'],
-  ],
-  controller: [
-    [1, 'cluster', 'istring'], [2, 'hostname', 'istring'], [3, 'responding', 'bool'], [4, 'mode', 'istring'], [5, 'latency_ms', 'double'],
-    [6, 'api_version', 'istring'], [7, 'slurm_version', 'istring'], [8, 'observed_at', 'string'], [9, 'server_thread_count', 'uint64'],
-    [10, 'agent_queue_size', 'uint64'], [11, 'jobs_running', 'uint64'], [12, 'jobs_pending', 'uint64'], [13, 'endpoint', 'istring'],
-  ],
-};
-
-/** FleetObject's oneof, in field-number order (job = 1 ... controller = 8). */
-const KIND_ORDER = ['job', 'node', 'partition', 'reservation', 'qos', 'account', 'association', 'controller'] as const;
-type ObjKind = (typeof KIND_ORDER)[number];
-
-const GENERATED: Record<ObjKind, { decode(b: Uint8Array): unknown; encode(m: never): { finish(): Uint8Array } }> = {
-  job: Job,
-  node: Node,
-  partition: Partition,
-  reservation: Reservation,
-  qos: Qos,
-  account: Account,
-  association: Association,
-  controller: ControllerHealth,
-};
-
-/**
- * The stored version of an object, by its cluster and key (a job's numeric id, a node's name), so
- * the decoder can reuse the stored strings that the new bytes repeat (most of them: an update
- * changes a few fields) instead of making new ones. Only equal text is reused: the result is the
- * same as without it, with fewer strings to allocate and hash.
- */
-export interface PreviousObjects {
-  job?(cluster: string, id: number): object | undefined;
-  node?(cluster: string, name: string): object | undefined;
-}
-
-/** Per kind, the field that keys PreviousObjects (read right after it). */
-const PREVIOUS_KEY: Partial<Record<ObjKind, string>> = { job: 'id', node: 'name' };
-
-/** Decodes one message of a kind from the reader's position up to `end`. */
-type MessageDecoder = (reader: FastDeltaDecoder, end: number) => Record<string, unknown>;
-
-/** Thrown (one shared instance) when the fast path leaves the message to the generated decoder. */
-class Bail {}
-const BAIL = new Bail();
+export type { PreviousObjects } from './object-codecs.js';
 
 const MAX_INTERNED = 48;
 const INTERN_SLOTS = 1 << 14;
@@ -117,7 +26,7 @@ const INTERN_SLOTS = 1 << 14;
  * Decodes fleet.v1 Delta and AgentMessage bytes. One instance keeps one intern table; use one per
  * process (the hub's ingest, the store) rather than one per call.
  */
-export class FastDeltaDecoder {
+export class FastDeltaDecoder implements Reader {
   /** @internal */
   buf: NodeBuffer = EMPTY;
   /** @internal read position, used by the generated message decoders */
@@ -139,7 +48,10 @@ export class FastDeltaDecoder {
       typeof (Buffer.prototype as Partial<NodeBuffer>).latin1Slice === 'function' &&
       sameStructure(Delta.decode(EMPTY), { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 }) &&
       sameStructure(FleetObject.decode(EMPTY), { kind: undefined }) &&
-      sameStructure(ObjectRef.decode(EMPTY), { kind: 0, id: '' });
+      sameStructure(ObjectRef.decode(EMPTY), { kind: 0, id: '' }) &&
+      // The oneof's members by field number, as fleetObject() reads them.
+      FIELD_TABLE.FleetObject.length === KIND_ORDER.length &&
+      FIELD_TABLE.FleetObject.every(([no, key]) => KIND_ORDER[no - 1] === key);
     for (const kind of KIND_ORDER) {
       const codec = buildCodec(kind);
       if (!codec) ok = false;
@@ -428,127 +340,6 @@ const EMPTY = Buffer.alloc(0) as NodeBuffer;
 
 function asBuffer(bytes: Uint8Array): NodeBuffer {
   return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as NodeBuffer;
-}
-
-function buildCodec(kind: ObjKind): MessageDecoder | undefined {
-  // The generated decoder's defaults and key order: decode nothing.
-  const template = GENERATED[kind].decode(new Uint8Array(0)) as Record<string, unknown>;
-  const keys = Object.keys(template);
-  const specs = SPECS[kind];
-  // Our table must name exactly the message's fields, or the proto changed under us.
-  if (keys.length !== specs.length || !specs.every(([, key]) => keys.includes(key))) return undefined;
-  // One object literal per kind, built from the template, keeps V8's object shapes stable.
-  const literal = keys
-    .map((key) => {
-      const v = template[key];
-      return `${JSON.stringify(key)}: ${Array.isArray(v) ? '[]' : v === undefined ? 'undefined' : JSON.stringify(v)}`;
-    })
-    .join(', ');
-  // A switch on the whole tag with a fixed property per case: what ts-proto generates, with
-  // this reader's scalars. Tags of fields 16+ take two bytes.
-  const previousKey = PREVIOUS_KEY[kind];
-  const cases = specs
-    .map(([no, key, type]) => {
-      const tag = (no << 3) | WIRE[type];
-      const name = JSON.stringify(key);
-      const prop = `m[${name}]`;
-      // The stored version's value (its list's element at the same place), when there is one.
-      const prev = key === previousKey ? '' : `, p === undefined ? undefined : p[${name}]`;
-      const prevAt = `, p === undefined || p[${name}] === undefined ? undefined : p[${name}][${prop}.length]`;
-      const read: Record<FieldType, string> = {
-        string: `${prop} = r.string(false${prev});`,
-        istring: `${prop} = r.string(true${prev});`,
-        rstring: `${prop}.push(r.string(false${prevAt}));`,
-        ristring: `${prop}.push(r.string(true${prevAt}));`,
-        uint64: `${prop} = r.uint64();`,
-        uint32: `${prop} = r.uint32();`,
-        int32: `${prop} = r.int32();`,
-        bool: `${prop} = r.bool();`,
-        double: `${prop} = r.double();`,
-      };
-      // Right after the key: look the stored version up by the cluster read before it.
-      const lookup = key === previousKey ? ` p = r.prev(${JSON.stringify(kind)}, m.cluster, ${prop});` : '';
-      return `case ${tag}: ${read[type]}${lookup} break;`;
-    })
-    .join('\n      ');
-  // Lists equal to the stored version's are that list: the new one dies young (never copied by
-  // the GC) and index upkeep sees an unchanged list at once. Nothing mutates stored lists.
-  const lists = specs.filter(([, , type]) => type === 'rstring' || type === 'ristring').map(([, key]) => JSON.stringify(key));
-  const reuseLists = previousKey
-    ? `\n    if (p !== undefined) {\n${lists.map((k) => `      if (sameList(m[${k}], p[${k}])) m[${k}] = p[${k}];`).join('\n')}\n    }`
-    : '';
-  const source = `return function decode_${kind}(r, end) {
-    const m = { ${literal} };
-    const buf = r.buf;
-    let p = undefined;
-    while (r.pos < end) {
-      let tag = buf[r.pos++];
-      if (tag >= 0x80) { tag = (tag & 0x7f) | (r.byte() << 7); if (tag >= 0x4000) throw BAIL; }
-      switch (tag) {
-      ${cases}
-      default: throw BAIL;
-      }
-    }
-    if (r.pos !== end) throw BAIL;${reuseLists}
-    return m;
-  };`;
-  return new Function('BAIL', 'sameList', source)(BAIL, sameList) as MessageDecoder;
-}
-
-/**
- * Makes V8 keep the kind's number fields as tagged values rather than as boxed doubles. Objects
- * made by the same literal share a hidden class; once any of them holds a number that is not a
- * small integer (a 2^45 id in the self-check, a large priority), each numeric field would become
- * a double field, and every later object would allocate a heap box per numeric field (a dozen per
- * job, and as many writes through them). Storing a non-number once makes the fields tagged:
- * small integers are then stored in place and only the rare large number gets a box.
- */
-function taggedNumbers(kind: ObjKind, probe: Record<string, unknown>): void {
-  for (const [, key, type] of SPECS[kind]) {
-    if (type === 'uint64' || type === 'uint32' || type === 'int32' || type === 'double') probe[key] = undefined;
-  }
-}
-
-/** A value for every field of a kind, chosen so each field type is exercised. */
-function sampleObject(kind: ObjKind): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  let n = 1;
-  for (const [, key, type] of SPECS[kind]) {
-    n++;
-    switch (type) {
-      case 'string':
-      case 'istring':
-        o[key] = `${key}-é-${n}`;
-        break;
-      case 'rstring':
-      case 'ristring':
-        o[key] = [`${key}a`, '', `${key}b`];
-        break;
-      case 'uint64':
-        o[key] = 2 ** 45 + n;
-        break;
-      case 'uint32':
-        o[key] = 4_000_000_000 + n;
-        break;
-      case 'int32':
-        o[key] = 2_000_000_000 + n;
-        break;
-      case 'bool':
-        o[key] = true;
-        break;
-      case 'double':
-        o[key] = 1.5 + n;
-        break;
-    }
-  }
-  return o;
-}
-
-/** Two lists of strings with the same elements (the stored one may be missing). */
-function sameList(a: string[], b: string[] | undefined): boolean {
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Deep equality that also compares key order (JSON output depends on it). */

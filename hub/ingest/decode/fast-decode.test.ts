@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AgentMessage, Delta } from '../../generated/fleet/v1/agent.js';
-import { SimEngine, toClusterModel } from '../../sim/index.js';
-import { KINDS, wrapObject, type FleetObject, type Job, type Node } from '../model/index.js';
+import { AgentMessage, Delta } from '../../../generated/fleet/v1/agent.js';
+import { SimEngine, toClusterModel } from '../../../sim/index.js';
+import { KINDS, wrapObject, type FleetObject, type Job, type Node } from '../../../shared/model/index.js';
 import { FastDeltaDecoder, sameStructure } from './fast-decode.js';
 
 const decoder = new FastDeltaDecoder();
