@@ -14,7 +14,12 @@ describe('the hub data path', () => {
     const steps: string[] = [];
     const pipeline = new HubPipeline({
       state,
-      events: { record: (cluster, events) => void steps.push(`events ${cluster} ${events.length}`) },
+      events: {
+        record: (cluster, events) => {
+          steps.push(`events ${cluster} ${events.length}`);
+          return [];
+        },
+      },
       store: {
         appendBatchDurable: async (batch) => void steps.push(`wal ${batch.map((b) => `${b.delta.seq}:${b.encoded?.length ?? 'encode'}`).join(',')}`),
         maybeCheckpoint: (record) => void steps.push(`checkpoint ${record.seq}`),

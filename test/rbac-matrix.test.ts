@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../agent/main.js';
-import { FleetServiceClient, type WatchEvent } from '../generated/fleet/v1/fleet.js';
+import { FleetServiceClient, type ListClustersRequest, type ListClustersResponse, type ListJobsResponse, type WatchEvent } from '../generated/fleet/v1/fleet.js';
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
 import { grpcClientCredentials } from '../shared/tls/index.js';
 import { makePki, type TestPki } from './harness/pki.js';
@@ -337,11 +337,11 @@ describe('RBAC on the watch stream and gRPC', () => {
       });
       expect(watchOutcome, who).toBe(expectFor('watch:read'));
       if (caller.grants('jobs:read')) {
-        const res = await unaryCall(client.listJobs.bind(client), jobsReq, md);
+        const res = await unaryCall<typeof jobsReq, ListJobsResponse>(client.listJobs.bind(client), jobsReq, md);
         expect(res.jobs.map((j) => `${j.cluster}/${j.id}`), who).toEqual(visibleJobs(caller));
       }
       if (caller.grants('cluster:read')) {
-        const res = await unaryCall(client.listClusters.bind(client), {}, md);
+        const res = await unaryCall<ListClustersRequest, ListClustersResponse>(client.listClusters.bind(client), {}, md);
         expect(res.clusters.map((c) => c.jobs), who).toEqual(['east', 'west'].map((c) => visibleJobs(caller).filter((j) => j.startsWith(`${c}/`)).length));
       }
       client.close();

@@ -29,7 +29,7 @@ describe('JobIndex', () => {
     const before = job('a', 7, { state: 'RUNNING', nodes: ['n1'], partition: 'debug,batch' });
     index.add('a', before);
     // What the decoder returns for a priority change: the stored instances of unchanged fields.
-    const after = { ...before, priority: before.priority + 1 };
+    const after = { ...before, priority: (before.priority ?? 0) + 1 };
     index.change('a', 7, before, after);
     for (const [field, value] of [['state', 'RUNNING'], ['node', 'n1'], ['partition', 'debug'], ['partition', 'batch'], ['user', before.user]] as const) {
       expect(index.lookup(field, value), `${field}=${value}`).toEqual(new Set(['a/7']));

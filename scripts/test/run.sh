@@ -23,6 +23,9 @@ npm run build --silent
 
 step "lint"
 npx eslint .
+# The build leaves tests out; this typechecks them too (a renamed import in an integration test
+# would otherwise show only when that test runs).
+npx tsc -p tsconfig.test.json
 
 step "unit tests"
 vitest_run unit --project unit
