@@ -1,7 +1,7 @@
 // The shape of the error catalogue (hub/errors/) that docs/errors.md is generated from: one
 // entry per code, with an instance as thrown, so the code, HTTP status and gRPC code in the
 // doc are the class's own and cannot drift from it.
-import type { FleetError } from './index.js';
+import type { FleetError } from './fleet-error.js';
 
 export interface ErrorEntry {
   /** An instance as handlers throw it (any safe message). */
