@@ -1,5 +1,5 @@
 // Built-in roles, and the role graph: which permissions a role grants, its own and inherited.
-import type { RbacRoleConfig } from './config.js';
+import type { RbacRoleConfig } from './role-schema.js';
 
 /** Reserved for hub-to-hub certificates (federation peers): read what a global query forwards. */
 export const HUB_PEER_ROLE = 'hub_peer';
