@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { visibleList, visiblePartitions } from '../visible-queries.js';
 import { scopeQuery, str } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 export function registerClusterObjectRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'state' | 'federation'>): void {
   const { state } = deps;

@@ -4,7 +4,7 @@ import { clusterFreshness } from '../../fleet/index.js';
 import { visibleClusterStatuses } from '../visible-queries.js';
 import { scopeQuery } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state } = deps;

@@ -5,7 +5,7 @@ import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import { checkCommandTarget } from '../visible-queries.js';
 import { str } from './query-schemas.js';
 import { access, principal } from './request-access.js';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 interface CommandTarget {
   resource: 'jobs' | 'nodes';

@@ -4,7 +4,7 @@ import { BadRequestError } from '../../../shared/errors/index.js';
 import { parseSince } from '../../events/index.js';
 import { str } from './query-schemas.js';
 import { access } from './request-access.js';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 const EVENT_SCHEMA = {
   type: 'object',

@@ -1,6 +1,6 @@
 // The hub itself: liveness and readiness probes (public), its metrics, and the region's members.
 import type { FastifyInstance } from 'fastify';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics'>): void {
   app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));

@@ -4,7 +4,7 @@ import { visibleJob, visibleJobs } from '../visible-queries.js';
 import { jobView } from '../views.js';
 import { globalPageQuery, scopeQuery, str } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 export function registerJobRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state } = deps;

@@ -4,7 +4,7 @@ import { visibleNode, visibleNodes } from '../visible-queries.js';
 import { nodeView } from '../views.js';
 import { globalPageQuery, scopeQuery, str } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
-import type { RouteDeps } from './routes.js';
+import type { RouteDeps } from './route-deps.js';
 
 export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state } = deps;

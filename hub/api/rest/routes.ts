@@ -2,11 +2,7 @@
 // the server refuses to register a route that declares neither, so no endpoint forgets the gate.
 // One file per resource; this one lists them in registration order (the OpenAPI document's order).
 import type { FastifyInstance } from 'fastify';
-import type { CommandRouter } from '../../commands/index.js';
-import type { EventLog } from '../../events/index.js';
-import type { Federation } from '../../federation/index.js';
-import { freshnessHeaders, type FleetState, type StaleClusters } from '../../fleet/index.js';
-import type { WatchFeed } from '../../watch/index.js';
+import { freshnessHeaders } from '../../fleet/index.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerClusterObjectRoutes } from './cluster-object-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
@@ -15,25 +11,10 @@ import { registerEventRoutes } from './event-routes.js';
 import { registerMembersRoute, registerProbeRoutes } from './hub-routes.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
+import type { RouteDeps } from './route-deps.js';
 import { registerWatchRoute } from './watch-route.js';
 
-export interface RouteDeps {
-  state: FleetState;
-  commands: CommandRouter;
-  watch: WatchFeed;
-  readiness: () => { ready: boolean; checks: Record<string, string> };
-  metrics: () => Promise<{ contentType: string; body: string }>;
-  /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
-  events?: EventLog;
-  /** The region's members (GET /api/v1/hubs); standalone: this hub alone. */
-  members?: () => Promise<object>;
-  /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
-  stale?: () => StaleClusters;
-  /** Clustered: the hub that owns each cluster's active agent (etcd), for owner_hub. */
-  owner?: (cluster: string) => string | null;
-  /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
-  federation?: Federation;
-}
+export type { RouteDeps } from './route-deps.js';
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // Replication staleness goes with every answer of a clustered hub, so nothing stale passes for fresh.

@@ -1,0 +1,25 @@
+// What the /api/v1 route files need from the hub: one record, apart from routes.ts so that the
+// per-resource files and the list that registers them do not import each other.
+import type { CommandRouter } from '../../commands/index.js';
+import type { EventLog } from '../../events/index.js';
+import type { Federation } from '../../federation/index.js';
+import type { FleetState, StaleClusters } from '../../fleet/index.js';
+import type { WatchFeed } from '../../watch/index.js';
+
+export interface RouteDeps {
+  state: FleetState;
+  commands: CommandRouter;
+  watch: WatchFeed;
+  readiness: () => { ready: boolean; checks: Record<string, string> };
+  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
+  events?: EventLog;
+  /** The region's members (GET /api/v1/hubs); standalone: this hub alone. */
+  members?: () => Promise<object>;
+  /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
+  stale?: () => StaleClusters;
+  /** Clustered: the hub that owns each cluster's active agent (etcd), for owner_hub. */
+  owner?: (cluster: string) => string | null;
+  /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
+  federation?: Federation;
+}
