@@ -4,14 +4,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging/index.js';
 import { UnauthenticatedError } from '../../shared/errors/index.js';
 import type { AuthInput, BearerVerifier, Principal } from '../policy/index.js';
-import type { HubConfig } from '../config/index.js';
 import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
 import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
 import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
 import { LoginService } from './login-service.js';
-import { totpProvider, webauthnProvider } from './config.js';
+import { totpProvider, webauthnProvider, type AuthConfig, type LdapConfig } from './config.js';
 import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
@@ -38,7 +37,14 @@ export interface Logins {
   verifiers: BearerVerifier[];
 }
 
-export function createLogins(config: HubConfig, deps: LoginsDeps): Logins {
+/** The parts of the hub's config that logins read (the hub passes its whole config). */
+export interface LoginsConfig {
+  auth: AuthConfig;
+  data_dir: string;
+  sso?: { ldap?: LdapConfig };
+}
+
+export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   const auth = config.auth;
   const logger = deps.logger.child({ component: 'login' });
   let store = auth.session.store;
