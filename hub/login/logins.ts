@@ -1,5 +1,5 @@
 // Builds the hub's login side from its config: where sessions live, the login limiter, local
-// users, LDAP, TOTP; and the bearer verifier for sessions. hub/main.ts calls this once.
+// users, LDAP, TOTP; and the bearer verifier for sessions. The gate stage (hub/start/gate.ts) calls this once.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging/index.js';
 import { UnauthenticatedError } from '../../shared/errors/index.js';

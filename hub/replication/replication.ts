@@ -1,7 +1,7 @@
 // Shared state in Redis for a clustered region: the replication stream (publish what this
 // hub ingests, apply what the others ingest), the snapshots a new hub starts from, the record
 // of fleet events, notification dedupe and sessions, and the staleness of what this hub
-// serves. hub/main.ts builds one when the config has a redis: section.
+// serves. The region stage (hub/start/region.ts) builds one when the config has a redis: section.
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { Delta } from '../../shared/delta/index.js';
