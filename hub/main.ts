@@ -61,6 +61,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   // once (instead of after the lease TTL), before the listeners close.
   region.leadership.start();
   stack.defer('leadership', async () => {
+    // The region stage's own close of the ownership stays for a start that fails before this
+    // point; closing it twice stops one timer twice.
     region.ownership?.close();
     await region.leadership.close();
   });

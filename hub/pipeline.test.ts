@@ -39,11 +39,12 @@ describe('the hub data path', () => {
     await pipeline.durable('a', [first, delta(2)]);
     pipeline.apply(first);
     pipeline.publish(first);
+    pipeline.checkpoint('a');
     expect(pipeline.position('a')).toEqual({ epoch: 3, seq: 1 });
     expect(pipeline.order(first)).toBe('duplicate');
     expect(pipeline.order(delta(2))).toBe('apply');
     // The received delta's bytes go to the WAL as they came; one made here has none to reuse.
-    expect(steps).toEqual(['events a 0', 'events a 0', `wal 1:${bytes.length - 2},2:encode`, 'checkpoint 1', 'publish 1']);
+    expect(steps).toEqual(['events a 0', 'events a 0', `wal 1:${bytes.length - 2},2:encode`, 'publish 1', 'checkpoint 1']);
     expect(state.job('a', '1')).toBeDefined();
   });
 });

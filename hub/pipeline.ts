@@ -9,10 +9,10 @@
 // - order: strictly by (epoch, seq): the next seq applies, an older one is acked again, a gap
 //   asks the agent for a snapshot, a snapshot in parts waits for its last part (DeltaApplier);
 // - durable: its events, then the deltas in one WAL write and fsync, before any ack;
-// - apply: into the fleet state (and its checkpoint), in fair turns with other streams, then the
-//   ack;
+// - apply: into the fleet state, in fair turns with other streams;
 // - publish: to the other hubs of the region (replication); the watch feed follows the fleet
-//   state's changes, and the events the event log.
+//   state's changes, and the events the event log. Then, now and then, the cluster's
+//   checkpoint (after publishing, so the other hubs do not wait for a big one), and the ack.
 //
 // IngestRegistry (ingest/) serves the agent streams and runs each delta through these stages.
 import type { AgentMessage, Delta } from '../generated/fleet/v1/agent.js';
@@ -77,12 +77,15 @@ export class HubPipeline implements IngestPath {
   }
 
   apply(delta: Delta): void {
-    const { state, store } = this.deps;
-    state.apply(delta);
-    store?.maybeCheckpoint(state.cluster(delta.cluster));
+    this.deps.state.apply(delta);
   }
 
   publish(delta: Delta): void {
     this.deps.onApplied?.(delta);
+  }
+
+  checkpoint(cluster: string): void {
+    const { state, store } = this.deps;
+    store?.maybeCheckpoint(state.cluster(cluster));
   }
 }

@@ -1,4 +1,4 @@
-// What "stale" means, once. REST (the X-Sfleet-Freshness headers, also on the SSE watch, and
+// What "stale" means, once. REST (the X-Sfleet-Freshness headers on /api/v1 answers, and
 // stale/stale_reason in /api/v1/clusters), gRPC (ClusterStatus.stale), metrics
 // (sfleet_replication_stale), readiness and the members' health all read it from here.
 //

@@ -4,6 +4,7 @@
 import type { Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import type { DeltaFit } from '../fleet/index.js';
 import { ApplyFailedError, BadSnapshotPartError } from './errors.js';
 import { SnapshotParts } from './snapshot-parts.js';
 import type { IngestStats } from './stats.js';
@@ -22,8 +23,6 @@ export interface DeltaStream {
   end(err: FleetError): void;
 }
 
-/** How a delta relates to what the hub holds for its cluster (FleetState.fit). */
-export type DeltaFit = 'apply' | 'duplicate' | 'gap';
 
 /** The hub's data path after decoding, stage by stage (implemented by HubPipeline). */
 export interface DeltaPath {
@@ -37,10 +36,12 @@ export interface DeltaPath {
   durable(cluster: string, deltas: Delta[]): Promise<void>;
   /** Runs fn (applying durable deltas) on the event loop, in fair turns with the other streams'. */
   runSoon(fn: () => void): void;
-  /** apply: into the fleet state (and its checkpoint). */
+  /** apply: into the fleet state. */
   apply(delta: Delta): void;
   /** publish: to whoever follows this hub's deltas (replication); watchers follow the state. */
   publish(delta: Delta): void;
+  /** Now and then the cluster's whole state to the data directory (after publish: other hubs need not wait for it). */
+  checkpoint(cluster: string): void;
 }
 
 export interface DeltaApplierDeps {
@@ -223,6 +224,7 @@ export class DeltaApplier {
       path.apply(delta);
       path.publish(delta);
       stats.deltasApplied++;
+      path.checkpoint(delta.cluster);
       this.stream.write({ body: { $case: 'ack', value: { epoch: delta.epoch, seq: delta.seq } } });
       if (log.isLevelEnabled('debug')) log.debug({ seq: delta.seq, upserts: delta.upserts.length, removals: delta.removals.length }, 'delta applied');
     }

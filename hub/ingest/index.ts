@@ -1,7 +1,8 @@
 export { IngestRegistry, type IngestDeps, type IngestPath } from './ingest-registry.js';
 export { AgentCertificates, type AgentCertificatesDeps } from './certificate-renewal.js';
 export { ClusterWriters, type AttachableOwnership, type Writer, type WriterRole } from './writers.js';
-export type { DeltaFit, DeltaPath } from './delta-apply.js';
+export type { DeltaPath } from './delta-apply.js';
+export type { DeltaFit } from '../fleet/index.js';
 export type { IngestStats } from './stats.js';
 export * from './errors.js';
 // The stages hub/pipeline.ts composes.

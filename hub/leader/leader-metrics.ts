@@ -1,4 +1,4 @@
-// Leadership metrics, added to the hub's registry by main.ts.
+// Leadership metrics, added to the hub's registry by the listeners stage (hub/start/listeners.ts).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EtcdLeadership } from './etcd-leadership.js';
 import type { Leadership } from './leadership.js';

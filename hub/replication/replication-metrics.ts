@@ -1,4 +1,4 @@
-// Replication metrics, added to the hub's registry by main.ts.
+// Replication metrics, added to the hub's registry by the listeners stage (hub/start/listeners.ts).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Replication } from './replication.js';
 

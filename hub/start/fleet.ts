@@ -20,7 +20,6 @@ export interface Fleet {
 
 export function openFleet({ config, logger, atRest }: Foundations, stack: CloseStack): Fleet {
   const state = new FleetState();
-  // Watchers, replication and metrics all listen on the state (goes when it is no longer an EventEmitter).
   const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest });
   stack.defer('fleet store', () => store.close(state));
   const loaded = store.load(state);

@@ -41,7 +41,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack) : undefined;
 
   // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
-  const ingesting = (): ReadonlySet<string> => new Set(ingest.active.keys());
+  const ingesting = (): ReadonlySet<string> => ingest.ingesting();
   const replication = config.redis
     ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events) })
     : undefined;
