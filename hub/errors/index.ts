@@ -90,7 +90,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     area: 'Agent stream',
     entries: [
       { example: () => new NotAnAgentError(), meaning: 'The stream was opened with a certificate that is not an agent\'s (spiffe://<trust domain>/cluster/<cluster>/agent/<name>). Issue one with "sfleet ca issue --role agent".' },
-      { example: () => new RevokedCertificateError('SF_TLS_CERT_REVOKED: certificate 1f was revoked at 2026-11-01T00:00:00.000Z (key compromised)'), meaning: 'The certificate is on the revocation list (sfleet ca revoke): a new stream is refused, an open one is ended, and a renewal it asks for is refused. Issue a new certificate.' },
+      { example: () => new RevokedCertificateError({ serial: '1f', revoked_at: '2026-11-01T00:00:00.000Z', reason: 'key compromised' }), meaning: 'The certificate is on the revocation list (sfleet ca revoke): a new stream is refused, an open one is ended, and a renewal it asks for is refused. Issue a new certificate.' },
       { example: () => NoHelloError.timedOut(), meaning: 'The stream did not open with a hello: none came within the deadline (DEADLINE_EXCEEDED), or another message came first (FAILED_PRECONDITION). The agent reconnects.' },
       { example: () => WrongClusterError.inHello('prod-a', 'prod-b'), meaning: 'The agent spoke for a cluster its certificate is not for, in its hello or in a delta; check the agent\'s cluster name against its certificate.' },
       { example: () => new SupersededError('head1', 'prod-a'), meaning: 'A newer stream of the same agent took the cluster over; the older stream ends (a restart or a reconnect that overtook the old connection).' },

@@ -16,7 +16,7 @@ async function setup(revoked: Set<string>): Promise<AgentCertificates> {
   await initCa(dir, { trustDomain: 'unit.fleet' });
   return new AgentCertificates({
     logger: silentLogger(),
-    refusal: (serial) => (serial && revoked.has(serial) ? `SF_TLS_CERT_REVOKED: certificate ${serial} was revoked (test)` : undefined),
+    revoked: (serial) => (serial && revoked.has(serial) ? { serial, revoked_at: '2026-11-01T00:00:00.000Z', reason: 'test' } : undefined),
     ca: await loadCa(caFiles(dir).cert, caFiles(dir).key),
     lifetimeMs: 60_000,
   });
@@ -43,13 +43,13 @@ describe('agent certificates at the hub', () => {
     detach();
     revoked.add('aa01').add('cc03');
     certificates.endRevoked();
-    expect(ended).toEqual([`a ${status.UNAUTHENTICATED} SF_TLS_CERT_REVOKED: certificate aa01 was revoked (test)`]);
+    expect(ended).toEqual([`a ${status.UNAUTHENTICATED} SF_TLS_CERT_REVOKED: certificate aa01 was revoked at 2026-11-01T00:00:00.000Z (test)`]);
     expect(certificates.admit('aa01')).toMatchObject({ code: 'SF_TLS_CERT_REVOKED', message: expect.stringMatching(/revoked/) });
     expect(certificates.admit('bb02')).toBeUndefined();
   });
 
   it('refuses renewal plainly when the hub has no CA key', async () => {
-    const certificates = new AgentCertificates({ logger: silentLogger(), refusal: () => undefined, lifetimeMs: 60_000 });
+    const certificates = new AgentCertificates({ logger: silentLogger(), revoked: () => undefined, lifetimeMs: 60_000 });
     const { csrPem } = await createCertificateRequest(id);
     expect((await certificates.renew(parseSpiffeId(id)!, 'aa01', csrPem)).body).toMatchObject({ $case: 'certificate_refused', value: { code: 'SF_TLS_RENEWAL_DISABLED', message: expect.stringContaining('tls.ca_key') } });
   });

@@ -4,13 +4,13 @@
 import type { HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import { CertificateRequestError, signCertificateRequest, type LoadedCa, type PeerIdentity } from '../../shared/tls/index.js';
+import { CertificateRequestError, signCertificateRequest, type LoadedCa, type PeerIdentity, type RevokedCertificate } from '../../shared/tls/index.js';
 import { RevokedCertificateError } from './errors.js';
 
 export interface AgentCertificatesDeps {
   logger: Logger;
   /** Why a certificate serial is refused (revoked), or undefined. */
-  refusal: (serial: string | undefined) => string | undefined;
+  revoked: (serial: string | undefined) => RevokedCertificate | undefined;
   /** The CA that signs renewals; absent when the hub has no tls.ca_key (renewal refused). */
   ca?: LoadedCa;
   /** Validity of the certificates the hub issues. */
@@ -28,8 +28,8 @@ export class AgentCertificates {
 
   /** Checks a new stream's certificate: undefined to admit it, else why not. */
   admit(serial: string | undefined): RevokedCertificateError | undefined {
-    const refusal = this.deps.refusal(serial);
-    return refusal === undefined ? undefined : new RevokedCertificateError(refusal);
+    const entry = this.deps.revoked(serial);
+    return entry ? new RevokedCertificateError(entry) : undefined;
   }
 
   /** Tracks an admitted stream; the returned function forgets it (call on close). */
@@ -41,11 +41,11 @@ export class AgentCertificates {
   /** Ends the open streams whose certificate is now revoked (the revocation list changed). */
   endRevoked(): void {
     for (const [end, serial] of [...this.open]) {
-      const refusal = this.deps.refusal(serial);
-      if (!refusal) continue;
+      const entry = this.deps.revoked(serial);
+      if (!entry) continue;
       this.open.delete(end);
       this.stats.ended++;
-      end(new RevokedCertificateError(refusal));
+      end(new RevokedCertificateError(entry));
     }
   }
 

@@ -4,6 +4,7 @@
 // send it.
 import { status } from '@grpc/grpc-js';
 import { FleetError } from '../../shared/errors/index.js';
+import { revocationText, type RevokedCertificate } from '../../shared/tls/index.js';
 
 /** The peer's certificate is not an agent's. */
 export class NotAnAgentError extends FleetError {
@@ -12,11 +13,10 @@ export class NotAnAgentError extends FleetError {
   }
 }
 
-/** The stream's certificate is on the revocation list (its refusal text, "SF_TLS_CERT_REVOKED: ..."). */
+/** The stream's certificate is on the revocation list. */
 export class RevokedCertificateError extends FleetError {
-  constructor(refusal: string) {
-    const [, code, message] = /^(SF_[A-Z0-9_]+): ([\s\S]*)$/.exec(refusal) ?? [refusal, 'SF_TLS_CERT_REVOKED', refusal];
-    super(code, message, 401, status.UNAUTHENTICATED);
+  constructor(entry: RevokedCertificate) {
+    super('SF_TLS_CERT_REVOKED', revocationText(entry), 401, status.UNAUTHENTICATED);
   }
 }
 

@@ -77,7 +77,7 @@ function serialOf(files: TlsFiles): string {
 async function serve(over: Partial<IngestDeps> & { store?: HubPipelineDeps['store'] } = {}): Promise<{ endpoint: string; ingest: IngestRegistry; certificates: AgentCertificates }> {
   const certificates = new AgentCertificates({
     logger: silentLogger(),
-    refusal: (serial) => (serial && revoked.has(serial) ? `SF_TLS_CERT_REVOKED: certificate ${serial} was revoked at 2026-11-01T00:00:00.000Z (key compromised)` : undefined),
+    revoked: (serial) => (serial && revoked.has(serial) ? { serial, revoked_at: '2026-11-01T00:00:00.000Z', reason: 'key compromised' } : undefined),
     lifetimeMs: 60_000,
   });
   const state = new FleetState();

@@ -3,7 +3,7 @@
 // anonymous. RBAC and tenant filters take the Principal this returns.
 import type { TLSSocket } from 'node:tls';
 import { UnauthenticatedError } from '../../shared/errors/index.js';
-import { identityFromSubjectAltName } from '../../shared/tls/index.js';
+import { identityFromSubjectAltName, revocationText, type RevokedCertificate } from '../../shared/tls/index.js';
 import type { TokenStore } from './token-store.js';
 
 export type AuthMethod = 'mtls' | 'token' | 'oidc' | 'ldap' | 'local' | 'saml';
@@ -73,8 +73,8 @@ function peerOf(socket: NonNullable<AuthInput['socket']>): { san?: string; seria
 }
 
 export interface AuthenticatorOptions {
-  /** Why a client certificate serial is refused (the hub's revocation list), or undefined. */
-  revokedCertificate?: (serial: string | undefined) => string | undefined;
+  /** The revocation of a client certificate serial (the hub's revocation list), or undefined. */
+  revokedCertificate?: (serial: string | undefined) => RevokedCertificate | undefined;
 }
 
 export class Authenticator {
@@ -108,7 +108,7 @@ export class Authenticator {
     if (san !== undefined) {
       // Checked on every request: a revocation applies to connections already open.
       const revoked = this.opts.revokedCertificate?.(serial);
-      if (revoked) throw new UnauthenticatedError(revoked);
+      if (revoked) throw new UnauthenticatedError(`SF_TLS_CERT_REVOKED: ${revocationText(revoked)}`);
       const identity = identityFromSubjectAltName(san);
       if (identity && (identity.role === 'client' || identity.role === 'hub')) {
         return { name: identity.name, method: 'mtls', role: identity.role, groups: [], attributes: {} };

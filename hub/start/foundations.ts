@@ -34,7 +34,7 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   stack.defer('revocation list', () => revocations.close());
   const certificates = new AgentCertificates({
     logger: logger.child({ component: 'tls' }),
-    refusal: (serial) => revocations.refusal(serial),
+    revoked: (serial) => revocations.revoked(serial),
     ca: config.tls.ca_key ? await loadCa(config.tls.ca, config.tls.ca_key) : undefined,
     lifetimeMs: config.tls.issued_lifetime,
   });

@@ -41,6 +41,6 @@ export function openGate({ config, logger, atRest, revocations }: Foundations, {
   const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: logins.sessions }) : undefined;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
-  const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers, { revokedCertificate: (serial) => revocations.refusal(serial) });
+  const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
   return { rbac, logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator };
 }

@@ -27,12 +27,6 @@ export class RevocationWatcher {
     return serial ? this.list.get(normalizeSerial(serial)) : undefined;
   }
 
-  /** A readable reason for refusing a revoked certificate, or undefined. */
-  refusal(serial: string | undefined): string | undefined {
-    const entry = this.revoked(serial);
-    return entry ? `SF_TLS_CERT_REVOKED: certificate ${entry.serial} was revoked at ${entry.revoked_at} (${entry.reason})` : undefined;
-  }
-
   /** Runs after each change of the list (e.g. to end streams of just-revoked certificates). */
   onChange(listener: () => void): void {
     this.listeners.push(listener);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.js';
-import { initCa, issueCertificate, loadTls, revocationPath, revokeCertificate } from '../../shared/tls/index.js';
+import { initCa, issueCertificate, loadTls, revocationPath, revocationText, revokeCertificate } from '../../shared/tls/index.js';
 import { CredentialWatcher } from './credential-watcher.js';
 import { RevocationWatcher } from './revocation-watcher.js';
 
@@ -55,7 +55,8 @@ describe('hub TLS watchers', () => {
     try {
       revokeCertificate(path, { serial: '0A1B', reason: 'test' });
       await until('the new list', () => watcher.revoked('a1b') !== undefined);
-      expect(watcher.refusal('0a1b')).toMatch(/^SF_TLS_CERT_REVOKED: certificate a1b was revoked at .* \(test\)$/);
+      expect(watcher.revoked('0a1b')).toMatchObject({ serial: 'a1b', reason: 'test' });
+      expect(revocationText(watcher.revoked('0a1b')!)).toMatch(/^certificate a1b was revoked at .* \(test\)$/);
       const seen = changes;
       writeFileSync(path, '{broken');
       await new Promise((r) => setTimeout(r, 400));

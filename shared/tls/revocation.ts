@@ -18,6 +18,11 @@ export interface RevocationFile {
   revoked: RevokedCertificate[];
 }
 
+/** What a revoked certificate's refusal says (on the agent stream and the API alike). */
+export function revocationText(entry: RevokedCertificate): string {
+  return `certificate ${entry.serial} was revoked at ${entry.revoked_at} (${entry.reason})`;
+}
+
 export function revocationPath(dataDir: string): string {
   return join(dataDir, 'revoked.json');
 }
