@@ -17,6 +17,7 @@
 // stays standby here until etcd answers.
 import type { Namespace } from 'etcd3';
 import type { Logger } from '../../shared/logging/index.js';
+import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 
 /** What the ingest side offers the ownership (implemented by IngestRegistry). */
 export interface OwnershipTarget {
@@ -57,6 +58,8 @@ export interface EtcdOwnershipDeps {
   pollMs: number;
   /** How long an agent that connects before the hub's first etcd session waits for it. */
   firstSessionWaitMs?: number;
+  /** Where owner records read the time (default: the system clock). */
+  clock?: Clock;
 }
 
 interface OwnerValue {
@@ -181,7 +184,7 @@ export class EtcdClusterOwnership implements ClusterOwnership {
   /** Puts the owner key if absent (or ours on an older lease); true when this hub owns the cluster now. */
   private async claim(cluster: string, agent: string, lease: string): Promise<boolean> {
     const key = this.prefix + cluster;
-    const value: OwnerValue = { hub_id: this.deps.hubId, agent, since: new Date().toISOString() };
+    const value: OwnerValue = { hub_id: this.deps.hubId, agent, since: isoNow(this.deps.clock ?? systemClock) };
     const res = await this.ns.if(key, 'Create', '==', 0).then(this.ns.put(key).value(JSON.stringify(value)).lease(lease)).else(this.ns.get(key)).commit();
     if (res.succeeded) {
       this.owners.set(cluster, { ...value, lease, modRevision: res.header.revision });

@@ -19,6 +19,7 @@ import type { EtcdConfig } from './config.js';
 import { FencedOffError, type FenceTarget, type LeaderContext } from './fencing.js';
 import { healthOf, type Leadership, type LeadershipDeps, type LeadershipStatus, type MemberList, type MemberView } from './leadership.js';
 import { SingletonRunner, sleep } from './singletons.js';
+import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 
 export interface EtcdLeadershipDeps extends LeadershipDeps {
   client: Etcd3;
@@ -42,7 +43,8 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
   private readonly ttlMs: number;
   private readonly refreshMs: number;
   private readonly pollMs: number;
-  private readonly startedAt = new Date().toISOString();
+  private readonly clock: Clock;
+  private readonly startedAt: string;
   private closed = false;
   private loopDone?: Promise<void>;
   private session?: AbortController;
@@ -59,6 +61,8 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     private readonly deps: EtcdLeadershipDeps,
   ) {
     super();
+    this.clock = deps.clock ?? systemClock;
+    this.startedAt = isoNow(this.clock);
     this.ns = deps.client.namespace(config.prefix);
     this.ttlMs = config.lease_ttl;
     this.refreshMs = Math.max(500, Math.floor(this.ttlMs / 3));
@@ -112,7 +116,7 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
       const [values, leader] = await Promise.all([this.ns.getAll().prefix(`members/${this.region}/`).strings(), this.leader()]);
       this.ok();
       this.leaderId = leader;
-      const now = Date.now();
+      const now = this.clock.now();
       const items = Object.values(values)
         .map((text) => JSON.parse(text) as Omit<MemberView, 'health' | 'leader'>)
         .map((m) => {
@@ -125,7 +129,7 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
       this.failed(err);
       const self = this.record();
       const v = { ...self, leader: !!this.term };
-      return { region: this.region, leader: null, items: [{ ...v, health: healthOf(v, Date.now(), Infinity) }], error: `etcd unreachable: ${(err as Error).message}` };
+      return { region: this.region, leader: null, items: [{ ...v, health: healthOf(v, this.clock.now(), Infinity) }], error: `etcd unreachable: ${(err as Error).message}` };
     }
   }
 
@@ -148,7 +152,7 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
   }
 
   private record(): Omit<MemberView, 'health' | 'leader'> {
-    return { ...this.deps.identity, ...this.deps.health(), pid: process.pid, started_at: this.startedAt, updated_at: new Date().toISOString() };
+    return { ...this.deps.identity, ...this.deps.health(), pid: process.pid, started_at: this.startedAt, updated_at: isoNow(this.clock) };
   }
 
   private async putMember(): Promise<void> {
@@ -186,12 +190,12 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     const lease = (this.lease = this.deps.client.lease(ttlSeconds));
     lease.on('lost', (err: Error) => session.abort(new SessionEnded(`lease lost: ${err.message}`)));
     lease.on('keepaliveSucceeded', () => {
-      this.lastKeepalive = Date.now();
+      this.lastKeepalive = this.clock.now();
       this.ok();
     });
     lease.on('keepaliveFailed', (err) => this.failed(err));
     this.leaseId = await raceAbort(lease.grant(), session.signal);
-    this.lastKeepalive = Date.now();
+    this.lastKeepalive = this.clock.now();
     this.stats.sessions++;
     this.ok();
     await raceAbort(this.putMember(), session.signal);
@@ -202,7 +206,7 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     const margin = Math.min(1_000, this.ttlMs / 4);
     timers.push(
       setInterval(() => {
-        const silent = Date.now() - this.lastKeepalive;
+        const silent = this.clock.now() - this.lastKeepalive;
         if (silent > this.ttlMs - margin) {
           this.failed(new Error(`no lease renewal for ${silent} ms`));
           session.abort(new SessionEnded(`lease not renewed for ${silent} ms`));
@@ -264,7 +268,7 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     }
     if (signal.aborted) throw signal.reason;
     const controller = new AbortController();
-    const term = { token, controller, since: new Date().toISOString() };
+    const term = { token, controller, since: isoNow(this.clock) };
     this.term = term;
     this.leaderId = this.hubId;
     this.stats.elections++;

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { isStale } from '../fleet/index.js';
 import { FencedOffError, type LeaderContext } from './fencing.js';
 import { SingletonRunner } from './singletons.js';
+import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 
 /** What a hub says about itself in its membership record. */
 export interface LocalHealth {
@@ -75,25 +76,30 @@ export interface LeadershipDeps {
   logger: Logger;
   identity: MemberIdentity;
   health: () => LocalHealth;
+  /** Where member records and leader terms read the time (default: the system clock). */
+  clock?: Clock;
 }
 
 /** The standalone hub: always the leader, token 1, singleton keys in memory. */
 export class StandaloneLeadership extends EventEmitter implements Leadership {
   readonly runner: SingletonRunner;
-  private readonly startedAt = new Date().toISOString();
+  private readonly clock: Clock;
+  private readonly startedAt: string;
   private controller?: AbortController;
   private since: string | null = null;
   private readonly values = new Map<string, string>();
 
   constructor(private readonly deps: LeadershipDeps) {
     super();
+    this.clock = deps.clock ?? systemClock;
+    this.startedAt = isoNow(this.clock);
     this.runner = new SingletonRunner({ logger: deps.logger });
   }
 
   start(): void {
     if (this.controller) return;
     const controller = (this.controller = new AbortController());
-    this.since = new Date().toISOString();
+    this.since = isoNow(this.clock);
     const ctx: LeaderContext = {
       region: this.deps.identity.region,
       hubId: this.deps.identity.hub_id,
@@ -125,9 +131,9 @@ export class StandaloneLeadership extends EventEmitter implements Leadership {
   }
 
   async members(): Promise<MemberList> {
-    const now = new Date().toISOString();
+    const now = isoNow(this.clock);
     const base = { ...this.deps.identity, ...this.deps.health(), pid: process.pid, started_at: this.startedAt, updated_at: now, leader: true };
-    return { region: this.deps.identity.region, leader: this.deps.identity.hub_id, items: [{ ...base, health: healthOf(base, Date.now(), 60_000) }] };
+    return { region: this.deps.identity.region, leader: this.deps.identity.hub_id, items: [{ ...base, health: healthOf(base, this.clock.now(), 60_000) }] };
   }
 
   async close(): Promise<void> {
