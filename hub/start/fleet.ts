@@ -18,14 +18,14 @@ export interface Fleet {
   commands: CommandRouter;
 }
 
-export function openFleet({ config, logger, atRest }: Foundations, stack: CloseStack): Fleet {
-  const state = new FleetState();
+export function openFleet({ config, logger, atRest, clock }: Foundations, stack: CloseStack): Fleet {
+  const state = new FleetState({ clock });
   const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest });
   stack.defer('fleet store', () => store.close(state));
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 
-  const watch = new WatchFeed(state);
+  const watch = new WatchFeed(state, { clock });
   const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest });
   stack.defer('event log', () => events.close());
   events.subscribe((event) => watch.publishEvent(event));

@@ -10,6 +10,7 @@ import type { HubConfig } from '../config/index.js';
 import { AgentCertificates } from '../ingest/index.js';
 import { RevocationWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
+import { systemClock, type Clock } from '../../shared/clock/index.js';
 
 export interface Foundations {
   config: HubConfig;
@@ -21,6 +22,8 @@ export interface Foundations {
   /** Agent certificate checks and renewal over the stream. */
   certificates: AgentCertificates;
   audit: AuditLog;
+  /** The hub's one clock: every part of its core reads the time from it. */
+  clock: Clock;
 }
 
 export async function openFoundations(config: HubConfig, logger: Logger, stack: CloseStack): Promise<Foundations> {
@@ -44,5 +47,5 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger });
   await audit.open();
   stack.defer('audit log', () => audit.close());
-  return { config, logger, tls, atRest, revocations, certificates, audit };
+  return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock };
 }

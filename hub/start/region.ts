@@ -36,26 +36,26 @@ export interface Region {
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
-  const { config, logger, audit, certificates } = base;
+  const { config, logger, audit, certificates, clock } = base;
   const { state, store, events, commands } = fleet;
   const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack) : undefined;
 
   // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
   const ingesting = (): ReadonlySet<string> => ingest.ingesting();
   const replication = config.redis
-    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events) })
+    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, clock, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events) })
     : undefined;
   if (replication) stack.defer('replication (Redis)', () => replication.close());
 
   const health = localHealth({ listening, ingesting, replication });
   const leadership: Leadership =
     config.etcd && etcd
-      ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity: listening.identity, health, fences: replication ? [replication.fence] : [] })
-      : new StandaloneLeadership({ logger, identity: listening.identity, health });
+      ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity: listening.identity, health, clock, fences: replication ? [replication.fence] : [] })
+      : new StandaloneLeadership({ logger, identity: listening.identity, health, clock });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
   const ownership =
     leadership instanceof EtcdLeadership && config.etcd
-      ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd.lease_ttl / 6))) })
+      ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), clock, pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd.lease_ttl / 6))) })
       : undefined;
   if (ownership) stack.defer('cluster ownership', () => ownership.close());
 
@@ -71,6 +71,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     failoverThreshold: config.stream.failover_threshold,
     certificates,
     audit,
+    clock,
     ...(ownership ? { ownership } : {}),
   });
   // Catch up with the other hubs before agents connect, so they resume where the region is.
