@@ -1,2 +1,3 @@
 export * from './load.js';
 export * from './fields.js';
+export * from './export.js';

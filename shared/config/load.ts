@@ -27,6 +27,63 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string | un
 }
 
 export function parseConfigText<S extends z.ZodType>(schema: S, text: string, source: string, opts: LoadOptions = {}): Readonly<z.infer<S>> {
+  const { doc, lines, raw } = readYaml(text, source);
+  const env = opts.env ?? process.env;
+  const interpolated = interpolate(raw, [], env, (path) => where(source, doc, lines, path)) as Record<string, unknown>;
+  for (const override of opts.overrides ?? []) applyOverride(interpolated, override);
+  const result = schema.safeParse(interpolated);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(describeIssue(source, doc, lines, issue.path as PathKey[], issue.message));
+  }
+  return deepFreeze(result.data) as Readonly<z.infer<S>>;
+}
+
+export interface ValidateOptions extends LoadOptions {
+  /** false: an unset ${VAR} is no error, and nothing is said about the keys that use one. */
+  requireEnv?: boolean;
+}
+
+/**
+ * Every problem of a config text at once, each as "file:line: key: message" (parseConfigText
+ * stops at the first): what `sfleet config validate` prints before a deployment.
+ */
+export function validateConfigText(schema: z.ZodType, text: string, source: string, opts: ValidateOptions = {}): string[] {
+  let parsed: ReturnType<typeof readYaml>;
+  try {
+    parsed = readYaml(text, source);
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  const { doc, lines, raw } = parsed;
+  const env = opts.env ?? process.env;
+  const problems: string[] = [];
+  const unset: PathKey[][] = [];
+  const interpolated = interpolate(raw, [], env, (path) => where(source, doc, lines, path), (path, name, at) => {
+    unset.push(path);
+    if (opts.requireEnv !== false) problems.push(`${at}: ${path.join('.')}: environment variable ${name} is not set`);
+    // A stand-in that most string fields accept; keys that use it are not judged below.
+    return `unset-${name}`;
+  }) as Record<string, unknown>;
+  for (const override of opts.overrides ?? []) {
+    try {
+      applyOverride(interpolated, override);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  const result = schema.safeParse(interpolated);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path as PathKey[];
+      if (unset.some((p) => p.length <= path.length ? p.every((k, i) => path[i] === k) : path.every((k, i) => p[i] === k))) continue;
+      problems.push(describeIssue(source, doc, lines, path, issue.message));
+    }
+  }
+  return problems;
+}
+
+function readYaml(text: string, source: string): { doc: Document; lines: LineCounter; raw: Record<string, unknown> } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -38,17 +95,12 @@ export function parseConfigText<S extends z.ZodType>(schema: S, text: string, so
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: the top level must be a mapping of keys`);
   }
-  const env = opts.env ?? process.env;
-  const interpolated = interpolate(raw, [], env, (path) => where(source, doc, lines, path)) as Record<string, unknown>;
-  for (const override of opts.overrides ?? []) applyOverride(interpolated, override);
-  const result = schema.safeParse(interpolated);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue.path as PathKey[];
-    const key = path.length ? path.join('.') : '(top level)';
-    throw new ConfigError(`${where(source, doc, lines, path)}: ${key}: ${issue.message}`);
-  }
-  return deepFreeze(result.data) as Readonly<z.infer<S>>;
+  return { doc, lines, raw: raw as Record<string, unknown> };
+}
+
+function describeIssue(source: string, doc: Document, lines: LineCounter, path: PathKey[], message: string): string {
+  const key = path.length ? path.join('.') : '(top level)';
+  return `${where(source, doc, lines, path)}: ${key}: ${message}`;
 }
 
 function where(source: string, doc: Document, lines: LineCounter, path: PathKey[]): string {
@@ -63,19 +115,22 @@ function where(source: string, doc: Document, lines: LineCounter, path: PathKey[
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function interpolate(value: unknown, path: PathKey[], env: NodeJS.ProcessEnv, at: (p: PathKey[]) => string): unknown {
+type OnUnset = (path: PathKey[], name: string, at: string) => string;
+
+function interpolate(value: unknown, path: PathKey[], env: NodeJS.ProcessEnv, at: (p: PathKey[]) => string, onUnset?: OnUnset): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
+      if (onUnset) return onUnset(path, name, at(path));
       throw new ConfigError(`${at(path)}: ${path.join('.')}: environment variable ${name} is not set`);
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], env, at));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], env, at, onUnset));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, [...path, k], env, at);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, [...path, k], env, at, onUnset);
     return out;
   }
   return value;

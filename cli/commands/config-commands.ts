@@ -1,0 +1,102 @@
+// `sfleet config validate|export|schema`: check a hub or agent configuration before it is
+// deployed, show what a running one would use (secrets masked), and give editors a JSON
+// Schema. The role is the file's: an agent config names its `cluster`, a hub config does not.
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../../shared/errors/index.js';
+
+type Role = 'hub' | 'agent';
+
+async function schemaOf(role: Role): Promise<z.ZodType> {
+  return role === 'hub' ? (await import('../../hub/config/index.js')).hubConfigSchema : (await import('../../agent/config/index.js')).agentConfigSchema;
+}
+
+function roleOf(option: string | undefined, text: string): Role {
+  if (option !== undefined) {
+    if (option !== 'hub' && option !== 'agent') throw new ConfigError(`--role must be hub or agent, not "${option}"`);
+    return option;
+  }
+  const top = parseDocument(text).toJS() as unknown;
+  return top && typeof top === 'object' && 'cluster' in top ? 'agent' : 'hub';
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('check, export and describe hub and agent configurations');
+
+  config
+    .command('validate')
+    .description('report every error of a config file at once, with file, line and key; exit 1 if any')
+    .argument('<files...>', 'hub or agent YAML files')
+    .option('--role <role>', 'hub or agent (default: agent when the file names a cluster)')
+    .option('--no-require-env', 'do not require the ${VAR}s the file uses to be set here')
+    .option('--set <key=value>', 'as the hub and agent commands take it (repeatable)', collect, [])
+    .action(async (files: string[], opts: { role?: string; requireEnv: boolean; set: string[] }) => {
+      const { validateConfigText } = await import('../../shared/config/index.js');
+      let failed = 0;
+      for (const file of files) {
+        const text = readText(file);
+        const role = roleOf(opts.role, text);
+        const problems = validateConfigText(await schemaOf(role), text, file, { requireEnv: opts.requireEnv, overrides: opts.set });
+        if (problems.length === 0) {
+          process.stdout.write(`${file}: valid ${role} configuration\n`);
+        } else {
+          failed++;
+          for (const p of problems) process.stderr.write(`${p}\n`);
+          process.stderr.write(`${file}: ${problems.length} error${problems.length === 1 ? '' : 's'} (${role} configuration)\n`);
+        }
+      }
+      if (failed > 0) process.exitCode = 1;
+    });
+
+  config
+    .command('export')
+    .description('the effective configuration (defaults filled in) as YAML, secrets masked')
+    .argument('<file>', 'hub or agent YAML file')
+    .option('--role <role>', 'hub or agent (default: agent when the file names a cluster)')
+    .option('--set <key=value>', 'as the hub and agent commands take it (repeatable)', collect, [])
+    .action(async (file: string, opts: { role?: string; set: string[] }) => {
+      const { parseConfigText, exportConfig } = await import('../../shared/config/index.js');
+      const text = readText(file);
+      const schema = await schemaOf(roleOf(opts.role, text));
+      const value = parseConfigText(schema, text, file, { overrides: opts.set });
+      process.stdout.write(exportConfig(schema, value, parseDocument(text).toJS()));
+    });
+
+  config
+    .command('schema')
+    .description('JSON Schema of the hub or agent configuration, for editors (yaml-language-server)')
+    .requiredOption('--role <role>', 'hub or agent')
+    .option('--out <file>', 'write it there instead of stdout')
+    .action(async (opts: { role: string; out?: string }) => {
+      const role = roleOf(opts.role, '');
+      const json = z.toJSONSchema(await schemaOf(role), {
+        io: 'input',
+        unrepresentable: 'any',
+        target: 'draft-2020-12',
+        // A default that depends on the machine (the host name) is this machine's: say it in words.
+        override: (ctx) => {
+          const described = ctx.jsonSchema as { default?: unknown; defaultText?: string; description?: string };
+          if (described.defaultText !== undefined) {
+            delete described.default;
+            described.description = `${described.description ?? ''} Default: ${described.defaultText}.`.trim();
+            delete described.defaultText;
+          }
+        },
+      });
+      const text = `${JSON.stringify({ ...json, title: `slurmfleet ${role} configuration` }, null, 2)}\n`;
+      if (opts.out) writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+    });
+}
