@@ -39,6 +39,14 @@ export const agentConfigSchema = z
           .regex(/^v0\.0\.\d{2}$/, 'expected v0.0.NN')
           .optional().describe('The slurmrestd API version, e.g. v0.0.40; default: found by asking slurmrestd.'),
         timeout: duration.default(60_000).describe('Per request to slurmrestd or run of a Slurm command.'),
+        tls: z
+          .object({
+            ca_file: z.string().min(1).optional().describe('PEM file of the CA that signed an https slurmrestd\'s certificate; default: the system\'s trusted CAs.'),
+            insecure: z.boolean().default(false).describe('Accept any certificate from an https slurmrestd (the agent warns at start): for a first test only, the JWT then goes to whoever answers.'),
+          })
+          .strict()
+          .default({ insecure: false })
+          .describe('TLS to an https:// slurmrestd (slurmrestd behind a TLS proxy, or 24.05+ with TLS).'),
         simulator: z.boolean().default(false).describe('The endpoint is the project\'s slurmrestd simulator (sfleet sim): commands without a REST call go to it.'),
         cli: z.object({ bin_dir: z.string().optional().describe('Where the Slurm commands are; default: the PATH.') }).strict().default({}).describe('The cli source.'),
         // Several endpoints: failover = the first healthy one in order (fail back once the primary

@@ -1,5 +1,6 @@
 // The agent's view of one Slurm controller: SlurmSource and the factory that picks the
 // slurmrestd or the CLI implementation from the agent config.
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../shared/errors/index.js';
 import { CliSource } from './cli/index.js';
 import type { SourceDeps } from './deps.js';
@@ -26,6 +27,8 @@ export interface SlurmConfig {
   /** The endpoint is the project's slurmrestd simulator: commands without REST go to it. */
   simulator?: boolean;
   cli?: { bin_dir?: string };
+  /** https endpoints: the CA to trust (a PEM file), or no check at all. */
+  tls?: { ca_file?: string; insecure?: boolean };
   /** Several endpoints: which one is used, health checks (ms) and when one counts as down. */
   load_balancing?: { strategy: 'failover' | 'round_robin'; health_check_interval: number; failover_threshold: number };
 }
@@ -41,6 +44,7 @@ export function createSlurmSource(config: { cluster: string; slurm: SlurmConfig 
   }
   if (slurm.source !== 'rest') throw new ConfigError(`slurm.source: must be "rest" or "cli", got "${String(slurm.source)}"`);
   if (!slurm.endpoints?.length) throw new ConfigError('slurm.endpoints: at least one slurmrestd endpoint is required');
+  const tls = slurmTls(slurm.tls, slurm.endpoints, deps);
   try {
     return new RestSource(
       {
@@ -51,6 +55,7 @@ export function createSlurmSource(config: { cluster: string; slurm: SlurmConfig 
         timeoutMs: slurm.timeout,
         simulator: slurm.simulator,
         binDir: slurm.cli?.bin_dir,
+        tls,
         loadBalancing: slurm.load_balancing && {
           strategy: slurm.load_balancing.strategy,
           healthCheckIntervalMs: slurm.load_balancing.health_check_interval,
@@ -62,5 +67,22 @@ export function createSlurmSource(config: { cluster: string; slurm: SlurmConfig 
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`slurm.endpoints: ${(err as Error).message}`);
+  }
+}
+
+/** The CA read once at start (a missing file is a config error, not a poll failure later). */
+function slurmTls(tls: SlurmConfig['tls'], endpoints: string[], deps: SourceDeps): { ca?: string; insecure: boolean } | undefined {
+  if (!tls || (!tls.ca_file && !tls.insecure)) return undefined;
+  if (!endpoints.some((e) => e.startsWith('https:'))) {
+    throw new ConfigError('slurm.tls: set only for https:// slurmrestd endpoints, and none is https');
+  }
+  if (tls.insecure) {
+    deps.logger?.warn({ endpoints: endpoints.filter((e) => e.startsWith('https:')) }, 'slurm.tls.insecure: the slurmrestd certificate is not checked; the Slurm JWT goes to whoever answers');
+    return { insecure: true };
+  }
+  try {
+    return { ca: readFileSync(tls.ca_file!, 'utf8'), insecure: false };
+  } catch (err) {
+    throw new ConfigError(`slurm.tls.ca_file: cannot read ${tls.ca_file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
 }

@@ -62,6 +62,8 @@ export interface RestSourceOptions {
   accountingEvery?: number;
   /** Where scontrol lives, for commands this API version has no endpoint for. */
   binDir?: string;
+  /** https endpoints: a CA (PEM) to trust instead of the system's, or no check. */
+  tls?: { ca?: string; insecure: boolean };
   /** `slurm.load_balancing`; default: move to the next endpoint at the first failure and stay, no health checks. */
   loadBalancing?: LoadBalancing;
 }
@@ -129,6 +131,7 @@ export class RestSource implements SlurmSource {
       timeoutMs: options.timeoutMs ?? 30_000,
       maxBodyBytes: options.maxBodyBytes ?? 256 * 1024 * 1024,
       loadBalancing: options.loadBalancing,
+      tls: options.tls,
       pool: { cluster: options.cluster, clock: deps.clock, onEvent: (e) => this.addEvent(e) },
     });
     this.clock = deps.clock ?? Date.now;

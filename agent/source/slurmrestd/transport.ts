@@ -28,6 +28,8 @@ export interface TransportOptions {
   loadBalancing?: LoadBalancing;
   /** The pool's event stamp and listener. */
   pool?: EndpointPoolDeps;
+  /** https endpoints: a CA (PEM) to trust instead of the system's, or no certificate check. */
+  tls?: { ca?: string; insecure: boolean };
 }
 
 interface Endpoint {
@@ -128,7 +130,7 @@ export class RestTransport {
       throw new Error(`slurmrestd endpoint "${url}": protocol must be http, https or unix`);
     }
     const secure = parsed.protocol === 'https:';
-    const agent = this.agent(secure ? https.Agent : http.Agent);
+    const agent = secure ? this.httpsAgent() : this.agent(http.Agent);
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     const port = Number(parsed.port) || (secure ? 443 : 80);
     return {
@@ -137,6 +139,13 @@ export class RestTransport {
       request: secure ? https.request : http.request,
       ...(secure ? {} : { raw: { target: { host, port }, host: parsed.host } }),
     };
+  }
+
+  private httpsAgent(): https.Agent {
+    const tls = this.options.tls;
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8, keepAliveMsecs: 10_000, ...(tls?.ca ? { ca: tls.ca } : {}), rejectUnauthorized: !tls?.insecure });
+    this.agents.push(agent);
+    return agent;
   }
 
   private agent(Kind: typeof http.Agent | typeof https.Agent): http.Agent {
@@ -257,7 +266,9 @@ export class RestTransport {
         if (!settled) fault.reason = code;
         // No response yet: this endpoint is unreachable (or dropped us), try the next one.
         if (CONNECT_ERRORS.has(code)) finish(new ConnectError(code, request.reusedSocket));
-        else finish(new SlurmUnavailableError(`slurmrestd request ${what} failed (${code})`));
+        else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+          finish(new SlurmUnavailableError(`slurmrestd request ${what} failed (${code}): its certificate is not trusted; set slurm.tls.ca_file to the CA that signed it`));
+        } else finish(new SlurmUnavailableError(`slurmrestd request ${what} failed (${code})`));
       });
       request.end(payload);
     });
