@@ -6,6 +6,7 @@ import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerAuthCommands } from './commands/auth-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
+import { registerConfigCommands } from './commands/config-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
@@ -14,6 +15,7 @@ import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
+import { registerVersionCommand } from './commands/version-command.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -33,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
   registerUserCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
+  registerVersionCommand(program);
+  registerConfigCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -1,5 +1,7 @@
-// The single `sfleet` binary (Node SEA): built from the sources, it runs without node_modules,
-// standalone and as a member of a hub group (etcd + Redis).
+// The single `sfleet` binary (Node SEA): built from the sources with the Node.js users get (the
+// registry's build of scripts/release/node-version), it runs without node_modules, standalone,
+// as a member of a hub group (etcd + Redis), as an agent streaming to a hub, and on linux-arm64
+// (under qemu-user-static here).
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,13 @@ function run(file: string, args: string[], cwd: string): Promise<string> {
   );
 }
 
+/** The release build: the user's environment (npm and its cache, the release cache under ~/.cache). */
+function build(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('bash', ['scripts/release/build-binary.sh', ...args], { cwd: ROOT, timeout: 600_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${stderr}${err.message}`)) : resolve(stdout))),
+  );
+}
+
 let built: string;
 
 /** A fresh directory with only the binary in it (no node_modules, no web/, no proto/). */
@@ -28,10 +37,18 @@ function elsewhereWithBinary(): string {
   return elsewhere;
 }
 
+const PINNED_NODE = `v${readFileSync(join(ROOT, 'scripts', 'release', 'node-version'), 'utf8').trim()}`;
+
 beforeAll(async () => {
   built = join(mkdtempSync(join(tmpdir(), 'sea-')), 'sfleet');
-  await run('bash', ['scripts/release/build-binary.sh', '--out', built], ROOT);
-}, 300_000);
+  await build(['--arch', 'x64', '--out', built]);
+}, 600_000);
+
+/** The subcommand paths in a commander help text's "Commands:" list (without `help`). */
+function commandsIn(help: string): string[] {
+  const list = help.split(/^Commands:$/m)[1] ?? '';
+  return [...list.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((name) => name !== 'help');
+}
 
 describe('single binary', () => {
   it('builds, and runs CA commands from a directory with no node_modules', async () => {
@@ -63,6 +80,116 @@ describe('single binary', () => {
     } finally {
       hub.kill('SIGTERM');
     }
+  });
+
+  it('embeds the pinned Node.js, not the Node that built it', async () => {
+    const info = JSON.parse(await run(built, ['version', '-o', 'json'], tmpdir())) as Record<string, unknown>;
+    expect(info).toEqual({ sfleet: '0.1.0', node: PINNED_NODE, platform: 'linux-x64', single_binary: true });
+  });
+
+  it('answers --help for every subcommand, nested ones included', async () => {
+    const elsewhere = elsewhereWithBinary();
+    const seen: string[] = [];
+    // Breadth first, a few at a time: each run starts the whole binary.
+    let level: string[][] = [[]];
+    while (level.length > 0) {
+      const next: string[][] = [];
+      for (let i = 0; i < level.length; i += 4) {
+        await Promise.all(
+          level.slice(i, i + 4).map(async (path) => {
+            const help = await run('./sfleet', [...path, '--help'], elsewhere);
+            expect(help, path.join(' ')).toMatch(/^Usage: sfleet/);
+            seen.push(path.join(' '));
+            for (const sub of commandsIn(help)) next.push([...path, sub]);
+          }),
+        );
+      }
+      level = next;
+    }
+    // The top level and a nested command of each kind are among them (the walk found the tree).
+    expect(seen).toEqual(expect.arrayContaining(['', 'hub', 'agent', 'sim', 'jobs', 'ca', 'ca init', 'config validate', 'version']));
+    expect(seen.length).toBeGreaterThan(20);
+  }, 400_000);
+
+  it('runs an agent that streams a simulated cluster to a hub, all three from the binary', async () => {
+    const elsewhere = elsewhereWithBinary();
+    await run('./sfleet', ['ca', 'init', '--dir', 'pki', '--trust-domain', 'bin.test'], elsewhere);
+    await run('./sfleet', ['ca', 'issue', '--dir', 'pki', '--role', 'hub', '--name', 'hub'], elsewhere);
+    await run('./sfleet', ['ca', 'issue', '--dir', 'pki', '--role', 'client', '--name', 'ops'], elsewhere);
+    await run('./sfleet', ['ca', 'issue', '--dir', 'pki', '--role', 'agent', '--name', 'a1', '--cluster', 'binsim'], elsewhere);
+    const [http, grpc, sim] = [await freePort(), await freePort(), await freePort()];
+    const pki = (f: string) => join(elsewhere, 'pki', f);
+    writeFileSync(
+      join(elsewhere, 'hub.yaml'),
+      stringify({ region: 'bin', hub_id: 'bin-agent', data_dir: join(elsewhere, 'data'), listen: { http: `127.0.0.1:${http}`, grpc: `127.0.0.1:${grpc}` }, tls: { ca: pki('ca.pem'), cert: pki('hub.pem'), key: pki('hub-key.pem') } }),
+    );
+    writeFileSync(
+      join(elsewhere, 'agent.yaml'),
+      stringify({
+        cluster: 'binsim',
+        hub: { endpoints: [`127.0.0.1:${grpc}`] },
+        tls: { ca: pki('ca.pem'), cert: pki('a1.pem'), key: pki('a1-key.pem') },
+        slurm: { source: 'rest', endpoints: [`http://127.0.0.1:${sim}`], auth: { user: 'root', token: 'bin' }, simulator: true },
+        poll_interval: '500ms',
+        spool_dir: join(elsewhere, 'spool'),
+      }),
+    );
+    registerAuditDir(join(elsewhere, 'data', 'audit'));
+    const env = { PATH: '/usr/bin:/bin', HOME: elsewhere };
+    const output: Record<string, string> = { sim: '', hub: '', agent: '' };
+    const child = (name: string, args: string[]) => {
+      const c = spawn('./sfleet', args, { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const keep = (chunk: Buffer) => (output[name] = (output[name] + chunk.toString('utf8')).slice(-4_000));
+      c.stdout.on('data', keep);
+      c.stderr.on('data', keep);
+      return c;
+    };
+    const children = [
+      child('sim', ['sim', '--listen', `127.0.0.1:${sim}`, '--nodes', '8', '--jobs', '40', '--token', 'bin']),
+      child('hub', ['hub', '--config', 'hub.yaml']),
+      child('agent', ['agent', '--config', 'agent.yaml']),
+    ];
+    try {
+      const get = (path: string) => httpsCall(`https://127.0.0.1:${http}${path}`, { ca: pki('ca.pem'), cert: pki('ops.pem'), key: pki('ops-key.pem'), timeoutMs: 5_000 });
+      let jobs: { items: { cluster: string }[] } | undefined;
+      await waitFor(
+        'the agent of the binary streams its cluster to the hub of the binary',
+        async () => {
+          if (children.some((c) => c.exitCode !== null)) throw new Error(`a child exited: ${children.map((c) => c.exitCode).join(', ')}`);
+          const answer = await get('/api/v1/jobs?cluster=binsim&limit=100').catch(() => undefined);
+          jobs = answer?.status === 200 ? (JSON.parse(answer.body) as typeof jobs) : undefined;
+          return (jobs?.items.length ?? 0) > 0;
+        },
+        90_000,
+        250,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${Object.entries(output).map(([name, text]) => `--- ${name}:\n${text}`).join('\n')}`);
+      });
+      expect(jobs?.items.every((j) => j.cluster === 'binsim')).toBe(true);
+      const clusters = JSON.parse((await get('/api/v1/clusters')).body) as { items: { name: string }[] };
+      expect(clusters.items.map((c) => c.name)).toEqual(['binsim']);
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+    }
+  }, 120_000);
+
+  describe('linux-arm64, under qemu-user-static with the arm64 cross libc as sysroot', () => {
+    let arm64: string;
+    beforeAll(async () => {
+      arm64 = join(mkdtempSync(join(tmpdir(), 'sea-arm64-')), 'sfleet');
+      await build(['--arch', 'arm64', '--out', arm64]);
+    }, 600_000);
+
+    it('is an arm64 executable that answers --version, version and ca init', async () => {
+      expect(readFileSync(arm64).readUInt16LE(18)).toBe(0xb7); // ELF e_machine: EM_AARCH64
+      const qemu = (args: string[], cwd: string) => run('bash', [join(ROOT, 'scripts/release/qemu-arm64.sh'), arm64, ...args], cwd);
+      const elsewhere = mkdtempSync(join(tmpdir(), 'sea-arm64-run-'));
+      expect((await qemu(['--version'], elsewhere)).trim()).toBe('0.1.0');
+      const info = JSON.parse(await qemu(['version', '-o', 'json'], elsewhere)) as Record<string, unknown>;
+      expect(info).toEqual({ sfleet: '0.1.0', node: PINNED_NODE, platform: 'linux-arm64', single_binary: true });
+      await qemu(['ca', 'init', '--dir', 'pki', '--trust-domain', 'arm.test'], elsewhere);
+      expect(readFileSync(join(elsewhere, 'pki', 'ca.pem'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    }, 180_000);
   });
 
   describe('as a member of a hub group (etcd + Redis)', () => {

