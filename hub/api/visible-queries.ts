@@ -4,7 +4,7 @@
 import { NotFoundError } from '../../shared/errors/index.js';
 import type { Job, KindName, Node } from '../../shared/model/index.js';
 import { queryJobs, queryNodes, queryPartitions, type FleetState, type JobFilter, type NodeFilter } from '../fleet/index.js';
-import type { Visibility, FilterField, RowFilter } from '../policy/index.js';
+import { isGlob, type Visibility, type FilterField, type RowFilter } from '../policy/index.js';
 import { clusterStatuses, type ClusterStatusView } from './cluster-status.js';
 
 /** The row filter's single fixed value for each job filter the caller left empty: lets the job index do the work. */
@@ -87,7 +87,7 @@ function countJobs(state: FleetState, cluster: string, rows: RowFilter): number 
   const clauses = rows.clauses ?? [];
   if (clauses.length === 0) return 0;
   // The common tenant filter (accounts only): the account index has the count.
-  if (clauses.length === 1 && Object.keys(clauses[0]).every((f) => f === 'account')) {
+  if (clauses.length === 1 && Object.keys(clauses[0]).every((f) => f === 'account') && !clauses[0].account?.some(isGlob)) {
     let n = 0;
     for (const account of new Set(clauses[0].account ?? [])) n += state.jobs.idsByCluster('account', account).get(cluster)?.size ?? 0;
     return n;
