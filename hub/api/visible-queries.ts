@@ -25,20 +25,22 @@ export function visibleJobs(state: FleetState, visibility: Visibility, filter: J
 
 export function visibleNodes(state: FleetState, visibility: Visibility, filter: NodeFilter, limit?: number, cursor?: string) {
   const rows = visibility.rows('nodes');
-  return rows.unrestricted ? queryNodes(state, filter, limit, cursor) : queryNodes(state, filter, limit, cursor, (n) => rows.allows('node', n));
+  if (rows.unrestricted) return queryNodes(state, filter, limit, cursor);
+  const page = queryNodes(state, filter, limit, cursor, (n) => rows.allows('node', n));
+  return visibility.tenant ? { ...page, items: page.items.map((n) => visibility.tenantView('node', n)) } : page;
 }
 
 export function visiblePartitions(state: FleetState, visibility: Visibility, cluster?: string) {
   const rows = visibility.rows('cluster');
   const all = queryPartitions(state, cluster);
-  return rows.unrestricted ? all : all.filter((p) => rows.allows('partition', p));
+  return rows.unrestricted ? all : all.filter((p) => rows.allows('partition', p)).map((p) => visibility.tenantView('partition', p));
 }
 
 /** Cluster-level objects (reservations, QOS, accounts...) under the cluster:read filter. */
 export function visibleList(state: FleetState, visibility: Visibility, kind: KindName, cluster?: string): unknown[] {
   const rows = visibility.rows('cluster');
   const all = state.list(kind, cluster);
-  return rows.unrestricted ? all : all.filter((o) => rows.allows(kind, o));
+  return rows.unrestricted ? all : all.filter((o) => rows.allows(kind, o)).map((o) => visibility.tenantView(kind, o));
 }
 
 /** One job for `verb` (read or a command): 404 when it does not exist or the caller's filter hides it. */
@@ -51,7 +53,7 @@ export function visibleJob(state: FleetState, visibility: Visibility, cluster: s
 export function visibleNode(state: FleetState, visibility: Visibility, cluster: string, name: string, verb = 'read'): Node {
   const node = state.clusters.get(cluster)?.objects.node.get(name);
   if (!node || !visibility.rows('nodes', verb).allows('node', node)) throw new NotFoundError(`node ${cluster}/${name} not found`);
-  return node;
+  return visibility.tenantView('node', node);
 }
 
 /**

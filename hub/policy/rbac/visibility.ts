@@ -78,6 +78,24 @@ export class Visibility {
     return !this.tenant || this.tenantRows.allows('association', object);
   }
 
+  /**
+   * An object of a cluster the caller's tenant shares with others, as the tenant may see it: the
+   * other tenants' accounts and users taken out of partitions, reservations and nodes. The same
+   * object for fleet-wide callers and for clusters the tenant owns whole.
+   */
+  tenantView<T>(kind: string, object: T): T {
+    if (!this.tenant || !object || typeof object !== 'object') return object;
+    const o = object as Record<string, unknown>;
+    const cluster = typeof o.cluster === 'string' ? o.cluster : '';
+    // A tenant that owns every account of the cluster ("*") matches an account no one can name.
+    if (this.inTenant({ cluster, account: '\u0000' })) return object;
+    const mine = (accounts: unknown): string[] => (Array.isArray(accounts) ? (accounts as string[]).filter((account) => this.inTenant({ cluster, account })) : []);
+    if (kind === 'partition') return { ...o, allowed_accounts: mine(o.allowed_accounts) } as T;
+    if (kind === 'reservation') return { ...o, accounts: mine(o.accounts), users: [] } as T;
+    if (kind === 'node') return { ...o, reason_set_by: '' } as T;
+    return object;
+  }
+
   /** The header a global query sends to peer regions on this request's behalf. */
   forwardHeader(): string {
     const out: Forwarded = {};
