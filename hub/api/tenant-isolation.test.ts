@@ -18,6 +18,8 @@ import { CommandRouter } from '../commands/index.js';
 import { EventLog } from '../events/index.js';
 import { FleetState } from '../fleet/index.js';
 import { Authenticator, Rbac, TokenStore } from '../policy/index.js';
+import { systemClock } from '../../shared/clock/index.js';
+import { QuotaBook, registerQuotaRoutes } from '../quota/index.js';
 import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
 import { WatchFeed } from '../watch/index.js';
 import { fleetService } from './grpc/fleet-service.js';
@@ -41,6 +43,9 @@ const CONFIG = `multi_tenancy:
       clusters: ["${CANARY}-*", shared]
       accounts: ["${CANARY}-*"]
       users: ["${CANARY}-*"]
+      resources: { max_jobs: 5 }
+      account_resources: { "${B_ACCOUNT}": { max_jobs: 1 } }
+      user_resources: { "${B_USER}": { max_jobs: 1 } }
 `;
 
 const bJob = (id: number, cluster: string): Job => testJob(id, { cluster, account: B_ACCOUNT, user: B_USER, name: B_JOB, state: 'RUNNING', nodes: ['n1'], node_list: 'n1', comment: CANARY, working_dir: `/home/${B_USER}` });
@@ -99,7 +104,8 @@ async function setup() {
     metrics: async () => ({ contentType: 'text/plain', body: `sfleet_jobs{cluster="${B_CLUSTER}"} 1\n` }),
     members: async () => ({ region: 'r', items: [{ hub_id: 'h1', ingesting: ['alpha-cluster', B_CLUSTER, 'shared'], stale_clusters: [B_CLUSTER] }] }),
   };
-  const { app, routes } = await buildHttpApi({ ...deps, logger: silentLogger(), audit });
+  const quotas = new QuotaBook(tenancy, state, systemClock);
+  const { app, routes } = await buildHttpApi({ ...deps, logger: silentLogger(), audit, extraRoutes: [(a) => registerQuotaRoutes(a, quotas)] });
   const grpc = fleetService(deps);
   populate(state, events, watch);
   return { app, routes, grpc, ann, op, state, events, watch, audit };
@@ -149,6 +155,8 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
       }
     }
     expect(walked).toBeGreaterThan(40);
+    expect(s.routes.map((r) => r.url)).toContain('/api/v1/quotas');
+    expect(leaks((await as(s.ann, 'GET', '/api/v1/quotas?tenant=bravo')).body)).toBe(false);
   });
 
   it('sees its own rows, shared nodes and partitions without B in them, and the checks are for operators', async () => {
@@ -169,6 +177,8 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     expect((await s.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
     expect((await as(s.op, 'GET', '/readyz')).json().checks).toMatchObject({ etcd: 'ok' });
     expect((await as(s.op, 'GET', '/api/v1/jobs')).json().items).toHaveLength(4);
+    expect((await as(s.ann, 'GET', '/api/v1/quotas')).json().items.map((t: { tenant: string }) => t.tenant)).toEqual(['alpha']);
+    expect((await as(s.op, 'GET', '/api/v1/quotas')).json().items.map((t: { tenant: string }) => t.tenant)).toEqual(['alpha', 'bravo']);
     // A tenant A is not in: refused, in the same words as a tenant that does not exist.
     const other = await s.app.inject({ method: 'GET', url: '/api/v1/jobs', headers: { authorization: `Bearer ${s.ann}`, 'x-sfleet-tenant': 'bravo' } });
     expect(other.statusCode).toBe(403);

@@ -1,8 +1,9 @@
 // The hub's `multi_tenancy` section: tenants (who is a member, which clusters and Slurm
 // accounts they own) and their resource limits. Refused at load, with the file, line and key,
 // when two tenants would own the same jobs or a limit is negative or absurd.
+import { Cron } from 'croner';
 import { z } from 'zod';
-import { byteSize } from '../../shared/config/index.js';
+import { byteSize, duration } from '../../shared/config/index.js';
 
 const TENANT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const glob = z.string().min(1).max(256).regex(/^[^\s,]+$/, 'a name or glob (* and ?) without spaces or commas');
@@ -29,6 +30,38 @@ export const resourceLimitsSchema = z
 
 export type ResourceLimits = z.infer<typeof resourceLimitsSchema>;
 
+const timeZone = z
+  .string()
+  .min(1)
+  .superRefine((tz, ctx) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `unknown time zone "${tz}" (an IANA name such as Europe/Berlin or UTC)` });
+    }
+  });
+
+const cronExpression = z.string().superRefine((expr, ctx) => {
+  try {
+    new Cron(expr, { paused: true });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid cron expression "${expr}": ${(err as Error).message}` });
+  }
+});
+
+/** A quota set in force from each time its cron fires, for `duration` (nights, weekends, a deadline window). */
+export const quotaScheduleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a lower-case name').describe('The schedule, as `sfleet quota` names it.'),
+    cron: cronExpression.describe('When the set comes into force: minute hour day-of-month month day-of-week (croner syntax).'),
+    timezone: timeZone.default('UTC').describe('The time zone of the cron fields (IANA name); DST gaps and repeats are handled.'),
+    duration: duration.pipe(z.number().min(60_000, 'at least 1m').max(31 * 86_400_000, 'at most 31 days')).describe('How long the set stays in force after each firing.'),
+    resources: resourceLimitsSchema.describe('The tenant limits while in force (limits not named keep the base value).'),
+  })
+  .strict();
+
+export type QuotaSchedule = z.infer<typeof quotaScheduleSchema>;
+
 const tenantSchema = z
   .object({
     clusters: globs.min(1).describe('The clusters (names or globs) the tenant uses. A cluster may belong to several tenants: its jobs are split by Slurm account.'),
@@ -36,6 +69,9 @@ const tenantSchema = z
     users: globs.default([]).describe('Members by login name (globs): the name of a session, token or client certificate.'),
     groups: globs.default([]).describe('Members by directory or IdP group (globs).'),
     resources: resourceLimitsSchema.optional().describe('Limits of the whole tenant.'),
+    account_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each Slurm account (glob -> limits), each account counted on its own.'),
+    user_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each user (glob -> limits) within the tenant.'),
+    schedules: z.array(quotaScheduleSchema).default([]).describe('Dynamic quotas: tenant limits in force at scheduled times; the first schedule in force wins. A shrinking quota never cancels running jobs.'),
   })
   .strict();
 
@@ -73,6 +109,26 @@ export const multiTenancyConfigSchema = z
             });
           } else owner.set(key, name);
         }
+      }
+    }
+    // The same glob with other limits in another tenant of a shared cluster: which one holds would depend on the order.
+    for (const field of ['account_resources', 'user_resources'] as const) {
+      const seen = new Map<string, { tenant: string; limits: string; clusters: string[] }>();
+      for (const [name, t] of Object.entries(c.tenants)) {
+        for (const [g, limits] of Object.entries(t[field])) {
+          const prior = seen.get(g);
+          const text = JSON.stringify(limits);
+          if (prior && prior.limits !== text && prior.clusters.some((x) => t.clusters.includes(x))) {
+            ctx.addIssue({ code: 'custom', path: ['tenants', name, field, g], message: `"${g}" has other limits in tenant ${prior.tenant}, which shares a cluster with this one: give it the same limits or one tenant` });
+          } else if (!prior) seen.set(g, { tenant: name, limits: text, clusters: t.clusters });
+        }
+      }
+    }
+    for (const [name, t] of Object.entries(c.tenants)) {
+      const names = new Set<string>();
+      for (const [i, s] of t.schedules.entries()) {
+        if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['tenants', name, 'schedules', i, 'name'], message: `schedule "${s.name}" is named twice` });
+        names.add(s.name);
       }
     }
   });

@@ -1,2 +1,2 @@
-export { LIMIT_CEILINGS, multiTenancyConfigSchema, resourceLimitsSchema, type MultiTenancyConfig, type ResourceLimits, type TenantConfig } from './config.js';
+export { LIMIT_CEILINGS, multiTenancyConfigSchema, quotaScheduleSchema, resourceLimitsSchema, type MultiTenancyConfig, type QuotaSchedule, type ResourceLimits, type TenantConfig } from './config.js';
 export { Tenancy, type Membership } from './tenancy.js';
