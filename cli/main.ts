@@ -14,6 +14,7 @@ import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
+import { registerQuotaCommands } from './commands/quota-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuthCommands(program);
   registerLoginCommands(program);
   registerUserCommands(program);
+  registerQuotaCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
   try {
