@@ -165,7 +165,10 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     expect((await as(s.ann, 'GET', '/api/v1/jobs/shared/4')).statusCode).toBe(404);
     const partitions = (await as(s.ann, 'GET', '/api/v1/partitions?cluster=shared')).json() as { items: { allowed_accounts: string[] }[] };
     expect(partitions.items).toEqual([expect.objectContaining({ allowed_accounts: ['alpha-main'] })]);
-    expect((await as(s.ann, 'GET', '/api/v1/clusters')).json().items.map((c: { name: string; jobs: number }) => `${c.name}:${c.jobs}`).sort()).toEqual(['alpha-cluster:1', 'shared:1']);
+    const clusters = (await as(s.ann, 'GET', '/api/v1/clusters')).json() as { items: { name: string; jobs: number }[]; fleet?: unknown };
+    expect(clusters.items.map((c) => `${c.name}:${c.jobs}`).sort()).toEqual(['alpha-cluster:1', 'shared:1']);
+    // strict: not even the fleet's size (isolation_mode shared adds it as counts).
+    expect(clusters.fleet).toBeUndefined();
     // limit counts A's events, applied after the tenant filter.
     expect((await as(s.ann, 'GET', '/api/v1/events?limit=2&type=controller_down')).json().items.map((e: { cluster: string }) => e.cluster)).toEqual(['alpha-cluster', 'shared']);
     const audit = (await as(s.ann, 'GET', '/api/v1/audit?action=jobs:*&limit=1')).json() as { items: { user: string }[] };

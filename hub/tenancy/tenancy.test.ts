@@ -33,7 +33,7 @@ const person = (name: string, fields: Partial<Principal> = {}): Principal => ({ 
 describe('multi_tenancy config', () => {
   it("reads the brief's shape and fills the defaults", () => {
     const c = load(BRIEF).multi_tenancy!;
-    expect(c.tenants.engineering).toEqual({ clusters: ['eng-cluster'], accounts: ['*'], users: ['eng-*'], groups: [], resources: { max_jobs: 1000, max_nodes: 100 } });
+    expect(c.tenants.engineering).toEqual({ clusters: ['eng-cluster'], accounts: ['*'], users: ['eng-*'], groups: [], resources: { max_jobs: 1000, max_nodes: 100 }, account_resources: {}, user_resources: {}, schedules: [] });
     expect(c.tenants.research.resources?.max_memory).toBe(2048 * 1024 ** 3);
   });
 
@@ -91,6 +91,12 @@ describe('membership', () => {
     expect(tenancy.resolve(person('root-ish', { groups: ['hpc-admins'] }), undefined)).toBeUndefined();
     expect(tenancy.resolve(person('hub-b', { role: 'hub', method: 'mtls' }), undefined)).toBeUndefined();
     expect(tenancy.resolve(person('stranger'), undefined)).toEqual({ name: null, via: 'stranger is in no tenant and no operator', clauses: [] });
+  });
+
+  it('isolation_mode shared: the same rows, plus fleet-wide aggregate counts', () => {
+    const shared = new Tenancy(load(BRIEF.replace('isolation_mode: "strict"', 'isolation_mode: "shared"')).multi_tenancy!);
+    expect(shared.resolve(person('eng-ann'), undefined)).toEqual({ name: 'engineering', via: 'user eng-ann matches "eng-*"', clauses: [{ cluster: ['eng-cluster'], account: ['*'] }], aggregates: true });
+    expect(tenancy.resolve(person('eng-ann'), undefined)?.aggregates).toBeUndefined();
   });
 
   it('disabled: nobody is narrowed', () => {

@@ -86,6 +86,10 @@ export class Tenancy implements TenantResolver {
     return t ? [{ cluster: [...t.clusters], account: [...t.accounts] }] : [];
   }
 
+  private scope(m: Membership): TenantScope {
+    return { name: m.tenant, via: m.via, clauses: this.clauses(m.tenant), ...(this.config.isolation_mode === 'shared' ? { aggregates: true } : {}) };
+  }
+
   resolve(p: Principal, requested: string | undefined): TenantScope | undefined {
     if (!this.enabled) return undefined;
     const fleet = this.fleetWide(p);
@@ -94,10 +98,10 @@ export class Tenancy implements TenantResolver {
       const m = mine.find((x) => x.tenant === requested);
       // The same words whether the tenant exists or not: a caller learns no other tenant's name.
       if (!m) throw new ForbiddenError(`${p.name} is not a member of tenant "${requested.slice(0, 64)}"${mine.length ? ` (member of: ${mine.map((x) => x.tenant).join(', ')})` : ''}`);
-      return { name: m.tenant, via: m.via, clauses: this.clauses(m.tenant) };
+      return this.scope(m);
     }
     if (fleet) return undefined;
-    if (mine.length === 1) return { name: mine[0].tenant, via: mine[0].via, clauses: this.clauses(mine[0].tenant) };
+    if (mine.length === 1) return this.scope(mine[0]);
     if (mine.length > 1) throw new BadRequestError(`${p.name} is a member of several tenants (${mine.map((x) => x.tenant).join(', ')}): choose one with the X-Sfleet-Tenant header or --tenant`);
     return { name: null, via: `${p.name} is in no tenant and no operator`, clauses: [] };
   }

@@ -14,6 +14,8 @@ export interface TenantScope {
   via: string;
   /** The tenant's rows: any of the clauses (cluster and account globs). Empty: nothing. */
   clauses: FilterClause[];
+  /** isolation_mode shared: the tenant also sees fleet-wide aggregate counts (never rows of others). */
+  aggregates?: boolean;
 }
 
 export interface TenantResolver {
