@@ -192,19 +192,23 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     await s.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = s.app.server.address() as { port: number };
     let text = '';
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/watch?last_event_id=0', headers: { authorization: `Bearer ${s.ann}` } });
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/watch', headers: { authorization: `Bearer ${s.ann}` } });
+    let subscribed!: () => void;
+    const open = new Promise<void>((resolve) => (subscribed = resolve));
     const done = new Promise<void>((resolve, reject) => {
       req.on('response', (res) => {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           text += chunk;
+          // The stream's first comment is written once it is subscribed.
+          if (text.includes(': watching since')) subscribed();
           if (text.includes('a-job-late')) resolve();
         });
       });
       req.on('error', reject);
     });
     req.end();
-    await new Promise((r) => setTimeout(r, 100));
+    await open;
     // B's changes first, then A's: the stream is in order, so B's would have arrived before A's marker.
     s.state.apply(jobDelta([bJob(5, B_CLUSTER), bJob(6, 'shared')], { cluster: 'shared', seq: 2 }));
     s.state.apply(jobDelta([{ ...aJob(7, 'shared'), name: 'a-job-late' }], { cluster: 'shared', seq: 3 }));
