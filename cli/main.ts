@@ -16,6 +16,7 @@ import { registerServerCommands } from './commands/server-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
 import { registerVersionCommand } from './commands/version-command.js';
+import { registerQuotaCommands } from './commands/quota-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuthCommands(program);
   registerLoginCommands(program);
   registerUserCommands(program);
+  registerQuotaCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
   registerVersionCommand(program);

@@ -13,6 +13,8 @@ export interface Connection {
   cert?: string;
   key?: string;
   token?: string;
+  /** The tenant to act in (X-Sfleet-Tenant), for a person in several. */
+  tenant?: string;
 }
 
 export interface ContextEntry extends Partial<Connection> {
@@ -31,6 +33,7 @@ export interface ConnectionFlags {
   key?: string;
   token?: string;
   context?: string;
+  tenant?: string;
 }
 
 export function contextsPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -70,5 +73,6 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     cert: abs(pick(flags.cert, 'SFLEET_CERT', context?.cert)),
     key: abs(pick(flags.key, 'SFLEET_KEY', context?.key)),
     token: pick(flags.token, 'SFLEET_TOKEN', context?.token),
+    ...((t) => (t ? { tenant: t } : {}))(pick(flags.tenant, 'SFLEET_TENANT', context?.tenant)),
   };
 }

@@ -47,6 +47,7 @@ export class HubClient {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
+    if (this.conn.tenant) headers['x-sfleet-tenant'] = this.conn.tenant;
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(payload.length);

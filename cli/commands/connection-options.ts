@@ -10,7 +10,8 @@ export function withConnection(cmd: Command): Command {
     .option('--cert <file>', 'client certificate (env SFLEET_CERT)')
     .option('--key <file>', 'client key (env SFLEET_KEY)')
     .option('--token <token>', 'bearer token instead of a certificate (env SFLEET_TOKEN)')
-    .option('--context <name>', 'context from the contexts file (env SFLEET_CONTEXT)');
+    .option('--context <name>', 'context from the contexts file (env SFLEET_CONTEXT)')
+    .option('--tenant <name>', 'the tenant to act in, for a member of several (env SFLEET_TENANT)');
 }
 
 export function withOutput(cmd: Command): Command {

@@ -4,7 +4,7 @@
 import { NotFoundError } from '../../shared/errors/index.js';
 import type { Job, KindName, Node } from '../../shared/model/index.js';
 import { queryJobs, queryNodes, queryPartitions, type FleetState, type JobFilter, type NodeFilter } from '../fleet/index.js';
-import type { Visibility, FilterField, RowFilter } from '../policy/index.js';
+import { isGlob, type Visibility, type FilterField, type RowFilter } from '../policy/index.js';
 import { clusterStatuses, type ClusterStatusView } from './cluster-status.js';
 
 /** The row filter's single fixed value for each job filter the caller left empty: lets the job index do the work. */
@@ -25,20 +25,22 @@ export function visibleJobs(state: FleetState, visibility: Visibility, filter: J
 
 export function visibleNodes(state: FleetState, visibility: Visibility, filter: NodeFilter, limit?: number, cursor?: string) {
   const rows = visibility.rows('nodes');
-  return rows.unrestricted ? queryNodes(state, filter, limit, cursor) : queryNodes(state, filter, limit, cursor, (n) => rows.allows('node', n));
+  if (rows.unrestricted) return queryNodes(state, filter, limit, cursor);
+  const page = queryNodes(state, filter, limit, cursor, (n) => rows.allows('node', n));
+  return visibility.tenant ? { ...page, items: page.items.map((n) => visibility.tenantView('node', n)) } : page;
 }
 
 export function visiblePartitions(state: FleetState, visibility: Visibility, cluster?: string) {
   const rows = visibility.rows('cluster');
   const all = queryPartitions(state, cluster);
-  return rows.unrestricted ? all : all.filter((p) => rows.allows('partition', p));
+  return rows.unrestricted ? all : all.filter((p) => rows.allows('partition', p)).map((p) => visibility.tenantView('partition', p));
 }
 
 /** Cluster-level objects (reservations, QOS, accounts...) under the cluster:read filter. */
 export function visibleList(state: FleetState, visibility: Visibility, kind: KindName, cluster?: string): unknown[] {
   const rows = visibility.rows('cluster');
   const all = state.list(kind, cluster);
-  return rows.unrestricted ? all : all.filter((o) => rows.allows(kind, o));
+  return rows.unrestricted ? all : all.filter((o) => rows.allows(kind, o)).map((o) => visibility.tenantView(kind, o));
 }
 
 /** One job for `verb` (read or a command): 404 when it does not exist or the caller's filter hides it. */
@@ -51,7 +53,7 @@ export function visibleJob(state: FleetState, visibility: Visibility, cluster: s
 export function visibleNode(state: FleetState, visibility: Visibility, cluster: string, name: string, verb = 'read'): Node {
   const node = state.clusters.get(cluster)?.objects.node.get(name);
   if (!node || !visibility.rows('nodes', verb).allows('node', node)) throw new NotFoundError(`node ${cluster}/${name} not found`);
-  return node;
+  return visibility.tenantView('node', node);
 }
 
 /**
@@ -87,7 +89,7 @@ function countJobs(state: FleetState, cluster: string, rows: RowFilter): number 
   const clauses = rows.clauses ?? [];
   if (clauses.length === 0) return 0;
   // The common tenant filter (accounts only): the account index has the count.
-  if (clauses.length === 1 && Object.keys(clauses[0]).every((f) => f === 'account')) {
+  if (clauses.length === 1 && Object.keys(clauses[0]).every((f) => f === 'account') && !clauses[0].account?.some(isGlob)) {
     let n = 0;
     for (const account of new Set(clauses[0].account ?? [])) n += state.jobs.idsByCluster('account', account).get(cluster)?.size ?? 0;
     return n;

@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError, PROBLEM_CONTENT_TYPE, toProblem } from '../../shared/errors/index.js';
 import { parseSince } from '../events/index.js';
+import type { Visibility } from '../policy/index.js';
 import type { AuditLog } from './audit-log.js';
 import { AuditUnavailableError, AuditWriteError } from './errors.js';
 import type { AuditEvent, AuditOutcome } from './record.js';
@@ -139,7 +140,11 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditLog): void
         if (t === undefined) throw new BadRequestError(`${name}: expected an ISO-8601 time or a duration back from now, e.g. 2h (got "${q[name]}")`);
         return t;
       };
+      // A caller acting in a tenant reads the records about its tenant's clusters and accounts only.
+      const visibility = (request as FastifyRequest & { access?: Visibility }).access;
+      const allow = visibility?.tenant ? (r: { tenant: { cluster?: string; account?: string } | null }): boolean => !!r.tenant?.cluster && visibility.inTenant(r.tenant) : undefined;
       return audit.query({
+        ...(allow ? { allow } : {}),
         user: q.user as string | undefined,
         action: q.action as string | undefined,
         resource: q.resource as string | undefined,

@@ -18,6 +18,8 @@ export interface AuditQuery {
   limit: number;
   /** The seq after which to continue. */
   cursor?: number;
+  /** The caller's tenant filter: applied before `limit`. */
+  allow?: (record: AuditRecord) => boolean;
 }
 
 function firstSeq(files: AuditFiles, name: string): number {
@@ -61,6 +63,7 @@ export function queryAudit(files: AuditFiles, q: AuditQuery): { items: AuditReco
       if (q.user !== undefined && line.user !== q.user) continue;
       if (q.outcome !== undefined && line.outcome !== q.outcome) continue;
       if (!matches(q.action, line.action) || !matches(q.resource, line.resource)) continue;
+      if (q.allow && !q.allow(line)) continue;
       if (items.length === q.limit) return { items, next_cursor: String(items[items.length - 1].seq) };
       items.push(line);
     }

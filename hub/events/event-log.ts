@@ -35,6 +35,8 @@ export interface EventQuery {
   sinceMs?: number;
   /** The newest `limit` of the matches (still returned oldest first). */
   limit?: number;
+  /** The caller's row filter: applied before `limit`, so a page is full of what the caller may see. */
+  allow?: (event: EventView) => boolean;
 }
 
 export interface EventLogOptions {
@@ -124,7 +126,7 @@ export class EventLog {
   list(q: EventQuery = {}): EventView[] {
     const types = q.types?.length ? new Set(q.types) : undefined;
     const out = this.items.filter(
-      (e) => (!q.cluster || e.cluster === q.cluster) && (!types || types.has(e.type)) && (q.sinceMs === undefined || Date.parse(e.occurred_at) >= q.sinceMs),
+      (e) => (!q.cluster || e.cluster === q.cluster) && (!types || types.has(e.type)) && (q.sinceMs === undefined || Date.parse(e.occurred_at) >= q.sinceMs) && (!q.allow || q.allow(e)),
     );
     return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
   }

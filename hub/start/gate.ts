@@ -8,6 +8,7 @@ import { createLogins, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
 import { Authenticator, Rbac, TokenStore, type BearerVerifier } from '../policy/index.js';
+import { Tenancy } from '../tenancy/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Foundations } from './foundations.js';
 import type { Region } from './region.js';
@@ -15,6 +16,8 @@ import type { Region } from './region.js';
 export interface Gate {
   /** One RBAC policy for REST, gRPC and watch streams (config rbac; absent: everyone authenticated is an admin). */
   rbac: Rbac;
+  /** multi_tenancy, when configured (the rbac narrows every caller's rows by it when enabled). */
+  tenancy?: Tenancy;
   logins: Logins;
   oidc?: Oidc;
   saml?: Saml;
@@ -22,7 +25,8 @@ export interface Gate {
 }
 
 export function openGate({ config, logger, atRest, revocations }: Foundations, { replication, shared }: Region, stack: CloseStack): Gate {
-  const rbac = new Rbac(config.rbac);
+  const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy) : undefined;
+  const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined);
   // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
   const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   if (loginRedis) stack.defer('login counters (Redis)', () => loginRedis.disconnect());
@@ -42,5 +46,5 @@ export function openGate({ config, logger, atRest, revocations }: Foundations, {
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
   const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
-  return { rbac, logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator };
+  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator };
 }

@@ -14,6 +14,7 @@ import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
 import { createHubMetrics } from '../metrics/index.js';
+import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { registerReplicationMetrics } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
@@ -46,6 +47,9 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   registerLeaderMetrics(metrics, leadership);
   registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
+  // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
+  const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
+  if (quotas) registerQuotaMetrics(metrics, quotas);
 
   const grpcServer = new Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -66,7 +70,11 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
     {
       logger,
       authenticator: gate.authenticator,
-      extraRoutes: [...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []), ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : [])],
+      extraRoutes: [
+        ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []),
+        ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
+        ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
+      ],
       cookieBearer: bearerFromSessionCookie,
       rbac: gate.rbac,
       logins: gate.logins,

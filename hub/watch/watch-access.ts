@@ -12,8 +12,8 @@ export function watchVisibility(visibility: Visibility): (event: WatchEvent) => 
     if (event.type === 'event') return fleetEvents.allows('event', event.event) ? event : undefined;
     const kind = event.kind as KindName;
     const rows = visibility.rows(resourceOfKind(kind));
-    if (event.type === 'remove') return rows.allows(kind, event.previous) ? event : undefined;
-    if (rows.allows(kind, event.object)) return event;
+    if (event.type === 'remove') return rows.allows(kind, event.previous) ? { ...event, previous: undefined } : undefined;
+    if (rows.allows(kind, event.object)) return visibility.tenant ? { ...event, object: visibility.tenantView(kind, event.object), previous: undefined } : event;
     if (event.previous && rows.allows(kind, event.previous)) return { ...event, type: 'remove', object: undefined };
     return undefined;
   };

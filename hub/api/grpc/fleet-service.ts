@@ -5,7 +5,7 @@ import { BadRequestError, toGrpcStatus } from '../../../shared/errors/index.js';
 import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js';
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
-import { Visibility, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
+import { Visibility, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
 import { watchVisibility, type WatchFeed } from '../../watch/index.js';
 import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
@@ -48,7 +48,8 @@ async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: k
   });
   // For the audit wrapper (auditGrpcService): who made the call.
   (call as AnyCall & { principal?: Principal }).principal = principal;
-  const visibility = new Visibility(rbac, principal);
+  const tenant = call.metadata.get(TENANT_HEADER)[0];
+  const visibility = new Visibility(rbac, principal, undefined, typeof tenant === 'string' ? tenant : undefined);
   visibility.authorize(GRPC_PERMISSIONS[method]);
   return visibility;
 }

@@ -33,7 +33,8 @@ export function registerAuthRoutes(app: FastifyInstance): void {
   app.get('/api/v1/auth/whoami', { config: { permission: 'auth:self' }, schema: { summary: 'Who the hub takes the caller for: identity, groups, attributes and RBAC roles (with the binding that gives each)' } }, async (request) => {
     const visibility = access(request);
     const p = visibility.principal;
-    return { name: p.name, kind: p.role, method: p.method, groups: p.groups, attributes: p.attributes, roles: visibility.grants() };
+    const tenant = visibility.tenant ? { tenant: { name: visibility.tenant.name, via: visibility.tenant.via } } : {};
+    return { name: p.name, kind: p.role, method: p.method, groups: p.groups, attributes: p.attributes, roles: visibility.grants(), ...tenant };
   });
 
   app.get(

@@ -6,15 +6,28 @@ import { scopeQuery } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
+function fleetTotals(state: RouteDeps['state']): { clusters: number; jobs: number; nodes: number } {
+  let jobs = 0;
+  let nodes = 0;
+  for (const record of state.clusters.values()) {
+    jobs += record.objects.job.size;
+    nodes += record.objects.node.size;
+  }
+  return { clusters: state.clusters.size, jobs, nodes };
+}
+
 export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state } = deps;
 
   app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
     const local = (): { items: object[] } => {
-      const items = visibleClusterStatuses(state, access(request), deps.owner);
-      if (!deps.stale) return { items };
+      const visibility = access(request);
+      const items = visibleClusterStatuses(state, visibility, deps.owner);
+      // isolation_mode shared: a tenant also learns the fleet's size, as counts only.
+      const fleet = visibility.tenant?.aggregates ? { fleet: fleetTotals(state) } : {};
+      if (!deps.stale) return { items, ...fleet };
       const stale = deps.stale();
-      return { items: items.map((c) => ({ ...c, ...clusterFreshness(stale, c.name) })) };
+      return { items: items.map((c) => ({ ...c, ...clusterFreshness(stale, c.name) })), ...fleet };
     };
     const q = request.query as { scope?: string };
     return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('clusters', q, local, forwarded(request)), request, 'cluster', 'cluster') : local();

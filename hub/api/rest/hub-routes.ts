@@ -1,13 +1,17 @@
 // The hub itself: liveness and readiness probes (public), its metrics, and the region's members.
 import type { FastifyInstance } from 'fastify';
+import { access, optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
 export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics'>): void {
   app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the data directory is loaded and listeners are up' } }, async (_req, reply) => {
+  app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the data directory is loaded and listeners are up (the checks only to fleet-wide callers with hub:read)' } }, async (request, reply) => {
     const r = deps.readiness();
-    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+    // Public: ready or not. The checks name clusters and members: only for a fleet-wide caller that may read the hubs.
+    const a = optionalAccess(request);
+    const detail = !!a && !a.tenant && a.decide('hub:read').allowed;
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...(detail ? { checks: r.checks } : {}) });
   });
 
   app.get('/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
@@ -20,6 +24,13 @@ export function registerMembersRoute(app: FastifyInstance, deps: Pick<RouteDeps,
   app.get(
     '/api/v1/hubs',
     { config: { permission: 'hub:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)" } },
-    async () => (deps.members ? deps.members() : { items: [] }),
+    async (request) => {
+      const list = deps.members ? ((await deps.members()) as { items?: Record<string, unknown>[] }) : { items: [] };
+      const rows = access(request).rows('cluster');
+      if (rows.unrestricted) return list;
+      // A member names the clusters it ingests and cannot vouch for: only those the caller may see.
+      const mine = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]).filter((name) => rows.allows('cluster', { name })) : []);
+      return { ...list, items: (list.items ?? []).map((m) => ({ ...m, ingesting: mine(m.ingesting), stale_clusters: mine(m.stale_clusters) })) };
+    },
   );
 }

@@ -12,6 +12,11 @@ export function access(request: FastifyRequest): Visibility {
   return (request as FastifyRequest & { access: Visibility }).access;
 }
 
+/** On a public route: the caller's access when it sent valid credentials, else undefined. */
+export function optionalAccess(request: FastifyRequest): Visibility | undefined {
+  return (request as FastifyRequest & { access?: Visibility | null }).access ?? undefined;
+}
+
 /** A global query asks the peers on the caller's behalf: they answer only what the caller may see. */
 export function forwarded(request: FastifyRequest): Record<string, string> {
   return { [FORWARDED_FILTERS_HEADER]: access(request).forwardHeader() };

@@ -11,6 +11,7 @@ import { registerEventRoutes } from './event-routes.js';
 import { registerMembersRoute, registerProbeRoutes } from './hub-routes.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
+import { optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerWatchRoute } from './watch-route.js';
 
@@ -22,7 +23,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const stale = deps.stale;
     app.addHook('onSend', async (request, reply) => {
       if (!request.url.startsWith('/api/v1/')) return;
-      void reply.headers(freshnessHeaders(stale()));
+      const rows = optionalAccess(request)?.rows('cluster');
+      const all = stale();
+      // Only clusters the caller may see: a tenant learns no other tenant's cluster names here.
+      void reply.headers(freshnessHeaders(rows?.unrestricted ? all : new Map([...all].filter(([name]) => rows?.allows('cluster', { name })))));
     });
   }
 

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, NotFoundError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
-import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, type Authenticator, type Principal } from '../../policy/index.js';
+import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Logins } from '../../login/index.js';
 import { registerDashboardLogin } from '../../login/webauthn/index.js';
 import { answerClientError } from './client-error.js';
@@ -92,7 +92,18 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   if (deps.audit) registerAuditHooks(app, deps.audit);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { public?: boolean } | undefined;
-    if (config?.public) return;
+    if (config?.public) {
+      // Credentials on a public route may show more (/readyz checks); bad or none answer as anonymous.
+      if (!request.headers.authorization && !(request.raw.socket as TLSSocket).authorized) return;
+      try {
+        const p = await deps.authenticator.authenticate({ socket: request.raw.socket as TLSSocket, authorization: request.headers.authorization, remoteAddress: request.ip });
+        const tenant = request.headers[TENANT_HEADER];
+        (request as FastifyRequest & { access: Visibility }).access = new Visibility(rbac, p, undefined, typeof tenant === 'string' ? tenant : undefined);
+      } catch {
+        // anonymous
+      }
+      return;
+    }
     const principal: Principal = await deps.authenticator.authenticate({
       socket: request.raw.socket as TLSSocket,
       authorization: request.headers.authorization ?? deps.cookieBearer?.(request.headers.cookie),
@@ -100,7 +111,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     });
     (request as FastifyRequest & { principal: Principal }).principal = principal;
     // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
-    const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
+    const tenant = request.headers[TENANT_HEADER];
+    const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined, typeof tenant === 'string' ? tenant : undefined);
     // No permission only on the not-found handler, which reads nothing.
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);

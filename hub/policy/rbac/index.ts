@@ -4,3 +4,4 @@ export * from './roles.js';
 export * from './row-filter.js';
 export * from './policy.js';
 export * from './visibility.js';
+export * from './tenant-scope.js';

@@ -6,6 +6,7 @@ import type { FilterField, RbacConfig, RbacRoleConfig } from './config.js';
 import { canonicalResource, SELF_PERMISSIONS } from './resources.js';
 import { compilePermission, HUB_PEER_ROLE, permits, roleTable, type CompiledPermission } from './roles.js';
 import { intersectClauses, RowFilter, type FilterClause } from './row-filter.js';
+import type { TenantResolver } from './tenant-scope.js';
 
 /** A role the principal holds and why. */
 export interface Grant {
@@ -50,7 +51,11 @@ export class Rbac {
   private readonly bindings: RbacConfig['bindings'];
 
   /** `config` undefined: no rbac section, every authenticated caller is an admin (see README, Access control). */
-  constructor(readonly config: RbacConfig | undefined) {
+  /** `tenants`: multi_tenancy, when enabled; every Visibility narrows its rows by the caller's tenant. */
+  constructor(
+    readonly config: RbacConfig | undefined,
+    readonly tenants?: TenantResolver,
+  ) {
     for (const [name, role] of Object.entries(roleTable(config?.roles))) {
       this.roles.set(name, { permissions: role.permissions.map((p) => compilePermission(p, canonicalResource)), inherits: role.inherits, filters: role.filters });
     }

@@ -20,6 +20,8 @@ export const RESOURCES = {
   openapi: ['read'],
   /** The audit log. */
   audit: ['read'],
+  /** Tenant quotas: usage against limits (GET /api/v1/quotas); a tenant caller sees its own tenant's. */
+  quota: ['read'],
   /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
   auth: ['self', 'impersonate'],
 } as const satisfies Record<string, readonly string[]>;

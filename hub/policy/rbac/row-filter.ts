@@ -2,6 +2,7 @@
 // with the values allowed (all fields must match); a caller's filter for a permission is the
 // union of the filters of the roles that grant it. A field narrows only the kinds that carry
 // it: `account` narrows jobs, accounts and associations, not nodes; `cluster` narrows all.
+// A value holding `*` or `?` is a glob (tenants name their accounts and clusters by globs).
 import type { KindName } from '../../../shared/model/index.js';
 import type { FilterField } from './config.js';
 
@@ -53,7 +54,7 @@ export class RowFilter {
         const read = readers[field];
         if (!read) continue;
         const values = read(o);
-        if (!values.some((v) => allowed.includes(v))) return false;
+        if (!values.some((v) => valueAllowed(allowed, v))) return false;
       }
       return true;
     });
@@ -68,13 +69,13 @@ export class RowFilter {
     return new RowFilter(out);
   }
 
-  /** When every clause fixes `field` to values, those values (union); undefined when any clause leaves it open. */
+  /** When every clause fixes `field` to literal values, those values (union); undefined when any clause leaves it open or names a glob. */
   fixed(field: FilterField): string[] | undefined {
     if (!this.clauses) return undefined;
     const out = new Set<string>();
     for (const c of this.clauses) {
       const v = c[field];
-      if (!v) return undefined;
+      if (!v || v.some(isGlob)) return undefined;
       for (const x of v) out.add(x);
     }
     return [...out];
@@ -85,12 +86,40 @@ export class RowFilter {
   }
 }
 
-/** AND of two clauses: a field in both keeps the values in both. */
+/** AND of two clauses: a field in both keeps the values in both (a literal inside the other's glob; a glob only when both name it). */
 export function intersectClauses(a: FilterClause, b: FilterClause): FilterClause {
   const out: FilterClause = { ...a };
   for (const [field, values] of Object.entries(b) as [FilterField, string[]][]) {
     const mine = out[field];
-    out[field] = mine ? mine.filter((v) => values.includes(v)) : [...values];
+    if (!mine) {
+      out[field] = [...values];
+      continue;
+    }
+    const keep = new Set<string>();
+    for (const v of mine) if (isGlob(v) ? values.includes(v) : valueAllowed(values, v)) keep.add(v);
+    for (const v of values) if (!isGlob(v) && valueAllowed(mine, v)) keep.add(v);
+    out[field] = [...keep];
   }
   return out;
+}
+
+export function isGlob(value: string): boolean {
+  return value.includes('*') || value.includes('?');
+}
+
+const globs = new Map<string, RegExp>();
+
+/** `*` any run of characters, `?` one; the rest literal. */
+export function globMatch(glob: string, value: string): boolean {
+  let re = globs.get(glob);
+  if (!re) {
+    re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+    if (globs.size > 10_000) globs.clear();
+    globs.set(glob, re);
+  }
+  return re.test(value);
+}
+
+function valueAllowed(allowed: readonly string[], value: string): boolean {
+  return allowed.some((a) => a === value || (isGlob(a) && globMatch(a, value)));
 }

@@ -1,0 +1,136 @@
+// The hub's `multi_tenancy` section: tenants (who is a member, which clusters and Slurm
+// accounts they own) and their resource limits. Refused at load, with the file, line and key,
+// when two tenants would own the same jobs or a limit is negative or absurd.
+import { Cron } from 'croner';
+import { z } from 'zod';
+import { byteSize, duration } from '../../shared/config/index.js';
+
+const TENANT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const glob = z.string().min(1).max(256).regex(/^[^\s,]+$/, 'a name or glob (* and ?) without spaces or commas');
+const globs = z.array(glob);
+
+/** Above these a limit is a typo, not a grant (Slurm's own counters stop well below). */
+export const LIMIT_CEILINGS = { max_jobs: 10_000_000, max_nodes: 1_000_000, max_cpus: 100_000_000, max_gpus: 10_000_000, max_memory: 2 ** 60 } as const;
+
+const count = (ceiling: number, what: string) =>
+  z.number().int('a whole number').min(0, 'a limit cannot be negative').max(ceiling, `more than ${ceiling.toLocaleString('en')} ${what} is not a plausible limit`);
+
+export const resourceLimitsSchema = z
+  .object({
+    max_jobs: count(LIMIT_CEILINGS.max_jobs, 'jobs').optional().describe('Running plus pending jobs, array tasks counted one by one.'),
+    max_nodes: count(LIMIT_CEILINGS.max_nodes, 'nodes').optional().describe('Distinct nodes allocated to running jobs.'),
+    max_cpus: count(LIMIT_CEILINGS.max_cpus, 'CPUs').optional().describe('CPUs allocated to running jobs.'),
+    max_gpus: count(LIMIT_CEILINGS.max_gpus, 'GPUs').optional().describe('GPUs (GRES gpu) allocated to running jobs.'),
+    max_memory: byteSize
+      .pipe(z.number().int().min(0, 'a limit cannot be negative').max(LIMIT_CEILINGS.max_memory, 'more than 1 EiB is not a plausible limit'))
+      .optional()
+      .describe('Memory allocated to running jobs: bytes, or a size such as 512GiB.'),
+  })
+  .strict();
+
+export type ResourceLimits = z.infer<typeof resourceLimitsSchema>;
+
+const timeZone = z
+  .string()
+  .min(1)
+  .superRefine((tz, ctx) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `unknown time zone "${tz}" (an IANA name such as Europe/Berlin or UTC)` });
+    }
+  });
+
+const cronExpression = z.string().superRefine((expr, ctx) => {
+  try {
+    new Cron(expr, { paused: true });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid cron expression "${expr}": ${(err as Error).message}` });
+  }
+});
+
+/** A quota set in force from each time its cron fires, for `duration` (nights, weekends, a deadline window). */
+export const quotaScheduleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a lower-case name').describe('The schedule, as `sfleet quota` names it.'),
+    cron: cronExpression.describe('When the set comes into force: minute hour day-of-month month day-of-week (croner syntax).'),
+    timezone: timeZone.default('UTC').describe('The time zone of the cron fields (IANA name); DST gaps and repeats are handled.'),
+    duration: duration.pipe(z.number().min(60_000, 'at least 1m').max(31 * 86_400_000, 'at most 31 days')).describe('How long the set stays in force after each firing.'),
+    resources: resourceLimitsSchema.describe('The tenant limits while in force (limits not named keep the base value).'),
+  })
+  .strict();
+
+export type QuotaSchedule = z.infer<typeof quotaScheduleSchema>;
+
+const tenantSchema = z
+  .object({
+    clusters: globs.min(1).describe('The clusters (names or globs) the tenant uses. A cluster may belong to several tenants: its jobs are split by Slurm account.'),
+    accounts: globs.default(['*']).describe("The Slurm accounts (globs) whose jobs on the tenant's clusters belong to it; its members also join through an account of theirs (the `account` attribute)."),
+    users: globs.default([]).describe('Members by login name (globs): the name of a session, token or client certificate.'),
+    groups: globs.default([]).describe('Members by directory or IdP group (globs).'),
+    resources: resourceLimitsSchema.optional().describe('Limits of the whole tenant.'),
+    account_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each Slurm account (glob -> limits), each account counted on its own.'),
+    user_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each user (glob -> limits) within the tenant.'),
+    schedules: z.array(quotaScheduleSchema).default([]).describe('Dynamic quotas: tenant limits in force at scheduled times; the first schedule in force wins. A shrinking quota never cancels running jobs.'),
+  })
+  .strict();
+
+export type TenantConfig = z.infer<typeof tenantSchema>;
+
+export const multiTenancyConfigSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Tenants in force: every caller acts in one tenant (or is an operator) and sees only its rows.'),
+    isolation_mode: z.enum(['strict', 'shared']).default('strict').describe('strict: a tenant sees nothing of the others. shared: also fleet-wide aggregate counts, never rows of others.'),
+    operators: z
+      .object({
+        users: globs.default([]).describe('Login names (globs) that act fleet-wide, in no tenant.'),
+        groups: globs.default([]).describe('Groups (globs) whose members act fleet-wide.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Fleet-wide callers besides hub certificates: RBAC alone decides what they see.'),
+    tenants: z.record(z.string().regex(TENANT_NAME, 'a tenant name: a lower-case letter, then letters, digits, _ or -'), tenantSchema).default({}).describe('Tenants by name.'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.enabled && Object.keys(c.tenants).length === 0) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'multi_tenancy is enabled but names no tenant' });
+    // A job belongs to the tenant of its (cluster, account): two tenants naming the same pair of globs would both own it.
+    const owner = new Map<string, string>();
+    for (const [name, t] of Object.entries(c.tenants)) {
+      for (const [ci, cluster] of t.clusters.entries()) {
+        for (const account of t.accounts) {
+          const key = `${cluster}\u0000${account}`;
+          const other = owner.get(key);
+          if (other !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tenants', name, 'clusters', ci],
+              message: `cluster "${cluster}" with accounts "${account}" is already tenant ${other}'s: a job belongs to one tenant; give each tenant of a shared cluster its own accounts`,
+            });
+          } else owner.set(key, name);
+        }
+      }
+    }
+    // The same glob with other limits in another tenant of a shared cluster: which one holds would depend on the order.
+    for (const field of ['account_resources', 'user_resources'] as const) {
+      const seen = new Map<string, { tenant: string; limits: string; clusters: string[] }>();
+      for (const [name, t] of Object.entries(c.tenants)) {
+        for (const [g, limits] of Object.entries(t[field])) {
+          const prior = seen.get(g);
+          const text = JSON.stringify(limits);
+          if (prior && prior.limits !== text && prior.clusters.some((x) => t.clusters.includes(x))) {
+            ctx.addIssue({ code: 'custom', path: ['tenants', name, field, g], message: `"${g}" has other limits in tenant ${prior.tenant}, which shares a cluster with this one: give it the same limits or one tenant` });
+          } else if (!prior) seen.set(g, { tenant: name, limits: text, clusters: t.clusters });
+        }
+      }
+    }
+    for (const [name, t] of Object.entries(c.tenants)) {
+      const names = new Set<string>();
+      for (const [i, s] of t.schedules.entries()) {
+        if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['tenants', name, 'schedules', i, 'name'], message: `schedule "${s.name}" is named twice` });
+        names.add(s.name);
+      }
+    }
+  });
+
+export type MultiTenancyConfig = z.infer<typeof multiTenancyConfigSchema>;

@@ -1,0 +1,2 @@
+export { LIMIT_CEILINGS, multiTenancyConfigSchema, quotaScheduleSchema, resourceLimitsSchema, type MultiTenancyConfig, type QuotaSchedule, type ResourceLimits, type TenantConfig } from './config.js';
+export { Tenancy, type Membership } from './tenancy.js';
