@@ -9,6 +9,7 @@ import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
+import { registerHistoryCommands } from './commands/history-commands.js';
 import { registerKeysCommands } from './commands/keys-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerUserCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
+  registerHistoryCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -4,4 +4,6 @@ export { HistoryStore, type HistoryFence, type UpsertResult } from './history-st
 export { HistoryBackfill, type BackfillReader, type BackfillState } from './backfill.js';
 export { usageReport, USAGE_GROUPS, type UsageGroup, type UsageRow } from './usage-report.js';
 export { buildWhere, type HistoryFilter, type RowClauses } from './where.js';
-export { HistoryNotOwnerError } from './errors.js';
+export { HistoryDisabledError, HistoryNotOwnerError } from './errors.js';
+export { HistoryService, toHistoryJob, type HistoryServiceDeps } from './history-service.js';
+export { historyConfigSchema, type HistoryConfig } from './config.js';

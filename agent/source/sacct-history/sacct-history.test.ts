@@ -40,10 +40,10 @@ describe('sacct history lines', () => {
   });
 
   it('reports a failing sacct as a Slurm response error, and reads the lines of a good one', async () => {
-    const bad = new SacctHistoryReader({ run: async () => ({ code: 1, stdout: '', stderr: 'sacct: error: Problem talking to the database' }) });
+    const bad = new SacctHistoryReader({ cluster: 'prod-a', run: async () => ({ code: 1, stdout: '', stderr: 'sacct: error: Problem talking to the database' }) });
     await expect(bad.read({ since: 0, until: 1000 })).rejects.toThrow(/Problem talking to the database/);
-    const good = new SacctHistoryReader({ run: async () => ({ code: 0, stdout: `${FAILED_RUN}\n${FAILED_RUN}\n`, stderr: '' }) });
-    expect(await good.read({ since: 0, until: 1000 })).toHaveLength(2);
+    const good = new SacctHistoryReader({ cluster: 'prod-a', run: async () => ({ code: 0, stdout: `${FAILED_RUN}\n${FAILED_RUN}\n`, stderr: '' }) });
+    expect((await good.read({ since: 0, until: 1000 })).map((j) => j.cluster)).toEqual(['prod-a', 'prod-a']);
     expect(parseSacctOutput('')).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
 // so a history built from it would not equal `sacct`. The parseable text output is the
 // reference itself. `SLURM_TIME_FORMAT=%s` makes every time an epoch second (no local zone),
 // and a unit-separator delimiter keeps job names with "|" in one field.
+// The runner must set SLURM_TIME_FORMAT=%s (createHistoryReader in agent/source/index.ts does).
 import { expandHostlist } from '../../../shared/model/hostlist.js';
 import { parseAllocTres, type HistoryJob } from '../../../shared/history/index.js';
 import { SlurmResponseError } from '../../../shared/errors/index.js';
@@ -28,13 +29,12 @@ export interface HistoryWindow {
 }
 
 /** sacct's arguments for one window; -a (every user), -X (allocations, no steps), --duplicates (every run). */
-export function sacctArgs(window: HistoryWindow, cluster?: string): string[] {
+export function sacctArgs(window: HistoryWindow): string[] {
   const sec = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19);
   return [
     '-a', '-X', '--duplicates', '--parsable2', '--noheader', `--delimiter=${SEP}`,
     '-S', sec(window.since), '-E', sec(window.until), '--state', ENDED_STATES,
     '-o', SACCT_FIELDS.join(','),
-    ...(cluster ? ['-M', cluster] : []),
   ];
 }
 
@@ -86,15 +86,19 @@ export function parseSacctOutput(stdout: string): HistoryJob[] {
   return stdout.split('\n').filter((l) => l.length > 0).map(parseSacctLine);
 }
 
-/** Reads the runs that ended in a window; the runner brings timeouts and output caps. */
+/**
+ * Reads the runs of the local Slurm cluster that ended in a window, labelled with the fleet's
+ * name for the cluster (the operator's, which need not be Slurm's ClusterName). The runner
+ * brings timeouts and output caps.
+ */
 export class SacctHistoryReader {
-  constructor(private readonly deps: { run: SlurmRunner; cluster?: string }) {}
+  constructor(private readonly deps: { run: SlurmRunner; cluster: string }) {}
 
   async read(window: HistoryWindow, signal?: AbortSignal): Promise<HistoryJob[]> {
-    const result = await this.deps.run('sacct', sacctArgs(window, this.deps.cluster), signal);
+    const result = await this.deps.run('sacct', sacctArgs(window), signal);
     if (result.code !== 0) {
       throw new SlurmResponseError(`sacct exited with ${result.code}: ${result.stderr.trim().slice(0, 200)}`);
     }
-    return parseSacctOutput(result.stdout);
+    return parseSacctOutput(result.stdout).map((job) => ({ ...job, cluster: this.deps.cluster }));
   }
 }

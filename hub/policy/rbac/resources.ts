@@ -20,6 +20,8 @@ export const RESOURCES = {
   openapi: ['read'],
   /** The audit log. */
   audit: ['read'],
+  /** The job history (finished runs kept after Slurm forgets them); report: usage reports over it. */
+  history: ['read', 'report'],
   /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
   auth: ['self', 'impersonate'],
 } as const satisfies Record<string, readonly string[]>;
