@@ -116,7 +116,7 @@ beforeAll(async () => {
   await waitFor('cluster connected', async () => {
     const list = JSON.parse(await sfleet(['clusters', '-o', 'json'], clientEnv)) as { name: string; connected: boolean }[];
     return list.some((c) => c.name === slurm.cluster && c.connected);
-  }, 30_000, 250);
+  }, 120_000, 500);
 });
 
 afterAll(async () => {

@@ -52,7 +52,8 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Pick<RouteDeps
   app.get(
     '/api/v1/history/jobs',
     {
-      config: { permission: 'history:read' },
+      // Not "history:read": the default audit policy drops *:read, and every history answer is audited.
+      config: { permission: 'history:read', audit_action: 'history:query' },
       schema: {
         summary: 'Finished job runs from the job history (one row per run, as sacct --duplicates), newest end first',
         querystring: { type: 'object', additionalProperties: false, properties: { ...filterQuery, limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 } } },
