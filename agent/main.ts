@@ -5,7 +5,7 @@ import { loadTls } from '../shared/tls/credentials.js';
 import { VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config/index.js';
 import { AgentPipeline } from './pipeline.js';
-import { createSlurmSource } from './source/index.js';
+import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
 import { CertificateRenewal, HubStream } from './stream/index.js';
@@ -29,7 +29,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log, atRest });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unackedCount, objects: spool.objectCount }, 'spool opened');
   const source = opts.source ?? createSlurmSource(config, { logger: log });
-  const pipeline = new AgentPipeline({ source, spool, logger: log }, { pollIntervalMs: config.poll_interval });
+  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config) }, { pollIntervalMs: config.poll_interval });
   const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
   const stream = new HubStream(
     {

@@ -10,6 +10,8 @@ import type { FleetObject, ObjectRef } from '../shared/model/index.js';
 import { diffPoll } from './diff/index.js';
 import type { CommandKindName, SlurmSource } from './source/source.js';
 import type { DeltaSpool } from './spool/index.js';
+import type { HistoryWindow } from './source/sacct-history/index.js';
+import type { HistoryJob } from '../shared/history/index.js';
 import type { HubStream } from './stream/index.js';
 
 const COMMAND_NAMES: Partial<Record<CommandKind, CommandKindName>> = {
@@ -43,7 +45,13 @@ export class AgentPipeline {
   private eventFlush?: NodeJS.Immediate;
 
   constructor(
-    private readonly deps: { source: SlurmSource; spool: DeltaSpool; logger: Logger },
+    private readonly deps: {
+      source: SlurmSource;
+      spool: DeltaSpool;
+      logger: Logger;
+      /** Reads finished runs from slurmdbd for the hub's history backfill (sacct). */
+      history?: { read(window: HistoryWindow): Promise<HistoryJob[]> };
+    },
     private readonly opts: { pollIntervalMs: number },
   ) {
     deps.source.onEvents?.(() => this.scheduleEventFlush());
@@ -160,13 +168,28 @@ export class AgentPipeline {
   }
 
   async runCommand(command: Command): Promise<CommandResult> {
+    if (command.kind === CommandKind.COMMAND_KIND_HISTORY) return this.readHistory(command);
     const kind = COMMAND_NAMES[command.kind];
-    if (!kind) return { id: command.id, ok: false, message: `unknown command kind ${command.kind}`, code: 'SF_AGENT_UNKNOWN_COMMAND', via: '' };
+    if (!kind) return { id: command.id, ok: false, message: `unknown command kind ${command.kind}`, code: 'SF_AGENT_UNKNOWN_COMMAND', via: '', history: [] };
     try {
       const outcome = await this.deps.source.execute({ kind, target: command.target, reason: command.reason });
-      return { id: command.id, ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via };
+      return { id: command.id, ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via, history: [] };
     } catch (err) {
-      return { id: command.id, ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '' };
+      return { id: command.id, ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', history: [] };
+    }
+  }
+
+  /** The hub's backfill asks for the runs that ended in a window; they go back in the result. */
+  private async readHistory(command: Command): Promise<CommandResult> {
+    const fail = (message: string, code: string): CommandResult => ({ id: command.id, ok: false, message, code, via: 'sacct', history: [] });
+    if (!this.deps.history) return fail('this agent reads no job history', 'SF_AGENT_UNKNOWN_COMMAND');
+    if (!(command.since_ms >= 0 && command.until_ms > command.since_ms)) return fail(`bad history window ${command.since_ms}..${command.until_ms}`, 'SF_BAD_REQUEST');
+    try {
+      const runs = await this.deps.history.read({ since: command.since_ms, until: command.until_ms });
+      const history = runs.map((r) => ({ ...r, start_time: r.start_time ?? undefined }));
+      return { id: command.id, ok: true, message: '', code: '', via: 'sacct', history };
+    } catch (err) {
+      return fail((err as Error).message, (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED');
     }
   }
 }

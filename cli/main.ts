@@ -10,6 +10,7 @@ import { registerConfigCommands } from './commands/config-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
+import { registerHistoryCommands } from './commands/history-commands.js';
 import { registerKeysCommands } from './commands/keys-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   registerKeysCommands(program);
   registerVersionCommand(program);
   registerConfigCommands(program);
+  registerHistoryCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

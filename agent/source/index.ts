@@ -6,6 +6,8 @@ import { CliSource } from './cli/index.js';
 import type { SourceDeps } from './deps.js';
 import { RestSource } from './slurmrestd/index.js';
 import type { SlurmSource } from './source.js';
+import { SacctHistoryReader } from './sacct-history/index.js';
+import { runSlurm, type SlurmRunner } from './slurm-commands/index.js';
 
 export type { CommandKindName, CommandOutcome, PollResult, SlurmCommand, SlurmSource } from './source.js';
 export type { LoggerLike, SourceDeps } from './deps.js';
@@ -85,4 +87,23 @@ function slurmTls(tls: SlurmConfig['tls'], endpoints: string[], deps: SourceDeps
   } catch (err) {
     throw new ConfigError(`slurm.tls.ca_file: cannot read ${tls.ca_file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
+}
+
+/**
+ * The reader of finished runs for the hub's history backfill: sacct on this head node, in the
+ * Slurm binaries' directory of the config, with a generous output cap (a day of a busy cluster).
+ */
+export function createHistoryReader(config: { cluster: string; slurm: SlurmConfig }, deps: SourceDeps = {}): SacctHistoryReader {
+  const run: SlurmRunner =
+    deps.run ??
+    ((binary, args, signal) =>
+      runSlurm(binary, args, {
+        binDir: config.slurm.cli?.bin_dir,
+        timeoutMs: Math.max(config.slurm.timeout ?? 0, 60_000),
+        maxOutputBytes: 256 * 1024 * 1024,
+        // Epoch seconds: no local time zone, no ambiguity in a DST hour.
+        env: { ...(deps.env ?? process.env), SLURM_TIME_FORMAT: '%s' },
+        signal,
+      }));
+  return new SacctHistoryReader({ run, cluster: config.cluster });
 }

@@ -1,6 +1,6 @@
 // Commands from API callers to the agent that owns the cluster, and their results back.
 import { randomUUID } from 'node:crypto';
-import { CommandKind, type Command, type CommandResult } from '../../generated/fleet/v1/agent.js';
+import { CommandKind, type Command, type CommandResult, type HistoryRun } from '../../generated/fleet/v1/agent.js';
 import { BadRequestError } from '../../shared/errors/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from './errors.js';
 
@@ -49,10 +49,27 @@ export class CommandRouter {
     } else if (!/^\d{1,12}$/.test(target)) throw new BadRequestError(`invalid job id "${target.slice(0, 64)}"`);
     if (name === 'drain' && !reason.trim()) throw new BadRequestError('drain needs a reason (Slurm requires one)');
     if (reason.length > 1024) throw new BadRequestError('reason is longer than 1024 characters');
+    const command: Command = { id: randomUUID(), kind, target, reason, requested_by: requestedBy, since_ms: 0, until_ms: 0 };
+    const result = await this.exchange(cluster, command);
+    if (!result.ok) throw new SlurmRefusedError(result.message || 'Slurm refused the command');
+    return result;
+  }
+
+  /** The runs of `cluster` that ended in [since, until), read by its agent from slurmdbd (sacct). */
+  async history(cluster: string, window: { since: number; until: number }): Promise<HistoryRun[]> {
+    const command: Command = {
+      id: randomUUID(), kind: CommandKind.COMMAND_KIND_HISTORY, target: '', reason: '', requested_by: 'history backfill',
+      since_ms: window.since, until_ms: window.until,
+    };
+    const result = await this.exchange(cluster, command);
+    if (!result.ok) throw new SlurmRefusedError(result.message || 'the agent could not read the job history');
+    return result.history;
+  }
+
+  private async exchange(cluster: string, command: Command): Promise<CommandResult> {
     const send = this.senders.get(cluster);
     if (!send) throw new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub`);
-    const command: Command = { id: randomUUID(), kind, target, reason, requested_by: requestedBy };
-    const result = await new Promise<CommandResult>((resolve, reject) => {
+    return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(command.id);
         reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
@@ -60,8 +77,11 @@ export class CommandRouter {
       this.waiting.set(command.id, { cluster, resolve, reject, timer });
       send(command);
     });
-    if (!result.ok) throw new SlurmRefusedError(result.message || 'Slurm refused the command');
-    return result;
+  }
+
+  /** Whether an agent of the cluster is connected to this hub (commands can reach it). */
+  connected(cluster: string): boolean {
+    return this.senders.has(cluster);
   }
 
   resolve(result: CommandResult): void {

@@ -18,6 +18,7 @@ import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { redisConfigSchema } from '../replication/config.js';
 import { hubTlsConfigSchema } from '../tls/config.js';
 import { multiTenancyConfigSchema } from '../tenancy/config.js';
+import { historyConfigSchema } from '../history/config.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -59,6 +60,7 @@ export const hubConfigSchema = z
     audit: auditConfigSchema.prefault({}).describe('The hash-chained audit log and where it is shipped.'),
     encryption: encryptionConfigSchema.optional().describe("Encryption at rest of the hub's files."),
     multi_tenancy: multiTenancyConfigSchema.optional().describe('Tenants: who belongs to which, what each sees, and its resource limits. Absent: no tenants.'),
+    history: historyConfigSchema.prefault({}).describe('The job history: finished runs kept as Parquet after Slurm forgets them, and the usage reports over it.'),
   })
   .strict()
   .superRefine((c, ctx) => {

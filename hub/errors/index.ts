@@ -20,6 +20,7 @@ import {
 import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
+import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
 import { HubStartError } from '../start/index.js';
 import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
@@ -84,6 +85,8 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new SlurmRefusedError('Invalid job id specified'), meaning: "Slurm refused the command (unknown job, invalid state, permission); the detail is Slurm's own text." },
       { example: () => new SlurmUnavailableError('slurmrestd did not answer'), meaning: 'The agent could not reach slurmrestd or the Slurm CLI, or it refused the agent; upstream_status is its HTTP status when it gave one.' },
       { example: () => new SlurmResponseError('not JSON'), meaning: 'Slurm answered, but not with something the agent can use (bad JSON, unexpected shape, an error list).' },
+      { example: () => new HistoryDisabledError(), meaning: 'history.enabled is false on this hub: there is no job history to query or report on.' },
+      { example: () => new HistoryNotOwnerError('this hub does not own cluster a; its owner writes its history'), meaning: 'Only the hub that owns a cluster writes its job history (so each run is stored once); another hub refuses, and a cluster name that cannot name a partition directory is refused too.' },
     ],
   },
   {

@@ -11,6 +11,7 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from '../config/index.js';
 import { Federation } from '../federation/index.js';
 import { localHealth, type Listening } from '../health/index.js';
+import { HistoryService } from '../history/index.js';
 import { IngestRegistry } from '../ingest/index.js';
 import { HubPipeline } from '../pipeline.js';
 import { createEtcdClient, EtcdClusterOwnership, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
@@ -33,6 +34,8 @@ export interface Region {
   ingest: IngestRegistry;
   /** scope=global queries: this region merged with the peer regions (none configured: this one alone). */
   federation: Federation;
+  /** The job history (history.enabled): backfilled from the agents of the clusters this hub owns. */
+  history?: HistoryService;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -84,7 +87,19 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     logger: logger.child({ component: 'federation' }),
   });
   const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
-  return { leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation };
+  // The job history: the owner of each cluster asks its agent for the runs slurmdbd recorded.
+  const history = config.history.enabled
+    ? await HistoryService.open(
+        { logger: logger.child({ component: 'history' }), now: () => clock.now(), fetch: (cluster, window) => commands.history(cluster, window), ingesting, hubId: config.hub_id, ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}) },
+        config.history,
+        config.data_dir,
+      )
+    : undefined;
+  if (history) {
+    stack.defer('job history', () => history.close());
+    history.start();
+  }
+  return { leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}) };
 }
 
 /** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */

@@ -71,6 +71,8 @@ export enum CommandKind {
   COMMAND_KIND_REQUEUE = 4,
   COMMAND_KIND_DRAIN = 5,
   COMMAND_KIND_RESUME = 6,
+  /** COMMAND_KIND_HISTORY - read the runs that ended in [since_ms, until_ms) from slurmdbd */
+  COMMAND_KIND_HISTORY = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -97,6 +99,9 @@ export function commandKindFromJSON(object: any): CommandKind {
     case 6:
     case "COMMAND_KIND_RESUME":
       return CommandKind.COMMAND_KIND_RESUME;
+    case 7:
+    case "COMMAND_KIND_HISTORY":
+      return CommandKind.COMMAND_KIND_HISTORY;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -120,6 +125,8 @@ export function commandKindToJSON(object: CommandKind): string {
       return "COMMAND_KIND_DRAIN";
     case CommandKind.COMMAND_KIND_RESUME:
       return "COMMAND_KIND_RESUME";
+    case CommandKind.COMMAND_KIND_HISTORY:
+      return "COMMAND_KIND_HISTORY";
     case CommandKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -265,6 +272,9 @@ export interface Command {
   target: string;
   reason: string;
   requested_by: string;
+  /** COMMAND_KIND_HISTORY: the window, epoch ms */
+  since_ms: number;
+  until_ms: number;
 }
 
 export interface CommandResult {
@@ -275,6 +285,33 @@ export interface CommandResult {
   code: string;
   /** "rest" | "scontrol" | "simulator" */
   via: string;
+  /** COMMAND_KIND_HISTORY: the runs, as sacct shows them */
+  history: HistoryRun[];
+}
+
+/** One finished run of a job (the hub's job history; shared/history/job-record.ts). */
+export interface HistoryRun {
+  cluster: string;
+  job_id: number;
+  /** epoch ms */
+  submit_time: number;
+  start_time?: number | undefined;
+  end_time: number;
+  name: string;
+  user: string;
+  account: string;
+  partition: string;
+  qos: string;
+  state: string;
+  exit_code: number;
+  exit_signal: number;
+  alloc_tres: string;
+  cpus: number;
+  gpus: number;
+  memory_mb: number;
+  node_count: number;
+  node_list: string;
+  nodes: string[];
 }
 
 export interface Heartbeat {
@@ -2091,7 +2128,7 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
 };
 
 function createBaseCommand(): Command {
-  return { id: "", kind: 0, target: "", reason: "", requested_by: "" };
+  return { id: "", kind: 0, target: "", reason: "", requested_by: "", since_ms: 0, until_ms: 0 };
 }
 
 export const Command: MessageFns<Command> = {
@@ -2110,6 +2147,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.requested_by !== "") {
       writer.uint32(42).string(message.requested_by);
+    }
+    if (message.since_ms !== 0) {
+      writer.uint32(48).int64(message.since_ms);
+    }
+    if (message.until_ms !== 0) {
+      writer.uint32(56).int64(message.until_ms);
     }
     return writer;
   },
@@ -2167,6 +2210,22 @@ export const Command: MessageFns<Command> = {
             message.requested_by = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.since_ms = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.until_ms = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2190,6 +2249,16 @@ export const Command: MessageFns<Command> = {
         : isSet(object.requested_by)
         ? globalThis.String(object.requested_by)
         : "",
+      since_ms: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      until_ms: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
     };
   },
 
@@ -2210,6 +2279,12 @@ export const Command: MessageFns<Command> = {
     if (message.requested_by !== "") {
       obj.requestedBy = message.requested_by;
     }
+    if (message.since_ms !== 0) {
+      obj.sinceMs = Math.round(message.since_ms);
+    }
+    if (message.until_ms !== 0) {
+      obj.untilMs = Math.round(message.until_ms);
+    }
     return obj;
   },
 
@@ -2223,12 +2298,14 @@ export const Command: MessageFns<Command> = {
     message.target = object.target ?? "";
     message.reason = object.reason ?? "";
     message.requested_by = object.requested_by ?? "";
+    message.since_ms = object.since_ms ?? 0;
+    message.until_ms = object.until_ms ?? 0;
     return message;
   },
 };
 
 function createBaseCommandResult(): CommandResult {
-  return { id: "", ok: false, message: "", code: "", via: "" };
+  return { id: "", ok: false, message: "", code: "", via: "", history: [] };
 }
 
 export const CommandResult: MessageFns<CommandResult> = {
@@ -2247,6 +2324,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     }
     if (message.via !== "") {
       writer.uint32(42).string(message.via);
+    }
+    for (const v of message.history) {
+      HistoryRun.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2304,6 +2384,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.via = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.history.push(HistoryRun.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2323,6 +2411,7 @@ export const CommandResult: MessageFns<CommandResult> = {
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       code: isSet(object.code) ? globalThis.String(object.code) : "",
       via: isSet(object.via) ? globalThis.String(object.via) : "",
+      history: globalThis.Array.isArray(object?.history) ? object.history.map((e: any) => HistoryRun.fromJSON(e)) : [],
     };
   },
 
@@ -2343,6 +2432,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     if (message.via !== "") {
       obj.via = message.via;
     }
+    if (message.history?.length) {
+      obj.history = message.history.map((e) => HistoryRun.toJSON(e));
+    }
     return obj;
   },
 
@@ -2356,6 +2448,443 @@ export const CommandResult: MessageFns<CommandResult> = {
     message.message = object.message ?? "";
     message.code = object.code ?? "";
     message.via = object.via ?? "";
+    message.history = object.history?.map((e) => HistoryRun.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHistoryRun(): HistoryRun {
+  return {
+    cluster: "",
+    job_id: 0,
+    submit_time: 0,
+    start_time: undefined,
+    end_time: 0,
+    name: "",
+    user: "",
+    account: "",
+    partition: "",
+    qos: "",
+    state: "",
+    exit_code: 0,
+    exit_signal: 0,
+    alloc_tres: "",
+    cpus: 0,
+    gpus: 0,
+    memory_mb: 0,
+    node_count: 0,
+    node_list: "",
+    nodes: [],
+  };
+}
+
+export const HistoryRun: MessageFns<HistoryRun> = {
+  encode(message: HistoryRun, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    if (message.job_id !== 0) {
+      writer.uint32(16).int64(message.job_id);
+    }
+    if (message.submit_time !== 0) {
+      writer.uint32(24).int64(message.submit_time);
+    }
+    if (message.start_time !== undefined) {
+      writer.uint32(32).int64(message.start_time);
+    }
+    if (message.end_time !== 0) {
+      writer.uint32(40).int64(message.end_time);
+    }
+    if (message.name !== "") {
+      writer.uint32(50).string(message.name);
+    }
+    if (message.user !== "") {
+      writer.uint32(58).string(message.user);
+    }
+    if (message.account !== "") {
+      writer.uint32(66).string(message.account);
+    }
+    if (message.partition !== "") {
+      writer.uint32(74).string(message.partition);
+    }
+    if (message.qos !== "") {
+      writer.uint32(82).string(message.qos);
+    }
+    if (message.state !== "") {
+      writer.uint32(90).string(message.state);
+    }
+    if (message.exit_code !== 0) {
+      writer.uint32(96).int32(message.exit_code);
+    }
+    if (message.exit_signal !== 0) {
+      writer.uint32(104).int32(message.exit_signal);
+    }
+    if (message.alloc_tres !== "") {
+      writer.uint32(114).string(message.alloc_tres);
+    }
+    if (message.cpus !== 0) {
+      writer.uint32(120).int32(message.cpus);
+    }
+    if (message.gpus !== 0) {
+      writer.uint32(128).int32(message.gpus);
+    }
+    if (message.memory_mb !== 0) {
+      writer.uint32(136).int64(message.memory_mb);
+    }
+    if (message.node_count !== 0) {
+      writer.uint32(144).int32(message.node_count);
+    }
+    if (message.node_list !== "") {
+      writer.uint32(154).string(message.node_list);
+    }
+    for (const v of message.nodes) {
+      writer.uint32(162).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HistoryRun {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHistoryRun();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.job_id = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.submit_time = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.start_time = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.end_time = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.partition = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.qos = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.exit_code = reader.int32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.exit_signal = reader.int32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.alloc_tres = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.cpus = reader.int32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.gpus = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.memory_mb = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.node_count = reader.int32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.node_list = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.nodes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HistoryRun {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      job_id: isSet(object.jobId)
+        ? globalThis.Number(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.Number(object.job_id)
+        : 0,
+      submit_time: isSet(object.submitTime)
+        ? globalThis.Number(object.submitTime)
+        : isSet(object.submit_time)
+        ? globalThis.Number(object.submit_time)
+        : 0,
+      start_time: isSet(object.startTime)
+        ? globalThis.Number(object.startTime)
+        : isSet(object.start_time)
+        ? globalThis.Number(object.start_time)
+        : undefined,
+      end_time: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      partition: isSet(object.partition) ? globalThis.String(object.partition) : "",
+      qos: isSet(object.qos) ? globalThis.String(object.qos) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      exit_code: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      exit_signal: isSet(object.exitSignal)
+        ? globalThis.Number(object.exitSignal)
+        : isSet(object.exit_signal)
+        ? globalThis.Number(object.exit_signal)
+        : 0,
+      alloc_tres: isSet(object.allocTres)
+        ? globalThis.String(object.allocTres)
+        : isSet(object.alloc_tres)
+        ? globalThis.String(object.alloc_tres)
+        : "",
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : 0,
+      gpus: isSet(object.gpus) ? globalThis.Number(object.gpus) : 0,
+      memory_mb: isSet(object.memoryMb)
+        ? globalThis.Number(object.memoryMb)
+        : isSet(object.memory_mb)
+        ? globalThis.Number(object.memory_mb)
+        : 0,
+      node_count: isSet(object.nodeCount)
+        ? globalThis.Number(object.nodeCount)
+        : isSet(object.node_count)
+        ? globalThis.Number(object.node_count)
+        : 0,
+      node_list: isSet(object.nodeList)
+        ? globalThis.String(object.nodeList)
+        : isSet(object.node_list)
+        ? globalThis.String(object.node_list)
+        : "",
+      nodes: globalThis.Array.isArray(object?.nodes)
+        ? object.nodes.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HistoryRun): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.job_id !== 0) {
+      obj.jobId = Math.round(message.job_id);
+    }
+    if (message.submit_time !== 0) {
+      obj.submitTime = Math.round(message.submit_time);
+    }
+    if (message.start_time !== undefined) {
+      obj.startTime = Math.round(message.start_time);
+    }
+    if (message.end_time !== 0) {
+      obj.endTime = Math.round(message.end_time);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.partition !== "") {
+      obj.partition = message.partition;
+    }
+    if (message.qos !== "") {
+      obj.qos = message.qos;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.exit_code !== 0) {
+      obj.exitCode = Math.round(message.exit_code);
+    }
+    if (message.exit_signal !== 0) {
+      obj.exitSignal = Math.round(message.exit_signal);
+    }
+    if (message.alloc_tres !== "") {
+      obj.allocTres = message.alloc_tres;
+    }
+    if (message.cpus !== 0) {
+      obj.cpus = Math.round(message.cpus);
+    }
+    if (message.gpus !== 0) {
+      obj.gpus = Math.round(message.gpus);
+    }
+    if (message.memory_mb !== 0) {
+      obj.memoryMb = Math.round(message.memory_mb);
+    }
+    if (message.node_count !== 0) {
+      obj.nodeCount = Math.round(message.node_count);
+    }
+    if (message.node_list !== "") {
+      obj.nodeList = message.node_list;
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HistoryRun>, I>>(base?: I): HistoryRun {
+    return HistoryRun.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HistoryRun>, I>>(object: I): HistoryRun {
+    const message = createBaseHistoryRun();
+    message.cluster = object.cluster ?? "";
+    message.job_id = object.job_id ?? 0;
+    message.submit_time = object.submit_time ?? 0;
+    message.start_time = object.start_time ?? undefined;
+    message.end_time = object.end_time ?? 0;
+    message.name = object.name ?? "";
+    message.user = object.user ?? "";
+    message.account = object.account ?? "";
+    message.partition = object.partition ?? "";
+    message.qos = object.qos ?? "";
+    message.state = object.state ?? "";
+    message.exit_code = object.exit_code ?? 0;
+    message.exit_signal = object.exit_signal ?? 0;
+    message.alloc_tres = object.alloc_tres ?? "";
+    message.cpus = object.cpus ?? 0;
+    message.gpus = object.gpus ?? 0;
+    message.memory_mb = object.memory_mb ?? 0;
+    message.node_count = object.node_count ?? 0;
+    message.node_list = object.node_list ?? "";
+    message.nodes = object.nodes?.map((e) => e) || [];
     return message;
   },
 };

@@ -4,6 +4,7 @@ import type { CommandRouter } from '../../commands/index.js';
 import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
+import type { HistoryService } from '../../history/index.js';
 import type { WatchFeed } from '../../watch/index.js';
 
 export interface RouteDeps {
@@ -22,4 +23,6 @@ export interface RouteDeps {
   owner?: (cluster: string) => string | null;
   /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
   federation?: Federation;
+  /** The job history and usage reports; without it those routes answer 503. */
+  history?: HistoryService;
 }

@@ -8,6 +8,7 @@ import { registerClusterObjectRoutes } from './cluster-object-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { JOB_TARGET, NODE_TARGET, registerCommandRoutes } from './command-routes.js';
 import { registerEventRoutes } from './event-routes.js';
+import { registerHistoryRoutes } from './history-routes.js';
 import { registerMembersRoute, registerProbeRoutes } from './hub-routes.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
@@ -39,6 +40,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerCommandRoutes(app, deps, NODE_TARGET);
   registerClusterObjectRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
   registerWatchRoute(app, deps.watch);
   registerAuthRoutes(app);
 }

@@ -1,0 +1,91 @@
+// The history room at run time: the engine, the store and the backfill loop. The loop runs on
+// every hub but writes only the clusters whose agent streams to this hub and whose owner (etcd
+// ownership, clustered) is this hub: each run is written once, by its cluster's owner.
+import path from 'node:path';
+import type { HistoryJob } from '../../shared/history/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { HistoryRun } from '../../generated/fleet/v1/agent.js';
+import { HistoryBackfill } from './backfill.js';
+import type { HistoryConfig } from './config.js';
+import { HistoryEngine } from './engine.js';
+import { HistoryStore, type HistoryFence } from './history-store.js';
+
+export interface HistoryServiceDeps {
+  logger: Logger;
+  /** Clock in epoch ms. */
+  now: () => number;
+  /** The runs of a cluster that ended in a window, from its agent (CommandRouter.history). */
+  fetch: (cluster: string, window: { since: number; until: number }) => Promise<HistoryRun[]>;
+  /** The clusters whose active agent streams to this hub. */
+  ingesting: () => ReadonlySet<string>;
+  /** Clustered: the hub that owns the cluster (etcd); standalone: undefined. */
+  owner?: (cluster: string) => string | null;
+  hubId: string;
+}
+
+export const toHistoryJob = (r: HistoryRun): HistoryJob => ({ ...r, start_time: r.start_time ?? null });
+
+export class HistoryService {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private closed = false;
+
+  private constructor(
+    readonly engine: HistoryEngine,
+    readonly store: HistoryStore,
+    private readonly backfill: HistoryBackfill,
+    private readonly deps: HistoryServiceDeps,
+    private readonly config: HistoryConfig,
+  ) {}
+
+  static async open(deps: HistoryServiceDeps, config: HistoryConfig, dataDir: string): Promise<HistoryService> {
+    const engine = await HistoryEngine.open({ threads: config.threads, memoryLimit: config.memory_limit });
+    const fence: HistoryFence = {
+      owns: (cluster) => deps.ingesting().has(cluster) && (deps.owner ? deps.owner(cluster) === deps.hubId : true),
+    };
+    const dir = path.join(dataDir, 'history');
+    const store = new HistoryStore({ engine, fence }, { dir });
+    const backfill = new HistoryBackfill(
+      { store },
+      { stateFile: path.join(dir, 'backfill.json'), marginMs: config.backfill_margin, initialLookbackMs: config.initial_lookback, maxWindowMs: config.max_window },
+    );
+    return new HistoryService(engine, store, backfill, deps, config);
+  }
+
+  start(): void {
+    const tick = (): void => {
+      this.running = this.runOnce().then(() => undefined).finally(() => {
+        if (!this.closed) this.timer = setTimeout(tick, this.config.backfill_interval);
+      });
+    };
+    this.timer = setTimeout(tick, 1_000);
+  }
+
+  /** One backfill of every cluster this hub writes, then the retention. Errors are logged, not thrown. */
+  async runOnce(): Promise<{ rows: number }> {
+    let rows = 0;
+    for (const cluster of this.deps.ingesting()) {
+      if (this.deps.owner && this.deps.owner(cluster) !== this.deps.hubId) continue;
+      try {
+        const done = await this.backfill.run(cluster, { read: async (w) => (await this.deps.fetch(cluster, w)).map(toHistoryJob) }, this.deps.now());
+        rows += done.rows;
+        if (done.rows) this.deps.logger.info({ cluster, ...done }, 'job history backfilled');
+      } catch (err) {
+        this.deps.logger.warn({ cluster, err: (err as Error).message }, 'job history backfill failed; retrying at the next interval');
+      }
+    }
+    try {
+      await this.store.expire(this.config.retention, this.deps.now());
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'job history retention failed');
+    }
+    return { rows };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.running;
+    this.engine.close();
+  }
+}

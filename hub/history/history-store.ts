@@ -1,0 +1,135 @@
+// The job history: Parquet files under `<dir>/jobs/cluster=<name>/day=<UTC end day>/`, one
+// writer per cluster (the hub that owns it; `fence` says so before every write).
+//
+// Upsert by key (cluster, job_id, submit_time) is copy-on-write per day partition: the new rows
+// and the partition's current files are merged (new wins) into one new file, renamed into place,
+// then the old files are removed. So a partition is always one compacted file after a write, a
+// backfill that overlaps the last one changes nothing, and a crash between rename and removal
+// leaves duplicates that the next write of the partition (or a read, which deduplicates) absorbs.
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { HistoryJob } from '../../shared/history/index.js';
+import type { HistoryEngine } from './engine.js';
+import { appendJobs, createJobTable, JOB_SELECT, rowToJob, utcDay } from './job-table.js';
+import { HistoryNotOwnerError } from './errors.js';
+import { buildWhere, type HistoryFilter, type RowClauses } from './where.js';
+
+const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+const DAY_MS = 86_400_000;
+
+export interface HistoryFence {
+  /** True while this hub owns the cluster (leader ownership, fenced); writes of others are refused. */
+  owns(cluster: string): boolean;
+}
+
+export interface UpsertResult {
+  rows: number;
+  partitions: number;
+}
+
+const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+export class HistoryStore {
+  readonly jobsDir: string;
+
+  constructor(
+    private readonly deps: { engine: HistoryEngine; fence: HistoryFence },
+    private readonly opts: { dir: string },
+  ) {
+    this.jobsDir = path.join(opts.dir, 'jobs');
+  }
+
+  private partitionDir(cluster: string, day: string): string {
+    return path.join(this.jobsDir, `cluster=${cluster}`, `day=${day}`);
+  }
+
+  /** Inserts or replaces runs by key. Every cluster in `jobs` must be owned by this hub. */
+  async upsert(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
+    if (jobs.length === 0) return { rows: 0, partitions: 0 };
+    const groups = new Map<string, { cluster: string; day: string }>();
+    for (const j of jobs) {
+      if (!CLUSTER_NAME.test(j.cluster)) throw new HistoryNotOwnerError(`cluster name "${j.cluster.slice(0, 64)}" cannot name a history partition`);
+      if (!this.deps.fence.owns(j.cluster)) throw new HistoryNotOwnerError(`this hub does not own cluster ${j.cluster}; its owner writes its history`);
+      const day = utcDay(j.end_time);
+      groups.set(`${j.cluster}/${day}`, { cluster: j.cluster, day });
+    }
+    const c = this.deps.engine.connection;
+    await createJobTable(c, 'incoming');
+    try {
+      await appendJobs(c, 'incoming', jobs);
+      for (const { cluster, day } of groups.values()) await this.rewritePartition(cluster, day);
+    } finally {
+      await c.run('DROP TABLE IF EXISTS temp.incoming');
+    }
+    return { rows: jobs.length, partitions: groups.size };
+  }
+
+  private async rewritePartition(cluster: string, day: string): Promise<void> {
+    if (!this.deps.fence.owns(cluster)) throw new HistoryNotOwnerError(`this hub lost cluster ${cluster} while writing its history`);
+    const dir = this.partitionDir(cluster, day);
+    await mkdir(dir, { recursive: true });
+    const old = (await readdir(dir)).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
+    const c = this.deps.engine.connection;
+    // COPY takes no parameters: the partition's rows go to a temp table first (bound values).
+    await c.run(
+      `CREATE OR REPLACE TEMP TABLE part AS SELECT * EXCLUDE (cluster, day), 0 AS src FROM incoming WHERE cluster = $cluster AND day = CAST($day AS DATE)`,
+      { cluster, day },
+    );
+    const existing = old.length
+      ? `UNION ALL BY NAME SELECT *, 1 AS src FROM read_parquet([${old.map(sqlString).join(',')}], hive_partitioning = false)`
+      : '';
+    const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
+    const tmp = path.join(dir, `.part-${id}.tmp`);
+    await c.run(
+      `COPY (SELECT * EXCLUDE (src) FROM (SELECT * FROM part ${existing})
+         QUALIFY row_number() OVER (PARTITION BY job_id, submit_time ORDER BY src) = 1
+         ORDER BY end_time, job_id)
+       TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    await rename(tmp, path.join(dir, `part-${id}.parquet`));
+    for (const f of old) await rm(f, { force: true });
+  }
+
+  /** The FROM clause over every file, or undefined when the history is empty. */
+  async source(): Promise<string | undefined> {
+    const clusters = await readdir(this.jobsDir).catch(() => [] as string[]);
+    if (!clusters.some((d) => d.startsWith('cluster='))) return undefined;
+    const glob = path.join(this.jobsDir, 'cluster=*', 'day=*', '*.parquet');
+    // A read deduplicates by key too (newest file wins): a crash between rename and removal
+    // must not show a run twice.
+    return `(SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true,
+        filename = true, hive_types = {'cluster': VARCHAR, 'day': DATE})
+      QUALIFY row_number() OVER (PARTITION BY cluster, job_id, submit_time ORDER BY filename DESC) = 1)`;
+  }
+
+  /** Runs that match the filter and the caller's row clauses, newest end first. */
+  async jobs(filter: HistoryFilter, rows: RowClauses, limit = 1000): Promise<HistoryJob[]> {
+    const from = await this.source();
+    if (!from) return [];
+    const where = buildWhere(filter, rows);
+    const result = await this.deps.engine.connection.runAndReadAll(
+      `SELECT ${JOB_SELECT} FROM ${from} WHERE ${where.sql} ORDER BY end_time DESC, cluster, job_id LIMIT $limit`,
+      { ...where.values, limit },
+      where.types,
+    );
+    return result.getRowObjectsJS().map((r) => rowToJob(r as Record<string, unknown>));
+  }
+
+  /** Drops day partitions older than `days` (UTC days of end time) before `now`. */
+  async expire(days: number, now: number): Promise<number> {
+    const oldest = utcDay(now - days * DAY_MS);
+    let removed = 0;
+    for (const cdir of await readdir(this.jobsDir).catch(() => [] as string[])) {
+      if (!cdir.startsWith('cluster=')) continue;
+      for (const ddir of await readdir(path.join(this.jobsDir, cdir))) {
+        const day = ddir.slice('day='.length);
+        if (ddir.startsWith('day=') && day < oldest) {
+          await rm(path.join(this.jobsDir, cdir, ddir), { recursive: true, force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,3 @@
+export type { HistoryJob } from './job-record.js';
+export { historyKey } from './job-record.js';
+export { parseAllocTres } from './tres.js';
