@@ -14,8 +14,10 @@ import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
+import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
 
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe(argv);
   const program = new Command('sfleet')
     .version(VERSION)
     .description('slurmfleet: see, control and be paged about many Slurm clusters')
