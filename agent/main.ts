@@ -1,9 +1,11 @@
 // Wires the agent: Slurm source, spool, pipeline, hub stream. The only place that knows them all.
 import { AtRest } from '../shared/crypto/index.js';
+import { WriteFaults } from '../shared/durability/index.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
 import { loadTls } from '../shared/tls/credentials.js';
 import { VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config/index.js';
+import { createAgentHealth, type AgentHealth } from './health/index.js';
 import { AgentPipeline } from './pipeline.js';
 import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
@@ -16,6 +18,8 @@ export interface RunningAgent {
   spool: DeltaSpool;
   /** Renews the agent certificate from the hub before it expires. */
   renewal: CertificateRenewal;
+  /** Metrics registry and /healthz snapshot (served by the agent's listener). */
+  health: AgentHealth;
   close(): Promise<void>;
 }
 
@@ -26,7 +30,12 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   loadTls(config.tls, 'agent');
   const atRest = await AtRest.create(config.encryption, { logger: log });
   if (atRest.enabled) log.info({ encryption: atRest.describe(), ...(await atRest.preload(config.spool_dir)) }, 'encryption at rest: data keys loaded');
-  const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes }, { logger: log, atRest });
+  // A full or read-only disk fails every write: logged once a minute, counted every time.
+  const faults = new WriteFaults({ logger: log }, { logIntervalMs: 60_000 });
+  // An unspooled spool retries its disk every poll, but writes a whole snapshot at most every 5 s.
+  const retryMs = Math.max(config.poll_interval, 5_000);
+  const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes, retryMs }, { logger: log, atRest, faults });
+  const health = createAgentHealth({ faults, spool, durableDirs: [config.spool_dir] });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unackedCount, objects: spool.objectCount }, 'spool opened');
   const source = opts.source ?? createSlurmSource(config, { logger: log });
   const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config) }, { pollIntervalMs: config.poll_interval });
@@ -70,6 +79,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
     stream,
     spool,
     renewal,
+    health,
     async close() {
       if (closed) return;
       closed = true;

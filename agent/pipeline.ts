@@ -83,6 +83,9 @@ export class AgentPipeline {
     if (this.running) return 0;
     this.running = true;
     const { source, spool, logger } = this.deps;
+    // A spool that went to memory retries its disk, and a lost spool file is rewritten: once per
+    // poll, which is the agent's flush interval.
+    spool.maintain();
     try {
       const result = await source.poll();
       this.stats.polls++;

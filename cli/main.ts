@@ -18,8 +18,10 @@ import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
 import { registerVersionCommand } from './commands/version-command.js';
 import { registerQuotaCommands } from './commands/quota-commands.js';
+import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
 
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe(argv);
   const program = new Command('sfleet')
     .version(VERSION)
     .description('slurmfleet: see, control and be paged about many Slurm clusters')

@@ -7,6 +7,11 @@
 // max_bytes the spool compacts them into one snapshot in a new epoch: nothing is dropped.
 // With encryption on (deps.atRest) both files are sealed; a file that fails authentication is
 // set aside and the spool starts a new epoch (the hub then gets a snapshot).
+// When the disk refuses (ENOSPC, EIO, a read-only filesystem) or a file is deleted or truncated
+// under us, the spool goes on in memory ("unspooled"): deltas keep their seqs and the stream
+// sends them to a connected hub, bounded by max_bytes like the disk (compacted to a snapshot in
+// memory when full). maintain() retries every retry interval; the first write that works is a
+// snapshot in a new epoch (checkpoint + log rewritten), so after the fault nothing is missing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -26,6 +31,7 @@ import { encodeForWire, wireOfRecord, type WireDelta } from './wire-delta.js';
 import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
 
 export interface SpoolOptions {
   cluster: string;
@@ -34,6 +40,8 @@ export interface SpoolOptions {
   checkpointBytes?: number;
   /** Objects per part of a snapshot, and per delta of a big poll (snapshot-parts.ts). */
   snapshotPartObjects?: number;
+  /** While unspooled, try the disk again at most this often (ms). */
+  retryMs?: number;
 }
 
 export interface SpoolDeps {
@@ -41,7 +49,12 @@ export interface SpoolDeps {
   clock?: () => number;
   /** Seals checkpoint.bin and deltas.log; default: plaintext. */
   atRest?: AtRest;
+  /** Where failed writes are counted and the degraded state kept (agent/health reads it). */
+  faults?: WriteFaults;
 }
+
+/** The store name of the spool in WriteFaults and its metrics. */
+export const SPOOL_STORE = 'spool';
 
 const CHECKPOINT_PURPOSE = 'agent/spool/checkpoint';
 const LOG_PURPOSE = 'agent/spool/deltas';
@@ -74,6 +87,11 @@ export class DeltaSpool {
   readonly objects: ClusterObjects;
   /** Times the spool was compacted into a snapshot because it was full. */
   compactions = 0;
+  /** Deltas since the last write that worked live only in memory (the disk refused, or a file was lost). */
+  unspooled = false;
+  private lastRetryAt = 0;
+  /** checkpoint.bin exists (read at open or written since): its loss is a fault. */
+  private hasCheckpoint = false;
 
   private pending: PendingEntry[] = [];
   private pendingBytes = 0;
@@ -103,6 +121,7 @@ export class DeltaSpool {
         throw new Error(`spool ${dir} belongs to cluster "${checkpoint.cluster}", not "${opts.cluster}"`);
       }
       applyDelta(this.objects, checkpoint);
+      this.hasCheckpoint = true;
       this.epoch = checkpoint.epoch;
       checkpointSeq = checkpoint.seq;
     }
@@ -238,7 +257,14 @@ export class DeltaSpool {
       // The objects are already in `objects`; the events must travel in the snapshot too.
       return this.compactToSnapshot('spool full', events);
     }
-    this.log.append(...entries.map((e) => e.record));
+    if (!this.unspooled) {
+      try {
+        this.log.append(...entries.map((e) => e.record));
+        this.deps.faults?.ok(SPOOL_STORE);
+      } catch (err) {
+        this.goUnspooled(err);
+      }
+    }
     this.lastSeq = entries[entries.length - 1].seq;
     for (const e of entries) this.pending.push(e);
     this.pendingBytes += bytes;
@@ -271,6 +297,7 @@ export class DeltaSpool {
       freed += entry.record.length;
     }
     this.pendingBytes -= freed;
+    if (this.unspooled) return;
     if (this.pending.length === 0 && this.log.bytes > (this.opts.checkpointBytes ?? 8 * 1024 * 1024)) {
       // The newest delta is the epoch's snapshot (the first poll, a compaction): it holds the
       // whole state, so its bytes (all its parts') are the checkpoint; encoding everything
@@ -278,8 +305,52 @@ export class DeltaSpool {
       const last = done[done.length - 1];
       const parts = last?.snapshot && last.seq === this.lastSeq ? done.slice(-Math.max(1, last.parts)) : [];
       const whole = parts.length > 0 && parts[0].part <= 1 && parts.every((p) => p.snapshot);
-      if (whole) this.writeCheckpoint(joinRecords(parts.map((p) => p.record)));
-      else this.checkpoint();
+      try {
+        if (whole) this.writeCheckpoint(joinRecords(parts.map((p) => p.record)));
+        else this.checkpoint();
+      } catch (err) {
+        // The log still holds every delta after the old checkpoint: nothing to repair but the fault.
+        this.deps.faults?.failed(SPOOL_STORE, err, { file: this.checkpointPath });
+      }
+    }
+  }
+
+  /**
+   * Once per poll: while unspooled, try the disk again (every retry interval); otherwise check
+   * that the spool's files are still there and whole. Never throws.
+   */
+  maintain(): void {
+    if (this.unspooled) {
+      if (this.now() - this.lastRetryAt < (this.opts.retryMs ?? 5_000)) return;
+      this.recover();
+      return;
+    }
+    const checkpointLost = this.hasCheckpoint && !existsSync(this.checkpointPath);
+    const how = checkpointLost ? 'deleted' : this.log.check();
+    if (how === 'ok') return;
+    this.goUnspooled(new LostFileError(checkpointLost ? this.checkpointPath : this.log.path, how));
+    this.recover();
+  }
+
+  private goUnspooled(err: unknown): void {
+    this.unspooled = true;
+    this.lastRetryAt = this.now();
+    this.deps.faults?.failed(SPOOL_STORE, err, { dir: this.dir, keeping_in_memory: this.pending.length + 1 });
+  }
+
+  /** Writes what memory holds to disk: the acked state as a checkpoint, or a snapshot in a new epoch. */
+  private recover(): void {
+    this.lastRetryAt = this.now();
+    if (this.pending.length > 0) {
+      this.compactToSnapshot('spool writable again');
+      return;
+    }
+    try {
+      this.checkpoint();
+      this.unspooled = false;
+      this.deps.faults?.ok(SPOOL_STORE);
+    } catch (err) {
+      this.goUnspooled(err);
     }
   }
 
@@ -303,6 +374,7 @@ export class DeltaSpool {
 
   private writeCheckpoint(bytes: Uint8Array): void {
     this.atRest.writeFile(this.checkpointPath, CHECKPOINT_PURPOSE, bytes);
+    this.hasCheckpoint = true;
     this.log.rewrite([]);
   }
 
@@ -329,13 +401,22 @@ export class DeltaSpool {
     };
     const entries = this.encodeSnapshot(snapshot);
     const bytes = entries.reduce((n, e) => n + e.record.length, 0);
-    // Empty checkpoint for the new epoch, then the snapshot as its first logged delta(s).
-    this.atRest.writeFile(
-      this.checkpointPath,
-      CHECKPOINT_PURPOSE,
-      encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [], snapshot_part: 0, snapshot_parts: 0 }),
-    );
-    this.log.rewrite(entries.map((e) => e.record));
+    // Empty checkpoint for the new epoch, then the snapshot as its first logged delta(s). When
+    // the disk refuses, the snapshot lives in memory like the deltas before it.
+    try {
+      this.atRest.writeFile(
+        this.checkpointPath,
+        CHECKPOINT_PURPOSE,
+        encodeDelta({ cluster: this.opts.cluster, epoch: this.epoch, seq: 0, upserts: [], removals: [], observed_at: snapshot.observed_at, snapshot: true, events: [], snapshot_part: 0, snapshot_parts: 0 }),
+      );
+      this.hasCheckpoint = true;
+      this.log.rewrite(entries.map((e) => e.record));
+      if (this.unspooled) this.deps.logger.warn({ epoch: this.epoch }, 'spool: writable again; spooled a snapshot of what was kept in memory');
+      this.unspooled = false;
+      this.deps.faults?.ok(SPOOL_STORE);
+    } catch (err) {
+      this.goUnspooled(err);
+    }
     this.lastSeq = entries[entries.length - 1].seq;
     this.ackedSeq = 0;
     this.pending = entries;

@@ -65,6 +65,8 @@ export class HubStream {
   private call?: Duplex;
   private client?: AgentClient;
   private sentSeq = 0;
+  /** The spool epoch sentSeq counts in: a compaction (spool full, spool writable again) starts a new one from seq 1. */
+  private sentEpoch = 0;
   private welcomed = false;
   private attempt = 0;
   private endpointIndex = 0;
@@ -242,6 +244,7 @@ export class HubStream {
     if (hubEpoch === spool.epoch && hubSeq >= spool.ackedSeq && hubSeq <= spool.lastSeq) {
       spool.ack(hubEpoch, hubSeq);
       this.sentSeq = hubSeq;
+      this.sentEpoch = spool.epoch;
       log.info({ why, epoch: spool.epoch, hubSeq, resend: spool.lastSeq - hubSeq }, 'active, resuming');
     } else if (spool.startsWithSnapshot() && hubEpoch < spool.epoch) {
       // Nothing of this epoch acked yet and it opens with its snapshot (a first poll, a
@@ -297,6 +300,10 @@ export class HubStream {
     const spool = this.deps.spool;
     const inFlight = this.inFlight;
     const window = this.opts.window ?? 256;
+    if (spool.epoch !== this.sentEpoch) {
+      this.sentEpoch = spool.epoch;
+      this.sentSeq = 0;
+    }
     for (const { seq, wire, part, parts } of spool.unackedWire()) {
       if (seq <= this.sentSeq) continue;
       // A snapshot's parts are acked together at the last one: all of them go, window or not.

@@ -1,1 +1,2 @@
 export { createHubMetrics } from './hub-metrics.js';
+export { registerDurabilityMetrics } from './durability-metrics.js';

@@ -4,6 +4,14 @@ import type { Replication } from './replication.js';
 
 export function registerReplicationMetrics(registry: Registry, replication: Replication): void {
   new Gauge({
+    name: 'sfleet_redis_eviction_policy_ok',
+    help: '1 when Redis runs with maxmemory-policy noeviction, 0 when it may evict stream entries and sessions, -1 not known yet',
+    registers: [registry],
+    collect() {
+      this.set(replication.eviction.gauge());
+    },
+  });
+  new Gauge({
     name: 'sfleet_replication_redis_up',
     help: '1 when this hub reads the replication stream and can publish to it',
     registers: [registry],

@@ -2,6 +2,7 @@
 // hub ingests, apply what the others ingest), the snapshots a new hub starts from, the record
 // of fleet events, notification dedupe and sessions, and the staleness of what this hub
 // serves. The region stage (hub/start/region.ts) builds one when the config has a redis: section.
+import { EvictionPolicyCheck } from './eviction-policy.js';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { Delta } from '../../shared/delta/index.js';
@@ -54,12 +55,15 @@ export class Replication {
   private unsubscribeStatus?: () => void;
   private closing = false;
   private readonly log: Logger;
+  /** Redis's maxmemory-policy as read at each connect (must be noeviction). */
+  readonly eviction: EvictionPolicyCheck;
 
   constructor(
     private readonly config: RedisConfig,
     private readonly deps: ReplicationDeps,
   ) {
     this.log = deps.logger.child({ component: 'replication' });
+    this.eviction = new EvictionPolicyCheck(this.log);
     const clock = deps.clock ?? systemClock;
     this.keys = replicationKeys(config.key_prefix, deps.region);
     this.redis = createRedis(config, { name: 'commands', offlineQueue: false });
@@ -68,7 +72,12 @@ export class Replication {
     for (const [name, conn] of [['commands', this.redis], ['reader', this.reader], ['subscriber', this.subscriber]] as const) {
       // ioredis reports every failed reconnect; the follower logs the outage once.
       conn.on('error', () => undefined);
-      if (name === 'commands') conn.on('ready', () => this.log.info('Redis connected'));
+      if (name === 'commands') {
+        conn.on('ready', () => {
+          this.log.info('Redis connected');
+          void this.eviction.check(conn);
+        });
+      }
       // With Sentinels, ioredis 6 sometimes gives a connection up for good ('end') when its
       // failover detector disconnects it while it is still reconnecting to the dead master:
       // this hub would then never publish (or read) again. Start it over.

@@ -10,6 +10,9 @@ import { WatchFeed } from '../watch/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Foundations } from './foundations.js';
 
+/** How often the store checks its files (deleted, truncated, broken by a failed write). */
+const STORE_FLUSH_INTERVAL_MS = 2_000;
+
 export interface Fleet {
   state: FleetState;
   store: FleetStore;
@@ -18,10 +21,14 @@ export interface Fleet {
   commands: CommandRouter;
 }
 
-export function openFleet({ config, logger, atRest, clock }: Foundations, stack: CloseStack): Fleet {
+export function openFleet({ config, logger, atRest, clock, faults }: Foundations, stack: CloseStack): Fleet {
   const state = new FleetState({ clock });
-  const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest });
+  const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest, faults });
   stack.defer('fleet store', () => store.close(state));
+  // The store's flush interval: lost or broken files are rewritten from memory within it.
+  const maintenance = setInterval(() => store.maintain(state), STORE_FLUSH_INTERVAL_MS);
+  maintenance.unref();
+  stack.defer('fleet store checks', () => clearInterval(maintenance));
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 

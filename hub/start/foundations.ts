@@ -11,6 +11,7 @@ import { AgentCertificates } from '../ingest/index.js';
 import { RevocationWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
+import { WriteFaults } from '../../shared/durability/index.js';
 
 export interface Foundations {
   config: HubConfig;
@@ -24,6 +25,8 @@ export interface Foundations {
   audit: AuditLog;
   /** The hub's one clock: every part of its core reads the time from it. */
   clock: Clock;
+  /** Failed durable writes of every store: /healthz and the metrics read it. */
+  faults: WriteFaults;
 }
 
 export async function openFoundations(config: HubConfig, logger: Logger, stack: CloseStack): Promise<Foundations> {
@@ -47,5 +50,7 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger });
   await audit.open();
   stack.defer('audit log', () => audit.close());
-  return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock };
+  // A full or read-only disk fails every write: logged once a minute per store, counted every time.
+  const faults = new WriteFaults({ logger, clock: systemClock }, { logIntervalMs: 60_000 });
+  return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock, faults };
 }

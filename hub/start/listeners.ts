@@ -1,6 +1,7 @@
 // Stage 5, listeners: the agent streams and the fleet API on gRPC, the REST API, watch
 // streams, /readyz and /metrics on HTTPS, both with the hub's certificate (reloaded when its
 // files rotate) and the revocation list watched. A port in use stops the start here.
+import { join } from 'node:path';
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
@@ -11,10 +12,10 @@ import { fleetService } from '../api/grpc/fleet-service.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
-import { readiness, type Listening } from '../health/index.js';
+import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
-import { createHubMetrics } from '../metrics/index.js';
 import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
+import { createHubMetrics, registerDurabilityMetrics } from '../metrics/index.js';
 import { registerReplicationMetrics } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
@@ -44,6 +45,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   const { ingest, leadership, replication, ownership } = region;
   const { oidc, saml } = gate;
   const metrics = createHubMetrics(state, ingest);
+  registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit')]);
   registerLeaderMetrics(metrics, leadership);
   registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
@@ -84,6 +86,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       watch,
       events,
       readiness: readiness({ listening, ...(config.etcd ? { clustered: { leadership, ...(replication ? { replication } : {}) } } : {}), ...(oidc ? { oidc } : {}) }),
+      health: hubHealth({ faults: base.faults, ...(replication ? { redisEviction: replication.eviction } : {}) }),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
       members: async () => {
         const s = leadership.status();

@@ -3,6 +3,10 @@
 // before applying and acking it, and a restarted hub serves the last state at once.
 // With encryption on (deps.atRest) checkpoints and WALs are sealed, bound to their cluster; a
 // file that fails authentication is set aside and the cluster resyncs from its agent.
+// A write that fails (ENOSPC, EIO, EROFS) is counted in deps.faults and the delta is not acked
+// (the agent sends it again). maintain(), once per flush interval, rewrites from memory every
+// cluster whose WAL is broken (a failed write or fsync), deleted, replaced or truncated, or
+// whose checkpoint is gone: a checkpoint of the applied state and an empty WAL.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeDelta, type Delta } from '../../shared/delta/index.js';
@@ -10,6 +14,7 @@ import { FastDeltaDecoder } from '../ingest/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { AtRest, KeyServiceError, KeyUnavailableError, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
+import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
 import { snapshotOf, type ClusterRecord, type FleetState } from '../fleet/index.js';
 
 export interface FleetStoreOptions {
@@ -23,10 +28,14 @@ export class FleetStore {
   private readonly root: string;
   private readonly decoder = new FastDeltaDecoder();
   private readonly atRest: AtRest;
+  /** Clusters whose checkpoint.bin exists (loaded or written): its loss is a fault. */
+  private readonly checkpointed = new Set<string>();
+  /** WAL writes running per cluster: maintain() leaves such a cluster alone. */
+  private readonly writing = new Map<string, number>();
 
   constructor(
     private readonly opts: FleetStoreOptions,
-    private readonly deps: { logger: Logger; atRest?: AtRest },
+    private readonly deps: { logger: Logger; atRest?: AtRest; faults?: WriteFaults },
   ) {
     this.atRest = deps.atRest ?? AtRest.plaintext();
     this.root = join(opts.dataDir, 'clusters');
@@ -49,6 +58,7 @@ export class FleetStore {
       if (existsSync(checkpointPath)) {
         try {
           state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { notify: false });
+          this.checkpointed.add(cluster);
         } catch (err) {
           // A missing key is the operator's to fix: never overwrite what it would open.
           if (err instanceof KeyUnavailableError || err instanceof KeyServiceError) throw err;
@@ -110,12 +120,48 @@ export class FleetStore {
    * checkpoint at once). Batches of one cluster must not overlap: await each before the next.
    */
   async appendBatchDurable(batch: { delta: Delta; encoded?: Uint8Array }[]): Promise<void> {
-    const syncs: Promise<void>[] = [];
-    for (const run of runs(batch)) {
-      if (run.snapshot) this.append(run.snapshot, run.encoded);
-      else syncs.push(this.wal(run.cluster).appendDurable(...run.bodies));
+    const clusters = [...new Set(batch.map((b) => b.delta.cluster))];
+    for (const c of clusters) this.writing.set(c, (this.writing.get(c) ?? 0) + 1);
+    try {
+      const syncs: Promise<void>[] = [];
+      for (const run of runs(batch)) {
+        if (run.snapshot) this.append(run.snapshot, run.encoded);
+        else syncs.push(this.wal(run.cluster).appendDurable(...run.bodies));
+      }
+      await Promise.all(syncs);
+      this.deps.faults?.ok(STORE);
+    } catch (err) {
+      this.deps.faults?.failed(STORE, err, { clusters });
+      throw err;
+    } finally {
+      for (const c of clusters) this.writing.set(c, this.writing.get(c)! - 1);
     }
-    await Promise.all(syncs);
+  }
+
+  /**
+   * Once per flush interval: a cluster whose files were lost or whose WAL is broken is written
+   * again from the applied state. Never throws; a rewrite that fails is retried next time.
+   */
+  maintain(state: FleetState): void {
+    for (const [cluster, wal] of this.wals) {
+      if ((this.writing.get(cluster) ?? 0) > 0) continue;
+      const record = state.clusters.get(cluster);
+      if (!record) continue;
+      const checkpointPath = join(this.dir(cluster), 'checkpoint.bin');
+      let problem: Error | undefined = wal.broken;
+      if (!problem && this.checkpointed.has(cluster) && !existsSync(checkpointPath)) problem = new LostFileError(checkpointPath, 'deleted');
+      const how = problem ? 'ok' : wal.check();
+      if (how !== 'ok') problem = new LostFileError(wal.path, how);
+      if (!problem) continue;
+      if (problem instanceof LostFileError) this.deps.faults?.failed(STORE, problem, { cluster });
+      try {
+        this.checkpoint(record);
+        this.deps.logger.warn({ cluster, why: problem.message }, 'store: rewrote the checkpoint and WAL from memory');
+        this.deps.faults?.ok(STORE);
+      } catch (err) {
+        this.deps.faults?.failed(STORE, err, { cluster });
+      }
+    }
   }
 
   /** After apply: fold a grown WAL into a checkpoint of the current state. */
@@ -130,6 +176,7 @@ export class FleetStore {
 
   private writeCheckpoint(cluster: string, snapshot: Delta, encoded?: Uint8Array): void {
     this.atRest.writeFile(join(this.dir(cluster), 'checkpoint.bin'), purpose(cluster, 'checkpoint'), encoded ?? encodeDelta(snapshot));
+    this.checkpointed.add(cluster);
     this.wal(cluster).rewrite([]);
   }
 
@@ -145,12 +192,20 @@ export class FleetStore {
   close(state: FleetState): void {
     for (const [cluster, wal] of this.wals) {
       const record = state.clusters.get(cluster);
-      if (record && wal.bytes > 0) this.checkpoint(record);
+      try {
+        if (record && wal.bytes > 0) this.checkpoint(record);
+      } catch (err) {
+        // The WAL still holds what the checkpoint would have: the next start replays it.
+        this.deps.logger.error({ cluster, err: (err as Error).message }, 'store: could not write the checkpoint at close');
+      }
       wal.close();
     }
     this.wals.clear();
   }
 }
+
+/** The store's name in WriteFaults and sfleet_hub_store_write_errors_total. */
+export const STORE = 'store';
 
 /** Bound into every sealed record: a cluster's files cannot be swapped for another's. */
 function purpose(cluster: string, file: 'checkpoint' | 'wal'): string {

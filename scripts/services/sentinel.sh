@@ -101,6 +101,7 @@ start() {
         echo "logfile $D/$n/redis.log"
         echo "appendonly yes"
         echo "appendfsync everysec"
+        echo "maxmemory-policy noeviction"
         echo 'save ""'
         echo "replica-announce-ip 127.0.0.1"
         [ $i = 2 ] && echo "replicaof 127.0.0.1 ${RPORTS[0]}"

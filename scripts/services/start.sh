@@ -115,7 +115,7 @@ if [[ " $WANT " == *" redis "* ]]; then
   if ! running redis; then
     mkdir -p "$D/redis"
     setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$D/redis" \
-      --appendonly yes --appendfsync everysec --save '' --protected-mode yes \
+      --appendonly yes --appendfsync everysec --save '' --protected-mode yes --maxmemory-policy noeviction \
       --daemonize no --logfile "$D/redis/redis.log" </dev/null >/dev/null 2>&1 &
     echo $! >"$D/redis.pid"
     log "started redis (port $REDIS_PORT)"

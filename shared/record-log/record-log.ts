@@ -1,10 +1,15 @@
 // An append-only file of records, each framed as [u32 length][u32 crc32][bytes]. Appends are
 // fsync'd before they resolve; a torn tail left by a crash is detected and cut off on open,
 // so a record either exists whole or not at all.
+// A failed write (ENOSPC) is cut off again at once; when that fails too, or an fsync failed (after
+// EIO the kernel may have dropped the pages), the log is `broken`: appends refuse until the owner
+// rewrites it from what it holds in memory. rewrite() keeps the old file open until the new one
+// is in place, so a rewrite that fails leaves the log as it was.
 // With a RecordSealing (shared/crypto AtRest) the file starts with SEALED_MAGIC and a header the
 // sealing writes, and each record body is sealed (AES-256-GCM) before it is framed.
-import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { checkOpenFile, type FileCheck } from '../durability/index.js';
 import { crc32 } from './crc32.js';
 
 const HEADER = 8;
@@ -58,6 +63,8 @@ export class RecordLog {
   private syncing = 0;
   /** Descriptors replaced or closed while an fsync on them ran: closed when none runs. */
   private retired: number[] = [];
+  /** Why appends refuse until the next rewrite (a write or fsync failed and the tail is unknown). */
+  private brokenBy?: Error;
 
   private constructor(
     readonly path: string,
@@ -104,11 +111,27 @@ export class RecordLog {
     return this.size;
   }
 
+  /** Set when a write or fsync failed in a way only a rewrite repairs. */
+  get broken(): Error | undefined {
+    return this.brokenBy;
+  }
+
+  /** Whether the file at the path is still the one we write, whole (deleted, replaced, truncated). */
+  check(): FileCheck {
+    if (this.fd < 0) return 'ok';
+    return checkOpenFile(this.fd, this.path, (this.sealed?.prefix.length ?? 0) + this.size);
+  }
+
   /** Appends and fsyncs a batch; durable when this returns. */
   append(...bodies: Uint8Array[]): void {
     if (bodies.length === 0) return;
     this.write(bodies);
-    fsyncSync(this.fd);
+    try {
+      fsyncSync(this.fd);
+    } catch (err) {
+      this.breakOn(err as Error);
+      throw err;
+    }
   }
 
   /**
@@ -125,15 +148,40 @@ export class RecordLog {
       fsync(fd, (err) => {
         this.syncing--;
         if (this.syncing === 0) this.closeRetired();
-        if (err) reject(err);
-        else resolve();
+        if (err) {
+          if (fd === this.fd) this.breakOn(err);
+          reject(err);
+        } else resolve();
       });
     });
   }
 
+  private breakOn(err: Error): void {
+    this.brokenBy ??= err;
+  }
+
   private write(plain: Uint8Array[]): void {
+    if (this.brokenBy) {
+      const err = new Error(`${this.path} needs a rewrite after a failed write (${this.brokenBy.message})`);
+      (err as NodeJS.ErrnoException).code = (this.brokenBy as NodeJS.ErrnoException).code ?? 'EIO';
+      throw err;
+    }
     const bodies = this.sealed ? plain.map((body, i) => this.sealed!.seal(body, this.count + i)) : plain;
+    try {
+      this.writeFramed(bodies);
+    } catch (err) {
+      // Cut what part of the batch reached the file, so the next append follows a whole record.
+      try {
+        ftruncateSync(this.fd, (this.sealed?.prefix.length ?? 0) + this.size);
+      } catch {
+        this.breakOn(err as Error);
+      }
+      throw err;
+    }
     this.count += bodies.length;
+  }
+
+  private writeFramed(bodies: Uint8Array[]): void {
     // Headers in one small buffer; the bodies are written from where they are (writev), not
     // copied into one big buffer first.
     const headers = Buffer.allocUnsafe(HEADER * bodies.length);
@@ -165,16 +213,18 @@ export class RecordLog {
   /** Replaces the whole file atomically (write temp, fsync, rename). */
   rewrite(plain: Uint8Array[]): void {
     // A sealed rewrite is a new file: a fresh data key, record indexes from 0.
-    this.sealed = this.sealing?.create(this.path);
-    const sealed = this.sealed;
+    const sealed = this.sealing?.create(this.path);
     const bodies = sealed ? plain.map((body, i) => sealed.seal(body, i)) : plain;
     const framed = frame(bodies);
     const data = sealed ? Buffer.concat([sealed.prefix, framed]) : framed;
-    if (this.fd >= 0) this.release(this.fd);
     writeAtomically(this.path, data);
-    this.fd = openSync(this.path, 'a+');
+    const fd = openSync(this.path, 'a+');
+    if (this.fd >= 0) this.release(this.fd);
+    this.fd = fd;
+    this.sealed = sealed;
     this.size = framed.length;
     this.count = bodies.length;
+    this.brokenBy = undefined;
   }
 
   close(): void {
@@ -231,13 +281,23 @@ export function writeAtomically(path: string, data: Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // A half-written temp file would hold the space a full disk needs to recover.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // gone already, or the filesystem is read-only: nothing more to free
+    }
+    throw err;
   }
-  renameSync(tmp, path);
   const dirFd = openSync(dirname(path), 'r');
   try {
     fsyncSync(dirFd);

@@ -1,5 +1,6 @@
 // TLS material for every listener and client: TLS 1.3 only, the fleet CA as the only trust.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { SecureServerOptions } from 'node:http2';
@@ -67,7 +68,32 @@ export function grpcServerCredentials(material: TlsMaterial): ReloadableServerCr
 }
 
 export function grpcClientCredentials(material: TlsMaterial): ChannelCredentials {
-  return ChannelCredentials.createFromSecureContext(
-    createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION }),
+  return withoutIpServername(
+    ChannelCredentials.createFromSecureContext(createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION })),
   );
+}
+
+/** The part of grpc-js's (internal) secure connector this file touches. */
+interface SecureConnectorLike {
+  connectionOptions?: { servername?: string };
+}
+
+/**
+ * grpc-js sends the target host as the TLS server name, also when it is an IP address, which
+ * RFC 6066 forbids and Node answers with a DEP0123 warning on every agent and hub whose endpoint
+ * is an IP. Without a server name, Node checks the certificate against the host (the same IP),
+ * so only the SNI extension goes. grpc-js has no option for it: its connector is adjusted here;
+ * test/small-things.test.ts fails if a grpc-js update stops this from working.
+ */
+function withoutIpServername(creds: ChannelCredentials): ChannelCredentials {
+  const internal = creds as unknown as { _createSecureConnector?: (...args: unknown[]) => SecureConnectorLike };
+  const create = internal._createSecureConnector?.bind(creds);
+  if (!create) return creds;
+  internal._createSecureConnector = (...args: unknown[]) => {
+    const connector = create(...args);
+    const options = connector.connectionOptions;
+    if (options?.servername && isIP(options.servername)) delete options.servername;
+    return connector;
+  };
+  return creds;
 }

@@ -3,8 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { access, optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
-export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics'>): void {
-  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics' | 'health'>): void {
+  // Alive either way (200): a degraded hub still serves; the reasons say what it cannot promise.
+  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness, and degraded with reasons when a store cannot write or Redis may evict' } }, async () =>
+    deps.health ? deps.health() : { status: 'ok', reasons: [] },
+  );
 
   app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the data directory is loaded and listeners are up (the checks only to fleet-wide callers with hub:read)' } }, async (request, reply) => {
     const r = deps.readiness();

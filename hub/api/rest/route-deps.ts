@@ -12,6 +12,8 @@ export interface RouteDeps {
   commands: CommandRouter;
   watch: WatchFeed;
   readiness: () => { ready: boolean; checks: Record<string, string> };
+  /** /healthz: ok, or degraded with the reasons (a store that cannot write, Redis eviction). */
+  health?: () => { status: 'ok' | 'degraded'; reasons: string[] };
   metrics: () => Promise<{ contentType: string; body: string }>;
   /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
   events?: EventLog;
