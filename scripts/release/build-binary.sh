@@ -60,6 +60,25 @@ CODE_CACHE=false
 [ "$ARCH" = x64 ] && [ "$(uname -m)" = x86_64 ] && CODE_CACHE=true
 # The dashboard's files (web/) ride along as assets: the hub serves them with node:sea getAsset.
 ASSETS=$(for f in web/*; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
+# DuckDB's native bindings for the target (scripts/release/embedded-addon.ts loads them): the
+# installed package when it is the target's, else the same version from the registry. Stripped
+# and gzipped (libduckdb.so: 70 -> 60 -> 20 MB), with the SHA-256 of each file as it must come out.
+DUCKDB_VERSION=$(node -p "require('./node_modules/@duckdb/node-bindings/package.json').version")
+DUCKDB_DIR=node_modules/@duckdb/node-bindings-linux-$ARCH
+if [ ! -f "$DUCKDB_DIR/package.json" ] || [ "$(node -p "require('./$DUCKDB_DIR/package.json').version")" != "$DUCKDB_VERSION" ]; then
+  DUCKDB_DIR=$(bash scripts/release/fetch-package.sh "@duckdb/node-bindings-linux-$ARCH" "$DUCKDB_VERSION")
+fi
+mkdir -p "$WORK/native/duckdb"
+FILES=
+for f in duckdb.node libduckdb.so; do
+  cp "$DUCKDB_DIR/$f" "$WORK/native/duckdb/$f"
+  "$STRIP" --strip-unneeded "$WORK/native/duckdb/$f"
+  gzip -6 -c "$WORK/native/duckdb/$f" >"$WORK/native/duckdb/$f.gz"
+  FILES="$FILES{\"name\":\"$f\",\"sha256\":\"$(sha256sum "$WORK/native/duckdb/$f" | cut -d' ' -f1)\"},"
+  ASSETS="$ASSETS\"native/duckdb/$f.gz\": \"$WORK/native/duckdb/$f.gz\","
+done
+printf '{"main":"duckdb.node","files":[%s]}' "${FILES%,}" >"$WORK/native/duckdb/manifest.json"
+ASSETS="$ASSETS\"native/duckdb/manifest.json\": \"$WORK/native/duckdb/manifest.json\","
 cat >"$WORK/sea-config.json" <<JSON
 { "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
   "useCodeCache": $CODE_CACHE,

@@ -38,6 +38,21 @@ const etcd3Protos: Plugin = {
   },
 };
 
+// @duckdb/node-bindings requires `@duckdb/node-bindings-<platform>-<arch>/duckdb.node`, a native
+// addon esbuild cannot bundle: the binary carries it as assets (build-binary.sh) and this
+// loader extracts, checks and loads it at first use.
+const embeddedAddons: Plugin = {
+  name: 'embedded-addons',
+  setup(b) {
+    b.onResolve({ filter: /^@duckdb\/node-bindings-[a-z0-9-]+\/duckdb\.node$/ }, () => ({ path: 'duckdb', namespace: 'embedded-addon' }));
+    b.onLoad({ filter: /.*/, namespace: 'embedded-addon' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(join(process.cwd(), 'scripts', 'release', 'embedded-addon.ts'))}).loadEmbeddedAddon(${JSON.stringify(args.path)});`,
+      resolveDir: process.cwd(),
+      loader: 'js',
+    }));
+  },
+};
+
 const outfile = process.argv[2];
 if (!outfile) throw new Error('usage: bundle <outfile>');
 // esbuild has printed what went wrong; the exit code fails build-binary.sh.
@@ -50,7 +65,7 @@ build({
   outfile,
   logLevel: 'warning',
   legalComments: 'none',
-  plugins: [etcd3Protos],
+  plugins: [etcd3Protos, embeddedAddons],
 }).catch(() => {
   process.exitCode = 1;
 });
