@@ -9,6 +9,7 @@ import { createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
 import { CertificateRenewal, HubStream } from './stream/index.js';
+import { agentReport } from './observe/index.js';
 
 export interface RunningAgent {
   pipeline: AgentPipeline;
@@ -46,6 +47,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       spool,
       runCommand: (c) => pipeline.runCommand(c),
       slurmApiVersion: () => pipeline.stats.apiVersion,
+      report: () => agentReport({ pipeline, spool }),
       // A standby does not poll: slurmrestd pays for every poll, and only the active one sends.
       onRole: (role) => {
         if (role === 'standby' && polling) {

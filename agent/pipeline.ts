@@ -30,13 +30,17 @@ export interface PollStats {
   lastPollAt?: string;
   lastError?: string;
   apiVersion: string;
+  /** Wall time of the last poll, successful or not (heartbeats and /metrics report it). */
+  lastPollSeconds: number;
+  /** Kinds a poll could not read from Slurm, summed over polls. */
+  readErrors: number;
 }
 
 export class AgentPipeline {
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopped = true;
-  readonly stats: PollStats = { polls: 0, failures: 0, deltas: 0, events: 0, apiVersion: '' };
+  readonly stats: PollStats = { polls: 0, failures: 0, deltas: 0, events: 0, apiVersion: '', lastPollSeconds: 0, readErrors: 0 };
   stream?: HubStream;
   /** Events taken from the source but not spooled yet (an epoch must start with a real snapshot). */
   private heldEvents: FleetEvent[] = [];
@@ -47,6 +51,11 @@ export class AgentPipeline {
     private readonly opts: { pollIntervalMs: number },
   ) {
     deps.source.onEvents?.(() => this.scheduleEventFlush());
+  }
+
+  /** Polling now (false while standby or stopped). */
+  get polling(): boolean {
+    return !this.stopped;
   }
 
   start(): void {
@@ -75,8 +84,10 @@ export class AgentPipeline {
     if (this.running) return 0;
     this.running = true;
     const { source, spool, logger } = this.deps;
+    const started = performance.now();
     try {
       const result = await source.poll();
+      this.stats.readErrors += result.failed.size;
       this.stats.polls++;
       this.stats.lastPollAt = new Date().toISOString();
       this.stats.apiVersion = result.apiVersion;
@@ -103,6 +114,7 @@ export class AgentPipeline {
       }
       return 0;
     } finally {
+      this.stats.lastPollSeconds = (performance.now() - started) / 1000;
       this.running = false;
     }
   }

@@ -1,1 +1,4 @@
-export { createHubMetrics } from './hub-metrics.js';
+export { createHubMetrics, type HubMetrics, type HubMetricsDeps, type HubMetricsOptions } from './hub-metrics.js';
+export { FLEET_FAMILIES } from './fleet-series.js';
+export { observabilityConfigSchema, type ObservabilityConfig } from './config.js';
+export { timeGrpcService } from './grpc-timing.js';

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from './route-deps.js';
 
-export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics'>): void {
+export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics' | 'metricsPath'>): void {
   app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the data directory is loaded and listeners are up' } }, async (_req, reply) => {
@@ -10,8 +10,10 @@ export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
   });
 
-  app.get('/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    const m = await deps.metrics();
+  const metrics = deps.metrics;
+  if (!metrics) return;
+  app.get(deps.metricsPath ?? '/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    const m = await metrics();
     return reply.type(m.contentType).send(m.body);
   });
 }

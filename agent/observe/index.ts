@@ -1,0 +1,1 @@
+export { agentReport, type ReportSources } from './agent-report.js';
