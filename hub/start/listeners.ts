@@ -51,7 +51,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   if (replication) registerReplicationMetrics(metrics, replication);
   if (observe.prometheus.push_gateway) {
     const pusher = new PushgatewayPusher(
-      { registry: metrics, logger: logger.child({ component: 'pushgateway' }) },
+      { registries: [metrics], logger: logger.child({ component: 'pushgateway' }) },
       { url: observe.prometheus.push_gateway, grouping: [['job', 'sfleet-hub'], ['region', config.region], ['hub', config.hub_id]], intervalMs: observe.prometheus.push_interval, prefix: 'sfleet_hub_' },
     );
     pusher.start();

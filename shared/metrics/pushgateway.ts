@@ -22,15 +22,24 @@ export class PushgatewayPusher {
   private timer?: NodeJS.Timeout;
   private readonly failures: Counter<'reason'>;
   private readonly groupUrl: string;
+  /** Basic auth from user:password in the URL (fetch refuses a URL with credentials). */
+  private readonly auth: Record<string, string> = {};
   private lastLogAt = -Infinity;
   private inFlight = false;
 
   constructor(
-    private readonly deps: { registry: Registry; logger: Logger },
+    /** Pushed as one group (a PUT replaces the group); the failure counter goes in the first. */
+    private readonly deps: { registries: Registry[]; logger: Logger },
     private readonly opts: PushOptions,
   ) {
-    this.groupUrl = groupUrl(opts.url, opts.grouping);
-    this.failures = new Counter({ name: `${opts.prefix}push_failures_total`, help: 'Pushes to the Pushgateway that failed, by reason', labelNames: ['reason'], registers: [deps.registry] });
+    const url = new URL(opts.url);
+    if (url.username || url.password) {
+      this.auth = { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
+      url.username = '';
+      url.password = '';
+    }
+    this.groupUrl = groupUrl(url.toString(), opts.grouping);
+    this.failures = new Counter({ name: `${opts.prefix}push_failures_total`, help: 'Pushes to the Pushgateway that failed, by reason', labelNames: ['reason'], registers: deps.registries.slice(0, 1) });
   }
 
   start(): void {
@@ -44,8 +53,8 @@ export class PushgatewayPusher {
     if (this.inFlight) return false;
     this.inFlight = true;
     try {
-      const body = await this.deps.registry.metrics();
-      const res = await fetch(this.groupUrl, { method: 'PUT', body, headers: { 'content-type': this.deps.registry.contentType }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000) });
+      const body = (await Promise.all(this.deps.registries.map((r) => r.metrics()))).join('');
+      const res = await fetch(this.groupUrl, { method: 'PUT', body, headers: { ...this.auth, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000) });
       if (!res.ok) {
         this.failed('status', `Pushgateway answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
         return false;
@@ -63,7 +72,7 @@ export class PushgatewayPusher {
   async close(): Promise<void> {
     clearInterval(this.timer);
     try {
-      const res = await fetch(this.groupUrl, { method: 'DELETE', signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(this.groupUrl, { method: 'DELETE', headers: this.auth, signal: AbortSignal.timeout(2_000) });
       if (!res.ok) this.deps.logger.warn({ status: res.status }, 'could not delete the Pushgateway group');
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'could not delete the Pushgateway group');
