@@ -15,7 +15,9 @@ import { freePorts } from './harness/ports.js';
 import { Prometheus, prometheusBins, promtoolCheck, Pushgateway, type PrometheusBins } from './harness/prometheus.js';
 import { testLogger } from './harness/run-logs.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
-import { startTestAgent } from './harness/test-agent.js';
+import { sfleet } from './harness/sfleet-process.js';
+import { agentConfig, startTestAgent } from './harness/test-agent.js';
+import { stringify } from 'yaml';
 import { waitFor } from './harness/wait.js';
 
 const logger = testLogger('observability');
@@ -94,6 +96,18 @@ describe('observability', () => {
     expect(await health.json()).toMatchObject({ status: 'ok', cluster: 'obs-a', role: 'active', polling: true, hub_connected: true });
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     expect((await fetch(`${url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('`sfleet agent status` on the head node says what the agent is doing', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'agent-status-')), 'agent.yaml');
+    const tls = await pki.agent('obs-b', 'head-obs-b');
+    writeFileSync(file, stringify(agentConfig({ cluster: 'obs-b', name: 'head-obs-b', endpoints: [hub.grpcAddress], tls, extra: { observe: { listen: `127.0.0.1:${agentPorts[1]}` } } })));
+    const out = await sfleet(['agent', 'status', '--config', file], process.env);
+    expect(out).toMatch(/^agent head-obs-b of cluster obs-b \(.+\): ok$/m);
+    expect(out).toMatch(/role: active, polling; hub stream up/);
+    expect(out).toMatch(/last poll: \d{4}-\d\d-\d\dT/);
+    const json = JSON.parse(await sfleet(['agent', 'status', '--config', file, '--json'], process.env)) as Record<string, unknown>;
+    expect(json).toMatchObject({ status: 'ok', cluster: 'obs-b', role: 'active' });
   });
 
   it('a real Prometheus scrapes the hub with a client certificate and both agents', async () => {

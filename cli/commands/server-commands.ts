@@ -73,11 +73,13 @@ export function registerServerCommands(program: Command): void {
     .description("what the agent on this host is doing (asks its observe listener); exit 0 ok, 1 degraded, 2 no answer")
     .option('--config <file>', 'the agent YAML config')
     .option('--json', 'print the answer as JSON')
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const { loadConfigFile } = await import('../../shared/config/index.js');
       const { agentConfigSchema } = await import('../../agent/config/index.js');
       const { agentStatus } = await import('../../agent/observe/index.js');
-      const answer = await agentStatus(loadConfigFile(agentConfigSchema, opts.config));
+      // `agent` has --config too, and commander gives it the flag wherever it stands.
+      const file = (opts.config ?? cmd.parent?.opts().config) as string | undefined;
+      const answer = await agentStatus(loadConfigFile(agentConfigSchema, file));
       process.stdout.write(opts.json && answer.json ? `${JSON.stringify(answer.json, null, 2)}\n` : answer.text);
       process.exitCode = answer.exitCode;
     });
