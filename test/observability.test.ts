@@ -44,7 +44,7 @@ beforeAll(async () => {
       data_dir: mkdtempSync(join(tmpdir(), 'hub-')),
       stream: { heartbeat_interval: '1s', failover_threshold: 5 },
       // the brief's section, with the endpoint moved
-      observability: { metrics: { prometheus: { enabled: true, endpoint: '/prom/metrics' } } },
+      observability: { metrics: { prometheus: { enabled: true, endpoint: '/prom/metrics', push_gateway: pushgateway.url, push_interval: '500ms' } } },
     }),
     { logger },
   );
@@ -139,6 +139,12 @@ describe('observability', () => {
     await agents[0]!.close();
     const after = await pushgateway.metrics();
     expect(after).not.toMatch(/cluster="obs-a",instance="",job="sfleet-agent"/);
+  });
+});
+
+describe('the hub at the Pushgateway', () => {
+  it("observability.metrics.prometheus.push_gateway pushes the hub's own series under job/region/hub", async () => {
+    await waitFor('hub push', async () => /^sfleet_cluster_connected\{cluster="obs-b",hub="[^"]+",instance="",job="sfleet-hub",region="default"\} 1$/m.test(await pushgateway.metrics()), 15_000, 200);
   });
 });
 

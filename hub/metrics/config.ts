@@ -3,6 +3,7 @@
 // accepted and ignored, and Jaeger's legacy Thrift collector (:14268) is refused with the OTLP
 // port to use instead.
 import { z } from 'zod';
+import { duration } from '../../shared/config/index.js';
 
 const RESERVED = ['/api/', '/healthz', '/readyz', '/login', '/dashboard'];
 
@@ -23,7 +24,7 @@ export const observabilityConfigSchema = z
               .url({ protocol: /^https?$/ })
               .optional()
               .describe("A Prometheus Pushgateway URL: the hub's own series are pushed there too (grouping key job=sfleet-hub, region, hub)."),
-            push_interval: z.number().int().min(1_000).default(15_000).describe('Milliseconds between pushes to the Pushgateway.'),
+            push_interval: duration.refine((ms) => ms >= 500, 'at least 500ms').default(15_000).describe('Time between pushes to the Pushgateway.'),
           })
           .strict()
           .prefault({})
