@@ -11,6 +11,9 @@ import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
 import { CertificateRenewal, HubStream } from './stream/index.js';
+import { agentReport, createAgentMetrics, ObserveListener, type HealthSource } from './observe/index.js';
+import { PushgatewayPusher } from '../shared/metrics/index.js';
+import type { Registry } from 'prom-client';
 
 export interface RunningAgent {
   pipeline: AgentPipeline;
@@ -20,10 +23,20 @@ export interface RunningAgent {
   renewal: CertificateRenewal;
   /** Metrics registry and /healthz snapshot (served by the agent's listener). */
   health: AgentHealth;
+  /** The agent's own series (served by the observe listener, pushed to a Pushgateway). */
+  metrics: Registry;
+  /** The observe listener, when observe.listen is set. */
+  observe?: ObserveListener;
   close(): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, opts: { logger?: Logger; source?: SlurmSource } = {}): Promise<RunningAgent> {
+/** Other parts' series and health (spool faults, alerting): served and pushed with the agent's own. */
+export interface ObservePlugins {
+  registries?: Registry[];
+  health?: HealthSource[];
+}
+
+export async function startAgent(config: AgentConfig, opts: { logger?: Logger; source?: SlurmSource; observe?: ObservePlugins } = {}): Promise<RunningAgent> {
   const logger = opts.logger ?? createLogger({ name: 'sfleet-agent', level: config.log_level });
   const log = logger.child({ cluster: config.cluster });
   // Fail at start on unreadable TLS files, not on the first connect.
@@ -55,6 +68,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       spool,
       runCommand: (c) => pipeline.runCommand(c),
       slurmApiVersion: () => pipeline.stats.apiVersion,
+      report: () => agentReport({ pipeline, spool }),
       // A standby does not poll: slurmrestd pays for every poll, and only the active one sends.
       onRole: (role) => {
         if (role === 'standby' && polling) {
@@ -70,9 +84,32 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
     },
   );
   pipeline.stream = stream;
+  const metrics = createAgentMetrics({ pipeline, spool, stream }, { cluster: config.cluster, agent: config.name });
+  const registries = [metrics, health.registry, ...(opts.observe?.registries ?? [])];
+  const observe = await ObserveListener.open(config.observe, {
+    registries,
+    health: [...agentHealth({ pipeline, stream }), { name: 'storage', health: () => health.health() }, ...(opts.observe?.health ?? [])],
+    status: () => agentStatus(config, pipeline, stream, spool),
+    logger: log.child({ component: 'observe' }),
+  }).catch(async (err: unknown) => {
+    // Nothing has started yet: close what is open, then fail the start (port in use, bad files).
+    await source.close();
+    spool.close();
+    throw err;
+  });
+  const pushConfig = config.observe.push_gateway;
+  const pushers = pushConfig
+    ? [
+        new PushgatewayPusher(
+          { registries, logger: log.child({ component: 'pushgateway' }) },
+          { url: pushConfig.url, grouping: [['job', pushConfig.job], ['cluster', config.cluster], ['agent', config.name]], intervalMs: pushConfig.interval, prefix: 'sfleet_agent_' },
+        ),
+      ]
+    : [];
   let polling = true;
   stream.start();
   pipeline.start();
+  for (const p of pushers) p.start();
   let closed = false;
   return {
     pipeline,
@@ -80,13 +117,48 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
     spool,
     renewal,
     health,
+    metrics,
+    observe,
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.all(pushers.map((p) => p.close()));
+      await observe?.close();
       await pipeline.stop();
       await stream.stop();
       await source.close();
       spool.close();
     },
+  };
+}
+
+/** The agent's own health: Slurm read by the last poll, a hub stream up. */
+function agentHealth({ pipeline, stream }: { pipeline: AgentPipeline; stream: HubStream }): HealthSource[] {
+  return [
+    {
+      name: 'slurm',
+      health: () => (pipeline.stats.lastError ? { status: 'degraded', reasons: [`last poll failed: ${pipeline.stats.lastError}`] } : { status: 'ok', reasons: [] }),
+    },
+    { name: 'hub', health: () => (stream.connected ? { status: 'ok', reasons: [] } : { status: 'degraded', reasons: ['no hub stream'] }) },
+  ];
+}
+
+/** What `sfleet agent status` prints: role, polls, spool and hub positions. No secrets. */
+function agentStatus(config: AgentConfig, pipeline: AgentPipeline, stream: HubStream, spool: DeltaSpool): Record<string, unknown> {
+  const s = pipeline.stats;
+  return {
+    cluster: config.cluster,
+    agent: config.name,
+    version: VERSION,
+    role: stream.role ?? 'connecting',
+    polling: pipeline.polling,
+    hub_connected: stream.connected,
+    slurm_api_version: s.apiVersion,
+    last_poll_at: s.lastPollAt ?? null,
+    last_poll_seconds: s.lastPollSeconds,
+    polls: s.polls,
+    poll_failures: s.failures,
+    last_error: s.lastError ?? null,
+    spool: { epoch: spool.epoch, last_seq: spool.lastSeq, acked_seq: spool.ackedSeq, unacked: spool.unackedCount, unacked_bytes: spool.unackedBytes },
   };
 }

@@ -32,13 +32,17 @@ export interface PollStats {
   lastPollAt?: string;
   lastError?: string;
   apiVersion: string;
+  /** Wall time of the last poll, successful or not (heartbeats and /metrics report it). */
+  lastPollSeconds: number;
+  /** Kinds a poll could not read from Slurm, summed over polls. */
+  readErrors: number;
 }
 
 export class AgentPipeline {
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopped = true;
-  readonly stats: PollStats = { polls: 0, failures: 0, deltas: 0, events: 0, apiVersion: '' };
+  readonly stats: PollStats = { polls: 0, failures: 0, deltas: 0, events: 0, apiVersion: '', lastPollSeconds: 0, readErrors: 0 };
   stream?: HubStream;
   /** Events taken from the source but not spooled yet (an epoch must start with a real snapshot). */
   private heldEvents: FleetEvent[] = [];
@@ -55,6 +59,11 @@ export class AgentPipeline {
     private readonly opts: { pollIntervalMs: number },
   ) {
     deps.source.onEvents?.(() => this.scheduleEventFlush());
+  }
+
+  /** Polling now (false while standby or stopped). */
+  get polling(): boolean {
+    return !this.stopped;
   }
 
   start(): void {
@@ -86,8 +95,10 @@ export class AgentPipeline {
     // A spool that went to memory retries its disk, and a lost spool file is rewritten: once per
     // poll, which is the agent's flush interval.
     spool.maintain();
+    const started = performance.now();
     try {
       const result = await source.poll();
+      this.stats.readErrors += result.failed.size;
       this.stats.polls++;
       this.stats.lastPollAt = new Date().toISOString();
       this.stats.apiVersion = result.apiVersion;
@@ -114,6 +125,7 @@ export class AgentPipeline {
       }
       return 0;
     } finally {
+      this.stats.lastPollSeconds = (performance.now() - started) / 1000;
       this.running = false;
     }
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/fields.js';
 import { encryptionConfigSchema } from '../../shared/crypto/config.js';
+import { observeConfigSchema } from '../observe/config.js';
 
 const slurmEndpoint = z
   .string()
@@ -71,6 +72,7 @@ export const agentConfigSchema = z
     spool: z.object({ max_bytes: byteSize.default(256 * 1024 * 1024).describe('The most the spool holds; past it, deltas are compacted into a snapshot.') }).strict().default({ max_bytes: 256 * 1024 * 1024 }).describe('The spool of unacknowledged deltas.'),
     log_level: logLevel,
     encryption: encryptionConfigSchema.optional().describe('Encryption at rest of the agent\'s spool.'),
+    observe: observeConfigSchema.describe('The agent\'s own /metrics and /healthz listener and Pushgateway pushes.'),
   })
   .strict();
 

@@ -2,7 +2,7 @@
 // that serves them lives elsewhere (agent/main wires it); this room only says what is true.
 // `degraded` means the agent works but not as promised: its spool cannot write (deltas are kept
 // in memory and streamed, bounded by the spool's max_bytes), or a durable directory is gone.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { describeFault, freeBytes, type WriteFaults } from '../../shared/durability/index.js';
 
 /** What the spool tells health (agent/spool's DeltaSpool fits). */
@@ -30,7 +30,7 @@ export interface AgentHealth {
 
 export function createAgentHealth({ faults, spool, durableDirs }: AgentHealthDeps): AgentHealth {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sfleet_agent_' });
+  // Process series come with the observe listener's registry (shared/metrics/process-metrics.ts).
   new Counter({
     name: 'sfleet_agent_spool_write_errors_total',
     help: 'Durable writes of the spool (log appends, fsyncs, checkpoints) that failed, and spool files found deleted or truncated',

@@ -3,7 +3,7 @@
 // hub endpoints. The spool is the only source of what is sent, so a reconnect resumes
 // exactly where the hub's ack left off.
 import { credentials as grpcCredentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientOptions } from '@grpc/grpc-js';
-import { AgentMessage, AgentRole, AgentServiceService, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
+import { AgentMessage, AgentRole, AgentServiceService, type AgentReport, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
 import { SilenceWatch } from '../../shared/liveness/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/credentials.js';
@@ -29,6 +29,8 @@ export interface HubStreamDeps {
   spool: DeltaSpool;
   runCommand: (command: Command) => Promise<CommandResult>;
   slurmApiVersion: () => string;
+  /** What the agent is doing, sent with each heartbeat (the hub's per-agent metrics). */
+  report?: () => AgentReport;
   /** The hub made this agent active or standby for its cluster. */
   onRole?: (role: StreamRole) => void;
   /** Runs before an activation is reconciled, e.g. a fresh poll so a snapshot is current. */
@@ -283,7 +285,7 @@ export class HubStream {
         this.onDisconnect();
         return;
       }
-      this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion() } } });
+      this.call?.write({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: this.deps.slurmApiVersion(), report: this.deps.report?.() } } });
     }, interval);
     const call = this.call;
     this.deps.renewal?.attach({

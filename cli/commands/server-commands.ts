@@ -49,7 +49,7 @@ export function registerServerCommands(program: Command): void {
       untilSignal(() => hub.close());
     });
 
-  program
+  const agent = program
     .command('agent')
     .description('run an agent next to a Slurm controller')
     .option('--config <file>', 'agent YAML config')
@@ -64,7 +64,23 @@ export function registerServerCommands(program: Command): void {
       const config = loadConfigFile(agentConfigSchema, opts.config, {
         overrides: overrides(opts, { cluster: 'cluster', spoolDir: 'spool_dir', pollInterval: 'poll_interval' }),
       });
-      const agent = await startAgent(config);
-      untilSignal(() => agent.close());
+      const running = await startAgent(config);
+      untilSignal(() => running.close());
+    });
+
+  agent
+    .command('status')
+    .description("what the agent on this host is doing (asks its observe listener); exit 0 ok, 1 degraded, 2 no answer")
+    .option('--config <file>', 'the agent YAML config')
+    .option('--json', 'print the answer as JSON')
+    .action(async (opts, cmd: Command) => {
+      const { loadConfigFile } = await import('../../shared/config/index.js');
+      const { agentConfigSchema } = await import('../../agent/config/index.js');
+      const { agentStatus } = await import('../../agent/observe/index.js');
+      // `agent` has --config too, and commander gives it the flag wherever it stands.
+      const file = (opts.config ?? cmd.parent?.opts().config) as string | undefined;
+      const answer = await agentStatus(loadConfigFile(agentConfigSchema, file));
+      process.stdout.write(opts.json && answer.json ? `${JSON.stringify(answer.json, null, 2)}\n` : answer.text);
+      process.exitCode = answer.exitCode;
     });
 }

@@ -19,6 +19,7 @@ import { redisConfigSchema } from '../replication/config.js';
 import { hubTlsConfigSchema } from '../tls/config.js';
 import { multiTenancyConfigSchema } from '../tenancy/config.js';
 import { historyConfigSchema } from '../history/config.js';
+import { observabilityConfigSchema } from '../metrics/config.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -61,6 +62,7 @@ export const hubConfigSchema = z
     encryption: encryptionConfigSchema.optional().describe("Encryption at rest of the hub's files."),
     multi_tenancy: multiTenancyConfigSchema.optional().describe('Tenants: who belongs to which, what each sees, and its resource limits. Absent: no tenants.'),
     history: historyConfigSchema.prefault({}).describe('The job history: finished runs kept as Parquet after Slurm forgets them, and the usage reports over it.'),
+    observability: observabilityConfigSchema.describe('Metrics (Prometheus, Pushgateway, the cardinality guard) and tracing.'),
   })
   .strict()
   .superRefine((c, ctx) => {

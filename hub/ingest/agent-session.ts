@@ -15,6 +15,7 @@ import { answerCertificateRequest, type AgentCertificates } from './certificate-
 import { DeltaApplier, type DeltaApplierDeps } from './delta-apply.js';
 import { AgentSilentError, NoHelloError, NotAnAgentError } from './errors.js';
 import type { IngestStats } from './stats.js';
+import type { AgentReports } from './agent-reports.js';
 import { agentIdentity, checkHello } from './verify.js';
 import type { ClusterWriters, Writer } from './writers.js';
 
@@ -33,6 +34,8 @@ export interface AgentSessionDeps {
   logger: Logger;
   clock: Clock;
   stats: IngestStats;
+  /** Heartbeat reports for the per-agent metrics. */
+  reports?: AgentReports;
   hubId: string;
   heartbeatMs: number;
   /** Missed heartbeats after which an agent counts as gone. */
@@ -119,6 +122,7 @@ export class AgentSession implements Writer {
         this.log = this.log.child({ cluster: this.cluster, agent: this.agentName });
         this.deps.state.cluster(this.cluster).slurmApiVersion = hello.slurm_api_version;
         this.startHeartbeats();
+        this.deps.reports?.heard(this, this.cluster, this.agentName);
         this.deps.writers.claim(this);
         break;
       }
@@ -133,6 +137,7 @@ export class AgentSession implements Writer {
         this.deps.commands.resolve(body.value);
         break;
       case 'heartbeat':
+        this.deps.reports?.heard(this, this.cluster, this.agentName, body.value.report);
         if (body.value.slurm_api_version) this.deps.state.cluster(this.cluster).slurmApiVersion = body.value.slurm_api_version;
         break;
       case 'certificate_request':
@@ -159,7 +164,7 @@ export class AgentSession implements Writer {
         this.end(AgentSilentError.forBeats(failoverThreshold));
         return;
       }
-      this.write({ body: { $case: 'heartbeat', value: { sent_at: isoNow(clock), slurm_api_version: '' } } });
+      this.write({ body: { $case: 'heartbeat', value: { sent_at: isoNow(clock), slurm_api_version: '', report: undefined } } });
     }, heartbeatMs);
   }
 
@@ -221,6 +226,7 @@ export class AgentSession implements Writer {
     this.closed = true;
     clearTimeout(this.helloTimer);
     clearInterval(this.heartbeatTimer);
+    this.deps.reports?.gone(this);
     this.detachCommands?.();
     this.detachCertificate?.();
     const role = this.deps.writers.roleOf(this);

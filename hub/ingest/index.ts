@@ -9,3 +9,4 @@ export * from './errors.js';
 export { FastDeltaDecoder } from './decode/index.js';
 export { ApplyTurns } from './apply-turns.js';
 export { checkDelta } from './verify.js';
+export { AgentReports, type HeardAgent } from './agent-reports.js';

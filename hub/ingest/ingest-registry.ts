@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { CommandRouter } from '../commands/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { AgentSession } from './agent-session.js';
+import { AgentReports } from './agent-reports.js';
 import type { AgentCertificates } from './certificate-renewal.js';
 import type { DeltaPath } from './delta-apply.js';
 import { newIngestStats, type IngestStats } from './stats.js';
@@ -44,12 +45,15 @@ export interface IngestDeps {
 
 export class IngestRegistry {
   readonly stats: IngestStats = newIngestStats();
+  /** The last heartbeat report of each agent streaming here (per-agent metrics). */
+  readonly reports: AgentReports;
   readonly writers: ClusterWriters<AgentSession>;
   /** The AgentService definition to serve: the generated one, decoding through the data path. */
   readonly service: typeof AgentServiceService;
 
   constructor(private readonly deps: IngestDeps) {
     const { path } = deps;
+    this.reports = new AgentReports(deps.clock ?? systemClock);
     this.service = { ...AgentServiceService, connect: { ...AgentServiceService.connect, requestDeserialize: (bytes: Buffer) => path.decode(bytes) } };
     this.writers = new ClusterWriters<AgentSession>({ logger: deps.logger, state: deps.state, ownership: deps.ownership });
   }
@@ -76,6 +80,7 @@ export class IngestRegistry {
       logger: deps.logger,
       clock: deps.clock ?? systemClock,
       stats: this.stats,
+      reports: this.reports,
       hubId: deps.hubId,
       heartbeatMs: deps.heartbeatMs,
       failoverThreshold: deps.failoverThreshold ?? 3,

@@ -184,7 +184,7 @@ describe('refusals as agents read them on the wire', () => {
     const silent = rawAgent(endpoint, tls);
     expect(await first(silent.refusals)).toEqual(EXPECTED.noHelloInTime);
     const early = rawAgent(endpoint, tls);
-    early.call.write({ body: { $case: 'heartbeat', value: { sent_at: '', slurm_api_version: '' } } });
+    early.call.write({ body: { $case: 'heartbeat', value: { sent_at: '', slurm_api_version: '', report: undefined } } });
     expect(await first(early.refusals)).toEqual(EXPECTED.firstNotHello);
   });
 

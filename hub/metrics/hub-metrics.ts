@@ -1,11 +1,45 @@
-// Prometheus metrics of one hub instance. Gauges are read from the state at scrape time.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+// Prometheus metrics of one hub instance. Fleet gauges are read from the state at scrape time
+// (fleet-series.ts, under the cardinality guard); the hub's own series (agents, controllers,
+// ingest, requests) follow. Conventions: base units (seconds, bytes), `_total` only on counters.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { systemClock, type Clock } from '../../shared/clock/index.js';
+import { registerBuildInfo, registerProcessMetrics } from '../../shared/metrics/index.js';
 import type { FleetState } from '../fleet/index.js';
 import type { IngestRegistry } from '../ingest/index.js';
+import { registerAgentMetrics } from './agent-series.js';
+import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
+import { SEP } from './fleet-tally.js';
 
-export function createHubMetrics(state: FleetState, ingest: IngestRegistry): Registry {
+export interface HubMetricsOptions {
+  /** Fleet series at most (the cardinality guard); default 20,000. */
+  maxSeries?: number;
+  /** Pending reasons served per cluster; the rest sum into reason="other". Default 10. */
+  topPendingReasons?: number;
+}
+
+export interface HubMetricsDeps {
+  state: FleetState;
+  ingest: Pick<IngestRegistry, 'stats' | 'reports'>;
+  /** Open watchers (SSE and gRPC Watch). */
+  watchers?: () => number;
+  clock?: Clock;
+}
+
+export interface HubMetrics {
+  registry: Registry;
+  /** Observed by the HTTPS server's response hook. */
+  http: Histogram<'method' | 'route' | 'status_code'>;
+  /** Observed by the gRPC FleetService and agent streams. */
+  grpc: Histogram<'method' | 'code'>;
+}
+
+export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOptions = {}): HubMetrics {
+  const { state, ingest } = deps;
+  const clock = deps.clock ?? systemClock;
+  const maxSeries = options.maxSeries ?? 20_000;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sfleet_hub_' });
+  registerProcessMetrics(registry, 'sfleet_hub_');
+  registerBuildInfo(registry, 'sfleet_build_info');
   new Gauge({
     name: 'sfleet_cluster_connected',
     help: '1 when an agent of the cluster is streaming to this hub',
@@ -26,8 +60,72 @@ export function createHubMetrics(state: FleetState, ingest: IngestRegistry): Reg
       for (const c of state.clusters.values()) this.set({ cluster: c.name }, c.seq);
     },
   });
-  stateGauge(registry, state, 'sfleet_jobs', 'Jobs by cluster and state', 'job');
-  stateGauge(registry, state, 'sfleet_nodes', 'Nodes by cluster and base state', 'node');
+  new Gauge({
+    name: 'sfleet_cluster_data_age_seconds',
+    help: "Seconds since the agent observed the cluster's newest applied data (the fleet's lag behind Slurm)",
+    labelNames: ['cluster'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = clock.now();
+      for (const c of state.clusters.values()) {
+        const at = c.lastObservedAt ? Date.parse(c.lastObservedAt) : NaN;
+        if (Number.isFinite(at)) this.set({ cluster: c.name }, Math.max(0, (now - at) / 1000));
+      }
+    },
+  });
+
+  // Fleet gauges: one tally per scrape, shared by the families (a scrape reads them in a row).
+  let memo: { at: number; result: ReturnType<typeof fleetSeries> } | undefined;
+  const current = () => {
+    const now = clock.now();
+    if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(state.clusters.values(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
+    return memo.result;
+  };
+  for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, (typeof FLEET_FAMILIES)[FleetFamilyKey]][]) {
+    new Gauge({
+      name: spec.name,
+      help: spec.help,
+      labelNames: spec.labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const family = current().byKey.get(key);
+        if (!family) return;
+        for (const [k, v] of family.series) {
+          const values = k.split(SEP);
+          const labels: Record<string, string> = {};
+          spec.labelNames.forEach((l, i) => (labels[l] = values[i]!));
+          this.set(labels, v);
+        }
+      },
+    });
+  }
+  new Gauge({
+    name: 'sfleet_metrics_fleet_series',
+    help: 'Fleet series: wanted (before the cardinality guard) and served',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const r = current();
+      this.set({ kind: 'wanted' }, r.wanted);
+      this.set({ kind: 'served' }, r.served);
+    },
+  });
+  new Gauge({ name: 'sfleet_metrics_fleet_series_limit', help: 'The cardinality guard: fleet series served at most (metrics.max_series)', registers: [registry] }).set(maxSeries);
+  new Gauge({
+    name: 'sfleet_metrics_folded_label_values',
+    help: 'Values a label keeps while the guard folds the rest into "other" (absent when nothing is folded)',
+    labelNames: ['label'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [label, kept] of current().folded) this.set({ label }, kept);
+    },
+  });
+
+  registerControllerMetrics(registry, state);
+  registerAgentMetrics(registry, ingest.reports);
   new Counter({
     name: 'sfleet_ingest_deltas_total',
     help: 'Agent deltas by outcome',
@@ -43,23 +141,65 @@ export function createHubMetrics(state: FleetState, ingest: IngestRegistry): Reg
       this.inc({ outcome: 'snapshot' }, s.snapshots);
     },
   });
-  return registry;
-}
-
-/** A gauge of objects per cluster and base state, counted at scrape time. */
-function stateGauge(registry: Registry, state: FleetState, name: string, help: string, kind: 'job' | 'node'): void {
-  new Gauge({
-    name,
-    help,
-    labelNames: ['cluster', 'state'],
+  new Counter({
+    name: 'sfleet_ingest_batches_total',
+    help: 'WAL writes of ingest (one fsync for a run of deltas)',
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of state.clusters.values()) {
-        const counts = new Map<string, number>();
-        for (const obj of c.objects[kind].values()) counts.set(obj.state, (counts.get(obj.state) ?? 0) + 1);
-        for (const [s, n] of counts) this.set({ cluster: c.name, state: s }, n);
-      }
+      this.inc(ingest.stats.batches);
     },
   });
+  if (deps.watchers) {
+    const watchers = deps.watchers;
+    new Gauge({ name: 'sfleet_watchers', help: 'Open watch streams (SSE and gRPC Watch) on this hub', registers: [registry], collect() { this.set(watchers()); } });
+  }
+  const http = new Histogram({
+    name: 'sfleet_http_request_duration_seconds',
+    help: 'HTTPS requests by method, route pattern and status code (a rate of its _count is the query rate)',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const grpc = new Histogram({
+    name: 'sfleet_grpc_server_handling_seconds',
+    help: 'gRPC FleetService calls by method and status code, until the answer (streams: until they end)',
+    labelNames: ['method', 'code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600],
+    registers: [registry],
+  });
+  return { registry, http, grpc };
+}
+
+function registerControllerMetrics(registry: Registry, state: FleetState): void {
+  const each = (fn: (labels: { cluster: string; controller: string }, c: import('../../shared/model/index.js').ControllerHealth) => void) => {
+    for (const cluster of state.clusters.values()) for (const c of cluster.objects.controller.values()) fn({ cluster: cluster.name, controller: c.hostname }, c);
+  };
+  new Gauge({
+    name: 'sfleet_controller_up',
+    help: 'slurmctld answers ping (1) or not (0), by controller and mode (primary, backup)',
+    labelNames: ['cluster', 'controller', 'mode'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((l, c) => this.set({ ...l, mode: c.mode }, c.responding ? 1 : 0));
+    },
+  });
+  const optional = (name: string, help: string, read: (c: import('../../shared/model/index.js').ControllerHealth) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cluster', 'controller'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((l, c) => {
+          const v = read(c);
+          if (v !== undefined) this.set(l, v);
+        });
+      },
+    });
+  optional('sfleet_controller_ping_latency_seconds', 'Round trip of the last ping of slurmctld through slurmrestd', (c) => (c.latency_ms === undefined ? undefined : c.latency_ms / 1000));
+  optional('sfleet_controller_server_threads', 'slurmctld server threads in use (diag)', (c) => c.server_thread_count);
+  optional('sfleet_controller_agent_queue_size', 'slurmctld agent queue size: RPCs to slurmds waiting (diag)', (c) => c.agent_queue_size);
 }

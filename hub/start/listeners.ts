@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import type { AgentMessage, HubMessage } from '../../generated/fleet/v1/agent.js';
 import { FleetServiceService } from '../../generated/fleet/v1/fleet.js';
+import { PushgatewayPusher } from '../../shared/metrics/index.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { buildHttpApi } from '../api/rest/index.js';
@@ -15,7 +16,7 @@ import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
 import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
-import { createHubMetrics, registerDurabilityMetrics } from '../metrics/index.js';
+import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
 import { registerReplicationMetrics } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
@@ -44,7 +45,9 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   const { state, commands, watch, events } = fleet;
   const { ingest, leadership, replication, ownership } = region;
   const { oidc, saml } = gate;
-  const metrics = createHubMetrics(state, ingest);
+  const observe = config.observability.metrics;
+  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, clock: base.clock }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons });
+  const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit')]);
   registerLeaderMetrics(metrics, leadership);
   registerAuditMetrics(metrics, audit);
@@ -52,6 +55,14 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);
+  if (observe.prometheus.push_gateway) {
+    const pusher = new PushgatewayPusher(
+      { registries: [metrics], logger: logger.child({ component: 'pushgateway' }) },
+      { url: observe.prometheus.push_gateway, grouping: [['job', 'sfleet-hub'], ['region', config.region], ['hub', config.hub_id]], intervalMs: observe.prometheus.push_interval, prefix: 'sfleet_hub_' },
+    );
+    pusher.start();
+    stack.defer('Pushgateway pusher', () => pusher.close());
+  }
 
   const grpcServer = new Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -61,7 +72,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }));
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -87,7 +98,8 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       events,
       readiness: readiness({ listening, ...(config.etcd ? { clustered: { leadership, ...(replication ? { replication } : {}) } } : {}), ...(oidc ? { oidc } : {}) }),
       health: hubHealth({ faults: base.faults, ...(replication ? { redisEviction: replication.eviction } : {}) }),
-      metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
+      ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }), metricsPath: observe.prometheus.endpoint } : {}),
+      observeRequest: (method, route, status, seconds) => hubMetrics.http.observe({ method, route, status_code: String(status) }, seconds),
       members: async () => {
         const s = leadership.status();
         return { mode: s.mode, etcd: s.etcd, ...(await leadership.members()) };

@@ -129,6 +129,11 @@ export class WatchFeed {
     return () => this.listeners.delete(wrapped);
   }
 
+  /** Open watchers (SSE and gRPC Watch): a metric. */
+  get watchers(): number {
+    return this.listeners.size;
+  }
+
   get lastId(): string {
     return `${this.boot}-${this.next - 1}`;
   }

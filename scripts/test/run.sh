@@ -53,6 +53,10 @@ bash scripts/services/start.sh >/dev/null
 # (scripts/test/run-dir.ts); the secrets scan after chaos reads both.
 export SFLEET_TEST_LOG_DIR="${SFLEET_TEST_LOG_DIR:-/tmp/sfleet-test-logs/$(date -u +%Y%m%dT%H%M%SZ)-$$}"
 
+# Observability: promtool, Prometheus and the Pushgateway from Debian (test/observability.test.ts).
+step "Prometheus and Pushgateway (scripts/prometheus/install.sh)"
+bash scripts/prometheus/install.sh >/dev/null
+
 step "integration tests"
 vitest_run integration --project integration
 

@@ -318,6 +318,28 @@ export interface Heartbeat {
   sent_at: string;
   /** agents report it here too: it is known only after a poll */
   slurm_api_version: string;
+  /**
+   * Agent -> hub only: what the agent is doing, for the hub's per-agent metrics. Older agents
+   * leave it unset.
+   */
+  report: AgentReport | undefined;
+}
+
+/** Counters are totals since the agent started (the hub exports them as counters per agent). */
+export interface AgentReport {
+  last_poll_duration_seconds: number;
+  /** RFC 3339, empty before the first poll */
+  last_poll_at: string;
+  polls_total: number;
+  /** polls that read nothing from Slurm */
+  poll_failures_total: number;
+  /** kinds a poll could not read (slurmrestd or slurmdbd errors) */
+  slurm_read_errors_total: number;
+  /** deltas spooled and not yet acknowledged by a hub */
+  spool_deltas: number;
+  spool_bytes: number;
+  /** false while standby or stopped */
+  polling: boolean;
 }
 
 function createBaseAgentMessage(): AgentMessage {
@@ -2890,7 +2912,7 @@ export const HistoryRun: MessageFns<HistoryRun> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { sent_at: "", slurm_api_version: "" };
+  return { sent_at: "", slurm_api_version: "", report: undefined };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -2900,6 +2922,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.slurm_api_version !== "") {
       writer.uint32(18).string(message.slurm_api_version);
+    }
+    if (message.report !== undefined) {
+      AgentReport.encode(message.report, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2933,6 +2958,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.slurm_api_version = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.report = AgentReport.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2957,6 +2990,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : isSet(object.slurm_api_version)
         ? globalThis.String(object.slurm_api_version)
         : "",
+      report: isSet(object.report) ? AgentReport.fromJSON(object.report) : undefined,
     };
   },
 
@@ -2968,6 +3002,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.slurm_api_version !== "") {
       obj.slurmApiVersion = message.slurm_api_version;
     }
+    if (message.report !== undefined) {
+      obj.report = AgentReport.toJSON(message.report);
+    }
     return obj;
   },
 
@@ -2978,6 +3015,227 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     const message = createBaseHeartbeat();
     message.sent_at = object.sent_at ?? "";
     message.slurm_api_version = object.slurm_api_version ?? "";
+    message.report = (object.report !== undefined && object.report !== null)
+      ? AgentReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAgentReport(): AgentReport {
+  return {
+    last_poll_duration_seconds: 0,
+    last_poll_at: "",
+    polls_total: 0,
+    poll_failures_total: 0,
+    slurm_read_errors_total: 0,
+    spool_deltas: 0,
+    spool_bytes: 0,
+    polling: false,
+  };
+}
+
+export const AgentReport: MessageFns<AgentReport> = {
+  encode(message: AgentReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.last_poll_duration_seconds !== 0) {
+      writer.uint32(9).double(message.last_poll_duration_seconds);
+    }
+    if (message.last_poll_at !== "") {
+      writer.uint32(18).string(message.last_poll_at);
+    }
+    if (message.polls_total !== 0) {
+      writer.uint32(24).uint64(message.polls_total);
+    }
+    if (message.poll_failures_total !== 0) {
+      writer.uint32(32).uint64(message.poll_failures_total);
+    }
+    if (message.slurm_read_errors_total !== 0) {
+      writer.uint32(40).uint64(message.slurm_read_errors_total);
+    }
+    if (message.spool_deltas !== 0) {
+      writer.uint32(48).uint32(message.spool_deltas);
+    }
+    if (message.spool_bytes !== 0) {
+      writer.uint32(56).uint64(message.spool_bytes);
+    }
+    if (message.polling !== false) {
+      writer.uint32(64).bool(message.polling);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.last_poll_duration_seconds = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.last_poll_at = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.polls_total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.poll_failures_total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.slurm_read_errors_total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.spool_deltas = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.spool_bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.polling = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentReport {
+    return {
+      last_poll_duration_seconds: isSet(object.lastPollDurationSeconds)
+        ? globalThis.Number(object.lastPollDurationSeconds)
+        : isSet(object.last_poll_duration_seconds)
+        ? globalThis.Number(object.last_poll_duration_seconds)
+        : 0,
+      last_poll_at: isSet(object.lastPollAt)
+        ? globalThis.String(object.lastPollAt)
+        : isSet(object.last_poll_at)
+        ? globalThis.String(object.last_poll_at)
+        : "",
+      polls_total: isSet(object.pollsTotal)
+        ? globalThis.Number(object.pollsTotal)
+        : isSet(object.polls_total)
+        ? globalThis.Number(object.polls_total)
+        : 0,
+      poll_failures_total: isSet(object.pollFailuresTotal)
+        ? globalThis.Number(object.pollFailuresTotal)
+        : isSet(object.poll_failures_total)
+        ? globalThis.Number(object.poll_failures_total)
+        : 0,
+      slurm_read_errors_total: isSet(object.slurmReadErrorsTotal)
+        ? globalThis.Number(object.slurmReadErrorsTotal)
+        : isSet(object.slurm_read_errors_total)
+        ? globalThis.Number(object.slurm_read_errors_total)
+        : 0,
+      spool_deltas: isSet(object.spoolDeltas)
+        ? globalThis.Number(object.spoolDeltas)
+        : isSet(object.spool_deltas)
+        ? globalThis.Number(object.spool_deltas)
+        : 0,
+      spool_bytes: isSet(object.spoolBytes)
+        ? globalThis.Number(object.spoolBytes)
+        : isSet(object.spool_bytes)
+        ? globalThis.Number(object.spool_bytes)
+        : 0,
+      polling: isSet(object.polling) ? globalThis.Boolean(object.polling) : false,
+    };
+  },
+
+  toJSON(message: AgentReport): unknown {
+    const obj: any = {};
+    if (message.last_poll_duration_seconds !== 0) {
+      obj.lastPollDurationSeconds = floatToJson(message.last_poll_duration_seconds);
+    }
+    if (message.last_poll_at !== "") {
+      obj.lastPollAt = message.last_poll_at;
+    }
+    if (message.polls_total !== 0) {
+      obj.pollsTotal = Math.round(message.polls_total);
+    }
+    if (message.poll_failures_total !== 0) {
+      obj.pollFailuresTotal = Math.round(message.poll_failures_total);
+    }
+    if (message.slurm_read_errors_total !== 0) {
+      obj.slurmReadErrorsTotal = Math.round(message.slurm_read_errors_total);
+    }
+    if (message.spool_deltas !== 0) {
+      obj.spoolDeltas = Math.round(message.spool_deltas);
+    }
+    if (message.spool_bytes !== 0) {
+      obj.spoolBytes = Math.round(message.spool_bytes);
+    }
+    if (message.polling !== false) {
+      obj.polling = message.polling;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentReport>, I>>(base?: I): AgentReport {
+    return AgentReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentReport>, I>>(object: I): AgentReport {
+    const message = createBaseAgentReport();
+    message.last_poll_duration_seconds = object.last_poll_duration_seconds ?? 0;
+    message.last_poll_at = object.last_poll_at ?? "";
+    message.polls_total = object.polls_total ?? 0;
+    message.poll_failures_total = object.poll_failures_total ?? 0;
+    message.slurm_read_errors_total = object.slurm_read_errors_total ?? 0;
+    message.spool_deltas = object.spool_deltas ?? 0;
+    message.spool_bytes = object.spool_bytes ?? 0;
+    message.polling = object.polling ?? false;
     return message;
   },
 };
@@ -3013,6 +3271,10 @@ export const AgentServiceClient = makeGenericClientConstructor(
   service: typeof AgentServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { access, optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
-export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics' | 'health'>): void {
+export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics' | 'metricsPath' | 'health'>): void {
   // Alive either way (200): a degraded hub still serves; the reasons say what it cannot promise.
   app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness, and degraded with reasons when a store cannot write or Redis may evict' } }, async () =>
     deps.health ? deps.health() : { status: 'ok', reasons: [] },
@@ -17,8 +17,10 @@ export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...(detail ? { checks: r.checks } : {}) });
   });
 
-  app.get('/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    const m = await deps.metrics();
+  const metrics = deps.metrics;
+  if (!metrics) return;
+  app.get(deps.metricsPath ?? '/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    const m = await metrics();
     return reply.type(m.contentType).send(m.body);
   });
 }

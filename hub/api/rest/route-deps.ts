@@ -14,7 +14,10 @@ export interface RouteDeps {
   readiness: () => { ready: boolean; checks: Record<string, string> };
   /** /healthz: ok, or degraded with the reasons (a store that cannot write, Redis eviction). */
   health?: () => { status: 'ok' | 'degraded'; reasons: string[] };
-  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Absent: no metrics route (observability.metrics.prometheus.enabled: false). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Where the metrics are served (observability.metrics.prometheus.endpoint); default /metrics. */
+  metricsPath?: string;
   /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
   events?: EventLog;
   /** The region's members (GET /api/v1/hubs); standalone: this hub alone. */

@@ -40,6 +40,8 @@ export interface HttpApiDeps extends RouteDeps {
   logins?: Logins;
   /** Records every mutation, denial and failed authentication before the answer goes out. */
   audit?: AuditLog;
+  /** Each answered request: method, route pattern (not the URL: ids would be a series each), status, seconds. */
+  observeRequest?: (method: string, route: string, statusCode: number, seconds: number) => void;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -90,6 +92,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   app.decorateRequest('access', null);
   const rbac = deps.rbac ?? new Rbac(undefined);
   if (deps.audit) registerAuditHooks(app, deps.audit);
+  const observe = deps.observeRequest;
+  if (observe) {
+    app.addHook('onResponse', async (request, reply) => {
+      observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) {

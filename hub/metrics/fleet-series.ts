@@ -1,0 +1,72 @@
+// The fleet gauges: families built from one tally per cluster, cut by the cardinality guard.
+// Read at scrape time (memoized for a second: one scrape reads many families).
+import type { ClusterRecord } from '../fleet/index.js';
+import { guardSeries, type Family, type GuardResult } from './cardinality-guard.js';
+import { OTHER, SEP, tallyCluster, type Amounts } from './fleet-tally.js';
+
+interface FamilySpec {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+}
+
+const AMOUNT_STATES = ['allocated', 'idle', 'unavailable'] as const;
+
+export const FLEET_FAMILIES = {
+  jobs: { name: 'sfleet_jobs', help: 'Jobs by cluster, partition and state', labelNames: ['cluster', 'partition', 'state'] },
+  accountJobs: { name: 'sfleet_account_jobs', help: 'Pending and running jobs by cluster, account and state', labelNames: ['cluster', 'account', 'state'] },
+  nodes: { name: 'sfleet_nodes', help: 'Nodes by cluster, partition and base state (a node in two partitions counts in both)', labelNames: ['cluster', 'partition', 'state'] },
+  nodeFlags: { name: 'sfleet_node_flags', help: 'Nodes carrying a state flag (drain, maintenance, not responding...), by cluster and partition', labelNames: ['cluster', 'partition', 'flag'] },
+  cpus: { name: 'sfleet_cluster_cpus', help: 'CPUs of the cluster: allocated, idle (usable) and unavailable (down, drained, in maintenance)', labelNames: ['cluster', 'state'] },
+  gpus: { name: 'sfleet_cluster_gpus', help: 'GPUs of the cluster (from node gres; allocated from running jobs)', labelNames: ['cluster', 'state'] },
+  memory: { name: 'sfleet_cluster_memory_bytes', help: 'Memory of the cluster in bytes', labelNames: ['cluster', 'state'] },
+  partitionCpus: { name: 'sfleet_partition_cpus', help: 'CPUs of the nodes of a partition (a node in two partitions counts in both)', labelNames: ['cluster', 'partition', 'state'] },
+  partitionGpus: { name: 'sfleet_partition_gpus', help: 'GPUs of the nodes of a partition', labelNames: ['cluster', 'partition', 'state'] },
+  partitionMemory: { name: 'sfleet_partition_memory_bytes', help: 'Memory of the nodes of a partition in bytes', labelNames: ['cluster', 'partition', 'state'] },
+  pendingReasons: { name: 'sfleet_pending_jobs', help: 'Pending jobs by reason: the top reasons of each cluster, the rest as reason="other"', labelNames: ['cluster', 'reason'] },
+} as const satisfies Record<string, FamilySpec>;
+
+export type FleetFamilyKey = keyof typeof FLEET_FAMILIES;
+
+export interface FleetSeriesOptions {
+  maxSeries: number;
+  topPendingReasons: number;
+}
+
+export function fleetSeries(clusters: Iterable<ClusterRecord>, opts: FleetSeriesOptions): GuardResult & { byKey: Map<FleetFamilyKey, Family> } {
+  const fams = new Map<FleetFamilyKey, Family>();
+  for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, FamilySpec][]) fams.set(key, { ...spec, series: new Map() });
+  const put = (key: FleetFamilyKey, labels: string, v: number) => fams.get(key)!.series.set(labels, v);
+  for (const c of clusters) {
+    const t = tallyCluster(c.objects);
+    const pre = c.name + SEP;
+    for (const [k, v] of t.jobs) put('jobs', pre + k, v);
+    for (const [k, v] of t.accountJobs) put('accountJobs', pre + k, v);
+    for (const [k, v] of t.nodes) put('nodes', pre + k, v);
+    for (const [k, v] of t.nodeFlags) put('nodeFlags', pre + k, v);
+    putAmounts(put, 'cpus', pre, t.cpus);
+    putAmounts(put, 'gpus', pre, t.gpus);
+    putAmounts(put, 'memory', pre, t.memoryBytes);
+    for (const [p, a] of t.partitionCpus) putAmounts(put, 'partitionCpus', pre + p + SEP, a);
+    for (const [p, a] of t.partitionGpus) putAmounts(put, 'partitionGpus', pre + p + SEP, a);
+    for (const [p, a] of t.partitionMemoryBytes) putAmounts(put, 'partitionMemory', pre + p + SEP, a);
+    const reasons = [...t.pendingReasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    let other = 0;
+    reasons.forEach(([reason, n], i) => {
+      if (i < opts.topPendingReasons && reason !== OTHER) put('pendingReasons', pre + reason, n);
+      else other += n;
+    });
+    if (other > 0) put('pendingReasons', pre + OTHER, other);
+  }
+  const guarded = guardSeries([...fams.values()], opts.maxSeries);
+  const byKey = new Map<FleetFamilyKey, Family>();
+  for (const f of guarded.families) {
+    const key = (Object.keys(FLEET_FAMILIES) as FleetFamilyKey[]).find((k) => FLEET_FAMILIES[k].name === f.name)!;
+    byKey.set(key, f);
+  }
+  return { ...guarded, byKey };
+}
+
+function putAmounts(put: (key: FleetFamilyKey, labels: string, v: number) => void, key: FleetFamilyKey, prefix: string, a: Amounts): void {
+  for (const s of AMOUNT_STATES) put(key, prefix + s, a[s]);
+}

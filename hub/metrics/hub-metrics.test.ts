@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { jobDelta, testJob, testNode } from '../../shared/delta/testdata/fleet-fixtures.js';
+import { wrapObject } from '../../shared/model/index.js';
+import { ManualClock } from '../../shared/clock/index.js';
+import { FleetState } from '../fleet/index.js';
+import { AgentReports } from '../ingest/index.js';
+import { newIngestStats } from '../ingest/stats.js';
+import { createHubMetrics } from './hub-metrics.js';
+import { jobGpus, nodeGpus } from './fleet-tally.js';
+
+/** value of the series whose labels contain all of `labels`, from the exposition text */
+function value(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[3]);
+  }
+  return undefined;
+}
+
+function fleet(): FleetState {
+  const state = new FleetState();
+  const jobs = [
+    testJob(1, { state: 'RUNNING', partition: 'gpu', account: 'physics', tres: 'cpu=4,mem=1G,node=1,gres/gpu=2,gres/gpu:a100=2' }),
+    testJob(2, { state: 'PENDING', partition: 'gpu', account: 'physics', state_reason: 'Resources' }),
+    testJob(3, { state: 'PENDING', partition: 'debug', account: 'chem', state_reason: 'Priority' }),
+    testJob(4, { state: 'PENDING', partition: 'debug', account: 'chem', state_reason: 'Priority' }),
+    testJob(5, { state: 'PENDING', partition: 'debug', account: 'bio', state_reason: 'QOSMaxJobsPerUserLimit' }),
+    testJob(6, { state: 'COMPLETED', partition: 'debug', account: 'bio' }),
+  ];
+  const nodes = [
+    testNode('g1', { state: 'MIXED', cpus: 32, alloc_cpus: 4, memory_mb: 1024, alloc_memory_mb: 256, partitions: ['gpu'], gres: 'gpu:a100:4(S:0-1)' }),
+    testNode('c1', { state: 'IDLE', flags: ['DRAIN'], cpus: 16, partitions: ['debug', 'all'] }),
+    testNode('c2', { state: 'IDLE', flags: ['MAINTENANCE'], cpus: 16, partitions: ['debug'] }),
+    testNode('c3', { state: 'IDLE', cpus: 16, partitions: ['debug'] }),
+  ];
+  state.apply({ ...jobDelta(jobs, { snapshot: true, observed_at: '2026-01-01T00:00:00.000Z' }), upserts: [...jobs.map((j) => wrapObject('job', j)), ...nodes.map((n) => wrapObject('node', n))] });
+  return state;
+}
+
+describe('hub metrics', () => {
+  it('serves jobs by partition, state and account, nodes with their flags, and resources without per-job labels', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:30.000Z'));
+    const reports = new AgentReports(clock);
+    const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports }, clock });
+    const text = await registry.metrics();
+    expect(value(text, 'sfleet_jobs', { cluster: 'a', partition: 'debug', state: 'PENDING' })).toBe(3);
+    expect(value(text, 'sfleet_jobs', { cluster: 'a', partition: 'gpu', state: 'RUNNING' })).toBe(1);
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'chem', state: 'PENDING' })).toBe(2);
+    // finished jobs are not graphed per account
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'bio', state: 'COMPLETED' })).toBeUndefined();
+    expect(value(text, 'sfleet_nodes', { cluster: 'a', partition: 'debug', state: 'IDLE' })).toBe(3);
+    expect(value(text, 'sfleet_node_flags', { cluster: 'a', partition: 'debug', flag: 'DRAIN' })).toBe(1);
+    expect(value(text, 'sfleet_node_flags', { cluster: 'a', partition: 'debug', flag: 'MAINTENANCE' })).toBe(1);
+    // drained and maintenance nodes' CPUs are not idle capacity
+    expect(value(text, 'sfleet_cluster_cpus', { cluster: 'a', state: 'allocated' })).toBe(4);
+    expect(value(text, 'sfleet_cluster_cpus', { cluster: 'a', state: 'idle' })).toBe(28 + 16);
+    expect(value(text, 'sfleet_cluster_cpus', { cluster: 'a', state: 'unavailable' })).toBe(32);
+    expect(value(text, 'sfleet_partition_cpus', { cluster: 'a', partition: 'debug', state: 'unavailable' })).toBe(32);
+    expect(value(text, 'sfleet_cluster_gpus', { cluster: 'a', state: 'allocated' })).toBe(2);
+    expect(value(text, 'sfleet_cluster_gpus', { cluster: 'a', state: 'idle' })).toBe(2);
+    expect(value(text, 'sfleet_partition_gpus', { cluster: 'a', partition: 'gpu', state: 'allocated' })).toBe(2);
+    expect(value(text, 'sfleet_cluster_memory_bytes', { cluster: 'a', state: 'allocated' })).toBe(256 * 1024 * 1024);
+    expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'Priority' })).toBe(2);
+    expect(value(text, 'sfleet_cluster_data_age_seconds', { cluster: 'a' })).toBe(30);
+    expect(text).toMatch(/^sfleet_build_info\{version="[^"]+",node_version="v[^"]+"\} 1$/m);
+    // promtool refuses _total on a gauge (prom-client's nodejs_active_handles_total was one)
+    expect(text).not.toMatch(/^# TYPE \S+_total (gauge|histogram|summary)$/m);
+    expect(text).toMatch(/^sfleet_hub_nodejs_active_handles\{/m);
+    expect(text).not.toMatch(/job_id|\bid="/);
+  });
+
+  it('folds the pending reasons beyond the top N into other', async () => {
+    const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topPendingReasons: 1 });
+    const text = await registry.metrics();
+    expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'Priority' })).toBe(2);
+    expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'other' })).toBe(2);
+    expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'Resources' })).toBeUndefined();
+  });
+
+  it('the cardinality guard folds accounts (busiest kept) under the limit and says so', async () => {
+    const state = new FleetState();
+    const jobs = Array.from({ length: 300 }, (_, i) => testJob(i + 1, { account: i < 100 ? 'big' : `acct${i}`, state: 'PENDING' }));
+    state.apply(jobDelta(jobs, { snapshot: true }));
+    const open = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 1_000 });
+    const all = await open.registry.metrics();
+    expect(value(all, 'sfleet_metrics_fleet_series', { kind: 'served' })).toBe(value(all, 'sfleet_metrics_fleet_series', { kind: 'wanted' }));
+    expect(all).not.toMatch(/^sfleet_metrics_folded_label_values\{/m);
+
+    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 100 });
+    const text = await registry.metrics();
+    const served = value(text, 'sfleet_metrics_fleet_series', { kind: 'served' })!;
+    expect(served).toBeLessThanOrEqual(100);
+    expect(value(text, 'sfleet_metrics_fleet_series', { kind: 'wanted' })).toBeGreaterThan(200);
+    expect(value(text, 'sfleet_metrics_fleet_series_limit')).toBe(100);
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'big', state: 'PENDING' })).toBe(100);
+    const kept = value(text, 'sfleet_metrics_folded_label_values', { label: 'account' })!;
+    expect(kept).toBeGreaterThan(0);
+    // nothing is lost in the sum
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'other', state: 'PENDING' })).toBe(300 - 100 - (kept - 1));
+  });
+
+  it('serves per-agent series from heartbeat reports, and drops them when the stream ends', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const reports = new AgentReports(clock);
+    const stream = {};
+    reports.heard(stream, 'a', 'agent-1', { last_poll_duration_seconds: 0.25, last_poll_at: '2023-11-14T22:13:10.000Z', polls_total: 12, poll_failures_total: 2, slurm_read_errors_total: 3, spool_deltas: 4, spool_bytes: 4096, polling: true });
+    const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports }, clock });
+    let text = await registry.metrics();
+    const agent = { cluster: 'a', agent: 'agent-1' };
+    expect(value(text, 'sfleet_agent_poll_duration_seconds', agent)).toBe(0.25);
+    expect(value(text, 'sfleet_agent_spool_deltas', agent)).toBe(4);
+    expect(value(text, 'sfleet_agent_polls_total', agent)).toBe(12);
+    expect(value(text, 'sfleet_agent_poll_failures_total', agent)).toBe(2);
+    expect(value(text, 'sfleet_agent_slurm_read_errors_total', agent)).toBe(3);
+    expect(value(text, 'sfleet_agent_last_seen_timestamp_seconds', agent)).toBe(1_700_000_000);
+    expect(value(text, 'sfleet_agent_streams')).toBe(1);
+    reports.gone(stream);
+    text = await registry.metrics();
+    expect(value(text, 'sfleet_agent_spool_deltas', agent)).toBeUndefined();
+    expect(value(text, 'sfleet_agent_streams')).toBe(0);
+  });
+
+  it('reads GPUs from gres and from job TRES', () => {
+    expect(nodeGpus('gpu:a100:4(S:0-1),gpu:t4:2')).toBe(6);
+    expect(nodeGpus('gpu:8')).toBe(8);
+    expect(nodeGpus('(null)')).toBe(0);
+    expect(jobGpus({ tres: 'cpu=4,gres/gpu=2,gres/gpu:a100=2' })).toBe(2);
+    expect(jobGpus({ tres: 'cpu=4' })).toBe(0);
+  });
+});

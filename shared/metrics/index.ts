@@ -1,0 +1,2 @@
+export { registerBuildInfo, registerProcessMetrics } from './process-metrics.js';
+export { PushgatewayPusher, groupUrl, type PushOptions } from './pushgateway.js';
