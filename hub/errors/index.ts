@@ -20,6 +20,7 @@ import {
 import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
+import { SecurityStoreUnavailableError } from '../security-store/index.js';
 import { HubStartError } from '../start/index.js';
 import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
@@ -103,6 +104,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     area: 'Clustered hubs',
     entries: [
       { example: () => new FencedOffError('fencing token 3 is older than 4'), meaning: 'A write of a hub that is no longer (or never was) the leader was refused by the fence; the current leader does it.' },
+      { example: () => new SecurityStoreUnavailableError('the shared security store (etcd) cannot be reached'), meaning: 'A change to the hub group\'s shared security state (a new token) needs etcd and it cannot be reached; revocations are kept and written once it is back. Retry later.' },
     ],
   },
   {

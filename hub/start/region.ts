@@ -33,6 +33,8 @@ export interface Region {
   ingest: IngestRegistry;
   /** scope=global queries: this region merged with the peer regions (none configured: this one alone). */
   federation: Federation;
+  /** Clustered: the etcd client (the security store of the group follows it). */
+  etcd?: Etcd3;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -84,7 +86,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     logger: logger.child({ component: 'federation' }),
   });
   const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
-  return { leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation };
+  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation };
 }
 
 /** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */

@@ -5,6 +5,7 @@ import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
 import type { WatchFeed } from '../../watch/index.js';
+import type { TokenRegistry } from '../../policy/index.js';
 
 export interface RouteDeps {
   state: FleetState;
@@ -22,4 +23,6 @@ export interface RouteDeps {
   owner?: (cluster: string) => string | null;
   /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
   federation?: Federation;
+  /** API tokens (POST/GET/DELETE /api/v1/tokens); absent: no token routes. */
+  tokens?: TokenRegistry;
 }

@@ -13,6 +13,7 @@ import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerWatchRoute } from './watch-route.js';
+import { registerTokenRoutes } from './token-routes.js';
 
 export type { RouteDeps } from './route-deps.js';
 
@@ -37,4 +38,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerEventRoutes(app, deps);
   registerWatchRoute(app, deps.watch);
   registerAuthRoutes(app);
+  if (deps.tokens) registerTokenRoutes(app, deps.tokens);
 }

@@ -22,6 +22,8 @@ export const RESOURCES = {
   audit: ['read'],
   /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
   auth: ['self', 'impersonate'],
+  /** API tokens (service accounts): create grants only roles within the caller's own permissions. */
+  tokens: ['read', 'create', 'revoke'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;
