@@ -10,6 +10,7 @@ import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } f
 import { HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
 import {
   DirectoryUnavailableError,
+  HashPoolBusyError,
   LoginFailedError,
   MfaRequiredError,
   SessionsUnavailableError,
@@ -59,6 +60,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
       { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },
       { example: () => new TotpReplayedError(), meaning: 'This TOTP code was used already; wait for the next one.' },
+      { example: () => new HashPoolBusyError(), meaning: 'Too many password checks are queued on this hub (a login flood): the login is refused at once instead of waiting; try again in a moment.' },
       { example: () => new TooManyAttemptsError(30_000), meaning: 'Too many failed logins for this user or address: locked out for retry_after seconds (HTTP 429).' },
       { example: () => new DirectoryUnavailableError('the LDAP directory cannot be used now'), meaning: 'Password logins cannot be checked: the LDAP directory or the shared login counters (Redis) cannot be reached.' },
       { example: () => new SessionsUnavailableError('sessions are unavailable'), meaning: 'The shared session store (Redis) cannot be reached, so sessions cannot be opened or checked.' },

@@ -15,6 +15,8 @@ export interface LocalUser {
   totp_secret?: string;
   /** Registered WebAuthn authenticators: public keys and counters only (nothing secret). */
   webauthn?: WebauthnCredential[];
+  /** An admin let this user log in without the enrolled second factor (who, when, why). */
+  mfa_exempt?: { by: string; at: string; reason: string };
   groups: string[];
   created_at: string;
   updated_at: string;
@@ -137,6 +139,18 @@ export class LocalUserStore {
     if ((counter > 0 || cred.counter > 0) && counter <= cred.counter) return false;
     cred.counter = counter;
     cred.last_used_at = new Date().toISOString();
+    this.save();
+    return true;
+  }
+
+  /** Sets or clears an admin's MFA exemption; false when there is no such user. */
+  setMfaExempt(name: string, exempt: { by: string; reason: string } | undefined): boolean {
+    this.refresh();
+    const user = this.users.find((u) => u.name === name);
+    if (!user) return false;
+    if (exempt) user.mfa_exempt = { ...exempt, at: new Date().toISOString() };
+    else delete user.mfa_exempt;
+    user.updated_at = new Date().toISOString();
     this.save();
     return true;
   }
