@@ -28,6 +28,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'freshness', run: freshnessBench, produces: ['freshness_p50_ms', 'freshness_p99_ms'] },
   { name: 'failover', run: failoverBench, produces: ['agent_reconnect_ms'] },
   { name: 'leader-handover', run: (ctx) => import('./suites/leader-handover.js').then((m) => m.leaderHandoverBench(ctx)), produces: ['leader_handover_ms'] },
+  { name: 'revocation-propagation', run: (ctx) => import('./suites/revocation-propagation.js').then((m) => m.revocationPropagationBench(ctx)), produces: ['revocation_propagation_p99_ms'] },
 ];
 
 /** Figures issue 5 names that no suite measures yet (listed in the table, not in results.json). */
