@@ -38,6 +38,13 @@ export interface WebauthnCredential {
 
 export type LocalUserView = Omit<LocalUser, 'password_hash' | 'totp_secret' | 'webauthn'> & { password: boolean; totp: boolean; webauthn: number };
 
+/** scrypt of a password nobody has, at DEFAULT_SCRYPT: what an unknown user's password is checked against. */
+const DEFAULT_DUMMY_HASH = 'scrypt$131072$8$1$xTtPhWDncBmgoqOaVnlP4A$PZZ2HN-FEi8Qn7BkAKwUkFjWL2iLXMGGMs7iyl4rvmw';
+
+function sameParams(a: { N: number; r: number; p: number }, b: { N: number; r: number; p: number }): boolean {
+  return a.N === b.N && a.r === b.r && a.p === b.p;
+}
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export class LocalUserStore {
@@ -168,7 +175,8 @@ export class LocalUserStore {
   async verify(name: string, password: string): Promise<LocalUser | undefined> {
     const user = this.get(name);
     if (!user?.password_hash) {
-      this.dummyHash ??= hashPassword('not a password', this.scryptParams);
+      // At the default cost a fixed hash: an unknown user costs one hash, as a known one does (not two on the first).
+      this.dummyHash ??= sameParams(this.scryptParams, DEFAULT_SCRYPT) ? Promise.resolve(DEFAULT_DUMMY_HASH) : hashPassword('not a password', this.scryptParams);
       await verifyPassword(password, await this.dummyHash);
       return undefined;
     }
