@@ -27,7 +27,7 @@ beforeAll(async () => {
   const extra = {
     etcd: { endpoints: services.etcdEndpoints, lease_ttl: '3s' },
     redis: { url: services.redisUrl },
-    auth: { mfa: { enabled: true, required_for_local: true }, rate_limit: { max_failures_per_user: 4, window: '1m', lockout: '2m' } },
+    auth: { mfa: { enabled: true, required_for_local: true }, rate_limit: { max_failures_per_user: 4, max_failures_per_source: 10, window: '1m', lockout: '2m' } },
   };
   a = new LoginHub(join(dir, 'hub-a'), pki, extra);
   b = new LoginHub(join(dir, 'hub-b'), pki, extra);

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { parseDuration } from '../../shared/model/time.js';
 import type { Role } from '../../shared/tls/identity.js';
-import type { TokenStore } from '../../hub/policy/index.js';
+import type { TokenStore, TokenView } from '../../hub/policy/index.js';
+import { clientFrom, withConnection } from './connection-options.js';
 import { contextsPath, readContexts, writeContexts } from '../client/index.js';
 import { render } from '../output/render.js';
 import { collect, hubFileOptions, hubFiles, type HubFileFlags } from './hub-files.js';
@@ -66,15 +67,20 @@ export function registerAdminCommands(program: Command): void {
     process.stdout.write(added ? `revoked ${entry.serial}${entry.subject ? ` (${entry.subject})` : ''} in ${path}\n` : `${entry.serial} was already revoked at ${entry.revoked_at}\n`);
   });
 
-  const token = program.command('token').description('API bearer tokens (stored hashed in the hub data directory)');
-  hubFileOptions(
-    token
-      .command('create')
-      .description('create a token; it is printed once, on the last line')
-      .requiredOption('--name <name>', 'who or what uses it')
-      .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
-      .option('--role <role>', 'an RBAC role granted to the token itself (repeatable)', collect, [])
-      .option('--attr <key=value>', 'a user attribute for RBAC row filters, e.g. project=research (repeatable)', collect, []),
+  // Against a running hub (its API: checked by RBAC, audited, shared by a hub group) unless
+  // --data-dir or --config names the data directory of a stopped standalone hub.
+  const token = program.command('token').description('API bearer tokens: through the running hub\'s API, or in a hub data directory (--data-dir/--config)');
+  const offline = (opts: HubFileFlags): boolean => !!(opts.dataDir || opts.config);
+  withConnection(
+    hubFileOptions(
+      token
+        .command('create')
+        .description('create a token; it is printed once, on the last line')
+        .requiredOption('--name <name>', 'who or what uses it')
+        .option('--ttl <duration>', 'expire after, e.g. 30d, 12h')
+        .option('--role <role>', 'an RBAC role granted to the token itself (repeatable; through the API at least one, within your own permissions)', collect, [])
+        .option('--attr <key=value>', 'a user attribute for RBAC row filters, e.g. project=research (repeatable)', collect, []),
+    ),
   ).action(async (opts) => {
     const attributes: Record<string, string> = {};
     for (const pair of opts.attr as string[]) {
@@ -82,13 +88,20 @@ export function registerAdminCommands(program: Command): void {
       if (eq <= 0) throw new Error(`--attr "${pair}": expected key=value`);
       attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
-    const { token: secret, record } = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, { roles: opts.role, attributes });
+    let made: { token: string; record: { id: string; name: string; roles?: string[]; expires_at?: string } };
+    if (offline(opts)) made = (await tokenStore(opts)).create(opts.name, opts.ttl ? parseDuration(opts.ttl) : undefined, { roles: opts.role, attributes });
+    else {
+      const body = { name: opts.name, roles: opts.role, ...(opts.ttl ? { ttl: opts.ttl } : {}), ...(Object.keys(attributes).length ? { attributes } : {}) };
+      const { token: secret, ...record } = await clientFrom(opts).json<{ token: string; id: string; name: string; roles?: string[]; expires_at?: string }>('POST', '/api/v1/tokens', body);
+      made = { token: secret, record };
+    }
+    const { token: secret, record } = made;
     process.stdout.write(`token ${record.id} for ${record.name}${record.roles ? ` (roles ${record.roles.join(', ')})` : ''}${record.expires_at ? `, expires ${record.expires_at}` : ''}\n${secret}\n`);
   });
-  hubFileOptions(token.command('list'))
+  withConnection(hubFileOptions(token.command('list')))
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (opts) => {
-      const rows = (await tokenStore(opts)).list();
+      const rows = offline(opts) ? (await tokenStore(opts)).list() : (await clientFrom(opts).json<{ items: TokenView[] }>('GET', '/api/v1/tokens')).items;
       process.stdout.write(
         render(rows, opts.output, [
           { header: 'ID', value: (t) => t.id },
@@ -96,11 +109,14 @@ export function registerAdminCommands(program: Command): void {
           { header: 'CREATED', value: (t) => t.created_at },
           { header: 'EXPIRES', value: (t) => t.expires_at },
           { header: 'ROLES', value: (t) => t.roles?.join(',') },
+          { header: 'BY', value: (t) => t.created_by },
         ]) + '\n',
       );
     });
-  hubFileOptions(token.command('revoke <name-or-id>')).action(async (nameOrId: string, opts) => {
-    if (!(await tokenStore(opts)).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
+  withConnection(hubFileOptions(token.command('revoke <name-or-id>'))).action(async (nameOrId: string, opts) => {
+    if (offline(opts)) {
+      if (!(await tokenStore(opts)).revoke(nameOrId)) throw new Error(`no token "${nameOrId}"`);
+    } else await clientFrom(opts).json('DELETE', `/api/v1/tokens/${encodeURIComponent(nameOrId)}`);
     process.stdout.write(`revoked ${nameOrId}\n`);
   });
 

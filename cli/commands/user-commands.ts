@@ -5,6 +5,7 @@ import type { LocalUserStore } from '../../hub/login/index.js';
 import { render } from '../output/render.js';
 import { collect, hubFileOptions, hubFiles, type HubFileFlags } from './hub-files.js';
 import { secretFrom } from './login-commands.js';
+import { clientFrom, withConnection } from './connection-options.js';
 
 async function userStore(flags: HubFileFlags): Promise<LocalUserStore> {
   const { LocalUserStore } = await import('../../hub/login/index.js');
@@ -58,6 +59,22 @@ export function registerUserCommands(program: Command): void {
     const totpSecret = totpFlag === true ? await enrolTotp(name, opts.issuer) : totpFlag === false ? null : undefined;
     await store.update(name, { password, totpSecret });
     process.stdout.write(`user ${name} updated\n`);
+  });
+  // Against a running hub (audited, for every hub of the group).
+  withConnection(user.command('unlock <name>').description('end the login lockout of a user name (running hub; needs logins:unlock)')).action(async (name: string, opts) => {
+    await clientFrom(opts).json('POST', `/api/v1/auth/users/${encodeURIComponent(name)}/unlock`);
+    process.stdout.write(`unlocked ${name}\n`);
+  });
+  withConnection(
+    user
+      .command('mfa-exempt <name>')
+      .description('let a user with an enrolled second factor log in without it, or end that with --off (running hub; needs logins:exempt)')
+      .option('--reason <text>', 'why (kept with the user and audited); required unless --off')
+      .option('--off', 'end the exemption: the enrolled factor is asked for again'),
+  ).action(async (name: string, opts) => {
+    if (!opts.off && !opts.reason) throw new Error('say why: --reason TEXT (or --off to end an exemption)');
+    await clientFrom(opts).json('PUT', `/api/v1/auth/users/${encodeURIComponent(name)}/mfa-exemption`, opts.off ? { exempt: false } : { exempt: true, reason: opts.reason });
+    process.stdout.write(opts.off ? `${name} needs the enrolled second factor again\n` : `${name} may log in without the enrolled second factor\n`);
   });
   hubFileOptions(user.command('remove <name>').description('remove a local user')).action(async (name: string, opts) => {
     if (!(await userStore(opts)).remove(name)) throw new Error(`no local user "${name}"`);

@@ -10,6 +10,7 @@ import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } f
 import { HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
 import {
   DirectoryUnavailableError,
+  HashPoolBusyError,
   LoginFailedError,
   MfaRequiredError,
   SessionsUnavailableError,
@@ -21,6 +22,7 @@ import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
 import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
+import { SecurityStoreUnavailableError } from '../security-store/index.js';
 import { HubStartError } from '../start/index.js';
 import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
@@ -59,6 +61,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
       { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },
       { example: () => new TotpReplayedError(), meaning: 'This TOTP code was used already; wait for the next one.' },
+      { example: () => new HashPoolBusyError(), meaning: 'Too many password checks are queued on this hub (a login flood): the login is refused at once instead of waiting; try again in a moment.' },
       { example: () => new TooManyAttemptsError(30_000), meaning: 'Too many failed logins for this user or address: locked out for retry_after seconds (HTTP 429).' },
       { example: () => new DirectoryUnavailableError('the LDAP directory cannot be used now'), meaning: 'Password logins cannot be checked: the LDAP directory or the shared login counters (Redis) cannot be reached.' },
       { example: () => new SessionsUnavailableError('sessions are unavailable'), meaning: 'The shared session store (Redis) cannot be reached, so sessions cannot be opened or checked.' },
@@ -106,6 +109,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     area: 'Clustered hubs',
     entries: [
       { example: () => new FencedOffError('fencing token 3 is older than 4'), meaning: 'A write of a hub that is no longer (or never was) the leader was refused by the fence; the current leader does it.' },
+      { example: () => new SecurityStoreUnavailableError('the shared security store (etcd) cannot be reached'), meaning: 'A change to the hub group\'s shared security state (a new token) needs etcd and it cannot be reached; revocations are kept and written once it is back. Retry later.' },
     ],
   },
   {

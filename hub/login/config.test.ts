@@ -13,7 +13,7 @@ describe('auth: and sso.ldap: config', () => {
       mfa: { enabled: true, providers: [{ type: 'totp', issuer: 'sfleet', window: 1 }], required_roles: ['fleet-admin'], required_groups: [], required_for_local: false },
       local: { enabled: true },
       session: { ttl: 8 * 3_600_000, store: 'auto' },
-      rate_limit: { max_failures_per_user: 10, max_failures_per_ip: 20, window: 900_000, lockout: 1_800_000 },
+      rate_limit: { max_failures_per_user: 10, max_failures_per_ip: 20, window: 900_000, lockout: 1_800_000, max_failures_per_source: 3, source_backoff: 60_000, trusted_sources: [] },
     });
     expect(c.sso?.ldap).toMatchObject({
       url: 'ldaps://dc.company.com',

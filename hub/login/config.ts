@@ -3,6 +3,7 @@
 // Unknown keys are errors; defaults are filled here.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
+import { cidr } from './cidr.js';
 
 const roleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'a role name: letters, digits and . _ : -');
 /** An LDAP attribute description (RFC 4512 descr): a letter, then letters, digits and dashes. */
@@ -61,6 +62,9 @@ export const authConfigSchema = z
         max_failures_per_ip: z.number().int().min(1).max(100_000).default(20).describe('Failed logins from one address within window before it is locked out.'),
         window: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000).describe('The window failures are counted in.'),
         lockout: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(15 * 60_000).describe('How long a locked-out user name or address stays locked.'),
+        max_failures_per_source: z.number().int().min(1).max(1000).default(3).describe('Failed logins of one user name from one address within source_backoff before that address is backed off for that user (before the user itself is locked out).'),
+        source_backoff: duration.refine((ms) => ms >= 1_000, 'at least 1s').default(60_000).describe('The window of max_failures_per_source, and how long the address waits once it is reached.'),
+        trusted_sources: z.array(cidr).max(1000).default([]).describe('Addresses (CIDRs) exempt from the per-address limits: login nodes and bastions with many users behind one address. The per-user limit still applies.'),
       })
       .strict()
       .prefault({}).describe('Lockout after failed logins.'),

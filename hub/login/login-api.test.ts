@@ -18,6 +18,7 @@ import { LocalUserStore } from './local/user-store.js';
 import { LocalUserSessionVerifier } from './logins.js';
 import { MemorySessionStore, SessionVerifier } from './sessions/index.js';
 import { MemoryLoginLimiter } from './login-limiter.js';
+import { LoginLimits } from './login-limits.js';
 import { LoginService } from './login-service.js';
 
 async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean } = { rbac: true }) {
@@ -31,7 +32,8 @@ async function build(auth: Record<string, unknown> = {}, opts: { rbac?: boolean 
   const login = new LoginService({
     config,
     sessions,
-    limiter: new MemoryLoginLimiter(config.rate_limit),
+    limiter: new MemoryLoginLimiter(),
+    limits: new LoginLimits(config.rate_limit),
     totp: new TotpVerifier(new MemoryDedupeStore(), 1),
     localUsers: users,
     logger: silentLogger(),

@@ -1,102 +1,199 @@
-// Login rate limiting and lockout: failed logins are counted per user name and per source
-// address in a sliding window; at the limit the key is locked out for `lockout`. A locked key
-// is refused before any password is checked (429 with Retry-After). In Redis when the hub has a
-// redis section, so every hub of the group counts the same failures.
+// Login rate limiting without a race: an attempt takes a slot on each of its keys BEFORE the
+// password is checked (before any hash or LDAP bind), so 40 concurrent attempts count as 40, not
+// as the failures that happened to finish first. A key holds at most `max` attempts that did not
+// succeed (in flight or failed) within `window`; when its failures reach `max` it is locked for
+// `lockout`. A success gives its slot back and forgets the earlier failures of its keys.
+// In Redis when the hub has a redis section (every hub of the group counts the same attempts,
+// and Redis keeps them across restarts); while Redis cannot be reached each hub counts alone
+// (FallbackLoginLimiter).
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AuthConfig } from './config.js';
-import { DirectoryUnavailableError } from './errors.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { TooManyAttemptsError } from './errors.js';
 
-export type LimitConfig = AuthConfig['rate_limit'];
-
-export interface LoginLimiter {
-  /** Milliseconds until the first of these keys is unlocked; 0 when none is locked. */
-  lockedFor(keys: string[]): Promise<number>;
-  /** Counts a failure against each key; locks the keys that reach their limit. */
-  fail(keys: { key: string; max: number }[]): Promise<void>;
-  /** Forgets the failures of a key (a successful login of that user). */
-  reset(key: string): Promise<void>;
+export interface LimitKey {
+  key: string;
+  /** Attempts that did not succeed, within `window`, that the key holds. */
+  max: number;
+  window: number;
+  lockout: number;
 }
 
-export function limiterKeys(user: string, ip: string | undefined): { user: string; ip?: string } {
-  return { user: `user:${user.toLowerCase()}`, ...(ip ? { ip: `ip:${ip}` } : {}) };
+/** One attempt's hold on its keys: exactly one of fail/succeed is called once the password was checked. */
+export interface LoginSlot {
+  fail(): Promise<void>;
+  succeed(): Promise<void>;
+}
+
+export interface LoginLimiter {
+  /** A slot on every key, or TooManyAttemptsError (nothing taken) when one of them is locked or full. */
+  take(keys: LimitKey[]): Promise<LoginSlot>;
+  /** Ends the lockouts and forgets the failures of these keys (an admin's unlock). */
+  unlock(keys: string[]): Promise<void>;
+}
+
+interface KeyState {
+  /** Attempt id -> when it was taken (in flight or failed). */
+  attempts: Map<string, number>;
+  lockedUntil: number;
+  window: number;
 }
 
 export class MemoryLoginLimiter implements LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
-  private readonly locks = new Map<string, number>();
-  constructor(
-    private readonly config: LimitConfig,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly keys = new Map<string, KeyState>();
+  constructor(private readonly now: () => number = Date.now) {}
 
-  async lockedFor(keys: string[]): Promise<number> {
+  async take(keys: LimitKey[]): Promise<LoginSlot> {
     const now = this.now();
-    let ms = 0;
-    for (const k of keys) ms = Math.max(ms, (this.locks.get(k) ?? 0) - now);
-    return ms;
-  }
-
-  async fail(keys: { key: string; max: number }[]): Promise<void> {
-    const now = this.now();
-    for (const { key, max } of keys) {
-      const recent = (this.failures.get(key) ?? []).filter((t) => t > now - this.config.window);
-      recent.push(now);
-      this.failures.set(key, recent);
-      if (recent.length >= max) {
-        this.locks.set(key, now + this.config.lockout);
-        this.failures.delete(key);
-      }
+    let wait = 0;
+    for (const k of keys) {
+      const s = this.state(k.key, now, k.window);
+      if (s.lockedUntil > now) wait = Math.max(wait, s.lockedUntil - now);
+      else if (s.attempts.size >= k.max) wait = Math.max(wait, Math.min(...s.attempts.values()) + k.window - now, 1);
     }
-    if (this.failures.size > 100_000) for (const [k, ts] of this.failures) if (ts[ts.length - 1] <= now - this.config.window) this.failures.delete(k);
+    if (wait > 0) throw new TooManyAttemptsError(wait);
+    const id = randomBytes(8).toString('hex');
+    for (const k of keys) this.state(k.key, now, k.window).attempts.set(id, now);
+    this.sweep(now);
+    return {
+      fail: async () => {
+        const t = this.now();
+        for (const k of keys) {
+          const s = this.state(k.key, t, k.window);
+          if (s.attempts.size >= k.max) s.lockedUntil = Math.max(s.lockedUntil, t + k.lockout);
+        }
+      },
+      succeed: async () => {
+        for (const k of keys) {
+          const s = this.keys.get(k.key);
+          if (!s) continue;
+          // Its own slot and the failures before it; attempts still in flight keep theirs.
+          for (const [other, at] of s.attempts) if (other === id || at < now) s.attempts.delete(other);
+        }
+      },
+    };
   }
 
-  async reset(key: string): Promise<void> {
-    this.failures.delete(key);
+  async unlock(keys: string[]): Promise<void> {
+    for (const k of keys) this.keys.delete(k);
+  }
+
+  private state(key: string, now: number, window: number): KeyState {
+    let s = this.keys.get(key);
+    if (!s) this.keys.set(key, (s = { attempts: new Map(), lockedUntil: 0, window }));
+    s.window = window;
+    for (const [id, at] of s.attempts) if (at <= now - window) s.attempts.delete(id);
+    return s;
+  }
+
+  private sweep(now: number): void {
+    if (this.keys.size < 100_000) return;
+    for (const [k, s] of this.keys) if (s.lockedUntil <= now && [...s.attempts.values()].every((at) => at <= now - s.window)) this.keys.delete(k);
   }
 }
+
+// KEYS: per limit key, its attempts zset and its lock key. ARGV: now, id, then max and window per key.
+// Answers the wait in ms (0: the slot was taken on every key).
+const TAKE = `
+local now = tonumber(ARGV[1]); local id = ARGV[2]
+local n = #KEYS / 2; local wait = 0
+for i = 1, n do
+  local z = KEYS[2*i-1]; local lock = KEYS[2*i]; local max = tonumber(ARGV[1+2*i]); local window = tonumber(ARGV[2+2*i])
+  local ttl = redis.call('PTTL', lock)
+  if ttl > 0 then wait = math.max(wait, ttl) else
+    redis.call('ZREMRANGEBYSCORE', z, 0, now - window)
+    if redis.call('ZCARD', z) >= max then
+      local oldest = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
+      wait = math.max(wait, tonumber(oldest[2]) + window - now, 1)
+    end
+  end
+end
+if wait > 0 then return wait end
+for i = 1, n do
+  redis.call('ZADD', KEYS[2*i-1], now, id); redis.call('PEXPIRE', KEYS[2*i-1], tonumber(ARGV[2+2*i]))
+end
+return 0
+`;
+
+// ARGV: then per key max and lockout. Locks each key whose attempts reached its max.
+const FAIL = `
+for i = 1, #KEYS / 2 do
+  local z = KEYS[2*i-1]; local lock = KEYS[2*i]
+  if redis.call('ZCARD', z) >= tonumber(ARGV[2*i-1]) then redis.call('SET', lock, '1', 'PX', tonumber(ARGV[2*i])) end
+end
+return 0
+`;
+
+// ARGV: id, taken-at. Removes the slot and the failures before it.
+const SUCCEED = `
+for i = 1, #KEYS do
+  redis.call('ZREM', KEYS[i], ARGV[1]); redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, tonumber(ARGV[2]) - 1)
+end
+return 0
+`;
 
 export class RedisLoginLimiter implements LoginLimiter {
   constructor(
     private readonly redis: Redis,
     /** "<key_prefix>:<region>:login:" */
     private readonly prefix: string,
-    private readonly config: LimitConfig,
   ) {}
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      // Fail closed: without the shared counters a lockout could be dodged by changing hubs.
-      throw new DirectoryUnavailableError(`login is unavailable: the shared login counters (Redis) cannot be reached (${(err as Error).message.slice(0, 120)})`);
-    }
-  }
-
-  async lockedFor(keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    const ttls = await this.call(() => Promise.all(keys.map((k) => this.redis.pttl(`${this.prefix}lock:${k}`))));
-    return Math.max(0, ...ttls);
-  }
-
-  async fail(keys: { key: string; max: number }[]): Promise<void> {
+  async take(keys: LimitKey[]): Promise<LoginSlot> {
     const now = Date.now();
-    for (const { key, max } of keys) {
-      const zkey = `${this.prefix}fail:${key}`;
-      const res = await this.call(() =>
-        this.redis
-          .multi()
-          .zremrangebyscore(zkey, 0, now - this.config.window)
-          .zadd(zkey, now, `${now}-${Math.random().toString(36).slice(2)}`)
-          .zcard(zkey)
-          .pexpire(zkey, this.config.window)
-          .exec(),
-      );
-      const count = Number(res?.[2]?.[1] ?? 0);
-      if (count >= max) await this.call(() => this.redis.multi().set(`${this.prefix}lock:${key}`, '1', 'PX', this.config.lockout).del(zkey).exec());
-    }
+    const id = `${now}-${randomBytes(6).toString('hex')}`;
+    const redisKeys = keys.flatMap((k) => [`${this.prefix}att:${k.key}`, `${this.prefix}lock:${k.key}`]);
+    const wait = Number(await this.redis.eval(TAKE, redisKeys.length, ...redisKeys, now, id, ...keys.flatMap((k) => [k.max, k.window])));
+    if (wait > 0) throw new TooManyAttemptsError(wait);
+    return {
+      fail: async () => {
+        await this.redis.eval(FAIL, redisKeys.length, ...redisKeys, ...keys.flatMap((k) => [k.max, k.lockout]));
+      },
+      succeed: async () => {
+        const zsets = keys.map((k) => `${this.prefix}att:${k.key}`);
+        await this.redis.eval(SUCCEED, zsets.length, ...zsets, id, now);
+      },
+    };
   }
 
-  async reset(key: string): Promise<void> {
-    await this.call(() => this.redis.del(`${this.prefix}fail:${key}`));
+  async unlock(keys: string[]): Promise<void> {
+    if (keys.length) await this.redis.del(...keys.flatMap((k) => [`${this.prefix}att:${k}`, `${this.prefix}lock:${k}`]));
+  }
+}
+
+/**
+ * The shared limiter while it answers; this hub's own counts while it does not (each hub then
+ * allows its own `max` per key: with N hubs an attacker gets at most N times the limit).
+ */
+export class FallbackLoginLimiter implements LoginLimiter {
+  private down = false;
+  constructor(
+    private readonly shared: LoginLimiter,
+    private readonly local: LoginLimiter,
+    private readonly logger: Logger,
+  ) {}
+
+  async take(keys: LimitKey[]): Promise<LoginSlot> {
+    let slot: LoginSlot;
+    try {
+      slot = await this.shared.take(keys);
+    } catch (err) {
+      if (err instanceof TooManyAttemptsError) throw err;
+      if (!this.down) this.logger.warn({ err: (err as Error).message.slice(0, 160) }, 'login limiter: the shared counters (Redis) cannot be reached; this hub counts failed logins alone until they can');
+      this.down = true;
+      return this.local.take(keys);
+    }
+    if (this.down) this.logger.info('login limiter: the shared counters answer again');
+    this.down = false;
+    // A shared slot whose outcome cannot be recorded is recorded here: the count is not lost.
+    return {
+      fail: () => slot.fail().catch(async () => (await this.local.take(keys).catch(() => undefined))?.fail()),
+      succeed: () => slot.succeed().catch(() => undefined),
+    };
+  }
+
+  async unlock(keys: string[]): Promise<void> {
+    await this.local.unlock(keys);
+    await this.shared.unlock(keys);
   }
 }

@@ -1,7 +1,8 @@
 // POST /api/v1/auth/login and /api/v1/auth/logout. Both are public to the policy gate: login
 // is how a caller gets a credential, and logout checks the session it ends itself.
 import type { FastifyInstance } from 'fastify';
-import { BadRequestError, UnauthenticatedError } from '../../shared/errors/index.js';
+import { BadRequestError, NotFoundError, UnauthenticatedError } from '../../shared/errors/index.js';
+import type { Principal } from '../policy/index.js';
 import { setAuditContext } from '../audit/index.js';
 import { SESSION_PREFIX, type SessionStore } from './sessions/index.js';
 import { TooManyAttemptsError } from './errors.js';
@@ -63,4 +64,45 @@ export function registerLoginRoutes(app: FastifyInstance, login: LoginService, s
     await login.logout(m[1]);
     return reply.code(204).send();
   });
+
+  registerLoginAdminRoutes(app, login);
+}
+
+const userParams = { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
+
+/** An admin's unlock of a locked-out user, and MFA exemptions: each audited with the user it names. */
+function registerLoginAdminRoutes(app: FastifyInstance, login: LoginService): void {
+  const caller = (request: unknown): string => {
+    const p = (request as { principal: Principal }).principal;
+    return `${p.role}:${p.name}`;
+  };
+  app.post(
+    '/api/v1/auth/users/:name/unlock',
+    { config: { permission: 'logins:unlock' }, schema: { summary: 'End the login lockout of a user name (and forget its failed logins) on every hub of the group', params: userParams } },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      setAuditContext(request, { resource: `user:${name}` });
+      await login.unlock(name);
+      return reply.code(204).send();
+    },
+  );
+  app.put(
+    '/api/v1/auth/users/:name/mfa-exemption',
+    {
+      config: { permission: 'logins:exempt' },
+      schema: {
+        summary: 'Let a user with an enrolled second factor log in without it (exempt: true, with a reason), or end that (exempt: false)',
+        params: userParams,
+        body: { type: 'object', additionalProperties: false, required: ['exempt'], properties: { exempt: { type: 'boolean' }, reason: { type: 'string', minLength: 1, maxLength: 512 } } },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const body = request.body as { exempt: boolean; reason?: string };
+      setAuditContext(request, { resource: `user:${name}` });
+      if (body.exempt && !body.reason) throw new BadRequestError('an exemption needs a reason (it is kept with the user and audited)');
+      if (!login.setMfaExempt(name, body.exempt ? { by: caller(request), reason: body.reason! } : undefined)) throw new NotFoundError(`no local user record "${name.slice(0, 64)}"`);
+      return { user: name, mfa_exempt: body.exempt };
+    },
+  );
 }

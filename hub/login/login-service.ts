@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { BadRequestError, FleetError } from '../../shared/errors/index.js';
 import type { Principal } from '../policy/index.js';
 import type { AuthConfig } from './config.js';
-import { LoginFailedError, MfaRequiredError, TooManyAttemptsError } from './errors.js';
+import { LoginFailedError, MfaRequiredError } from './errors.js';
 import { isAcceptableLoginName } from './ldap/escape.js';
 import type { DirectoryUser, LdapDirectory } from './ldap/ldap-directory.js';
 import type { TotpVerifier } from './local/totp.js';
@@ -14,7 +14,8 @@ import type { LocalUser, LocalUserStore } from './local/user-store.js';
 import type { SessionStore } from './sessions/index.js';
 import type { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
-import { limiterKeys, type LoginLimiter } from './login-limiter.js';
+import type { LoginLimiter } from './login-limiter.js';
+import type { LoginLimits } from './login-limits.js';
 
 export type LoginProvider = 'local' | 'ldap';
 
@@ -39,6 +40,8 @@ export interface LoginServiceDeps {
   config: AuthConfig;
   sessions: SessionStore;
   limiter: LoginLimiter;
+  /** The keys an attempt counts against (auth.rate_limit). */
+  limits: LoginLimits;
   /** Absent when auth.mfa.providers lists no totp: TOTP codes are then not a second factor. */
   totp?: TotpVerifier;
   /** Present when auth.mfa.providers lists webauthn. */
@@ -58,43 +61,52 @@ export class LoginService {
   }
 
   async login(req: LoginRequest): Promise<LoginResult> {
-    const { config, limiter } = this.deps;
+    const { limiter, limits } = this.deps;
     const user = req.username;
-    const keys = limiterKeys(user, req.remoteAddress);
-    const locked = await limiter.lockedFor([keys.user, ...(keys.ip ? [keys.ip] : [])]);
-    if (locked > 0) throw new TooManyAttemptsError(locked);
     if (!isAcceptableLoginName(user)) throw new BadRequestError('invalid user name: 1 to 256 printable characters, no control characters, no surrounding spaces');
+    // The slot is taken before any hash or directory bind: concurrent attempts count.
+    const slot = await limiter.take(limits.keys(user, req.remoteAddress));
     let result: LoginResult;
     try {
       result = await this.attempt(req);
     } catch (err) {
-      // Wrong passwords and codes count towards the lockout; an unreachable directory does not.
-      if (err instanceof FleetError && err.httpStatus === 401 && !(err instanceof MfaRequiredError)) {
-        await limiter.fail([{ key: keys.user, max: config.rate_limit.max_failures_per_user }, ...(keys.ip ? [{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }] : [])]);
-      }
+      // Wrong passwords and codes count towards the lockout; an unreachable directory (or a
+      // password right and a factor still to come) gives the slot back.
+      if (err instanceof FleetError && err.httpStatus === 401 && !(err instanceof MfaRequiredError)) await slot.fail();
+      else await slot.succeed();
       throw err;
     }
-    await limiter.reset(keys.user);
+    await slot.succeed();
     return result;
   }
 
   /** The second step of a login answered with a WebAuthn challenge: the signed challenge opens the session. */
   async finishWebauthn(loginId: string, response: AuthenticationResponseJSON, remoteAddress?: string): Promise<LoginResult> {
-    const { config, limiter, webauthn } = this.deps;
+    const { config, limiter, limits, webauthn } = this.deps;
     if (!webauthn) throw new BadRequestError('WebAuthn is not enabled on this hub: auth.mfa.providers lists no webauthn provider');
+    // The pending login is spent either way; a refused signature counts towards the address's lockout.
+    const slot = await limiter.take(limits.sourceKeys(remoteAddress));
     try {
       const { principal, provider } = await webauthn.finishLogin(loginId, response);
       const ttl = config.session.ttl;
       const token = await this.deps.sessions.create(principal, ttl);
-      await limiter.reset(limiterKeys(principal.name, remoteAddress).user);
+      await slot.succeed();
       return { token, expires_at: new Date(Date.now() + ttl).toISOString(), user: principal.name, provider, groups: principal.groups, mfa: true };
     } catch (err) {
-      const fe = err instanceof FleetError ? err : undefined;
-      // The pending login is spent either way; a refused signature counts towards the address's lockout.
-      const keys = limiterKeys('', remoteAddress);
-      if (fe?.httpStatus === 401 && keys.ip) await limiter.fail([{ key: keys.ip, max: config.rate_limit.max_failures_per_ip }]);
+      if (err instanceof FleetError && err.httpStatus === 401) await slot.fail();
+      else await slot.succeed();
       throw err;
     }
+  }
+
+  /** An admin's unlock: the user's lockout ends and its failures are forgotten (the caller audits it). */
+  async unlock(user: string): Promise<void> {
+    await this.deps.limiter.unlock(this.deps.limits.userKeys(user));
+  }
+
+  /** An admin's exemption from the enrolled second factor (or its end); false: no such local record. */
+  setMfaExempt(user: string, exempt: { by: string; reason: string } | undefined): boolean {
+    return this.deps.localUsers.setMfaExempt(user, exempt);
   }
 
   async logout(token: string): Promise<void> {
@@ -146,13 +158,15 @@ export class LoginService {
    */
   private async secondFactor(principal: Principal, provider: LoginProvider, code: string | undefined): Promise<boolean | 'webauthn'> {
     const mfa = this.deps.config.mfa;
-    if (!mfa.enabled) return false;
     // The enrolment of a directory user is a TOTP-only (or WebAuthn-only) record of the same name.
+    // An enrolled factor is asked for whatever mfa.enabled says, unless an admin exempted the user.
     const secret = this.usableTotpSecret(principal.name);
     const webauthn = this.deps.webauthn?.hasCredentials(principal.name) ?? false;
-    let required = provider === 'local' && mfa.required_for_local;
-    required ||= principal.groups.some((g) => mfa.required_groups.includes(g));
-    if (!required && mfa.required_roles.length > 0) {
+    const exempt = !!this.deps.localUsers.get(principal.name)?.mfa_exempt;
+    if (!mfa.enabled && (exempt || (!secret && !webauthn))) return false;
+    let required = mfa.enabled && provider === 'local' && mfa.required_for_local;
+    required ||= mfa.enabled && principal.groups.some((g) => mfa.required_groups.includes(g));
+    if (mfa.enabled && !required && mfa.required_roles.length > 0) {
       // Without a way to learn the user's RBAC roles, nobody can be ruled out: everyone gives a code.
       if (!this.deps.rolesOf) required = true;
       else {
@@ -160,8 +174,8 @@ export class LoginService {
         required = roles.some((r) => mfa.required_roles.includes(r));
       }
     }
-    // Enrolled users always give their code: enrolment is a promise to use it.
-    if (!required && !secret && !webauthn) return false;
+    // Enrolled users always give their code (enrolment is a promise to use it), unless exempted.
+    if (!required && (exempt || (!secret && !webauthn))) return false;
     if (!secret && !webauthn) {
       this.deps.logger.warn({ user: principal.name }, 'login refused: MFA is required for this user but no TOTP is enrolled (sfleet user add --totp) and no security key is registered');
       throw new LoginFailedError('login refused: a second factor is required for this user and none is enrolled; ask an administrator to enrol TOTP');

@@ -8,7 +8,8 @@ import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
 import type { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
-import { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
+import { FallbackLoginLimiter, MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
+import { LoginLimits } from './login-limits.js';
 import { LoginService } from './login-service.js';
 import { totpProvider, webauthnProvider, type AuthConfig, type LdapConfig } from './config.js';
 import { ChallengeStore } from './webauthn/challenge-store.js';
@@ -52,7 +53,8 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');
   const sessions: SessionStore =
     store === 'redis' ? new SharedSessionStore(deps.sharedKv!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest) : new MemorySessionStore();
-  const limiter: LoginLimiter = deps.redis ? new RedisLoginLimiter(deps.redis.client, deps.redis.prefix, auth.rate_limit) : new MemoryLoginLimiter(auth.rate_limit);
+  // Shared in Redis when clustered; while Redis is away each hub counts alone (README: what that allows).
+  const limiter: LoginLimiter = deps.redis ? new FallbackLoginLimiter(new RedisLoginLimiter(deps.redis.client, deps.redis.prefix), new MemoryLoginLimiter(), logger) : new MemoryLoginLimiter();
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }
@@ -67,6 +69,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     config: auth,
     sessions,
     limiter,
+    limits: new LoginLimits(auth.rate_limit),
     ...(totp ? { totp: new TotpVerifier(deps.once, totp.window) } : {}),
     ...(webauthn ? { webauthn } : {}),
     localUsers,

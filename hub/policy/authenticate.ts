@@ -4,7 +4,12 @@
 import type { TLSSocket } from 'node:tls';
 import { UnauthenticatedError } from '../../shared/errors/index.js';
 import { identityFromSubjectAltName, revocationText, type RevokedCertificate } from '../../shared/tls/index.js';
-import type { TokenStore } from './token-store.js';
+import type { TokenIdentity } from './token-store.js';
+
+/** Anything that tells a valid API token's identity (data_dir/tokens.json or the group's security store). */
+export interface TokenLookup {
+  identify(token: string): TokenIdentity | undefined;
+}
 
 export type AuthMethod = 'mtls' | 'token' | 'oidc' | 'ldap' | 'local' | 'saml';
 
@@ -46,7 +51,7 @@ export interface BearerVerifier {
 /** API tokens from data_dir/tokens.json (`sfleet token create`). */
 export class ApiTokenVerifier implements BearerVerifier {
   readonly kind = 'token';
-  constructor(private readonly tokens: TokenStore) {}
+  constructor(private readonly tokens: TokenLookup) {}
   verify(credential: string): Principal | undefined {
     if (!credential.startsWith('sft_')) return undefined;
     const id = this.tokens.identify(credential);
@@ -80,7 +85,7 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   private readonly verifiers: BearerVerifier[];
   constructor(
-    tokens: TokenStore,
+    tokens: TokenLookup,
     verifiers: BearerVerifier[] = [],
     private readonly opts: AuthenticatorOptions = {},
   ) {

@@ -17,6 +17,27 @@ export interface StoredToken {
   roles?: string[];
   /** User attributes for RBAC row filters (`${user.project}`...). */
   attributes?: Record<string, string>;
+  /** Who created it through the API (absent: `sfleet token create --data-dir`). */
+  created_by?: string;
+  /** The tenant the token belongs to (set once tenants exist; a caller sees and revokes only its tenant's). */
+  tenant?: string;
+}
+
+export type TokenView = Omit<StoredToken, 'hash'>;
+
+/** Where the hub's API tokens live: data_dir/tokens.json (standalone) or the group's shared security store. */
+export interface TokenRegistry {
+  identify(token: string): TokenIdentity | undefined;
+  create(name: string, ttlMs: number | undefined, own: TokenGrant): Promise<{ token: string; record: StoredToken }>;
+  list(): TokenView[];
+  revoke(nameOrId: string, by?: string): Promise<TokenView[]>;
+}
+
+export interface TokenGrant {
+  roles?: string[];
+  attributes?: Record<string, string>;
+  created_by?: string;
+  tenant?: string;
 }
 
 /** What a valid token stands for. */
@@ -30,8 +51,43 @@ const TOKEN_RE = /^sft_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
 const TOKENS_PURPOSE = 'hub/tokens';
 
-function hashSecret(secret: string): string {
+export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A new token record and its secret (shown once); the record keeps only the secret's SHA-256. */
+export function newToken(name: string, ttlMs: number | undefined, own: TokenGrant): { token: string; record: StoredToken } {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new BadRequestError(`invalid token name "${name.slice(0, 64)}"`);
+  for (const role of own.roles ?? []) if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(role)) throw new BadRequestError(`invalid role name "${role.slice(0, 64)}"`);
+  for (const key of Object.keys(own.attributes ?? {})) if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) throw new BadRequestError(`invalid attribute name "${key.slice(0, 64)}"`);
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const now = new Date();
+  const record: StoredToken = {
+    id,
+    name,
+    hash: hashSecret(secret),
+    created_at: now.toISOString(),
+    ...(ttlMs ? { expires_at: new Date(now.getTime() + ttlMs).toISOString() } : {}),
+    ...(own.roles?.length ? { roles: own.roles } : {}),
+    ...(own.attributes && Object.keys(own.attributes).length ? { attributes: own.attributes } : {}),
+    ...(own.created_by ? { created_by: own.created_by } : {}),
+    ...(own.tenant ? { tenant: own.tenant } : {}),
+  };
+  return { token: `sft_${id}_${secret}`, record };
+}
+
+/** The identity of `token` when it matches `find`'s record by id, its secret's hash and its expiry. Constant-time on the secret. */
+export function identifyToken(token: string, find: (id: string) => StoredToken | undefined): TokenIdentity | undefined {
+  const m = TOKEN_RE.exec(token);
+  if (!m) return undefined;
+  const record = find(m[1]);
+  if (!record?.hash) return undefined;
+  const given = Buffer.from(hashSecret(m[2]), 'hex');
+  const stored = Buffer.from(record.hash, 'hex');
+  if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
+  if (record.expires_at && Date.parse(record.expires_at) < Date.now()) return undefined;
+  return { name: record.name, ...(record.roles ? { roles: record.roles } : {}), ...(record.attributes ? { attributes: record.attributes } : {}) };
 }
 
 export class TokenStore {
@@ -73,26 +129,12 @@ export class TokenStore {
     this.loadedMtime = mtime;
   }
 
-  create(name: string, ttlMs?: number, own: { roles?: string[]; attributes?: Record<string, string> } = {}): { token: string; record: StoredToken } {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new BadRequestError(`invalid token name "${name.slice(0, 64)}"`);
-    for (const role of own.roles ?? []) if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(role)) throw new BadRequestError(`invalid role name "${role.slice(0, 64)}"`);
-    for (const key of Object.keys(own.attributes ?? {})) if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) throw new BadRequestError(`invalid attribute name "${key.slice(0, 64)}"`);
+  create(name: string, ttlMs?: number, own: TokenGrant = {}): { token: string; record: StoredToken } {
+    const made = newToken(name, ttlMs, own);
     this.refresh(true);
-    const id = randomBytes(8).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
-    const now = new Date();
-    const record: StoredToken = {
-      id,
-      name,
-      hash: hashSecret(secret),
-      created_at: now.toISOString(),
-      ...(ttlMs ? { expires_at: new Date(now.getTime() + ttlMs).toISOString() } : {}),
-      ...(own.roles?.length ? { roles: own.roles } : {}),
-      ...(own.attributes && Object.keys(own.attributes).length ? { attributes: own.attributes } : {}),
-    };
-    this.tokens.push(record);
+    this.tokens.push(made.record);
     this.save();
-    return { token: `sft_${id}_${secret}`, record };
+    return made;
   }
 
   revoke(nameOrId: string): boolean {
@@ -102,6 +144,12 @@ export class TokenStore {
     if (this.tokens.length === before) return false;
     this.save();
     return true;
+  }
+
+  /** Whole records, hashes included (never for an answer: for a hub group's import). */
+  records(): StoredToken[] {
+    this.refresh(true);
+    return this.tokens.map((t) => ({ ...t }));
   }
 
   list(): Omit<StoredToken, 'hash'>[] {
@@ -116,19 +164,32 @@ export class TokenStore {
 
   /** The token's name, roles and attributes when it is valid, else undefined. */
   identify(token: string): TokenIdentity | undefined {
-    const m = TOKEN_RE.exec(token);
-    if (!m) return undefined;
-    this.refresh();
-    const record = this.tokens.find((t) => t.id === m[1]);
-    if (!record) return undefined;
-    const given = Buffer.from(hashSecret(m[2]), 'hex');
-    const stored = Buffer.from(record.hash, 'hex');
-    if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
-    if (record.expires_at && Date.parse(record.expires_at) < Date.now()) return undefined;
-    return { name: record.name, ...(record.roles ? { roles: record.roles } : {}), ...(record.attributes ? { attributes: record.attributes } : {}) };
+    return identifyToken(token, (id) => {
+      this.refresh();
+      return this.tokens.find((t) => t.id === id);
+    });
   }
 
   private save(): void {
     this.atRest.writeFile(this.path, TOKENS_PURPOSE, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2)));
+  }
+}
+
+/** The standalone hub's registry: tokens.json through the TokenStore. */
+export class FileTokenRegistry implements TokenRegistry {
+  constructor(readonly store: TokenStore) {}
+  identify(token: string): TokenIdentity | undefined {
+    return this.store.identify(token);
+  }
+  async create(name: string, ttlMs: number | undefined, own: TokenGrant): Promise<{ token: string; record: StoredToken }> {
+    return this.store.create(name, ttlMs, own);
+  }
+  list(): TokenView[] {
+    return this.store.list();
+  }
+  async revoke(nameOrId: string): Promise<TokenView[]> {
+    const gone = this.store.list().filter((t) => t.id === nameOrId || t.name === nameOrId);
+    if (gone.length > 0) this.store.revoke(nameOrId);
+    return gone;
   }
 }

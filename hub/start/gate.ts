@@ -7,7 +7,8 @@ import { createRedis } from '../replication/index.js';
 import { createLogins, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
-import { Authenticator, Rbac, TokenStore, type BearerVerifier } from '../policy/index.js';
+import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
+import { EtcdSecurityStore, shareRevocations, SharedTokenRegistry, type SecurityStore } from '../security-store/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Foundations } from './foundations.js';
@@ -22,11 +23,28 @@ export interface Gate {
   oidc?: Oidc;
   saml?: Saml;
   authenticator: Authenticator;
+  /** API tokens: data_dir/tokens.json standalone, the group's security store when clustered. */
+  tokens: TokenRegistry;
+  /** Clustered: the group's shared security store (etcd). */
+  security?: SecurityStore;
 }
 
-export function openGate({ config, logger, atRest, revocations }: Foundations, { replication, shared }: Region, stack: CloseStack): Gate {
+export async function openGate({ config, logger, atRest, revocations }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
   const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy) : undefined;
   const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined);
+  // A hub group's tokens and revocations: every hub answers alike, and keeps its last copy while etcd is away.
+  const fileTokens = new TokenStore(config.data_dir, atRest);
+  let tokens: TokenRegistry = new FileTokenRegistry(fileTokens);
+  let security: EtcdSecurityStore | undefined;
+  if (etcd && config.etcd) {
+    security = new EtcdSecurityStore({ client: etcd, prefix: config.etcd.prefix, region: config.region, dataDir: config.data_dir, atRest, logger: logger.child({ component: 'security-store' }) });
+    stack.defer('security store', () => security!.close());
+    await security.start(config.etcd.dial_timeout + config.etcd.call_timeout);
+    const registry = new SharedTokenRegistry(security, fileTokens);
+    await registry.importFile(fileTokens.records());
+    tokens = registry;
+    await shareRevocations(security, revocations).publish();
+  }
   // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
   const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   if (loginRedis) stack.defer('login counters (Redis)', () => loginRedis.disconnect());
@@ -45,6 +63,7 @@ export function openGate({ config, logger, atRest, revocations }: Foundations, {
   const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: logins.sessions }) : undefined;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
-  const authenticator = new Authenticator(new TokenStore(config.data_dir, atRest), verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
-  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator };
+  const authenticator = new Authenticator(tokens, verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
+  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator, tokens, ...(security ? { security } : {}) };
 }
+

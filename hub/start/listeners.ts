@@ -108,6 +108,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
+      tokens: gate.tokens,
     },
     tls,
   );

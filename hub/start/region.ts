@@ -36,6 +36,8 @@ export interface Region {
   federation: Federation;
   /** The job history (history.enabled): backfilled from the agents of the clusters this hub owns. */
   history?: HistoryService;
+  /** Clustered: the etcd client (the security store of the group follows it). */
+  etcd?: Etcd3;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -99,7 +101,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     stack.defer('job history', () => history.close());
     history.start();
   }
-  return { leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}) };
+  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}) };
 }
 
 /** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */

@@ -8,6 +8,7 @@ export class RevocationWatcher {
   private list = new Map<string, RevokedCertificate>();
   private stop?: () => void;
   private readonly listeners: (() => void)[] = [];
+  private readonly sources: ((serial: string) => RevokedCertificate | undefined)[] = [];
 
   constructor(
     readonly path: string,
@@ -24,7 +25,30 @@ export class RevocationWatcher {
 
   /** The revocation record of a serial (any hex form), if revoked. */
   revoked(serial: string | undefined): RevokedCertificate | undefined {
-    return serial ? this.list.get(normalizeSerial(serial)) : undefined;
+    if (!serial) return undefined;
+    const s = normalizeSerial(serial);
+    const own = this.list.get(s);
+    if (own) return own;
+    for (const source of this.sources) {
+      const entry = source(s);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  /** The revocations of this hub's own file (a hub group publishes them to its shared store). */
+  fileEntries(): RevokedCertificate[] {
+    return [...this.list.values()];
+  }
+
+  /** Another list in force beside the file (a hub group's shared revocations), by normalized serial. */
+  addSource(lookup: (serial: string) => RevokedCertificate | undefined): void {
+    this.sources.push(lookup);
+  }
+
+  /** A source's list changed: the same as a change of the file (open streams of revoked certificates end). */
+  changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   /** Runs after each change of the list (e.g. to end streams of just-revoked certificates). */
@@ -49,6 +73,6 @@ export class RevocationWatcher {
       return;
     }
     this.deps.logger.info({ path: this.path, revoked: this.list.size }, 'revocation list reloaded');
-    for (const listener of this.listeners) listener();
+    this.changed();
   }
 }

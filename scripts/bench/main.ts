@@ -30,6 +30,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'failover', run: failoverBench, produces: ['agent_reconnect_ms'] },
   { name: 'binary', run: binaryBench, produces: ['binary_size_mb', 'binary_version_ms'] },
   { name: 'leader-handover', run: (ctx) => import('./suites/leader-handover.js').then((m) => m.leaderHandoverBench(ctx)), produces: ['leader_handover_ms'] },
+  { name: 'revocation-propagation', run: (ctx) => import('./suites/revocation-propagation.js').then((m) => m.revocationPropagationBench(ctx)), produces: ['revocation_propagation_p99_ms'] },
 ];
 
 /** Figures issue 5 names that no suite measures yet (listed in the table, not in results.json). */

@@ -6,6 +6,7 @@ import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
 import type { HistoryService } from '../../history/index.js';
 import type { WatchFeed } from '../../watch/index.js';
+import type { TokenRegistry } from '../../policy/index.js';
 
 export interface RouteDeps {
   state: FleetState;
@@ -30,4 +31,6 @@ export interface RouteDeps {
   federation?: Federation;
   /** The job history and usage reports; without it those routes answer 503. */
   history?: HistoryService;
+  /** API tokens (POST/GET/DELETE /api/v1/tokens); absent: no token routes. */
+  tokens?: TokenRegistry;
 }

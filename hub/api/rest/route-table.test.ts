@@ -6,7 +6,7 @@ import { silentLogger } from '../../../shared/logging/index.js';
 import { CommandRouter } from '../../commands/index.js';
 import { FleetState } from '../../fleet/index.js';
 import { FleetServiceService } from '../../../generated/fleet/v1/fleet.js';
-import { Authenticator, isKnownPermission, Rbac, rbacConfigSchema, TokenStore } from '../../policy/index.js';
+import { Authenticator, FileTokenRegistry, isKnownPermission, Rbac, rbacConfigSchema, TokenStore } from '../../policy/index.js';
 import { GRPC_PERMISSIONS } from '../grpc/fleet-service.js';
 import { WatchFeed } from '../../watch/index.js';
 import { buildHttpApi } from './server.js';
@@ -22,6 +22,7 @@ async function build(tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-'))),
     watch: new WatchFeed(state),
     readiness: () => ({ ready: true, checks: {} }),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    tokens: new FileTokenRegistry(tokens),
   });
 }
 
@@ -29,6 +30,8 @@ describe('route table', () => {
   it('every route passes the gate: only health probes are public, everything else names a permission and answers 401 without credentials', async () => {
     const { app, routes } = await build();
     expect(routes.length).toBeGreaterThan(15);
+    // The token API is in the table (and so in both checks below).
+    expect(routes.filter((r) => r.url.startsWith('/api/v1/tokens')).map((r) => `${r.method} ${r.url}`).sort()).toEqual(['DELETE /api/v1/tokens/:id', 'GET /api/v1/tokens', 'POST /api/v1/tokens']);
     for (const route of routes) {
       if (route.public) {
         expect(['/healthz', '/readyz']).toContain(route.url);

@@ -15,6 +15,7 @@ import { registerNodeRoutes } from './node-routes.js';
 import { optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerWatchRoute } from './watch-route.js';
+import { registerTokenRoutes } from './token-routes.js';
 
 export type { RouteDeps } from './route-deps.js';
 
@@ -43,4 +44,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerHistoryRoutes(app, deps);
   registerWatchRoute(app, deps.watch);
   registerAuthRoutes(app);
+  if (deps.tokens) registerTokenRoutes(app, deps.tokens);
 }

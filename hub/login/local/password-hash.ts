@@ -1,10 +1,12 @@
 // Password hashes for local users: scrypt (node:crypto) with its parameters stored beside each
 // hash, so raising the cost later leaves old hashes verifiable.
 //   scrypt$<N>$<r>$<p>$<salt base64url>$<hash base64url>
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { passwordHashPool } from './hash-pool.js';
 
-const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> =>
-  new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+// In the hash pool's own threads, never on libuv's (fs writes and fsyncs run there).
+const scrypt = (password: string, salt: Buffer, keylen: number, opts: { N: number; r: number; p: number; maxmem: number }): Promise<Buffer> =>
+  passwordHashPool.scrypt(password, salt, keylen, opts);
 
 /** OWASP's scrypt floor is N=2^17, r=8, p=1 (128 MiB); tests may pass cheaper parameters. */
 export const DEFAULT_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;

@@ -15,6 +15,8 @@ export interface LocalUser {
   totp_secret?: string;
   /** Registered WebAuthn authenticators: public keys and counters only (nothing secret). */
   webauthn?: WebauthnCredential[];
+  /** An admin let this user log in without the enrolled second factor (who, when, why). */
+  mfa_exempt?: { by: string; at: string; reason: string };
   groups: string[];
   created_at: string;
   updated_at: string;
@@ -35,6 +37,13 @@ export interface WebauthnCredential {
 }
 
 export type LocalUserView = Omit<LocalUser, 'password_hash' | 'totp_secret' | 'webauthn'> & { password: boolean; totp: boolean; webauthn: number };
+
+/** scrypt of a password nobody has, at DEFAULT_SCRYPT: what an unknown user's password is checked against. */
+const DEFAULT_DUMMY_HASH = 'scrypt$131072$8$1$xTtPhWDncBmgoqOaVnlP4A$PZZ2HN-FEi8Qn7BkAKwUkFjWL2iLXMGGMs7iyl4rvmw';
+
+function sameParams(a: { N: number; r: number; p: number }, b: { N: number; r: number; p: number }): boolean {
+  return a.N === b.N && a.r === b.r && a.p === b.p;
+}
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
@@ -141,6 +150,18 @@ export class LocalUserStore {
     return true;
   }
 
+  /** Sets or clears an admin's MFA exemption; false when there is no such user. */
+  setMfaExempt(name: string, exempt: { by: string; reason: string } | undefined): boolean {
+    this.refresh();
+    const user = this.users.find((u) => u.name === name);
+    if (!user) return false;
+    if (exempt) user.mfa_exempt = { ...exempt, at: new Date().toISOString() };
+    else delete user.mfa_exempt;
+    user.updated_at = new Date().toISOString();
+    this.save();
+    return true;
+  }
+
   remove(name: string): boolean {
     this.refresh();
     const before = this.users.length;
@@ -154,7 +175,8 @@ export class LocalUserStore {
   async verify(name: string, password: string): Promise<LocalUser | undefined> {
     const user = this.get(name);
     if (!user?.password_hash) {
-      this.dummyHash ??= hashPassword('not a password', this.scryptParams);
+      // At the default cost a fixed hash: an unknown user costs one hash, as a known one does (not two on the first).
+      this.dummyHash ??= sameParams(this.scryptParams, DEFAULT_SCRYPT) ? Promise.resolve(DEFAULT_DUMMY_HASH) : hashPassword('not a password', this.scryptParams);
       await verifyPassword(password, await this.dummyHash);
       return undefined;
     }

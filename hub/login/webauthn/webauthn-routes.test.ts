@@ -16,6 +16,7 @@ import { LocalUserSessionVerifier } from '../logins.js';
 import { newTotpSecret, TotpVerifier } from '../local/totp.js';
 import { LocalUserStore } from '../local/user-store.js';
 import { MemoryLoginLimiter } from '../login-limiter.js';
+import { LoginLimits } from '../login-limits.js';
 import { LoginService } from '../login-service.js';
 import { MemorySessionStore, SessionVerifier } from '../sessions/index.js';
 import { ChallengeStore } from './challenge-store.js';
@@ -35,7 +36,8 @@ async function build(providers: Record<string, unknown>[]) {
   const login = new LoginService({
     config,
     sessions,
-    limiter: new MemoryLoginLimiter(config.rate_limit),
+    limiter: new MemoryLoginLimiter(),
+    limits: new LoginLimits(config.rate_limit),
     ...(providers.some((p) => p.type === 'totp') ? { totp: new TotpVerifier(once, 1) } : {}),
     ...(webauthn ? { webauthn } : {}),
     localUsers: users,

@@ -3,7 +3,7 @@
 import { ForbiddenError } from '../../../shared/errors/index.js';
 import type { Principal } from '../authenticate.js';
 import type { FilterField, RbacConfig, RbacRoleConfig } from './config.js';
-import { canonicalResource, SELF_PERMISSIONS } from './resources.js';
+import { canonicalResource, RESOURCES, SELF_PERMISSIONS } from './resources.js';
 import { compilePermission, HUB_PEER_ROLE, permits, roleTable, type CompiledPermission } from './roles.js';
 import { intersectClauses, RowFilter, type FilterClause } from './row-filter.js';
 import type { TenantResolver } from './tenant-scope.js';
@@ -121,6 +121,41 @@ export class Rbac {
     const d = this.decide(p, permission);
     if (!d.allowed) throw new ForbiddenError(d.reason);
     return d;
+  }
+
+  /**
+   * Why `p` may not hand `role` to a credential it creates (undefined: it may). Every permission
+   * the role grants, inherited ones and wildcards spelt out, must be one `p` holds on every row:
+   * a caller cannot mint a token wider than itself (an operator cannot mint an admin token).
+   */
+  ungrantable(p: Principal, role: string): string | undefined {
+    if (!this.roles.has(role)) return `unknown role "${role}"`;
+    const wanted = new Set<string>();
+    const visit = (name: string, seen: Set<string>): void => {
+      const r = this.roles.get(name);
+      if (!r || seen.has(name)) return;
+      seen.add(name);
+      for (const perm of r.permissions) {
+        for (const [resource, verbs] of Object.entries(RESOURCES) as [string, readonly string[]][]) {
+          if (perm.resource !== '*' && perm.resource !== resource) continue;
+          for (const verb of verbs) if (perm.verbs === '*' || perm.verbs.has(verb)) wanted.add(`${resource}:${verb}`);
+        }
+      }
+      for (const parent of r.inherits) visit(parent, seen);
+    };
+    visit(role, new Set());
+    for (const permission of wanted) {
+      if (SELF_PERMISSIONS.includes(permission)) continue;
+      const d = this.decide(p, permission);
+      if (!d.allowed) return `role ${role} grants ${permission}, which ${p.name} does not hold`;
+      if (d.filters) return `role ${role} grants ${permission}, which ${p.name} holds only on some rows`;
+    }
+    return undefined;
+  }
+
+  /** The roles the bindings give a token of this name (they come with any token of that name). */
+  boundToService(name: string): string[] {
+    return this.bindings.filter((b) => b.service === name).map((b) => b.role);
   }
 
   /** The rows of `resource` the principal may read: NONE when it may not read it at all. */

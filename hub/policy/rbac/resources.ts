@@ -26,6 +26,10 @@ export const RESOURCES = {
   history: ['read', 'report'],
   /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
   auth: ['self', 'impersonate'],
+  /** API tokens (service accounts): create grants only roles within the caller's own permissions. */
+  tokens: ['read', 'create', 'revoke'],
+  /** Logins: unlock a locked-out user; exempt a user from its enrolled second factor. */
+  logins: ['unlock', 'exempt'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;

@@ -60,6 +60,16 @@ export class Visibility {
     return this.rbac.decide(target, permission);
   }
 
+  /** Why this caller may not give `role` to a token it creates (undefined: it may). */
+  ungrantable(role: string): string | undefined {
+    return this.rbac.ungrantable(this.principal, role);
+  }
+
+  /** The roles rbac bindings give every token named `name`. */
+  boundToService(name: string): string[] {
+    return this.rbac.boundToService(name);
+  }
+
   /** The rows of `resource` this request may see under `verb`: NONE when it may not at all. */
   rows(resource: string, verb = 'read'): RowFilter {
     const key = `${resource}:${verb}`;

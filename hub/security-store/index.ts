@@ -1,0 +1,6 @@
+export type { SecurityKind, SecurityStore } from './security-store.js';
+export { EtcdSecurityStore, type EtcdSecurityStoreOptions } from './etcd-security-store.js';
+export { SecurityStoreUnavailableError } from './errors.js';
+export { ValueSealer } from './sealed-value.js';
+export { SharedTokenRegistry } from './shared-tokens.js';
+export { shareRevocations } from './shared-revocations.js';
