@@ -17,6 +17,7 @@ import { etcdConfigSchema } from '../leader/config.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { redisConfigSchema } from '../replication/config.js';
 import { hubTlsConfigSchema } from '../tls/config.js';
+import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -57,6 +58,8 @@ export const hubConfigSchema = z
     auth: authConfigSchema.prefault({}).describe('Logins: second factors, local users, sessions, rate limits.'),
     audit: auditConfigSchema.prefault({}).describe('The hash-chained audit log and where it is shipped.'),
     encryption: encryptionConfigSchema.optional().describe("Encryption at rest of the hub's files."),
+    http: httpConfigSchema.describe('The HTTPS listener: allowed origins, trusted proxies, timeouts and connection caps.'),
+    limits: limitsConfigSchema.describe('What a caller can make the hub hold: message sizes, watch buffers, watches per caller.'),
   })
   .strict()
   .superRefine((c, ctx) => {

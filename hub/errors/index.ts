@@ -7,7 +7,7 @@
 // a fixed code), then add an entry under its area below (or a new area); `npm run docs`.
 import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
-import { HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
+import { CrossSiteRequestError, HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
 import {
   DirectoryUnavailableError,
   LoginFailedError,
@@ -54,6 +54,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     entries: [
       { example: () => new UnauthenticatedError(), meaning: 'No client certificate of the fleet CA, no bearer token, or one that is unknown, expired or revoked.' },
       { example: () => new ForbiddenError('jobs:cancel is not allowed'), meaning: "RBAC: the caller's roles do not grant the permission the route or method needs; the detail names it." },
+      { example: () => new CrossSiteRequestError('a change made with the session cookie needs an Origin header'), meaning: 'A change made with the browser session cookie came without an allowed Origin (the hub itself or http.allowed_origins) or without the sfleet_csrf cookie\'s value in X-CSRF-Token. Bearer and certificate callers never see it.' },
       { example: () => new LoginFailedError(), meaning: 'Unknown user or wrong password (the same answer for both, so user names cannot be probed).' },
       { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
       { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },

@@ -8,6 +8,8 @@ import type { AgentMessage, HubMessage } from '../../generated/fleet/v1/agent.js
 import { FleetServiceService } from '../../generated/fleet/v1/fleet.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
+import { preReadGate } from '../api/grpc/pre-read-gate.js';
+import { ConnectionLimiter } from '../limits/index.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
@@ -47,8 +49,19 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
 
+  // Bounded before trusted: the gate runs on metadata before any message is read (pre-read-gate.ts).
   const grpcServer = new Server({
-    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    'grpc.max_receive_message_length': config.limits.agent_message,
+    interceptors: [
+      preReadGate({
+        authenticator: gate.authenticator,
+        rbac: gate.rbac,
+        admitAgent: (serial) => base.certificates.admit(serial),
+        audit,
+        agentMessageBytes: config.limits.agent_message,
+        apiMessageBytes: config.limits.api_message,
+      }),
+    ],
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
@@ -84,9 +97,11 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       ...(replication ? { stale: () => replication.stale() } : {}),
       ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
       federation: region.federation,
+      http: config.http,
     },
     tls,
   );
+  new ConnectionLimiter({ perSource: config.http.max_connections_per_source, total: config.http.max_connections, trusted: [...config.http.trusted_sources, ...config.http.trusted_proxies] }).attach(app.server);
   stack.defer('HTTPS listener', () => app.close());
   const http = splitHostPort(config.listen.http);
   await app.listen({ host: http.host, port: http.port });

@@ -13,6 +13,8 @@ import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
+import { checkCrossSite, registerCsrfCookie } from './cross-site.js';
+import { httpConfigSchema, type HttpConfig } from '../../limits/index.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
 declare module 'fastify' {
@@ -40,15 +42,24 @@ export interface HttpApiDeps extends RouteDeps {
   logins?: Logins;
   /** Records every mutation, denial and failed authentication before the answer goes out. */
   audit?: AuditLog;
+  /** The `http:` section: body and query bounds, allowed origins, trusted proxies, timeouts. */
+  http?: HttpConfig;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const http = deps.http ?? httpConfigSchema.parse({});
+  const allowedOrigins = new Set(http.allowed_origins.map((o) => o.toLowerCase()));
   const app = Fastify({
     // Per-request lines would drown the hub's log; errors are logged by the error handler.
     loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }),
     // Watch streams never end on their own; close them with the server.
     forceCloseConnections: true,
-    bodyLimit: 1024 * 1024,
+    // Bounded before trusted: no route reads more (SAML's form post sets its own).
+    bodyLimit: http.max_body,
+    // Only a listed proxy's X-Forwarded-For is believed (request.ip: login limits, audit source).
+    ...(http.trusted_proxies.length > 0 ? { trustProxy: http.trusted_proxies } : {}),
+    keepAliveTimeout: http.keep_alive_idle,
+    requestTimeout: http.body_timeout,
     // Oversize headers (over Node's 16 KiB) and unparsable requests: a problem+json answer, not a hang-up.
     // Oversize headers (over Node's 16 KiB) and unparsable requests: logged and audited, then a problem+json answer, not a hang-up.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) =>
@@ -71,6 +82,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
             // Token callers have no certificate; the gate checks socket.authorized itself.
             rejectUnauthorized: false,
             minVersion: MIN_TLS_VERSION,
+            // Slow clients (headers 10 s, whole request 30 s, TLS handshake as headers), checked each second.
+            handshakeTimeout: http.header_timeout,
+            headersTimeout: http.header_timeout,
+            requestTimeout: http.body_timeout,
+            keepAliveTimeout: http.keep_alive_idle,
+            connectionsCheckingInterval: 1_000,
           },
         }
       : {}),
@@ -90,9 +107,13 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   app.decorateRequest('access', null);
   const rbac = deps.rbac ?? new Rbac(undefined);
   if (deps.audit) registerAuditHooks(app, deps.audit);
+  registerCsrfCookie(app);
   app.addHook('onRequest', async (request) => {
+    const q = request.url.indexOf('?');
+    if (q >= 0 && request.url.length - q - 1 > http.max_query) throw new BadRequestError(`query string too long: at most ${http.max_query} bytes (http.max_query)`);
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
+    checkCrossSite(request, allowedOrigins);
     const principal: Principal = await deps.authenticator.authenticate({
       socket: request.raw.socket as TLSSocket,
       authorization: request.headers.authorization ?? deps.cookieBearer?.(request.headers.cookie),
