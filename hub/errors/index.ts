@@ -21,6 +21,7 @@ import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
 import { HubStartError } from '../start/index.js';
+import { TooManyWatchesError, WatchEndedError } from '../watch/index.js';
 import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
 import {
@@ -46,6 +47,8 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new ConflictError('user "alice" exists'), meaning: 'The change conflicts with what is there already (a user or an authenticator registered twice).' },
       { example: () => new HeadersTooLargeError(), meaning: 'The request headers are over 16 KiB in all (often a cookie jar or a huge token); the connection is closed after the answer.' },
       { example: () => new RequestTimeoutError(), meaning: 'The request headers did not arrive in time; the connection is closed. Not audited.' },
+      { example: () => new TooManyWatchesError(8), meaning: 'The caller has limits.watches_per_caller watches open already; close one (or raise the limit).' },
+      { example: () => new WatchEndedError('the watcher read too slowly; resume from event 1a-42'), meaning: 'The hub ended a watch: the client read too slowly (limits.watch_buffer, limits.watch_buffer_total), or its credential or role no longer holds. Resume from the event named, with a credential that is valid.' },
       { example: () => new InternalError(), meaning: 'Something failed that is not one of the errors above; the hub logs the cause (the answer never shows it, it may hold secrets).' },
     ],
   },

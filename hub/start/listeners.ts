@@ -10,6 +10,7 @@ import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
 import { ConnectionLimiter } from '../limits/index.js';
+import { WatchBudget } from '../watch/index.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
@@ -49,6 +50,16 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   registerAuditMetrics(metrics, audit);
   if (replication) registerReplicationMetrics(metrics, replication);
 
+  // Open watches: buffer caps, per-caller cap, and the re-check that ends revoked ones (at once on a new revocation list).
+  const watchBudget = new WatchBudget({
+    perWatcher: config.limits.watch_buffer,
+    total: config.limits.watch_buffer_total,
+    perCaller: config.limits.watches_per_caller,
+    recheckMs: config.limits.session_recheck,
+  });
+  stack.defer('watch budget', () => watchBudget.close());
+  base.revocations.onChange(() => void watchBudget.recheckAll());
+
   // Bounded before trusted: the gate runs on metadata before any message is read (pre-read-gate.ts).
   const grpcServer = new Server({
     'grpc.max_receive_message_length': config.limits.agent_message,
@@ -68,7 +79,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }));
+  grpcServer.addService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -87,6 +98,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       state,
       commands,
       watch,
+      watchBudget,
       events,
       readiness: readiness({ listening, ...(config.etcd ? { clustered: { leadership, ...(replication ? { replication } : {}) } } : {}), ...(oidc ? { oidc } : {}) }),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),

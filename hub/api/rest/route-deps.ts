@@ -4,12 +4,14 @@ import type { CommandRouter } from '../../commands/index.js';
 import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
-import type { WatchFeed } from '../../watch/index.js';
+import type { WatchBudget, WatchFeed } from '../../watch/index.js';
 
 export interface RouteDeps {
   state: FleetState;
   commands: CommandRouter;
   watch: WatchFeed;
+  /** Caps on open watches (buffers, per caller) and their re-checks; absent: unbounded (unit tests). */
+  watchBudget?: WatchBudget;
   readiness: () => { ready: boolean; checks: Record<string, string> };
   metrics: () => Promise<{ contentType: string; body: string }>;
   /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */

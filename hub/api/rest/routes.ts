@@ -35,6 +35,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerCommandRoutes(app, deps, NODE_TARGET);
   registerClusterObjectRoutes(app, deps);
   registerEventRoutes(app, deps);
-  registerWatchRoute(app, deps.watch);
+  registerWatchRoute(app, deps.watch, deps.watchBudget);
   registerAuthRoutes(app);
 }

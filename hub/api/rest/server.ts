@@ -105,6 +105,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
 
   app.decorateRequest('principal', null);
   app.decorateRequest('access', null);
+  app.decorateRequest('recheck', null);
   const rbac = deps.rbac ?? new Rbac(undefined);
   if (deps.audit) registerAuditHooks(app, deps.audit);
   registerCsrfCookie(app);
@@ -114,11 +115,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
     checkCrossSite(request, allowedOrigins);
-    const principal: Principal = await deps.authenticator.authenticate({
+    const input = {
       socket: request.raw.socket as TLSSocket,
       authorization: request.headers.authorization ?? deps.cookieBearer?.(request.headers.cookie),
       remoteAddress: request.ip,
-    });
+    };
+    const principal: Principal = await deps.authenticator.authenticate(input);
     (request as FastifyRequest & { principal: Principal }).principal = principal;
     // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
     const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
@@ -126,6 +128,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);
     (request as FastifyRequest & { access: Visibility }).access = access;
+    // Long-lived answers (watch streams) run the gate again: revocation, logout, expiry, lost roles.
+    (request as FastifyRequest & { recheck: () => Promise<void> }).recheck = async () => {
+      const again = await deps.authenticator.authenticate(input);
+      if (permission) new Visibility(rbac, again).authorize(permission);
+    };
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
