@@ -91,7 +91,7 @@ export class RecordLog {
       log.rewrite(plain);
       return { log, records: plain, truncatedBytes };
     }
-    const fd = openSync(path, 'a+');
+    const fd = openSync(path, 'a+', 0o600);
     if (truncatedBytes > 0) {
       ftruncateSync(fd, end);
       fsyncSync(fd);
@@ -172,7 +172,7 @@ export class RecordLog {
     const data = sealed ? Buffer.concat([sealed.prefix, framed]) : framed;
     if (this.fd >= 0) this.release(this.fd);
     writeAtomically(this.path, data);
-    this.fd = openSync(this.path, 'a+');
+    this.fd = openSync(this.path, 'a+', 0o600);
     this.size = framed.length;
     this.count = bodies.length;
   }

@@ -141,6 +141,9 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
     const problem = toProblem(err, request.url.split('?')[0]);
     if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0] }, 'request failed');
+    // A refused request whose body was not read (the gate runs before the body): close the
+    // connection after the answer instead of reading and dropping what the caller still sends.
+    if (!request.raw.complete) void reply.header('connection', 'close');
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 
