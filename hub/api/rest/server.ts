@@ -114,7 +114,6 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (q >= 0 && request.url.length - q - 1 > http.max_query) throw new BadRequestError(`query string too long: at most ${http.max_query} bytes (http.max_query)`);
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) return;
-    checkCrossSite(request, allowedOrigins);
     const input = {
       socket: request.raw.socket as TLSSocket,
       authorization: request.headers.authorization ?? deps.cookieBearer?.(request.headers.cookie),
@@ -122,6 +121,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     };
     const principal: Principal = await deps.authenticator.authenticate(input);
     (request as FastifyRequest & { principal: Principal }).principal = principal;
+    // After authentication, so the refusal's audit record names who was led to make it.
+    checkCrossSite(request, allowedOrigins);
     // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
     const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined);
     // No permission only on the not-found handler, which reads nothing.
