@@ -12,6 +12,7 @@ import { levelFor } from './policy.js';
 import { queryAudit, type AuditQuery } from './query.js';
 import type { AuditEvent, AuditLine, AuditRecord, RetentionInfo } from './record.js';
 import { redact } from './redact.js';
+import { boundEvent, boundRequest } from './bound.js';
 import { ElasticsearchSink } from './ship/elasticsearch.js';
 import { readSecret } from './secrets.js';
 import { Shipper } from './ship/shipper.js';
@@ -119,7 +120,9 @@ export class AuditLog {
   }
 
   /** Records the event (or not, at level None) and resolves once it is durable. Throws AuditWriteError. */
-  async record(event: AuditEvent): Promise<AuditRecord | undefined> {
+  async record(given: AuditEvent): Promise<AuditRecord | undefined> {
+    // Capped first: a caller's 32 MiB resource name costs the log 512 chars (bound.ts).
+    const event = boundEvent(given);
     const level = levelFor(this.config, event);
     if (level === 'None') return undefined;
     return this.write({
@@ -139,7 +142,7 @@ export class AuditLog {
       request_id: event.request_id ?? null,
       tenant: event.tenant ?? null,
       transport: event.transport ?? 'internal',
-      ...(level === 'Request' && event.request ? { request: redact(event.request) as Record<string, unknown> } : {}),
+      ...(level === 'Request' && event.request ? { request: boundRequest(redact(event.request) as Record<string, unknown>) } : {}),
     });
   }
 

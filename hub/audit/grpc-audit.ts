@@ -120,3 +120,9 @@ export function auditGrpcService<S extends object>(service: S, audit: AuditLog):
   }
   return out as S;
 }
+
+/** A call refused before its message was read (api/grpc/pre-read-gate.ts): who, what, why. */
+export function grpcRefusalEvent(method: string, peer: string, principal: { name: string; method: string } | undefined, code: GrpcStatus, details: string, requestIdGiven?: unknown): AuditEvent {
+  const call: Call = { request: {}, getPeer: () => peer, metadata: { get: () => [requestIdGiven] }, ...(principal ? { principal } : {}) };
+  return event(method, call, code, details);
+}

@@ -5,7 +5,7 @@ export { NodeAuditFiles, type AuditFiles } from './audit-files.js';
 export { auditConfigSchema, type AuditConfig } from './config.js';
 export { AuditUnavailableError, AuditWriteError } from './errors.js';
 export { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, setAuditContext, outcomeFor } from './http-audit.js';
-export { auditGrpcService } from './grpc-audit.js';
+export { auditGrpcService, grpcRefusalEvent } from './grpc-audit.js';
 export { agentRefusalEvent } from './agent-refusal.js';
 export { registerAuditMetrics } from './metrics.js';
 export { levelFor, type AuditRule } from './policy.js';

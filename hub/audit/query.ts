@@ -20,7 +20,12 @@ export interface AuditQuery {
   cursor?: number;
   /** The caller's tenant filter: applied before `limit`. */
   allow?: (record: AuditRecord) => boolean;
+  /** A page also ends before its records pass this many bytes (default AUDIT_PAGE_BYTES). */
+  maxBytes?: number;
 }
+
+/** A page of the audit query holds at most this much (records are at most 16 KiB each). */
+export const AUDIT_PAGE_BYTES = 1024 * 1024;
 
 function firstSeq(files: AuditFiles, name: string): number {
   const text = files.read(name);
@@ -39,6 +44,8 @@ const matches = (pattern: string | undefined, value: string): boolean =>
 export function queryAudit(files: AuditFiles, q: AuditQuery): { items: AuditRecord[]; next_cursor: string | null } {
   const names = files.list();
   const items: AuditRecord[] = [];
+  const maxBytes = q.maxBytes ?? AUDIT_PAGE_BYTES;
+  let bytes = 0;
   const sinceDay = q.since !== undefined ? dayOf(q.since) : undefined;
   const untilDay = q.until !== undefined ? dayOf(q.until) : undefined;
   for (const [i, name] of names.entries()) {
@@ -64,7 +71,9 @@ export function queryAudit(files: AuditFiles, q: AuditQuery): { items: AuditReco
       if (q.outcome !== undefined && line.outcome !== q.outcome) continue;
       if (!matches(q.action, line.action) || !matches(q.resource, line.resource)) continue;
       if (q.allow && !q.allow(line)) continue;
-      if (items.length === q.limit) return { items, next_cursor: String(items[items.length - 1].seq) };
+      const full = items.length === q.limit || (items.length > 0 && bytes + raw.length > maxBytes);
+      if (full) return { items, next_cursor: String(items[items.length - 1].seq) };
+      bytes += raw.length;
       items.push(line);
     }
   }

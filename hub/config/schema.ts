@@ -20,6 +20,7 @@ import { hubTlsConfigSchema } from '../tls/config.js';
 import { multiTenancyConfigSchema } from '../tenancy/config.js';
 import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
+import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -63,6 +64,8 @@ export const hubConfigSchema = z
     multi_tenancy: multiTenancyConfigSchema.optional().describe('Tenants: who belongs to which, what each sees, and its resource limits. Absent: no tenants.'),
     history: historyConfigSchema.prefault({}).describe('The job history: finished runs kept as Parquet after Slurm forgets them, and the usage reports over it.'),
     observability: observabilityConfigSchema.describe('Metrics (Prometheus, Pushgateway, the cardinality guard) and tracing.'),
+    http: httpConfigSchema.describe('The HTTPS listener: allowed origins, trusted proxies, timeouts and connection caps.'),
+    limits: limitsConfigSchema.describe('What a caller can make the hub hold: message sizes, watch buffers, watches per caller.'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -7,7 +7,7 @@
 // a fixed code), then add an entry under its area below (or a new area); `npm run docs`.
 import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
-import { HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
+import { CrossSiteRequestError, HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
 import {
   DirectoryUnavailableError,
   HashPoolBusyError,
@@ -24,6 +24,7 @@ import { FencedOffError } from '../leader/index.js';
 import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
 import { SecurityStoreUnavailableError } from '../security-store/index.js';
 import { HubStartError } from '../start/index.js';
+import { TooManyWatchesError, WatchEndedError } from '../watch/index.js';
 import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
 import {
@@ -49,6 +50,8 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new ConflictError('user "alice" exists'), meaning: 'The change conflicts with what is there already (a user or an authenticator registered twice).' },
       { example: () => new HeadersTooLargeError(), meaning: 'The request headers are over 16 KiB in all (often a cookie jar or a huge token); the connection is closed after the answer.' },
       { example: () => new RequestTimeoutError(), meaning: 'The request headers did not arrive in time; the connection is closed. Not audited.' },
+      { example: () => new TooManyWatchesError(8), meaning: 'The caller has limits.watches_per_caller watches open already; close one (or raise the limit).' },
+      { example: () => new WatchEndedError('the watcher read too slowly; resume from event 1a-42'), meaning: 'The hub ended a watch: the client read too slowly (limits.watch_buffer, limits.watch_buffer_total), or its credential or role no longer holds. Resume from the event named, with a credential that is valid.' },
       { example: () => new InternalError(), meaning: 'Something failed that is not one of the errors above; the hub logs the cause (the answer never shows it, it may hold secrets).' },
     ],
   },
@@ -57,6 +60,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     entries: [
       { example: () => new UnauthenticatedError(), meaning: 'No client certificate of the fleet CA, no bearer token, or one that is unknown, expired or revoked.' },
       { example: () => new ForbiddenError('jobs:cancel is not allowed'), meaning: "RBAC: the caller's roles do not grant the permission the route or method needs; the detail names it." },
+      { example: () => new CrossSiteRequestError('a change made with the session cookie needs an Origin header'), meaning: 'A change made with the browser session cookie came without an allowed Origin (the hub itself or http.allowed_origins) or without the sfleet_csrf cookie\'s value in X-CSRF-Token. Bearer and certificate callers never see it.' },
       { example: () => new LoginFailedError(), meaning: 'Unknown user or wrong password (the same answer for both, so user names cannot be probed).' },
       { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
       { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },

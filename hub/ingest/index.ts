@@ -8,5 +8,5 @@ export * from './errors.js';
 // The stages hub/pipeline.ts composes.
 export { FastDeltaDecoder } from './decode/index.js';
 export { ApplyTurns } from './apply-turns.js';
-export { checkDelta } from './verify.js';
+export { agentIdentity, checkDelta } from './verify.js';
 export { AgentReports, type HeardAgent } from './agent-reports.js';

@@ -32,7 +32,7 @@ export function openFleet({ config, logger, atRest, clock, faults }: Foundations
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 
-  const watch = new WatchFeed(state, { clock });
+  const watch = new WatchFeed(state, { clock, replay: config.limits.watch_replay });
   const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest });
   stack.defer('event log', () => events.close());
   events.subscribe((event) => watch.publishEvent(event));

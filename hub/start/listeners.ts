@@ -10,6 +10,9 @@ import { FleetServiceService } from '../../generated/fleet/v1/fleet.js';
 import { PushgatewayPusher } from '../../shared/metrics/index.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
+import { preReadGate } from '../api/grpc/pre-read-gate.js';
+import { ConnectionLimiter } from '../limits/index.js';
+import { WatchBudget } from '../watch/index.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
@@ -64,15 +67,36 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
     stack.defer('Pushgateway pusher', () => pusher.close());
   }
 
+  // Open watches: buffer caps, per-caller cap, and the re-check that ends revoked ones (at once on a new revocation list).
+  const watchBudget = new WatchBudget({
+    perWatcher: config.limits.watch_buffer,
+    total: config.limits.watch_buffer_total,
+    perCaller: config.limits.watches_per_caller,
+    recheckMs: config.limits.session_recheck,
+  });
+  stack.defer('watch budget', () => watchBudget.close());
+  base.revocations.onChange(() => void watchBudget.recheckAll());
+
+  // Bounded before trusted: the gate runs on metadata before any message is read (pre-read-gate.ts).
   const grpcServer = new Server({
-    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    'grpc.max_receive_message_length': config.limits.agent_message,
+    interceptors: [
+      preReadGate({
+        authenticator: gate.authenticator,
+        rbac: gate.rbac,
+        admitAgent: (serial) => base.certificates.admit(serial),
+        audit,
+        agentMessageBytes: config.limits.agent_message,
+        apiMessageBytes: config.limits.api_message,
+      }),
+    ],
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -95,6 +119,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       state,
       commands,
       watch,
+      watchBudget,
       events,
       readiness: readiness({ listening, ...(config.etcd ? { clustered: { leadership, ...(replication ? { replication } : {}) } } : {}), ...(oidc ? { oidc } : {}) }),
       health: hubHealth({ faults: base.faults, ...(replication ? { redisEviction: replication.eviction } : {}) }),
@@ -109,9 +134,11 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
       tokens: gate.tokens,
+      http: config.http,
     },
     tls,
   );
+  new ConnectionLimiter({ perSource: config.http.max_connections_per_source, total: config.http.max_connections, trusted: [...config.http.trusted_sources, ...config.http.trusted_proxies] }).attach(app.server);
   stack.defer('HTTPS listener', () => app.close());
   const http = splitHostPort(config.listen.http);
   await app.listen({ host: http.host, port: http.port });

@@ -1,2 +1,3 @@
 export * from './watch-feed.js';
 export * from './watch-access.js';
+export * from './watch-budget.js';

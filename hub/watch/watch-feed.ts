@@ -49,12 +49,15 @@ export interface WatchFeedOptions {
   capacity?: number;
   /** For the boot id of event ids; systemClock when omitted. */
   clock?: Clock;
+  /** Most events one resuming watcher is replayed (older: a reset); capacity when omitted. */
+  replay?: number;
 }
 
 export class WatchFeed {
   /** Tells this run's event ids from an earlier run's: a watcher resuming across a restart gets a reset. */
   private readonly boot: string;
   private readonly capacity: number;
+  private readonly replay: number;
   private next = 1;
   /** The newest `capacity` events, a ring: `start` is the oldest once it is full. */
   private readonly buffer: WatchEvent[] = [];
@@ -63,6 +66,7 @@ export class WatchFeed {
 
   constructor(state: FleetState, opts: WatchFeedOptions = {}) {
     this.capacity = opts.capacity ?? 50_000;
+    this.replay = opts.replay ?? this.capacity;
     this.boot = (opts.clock ?? systemClock).now().toString(36);
     state.onChanges((changes) => {
       for (const change of changes) this.push(change);
@@ -112,7 +116,7 @@ export class WatchFeed {
       const m = /^([a-z0-9]+)-(\d+)$/.exec(lastEventId);
       const seq = m ? Number(m[2]) : NaN;
       const oldest = this.buffer.length ? this.buffer[this.start].seq : this.next;
-      if (!m || m[1] !== this.boot || seq < oldest - 1 || seq >= this.next) {
+      if (!m || m[1] !== this.boot || seq < oldest - 1 || seq >= this.next || this.next - 1 - seq > this.replay) {
         listener({ id: `${this.boot}-${this.next - 1}`, seq: this.next - 1, type: 'reset' });
       } else {
         const n = this.buffer.length;

@@ -98,7 +98,7 @@ export class RecordLog {
       log.rewrite(plain);
       return { log, records: plain, truncatedBytes };
     }
-    const fd = openSync(path, 'a+');
+    const fd = openSync(path, 'a+', 0o600);
     if (truncatedBytes > 0) {
       ftruncateSync(fd, end);
       fsyncSync(fd);
@@ -218,7 +218,7 @@ export class RecordLog {
     const framed = frame(bodies);
     const data = sealed ? Buffer.concat([sealed.prefix, framed]) : framed;
     writeAtomically(this.path, data);
-    const fd = openSync(this.path, 'a+');
+    const fd = openSync(this.path, 'a+', 0o600);
     if (this.fd >= 0) this.release(this.fd);
     this.fd = fd;
     this.sealed = sealed;

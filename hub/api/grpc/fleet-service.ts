@@ -6,7 +6,7 @@ import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
 import { Visibility, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
-import { watchVisibility, type WatchFeed } from '../../watch/index.js';
+import { watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 
@@ -20,6 +20,8 @@ export interface FleetServiceDeps {
   audit?: AuditLog;
   /** Clustered: the clusters this hub cannot vouch for now (replication); standalone: none. */
   stale?: () => StaleClusters;
+  /** Caps on open watches and their re-checks; absent: unbounded (unit tests). */
+  watchBudget?: WatchBudget;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
@@ -120,8 +122,35 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
         return;
       }
       const req = call.request;
+      let sent = req.since ? String(req.since) : watch.lastId.split('-')[1];
+      let queued = 0;
+      let unsubscribe = (): void => undefined;
+      let slot: WatchSlot | undefined;
+      try {
+        slot = deps.watchBudget?.open(`${visibility.principal.method}:${visibility.principal.name}`, {
+          lastEventId: () => sent,
+          recheck: async () => {
+            await gate(deps, rbac, call as unknown as AnyCall, 'watch');
+          },
+          end: (err) => {
+            unsubscribe();
+            const s = toGrpcStatus(err);
+            call.emit('error', { code: s.code, details: s.details });
+          },
+        });
+      } catch (err) {
+        const s = toGrpcStatus(err);
+        call.emit('error', { code: s.code, details: s.details });
+        return;
+      }
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
-      const unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
+      unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
+        if (slot && !slot.open) return;
+        // grpc-js queues objects, not bytes: each message counts its JSON size until it is flushed.
+        const size = event.object ? JSON.stringify(event.object).length + 64 : 64;
+        queued += size;
+        sent = String(event.seq);
+        slot?.setQueued(queued);
         call.write({
           id: event.seq,
           type: event.type,
@@ -129,10 +158,17 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
           cluster: event.cluster ?? '',
           object_id: event.object_id ?? '',
           object: event.object && event.kind ? wrapObject(event.kind, event.object as never) : undefined,
+        }, () => {
+          queued -= size;
+          slot?.setQueued(queued);
         });
       });
-      call.on('cancelled', unsubscribe);
-      call.on('close', unsubscribe);
+      const done = (): void => {
+        unsubscribe();
+        slot?.close();
+      };
+      call.on('cancelled', done);
+      call.on('close', done);
     },
   };
 }

@@ -5,13 +5,15 @@ import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
 import type { HistoryService } from '../../history/index.js';
-import type { WatchFeed } from '../../watch/index.js';
+import type { WatchBudget, WatchFeed } from '../../watch/index.js';
 import type { TokenRegistry } from '../../policy/index.js';
 
 export interface RouteDeps {
   state: FleetState;
   commands: CommandRouter;
   watch: WatchFeed;
+  /** Caps on open watches (buffers, per caller) and their re-checks; absent: unbounded (unit tests). */
+  watchBudget?: WatchBudget;
   readiness: () => { ready: boolean; checks: Record<string, string> };
   /** /healthz: ok, or degraded with the reasons (a store that cannot write, Redis eviction). */
   health?: () => { status: 'ok' | 'degraded'; reasons: string[] };

@@ -42,7 +42,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerClusterObjectRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerHistoryRoutes(app, deps);
-  registerWatchRoute(app, deps.watch);
+  registerWatchRoute(app, deps.watch, deps.watchBudget);
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);
 }

@@ -13,6 +13,8 @@ import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
+import { checkCrossSite, registerCsrfCookie } from './cross-site.js';
+import { httpConfigSchema, type HttpConfig } from '../../limits/index.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
 declare module 'fastify' {
@@ -42,15 +44,24 @@ export interface HttpApiDeps extends RouteDeps {
   audit?: AuditLog;
   /** Each answered request: method, route pattern (not the URL: ids would be a series each), status, seconds. */
   observeRequest?: (method: string, route: string, statusCode: number, seconds: number) => void;
+  /** The `http:` section: body and query bounds, allowed origins, trusted proxies, timeouts. */
+  http?: HttpConfig;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const http = deps.http ?? httpConfigSchema.parse({});
+  const allowedOrigins = new Set(http.allowed_origins.map((o) => o.toLowerCase()));
   const app = Fastify({
     // Per-request lines would drown the hub's log; errors are logged by the error handler.
     loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }),
     // Watch streams never end on their own; close them with the server.
     forceCloseConnections: true,
-    bodyLimit: 1024 * 1024,
+    // Bounded before trusted: no route reads more (SAML's form post sets its own).
+    bodyLimit: http.max_body,
+    // Only a listed proxy's X-Forwarded-For is believed (request.ip: login limits, audit source).
+    ...(http.trusted_proxies.length > 0 ? { trustProxy: http.trusted_proxies } : {}),
+    keepAliveTimeout: http.keep_alive_idle,
+    requestTimeout: http.body_timeout,
     // Oversize headers (over Node's 16 KiB) and unparsable requests: a problem+json answer, not a hang-up.
     // Oversize headers (over Node's 16 KiB) and unparsable requests: logged and audited, then a problem+json answer, not a hang-up.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) =>
@@ -73,6 +84,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
             // Token callers have no certificate; the gate checks socket.authorized itself.
             rejectUnauthorized: false,
             minVersion: MIN_TLS_VERSION,
+            // Slow clients (headers 10 s, whole request 30 s, TLS handshake as headers), checked each second.
+            handshakeTimeout: http.header_timeout,
+            headersTimeout: http.header_timeout,
+            requestTimeout: http.body_timeout,
+            keepAliveTimeout: http.keep_alive_idle,
+            connectionsCheckingInterval: 1_000,
           },
         }
       : {}),
@@ -90,6 +107,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
 
   app.decorateRequest('principal', null);
   app.decorateRequest('access', null);
+  app.decorateRequest('recheck', null);
   const rbac = deps.rbac ?? new Rbac(undefined);
   if (deps.audit) registerAuditHooks(app, deps.audit);
   const observe = deps.observeRequest;
@@ -98,7 +116,10 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
       observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     });
   }
+  registerCsrfCookie(app);
   app.addHook('onRequest', async (request) => {
+    const q = request.url.indexOf('?');
+    if (q >= 0 && request.url.length - q - 1 > http.max_query) throw new BadRequestError(`query string too long: at most ${http.max_query} bytes (http.max_query)`);
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) {
       // Credentials on a public route may show more (/readyz checks); bad or none answer as anonymous.
@@ -112,12 +133,15 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
       }
       return;
     }
-    const principal: Principal = await deps.authenticator.authenticate({
+    const input = {
       socket: request.raw.socket as TLSSocket,
       authorization: request.headers.authorization ?? deps.cookieBearer?.(request.headers.cookie),
       remoteAddress: request.ip,
-    });
+    };
+    const principal: Principal = await deps.authenticator.authenticate(input);
     (request as FastifyRequest & { principal: Principal }).principal = principal;
+    // After authentication, so the refusal's audit record names who was led to make it.
+    checkCrossSite(request, allowedOrigins);
     // RBAC: the route's permission, then row filters for what the handler reads (hub/policy/rbac).
     const tenant = request.headers[TENANT_HEADER];
     const access = new Visibility(rbac, principal, request.headers[FORWARDED_FILTERS_HEADER] as string | undefined, typeof tenant === 'string' ? tenant : undefined);
@@ -125,6 +149,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);
     (request as FastifyRequest & { access: Visibility }).access = access;
+    // Long-lived answers (watch streams) run the gate again: revocation, logout, expiry, lost roles.
+    (request as FastifyRequest & { recheck: () => Promise<void> }).recheck = async () => {
+      const again = await deps.authenticator.authenticate(input);
+      if (permission) new Visibility(rbac, again, undefined, typeof tenant === 'string' ? tenant : undefined).authorize(permission);
+    };
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
@@ -133,6 +162,9 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
     const problem = toProblem(err, request.url.split('?')[0]);
     if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0] }, 'request failed');
+    // A refused request whose body was not read (the gate runs before the body): close the
+    // connection after the answer instead of reading and dropping what the caller still sends.
+    if (!request.raw.complete) void reply.header('connection', 'close');
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 

@@ -5,12 +5,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type KindName } from '../../../shared/model/index.js';
 import type { Visibility } from '../../policy/index.js';
-import { watchVisibility, type WatchFeed } from '../../watch/index.js';
+import { watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
-import { access } from './request-access.js';
+import { access, principal, recheck } from './request-access.js';
 
-export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed): void {
+export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budget?: WatchBudget): void {
   app.get(
     '/api/v1/watch',
     {
@@ -20,11 +20,11 @@ export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed): void
         querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, kinds: str, last_event_id: str } },
       },
     },
-    async (request, reply) => serveWatch(request, reply, watch, access(request)),
+    async (request, reply) => serveWatch(request, reply, watch, access(request), budget),
   );
 }
 
-function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, visibility: Visibility): void {
+function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, visibility: Visibility, budget?: WatchBudget): void {
   const q = request.query as { cluster?: string; kinds?: string; last_event_id?: string };
   let kinds: Set<KindName> | undefined;
   // Fleet events come as SSE type "event" unless `kinds` is given without "event".
@@ -45,23 +45,43 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
     }
   }
   const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? q.last_event_id;
-  reply.hijack();
+  let sent = lastEventId ?? watch.lastId;
   const res = reply.raw;
+  let unsubscribe = (): void => undefined;
+  // Taken before the answer starts: over the per-caller cap it is a 429 like any refusal.
+  const who = principal(request);
+  const slot: WatchSlot | undefined = budget?.open(`${who.method}:${who.name}`, {
+    lastEventId: () => sent,
+    recheck: () => recheck(request),
+    end: (err) => {
+      unsubscribe();
+      // The reason is the stream's last event (a client that reads again sees it), then it is gone.
+      res.end(`event: error\ndata: ${JSON.stringify({ code: err.code, detail: err.message })}\n\n`);
+      setTimeout(() => res.destroy(), 1_000).unref();
+    },
+  });
+  reply.hijack();
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
-  const unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, visible: watchVisibility(visibility) }, lastEventId, (event) => {
+  res.on('drain', () => slot?.setQueued(res.writableLength));
+  unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, visible: watchVisibility(visibility) }, lastEventId, (event) => {
     const data =
       event.type === 'reset'
         ? {}
         : event.type === 'event'
           ? { kind: 'event', cluster: event.cluster, id: event.object_id, object: event.event }
           : { kind: event.kind, cluster: event.cluster, id: event.object_id, object: event.object ? toView(event.kind!, event.object) : null };
+    if (slot && !slot.open) return;
     res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
+    sent = event.id;
+    // What the client has not taken yet, as the transport sees it (its backpressure).
+    slot?.setQueued(res.writableLength);
   });
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
   request.raw.on('close', () => {
     clearInterval(keepalive);
     unsubscribe();
+    slot?.close();
   });
 }
 

@@ -1,0 +1,48 @@
+// The hub's `http:` and `limits:` sections: what a caller can make the hub spend before and after
+// the gate lets it in (issue 12). Every default is in README.md ("Limits"); each key can be changed.
+import { z } from 'zod';
+import { byteSize, duration } from '../../shared/config/index.js';
+
+const cidr = z
+  .string()
+  .regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'an address or CIDR, e.g. 10.0.0.0/8 or 2001:db8::/32')
+  .describe('An address or CIDR block.');
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s?#]+$/, 'an origin: scheme://host[:port], no path')
+  .describe('An origin: scheme, host and port, as browsers send it in Origin.');
+
+export const httpConfigSchema = z
+  .object({
+    allowed_origins: z
+      .array(origin)
+      .default([])
+      .describe('Origins whose pages may make cookie-authenticated changes (the dashboard\'s own origin is always allowed). A cookie mutation without Origin, or from another origin, is refused.'),
+    trusted_proxies: z.array(cidr).default([]).describe('Reverse proxies whose X-Forwarded-For is believed (for connection limits and the audit record\'s source address). Empty: the peer address is the source.'),
+    trusted_sources: z.array(cidr).default([]).describe('Sources exempt from per-source caps (login nodes, bastions: many users behind one address).'),
+    header_timeout: duration.default(10_000).describe('Time a client has to send the request headers.'),
+    body_timeout: duration.default(30_000).describe('Time a client has to send the whole request, body included.'),
+    keep_alive_idle: duration.default(60_000).describe('An idle keep-alive connection is closed after this.'),
+    max_connections_per_source: z.number().int().min(1).default(256).describe('Open connections per source address (outside trusted_sources); more are closed at once.'),
+    max_connections: z.number().int().min(1).default(10_000).describe('Open connections in all; more are closed at once.'),
+    max_body: byteSize.default(64 * 1024).describe('Largest request body of a REST route (a few routes ask for less).'),
+    max_query: byteSize.default(4 * 1024).describe('Longest query string of a REST request.'),
+  })
+  .strict()
+  .prefault({});
+
+export const limitsConfigSchema = z
+  .object({
+    agent_message: byteSize.default(16 * 1024 * 1024).describe('Largest agent-stream message (a snapshot part, a delta); an agent splits bigger snapshots.'),
+    api_message: byteSize.default(64 * 1024).describe('Largest gRPC FleetService request.'),
+    watch_buffer: byteSize.default(256 * 1024).describe('Bytes queued for one watcher (SSE or gRPC Watch) that does not read; over it the watch is ended, resumable from its last event id.'),
+    watch_buffer_total: byteSize.default(64 * 1024 * 1024).describe('Bytes queued for all watchers; over it the watcher with the most queued is ended first.'),
+    watches_per_caller: z.number().int().min(1).default(8).describe('Concurrent watches per caller (user, token or certificate).'),
+    watch_replay: z.number().int().min(0).default(10_000).describe('Most events replayed to a watcher that resumes with Last-Event-ID; an older id gets a reset.'),
+    session_recheck: duration.default(2_000).describe('How often open watches re-check their credential and roles (revocation, logout, expiry, role changes end or narrow them).'),
+  })
+  .strict()
+  .prefault({});
+
+export type HttpConfig = z.infer<typeof httpConfigSchema>;
+export type LimitsConfig = z.infer<typeof limitsConfigSchema>;

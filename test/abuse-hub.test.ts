@@ -1,0 +1,250 @@
+// Abuse resistance against a real hub process (issue 12), one test per item: what a caller the
+// gate refuses can make the hub spend (memory measured from /proc, audit record sizes), cross-site
+// cookie requests, a revoked certificate's open watch, and a flood of half-open slow requests.
+import { Client as GrpcClient, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:https';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grpcClientCredentials, loadTls, type TlsFiles } from '../shared/tls/index.js';
+import { httpsCall } from './harness/hub-child.js';
+import { LoginHub } from './harness/login-hub.js';
+import { makePki, type TestPki } from './harness/pki.js';
+import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { sleep, waitFor } from './harness/wait.js';
+
+const MiB = 1024 * 1024;
+const BIG = 32 * MiB;
+const PASSWORD = 'correct horse battery staple';
+let pki: TestPki;
+let hub: LoginHub;
+let admin: TlsFiles;
+let nobody: TlsFiles;
+let revoked: TlsFiles;
+
+function rssBytes(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+  return Number(kb) * 1024;
+}
+
+/** One REST call with a client certificate and a 32 MiB body: the status, or "reset" when the hub closed the connection first. */
+function bigPost(cert: TlsFiles, path: string): Promise<number | 'reset'> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${hub.httpUrl}${path}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(BIG) }, ca: readFileSync(pki.ca), cert: readFileSync(cert.cert), key: readFileSync(cert.key), timeout: 60_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', () => resolve('reset'));
+    req.on('timeout', () => req.destroy());
+    const chunk = Buffer.alloc(MiB, 'a');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < BIG) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+/** A 32 MiB protobuf message (field 1, a string), built once and sent as is by every call (the client does not copy it per call). */
+const BIG_MESSAGE = ((): Buffer => {
+  const len: number[] = [];
+  for (let n = BIG; ; n >>>= 7) {
+    if (n < 0x80) {
+      len.push(n);
+      break;
+    }
+    len.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x0a, ...len]), Buffer.alloc(BIG, 'c')]);
+})();
+const asIs = (b: Buffer): Buffer => b;
+
+function rawClient(cert: TlsFiles): GrpcClient {
+  return new GrpcClient(hub.grpcAddress, grpcClientCredentials(loadTls(cert, 'abuse')), { 'grpc.max_send_message_length': -1 });
+}
+
+function grpcBigCall(cert: TlsFiles): Promise<ServiceError | undefined> {
+  const client = rawClient(cert);
+  return new Promise((resolve) =>
+    client.makeUnaryRequest('/fleet.v1.FleetService/ListJobs', asIs, asIs, BIG_MESSAGE, new Metadata(), (err) => {
+      client.close();
+      resolve(err ?? undefined);
+    }),
+  );
+}
+
+function agentBigHello(cert: TlsFiles): Promise<ServiceError> {
+  const client = rawClient(cert);
+  const call = client.makeBidiStreamRequest('/fleet.v1.AgentService/Connect', asIs, asIs, new Metadata());
+  return new Promise((resolve) => {
+    call.on('data', () => {});
+    call.on('error', (err: ServiceError) => {
+      client.close();
+      resolve(err);
+    });
+    call.write(BIG_MESSAGE);
+  });
+}
+
+function auditLines(): string[] {
+  const dir = hub.auditDir!;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+}
+
+beforeAll(async () => {
+  assertBuilt();
+  pki = await makePki('abuse.sfleet');
+  admin = await pki.issue('client', 'admin');
+  nobody = await pki.issue('client', 'nobody');
+  revoked = await pki.issue('client', 'mallory');
+  const dir = mkdtempSync(join(tmpdir(), 'sfleet-abuse-'));
+  hub = new LoginHub(dir, pki, {
+    rbac: { roles: {}, bindings: [{ client: 'admin', role: 'admin' }, { client: 'mallory', role: 'admin' }, { client: 'watcher', role: 'admin' }, { user: 'alice', role: 'admin' }] },
+    http: { allowed_origins: ['https://dashboard.example:8443'] },
+  });
+  await hub.ports();
+  await sfleet(['user', 'add', 'alice', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
+  await sfleet(['ca', 'revoke', '--serial', new X509Certificate(readFileSync(revoked.cert)).serialNumber, '--data-dir', hub.dataDir, '--reason', 'stolen laptop'], process.env);
+  await hub.start();
+});
+
+afterAll(async () => {
+  await hub?.stop();
+});
+
+describe('abuse: cross-site requests', () => {
+  let cookie: string;
+  let csrf: string;
+
+  beforeAll(async () => {
+    const login = await hub.login({ username: 'alice', password: PASSWORD, set_cookie: true });
+    expect(login.status).toBe(200);
+    const set = ([] as string[]).concat(login.headers['set-cookie'] ?? []);
+    const session = set.find((c) => c.startsWith('sfleet_session='))!;
+    const csrfCookie = set.find((c) => c.startsWith('sfleet_csrf='))!;
+    expect(csrfCookie).toMatch(/; Path=\/; Secure; SameSite=Strict/);
+    expect(csrfCookie).not.toMatch(/HttpOnly/i);
+    cookie = session.split(';', 1)[0];
+    csrf = csrfCookie.split(';', 1)[0].slice('sfleet_csrf='.length);
+  });
+
+  const cancel = (headers: Record<string, string>) => hub.request('POST', '/api/v1/jobs/prod/1/cancel', { headers });
+
+  it('refuses a cookie POST from another site, from the same host on another port, and without Origin or token; lets the dashboard through', async () => {
+    const own = `https://127.0.0.1:${hub.httpPort}`;
+    const evil = await cancel({ cookie, origin: 'https://evil.example', 'x-csrf-token': csrf });
+    expect(evil.status).toBe(403);
+    expect(evil.json()).toMatchObject({ code: 'SF_API_CROSS_SITE' });
+    const otherPort = await cancel({ cookie, origin: `https://127.0.0.1:${hub.httpPort + 1}`, 'x-csrf-token': csrf });
+    expect(otherPort.status).toBe(403);
+    expect((await cancel({ cookie })).json()).toMatchObject({ code: 'SF_API_CROSS_SITE' });
+    expect((await cancel({ cookie, origin: own })).json()).toMatchObject({ code: 'SF_API_CROSS_SITE', detail: expect.stringContaining('X-CSRF-Token') });
+    expect((await cancel({ cookie, origin: own, 'x-csrf-token': 'x'.repeat(csrf.length) })).status).toBe(403);
+    // The dashboard (own origin, or an allowed one) with the token: past the check, to the command itself (503: no agent of cluster prod is connected).
+    for (const origin of [own, 'https://dashboard.example:8443']) {
+      const ok = await cancel({ cookie, origin, 'x-csrf-token': csrf });
+      expect(ok.json()).not.toMatchObject({ code: 'SF_API_CROSS_SITE' });
+      expect(ok.status).toBe(503);
+    }
+    // A bearer caller is not a browser: no Origin needed.
+    const token = cookie.slice('sfleet_session='.length);
+    expect((await cancel({ authorization: `Bearer ${token}` })).status).toBe(503);
+    const refusals = hub.auditRecords().filter((r) => r.action === 'jobs:cancel' && r.user === 'alice' && r.status === 403);
+    expect(refusals.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('abuse: bounded before trusted', () => {
+  it('10 parallel 32 MiB calls on each listener from a role-less and a revoked certificate are refused; the hub grows by at most 64 MiB; no audit record is over 16 KiB', async () => {
+    const before = rssBytes(hub.pid);
+    for (const cert of [nobody, revoked]) {
+      const grpc = await Promise.all(Array.from({ length: 10 }, () => grpcBigCall(cert)));
+      for (const err of grpc) expect([status.PERMISSION_DENIED, status.UNAUTHENTICATED, status.RESOURCE_EXHAUSTED]).toContain(err?.code);
+      const agent = await Promise.all(Array.from({ length: 10 }, () => agentBigHello(cert)));
+      for (const err of agent) expect([status.PERMISSION_DENIED, status.UNAUTHENTICATED, status.RESOURCE_EXHAUSTED]).toContain(err.code);
+      const rest = await Promise.all(Array.from({ length: 10 }, () => bigPost(cert, '/api/v1/jobs/prod/1/cancel')));
+      for (const answer of rest) expect([401, 403, 413, 'reset']).toContain(answer);
+    }
+    const grown = rssBytes(hub.pid) - before;
+    expect(grown).toBeLessThanOrEqual(64 * MiB);
+    // The hub still answers, and recorded the refusals, each record bounded.
+    expect((await httpsCall(`${hub.httpUrl}/api/v1/clusters`, { ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 10_000 })).status).toBe(200);
+    const lines = auditLines();
+    const records = lines.map((l) => JSON.parse(l) as { type: string; user: string | null; outcome: string; transport: string });
+    expect(records.filter((r) => r.type === 'record' && r.user === 'nobody' && r.outcome === 'denied' && r.transport === 'grpc').length).toBeGreaterThanOrEqual(10);
+    expect(records.filter((r) => r.type === 'record' && r.transport === 'agent' && r.outcome === 'denied').length).toBeGreaterThanOrEqual(20);
+    for (const line of lines) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(16 * 1024);
+  });
+});
+
+describe('abuse: sessions that end', () => {
+  it("ends a revoked certificate's open watch (within 5 s) with the reason as its last event", async () => {
+    const watcher = await pki.issue('client', 'watcher');
+    let text = '';
+    let ended = 0;
+    const req = request(`${hub.httpUrl}/api/v1/watch`, { ca: readFileSync(pki.ca), cert: readFileSync(watcher.cert), key: readFileSync(watcher.key) }, (res) => {
+      expect(res.statusCode).toBe(200);
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('close', () => (ended = Date.now()));
+    });
+    req.on('error', () => (ended ||= Date.now()));
+    req.end();
+    await waitFor('the watch open', () => text.includes('watching since'));
+    await sfleet(['ca', 'revoke', '--cert', watcher.cert, '--data-dir', hub.dataDir, '--reason', 'left the team'], process.env);
+    // From the moment the revocation list is written (the CLI has returned).
+    const revokedAt = Date.now();
+    await waitFor('the watch ended', () => ended, 10_000, 20);
+    expect(ended - revokedAt).toBeLessThanOrEqual(5_000);
+    expect(text).toMatch(/event: error\ndata: .*SF_WATCH_ENDED.*left the team/);
+  });
+});
+
+describe('abuse: connection limits', () => {
+  it("500 half-open slow requests from one source leave an admin's request answering", async () => {
+    const sockets: TLSSocket[] = [];
+    let closed = 0;
+    for (let i = 0; i < 500; i++) {
+      const raw = netConnect({ host: '127.0.0.1', port: hub.httpPort, localAddress: '127.0.0.2' });
+      raw.on('error', () => undefined);
+      const s = tlsConnect({ socket: raw, ca: readFileSync(pki.ca), servername: 'localhost', minVersion: 'TLSv1.3' });
+      s.on('secureConnect', () => s.write('GET /api/v1/clusters HTTP/1.1\r\nHost: hub\r\nX-Slow: '));
+      s.on('error', () => undefined);
+      // Reads what the hub answers (a 408 when the header time is up), so its close is seen.
+      s.resume();
+      s.on('close', () => closed++);
+      sockets.push(s);
+      if (i % 50 === 49) await sleep(20);
+    }
+    // Past the per-source cap (256) the hub closes them at once.
+    await waitFor('the connections over the cap closed', () => closed >= 500 - 256, 20_000);
+    const t0 = Date.now();
+    const answer = await httpsCall(`${hub.httpUrl}/api/v1/clusters`, { ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 10_000 });
+    expect(answer.status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // The slow ones are cut when their header time (10 s) is up.
+    await waitFor('the slow requests timed out', () => closed === 500, 30_000);
+    for (const s of sockets) s.destroy();
+  });
+});
+
+describe('abuse: small things', () => {
+  it('creates data files 0600 (the events log)', () => {
+    const mode = statSync(join(hub.dataDir, 'events', 'events.log')).mode & 0o777;
+    expect(mode.toString(8)).toBe('600');
+  });
+});
