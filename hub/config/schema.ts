@@ -17,6 +17,7 @@ import { etcdConfigSchema } from '../leader/config.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { redisConfigSchema } from '../replication/config.js';
 import { hubTlsConfigSchema } from '../tls/config.js';
+import { alertingConfigSchema } from '../alerting/config.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -57,6 +58,7 @@ export const hubConfigSchema = z
     auth: authConfigSchema.prefault({}).describe('Logins: second factors, local users, sessions, rate limits.'),
     audit: auditConfigSchema.prefault({}).describe('The hash-chained audit log and where it is shipped.'),
     encryption: encryptionConfigSchema.optional().describe("Encryption at rest of the hub's files."),
+    alerting: alertingConfigSchema.prefault({}).describe('Alerting: built-in and custom rules, routes, silences, escalation policies and channels. Without channels alerts are listed, not sent.'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -84,6 +84,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       ...(replication ? { stale: () => replication.stale() } : {}),
       ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
       federation: region.federation,
+      alerting: region.alerting,
     },
     tls,
   );

@@ -1,5 +1,6 @@
 // What the /api/v1 route files need from the hub: one record, apart from routes.ts so that the
 // per-resource files and the list that registers them do not import each other.
+import type { Alerting } from '../../alerting/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
@@ -22,4 +23,6 @@ export interface RouteDeps {
   owner?: (cluster: string) => string | null;
   /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
   federation?: Federation;
+  /** Alerts, silences, deliveries; without it the alert routes answer 404. */
+  alerting?: Alerting;
 }

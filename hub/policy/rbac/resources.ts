@@ -22,6 +22,10 @@ export const RESOURCES = {
   audit: ['read'],
   /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
   auth: ['self', 'impersonate'],
+  /** Alerts and their notifications: read (list, deliveries), ack, resolve, test (send a test through a channel). */
+  alerts: ['read', 'ack', 'resolve', 'test'],
+  /** Silences: read, create, expire. */
+  silences: ['read', 'create', 'expire'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;
