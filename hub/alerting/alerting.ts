@@ -3,6 +3,7 @@
 // -> the channels (Deliverer). tick() is one evaluation; the leader runs it every
 // evaluation_interval (singleton()). Alert changes are recorded in the event log, so they reach
 // the watch stream like controller events.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../../shared/clock/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../../shared/errors/index.js';
@@ -66,7 +67,7 @@ export class Alerting {
   private readonly deliverer: Deliverer;
   private readonly deliveries: DeliveryLog;
   private readonly store: AlertingStore;
-  private readonly links?: AckLinks;
+  private readonly links: AckLinks;
   private readonly usedNonces: Record<string, number>;
   private readonly outbox: OutboxEntry[];
   private readonly notifiers: Notifier[] = [];
@@ -93,7 +94,8 @@ export class Alerting {
       channels.set(c.name, { config: c, notifier });
     }
     this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
-    if (dir) this.links = AckLinks.fromFile(join(dir, 'ack-link.key'));
+    // Without a data directory (tests) the key lives as long as the process.
+    this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
   }
 
   /** Leader-only: evaluate and page every evaluation_interval; first, what a stopped leader left in the outbox. */
@@ -159,7 +161,6 @@ export class Alerting {
 
   /** An ack link from a notification: valid signature, not expired, not used before. */
   ackWithToken(token: string): { acked_by: string; alerts: AlertView[] } {
-    if (!this.links) throw new BadRequestError('ack links need a data directory');
     const now = this.deps.clock.now();
     const claim = this.links.verify(token, now);
     if (typeof claim === 'string') throw new BadRequestError(claim);
@@ -265,7 +266,7 @@ export class Alerting {
     const first = s.alerts[0];
     const summary = s.alerts.length === 1 && first ? first.annotations.summary : `${s.alerts.length} ${g.labels.alertname ?? 'alerts'}${g.labels.cluster ? ` on ${g.labels.cluster}` : ''}`;
     const base = this.config.external_url ?? this.deps.externalUrl?.();
-    const ackUrl = s.status === 'firing' && base && this.links ? `${base.replace(/\/$/, '')}/api/v1/alerts/ack-link?token=${this.links.sign(g.dedup_key, now + this.config.ack_link_ttl)}` : undefined;
+    const ackUrl = s.status === 'firing' && base ? `${base.replace(/\/$/, '')}/api/v1/alerts/ack-link?token=${this.links.sign(g.dedup_key, now + this.config.ack_link_ttl)}` : undefined;
     const fields = { alertname: g.labels.alertname ?? first?.labels.alertname ?? '', cluster: g.labels.cluster ?? first?.labels.cluster ?? '', severity: s.severity, status: s.status, count: s.alerts.length, summary, region: this.deps.region, group_key: g.key, ack_url: ackUrl ?? '', step: g.step, policy: g.policy ?? '' };
     const channel = channelsOf(this.config).find((c) => c.name === s.channel);
     return {
