@@ -14,6 +14,7 @@ import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
+import { registerAlertCommands } from './commands/alert-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerUserCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
+  registerAlertCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;
