@@ -126,23 +126,20 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
     async (request, reply) => {
       const token = (request.query as { token: string }).token;
       const action = `/api/v1/alerts/ack-link?token=${encodeURIComponent(token)}`;
-      return reply.type('text/html; charset=utf-8').send(`<!doctype html><meta charset="utf-8"><title>Acknowledge</title><form method="post" action="${action.replace(/"/g, '&quot;')}"><button type="submit">Acknowledge this alert</button></form>`);
+      return reply.type('text/html; charset=utf-8').send(`<!doctype html><meta charset="utf-8"><title>Acknowledge</title><form method="post" enctype="text/plain" action="${action.replace(/"/g, '&quot;')}"><button type="submit">Acknowledge this alert</button></form>`);
     },
   );
 
-  app.register(async (scope) => {
-    // The button's form post: an empty urlencoded body.
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, _body, done) => done(null, {}));
-    scope.post(
-      '/api/v1/alerts/ack-link',
-      {
-        config: { public: true, audit_action: 'alerts:ack' },
-        schema: { summary: 'Acknowledge through a signed single-use ack link', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] }, response: ITEMS },
-      },
-      async (request) => {
-        setAuditContext(request, { user: 'ack-link', resource: 'alert ack link' });
-        return { items: alerting(deps).ackWithToken((request.query as { token: string }).token).alerts };
-      },
-    );
-  });
+  // The button posts an empty text/plain form (a body type the API parses already).
+  app.post(
+    '/api/v1/alerts/ack-link',
+    {
+      config: { public: true, audit_action: 'alerts:ack' },
+      schema: { summary: 'Acknowledge through a signed single-use ack link', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] }, response: ITEMS },
+    },
+    async (request) => {
+      setAuditContext(request, { user: 'ack-link', resource: 'alert ack link' });
+      return { items: alerting(deps).ackWithToken((request.query as { token: string }).token).alerts };
+    },
+  );
 }
