@@ -38,7 +38,7 @@ const common = {
 };
 
 const email = z.object({
-  type: z.literal('email'),
+  type: z.literal('email').describe('The channel type.'),
   ...common,
   endpoint: z.union([z.string().email(), z.array(z.string().email()).min(1)]).describe('The address(es) the mail goes to.'),
   from: z.string().min(3).default('sfleet@localhost').describe('The From address.'),
@@ -57,23 +57,23 @@ const email = z.object({
     .describe('The SMTP server (url: smtp://host:port overrides host and port).'),
 }).strict();
 
-const slack = z.object({ type: z.literal('slack'), ...common, webhook: url.describe('The incoming webhook URL (use ${ENV}).') }).strict();
+const slack = z.object({ type: z.literal('slack').describe('The channel type.'), ...common, webhook: url.describe('The incoming webhook URL (use ${ENV}).') }).strict();
 
 const pagerduty = z.object({
-  type: z.literal('pagerduty'),
+  type: z.literal('pagerduty').describe('The channel type.'),
   ...common,
   integration_key: z.string().min(1).describe('The Events API v2 routing key (use ${ENV}).'),
 }).strict();
 
 const webhook = z.object({
-  type: z.literal('webhook'),
+  type: z.literal('webhook').describe('The channel type.'),
   ...common,
   url: url.describe('Where the JSON is POSTed.'),
   secret: z.string().min(8).optional().describe('HMAC-SHA256 key: the X-Sfleet-Signature header is sha256=<hex> of "<timestamp>.<body>".'),
 }).strict();
 
 const mqtt = z.object({
-  type: z.literal('mqtt'),
+  type: z.literal('mqtt').describe('The channel type.'),
   ...common,
   url: url.describe('mqtt://host:1883 or mqtts://host:8883.'),
   username: z.string().min(1).optional().describe('Broker user.'),
@@ -127,27 +127,27 @@ const ruleTuning = z
 
 export const customRuleSchema = z
   .object({
-    name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and _'),
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and _').describe('The alertname label.'),
     scope: z.enum(['cluster', 'partition']).default('cluster').describe('One alert per cluster or per partition.'),
     expr: z.string().min(1).max(2048).superRefine((e, ctx) => {
       const problem = checkExpression(e);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }).describe('A filtrex expression over the scope\'s figures (nodes_total, nodes_down, nodes_drained, down_share, jobs_pending, jobs_running, jobs_failed_window, connected...).'),
     for: duration.default(0).describe('How long expr must hold.'),
-    severity: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('warning'),
+    severity: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('warning').describe('The severity label (picks the policy).'),
     summary: z.string().max(512).optional().describe('The alert\'s summary.'),
-    labels: z.record(z.string(), z.string()).default({}),
+    labels: z.record(z.string(), z.string()).default({}).describe('Extra labels.'),
   })
   .strict();
 export type CustomRuleConfig = z.infer<typeof customRuleSchema>;
 
 export const silenceConfigSchema = z
   .object({
-    matchers: matcherList.refine((l) => l.length > 0, 'a silence needs at least one matcher'),
+    matchers: matcherList.refine((l) => l.length > 0, 'a silence needs at least one matcher').describe('Label matchers; all must match.'),
     start: z.string().datetime({ offset: true }).optional().describe('Default: now.'),
-    end: z.string().datetime({ offset: true }),
-    creator: z.string().min(1).default('config'),
-    comment: z.string().min(1),
+    end: z.string().datetime({ offset: true }).describe('When the silence ends (ISO-8601).'),
+    creator: z.string().min(1).default('config').describe('Who made it.'),
+    comment: z.string().min(1).describe('Why.'),
   })
   .strict();
 
