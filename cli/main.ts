@@ -19,6 +19,7 @@ import { registerUserCommands } from './commands/user-commands.js';
 import { registerVersionCommand } from './commands/version-command.js';
 import { registerQuotaCommands } from './commands/quota-commands.js';
 import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
+import { registerAlertCommands } from './commands/alert-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerVersionCommand(program);
   registerConfigCommands(program);
   registerHistoryCommands(program);
+  registerAlertCommands(program);
   try {
     await program.parseAsync(argv);
     return 0;

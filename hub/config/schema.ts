@@ -21,6 +21,7 @@ import { multiTenancyConfigSchema } from '../tenancy/config.js';
 import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
 import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
+import { alertingConfigSchema } from '../alerting/config.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -66,6 +67,7 @@ export const hubConfigSchema = z
     observability: observabilityConfigSchema.describe('Metrics (Prometheus, Pushgateway, the cardinality guard) and tracing.'),
     http: httpConfigSchema.describe('The HTTPS listener: allowed origins, trusted proxies, timeouts and connection caps.'),
     limits: limitsConfigSchema.describe('What a caller can make the hub hold: message sizes, watch buffers, watches per caller.'),
+    alerting: alertingConfigSchema.prefault({}).describe('Alerting: built-in and custom rules, routes, silences, escalation policies and channels. Without channels alerts are listed, not sent.'),
   })
   .strict()
   .superRefine((c, ctx) => {

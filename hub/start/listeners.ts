@@ -135,6 +135,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       ...(region.history ? { history: region.history } : {}),
       tokens: gate.tokens,
       http: config.http,
+      alerting: region.alerting,
     },
     tls,
   );

@@ -9,6 +9,8 @@
 // after it.
 import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from '../config/index.js';
+import { X509Certificate } from 'node:crypto';
+import { Alerting } from '../alerting/index.js';
 import { Federation } from '../federation/index.js';
 import { localHealth, type Listening } from '../health/index.js';
 import { HistoryService } from '../history/index.js';
@@ -38,6 +40,8 @@ export interface Region {
   history?: HistoryService;
   /** Clustered: the etcd client (the security store of the group follows it). */
   etcd?: Etcd3;
+  /** Rules, routes, silences, escalation and channels; the leader pages. */
+  alerting: Alerting;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -58,6 +62,19 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
       ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity: listening.identity, health, clock, fences: replication ? [replication.fence] : [] })
       : new StandaloneLeadership({ logger, identity: listening.identity, health, clock });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
+  const alerting = new Alerting(config.alerting, {
+    state,
+    events,
+    logger: logger.child({ component: 'alerting' }),
+    clock,
+    region: config.region,
+    dataDir: config.data_dir,
+    ...(replication ? { stale: () => replication.stale() } : {}),
+    certificates: () => [{ name: 'hub', notAfter: Date.parse(new X509Certificate(base.tls.cert).validTo) }],
+    externalUrl: () => listening.identity.http_url || undefined,
+  });
+  stack.defer('alerting', () => alerting.close());
+  leadership.runner.register(alerting.singleton());
   const ownership =
     leadership instanceof EtcdLeadership && config.etcd
       ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), clock, pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd.lease_ttl / 6))) })
@@ -101,7 +118,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     stack.defer('job history', () => history.close());
     history.start();
   }
-  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}) };
+  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting };
 }
 
 /** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */

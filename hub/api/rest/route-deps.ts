@@ -1,5 +1,6 @@
 // What the /api/v1 route files need from the hub: one record, apart from routes.ts so that the
 // per-resource files and the list that registers them do not import each other.
+import type { Alerting } from '../../alerting/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
@@ -35,4 +36,6 @@ export interface RouteDeps {
   history?: HistoryService;
   /** API tokens (POST/GET/DELETE /api/v1/tokens); absent: no token routes. */
   tokens?: TokenRegistry;
+  /** Alerts, silences, deliveries; without it the alert routes answer 404. */
+  alerting?: Alerting;
 }

@@ -34,7 +34,8 @@ describe('route table', () => {
     expect(routes.filter((r) => r.url.startsWith('/api/v1/tokens')).map((r) => `${r.method} ${r.url}`).sort()).toEqual(['DELETE /api/v1/tokens/:id', 'GET /api/v1/tokens', 'POST /api/v1/tokens']);
     for (const route of routes) {
       if (route.public) {
-        expect(['/healthz', '/readyz']).toContain(route.url);
+        // The ack link's signed token is its credential (hub/alerting/ack-link.ts).
+        expect(['/healthz', '/readyz', '/api/v1/alerts/ack-link']).toContain(route.url);
         continue;
       }
       expect(route.permission).toMatch(/^[a-z]+:[a-z]+$/);
@@ -59,6 +60,15 @@ describe('route table', () => {
         if (method !== 'HEAD' && res.statusCode === 403) expect(res.json()).toMatchObject({ code: 'SF_AUTH_FORBIDDEN', detail: expect.stringContaining(`nobody (service) may not`) });
       }
     }
+    await app.close();
+  });
+
+  it('the public ack link acts only on a valid signed token', async () => {
+    const { app } = await build();
+    expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/ack-link?token=forged.token' })).statusCode).toBe(404); // no alerting on this hub
+    expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/ack-link' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/1/ack' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/silences', payload: {} })).statusCode).toBe(401);
     await app.close();
   });
 

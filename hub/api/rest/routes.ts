@@ -3,6 +3,7 @@
 // One file per resource; this one lists them in registration order (the OpenAPI document's order).
 import type { FastifyInstance } from 'fastify';
 import { freshnessHeaders } from '../../fleet/index.js';
+import { registerAlertRoutes } from './alert-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerClusterObjectRoutes } from './cluster-object-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
@@ -45,4 +46,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerWatchRoute(app, deps.watch, deps.watchBudget);
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);
+  registerAlertRoutes(app, deps);
 }

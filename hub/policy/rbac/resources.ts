@@ -30,6 +30,10 @@ export const RESOURCES = {
   tokens: ['read', 'create', 'revoke'],
   /** Logins: unlock a locked-out user; exempt a user from its enrolled second factor. */
   logins: ['unlock', 'exempt'],
+  /** Alerts and their notifications: read (list, deliveries), ack, resolve, test (send a test through a channel). */
+  alerts: ['read', 'ack', 'resolve', 'test'],
+  /** Silences: read, create, expire. */
+  silences: ['read', 'create', 'expire'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;

@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../shared/config/index.js';
+import { hubConfigSchema } from '../config/schema.js';
+import { channelsOf } from './config.js';
+
+const dir = join(import.meta.dirname, 'testdata');
+const env = { SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T0/B0/x', PAGERDUTY_KEY: 'R0UTINGKEY' };
+const load = (name: string) => loadConfigFile(hubConfigSchema, join(dir, name), { env });
+
+describe('alerting config', () => {
+  it("loads the brief's block as written: channels named by type, policies by severity, repeat 3", () => {
+    const c = load('brief.yaml').alerting;
+    expect(channelsOf(c).map((ch) => ch.name)).toEqual(['email', 'slack', 'pagerduty']);
+    expect(c.channels[1]).toMatchObject({ type: 'slack', webhook: env.SLACK_WEBHOOK_URL });
+    expect(c.policies.critical).toEqual({ escalation_time: 300_000, channels: ['pagerduty', 'email'], repeat: 3 });
+    expect(c.policies.warning).toEqual({ escalation_time: 1_800_000, channels: ['slack', 'email'], repeat: 3 });
+    expect(c.keep_firing_for).toBe(120_000);
+    expect(c.group_wait).toBe(30_000);
+  });
+
+  it('needs the environment variables the block names', () => {
+    expect(() => loadConfigFile(hubConfigSchema, join(dir, 'brief.yaml'), { env: {} })).toThrow('environment variable SLACK_WEBHOOK_URL is not set');
+  });
+
+  const cases: [string, string][] = [
+    ['unknown-channel.yaml', 'unknown-channel.yaml:7: alerting.policies.critical.channels.0: unknown channel "pagerduty"; known: email'],
+    ['bad-template.yaml', 'bad-template.yaml:6: alerting.channels.0.title: unknown template field "{{nodename}}"'],
+    ['bad-expression.yaml', 'bad-expression.yaml:5: alerting.custom_rules.0.expr: cannot parse expression'],
+    ['unknown-figure.yaml', 'unknown-figure.yaml:5: alerting.custom_rules.0.expr: Property "nodes_dead" does not exist.; known figures: connected'],
+    ['unknown-rule.yaml', 'unknown-rule.yaml:4: alerting.rules.node_gone: unknown built-in rule; known: cluster_unreachable'],
+  ];
+  for (const [file, message] of cases) {
+    it(`refuses ${file} naming file, line and key`, () => {
+      expect(() => load(file)).toThrow(message);
+    });
+  }
+});

@@ -1,0 +1,214 @@
+// The hub's `alerting:` section. The brief's short form (channels + policies by severity) loads
+// as written; routes, inhibition, silences and rules widen it. Top-level group_by / group_wait /
+// group_interval / repeat_interval are the defaults of every route (as in Alertmanager).
+// A channel without `name` is named by its type; a policy names channels by name or type.
+// Templates and rule expressions are checked here, at load, not when the first page goes out.
+import { z } from 'zod';
+import { duration } from '../../shared/config/index.js';
+import { checkTemplate } from './notify/template.js';
+import { parseMatcher } from './silences/matchers.js';
+import { BUILTIN_RULES } from './rules/builtin.js';
+import { checkExpression } from './rules/custom.js';
+
+const url = z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/, 'expected a URL such as https://host/path');
+const matcherList = z.array(z.string().min(1)).superRefine((list, ctx) => {
+  for (const [i, m] of list.entries()) {
+    try {
+      parseMatcher(m);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
+    }
+  }
+});
+const template = z.string().min(1).max(4096).superRefine((t, ctx) => {
+  const problem = checkTemplate(t);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const common = {
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -').optional().describe('The channel\'s name (policies and routes use it); default: its type.'),
+  url: url.optional().describe('Overrides where the channel sends (a test receiver, a proxy, an EU endpoint).'),
+  timeout: duration.default(10_000).describe('Each attempt\'s deadline.'),
+  retries: z.number().int().min(0).max(10).default(3).describe('Attempts after the first, on network errors, timeouts, 429 and 5xx.'),
+  backoff: duration.default(1_000).describe('First retry delay; doubled each retry, with jitter (429 Retry-After wins).'),
+  max_backoff: duration.default(60_000).describe('The longest wait between two attempts.'),
+  rate_limit: z.number().int().min(1).default(60).describe('Sends per minute at most; more wait their turn.'),
+  title: template.optional().describe('Title template: {{alertname}} {{cluster}} {{severity}} {{status}} {{count}} {{summary}} {{region}} {{group_key}}.'),
+  text: template.optional().describe('Body template (same fields as title, plus {{ack_url}}).'),
+};
+
+const email = z.object({
+  type: z.literal('email').describe('The channel type.'),
+  ...common,
+  endpoint: z.union([z.string().email(), z.array(z.string().email()).min(1)]).describe('The address(es) the mail goes to.'),
+  from: z.string().min(3).default('sfleet@localhost').describe('The From address.'),
+  smtp: z
+    .object({
+      host: z.string().min(1).default('localhost').describe('SMTP server.'),
+      port: z.number().int().min(1).max(65535).default(25).describe('SMTP port (465: TLS from the start; others: STARTTLS when offered).'),
+      secure: z.boolean().default(false).describe('TLS from the first byte (port 465).'),
+      require_tls: z.boolean().default(false).describe('Refuse to send without STARTTLS.'),
+      username: z.string().min(1).optional().describe('SMTP AUTH user.'),
+      password: z.string().min(1).optional().describe('SMTP AUTH password (use ${ENV}).'),
+      ca_file: z.string().min(1).optional().describe('CA bundle for a private SMTP certificate.'),
+    })
+    .strict()
+    .prefault({})
+    .describe('The SMTP server (url: smtp://host:port overrides host and port).'),
+}).strict();
+
+const slack = z.object({ type: z.literal('slack').describe('The channel type.'), ...common, webhook: url.describe('The incoming webhook URL (use ${ENV}).') }).strict();
+
+const pagerduty = z.object({
+  type: z.literal('pagerduty').describe('The channel type.'),
+  ...common,
+  integration_key: z.string().min(1).describe('The Events API v2 routing key (use ${ENV}).'),
+}).strict();
+
+const webhook = z.object({
+  type: z.literal('webhook').describe('The channel type.'),
+  ...common,
+  url: url.describe('Where the JSON is POSTed.'),
+  secret: z.string().min(8).optional().describe('HMAC-SHA256 key: the X-Sfleet-Signature header is sha256=<hex> of "<timestamp>.<body>".'),
+}).strict();
+
+const mqtt = z.object({
+  type: z.literal('mqtt').describe('The channel type.'),
+  ...common,
+  url: url.describe('mqtt://host:1883 or mqtts://host:8883.'),
+  username: z.string().min(1).optional().describe('Broker user.'),
+  password: z.string().min(1).optional().describe('Broker password (use ${ENV}).'),
+  tenant: z.string().min(1).default('default').describe('The tenant part of the topic.'),
+  topic_prefix: z.string().min(1).default('sfleet').describe('Topics are <prefix>/<region>/<tenant>/<cluster>/<severity>/<fingerprint>.'),
+  retain_resolved: duration.default(3_600_000).describe('How long the retained state message says resolved before it is cleared.'),
+}).strict();
+
+export const channelSchema = z.discriminatedUnion('type', [email, slack, pagerduty, webhook, mqtt]);
+export type ChannelConfig = z.infer<typeof channelSchema> & { name: string };
+
+export const policySchema = z
+  .object({
+    escalation_time: duration.describe('Unacknowledged this long after a notification: notify again.'),
+    channels: z.array(z.string().min(1)).min(1).describe('Channels by name or type.'),
+    repeat: z.number().int().min(1).max(100).default(3).describe('Notifications in all (the first included) before the fallback policy.'),
+    fallback: z.string().min(1).optional().describe('The policy that takes over after `repeat` notifications.'),
+  })
+  .strict();
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+const timing = {
+  group_by: z.array(z.string().min(1)).optional().describe('Labels that make one group (one notification); ["..."] for every label.'),
+  group_wait: duration.optional().describe('Wait this long after a group\'s first alert before its first notification.'),
+  group_interval: duration.optional().describe('At most one notification per group and channel this often when the group changes.'),
+  repeat_interval: duration.optional().describe('Resend a still-firing, unacknowledged group this often once its escalation is done.'),
+};
+
+export const routeSchema = z
+  .object({
+    matchers: matcherList.default([]).describe('label="v", label!="v", label=~"re", label!~"re"; all must match.'),
+    policy: z.string().min(1).optional().describe('The escalation policy of matching alerts (default: the one named by their severity).'),
+    channels: z.array(z.string().min(1)).optional().describe('Channels notified once (no escalation) instead of a policy.'),
+    continue: z.boolean().default(false).describe('Also try the routes after this one.'),
+    ...timing,
+  })
+  .strict();
+export type RouteConfig = z.infer<typeof routeSchema>;
+
+const ruleTuning = z
+  .object({
+    enabled: z.boolean().default(true).describe('Off: the rule never fires.'),
+    for: duration.optional().describe('How long the condition must hold before the alert fires.'),
+    severity: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional().describe('The severity label (picks the policy).'),
+    threshold: z.number().min(0).optional().describe('The rule\'s threshold (share, count or minutes; see docs).'),
+    window: duration.optional().describe('The rule\'s window (failure bursts, queue stalls).'),
+    labels: z.record(z.string(), z.string()).optional().describe('Extra labels.'),
+  })
+  .strict();
+
+export const customRuleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and _').describe('The alertname label.'),
+    scope: z.enum(['cluster', 'partition']).default('cluster').describe('One alert per cluster or per partition.'),
+    expr: z.string().min(1).max(2048).superRefine((e, ctx) => {
+      const problem = checkExpression(e);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }).describe('A filtrex expression over the scope\'s figures (nodes_total, nodes_down, nodes_drained, down_share, jobs_pending, jobs_running, jobs_failed_window, connected...).'),
+    for: duration.default(0).describe('How long expr must hold.'),
+    severity: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('warning').describe('The severity label (picks the policy).'),
+    summary: z.string().max(512).optional().describe('The alert\'s summary.'),
+    labels: z.record(z.string(), z.string()).default({}).describe('Extra labels.'),
+  })
+  .strict();
+export type CustomRuleConfig = z.infer<typeof customRuleSchema>;
+
+export const silenceConfigSchema = z
+  .object({
+    matchers: matcherList.refine((l) => l.length > 0, 'a silence needs at least one matcher').describe('Label matchers; all must match.'),
+    start: z.string().datetime({ offset: true }).optional().describe('Default: now.'),
+    end: z.string().datetime({ offset: true }).describe('When the silence ends (ISO-8601).'),
+    creator: z.string().min(1).default('config').describe('Who made it.'),
+    comment: z.string().min(1).describe('Why.'),
+  })
+  .strict();
+
+export const inhibitRuleSchema = z
+  .object({
+    source_matchers: matcherList.describe('The alert that mutes.'),
+    target_matchers: matcherList.describe('The alerts it mutes.'),
+    equal: z.array(z.string().min(1)).default([]).describe('Labels that must be equal on both.'),
+  })
+  .strict();
+
+const DEFAULT_INHIBIT = [{ source_matchers: ['alertname="cluster_unreachable"'], target_matchers: ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding"'], equal: ['cluster'] }];
+
+export const alertingConfigSchema = z
+  .object({
+    channels: z.array(channelSchema).default([]).describe('Where notifications go.'),
+    policies: z.record(z.string(), policySchema).default({}).describe('Escalation policies; an alert\'s severity picks the one of that name.'),
+    routes: z.array(routeSchema).default([]).describe('Tried in order before the severity policy; the first match wins unless continue.'),
+    inhibit_rules: z.array(inhibitRuleSchema).default(DEFAULT_INHIBIT).describe('Default: an unreachable cluster mutes its node, partition and job alerts.'),
+    silences: z.array(silenceConfigSchema).default([]).describe('Silences from config (more through the API and CLI).'),
+    rules: z.record(z.string(), ruleTuning).default({}).describe(`Built-in rules to tune or turn off: ${Object.keys(BUILTIN_RULES).join(', ')}.`),
+    custom_rules: z.array(customRuleSchema).default([]).describe('Rules of your own, as expressions.'),
+    group_by: z.array(z.string().min(1)).default(['alertname', 'cluster']).describe('Default grouping labels.'),
+    group_wait: duration.default(30_000).describe('Default group_wait.'),
+    group_interval: duration.default(300_000).describe('Default group_interval.'),
+    repeat_interval: duration.default(14_400_000).describe('Default repeat_interval.'),
+    keep_firing_for: duration.default(120_000).describe('An alert whose condition clears keeps firing this long (flapping damped).'),
+    evaluation_interval: duration.default(5_000).describe('How often the rules are evaluated.'),
+    external_url: url.optional().describe('The hub URL that ack links in notifications point to (default: the listener\'s).'),
+    ack_link_ttl: duration.default(86_400_000).describe('How long an ack link in a notification works (once).'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const names = new Map<string, number>();
+    for (const [i, ch] of c.channels.entries()) {
+      const name = ch.name ?? ch.type;
+      if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `two channels are named "${name}": give each a name` });
+      names.set(name, i);
+    }
+    const known = (n: string) => names.has(n) || c.channels.some((ch) => ch.type === n);
+    for (const [p, policy] of Object.entries(c.policies)) {
+      for (const [i, ch] of policy.channels.entries()) if (!known(ch)) ctx.addIssue({ code: 'custom', path: ['policies', p, 'channels', i], message: `unknown channel "${ch}"; known: ${[...names.keys()].join(', ') || 'none'}` });
+      if (policy.fallback && !c.policies[policy.fallback]) ctx.addIssue({ code: 'custom', path: ['policies', p, 'fallback'], message: `unknown policy "${policy.fallback}"` });
+    }
+    for (const [r, route] of c.routes.entries()) {
+      if (route.policy && !c.policies[route.policy]) ctx.addIssue({ code: 'custom', path: ['routes', r, 'policy'], message: `unknown policy "${route.policy}"` });
+      for (const [i, ch] of (route.channels ?? []).entries()) if (!known(ch)) ctx.addIssue({ code: 'custom', path: ['routes', r, 'channels', i], message: `unknown channel "${ch}"` });
+    }
+    for (const name of Object.keys(c.rules)) {
+      if (!Object.hasOwn(BUILTIN_RULES, name)) ctx.addIssue({ code: 'custom', path: ['rules', name], message: `unknown built-in rule; known: ${Object.keys(BUILTIN_RULES).join(', ')}` });
+    }
+  });
+
+export type AlertingConfig = z.infer<typeof alertingConfigSchema>;
+
+/** Channels with their names filled in; a policy or route entry resolved to a channel name. */
+export function channelsOf(config: AlertingConfig): ChannelConfig[] {
+  return config.channels.map((ch) => ({ ...ch, name: ch.name ?? ch.type }) as ChannelConfig);
+}
+
+export function resolveChannel(config: AlertingConfig, ref: string): string {
+  const byName = channelsOf(config).find((c) => c.name === ref);
+  return byName ? byName.name : (channelsOf(config).find((c) => c.type === ref)?.name ?? ref);
+}

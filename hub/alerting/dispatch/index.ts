@@ -1,0 +1,4 @@
+// Dispatch: routes, groups, inhibition and escalation.
+export { Inhibitor } from './inhibit.js';
+export { Pager, type GroupState, type NotificationStatus, type Send } from './pager.js';
+export { Router, type Target } from './routing.js';

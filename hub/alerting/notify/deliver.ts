@@ -1,0 +1,92 @@
+// The one delivery stage around every channel: per-channel rate limit (sends per minute), a
+// deadline per attempt, bounded retries with exponential backoff and full jitter (a 429's
+// Retry-After wins, capped at max_backoff), and a delivery-log line per attempt. Never throws:
+// the outcome is in the log, and the hub keeps serving whatever a receiver does.
+import type { Clock } from '../../../shared/clock/index.js';
+import type { ChannelConfig } from '../config.js';
+import type { DeliveryLog } from './delivery-log.js';
+import type { Notification, Notifier, SendResult } from './notifier.js';
+
+export interface DeliverDeps {
+  log: DeliveryLog;
+  clock: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export class Deliverer {
+  private readonly sent = new Map<string, number[]>();
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly channels: ReadonlyMap<string, { config: ChannelConfig; notifier: Notifier }>,
+    private readonly deps: DeliverDeps,
+  ) {
+    this.sleep = deps.sleep ?? realSleep;
+    this.random = deps.random ?? Math.random;
+  }
+
+  has(channel: string): boolean {
+    return this.channels.has(channel);
+  }
+
+  /** Delivers with retries; resolves with the final outcome (delivered, rejected or failed). */
+  async deliver(channel: string, n: Notification): Promise<'delivered' | 'rejected' | 'failed'> {
+    const entry = this.channels.get(channel);
+    const base = { channel, notification_id: n.id, group_key: n.group_key, dedup_key: n.dedup_key, status: n.status, ...(n.possible_duplicate ? { possible_duplicate: true } : {}) };
+    if (!entry) {
+      this.deps.log.add({ ...base, type: 'unknown', at: this.iso(), attempt: 0, outcome: 'rejected', reason: `no channel named "${channel}"`, duration_ms: 0 });
+      return 'rejected';
+    }
+    const { config, notifier } = entry;
+    for (let attempt = 1; ; attempt++) {
+      await this.takeToken(channel, config.rate_limit);
+      const started = this.deps.clock.now();
+      let result: SendResult;
+      const signal = AbortSignal.timeout(config.timeout);
+      try {
+        result = await Promise.race([notifier.send(n, signal), aborted(signal)]);
+      } catch (err) {
+        result = { outcome: 'retry', reason: safeMessage(err) };
+      }
+      const last = attempt > config.retries;
+      const outcome = result.outcome === 'retry' ? (last ? 'failed' : 'retry') : result.outcome;
+      const reason = result.outcome === 'delivered' ? result.detail : result.reason;
+      this.deps.log.add({ ...base, type: config.type, at: this.iso(), attempt, outcome, ...(reason ? { reason } : {}), duration_ms: this.deps.clock.now() - started });
+      if (outcome !== 'retry') return outcome;
+      const backoff = Math.min(config.max_backoff, config.backoff * 2 ** (attempt - 1));
+      const wait = result.outcome === 'retry' && result.retryAfterMs !== undefined ? Math.min(config.max_backoff, result.retryAfterMs) : backoff / 2 + this.random() * (backoff / 2);
+      await this.sleep(wait);
+    }
+  }
+
+  /** Waits for a free slot of the channel's per-minute budget. */
+  private async takeToken(channel: string, perMinute: number): Promise<void> {
+    let times = this.sent.get(channel);
+    if (!times) this.sent.set(channel, (times = []));
+    for (;;) {
+      const now = this.deps.clock.now();
+      while (times.length && now - times[0] >= 60_000) times.shift();
+      if (times.length < perMinute) {
+        times.push(now);
+        return;
+      }
+      await this.sleep(60_000 - (now - times[0]));
+    }
+  }
+
+  private iso(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<SendResult> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ outcome: 'retry', reason: 'timed out' }), { once: true }));
+}
+
+function safeMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/https?:\/\/\S+/g, '<url>').slice(0, 200);
+}

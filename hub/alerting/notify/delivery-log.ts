@@ -1,0 +1,70 @@
+// Every attempt of every notification, queryable (GET /api/v1/alerts/deliveries): the newest
+// `capacity` in memory, appended to <data_dir>/alerting/deliveries.log (JSON lines) so that a
+// restarted hub still answers what it sent. Reasons are safe text: no URLs, keys or bodies.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface DeliveryRecord {
+  at: string;
+  channel: string;
+  type: string;
+  notification_id: string;
+  group_key: string;
+  dedup_key: string;
+  status: string;
+  attempt: number;
+  /** delivered | retry (another attempt follows) | rejected | failed (retries used up) */
+  outcome: 'delivered' | 'retry' | 'rejected' | 'failed';
+  reason?: string;
+  duration_ms: number;
+  possible_duplicate?: boolean;
+}
+
+export interface DeliveryQuery {
+  channel?: string;
+  group_key?: string;
+  dedup_key?: string;
+  outcome?: string;
+  limit?: number;
+}
+
+export class DeliveryLog {
+  private items: DeliveryRecord[] = [];
+  private lines = 0;
+
+  constructor(private readonly path: string | undefined, private readonly capacity = 5_000) {
+    if (!path || !existsSync(path)) return;
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        this.items.push(JSON.parse(line) as DeliveryRecord);
+      } catch {
+        // a torn last line after a crash
+      }
+    }
+    this.lines = this.items.length;
+    if (this.items.length > capacity) this.items = this.items.slice(-capacity);
+  }
+
+  add(record: DeliveryRecord): void {
+    this.items.push(record);
+    if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
+    if (!this.path) return;
+    mkdirSync(dirname(this.path), { recursive: true });
+    if (this.lines >= 2 * this.capacity) {
+      writeFileSync(this.path, this.items.map((r) => JSON.stringify(r) + '\n').join(''), { mode: 0o600 });
+      this.lines = this.items.length;
+    } else {
+      appendFileSync(this.path, JSON.stringify(record) + '\n', { mode: 0o600 });
+      this.lines++;
+    }
+  }
+
+  /** Oldest first: the newest `limit` that match. */
+  list(q: DeliveryQuery = {}): DeliveryRecord[] {
+    const out = this.items.filter(
+      (r) => (!q.channel || r.channel === q.channel) && (!q.group_key || r.group_key === q.group_key) && (!q.dedup_key || r.dedup_key === q.dedup_key) && (!q.outcome || r.outcome === q.outcome),
+    );
+    return q.limit !== undefined && out.length > q.limit ? out.slice(-q.limit) : out;
+  }
+}

@@ -1,0 +1,7 @@
+// Channels behind one Notifier, and the delivery stage around them.
+export { buildNotifier } from './build.js';
+export { Deliverer, type DeliverDeps } from './deliver.js';
+export { DeliveryLog, type DeliveryQuery, type DeliveryRecord } from './delivery-log.js';
+export { mqttTopic } from './mqtt.js';
+export type { Notification, NotificationAlert, Notifier, SendResult } from './notifier.js';
+export { renderTemplate } from './template.js';

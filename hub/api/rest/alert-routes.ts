@@ -1,0 +1,145 @@
+// /api/v1/alerts, /api/v1/silences and the deliveries: the alerting room's answers, under the
+// alerts and silences RBAC resources; an alert is visible under the cluster row filter of its
+// `cluster` label. Acks, resolves and silences are audited by the root hook like every mutation.
+// The ack link of a notification is public (its signature is the credential): GET shows a page
+// with a button, the POST acknowledges (mail scanners that fetch links do not ack).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NotFoundError } from '../../../shared/errors/index.js';
+import type { AlertView } from '../../alerting/index.js';
+import { setAuditContext } from '../../audit/index.js';
+import { str } from './query-schemas.js';
+import { access, principal } from './request-access.js';
+import type { RouteDeps } from './route-deps.js';
+
+const OBJ = { type: 'object', additionalProperties: true } as const;
+const ITEMS = { 200: { type: 'object', properties: { items: { type: 'array', items: OBJ } } } } as const;
+const ID_PARAMS = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } }, required: ['id'] } as const;
+
+function alerting(deps: Pick<RouteDeps, 'alerting'>) {
+  if (!deps.alerting) throw new NotFoundError('alerting is not running on this hub');
+  return deps.alerting;
+}
+
+function visible(request: FastifyRequest, items: AlertView[], resource = 'alerts'): AlertView[] {
+  const rows = access(request).rows(resource);
+  return rows.unrestricted ? items : items.filter((a) => rows.allows('event', { cluster: a.labels.cluster ?? '' }));
+}
+
+export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'alerting'>): void {
+  app.get(
+    '/api/v1/alerts',
+    {
+      config: { permission: 'alerts:read' },
+      schema: {
+        summary: 'Alerts (pending, firing, recently resolved) with their groups, escalation step, silence and inhibition',
+        querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['pending', 'firing', 'resolved'] }, cluster: str, severity: str } },
+        response: ITEMS,
+      },
+    },
+    async (request) => {
+      const q = request.query as { state?: string; cluster?: string; severity?: string };
+      return { items: visible(request, alerting(deps).list(q)) };
+    },
+  );
+
+  for (const verb of ['ack', 'resolve'] as const) {
+    app.post(
+      `/api/v1/alerts/:id/${verb}`,
+      {
+        config: { permission: `alerts:${verb}` },
+        schema: { summary: verb === 'ack' ? 'Acknowledge an alert (fingerprint) or group (group or dedup key): its escalation stops' : 'Resolve an alert or group by hand: resolve notifications go out', params: ID_PARAMS, response: ITEMS },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const a = alerting(deps);
+        // The caller must see the alert before acting on it.
+        const mine = visible(request, a.list(), `alerts`).some((x) => x.fingerprint === id || x.groups.some((g) => g.group_key === id || g.dedup_key === id));
+        if (!mine) throw new NotFoundError(`no alert or group "${id}"`);
+        const who = principal(request).name;
+        return { items: verb === 'ack' ? a.ack(id, who) : a.resolve(id, who) };
+      },
+    );
+  }
+
+  app.get(
+    '/api/v1/alerts/deliveries',
+    {
+      config: { permission: 'alerts:read' },
+      schema: {
+        summary: 'The delivery log: every attempt of every notification, oldest first (the newest `limit` that match)',
+        querystring: { type: 'object', additionalProperties: false, properties: { channel: str, group_key: str, dedup_key: str, outcome: str, limit: { type: 'integer', minimum: 1, maximum: 5000, default: 500 } } },
+        response: ITEMS,
+      },
+    },
+    async (request) => {
+      const rows = access(request).rows('alerts');
+      const items = alerting(deps).listDeliveries(request.query as Record<string, string>);
+      // Tenants see only deliveries of groups about their clusters.
+      return { items: rows.unrestricted ? items : items.filter((d) => rows.allows('event', { cluster: /cluster="([^"]*)"/.exec(d.group_key)?.[1] ?? '' })) };
+    },
+  );
+
+  app.post(
+    '/api/v1/alerts/channels/:id/test',
+    { config: { permission: 'alerts:test' }, schema: { summary: 'Send a test notification through a channel; answers its outcome and delivery-log lines', params: ID_PARAMS, response: { 200: OBJ } } },
+    async (request) => alerting(deps).testChannel((request.params as { id: string }).id, principal(request).name),
+  );
+
+  app.get(
+    '/api/v1/silences',
+    { config: { permission: 'silences:read' }, schema: { summary: 'Silences (from config and the API), active and recently ended', response: ITEMS } },
+    async () => ({ items: [...alerting(deps).listSilences()] }),
+  );
+
+  app.post(
+    '/api/v1/silences',
+    {
+      config: { permission: 'silences:create' },
+      schema: {
+        summary: 'Add a silence: matchers, start (default now), end, comment; the creator is the caller',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['matchers', 'ends_at', 'comment'],
+          properties: { matchers: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 512 } }, starts_at: str, ends_at: str, comment: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
+        response: { 201: OBJ },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { matchers: string[]; starts_at?: string; ends_at: string; comment: string };
+      const s = alerting(deps).addSilence(body, principal(request).name);
+      setAuditContext(request, { resource: `silence ${s.id}` });
+      return reply.code(201).send(s);
+    },
+  );
+
+  app.delete(
+    '/api/v1/silences/:id',
+    { config: { permission: 'silences:expire' }, schema: { summary: 'Expire a silence now', params: ID_PARAMS, response: { 200: OBJ } } },
+    async (request) => alerting(deps).expireSilence((request.params as { id: string }).id),
+  );
+
+  app.get(
+    '/api/v1/alerts/ack-link',
+    { config: { public: true }, schema: { summary: 'The page behind an ack link: a button that acknowledges (POST)', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] } } },
+    async (request, reply) => {
+      const token = (request.query as { token: string }).token;
+      const action = `/api/v1/alerts/ack-link?token=${encodeURIComponent(token)}`;
+      return reply.type('text/html; charset=utf-8').send(`<!doctype html><meta charset="utf-8"><title>Acknowledge</title><form method="post" enctype="text/plain" action="${action.replace(/"/g, '&quot;')}"><button type="submit">Acknowledge this alert</button></form>`);
+    },
+  );
+
+  // The button posts an empty text/plain form (a body type the API parses already).
+  app.post(
+    '/api/v1/alerts/ack-link',
+    {
+      config: { public: true, audit_action: 'alerts:ack' },
+      schema: { summary: 'Acknowledge through a signed single-use ack link', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] }, response: ITEMS },
+    },
+    async (request) => {
+      setAuditContext(request, { user: 'ack-link', resource: 'alert ack link' });
+      return { items: alerting(deps).ackWithToken((request.query as { token: string }).token).alerts };
+    },
+  );
+}
