@@ -9,3 +9,4 @@ export { LocalUserStore, type LocalUser, type LocalUserView } from './local/user
 export { MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
 export { registerLoginRoutes } from './login-routes.js';
 export { LoginService, type LoginRequest, type LoginResult } from './login-service.js';
+export { dashboardFiles, type DashboardFiles } from './webauthn/dashboard-files.js';
