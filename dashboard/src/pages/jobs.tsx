@@ -21,8 +21,8 @@ const COLUMNS: { key: SortField | 'name' | 'nodes' | 'actions'; label: string; s
   { key: 'account', label: 'Account', sort: 'account', width: '7rem' },
   { key: 'partition', label: 'Partition', sort: 'partition', width: '7rem' },
   { key: 'state', label: 'State', sort: 'state', width: '8rem' },
-  { key: 'submit_time', label: 'Submitted', sort: 'submit_time', width: '11rem' },
-  { key: 'start_time', label: 'Started', sort: 'start_time', width: '11rem' },
+  { key: 'submit_time', label: 'Submitted', sort: 'submit_time', width: '12.5rem' },
+  { key: 'start_time', label: 'Started', sort: 'start_time', width: '12.5rem' },
   { key: 'nodes', label: 'Nodes', width: 'minmax(6rem, 1fr)' },
   { key: 'actions', label: 'Actions', width: '9.5rem' },
 ];
