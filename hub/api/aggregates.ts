@@ -31,10 +31,13 @@ export function gpusOfGres(gres: string): number {
   return n;
 }
 
-/** "cpu=4,mem=8G,gres/gpu=2": the GPUs a job holds. */
+/** "cpu=4,mem=8G,gres/gpu=2" (Slurm adds "gres/gpu:a100=2" beside it, or alone): the GPUs a job holds. */
 export function gpusOfTres(tres: string): number {
   const m = /(?:^|,)gres\/gpu=(\d+)/.exec(tres);
-  return m ? Number(m[1]) : 0;
+  if (m) return Number(m[1]);
+  let n = 0;
+  for (const t of tres.matchAll(/(?:^|,)gres\/gpu:[^=,]+=(\d+)/g)) n += Number(t[1]);
+  return n;
 }
 
 /** A node's display state: its base state with DRAIN when the flag is set (what sinfo shows). */
