@@ -70,6 +70,7 @@ describe('the dashboard against the real Slurm 22.05', () => {
   it('a job cancelled from the jobs page leaves the Slurm queue', async () => {
     const id = await sbatchAs(slurm, 'alice', ['-A', 'research', '-p', 'batch', '-J', 'dashboard-cancel', '--hold', '--wrap', 'sleep 300']);
     const key = `${slurm.cluster}/${id}`;
+    await waitFor(`job ${id} at the hub`, async () => (await page.evaluate(async (u) => (await fetch(u)).status, `/api/v1/jobs/${slurm.cluster}/${id}`)) === 200, 20_000, 500);
     await page.goto(`${origin}/jobs?user=alice`);
     await page.waitForSelector(`[data-job="${key}"]`, { timeout: 20_000 });
     await page.click(`[data-job="${key}"] button[aria-label="cancel job ${key}"]`);

@@ -27,8 +27,10 @@ npx esbuild scripts/release/bundle.ts --bundle --platform=node --format=cjs --ta
   --packages=external --outfile="$WORK/bundle.cjs" --log-level=warning
 NODE_PATH="$PWD/node_modules" node "$WORK/bundle.cjs" "$WORK/sfleet.cjs"
 
-# The dashboard's files (web/) ride along as assets: the hub serves them with node:sea getAsset.
-ASSETS=$(for f in web/*; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
+# The dashboard's files (web/, the built app's web/dashboard/assets/ included) ride along as
+# assets named by their path: the hub serves them with node:sea getAsset.
+[ -f web/dashboard/index.html ] || npm run build:dashboard --silent
+ASSETS=$(find web -type f | sort | while read -r f; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
 cat >"$WORK/sea-config.json" <<JSON
 { "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
   "assets": { ${ASSETS%,} } }

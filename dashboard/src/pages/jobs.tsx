@@ -36,6 +36,8 @@ interface Listing {
   cursor: string | null;
   loading: boolean;
   error?: string;
+  /** Jobs changed or added since the listing was loaded that it does not show. */
+  fresh: Set<string>;
 }
 
 export function Jobs() {
@@ -44,7 +46,7 @@ export function Jobs() {
   const qs = query.toString();
   const sort = (query.get('sort') ?? 'submit_time') as SortField;
   const order = (query.get('order') ?? 'desc') as 'asc' | 'desc';
-  const [list, setList] = useState<Listing>({ rows: [], total: null, capped: false, cursor: null, loading: true });
+  const [list, setList] = useState<Listing>({ rows: [], total: null, capped: false, cursor: null, loading: true, fresh: new Set() });
   const [selected, setSelected] = useState(0);
   const [text, setText] = useState(filterText(query));
   const [action, setAction] = useState<PendingAction>();
@@ -72,8 +74,8 @@ export function Jobs() {
     setList((l) => ({ ...l, loading: true, error: undefined }));
     void api.GET('/api/v1/jobs', { params: { query: params() } }).then((r) => {
       if (gen !== generation.current) return;
-      if (!r.data) return setList({ rows: [], total: 0, capped: false, cursor: null, loading: false, error: problemText(r.error, r.response.status) });
-      setList({ rows: r.data.items, total: r.data.total ?? r.data.items.length, capped: r.data.total_capped ?? false, cursor: r.data.next_cursor ?? null, loading: false });
+      if (!r.data) return setList({ rows: [], total: 0, capped: false, cursor: null, loading: false, error: problemText(r.error, r.response.status), fresh: new Set() });
+      setList({ rows: r.data.items, total: r.data.total ?? r.data.items.length, capped: r.data.total_capped ?? false, cursor: r.data.next_cursor ?? null, loading: false, fresh: new Set() });
     });
   }, [params]);
 
@@ -107,7 +109,8 @@ export function Jobs() {
         const key = `${m.cluster}/${m.id}`;
         setList((l) => {
           const i = l.rows.findIndex((j) => jobKey(j) === key);
-          if (i < 0) return l;
+          // A job this listing has not loaded: offered with a refresh (inserting it would move rows under the reader).
+          if (i < 0) return m.type === 'upsert' && !l.fresh.has(key) ? { ...l, fresh: new Set(l.fresh).add(key) } : l;
           const rows = [...l.rows];
           const next = m.object as Job | null;
           const stillMatches = next && (!query.get('state') || next.state === query.get('state'));
@@ -198,6 +201,11 @@ export function Jobs() {
             spellcheck={false}
           />
         </label>
+        {list.fresh.size > 0 && (
+          <button type="button" class="small" onClick={reload} data-testid="fresh">
+            {list.fresh.size} more changed: refresh
+          </button>
+        )}
         <span id="job-count" class="count" role="status" aria-live="polite" data-testid="job-count">
           {list.loading && list.rows.length === 0 ? 'Loading…' : `${list.capped ? `${fmt(total)}+` : total.toLocaleString('en-US')} jobs`}
         </span>
