@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, problemText, runCommand, type Job, type JobQuery } from '../api/client';
 import { onWatch } from '../api/watch';
-import { stateClass, fmt } from '../components/bars';
+import { stateClass } from '../components/bars';
 import { Confirm, type PendingAction } from '../components/confirm';
 import { formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
@@ -207,7 +207,7 @@ export function Jobs() {
           </button>
         )}
         <span id="job-count" class="count" role="status" aria-live="polite" data-testid="job-count">
-          {list.loading && list.rows.length === 0 ? 'Loading…' : `${list.capped ? `${fmt(total)}+` : total.toLocaleString('en-US')} jobs`}
+          {list.loading && list.rows.length === 0 ? 'Loading…' : `${total.toLocaleString('en-US')}${list.capped ? '+' : ''} jobs`}
         </span>
       </div>
       {notice && (
