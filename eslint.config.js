@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'generated/**', 'node_modules/**', 'coverage/**', '.sfleet/**'] },
+  { ignores: ['dist/**', 'generated/**', 'web/dashboard/**', 'dashboard/src/generated/**', 'node_modules/**', 'coverage/**', '.sfleet/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,6 @@
 // The dashboard's login page: password (+ TOTP) or password + security key (WebAuthn), ending
 // with the HttpOnly sfleet_session cookie; then a security key can be registered.
-/* global document, fetch, navigator, PublicKeyCredential */
+/* global document, fetch, location, navigator, PublicKeyCredential */
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -16,7 +16,16 @@ async function post(url, body) {
   return { ok: res.ok, status: res.status, data };
 }
 
+/** Where the dashboard sent us from (?next=/jobs?state=PENDING): a path of this site only. */
+function nextPath() {
+  const next = new URLSearchParams(location.search).get('next');
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : undefined;
+}
+
 function loggedIn(result) {
+  // Sent here by the dashboard (a session expired): straight back to the page the user was on.
+  const next = nextPath();
+  if (next) return location.replace(next);
   $('login').hidden = true;
   $('logged-in').hidden = false;
   $('user').textContent = result.user;

@@ -3,7 +3,7 @@
 // 404 (not 403), so a caller cannot learn that another tenant's job exists.
 import { NotFoundError } from '../../shared/errors/index.js';
 import type { Job, KindName, Node } from '../../shared/model/index.js';
-import { queryJobs, queryNodes, queryPartitions, type FleetState, type JobFilter, type NodeFilter } from '../fleet/index.js';
+import { listJobs, queryJobs, queryNodes, queryPartitions, type FleetState, type JobFilter, type JobListOptions, type JobListing, type NodeFilter } from '../fleet/index.js';
 import { isGlob, type Visibility, type FilterField, type RowFilter } from '../policy/index.js';
 import { clusterStatuses, type ClusterStatusView } from './cluster-status.js';
 
@@ -21,6 +21,13 @@ export function visibleJobs(state: FleetState, visibility: Visibility, filter: J
   const rows = visibility.rows('jobs');
   if (rows.unrestricted) return queryJobs(state, filter, limit, cursor);
   return queryJobs(state, narrowJobFilter(filter, rows), limit, cursor, (job) => rows.allows('job', job));
+}
+
+/** The sorted and counted listing (the dashboard's table) under the same row filter. */
+export function visibleJobList(state: FleetState, visibility: Visibility, filter: JobFilter, opts: JobListOptions): JobListing {
+  const rows = visibility.rows('jobs');
+  if (rows.unrestricted) return listJobs(state, filter, opts);
+  return listJobs(state, narrowJobFilter(filter, rows), opts, (job) => rows.allows('job', job));
 }
 
 export function visibleNodes(state: FleetState, visibility: Visibility, filter: NodeFilter, limit?: number, cursor?: string) {

@@ -24,13 +24,14 @@ export interface FederationOptions {
   logger?: Logger;
 }
 
-export type GlobalKind = 'clusters' | 'partitions' | 'jobs' | 'nodes';
+export type GlobalKind = 'clusters' | 'partitions' | 'jobs' | 'nodes' | 'aggregates';
 
 const KEYS: Record<GlobalKind, (item: Record<string, unknown>) => ItemKey> = {
   clusters: (c) => ({ cluster: String(c.name), key: '' }),
   partitions: (p) => ({ cluster: String(p.cluster), key: String(p.name) }),
   jobs: (j) => ({ cluster: String(j.cluster), key: Number(j.id) }),
   nodes: (n) => ({ cluster: String(n.cluster), key: String(n.name) }),
+  aggregates: (a) => ({ cluster: String(a.cluster), key: '' }),
 };
 const PAGED: ReadonlySet<GlobalKind> = new Set(['jobs', 'nodes']);
 const MAX_BODY = 64 * 1024 * 1024;

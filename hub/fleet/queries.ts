@@ -175,6 +175,12 @@ function collect(
   return { items, next_cursor: more && last ? encodeCursor([last.cluster, last.id]) : undefined };
 }
 
+/** A job filter (cluster included) as one test on a job: for plans that read every candidate. */
+export function jobMatcher(filter: JobFilter): (job: Job) => boolean {
+  const active = JOB_FILTER_FIELDS.filter((f) => filter[f] !== undefined && filter[f] !== '');
+  return predicate(active.map((f) => ({ field: f, value: normalizeFilterValue(f, filter[f]!) })));
+}
+
 /** The filters as one test on a job: what the indexes would say, field by field. */
 function predicate(filters: { field: JobFilterField; value: string }[]): (job: Job) => boolean {
   const tests = filters.map(({ field, value }) => fieldTest(field, value));

@@ -11,3 +11,4 @@ export { LoginLimits } from './login-limits.js';
 export { HashPool, HashPoolBusyError, passwordHashPool } from './local/hash-pool.js';
 export { registerLoginRoutes } from './login-routes.js';
 export { LoginService, type LoginRequest, type LoginResult } from './login-service.js';
+export { dashboardFiles, type DashboardFiles } from './webauthn/dashboard-files.js';

@@ -10,6 +10,7 @@ export function watchVisibility(visibility: Visibility): (event: WatchEvent) => 
   return (event) => {
     if (event.type === 'reset') return event;
     if (event.type === 'event') return fleetEvents.allows('event', event.event) ? event : undefined;
+    if (event.type === 'cluster') return fleetEvents.allows('cluster', { name: event.cluster, cluster: event.cluster }) ? event : undefined;
     const kind = event.kind as KindName;
     const rows = visibility.rows(resourceOfKind(kind));
     if (event.type === 'remove') return rows.allows(kind, event.previous) ? { ...event, previous: undefined } : undefined;

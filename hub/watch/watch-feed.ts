@@ -13,7 +13,7 @@ import type { KindName, KindTypes } from '../../shared/model/index.js';
 export interface WatchEvent {
   id: string;
   seq: number;
-  type: 'upsert' | 'remove' | 'reset' | 'event';
+  type: 'upsert' | 'remove' | 'reset' | 'event' | 'cluster';
   kind?: KindName;
   cluster?: string;
   /** The object's id, or the event's for type "event". */
@@ -28,6 +28,14 @@ export interface WatchEvent {
   previous?: KindTypes[KindName];
   /** Type "event": the fleet event. */
   event?: EventView;
+  /** Type "cluster": its agent connected or went away (FleetState.onClusterStatus). */
+  status?: ClusterStatusChange;
+}
+
+export interface ClusterStatusChange {
+  connected: boolean;
+  agent: string | null;
+  last_delta_at: string | null;
 }
 
 export interface WatchFilter {
@@ -35,6 +43,8 @@ export interface WatchFilter {
   kinds?: ReadonlySet<KindName>;
   /** Deliver fleet events (type "event") too. */
   events?: boolean;
+  /** Deliver cluster connects and disconnects (type "cluster") too. */
+  clusters?: boolean;
   /**
    * The watcher's RBAC row filter: the event as this watcher may see it (an upsert that moves an
    * object out of its view becomes a remove), or undefined to drop it. Resets always pass.
@@ -70,6 +80,10 @@ export class WatchFeed {
     this.boot = (opts.clock ?? systemClock).now().toString(36);
     state.onChanges((changes) => {
       for (const change of changes) this.push(change);
+    });
+    state.onClusterStatus((record) => {
+      const seq = this.next++;
+      this.emit({ id: `${this.boot}-${seq}`, seq, type: 'cluster', cluster: record.name, object_id: record.name, status: { connected: record.connected, agent: record.agent ?? null, last_delta_at: record.lastDeltaAt ?? null } });
     });
   }
 
@@ -173,6 +187,7 @@ function sameText(x: unknown, y: unknown): boolean {
 function matches(filter: WatchFilter, event: WatchEvent): boolean {
   if (event.type === 'reset') return true;
   if (event.type === 'event') return !!filter.events && (!filter.cluster || event.cluster === filter.cluster);
+  if (event.type === 'cluster') return !!filter.clusters && (!filter.cluster || event.cluster === filter.cluster);
   if (filter.cluster && event.cluster !== filter.cluster) return false;
   if (filter.kinds && event.kind && !filter.kinds.has(event.kind)) return false;
   return true;

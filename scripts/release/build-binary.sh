@@ -58,8 +58,10 @@ NODE_PATH="$PWD/node_modules" node "$WORK/bundle.cjs" "$WORK/sfleet.cjs"
 # the architecture of the Node that writes the blob: only there.
 CODE_CACHE=false
 [ "$ARCH" = x64 ] && [ "$(uname -m)" = x86_64 ] && CODE_CACHE=true
-# The dashboard's files (web/) ride along as assets: the hub serves them with node:sea getAsset.
-ASSETS=$(for f in web/*; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
+# The dashboard's files (web/, the built app's web/dashboard/assets/ included) ride along as
+# assets named by their path: the hub serves them with node:sea getAsset.
+[ -f web/dashboard/index.html ] || npm run build:dashboard --silent
+ASSETS=$(find web -type f | sort | while read -r f; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
 # DuckDB's native bindings for the target (scripts/release/embedded-addon.ts loads them): the
 # installed package when it is the target's, else the same version from the registry. Stripped
 # and gzipped (libduckdb.so: 70 -> 60 -> 20 MB), with the SHA-256 of each file as it must come out.
@@ -78,8 +80,7 @@ for f in duckdb.node libduckdb.so; do
   ASSETS="$ASSETS\"native/duckdb/$f.gz\": \"$WORK/native/duckdb/$f.gz\","
 done
 printf '{"main":"duckdb.node","files":[%s]}' "${FILES%,}" >"$WORK/native/duckdb/manifest.json"
-ASSETS="$ASSETS\"native/duckdb/manifest.json\": \"$WORK/native/duckdb/manifest.json\","
-cat >"$WORK/sea-config.json" <<JSON
+ASSETS="$ASSETS\"native/duckdb/manifest.json\": \"$WORK/native/duckdb/manifest.json\","cat >"$WORK/sea-config.json" <<JSON
 { "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
   "useCodeCache": $CODE_CACHE,
   "assets": { ${ASSETS%,} } }

@@ -29,8 +29,22 @@ function impersonated(as: string, groups: string | undefined, attrs: string | un
   };
 }
 
+const whoamiSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'kind', 'method', 'groups', 'attributes', 'roles'],
+  properties: {
+    name: { type: 'string' },
+    kind: { type: 'string' },
+    method: { type: 'string' },
+    groups: { type: 'array', items: { type: 'string' } },
+    attributes: { type: 'object', additionalProperties: { type: 'string' } },
+    roles: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['role', 'via'], properties: { role: { type: 'string' }, via: { type: 'string' } } } },
+  },
+} as const;
+
 export function registerAuthRoutes(app: FastifyInstance): void {
-  app.get('/api/v1/auth/whoami', { config: { permission: 'auth:self' }, schema: { summary: 'Who the hub takes the caller for: identity, groups, attributes and RBAC roles (with the binding that gives each)' } }, async (request) => {
+  app.get('/api/v1/auth/whoami', { config: { permission: 'auth:self' }, schema: { summary: 'Who the hub takes the caller for: identity, groups, attributes and RBAC roles (with the binding that gives each)', response: { 200: whoamiSchema } } }, async (request) => {
     const visibility = access(request);
     const p = visibility.principal;
     const tenant = visibility.tenant ? { tenant: { name: visibility.tenant.name, via: visibility.tenant.via } } : {};

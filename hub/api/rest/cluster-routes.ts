@@ -4,7 +4,10 @@ import { clusterFreshness } from '../../fleet/index.js';
 import { visibleClusterStatuses } from '../visible-queries.js';
 import { scopeQuery } from './query-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
+import { aggregateSchema, clusterStatusSchema, pageOf } from './response-schemas.js';
 import type { RouteDeps } from './route-deps.js';
+import { fleetAggregates } from '../aggregates.js';
+import { str } from './query-schemas.js';
 
 function fleetTotals(state: RouteDeps['state']): { clusters: number; jobs: number; nodes: number } {
   let jobs = 0;
@@ -19,7 +22,7 @@ function fleetTotals(state: RouteDeps['state']): { clusters: number; jobs: numbe
 export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { state } = deps;
 
-  app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } } } }, async (request) => {
+  app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } }, response: { 200: pageOf(clusterStatusSchema) } } }, async (request) => {
     const local = (): { items: object[] } => {
       const visibility = access(request);
       const items = visibleClusterStatuses(state, visibility, deps.owner);
@@ -32,4 +35,21 @@ export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): vo
     const q = request.query as { scope?: string };
     return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('clusters', q, local, forwarded(request)), request, 'cluster', 'cluster') : local();
   });
+
+  app.get(
+    '/api/v1/aggregates',
+    {
+      config: { permission: 'cluster:read' },
+      schema: {
+        summary: "Per cluster: nodes by state, CPU/memory/GPU allocation, jobs by state, top pending reasons (counting only the rows the caller may read)",
+        querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } },
+        response: { 200: pageOf(aggregateSchema) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { cluster?: string; scope?: string };
+      const local = (): { items: object[] } => ({ items: fleetAggregates(state, access(request), q.cluster) });
+      return q.scope === 'global' && deps.federation ? narrowGlobal(await deps.federation.query('aggregates', q, local, forwarded(request)), request, 'cluster', 'cluster') : local();
+    },
+  );
 }

@@ -5,6 +5,7 @@ import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import { checkCommandTarget } from '../visible-queries.js';
 import { str } from './query-schemas.js';
 import { access, principal } from './request-access.js';
+import { commandResultSchema } from './response-schemas.js';
 import type { RouteDeps } from './route-deps.js';
 
 interface CommandTarget {
@@ -32,6 +33,7 @@ export function registerCommandRoutes(app: FastifyInstance, deps: Pick<RouteDeps
           summary: `${name[0].toUpperCase()}${name.slice(1)} a ${noun} through its cluster's agent`,
           params: { type: 'object', properties: { cluster: str, [param]: target.paramSchema } },
           body: { type: ['object', 'null'], properties: { reason: { type: 'string', maxLength: 1024 } } },
+          response: { 200: commandResultSchema },
         },
       },
       async (request) => {

@@ -6,7 +6,14 @@ export interface RouteInfo {
   url: string;
   permission?: string;
   public: boolean;
-  schema?: { summary?: string; querystring?: { properties?: Record<string, object> }; params?: { properties?: Record<string, object> }; body?: object };
+  schema?: { summary?: string; querystring?: { properties?: Record<string, object> }; params?: { properties?: Record<string, object> }; body?: object; response?: Record<string, object> };
+}
+
+/** The route's declared success answers (the schemas fastify serializes them with); untyped when none. */
+function successResponses(route: RouteInfo): Record<string, object> {
+  const declared = Object.entries(route.schema?.response ?? {}).filter(([code]) => /^2\d\d$/.test(code));
+  if (declared.length === 0) return { '200': { description: 'OK' } };
+  return Object.fromEntries(declared.map(([code, schema]) => [code, { description: 'OK', content: { 'application/json': { schema } } }]));
 }
 
 export function buildOpenApi(routes: RouteInfo[]): object {
@@ -24,7 +31,7 @@ export function buildOpenApi(routes: RouteInfo[]): object {
       parameters,
       ...(route.schema?.body ? { requestBody: { content: { 'application/json': { schema: route.schema.body } } } } : {}),
       responses: {
-        '200': { description: 'OK' },
+        ...successResponses(route),
         default: { description: 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     };

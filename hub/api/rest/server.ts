@@ -9,6 +9,7 @@ import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js'
 import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Logins } from '../../login/index.js';
 import { registerDashboardLogin } from '../../login/webauthn/index.js';
+import { registerDashboard } from '../../dashboard/index.js';
 import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
@@ -177,6 +178,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   for (const register of deps.extraRoutes ?? []) register(app);
   if (deps.logins) registerLoginRoutes(app, deps.logins.login, deps.logins.sessions);
   if (deps.logins) registerDashboardLogin(app, deps.logins.login, deps.logins.webauthn);
+  if (deps.logins) registerDashboard(app);
   if (deps.audit) registerAuditRoutes(app, deps.audit);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
   await app.ready();

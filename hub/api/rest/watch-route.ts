@@ -3,7 +3,8 @@
 // client goes away; the route itself passes the same gate as every other.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../../../shared/errors/index.js';
-import { KINDS, type KindName } from '../../../shared/model/index.js';
+import { KINDS, type Job, type KindName, type Node } from '../../../shared/model/index.js';
+import { jobActions, nodeActions } from '../allowed-actions.js';
 import type { Visibility } from '../../policy/index.js';
 import { watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { jobView, nodeView } from '../views.js';
@@ -16,7 +17,7 @@ export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budge
     {
       config: { permission: 'watch:read' },
       schema: {
-        summary: 'Server-Sent Events of fleet changes (upsert, remove, reset) and fleet events (event); resume with Last-Event-ID',
+        summary: 'Server-Sent Events of fleet changes (upsert, remove, reset), fleet events (event) and cluster connects/disconnects (cluster); resume with Last-Event-ID',
         querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, kinds: str, last_event_id: str } },
       },
     },
@@ -27,19 +28,25 @@ export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budge
 function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, visibility: Visibility, budget?: WatchBudget): void {
   const q = request.query as { cluster?: string; kinds?: string; last_event_id?: string };
   let kinds: Set<KindName> | undefined;
-  // Fleet events come as SSE type "event" unless `kinds` is given without "event".
+  // Fleet events come as SSE type "event" (cluster status as "cluster") unless `kinds` is given without it.
   let events = true;
+  let clusters = true;
   if (q.kinds) {
     kinds = new Set();
     events = false;
+    clusters = false;
     for (const k of q.kinds.split(',')) {
       const kind = k.trim() as KindName;
       if ((kind as string) === 'event') {
         events = true;
         continue;
       }
+      if ((kind as string) === 'cluster') {
+        clusters = true;
+        continue;
+      }
       if (!KINDS.includes(kind)) {
-        throw new BadRequestError(`unknown kind "${k}"; known: ${KINDS.join(', ')}, event`);
+        throw new BadRequestError(`unknown kind "${k}"; known: ${KINDS.join(', ')}, event, cluster`);
       }
       kinds.add(kind);
     }
@@ -64,13 +71,16 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
   res.on('drain', () => slot?.setQueued(res.writableLength));
-  unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, visible: watchVisibility(visibility) }, lastEventId, (event) => {
+  const actions = { job: jobActions(visibility), node: nodeActions(visibility) };
+  unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, clusters, visible: watchVisibility(visibility) }, lastEventId, (event) => {
     const data =
       event.type === 'reset'
         ? {}
         : event.type === 'event'
           ? { kind: 'event', cluster: event.cluster, id: event.object_id, object: event.event }
-          : { kind: event.kind, cluster: event.cluster, id: event.object_id, object: event.object ? toView(event.kind!, event.object) : null };
+          : event.type === 'cluster'
+            ? { kind: 'cluster', cluster: event.cluster, id: event.object_id, object: event.status }
+            : { kind: event.kind, cluster: event.cluster, id: event.object_id, object: event.object ? toView(event.kind!, event.object, actions) : null };
     if (slot && !slot.open) return;
     res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
     sent = event.id;
@@ -85,8 +95,9 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   });
 }
 
-function toView(kind: KindName, object: unknown): unknown {
-  if (kind === 'job') return jobView(object as never);
-  if (kind === 'node') return nodeView(object as never);
+/** As the lists show it: the view with the caller's allowed actions on jobs and nodes. */
+function toView(kind: KindName, object: unknown, actions: { job: (j: Job) => string[]; node: (n: Node) => string[] }): unknown {
+  if (kind === 'job') return { ...jobView(object as Job), actions: actions.job(object as Job) };
+  if (kind === 'node') return { ...nodeView(object as Node), actions: actions.node(object as Node) };
   return object;
 }

@@ -174,5 +174,8 @@ export function sendLoggedIn(request: FastifyRequest, reply: FastifyReply, s: Lo
   }
   return reply
     .type('text/html; charset=utf-8')
-    .send(`<!doctype html><meta charset="utf-8"><title>slurmfleet</title><p>Signed in to slurmfleet as <b>${escapeHtml(s.user)}</b> until ${expiresAt}.</p>`);
+    // On to the dashboard (no script: the dashboard's strict CSP allows none inline).
+    .send(
+      `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/"><title>slurmfleet</title><p>Signed in to slurmfleet as <b>${escapeHtml(s.user)}</b> until ${expiresAt}. <a href="/">Open the dashboard</a></p>`,
+    );
 }

@@ -1,0 +1,63 @@
+// The hub's watch stream (SSE) shared by every page: one EventSource, which the browser resumes
+// with Last-Event-ID after a lost connection; the connection state is shown in the header.
+// A "reset" (the hub restarted or the gap is too old) tells the pages to list again.
+import { useEffect, useState } from 'preact/hooks';
+
+export type WatchState = 'connecting' | 'live' | 'lost';
+export interface WatchMessage {
+  type: 'upsert' | 'remove' | 'reset' | 'event' | 'cluster';
+  kind?: string;
+  cluster?: string;
+  id?: string;
+  object?: Record<string, unknown> | null;
+}
+type Listener = (m: WatchMessage) => void;
+
+const listeners = new Set<Listener>();
+const stateListeners = new Set<(s: WatchState) => void>();
+let source: EventSource | undefined;
+let state: WatchState = 'connecting';
+let lastEventId = '';
+
+function setState(s: WatchState): void {
+  state = s;
+  for (const l of stateListeners) l(s);
+}
+
+function open(): void {
+  // After the browser gives up (a 401 or a hub restart closes for good) we reopen with the last id.
+  const url = `/api/v1/watch?kinds=job,node,cluster${lastEventId ? `&last_event_id=${encodeURIComponent(lastEventId)}` : ''}`;
+  source = new EventSource(url, { withCredentials: true });
+  source.onopen = () => setState('live');
+  source.onerror = () => {
+    setState('lost');
+    if (source?.readyState === EventSource.CLOSED) {
+      source = undefined;
+      setTimeout(open, 3000);
+    }
+  };
+  for (const type of ['upsert', 'remove', 'reset', 'cluster'] as const) {
+    source.addEventListener(type, (e) => {
+      const ev = e as MessageEvent<string>;
+      if (ev.lastEventId) lastEventId = ev.lastEventId;
+      const data = JSON.parse(ev.data) as Omit<WatchMessage, 'type'>;
+      for (const l of listeners) l({ type, ...data });
+    });
+  }
+}
+
+export function onWatch(listener: Listener): () => void {
+  if (!source) open();
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function useWatchState(): WatchState {
+  const [s, set] = useState(state);
+  useEffect(() => {
+    if (!source) open();
+    stateListeners.add(set);
+    return () => stateListeners.delete(set);
+  }, []);
+  return s;
+}

@@ -1,0 +1,1 @@
+export { DASHBOARD_CSP, DASHBOARD_PATHS, registerDashboard } from './dashboard-routes.js';
