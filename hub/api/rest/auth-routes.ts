@@ -40,6 +40,8 @@ const whoamiSchema = {
     groups: { type: 'array', items: { type: 'string' } },
     attributes: { type: 'object', additionalProperties: { type: 'string' } },
     roles: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['role', 'via'], properties: { role: { type: 'string' }, via: { type: 'string' } } } },
+    // With tenants: the one this request acts in, and which of the caller's names matched it.
+    tenant: { type: 'object', additionalProperties: false, required: ['name', 'via'], properties: { name: { type: 'string' }, via: { type: 'string' } } },
   },
 } as const;
 
