@@ -11,6 +11,8 @@ import { diffPoll } from './diff/index.js';
 import type { CommandKindName, SlurmSource } from './source/source.js';
 import type { DeltaSpool } from './spool/index.js';
 import type { HubStream } from './stream/index.js';
+import { IdempotencyCache, runSubmit } from './submit/index.js';
+import type { SubmitUserRules } from '../shared/submit/index.js';
 
 const COMMAND_NAMES: Partial<Record<CommandKind, CommandKindName>> = {
   [CommandKind.COMMAND_KIND_CANCEL]: 'cancel',
@@ -41,11 +43,13 @@ export class AgentPipeline {
   /** Events taken from the source but not spooled yet (an epoch must start with a real snapshot). */
   private heldEvents: FleetEvent[] = [];
   private eventFlush?: NodeJS.Immediate;
+  private readonly idempotency: IdempotencyCache;
 
   constructor(
     private readonly deps: { source: SlurmSource; spool: DeltaSpool; logger: Logger },
-    private readonly opts: { pollIntervalMs: number },
+    private readonly opts: { pollIntervalMs: number; submit?: SubmitUserRules; spoolDir?: string },
   ) {
+    this.idempotency = new IdempotencyCache({ max: 4096, ...(opts.spoolDir ? { dir: opts.spoolDir } : {}) });
     deps.source.onEvents?.(() => this.scheduleEventFlush());
   }
 
@@ -160,13 +164,27 @@ export class AgentPipeline {
   }
 
   async runCommand(command: Command): Promise<CommandResult> {
+    if (!command.idempotency_key) return { id: command.id, ...(await this.runOnce(command)) };
+    const { repeated, ...result } = await this.idempotency.once(command.idempotency_key, () => this.runOnce(command));
+    if (repeated) this.deps.logger.info({ key: command.idempotency_key }, 'command repeated: answering with its first result');
+    return { id: command.id, ...result };
+  }
+
+  private async runOnce(command: Command): Promise<Omit<CommandResult, 'id'>> {
+    if (command.kind === CommandKind.COMMAND_KIND_SUBMIT) {
+      try {
+        return await runSubmit(this.deps.source, this.opts.submit ?? { min_uid: 1000, forbidden: [] }, command.target, command.submit_json);
+      } catch (err) {
+        return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', job_id: '' };
+      }
+    }
     const kind = COMMAND_NAMES[command.kind];
-    if (!kind) return { id: command.id, ok: false, message: `unknown command kind ${command.kind}`, code: 'SF_AGENT_UNKNOWN_COMMAND', via: '' };
+    if (!kind) return { ok: false, message: `unknown command kind ${command.kind}`, code: 'SF_AGENT_UNKNOWN_COMMAND', via: '', job_id: '' };
     try {
       const outcome = await this.deps.source.execute({ kind, target: command.target, reason: command.reason });
-      return { id: command.id, ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via };
+      return { ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via, job_id: '' };
     } catch (err) {
-      return { id: command.id, ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '' };
+      return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', job_id: '' };
     }
   }
 }

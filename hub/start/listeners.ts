@@ -1,6 +1,7 @@
 // Stage 5, listeners: the agent streams and the fleet API on gRPC, the REST API, watch
 // streams, /readyz and /metrics on HTTPS, both with the hub's certificate (reloaded when its
 // files rotate) and the revocation list watched. A port in use stops the start here.
+import { Admission, registerSubmitRoute, SubmitService } from '../submit/index.js';
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
@@ -50,6 +51,9 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);
+  // Submission: admission against the same quotas, then the cluster's agent.
+  const admission = new Admission({ ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock }, { ttlMs: config.submit.reservation_ttl });
+  const submit = new SubmitService({ commands, admission }, config.submit);
 
   const grpcServer = new Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -74,6 +78,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
         ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []),
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
+        (a: FastifyInstance) => registerSubmitRoute(a, submit),
       ],
       cookieBearer: bearerFromSessionCookie,
       rbac: gate.rbac,

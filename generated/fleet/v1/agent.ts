@@ -71,6 +71,7 @@ export enum CommandKind {
   COMMAND_KIND_REQUEUE = 4,
   COMMAND_KIND_DRAIN = 5,
   COMMAND_KIND_RESUME = 6,
+  COMMAND_KIND_SUBMIT = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -97,6 +98,9 @@ export function commandKindFromJSON(object: any): CommandKind {
     case 6:
     case "COMMAND_KIND_RESUME":
       return CommandKind.COMMAND_KIND_RESUME;
+    case 7:
+    case "COMMAND_KIND_SUBMIT":
+      return CommandKind.COMMAND_KIND_SUBMIT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -120,6 +124,8 @@ export function commandKindToJSON(object: CommandKind): string {
       return "COMMAND_KIND_DRAIN";
     case CommandKind.COMMAND_KIND_RESUME:
       return "COMMAND_KIND_RESUME";
+    case CommandKind.COMMAND_KIND_SUBMIT:
+      return "COMMAND_KIND_SUBMIT";
     case CommandKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -265,6 +271,10 @@ export interface Command {
   target: string;
   reason: string;
   requested_by: string;
+  /** the agent answers a repeated key with the first result */
+  idempotency_key: string;
+  /** SUBMIT: the checked job spec (shared/submit SubmitSpec) as JSON */
+  submit_json: string;
 }
 
 export interface CommandResult {
@@ -275,6 +285,8 @@ export interface CommandResult {
   code: string;
   /** "rest" | "scontrol" | "simulator" */
   via: string;
+  /** SUBMIT: the new job's id */
+  job_id: string;
 }
 
 export interface Heartbeat {
@@ -2091,7 +2103,7 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
 };
 
 function createBaseCommand(): Command {
-  return { id: "", kind: 0, target: "", reason: "", requested_by: "" };
+  return { id: "", kind: 0, target: "", reason: "", requested_by: "", idempotency_key: "", submit_json: "" };
 }
 
 export const Command: MessageFns<Command> = {
@@ -2110,6 +2122,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.requested_by !== "") {
       writer.uint32(42).string(message.requested_by);
+    }
+    if (message.idempotency_key !== "") {
+      writer.uint32(50).string(message.idempotency_key);
+    }
+    if (message.submit_json !== "") {
+      writer.uint32(58).string(message.submit_json);
     }
     return writer;
   },
@@ -2167,6 +2185,22 @@ export const Command: MessageFns<Command> = {
             message.requested_by = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.idempotency_key = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.submit_json = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2190,6 +2224,16 @@ export const Command: MessageFns<Command> = {
         : isSet(object.requested_by)
         ? globalThis.String(object.requested_by)
         : "",
+      idempotency_key: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      submit_json: isSet(object.submitJson)
+        ? globalThis.String(object.submitJson)
+        : isSet(object.submit_json)
+        ? globalThis.String(object.submit_json)
+        : "",
     };
   },
 
@@ -2210,6 +2254,12 @@ export const Command: MessageFns<Command> = {
     if (message.requested_by !== "") {
       obj.requestedBy = message.requested_by;
     }
+    if (message.idempotency_key !== "") {
+      obj.idempotencyKey = message.idempotency_key;
+    }
+    if (message.submit_json !== "") {
+      obj.submitJson = message.submit_json;
+    }
     return obj;
   },
 
@@ -2223,12 +2273,14 @@ export const Command: MessageFns<Command> = {
     message.target = object.target ?? "";
     message.reason = object.reason ?? "";
     message.requested_by = object.requested_by ?? "";
+    message.idempotency_key = object.idempotency_key ?? "";
+    message.submit_json = object.submit_json ?? "";
     return message;
   },
 };
 
 function createBaseCommandResult(): CommandResult {
-  return { id: "", ok: false, message: "", code: "", via: "" };
+  return { id: "", ok: false, message: "", code: "", via: "", job_id: "" };
 }
 
 export const CommandResult: MessageFns<CommandResult> = {
@@ -2247,6 +2299,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     }
     if (message.via !== "") {
       writer.uint32(42).string(message.via);
+    }
+    if (message.job_id !== "") {
+      writer.uint32(50).string(message.job_id);
     }
     return writer;
   },
@@ -2304,6 +2359,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.via = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.job_id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2323,6 +2386,11 @@ export const CommandResult: MessageFns<CommandResult> = {
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       code: isSet(object.code) ? globalThis.String(object.code) : "",
       via: isSet(object.via) ? globalThis.String(object.via) : "",
+      job_id: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
     };
   },
 
@@ -2343,6 +2411,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     if (message.via !== "") {
       obj.via = message.via;
     }
+    if (message.job_id !== "") {
+      obj.jobId = message.job_id;
+    }
     return obj;
   },
 
@@ -2356,6 +2427,7 @@ export const CommandResult: MessageFns<CommandResult> = {
     message.message = object.message ?? "";
     message.code = object.code ?? "";
     message.via = object.via ?? "";
+    message.job_id = object.job_id ?? "";
     return message;
   },
 };

@@ -10,15 +10,20 @@ import { Authenticator, isKnownPermission, Rbac, rbacConfigSchema, TokenStore } 
 import { GRPC_PERMISSIONS } from '../grpc/fleet-service.js';
 import { WatchFeed } from '../../watch/index.js';
 import { buildHttpApi } from './server.js';
+import { Admission, registerSubmitRoute, submitConfigSchema, SubmitService } from '../../submit/index.js';
+import { ManualClock } from '../../../shared/clock/index.js';
 
 async function build(tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-'))), rbac?: Rbac) {
   const state = new FleetState();
+  const commands = new CommandRouter({ timeoutMs: 1000 });
+  const submit = new SubmitService({ commands, admission: new Admission({ state, clock: new ManualClock(0) }, { ttlMs: 1000 }) }, submitConfigSchema.parse(undefined));
   return buildHttpApi({
     logger: silentLogger(),
+    extraRoutes: [(a) => registerSubmitRoute(a, submit)],
     authenticator: new Authenticator(tokens),
     rbac,
     state,
-    commands: new CommandRouter({ timeoutMs: 1000 }),
+    commands,
     watch: new WatchFeed(state),
     readiness: () => ({ ready: true, checks: {} }),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
@@ -29,6 +34,8 @@ describe('route table', () => {
   it('every route passes the gate: only health probes are public, everything else names a permission and answers 401 without credentials', async () => {
     const { app, routes } = await build();
     expect(routes.length).toBeGreaterThan(15);
+    // Submission is a route of the table, under the brief's jobs:create.
+    expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v1/jobs/:cluster')?.permission).toBe('jobs:create');
     for (const route of routes) {
       if (route.public) {
         expect(['/healthz', '/readyz']).toContain(route.url);
