@@ -15,6 +15,7 @@ import { registerServerCommands } from './commands/server-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
 import { registerUserCommands } from './commands/user-commands.js';
 import { registerQuotaCommands } from './commands/quota-commands.js';
+import { registerSubmitCommands } from './commands/submit-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('sfleet')
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLoginCommands(program);
   registerUserCommands(program);
   registerQuotaCommands(program);
+  registerSubmitCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
   try {
