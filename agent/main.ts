@@ -51,7 +51,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const health = createAgentHealth({ faults, spool, durableDirs: [config.spool_dir] });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unackedCount, objects: spool.objectCount }, 'spool opened');
   const source = opts.source ?? createSlurmSource(config, { logger: log });
-  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config) }, { pollIntervalMs: config.poll_interval });
+  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config) }, { pollIntervalMs: config.poll_interval, submit: { min_uid: config.submit.min_uid, forbidden: [config.submit.slurm_user] }, spoolDir: config.spool_dir });
   const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
   const stream = new HubStream(
     {

@@ -13,6 +13,8 @@ import type { DeltaSpool } from './spool/index.js';
 import type { HistoryWindow } from './source/sacct-history/index.js';
 import type { HistoryJob } from '../shared/history/index.js';
 import type { HubStream } from './stream/index.js';
+import { IdempotencyCache, runSubmit } from './submit/index.js';
+import type { SubmitUserRules } from '../shared/submit/index.js';
 
 const COMMAND_NAMES: Partial<Record<CommandKind, CommandKindName>> = {
   [CommandKind.COMMAND_KIND_CANCEL]: 'cancel',
@@ -47,6 +49,7 @@ export class AgentPipeline {
   /** Events taken from the source but not spooled yet (an epoch must start with a real snapshot). */
   private heldEvents: FleetEvent[] = [];
   private eventFlush?: NodeJS.Immediate;
+  private readonly idempotency: IdempotencyCache;
 
   constructor(
     private readonly deps: {
@@ -56,8 +59,9 @@ export class AgentPipeline {
       /** Reads finished runs from slurmdbd for the hub's history backfill (sacct). */
       history?: { read(window: HistoryWindow): Promise<HistoryJob[]> };
     },
-    private readonly opts: { pollIntervalMs: number },
+    private readonly opts: { pollIntervalMs: number; submit?: SubmitUserRules; spoolDir?: string },
   ) {
+    this.idempotency = new IdempotencyCache({ max: 4096, ...(opts.spoolDir ? { dir: opts.spoolDir } : {}) });
     deps.source.onEvents?.(() => this.scheduleEventFlush());
   }
 
@@ -184,25 +188,39 @@ export class AgentPipeline {
 
   async runCommand(command: Command): Promise<CommandResult> {
     if (command.kind === CommandKind.COMMAND_KIND_HISTORY) return this.readHistory(command);
+    if (!command.idempotency_key) return { id: command.id, ...(await this.runOnce(command)) };
+    const { repeated, ...result } = await this.idempotency.once(command.idempotency_key, () => this.runOnce(command));
+    if (repeated) this.deps.logger.info({ key: command.idempotency_key }, 'command repeated: answering with its first result');
+    return { id: command.id, ...result };
+  }
+
+  private async runOnce(command: Command): Promise<Omit<CommandResult, 'id'>> {
+    if (command.kind === CommandKind.COMMAND_KIND_SUBMIT) {
+      try {
+        return await runSubmit(this.deps.source, this.opts.submit ?? { min_uid: 1000, forbidden: [] }, command.target, command.submit_json);
+      } catch (err) {
+        return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', history: [], job_id: '' };
+      }
+    }
     const kind = COMMAND_NAMES[command.kind];
-    if (!kind) return { id: command.id, ok: false, message: `unknown command kind ${command.kind}`, code: 'SF_AGENT_UNKNOWN_COMMAND', via: '', history: [] };
+    if (!kind) return { ok: false, message: `unknown command kind ${command.kind}`, code: 'SF_AGENT_UNKNOWN_COMMAND', via: '', history: [], job_id: '' };
     try {
       const outcome = await this.deps.source.execute({ kind, target: command.target, reason: command.reason });
-      return { id: command.id, ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via, history: [] };
+      return { ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via, history: [], job_id: '' };
     } catch (err) {
-      return { id: command.id, ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', history: [] };
+      return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', history: [], job_id: '' };
     }
   }
 
   /** The hub's backfill asks for the runs that ended in a window; they go back in the result. */
   private async readHistory(command: Command): Promise<CommandResult> {
-    const fail = (message: string, code: string): CommandResult => ({ id: command.id, ok: false, message, code, via: 'sacct', history: [] });
+    const fail = (message: string, code: string): CommandResult => ({ id: command.id, ok: false, message, code, via: 'sacct', history: [], job_id: '' });
     if (!this.deps.history) return fail('this agent reads no job history', 'SF_AGENT_UNKNOWN_COMMAND');
     if (!(command.since_ms >= 0 && command.until_ms > command.since_ms)) return fail(`bad history window ${command.since_ms}..${command.until_ms}`, 'SF_BAD_REQUEST');
     try {
       const runs = await this.deps.history.read({ since: command.since_ms, until: command.until_ms });
       const history = runs.map((r) => ({ ...r, start_time: r.start_time ?? undefined }));
-      return { id: command.id, ok: true, message: '', code: '', via: 'sacct', history };
+      return { id: command.id, ok: true, message: '', code: '', via: 'sacct', history, job_id: '' };
     } catch (err) {
       return fail((err as Error).message, (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED');
     }

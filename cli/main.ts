@@ -20,6 +20,7 @@ import { registerVersionCommand } from './commands/version-command.js';
 import { registerQuotaCommands } from './commands/quota-commands.js';
 import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
 import { registerAlertCommands } from './commands/alert-commands.js';
+import { registerSubmitCommands } from './commands/submit-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLoginCommands(program);
   registerUserCommands(program);
   registerQuotaCommands(program);
+  registerSubmitCommands(program);
   registerAuditCommands(program);
   registerKeysCommands(program);
   registerVersionCommand(program);

@@ -71,6 +71,14 @@ export const agentConfigSchema = z
     spool_dir: z.string().min(1).default('./sfleet-spool').describe('Where the agent spools deltas the hub has not acknowledged yet.'),
     spool: z.object({ max_bytes: byteSize.default(256 * 1024 * 1024).describe('The most the spool holds; past it, deltas are compacted into a snapshot.') }).strict().default({ max_bytes: 256 * 1024 * 1024 }).describe('The spool of unacknowledged deltas.'),
     log_level: logLevel,
+    submit: z
+      .object({
+        min_uid: z.number().int().min(1).default(1000).describe('Jobs are never submitted as a user with a uid below this (system accounts); root never.'),
+        slurm_user: z.string().min(1).default('slurm').describe('The SlurmUser: jobs are never submitted as it.'),
+      })
+      .strict()
+      .default({ min_uid: 1000, slurm_user: 'slurm' })
+      .describe('Checks on jobs submitted through the hub, made again here whatever the hub says.'),
     encryption: encryptionConfigSchema.optional().describe('Encryption at rest of the agent\'s spool.'),
     observe: observeConfigSchema.describe('The agent\'s own /metrics and /healthz listener and Pushgateway pushes.'),
   })

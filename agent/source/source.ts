@@ -18,6 +18,19 @@ export interface CommandOutcome {
   via: string;
 }
 
+/** A checked batch job to submit as `user` (already checked by the agent's submit rules). */
+export interface SubmitRequest {
+  spec: import('../../shared/submit/index.js').SubmitSpec;
+  user: string;
+  /** The user's home: the working directory unless the spec gives chdir. */
+  home: string;
+}
+
+export interface SubmitOutcome extends CommandOutcome {
+  /** The new job's id when ok. */
+  job_id: string;
+}
+
 export interface PollResult {
   model: ClusterModel;
   /** Kinds Slurm said did not change since the previous poll (304); the model still holds them. */
@@ -36,6 +49,8 @@ export interface SlurmSource {
   readonly name: 'rest' | 'cli';
   poll(signal?: AbortSignal): Promise<PollResult>;
   execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome>;
+  /** Submits a batch job as another user; sources that cannot, lack it. */
+  submit?(request: SubmitRequest, signal?: AbortSignal): Promise<SubmitOutcome>;
   close(): Promise<void>;
   /** Things that happened (controller failover, down, up) since the last call; the pipeline spools them. */
   takeEvents?(): FleetEvent[];

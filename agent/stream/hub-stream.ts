@@ -335,7 +335,7 @@ export class HubStream {
     try {
       result = await this.deps.runCommand(command);
     } catch (err) {
-      result = { id: command.id, ok: false, message: (err as Error).message, code: 'SF_AGENT_COMMAND_FAILED', via: '', history: [] };
+      result = { id: command.id, ok: false, message: (err as Error).message, code: 'SF_AGENT_COMMAND_FAILED', via: '', history: [], job_id: '' };
     }
     log.info({ id: command.id, kind: command.kind, target: command.target, ok: result.ok, via: result.via }, 'hub command done');
     this.call?.write({ body: { $case: 'command_result', value: result } });

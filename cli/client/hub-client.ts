@@ -42,10 +42,10 @@ export class HubClient {
     };
   }
 
-  private open(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+  private open(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<IncomingMessage> {
     const url = new URL(path, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...extra, accept: 'application/json' };
     if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
     if (this.conn.tenant) headers['x-sfleet-tenant'] = this.conn.tenant;
     if (payload) {
@@ -60,8 +60,8 @@ export class HubClient {
     });
   }
 
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.open(method, path, body);
+  async json<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const res = await this.open(method, path, body, headers);
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -1,7 +1,8 @@
 // Commands from API callers to the agent that owns the cluster, and their results back.
 import { randomUUID } from 'node:crypto';
 import { CommandKind, type Command, type CommandResult, type HistoryRun } from '../../generated/fleet/v1/agent.js';
-import { BadRequestError } from '../../shared/errors/index.js';
+import { BadRequestError, ForbiddenError } from '../../shared/errors/index.js';
+import type { SubmitSpec } from '../../shared/submit/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from './errors.js';
 
 export const COMMAND_KINDS = {
@@ -41,7 +42,7 @@ export class CommandRouter {
     };
   }
 
-  async run(cluster: string, name: string, target: string, reason: string, requestedBy: string): Promise<CommandResult> {
+  async run(cluster: string, name: string, target: string, reason: string, requestedBy: string, idempotencyKey = ''): Promise<CommandResult> {
     const kind = COMMAND_KINDS[name as CommandName];
     if (kind === undefined) throw new BadRequestError(`unknown command "${name}"`);
     if (NODE_COMMANDS.includes(name as CommandName)) {
@@ -49,27 +50,36 @@ export class CommandRouter {
     } else if (!/^\d{1,12}$/.test(target)) throw new BadRequestError(`invalid job id "${target.slice(0, 64)}"`);
     if (name === 'drain' && !reason.trim()) throw new BadRequestError('drain needs a reason (Slurm requires one)');
     if (reason.length > 1024) throw new BadRequestError('reason is longer than 1024 characters');
-    const command: Command = { id: randomUUID(), kind, target, reason, requested_by: requestedBy, since_ms: 0, until_ms: 0 };
-    const result = await this.exchange(cluster, command);
-    if (!result.ok) throw new SlurmRefusedError(result.message || 'Slurm refused the command');
-    return result;
+    return this.send(cluster, { id: randomUUID(), kind, target, reason, requested_by: requestedBy, since_ms: 0, until_ms: 0, idempotency_key: idempotencyKey, submit_json: '' });
+  }
+
+  /** A checked job spec submitted as `slurmUser`; the agent checks both again. */
+  submit(cluster: string, slurmUser: string, spec: SubmitSpec, requestedBy: string, idempotencyKey: string): Promise<CommandResult> {
+    const command: Command = { id: randomUUID(), kind: CommandKind.COMMAND_KIND_SUBMIT, target: slurmUser, reason: '', requested_by: requestedBy, since_ms: 0, until_ms: 0, idempotency_key: idempotencyKey, submit_json: JSON.stringify(spec) };
+    return this.send(cluster, command);
   }
 
   /** The runs of `cluster` that ended in [since, until), read by its agent from slurmdbd (sacct). */
   async history(cluster: string, window: { since: number; until: number }): Promise<HistoryRun[]> {
     const command: Command = {
       id: randomUUID(), kind: CommandKind.COMMAND_KIND_HISTORY, target: '', reason: '', requested_by: 'history backfill',
-      since_ms: window.since, until_ms: window.until,
+      since_ms: window.since, until_ms: window.until, idempotency_key: '', submit_json: '',
     };
-    const result = await this.exchange(cluster, command);
-    if (!result.ok) throw new SlurmRefusedError(result.message || 'the agent could not read the job history');
+    const result = await this.send(cluster, command).catch((err: unknown) => {
+      throw err instanceof SlurmRefusedError ? new SlurmRefusedError(err.message || 'the agent could not read the job history') : err;
+    });
     return result.history;
   }
 
-  private async exchange(cluster: string, command: Command): Promise<CommandResult> {
+  /** Whether an agent of the cluster is connected to this hub (commands can reach it). */
+  connected(cluster: string): boolean {
+    return this.senders.has(cluster);
+  }
+
+  private async send(cluster: string, command: Command): Promise<CommandResult> {
     const send = this.senders.get(cluster);
     if (!send) throw new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub`);
-    return new Promise<CommandResult>((resolve, reject) => {
+    const result = await new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(command.id);
         reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
@@ -77,11 +87,13 @@ export class CommandRouter {
       this.waiting.set(command.id, { cluster, resolve, reject, timer });
       send(command);
     });
-  }
-
-  /** Whether an agent of the cluster is connected to this hub (commands can reach it). */
-  connected(cluster: string): boolean {
-    return this.senders.has(cluster);
+    if (!result.ok) {
+      // The agent's own refusals keep their kind (a user it will not submit as is 403).
+      if (result.code === 'SF_AUTH_FORBIDDEN') throw new ForbiddenError(result.message);
+      if (result.code === 'SF_API_BAD_REQUEST') throw new BadRequestError(result.message);
+      throw new SlurmRefusedError(result.message || 'Slurm refused the command');
+    }
+    return result;
   }
 
   resolve(result: CommandResult): void {

@@ -8,6 +8,7 @@ import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 import { listenConfigSchema } from '../api/config.js';
 import { auditConfigSchema } from '../audit/config.js';
 import { commandsConfigSchema } from '../commands/config.js';
+import { submitConfigSchema } from '../submit/config.js';
 import { regionsConfigSchema } from '../federation/config.js';
 import { authConfigSchema, ldapConfigSchema } from '../login/config.js';
 import { oidcConfigSchema } from '../login/oidc/config.js';
@@ -62,6 +63,7 @@ export const hubConfigSchema = z
     auth: authConfigSchema.prefault({}).describe('Logins: second factors, local users, sessions, rate limits.'),
     audit: auditConfigSchema.prefault({}).describe('The hash-chained audit log and where it is shipped.'),
     encryption: encryptionConfigSchema.optional().describe("Encryption at rest of the hub's files."),
+    submit: submitConfigSchema.describe('Job submission through the hub (POST /api/v1/jobs/{cluster}, sfleet submit): the login -> Slurm user mapping and what is never submitted as.'),
     multi_tenancy: multiTenancyConfigSchema.optional().describe('Tenants: who belongs to which, what each sees, and its resource limits. Absent: no tenants.'),
     history: historyConfigSchema.prefault({}).describe('The job history: finished runs kept as Parquet after Slurm forgets them, and the usage reports over it.'),
     observability: observabilityConfigSchema.describe('Metrics (Prometheus, Pushgateway, the cardinality guard) and tracing.'),

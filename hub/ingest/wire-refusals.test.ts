@@ -120,7 +120,7 @@ function agent(endpoint: string, tls: TlsFiles, opts: { cluster?: string; name?:
   }
   const stream = new HubStream(
     { cluster: opts.cluster ?? 'wire-a', agentName: opts.name ?? 'head1', agentVersion: 'test', endpoints: [endpoint], tls: () => loadTls(tls, 'agent'), initialBackoffMs: 60_000, maxBackoffMs: 60_000, heartbeatMs: opts.heartbeatMs },
-    { logger: pino({ level: 'warn' }, sink), spool, runCommand: async (c) => ({ id: c.id, ok: true, message: '', code: '', via: '', history: [] }), slurmApiVersion: () => 'v0.0.41' },
+    { logger: pino({ level: 'warn' }, sink), spool, runCommand: async (c) => ({ id: c.id, ok: true, message: '', code: '', via: '', history: [], job_id: '' }), slurmApiVersion: () => 'v0.0.41' },
   );
   stream.start();
   open.push({ close: () => void stream.stop() });

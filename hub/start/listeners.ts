@@ -2,6 +2,7 @@
 // streams, /readyz and /metrics on HTTPS, both with the hub's certificate (reloaded when its
 // files rotate) and the revocation list watched. A port in use stops the start here.
 import { join } from 'node:path';
+import { Admission, registerSubmitRoute, SubmitService } from '../submit/index.js';
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
@@ -66,6 +67,9 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
     pusher.start();
     stack.defer('Pushgateway pusher', () => pusher.close());
   }
+  // Submission: admission against the same quotas, then the cluster's agent.
+  const admission = new Admission({ ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock }, { ttlMs: config.submit.reservation_ttl });
+  const submit = new SubmitService({ commands, admission }, config.submit);
 
   // Open watches: buffer caps, per-caller cap, and the re-check that ends revoked ones (at once on a new revocation list).
   const watchBudget = new WatchBudget({
@@ -111,6 +115,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
         ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []),
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
+        (a: FastifyInstance) => registerSubmitRoute(a, submit),
       ],
       cookieBearer: bearerFromSessionCookie,
       rbac: gate.rbac,

@@ -94,7 +94,7 @@ function commandOutcome(command: SlurmCommand, res: RestResponse, via: string): 
 }
 
 /** The words of the real errors in an `errors` list ("No error" / error_number 0 entries are not). */
-function slurmErrors(list: unknown): string[] {
+export function slurmErrors(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
   const out: string[] = [];
   for (const e of list as { description?: unknown; error?: unknown; error_number?: unknown; errno?: unknown }[]) {

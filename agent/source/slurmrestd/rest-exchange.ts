@@ -22,6 +22,8 @@ export interface RestRequest {
   /** Absolute path with its query string, e.g. `/slurm/v0.0.41/jobs?update_time=1700000000`. */
   path: string;
   body?: unknown;
+  /** Act for this Slurm user (X-SLURM-USER-NAME with the SlurmUser/root token): submit. */
+  actAs?: string;
   signal?: AbortSignal;
   /**
    * Requests that belong together (one poll): per endpoint they count as one outcome, the

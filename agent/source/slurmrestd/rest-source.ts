@@ -30,7 +30,8 @@ import {
 import type { SourceDeps } from '../deps.js';
 import { SingleFlight } from '../single-flight.js';
 import { checkCommand, runSlurm, type SlurmRunner } from '../slurm-commands/index.js';
-import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
+import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource, SubmitOutcome, SubmitRequest } from '../source.js';
+import { submitThroughRest } from './rest-submit.js';
 import { SlurmctldWatch } from './controller-events.js';
 import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
 import { negotiateVersion } from './negotiate.js';
@@ -190,6 +191,14 @@ export class RestSource implements SlurmSource {
   async execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
     const checked = checkCommand(command);
     return this.withApi((api) => executeRestCommand(api, checked, this.commandChannel, signal), signal);
+  }
+
+  async submit(request: SubmitRequest, signal?: AbortSignal): Promise<SubmitOutcome> {
+    return this.withApi(
+      (api) =>
+        submitThroughRest(api.version, request, (path, body, user, sig) => this.transport.request({ method: 'POST', path, body, actAs: user, signal: sig ?? this.closing.signal }), signal),
+      signal,
+    );
   }
 
   async close(): Promise<void> {

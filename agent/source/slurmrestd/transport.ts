@@ -176,7 +176,7 @@ export class RestTransport {
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
     if (this.options.auth) {
-      headers['x-slurm-user-name'] = this.options.auth.user;
+      headers['x-slurm-user-name'] = req.actAs ?? this.options.auth.user;
       headers['x-slurm-user-token'] = this.options.auth.token;
     }
     if (payload) {

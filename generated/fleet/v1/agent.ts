@@ -73,6 +73,8 @@ export enum CommandKind {
   COMMAND_KIND_RESUME = 6,
   /** COMMAND_KIND_HISTORY - read the runs that ended in [since_ms, until_ms) from slurmdbd */
   COMMAND_KIND_HISTORY = 7,
+  /** COMMAND_KIND_SUBMIT - submit a batch job as the caller's Slurm user */
+  COMMAND_KIND_SUBMIT = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -102,6 +104,9 @@ export function commandKindFromJSON(object: any): CommandKind {
     case 7:
     case "COMMAND_KIND_HISTORY":
       return CommandKind.COMMAND_KIND_HISTORY;
+    case 8:
+    case "COMMAND_KIND_SUBMIT":
+      return CommandKind.COMMAND_KIND_SUBMIT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -127,6 +132,8 @@ export function commandKindToJSON(object: CommandKind): string {
       return "COMMAND_KIND_RESUME";
     case CommandKind.COMMAND_KIND_HISTORY:
       return "COMMAND_KIND_HISTORY";
+    case CommandKind.COMMAND_KIND_SUBMIT:
+      return "COMMAND_KIND_SUBMIT";
     case CommandKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -275,6 +282,10 @@ export interface Command {
   /** COMMAND_KIND_HISTORY: the window, epoch ms */
   since_ms: number;
   until_ms: number;
+  /** the agent answers a repeated key with the first result */
+  idempotency_key: string;
+  /** SUBMIT: the checked job spec (shared/submit SubmitSpec) as JSON */
+  submit_json: string;
 }
 
 export interface CommandResult {
@@ -287,6 +298,8 @@ export interface CommandResult {
   via: string;
   /** COMMAND_KIND_HISTORY: the runs, as sacct shows them */
   history: HistoryRun[];
+  /** SUBMIT: the new job's id */
+  job_id: string;
 }
 
 /** One finished run of a job (the hub's job history; shared/history/job-record.ts). */
@@ -2150,7 +2163,17 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
 };
 
 function createBaseCommand(): Command {
-  return { id: "", kind: 0, target: "", reason: "", requested_by: "", since_ms: 0, until_ms: 0 };
+  return {
+    id: "",
+    kind: 0,
+    target: "",
+    reason: "",
+    requested_by: "",
+    since_ms: 0,
+    until_ms: 0,
+    idempotency_key: "",
+    submit_json: "",
+  };
 }
 
 export const Command: MessageFns<Command> = {
@@ -2175,6 +2198,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.until_ms !== 0) {
       writer.uint32(56).int64(message.until_ms);
+    }
+    if (message.idempotency_key !== "") {
+      writer.uint32(66).string(message.idempotency_key);
+    }
+    if (message.submit_json !== "") {
+      writer.uint32(74).string(message.submit_json);
     }
     return writer;
   },
@@ -2248,6 +2277,22 @@ export const Command: MessageFns<Command> = {
             message.until_ms = longToNumber(reader.int64());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.idempotency_key = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.submit_json = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2281,6 +2326,16 @@ export const Command: MessageFns<Command> = {
         : isSet(object.until_ms)
         ? globalThis.Number(object.until_ms)
         : 0,
+      idempotency_key: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      submit_json: isSet(object.submitJson)
+        ? globalThis.String(object.submitJson)
+        : isSet(object.submit_json)
+        ? globalThis.String(object.submit_json)
+        : "",
     };
   },
 
@@ -2307,6 +2362,12 @@ export const Command: MessageFns<Command> = {
     if (message.until_ms !== 0) {
       obj.untilMs = Math.round(message.until_ms);
     }
+    if (message.idempotency_key !== "") {
+      obj.idempotencyKey = message.idempotency_key;
+    }
+    if (message.submit_json !== "") {
+      obj.submitJson = message.submit_json;
+    }
     return obj;
   },
 
@@ -2322,12 +2383,14 @@ export const Command: MessageFns<Command> = {
     message.requested_by = object.requested_by ?? "";
     message.since_ms = object.since_ms ?? 0;
     message.until_ms = object.until_ms ?? 0;
+    message.idempotency_key = object.idempotency_key ?? "";
+    message.submit_json = object.submit_json ?? "";
     return message;
   },
 };
 
 function createBaseCommandResult(): CommandResult {
-  return { id: "", ok: false, message: "", code: "", via: "", history: [] };
+  return { id: "", ok: false, message: "", code: "", via: "", history: [], job_id: "" };
 }
 
 export const CommandResult: MessageFns<CommandResult> = {
@@ -2349,6 +2412,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     }
     for (const v of message.history) {
       HistoryRun.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.job_id !== "") {
+      writer.uint32(58).string(message.job_id);
     }
     return writer;
   },
@@ -2414,6 +2480,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.history.push(HistoryRun.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.job_id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2434,6 +2508,11 @@ export const CommandResult: MessageFns<CommandResult> = {
       code: isSet(object.code) ? globalThis.String(object.code) : "",
       via: isSet(object.via) ? globalThis.String(object.via) : "",
       history: globalThis.Array.isArray(object?.history) ? object.history.map((e: any) => HistoryRun.fromJSON(e)) : [],
+      job_id: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
     };
   },
 
@@ -2457,6 +2536,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     if (message.history?.length) {
       obj.history = message.history.map((e) => HistoryRun.toJSON(e));
     }
+    if (message.job_id !== "") {
+      obj.jobId = message.job_id;
+    }
     return obj;
   },
 
@@ -2471,6 +2553,7 @@ export const CommandResult: MessageFns<CommandResult> = {
     message.code = object.code ?? "";
     message.via = object.via ?? "";
     message.history = object.history?.map((e) => HistoryRun.fromPartial(e)) || [];
+    message.job_id = object.job_id ?? "";
     return message;
   },
 };

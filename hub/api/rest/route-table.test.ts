@@ -10,15 +10,20 @@ import { Authenticator, FileTokenRegistry, isKnownPermission, Rbac, rbacConfigSc
 import { GRPC_PERMISSIONS } from '../grpc/fleet-service.js';
 import { WatchFeed } from '../../watch/index.js';
 import { buildHttpApi } from './server.js';
+import { Admission, registerSubmitRoute, submitConfigSchema, SubmitService } from '../../submit/index.js';
+import { ManualClock } from '../../../shared/clock/index.js';
 
 async function build(tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-'))), rbac?: Rbac) {
   const state = new FleetState();
+  const commands = new CommandRouter({ timeoutMs: 1000 });
+  const submit = new SubmitService({ commands, admission: new Admission({ state, clock: new ManualClock(0) }, { ttlMs: 1000 }) }, submitConfigSchema.parse(undefined));
   return buildHttpApi({
     logger: silentLogger(),
+    extraRoutes: [(a) => registerSubmitRoute(a, submit)],
     authenticator: new Authenticator(tokens),
     rbac,
     state,
-    commands: new CommandRouter({ timeoutMs: 1000 }),
+    commands,
     watch: new WatchFeed(state),
     readiness: () => ({ ready: true, checks: {} }),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
@@ -32,6 +37,8 @@ describe('route table', () => {
     expect(routes.length).toBeGreaterThan(15);
     // The token API is in the table (and so in both checks below).
     expect(routes.filter((r) => r.url.startsWith('/api/v1/tokens')).map((r) => `${r.method} ${r.url}`).sort()).toEqual(['DELETE /api/v1/tokens/:id', 'GET /api/v1/tokens', 'POST /api/v1/tokens']);
+    // Submission is a route of the table, under the brief's jobs:create.
+    expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v1/jobs/:cluster')?.permission).toBe('jobs:create');
     for (const route of routes) {
       if (route.public) {
         // The ack link's signed token is its credential (hub/alerting/ack-link.ts).

@@ -6,8 +6,8 @@ import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 export const RESOURCES = {
   /** Clusters and their stream status, and the cluster-level Slurm objects: partitions, reservations, QOS, accounts, associations, controllers; fleet events. */
   cluster: ['read'],
-  /** Jobs; the verbs past read are the job commands. */
-  jobs: ['read', ...JOB_COMMANDS],
+  /** Jobs; the verbs past read are the job commands, and create (submit). */
+  jobs: ['read', ...JOB_COMMANDS, 'create'],
   /** Nodes; the verbs past read are the node commands. */
   nodes: ['read', ...NODE_COMMANDS],
   /** Opening a watch stream (SSE or gRPC Watch); each event then needs read on its own resource. */

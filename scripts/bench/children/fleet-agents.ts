@@ -52,7 +52,7 @@ const agents: Agent[] = args.clusters.map((c, i) => {
   }
   const stream = new HubStream(
     { cluster: c.name, agentName: `agent-${c.name}`, agentVersion: 'bench', endpoints: [args.hub], tls: () => loadTls(c.tls, 'agent'), initialBackoffMs: 250, maxBackoffMs: 2000 },
-    { logger, spool, runCommand: async (cmd) => ({ id: cmd.id, ok: false, message: 'bench', code: 'SF_BENCH', via: '', history: [] }), slurmApiVersion: () => 'v0.0.40' },
+    { logger, spool, runCommand: async (cmd) => ({ id: cmd.id, ok: false, message: 'bench', code: 'SF_BENCH', via: '', history: [], job_id: '' }), slurmApiVersion: () => 'v0.0.40' },
   );
   return { name: c.name, spool, stream, jobs: model.job, nodes: model.node, rng: new Prng(500 + i) };
 });

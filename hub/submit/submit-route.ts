@@ -1,0 +1,51 @@
+// POST /api/v1/jobs/{cluster}: submit a batch job through the cluster's agent (jobs:create).
+import type { FastifyInstance } from 'fastify';
+import { str } from '../api/rest/query-schemas.js';
+import { access } from '../api/rest/request-access.js';
+import type { SubmitService } from './submit-service.js';
+
+const count = { type: 'integer', minimum: 1 };
+export const SUBMIT_BODY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    script: { type: 'string', maxLength: 1024 * 1024 },
+    wrap: { type: 'string', maxLength: 65536 },
+    partition: str,
+    account: str,
+    qos: str,
+    nodes: count,
+    ntasks: count,
+    cpus_per_task: count,
+    mem_mb: count,
+    gres: str,
+    time_minutes: count,
+    job_name: str,
+    array: str,
+    output: str,
+    chdir: str,
+    export: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
+
+export function registerSubmitRoute(app: FastifyInstance, submit: SubmitService): void {
+  app.post(
+    '/api/v1/jobs/:cluster',
+    {
+      config: { permission: 'jobs:create' },
+      bodyLimit: 2 * 1024 * 1024,
+      schema: {
+        summary: 'Submit a batch job (sbatch flags) as the caller\'s Slurm user, after admission against quota',
+        params: { type: 'object', properties: { cluster: str } },
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 128 } } },
+        body: SUBMIT_BODY_SCHEMA,
+      },
+    },
+    async (request, reply) => {
+      const { cluster } = request.params as { cluster: string };
+      const key = request.headers['idempotency-key'];
+      const answer = await submit.submit(access(request), cluster, request.body, typeof key === 'string' ? key : undefined);
+      return reply.code(201).send(answer);
+    },
+  );
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ManualClock } from '../../shared/clock/index.js';
+import { parseConfigText } from '../../shared/config/index.js';
+import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
+import { checkSubmitSpec, checkSubmitUser, jobEnvironment } from '../../shared/submit/index.js';
+import { FleetState } from '../fleet/index.js';
+import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
+import { Admission, requestOf } from './admission.js';
+import { QuotaExceededError } from './errors.js';
+
+const tenancy = new Tenancy(
+  parseConfigText(
+    z.object({ multi_tenancy: multiTenancyConfigSchema }).strict(),
+    `multi_tenancy:
+  enabled: true
+  tenants:
+    research:
+      clusters: [c1]
+      accounts: [research]
+      resources: { max_jobs: 4, max_cpus: 8 }
+      user_resources: { alice: { max_jobs: 2 } }
+`,
+    'hub.yaml',
+  ).multi_tenancy!,
+);
+const job = (more: object = {}) => checkSubmitSpec({ wrap: 'true', account: 'research', ...more });
+
+function setup() {
+  const state = new FleetState();
+  const clock = new ManualClock(0);
+  state.apply(jobDelta([testJob(1, { cluster: 'c1', account: 'research', user: 'bob', state: 'RUNNING', nodes: ['n1'], cpus: 2 })], { cluster: 'c1', snapshot: true }));
+  return { state, clock, admission: new Admission({ tenancy, state, clock }, { ttlMs: 60_000 }) };
+}
+
+function refusal(fn: () => unknown): QuotaExceededError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof QuotaExceededError) return err;
+    throw err;
+  }
+  throw new Error('admitted');
+}
+
+describe('the job spec', () => {
+  it('turns --wrap into a script and refuses bad values, naming the field', () => {
+    expect(job().script).toBe('#!/bin/sh\ntrue\n');
+    expect(() => checkSubmitSpec({ script: 'echo no shebang' })).toThrow(/must start with #!/);
+    expect(() => checkSubmitSpec({ wrap: 'x', script: '#!/bin/sh\n' })).toThrow(/either script or wrap/);
+    expect(() => job({ partition: 'a b' })).toThrow(/partition: invalid/);
+    expect(() => job({ nodes: 0 })).toThrow(/nodes: must be a whole number/);
+    expect(() => job({ export: { 'BAD-NAME': 'x' } })).toThrow(/export: invalid variable/);
+    expect(() => checkSubmitSpec({ script: `#!/bin/sh\n${'x'.repeat(1024 * 1024)}` })).toThrow(/larger than/);
+  });
+
+  it('gives the job a clean environment: a minimal PATH, HOME, then the --export values', () => {
+    expect(jobEnvironment(job({ export: { FOO: 'bar', PATH: '/opt/bin' } }), '/home/alice')).toEqual({ PATH: '/opt/bin', HOME: '/home/alice', FOO: 'bar' });
+    expect(jobEnvironment(job(), '/home/alice')).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/alice' });
+  });
+
+  it('counts what a job asks for as the quota counts it (array tasks one by one)', () => {
+    expect(requestOf(job({ array: '1-10', ntasks: 2, cpus_per_task: 2 }))).toMatchObject({ jobs: 10, cpus: 40 });
+    expect(requestOf(job({ nodes: 2, gres: 'gpu:2', mem_mb: 1024 }))).toMatchObject({ jobs: 1, nodes: 2, gpus: 4, memory: 2 * 1024 ** 3 });
+  });
+});
+
+describe('who a job may run as', () => {
+  const rules = { min_uid: 1000, forbidden: ['slurm'] };
+  it('never root, the SlurmUser, or a uid below min_uid', () => {
+    expect(() => checkSubmitUser('root', undefined, rules)).toThrow(/may not be submitted as root/);
+    expect(() => checkSubmitUser('slurm', { name: 'slurm', uid: 2000, home: '/' }, rules)).toThrow(/as slurm/);
+    expect(() => checkSubmitUser('daemon', { name: 'daemon', uid: 1, home: '/' }, rules)).toThrow(/uid 1 is below submit.min_uid 1000/);
+    expect(() => checkSubmitUser('alice', { name: 'alice', uid: 1001, home: '/home/alice' }, rules)).not.toThrow();
+  });
+});
+
+describe('admission', () => {
+  it('refuses naming the limit, the usage, what is reserved and the request', () => {
+    const { admission } = setup();
+    const err = refusal(() => admission.admit('c1', 'research', 'alice', job({ array: '1-5' })));
+    expect(err.detail).toEqual({ quota: { scope: 'tenant', subject: 'research', limit: 'max_jobs', value: 4, usage: 1, reserved: 0, request: 5 } });
+    expect(err.message).toBe('tenant research: max_jobs is 4, 1 in use, this job asks for 5');
+  });
+
+  it('holds admitted quota until the job shows in the fleet state, so concurrent submits cannot overshoot', () => {
+    const { admission, state } = setup();
+    const a = admission.admit('c1', 'research', 'alice', job());
+    const b = admission.admit('c1', 'research', 'alice', job());
+    // alice's own limit (2) is reached by the two reservations though Slurm has none of her jobs yet.
+    expect(refusal(() => admission.admit('c1', 'research', 'alice', job())).detail).toMatchObject({ quota: { scope: 'user', usage: 0, reserved: 2 } });
+    // The tenant limit (4) counts bob's running job, both reservations and the two tasks asked for.
+    expect(refusal(() => admission.admit('c1', 'research', 'carol', job({ array: '1-2' }))).detail).toMatchObject({ quota: { scope: 'tenant', usage: 1, reserved: 2 } });
+    admission.submitted(a, '7');
+    admission.release(b); // Slurm refused b: its reservation goes
+    expect(admission.reservations()).toBe(1);
+    state.apply(jobDelta([testJob(7, { cluster: 'c1', account: 'research', user: 'alice', state: 'PENDING' })], { cluster: 'c1', seq: 2 }));
+    expect(admission.reservations()).toBe(0); // counted by the fleet state now, not twice
+    expect(admission.admit('c1', 'research', 'alice', job())).toBeDefined();
+    expect(refusal(() => admission.admit('c1', 'research', 'alice', job())).detail).toMatchObject({ quota: { scope: 'user', usage: 1, reserved: 1 } });
+  });
+
+  it('lets a reservation lapse after its ttl (the job ended before it showed)', () => {
+    const { admission, clock } = setup();
+    admission.submitted(admission.admit('c1', 'research', 'alice', job()), '99');
+    expect(admission.reservations()).toBe(1);
+    clock.advance(60_000);
+    expect(admission.reservations()).toBe(0);
+  });
+
+  it('needs the account when tenants are configured; an account of no tenant is not limited here', () => {
+    const { admission } = setup();
+    expect(() => admission.admit('c1', undefined, 'alice', job())).toThrow(/names its Slurm account/);
+    expect(admission.admit('c2', 'other', 'alice', job({ array: '1-100' }))).toBeUndefined();
+  });
+});

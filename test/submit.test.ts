@@ -1,0 +1,184 @@
+// Submission through the hub against the real Slurm 22.05: a hub with one tenant (accounts
+// research and ops), an agent on slurmrestd, callers with API tokens. A submit within quota runs
+// as alice; over quota (and an array over quota) is refused naming the limit, usage and request
+// before Slurm sees it; a login mapped to root is refused; a repeated Idempotency-Key gives one
+// job; Slurm's own words come back for a bad partition.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerSecret } from './harness/run-logs.js';
+import { freePort } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
+import { ensureSlurm, slurmCli, type SlurmEnv } from './harness/slurm.js';
+import { assertBuilt, keepCliStderr, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+
+// alice and bob have uids below 1000 on this machine: the test lowers submit.min_uid to 900 (root and system accounts stay refused).
+const MIN_UID = 900;
+const TAG = `sfsub${process.pid}`;
+let slurm: SlurmEnv;
+let work: string;
+let hub: SfleetProcess;
+let agent: SfleetProcess;
+let hubUrl: string;
+let ca: string;
+const tokens: Record<string, string> = {};
+
+function post(path: string, body: unknown, token: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${hubUrl}${path}`,
+      { method: 'POST', ca: readFileSync(ca), headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function cli(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH, HOME: work, SFLEET_HUB: hubUrl, SFLEET_CA: ca, SFLEET_TOKEN: token };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      keepCliStderr(args, stderr);
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Our jobs in Slurm's queue: "id user account name" lines. */
+async function queue(): Promise<string[]> {
+  const out = await slurmCli(slurm, 'squeue', ['-h', '-o', '%i %u %a %j']);
+  return out.split('\n').filter((l) => l.includes(TAG));
+}
+
+/** Cancels every job this run made (by id: scancel -n takes one name). */
+async function cleanup(): Promise<void> {
+  const ids = (await queue().catch(() => [])).map((l) => l.split(' ')[0].split('_')[0]);
+  if (ids.length) await slurmCli(slurm, 'scancel', ids);
+}
+
+beforeAll(async () => {
+  assertBuilt();
+  slurm = await ensureSlurm();
+  work = mkdtempSync(join(tmpdir(), 'sfleet-submit-'));
+  const pki = join(work, 'pki');
+  ca = `${pki}/ca.pem`;
+  const env = { ...process.env };
+  await sfleet(['ca', 'init', '--dir', pki, '--trust-domain', 'submit.test'], env);
+  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'hub', '--name', 'hub1'], env);
+  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'agent', '--name', 'head1', '--cluster', slurm.cluster], env);
+  const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  hubUrl = `https://127.0.0.1:${httpPort}`;
+  const multi_tenancy = {
+    enabled: true,
+    tenants: {
+      science: {
+        clusters: [slurm.cluster],
+        accounts: ['research', 'ops'],
+        users: ['alice', 'bob', 'mallory'],
+        resources: { max_jobs: 6 },
+        user_resources: { alice: { max_jobs: 1 } },
+      },
+    },
+  };
+  writeFileSync(
+    join(work, 'hub.yaml'),
+    stringify({
+      listen: { grpc: `127.0.0.1:${grpcPort}`, http: `127.0.0.1:${httpPort}` },
+      tls: { ca, cert: `${pki}/hub1.pem`, key: `${pki}/hub1-key.pem` },
+      data_dir: join(work, 'hub-data'),
+      log_level: 'warn',
+      // API tokens are service accounts: each submits only as the user its user_map entry names.
+      submit: { min_uid: MIN_UID, user_map: { alice: 'alice', bob: 'bob', mallory: 'root' } },
+      multi_tenancy,
+    }),
+  );
+  writeFileSync(
+    join(work, 'agent.yaml'),
+    stringify({
+      cluster: slurm.cluster,
+      name: 'head1',
+      hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '200ms', max_backoff: '1s' },
+      tls: { ca, cert: `${pki}/head1.pem`, key: `${pki}/head1-key.pem` },
+      slurm: { source: 'rest', endpoints: [slurm.restUrl], auth: { user: slurm.restUser, token: '${SFLEET_TEST_SLURM_JWT}' } },
+      poll_interval: '1s',
+      spool_dir: join(work, 'spool'),
+      submit: { min_uid: MIN_UID },
+    }),
+  );
+  for (const name of ['alice', 'bob', 'mallory']) {
+    const out = await sfleet(['token', 'create', '--name', name, '--data-dir', join(work, 'hub-data')], { PATH: process.env.PATH, HOME: work });
+    tokens[name] = out.trim().split('\n').pop()!;
+    registerSecret(tokens[name], `API token ${name} (submit)`);
+  }
+  hub = new SfleetProcess(['hub', '--config', join(work, 'hub.yaml')], join(work, 'hub.log')).start();
+  agent = new SfleetProcess(['agent', '--config', join(work, 'agent.yaml')], join(work, 'agent.log'), { ...process.env, SFLEET_TEST_SLURM_JWT: slurm.jwt }).start();
+  await waitFor('agent connected', async () => /"connected":\s*true/.test((await cli(['clusters', '-o', 'json'], tokens.alice)).stdout), 30_000, 250);
+}, 60_000);
+
+afterAll(async () => {
+  await cleanup();
+  await waitFor('our jobs gone from the queue', async () => (await queue()).length === 0, 20_000, 250);
+  await agent?.kill('SIGTERM');
+  await hub?.kill('SIGTERM');
+});
+
+describe('submit through the hub (real Slurm 22.05)', () => {
+  it('runs a job within quota as alice; a repeated Idempotency-Key gives the same job, not a second', async () => {
+    const body = { wrap: 'sleep 120', account: 'research', partition: 'debug', job_name: `${TAG}-a`, time_minutes: 5, output: '/dev/null', chdir: '/tmp' };
+    const first = await post(`/api/v1/jobs/${slurm.cluster}`, body, tokens.alice, { 'idempotency-key': `${TAG}-k1` });
+    expect(first.status, JSON.stringify(first.json)).toBe(201);
+    expect(first.json).toMatchObject({ user: 'alice', job_id: expect.stringMatching(/^\d+$/) });
+    const again = await post(`/api/v1/jobs/${slurm.cluster}`, body, tokens.alice, { 'idempotency-key': `${TAG}-k1` });
+    expect(again.status).toBe(201);
+    expect(again.json.job_id).toBe(first.json.job_id);
+    const alices = (await slurmCli(slurm, 'squeue', ['-h', '-u', 'alice', '-o', '%i %u %a %j'])).split('\n').filter((l) => l.includes(`${TAG}-a`));
+    expect(alices).toEqual([`${String(first.json.job_id)} alice research ${TAG}-a`]);
+  });
+
+  it('refuses a submit over quota naming the limit, its usage and the request; nothing reaches Slurm', async () => {
+    const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'research', job_name: `${TAG}-b`, chdir: '/tmp' }, tokens.alice);
+    expect(res.status).toBe(409);
+    expect(res.json).toMatchObject({ code: 'SF_QUOTA_EXCEEDED', quota: { scope: 'user', subject: 'alice', limit: 'max_jobs', value: 1, request: 1 } });
+    const q = res.json.quota as { usage: number; reserved: number };
+    expect(q.usage + q.reserved).toBe(1);
+    expect(String(res.json.detail)).toMatch(/max_jobs is 1/);
+    expect(await queue()).not.toContainEqual(expect.stringContaining(`${TAG}-b`));
+  });
+
+  it('refuses an array over the tenant quota (its tasks counted one by one); `sfleet submit` says why', async () => {
+    const out = await cli(['submit', slurm.cluster, '--wrap', 'true', '-A', 'ops', '--array', '1-10', '-J', `${TAG}-c`, '-D', '/tmp'], tokens.bob);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toMatch(/SF_QUOTA_EXCEEDED|tenant science: max_jobs is 6/);
+    expect(out.stderr).toMatch(/asks for 10/);
+    expect(await queue()).not.toContainEqual(expect.stringContaining(`${TAG}-c`));
+  });
+
+  it('refuses a login mapped to root, before Slurm', async () => {
+    const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'id', account: 'ops', job_name: `${TAG}-root`, chdir: '/tmp' }, tokens.mallory);
+    expect(res.status).toBe(403);
+    expect(String(res.json.detail)).toMatch(/may not be submitted as root/);
+    expect((await slurmCli(slurm, 'squeue', ['-h', '-u', 'root', '-o', '%j'])).split('\n')).not.toContain(`${TAG}-root`);
+  });
+
+  it("gives Slurm's own message back for a bad partition; `sfleet submit` prints the job id of a good one as bob", async () => {
+    const bad = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'ops', partition: 'nope', job_name: `${TAG}-bad`, chdir: '/tmp' }, tokens.bob);
+    expect(bad.status).toBe(422);
+    expect(String(bad.json.detail)).toMatch(/Invalid partition name specified/);
+    const good = await cli(['submit', slurm.cluster, '--wrap', 'sleep 60', '-A', 'ops', '-p', 'batch', '-J', `${TAG}-c`, '--time', '0:05:00', '-o', '/dev/null', '--export', 'FOO=bar'], tokens.bob);
+    expect(good.stderr).toBe('');
+    const id = /Submitted batch job (\d+) \(as bob\)/.exec(good.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(await queue()).toContain(`${id} bob ops ${TAG}-c`);
+  });
+});
