@@ -80,7 +80,8 @@ for f in duckdb.node libduckdb.so; do
   ASSETS="$ASSETS\"native/duckdb/$f.gz\": \"$WORK/native/duckdb/$f.gz\","
 done
 printf '{"main":"duckdb.node","files":[%s]}' "${FILES%,}" >"$WORK/native/duckdb/manifest.json"
-ASSETS="$ASSETS\"native/duckdb/manifest.json\": \"$WORK/native/duckdb/manifest.json\","cat >"$WORK/sea-config.json" <<JSON
+ASSETS="$ASSETS\"native/duckdb/manifest.json\": \"$WORK/native/duckdb/manifest.json\","
+cat >"$WORK/sea-config.json" <<JSON
 { "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
   "useCodeCache": $CODE_CACHE,
   "assets": { ${ASSETS%,} } }
