@@ -65,6 +65,9 @@ build({
   outfile,
   logLevel: 'warning',
   legalComments: 'none',
+  // Whitespace and syntax only: identifiers keep their names, so stack traces stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
   plugins: [etcd3Protos, embeddedAddons],
 }).catch(() => {
   process.exitCode = 1;
