@@ -122,7 +122,15 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
 
   app.get(
     '/api/v1/alerts/ack-link',
-    { config: { public: true }, schema: { summary: 'The page behind an ack link: a button that acknowledges (POST)', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] } } },
+    {
+      config: { public: true },
+      schema: {
+        summary: 'The page behind an ack link: a button that acknowledges (POST)',
+        querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] },
+        // An HTML page, not JSON: a link prefetched by a mail scanner must not acknowledge.
+        response: { 200: { content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
     async (request, reply) => {
       const token = (request.query as { token: string }).token;
       const action = `/api/v1/alerts/ack-link?token=${encodeURIComponent(token)}`;

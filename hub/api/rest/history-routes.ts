@@ -19,6 +19,29 @@ export function historyJobView(j: HistoryJob): Record<string, unknown> {
 
 const filterQuery = { cluster: str, user: str, account: str, partition: str, qos: str, state: str, job_id: { type: 'integer', minimum: 1 }, since: str, until: str } as const;
 
+// The answers as they are serialized (and so described in the OpenAPI document for clients).
+const int = { type: 'integer' } as const;
+const text = { type: 'string' } as const;
+const when = { type: 'string', format: 'date-time' } as const;
+const historyJobSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cluster', 'job_id', 'submit_time', 'start_time', 'end_time', 'name', 'user', 'account', 'partition', 'qos', 'state', 'exit_code', 'exit_signal', 'alloc_tres', 'cpus', 'gpus', 'memory_mb', 'node_count', 'node_list', 'nodes'],
+  properties: {
+    cluster: text, job_id: int, submit_time: when, start_time: { type: ['string', 'null'], format: 'date-time' }, end_time: when,
+    name: text, user: text, account: text, partition: text, qos: text, state: text, exit_code: int, exit_signal: int,
+    alloc_tres: text, cpus: int, gpus: int, memory_mb: int, node_count: int, node_list: text, nodes: { type: 'array', items: text },
+  },
+} as const;
+const number = { type: 'number' } as const;
+const seconds = { type: ['number', 'null'] } as const;
+const usageRowSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['key', 'jobs', 'cpu_hours', 'gpu_hours', 'wait_p50_s', 'wait_p90_s', 'wait_p99_s', 'failed', 'failure_rate'],
+  properties: { key: text, jobs: int, cpu_hours: number, gpu_hours: number, wait_p50_s: seconds, wait_p90_s: seconds, wait_p99_s: seconds, failed: int, failure_rate: number },
+} as const;
+
 function time(name: string, text: string | undefined, now: number): number | undefined {
   if (text === undefined || text === '') return undefined;
   const t = parseSince(text, now);
@@ -57,6 +80,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Pick<RouteDeps
       schema: {
         summary: 'Finished job runs from the job history (one row per run, as sacct --duplicates), newest end first',
         querystring: { type: 'object', additionalProperties: false, properties: { ...filterQuery, limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 } } },
+        response: { 200: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: historyJobSchema } } } },
       },
     },
     async (request) => {
@@ -76,6 +100,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Pick<RouteDeps
       schema: {
         summary: 'Usage from the job history per account, user, partition or cluster: CPU- and GPU-hours, runs, wait percentiles, failure rate',
         querystring: { type: 'object', additionalProperties: false, properties: { ...filterQuery, by: { type: 'string', enum: Object.keys(USAGE_GROUPS), default: 'account' } } },
+        response: { 200: { type: 'object', additionalProperties: false, required: ['by', 'items'], properties: { by: text, items: { type: 'array', items: usageRowSchema } } } },
       },
     },
     async (request) => {
