@@ -194,12 +194,14 @@ describe('the audit log of a running hub', () => {
     md.set('authorization', 'Bearer sft_bogus-grpc-token');
     const err = await new Promise<{ code: number }>((resolve) => client.runCommand({ cluster: 'audit-c', kind: 'cancel', target: '14', reason: '' }, md, (e) => resolve(e as never)));
     expect(err.code).toBe(16);
-    expect(records().filter((r) => r.transport === 'grpc' && r.outcome === 'failed')).toEqual([expect.objectContaining({ action: 'jobs:cancel', status: 401, resource: 'job audit-c/14' })]);
+    // Refused before its message is read (issue 12, bounded before trusted): the record names the call, not the job.
+    expect(records().filter((r) => r.transport === 'grpc' && r.outcome === 'failed')).toEqual([expect.objectContaining({ action: 'grpc:runCommand', status: 401, resource: 'FleetService/runCommand', user: null })]);
     // A refused watch stream too (a read, but a failed authentication).
     const stream = client.watch({ cluster: 'audit-c', kinds: '', since: 0 }, md);
     const refused = await new Promise<{ code: number }>((resolve) => stream.on('error', (e) => resolve(e as never)));
     expect(refused.code).toBe(16);
-    expect(records().filter((r) => r.transport === 'grpc' && r.action === 'watch:read')).toEqual([expect.objectContaining({ outcome: 'failed', status: 401, tenant: { cluster: 'audit-c' } })]);
+    // Its cluster is in the unread message: the refusal names the call only.
+    expect(records().filter((r) => r.transport === 'grpc' && r.action === 'watch:read')).toEqual([expect.objectContaining({ outcome: 'failed', status: 401, resource: 'FleetService/watch', tenant: null })]);
     client.close();
   });
 

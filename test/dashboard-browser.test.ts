@@ -248,7 +248,9 @@ describe('the web dashboard in Chromium', () => {
     expect(await page.textContent('.detail')).toContain('You may not drain or resume this node.');
     // The gate's refusal, as the dashboard shows it, when a command is sent anyway.
     const refusal = await page.evaluate(async (c) => {
-      const res = await fetch(`/api/v1/nodes/${c}/x/drain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"no"}' });
+      // As the dashboard sends it: with the session's CSRF token, so the refusal is the RBAC gate's.
+      const csrf = /(?:^|; )sfleet_csrf=([^;]*)/.exec(document.cookie)?.[1] ?? '';
+      const res = await fetch(`/api/v1/nodes/${c}/x/drain`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': decodeURIComponent(csrf) }, body: '{"reason":"no"}' });
       return { status: res.status, body: (await res.json()) as { detail: string } };
     }, fleet.clusters[0].name);
     expect(refusal.status).toBe(403);

@@ -52,7 +52,7 @@ const RBAC = {
   ],
 };
 
-const pmGrants = (p: string): boolean => ['jobs:read', 'jobs:cancel', 'nodes:read', 'cluster:read', 'watch:read'].includes(p);
+const pmGrants = (p: string): boolean => ['jobs:read', 'jobs:create', 'jobs:cancel', 'nodes:read', 'cluster:read', 'watch:read'].includes(p);
 
 let pki: TestPki;
 let dir: string;
@@ -198,6 +198,11 @@ describe('RBAC matrix over REST: every route x caller x tenant', () => {
             // Past the gate, alerting's own checks answer: no such alert, silence or channel, or
             // a body that is not a silence (400/404), never a policy refusal.
             expect([400, 404], label).toContain(res.status);
+            expect(JSON.parse(res.body).code, label).not.toBe('SF_AUTH_FORBIDDEN');
+          } else if (route.method === 'POST' && route.path === '/api/v1/jobs/{cluster}') {
+            // Submission past the gate: the matrix body is no job spec, so submit's own checks
+            // answer 400, never a policy refusal, and nothing reaches the agent.
+            expect(res.status, label).toBe(400);
             expect(JSON.parse(res.body).code, label).not.toBe('SF_AUTH_FORBIDDEN');
           } else if (route.path.startsWith('/api/v1/auth/webauthn/')) {
             // Past the gate, the route's own checks answer (the matrix body is not a WebAuthn

@@ -122,7 +122,13 @@ export function auditGrpcService<S extends object>(service: S, audit: AuditLog):
 }
 
 /** A call refused before its message was read (api/grpc/pre-read-gate.ts): who, what, why. */
+/** Methods whose action or resource comes from the message: unknown when a caller is refused before it is read. */
+const DESCRIBED_BY_MESSAGE = new Set(['runCommand', 'getJob']);
+
 export function grpcRefusalEvent(method: string, peer: string, principal: { name: string; method: string } | undefined, code: GrpcStatus, details: string, requestIdGiven?: unknown): AuditEvent {
   const call: Call = { request: {}, getPeer: () => peer, metadata: { get: () => [requestIdGiven] }, ...(principal ? { principal } : {}) };
-  return event(method, call, code, details);
+  const record = event(method, call, code, details);
+  // Refused before its message was read (bounded before trusted): say what was called, not a guess at what it was for.
+  if (!DESCRIBED_BY_MESSAGE.has(method)) return record;
+  return { ...record, action: `grpc:${method}`, resource: `FleetService/${method}`, tenant: null, request: { method } };
 }
