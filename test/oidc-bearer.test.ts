@@ -69,7 +69,9 @@ describe('OIDC bearer tokens', () => {
     }
     const bob = await idp.tokensFor('bob', sfleet);
     expect((await hub.get('/api/v1/auth/whoami', { bearer: bob.id_token })).json).toMatchObject({ name: 'bob', groups: ['hpc-admins'], attributes: {} });
-    expect((await hub.get('/readyz')).json.checks.oidc).toBe(`ready (issuer ${idp.issuer})`);
+    // The checks are for fleet-wide callers (issue 14: anonymous /readyz says ready or not only).
+    expect((await hub.get('/readyz')).json).toEqual({ status: 'ready' });
+    expect((await hub.get('/readyz', { clientCert: true })).json.checks.oidc).toBe(`ready (issuer ${idp.issuer})`);
   });
 
   it('works from the CLI: sfleet --token <OIDC token>, and a refused token reads as its reason', async () => {

@@ -60,7 +60,7 @@ async function someJwt(): Promise<string> {
 
 describe('OIDC issuer unreachable', () => {
   it('at startup: the hub serves, /readyz names the problem, OIDC tokens get a clear 503, client certificates still work', async () => {
-    const ready = await hub.get('/readyz');
+    const ready = await hub.get('/readyz', { clientCert: true });
     expect(ready.status).toBe(200);
     expect(ready.json.checks.oidc).toMatch(/^issuer unreachable: https:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration: connect ECONNREFUSED 127\.0\.0\.1:\d+; retrying$/);
 
@@ -80,7 +80,7 @@ describe('OIDC issuer unreachable', () => {
     // The first discovery attempt is still waiting out its 500 ms right after the hub starts.
     const silent = /^issuer unreachable: https:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration: no answer within 500ms; retrying$/;
     const status = await waitFor('the timeout reported', async () => {
-      const s = (await silentHub.get('/readyz')).json.checks.oidc as string;
+      const s = (await silentHub.get('/readyz', { clientCert: true })).json.checks.oidc as string;
       return silent.test(s) && s;
     }, 15_000, 100);
     expect(status).toMatch(silent);
@@ -91,7 +91,7 @@ describe('OIDC issuer unreachable', () => {
 
   it('picks the issuer up once it answers, without a restart', async () => {
     await idp.start(undefined, idpPki);
-    await waitFor('the hub to discover the issuer', async () => (await hub.get('/readyz')).json.checks.oidc === `ready (issuer ${idp.issuer})`, 15_000, 200);
+    await waitFor('the hub to discover the issuer', async () => (await hub.get('/readyz', { clientCert: true })).json.checks.oidc === `ready (issuer ${idp.issuer})`, 15_000, 200);
     const tokens = await idp.tokensFor('alice', sfleet);
     expect((await hub.get('/api/v1/auth/whoami', { bearer: tokens.id_token })).json).toMatchObject({ name: 'alice', method: 'oidc' });
   });
@@ -100,7 +100,7 @@ describe('OIDC issuer unreachable', () => {
     // Runs while the issuer is up: the hub reaches it, but refuses its certificate.
     const untrusted = /^issuer unreachable: https:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration: (self-signed certificate in certificate chain|unable to verify the first certificate|unable to get local issuer certificate); retrying$/;
     const status = await waitFor('a TLS refusal', async () => {
-      const s = (await untrusting.get('/readyz')).json.checks.oidc as string;
+      const s = (await untrusting.get('/readyz', { clientCert: true })).json.checks.oidc as string;
       return untrusted.test(s) && s;
     }, 15_000, 200);
     expect(status).toMatch(untrusted);
@@ -118,7 +118,7 @@ describe('OIDC issuer unreachable', () => {
     const res = await hub.get('/api/v1/jobs', { bearer: unseen.id_token });
     expect(res.status).toBe(503);
     expect(res.json.detail).toMatch(new RegExp(`^cannot fetch the signing keys of OIDC issuer https://127\\.0\\.0\\.1:${idp.port}: .*ECONNREFUSED`));
-    expect((await hub.get('/readyz')).json.checks.oidc).toMatch(/^ready \(issuer https:\/\/127\.0\.0\.1:\d+; last key refresh failed: .*ECONNREFUSED/);
+    expect((await hub.get('/readyz', { clientCert: true })).json.checks.oidc).toMatch(/^ready \(issuer https:\/\/127\.0\.0\.1:\d+; last key refresh failed: .*ECONNREFUSED/);
     expect((await hub.get('/api/v1/jobs', { clientCert: true })).status).toBe(200);
   });
 });

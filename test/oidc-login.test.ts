@@ -80,9 +80,12 @@ describe('OIDC browser login (authorization code + PKCE)', () => {
     registerSecret(body.session_token, 'OIDC session token of alice');
     expect(body.session_token).toMatch(/^sfs_/);
     expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
-    const setCookie = String(done.headers['set-cookie']);
-    expect(setCookie).toContain(`sfleet_session=${body.session_token}`);
-    expect(setCookie).toMatch(/; HttpOnly; Secure; SameSite=Strict; Max-Age=28800$/);
+    // The session cookie, once; beside it the CSRF cookie the dashboard reads (issue 12).
+    const cookies = ([] as string[]).concat(done.headers['set-cookie'] ?? []);
+    const sessions = cookies.filter((c) => c.startsWith('sfleet_session='));
+    expect(sessions).toEqual([expect.stringContaining(`sfleet_session=${body.session_token}`)]);
+    expect(sessions[0]).toMatch(/; HttpOnly; Secure; SameSite=Strict; Max-Age=28800$/);
+    expect(cookies.filter((c) => c.startsWith('sfleet_csrf='))).toHaveLength(1);
 
     const expected = { name: 'alice', method: 'oidc', kind: 'user', groups: ['hpc-users'], attributes: { project: 'p-astro' } };
     const viaCookie = await hub.get('/api/v1/auth/whoami', { cookie: `theme=dark; sfleet_session=${browser.cookie(hub.url, 'sfleet_session')}` });

@@ -119,6 +119,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.kill('SIGTERM');
   await hub?.kill('SIGTERM');
+  // Its held jobs would count against the quotas of the files after it.
+  await slurmCli(slurm, 'scancel', ['--full', '--quiet', '-u', 'alice']).catch(() => {});
+  await slurmCli(slurm, 'scancel', ['--full', '--quiet', '-u', 'bob']).catch(() => {});
 });
 
 describe('against the real Slurm 22.05', () => {

@@ -70,6 +70,11 @@ async function cleanup(): Promise<void> {
 beforeAll(async () => {
   assertBuilt();
   slurm = await ensureSlurm();
+  // Quotas count every job of the tenant's accounts: start from an empty queue for alice and bob,
+  // as the other real-Slurm files do (an earlier file may leave its held jobs behind).
+  await slurmCli(slurm, 'scancel', ['--full', '--quiet', '-u', 'alice']).catch(() => {});
+  await slurmCli(slurm, 'scancel', ['--full', '--quiet', '-u', 'bob']).catch(() => {});
+  await waitFor('no jobs of alice or bob in the queue', async () => (await slurmCli(slurm, 'squeue', ['-h', '-u', 'alice,bob', '-o', '%i'])).trim() === '', 30_000, 250);
   work = mkdtempSync(join(tmpdir(), 'sfleet-submit-'));
   const pki = join(work, 'pki');
   ca = `${pki}/ca.pem`;

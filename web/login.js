@@ -10,8 +10,15 @@ function say(text, error = false) {
   $('message').className = error ? 'error' : '';
 }
 
+/** The session's CSRF token (the hub's sfleet_csrf cookie): cookie-authenticated changes need it. */
+function csrfToken() {
+  const m = /(?:^|; )sfleet_csrf=([^;]*)/.exec(document.cookie);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
 async function post(url, body) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+  const headers = { 'content-type': 'application/json', 'x-csrf-token': csrfToken() };
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' });
   const data = await res.json().catch(() => ({}));
   return { ok: res.ok, status: res.status, data };
 }

@@ -78,7 +78,8 @@ export function registerCsrfCookie(app: FastifyInstance): void {
     const value = session.slice(SESSION_COOKIE.length + 1).split(';', 1)[0];
     const maxAge = /;\s*Max-Age=(\d+)/i.exec(session)?.[1];
     const csrf = value ? csrfToken(value) : '';
-    reply.header('set-cookie', [...cookies, `${CSRF_COOKIE}=${csrf}; Path=/; Secure; SameSite=Strict${maxAge !== undefined ? `; Max-Age=${maxAge}` : ''}`]);
+    // Fastify appends to set-cookie: only the new cookie goes in (the session's is there already).
+    reply.header('set-cookie', `${CSRF_COOKIE}=${csrf}; Path=/; Secure; SameSite=Strict${maxAge !== undefined ? `; Max-Age=${maxAge}` : ''}`);
     return payload;
   });
 }
