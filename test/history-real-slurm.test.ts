@@ -134,8 +134,17 @@ describe('job history against the real Slurm 22.05', () => {
     const requeued = await sbatchAs(slurm, 'alice', ['-A', 'research', '-p', 'debug', '-J', 'hist-test', '--wrap', 'sleep 3']);
     await waitFor('the requeue candidate runs', async () => (await slurmCli(slurm, 'squeue', ['-h', '-j', String(requeued), '-o', '%T'])).trim() === 'RUNNING', 30_000, 300);
     await slurmCli(slurm, 'scontrol', ['requeue', String(requeued)]);
-    // A requeued job waits for a begin time Slurm sets about two minutes out: run it now.
-    await slurmCli(slurm, 'scontrol', ['update', `JobId=${requeued}`, 'StartTime=now']);
+    // A requeued job waits for a begin time Slurm sets about two minutes out: run it now. The
+    // requeue completes asynchronously (the job passes through COMPLETING), and an update made
+    // before it is PENDING again is lost: repeat it until the job has left BeginTime.
+    await waitFor('the requeued job runs again', async () => {
+      const state = (await slurmCli(slurm, 'squeue', ['-h', '-j', String(requeued), '-o', '%T']).catch(() => '')).trim();
+      if (state === 'PENDING') await slurmCli(slurm, 'scontrol', ['update', `JobId=${requeued}`, 'StartTime=now']).catch(() => undefined);
+      // Started again: running now, or its second run already ended in slurmdbd (COMPLETING is
+      // also the state the requeue itself passes through: not an answer).
+      const runs = await sacctLines([requeued]);
+      return state === 'RUNNING' || (runs.length >= 2 && runs.every((l) => /\|(COMPLETED|FAILED|REQUEUED|TIMEOUT)\|/.test(l)));
+    }, 60_000, 500);
     for (const id of [failed, done, cancelled]) await endedInSacct(id);
     await endedInSacct(requeued, 2);
 
