@@ -12,6 +12,7 @@ import { freePort } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
 import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 import { ensureSlurm, sbatchAs, slurmCli, type SlurmEnv } from './harness/slurm.js';
+import type { HistoryJobView } from '../shared/history/index.js';
 
 let slurm: SlurmEnv;
 let work: string;
@@ -20,21 +21,6 @@ let agent: SfleetProcess;
 let clientEnv: NodeJS.ProcessEnv;
 const agentEnv = (): NodeJS.ProcessEnv => ({ ...process.env, SFLEET_TEST_SLURM_JWT: slurm.jwt });
 
-interface HistoryRow {
-  job_id: number;
-  user: string;
-  account: string;
-  partition: string;
-  qos: string;
-  state: string;
-  exit_code: number;
-  exit_signal: number;
-  submit_time: string;
-  start_time: string | null;
-  end_time: string;
-  alloc_tres: string;
-  node_list: string;
-}
 
 const FIELDS = 'JobIDRaw,User,Account,Partition,QOS,State,ExitCode,Submit,Start,End,AllocTRES,NodeList';
 
@@ -48,13 +34,13 @@ async function sacctLines(ids: number[]): Promise<string[]> {
 }
 
 /** The same line built from the history, as sacct prints it. */
-function asSacct(r: HistoryRow): string {
+function asSacct(r: HistoryJobView): string {
   const t = (iso: string | null): string => (iso === null ? 'Unknown' : iso.slice(0, 19));
   return [r.job_id, r.user, r.account, r.partition, r.qos, r.state, `${r.exit_code}:${r.exit_signal}`, t(r.submit_time), t(r.start_time), t(r.end_time), r.alloc_tres, r.node_list || 'None assigned'].join('|');
 }
 
-async function history(args: string[] = []): Promise<HistoryRow[]> {
-  return JSON.parse(await sfleet(['history', 'jobs', '-o', 'json', '--cluster', slurm.cluster, '--limit', '10000', ...args], clientEnv)) as HistoryRow[];
+async function history(args: string[] = []): Promise<HistoryJobView[]> {
+  return JSON.parse(await sfleet(['history', 'jobs', '-o', 'json', '--cluster', slurm.cluster, '--limit', '10000', ...args], clientEnv)) as HistoryJobView[];
 }
 
 /** Waits until every run sacct shows for `ids` is in the history, then returns both sides. */

@@ -3,23 +3,8 @@
 import type { Command } from 'commander';
 import { render, type Column } from '../output/render.js';
 import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
+import type { HistoryJobView } from '../../shared/history/index.js';
 
-interface HistoryRow {
-  cluster: string;
-  job_id: number;
-  user: string;
-  account: string;
-  partition: string;
-  qos: string;
-  state: string;
-  exit_code: number;
-  exit_signal: number;
-  submit_time: string;
-  start_time: string | null;
-  end_time: string;
-  alloc_tres: string;
-  node_list: string;
-}
 
 interface UsageRow {
   key: string;
@@ -32,7 +17,7 @@ interface UsageRow {
   failure_rate: number;
 }
 
-const HISTORY_COLUMNS: Column<HistoryRow>[] = [
+const HISTORY_COLUMNS: Column<HistoryJobView>[] = [
   { header: 'CLUSTER', value: (j) => j.cluster },
   { header: 'JOBID', value: (j) => String(j.job_id) },
   { header: 'USER', value: (j) => j.user },
@@ -85,7 +70,7 @@ export function registerHistoryCommands(program: Command): void {
         .option('--limit <n>', 'at most n runs (default 1000)'),
     ),
   ).action(async (opts) => {
-    const page = await clientFrom(opts).json<{ items: HistoryRow[] }>('GET', `/api/v1/history/jobs${queryOf(opts, [...FILTERS, 'jobId', 'limit'])}`);
+    const page = await clientFrom(opts).json<{ items: HistoryJobView[] }>('GET', `/api/v1/history/jobs${queryOf(opts, [...FILTERS, 'jobId', 'limit'])}`);
     const text = render(page.items, formatFrom(opts), HISTORY_COLUMNS);
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   });

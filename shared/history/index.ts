@@ -1,3 +1,3 @@
-export type { HistoryJob } from './job-record.js';
+export type { HistoryJob, HistoryJobView } from './job-record.js';
 export { historyKey } from './job-record.js';
 export { parseAllocTres } from './tres.js';

@@ -32,6 +32,13 @@ export interface HistoryJob {
   nodes: string[];
 }
 
+/** A run as the API answers it (GET /api/v1/history/jobs): times as ISO-8601 UTC text. */
+export type HistoryJobView = Omit<HistoryJob, 'submit_time' | 'start_time' | 'end_time'> & {
+  submit_time: string;
+  start_time: string | null;
+  end_time: string;
+};
+
 export function historyKey(job: Pick<HistoryJob, 'cluster' | 'job_id' | 'submit_time'>): string {
   return `${job.cluster}\u0000${job.job_id}\u0000${job.submit_time}`;
 }

@@ -3,7 +3,7 @@
 // parameters. The audit record of each answer names its row count.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../../../shared/errors/index.js';
-import type { HistoryJob } from '../../../shared/history/index.js';
+import type { HistoryJob, HistoryJobView } from '../../../shared/history/index.js';
 import { setAuditContext } from '../../audit/index.js';
 import { parseSince } from '../../events/index.js';
 import { HistoryDisabledError, USAGE_GROUPS, usageReport, type HistoryFilter, type HistoryService, type UsageGroup } from '../../history/index.js';
@@ -13,8 +13,8 @@ import type { RouteDeps } from './route-deps.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function historyJobView(j: HistoryJob): Record<string, unknown> {
-  return { ...j, submit_time: iso(j.submit_time), start_time: iso(j.start_time), end_time: iso(j.end_time) };
+export function historyJobView(j: HistoryJob): HistoryJobView {
+  return { ...j, submit_time: new Date(j.submit_time).toISOString(), start_time: iso(j.start_time), end_time: new Date(j.end_time).toISOString() };
 }
 
 const filterQuery = { cluster: str, user: str, account: str, partition: str, qos: str, state: str, job_id: { type: 'integer', minimum: 1 }, since: str, until: str } as const;
