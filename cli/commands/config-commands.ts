@@ -1,6 +1,7 @@
-// `sfleet config validate|export|schema`: check a hub or agent configuration before it is
-// deployed, show what a running one would use (secrets masked), and give editors a JSON
-// Schema. The role is the file's: an agent config names its `cluster`, a hub config does not.
+// `sfleet config validate|export|schema|migrate`: check a hub or agent configuration before it is
+// deployed, show what a running one would use (secrets masked), give editors a JSON Schema,
+// and bring an s9s configuration over. The role is the file's: an agent config names its
+// `cluster`, a hub config does not.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
@@ -72,6 +73,34 @@ export function registerConfigCommands(program: Command): void {
       const schema = await schemaOf(roleOf(opts.role, text));
       const value = parseConfigText(schema, text, file, { overrides: opts.set });
       process.stdout.write(exportConfig(schema, value, parseDocument(text).toJS()));
+    });
+
+  config
+    .command('migrate')
+    .description("turn the s9s terminal UI's config.yaml into agent configurations (one per cluster, its token in a 0600 agent.env) and a hub configuration; lists every key it could not map")
+    .requiredOption('--from <file>', 's9s configuration (~/.s9s/config.yaml)')
+    .requiredOption('--out <dir>', 'where to write hub.yaml and <cluster>/agent.yaml + agent.env')
+    .option('--hub <host:port>', "the hub's gRPC listener the agents stream to", '127.0.0.1:7443')
+    .option('--pki-dir <dir>', 'where certificates live on the target machines', '/etc/sfleet/pki')
+    .option('--force', 'overwrite files already in --out')
+    .action(async (opts: { from: string; out: string; hub: string; pkiDir: string; force?: boolean }) => {
+      const { readS9sConfig, migrateS9s, writeMigration } = await import('../migrate/index.js');
+      const migration = migrateS9s(readS9sConfig(readText(opts.from), opts.from), { hubEndpoint: opts.hub, pkiDir: opts.pkiDir, env: process.env });
+      const written = await writeMigration(migration, opts.out, opts.from, opts.force === true);
+      const section = (title: string, lines: string[]): void => {
+        if (lines.length > 0) process.stdout.write(`${title}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+      };
+      section('mapped', migration.mapped);
+      section('not mapped', migration.unmapped);
+      section('warnings', migration.warnings);
+      section('written', written.files);
+      section('next', [
+        ...migration.agents.map((a) => `sfleet ca issue --dir ${opts.pkiDir} --role agent --name ${a.cluster}-agent --cluster ${a.cluster}`),
+        `sfleet ca issue --dir ${opts.pkiDir} --role hub --name hub --san <hub host name>`,
+        `sfleet ca issue --dir ${opts.pkiDir} --role client --name admin`,
+      ]);
+      for (const e of [...migration.errors, ...written.problems]) process.stderr.write(`${e}\n`);
+      if (migration.errors.length > 0 || written.problems.length > 0) process.exitCode = 1;
     });
 
   config
