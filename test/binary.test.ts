@@ -87,6 +87,12 @@ describe('single binary', () => {
     expect(info).toEqual({ sfleet: '0.1.0', node: PINNED_NODE, platform: 'linux-x64', single_binary: true });
   });
 
+  it('carries the third-party notices of what it ships', async () => {
+    const notices = await run(built, ['version', '--notices'], tmpdir());
+    expect(notices).toMatch(/^slurmfleet includes the following third-party software/);
+    for (const pkg of ['fastify', '@grpc/grpc-js', '@duckdb/node-api', 'zod']) expect(notices).toMatch(new RegExp(`^${pkg.replace(/[/.]/g, '\\$&')}@\\d+\\.\\d+\\.\\d+ {2}\\(`, 'm'));
+  });
+
   it('answers --help for every subcommand, nested ones included', async () => {
     const elsewhere = elsewhereWithBinary();
     const seen: string[] = [];

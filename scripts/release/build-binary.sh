@@ -81,6 +81,11 @@ for f in duckdb.node libduckdb.so; do
 done
 printf '{"main":"duckdb.node","files":[%s]}' "${FILES%,}" >"$WORK/native/duckdb/manifest.json"
 ASSETS="$ASSETS\"native/duckdb/manifest.json\": \"$WORK/native/duckdb/manifest.json\","
+# The third-party notices ride along (`sfleet version --notices`); the build fails on a runtime
+# dependency whose license is outside the allow-list (scripts/release/licenses.ts).
+npx esbuild scripts/release/licenses.ts --bundle --platform=node --format=esm --outfile="$WORK/licenses.mjs" --log-level=warning
+node "$WORK/licenses.mjs" --notices "$WORK/THIRD_PARTY_NOTICES.txt" >/dev/null
+ASSETS="$ASSETS\"THIRD_PARTY_NOTICES.txt\": \"$WORK/THIRD_PARTY_NOTICES.txt\","
 cat >"$WORK/sea-config.json" <<JSON
 { "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
   "useCodeCache": $CODE_CACHE,
