@@ -118,7 +118,7 @@ have=$(sha256sum "$BINARY" | cut -d' ' -f1)
 echo "checksum ok $name"
 
 # 2. The configuration is one this binary accepts, before anything is written.
-chmod +x "$BINARY" 2>/dev/null || true
+[ -x "$BINARY" ] || chmod u+x "$BINARY" || die "$BINARY is not executable"
 "$BINARY" config validate --no-require-env --role agent "$CONFIG" >/dev/null || die "$CONFIG is not a valid agent configuration (see above): nothing installed"
 
 # 3. The system user; in the slurm group when there is one (the cli source runs squeue, sinfo
