@@ -11,6 +11,7 @@ import { registerControlCommands } from './commands/control-commands.js';
 import { registerDemoCommands } from './commands/demo-commands.js';
 import { registerEventCommands } from './commands/event-commands.js';
 import { registerHistoryCommands } from './commands/history-commands.js';
+import { registerExportCommands } from './commands/export-commands.js';
 import { registerKeysCommands } from './commands/keys-commands.js';
 import { registerQueryCommands } from './commands/query-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   registerVersionCommand(program);
   registerConfigCommands(program);
   registerHistoryCommands(program);
+  registerExportCommands(program);
   registerAlertCommands(program);
   try {
     await program.parseAsync(argv);

@@ -78,6 +78,21 @@ export class HubClient {
     return parsed as T;
   }
 
+  /** A GET whose body is a file (an export): the response to read, once the hub said 2xx. */
+  async download(path: string): Promise<IncomingMessage> {
+    const res = await this.open('GET', path);
+    if ((res.statusCode ?? 500) < 400) return res;
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    let p: { detail?: string; code?: string } = {};
+    try {
+      p = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as typeof p;
+    } catch {
+      // not problem+json: the status says it
+    }
+    throw new HubRequestError(`${p.detail ?? `HTTP ${res.statusCode}`}${p.code ? ` (${p.code})` : ''}`, res.statusCode, p.code);
+  }
+
   /** GET every page of a paged list. */
   async all<T>(path: string, params: Record<string, string | number | undefined>, max = Infinity, onPage?: (page: Record<string, unknown>) => void): Promise<T[]> {
     const out: T[] = [];

@@ -23,6 +23,7 @@ import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
 import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
+import { ExportWriteError } from '../export/index.js';
 import { SecurityStoreUnavailableError } from '../security-store/index.js';
 import { HubStartError } from '../start/index.js';
 import { TooManyWatchesError, WatchEndedError } from '../watch/index.js';
@@ -96,6 +97,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new SlurmResponseError('not JSON'), meaning: 'Slurm answered, but not with something the agent can use (bad JSON, unexpected shape, an error list).' },
       { example: () => new HistoryDisabledError(), meaning: 'history.enabled is false on this hub: there is no job history to query or report on.' },
       { example: () => new HistoryNotOwnerError('this hub does not own cluster a; its owner writes its history'), meaning: 'Only the hub that owns a cluster writes its job history (so each run is stored once); another hub refuses, and a cluster name that cannot name a partition directory is refused too.' },
+      { example: () => new ExportWriteError('the Parquet file could not be written in /var/lib/sfleet/history/export-scratch: No space left on device'), meaning: 'A Parquet export is written to the hub\'s scratch directory before it is sent, and that write failed (a full disk): the partial file was removed and nothing was sent.' },
     ],
   },
   {

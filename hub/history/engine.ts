@@ -26,6 +26,11 @@ export class HistoryEngine {
     return new HistoryEngine(instance, await instance.connect());
   }
 
+  /** A connection of its own, for a long read (an export) that must not be cut by other queries. */
+  connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();

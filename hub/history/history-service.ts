@@ -36,6 +36,8 @@ export class HistoryService {
     private readonly backfill: HistoryBackfill,
     private readonly deps: HistoryServiceDeps,
     private readonly config: HistoryConfig,
+    /** <data_dir>/history: the store, the backfill state and the export scratch directory. */
+    readonly dir: string,
   ) {}
 
   static async open(deps: HistoryServiceDeps, config: HistoryConfig, dataDir: string): Promise<HistoryService> {
@@ -49,7 +51,7 @@ export class HistoryService {
       { store },
       { stateFile: path.join(dir, 'backfill.json'), marginMs: config.backfill_margin, initialLookbackMs: config.initial_lookback, maxWindowMs: config.max_window },
     );
-    return new HistoryService(engine, store, backfill, deps, config);
+    return new HistoryService(engine, store, backfill, deps, config, dir);
   }
 
   start(): void {

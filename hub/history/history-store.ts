@@ -6,12 +6,12 @@
 // then the old files are removed. So a partition is always one compacted file after a write, a
 // backfill that overlaps the last one changes nothing, and a crash between rename and removal
 // leaves duplicates that the next write of the partition (or a read, which deduplicates) absorbs.
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HistoryJob } from '../../shared/history/index.js';
 import type { HistoryEngine } from './engine.js';
-import { appendJobs, createJobTable, JOB_SELECT, rowToJob, utcDay } from './job-table.js';
+import { appendJobs, CONTENT_COLUMNS, createJobTable, JOB_SELECT, rowToJob, utcDay } from './job-table.js';
 import { HistoryNotOwnerError } from './errors.js';
 import { buildWhere, type HistoryFilter, type RowClauses } from './where.js';
 
@@ -28,16 +28,49 @@ export interface UpsertResult {
   partitions: number;
 }
 
+/** A day partition removed by retention: incremental exports send it as a tombstone. */
+export interface RemovedDay {
+  cluster: string;
+  day: string;
+  /** Epoch ms, on the same clock as written_at. */
+  removed_at: number;
+}
+
+const EPOCH = `'1970-01-01 00:00:00+00'::TIMESTAMPTZ`;
+
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 export class HistoryStore {
   readonly jobsDir: string;
+  private readonly removedFile: string;
+  private readonly now: () => number;
+  // Writes (and marks) run one at a time: a mark handed out is below every later write's
+  // written_at, so an incremental export up to a mark never misses a write in progress.
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastMark = 0;
 
   constructor(
-    private readonly deps: { engine: HistoryEngine; fence: HistoryFence },
+    private readonly deps: { engine: HistoryEngine; fence: HistoryFence; now?: () => number },
     private readonly opts: { dir: string },
   ) {
     this.jobsDir = path.join(opts.dir, 'jobs');
+    this.removedFile = path.join(opts.dir, 'removed.ndjson');
+    this.now = deps.now ?? Date.now;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(fn);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** A written_at mark: every row written so far has written_at <= it, every later one > it. */
+  mark(): Promise<number> {
+    return this.serial(async () => (this.lastMark = Math.max(this.now(), this.lastMark)));
+  }
+
+  private writeTime(): number {
+    return Math.max(this.now(), this.lastMark + 1);
   }
 
   private partitionDir(cluster: string, day: string): string {
@@ -45,7 +78,11 @@ export class HistoryStore {
   }
 
   /** Inserts or replaces runs by key. Every cluster in `jobs` must be owned by this hub. */
-  async upsert(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
+  upsert(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
+    return this.serial(() => this.write(jobs));
+  }
+
+  private async write(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
     if (jobs.length === 0) return { rows: 0, partitions: 0 };
     const groups = new Map<string, { cluster: string; day: string }>();
     for (const j of jobs) {
@@ -57,7 +94,7 @@ export class HistoryStore {
     const c = this.deps.engine.connection;
     await createJobTable(c, 'incoming');
     try {
-      await appendJobs(c, 'incoming', jobs);
+      await appendJobs(c, 'incoming', jobs, this.writeTime());
       for (const { cluster, day } of groups.values()) await this.rewritePartition(cluster, day);
     } finally {
       await c.run('DROP TABLE IF EXISTS temp.incoming');
@@ -77,14 +114,21 @@ export class HistoryStore {
       { cluster, day },
     );
     const existing = old.length
-      ? `UNION ALL BY NAME SELECT *, 1 AS src FROM read_parquet([${old.map(sqlString).join(',')}], hive_partitioning = false)`
+      ? `UNION ALL BY NAME SELECT *, 1 AS src FROM read_parquet([${old.map(sqlString).join(',')}], hive_partitioning = false, union_by_name = true)`
       : '';
     const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
     const tmp = path.join(dir, `.part-${id}.tmp`);
+    // A run written again with the same content keeps its written_at (an overlapping backfill is
+    // no change for incremental exports); files from before written_at existed read as 1970.
+    const same = CONTENT_COLUMNS.map((col) => `n.${col} IS NOT DISTINCT FROM p.${col}`).join(' AND ');
     await c.run(
-      `COPY (SELECT * EXCLUDE (src) FROM (SELECT * FROM part ${existing})
-         QUALIFY row_number() OVER (PARTITION BY job_id, submit_time ORDER BY src) = 1
-         ORDER BY end_time, job_id)
+      `COPY (WITH merged AS (SELECT * FROM part ${existing}),
+         newest AS (SELECT * FROM merged QUALIFY row_number() OVER (PARTITION BY job_id, submit_time ORDER BY src) = 1),
+         prev AS (SELECT * FROM merged WHERE src = 1 QUALIFY row_number() OVER (PARTITION BY job_id, submit_time ORDER BY written_at DESC) = 1)
+       SELECT n.* EXCLUDE (src, written_at),
+         CASE WHEN p.job_id IS NOT NULL AND ${same} THEN coalesce(p.written_at, ${EPOCH}) ELSE coalesce(n.written_at, ${EPOCH}) END AS written_at
+       FROM newest n LEFT JOIN prev p ON n.job_id = p.job_id AND n.submit_time = p.submit_time
+       ORDER BY n.end_time, n.job_id)
        TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     await rename(tmp, path.join(dir, `part-${id}.parquet`));
@@ -117,19 +161,35 @@ export class HistoryStore {
   }
 
   /** Drops day partitions older than `days` (UTC days of end time) before `now`. */
-  async expire(days: number, now: number): Promise<number> {
-    const oldest = utcDay(now - days * DAY_MS);
-    let removed = 0;
-    for (const cdir of await readdir(this.jobsDir).catch(() => [] as string[])) {
-      if (!cdir.startsWith('cluster=')) continue;
-      for (const ddir of await readdir(path.join(this.jobsDir, cdir))) {
-        const day = ddir.slice('day='.length);
-        if (ddir.startsWith('day=') && day < oldest) {
-          await rm(path.join(this.jobsDir, cdir, ddir), { recursive: true, force: true });
-          removed++;
+  expire(days: number, now: number): Promise<number> {
+    return this.serial(async () => {
+      const oldest = utcDay(now - days * DAY_MS);
+      let removed = 0;
+      for (const cdir of await readdir(this.jobsDir).catch(() => [] as string[])) {
+        if (!cdir.startsWith('cluster=')) continue;
+        for (const ddir of await readdir(path.join(this.jobsDir, cdir))) {
+          const day = ddir.slice('day='.length);
+          if (ddir.startsWith('day=') && day < oldest) {
+            // The tombstone first: a crash after it re-removes a day, never forgets one.
+            const gone: RemovedDay = { cluster: cdir.slice('cluster='.length), day, removed_at: this.writeTime() };
+            await mkdir(this.opts.dir, { recursive: true });
+            await appendFile(this.removedFile, `${JSON.stringify(gone)}\n`, { flush: true });
+            await rm(path.join(this.jobsDir, cdir, ddir), { recursive: true, force: true });
+            removed++;
+          }
         }
       }
-    }
-    return removed;
+      return removed;
+    });
+  }
+
+  /** Day partitions removed by retention with removed_at in (after, through]. */
+  async removed(after: number, through: number): Promise<RemovedDay[]> {
+    const text = await readFile(this.removedFile, 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as RemovedDay)
+      .filter((r) => r.removed_at > after && r.removed_at <= through);
   }
 }

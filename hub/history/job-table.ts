@@ -31,7 +31,12 @@ export const JOB_COLUMNS = `
   memory_mb BIGINT,
   node_count INTEGER,
   node_list VARCHAR,
-  nodes VARCHAR[]`;
+  nodes VARCHAR[],
+  written_at TIMESTAMPTZ`;
+
+/** The columns that make a run's content (all but the key, the partitions and written_at). */
+export const CONTENT_COLUMNS = ['start_time', 'end_time', 'name', '"user"', 'account', '"partition"', 'qos', 'state', 'exit_code', 'exit_signal',
+  'alloc_tres', 'cpus', 'gpus', 'memory_mb', 'node_count', 'node_list', 'nodes'] as const;
 
 /** Columns read back as a HistoryJob (times as epoch ms). */
 export const JOB_SELECT = `cluster, job_id, epoch_ms(submit_time) AS submit_time, epoch_ms(start_time) AS start_time,
@@ -48,7 +53,7 @@ export async function createJobTable(connection: DuckDBConnection, name: string)
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} (${JOB_COLUMNS})`);
 }
 
-function appendJob(a: DuckDBAppender, j: HistoryJob): void {
+function appendJob(a: DuckDBAppender, j: HistoryJob, writtenAt: DuckDBTimestampTZValue): void {
   a.appendVarchar(j.cluster);
   a.appendVarchar(utcDay(j.end_time));
   a.appendBigInt(BigInt(j.job_id));
@@ -66,14 +71,16 @@ function appendJob(a: DuckDBAppender, j: HistoryJob): void {
   a.appendInteger(j.node_count);
   a.appendVarchar(j.node_list);
   a.appendList(j.nodes, NODES);
+  a.appendTimestampTZ(writtenAt);
   a.endRow();
 }
 
 /** Appends rows to a temp table; the day column is the UTC day of the end time. */
-export async function appendJobs(connection: DuckDBConnection, table: string, jobs: Iterable<HistoryJob>): Promise<void> {
+export async function appendJobs(connection: DuckDBConnection, table: string, jobs: Iterable<HistoryJob>, writtenAt: number): Promise<void> {
   const appender = await connection.createAppender(table, 'main', 'temp');
+  const at = ts(writtenAt);
   try {
-    for (const job of jobs) appendJob(appender, job);
+    for (const job of jobs) appendJob(appender, job, at);
     appender.flushSync();
   } finally {
     appender.closeSync();

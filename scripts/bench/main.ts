@@ -31,6 +31,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'binary', run: binaryBench, produces: ['binary_size_mb', 'binary_version_ms'] },
   { name: 'leader-handover', run: (ctx) => import('./suites/leader-handover.js').then((m) => m.leaderHandoverBench(ctx)), produces: ['leader_handover_ms'] },
   { name: 'revocation-propagation', run: (ctx) => import('./suites/revocation-propagation.js').then((m) => m.revocationPropagationBench(ctx)), produces: ['revocation_propagation_p99_ms'] },
+  { name: 'history-export', run: (ctx) => import('./suites/history-export.js').then((m) => m.historyExportBench(ctx)), produces: ['export_parquet_rows_per_s', 'export_parquet_rss_growth_mib'] },
 ];
 
 /** Figures issue 5 names that no suite measures yet (listed in the table, not in results.json). */

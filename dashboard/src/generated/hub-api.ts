@@ -802,6 +802,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/export/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job history as one file (csv, json, ndjson, parquet, avro), full or since the cursor of the last export (x-sfleet-cursor); Avro schema: docs/schemas/history-export.avsc */
+        get: {
+            parameters: {
+                query?: {
+                    account?: string;
+                    cluster?: string;
+                    cursor?: string;
+                    format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
+                    job_id?: number;
+                    partition?: string;
+                    qos?: string;
+                    since?: string;
+                    state?: string;
+                    until?: string;
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/history/jobs": {
         parameters: {
             query?: never;

@@ -43,7 +43,7 @@ beforeAll(async () => {
   await audit.open();
   const rbac = new Rbac(
     rbacConfigSchema.parse({
-      roles: { pm: { permissions: ['history:read,report'], filters: { account: 'research' } } },
+      roles: { pm: { permissions: ['history:read,report,export'], filters: { account: 'research' } } },
       bindings: [{ user: 'pm', role: 'pm' }, { user: 'viewer', role: 'viewer' }],
     }),
   );
@@ -96,5 +96,21 @@ describe('history routes', () => {
     expect(bad.json().detail).toMatch(/since: "yesterday" is neither/);
     expect((await get('pm', '/api/v1/reports/usage?by=email')).statusCode).toBe(400);
     expect((await get('pm', '/api/v1/history/jobs?since=1h&until=2h')).json().detail).toMatch(/since: must be before until/);
+  });
+
+  it('streams an export of the caller\'s rows with the next cursor, audits format and row count, and refuses bad input', async () => {
+    const res = await get('pm', '/api/v1/export/history?format=ndjson');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/x-ndjson');
+    expect(res.body.trimEnd().split('\n').map((l) => (JSON.parse(l) as { job_id: number }).job_id).sort()).toEqual([1, 3]);
+    const cursor = String(res.headers['x-sfleet-cursor']);
+    const again = await get('pm', `/api/v1/export/history?format=ndjson&cursor=${cursor}`);
+    expect([again.statusCode, again.body, again.headers['x-sfleet-export-rows']]).toEqual([200, '', '0']);
+    const records = audit.query({ action: 'history:export', limit: 10 }).items;
+    expect(records.map((r) => r.resource)).toEqual(['history export ndjson (2 rows)', 'history export ndjson (incremental) (0 rows)']);
+    expect((await get('pm', '/api/v1/export/history?format=xlsx')).json().detail).toMatch(/format must be equal to one of the allowed values/);
+    expect((await get('pm', '/api/v1/export/history?format=csv&since=yesterday')).json().detail).toMatch(/since: "yesterday" is neither/);
+    expect((await get('pm', '/api/v1/export/history?format=csv&cursor=zzz')).statusCode).toBe(400);
+    expect((await get('viewer', '/api/v1/export/history?format=csv')).statusCode).toBe(403);
   });
 });

@@ -17,7 +17,7 @@ export function historyJobView(j: HistoryJob): HistoryJobView {
   return { ...j, submit_time: new Date(j.submit_time).toISOString(), start_time: iso(j.start_time), end_time: new Date(j.end_time).toISOString() };
 }
 
-const filterQuery = { cluster: str, user: str, account: str, partition: str, qos: str, state: str, job_id: { type: 'integer', minimum: 1 }, since: str, until: str } as const;
+export const filterQuery = { cluster: str, user: str, account: str, partition: str, qos: str, state: str, job_id: { type: 'integer', minimum: 1 }, since: str, until: str } as const;
 
 // The answers as they are serialized (and so described in the OpenAPI document for clients).
 const int = { type: 'integer' } as const;
@@ -49,7 +49,7 @@ function time(name: string, text: string | undefined, now: number): number | und
   return t;
 }
 
-function filterOf(q: Record<string, unknown>): HistoryFilter {
+export function filterOf(q: Record<string, unknown>): HistoryFilter {
   const now = Date.now();
   const s = (k: string): string | undefined => (typeof q[k] === 'string' && q[k] !== '' ? (q[k] as string) : undefined);
   const filter: HistoryFilter = {
@@ -62,7 +62,7 @@ function filterOf(q: Record<string, unknown>): HistoryFilter {
   return filter;
 }
 
-function service(deps: Pick<RouteDeps, 'history'>): HistoryService {
+export function service(deps: Pick<RouteDeps, 'history'>): HistoryService {
   if (!deps.history) throw new HistoryDisabledError();
   return deps.history;
 }

@@ -34,6 +34,8 @@ export interface RouteDeps {
   federation?: Federation;
   /** The job history and usage reports; without it those routes answer 503. */
   history?: HistoryService;
+  /** Where Parquet exports are written before they are sent; default <data_dir>/history/export-scratch. */
+  exportScratchDir?: string;
   /** API tokens (POST/GET/DELETE /api/v1/tokens); absent: no token routes. */
   tokens?: TokenRegistry;
   /** Alerts, silences, deliveries; without it the alert routes answer 404. */

@@ -9,6 +9,7 @@ import { registerClusterObjectRoutes } from './cluster-object-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { JOB_TARGET, NODE_TARGET, registerCommandRoutes } from './command-routes.js';
 import { registerEventRoutes } from './event-routes.js';
+import { registerExportRoutes } from './export-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerMembersRoute, registerProbeRoutes } from './hub-routes.js';
 import { registerJobRoutes } from './job-routes.js';
@@ -43,6 +44,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerClusterObjectRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerHistoryRoutes(app, deps);
+  registerExportRoutes(app, deps);
   registerWatchRoute(app, deps.watch, deps.watchBudget);
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);

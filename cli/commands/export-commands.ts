@@ -1,0 +1,95 @@
+// `sfleet export history --format F [--since --until] [--cursor FILE] [--file OUT]`: the job
+// history as a file, streamed from GET /api/v1/export/history.
+//
+// Nothing half-written looks complete: the body goes to a hidden partial file beside OUT,
+// which is fsynced and renamed to OUT only once the whole answer arrived; on any failure (a
+// full disk, a hub that stops mid-stream) the partial file is removed and OUT is untouched.
+// The cursor file is replaced (write, fsync, rename) only after the export itself is in place.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { CURSOR_HEADER, EXPORT_FORMATS, ROWS_HEADER, type ExportFormat } from '../../shared/export/index.js';
+import { clientFrom, withConnection } from './connection-options.js';
+
+const KINDS = ['jobs', 'nodes', 'events', 'audit', 'history'];
+const FILTERS = ['cluster', 'user', 'account', 'partition', 'qos', 'state', 'since', 'until'] as const;
+
+async function readCursor(file: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // the first run: everything
+    throw new Error(`cannot read the cursor file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const cursor = text.trim();
+  if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) throw new Error(`${file} holds no export cursor (delete it to export everything again)`);
+  return cursor;
+}
+
+/** Writes `text` to `file` atomically: a partial file beside it, fsync, rename. */
+async function writeAtomically(file: string, write: (partial: string) => Promise<void>): Promise<void> {
+  const partial = path.join(path.dirname(file), `.${path.basename(file)}.partial-${randomBytes(4).toString('hex')}`);
+  try {
+    await write(partial);
+    const fh = await open(partial, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(partial, file);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+}
+
+function failure(err: unknown, file: string | undefined): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOSPC') return new Error(`export not written: no space left on the device of ${file}; nothing was kept, the cursor is unchanged`);
+  if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.message === 'aborted') {
+    return new Error(`export not written: the hub's answer broke off before its end${file ? '; nothing was kept' : ''}, the cursor is unchanged`);
+  }
+  return e instanceof Error ? e : new Error(String(err));
+}
+
+export function registerExportCommands(program: Command): void {
+  const cmd = program
+    .command('export')
+    .description('export data as a file: the job history (history) as csv, json, ndjson, parquet or avro, full or incremental')
+    .argument('<kind>', KINDS.join('|'))
+    .requiredOption('--format <format>', EXPORT_FORMATS.join('|'));
+  for (const f of FILTERS) cmd.option(`--${f} <value>`, f === 'since' || f === 'until' ? 'end time bound: ISO-8601 or a duration back from now, e.g. 30d' : undefined);
+  withConnection(
+    cmd
+      .option('--cursor <file>', 'incremental: export only what changed since the run that wrote this file (created on the first run)')
+      .option('-f, --file <path>', 'write to this file (default: stdout)'),
+  ).action(async (kind: string, opts: Record<string, string | undefined>) => {
+    if (!KINDS.includes(kind)) throw new Error(`unknown export "${kind}": expected ${KINDS.join(', ')}`);
+    if (kind !== 'history') throw new Error(`export of ${kind} is not available yet: only history is exported so far`);
+    const format = opts.format as ExportFormat;
+    if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown format "${opts.format}": expected ${EXPORT_FORMATS.join(', ')}`);
+    const q = new URLSearchParams({ format });
+    for (const f of FILTERS) if (opts[f] !== undefined) q.set(f, opts[f]);
+    const cursor = opts.cursor ? await readCursor(opts.cursor) : undefined;
+    if (cursor) q.set('cursor', cursor);
+    const res = await clientFrom(opts).download(`/api/v1/export/history?${q}`);
+    const next = res.headers[CURSOR_HEADER];
+    try {
+      if (opts.file) await writeAtomically(opts.file, (partial) => pipeline(res, createWriteStream(partial, { flags: 'wx', mode: 0o600 })));
+      else await pipeline(res, process.stdout, { end: false });
+    } catch (err) {
+      throw failure(err, opts.file);
+    }
+    if (opts.cursor && typeof next === 'string') await writeAtomically(opts.cursor, async (partial) => {
+      const fh = await open(partial, 'wx', 0o600);
+      await fh.writeFile(`${next}\n`);
+      await fh.close();
+    });
+    if (opts.file) process.stderr.write(`${res.headers[ROWS_HEADER] ?? '?'} rows written to ${opts.file}\n`);
+  });
+}
