@@ -22,6 +22,7 @@ import { loadTls } from '../../shared/tls/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
+import { tlsPolicyFrom } from '../../shared/security/index.js';
 
 export interface Region {
   /** Who leads the region (started once the hub listens); singletons register on leadership.runner. */
@@ -102,7 +103,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const federation = new Federation({
     region: config.region,
     peers: config.regions?.peers ?? [],
-    tls: config.regions?.tls ? loadTls(config.regions.tls, 'hub regions') : base.tls,
+    tls: config.regions?.tls ? loadTls(config.regions.tls, 'hub regions', tlsPolicyFrom(config.security)) : base.tls,
     logger: logger.child({ component: 'federation' }),
   });
   const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
