@@ -85,6 +85,15 @@ export const agentConfigSchema = z
     security: securityConfigSchema.optional().describe('TLS to the hubs, slurmrestd aside (version, TLS 1.3 suites) and encryption at rest of the spool (algorithm, key provider).'),
   })
   .strict()
-  .superRefine((c, ctx) => checkDataAtRest(c, ctx));
+  .superRefine((c, ctx) => {
+    checkDataAtRest(c, ctx);
+    if (c.security?.encryption.data_at_rest?.key_rotation_interval !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'encryption', 'data_at_rest', 'key_rotation_interval'],
+        message: "the agent does not rotate on a schedule: rotate its spool's keys with `sfleet keys rotate --config agent.yaml`; the schedule belongs in hub.yaml, where the hub group's leader runs it",
+      });
+    }
+  });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

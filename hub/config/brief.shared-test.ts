@@ -72,7 +72,7 @@ const HUB_KEYS: Record<string, Fate> = {
   'security.encryption.tls.cipher_suites': acts('test/tls-cipher-suites.test.ts'),
   'security.encryption.data_at_rest.algorithm': acts('shared/security/config.test.ts'),
   'security.encryption.data_at_rest.key_provider': acts('shared/security/config.test.ts'),
-  'security.encryption.data_at_rest.key_rotation_interval': refused(/scheduled rotation is not built yet: rotate by hand with `sfleet keys rotate --config FILE`/),
+  'security.encryption.data_at_rest.key_rotation_interval': acts('test/key-rotation.test.ts'),
   'compliance.frameworks': COMPLIANCE,
   'compliance.audit.enabled': COMPLIANCE,
   'compliance.audit.backend': COMPLIANCE,
@@ -226,7 +226,7 @@ describe('the brief as written: every configuration block', () => {
   it('security: the agent takes the same section (TLS to the hubs, its spool sealed by the key provider)', () => {
     const block = configBlocks.find((b) => b.startsWith('security:'))!;
     const problems = validateConfigText(agentConfigSchema, AGENT_BASE + 'slurm: { endpoints: ["https://slurm1.company.com"] }\n' + HUB_NEEDS.security + block, 'agent.yaml', { env: ENV });
-    expect(problems).toEqual([expect.stringMatching(/security\.encryption\.data_at_rest\.key_rotation_interval: scheduled rotation is not built yet/)]);
+    expect(problems).toEqual([expect.stringMatching(/security\.encryption\.data_at_rest\.key_rotation_interval: the agent does not rotate on a schedule: rotate its spool's keys with `sfleet keys rotate --config agent\.yaml`; the schedule belongs in hub\.yaml/)]);
   });
 
   it('the Kubernetes example is a manifest, not a configuration: the hub refuses it', () => {

@@ -4,6 +4,7 @@
 // data_at_rest names the algorithm and the key provider; where the provider's key lives
 // (keyring path, variable, Vault address and token) stays in encryption.<provider>.
 import { z } from 'zod';
+import { duration } from '../config/index.js';
 import { encryptionConfigSchema, type EncryptionConfig } from '../crypto/config.js';
 import { tlsPolicyConfigSchema, tlsPolicyOf } from '../tls/config.js';
 import type { TlsPolicy } from '../tls/policy.js';
@@ -16,11 +17,10 @@ export const dataAtRestConfigSchema = z
       .default('AES-256-GCM')
       .describe('The cipher of sealed files: "AES-256-GCM" (the only one).'),
     key_provider: z.enum(['file', 'env', 'vault']).describe('Where the key-encryption key comes from; its details go in encryption.file, encryption.env or encryption.vault. Turns encryption at rest on.'),
-    key_rotation_interval: z
-      .unknown()
+    key_rotation_interval: duration
+      .refine((ms) => ms >= 60_000, 'at least 1m')
       .optional()
-      .refine((v) => v === undefined, 'scheduled rotation is not built yet: rotate by hand with `sfleet keys rotate --config FILE` (docs/operations: keys)')
-      .describe('Not available yet: rotate with `sfleet keys rotate`.'),
+      .describe('Rotate the key-encryption key and re-wrap the data keys this often (the leader of a hub group; audited as keys:rotate). Absent: only by hand (sfleet keys rotate). The agent rotates its spool\'s keys by hand only.'),
   })
   .strict();
 
