@@ -14,6 +14,7 @@ import { CertificateRenewal, HubStream } from './stream/index.js';
 import { agentReport, createAgentMetrics, ObserveListener, type HealthSource } from './observe/index.js';
 import { PushgatewayPusher } from '../shared/metrics/index.js';
 import type { Registry } from 'prom-client';
+import { effectiveEncryption, tlsPolicyFrom } from '../shared/security/index.js';
 
 export interface RunningAgent {
   pipeline: AgentPipeline;
@@ -40,8 +41,9 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const logger = opts.logger ?? createLogger({ name: 'sfleet-agent', level: config.log_level });
   const log = logger.child({ cluster: config.cluster });
   // Fail at start on unreadable TLS files, not on the first connect.
-  loadTls(config.tls, 'agent');
-  const atRest = await AtRest.create(config.encryption, { logger: log });
+  const tlsPolicy = tlsPolicyFrom(config.security);
+  loadTls(config.tls, 'agent', tlsPolicy);
+  const atRest = await AtRest.create(effectiveEncryption(config.encryption, config.security), { logger: log, tlsPolicy });
   if (atRest.enabled) log.info({ encryption: atRest.describe(), ...(await atRest.preload(config.spool_dir)) }, 'encryption at rest: data keys loaded');
   // A full or read-only disk fails every write: logged once a minute, counted every time.
   const faults = new WriteFaults({ logger: log }, { logIntervalMs: 60_000 });
@@ -59,7 +61,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       agentName: config.name,
       agentVersion: VERSION,
       endpoints: [...config.hub.endpoints],
-      tls: () => loadTls(config.tls, 'agent'),
+      tls: () => loadTls(config.tls, 'agent', tlsPolicy),
       initialBackoffMs: config.hub.initial_backoff,
       maxBackoffMs: config.hub.max_backoff,
     },

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/fields.js';
 import { encryptionConfigSchema } from '../../shared/crypto/config.js';
+import { checkDataAtRest, securityConfigSchema } from '../../shared/security/index.js';
 import { observeConfigSchema } from '../observe/config.js';
 
 const slurmEndpoint = z
@@ -81,7 +82,18 @@ export const agentConfigSchema = z
       .describe('Checks on jobs submitted through the hub, made again here whatever the hub says.'),
     encryption: encryptionConfigSchema.optional().describe('Encryption at rest of the agent\'s spool.'),
     observe: observeConfigSchema.describe('The agent\'s own /metrics and /healthz listener and Pushgateway pushes.'),
+    security: securityConfigSchema.optional().describe('TLS to the hubs, slurmrestd aside (version, TLS 1.3 suites) and encryption at rest of the spool (algorithm, key provider).'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    checkDataAtRest(c, ctx);
+    if (c.security?.encryption.data_at_rest?.key_rotation_interval !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'encryption', 'data_at_rest', 'key_rotation_interval'],
+        message: "the agent does not rotate on a schedule: rotate its spool's keys with `sfleet keys rotate --config agent.yaml`; the schedule belongs in hub.yaml, where the hub group's leader runs it",
+      });
+    }
+  });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -37,7 +37,8 @@ export async function hubFiles(flags: HubFileFlags, sealed?: string): Promise<{ 
   const dataDir = resolve(config.data_dir);
   if (!sealed) return { dataDir };
   const { AtRest } = await import('../../shared/crypto/index.js');
-  const atRest = await AtRest.create(config.encryption, { createKeyring: false });
+  const { effectiveEncryption } = await import('../../shared/security/index.js');
+  const atRest = await AtRest.create(effectiveEncryption(config.encryption, config.security), { createKeyring: false });
   if (atRest.enabled) await atRest.preload(resolve(dataDir, sealed));
   return { dataDir, atRest };
 }

@@ -14,6 +14,7 @@ import { parse } from 'yaml';
 import type { EncryptionConfig } from '../../shared/crypto/index.js';
 import { parseFormat, render } from '../output/render.js';
 import { collect } from './hub-files.js';
+import { effectiveEncryption } from '../../shared/security/index.js';
 
 interface Target {
   role: 'hub' | 'agent';
@@ -34,11 +35,11 @@ async function target(opts: { config: string; set: string[] }): Promise<Target> 
   if (isAgent) {
     const { agentConfigSchema } = await import('../../agent/config/index.js');
     const c = loadConfigFile(agentConfigSchema, opts.config, { overrides: opts.set });
-    return { role: 'agent', root: resolve(c.spool_dir), encryption: c.encryption };
+    return { role: 'agent', root: resolve(c.spool_dir), encryption: effectiveEncryption(c.encryption, c.security) };
   }
   const { hubConfigSchema } = await import('../../hub/config/index.js');
   const c = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
-  return { role: 'hub', root: resolve(c.data_dir), encryption: c.encryption };
+  return { role: 'hub', root: resolve(c.data_dir), encryption: effectiveEncryption(c.encryption, c.security) };
 }
 
 export function registerKeysCommands(program: Command): void {

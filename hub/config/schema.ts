@@ -23,6 +23,8 @@ import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
 import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
 import { alertingConfigSchema } from '../alerting/config.js';
+import { checkDataAtRest, securityConfigSchema } from '../../shared/security/index.js';
+import { ELSEWHERE, livesElsewhere } from './elsewhere.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -70,12 +72,19 @@ export const hubConfigSchema = z
     http: httpConfigSchema.describe('The HTTPS listener: allowed origins, trusted proxies, timeouts and connection caps.'),
     limits: limitsConfigSchema.describe('What a caller can make the hub hold: message sizes, watch buffers, watches per caller.'),
     alerting: alertingConfigSchema.prefault({}).describe('Alerting: built-in and custom rules, routes, silences, escalation policies and channels. Without channels alerts are listed, not sent.'),
+    security: securityConfigSchema.optional().describe('TLS of every listener and client (version, TLS 1.3 suites) and encryption at rest (algorithm, key provider).'),
+    clusters: livesElsewhere(ELSEWHERE.clusters),
+    scaling: livesElsewhere(ELSEWHERE.scaling),
+    compliance: livesElsewhere(ELSEWHERE.compliance),
+    backup: livesElsewhere(ELSEWHERE.backup),
+    integrations: livesElsewhere(ELSEWHERE.integrations),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.redis && !c.etcd) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
     }
+    checkDataAtRest(c, ctx);
     for (const [i, peer] of (c.regions?.peers ?? []).entries()) {
       if (peer.name === c.region) ctx.addIssue({ code: 'custom', path: ['regions', 'peers', i, 'name'], message: `"${peer.name}" is this hub's own region` });
     }

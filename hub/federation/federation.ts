@@ -4,7 +4,7 @@
 // `partial`; a dead or hanging region costs at most its timeout, never the whole answer.
 import { request } from 'node:https';
 import type { Logger } from '../../shared/logging/index.js';
-import { MIN_TLS_VERSION, type TlsMaterial } from '../../shared/tls/index.js';
+import { MIN_TLS_VERSION, tlsOptionsOf, type TlsMaterial } from '../../shared/tls/index.js';
 import { checkLimit } from '../fleet/index.js';
 import { decodeGlobalCursor, mergeAll, mergePage, regionCursor, type ItemKey, type RegionPage } from './merge.js';
 
@@ -135,7 +135,7 @@ export class Federation {
           // Extra headers: the caller's RBAC row filters, so the peer narrows its answer to them.
           headers: { ...headers, accept: 'application/json' },
           ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
-          minVersion: MIN_TLS_VERSION,
+          ...(tls ? tlsOptionsOf(tls) : { minVersion: MIN_TLS_VERSION }),
           rejectUnauthorized: true,
           agent: false,
           signal: abort.signal,

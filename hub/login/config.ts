@@ -37,7 +37,12 @@ export const authConfigSchema = z
       .object({
         enabled: z.boolean().default(false).describe('Ask for a second factor where the required_* keys say so.'),
         providers: z
-          .array(z.discriminatedUnion('type', [totpProviderSchema, webauthnProviderSchema]))
+          .array(
+            z.discriminatedUnion('type', [totpProviderSchema, webauthnProviderSchema], {
+              // The brief's `type: "hardware"` (FIDO2 keys) is our webauthn factor: say so instead of listing types.
+              error: (iss) => (iss.code === 'invalid_union' ? 'type "totp" or "webauthn"; hardware tokens (FIDO2) are type "webauthn" (with rp_id and origins; its challenge_ttl is the challenge timeout)' : undefined),
+            }),
+          )
           .min(1)
           .max(2)
           .refine((ps) => new Set(ps.map((p) => p.type)).size === ps.length, 'at most one provider of each type (totp, webauthn)')

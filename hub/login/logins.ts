@@ -16,6 +16,7 @@ import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
 import { MemorySharedKvStore, type SharedKvStore } from '../replication/index.js';
+import { hasTlsPolicy, tlsPolicyFrom, type SecurityConfig } from '../../shared/security/index.js';
 
 export interface LoginsDeps {
   logger: Logger;
@@ -43,6 +44,7 @@ export interface LoginsConfig {
   auth: AuthConfig;
   data_dir: string;
   sso?: { ldap?: LdapConfig };
+  security?: SecurityConfig;
 }
 
 export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
@@ -73,7 +75,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     ...(totp ? { totp: new TotpVerifier(deps.once, totp.window) } : {}),
     ...(webauthn ? { webauthn } : {}),
     localUsers,
-    ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger) } : {}),
+    ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger, process.env, hasTlsPolicy(config.security) ? tlsPolicyFrom(config.security) : undefined) } : {}),
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
   });

@@ -12,6 +12,7 @@ import { RevocationWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
 import { WriteFaults } from '../../shared/durability/index.js';
+import { effectiveEncryption, tlsPolicyFrom } from '../../shared/security/index.js';
 
 export interface Foundations {
   config: HubConfig;
@@ -30,10 +31,11 @@ export interface Foundations {
 }
 
 export async function openFoundations(config: HubConfig, logger: Logger, stack: CloseStack): Promise<Foundations> {
-  const tls = loadTls(config.tls, 'hub');
+  const tlsPolicy = tlsPolicyFrom(config.security);
+  const tls = loadTls(config.tls, 'hub', tlsPolicy);
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   // Encryption at rest: the data keys of every sealed file are unwrapped now (a missing key stops the start here, naming the file).
-  const atRest = await AtRest.create(config.encryption, { logger });
+  const atRest = await AtRest.create(effectiveEncryption(config.encryption, config.security), { logger, tlsPolicy });
   if (atRest.enabled) logger.info({ encryption: atRest.describe(), ...(await atRest.preload(config.data_dir)) }, 'encryption at rest: data keys loaded');
 
   const revocations = new RevocationWatcher(revocationPath(config.data_dir), { logger });

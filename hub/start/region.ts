@@ -22,6 +22,8 @@ import { loadTls } from '../../shared/tls/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
+import { tlsPolicyFrom } from '../../shared/security/index.js';
+import { KeyRotationSchedule } from '../keys/index.js';
 
 export interface Region {
   /** Who leads the region (started once the hub listens); singletons register on leadership.runner. */
@@ -75,6 +77,12 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   });
   stack.defer('alerting', () => alerting.close());
   leadership.runner.register(alerting.singleton());
+  // security.encryption.data_at_rest.key_rotation_interval: the leader rotates on that schedule by itself.
+  const rotationInterval = config.security?.encryption.data_at_rest?.key_rotation_interval;
+  if (rotationInterval && base.atRest.enabled) {
+    const schedule = new KeyRotationSchedule({ atRest: base.atRest, roots: [config.data_dir], dataDir: config.data_dir, clock, audit, logger: logger.child({ component: 'keys' }) }, { intervalMs: rotationInterval });
+    leadership.runner.register(schedule.singleton());
+  }
   const ownership =
     leadership instanceof EtcdLeadership && config.etcd
       ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), clock, pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd.lease_ttl / 6))) })
@@ -102,7 +110,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const federation = new Federation({
     region: config.region,
     peers: config.regions?.peers ?? [],
-    tls: config.regions?.tls ? loadTls(config.regions.tls, 'hub regions') : base.tls,
+    tls: config.regions?.tls ? loadTls(config.regions.tls, 'hub regions', tlsPolicyFrom(config.security)) : base.tls,
     logger: logger.child({ component: 'federation' }),
   });
   const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };

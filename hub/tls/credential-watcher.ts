@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from '../../shared/logging/index.js';
-import { loadTls, MIN_TLS_VERSION, type ReloadableServerCredentials, type TlsFiles, type TlsMaterial } from '../../shared/tls/index.js';
+import { loadTls, tlsOptionsOf, type ReloadableServerCredentials, type TlsFiles, type TlsMaterial } from '../../shared/tls/index.js';
 import { watchFiles, type FileWatchOptions } from './file-watch.js';
 
 export interface CredentialWatcherDeps {
@@ -55,7 +55,7 @@ export class CredentialWatcher {
     let material: TlsMaterial;
     let cert: X509Certificate;
     try {
-      material = loadTls(this.files, 'hub');
+      material = loadTls(this.files, 'hub', this.current.policy);
       if (material.cert.equals(this.current.cert) && material.key.equals(this.current.key) && material.ca.equals(this.current.ca)) return false;
       cert = checkRotatedMaterial(material);
     } catch (err) {
@@ -90,7 +90,7 @@ export function watchListenerCredentials(
       apply: (m) => {
         listeners.grpc.reload(m);
         // setSecureContext resets every option it is not given: TLS 1.3 only must come again.
-        listeners.https.setSecureContext({ ca: m.ca, cert: m.cert, key: m.key, minVersion: MIN_TLS_VERSION });
+        listeners.https.setSecureContext({ ca: m.ca, cert: m.cert, key: m.key, ...tlsOptionsOf(m) });
       },
     },
     opts,

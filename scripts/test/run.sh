@@ -83,9 +83,18 @@ node dist/scripts/check-recorded/main.js
 
 step "simulator against the real OpenAPI specs and recordings"
 if [ -d ../shared/slurm/openapi ]; then
-  vitest_run shared-data --project shared-data
+  vitest_run shared-data --project shared-data sim/
 else
   echo "not run: ../shared/slurm/openapi is not beside the repository"
+fi
+
+# Every configuration block of the feature brief loads into hub or agent and acts, or is
+# refused with where it lives instead (hub/config/brief.shared-test.ts).
+step "the feature brief's configuration blocks"
+if [ -f ../shared/brief/enterprise-features.md ]; then
+  vitest_run shared-brief --project shared-data hub/config/
+else
+  echo "not run: ../shared/brief is not beside the repository"
 fi
 
 step "summary"

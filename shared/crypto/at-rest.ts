@@ -23,6 +23,7 @@ import { KeyServiceError, KeyUnavailableError, TamperedDataError } from './error
 import { FileKeyProvider } from './file-key-provider.js';
 import type { KeyProvider, WrappedDek } from './key-provider.js';
 import { VaultTransitProvider } from './vault-transit-provider.js';
+import type { TlsPolicy } from '../tls/policy.js';
 
 export interface StoredFileInfo {
   path: string;
@@ -54,9 +55,9 @@ export class AtRest {
   }
 
   /** `createKeyring: false` (the CLI): a missing keyring is an error, not a new key. */
-  static async create(config: EncryptionConfig | undefined, deps: { logger?: Logger; env?: NodeJS.ProcessEnv; createKeyring?: boolean } = {}): Promise<AtRest> {
+  static async create(config: EncryptionConfig | undefined, deps: { logger?: Logger; env?: NodeJS.ProcessEnv; createKeyring?: boolean; tlsPolicy?: TlsPolicy } = {}): Promise<AtRest> {
     if (!config?.enabled) return AtRest.plaintext();
-    const at = new AtRest(createProvider(config, deps.env, { createKeyring: deps.createKeyring }), deps);
+    const at = new AtRest(createProvider(config, deps.env, { createKeyring: deps.createKeyring, tlsPolicy: deps.tlsPolicy }), deps);
     if (at.provider instanceof FileKeyProvider && at.provider.created) deps.logger?.warn({ keyring: at.provider.path }, 'encryption: created a new keyring; back it up: without it the data cannot be read');
     // Vault: one call now, so a wrong address or token fails the start, not the first write.
     if (!at.provider?.local) await at.refill();
@@ -253,14 +254,14 @@ export class AtRest {
   }
 }
 
-export function createProvider(config: EncryptionConfig, env: NodeJS.ProcessEnv = process.env, opts: { createKeyring?: boolean } = {}): KeyProvider {
+export function createProvider(config: EncryptionConfig, env: NodeJS.ProcessEnv = process.env, opts: { createKeyring?: boolean; tlsPolicy?: TlsPolicy } = {}): KeyProvider {
   switch (config.provider) {
     case 'file':
       return new FileKeyProvider(config.file!.path, { create: opts.createKeyring });
     case 'env':
       return new EnvKeyProvider(config.env!.var, env);
     case 'vault':
-      return new VaultTransitProvider(config.vault!, env);
+      return new VaultTransitProvider(config.vault!, env, opts.tlsPolicy);
   }
 }
 

@@ -14,6 +14,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError } from './errors.js';
 import type { KeyProvider, WrappedDek } from './key-provider.js';
+import { tlsVersionOptions, type TlsPolicy } from '../tls/policy.js';
 
 export interface VaultTransitOptions {
   address: string;
@@ -39,6 +40,8 @@ export class VaultTransitProvider implements KeyProvider {
   constructor(
     private readonly opts: VaultTransitOptions,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** security.encryption.tls: the TLS 1.3 suites offered to an https Vault. */
+    private readonly tlsPolicy: TlsPolicy = {},
   ) {
     this.keyId = `${opts.mount}/${opts.key_name}`;
     if (opts.ca_file) {
@@ -133,7 +136,7 @@ export class VaultTransitProvider implements KeyProvider {
           },
           timeout: this.opts.timeout,
           ...(this.ca ? { ca: this.ca } : {}),
-          minVersion: 'TLSv1.3',
+          ...tlsVersionOptions(this.tlsPolicy),
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];

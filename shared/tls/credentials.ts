@@ -5,6 +5,9 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { SecureServerOptions } from 'node:http2';
 import { ConfigError } from '../errors/index.js';
+import { tlsVersionOptions, type TlsPolicy } from './policy.js';
+
+export { MIN_TLS_VERSION } from './policy.js';
 
 export interface TlsFiles {
   ca: string;
@@ -16,11 +19,16 @@ export interface TlsMaterial {
   ca: Buffer;
   cert: Buffer;
   key: Buffer;
+  /** The TLS 1.3 suites this endpoint allows (security.encryption.tls); travels with the files. */
+  policy?: TlsPolicy;
 }
 
-export const MIN_TLS_VERSION = 'TLSv1.3' as const;
+/** The version floor and suites of a material, to spread into Node's TLS options. */
+export function tlsOptionsOf(material: Pick<TlsMaterial, 'policy'>): ReturnType<typeof tlsVersionOptions> {
+  return tlsVersionOptions(material.policy);
+}
 
-export function loadTls(files: TlsFiles, what: string): TlsMaterial {
+export function loadTls(files: TlsFiles, what: string, policy?: TlsPolicy): TlsMaterial {
   const read = (path: string, field: string): Buffer => {
     try {
       return readFileSync(path);
@@ -28,9 +36,9 @@ export function loadTls(files: TlsFiles, what: string): TlsMaterial {
       throw new ConfigError(`${what}: cannot read tls.${field} "${path}": ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   };
-  const material = { ca: read(files.ca, 'ca'), cert: read(files.cert, 'cert'), key: read(files.key, 'key') };
+  const material: TlsMaterial = { ca: read(files.ca, 'ca'), cert: read(files.cert, 'cert'), key: read(files.key, 'key'), ...(policy ? { policy } : {}) };
   try {
-    createSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+    createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, ...tlsOptionsOf(material) });
   } catch (err) {
     throw new ConfigError(`${what}: tls.cert/tls.key do not form a usable pair: ${(err as Error).message}`);
   }
@@ -43,7 +51,7 @@ class MutualTls13ServerCredentials extends ServerCredentials {
     const constructorOptions: SecureServerOptions = {
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: MIN_TLS_VERSION,
+      ...tlsOptionsOf(material),
     };
     const contextOptions: SecureContextOptions = { ca: material.ca, cert: material.cert, key: material.key };
     super(constructorOptions, contextOptions);
@@ -52,7 +60,7 @@ class MutualTls13ServerCredentials extends ServerCredentials {
   /** New connections use the new files; open ones continue. */
   reload(material: TlsMaterial): void {
     // Node's setSecureContext resets every option it is not given: minVersion must come again.
-    this.updateSecureContextOptions({ ca: material.ca, cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION });
+    this.updateSecureContextOptions({ ca: material.ca, cert: material.cert, key: material.key, ...tlsOptionsOf(material) });
   }
 
   _equals(other: ServerCredentials): boolean {
@@ -69,7 +77,7 @@ export function grpcServerCredentials(material: TlsMaterial): ReloadableServerCr
 
 export function grpcClientCredentials(material: TlsMaterial): ChannelCredentials {
   return withoutIpServername(
-    ChannelCredentials.createFromSecureContext(createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION })),
+    ChannelCredentials.createFromSecureContext(createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, ...tlsOptionsOf(material) })),
   );
 }
 

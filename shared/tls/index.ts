@@ -5,3 +5,5 @@ export * from './identity.js';
 export * from './credentials.js';
 export * from './csr.js';
 export * from './revocation.js';
+export * from './policy.js';
+export * from './config.js';

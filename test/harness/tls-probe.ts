@@ -46,3 +46,18 @@ export function replaceFiles(target: TlsFiles, from: { cert: string; key: string
   renameSync(`${target.key}.new`, target.key);
   renameSync(`${target.cert}.new`, target.cert);
 }
+
+/** A TLS 1.3 handshake offering only `suite`: the suite agreed on, or the error the client got. */
+export function suiteAttempt(port: number, client: TlsFiles, suite: string, alpn = 'h2'): Promise<{ cipher?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const s = connect(
+      { host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(client.ca), cert: readFileSync(client.cert), key: readFileSync(client.key), ALPNProtocols: [alpn], minVersion: 'TLSv1.3', ciphers: suite },
+      () => {
+        const cipher = s.getCipher().name;
+        s.destroy();
+        resolve({ cipher });
+      },
+    );
+    s.on('error', (err) => resolve({ error: err.message }));
+  });
+}

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { BadRequestError, FleetError, NotFoundError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { MIN_TLS_VERSION, type TlsMaterial } from '../../../shared/tls/index.js';
+import { tlsOptionsOf, type TlsMaterial } from '../../../shared/tls/index.js';
 import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Logins } from '../../login/index.js';
 import { registerDashboardLogin } from '../../login/webauthn/index.js';
@@ -84,7 +84,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
             requestCert: true,
             // Token callers have no certificate; the gate checks socket.authorized itself.
             rejectUnauthorized: false,
-            minVersion: MIN_TLS_VERSION,
+            ...tlsOptionsOf(tls),
             // Slow clients (headers 10 s, whole request 30 s, TLS handshake as headers), checked each second.
             handshakeTimeout: http.header_timeout,
             headersTimeout: http.header_timeout,

@@ -12,6 +12,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import type { LdapConfig } from '../config.js';
 import { DirectoryUnavailableError, LoginFailedError } from '../errors.js';
 import { escapeDnValue, escapeFilterValue, isAcceptableLoginName } from './escape.js';
+import { tlsVersionOptions, type TlsPolicy } from '../../../shared/tls/policy.js';
 
 export interface DirectoryUser {
   /** The login name as the directory spells it (the user_attr value). */
@@ -49,10 +50,13 @@ export class LdapDirectory {
     private readonly config: LdapConfig,
     private readonly logger: Logger,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** security.encryption.tls when configured: TLS 1.3 and its suites; absent: TLS 1.2 floor (many directories). */
+    tlsPolicy?: TlsPolicy,
   ) {
     if (config.url.startsWith('ldaps://') || config.start_tls) {
       const host = new URL(config.url).hostname;
-      this.tls = { servername: host, minVersion: 'TLSv1.2', ...(config.ca_file ? { ca: readFileSync(config.ca_file) } : {}) };
+      const version = tlsPolicy ? tlsVersionOptions(tlsPolicy) : { minVersion: 'TLSv1.2' as const };
+      this.tls = { servername: host, ...version, ...(config.ca_file ? { ca: readFileSync(config.ca_file) } : {}) };
     }
   }
 

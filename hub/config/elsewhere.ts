@@ -1,0 +1,25 @@
+// Keys of the brief (../shared/brief/enterprise-features.md) that are not hub settings, or not
+// built yet: accepted by name so the file is read, and refused with where the setting lives
+// instead. A site pasting the brief's blocks learns what to move, instead of an "unknown key".
+import { z } from 'zod';
+
+export function livesElsewhere(pointer: string): z.ZodType<undefined> {
+  return z
+    .unknown()
+    .refine((v) => v === undefined, pointer)
+    .optional()
+    .describe(`Not read by the hub: ${pointer}`) as unknown as z.ZodType<undefined>;
+}
+
+export const ELSEWHERE = {
+  clusters:
+    "a cluster's Slurm endpoints and load balancing belong to its agent: slurm.endpoints and slurm.load_balancing in that cluster's agent.yaml (the hub learns the clusters from their agents)",
+  scaling:
+    "shared state is the hub's etcd and redis sections (redis.url); instance counts and autoscaling belong to the deployment (the Kubernetes replicas or autoscaler), which starts the hubs: the hub does not read them",
+  compliance:
+    'audit settings live in the audit section: audit.retention_days, audit.ship.elasticsearch (shipping) and audit.rules; framework presets (sox, gdpr, hipaa, soc2) are not built yet',
+  backup:
+    "scheduled backups are not built yet: back up the hub's data_dir (and the keyring of encryption.file) with the site's own tools",
+  integrations:
+    'integrations are not built yet: until their own channels land, ServiceNow and Jira are reached from alerting.channels (type "webhook" to their REST API)',
+} as const;

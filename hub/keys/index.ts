@@ -1,0 +1,1 @@
+export { KeyRotationSchedule, type CheckOutcome, type KeyRotationDeps, type KeyRotationOptions, type RotationRecord } from './rotation-schedule.js';

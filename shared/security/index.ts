@@ -1,0 +1,1 @@
+export { checkDataAtRest, dataAtRestConfigSchema, effectiveEncryption, hasTlsPolicy, securityConfigSchema, tlsPolicyFrom, type SecurityConfig } from './config.js';
