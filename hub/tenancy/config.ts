@@ -72,6 +72,17 @@ const tenantSchema = z
     account_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each Slurm account (glob -> limits), each account counted on its own.'),
     user_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each user (glob -> limits) within the tenant.'),
     schedules: z.array(quotaScheduleSchema).default([]).describe('Dynamic quotas: tenant limits in force at scheduled times; the first schedule in force wins. A shrinking quota never cancels running jobs.'),
+    enforcement: z
+      .object({
+        policy: z
+          .enum(['alert', 'hold'])
+          .default('alert')
+          .describe('alert: the quota gauges only (the breach signal). hold: the leader holds the newest pending jobs over a max_jobs limit and releases them, and only them, when usage falls or a schedule raises the limit.'),
+        dry_run: z.boolean().default(false).describe('Report (audit record and event) what the policy would do, and do nothing.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('What the hub does about jobs submitted straight to Slurm past the quota.'),
   })
   .strict();
 
@@ -89,6 +100,10 @@ export const multiTenancyConfigSchema = z
       .strict()
       .prefault({})
       .describe('Fleet-wide callers besides hub certificates: RBAC alone decides what they see.'),
+    enforcement_interval: duration
+      .pipe(z.number().min(1_000, 'at least 1s').max(3_600_000, 'at most 1h'))
+      .default(30_000)
+      .describe('How often the leader compares usage with the limits in force and holds or releases jobs (tenants with enforcement policy hold).'),
     tenants: z.record(z.string().regex(TENANT_NAME, 'a tenant name: a lower-case letter, then letters, digits, _ or -'), tenantSchema).default({}).describe('Tenants by name.'),
   })
   .strict()
