@@ -20,6 +20,8 @@ import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
 import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
+import { QuotaEnforcer } from '../enforcement/index.js';
+import { TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
 import { registerReplicationMetrics } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
@@ -59,6 +61,14 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);
+  // Enforcement (policy hold) for jobs submitted straight to Slurm: the leader's singleton (it starts with the election, after the listeners).
+  if (gate.tenancy?.enabled && config.multi_tenancy) {
+    const enforcer = new QuotaEnforcer({ tenancy: gate.tenancy, state, commands, audit, events, clock: base.clock, logger: logger.child({ component: 'quota-enforcement' }) }, { intervalMs: config.multi_tenancy.enforcement_interval });
+    leadership.runner.register(enforcer.singleton());
+  }
+  // Per-tenant API rate limits (a bucket per tenant on this hub).
+  const tenantRate = gate.tenancy?.enabled && config.multi_tenancy ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, base.clock) : undefined;
+  tenantRate?.registerMetrics(metrics);
   if (observe.prometheus.push_gateway) {
     const pusher = new PushgatewayPusher(
       { registries: [metrics], logger: logger.child({ component: 'pushgateway' }) },
@@ -118,6 +128,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
       ],
       cookieBearer: bearerFromSessionCookie,
+      ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
       rbac: gate.rbac,
       logins: gate.logins,
       audit,

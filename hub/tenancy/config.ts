@@ -62,6 +62,13 @@ export const quotaScheduleSchema = z
 
 export type QuotaSchedule = z.infer<typeof quotaScheduleSchema>;
 
+export const rateLimitSchema = z
+  .object({
+    requests_per_second: z.number().positive('more than 0').max(100_000, 'at most 100000').describe('Requests refilled each second (the sustained rate).'),
+    burst: z.number().int('a whole number').min(1, 'at least 1').max(1_000_000, 'at most 1000000').describe('Requests allowed at once after a quiet spell (the bucket size).'),
+  })
+  .strict();
+
 const tenantSchema = z
   .object({
     clusters: globs.min(1).describe('The clusters (names or globs) the tenant uses. A cluster may belong to several tenants: its jobs are split by Slurm account.'),
@@ -72,6 +79,18 @@ const tenantSchema = z
     account_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each Slurm account (glob -> limits), each account counted on its own.'),
     user_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each user (glob -> limits) within the tenant.'),
     schedules: z.array(quotaScheduleSchema).default([]).describe('Dynamic quotas: tenant limits in force at scheduled times; the first schedule in force wins. A shrinking quota never cancels running jobs.'),
+    rate_limit: rateLimitSchema.optional().describe("This tenant's API rate limit (a token bucket per tenant on each hub); default multi_tenancy.rate_limit."),
+    enforcement: z
+      .object({
+        policy: z
+          .enum(['alert', 'hold'])
+          .default('alert')
+          .describe('alert: the quota gauges only (the breach signal). hold: the leader holds the newest pending jobs over a max_jobs limit and releases them, and only them, when usage falls or a schedule raises the limit.'),
+        dry_run: z.boolean().default(false).describe('Report (audit record and event) what the policy would do, and do nothing.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('What the hub does about jobs submitted straight to Slurm past the quota.'),
   })
   .strict();
 
@@ -89,6 +108,11 @@ export const multiTenancyConfigSchema = z
       .strict()
       .prefault({})
       .describe('Fleet-wide callers besides hub certificates: RBAC alone decides what they see.'),
+    rate_limit: rateLimitSchema.optional().describe('The API rate limit of every tenant without its own: over it, 429 with Retry-After. Absent: no limit. Fleet-wide callers are not limited.'),
+    enforcement_interval: duration
+      .pipe(z.number().min(1_000, 'at least 1s').max(3_600_000, 'at most 1h'))
+      .default(30_000)
+      .describe('How often the leader compares usage with the limits in force and holds or releases jobs (tenants with enforcement policy hold).'),
     tenants: z.record(z.string().regex(TENANT_NAME, 'a tenant name: a lower-case letter, then letters, digits, _ or -'), tenantSchema).default({}).describe('Tenants by name.'),
   })
   .strict()

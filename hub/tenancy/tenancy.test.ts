@@ -33,7 +33,8 @@ const person = (name: string, fields: Partial<Principal> = {}): Principal => ({ 
 describe('multi_tenancy config', () => {
   it("reads the brief's shape and fills the defaults", () => {
     const c = load(BRIEF).multi_tenancy!;
-    expect(c.tenants.engineering).toEqual({ clusters: ['eng-cluster'], accounts: ['*'], users: ['eng-*'], groups: [], resources: { max_jobs: 1000, max_nodes: 100 }, account_resources: {}, user_resources: {}, schedules: [] });
+    expect(c.tenants.engineering).toEqual({ clusters: ['eng-cluster'], accounts: ['*'], users: ['eng-*'], groups: [], resources: { max_jobs: 1000, max_nodes: 100 }, account_resources: {}, user_resources: {}, schedules: [], enforcement: { policy: 'alert', dry_run: false } });
+    expect(c.enforcement_interval).toBe(30_000);
     expect(c.tenants.research.resources?.max_memory).toBe(2048 * 1024 ** 3);
   });
 
@@ -49,6 +50,8 @@ describe('multi_tenancy config', () => {
     ],
     ['  tenants:\n    Bad: { clusters: [c] }\n', 'hub.yaml:4: multi_tenancy.tenants.Bad'],
     ['  tenants: {}\n', 'hub.yaml:3: multi_tenancy.tenants: multi_tenancy is enabled but names no tenant'],
+    ['  tenants:\n    a: { clusters: [c], enforcement: { policy: cancel } }\n', 'hub.yaml:4: multi_tenancy.tenants.a.enforcement.policy'],
+    ['  enforcement_interval: 100ms\n  tenants:\n    a: { clusters: [c] }\n', 'hub.yaml:3: multi_tenancy.enforcement_interval: at least 1s'],
   ];
   for (const [body, message] of refused) {
     it(`refuses ${message.split(': ').slice(1).join(': ')}`, () => {

@@ -14,7 +14,8 @@ import { adapterFor, isSupportedVersion } from '../../normalize/index.js';
 import type { SourceDeps } from '../deps.js';
 import { SingleFlight } from '../single-flight.js';
 import { checkCommand, controllerUnreachable, executeWithCli, firstError, runSlurm, type SlurmRunner } from '../slurm-commands/index.js';
-import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource } from '../source.js';
+import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource, SubmitOutcome, SubmitRequest } from '../source.js';
+import { submitWithSbatch } from './cli-submit.js';
 import {
   ACCOUNT_FORMAT,
   ASSOCIATION_FORMAT,
@@ -71,6 +72,11 @@ export class CliSource implements SlurmSource {
 
   async execute(command: SlurmCommand, signal?: AbortSignal): Promise<CommandOutcome> {
     return executeWithCli(checkCommand(command), this.run, signal);
+  }
+
+  /** sbatch --parsable as the user (runuser: the agent runs as root). */
+  submit(request: SubmitRequest, signal?: AbortSignal): Promise<SubmitOutcome> {
+    return submitWithSbatch(request, { ...(this.options.binDir ? { binDir: this.options.binDir } : {}), timeoutMs: this.options.timeoutMs ?? 60_000, env: this.deps.env ?? process.env }, signal);
   }
 
   async close(): Promise<void> {

@@ -3,3 +3,4 @@
 // client calls live in ../slurm-commands (the slurmrestd source uses them too).
 export { CliSource, serializerVersion, type CliSourceOptions } from './cli-source.js';
 export * from './parse.js';
+export { sbatchArgs, sbatchError } from './cli-submit.js';

@@ -47,6 +47,8 @@ export interface HttpApiDeps extends RouteDeps {
   observeRequest?: (method: string, route: string, statusCode: number, seconds: number) => void;
   /** The `http:` section: body and query bounds, allowed origins, trusted proxies, timeouts. */
   http?: HttpConfig;
+  /** Per-tenant API rate limits: throws (429) when the request's tenant has no token left. */
+  admitTenant?: (tenant: string) => void;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -149,6 +151,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     // No permission only on the not-found handler, which reads nothing.
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);
+    if (access.tenant?.name) deps.admitTenant?.(access.tenant.name);
     (request as FastifyRequest & { access: Visibility }).access = access;
     // Long-lived answers (watch streams) run the gate again: revocation, logout, expiry, lost roles.
     (request as FastifyRequest & { recheck: () => Promise<void> }).recheck = async () => {
@@ -166,6 +169,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     // A refused request whose body was not read (the gate runs before the body): close the
     // connection after the answer instead of reading and dropping what the caller still sends.
     if (!request.raw.complete) void reply.header('connection', 'close');
+    if (problem.status === 429 && typeof problem.retry_after === 'number') void reply.header('retry-after', String(problem.retry_after));
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 

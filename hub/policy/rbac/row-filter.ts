@@ -12,7 +12,8 @@ export type FilterClause = Partial<Record<FilterField, string[]>>;
 /** What a row filter looks at: a Slurm object kind, a fleet event, or a cluster's status row. */
 export type RowKind = KindName | 'event' | 'cluster';
 
-type FieldReader = (o: Record<string, unknown>) => readonly string[];
+/** undefined: this object does not carry the field (it does not narrow it). */
+type FieldReader = (o: Record<string, unknown>) => readonly string[] | undefined;
 const one = (key: string): FieldReader => (o) => (typeof o[key] === 'string' ? [o[key] as string] : []);
 const cluster = one('cluster');
 
@@ -26,7 +27,8 @@ const READERS: Record<RowKind, Partial<Record<FilterField, FieldReader>>> = {
   reservation: { cluster },
   qos: { cluster },
   controller: { cluster },
-  event: { cluster },
+  // An event about one account's jobs (quota enforcement) names it: other tenants of the cluster do not see it.
+  event: { cluster, account: (o) => { const a = (o.attributes as Record<string, unknown> | undefined)?.account; return typeof a === 'string' ? [a] : undefined; } },
   cluster: { cluster: one('name') },
 };
 
@@ -54,6 +56,7 @@ export class RowFilter {
         const read = readers[field];
         if (!read) continue;
         const values = read(o);
+        if (values === undefined) continue;
         if (!values.some((v) => valueAllowed(allowed, v))) return false;
       }
       return true;

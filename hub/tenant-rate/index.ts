@@ -1,0 +1,1 @@
+export { TenantRateLimitedError, TenantRateLimiter, type RateLimit } from './tenant-rate.js';
