@@ -97,6 +97,14 @@ else
   echo "not run: ../shared/brief is not beside the repository"
 fi
 
+# s9s's own example configuration migrates (cli/migrate/s9s-example.shared-test.ts).
+step "sfleet config migrate against s9s's example configuration"
+if [ -f ../shared/slurm/s9s-config.example.yaml ]; then
+  vitest_run shared-s9s --project shared-data cli/migrate/
+else
+  echo "not run: ../shared/slurm/s9s-config.example.yaml is not beside the repository"
+fi
+
 step "summary"
 node -e '
 const fs = require("fs"), path = require("path");
