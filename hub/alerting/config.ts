@@ -159,7 +159,7 @@ export const inhibitRuleSchema = z
   })
   .strict();
 
-const DEFAULT_INHIBIT = [{ source_matchers: ['alertname="cluster_unreachable"'], target_matchers: ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding"'], equal: ['cluster'] }];
+const DEFAULT_INHIBIT = [{ source_matchers: ['alertname="cluster_unreachable"'], target_matchers: ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding|controller_server_threads|controller_agent_queue|black_hole_node|job_failure_burst_partition|slurm_poll_errors"'], equal: ['cluster'] }];
 
 export const alertingConfigSchema = z
   .object({

@@ -2,3 +2,4 @@
 export { BUILTIN_RULES, type BuiltinRuleName, type RuleContext } from './builtin.js';
 export { AlertTracker, buildRules, type Rule, type Transitions } from './evaluator.js';
 export { clusterFacts } from './fleet-facts.js';
+export { CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts } from './hub-signals.js';
