@@ -12,6 +12,7 @@ import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { periodic, type Singleton } from '../leader/index.js';
 import { AckLinks } from './ack-link.js';
+import { parseIntake } from './intake.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import type { Alert } from './model.js';
@@ -156,6 +157,19 @@ export class Alerting {
     for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`);
     this.silences.prune(now);
     this.page(now);
+  }
+
+  /** POST /api/v2/alerts: Alertmanager-compatible alerts join the rules' alerts (routes, silences, escalation). */
+  receive(body: unknown, by: string): { accepted: number } {
+    const alerts = parseIntake(body);
+    const now = this.deps.clock.now();
+    for (const input of alerts) {
+      const { fired, resolved } = this.tracker.upsertIntake(input, now, this.config.resolve_timeout);
+      for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary, { source: 'intake', posted_by: by });
+      for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`, { source: 'intake', posted_by: by });
+    }
+    this.page(now);
+    return { accepted: alerts.length };
   }
 
   /** A failed login from `source` (the audit log's auth:login records, observed on this hub). */

@@ -175,6 +175,7 @@ export const alertingConfigSchema = z
     group_interval: duration.default(300_000).describe('Default group_interval.'),
     repeat_interval: duration.default(14_400_000).describe('Default repeat_interval.'),
     keep_firing_for: duration.default(120_000).describe('An alert whose condition clears keeps firing this long (flapping damped).'),
+    resolve_timeout: duration.default(300_000).describe('An alert posted to POST /api/v2/alerts without endsAt resolves this long after its last post (as Alertmanager).'),
     evaluation_interval: duration.default(5_000).describe('How often the rules are evaluated.'),
     external_url: url.optional().describe('The hub URL that ack links in notifications point to (default: the listener\'s).'),
     ack_link_ttl: duration.default(86_400_000).describe('How long an ack link in a notification works (once).'),
