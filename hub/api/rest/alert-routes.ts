@@ -71,8 +71,8 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
     },
     async (request) => {
       const body = request.body as { labels?: Record<string, unknown> }[];
-      // A tenant posts only alerts about its own clusters.
-      const rows = access(request).rows('alerts');
+      // A tenant posts only alerts about its own clusters (the filter of its alerts:intake grant).
+      const rows = access(request).rows('alerts', 'intake');
       if (!rows.unrestricted) {
         for (const [i, a] of body.entries()) {
           const cluster = typeof a.labels?.cluster === 'string' ? a.labels.cluster : '';
