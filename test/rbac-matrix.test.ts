@@ -194,9 +194,9 @@ describe('RBAC matrix over REST: every route x caller x tenant', () => {
             expect(JSON.parse(res.body).detail, label).toContain(`may not ${route.permission!.split(':')[1]} ${route.permission!.split(':')[0]}`);
           } else if (hidden) {
             expect(res.status, label).toBe(404);
-          } else if (/^\/api\/v1\/(alerts|silences)\//.test(route.path) && route.method !== 'GET') {
+          } else if (/^\/api\/v1\/(alerts|silences)\/|^\/api\/v2\/alerts$/.test(route.path) && route.method !== 'GET') {
             // Past the gate, alerting's own checks answer: no such alert, silence or channel, or
-            // a body that is not a silence (400/404), never a policy refusal.
+            // a body that is not a silence or an array of alerts (400/404), never a policy refusal.
             expect([400, 404], label).toContain(res.status);
             expect(JSON.parse(res.body).code, label).not.toBe('SF_AUTH_FORBIDDEN');
           } else if (route.method === 'POST' && route.path === '/api/v1/jobs/{cluster}') {

@@ -12,13 +12,17 @@ import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { periodic, type Singleton } from '../leader/index.js';
 import { AckLinks } from './ack-link.js';
+import { parseIntake } from './intake.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import type { Alert } from './model.js';
 import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
-import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, type Rule, type RuleContext } from './rules/index.js';
+import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts, type Rule, type RuleContext } from './rules/index.js';
 import { Silences, type Silence } from './silences/index.js';
 import { AlertingStore, type OutboxEntry } from './store.js';
+
+/** Peer regions are asked at most this often, whatever evaluation_interval is. */
+const PEER_PROBE_EVERY_MS = 30_000;
 
 export interface AlertingDeps {
   state: FleetState;
@@ -37,8 +41,22 @@ export interface AlertingDeps {
   /** Tests: retries and rate limits wait on this instead of timers. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** The agents heard on this hub with their last heartbeat report (hub/ingest/agent-reports.ts). */
+  agents?: () => readonly HeardAgentLike[];
+  /** etcd, Redis and audit-log state now (peer regions come from probePeers). */
+  hub?: () => Omit<HubFacts, 'peersUnreachable'>;
+  /** Asks every peer region once; answers those that did not answer, with why. */
+  probePeers?: () => Promise<ReadonlyMap<string, string>>;
   /** Tests: channels in place of those the config builds. */
   notifiers?: (c: ChannelConfig) => Notifier;
+}
+
+/** An agent as hub/ingest/agent-reports.ts lists it. */
+export interface HeardAgentLike {
+  cluster: string;
+  agent: string;
+  version?: string;
+  report?: { last_poll_at: string; poll_failures_total: number; slurm_read_errors_total: number; spool_deltas: number; polling: boolean } | undefined;
 }
 
 export interface AlertGroupView {
@@ -73,6 +91,11 @@ export class Alerting {
   private readonly notifiers: Notifier[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private inhibited = new Map<string, string>();
+  private readonly agentErrors = new CounterWindow();
+  private readonly loginFailures = new EventWindow();
+  private peersUnreachable: ReadonlyMap<string, string> = new Map();
+  private probing = false;
+  private probedAt = -Infinity;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -117,19 +140,41 @@ export class Alerting {
   /** One evaluation at the clock's now: rules, transitions (recorded as events), paging. */
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
-    const window = this.config.rules.job_failure_burst?.window ?? BUILTIN_RULES.job_failure_burst.defaults.window;
+    const window = this.tuned('job_failure_burst').window;
+    this.probe();
     const ctx: RuleContext = {
       now,
       clusters: [...this.deps.state.clusters.values()].map((r) => clusterFacts(r, now, window)),
       stale: this.deps.stale?.() ?? new Map(),
       certificates: this.deps.certificates?.() ?? [],
-      controllers: [...this.deps.state.clusters.values()].flatMap((r) => [...r.objects.controller.values()].map((c) => ({ cluster: r.name, hostname: c.hostname, responding: c.responding }))),
+      controllers: [...this.deps.state.clusters.values()].flatMap((r) => [...r.objects.controller.values()].map((c) => ({ cluster: r.name, hostname: c.hostname, responding: c.responding, server_thread_count: c.server_thread_count, agent_queue_size: c.agent_queue_size }))),
+      agents: this.agentFacts(now),
+      hub: { ...(this.deps.hub?.() ?? NO_HUB_FACTS), peersUnreachable: this.peersUnreachable },
+      loginFailures: this.loginFailures.counts(now, this.tuned('login_failures').window),
     };
     const { fired, resolved } = this.tracker.update(this.rules, ctx);
     for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary);
     for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`);
     this.silences.prune(now);
     this.page(now);
+  }
+
+  /** POST /api/v2/alerts: Alertmanager-compatible alerts join the rules' alerts (routes, silences, escalation). */
+  receive(body: unknown, by: string): { accepted: number } {
+    const alerts = parseIntake(body);
+    const now = this.deps.clock.now();
+    for (const input of alerts) {
+      const { fired, resolved } = this.tracker.upsertIntake(input, now, this.config.resolve_timeout);
+      for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary, { source: 'intake', posted_by: by });
+      for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`, { source: 'intake', posted_by: by });
+    }
+    this.page(now);
+    return { accepted: alerts.length };
+  }
+
+  /** A failed login from `source` (the audit log's auth:login records, observed on this hub). */
+  loginFailed(source: string): void {
+    this.loginFailures.add(source, this.deps.clock.now());
   }
 
   /** Settles when every delivery started so far has its final outcome. */
@@ -229,6 +274,45 @@ export class Alerting {
   async close(): Promise<void> {
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const n of this.notifiers) await n.close?.().catch(() => undefined);
+  }
+
+  private tuned(rule: keyof typeof BUILTIN_RULES): { window: number } {
+    return { window: this.config.rules[rule]?.window ?? BUILTIN_RULES[rule].defaults.window };
+  }
+
+  private agentFacts(now: number): AgentFacts[] {
+    const window = this.tuned('slurm_poll_errors').window;
+    const seen = new Set<string>();
+    const out = (this.deps.agents?.() ?? []).map((a) => {
+      const key = `${a.cluster}\u0000${a.agent}`;
+      seen.add(key);
+      const r = a.report;
+      const lastPoll = r?.last_poll_at ? Date.parse(r.last_poll_at) : NaN;
+      return {
+        cluster: a.cluster,
+        agent: a.agent,
+        version: a.version ?? '',
+        polling: r?.polling ?? false,
+        ...(Number.isFinite(lastPoll) ? { lastPollMs: lastPoll } : {}),
+        spoolDeltas: r?.spool_deltas ?? 0,
+        errorsInWindow: r ? this.agentErrors.increase(key, Number(r.poll_failures_total) + Number(r.slurm_read_errors_total), now, window) : 0,
+      };
+    });
+    this.agentErrors.keep(seen);
+    return out;
+  }
+
+  /** One probe of the peer regions at a time; the rules read the last answer. */
+  private probe(): void {
+    const now = this.deps.clock.now();
+    if (!this.deps.probePeers || this.probing || now - this.probedAt < PEER_PROBE_EVERY_MS) return;
+    this.probing = true;
+    this.probedAt = now;
+    this.deps
+      .probePeers()
+      .then((down) => (this.peersUnreachable = down))
+      .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'alerting: peer region probe failed'))
+      .finally(() => (this.probing = false));
   }
 
   private page(now: number): void {

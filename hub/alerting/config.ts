@@ -159,7 +159,7 @@ export const inhibitRuleSchema = z
   })
   .strict();
 
-const DEFAULT_INHIBIT = [{ source_matchers: ['alertname="cluster_unreachable"'], target_matchers: ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding"'], equal: ['cluster'] }];
+const DEFAULT_INHIBIT = [{ source_matchers: ['alertname="cluster_unreachable"'], target_matchers: ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding|controller_server_threads|controller_agent_queue|black_hole_node|job_failure_burst_partition|slurm_poll_errors"'], equal: ['cluster'] }];
 
 export const alertingConfigSchema = z
   .object({
@@ -175,6 +175,7 @@ export const alertingConfigSchema = z
     group_interval: duration.default(300_000).describe('Default group_interval.'),
     repeat_interval: duration.default(14_400_000).describe('Default repeat_interval.'),
     keep_firing_for: duration.default(120_000).describe('An alert whose condition clears keeps firing this long (flapping damped).'),
+    resolve_timeout: duration.default(300_000).describe('An alert posted to POST /api/v2/alerts without endsAt resolves this long after its last post (as Alertmanager).'),
     evaluation_interval: duration.default(5_000).describe('How often the rules are evaluated.'),
     external_url: url.optional().describe('The hub URL that ack links in notifications point to (default: the listener\'s).'),
     ack_link_ttl: duration.default(86_400_000).describe('How long an ack link in a notification works (once).'),

@@ -7,7 +7,7 @@ export type AlertState = 'pending' | 'firing' | 'resolved';
 export interface Alert {
   fingerprint: string;
   labels: Record<string, string>;
-  annotations: { summary: string; description?: string };
+  annotations: { summary: string; [name: string]: string };
   state: AlertState;
   /** When the condition was first seen (pending since). */
   active_since: string;
@@ -17,6 +17,12 @@ export interface Alert {
   ends_at?: string;
   /** The last evaluation that saw the condition. */
   last_seen: string;
+  /** Posted to the Alertmanager intake (POST /api/v2/alerts) rather than raised by a rule. */
+  source?: 'intake';
+  /** Intake: resolves at this time unless posted again (Alertmanager's endsAt / resolve_timeout). */
+  expires_at?: string;
+  /** Intake: the sender's link to the rule (Prometheus' generatorURL). */
+  generator_url?: string;
   /** Who resolved it by hand, if so. */
   resolved_by?: string;
 }

@@ -42,6 +42,7 @@ export class AuditLog {
   private readonly logger: Logger;
   private retentionTimer?: NodeJS.Timeout;
   private failureLogged = false;
+  private readonly observers: ((event: AuditEvent) => void)[] = [];
 
   constructor(
     readonly config: AuditConfig,
@@ -114,6 +115,11 @@ export class AuditLog {
     }
   }
 
+  /** Sees every event given to record(), whatever its level (alerting counts failed logins). */
+  observe(listener: (event: AuditEvent) => void): void {
+    this.observers.push(listener);
+  }
+
   /** False after a failed write, until a write succeeds again: mutations are refused meanwhile. */
   get writable(): boolean {
     return !this.writer.failing;
@@ -121,6 +127,13 @@ export class AuditLog {
 
   /** Records the event (or not, at level None) and resolves once it is durable. Throws AuditWriteError. */
   async record(given: AuditEvent): Promise<AuditRecord | undefined> {
+    for (const observe of this.observers) {
+      try {
+        observe(given);
+      } catch {
+        // An observer never stops a record.
+      }
+    }
     // Capped first: a caller's 32 MiB resource name costs the log 512 chars (bound.ts).
     const event = boundEvent(given);
     const level = levelFor(this.config, event);

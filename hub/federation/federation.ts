@@ -110,6 +110,13 @@ export class Federation {
     return { items: mergeAll(pages, keyOf) as Record<string, unknown>[], regions, partial: failed };
   }
 
+  /** Asks every peer's /healthz once: the peers that did not answer, with why (alerting's peer_region_unreachable). */
+  async probe(): Promise<Map<string, string>> {
+    const down = new Map<string, string>();
+    await Promise.all(this.opts.peers.map((peer) => this.fetch(peer, '/healthz', new URLSearchParams()).then(() => undefined, (err: Error) => void down.set(peer.name, err.message))));
+    return down;
+  }
+
   /** GET one peer's JSON under its deadline; rejects on any network, TLS, HTTP or parse failure. */
   private fetch(peer: PeerRegion, path: string, params: URLSearchParams, headers: Record<string, string> = {}): Promise<unknown> {
     const url = new URL(path, peer.url);

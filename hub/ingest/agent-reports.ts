@@ -11,6 +11,8 @@ export interface HeardAgent {
   lastSeenMs: number;
   /** Undefined until its first heartbeat, or for agents too old to send one. */
   report?: AgentReport;
+  /** From its hello (alerting's agent_version_skew). */
+  version?: string;
 }
 
 export class AgentReports {
@@ -19,10 +21,11 @@ export class AgentReports {
 
   constructor(private readonly clock: Clock) {}
 
-  heard(stream: object, cluster: string, agent: string, report?: AgentReport): void {
+  heard(stream: object, cluster: string, agent: string, report?: AgentReport, version?: string): void {
     const entry = this.agents.get(stream) ?? { cluster, agent, lastSeenMs: 0 };
     entry.lastSeenMs = this.clock.now();
     if (report) entry.report = report;
+    if (version) entry.version = version;
     this.agents.set(stream, entry);
   }
 

@@ -122,7 +122,7 @@ export class AgentSession implements Writer {
         this.log = this.log.child({ cluster: this.cluster, agent: this.agentName });
         this.deps.state.cluster(this.cluster).slurmApiVersion = hello.slurm_api_version;
         this.startHeartbeats();
-        this.deps.reports?.heard(this, this.cluster, this.agentName);
+        this.deps.reports?.heard(this, this.cluster, this.agentName, undefined, hello.agent_version);
         this.deps.writers.claim(this);
         break;
       }

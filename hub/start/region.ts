@@ -74,6 +74,13 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     ...(replication ? { stale: () => replication.stale() } : {}),
     certificates: () => [{ name: 'hub', notAfter: Date.parse(new X509Certificate(base.tls.cert).validTo) }],
     externalUrl: () => listening.identity.http_url || undefined,
+    // Read once the hub runs, like `ingesting`: ingest and federation are built below.
+    agents: () => ingest.reports.list(),
+    hub: () => ({ etcd: leadership.status().etcd, redis: replication ? replication.redisStatus() : 'off', ...(audit.writable ? {} : { auditFailing: 'the last write failed; changes are refused' }) }),
+    ...(config.regions?.peers.length ? { probePeers: () => federation.probe() } : {}),
+  });
+  audit.observe((e) => {
+    if (e.action === 'auth:login' && (e.outcome === 'failed' || e.outcome === 'denied') && e.source_ip) alerting.loginFailed(e.source_ip);
   });
   stack.defer('alerting', () => alerting.close());
   leadership.runner.register(alerting.singleton());

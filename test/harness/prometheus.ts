@@ -76,10 +76,22 @@ export class Pushgateway extends Daemon {
 }
 
 export class Prometheus extends Daemon {
-  /** scrapeConfigs: Prometheus `scrape_configs` entries. Scrapes every second. */
-  static async start(bins: PrometheusBins, scrapeConfigs: object[]): Promise<Prometheus> {
+  /**
+   * scrapeConfigs: Prometheus `scrape_configs` entries. Scrapes every second. extra: rule groups
+   * (evaluated every second) and the `alerting:` section (where alerts are sent).
+   */
+  static async start(bins: PrometheusBins, scrapeConfigs: object[], extra: { ruleGroups?: object[]; alerting?: object } = {}): Promise<Prometheus> {
     const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
-    writeFileSync(join(dir, 'prometheus.yml'), stringify({ global: { scrape_interval: '1s', scrape_timeout: '1s' }, scrape_configs: scrapeConfigs }));
+    if (extra.ruleGroups) writeFileSync(join(dir, 'rules.yml'), stringify({ groups: extra.ruleGroups }));
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      stringify({
+        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        scrape_configs: scrapeConfigs,
+        ...(extra.ruleGroups ? { rule_files: [join(dir, 'rules.yml')] } : {}),
+        ...(extra.alerting ? { alerting: extra.alerting } : {}),
+      }),
+    );
     const { child, url } = await start(
       bins.prometheus,
       (port) => [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],

@@ -1,36 +1,10 @@
 // The built-in rules: each turns the fleet facts into the alerts that hold now. The evaluator
 // adds `for:` and keep_firing_for; alerting.rules.<name> tunes or turns each off.
 // `expression` is what the rule means, in the words of the docs and the closing note.
-import type { ClusterFacts } from './fleet-facts.js';
+import { SIGNAL_RULES } from './builtin-signals.js';
+import type { BuiltinRule } from './rule-context.js';
 
-export interface RuleTuning {
-  for: number;
-  severity: string;
-  threshold: number;
-  window: number;
-}
-
-export interface Candidate {
-  labels: Record<string, string>;
-  summary: string;
-}
-
-export interface RuleContext {
-  now: number;
-  clusters: readonly ClusterFacts[];
-  /** Clustered: clusters whose replication is stale, with why. */
-  stale: ReadonlyMap<string, string>;
-  /** Certificates the hub holds: name and notAfter (ms). */
-  certificates: readonly { name: string; notAfter: number }[];
-  /** Clusters this hub has heard of but whose controller objects say not responding. */
-  controllers: readonly { cluster: string; hostname: string; responding: boolean }[];
-}
-
-export interface BuiltinRule {
-  expression: string;
-  defaults: RuleTuning;
-  evaluate(ctx: RuleContext, t: RuleTuning): Candidate[];
-}
+export type { BuiltinRule, Candidate, RuleContext, RuleTuning } from './rule-context.js';
 
 const MIN = 60_000;
 
@@ -90,6 +64,7 @@ export const BUILTIN_RULES = {
         .filter((c) => c.notAfter - ctx.now <= t.window)
         .map((c) => ({ labels: { certificate: c.name }, summary: `certificate ${c.name} expires ${new Date(c.notAfter).toISOString()}` })),
   },
+  ...SIGNAL_RULES,
 } satisfies Record<string, BuiltinRule>;
 
 export type BuiltinRuleName = keyof typeof BUILTIN_RULES;

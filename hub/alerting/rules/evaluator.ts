@@ -45,6 +45,15 @@ export function buildRules(config: AlertingConfig): Rule[] {
   return rules;
 }
 
+/** One alert of POST /api/v2/alerts, times parsed to epoch ms. */
+export interface IntakeAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt?: number;
+  endsAt?: number;
+  generatorURL?: string;
+}
+
 export interface Transitions {
   fired: Alert[];
   resolved: Alert[];
@@ -93,6 +102,14 @@ export class AlertTracker {
     }
     for (const alert of this.alerts.values()) {
       if (seen.has(alert.fingerprint)) continue;
+      if (alert.source === 'intake') {
+        if (alert.state === 'firing' && alert.expires_at && Date.parse(alert.expires_at) <= now) {
+          alert.state = 'resolved';
+          alert.ends_at = alert.expires_at;
+          out.resolved.push(alert);
+        } else if (alert.state === 'resolved' && alert.ends_at && now - Date.parse(alert.ends_at) > RESOLVED_KEPT_MS) this.alerts.delete(alert.fingerprint);
+        continue;
+      }
       if (alert.state === 'pending') this.alerts.delete(alert.fingerprint);
       else if (alert.state === 'firing' && now - Date.parse(alert.last_seen) >= this.keepFiringFor) {
         alert.state = 'resolved';
@@ -100,6 +117,39 @@ export class AlertTracker {
         out.resolved.push(alert);
       } else if (alert.state === 'resolved' && alert.ends_at && now - Date.parse(alert.ends_at) > RESOLVED_KEPT_MS) this.alerts.delete(alert.fingerprint);
     }
+    return out;
+  }
+
+  /**
+   * An alert posted to the intake, as Alertmanager takes it: firing from startsAt until endsAt
+   * (or, without endsAt, until resolveTimeout after this post unless posted again); an endsAt
+   * already past resolves it. Rules never produce these labels' alertname on their own.
+   */
+  upsertIntake(input: IntakeAlert, now: number, resolveTimeout: number): Transitions {
+    const fp = fingerprint(input.labels);
+    const iso = new Date(now).toISOString();
+    const out: Transitions = { fired: [], resolved: [] };
+    const ends = input.endsAt !== undefined ? input.endsAt : now + resolveTimeout;
+    let alert = this.alerts.get(fp);
+    if (ends <= now) {
+      if (alert && alert.state === 'firing') {
+        alert.state = 'resolved';
+        alert.ends_at = new Date(Math.max(ends, Date.parse(alert.starts_at ?? iso))).toISOString();
+        out.resolved.push(alert);
+      }
+      return out;
+    }
+    const annotations = { ...input.annotations, summary: input.annotations.summary ?? input.annotations.description ?? input.labels.alertname ?? 'alert' };
+    if (!alert || alert.state !== 'firing') {
+      const starts = new Date(Math.min(input.startsAt ?? now, now)).toISOString();
+      alert = { fingerprint: fp, labels: { ...input.labels }, annotations, state: 'firing', active_since: starts, starts_at: starts, last_seen: iso, source: 'intake' };
+      this.alerts.set(fp, alert);
+      out.fired.push(alert);
+    }
+    alert.annotations = annotations;
+    alert.last_seen = iso;
+    alert.expires_at = new Date(ends).toISOString();
+    if (input.generatorURL) alert.generator_url = input.generatorURL;
     return out;
   }
 

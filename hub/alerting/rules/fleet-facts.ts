@@ -39,6 +39,11 @@ export interface ClusterFacts {
   jobsStartable: number;
   jobsRunning: number;
   jobsFailedWindow: number;
+  /** Jobs that failed within the window: per node the users whose jobs failed there (black holes). */
+  failedUsersByNode: Map<string, Set<string>>;
+  /** Failed within the window per partition, and per user (with the user's account). */
+  failedByPartition: Map<string, number>;
+  failedByUser: Map<string, { count: number; account: string }>;
   lastStartMs: number;
   idleNodes: number;
   nodesTotal: number;
@@ -70,13 +75,27 @@ export function clusterFacts(record: ClusterRecord, now: number, windowMs: numbe
     partitions.push({ name: p.name, total, down, drained });
   }
   let jobsPending = 0, jobsStartable = 0, jobsRunning = 0, jobsFailedWindow = 0, lastStartMs = 0;
+  const failedUsersByNode = new Map<string, Set<string>>();
+  const failedByPartition = new Map<string, number>();
+  const failedByUser = new Map<string, { count: number; account: string }>();
   for (const job of record.objects.job.values() as Iterable<Job>) {
     if (job.state === 'PENDING') {
       jobsPending++;
       if (STARTABLE_REASONS.has(job.state_reason)) jobsStartable++;
     } else if (job.state === 'RUNNING') jobsRunning++;
     if (job.start_time) lastStartMs = Math.max(lastStartMs, Date.parse(job.start_time) || 0);
-    if (FAILED_STATES.has(job.state) && job.end_time && now - Date.parse(job.end_time) <= windowMs) jobsFailedWindow++;
+    if (FAILED_STATES.has(job.state) && job.end_time && now - Date.parse(job.end_time) <= windowMs) {
+      jobsFailedWindow++;
+      for (const n of job.nodes) {
+        let users = failedUsersByNode.get(n);
+        if (!users) failedUsersByNode.set(n, (users = new Set()));
+        users.add(job.user);
+      }
+      failedByPartition.set(job.partition, (failedByPartition.get(job.partition) ?? 0) + 1);
+      const u = failedByUser.get(job.user) ?? { count: 0, account: job.account };
+      u.count++;
+      failedByUser.set(job.user, u);
+    }
   }
-  return { name: record.name, connected: record.connected, maintenance, downNodes, partitions, jobsPending, jobsStartable, jobsRunning, jobsFailedWindow, lastStartMs, idleNodes, nodesTotal: nodes.size };
+  return { name: record.name, connected: record.connected, maintenance, downNodes, partitions, jobsPending, jobsStartable, jobsRunning, jobsFailedWindow, failedUsersByNode, failedByPartition, failedByUser, lastStartMs, idleNodes, nodesTotal: nodes.size };
 }

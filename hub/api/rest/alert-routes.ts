@@ -4,7 +4,7 @@
 // The ack link of a notification is public (its signature is the credential): GET shows a page
 // with a button, the POST acknowledges (mail scanners that fetch links do not ack).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { NotFoundError } from '../../../shared/errors/index.js';
+import { ForbiddenError, NotFoundError } from '../../../shared/errors/index.js';
 import type { AlertView } from '../../alerting/index.js';
 import { setAuditContext } from '../../audit/index.js';
 import { str } from './query-schemas.js';
@@ -60,6 +60,30 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       },
     );
   }
+
+  // Alertmanager's API v2 intake: Prometheus (alerting.alertmanagers with path_prefix "/" and a
+  // bearer token) pages through the same routes, silences and escalation as the built-in rules.
+  app.post(
+    '/api/v2/alerts',
+    {
+      config: { permission: 'alerts:intake' },
+      schema: { summary: 'Alertmanager-compatible intake (API v2 postableAlerts): labels, annotations, startsAt, endsAt, generatorURL', body: { type: 'array', items: OBJ }, response: { 200: OBJ } },
+    },
+    async (request) => {
+      const body = request.body as { labels?: Record<string, unknown> }[];
+      // A tenant posts only alerts about its own clusters (the filter of its alerts:intake grant).
+      const rows = access(request).rows('alerts', 'intake');
+      if (!rows.unrestricted) {
+        for (const [i, a] of body.entries()) {
+          const cluster = typeof a.labels?.cluster === 'string' ? a.labels.cluster : '';
+          if (!rows.allows('event', { cluster })) throw new ForbiddenError(`alert ${i}: cluster "${cluster}" is outside what you may post alerts about`);
+        }
+      }
+      const out = alerting(deps).receive(body, principal(request).name);
+      setAuditContext(request, { resource: `alerts intake (${out.accepted})` });
+      return out;
+    },
+  );
 
   app.get(
     '/api/v1/alerts/deliveries',

@@ -39,6 +39,8 @@ describe('route table', () => {
     expect(routes.filter((r) => r.url.startsWith('/api/v1/tokens')).map((r) => `${r.method} ${r.url}`).sort()).toEqual(['DELETE /api/v1/tokens/:id', 'GET /api/v1/tokens', 'POST /api/v1/tokens']);
     // Submission is a route of the table, under the brief's jobs:create.
     expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v1/jobs/:cluster')?.permission).toBe('jobs:create');
+    // The Alertmanager intake has a permission of its own (a Prometheus service account gets only it).
+    expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v2/alerts')?.permission).toBe('alerts:intake');
     for (const route of routes) {
       if (route.public) {
         // The ack link's signed token is its credential (hub/alerting/ack-link.ts).

@@ -31,7 +31,7 @@ export const RESOURCES = {
   /** Logins: unlock a locked-out user; exempt a user from its enrolled second factor. */
   logins: ['unlock', 'exempt'],
   /** Alerts and their notifications: read (list, deliveries), ack, resolve, test (send a test through a channel). */
-  alerts: ['read', 'ack', 'resolve', 'test'],
+  alerts: ['read', 'ack', 'resolve', 'test', 'intake'],
   /** Silences: read, create, expire. */
   silences: ['read', 'create', 'expire'],
 } as const satisfies Record<string, readonly string[]>;
