@@ -8,6 +8,7 @@ import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 import { KINDS, type Job, type KindName, type KindTypes } from '../../shared/model/index.js';
 import { JobIndex, type ClusterJobIndex } from './job-index.js';
 import { JobOrder } from './job-order.js';
+import { JobSortIndex } from './job-sort-index.js';
 
 export interface ClusterRecord {
   name: string;
@@ -50,6 +51,8 @@ export class FleetState {
   readonly jobs = new JobIndex();
   /** Per cluster, its jobs by ascending id (the jobs query pages through these). */
   readonly jobOrder = new Map<string, JobOrder>();
+  /** Every job sorted per sort field, for the sorted, counted jobs query (built on first use). */
+  readonly jobSort = new JobSortIndex();
   private readonly clock: Clock;
   private readonly changeListeners = new Listeners<readonly FleetChange[]>();
   private readonly statusListeners = new Listeners<Readonly<ClusterRecord>>();
@@ -120,6 +123,7 @@ export class FleetState {
       const id = change.id as number;
       index ??= this.jobs.of(cluster);
       index.change(id, change.previous as Job | undefined, next);
+      this.jobSort.note(cluster, id, change.previous as Job | undefined, next);
       order ??= this.orderOf(cluster);
       if (next) order.set(id, next);
       else order.delete(id);

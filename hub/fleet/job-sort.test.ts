@@ -39,22 +39,28 @@ function allPages(state: FleetState, sort: JobSortField, order: SortOrder, filte
   return { keys, totals };
 }
 
+
+/** The listing as a plain sort of every match would give it. */
+function bruteForce(state: FleetState, sort: JobSortField, order: SortOrder, keep: (j: Job) => boolean): string[] {
+  return state
+    .list('job')
+    .filter(keep)
+    .map((j) => ({ k: `${j.cluster}/${j.id}`, v: sort === 'id' ? j.id : ((j[sort] as string | undefined) ?? null), c: j.cluster, id: j.id }))
+    .sort((a, b) => {
+      const s = order === 'asc' ? 1 : -1;
+      if (a.v !== b.v) return a.v === null ? s : b.v === null ? -s : a.v < b.v ? -s : s;
+      return s * (a.c !== b.c ? (a.c < b.c ? -1 : 1) : a.id - b.id);
+    })
+    .map((x) => x.k);
+}
+
 describe('listJobs: sorted, counted, cursor-paged', () => {
   const state = fleet();
 
   it.each(JOB_SORT_FIELDS.flatMap((f) => (['asc', 'desc'] as const).map((o) => [f, o] as const)))('by %s %s, pages cover every match once, in order, nulls last', (sort, order) => {
     const filter = { state: 'running' };
     const { keys, totals } = allPages(state, sort, order, filter);
-    const expected = state
-      .list('job')
-      .filter((j) => j.state === 'RUNNING')
-      .map((j) => ({ k: `${j.cluster}/${j.id}`, v: sort === 'id' ? j.id : ((j[sort] as string | undefined) ?? null), c: j.cluster, id: j.id }))
-      .sort((a, b) => {
-        const s = order === 'asc' ? 1 : -1;
-        if (a.v !== b.v) return a.v === null ? s : b.v === null ? -s : a.v < b.v ? -s : s;
-        return s * (a.c !== b.c ? (a.c < b.c ? -1 : 1) : a.id - b.id);
-      })
-      .map((x) => x.k);
+    const expected = bruteForce(state, sort, order, (j) => j.state === 'RUNNING');
     expect(keys).toEqual(expected);
     expect(new Set(totals)).toEqual(new Set([expected.length]));
   });
@@ -71,5 +77,31 @@ describe('listJobs: sorted, counted, cursor-paged', () => {
     const page = listJobs(state, { user: 'alice' }, { limit: 5 });
     expect(page.total).toBeNull();
     expect(page.items.map((j) => j.cluster)).toEqual(['east', 'east', 'east', 'east', 'east']);
+  });
+
+  it('follows changes applied between queries: moved, removed, new, changed twice, and a snapshot that drops jobs', () => {
+    const live = fleet();
+    const rng = new Prng(11);
+    const check = (label: string): void => {
+      for (const sort of ['submit_time', 'user', 'start_time'] as const) {
+        for (const order of ['asc', 'desc'] as const) {
+          expect(allPages(live, sort, order, {}, 113).keys, `${label}: ${sort} ${order}`).toEqual(bruteForce(live, sort, order, () => true));
+        }
+      }
+    };
+    check('built');
+    let seq = 1;
+    const west = (jobs: Job[], removedJobs: number[] = []) => live.apply(jobDelta(jobs, { cluster: 'west', seq: ++seq, removedJobs }));
+    // Moved: new sort values for existing jobs; one job changed twice before the next query.
+    west([job(rng, 'west', 5), job(rng, 'west', 6), { ...job(rng, 'west', 7), user: 'zed', start_time: undefined }]);
+    west([{ ...job(rng, 'west', 5), user: 'aaron' }], [8, 9]);
+    west([job(rng, 'west', 9000)]);
+    check('after updates');
+    // Added then removed before any query leaves no trace; a snapshot replaces east wholesale.
+    west([job(rng, 'west', 9001)]);
+    west([], [9001]);
+    live.apply(jobDelta(Array.from({ length: 50 }, (_, i) => job(rng, 'east', 2000 + i)), { cluster: 'east', snapshot: true, epoch: 2, seq: 1 }));
+    check('after a snapshot');
+    expect(listJobs(live, {}, { sort: 'user', count: true, limit: 1 }).total).toBe(live.list('job').length);
   });
 });

@@ -24,7 +24,20 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            items: {
+                                cluster: string;
+                                coordinators: string[];
+                                description: string;
+                                name: string;
+                                organization: string;
+                            }[];
+                            next_cursor?: string | null;
+                            partial?: string[];
+                            regions?: string[];
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -310,7 +323,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "text/html": string;
                     };
                 };
                 /** @description Error */
@@ -495,7 +508,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            items: {
+                                account: string;
+                                cluster: string;
+                                default_qos: string;
+                                id?: number;
+                                parent_account: string;
+                                partition: string;
+                                qos: string[];
+                                user: string;
+                            }[];
+                            next_cursor?: string | null;
+                            partial?: string[];
+                            regions?: string[];
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -544,7 +573,32 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            allowed: boolean;
+                            filters: {
+                                [key: string]: unknown;
+                            }[] | null;
+                            matched: {
+                                [key: string]: unknown;
+                            }[];
+                            permission: string;
+                            principal: {
+                                groups: string[];
+                                kind: string;
+                                method: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            roles: {
+                                [key: string]: unknown;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -718,7 +772,28 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            items: {
+                                agent_queue_size?: number;
+                                api_version: string;
+                                cluster: string;
+                                endpoint?: string;
+                                hostname: string;
+                                jobs_pending?: number;
+                                jobs_running?: number;
+                                latency_ms?: number;
+                                mode: string;
+                                observed_at?: string;
+                                responding: boolean;
+                                server_thread_count?: number;
+                                slurm_version: string;
+                            }[];
+                            next_cursor?: string | null;
+                            partial?: string[];
+                            regions?: string[];
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -963,7 +1038,33 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error?: string;
+                            etcd?: string;
+                            items: ({
+                                grpc_address?: string;
+                                health: string;
+                                http_url?: string;
+                                hub_id: string;
+                                ingesting?: string[];
+                                leader: boolean;
+                                pid?: number;
+                                region: string;
+                                stale_clusters?: string[];
+                                started_at?: string;
+                                updated_at?: string;
+                                version?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            leader?: string | null;
+                            mode?: string;
+                            region?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -1692,7 +1793,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            components: {
+                                [key: string]: unknown;
+                            };
+                            info: {
+                                title: string;
+                                version: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            openapi: string;
+                            paths: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -1738,7 +1857,29 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            items: {
+                                allowed_accounts: string[];
+                                allowed_qos: string[];
+                                cluster: string;
+                                default_time_s?: number;
+                                is_default: boolean;
+                                max_time_s?: number;
+                                name: string;
+                                node_list: string;
+                                nodes: string[];
+                                qos: string;
+                                region?: string;
+                                state: string;
+                                total_cpus: number;
+                                total_nodes: number;
+                            }[];
+                            next_cursor?: string | null;
+                            partial?: string[];
+                            regions?: string[];
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -1783,7 +1924,22 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            items: {
+                                cluster: string;
+                                description: string;
+                                flags: string[];
+                                max_wall_s?: number;
+                                name: string;
+                                preempt_mode: string;
+                                priority: number;
+                            }[];
+                            next_cursor?: string | null;
+                            partial?: string[];
+                            regions?: string[];
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -1897,7 +2053,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            items: {
+                                accounts: string[];
+                                cluster: string;
+                                core_count: number;
+                                end_time?: string;
+                                flags: string[];
+                                name: string;
+                                node_count: number;
+                                node_list: string;
+                                nodes: string[];
+                                partition: string;
+                                start_time?: string;
+                                users: string[];
+                            }[];
+                            next_cursor?: string | null;
+                            partial?: string[];
+                            regions?: string[];
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -2082,7 +2258,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/event-stream": string;
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -2178,7 +2356,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            reasons: string[];
+                            /** @enum {string} */
+                            status: "ok" | "degraded";
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -2221,7 +2405,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/plain": string;
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -2264,7 +2450,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            checks?: {
+                                [key: string]: string;
+                            };
+                            /** @enum {string} */
+                            status: "ready" | "not ready";
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {

@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../../../shared/errors/index.js';
 import { canonicalResource, RESOURCES, type Visibility, type Principal } from '../../policy/index.js';
+import { decisionSchema } from './response-schemas.js';
 
 function access(request: FastifyRequest): Visibility {
   return (request as FastifyRequest & { access: Visibility }).access;
@@ -65,6 +66,7 @@ export function registerAuthRoutes(app: FastifyInstance): void {
           required: ['verb', 'resource'],
           properties: { verb: { type: 'string', pattern: '^(\\*|[a-z][a-z_-]{0,31})$' }, resource: str, as: str, as_groups: str, as_attrs: { type: 'string', maxLength: 2048 } },
         },
+        response: { 200: decisionSchema },
       },
     },
     async (request) => {

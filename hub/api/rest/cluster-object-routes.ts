@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { visibleList, visiblePartitions } from '../visible-queries.js';
 import { scopeQuery, str } from './query-schemas.js';
+import { accountSchema, associationSchema, controllerSchema, pageOf, partitionSchema, qosSchema, reservationSchema } from './response-schemas.js';
 import { access, forwarded, narrowGlobal } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -11,7 +12,7 @@ export function registerClusterObjectRoutes(app: FastifyInstance, deps: Pick<Rou
 
   app.get(
     '/api/v1/partitions',
-    { config: { permission: 'cluster:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } } } },
+    { config: { permission: 'cluster:read' }, schema: { summary: 'Partitions', querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, ...scopeQuery } }, response: { 200: pageOf(partitionSchema) } } },
     async (request) => {
       const q = request.query as { cluster?: string; scope?: string };
       const local = (): { items: object[] } => ({ items: visiblePartitions(state, access(request), q.cluster) });
@@ -19,16 +20,16 @@ export function registerClusterObjectRoutes(app: FastifyInstance, deps: Pick<Rou
     },
   );
 
-  for (const [path, kind] of [
-    ['reservations', 'reservation'],
-    ['qos', 'qos'],
-    ['accounts', 'account'],
-    ['associations', 'association'],
-    ['controllers', 'controller'],
+  for (const [path, kind, item] of [
+    ['reservations', 'reservation', reservationSchema],
+    ['qos', 'qos', qosSchema],
+    ['accounts', 'account', accountSchema],
+    ['associations', 'association', associationSchema],
+    ['controllers', 'controller', controllerSchema],
   ] as const) {
     app.get(
       `/api/v1/${path}`,
-      { config: { permission: 'cluster:read' }, schema: { summary: `${path[0].toUpperCase()}${path.slice(1)}`, querystring: { type: 'object', additionalProperties: false, properties: { cluster: str } } } },
+      { config: { permission: 'cluster:read' }, schema: { summary: `${path[0].toUpperCase()}${path.slice(1)}`, querystring: { type: 'object', additionalProperties: false, properties: { cluster: str } }, response: { 200: pageOf(item) } } },
       async (request) => ({ items: visibleList(state, access(request), kind, (request.query as { cluster?: string }).cluster || undefined) }),
     );
   }

@@ -2,14 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import { access, optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
+import { healthSchema, membersSchema, readinessSchema, textAnswer } from './response-schemas.js';
 
 export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'readiness' | 'metrics' | 'metricsPath' | 'health'>): void {
   // Alive either way (200): a degraded hub still serves; the reasons say what it cannot promise.
-  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness, and degraded with reasons when a store cannot write or Redis may evict' } }, async () =>
+  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness, and degraded with reasons when a store cannot write or Redis may evict', response: { 200: healthSchema } } }, async () =>
     deps.health ? deps.health() : { status: 'ok', reasons: [] },
   );
 
-  app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the data directory is loaded and listeners are up (the checks only to fleet-wide callers with hub:read)' } }, async (request, reply) => {
+  app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the data directory is loaded and listeners are up (the checks only to fleet-wide callers with hub:read)', response: { 200: readinessSchema, 503: readinessSchema } } }, async (request, reply) => {
     const r = deps.readiness();
     // Public: ready or not. The checks name clusters and members: only for a fleet-wide caller that may read the hubs.
     const a = optionalAccess(request);
@@ -19,7 +20,7 @@ export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
 
   const metrics = deps.metrics;
   if (!metrics) return;
-  app.get(deps.metricsPath ?? '/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
+  app.get(deps.metricsPath ?? '/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics', response: { 200: textAnswer('text/plain') } } }, async (_req, reply) => {
     const m = await metrics();
     return reply.type(m.contentType).send(m.body);
   });
@@ -28,7 +29,7 @@ export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
 export function registerMembersRoute(app: FastifyInstance, deps: Pick<RouteDeps, 'members'>): void {
   app.get(
     '/api/v1/hubs',
-    { config: { permission: 'hub:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)" } },
+    { config: { permission: 'hub:read' }, schema: { summary: "The region's hub instances: health, leader, what each ingests (from etcd; standalone: this hub)", response: { 200: membersSchema } } },
     async (request) => {
       const list = deps.members ? ((await deps.members()) as { items?: Record<string, unknown>[] }) : { items: [] };
       const rows = access(request).rows('cluster');

@@ -13,7 +13,8 @@ export interface RouteInfo {
 function successResponses(route: RouteInfo): Record<string, object> {
   const declared = Object.entries(route.schema?.response ?? {}).filter(([code]) => /^2\d\d$/.test(code));
   if (declared.length === 0) return { '200': { description: 'OK' } };
-  return Object.fromEntries(declared.map(([code, schema]) => [code, { description: 'OK', content: { 'application/json': { schema } } }]));
+  // A route that answers other than JSON declares `content` by media type (fastify's form); JSON routes give the schema.
+  return Object.fromEntries(declared.map(([code, schema]) => [code, { description: 'OK', content: 'content' in schema ? schema.content : { 'application/json': { schema } } }]));
 }
 
 export function buildOpenApi(routes: RouteInfo[]): object {

@@ -62,3 +62,48 @@ export const aggregateSchema = object({
 }, ['region']);
 
 export const commandResultSchema = object({ ok: b, message: s, via: s });
+
+/**
+ * An object whose listed fields are typed and whose further fields pass through as they are: for
+ * answers assembled elsewhere (decisions, member records, the OpenAPI document) that grow fields.
+ */
+function open(properties: Record<string, object>, optional: string[] = []): object {
+  return { type: 'object', additionalProperties: true, required: Object.keys(properties).filter((k) => !optional.includes(k)), properties };
+}
+const anyObjects = { type: 'array', items: { type: 'object', additionalProperties: true } } as const;
+
+export const partitionSchema = object({
+  cluster: s, name: s, state: s, nodes: strings, node_list: s, total_cpus: i, total_nodes: i, is_default: b, max_time_s: n, default_time_s: n,
+  allowed_accounts: strings, allowed_qos: strings, qos: s, region: s,
+}, ['max_time_s', 'default_time_s', 'region']);
+export const reservationSchema = object({
+  cluster: s, name: s, nodes: strings, node_list: s, start_time: s, end_time: s, users: strings, accounts: strings, flags: strings, partition: s, node_count: i, core_count: i,
+}, ['start_time', 'end_time']);
+export const qosSchema = object({ cluster: s, name: s, description: s, priority: n, max_wall_s: n, flags: strings, preempt_mode: s }, ['max_wall_s']);
+export const accountSchema = object({ cluster: s, name: s, description: s, organization: s, coordinators: strings });
+export const associationSchema = object({ cluster: s, account: s, user: s, partition: s, parent_account: s, qos: strings, default_qos: s, id: i }, ['id']);
+export const controllerSchema = object({
+  cluster: s, hostname: s, responding: b, mode: s, latency_ms: n, api_version: s, slurm_version: s, observed_at: s, server_thread_count: n,
+  agent_queue_size: n, jobs_running: n, jobs_pending: n, endpoint: s,
+}, ['latency_ms', 'observed_at', 'server_thread_count', 'agent_queue_size', 'jobs_running', 'jobs_pending', 'endpoint']);
+
+/** GET /api/v1/auth/can-i: the gate's explained decision (hub/policy Decision). */
+export const decisionSchema = open({
+  allowed: b, permission: s, principal: open({ name: s, kind: s, method: s, groups: strings }), roles: anyObjects, matched: anyObjects,
+  filters: { type: ['array', 'null'], items: { type: 'object', additionalProperties: true } }, reason: s,
+});
+
+/** GET /api/v1/hubs: the region's members (hub/leader MemberList) and this hub's leadership mode. */
+export const membersSchema = open({
+  mode: s, etcd: s, region: s, leader: sn, error: s,
+  items: { type: 'array', items: open({ hub_id: s, region: s, http_url: s, grpc_address: s, version: s, pid: i, started_at: s, updated_at: s, leader: b, health: s, ingesting: strings, stale_clusters: strings }, ['http_url', 'grpc_address', 'version', 'pid', 'started_at', 'updated_at', 'ingesting', 'stale_clusters']) },
+}, ['mode', 'etcd', 'region', 'leader', 'error']);
+
+export const healthSchema = object({ status: { type: 'string', enum: ['ok', 'degraded'] }, reasons: strings });
+export const readinessSchema = object({ status: { type: 'string', enum: ['ready', 'not ready'] }, checks: { type: 'object', additionalProperties: s } }, ['checks']);
+export const openApiSchema = open({ openapi: s, info: open({ title: s, version: s }), paths: { type: 'object', additionalProperties: true }, components: { type: 'object', additionalProperties: true } });
+
+/** A success answer that is not JSON: the OpenAPI document names its media type. */
+export function textAnswer(mediaType: string): object {
+  return { content: { [mediaType]: { schema: s } } };
+}

@@ -14,6 +14,7 @@ import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
+import { openApiSchema } from './response-schemas.js';
 import { checkCrossSite, registerCsrfCookie } from './cross-site.js';
 import { httpConfigSchema, type HttpConfig } from '../../limits/index.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
@@ -184,7 +185,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   if (deps.logins) registerDashboardLogin(app, deps.logins.login, deps.logins.webauthn);
   if (deps.logins) registerDashboard(app);
   if (deps.audit) registerAuditRoutes(app, deps.audit);
-  app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document' } }, async () => buildOpenApi(routes));
+  app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document', response: { 200: openApiSchema } } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };
 }

@@ -9,6 +9,7 @@ import type { Visibility } from '../../policy/index.js';
 import { watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
+import { textAnswer } from './response-schemas.js';
 import { access, principal, recheck } from './request-access.js';
 
 export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budget?: WatchBudget): void {
@@ -19,6 +20,7 @@ export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budge
       schema: {
         summary: 'Server-Sent Events of fleet changes (upsert, remove, reset), fleet events (event) and cluster connects/disconnects (cluster); resume with Last-Event-ID',
         querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, kinds: str, last_event_id: str } },
+        response: { 200: textAnswer('text/event-stream') },
       },
     },
     async (request, reply) => serveWatch(request, reply, watch, access(request), budget),
