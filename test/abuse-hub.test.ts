@@ -192,6 +192,38 @@ describe('abuse: bounded before trusted', () => {
   });
 });
 
+describe('abuse: short string fields on gRPC', () => {
+  /** A protobuf message of one string field (field 1: ListJobsRequest.cluster). */
+  const oneString = (text: string): Buffer => {
+    const body = Buffer.from(text);
+    const len: number[] = [];
+    for (let n = body.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        len.push(n);
+        break;
+      }
+      len.push((n & 0x7f) | 0x80);
+    }
+    return Buffer.concat([Buffer.from([0x0a, ...len]), body]);
+  };
+  const listJobs = (cluster: string): Promise<ServiceError | undefined> => {
+    const client = rawClient(admin);
+    return new Promise((resolve) =>
+      client.makeUnaryRequest('/fleet.v1.FleetService/ListJobs', asIs, asIs, oneString(cluster), new Metadata(), (err) => {
+        client.close();
+        resolve(err ?? undefined);
+      }),
+    );
+  };
+
+  it("an admin's request with a 5,000-byte cluster name is refused with the field named before a handler sees it; a short one is answered", async () => {
+    const err = await listJobs('p'.repeat(5_000));
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/cluster is longer than 1024 bytes \(limits\.api_string\)/);
+    expect(await listJobs('prod')).toBeUndefined();
+  });
+});
+
 describe('abuse: sessions that end', () => {
   it("ends a revoked certificate's open watch (within 5 s) with the reason as its last event", async () => {
     const watcher = await pki.issue('client', 'watcher');

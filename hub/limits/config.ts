@@ -35,6 +35,7 @@ export const limitsConfigSchema = z
   .object({
     agent_message: byteSize.default(16 * 1024 * 1024).describe('Largest agent-stream message (a snapshot part, a delta); an agent splits bigger snapshots.'),
     api_message: byteSize.default(64 * 1024).describe('Largest gRPC FleetService request.'),
+    api_string: z.number().int().min(64).max(65_536).default(1024).describe('Longest string field of a gRPC FleetService request, in UTF-8 bytes (names, ids, reasons, cursors).'),
     watch_buffer: byteSize.default(256 * 1024).describe('Bytes queued for one watcher (SSE or gRPC Watch) that does not read; over it the watch is ended, resumable from its last event id.'),
     watch_buffer_total: byteSize.default(64 * 1024 * 1024).describe('Bytes queued for all watchers; over it the watcher with the most queued is ended first.'),
     watches_per_caller: z.number().int().min(1).default(8).describe('Concurrent watches per caller (user, token or certificate).'),
