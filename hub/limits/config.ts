@@ -27,6 +27,9 @@ export const httpConfigSchema = z
     max_connections: z.number().int().min(1).default(10_000).describe('Open connections in all; more are closed at once.'),
     max_body: byteSize.default(64 * 1024).describe('Largest request body of a REST route (a few routes ask for less).'),
     max_query: byteSize.default(4 * 1024).describe('Longest query string of a REST request.'),
+    unauthorized_in_flight: byteSize
+      .default(64 * 1024 * 1024)
+      .describe('Request bodies of callers not yet authorized (anonymous logins, SSO posts) read at once, in all; beyond it such a request is answered 503 SF_API_BUSY before its body is read.'),
   })
   .strict()
   .prefault({});
