@@ -115,7 +115,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sfleet-abuse-'));
   hub = new LoginHub(dir, pki, {
     rbac: { roles: {}, bindings: [{ client: 'admin', role: 'admin' }, { client: 'mallory', role: 'admin' }, { client: 'watcher', role: 'admin' }, { user: 'alice', role: 'admin' }] },
-    http: { allowed_origins: ['https://dashboard.example:8443'] },
+    // 1 MiB for anonymous bodies in flight: 16 login bodies of the 64 KiB limit fill it.
+    http: { allowed_origins: ['https://dashboard.example:8443'], unauthorized_in_flight: '1MiB' },
   });
   await hub.ports();
   await sfleet(['user', 'add', 'alice', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
@@ -189,6 +190,70 @@ describe('abuse: bounded before trusted', () => {
     expect(records.filter((r) => r.type === 'record' && r.user === 'nobody' && r.outcome === 'denied' && r.transport === 'grpc').length).toBeGreaterThanOrEqual(10);
     expect(records.filter((r) => r.type === 'record' && r.transport === 'agent' && r.outcome === 'denied').length).toBeGreaterThanOrEqual(20);
     for (const line of lines) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(16 * 1024);
+  });
+});
+
+describe('abuse: in-flight bytes of callers not yet authorized', () => {
+  /** An anonymous login that declares a 64 KiB body and sends 10 bytes of it, then waits: its answer, if one comes, and its end. */
+  function slowLogin(): { answer: Promise<number>; end: () => void } {
+    const req = request(`${hub.httpUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(64 * 1024) }, ca: readFileSync(pki.ca) });
+    const answer = new Promise<number>((resolve) => {
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve(-1));
+    });
+    req.write('{"username"');
+    return { answer, end: () => req.destroy() };
+  }
+
+  it('slow anonymous bodies hold at most http.unauthorized_in_flight: then 503 SF_API_BUSY before reading; an admin is not counted; room comes back when they end', async () => {
+    const holding = Array.from({ length: 16 }, () => slowLogin());
+    await sleep(1_000);
+    const refused = await hub.request('POST', '/api/v1/auth/login', { body: { username: 'alice', password: 'wrong' } });
+    expect(refused.status).toBe(503);
+    expect(refused.json()).toMatchObject({ code: 'SF_API_BUSY' });
+    // An authorized caller's body is not counted: the cancel gets to the command (503 from there: no agent of prod is connected).
+    const adminPost = await httpsCall(`${hub.httpUrl}/api/v1/jobs/prod/1/cancel`, { method: 'POST', body: {}, ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 10_000 });
+    expect(JSON.parse(adminPost.body)).not.toMatchObject({ code: 'SF_API_BUSY' });
+    expect(JSON.parse(adminPost.body)).toMatchObject({ code: 'SF_AGENT_NOT_CONNECTED' });
+    for (const h of holding) h.end();
+    // A wrong login is checked again (a password hash: slow on a loaded machine, hence the long timeouts).
+    const login = () => httpsCall(`${hub.httpUrl}/api/v1/auth/login`, { method: 'POST', body: { username: 'nobody-here', password: 'wrong' }, ca: pki.ca, timeoutMs: 60_000 });
+    await waitFor('anonymous logins are read again', async () => (await login()).status === 401, 60_000, 200);
+  });
+});
+
+describe('abuse: short string fields on gRPC', () => {
+  /** A protobuf message of one string field (field 1: ListJobsRequest.cluster). */
+  const oneString = (text: string): Buffer => {
+    const body = Buffer.from(text);
+    const len: number[] = [];
+    for (let n = body.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        len.push(n);
+        break;
+      }
+      len.push((n & 0x7f) | 0x80);
+    }
+    return Buffer.concat([Buffer.from([0x0a, ...len]), body]);
+  };
+  const listJobs = (cluster: string): Promise<ServiceError | undefined> => {
+    const client = rawClient(admin);
+    return new Promise((resolve) =>
+      client.makeUnaryRequest('/fleet.v1.FleetService/ListJobs', asIs, asIs, oneString(cluster), new Metadata(), (err) => {
+        client.close();
+        resolve(err ?? undefined);
+      }),
+    );
+  };
+
+  it("an admin's request with a 5,000-byte cluster name is refused with the field named before a handler sees it; a short one is answered", async () => {
+    const err = await listJobs('p'.repeat(5_000));
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/cluster is longer than 1024 bytes \(limits\.api_string\)/);
+    expect(await listJobs('prod')).toBeUndefined();
   });
 });
 

@@ -26,6 +26,7 @@ import { FencedOffError } from '../leader/index.js';
 import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
 import { ExportWriteError } from '../export/index.js';
 import { SecurityStoreUnavailableError } from '../security-store/index.js';
+import { InFlightBudgetError } from '../limits/index.js';
 import { HubStartError } from '../start/index.js';
 import { TooManyWatchesError, WatchEndedError } from '../watch/index.js';
 import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
@@ -68,6 +69,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
       { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },
       { example: () => new TotpReplayedError(), meaning: 'This TOTP code was used already; wait for the next one.' },
+      { example: () => new InFlightBudgetError(64 * 1024 * 1024), meaning: 'Too many request bodies of callers not yet authorized (anonymous logins, SSO posts) are being read at once (http.unauthorized_in_flight): refused before the body is read; try again in a moment. Authorized callers are not counted.' },
       { example: () => new HashPoolBusyError(), meaning: 'Too many password checks are queued on this hub (a login flood): the login is refused at once instead of waiting; try again in a moment.' },
       { example: () => new TooManyAttemptsError(30_000), meaning: 'Too many failed logins for this user or address: locked out for retry_after seconds (HTTP 429).' },
       { example: () => new DirectoryUnavailableError('the LDAP directory cannot be used now'), meaning: 'Password logins cannot be checked: the LDAP directory or the shared login counters (Redis) cannot be reached.' },

@@ -27,6 +27,9 @@ export const httpConfigSchema = z
     max_connections: z.number().int().min(1).default(10_000).describe('Open connections in all; more are closed at once.'),
     max_body: byteSize.default(64 * 1024).describe('Largest request body of a REST route (a few routes ask for less).'),
     max_query: byteSize.default(4 * 1024).describe('Longest query string of a REST request.'),
+    unauthorized_in_flight: byteSize
+      .default(64 * 1024 * 1024)
+      .describe('Request bodies of callers not yet authorized (anonymous logins, SSO posts) read at once, in all; beyond it such a request is answered 503 SF_API_BUSY before its body is read.'),
   })
   .strict()
   .prefault({});
@@ -35,6 +38,7 @@ export const limitsConfigSchema = z
   .object({
     agent_message: byteSize.default(16 * 1024 * 1024).describe('Largest agent-stream message (a snapshot part, a delta); an agent splits bigger snapshots.'),
     api_message: byteSize.default(64 * 1024).describe('Largest gRPC FleetService request.'),
+    api_string: z.number().int().min(64).max(65_536).default(1024).describe('Longest string field of a gRPC FleetService request, in UTF-8 bytes (names, ids, reasons, cursors).'),
     watch_buffer: byteSize.default(256 * 1024).describe('Bytes queued for one watcher (SSE or gRPC Watch) that does not read; over it the watch is ended, resumable from its last event id.'),
     watch_buffer_total: byteSize.default(64 * 1024 * 1024).describe('Bytes queued for all watchers; over it the watcher with the most queued is ended first.'),
     watches_per_caller: z.number().int().min(1).default(8).describe('Concurrent watches per caller (user, token or certificate).'),

@@ -2,3 +2,4 @@
 // connection caps on the HTTPS listener, and the watch stream budget.
 export { httpConfigSchema, limitsConfigSchema, type HttpConfig, type LimitsConfig } from './config.js';
 export { addressList, ConnectionLimiter, matches, type ConnectionLimitOptions } from './connection-limits.js';
+export { ByteBudget, InFlightBudgetError } from './byte-budget.js';

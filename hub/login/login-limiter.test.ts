@@ -94,3 +94,49 @@ function closedPort(): Promise<number> {
     });
   });
 }
+
+describe('login limiter (a standalone hub\'s data directory)', () => {
+  it('a restart does not end a lockout nor forget failures; a counter that no longer counts is dropped', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AtRest } = await import('../../shared/crypto/index.js');
+    const { CountingLoginLimiter } = await import('./limiter-backend.js');
+    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
+    const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
+    let now = 5_000_000;
+    const open = () => new CountingLoginLimiter(new FileLimiterBackend(dir, AtRest.plaintext(), silentLogger(), () => now), () => now);
+    const bob: LimitKey = { ...alice, key: 'user:bob' };
+    const before = open();
+    for (let i = 0; i < 3; i++) await (await before.take([alice])).fail();
+    await (await before.take([bob])).fail();
+    await expect(before.take([alice])).rejects.toMatchObject({ httpStatus: 429 });
+    // The hub restarts: the lockout holds, bob's one failure still counts.
+    const after = open();
+    await expect(after.take([alice])).rejects.toMatchObject({ retryAfterSeconds: 300 });
+    await (await after.take([bob])).fail();
+    await (await after.take([bob])).fail();
+    await expect(after.take([bob])).rejects.toMatchObject({ httpStatus: 429 });
+    // Once the lockouts are over, a restart starts from a file without them.
+    now += 300_001;
+    const later = open();
+    await (await later.take([{ ...alice, key: 'user:carol' }])).succeed();
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'login-limits.json'), 'utf8')) as object)).toEqual([]);
+    await expect(later.take([alice])).resolves.toBeDefined();
+  });
+
+  it('an unreadable file does not stop the hub: counting starts from zero, and it is said', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AtRest } = await import('../../shared/crypto/index.js');
+    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
+    const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
+    writeFileSync(join(dir, 'login-limits.json'), '{not json');
+    const errors: string[] = [];
+    const logger = { ...silentLogger(), error: (_o: unknown, msg: string) => void errors.push(msg) } as unknown as ReturnType<typeof silentLogger>;
+    const backend = new FileLimiterBackend(dir, AtRest.plaintext(), logger);
+    expect(errors.join()).toMatch(/cannot be read/);
+    await expect(backend.transact(['user:alice'], ([s]) => ({ result: s }))).resolves.toBeUndefined();
+  });
+});

@@ -3,92 +3,23 @@
 // as the failures that happened to finish first. A key holds at most `max` attempts that did not
 // succeed (in flight or failed) within `window`; when its failures reach `max` it is locked for
 // `lockout`. A success gives its slot back and forgets the earlier failures of its keys.
-// In Redis when the hub has a redis section (every hub of the group counts the same attempts,
-// and Redis keeps them across restarts); while Redis cannot be reached each hub counts alone
-// (FallbackLoginLimiter).
+// Where the counters live (hub/login/logins.ts): in a hub group, the group's shared security
+// store (etcd: every hub counts the same attempts, a quorum keeps them); a hub with Redis and
+// no etcd, Redis; while the shared counters cannot be reached each hub counts alone
+// (FallbackLoginLimiter). A standalone hub, and the fallback, keep theirs in the data
+// directory, so a restart does not end a lockout.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging/index.js';
 import { TooManyAttemptsError } from './errors.js';
+import { CountingLoginLimiter, MemoryLimiterBackend, type LimitKey, type LoginLimiter, type LoginSlot } from './limiter-backend.js';
 
-export interface LimitKey {
-  key: string;
-  /** Attempts that did not succeed, within `window`, that the key holds. */
-  max: number;
-  window: number;
-  lockout: number;
-}
+export type { LimitKey, LoginLimiter, LoginSlot } from './limiter-backend.js';
 
-/** One attempt's hold on its keys: exactly one of fail/succeed is called once the password was checked. */
-export interface LoginSlot {
-  fail(): Promise<void>;
-  succeed(): Promise<void>;
-}
-
-export interface LoginLimiter {
-  /** A slot on every key, or TooManyAttemptsError (nothing taken) when one of them is locked or full. */
-  take(keys: LimitKey[]): Promise<LoginSlot>;
-  /** Ends the lockouts and forgets the failures of these keys (an admin's unlock). */
-  unlock(keys: string[]): Promise<void>;
-}
-
-interface KeyState {
-  /** Attempt id -> when it was taken (in flight or failed). */
-  attempts: Map<string, number>;
-  lockedUntil: number;
-  window: number;
-}
-
-export class MemoryLoginLimiter implements LoginLimiter {
-  private readonly keys = new Map<string, KeyState>();
-  constructor(private readonly now: () => number = Date.now) {}
-
-  async take(keys: LimitKey[]): Promise<LoginSlot> {
-    const now = this.now();
-    let wait = 0;
-    for (const k of keys) {
-      const s = this.state(k.key, now, k.window);
-      if (s.lockedUntil > now) wait = Math.max(wait, s.lockedUntil - now);
-      else if (s.attempts.size >= k.max) wait = Math.max(wait, Math.min(...s.attempts.values()) + k.window - now, 1);
-    }
-    if (wait > 0) throw new TooManyAttemptsError(wait);
-    const id = randomBytes(8).toString('hex');
-    for (const k of keys) this.state(k.key, now, k.window).attempts.set(id, now);
-    this.sweep(now);
-    return {
-      fail: async () => {
-        const t = this.now();
-        for (const k of keys) {
-          const s = this.state(k.key, t, k.window);
-          if (s.attempts.size >= k.max) s.lockedUntil = Math.max(s.lockedUntil, t + k.lockout);
-        }
-      },
-      succeed: async () => {
-        for (const k of keys) {
-          const s = this.keys.get(k.key);
-          if (!s) continue;
-          // Its own slot and the failures before it; attempts still in flight keep theirs.
-          for (const [other, at] of s.attempts) if (other === id || at < now) s.attempts.delete(other);
-        }
-      },
-    };
-  }
-
-  async unlock(keys: string[]): Promise<void> {
-    for (const k of keys) this.keys.delete(k);
-  }
-
-  private state(key: string, now: number, window: number): KeyState {
-    let s = this.keys.get(key);
-    if (!s) this.keys.set(key, (s = { attempts: new Map(), lockedUntil: 0, window }));
-    s.window = window;
-    for (const [id, at] of s.attempts) if (at <= now - window) s.attempts.delete(id);
-    return s;
-  }
-
-  private sweep(now: number): void {
-    if (this.keys.size < 100_000) return;
-    for (const [k, s] of this.keys) if (s.lockedUntil <= now && [...s.attempts.values()].every((at) => at <= now - s.window)) this.keys.delete(k);
+/** Counts in this hub's memory only (tests). */
+export class MemoryLoginLimiter extends CountingLoginLimiter {
+  constructor(now: () => number = Date.now) {
+    super(new MemoryLimiterBackend(now), now);
   }
 }
 
@@ -179,7 +110,7 @@ export class FallbackLoginLimiter implements LoginLimiter {
       slot = await this.shared.take(keys);
     } catch (err) {
       if (err instanceof TooManyAttemptsError) throw err;
-      if (!this.down) this.logger.warn({ err: (err as Error).message.slice(0, 160) }, 'login limiter: the shared counters (Redis) cannot be reached; this hub counts failed logins alone until they can');
+      if (!this.down) this.logger.warn({ err: (err as Error).message.slice(0, 160) }, 'login limiter: the shared counters (security store or Redis) cannot be reached; this hub counts failed logins alone until they can');
       this.down = true;
       return this.local.take(keys);
     }

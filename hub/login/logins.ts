@@ -6,9 +6,11 @@ import { UnauthenticatedError } from '../../shared/errors/index.js';
 import type { AuthInput, BearerVerifier, Principal } from '../policy/index.js';
 import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
-import type { AtRest } from '../../shared/crypto/index.js';
+import { AtRest } from '../../shared/crypto/index.js';
 import { LocalUserStore } from './local/user-store.js';
-import { FallbackLoginLimiter, MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
+import { FileLimiterBackend } from './file-limiter-backend.js';
+import { CountingLoginLimiter, type LimiterBackend } from './limiter-backend.js';
+import { FallbackLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
 import { LoginLimits } from './login-limits.js';
 import { LoginService } from './login-service.js';
 import { totpProvider, webauthnProvider, type AuthConfig, type LdapConfig } from './config.js';
@@ -24,7 +26,9 @@ export interface LoginsDeps {
   sharedKv?: SharedKvStore;
   /** Region-wide "first caller wins" (TOTP replay); standalone: in memory. */
   once: OnceStore;
-  /** Clustered: a Redis connection for the shared login counters, and their key prefix. */
+  /** In a hub group: the shared security store's login counters (hub/security-store). */
+  limiterBackend?: LimiterBackend;
+  /** Redis and no etcd: a Redis connection for the shared login counters, and their key prefix. */
   redis?: { client: Redis; prefix: string };
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
   /** Encryption at rest for users.json and sessions.json (absent: plain files). */
@@ -55,8 +59,15 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');
   const sessions: SessionStore =
     store === 'redis' ? new SharedSessionStore(deps.sharedKv!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest) : new MemorySessionStore();
-  // Shared in Redis when clustered; while Redis is away each hub counts alone (README: what that allows).
-  const limiter: LoginLimiter = deps.redis ? new FallbackLoginLimiter(new RedisLoginLimiter(deps.redis.client, deps.redis.prefix), new MemoryLoginLimiter(), logger) : new MemoryLoginLimiter();
+  // Shared by the hub group (security store, else Redis); while that is away each hub counts
+  // alone (README: what that allows), in its data directory so a restart does not end a lockout.
+  const local = new CountingLoginLimiter(new FileLimiterBackend(config.data_dir, deps.atRest ?? AtRest.plaintext(), logger));
+  const shared: LoginLimiter | undefined = deps.limiterBackend
+    ? new CountingLoginLimiter(deps.limiterBackend)
+    : deps.redis
+      ? new RedisLoginLimiter(deps.redis.client, deps.redis.prefix)
+      : undefined;
+  const limiter: LoginLimiter = shared ? new FallbackLoginLimiter(shared, local, logger) : local;
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }

@@ -157,6 +157,53 @@ export class EtcdSecurityStore implements SecurityStore {
     throw new SecurityStoreUnavailableError('the shared security store kept changing under this write; try again');
   }
 
+  async updateAll<T, R>(kind: SecurityKind, keys: string[], change: (current: (T | undefined)[]) => { next?: (T | undefined)[]; result: R }): Promise<R> {
+    const names = keys.map((k) => this.keyOf(kind, k));
+    const client = this.opts.client;
+    // Many hubs (and attempts) on one hot key: each round one writer wins, the others read again.
+    // The first round reads this hub's copy (the watch keeps it current): a refusal then costs no
+    // round trip, and a write one; a copy behind etcd fails the revision compare and etcd is read.
+    for (let attempt = 0; attempt < 40; attempt++) {
+      let read: { value: T | undefined; rev: string }[];
+      try {
+        read =
+          attempt === 0
+            ? names.map((name) => {
+                const e = this.entriesByKey.get(name);
+                return { value: e?.value as T | undefined, rev: String(e?.rev ?? 0) };
+              })
+            : await Promise.all(
+          names.map(async (name) => {
+            const kv = (await client.get(this.root + name).exec()).kvs[0];
+            return kv ? { value: this.sealer.open<T>(name, PURPOSE, kv.value), rev: kv.mod_revision } : { value: undefined, rev: '0' };
+          }),
+        );
+      } catch (err) {
+        throw unavailable(err);
+      }
+      const { next, result } = change(read.map((r) => r.value));
+      if (!next) return result;
+      let txn = client.if(this.root + names[0], 'Mod', '==', read[0].rev);
+      for (let i = 1; i < names.length; i++) txn = txn.and(this.root + names[i], 'Mod', '==', read[i].rev);
+      const ops = names.map((name, i) => (next[i] === undefined ? client.delete().key(this.root + name) : client.put(this.root + name).value(this.sealer.seal(name, PURPOSE, next[i]))));
+      let res;
+      try {
+        res = await txn.then(...ops).commit();
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (res.succeeded) {
+        const rev = Number(res.header.revision);
+        names.forEach((name, i) => (next[i] === undefined ? this.entriesByKey.delete(name) : this.entriesByKey.set(name, { value: next[i], rev })));
+        this.persist();
+        for (const name of names) this.notify(name);
+        return result;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 + attempt * 3)));
+    }
+    throw new SecurityStoreUnavailableError('the shared security store kept changing under this write; try again');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);

@@ -4,3 +4,4 @@ export { SecurityStoreUnavailableError } from './errors.js';
 export { ValueSealer } from './sealed-value.js';
 export { SharedTokenRegistry } from './shared-tokens.js';
 export { shareRevocations } from './shared-revocations.js';
+export { SecurityStoreLimiterBackend } from './login-counters.js';

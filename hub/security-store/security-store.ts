@@ -1,8 +1,9 @@
 // What every hub of a group reads and writes alike: API tokens, certificate revocations (and
 // later users, factors, login state). Reads are synchronous, from this hub's copy; writes go to
 // the region's shared store. `update` is compare-and-set: two hubs changing one record at once
-// leave one of them re-reading (a WebAuthn counter accepted once, not twice).
-export type SecurityKind = 'tokens' | 'revocations';
+// leave one of them re-reading (a WebAuthn counter accepted once, not twice); `updateAll` does
+// the same for several records in one transaction (the login limiter's counters).
+export type SecurityKind = 'tokens' | 'revocations' | 'login';
 
 export interface SecurityStore {
   /** True when the copy follows the shared store; false while it cannot be reached (the last copy answers). */
@@ -18,6 +19,12 @@ export interface SecurityStore {
   put(kind: SecurityKind, key: string, value: unknown, opts?: { queue?: boolean }): Promise<void>;
   /** Compare-and-set on the record's version: `change` sees the current value and returns the new one (undefined: leave it). */
   update<T>(kind: SecurityKind, key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  /**
+   * Compare-and-set on several records at once: `change` sees their current values and returns
+   * the new ones (undefined in `next`: the record is removed; no `next`: nothing is written) and
+   * a result; all are written or none, and `change` runs again if another hub wrote one of them meanwhile.
+   */
+  updateAll<T, R>(kind: SecurityKind, keys: string[], change: (current: (T | undefined)[]) => { next?: (T | undefined)[]; result: R }): Promise<R>;
   /** Runs after a record of the kind changed, here or on another hub. */
   onChange(kind: SecurityKind, listener: (key: string) => void): void;
   close(): Promise<void>;

@@ -8,7 +8,7 @@ import { createLogins, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
-import { EtcdSecurityStore, shareRevocations, SharedTokenRegistry, type SecurityStore } from '../security-store/index.js';
+import { EtcdSecurityStore, SecurityStoreLimiterBackend, shareRevocations, SharedTokenRegistry, type SecurityStore } from '../security-store/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Foundations } from './foundations.js';
@@ -45,8 +45,11 @@ export async function openGate({ config, logger, atRest, revocations }: Foundati
     tokens = registry;
     await shareRevocations(security, revocations).publish();
   }
-  // Logins: sessions and login counters shared in Redis when clustered, TOTP codes spent region-wide.
-  const loginRedis = config.redis ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
+  // Logins: sessions shared in Redis when clustered, login counters in the security store (Redis
+  // without etcd), TOTP codes spent region-wide.
+  const limiterBackend = security ? new SecurityStoreLimiterBackend(security) : undefined;
+  if (limiterBackend) stack.defer('login counters (security store)', () => limiterBackend.close());
+  const loginRedis = config.redis && !limiterBackend ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   if (loginRedis) stack.defer('login counters (Redis)', () => loginRedis.disconnect());
   const logins = createLogins(config, {
     logger,
@@ -55,6 +58,7 @@ export async function openGate({ config, logger, atRest, revocations }: Foundati
     rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
     once: shared.dedupe,
     ...(replication ? { sharedKv: replication.sharedKv } : {}),
+    ...(limiterBackend ? { limiterBackend } : {}),
     ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
   });
   // Single sign-on: OIDC bearer JWTs and browser logins (OIDC, SAML) ending in the same sessions as password logins.

@@ -102,6 +102,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
         audit,
         agentMessageBytes: config.limits.agent_message,
         apiMessageBytes: config.limits.api_message,
+        apiStringBytes: config.limits.api_string,
       }),
     ],
     'grpc.keepalive_permit_without_calls': 1,

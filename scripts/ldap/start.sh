@@ -93,6 +93,9 @@ memberof-refint true
 # (group lookup); nobody else reads anything.
 access to attrs=userPassword by self =xw by anonymous auth by * none
 access to * by dn.exact="cn=svc-sfleet,ou=services,$SUFFIX" read by self read by anonymous auth by * none
+# cn=Monitor (slapd's own counters), read by the rootdn only: tests count the binds the hub makes.
+database monitor
+access to dn.subtree="cn=Monitor" by dn.exact="cn=admin,$SUFFIX" read by * none
 CONF
   $SLAPD -Tt -u -f "$D/slapd.conf" >/dev/null 2>"$D/check.log" || die "slapd.conf invalid: $(tail -n 5 "$D/check.log")"
   URLS="ldap://127.0.0.1:$PORT/"

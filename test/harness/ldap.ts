@@ -134,6 +134,17 @@ export class LdapServer {
     };
   }
 
+  /**
+   * Bind operations slapd has completed (cn=Monitor), this reading's own bind included: the
+   * binds others made between two readings are the difference minus one.
+   */
+  async binds(): Promise<number> {
+    const out = await run('ldapsearch', ['-x', '-LLL', '-H', this.url, '-D', `cn=admin,${S}`, '-w', 'admin-secret', '-b', 'cn=Bind,cn=Operations,cn=Monitor', '-s', 'base', 'monitorOpCompleted'], process.env, 30_000);
+    const m = /^monitorOpCompleted: (\d+)$/m.exec(out);
+    if (!m) throw new Error(`cn=Monitor has no bind count: ${out.slice(0, 200)}`);
+    return Number(m[1]);
+  }
+
   /** Starts slapd when it is not running (idempotent). */
   async start(): Promise<void> {
     await run('bash', [path.join(ROOT, 'scripts/ldap/start.sh')], this.env(), 300_000);

@@ -6,7 +6,8 @@
 // audited and answered before one byte of its message is decoded. A passed caller's messages are
 // bounded per service: the agent stream at `agentMessageBytes`, FleetService requests at
 // `apiMessageBytes` (the call's own decoder limit, so an oversized request is refused on its
-// 5-byte length prefix, not after it arrived).
+// 5-byte length prefix, not after it arrived), and no string field of a FleetService request
+// may be longer than `apiStringBytes` (short-strings.ts).
 import {
   Metadata,
   ServerInterceptingCall,
@@ -22,6 +23,7 @@ import { agentRefusalEvent, grpcRefusalEvent, type AuditLog } from '../../audit/
 import { agentIdentity } from '../../ingest/index.js';
 import { Visibility, type Authenticator, type Principal, type Rbac } from '../../policy/index.js';
 import { GRPC_PERMISSIONS } from './fleet-service.js';
+import { longStringField } from './short-strings.js';
 
 export const AGENT_CONNECT_PATH = '/fleet.v1.AgentService/Connect';
 const FLEET_SERVICE_PREFIX = '/fleet.v1.FleetService/';
@@ -36,9 +38,11 @@ export interface PreReadGateDeps {
   agentMessageBytes: number;
   /** Largest FleetService request (bytes). */
   apiMessageBytes: number;
+  /** Longest string field of a FleetService request (UTF-8 bytes). */
+  apiStringBytes: number;
 }
 
-type Decision = { ok: true } | { ok: false; code: GrpcStatus; details: string };
+type Decision = { ok: true; principal?: Principal } | { ok: false; code: GrpcStatus; details: string };
 type Peer = { subjectaltname?: string; serialNumber?: string };
 
 /** A call whose reads wait for the gate's decision; a refused call never reads. */
@@ -78,12 +82,14 @@ export function preReadGate(deps: PreReadGateDeps): ServerInterceptor {
     limitCallMessages(call, agentPath ? deps.agentMessageBytes : deps.apiMessageBytes);
     // start() runs once the handler starts the call, after listener below exists.
     const gated: GatedCall = new GatedCall(call, { start: (next) => next(listener) });
+    let passed: { principal?: Principal; metadata: Metadata } | undefined;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata: Metadata, next: (m: Metadata) => void) => {
         const peer = (call.getAuthContext()?.sslPeerCertificate ?? {}) as Peer;
         const decision = agentPath ? checkAgent(deps, call, peer) : checkApi(deps, call, path, peer, metadata);
         void decision.then((d) => {
           if (d.ok) {
+            passed = { ...(d.principal ? { principal: d.principal } : {}), metadata };
             gated.decide(true);
             next(metadata);
             return;
@@ -91,6 +97,17 @@ export function preReadGate(deps: PreReadGateDeps): ServerInterceptor {
           gated.decide(false);
           gated.sendStatus({ code: d.code, details: d.details });
         });
+      })
+      .withOnReceiveMessage((message: unknown, next: (m: unknown) => void) => {
+        const field = agentPath ? undefined : longStringField(message, deps.apiStringBytes);
+        if (!field) return next(message);
+        // Recorded as the audit policy says (a failed read: only at a level above None).
+        const details = `SF_API_BAD_REQUEST: the request field ${field.slice(0, 64)} is longer than ${deps.apiStringBytes} bytes (limits.api_string)`;
+        const name = methodName(path);
+        void deps.audit
+          ?.record(grpcRefusalEvent(name, call.getPeer(), passed?.principal, GrpcStatus.INVALID_ARGUMENT, details, passed?.metadata.get('x-request-id')[0]))
+          .catch(() => undefined);
+        gated.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details });
       })
       .build();
     return gated;
@@ -108,8 +125,7 @@ async function checkAgent(deps: PreReadGateDeps, call: ServerInterceptingCallInt
 }
 
 async function checkApi(deps: PreReadGateDeps, call: ServerInterceptingCallInterface, path: string, peer: Peer, metadata: Metadata): Promise<Decision> {
-  const method = path.startsWith(FLEET_SERVICE_PREFIX) ? path.slice(FLEET_SERVICE_PREFIX.length) : '';
-  const name = (method.charAt(0).toLowerCase() + method.slice(1)) as keyof typeof GRPC_PERMISSIONS;
+  const name = methodName(path);
   let principal: Principal | undefined;
   try {
     if (!Object.hasOwn(GRPC_PERMISSIONS, name)) return { ok: true }; // grpc-js answers UNIMPLEMENTED itself
@@ -120,10 +136,16 @@ async function checkApi(deps: PreReadGateDeps, call: ServerInterceptingCallInter
       peerCertificateSerial: peer.serialNumber,
     });
     new Visibility(deps.rbac, principal).authorize(GRPC_PERMISSIONS[name]);
-    return { ok: true };
+    return { ok: true, principal };
   } catch (err) {
     const { code, details } = toGrpcStatus(err);
     await deps.audit?.record(grpcRefusalEvent(name, call.getPeer(), principal, code, details, metadata.get('x-request-id')[0])).catch(() => undefined);
     return { ok: false, code, details };
   }
+}
+
+/** "/fleet.v1.FleetService/RunCommand" -> "runCommand" (the key of GRPC_PERMISSIONS). */
+function methodName(path: string): keyof typeof GRPC_PERMISSIONS {
+  const method = path.startsWith(FLEET_SERVICE_PREFIX) ? path.slice(FLEET_SERVICE_PREFIX.length) : '';
+  return (method.charAt(0).toLowerCase() + method.slice(1)) as keyof typeof GRPC_PERMISSIONS;
 }

@@ -16,7 +16,7 @@ import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type Audi
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { openApiSchema } from './response-schemas.js';
 import { checkCrossSite, registerCsrfCookie } from './cross-site.js';
-import { httpConfigSchema, type HttpConfig } from '../../limits/index.js';
+import { ByteBudget, httpConfigSchema, type HttpConfig } from '../../limits/index.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 
 declare module 'fastify' {
@@ -121,13 +121,18 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     });
   }
   registerCsrfCookie(app);
+  // Bodies of callers not yet authorized, read at once in all (byte-budget.ts).
+  const unauthorized = new ByteBudget(http.unauthorized_in_flight);
+  app.decorateRequest('releaseBudget', null);
+  const release = (request: FastifyRequest): void => (request as FastifyRequest & { releaseBudget: (() => void) | null }).releaseBudget?.();
+  app.addHook('onResponse', async (request) => release(request));
   app.addHook('onRequest', async (request) => {
     const q = request.url.indexOf('?');
     if (q >= 0 && request.url.length - q - 1 > http.max_query) throw new BadRequestError(`query string too long: at most ${http.max_query} bytes (http.max_query)`);
     const config = request.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public) {
       // Credentials on a public route may show more (/readyz checks); bad or none answer as anonymous.
-      if (!request.headers.authorization && !(request.raw.socket as TLSSocket).authorized) return;
+      if (!request.headers.authorization && !(request.raw.socket as TLSSocket).authorized) return reserveBody(request, unauthorized, http.max_body);
       try {
         const p = await deps.authenticator.authenticate({ socket: request.raw.socket as TLSSocket, authorization: request.headers.authorization, remoteAddress: request.ip });
         const tenant = request.headers[TENANT_HEADER];
@@ -135,6 +140,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
       } catch {
         // anonymous
       }
+      if (!(request as FastifyRequest & { access: Visibility | null }).access) reserveBody(request, unauthorized, http.max_body);
       return;
     }
     const input = {
@@ -188,4 +194,19 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document', response: { 200: openApiSchema } } }, async () => buildOpenApi(routes));
   await app.ready();
   return { app, routes };
+}
+
+/**
+ * An anonymous request with a body reserves its declared length (at most the route's limit; the
+ * limit itself when it declares none) before the body is read; released with the answer or when
+ * the request ends otherwise.
+ */
+function reserveBody(request: FastifyRequest, budget: ByteBudget, defaultLimit: number): void {
+  const limit = request.routeOptions.bodyLimit ?? defaultLimit;
+  const length = Number(request.headers['content-length'] ?? 0);
+  const bytes = request.headers['transfer-encoding'] ? limit : Math.min(Number.isFinite(length) ? length : limit, limit);
+  if (bytes <= 0) return;
+  const release = budget.take(bytes);
+  (request as FastifyRequest & { releaseBudget: () => void }).releaseBudget = release;
+  request.raw.once('close', release);
 }
