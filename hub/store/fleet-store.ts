@@ -204,7 +204,7 @@ export class FleetStore {
   }
 }
 
-/** The store's name in WriteFaults and sfleet_hub_store_write_errors_total. */
+/** The store's name in WriteFaults and sfleet_hub_durable_write_errors_total. */
 export const STORE = 'store';
 
 /** Bound into every sealed record: a cluster's files cannot be swapped for another's. */
