@@ -2,7 +2,7 @@
 // not noeviction) is an error in the log, sfleet_redis_eviction_policy_ok 0 and /healthz
 // degraded, until Redis is fixed and the hub reconnects; scripts/services starts Redis with
 // noeviction. A WAL deleted or truncated under a running hub is noticed within the store's flush
-// interval (2 s), counted in sfleet_hub_store_write_errors_total{store="store"} and rewritten
+// interval (2 s), counted in sfleet_hub_durable_write_errors_total{store="store"} and rewritten
 // from memory: a restarted hub serves every job. Free space of the data directory is a gauge.
 import { existsSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,11 +80,11 @@ describe('hub durability checks', () => {
       await agent.pipeline.pollOnce();
       const wal = join(hub.dataDir, 'clusters', 'dur', 'wal.log');
       await waitFor('the WAL holds the change', () => existsSync(wal) && statSync(wal).size > 0, 20_000, 100);
-      const errorsBefore = (await hub.metric('sfleet_hub_store_write_errors_total', 'store="store"')) ?? 0;
+      const errorsBefore = (await hub.metric('sfleet_hub_durable_write_errors_total', 'store="store"')) ?? 0;
       if (how === 'deleted') rmSync(wal);
       else truncateSync(wal, 3);
       await waitFor('the store rewrote its files', () => existsSync(wal) && existsSync(join(hub.dataDir, 'clusters', 'dur', 'checkpoint.bin')) && statSync(wal).size === 0, 10_000, 100);
-      expect(await hub.metric('sfleet_hub_store_write_errors_total', 'store="store"')).toBe(errorsBefore + 1);
+      expect(await hub.metric('sfleet_hub_durable_write_errors_total', 'store="store"')).toBe(errorsBefore + 1);
       expect(hub.log()).toMatch(/rewrote the checkpoint and WAL from memory/);
       expect((await healthz()).status).toBe('ok');
       // What the store holds now is whole: a restarted hub (agent away) serves every job as it was.

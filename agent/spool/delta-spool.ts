@@ -158,6 +158,8 @@ export class DeltaSpool {
       this.pendingBytes += record.length;
     }
     if (this.epoch === 0) this.startEpochInMemory();
+    // Started on a full or read-only disk: polls and streams from memory until the disk works.
+    if (this.log.broken) this.goUnspooled(this.log.broken);
   }
 
   /** A sealed file that fails authentication is set aside (the spool then starts a new epoch). */

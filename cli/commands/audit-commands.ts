@@ -69,6 +69,8 @@ export function registerAuditCommands(program: Command): void {
       const range = result.last_seq !== null ? ` (seq ${result.first_seq}..${result.last_seq})` : '';
       const keyed = result.keyed_files ? `, ${result.keyed_files} of them HMAC-keyed` : '';
       process.stdout.write(`OK: ${dir}: ${result.files} files${keyed}, ${result.records} records${range}; the chain starts ${result.starts}\n`);
+      // Files lost under a running hub, each named by the segment that follows it (not tampering: the hub recorded the loss).
+      for (const b of result.breaks) process.stdout.write(`  named break: ${b}\n`);
     }
     if (!result.ok) throw new Error(`audit chain broken: ${result.file}${result.line ? ` line ${result.line}` : ''}: ${result.reason} (${dir})`);
   });

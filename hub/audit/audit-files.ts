@@ -4,6 +4,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkOpenFile, type FileCheck } from '../../shared/durability/index.js';
 
 export const AUDIT_FILE_RE = /^audit-(\d{8})-(\d{4})\.jsonl$/;
 
@@ -17,6 +18,8 @@ export interface AuditFiles {
   append(name: string, data: string): Promise<void>;
   truncate(name: string, size: number): void;
   remove(name: string): void;
+  /** Whether the file at `name` is still the one written, whole (`size` bytes): deleted, replaced or truncated under the hub. */
+  check(name: string, size: number): FileCheck;
   /** Small state files beside the chain: HEAD (last seq and hash, see verify.ts), shipping cursors. */
   readMeta(name: 'HEAD' | `ship-${string}.cursor`): string | undefined;
   /** Replaced atomically (rename), not fsync'd: after a crash it may lag, never lead. */
@@ -63,6 +66,15 @@ export class NodeAuditFiles implements AuditFiles {
       await this.handle.fh.close().catch(() => undefined);
       this.handle = undefined;
       throw err;
+    }
+  }
+
+  check(name: string, size: number): FileCheck {
+    if (this.handle?.name === name) return checkOpenFile(this.handle.fh.fd, join(this.dir, name), size);
+    try {
+      return statSync(join(this.dir, name)).size < size ? 'truncated' : 'ok';
+    } catch {
+      return 'deleted';
     }
   }
 

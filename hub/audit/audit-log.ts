@@ -2,6 +2,7 @@
 // (durable before record() resolves), then hands it to the shipping destinations. Callers
 // await record() before they answer; when it throws, a mutation must not be reported as done.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/logging/index.js';
 import { NodeAuditFiles, AUDIT_FILE_RE, type AuditFiles } from './audit-files.js';
@@ -10,7 +11,9 @@ import type { AuditConfig } from './config.js';
 import { AuditWriteError } from './errors.js';
 import { levelFor } from './policy.js';
 import { queryAudit, type AuditQuery } from './query.js';
-import type { AuditEvent, AuditLine, AuditRecord, RetentionInfo } from './record.js';
+import type { AuditEvent, AuditLevel, AuditLine, AuditRecord, RetentionInfo } from './record.js';
+import { AuditFallback } from './fallback.js';
+import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
 import { redact } from './redact.js';
 import { boundEvent, boundRequest } from './bound.js';
 import { ElasticsearchSink } from './ship/elasticsearch.js';
@@ -31,7 +34,15 @@ export interface AuditLogOptions {
   /** Storage; default: plain files in the audit dir. */
   files?: AuditFiles;
   env?: NodeJS.ProcessEnv;
+  /** Failed writes of the audit log (store `audit`) and of its fallback directory (`audit-fallback`): metrics, /healthz. */
+  faults?: WriteFaults;
+  /** How often the file being written is checked (deleted, truncated) and a failed log probed; default 2 s. */
+  checkIntervalMs?: number;
 }
+
+/** The audit log's names in WriteFaults and the metrics. */
+export const AUDIT_STORE = 'audit';
+export const AUDIT_FALLBACK_STORE = 'audit-fallback';
 
 export class AuditLog {
   readonly files: AuditFiles;
@@ -41,8 +52,14 @@ export class AuditLog {
   private readonly now: () => number;
   private readonly logger: Logger;
   private retentionTimer?: NodeJS.Timeout;
+  private checkTimer?: NodeJS.Timeout;
   private failureLogged = false;
   private readonly observers: ((event: AuditEvent) => void)[] = [];
+  private fallbackLogged = false;
+  private maintaining = false;
+  private readonly faults?: WriteFaults;
+  /** audit.fallback_dir: takes a record the chain cannot, until it is folded back. */
+  readonly fallback?: AuditFallback;
 
   constructor(
     readonly config: AuditConfig,
@@ -50,6 +67,9 @@ export class AuditLog {
   ) {
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger.child({ component: 'audit' });
+    this.faults = opts.faults;
+    this.checkIntervalMs = opts.checkIntervalMs ?? 2_000;
+    if (config.fallback_dir) this.fallback = new AuditFallback(config.fallback_dir, opts.hubId);
     if (opts.files) this.files = opts.files;
     else {
       const files = new NodeAuditFiles(config.dir ?? join(opts.dataDir, 'audit'));
@@ -80,6 +100,7 @@ export class AuditLog {
 
   private readonly hubId: string;
   private readonly key?: Buffer;
+  private readonly checkIntervalMs: number;
 
   /** Finds the end of the chain (repairing a torn last line), applies retention, starts the hourly retention run. */
   async open(): Promise<void> {
@@ -90,10 +111,71 @@ export class AuditLog {
       this.logger.error({ problem, dir: this.files.dir }, 'the audit files do not match their HMAC-keyed HEAD: they were changed while the hub was down; run sfleet audit verify');
       await this.record({ action: 'audit:integrity', resource: `audit dir ${this.files.dir}`, outcome: 'error', reason: `${problem}: the files were changed while the hub was down`, required: true });
     }
+    if (this.fallback && sameFilesystem(this.fallback.dir, this.files.dir)) {
+      this.logger.warn({ fallback_dir: this.fallback.dir, dir: this.files.dir }, 'audit.fallback_dir is on the same filesystem as the audit directory: a full or read-only disk fails both');
+    }
     this.backfillShipping();
+    // Records a fallback directory took before the last stop go into the chain first.
+    if (this.fallback) await this.fold().catch((err: Error) => this.logger.error({ err: err.message, fallback: this.fallback!.path }, 'audit: could not fold the fallback records back yet'));
     await this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention().catch((err: Error) => this.logger.error({ err: err.message }, 'audit retention failed')), RETENTION_EVERY_MS);
     this.retentionTimer.unref();
+    this.checkTimer = setInterval(() => void this.maintain(), this.checkIntervalMs);
+    this.checkTimer.unref();
+  }
+
+  /**
+   * Once per flush interval: a file deleted, truncated or replaced under the hub starts a new
+   * segment whose first record names the break; records held in the fallback directory are folded
+   * back; a log whose last write failed is probed with a record saying it works again. Never throws.
+   */
+  async maintain(): Promise<void> {
+    if (this.maintaining) return;
+    this.maintaining = true;
+    try {
+      const file = this.writer.currentFile;
+      const noticed = this.writer.checkFile(this.pendingOf({ action: 'audit:break', resource: `audit file ${file}`, outcome: 'error', reason: 'the audit file being written was lost under the hub; the chain goes on in a new segment' }, 'Metadata'));
+      if (noticed) {
+        try {
+          const rec = await noticed;
+          this.faults?.failed(AUDIT_STORE, new LostFileError(`${this.files.dir}/${rec.break!.file}`, rec.break!.how));
+          this.faults?.ok(AUDIT_STORE);
+          this.logger.error({ break: rec.break, new_file: this.writer.currentFile }, `audit file ${rec.break!.file} was ${rec.break!.how} under the hub: ${rec.break!.lost_records} records lost; the chain goes on in a new segment that names the break`);
+          for (const s of this.shippers) s.enqueue(rec);
+        } catch (err) {
+          this.faults?.failed(AUDIT_STORE, err);
+        }
+      }
+      if (this.fallback && this.fallback.pending().length > 0) await this.fold();
+      else if (this.writer.failing) {
+        const since = this.faults?.degraded().find((f) => f.store === AUDIT_STORE)?.since;
+        await this.commit(this.pendingOf({ action: 'audit:resume', resource: `audit dir ${this.files.dir}`, outcome: 'success', reason: `the audit log can be written again${since ? ` (writes failed since ${since})` : ''}` }, 'Metadata'));
+      }
+    } catch {
+      // counted by commit(); tried again at the next check
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  /** Writes the fallback directory's records into the chain (skipping any a cut-short fold wrote), then empties it. */
+  private async fold(): Promise<void> {
+    const held = this.fallback!.pending();
+    if (held.length === 0) return;
+    const current = this.writer.currentFile;
+    const present = new Set<string>();
+    if (current) {
+      for (const raw of this.files.read(current).split('\n')) {
+        const m = /"id":"([^"]+)"/.exec(raw);
+        if (m) present.add(m[1]);
+      }
+    }
+    const foldedAt = new Date(this.now()).toISOString();
+    const todo = held.filter((r) => !present.has(r.id));
+    await Promise.all(todo.map((r) => this.commit({ ...r, fallback: { folded_at: foldedAt } })));
+    this.fallback!.clear();
+    this.fallbackLogged = false;
+    this.logger.info({ records: todo.length, fallback: this.fallback!.path }, 'audit: folded the records the fallback directory took back into the chain');
   }
 
   /**
@@ -120,9 +202,9 @@ export class AuditLog {
     this.observers.push(listener);
   }
 
-  /** False after a failed write, until a write succeeds again: mutations are refused meanwhile. */
+  /** False after a failed write (and no fallback directory that works), until a write succeeds again: mutations are refused meanwhile. */
   get writable(): boolean {
-    return !this.writer.failing;
+    return !this.writer.failing || (this.fallback !== undefined && !this.fallback.failing);
   }
 
   /** Records the event (or not, at level None) and resolves once it is durable. Throws AuditWriteError. */
@@ -138,7 +220,11 @@ export class AuditLog {
     const event = boundEvent(given);
     const level = levelFor(this.config, event);
     if (level === 'None') return undefined;
-    return this.write({
+    return this.write(this.pendingOf(event, level));
+  }
+
+  private pendingOf(event: AuditEvent, level: Exclude<AuditLevel, 'None'>): PendingRecord {
+    return {
       type: 'record',
       id: randomUUID(),
       timestamp: new Date(this.now()).toISOString(),
@@ -156,18 +242,41 @@ export class AuditLog {
       tenant: event.tenant ?? null,
       transport: event.transport ?? 'internal',
       ...(level === 'Request' && event.request ? { request: boundRequest(redact(event.request) as Record<string, unknown>) } : {}),
-    });
+    };
   }
 
-  private async write(pending: PendingRecord): Promise<AuditRecord> {
-    let rec: AuditRecord;
+  /** Into the chain, or (it failing) the fallback directory: undefined then, the record has no place in the chain yet. */
+  private async write(pending: PendingRecord): Promise<AuditRecord | undefined> {
     try {
-      rec = await this.writer.write(pending);
+      return await this.commit(pending);
     } catch (err) {
+      if (this.fallback) {
+        try {
+          this.fallback.take(pending);
+          this.faults?.ok(AUDIT_FALLBACK_STORE);
+          if (!this.fallbackLogged) this.logger.warn({ fallback: this.fallback.path }, 'audit: records go to the fallback directory until the audit log can be written; they are folded back then');
+          this.fallbackLogged = true;
+          return undefined;
+        } catch (fallbackErr) {
+          this.faults?.failed(AUDIT_FALLBACK_STORE, fallbackErr);
+        }
+      }
       if (!this.failureLogged) this.logger.error({ err: (err as Error).message, dir: this.files.dir }, 'audit log write failed: changes are refused until it works again');
       this.failureLogged = true;
       throw new AuditWriteError();
     }
+  }
+
+  /** Into the chain; counted in the faults either way. */
+  private async commit(pending: PendingRecord): Promise<AuditRecord> {
+    let rec: AuditRecord;
+    try {
+      rec = await this.writer.write(pending);
+    } catch (err) {
+      this.faults?.failed(AUDIT_STORE, err);
+      throw err;
+    }
+    this.faults?.ok(AUDIT_STORE);
     if (this.failureLogged) this.logger.info('audit log writes work again');
     this.failureLogged = false;
     this.recorded[rec.outcome]++;
@@ -223,8 +332,18 @@ export class AuditLog {
 
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
+    clearInterval(this.checkTimer);
     await this.writer.drain();
     await Promise.all(this.shippers.map((s) => s.close()));
     await this.files.close();
+  }
+}
+
+function sameFilesystem(a: string, b: string): boolean {
+  try {
+    mkdirSync(a, { recursive: true, mode: 0o700 });
+    return statSync(a).dev === statSync(b).dev;
+  } catch {
+    return false;
   }
 }

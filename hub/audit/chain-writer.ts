@@ -5,7 +5,7 @@
 import type { AuditFiles } from './audit-files.js';
 import { AUDIT_FILE_RE } from './audit-files.js';
 import { formatHead, headMacProblem, parseHead } from './head.js';
-import { GENESIS_HASH, lineHash, type AuditAnchor, type AuditLine, type AuditRecord } from './record.js';
+import { GENESIS_HASH, lineHash, type AuditAnchor, type AuditBreak, type AuditLine, type AuditRecord } from './record.js';
 
 export type PendingRecord = Omit<AuditRecord, 'seq' | 'prev_hash' | 'hash'>;
 
@@ -16,7 +16,12 @@ interface Head {
   hash: string;
   /** The current file's lines are keyed (its anchor says mac). */
   keyed: boolean;
+  /** Where the current file's chain starts (its anchor's seq and prev_hash): what is left when it is lost. */
+  startSeq: number;
+  startHash: string;
 }
+
+const NO_HEAD: Head = { file: null, size: 0, seq: 0, hash: GENESIS_HASH, keyed: false, startSeq: 1, startHash: GENESIS_HASH };
 
 export interface ChainWriterOptions {
   hubId: string;
@@ -31,7 +36,9 @@ export function dayOf(ms: number): string {
 }
 
 export class ChainWriter {
-  private head: Head = { file: null, size: 0, seq: 0, hash: GENESIS_HASH, keyed: false };
+  private head: Head = { ...NO_HEAD };
+  /** The file being written was lost under us: the next group starts a new segment that names the break. */
+  private lost?: AuditBreak['how'];
   private queue: { rec: PendingRecord; resolve: (r: AuditRecord) => void; reject: (e: Error) => void }[] = [];
   private flushing = false;
   /** The last write failed: mutations are refused until a write succeeds again. */
@@ -98,8 +105,66 @@ export class ChainWriter {
     }
     const seq = tail.type === 'anchor' ? tail.seq - 1 : tail.seq;
     const anchor = JSON.parse(lines[0]) as AuditLine;
-    this.head = { file: last, size: this.files.size(last), seq, hash: tail.hash, keyed: anchor.type === 'anchor' && anchor.mac === 'hmac-sha256' };
+    const isAnchor = anchor.type === 'anchor';
+    this.head = {
+      file: last,
+      size: this.files.size(last),
+      seq,
+      hash: tail.hash,
+      keyed: isAnchor && anchor.mac === 'hmac-sha256',
+      startSeq: isAnchor ? anchor.seq : seq + 1,
+      startHash: isAnchor ? anchor.prev_hash : tail.hash,
+    };
     return { repaired };
+  }
+
+  /**
+   * Once per flush interval: whether the file being written is still whole at its path. When it
+   * was deleted, truncated or replaced, the next write (`record`, queued first) starts a new
+   * segment whose first record names the break. Returns how it was lost, or undefined.
+   */
+  checkFile(record: PendingRecord): Promise<AuditRecord> | undefined {
+    if (this.lost || !this.head.file || this.flushing) return undefined;
+    const how = this.files.check(this.head.file, this.head.size);
+    if (how === 'ok') return undefined;
+    this.lost = how;
+    return new Promise((resolve, reject) => {
+      this.queue.unshift({ rec: record, resolve, reject });
+      void this.flush();
+    });
+  }
+
+  /** What of the lost file survives: whole lines that still chain, up to where it was cut. */
+  private survivors(how: AuditBreak['how']): AuditBreak {
+    const head = this.head;
+    const file = head.file!;
+    let good = { seq: head.startSeq - 1, hash: head.startHash, bytes: 0 };
+    if (how !== 'deleted') {
+      let text = '';
+      try {
+        text = this.files.read(file);
+      } catch {
+        // gone meanwhile: nothing survives
+      }
+      let bytes = 0;
+      let prev = head.startHash;
+      let expected = head.startSeq;
+      for (const [i, raw] of text.split('\n').slice(0, -1).entries()) {
+        let line: AuditLine;
+        try {
+          line = JSON.parse(raw) as AuditLine;
+        } catch {
+          break;
+        }
+        if (lineHash(line, head.keyed ? this.opts.key : undefined) !== line.hash || line.prev_hash !== prev) break;
+        if (i === 0 ? line.type !== 'anchor' || (line as AuditAnchor).file !== file : line.type !== 'record' || line.seq !== expected) break;
+        bytes += Buffer.byteLength(raw) + 1;
+        prev = line.hash;
+        if (i > 0) expected++;
+        good = { seq: expected - 1, hash: line.hash, bytes };
+      }
+    }
+    return { file, how, lost_bytes: Math.max(0, head.size - good.bytes), lost_records: head.seq - good.seq, last_good_seq: good.seq, last_good_hash: good.hash };
   }
 
   /** The file being written (never removed by retention). */
@@ -136,7 +201,10 @@ export class ChainWriter {
         try {
           const now = this.now();
           const key = this.opts.key;
-          if (!head.file || !head.file.startsWith(`audit-${dayOf(now)}-`) || head.size >= this.opts.maxFileBytes || head.keyed !== !!key) {
+          // The lost file's break is told by the first record of the new segment (checkFile queued it first).
+          const lost = this.lost ? this.survivors(this.lost) : undefined;
+          if (lost) group[0].rec = { ...group[0].rec, break: lost };
+          if (lost || !head.file || !head.file.startsWith(`audit-${dayOf(now)}-`) || head.size >= this.opts.maxFileBytes || head.keyed !== !!key) {
             created = this.nextFileName(head.file, now);
             const anchor: Omit<AuditAnchor, 'hash'> = {
               type: 'anchor',
@@ -145,12 +213,12 @@ export class ChainWriter {
               hub_id: this.opts.hubId,
               file: created,
               prev_file: head.file,
-              prev_hash: head.hash,
+              prev_hash: lost ? lost.last_good_hash : head.hash,
               ...(key ? { mac: 'hmac-sha256' as const } : {}),
             };
             const hash = lineHash(anchor, key);
             data += `${JSON.stringify({ ...anchor, hash })}\n`;
-            head = { file: created, size: 0, seq: head.seq, hash, keyed: !!key };
+            head = { file: created, size: 0, seq: head.seq, hash, keyed: !!key, startSeq: anchor.seq, startHash: anchor.prev_hash };
           }
           for (const { rec } of group) {
             const seq = head.seq + 1;
@@ -164,6 +232,7 @@ export class ChainWriter {
           await this.files.append(head.file!, data);
           head.size = (created ? 0 : before.size) + Buffer.byteLength(data);
           this.head = head;
+          this.lost = undefined;
           this.failing = false;
           this.stats.written += records.length;
           try {
@@ -173,10 +242,13 @@ export class ChainWriter {
           }
           group.forEach((g, i) => g.resolve(records[i]));
         } catch (err) {
+          // A lost file's break is looked for again at the next check (writes meanwhile count as lost).
+          this.lost = undefined;
           this.failing = true;
           this.stats.write_failures += group.length;
           this.undo(before, created);
-          const error = new Error(`audit write failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          const code = (err as NodeJS.ErrnoException).code;
+          const error = Object.assign(new Error(`audit write failed: ${code ?? (err as Error).message}`), code ? { code } : {});
           for (const g of group) g.reject(error);
         }
       }

@@ -66,6 +66,13 @@ export const auditShipSchema = z
 export const auditConfigSchema = z
   .object({
     dir: z.string().min(1).optional().describe('Where the audit files are written; default: <data_dir>/audit.'),
+    fallback_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A directory on another filesystem that takes an audit record while the audit directory cannot be written (full, read-only, I/O errors), so changes are not refused; its records are folded back into the chain once it can be written. Without it such changes are refused (503).',
+      ),
     level: level.default('Metadata').describe('The level of a record no rule matches.'),
     rules: z.array(auditRuleSchema).default([
       { level: 'Metadata', actions: ['audit:*'] },

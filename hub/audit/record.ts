@@ -56,6 +56,10 @@ export interface AuditRecord {
   request?: Record<string, unknown>;
   /** Only on the record retention writes before it deletes old files. */
   retention?: RetentionInfo;
+  /** Only on the first record of a segment started because the file being written was lost. */
+  break?: AuditBreak;
+  /** A record the fallback directory took while the log could not be written, folded back in later. */
+  fallback?: { folded_at: string };
   prev_hash: string;
   hash: string;
 }
@@ -65,6 +69,21 @@ export interface RetentionInfo {
   deleted: string[];
   cutoff: string;
   chain_starts_at: { file: string; anchor_hash: string };
+}
+
+/**
+ * The file being written was deleted, truncated or replaced under the hub: what survived and
+ * what was lost. The chain goes on in a new file whose anchor continues `last_good_hash`.
+ */
+export interface AuditBreak {
+  file: string;
+  how: 'deleted' | 'truncated' | 'replaced';
+  /** Bytes of whole records the hub had written there that are gone. */
+  lost_bytes: number;
+  lost_records: number;
+  /** The last line that survives (the end of the file before, when nothing of this one does). */
+  last_good_seq: number;
+  last_good_hash: string;
 }
 
 /** The first line of every file: chains the file to the last record of the file before it. */

@@ -44,6 +44,7 @@ import {
   type ErrorArea,
 } from '../../shared/errors/index.js';
 import { CertificateRequestError } from '../../shared/tls/index.js';
+import { DurableWriteError } from '../../shared/durability/index.js';
 
 export const ERROR_CATALOGUE: readonly ErrorArea[] = [
   {
@@ -87,6 +88,15 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     entries: [
       { example: () => new AuditUnavailableError(), meaning: 'The audit log cannot be written, so changes are refused before they run (nothing changes unaudited); reads still work.' },
       { example: () => new AuditWriteError(), meaning: 'The change ran but its audit record could not be written: check the outcome before retrying.' },
+    ],
+  },
+  {
+    area: 'Storage',
+    entries: [
+      {
+        example: () => new DurableWriteError('tokens', 'EROFS'),
+        meaning: 'The hub could not write one of its files (tokens, users, sessions) in the data directory: full, read-only or failing. Nothing was changed; /healthz says degraded naming the store until a write works again. Fix the disk and retry.',
+      },
     ],
   },
   {

@@ -65,3 +65,29 @@ describe('parseSince', () => {
     expect(parseSince('2026-13-45', NOW)).toBeUndefined();
   });
 });
+
+describe('EventLog under storage faults', () => {
+  it('events.log deleted or truncated under the hub is rewritten from memory at the next check, and counted', async () => {
+    const { WriteFaults } = await import('../../shared/durability/index.js');
+    const { rmSync, truncateSync, statSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'events-faults-'));
+    const faults = new WriteFaults({ logger });
+    const log = new EventLog({ dataDir: dir }, { logger, clock: () => NOW, faults });
+    log.record('c1', [event('e1'), event('e2')]);
+    const path = join(dir, 'events', 'events.log');
+    rmSync(path);
+    log.maintain();
+    expect(faults.errorCounts().get('events')).toBe(1);
+    expect(faults.degraded()).toEqual([]);
+    log.record('c1', [event('e3')]);
+    truncateSync(path, statSync(path).size - 3);
+    log.maintain();
+    expect(faults.errorCounts().get('events')).toBe(2);
+    log.maintain(); // whole again: nothing to do
+    expect(faults.errorCounts().get('events')).toBe(2);
+    log.close();
+    const reopened = new EventLog({ dataDir: dir }, { logger });
+    expect(reopened.list().map((e) => e.id)).toEqual(['e1', 'e2', 'e3']);
+    reopened.close();
+  });
+});

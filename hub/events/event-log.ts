@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { parseDuration } from '../../shared/model/index.js';
 import { AtRest, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog, type OpenedLog } from '../../shared/record-log/index.js';
+import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
 
 /** An event as the API, the watch stream and the CLI show it (snake_case). */
 export interface EventView {
@@ -63,7 +64,7 @@ export class EventLog {
 
   constructor(
     opts: EventLogOptions,
-    private readonly deps: { logger: Logger; clock?: () => number; atRest?: AtRest },
+    private readonly deps: { logger: Logger; clock?: () => number; atRest?: AtRest; faults?: WriteFaults },
   ) {
     this.capacity = Math.max(1, opts.capacity ?? 10_000);
     if (!opts.dataDir) return;
@@ -111,7 +112,14 @@ export class EventLog {
     }
     if (fresh.length === 0) return [];
     if (this.log) {
-      this.log.append(...fresh.map((v) => Buffer.from(JSON.stringify(v))));
+      try {
+        this.log.append(...fresh.map((v) => Buffer.from(JSON.stringify(v))));
+      } catch (err) {
+        // Not kept: the delta is not acked, the agent sends it again and these events with it.
+        this.deps.faults?.failed(EVENTS_STORE, err);
+        throw err;
+      }
+      this.deps.faults?.ok(EVENTS_STORE);
       this.fileRecords += fresh.length;
     }
     for (const view of fresh) this.keep(view);
@@ -141,6 +149,31 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Once per flush interval: a log broken by a failed write or fsync, deleted, replaced or
+   * truncated under the hub is rewritten from memory; after a failed write (the disk full) the
+   * rewrite is also the probe that ends the fault. Never throws.
+   */
+  maintain(): void {
+    const log = this.log;
+    if (!log) return;
+    let problem: Error | undefined = log.broken;
+    const how = problem ? 'ok' : log.check();
+    if (how !== 'ok') {
+      problem = new LostFileError(log.path, how);
+      this.deps.faults?.failed(EVENTS_STORE, problem);
+    }
+    if (!problem && !this.deps.faults?.degraded().some((f) => f.store === EVENTS_STORE)) return;
+    try {
+      log.rewrite(this.items.map((v) => Buffer.from(JSON.stringify(v))));
+      this.fileRecords = this.items.length;
+      this.deps.faults?.ok(EVENTS_STORE);
+      if (problem) this.deps.logger.warn({ why: problem.message, events: this.items.length }, 'events: rewrote events.log from memory');
+    } catch (err) {
+      this.deps.faults?.failed(EVENTS_STORE, err);
+    }
+  }
+
   close(): void {
     this.listeners.clear();
     this.log?.close();
@@ -154,6 +187,9 @@ export class EventLog {
     }
   }
 }
+
+/** events.log's name in WriteFaults and the metrics. */
+export const EVENTS_STORE = 'events';
 
 /** Bounded and well-typed, whatever the agent sent. */
 function toView(cluster: string, e: FleetEvent, receivedAt: string): EventView {

@@ -7,6 +7,7 @@ import type { AuthInput, BearerVerifier, Principal } from '../policy/index.js';
 import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
 import { AtRest } from '../../shared/crypto/index.js';
+import type { WriteFaults } from '../../shared/durability/index.js';
 import { LocalUserStore } from './local/user-store.js';
 import { FileLimiterBackend } from './file-limiter-backend.js';
 import { CountingLoginLimiter, type LimiterBackend } from './limiter-backend.js';
@@ -33,6 +34,8 @@ export interface LoginsDeps {
   rolesOf?: (principal: Principal) => string[] | Promise<string[]>;
   /** Encryption at rest for users.json and sessions.json (absent: plain files). */
   atRest?: AtRest;
+  /** Failed writes of users.json and sessions.json (metrics, /healthz). */
+  faults?: WriteFaults;
 }
 
 export interface Logins {
@@ -41,6 +44,8 @@ export interface Logins {
   /** Present when auth.mfa.providers lists webauthn. */
   webauthn?: WebauthnFactor;
   verifiers: BearerVerifier[];
+  /** Once per flush interval: files whose last write failed are written again. */
+  maintain?(): void;
 }
 
 /** The parts of the hub's config that logins read (the hub passes its whole config). */
@@ -58,7 +63,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   if (store === 'auto') store = deps.sharedKv ? 'redis' : 'file';
   if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');
   const sessions: SessionStore =
-    store === 'redis' ? new SharedSessionStore(deps.sharedKv!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest) : new MemorySessionStore();
+    store === 'redis' ? new SharedSessionStore(deps.sharedKv!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest, deps.faults) : new MemorySessionStore();
   // Shared by the hub group (security store, else Redis); while that is away each hub counts
   // alone (README: what that allows), in its data directory so a restart does not end a lockout.
   const local = new CountingLoginLimiter(new FileLimiterBackend(config.data_dir, deps.atRest ?? AtRest.plaintext(), logger));
@@ -71,7 +76,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }
-  const localUsers = new LocalUserStore(config.data_dir, undefined, deps.atRest);
+  const localUsers = new LocalUserStore(config.data_dir, undefined, deps.atRest, deps.faults);
   const totp = totpProvider(auth);
   const webauthnConfig = webauthnProvider(auth);
   // WebAuthn challenges: in the region's shared store when clustered, so any hub of the group takes the answer.
@@ -90,7 +95,11 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
   });
-  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)] };
+  const maintain = (): void => {
+    localUsers.maintain();
+    if (sessions instanceof FileSessionStore) sessions.maintain();
+  };
+  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)], maintain };
 }
 
 /** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */

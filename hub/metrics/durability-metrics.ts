@@ -6,8 +6,8 @@ import { freeBytes, type WriteFaults } from '../../shared/durability/index.js';
 
 export function registerDurabilityMetrics(registry: Registry, faults: WriteFaults, durableDirs: readonly string[]): void {
   new Counter({
-    name: 'sfleet_hub_store_write_errors_total',
-    help: 'Durable writes of the hub that failed (writes, fsyncs, rewrites) and files found deleted or truncated, by store',
+    name: 'sfleet_hub_durable_write_errors_total',
+    help: 'Durable writes of the hub that failed (writes, fsyncs, rewrites) and files found deleted or truncated, by store (store, events, audit, audit-fallback, tokens, users, sessions)',
     labelNames: ['store'],
     registers: [registry],
     collect() {

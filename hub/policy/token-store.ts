@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadRequestError } from '../../shared/errors/index.js';
 import { AtRest, KeyUnavailableError } from '../../shared/crypto/index.js';
+import { durableWrite, type WriteFaults } from '../../shared/durability/index.js';
 
 export interface StoredToken {
   id: string;
@@ -99,6 +100,8 @@ export class TokenStore {
   constructor(
     dataDir: string,
     private readonly atRest: AtRest = AtRest.plaintext(),
+    /** Failed writes of tokens.json: counted, /healthz degraded until one works. */
+    private readonly faults?: WriteFaults,
   ) {
     this.path = join(dataDir, 'tokens.json');
   }
@@ -171,9 +174,30 @@ export class TokenStore {
   }
 
   private save(): void {
-    this.atRest.writeFile(this.path, TOKENS_PURPOSE, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2)));
+    try {
+      durableWrite(this.faults, TOKENS_STORE, () => this.atRest.writeFile(this.path, TOKENS_PURPOSE, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2))));
+    } catch (err) {
+      // Not written, so not done: the next read takes the file again, without the change.
+      this.loadedMtime = -1;
+      this.checkedAt = 0;
+      throw err;
+    }
+  }
+
+  /** Once per flush interval: after a failed write, the file is written again to learn whether the disk works. */
+  maintain(): void {
+    if (!this.faults?.degraded().some((f) => f.store === TOKENS_STORE)) return;
+    try {
+      this.refresh(true);
+      this.save();
+    } catch {
+      // still failing: counted by save()
+    }
   }
 }
+
+/** tokens.json's name in WriteFaults and the metrics. */
+export const TOKENS_STORE = 'tokens';
 
 /** The standalone hub's registry: tokens.json through the TokenStore. */
 export class FileTokenRegistry implements TokenRegistry {

@@ -8,10 +8,7 @@ import { FleetState } from '../fleet/index.js';
 import { FleetStore } from '../store/index.js';
 import { WatchFeed } from '../watch/index.js';
 import type { CloseStack } from './close-stack.js';
-import type { Foundations } from './foundations.js';
-
-/** How often the store checks its files (deleted, truncated, broken by a failed write). */
-const STORE_FLUSH_INTERVAL_MS = 2_000;
+import { DURABLE_CHECK_INTERVAL_MS, type Foundations } from './foundations.js';
 
 export interface Fleet {
   state: FleetState;
@@ -26,15 +23,18 @@ export function openFleet({ config, logger, atRest, clock, faults }: Foundations
   const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest, faults });
   stack.defer('fleet store', () => store.close(state));
   // The store's flush interval: lost or broken files are rewritten from memory within it.
-  const maintenance = setInterval(() => store.maintain(state), STORE_FLUSH_INTERVAL_MS);
-  maintenance.unref();
-  stack.defer('fleet store checks', () => clearInterval(maintenance));
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 
   const watch = new WatchFeed(state, { clock, replay: config.limits.watch_replay });
-  const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest });
+  const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest, faults });
   stack.defer('event log', () => events.close());
+  const maintenance = setInterval(() => {
+    store.maintain(state);
+    events.maintain();
+  }, DURABLE_CHECK_INTERVAL_MS);
+  maintenance.unref();
+  stack.defer('fleet store and event log checks', () => clearInterval(maintenance));
   events.subscribe((event) => watch.publishEvent(event));
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
   return { state, store, events, watch, commands };

@@ -14,6 +14,12 @@ import { systemClock, type Clock } from '../../shared/clock/index.js';
 import { WriteFaults } from '../../shared/durability/index.js';
 import { effectiveEncryption, tlsPolicyFrom } from '../../shared/security/index.js';
 
+/**
+ * The flush interval of the hub's durable files: each store checks its files this often (deleted,
+ * truncated, broken by a failed write) and rewrites itself, or tries again after a failed write.
+ */
+export const DURABLE_CHECK_INTERVAL_MS = 2_000;
+
 export interface Foundations {
   config: HubConfig;
   logger: Logger;
@@ -48,11 +54,11 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   });
   revocations.onChange(() => certificates.endRevoked());
 
-  // Opened before the fleet: nothing may change before the audit log can record it.
-  const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger });
-  await audit.open();
-  stack.defer('audit log', () => audit.close());
   // A full or read-only disk fails every write: logged once a minute per store, counted every time.
   const faults = new WriteFaults({ logger, clock: systemClock }, { logIntervalMs: 60_000 });
+  // Opened before the fleet: nothing may change before the audit log can record it.
+  const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger, faults, checkIntervalMs: DURABLE_CHECK_INTERVAL_MS });
+  await audit.open();
+  stack.defer('audit log', () => audit.close());
   return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock, faults };
 }

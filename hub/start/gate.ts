@@ -11,7 +11,7 @@ import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier
 import { EtcdSecurityStore, SecurityStoreLimiterBackend, shareRevocations, SharedTokenRegistry, type SecurityStore } from '../security-store/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { CloseStack } from './close-stack.js';
-import type { Foundations } from './foundations.js';
+import { DURABLE_CHECK_INTERVAL_MS, type Foundations } from './foundations.js';
 import type { Region } from './region.js';
 
 export interface Gate {
@@ -29,11 +29,11 @@ export interface Gate {
   security?: SecurityStore;
 }
 
-export async function openGate({ config, logger, atRest, revocations }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
+export async function openGate({ config, logger, atRest, revocations, faults }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
   const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy) : undefined;
   const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined);
   // A hub group's tokens and revocations: every hub answers alike, and keeps its last copy while etcd is away.
-  const fileTokens = new TokenStore(config.data_dir, atRest);
+  const fileTokens = new TokenStore(config.data_dir, atRest, faults);
   let tokens: TokenRegistry = new FileTokenRegistry(fileTokens);
   let security: EtcdSecurityStore | undefined;
   if (etcd && config.etcd) {
@@ -54,6 +54,7 @@ export async function openGate({ config, logger, atRest, revocations }: Foundati
   const logins = createLogins(config, {
     logger,
     atRest,
+    faults,
     // auth.mfa.required_roles: the user's RBAC roles as bound at login.
     rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
     once: shared.dedupe,
@@ -68,6 +69,13 @@ export async function openGate({ config, logger, atRest, revocations }: Foundati
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
   const authenticator = new Authenticator(tokens, verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
+  // The flush interval of the small files: one whose last write failed is written again, so /healthz recovers with the disk.
+  const maintenance = setInterval(() => {
+    fileTokens.maintain();
+    logins.maintain?.();
+  }, DURABLE_CHECK_INTERVAL_MS);
+  maintenance.unref();
+  stack.defer('token and login file checks', () => clearInterval(maintenance));
   return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator, tokens, ...(security ? { security } : {}) };
 }
 

@@ -38,3 +38,36 @@ describe('FleetStore batches', () => {
     expect(state.cluster('a').seq).toBe(3);
   });
 });
+
+describe('FleetStore files lost under the hub', () => {
+  it('a checkpoint truncated or replaced is rewritten from memory at the next check, counted; a reload gives the state', async () => {
+    const { WriteFaults } = await import('../../shared/durability/index.js');
+    const { truncateSync, statSync, writeFileSync, renameSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'store-'));
+    const logger = silentLogger();
+    const faults = new WriteFaults({ logger });
+    const store = new FleetStore({ dataDir: dir }, { logger, faults });
+    const state = new FleetState();
+    for (const d of [delta('a', 1, [job('a', 1), job('a', 2)], true), delta('a', 2, [job('a', 1, 'RUNNING')])]) {
+      await store.appendBatchDurable([{ delta: d }]);
+      state.apply(d);
+    }
+    const checkpoint = join(dir, 'clusters', 'a', 'checkpoint.bin');
+    store.maintain(state);
+    expect(faults.errorCounts().get('store') ?? 0).toBe(0);
+    truncateSync(checkpoint, statSync(checkpoint).size - 5);
+    store.maintain(state);
+    expect(faults.errorCounts().get('store')).toBe(1);
+    // Another file put in its place (a restore of an old copy): also rewritten.
+    writeFileSync(`${checkpoint}.old`, readFileSync(checkpoint));
+    renameSync(`${checkpoint}.old`, checkpoint);
+    store.maintain(state);
+    expect(faults.errorCounts().get('store')).toBe(2);
+    store.maintain(state);
+    expect(faults.errorCounts().get('store')).toBe(2);
+    expect(faults.degraded()).toEqual([]);
+    const reloaded = new FleetState();
+    new FleetStore({ dataDir: dir }, { logger }).load(reloaded);
+    expect(reloaded.list('job').map((j) => `${j.id}:${j.state}`).sort()).toEqual(['1:RUNNING', '2:PENDING']);
+  });
+});

@@ -6,8 +6,8 @@
 // A write that fails (ENOSPC, EIO, EROFS) is counted in deps.faults and the delta is not acked
 // (the agent sends it again). maintain(), once per flush interval, rewrites from memory every
 // cluster whose WAL is broken (a failed write or fsync), deleted, replaced or truncated, or
-// whose checkpoint is gone: a checkpoint of the applied state and an empty WAL.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+// whose checkpoint is deleted, truncated or replaced: a checkpoint of the applied state and an empty WAL.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeDelta, type Delta } from '../../shared/delta/index.js';
 import { FastDeltaDecoder } from '../ingest/index.js';
@@ -28,8 +28,8 @@ export class FleetStore {
   private readonly root: string;
   private readonly decoder = new FastDeltaDecoder();
   private readonly atRest: AtRest;
-  /** Clusters whose checkpoint.bin exists (loaded or written): its loss is a fault. */
-  private readonly checkpointed = new Set<string>();
+  /** Clusters whose checkpoint.bin exists (loaded or written), with its inode and size: its loss, a cut or a swap is a fault. */
+  private readonly checkpointed = new Map<string, { ino: number; size: number }>();
   /** WAL writes running per cluster: maintain() leaves such a cluster alone. */
   private readonly writing = new Map<string, number>();
 
@@ -58,7 +58,7 @@ export class FleetStore {
       if (existsSync(checkpointPath)) {
         try {
           state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { notify: false });
-          this.checkpointed.add(cluster);
+          this.noteCheckpoint(cluster, checkpointPath);
         } catch (err) {
           // A missing key is the operator's to fix: never overwrite what it would open.
           if (err instanceof KeyUnavailableError || err instanceof KeyServiceError) throw err;
@@ -149,7 +149,7 @@ export class FleetStore {
       if (!record) continue;
       const checkpointPath = join(this.dir(cluster), 'checkpoint.bin');
       let problem: Error | undefined = wal.broken;
-      if (!problem && this.checkpointed.has(cluster) && !existsSync(checkpointPath)) problem = new LostFileError(checkpointPath, 'deleted');
+      if (!problem) problem = this.checkpointProblem(cluster, checkpointPath);
       const how = problem ? 'ok' : wal.check();
       if (how !== 'ok') problem = new LostFileError(wal.path, how);
       if (!problem) continue;
@@ -175,9 +175,35 @@ export class FleetStore {
   }
 
   private writeCheckpoint(cluster: string, snapshot: Delta, encoded?: Uint8Array): void {
-    this.atRest.writeFile(join(this.dir(cluster), 'checkpoint.bin'), purpose(cluster, 'checkpoint'), encoded ?? encodeDelta(snapshot));
-    this.checkpointed.add(cluster);
+    const path = join(this.dir(cluster), 'checkpoint.bin');
+    this.atRest.writeFile(path, purpose(cluster, 'checkpoint'), encoded ?? encodeDelta(snapshot));
+    this.noteCheckpoint(cluster, path);
     this.wal(cluster).rewrite([]);
+  }
+
+  private noteCheckpoint(cluster: string, path: string): void {
+    try {
+      const st = statSync(path);
+      this.checkpointed.set(cluster, { ino: st.ino, size: st.size });
+    } catch {
+      // written a moment ago: a file gone already is found by the next check
+      this.checkpointed.set(cluster, { ino: -1, size: 0 });
+    }
+  }
+
+  /** The checkpoint written or loaded is no longer whole at its path (deleted, cut, or another file put there). */
+  private checkpointProblem(cluster: string, path: string): LostFileError | undefined {
+    const known = this.checkpointed.get(cluster);
+    if (!known) return undefined;
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return new LostFileError(path, 'deleted');
+    }
+    if (st.size < known.size) return new LostFileError(path, 'truncated');
+    if (known.ino >= 0 && st.ino !== known.ino) return new LostFileError(path, 'replaced');
+    return undefined;
   }
 
   private wal(cluster: string): RecordLog {
@@ -204,7 +230,7 @@ export class FleetStore {
   }
 }
 
-/** The store's name in WriteFaults and sfleet_hub_store_write_errors_total. */
+/** The store's name in WriteFaults and sfleet_hub_durable_write_errors_total. */
 export const STORE = 'store';
 
 /** Bound into every sealed record: a cluster's files cannot be swapped for another's. */

@@ -80,6 +80,27 @@ export class RecordLog {
   }
 
   static open(path: string, opts: RecordLogOptions = {}): OpenedLog {
+    try {
+      return RecordLog.openWritable(path, opts);
+    } catch (err) {
+      // A full, read-only or failing disk at start: what can be read is returned, and the log
+      // is broken (appends refuse) until its owner rewrites it from memory once the disk works.
+      if (!DISK_FAULTS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+      let records: Uint8Array[] = [];
+      if (isSealed(data)) {
+        if (opts.sealing) {
+          const sealed = opts.sealing.open(path, data);
+          records = readRecords(data, sealed.prefix.length).records.map((body, i) => sealed.open(body, i));
+        }
+      } else records = readRecords(data, 0).records;
+      const log = new RecordLog(path, -1, 0, 0, opts.sealing, undefined);
+      log.brokenBy = err as Error;
+      return { log, records, truncatedBytes: 0 };
+    }
+  }
+
+  private static openWritable(path: string, opts: RecordLogOptions): OpenedLog {
     mkdirSync(dirname(path), { recursive: true });
     const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
     let sealed: SealedFile | undefined;
@@ -244,6 +265,9 @@ export class RecordLog {
     this.retired = [];
   }
 }
+
+/** Errors of the disk rather than of the file: a log opened under them starts broken instead of failing. */
+const DISK_FAULTS = new Set(['ENOSPC', 'EROFS', 'EIO', 'EDQUOT']);
 
 /** Most iovecs one writev takes (Linux IOV_MAX). */
 const IOV_MAX = 1024;

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadRequestError, ConflictError, NotFoundError } from '../../../shared/errors/index.js';
 import { AtRest } from '../../../shared/crypto/index.js';
+import { durableWrite, type WriteFaults } from '../../../shared/durability/index.js';
 import { DEFAULT_SCRYPT, hashPassword, verifyPassword } from './password-hash.js';
 
 export interface LocalUser {
@@ -58,6 +59,8 @@ export class LocalUserStore {
     private readonly scryptParams: { N: number; r: number; p: number } = DEFAULT_SCRYPT,
     /** TOTP secrets and password hashes: sealed when the hub encrypts its data at rest. */
     private readonly atRest: AtRest = AtRest.plaintext(),
+    /** Failed writes of users.json: counted, /healthz degraded until one works. */
+    private readonly faults?: WriteFaults,
   ) {
     this.path = join(dataDir, 'users.json');
   }
@@ -75,8 +78,20 @@ export class LocalUserStore {
   }
 
   private save(): void {
-    this.atRest.writeFile(this.path, 'hub/users', Buffer.from(JSON.stringify({ users: this.users }, null, 2)));
+    // Failed or not, the next read takes the file again: a change that was not written is not made.
     this.loadedMtime = -1;
+    durableWrite(this.faults, USERS_STORE, () => this.atRest.writeFile(this.path, 'hub/users', Buffer.from(JSON.stringify({ users: this.users }, null, 2))));
+  }
+
+  /** Once per flush interval: after a failed write, the file is written again to learn whether the disk works. */
+  maintain(): void {
+    if (!this.faults?.degraded().some((f) => f.store === USERS_STORE)) return;
+    try {
+      this.refresh();
+      this.save();
+    } catch {
+      // still failing: counted by save()
+    }
   }
 
   get(name: string): LocalUser | undefined {
@@ -189,3 +204,6 @@ export class LocalUserStore {
     return hashPassword(password, this.scryptParams);
   }
 }
+
+/** users.json's name in WriteFaults and the metrics. */
+export const USERS_STORE = 'users';

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { SessionsUnavailableError } from '../errors.js';
 import { AtRest } from '../../../shared/crypto/index.js';
+import { durableWrite, type WriteFaults } from '../../../shared/durability/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { SharedKvStore } from '../../replication/index.js';
 import { newSessionToken, sessionKey, type SessionStore } from './session-store.js';
@@ -21,6 +22,8 @@ export class FileSessionStore implements SessionStore {
     private readonly now: () => number = Date.now,
     /** Sessions name users and their groups: sealed when the hub encrypts its data at rest. */
     private readonly atRest: AtRest = AtRest.plaintext(),
+    /** Failed writes of sessions.json: counted, /healthz degraded until one works. */
+    private readonly faults?: WriteFaults,
   ) {
     this.path = join(dataDir, 'sessions.json');
     const stored = this.atRest.readFile(this.path, 'hub/sessions');
@@ -33,7 +36,13 @@ export class FileSessionStore implements SessionStore {
   async create(principal: Principal, ttlMs: number): Promise<string> {
     const token = newSessionToken();
     this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs });
-    this.save();
+    try {
+      this.save();
+    } catch (err) {
+      // Not durable, so no session: the login answers the error.
+      this.sessions.delete(sessionKey(token));
+      throw err;
+    }
     return token;
   }
 
@@ -48,15 +57,29 @@ export class FileSessionStore implements SessionStore {
   }
 
   async revoke(token: string): Promise<void> {
+    // Revoked in memory at once (the session ends on this hub); a failed write is retried by maintain().
     if (this.sessions.delete(sessionKey(token))) this.save();
+  }
+
+  /** Once per flush interval: a write that failed (a revocation the file still lacks) is made again. */
+  maintain(): void {
+    if (!this.faults?.degraded().some((f) => f.store === SESSIONS_STORE)) return;
+    try {
+      this.save();
+    } catch {
+      // still failing: counted by save()
+    }
   }
 
   private save(): void {
     const now = this.now();
     for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
-    this.atRest.writeFile(this.path, 'hub/sessions', Buffer.from(JSON.stringify({ sessions: Object.fromEntries(this.sessions) })));
+    durableWrite(this.faults, SESSIONS_STORE, () => this.atRest.writeFile(this.path, 'hub/sessions', Buffer.from(JSON.stringify({ sessions: Object.fromEntries(this.sessions) }))));
   }
 }
+
+/** sessions.json's name in WriteFaults and the metrics. */
+export const SESSIONS_STORE = 'sessions';
 
 export class SharedSessionStore implements SessionStore {
   constructor(private readonly kv: SharedKvStore) {}
