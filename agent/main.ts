@@ -11,7 +11,8 @@ import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
 import { CertificateRenewal, HubStream } from './stream/index.js';
-import { agentReport, createAgentMetrics, ObserveListener, type HealthSource } from './observe/index.js';
+import { agentReport, createAgentMetrics, ObserveListener, PollTrace, type HealthSource } from './observe/index.js';
+import { Tracing } from '../shared/tracing/index.js';
 import { PushgatewayPusher } from '../shared/metrics/index.js';
 import type { Registry } from 'prom-client';
 import { effectiveEncryption, tlsPolicyFrom } from '../shared/security/index.js';
@@ -52,8 +53,13 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes, retryMs }, { logger: log, atRest, faults });
   const health = createAgentHealth({ faults, spool, durableDirs: [config.spool_dir] });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unackedCount, objects: spool.objectCount }, 'spool opened');
-  const source = opts.source ?? createSlurmSource(config, { logger: log });
-  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config) }, { pollIntervalMs: config.poll_interval, submit: { min_uid: config.submit.min_uid, forbidden: [config.submit.slurm_user] }, spoolDir: config.spool_dir });
+  const tracing = new Tracing(
+    { enabled: config.observe.tracing.enabled, endpoint: config.observe.tracing.endpoint, samplingRatio: config.observe.tracing.sampling_ratio, serviceName: 'sfleet-agent', attributes: { 'sfleet.cluster': config.cluster, 'sfleet.agent': config.name } },
+    log.child({ component: 'tracing' }),
+  );
+  const trace = new PollTrace(tracing);
+  const source = opts.source ?? createSlurmSource(config, { logger: log, ...(tracing.enabled ? { reads: trace } : {}) });
+  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config), ...(tracing.enabled ? { trace } : {}) }, { pollIntervalMs: config.poll_interval, submit: { min_uid: config.submit.min_uid, forbidden: [config.submit.slurm_user] }, spoolDir: config.spool_dir });
   const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
   const stream = new HubStream(
     {
@@ -71,6 +77,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       runCommand: (c) => pipeline.runCommand(c),
       slurmApiVersion: () => pipeline.stats.apiVersion,
       report: () => agentReport({ pipeline, spool }),
+      ...(tracing.enabled ? { trace } : {}),
       // A standby does not poll: slurmrestd pays for every poll, and only the active one sends.
       onRole: (role) => {
         if (role === 'standby' && polling) {
@@ -87,6 +94,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   );
   pipeline.stream = stream;
   const metrics = createAgentMetrics({ pipeline, spool, stream }, { cluster: config.cluster, agent: config.name });
+  tracing.registerMetrics(metrics, 'sfleet_agent_');
   const registries = [metrics, health.registry, ...(opts.observe?.registries ?? [])];
   const observe = await ObserveListener.open(config.observe, {
     registries,
@@ -130,6 +138,8 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       await stream.stop();
       await source.close();
       spool.close();
+      // what was traced until now goes out (bounded by the export timeout)
+      await tracing.close();
     },
   };
 }

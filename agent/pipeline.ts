@@ -14,6 +14,7 @@ import type { HistoryWindow } from './source/sacct-history/index.js';
 import type { HistoryJob } from '../shared/history/index.js';
 import type { HubStream } from './stream/index.js';
 import { IdempotencyCache, runSubmit } from './submit/index.js';
+import type { Span } from '../shared/tracing/index.js';
 import type { SubmitUserRules } from '../shared/submit/index.js';
 
 const COMMAND_NAMES: Partial<Record<CommandKind, CommandKindName>> = {
@@ -58,6 +59,8 @@ export class AgentPipeline {
       logger: Logger;
       /** Reads finished runs from slurmdbd for the hub's history backfill (sacct). */
       history?: { read(window: HistoryWindow): Promise<HistoryJob[]> };
+      /** Spans of each poll (agent/observe PollTrace). */
+      trace?: PipelineTrace;
     },
     private readonly opts: { pollIntervalMs: number; submit?: SubmitUserRules; spoolDir?: string },
   ) {
@@ -100,6 +103,10 @@ export class AgentPipeline {
     // poll, which is the agent's flush interval.
     spool.maintain();
     const started = performance.now();
+    const trace = this.deps.trace;
+    const span = trace?.beginPoll();
+    let spanErr: unknown;
+    let changes = 0;
     try {
       const result = await source.poll();
       this.stats.readErrors += result.failed.size;
@@ -114,10 +121,13 @@ export class AgentPipeline {
         this.spoolEvents(events);
         return 0;
       }
-      const delta = this.append(upserts, removals, events);
+      const delta = trace ? trace.child(span, 'agent.spool', () => this.append(upserts, removals, events, trace.traceparent(span))) : this.append(upserts, removals, events);
       logger.debug({ seq: delta.seq, upserts: upserts.length, removals: removals.length, events: events.length }, 'delta spooled');
-      return upserts.length + removals.length;
+      changes = upserts.length + removals.length;
+      span?.setAttribute('sfleet.seq', delta.seq);
+      return changes;
     } catch (err) {
+      spanErr = err;
       this.stats.failures++;
       this.stats.lastError = (err as Error).message;
       logger.warn({ err: (err as Error).message }, 'poll failed; retrying at the next interval');
@@ -131,6 +141,7 @@ export class AgentPipeline {
     } finally {
       this.stats.lastPollSeconds = (performance.now() - started) / 1000;
       this.running = false;
+      trace?.endPoll(span, { 'sfleet.changes': changes }, spanErr);
     }
   }
 
@@ -172,10 +183,10 @@ export class AgentPipeline {
   }
 
   /** Spools (durably) and wakes the stream; on failure the events wait for the next try. */
-  private append(upserts: FleetObject[], removals: ObjectRef[], events: FleetEvent[]): Delta {
+  private append(upserts: FleetObject[], removals: ObjectRef[], events: FleetEvent[], traceparent?: string): Delta {
     let delta: Delta;
     try {
-      delta = this.deps.spool.append(upserts, removals, events);
+      delta = this.deps.spool.append(upserts, removals, events, traceparent);
     } catch (err) {
       this.heldEvents = [...events, ...this.heldEvents];
       throw err;
@@ -225,4 +236,12 @@ export class AgentPipeline {
       return fail((err as Error).message, (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED');
     }
   }
+}
+
+/** What the pipeline asks of its tracer (PollTrace, agent/observe). */
+export interface PipelineTrace {
+  beginPoll(): Span | undefined;
+  endPoll(span: Span | undefined, attributes: Record<string, number | string>, err?: unknown): void;
+  child<T>(poll: Span | undefined, name: string, fn: () => T): T;
+  traceparent(poll: Span | undefined): string | undefined;
 }

@@ -1,17 +1,21 @@
 // Issue 15 end to end: a real Prometheus (Debian package) scrapes a hub with a client
 // certificate and two agents' observe listeners; promtool finds the hub's and an agent's
 // exposition clean; a real Pushgateway receives an agent's push and loses the group when the
-// agent stops cleanly; the hub serves each agent's heartbeat report; `observability:` keys act.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// agent stops cleanly; the hub serves each agent's heartbeat report; `observability:` keys act;
+// every panel of the Grafana dashboards in deploy/grafana returns a series from that Prometheus.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../agent/main.js';
+import { FleetServiceClient } from '../generated/fleet/v1/fleet.js';
 import { hubConfigSchema } from '../hub/config/index.js';
 import { startHub, type RunningHub } from '../hub/main.js';
+import { grpcClientCredentials } from '../shared/tls/index.js';
 import { httpsCall } from './harness/hub-child.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePorts } from './harness/ports.js';
+import { panelQueries, readDashboards, variableQueries } from '../scripts/grafana/dashboards.js';
 import { Prometheus, prometheusBins, promtoolCheck, Pushgateway, type PrometheusBins } from './harness/prometheus.js';
 import { testLogger } from './harness/run-logs.js';
 import { makeJob, makeNode, ScriptedSource } from './harness/scripted-source.js';
@@ -52,7 +56,8 @@ beforeAll(async () => {
   for (const [i, cluster] of ['obs-a', 'obs-b'].entries()) {
     const source = new ScriptedSource(cluster);
     source.model.job = [makeJob(cluster, 1, { partition: 'batch', account: 'physics', state: 'RUNNING' }), makeJob(cluster, 2, { partition: 'batch', account: 'chem', state: 'PENDING', state_reason: 'Priority' })];
-    source.model.node = [makeNode(cluster, 'n1', { partitions: ['batch'], cpus: 8, alloc_cpus: 2 }), makeNode(cluster, 'n2', { partitions: ['batch'], flags: ['DRAIN'], cpus: 8 })];
+    source.model.node = [makeNode(cluster, 'n1', { partitions: ['batch'], cpus: 8, alloc_cpus: 2, gres: 'gpu:2' }), makeNode(cluster, 'n2', { partitions: ['batch'], flags: ['DRAIN'], cpus: 8 })];
+    source.model.controller = [{ cluster, hostname: `ctl-${cluster}`, responding: true, mode: 'primary', latency_ms: 3, api_version: 'v0.0.38', slurm_version: '22.05.8', server_thread_count: 3, agent_queue_size: 0 }];
     const observe = { listen: `127.0.0.1:${agentPorts[i]}`, ...(i === 0 ? { push_gateway: { url: pushgateway.url, interval: '500ms' } } : {}) };
     agents.push(await startTestAgent({ cluster, name: `head-${cluster}`, endpoints: [hub.grpcAddress], tls: await pki.agent(cluster, `head-${cluster}`), extra: { observe } }, { logger, source }));
   }
@@ -127,6 +132,35 @@ describe('observability', () => {
     expect(byAgent.map((s) => s.metric.cluster).sort()).toEqual(['obs-a', 'obs-b']);
     const pending = await prometheus.query('sfleet_pending_jobs{job="sfleet-hub",reason="Priority"}');
     expect(pending.map((s) => [s.metric.cluster, s.value]).sort()).toEqual([['obs-a', 1], ['obs-b', 1]]);
+  });
+
+  it('every panel of the Grafana dashboards, variables set to a demo cluster, returns a series from that Prometheus', async () => {
+    const values = { datasource: 'prometheus', cluster: 'obs-a', partition: 'batch', agent: 'head-obs-a' };
+    const dashboards = readDashboards();
+    for (const d of dashboards) {
+      for (const v of variableQueries(d, values)) {
+        const series = await prometheus!.query(v.expr);
+        expect(series.map((s) => s.metric[v.label]), `${d.name}: variable ${v.name}`).toContain(values[v.name as keyof typeof values]);
+      }
+    }
+    // a gRPC client of the fleet, as the CLI and integrations are: the gRPC latency panel needs a finished call
+    const client = new FleetServiceClient(hub.grpcAddress, grpcClientCredentials({ ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) }));
+    try {
+      await new Promise((resolve, reject) => client.listClusters({}, (err, res) => (err ? reject(err) : resolve(res))));
+    } finally {
+      client.close();
+    }
+    const queries = dashboards.flatMap((d) => panelQueries(d, values));
+    expect(queries.length).toBeGreaterThan(50);
+    // rate() and increase() need two scrapes in their window: ask again until every one answers
+    let empty: string[] = [];
+    await waitFor('a series for every panel query', async () => {
+      empty = [];
+      for (const q of queries) if ((await prometheus!.query(q.expr)).length === 0) empty.push(`${q.dashboard} / ${q.panel} / ${q.refId}: ${q.expr}`);
+      return empty.length === 0;
+    }, 20_000, 1000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; no series for:\n${empty.join('\n')}`);
+    });
   });
 
   it('a Pushgateway receives the agent push under job/cluster/agent, and the group goes on a clean stop', async () => {

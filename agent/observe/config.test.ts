@@ -3,7 +3,7 @@ import { isLoopback, observeConfigSchema } from './config.js';
 
 describe('agent observe config', () => {
   it('is off by default and plain HTTP on loopback', () => {
-    expect(observeConfigSchema.parse(undefined)).toEqual({});
+    expect(observeConfigSchema.parse(undefined)).toEqual({ tracing: { enabled: false, sampling_ratio: 0.01 } });
     expect(observeConfigSchema.parse({ listen: '127.0.0.1:9464' }).listen).toBe('127.0.0.1:9464');
     expect(observeConfigSchema.parse({ listen: '[::1]:9464' }).listen).toBe('[::1]:9464');
   });

@@ -3,6 +3,7 @@
 // must be TLS with a client CA, or TLS with a bearer file: refused at load otherwise.
 import { z } from 'zod';
 import { duration, hostPort } from '../../shared/config/fields.js';
+import { otlpEndpoint, samplingRatio } from '../../shared/tracing/index.js';
 
 export const observeConfigSchema = z
   .object({
@@ -26,6 +27,16 @@ export const observeConfigSchema = z
       .strict()
       .optional()
       .describe("Pushes the agent's series to a Prometheus Pushgateway; the group is deleted on a clean shutdown."),
+    tracing: z
+      .object({
+        enabled: z.boolean().default(false).describe('Trace polls: a span per poll with its Slurm reads, spool write and send; the trace continues at the hub.'),
+        endpoint: otlpEndpoint.optional().describe("The OTLP/HTTP endpoint (Jaeger's is port 4318; /v1/traces is added to a bare host:port)."),
+        sampling_ratio: samplingRatio,
+      })
+      .strict()
+      .refine((t) => !t.enabled || t.endpoint, { message: 'observe.tracing.enabled needs observe.tracing.endpoint (e.g. http://jaeger:4318)', path: ['endpoint'] })
+      .prefault({})
+      .describe('OpenTelemetry tracing, exported as OTLP/HTTP protobuf.'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -36,7 +36,7 @@ export class ObserveListener {
     readonly url: string,
   ) {}
 
-  static async open(config: ObserveConfig, deps: ListenerDeps): Promise<ObserveListener | undefined> {
+  static async open(config: Omit<ObserveConfig, 'tracing'>, deps: ListenerDeps): Promise<ObserveListener | undefined> {
     const listen = config.listen;
     if (!listen) return undefined;
     const bearer = config.bearer_file ? readFileSync(config.bearer_file, 'utf8').trim() : undefined;

@@ -18,4 +18,11 @@ export interface SourceDeps {
   run?: SlurmRunner;
   /** Base environment of Slurm binaries (SLURM_JWT is always removed); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Each read of Slurm (a slurmrestd request, a CLI run) as a span of the poll in progress. */
+  reads?: ReadTrace;
+}
+
+export interface ReadTrace {
+  /** Called as a read starts; the function it returns, as it ends (with its error if it failed). */
+  start(what: string): (err?: unknown) => void;
 }

@@ -71,6 +71,8 @@ interface PendingEntry {
   part: number;
   parts: number;
   events: FleetEvent[];
+  /** W3C trace context of the poll that made it (this process's deltas only). */
+  traceparent?: string | undefined;
   /** Encoded AgentMessage{delta}; built from `record` when the log was read at open. */
   wire?: WireDelta;
   /** The Delta's own encoding, as in deltas.log. */
@@ -202,11 +204,11 @@ export class DeltaSpool {
   }
 
   /** Unacked deltas in seq order, encoded as the stream sends them (no re-encoding per send). */
-  *unackedWire(): Generator<{ seq: number; wire: WireDelta; part: number; parts: number }> {
+  *unackedWire(): Generator<{ seq: number; wire: WireDelta; part: number; parts: number; traceparent?: string | undefined }> {
     for (const p of this.pending) {
       if (p.seq <= this.ackedSeq) continue;
       p.wire ??= wireOfRecord(p.record);
-      yield { seq: p.seq, wire: p.wire, part: p.part, parts: p.parts };
+      yield { seq: p.seq, wire: p.wire, part: p.part, parts: p.parts, traceparent: p.traceparent };
     }
   }
 
@@ -239,7 +241,7 @@ export class DeltaSpool {
    * Spools a delta whose changes are already applied to `objects` (the diff does that).
    * Durable when it returns.
    */
-  append(upserts: FleetObject[], removals: ObjectRef[], events: FleetEvent[] = []): Delta {
+  append(upserts: FleetObject[], removals: ObjectRef[], events: FleetEvent[] = [], traceparent?: string): Delta {
     const delta: Delta = {
       cluster: this.opts.cluster,
       epoch: this.epoch,
@@ -252,6 +254,7 @@ export class DeltaSpool {
       events,
       snapshot_part: 0,
       snapshot_parts: 0,
+      ...(traceparent ? { traceparent } : {}),
     };
     const entries = delta.snapshot ? this.encodeSnapshot(delta) : deltaChunks(delta, this.partObjects).map((d) => this.encodeEntry(d));
     const bytes = entries.reduce((n, e) => n + e.record.length, 0);
@@ -275,7 +278,7 @@ export class DeltaSpool {
 
   private encodeEntry(delta: Delta): PendingEntry {
     const { wire, record } = encodeForWire(delta);
-    return { seq: delta.seq, snapshot: delta.snapshot, part: delta.snapshot_part, parts: delta.snapshot_parts, events: delta.events, wire, record };
+    return { seq: delta.seq, snapshot: delta.snapshot, part: delta.snapshot_part, parts: delta.snapshot_parts, events: delta.events, traceparent: delta.traceparent, wire, record };
   }
 
   /** A snapshot starting at its seq, encoded in parts when it is big. */

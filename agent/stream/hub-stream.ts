@@ -31,6 +31,8 @@ export interface HubStreamDeps {
   slurmApiVersion: () => string;
   /** What the agent is doing, sent with each heartbeat (the hub's per-agent metrics). */
   report?: () => AgentReport;
+  /** A span per traced delta sent (agent/observe PollTrace). */
+  trace?: { send(traceparent: string | undefined, seq: number): { end(): void } | undefined };
   /** The hub made this agent active or standby for its cluster. */
   onRole?: (role: StreamRole) => void;
   /** Runs before an activation is reconciled, e.g. a fresh poll so a snapshot is current. */
@@ -306,7 +308,7 @@ export class HubStream {
       this.sentEpoch = spool.epoch;
       this.sentSeq = 0;
     }
-    for (const { seq, wire, part, parts } of spool.unackedWire()) {
+    for (const { seq, wire, part, parts, traceparent } of spool.unackedWire()) {
       if (seq <= this.sentSeq) continue;
       // A snapshot's parts are acked together at the last one: all of them go, window or not.
       if (part === 0 && seq - spool.ackedSeq > window) break;
@@ -321,7 +323,9 @@ export class HubStream {
       if (inFlight.bytes > 0 && inFlight.bytes + message.length > MAX_IN_FLIGHT_BYTES) return;
       inFlight.bytes += message.length;
       const size = message.length;
+      const span = this.deps.trace?.send(traceparent, seq);
       call.write(message, () => {
+        span?.end();
         inFlight.bytes -= size;
         if (call === this.call) this.flush();
       });

@@ -4,6 +4,7 @@
 import type { Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import { endSpan, type Span, type Tracing } from '../../shared/tracing/index.js';
 import type { DeltaFit } from '../fleet/index.js';
 import { ApplyFailedError, BadSnapshotPartError } from './errors.js';
 import { SnapshotParts } from './snapshot-parts.js';
@@ -47,6 +48,8 @@ export interface DeltaPath {
 export interface DeltaApplierDeps {
   path: DeltaPath;
   stats: IngestStats;
+  /** Deltas an agent traced (Delta.traceparent) get an apply span, child of the agent's poll. */
+  tracing?: Tracing;
 }
 
 export class DeltaApplier {
@@ -197,18 +200,37 @@ export class DeltaApplier {
   private async commit(deltas: Delta[]): Promise<void> {
     if (deltas.length === 0 || this.stream.closed()) return;
     const { path, stats } = this.deps;
-    await path.durable(this.stream.cluster(), deltas);
-    stats.batches++;
-    await new Promise<void>((resolve, reject) =>
-      path.runSoon(() => {
-        try {
-          this.applyDurable(deltas);
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-        }
-      }),
-    );
+    const spans = this.applySpans(deltas);
+    try {
+      await path.durable(this.stream.cluster(), deltas);
+      stats.batches++;
+      await new Promise<void>((resolve, reject) =>
+        path.runSoon(() => {
+          try {
+            this.applyDurable(deltas);
+            resolve();
+          } catch (err) {
+            reject(err as Error);
+          }
+        }),
+      );
+    } catch (err) {
+      for (const span of spans) endSpan(span, err);
+      throw err;
+    }
+    for (const span of spans) endSpan(span);
+  }
+
+  /** One span per traced delta: durable write, apply and ack (the WAL write is shared by the batch). */
+  private applySpans(deltas: Delta[]): Span[] {
+    const tracing = this.deps.tracing;
+    if (!tracing?.enabled) return [];
+    const spans: Span[] = [];
+    for (const d of deltas) {
+      if (!d.traceparent) continue;
+      spans.push(tracing.startSpan('hub.apply', { parent: d.traceparent, attributes: { 'sfleet.cluster': d.cluster, 'sfleet.epoch': d.epoch, 'sfleet.seq': d.seq, 'sfleet.upserts': d.upserts.length, 'sfleet.removals': d.removals.length, 'sfleet.batch': deltas.length } }));
+    }
+    return spans;
   }
 
   /** Applies and acks deltas that are in the WAL, in order. */

@@ -5,6 +5,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentServiceService, type AgentMessage, type HubMessage } from '../../generated/fleet/v1/agent.js';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import type { Tracing } from '../../shared/tracing/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { CommandRouter } from '../commands/index.js';
 import type { FleetState } from '../fleet/index.js';
@@ -41,6 +42,8 @@ export interface IngestDeps {
   ownership?: AttachableOwnership;
   /** Where heartbeats and silences read the time (default: the system clock). */
   clock?: Clock;
+  /** Apply spans for the deltas agents traced. */
+  tracing?: Tracing;
 }
 
 export class IngestRegistry {
@@ -72,7 +75,7 @@ export class IngestRegistry {
     const { deps } = this;
     new AgentSession(call, {
       writers: this.writers,
-      applier: { path: deps.path, stats: this.stats },
+      applier: { path: deps.path, stats: this.stats, ...(deps.tracing ? { tracing: deps.tracing } : {}) },
       state: deps.state,
       commands: deps.commands,
       certificates: deps.certificates,

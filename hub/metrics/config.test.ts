@@ -11,7 +11,7 @@ describe('hub config: observability', () => {
     const o = load('brief.yaml').observability;
     expect(o.metrics.prometheus).toEqual({ enabled: true, endpoint: '/metrics', push_gateway: 'https://pushgateway.company.com', push_interval: 15_000 });
     expect(o.metrics.max_series).toBe(20_000);
-    expect(o.tracing.jaeger).toEqual({ enabled: false, endpoint: 'https://jaeger.company.com:4318' });
+    expect(o.tracing.jaeger).toEqual({ enabled: false, endpoint: 'https://jaeger.company.com:4318', sampling_ratio: 0.01 });
   });
 
   it('defaults: metrics on at /metrics, no push, no tracing', () => {
@@ -20,9 +20,13 @@ describe('hub config: observability', () => {
     expect(o.tracing.jaeger.enabled).toBe(false);
   });
 
+  it('tracing on with an OTLP endpoint and a sampling ratio', () => {
+    expect(load('tracing-on.yaml').observability.tracing.jaeger).toEqual({ enabled: true, endpoint: 'https://jaeger.company.com:4318', sampling_ratio: 0.01 });
+  });
+
   const cases: [string, string][] = [
     ['jaeger-thrift.yaml', "jaeger-thrift.yaml:6: observability.tracing.jaeger.endpoint: Jaeger's legacy Thrift collector (port 14268, /api/traces) is not spoken: use Jaeger's OTLP/HTTP receiver on port 4318"],
-    ['tracing-on.yaml', 'tracing-on.yaml:5: observability.tracing.jaeger.enabled: trace export is not available in this release; leave tracing.jaeger.enabled false'],
+    ['tracing-no-endpoint.yaml', 'observability.tracing.jaeger.endpoint: tracing.jaeger.enabled needs tracing.jaeger.endpoint (e.g. http://jaeger:4318)'],
     ['endpoint-taken.yaml', 'endpoint-taken.yaml:5: observability.metrics.prometheus.endpoint: this path belongs to another route of the hub'],
   ];
   for (const [file, message] of cases) {

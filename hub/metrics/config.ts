@@ -1,9 +1,9 @@
-// The hub's `observability:` section, as the brief writes it. Metrics act now; a tracing
-// exporter is not built yet, so `tracing.jaeger.enabled: true` is refused at load rather than
-// accepted and ignored, and Jaeger's legacy Thrift collector (:14268) is refused with the OTLP
-// port to use instead.
+// The hub's `observability:` section, as the brief writes it. Tracing speaks OTLP/HTTP
+// protobuf (Jaeger's port 4318); Jaeger's legacy Thrift collector (:14268) is refused at load
+// with the OTLP port to use instead.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
+import { otlpEndpoint, samplingRatio } from '../../shared/tracing/index.js';
 
 const RESERVED = ['/api/', '/healthz', '/readyz', '/login', '/dashboard'];
 
@@ -39,18 +39,12 @@ export const observabilityConfigSchema = z
       .object({
         jaeger: z
           .object({
-            enabled: z
-              .boolean()
-              .default(false)
-              .refine((on) => !on, 'trace export is not available in this release; leave tracing.jaeger.enabled false')
-              .describe('Trace export (not available yet: must be false).'),
-            endpoint: z
-              .url({ protocol: /^https?$/ })
-              .refine((u) => !isJaegerThrift(u), "Jaeger's legacy Thrift collector (port 14268, /api/traces) is not spoken: use Jaeger's OTLP/HTTP receiver on port 4318 (e.g. https://jaeger.example.com:4318)")
-              .optional()
-              .describe("An OTLP/HTTP endpoint (Jaeger's is port 4318)."),
+            enabled: z.boolean().default(false).describe('Trace ingest: the apply of each delta an agent traced, as a child of its poll span, exported over OTLP/HTTP protobuf.'),
+            endpoint: otlpEndpoint.optional().describe("The OTLP/HTTP endpoint (Jaeger's is port 4318; /v1/traces is added to a bare host:port)."),
+            sampling_ratio: samplingRatio,
           })
           .strict()
+          .refine((j) => !j.enabled || j.endpoint, { message: 'tracing.jaeger.enabled needs tracing.jaeger.endpoint (e.g. http://jaeger:4318)', path: ['endpoint'] })
           .prefault({})
           .describe('Tracing to Jaeger over OTLP.'),
       })
@@ -60,10 +54,5 @@ export const observabilityConfigSchema = z
   })
   .strict()
   .prefault({});
-
-function isJaegerThrift(url: string): boolean {
-  const u = new URL(url);
-  return u.port === '14268' || u.pathname.startsWith('/api/traces');
-}
 
 export type ObservabilityConfig = z.infer<typeof observabilityConfigSchema>;

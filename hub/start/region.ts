@@ -19,6 +19,7 @@ import { HubPipeline } from '../pipeline.js';
 import { createEtcdClient, EtcdClusterOwnership, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
 import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, type SharedKvStore } from '../replication/index.js';
 import { loadTls } from '../../shared/tls/index.js';
+import { Tracing } from '../../shared/tracing/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
@@ -44,6 +45,8 @@ export interface Region {
   etcd?: Etcd3;
   /** Rules, routes, silences, escalation and channels; the leader pages. */
   alerting: Alerting;
+  /** OTLP trace export (observability.tracing.jaeger); a no-op tracer when off. */
+  tracing: Tracing;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -98,8 +101,12 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
 
   // The data path (hub/pipeline.ts): decode -> verify -> order -> durable -> apply -> publish.
   const path = new HubPipeline({ state, store, events, ...(replication ? { onApplied: (delta) => replication.onLocalApplied(delta) } : {}) });
+  const jaeger = config.observability.tracing.jaeger;
+  const tracing = new Tracing({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
+  stack.defer('tracing', () => tracing.close());
   const ingest = new IngestRegistry({
     path,
+    tracing,
     state,
     commands,
     logger,
@@ -133,7 +140,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     stack.defer('job history', () => history.close());
     history.start();
   }
-  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting };
+  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
 /** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */

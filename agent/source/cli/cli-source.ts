@@ -140,7 +140,15 @@ export class CliSource implements SlurmSource {
   }
 
   private async text(binary: string, args: string[]): Promise<string> {
-    const res = await this.run(binary, args, this.closing.signal);
+    const end = this.deps.reads?.start(`${binary} ${args.filter((a) => !a.startsWith('format=')).join(' ')}`);
+    let res: Awaited<ReturnType<typeof this.run>>;
+    try {
+      res = await this.run(binary, args, this.closing.signal);
+    } catch (err) {
+      end?.(err);
+      throw err;
+    }
+    end?.(res.code !== 0 ? new Error(`exit ${res.code}`) : undefined);
     if (res.code !== 0) {
       const why = firstError(res.stderr, res.stdout);
       if (controllerUnreachable(res.stderr) || binary === 'sacctmgr') {

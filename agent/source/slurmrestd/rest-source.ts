@@ -402,7 +402,15 @@ export class RestSource implements SlurmSource {
   // ---- HTTP -----------------------------------------------------------------------------
 
   private async request(path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown, signal?: AbortSignal, sink?: RestRequest['sink']): Promise<RestResponse> {
-    const res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal, round: this.round, sink });
+    const end = this.deps.reads?.start(`${method} ${path.replace(/\?.*$/, '')}`);
+    let res: RestResponse;
+    try {
+      res = await this.transport.request({ method, path, body, signal: signal ?? this.closing.signal, round: this.round, sink });
+    } catch (err) {
+      end?.(err);
+      throw err;
+    }
+    end?.(res.status >= 500 ? new Error(`HTTP ${res.status}`) : undefined);
     if (res.status === 404 && path.startsWith('/slurm/') && !isJson(res.contentType)) throw new VersionGone();
     return res;
   }

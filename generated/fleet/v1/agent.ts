@@ -229,6 +229,11 @@ export interface Delta {
    */
   snapshot_part: number;
   snapshot_parts: number;
+  /**
+   * W3C trace context (traceparent) of the poll that made the delta, when the agent traces and
+   * sampled it: the hub's apply span is its child. Spooled with the delta, so a resend keeps it.
+   */
+  traceparent?: string | undefined;
 }
 
 /** Something an agent saw happen, e.g. a Slurm controller failover. Ready to become an alert. */
@@ -1339,6 +1344,7 @@ function createBaseDelta(): Delta {
     events: [],
     snapshot_part: 0,
     snapshot_parts: 0,
+    traceparent: undefined,
   };
 }
 
@@ -1373,6 +1379,9 @@ export const Delta: MessageFns<Delta> = {
     }
     if (message.snapshot_parts !== 0) {
       writer.uint32(80).uint32(message.snapshot_parts);
+    }
+    if (message.traceparent !== undefined) {
+      writer.uint32(90).string(message.traceparent);
     }
     return writer;
   },
@@ -1470,6 +1479,14 @@ export const Delta: MessageFns<Delta> = {
             message.snapshot_parts = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1508,6 +1525,7 @@ export const Delta: MessageFns<Delta> = {
         : isSet(object.snapshot_parts)
         ? globalThis.Number(object.snapshot_parts)
         : 0,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : undefined,
     };
   },
 
@@ -1543,6 +1561,9 @@ export const Delta: MessageFns<Delta> = {
     if (message.snapshot_parts !== 0) {
       obj.snapshotParts = Math.round(message.snapshot_parts);
     }
+    if (message.traceparent !== undefined) {
+      obj.traceparent = message.traceparent;
+    }
     return obj;
   },
 
@@ -1561,6 +1582,7 @@ export const Delta: MessageFns<Delta> = {
     message.events = object.events?.map((e) => FleetEvent.fromPartial(e)) || [];
     message.snapshot_part = object.snapshot_part ?? 0;
     message.snapshot_parts = object.snapshot_parts ?? 0;
+    message.traceparent = object.traceparent ?? undefined;
     return message;
   },
 };

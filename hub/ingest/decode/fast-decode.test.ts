@@ -16,7 +16,7 @@ function simulatedUpserts(): FleetObject[] {
 }
 
 function delta(upserts: FleetObject[], extra: Partial<Delta> = {}): Delta {
-  return { cluster: 'fast', epoch: 1_764_000_000_123_456, seq: 42, upserts, removals: [{ kind: 1, id: '17' }], observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, ...extra };
+  return { cluster: 'fast', epoch: 1_764_000_000_123_456, seq: 42, upserts, removals: [{ kind: 1, id: '17' }], observed_at: '2026-01-01T00:00:00Z', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, traceparent: undefined, ...extra };
 }
 
 /** Decodes with both and requires the same keys, order and values. */

@@ -46,7 +46,7 @@ export class FastDeltaDecoder implements Reader {
     // Our literals for Delta, FleetObject and ObjectRef must match the generated defaults too.
     let ok =
       typeof (Buffer.prototype as Partial<NodeBuffer>).latin1Slice === 'function' &&
-      sameStructure(Delta.decode(EMPTY), { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 }) &&
+      sameStructure(Delta.decode(EMPTY), { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, traceparent: undefined }) &&
       sameStructure(FleetObject.decode(EMPTY), { kind: undefined }) &&
       sameStructure(ObjectRef.decode(EMPTY), { kind: 0, id: '' }) &&
       // The oneof's members by field number, as fleetObject() reads them.
@@ -115,7 +115,7 @@ export class FastDeltaDecoder implements Reader {
   // ---- messages ---------------------------------------------------------------------------
 
   private delta(end: number): Delta {
-    const d: Delta = { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 };
+    const d: Delta = { cluster: '', epoch: 0, seq: 0, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, traceparent: undefined };
     while (this.pos < end) {
       const tag = this.buf[this.pos++];
       switch (tag) {
@@ -149,6 +149,9 @@ export class FastDeltaDecoder implements Reader {
           break;
         case 0x50:
           d.snapshot_parts = this.varint32();
+          break;
+        case 0x5a:
+          d.traceparent = this.string(false);
           break;
         default:
           // events (8) and anything newer or odd: the generated decoder's job.
@@ -318,7 +321,7 @@ export class FastDeltaDecoder implements Reader {
     try {
       const upserts: FleetObject[] = [];
       for (const kind of KIND_ORDER) upserts.push({ kind: { $case: kind, value: sampleObject(kind) } as unknown as FleetObject['kind'] });
-      const delta: Delta = { cluster: 'c', epoch: 2 ** 40 + 1, seq: 7, upserts, removals: [{ kind: 2, id: 'n1' }], observed_at: '2026-01-01T00:00:00Z', snapshot: true, events: [], snapshot_part: 2, snapshot_parts: 3 };
+      const delta: Delta = { cluster: 'c', epoch: 2 ** 40 + 1, seq: 7, upserts, removals: [{ kind: 2, id: 'n1' }], observed_at: '2026-01-01T00:00:00Z', snapshot: true, events: [], snapshot_part: 2, snapshot_parts: 3, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
       const bytes = Delta.encode(delta).finish();
       const expected = Delta.decode(bytes);
       this.buf = asBuffer(bytes);

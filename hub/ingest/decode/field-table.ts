@@ -23,7 +23,7 @@ export const FIELD_TABLE = {
     [1, 'cluster', 'istring'], [2, 'epoch', 'uint64'], [3, 'seq', 'uint64'], [4, 'upserts', 'rmessage', 'FleetObject'],
     [5, 'removals', 'rmessage', 'ObjectRef'], [6, 'observed_at', 'string'], [7, 'snapshot', 'bool'],
     // Events are rare (a controller failover) and carry a map: not worth a fast path.
-    [8, 'events', 'generated', 'FleetEvent'], [9, 'snapshot_part', 'uint32'], [10, 'snapshot_parts', 'uint32'],
+    [8, 'events', 'generated', 'FleetEvent'], [9, 'snapshot_part', 'uint32'], [10, 'snapshot_parts', 'uint32'], [11, 'traceparent', 'string'],
   ],
   /** The oneof `kind`, one member per object kind, in field-number order. */
   FleetObject: [

@@ -1,0 +1,52 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Delta } from '../../generated/fleet/v1/agent.js';
+import { createLogger } from '../logging/index.js';
+import { Tracing } from './index.js';
+
+const logger = createLogger({ name: 'tracing-test', level: 'silent' });
+
+describe('Tracing', () => {
+  it('off: no span records and no traceparent travels', () => {
+    const t = new Tracing({ enabled: false, samplingRatio: 1, serviceName: 'sfleet-agent' }, logger);
+    const span = t.startSpan('agent.poll');
+    expect(span.isRecording()).toBe(false);
+    expect(t.traceparent(span)).toBeUndefined();
+  });
+
+  it('a child started from a traceparent joins its trace; the traceparent survives the Delta encoding', async () => {
+    const t = new Tracing({ enabled: true, endpoint: 'http://127.0.0.1:9/', samplingRatio: 1, serviceName: 'sfleet-agent' }, logger);
+    try {
+      const poll = t.startSpan('agent.poll');
+      const traceparent = t.traceparent(poll)!;
+      expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      const wire = Delta.decode(Delta.encode({ cluster: 'c', epoch: 1, seq: 2, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, traceparent }).finish());
+      const apply = t.startSpan('hub.apply', { parent: wire.traceparent });
+      expect(apply.spanContext().traceId).toBe(poll.spanContext().traceId);
+      expect(apply.spanContext().spanId).not.toBe(poll.spanContext().spanId);
+      poll.end();
+      apply.end();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('ratio 0: a root is not sampled, and nothing travels', async () => {
+    const t = new Tracing({ enabled: true, endpoint: 'http://127.0.0.1:9/', samplingRatio: 0, serviceName: 'sfleet-agent' }, logger);
+    const span = t.startSpan('agent.poll');
+    expect(t.traceparent(span)).toBeUndefined();
+    await t.close();
+  });
+
+  it('an unreachable endpoint: the export fails, is counted by reason, and the spans are dropped', async () => {
+    const registry = new Registry();
+    const t = new Tracing({ enabled: true, endpoint: 'http://127.0.0.1:9', samplingRatio: 1, serviceName: 'sfleet-hub', exportIntervalMs: 50, exportTimeoutMs: 1_000 }, logger);
+    t.registerMetrics(registry, 'sfleet_hub_');
+    t.startSpan('hub.apply').end();
+    const deadline = Date.now() + 10_000;
+    while (t.stats.failed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(t.stats).toMatchObject({ exported: 0, failedSpans: 1 });
+    expect(await registry.getSingleMetricAsString('sfleet_hub_trace_export_failures_total')).toMatch(/reason="unreachable"\} 1/);
+    await t.close();
+  });
+});
