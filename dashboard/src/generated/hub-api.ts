@@ -912,7 +912,11 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/avro": string;
+                        "application/json": string;
+                        "application/vnd.apache.parquet": string;
+                        "application/x-ndjson": string;
+                        "text/csv": string;
                     };
                 };
                 /** @description Error */
