@@ -53,7 +53,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const spool = DeltaSpool.open(config.spool_dir, { cluster: config.cluster, maxBytes: config.spool.max_bytes, retryMs }, { logger: log, atRest, faults });
   const health = createAgentHealth({ faults, spool, durableDirs: [config.spool_dir] });
   log.info({ epoch: spool.epoch, seq: spool.lastSeq, unacked: spool.unackedCount, objects: spool.objectCount }, 'spool opened');
-  const tracing = new Tracing(
+  const tracing = await Tracing.create(
     { enabled: config.observe.tracing.enabled, endpoint: config.observe.tracing.endpoint, samplingRatio: config.observe.tracing.sampling_ratio, serviceName: 'sfleet-agent', attributes: { 'sfleet.cluster': config.cluster, 'sfleet.agent': config.name } },
     log.child({ component: 'tracing' }),
   );

@@ -102,7 +102,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   // The data path (hub/pipeline.ts): decode -> verify -> order -> durable -> apply -> publish.
   const path = new HubPipeline({ state, store, events, ...(replication ? { onApplied: (delta) => replication.onLocalApplied(delta) } : {}) });
   const jaeger = config.observability.tracing.jaeger;
-  const tracing = new Tracing({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
+  const tracing = await Tracing.create({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
   stack.defer('tracing', () => tracing.close());
   const ingest = new IngestRegistry({
     path,

@@ -7,15 +7,15 @@ import { Tracing } from './index.js';
 const logger = createLogger({ name: 'tracing-test', level: 'silent' });
 
 describe('Tracing', () => {
-  it('off: no span records and no traceparent travels', () => {
-    const t = new Tracing({ enabled: false, samplingRatio: 1, serviceName: 'sfleet-agent' }, logger);
+  it('off: no span records and no traceparent travels', async () => {
+    const t = await Tracing.create({ enabled: false, samplingRatio: 1, serviceName: 'sfleet-agent' }, logger);
     const span = t.startSpan('agent.poll');
     expect(span.isRecording()).toBe(false);
     expect(t.traceparent(span)).toBeUndefined();
   });
 
   it('a child started from a traceparent joins its trace; the traceparent survives the Delta encoding', async () => {
-    const t = new Tracing({ enabled: true, endpoint: 'http://127.0.0.1:9/', samplingRatio: 1, serviceName: 'sfleet-agent' }, logger);
+    const t = await Tracing.create({ enabled: true, endpoint: 'http://127.0.0.1:9/', samplingRatio: 1, serviceName: 'sfleet-agent' }, logger);
     try {
       const poll = t.startSpan('agent.poll');
       const traceparent = t.traceparent(poll)!;
@@ -32,7 +32,7 @@ describe('Tracing', () => {
   });
 
   it('ratio 0: a root is not sampled, and nothing travels', async () => {
-    const t = new Tracing({ enabled: true, endpoint: 'http://127.0.0.1:9/', samplingRatio: 0, serviceName: 'sfleet-agent' }, logger);
+    const t = await Tracing.create({ enabled: true, endpoint: 'http://127.0.0.1:9/', samplingRatio: 0, serviceName: 'sfleet-agent' }, logger);
     const span = t.startSpan('agent.poll');
     expect(t.traceparent(span)).toBeUndefined();
     await t.close();
@@ -40,7 +40,7 @@ describe('Tracing', () => {
 
   it('an unreachable endpoint: the export fails, is counted by reason, and the spans are dropped', async () => {
     const registry = new Registry();
-    const t = new Tracing({ enabled: true, endpoint: 'http://127.0.0.1:9', samplingRatio: 1, serviceName: 'sfleet-hub', exportIntervalMs: 50, exportTimeoutMs: 1_000 }, logger);
+    const t = await Tracing.create({ enabled: true, endpoint: 'http://127.0.0.1:9', samplingRatio: 1, serviceName: 'sfleet-hub', exportIntervalMs: 50, exportTimeoutMs: 1_000 }, logger);
     t.registerMetrics(registry, 'sfleet_hub_');
     t.startSpan('hub.apply').end();
     const deadline = Date.now() + 10_000;
