@@ -110,7 +110,8 @@ export class NodeAuditFiles implements AuditFiles {
   }
 }
 
-function syncDir(dir: string): void {
+/** fsync a directory so a created, renamed or removed entry in it is durable. */
+export function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {

@@ -4,8 +4,9 @@
 // into it, in order, with their ids and times (and `fallback.taken_at`), then this file goes.
 // Records carry their id: a fold cut short by a crash is finished at the next start without
 // writing a record twice.
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncDir } from './audit-files.js';
 import type { PendingRecord } from './chain-writer.js';
 
 export class AuditFallback {
@@ -68,18 +69,5 @@ export class AuditFallback {
   clear(): void {
     rmSync(this.path, { force: true });
     syncDir(this.dir);
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // a filesystem that cannot fsync a directory
   }
 }
