@@ -37,7 +37,7 @@ beforeAll(() => {
     `case "$FAKE_MODE" in
   garbage) echo 'squeue: symbol lookup error'; exit 0 ;;
   down) echo 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1 ;;
-  hang) exec sleep 5 ;;
+  hang) exec sleep 30 ;;
   flood) head -c 200000 /dev/zero | tr '\\0' x; exit 0 ;;
   v40) cat "$FAKE_DIR/squeue-40.json" ;;
   *) cat "$FAKE_DIR/squeue-38.json" ;;
@@ -118,7 +118,9 @@ describe('CliSource', () => {
     const down = await source('down').poll().catch((e: Error) => e);
     expect(down).toBeInstanceOf(SlurmUnavailableError);
     expect((down as Error).message).toBe('squeue --json failed (exit 1): slurm_load_jobs error: Unable to contact slurm controller (connect failure)');
-    await expect(source('hang', { timeoutMs: 300 }).poll()).rejects.toThrow(new SlurmUnavailableError('squeue did not finish within 300 ms'));
+    // The timeout applies to every binary of the poll: it must be long enough for the seven
+    // quick fake binaries on a loaded machine, or one of them times out before the hanging squeue.
+    await expect(source('hang', { timeoutMs: 2000 }).poll()).rejects.toThrow(new SlurmUnavailableError('squeue did not finish within 2000 ms'));
     await expect(source('flood', { maxOutputBytes: 100_000 }).poll()).rejects.toThrow(new SlurmResponseError('squeue printed more than 100000 bytes'));
     const missing = await source('', { binDir: '/nonexistent' }).poll().catch((e: Error) => e);
     expect(missing).toBeInstanceOf(SlurmUnavailableError);
