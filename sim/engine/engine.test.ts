@@ -304,16 +304,19 @@ describe('SimEngine: commands', () => {
 });
 
 describe('SimEngine: scale', () => {
-  it('handles 10k nodes and 100k jobs, ticking in O(changes)', () => {
+  // What a tick costs is measured by the sim-scale benchmark (scripts/bench/suites/sim-scale.ts),
+  // not here: this checks that a cluster of that size is built as asked and keeps living.
+  it('builds 10k nodes and 100k jobs and keeps them consistent while ticking', () => {
     const clock = fakeClock();
-    const t0 = performance.now();
     const engine = new SimEngine({ cluster: 'big', nodes: 10_000, jobs: 100_000, seed: 5, nodeFailurePerHour: 5 }, { clock });
-    const built = performance.now() - t0;
     expect(engine.jobCount).toBeGreaterThanOrEqual(100_000);
-    const t1 = performance.now();
-    for (let i = 0; i < 20; i++) step(engine, clock, 1000);
-    const perTick = (performance.now() - t1) / 20;
-    expect(built).toBeLessThan(8000);
-    expect(perTick).toBeLessThan(50);
+    const model = toClusterModel(engine, { slurmVersion: '24.05.3', apiVersion: 'v0.0.41', controllerHost: 'ctl' });
+    expect(model.node).toHaveLength(10_000);
+    let finished = 0;
+    for (let i = 0; i < 20; i++) finished += step(engine, clock, 1000).finished;
+    expect(finished).toBeGreaterThan(0);
+    // No node holds more CPUs than it has, whatever started and ended.
+    const after = toClusterModel(engine, { slurmVersion: '24.05.3', apiVersion: 'v0.0.41', controllerHost: 'ctl' });
+    expect(after.node.filter((n) => (n.alloc_cpus ?? 0) > (n.cpus ?? 0))).toEqual([]);
   });
 });
