@@ -3,7 +3,7 @@
 // as a member of a hub group (etcd + Redis), as an agent streaming to a hub, and on linux-arm64
 // (under qemu-user-static here).
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,86 @@ describe('single binary', () => {
       for (const c of children) c.kill('SIGTERM');
     }
   }, 120_000);
+
+  describe('the container image (FROM scratch, built by buildah)', () => {
+    const tag = `localhost/sfleet-test:${process.pid}`;
+    // buildah 1.28 ignores STORAGE_DRIVER; build-image.sh uses vfs storage.
+    const buildah = (args: string[]) => run('buildah', ['--storage-driver', 'vfs', ...args], tmpdir());
+    afterAll(async () => {
+      await buildah(['rmi', '--force', tag]).catch(() => undefined);
+    });
+
+    it('holds only the binary and what it loads, and runs a hub as a non-root user that answers the API', async () => {
+      const out = mkdtempSync(join(tmpdir(), 'sea-image-'));
+      const archive = join(out, 'sfleet-image.tar');
+      await new Promise<void>((resolve, reject) =>
+        execFile('bash', ['scripts/release/build-image.sh', '--binary', built, '--tag', tag, '--archive', archive, '--smoke'], { cwd: ROOT, timeout: 600_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${stderr}${err.message}`)) : (expect(stdout.trim()).toBe('0.1.0'), resolve()),
+        ),
+      );
+      // The OCI archive is a release artifact: a tar with the OCI layout in it.
+      expect(readFileSync(archive).subarray(257, 262).toString()).toBe('ustar');
+      const image = JSON.parse(await buildah(['inspect', '--type', 'image', tag])) as { OCIv1: { config: { User: string; Entrypoint: string[]; ExposedPorts: Record<string, unknown> } } };
+      expect(image.OCIv1.config).toMatchObject({ User: '65532:65532', Entrypoint: ['/usr/bin/sfleet'] });
+      expect(Object.keys(image.OCIv1.config.ExposedPorts).sort()).toEqual(['7443/tcp', '8443/tcp']);
+
+      // Its files: no shell, no package manager; the binary, its loader and libraries, the notices.
+      const ctr = (await buildah(['from', tag])).trim();
+      try {
+        const mount = (await buildah(['mount', ctr])).trim();
+        const files = (await run('find', ['.', '-type', 'f'], mount)).trim().split('\n').sort();
+        expect(files).toContain('./usr/bin/sfleet');
+        expect(files).toContain('./usr/share/doc/sfleet/THIRD_PARTY_NOTICES.txt');
+        expect(files.some((f) => f.startsWith('./bin/') || f.endsWith('/sh') || f.includes('apt'))).toBe(false);
+        expect(files.filter((f) => !/^\.\/(usr\/bin\/sfleet|usr\/share\/doc\/sfleet\/|etc\/(passwd|group)$|(usr\/)?lib(64)?\/)/.test(f))).toEqual([]);
+
+        // A hub from the image: configuration and certificates mounted read-only, data in the
+        // image's own /var/lib/sfleet, the network of the host (chroot isolation).
+        const conf = mkdtempSync(join(tmpdir(), 'sea-image-conf-'));
+        const copy = join(conf, 'sfleet');
+        copyFileSync(built, copy);
+        await run(copy, ['ca', 'init', '--dir', 'pki', '--trust-domain', 'image.test'], conf);
+        await run(copy, ['ca', 'issue', '--dir', 'pki', '--role', 'hub', '--name', 'hub'], conf);
+        await run(copy, ['ca', 'issue', '--dir', 'pki', '--role', 'client', '--name', 'ops'], conf);
+        // The image's user reads the mounted directory (mkdtemp made it root's, 0700) and the keys.
+        chmodSync(conf, 0o755);
+        await run('chown', ['-R', '65532:65532', join(conf, 'pki')], conf);
+        const [http, grpc] = [await freePort(), await freePort()];
+        const inImage = (f: string) => `/etc/sfleet/pki/${f}`;
+        writeFileSync(
+          join(conf, 'hub.yaml'),
+          stringify({ region: 'img', hub_id: 'img-1', data_dir: '/var/lib/sfleet/data', listen: { http: `127.0.0.1:${http}`, grpc: `127.0.0.1:${grpc}` }, tls: { ca: inImage('ca.pem'), cert: inImage('hub.pem'), key: inImage('hub-key.pem') } }),
+        );
+        let output = '';
+        const hub = spawn('buildah', ['--storage-driver', 'vfs', 'run', '--isolation', 'chroot', '--volume', `${conf}:/etc/sfleet:ro`, ctr, '--', '/usr/bin/sfleet', 'hub', '--config', '/etc/sfleet/hub.yaml'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4_000));
+        hub.stdout.on('data', keep);
+        hub.stderr.on('data', keep);
+        try {
+          const pki = (f: string) => join(conf, 'pki', f);
+          const get = (path: string) => httpsCall(`https://127.0.0.1:${http}${path}`, { ca: pki('ca.pem'), cert: pki('ops.pem'), key: pki('ops-key.pem'), timeoutMs: 5_000 });
+          await waitFor('the hub of the image is ready', async () => hub.exitCode === null && (await get('/readyz').catch(() => undefined))?.status === 200, 60_000, 250).catch((err: Error) => {
+            throw new Error(`${err.message} (exit ${hub.exitCode}); output:\n${output}`);
+          });
+          const clusters = await get('/api/v1/clusters');
+          expect(clusters.status, clusters.body).toBe(200);
+          // The hub opened DuckDB at start (history is on by default): extracted from the binary
+          // into the image's cache directory, it found its libraries in the image.
+          expect(readdirSync(join(mount, 'var/cache/sfleet/sfleet/native')).some((d) => d.startsWith('duckdb-'))).toBe(true);
+          const history = await get('/api/v1/history/jobs');
+          expect(history.status, history.body).toBe(200);
+          // The process runs as the image's user, not root.
+          const pid = (await run('pgrep', ['-f', '-n', '^/usr/bin/sfleet hub --config /etc/sfleet/hub.yaml'], tmpdir())).trim();
+          expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\s+65532\s/m);
+        } finally {
+          await run('pkill', ['-TERM', '-f', '^/usr/bin/sfleet hub --config /etc/sfleet/hub.yaml'], tmpdir()).catch(() => undefined);
+          hub.kill('SIGTERM');
+        }
+      } finally {
+        await buildah(['rm', ctr]).catch(() => undefined);
+      }
+    }, 600_000);
+  });
 
   describe('linux-arm64, under qemu-user-static with the arm64 cross libc as sysroot', () => {
     let arm64: string;
