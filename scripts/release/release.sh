@@ -2,10 +2,11 @@
 # A release: both single binaries, the SBOM, the license check and third-party notices, and
 # SHA256SUMS over all of it (scripts/install-agent.sh checks the binary against it).
 #
-#   npm run release [-- --arch x64]    # default: x64 and arm64
+#   npm run release [-- --arch x64] [-- --no-image]   # default: x64 and arm64, and the image
 #
-# Writes dist/release/: sfleet-linux-x64, sfleet-linux-arm64, sbom.cdx.json (CycloneDX, runtime
-# dependencies only), THIRD_PARTY_NOTICES.txt, SHA256SUMS.
+# Writes dist/release/: sfleet-linux-x64, sfleet-linux-arm64, sfleet-image-linux-x64.oci.tar (the
+# FROM-scratch image of scripts/release/build-image.sh, as an OCI archive), sbom.cdx.json
+# (CycloneDX, runtime dependencies only), THIRD_PARTY_NOTICES.txt, SHA256SUMS.
 #
 # Vulnerability audit: the registry's advisory endpoint cannot be reached from this build
 # machine. Where it can, run `npm audit --omit=dev` on the release commit, or feed sbom.cdx.json
@@ -14,9 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ARCHES="x64 arm64"
+IMAGE=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) ARCHES=$2; shift 2 ;;
+    --no-image) IMAGE=false; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -33,6 +36,10 @@ npm sbom --omit dev --sbom-format cyclonedx --sbom-type application \
 for arch in $ARCHES; do
   bash scripts/release/build-binary.sh --arch "$arch" --out "$OUT/sfleet-linux-$arch"
 done
-(cd "$OUT" && sha256sum -- sfleet-linux-* sbom.cdx.json THIRD_PARTY_NOTICES.txt >SHA256SUMS)
+rm -f "$OUT/sfleet-image-linux-x64.oci.tar"
+if $IMAGE && [ -x "$OUT/sfleet-linux-x64" ]; then
+  bash scripts/release/build-image.sh --binary "$OUT/sfleet-linux-x64" --archive "$OUT/sfleet-image-linux-x64.oci.tar"
+fi
+(cd "$OUT" && shopt -s nullglob && sha256sum -- sfleet-linux-* sfleet-image-* sbom.cdx.json THIRD_PARTY_NOTICES.txt >SHA256SUMS)
 echo "release in $OUT:"
 cat "$OUT/SHA256SUMS"
