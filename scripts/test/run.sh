@@ -30,6 +30,14 @@ npx tsc -p tsconfig.test.json
 step "unit tests"
 vitest_run unit --project unit
 
+# The single binary embeds another Node.js than the one running npm (scripts/release/node-version,
+# the Active LTS): the unit tests run on it too, so the runtime users get is the one tested.
+EMBEDDED_NODE_VERSION=$(cat scripts/release/node-version)
+step "unit tests on Node.js $EMBEDDED_NODE_VERSION, the one the binary embeds"
+EMBEDDED_NODE=$(bash scripts/release/fetch-node.sh "$EMBEDDED_NODE_VERSION" x64)
+PATH="$(dirname "$EMBEDDED_NODE"):$PATH" "$EMBEDDED_NODE" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json \
+  --outputFile.json="$REPORTS/unit-node-$EMBEDDED_NODE_VERSION.json" --project unit
+
 step "local Slurm 22.05 (scripts/slurm/start.sh)"
 [ "$(id -u)" = 0 ] || { echo "the integration tests start a local Slurm and need root" >&2; exit 1; }
 # One user of the local Slurm at a time (a benchmark run in another shell waits for us).
