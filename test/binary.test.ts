@@ -13,6 +13,7 @@ import { httpsCall } from './harness/hub-child.js';
 import { freePort } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
 import { registerAuditDir } from './harness/run-logs.js';
+import { releaseBinary } from './harness/release-binary.js';
 import { ROOT } from './harness/sfleet-process.js';
 
 function run(file: string, args: string[], cwd: string): Promise<string> {
@@ -40,9 +41,8 @@ function elsewhereWithBinary(): string {
 const PINNED_NODE = `v${readFileSync(join(ROOT, 'scripts', 'release', 'node-version'), 'utf8').trim()}`;
 
 beforeAll(async () => {
-  built = join(mkdtempSync(join(tmpdir(), 'sea-')), 'sfleet');
-  await build(['--arch', 'x64', '--out', built]);
-}, 600_000);
+  built = await releaseBinary();
+}, 900_000);
 
 /** The subcommand paths in a commander help text's "Commands:" list (without `help`). */
 function commandsIn(help: string): string[] {
