@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/sfleet-release
 ROOTFS=$CACHE/debian12-systemd
+[ "$(id -u)" = 0 ] || { echo "debootstrap and systemd-nspawn need root" >&2; exit 1; }
+. scripts/lib/apt-install.sh
+apt_install_missing debootstrap systemd-container >&2
 if [ ! -x "$ROOTFS/usr/lib/systemd/systemd" ]; then
-  [ "$(id -u)" = 0 ] || { echo "debootstrap needs root" >&2; exit 1; }
-  . scripts/lib/apt-install.sh
-  apt_install_missing debootstrap systemd-container >&2
   mkdir -p "$CACHE"
   TMP=$(mktemp -d "$CACHE/debian12.XXXXXX")
   trap 'rm -rf "$TMP"' EXIT
