@@ -2,7 +2,8 @@
 // Redis: a local user added with `sfleet user add --data-dir` on hub A logs in on hub B; a TOTP
 // enrolment made on A is required by B; an OIDC browser login started on A (state, nonce and PKCE
 // verifier) finishes on B; two hubs accepting the same WebAuthn counter at once leave one refused;
-// a user added on A while etcd is down logs in on A at once and on B once etcd is back.
+// a user added on A while etcd is down logs in on A at once and on B once etcd is back; A restarted
+// while etcd is down starts from its last copy and says it is degraded.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,7 +148,7 @@ describe('logins shared by a hub group through the security store (etcd, no Redi
     }
   });
 
-  it('while etcd is down both hubs answer from their last copy; a user added on A meanwhile logs in on A at once and on B once etcd is back', async () => {
+  it('while etcd is down both hubs answer from their last copy; a user added on A meanwhile logs in on A at once and on B once etcd is back; A restarted meanwhile starts degraded', async () => {
     await users(a).add('erin', { password: PASSWORD });
     await waitUntilKnownTo(b, 'erin');
     await Promise.all(['etcd1', 'etcd2', 'etcd3'].map((m) => services.kill(m as 'etcd1')));
@@ -155,11 +156,21 @@ describe('logins shared by a hub group through the security store (etcd, no Redi
     await users(a).add('dave', { password: PASSWORD });
     expect((await login(a, { username: 'dave', password: PASSWORD })).status).toBe(200);
     expect((await login(b, { username: 'dave', password: PASSWORD })).status).toBe(401);
+    // A restarts while etcd is still down: it starts from its last copy (no crash loop) and says it is degraded.
+    await a.stop();
+    await a.start();
+    const health = (await a.request('GET', '/healthz')).json<{ status: string; reasons: string[] }>();
+    expect(health.status).toBe('degraded');
+    expect(health.reasons).toContainEqual(expect.stringMatching(/^security store: etcd cannot be reached; logins, tokens and revocations answer from this hub's last copy/));
+    expect(a.log()).toContain('etcd does not answer: this hub starts degraded from its last copy');
+    expect((await login(a, { username: 'erin', password: PASSWORD })).status).toBe(200);
+    expect((await login(a, { username: 'dave', password: PASSWORD })).status).toBe(200);
     const back = Date.now();
     await services.start();
     await waitUntilKnownTo(b, 'dave');
     console.log(`a user added during the outage reached B ${Date.now() - back} ms after etcd was started again`);
     expect((await login(b, { username: 'dave', password: PASSWORD })).status).toBe(200);
     expect(a.log()).toContain('a change in users.json waits for the shared security store');
+    await waitFor('A is healthy again', async () => (await a.request('GET', '/healthz')).json<{ status: string }>().status === 'ok', 30_000, 200);
   });
 });
