@@ -1,6 +1,7 @@
 // /healthz: the hub answers (it is alive) and says whether it works as promised. `degraded`
 // names each reason: a store that cannot write durably (ENOSPC, EIO, EROFS, a lost file), or a
-// Redis that may evict replication entries and sessions (maxmemory-policy not noeviction).
+// Redis that may evict replication entries and sessions (maxmemory-policy not noeviction), or
+// etcd out of reach (no leadership; the security store answers from its last copy).
 import { describeFault, type WriteFaults } from '../../shared/durability/index.js';
 
 export interface HubHealthSnapshot {
@@ -12,13 +13,22 @@ export interface HubHealthDeps {
   faults: WriteFaults;
   /** Present with Redis: what is wrong with its eviction policy, if anything. */
   redisEviction?: { evictionProblem(): string | undefined };
+  /** Clustered: etcd as the leadership sees it ('ok' or 'unreachable: ...'). */
+  etcd?: () => string;
+  /** Clustered: the group's security store (false: this hub answers from its last copy). */
+  securityStore?: { readonly connected: boolean; readonly pending: number };
 }
 
-export function hubHealth({ faults, redisEviction }: HubHealthDeps): () => HubHealthSnapshot {
+export function hubHealth({ faults, redisEviction, etcd, securityStore }: HubHealthDeps): () => HubHealthSnapshot {
   return () => {
     const reasons = faults.degraded().map(describeFault);
     const eviction = redisEviction?.evictionProblem();
     if (eviction) reasons.push(`redis: ${eviction}`);
+    const etcdStatus = etcd?.();
+    if (etcdStatus !== undefined && etcdStatus !== 'ok') reasons.push(`etcd: ${etcdStatus}`);
+    if (securityStore && !securityStore.connected) {
+      reasons.push(`security store: etcd cannot be reached; logins, tokens and revocations answer from this hub's last copy${securityStore.pending ? ` (${securityStore.pending} changes wait to be written)` : ''}`);
+    }
     return { status: reasons.length ? 'degraded' : 'ok', reasons };
   };
 }

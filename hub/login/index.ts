@@ -5,7 +5,7 @@ export { escapeDnValue, escapeFilterValue } from './ldap/escape.js';
 export { LdapDirectory, type DirectoryUser } from './ldap/ldap-directory.js';
 export { hashPassword, verifyPassword } from './local/password-hash.js';
 export { newTotpSecret, totpUri, TotpVerifier, type OnceStore } from './local/totp.js';
-export { LocalUserStore, type LocalUser, type LocalUserView } from './local/user-store.js';
+export { LocalUserStore, type LocalUser, type LocalUserView, type UserDirectory, type WebauthnCredential } from './local/user-store.js';
 export { FallbackLoginLimiter, MemoryLoginLimiter, RedisLoginLimiter, type LoginLimiter, type LoginSlot, type LimitKey } from './login-limiter.js';
 export { LoginLimits } from './login-limits.js';
 export { HashPool, HashPoolBusyError, passwordHashPool } from './local/hash-pool.js';

@@ -101,7 +101,7 @@ function registerLoginAdminRoutes(app: FastifyInstance, login: LoginService): vo
       const body = request.body as { exempt: boolean; reason?: string };
       setAuditContext(request, { resource: `user:${name}` });
       if (body.exempt && !body.reason) throw new BadRequestError('an exemption needs a reason (it is kept with the user and audited)');
-      if (!login.setMfaExempt(name, body.exempt ? { by: caller(request), reason: body.reason! } : undefined)) throw new NotFoundError(`no local user record "${name.slice(0, 64)}"`);
+      if (!(await login.setMfaExempt(name, body.exempt ? { by: caller(request), reason: body.reason! } : undefined))) throw new NotFoundError(`no local user record "${name.slice(0, 64)}"`);
       return { user: name, mfa_exempt: body.exempt };
     },
   );

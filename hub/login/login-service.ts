@@ -10,7 +10,7 @@ import { LoginFailedError, MfaRequiredError } from './errors.js';
 import { isAcceptableLoginName } from './ldap/escape.js';
 import type { DirectoryUser, LdapDirectory } from './ldap/ldap-directory.js';
 import type { TotpVerifier } from './local/totp.js';
-import type { LocalUser, LocalUserStore } from './local/user-store.js';
+import type { LocalUser, UserDirectory } from './local/user-store.js';
 import type { SessionStore } from './sessions/index.js';
 import type { WebauthnFactor } from './webauthn/webauthn-factor.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
@@ -46,7 +46,7 @@ export interface LoginServiceDeps {
   totp?: TotpVerifier;
   /** Present when auth.mfa.providers lists webauthn. */
   webauthn?: WebauthnFactor;
-  localUsers: LocalUserStore;
+  localUsers: UserDirectory;
   ldap?: LdapDirectory;
   logger: Logger;
   /** RBAC roles of a principal, for auth.mfa.required_roles (wired to hub/policy/rbac); absent: those roles cannot be told apart, so every user needs a code. */
@@ -105,7 +105,7 @@ export class LoginService {
   }
 
   /** An admin's exemption from the enrolled second factor (or its end); false: no such local record. */
-  setMfaExempt(user: string, exempt: { by: string; reason: string } | undefined): boolean {
+  setMfaExempt(user: string, exempt: { by: string; reason: string } | undefined): Promise<boolean> {
     return this.deps.localUsers.setMfaExempt(user, exempt);
   }
 

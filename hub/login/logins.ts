@@ -8,7 +8,7 @@ import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
 import { AtRest } from '../../shared/crypto/index.js';
 import type { WriteFaults } from '../../shared/durability/index.js';
-import { LocalUserStore } from './local/user-store.js';
+import { LocalUserStore, type UserDirectory } from './local/user-store.js';
 import { FileLimiterBackend } from './file-limiter-backend.js';
 import { CountingLoginLimiter, type LimiterBackend } from './limiter-backend.js';
 import { FallbackLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
@@ -36,6 +36,8 @@ export interface LoginsDeps {
   atRest?: AtRest;
   /** Failed writes of users.json and sessions.json (metrics, /healthz). */
   faults?: WriteFaults;
+  /** In a hub group: local users in the shared security store, users.json being this hub's door to them. */
+  sharedUsers?: (file: LocalUserStore) => UserDirectory;
 }
 
 export interface Logins {
@@ -76,7 +78,8 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   if (auth.mfa.enabled && auth.mfa.required_roles.length > 0 && !deps.rolesOf) {
     logger.warn({ required_roles: auth.mfa.required_roles }, 'auth.mfa.required_roles: the RBAC roles of users are not known to logins yet, so every user must give a TOTP code');
   }
-  const localUsers = new LocalUserStore(config.data_dir, undefined, deps.atRest, deps.faults);
+  const userFile = new LocalUserStore(config.data_dir, undefined, deps.atRest, deps.faults);
+  const localUsers: UserDirectory = deps.sharedUsers ? deps.sharedUsers(userFile) : userFile;
   const totp = totpProvider(auth);
   const webauthnConfig = webauthnProvider(auth);
   // WebAuthn challenges: in the region's shared store when clustered, so any hub of the group takes the answer.
@@ -107,7 +110,7 @@ export class LocalUserSessionVerifier implements BearerVerifier {
   readonly kind = 'session';
   constructor(
     private readonly sessions: BearerVerifier,
-    private readonly users: LocalUserStore,
+    private readonly users: Pick<UserDirectory, 'get'>,
   ) {}
   async verify(credential: string, input: AuthInput): Promise<Principal | undefined> {
     const principal = await this.sessions.verify(credential, input);

@@ -8,6 +8,7 @@
 // the writes it could not make yet. While etcd cannot be reached the copy answers as it was and
 // queued writes (revocations) wait in that file; once etcd answers they are written and the
 // copy is read again in full.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Etcd3, IKeyValue } from 'etcd3';
 import type { Logger } from '../../shared/logging/index.js';
@@ -78,13 +79,24 @@ export class EtcdSecurityStore implements SecurityStore {
     return this.outbox.length;
   }
 
+  /** True when this hub has a copy from an earlier run (it has been in the group before). */
+  static hasCopy(dataDir: string): boolean {
+    return existsSync(join(dataDir, 'security-store.json'));
+  }
+
+  /** Entries in this hub's copy. */
+  get size(): number {
+    return this.entriesByKey.size;
+  }
+
   /** Reads etcd once (within `timeoutMs`) and starts following it; an etcd that does not answer leaves the last copy in force. */
   async start(timeoutMs: number): Promise<void> {
     const first = this.sync();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]).finally(() => clearTimeout(timer));
     if (!this.connected) this.opts.logger.warn({ entries: this.entriesByKey.size, pending: this.outbox.length }, 'security store: etcd does not answer; this hub answers from its last copy until it does');
-    const watcher = await this.opts.client.watch().prefix(this.root).create();
+    // Not create(): it waits for etcd, and a hub restarting while etcd is down starts from its copy.
+    const watcher = this.opts.client.watch().prefix(this.root).watcher();
     watcher.on('put', (kv) => this.applyEvent(kv, false));
     watcher.on('delete', (kv) => this.applyEvent(kv, true));
     watcher.on('connected', () => void this.sync());
@@ -153,6 +165,32 @@ export class EtcdSecurityStore implements SecurityStore {
         return next;
       }
       // Another hub wrote it between our read and write: read again and let `change` decide.
+    }
+    throw new SecurityStoreUnavailableError('the shared security store kept changing under this write; try again');
+  }
+
+  async take<T>(kind: SecurityKind, key: string): Promise<T | undefined> {
+    const name = this.keyOf(kind, key);
+    const client = this.opts.client;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      let kv: IKeyValue | undefined;
+      try {
+        kv = (await client.get(this.root + name).exec()).kvs[0];
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (!kv) return undefined;
+      const value = this.sealer.open<T>(name, PURPOSE, kv.value);
+      let res;
+      try {
+        res = await client.if(this.root + name, 'Mod', '==', kv.mod_revision).then(client.delete().key(this.root + name)).commit();
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (res.succeeded) {
+        if (this.entriesByKey.has(name)) this.removeLocal(name);
+        return value;
+      }
     }
     throw new SecurityStoreUnavailableError('the shared security store kept changing under this write; try again');
   }

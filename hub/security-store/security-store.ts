@@ -1,9 +1,9 @@
-// What every hub of a group reads and writes alike: API tokens, certificate revocations (and
-// later users, factors, login state). Reads are synchronous, from this hub's copy; writes go to
+// What every hub of a group reads and writes alike: API tokens, certificate revocations, local
+// users with their TOTP secrets and WebAuthn credentials, OIDC login state and the SAML replay cache. Reads are synchronous, from this hub's copy; writes go to
 // the region's shared store. `update` is compare-and-set: two hubs changing one record at once
 // leave one of them re-reading (a WebAuthn counter accepted once, not twice); `updateAll` does
 // the same for several records in one transaction (the login limiter's counters).
-export type SecurityKind = 'tokens' | 'revocations' | 'login';
+export type SecurityKind = 'tokens' | 'revocations' | 'login' | 'users' | 'oidc' | 'saml';
 
 export interface SecurityStore {
   /** True when the copy follows the shared store; false while it cannot be reached (the last copy answers). */
@@ -25,6 +25,8 @@ export interface SecurityStore {
    * a result; all are written or none, and `change` runs again if another hub wrote one of them meanwhile.
    */
   updateAll<T, R>(kind: SecurityKind, keys: string[], change: (current: (T | undefined)[]) => { next?: (T | undefined)[]; result: R }): Promise<R>;
+  /** Removes the record and answers what it held, read from the shared store itself: of two hubs taking one record, one gets it. */
+  take<T>(kind: SecurityKind, key: string): Promise<T | undefined>;
   /** Runs after a record of the kind changed, here or on another hub. */
   onChange(kind: SecurityKind, listener: (key: string) => void): void;
   close(): Promise<void>;

@@ -8,7 +8,18 @@ import { createLogins, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
-import { EtcdSecurityStore, SecurityStoreLimiterBackend, shareRevocations, SharedTokenRegistry, type SecurityStore } from '../security-store/index.js';
+import {
+  EtcdSecurityStore,
+  SecurityStoreLimiterBackend,
+  shareRevocations,
+  SharedOidcLogins,
+  SharedSamlReplay,
+  SharedSamlRequests,
+  SharedTokenRegistry,
+  SharedUserDirectory,
+  sweepExpiredLoginState,
+  type SecurityStore,
+} from '../security-store/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { CloseStack } from './close-stack.js';
 import { DURABLE_CHECK_INTERVAL_MS, type Foundations } from './foundations.js';
@@ -51,6 +62,8 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   if (limiterBackend) stack.defer('login counters (security store)', () => limiterBackend.close());
   const loginRedis = config.redis && !limiterBackend ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   if (loginRedis) stack.defer('login counters (Redis)', () => loginRedis.disconnect());
+  // Local users (hashes, TOTP secrets, WebAuthn credentials) in the security store: users.json is this hub's door to them.
+  let sharedUsers: SharedUserDirectory | undefined;
   const logins = createLogins(config, {
     logger,
     atRest,
@@ -60,12 +73,26 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
     once: shared.dedupe,
     ...(replication ? { sharedKv: replication.sharedKv } : {}),
     ...(limiterBackend ? { limiterBackend } : {}),
+    ...(security ? { sharedUsers: (file) => (sharedUsers = new SharedUserDirectory(security!, file, logger.child({ component: 'security-store' }))) } : {}),
     ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
   });
-  // Single sign-on: OIDC bearer JWTs and browser logins (OIDC, SAML) ending in the same sessions as password logins.
-  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions }) : undefined;
+  if (sharedUsers) {
+    const users = sharedUsers;
+    stack.defer('local users (security store)', () => users.close());
+    await users.sync();
+  }
+  // Single sign-on: OIDC bearer JWTs and browser logins (OIDC, SAML) ending in the same sessions as
+  // password logins; in a hub group their login state is shared, so a login may finish on another hub.
+  if (security) {
+    const sweeper = sweepExpiredLoginState(security);
+    stack.defer('login state sweeper', () => sweeper.stop());
+  }
+  const ssoLogger = logger.child({ component: 'sso' });
+  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions, ...(security ? { states: new SharedOidcLogins(security, ssoLogger) } : {}) }) : undefined;
   if (oidc) stack.defer('OIDC issuer', () => oidc.close());
-  const saml = config.sso?.saml?.enabled ? startSaml(config.sso.saml, { logger, sessions: logins.sessions }) : undefined;
+  const saml = config.sso?.saml?.enabled
+    ? startSaml(config.sso.saml, { logger, sessions: logins.sessions, ...(security ? { shared: { used: new SharedSamlReplay(security), requests: new SharedSamlRequests(security) } } : {}) })
+    : undefined;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
   const authenticator = new Authenticator(tokens, verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });

@@ -140,7 +140,12 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       watchBudget,
       events,
       readiness: readiness({ listening, ...(config.etcd ? { clustered: { leadership, ...(replication ? { replication } : {}) } } : {}), ...(oidc ? { oidc } : {}) }),
-      health: hubHealth({ faults: base.faults, ...(replication ? { redisEviction: replication.eviction } : {}) }),
+      health: hubHealth({
+        faults: base.faults,
+        ...(replication ? { redisEviction: replication.eviction } : {}),
+        ...(config.etcd ? { etcd: () => leadership.status().etcd } : {}),
+        ...(gate.security ? { securityStore: gate.security } : {}),
+      }),
       ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }), metricsPath: observe.prometheus.endpoint } : {}),
       observeRequest: (method, route, status, seconds) => hubMetrics.http.observe({ method, route, status_code: String(status) }, seconds),
       members: async () => {

@@ -21,6 +21,8 @@ import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, 
 import { loadTls } from '../../shared/tls/index.js';
 import { Tracing } from '../../shared/tracing/index.js';
 import type { CloseStack } from './close-stack.js';
+import type { Logger } from '../../shared/logging/index.js';
+import { EtcdSecurityStore } from '../security-store/index.js';
 import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import { tlsPolicyFrom } from '../../shared/security/index.js';
@@ -52,7 +54,9 @@ export interface Region {
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
   const { config, logger, audit, certificates, clock } = base;
   const { state, store, events, commands } = fleet;
-  const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack) : undefined;
+  // A hub that was in the group before (its copy of the security store is in data_dir) starts
+  // while etcd is down and answers from that copy; a new one does not start alone.
+  const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack, EtcdSecurityStore.hasCopy(config.data_dir) ? logger : undefined) : undefined;
 
   // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
   const ingesting = (): ReadonlySet<string> => ingest.ingesting();
@@ -143,8 +147,12 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
-/** The etcd client, once etcd has answered a read: a hub told to join a region does not start alone. */
-async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack): Promise<Etcd3> {
+/**
+ * The etcd client, once etcd has answered a read: a hub told to join a region does not start
+ * alone. With `startAnyway` (the hub has a copy of the group's security store) a silent etcd is
+ * logged and the hub starts degraded: no leadership or cluster ownership until etcd answers.
+ */
+async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack, startAnyway?: Logger): Promise<Etcd3> {
   const etcd = await createEtcdClient(config);
   stack.defer('etcd client', () => etcd.close());
   const deadline = config.dial_timeout + 2 * config.call_timeout;
@@ -155,7 +163,12 @@ async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${deadline} ms`)), deadline))),
     ]);
   } catch (err) {
-    throw new Error(`etcd unreachable at ${config.endpoints.join(', ')}: ${(err as Error).message.split('\n')[0]}`);
+    const message = `etcd unreachable at ${config.endpoints.join(', ')}: ${(err as Error).message.split('\n')[0]}`;
+    if (!startAnyway) throw new Error(message);
+    startAnyway.error(
+      { err: message },
+      'etcd does not answer: this hub starts degraded from its last copy of the group\'s security state (logins, tokens, revocations); it leads nothing and owns no cluster until etcd answers',
+    );
   } finally {
     clearTimeout(timer);
   }

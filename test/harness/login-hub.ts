@@ -2,7 +2,7 @@
 // (auth:, sso:), restartable on the same ports and data directory, and raw HTTPS requests that
 // never throw on a status (the tests look at 401/429/431 answers and their headers).
 import path from 'node:path';
-import { HubChild, httpsCall } from './hub-child.js';
+import { HubChild, httpsCall, type HubChildOptions } from './hub-child.js';
 import type { TestPki } from './pki.js';
 import { sfleet } from './sfleet-process.js';
 
@@ -30,8 +30,9 @@ export class LoginHub extends HubChild {
     /** Extra top-level config (auth:, sso:, redis:...). */
     readonly extra: Record<string, unknown> = {},
     env: NodeJS.ProcessEnv = process.env,
+    options: HubChildOptions = {},
   ) {
-    super(dir, env);
+    super(dir, env, options);
   }
 
   protected async ready(): Promise<boolean> {
@@ -47,8 +48,8 @@ export class LoginHub extends HubChild {
   }
 
   /** One HTTPS request, no client certificate; never throws on an HTTP status. */
-  async request(method: string, pathname: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<RawAnswer> {
-    const answer = await httpsCall(`${this.httpUrl}${pathname}`, { method, ...opts, ca: this.pki.ca, timeoutMs: 10_000 });
+  async request(method: string, pathname: string, opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<RawAnswer> {
+    const answer = await httpsCall(`${this.httpUrl}${pathname}`, { method, timeoutMs: 10_000, ...opts, ca: this.pki.ca });
     return { ...answer, json: <T>() => JSON.parse(answer.body) as T };
   }
 

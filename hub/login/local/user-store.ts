@@ -48,7 +48,26 @@ function sameParams(a: { N: number; r: number; p: number }, b: { N: number; r: n
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
-export class LocalUserStore {
+/**
+ * What logins read and change of local users: this hub's users.json standalone (LocalUserStore),
+ * the hub group's shared security store when clustered (hub/security-store SharedUserDirectory).
+ */
+export interface UserDirectory {
+  get(name: string): LocalUser | undefined;
+  verify(name: string, password: string): Promise<LocalUser | undefined>;
+  addWebauthnCredential(name: string, credential: WebauthnCredential): Promise<void>;
+  useWebauthnCredential(name: string, id: string, counter: number): Promise<boolean>;
+  setMfaExempt(name: string, exempt: { by: string; reason: string } | undefined): Promise<boolean>;
+  /** Once per flush interval (files written again after a failure; the group's copy taken from the file). */
+  maintain(): void;
+}
+
+/** A new WebAuthn counter is good when it is above the stored one (both 0: an authenticator without counters). */
+export function counterAdvances(stored: number, counter: number): boolean {
+  return !((counter > 0 || stored > 0) && counter <= stored);
+}
+
+export class LocalUserStore implements UserDirectory {
   readonly path: string;
   private users: LocalUser[] = [];
   private loadedMtime = -1;
@@ -135,7 +154,7 @@ export class LocalUserStore {
   }
 
   /** Adds a registered authenticator to the user's record (created TOTP-style, without password, for a directory user). */
-  addWebauthnCredential(name: string, credential: WebauthnCredential): void {
+  async addWebauthnCredential(name: string, credential: WebauthnCredential): Promise<void> {
     if (!NAME_RE.test(name)) throw new BadRequestError(`invalid user name "${name.slice(0, 64)}": letters, digits and . _ @ -`);
     this.refresh();
     let user = this.users.find((u) => u.name === name);
@@ -154,11 +173,11 @@ export class LocalUserStore {
    * Records a successful authentication's counter. Refuses (false) when the stored counter moved
    * past it meanwhile, e.g. another hub accepted a newer signature from the same key.
    */
-  useWebauthnCredential(name: string, id: string, counter: number): boolean {
+  async useWebauthnCredential(name: string, id: string, counter: number): Promise<boolean> {
     this.refresh();
     const cred = this.users.find((u) => u.name === name)?.webauthn?.find((c) => c.id === id);
     if (!cred) return false;
-    if ((counter > 0 || cred.counter > 0) && counter <= cred.counter) return false;
+    if (!counterAdvances(cred.counter, counter)) return false;
     cred.counter = counter;
     cred.last_used_at = new Date().toISOString();
     this.save();
@@ -166,7 +185,7 @@ export class LocalUserStore {
   }
 
   /** Sets or clears an admin's MFA exemption; false when there is no such user. */
-  setMfaExempt(name: string, exempt: { by: string; reason: string } | undefined): boolean {
+  async setMfaExempt(name: string, exempt: { by: string; reason: string } | undefined): Promise<boolean> {
     this.refresh();
     const user = this.users.find((u) => u.name === name);
     if (!user) return false;
@@ -186,9 +205,30 @@ export class LocalUserStore {
     return true;
   }
 
+  /** Every record as stored (hashes and secrets included): what a hub group takes into its shared store. */
+  records(): LocalUser[] {
+    this.refresh();
+    return this.users.map((u) => structuredClone(u));
+  }
+
+  /** Writes these records as the whole file (a hub group's copy of its users, so `sfleet user` on any hub sees them). */
+  replaceAll(users: LocalUser[]): void {
+    this.users = users.map((u) => structuredClone(u));
+    this.save();
+  }
+
+  /** The file's modification time (-1: no file): the group's copy takes the file again when it changed. */
+  mtime(): number {
+    return existsSync(this.path) ? statSync(this.path).mtimeMs : -1;
+  }
+
   /** The user when the password is right. An unknown user costs a hash too (no timing oracle). */
   async verify(name: string, password: string): Promise<LocalUser | undefined> {
-    const user = this.get(name);
+    return this.verifyRecord(this.get(name), password);
+  }
+
+  /** `verify` on a record found elsewhere (the group's copy). */
+  async verifyRecord(user: LocalUser | undefined, password: string): Promise<LocalUser | undefined> {
     if (!user?.password_hash) {
       // At the default cost a fixed hash: an unknown user costs one hash, as a known one does (not two on the first).
       this.dummyHash ??= sameParams(this.scryptParams, DEFAULT_SCRYPT) ? Promise.resolve(DEFAULT_DUMMY_HASH) : hashPassword('not a password', this.scryptParams);

@@ -16,32 +16,48 @@ import { principalFromClaims, type OidcTokenValidator } from './token-verifier.j
 export const OIDC_LOGIN_PATH = '/api/v1/auth/oidc/login';
 export const OIDC_CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 
-const LOGIN_TTL_MS = 10 * 60_000;
 /** Pending logins are bounded, so unauthenticated requests cannot fill memory. */
 const MAX_PENDING = 10_000;
 
-interface PendingLogin {
+export interface PendingLogin {
   verifier: string;
   nonce: string;
   redirectUri: string;
   expires: number;
 }
 
+/** Logins started and not finished yet, by state: this hub's memory, or the hub group's security store. */
+export interface LoginStates {
+  add(state: string, login: Omit<PendingLogin, 'expires'>): Promise<void>;
+  /** The login once (region-wide when shared), while it has not expired. */
+  take(state: string): Promise<PendingLogin | undefined>;
+}
+
+export const OIDC_LOGIN_TTL_MS = 10 * 60_000;
+
 /** Logins started here and not finished yet, by state. Each state is good for one callback. */
-export class PendingLogins {
+export class PendingLogins implements LoginStates {
   private readonly pending = new Map<string, PendingLogin>();
   constructor(private readonly now: () => number = Date.now) {}
 
-  add(state: string, login: Omit<PendingLogin, 'expires'>): void {
+  async add(state: string, login: Omit<PendingLogin, 'expires'>): Promise<void> {
+    this.addNow(state, login);
+  }
+
+  addNow(state: string, login: Omit<PendingLogin, 'expires'>): void {
     const now = this.now();
     for (const [key, p] of this.pending) {
       if (p.expires > now && this.pending.size < MAX_PENDING) break;
       this.pending.delete(key); // oldest first (Map keeps insertion order)
     }
-    this.pending.set(state, { ...login, expires: now + LOGIN_TTL_MS });
+    this.pending.set(state, { ...login, expires: now + OIDC_LOGIN_TTL_MS });
   }
 
-  take(state: string): PendingLogin | undefined {
+  async take(state: string): Promise<PendingLogin | undefined> {
+    return this.takeNow(state);
+  }
+
+  takeNow(state: string): PendingLogin | undefined {
     const p = this.pending.get(state);
     this.pending.delete(state);
     return p && p.expires > this.now() ? p : undefined;
@@ -57,11 +73,13 @@ export interface OidcLoginDeps {
   validator: OidcTokenValidator;
   sessions: SessionStore;
   logger: Logger;
+  /** Where started logins wait for their callback (default: this hub's memory). */
+  states?: LoginStates;
 }
 
 export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): void {
   const { config, issuer } = deps;
-  const pending = new PendingLogins();
+  const pending = deps.states ?? new PendingLogins();
 
   const callbackUrl = (request: FastifyRequest): string => {
     if (config.redirect_uri) return config.redirect_uri;
@@ -80,7 +98,7 @@ export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): vo
     const nonce = random();
     const verifier = random();
     const redirectUri = callbackUrl(request);
-    pending.add(state, { verifier, nonce, redirectUri });
+    await pending.add(state, { verifier, nonce, redirectUri });
     const url = new URL(meta.authorization_endpoint);
     url.search = new URLSearchParams({
       response_type: 'code',
@@ -110,7 +128,7 @@ export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): vo
 
   app.get(OIDC_CALLBACK_PATH, { config: { public: true }, schema: { summary: 'Browser login: the OIDC issuer sends the browser back here', querystring: callbackQuery } }, async (request, reply) => {
     const q = request.query as { code?: string; state?: string; iss?: string; error?: string; error_description?: string };
-    const login = q.state ? pending.take(q.state) : undefined;
+    const login = q.state ? await pending.take(q.state) : undefined;
     if (!login) throw new UnauthenticatedError(`OIDC login state unknown, used or expired: start again at ${OIDC_LOGIN_PATH}`);
     // RFC 9207: the issuer names itself in the response; a different one is a mix-up attack.
     if (q.iss !== undefined && q.iss !== config.issuer) throw new UnauthenticatedError(`the login response comes from issuer "${q.iss}", not "${config.issuer}"`);

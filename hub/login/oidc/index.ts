@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { OidcConfig } from './config.js';
 import type { SessionStore } from '../sessions/index.js';
-import { registerOidcLogin } from './browser-login.js';
+import { registerOidcLogin, type LoginStates } from './browser-login.js';
 import { OidcIssuer } from './issuer.js';
 import { OidcBearerVerifier, OidcTokenValidator } from './token-verifier.js';
 
-export { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, sendLoggedIn, type LoggedIn } from './browser-login.js';
+export { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, OIDC_LOGIN_TTL_MS, PendingLogins, sendLoggedIn, type LoggedIn, type LoginStates, type PendingLogin } from './browser-login.js';
 export { IdpResponseError, IdpUnavailableError, OidcIssuer } from './issuer.js';
 export { bearerFromSessionCookie, SESSION_COOKIE, sessionCookie } from './session-cookie.js';
 export { looksLikeJwt, OidcBearerVerifier, OidcTokenValidator, principalFromClaims } from './token-verifier.js';
@@ -22,7 +22,7 @@ export interface Oidc {
 }
 
 /** Starts discovery in the background; the hub does not wait for the issuer. */
-export function startOidc(config: OidcConfig, deps: { logger: Logger; sessions: SessionStore }): Oidc {
+export function startOidc(config: OidcConfig, deps: { logger: Logger; sessions: SessionStore; states?: LoginStates }): Oidc {
   const logger = deps.logger.child({ component: 'oidc' });
   const issuer = new OidcIssuer(config, logger);
   const validator = new OidcTokenValidator(config, issuer);
@@ -30,7 +30,7 @@ export function startOidc(config: OidcConfig, deps: { logger: Logger; sessions: 
   return {
     verifier: new OidcBearerVerifier(validator, config.claims),
     registerRoutes(app) {
-      if (config.client_secret) registerOidcLogin(app, { config, issuer, validator, sessions: deps.sessions, logger });
+      if (config.client_secret) registerOidcLogin(app, { config, issuer, validator, sessions: deps.sessions, logger, ...(deps.states ? { states: deps.states } : {}) });
     },
     status: () => issuer.status(),
     close: () => issuer.close(),

@@ -29,12 +29,12 @@ describe('pending browser logins', () => {
   it('gives each state back once, and not after ten minutes', () => {
     let now = 0;
     const pending = new PendingLogins(() => now);
-    pending.add('s1', { verifier: 'v', nonce: 'n', redirectUri: 'https://h/cb' });
-    pending.add('s2', { verifier: 'v', nonce: 'n', redirectUri: 'https://h/cb' });
-    expect(pending.take('s1')).toMatchObject({ nonce: 'n' });
-    expect(pending.take('s1')).toBeUndefined();
+    pending.addNow('s1', { verifier: 'v', nonce: 'n', redirectUri: 'https://h/cb' });
+    pending.addNow('s2', { verifier: 'v', nonce: 'n', redirectUri: 'https://h/cb' });
+    expect(pending.takeNow('s1')).toMatchObject({ nonce: 'n' });
+    expect(pending.takeNow('s1')).toBeUndefined();
     now += 10 * 60_000 + 1;
-    expect(pending.take('s2')).toBeUndefined();
+    expect(pending.takeNow('s2')).toBeUndefined();
   });
 });
 

@@ -13,7 +13,8 @@ import type { SamlConfig } from './config.js';
 import type { Principal } from '../../policy/index.js';
 import { sendLoggedIn } from '../oidc/index.js';
 import type { SessionStore } from '../sessions/index.js';
-import { UsedAssertions } from './used-assertions.js';
+import { UsedAssertions, type ReplayCache } from './used-assertions.js';
+import type { CacheProvider } from '@node-saml/node-saml';
 
 export const SAML_LOGIN_PATH = '/api/v1/auth/saml/login';
 export const SAML_ACS_PATH = '/api/v1/auth/saml/acs';
@@ -22,7 +23,14 @@ export interface Saml {
   registerRoutes(app: FastifyInstance): void;
 }
 
-export function startSaml(config: SamlConfig, deps: { logger: Logger; sessions: SessionStore }): Saml {
+export interface SamlDeps {
+  logger: Logger;
+  sessions: SessionStore;
+  /** In a hub group: used assertion IDs and issued request IDs in the security store, so a login may finish on another hub. */
+  shared?: { used: ReplayCache; requests: CacheProvider };
+}
+
+export function startSaml(config: SamlConfig, deps: SamlDeps): Saml {
   let idpCert: string;
   try {
     idpCert = readFileSync(config.certificate, 'utf8');
@@ -31,10 +39,10 @@ export function startSaml(config: SamlConfig, deps: { logger: Logger; sessions: 
   }
   if (!idpCert.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`sso.saml.certificate: ${config.certificate} holds no PEM certificate`);
   const logger = deps.logger.child({ component: 'saml' });
-  const used = new UsedAssertions();
+  const used: ReplayCache = deps.shared?.used ?? new UsedAssertions();
   // One SP per ACS URL (it is derived from the Host when not configured); requests they issued are shared.
   const sps = new Map<string, SAML>();
-  let cacheProvider: SAML['cacheProvider'] | undefined;
+  let cacheProvider: SAML['cacheProvider'] | undefined = deps.shared?.requests;
   const sp = (acsUrl: string): SAML => {
     let saml = sps.get(acsUrl);
     if (!saml) {
@@ -105,7 +113,7 @@ export function startSaml(config: SamlConfig, deps: { logger: Logger; sessions: 
           const id = assertion.Assertion?.$?.ID;
           if (!id) throw new UnauthenticatedError('SAML response refused: the assertion has no ID');
           const notOnOrAfter = Date.parse(assertion.Assertion?.Conditions?.[0]?.$?.NotOnOrAfter ?? '');
-          if (!used.claim(id, (Number.isFinite(notOnOrAfter) ? notOnOrAfter : Date.now() + 10 * 60_000) + config.clock_skew)) {
+          if (!(await used.claim(id, (Number.isFinite(notOnOrAfter) ? notOnOrAfter : Date.now() + 10 * 60_000) + config.clock_skew))) {
             throw new UnauthenticatedError(`SAML response refused: assertion ${id} was already used (a replay)`);
           }
           const principal = toPrincipal(profile);

@@ -3,7 +3,13 @@
 // refused. Bounded, so a flood of valid logins cannot grow it without end.
 const MAX_ENTRIES = 100_000;
 
-export class UsedAssertions {
+/** The replay cache: this hub's memory, or the hub group's security store. */
+export interface ReplayCache {
+  /** True the first time an ID is seen before `until` (region-wide when shared); false for a replay. */
+  claim(id: string, until: number): boolean | Promise<boolean>;
+}
+
+export class UsedAssertions implements ReplayCache {
   private readonly used = new Map<string, number>();
   constructor(private readonly now: () => number = Date.now) {}
 

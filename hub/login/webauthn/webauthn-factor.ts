@@ -16,7 +16,7 @@ import {
 import { BadRequestError } from '../../../shared/errors/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { WebauthnProviderConfig } from '../config.js';
-import type { LocalUserStore, WebauthnCredential } from '../local/user-store.js';
+import type { UserDirectory, WebauthnCredential } from '../local/user-store.js';
 import type { ChallengeStore } from './challenge-store.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from './errors.js';
 
@@ -43,7 +43,7 @@ export interface WebauthnCredentialView {
 export class WebauthnFactor {
   constructor(
     private readonly config: WebauthnProviderConfig,
-    private readonly users: LocalUserStore,
+    private readonly users: UserDirectory,
     private readonly challenges: ChallengeStore,
   ) {}
 
@@ -86,7 +86,7 @@ export class WebauthnFactor {
     } catch (err) {
       throw refusal(err);
     }
-    if (!this.users.useWebauthnCredential(user, cred.id, newCounter)) throw new WebauthnCounterError();
+    if (!(await this.users.useWebauthnCredential(user, cred.id, newCounter))) throw new WebauthnCounterError();
     return { principal: pending.principal, provider: pending.provider };
   }
 
@@ -139,7 +139,7 @@ export class WebauthnFactor {
     } catch (err) {
       throw refusal(err);
     }
-    this.users.addWebauthnCredential(principal.name, credential);
+    await this.users.addWebauthnCredential(principal.name, credential);
     return { id: credential.id, name: credential.name, created_at: credential.created_at };
   }
 }
