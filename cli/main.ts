@@ -21,6 +21,7 @@ import { registerVersionCommand } from './commands/version-command.js';
 import { registerQuotaCommands } from './commands/quota-commands.js';
 import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
 import { registerAlertCommands } from './commands/alert-commands.js';
+import { registerOncallCommand } from './commands/oncall-command.js';
 import { registerSubmitCommands } from './commands/submit-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   registerHistoryCommands(program);
   registerExportCommands(program);
   registerAlertCommands(program);
+  registerOncallCommand(program);
   try {
     await program.parseAsync(argv);
     return 0;

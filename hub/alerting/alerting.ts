@@ -76,6 +76,18 @@ export interface AlertView extends Alert {
   groups: AlertGroupView[];
 }
 
+/** A schedule as GET /api/v1/schedules shows it: who is on call now, and the next hand-offs (names only, no contacts). */
+export interface ScheduleView {
+  name: string;
+  time_zone: string;
+  handoff: { day: string; time: string };
+  users: string[];
+  on_call: string;
+  /** An override puts on_call there until this time. */
+  override_until: string | null;
+  next_handoffs: { at: string; from: string; to: string }[];
+}
+
 export class Alerting {
   private readonly rules: Rule[];
   private readonly tracker: AlertTracker;
@@ -253,6 +265,24 @@ export class Alerting {
     return this.deliveries.list(q);
   }
 
+  /** Every schedule at the clock's now; the hand-offs are the rotation's (overrides are shown as override_until). */
+  schedules(): ScheduleView[] {
+    const now = this.deps.clock.now();
+    return [...this.pager.recipients.schedules].map(([name, s]) => {
+      const c = this.config.schedules[name];
+      const override = s.rotation.overrides.find((o) => o.start <= now && now < o.end);
+      return {
+        name,
+        time_zone: c.time_zone,
+        handoff: c.handoff,
+        users: c.users,
+        on_call: s.onCall(now),
+        override_until: override ? new Date(override.end).toISOString() : null,
+        next_handoffs: s.nextHandoffs(now, 4).map((h) => ({ at: new Date(h.at).toISOString(), from: h.from, to: h.to })),
+      };
+    });
+  }
+
   channelNames(): string[] {
     return channelsOf(this.config).map((c) => c.name);
   }
@@ -369,6 +399,8 @@ export class Alerting {
       alerts: s.alerts.map((a) => ({ fingerprint: a.fingerprint, status: a.state === 'firing' ? 'firing' : 'resolved', labels: a.labels, summary: a.annotations.summary, ...(a.starts_at ? { starts_at: a.starts_at } : {}), ...(a.ends_at ? { ends_at: a.ends_at } : {}) })),
       ...(ackUrl ? { ack_url: ackUrl } : {}),
       ...(g.acked_by ? { acked_by: g.acked_by } : {}),
+      ...(s.to ? { to: s.to } : {}),
+      ...(s.user ? { recipient: s.user } : {}),
     };
   }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../shared/config/index.js';
 import { hubConfigSchema } from '../config/schema.js';
-import { channelsOf } from './config.js';
+import { alertingConfigSchema, channelsOf } from './config.js';
 
 const dir = join(import.meta.dirname, 'testdata');
 const env = { SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T0/B0/x', PAGERDUTY_KEY: 'R0UTINGKEY' };
@@ -30,6 +30,21 @@ describe('alerting config', () => {
     ['unknown-figure.yaml', 'unknown-figure.yaml:5: alerting.custom_rules.0.expr: Property "nodes_dead" does not exist.; known figures: connected'],
     ['unknown-rule.yaml', 'unknown-rule.yaml:4: alerting.rules.node_gone: unknown built-in rule; known: cluster_unreachable'],
   ];
+  it('refuses a bad zone, and a step naming an unknown user or schedule, with file, line and key', () => {
+    expect(() => load('bad-zone.yaml')).toThrow('bad-zone.yaml:11: alerting.schedules.hpc.time_zone: unknown time zone "Europe/Atlantis"');
+    expect(() => load('unknown-step-user.yaml')).toThrow('unknown-step-user.yaml:16: alerting.policies.critical.steps.0.users.0: unknown user "bob"; known: ana');
+    expect(() => load('unknown-step-schedule.yaml')).toThrow('unknown-step-schedule.yaml:17: alerting.policies.critical.steps.1.schedules.0: unknown schedule "hpc-secondary"; known: hpc');
+  });
+
+  it('refuses overlapping overrides, and a contact address on a channel that takes none', () => {
+    expect(() => load('overlapping-overrides.yaml')).toThrow('overlapping-overrides.yaml:16: alerting.schedules.hpc.overrides.1: overlaps override 0 (2026-03-24T18:00:00Z to 2026-03-25T06:00:00Z)');
+    const base = { channels: [{ type: 'email', endpoint: 'a@example.com' }, { type: 'slack', webhook: 'https://hooks.example/x' }] };
+    expect(() => alertingConfigSchema.parse({ ...base, users: { ana: { contacts: [{ channel: 'slack', address: 'ana@example.com' }] } } })).toThrow('a slack channel takes no address');
+    expect(() => alertingConfigSchema.parse({ ...base, users: { ana: { contacts: [{ channel: 'email', address: 'not-an-address' }] } } })).toThrow(/not-an-address.{0,4} is not an e-mail address/);
+    expect(() => alertingConfigSchema.parse({ ...base, policies: { p: { escalation_time: '5m', channels: ['email'], steps: [{ channels: ['email'], wait: '1m' }] } } })).toThrow('not both');
+    expect(() => alertingConfigSchema.parse({ ...base, policies: { p: { steps: [{ wait: '1m' }] } } })).toThrow('a step notifies at least one channel, user or schedule');
+  });
+
   for (const [file, message] of cases) {
     it(`refuses ${file} naming file, line and key`, () => {
       expect(() => load(file)).toThrow(message);

@@ -9,6 +9,7 @@ import { checkTemplate } from './notify/template.js';
 import { parseMatcher } from './silences/matchers.js';
 import { BUILTIN_RULES } from './rules/builtin.js';
 import { checkExpression } from './rules/custom.js';
+import { scheduleProblems } from './oncall/index.js';
 
 const url = z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/, 'expected a URL such as https://host/path');
 const matcherList = z.array(z.string().min(1)).superRefine((list, ctx) => {
@@ -86,15 +87,86 @@ const mqtt = z.object({
 export const channelSchema = z.discriminatedUnion('type', [email, slack, pagerduty, webhook, mqtt]);
 export type ChannelConfig = z.infer<typeof channelSchema> & { name: string };
 
+const refList = (what: string) => z.array(z.string().min(1)).default([]).describe(what);
+
+export const stepSchema = z
+  .object({
+    channels: refList('Channels by name or type, notified as configured.'),
+    users: refList('Users (alerting.users) notified through their contact methods.'),
+    schedules: refList('Schedules (alerting.schedules): whoever is on call when the step fires is notified through their contact methods.'),
+    wait: duration.describe('Unacknowledged this long after this step: the next step.'),
+  })
+  .strict()
+  .refine((s) => s.channels.length + s.users.length + s.schedules.length > 0, 'a step notifies at least one channel, user or schedule');
+export type StepConfig = z.infer<typeof stepSchema>;
+
+// The short form (escalation_time + channels) is the full form with one step:
+// { steps: [{ channels, wait: escalation_time }], repeat, fallback }.
 export const policySchema = z
   .object({
-    escalation_time: duration.describe('Unacknowledged this long after a notification: notify again.'),
-    channels: z.array(z.string().min(1)).min(1).describe('Channels by name or type.'),
-    repeat: z.number().int().min(1).max(100).default(3).describe('Notifications in all (the first included) before the fallback policy.'),
-    fallback: z.string().min(1).optional().describe('The policy that takes over after `repeat` notifications.'),
+    escalation_time: duration.optional().describe('Short form: unacknowledged this long after a notification, notify again.'),
+    channels: z.array(z.string().min(1)).min(1).optional().describe('Short form: channels by name or type.'),
+    steps: z.array(stepSchema).min(1).max(32).optional().describe('Full form: ordered steps (notify channels, users, schedules\' on-call; wait), instead of escalation_time and channels.'),
+    repeat: z.number().int().min(1).max(100).default(3).describe('Passes through the steps in all (the first included) before the fallback policy; in the short form, notifications in all.'),
+    fallback: z.string().min(1).optional().describe('The policy that takes over after `repeat` passes.'),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.steps && (p.channels || p.escalation_time !== undefined)) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'give either steps (full form) or escalation_time and channels (short form), not both' });
+    if (!p.steps && (!p.channels || p.escalation_time === undefined)) ctx.addIssue({ code: 'custom', message: 'a policy needs escalation_time and channels (short form) or steps (full form)' });
+  });
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+/** A policy's steps: the full form as written, the short form as its one step. */
+export function stepsOf(p: PolicyConfig): StepConfig[] {
+  return p.steps ?? [{ channels: p.channels ?? [], users: [], schedules: [], wait: p.escalation_time ?? 0 }];
+}
+
+const personName = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits, _ . @ -');
+
+export const contactSchema = z
+  .object({
+    channel: z.string().min(1).describe('The channel (name or type) that carries it.'),
+    address: z.string().min(3).max(256).optional().describe('E-mail channels: the user\'s address, instead of the channel\'s endpoint. Other channels: leave out (they are used as configured).'),
   })
   .strict();
-export type PolicyConfig = z.infer<typeof policySchema>;
+
+export const userSchema = z
+  .object({
+    contacts: z.array(contactSchema).min(1).max(16).describe('How the user is reached; all are notified.'),
+  })
+  .strict();
+export type UserConfig = z.infer<typeof userSchema>;
+
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+
+export const scheduleSchema = z
+  .object({
+    users: z.array(personName).min(1).describe('The rotation, in order: users[0] is on call from `start`, the next one from each hand-off.'),
+    handoff: z
+      .object({
+        day: z.enum(WEEKDAYS).describe('The weekday of the weekly hand-off.'),
+        time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)').describe('The local time of the hand-off.'),
+      })
+      .strict()
+      .describe('When the rotation hands off each week, in time_zone (DST handled: 09:00 stays 09:00).'),
+    time_zone: z.string().min(1).describe('IANA time zone of the hand-off, e.g. Europe/Berlin.'),
+    start: z.string().regex(/^\d{4}-\d\d-\d\d$/, 'expected YYYY-MM-DD').describe('A local date on or before the first hand-off.'),
+    overrides: z
+      .array(
+        z
+          .object({
+            user: personName.describe('Who is on call instead.'),
+            start: z.string().datetime({ offset: true }).describe('From (ISO-8601).'),
+            end: z.string().datetime({ offset: true }).describe('Until, exclusive (ISO-8601).'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Someone else on call for a time (holidays, swaps); they may not overlap.'),
+  })
+  .strict();
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
 const timing = {
   group_by: z.array(z.string().min(1)).optional().describe('Labels that make one group (one notification); ["..."] for every label.'),
@@ -165,6 +237,8 @@ export const alertingConfigSchema = z
   .object({
     channels: z.array(channelSchema).default([]).describe('Where notifications go.'),
     policies: z.record(z.string(), policySchema).default({}).describe('Escalation policies; an alert\'s severity picks the one of that name.'),
+    users: z.record(personName, userSchema).default({}).describe('People that policies and schedules name, with their contact methods.'),
+    schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'), scheduleSchema).default({}).describe('On-call schedules: weekly rotations with a hand-off time and zone, and overrides.'),
     routes: z.array(routeSchema).default([]).describe('Tried in order before the severity policy; the first match wins unless continue.'),
     inhibit_rules: z.array(inhibitRuleSchema).default(DEFAULT_INHIBIT).describe('Default: an unreachable cluster mutes its node, partition and job alerts.'),
     silences: z.array(silenceConfigSchema).default([]).describe('Silences from config (more through the API and CLI).'),
@@ -189,8 +263,31 @@ export const alertingConfigSchema = z
       names.set(name, i);
     }
     const known = (n: string) => names.has(n) || c.channels.some((ch) => ch.type === n);
+    const knownChannels = () => [...names.keys()].join(', ') || 'none';
+    const knownUser = (u: string) => Object.hasOwn(c.users, u);
+    const knownUsers = () => Object.keys(c.users).join(', ') || 'none';
+    for (const [u, user] of Object.entries(c.users)) {
+      for (const [i, contact] of user.contacts.entries()) {
+        const path = ['users', u, 'contacts', i];
+        if (!known(contact.channel)) ctx.addIssue({ code: 'custom', path: [...path, 'channel'], message: `unknown channel "${contact.channel}"; known: ${knownChannels()}` });
+        const type = c.channels.find((ch) => (ch.name ?? ch.type) === contact.channel)?.type ?? c.channels.find((ch) => ch.type === contact.channel)?.type;
+        if (contact.address !== undefined && type && type !== 'email') ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `a ${type} channel takes no address (only e-mail channels do)` });
+        if (contact.address !== undefined && type === 'email' && !z.string().email().safeParse(contact.address).success) ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `"${contact.address}" is not an e-mail address` });
+      }
+    }
+    for (const [s, schedule] of Object.entries(c.schedules)) {
+      for (const problem of scheduleProblems(schedule)) ctx.addIssue({ code: 'custom', path: ['schedules', s, ...problem.path], message: problem.message });
+      for (const [i, u] of schedule.users.entries()) if (!knownUser(u)) ctx.addIssue({ code: 'custom', path: ['schedules', s, 'users', i], message: `unknown user "${u}"; known: ${knownUsers()}` });
+      for (const [i, o] of schedule.overrides.entries()) if (!knownUser(o.user)) ctx.addIssue({ code: 'custom', path: ['schedules', s, 'overrides', i, 'user'], message: `unknown user "${o.user}"; known: ${knownUsers()}` });
+    }
     for (const [p, policy] of Object.entries(c.policies)) {
-      for (const [i, ch] of policy.channels.entries()) if (!known(ch)) ctx.addIssue({ code: 'custom', path: ['policies', p, 'channels', i], message: `unknown channel "${ch}"; known: ${[...names.keys()].join(', ') || 'none'}` });
+      for (const [i, ch] of (policy.channels ?? []).entries()) if (!known(ch)) ctx.addIssue({ code: 'custom', path: ['policies', p, 'channels', i], message: `unknown channel "${ch}"; known: ${knownChannels()}` });
+      for (const [k, step] of (policy.steps ?? []).entries()) {
+        const path = ['policies', p, 'steps', k];
+        for (const [i, ch] of step.channels.entries()) if (!known(ch)) ctx.addIssue({ code: 'custom', path: [...path, 'channels', i], message: `unknown channel "${ch}"; known: ${knownChannels()}` });
+        for (const [i, u] of step.users.entries()) if (!knownUser(u)) ctx.addIssue({ code: 'custom', path: [...path, 'users', i], message: `unknown user "${u}"; known: ${knownUsers()}` });
+        for (const [i, s] of step.schedules.entries()) if (!Object.hasOwn(c.schedules, s)) ctx.addIssue({ code: 'custom', path: [...path, 'schedules', i], message: `unknown schedule "${s}"; known: ${Object.keys(c.schedules).join(', ') || 'none'}` });
+      }
       if (policy.fallback && !c.policies[policy.fallback]) ctx.addIssue({ code: 'custom', path: ['policies', p, 'fallback'], message: `unknown policy "${policy.fallback}"` });
     }
     for (const [r, route] of c.routes.entries()) {

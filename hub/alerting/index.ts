@@ -1,6 +1,6 @@
 // Alerting: rules over the fleet state, Alertmanager-style routing, grouping, inhibition and
 // silences, escalation policies, and the channels that page (see README.md).
-export { Alerting, type AlertingDeps, type AlertView } from './alerting.js';
+export { Alerting, type AlertingDeps, type AlertView, type ScheduleView } from './alerting.js';
 export { alertingConfigSchema, type AlertingConfig } from './config.js';
 export { BUILTIN_RULES } from './rules/index.js';
 export type { DeliveryRecord } from './notify/index.js';

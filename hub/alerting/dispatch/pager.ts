@@ -2,15 +2,16 @@
 // time in the group's record, so a restarted hub, or an injected clock, continues where it was).
 //
 // A group's life: its first alert opens it; after group_wait the first notification goes to the
-// policy's channels (step 1). Unacknowledged escalation_time later: again, up to `repeat`
-// notifications, then the fallback policy's channels; after that a reminder each
-// repeat_interval. A change of the group's alerts is sent at most once per group_interval.
+// policy's first step. Unacknowledged that step's wait later: the next step, and after the last
+// the first again, up to `repeat` passes (the short form is one step, so `repeat`
+// notifications); then the fallback policy; after that a reminder each repeat_interval.
+// Who a step notifies is decided when it fires (the on-call of a schedule at that instant). A change of the group's alerts is sent at most once per group_interval.
 // Acknowledging stops the escalation; when no alert of the group fires any more, the channels
 // notified hear `resolved`. tick() only decides: it returns the sends, which the caller makes
 // durable (the claim) before handing them to the channels.
-import type { AlertingConfig } from '../config.js';
-import { resolveChannel } from '../config.js';
+import { stepsOf, type AlertingConfig } from '../config.js';
 import { maxSeverity, type Alert } from '../model.js';
+import { parseRecipientKey, recipientKey, Recipients, type Recipient } from './recipients.js';
 import { groupKey, groupLabels, shortHash, type Router, type Target } from './routing.js';
 
 export type NotificationStatus = 'firing' | 'resolved' | 'acknowledged';
@@ -27,8 +28,10 @@ export interface GroupState {
   notified_alerts?: string[];
   /** The policy now escalating (the route's, then its fallbacks). */
   policy?: string;
+  /** Notifications of this policy so far; the step fired is steps[(step - 1) mod steps]. */
   step: number;
   next_at?: number;
+  /** Recipients notified so far (recipientKey: channel, or channel:address): they hear ack and resolve. */
   channels_notified: string[];
   acked_by?: string;
   acked_at?: number;
@@ -38,6 +41,9 @@ export interface GroupState {
 
 export interface Send {
   channel: string;
+  /** An e-mail contact's address; the user a user or schedule step named. */
+  to?: string;
+  user?: string;
   status: NotificationStatus;
   group: GroupState;
   alerts: Alert[];
@@ -48,6 +54,7 @@ export interface Send {
 
 export class Pager {
   readonly groups = new Map<string, GroupState>();
+  readonly recipients: Recipients;
 
   constructor(
     private readonly config: AlertingConfig,
@@ -55,6 +62,7 @@ export class Pager {
     restored: readonly GroupState[],
   ) {
     for (const g of restored) this.groups.set(g.key, g);
+    this.recipients = new Recipients(config);
   }
 
   /** `active`: the firing alerts neither silenced nor inhibited; `all`: every alert known (for resolved notices). */
@@ -81,7 +89,7 @@ export class Pager {
       if (!alerts.length) {
         if (group.notified_at !== undefined) {
           const gone = (group.notified_alerts ?? []).map((fp) => all.get(fp)).filter((a): a is Alert => !!a);
-          sends.push(...this.notify(group, group.channels_notified, 'resolved', gone, now));
+          sends.push(...this.notify(group, this.notified(group), 'resolved', gone, now));
         }
         this.groups.delete(group.key);
         continue;
@@ -92,7 +100,7 @@ export class Pager {
       } else if (!group.acked_at && group.next_at !== undefined && now >= group.next_at) {
         sends.push(...this.escalate(group, alerts, now));
       } else if (changed && now >= group.notified_at + group.target.group_interval) {
-        sends.push(...this.notify(group, group.acked_at ? group.channels_notified : this.channelsNow(group), 'firing', alerts, now));
+        sends.push(...this.notify(group, group.acked_at ? this.notified(group) : this.recipientsNow(group, now), 'firing', alerts, now));
       }
     }
     return sends;
@@ -106,7 +114,7 @@ export class Pager {
     group.acked_by = by;
     group.next_at = undefined;
     const alerts = group.alerts.map((fp) => all.get(fp)).filter((a): a is Alert => !!a);
-    return this.notify(group, group.channels_notified, 'acknowledged', alerts, now, false);
+    return this.notify(group, this.notified(group), 'acknowledged', alerts, now, false);
   }
 
   /** The groups an alert is in (by fingerprint), or the group of that key. */
@@ -119,40 +127,57 @@ export class Pager {
   private first(group: GroupState, alerts: Alert[], now: number): Send[] {
     group.policy = group.target.policy;
     group.step = 1;
-    const sends = this.notify(group, this.channelsNow(group), 'firing', alerts, now);
-    group.next_at = now + (group.policy ? this.config.policies[group.policy].escalation_time : group.target.repeat_interval);
+    const sends = this.notify(group, this.recipientsNow(group, now), 'firing', alerts, now);
+    group.next_at = now + (group.policy ? stepsOf(this.config.policies[group.policy])[0].wait : group.target.repeat_interval);
     return sends;
   }
 
   private escalate(group: GroupState, alerts: Alert[], now: number): Send[] {
     const policy = group.policy ? this.config.policies[group.policy] : undefined;
-    if (policy && group.step < policy.repeat) {
+    const steps = policy ? stepsOf(policy) : [];
+    if (policy && group.step < policy.repeat * steps.length) {
       group.step++;
-      group.next_at = now + policy.escalation_time;
+      group.next_at = now + steps[(group.step - 1) % steps.length].wait;
     } else if (policy?.fallback && policy.fallback !== group.policy) {
       group.policy = policy.fallback;
       group.step = 1;
-      group.next_at = now + this.config.policies[policy.fallback].escalation_time;
+      group.next_at = now + stepsOf(this.config.policies[policy.fallback])[0].wait;
     } else {
       group.next_at = now + group.target.repeat_interval;
     }
-    return this.notify(group, this.channelsNow(group), 'firing', alerts, now);
+    return this.notify(group, this.recipientsNow(group, now), 'firing', alerts, now);
   }
 
-  private channelsNow(group: GroupState): string[] {
-    const refs = group.policy ? this.config.policies[group.policy].channels : (group.target.channels ?? []);
-    return [...new Set(refs.map((r) => resolveChannel(this.config, r)))];
+  /** The current step's recipients, resolved at `now` (a reminder after the last pass: the last step's). */
+  private recipientsNow(group: GroupState, now: number): Recipient[] {
+    if (!group.policy) return this.recipients.ofChannels(group.target.channels ?? []);
+    const steps = stepsOf(this.config.policies[group.policy]);
+    return this.recipients.ofStep(steps[(Math.max(1, group.step) - 1) % steps.length], now);
   }
 
-  private notify(group: GroupState, channels: string[], status: NotificationStatus, alerts: Alert[], now: number, mark = true): Send[] {
+  private notified(group: GroupState): Recipient[] {
+    return group.channels_notified.map(parseRecipientKey);
+  }
+
+  private notify(group: GroupState, recipients: Recipient[], status: NotificationStatus, alerts: Alert[], now: number, mark = true): Send[] {
     if (mark) {
       group.notified_at = now;
       group.notified_alerts = alerts.map((a) => a.fingerprint);
-      for (const c of channels) if (!group.channels_notified.includes(c)) group.channels_notified.push(c);
+      for (const r of recipients) if (!group.channels_notified.includes(recipientKey(r))) group.channels_notified.push(recipientKey(r));
     }
     group.seq++;
     const severity = alerts.reduce((s, a) => maxSeverity(s, a.labels.severity ?? ''), '');
-    return channels.map((channel) => ({ channel, status, group: structuredClone(group), alerts: alerts.map((a) => structuredClone(a)), id: `${group.dedup_key}-${group.seq}-${channel}`, severity }));
+    return recipients.map((r) => ({
+      channel: r.channel,
+      ...(r.to ? { to: r.to } : {}),
+      ...(r.user ? { user: r.user } : {}),
+      status,
+      group: structuredClone(group),
+      alerts: alerts.map((a) => structuredClone(a)),
+      // The address never goes into the id (it is the webhook's Idempotency-Key and in the delivery log).
+      id: `${group.dedup_key}-${group.seq}-${r.channel}${r.to ? `-${shortHash(r.to).slice(0, 8)}` : ''}`,
+      severity,
+    }));
   }
 }
 

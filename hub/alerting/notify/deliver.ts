@@ -36,7 +36,7 @@ export class Deliverer {
   /** Delivers with retries; resolves with the final outcome (delivered, rejected or failed). */
   async deliver(channel: string, n: Notification): Promise<'delivered' | 'rejected' | 'failed'> {
     const entry = this.channels.get(channel);
-    const base = { channel, notification_id: n.id, group_key: n.group_key, dedup_key: n.dedup_key, status: n.status, ...(n.possible_duplicate ? { possible_duplicate: true } : {}) };
+    const base = { channel, notification_id: n.id, group_key: n.group_key, dedup_key: n.dedup_key, status: n.status, ...(n.possible_duplicate ? { possible_duplicate: true } : {}), ...(n.recipient ? { recipient: n.recipient } : {}) };
     if (!entry) {
       this.deps.log.add({ ...base, type: 'unknown', at: this.iso(), attempt: 0, outcome: 'rejected', reason: `no channel named "${channel}"`, duration_ms: 0 });
       return 'rejected';

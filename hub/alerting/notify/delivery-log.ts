@@ -18,6 +18,8 @@ export interface DeliveryRecord {
   reason?: string;
   duration_ms: number;
   possible_duplicate?: boolean;
+  /** The user paged (a user or schedule step), not their address. */
+  recipient?: string;
 }
 
 export interface DeliveryQuery {

@@ -28,7 +28,7 @@ export function emailNotifier(c: EmailConfig): Notifier {
       try {
         const info = await transport.sendMail({
           from: c.from,
-          to: Array.isArray(c.endpoint) ? c.endpoint : [c.endpoint],
+          to: n.to ? [n.to] : Array.isArray(c.endpoint) ? c.endpoint : [c.endpoint],
           subject: `[${n.status.toUpperCase()}${n.step > 1 && n.status === 'firing' ? ` #${n.step}` : ''}] ${n.title}`,
           text: `${n.text}\n\n${n.alerts.map((a) => `- ${a.summary} (${a.fingerprint})`).join('\n')}\n${n.ack_url && n.status === 'firing' ? `\nAcknowledge: ${n.ack_url}\n` : ''}`,
           html: html(n),

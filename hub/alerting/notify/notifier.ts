@@ -34,6 +34,10 @@ export interface Notification {
   /** A signed single-use link that acknowledges the group. */
   ack_url?: string;
   acked_by?: string;
+  /** E-mail: the contact's address, instead of the channel's endpoint. */
+  to?: string;
+  /** The user a user or schedule step notifies. */
+  recipient?: string;
   /** A redelivery after a restart that may have sent it already. */
   possible_duplicate?: boolean;
 }

@@ -1,4 +1,4 @@
-// /api/v1/alerts, /api/v1/silences and the deliveries: the alerting room's answers, under the
+// /api/v1/alerts, /api/v1/silences, /api/v1/schedules and the deliveries: the alerting room's answers, under the
 // alerts and silences RBAC resources; an alert is visible under the cluster row filter of its
 // `cluster` label. Acks, resolves and silences are audited by the root hook like every mutation.
 // The ack link of a notification is public (its signature is the credential): GET shows a page
@@ -142,6 +142,13 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
     '/api/v1/silences/:id',
     { config: { permission: 'silences:expire' }, schema: { summary: 'Expire a silence now', params: ID_PARAMS, response: { 200: OBJ } } },
     async (request) => alerting(deps).expireSilence((request.params as { id: string }).id),
+  );
+
+  // Schedules are the region's, not a cluster's: no row filter; contact details are never shown.
+  app.get(
+    '/api/v1/schedules',
+    { config: { permission: 'schedules:read' }, schema: { summary: 'On-call schedules: who is on call now (overrides included) and the next 4 hand-offs', response: ITEMS } },
+    async () => ({ items: alerting(deps).schedules() }),
   );
 
   app.get(

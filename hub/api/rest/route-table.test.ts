@@ -41,6 +41,7 @@ describe('route table', () => {
     expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v1/jobs/:cluster')?.permission).toBe('jobs:create');
     // The Alertmanager intake has a permission of its own (a Prometheus service account gets only it).
     expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v2/alerts')?.permission).toBe('alerts:intake');
+    expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/schedules')?.permission).toBe('schedules:read');
     for (const route of routes) {
       if (route.public) {
         // The ack link's signed token is its credential (hub/alerting/ack-link.ts).

@@ -34,6 +34,8 @@ export const RESOURCES = {
   alerts: ['read', 'ack', 'resolve', 'test', 'intake'],
   /** Silences: read, create, expire. */
   silences: ['read', 'create', 'expire'],
+  /** On-call schedules: who is on call now and the next hand-offs (names, never contact details). */
+  schedules: ['read'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;

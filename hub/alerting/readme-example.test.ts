@@ -1,0 +1,26 @@
+// The full-form example of hub/alerting/README.md loads as a hub configuration and escalates
+// as the README says: a README example that drifts from the schema fails here.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../shared/config/index.js';
+import { hubConfigSchema } from '../config/schema.js';
+import { stepsOf } from './config.js';
+
+describe('hub/alerting/README.md', () => {
+  it('its full-form example loads; the short form shown there equals its one-step full form', () => {
+    const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+    const block = /<!-- full-form-example -->\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const file = join(mkdtempSync(join(tmpdir(), 'readme-')), 'hub.yaml');
+    writeFileSync(file, `tls: { ca: ca.pem, cert: hub.pem, key: hub.key }\n${block}`);
+    const c = loadConfigFile(hubConfigSchema, file, { env: { SMTP_PASSWORD: 'x', PAGERDUTY_KEY: 'k' } }).alerting;
+    expect(stepsOf(c.policies.critical).map((s) => [s.channels, s.users, s.schedules, s.wait])).toEqual([
+      [['pagerduty'], [], ['hpc-primary'], 300_000],
+      [[], ['head-of-hpc'], [], 900_000],
+    ]);
+    expect(c.schedules['hpc-primary']).toMatchObject({ time_zone: 'Europe/Berlin', handoff: { day: 'monday', time: '09:00' } });
+    expect(stepsOf(c.policies.warning)).toEqual([{ channels: ['email'], users: [], schedules: [], wait: 1_800_000 }]);
+  });
+});
