@@ -149,6 +149,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       },
       ...(replication ? { stale: () => replication.stale() } : {}),
       ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
+      declared: Object.keys(config.clusters ?? {}),
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
       tokens: gate.tokens,
