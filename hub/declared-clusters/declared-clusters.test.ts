@@ -3,10 +3,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Metadata, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import type { ListClustersRequest, ListClustersResponse } from '../../generated/fleet/v1/fleet.js';
 import { parseConfigText, validateConfigText } from '../../shared/config/index.js';
 import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { silentLogger } from '../../shared/logging/index.js';
+import { fleetService } from '../api/grpc/fleet-service.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { CommandRouter } from '../commands/index.js';
 import { hubConfigSchema } from '../config/index.js';
@@ -35,8 +38,8 @@ describe('hub.yaml clusters: map', () => {
   });
 });
 
-describe('GET /api/v1/clusters with declared clusters', () => {
-  it('lists a declared cluster no agent has streamed for as "expected, no agent", beside the connected and the gone', async () => {
+describe('the cluster list with declared clusters', () => {
+  it('REST: lists a declared cluster no agent has streamed for as "expected, no agent", beside the connected and the gone; gRPC ListClusters lists it not connected', async () => {
     const state = new FleetState();
     for (const cluster of ['alpha', 'beta']) state.apply(jobDelta([testJob(1, { cluster })], { cluster, snapshot: true }));
     state.setAgentStatus('alpha', { connected: true, agent: 'agent-a' });
@@ -63,5 +66,19 @@ describe('GET /api/v1/clusters with declared clusters', () => {
     ]);
     expect(items[2]).toMatchObject({ agent: null, jobs: 0, nodes: 0, last_delta_at: null });
     await app.close();
+
+    const grpc = fleetService({ state, commands: new CommandRouter({ timeoutMs: 1000 }), watch, authenticator: new Authenticator(tokens), declared: ['alpha', 'gamma'] });
+    const listed = await new Promise<ListClustersResponse>((resolve, reject) => {
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      const call = { request: {}, metadata, getAuthContext: () => ({}) } as unknown as ServerUnaryCall<ListClustersRequest, ListClustersResponse>;
+      const callback: sendUnaryData<ListClustersResponse> = (err, value) => (err ? reject(err) : resolve(value!));
+      void grpc.listClusters(call, callback);
+    });
+    expect(listed.clusters.map((c) => [c.name, c.connected, c.agent])).toEqual([
+      ['alpha', true, 'agent-a'],
+      ['beta', false, 'agent-b'],
+      ['gamma', false, ''],
+    ]);
   });
 });
