@@ -2,13 +2,10 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, duration, hostPort, logLevel, tlsFiles } from '../../shared/config/fields.js';
+import { loadBalancingSchema, slurmEndpoint } from '../../shared/config/slurm-endpoints.js';
 import { encryptionConfigSchema } from '../../shared/crypto/config.js';
 import { checkDataAtRest, securityConfigSchema } from '../../shared/security/index.js';
 import { observeConfigSchema } from '../observe/config.js';
-
-const slurmEndpoint = z
-  .string()
-  .regex(/^(https?:\/\/[^\s/]+(\/.*)?|unix:\/.+)$/, 'expected http(s)://host:port or unix:/path/to/slurmrestd.sock');
 
 export const agentConfigSchema = z
   .object({
@@ -51,16 +48,7 @@ export const agentConfigSchema = z
           .describe('TLS to an https:// slurmrestd (slurmrestd behind a TLS proxy, or 24.05+ with TLS).'),
         simulator: z.boolean().default(false).describe('The endpoint is the project\'s slurmrestd simulator (sfleet sim): commands without a REST call go to it.'),
         cli: z.object({ bin_dir: z.string().optional().describe('Where the Slurm commands are; default: the PATH.') }).strict().default({}).describe('The cli source.'),
-        // Several endpoints: failover = the first healthy one in order (fail back once the primary
-        // has answered failover_threshold health checks again); round_robin = polls take turns.
-        load_balancing: z
-          .object({
-            strategy: z.enum(['failover', 'round_robin']).default('failover').describe('failover: the first healthy endpoint in order (fail back once the primary has passed failover_threshold health checks again); round_robin: polls take turns.'),
-            health_check_interval: duration.refine((ms) => ms === 0 || ms >= 100, 'at least 100ms (or 0: no health checks, only request outcomes)').default(30_000).describe('How often each endpoint is pinged; 0: no health checks, only request outcomes.'),
-            failover_threshold: z.number().int().min(1).max(100).default(3).describe('Failures in a row that mark an endpoint down; with failover, also the good health checks in a row before a higher one is used again.'),
-          })
-          .strict()
-          .default({ strategy: 'failover', health_check_interval: 30_000, failover_threshold: 3 }).describe('How several endpoints share the work.'),
+        load_balancing: loadBalancingSchema.default({ strategy: 'failover', health_check_interval: 30_000, failover_threshold: 3 }).describe('How several endpoints share the work.'),
       })
       .strict()
       .superRefine((s, ctx) => {

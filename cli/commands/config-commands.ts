@@ -1,8 +1,8 @@
-// `sfleet config validate|export|schema|migrate`: check a hub or agent configuration before it is
+// `sfleet config validate|export|schema|migrate|agent-for`: check a hub or agent configuration before it is
 // deployed, show what a running one would use (secrets masked), give editors a JSON Schema,
 // and bring an s9s configuration over. The role is the file's: an agent config names its
 // `cluster`, a hub config does not.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -101,6 +101,28 @@ export function registerConfigCommands(program: Command): void {
       ]);
       for (const e of [...migration.errors, ...written.problems]) process.stderr.write(`${e}\n`);
       if (migration.errors.length > 0 || written.problems.length > 0) process.exitCode = 1;
+    });
+
+  config
+    .command('agent-for')
+    .description("write the agent configuration of a cluster that the hub's clusters: map declares (its slurmrestd endpoints and load_balancing), checked as `config validate` checks it")
+    .argument('<cluster>', 'the cluster, as hub.yaml names it under clusters:')
+    .requiredOption('--config <file>', 'the hub configuration that declares it')
+    .option('--hub <host:port>', "a hub's gRPC listener the agent streams to (repeatable; default: the hub file's listen.grpc)", collect, [])
+    .option('--pki-dir <dir>', 'where the certificates live on the head node', '/etc/sfleet/pki')
+    .option('--spool-dir <dir>', "where the agent spools what the hub has not acknowledged", '/var/lib/sfleet-agent/spool')
+    .option('--out <file>', 'write it there instead of stdout (not over an existing file without --force)')
+    .option('--force', 'overwrite --out')
+    .action(async (cluster: string, opts: { config: string; hub: string[]; pkiDir: string; spoolDir: string; out?: string; force?: boolean }) => {
+      const { agentFor } = await import('../agent-for/index.js');
+      const { text } = await agentFor(readText(opts.config), opts.config, cluster, { hubs: opts.hub, pkiDir: opts.pkiDir, spoolDir: opts.spoolDir });
+      if (!opts.out) {
+        process.stdout.write(text);
+        return;
+      }
+      if (!opts.force && existsSync(opts.out)) throw new ConfigError(`${opts.out} exists: agent-for does not overwrite it (use --force)`);
+      writeFileSync(opts.out, text);
+      process.stdout.write(`${opts.out}: agent configuration of ${cluster}\n`);
     });
 
   config

@@ -36,6 +36,8 @@ const NODE_COLUMNS: Column<NodeView>[] = [
 const CLUSTER_COLUMNS: Column<ClusterStatusView>[] = [
   { header: 'NAME', value: (c) => c.name },
   { header: 'CONNECTED', value: (c) => (c.connected ? 'yes' : 'no') },
+  // A peer region on an older version answers without state.
+  { header: 'STATE', value: (c) => c.state ?? (c.connected ? 'connected' : 'disconnected') },
   { header: 'AGENT', value: (c) => c.agent },
   { header: 'API', value: (c) => c.slurm_api_version },
   { header: 'JOBS', value: (c) => c.jobs },

@@ -34,6 +34,8 @@ export interface AlertingDeps {
   events?: EventLog;
   /** Clustered: clusters whose replicated state is stale. */
   stale?: () => ReadonlyMap<string, string>;
+  /** hub.yaml's `clusters:` map: the clusters the hub should hear from (cluster_expected_missing). */
+  expected?: () => readonly string[];
   /** The hub's certificates and when they expire. */
   certificates?: () => { name: string; notAfter: number }[];
   /** Where ack links point (alerting.external_url wins). */
@@ -157,6 +159,7 @@ export class Alerting {
     const ctx: RuleContext = {
       now,
       clusters: [...this.deps.state.clusters.values()].map((r) => clusterFacts(r, now, window)),
+      expected: this.deps.expected?.() ?? [],
       stale: this.deps.stale?.() ?? new Map(),
       certificates: this.deps.certificates?.() ?? [],
       controllers: [...this.deps.state.clusters.values()].flatMap((r) => [...r.objects.controller.values()].map((c) => ({ cluster: r.name, hostname: c.hostname, responding: c.responding, server_thread_count: c.server_thread_count, agent_queue_size: c.agent_queue_size }))),

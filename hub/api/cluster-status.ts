@@ -14,12 +14,18 @@ export interface ClusterStatusView {
   partitions: number;
   /** Clustered hubs: the hub of the region whose agent of the cluster is active (etcd ownership). */
   owner_hub?: string | null;
+  /** connected; disconnected (an agent streamed once); expected, no agent (declared in hub.yaml, never heard). */
+  state: ClusterState;
+  /** Named in hub.yaml's `clusters:` map. */
+  declared: boolean;
 }
 
-export function clusterStatuses(state: FleetState, owner?: (cluster: string) => string | null): ClusterStatusView[] {
-  return [...state.clusters.values()]
-    .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((r) => ({
+export type ClusterState = 'connected' | 'disconnected' | 'expected, no agent';
+
+/** The clusters the hub holds, and those hub.yaml declares that no agent has streamed for yet. */
+export function clusterStatuses(state: FleetState, owner?: (cluster: string) => string | null, declared: readonly string[] = []): ClusterStatusView[] {
+  const expected = new Set(declared);
+  const held = [...state.clusters.values()].map((r) => ({
       name: r.name,
       connected: r.connected,
       agent: r.agent ?? null,
@@ -32,5 +38,28 @@ export function clusterStatuses(state: FleetState, owner?: (cluster: string) => 
       nodes: r.objects.node.size,
       partitions: r.objects.partition.size,
       ...(owner ? { owner_hub: owner(r.name) } : {}),
-    }));
+      state: r.connected ? 'connected' : r.agent === undefined && expected.has(r.name) ? 'expected, no agent' : 'disconnected',
+      declared: expected.has(r.name),
+    }) satisfies ClusterStatusView);
+  const missing = declared.filter((name) => !state.clusters.has(name)).map((name) => expectedRow(name, owner));
+  return [...held, ...missing].sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+function expectedRow(name: string, owner?: (cluster: string) => string | null): ClusterStatusView {
+  return {
+    name,
+    connected: false,
+    agent: null,
+    epoch: 0,
+    seq: 0,
+    last_delta_at: null,
+    last_observed_at: null,
+    slurm_api_version: '',
+    jobs: 0,
+    nodes: 0,
+    partitions: 0,
+    ...(owner ? { owner_hub: owner(name) } : {}),
+    state: 'expected, no agent',
+    declared: true,
+  };
 }

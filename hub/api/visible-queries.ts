@@ -74,15 +74,15 @@ export function checkCommandTarget(state: FleetState, visibility: Visibility, re
 }
 
 /** Cluster status rows the caller may see, with counts of only the jobs, nodes and partitions it may read. */
-export function visibleClusterStatuses(state: FleetState, visibility: Visibility, owner?: (cluster: string) => string | null): ClusterStatusView[] {
+export function visibleClusterStatuses(state: FleetState, visibility: Visibility, owner?: (cluster: string) => string | null, declared: readonly string[] = []): ClusterStatusView[] {
   const clusters = visibility.rows('cluster');
   const jobs = visibility.rows('jobs');
   const nodes = visibility.rows('nodes');
-  return clusterStatuses(state, owner)
+  return clusterStatuses(state, owner, declared)
     .filter((c) => clusters.allows('cluster', c))
     .map((c) => {
-      if (clusters.unrestricted && jobs.unrestricted && nodes.unrestricted) return c;
-      const record = state.clusters.get(c.name)!;
+      const record = state.clusters.get(c.name);
+      if ((clusters.unrestricted && jobs.unrestricted && nodes.unrestricted) || !record) return c;
       return {
         ...c,
         jobs: jobs.unrestricted ? c.jobs : countJobs(state, c.name, jobs),

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { agentConfigSchema } from '../../agent/config/index.js';
+import { agentFor } from '../../cli/agent-for/index.js';
 import { parseConfigText, validateConfigText } from '../../shared/config/index.js';
 import { hubConfigSchema } from './schema.js';
 
@@ -34,7 +35,6 @@ type Fate =
 const acts = (test: string): Fate => ({ acts: test });
 const refused = (pointer: RegExp): Fate => ({ refused: pointer });
 
-const CLUSTERS = refused(/belong to its agent: slurm\.endpoints and slurm\.load_balancing/);
 const SCALING = refused(/etcd and redis sections \(redis\.url\); instance counts and autoscaling belong to the deployment/);
 const COMPLIANCE = refused(/audit settings live in the audit section: audit\.retention_days, audit\.ship\.elasticsearch/);
 const BACKUP = refused(/back up the hub's data_dir/);
@@ -58,10 +58,10 @@ const HUB_KEYS: Record<string, Fate> = {
   'rbac.roles.project_manager.permissions': acts('test/rbac-matrix.test.ts'),
   'rbac.roles.project_manager.filters.account': acts('test/rbac-matrix.test.ts'),
   'rbac.roles.readonly_user.permissions': acts('test/rbac-matrix.test.ts'),
-  'clusters.primary.endpoints': CLUSTERS,
-  'clusters.primary.load_balancing.strategy': CLUSTERS,
-  'clusters.primary.load_balancing.health_check_interval': CLUSTERS,
-  'clusters.primary.load_balancing.failover_threshold': CLUSTERS,
+  'clusters.primary.endpoints': acts('test/declared-clusters.test.ts'),
+  'clusters.primary.load_balancing.strategy': acts('test/declared-clusters.test.ts'),
+  'clusters.primary.load_balancing.health_check_interval': acts('test/declared-clusters.test.ts'),
+  'clusters.primary.load_balancing.failover_threshold': acts('test/declared-clusters.test.ts'),
   'scaling.mode': SCALING,
   'scaling.min_instances': SCALING,
   'scaling.max_instances': SCALING,
@@ -214,13 +214,13 @@ describe('the brief as written: every configuration block', () => {
     });
   }
 
-  it('clusters: the brief\'s cluster block is that cluster\'s agent configuration (slurm.endpoints, slurm.load_balancing)', () => {
+  it('clusters: `sfleet config agent-for primary` turns the brief\'s block into that cluster\'s agent configuration (slurm.endpoints, slurm.load_balancing)', async () => {
     const block = configBlocks.find((b) => b.startsWith('clusters:'))!;
     const primary = (parse(block) as { clusters: { primary: Record<string, unknown> } }).clusters.primary;
-    // The block's body, byte for byte, becomes the agent's slurm section.
-    const body = block.split('\n').slice(2).map((l) => l.replace(/^ {4}/, '  ')).join('\n');
-    const config = parseConfigText(agentConfigSchema, `${AGENT_BASE}slurm:\n${body}`, 'agent.yaml', { env: ENV });
+    const { text } = await agentFor(HUB_BASE + 'listen: { grpc: "hub1.company.com:7443" }\n' + block, 'hub.yaml', 'primary', { hubs: [], pkiDir: '/etc/sfleet/pki', spoolDir: '/var/lib/sfleet-agent/spool' });
+    const config = parseConfigText(agentConfigSchema, text, 'agent.yaml', { env: { SLURM_JWT: 'jwt' } });
     expect(config.cluster).toBe('primary');
+    expect(config.hub.endpoints).toEqual(['hub1.company.com:7443']);
     expect(config.slurm.endpoints).toEqual(primary.endpoints);
     expect(config.slurm.load_balancing).toEqual({ strategy: 'round_robin', health_check_interval: 30_000, failover_threshold: 3 });
   });

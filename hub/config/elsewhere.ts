@@ -12,8 +12,6 @@ export function livesElsewhere(pointer: string): z.ZodType<undefined> {
 }
 
 export const ELSEWHERE = {
-  clusters:
-    "a cluster's Slurm endpoints and load balancing belong to its agent: slurm.endpoints and slurm.load_balancing in that cluster's agent.yaml (the hub learns the clusters from their agents)",
   scaling:
     "shared state is the hub's etcd and redis sections (redis.url); instance counts and autoscaling belong to the deployment (the Kubernetes replicas or autoscaler), which starts the hubs: the hub does not read them",
   compliance:

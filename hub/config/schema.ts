@@ -25,6 +25,7 @@ import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
 import { alertingConfigSchema } from '../alerting/config.js';
 import { checkDataAtRest, securityConfigSchema } from '../../shared/security/index.js';
 import { ELSEWHERE, livesElsewhere } from './elsewhere.js';
+import { clustersConfigSchema } from '../declared-clusters/index.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -73,7 +74,7 @@ export const hubConfigSchema = z
     limits: limitsConfigSchema.describe('What a caller can make the hub hold: message sizes, watch buffers, watches per caller.'),
     alerting: alertingConfigSchema.prefault({}).describe('Alerting: built-in and custom rules, routes, silences, escalation policies and channels. Without channels alerts are listed, not sent.'),
     security: securityConfigSchema.optional().describe('TLS of every listener and client (version, TLS 1.3 suites) and encryption at rest (algorithm, key provider).'),
-    clusters: livesElsewhere(ELSEWHERE.clusters),
+    clusters: clustersConfigSchema.optional(),
     scaling: livesElsewhere(ELSEWHERE.scaling),
     compliance: livesElsewhere(ELSEWHERE.compliance),
     backup: livesElsewhere(ELSEWHERE.backup),

@@ -112,7 +112,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -154,6 +154,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       },
       ...(replication ? { stale: () => replication.stale() } : {}),
       ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
+      declared: Object.keys(config.clusters ?? {}),
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
       tokens: gate.tokens,

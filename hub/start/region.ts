@@ -79,6 +79,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     region: config.region,
     dataDir: config.data_dir,
     ...(replication ? { stale: () => replication.stale() } : {}),
+    expected: () => Object.keys(config.clusters ?? {}),
     certificates: () => [{ name: 'hub', notAfter: Date.parse(new X509Certificate(base.tls.cert).validTo) }],
     externalUrl: () => listening.identity.http_url || undefined,
     // Read once the hub runs, like `ingesting`: ingest and federation are built below.

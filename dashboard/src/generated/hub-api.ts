@@ -709,6 +709,7 @@ export interface paths {
                             items: {
                                 agent: string | null;
                                 connected: boolean;
+                                declared?: boolean;
                                 epoch: number;
                                 jobs: number;
                                 last_delta_at: string | null;
@@ -722,6 +723,7 @@ export interface paths {
                                 slurm_api_version: string;
                                 stale?: boolean;
                                 stale_reason?: string | null;
+                                state?: string;
                             }[];
                             next_cursor?: string | null;
                             partial?: string[];

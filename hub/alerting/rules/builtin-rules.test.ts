@@ -27,6 +27,7 @@ function setup(extra: Record<string, unknown> = {}) {
     agents: [{ cluster: 'c1', agent: 'head1', version: '1.10.0', lagMs: 0, failures: 0, spool: 0 }],
     hub: { etcd: 'ok', redis: 'ok', auditFailing: undefined as string | undefined },
     peersDown: new Map<string, string>(),
+    expected: [] as string[],
   };
   const agents = (): HeardAgentLike[] =>
     world.agents.map((a) => ({ cluster: a.cluster, agent: a.agent, version: a.version, report: { last_poll_at: new Date(clock.now() - a.lagMs).toISOString(), poll_failures_total: a.failures, slurm_read_errors_total: 0, spool_deltas: a.spool, polling: true } }));
@@ -42,6 +43,7 @@ function setup(extra: Record<string, unknown> = {}) {
     notifiers: rec.factory,
     sleep: async () => undefined,
     stale: () => world.stale,
+    expected: () => world.expected,
     certificates: () => [{ name: 'hub', notAfter: world.certNotAfter }],
     agents,
     hub: () => world.hub,
@@ -66,6 +68,8 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 /** Per rule: make its condition true, the labels it fires with, make it false again. */
 const CASES: Record<keyof typeof BUILTIN_RULES, { fire(c: Ctx): void; labels: Record<string, string>; clear(c: Ctx): void }> = {
   cluster_unreachable: { fire: (c) => c.fleet.state.setAgentStatus('c1', { connected: false }), labels: { cluster: 'c1', severity: 'critical' }, clear: (c) => c.fleet.state.setAgentStatus('c1', { connected: true }) },
+  // Declared in hub.yaml, never heard: fires; its agent's first stream clears it.
+  cluster_expected_missing: { fire: (c) => (c.world.expected = ['c1', 'c9']), labels: { cluster: 'c9', severity: 'warning' }, clear: (c) => c.fleet.state.setAgentStatus('c9', { connected: true, agent: 'head9' }) },
   controller_not_responding: { fire: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({ responding: false })), labels: { controller: 'ctl1' }, clear: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({})) },
   node_down: { fire: (c) => c.fleet.down('n3'), labels: { node: 'n3', severity: 'warning' }, clear: (c) => c.fleet.up('n3') },
   partition_nodes_unavailable: { fire: (c) => c.fleet.down('n3'), labels: { partition: 'batch', severity: 'critical' }, clear: (c) => c.fleet.up('n3') },

@@ -14,6 +14,14 @@ export const BUILTIN_RULES = {
     defaults: { for: 1 * MIN, severity: 'critical', threshold: 0, window: 0 },
     evaluate: (ctx) => ctx.clusters.filter((c) => !c.connected).map((c) => ({ labels: { cluster: c.name }, summary: `cluster ${c.name} unreachable: no agent connected` })),
   },
+  cluster_expected_missing: {
+    expression: "a cluster hub.yaml's clusters: map declares has never had an agent stream for it (once one has, cluster_unreachable covers it)",
+    defaults: { for: 10 * MIN, severity: 'warning', threshold: 0, window: 0 },
+    evaluate: (ctx) => {
+      const heard = new Set(ctx.clusters.map((c) => c.name));
+      return ctx.expected.filter((name) => !heard.has(name)).map((name) => ({ labels: { cluster: name }, summary: `cluster ${name} is declared in hub.yaml but no agent has streamed for it (sfleet config agent-for ${name} writes its agent's configuration)` }));
+    },
+  },
   controller_not_responding: {
     expression: 'a slurmctld the agent polls does not respond (controller.responding == false)',
     defaults: { for: 1 * MIN, severity: 'critical', threshold: 0, window: 0 },

@@ -17,6 +17,8 @@ export interface Candidate {
 export interface RuleContext {
   now: number;
   clusters: readonly ClusterFacts[];
+  /** The clusters hub.yaml's `clusters:` map declares (the hub should hear from each). */
+  expected: readonly string[];
   /** Clustered: clusters whose replication is stale, with why. */
   stale: ReadonlyMap<string, string>;
   /** Certificates the hub holds: name and notAfter (ms). */

@@ -20,6 +20,8 @@ export interface FleetServiceDeps {
   audit?: AuditLog;
   /** Clustered: the clusters this hub cannot vouch for now (replication); standalone: none. */
   stale?: () => StaleClusters;
+  /** hub.yaml's `clusters:` map: listed (not connected) before an agent streams for them. */
+  declared?: readonly string[];
   /** Caps on open watches and their re-checks; absent: unbounded (unit tests). */
   watchBudget?: WatchBudget;
 }
@@ -80,7 +82,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
     listClusters: unary(deps, rbac, 'listClusters', (_req, visibility) => {
       const stale = deps.stale?.() ?? NONE_STALE;
       return {
-        clusters: visibleClusterStatuses(state, visibility).map((c) => ({
+        clusters: visibleClusterStatuses(state, visibility, undefined, deps.declared).map((c) => ({
           name: c.name,
           connected: c.connected,
           epoch: c.epoch,

@@ -25,7 +25,7 @@ export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): vo
   app.get('/api/v1/clusters', { config: { permission: 'cluster:read' }, schema: { summary: 'Clusters and their stream status', querystring: { type: 'object', additionalProperties: false, properties: { ...scopeQuery } }, response: { 200: pageOf(clusterStatusSchema) } } }, async (request) => {
     const local = (): { items: object[] } => {
       const visibility = access(request);
-      const items = visibleClusterStatuses(state, visibility, deps.owner);
+      const items = visibleClusterStatuses(state, visibility, deps.owner, deps.declared);
       // isolation_mode shared: a tenant also learns the fleet's size, as counts only.
       const fleet = visibility.tenant?.aggregates ? { fleet: fleetTotals(state) } : {};
       if (!deps.stale) return { items, ...fleet };

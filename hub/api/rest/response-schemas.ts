@@ -45,8 +45,8 @@ export const jobPageSchema = pageOf(jobSchema, {
 
 export const clusterStatusSchema = object({
   name: s, connected: b, agent: sn, epoch: i, seq: i, last_delta_at: sn, last_observed_at: sn, slurm_api_version: s, jobs: i, nodes: i, partitions: i,
-  owner_hub: sn, stale: b, stale_reason: sn, region: s,
-}, ['owner_hub', 'stale', 'stale_reason', 'region']);
+  owner_hub: sn, stale: b, stale_reason: sn, region: s, state: s, declared: b,
+}, ['owner_hub', 'stale', 'stale_reason', 'region', 'state', 'declared']);
 
 const used = object({ total: n, allocated: n });
 export const aggregateSchema = object({

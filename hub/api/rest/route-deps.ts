@@ -30,6 +30,8 @@ export interface RouteDeps {
   stale?: () => StaleClusters;
   /** Clustered: the hub that owns each cluster's active agent (etcd), for owner_hub. */
   owner?: (cluster: string) => string | null;
+  /** hub.yaml's `clusters:` map: listed by GET /api/v1/clusters even before an agent streams for them. */
+  declared?: readonly string[];
   /** Multi-region: answers scope=global queries (this region merged with the peer regions). */
   federation?: Federation;
   /** The job history and usage reports; without it those routes answer 503. */
