@@ -22,6 +22,7 @@ import { registerQuotaCommands } from './commands/quota-commands.js';
 import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
 import { registerAlertCommands } from './commands/alert-commands.js';
 import { registerSubmitCommands } from './commands/submit-commands.js';
+import { registerBackupCommands } from './commands/backup-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   registerConfigCommands(program);
   registerHistoryCommands(program);
   registerExportCommands(program);
+  registerBackupCommands(program);
   registerAlertCommands(program);
   try {
     await program.parseAsync(argv);

@@ -151,6 +151,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
+      ...(region.backups ? { backups: region.backups } : {}),
       tokens: gate.tokens,
       http: config.http,
       alerting: region.alerting,

@@ -34,6 +34,8 @@ export const RESOURCES = {
   alerts: ['read', 'ack', 'resolve', 'test', 'intake'],
   /** Silences: read, create, expire. */
   silences: ['read', 'create', 'expire'],
+  /** Backups: read (list), create (take one now), verify (decrypt and check one, --deep restores it into scratch). */
+  backup: ['read', 'create', 'verify'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;
