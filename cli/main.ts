@@ -23,6 +23,7 @@ import { exitQuietlyOnClosedPipe } from './output/closed-pipe.js';
 import { registerAlertCommands } from './commands/alert-commands.js';
 import { registerOncallCommand } from './commands/oncall-command.js';
 import { registerSubmitCommands } from './commands/submit-commands.js';
+import { registerBackupCommands } from './commands/backup-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   registerConfigCommands(program);
   registerHistoryCommands(program);
   registerExportCommands(program);
+  registerBackupCommands(program);
   registerAlertCommands(program);
   registerOncallCommand(program);
   try {

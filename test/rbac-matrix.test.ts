@@ -42,7 +42,7 @@ const JOBS = [
 
 const RBAC = {
   roles: {
-    cluster_admin: { permissions: ['cluster:*', 'jobs:*', 'nodes:*', 'watch:read', 'hub:read', 'metrics:read', 'openapi:read', 'auth:impersonate'] },
+    cluster_admin: { permissions: ['cluster:*', 'jobs:*', 'nodes:*', 'watch:read', 'hub:read', 'metrics:read', 'openapi:read', 'auth:impersonate', 'backup:read'] },
     project_manager: { permissions: ['jobs:read,create,cancel', 'nodes:read', 'clusters:read', 'watch:read'], filters: { account: '${user.project}' } },
     readonly_user: { permissions: ['jobs:read', 'nodes:read'] },
   },
@@ -204,6 +204,11 @@ describe('RBAC matrix over REST: every route x caller x tenant', () => {
             // answer 400, never a policy refusal, and nothing reaches the agent.
             expect(res.status, label).toBe(400);
             expect(JSON.parse(res.body).code, label).not.toBe('SF_AUTH_FORBIDDEN');
+          } else if (route.path.startsWith('/api/v1/backups')) {
+            // Past the gate (backup:read for cluster_admin): this hub has no backup section, so
+            // the backup room answers 503, never a policy refusal.
+            expect(res.status, label).toBe(503);
+            expect(JSON.parse(res.body).code, label).toBe('SF_BACKUP_NOT_CONFIGURED');
           } else if (route.path.startsWith('/api/v1/auth/webauthn/')) {
             // Past the gate, the route's own checks answer (the matrix body is not a WebAuthn
             // answer, and this hub enables no security keys): a 400, never a policy refusal.

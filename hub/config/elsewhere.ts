@@ -16,8 +16,6 @@ export const ELSEWHERE = {
     "shared state is the hub's etcd and redis sections (redis.url); instance counts and autoscaling belong to the deployment (the Kubernetes replicas or autoscaler), which starts the hubs: the hub does not read them",
   compliance:
     'audit settings live in the audit section: audit.retention_days, audit.ship.elasticsearch (shipping) and audit.rules; framework presets (sox, gdpr, hipaa, soc2) are not built yet',
-  backup:
-    "scheduled backups are not built yet: back up the hub's data_dir (and the keyring of encryption.file) with the site's own tools",
   integrations:
     'integrations are not built yet: until their own channels land, ServiceNow and Jira are reached from alerting.channels (type "webhook" to their REST API)',
 } as const;

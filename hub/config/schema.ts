@@ -23,7 +23,8 @@ import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
 import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
 import { alertingConfigSchema } from '../alerting/config.js';
-import { checkDataAtRest, securityConfigSchema } from '../../shared/security/index.js';
+import { backupConfigSchema } from '../backup/config.js';
+import { checkDataAtRest, effectiveEncryption, securityConfigSchema } from '../../shared/security/index.js';
 import { ELSEWHERE, livesElsewhere } from './elsewhere.js';
 import { clustersConfigSchema } from '../declared-clusters/index.js';
 
@@ -77,7 +78,7 @@ export const hubConfigSchema = z
     clusters: clustersConfigSchema.optional(),
     scaling: livesElsewhere(ELSEWHERE.scaling),
     compliance: livesElsewhere(ELSEWHERE.compliance),
-    backup: livesElsewhere(ELSEWHERE.backup),
+    backup: backupConfigSchema.optional().describe('Backups of the configuration and every durable store of the data directory: scheduled (leader) and on demand, AES-256-GCM, to local directories and S3/GCS buckets.'),
     integrations: livesElsewhere(ELSEWHERE.integrations),
   })
   .strict()
@@ -86,6 +87,9 @@ export const hubConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
     }
     checkDataAtRest(c, ctx);
+    if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['backup', 'encryption'], message: "true uses the key provider of the hub's encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest), or give backup.encryption a provider of its own (provider, file/env/vault)" });
+    }
     for (const [i, peer] of (c.regions?.peers ?? []).entries()) {
       if (peer.name === c.region) ctx.addIssue({ code: 'custom', path: ['regions', 'peers', i, 'name'], message: `"${peer.name}" is this hub's own region` });
     }

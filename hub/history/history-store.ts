@@ -64,6 +64,11 @@ export class HistoryStore {
     return result;
   }
 
+  /** Runs `fn` between two writes (a backup reads the partition files there, never half-replaced). */
+  betweenWrites<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(fn);
+  }
+
   /** A written_at mark: every row written so far has written_at <= it, every later one > it. */
   mark(): Promise<number> {
     return this.serial(async () => (this.lastMark = Math.max(this.now(), this.lastMark)));

@@ -157,6 +157,7 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
       declared: Object.keys(config.clusters ?? {}),
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
+      ...(region.backups ? { backups: region.backups } : {}),
       tokens: gate.tokens,
       http: config.http,
       alerting: region.alerting,

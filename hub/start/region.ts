@@ -27,6 +27,12 @@ import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import { tlsPolicyFrom } from '../../shared/security/index.js';
 import { KeyRotationSchedule } from '../keys/index.js';
+import { BackupService } from '../backup/index.js';
+import { createProvider } from '../../shared/crypto/index.js';
+import { exportConfig } from '../../shared/config/index.js';
+import { hubConfigSchema } from '../config/index.js';
+import { readSecret } from '../audit/index.js';
+
 
 export interface Region {
   /** Who leads the region (started once the hub listens); singletons register on leadership.runner. */
@@ -49,6 +55,8 @@ export interface Region {
   alerting: Alerting;
   /** OTLP trace export (observability.tracing.jaeger); a no-op tracer when off. */
   tracing: Tracing;
+  /** Backups (the backup section): on demand through the API, scheduled by the leader. */
+  backups?: BackupService;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -145,7 +153,8 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     stack.defer('job history', () => history.close());
     history.start();
   }
-  return { ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
+  const backups = config.backup ? openBackups(base, history, leadership) : undefined;
+  return { ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
 /**
@@ -174,4 +183,35 @@ async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack
     clearTimeout(timer);
   }
   return etcd;
+}
+
+/** The backup service, its schedule on the leader. Backups never hold key material: the keyring is left out. */
+function openBackups(base: Foundations, history: HistoryService | undefined, leadership: Leadership): BackupService {
+  const { config, atRest, audit, clock, logger } = base;
+  const backup = config.backup!;
+  const provider = backup.encryption === true ? atRest.provider! : createProvider(backup.encryption, process.env, { createKeyring: false, tlsPolicy: tlsPolicyFrom(config.security) });
+  const auditKey = readSecret('audit HMAC key', { env: config.audit.hmac_key_env, file: config.audit.hmac_key_file });
+  const keyrings = [config.encryption?.file?.path, typeof backup.encryption === 'object' ? backup.encryption.file?.path : undefined].filter((p): p is string => !!p);
+  const service = new BackupService(
+    {
+      hubId: config.hub_id,
+      region: config.region,
+      dataDir: config.data_dir,
+      ...(config.audit.dir ? { auditDir: config.audit.dir } : {}),
+      exclude: keyrings,
+      atRest,
+      provider,
+      // Secrets never in clear: values under secret keys are redacted; ${VAR} references are not resolved here.
+      configText: () => exportConfig(hubConfigSchema, config, undefined),
+      ...(history ? { betweenHistoryWrites: <T>(fn: () => Promise<T>) => history.store.betweenWrites(fn) } : {}),
+      audit,
+      logger: logger.child({ component: 'backup' }),
+      clock,
+      ...(auditKey ? { auditKey: Buffer.from(auditKey) } : {}),
+    },
+    backup,
+  );
+  const schedule = service.singleton();
+  if (schedule) leadership.runner.register(schedule);
+  return service;
 }

@@ -6,6 +6,7 @@ import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
 import type { HistoryService } from '../../history/index.js';
+import type { BackupService } from '../../backup/index.js';
 import type { WatchBudget, WatchFeed } from '../../watch/index.js';
 import type { TokenRegistry } from '../../policy/index.js';
 
@@ -42,4 +43,6 @@ export interface RouteDeps {
   tokens?: TokenRegistry;
   /** Alerts, silences, deliveries; without it the alert routes answer 404. */
   alerting?: Alerting;
+  /** Backups (the backup section); without it the backup routes answer 503. */
+  backups?: BackupService;
 }

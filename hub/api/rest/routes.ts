@@ -18,6 +18,7 @@ import { optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerWatchRoute } from './watch-route.js';
 import { registerTokenRoutes } from './token-routes.js';
+import { registerBackupRoutes } from './backup-routes.js';
 
 export type { RouteDeps } from './route-deps.js';
 
@@ -49,4 +50,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);
   registerAlertRoutes(app, deps);
+  registerBackupRoutes(app, deps);
 }

@@ -36,6 +36,8 @@ export const RESOURCES = {
   silences: ['read', 'create', 'expire'],
   /** On-call schedules: who is on call now and the next hand-offs (names, never contact details). */
   schedules: ['read'],
+  /** Backups: read (list), create (take one now), verify (decrypt and check one, --deep restores it into scratch). */
+  backup: ['read', 'create', 'verify'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;

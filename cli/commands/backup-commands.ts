@@ -1,0 +1,97 @@
+// Backups of a hub.
+//   sfleet backup create | list | verify [ID] [--deep]     against a running hub (backup:* permissions)
+//   sfleet backup restore --config hub.yaml [--backup ID] [--from DEST] [--force]   offline
+// restore reads the backup section of the hub config (destinations and the backup key), checks
+// every object of the backup first, and only then writes the data directory: a corrupt,
+// truncated or wrongly keyed backup changes nothing. It refuses a data directory that holds
+// files, or a group whose hubs are registered in etcd, unless --force.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { render, type Column } from '../output/render.js';
+import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
+import { collect } from './hub-files.js';
+
+const columns = (names: string[]): Column<Record<string, unknown>>[] => names.map((n) => ({ header: n.toUpperCase(), value: (row) => row[n] ?? '' }));
+const LIST_COLUMNS = columns(['destination', 'id', 'created_at', 'hub_id', 'objects', 'bytes']);
+const VERIFY_COLUMNS = columns(['destination', 'id', 'ok', 'objects', 'error']);
+
+export function registerBackupCommands(program: Command): void {
+  const backup = program.command('backup').description('backups of the hub: create, list, verify, restore');
+
+  withOutput(withConnection(backup.command('create').description('take a backup now and write it to every destination'))).action(async (opts) => {
+    const run = await clientFrom(opts).json<{ id: string; objects: number; bytes: number; destinations: { destination: string; ok: boolean }[] }>('POST', '/api/v1/backups');
+    const format = formatFrom(opts);
+    if (format !== 'table') process.stdout.write(`${render(run, format, [])}\n`);
+    else process.stdout.write(`backup ${run.id}: ${run.objects} objects, ${run.bytes} bytes, to ${run.destinations.map((d) => d.destination).join(', ')}\n`);
+  });
+
+  withOutput(withConnection(backup.command('list').description('the complete backups of every destination'))).action(async (opts) => {
+    const answer = await clientFrom(opts).json<{ items: Record<string, unknown>[]; errors: { destination: string; error: string }[] }>('GET', '/api/v1/backups');
+    process.stdout.write(`${render(answer.items, formatFrom(opts), LIST_COLUMNS)}\n`);
+    for (const e of answer.errors) process.stderr.write(`${e.destination}: ${e.error}\n`);
+    if (answer.errors.length) process.exitCode = 1;
+  });
+
+  withOutput(
+    withConnection(
+      backup
+        .command('verify [id]')
+        .description('decrypt every object of a backup (default: the newest) and check every checksum; --deep also restores it into a scratch directory and verifies its audit chain')
+        .option('--deep', 'restore into a scratch directory and verify the audit chain')
+        .option('--destination <name>', 'only this destination'),
+    ),
+  ).action(async (id: string | undefined, opts) => {
+    const q = new URLSearchParams();
+    if (opts.deep) q.set('deep', 'true');
+    if (opts.destination) q.set('destination', opts.destination);
+    const answer = await clientFrom(opts).json<{ ok: boolean; results: Record<string, unknown>[] }>('POST', `/api/v1/backups/${encodeURIComponent(id ?? 'latest')}/verify${q.size ? `?${q}` : ''}`);
+    process.stdout.write(`${render(answer.results, formatFrom(opts), VERIFY_COLUMNS)}\n`);
+    if (!answer.ok) throw new Error('backup verify failed: see the error column');
+  });
+
+  backup
+    .command('restore')
+    .description('restore a backup into the data directory of the hub config (offline: the hub is stopped)')
+    .requiredOption('--config <file>', 'the hub config (its backup section, data_dir and encryption)')
+    .option('--backup <id>', 'the backup id, or latest', 'latest')
+    .option('--from <destination>', 'the destination to read (default: the first configured)')
+    .option('--force', 'restore into a data directory that holds files (moved aside) or a group with registered hubs')
+    .option('--set <key=value>', 'override a config key', collect, [])
+    .action(async (opts) => {
+      const { loadConfigFile } = await import('../../shared/config/index.js');
+      const { hubConfigSchema } = await import('../../hub/config/index.js');
+      const { AtRest, createProvider } = await import('../../shared/crypto/index.js');
+      const { effectiveEncryption } = await import('../../shared/security/index.js');
+      const { openDestination, destinationName, readManifest, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
+      const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
+      if (!config.backup) throw new Error(`${opts.config}: no backup section: the destinations and the backup key come from it`);
+      const destConfig = opts.from ? config.backup.destinations.find((d) => destinationName(d) === opts.from) : config.backup.destinations[0];
+      if (!destConfig) throw new Error(`no destination "${opts.from}" (configured: ${config.backup.destinations.map((d) => destinationName(d)).join(', ')})`);
+      const dataDir = resolve(config.data_dir);
+      const encryption = effectiveEncryption(config.encryption, config.security);
+      const keyring = encryption?.file?.path ? resolve(encryption.file.path) : undefined;
+      if (!opts.force && inUse(dataDir, keyring ? [keyring] : [])) throw new RestoreRefusedError(`${dataDir} holds a hub's data: restore into an empty directory, or pass --force (the current content is moved aside, not deleted)`);
+      if (config.etcd && !opts.force) await refuseRunningGroup(config.etcd, config.region);
+      const provider = config.backup.encryption === true ? createProvider(encryption!, process.env, { createKeyring: false }) : createProvider(config.backup.encryption, process.env, { createKeyring: false });
+      const dest = openDestination(destConfig);
+      const manifest = await readManifest(dest, opts.backup);
+      const objects = await openAll(dest, manifest, provider);
+      // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
+      const atRest = await AtRest.create(encryption, { createKeyring: true });
+      const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force });
+      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
+    });
+}
+
+/** A group whose hubs are registered in etcd is running: a restore under it is refused. */
+async function refuseRunningGroup(etcdConfig: NonNullable<import('../../hub/config/index.js').HubConfig['etcd']>, region: string): Promise<void> {
+  const { createEtcdClient } = await import('../../hub/leader/index.js');
+  const { RestoreRefusedError } = await import('../../hub/backup/index.js');
+  const etcd = await createEtcdClient(etcdConfig);
+  try {
+    const members = await etcd.namespace(etcdConfig.prefix).getAll().prefix(`members/${region}/`).keys();
+    if (members.length) throw new RestoreRefusedError(`region ${region} has ${members.length} running hub(s) registered in etcd: stop them first, or pass --force (live fleet state comes back from the agents, not from backups)`);
+  } finally {
+    etcd.close();
+  }
+}

@@ -1,0 +1,186 @@
+// Where backups are stored: a local directory, or an S3-compatible bucket (S3 itself, a
+// self-hosted server, or Google Cloud Storage's XML API with HMAC keys). A destination stores
+// opaque objects by key; the manifest is written last and is what makes a backup exist.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { destinationName, type DestinationConfig } from './config.js';
+
+export interface Destination {
+  readonly name: string;
+  put(key: string, body: Buffer): Promise<void>;
+  /** undefined when the object does not exist. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Keys under `prefix` (every key when empty). */
+  list(prefix: string): Promise<string[]>;
+  remove(keys: string[]): Promise<void>;
+}
+
+export function openDestination(config: DestinationConfig, env: NodeJS.ProcessEnv = process.env): Destination {
+  return config.type === 'local' ? new LocalDestination(destinationName(config), config.path) : new S3Destination(destinationName(config), config, env);
+}
+
+/** A directory: each object a file, written to a temporary name, fsync'd, then renamed. */
+export class LocalDestination implements Destination {
+  constructor(
+    readonly name: string,
+    private readonly root: string,
+  ) {}
+
+  async put(key: string, body: Buffer): Promise<void> {
+    const path = this.path(key);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.partial`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, body);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    const dfd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return readFileSync(this.path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    const walk = (dir: string): void => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile() && !e.name.endsWith('.partial')) out.push(relative(this.root, p).split(sep).join('/'));
+      }
+    };
+    walk(this.root);
+    return out.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    for (const key of keys) rmSync(this.path(key), { force: true });
+    // Empty backup directories go too.
+    for (const id of new Set(keys.map((k) => k.split('/')[0]))) {
+      const dir = join(this.root, id);
+      try {
+        if (readdirSync(join(dir, 'objects')).length === 0) rmSync(join(dir, 'objects'), { recursive: true, force: true });
+      } catch {
+        // Not there.
+      }
+      try {
+        if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // Not there.
+      }
+    }
+  }
+
+  private path(key: string): string {
+    if (key.split('/').some((part) => part === '' || part === '.' || part === '..')) throw new Error(`bad object key "${key}"`);
+    return join(this.root, ...key.split('/'));
+  }
+}
+
+type BucketConfig = Exclude<DestinationConfig, { type: 'local' }>;
+
+/**
+ * An S3-compatible bucket. Requests are retried by the SDK (standard mode, `retries` more
+ * attempts) within `timeout` each; checksums are sent and checked only where the S3 API
+ * requires them, because Google's XML API and most self-hosted servers do not speak the SDK's
+ * newer default (CRC32 trailers).
+ */
+export class S3Destination implements Destination {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(
+    readonly name: string,
+    config: BucketConfig,
+    env: NodeJS.ProcessEnv,
+  ) {
+    const accessKeyId = env[config.access_key_id_env];
+    const secretAccessKey = env[config.secret_access_key_env];
+    this.bucket = config.bucket;
+    this.prefix = config.prefix;
+    this.client = new S3Client({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      forcePathStyle: config.force_path_style,
+      maxAttempts: config.retries + 1,
+      retryMode: 'standard',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: Math.min(config.timeout, 10_000), requestTimeout: config.timeout },
+      // Keys named in the config; without them the SDK's own chain (instance roles, ~/.aws) applies.
+      ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+    });
+  }
+
+  async put(key: string, body: Buffer): Promise<void> {
+    await this.call(`put ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentLength: body.length })));
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (err) {
+      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw this.explain(`get ${key}`, err);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.call(`list ${prefix || '/'}`, () => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token })));
+      for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.prefix.length));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      await this.call('delete', () => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } })));
+    }
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.explain(what, err);
+    }
+  }
+
+  /** The SDK's error, with the destination named and no request details (they may carry signatures). */
+  private explain(what: string, err: unknown): Error {
+    const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+    const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
+    const attempts = e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : '';
+    return new Error(`${this.name}: ${what}: ${e.code ?? e.name ?? 'Error'}: ${(e.message ?? '').split('\n')[0].slice(0, 200)}${status}${attempts}`);
+  }
+}

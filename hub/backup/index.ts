@@ -1,0 +1,8 @@
+// Backups of the hub's configuration and durable stores: encrypted, checked, to several destinations.
+export { backupConfigSchema, destinationName, destinationSchema, type BackupConfig, type DestinationConfig } from './config.js';
+export { BackupService, verifyIn, type BackupDeps, type BackupListing, type BackupRun, type DestinationOutcome, type VerifyOutcome } from './backup-service.js';
+export { LocalDestination, openDestination, S3Destination, type Destination } from './destinations.js';
+export { BackupCorruptError, BackupFailedError, BackupKeyError, BackupNotConfiguredError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
+export { FORMAT, ManifestReader, ManifestWriter, parseManifest, type Manifest, type ManifestObject } from './manifest.js';
+export { completeBackups, inUse, openAll, readManifest, writeRestore, type OpenedObject, type RestoreTarget } from './restore.js';
+export { takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';

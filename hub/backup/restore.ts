@@ -1,0 +1,130 @@
+// Restoring a backup into a hub's data directory (offline: `sfleet backup restore`). Every object
+// is fetched, decrypted and checked against the manifest first, in memory; only when all of them
+// pass is anything written, into a staging directory beside the target that is renamed into
+// place at the end. A corrupt, truncated or wrongly keyed backup therefore changes nothing.
+// Sealed stores are sealed again under the restoring hub's own key (a new keyring is created
+// for a fresh hub), so the old keyring is not needed: the backup key is.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { AtRest, KeyProvider } from '../../shared/crypto/index.js';
+import { frame, readRecords, writeAtomically } from '../../shared/record-log/index.js';
+import type { Destination } from './destinations.js';
+import { BackupCorruptError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
+import { isBackupId, manifestKey, ManifestReader, objectKey, parseManifest, type Manifest } from './manifest.js';
+
+export interface OpenedObject {
+  name: string;
+  kind: Manifest['objects'][number]['kind'];
+  purpose?: string;
+  data: Buffer;
+}
+
+/** The ids of the complete backups (those with a manifest) in a destination, oldest first. */
+export async function completeBackups(dest: Destination): Promise<string[]> {
+  const keys = await dest.list('');
+  return keys.filter((k) => /^[^/]+\/manifest\.json$/.test(k)).map((k) => k.split('/')[0]).filter(isBackupId).sort();
+}
+
+export async function readManifest(dest: Destination, id: string | undefined): Promise<Manifest> {
+  const ids = await completeBackups(dest);
+  const chosen = id === undefined || id === 'latest' ? ids.at(-1) : id;
+  if (!chosen) throw new BackupNotFoundError(`${dest.name}: no complete backup`);
+  if (!isBackupId(chosen)) throw new BackupNotFoundError(`"${chosen}" is not a backup id (e.g. 20261206T194200Z-3f9a1c)`);
+  const text = await dest.get(manifestKey(chosen));
+  if (!text) throw new BackupNotFoundError(`${dest.name}: no complete backup ${chosen}${ids.length ? ` (newest: ${ids.at(-1)})` : ''}`);
+  return parseManifest(text.toString('utf8'), `${dest.name}: backup ${chosen}`);
+}
+
+/** Fetches, decrypts and checks every object (verify). Throws on the first that fails. */
+export async function openAll(dest: Destination, manifest: Manifest, provider: KeyProvider): Promise<OpenedObject[]> {
+  const reader = await ManifestReader.open(manifest, provider);
+  const out: OpenedObject[] = [];
+  for (const [i, o] of manifest.objects.entries()) {
+    const data = reader.openObject(i, await dest.get(objectKey(manifest.id, i)));
+    out.push({ name: o.name, kind: o.kind, ...(o.purpose ? { purpose: o.purpose } : {}), data });
+  }
+  return out;
+}
+
+export interface RestoreTarget {
+  dataDir: string;
+  /** The audit directory (default <data_dir>/audit). */
+  auditDir?: string;
+  /** Seals the sealed stores again (the restoring hub's encryption at rest). */
+  atRest: AtRest;
+  /** Paths kept as they are in the data directory (the keyring of a fresh hub). */
+  keep?: string[];
+  force?: boolean;
+}
+
+/** True when `dir` holds files (anything but `keep`). */
+export function inUse(dir: string, keep: string[] = []): boolean {
+  if (!existsSync(dir)) return false;
+  const kept = new Set(keep.map((k) => resolve(k)));
+  return readdirSync(dir).some((name) => !kept.has(resolve(dir, name)));
+}
+
+/**
+ * Writes the opened objects into the target. Refuses a data directory that holds a hub's files
+ * unless forced; forced, the previous content is moved aside (`<dir>.before-restore-<id>`), never deleted.
+ */
+export function writeRestore(objects: OpenedObject[], manifest: Manifest, target: RestoreTarget): { files: number; aside?: string } {
+  const dataDir = resolve(target.dataDir);
+  const auditDir = resolve(target.auditDir ?? join(dataDir, 'audit'));
+  const keep = (target.keep ?? []).map((k) => resolve(k));
+  if (!target.force && inUse(dataDir, keep)) throw new RestoreRefusedError(`${dataDir} holds a hub's data: restore into an empty directory, or pass --force (the current content is moved aside, not deleted)`);
+  const externalAudit = !auditDir.startsWith(dataDir + sep);
+  if (!target.force && externalAudit && inUse(auditDir)) throw new RestoreRefusedError(`${auditDir} holds audit files: pass --force to move them aside`);
+  if (!target.atRest.enabled && objects.some((o) => o.kind === 'records')) {
+    throw new RestoreRefusedError('the backup holds stores that were encrypted at rest: enable encryption (any key provider) in the restoring hub\'s config, so they are sealed again');
+  }
+
+  const stage = `${dataDir}.restore-${manifest.id}`;
+  const auditStage = externalAudit ? `${auditDir}.restore-${manifest.id}` : undefined;
+  rmSync(stage, { recursive: true, force: true });
+  if (auditStage) rmSync(auditStage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true, mode: 0o700 });
+  let files = 0;
+  for (const o of objects) {
+    const path = placeOf(o.name, stage, auditStage ?? join(stage, relativeAudit(dataDir, auditDir)));
+    if (!path) continue;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (o.kind === 'config') writeFileSync(path, o.data, { mode: 0o600 });
+    else if (o.kind === 'file') writeAtomically(path, o.data);
+    else {
+      const { records, end } = readRecords(o.data, 0);
+      if (end !== o.data.length) throw new BackupCorruptError(`backup ${manifest.id}: object ${o.name} holds a torn record`);
+      const file = target.atRest.sealing(o.purpose!)!.create(path);
+      writeAtomically(path, Buffer.concat([file.prefix, frame(records.map((r, i) => file.seal(r, i)))]));
+    }
+    files++;
+  }
+  // The keyring (and anything else kept) of the target comes along into the restored directory.
+  for (const k of keep) if (existsSync(k) && dirname(k) === dataDir) renameSync(k, join(stage, basename(k)));
+  let aside: string | undefined;
+  if (existsSync(dataDir)) {
+    if (inUse(dataDir)) {
+      aside = `${dataDir}.before-restore-${manifest.id}`;
+      renameSync(dataDir, aside);
+    } else rmSync(dataDir, { recursive: true, force: true });
+  }
+  renameSync(stage, dataDir);
+  if (auditStage) {
+    if (existsSync(auditDir)) renameSync(auditDir, `${auditDir}.before-restore-${manifest.id}`);
+    renameSync(auditStage, auditDir);
+  }
+  return { files, ...(aside ? { aside } : {}) };
+}
+
+function relativeAudit(dataDir: string, auditDir: string): string {
+  return auditDir.startsWith(dataDir + sep) ? auditDir.slice(dataDir.length + 1) : 'audit';
+}
+
+function placeOf(name: string, dataRoot: string, auditRoot: string): string | undefined {
+  const [top, ...rest] = name.split('/');
+  if (rest.length === 0 || rest.some((p) => p === '' || p === '.' || p === '..')) throw new BackupCorruptError(`object name "${name}" is not a path inside the data directory`);
+  if (top === 'data') return join(dataRoot, ...rest);
+  if (top === 'audit') return join(auditRoot, ...rest);
+  if (top === 'config') return join(dataRoot, 'restored', ...rest);
+  return undefined;
+}

@@ -1,0 +1,98 @@
+// What a backup holds, read from the data directory while the hub runs. Each store's state is
+// taken consistently without stopping it: stores that rewrite a whole file do so by an atomic
+// rename, so one read of the file is one state of the store; logs (audit, events, WALs) only
+// append, so a read is a prefix of the log, cut at its last whole record (a torn tail is left
+// out). The job history is read between two of its writes (its write queue waits meanwhile),
+// so a day partition being rewritten is never caught half-replaced.
+//
+// Sealed files (encryption at rest) are opened and kept as their records: a restore seals them
+// again under the restoring hub's key, so a backup does not need the old keyring, only the
+// backup key. Never in a backup: the keyring, temporary and set-aside files, export scratch
+// files, and a local backup destination that lies inside the data directory.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { parsePrefix, PREFIX_BYTES, type AtRest } from '../../shared/crypto/index.js';
+import { frame, isSealed, readRecords } from '../../shared/record-log/index.js';
+import type { ObjectKind } from './manifest.js';
+
+export interface SnapshotObject {
+  name: string;
+  kind: ObjectKind;
+  purpose?: string;
+  data: Buffer;
+}
+
+export interface SnapshotSources {
+  dataDir: string;
+  /** The audit directory when it is outside the data directory. */
+  auditDir?: string;
+  /** Paths never taken (the keyring, local destinations). */
+  exclude: string[];
+  atRest: AtRest;
+  /** The hub configuration as exported (secrets redacted). */
+  configText: () => string;
+  /** Runs `fn` between two writes of the job history. */
+  betweenHistoryWrites?: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
+const SKIP_DIRS = new Set(['export-scratch', 'restored']);
+
+export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject[]> {
+  const read = async (): Promise<SnapshotObject[]> => {
+    const out: SnapshotObject[] = [{ name: 'config/hub.yaml', kind: 'config', data: Buffer.from(src.configText()) }];
+    const excluded = src.exclude.map((p) => resolve(p));
+    const audit = src.auditDir ? resolve(src.auditDir) : undefined;
+    const dataDir = resolve(src.dataDir);
+    const insideData = (p: string): boolean => p === dataDir || p.startsWith(dataDir + sep);
+    for (const path of walk(dataDir, excluded)) out.push(...take(src.atRest, `data/${relative(dataDir, path).split(sep).join('/')}`, path));
+    if (audit && !insideData(audit)) for (const path of walk(audit, excluded)) out.push(...take(src.atRest, `audit/${relative(audit, path).split(sep).join('/')}`, path));
+    return out;
+  };
+  return src.betweenHistoryWrites ? src.betweenHistoryWrites(read) : read();
+}
+
+function walk(root: string, excluded: string[]): string[] {
+  const out: string[] = [];
+  const visit = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name);
+      if (excluded.some((x) => p === x || p.startsWith(x + sep))) continue;
+      if (e.isDirectory() && !SKIP_DIRS.has(e.name)) visit(p);
+      else if (e.isFile() && !SKIP.test(e.name)) out.push(p);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; // removed since listed (a rotated segment)
+    throw err;
+  }
+  if (!isSealed(data)) {
+    // Audit segments are JSON lines appended: cut at the last whole line (HEAD is rewritten whole).
+    if (/(^|\/)audit\/[^/]+\.jsonl$/.test(name)) {
+      const end = data.lastIndexOf(0x0a) + 1;
+      data = data.subarray(0, end);
+    }
+    return [{ name, kind: 'file', data }];
+  }
+  const { purpose } = parsePrefix(path, data).header;
+  const sealing = atRest.sealing(purpose);
+  if (!sealing) throw new Error(`${path} is sealed but encryption is not enabled on this hub`);
+  const file = sealing.open(path, data);
+  const { records } = readRecords(data, PREFIX_BYTES);
+  return [{ name, kind: 'records', purpose, data: frame(records.map((r, i) => file.open(r, i))) }];
+}
