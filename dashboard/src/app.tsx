@@ -1,21 +1,28 @@
 // The shell: who is logged in, the navigation, the live-connection badge, theme and time
 // switches, keyboard help; the page for the current path below it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Whoami } from './api/client';
+import { api, mayI, type Whoami } from './api/client';
 import { useWatchState } from './api/watch';
 import { navigate, useLocation } from './router';
 import { setPref, usePrefs } from './prefs';
 import { Overview } from './pages/overview';
 import { Jobs } from './pages/jobs';
 import { Nodes } from './pages/nodes';
+import { Alerts } from './pages/alerts';
+import { Quotas } from './pages/quotas';
+import { Audit } from './pages/audit';
 import { Help } from './components/help';
 
-/** The pages; alerts, quotas and audit join once their APIs exist (each then lists its path here). */
-const NAV = [
+/** The pages; those with `read` show in the navigation only when the gate lets the user read them. */
+const NAV: { path: string; label: string; key: string; read?: [string, string] }[] = [
   { path: '/', label: 'Overview', key: 'o' },
   { path: '/jobs', label: 'Jobs', key: 'J' },
   { path: '/nodes', label: 'Nodes', key: 'N' },
-] as const;
+  { path: '/alerts', label: 'Alerts', key: 'A', read: ['read', 'alerts'] },
+  { path: '/quotas', label: 'Quotas', key: 'Q', read: ['read', 'quota'] },
+  { path: '/audit', label: 'Audit', key: 'U', read: ['read', 'audit'] },
+];
+const PAGES: Record<string, () => preact.JSX.Element> = { '/': Overview, '/jobs': Jobs, '/nodes': Nodes, '/alerts': Alerts, '/quotas': Quotas, '/audit': Audit };
 
 export function App() {
   const { path } = useLocation();
@@ -23,10 +30,13 @@ export function App() {
   const watch = useWatchState();
   const [me, setMe] = useState<Whoami | undefined>();
   const [help, setHelp] = useState(false);
+  const [readable, setReadable] = useState<Set<string>>(new Set());
 
   useEffect(() => {
     void api.GET('/api/v1/auth/whoami').then((r) => r.data && setMe(r.data));
+    for (const n of NAV) if (n.read) void mayI(...n.read).then((ok) => ok && setReadable((s) => new Set([...s, n.path])));
   }, []);
+  const nav = NAV.filter((n) => !n.read || readable.has(n.path));
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -53,7 +63,7 @@ export function App() {
       <header class="top">
         <span class="brand">slurmfleet</span>
         <nav aria-label="Pages">
-          {NAV.map((n) => (
+          {nav.map((n) => (
             <a
               key={n.path}
               href={n.path}
@@ -85,7 +95,10 @@ export function App() {
         )}
       </header>
       <main id="main" tabIndex={-1}>
-        {section === '/' ? <Overview /> : section === '/jobs' ? <Jobs /> : section === '/nodes' ? <Nodes /> : <NotFound />}
+        {(() => {
+          const Page = PAGES[section] ?? NotFound;
+          return <Page />;
+        })()}
       </main>
       {help && <Help onClose={() => setHelp(false)} />}
     </div>

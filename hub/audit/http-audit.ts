@@ -104,7 +104,19 @@ export function registerAuditHooks(app: FastifyInstance, audit: AuditLog): void 
   });
 }
 
-const AUDIT_RECORD_SCHEMA = { type: 'object', additionalProperties: true } as const;
+const s = { type: 'string' } as const;
+const sn = { type: ['string', 'null'] } as const;
+/** A record as the log holds it (record.ts AuditRecord); the rarer parts (request, retention, break) pass as they are. */
+const AUDIT_RECORD_SCHEMA = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['seq', 'id', 'timestamp', 'level', 'user', 'action', 'resource', 'outcome', 'status', 'reason', 'source_ip', 'transport'],
+  properties: {
+    type: s, seq: { type: 'integer' }, id: s, timestamp: s, level: s, hub_id: s, user: sn, auth_method: sn, action: s, resource: s,
+    outcome: { type: 'string', enum: ['success', 'denied', 'failed', 'error'] }, status: { type: ['integer', 'null'] }, reason: sn, source_ip: sn, request_id: sn,
+    tenant: { type: ['object', 'null'], additionalProperties: true, properties: { cluster: s, account: s } }, transport: s, prev_hash: s, hash: s,
+  },
+} as const;
 
 /** GET /api/v1/audit for holders of audit:read (the auditor role). */
 export function registerAuditRoutes(app: FastifyInstance, audit: AuditLog): void {
@@ -128,7 +140,7 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditLog): void
             cursor: { type: 'string', pattern: '^[0-9]{1,15}$' },
           },
         },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: AUDIT_RECORD_SCHEMA }, next_cursor: { type: ['string', 'null'] } } } },
+        response: { 200: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: AUDIT_RECORD_SCHEMA }, next_cursor: { type: ['string', 'null'] } } } },
       },
     },
     async (request) => {

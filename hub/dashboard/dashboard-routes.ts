@@ -12,7 +12,7 @@ export const DASHBOARD_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** The app's paths (its router knows them); alerts, quotas and audit join as their pages do. */
-export const DASHBOARD_PATHS = ['/', '/jobs', '/jobs/*', '/nodes', '/nodes/*'];
+export const DASHBOARD_PATHS = ['/', '/jobs', '/jobs/*', '/nodes', '/nodes/*', '/alerts', '/quotas', '/audit'];
 
 const TYPES: Record<string, string> = {
   js: 'text/javascript; charset=utf-8',

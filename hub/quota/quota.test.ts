@@ -95,6 +95,13 @@ describe('dynamic quotas (injected clock)', () => {
     expect(scheduleAt(gap.resources, gap.schedules, Date.parse('2026-10-25T01:30:00Z')).active).toBeNull();
   });
 
+  it('a schedule in force without a break (each window reaches the next firing; daily for 25h, since the 25-hour day of a DST change leaves a gap at 24h) answers at once, with no switch ahead', () => {
+    for (const [cron, duration] of [['"* * * * *"', '2m'], ['"* * * * *"', '1m'], ['"0 0 * * *"', '25h']]) {
+      const s = load(CONFIG.replace('"0 22 * * *"', cron).replace('duration: 8h', `duration: ${duration}`)).tenants.research;
+      expect(scheduleAt(s.resources, s.schedules, Date.parse('2026-06-01T12:00:30Z'))).toMatchObject({ active: 'nights', resources: { max_jobs: 100 }, next_switch_at: null });
+    }
+  });
+
   const refused: [string, string][] = [
     ['cron: "61 22 * * *"', 'hub.yaml:11: multi_tenancy.tenants.research.schedules.0.cron: invalid cron expression "61 22 * * *"'],
     ['timezone: Mars/Olympus', 'hub.yaml:11: multi_tenancy.tenants.research.schedules.0.timezone: unknown time zone "Mars/Olympus"'],

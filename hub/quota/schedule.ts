@@ -13,6 +13,9 @@ export interface ScheduleState {
   next_switch_at: string | null;
 }
 
+/** Firings walked to find where a run of overlapping windows ends (a year of daily firings). */
+const MAX_EXTENSIONS = 366;
+
 const crons = new WeakMap<QuotaSchedule, Cron>();
 
 function cronOf(s: QuotaSchedule): Cron {
@@ -41,10 +44,15 @@ export function scheduleAt(base: ResourceLimits | undefined, schedules: readonly
   for (const s of schedules) {
     const fired = firingInForce(s, nowMs);
     if (fired !== undefined) {
-      // Ends at fired + duration, unless a later firing inside the window extends it.
-      let end = fired + s.duration;
-      for (let n = cronOf(s).nextRun(new Date(nowMs))?.getTime(); n !== undefined && n <= end; n = cronOf(s).nextRun(new Date(n))?.getTime()) end = n + s.duration;
-      switches.push(end);
+      // Ends at fired + duration, unless a later firing inside the window extends it. A schedule
+      // whose duration reaches its next firing (daily for 24h, every minute for 2m) never ends:
+      // the walk stops after MAX_EXTENSIONS firings and reports no switch from it.
+      let end: number | undefined = fired + s.duration;
+      let steps = 0;
+      for (let n = cronOf(s).nextRun(new Date(nowMs))?.getTime(); n !== undefined && end !== undefined && n <= end; n = cronOf(s).nextRun(new Date(n))?.getTime()) {
+        end = ++steps > MAX_EXTENSIONS ? undefined : n + s.duration;
+      }
+      if (end !== undefined) switches.push(end);
       active ??= s;
     } else {
       const next = cronOf(s).nextRun(new Date(nowMs))?.getTime();

@@ -43,6 +43,12 @@ export type JobQuery = NonNullable<paths['/api/v1/jobs']['get']['parameters']['q
 export type Node = paths['/api/v1/nodes']['get']['responses']['200']['content']['application/json']['items'][number];
 export type ClusterStatus = paths['/api/v1/clusters']['get']['responses']['200']['content']['application/json']['items'][number];
 export type Aggregate = paths['/api/v1/aggregates']['get']['responses']['200']['content']['application/json']['items'][number];
+export type Alert = paths['/api/v1/alerts']['get']['responses']['200']['content']['application/json']['items'][number];
+export type AlertQuery = NonNullable<paths['/api/v1/alerts']['get']['parameters']['query']>;
+export type Silence = paths['/api/v1/silences']['get']['responses']['200']['content']['application/json']['items'][number];
+export type TenantQuotas = paths['/api/v1/quotas']['get']['responses']['200']['content']['application/json']['items'][number];
+export type AuditPage = paths['/api/v1/audit']['get']['responses']['200']['content']['application/json'];
+export type AuditQuery = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
 export type Whoami = paths['/api/v1/auth/whoami']['get']['responses']['200']['content']['application/json'];
 
 /** A problem+json answer's words for a person: the gate's reason on a refusal. */
@@ -63,4 +69,10 @@ export async function runCommand(kind: 'job' | 'node', cluster: string, target: 
   if (res.error !== undefined || !res.data) throw new Error(problemText(res.error, res.response.status));
   if (!res.data.ok) throw new Error(res.data.message || `${command} failed`);
   return res.data.message;
+}
+
+/** The gate's answer to "may I VERB RESOURCE?" (the dashboard hides what it would refuse). */
+export async function mayI(verb: string, resource: string): Promise<boolean> {
+  const r = await api.GET('/api/v1/auth/can-i', { params: { query: { verb, resource } } });
+  return r.data?.allowed === true;
 }

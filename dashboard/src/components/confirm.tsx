@@ -5,6 +5,10 @@ export interface PendingAction {
   title: string;
   /** Drain needs a reason (Slurm refuses a drain without one). */
   needsReason: boolean;
+  /** Commands that take no reason (an alert's ack): the dialog is just the confirmation. */
+  noReason?: boolean;
+  /** The confirm button's words (default "Confirm"). */
+  confirmLabel?: string;
   run: (reason: string) => Promise<string>;
 }
 
@@ -28,14 +32,18 @@ export function Confirm({ action, onDone }: { action: PendingAction; onDone: (re
     <dialog ref={ref} class="confirm" aria-labelledby="confirm-title" onCancel={() => onDone(undefined)}>
       <form onSubmit={submit}>
         <h2 id="confirm-title">{action.title}</h2>
-        <label for="confirm-reason">Reason{action.needsReason ? '' : ' (optional)'}</label>
-        <input id="confirm-reason" value={reason} required={action.needsReason} maxLength={1024} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+        {!action.noReason && (
+          <>
+            <label for="confirm-reason">Reason{action.needsReason ? '' : ' (optional)'}</label>
+            <input id="confirm-reason" value={reason} required={action.needsReason} maxLength={1024} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+          </>
+        )}
         <div class="buttons">
           <button type="button" class="ghost" onClick={() => onDone(undefined)}>
             Back
           </button>
           <button type="submit" class="danger" disabled={busy}>
-            {busy ? 'Sending…' : 'Confirm'}
+            {busy ? 'Sending…' : (action.confirmLabel ?? 'Confirm')}
           </button>
         </div>
       </form>

@@ -6,6 +6,7 @@ const KEYS: [string, string][] = [
   ['Enter', 'Open the selected job or node'],
   ['Escape', 'Close a panel or this help'],
   ['o / J / N', 'Overview, Jobs, Nodes'],
+  ['A / Q / U', 'Alerts, Quotas, Audit log'],
   ['?', 'This help'],
 ];
 

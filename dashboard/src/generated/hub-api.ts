@@ -171,9 +171,43 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items?: {
+                            items: ({
+                                /** @description What this caller may do to this alert now (the gate decides) */
+                                actions?: ("ack" | "resolve")[];
+                                active_since: string;
+                                annotations: {
+                                    [key: string]: string;
+                                };
+                                ends_at?: string;
+                                expires_at?: string;
+                                fingerprint: string;
+                                generator_url?: string;
+                                groups: ({
+                                    acked_at: string | null;
+                                    acked_by: string | null;
+                                    channels_notified: string[];
+                                    dedup_key: string;
+                                    group_key: string;
+                                    next_at: string | null;
+                                    policy: string | null;
+                                    step: number;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                inhibited_by: string | null;
+                                labels: {
+                                    [key: string]: string;
+                                };
+                                last_seen: string;
+                                resolved_by?: string;
+                                silenced_by: string | null;
+                                source?: string;
+                                starts_at?: string;
+                                /** @enum {string} */
+                                state: "pending" | "firing" | "resolved";
+                            } & {
                                 [key: string]: unknown;
-                            }[];
+                            })[];
                         };
                     };
                 };
@@ -224,9 +258,43 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items?: {
+                            items: ({
+                                /** @description What this caller may do to this alert now (the gate decides) */
+                                actions?: ("ack" | "resolve")[];
+                                active_since: string;
+                                annotations: {
+                                    [key: string]: string;
+                                };
+                                ends_at?: string;
+                                expires_at?: string;
+                                fingerprint: string;
+                                generator_url?: string;
+                                groups: ({
+                                    acked_at: string | null;
+                                    acked_by: string | null;
+                                    channels_notified: string[];
+                                    dedup_key: string;
+                                    group_key: string;
+                                    next_at: string | null;
+                                    policy: string | null;
+                                    step: number;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                inhibited_by: string | null;
+                                labels: {
+                                    [key: string]: string;
+                                };
+                                last_seen: string;
+                                resolved_by?: string;
+                                silenced_by: string | null;
+                                source?: string;
+                                starts_at?: string;
+                                /** @enum {string} */
+                                state: "pending" | "firing" | "resolved";
+                            } & {
                                 [key: string]: unknown;
-                            }[];
+                            })[];
                         };
                     };
                 };
@@ -275,9 +343,43 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items?: {
+                            items: ({
+                                /** @description What this caller may do to this alert now (the gate decides) */
+                                actions?: ("ack" | "resolve")[];
+                                active_since: string;
+                                annotations: {
+                                    [key: string]: string;
+                                };
+                                ends_at?: string;
+                                expires_at?: string;
+                                fingerprint: string;
+                                generator_url?: string;
+                                groups: ({
+                                    acked_at: string | null;
+                                    acked_by: string | null;
+                                    channels_notified: string[];
+                                    dedup_key: string;
+                                    group_key: string;
+                                    next_at: string | null;
+                                    policy: string | null;
+                                    step: number;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                inhibited_by: string | null;
+                                labels: {
+                                    [key: string]: string;
+                                };
+                                last_seen: string;
+                                resolved_by?: string;
+                                silenced_by: string | null;
+                                source?: string;
+                                starts_at?: string;
+                                /** @enum {string} */
+                                state: "pending" | "firing" | "resolved";
+                            } & {
                                 [key: string]: unknown;
-                            }[];
+                            })[];
                         };
                     };
                 };
@@ -357,9 +459,43 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items?: {
+                            items: ({
+                                /** @description What this caller may do to this alert now (the gate decides) */
+                                actions?: ("ack" | "resolve")[];
+                                active_since: string;
+                                annotations: {
+                                    [key: string]: string;
+                                };
+                                ends_at?: string;
+                                expires_at?: string;
+                                fingerprint: string;
+                                generator_url?: string;
+                                groups: ({
+                                    acked_at: string | null;
+                                    acked_by: string | null;
+                                    channels_notified: string[];
+                                    dedup_key: string;
+                                    group_key: string;
+                                    next_at: string | null;
+                                    policy: string | null;
+                                    step: number;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                inhibited_by: string | null;
+                                labels: {
+                                    [key: string]: string;
+                                };
+                                last_seen: string;
+                                resolved_by?: string;
+                                silenced_by: string | null;
+                                source?: string;
+                                starts_at?: string;
+                                /** @enum {string} */
+                                state: "pending" | "firing" | "resolved";
+                            } & {
                                 [key: string]: unknown;
-                            }[];
+                            })[];
                         };
                     };
                 };
@@ -523,6 +659,91 @@ export interface paths {
                             next_cursor?: string | null;
                             partial?: string[];
                             regions?: string[];
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit records, oldest first (filters: user, action with a trailing *, outcome, resource, since/until, limit/cursor) */
+        get: {
+            parameters: {
+                query?: {
+                    action?: string;
+                    cursor?: string;
+                    limit?: number;
+                    outcome?: "success" | "denied" | "failed" | "error";
+                    resource?: string;
+                    since?: string;
+                    until?: string;
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: ({
+                                action: string;
+                                auth_method?: string | null;
+                                hash?: string;
+                                hub_id?: string;
+                                id: string;
+                                level: string;
+                                /** @enum {string} */
+                                outcome: "success" | "denied" | "failed" | "error";
+                                prev_hash?: string;
+                                reason: string | null;
+                                request_id?: string | null;
+                                resource: string;
+                                seq: number;
+                                source_ip: string | null;
+                                status: number | null;
+                                tenant?: ({
+                                    account?: string;
+                                    cluster?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                timestamp: string;
+                                transport: string;
+                                type?: string;
+                                user: string | null;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            next_cursor: string | null;
                         };
                     };
                 };
@@ -2127,6 +2348,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Quotas: each tenant's, account's and user's usage against its limits, the schedule in force and when it switches next */
+        get: {
+            parameters: {
+                query?: {
+                    tenant?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: ({
+                                limits: ({
+                                    /** @enum {string} */
+                                    limit: "max_jobs" | "max_nodes" | "max_cpus" | "max_gpus" | "max_memory";
+                                    over: boolean;
+                                    /** @enum {string} */
+                                    scope: "tenant" | "account" | "user";
+                                    subject: string;
+                                    usage: number;
+                                    value: number;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                schedule: {
+                                    active: string | null;
+                                    next_switch_at: string | null;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                tenant: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/usage": {
         parameters: {
             query?: never;
@@ -2334,9 +2626,19 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items?: {
+                            items: ({
+                                actions?: "expire"[];
+                                comment: string;
+                                created_by: string;
+                                ends_at: string;
+                                id: string;
+                                matchers: string[];
+                                /** @enum {string} */
+                                source: "config" | "api";
+                                starts_at: string;
+                            } & {
                                 [key: string]: unknown;
-                            }[];
+                            })[];
                         };
                     };
                 };
@@ -2378,6 +2680,16 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            actions?: "expire"[];
+                            comment: string;
+                            created_by: string;
+                            ends_at: string;
+                            id: string;
+                            matchers: string[];
+                            /** @enum {string} */
+                            source: "config" | "api";
+                            starts_at: string;
+                        } & {
                             [key: string]: unknown;
                         };
                     };
@@ -2428,6 +2740,16 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            actions?: "expire"[];
+                            comment: string;
+                            created_by: string;
+                            ends_at: string;
+                            id: string;
+                            matchers: string[];
+                            /** @enum {string} */
+                            source: "config" | "api";
+                            starts_at: string;
+                        } & {
                             [key: string]: unknown;
                         };
                     };

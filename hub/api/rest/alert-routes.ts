@@ -13,6 +13,32 @@ import type { RouteDeps } from './route-deps.js';
 
 const OBJ = { type: 'object', additionalProperties: true } as const;
 const ITEMS = { 200: { type: 'object', properties: { items: { type: 'array', items: OBJ } } } } as const;
+const s = { type: 'string' } as const;
+const sn = { type: ['string', 'null'] } as const;
+const labels = { type: 'object', additionalProperties: s } as const;
+/** An alert as the list and the ack/resolve answers carry it (hub/alerting AlertView); fields added later still pass. */
+const ALERT = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['fingerprint', 'labels', 'annotations', 'state', 'active_since', 'last_seen', 'silenced_by', 'inhibited_by', 'groups'],
+  properties: {
+    fingerprint: s, labels, annotations: labels, state: { type: 'string', enum: ['pending', 'firing', 'resolved'] }, active_since: s, starts_at: s, ends_at: s, last_seen: s,
+    source: s, expires_at: s, generator_url: s, resolved_by: s, silenced_by: sn, inhibited_by: sn,
+    groups: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: true, required: ['group_key', 'dedup_key', 'policy', 'step', 'next_at', 'acked_by', 'acked_at', 'channels_notified'],
+        properties: { group_key: s, dedup_key: s, policy: sn, step: { type: 'integer' }, next_at: sn, acked_by: sn, acked_at: sn, channels_notified: { type: 'array', items: s } },
+      },
+    },
+    actions: { type: 'array', items: { type: 'string', enum: ['ack', 'resolve'] }, description: 'What this caller may do to this alert now (the gate decides)' },
+  },
+} as const;
+const ALERTS = { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ALERT } } } } as const;
+const SILENCE = {
+  type: 'object', additionalProperties: true, required: ['id', 'matchers', 'starts_at', 'ends_at', 'created_by', 'comment', 'source'],
+  properties: { id: s, matchers: { type: 'array', items: s }, starts_at: s, ends_at: s, created_by: s, comment: s, source: { type: 'string', enum: ['config', 'api'] }, actions: { type: 'array', items: { type: 'string', enum: ['expire'] } } },
+} as const;
 const ID_PARAMS = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } }, required: ['id'] } as const;
 
 function alerting(deps: Pick<RouteDeps, 'alerting'>) {
@@ -25,6 +51,18 @@ function visible(request: FastifyRequest, items: AlertView[], resource = 'alerts
   return rows.unrestricted ? items : items.filter((a) => rows.allows('event', { cluster: a.labels.cluster ?? '' }));
 }
 
+/** Each alert with the actions the gate lets this caller take on it (the dashboard draws only those). */
+function withActions(request: FastifyRequest, items: AlertView[]): (AlertView & { actions: string[] })[] {
+  const a = access(request);
+  const verbs = (['ack', 'resolve'] as const).filter((v) => a.decide(`alerts:${v}`).allowed).map((v) => ({ v, rows: a.rows('alerts', v) }));
+  return items.map((x) => {
+    // Ack stops a group's escalation: only for an alert that is paging and not yet acknowledged.
+    const ackable = x.groups.some((g) => g.acked_by === null);
+    const actions = verbs.filter(({ v, rows }) => x.state !== 'resolved' && (v !== 'ack' || ackable) && (rows.unrestricted || rows.allows('event', { cluster: x.labels.cluster ?? '' }))).map(({ v }) => v);
+    return { ...x, actions };
+  });
+}
+
 export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'alerting'>): void {
   app.get(
     '/api/v1/alerts',
@@ -33,12 +71,12 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       schema: {
         summary: 'Alerts (pending, firing, recently resolved) with their groups, escalation step, silence and inhibition',
         querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['pending', 'firing', 'resolved'] }, cluster: str, severity: str } },
-        response: ITEMS,
+        response: ALERTS,
       },
     },
     async (request) => {
       const q = request.query as { state?: string; cluster?: string; severity?: string };
-      return { items: visible(request, alerting(deps).list(q)) };
+      return { items: withActions(request, visible(request, alerting(deps).list(q))) };
     },
   );
 
@@ -47,7 +85,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       `/api/v1/alerts/:id/${verb}`,
       {
         config: { permission: `alerts:${verb}` },
-        schema: { summary: verb === 'ack' ? 'Acknowledge an alert (fingerprint) or group (group or dedup key): its escalation stops' : 'Resolve an alert or group by hand: resolve notifications go out', params: ID_PARAMS, response: ITEMS },
+        schema: { summary: verb === 'ack' ? 'Acknowledge an alert (fingerprint) or group (group or dedup key): its escalation stops' : 'Resolve an alert or group by hand: resolve notifications go out', params: ID_PARAMS, response: ALERTS },
       },
       async (request) => {
         const { id } = request.params as { id: string };
@@ -56,7 +94,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
         const mine = visible(request, a.list(), `alerts`).some((x) => x.fingerprint === id || x.groups.some((g) => g.group_key === id || g.dedup_key === id));
         if (!mine) throw new NotFoundError(`no alert or group "${id}"`);
         const who = principal(request).name;
-        return { items: verb === 'ack' ? a.ack(id, who) : a.resolve(id, who) };
+        return { items: withActions(request, verb === 'ack' ? a.ack(id, who) : a.resolve(id, who)) };
       },
     );
   }
@@ -111,8 +149,13 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
 
   app.get(
     '/api/v1/silences',
-    { config: { permission: 'silences:read' }, schema: { summary: 'Silences (from config and the API), active and recently ended', response: ITEMS } },
-    async () => ({ items: [...alerting(deps).listSilences()] }),
+    { config: { permission: 'silences:read' }, schema: { summary: 'Silences (from config and the API), active and recently ended', response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: SILENCE } } } } } },
+    async (request) => {
+      // Config silences cannot be expired through the API; ended ones need no expiring.
+      const may = access(request).decide('silences:expire').allowed;
+      const now = Date.now();
+      return { items: alerting(deps).listSilences().map((x) => ({ ...x, actions: may && x.source === 'api' && Date.parse(x.ends_at) > now ? ['expire'] : [] })) };
+    },
   );
 
   app.post(
@@ -127,7 +170,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
           required: ['matchers', 'ends_at', 'comment'],
           properties: { matchers: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 512 } }, starts_at: str, ends_at: str, comment: { type: 'string', minLength: 1, maxLength: 1024 } },
         },
-        response: { 201: OBJ },
+        response: { 201: SILENCE },
       },
     },
     async (request, reply) => {
@@ -140,7 +183,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
 
   app.delete(
     '/api/v1/silences/:id',
-    { config: { permission: 'silences:expire' }, schema: { summary: 'Expire a silence now', params: ID_PARAMS, response: { 200: OBJ } } },
+    { config: { permission: 'silences:expire' }, schema: { summary: 'Expire a silence now', params: ID_PARAMS, response: { 200: SILENCE } } },
     async (request) => alerting(deps).expireSilence((request.params as { id: string }).id),
   );
 
@@ -174,7 +217,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
     '/api/v1/alerts/ack-link',
     {
       config: { public: true, audit_action: 'alerts:ack' },
-      schema: { summary: 'Acknowledge through a signed single-use ack link', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] }, response: ITEMS },
+      schema: { summary: 'Acknowledge through a signed single-use ack link', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] }, response: ALERTS },
     },
     async (request) => {
       setAuditContext(request, { user: 'ack-link', resource: 'alert ack link' });
