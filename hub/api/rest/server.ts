@@ -161,9 +161,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (access.tenant?.name) deps.admitTenant?.(access.tenant.name);
     (request as FastifyRequest & { access: Visibility }).access = access;
     // Long-lived answers (watch streams) run the gate again: revocation, logout, expiry, lost roles.
-    (request as FastifyRequest & { recheck: () => Promise<void> }).recheck = async () => {
-      const again = await deps.authenticator.authenticate(input);
-      if (permission) new Visibility(rbac, again, undefined, typeof tenant === 'string' ? tenant : undefined).authorize(permission);
+    // It answers the request's visibility as it is now (an rbac reload may have changed it).
+    (request as FastifyRequest & { recheck: () => Promise<Visibility> }).recheck = async () => {
+      const again = new Visibility(rbac, await deps.authenticator.authenticate(input), request.headers[FORWARDED_FILTERS_HEADER] as string | undefined, typeof tenant === 'string' ? tenant : undefined);
+      if (permission) again.authorize(permission);
+      return again;
     };
   });
 
