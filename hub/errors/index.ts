@@ -9,7 +9,7 @@ import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
 import { QuotaExceededError } from '../submit/index.js';
 import { TenantRateLimitedError } from '../tenant-rate/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
-import { CrossSiteRequestError, HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
+import { CrossSiteRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError } from '../api/rest/index.js';
 import {
   DirectoryUnavailableError,
   HashPoolBusyError,
@@ -52,6 +52,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     entries: [
       { example: () => new BadRequestError('bad filter'), meaning: 'The request is malformed or a parameter is invalid; the detail names it. Fix the request; retrying it unchanged fails again.' },
       { example: () => new NotFoundError('no job 42 in cluster a'), meaning: 'No such route, cluster, job or node, or the caller may not see it (RBAC row filters answer "not found", not "forbidden").' },
+      { example: () => new MethodNotAllowedError('DELETE', '/api/v1/clusters', ['GET', 'HEAD']), meaning: 'The path is served, under other methods (the Allow header lists them). Audited like every refusal.' },
       { example: () => new ConflictError('user "alice" exists'), meaning: 'The change conflicts with what is there already (a user or an authenticator registered twice).' },
       { example: () => new HeadersTooLargeError(), meaning: 'The request headers are over 16 KiB in all (often a cookie jar or a huge token); the connection is closed after the answer.' },
       { example: () => new RequestTimeoutError(), meaning: 'The request headers did not arrive in time; the connection is closed. Not audited.' },

@@ -3,7 +3,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { BadRequestError, FleetError, NotFoundError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
+import { BadRequestError, FleetError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
+import { MethodNotAllowedError, routerRefusal } from './router-errors.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { tlsOptionsOf, type TlsMaterial } from '../../../shared/tls/index.js';
 import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
@@ -182,9 +183,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 
-  app.setNotFoundHandler((request) => {
-    // Thrown, so the error handler answers it like every other error.
-    throw new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`);
+  // Thrown, so the error handler answers it like every other error (and the audit hook records it).
+  const refusal = routerRefusal(routes);
+  app.setNotFoundHandler((request, reply) => {
+    const err = refusal(request.method, request.url.split('?')[0]);
+    if (err instanceof MethodNotAllowedError) void reply.header('allow', err.allow.join(', '));
+    throw err;
   });
 
   registerRoutes(app, deps);
