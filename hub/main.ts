@@ -21,7 +21,8 @@ import { Listening } from './health/index.js';
 import type { AgentCertificates, IngestRegistry } from './ingest/index.js';
 import type { Leadership } from './leader/index.js';
 import type { DedupeStore, Replication, SharedKvStore } from './replication/index.js';
-import { CloseStack, openFleet, openFoundations, openGate, openListeners, openRegion } from './start/index.js';
+import type { ReloadOutcome } from './rbac-reload/index.js';
+import { CloseStack, openFleet, openFoundations, openGate, openListeners, openRegion, type ConfigSource } from './start/index.js';
 import type { CredentialWatcher, RevocationWatcher } from './tls/index.js';
 
 export { HubStartError } from './start/index.js';
@@ -42,11 +43,14 @@ export interface RunningHub {
   grpcAddress: string;
   /** Certificate rotation, the revocation list, agent certificate renewal. */
   tls: { credentials: CredentialWatcher; revocations: RevocationWatcher; certificates: AgentCertificates };
+  /** SIGHUP: reads the config file again and applies its rbac section (a bad file is refused, logged). */
+  reloadRbac(): Promise<ReloadOutcome>;
   close(): Promise<void>;
 }
 
 /** Starts a hub; a stage that fails rejects with a HubStartError after closing what had opened. */
-export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}): Promise<RunningHub> {
+/** `reload`: the config file and how to read it again; with it the rbac section reloads on file change and reloadRbac(). */
+export async function startHub(config: HubConfig, opts: { logger?: Logger; reload?: ConfigSource } = {}): Promise<RunningHub> {
   const logger = opts.logger ?? createLogger({ name: 'sfleet-hub', level: config.log_level });
   const stack = new CloseStack((part, err) => logger.error({ part, err: (err as Error)?.message ?? String(err) }, 'hub close: a part failed to close; closing the others'));
   const listening = new Listening({ hub_id: config.hub_id, region: config.region, version: VERSION });
@@ -55,7 +59,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
   const fleet = await stack.stage('fleet', () => openFleet(base, stack));
   const region = await stack.stage('region', () => openRegion(base, fleet, listening, stack));
   const gate = await stack.stage('gate', () => openGate(base, region, stack));
-  const listeners = await stack.stage('listeners', () => openListeners({ base, fleet, region, gate, listening }, stack));
+  const listeners = await stack.stage('listeners', () => openListeners({ base, fleet, region, gate, listening, ...(opts.reload ? { reload: opts.reload } : {}) }, stack));
 
   // Last in, so first out: resigning hands the lead and this hub's clusters to another hub at
   // once (instead of after the lease TTL), before the listeners close.
@@ -78,6 +82,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger } = {}
     httpUrl: listeners.httpUrl,
     grpcAddress: listeners.grpcAddress,
     tls: { credentials: listeners.credentials, revocations: base.revocations, certificates: base.certificates },
+    reloadRbac: listeners.reloadRbac,
     close: () => stack.close(),
   };
 }

@@ -308,8 +308,21 @@ describe('abuse: connection limits', () => {
 });
 
 describe('abuse: small things', () => {
-  it('creates data files 0600 (the events log)', () => {
+  it('creates data files 0600 and data directories 0700 (the events log, audit, users, alerting...)', () => {
     const mode = statSync(join(hub.dataDir, 'events', 'events.log')).mode & 0o777;
     expect(mode.toString(8)).toBe('600');
+    const wrong: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const m = (statSync(path).mode & 0o777).toString(8);
+        if (entry.isDirectory()) {
+          if (m !== '700') wrong.push(`${m} ${path}/`);
+          walk(path);
+        } else if (m !== '600') wrong.push(`${m} ${path}`);
+      }
+    };
+    walk(hub.dataDir);
+    expect(wrong).toEqual([]);
   });
 });

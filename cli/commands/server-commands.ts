@@ -42,10 +42,14 @@ export function registerServerCommands(program: Command): void {
       const { loadConfigFile } = await import('../../shared/config/index.js');
       const { hubConfigSchema } = await import('../../hub/config/index.js');
       const { startHub } = await import('../../hub/main.js');
-      const config = loadConfigFile(hubConfigSchema, opts.config, {
-        overrides: overrides(opts, { region: 'region', dataDir: 'data_dir', listenHttp: 'listen.http', listenGrpc: 'listen.grpc', tlsCa: 'tls.ca', tlsCert: 'tls.cert', tlsKey: 'tls.key' }),
-      });
-      const hub = await startHub(config);
+      const load = () =>
+        loadConfigFile(hubConfigSchema, opts.config, {
+          overrides: overrides(opts, { region: 'region', dataDir: 'data_dir', listenHttp: 'listen.http', listenGrpc: 'listen.grpc', tlsCa: 'tls.ca', tlsCert: 'tls.cert', tlsKey: 'tls.key' }),
+        });
+      const config = load();
+      // The rbac section reloads when the file changes and on SIGHUP (a bad file is refused and logged).
+      const hub = await startHub(config, opts.config ? { reload: { file: opts.config as string, load } } : {});
+      process.on('SIGHUP', () => void hub.reloadRbac());
       untilSignal(() => hub.close());
     });
 

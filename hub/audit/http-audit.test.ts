@@ -103,3 +103,47 @@ describe('REST answers are audited before they go out, and fail closed', () => {
     await audit.close();
   });
 });
+
+describe("the router's own refusals and can-i are audited like any refusal", () => {
+  it('an unknown route (404), a bad method (405, with Allow) and can-i answers are recorded at the default level, which drops reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), `audit-${process.pid}-`));
+    const audit = auditLog();
+    await audit.open();
+    const state = new FleetState();
+    const { app } = await buildHttpApi({
+      logger: silentLogger(),
+      authenticator: new Authenticator(new TokenStore(dir), [alice]),
+      audit,
+      state,
+      commands: new CommandRouter({ timeoutMs: 1000 }),
+      watch: new WatchFeed(state),
+      readiness: () => ({ ready: true, checks: {} }),
+      metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    });
+    const as = { authorization: 'Bearer good' };
+    // An ordinary read is not recorded by the default rules ("*:read" at None): the refusals below are, all the same.
+    expect((await app.inject({ method: 'GET', url: '/api/v1/clusters', headers: as })).statusCode).toBe(200);
+    const unknown = await app.inject({ method: 'GET', url: '/api/v1/no-such-thing?x=1', headers: as });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'SF_API_NOT_FOUND', detail: 'no route GET /api/v1/no-such-thing' });
+    const badMethod = await app.inject({ method: 'DELETE', url: '/api/v1/clusters', headers: as });
+    expect(badMethod.statusCode).toBe(405);
+    expect(badMethod.headers.allow).toBe('GET, HEAD');
+    expect(badMethod.json()).toMatchObject({ code: 'SF_API_METHOD_NOT_ALLOWED', detail: 'DELETE is not served on /api/v1/clusters; it answers GET, HEAD' });
+    // A parameterised path: the method of another route of the same path is named.
+    const onJob = await app.inject({ method: 'PUT', url: '/api/v1/jobs/c1/7/cancel', headers: as });
+    expect(onJob.statusCode).toBe(405);
+    expect(onJob.headers.allow).toBe('POST');
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/can-i?verb=cancel&resource=jobs', headers: as })).statusCode).toBe(200);
+    const records = audit.query({ limit: 50 }).items;
+    expect(records.map((r) => [r.status, r.action, r.user, r.outcome])).toEqual([
+      [404, 'api:read', 'alice', 'failed'],
+      [405, 'api:write', 'alice', 'failed'],
+      [405, 'api:write', 'alice', 'failed'],
+      [200, 'auth:can-i', 'alice', 'success'],
+    ]);
+    expect(records[1].reason).toMatch(/DELETE is not served/);
+    await app.close();
+    await audit.close();
+  });
+});

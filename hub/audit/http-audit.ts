@@ -75,7 +75,9 @@ function httpEvent(request: FastifyRequest, reply: FastifyReply, payload: unknow
     request_id: String(request.id),
     tenant: context.tenant ?? (cluster ? { cluster } : null),
     transport: 'http',
-    required: MUTATING.has(request.method) || status === 401 || status === 403,
+    // The router's own refusals (no route, bad method) and can-i's answers are recorded like denials:
+    // a scan of the API, or of what a credential may do, is in the record whatever the level rules say.
+    required: MUTATING.has(request.method) || status === 401 || status === 403 || request.routeOptions.url === undefined || action === 'auth:can-i',
     // Never headers: Authorization, cookies and session tokens stay out whatever the level.
     request: { method: request.method, path, params, query, ...(request.body !== undefined ? { body: request.body } : {}) },
   };

@@ -9,7 +9,7 @@ import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
 import { QuotaExceededError } from '../submit/index.js';
 import { TenantRateLimitedError } from '../tenant-rate/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
-import { CrossSiteRequestError, HeadersTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
+import { CrossSiteRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError } from '../api/rest/index.js';
 import {
   DirectoryUnavailableError,
   HashPoolBusyError,
@@ -53,6 +53,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     entries: [
       { example: () => new BadRequestError('bad filter'), meaning: 'The request is malformed or a parameter is invalid; the detail names it. Fix the request; retrying it unchanged fails again.' },
       { example: () => new NotFoundError('no job 42 in cluster a'), meaning: 'No such route, cluster, job or node, or the caller may not see it (RBAC row filters answer "not found", not "forbidden").' },
+      { example: () => new MethodNotAllowedError('DELETE', '/api/v1/clusters', ['GET', 'HEAD']), meaning: 'The path is served, under other methods (the Allow header lists them). Audited like every refusal.' },
       { example: () => new ConflictError('user "alice" exists'), meaning: 'The change conflicts with what is there already (a user or an authenticator registered twice).' },
       { example: () => new HeadersTooLargeError(), meaning: 'The request headers are over 16 KiB in all (often a cookie jar or a huge token); the connection is closed after the answer.' },
       { example: () => new RequestTimeoutError(), meaning: 'The request headers did not arrive in time; the connection is closed. Not audited.' },
@@ -74,7 +75,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new InFlightBudgetError(64 * 1024 * 1024), meaning: 'Too many request bodies of callers not yet authorized (anonymous logins, SSO posts) are being read at once (http.unauthorized_in_flight): refused before the body is read; try again in a moment. Authorized callers are not counted.' },
       { example: () => new HashPoolBusyError(), meaning: 'Too many password checks are queued on this hub (a login flood): the login is refused at once instead of waiting; try again in a moment.' },
       { example: () => new TooManyAttemptsError(30_000), meaning: 'Too many failed logins for this user or address: locked out for retry_after seconds (HTTP 429).' },
-      { example: () => new DirectoryUnavailableError('the LDAP directory cannot be used now'), meaning: 'Password logins cannot be checked: the LDAP directory or the shared login counters (Redis) cannot be reached.' },
+      { example: () => new DirectoryUnavailableError('the LDAP directory cannot be used now'), meaning: "Password logins cannot be checked against the LDAP directory: it cannot be reached, or it refuses the hub's service bind. Login counters do not cause it: wherever they are kept (etcd, Redis or the hub's own file), a hub whose shared store is down counts alone in its file." },
       { example: () => new SessionsUnavailableError('sessions are unavailable'), meaning: 'The shared session store (Redis) cannot be reached, so sessions cannot be opened or checked.' },
       { example: () => new IdpUnavailableError('the issuer cannot be reached'), meaning: 'The OIDC issuer cannot be reached (discovery, keys or code exchange); other sign-in methods keep working.' },
       { example: () => new IdpResponseError('the code exchange was refused'), meaning: 'The identity provider answered, but not as the protocol says (bad discovery document, refused code exchange).' },

@@ -4,4 +4,4 @@ export { openFoundations, type Foundations } from './foundations.js';
 export { openFleet, type Fleet } from './fleet.js';
 export { openRegion, type Region } from './region.js';
 export { openGate, type Gate } from './gate.js';
-export { openListeners, type ListenerParts, type Listeners } from './listeners.js';
+export { openListeners, type ConfigSource, type ListenerParts, type Listeners } from './listeners.js';

@@ -14,6 +14,8 @@ import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
 import { ConnectionLimiter } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
+import { RbacReloader, type ReloadOutcome } from '../rbac-reload/index.js';
+import type { HubConfig } from '../config/index.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
@@ -36,6 +38,8 @@ export interface Listeners {
   grpcAddress: string;
   /** Certificate rotation of both listeners. */
   credentials: CredentialWatcher;
+  /** Reads the config file again and applies its rbac section (SIGHUP); 'unchanged' without a file. */
+  reloadRbac: () => Promise<ReloadOutcome>;
 }
 
 export interface ListenerParts {
@@ -44,9 +48,16 @@ export interface ListenerParts {
   region: Region;
   gate: Gate;
   listening: Listening;
+  /** The config file the hub was started from and how to read it again (rbac reload). */
+  reload?: ConfigSource;
 }
 
-export async function openListeners({ base, fleet, region, gate, listening }: ListenerParts, stack: CloseStack): Promise<Listeners> {
+export interface ConfigSource {
+  file: string;
+  load: () => HubConfig;
+}
+
+export async function openListeners({ base, fleet, region, gate, listening, reload }: ListenerParts, stack: CloseStack): Promise<Listeners> {
   const { config, logger, tls, audit } = base;
   const { state, commands, watch, events } = fleet;
   const { ingest, leadership, replication, ownership } = region;
@@ -91,6 +102,10 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   });
   stack.defer('watch budget', () => watchBudget.close());
   base.revocations.onChange(() => void watchBudget.recheckAll());
+  // The rbac section reloads on SIGHUP and on file change; open watches re-check at once.
+  const reloader = reload ? new RbacReloader({ rbac: gate.rbac, ...reload, logger: logger.child({ component: 'rbac-reload' }), audit, changed: () => void watchBudget.recheckAll() }, config) : undefined;
+  if (reloader && (config.rbac?.watch_file ?? true)) reloader.start();
+  if (reloader) stack.defer('rbac reload', () => reloader.close());
 
   // Bounded before trusted: the gate runs on metadata before any message is read (pre-read-gate.ts).
   const grpcServer = new Server({
@@ -177,7 +192,12 @@ export async function openListeners({ base, fleet, region, gate, listening }: Li
   stack.defer('certificate watcher', () => credentials.close());
   base.revocations.start();
   logger.info({ http: httpUrl, grpc: grpcAddress, region: config.region, hub: config.hub_id }, 'hub listening');
-  return { httpUrl, grpcAddress, credentials };
+  const reloadRbac = async (): Promise<ReloadOutcome> => {
+    if (reloader) return reloader.reload('SIGHUP');
+    logger.warn('SIGHUP: the hub was started without a config file; nothing to reload');
+    return 'unchanged';
+  };
+  return { httpUrl, grpcAddress, credentials, reloadRbac };
 }
 
 function splitHostPort(value: string): { host: string; port: number } {

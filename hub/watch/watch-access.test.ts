@@ -39,3 +39,18 @@ describe('watch streams under RBAC row filters', () => {
     expect(heard).toEqual([]);
   });
 });
+
+describe('watch scope: what an open watch compares when it re-checks', () => {
+  it('changes when a reload narrows the caller\'s clusters, not when it changes someone else\'s binding', async () => {
+    const { watchScope } = await import('./watch-access.js');
+    const policy = (clusters: string[], extra: { user: string; role: string }[] = []) => rbacConfigSchema.parse({ roles: { ops: { permissions: ['jobs:read', 'nodes:read', 'cluster:read', 'watch:read'], filters: { cluster: clusters } } }, bindings: [{ user: 'carol', role: 'ops' }, ...extra] });
+    const live = new Rbac(policy(['a', 'b']));
+    const carol: Principal = { name: 'carol', method: 'oidc', role: 'user', groups: [], attributes: {} };
+    const atOpen = watchScope(new Visibility(live, carol));
+    live.replace(policy(['a', 'b'], [{ user: 'dave', role: 'ops' }]));
+    expect(watchScope(new Visibility(live, carol))).toBe(atOpen);
+    live.replace(policy(['a']));
+    expect(watchScope(new Visibility(live, carol))).not.toBe(atOpen);
+    expect(new Visibility(live, carol).rows('jobs').allows('job', { cluster: 'b' })).toBe(false);
+  });
+});

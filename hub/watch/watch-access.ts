@@ -19,3 +19,19 @@ export function watchVisibility(visibility: Visibility): (event: WatchEvent) => 
     return undefined;
   };
 }
+
+/**
+ * What a watch shows, as one string: the rows it may read of each resource its events come from,
+ * and its tenant. An open watch compares it on every re-check: when the caller's roles changed
+ * (an rbac reload, new directory groups) so that it differs, the watch is ended and the client
+ * reconnects under the new view, rather than keep objects it may no longer see.
+ */
+export function watchScope(visibility: Visibility): string {
+  const resources = ['cluster', 'jobs', 'nodes'] as const;
+  return JSON.stringify([visibility.tenant?.name ?? null, ...resources.map((r) => visibility.rows(r).toJSON())]);
+}
+
+/** The error a re-check throws when the view changed (see watchScope). */
+export function scopeChanged(): Error {
+  return new Error("the caller's roles changed (rbac reloaded, or its groups changed) and with them what it may watch; reconnect to watch what they allow now");
+}

@@ -101,7 +101,7 @@ export class RecordLog {
   }
 
   private static openWritable(path: string, opts: RecordLogOptions): OpenedLog {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
     let sealed: SealedFile | undefined;
     let start = 0;
@@ -301,7 +301,7 @@ export function frame(bodies: Uint8Array[]): Buffer {
 
 /** Write to a temp file, fsync it, rename over the target, fsync the directory. */
 export function writeAtomically(path: string, data: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {

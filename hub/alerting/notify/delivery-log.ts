@@ -52,7 +52,7 @@ export class DeliveryLog {
     this.items.push(record);
     if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
     if (!this.path) return;
-    mkdirSync(dirname(this.path), { recursive: true });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     if (this.lines >= 2 * this.capacity) {
       writeFileSync(this.path, this.items.map((r) => JSON.stringify(r) + '\n').join(''), { mode: 0o600 });
       this.lines = this.items.length;

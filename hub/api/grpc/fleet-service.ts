@@ -6,7 +6,7 @@ import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
 import { Visibility, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
-import { watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 
@@ -128,11 +128,12 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       let queued = 0;
       let unsubscribe = (): void => undefined;
       let slot: WatchSlot | undefined;
+      const scope = watchScope(visibility);
       try {
         slot = deps.watchBudget?.open(`${visibility.principal.method}:${visibility.principal.name}`, {
           lastEventId: () => sent,
           recheck: async () => {
-            await gate(deps, rbac, call as unknown as AnyCall, 'watch');
+            if (watchScope(await gate(deps, rbac, call as unknown as AnyCall, 'watch')) !== scope) throw scopeChanged();
           },
           end: (err) => {
             unsubscribe();

@@ -57,7 +57,8 @@ export function registerAuthRoutes(app: FastifyInstance): void {
   app.get(
     '/api/v1/auth/can-i',
     {
-      config: { permission: 'auth:self' },
+      // Audited as auth:can-i, always (http-audit.ts): asking what a credential may do is recorded like a refusal.
+      config: { permission: 'auth:self', audit_action: 'auth:can-i' },
       schema: {
         summary: 'May the caller (or, with auth:impersonate, `as`) do VERB on RESOURCE? The decision explains itself: bindings, roles, the matching permission, row filters',
         querystring: {

@@ -2,3 +2,4 @@ export { buildHttpApi, type HttpApiDeps } from './server.js';
 export type { RouteInfo } from './openapi.js';
 export { HeadersTooLargeError, RequestTimeoutError } from './client-error.js';
 export { CrossSiteRequestError, CSRF_COOKIE, CSRF_HEADER, csrfToken } from './cross-site.js';
+export { MethodNotAllowedError } from './router-errors.js';

@@ -17,9 +17,9 @@ export function optionalAccess(request: FastifyRequest): Visibility | undefined 
   return (request as FastifyRequest & { access?: Visibility | null }).access ?? undefined;
 }
 
-/** Runs the request's gate again (same credential, same permission): throws when it no longer passes. */
-export function recheck(request: FastifyRequest): Promise<void> {
-  return (request as FastifyRequest & { recheck: () => Promise<void> }).recheck();
+/** Runs the request's gate again (same credential, same permission): throws when it no longer passes, else what it may see now. */
+export function recheck(request: FastifyRequest): Promise<Visibility> {
+  return (request as FastifyRequest & { recheck: () => Promise<Visibility> }).recheck();
 }
 
 /** A global query asks the peers on the caller's behalf: they answer only what the caller may see. */

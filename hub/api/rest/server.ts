@@ -3,7 +3,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { BadRequestError, FleetError, NotFoundError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
+import { BadRequestError, FleetError, PROBLEM_CONTENT_TYPE, toProblem } from '../../../shared/errors/index.js';
+import { MethodNotAllowedError, routerRefusal } from './router-errors.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { tlsOptionsOf, type TlsMaterial } from '../../../shared/tls/index.js';
 import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
@@ -161,9 +162,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (access.tenant?.name) deps.admitTenant?.(access.tenant.name);
     (request as FastifyRequest & { access: Visibility }).access = access;
     // Long-lived answers (watch streams) run the gate again: revocation, logout, expiry, lost roles.
-    (request as FastifyRequest & { recheck: () => Promise<void> }).recheck = async () => {
-      const again = await deps.authenticator.authenticate(input);
-      if (permission) new Visibility(rbac, again, undefined, typeof tenant === 'string' ? tenant : undefined).authorize(permission);
+    // It answers the request's visibility as it is now (an rbac reload may have changed it).
+    (request as FastifyRequest & { recheck: () => Promise<Visibility> }).recheck = async () => {
+      const again = new Visibility(rbac, await deps.authenticator.authenticate(input), request.headers[FORWARDED_FILTERS_HEADER] as string | undefined, typeof tenant === 'string' ? tenant : undefined);
+      if (permission) again.authorize(permission);
+      return again;
     };
   });
 
@@ -180,9 +183,12 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 
-  app.setNotFoundHandler((request) => {
-    // Thrown, so the error handler answers it like every other error.
-    throw new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`);
+  // Thrown, so the error handler answers it like every other error (and the audit hook records it).
+  const refusal = routerRefusal(routes);
+  app.setNotFoundHandler((request, reply) => {
+    const err = refusal(request.method, request.url.split('?')[0]);
+    if (err instanceof MethodNotAllowedError) void reply.header('allow', err.allow.join(', '));
+    throw err;
   });
 
   registerRoutes(app, deps);

@@ -6,7 +6,7 @@ import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type Job, type KindName, type Node } from '../../../shared/model/index.js';
 import { jobActions, nodeActions } from '../allowed-actions.js';
 import type { Visibility } from '../../policy/index.js';
-import { watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
 import { textAnswer } from './response-schemas.js';
@@ -59,9 +59,12 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   let unsubscribe = (): void => undefined;
   // Taken before the answer starts: over the per-caller cap it is a 429 like any refusal.
   const who = principal(request);
+  const scope = watchScope(visibility);
   const slot: WatchSlot | undefined = budget?.open(`${who.method}:${who.name}`, {
     lastEventId: () => sent,
-    recheck: () => recheck(request),
+    recheck: async () => {
+      if (watchScope(await recheck(request)) !== scope) throw scopeChanged();
+    },
     end: (err) => {
       unsubscribe();
       // The reason is the stream's last event (a client that reads again sees it), then it is gone.

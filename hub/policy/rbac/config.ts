@@ -24,6 +24,10 @@ export const rbacConfigSchema = z
   .object({
     roles: z.record(z.string().regex(ROLE_NAME, 'a role name: a letter, then letters, digits, _ . -'), rbacRoleSchema).default({}).describe('Roles by name.'),
     bindings: z.array(binding).default([]).describe('Who has which role: each names one of user, group, client or service, and a role.'),
+    watch_file: z
+      .boolean()
+      .default(true)
+      .describe('Reload this section when the config file changes (checked every second). It reloads on SIGHUP either way; a file that does not validate is refused and logged, and the policy in force stays. Read at start.'),
   })
   .strict()
   .superRefine((c, ctx) => {

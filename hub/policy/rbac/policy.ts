@@ -47,23 +47,43 @@ interface CompiledRole {
 const TEMPLATE = /\$\{user\.([^}]+)\}/g;
 
 export class Rbac {
-  private readonly roles = new Map<string, CompiledRole>();
-  private readonly bindings: RbacConfig['bindings'];
+  private roles = new Map<string, CompiledRole>();
+  private bindings: RbacConfig['bindings'] = [];
+  private current: RbacConfig | undefined;
+  /** Bumped by every replace(): open watches compare their view against it (rbac-reload). */
+  generation = 0;
 
   /** `config` undefined: no rbac section, every authenticated caller is an admin (see README, Access control). */
   /** `tenants`: multi_tenancy, when enabled; every Visibility narrows its rows by the caller's tenant. */
   constructor(
-    readonly config: RbacConfig | undefined,
+    config: RbacConfig | undefined,
     readonly tenants?: TenantResolver,
   ) {
+    this.replace(config);
+  }
+
+  get config(): RbacConfig | undefined {
+    return this.current;
+  }
+
+  /**
+   * A new policy (the rbac section reloaded on SIGHUP or file change): every decision from now on
+   * uses it. `config` must be valid (rbacConfigSchema): the caller refuses a bad one first.
+   */
+  replace(config: RbacConfig | undefined): void {
+    const roles = new Map<string, CompiledRole>();
     for (const [name, role] of Object.entries(roleTable(config?.roles))) {
-      this.roles.set(name, { permissions: role.permissions.map((p) => compilePermission(p, canonicalResource)), inherits: role.inherits, filters: role.filters });
+      roles.set(name, { permissions: role.permissions.map((p) => compilePermission(p, canonicalResource)), inherits: role.inherits, filters: role.filters });
     }
+    // Swapped together once all compiled: a decision never sees half a policy.
+    this.roles = roles;
     this.bindings = config?.bindings ?? [];
+    this.current = config;
+    this.generation++;
   }
 
   get configured(): boolean {
-    return this.config !== undefined;
+    return this.current !== undefined;
   }
 
   /** The roles a principal holds: its bindings, its credential's own roles, the built-in defaults. */
