@@ -25,6 +25,13 @@ import { stringify } from 'yaml';
 import { waitFor } from './harness/wait.js';
 
 const logger = testLogger('observability');
+/** diag statistics as a quiet 22.05 reports them (the real-Slurm path is test/controller-diag-real-slurm.test.ts). */
+const DIAG = {
+  schedule_cycle_last_us: 15, schedule_cycle_mean_us: 1923, schedule_cycle_max_us: 30387, schedule_cycles: 16, backfill_cycle_last_us: 800, backfill_cycle_mean_us: 700,
+  backfill_cycle_max_us: 900, backfill_cycles: 2, backfilled_jobs: 1, jobs_submitted: 2, jobs_started: 1, jobs_completed: 0, jobs_canceled: 0, jobs_failed: 0,
+  rpcs_by_type: [{ name: 'REQUEST_PING', count: 4, total_time_us: 1526 }, { name: 'REQUEST_SUBMIT_BATCH_JOB', count: 2, total_time_us: 4000 }],
+  rpcs_by_user: [{ name: 'root', count: 27, total_time_us: 30521 }, { name: 'alice', count: 2, total_time_us: 4000 }],
+};
 let bins: PrometheusBins;
 let pki: TestPki;
 let hub: RunningHub;
@@ -57,7 +64,7 @@ beforeAll(async () => {
     const source = new ScriptedSource(cluster);
     source.model.job = [makeJob(cluster, 1, { partition: 'batch', account: 'physics', state: 'RUNNING' }), makeJob(cluster, 2, { partition: 'batch', account: 'chem', state: 'PENDING', state_reason: 'Priority' })];
     source.model.node = [makeNode(cluster, 'n1', { partitions: ['batch'], cpus: 8, alloc_cpus: 2, gres: 'gpu:2' }), makeNode(cluster, 'n2', { partitions: ['batch'], flags: ['DRAIN'], cpus: 8 })];
-    source.model.controller = [{ cluster, hostname: `ctl-${cluster}`, responding: true, mode: 'primary', latency_ms: 3, api_version: 'v0.0.38', slurm_version: '22.05.8', server_thread_count: 3, agent_queue_size: 0 }];
+    source.model.controller = [{ cluster, hostname: `ctl-${cluster}`, responding: true, mode: 'primary', latency_ms: 3, api_version: 'v0.0.38', slurm_version: '22.05.8', server_thread_count: 3, agent_queue_size: 0, diag: DIAG }];
     const observe = { listen: `127.0.0.1:${agentPorts[i]}`, ...(i === 0 ? { push_gateway: { url: pushgateway.url, interval: '500ms' } } : {}) };
     agents.push(await startTestAgent({ cluster, name: `head-${cluster}`, endpoints: [hub.grpcAddress], tls: await pki.agent(cluster, `head-${cluster}`), extra: { observe } }, { logger, source }));
   }
@@ -83,6 +90,9 @@ describe('observability', () => {
     expect(text).toMatch(/^sfleet_node_flags\{cluster="obs-a",partition="batch",flag="DRAIN"\} 1$/m);
     expect(text).toMatch(/^sfleet_cluster_cpus\{cluster="obs-a",state="unavailable"\} 8$/m);
     expect(text).toMatch(/^sfleet_agent_spool_deltas\{cluster="obs-a",agent="head-obs-a"\} \d+$/m);
+    // diag's statistics (the real-Slurm path: test/controller-diag-real-slurm.test.ts)
+    expect(text).toMatch(/^sfleet_controller_jobs_total\{cluster="obs-a",controller="ctl-obs-a",event="submitted"\} 2$/m);
+    expect(text).toMatch(/^sfleet_controller_user_rpcs_total\{cluster="obs-a",controller="ctl-obs-a",user="alice"\} 2$/m);
     expect(text).toMatch(/^sfleet_http_request_duration_seconds_count\{method="GET",route="\/prom\/metrics",status_code="200"\} [1-9]/m);
     const lint = await promtoolCheck(bins.promtool, text);
     expect(lint.output).toBe('');

@@ -2,6 +2,7 @@
 import type {
   Account,
   Association,
+  ControllerDiag,
   ControllerHealth,
   Job,
   Node,
@@ -18,6 +19,8 @@ export interface DiagSummary {
   agent_queue_size?: number;
   jobs_running?: number;
   jobs_pending?: number;
+  /** Scheduler, job and RPC statistics (absent when diag carries none of them). */
+  diag?: ControllerDiag;
 }
 
 /**

@@ -213,8 +213,22 @@ describe('v0.0.38 partitions, reservations, ping, diag', () => {
       agent_queue_size: 0,
       jobs_running: 7,
       jobs_pending: 13,
+      diag: expect.objectContaining({ schedule_cycle_max_us: 2300, jobs_submitted: 0, rpcs_by_type: [{ name: 'REQUEST_PING', count: 6, total_time_us: 0 }], rpcs_by_user: [] }),
     });
     expect(() => a.diag({})).toThrow('slurmrestd v0.0.38 diag response has no "statistics" object');
+  });
+});
+
+describe('v0.0.38 diag of a real Slurm 22.05.8 (captured from its slurmrestd)', () => {
+  it('gives cycle times, job counters and RPCs by type and user, busiest first', () => {
+    const { diag } = a.diag(load('diag-22.05.8.json'));
+    expect(diag).toMatchObject({
+      schedule_cycle_last_us: 15, schedule_cycle_mean_us: 1923, schedule_cycle_max_us: 30387, schedule_cycles: 16,
+      backfill_cycles: 0, jobs_submitted: 1, jobs_started: 1, jobs_completed: 1, jobs_canceled: 0, jobs_failed: 0,
+    });
+    expect(diag!.rpcs_by_type).toHaveLength(11);
+    expect(diag!.rpcs_by_type[0]).toEqual({ name: 'MESSAGE_NODE_REGISTRATION_STATUS', count: 12, total_time_us: 5292 });
+    expect(diag!.rpcs_by_user).toEqual([{ name: 'root', count: 27, total_time_us: 30521 }, { name: 'slurmrestd', count: 2, total_time_us: 448 }]);
   });
 });
 

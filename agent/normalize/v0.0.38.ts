@@ -25,6 +25,7 @@ import type {
 } from '../../shared/model/index.js';
 import { SlurmResponseError } from '../../shared/errors/index.js';
 import type { ApiVersion, DiagSummary, VersionAdapter } from './adapter.js';
+import { diagStatistics } from './diag-statistics.js';
 import {
   asRecord,
   badRecord,
@@ -157,6 +158,7 @@ export class AdapterV0038 implements VersionAdapter {
       agent_queue_size: num(s.agent_queue_size),
       jobs_running: num(s.jobs_running),
       jobs_pending: num(s.jobs_pending),
+      diag: diagStatistics(s),
     };
   }
 

@@ -122,6 +122,42 @@ describe('hub metrics', () => {
     expect(value(text, 'sfleet_agent_streams')).toBe(0);
   });
 
+  it("serves diag's cycle times, job counters and RPCs by type and by top user, counted once per cluster", async () => {
+    const state = new FleetState();
+    const base = { cluster: 'a', mode: 'primary', responding: true, api_version: 'v0.0.38', slurm_version: '22.05.8' };
+    const diag = {
+      schedule_cycle_last_us: 1_500, schedule_cycle_mean_us: 2_000, schedule_cycle_max_us: 30_000, schedule_cycles: 16, backfill_cycle_last_us: 250_000,
+      backfill_cycle_mean_us: 200_000, backfill_cycle_max_us: 900_000, backfill_cycles: 3, backfilled_jobs: 2, jobs_submitted: 40, jobs_started: 35,
+      jobs_completed: 30, jobs_canceled: 2, jobs_failed: 1,
+      rpcs_by_type: [{ name: 'REQUEST_PING', count: 90, total_time_us: 9_000 }, { name: 'REQUEST_JOB_INFO', count: 5, total_time_us: 5_000_000 }],
+      rpcs_by_user: [{ name: 'root', count: 50, total_time_us: 1_000 }, { name: 'alice', count: 30, total_time_us: 2_000 }, { name: 'bob', count: 20, total_time_us: 3_000 }, { name: '', count: 7, total_time_us: 4_000 }],
+    };
+    state.apply({ ...jobDelta([], { snapshot: true }), upserts: [wrapObject('controller', { ...base, hostname: 'ctl1', server_thread_count: 3, diag }), wrapObject('controller', { ...base, hostname: 'ctl2', mode: 'backup' })] });
+    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topRpcUsers: 2 });
+    const text = await registry.metrics();
+    const ctl = { cluster: 'a', controller: 'ctl1' };
+    expect(value(text, 'sfleet_controller_schedule_cycle_last_seconds', ctl)).toBe(0.0015);
+    expect(value(text, 'sfleet_controller_schedule_cycle_max_seconds', ctl)).toBe(0.03);
+    expect(value(text, 'sfleet_controller_backfill_cycle_mean_seconds', ctl)).toBe(0.2);
+    expect(value(text, 'sfleet_controller_schedule_cycles_total', ctl)).toBe(16);
+    expect(value(text, 'sfleet_controller_backfilled_jobs_total', ctl)).toBe(2);
+    expect(value(text, 'sfleet_controller_jobs_total', { ...ctl, event: 'submitted' })).toBe(40);
+    expect(value(text, 'sfleet_controller_jobs_total', { ...ctl, event: 'started' })).toBe(35);
+    expect(value(text, 'sfleet_controller_jobs_total', { ...ctl, event: 'failed' })).toBe(1);
+    expect(value(text, 'sfleet_controller_rpcs_total', { ...ctl, type: 'REQUEST_PING' })).toBe(90);
+    expect(value(text, 'sfleet_controller_rpc_time_seconds_total', { ...ctl, type: 'REQUEST_JOB_INFO' })).toBe(5);
+    expect(value(text, 'sfleet_controller_user_rpcs_total', { ...ctl, user: 'root' })).toBe(50);
+    expect(value(text, 'sfleet_controller_user_rpcs_total', { ...ctl, user: 'alice' })).toBe(30);
+    // beyond the top 2: bob and the agent's own remainder
+    expect(value(text, 'sfleet_controller_user_rpcs_total', { ...ctl, user: 'bob' })).toBeUndefined();
+    expect(value(text, 'sfleet_controller_user_rpcs_total', { ...ctl, user: 'other' })).toBe(27);
+    expect(value(text, 'sfleet_controller_user_rpc_time_seconds_total', { ...ctl, user: 'other' })).toBeCloseTo(0.007, 9);
+    expect(text).toMatch(/^# TYPE sfleet_controller_rpcs_total counter$/m);
+    // the backup (no diag of its own) has none of these series
+    expect(text).not.toMatch(/^sfleet_controller_(schedule|backfill|jobs|rpc|user)\w*\{[^}]*controller="ctl2"/m);
+    expect(value(text, 'sfleet_controller_up', { cluster: 'a', controller: 'ctl2', mode: 'backup' })).toBe(1);
+  });
+
   it('reads GPUs from gres and from job TRES', () => {
     expect(nodeGpus('gpu:a100:4(S:0-1),gpu:t4:2')).toBe(6);
     expect(nodeGpus('gpu:8')).toBe(8);

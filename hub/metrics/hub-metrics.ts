@@ -7,6 +7,7 @@ import { registerBuildInfo, registerProcessMetrics } from '../../shared/metrics/
 import type { FleetState } from '../fleet/index.js';
 import type { IngestRegistry } from '../ingest/index.js';
 import { registerAgentMetrics } from './agent-series.js';
+import { registerControllerMetrics } from './controller-series.js';
 import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
 import { SEP } from './fleet-tally.js';
 
@@ -15,6 +16,8 @@ export interface HubMetricsOptions {
   maxSeries?: number;
   /** Pending reasons served per cluster; the rest sum into reason="other". Default 10. */
   topPendingReasons?: number;
+  /** slurmctld RPC users served per cluster; the rest sum into user="other". Default 10. */
+  topRpcUsers?: number;
 }
 
 export interface HubMetricsDeps {
@@ -124,7 +127,7 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     },
   });
 
-  registerControllerMetrics(registry, state);
+  registerControllerMetrics(registry, state, { topRpcUsers: options.topRpcUsers });
   registerAgentMetrics(registry, ingest.reports);
   new Counter({
     name: 'sfleet_ingest_deltas_total',
@@ -169,37 +172,4 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     registers: [registry],
   });
   return { registry, http, grpc };
-}
-
-function registerControllerMetrics(registry: Registry, state: FleetState): void {
-  const each = (fn: (labels: { cluster: string; controller: string }, c: import('../../shared/model/index.js').ControllerHealth) => void) => {
-    for (const cluster of state.clusters.values()) for (const c of cluster.objects.controller.values()) fn({ cluster: cluster.name, controller: c.hostname }, c);
-  };
-  new Gauge({
-    name: 'sfleet_controller_up',
-    help: 'slurmctld answers ping (1) or not (0), by controller and mode (primary, backup)',
-    labelNames: ['cluster', 'controller', 'mode'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      each((l, c) => this.set({ ...l, mode: c.mode }, c.responding ? 1 : 0));
-    },
-  });
-  const optional = (name: string, help: string, read: (c: import('../../shared/model/index.js').ControllerHealth) => number | undefined) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['cluster', 'controller'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        each((l, c) => {
-          const v = read(c);
-          if (v !== undefined) this.set(l, v);
-        });
-      },
-    });
-  optional('sfleet_controller_ping_latency_seconds', 'Round trip of the last ping of slurmctld through slurmrestd', (c) => (c.latency_ms === undefined ? undefined : c.latency_ms / 1000));
-  optional('sfleet_controller_server_threads', 'slurmctld server threads in use (diag)', (c) => c.server_thread_count);
-  optional('sfleet_controller_agent_queue_size', 'slurmctld agent queue size: RPCs to slurmds waiting (diag)', (c) => c.agent_queue_size);
 }

@@ -9,6 +9,8 @@ export type {
   Account,
   Association,
   ControllerHealth,
+  ControllerDiag,
+  RpcStat,
   FleetObject,
   ObjectRef,
 } from '../../generated/fleet/v1/model.js';

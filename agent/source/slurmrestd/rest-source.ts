@@ -376,14 +376,19 @@ export class RestSource implements SlurmSource {
     observedAt: string,
   ): ControllerHealth[] {
     const list = api.adapter.ping(body(ping, 'ping'), this.options.cluster);
-    const stats = diag instanceof Error ? undefined : api.adapter.diag(body(diag, 'diag'));
+    const { diag: statistics, ...load } = diag instanceof Error ? { diag: undefined } : api.adapter.diag(body(diag, 'diag'));
+    let counted = false;
     for (const c of list) {
       c.api_version = api.version;
       c.endpoint = this.transport.endpoint;
       c.observed_at = observedAt;
       c.latency_ms ??= pingMs;
       // diag describes the controller that answered: the primary, or whichever is up.
-      if (stats && c.responding) Object.assign(c, stats);
+      if (diag instanceof Error || !c.responding) continue;
+      Object.assign(c, load);
+      // Its counters go on one controller only, so a sum over controllers counts them once.
+      if (statistics && !counted) c.diag = statistics;
+      counted = true;
     }
     return list;
   }

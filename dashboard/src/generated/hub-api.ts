@@ -1162,6 +1162,32 @@ export interface paths {
                                 agent_queue_size?: number;
                                 api_version: string;
                                 cluster: string;
+                                diag?: {
+                                    backfill_cycle_last_us: number;
+                                    backfill_cycle_max_us: number;
+                                    backfill_cycle_mean_us: number;
+                                    backfill_cycles: number;
+                                    backfilled_jobs: number;
+                                    jobs_canceled: number;
+                                    jobs_completed: number;
+                                    jobs_failed: number;
+                                    jobs_started: number;
+                                    jobs_submitted: number;
+                                    rpcs_by_type: {
+                                        count: number;
+                                        name: string;
+                                        total_time_us: number;
+                                    }[];
+                                    rpcs_by_user: {
+                                        count: number;
+                                        name: string;
+                                        total_time_us: number;
+                                    }[];
+                                    schedule_cycle_last_us: number;
+                                    schedule_cycle_max_us: number;
+                                    schedule_cycle_mean_us: number;
+                                    schedule_cycles: number;
+                                };
                                 endpoint?: string;
                                 hostname: string;
                                 jobs_pending?: number;

@@ -218,7 +218,45 @@ export interface ControllerHealth {
   agent_queue_size?: number | undefined;
   jobs_running?: number | undefined;
   jobs_pending?: number | undefined;
-  endpoint?: string | undefined;
+  endpoint?:
+    | string
+    | undefined;
+  /** Scheduler, job and RPC statistics of diag, on the controller that answered it. */
+  diag?: ControllerDiag | undefined;
+}
+
+/**
+ * slurmctld's diag statistics. Counts run since slurmctld's last reset of them (its start,
+ * midnight UTC, `sdiag --reset`): they are counters that may drop to zero.
+ */
+export interface ControllerDiag {
+  schedule_cycle_last_us: number;
+  schedule_cycle_mean_us: number;
+  schedule_cycle_max_us: number;
+  /** schedule_cycle_total */
+  schedule_cycles: number;
+  backfill_cycle_last_us: number;
+  backfill_cycle_mean_us: number;
+  backfill_cycle_max_us: number;
+  /** bf_cycle_counter */
+  backfill_cycles: number;
+  /** bf_backfilled_jobs */
+  backfilled_jobs: number;
+  jobs_submitted: number;
+  jobs_started: number;
+  jobs_completed: number;
+  jobs_canceled: number;
+  jobs_failed: number;
+  rpcs_by_type: RpcStat[];
+  /** The busiest users (the agent sends at most 50); the rest sum into one entry named "". */
+  rpcs_by_user: RpcStat[];
+}
+
+/** RPCs slurmctld served of one message type or for one user, and their total time. */
+export interface RpcStat {
+  name: string;
+  count: number;
+  total_time_us: number;
 }
 
 export interface FleetObject {
@@ -2432,6 +2470,7 @@ function createBaseControllerHealth(): ControllerHealth {
     jobs_running: undefined,
     jobs_pending: undefined,
     endpoint: undefined,
+    diag: undefined,
   };
 }
 
@@ -2475,6 +2514,9 @@ export const ControllerHealth: MessageFns<ControllerHealth> = {
     }
     if (message.endpoint !== undefined) {
       writer.uint32(106).string(message.endpoint);
+    }
+    if (message.diag !== undefined) {
+      ControllerDiag.encode(message.diag, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -2596,6 +2638,14 @@ export const ControllerHealth: MessageFns<ControllerHealth> = {
             message.endpoint = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.diag = ControllerDiag.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2655,6 +2705,7 @@ export const ControllerHealth: MessageFns<ControllerHealth> = {
         ? globalThis.Number(object.jobs_pending)
         : undefined,
       endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : undefined,
+      diag: isSet(object.diag) ? ControllerDiag.fromJSON(object.diag) : undefined,
     };
   },
 
@@ -2699,6 +2750,9 @@ export const ControllerHealth: MessageFns<ControllerHealth> = {
     if (message.endpoint !== undefined) {
       obj.endpoint = message.endpoint;
     }
+    if (message.diag !== undefined) {
+      obj.diag = ControllerDiag.toJSON(message.diag);
+    }
     return obj;
   },
 
@@ -2720,6 +2774,504 @@ export const ControllerHealth: MessageFns<ControllerHealth> = {
     message.jobs_running = object.jobs_running ?? undefined;
     message.jobs_pending = object.jobs_pending ?? undefined;
     message.endpoint = object.endpoint ?? undefined;
+    message.diag = (object.diag !== undefined && object.diag !== null)
+      ? ControllerDiag.fromPartial(object.diag)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseControllerDiag(): ControllerDiag {
+  return {
+    schedule_cycle_last_us: 0,
+    schedule_cycle_mean_us: 0,
+    schedule_cycle_max_us: 0,
+    schedule_cycles: 0,
+    backfill_cycle_last_us: 0,
+    backfill_cycle_mean_us: 0,
+    backfill_cycle_max_us: 0,
+    backfill_cycles: 0,
+    backfilled_jobs: 0,
+    jobs_submitted: 0,
+    jobs_started: 0,
+    jobs_completed: 0,
+    jobs_canceled: 0,
+    jobs_failed: 0,
+    rpcs_by_type: [],
+    rpcs_by_user: [],
+  };
+}
+
+export const ControllerDiag: MessageFns<ControllerDiag> = {
+  encode(message: ControllerDiag, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule_cycle_last_us !== 0) {
+      writer.uint32(8).uint64(message.schedule_cycle_last_us);
+    }
+    if (message.schedule_cycle_mean_us !== 0) {
+      writer.uint32(16).uint64(message.schedule_cycle_mean_us);
+    }
+    if (message.schedule_cycle_max_us !== 0) {
+      writer.uint32(24).uint64(message.schedule_cycle_max_us);
+    }
+    if (message.schedule_cycles !== 0) {
+      writer.uint32(32).uint64(message.schedule_cycles);
+    }
+    if (message.backfill_cycle_last_us !== 0) {
+      writer.uint32(40).uint64(message.backfill_cycle_last_us);
+    }
+    if (message.backfill_cycle_mean_us !== 0) {
+      writer.uint32(48).uint64(message.backfill_cycle_mean_us);
+    }
+    if (message.backfill_cycle_max_us !== 0) {
+      writer.uint32(56).uint64(message.backfill_cycle_max_us);
+    }
+    if (message.backfill_cycles !== 0) {
+      writer.uint32(64).uint64(message.backfill_cycles);
+    }
+    if (message.backfilled_jobs !== 0) {
+      writer.uint32(72).uint64(message.backfilled_jobs);
+    }
+    if (message.jobs_submitted !== 0) {
+      writer.uint32(80).uint64(message.jobs_submitted);
+    }
+    if (message.jobs_started !== 0) {
+      writer.uint32(88).uint64(message.jobs_started);
+    }
+    if (message.jobs_completed !== 0) {
+      writer.uint32(96).uint64(message.jobs_completed);
+    }
+    if (message.jobs_canceled !== 0) {
+      writer.uint32(104).uint64(message.jobs_canceled);
+    }
+    if (message.jobs_failed !== 0) {
+      writer.uint32(112).uint64(message.jobs_failed);
+    }
+    for (const v of message.rpcs_by_type) {
+      RpcStat.encode(v!, writer.uint32(122).fork()).join();
+    }
+    for (const v of message.rpcs_by_user) {
+      RpcStat.encode(v!, writer.uint32(130).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControllerDiag {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControllerDiag();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.schedule_cycle_last_us = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.schedule_cycle_mean_us = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.schedule_cycle_max_us = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.schedule_cycles = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.backfill_cycle_last_us = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.backfill_cycle_mean_us = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.backfill_cycle_max_us = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.backfill_cycles = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.backfilled_jobs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.jobs_submitted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.jobs_started = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.jobs_completed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.jobs_canceled = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.jobs_failed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.rpcs_by_type.push(RpcStat.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.rpcs_by_user.push(RpcStat.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControllerDiag {
+    return {
+      schedule_cycle_last_us: isSet(object.scheduleCycleLastUs)
+        ? globalThis.Number(object.scheduleCycleLastUs)
+        : isSet(object.schedule_cycle_last_us)
+        ? globalThis.Number(object.schedule_cycle_last_us)
+        : 0,
+      schedule_cycle_mean_us: isSet(object.scheduleCycleMeanUs)
+        ? globalThis.Number(object.scheduleCycleMeanUs)
+        : isSet(object.schedule_cycle_mean_us)
+        ? globalThis.Number(object.schedule_cycle_mean_us)
+        : 0,
+      schedule_cycle_max_us: isSet(object.scheduleCycleMaxUs)
+        ? globalThis.Number(object.scheduleCycleMaxUs)
+        : isSet(object.schedule_cycle_max_us)
+        ? globalThis.Number(object.schedule_cycle_max_us)
+        : 0,
+      schedule_cycles: isSet(object.scheduleCycles)
+        ? globalThis.Number(object.scheduleCycles)
+        : isSet(object.schedule_cycles)
+        ? globalThis.Number(object.schedule_cycles)
+        : 0,
+      backfill_cycle_last_us: isSet(object.backfillCycleLastUs)
+        ? globalThis.Number(object.backfillCycleLastUs)
+        : isSet(object.backfill_cycle_last_us)
+        ? globalThis.Number(object.backfill_cycle_last_us)
+        : 0,
+      backfill_cycle_mean_us: isSet(object.backfillCycleMeanUs)
+        ? globalThis.Number(object.backfillCycleMeanUs)
+        : isSet(object.backfill_cycle_mean_us)
+        ? globalThis.Number(object.backfill_cycle_mean_us)
+        : 0,
+      backfill_cycle_max_us: isSet(object.backfillCycleMaxUs)
+        ? globalThis.Number(object.backfillCycleMaxUs)
+        : isSet(object.backfill_cycle_max_us)
+        ? globalThis.Number(object.backfill_cycle_max_us)
+        : 0,
+      backfill_cycles: isSet(object.backfillCycles)
+        ? globalThis.Number(object.backfillCycles)
+        : isSet(object.backfill_cycles)
+        ? globalThis.Number(object.backfill_cycles)
+        : 0,
+      backfilled_jobs: isSet(object.backfilledJobs)
+        ? globalThis.Number(object.backfilledJobs)
+        : isSet(object.backfilled_jobs)
+        ? globalThis.Number(object.backfilled_jobs)
+        : 0,
+      jobs_submitted: isSet(object.jobsSubmitted)
+        ? globalThis.Number(object.jobsSubmitted)
+        : isSet(object.jobs_submitted)
+        ? globalThis.Number(object.jobs_submitted)
+        : 0,
+      jobs_started: isSet(object.jobsStarted)
+        ? globalThis.Number(object.jobsStarted)
+        : isSet(object.jobs_started)
+        ? globalThis.Number(object.jobs_started)
+        : 0,
+      jobs_completed: isSet(object.jobsCompleted)
+        ? globalThis.Number(object.jobsCompleted)
+        : isSet(object.jobs_completed)
+        ? globalThis.Number(object.jobs_completed)
+        : 0,
+      jobs_canceled: isSet(object.jobsCanceled)
+        ? globalThis.Number(object.jobsCanceled)
+        : isSet(object.jobs_canceled)
+        ? globalThis.Number(object.jobs_canceled)
+        : 0,
+      jobs_failed: isSet(object.jobsFailed)
+        ? globalThis.Number(object.jobsFailed)
+        : isSet(object.jobs_failed)
+        ? globalThis.Number(object.jobs_failed)
+        : 0,
+      rpcs_by_type: globalThis.Array.isArray(object?.rpcsByType)
+        ? object.rpcsByType.map((e: any) => RpcStat.fromJSON(e))
+        : globalThis.Array.isArray(object?.rpcs_by_type)
+        ? object.rpcs_by_type.map((e: any) => RpcStat.fromJSON(e))
+        : [],
+      rpcs_by_user: globalThis.Array.isArray(object?.rpcsByUser)
+        ? object.rpcsByUser.map((e: any) => RpcStat.fromJSON(e))
+        : globalThis.Array.isArray(object?.rpcs_by_user)
+        ? object.rpcs_by_user.map((e: any) => RpcStat.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ControllerDiag): unknown {
+    const obj: any = {};
+    if (message.schedule_cycle_last_us !== 0) {
+      obj.scheduleCycleLastUs = Math.round(message.schedule_cycle_last_us);
+    }
+    if (message.schedule_cycle_mean_us !== 0) {
+      obj.scheduleCycleMeanUs = Math.round(message.schedule_cycle_mean_us);
+    }
+    if (message.schedule_cycle_max_us !== 0) {
+      obj.scheduleCycleMaxUs = Math.round(message.schedule_cycle_max_us);
+    }
+    if (message.schedule_cycles !== 0) {
+      obj.scheduleCycles = Math.round(message.schedule_cycles);
+    }
+    if (message.backfill_cycle_last_us !== 0) {
+      obj.backfillCycleLastUs = Math.round(message.backfill_cycle_last_us);
+    }
+    if (message.backfill_cycle_mean_us !== 0) {
+      obj.backfillCycleMeanUs = Math.round(message.backfill_cycle_mean_us);
+    }
+    if (message.backfill_cycle_max_us !== 0) {
+      obj.backfillCycleMaxUs = Math.round(message.backfill_cycle_max_us);
+    }
+    if (message.backfill_cycles !== 0) {
+      obj.backfillCycles = Math.round(message.backfill_cycles);
+    }
+    if (message.backfilled_jobs !== 0) {
+      obj.backfilledJobs = Math.round(message.backfilled_jobs);
+    }
+    if (message.jobs_submitted !== 0) {
+      obj.jobsSubmitted = Math.round(message.jobs_submitted);
+    }
+    if (message.jobs_started !== 0) {
+      obj.jobsStarted = Math.round(message.jobs_started);
+    }
+    if (message.jobs_completed !== 0) {
+      obj.jobsCompleted = Math.round(message.jobs_completed);
+    }
+    if (message.jobs_canceled !== 0) {
+      obj.jobsCanceled = Math.round(message.jobs_canceled);
+    }
+    if (message.jobs_failed !== 0) {
+      obj.jobsFailed = Math.round(message.jobs_failed);
+    }
+    if (message.rpcs_by_type?.length) {
+      obj.rpcsByType = message.rpcs_by_type.map((e) => RpcStat.toJSON(e));
+    }
+    if (message.rpcs_by_user?.length) {
+      obj.rpcsByUser = message.rpcs_by_user.map((e) => RpcStat.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ControllerDiag>, I>>(base?: I): ControllerDiag {
+    return ControllerDiag.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControllerDiag>, I>>(object: I): ControllerDiag {
+    const message = createBaseControllerDiag();
+    message.schedule_cycle_last_us = object.schedule_cycle_last_us ?? 0;
+    message.schedule_cycle_mean_us = object.schedule_cycle_mean_us ?? 0;
+    message.schedule_cycle_max_us = object.schedule_cycle_max_us ?? 0;
+    message.schedule_cycles = object.schedule_cycles ?? 0;
+    message.backfill_cycle_last_us = object.backfill_cycle_last_us ?? 0;
+    message.backfill_cycle_mean_us = object.backfill_cycle_mean_us ?? 0;
+    message.backfill_cycle_max_us = object.backfill_cycle_max_us ?? 0;
+    message.backfill_cycles = object.backfill_cycles ?? 0;
+    message.backfilled_jobs = object.backfilled_jobs ?? 0;
+    message.jobs_submitted = object.jobs_submitted ?? 0;
+    message.jobs_started = object.jobs_started ?? 0;
+    message.jobs_completed = object.jobs_completed ?? 0;
+    message.jobs_canceled = object.jobs_canceled ?? 0;
+    message.jobs_failed = object.jobs_failed ?? 0;
+    message.rpcs_by_type = object.rpcs_by_type?.map((e) => RpcStat.fromPartial(e)) || [];
+    message.rpcs_by_user = object.rpcs_by_user?.map((e) => RpcStat.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRpcStat(): RpcStat {
+  return { name: "", count: 0, total_time_us: 0 };
+}
+
+export const RpcStat: MessageFns<RpcStat> = {
+  encode(message: RpcStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint64(message.count);
+    }
+    if (message.total_time_us !== 0) {
+      writer.uint32(24).uint64(message.total_time_us);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RpcStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRpcStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.total_time_us = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RpcStat {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      total_time_us: isSet(object.totalTimeUs)
+        ? globalThis.Number(object.totalTimeUs)
+        : isSet(object.total_time_us)
+        ? globalThis.Number(object.total_time_us)
+        : 0,
+    };
+  },
+
+  toJSON(message: RpcStat): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.total_time_us !== 0) {
+      obj.totalTimeUs = Math.round(message.total_time_us);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RpcStat>, I>>(base?: I): RpcStat {
+    return RpcStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RpcStat>, I>>(object: I): RpcStat {
+    const message = createBaseRpcStat();
+    message.name = object.name ?? "";
+    message.count = object.count ?? 0;
+    message.total_time_us = object.total_time_us ?? 0;
     return message;
   },
 };

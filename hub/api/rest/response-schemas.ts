@@ -82,10 +82,17 @@ export const reservationSchema = object({
 export const qosSchema = object({ cluster: s, name: s, description: s, priority: n, max_wall_s: n, flags: strings, preempt_mode: s }, ['max_wall_s']);
 export const accountSchema = object({ cluster: s, name: s, description: s, organization: s, coordinators: strings });
 export const associationSchema = object({ cluster: s, account: s, user: s, partition: s, parent_account: s, qos: strings, default_qos: s, id: i }, ['id']);
+const rpcStats = { type: 'array', items: object({ name: s, count: n, total_time_us: n }) } as const;
+/** diag's scheduler, job and RPC statistics (ControllerDiag). */
+const controllerDiagSchema = object({
+  schedule_cycle_last_us: n, schedule_cycle_mean_us: n, schedule_cycle_max_us: n, schedule_cycles: n, backfill_cycle_last_us: n, backfill_cycle_mean_us: n,
+  backfill_cycle_max_us: n, backfill_cycles: n, backfilled_jobs: n, jobs_submitted: n, jobs_started: n, jobs_completed: n, jobs_canceled: n, jobs_failed: n,
+  rpcs_by_type: rpcStats, rpcs_by_user: rpcStats,
+});
 export const controllerSchema = object({
   cluster: s, hostname: s, responding: b, mode: s, latency_ms: n, api_version: s, slurm_version: s, observed_at: s, server_thread_count: n,
-  agent_queue_size: n, jobs_running: n, jobs_pending: n, endpoint: s,
-}, ['latency_ms', 'observed_at', 'server_thread_count', 'agent_queue_size', 'jobs_running', 'jobs_pending', 'endpoint']);
+  agent_queue_size: n, jobs_running: n, jobs_pending: n, endpoint: s, diag: controllerDiagSchema,
+}, ['latency_ms', 'observed_at', 'server_thread_count', 'agent_queue_size', 'jobs_running', 'jobs_pending', 'endpoint', 'diag']);
 
 /** GET /api/v1/auth/can-i: the gate's explained decision (hub/policy Decision). */
 export const decisionSchema = open({

@@ -42,6 +42,21 @@ describe('FastDeltaDecoder', () => {
     expect(decoder.stats.fast).toBe(before + 1);
   });
 
+  it("decodes a controller's diag statistics on the fast path", () => {
+    const diag = {
+      schedule_cycle_last_us: 30, schedule_cycle_mean_us: 34, schedule_cycle_max_us: 49, schedule_cycles: 4, backfill_cycle_last_us: 0, backfill_cycle_mean_us: 0,
+      backfill_cycle_max_us: 0, backfill_cycles: 0, backfilled_jobs: 0, jobs_submitted: 12, jobs_started: 11, jobs_completed: 9, jobs_canceled: 1, jobs_failed: 2 ** 40,
+      rpcs_by_type: [{ name: 'REQUEST_PING', count: 3, total_time_us: 1326 }, { name: 'REQUEST_JOB_INFO', count: 0, total_time_us: 0 }],
+      rpcs_by_user: [{ name: 'root', count: 11, total_time_us: 8127 }, { name: '', count: 2, total_time_us: 448 }],
+    };
+    const controller = { cluster: 'fast', hostname: 'ctl', responding: true, mode: 'primary', api_version: 'v0.0.38', slurm_version: '22.05.8', server_thread_count: 3, diag };
+    const before = decoder.stats.fast;
+    const d = expectSame(Delta.encode(delta([wrapObject('controller', controller), wrapObject('controller', { ...controller, hostname: 'ctl2', diag: undefined })])).finish());
+    expect(decoder.stats.fast).toBe(before + 1);
+    expect((d.upserts[0].kind!.value as { diag?: unknown }).diag).toEqual(diag);
+    expect((d.upserts[1].kind!.value as { diag?: unknown }).diag).toBeUndefined();
+  });
+
   it('decodes the snapshot part fields on the fast path', () => {
     const decoder2 = new FastDeltaDecoder();
     expect(decoder2.enabled).toBe(true);

@@ -9,9 +9,14 @@ export type ScalarType = 'string' | 'istring' | 'rstring' | 'ristring' | 'uint64
 
 /**
  * Scalars, plus: 'enum' (read as a non-negative int32), 'message' / 'rmessage' (one / repeated
- * message, named in the spec), 'generated' (the whole delta goes to the generated decoder).
+ * message, named in the spec), 'gmessage' (one message inside an object, small and rare, that its
+ * generated decoder reads while the fast path goes on), 'generated' (the whole delta goes to the
+ * generated decoder).
  */
-export type FieldType = ScalarType | 'enum' | 'message' | 'rmessage' | 'generated';
+export type FieldType = ScalarType | 'enum' | 'message' | 'rmessage' | 'gmessage' | 'generated';
+
+/** The field types an object kind's decoder reads (object-codecs.ts). */
+export type ObjectFieldType = ScalarType | 'gmessage';
 
 /** [field number, key, how it is read, the message type for message fields]. */
 export type FieldSpec = readonly [number, string, FieldType, string?];
@@ -70,5 +75,6 @@ export const FIELD_TABLE = {
     [1, 'cluster', 'istring'], [2, 'hostname', 'istring'], [3, 'responding', 'bool'], [4, 'mode', 'istring'], [5, 'latency_ms', 'double'],
     [6, 'api_version', 'istring'], [7, 'slurm_version', 'istring'], [8, 'observed_at', 'string'], [9, 'server_thread_count', 'uint64'],
     [10, 'agent_queue_size', 'uint64'], [11, 'jobs_running', 'uint64'], [12, 'jobs_pending', 'uint64'], [13, 'endpoint', 'istring'],
+    [14, 'diag', 'gmessage', 'ControllerDiag'],
   ],
 } as const satisfies Record<string, readonly FieldSpec[]>;

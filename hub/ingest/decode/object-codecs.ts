@@ -1,8 +1,8 @@
 // The decoders of the fleet's object messages (Job, Node... the members of FleetObject), made
 // from the field table at load: one object literal and one switch per kind, as ts-proto writes
 // them, reading through the fast decoder's scalars (Reader).
-import { Account, Association, ControllerHealth, Job, Node, Partition, Qos, Reservation } from '../../../generated/fleet/v1/model.js';
-import { FIELD_TABLE, WIRE, type ScalarType } from './field-table.js';
+import { Account, Association, ControllerDiag, ControllerHealth, Job, Node, Partition, Qos, Reservation } from '../../../generated/fleet/v1/model.js';
+import { FIELD_TABLE, WIRE, type ObjectFieldType, type ScalarType } from './field-table.js';
 
 /** What an object decoder reads through (FastDeltaDecoder). */
 export interface Reader {
@@ -15,17 +15,36 @@ export interface Reader {
   int32(): number;
   bool(): boolean;
   double(): number;
+  varint32(): number;
+  /** The end of a length-delimited field of `len` bytes from the position (bails past the input). */
+  bounded(len: number): number;
   prev(kind: ObjKind, cluster: string, key: number | string): Record<string, unknown> | undefined;
 }
 
 export type ScalarSpec = readonly [number, string, ScalarType];
+/** An object kind's field: a scalar, or a 'gmessage' with its message type. */
+export type ObjectSpec = readonly [number, string, ObjectFieldType, string?];
+
+/** The messages a 'gmessage' field holds, read by their generated decoders. */
+const GENERATED_MESSAGES: Record<string, { decode(b: Uint8Array): unknown }> = { ControllerDiag };
+
+/** A value with every field set of each 'gmessage' type (the self-check's sample). */
+const SAMPLE_MESSAGES: Record<string, (n: number) => unknown> = {
+  ControllerDiag: (n) => {
+    const d = ControllerDiag.decode(new Uint8Array(0)) as unknown as Record<string, unknown>;
+    for (const k of Object.keys(d)) if (typeof d[k] === 'number') d[k] = 2 ** 40 + n++;
+    d.rpcs_by_type = [{ name: 'REQUEST_PING', count: 3, total_time_us: 2 ** 41 }];
+    d.rpcs_by_user = [{ name: 'root', count: 2, total_time_us: 7 }, { name: '', count: 1, total_time_us: 0 }];
+    return d;
+  },
+};
 
 /** FleetObject's oneof, in field-number order (job = 1 ... controller = 8). */
 export const KIND_ORDER = ['job', 'node', 'partition', 'reservation', 'qos', 'account', 'association', 'controller'] as const;
 export type ObjKind = (typeof KIND_ORDER)[number];
 
-/** Per object kind, its message's fields as the table has them (all scalars). */
-const SPECS = Object.fromEntries(FIELD_TABLE.FleetObject.map(([, kind, , message]) => [kind, FIELD_TABLE[message]])) as unknown as Record<ObjKind, readonly ScalarSpec[]>;
+/** Per object kind, its message's fields as the table has them (scalars and 'gmessage'). */
+const SPECS = Object.fromEntries(FIELD_TABLE.FleetObject.map(([, kind, , message]) => [kind, FIELD_TABLE[message]])) as unknown as Record<ObjKind, readonly ObjectSpec[]>;
 
 const GENERATED: Record<ObjKind, { decode(b: Uint8Array): unknown; encode(m: never): { finish(): Uint8Array } }> = {
   job: Job,
@@ -77,7 +96,12 @@ export function buildCodec(kind: ObjKind): MessageDecoder | undefined {
   // this reader's scalars. Tags of fields 16+ take two bytes.
   const previousKey = PREVIOUS_KEY[kind];
   const cases = specs
-    .map(([no, key, type]) => {
+    .map(([no, key, type, message]) => {
+      if (type === 'gmessage') {
+        // Small and rare (a controller's diag): its generated decoder, on just its bytes.
+        if (!message || !GENERATED_MESSAGES[message]) throw new Error(`no generated decoder for ${message}`);
+        return `case ${(no << 3) | 2}: { const len = r.varint32(); const to = r.bounded(len); m[${JSON.stringify(key)}] = G[${JSON.stringify(message)}].decode(buf.subarray(r.pos, to)); r.pos = to; } break;`;
+      }
       const tag = (no << 3) | WIRE[type];
       const name = JSON.stringify(key);
       const prop = `m[${name}]`;
@@ -121,7 +145,7 @@ export function buildCodec(kind: ObjKind): MessageDecoder | undefined {
     if (r.pos !== end) throw BAIL;${reuseLists}
     return m;
   };`;
-  return new Function('BAIL', 'sameList', source)(BAIL, sameList) as MessageDecoder;
+  return new Function('BAIL', 'sameList', 'G', source)(BAIL, sameList, GENERATED_MESSAGES) as MessageDecoder;
 }
 
 /**
@@ -142,9 +166,12 @@ export function taggedNumbers(kind: ObjKind, probe: Record<string, unknown>): vo
 export function sampleObject(kind: ObjKind): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   let n = 1;
-  for (const [, key, type] of SPECS[kind]) {
+  for (const [, key, type, message] of SPECS[kind]) {
     n++;
     switch (type) {
+      case 'gmessage':
+        o[key] = SAMPLE_MESSAGES[message!]!(n);
+        break;
       case 'string':
       case 'istring':
         o[key] = `${key}-é-${n}`;
