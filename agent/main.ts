@@ -7,6 +7,7 @@ import { VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config/index.js';
 import { createAgentHealth, type AgentHealth } from './health/index.js';
 import { AgentPipeline } from './pipeline.js';
+import { createAssociations } from './associations/index.js';
 import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
@@ -59,7 +60,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   );
   const trace = new PollTrace(tracing);
   const source = opts.source ?? createSlurmSource(config, { logger: log, ...(tracing.enabled ? { reads: trace } : {}) });
-  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config), ...(tracing.enabled ? { trace } : {}) }, { pollIntervalMs: config.poll_interval, submit: { min_uid: config.submit.min_uid, forbidden: [config.submit.slurm_user] }, spoolDir: config.spool_dir });
+  const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config), associations: createAssociations(config), ...(tracing.enabled ? { trace } : {}) }, { pollIntervalMs: config.poll_interval, submit: { min_uid: config.submit.min_uid, forbidden: [config.submit.slurm_user] }, spoolDir: config.spool_dir });
   const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
   const stream = new HubStream(
     {

@@ -12,6 +12,7 @@ import type { CommandKindName, SlurmSource } from './source/source.js';
 import type { DeltaSpool } from './spool/index.js';
 import type { HistoryWindow } from './source/sacct-history/index.js';
 import type { HistoryJob } from '../shared/history/index.js';
+import { AssociationRequestError, type AssociationRow } from '../shared/associations/index.js';
 import type { HubStream } from './stream/index.js';
 import { IdempotencyCache, runSubmit } from './submit/index.js';
 import type { Span } from '../shared/tracing/index.js';
@@ -59,6 +60,8 @@ export class AgentPipeline {
       logger: Logger;
       /** Reads finished runs from slurmdbd for the hub's history backfill (sacct). */
       history?: { read(window: HistoryWindow): Promise<HistoryJob[]> };
+      /** Reads and writes association limits (sacctmgr) for the hub's `slurm` quota policy. */
+      associations?: { handle(requestJson: string): Promise<AssociationRow[]> };
       /** Spans of each poll (agent/observe PollTrace). */
       trace?: PipelineTrace;
     },
@@ -199,6 +202,7 @@ export class AgentPipeline {
 
   async runCommand(command: Command): Promise<CommandResult> {
     if (command.kind === CommandKind.COMMAND_KIND_HISTORY) return this.readHistory(command);
+    if (command.kind === CommandKind.COMMAND_KIND_ASSOCIATION) return this.associations(command);
     if (!command.idempotency_key) return { id: command.id, ...(await this.runOnce(command)) };
     const { repeated, ...result } = await this.idempotency.once(command.idempotency_key, () => this.runOnce(command));
     if (repeated) this.deps.logger.info({ key: command.idempotency_key }, 'command repeated: answering with its first result');
@@ -220,6 +224,19 @@ export class AgentPipeline {
       return { ok: outcome.ok, message: outcome.message, code: outcome.ok ? '' : 'SF_SLURM_COMMAND_FAILED', via: outcome.via, history: [], job_id: '' };
     } catch (err) {
       return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code ?? 'SF_AGENT_COMMAND_FAILED', via: '', history: [], job_id: '' };
+    }
+  }
+
+  /** The hub's `slurm` quota policy reads or sets association limits; the rows go back as JSON. */
+  private async associations(command: Command): Promise<CommandResult> {
+    const result = { id: command.id, via: 'sacctmgr', history: [], job_id: '' };
+    if (!this.deps.associations) return { ...result, ok: false, message: 'this agent manages no association limits', code: 'SF_AGENT_UNKNOWN_COMMAND' };
+    try {
+      const rows = await this.deps.associations.handle(command.association_json ?? '');
+      return { ...result, ok: true, message: '', code: '', association_json: JSON.stringify(rows) };
+    } catch (err) {
+      const code = err instanceof AssociationRequestError ? 'SF_API_BAD_REQUEST' : ((err as { code?: string }).code ?? 'SF_SLURM_COMMAND_FAILED');
+      return { ...result, ok: false, message: (err as Error).message, code };
     }
   }
 

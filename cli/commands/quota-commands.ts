@@ -32,6 +32,13 @@ export function registerQuotaCommands(program: Command): void {
       );
       const text = rows.length ? render(rows, format, COLUMNS) : 'no quota limits in force\n';
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      // What each tenant's policy did: jobs held, association limits written in Slurm.
+      for (const t of page.items) {
+        const e = t.enforcement;
+        if (!e || e.policy === 'alert') continue;
+        const did = e.policy === 'hold' ? `${e.held_jobs} job(s) held by the hub` : e.slurm_limits.map((l) => `${l.cluster}/${l.account}${l.user ? `/${l.user}` : ''} ${Object.entries(l.limits).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('; ') || 'no association limits written yet';
+        process.stdout.write(`enforcement ${t.tenant}: ${e.policy}${e.dry_run ? ' (dry run)' : ''}: ${did}\n`);
+      }
     },
   );
 }

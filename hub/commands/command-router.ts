@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CommandKind, type Command, type CommandResult, type HistoryRun } from '../../generated/fleet/v1/agent.js';
 import { BadRequestError, ForbiddenError } from '../../shared/errors/index.js';
 import type { SubmitSpec } from '../../shared/submit/index.js';
+import type { AssociationRequest, AssociationRow } from '../../shared/associations/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from './errors.js';
 
 export const COMMAND_KINDS = {
@@ -69,6 +70,20 @@ export class CommandRouter {
       throw err instanceof SlurmRefusedError ? new SlurmRefusedError(err.message || 'the agent could not read the job history') : err;
     });
     return result.history;
+  }
+
+  /** The cluster's association limits, read (and for `set` first written) by its agent with sacctmgr. */
+  async association(cluster: string, request: AssociationRequest, requestedBy: string): Promise<AssociationRow[]> {
+    const command: Command = {
+      id: randomUUID(), kind: CommandKind.COMMAND_KIND_ASSOCIATION, target: '', reason: '', requested_by: requestedBy,
+      since_ms: 0, until_ms: 0, idempotency_key: '', submit_json: '', association_json: JSON.stringify(request),
+    };
+    const result = await this.send(cluster, command);
+    try {
+      return JSON.parse(result.association_json ?? '') as AssociationRow[];
+    } catch {
+      throw new SlurmRefusedError(`the agent of cluster ${cluster} sent no association list (an older agent?)`);
+    }
   }
 
   /** Whether an agent of the cluster is connected to this hub (commands can reach it). */

@@ -12,6 +12,7 @@ import type { LeaderContext } from '../leader/index.js';
 import { RowFilter } from '../policy/index.js';
 import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
 import { QuotaEnforcer } from './enforcer.js';
+import { planHolds } from './hold-plan.js';
 
 const load = (text: string) => parseConfigText(z.object({ multi_tenancy: multiTenancyConfigSchema }).strict(), text, 'hub.yaml').multi_tenancy;
 
@@ -173,5 +174,51 @@ describe('quota enforcement: hold', () => {
     expect(ops.allows('event', { cluster: 'c1', type: 'quota_hold', attributes: { account: 'research' } })).toBe(false);
     expect(ops.allows('event', { cluster: 'c1', type: 'quota_hold', attributes: { account: 'ops' } })).toBe(true);
     expect(ops.allows('event', { cluster: 'c1', type: 'controller_failover', attributes: {} })).toBe(true);
+  });
+});
+
+describe('quota enforcement: hold, by resource (pending jobs count what they ask for, as if they ran)', () => {
+  const tenant = (limits: string) =>
+    load(`multi_tenancy:
+  enabled: true
+  tenants:
+    science:
+      clusters: [c1]
+      accounts: [research]
+${limits}
+      enforcement: { policy: hold }
+`).tenants.science;
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  const plan = (limits: string, jobs: Job[], ours: string[] = []) =>
+    planHolds('science', tenant(limits), jobs, new Set(ours), now).map((a) => `${a.kind} ${a.job.id}${a.limit ? ` ${a.limit.limit} ${a.limit.usage}/${a.limit.value}` : ''}`);
+  const running = (id: number, fields: Partial<Job>) => testJob(id, { cluster: 'c1', state: 'RUNNING', submit_time: t(id), ...fields });
+  const pending = (id: number, fields: Partial<Job>) => testJob(id, { cluster: 'c1', submit_time: t(id), ...fields });
+
+  it('CPUs: holds the newest pending jobs until the rest fit, and releases its own when CPUs free up', () => {
+    const limits = '      user_resources: { alice: { max_cpus: 8 } }';
+    const jobs = [running(1, { cpus: 4 }), pending(2, { cpus: 2 }), pending(3, { cpus: 4 })];
+    expect(plan(limits, jobs)).toEqual(['hold 3 max_cpus 10/8']);
+    // Job 1 ends: 2 + 4 fit in 8.
+    expect(plan(limits, [jobs[1], { ...jobs[2], ...HELD }], ['c1/3'])).toEqual(['release 3 max_cpus 6/8']);
+    // Another user's CPUs do not count against alice's limit.
+    expect(plan(limits, [running(1, { cpus: 8, user: 'bob' }), pending(2, { cpus: 2 })])).toEqual([]);
+  });
+
+  it('nodes: a node shared by running jobs counts once; a pending job counts the nodes it asks for', () => {
+    const limits = '      resources: { max_nodes: 2 }';
+    const jobs = [running(1, { nodes: ['n1'] }), running(2, { nodes: ['n1'] }), pending(3, { node_count: 1 }), pending(4, { node_count: 2 })];
+    expect(plan(limits, jobs)).toEqual(['hold 4 max_nodes 4/2']);
+  });
+
+  it('GPUs: from the TRES; a job asking for none is never held for GPUs', () => {
+    const limits = '      account_resources: { research: { max_gpus: 2 } }';
+    const jobs = [running(1, { tres: 'cpu=1,mem=500M,node=1,billing=1,gres/gpu=2' }), pending(2, { tres: 'cpu=1,node=1' }), pending(3, { tres: 'cpu=1,gres/gpu=1' })];
+    expect(plan(limits, jobs)).toEqual(['hold 3 max_gpus 3/2']);
+  });
+
+  it('memory: from the TRES, or the memory a pending job asks for', () => {
+    const limits = '      user_resources: { alice: { max_memory: 4GiB } }';
+    const jobs = [running(1, { tres: 'cpu=1,mem=3G' }), pending(2, { tres: 'cpu=1,mem=512M' }), pending(3, { tres: '', memory_mb: 2048 })];
+    expect(plan(limits, jobs)).toEqual([`hold 3 max_memory ${5.5 * 1024 ** 3}/${4 * 1024 ** 3}`]);
   });
 });

@@ -14,7 +14,8 @@ import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { periodic, type LeaderContext, type Singleton } from '../leader/index.js';
 import type { Tenancy } from '../tenancy/index.js';
-import { jobKey, planHolds, pruneHeld, type HeldEntry, type HoldAction } from './hold-plan.js';
+import type { SlurmLimitEnforcer } from './slurm-limits.js';
+import { jobKey, planHolds, pruneHeld, type HeldEntry, type HoldAction, type LimitHit } from './hold-plan.js';
 
 const HELD_KEY = 'quota-holds';
 export const ENFORCER_USER = 'sfleet-quota';
@@ -32,11 +33,22 @@ export interface EnforcerDeps {
 export class QuotaEnforcer {
   /** Actions reported once (dry runs, failures): not repeated every tick while nothing changes. */
   private reported = new Set<string>();
+  private held: HeldEntry[] = [];
 
-  constructor(private readonly deps: EnforcerDeps, private readonly opts: { intervalMs: number }) {}
+  constructor(private readonly deps: EnforcerDeps, private readonly opts: { intervalMs: number; slurmLimits?: SlurmLimitEnforcer }) {}
 
   singleton(): Singleton {
-    return periodic('quota-enforcement', this.opts.intervalMs, async (ctx) => void (await this.tick(ctx)));
+    return periodic('quota-enforcement', this.opts.intervalMs, async (ctx) => {
+      // The two policies are independent: a failing hold pass does not stop the association limits.
+      const holds = await this.tick(ctx).then(() => undefined, (err: unknown) => err);
+      await this.opts.slurmLimits?.tick(ctx);
+      if (holds) throw holds;
+    });
+  }
+
+  /** The jobs this hub holds now (the leader's list; empty elsewhere). */
+  heldCount(tenant: string): number {
+    return this.held.filter((e) => e.tenant === tenant).length;
   }
 
   /** One pass over every tenant with policy hold; returns what it did (or would do). */
@@ -83,6 +95,7 @@ export class QuotaEnforcer {
       }
     }
     this.reported = reported;
+    this.held = held;
     if (saved !== JSON.stringify(held) && !(saved === undefined && held.length === 0)) await ctx.put(HELD_KEY, JSON.stringify(held));
     return done;
   }
@@ -116,15 +129,17 @@ export class QuotaEnforcer {
           job_id: String(job.id),
           dry_run: String(dryRun),
           outcome,
-          ...(limit ? { scope: limit.scope, subject: limit.subject, limit: 'max_jobs', value: String(limit.value), usage: String(limit.usage) } : {}),
+          ...(limit ? { scope: limit.scope, subject: limit.subject, limit: limit.limit, value: String(limit.value), usage: String(limit.usage) } : {}),
         },
       },
     ]);
   }
 }
 
+const NOUN: Record<LimitHit['limit'], string> = { max_jobs: 'jobs', max_nodes: 'nodes', max_cpus: 'CPUs', max_gpus: 'GPUs', max_memory: 'bytes of memory' };
+
 function describe(action: HoldAction): string {
   const l = action.limit;
-  if (action.kind === 'hold') return `tenant ${action.tenant}: ${l!.scope} ${l!.subject} has ${l!.usage} jobs, max_jobs is ${l!.value}`;
-  return `tenant ${action.tenant}: back within quota${l ? ` (${l.scope} ${l.subject}: ${l.usage} of max_jobs ${l.value})` : ''}`;
+  if (action.kind === 'hold') return `tenant ${action.tenant}: ${l!.scope} ${l!.subject} has ${l!.usage} ${NOUN[l!.limit]}, ${l!.limit} is ${l!.value}`;
+  return `tenant ${action.tenant}: back within quota${l ? ` (${l.scope} ${l.subject}: ${l.usage} of ${l.limit} ${l.value})` : ''}`;
 }

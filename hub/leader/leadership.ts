@@ -1,6 +1,8 @@
 // Who leads the region, what this hub runs because of it, and who the region's members are.
 // Standalone mode (no etcd) is a region of one that always leads.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { writeAtomically } from '../../shared/record-log/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { isStale } from '../fleet/index.js';
 import { FencedOffError, type LeaderContext } from './fencing.js';
@@ -78,22 +80,25 @@ export interface LeadershipDeps {
   health: () => LocalHealth;
   /** Where member records and leader terms read the time (default: the system clock). */
   clock?: Clock;
+  /** Standalone: the file that keeps singleton keys across restarts (written durably on each put). */
+  stateFile?: string;
 }
 
-/** The standalone hub: always the leader, token 1, singleton keys in memory. */
+/** The standalone hub: always the leader, token 1, singleton keys in memory and, with a stateFile, on disk. */
 export class StandaloneLeadership extends EventEmitter implements Leadership {
   readonly runner: SingletonRunner;
   private readonly clock: Clock;
   private readonly startedAt: string;
   private controller?: AbortController;
   private since: string | null = null;
-  private readonly values = new Map<string, string>();
+  private values = new Map<string, string>();
 
   constructor(private readonly deps: LeadershipDeps) {
     super();
     this.clock = deps.clock ?? systemClock;
     this.startedAt = isoNow(this.clock);
     this.runner = new SingletonRunner({ logger: deps.logger });
+    if (deps.stateFile) this.values = loadState(deps.stateFile, deps.logger);
   }
 
   start(): void {
@@ -110,7 +115,10 @@ export class StandaloneLeadership extends EventEmitter implements Leadership {
       },
       put: async (key, value) => {
         if (controller.signal.aborted) throw new FencedOffError('this hub is shutting down');
-        this.values.set(key, value);
+        const next = new Map(this.values).set(key, value);
+        // On disk before it counts: a singleton that acted on it (jobs held, limits written) finds it after a restart.
+        if (this.deps.stateFile) writeAtomically(this.deps.stateFile, Buffer.from(JSON.stringify(Object.fromEntries(next))));
+        this.values = next;
       },
       get: async (key) => this.values.get(key),
     };
@@ -139,5 +147,24 @@ export class StandaloneLeadership extends EventEmitter implements Leadership {
   async close(): Promise<void> {
     this.controller?.abort();
     await this.runner.settled();
+  }
+}
+
+/** The standalone leader's keys from its file; an unreadable file is logged and the keys start empty. */
+function loadState(file: string, logger: Logger): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ file, err: (err as Error).message }, 'cannot read the leader state; singletons start without it');
+    return new Map();
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) throw new Error('not an object of strings');
+    return new Map(Object.entries(parsed as Record<string, string>));
+  } catch (err) {
+    logger.error({ file, err: (err as Error).message }, 'the leader state file is damaged; singletons start without it');
+    return new Map();
   }
 }

@@ -1,5 +1,5 @@
 export { registerQuotaMetrics } from './metrics.js';
-export { LIMITS, QuotaBook, type QuotaLine, type TenantQuotas } from './quotas.js';
+export { LIMITS, QuotaBook, type EnforcementView, type QuotaLine, type TenantQuotas } from './quotas.js';
 export { registerQuotaRoutes } from './quota-routes.js';
 export { scheduleAt, type ScheduleState } from './schedule.js';
 export { arrayTaskCount, tresOf, usageByTenant, type TenantUsage, type Usage } from './usage.js';

@@ -60,7 +60,7 @@ describe('usage from the fleet state', () => {
     expect(line('user', 'bob', 'max_jobs')).toMatchObject({ value: 3, usage: 10, over: true });
     expect(line('user', 'alice', 'max_jobs')).toMatchObject({ usage: 2, over: false });
     // ops has no limits: listed, nothing counted against research from ops' job.
-    expect(ops).toEqual({ tenant: 'ops', schedule: { active: null, next_switch_at: null }, limits: [] });
+    expect(ops).toEqual({ tenant: 'ops', schedule: { active: null, next_switch_at: null }, limits: [], enforcement: { policy: 'alert', dry_run: false, held_jobs: 0, slurm_limits: [] } });
   });
 });
 

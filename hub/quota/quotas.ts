@@ -25,6 +25,21 @@ export interface TenantQuotas {
   tenant: string;
   schedule: { active: string | null; next_switch_at: string | null };
   limits: QuotaLine[];
+  /** The tenant's policy and what it did, as this hub knows it (the leader acts; other hubs of a group show none). */
+  enforcement: {
+    policy: string;
+    dry_run: boolean;
+    /** hold: the jobs the hub holds now. */
+    held_jobs: number;
+    /** slurm: the association limits the hub wrote and owns. */
+    slurm_limits: { cluster: string; account: string; user: string; limits: Record<string, string> }[];
+  };
+}
+
+/** What the enforcement singleton reports (hub/enforcement), wired in by the start code. */
+export interface EnforcementView {
+  heldCount(tenant: string): number;
+  slurmLimits(tenant: string): TenantQuotas['enforcement']['slurm_limits'];
 }
 
 function lines(scope: QuotaLine['scope'], subject: string, limits: ResourceLimits | undefined, usage: Usage | undefined): QuotaLine[] {
@@ -44,6 +59,13 @@ export class QuotaBook {
     private readonly state: FleetState,
     private readonly clock: Clock,
   ) {}
+
+  private enforcement?: EnforcementView;
+
+  /** The enforcer starts after the book (it needs the listeners); until then nothing is held or written. */
+  attachEnforcement(view: EnforcementView): void {
+    this.enforcement = view;
+  }
 
   /** Every tenant's quotas (or those named), usage computed now from the fleet state. */
   report(only?: readonly string[]): TenantQuotas[] {
@@ -68,7 +90,13 @@ export class QuotaBook {
         }
         for (const [g, l] of globs) if (!shown.has(g) && !g.includes('*') && !g.includes('?')) limits.push(...lines(scope, g, l, undefined));
       }
-      out.push({ tenant: name, schedule: { active: schedule.active, next_switch_at: schedule.next_switch_at }, limits });
+      const enforcement = {
+        policy: t.enforcement.policy,
+        dry_run: t.enforcement.dry_run,
+        held_jobs: this.enforcement?.heldCount(name) ?? 0,
+        slurm_limits: this.enforcement?.slurmLimits(name) ?? [],
+      };
+      out.push({ tenant: name, schedule: { active: schedule.active, next_switch_at: schedule.next_switch_at }, limits, enforcement });
     }
     return out;
   }

@@ -22,7 +22,7 @@ import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
 import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
-import { QuotaEnforcer } from '../enforcement/index.js';
+import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
 import { TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
 import { registerReplicationMetrics } from '../replication/index.js';
@@ -75,8 +75,14 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   if (quotas) registerQuotaMetrics(metrics, quotas);
   // Enforcement (policy hold) for jobs submitted straight to Slurm: the leader's singleton (it starts with the election, after the listeners).
   if (gate.tenancy?.enabled && config.multi_tenancy) {
-    const enforcer = new QuotaEnforcer({ tenancy: gate.tenancy, state, commands, audit, events, clock: base.clock, logger: logger.child({ component: 'quota-enforcement' }) }, { intervalMs: config.multi_tenancy.enforcement_interval });
+    const enforcerDeps = { tenancy: gate.tenancy, state, commands, audit, events, clock: base.clock, logger: logger.child({ component: 'quota-enforcement' }) };
+    const slurmLimits = new SlurmLimitEnforcer(enforcerDeps);
+    const enforcer = new QuotaEnforcer(enforcerDeps, { intervalMs: config.multi_tenancy.enforcement_interval, slurmLimits });
     leadership.runner.register(enforcer.singleton());
+    quotas?.attachEnforcement({
+      heldCount: (t) => enforcer.heldCount(t),
+      slurmLimits: (t) => slurmLimits.status().filter((s) => s.tenant === t).map(({ cluster, account, user, limits }) => ({ cluster, account, user, limits: { ...limits } })),
+    });
   }
   // Per-tenant API rate limits (a bucket per tenant on this hub).
   const tenantRate = gate.tenancy?.enabled && config.multi_tenancy ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, base.clock) : undefined;

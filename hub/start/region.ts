@@ -10,6 +10,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from '../config/index.js';
 import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 import { Alerting } from '../alerting/index.js';
 import { Federation } from '../federation/index.js';
 import { localHealth, type Listening } from '../health/index.js';
@@ -77,7 +78,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const leadership: Leadership =
     config.etcd && etcd
       ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity: listening.identity, health, clock, fences: replication ? [replication.fence] : [] })
-      : new StandaloneLeadership({ logger, identity: listening.identity, health, clock });
+      : new StandaloneLeadership({ logger, identity: listening.identity, health, clock, stateFile: join(config.data_dir, 'leader-state.json') });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
   const alerting = new Alerting(config.alerting, {
     state,

@@ -69,6 +69,27 @@ export const rateLimitSchema = z
   })
   .strict();
 
+const slurmPolicySchema = z
+  .object({
+    max_jobs_as: z
+      .enum(['GrpSubmitJobs', 'GrpJobs'])
+      .default('GrpSubmitJobs')
+      .describe('GrpSubmitJobs: Slurm refuses a submission past max_jobs (running + pending, as the quota counts). GrpJobs: Slurm accepts it and keeps the excess pending (AssocGrpJobsLimit); only running jobs are then limited. User limits use MaxSubmitJobs / MaxJobs.'),
+    account: glob
+      .regex(/^[^*?]+$/, 'an account name, not a glob')
+      .optional()
+      .describe("The association that carries the tenant-wide limits on each cluster (a parent of the tenant's accounts). Default: the tenant's one account, when `accounts` names exactly one."),
+    shares: z
+      .record(glob, z.number().positive('a share is more than 0').max(1_000_000, 'at most 1000000'))
+      .default({})
+      .describe("How the tenant's and its accounts' limits are split across its clusters (cluster name or glob -> weight, default 1 each): each cluster gets its share, rounded so the parts add up to the limit."),
+    take_over: z
+      .boolean()
+      .default(false)
+      .describe('Overwrite limits found set on an association the hub does not own (set by hand). Default: leave them, and report the association once.'),
+  })
+  .strict();
+
 const tenantSchema = z
   .object({
     clusters: globs.min(1).describe('The clusters (names or globs) the tenant uses. A cluster may belong to several tenants: its jobs are split by Slurm account.'),
@@ -83,9 +104,10 @@ const tenantSchema = z
     enforcement: z
       .object({
         policy: z
-          .enum(['alert', 'hold'])
+          .enum(['alert', 'hold', 'slurm'])
           .default('alert')
-          .describe('alert: the quota gauges only (the breach signal). hold: the leader holds the newest pending jobs over a max_jobs limit and releases them, and only them, when usage falls or a schedule raises the limit.'),
+          .describe('alert: the quota gauges only (the breach signal). hold: the leader holds the newest pending jobs past a limit (jobs; nodes, CPUs, GPUs and memory counting what pending jobs ask for as if they ran) and releases them, and only them, when usage falls or a schedule raises the limit. slurm: the leader writes the limits in force as Slurm association limits (sacctmgr, through each cluster\'s agent) and Slurm enforces them.'),
+        slurm: slurmPolicySchema.prefault({}).describe('How the `slurm` policy writes the limits.'),
         dry_run: z.boolean().default(false).describe('Report (audit record and event) what the policy would do, and do nothing.'),
       })
       .strict()
@@ -146,6 +168,13 @@ export const multiTenancyConfigSchema = z
             ctx.addIssue({ code: 'custom', path: ['tenants', name, field, g], message: `"${g}" has other limits in tenant ${prior.tenant}, which shares a cluster with this one: give it the same limits or one tenant` });
           } else if (!prior) seen.set(g, { tenant: name, limits: text, clusters: t.clusters });
         }
+      }
+    }
+    for (const [name, t] of Object.entries(c.tenants)) {
+      const tenantWide = t.resources !== undefined || t.schedules.length > 0;
+      const single = t.accounts.length === 1 && !/[*?]/.test(t.accounts[0]!);
+      if (t.enforcement.policy === 'slurm' && tenantWide && !t.enforcement.slurm.account && !single) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', name, 'enforcement', 'slurm', 'account'], message: "policy slurm writes the tenant's limits on one association per cluster: name it here (a parent of the tenant's accounts), or give the tenant exactly one account" });
       }
     }
     for (const [name, t] of Object.entries(c.tenants)) {

@@ -33,7 +33,7 @@ const person = (name: string, fields: Partial<Principal> = {}): Principal => ({ 
 describe('multi_tenancy config', () => {
   it("reads the brief's shape and fills the defaults", () => {
     const c = load(BRIEF).multi_tenancy!;
-    expect(c.tenants.engineering).toEqual({ clusters: ['eng-cluster'], accounts: ['*'], users: ['eng-*'], groups: [], resources: { max_jobs: 1000, max_nodes: 100 }, account_resources: {}, user_resources: {}, schedules: [], enforcement: { policy: 'alert', dry_run: false } });
+    expect(c.tenants.engineering).toEqual({ clusters: ['eng-cluster'], accounts: ['*'], users: ['eng-*'], groups: [], resources: { max_jobs: 1000, max_nodes: 100 }, account_resources: {}, user_resources: {}, schedules: [], enforcement: { policy: 'alert', dry_run: false, slurm: { max_jobs_as: 'GrpSubmitJobs', shares: {}, take_over: false } } });
     expect(c.enforcement_interval).toBe(30_000);
     expect(c.tenants.research.resources?.max_memory).toBe(2048 * 1024 ** 3);
   });

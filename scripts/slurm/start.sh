@@ -8,7 +8,8 @@
 #   munged (own key and socket), mariadbd + slurmdbd (accounting), slurmctld,
 #   node1..node4 with one slurmd each (fake 4 CPUs, 8000 MB), node5 listed DOWN (no slurmd),
 #   partitions debug (node[1-2], default) and batch (node[1-5]), QOS normal/high/low,
-#   accounts research (alice) and ops (bob),
+#   accounts research (root, alice) and ops (bob, slurmrestd), limits enforced
+#   (AccountingStorageEnforce=associations,limits,qos: only users with an association submit),
 #   slurmrestd rest_auth/jwt on TCP and slurmrestd rest_auth/local on a unix socket.
 #
 # Idempotent: when everything is up and the config is unchanged it only prints the env.
@@ -115,6 +116,10 @@ AccountingStorageHost=localhost
 AccountingStoragePort=$DBD_PORT
 # Slurm takes the munge socket for slurmdbd connections from here, not from AuthInfo.
 AccountingStoragePass=$MUNGE_SOCK
+# Association limits are real (the hub's quota policy slurm writes them): a user without an
+# association cannot submit, and GrpJobs/GrpSubmitJobs/GrpTRES hold or refuse the excess.
+AccountingStorageEnforce=associations,limits,qos
+AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/linux
 PriorityType=priority/multifactor
 PriorityWeightQOS=1000
@@ -181,7 +186,7 @@ rest_ping() { # token
 }
 nodes_up() { # every real node answers (idle, or busy with kept jobs)
   local states; states=$(sinfo -h -N -n "node[1-$NODES]" -o '%N %t' | sort -u) || return 1
-  [ "$(printf '%s\n' "$states" | wc -l)" = $NODES ] && ! printf '%s\n' "$states" | grep -qE '\*|unk|down|fail|boot'
+  [ "$(printf '%s\n' "$states" | wc -l)" = $NODES ] && ! printf '%s\n' "$states" | grep -qE '\*|unk|down|fail|boot|inval'
 }
 healthy() {
   local f tok
@@ -205,6 +210,9 @@ else
   if [ "$KEEP_STATE" != 1 ]; then rm -rf "${D:?}/ctld"/* "${D:?}/spool"/* "${D:?}/log"/*; fi
   for i in $(seq 1 $NODES); do mkdir -p "$D/spool/node$i"; done
   cd /
+  # The daemons must not inherit our caller's descriptors: run as `flock LOCK start.sh`, a
+  # mariadbd or slurmrestd holding the lock's descriptor would keep the lock held forever.
+  for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true; done
 
   rm -f "$MUNGE_SOCK" "$MUNGE_SOCK.lock"
   munged --socket="$MUNGE_SOCK" --key-file="$D/munge/munge.key" --pid-file="$D/run/munged.pid" \

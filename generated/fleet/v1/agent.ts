@@ -75,6 +75,8 @@ export enum CommandKind {
   COMMAND_KIND_HISTORY = 7,
   /** COMMAND_KIND_SUBMIT - submit a batch job as the caller's Slurm user */
   COMMAND_KIND_SUBMIT = 8,
+  /** COMMAND_KIND_ASSOCIATION - read or set association limits with sacctmgr (quota policy slurm) */
+  COMMAND_KIND_ASSOCIATION = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -107,6 +109,9 @@ export function commandKindFromJSON(object: any): CommandKind {
     case 8:
     case "COMMAND_KIND_SUBMIT":
       return CommandKind.COMMAND_KIND_SUBMIT;
+    case 9:
+    case "COMMAND_KIND_ASSOCIATION":
+      return CommandKind.COMMAND_KIND_ASSOCIATION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -134,6 +139,8 @@ export function commandKindToJSON(object: CommandKind): string {
       return "COMMAND_KIND_HISTORY";
     case CommandKind.COMMAND_KIND_SUBMIT:
       return "COMMAND_KIND_SUBMIT";
+    case CommandKind.COMMAND_KIND_ASSOCIATION:
+      return "COMMAND_KIND_ASSOCIATION";
     case CommandKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -291,6 +298,8 @@ export interface Command {
   idempotency_key: string;
   /** SUBMIT: the checked job spec (shared/submit SubmitSpec) as JSON */
   submit_json: string;
+  /** ASSOCIATION: the request (shared/associations AssociationRequest) as JSON */
+  association_json?: string | undefined;
 }
 
 export interface CommandResult {
@@ -305,6 +314,8 @@ export interface CommandResult {
   history: HistoryRun[];
   /** SUBMIT: the new job's id */
   job_id: string;
+  /** ASSOCIATION: the cluster's associations and their limits, as JSON */
+  association_json?: string | undefined;
 }
 
 /** One finished run of a job (the hub's job history; shared/history/job-record.ts). */
@@ -2195,6 +2206,7 @@ function createBaseCommand(): Command {
     until_ms: 0,
     idempotency_key: "",
     submit_json: "",
+    association_json: undefined,
   };
 }
 
@@ -2226,6 +2238,9 @@ export const Command: MessageFns<Command> = {
     }
     if (message.submit_json !== "") {
       writer.uint32(74).string(message.submit_json);
+    }
+    if (message.association_json !== undefined) {
+      writer.uint32(82).string(message.association_json);
     }
     return writer;
   },
@@ -2315,6 +2330,14 @@ export const Command: MessageFns<Command> = {
             message.submit_json = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.association_json = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2358,6 +2381,11 @@ export const Command: MessageFns<Command> = {
         : isSet(object.submit_json)
         ? globalThis.String(object.submit_json)
         : "",
+      association_json: isSet(object.associationJson)
+        ? globalThis.String(object.associationJson)
+        : isSet(object.association_json)
+        ? globalThis.String(object.association_json)
+        : undefined,
     };
   },
 
@@ -2390,6 +2418,9 @@ export const Command: MessageFns<Command> = {
     if (message.submit_json !== "") {
       obj.submitJson = message.submit_json;
     }
+    if (message.association_json !== undefined) {
+      obj.associationJson = message.association_json;
+    }
     return obj;
   },
 
@@ -2407,12 +2438,13 @@ export const Command: MessageFns<Command> = {
     message.until_ms = object.until_ms ?? 0;
     message.idempotency_key = object.idempotency_key ?? "";
     message.submit_json = object.submit_json ?? "";
+    message.association_json = object.association_json ?? undefined;
     return message;
   },
 };
 
 function createBaseCommandResult(): CommandResult {
-  return { id: "", ok: false, message: "", code: "", via: "", history: [], job_id: "" };
+  return { id: "", ok: false, message: "", code: "", via: "", history: [], job_id: "", association_json: undefined };
 }
 
 export const CommandResult: MessageFns<CommandResult> = {
@@ -2437,6 +2469,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     }
     if (message.job_id !== "") {
       writer.uint32(58).string(message.job_id);
+    }
+    if (message.association_json !== undefined) {
+      writer.uint32(66).string(message.association_json);
     }
     return writer;
   },
@@ -2510,6 +2545,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.job_id = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.association_json = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2535,6 +2578,11 @@ export const CommandResult: MessageFns<CommandResult> = {
         : isSet(object.job_id)
         ? globalThis.String(object.job_id)
         : "",
+      association_json: isSet(object.associationJson)
+        ? globalThis.String(object.associationJson)
+        : isSet(object.association_json)
+        ? globalThis.String(object.association_json)
+        : undefined,
     };
   },
 
@@ -2561,6 +2609,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     if (message.job_id !== "") {
       obj.jobId = message.job_id;
     }
+    if (message.association_json !== undefined) {
+      obj.associationJson = message.association_json;
+    }
     return obj;
   },
 
@@ -2576,6 +2627,7 @@ export const CommandResult: MessageFns<CommandResult> = {
     message.via = object.via ?? "";
     message.history = object.history?.map((e) => HistoryRun.fromPartial(e)) || [];
     message.job_id = object.job_id ?? "";
+    message.association_json = object.association_json ?? undefined;
     return message;
   },
 };
