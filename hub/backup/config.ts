@@ -20,7 +20,7 @@ const bucketFields = {
 
 const s3Schema = z
   .object({
-    type: z.literal('s3'),
+    type: z.literal('s3').describe('An S3-compatible bucket (AWS S3, MinIO, Ceph RGW...).'),
     ...bucketFields,
     region: z.string().min(1).default('us-east-1').describe('The bucket\'s region (signing).'),
     endpoint: z.url({ protocol: /^https?$/ }).optional().describe('An S3-compatible server (http(s)://host:port); default: AWS.'),
@@ -31,7 +31,7 @@ const s3Schema = z
 
 const gcsSchema = z
   .object({
-    type: z.literal('gcs'),
+    type: z.literal('gcs').describe("A Google Cloud Storage bucket through its S3-compatible API, with HMAC keys."),
     ...bucketFields,
     region: z.string().min(1).default('auto').describe('Signing region; Google accepts "auto".'),
     endpoint: z.url({ protocol: /^https?$/ }).default('https://storage.googleapis.com').describe("Google's S3-compatible (XML API) endpoint, or a test server."),
@@ -42,7 +42,7 @@ const gcsSchema = z
 
 const localSchema = z
   .object({
-    type: z.literal('local'),
+    type: z.literal('local').describe('A directory on this machine (another disk or a mounted share).'),
     name: bucketFields.name,
     path: z.string().min(1).describe('A directory (another disk or a mounted share); created when missing.'),
   })
