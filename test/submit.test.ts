@@ -129,7 +129,7 @@ beforeAll(async () => {
   hub = new SfleetProcess(['hub', '--config', join(work, 'hub.yaml')], join(work, 'hub.log')).start();
   agent = new SfleetProcess(['agent', '--config', join(work, 'agent.yaml')], join(work, 'agent.log'), { ...process.env, SFLEET_TEST_SLURM_JWT: slurm.jwt }).start();
   await waitFor('agent connected', async () => /"connected":\s*true/.test((await cli(['clusters', '-o', 'json'], tokens.alice)).stdout), 30_000, 250);
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await cleanup();
