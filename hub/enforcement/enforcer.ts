@@ -14,11 +14,11 @@ import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { periodic, type LeaderContext, type Singleton } from '../leader/index.js';
 import type { Tenancy } from '../tenancy/index.js';
+import { ENFORCER_USER } from './actor.js';
 import type { SlurmLimitEnforcer } from './slurm-limits.js';
 import { jobKey, planHolds, pruneHeld, type HeldEntry, type HoldAction, type LimitHit } from './hold-plan.js';
 
 const HELD_KEY = 'quota-holds';
-export const ENFORCER_USER = 'sfleet-quota';
 
 export interface EnforcerDeps {
   tenancy: Tenancy;

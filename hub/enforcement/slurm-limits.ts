@@ -16,10 +16,10 @@ import type { FleetState } from '../fleet/index.js';
 import type { LeaderContext } from '../leader/index.js';
 import { globMatch } from '../policy/index.js';
 import type { Tenancy } from '../tenancy/index.js';
+import { ENFORCER_USER } from './actor.js';
 import { assocKey, desiredAssociations, planAssociations, type OwnedAssociation, type SlurmAction } from './slurm-plan.js';
 
 const OWNED_KEY = 'quota-slurm-limits';
-const USER = 'sfleet-quota';
 
 export interface SlurmLimitDeps {
   tenancy: Tenancy;
@@ -62,7 +62,7 @@ export class SlurmLimitEnforcer {
     const rows = new Map<string, AssociationRow[]>();
     for (const cluster of clusters) {
       try {
-        rows.set(cluster, await this.deps.commands.association(cluster, { op: 'list' }, USER));
+        rows.set(cluster, await this.deps.commands.association(cluster, { op: 'list' }, ENFORCER_USER));
       } catch (err) {
         this.failOnce(reported, `list ${cluster}`, cluster, (err as Error).message);
       }
@@ -90,7 +90,7 @@ export class SlurmLimitEnforcer {
         ctx.assertLeading();
         const request: AssociationRequest = { op: 'set', account: action.account, user: action.user, set: action.set };
         try {
-          await this.deps.commands.association(cluster, request, USER);
+          await this.deps.commands.association(cluster, request, ENFORCER_USER);
         } catch (err) {
           reported.add(id);
           if (!this.reported.has(id)) await this.report(action, 'error', false, (err as Error).message);
@@ -130,7 +130,7 @@ export class SlurmLimitEnforcer {
       resource: `association ${action.cluster}/${action.account}${action.user ? `/${action.user}` : ''}`,
       outcome: outcome === 'error' || action.kind === 'refuse' || action.kind === 'missing' ? 'error' : 'success',
       reason,
-      user: USER,
+      user: ENFORCER_USER,
       transport: 'internal',
       tenant: { cluster: action.cluster, account: action.account },
       required: true,
