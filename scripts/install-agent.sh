@@ -120,7 +120,8 @@ echo "checksum ok $name"
 # 2. The configuration is one this binary accepts, before anything is written.
 [ -x "$BINARY" ] || chmod u+x "$BINARY" || die "$BINARY is not executable"
 # The embedded Node.js links libatomic.so.1, which minimal Debian and RHEL installs lack.
-missing=$(ldd "$BINARY" 2>/dev/null | awk '/not found/ { print $1 }' | tr '\n' ' ')
+# (ldd exits 1 on a file that is not a dynamic executable: that is not a missing library.)
+missing=$(ldd "$BINARY" 2>/dev/null | awk '/not found/ { print $1 }' | tr '\n' ' ') || true
 [ -z "$missing" ] || die "$name needs ${missing% } on this machine: install libatomic1 (Debian, Ubuntu) or libatomic (RHEL, Rocky); nothing installed"
 "$BINARY" config validate --no-require-env --role agent "$CONFIG" >/dev/null || die "$CONFIG is not a valid agent configuration (see above): nothing installed"
 
