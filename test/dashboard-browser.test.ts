@@ -240,8 +240,19 @@ describe('the web dashboard in Chromium', () => {
     const physics = fleet.simulators.reduce((n, s) => n + [...s.engine.jobs()].filter((j) => j.account === PM_ACCOUNT).length, 0);
     expect(Math.abs(count - physics)).toBeLessThan(physics * 0.2 + 10);
     await shot(page, 'jobs-project-manager');
+    // Another account's job asked for by its URL: the hub answers as if it did not exist, and no action is offered.
+    const c0 = fleet.clusters[0].name;
+    const other = [...engine(c0).jobs()].find((j) => j.account !== PM_ACCOUNT && j.arrayJobId === 0 && (j.state === 'PENDING' || j.state === 'RUNNING'))!;
+    await page.goto(`${origin}/jobs/${c0}/${other.id}`);
+    await page.waitForSelector('.detail [role=alert]');
+    expect(await page.textContent('.detail [role=alert]')).toMatch(/no job|not found/i);
+    expect(await page.$$('.detail button:not([aria-label="Close job detail"])')).toHaveLength(0);
+    // The navigation offers only pages the gate lets the project_manager read: no alerts, quotas or audit log.
+    const asked = page.waitForResponse((r) => r.url().includes('/api/v1/auth/can-i') && r.url().includes('resource=audit'));
     await page.goto(`${origin}/nodes`);
+    await asked;
     await page.waitForSelector('button.tile');
+    expect(await page.$$eval('nav[aria-label=Pages] a', (els) => els.map((e) => e.textContent))).toEqual(['Overview', 'Jobs', 'Nodes']);
     await page.click('button.tile');
     await page.waitForSelector('.detail');
     expect(await page.$$('.detail .buttons button')).toHaveLength(0);
