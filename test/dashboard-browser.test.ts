@@ -4,8 +4,7 @@
 // a job cancelled and a node drained from the UI as the simulated slurmctld sees it, live
 // updates without a reload, what a project_manager sees and may do, and axe-core on every page.
 // Screenshots of every page go to the run directory (dashboard-screenshots/).
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -13,18 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../agent/main.js';
 import { startSimulatedFleet, type RunningFleet } from '../sim/index.js';
 import { HeadlessChromium } from './harness/chromium.js';
+import { axeViolations as axe, loginOnPage, screenshot as shot } from './harness/dashboard-page.js';
 import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
-import { registerSecret, testLogger, testRunDir } from './harness/run-logs.js';
+import { registerSecret, testLogger } from './harness/run-logs.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 import { startTestAgent } from './harness/test-agent.js';
 import { waitFor } from './harness/wait.js';
 
 const PASSWORD = 'dashboard test 2026';
 const PM_ACCOUNT = 'physics';
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const shots = join(testRunDir(), 'dashboard-screenshots');
 
 let pki: TestPki;
 let hub: LoginHub;
@@ -36,7 +34,6 @@ let origin: string;
 
 beforeAll(async () => {
   assertBuilt();
-  mkdirSync(shots, { recursive: true });
   pki = await makePki();
   const dir = mkdtempSync(join(tmpdir(), `dashboard-browser-${process.pid}-`));
   hub = new LoginHub(join(dir, 'hub'), pki, {
@@ -80,26 +77,8 @@ afterAll(async () => {
 
 const engine = (cluster: string) => fleet.simulators.find((s) => s.name === cluster)!.engine;
 
-async function login(p: Page, user: string): Promise<void> {
-  await p.waitForURL(/\/login\?next=/);
-  await p.fill('#username', user);
-  await p.fill('#password', PASSWORD);
-  await p.click('#submit');
-}
+const login = (p: Page, user: string): Promise<void> => loginOnPage(p, user, PASSWORD);
 
-/** axe-core in the page (evaluated over CDP, which the page's CSP does not govern): serious and critical violations. */
-async function axe(p: Page): Promise<string[]> {
-  await p.evaluate(axeSource);
-  const result = await p.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run;
-    return run(document, { resultTypes: ['violations'] });
-  });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
-}
 
 describe('the web dashboard in Chromium', () => {
   it('a visit without a session goes to the login page and comes back to the same URL; the page runs under a strict CSP', async () => {

@@ -4,8 +4,7 @@
 // UI (the silence is in GET /api/v1/silences); quotas show the hub's usage and schedule; the audit
 // log is searched with its filters in the URL and paged. A session ended mid-use returns to login
 // and back to the same URL. axe-core on every page; screenshots go to dashboard-screenshots/.
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -14,18 +13,17 @@ import type { RunningAgent } from '../agent/main.js';
 import { startSimulatedFleet, type RunningFleet } from '../sim/index.js';
 import { webhookReceiver, type HttpReceiver } from './harness/alert-receivers.js';
 import { HeadlessChromium } from './harness/chromium.js';
+import { axeViolations as axe, loginOnPage, screenshot as shot } from './harness/dashboard-page.js';
 import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
-import { registerSecret, testLogger, testRunDir } from './harness/run-logs.js';
+import { registerSecret, testLogger } from './harness/run-logs.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 import { startTestAgent } from './harness/test-agent.js';
 import { waitFor } from './harness/wait.js';
 
 const PASSWORD = 'dashboard pages test 2026';
 const HOOK_SECRET = 'dashboard-pages-webhook-secret';
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const shots = join(testRunDir(), 'dashboard-screenshots');
 
 let pki: TestPki;
 let hub: LoginHub;
@@ -39,7 +37,6 @@ let cluster: string;
 
 beforeAll(async () => {
   assertBuilt();
-  mkdirSync(shots, { recursive: true });
   pki = await makePki();
   hook = await webhookReceiver(HOOK_SECRET).start();
   fleet = await startSimulatedFleet({ listen: '127.0.0.1:0', clusters: 1, namePrefix: 'pages', nodes: 16, jobs: 200, tickMs: 1000, token: 'sim-token', log: () => undefined });
@@ -100,25 +97,8 @@ afterAll(async () => {
   await hook?.close();
 });
 
-async function login(p: Page, user: string): Promise<void> {
-  await p.waitForURL(/\/login\?next=/);
-  await p.fill('#username', user);
-  await p.fill('#password', PASSWORD);
-  await p.click('#submit');
-}
+const login = (p: Page, user: string): Promise<void> => loginOnPage(p, user, PASSWORD);
 
-async function axe(p: Page): Promise<string[]> {
-  await p.evaluate(axeSource);
-  const result = await p.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run;
-    return run(document, { resultTypes: ['violations'] });
-  });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
-}
 
 /** The hub API from inside the page, as the dashboard calls it: session cookie plus CSRF header on mutations. */
 async function apiCall<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
