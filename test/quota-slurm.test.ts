@@ -174,6 +174,8 @@ describe('quota enforcement: slurm, through the hub and the agent (real Slurm 22
     // Each write is an event the tenant's member sees; the refusal on ops is bob's, not alice's.
     type Ev = { type: string; attributes: Record<string, string> };
     const seen = async (token: string): Promise<Ev[]> => (await get('/api/v1/events?type=quota_slurm_limit,quota_slurm_refused', token)).json.items as Ev[];
+    // Slurm shows the repair as soon as sacctmgr ran; the hub records it once the agent's answer is back.
+    await waitFor('the repair recorded', async () => (await seen(tokens.alice)).some((e) => e.attributes.action === 'repair'), 15_000, 250);
     const alices = await seen(tokens.alice);
     expect(alices.map((e) => `${e.type} ${e.attributes.action} ${e.attributes.account} ${e.attributes.limits}`).sort()).toEqual(
       ['quota_slurm_limit set research GrpJobs=2 GrpTRES:gres/gpu=3', 'quota_slurm_limit repair research GrpJobs=2'].sort(),
