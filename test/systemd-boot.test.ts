@@ -5,7 +5,7 @@
 // The agent reads a simulated cluster on the host and streams it to the hub; the test asks the
 // hub from the host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   copyFileSync(binary, join(release, 'sfleet-linux-x64'));
   chmodSync(join(release, 'sfleet-linux-x64'), 0o755);
   await run('bash', ['-c', `cd '${release}' && sha256sum sfleet-linux-x64 > SHA256SUMS`]);
-  copyFileSync(join(ROOT, 'scripts/install-agent.sh'), join(release, 'install-agent.sh'));
+  for (const f of ['install.sh', 'install-agent.sh', 'install-hub.sh']) copyFileSync(join(ROOT, 'scripts', f), join(release, f));
   cpSync(join(ROOT, 'deploy/systemd'), join(release, 'systemd'), { recursive: true });
   const pki = join(work, 'pki');
   const sfleet = (args: string[]) => run(binary, args);
@@ -73,20 +73,12 @@ beforeAll(async () => {
   );
   writeFileSync(join(release, 'agent.env'), 'SLURM_JWT=boot\n', { mode: 0o600 });
 
-  // The hub, installed as its package would be: binary, unit enabled, user, config, certificates.
-  copyFileSync(binary, join(rootfs, 'usr/local/bin/sfleet'));
-  chmodSync(join(rootfs, 'usr/local/bin/sfleet'), 0o755);
-  copyFileSync(join(ROOT, 'deploy/systemd/sfleet-hub.service'), join(rootfs, 'etc/systemd/system/sfleet-hub.service'));
-  mkdirSync(join(rootfs, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
-  symlinkSync('/etc/systemd/system/sfleet-hub.service', join(rootfs, 'etc/systemd/system/multi-user.target.wants/sfleet-hub.service'));
-  await run('chroot', [rootfs, 'useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'sfleet-hub']);
-  mkdirSync(join(rootfs, 'etc/sfleet/hub-pki'), { recursive: true });
-  for (const f of ['ca.pem', 'hub.pem', 'hub-key.pem']) copyFileSync(join(pki, f), join(rootfs, 'etc/sfleet/hub-pki', f));
-  await run('chroot', [rootfs, 'chgrp', 'sfleet-hub', '/etc/sfleet/hub-pki/hub-key.pem']);
-  chmodSync(join(rootfs, 'etc/sfleet/hub-pki/hub-key.pem'), 0o640);
+  // The hub's files: install-hub.sh puts them in place inside the booted system.
+  mkdirSync(join(release, 'hub-pki'));
+  for (const f of ['ca.pem', 'hub.pem', 'hub-key.pem']) copyFileSync(join(pki, f), join(release, 'hub-pki', f));
   writeFileSync(
-    join(rootfs, 'etc/sfleet/hub.yaml'),
-    stringify({ region: 'boot', hub_id: 'boot-1', data_dir: '/var/lib/sfleet-hub', listen: { http: `127.0.0.1:${http}`, grpc: `127.0.0.1:${grpc}` }, tls: { ca: '/etc/sfleet/hub-pki/ca.pem', cert: '/etc/sfleet/hub-pki/hub.pem', key: '/etc/sfleet/hub-pki/hub-key.pem' } }),
+    join(release, 'hub.yaml'),
+    stringify({ region: 'boot', hub_id: 'boot-1', data_dir: '/var/lib/sfleet-hub', listen: { http: `127.0.0.1:${http}`, grpc: `127.0.0.1:${grpc}` }, tls: { ca: '/etc/sfleet/pki/ca.pem', cert: '/etc/sfleet/pki/hub.pem', key: '/etc/sfleet/pki/hub-key.pem' } }),
   );
 
   sim = spawn(binary, ['sim', '--listen', `127.0.0.1:${simPort}`, '--nodes', '8', '--jobs', '40', '--token', 'boot'], { stdio: 'ignore' });
@@ -113,8 +105,11 @@ afterAll(async () => {
 });
 
 describe('systemd units in a booted Debian 12', () => {
-  it('the hub unit runs the hub as its own user; install-agent.sh enables and starts the agent, which streams to it', async () => {
+  it('install-hub.sh and install-agent.sh enable and start both units; the hub runs as its own user; the agent streams to it', async () => {
     const { http, pki } = (globalThis as { bootPorts?: { http: number; pki: string } }).bootPorts!;
+    const hubInstall = ['bash', '/root/release/install-hub.sh', '--binary', '/root/release/sfleet-linux-x64', '--sums', '/root/release/SHA256SUMS', '--config', '/root/release/hub.yaml', '--pki', '/root/release/hub-pki', '--unit', '/root/release/systemd/sfleet-hub.service'];
+    expect(await inside(hubInstall)).not.toMatch(/not started/);
+    expect((await inside(['systemctl', 'is-enabled', 'sfleet-hub'])).trim()).toBe('enabled');
     expect((await inside(['systemctl', 'is-active', 'sfleet-hub'])).trim()).toBe('active');
     const hubPid = (await inside(['systemctl', 'show', '-p', 'MainPID', '--value', 'sfleet-hub'])).trim();
     expect(await inside(['ps', '-o', 'user=', '-p', hubPid]).catch(() => inside(['stat', '-c', '%U', `/proc/${hubPid}`]))).toMatch(/sfleet-hub/);
@@ -135,7 +130,8 @@ describe('systemd units in a booted Debian 12', () => {
       throw new Error(`${err.message}\n${await inside(['journalctl', '-u', 'sfleet-agent', '-u', 'sfleet-hub', '--no-pager', '-n', '30']).catch(() => '')}`);
     });
 
-    // A second run changes nothing and the service keeps running.
+    // A second run of either changes nothing and the services keep running.
+    expect(await inside(hubInstall)).toMatch(/changed 0/);
     expect(await inside(['bash', '/root/release/install-agent.sh', '--binary', '/root/release/sfleet-linux-x64', '--sums', '/root/release/SHA256SUMS', '--config', '/root/release/agent.yaml', '--env', '/root/release/agent.env', '--pki', '/root/release/pki', '--unit', '/root/release/systemd/sfleet-agent.service'])).toMatch(/changed 0/);
     // Its journal never shows the Slurm token.
     expect(await inside(['journalctl', '-u', 'sfleet-agent', '--no-pager'])).not.toContain('SLURM_JWT=boot');
