@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/sfleet-release
 ROOTFS=$CACHE/debian12-systemd
-[ "$(id -u)" = 0 ] || { echo "debootstrap and systemd-nspawn need root" >&2; exit 1; }
+log() { echo "[debian-rootfs] $*" >&2; }
+die() { log "$*"; exit 1; }
+[ "$(id -u)" = 0 ] || die "debootstrap and systemd-nspawn need root"
 . scripts/lib/apt-install.sh
 apt_install_missing debootstrap systemd-container >&2
 if [ ! -x "$ROOTFS/usr/lib/systemd/systemd" ]; then
