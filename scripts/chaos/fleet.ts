@@ -25,8 +25,17 @@ export interface ClusterView {
   owner_hub?: string | null;
 }
 
+export interface FleetOptions {
+  /** Where hubs and agents start from: the built checkout of an earlier release (default this one). */
+  release?: string;
+  /** How long a hub's start waits for /readyz (HubChildOptions; default 30 s). */
+  readyTimeoutMs?: number;
+  /** The hubs' `regions:` section (peer regions of a scope=global query). */
+  regions?: Record<string, unknown>;
+}
+
 export class Hub extends GroupHub {
-  constructor(id: string, dir: string, pki: TestPki, services: HaServices) {
+  constructor(id: string, dir: string, pki: TestPki, services: HaServices, options: FleetOptions = {}) {
     super(id, dir, {
       region: REGION,
       pki,
@@ -37,10 +46,13 @@ export class Hub extends GroupHub {
         stream: { heartbeat_interval: '500ms', failover_threshold: 3 },
         etcd: { lease_ttl: '3s' },
         redis: { stale_after: '2s', compact_interval: '1s' },
+        ...(options.regions ? { regions: options.regions } : {}),
       },
       // Chaos keeps its logs and audit records itself (keepForScan); a hung hub must not stall the run.
       runDir: false,
       killAfterMs: 10_000,
+      release: options.release,
+      readyTimeoutMs: options.readyTimeoutMs,
     });
   }
 
@@ -85,6 +97,8 @@ export class Agent {
   constructor(
     readonly name: string,
     readonly dir: string,
+    /** The built checkout the next start() runs (default this one): the upgrade test changes it. */
+    public release?: string,
   ) {
     this.spoolDir = path.join(dir, name, 'spool');
   }
@@ -114,7 +128,7 @@ export class Agent {
   start(): void {
     for (const p of this.proxies) p.restore();
     const home = path.join(this.dir, this.name);
-    this.proc = new SfleetProcess(['agent', '--config', path.join(home, 'agent.yaml')], path.join(home, 'agent.log'), process.env, { runDir: false, killAfterMs: 10_000 }).start();
+    this.proc = new SfleetProcess(['agent', '--config', path.join(home, 'agent.yaml')], path.join(home, 'agent.log'), process.env, { runDir: false, killAfterMs: 10_000, release: this.release }).start();
   }
 
   /** epoch, lastSeq and the jobs of the spool; only while the agent is not running. */
@@ -135,6 +149,8 @@ export class Fleet {
   readonly hubs: Hub[] = [];
   readonly agents: Agent[] = [];
   sim?: RunningSimulator;
+  /** The fleet CA and its certificates; made by start(). */
+  pki!: TestPki;
   private churn?: NodeJS.Timeout;
   // The active agent: head1 at first, then whichever the accounting of the last scenario
   // restarted first and saw the hubs follow.
@@ -143,6 +159,7 @@ export class Fleet {
   constructor(
     readonly dir: string,
     readonly services: HaServices,
+    readonly options: FleetOptions = {},
   ) {}
 
   /** etcd + Redis, the simulator, the hubs (hub-1 first: it leads) and the agents (head1 active). */
@@ -150,14 +167,15 @@ export class Fleet {
     const { dir, services, hubs, agents } = this;
     await services.start(120_000);
     const pki = await makePki('chaos.sfleet', { dir: path.join(dir, 'pki'), clientName: 'chaos', registerSecrets: false });
+    this.pki = pki;
     const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs: 40, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin: 240, log: () => undefined });
     this.sim = sim;
-    for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services));
+    for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services, this.options));
     await hubs[0].start(); // first: it leads
     await Promise.all([hubs[1].start(), hubs[2].start()]);
     log(`hubs ready: ${hubs.map((h) => `${h.id} https://127.0.0.1:${h.httpPort}`).join(', ')}`);
     for (const name of ['head1', 'head2']) {
-      const a = new Agent(name, dir);
+      const a = new Agent(name, dir, this.options.release);
       await a.setup(hubs, await pki.agent(CLUSTER, name), sim.url);
       agents.push(a);
     }

@@ -62,6 +62,8 @@ export abstract class HubChild {
   proc?: SfleetProcess;
   httpPort = 0;
   grpcPort = 0;
+  /** The built checkout the next start() runs (SfleetProcessOptions.release): changed between restarts by the upgrade test. */
+  release?: string;
 
   constructor(
     /** The hub's own directory: hub.yaml, hub.log, data/. */
@@ -69,6 +71,7 @@ export abstract class HubChild {
     readonly env: NodeJS.ProcessEnv = process.env,
     readonly childOptions: HubChildOptions = {},
   ) {
+    this.release = childOptions.release;
     this.configFile = path.join(home, 'hub.yaml');
     this.logFile = path.join(home, 'hub.log');
     this.dataDir = path.join(home, 'data');
@@ -109,7 +112,7 @@ export abstract class HubChild {
     this.auditDir = audit?.dir ?? path.join(this.dataDir, 'audit');
     const { readyTimeoutMs = 30_000, ...processOptions } = this.childOptions;
     if (processOptions.runDir ?? true) registerAuditDir(this.auditDir);
-    this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env, processOptions).start();
+    this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env, { ...processOptions, release: this.release }).start();
     await waitFor(what, () => this.ready(), readyTimeoutMs, 100);
     return this;
   }

@@ -15,7 +15,7 @@ export interface GroupHubOptions extends HubChildOptions {
   /** redis.url; with neither it nor config.redis the hub has no redis: section. */
   redisUrl?: string;
   /** hub.yaml keys besides region, hub_id, listen, tls, data_dir and the etcd endpoints / Redis url. */
-  config?: { log_level?: string; stream?: Record<string, unknown>; etcd?: Record<string, unknown>; redis?: Record<string, unknown> };
+  config?: { log_level?: string; stream?: Record<string, unknown>; etcd?: Record<string, unknown>; redis?: Record<string, unknown>; regions?: Record<string, unknown> };
   /** Timeout of one HTTPS probe (/readyz, /metrics); default 2 s. */
   probeTimeoutMs?: number;
 }
@@ -46,6 +46,7 @@ export class GroupHub extends HubChild {
         tls: pki.hub,
         ...(config.log_level ? { log_level: config.log_level } : {}),
         ...(config.stream ? { stream: config.stream } : {}),
+        ...(config.regions ? { regions: config.regions } : {}),
         etcd: { endpoints: etcdEndpoints, ...config.etcd },
         ...(redisUrl || config.redis ? { redis: { ...(redisUrl ? { url: redisUrl } : {}), ...config.redis } } : {}),
       },

@@ -29,6 +29,8 @@ export interface SfleetProcessOptions {
   runDir?: boolean;
   /** Follow a signal the process has not obeyed within this long with SIGKILL (default: wait). */
   killAfterMs?: number;
+  /** The built checkout whose bin/sfleet.js runs (default: this one): an earlier release in the upgrade test. */
+  release?: string;
 }
 
 export class SfleetProcess {
@@ -44,7 +46,8 @@ export class SfleetProcess {
   start(): this {
     const outs = [createWriteStream(this.logFile, { flags: 'a' })];
     if (this.options.runDir ?? true) outs.push(createWriteStream(processLogPath(`${this.logFile.replace(/\.log$/, '')}-${this.args[0]}`), { flags: 'a' }));
-    this.child = spawn(process.execPath, [SFLEET, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const bin = this.options.release ? path.join(this.options.release, 'bin/sfleet.js') : SFLEET;
+    this.child = spawn(process.execPath, [bin, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const out of [this.child.stdout!, this.child.stderr!]) for (const to of outs) out.pipe(to);
     return this;
   }

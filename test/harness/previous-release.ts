@@ -1,0 +1,43 @@
+// The previous release for the upgrade test: the commit named in scripts/release/previous-release
+// (where the packaging issue started), built from git into a cache once per commit. Its
+// dependencies are a subset of today's at the same ranges, so it runs on this checkout's
+// node_modules; a dependency it names that is not installed here stops the build with its name.
+// Only the upgrade test builds it (one file, so no lock).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './sfleet-process.js';
+
+export const PREVIOUS_RELEASE = readFileSync(join(ROOT, 'scripts/release/previous-release'), 'utf8').trim();
+
+function sh(command: string, cwd: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('bash', ['-c', command], { cwd, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${command}: ${stderr}${stdout}${err.message}`)) : resolve(stdout))),
+  );
+}
+
+/** The built checkout of the previous release (bin/sfleet.js runs it). */
+export async function previousRelease(): Promise<string> {
+  const sha = PREVIOUS_RELEASE;
+  await sh(`git cat-file -e ${sha}^{commit}`, ROOT, 10_000).catch(() => {
+    throw new Error(`this checkout has no commit ${sha}, the previous release the upgrade test builds from git (a shallow clone? git fetch --unshallow)`);
+  });
+  const cache = join(tmpdir(), 'sfleet-previous-release');
+  const dir = join(cache, sha.slice(0, 12));
+  if (existsSync(join(dir, 'dist/cli/main.js'))) return dir;
+  mkdirSync(cache, { recursive: true });
+  const tmp = `${dir}.${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  await sh(`git archive ${sha} | tar -x -C ${tmp}`, ROOT, 120_000);
+  const pkg = JSON.parse(readFileSync(join(tmp, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const missing = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((d) => !existsSync(join(ROOT, 'node_modules', d)));
+  if (missing.length) throw new Error(`the previous release ${sha} needs ${missing.join(', ')}, not installed in this checkout`);
+  symlinkSync(join(ROOT, 'node_modules'), join(tmp, 'node_modules'));
+  await sh('node node_modules/typescript/bin/tsc -p tsconfig.json', tmp, 600_000);
+  // A rename: a build cut short never looks finished.
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return dir;
+}
