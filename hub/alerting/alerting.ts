@@ -16,7 +16,7 @@ import { parseIntake } from './intake.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import type { Alert } from './model.js';
-import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
+import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, TicketBook, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
 import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts, type Rule, type RuleContext } from './rules/index.js';
 import { Silences, type Silence } from './silences/index.js';
 import { AlertingStore, type OutboxEntry } from './store.js';
@@ -102,6 +102,7 @@ export class Alerting {
   private readonly links: AckLinks;
   private readonly usedNonces: Record<string, number>;
   private readonly outbox: OutboxEntry[];
+  private readonly tickets: TicketBook;
   private readonly notifiers: Notifier[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private inhibited = new Map<string, string>();
@@ -123,10 +124,11 @@ export class Alerting {
     this.inhibitor = new Inhibitor(config);
     this.usedNonces = snap.used_nonces;
     this.outbox = snap.outbox;
+    this.tickets = new TicketBook(snap.tickets, () => this.persist());
     this.deliveries = new DeliveryLog(dir ? join(dir, 'deliveries.log') : undefined);
     const channels = new Map<string, { config: ChannelConfig; notifier: Notifier }>();
     for (const c of channelsOf(config)) {
-      const notifier = (deps.notifiers ?? buildNotifier)(c);
+      const notifier = deps.notifiers ? deps.notifiers(c) : buildNotifier(c, { tickets: this.tickets });
       this.notifiers.push(notifier);
       channels.set(c.name, { config: c, notifier });
     }
@@ -422,7 +424,7 @@ export class Alerting {
     const now = this.deps.clock.now();
     for (const [n, exp] of Object.entries(this.usedNonces)) if (exp <= now) delete this.usedNonces[n];
     try {
-      this.store.save({ version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox });
+      this.store.save({ version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox, tickets: this.tickets.toJSON() });
     } catch (err) {
       this.deps.logger.error({ err: (err as Error).message }, 'alerting: could not write the alerting state');
     }
