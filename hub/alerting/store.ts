@@ -6,6 +6,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GroupState } from './dispatch/index.js';
+import type { AlertHistory } from './history.js';
 import type { Alert } from './model.js';
 import type { Notification } from './notify/index.js';
 import type { Silence } from './silences/index.js';
@@ -24,10 +25,12 @@ export interface AlertingSnapshot {
   outbox: OutboxEntry[];
   /** Ticketing channels' tickets per episode (channel:dedup_key -> sys_id or issue key). */
   tickets: Record<string, string>;
+  /** The timelines of alerts not yet resolved (history.ts). */
+  timelines: Record<string, AlertHistory>;
 }
 
 export function emptySnapshot(): AlertingSnapshot {
-  return { version: 1, alerts: [], groups: [], silences: [], used_nonces: {}, outbox: [], tickets: {} };
+  return { version: 1, alerts: [], groups: [], silences: [], used_nonces: {}, outbox: [], tickets: {}, timelines: {} };
 }
 
 export class AlertingStore {
