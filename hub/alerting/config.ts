@@ -125,7 +125,7 @@ const jira = z.object({
 }).strict().superRefine(oneCredential);
 
 const E164 = /^\+[1-9]\d{6,14}$/;
-export const SMS_TEMPLATE_FIELDS = ['to', 'message'] as const;
+const SMS_TEMPLATE_FIELDS = ['to', 'message'] as const;
 const smsBody = z.string().min(1).max(4096).superRefine((t, ctx) => {
   const problem = checkTemplate(t, SMS_TEMPLATE_FIELDS);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -140,8 +140,8 @@ const sms = z.object({
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name'), z.string().min(1)).default({}).describe('Extra headers, e.g. authorization: "Bearer ${SMS_TOKEN}" (never logged).'),
   content_type: z.enum(['json', 'form']).default('json').describe('json: the body template renders JSON (values escaped for JSON strings); form: application/x-www-form-urlencoded (values URL-encoded).'),
   body: smsBody.default('{"to":"{{to}}","message":"{{message}}"}').describe('The request body: {{to}} (E.164), {{message}} and the title fields.'),
-  to: z.array(z.string().regex(E164, 'expected an E.164 number such as +4915112345678')).default([]).describe('Numbers always texted; users\' sms contacts add theirs.'),
-  max_length: z.number().int().min(70).max(1600).default(320).describe('Messages are cut to this many characters.'),
+  to: z.array(z.string().regex(E164, 'expected an E.164 number such as +4915112345678')).default([]).describe('The numbers texted when a step names the channel; a user\'s sms contact texts their own number instead.'),
+  max_length: z.number().int().min(70).max(1600).default(320).describe('Messages ("<STATUS>: <title>", or the text template when set, and the ack link) are cut to this many characters.'),
 }).strict().superRefine((c, ctx) => {
   if (c.method === 'GET' && c.content_type !== 'form') ctx.addIssue({ code: 'custom', path: ['content_type'], message: 'GET sends the body as a query string: content_type must be form' });
   if (c.content_type === 'json') {

@@ -228,10 +228,16 @@ describe('SMS through an HTTP gateway', () => {
     expect(gw.texts.map((t) => t.to)).toEqual(['+4915100000002']);
   });
 
-  it('a GET gateway gets the form-encoded body as its query string', async () => {
-    const { d } = deliverer([{ type: 'sms', url: `${gw.url}/cgi-bin/sendsms`, method: 'GET', content_type: 'form', body: 'to={{to}}&message={{status}}+{{summary}}', headers: auth, to: ['+4915100000003'] }]);
+  it('a GET gateway gets the form-encoded body as its query string; a text template shapes the message', async () => {
+    const { d } = deliverer([
+      { type: 'sms', url: `${gw.url}/cgi-bin/sendsms`, method: 'GET', content_type: 'form', body: 'to={{to}}&message={{status}} {{summary}}', headers: auth, to: ['+4915100000003'] },
+      { type: 'sms', name: 'short', url: `${gw.url}/cgi-bin/sendsms?route=2`, method: 'GET', content_type: 'form', body: 'to={{to}}&message={{message}}', text: '{{alertname}} on {{cluster}} & more', headers: auth, to: ['+4915100000003'] },
+    ]);
     expect(await d.deliver('sms', note())).toBe('delivered');
     expect(gw.texts.at(-1)).toEqual({ to: '+4915100000003', message: 'firing node n4 of c1 is down: x' });
+    // The channel's notifications are rendered by alerting.ts; here the text as it would arrive.
+    expect(await d.deliver('short', note('resolved', { text: 'node_down on c1 & more' }))).toBe('delivered');
+    expect(gw.texts.at(-1)).toEqual({ to: '+4915100000003', message: 'RESOLVED: node_down on c1 & more' });
   });
 });
 

@@ -22,7 +22,7 @@ export function smsNotifier(c: SmsConfig): Notifier {
       const numbers = [...new Set(n.to ? [n.to] : c.to)];
       if (!numbers.length) return { outcome: 'rejected', reason: 'no number to text: set the channel\'s to, or contacts with an address' };
       const done = reached.get(n.id) ?? new Set<string>();
-      const fields = { ...titleFields(n), message: message(n, c.max_length) };
+      const fields = { ...titleFields(n), message: message(n, c) };
       for (const to of numbers.filter((x) => !done.has(x))) {
         const body = renderTemplate(c.body, { ...fields, to }, encode);
         const headers = { ...(c.method === 'GET' ? {} : { 'content-type': c.content_type === 'json' ? 'application/json' : 'application/x-www-form-urlencoded' }), ...c.headers };
@@ -45,9 +45,10 @@ function remember(reached: Map<string, Set<string>>, id: string, done: Set<strin
   if (reached.size > REMEMBERED) reached.delete(reached.keys().next().value as string);
 }
 
-function message(n: Notification, max: number): string {
-  const text = `${n.status.toUpperCase()}: ${n.title}${n.ack_url && n.status === 'firing' ? ` Ack: ${n.ack_url}` : ''}`;
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** The title (or, when the channel sets a text template, the text), the status first; cut to max_length. */
+function message(n: Notification, c: SmsConfig): string {
+  const text = `${n.status.toUpperCase()}: ${c.text ? n.text : n.title}${n.ack_url && n.status === 'firing' ? ` Ack: ${n.ack_url}` : ''}`;
+  return text.length > c.max_length ? `${text.slice(0, c.max_length - 1)}…` : text;
 }
 
 function titleFields(n: Notification): Record<string, string | number> {
