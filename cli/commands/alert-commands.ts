@@ -1,7 +1,7 @@
-// `sfleet alerts` (list, ack, resolve, deliveries, test-channel) and `sfleet silence`
+// `sfleet alerts` (list, ack, resolve, history, deliveries, test-channel) and `sfleet silence`
 // (add, list, expire): the hub's /api/v1/alerts and /api/v1/silences.
 import type { Command } from 'commander';
-import type { AlertView, DeliveryRecord, Silence } from '../../hub/alerting/index.js';
+import type { AlertHistory, AlertView, DeliveryRecord, Silence } from '../../hub/alerting/index.js';
 import { render, type Column } from '../output/render.js';
 import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
 
@@ -25,6 +25,26 @@ const SILENCE_COLUMNS: Column<Silence>[] = [
   { header: 'COMMENT', value: (s) => s.comment },
 ];
 
+const HISTORY_COLUMNS: Column<AlertHistory>[] = [
+  { header: 'FINGERPRINT', value: (h) => h.fingerprint },
+  { header: 'ALERT', value: (h) => h.labels.alertname ?? '' },
+  { header: 'CLUSTER', value: (h) => h.labels.cluster ?? '' },
+  { header: 'FIRED', value: (h) => h.fired_at },
+  { header: 'NOTIFIED', value: (h) => notified(h) },
+  { header: 'ACKED', value: (h) => (h.acknowledged_at ? `${h.acknowledged_at} by ${h.acknowledged_by}` : '') },
+  { header: 'RESOLVED', value: (h) => `${h.resolved_at ?? ''}${h.resolved_by ? ` by ${h.resolved_by}` : ''}` },
+  { header: 'SUMMARY', value: (h) => h.summary },
+];
+
+/** The first notification and the channels reached: "12:00:05Z email,pagerduty (1 failed)". */
+function notified(h: AlertHistory): string {
+  const sent = h.timeline.filter((e) => e.what === 'notified');
+  if (!sent.length) return '';
+  const ok = [...new Set(sent.filter((e) => e.outcome === 'delivered').map((e) => e.channel))];
+  const failed = sent.filter((e) => e.outcome !== 'delivered').length;
+  return `${sent[0].at} ${ok.join(',')}${failed ? ` (${failed} failed)` : ''}`;
+}
+
 const DELIVERY_COLUMNS: Column<DeliveryRecord>[] = [
   { header: 'TIME', value: (d) => d.at },
   { header: 'CHANNEL', value: (d) => d.channel },
@@ -42,7 +62,7 @@ function print<T>(items: T[], opts: Record<string, unknown>, columns: Column<T>[
 const cmd = (parent: Command, spec: string, description: string) => withOutput(withConnection(parent.command(spec).description(description)));
 
 export function registerAlertCommands(program: Command): void {
-  const alerts = program.command('alerts').description('alerts: list, ack, resolve, deliveries, test-channel');
+  const alerts = program.command('alerts').description('alerts: list, ack, resolve, history, deliveries, test-channel');
   cmd(alerts, 'list', 'list alerts (pending, firing, recently resolved)')
     .option('--state <state>', 'pending, firing or resolved')
     .option('--cluster <name>')
@@ -59,6 +79,16 @@ export function registerAlertCommands(program: Command): void {
       print(page.items, opts, ALERT_COLUMNS);
     });
   }
+  cmd(alerts, 'history', 'resolved alerts, newest first, with their timeline (fired, notified, acked, resolved; -o json for every step)')
+    .option('--cluster <name>')
+    .option('--limit <n>', 'at most n (default 100)', (v) => Number(v))
+    .action(async (opts) => {
+      const q = new URLSearchParams();
+      if (opts.cluster) q.set('cluster', opts.cluster);
+      if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+      const page = await clientFrom(opts).json<{ items: AlertHistory[] }>('GET', `/api/v1/alerts/history${q.size ? `?${q}` : ''}`);
+      print(page.items, opts, HISTORY_COLUMNS);
+    });
   cmd(alerts, 'deliveries', 'the delivery log, oldest first')
     .option('--channel <name>')
     .option('--outcome <outcome>', 'delivered, retry, rejected or failed')

@@ -12,11 +12,12 @@ import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { periodic, type Singleton } from '../leader/index.js';
 import { AckLinks } from './ack-link.js';
+import { AlertHistoryBook, type AlertHistory } from './history.js';
 import { parseIntake } from './intake.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import type { Alert } from './model.js';
-import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
+import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, TicketBook, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
 import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts, type Rule, type RuleContext } from './rules/index.js';
 import { Silences, type Silence } from './silences/index.js';
 import { AlertingStore, type OutboxEntry } from './store.js';
@@ -102,6 +103,8 @@ export class Alerting {
   private readonly links: AckLinks;
   private readonly usedNonces: Record<string, number>;
   private readonly outbox: OutboxEntry[];
+  private readonly tickets: TicketBook;
+  private readonly history: AlertHistoryBook;
   private readonly notifiers: Notifier[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private inhibited = new Map<string, string>();
@@ -123,10 +126,12 @@ export class Alerting {
     this.inhibitor = new Inhibitor(config);
     this.usedNonces = snap.used_nonces;
     this.outbox = snap.outbox;
+    this.tickets = new TicketBook(snap.tickets, () => this.persist());
+    this.history = new AlertHistoryBook(snap.timelines, dir ? join(dir, 'history.json') : undefined, (err) => deps.logger.error({ err: err.message }, 'alerting: could not write the alert history'));
     this.deliveries = new DeliveryLog(dir ? join(dir, 'deliveries.log') : undefined);
     const channels = new Map<string, { config: ChannelConfig; notifier: Notifier }>();
     for (const c of channelsOf(config)) {
-      const notifier = (deps.notifiers ?? buildNotifier)(c);
+      const notifier = deps.notifiers ? deps.notifiers(c) : buildNotifier(c, { tickets: this.tickets });
       this.notifiers.push(notifier);
       channels.set(c.name, { config: c, notifier });
     }
@@ -264,6 +269,11 @@ export class Alerting {
     return s;
   }
 
+  /** Resolved alerts with their timelines (fired, notified, acknowledged, resolved), newest first. */
+  listHistory(q: { cluster?: string; limit?: number }): AlertHistory[] {
+    return this.history.list(q);
+  }
+
   listDeliveries(q: DeliveryQuery): ReturnType<DeliveryLog['list']> {
     return this.deliveries.list(q);
   }
@@ -367,7 +377,8 @@ export class Alerting {
     if (!this.outbox.includes(entry)) this.outbox.push(entry);
     const p = this.deliverer
       .deliver(channel, n)
-      .catch(() => 'failed')
+      .catch(() => 'failed' as const)
+      .then((outcome) => this.history.notified(n.alerts.map((a) => a.fingerprint), { at: new Date(this.deps.clock.now()).toISOString(), channel, status: n.status, step: n.step, outcome }))
       .finally(() => {
         const i = this.outbox.indexOf(entry);
         if (i >= 0) this.outbox.splice(i, 1);
@@ -409,6 +420,9 @@ export class Alerting {
 
   private event(a: Alert, type: string, message: string, extra: Record<string, string> = {}): void {
     const at = new Date(this.deps.clock.now()).toISOString();
+    if (type === 'alert_firing') this.history.fired(a, at);
+    else if (type === 'alert_acknowledged') this.history.acknowledged(a.fingerprint, extra.acked_by ?? '', at);
+    else if (type === 'alert_resolved') this.history.resolved(a.fingerprint, extra.resolved_by, a.ends_at ?? at);
     try {
       this.deps.events?.record(a.labels.cluster ?? '', [
         { id: `${type}:${a.fingerprint}:${a.starts_at ?? a.active_since}:${extra.acked_by ?? ''}`, cluster: a.labels.cluster ?? '', type, severity: a.labels.severity === 'critical' ? 'critical' : a.labels.severity === 'warning' ? 'warning' : 'info', message, occurred_at: at, attributes: { ...a.labels, fingerprint: a.fingerprint, ...extra } },
@@ -422,7 +436,7 @@ export class Alerting {
     const now = this.deps.clock.now();
     for (const [n, exp] of Object.entries(this.usedNonces)) if (exp <= now) delete this.usedNonces[n];
     try {
-      this.store.save({ version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox });
+      this.store.save({ version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox, tickets: this.tickets.toJSON(), timelines: this.history.openTimelines() });
     } catch (err) {
       this.deps.logger.error({ err: (err as Error).message }, 'alerting: could not write the alerting state');
     }

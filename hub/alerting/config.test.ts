@@ -29,6 +29,8 @@ describe('alerting config', () => {
     ['bad-expression.yaml', 'bad-expression.yaml:5: alerting.custom_rules.0.expr: cannot parse expression'],
     ['unknown-figure.yaml', 'unknown-figure.yaml:5: alerting.custom_rules.0.expr: Property "nodes_dead" does not exist.; known figures: connected'],
     ['unknown-rule.yaml', 'unknown-rule.yaml:4: alerting.rules.node_gone: unknown built-in rule; known: cluster_unreachable'],
+    ['bad-sms-body.yaml', 'bad-sms-body.yaml:7: alerting.channels.0.body: unknown template field "{{text}}"; known: alertname'],
+    ['servicenow-no-credentials.yaml', 'servicenow-no-credentials.yaml:6: alerting.channels.0.username: needs username and password, or token'],
   ];
   it('refuses a bad zone, and a step naming an unknown user or schedule, with file, line and key', () => {
     expect(() => load('bad-zone.yaml')).toThrow('bad-zone.yaml:11: alerting.schedules.hpc.time_zone: unknown time zone "Europe/Atlantis"');
@@ -43,6 +45,27 @@ describe('alerting config', () => {
     expect(() => alertingConfigSchema.parse({ ...base, users: { ana: { contacts: [{ channel: 'email', address: 'not-an-address' }] } } })).toThrow(/not-an-address.{0,4} is not an e-mail address/);
     expect(() => alertingConfigSchema.parse({ ...base, policies: { p: { escalation_time: '5m', channels: ['email'], steps: [{ channels: ['email'], wait: '1m' }] } } })).toThrow('not both');
     expect(() => alertingConfigSchema.parse({ ...base, policies: { p: { steps: [{ wait: '1m' }] } } })).toThrow('a step notifies at least one channel, user or schedule');
+  });
+
+  it("loads the brief's integrations.servicenow and integrations.jira keys as channels, and refuses bad ticketing and SMS settings", () => {
+    const c = alertingConfigSchema.parse({
+      channels: [
+        { type: 'servicenow', instance: 'company.service-now.com', username: 'u', password: 'p', incident_table: 'incident' },
+        { type: 'jira', url: 'https://company.atlassian.net', project: 'HPC', issue_type: 'Bug', username: 'a@company.com', password: 't' },
+        { type: 'sms', url: 'https://sms.example/send', to: ['+4915112345678'] },
+      ],
+      users: { ana: { contacts: [{ channel: 'sms', address: '+4915100000001' }] } },
+    });
+    expect(channelsOf(c).map((ch) => ch.name)).toEqual(['servicenow', 'jira', 'sms']);
+    expect(c.channels[0]).toMatchObject({ resolved_state: '6', close_code: 'Solved (Permanently)', urgency: { critical: '1' } });
+    expect(c.channels[1]).toMatchObject({ resolve_transition: 'Done' });
+    const sms = { type: 'sms', url: 'https://sms.example/send' };
+    expect(() => alertingConfigSchema.parse({ channels: [{ type: 'jira', url: 'https://x.atlassian.net', project: 'HPC', token: 't', username: 'u', password: 'p' }] })).toThrow('give either token or username and password, not both');
+    expect(() => alertingConfigSchema.parse({ channels: [{ type: 'jira', url: 'https://x.atlassian.net', project: 'hpc', token: 't' }] })).toThrow('a project key such as HPC');
+    expect(() => alertingConfigSchema.parse({ channels: [{ ...sms, body: '{"to": {{to}}' }] })).toThrow('the body template must render JSON');
+    expect(() => alertingConfigSchema.parse({ channels: [{ ...sms, method: 'GET' }] })).toThrow('content_type must be form');
+    expect(() => alertingConfigSchema.parse({ channels: [{ ...sms, to: ['015112345678'] }] })).toThrow('expected an E.164 number');
+    expect(() => alertingConfigSchema.parse({ channels: [sms], users: { ana: { contacts: [{ channel: 'sms', address: 'ana@example.com' }] } } })).toThrow('is not an E.164 number');
   });
 
   for (const [file, message] of cases) {

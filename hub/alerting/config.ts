@@ -5,7 +5,7 @@
 // Templates and rule expressions are checked here, at load, not when the first page goes out.
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
-import { checkTemplate } from './notify/template.js';
+import { checkTemplate, renderTemplate } from './notify/template.js';
 import { parseMatcher } from './silences/matchers.js';
 import { BUILTIN_RULES } from './rules/builtin.js';
 import { checkExpression } from './rules/custom.js';
@@ -84,7 +84,77 @@ const mqtt = z.object({
   retain_resolved: duration.default(3_600_000).describe('How long the retained state message says resolved before it is cleared.'),
 }).strict();
 
-export const channelSchema = z.discriminatedUnion('type', [email, slack, pagerduty, webhook, mqtt]);
+// Ticketing channels: Basic auth (username and password) or an OAuth/personal access token (Bearer).
+const credentials = {
+  username: z.string().min(1).optional().describe('Basic auth user (use ${ENV}).'),
+  password: z.string().min(1).optional().describe('Basic auth password or API token (use ${ENV}).'),
+  token: z.string().min(1).optional().describe('A bearer token (OAuth access token, personal access token) instead of username and password (use ${ENV}).'),
+};
+const oneCredential = (c: { username?: string | undefined; password?: string | undefined; token?: string | undefined }, ctx: z.RefinementCtx) => {
+  if (c.token && (c.username || c.password)) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either token or username and password, not both' });
+  else if (!c.token && !(c.username && c.password)) ctx.addIssue({ code: 'custom', path: ['username'], message: 'needs username and password, or token' });
+};
+const bySeverity = (what: string) => z.record(z.string(), z.enum(['1', '2', '3'])).default({ critical: '1', warning: '2', info: '3' }).describe(`${what} by alert severity (1 high, 2 medium, 3 low; other severities 3).`);
+
+// The brief's integrations.servicenow block (instance, username, password, incident_table), as a channel.
+const servicenow = z.object({
+  type: z.literal('servicenow').describe('The channel type.'),
+  ...common,
+  instance: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name such as company.service-now.com').describe('The instance host; requests go to https://<instance>/api/now/table/<incident_table> (url overrides the https://<instance> part).'),
+  ...credentials,
+  incident_table: z.string().regex(/^[a-z0-9_]{1,80}$/, 'a table name such as incident').default('incident').describe('The Table API table incidents are created in.'),
+  assignment_group: z.string().min(1).optional().describe('The assignment_group of new incidents (name or sys_id).'),
+  caller_id: z.string().min(1).optional().describe('The caller_id of new incidents (user name or sys_id).'),
+  category: z.string().min(1).optional().describe('The category of new incidents.'),
+  urgency: bySeverity('urgency'),
+  impact: bySeverity('impact'),
+  resolved_state: z.string().regex(/^\d{1,3}$/).default('6').describe('The incident state set on resolve (6: Resolved).'),
+  close_code: z.string().min(1).default('Solved (Permanently)').describe('The close_code set on resolve (a choice of the instance\'s close_code field).'),
+}).strict().superRefine(oneCredential);
+
+// The brief's integrations.jira block (url, project, issue_type) plus credentials, as a channel.
+const jira = z.object({
+  type: z.literal('jira').describe('The channel type.'),
+  ...common,
+  url: url.describe('The Jira site, e.g. https://company.atlassian.net (REST API v2 under /rest/api/2).'),
+  project: z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'a project key such as HPC').describe('The project key issues are created in.'),
+  issue_type: z.string().min(1).default('Task').describe('The issue type name of new issues, e.g. Bug.'),
+  ...credentials,
+  resolve_transition: z.string().min(1).default('Done').describe('The name of the transition applied on resolve; its id is looked up on the issue, never assumed.'),
+  labels: z.array(z.string().regex(/^\S+$/, 'labels hold no spaces')).default([]).describe('Extra labels of new issues (sfleet and the dedup_key are always set).'),
+}).strict().superRefine(oneCredential);
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const SMS_TEMPLATE_FIELDS = ['to', 'message'] as const;
+const smsBody = z.string().min(1).max(4096).superRefine((t, ctx) => {
+  const problem = checkTemplate(t, SMS_TEMPLATE_FIELDS);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+// An SMS gateway over HTTP: one request per number, the body from a template.
+const sms = z.object({
+  type: z.literal('sms').describe('The channel type.'),
+  ...common,
+  url: url.describe('The gateway\'s send endpoint.'),
+  method: z.enum(['POST', 'PUT', 'GET']).default('POST').describe('GET sends the rendered body as the query string (content_type form).'),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name'), z.string().min(1)).default({}).describe('Extra headers, e.g. authorization: "Bearer ${SMS_TOKEN}" (never logged).'),
+  content_type: z.enum(['json', 'form']).default('json').describe('json: the body template renders JSON (values escaped for JSON strings); form: application/x-www-form-urlencoded (values URL-encoded).'),
+  body: smsBody.default('{"to":"{{to}}","message":"{{message}}"}').describe('The request body: {{to}} (E.164), {{message}} and the title fields.'),
+  to: z.array(z.string().regex(E164, 'expected an E.164 number such as +4915112345678')).default([]).describe('The numbers texted when a step names the channel; a user\'s sms contact texts their own number instead.'),
+  max_length: z.number().int().min(70).max(1600).default(320).describe('Messages ("<STATUS>: <title>", or the text template when set, and the ack link) are cut to this many characters.'),
+}).strict().superRefine((c, ctx) => {
+  if (c.method === 'GET' && c.content_type !== 'form') ctx.addIssue({ code: 'custom', path: ['content_type'], message: 'GET sends the body as a query string: content_type must be form' });
+  if (c.content_type === 'json') {
+    const sample = renderTemplate(c.body, { to: '+10000000000', message: 'm "q"\n' }, (v) => JSON.stringify(v).slice(1, -1));
+    try {
+      JSON.parse(sample);
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: 'with content_type json the body template must render JSON, e.g. {"to":"{{to}}","message":"{{message}}"}' });
+    }
+  }
+});
+
+export const channelSchema = z.discriminatedUnion('type', [email, slack, pagerduty, webhook, mqtt, servicenow, jira, sms]);
 export type ChannelConfig = z.infer<typeof channelSchema> & { name: string };
 
 const refList = (what: string) => z.array(z.string().min(1)).default([]).describe(what);
@@ -127,7 +197,7 @@ const personName = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits,
 export const contactSchema = z
   .object({
     channel: z.string().min(1).describe('The channel (name or type) that carries it.'),
-    address: z.string().min(3).max(256).optional().describe('E-mail channels: the user\'s address, instead of the channel\'s endpoint. Other channels: leave out (they are used as configured).'),
+    address: z.string().min(3).max(256).optional().describe('E-mail channels: the user\'s address, instead of the channel\'s endpoint; sms channels: the user\'s number (E.164). Other channels: leave out (they are used as configured).'),
   })
   .strict();
 
@@ -271,7 +341,8 @@ export const alertingConfigSchema = z
         const path = ['users', u, 'contacts', i];
         if (!known(contact.channel)) ctx.addIssue({ code: 'custom', path: [...path, 'channel'], message: `unknown channel "${contact.channel}"; known: ${knownChannels()}` });
         const type = c.channels.find((ch) => (ch.name ?? ch.type) === contact.channel)?.type ?? c.channels.find((ch) => ch.type === contact.channel)?.type;
-        if (contact.address !== undefined && type && type !== 'email') ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `a ${type} channel takes no address (only e-mail channels do)` });
+        if (contact.address !== undefined && type && type !== 'email' && type !== 'sms') ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `a ${type} channel takes no address (only e-mail and sms channels do)` });
+        if (contact.address !== undefined && type === 'sms' && !E164.test(contact.address)) ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `"${contact.address}" is not an E.164 number such as +4915112345678` });
         if (contact.address !== undefined && type === 'email' && !z.string().email().safeParse(contact.address).success) ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `"${contact.address}" is not an e-mail address` });
       }
     }

@@ -23,4 +23,18 @@ describe('hub/alerting/README.md', () => {
     expect(c.schedules['hpc-primary']).toMatchObject({ time_zone: 'Europe/Berlin', handoff: { day: 'monday', time: '09:00' } });
     expect(stepsOf(c.policies.warning)).toEqual([{ channels: ['email'], users: [], schedules: [], wait: 1_800_000 }]);
   });
+
+  it('its ServiceNow, Jira and SMS examples load as hub configurations', () => {
+    const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Ticketing and SMS channels'), readme.indexOf('## History'));
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toHaveLength(3);
+    const env = { SNOW_USER: 'u', SNOW_PASS: 'p', JIRA_API_TOKEN: 't', SMS_TOKEN: 's', KANNEL_PASS: 'k' };
+    const types = blocks.flatMap((block) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'readme-')), 'hub.yaml');
+      writeFileSync(file, `tls: { ca: ca.pem, cert: hub.pem, key: hub.key }\n${block}`);
+      return loadConfigFile(hubConfigSchema, file, { env }).alerting.channels.map((ch) => ch.type);
+    });
+    expect(types).toEqual(['servicenow', 'jira', 'sms', 'sms']);
+  });
 });

@@ -1,11 +1,12 @@
 // The alerting state in the data directory (<data_dir>/alerting/state.json): alerts, groups with
-// their escalation deadlines, API silences, used ack-link nonces and the outbox (sends claimed
-// but not yet settled). Written whole, atomically (temp file, fsync, rename) after each change,
+// their escalation deadlines, API silences, used ack-link nonces, the outbox (sends claimed
+// but not yet settled) and the tickets ServiceNow and Jira opened. Written whole, atomically (temp file, fsync, rename) after each change,
 // before the sends go out: a hub restarted mid-escalation continues it; a send claimed and not
 // settled is sent again, marked possible_duplicate.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GroupState } from './dispatch/index.js';
+import type { AlertHistory } from './history.js';
 import type { Alert } from './model.js';
 import type { Notification } from './notify/index.js';
 import type { Silence } from './silences/index.js';
@@ -22,10 +23,14 @@ export interface AlertingSnapshot {
   silences: Silence[];
   used_nonces: Record<string, number>;
   outbox: OutboxEntry[];
+  /** Ticketing channels' tickets per episode (channel:dedup_key -> sys_id or issue key). */
+  tickets: Record<string, string>;
+  /** The timelines of alerts not yet resolved (history.ts). */
+  timelines: Record<string, AlertHistory>;
 }
 
 export function emptySnapshot(): AlertingSnapshot {
-  return { version: 1, alerts: [], groups: [], silences: [], used_nonces: {}, outbox: [] };
+  return { version: 1, alerts: [], groups: [], silences: [], used_nonces: {}, outbox: [], tickets: {}, timelines: {} };
 }
 
 export class AlertingStore {

@@ -17,5 +17,5 @@ export const ELSEWHERE = {
   compliance:
     'audit settings live in the audit section: audit.retention_days, audit.ship.elasticsearch (shipping) and audit.rules; framework presets (sox, gdpr, hipaa, soc2) are not built yet',
   integrations:
-    'integrations are not built yet: until their own channels land, ServiceNow and Jira are reached from alerting.channels (type "webhook" to their REST API)',
+    'ServiceNow and Jira are reached from alerting.channels: the same keys as a channel of type "servicenow" (instance, username, password, incident_table) or "jira" (url, project, issue_type, plus username and password, or token)',
 } as const;

@@ -620,6 +620,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resolved alerts, newest first, each with its timeline: fired, notified (channel, outcome), acknowledged, resolved */
+        get: {
+            parameters: {
+                query?: {
+                    cluster?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                acknowledged_at: string | null;
+                                acknowledged_by: string | null;
+                                fingerprint: string;
+                                fired_at: string;
+                                labels: {
+                                    [key: string]: string;
+                                };
+                                resolved_at: string | null;
+                                resolved_by: string | null;
+                                summary: string;
+                                timeline: {
+                                    at: string;
+                                    by?: string;
+                                    channel?: string;
+                                    outcome?: string;
+                                    status?: string;
+                                    step?: number;
+                                    /** @enum {string} */
+                                    what: "fired" | "notified" | "acknowledged" | "resolved";
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/associations": {
         parameters: {
             query?: never;

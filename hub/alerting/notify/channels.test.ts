@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/clock/index.js';
-import { pagerdutyReceiver, slackReceiver, SmtpReceiver, webhookReceiver, type HttpReceiver } from '../../../test/harness/alert-receivers.js';
+import { jiraReceiver, pagerdutyReceiver, servicenowReceiver, slackReceiver, smsGatewayReceiver, SmtpReceiver, webhookReceiver, type HttpReceiver } from '../../../test/harness/alert-receivers.js';
 import { channelSchema, type ChannelConfig } from '../config.js';
-import { buildNotifier, Deliverer, DeliveryLog, type Notification } from './index.js';
+import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type Notification } from './index.js';
 
 const KEY = 'R0UTINGKEY0123456789abcdefABCDEF';
 const SECRET = 'whsec-0123456789';
@@ -23,16 +23,16 @@ const note = (status: Notification['status'] = 'firing', extra: Partial<Notifica
   ...extra,
 });
 
-function deliverer(configs: Record<string, unknown>[], sleeps: number[] = []) {
+function deliverer(configs: Record<string, unknown>[], sleeps: number[] = [], tickets = new TicketBook()) {
   const log = new DeliveryLog(undefined);
   const channels = new Map<string, { config: ChannelConfig; notifier: ReturnType<typeof buildNotifier> }>();
   for (const raw of configs) {
     const c = channelSchema.parse(raw) as ChannelConfig;
     c.name = c.name ?? c.type;
-    channels.set(c.name, { config: c, notifier: buildNotifier(c) });
+    channels.set(c.name, { config: c, notifier: buildNotifier(c, { tickets }) });
   }
   const d = new Deliverer(channels, { log, clock: new ManualClock(), sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 });
-  return { d, log, close: async () => { for (const { notifier } of channels.values()) await notifier.close?.(); } };
+  return { d, log, tickets, close: async () => { for (const { notifier } of channels.values()) await notifier.close?.(); } };
 }
 
 describe('channels against receivers that check each request as the API documents it', () => {
@@ -120,4 +120,159 @@ describe('channels against receivers that check each request as the API document
     expect(log.list()[0].reason).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
     await close();
   });
+});
+
+const SNOW = { username: 'sfleet', password: 'snow-pass-0123' };
+const JIRA = { username: 'pager@company.com', password: 'jira-api-token-0123' };
+const SMS_TOKEN = 'sms-token-0123456';
+
+describe('ServiceNow: one incident per episode, kept by sys_id', () => {
+  let snow: ReturnType<typeof servicenowReceiver>;
+  beforeAll(async () => void (snow = await servicenowReceiver(SNOW).start()));
+  afterAll(async () => snow.close());
+  const config = (extra: Record<string, unknown> = {}) => ({ type: 'servicenow', instance: 'company.service-now.com', url: snow.url, ...SNOW, assignment_group: 'HPC Ops', ...extra });
+
+  it('creates the incident, adds work notes on the repeat and the acknowledgement, and resolves it with close_code and close_notes', async () => {
+    const { d, tickets } = deliverer([config()]);
+    const n = note('firing', { dedup_key: 'sfleet-snow-1' });
+    expect(await d.deliver('servicenow', n)).toBe('delivered');
+    expect(await d.deliver('servicenow', { ...n, id: 'n2', step: 2 })).toBe('delivered');
+    expect(await d.deliver('servicenow', note('acknowledged', { dedup_key: 'sfleet-snow-1', acked_by: 'ana' }))).toBe('delivered');
+    expect(snow.refused).toEqual([]);
+    const incidents = [...snow.incidents.values()].filter((i) => i.correlation_id === 'sfleet-snow-1');
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ short_description: n.title, urgency: '1', impact: '1', assignment_group: 'HPC Ops', state: '1' });
+    expect(incidents[0].work_notes).toEqual([expect.stringContaining('step 2'), 'Acknowledged in sfleet by ana.']);
+    expect(tickets.get('servicenow', 'sfleet-snow-1')).toBe(incidents[0].sys_id);
+    expect(await d.deliver('servicenow', note('resolved', { dedup_key: 'sfleet-snow-1' }))).toBe('delivered');
+    expect(incidents[0]).toMatchObject({ state: '6', close_code: 'Solved (Permanently)', close_notes: expect.stringContaining('node n4 of c1 is down') });
+    expect(tickets.get('servicenow', 'sfleet-snow-1')).toBeUndefined();
+  });
+
+  it('a redelivery after a failover that lost the sys_id finds the open incident by correlation_id instead of opening a second', async () => {
+    const first = deliverer([config()]);
+    expect(await first.d.deliver('servicenow', note('firing', { dedup_key: 'sfleet-snow-2' }))).toBe('delivered');
+    const next = deliverer([config()]); // a new leader with no record of the answer
+    expect(await next.d.deliver('servicenow', note('firing', { dedup_key: 'sfleet-snow-2', possible_duplicate: true }))).toBe('delivered');
+    expect(await next.d.deliver('servicenow', note('resolved', { dedup_key: 'sfleet-snow-2' }))).toBe('delivered');
+    const incidents = [...snow.incidents.values()].filter((i) => i.correlation_id === 'sfleet-snow-2');
+    expect(incidents.map((i) => i.state)).toEqual(['6']);
+  });
+
+  it('an OAuth bearer token authenticates; wrong credentials are rejected once, without the password in the log', async () => {
+    const bearer = await servicenowReceiver({ token: 'oauth-access-token-xyz' }).start();
+    const { d, log } = deliverer([{ type: 'servicenow', instance: 'x.service-now.com', url: bearer.url, token: 'oauth-access-token-xyz' }, { type: 'servicenow', name: 'wrong', instance: 'x.service-now.com', url: bearer.url, username: 'u', password: 'not-the-password' }]);
+    expect(await d.deliver('servicenow', note())).toBe('delivered');
+    expect(await d.deliver('wrong', note())).toBe('rejected');
+    expect(log.list({ channel: 'wrong' })).toMatchObject([{ outcome: 'rejected', reason: expect.stringContaining('User Not Authenticated') }]);
+    expect(JSON.stringify(log.list())).not.toMatch(/not-the-password|oauth-access-token-xyz/);
+    await bearer.close();
+  });
+});
+
+describe('Jira: one issue per episode, comments on repeats, the resolve transition looked up by name', () => {
+  let jira: ReturnType<typeof jiraReceiver>;
+  beforeAll(async () => void (jira = await jiraReceiver(JIRA, 'HPC').start()));
+  afterAll(async () => jira.close());
+  const config = (extra: Record<string, unknown> = {}) => ({ type: 'jira', url: jira.url, project: 'HPC', issue_type: 'Bug', ...JIRA, ...extra });
+
+  it('creates, comments on the repeat and the acknowledgement, and applies the transition named Done on resolve', async () => {
+    const { d, tickets } = deliverer([config()]);
+    expect(await d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-1', title: 'line one\nline two' }))).toBe('delivered');
+    const key = tickets.get('jira', 'sfleet-jira-1')!;
+    expect(await d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-1', step: 2 }))).toBe('delivered');
+    expect(await d.deliver('jira', note('acknowledged', { dedup_key: 'sfleet-jira-1', acked_by: 'ben' }))).toBe('delivered');
+    expect(await d.deliver('jira', note('resolved', { dedup_key: 'sfleet-jira-1' }))).toBe('delivered');
+    expect(jira.refused).toEqual([]);
+    const issue = jira.issues.get(key)!;
+    expect(issue.fields).toMatchObject({ project: { key: 'HPC' }, issuetype: { name: 'Bug' }, summary: 'line one line two', labels: ['sfleet', 'sfleet-jira-1'] });
+    expect(issue.status).toBe('Done');
+    expect(issue.comments).toEqual([expect.stringContaining('step 2'), 'Acknowledged in sfleet by ben.', expect.stringContaining('Resolved in sfleet')]);
+    expect(jira.accepted.filter((r) => r.path.endsWith('/transitions')).map((r) => [r.method, r.body.transition])).toEqual([['GET', undefined], ['POST', { id: '761' }]]);
+  });
+
+  it('a resolve transition the workflow does not offer is rejected with the names it offers; a failover redelivery finds the issue by its label', async () => {
+    const { d } = deliverer([config({ resolve_transition: 'Close Issue' })]);
+    expect(await d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-2' }))).toBe('delivered');
+    const next = deliverer([config({ resolve_transition: 'Close Issue' })]);
+    expect(await next.d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-2', possible_duplicate: true }))).toBe('delivered');
+    expect([...jira.issues.values()].filter((i) => (i.fields.labels as string[]).includes('sfleet-jira-2'))).toHaveLength(1);
+    expect(await next.d.deliver('jira', note('resolved', { dedup_key: 'sfleet-jira-2' }))).toBe('rejected');
+    expect(next.log.list().at(-1)?.reason).toMatch(/offers no transition named "Close Issue"; it offers: Start Progress, Done/);
+  });
+
+  it('a project key the site does not have is rejected with Jira\'s field error', async () => {
+    const { d, log } = deliverer([config({ project: 'NOPE' })]);
+    expect(await d.deliver('jira', note())).toBe('rejected');
+    expect(log.list()[0].reason).toContain('valid project is required');
+  });
+});
+
+describe('SMS through an HTTP gateway', () => {
+  let gw: ReturnType<typeof smsGatewayReceiver>;
+  beforeAll(async () => void (gw = await smsGatewayReceiver(SMS_TOKEN).start()));
+  afterAll(async () => gw.close());
+  const auth = { authorization: `Bearer ${SMS_TOKEN}` };
+
+  it('texts every number once as JSON; a contact\'s number replaces them; a 500 on the second number retries only that one', async () => {
+    const { d } = deliverer([{ type: 'sms', url: `${gw.url}/send`, headers: auth, to: ['+4915100000001', '+4915100000002'] }]);
+    expect(await d.deliver('sms', note('firing', { title: 'node "n4" down' }))).toBe('delivered');
+    expect(gw.texts.map((t) => t.to)).toEqual(['+4915100000001', '+4915100000002']);
+    expect(gw.texts[0].message).toBe(`FIRING: node "n4" down Ack: ${note().ack_url}`);
+    expect(await d.deliver('sms', note('resolved', { to: '+4915100000009' }))).toBe('delivered');
+    expect(gw.texts.at(-1)).toEqual({ to: '+4915100000009', message: 'RESOLVED: [critical] node n4 of c1 is down: x' });
+    gw.texts.length = 0;
+    // The first number answers; the second fails once: the retry texts the second only.
+    gw.script.push({ status: 200, body: '{}' }, { status: 503 });
+    expect(await d.deliver('sms', note())).toBe('delivered');
+    expect(gw.texts.map((t) => t.to)).toEqual(['+4915100000002']);
+  });
+
+  it('a GET gateway gets the form-encoded body as its query string; a text template shapes the message', async () => {
+    const { d } = deliverer([
+      { type: 'sms', url: `${gw.url}/cgi-bin/sendsms`, method: 'GET', content_type: 'form', body: 'to={{to}}&message={{status}} {{summary}}', headers: auth, to: ['+4915100000003'] },
+      { type: 'sms', name: 'short', url: `${gw.url}/cgi-bin/sendsms?route=2`, method: 'GET', content_type: 'form', body: 'to={{to}}&message={{message}}', text: '{{alertname}} on {{cluster}} & more', headers: auth, to: ['+4915100000003'] },
+    ]);
+    expect(await d.deliver('sms', note())).toBe('delivered');
+    expect(gw.texts.at(-1)).toEqual({ to: '+4915100000003', message: 'firing node n4 of c1 is down: x' });
+    // The channel's notifications are rendered by alerting.ts; here the text as it would arrive.
+    expect(await d.deliver('short', note('resolved', { text: 'node_down on c1 & more' }))).toBe('delivered');
+    expect(gw.texts.at(-1)).toEqual({ to: '+4915100000003', message: 'RESOLVED: node_down on c1 & more' });
+  });
+});
+
+// Every HTTP channel behind the one delivery stage: 429 Retry-After, bounded retries on 5xx, a
+// hanging receiver, and no secret in the delivery log even when a receiver echoes it.
+describe('the channel contract, over every HTTP channel', () => {
+  const receivers: { close(): Promise<void> }[] = [];
+  afterAll(async () => Promise.all(receivers.map((r) => r.close())));
+  const cases: [string, () => Promise<{ r: { script: unknown[] }; config: Record<string, unknown>; secrets: string[] }>][] = [
+    ['pagerduty', async () => { const r = await pagerdutyReceiver(KEY).start(); receivers.push(r); return { r, config: { type: 'pagerduty', integration_key: KEY, url: `${r.url}/v2/enqueue` }, secrets: [KEY] }; }],
+    ['slack', async () => { const r = await slackReceiver().start(); receivers.push(r); return { r, config: { type: 'slack', webhook: 'https://hooks.slack.com/services/T/B/slack-secret-path', url: `${r.url}/services/T/B/slack-secret-path` }, secrets: ['slack-secret-path'] }; }],
+    ['webhook', async () => { const r = webhookReceiver(SECRET); await r.start(); receivers.push(r); return { r, config: { type: 'webhook', url: `${r.url}/hook`, secret: SECRET }, secrets: [SECRET] }; }],
+    ['servicenow', async () => { const r = await servicenowReceiver(SNOW).start(); receivers.push(r); return { r, config: { type: 'servicenow', instance: 'c.service-now.com', url: r.url, ...SNOW }, secrets: [SNOW.password] }; }],
+    ['jira', async () => { const r = await jiraReceiver(JIRA, 'HPC').start(); receivers.push(r); return { r, config: { type: 'jira', url: r.url, project: 'HPC', ...JIRA }, secrets: [JIRA.password] }; }],
+    ['sms', async () => { const r = await smsGatewayReceiver(SMS_TOKEN).start(); receivers.push(r); return { r, config: { type: 'sms', url: r.url, headers: { authorization: `Bearer ${SMS_TOKEN}` }, to: ['+4915100000001'] }, secrets: [SMS_TOKEN] }; }],
+  ];
+  for (const [type, setup] of cases) {
+    it(`${type}: waits as a 429 says, retries 5xx with backoff up to retries, times out a hanging receiver, and logs no secret`, async () => {
+      const { r, config, secrets } = await setup();
+      const sleeps: number[] = [];
+      const { d, log } = deliverer([{ ...config, retries: 2, backoff: '1s', timeout: '300ms' }], sleeps);
+      r.script.push({ status: 429, headers: { 'retry-after': '4' } });
+      expect(await d.deliver(type, note())).toBe('delivered');
+      expect(sleeps).toEqual([4_000]);
+      r.script.push({ status: 500, body: `echo ${secrets.join(' ')}` }, { status: 502 }, { status: 503 });
+      expect(await d.deliver(type, note())).toBe('failed');
+      expect(sleeps.slice(1)).toEqual([750, 1_500]);
+      r.script.push('hang');
+      expect(await d.deliver(type, note())).toBe('delivered');
+      expect(log.list().filter((x) => x.reason === 'timed out')).toHaveLength(1);
+      r.script.push({ status: 400, body: `bad request: ${secrets.join(' ')}` });
+      expect(await d.deliver(type, note())).toBe('rejected');
+      const text = JSON.stringify(log.list());
+      for (const s of secrets) expect(text).not.toContain(s);
+      expect(text).toContain('<redacted>');
+    });
+  }
 });

@@ -1,6 +1,7 @@
 // The one delivery stage around every channel: per-channel rate limit (sends per minute), a
 // deadline per attempt, bounded retries with exponential backoff and full jitter (a 429's
-// Retry-After wins, capped at max_backoff), and a delivery-log line per attempt. Never throws:
+// Retry-After wins, capped at max_backoff), and a delivery-log line per attempt (the channel's
+// secrets redacted, should a receiver echo them). Never throws:
 // the outcome is in the log, and the hub keeps serving whatever a receiver does.
 import type { Clock } from '../../../shared/clock/index.js';
 import type { ChannelConfig } from '../config.js';
@@ -54,7 +55,7 @@ export class Deliverer {
       }
       const last = attempt > config.retries;
       const outcome = result.outcome === 'retry' ? (last ? 'failed' : 'retry') : result.outcome;
-      const reason = result.outcome === 'delivered' ? result.detail : result.reason;
+      const reason = redact(result.outcome === 'delivered' ? result.detail : result.reason, config);
       this.deps.log.add({ ...base, type: config.type, at: this.iso(), attempt, outcome, ...(reason ? { reason } : {}), duration_ms: this.deps.clock.now() - started });
       if (outcome !== 'retry') return outcome;
       const backoff = Math.min(config.max_backoff, config.backoff * 2 ** (attempt - 1));
@@ -85,6 +86,19 @@ export class Deliverer {
 
 function aborted(signal: AbortSignal): Promise<SendResult> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ outcome: 'retry', reason: 'timed out' }), { once: true }));
+}
+
+/** A receiver may echo what it was sent: the channel's secrets never reach the delivery log. */
+function redact(reason: string | undefined, config: ChannelConfig): string | undefined {
+  if (!reason) return reason;
+  const c = config as Partial<Record<'password' | 'token' | 'integration_key' | 'secret' | 'webhook', string>> & { headers?: Record<string, string>; smtp?: { password?: string } };
+  const secrets = [c.password, c.token, c.integration_key, c.secret, c.smtp?.password, ...Object.values(c.headers ?? {}).flatMap((v) => [v, v.split(' ').at(-1)]), ...(c.webhook ? pathTokens(c.webhook) : [])].filter((v): v is string => !!v && v.length >= 4).sort((a, b) => b.length - a.length);
+  return secrets.reduce((text, secret) => text.split(secret).join('<redacted>'), reason);
+}
+
+/** A Slack webhook's path is its secret: each segment long enough to be a token. */
+function pathTokens(url: string): string[] {
+  return new URL(url).pathname.split('/').filter((p) => p.length >= 8);
 }
 
 function safeMessage(err: unknown): string {

@@ -1,7 +1,8 @@
 // Channels behind one Notifier, and the delivery stage around them.
-export { buildNotifier } from './build.js';
+export { buildNotifier, type BuildContext } from './build.js';
 export { Deliverer, type DeliverDeps } from './deliver.js';
 export { DeliveryLog, type DeliveryQuery, type DeliveryRecord } from './delivery-log.js';
 export { mqttTopic } from './mqtt.js';
 export type { Notification, NotificationAlert, Notifier, SendResult } from './notifier.js';
 export { renderTemplate } from './template.js';
+export { TicketBook, type TicketRefs } from './tickets.js';

@@ -4,16 +4,18 @@ export const TEMPLATE_FIELDS = ['alertname', 'cluster', 'severity', 'status', 'c
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
-/** A problem with the template, or undefined when it renders. */
-export function checkTemplate(template: string): string | undefined {
+/** A problem with the template, or undefined when it renders. `extra`: fields a channel adds (the SMS body's to and message). */
+export function checkTemplate(template: string, extra: readonly string[] = []): string | undefined {
   const rest = template.replace(PLACEHOLDER, '');
   if (rest.includes('{{') || rest.includes('}}')) return 'unbalanced {{ }} in template';
+  const known = [...TEMPLATE_FIELDS, ...extra];
   for (const m of template.matchAll(PLACEHOLDER)) {
-    if (!(TEMPLATE_FIELDS as readonly string[]).includes(m[1])) return `unknown template field "{{${m[1]}}}"; known: ${TEMPLATE_FIELDS.join(', ')}`;
+    if (!known.includes(m[1])) return `unknown template field "{{${m[1]}}}"; known: ${known.join(', ')}`;
   }
   return undefined;
 }
 
-export function renderTemplate(template: string, fields: Partial<Record<TemplateField, string | number>>): string {
-  return template.replace(PLACEHOLDER, (_all, name: string) => String(fields[name as TemplateField] ?? ''));
+/** `encode` escapes each value for where it lands (a JSON string, a form field). */
+export function renderTemplate(template: string, fields: Partial<Record<string, string | number>>, encode: (value: string) => string = (v) => v): string {
+  return template.replace(PLACEHOLDER, (_all, name: string) => encode(String(fields[name] ?? '')));
 }

@@ -1,4 +1,4 @@
-// /api/v1/alerts, /api/v1/silences, /api/v1/schedules and the deliveries: the alerting room's answers, under the
+// /api/v1/alerts, /api/v1/silences, /api/v1/schedules, the deliveries and the history: the alerting room's answers, under the
 // alerts and silences RBAC resources; an alert is visible under the cluster row filter of its
 // `cluster` label. Acks, resolves and silences are audited by the root hook like every mutation.
 // The ack link of a notification is public (its signature is the credential): GET shows a page
@@ -38,6 +38,16 @@ const ALERTS = { 200: { type: 'object', required: ['items'], properties: { items
 const SILENCE = {
   type: 'object', additionalProperties: true, required: ['id', 'matchers', 'starts_at', 'ends_at', 'created_by', 'comment', 'source'],
   properties: { id: s, matchers: { type: 'array', items: s }, starts_at: s, ends_at: s, created_by: s, comment: s, source: { type: 'string', enum: ['config', 'api'] }, actions: { type: 'array', items: { type: 'string', enum: ['expire'] } } },
+} as const;
+const HISTORY = {
+  type: 'object', additionalProperties: false, required: ['fingerprint', 'labels', 'summary', 'fired_at', 'acknowledged_at', 'acknowledged_by', 'resolved_at', 'resolved_by', 'timeline'],
+  properties: {
+    fingerprint: s, labels, summary: s, fired_at: s, acknowledged_at: sn, acknowledged_by: sn, resolved_at: sn, resolved_by: sn,
+    timeline: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['at', 'what'], properties: { at: s, what: { type: 'string', enum: ['fired', 'notified', 'acknowledged', 'resolved'] }, channel: s, status: s, step: { type: 'integer' }, outcome: s, by: s } },
+    },
+  },
 } as const;
 const ID_PARAMS = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } }, required: ['id'] } as const;
 
@@ -120,6 +130,26 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       const out = alerting(deps).receive(body, principal(request).name);
       setAuditContext(request, { resource: `alerts intake (${out.accepted})` });
       return out;
+    },
+  );
+
+  app.get(
+    '/api/v1/alerts/history',
+    {
+      config: { permission: 'alerts:read' },
+      schema: {
+        summary: 'Resolved alerts, newest first, each with its timeline: fired, notified (channel, outcome), acknowledged, resolved',
+        querystring: { type: 'object', additionalProperties: false, properties: { cluster: str, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+        response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: HISTORY } } } },
+      },
+    },
+    async (request) => {
+      const q = request.query as { cluster?: string; limit?: number };
+      const rows = access(request).rows('alerts');
+      // The tenant filter first, then the limit: a tenant's page is full of its own alerts.
+      const all = alerting(deps).listHistory({ ...(q.cluster ? { cluster: q.cluster } : {}), limit: rows.unrestricted ? q.limit : 1_000 });
+      const items = rows.unrestricted ? all : all.filter((h) => rows.allows('event', { cluster: h.labels.cluster ?? '' })).slice(0, q.limit ?? 100);
+      return { items };
     },
   );
 

@@ -42,6 +42,8 @@ describe('route table', () => {
     // The Alertmanager intake has a permission of its own (a Prometheus service account gets only it).
     expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v2/alerts')?.permission).toBe('alerts:intake');
     expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/schedules')?.permission).toBe('schedules:read');
+    // Resolved alerts with their timelines: a read of the alerts resource (the tenant filter applies).
+    expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/alerts/history')?.permission).toBe('alerts:read');
     // Backups: each route under its own verb of the backup resource.
     expect(routes.filter((r) => r.url.startsWith('/api/v1/backups')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/backups backup:read', 'POST /api/v1/backups backup:create', 'POST /api/v1/backups/:id/verify backup:verify']);
     for (const route of routes) {
