@@ -1,6 +1,6 @@
 // Backups of a hub.
 //   sfleet backup create | list | verify [ID] [--deep]     against a running hub (backup:* permissions)
-//   sfleet backup restore --config hub.yaml [--backup ID] [--from DEST] [--force]   offline
+//   sfleet backup restore --config hub.yaml [--backup ID | --at TIME] [--from DEST] [--force]   offline
 // restore reads the backup section of the hub config (destinations and the backup key), checks
 // every object of the backup first, and only then writes the data directory: a corrupt,
 // truncated or wrongly keyed backup changes nothing. It refuses a data directory that holds
@@ -54,6 +54,7 @@ export function registerBackupCommands(program: Command): void {
     .description('restore a backup into the data directory of the hub config (offline: the hub is stopped)')
     .requiredOption('--config <file>', 'the hub config (its backup section, data_dir and encryption)')
     .option('--backup <id>', 'the backup id, or latest', 'latest')
+    .option('--at <time>', 'point in time (ISO-8601, e.g. 2026-11-20T14:00:00Z): the newest backup taken at or before it')
     .option('--from <destination>', 'the destination to read (default: the first configured)')
     .option('--force', 'restore into a data directory that holds files (moved aside) or a group with registered hubs')
     .option('--set <key=value>', 'override a config key', collect, [])
@@ -62,8 +63,10 @@ export function registerBackupCommands(program: Command): void {
       const { hubConfigSchema } = await import('../../hub/config/index.js');
       const { AtRest, createProvider } = await import('../../shared/crypto/index.js');
       const { effectiveEncryption } = await import('../../shared/security/index.js');
-      const { openDestination, destinationName, readManifest, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
+      const { openDestination, destinationName, parseRestoreTime, readManifest, readManifestAt, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
       const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
+      if (opts.at && opts.backup !== 'latest') throw new Error('--at and --backup name a backup each: give one of them');
+      const at = opts.at ? parseRestoreTime(opts.at) : undefined;
       if (!config.backup) throw new Error(`${opts.config}: no backup section: the destinations and the backup key come from it`);
       const destConfig = opts.from ? config.backup.destinations.find((d) => destinationName(d) === opts.from) : config.backup.destinations[0];
       if (!destConfig) throw new Error(`no destination "${opts.from}" (configured: ${config.backup.destinations.map((d) => destinationName(d)).join(', ')})`);
@@ -74,7 +77,7 @@ export function registerBackupCommands(program: Command): void {
       if (config.etcd && !opts.force) await refuseRunningGroup(config.etcd, config.region);
       const provider = config.backup.encryption === true ? createProvider(encryption!, process.env, { createKeyring: false }) : createProvider(config.backup.encryption, process.env, { createKeyring: false });
       const dest = openDestination(destConfig);
-      const manifest = await readManifest(dest, opts.backup);
+      const manifest = at === undefined ? await readManifest(dest, opts.backup) : await readManifestAt(dest, at);
       const objects = await openAll(dest, manifest, provider);
       // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
       const atRest = await AtRest.create(encryption, { createKeyring: true });

@@ -4,5 +4,5 @@ export { BackupService, verifyIn, type BackupDeps, type BackupListing, type Back
 export { LocalDestination, openDestination, S3Destination, type Destination } from './destinations.js';
 export { BackupCorruptError, BackupFailedError, BackupKeyError, BackupNotConfiguredError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
 export { FORMAT, ManifestReader, ManifestWriter, parseManifest, type Manifest, type ManifestObject } from './manifest.js';
-export { completeBackups, inUse, openAll, readManifest, writeRestore, type OpenedObject, type RestoreTarget } from './restore.js';
+export { completeBackups, inUse, openAll, parseRestoreTime, readManifest, readManifestAt, writeRestore, type OpenedObject, type RestoreTarget } from './restore.js';
 export { takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';

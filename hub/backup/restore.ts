@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { AtRest, KeyProvider } from '../../shared/crypto/index.js';
+import { BadRequestError } from '../../shared/errors/index.js';
 import { frame, readRecords, writeAtomically } from '../../shared/record-log/index.js';
 import type { Destination } from './destinations.js';
 import { BackupCorruptError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
@@ -33,6 +34,32 @@ export async function readManifest(dest: Destination, id: string | undefined): P
   const text = await dest.get(manifestKey(chosen));
   if (!text) throw new BackupNotFoundError(`${dest.name}: no complete backup ${chosen}${ids.length ? ` (newest: ${ids.at(-1)})` : ''}`);
   return parseManifest(text.toString('utf8'), `${dest.name}: backup ${chosen}`);
+}
+
+/**
+ * Point in time: the newest complete backup taken at or before `at` (ms). Its id names the
+ * second it was taken, its manifest the millisecond; the manifest decides.
+ */
+export async function readManifestAt(dest: Destination, at: number): Promise<Manifest> {
+  const ids = await completeBackups(dest);
+  for (const id of [...ids].reverse()) {
+    if (idTime(id) > at) continue;
+    const m = await readManifest(dest, id);
+    if (Date.parse(m.created_at) <= at) return m;
+  }
+  throw new BackupNotFoundError(`${dest.name}: no complete backup at or before ${new Date(at).toISOString()}${ids.length ? ` (oldest: ${ids[0]})` : ''}`);
+}
+
+/** A restore's --at: an ISO-8601 time with a zone (a point in time, not a duration). */
+export function parseRestoreTime(text: string): number {
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(at)) throw new BadRequestError(`--at: "${text.slice(0, 64)}" is not an ISO-8601 time with a zone, e.g. 2026-11-20T14:00:00Z`);
+  return at;
+}
+
+function idTime(id: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id)!;
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
 }
 
 /** Fetches, decrypts and checks every object (verify). Throws on the first that fails. */
