@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AtRest } from '../shared/crypto/index.js';
 import type { HistoryJob } from '../shared/history/index.js';
 import { HaServices } from './harness/ha-services.js';
 import { writeHistoryRuns } from './harness/history-runs.js';
@@ -16,7 +17,7 @@ import { GroupHub } from './harness/hub-group.js';
 import { httpsCall } from './harness/hub-child.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
-import { registerAuditDir, registerSecret } from './harness/run-logs.js';
+import { registerAuditDir, registerKeyring, registerSecret } from './harness/run-logs.js';
 import { S3_KEY, TestS3Server } from './harness/s3-server.js';
 import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 import { waitFor } from './harness/wait.js';
@@ -105,9 +106,9 @@ beforeAll(async () => {
   const home = mkdtempSync(join(tmpdir(), 'home-'));
   cliEnv = { PATH: process.env.PATH, HOME: home, SFLEET_CONFIG: join(home, 'contexts.yaml'), SFLEET_HUB: httpUrl, SFLEET_CA: pki.ca };
   writeConfig(httpPort, grpcPort);
-  // A first start makes the keyring; then, stopped, what an operator sets up: a local user, two tokens, a history.
-  await startHub();
-  await stopHub();
+  // What an operator sets up before the first start: the keyring, a local user, two tokens, a history.
+  await AtRest.create({ enabled: true, provider: 'file', file: { path: join(work, 'keyring.json') } }, { createKeyring: true });
+  registerKeyring(join(work, 'keyring.json'), 'hub keyring (backup test)');
   await sfleet(['user', 'add', 'alice', '--config', config(), '--group', 'hpc'], { ...hubEnv, SFLEET_USER_PASSWORD: PASSWORD });
   opsToken = await offlineToken('ops');
   peekToken = await offlineToken('peek');
@@ -170,6 +171,7 @@ describe('backups of a running hub, restored after the hub is lost', () => {
     const out = await restore(['--from', 's3:sfleet-backups']);
     expect(out).toMatch(new RegExp(`^restored backup \\S+ .* from s3:sfleet-backups: \\d+ files into ${dataDir()}`));
     expect(existsSync(join(work, 'keyring.json'))).toBe(true); // a new key seals the restored stores
+    registerKeyring(join(work, 'keyring.json'), 'restored hub keyring (backup test)');
     await startHub();
     expect(await tokenNames()).toEqual(['first', 'ops', 'peek', 'second']);
     expect(await status(opsToken, '/api/v1/backups')).toBe(200);
@@ -183,24 +185,52 @@ describe('backups of a running hub, restored after the hub is lost', () => {
   });
 });
 
-describe('a hub group', () => {
+describe('a hub group (private etcd)', () => {
   let services: HaServices | undefined;
-  let member: GroupHub | undefined;
+  const hubs: GroupHub[] = [];
+  let grafana: string;
+  const groupHub = async (id: string, etcdPrefix: string): Promise<GroupHub> => {
+    const hub = new GroupHub(id, work, {
+      region: 'r-backup',
+      pki,
+      etcdEndpoints: services!.etcdEndpoints,
+      env: hubEnv,
+      config: { etcd: { lease_ttl: '3s', prefix: etcdPrefix }, backup: { encryption: { enabled: true, provider: 'env', env: { var: 'SFLEET_BACKUP_KEY' } }, destinations: [{ type: 'local', path: join(work, 'group-backups') }] } },
+    });
+    hubs.push(hub);
+    return hub.start();
+  };
+  const asClient = (hub: GroupHub, args: string[]): Promise<string> => sfleet([...args, '--hub', hub.httpUrl, '--ca', pki.ca, '--cert', pki.client.cert, '--key', pki.client.key], cliEnv);
+  const restoreInto = (hub: GroupHub, args: string[]): Promise<string> => sfleet(['backup', 'restore', '--config', hub.configFile, ...args], hubEnv);
+  const withToken = async (hub: GroupHub, token: string): Promise<number> => (await httpsCall(`${hub.httpUrl}/api/v1/clusters`, { ca: pki.ca, headers: { authorization: `Bearer ${token}` }, timeoutMs: 5_000 })).status;
 
   afterAll(async () => {
-    await member?.stop();
+    for (const hub of hubs) await hub.stop();
     await services?.stop();
   });
 
-  it('refuses a restore while its hubs are registered in etcd, unless --force', async () => {
+  it("backs up the group's tokens from etcd and refuses a restore while its hubs are registered", async () => {
     services = await HaServices.create('backup');
-    member = new GroupHub('hub-g1', work, { region: 'r-backup', pki, etcdEndpoints: services.etcdEndpoints, config: { etcd: { lease_ttl: '3s' } } });
-    await member.start();
-    const target = join(work, 'group-data');
-    const etcd = ['--set', `etcd.endpoints=${JSON.stringify(services.etcdEndpoints)}`, '--set', 'region=r-backup', '--set', `data_dir=${target}`];
-    await expect(restore(etcd)).rejects.toThrow(/region r-backup has 1 running hub\(s\) registered in etcd: stop them first, or pass --force/);
+    const g1 = await groupHub('hub-g1', '/sfleet/');
+    grafana = (await asClient(g1, ['token', 'create', '--name', 'grafana', '--role', 'viewer'])).trim().split('\n').pop()!;
+    registerSecret(grafana, 'API token grafana (backup test, group)');
+    expect(await asClient(g1, ['backup', 'create'])).toMatch(/^backup \S+: \d+ objects/);
+    const target = join(work, 'group-restore');
+    await expect(restoreInto(g1, ['--set', `data_dir=${target}`])).rejects.toThrow(/region r-backup has 1 running hub\(s\) registered in etcd: stop them first, or pass --force/);
     expect(existsSync(target)).toBe(false);
-    expect(await restore([...etcd, '--force'])).toMatch(/^restored backup /);
-    expect(await tokenNames(target)).toEqual(['first', 'ops', 'peek', 'second']);
   }, 240_000);
+
+  it("restored into a fresh group's etcd, a new hub with an empty data directory accepts the group's token", async () => {
+    const g1 = hubs[0];
+    await g1.stop();
+    const out = await restoreInto(g1, ['--set', 'etcd.prefix=/fresh/', '--set', `data_dir=${join(work, 'fresh-restore')}`]);
+    expect(out).toMatch(/^restored backup \S+ .*; [1-9]\d* etcd keys into region r-backup/);
+    const g2 = await groupHub('hub-g2', '/fresh/');
+    expect(await withToken(g2, grafana)).toBe(200);
+    expect(await withToken(g2, `${grafana.slice(0, -4)}xxxx`)).toBe(401);
+    // The fresh group holds state now: a second restore needs --force (and its hub is registered).
+    await expect(restoreInto(g1, ['--set', 'etcd.prefix=/fresh/', '--set', `data_dir=${join(work, 'fresh-again')}`])).rejects.toThrow(/region r-backup has 1 running hub\(s\) registered/);
+    expect(await restoreInto(g1, ['--force', '--set', 'etcd.prefix=/fresh/', '--set', `data_dir=${join(work, 'fresh-again')}`])).toMatch(/etcd keys into region r-backup/);
+    await waitFor('the forced restore leaves the token working', async () => (await withToken(g2, grafana)) === 200, 10_000, 100);
+  }, 120_000);
 });

@@ -4,7 +4,8 @@
 // restore reads the backup section of the hub config (destinations and the backup key), checks
 // every object of the backup first, and only then writes the data directory: a corrupt,
 // truncated or wrongly keyed backup changes nothing. It refuses a data directory that holds
-// files, or a group whose hubs are registered in etcd, unless --force.
+// files, or a group whose hubs are registered in etcd, unless --force. A hub group's backup
+// also writes the region's durable etcd keys (tokens, revocations, users, leader state).
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { render, type Column } from '../output/render.js';
@@ -81,9 +82,26 @@ export function registerBackupCommands(program: Command): void {
       const objects = await openAll(dest, manifest, provider);
       // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
       const atRest = await AtRest.create(encryption, { createKeyring: true });
+      const etcdObject = objects.find((o) => o.kind === 'etcd');
+      let etcdNote = '';
+      if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
+      else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
       const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force });
-      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
+      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
     });
+}
+
+/** Writes a backup's etcd state (security store, leader state) into the restoring group's etcd; answers how many keys. */
+async function restoreEtcdState(etcdConfig: NonNullable<import('../../hub/config/index.js').HubConfig['etcd']>, region: string, atRest: import('../../shared/crypto/index.js').AtRest, data: Buffer, where: string, force: boolean): Promise<number> {
+  const { createEtcdClient } = await import('../../hub/leader/index.js');
+  const { parseEtcdState, writeEtcdState } = await import('../../hub/backup/index.js');
+  const state = parseEtcdState(data, where);
+  const etcd = await createEtcdClient(etcdConfig);
+  try {
+    return await writeEtcdState(etcd, etcdConfig.prefix, region, atRest, state, { force });
+  } finally {
+    etcd.close();
+  }
 }
 
 /** A group whose hubs are registered in etcd is running: a restore under it is refused. */
