@@ -42,12 +42,18 @@ export async function readManifest(dest: Destination, id: string | undefined): P
  */
 export async function readManifestAt(dest: Destination, at: number): Promise<Manifest> {
   const ids = await completeBackups(dest);
+  let best: Manifest | undefined;
   for (const id of [...ids].reverse()) {
-    if (idTime(id) > at) continue;
+    const second = idTime(id);
+    if (second > at) continue;
+    // Ids sort by second only (then a random suffix): the rest of that second is still a candidate.
+    if (best && second < idTime(best.id)) break;
     const m = await readManifest(dest, id);
-    if (Date.parse(m.created_at) <= at) return m;
+    const created = Date.parse(m.created_at);
+    if (created <= at && (!best || created > Date.parse(best.created_at))) best = m;
   }
-  throw new BackupNotFoundError(`${dest.name}: no complete backup at or before ${new Date(at).toISOString()}${ids.length ? ` (oldest: ${ids[0]})` : ''}`);
+  if (best) return best;
+  throw new BackupNotFoundError(`${dest.name}: no complete backup at or before ${new Date(at).toISOString()}${ids.length ? ` (the oldest is from ${new Date(idTime(ids[0])).toISOString()})` : ''}`);
 }
 
 /** A restore's --at: an ISO-8601 time with a zone (a point in time, not a duration). */
