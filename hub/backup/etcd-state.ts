@@ -11,7 +11,7 @@
 import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
 import type { AtRest } from '../../shared/crypto/index.js';
 import { SECURITY_STORE_PURPOSE, ValueSealer } from '../security-store/index.js';
-import { BackupCorruptError, RestoreRefusedError } from './errors.js';
+import { BackupCorruptError, BackupFailedError, RestoreRefusedError } from './errors.js';
 
 /** The kinds of the security store a backup holds (the others are short-lived login state). */
 export const DURABLE_SECURITY_KINDS = ['tokens', 'revocations', 'users'] as const;
@@ -35,9 +35,15 @@ const singletonRoot = (region: string): string => `singleton/${region}/`;
 export async function readEtcdState(client: Etcd3, prefix: string, region: string, atRest: AtRest): Promise<Buffer> {
   const ns = client.namespace(prefix);
   const sealer = new ValueSealer(atRest);
-  const first = await ns.getAll().prefix(securityRoot(region)).exec();
+  let first, second;
+  try {
+    first = await ns.getAll().prefix(securityRoot(region)).exec();
+    second = await ns.getAll().prefix(singletonRoot(region)).revision(String(first.header.revision)).exec();
+  } catch (err) {
+    // No backup without the group's tokens and users: it would restore a group nobody can use.
+    throw new BackupFailedError(`the group's etcd state (tokens, revocations, users) could not be read: ${(err as Error).message.split('\n')[0]}`);
+  }
   const revision = String(first.header.revision);
-  const second = await ns.getAll().prefix(singletonRoot(region)).revision(revision).exec();
   const security: Record<string, unknown> = {};
   for (const kv of first.kvs) {
     const name = relative(kv, securityRoot(region));
