@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJob } from '../shared/history/index.js';
-import { HistoryEngine, HistoryStore } from '../hub/history/index.js';
 import { assertBuilt, ROOT, sfleet, SfleetProcess } from './harness/sfleet-process.js';
 import { execText, freePort, waitFor } from './harness/index.js';
 import { FaultMounts } from './harness/fault-mounts.js';
+import { writeHistoryRuns } from './harness/history-runs.js';
 
 const T0 = Date.UTC(2026, 11, 1, 8);
 const run = (job_id: number, end = T0 + 3_600_000): HistoryJob => ({
@@ -28,15 +28,8 @@ let hub: SfleetProcess;
 let clientEnv: NodeJS.ProcessEnv;
 let mounts: FaultMounts;
 
-/** Writes runs into the hub's history as its own store would (the hub has no agent writing). */
-async function writeRuns(jobs: HistoryJob[]): Promise<void> {
-  const engine = await HistoryEngine.open({ threads: 1, memoryLimit: '256MB' });
-  try {
-    await new HistoryStore({ engine, fence: { owns: () => true } }, { dir: join(work, 'hub-data', 'history') }).upsert(jobs);
-  } finally {
-    engine.close();
-  }
-}
+/** Writes runs into the hub's history (the hub has no agent writing). */
+const writeRuns = (jobs: HistoryJob[]): Promise<void> => writeHistoryRuns(join(work, 'hub-data'), jobs);
 
 const exportCli = (args: string[]): Promise<string> => sfleet(['export', 'history', ...args], clientEnv);
 

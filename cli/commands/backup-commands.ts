@@ -1,10 +1,11 @@
 // Backups of a hub.
 //   sfleet backup create | list | verify [ID] [--deep]     against a running hub (backup:* permissions)
-//   sfleet backup restore --config hub.yaml [--backup ID] [--from DEST] [--force]   offline
+//   sfleet backup restore --config hub.yaml [--backup ID | --at TIME] [--from DEST] [--force]   offline
 // restore reads the backup section of the hub config (destinations and the backup key), checks
 // every object of the backup first, and only then writes the data directory: a corrupt,
 // truncated or wrongly keyed backup changes nothing. It refuses a data directory that holds
-// files, or a group whose hubs are registered in etcd, unless --force.
+// files, or a group whose hubs are registered in etcd, unless --force. A hub group's backup
+// also writes the region's durable etcd keys (tokens, revocations, users, leader state).
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { render, type Column } from '../output/render.js';
@@ -54,6 +55,7 @@ export function registerBackupCommands(program: Command): void {
     .description('restore a backup into the data directory of the hub config (offline: the hub is stopped)')
     .requiredOption('--config <file>', 'the hub config (its backup section, data_dir and encryption)')
     .option('--backup <id>', 'the backup id, or latest', 'latest')
+    .option('--at <time>', 'point in time (ISO-8601, e.g. 2026-11-20T14:00:00Z): the newest backup taken at or before it')
     .option('--from <destination>', 'the destination to read (default: the first configured)')
     .option('--force', 'restore into a data directory that holds files (moved aside) or a group with registered hubs')
     .option('--set <key=value>', 'override a config key', collect, [])
@@ -62,8 +64,10 @@ export function registerBackupCommands(program: Command): void {
       const { hubConfigSchema } = await import('../../hub/config/index.js');
       const { AtRest, createProvider } = await import('../../shared/crypto/index.js');
       const { effectiveEncryption } = await import('../../shared/security/index.js');
-      const { openDestination, destinationName, readManifest, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
+      const { openDestination, destinationName, parseRestoreTime, readManifest, readManifestAt, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
       const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
+      if (opts.at && opts.backup !== 'latest') throw new Error('--at and --backup name a backup each: give one of them');
+      const at = opts.at ? parseRestoreTime(opts.at) : undefined;
       if (!config.backup) throw new Error(`${opts.config}: no backup section: the destinations and the backup key come from it`);
       const destConfig = opts.from ? config.backup.destinations.find((d) => destinationName(d) === opts.from) : config.backup.destinations[0];
       if (!destConfig) throw new Error(`no destination "${opts.from}" (configured: ${config.backup.destinations.map((d) => destinationName(d)).join(', ')})`);
@@ -74,13 +78,30 @@ export function registerBackupCommands(program: Command): void {
       if (config.etcd && !opts.force) await refuseRunningGroup(config.etcd, config.region);
       const provider = config.backup.encryption === true ? createProvider(encryption!, process.env, { createKeyring: false }) : createProvider(config.backup.encryption, process.env, { createKeyring: false });
       const dest = openDestination(destConfig);
-      const manifest = await readManifest(dest, opts.backup);
+      const manifest = at === undefined ? await readManifest(dest, opts.backup) : await readManifestAt(dest, at);
       const objects = await openAll(dest, manifest, provider);
       // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
       const atRest = await AtRest.create(encryption, { createKeyring: true });
+      const etcdObject = objects.find((o) => o.kind === 'etcd');
+      let etcdNote = '';
+      if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
+      else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
       const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force });
-      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
+      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
     });
+}
+
+/** Writes a backup's etcd state (security store, leader state) into the restoring group's etcd; answers how many keys. */
+async function restoreEtcdState(etcdConfig: NonNullable<import('../../hub/config/index.js').HubConfig['etcd']>, region: string, atRest: import('../../shared/crypto/index.js').AtRest, data: Buffer, where: string, force: boolean): Promise<number> {
+  const { createEtcdClient } = await import('../../hub/leader/index.js');
+  const { parseEtcdState, writeEtcdState } = await import('../../hub/backup/index.js');
+  const state = parseEtcdState(data, where);
+  const etcd = await createEtcdClient(etcdConfig);
+  try {
+    return await writeEtcdState(etcd, etcdConfig.prefix, region, atRest, state, { force });
+  } finally {
+    etcd.close();
+  }
 }
 
 /** A group whose hubs are registered in etcd is running: a restore under it is refused. */

@@ -14,7 +14,7 @@ import { frame } from '../../shared/record-log/index.js';
 import { TestS3Server, S3_KEY } from '../../test/harness/s3-server.js';
 import { AuditLog, auditConfigSchema, NodeAuditFiles, verifyChain } from '../audit/index.js';
 import type { LeaderContext } from '../leader/index.js';
-import { backupConfigSchema, BackupService, openAll, readManifest, writeRestore, type BackupConfig } from './index.js';
+import { backupConfigSchema, BackupService, openAll, parseRestoreTime, readManifest, readManifestAt, writeRestore, type BackupConfig } from './index.js';
 
 const KEY_A = Buffer.alloc(32, 7).toString('base64');
 const KEY_B = Buffer.alloc(32, 9).toString('base64');
@@ -193,6 +193,25 @@ describe('backups', () => {
     const third = await backups.create();
     expect(readdirSync(dest).sort()).toEqual([third.id]);
     expect([first.id, second.id].some((id) => existsSync(join(dest, id)))).toBe(false);
+  });
+
+  it('a point in time picks the newest backup taken at or before it, to the millisecond, and says when there is none', async () => {
+    const src = await makeDataDir('p');
+    const t0 = Date.parse('2026-12-02T09:00:00.100Z');
+    const clock = new ManualClock(t0);
+    const backups = service(src, config({}, [{ type: 'local', name: 'disk', path: join(root, 'dest-p') }]), clock);
+    const first = await backups.create();
+    clock.advance(500); // the same second: only the manifest tells them apart
+    const second = await backups.create();
+    clock.advance(2000);
+    const third = await backups.create();
+    const [dest] = backups.destinations;
+    expect((await readManifestAt(dest, t0 + 499)).id).toBe(first.id);
+    expect((await readManifestAt(dest, t0 + 500)).id).toBe(second.id);
+    expect((await readManifestAt(dest, t0 + 60_000)).id).toBe(third.id);
+    await expect(readManifestAt(dest, t0 - 1)).rejects.toThrow('disk: no complete backup at or before 2026-12-02T09:00:00.099Z (the oldest is from 2026-12-02T09:00:00.000Z)');
+    expect(parseRestoreTime('2026-12-02T10:00:00+01:00')).toBe(Date.parse('2026-12-02T09:00:00Z'));
+    for (const bad of ['yesterday', '2026-12-02', '2026-12-02T10:00:00', '2026-13-02T10:00:00Z']) expect(() => parseRestoreTime(bad)).toThrow(/is not an ISO-8601 time with a zone/);
   });
 
   it('the leader runs each firing once, in the time zone, and records a firing missed beyond catch_up', async () => {

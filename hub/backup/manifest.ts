@@ -19,7 +19,9 @@ export type ObjectKind =
   /** A plain file of the data directory, byte for byte. */
   | 'file'
   /** A sealed file of the data directory, opened: its records (framed), to be sealed again under the restoring hub's key. */
-  | 'records';
+  | 'records'
+  /** A hub group's durable etcd keys (etcd-state.ts): JSON, sealed values opened, sealed again on restore. */
+  | 'etcd';
 
 export interface ManifestObject {
   /** Where it goes back: "data/<path in data_dir>", "audit/<path in the audit dir>", "config/hub.yaml". */

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { AtRest, KeyProvider } from '../../shared/crypto/index.js';
+import { BadRequestError } from '../../shared/errors/index.js';
 import { frame, readRecords, writeAtomically } from '../../shared/record-log/index.js';
 import type { Destination } from './destinations.js';
 import { BackupCorruptError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
@@ -33,6 +34,38 @@ export async function readManifest(dest: Destination, id: string | undefined): P
   const text = await dest.get(manifestKey(chosen));
   if (!text) throw new BackupNotFoundError(`${dest.name}: no complete backup ${chosen}${ids.length ? ` (newest: ${ids.at(-1)})` : ''}`);
   return parseManifest(text.toString('utf8'), `${dest.name}: backup ${chosen}`);
+}
+
+/**
+ * Point in time: the newest complete backup taken at or before `at` (ms). Its id names the
+ * second it was taken, its manifest the millisecond; the manifest decides.
+ */
+export async function readManifestAt(dest: Destination, at: number): Promise<Manifest> {
+  const ids = await completeBackups(dest);
+  let best: Manifest | undefined;
+  for (const id of [...ids].reverse()) {
+    const second = idTime(id);
+    if (second > at) continue;
+    // Ids sort by second only (then a random suffix): the rest of that second is still a candidate.
+    if (best && second < idTime(best.id)) break;
+    const m = await readManifest(dest, id);
+    const created = Date.parse(m.created_at);
+    if (created <= at && (!best || created > Date.parse(best.created_at))) best = m;
+  }
+  if (best) return best;
+  throw new BackupNotFoundError(`${dest.name}: no complete backup at or before ${new Date(at).toISOString()}${ids.length ? ` (the oldest is from ${new Date(idTime(ids[0])).toISOString()})` : ''}`);
+}
+
+/** A restore's --at: an ISO-8601 time with a zone (a point in time, not a duration). */
+export function parseRestoreTime(text: string): number {
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(at)) throw new BadRequestError(`--at: "${text.slice(0, 64)}" is not an ISO-8601 time with a zone, e.g. 2026-11-20T14:00:00Z`);
+  return at;
+}
+
+function idTime(id: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id)!;
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
 }
 
 /** Fetches, decrypts and checks every object (verify). Throws on the first that fails. */

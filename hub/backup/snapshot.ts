@@ -7,12 +7,13 @@
 //
 // Sealed files (encryption at rest) are opened and kept as their records: a restore seals them
 // again under the restoring hub's key, so a backup does not need the old keyring, only the
-// backup key. Never in a backup: the keyring, temporary and set-aside files, export scratch
+// backup key. In a hub group the region's durable etcd keys come along (etcd-state.ts). Never in a backup: the keyring, temporary and set-aside files, export scratch
 // files, and a local backup destination that lies inside the data directory.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parsePrefix, PREFIX_BYTES, type AtRest } from '../../shared/crypto/index.js';
 import { frame, isSealed, readRecords } from '../../shared/record-log/index.js';
+import { ETCD_STATE_OBJECT } from './etcd-state.js';
 import type { ObjectKind } from './manifest.js';
 
 export interface SnapshotObject {
@@ -33,6 +34,8 @@ export interface SnapshotSources {
   configText: () => string;
   /** Runs `fn` between two writes of the job history. */
   betweenHistoryWrites?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** A hub group: the region's durable etcd keys (etcd-state.ts), taken with the files. */
+  etcdState?: () => Promise<Buffer>;
 }
 
 const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
@@ -47,6 +50,7 @@ export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject
     const insideData = (p: string): boolean => p === dataDir || p.startsWith(dataDir + sep);
     for (const path of walk(dataDir, excluded)) out.push(...take(src.atRest, `data/${relative(dataDir, path).split(sep).join('/')}`, path));
     if (audit && !insideData(audit)) for (const path of walk(audit, excluded)) out.push(...take(src.atRest, `audit/${relative(audit, path).split(sep).join('/')}`, path));
+    if (src.etcdState) out.push({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: await src.etcdState() });
     return out;
   };
   return src.betweenHistoryWrites ? src.betweenHistoryWrites(read) : read();

@@ -62,6 +62,24 @@ describe('history export', () => {
     reader.closeSync();
   });
 
+  it('a Parquet export binds the caller\'s filters (a list, a time, a cluster) and the cursor\'s bound, and holds only the matching rows', async () => {
+    const readBack = async (bytes: Buffer): Promise<unknown[]> => {
+      const file = join(dir, `filtered-${Math.random().toString(16).slice(2)}.parquet`);
+      writeFileSync(file, bytes);
+      const reader = await (await DuckDBInstance.create(':memory:')).connect();
+      const rows = (await reader.runAndReadAll(`SELECT op, job_id, "user" FROM read_parquet('${file}') ORDER BY job_id`)).getRowObjectsJS();
+      reader.closeSync();
+      return rows;
+    };
+    const research = await exported('parquet', { rows: [{ account: ['research'] }] });
+    expect(research.rows).toBe(2);
+    expect(await readBack(research.bytes)).toEqual([{ op: 'upsert', job_id: 1n, user: 'alice' }, { op: 'upsert', job_id: 3n, user: 'carol' }]);
+    const since = await exported('parquet', { filter: { cluster: 'east', since: T0 + DAY }, fingerprint: filterFingerprint({ cluster: 'east', since: T0 + DAY }) });
+    expect(await readBack(since.bytes)).toEqual([{ op: 'upsert', job_id: 2n, user: 'bob' }, { op: 'upsert', job_id: 3n, user: 'carol' }]);
+    // Nothing written since the cursor: an empty file with the columns.
+    expect(await readBack((await exported('parquet', { cursor: since.cursor, filter: { cluster: 'east', since: T0 + DAY }, fingerprint: filterFingerprint({ cluster: 'east', since: T0 + DAY }) })).bytes)).toEqual([]);
+  });
+
   it('writes Avro that decodes against the published schema file (docs/schemas/history-export.avsc)', async () => {
     const published = JSON.parse(readFileSync(new URL('../../docs/schemas/history-export.avsc', import.meta.url), 'utf8')) as unknown;
     expect(published).toEqual(HISTORY_AVRO_SCHEMA);
@@ -114,6 +132,12 @@ describe('history export', () => {
     expect(after.bytes.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
       expect.objectContaining({ op: 'delete', cluster: 'east', deleted_day: '2026-12-01', job_id: null }),
     ]);
+    // The same tombstone in Parquet (its values reach the file as bound variables).
+    const file = join(dir, 'tombstone.parquet');
+    writeFileSync(file, (await exported('parquet', { filter: { cluster: 'east' }, fingerprint: fp, cursor: next.cursor })).bytes);
+    const reader = await (await DuckDBInstance.create(':memory:')).connect();
+    expect((await reader.runAndReadAll(`SELECT op, cluster, CAST(deleted_day AS VARCHAR) AS day, job_id FROM read_parquet('${file}')`)).getRowObjectsJS()).toEqual([{ op: 'delete', cluster: 'east', day: '2026-12-01', job_id: null }]);
+    reader.closeSync();
   });
 
   it('refuses a cursor it did not write, one of another filter, and one of another export', async () => {

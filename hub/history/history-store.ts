@@ -10,6 +10,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promis
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HistoryJob } from '../../shared/history/index.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { HistoryEngine } from './engine.js';
 import { appendJobs, CONTENT_COLUMNS, createJobTable, JOB_SELECT, rowToJob, utcDay } from './job-table.js';
 import { HistoryNotOwnerError } from './errors.js';
@@ -142,14 +143,38 @@ export class HistoryStore {
 
   /** The FROM clause over every file, or undefined when the history is empty. */
   async source(): Promise<string | undefined> {
+    const scan = await this.scan();
+    if (!scan) return undefined;
+    // A read deduplicates by key too (newest file wins): a crash between rename and removal
+    // must not show a run twice.
+    return `(SELECT * FROM ${scan}
+      QUALIFY row_number() OVER (PARTITION BY cluster, job_id, submit_time ORDER BY filename DESC) = 1)`;
+  }
+
+  /**
+   * The runs as source() has them, for a read of every row (an export) on `connection` (its
+   * temp table). source()'s window holds every row until the last file is read (400 MiB for 1M
+   * runs); here the keys seen twice are found first from a hash of the key alone (usually none),
+   * so the rows stream through and only those keys are checked for their newest file.
+   */
+  async streamingSource(connection: DuckDBConnection): Promise<string | undefined> {
+    const scan = await this.scan();
+    if (!scan) return undefined;
+    const key = 'hash(cluster, job_id, submit_time)';
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE history_dup_keys AS SELECT cluster, job_id, submit_time, max(filename) AS keep FROM ${scan}
+        WHERE ${key} IN (SELECT ${key} AS h FROM ${scan} GROUP BY h HAVING count(*) > 1)
+        GROUP BY cluster, job_id, submit_time HAVING count(*) > 1`,
+    );
+    return `(SELECT r.* FROM ${scan} r LEFT JOIN history_dup_keys d USING (cluster, job_id, submit_time) WHERE d.keep IS NULL OR r.filename = d.keep)`;
+  }
+
+  private async scan(): Promise<string | undefined> {
     const clusters = await readdir(this.jobsDir).catch(() => [] as string[]);
     if (!clusters.some((d) => d.startsWith('cluster='))) return undefined;
     const glob = path.join(this.jobsDir, 'cluster=*', 'day=*', '*.parquet');
-    // A read deduplicates by key too (newest file wins): a crash between rename and removal
-    // must not show a run twice.
-    return `(SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true,
-        filename = true, hive_types = {'cluster': VARCHAR, 'day': DATE})
-      QUALIFY row_number() OVER (PARTITION BY cluster, job_id, submit_time ORDER BY filename DESC) = 1)`;
+    return `read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true,
+        filename = true, hive_types = {'cluster': VARCHAR, 'day': DATE})`;
   }
 
   /** Runs that match the filter and the caller's row clauses, newest end first. */

@@ -46,7 +46,9 @@ export interface EtcdSecurityStoreOptions {
   retryMs?: number;
 }
 
-const PURPOSE = 'hub/security-store';
+/** The at-rest purpose of the store's sealed values (and its local copy). */
+export const SECURITY_STORE_PURPOSE = 'hub/security-store';
+const PURPOSE = SECURITY_STORE_PURPOSE;
 
 export class EtcdSecurityStore implements SecurityStore {
   private readonly root: string;

@@ -1,5 +1,5 @@
 export type { SecurityKind, SecurityStore } from './security-store.js';
-export { EtcdSecurityStore, type EtcdSecurityStoreOptions } from './etcd-security-store.js';
+export { EtcdSecurityStore, SECURITY_STORE_PURPOSE, type EtcdSecurityStoreOptions } from './etcd-security-store.js';
 export { SecurityStoreUnavailableError } from './errors.js';
 export { ValueSealer } from './sealed-value.js';
 export { SharedTokenRegistry } from './shared-tokens.js';

@@ -28,7 +28,7 @@ import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import { tlsPolicyFrom } from '../../shared/security/index.js';
 import { KeyRotationSchedule } from '../keys/index.js';
-import { BackupService } from '../backup/index.js';
+import { BackupService, readEtcdState } from '../backup/index.js';
 import { createProvider } from '../../shared/crypto/index.js';
 import { exportConfig } from '../../shared/config/index.js';
 import { hubConfigSchema } from '../config/index.js';
@@ -154,7 +154,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     stack.defer('job history', () => history.close());
     history.start();
   }
-  const backups = config.backup ? openBackups(base, history, leadership) : undefined;
+  const backups = config.backup ? openBackups(base, history, leadership, etcd) : undefined;
   return { ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
@@ -187,7 +187,7 @@ async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack
 }
 
 /** The backup service, its schedule on the leader. Backups never hold key material: the keyring is left out. */
-function openBackups(base: Foundations, history: HistoryService | undefined, leadership: Leadership): BackupService {
+function openBackups(base: Foundations, history: HistoryService | undefined, leadership: Leadership, etcd: Etcd3 | undefined): BackupService {
   const { config, atRest, audit, clock, logger } = base;
   const backup = config.backup!;
   const provider = backup.encryption === true ? atRest.provider! : createProvider(backup.encryption, process.env, { createKeyring: false, tlsPolicy: tlsPolicyFrom(config.security) });
@@ -205,6 +205,8 @@ function openBackups(base: Foundations, history: HistoryService | undefined, lea
       // Secrets never in clear: values under secret keys are redacted; ${VAR} references are not resolved here.
       configText: () => exportConfig(hubConfigSchema, config, undefined),
       ...(history ? { betweenHistoryWrites: <T>(fn: () => Promise<T>) => history.store.betweenWrites(fn) } : {}),
+      // A hub group: the region's tokens, revocations, users and leader state live in etcd.
+      ...(etcd && config.etcd ? { etcdState: () => readEtcdState(etcd, config.etcd!.prefix, config.region, atRest) } : {}),
       audit,
       logger: logger.child({ component: 'backup' }),
       clock,

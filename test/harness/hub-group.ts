@@ -15,7 +15,9 @@ export interface GroupHubOptions extends HubChildOptions {
   /** redis.url; with neither it nor config.redis the hub has no redis: section. */
   redisUrl?: string;
   /** hub.yaml keys besides region, hub_id, listen, tls, data_dir and the etcd endpoints / Redis url. */
-  config?: { log_level?: string; stream?: Record<string, unknown>; etcd?: Record<string, unknown>; redis?: Record<string, unknown>; regions?: Record<string, unknown> };
+  config?: { log_level?: string; stream?: Record<string, unknown>; etcd?: Record<string, unknown>; redis?: Record<string, unknown>; regions?: Record<string, unknown>; backup?: Record<string, unknown> };
+  /** The hub's environment (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Timeout of one HTTPS probe (/readyz, /metrics); default 2 s. */
   probeTimeoutMs?: number;
 }
@@ -28,8 +30,8 @@ export class GroupHub extends HubChild {
     dir: string,
     readonly group: GroupHubOptions,
   ) {
-    const { region: _r, pki: _p, etcdEndpoints: _e, redisUrl: _u, config: _c, probeTimeoutMs: _t, ...childOptions } = group;
-    super(path.join(dir, id), process.env, childOptions);
+    const { region: _r, pki: _p, etcdEndpoints: _e, redisUrl: _u, config: _c, probeTimeoutMs: _t, env = process.env, ...childOptions } = group;
+    super(path.join(dir, id), env, childOptions);
   }
 
   protected async ready(): Promise<boolean> {
@@ -49,6 +51,7 @@ export class GroupHub extends HubChild {
         ...(config.regions ? { regions: config.regions } : {}),
         etcd: { endpoints: etcdEndpoints, ...config.etcd },
         ...(redisUrl || config.redis ? { redis: { ...(redisUrl ? { url: redisUrl } : {}), ...config.redis } } : {}),
+        ...(config.backup ? { backup: config.backup } : {}),
       },
       `hub ${this.id} ready`,
     );
