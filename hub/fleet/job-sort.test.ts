@@ -108,7 +108,7 @@ describe('listJobs: sorted, counted, cursor-paged', () => {
   it('totals the indexes answer equal a count of the matching jobs, after changes too (cluster, one field, a pair, several)', () => {
     const live = fleet();
     const rng = new Prng(5);
-    const filters = [{}, { cluster: 'west' }, { user: 'bob' }, { state: 'running' }, { cluster: 'east', user: 'carol' }, { user: 'dave', account: 'physics' }, { state: 'pending', user: 'alice' }, { partition: 'debug' }, { cluster: 'west', user: 'bob', state: 'FAILED' }, { user: 'nobody' }];
+    const filters: Record<string, string>[] = [{}, { cluster: 'west' }, { user: 'bob' }, { state: 'running' }, { cluster: 'east', user: 'carol' }, { user: 'dave', account: 'physics' }, { state: 'pending', user: 'alice' }, { partition: 'debug' }, { cluster: 'west', user: 'bob', state: 'FAILED' }, { user: 'nobody' }];
     const count = (f: Record<string, string>): number =>
       live.list('job').filter((j) => Object.entries(f).every(([k, v]) => (k === 'state' ? j.state === v.toUpperCase() : j[k as 'user'] === v))).length;
     const check = (label: string): void => {
