@@ -1,7 +1,7 @@
 // The dashboard's alerts, quotas and audit pages in a real Chromium against a real hub process
 // fed by a simulated cluster: alerts posted to the Alertmanager intake are listed and filtered,
 // acknowledged from the UI at phone width (the API then shows who acknowledged), silenced from the
-// UI (the silence is in GET /api/v1/silences); quotas show the hub's usage and schedule; the audit
+// UI (the silence is in GET /api/v1/silences); new alerts and acks made elsewhere appear live; quotas show the hub's usage and schedule; the audit
 // log is searched with its filters in the URL and paged. A session ended mid-use returns to login
 // and back to the same URL. axe-core on every page; screenshots go to dashboard-screenshots/.
 import { mkdtempSync } from 'node:fs';
@@ -191,6 +191,31 @@ describe('alerts, quotas and audit pages in Chromium', () => {
     expect(await axe(page)).toEqual([]);
   });
 
+  it('the alerts page follows the watch stream: a new alert appears, is notified, and an ack made elsewhere shows, all without a reload', async () => {
+    const FAN = '[data-alert]:has(h2:text-is("NodeFanFailure"))';
+    await page.goto(`${origin}/alerts?state=firing`);
+    await page.waitForSelector('[data-alert]');
+    await page.waitForSelector('[data-testid=watch-state]:has-text("Live")');
+    // Gone if the page reloads or navigates: what follows must happen in this very document.
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    expect(await page.$$(FAN)).toHaveLength(0);
+    const posted = await apiCall('POST', '/api/v2/alerts', [{ labels: { alertname: 'NodeFanFailure', cluster, severity: 'critical', node: 'c-03' }, annotations: { summary: 'fan 2 failed on c-03' } }]);
+    expect(posted.status).toBe(200);
+    // Well before the 10 s the page used to list again at: the alert_firing event brought it.
+    await page.waitForSelector(FAN, { timeout: 3_000 });
+    expect(await page.textContent(FAN)).toContain('fan 2 failed on c-03');
+    // Its first notification is not an event: the page looks again while it waits for one.
+    await page.waitForSelector(`${FAN} [data-testid=escalation]:has-text("Escalating: critical")`, { timeout: 20_000 });
+    const fp = (await page.getAttribute(FAN, 'data-alert'))!;
+    // Acknowledged through the API, not this page's buttons: the alert_acknowledged event updates the card.
+    const acked = await apiCall('POST', `/api/v1/alerts/${encodeURIComponent(fp)}/ack`, {});
+    expect(acked.status).toBe(200);
+    await page.waitForSelector(`[data-alert="${fp}"] :text("Acknowledged by olivia")`, { timeout: 3_000 });
+    expect(await page.$$(`[data-alert="${fp}"] button:has-text("Acknowledge")`)).toHaveLength(0);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await shot(page, 'alerts-live-acked');
+  });
+
   it('quotas: every limit of the tenant with its usage as the hub counts it, and the schedule in force', async () => {
     await page.goto(`${origin}/quotas`);
     await page.waitForSelector('article[data-tenant="physics"] [data-limit]');
@@ -255,7 +280,7 @@ describe('alerts, quotas and audit pages in Chromium', () => {
     await page.waitForSelector('[data-alert]');
     const session = (await browser.context.cookies()).find((c) => c.name === 'sfleet_session')!;
     expect((await hub.request('POST', '/api/v1/auth/logout', { headers: { authorization: `Bearer ${session.value}` } })).status).toBe(204);
-    // The page's next call (its 10 s refresh) meets the ended session.
+    // The logout ends the page's watch stream; its reconnect meets the ended session.
     await login(page, 'audrey');
     await page.waitForURL(url);
     await page.waitForSelector('[data-alert]:has-text("ScratchAlmostFull")');

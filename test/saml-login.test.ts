@@ -79,6 +79,30 @@ describe('SAML 2.0 login', () => {
     expect(replay.json.detail).toMatch(/^SAML response refused: InResponseTo is not valid/);
   });
 
+  it('next= rides in RelayState and the login lands on it; a next to another site is refused up front, and a foreign RelayState lands on the dashboard', async () => {
+    const browser = new Browser([pki.ca]);
+    const next = '/jobs?state=PENDING&user=alice';
+    const start = await browser.fetch(`${hub.url}/api/v1/auth/saml/login?next=${encodeURIComponent(next)}`);
+    expect(start.status).toBe(302);
+    expect(new URL(start.location!).searchParams.get('RelayState')).toBe(next);
+    const request = readAuthnRequest(start.location!);
+    const { SAMLResponse } = samlResponse(alice({ inResponseTo: request.id }));
+    const done = await browser.fetch(acs, { method: 'POST', form: { SAMLResponse, RelayState: next } });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('<meta http-equiv="refresh" content="0; url=/jobs?state=PENDING&#38;user=alice">');
+
+    for (const bad of ['https://evil.example/', '//evil.example/jobs', '/\\evil.example']) {
+      const refused = await browser.fetch(`${hub.url}/api/v1/auth/saml/login?next=${encodeURIComponent(bad)}`);
+      expect(refused.status, bad).toBe(400);
+      expect(JSON.parse(refused.body).detail).toBe('next must be a path of this hub (such as /jobs?state=PENDING): other sites are never redirected to');
+    }
+    // An IdP may post any RelayState: the login still works and stays on this hub.
+    const foreign = await browser.fetch(acs, { method: 'POST', form: { SAMLResponse: samlResponse(alice({ nameId: 'carol' })).SAMLResponse, RelayState: 'https://evil.example/' } });
+    expect(foreign.status).toBe(200);
+    expect(foreign.body).toContain('<meta http-equiv="refresh" content="0; url=/">');
+    expect(foreign.body).not.toContain('evil.example');
+  });
+
   it('IdP-initiated: accepted once; the same assertion posted again is a replay', async () => {
     const { SAMLResponse, assertionId } = samlResponse(alice({ nameId: 'bob', attributes: { groups: 'ops' } }));
     const first = await post(new Browser([pki.ca]), SAMLResponse);

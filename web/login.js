@@ -1,5 +1,6 @@
 // The dashboard's login page: password (+ TOTP) or password + security key (WebAuthn), ending
-// with the HttpOnly sfleet_session cookie; then a security key can be registered.
+// with the HttpOnly sfleet_session cookie; then a security key can be registered. The SSO logins
+// the hub offers (its <meta name="sfleet-sso">) are links that carry next= through the IdP.
 /* global document, fetch, location, navigator, PublicKeyCredential */
 'use strict';
 
@@ -26,7 +27,29 @@ async function post(url, body) {
 /** Where the dashboard sent us from (?next=/jobs?state=PENDING): a path of this site only. */
 function nextPath() {
   const next = new URLSearchParams(location.search).get('next');
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : undefined;
+  // "//host" and "/\\host" are other sites to a browser (the hub checks the same for SSO logins).
+  return next && next.startsWith('/') && next[1] !== '/' && !next.includes('\\') ? next : undefined;
+}
+
+const SSO = { oidc: 'Sign in with single sign-on (OpenID Connect)', saml: 'Sign in with single sign-on (SAML)' };
+
+/** One link per SSO login of this hub, each coming back to `next` once the IdP has signed the user in. */
+function showSso() {
+  const meta = document.querySelector('meta[name="sfleet-sso"]');
+  const kinds = (meta ? meta.content.split(' ') : []).filter((k) => SSO[k]);
+  if (kinds.length === 0) return;
+  const next = nextPath();
+  for (const kind of kinds) {
+    const a = document.createElement('a');
+    a.href = `/api/v1/auth/${kind}/login${next ? `?next=${encodeURIComponent(next)}` : ''}`;
+    a.textContent = SSO[kind];
+    a.dataset.sso = kind;
+    $('sso').append(a);
+  }
+  const or = document.createElement('p');
+  or.textContent = 'or with a user name and password';
+  $('sso').append(or);
+  $('sso').hidden = false;
 }
 
 function loggedIn(result) {
@@ -47,6 +70,8 @@ async function signChallenge(challenge) {
   if (!res.ok) throw new Error(res.data.detail || `login failed (${res.status})`);
   loggedIn(res.data);
 }
+
+showSso();
 
 $('login').addEventListener('submit', async (event) => {
   event.preventDefault();

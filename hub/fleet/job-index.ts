@@ -133,6 +133,11 @@ export class JobIndex {
     return n;
   }
 
+  /** How many jobs of one cluster have this value (0 when none). */
+  countIn(cluster: string, field: JobFilterField, value: string): number {
+    return this.clusters.get(cluster)?.byField[field].get(value)?.size ?? 0;
+  }
+
   /** The ids of the jobs with this value, by cluster (clusters without any left out). */
   idsByCluster(field: JobFilterField, value: string): ReadonlyMap<string, ReadonlySet<number>> {
     const out = new Map<string, ReadonlySet<number>>();

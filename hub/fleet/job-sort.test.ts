@@ -104,4 +104,18 @@ describe('listJobs: sorted, counted, cursor-paged', () => {
     check('after a snapshot');
     expect(listJobs(live, {}, { sort: 'user', count: true, limit: 1 }).total).toBe(live.list('job').length);
   });
+
+  it('totals the indexes answer equal a count of the matching jobs, after changes too (cluster, one field, a pair, several)', () => {
+    const live = fleet();
+    const rng = new Prng(5);
+    const filters: Record<string, string>[] = [{}, { cluster: 'west' }, { user: 'bob' }, { state: 'running' }, { cluster: 'east', user: 'carol' }, { user: 'dave', account: 'physics' }, { state: 'pending', user: 'alice' }, { partition: 'debug' }, { cluster: 'west', user: 'bob', state: 'FAILED' }, { user: 'nobody' }];
+    const count = (f: Record<string, string>): number =>
+      live.list('job').filter((j) => Object.entries(f).every(([k, v]) => (k === 'state' ? j.state === v.toUpperCase() : j[k as 'user'] === v))).length;
+    const check = (label: string): void => {
+      for (const f of filters) expect(listJobs(live, f, { sort: 'submit_time', count: true, limit: 1 }).total, `${label}: ${JSON.stringify(f)}`).toBe(count(f));
+    };
+    check('built');
+    live.apply(jobDelta([{ ...job(rng, 'west', 3), user: 'bob', state: 'FAILED' }, job(rng, 'west', 9100)], { cluster: 'west', seq: 2, removedJobs: [4, 5] }));
+    check('after updates');
+  });
 });

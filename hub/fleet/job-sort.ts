@@ -7,7 +7,7 @@ import { BadRequestError } from '../../shared/errors/index.js';
 import type { Job } from '../../shared/model/index.js';
 import type { FleetState } from './fleet-state.js';
 import { compareSortKeys, JOB_SORT_FIELDS, type JobSortField, type SortKey } from './job-sort-index.js';
-import { checkLimit, encodeCursor, decodeCursor, jobMatcher, queryJobs, type JobFilter, type Page } from './queries.js';
+import { checkLimit, encodeCursor, decodeCursor, indexedJobCount, jobMatcher, queryJobs, type JobFilter, type Page } from './queries.js';
 
 export { JOB_SORT_FIELDS, type JobSortField };
 export type SortOrder = 'asc' | 'desc';
@@ -76,7 +76,10 @@ export function listJobs(state: FleetState, filter: JobFilter, opts: JobListOpti
   }
   let total: number | null = null;
   if (opts.count) {
-    if (!test) total = n;
+    // A caller's row filter (RBAC) is no index: its counts read the jobs.
+    const indexed = visible ? undefined : indexedJobCount(state, filter);
+    if (indexed !== undefined) total = indexed;
+    else if (!test) total = n;
     else {
       total = 0;
       for (let i = 0; i < n && total < TOTAL_CAP; i++) if (test(view[i].job)) total++;

@@ -175,6 +175,25 @@ function collect(
   return { items, next_cursor: more && last ? encodeCursor([last.cluster, last.id]) : undefined };
 }
 
+/**
+ * The number of jobs matching `filter` as the indexes know it without reading a job: no filter,
+ * a cluster, one indexed field (in a cluster or fleet-wide) or a counted pair; undefined otherwise.
+ */
+export function indexedJobCount(state: FleetState, filter: JobFilter): number | undefined {
+  const active = JOB_FILTER_FIELDS.filter((f) => f !== 'cluster' && filter[f] !== undefined && filter[f] !== '');
+  const cluster = filter.cluster || undefined;
+  const wanted = active.map((f) => ({ field: f, value: normalizeFilterValue(f, filter[f]!) }));
+  if (wanted.length === 0) {
+    if (cluster) return state.jobOrder.get(cluster)?.size ?? 0;
+    let n = 0;
+    for (const order of state.jobOrder.values()) n += order.size;
+    return n;
+  }
+  if (wanted.length === 1) return cluster ? state.jobs.countIn(cluster, wanted[0].field, wanted[0].value) : state.jobs.count(wanted[0].field, wanted[0].value);
+  if (wanted.length === 2 && !cluster) return state.jobs.pairCount(wanted[0].field, wanted[0].value, wanted[1].field, wanted[1].value);
+  return undefined;
+}
+
 /** A job filter (cluster included) as one test on a job: for plans that read every candidate. */
 export function jobMatcher(filter: JobFilter): (job: Job) => boolean {
   const active = JOB_FILTER_FIELDS.filter((f) => filter[f] !== undefined && filter[f] !== '');

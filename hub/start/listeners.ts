@@ -154,6 +154,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
       rbac: gate.rbac,
       logins: gate.logins,
+      sso: [...(oidc?.browserLogin ? (['oidc'] as const) : []), ...(saml ? (['saml'] as const) : [])],
       audit,
       state,
       commands,

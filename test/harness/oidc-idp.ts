@@ -57,6 +57,11 @@ export class TestIdp {
     for (const c of clients) registerSecret(c.client_secret, `OIDC client secret of ${c.client_id}`);
   }
 
+  /** This IdP's TLS certificate (a browser that trusts certificates one by one takes this). */
+  get certFile(): string {
+    return this.pki!.hub.cert;
+  }
+
   /** The CA file a relying party must trust for this IdP's TLS certificate. */
   get caFile(): string {
     return this.pki!.ca;

@@ -1,7 +1,9 @@
 // The hub's watch stream (SSE) shared by every page: one EventSource, which the browser resumes
 // with Last-Event-ID after a lost connection; the connection state is shown in the header.
-// A "reset" (the hub restarted or the gap is too old) tells the pages to list again.
+// A "reset" (the hub restarted or the gap is too old) tells the pages to list again. Fleet
+// events (type "event": controller failover, alerts fired, acknowledged, resolved) come too.
 import { useEffect, useState } from 'preact/hooks';
+import { api } from './client';
 
 export type WatchState = 'connecting' | 'live' | 'lost';
 export interface WatchMessage {
@@ -26,17 +28,20 @@ function setState(s: WatchState): void {
 
 function open(): void {
   // After the browser gives up (a 401 or a hub restart closes for good) we reopen with the last id.
-  const url = `/api/v1/watch?kinds=job,node,cluster${lastEventId ? `&last_event_id=${encodeURIComponent(lastEventId)}` : ''}`;
+  const url = `/api/v1/watch?kinds=job,node,cluster,event${lastEventId ? `&last_event_id=${encodeURIComponent(lastEventId)}` : ''}`;
   source = new EventSource(url, { withCredentials: true });
   source.onopen = () => setState('live');
   source.onerror = () => {
     setState('lost');
     if (source?.readyState === EventSource.CLOSED) {
       source = undefined;
+      // EventSource hides the status: if the session ended (a logout ends the watch too), the
+      // client's 401 handling takes the browser to the login page and back here.
+      void api.GET('/api/v1/auth/whoami');
       setTimeout(open, 3000);
     }
   };
-  for (const type of ['upsert', 'remove', 'reset', 'cluster'] as const) {
+  for (const type of ['upsert', 'remove', 'reset', 'cluster', 'event'] as const) {
     source.addEventListener(type, (e) => {
       const ev = e as MessageEvent<string>;
       if (ev.lastEventId) lastEventId = ev.lastEventId;

@@ -2,21 +2,44 @@
 // escalation (policy, step, next notification, who acknowledged), silence and inhibition; ack and
 // resolve where the hub allows them (the list carries the allowed actions per alert), and the
 // silences below. Cards, not a table, so an ack is two taps on a phone (Acknowledge, then Confirm).
-// Alerts are not on the watch stream: the page lists again every 10 s and after each action.
+// The page follows the watch stream: an alert fired, acknowledged or resolved (fleet events of
+// type alert_*) or a reset makes it list again; so does each action here. Escalation steps and
+// first notifications are not on the stream: the page lists again when the soonest step falls
+// due, and while a firing alert waits for its first notification (group_wait).
 import { useEffect, useState } from 'preact/hooks';
 import { api, mayI, problemText, type Alert, type AlertQuery } from '../api/client';
+import { onWatch } from '../api/watch';
 import { Confirm, type PendingAction } from '../components/confirm';
 import { age, formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
 import { Silences } from './silences';
 
-const REFRESH_MS = 10_000;
+/** A burst of alert events (a rule firing on many clusters) is one listing. */
+const COALESCE_MS = 250;
+/** How often to look again while a firing alert has not been notified yet. */
+const UNNOTIFIED_MS = 5_000;
 const SEVERITIES = ['critical', 'warning', 'info'];
 
 async function alertCommand(a: Alert, verb: 'ack' | 'resolve'): Promise<string> {
   const res = await api.POST(`/api/v1/alerts/{id}/${verb as 'ack'}`, { params: { path: { id: a.fingerprint } } });
   if (res.error !== undefined || !res.data) throw new Error(problemText(res.error, res.response.status));
   return `${verb === 'ack' ? 'Acknowledged' : 'Resolved'}: ${a.labels.alertname ?? a.fingerprint}${a.labels.cluster ? ` on ${a.labels.cluster}` : ''}`;
+}
+
+/** Milliseconds until the list may change without an event (an escalation step, a first notification). */
+export function nextChangeIn(alerts: Alert[], now: number): number | undefined {
+  let soonest: number | undefined;
+  for (const a of alerts) {
+    if (a.state !== 'firing' || a.silenced_by || a.inhibited_by) continue;
+    if (a.groups.length === 0) soonest = Math.min(soonest ?? Infinity, UNNOTIFIED_MS);
+    for (const g of a.groups) {
+      if (g.acked_by || !g.next_at) continue;
+      // A little after the step, so the hub has taken it; never a busy loop on a step overdue.
+      soonest = Math.min(soonest ?? Infinity, Math.max(1_000, Date.parse(g.next_at) - now + 500));
+    }
+  }
+  // setTimeout holds at most 2^31-1 ms.
+  return soonest === undefined ? undefined : Math.min(soonest, 2 ** 31 - 1);
 }
 
 /** The matchers that silence exactly this alert's kind on its cluster. */
@@ -52,10 +75,24 @@ export function Alerts() {
         setError(undefined);
       });
     };
+    let queued: number | undefined;
+    const soon = (): void => {
+      queued ??= window.setTimeout(() => ((queued = undefined), load()), COALESCE_MS);
+    };
     load();
-    const t = setInterval(load, REFRESH_MS);
-    return () => ((alive = false), clearInterval(t));
+    const off = onWatch((m) => {
+      if (m.type === 'reset' || (m.type === 'event' && String(m.object?.type ?? '').startsWith('alert_'))) soon();
+    });
+    return () => ((alive = false), off(), window.clearTimeout(queued));
   }, [key, version]);
+
+  // What the stream does not carry: list again when the soonest escalation step is due.
+  useEffect(() => {
+    const wait = nextChangeIn(alerts ?? [], Date.now());
+    if (wait === undefined) return;
+    const t = window.setTimeout(() => setVersion((v) => v + 1), wait);
+    return () => window.clearTimeout(t);
+  }, [alerts]);
 
   const go = (changes: Record<string, string | undefined>): void => navigate(`/alerts${withQuery(query, changes)}`, true);
   const ask = (a: Alert, verb: 'ack' | 'resolve'): void =>

@@ -3,13 +3,14 @@
 // only where the hub says this user may take them.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, problemText, runCommand, type Job, type JobQuery } from '../api/client';
-import { onWatch } from '../api/watch';
+import { onWatch, type WatchMessage } from '../api/watch';
 import { stateClass } from '../components/bars';
 import { Confirm, type PendingAction } from '../components/confirm';
 import { formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
 import { FILTER_KEYS, filterText, parseFilter } from './job-filter';
 import { JobDetail } from './job-detail';
+import { applyJobChanges, BATCH_MS, FRESH_CAP, jobKey, type LiveRows } from './job-live';
 
 const ROW = 34;
 const PAGE = 200;
@@ -27,17 +28,13 @@ const COLUMNS: { key: SortField | 'name' | 'nodes' | 'actions'; label: string; s
   { key: 'actions', label: 'Actions', width: '9.5rem' },
 ];
 const GRID = COLUMNS.map((c) => c.width).join(' ');
-export const jobKey = (j: { cluster: string; id: number }): string => `${j.cluster}/${j.id}`;
+export { jobKey };
 
-interface Listing {
-  rows: Job[];
-  total: number | null;
+interface Listing extends LiveRows {
   capped: boolean;
   cursor: string | null;
   loading: boolean;
   error?: string;
-  /** Jobs changed or added since the listing was loaded that it does not show. */
-  fresh: Set<string>;
 }
 
 export function Jobs() {
@@ -100,30 +97,30 @@ export function Jobs() {
     });
   }, [first, visible, list.cursor, list.loading, list.rows.length, params]);
 
-  // Live: loaded rows change in place; a job that leaves (or leaves the filter's view) goes.
-  useEffect(
-    () =>
-      onWatch((m) => {
-        if (m.type === 'reset') return reload();
-        if (m.kind !== 'job') return;
-        const key = `${m.cluster}/${m.id}`;
-        setList((l) => {
-          const i = l.rows.findIndex((j) => jobKey(j) === key);
-          // A job this listing has not loaded: offered with a refresh (inserting it would move rows under the reader).
-          if (i < 0) return m.type === 'upsert' && !l.fresh.has(key) ? { ...l, fresh: new Set(l.fresh).add(key) } : l;
-          const rows = [...l.rows];
-          const next = m.object as Job | null;
-          const stillMatches = next && (!query.get('state') || next.state === query.get('state'));
-          if (m.type === 'remove' || !stillMatches) {
-            rows.splice(i, 1);
-            return { ...l, rows, total: l.total === null ? null : l.total - 1 };
-          }
-          rows[i] = next;
-          return { ...l, rows };
-        });
-      }),
-    [reload, qs],
-  );
+  // Live: the watch stream's job changes, gathered and applied in batches (job-live.ts).
+  useEffect(() => {
+    let batch: WatchMessage[] = [];
+    let timer: number | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      const messages = batch;
+      batch = [];
+      setList((l) => applyJobChanges(l, messages, query.get('state')));
+    };
+    const off = onWatch((m) => {
+      if (m.type === 'reset') {
+        batch = [];
+        return reload();
+      }
+      if (m.kind !== 'job') return;
+      batch.push(m);
+      timer ??= window.setTimeout(flush, BATCH_MS);
+    });
+    return () => {
+      off();
+      window.clearTimeout(timer);
+    };
+  }, [reload, qs]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -203,7 +200,7 @@ export function Jobs() {
         </label>
         {list.fresh.size > 0 && (
           <button type="button" class="small" onClick={reload} data-testid="fresh">
-            {list.fresh.size} more changed: refresh
+            {list.fresh.size >= FRESH_CAP ? `${FRESH_CAP.toLocaleString('en-US')}+` : list.fresh.size} more changed: refresh
           </button>
         )}
         <span id="job-count" class="count" role="status" aria-live="polite" data-testid="job-count">

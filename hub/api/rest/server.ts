@@ -9,7 +9,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import { tlsOptionsOf, type TlsMaterial } from '../../../shared/tls/index.js';
 import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
 import { registerLoginRoutes, type Logins } from '../../login/index.js';
-import { registerDashboardLogin } from '../../login/webauthn/index.js';
+import { registerDashboardLogin, type SsoLogin } from '../../login/webauthn/index.js';
 import { registerDashboard } from '../../dashboard/index.js';
 import { answerClientError } from './client-error.js';
 import { randomUUID } from 'node:crypto';
@@ -43,6 +43,8 @@ export interface HttpApiDeps extends RouteDeps {
   rbac?: Rbac;
   /** Logins (POST /api/v1/auth/login, logout); absent: only certificates and API tokens. */
   logins?: Logins;
+  /** The SSO browser logins configured (sso.oidc with a client_secret, sso.saml): the login page offers them. */
+  sso?: readonly SsoLogin[];
   /** Records every mutation, denial and failed authentication before the answer goes out. */
   audit?: AuditLog;
   /** Each answered request: method, route pattern (not the URL: ids would be a series each), status, seconds. */
@@ -194,7 +196,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   registerRoutes(app, deps);
   for (const register of deps.extraRoutes ?? []) register(app);
   if (deps.logins) registerLoginRoutes(app, deps.logins.login, deps.logins.sessions);
-  if (deps.logins) registerDashboardLogin(app, deps.logins.login, deps.logins.webauthn);
+  if (deps.logins) registerDashboardLogin(app, deps.logins.login, deps.logins.webauthn, deps.sso);
   if (deps.logins) registerDashboard(app);
   if (deps.audit) registerAuditRoutes(app, deps.audit);
   app.get('/api/v1/openapi.json', { config: { permission: 'openapi:read' }, schema: { summary: 'This document', response: { 200: openApiSchema } } }, async () => buildOpenApi(routes));

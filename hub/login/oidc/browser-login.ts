@@ -10,6 +10,7 @@ import type { OidcConfig } from './config.js';
 import type { SessionStore } from '../sessions/index.js';
 import { IssuerHttpError, issuerRequest } from './issuer-http.js';
 import { IdpResponseError, IdpUnavailableError, type OidcIssuer } from './issuer.js';
+import { nextFromQuery, safeNextPath } from './next-path.js';
 import { sessionCookie } from './session-cookie.js';
 import { principalFromClaims, type OidcTokenValidator } from './token-verifier.js';
 
@@ -23,6 +24,8 @@ export interface PendingLogin {
   verifier: string;
   nonce: string;
   redirectUri: string;
+  /** Where the browser goes once logged in (a path of this hub; the dashboard when absent). */
+  next?: string;
   expires: number;
 }
 
@@ -88,7 +91,10 @@ export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): vo
     return `https://${host}${OIDC_CALLBACK_PATH}`;
   };
 
-  app.get(OIDC_LOGIN_PATH, { config: { public: true }, schema: { summary: 'Browser login: redirect to the OIDC issuer (authorization code + PKCE)' } }, async (request, reply) => {
+  const loginQuery = { type: 'object', properties: { next: { type: 'string', maxLength: 2048, description: 'A path of this hub to land on once logged in' } }, additionalProperties: false } as const;
+
+  app.get(OIDC_LOGIN_PATH, { config: { public: true }, schema: { summary: 'Browser login: redirect to the OIDC issuer (authorization code + PKCE)', querystring: loginQuery } }, async (request, reply) => {
+    const next = nextFromQuery((request.query as { next?: string }).next);
     const meta = await issuer.ready();
     if (!meta.authorization_endpoint || !meta.token_endpoint) throw new IdpResponseError('the OIDC issuer publishes no authorization or token endpoint: browser login is not possible');
     if (meta.code_challenge_methods_supported && !meta.code_challenge_methods_supported.includes('S256')) {
@@ -98,7 +104,7 @@ export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): vo
     const nonce = random();
     const verifier = random();
     const redirectUri = callbackUrl(request);
-    await pending.add(state, { verifier, nonce, redirectUri });
+    await pending.add(state, { verifier, nonce, redirectUri, ...(next ? { next } : {}) });
     const url = new URL(meta.authorization_endpoint);
     url.search = new URLSearchParams({
       response_type: 'code',
@@ -142,7 +148,7 @@ export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): vo
     const principal = principalFromClaims(claims, config.claims);
     const token = await deps.sessions.create(principal, config.session_ttl);
     deps.logger.info({ user: principal.name, method: 'oidc' }, 'browser login');
-    return sendLoggedIn(request, reply, { token, ttlMs: config.session_ttl, user: principal.name, groups: principal.groups, project: principal.attributes.project });
+    return sendLoggedIn(request, reply, { token, ttlMs: config.session_ttl, user: principal.name, groups: principal.groups, project: principal.attributes.project, next: login.next });
   });
 }
 
@@ -181,6 +187,8 @@ export interface LoggedIn {
   user: string;
   groups: string[];
   project?: string;
+  /** Where the page goes on (checked again here: a SAML RelayState comes back from the IdP). */
+  next?: string;
 }
 
 /** Ends a browser login (OIDC or SAML): the session cookie, and JSON for tools or a small page for people. */
@@ -190,10 +198,12 @@ export function sendLoggedIn(request: FastifyRequest, reply: FastifyReply, s: Lo
   if ((request.headers.accept ?? '').includes('application/json')) {
     return reply.send({ user: s.user, groups: s.groups, ...(s.project ? { project: s.project } : {}), session_token: s.token, expires_at: expiresAt });
   }
+  // A page, not a 302: the SameSite=Strict cookie is sent only on a navigation that starts on this site.
+  const to = escapeHtml(safeNextPath(s.next) ?? '/');
   return reply
     .type('text/html; charset=utf-8')
     // On to the dashboard (no script: the dashboard's strict CSP allows none inline).
     .send(
-      `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/"><title>slurmfleet</title><p>Signed in to slurmfleet as <b>${escapeHtml(s.user)}</b> until ${expiresAt}. <a href="/">Open the dashboard</a></p>`,
+      `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${to}"><title>slurmfleet</title><p>Signed in to slurmfleet as <b>${escapeHtml(s.user)}</b> until ${expiresAt}. <a href="${to}">Open the dashboard</a></p>`,
     );
 }

@@ -8,6 +8,7 @@ import { OidcIssuer } from './issuer.js';
 import { OidcBearerVerifier, OidcTokenValidator } from './token-verifier.js';
 
 export { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, OIDC_LOGIN_TTL_MS, PendingLogins, sendLoggedIn, type LoggedIn, type LoginStates, type PendingLogin } from './browser-login.js';
+export { nextFromQuery, safeNextPath } from './next-path.js';
 export { IdpResponseError, IdpUnavailableError, OidcIssuer } from './issuer.js';
 export { bearerFromSessionCookie, SESSION_COOKIE, sessionCookie } from './session-cookie.js';
 export { looksLikeJwt, OidcBearerVerifier, OidcTokenValidator, principalFromClaims } from './token-verifier.js';
@@ -16,6 +17,8 @@ export interface Oidc {
   verifier: OidcBearerVerifier;
   /** The browser login routes (only when a client_secret is configured). */
   registerRoutes(app: FastifyInstance): void;
+  /** The browser login is offered (a client_secret is configured): the login page shows its button. */
+  browserLogin: boolean;
   /** For /readyz checks. */
   status(): string;
   close(): void;
@@ -32,6 +35,7 @@ export function startOidc(config: OidcConfig, deps: { logger: Logger; sessions: 
     registerRoutes(app) {
       if (config.client_secret) registerOidcLogin(app, { config, issuer, validator, sessions: deps.sessions, logger, ...(deps.states ? { states: deps.states } : {}) });
     },
+    browserLogin: !!config.client_secret,
     status: () => issuer.status(),
     close: () => issuer.close(),
   };

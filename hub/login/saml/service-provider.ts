@@ -11,7 +11,7 @@ import { BadRequestError, ConfigError, UnauthenticatedError } from '../../../sha
 import type { Logger } from '../../../shared/logging/index.js';
 import type { SamlConfig } from './config.js';
 import type { Principal } from '../../policy/index.js';
-import { sendLoggedIn } from '../oidc/index.js';
+import { nextFromQuery, sendLoggedIn } from '../oidc/index.js';
 import type { SessionStore } from '../sessions/index.js';
 import { UsedAssertions, type ReplayCache } from './used-assertions.js';
 import type { CacheProvider } from '@node-saml/node-saml';
@@ -85,8 +85,11 @@ export function startSaml(config: SamlConfig, deps: SamlDeps): Saml {
 
   return {
     registerRoutes(app) {
-      app.get(SAML_LOGIN_PATH, { config: { public: true }, schema: { summary: 'Browser login: redirect to the SAML identity provider' } }, async (request, reply) => {
-        const url = await sp(acsUrl(request)).getAuthorizeUrlAsync('', request.headers.host, {});
+      const loginQuery = { type: 'object', properties: { next: { type: 'string', maxLength: 1024, description: 'A path of this hub to land on once logged in' } }, additionalProperties: false } as const;
+      app.get(SAML_LOGIN_PATH, { config: { public: true }, schema: { summary: 'Browser login: redirect to the SAML identity provider', querystring: loginQuery } }, async (request, reply) => {
+        // The IdP returns RelayState with its response (SAML bindings 3.4.3): there it is checked again.
+        const next = nextFromQuery((request.query as { next?: string }).next) ?? '';
+        const url = await sp(acsUrl(request)).getAuthorizeUrlAsync(next, request.headers.host, {});
         return reply.header('cache-control', 'no-store').redirect(url, 302);
       });
 
@@ -97,7 +100,7 @@ export function startSaml(config: SamlConfig, deps: SamlDeps): Saml {
         });
         const body = { type: 'object', required: ['SAMLResponse'], properties: { SAMLResponse: { type: 'string', maxLength: 512 * 1024 }, RelayState: { type: 'string', maxLength: 1024 } }, additionalProperties: false } as const;
         context.post(SAML_ACS_PATH, { config: { public: true }, schema: { summary: 'Browser login: the SAML identity provider posts its response here', body } }, async (request, reply) => {
-          const { SAMLResponse } = request.body as { SAMLResponse: string };
+          const { SAMLResponse, RelayState } = request.body as { SAMLResponse: string; RelayState?: string };
           let profile: Profile | null;
           try {
             ({ profile } = await sp(acsUrl(request)).validatePostResponseAsync({ SAMLResponse }));
@@ -119,7 +122,8 @@ export function startSaml(config: SamlConfig, deps: SamlDeps): Saml {
           const principal = toPrincipal(profile);
           const token = await deps.sessions.create(principal, config.session_ttl);
           logger.info({ user: principal.name, method: 'saml' }, 'browser login');
-          return sendLoggedIn(request, reply, { token, ttlMs: config.session_ttl, user: principal.name, groups: principal.groups, project: principal.attributes.project });
+          // An IdP-initiated login's RelayState may be anything: sendLoggedIn lands on it only if it is a path of this hub.
+          return sendLoggedIn(request, reply, { token, ttlMs: config.session_ttl, user: principal.name, groups: principal.groups, project: principal.attributes.project, next: RelayState });
         });
       });
     },

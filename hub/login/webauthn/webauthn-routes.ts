@@ -20,16 +20,26 @@ const PAGES: Record<string, { file: string; type: string }> = {
   '/login.js': { file: 'login.js', type: 'text/javascript; charset=utf-8' },
 };
 
-export function registerDashboardLogin(app: FastifyInstance, login: LoginService, webauthn: WebauthnFactor | undefined): void {
+/** The browser logins through an identity provider the login page offers, as their login routes name them. */
+export type SsoLogin = 'oidc' | 'saml';
+
+/** The page with the SSO logins this hub offers, for login.js to show their buttons (the page is static otherwise). */
+function withSso(html: Buffer, sso: readonly SsoLogin[]): Buffer {
+  if (sso.length === 0) return html;
+  return Buffer.from(html.toString('utf8').replace('</head>', `  <meta name="sfleet-sso" content="${sso.join(' ')}">\n</head>`));
+}
+
+export function registerDashboardLogin(app: FastifyInstance, login: LoginService, webauthn: WebauthnFactor | undefined, sso: readonly SsoLogin[] = []): void {
   const web = dashboardFiles();
   for (const [url, page] of Object.entries(PAGES)) {
     app.get(url, { config: { public: true }, schema: { summary: 'The dashboard login page' } }, async (_request, reply) => {
       if (!web) throw new NotFoundError('the dashboard files (web/) are not installed beside this hub');
+      const body = page.file === 'login.html' ? withSso(web(page.file), sso) : web(page.file);
       return reply
         .type(page.type)
         .header('cache-control', 'no-store')
         .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-        .send(web(page.file));
+        .send(body);
     });
   }
 
