@@ -1,0 +1,5 @@
+// Compliance: the frameworks as presets over the audit log (presets.ts), what they ask of the
+// configuration (check.ts), and the evidence report.
+export { complianceConfigSchema, FRAMEWORKS, type ComplianceConfig, type Framework } from './config.js';
+export { effectiveAudit, has, JOB_DATA_READS, requiredRetentionDays, SOX_RETENTION_DAYS, type EffectiveAudit } from './presets.js';
+export { checkCompliance } from './check.js';
