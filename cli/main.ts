@@ -24,6 +24,7 @@ import { registerAlertCommands } from './commands/alert-commands.js';
 import { registerOncallCommand } from './commands/oncall-command.js';
 import { registerSubmitCommands } from './commands/submit-commands.js';
 import { registerBackupCommands } from './commands/backup-commands.js';
+import { registerComplianceCommands } from './commands/compliance-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   registerHistoryCommands(program);
   registerExportCommands(program);
   registerBackupCommands(program);
+  registerComplianceCommands(program);
   registerAlertCommands(program);
   registerOncallCommand(program);
   try {

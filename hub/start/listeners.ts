@@ -32,6 +32,7 @@ import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import type { Gate } from './gate.js';
 import type { Region } from './region.js';
+import { complianceRoutes } from './compliance-routes.js';
 
 export interface Listeners {
   httpUrl: string;
@@ -149,6 +150,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
+        complianceRoutes(config, { audit, history: region.history, tokens: gate.tokens, alerting: region.alerting, backups: region.backups }),
       ],
       cookieBearer: bearerFromSessionCookie,
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
