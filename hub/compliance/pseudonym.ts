@@ -21,7 +21,7 @@ export class Pseudonymizer {
    * wherever it stands as a word in other text (a resource "token alice", a reason).
    */
   apply<T>(value: T, subject?: string): T {
-    const word = subject ? new RegExp(`(?<![\\w.-])${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'g') : undefined;
+    const word = subject ? new RegExp(`(?<![\\w.-])${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\w)`, 'g') : undefined;
     const walk = (v: unknown, field?: string): unknown => {
       if (typeof v === 'string') {
         if (field && NAME_FIELDS.has(field) && v !== '') return this.name(v);
