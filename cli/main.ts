@@ -25,6 +25,7 @@ import { registerOncallCommand } from './commands/oncall-command.js';
 import { registerSubmitCommands } from './commands/submit-commands.js';
 import { registerBackupCommands } from './commands/backup-commands.js';
 import { registerComplianceCommands } from './commands/compliance-commands.js';
+import { registerImportCommands } from './commands/import-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExportCommands(program);
   registerBackupCommands(program);
   registerComplianceCommands(program);
+  registerImportCommands(program);
   registerAlertCommands(program);
   registerOncallCommand(program);
   try {
