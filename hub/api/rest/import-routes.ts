@@ -38,7 +38,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: Pick<RouteDeps,
     async (request) => {
       const history = service(deps);
       const jobs = (request.body as { jobs: HistoryJobView[] }).jobs.map(toJob);
-      const result = await history.store.upsert(jobs);
+      const result = await history.import(jobs);
       setAuditContext(request, { resource: `history import (${result.rows} rows, ${result.partitions} day partitions)` });
       return result;
     },
