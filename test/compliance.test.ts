@@ -125,6 +125,10 @@ describe('sfleet export --user (GDPR subject access)', () => {
     expect(p2.subject).toBe(p1.subject);
     expect(p1).toMatchObject({ pseudonymized: true });
     expect(new Set(p1.history.jobs.map((j) => j.user))).toEqual(new Set([p1.subject]));
+    // The history export carries the same pseudonyms.
+    const csv = await sfleet(['export', 'history', '--format', 'csv', '--user', 'alice', '--pseudonymize'], env.operator);
+    expect(csv).not.toContain('alice');
+    expect(csv.trimEnd().split('\r\n').slice(1).every((line) => line.includes(`,${p1.subject},`))).toBe(true);
     // A hub without the gdpr key says what is missing.
     const fresh = await sfleetRun(['export', '--user', 'alice', '--pseudonymize'], env.fresh);
     expect(fresh.code).toBe(1);

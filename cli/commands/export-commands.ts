@@ -78,7 +78,7 @@ export function registerExportCommands(program: Command): void {
     .description('export data as a file: the job history (history) as csv, json, ndjson, parquet or avro, full or incremental')
     .argument('[kind]', `${KINDS.join('|')}; none with --user: everything held about that person (JSON)`)
     .option('--format <format>', EXPORT_FORMATS.join('|'))
-    .option('--pseudonymize', 'with --user and no kind: replace user names by their keyed HMAC pseudonyms (the hub needs the gdpr framework and its key)');
+    .option('--pseudonymize', 'replace user names by their keyed HMAC pseudonyms (the hub needs the gdpr framework and its key)');
   for (const f of FILTERS) cmd.option(`--${f} <value>`, f === 'since' || f === 'until' ? 'end time bound: ISO-8601 or a duration back from now, e.g. 30d' : undefined);
   withConnection(
     cmd
@@ -90,7 +90,6 @@ export function registerExportCommands(program: Command): void {
       await exportPerson(opts);
       return;
     }
-    if (opts.pseudonymize) throw new Error('--pseudonymize goes with the export of a person (sfleet export --user NAME --pseudonymize)');
     if (!KINDS.includes(kind)) throw new Error(`unknown export "${kind}": expected ${KINDS.join(', ')}`);
     if (kind !== 'history') throw new Error(`export of ${kind} is not available yet: only history is exported so far`);
     if (!opts.format) throw new Error(`--format is needed: ${EXPORT_FORMATS.join(', ')}`);
@@ -98,6 +97,7 @@ export function registerExportCommands(program: Command): void {
     if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown format "${opts.format}": expected ${EXPORT_FORMATS.join(', ')}`);
     const q = new URLSearchParams({ format });
     for (const f of FILTERS) if (opts[f] !== undefined) q.set(f, opts[f]);
+    if (opts.pseudonymize) q.set('pseudonymize', 'true');
     const cursor = opts.cursor ? await readCursor(opts.cursor) : undefined;
     if (cursor) q.set('cursor', cursor);
     const res = await clientFrom(opts).download(`/api/v1/export/history?${q}`);

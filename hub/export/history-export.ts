@@ -25,6 +25,8 @@ export interface HistoryExportRequest {
   rows: RowClauses;
   /** The cursor of the last export; absent: everything. */
   cursor?: string;
+  /** GDPR: each user name replaced by this (a keyed HMAC pseudonym) in every format. */
+  pseudonymize?: (user: string) => string;
 }
 
 export interface HistoryExport {
@@ -99,8 +101,8 @@ export async function exportHistory(deps: HistoryExportDeps, req: HistoryExportR
     const select = (typed: boolean): string | undefined => (from ? `SELECT ${runColumns(typed)} FROM ${from} WHERE ${sql}` : undefined);
     const body =
       req.format === 'parquet'
-        ? await parquetBody(connection, deps.scratchDir, select(true), tombstones, values, where.types)
-        : Readable.from(ENCODERS[req.format](streamRows(connection, select(false), tombstones, values, where.types)));
+        ? await parquetBody(connection, deps.scratchDir, select(true), tombstones, values, where.types, req.pseudonymize)
+        : Readable.from(ENCODERS[req.format](streamRows(connection, select(false), tombstones, values, where.types, req.pseudonymize)));
     return { rows, cursor, contentType: CONTENT_TYPES[req.format], body };
   } catch (err) {
     connection.closeSync();
@@ -116,11 +118,16 @@ async function* streamRows(
   tombstones: RemovedDay[],
   values: Record<string, DuckDBValue>,
   types: Parameters<DuckDBConnection['stream']>[2],
+  pseudonymize?: (user: string) => string,
 ): AsyncGenerator<ExportRow[]> {
+  const row = (r: Record<string, unknown>): ExportRow => {
+    const out = toRow(r);
+    return pseudonymize && out.user !== null ? { ...out, user: pseudonymize(out.user) } : out;
+  };
   try {
     if (select) {
       const result = await connection.stream(select, values, types);
-      for await (const batch of result.yieldRowObjectJs()) yield batch.map((r) => toRow(r as Record<string, unknown>));
+      for await (const batch of result.yieldRowObjectJs()) yield batch.map((r) => row(r as Record<string, unknown>));
     }
     if (tombstones.length) yield tombstones.map(tombstoneRow);
   } finally {
@@ -138,6 +145,7 @@ async function parquetBody(
   tombstones: RemovedDay[],
   values: Record<string, DuckDBValue>,
   types: Parameters<DuckDBConnection['stream']>[2],
+  pseudonymize?: (user: string) => string,
 ): Promise<Readable> {
   await mkdir(scratchDir, { recursive: true });
   const file = path.join(scratchDir, `export-${Date.now()}-${randomBytes(4).toString('hex')}.parquet.tmp`);
@@ -159,6 +167,11 @@ async function parquetBody(
   try {
     // COPY takes no bound parameters: the rows go to a temp table of this connection first.
     await connection.run(`CREATE TEMP TABLE export_rows AS ${union}`, vals, types);
+    if (pseudonymize) {
+      // The keyed HMAC is computed here, not in SQL: one bound UPDATE per distinct user.
+      const users = (await connection.runAndReadAll(`SELECT DISTINCT "user" AS u FROM export_rows WHERE "user" IS NOT NULL`)).getRowObjectsJS().map((r) => r.u as string);
+      for (const u of users) await connection.run(`UPDATE export_rows SET "user" = $p WHERE "user" = $u`, { p: pseudonymize(u), u });
+    }
     await connection.run(`COPY export_rows TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd)`);
     await stat(file);
   } catch (err) {

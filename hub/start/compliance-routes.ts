@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerting/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { BackupService } from '../backup/index.js';
-import { effectiveAudit, pseudonymizerFrom, registerComplianceRoutes } from '../compliance/index.js';
+import { effectiveAudit, registerComplianceRoutes, type Pseudonymizer } from '../compliance/index.js';
 import type { HubConfig } from '../config/index.js';
 import type { HistoryService } from '../history/index.js';
 import type { TokenRegistry } from '../policy/index.js';
@@ -16,10 +16,12 @@ export interface ComplianceParts {
   tokens?: TokenRegistry;
   alerting?: Alerting;
   backups?: BackupService;
+  /** pseudonymizerFrom(config.compliance), read once at start. */
+  pseudonymizer?: Pseudonymizer;
 }
 
 export function complianceRoutes(config: HubConfig, parts: ComplianceParts): (app: FastifyInstance) => void {
-  const pseudonymizer = pseudonymizerFrom(config.compliance);
+  const pseudonymizer = parts.pseudonymizer;
   const atRest = effectiveEncryption(config.encryption, config.security);
   const rbac = config.rbac;
   const backups = parts.backups;
