@@ -1304,6 +1304,7 @@ export interface paths {
                     format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
                     job_id?: number;
                     partition?: string;
+                    pseudonymize?: boolean;
                     qos?: string;
                     since?: string;
                     state?: string;
