@@ -24,6 +24,8 @@ import { registerAlertCommands } from './commands/alert-commands.js';
 import { registerOncallCommand } from './commands/oncall-command.js';
 import { registerSubmitCommands } from './commands/submit-commands.js';
 import { registerBackupCommands } from './commands/backup-commands.js';
+import { registerComplianceCommands } from './commands/compliance-commands.js';
+import { registerImportCommands } from './commands/import-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
   registerHistoryCommands(program);
   registerExportCommands(program);
   registerBackupCommands(program);
+  registerComplianceCommands(program);
+  registerImportCommands(program);
   registerAlertCommands(program);
   registerOncallCommand(program);
   try {

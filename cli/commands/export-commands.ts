@@ -1,5 +1,6 @@
 // `sfleet export history --format F [--since --until] [--cursor FILE] [--file OUT]`: the job
 // history as a file, streamed from GET /api/v1/export/history.
+// `sfleet export --user NAME [--pseudonymize] [--file OUT]`: everything held about a person.
 //
 // Nothing half-written looks complete: the body goes to a hidden partial file beside OUT,
 // which is fsynced and renamed to OUT only once the whole answer arrived; on any failure (a
@@ -57,24 +58,46 @@ function failure(err: unknown, file: string | undefined): Error {
   return e instanceof Error ? e : new Error(String(err));
 }
 
+/** GDPR subject access: GET /api/v1/compliance/person/NAME as one JSON document. */
+async function exportPerson(opts: Record<string, string | undefined>): Promise<void> {
+  const q = opts.pseudonymize ? '?pseudonymize=true' : '';
+  const person = await clientFrom(opts).json<{ history: { jobs: unknown[] }; audit_records: unknown[] }>('GET', `/api/v1/compliance/person/${encodeURIComponent(opts.user!)}${q}`);
+  const text = `${JSON.stringify(person, null, 2)}\n`;
+  if (!opts.file) return void process.stdout.write(text);
+  await writeAtomically(opts.file, async (partial) => {
+    const fh = await open(partial, 'wx', 0o600);
+    await fh.writeFile(text);
+    await fh.close();
+  });
+  process.stderr.write(`${person.history.jobs.length} jobs and ${person.audit_records.length} audit records written to ${opts.file}\n`);
+}
+
 export function registerExportCommands(program: Command): void {
   const cmd = program
     .command('export')
     .description('export data as a file: the job history (history) as csv, json, ndjson, parquet or avro, full or incremental')
-    .argument('<kind>', KINDS.join('|'))
-    .requiredOption('--format <format>', EXPORT_FORMATS.join('|'));
+    .argument('[kind]', `${KINDS.join('|')}; none with --user: everything held about that person (JSON)`)
+    .option('--format <format>', EXPORT_FORMATS.join('|'))
+    .option('--pseudonymize', 'replace user names by their keyed HMAC pseudonyms (the hub needs the gdpr framework and its key)');
   for (const f of FILTERS) cmd.option(`--${f} <value>`, f === 'since' || f === 'until' ? 'end time bound: ISO-8601 or a duration back from now, e.g. 30d' : undefined);
   withConnection(
     cmd
       .option('--cursor <file>', 'incremental: export only what changed since the run that wrote this file (created on the first run)')
       .option('-f, --file <path>', 'write to this file (default: stdout)'),
-  ).action(async (kind: string, opts: Record<string, string | undefined>) => {
+  ).action(async (kind: string | undefined, opts: Record<string, string | undefined>) => {
+    if (kind === undefined) {
+      if (!opts.user) throw new Error('name what to export (history) or a person with --user NAME');
+      await exportPerson(opts);
+      return;
+    }
     if (!KINDS.includes(kind)) throw new Error(`unknown export "${kind}": expected ${KINDS.join(', ')}`);
     if (kind !== 'history') throw new Error(`export of ${kind} is not available yet: only history is exported so far`);
+    if (!opts.format) throw new Error(`--format is needed: ${EXPORT_FORMATS.join(', ')}`);
     const format = opts.format as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown format "${opts.format}": expected ${EXPORT_FORMATS.join(', ')}`);
     const q = new URLSearchParams({ format });
     for (const f of FILTERS) if (opts[f] !== undefined) q.set(f, opts[f]);
+    if (opts.pseudonymize) q.set('pseudonymize', 'true');
     const cursor = opts.cursor ? await readCursor(opts.cursor) : undefined;
     if (cursor) q.set('cursor', cursor);
     const res = await clientFrom(opts).download(`/api/v1/export/history?${q}`);

@@ -9,7 +9,7 @@ import { NodeAuditFiles, AUDIT_FILE_RE, type AuditFiles } from './audit-files.js
 import { ChainWriter, dayOf, type PendingRecord } from './chain-writer.js';
 import type { AuditConfig } from './config.js';
 import { AuditWriteError } from './errors.js';
-import { levelFor } from './policy.js';
+import { levelFor, type AuditRule } from './policy.js';
 import { queryAudit, type AuditQuery } from './query.js';
 import type { AuditEvent, AuditLevel, AuditLine, AuditRecord, RetentionInfo } from './record.js';
 import { AuditFallback } from './fallback.js';
@@ -38,6 +38,8 @@ export interface AuditLogOptions {
   faults?: WriteFaults;
   /** How often the file being written is checked (deleted, truncated) and a failed log probed; default 2 s. */
   checkIntervalMs?: number;
+  /** Rules that only raise a record's level (compliance presets: hipaa records reads of job data). */
+  floors?: readonly AuditRule[];
 }
 
 /** The audit log's names in WriteFaults and the metrics. */
@@ -69,6 +71,7 @@ export class AuditLog {
     this.logger = opts.logger.child({ component: 'audit' });
     this.faults = opts.faults;
     this.checkIntervalMs = opts.checkIntervalMs ?? 2_000;
+    this.policy = { level: config.level, rules: config.rules, floors: opts.floors ?? [] };
     if (config.fallback_dir) this.fallback = new AuditFallback(config.fallback_dir, opts.hubId);
     if (opts.files) this.files = opts.files;
     else {
@@ -82,8 +85,8 @@ export class AuditLog {
     this.hubId = opts.hubId;
     const ship = config.ship;
     const sinks: AuditSink[] = [];
-    if (ship?.elasticsearch) sinks.push(new ElasticsearchSink(ship.elasticsearch, ship.timeout, opts.env));
-    if (ship?.webhook) sinks.push(new WebhookSink(ship.webhook, ship.timeout, opts.env));
+    if (ship?.elasticsearch) sinks.push(new ElasticsearchSink(ship.elasticsearch, ship.timeout, opts.env, ship.fields));
+    if (ship?.webhook) sinks.push(new WebhookSink(ship.webhook, ship.timeout, opts.env, ship.fields));
     this.shippers = sinks.map((sink) => {
       const name = `ship-${sink.name}.cursor` as const;
       const cursor = {
@@ -101,6 +104,7 @@ export class AuditLog {
   private readonly hubId: string;
   private readonly key?: Buffer;
   private readonly checkIntervalMs: number;
+  private readonly policy: { level: AuditConfig['level']; rules: readonly AuditRule[]; floors: readonly AuditRule[] };
 
   /** Finds the end of the chain (repairing a torn last line), applies retention, starts the hourly retention run. */
   async open(): Promise<void> {
@@ -218,7 +222,7 @@ export class AuditLog {
     }
     // Capped first: a caller's 32 MiB resource name costs the log 512 chars (bound.ts).
     const event = boundEvent(given);
-    const level = levelFor(this.config, event);
+    const level = levelFor(this.policy, event);
     if (level === 'None') return undefined;
     return this.write(this.pendingOf(event, level));
   }

@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { byteSize, duration } from '../../shared/config/index.js';
 
+/** Record fields a destination can be limited to (ship.fields). */
+export const SHIPPED_FIELDS = ['timestamp', 'seq', 'level', 'hub_id', 'user', 'auth_method', 'action', 'resource', 'outcome', 'status', 'reason', 'source_ip', 'request_id', 'tenant', 'transport', 'request', 'prev_hash', 'hash'] as const;
+
 const level = z.enum(['None', 'Metadata', 'Request']);
 const globs = z.array(z.string().min(1).max(256)).min(1);
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -60,6 +63,11 @@ export const auditShipSchema = z
     timeout: duration.default(10_000).describe('Per request to a destination.'),
     initial_backoff: duration.default(500).describe('The first wait after a failed delivery; doubled per failure.'),
     max_backoff: duration.default(60_000).describe('The longest wait between delivery attempts.'),
+    fields: z
+      .array(z.enum(SHIPPED_FIELDS))
+      .min(1)
+      .optional()
+      .describe('The record fields sent to every destination (the record id always goes too, so a retried record overwrites); absent: all. The local files keep every field.'),
   })
   .strict();
 

@@ -36,7 +36,7 @@ const acts = (test: string): Fate => ({ acts: test });
 const refused = (pointer: RegExp): Fate => ({ refused: pointer });
 
 const SCALING = refused(/etcd and redis sections \(redis\.url\); instance counts and autoscaling belong to the deployment/);
-const COMPLIANCE = refused(/audit settings live in the audit section: audit\.retention_days, audit\.ship\.elasticsearch/);
+const COMPLIANCE = acts('hub/compliance/compliance.test.ts');
 const BACKUP = acts('hub/backup/backup.test.ts');
 const INTEGRATIONS = refused(/ServiceNow and Jira are reached from alerting\.channels/);
 
@@ -124,6 +124,7 @@ const HUB_KEYS: Record<string, Fate> = {
 /** What a hub block needs from another section to load (the provider's details of data_at_rest). */
 const HUB_NEEDS: Record<string, string> = {
   backup: 'encryption: { enabled: true, provider: env, env: { var: SFLEET_KEY } }\n',
+  compliance: 'audit: { ship: { elasticsearch: { url: "https://es.company.com:9200" } } }\n',
   security: 'encryption: { vault: { address: "https://vault.company.com:8200", key_name: sfleet, token_env: VAULT_TOKEN } }\n',
 };
 

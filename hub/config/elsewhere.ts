@@ -14,8 +14,6 @@ export function livesElsewhere(pointer: string): z.ZodType<undefined> {
 export const ELSEWHERE = {
   scaling:
     "shared state is the hub's etcd and redis sections (redis.url); instance counts and autoscaling belong to the deployment (the Kubernetes replicas or autoscaler), which starts the hubs: the hub does not read them",
-  compliance:
-    'audit settings live in the audit section: audit.retention_days, audit.ship.elasticsearch (shipping) and audit.rules; framework presets (sox, gdpr, hipaa, soc2) are not built yet',
   integrations:
     'ServiceNow and Jira are reached from alerting.channels: the same keys as a channel of type "servicenow" (instance, username, password, incident_table) or "jira" (url, project, issue_type, plus username and password, or token)',
 } as const;

@@ -27,6 +27,7 @@ import { backupConfigSchema } from '../backup/config.js';
 import { checkDataAtRest, effectiveEncryption, securityConfigSchema } from '../../shared/security/index.js';
 import { ELSEWHERE, livesElsewhere } from './elsewhere.js';
 import { clustersConfigSchema } from '../declared-clusters/index.js';
+import { checkCompliance, complianceConfigSchema } from '../compliance/index.js';
 
 export { etcdConfigSchema, type EtcdConfig } from '../leader/config.js';
 export { redisConfigSchema, type RedisConfig } from '../replication/config.js';
@@ -77,7 +78,7 @@ export const hubConfigSchema = z
     security: securityConfigSchema.optional().describe('TLS of every listener and client (version, TLS 1.3 suites) and encryption at rest (algorithm, key provider).'),
     clusters: clustersConfigSchema.optional(),
     scaling: livesElsewhere(ELSEWHERE.scaling),
-    compliance: livesElsewhere(ELSEWHERE.compliance),
+    compliance: complianceConfigSchema.optional().describe('Compliance frameworks (sox, gdpr, hipaa, soc2): presets that raise the audit settings, pseudonymised exports, the evidence report.'),
     backup: backupConfigSchema.optional().describe('Backups of the configuration and every durable store of the data directory: scheduled (leader) and on demand, AES-256-GCM, to local directories and S3/GCS buckets.'),
     integrations: livesElsewhere(ELSEWHERE.integrations),
   })
@@ -87,6 +88,7 @@ export const hubConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
     }
     checkDataAtRest(c, ctx);
+    checkCompliance(c, ctx);
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
       ctx.addIssue({ code: 'custom', path: ['backup', 'encryption'], message: "true uses the key provider of the hub's encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest), or give backup.encryption a provider of its own (provider, file/env/vault)" });
     }

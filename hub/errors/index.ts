@@ -45,6 +45,7 @@ import {
 } from '../../shared/errors/index.js';
 import { CertificateRequestError } from '../../shared/tls/index.js';
 import { DurableWriteError } from '../../shared/durability/index.js';
+import { PseudonymKeyMissingError } from '../compliance/index.js';
 import { BackupCorruptError, BackupFailedError, BackupKeyError, BackupNotConfiguredError, BackupNotFoundError, RestoreRefusedError } from '../backup/index.js';
 
 export const ERROR_CATALOGUE: readonly ErrorArea[] = [
@@ -120,6 +121,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new BackupNotFoundError('local:/backups: no complete backup'), meaning: 'No complete backup of that id (or none at all) in the destination.' },
       { example: () => new RestoreRefusedError('/var/lib/sfleet holds a hub\'s data: restore into an empty directory, or pass --force'), meaning: 'A restore into a data directory that holds files, or into a group whose hubs are running, is refused unless forced; forced, the previous content is moved aside.' },
       { example: () => new BackupNotConfiguredError(), meaning: 'The hub has no backup section.' },
+      { example: () => new PseudonymKeyMissingError(), meaning: 'A pseudonymised export (pseudonymize=true, sfleet export --pseudonymize) needs the gdpr framework and its pseudonym key on the hub; nothing was exported.' },
     ],
   },
   {

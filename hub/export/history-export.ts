@@ -11,7 +11,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { DuckDBTimestampTZValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { buildWhere, type HistoryEngine, type HistoryFilter, type HistoryStore, type RemovedDay, type RowClauses } from '../history/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { ExportWriteError } from './errors.js';
@@ -25,6 +25,8 @@ export interface HistoryExportRequest {
   rows: RowClauses;
   /** The cursor of the last export; absent: everything. */
   cursor?: string;
+  /** GDPR: each user name replaced by this (a keyed HMAC pseudonym) in every format. */
+  pseudonymize?: (user: string) => string;
 }
 
 export interface HistoryExport {
@@ -99,8 +101,8 @@ export async function exportHistory(deps: HistoryExportDeps, req: HistoryExportR
     const select = (typed: boolean): string | undefined => (from ? `SELECT ${runColumns(typed)} FROM ${from} WHERE ${sql}` : undefined);
     const body =
       req.format === 'parquet'
-        ? await parquetBody(connection, deps.scratchDir, select(true), tombstones, values, where.types)
-        : Readable.from(ENCODERS[req.format](streamRows(connection, select(false), tombstones, values, where.types)));
+        ? await parquetBody(connection, deps.scratchDir, select(true), tombstones, values, where.types, req.pseudonymize)
+        : Readable.from(ENCODERS[req.format](streamRows(connection, select(false), tombstones, values, where.types, req.pseudonymize)));
     return { rows, cursor, contentType: CONTENT_TYPES[req.format], body };
   } catch (err) {
     connection.closeSync();
@@ -116,11 +118,16 @@ async function* streamRows(
   tombstones: RemovedDay[],
   values: Record<string, DuckDBValue>,
   types: Parameters<DuckDBConnection['stream']>[2],
+  pseudonymize?: (user: string) => string,
 ): AsyncGenerator<ExportRow[]> {
+  const row = (r: Record<string, unknown>): ExportRow => {
+    const out = toRow(r);
+    return pseudonymize && out.user !== null ? { ...out, user: pseudonymize(out.user) } : out;
+  };
   try {
     if (select) {
       const result = await connection.stream(select, values, types);
-      for await (const batch of result.yieldRowObjectJs()) yield batch.map((r) => toRow(r as Record<string, unknown>));
+      for await (const batch of result.yieldRowObjectJs()) yield batch.map((r) => row(r as Record<string, unknown>));
     }
     if (tombstones.length) yield tombstones.map(tombstoneRow);
   } finally {
@@ -138,6 +145,7 @@ async function parquetBody(
   tombstones: RemovedDay[],
   values: Record<string, DuckDBValue>,
   types: Record<string, DuckDBType>,
+  pseudonymize?: (user: string) => string,
 ): Promise<Readable> {
   await mkdir(scratchDir, { recursive: true });
   const file = path.join(scratchDir, `export-${Date.now()}-${randomBytes(4).toString('hex')}.parquet.tmp`);
@@ -164,7 +172,16 @@ async function parquetBody(
     for (const [name, value] of Object.entries(vals)) {
       await connection.run(`SET VARIABLE ${variable(name)} = $v`, { v: value }, types[name] ? { v: types[name] } : undefined);
     }
-    const query = union.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => `getvariable('${variable(name)}')`);
+    let query = union.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => `getvariable('${variable(name)}')`);
+    if (pseudonymize) {
+      // The keyed HMAC is computed here (the key never reaches SQL), once per distinct user, and
+      // reaches the query as a map variable: a projection, so COPY still streams in row order.
+      const users = (await connection.runAndReadAll(`SELECT DISTINCT "user" AS u FROM (${query}) WHERE "user" IS NOT NULL`)).getRowObjectsJS().map((r) => r.u as string);
+      const map = variable('pseudonyms');
+      const text = LIST(VARCHAR);
+      await connection.run(`SET VARIABLE ${map} = MAP($k, $v)`, { k: listValue(users), v: listValue(users.map(pseudonymize)) }, { k: text, v: text });
+      query = `SELECT * REPLACE (coalesce(getvariable('${map}')["user"], "user") AS "user") FROM (${query})`;
+    }
     await connection.run(`COPY (${query}) TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
     await stat(file);
   } catch (err) {

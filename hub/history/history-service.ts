@@ -8,7 +8,7 @@ import type { HistoryRun } from '../../generated/fleet/v1/agent.js';
 import { HistoryBackfill } from './backfill.js';
 import type { HistoryConfig } from './config.js';
 import { HistoryEngine } from './engine.js';
-import { HistoryStore, type HistoryFence } from './history-store.js';
+import { HistoryStore, type HistoryFence, type UpsertResult } from './history-store.js';
 
 export interface HistoryServiceDeps {
   logger: Logger;
@@ -52,6 +52,16 @@ export class HistoryService {
       { stateFile: path.join(dir, 'backfill.json'), marginMs: config.backfill_margin, initialLookbackMs: config.initial_lookback, maxWindowMs: config.max_window },
     );
     return new HistoryService(engine, store, backfill, deps, config, dir);
+  }
+
+  /**
+   * Runs from an export (sfleet import history), upserted by the history key. A standalone hub is
+   * the only writer of its history, whether or not the cluster's agent streams to it; in a group
+   * the hub that owns the cluster writes (one writer per cluster), as for the backfill.
+   */
+  import(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
+    const owner = this.deps.owner;
+    return this.store.upsert(jobs, owner ? { owns: (cluster) => owner(cluster) === this.deps.hubId } : { owns: () => true });
   }
 
   start(): void {

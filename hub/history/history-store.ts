@@ -84,16 +84,17 @@ export class HistoryStore {
   }
 
   /** Inserts or replaces runs by key. Every cluster in `jobs` must be owned by this hub. */
-  upsert(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
-    return this.serial(() => this.write(jobs));
+  /** `fence`: who may write here for this upsert (default: the store's, the backfill's). */
+  upsert(jobs: readonly HistoryJob[], fence: HistoryFence = this.deps.fence): Promise<UpsertResult> {
+    return this.serial(() => this.write(jobs, fence));
   }
 
-  private async write(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
+  private async write(jobs: readonly HistoryJob[], fence: HistoryFence): Promise<UpsertResult> {
     if (jobs.length === 0) return { rows: 0, partitions: 0 };
     const groups = new Map<string, { cluster: string; day: string }>();
     for (const j of jobs) {
       if (!CLUSTER_NAME.test(j.cluster)) throw new HistoryNotOwnerError(`cluster name "${j.cluster.slice(0, 64)}" cannot name a history partition`);
-      if (!this.deps.fence.owns(j.cluster)) throw new HistoryNotOwnerError(`this hub does not own cluster ${j.cluster}; its owner writes its history`);
+      if (!fence.owns(j.cluster)) throw new HistoryNotOwnerError(`this hub does not own cluster ${j.cluster}; its owner writes its history`);
       const day = utcDay(j.end_time);
       groups.set(`${j.cluster}/${day}`, { cluster: j.cluster, day });
     }
@@ -101,15 +102,15 @@ export class HistoryStore {
     await createJobTable(c, 'incoming');
     try {
       await appendJobs(c, 'incoming', jobs, this.writeTime());
-      for (const { cluster, day } of groups.values()) await this.rewritePartition(cluster, day);
+      for (const { cluster, day } of groups.values()) await this.rewritePartition(cluster, day, fence);
     } finally {
       await c.run('DROP TABLE IF EXISTS temp.incoming');
     }
     return { rows: jobs.length, partitions: groups.size };
   }
 
-  private async rewritePartition(cluster: string, day: string): Promise<void> {
-    if (!this.deps.fence.owns(cluster)) throw new HistoryNotOwnerError(`this hub lost cluster ${cluster} while writing its history`);
+  private async rewritePartition(cluster: string, day: string, fence: HistoryFence): Promise<void> {
+    if (!fence.owns(cluster)) throw new HistoryNotOwnerError(`this hub lost cluster ${cluster} while writing its history`);
     const dir = this.partitionDir(cluster, day);
     await mkdir(dir, { recursive: true });
     const old = (await readdir(dir)).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));

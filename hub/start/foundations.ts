@@ -13,6 +13,7 @@ import type { CloseStack } from './close-stack.js';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
 import { WriteFaults } from '../../shared/durability/index.js';
 import { effectiveEncryption, tlsPolicyFrom } from '../../shared/security/index.js';
+import { effectiveAudit } from '../compliance/index.js';
 
 /**
  * The flush interval of the hub's durable files: each store checks its files this often (deleted,
@@ -57,7 +58,10 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   // A full or read-only disk fails every write: logged once a minute per store, counted every time.
   const faults = new WriteFaults({ logger, clock: systemClock }, { logIntervalMs: 60_000 });
   // Opened before the fleet: nothing may change before the audit log can record it.
-  const audit = new AuditLog(config.audit, { hubId: config.hub_id, dataDir: config.data_dir, logger, faults, checkIntervalMs: DURABLE_CHECK_INTERVAL_MS });
+  // Compliance presets only raise the audit settings (longer retention, more records).
+  const audited = effectiveAudit(config.audit, config.compliance);
+  if (audited.raised.length) logger.info({ raised: audited.raised }, 'compliance: audit settings raised by the frameworks');
+  const audit = new AuditLog(audited.config, { hubId: config.hub_id, dataDir: config.data_dir, logger, faults, checkIntervalMs: DURABLE_CHECK_INTERVAL_MS, floors: audited.floors });
   await audit.open();
   stack.defer('audit log', () => audit.close());
   return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock, faults };

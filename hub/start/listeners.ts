@@ -32,6 +32,8 @@ import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import type { Gate } from './gate.js';
 import type { Region } from './region.js';
+import { complianceRoutes } from './compliance-routes.js';
+import { pseudonymizerFrom } from '../compliance/index.js';
 
 export interface Listeners {
   httpUrl: string;
@@ -140,6 +142,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const grpcAddress = `${splitHostPort(config.listen.grpc).host}:${grpcPort}`;
   listening.grpcUp(grpcAddress);
 
+  // GDPR pseudonyms: the key is read once, here (a named key that is missing stops the start).
+  const pseudonymizer = pseudonymizerFrom(config.compliance);
   const { app } = await buildHttpApi(
     {
       logger,
@@ -149,6 +153,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
+        complianceRoutes(config, { audit, history: region.history, tokens: gate.tokens, alerting: region.alerting, backups: region.backups, pseudonymizer }),
       ],
       cookieBearer: bearerFromSessionCookie,
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
@@ -179,6 +184,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       declared: Object.keys(config.clusters ?? {}),
       federation: region.federation,
       ...(region.history ? { history: region.history } : {}),
+      ...(pseudonymizer ? { pseudonymize: (user: string) => pseudonymizer.name(user) } : {}),
       ...(region.backups ? { backups: region.backups } : {}),
       tokens: gate.tokens,
       http: config.http,

@@ -81,6 +81,16 @@ export function sfleet(args: string[], env: NodeJS.ProcessEnv): Promise<string> 
   });
 }
 
+/** Runs one sfleet CLI command for its exit code too (commands whose "no" is an exit code, such as a failing report). */
+export function sfleetRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      keepCliStderr(args, stderr);
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
 /** Keeps a CLI run's stderr in the run directory for the secrets scan (named by the command only: arguments may be secret). */
 export function keepCliStderr(args: string[], stderr: string): void {
   if (stderr) writeFileSync(processLogPath(`cli-${args[0] ?? ''}`), stderr);

@@ -1375,6 +1375,7 @@ export interface paths {
                     format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
                     job_id?: number;
                     partition?: string;
+                    pseudonymize?: boolean;
                     qos?: string;
                     since?: string;
                     state?: string;
@@ -1413,6 +1414,84 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/history/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Job runs from an export (sfleet import history), upserted by (cluster, job_id, submit_time): importing the same rows again changes nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        jobs: {
+                            account: string;
+                            alloc_tres: string;
+                            cluster: string;
+                            cpus: number;
+                            /** Format: date-time */
+                            end_time: string;
+                            exit_code: number;
+                            exit_signal: number;
+                            gpus: number;
+                            job_id: number;
+                            memory_mb: number;
+                            name: string;
+                            node_count: number;
+                            node_list: string;
+                            nodes: string[];
+                            partition: string;
+                            qos: string;
+                            /** Format: date-time */
+                            start_time: string | null;
+                            state: string;
+                            /** Format: date-time */
+                            submit_time: string;
+                            user: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            partitions: number;
+                            rows: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -6,13 +6,14 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { CURSOR_HEADER, ROWS_HEADER } from '../../../shared/export/index.js';
 import { setAuditContext } from '../../audit/index.js';
+import { PseudonymKeyMissingError } from '../../compliance/index.js';
 import { CONTENT_TYPES, EXPORT_FORMATS, exportHistory, filterFingerprint, type ExportFormat } from '../../export/index.js';
 import { filterOf, filterQuery, service } from './history-routes.js';
 import { access } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
 
-export function registerExportRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'history' | 'exportScratchDir'>): void {
+export function registerExportRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'history' | 'exportScratchDir' | 'pseudonymize'>): void {
   app.get(
     '/api/v1/export/history',
     {
@@ -23,7 +24,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: Pick<RouteDeps,
           type: 'object',
           additionalProperties: false,
           required: ['format'],
-          properties: { ...filterQuery, format: { type: 'string', enum: [...EXPORT_FORMATS] }, cursor: { type: 'string', maxLength: 512 } },
+          properties: { ...filterQuery, format: { type: 'string', enum: [...EXPORT_FORMATS] }, cursor: { type: 'string', maxLength: 512 }, pseudonymize: { type: 'boolean' } },
         },
         // The body is a file in the asked format (a stream: no serializer touches it).
         response: {
@@ -38,12 +39,14 @@ export function registerExportRoutes(app: FastifyInstance, deps: Pick<RouteDeps,
       const q = request.query as Record<string, unknown>;
       const history = service(deps);
       const format = q.format as ExportFormat;
-      const { format: _f, cursor, ...raw } = q;
+      const { format: _f, cursor, pseudonymize, ...raw } = q;
+      // GDPR: user names as keyed HMAC pseudonyms (the hub needs the gdpr framework and its key).
+      if (pseudonymize === true && !deps.pseudonymize) throw new PseudonymKeyMissingError();
       const result = await exportHistory(
         { engine: history.engine, store: history.store, scratchDir: deps.exportScratchDir ?? path.join(history.dir, 'export-scratch') },
-        { format, filter: filterOf(raw), fingerprint: filterFingerprint(raw), rows: access(request).rows('history', 'export').toJSON(), cursor: cursor as string | undefined },
+        { format, filter: filterOf(raw), fingerprint: filterFingerprint(raw), rows: access(request).rows('history', 'export').toJSON(), cursor: cursor as string | undefined, ...(pseudonymize === true ? { pseudonymize: deps.pseudonymize } : {}) },
       );
-      setAuditContext(request, { resource: `history export ${format}${cursor ? ' (incremental)' : ''} (${result.rows} rows)` });
+      setAuditContext(request, { resource: `history export ${format}${cursor ? ' (incremental)' : ''}${pseudonymize === true ? ' (pseudonymised)' : ''} (${result.rows} rows)` });
       void reply.type(result.contentType).header(CURSOR_HEADER, result.cursor).header(ROWS_HEADER, String(result.rows));
       return reply.send(result.body);
     },

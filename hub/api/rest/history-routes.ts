@@ -23,7 +23,7 @@ export const filterQuery = { cluster: str, user: str, account: str, partition: s
 const int = { type: 'integer' } as const;
 const text = { type: 'string' } as const;
 const when = { type: 'string', format: 'date-time' } as const;
-const historyJobSchema = {
+export const historyJobSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['cluster', 'job_id', 'submit_time', 'start_time', 'end_time', 'name', 'user', 'account', 'partition', 'qos', 'state', 'exit_code', 'exit_signal', 'alloc_tres', 'cpus', 'gpus', 'memory_mb', 'node_count', 'node_list', 'nodes'],

@@ -37,6 +37,8 @@ export interface RouteDeps {
   federation?: Federation;
   /** The job history and usage reports; without it those routes answer 503. */
   history?: HistoryService;
+  /** GDPR (compliance.gdpr): a user name's keyed pseudonym, for exports asked with pseudonymize; absent: such exports are refused. */
+  pseudonymize?: (user: string) => string;
   /** Where Parquet exports are written before they are sent; default <data_dir>/history/export-scratch. */
   exportScratchDir?: string;
   /** API tokens (POST/GET/DELETE /api/v1/tokens); absent: no token routes. */

@@ -12,14 +12,20 @@ import { WatchFeed } from '../../watch/index.js';
 import { buildHttpApi } from './server.js';
 import { Admission, registerSubmitRoute, submitConfigSchema, SubmitService } from '../../submit/index.js';
 import { ManualClock } from '../../../shared/clock/index.js';
+import { AuditLog, auditConfigSchema } from '../../audit/index.js';
+import { registerComplianceRoutes } from '../../compliance/index.js';
 
 async function build(tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-'))), rbac?: Rbac) {
   const state = new FleetState();
   const commands = new CommandRouter({ timeoutMs: 1000 });
   const submit = new SubmitService({ commands, admission: new Admission({ state, clock: new ManualClock(0) }, { ttlMs: 1000 }) }, submitConfigSchema.parse(undefined));
+  const auditDir = mkdtempSync(join(tmpdir(), 'a-'));
+  const audit = new AuditLog(auditConfigSchema.parse({ dir: auditDir }), { hubId: 'h', dataDir: auditDir, logger: silentLogger() });
+  const mfa = { enabled: false, required_roles: [], required_groups: [], required_for_local: false };
+  const compliance = { audit: audit.config, auditFloors: [], verify: () => audit.verify(), query: () => ({ items: [] }), encryptionAtRest: { enabled: false }, mfa, pseudonymKey: false };
   return buildHttpApi({
     logger: silentLogger(),
-    extraRoutes: [(a) => registerSubmitRoute(a, submit)],
+    extraRoutes: [(a) => registerSubmitRoute(a, submit), (a) => registerComplianceRoutes(a, { hubId: 'h', person: { audit }, report: compliance })],
     authenticator: new Authenticator(tokens),
     rbac,
     state,
@@ -46,6 +52,8 @@ describe('route table', () => {
     expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/alerts/history')?.permission).toBe('alerts:read');
     // Backups: each route under its own verb of the backup resource.
     expect(routes.filter((r) => r.url.startsWith('/api/v1/backups')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/backups backup:read', 'POST /api/v1/backups backup:create', 'POST /api/v1/backups/:id/verify backup:verify']);
+    // Compliance: the person export and the report, each under its verb of the compliance resource.
+    expect(routes.filter((r) => r.url.startsWith('/api/v1/compliance')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/compliance/person/:name compliance:export', 'GET /api/v1/compliance/report compliance:report']);
     for (const route of routes) {
       if (route.public) {
         // The ack link's signed token is its credential (hub/alerting/ack-link.ts).

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ElasticsearchShipConfig } from '../config.js';
 import type { AuditRecord } from '../record.js';
+import { shippedFields, type ShippedRecord } from './fields.js';
 import { post } from './http-post.js';
 import { readSecret } from '../secrets.js';
 import { retryableStatus, RetryableError, type AuditSink, type SendResult } from './sink.js';
@@ -19,12 +20,15 @@ export class ElasticsearchSink implements AuditSink {
   private readonly authorization?: string;
   private readonly ca?: Buffer;
   private readonly url: string;
+  private readonly project: (record: AuditRecord) => ShippedRecord;
 
   constructor(
     private readonly config: ElasticsearchShipConfig,
     private readonly timeoutMs: number,
     env: NodeJS.ProcessEnv = process.env,
+    fields?: readonly string[],
   ) {
+    this.project = shippedFields(fields);
     this.url = `${config.url.replace(/\/+$/, '')}/_bulk`;
     const apiKey = readSecret('audit.ship.elasticsearch api key', { env: config.api_key_env, file: config.api_key_file }, env);
     const password = readSecret('audit.ship.elasticsearch password', { env: config.password_env, file: config.password_file }, env);
@@ -33,14 +37,15 @@ export class ElasticsearchSink implements AuditSink {
     if (config.ca_file) this.ca = readFileSync(config.ca_file);
   }
 
-  static body(index: string, records: AuditRecord[]): string {
-    return records.map((r) => `${JSON.stringify({ index: { _index: index, _id: r.id } })}\n${JSON.stringify({ '@timestamp': r.timestamp, ...r })}\n`).join('');
+  static body(index: string, records: AuditRecord[], project: (record: AuditRecord) => ShippedRecord = (r) => r): string {
+    // @timestamp is the record's time even when timestamp is not a shipped field: Elasticsearch's time axis.
+    return records.map((r) => `${JSON.stringify({ index: { _index: index, _id: r.id } })}\n${JSON.stringify({ '@timestamp': r.timestamp, ...project(r) })}\n`).join('');
   }
 
   async send(records: AuditRecord[]): Promise<SendResult> {
     const res = await post(this.url, {
       headers: { 'content-type': 'application/x-ndjson', accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
-      body: ElasticsearchSink.body(this.config.index, records),
+      body: ElasticsearchSink.body(this.config.index, records, this.project),
       timeoutMs: this.timeoutMs,
       ca: this.ca,
     });

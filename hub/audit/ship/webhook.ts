@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { WebhookShipConfig } from '../config.js';
 import type { AuditRecord } from '../record.js';
+import { shippedFields, type ShippedRecord } from './fields.js';
 import { post } from './http-post.js';
 import { readSecret } from '../secrets.js';
 import { retryableStatus, RetryableError, type AuditSink, type SendResult } from './sink.js';
@@ -12,18 +13,21 @@ export class WebhookSink implements AuditSink {
   readonly name = 'webhook';
   private readonly secret?: string;
   private readonly ca?: Buffer;
+  private readonly project: (record: AuditRecord) => ShippedRecord;
 
   constructor(
     private readonly config: WebhookShipConfig,
     private readonly timeoutMs: number,
     env: NodeJS.ProcessEnv = process.env,
+    fields?: readonly string[],
   ) {
+    this.project = shippedFields(fields);
     this.secret = readSecret('audit.ship.webhook secret', { env: config.secret_env, file: config.secret_file }, env);
     if (config.ca_file) this.ca = readFileSync(config.ca_file);
   }
 
   async send(records: AuditRecord[]): Promise<SendResult> {
-    const body = JSON.stringify({ records });
+    const body = JSON.stringify({ records: records.map(this.project) });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.secret) headers['x-sfleet-signature'] = `sha256=${createHmac('sha256', this.secret).update(body).digest('hex')}`;
     const res = await post(this.config.url, { headers, body, timeoutMs: this.timeoutMs, ca: this.ca });

@@ -22,8 +22,8 @@ export const RESOURCES = {
   audit: ['read'],
   /** Tenant quotas: usage against limits (GET /api/v1/quotas); a tenant caller sees its own tenant's. */
   quota: ['read'],
-  /** The job history (finished runs kept after Slurm forgets them); report: usage reports over it; export: bulk export (csv, json, ndjson, parquet, avro). */
-  history: ['read', 'report', 'export'],
+  /** The job history (finished runs kept after Slurm forgets them); report: usage reports over it; export: bulk export (csv, json, ndjson, parquet, avro); import: runs from an export (sfleet import history). */
+  history: ['read', 'report', 'export', 'import'],
   /** self: whoami and can-i about oneself (every authenticated caller has it); impersonate: can-i --as another user. */
   auth: ['self', 'impersonate'],
   /** API tokens (service accounts): create grants only roles within the caller's own permissions. */
@@ -38,6 +38,8 @@ export const RESOURCES = {
   schedules: ['read'],
   /** Backups: read (list), create (take one now), verify (decrypt and check one, --deep restores it into scratch). */
   backup: ['read', 'create', 'verify'],
+  /** Compliance: export (everything held about one person, GDPR subject access), report (the evidence of each control). Fleet-wide. */
+  compliance: ['export', 'report'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;

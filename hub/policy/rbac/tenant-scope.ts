@@ -28,4 +28,4 @@ export interface TenantResolver {
 }
 
 /** Fleet-wide by nature: never served to a caller acting in a tenant. */
-export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['metrics:read'];
+export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['metrics:read', 'compliance:export', 'compliance:report'];
