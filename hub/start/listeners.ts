@@ -23,9 +23,9 @@ import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
 import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
-import { TenantRateLimiter } from '../tenant-rate/index.js';
+import { RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
-import { registerReplicationMetrics } from '../replication/index.js';
+import { createRedis, registerReplicationMetrics, type ReplicationKeys } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Fleet } from './fleet.js';
@@ -84,8 +84,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       slurmLimits: (t) => slurmLimits.status().filter((s) => s.tenant === t).map(({ cluster, account, user, limits }) => ({ cluster, account, user, limits: { ...limits } })),
     });
   }
-  // Per-tenant API rate limits (a bucket per tenant on this hub).
-  const tenantRate = gate.tenancy?.enabled && config.multi_tenancy ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, base.clock) : undefined;
+  // Per-tenant API rate limits: a bucket per tenant, shared by the hub group in Redis when there is one.
+  const tenantRate = gate.tenancy?.enabled && config.multi_tenancy ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, { clock: base.clock, logger: logger.child({ component: 'tenant-rate' }), ...(replication && config.redis ? { shared: tenantBuckets(config.redis, replication.keys, stack) } : {}) }) : undefined;
   tenantRate?.registerMetrics(metrics);
   if (observe.prometheus.push_gateway) {
     const pusher = new PushgatewayPusher(
@@ -133,7 +133,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -204,6 +204,15 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     return 'unchanged';
   };
   return { httpUrl, grpcAddress, credentials, reloadRbac };
+}
+
+/** The group's rate buckets on a connection of their own (no offline queue: a request never waits for a reconnect). */
+function tenantBuckets(redis: NonNullable<HubConfig['redis']>, keys: ReplicationKeys, stack: CloseStack): RedisBuckets {
+  const connection = createRedis(redis, { name: 'tenant-rate', offlineQueue: false });
+  // ioredis reports every failed reconnect; the limiter logs the outage once.
+  connection.on('error', () => undefined);
+  stack.defer('tenant rate Redis connection', () => connection.quit().then(() => undefined, () => connection.disconnect()));
+  return new RedisBuckets(connection, (tenant) => keys.tenantRate(tenant));
 }
 
 function splitHostPort(value: string): { host: string; port: number } {
