@@ -85,7 +85,14 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     });
   }
   // Per-tenant API rate limits: a bucket per tenant, shared by the hub group in Redis when there is one.
-  const tenantRate = gate.tenancy?.enabled && config.multi_tenancy ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, { clock: base.clock, logger: logger.child({ component: 'tenant-rate' }), ...(replication && config.redis ? { shared: tenantBuckets(config.redis, replication.keys, stack) } : {}) }) : undefined;
+  const tenantRate =
+    gate.tenancy?.enabled && config.multi_tenancy
+      ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, {
+          clock: base.clock,
+          logger: logger.child({ component: 'tenant-rate' }),
+          ...(replication && config.redis ? { shared: await tenantBuckets(config.redis, replication.keys, stack) } : {}),
+        })
+      : undefined;
   tenantRate?.registerMetrics(metrics);
   if (observe.prometheus.push_gateway) {
     const pusher = new PushgatewayPusher(
@@ -206,12 +213,23 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   return { httpUrl, grpcAddress, credentials, reloadRbac };
 }
 
-/** The group's rate buckets on a connection of their own (no offline queue: a request never waits for a reconnect). */
-function tenantBuckets(redis: NonNullable<HubConfig['redis']>, keys: ReplicationKeys, stack: CloseStack): RedisBuckets {
+/**
+ * The group's rate buckets on a connection of their own (no offline queue: a request never waits
+ * for a reconnect). Connected before the API listens, for up to connect_timeout: the first
+ * requests would otherwise count alone.
+ */
+async function tenantBuckets(redis: NonNullable<HubConfig['redis']>, keys: ReplicationKeys, stack: CloseStack): Promise<RedisBuckets> {
   const connection = createRedis(redis, { name: 'tenant-rate', offlineQueue: false });
   // ioredis reports every failed reconnect; the limiter logs the outage once.
   connection.on('error', () => undefined);
   stack.defer('tenant rate Redis connection', () => connection.quit().then(() => undefined, () => connection.disconnect()));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, redis.connect_timeout);
+    connection.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   return new RedisBuckets(connection, (tenant) => keys.tenantRate(tenant));
 }
 
