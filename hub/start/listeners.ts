@@ -3,6 +3,7 @@
 // files rotate) and the revocation list watched. A port in use stops the start here.
 import { join } from 'node:path';
 import { Admission, registerSubmitRoute, SubmitService } from '../submit/index.js';
+import { PeerForwarding, registerForwardRoute } from '../commands/index.js';
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
@@ -102,6 +103,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     pusher.start();
     stack.defer('Pushgateway pusher', () => pusher.close());
   }
+  // A hub group: commands for a cluster whose agent streams to another hub go to that hub.
+  if (ownership) commands.forwardWith(new PeerForwarding({ hubId: config.hub_id, owner: (c) => ownership.owner(c), members: () => leadership.members(), tls }, { timeoutMs: config.commands.timeout }));
   // Submission: admission against the same quotas, then the cluster's agent.
   const admission = new Admission({ ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock }, { ttlMs: config.submit.reservation_ttl });
   const submit = new SubmitService({ commands, admission }, config.submit);
@@ -156,6 +159,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
+        (a: FastifyInstance) => registerForwardRoute(a, commands),
       ],
       cookieBearer: bearerFromSessionCookie,
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
