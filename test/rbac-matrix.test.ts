@@ -141,7 +141,7 @@ beforeAll(async () => {
   callers.unbound = { token: await createToken('unbound', []), grants: () => false };
   callers.ops = { cert: await pki.issue('client', 'ops'), grants: (p) => /^(cluster|jobs|nodes):/.test(p) || RBAC.roles.cluster_admin.permissions.includes(p) };
   callers.stranger = { cert: pki.client, grants: () => false };
-  callers.peer = { cert: pki.hub, grants: (p) => ['cluster:read', 'jobs:read', 'nodes:read', 'hub:read'].includes(p) };
+  callers.peer = { cert: pki.hub, grants: (p) => ['cluster:read', 'jobs:read', 'nodes:read', 'hub:read', 'hub:forward'].includes(p) };
 
   registerAuditDir(join(dir, 'data', 'audit'));
   hubProc = new SfleetProcess(['hub', '--config', join(dir, 'hub.yaml')], join(dir, 'hub.log')).start();
@@ -199,6 +199,11 @@ describe('RBAC matrix over REST: every route x caller x tenant', () => {
             // a body that is not a silence or an array of alerts (400/404), never a policy refusal.
             expect([400, 404], label).toContain(res.status);
             expect(JSON.parse(res.body).code, label).not.toBe('SF_AUTH_FORBIDDEN');
+          } else if (route.path.startsWith('/api/v1/forwarded-commands/')) {
+            // A hub certificate past the gate: the matrix body is no command, so the route's own
+            // check answers 400, never a policy refusal, and nothing reaches the agent.
+            expect(res.status, label).toBe(400);
+            expect(sources.east.executed.length, label).toBe(executedBefore);
           } else if (route.method === 'POST' && route.path === '/api/v1/jobs/{cluster}') {
             // Submission past the gate: the matrix body is no job spec, so submit's own checks
             // answer 400, never a policy refusal, and nothing reaches the agent.

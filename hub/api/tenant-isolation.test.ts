@@ -235,4 +235,46 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     expect(JSON.stringify(written)).toContain('a-job-grpc');
     expect(leaks(JSON.stringify(written))).toBe(false);
   });
+
+  it("naming B's cluster, job, node, user or account answers exactly as naming one that does not exist, on every route and the gRPC reads", async () => {
+    // A job of B's on the shared cluster A sees, with an id no other text contains.
+    s.state.apply(jobDelta([bJob(777001, 'shared')], { cluster: 'shared', seq: 5 }));
+    const named = { cluster: B_CLUSTER, id: '777001', name: B_USER, account: B_ACCOUNT };
+    const none = { cluster: 'nosuch-cluster', id: '777999', name: 'nosuch-user', account: 'nosuch-acct' };
+    const answer = async (method: string, url: string) => {
+      const res = await s.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${s.ann}` }, ...(method === 'POST' || method === 'PUT' ? { payload: { reason: 'walk' } } : {}) });
+      // The names differ in length, so the lengths differ too.
+      const { 'x-request-id': _id, date: _date, 'content-length': _length, ...headers } = res.headers;
+      return { status: res.statusCode, text: `${res.body}\n${JSON.stringify(headers)}` };
+    };
+    /** The answer to B's names with each put back as the made-up one: equal to the made-up answer when nothing of B shows. */
+    const unname = (text: string, on: Record<string, string>) => Object.keys(named).reduce((t, k) => t.split(named[k as keyof typeof named]).join(on[k as keyof typeof none]), text);
+    let compared = 0;
+    for (const route of s.routes) {
+      if (route.url === '/api/v1/watch') continue;
+      const fill = (v: Record<string, string>, cluster: string) => route.url.replace(':cluster', cluster).replace(':id', v.id).replace(':name', v.name);
+      const pairs: [string, string][] = [[fill(named, named.cluster), fill(none, none.cluster)], [fill(named, 'shared'), fill(none, 'shared')]];
+      if (route.method === 'GET' && route.url.startsWith('/api/v1/') && !route.url.includes(':')) {
+        for (const key of ['cluster', 'account', 'user'] as const) {
+          const k = key === 'user' ? 'name' : key;
+          pairs.push([`${route.url}?${key}=${named[k]}`, `${route.url}?${key}=${none[k]}`]);
+        }
+      }
+      for (const [b, made] of pairs) {
+        if (b === made) continue;
+        const [seen, baseline] = [await answer(route.method, b), await answer(route.method, made)];
+        compared++;
+        expect(seen.status, `${route.method} ${b}`).toBe(baseline.status);
+        expect(unname(seen.text, none), `${route.method} ${b}`).toBe(baseline.text);
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
+    const getJob = (cluster: string, id: number) =>
+      new Promise<string>((resolve) => {
+        void (s.grpc.getJob as (call: unknown, cb: (err: unknown, value: unknown) => void) => void)(grpcCall(s.ann, { cluster, id }), (err, value) => resolve(JSON.stringify(err ?? value)));
+      });
+    for (const [cluster, madeCluster] of [['shared', 'shared'], [named.cluster, none.cluster]]) {
+      expect(unname(await getJob(cluster, 777001), none)).toBe(await getJob(madeCluster, 777999));
+    }
+  });
 });

@@ -26,9 +26,15 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** Hands a command to the hub of the group that holds the cluster's agent; its raw result back. */
+export interface CommandForwarding {
+  forward(cluster: string, command: Command): Promise<CommandResult>;
+}
+
 export class CommandRouter {
   private readonly senders = new Map<string, (command: Command) => void>();
   private readonly waiting = new Map<string, Waiter>();
+  private forwarding?: CommandForwarding;
 
   constructor(private readonly opts: { timeoutMs: number }) {}
 
@@ -91,17 +97,18 @@ export class CommandRouter {
     return this.senders.has(cluster);
   }
 
+  /** In a hub group: a command for a cluster whose agent is connected to another hub goes there (with its idempotency key). */
+  forwardWith(forwarding: CommandForwarding): void {
+    this.forwarding = forwarding;
+  }
+
+  /** A command another hub forwarded: to this hub's agent only, never forwarded again (no loops); the agent's raw result. */
+  runForwarded(cluster: string, command: Command): Promise<CommandResult> {
+    return this.deliver(cluster, command, false);
+  }
+
   private async send(cluster: string, command: Command): Promise<CommandResult> {
-    const send = this.senders.get(cluster);
-    if (!send) throw new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub`);
-    const result = await new Promise<CommandResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(command.id);
-        reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
-      }, this.opts.timeoutMs);
-      this.waiting.set(command.id, { cluster, resolve, reject, timer });
-      send(command);
-    });
+    const result = await this.deliver(cluster, command, true);
     if (!result.ok) {
       // The agent's own refusals keep their kind (a user it will not submit as is 403).
       if (result.code === 'SF_AUTH_FORBIDDEN') throw new ForbiddenError(result.message);
@@ -109,6 +116,22 @@ export class CommandRouter {
       throw new SlurmRefusedError(result.message || 'Slurm refused the command');
     }
     return result;
+  }
+
+  private deliver(cluster: string, command: Command, mayForward: boolean): Promise<CommandResult> {
+    const send = this.senders.get(cluster);
+    if (!send) {
+      if (mayForward && this.forwarding) return this.forwarding.forward(cluster, command);
+      return Promise.reject(new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub`));
+    }
+    return new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(command.id);
+        reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
+      }, this.opts.timeoutMs);
+      this.waiting.set(command.id, { cluster, resolve, reject, timer });
+      send(command);
+    });
   }
 
   resolve(result: CommandResult): void {

@@ -22,6 +22,8 @@ export interface ReplicationKeys {
   dedupe(key: string): string;
   /** An entry of the shared key-value store (SharedKvStore). */
   sharedKv(key: string): string;
+  /** A tenant's API rate-limit bucket (hash: tokens, at). */
+  tenantRate(tenant: string): string;
 }
 
 export function replicationKeys(keyPrefix: string, region: string): ReplicationKeys {
@@ -41,6 +43,7 @@ export function replicationKeys(keyPrefix: string, region: string): ReplicationK
     // "session:" is kept from when only sessions lived there: hubs of the previous release
     // read the same keys during a rolling upgrade.
     sharedKv: (key) => `${p}session:${key}`,
+    tenantRate: (tenant) => `${p}tenant-rate:${tenant}`,
   };
 }
 

@@ -3,6 +3,7 @@
 // files rotate) and the revocation list watched. A port in use stops the start here.
 import { join } from 'node:path';
 import { Admission, registerSubmitRoute, SubmitService } from '../submit/index.js';
+import { PeerForwarding, registerForwardRoute } from '../commands/index.js';
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
@@ -23,9 +24,9 @@ import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
 import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
-import { TenantRateLimiter } from '../tenant-rate/index.js';
+import { RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
-import { registerReplicationMetrics } from '../replication/index.js';
+import { createRedis, registerReplicationMetrics, type ReplicationKeys } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
 import type { Fleet } from './fleet.js';
@@ -86,8 +87,15 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       slurmLimits: (t) => slurmLimits.status().filter((s) => s.tenant === t).map(({ cluster, account, user, limits }) => ({ cluster, account, user, limits: { ...limits } })),
     });
   }
-  // Per-tenant API rate limits (a bucket per tenant on this hub).
-  const tenantRate = gate.tenancy?.enabled && config.multi_tenancy ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, base.clock) : undefined;
+  // Per-tenant API rate limits: a bucket per tenant, shared by the hub group in Redis when there is one.
+  const tenantRate =
+    gate.tenancy?.enabled && config.multi_tenancy
+      ? new TenantRateLimiter((t) => gate.tenancy?.tenant(t)?.rate_limit ?? config.multi_tenancy?.rate_limit, {
+          clock: base.clock,
+          logger: logger.child({ component: 'tenant-rate' }),
+          ...(replication && config.redis ? { shared: await tenantBuckets(config.redis, replication.keys, stack) } : {}),
+        })
+      : undefined;
   tenantRate?.registerMetrics(metrics);
   if (observe.prometheus.push_gateway) {
     const pusher = new PushgatewayPusher(
@@ -97,6 +105,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     pusher.start();
     stack.defer('Pushgateway pusher', () => pusher.close());
   }
+  // A hub group: commands for a cluster whose agent streams to another hub go to that hub.
+  if (ownership) commands.forwardWith(new PeerForwarding({ hubId: config.hub_id, owner: (c) => ownership.owner(c), members: () => leadership.members(), tls }, { timeoutMs: config.commands.timeout }));
   // Submission: admission against the same quotas, then the cluster's agent.
   const admission = new Admission({ ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock }, { ttlMs: config.submit.reservation_ttl });
   const submit = new SubmitService({ commands, admission }, config.submit);
@@ -135,7 +145,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -154,6 +164,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
         complianceRoutes(config, { audit, history: region.history, tokens: gate.tokens, alerting: region.alerting, backups: region.backups, pseudonymizer }),
+        (a: FastifyInstance) => registerForwardRoute(a, commands),
       ],
       cookieBearer: bearerFromSessionCookie,
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
@@ -211,6 +222,26 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     return 'unchanged';
   };
   return { httpUrl, grpcAddress, credentials, reloadRbac };
+}
+
+/**
+ * The group's rate buckets on a connection of their own (no offline queue: a request never waits
+ * for a reconnect). Connected before the API listens, for up to connect_timeout: the first
+ * requests would otherwise count alone.
+ */
+async function tenantBuckets(redis: NonNullable<HubConfig['redis']>, keys: ReplicationKeys, stack: CloseStack): Promise<RedisBuckets> {
+  const connection = createRedis(redis, { name: 'tenant-rate', offlineQueue: false });
+  // ioredis reports every failed reconnect; the limiter logs the outage once.
+  connection.on('error', () => undefined);
+  stack.defer('tenant rate Redis connection', () => connection.quit().then(() => undefined, () => connection.disconnect()));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, redis.connect_timeout);
+    connection.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return new RedisBuckets(connection, (tenant) => keys.tenantRate(tenant));
 }
 
 function splitHostPort(value: string): { host: string; port: number } {

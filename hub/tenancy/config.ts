@@ -100,7 +100,7 @@ const tenantSchema = z
     account_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each Slurm account (glob -> limits), each account counted on its own.'),
     user_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each user (glob -> limits) within the tenant.'),
     schedules: z.array(quotaScheduleSchema).default([]).describe('Dynamic quotas: tenant limits in force at scheduled times; the first schedule in force wins. A shrinking quota never cancels running jobs.'),
-    rate_limit: rateLimitSchema.optional().describe("This tenant's API rate limit (a token bucket per tenant on each hub); default multi_tenancy.rate_limit."),
+    rate_limit: rateLimitSchema.optional().describe("This tenant's API rate limit (one token bucket per tenant, shared by the hub group in Redis when it has a redis section); default multi_tenancy.rate_limit."),
     enforcement: z
       .object({
         policy: z
@@ -130,7 +130,7 @@ export const multiTenancyConfigSchema = z
       .strict()
       .prefault({})
       .describe('Fleet-wide callers besides hub certificates: RBAC alone decides what they see.'),
-    rate_limit: rateLimitSchema.optional().describe('The API rate limit of every tenant without its own: over it, 429 with Retry-After. Absent: no limit. Fleet-wide callers are not limited.'),
+    rate_limit: rateLimitSchema.optional().describe('The API rate limit of every tenant without its own (REST, watch opens, gRPC calls): over it, 429 with Retry-After. In a hub group with Redis the budget is shared by all hubs; while Redis cannot be reached each hub counts alone (sfleet_tenant_rate_shared 0). Absent: no limit. Fleet-wide callers are not limited.'),
     enforcement_interval: duration
       .pipe(z.number().min(1_000, 'at least 1s').max(3_600_000, 'at most 1h'))
       .default(30_000)

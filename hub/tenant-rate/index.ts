@@ -1,1 +1,3 @@
-export { TenantRateLimitedError, TenantRateLimiter, type RateLimit } from './tenant-rate.js';
+export { TenantRateLimitedError, TenantRateLimiter, type TenantRateDeps } from './tenant-rate.js';
+export type { RateLimit } from './bucket.js';
+export { RedisBuckets, type SharedBuckets } from './shared-buckets.js';

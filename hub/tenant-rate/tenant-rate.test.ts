@@ -14,6 +14,10 @@ import { FleetState } from '../fleet/index.js';
 import { Authenticator, Rbac, TokenStore } from '../policy/index.js';
 import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
 import { WatchFeed } from '../watch/index.js';
+import { createRedis } from '../replication/index.js';
+import { redisConfigSchema } from '../config/index.js';
+import { freePort } from '../../test/harness/ports.js';
+import { RedisBuckets } from './shared-buckets.js';
 import { TenantRateLimiter } from './tenant-rate.js';
 
 const CONFIG = `multi_tenancy:
@@ -32,7 +36,7 @@ describe('per-tenant API rate limits', () => {
     const tokens = new TokenStore(mkdtempSync(join(tmpdir(), 'tenant-rate-')));
     const [ann, bob, op] = ['ann', 'bob', 'op'].map((n) => tokens.create(n).token);
     const clock = new ManualClock(Date.parse('2026-06-01T12:00:00Z'));
-    const limiter = new TenantRateLimiter((t) => tenancy.tenant(t)?.rate_limit ?? config.rate_limit, clock);
+    const limiter = new TenantRateLimiter((t) => tenancy.tenant(t)?.rate_limit ?? config.rate_limit, { clock });
     const registry = new Registry();
     limiter.registerMetrics(registry);
     const state = new FleetState();
@@ -63,6 +67,26 @@ describe('per-tenant API rate limits', () => {
       expect(await registry.metrics()).toMatch(/sfleet_tenant_rate_limited_total\{tenant="alpha"\} 2/);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('tenant rate limits when the shared store cannot answer', () => {
+  it('counts each tenant in a local bucket, still refuses past the burst, and reports sfleet_tenant_rate_shared 0', async () => {
+    // Nothing listens on this port: ioredis refuses each command at once (no offline queue).
+    const redis = createRedis(redisConfigSchema.parse({ url: `redis://127.0.0.1:${await freePort()}`, connect_timeout: '200ms' }), { name: 'tenant-rate', offlineQueue: false });
+    redis.on('error', () => undefined);
+    const limiter = new TenantRateLimiter(() => ({ requests_per_second: 1, burst: 2 }), { clock: new ManualClock(0), shared: new RedisBuckets(redis, (t) => `test:tenant-rate:${t}`) });
+    const registry = new Registry();
+    limiter.registerMetrics(registry);
+    try {
+      await limiter.admit('alpha');
+      await limiter.admit('alpha');
+      await expect(limiter.admit('alpha')).rejects.toMatchObject({ code: 'SF_TENANT_RATE_LIMITED' });
+      await limiter.admit('beta');
+      expect(await registry.metrics()).toMatch(/^sfleet_tenant_rate_shared 0$/m);
+    } finally {
+      redis.disconnect();
     }
   });
 });

@@ -24,6 +24,8 @@ export interface FleetServiceDeps {
   declared?: readonly string[];
   /** Caps on open watches and their re-checks; absent: unbounded (unit tests). */
   watchBudget?: WatchBudget;
+  /** Per-tenant API rate limits, as on REST: rejects (RESOURCE_EXHAUSTED) when the caller's tenant has no token left. */
+  admitTenant?: (tenant: string) => void | Promise<void>;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
@@ -55,6 +57,7 @@ async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: k
   const tenant = call.metadata.get(TENANT_HEADER)[0];
   const visibility = new Visibility(rbac, principal, undefined, typeof tenant === 'string' ? tenant : undefined);
   visibility.authorize(GRPC_PERMISSIONS[method]);
+  if (visibility.tenant?.name) await deps.admitTenant?.(visibility.tenant.name);
   return visibility;
 }
 

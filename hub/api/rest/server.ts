@@ -51,8 +51,8 @@ export interface HttpApiDeps extends RouteDeps {
   observeRequest?: (method: string, route: string, statusCode: number, seconds: number) => void;
   /** The `http:` section: body and query bounds, allowed origins, trusted proxies, timeouts. */
   http?: HttpConfig;
-  /** Per-tenant API rate limits: throws (429) when the request's tenant has no token left. */
-  admitTenant?: (tenant: string) => void;
+  /** Per-tenant API rate limits (watch opens included): rejects (429) when the request's tenant has no token left. */
+  admitTenant?: (tenant: string) => void | Promise<void>;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
@@ -161,7 +161,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     // No permission only on the not-found handler, which reads nothing.
     const permission = (config as { permission?: string } | undefined)?.permission;
     if (permission) access.authorize(permission);
-    if (access.tenant?.name) deps.admitTenant?.(access.tenant.name);
+    if (access.tenant?.name) await deps.admitTenant?.(access.tenant.name);
     (request as FastifyRequest & { access: Visibility }).access = access;
     // Long-lived answers (watch streams) run the gate again: revocation, logout, expiry, lost roles.
     // It answers the request's visibility as it is now (an rbac reload may have changed it).

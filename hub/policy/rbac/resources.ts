@@ -12,8 +12,8 @@ export const RESOURCES = {
   nodes: ['read', ...NODE_COMMANDS],
   /** Opening a watch stream (SSE or gRPC Watch); each event then needs read on its own resource. */
   watch: ['read'],
-  /** The region's members (GET /api/v1/hubs). */
-  hub: ['read'],
+  /** read: the region's members (GET /api/v1/hubs); forward: hand a command to the hub holding a cluster's agent (hub certificates only). */
+  hub: ['read', 'forward'],
   /** Prometheus metrics (fleet-wide figures: not for tenants). */
   metrics: ['read'],
   /** The OpenAPI document. */

@@ -1,7 +1,7 @@
 // Built-in roles, and the role graph: which permissions a role grants, its own and inherited.
 import type { RbacRoleConfig } from './role-schema.js';
 
-/** Reserved for hub-to-hub certificates (federation peers): read what a global query forwards. */
+/** Reserved for hub-to-hub certificates: read what a global query forwards (federation peers); forward a command to the hub holding a cluster's agent (the hub group). */
 export const HUB_PEER_ROLE = 'hub_peer';
 
 /**
@@ -13,7 +13,7 @@ export const BUILTIN_ROLES: Readonly<Record<string, RbacRoleConfig>> = {
   operator: { permissions: ['cluster:read', 'jobs:*', 'nodes:*', 'watch:read', 'hub:read', 'metrics:read', 'openapi:read', 'alerts:*', 'silences:*', 'schedules:read'], inherits: [], filters: {} },
   viewer: { permissions: ['cluster:read', 'jobs:read', 'nodes:read', 'watch:read', 'hub:read', 'openapi:read', 'alerts:read', 'silences:read', 'schedules:read'], inherits: [], filters: {} },
   auditor: { permissions: ['audit:read', 'metrics:read', 'compliance:export', 'compliance:report'], inherits: ['viewer'], filters: {} },
-  [HUB_PEER_ROLE]: { permissions: ['cluster:read', 'jobs:read', 'nodes:read', 'hub:read'], inherits: [], filters: {} },
+  [HUB_PEER_ROLE]: { permissions: ['cluster:read', 'jobs:read', 'nodes:read', 'hub:read', 'hub:forward'], inherits: [], filters: {} },
 };
 
 export function roleTable(configured: Record<string, RbacRoleConfig> | undefined): Record<string, RbacRoleConfig> {

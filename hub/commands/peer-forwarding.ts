@@ -1,0 +1,85 @@
+// Commands in a hub group: a command for a cluster whose active agent streams to another hub of
+// the region is handed to that hub (its owner in etcd, its URL in the membership list) over
+// mTLS with this hub's certificate, idempotency key included, and the agent's raw result comes
+// back; the caller was authorized here, before forwarding. The receiving hub sends it to its own
+// agent only (CommandRouter.runForwarded), so a stale owner record cannot make a loop.
+import { request } from 'node:https';
+import { Command, CommandResult } from '../../generated/fleet/v1/agent.js';
+import { BadRequestError } from '../../shared/errors/index.js';
+import { tlsOptionsOf, type TlsMaterial } from '../../shared/tls/index.js';
+import type { CommandForwarding } from './command-router.js';
+import { AgentCommandTimeoutError, AgentNotConnectedError } from './errors.js';
+
+/** The path a hub forwards a command to (POST, permission hub:forward). */
+export const FORWARD_PATH = '/api/v1/forwarded-commands';
+const MAX_ANSWER = 16 * 1024 * 1024;
+
+export interface PeerForwardingDeps {
+  hubId: string;
+  /** The hub holding the cluster's active agent (etcd ownership), or null. */
+  owner: (cluster: string) => string | null;
+  /** The region's members and their API URLs. */
+  members: () => Promise<{ items: { hub_id: string; http_url: string }[] }>;
+  /** This hub's certificate: the peer knows it as a hub. */
+  tls: TlsMaterial;
+}
+
+export class PeerForwarding implements CommandForwarding {
+  constructor(private readonly deps: PeerForwardingDeps, private readonly opts: { timeoutMs: number }) {}
+
+  async forward(cluster: string, command: Command): Promise<CommandResult> {
+    const hub = this.deps.owner(cluster);
+    if (!hub || hub === this.deps.hubId) throw new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub group`);
+    const member = (await this.deps.members()).items.find((m) => m.hub_id === hub);
+    if (!member) throw new AgentNotConnectedError(`hub ${hub} holds the agent of cluster ${cluster} but is not in the membership list`);
+    const { status, text } = await this.post(new URL(`${FORWARD_PATH}/${encodeURIComponent(cluster)}`, member.http_url), Command.toJSON(command)).catch((err: Error) => {
+      throw new AgentNotConnectedError(`hub ${hub}, which holds the agent of cluster ${cluster}, cannot be reached: ${err.message}`);
+    });
+    if (status === 200) return CommandResult.fromJSON(JSON.parse(text));
+    let detail = `HTTP ${status}`;
+    try {
+      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
+    } catch {
+      // keep the status
+    }
+    if (status === 504) throw new AgentCommandTimeoutError(detail);
+    if (status === 400) throw new BadRequestError(detail);
+    throw new AgentNotConnectedError(`hub ${hub} could not pass the command to the agent of cluster ${cluster}: ${detail}`);
+  }
+
+  /** One POST under the command timeout (plus a second for the hop); rejects on network and TLS failures. */
+  private post(url: URL, body: unknown): Promise<{ status: number; text: string }> {
+    const payload = Buffer.from(JSON.stringify(body));
+    const { tls } = this.deps;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(payload.length), accept: 'application/json' },
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          ...tlsOptionsOf(tls),
+          rejectUnauthorized: true,
+          agent: false,
+          timeout: this.opts.timeoutMs + 1_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER) req.destroy(new Error('the answer is too large'));
+            else chunks.push(chunk);
+          });
+          res.on('error', reject);
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs + 1_000} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+}
