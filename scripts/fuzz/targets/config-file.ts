@@ -1,5 +1,6 @@
 // The config loader (shared/config/load.ts) with the hub's and the agent's schemas: any text, any
-// --set override. A frozen config or ConfigError naming where; never another exception.
+// --set override. A frozen config or ConfigError naming where; never another exception, and
+// Object.prototype stays clean (an override walks a key path).
 import { agentConfigSchema } from '../../../agent/config/index.js';
 import { hubConfigSchema } from '../../../hub/config/index.js';
 import { parseConfigText } from '../../../shared/config/index.js';
@@ -13,4 +14,5 @@ export function fuzz(data: Buffer): void {
   const [text, override] = splitInput(data.subarray(1), 2);
   const overrides = (data[0] & 2) === 0 || override.length === 0 ? [] : [override.toString('utf8')];
   answersOrRefuses(() => parseConfigText(schema, (overrides.length ? text : Buffer.concat([text, override])).toString('utf8'), 'fuzz.yaml', { overrides, env: ENV }));
+  if (({} as Record<string, unknown>).polluted !== undefined || Object.keys(Object.prototype).length > 0) throw new Error('Object.prototype was written to');
 }
