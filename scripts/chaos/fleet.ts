@@ -26,7 +26,7 @@ export interface ClusterView {
 }
 
 export class Hub extends GroupHub {
-  constructor(id: string, dir: string, pki: TestPki, services: HaServices) {
+  constructor(id: string, dir: string, pki: TestPki, services: HaServices, readyTimeoutMs?: number) {
     super(id, dir, {
       region: REGION,
       pki,
@@ -41,6 +41,7 @@ export class Hub extends GroupHub {
       // Chaos keeps its logs and audit records itself (keepForScan); a hung hub must not stall the run.
       runDir: false,
       killAfterMs: 10_000,
+      ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
     });
   }
 
@@ -138,6 +139,8 @@ export interface FleetOptions {
   arrivalPerMin?: number;
   /** Seconds a finished job stays listed (the simulator's 300 by default). */
   minJobAgeS?: number;
+  /** How long a hub may take to be ready at start and restart (the harness's 30 s by default). */
+  hubReadyTimeoutMs?: number;
   /** More config per agent, by name. */
   agentConfig?: (name: string) => Promise<Record<string, unknown>>;
 }
@@ -166,7 +169,7 @@ export class Fleet {
     const { jobs = 40, arrivalPerMin = 240, minJobAgeS, agentConfig: more } = this.options;
     const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin, ...(minJobAgeS ? { engine: { minJobAgeS } } : {}), log: () => undefined });
     this.sim = sim;
-    for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services));
+    for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services, this.options.hubReadyTimeoutMs));
     await hubs[0].start(); // first: it leads
     await Promise.all([hubs[1].start(), hubs[2].start()]);
     log(`hubs ready: ${hubs.map((h) => `${h.id} https://127.0.0.1:${h.httpPort}`).join(', ')}`);

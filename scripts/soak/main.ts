@@ -77,12 +77,16 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sfleet-soak-'));
   const services = await HaServices.at('soak');
   const observePorts = new Map<string, number>();
-  // Steady churn: as many jobs arrive as leave (short jobs, purged a minute after they end), so
-  // the fleet's state does not grow over the run and memory has no honest reason to either.
+  // Steady churn: the simulator's own arrivals are long jobs that pile up (its state, and every
+  // hub's and agent's with it, would grow all run: memory would have an honest reason to grow).
+  // Instead the soak submits one short job a second (20-40 s, listed for a minute after it ends),
+  // so as many jobs leave as arrive and the job count levels off (the report's `jobs`).
   const fleet = new Fleet(dir, services, {
     jobs: 40,
-    arrivalPerMin: 120,
+    arrivalPerMin: 0,
     minJobAgeS: 60,
+    // A soak runs for long on machines that do other work: a slow start is not its finding.
+    hubReadyTimeoutMs: 120_000,
     agentConfig: async (name) => {
       const port = await freePort();
       observePorts.set(name, port);
@@ -93,7 +97,10 @@ async function main(): Promise<number> {
   const jobs: { t: number; jobs: number }[] = [];
   const restarts: { t: number; what: string; ok: boolean; detail?: string }[] = [];
   let failure: string | undefined;
+  let arrivals: NodeJS.Timeout | undefined;
+  let stopping = false;
   const cleanup = async (): Promise<void> => {
+    clearInterval(arrivals);
     fleet.stopChurn();
     for (const a of fleet.agents) {
       await a.proc?.kill('SIGKILL');
@@ -105,12 +112,18 @@ async function main(): Promise<number> {
     if (process.env.SOAK_KEEP) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  // Ctrl-C: the loop stops at its next sample and the fleet is cleaned up below.
+  process.once('SIGINT', () => {
+    stopping = true;
+    failure ??= 'interrupted';
+  });
   let checks: Check[] = [];
   try {
     log(`soak: ${o.minutes} min (warm-up ${o.warmupMinutes} min), restarts every ${o.restartEveryS} s, samples every ${o.sampleEveryS} s`);
     await fleet.start();
     fleet.setChurn(true);
+    let n = 0;
+    arrivals = setInterval(() => fleet.engine.submit({ name: `soak-${++n}`, cpus: 1, durationS: 20 + (n % 21), timeLimitMin: 5 }), 1_000);
     const [hub1, hub2, hub3] = fleet.hubs;
     const [head1, head2] = fleet.agents;
     const judged: { name: string; hub?: Hub; agent?: Agent }[] = [{ name: 'hub-1', hub: hub1 }, { name: 'hub-2', hub: hub2 }, { name: 'head1', agent: head1 }];
@@ -125,35 +138,42 @@ async function main(): Promise<number> {
     const endAt = t0 + o.minutes * 60_000;
     let nextRestart = t0 + o.restartEveryS * 1000;
     let turn = 0;
-    while (Date.now() < endAt) {
+    let restarting: Promise<void> | undefined;
+    while (Date.now() < endAt && !stopping) {
       const t = Math.round((Date.now() - t0) / 1000);
       for (const j of judged) {
         const alive = j.hub ? j.hub.alive : j.agent!.alive;
-        if (!alive) throw new Error(`${j.name} exited during the soak (see its log in ${dir}; SOAK_KEEP=1 keeps it)`);
+        if (!alive && !stopping) throw new Error(`${j.name} exited during the soak (see its log in ${dir}; SOAK_KEEP=1 keeps it)`);
+        if (!alive) break;
         const pid = j.hub ? j.hub.pid : j.agent!.proc!.child!.pid!;
         const metrics = j.hub ? await j.hub.raw('/metrics').then((r) => (r.status === 200 ? r.body : undefined), () => undefined) : await agentMetrics(observePorts.get(j.name)!);
         (series[j.name] ??= []).push(sampleOf(t, pid, metrics, j.hub ? 'sfleet_hub_' : 'sfleet_agent_'));
       }
       jobs.push({ t, jobs: fleet.engine.jobCount });
-      if (Date.now() >= nextRestart) {
+      // A restart runs beside the sampling (a hub takes seconds to be ready on a busy machine).
+      if (Date.now() >= nextRestart && !restarting) {
         const r = turns[turn++ % turns.length];
         log(`restart: ${r.what}`);
-        try {
-          await r.run();
-          restarts.push({ t, what: r.what, ok: true });
-        } catch (err) {
-          restarts.push({ t, what: r.what, ok: false, detail: (err as Error).message });
-          log(`  failed: ${(err as Error).message}`);
-        }
-        nextRestart = Date.now() + o.restartEveryS * 1000;
+        restarting = r.run().then(
+          () => void restarts.push({ t, what: r.what, ok: true }),
+          (err: Error) => {
+            restarts.push({ t, what: r.what, ok: false, detail: err.message });
+            log(`  ${r.what} failed: ${err.message}`);
+          },
+        );
+        void restarting.finally(() => {
+          restarting = undefined;
+          nextRestart = Date.now() + o.restartEveryS * 1000;
+        });
       }
       if (t % 60 < o.sampleEveryS) log(`t=${t}s ${judged.map((j) => `${j.name} rss ${series[j.name].at(-1)!.rss_mib} MiB fds ${series[j.name].at(-1)!.fds}`).join(', ')}, ${jobs.at(-1)!.jobs} jobs`);
       await sleep(Math.max(0, Math.min(o.sampleEveryS * 1000, endAt - Date.now())));
     }
+    await restarting;
     checks = judge(series, { ...DEFAULT_BOUNDS, warmupS: o.warmupMinutes * 60 });
     if (restarts.some((r) => !r.ok)) failure = 'a restart failed';
   } catch (err) {
-    failure = (err as Error).message;
+    failure ??= (err as Error).message;
     log(`soak failed: ${(err as Error).stack ?? failure}`);
   } finally {
     log('cleaning up');
