@@ -1,13 +1,14 @@
 // `npm run fuzz -- [--seconds N] [--target NAME]... [--regression]`: coverage-guided fuzzing
 // with Jazzer.js (libFuzzer) of every target in targets/index.ts, N seconds each (default 60),
 // starting from the committed corpus (scripts/fuzz/corpus/<target>/). New inputs go to a scratch
-// corpus under the work directory, never into the committed one. --regression runs the corpus
-// once and stops (a quick check that old findings stay fixed).
+// corpus under the work directory, never into the committed one. Inputs that found a bug are
+// kept in scripts/fuzz/regressions/<target>/ and replayed too. --regression runs the corpus and
+// those once and stops (a quick check that old findings stay fixed).
 // A finding (an exception other than our typed errors, a disagreement, a hang past --timeout
 // seconds) stops its target; the input is kept under <work>/findings/ and the run exits 1.
 // Progress goes to stderr; stdout is the JSON summary.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,8 @@ function parseArgs(argv: string[]): Options {
 
 function runTarget(t: FuzzTarget, o: Options, preload: string | undefined): Promise<TargetResult> {
   const seeds = path.join(ROOT, 'scripts/fuzz/corpus', t.name);
+  // Inputs that once found a bug (fixed, each with a regression test beside its code): replayed first.
+  const regressions = path.join(ROOT, 'scripts/fuzz/regressions', t.name);
   const scratch = path.join(o.workDir, 'corpus', t.name);
   const findings = path.join(o.workDir, 'findings');
   mkdirSync(scratch, { recursive: true });
@@ -71,6 +74,7 @@ function runTarget(t: FuzzTarget, o: Options, preload: string | undefined): Prom
     path.join(ROOT, 'dist/scripts/fuzz/targets', `${t.name}.js`),
     ...(o.regression ? [] : [scratch]),
     seeds,
+    ...(existsSync(regressions) ? [regressions] : []),
     ...(t.async ? [] : ['--sync']),
     // Only the project's own code is instrumented: coverage of zod, yaml and fastify internals
     // would drown ours, and instrumenting them makes every run slower.
