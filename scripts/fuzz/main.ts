@@ -8,6 +8,7 @@
 // seconds) stops its target; the input is kept under <work>/findings/ and the run exits 1.
 // Progress goes to stderr; stdout is the JSON summary.
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,22 +92,31 @@ function runTarget(t: FuzzTarget, o: Options, preload: string | undefined): Prom
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...(preload ? { LD_PRELOAD: preload } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The tail of the output for a finding's detail; the figures are read line by line as they
+    // come, since the recommended dictionary libFuzzer prints at the end can be long.
     let log = '';
-    const keep = (b: Buffer): void => {
-      log = (log + b.toString('utf8')).slice(-64 * 1024);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    let runs = 0;
+    let coverage: number | undefined;
+    let artifact: string | undefined;
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on('data', (b: Buffer) => {
+        log = (log + b.toString('utf8')).slice(-64 * 1024);
+      });
+      createInterface({ input: stream }).on('line', (line) => {
+        const done = /^(?:Done (\d+) runs|stat::number_of_executed_units:\s+(\d+))/.exec(line);
+        if (done) runs = Math.max(runs, Number(done[1] ?? done[2]));
+        const cov = / cov: (\d+)/.exec(line);
+        if (cov) coverage = Number(cov[1]);
+        artifact ??= /Test unit written to (\S+)/.exec(line)?.[1];
+      });
+    }
     child.on('close', (code, signal) => {
-      const stat = (name: string): number => Number(new RegExp(`stat::${name}:\\s+(\\d+)`).exec(log)?.[1] ?? 0);
-      const coverage = [...log.matchAll(/ cov: (\d+)/g)].pop()?.[1];
-      const artifact = /Test unit written to (\S+)/.exec(log)?.[1];
       const ok = code === 0 && !artifact;
       resolve({
         target: t.name,
         ok,
         seconds: Math.round((Date.now() - started) / 1000),
-        runs: stat('number_of_executed_units'),
+        runs,
         corpus_in: readdirSync(seeds).length,
         ...(coverage ? { coverage: Number(coverage) } : {}),
         ...(ok ? {} : { finding: artifact ?? `jazzer exited ${code ?? signal}`, detail: log.slice(-4000) }),
