@@ -42,6 +42,8 @@ describe('agent config', () => {
     ['no-endpoints.yaml', 'no-endpoints.yaml:2: hub.endpoints: name at least one hub endpoint (host:port)'],
     ['missing-env.yaml', 'missing-env.yaml:6: slurm.auth.token: environment variable SFLEET_TEST_UNSET_VARIABLE is not set'],
     ['bad-yaml.yaml', 'bad-yaml.yaml:4: invalid YAML'],
+    // Found by the config-file fuzz target: an alias with no anchor was a ReferenceError.
+    ['unresolved-alias.yaml', 'unresolved-alias.yaml:5: invalid YAML: Unresolved alias'],
     ['rest-without-endpoint.yaml', 'rest-without-endpoint.yaml:4: slurm.endpoints: the rest source needs at least one slurmrestd endpoint'],
     ['bad-strategy.yaml', 'bad-strategy.yaml:7: slurm.load_balancing.strategy: Invalid option: expected one of "failover"|"round_robin"'],
     ['bad-threshold.yaml', 'bad-threshold.yaml:7: slurm.load_balancing.failover_threshold: Too small: expected number to be >=1'],
@@ -52,6 +54,14 @@ describe('agent config', () => {
       expect(() => load(file)).toThrow(message);
     });
   }
+
+  // Found while fixing the fuzz finding above: `--set __proto__.x=1` wrote to Object.prototype.
+  it('refuses a --set path through __proto__, constructor or prototype and leaves Object.prototype alone', () => {
+    for (const key of ['__proto__.polluted', 'hub.constructor.prototype.polluted', 'prototype']) {
+      expect(() => load('good.yaml', { SLURM_JWT: 'x' }, [`${key}=1`])).toThrow(/^--set .*: "(__proto__|constructor|prototype)" is not a config key$/);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 
   it('names a missing file', () => {
     expect(() => load('absent.yaml')).toThrow(/absent.yaml: cannot read config file: ENOENT/);

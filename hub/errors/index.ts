@@ -29,7 +29,7 @@ import { SecurityStoreUnavailableError } from '../security-store/index.js';
 import { InFlightBudgetError } from '../limits/index.js';
 import { HubStartError } from '../start/index.js';
 import { TooManyWatchesError, WatchEndedError } from '../watch/index.js';
-import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
+import { AgentSilentError, ApplyFailedError, BadSnapshotPartError, MalformedMessageError, NoHelloError, NotAnAgentError, RevokedCertificateError, SupersededError, WrongClusterError } from '../ingest/index.js';
 import { KeyConfigError, KeyServiceError, KeyUnavailableError, TamperedDataError } from '../../shared/crypto/index.js';
 import {
   BadRequestError,
@@ -133,6 +133,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => WrongClusterError.inHello('prod-a', 'prod-b'), meaning: 'The agent spoke for a cluster its certificate is not for, in its hello or in a delta; check the agent\'s cluster name against its certificate.' },
       { example: () => new SupersededError('head1', 'prod-a'), meaning: 'A newer stream of the same agent took the cluster over; the older stream ends (a restart or a reconnect that overtook the old connection).' },
       { example: () => AgentSilentError.forBeats(3), meaning: 'No message from the agent for failover_threshold heartbeats, or a live agent of the same cluster replaced the silent one; a standby is promoted.' },
+      { example: () => new MalformedMessageError('Delta', 'index out of range: 12 + 10 > 16'), meaning: 'Bytes from an agent stream or a stored checkpoint are not a fleet.v1 message: the stream is refused, an unreadable checkpoint is skipped and the cluster resyncs from its agent.' },
       { example: () => new BadSnapshotPartError('part 3 of 2'), meaning: 'Parts of a snapshot that do not follow each other or do not count right; the hub keeps its state and the agent sends the snapshot again.' },
       { example: () => new ApplyFailedError(), meaning: 'The hub could not make a delta durable or apply it (its data directory); nothing was acked, the agent resends.' },
     ],

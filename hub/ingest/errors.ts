@@ -85,3 +85,10 @@ export class ApplyFailedError extends FleetError {
     super('SF_INGEST_APPLY_FAILED', 'the hub could not store the delta', 500, status.INTERNAL);
   }
 }
+
+/** Bytes that are not a fleet.v1 message (truncated, a bad wire type, a length past the end). */
+export class MalformedMessageError extends FleetError {
+  constructor(what: string, why: string) {
+    super('SF_INGEST_MALFORMED_MESSAGE', `not a valid ${what} message: ${why}`, 400, status.INVALID_ARGUMENT);
+  }
+}

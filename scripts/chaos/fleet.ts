@@ -32,6 +32,13 @@ export interface FleetOptions {
   readyTimeoutMs?: number;
   /** The hubs' `regions:` section (peer regions of a scope=global query). */
   regions?: Record<string, unknown>;
+  /** Jobs at start and arrivals per minute of the simulated cluster (40, 240). */
+  jobs?: number;
+  arrivalPerMin?: number;
+  /** Seconds a finished job stays listed (the simulator's 300 by default). */
+  minJobAgeS?: number;
+  /** More config per agent, by name. */
+  agentConfig?: (name: string) => Promise<Record<string, unknown>>;
 }
 
 export class Hub extends GroupHub {
@@ -107,7 +114,8 @@ export class Agent {
     return !!this.proc?.alive;
   }
 
-  async setup(hubs: Hub[], tls: TlsFiles, slurmUrl: string): Promise<void> {
+  /** `extra`: more agent config (the soak's observe listener). */
+  async setup(hubs: Hub[], tls: TlsFiles, slurmUrl: string, extra: Record<string, unknown> = {}): Promise<void> {
     for (const h of hubs) this.proxies.push(await new TcpProxy('127.0.0.1', h.grpcPort).start());
     const home = path.join(this.dir, this.name);
     mkdirSync(home, { recursive: true });
@@ -120,7 +128,7 @@ export class Agent {
       slurm: { source: 'rest', endpoints: [slurmUrl], auth: { user: 'root', token: 'sim-token' }, timeout: '2s' },
       pollInterval: `${POLL_MS}ms`,
       spoolDir: this.spoolDir,
-      extra: { log_level: 'info' },
+      extra: { log_level: 'info', ...extra },
     });
     writeFileSync(path.join(home, 'agent.yaml'), stringify(config));
   }
@@ -143,6 +151,8 @@ export class Agent {
     }
   }
 }
+
+/** What the soak changes; chaos takes the defaults. */
 
 /** The running fleet and the questions the scenarios and the accounting ask of it. */
 export class Fleet {
@@ -168,7 +178,8 @@ export class Fleet {
     await services.start(120_000);
     const pki = await makePki('chaos.sfleet', { dir: path.join(dir, 'pki'), clientName: 'chaos', registerSecrets: false });
     this.pki = pki;
-    const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs: 40, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin: 240, log: () => undefined });
+    const { jobs = 40, arrivalPerMin = 240, minJobAgeS, agentConfig: more } = this.options;
+    const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin, ...(minJobAgeS ? { engine: { minJobAgeS } } : {}), log: () => undefined });
     this.sim = sim;
     for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services, this.options));
     await hubs[0].start(); // first: it leads
@@ -176,7 +187,7 @@ export class Fleet {
     log(`hubs ready: ${hubs.map((h) => `${h.id} https://127.0.0.1:${h.httpPort}`).join(', ')}`);
     for (const name of ['head1', 'head2']) {
       const a = new Agent(name, dir, this.options.release);
-      await a.setup(hubs, await pki.agent(CLUSTER, name), sim.url);
+      await a.setup(hubs, await pki.agent(CLUSTER, name), sim.url, (await more?.(name)) ?? {});
       agents.push(a);
     }
     agents[0].start();

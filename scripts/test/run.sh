@@ -30,6 +30,12 @@ npx tsc -p tsconfig.test.json
 step "unit tests"
 vitest_run unit --project unit
 
+# Coverage-guided fuzzing (Jazzer.js) of the parsers bad input reaches: each target 60 s from its
+# committed corpus (scripts/fuzz/corpus/); a crash, a hang or a fast/slow decoder disagreement
+# fails the run and leaves the input under the work directory it prints.
+step "fuzzing, 60 s per target (npm run fuzz)"
+node dist/scripts/fuzz/main.js --seconds 60 --work "$REPORTS/fuzz" >/dev/null
+
 # The single binary embeds another Node.js than the one running npm (scripts/release/node-version,
 # the Active LTS): the unit tests run on it too, so the runtime users get is the one tested.
 EMBEDDED_NODE_VERSION=$(cat scripts/release/node-version)
@@ -74,6 +80,11 @@ flock -u 9
 
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
+
+# A 5-minute soak of the chaos fleet under churn with hub and agent restarts: RSS and heap of the
+# long-lived hubs and agent within 10%, descriptors within +/-5 of their warm-up values.
+step "soak, 5 minutes (npm run soak -- --minutes 5)"
+node dist/scripts/soak/main.js --minutes 5 --report "$SFLEET_TEST_LOG_DIR/soak.json" >/dev/null
 
 # Fails the run when a registered secret or a secret-shaped string (token, private key, bearer
 # JWT) is in any log or audit file of the integration tests and chaos.

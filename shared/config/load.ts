@@ -1,7 +1,7 @@
 // Config files: YAML, ${ENV} interpolation, --set overrides, one zod schema per role.
 // Every failure names the file, the line and the key, and the result is frozen.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 
@@ -91,11 +91,36 @@ function readYaml(text: string, source: string): { doc: Document; lines: LineCou
     const pos = lines.linePos(e.pos[0]);
     throw new ConfigError(`${source}:${pos.line}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
-  const raw = (doc.toJS() ?? {}) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // Aliases fail only here, after a clean parse: one that names no earlier anchor, or too many
+    // of them (yaml's guard against alias bombs). Found by the config-file fuzz target.
+    throw new ConfigError(`${source}:${aliasLine(doc, lines)}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: the top level must be a mapping of keys`);
   }
   return { doc, lines, raw: raw as Record<string, unknown> };
+}
+
+/** The line of the first alias that resolves to nothing, else of the first alias. */
+function aliasLine(doc: Document, lines: LineCounter): number {
+  let first: number | undefined;
+  let unresolved: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      const at = node.range ? lines.linePos(node.range[0]).line : undefined;
+      first ??= at;
+      if (node.resolve(doc) === undefined) {
+        unresolved = at;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return unresolved ?? first ?? 1;
 }
 
 function describeIssue(source: string, doc: Document, lines: LineCounter, path: PathKey[], message: string): string {
@@ -140,6 +165,9 @@ function applyOverride(target: Record<string, unknown>, override: string): void 
   const eq = override.indexOf('=');
   if (eq <= 0) throw new ConfigError(`--set ${override}: expected key.path=value`);
   const keys = override.slice(0, eq).split('.');
+  // Walking `__proto__` would write to Object.prototype; no config key is named so.
+  const forbidden = keys.find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
+  if (forbidden) throw new ConfigError(`--set ${override.slice(0, eq)}: "${forbidden}" is not a config key`);
   const text = override.slice(eq + 1);
   let value: unknown = text;
   try {

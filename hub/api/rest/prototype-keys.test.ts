@@ -2,40 +2,15 @@
 // route of the table, called by an admin with them as path parameters, query keys and values, and
 // body keys, answers a clear problem (4xx, or 503 where the command needs an agent that is not
 // here) or its normal answer; never a 500, and Object.prototype stays clean.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../shared/clock/index.js';
-import { silentLogger } from '../../../shared/logging/index.js';
-import { CommandRouter } from '../../commands/index.js';
-import { FleetState } from '../../fleet/index.js';
-import { Authenticator, FileTokenRegistry, TokenStore } from '../../policy/index.js';
-import { Admission, registerSubmitRoute, submitConfigSchema, SubmitService } from '../../submit/index.js';
-import { WatchFeed } from '../../watch/index.js';
-import { buildHttpApi } from './server.js';
+import { inProcessApi } from '../../../test/harness/in-process-api.js';
 
 const KEYS = ['__proto__', 'constructor', 'prototype'];
 
 describe('prototype keys on every route', () => {
   it('path parameters, query and body keys named __proto__ / constructor / prototype: a clear answer, never 500, no pollution', async () => {
-    const tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-')));
-    const state = new FleetState();
-    const commands = new CommandRouter({ timeoutMs: 200 });
-    const submit = new SubmitService({ commands, admission: new Admission({ state, clock: new ManualClock(0) }, { ttlMs: 1000 }) }, submitConfigSchema.parse(undefined));
-    const { app, routes } = await buildHttpApi({
-      logger: silentLogger(),
-      extraRoutes: [(a) => registerSubmitRoute(a, submit)],
-      authenticator: new Authenticator(tokens),
-      state,
-      commands,
-      watch: new WatchFeed(state),
-      readiness: () => ({ ready: true, checks: {} }),
-      metrics: async () => ({ contentType: 'text/plain', body: '' }),
-      tokens: new FileTokenRegistry(tokens),
-    });
-    // No rbac section: the token's holder is an admin, so every route gets past the gate to its handler.
-    const { token } = tokens.create('root');
+    // Every route of the table, called by an admin (no rbac section): each gets past the gate to its handler.
+    const { app, routes, token } = await inProcessApi();
     const answers: string[] = [];
     let calls = 0;
     for (const route of routes) {

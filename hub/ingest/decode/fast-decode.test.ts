@@ -102,6 +102,25 @@ describe('FastDeltaDecoder', () => {
     expect(decoder.stats.generated - generatedBefore).toBe(5);
   });
 
+  // Found by the delta-decode fuzz target (npm run fuzz): a node whose cpu_load bytes are a NaN
+  // double made the two decoders look different, since NaN !== NaN.
+  it('a double holding NaN decodes alike on both paths, and sameStructure says so', () => {
+    const node = simulatedUpserts().filter((o) => o.kind?.$case === 'node').slice(0, 1);
+    (node[0].kind!.value as Node).cpu_load = Number.NaN;
+    const fast = expectSame(Delta.encode(delta(node)).finish());
+    expect((fast.upserts[0].kind!.value as Node).cpu_load).toBeNaN();
+    expect(sameStructure({ a: Number.NaN }, { a: 0 })).toBe(false);
+  });
+
+  it('bytes that are not a message are refused with the typed SF_INGEST_MALFORMED_MESSAGE, on both entry points', () => {
+    const known = Delta.encode(delta(simulatedUpserts().slice(0, 3))).finish();
+    const cut = known.subarray(0, known.length - 7);
+    expect(() => decoder.decodeDelta(cut)).toThrow(expect.objectContaining({ code: 'SF_INGEST_MALFORMED_MESSAGE', message: expect.stringMatching(/^not a valid Delta message: /) }));
+    const message = AgentMessage.encode({ body: { $case: 'delta', value: delta([]) } }).finish();
+    const bad = Buffer.concat([message, Buffer.from([0x12, 0x40, 0x01])]);
+    expect(() => decoder.decodeAgentMessage(bad)).toThrow(expect.objectContaining({ code: 'SF_INGEST_MALFORMED_MESSAGE', message: expect.stringMatching(/^not a valid AgentMessage message: /) }));
+  });
+
   it('decodes agent messages and reports the exact bytes of a delta', () => {
     const d = delta(simulatedUpserts().slice(0, 50));
     const bytes = AgentMessage.encode({ body: { $case: 'delta', value: d } }).finish();

@@ -14,6 +14,7 @@
 // Which fields it reads, and how, is field-table.ts (checked against the proto by its test).
 import { AgentMessage, Delta } from '../../../generated/fleet/v1/agent.js';
 import { FleetObject, ObjectRef } from '../../../generated/fleet/v1/model.js';
+import { MalformedMessageError } from '../errors.js';
 import { FIELD_TABLE } from './field-table.js';
 import { BAIL, buildCodec, KIND_ORDER, sampleObject, taggedNumbers, type MessageDecoder, type ObjKind, type PreviousObjects, type Reader } from './object-codecs.js';
 
@@ -87,7 +88,7 @@ export class FastDeltaDecoder implements Reader {
         this.buf = EMPTY;
       }
     }
-    const message = AgentMessage.decode(bytes);
+    const message = generated('AgentMessage', () => AgentMessage.decode(bytes));
     if (message.body?.$case === 'delta') this.stats.generated++;
     if (onDelta && message.body?.$case === 'delta') onDelta(message.body.value, Delta.encode(message.body.value).finish());
     return message;
@@ -109,7 +110,7 @@ export class FastDeltaDecoder implements Reader {
       }
     }
     this.stats.generated++;
-    return Delta.decode(bytes);
+    return generated('Delta', () => Delta.decode(bytes));
   }
 
   // ---- messages ---------------------------------------------------------------------------
@@ -347,7 +348,8 @@ function asBuffer(bytes: Uint8Array): NodeBuffer {
 
 /** Deep equality that also compares key order (JSON output depends on it). */
 export function sameStructure(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
+  // Object.is: a double field holding NaN is the same on both sides (found by the fuzzer).
+  if (a === b || Object.is(a, b)) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const ka = Object.keys(a);
@@ -358,4 +360,13 @@ export function sameStructure(a: unknown, b: unknown): boolean {
     if (!sameStructure((a as Record<string, unknown>)[ka[i]], (b as Record<string, unknown>)[kb[i]])) return false;
   }
   return true;
+}
+
+/** The generated decoder throws plain Errors (RangeError, "invalid wire type"): ours is typed. */
+function generated<T>(what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw new MalformedMessageError(what, (err as Error).message);
+  }
 }

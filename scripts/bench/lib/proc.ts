@@ -1,6 +1,7 @@
 // What the kernel says about a process: CPU time (utime + stime, all threads) from
-// /proc/<pid>/stat and memory (VmRSS, VmHWM) from /proc/<pid>/status. Linux only.
-import { readFileSync, writeFileSync } from 'node:fs';
+// /proc/<pid>/stat, memory (VmRSS, VmHWM) from /proc/<pid>/status and open descriptors from
+// /proc/<pid>/fd. Linux only.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
@@ -36,4 +37,9 @@ export function resetPeak(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Open file descriptors of the process (sockets, pipes and files alike): /proc/<pid>/fd. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
