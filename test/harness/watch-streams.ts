@@ -23,14 +23,14 @@ export interface OpenWatch {
   close: () => void;
 }
 
-/** GET /api/v1/watch, read as it comes (or paused: `paused` reads nothing, so the hub's queue for it grows). */
-export function sseWatch(hub: HubChild, ca: string, who: WatchCaller, opts: { paused?: boolean; path?: string } = {}): OpenWatch {
+/** GET /api/v1/watch, read as it comes (or paused: `paused` reads nothing, so the hub's queue for it grows), from `localAddress` when given. */
+export function sseWatch(hub: HubChild, ca: string, who: WatchCaller, opts: { paused?: boolean; path?: string; localAddress?: string } = {}): OpenWatch {
   let text = '';
   let status = 0;
   let ended = 0;
   const tls = 'cert' in who ? { cert: readFileSync(who.cert.cert), key: readFileSync(who.cert.key) } : {};
   const headers = 'headers' in who ? who.headers : {};
-  const req = request(`${hub.httpUrl}${opts.path ?? '/api/v1/watch'}`, { ca: readFileSync(ca), ...tls, headers, agent: false }, (res) => {
+  const req = request(`${hub.httpUrl}${opts.path ?? '/api/v1/watch'}`, { ca: readFileSync(ca), ...tls, headers, agent: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, (res) => {
     status = res.statusCode ?? 0;
     res.on('close', () => (ended ||= Date.now()));
     if (opts.paused) {
