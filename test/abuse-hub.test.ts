@@ -17,6 +17,11 @@ import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 import { sleep, waitFor } from './harness/wait.js';
+import { sseWatch, type OpenWatch } from './harness/watch-streams.js';
+import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { startTestAgent } from './harness/test-agent.js';
+import { silentLogger } from '../shared/logging/index.js';
+import type { RunningAgent } from '../agent/main.js';
 
 const MiB = 1024 * 1024;
 const BIG = 32 * MiB;
@@ -26,6 +31,8 @@ let hub: LoginHub;
 let admin: TlsFiles;
 let nobody: TlsFiles;
 let revoked: TlsFiles;
+let agent: RunningAgent | undefined;
+const flood = new ScriptedSource('flood');
 
 function rssBytes(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
@@ -116,15 +123,18 @@ beforeAll(async () => {
   hub = new LoginHub(dir, pki, {
     rbac: { roles: {}, bindings: [{ client: 'admin', role: 'admin' }, { client: 'mallory', role: 'admin' }, { client: 'watcher', role: 'admin' }, { user: 'alice', role: 'admin' }] },
     // 1 MiB for anonymous bodies in flight: 16 login bodies of the 64 KiB limit fill it.
-    http: { allowed_origins: ['https://dashboard.example:8443'], unauthorized_in_flight: '1MiB' },
+    http: { allowed_origins: ['https://dashboard.example:8443'], unauthorized_in_flight: '1MiB', trusted_proxies: ['127.0.0.3/32'] },
   });
   await hub.ports();
   await sfleet(['user', 'add', 'alice', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
   await sfleet(['ca', 'revoke', '--serial', new X509Certificate(readFileSync(revoked.cert)).serialNumber, '--data-dir', hub.dataDir, '--reason', 'stolen laptop'], process.env);
   await hub.start();
+  // A cluster whose agent (in this process, a scripted source) makes the changes watchers are sent.
+  agent = await startTestAgent({ cluster: 'flood', endpoints: [hub.grpcAddress], tls: await pki.agent('flood') }, { logger: silentLogger(), source: flood });
 });
 
 afterAll(async () => {
+  await agent?.close();
   await hub?.stop();
 });
 
@@ -276,6 +286,75 @@ describe('abuse: sessions that end', () => {
     await waitFor('the watch ended', () => ended, 10_000, 20);
     expect(ended - revokedAt).toBeLessThanOrEqual(5_000);
     expect(text).toMatch(/event: error\ndata: .*SF_WATCH_ENDED.*left the team/);
+  });
+});
+
+describe('abuse: backpressure on watches', () => {
+  it('a caller gets at most 8 watches at once (limits.watches_per_caller): the 9th is refused with a clear error, and room comes back when one closes', async () => {
+    const mine = Array.from({ length: 8 }, () => sseWatch(hub, pki.ca, { cert: admin }));
+    await waitFor('8 watches open', () => mine.every((w) => w.text().includes('watching since')), 20_000);
+    const ninth = await httpsCall(`${hub.httpUrl}/api/v1/watch`, { ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 10_000 });
+    expect(ninth.status).toBe(429);
+    expect(JSON.parse(ninth.body)).toMatchObject({ code: 'SF_WATCH_TOO_MANY', detail: expect.stringContaining('at most 8 watches at once per caller (limits.watches_per_caller)') });
+    // Another caller is not affected.
+    const other = sseWatch(hub, pki.ca, { cert: nobody });
+    mine[0].close();
+    await waitFor('a watch again after one closed', async () => {
+      const again = sseWatch(hub, pki.ca, { cert: admin });
+      await waitFor('an answer', () => again.status() > 0 || again.ended() > 0, 10_000);
+      again.close();
+      return again.status() === 200;
+    }, 10_000, 200);
+    for (const w of [...mine, other]) w.close();
+  });
+
+  it('300 paused watchers grow the hub by at most 80 MiB; the slow ones are cut with the reason and where to resume, a reading watcher keeps its stream', async () => {
+    // 8 watches per caller: 38 API tokens of the viewer role hold the 300, from two addresses (256 connections per source).
+    const tokens: string[] = [];
+    for (let i = 0; i < 38; i++) {
+      const made = await httpsCall(`${hub.httpUrl}/api/v1/tokens`, { method: 'POST', body: { name: `paused-${i}`, roles: ['viewer'] }, ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 20_000 });
+      expect(made.status, made.body).toBe(201);
+      tokens.push((JSON.parse(made.body) as { token: string }).token);
+    }
+    const before = rssBytes(hub.pid);
+    const paused: OpenWatch[] = Array.from({ length: 300 }, (_, i) => sseWatch(hub, pki.ca, { headers: { authorization: `Bearer ${tokens[i % 38]}` } }, { paused: true, localAddress: `127.0.0.${4 + (i % 2)}` }));
+    const reader = sseWatch(hub, pki.ca, { cert: admin }, { path: '/api/v1/watch?kinds=job' });
+    await waitFor('the watches answered', () => paused.every((w) => w.status() === 200) && reader.text().includes('watching since'), 60_000, 100);
+    let peak = rssBytes(hub.pid);
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(hub.pid))), 50);
+    try {
+      // Rounds of about 110 KB of job changes (less than one watcher's buffer, so a reader keeps
+      // up), sent to every watcher, until the paused ones have been cut.
+      const comment = 'x'.repeat(1_000);
+      // A paused client does not see its stream close (it reads nothing): the hub's log tells each cut.
+      const cuts = (): number => hub.log().split('\n').filter((l) => l.includes('"caller":"token:paused-') && l.includes('watch ended by the hub')).length;
+      for (let round = 0; round < 80 && cuts() < 300; round++) {
+        flood.model.job = Array.from({ length: 100 }, (_, i) => makeJob('flood', i + 1, { comment: `${round} ${comment}` }));
+        await waitFor(`round ${round} sent to the reader`, () => reader.text().includes(`"comment":"${round} x`), 30_000, 50);
+      }
+      await waitFor('every paused watcher cut', () => cuts() === 300, 30_000, 100);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(peak - before).toBeLessThanOrEqual(80 * MiB);
+    // Each cut is logged with its reason: too slow (over limits.watch_buffer) or the slowest when all held too much.
+    expect(hub.log()).toMatch(/"reason":"(the watcher read too slowly: over 262144 bytes queued for it \(limits\.watch_buffer\)|the hub holds too much for slow watchers \(limits\.watch_buffer_total\)[^"]*); resume from event [^"]+".*watch ended by the hub/);
+    expect(reader.ended()).toBe(0);
+    for (const w of [...paused, reader]) w.close();
+  });
+});
+
+describe('abuse: trusted proxies', () => {
+  const cancel = (job: number, localAddress: string) =>
+    httpsCall(`${hub.httpUrl}/api/v1/jobs/prod/${job}/cancel`, { method: 'POST', body: {}, headers: { 'x-forwarded-for': '203.0.113.9' }, ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 10_000, localAddress });
+  const sourceOf = (job: number) => hub.auditRecords().find((r) => r.action === 'jobs:cancel' && String(r.resource).includes(`/${job}`))?.source_ip;
+
+  it("believes X-Forwarded-For only from http.trusted_proxies: an untrusted peer's is ignored in the audit record", async () => {
+    await cancel(901, '127.0.0.1');
+    await cancel(902, '127.0.0.3');
+    await waitFor('both recorded', () => sourceOf(901) !== undefined && sourceOf(902) !== undefined, 10_000);
+    expect(sourceOf(901)).toBe('127.0.0.1');
+    expect(sourceOf(902)).toBe('203.0.113.9');
   });
 });
 

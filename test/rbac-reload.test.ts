@@ -2,19 +2,17 @@
 // rbac section reloads on SIGHUP and on a change of the config file, and a caller whose roles no
 // longer cover what its open watch shows loses that watch (SSE and gRPC) at once, with the reason.
 // A file that does not validate is refused with a log line and the policy in force stays.
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetServiceClient } from '../generated/fleet/v1/fleet.js';
-import { grpcClientCredentials, type TlsFiles } from '../shared/tls/index.js';
+import type { TlsFiles } from '../shared/tls/index.js';
 import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt } from './harness/sfleet-process.js';
 import { sleep, waitFor } from './harness/wait.js';
+import { grpcWatch, sseWatch } from './harness/watch-streams.js';
 
 let pki: TestPki;
 let carol: TlsFiles;
@@ -41,38 +39,9 @@ function writeRbac(hub: LoginHub, rbac: unknown): void {
   renameSync(tmp, hub.configFile);
 }
 
-interface OpenWatch {
-  text: () => string;
-  /** When the stream ended (0: open). */
-  ended: () => number;
-  close: () => void;
-}
 
-function sseWatch(hub: LoginHub, who: TlsFiles): OpenWatch {
-  let text = '';
-  let ended = 0;
-  const req = request(`${hub.httpUrl}/api/v1/watch`, { ca: readFileSync(pki.ca), cert: readFileSync(who.cert), key: readFileSync(who.key) }, (res) => {
-    res.on('data', (c: Buffer) => (text += c.toString()));
-    res.on('close', () => (ended ||= Date.now()));
-  });
-  req.on('error', () => (ended ||= Date.now()));
-  req.end();
-  return { text: () => text, ended: () => ended, close: () => req.destroy() };
-}
-
-function grpcWatch(hub: LoginHub, who: TlsFiles): OpenWatch & { error: () => ServiceError | undefined } {
-  const client = new FleetServiceClient(hub.grpcAddress, grpcClientCredentials({ ca: readFileSync(pki.ca), cert: readFileSync(who.cert), key: readFileSync(who.key) }));
-  const stream = client.watch({ cluster: '', kinds: '', since: 0 }, new Metadata());
-  let ended = 0;
-  let error: ServiceError | undefined;
-  stream.on('data', () => undefined);
-  stream.on('error', (err: ServiceError) => {
-    error = err;
-    ended ||= Date.now();
-  });
-  stream.on('end', () => (ended ||= Date.now()));
-  return { text: () => '', ended: () => ended, error: () => error, close: () => (stream.cancel(), client.close()) };
-}
+const watchSse = (hub: LoginHub, who: TlsFiles) => sseWatch(hub, pki.ca, { cert: who });
+const watchGrpc = (hub: LoginHub, who: TlsFiles) => grpcWatch(hub, pki.ca, { cert: who });
 
 beforeAll(async () => {
   assertBuilt();
@@ -91,9 +60,9 @@ afterAll(async () => {
 describe('rbac reload: open watches follow the policy', () => {
   it("SIGHUP: carol loses cluster b; her SSE and gRPC watches end within 5 s with the reason; dave's stays; a bad file is refused and changes nothing", async () => {
     const hub = onSignal;
-    const sse = sseWatch(hub, carol);
-    const grpc = grpcWatch(hub, carol);
-    const daves = sseWatch(hub, dave);
+    const sse = watchSse(hub, carol);
+    const grpc = watchGrpc(hub, carol);
+    const daves = watchSse(hub, dave);
     await waitFor('the watches open', () => sse.text().includes('watching since') && daves.text().includes('watching since'));
     writeRbac(hub, policy(['a'], false));
     // Not watching the file: past two re-check periods (limits.session_recheck, 2 s) nothing has changed.
@@ -109,7 +78,7 @@ describe('rbac reload: open watches follow the policy', () => {
     expect(grpc.error()?.details).toMatch(/roles changed/);
     expect(hub.log()).toMatch(/"trigger":"SIGHUP".*rbac reloaded: the new policy is in force/);
     // Her watch opens again, under the new view; dave's was never touched.
-    const again = sseWatch(hub, carol);
+    const again = watchSse(hub, carol);
     await waitFor('carol watches again', () => again.text().includes('watching since'));
     expect(daves.ended()).toBe(0);
 
@@ -127,8 +96,8 @@ describe('rbac reload: open watches follow the policy', () => {
 
   it('file change, no signal: carol loses cluster b and her watch ends within 5 s of the write', async () => {
     const hub = onChange;
-    const sse = sseWatch(hub, carol);
-    const daves = sseWatch(hub, dave);
+    const sse = watchSse(hub, carol);
+    const daves = watchSse(hub, dave);
     await waitFor('the watches open', () => sse.text().includes('watching since') && daves.text().includes('watching since'));
     const written = Date.now();
     writeRbac(hub, policy(['a'], true));

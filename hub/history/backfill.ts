@@ -46,7 +46,7 @@ export class HistoryBackfill {
   }
 
   private async save(state: BackfillState): Promise<void> {
-    await mkdir(path.dirname(this.opts.stateFile), { recursive: true });
+    await mkdir(path.dirname(this.opts.stateFile), { recursive: true, mode: 0o700 });
     const tmp = `${this.opts.stateFile}.tmp`;
     await writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
     await rename(tmp, this.opts.stateFile);

@@ -112,7 +112,7 @@ export class HistoryStore {
   private async rewritePartition(cluster: string, day: string, fence: HistoryFence): Promise<void> {
     if (!fence.owns(cluster)) throw new HistoryNotOwnerError(`this hub lost cluster ${cluster} while writing its history`);
     const dir = this.partitionDir(cluster, day);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const old = (await readdir(dir)).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
     const c = this.deps.engine.connection;
     // COPY takes no parameters: the partition's rows go to a temp table first (bound values).
@@ -203,8 +203,8 @@ export class HistoryStore {
           if (ddir.startsWith('day=') && day < oldest) {
             // The tombstone first: a crash after it re-removes a day, never forgets one.
             const gone: RemovedDay = { cluster: cdir.slice('cluster='.length), day, removed_at: this.writeTime() };
-            await mkdir(this.opts.dir, { recursive: true });
-            await appendFile(this.removedFile, `${JSON.stringify(gone)}\n`, { flush: true });
+            await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+            await appendFile(this.removedFile, `${JSON.stringify(gone)}\n`, { flush: true, mode: 0o600 });
             await rm(path.join(this.jobsDir, cdir, ddir), { recursive: true, force: true });
             removed++;
           }

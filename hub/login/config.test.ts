@@ -12,7 +12,7 @@ describe('auth: and sso.ldap: config', () => {
     expect(c.auth).toEqual({
       mfa: { enabled: true, providers: [{ type: 'totp', issuer: 'sfleet', window: 1 }], required_roles: ['fleet-admin'], required_groups: [], required_for_local: false },
       local: { enabled: true },
-      session: { ttl: 8 * 3_600_000, store: 'auto' },
+      session: { ttl: 8 * 3_600_000, revalidate: 15 * 60_000, store: 'auto' },
       rate_limit: { max_failures_per_user: 10, max_failures_per_ip: 20, window: 900_000, lockout: 1_800_000, max_failures_per_source: 3, source_backoff: 60_000, trusted_sources: [] },
     });
     expect(c.sso?.ldap).toMatchObject({
@@ -29,7 +29,7 @@ describe('auth: and sso.ldap: config', () => {
     const c = hubConfigSchema.parse({ tls: { ca: 'a', cert: 'b', key: 'c' } });
     expect(c.auth.mfa.enabled).toBe(false);
     expect(c.auth.local.enabled).toBe(true);
-    expect(c.auth.session).toEqual({ ttl: 12 * 3_600_000, store: 'auto' });
+    expect(c.auth.session).toEqual({ ttl: 12 * 3_600_000, revalidate: 15 * 60_000, store: 'auto' });
     expect(c.sso).toBeUndefined();
   });
 

@@ -57,6 +57,10 @@ export const authConfigSchema = z
     session: z
       .object({
         ttl: duration.refine((ms) => ms >= 60_000 && ms <= 30 * 86_400_000, 'between 1m and 30d').default(12 * 3_600_000).describe('How long a session lasts (1m to 30d).'),
+        revalidate: duration
+          .refine((ms) => ms >= 1_000 && ms <= 86_400_000, 'between 1s and 1d')
+          .default(15 * 60_000)
+          .describe('How often an LDAP session re-checks its directory account (by the service account, sso.ldap.bind_dn): a removed or filtered-out (disabled) account loses its sessions and open watches, changed groups change its roles (1s to 1d).'),
         store: z.enum(['auto', 'file', 'redis', 'memory']).default('auto').describe('Where sessions are kept. auto: Redis when the hub has a redis section (a hub group shares sessions), else file.'),
       })
       .strict()

@@ -1,12 +1,12 @@
 // POST /api/v1/auth/login and /api/v1/auth/logout. Both are public to the policy gate: login
 // is how a caller gets a credential, and logout checks the session it ends itself.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, NotFoundError, UnauthenticatedError } from '../../shared/errors/index.js';
 import type { Principal } from '../policy/index.js';
 import { setAuditContext } from '../audit/index.js';
 import { SESSION_PREFIX, type SessionStore } from './sessions/index.js';
 import { TooManyAttemptsError } from './errors.js';
-import { sessionCookie } from './oidc/session-cookie.js';
+import { bearerFromSessionCookie, sessionCookie } from './oidc/session-cookie.js';
 import type { LoginRequest, LoginService } from './login-service.js';
 
 const loginBody = {
@@ -35,7 +35,11 @@ const loginReply = {
   },
 } as const;
 
-export function registerLoginRoutes(app: FastifyInstance, login: LoginService, sessions: SessionStore): void {
+/**
+ * `crossSite` throws when a request authenticated by the session cookie lacks an allowed Origin
+ * and the session's X-CSRF-Token (hub/api/rest/cross-site.ts): a cookie logout is a change too.
+ */
+export function registerLoginRoutes(app: FastifyInstance, login: LoginService, sessions: SessionStore, crossSite: (request: FastifyRequest) => void = () => undefined): void {
   app.post(
     '/api/v1/auth/login',
     { config: { public: true, audit_action: 'auth:login' }, schema: { summary: 'Log in with a user name and password (and a TOTP code); returns a session token (sfs_...)', body: loginBody, response: { 200: loginReply } } },
@@ -54,14 +58,19 @@ export function registerLoginRoutes(app: FastifyInstance, login: LoginService, s
     },
   );
 
-  app.post('/api/v1/auth/logout', { config: { public: true, audit_action: 'auth:logout' }, schema: { summary: 'End the login session presented as the bearer token' } }, async (request, reply) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    if (!m) throw new UnauthenticatedError('log out with the session: Authorization: Bearer sfs_...');
+  app.post('/api/v1/auth/logout', { config: { public: true, audit_action: 'auth:logout' }, schema: { summary: 'End the login session presented as the bearer token or the dashboard\'s session cookie (with Origin and X-CSRF-Token)' } }, async (request, reply) => {
+    // The dashboard logs out with its cookie: as any cookie change, only from an allowed origin with the session's CSRF token.
+    const byCookie = !request.headers.authorization && bearerFromSessionCookie(request.headers.cookie);
+    if (byCookie) crossSite(request);
+    const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? (byCookie || ''));
+    if (!m) throw new UnauthenticatedError('log out with the session: Authorization: Bearer sfs_... (or the dashboard\'s session cookie)');
     if (!m[1].startsWith(SESSION_PREFIX)) throw new BadRequestError('only login sessions (sfs_...) log out; revoke API tokens with sfleet token revoke');
     const principal = await sessions.get(m[1]);
     if (!principal) throw new UnauthenticatedError('session expired, revoked or unknown: nothing to log out');
     setAuditContext(request, { user: principal.name, auth_method: principal.method, resource: 'session' });
     await login.logout(m[1]);
+    // The cookie goes with the session (its CSRF cookie is cleared beside it: cross-site.ts).
+    if (byCookie) void reply.header('set-cookie', sessionCookie('', 0));
     return reply.code(204).send();
   });
 

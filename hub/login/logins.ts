@@ -17,7 +17,7 @@ import { LoginService } from './login-service.js';
 import { totpProvider, webauthnProvider, type AuthConfig, type LdapConfig } from './config.js';
 import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
-import { FileSessionStore, MemorySessionStore, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
+import { FileSessionStore, MemorySessionStore, RevalidatingSessionVerifier, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
 import { MemorySharedKvStore, type SharedKvStore } from '../replication/index.js';
 import { hasTlsPolicy, tlsPolicyFrom, type SecurityConfig } from '../../shared/security/index.js';
 
@@ -86,6 +86,8 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   const webauthn = webauthnConfig
     ? new WebauthnFactor(webauthnConfig, localUsers, new ChallengeStore(deps.sharedKv ?? new MemorySharedKvStore(), deps.once, webauthnConfig.challenge_ttl))
     : undefined;
+  const ldap = config.sso?.ldap ? new LdapDirectory(config.sso.ldap, logger, process.env, hasTlsPolicy(config.security) ? tlsPolicyFrom(config.security) : undefined) : undefined;
+  if (ldap && !ldap.canLookUp) logger.warn('auth.session.revalidate: LDAP sessions are not re-checked without a service account (sso.ldap.bind_dn and user_base_dn); they last their ttl');
   const login = new LoginService({
     config: auth,
     sessions,
@@ -94,15 +96,23 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     ...(totp ? { totp: new TotpVerifier(deps.once, totp.window) } : {}),
     ...(webauthn ? { webauthn } : {}),
     localUsers,
-    ...(config.sso?.ldap ? { ldap: new LdapDirectory(config.sso.ldap, logger, process.env, hasTlsPolicy(config.security) ? tlsPolicyFrom(config.security) : undefined) } : {}),
+    ...(ldap ? { ldap } : {}),
     logger,
     ...(deps.rolesOf ? { rolesOf: deps.rolesOf } : {}),
   });
+  // Directory sessions re-check their account every auth.session.revalidate (session-revalidation.ts).
+  const sessionVerifier = new RevalidatingSessionVerifier(
+    new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers),
+    sessions,
+    ldap?.canLookUp ? { ldap } : {},
+    { intervalMs: auth.session.revalidate, ttlMs: auth.session.ttl },
+    logger,
+  );
   const maintain = (): void => {
     localUsers.maintain();
     if (sessions instanceof FileSessionStore) sessions.maintain();
   };
-  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [new LocalUserSessionVerifier(new SessionVerifier(sessions), localUsers)], maintain };
+  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], maintain };
 }
 
 /** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */

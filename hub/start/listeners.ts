@@ -117,7 +117,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     total: config.limits.watch_buffer_total,
     perCaller: config.limits.watches_per_caller,
     recheckMs: config.limits.session_recheck,
-  });
+  }, (caller, err) => logger.info({ component: 'watch', caller, reason: err.message }, 'watch ended by the hub'));
   stack.defer('watch budget', () => watchBudget.close());
   base.revocations.onChange(() => void watchBudget.recheckAll());
   // The rbac section reloads on SIGHUP and on file change; open watches re-check at once.

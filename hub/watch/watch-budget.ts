@@ -79,7 +79,11 @@ export class WatchBudget {
   readonly stats = { cut_slow: 0, cut_total: 0, ended_credential: 0, refused_too_many: 0 };
   private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly opts: WatchBudgetOptions) {
+  constructor(
+    readonly opts: WatchBudgetOptions,
+    /** Told of each watch the hub ends (slow, over budget, credential gone), for the operator's log. */
+    private readonly ended: (caller: string, err: WatchEndedError) => void = () => undefined,
+  ) {
     this.timer = setInterval(() => void this.recheckAll(), opts.recheckMs);
     this.timer.unref();
   }
@@ -135,6 +139,7 @@ export class WatchBudget {
 
   private end(slot: WatchSlot, err: WatchEndedError): void {
     slot.close();
+    this.ended(slot.caller, err);
     try {
       slot.handle.end(err);
     } catch {

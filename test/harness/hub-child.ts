@@ -28,6 +28,8 @@ export interface HttpsCall {
   cert?: string;
   key?: string;
   timeoutMs: number;
+  /** The local address the call comes from (127.0.0.x: another source, e.g. a trusted proxy). */
+  localAddress?: string;
 }
 
 /** One HTTPS request with the fleet CA (TLS 1.3); never throws on an HTTP status. */
@@ -36,7 +38,7 @@ export function httpsCall(url: string, call: HttpsCall): Promise<HttpsAnswer> {
   const headers: Record<string, string> = { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...call.headers };
   return new Promise((resolve, reject) => {
     const tls = { ca: readFileSync(call.ca), ...(call.cert && call.key ? { cert: readFileSync(call.cert), key: readFileSync(call.key) } : {}) };
-    const req = request(url, { method: call.method ?? 'GET', headers, ...tls, minVersion: 'TLSv1.3', timeout: call.timeoutMs }, (res) => {
+    const req = request(url, { method: call.method ?? 'GET', headers, ...tls, minVersion: 'TLSv1.3', timeout: call.timeoutMs, ...(call.localAddress ? { localAddress: call.localAddress } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));

@@ -14,3 +14,5 @@ export { TcpProxy } from './tcp-proxy.js';
 export { agentConfig, startTestAgent, type TestAgentConfig } from './test-agent.js';
 export { slurmExports, withoutJwt } from './slurm.js';
 export { execText, type ExecOptions } from './exec.js';
+export { LoginHub, type RawAnswer } from './login-hub.js';
+export { sfleet } from './sfleet-process.js';

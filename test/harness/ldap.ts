@@ -145,6 +145,11 @@ export class LdapServer {
     return Number(m[1]);
   }
 
+  /** Applies an LDIF change set as the directory's admin (ldapmodify): an account removed, a group changed. */
+  async modify(ldif: string): Promise<void> {
+    await run('ldapmodify', ['-x', '-H', this.url, '-D', `cn=admin,${S}`, '-w', 'admin-secret'], process.env, 30_000, ldif);
+  }
+
   /** Starts slapd when it is not running (idempotent). */
   async start(): Promise<void> {
     await run('bash', [path.join(ROOT, 'scripts/ldap/start.sh')], this.env(), 300_000);

@@ -26,7 +26,7 @@ export interface RawAnswer {
 export class LoginHub extends HubChild {
   constructor(
     readonly dir: string,
-    readonly pki: TestPki,
+    readonly pki: Pick<TestPki, 'ca' | 'hub'>,
     /** Extra top-level config (auth:, sso:, redis:...). */
     readonly extra: Record<string, unknown> = {},
     env: NodeJS.ProcessEnv = process.env,

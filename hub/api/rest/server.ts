@@ -195,7 +195,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
 
   registerRoutes(app, deps);
   for (const register of deps.extraRoutes ?? []) register(app);
-  if (deps.logins) registerLoginRoutes(app, deps.logins.login, deps.logins.sessions);
+  if (deps.logins) registerLoginRoutes(app, deps.logins.login, deps.logins.sessions, (request) => checkCrossSite(request, allowedOrigins));
   if (deps.logins) registerDashboardLogin(app, deps.logins.login, deps.logins.webauthn, deps.sso);
   if (deps.logins) registerDashboard(app);
   if (deps.audit) registerAuditRoutes(app, deps.audit);

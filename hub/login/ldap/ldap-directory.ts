@@ -91,13 +91,8 @@ export class LdapDirectory {
           if (err instanceof InvalidCredentialsError) throw new DirectoryUnavailableError('LDAP service bind refused: check bind_dn and its password');
           throw err;
         });
-        const filter = `(&${this.config.user_filter}(${this.config.user_attr}=${escapeFilterValue(name)}))`;
-        const { searchEntries } = await service.search(this.config.user_base_dn, { scope: 'sub', filter, attributes: attrs, sizeLimit: 2 });
-        if (searchEntries.length !== 1) {
-          this.logger.info({ user_matches: searchEntries.length }, 'LDAP login: the user search did not find exactly one entry');
-          throw new LoginFailedError();
-        }
-        entry = searchEntries[0];
+        entry = await this.findUser(service, name);
+        if (!entry) throw new LoginFailedError();
         userDn = entry.dn;
       } else {
         userDn = this.config.user_dn_template!.replace('{username}', escapeDnValue(name));
@@ -112,13 +107,7 @@ export class LdapDirectory {
         const { searchEntries } = await user.search(userDn, { scope: 'base', filter: '(objectClass=*)', attributes: attrs });
         entry = searchEntries[0] ?? { dn: userDn };
       }
-      const groups = await this.groups(entry, name, service ?? user);
-      const attributes: Record<string, string> = {};
-      for (const [key, attr] of Object.entries(this.config.attributes)) {
-        const v = first(entry, attr);
-        if (v !== undefined) attributes[key] = v;
-      }
-      return { name: first(entry, this.config.user_attr) ?? name, dn: entry.dn, groups, attributes };
+      return await this.userOf(entry, name, service ?? user);
     } catch (err) {
       if (err instanceof LoginFailedError || err instanceof DirectoryUnavailableError) throw err;
       const e = err as Error & { code?: unknown };
@@ -127,6 +116,55 @@ export class LdapDirectory {
     } finally {
       await Promise.all([service, user].map((c) => c?.unbind().catch(() => undefined)));
     }
+  }
+
+  /** Whether sessions can be re-checked: looking a user up without their password needs the service account. */
+  get canLookUp(): boolean {
+    return !!(this.config.bind_dn && this.config.user_base_dn);
+  }
+
+  /**
+   * The user as the directory has it now (groups, attributes), found by the service account
+   * without the user's password; undefined when no entry matches (removed, or filtered out by
+   * user_filter: a disabled account). Throws DirectoryUnavailableError when it cannot tell.
+   */
+  async lookup(name: string): Promise<DirectoryUser | undefined> {
+    if (!this.canLookUp) throw new DirectoryUnavailableError('LDAP sessions cannot be re-checked without a service account (sso.ldap.bind_dn)');
+    if (!isAcceptableLoginName(name)) return undefined;
+    let service: Client | undefined;
+    try {
+      service = await this.connect();
+      await service.bind(this.config.bind_dn!, this.servicePassword());
+      const entry = await this.findUser(service, name);
+      return entry ? await this.userOf(entry, name, service) : undefined;
+    } catch (err) {
+      if (err instanceof DirectoryUnavailableError) throw err;
+      throw new DirectoryUnavailableError(`the LDAP directory ${this.config.url} cannot be used now: ${(err as Error).message.slice(0, 200)}`);
+    } finally {
+      await service?.unbind().catch(() => undefined);
+    }
+  }
+
+  /** The one entry of user_base_dn matching user_filter and the name; undefined for none or several. */
+  private async findUser(service: Client, name: string): Promise<Entry | undefined> {
+    const attrs = [this.config.user_attr, this.config.groups.member_of_attr, ...Object.values(this.config.attributes)];
+    const filter = `(&${this.config.user_filter}(${this.config.user_attr}=${escapeFilterValue(name)}))`;
+    const { searchEntries } = await service.search(this.config.user_base_dn!, { scope: 'sub', filter, attributes: attrs, sizeLimit: 2 });
+    if (searchEntries.length !== 1) {
+      this.logger.info({ user_matches: searchEntries.length }, 'LDAP: the user search did not find exactly one entry');
+      return undefined;
+    }
+    return searchEntries[0];
+  }
+
+  private async userOf(entry: Entry, name: string, client: Client): Promise<DirectoryUser> {
+    const groups = await this.groups(entry, name, client);
+    const attributes: Record<string, string> = {};
+    for (const [key, attr] of Object.entries(this.config.attributes)) {
+      const v = first(entry, attr);
+      if (v !== undefined) attributes[key] = v;
+    }
+    return { name: first(entry, this.config.user_attr) ?? name, dn: entry.dn, groups, attributes };
   }
 
   private async groups(entry: Entry, name: string, client: Client): Promise<string[]> {

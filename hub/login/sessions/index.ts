@@ -1,2 +1,3 @@
 export * from './session-store.js';
 export * from './durable-session-stores.js';
+export * from './session-revalidation.js';

@@ -1,0 +1,93 @@
+// Directory sessions re-check their account (auth.session.revalidate): a session keeps the
+// principal of its login, so without this a user removed or disabled in the directory, or moved
+// out of a group, would keep their session and its roles until it expires (12 h by default).
+// The check is lazy: the first use of a session after each interval looks the account up again
+// (open watches use theirs every limits.session_recheck, so they end within interval + recheck).
+// A directory that cannot answer keeps the session as it was and is asked again on the next use:
+// an outage of the directory must not log everyone out.
+import { UnauthenticatedError } from '../../../shared/errors/index.js';
+import type { Logger } from '../../../shared/logging/index.js';
+import type { AuthInput, BearerVerifier, Principal } from '../../policy/index.js';
+import { sessionKey, type SessionStore } from './session-store.js';
+
+/** Looks a user up again without their password: undefined when the account is gone or disabled. */
+export interface AccountLookup {
+  lookup(name: string): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined>;
+}
+
+export interface RevalidationOptions {
+  /** auth.session.revalidate, in ms. */
+  intervalMs: number;
+  /** How long a session lives at most (auth.session.ttl): older checks are forgotten. */
+  ttlMs: number;
+  now?: () => number;
+}
+
+interface Checked {
+  at: number;
+  principal: Principal;
+}
+
+export class RevalidatingSessionVerifier implements BearerVerifier {
+  readonly kind = 'session';
+  private readonly checked = new Map<string, Checked>();
+  private readonly pending = new Map<string, Promise<Principal>>();
+  private readonly now: () => number;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly inner: BearerVerifier,
+    private readonly sessions: Pick<SessionStore, 'revoke'>,
+    /** By the method the session was opened with ('ldap'); other sessions pass as they are. */
+    private readonly lookups: Partial<Record<Principal['method'], AccountLookup>>,
+    private readonly opts: RevalidationOptions,
+    private readonly logger: Logger,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async verify(credential: string, input: AuthInput): Promise<Principal | undefined> {
+    const stored = await this.inner.verify(credential, input);
+    if (!stored) return undefined;
+    const lookup = this.lookups[stored.method];
+    if (!lookup) return stored;
+    const key = sessionKey(credential);
+    const last = this.checked.get(key);
+    if (last && this.now() - last.at < this.opts.intervalMs) return last.principal;
+    // One look-up per session at a time, however many requests arrive together.
+    let running = this.pending.get(key);
+    if (!running) {
+      running = this.recheck(credential, key, stored, lookup, last).finally(() => this.pending.delete(key));
+      this.pending.set(key, running);
+    }
+    return running;
+  }
+
+  private async recheck(credential: string, key: string, stored: Principal, lookup: AccountLookup, last: Checked | undefined): Promise<Principal> {
+    this.sweep();
+    let found: Awaited<ReturnType<AccountLookup['lookup']>>;
+    try {
+      found = await lookup.lookup(stored.name);
+    } catch (err) {
+      this.logger.warn({ user: stored.name, method: stored.method, err: (err as Error).message }, 'session re-check: the directory cannot answer; the session stays as it was until it can');
+      return last?.principal ?? stored;
+    }
+    if (!found) {
+      this.checked.delete(key);
+      await this.sessions.revoke(credential);
+      this.logger.info({ user: stored.name, method: stored.method }, 'session re-check: the directory account is gone or disabled; its session has ended');
+      throw new UnauthenticatedError('the directory account no longer exists or is disabled: the session has ended');
+    }
+    const principal: Principal = { ...stored, groups: [...found.groups], attributes: { ...found.attributes } };
+    this.checked.set(key, { at: this.now(), principal });
+    return principal;
+  }
+
+  /** Forgets checks of sessions that cannot be alive any more (unused for a whole ttl). */
+  private sweep(): void {
+    const now = this.now();
+    if (now - this.lastSweep < this.opts.intervalMs) return;
+    this.lastSweep = now;
+    for (const [key, c] of this.checked) if (now - c.at > this.opts.ttlMs) this.checked.delete(key);
+  }
+}

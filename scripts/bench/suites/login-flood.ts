@@ -1,0 +1,63 @@
+// Issue 12, a flood of logins must not slow the hub for everyone else. login_flood_p99_ratio: one
+// standalone hub; an admin (client certificate) makes audited changes (POST /api/v1/tokens, an
+// audit record and tokens.json written before the answer) one after another, first alone, then
+// while 40 anonymous callers keep posting wrong passwords for a local user (each one a scrypt hash
+// in the hub's password pool; the login limits are raised so that every attempt is hashed). The
+// figure is p99 with the flood over p99 without, measured in the same run. Target: <= 1.5.
+import { join } from 'node:path';
+import { httpsCall, LoginHub, sfleet } from '../../../test/harness/index.js';
+import { measured, percentile, round, type BenchContext, type Measured } from '../lib/context.js';
+
+const FLOODERS = 40;
+
+export async function loginFloodBench(ctx: BenchContext): Promise<Measured[]> {
+  const samples = ctx.quick ? 60 : 300;
+  const hub = new LoginHub(join(ctx.workDir, 'login-flood'), ctx.pki, {
+    log_level: 'warn',
+    // The bench PKI's client certificate is named bench (scripts/bench/main.ts).
+    rbac: { bindings: [{ client: 'bench', role: 'admin' }] },
+    auth: { rate_limit: { max_failures_per_user: 1000, max_failures_per_source: 1000, max_failures_per_ip: 100_000, window: '1s', lockout: '1s' } },
+  });
+  await sfleet(['user', 'add', 'flood', '--data-dir', hub.dataDir], { ...process.env, SFLEET_USER_PASSWORD: 'the right password, never sent' });
+  const admin = { ca: ctx.pki.ca, cert: ctx.pki.client.cert, key: ctx.pki.client.key, timeoutMs: 30_000 };
+  let n = 0;
+  /** Latencies (ms) of `count` audited token creations, one at a time. */
+  const commands = async (count: number): Promise<number[]> => {
+    const took: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      const made = await httpsCall(`${hub.httpUrl}/api/v1/tokens`, { ...admin, method: 'POST', body: { name: `bench-${n++}`, roles: ['viewer'] } });
+      took.push(performance.now() - t0);
+      if (made.status !== 201) throw new Error(`token create: ${made.status} ${made.body}`);
+    }
+    return took.sort((a, b) => a - b);
+  };
+  try {
+    await hub.start();
+    await commands(10); // warm-up
+    const alone = await commands(samples);
+    let flooding = true;
+    let logins = 0;
+    const flooders = Array.from({ length: FLOODERS }, async () => {
+      while (flooding) {
+        await httpsCall(`${hub.httpUrl}/api/v1/auth/login`, { method: 'POST', body: { username: 'flood', password: 'wrong' }, ca: ctx.pki.ca, timeoutMs: 60_000 }).catch(() => undefined);
+        logins++;
+      }
+    });
+    const during = await commands(samples);
+    flooding = false;
+    await Promise.all(flooders);
+    const [p99Alone, p99Flood] = [percentile(alone, 99), percentile(during, 99)];
+    const ratio = p99Flood / p99Alone;
+    ctx.log(`login-flood: admin command p99 ${round(p99Alone, 1)} ms alone, ${round(p99Flood, 1)} ms during ${FLOODERS} flooding login callers (${logins} logins); ratio ${round(ratio, 2)}`);
+    return [
+      measured(ctx, 'login_flood_p99_ratio', round(ratio, 2), 'ratio', {
+        target: '<= 1.5',
+        met: ratio <= 1.5,
+        note: `${samples} audited token creations by an admin, p99 ${round(p99Alone, 1)} ms alone vs ${round(p99Flood, 1)} ms during ${FLOODERS} concurrent wrong-password logins (${logins} logins), one run`,
+      }),
+    ];
+  } finally {
+    await hub.stop('SIGKILL');
+  }
+}
