@@ -12,6 +12,7 @@ import { PushgatewayPusher } from '../../shared/metrics/index.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
+import { traceGrpcService } from '../api/grpc/call-trace.js';
 import { ConnectionLimiter } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
 import { RbacReloader, type ReloadOutcome } from '../rbac-reload/index.js';
@@ -133,7 +134,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
+  const fleetImpl = fleetService({ state, commands, watch, watchBudget, authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) });
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, traceGrpcService(FleetServiceService, fleetImpl, region.tracing), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -182,6 +184,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       tokens: gate.tokens,
       http: config.http,
       alerting: region.alerting,
+      tracing: region.tracing,
     },
     tls,
   );
