@@ -45,8 +45,8 @@ export class Tracing {
     this.failures = new Counter({ name: `${prefix}trace_export_failures_total`, help: 'Span batches the OTLP endpoint did not take (unreachable, refused, timed out); their spans are dropped', labelNames: ['reason'], registers: [registry] });
   }
 
-  /** A root span (sampled by ratio), or a child of the W3C `traceparent` when one is given. */
-  startSpan(name: string, opts: { parent?: Span | string | undefined; attributes?: Record<string, string | number | boolean>; kind?: SpanKind; startTime?: number; links?: Link[] } = {}): Span {
+  /** A root span (sampled by ratio), or a child of the parent (a span, its context, or a W3C `traceparent`) when one is given. */
+  startSpan(name: string, opts: { parent?: Span | SpanContext | string | undefined; attributes?: Record<string, string | number | boolean>; kind?: SpanKind; startTime?: number; links?: Link[] } = {}): Span {
     const { parent, ...rest } = opts;
     return this.tracer.startSpan(name, rest, this.parentContext(parent));
   }
@@ -61,9 +61,9 @@ export class Tracing {
     await this.sdk?.shutdown().catch(() => undefined);
   }
 
-  private parentContext(parent: Span | string | undefined): Context {
+  private parentContext(parent: Span | SpanContext | string | undefined): Context {
     if (parent === undefined) return ROOT_CONTEXT;
-    if (typeof parent !== 'string') return trace.setSpan(ROOT_CONTEXT, parent);
+    if (typeof parent !== 'string') return 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
     // Off, a traceparent leads nowhere: the no-op tracer records nothing anyway.
     return this.sdk ? this.sdk.extract(parent) : ROOT_CONTEXT;
   }

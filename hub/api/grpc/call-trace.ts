@@ -19,14 +19,16 @@ export function traceGrpcService<T extends UntypedServiceImplementation>(definit
       out[name] = handler;
       continue;
     }
-    const label = (method.originalName as string | undefined) ?? name;
+    // Named as OpenTelemetry's RPC conventions name a server span: package.Service/Method.
+    const full = method.path.replace(/^\//, '');
+    const label = full.slice(full.lastIndexOf('/') + 1);
     const start = (call: Call): Span => {
       const given = call.metadata?.get('traceparent')[0];
       const requestId = call.metadata?.get('x-request-id')[0];
-      return tracing.startSpan(`hub.grpc ${label}`, {
+      return tracing.startSpan(full, {
         kind: SpanKind.SERVER,
         parent: typeof given === 'string' ? given : undefined,
-        attributes: { 'rpc.system': 'grpc', 'rpc.method': label, ...(typeof requestId === 'string' ? { 'sfleet.request_id': requestId.slice(0, 128) } : {}) },
+        attributes: { 'rpc.system': 'grpc', 'rpc.service': full.slice(0, full.lastIndexOf('/')), 'rpc.method': label, ...(typeof requestId === 'string' ? { 'sfleet.request_id': requestId.slice(0, 128) } : {}) },
       });
     };
     const finish = (span: Span, code: number): void => {

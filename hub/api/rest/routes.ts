@@ -46,7 +46,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerEventRoutes(app, deps);
   registerHistoryRoutes(app, deps);
   registerExportRoutes(app, deps);
-  registerWatchRoute(app, deps.watch, deps.watchBudget);
+  registerWatchRoute(app, deps.watch, deps.watchBudget, deps.tracing);
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);
   registerAlertRoutes(app, deps);

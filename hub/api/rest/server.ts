@@ -19,7 +19,6 @@ import { checkCrossSite, registerCsrfCookie } from './cross-site.js';
 import { ByteBudget, httpConfigSchema, type HttpConfig } from '../../limits/index.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 import { registerRequestTrace, requestIdOf, requestLogIds } from './request-trace.js';
-import type { Tracing } from '../../../shared/tracing/index.js';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -52,8 +51,6 @@ export interface HttpApiDeps extends RouteDeps {
   http?: HttpConfig;
   /** Per-tenant API rate limits: throws (429) when the request's tenant has no token left. */
   admitTenant?: (tenant: string) => void;
-  /** A server span per request, child of the caller's traceparent (observability.tracing); absent: none. */
-  tracing?: Tracing;
 }
 
 export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
