@@ -14,7 +14,7 @@ export const RESOURCES = {
   watch: ['read'],
   /** The region's members (GET /api/v1/hubs). */
   hub: ['read'],
-  /** Prometheus metrics (fleet-wide figures: not for tenants). */
+  /** Prometheus metrics (a caller acting in a tenant gets its tenant's series only). */
   metrics: ['read'],
   /** The OpenAPI document. */
   openapi: ['read'],

@@ -26,6 +26,3 @@ export interface TenantResolver {
    */
   resolve(p: Principal, requested: string | undefined): TenantScope | undefined;
 }
-
-/** Fleet-wide by nature: never served to a caller acting in a tenant. */
-export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['metrics:read'];

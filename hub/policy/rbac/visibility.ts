@@ -6,7 +6,7 @@ import type { Principal } from '../authenticate.js';
 import type { FilterClause } from './row-filter.js';
 import { RowFilter } from './row-filter.js';
 import type { Decision, Grant, Rbac } from './policy.js';
-import { FLEET_WIDE_PERMISSIONS, type TenantScope } from './tenant-scope.js';
+import type { TenantScope } from './tenant-scope.js';
 
 /**
  * A hub forwarding a scope=global query sends its caller's read filters in this header, so the
@@ -42,11 +42,7 @@ export class Visibility {
 
   /** The decision, or a ForbiddenError that explains the denial. */
   authorize(permission: string): Decision {
-    const d = this.rbac.authorize(this.principal, permission);
-    if (this.tenant && FLEET_WIDE_PERMISSIONS.includes(d.permission)) {
-      throw new ForbiddenError(`${d.permission} covers the whole fleet: not served to a caller acting in a tenant`);
-    }
-    return d;
+    return this.rbac.authorize(this.principal, permission);
   }
 
   /** The roles this request's principal holds, and why. */
