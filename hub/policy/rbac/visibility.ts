@@ -1,7 +1,7 @@
 // What one authenticated request may do and see (its visibility): its principal's decisions and
 // row filters, narrowed further by the filters a federation peer forwarded for its own caller.
 // "Scope" is the other axis (region or global, which hubs answer); this is whose rows they show.
-import { BadRequestError, ForbiddenError } from '../../../shared/errors/index.js';
+import { BadRequestError } from '../../../shared/errors/index.js';
 import type { Principal } from '../authenticate.js';
 import type { FilterClause } from './row-filter.js';
 import { RowFilter } from './row-filter.js';
