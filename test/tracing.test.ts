@@ -41,7 +41,7 @@ const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const grpcClient = (): FleetServiceClient => new FleetServiceClient(hub.grpcAddress, grpcClientCredentials({ ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) }));
 const agents: RunningAgent[] = [];
 
-async function agentFor(cluster: string, endpoint: string): Promise<RunningAgent> {
+async function agentFor(cluster: string, endpoint: string, observe: Record<string, unknown> = {}): Promise<RunningAgent> {
   const sim = await startSimulator({ listen: '127.0.0.1:0', cluster, nodes: 4, jobs: 6, apiVersion: 'v0.0.41', tickMs: 0, log: () => undefined });
   sims.push(sim);
   const agent = await startTestAgent(
@@ -52,7 +52,7 @@ async function agentFor(cluster: string, endpoint: string): Promise<RunningAgent
       tls: await pki.agent(cluster, `head-${cluster}`),
       slurm: { source: 'rest', endpoints: [sim.url], auth: { user: 'root', token: 'sim-token' }, timeout: '2s' },
       pollInterval: '300ms',
-      extra: { observe: { tracing: { enabled: true, endpoint, sampling_ratio: 1 } } },
+      extra: { observe: { tracing: { enabled: true, endpoint, sampling_ratio: 1 }, ...observe } },
     },
     { logger },
   );
@@ -112,14 +112,15 @@ describe('tracing', () => {
     expect(children.filter((s) => s.service === 'sfleet-hub').map((s) => s.name)).toEqual(['hub.apply']);
   });
 
-  it('an unreachable OTLP endpoint: polls and ingest go on, failures are counted on the agent', async () => {
+  it('an unreachable OTLP endpoint and Pushgateway: polls and ingest go on, failures are counted on the agent', async () => {
     const closedPort = await freePort();
-    const agent = await agentFor('trace-b', `http://127.0.0.1:${closedPort}`);
+    const agent = await agentFor('trace-b', `http://127.0.0.1:${closedPort}`, { push_gateway: { url: `http://127.0.0.1:${closedPort}`, interval: '300ms' } });
     await waitFor('the cluster at the hub', () => hub.state.cluster('trace-b')?.seq, 20_000);
     const metric = () => agent.metrics.getSingleMetricAsString('sfleet_agent_trace_export_failures_total');
     await waitFor('an export failure counted', async () => /sfleet_agent_trace_export_failures_total\{[^}]*reason="unreachable"[^}]*\} [1-9]/.test(await metric()), 20_000, 250).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}: ${await metric()}`);
     });
+    expect(await agent.metrics.getSingleMetricAsString('sfleet_agent_push_failures_total')).toMatch(/reason="unreachable"\} [1-9]/);
     const polls = agent.pipeline.stats.polls;
     const seq = hub.state.cluster('trace-b')!.seq;
     sims[1]!.engine.submit({ name: 'after-failure', user: 'bob', cpus: 1, durationS: 3600 });
