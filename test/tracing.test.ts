@@ -120,7 +120,10 @@ describe('tracing', () => {
     await waitFor('an export failure counted', async () => /sfleet_agent_trace_export_failures_total\{[^}]*reason="unreachable"[^}]*\} [1-9]/.test(await metric()), 20_000, 250).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}: ${await metric()}`);
     });
-    expect(await agent.metrics.getSingleMetricAsString('sfleet_agent_push_failures_total')).toMatch(/reason="unreachable"\} [1-9]/);
+    const pushes = () => agent.metrics.getSingleMetricAsString('sfleet_agent_push_failures_total');
+    await waitFor('a push failure counted', async () => /reason="unreachable"[^}]*\} [1-9]/.test(await pushes()), 10_000, 250).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${await pushes()}`);
+    });
     const polls = agent.pipeline.stats.polls;
     const seq = hub.state.cluster('trace-b')!.seq;
     sims[1]!.engine.submit({ name: 'after-failure', user: 'bob', cpus: 1, durationS: 3600 });
