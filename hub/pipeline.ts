@@ -20,6 +20,8 @@ import type { EventLog } from './events/index.js';
 import type { FleetState } from './fleet/index.js';
 import { ApplyTurns, checkDelta, FastDeltaDecoder, type DeltaFit, type IngestPath } from './ingest/index.js';
 import type { FleetStore } from './store/index.js';
+import type { SpanContext } from '../shared/tracing/index.js';
+import type { WatchFeed } from './watch/index.js';
 
 export interface HubPipelineDeps {
   state: Pick<FleetState, 'clusters' | 'cluster' | 'fit' | 'apply'>;
@@ -27,6 +29,8 @@ export interface HubPipelineDeps {
   store?: Pick<FleetStore, 'appendBatchDurable' | 'maybeCheckpoint'>;
   /** Where the events a delta carries go (deduplicated by id). */
   events?: Pick<EventLog, 'record'>;
+  /** The watch feed: a traced delta's changes remember its apply span (watch delivery spans link to it). */
+  watch?: Pick<WatchFeed, 'causedBy'>;
   /** After each delta is durable and applied (clustered hubs publish it to the others here). */
   onApplied?: (delta: Delta) => void;
 }
@@ -76,8 +80,10 @@ export class HubPipeline implements IngestPath {
     this.turns.runSoon(fn);
   }
 
-  apply(delta: Delta): void {
-    this.deps.state.apply(delta);
+  apply(delta: Delta, cause?: SpanContext): void {
+    const { state, watch } = this.deps;
+    if (cause && watch) watch.causedBy(cause, () => state.apply(delta));
+    else state.apply(delta);
   }
 
   publish(delta: Delta): void {

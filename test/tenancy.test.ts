@@ -1,6 +1,7 @@
 // Tenants and quotas against a real hub process and two agents: tenant A's person sees only A
 // through the CLI and the API (`sfleet jobs`, `sfleet quota`), cannot act in a tenant it is not
-// in, gets no /metrics and a bare /readyz; an operator sees both tenants' quotas and the gauges.
+// in, gets a bare /readyz and only A's series from /metrics (a real Prometheus scraping with A's
+// bearer token stores nothing of B); an operator sees both tenants' quotas and the gauges.
 // Tenant B's names are canary strings that nothing A sees may contain.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../agent/main.js';
 import { registerAuditDir, registerSecret, testLogger } from './harness/run-logs.js';
+import { Prometheus, prometheusBins } from './harness/prometheus.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
@@ -104,7 +106,11 @@ describe('tenants and quotas on a real hub', () => {
       const res = await get(path, tokens.ann);
       expect(res.body.includes(CANARY) || res.headers.includes(CANARY), `${path}: ${res.body.slice(0, 300)}`).toBe(false);
     }
-    expect((await get('/metrics', tokens.ann)).status).toBe(403);
+    const metrics = await get('/metrics', tokens.ann);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^sfleet_jobs\{cluster="alpha-cluster",partition="debug",state="RUNNING",tenant="alpha"\} 1$/m);
+    expect(metrics.body).not.toContain(CANARY);
+    expect(metrics.body).not.toContain('tenant="bravo"');
     expect(JSON.parse((await get('/readyz')).body)).toEqual({ status: 'ready' });
     const other = await cli(['jobs', '--tenant', 'bravo'], tokens.ann);
     expect(other.code).not.toBe(0);
@@ -124,5 +130,25 @@ describe('tenants and quotas on a real hub', () => {
     const metrics = await get('/metrics', tokens.op);
     expect(metrics.body).toContain('sfleet_quota_usage{tenant="alpha",scope="tenant",subject="alpha",limit="max_jobs"} 5');
     expect(metrics.body).toContain('sfleet_quota_limit{tenant="alpha",scope="tenant",subject="alpha",limit="max_jobs"} 2');
+  });
+
+  it("a real Prometheus scraping with A's bearer token stores only A's series; scraping as the operator, both tenants'", async () => {
+    const target = new URL(httpUrl).host;
+    const scrape = (job: string, token: string) => ({ job_name: job, scheme: 'https', authorization: { type: 'Bearer', credentials: token }, tls_config: { ca_file: pki.ca }, static_configs: [{ targets: [target] }] });
+    const prometheus = await Prometheus.start(await prometheusBins(), [scrape('as-ann', tokens.ann), scrape('as-op', tokens.op)]);
+    try {
+      await waitFor('fleet series from both scrapes', async () => (await prometheus.query('count by (job) (sfleet_jobs)')).length === 2, 20_000, 250);
+      const clusters = async (job: string) => [...new Set((await prometheus.query(`sfleet_jobs{job="${job}"}`)).map((s) => `${s.metric.cluster}/${s.metric.tenant}`))].sort();
+      expect(await clusters('as-ann')).toEqual(['alpha-cluster/alpha']);
+      expect(await clusters('as-op')).toEqual(['alpha-cluster/alpha', `${B.cluster}/bravo`]);
+      // nothing of B under any name, and none of the hub's own series (process, requests, ingest)
+      const annSeries = await prometheus.query('{job="as-ann",__name__=~"sfleet_.*|process_.*|nodejs_.*"}');
+      expect(annSeries.filter((s) => JSON.stringify(s.metric).includes(CANARY))).toEqual([]);
+      expect(annSeries.filter((s) => !s.metric.cluster && !s.metric.tenant)).toEqual([]);
+      expect(annSeries.map((s) => s.metric.__name__)).toEqual(expect.arrayContaining(['sfleet_jobs', 'sfleet_quota_usage', 'sfleet_cluster_connected']));
+      expect((await prometheus.query('sfleet_quota_usage{job="as-op",tenant="bravo"}')).length).toBeGreaterThan(0);
+    } finally {
+      await prometheus.stop();
+    }
   });
 });

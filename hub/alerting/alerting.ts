@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../../shared/clock/index.js';
+import type { Tracing } from '../../shared/tracing/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { EventLog } from '../events/index.js';
@@ -41,6 +42,8 @@ export interface AlertingDeps {
   certificates?: () => { name: string; notAfter: number }[];
   /** Where ack links point (alerting.external_url wins). */
   externalUrl?: () => string | undefined;
+  /** A span per notification attempt (channel, outcome, retry); absent or off: none. */
+  tracing?: Tracing;
   /** Tests: retries and rate limits wait on this instead of timers. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -135,7 +138,7 @@ export class Alerting {
       this.notifiers.push(notifier);
       channels.set(c.name, { config: c, notifier });
     }
-    this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
+    this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
     // Without a data directory (tests) the key lives as long as the process.
     this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
   }

@@ -101,7 +101,7 @@ async function setup() {
     rbac,
     stale,
     readiness: () => ({ ready: true, checks: { [B_CLUSTER]: 'stale', etcd: 'ok' } }),
-    metrics: async () => ({ contentType: 'text/plain', body: `sfleet_jobs{cluster="${B_CLUSTER}"} 1\n` }),
+    metrics: async () => ({ contentType: 'text/plain', body: `sfleet_jobs{cluster="${B_CLUSTER}"} 1\nsfleet_jobs{cluster="shared"} 3\nsfleet_account_jobs{cluster="shared",account="alpha-ml"} 2\nsfleet_account_jobs{cluster="shared",account="${B_ACCOUNT}"} 1\nprocess_cpu_seconds_total 9\n` }),
     members: async () => ({ region: 'r', items: [{ hub_id: 'h1', ingesting: ['alpha-cluster', B_CLUSTER, 'shared'], stale_clusters: [B_CLUSTER] }] }),
   };
   const quotas = new QuotaBook(tenancy, state, systemClock);
@@ -174,7 +174,10 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     const audit = (await as(s.ann, 'GET', '/api/v1/audit?action=jobs:*&limit=1')).json() as { items: { user: string }[] };
     expect(audit.items).toEqual([expect.objectContaining({ user: 'ann' })]);
     expect((await as(s.ann, 'GET', '/api/v1/clusters')).headers['x-sfleet-stale-clusters']).toBe('alpha-cluster');
-    expect((await as(s.ann, 'GET', '/metrics')).statusCode).toBe(403);
+    // /metrics: A's own accounts only; not B's, not a shared cluster's whole count, not the hub's own series
+    const metrics = await as(s.ann, 'GET', '/metrics');
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toBe('sfleet_account_jobs{cluster="shared",account="alpha-ml"} 2\n');
     expect((await as(s.ann, 'GET', '/api/v1/auth/whoami')).json().tenant).toEqual({ name: 'alpha', via: 'user ann matches "ann"' });
     // Public: ready or not; an operator also gets the checks.
     expect((await s.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });

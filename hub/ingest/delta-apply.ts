@@ -4,7 +4,7 @@
 import type { Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import { endSpan, type Span, type Tracing } from '../../shared/tracing/index.js';
+import { endSpan, type Span, type SpanContext, type Tracing } from '../../shared/tracing/index.js';
 import type { DeltaFit } from '../fleet/index.js';
 import { ApplyFailedError, BadSnapshotPartError } from './errors.js';
 import { SnapshotParts } from './snapshot-parts.js';
@@ -37,8 +37,8 @@ export interface DeltaPath {
   durable(cluster: string, deltas: Delta[]): Promise<void>;
   /** Runs fn (applying durable deltas) on the event loop, in fair turns with the other streams'. */
   runSoon(fn: () => void): void;
-  /** apply: into the fleet state. */
-  apply(delta: Delta): void;
+  /** apply: into the fleet state; `cause`, the delta's apply span, for the watch deliveries it leads to. */
+  apply(delta: Delta, cause?: SpanContext): void;
   /** publish: to whoever follows this hub's deltas (replication); watchers follow the state. */
   publish(delta: Delta): void;
   /** Now and then the cluster's whole state to the data directory (after publish: other hubs need not wait for it). */
@@ -200,14 +200,15 @@ export class DeltaApplier {
   private async commit(deltas: Delta[]): Promise<void> {
     if (deltas.length === 0 || this.stream.closed()) return;
     const { path, stats } = this.deps;
-    const spans = this.applySpans(deltas);
+    const traced = this.applySpans(deltas);
+    const spans = [...traced.values()];
     try {
       await path.durable(this.stream.cluster(), deltas);
       stats.batches++;
       await new Promise<void>((resolve, reject) =>
         path.runSoon(() => {
           try {
-            this.applyDurable(deltas);
+            this.applyDurable(deltas, traced);
             resolve();
           } catch (err) {
             reject(err as Error);
@@ -222,19 +223,19 @@ export class DeltaApplier {
   }
 
   /** One span per traced delta: durable write, apply and ack (the WAL write is shared by the batch). */
-  private applySpans(deltas: Delta[]): Span[] {
+  private applySpans(deltas: Delta[]): Map<Delta, Span> {
+    const spans = new Map<Delta, Span>();
     const tracing = this.deps.tracing;
-    if (!tracing?.enabled) return [];
-    const spans: Span[] = [];
+    if (!tracing?.enabled) return spans;
     for (const d of deltas) {
       if (!d.traceparent) continue;
-      spans.push(tracing.startSpan('hub.apply', { parent: d.traceparent, attributes: { 'sfleet.cluster': d.cluster, 'sfleet.epoch': d.epoch, 'sfleet.seq': d.seq, 'sfleet.upserts': d.upserts.length, 'sfleet.removals': d.removals.length, 'sfleet.batch': deltas.length } }));
+      spans.set(d, tracing.startSpan('hub.apply', { parent: d.traceparent, attributes: { 'sfleet.cluster': d.cluster, 'sfleet.epoch': d.epoch, 'sfleet.seq': d.seq, 'sfleet.upserts': d.upserts.length, 'sfleet.removals': d.removals.length, 'sfleet.batch': deltas.length } }));
     }
     return spans;
   }
 
   /** Applies and acks deltas that are in the WAL, in order. */
-  private applyDurable(deltas: Delta[]): void {
+  private applyDurable(deltas: Delta[], traced: ReadonlyMap<Delta, Span>): void {
     const { path, stats } = this.deps;
     const log = this.stream.log();
     for (const delta of deltas) {
@@ -243,7 +244,8 @@ export class DeltaApplier {
         this.ackPosition();
         continue;
       }
-      path.apply(delta);
+      const span = traced.get(delta);
+      path.apply(delta, span?.isRecording() ? span.spanContext() : undefined);
       path.publish(delta);
       stats.deltasApplied++;
       path.checkpoint(delta.cluster);

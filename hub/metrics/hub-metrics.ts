@@ -25,6 +25,11 @@ export interface HubMetricsDeps {
   ingest: Pick<IngestRegistry, 'stats' | 'reports'>;
   /** Open watchers (SSE and gRPC Watch). */
   watchers?: () => number;
+  /**
+   * Multi-tenancy: the tenant of a cluster's account, or of a whole cluster (account undefined),
+   * for the `tenant` label of fleet series; absent: no tenant label.
+   */
+  tenantOf?: (cluster: string, account: string | undefined) => string | undefined;
   clock?: Clock;
 }
 
@@ -85,20 +90,30 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(state.clusters.values(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
     return memo.result;
   };
+  const tenantOf = deps.tenantOf;
   for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, (typeof FLEET_FAMILIES)[FleetFamilyKey]][]) {
+    const hasAccount = (spec.labelNames as readonly string[]).includes('account');
     new Gauge({
       name: spec.name,
-      help: spec.help,
-      labelNames: spec.labelNames,
+      help: tenantOf ? `${spec.help}; tenant: the tenant that owns the ${hasAccount ? 'account' : 'whole cluster'} (absent: none)` : spec.help,
+      labelNames: tenantOf ? [...spec.labelNames, 'tenant'] : spec.labelNames,
       registers: [registry],
       collect() {
         this.reset();
         const family = current().byKey.get(key);
         if (!family) return;
+        const tenants = new Map<string, string | undefined>();
         for (const [k, v] of family.series) {
           const values = k.split(SEP);
           const labels: Record<string, string> = {};
           spec.labelNames.forEach((l, i) => (labels[l] = values[i]!));
+          if (tenantOf) {
+            // One lookup per cluster (and account) per scrape, not per series.
+            const at = hasAccount ? `${labels.cluster}${SEP}${labels.account}` : labels.cluster!;
+            if (!tenants.has(at)) tenants.set(at, tenantOf(labels.cluster!, hasAccount ? labels.account : undefined));
+            const tenant = tenants.get(at);
+            if (tenant) labels.tenant = tenant;
+          }
           this.set(labels, v);
         }
       },

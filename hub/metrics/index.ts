@@ -3,3 +3,4 @@ export { createHubMetrics, type HubMetrics, type HubMetricsDeps, type HubMetrics
 export { FLEET_FAMILIES } from './fleet-series.js';
 export { observabilityConfigSchema, type ObservabilityConfig } from './config.js';
 export { timeGrpcService } from './grpc-timing.js';
+export { filterExposition, tenantSeries, type SeriesLabels } from './tenant-exposition.js';

@@ -13,6 +13,7 @@ import { PushgatewayPusher } from '../../shared/metrics/index.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
+import { traceGrpcService } from '../api/grpc/call-trace.js';
 import { ConnectionLimiter } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
 import { RbacReloader, type ReloadOutcome } from '../rbac-reload/index.js';
@@ -66,7 +67,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const { ingest, leadership, replication, ownership } = region;
   const { oidc, saml } = gate;
   const observe = config.observability.metrics;
-  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, clock: base.clock }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topRpcUsers: observe.top_rpc_users });
+  const tenancy = gate.tenancy?.enabled ? gate.tenancy : undefined;
+  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topRpcUsers: observe.top_rpc_users });
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
@@ -145,7 +147,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, fleetService({ state, commands, watch, watchBudget, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) }), hubMetrics.grpc));
+  const fleetImpl = fleetService({ state, commands, watch, watchBudget, tracing: region.tracing, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) });
+  grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, traceGrpcService(FleetServiceService, fleetImpl, region.tracing), hubMetrics.grpc));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
   );
@@ -200,6 +203,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       tokens: gate.tokens,
       http: config.http,
       alerting: region.alerting,
+      tracing: region.tracing,
     },
     tls,
   );

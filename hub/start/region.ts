@@ -62,7 +62,7 @@ export interface Region {
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
   const { config, logger, audit, certificates, clock } = base;
-  const { state, store, events, commands } = fleet;
+  const { state, store, events, commands, watch } = fleet;
   // A hub that was in the group before (its copy of the security store is in data_dir) starts
   // while etcd is down and answers from that copy; a new one does not start alone.
   const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack, EtcdSecurityStore.hasCopy(config.data_dir) ? logger : undefined) : undefined;
@@ -80,7 +80,12 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
       ? new EtcdLeadership(config.etcd, { client: etcd, logger: logger.child({ component: 'leader' }), identity: listening.identity, health, clock, fences: replication ? [replication.fence] : [] })
       : new StandaloneLeadership({ logger, identity: listening.identity, health, clock, stateFile: join(config.data_dir, 'leader-state.json') });
   for (const singleton of replication?.singletons() ?? []) leadership.runner.register(singleton);
+  // Before alerting and ingest: both record spans (notify attempts, applies).
+  const jaeger = config.observability.tracing.jaeger;
+  const tracing = await Tracing.create({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
+  stack.defer('tracing', () => tracing.close());
   const alerting = new Alerting(config.alerting, {
+    tracing,
     state,
     events,
     logger: logger.child({ component: 'alerting' }),
@@ -114,10 +119,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   if (ownership) stack.defer('cluster ownership', () => ownership.close());
 
   // The data path (hub/pipeline.ts): decode -> verify -> order -> durable -> apply -> publish.
-  const path = new HubPipeline({ state, store, events, ...(replication ? { onApplied: (delta) => replication.onLocalApplied(delta) } : {}) });
-  const jaeger = config.observability.tracing.jaeger;
-  const tracing = await Tracing.create({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
-  stack.defer('tracing', () => tracing.close());
+  const path = new HubPipeline({ state, store, events, watch, ...(replication ? { onApplied: (delta) => replication.onLocalApplied(delta) } : {}) });
   const ingest = new IngestRegistry({
     path,
     tracing,

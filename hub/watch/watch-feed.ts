@@ -9,6 +9,7 @@ import type { EventView } from '../events/index.js';
 import type { FleetChange, FleetState } from '../fleet/index.js';
 import type { ObjectKey } from '../../shared/delta/index.js';
 import type { KindName, KindTypes } from '../../shared/model/index.js';
+import type { SpanContext } from '../../shared/tracing/index.js';
 
 export interface WatchEvent {
   id: string;
@@ -30,6 +31,8 @@ export interface WatchEvent {
   event?: EventView;
   /** Type "cluster": its agent connected or went away (FleetState.onClusterStatus). */
   status?: ClusterStatusChange;
+  /** @internal The apply span of the traced delta that made this change (delivery-trace.ts). Never sent. */
+  cause?: SpanContext;
 }
 
 export interface ClusterStatusChange {
@@ -73,6 +76,8 @@ export class WatchFeed {
   private readonly buffer: WatchEvent[] = [];
   private start = 0;
   private readonly listeners = new Set<Listener>();
+  /** The apply span whose changes the state is handing over now (causedBy). */
+  private cause: SpanContext | undefined;
 
   constructor(state: FleetState, opts: WatchFeedOptions = {}) {
     this.capacity = opts.capacity ?? 50_000;
@@ -85,6 +90,16 @@ export class WatchFeed {
       const seq = this.next++;
       this.emit({ id: `${this.boot}-${seq}`, seq, type: 'cluster', cluster: record.name, object_id: record.name, status: { connected: record.connected, agent: record.agent ?? null, last_delta_at: record.lastDeltaAt ?? null } });
     });
+  }
+
+  /** Runs `fn` (an apply) so that the changes it makes remember the traced apply span that caused them. */
+  causedBy<T>(cause: SpanContext | undefined, fn: () => T): T {
+    this.cause = cause;
+    try {
+      return fn();
+    } finally {
+      this.cause = undefined;
+    }
   }
 
   /** A fleet event (from the event log) for the watchers that want them. */
@@ -100,6 +115,7 @@ export class WatchFeed {
     const event: WatchEvent = { id: '', seq, type: change.type, kind: change.kind, cluster: change.cluster, object_id: undefined, key: change.id };
     if (change.type === 'upsert') event.object = change.value;
     if (change.previous && (change.type === 'remove' || movesRows(change.previous, change.value))) event.previous = change.previous;
+    if (this.cause) event.cause = this.cause;
     this.emit(event);
   }
 

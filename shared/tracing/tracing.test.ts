@@ -49,4 +49,19 @@ describe('Tracing', () => {
     expect(await registry.getSingleMetricAsString('sfleet_hub_trace_export_failures_total')).toMatch(/reason="unreachable"\} 1/);
     await t.close();
   });
+
+  it('failed exports are logged once per interval, without the credentials of the endpoint', async () => {
+    const warnings: unknown[] = [];
+    const quiet = { warn: (o: unknown) => warnings.push(o) } as never;
+    const t = await Tracing.create({ enabled: true, endpoint: 'http://user:secret@127.0.0.1:9/?token=secret', samplingRatio: 1, serviceName: 'sfleet-hub', exportIntervalMs: 20, exportTimeoutMs: 1_000, logIntervalMs: 60_000 }, quiet);
+    const deadline = Date.now() + 10_000;
+    while (t.stats.failed < 3 && Date.now() < deadline) {
+      t.startSpan('hub.apply').end();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(t.stats.failed).toBeGreaterThanOrEqual(3);
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings)).not.toContain('secret');
+    await t.close();
+  });
 });

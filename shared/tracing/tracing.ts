@@ -2,7 +2,7 @@
 // root (the hub follows the agent's decision), exported as OTLP/HTTP protobuf in batches off the
 // data path. An unreachable collector costs a dropped batch, never a slower poll or ingest:
 // failures are counted (a metric) and logged at most once per interval.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logging/index.js';
 import type { TracingOptions } from './options.js';
@@ -45,8 +45,8 @@ export class Tracing {
     this.failures = new Counter({ name: `${prefix}trace_export_failures_total`, help: 'Span batches the OTLP endpoint did not take (unreachable, refused, timed out); their spans are dropped', labelNames: ['reason'], registers: [registry] });
   }
 
-  /** A root span (sampled by ratio), or a child of the W3C `traceparent` when one is given. */
-  startSpan(name: string, opts: { parent?: Span | string | undefined; attributes?: Record<string, string | number | boolean>; kind?: SpanKind; startTime?: number } = {}): Span {
+  /** A root span (sampled by ratio), or a child of the parent (a span, its context, or a W3C `traceparent`) when one is given. */
+  startSpan(name: string, opts: { parent?: Span | SpanContext | string | undefined; attributes?: Record<string, string | number | boolean>; kind?: SpanKind; startTime?: number; links?: Link[] } = {}): Span {
     const { parent, ...rest } = opts;
     return this.tracer.startSpan(name, rest, this.parentContext(parent));
   }
@@ -61,9 +61,9 @@ export class Tracing {
     await this.sdk?.shutdown().catch(() => undefined);
   }
 
-  private parentContext(parent: Span | string | undefined): Context {
+  private parentContext(parent: Span | SpanContext | string | undefined): Context {
     if (parent === undefined) return ROOT_CONTEXT;
-    if (typeof parent !== 'string') return trace.setSpan(ROOT_CONTEXT, parent);
+    if (typeof parent !== 'string') return 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
     // Off, a traceparent leads nowhere: the no-op tracer records nothing anyway.
     return this.sdk ? this.sdk.extract(parent) : ROOT_CONTEXT;
   }
@@ -104,5 +104,18 @@ function redact(endpoint: string): string {
   return u.toString();
 }
 
+/**
+ * The trace id a log line should carry: the span's when it records, else the caller's from its
+ * W3C traceparent (tracing off or not sampled, the caller's trace still finds the line).
+ */
+export function traceIdOf(span: Span | undefined, traceparent: string | undefined): string | undefined {
+  if (span?.isRecording()) return span.spanContext().traceId;
+  const m = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent.trim()) : null;
+  return m && m[1] !== ZERO_TRACE ? m[1] : undefined;
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const ZERO_TRACE = '0'.repeat(32);
+
 export { SpanKind };
-export type { Span };
+export type { Link, Span, SpanContext };

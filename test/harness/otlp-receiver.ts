@@ -13,11 +13,13 @@ export interface ReceivedSpan {
   parentSpanId: string;
   attributes: Record<string, string | number | boolean>;
   error: boolean;
+  /** The spans this one links to (e.g. a watch delivery to the apply that caused it). */
+  links: { traceId: string; spanId: string }[];
 }
 
 interface AnyValue { stringValue?: string; intValue?: number | string; boolValue?: boolean; doubleValue?: number }
 interface KeyValue { key: string; value?: AnyValue }
-interface DecodedSpan { traceId: Uint8Array; spanId: Uint8Array; parentSpanId?: Uint8Array; name: string; attributes?: KeyValue[]; status?: { code?: number } }
+interface DecodedSpan { traceId: Uint8Array; spanId: Uint8Array; parentSpanId?: Uint8Array; name: string; attributes?: KeyValue[]; status?: { code?: number }; links?: { traceId: Uint8Array; spanId: Uint8Array }[] }
 interface DecodedRequest { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: DecodedSpan[] }[] }[] }
 interface MessageType<T> { decode(bytes: Uint8Array): object; toObject(m: object, o: object): T; encode(m: object): { finish(): Uint8Array }; create(o: object): object }
 
@@ -71,7 +73,7 @@ export class OtlpReceiver {
       const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
       for (const ss of rs.scopeSpans ?? [])
         for (const s of ss.spans ?? [])
-          this.spans.push({ service, name: s.name, traceId: hex(s.traceId), spanId: hex(s.spanId), parentSpanId: s.parentSpanId ? hex(s.parentSpanId) : '', attributes: attrs(s.attributes), error: s.status?.code === 2 });
+          this.spans.push({ service, name: s.name, traceId: hex(s.traceId), spanId: hex(s.spanId), parentSpanId: s.parentSpanId ? hex(s.parentSpanId) : '', attributes: attrs(s.attributes), error: s.status?.code === 2, links: (s.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })) });
     }
   }
 

@@ -4,6 +4,7 @@
 // secrets redacted, should a receiver echo them). Never throws:
 // the outcome is in the log, and the hub keeps serving whatever a receiver does.
 import type { Clock } from '../../../shared/clock/index.js';
+import { endSpan, SpanKind, type Tracing } from '../../../shared/tracing/index.js';
 import type { ChannelConfig } from '../config.js';
 import type { DeliveryLog } from './delivery-log.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
@@ -13,6 +14,8 @@ export interface DeliverDeps {
   clock: Clock;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** One `hub.notify` span per attempt: channel, type, attempt, outcome, whether it is retried. */
+  tracing?: Tracing;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -46,6 +49,7 @@ export class Deliverer {
     for (let attempt = 1; ; attempt++) {
       await this.takeToken(channel, config.rate_limit);
       const started = this.deps.clock.now();
+      const span = this.deps.tracing?.enabled ? this.deps.tracing.startSpan('hub.notify', { kind: SpanKind.CLIENT, attributes: { 'sfleet.channel': channel, 'sfleet.channel_type': config.type, 'sfleet.attempt': attempt, 'sfleet.notification_id': n.id, 'sfleet.status': n.status } }) : undefined;
       let result: SendResult;
       const signal = AbortSignal.timeout(config.timeout);
       try {
@@ -57,6 +61,10 @@ export class Deliverer {
       const outcome = result.outcome === 'retry' ? (last ? 'failed' : 'retry') : result.outcome;
       const reason = redact(result.outcome === 'delivered' ? result.detail : result.reason, config);
       this.deps.log.add({ ...base, type: config.type, at: this.iso(), attempt, outcome, ...(reason ? { reason } : {}), duration_ms: this.deps.clock.now() - started });
+      if (span) {
+        span.setAttributes({ 'sfleet.outcome': outcome, 'sfleet.retry': outcome === 'retry' });
+        endSpan(span, outcome === 'delivered' ? undefined : (reason ?? outcome));
+      }
       if (outcome !== 'retry') return outcome;
       const backoff = Math.min(config.max_backoff, config.backoff * 2 ** (attempt - 1));
       const wait = result.outcome === 'retry' && result.retryAfterMs !== undefined ? Math.min(config.max_backoff, result.retryAfterMs) : backoff / 2 + this.random() * (backoff / 2);

@@ -6,9 +6,10 @@ import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
 import { Visibility, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
-import { scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { deliveryTrace, scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
+import type { Tracing } from '../../../shared/tracing/index.js';
 
 export interface FleetServiceDeps {
   state: FleetState;
@@ -26,6 +27,8 @@ export interface FleetServiceDeps {
   watchBudget?: WatchBudget;
   /** Per-tenant API rate limits, as on REST: rejects (RESOURCE_EXHAUSTED) when the caller's tenant has no token left. */
   admitTenant?: (tenant: string) => void | Promise<void>;
+  /** Watch delivery spans (linked to the apply that caused them); absent or off: none. */
+  tracing?: Tracing;
 }
 
 type AnyCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } }; metadata: Metadata };
@@ -149,6 +152,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
         call.emit('error', { code: s.code, details: s.details });
         return;
       }
+      const traced = deliveryTrace(deps.tracing, { transport: 'grpc', watcher: `${visibility.principal.method}:${visibility.principal.name}` });
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
       unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
         if (slot && !slot.open) return;
@@ -157,6 +161,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
         queued += size;
         sent = String(event.seq);
         slot?.setQueued(queued);
+        traced.delivered(event);
         call.write({
           id: event.seq,
           type: event.type,

@@ -1,5 +1,6 @@
 // The hub itself: liveness and readiness probes (public), its metrics, and the region's members.
 import type { FastifyInstance } from 'fastify';
+import { filterExposition, tenantSeries } from '../../metrics/index.js';
 import { access, optionalAccess } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 import { healthSchema, membersSchema, readinessSchema, textAnswer } from './response-schemas.js';
@@ -20,9 +21,13 @@ export function registerProbeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
 
   const metrics = deps.metrics;
   if (!metrics) return;
-  app.get(deps.metricsPath ?? '/metrics', { config: { permission: 'metrics:read' }, schema: { summary: 'Prometheus metrics', response: { 200: textAnswer('text/plain') } } }, async (_req, reply) => {
+  app.get(deps.metricsPath ?? '/metrics', { config: { permission: 'metrics:read' }, schema: { summary: "Prometheus metrics (a caller acting in a tenant gets its tenant's series only)", response: { 200: textAnswer('text/plain') } } }, async (request, reply) => {
     const m = await metrics();
-    return reply.type(m.contentType).send(m.body);
+    const a = access(request);
+    const tenant = a.tenant;
+    // Fleet-wide callers (operators) get everything; a tenant its own clusters' and accounts' series.
+    const body = tenant ? filterExposition(m.body, tenantSeries(tenant.name ?? '', (o) => !!tenant.name && a.inTenant(o))) : m.body;
+    return reply.type(m.contentType).send(body);
   });
 }
 

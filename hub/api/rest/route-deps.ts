@@ -9,6 +9,7 @@ import type { HistoryService } from '../../history/index.js';
 import type { BackupService } from '../../backup/index.js';
 import type { WatchBudget, WatchFeed } from '../../watch/index.js';
 import type { TokenRegistry } from '../../policy/index.js';
+import type { Tracing } from '../../../shared/tracing/index.js';
 
 export interface RouteDeps {
   state: FleetState;
@@ -47,4 +48,6 @@ export interface RouteDeps {
   alerting?: Alerting;
   /** Backups (the backup section); without it the backup routes answer 503. */
   backups?: BackupService;
+  /** Server spans per request (children of the caller's traceparent) and watch delivery spans; absent or off: none. */
+  tracing?: Tracing;
 }

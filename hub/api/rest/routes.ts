@@ -48,7 +48,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerHistoryRoutes(app, deps);
   registerExportRoutes(app, deps);
   registerImportRoutes(app, deps);
-  registerWatchRoute(app, deps.watch, deps.watchBudget);
+  registerWatchRoute(app, deps.watch, deps.watchBudget, deps.tracing);
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);
   registerAlertRoutes(app, deps);

@@ -12,13 +12,13 @@ import { registerLoginRoutes, type Logins } from '../../login/index.js';
 import { registerDashboardLogin, type SsoLogin } from '../../login/webauthn/index.js';
 import { registerDashboard } from '../../dashboard/index.js';
 import { answerClientError } from './client-error.js';
-import { randomUUID } from 'node:crypto';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { openApiSchema } from './response-schemas.js';
 import { checkCrossSite, registerCsrfCookie } from './cross-site.js';
 import { ByteBudget, httpConfigSchema, type HttpConfig } from '../../limits/index.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
+import { registerRequestTrace, requestIdOf, requestLogIds } from './request-trace.js';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -76,8 +76,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
         deps.logger.warn(r, 'HTTP request refused before routing');
         await (deps.audit ? auditRefusedRequest(deps.audit)(r, detail) : undefined);
       }),
-    // Audit records and the x-request-id answer header carry it.
-    genReqId: () => randomUUID(),
+    // The caller's x-request-id when sane (request-trace.ts); audit records, logs and the answer header carry it.
+    genReqId: requestIdOf,
     routerOptions: { maxParamLength: 256 },
     // An unknown query parameter is a typo to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
@@ -102,6 +102,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
       : {}),
   }) as unknown as FastifyInstance;
 
+  // First of the onRequest hooks: a request the gate refuses is traced and carries its id too.
+  registerRequestTrace(app, deps.tracing);
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as { permission?: string; public?: boolean };
@@ -177,7 +179,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (error.validation) err = new BadRequestError(error.message);
     else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
     const problem = toProblem(err, request.url.split('?')[0]);
-    if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0] }, 'request failed');
+    if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0], ...requestLogIds(request) }, 'request failed');
     // A refused request whose body was not read (the gate runs before the body): close the
     // connection after the answer instead of reading and dropping what the caller still sends.
     if (!request.raw.complete) void reply.header('connection', 'close');

@@ -6,13 +6,14 @@ import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type Job, type KindName, type Node } from '../../../shared/model/index.js';
 import { jobActions, nodeActions } from '../allowed-actions.js';
 import type { Visibility } from '../../policy/index.js';
-import { scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { deliveryTrace, scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import type { Tracing } from '../../../shared/tracing/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
 import { textAnswer } from './response-schemas.js';
 import { access, principal, recheck } from './request-access.js';
 
-export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budget?: WatchBudget): void {
+export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budget?: WatchBudget, tracing?: Tracing): void {
   app.get(
     '/api/v1/watch',
     {
@@ -23,11 +24,11 @@ export function registerWatchRoute(app: FastifyInstance, watch: WatchFeed, budge
         response: { 200: textAnswer('text/event-stream') },
       },
     },
-    async (request, reply) => serveWatch(request, reply, watch, access(request), budget),
+    async (request, reply) => serveWatch(request, reply, watch, access(request), budget, tracing),
   );
 }
 
-function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, visibility: Visibility, budget?: WatchBudget): void {
+function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFeed, visibility: Visibility, budget?: WatchBudget, tracing?: Tracing): void {
   const q = request.query as { cluster?: string; kinds?: string; last_event_id?: string };
   let kinds: Set<KindName> | undefined;
   // Fleet events come as SSE type "event" (cluster status as "cluster") unless `kinds` is given without it.
@@ -84,6 +85,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
     // What the client has not taken yet, as the transport sees it (its backpressure).
     slot?.setQueued(res.writableLength);
   };
+  const traced = deliveryTrace(tracing, { transport: 'sse', watcher: `${who.method}:${who.name}` });
   unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, clusters, visible: watchVisibility(visibility) }, lastEventId, (event) => {
     const data =
       event.type === 'reset'
@@ -104,6 +106,10 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
     }
     res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
     sent = event.id;
+    traced.delivered(event);
+    // Counted per event too (corked bytes are in writableLength): a burst over the watcher's
+    // budget is cut where it crosses it, not after all of it was queued.
+    slot?.setQueued(res.writableLength);
   });
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
   request.raw.on('close', () => {

@@ -14,7 +14,7 @@ export const RESOURCES = {
   watch: ['read'],
   /** read: the region's members (GET /api/v1/hubs); forward: hand a command to the hub holding a cluster's agent (hub certificates only). */
   hub: ['read', 'forward'],
-  /** Prometheus metrics (fleet-wide figures: not for tenants). */
+  /** Prometheus metrics (a caller acting in a tenant gets its tenant's series only). */
   metrics: ['read'],
   /** The OpenAPI document. */
   openapi: ['read'],

@@ -27,5 +27,5 @@ export interface TenantResolver {
   resolve(p: Principal, requested: string | undefined): TenantScope | undefined;
 }
 
-/** Fleet-wide by nature: never served to a caller acting in a tenant. */
-export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['metrics:read', 'compliance:export', 'compliance:report'];
+/** Fleet-wide by nature: never served to a caller acting in a tenant (metrics are, cut to the tenant). */
+export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['compliance:export', 'compliance:report'];

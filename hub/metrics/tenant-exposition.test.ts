@@ -1,0 +1,50 @@
+// A tenant's /metrics: the `tenant` label on fleet series, and the exposition cut to the series of
+// the tenant's clusters and accounts (the route in hub/api/rest/hub-routes.ts applies it).
+import { describe, expect, it } from 'vitest';
+import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
+import { ManualClock } from '../../shared/clock/index.js';
+import { FleetState } from '../fleet/index.js';
+import { AgentReports } from '../ingest/index.js';
+import { newIngestStats } from '../ingest/stats.js';
+import { createHubMetrics } from './hub-metrics.js';
+import { filterExposition, tenantSeries } from './tenant-exposition.js';
+
+async function exposition(): Promise<string> {
+  const state = new FleetState();
+  state.apply(jobDelta([testJob(1, { account: 'physics', state: 'RUNNING' }), testJob(2, { account: 'chem' }), testJob(3, { account: 'chem' })], { snapshot: true }));
+  // physics is tenant phys's account on cluster a; chem belongs to no tenant; no tenant owns cluster a whole
+  const tenantOf = (cluster: string, account: string | undefined) => (cluster === 'a' && account === 'physics' ? 'phys' : undefined);
+  const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, tenantOf });
+  return registry.metrics();
+}
+
+describe('tenant metrics', () => {
+  it('fleet series carry the tenant that owns their account; operators get every series', async () => {
+    const text = await exposition();
+    expect(text).toMatch(/^sfleet_account_jobs\{cluster="a",account="physics",state="RUNNING",tenant="phys"\} 1$/m);
+    expect(text).toMatch(/^sfleet_account_jobs\{cluster="a",account="chem",state="PENDING"\} 2$/m);
+    expect(text).toMatch(/^sfleet_jobs\{cluster="a",partition="debug",state="PENDING"\} 2$/m);
+  });
+
+  it("a tenant gets its accounts' series only: not other accounts, not whole-cluster counts, not the hub's own series", async () => {
+    const text = await exposition();
+    const mine = filterExposition(text, tenantSeries('phys', (o) => o.cluster === 'a' && o.account === 'physics'));
+    const samples = mine.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(samples).toEqual(['sfleet_account_jobs{cluster="a",account="physics",state="RUNNING",tenant="phys"} 1']);
+    expect(mine.split('\n').filter((l) => l.startsWith('#'))).toEqual([expect.stringMatching(/^# HELP sfleet_account_jobs /), '# TYPE sfleet_account_jobs gauge']);
+  });
+
+  it('a tenant that owns a cluster whole gets its cluster-wide series; another tenant gets nothing of it', async () => {
+    const text = await exposition();
+    const whole = filterExposition(text, tenantSeries('a-owner', (o) => o.cluster === 'a'));
+    expect(whole).toMatch(/^sfleet_jobs\{cluster="a",partition="debug",state="PENDING"\} 2$/m);
+    expect(whole).not.toContain('sfleet_build_info');
+    expect(whole).not.toContain('tenant="phys"');
+    expect(filterExposition(text, tenantSeries('elsewhere', (o) => o.cluster === 'b'))).toBe('');
+  });
+
+  it('reads label values with escaped quotes, braces and commas', () => {
+    const text = ['# HELP x_total x', '# TYPE x_total counter', 'x_total{cluster="a\\"},b",account="p"} 3', 'x_total{cluster="b",account="p"} 4', ''].join('\n');
+    expect(filterExposition(text, (l) => l.cluster === 'a"},b')).toBe('# HELP x_total x\n# TYPE x_total counter\nx_total{cluster="a\\"},b",account="p"} 3\n');
+  });
+});
