@@ -3104,7 +3104,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /** Prometheus metrics (a caller acting in a tenant gets its tenant's series only) */
         get: {
             parameters: {
                 query?: never;
