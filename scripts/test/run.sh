@@ -34,6 +34,15 @@ vitest_run unit --project unit
 # committed corpus (scripts/fuzz/corpus/); a crash, a hang or a fast/slow decoder disagreement
 # fails the run and leaves the input under the work directory it prints.
 step "fuzzing, 60 s per target (npm run fuzz)"
+# Jazzer.js's prebuilt addon needs a small glibc-compat library built with a C++ compiler
+# (scripts/fuzz/addon-compat.ts); a fresh machine may have none.
+if ! command -v c++ >/dev/null; then
+  log() { echo "[fuzz] $*" >&2; }
+  die() { log "$*"; exit 1; }
+  [ "$(id -u)" = 0 ] || die "the fuzzers need a C++ compiler: apt-get install g++ (or run as root to have it installed)"
+  . scripts/lib/apt-install.sh
+  apt_install_missing g++
+fi
 node dist/scripts/fuzz/main.js --seconds 60 --work "$REPORTS/fuzz" >/dev/null
 
 # The single binary embeds another Node.js than the one running npm (scripts/release/node-version,
