@@ -17,6 +17,13 @@ describe('hostlist', () => {
     expect(() => expandHostlist('node[a-b]')).toThrow(/bad range/);
   });
 
+  it('refuses a range past a million names before making any (a fuzz finding: it ran out of memory)', () => {
+    expect(() => expandHostlist(`node[1-${'4'.repeat(40)}]`)).toThrow(/expands to more than 1000000 names/);
+    expect(() => expandHostlist('node[1-600000],gpu[1-600000]')).toThrow(/expands to more than 1000000 names/);
+    expect(() => expandHostlist('n[1-1000][1-1001]')).toThrow(/expands to more than 1000000 names/);
+    expect(expandHostlist('n[1-1000][1-1000]')).toHaveLength(1_000_000);
+  });
+
   it('compresses back to the compact form', () => {
     expect(compressHostlist(['node1', 'node2', 'node3', 'node7'])).toBe('node[1-3,7]');
     expect(compressHostlist(['gpu08', 'gpu09'])).toBe('gpu[08-09]');

@@ -9,7 +9,6 @@ export function expandHostlist(expr: string | null | undefined): string[] {
   for (const part of splitTopLevel(expr.trim())) {
     if (part === '' || part === '(null)') continue;
     expandOne(part, out);
-    if (out.length > MAX_EXPANDED) throw new Error(`hostlist "${expr.slice(0, 80)}" expands to too many names`);
   }
   return out;
 }
@@ -49,6 +48,10 @@ function expandOne(pattern: string, out: string[]): void {
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
     if (to < from) throw new Error(`hostlist "${pattern}" has a descending range "${range}"`);
+    // Counted before a name is made: node[1-99999999999] would otherwise take all memory first.
+    if (!Number.isSafeInteger(to) || out.length + (to - from + 1) * Math.max(1, suffixNames.length) > MAX_EXPANDED) {
+      throw new Error(`hostlist "${pattern.slice(0, 80)}" expands to more than ${MAX_EXPANDED} names`);
+    }
     for (let i = from; i <= to; i++) {
       const num = String(i).padStart(width, '0');
       for (const s of suffixNames) out.push(prefix + num + s);
