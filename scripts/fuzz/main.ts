@@ -3,7 +3,9 @@
 // starting from the committed corpus (scripts/fuzz/corpus/<target>/). New inputs go to a scratch
 // corpus under the work directory, never into the committed one. Inputs that found a bug are
 // kept in scripts/fuzz/regressions/<target>/ and replayed too. --regression runs the corpus and
-// those once and stops (a quick check that old findings stay fixed).
+// those once and stops (a quick check that old findings stay fixed). --seed N fixes libFuzzer's
+// random seed (CI's run), so a run differs from the last only by how far it gets in N seconds;
+// without it each run explores anew (by hand, longer).
 // A finding (an exception other than our typed errors, a disagreement, a hang past --timeout
 // seconds) stops its target; the input is kept under <work>/findings/ and the run exits 1.
 // Progress goes to stderr; stdout is the JSON summary.
@@ -24,6 +26,8 @@ interface Options {
   targets: FuzzTarget[];
   regression: boolean;
   workDir: string;
+  /** libFuzzer's -seed: the same mutations from the same corpus, so CI does not fail at random. */
+  seed?: number;
 }
 
 interface TargetResult {
@@ -39,7 +43,7 @@ interface TargetResult {
 }
 
 function usage(why: string): never {
-  process.stderr.write(`${why}\nusage: npm run fuzz -- [--seconds N] [--timeout S] [--target NAME]... [--regression] [--work DIR]\ntargets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
+  process.stderr.write(`${why}\nusage: npm run fuzz -- [--seconds N] [--timeout S] [--target NAME]... [--regression] [--seed N] [--work DIR]\ntargets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
   process.exit(2);
 }
 
@@ -52,6 +56,7 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--seconds') o.seconds = positive(value());
     else if (arg === '--timeout') o.timeoutSeconds = positive(value());
     else if (arg === '--regression') o.regression = true;
+    else if (arg === '--seed') o.seed = positive(value());
     else if (arg === '--work') o.workDir = path.resolve(value());
     else if (arg === '--target') {
       const name = value();
@@ -84,7 +89,7 @@ function runTarget(t: FuzzTarget, o: Options, preload: string | undefined): Prom
     '--timeout', String(o.timeoutSeconds * 1000),
     ...(o.regression ? ['--mode', 'regression'] : []),
     '--',
-    ...(o.regression ? ['-runs=0'] : [`-max_total_time=${o.seconds}`]),
+    ...(o.regression ? ['-runs=0'] : [`-max_total_time=${o.seconds}`, ...(o.seed ? [`-seed=${o.seed}`] : [])]),
     `-artifact_prefix=${findings}/${t.name}-`,
     '-rss_limit_mb=2048',
     '-print_final_stats=1',

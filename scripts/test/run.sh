@@ -43,7 +43,7 @@ if ! command -v c++ >/dev/null; then
   . scripts/lib/apt-install.sh
   apt_install_missing g++
 fi
-node dist/scripts/fuzz/main.js --seconds 60 --work "$REPORTS/fuzz" >/dev/null
+node dist/scripts/fuzz/main.js --seconds 60 --seed 1 --work "$REPORTS/fuzz" >/dev/null
 
 # The single binary embeds another Node.js than the one running npm (scripts/release/node-version,
 # the Active LTS): the unit tests run on it too, so the runtime users get is the one tested.

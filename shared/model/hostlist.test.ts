@@ -36,6 +36,9 @@ describe('time', () => {
     expect(isoFromUnix(1700000000)).toBe('2023-11-14T22:13:20Z');
     expect(isoFromUnix(0)).toBeUndefined();
     expect(isoFromUnix(undefined)).toBeUndefined();
+    // Past what a Date holds: not set, not a RangeError out of the normalizer.
+    expect(isoFromUnix(9e15)).toBeUndefined();
+    expect(isoFromUnix(4294967294)).toBe('2106-02-07T06:28:14Z');
   });
 
   it('parses durations and rejects nonsense', () => {

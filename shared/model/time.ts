@@ -1,7 +1,9 @@
 /** Slurm's unix seconds to the model's ISO-8601 UTC; 0 and absent mean "not set". */
 export function isoFromUnix(seconds: number | null | undefined): string | undefined {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(seconds * 1000);
+  // Past what a Date holds (about 275,000 years): nothing Slurm means by it, so not set (a fuzz finding: it threw).
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace('.000Z', 'Z');
 }
 
 export function unixFromIso(iso: string | undefined): number | undefined {
