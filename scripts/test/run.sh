@@ -43,7 +43,7 @@ if ! command -v c++ >/dev/null; then
   . scripts/lib/apt-install.sh
   apt_install_missing g++
 fi
-node dist/scripts/fuzz/main.js --seconds 60 --seed 1 --work "$REPORTS/fuzz" >/dev/null
+node dist/scripts/fuzz/main.js --seconds 60 --seed 1 --work "$(mktemp -d)" >/dev/null
 
 # The single binary embeds another Node.js than the one running npm (scripts/release/node-version,
 # the Active LTS): the unit tests run on it too, so the runtime users get is the one tested.
@@ -137,7 +137,7 @@ step "summary"
 node -e '
 const fs = require("fs"), path = require("path");
 let passed = 0, failed = 0;
-for (const f of fs.readdirSync(process.argv[1])) {
+for (const f of fs.readdirSync(process.argv[1]).filter((name) => name.endsWith(".json"))) {
   const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], f), "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests;
 }
