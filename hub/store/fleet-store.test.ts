@@ -71,3 +71,37 @@ describe('FleetStore files lost under the hub', () => {
     expect(reloaded.list('job').map((j) => `${j.id}:${j.state}`).sort()).toEqual(['1:RUNNING', '2:PENDING']);
   });
 });
+
+describe('FleetStore with a WAL record that is not a delta', () => {
+  it('starts with what came before the record, sets the WAL aside, and the cluster takes the resent deltas', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { RecordLog } = await import('../../shared/record-log/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'store-'));
+    const logger = silentLogger();
+    const store = new FleetStore({ dataDir: dir }, { logger });
+    store.append(delta('a', 1, [job('a', 1), job('a', 2)], true));
+    store.append(delta('a', 2, [job('a', 1, 'RUNNING')]));
+    store.append(delta('b', 1, [job('b', 9)], true));
+    store.close(new FleetState());
+    // A record with a good checksum whose body is not a delta, then a good delta after it.
+    const walPath = join(dir, 'clusters', 'a', 'wal.log');
+    const { log } = RecordLog.open(walPath);
+    log.append(new TextEncoder().encode('not a delta'), encodeDelta(delta('a', 3, [job('a', 3)])));
+    log.close();
+
+    const state = new FleetState();
+    const loaded = new FleetStore({ dataDir: dir }, { logger }).load(state);
+    expect(loaded.clusters).toBe(2);
+    // Jobs 1 and 2 as of seq 2; job 3 came after the bad record and is not applied.
+    expect(state.list('job').map((j) => `${j.cluster}/${j.id}:${j.state}`).sort()).toEqual(['a/1:RUNNING', 'a/2:PENDING', 'b/9:PENDING']);
+    expect(state.cluster('a').seq).toBe(2);
+    expect(readdirSync(join(dir, 'clusters', 'a')).filter((f) => f.startsWith('wal.log.malformed-'))).toHaveLength(1);
+    // The agent resends seq 3: it fits.
+    expect(state.fit(delta('a', 3, [job('a', 3)]))).toBe('apply');
+
+    // The next start finds a clean store with the same state.
+    const again = new FleetState();
+    new FleetStore({ dataDir: dir }, { logger }).load(again);
+    expect(again.list('job').map((j) => `${j.cluster}/${j.id}:${j.state}`).sort()).toEqual(['a/1:RUNNING', 'a/2:PENDING', 'b/9:PENDING']);
+  });
+});

@@ -79,16 +79,50 @@ export class FleetStore {
         opened = RecordLog.open(walPath, { sealing: this.atRest.sealing(purpose(cluster, 'wal')) });
       }
       if (opened.truncatedBytes) this.deps.logger.warn({ cluster: entry, bytes: opened.truncatedBytes }, 'store: cut a torn record off the WAL');
-      for (const record of opened.records) {
-        const delta = this.decoder.decodeDelta(record);
+      let malformed: { index: number; err: Error } | undefined;
+      for (const [index, record] of opened.records.entries()) {
+        let delta: Delta;
+        try {
+          delta = this.decoder.decodeDelta(record);
+        } catch (err) {
+          malformed = { index, err: err as Error };
+          break;
+        }
         if (state.fit(delta) !== 'apply') continue;
         state.apply(delta, { notify: false });
         deltas++;
       }
-      this.wals.set(decodeURIComponent(entry), opened.log);
+      this.wals.set(cluster, opened.log);
+      if (malformed) this.dropMalformedWal(state, cluster, walPath, opened.records.length, malformed);
       clusters++;
     }
     return { clusters, deltas };
+  }
+
+  /**
+   * A WAL record that passed the log's checksum but is not a delta (a bug or a disk that returned
+   * other bytes): the hub still starts. What came before it is applied; the WAL is kept beside for
+   * inspection and the cluster goes on from a checkpoint of that state. Later records cannot be
+   * applied past the bad one (their sequence would have a gap), so the agent's next delta finds
+   * the gap and the cluster resyncs from a snapshot.
+   */
+  private dropMalformedWal(state: FleetState, cluster: string, walPath: string, records: number, malformed: { index: number; err: Error }): void {
+    const wal = this.wals.get(cluster)!;
+    wal.close();
+    this.wals.delete(cluster);
+    const movedTo = setAside(walPath, 'malformed');
+    this.deps.logger.error(
+      { cluster, record: malformed.index + 1, of: records, skipped: records - malformed.index, moved_to: movedTo, err: malformed.err.message },
+      'store: a WAL record is not a delta; applied what came before it, set the WAL aside, the cluster resyncs from its agent',
+    );
+    const record = state.clusters.get(cluster);
+    try {
+      if (record) this.checkpoint(record);
+      else this.wal(cluster);
+    } catch (err) {
+      // The next maintain() rewrites it; until then the cluster is served from memory.
+      this.deps.faults?.failed(STORE, err, { cluster });
+    }
   }
 
   /**

@@ -299,11 +299,12 @@ function listFiles(roots: string[]): StoredFileInfo[] {
 }
 
 /**
- * Moves a file that failed authentication out of the way (`<name>.tampered-<ms>`), kept for
- * inspection, so the process starts without it instead of failing on every start.
+ * Moves a file that failed authentication (or holds a record that cannot be read) out of the
+ * way (`<name>.<why>-<ms>`), kept for inspection, so the process starts without it instead of
+ * failing on every start.
  */
-export function setAside(path: string): string {
-  const to = `${path}.tampered-${Date.now()}`;
+export function setAside(path: string, why: 'tampered' | 'malformed' = 'tampered'): string {
+  const to = `${path}.${why}-${Date.now()}`;
   renameSync(path, to);
   return to;
 }
