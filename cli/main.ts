@@ -26,6 +26,7 @@ import { registerSubmitCommands } from './commands/submit-commands.js';
 import { registerBackupCommands } from './commands/backup-commands.js';
 import { registerComplianceCommands } from './commands/compliance-commands.js';
 import { registerImportCommands } from './commands/import-commands.js';
+import { registerDeployCommands } from './commands/deploy-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   registerKeysCommands(program);
   registerVersionCommand(program);
   registerConfigCommands(program);
+  registerDeployCommands(program);
   registerHistoryCommands(program);
   registerExportCommands(program);
   registerBackupCommands(program);

@@ -35,7 +35,6 @@ type Fate =
 const acts = (test: string): Fate => ({ acts: test });
 const refused = (pointer: RegExp): Fate => ({ refused: pointer });
 
-const SCALING = refused(/etcd and redis sections \(redis\.url\); instance counts and autoscaling belong to the deployment/);
 const COMPLIANCE = acts('hub/compliance/compliance.test.ts');
 const BACKUP = acts('hub/backup/backup.test.ts');
 const INTEGRATIONS = refused(/ServiceNow and Jira are reached from alerting\.channels/);
@@ -62,12 +61,12 @@ const HUB_KEYS: Record<string, Fate> = {
   'clusters.primary.load_balancing.strategy': acts('test/declared-clusters.test.ts'),
   'clusters.primary.load_balancing.health_check_interval': acts('test/declared-clusters.test.ts'),
   'clusters.primary.load_balancing.failover_threshold': acts('test/declared-clusters.test.ts'),
-  'scaling.mode': SCALING,
-  'scaling.min_instances': SCALING,
-  'scaling.max_instances': SCALING,
-  'scaling.target_cpu_utilization': SCALING,
-  'scaling.shared_state.backend': SCALING,
-  'scaling.shared_state.url': SCALING,
+  'scaling.mode': acts('hub/config/scaling.test.ts'),
+  'scaling.min_instances': acts('cli/deploy/render-kubernetes.test.ts'),
+  'scaling.max_instances': acts('cli/deploy/render-kubernetes.test.ts'),
+  'scaling.target_cpu_utilization': acts('cli/deploy/render-kubernetes.test.ts'),
+  'scaling.shared_state.backend': acts('hub/config/scaling.test.ts'),
+  'scaling.shared_state.url': acts('hub/config/scaling.test.ts'),
   'security.encryption.tls.min_version': acts('test/tls-cipher-suites.test.ts'),
   'security.encryption.tls.cipher_suites': acts('test/tls-cipher-suites.test.ts'),
   'security.encryption.data_at_rest.algorithm': acts('shared/security/config.test.ts'),
@@ -123,6 +122,7 @@ const HUB_KEYS: Record<string, Fate> = {
 
 /** What a hub block needs from another section to load (the provider's details of data_at_rest). */
 const HUB_NEEDS: Record<string, string> = {
+  scaling: 'etcd: { endpoints: ["http://etcd1:2379"] }\n',
   backup: 'encryption: { enabled: true, provider: env, env: { var: SFLEET_KEY } }\n',
   compliance: 'audit: { ship: { elasticsearch: { url: "https://es.company.com:9200" } } }\n',
   security: 'encryption: { vault: { address: "https://vault.company.com:8200", key_name: sfleet, token_env: VAULT_TOKEN } }\n',

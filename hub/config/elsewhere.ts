@@ -12,8 +12,6 @@ export function livesElsewhere(pointer: string): z.ZodType<undefined> {
 }
 
 export const ELSEWHERE = {
-  scaling:
-    "shared state is the hub's etcd and redis sections (redis.url); instance counts and autoscaling belong to the deployment (the Kubernetes replicas or autoscaler), which starts the hubs: the hub does not read them",
   integrations:
     'ServiceNow and Jira are reached from alerting.channels: the same keys as a channel of type "servicenow" (instance, username, password, incident_table) or "jira" (url, project, issue_type, plus username and password, or token)',
 } as const;

@@ -1,1 +1,2 @@
 export * from './schema.js';
+export { scalingConfigSchema, type ScalingConfig } from './scaling.js';

@@ -26,6 +26,7 @@ import { alertingConfigSchema } from '../alerting/config.js';
 import { backupConfigSchema } from '../backup/config.js';
 import { checkDataAtRest, effectiveEncryption, securityConfigSchema } from '../../shared/security/index.js';
 import { ELSEWHERE, livesElsewhere } from './elsewhere.js';
+import { scalingConfigSchema } from './scaling.js';
 import { clustersConfigSchema } from '../declared-clusters/index.js';
 import { checkCompliance, complianceConfigSchema } from '../compliance/index.js';
 
@@ -44,7 +45,7 @@ export const ssoConfigSchema = z
   })
   .strict();
 
-export const hubConfigSchema = z
+const hubConfigObject = z
   .object({
     region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('default').describe("This hub's region; the hubs of one region form a hub group."),
     hub_id: z
@@ -77,16 +78,19 @@ export const hubConfigSchema = z
     alerting: alertingConfigSchema.prefault({}).describe('Alerting: built-in and custom rules, routes, silences, escalation policies and channels. Without channels alerts are listed, not sent.'),
     security: securityConfigSchema.optional().describe('TLS of every listener and client (version, TLS 1.3 suites) and encryption at rest (algorithm, key provider).'),
     clusters: clustersConfigSchema.optional(),
-    scaling: livesElsewhere(ELSEWHERE.scaling),
+    scaling: scalingConfigSchema.optional().describe("The hub group's size for the deployment's autoscaler (sfleet deploy render kubernetes) and its Redis (shared_state)."),
     compliance: complianceConfigSchema.optional().describe('Compliance frameworks (sox, gdpr, hipaa, soc2): presets that raise the audit settings, pseudonymised exports, the evidence report.'),
     backup: backupConfigSchema.optional().describe('Backups of the configuration and every durable store of the data directory: scheduled (leader) and on demand, AES-256-GCM, to local directories and S3/GCS buckets.'),
     integrations: livesElsewhere(ELSEWHERE.integrations),
   })
-  .strict()
+  .strict();
+
+export const hubConfigSchema = hubConfigObject
   .superRefine((c, ctx) => {
     if (c.redis && !c.etcd) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
     }
+    checkScaling(c, ctx);
     checkDataAtRest(c, ctx);
     checkCompliance(c, ctx);
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
@@ -95,7 +99,28 @@ export const hubConfigSchema = z
     for (const [i, peer] of (c.regions?.peers ?? []).entries()) {
       if (peer.name === c.region) ctx.addIssue({ code: 'custom', path: ['regions', 'peers', i, 'name'], message: `"${peer.name}" is this hub's own region` });
     }
-  });
+  })
+  .transform(withSharedState);
+
+/** scaling.shared_state is the group's Redis: as a redis: section with that url (the defaults for the rest). */
+function withSharedState<C extends { redis?: z.infer<typeof redisConfigSchema>; scaling?: z.infer<typeof scalingConfigSchema> }>(c: C): C {
+  const url = c.scaling?.shared_state?.url;
+  return url && !c.redis ? { ...c, redis: redisConfigSchema.parse({ url }) } : c;
+}
+
+function checkScaling(c: z.infer<typeof hubConfigObject>, ctx: z.RefinementCtx): void {
+  if (!c.scaling) return;
+  const url = c.scaling.shared_state?.url;
+  if (url && c.redis && (c.redis.url !== url || c.redis.sentinels.length > 0)) {
+    ctx.addIssue({ code: 'custom', path: ['scaling', 'shared_state', 'url'], message: 'names another Redis than the redis: section: set one of them (shared_state.url is the same as redis.url)' });
+  }
+  if (c.scaling.max_instances > 1 && !c.etcd) {
+    ctx.addIssue({ code: 'custom', path: ['scaling'], message: `up to ${c.scaling.max_instances} hubs form a hub group, and a group needs etcd for membership, leader election and fencing: add an etcd section` });
+  }
+  if (url && !c.etcd && c.scaling.max_instances <= 1) {
+    ctx.addIssue({ code: 'custom', path: ['scaling', 'shared_state'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
+  }
+}
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
 export type SsoConfig = z.infer<typeof ssoConfigSchema>;

@@ -144,7 +144,10 @@ function sections(s: Schema, path: string): { path: string; schema: Schema; vari
 /** Every key under an object schema, depth first in the schema's order. */
 export function configKeys(schema: z.ZodType, prefix = ''): ConfigKey[] {
   const out: ConfigKey[] = [];
-  for (const [name, field] of Object.entries(def(schema as Schema).shape as Record<string, Schema>)) {
+  // A root schema with a transform (hub: scaling.shared_state -> redis) documents its input.
+  let root = schema as Schema;
+  while (def(root).type === 'pipe') root = def(root).in as Schema;
+  for (const [name, field] of Object.entries(def(root).shape as Record<string, Schema>)) {
     const path = prefix ? `${prefix}.${name}` : name;
     const u = unwrap(field);
     const format = formatOf(u.inner);

@@ -61,7 +61,8 @@ CODE_CACHE=false
 # The dashboard's files (web/, the built app's web/dashboard/assets/ included) ride along as
 # assets named by their path: the hub serves them with node:sea getAsset.
 [ -f web/dashboard/index.html ] || npm run build:dashboard --silent
-ASSETS=$(find web -type f | sort | while read -r f; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
+# The Kubernetes base rides along too: `sfleet deploy render kubernetes` copies it.
+ASSETS=$(find web deploy/kubernetes/base -type f | sort | while read -r f; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
 # DuckDB's native bindings for the target (scripts/release/embedded-addon.ts loads them): the
 # installed package when it is the target's, else the same version from the registry. Stripped
 # and gzipped (libduckdb.so: 70 -> 60 -> 20 MB), with the SHA-256 of each file as it must come out.

@@ -4,47 +4,17 @@
 // and the properties a hub group relies on: three hubs spread over nodes, a disruption budget
 // that keeps a majority, probes on /healthz and /readyz, TLS passed through at L4 (no Ingress,
 // no session affinity), the HPA of the brief's scaling block, the config the hubs read valid.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { validateConfigText } from '../../shared/config/index.js';
 import { hubConfigSchema } from '../../hub/config/index.js';
-
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  spec?: any;
-  data?: Record<string, string>;
-}
+import { findObject as find, kustomize, schemaCheck, type K8sObject } from './kubernetes-check.js';
 
 const rendered = new Map<string, K8sObject[]>();
 
 function render(overlay: string): K8sObject[] {
-  const done = rendered.get(overlay);
-  if (done) return structuredClone(done);
-  let text: string;
-  try {
-    text = execFileSync('kubectl', ['kustomize', `deploy/kubernetes/overlays/${overlay}`], { encoding: 'utf8', timeout: 60_000 });
-  } catch (err) {
-    throw new Error(`kubectl kustomize failed (kubectl is part of this machine's image): ${(err as Error).message}`);
-  }
-  rendered.set(overlay, parseAllDocuments(text).map((d) => d.toJS() as K8sObject));
-  return render(overlay);
+  if (!rendered.has(overlay)) rendered.set(overlay, kustomize(`deploy/kubernetes/overlays/${overlay}`));
+  return structuredClone(rendered.get(overlay)!);
 }
-
-async function schemaCheck(obj: K8sObject): Promise<void> {
-  const module = obj.apiVersion === 'monitoring.coreos.com/v1' ? await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1') : await import(`kubernetes-models/${obj.apiVersion}`);
-  const Model = (module as Record<string, new (o: unknown) => { validate(): void }>)[obj.kind];
-  if (!Model) throw new Error(`${obj.kind} ${obj.apiVersion}: no schema to check it against`);
-  new Model(obj).validate();
-}
-
-const find = (objs: K8sObject[], kind: string, name: string): K8sObject => {
-  const obj = objs.find((o) => o.kind === kind && o.metadata.name.startsWith(name));
-  if (!obj) throw new Error(`no ${kind} ${name} in the rendered manifests`);
-  return obj;
-};
 
 describe('Kubernetes manifests (kustomize)', () => {
   for (const overlay of ['group', 'group-bundled']) {

@@ -12,8 +12,10 @@ interface Def {
 }
 type Schema = z.ZodType & { _zod: { def: Def; parent?: Schema } };
 
-const SECRET_KEY = /(^|_)(password|passwd|secret|token|passphrase|credentials?|api_key|integration_key|webhook|private_key|signing_key|hmac_key|pin)$/i;
-const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}/;
+/** A key whose value is a secret: export masks it, `deploy render` refuses a literal one. */
+export const SECRET_KEY = /(^|_)(password|passwd|secret|token|passphrase|credentials?|api_key|integration_key|webhook|private_key|signing_key|hmac_key|pin)$/i;
+/** A ${VAR} or ${VAR:-default} reference, as the loader interpolates it. */
+export const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}/;
 
 function formatOf(s: Schema): string | undefined {
   for (let at: Schema | undefined = s; at; at = at._zod.parent) {

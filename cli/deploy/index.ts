@@ -1,0 +1,1 @@
+export { renderKubernetes, writeRendered, type Rendered, type RenderOptions } from './render-kubernetes.js';
