@@ -3,7 +3,7 @@
 // as a member of a hub group (etcd + Redis), as an agent streaming to a hub, and on linux-arm64
 // (under qemu-user-static here).
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,15 @@ describe('single binary', () => {
     const notices = await run(built, ['version', '--notices'], tmpdir());
     expect(notices).toMatch(/^slurmfleet includes the following third-party software/);
     for (const pkg of ['fastify', '@grpc/grpc-js', '@duckdb/node-api', 'zod']) expect(notices).toMatch(new RegExp(`^${pkg.replace(/[/.]/g, '\\$&')}@\\d+\\.\\d+\\.\\d+\\S* {2}\\(`, 'm'));
+  });
+
+  it('renders the Kubernetes directory of a hub group from its own copy of the base', async () => {
+    const elsewhere = elsewhereWithBinary();
+    writeFileSync(join(elsewhere, 'hub.yaml'), 'tls: { ca: a, cert: b, key: c }\netcd: { endpoints: ["http://etcd-0.etcd:2379"] }\nscaling: { min_instances: 2, max_instances: 5 }\n');
+    const out = await run('./sfleet', ['deploy', 'render', 'kubernetes', '--config', 'hub.yaml', '--out', 'k8s'], elsewhere);
+    expect(out).toContain('then: kubectl apply -k k8s');
+    for (const file of ['kustomization.yaml', 'base/kustomization.yaml', 'base/statefulset.yaml', 'base/horizontal-pod-autoscaler.yaml', 'hub.yaml']) expect(existsSync(join(elsewhere, 'k8s', file)), file).toBe(true);
+    expect(readFileSync(join(elsewhere, 'k8s', 'autoscaler-patch.yaml'), 'utf8')).toMatch(/minReplicas: 2\n\s+maxReplicas: 5/);
   });
 
   it('answers --help for every subcommand, nested ones included', async () => {
