@@ -31,11 +31,14 @@ beforeAll(async () => {
   const extra = {
     etcd: { endpoints: services.etcdEndpoints, lease_ttl: '3s' },
     redis: { url: services.redisUrl },
+    // The brief's form of the factor: type hardware with challenge_timeout, its RP ID and origins
+    // taken from http.allowed_origins (test/webauthn-browser.test.ts configures type webauthn).
+    http: { allowed_origins: [`https://localhost:${pa}`, `https://localhost:${pb}`] },
     auth: {
       mfa: {
         enabled: true,
         required_for_local: true,
-        providers: [{ type: 'totp' }, { type: 'webauthn', rp_id: 'localhost', origins: [`https://localhost:${pa}`, `https://localhost:${pb}`] }],
+        providers: [{ type: 'totp' }, { type: 'hardware', challenge_timeout: '30s' }],
       },
     },
   };

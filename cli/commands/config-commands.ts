@@ -70,9 +70,13 @@ export function registerConfigCommands(program: Command): void {
     .action(async (file: string, opts: { role?: string; set: string[] }) => {
       const { parseConfigText, exportConfig } = await import('../../shared/config/index.js');
       const text = readText(file);
-      const schema = await schemaOf(roleOf(opts.role, text));
-      const value = parseConfigText(schema, text, file, { overrides: opts.set });
-      process.stdout.write(exportConfig(schema, value, parseDocument(text).toJS()));
+      const role = roleOf(opts.role, text);
+      const schema = await schemaOf(role);
+      const raw = parseDocument(text).toJS() as unknown;
+      let value = parseConfigText(schema, text, file, { overrides: opts.set });
+      // The channels integrations: adds come back from it on load: not written twice.
+      if (role === 'hub') value = (await import('../../hub/config/index.js')).withoutIntegrationChannels(value as never, raw);
+      process.stdout.write(exportConfig(schema, value, raw));
     });
 
   config

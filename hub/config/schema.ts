@@ -10,7 +10,7 @@ import { auditConfigSchema } from '../audit/config.js';
 import { commandsConfigSchema } from '../commands/config.js';
 import { submitConfigSchema } from '../submit/config.js';
 import { regionsConfigSchema } from '../federation/config.js';
-import { authConfigSchema, ldapConfigSchema } from '../login/config.js';
+import { authConfigSchema, hardwareKeyFromOrigins, ldapConfigSchema } from '../login/config.js';
 import { oidcConfigSchema } from '../login/oidc/config.js';
 import { samlConfigSchema } from '../login/saml/config.js';
 import { streamConfigSchema } from '../ingest/config.js';
@@ -25,8 +25,9 @@ import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
 import { alertingConfigSchema } from '../alerting/config.js';
 import { backupConfigSchema } from '../backup/config.js';
 import { checkDataAtRest, effectiveEncryption, securityConfigSchema } from '../../shared/security/index.js';
-import { ELSEWHERE, livesElsewhere } from './elsewhere.js';
 import { scalingConfigSchema } from './scaling.js';
+import { integrationProblems, integrationsConfigSchema, withIntegrationChannels } from './integrations.js';
+export { withoutIntegrationChannels } from './integrations.js';
 import { clustersConfigSchema } from '../declared-clusters/index.js';
 import { checkCompliance, complianceConfigSchema } from '../compliance/index.js';
 
@@ -81,16 +82,21 @@ const hubConfigObject = z
     scaling: scalingConfigSchema.optional().describe("The hub group's size for the deployment's autoscaler (sfleet deploy render kubernetes) and its Redis (shared_state)."),
     compliance: complianceConfigSchema.optional().describe('Compliance frameworks (sox, gdpr, hipaa, soc2): presets that raise the audit settings, pseudonymised exports, the evidence report.'),
     backup: backupConfigSchema.optional().describe('Backups of the configuration and every durable store of the data directory: scheduled (leader) and on demand, AES-256-GCM, to local directories and S3/GCS buckets.'),
-    integrations: livesElsewhere(ELSEWHERE.integrations),
+    integrations: integrationsConfigSchema.optional(),
   })
   .strict();
 
-export const hubConfigSchema = hubConfigObject
+const checkedHubConfig = hubConfigObject
   .superRefine((c, ctx) => {
+    for (const p of integrationProblems(c)) ctx.addIssue({ code: 'custom', ...p });
     if (c.redis && !c.etcd) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section' });
     }
     checkScaling(c, ctx);
+    if (!hardwareKeyFromOrigins(c.auth, c.http.allowed_origins)) {
+      const i = c.auth.mfa.providers.findIndex((p) => p.type === 'hardware');
+      ctx.addIssue({ code: 'custom', path: ['auth', 'mfa', 'providers', i], message: 'a hardware key (FIDO2/WebAuthn) is bound to the origins browsers use: set rp_id and origins here, or list the dashboard\'s https origins in http.allowed_origins' });
+    }
     checkDataAtRest(c, ctx);
     checkCompliance(c, ctx);
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
@@ -100,12 +106,21 @@ export const hubConfigSchema = hubConfigObject
       if (peer.name === c.region) ctx.addIssue({ code: 'custom', path: ['regions', 'peers', i, 'name'], message: `"${peer.name}" is this hub's own region` });
     }
   })
-  .transform(withSharedState);
+  .transform((c) => withHardwareKey(withSharedState(c)));
+
+/** The integrations' channels join alerting.channels before alerting is checked (hub/config/integrations.ts). */
+export const hubConfigSchema = z.preprocess(withIntegrationChannels, checkedHubConfig);
 
 /** scaling.shared_state is the group's Redis: as a redis: section with that url (the defaults for the rest). */
 function withSharedState<C extends { redis?: z.infer<typeof redisConfigSchema>; scaling?: z.infer<typeof scalingConfigSchema> }>(c: C): C {
   const url = c.scaling?.shared_state?.url;
   return url && !c.redis ? { ...c, redis: redisConfigSchema.parse({ url }) } : c;
+}
+
+/** auth.mfa's hardware provider with its rp_id and origins from http.allowed_origins when left out (checked above). */
+function withHardwareKey<C extends { auth: z.infer<typeof authConfigSchema>; http: { allowed_origins: string[] } }>(c: C): C {
+  const auth = hardwareKeyFromOrigins(c.auth, c.http.allowed_origins);
+  return auth && auth !== c.auth ? { ...c, auth } : c;
 }
 
 function checkScaling(c: z.infer<typeof hubConfigObject>, ctx: z.RefinementCtx): void {

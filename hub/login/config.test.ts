@@ -41,7 +41,7 @@ describe('auth: and sso.ldap: config', () => {
     ['ldap-group-search-without-base.yaml', 'ldap-group-search-without-base.yaml:6: sso.ldap.groups.base_dn: a group search needs groups.base_dn'],
     ['mfa-requirements-disabled.yaml', 'mfa-requirements-disabled.yaml:4: auth.mfa.enabled: MFA requirements are set but mfa.enabled is false: enable it or remove them'],
     ['auth-unknown-key.yaml', 'auth-unknown-key.yaml:3: auth.mfa.providers.0.type'],
-    ['mfa-webauthn-twice.yaml', 'mfa-webauthn-twice.yaml:6: auth.mfa.providers: at most one provider of each type (totp, webauthn)'],
+    ['mfa-webauthn-twice.yaml', 'mfa-webauthn-twice.yaml:6: auth.mfa.providers: at most one provider of each kind: totp, and webauthn or hardware (the same factor)'],
     ['mfa-webauthn-origin-path.yaml', 'mfa-webauthn-origin-path.yaml:5: auth.mfa.providers.0.origins.0: an https origin without a path'],
   ];
 

@@ -31,6 +31,21 @@ export const webauthnProviderSchema = z
 
 export type WebauthnProviderConfig = z.infer<typeof webauthnProviderSchema>;
 
+/**
+ * The brief's `type: "hardware"` (FIDO2 security keys) with `challenge_timeout`: the WebAuthn
+ * factor under the brief's names. rp_id and origins may be left out: the hub takes them from
+ * http.allowed_origins (hub/config/schema.ts fills them in).
+ */
+export const hardwareProviderSchema = z
+  .object({
+    type: z.literal('hardware').describe('hardware: FIDO2 security keys, the webauthn factor under the brief\'s name.'),
+    challenge_timeout: webauthnProviderSchema.shape.challenge_ttl.describe('How long a browser has to answer a challenge (10s to 10m): challenge_ttl of webauthn.'),
+    rp_id: webauthnProviderSchema.shape.rp_id.optional().describe("The relying party ID; default: the host of the first https origin of http.allowed_origins."),
+    rp_name: webauthnProviderSchema.shape.rp_name,
+    origins: webauthnProviderSchema.shape.origins.optional().describe('Origins the dashboard is served from; default: the https origins of http.allowed_origins.'),
+  })
+  .strict();
+
 export const authConfigSchema = z
   .object({
     mfa: z
@@ -38,15 +53,14 @@ export const authConfigSchema = z
         enabled: z.boolean().default(false).describe('Ask for a second factor where the required_* keys say so.'),
         providers: z
           .array(
-            z.discriminatedUnion('type', [totpProviderSchema, webauthnProviderSchema], {
-              // The brief's `type: "hardware"` (FIDO2 keys) is our webauthn factor: say so instead of listing types.
-              error: (iss) => (iss.code === 'invalid_union' ? 'type "totp" or "webauthn"; hardware tokens (FIDO2) are type "webauthn" (with rp_id and origins; its challenge_ttl is the challenge timeout)' : undefined),
+            z.discriminatedUnion('type', [totpProviderSchema, webauthnProviderSchema, hardwareProviderSchema], {
+              error: (iss) => (iss.code === 'invalid_union' ? 'type "totp", "webauthn", or "hardware" (FIDO2 keys: the webauthn factor under the brief\'s name)' : undefined),
             }),
           )
           .min(1)
           .max(2)
-          .refine((ps) => new Set(ps.map((p) => p.type)).size === ps.length, 'at most one provider of each type (totp, webauthn)')
-          .default([{ type: 'totp', issuer: 'sfleet', window: 1 }]).describe('TOTP and/or WebAuthn, at most one of each.'),
+          .refine((ps) => new Set(ps.map((p) => (p.type === 'hardware' ? 'webauthn' : p.type))).size === ps.length, 'at most one provider of each kind: totp, and webauthn or hardware (the same factor)')
+          .default([{ type: 'totp', issuer: 'sfleet', window: 1 }]).describe('TOTP and/or WebAuthn (type webauthn or hardware), at most one of each.'),
         required_roles: z.array(roleName).default([]).describe('Users holding one of these RBAC roles must give a second factor.'),
         required_groups: z.array(z.string().min(1).max(256)).default([]).describe('Users in one of these directory groups must give a second factor.'),
         required_for_local: z.boolean().default(false).describe('Every local (break-glass) user must give a second factor.'),
@@ -129,7 +143,27 @@ export function totpProvider(auth: AuthConfig): z.infer<typeof totpProviderSchem
   return auth.mfa.providers.find((p) => p.type === 'totp');
 }
 
+/** The WebAuthn factor, whether configured as webauthn or as the brief's hardware. */
 export function webauthnProvider(auth: AuthConfig): WebauthnProviderConfig | undefined {
-  return auth.mfa.providers.find((p) => p.type === 'webauthn');
+  for (const p of auth.mfa.providers) {
+    if (p.type === 'webauthn') return p;
+    // rp_id and origins were filled in from http.allowed_origins at load when left out.
+    if (p.type === 'hardware' && p.rp_id && p.origins) return { type: 'webauthn', rp_id: p.rp_id, rp_name: p.rp_name, origins: p.origins, challenge_ttl: p.challenge_timeout };
+  }
+  return undefined;
+}
+
+/**
+ * A hardware provider without rp_id or origins takes them from http.allowed_origins (its https
+ * origins; the RP ID is the first one's host). Undefined when there is nothing to take them from.
+ */
+export function hardwareKeyFromOrigins(auth: AuthConfig, allowedOrigins: readonly string[]): AuthConfig | undefined {
+  const i = auth.mfa.providers.findIndex((p) => p.type === 'hardware' && (!p.rp_id || !p.origins));
+  if (i < 0) return auth;
+  const https = allowedOrigins.filter((o) => o.startsWith('https://'));
+  if (https.length === 0) return undefined;
+  const p = auth.mfa.providers[i] as z.infer<typeof hardwareProviderSchema>;
+  const filled = { ...p, rp_id: p.rp_id ?? new URL(https[0]).hostname, origins: p.origins ?? https.slice(0, 16) };
+  return { ...auth, mfa: { ...auth.mfa, providers: auth.mfa.providers.map((q, n) => (n === i ? filled : q)) } };
 }
 export type LdapConfig = z.infer<typeof ldapConfigSchema>;

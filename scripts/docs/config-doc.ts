@@ -146,7 +146,7 @@ export function configKeys(schema: z.ZodType, prefix = ''): ConfigKey[] {
   const out: ConfigKey[] = [];
   // A root schema with a transform (hub: scaling.shared_state -> redis) documents its input.
   let root = schema as Schema;
-  while (def(root).type === 'pipe') root = def(root).in as Schema;
+  while (def(root).type === 'pipe') root = (def(def(root).in as Schema).type === 'transform' ? def(root).out : def(root).in) as Schema;
   for (const [name, field] of Object.entries(def(root).shape as Record<string, Schema>)) {
     const path = prefix ? `${prefix}.${name}` : name;
     const u = unwrap(field);
