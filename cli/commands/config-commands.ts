@@ -81,16 +81,21 @@ export function registerConfigCommands(program: Command): void {
 
   config
     .command('migrate')
-    .description("turn the s9s terminal UI's config.yaml into agent configurations (one per cluster, its token in a 0600 agent.env) and a hub configuration; lists every key it could not map")
-    .requiredOption('--from <file>', 's9s configuration (~/.s9s/config.yaml)')
+    .description("turn the s9s terminal UI's config.yaml (--from), or a configuration in the feature brief's shapes (--from-brief), into a hub configuration and agent configurations (one per cluster, secrets in 0600 env files); lists every key it could not map")
+    .option('--from <file>', 's9s configuration (~/.s9s/config.yaml)')
+    .option('--from-brief <file>', "a YAML file of the brief's blocks (auth, sso, rbac, clusters, scaling, security, compliance, observability, alerting, multi_tenancy, backup, integrations), or Markdown with them as ```yaml blocks")
     .requiredOption('--out <dir>', 'where to write hub.yaml and <cluster>/agent.yaml + agent.env')
     .option('--hub <host:port>', "the hub's gRPC listener the agents stream to", '127.0.0.1:7443')
     .option('--pki-dir <dir>', 'where certificates live on the target machines', '/etc/sfleet/pki')
     .option('--force', 'overwrite files already in --out')
-    .action(async (opts: { from: string; out: string; hub: string; pkiDir: string; force?: boolean }) => {
-      const { readS9sConfig, migrateS9s, writeMigration } = await import('../migrate/index.js');
-      const migration = migrateS9s(readS9sConfig(readText(opts.from), opts.from), { hubEndpoint: opts.hub, pkiDir: opts.pkiDir, env: process.env });
-      const written = await writeMigration(migration, opts.out, opts.from, opts.force === true);
+    .action(async (opts: { from?: string; fromBrief?: string; out: string; hub: string; pkiDir: string; force?: boolean }) => {
+      const { readS9sConfig, migrateS9s, migrateBrief, writeMigration } = await import('../migrate/index.js');
+      if (!opts.from === !opts.fromBrief) throw new ConfigError('name one file to migrate: --from (an s9s config.yaml) or --from-brief (the brief\'s blocks)');
+      const source = (opts.from ?? opts.fromBrief)!;
+      const migration = opts.from
+        ? migrateS9s(readS9sConfig(readText(opts.from), opts.from), { hubEndpoint: opts.hub, pkiDir: opts.pkiDir, env: process.env })
+        : await migrateBrief(readText(source), source, { hubEndpoint: opts.hub, pkiDir: opts.pkiDir });
+      const written = await writeMigration(migration, opts.out, source, opts.force === true);
       const section = (title: string, lines: string[]): void => {
         if (lines.length > 0) process.stdout.write(`${title}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
       };

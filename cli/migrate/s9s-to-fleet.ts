@@ -34,6 +34,10 @@ export interface Migration {
   warnings: string[];
   /** Clusters that cannot be migrated (bad name or endpoint): the rest still are. */
   errors: string[];
+  /** hub.env lines (0600 on disk): the ${VAR}s hub.yaml reads; none written when absent. */
+  hubEnvLines?: string[];
+  /** The first comment lines of hub.yaml after where it came from. */
+  hubNotes?: string[];
 }
 
 const TOKEN_VAR = 'SLURM_JWT';

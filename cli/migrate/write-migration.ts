@@ -32,9 +32,14 @@ export async function writeMigration(m: Migration, dir: string, source: string, 
   const problems: string[] = [];
 
   const hubPath = join(dir, 'hub.yaml');
-  const hubText = header([`slurmfleet hub, migrated from ${source} by sfleet config migrate.`, 'Bind people to the s9s_* roles under rbac.bindings.']) + stringify(m.hub, { aliasDuplicateObjects: false });
+  const hubText = header([`slurmfleet hub, migrated from ${source} by sfleet config migrate.`, ...(m.hubNotes ?? ['Bind people to the s9s_* roles under rbac.bindings.'])]) + stringify(m.hub, { aliasDuplicateObjects: false });
   writeNew(hubPath, hubText, 0o644, overwrite);
   files.push(hubPath);
+  if (m.hubEnvLines) {
+    const envPath = join(dir, 'hub.env');
+    writeNew(envPath, `${m.hubEnvLines.join('\n')}\n`, 0o600, overwrite);
+    files.push(envPath);
+  }
   problems.push(...validateConfigText(hubConfigSchema, hubText, hubPath, { requireEnv: false }));
 
   for (const agent of m.agents) {

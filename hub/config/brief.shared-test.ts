@@ -7,13 +7,15 @@
 // The brief is third-party text beside the repository, never copied into it: this file runs in
 // the `shared-data` project, which scripts/test/run.sh runs when ../shared/brief is there
 // (SFLEET_BRIEF_DIR points elsewhere); without it the file fails instead of passing empty.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { agentConfigSchema } from '../../agent/config/index.js';
 import { agentFor } from '../../cli/agent-for/index.js';
+import { migrateBrief, writeMigration } from '../../cli/migrate/index.js';
 import { parseConfigText, validateConfigText } from '../../shared/config/index.js';
 import { hubConfigSchema } from './schema.js';
 
@@ -240,6 +242,23 @@ describe('the brief as written: every configuration block', () => {
     const block = configBlocks.find((b) => b.startsWith('security:'))!;
     const problems = validateConfigText(agentConfigSchema, AGENT_BASE + 'slurm: { endpoints: ["https://slurm1.company.com"] }\n' + HUB_NEEDS.security + block, 'agent.yaml', { env: ENV });
     expect(problems).toEqual([expect.stringMatching(/security\.encryption\.data_at_rest\.key_rotation_interval: the agent does not rotate on a schedule: rotate its spool's keys with `sfleet keys rotate --config agent\.yaml`; the schedule belongs in hub\.yaml/)]);
+  });
+
+  it('sfleet config migrate --from-brief turns the whole brief into a hub.yaml and agent configurations that validate, listing what it added and what it could not map', async () => {
+    const m = await migrateBrief(readFileSync(BRIEF, 'utf8'), 'enterprise-features.md', { hubEndpoint: 'hub1.company.com:7443', pkiDir: '/etc/sfleet/pki' });
+    expect(m.errors).toEqual([]);
+    expect(m.agents.map((a) => a.cluster)).toEqual(['primary']);
+    // Every configuration block is mapped; the Deployment example is listed as not a configuration.
+    expect(m.mapped).toEqual(expect.arrayContaining(configBlocks.map((b) => expect.stringMatching(new RegExp(`^${Object.keys(parse(b) as object)[0]} -> hub\\.yaml`)))));
+    expect(m.unmapped).toEqual([expect.stringMatching(/^a Deployment manifest \(yaml block \d+\): not a configuration/)]);
+    const out = mkdtempSync(join(tmpdir(), 'brief-migrate-'));
+    const written = await writeMigration(m, out, 'enterprise-features.md', false);
+    expect(written.problems).toEqual([]);
+    // With the variables hub.env names set, the hub configuration loads.
+    const env = Object.fromEntries(readFileSync(join(out, 'hub.env'), 'utf8').split('\n').filter((l) => /^[A-Z_]+=$/.test(l)).map((l) => [l.slice(0, -1), l.startsWith('SFLEET_PUBLIC_ORIGIN') || l.startsWith('SFLEET_ETCD_ENDPOINT') || l.startsWith('VAULT_ADDR') || l.startsWith('ELASTICSEARCH_URL') || l.startsWith('SLACK') ? 'https://x.company.com:8443' : 'set']));
+    const hub = parseConfigText(hubConfigSchema, readFileSync(join(out, 'hub.yaml'), 'utf8'), 'hub.yaml', { env: { ...env, PAGERDUTY_KEY: 'a'.repeat(32) } });
+    expect(hub.scaling?.max_instances).toBe(10);
+    expect(hub.observability.tracing.jaeger.endpoint).toMatch(/:4318/);
   });
 
   it('the Kubernetes example is a manifest, not a configuration: the hub refuses it', () => {

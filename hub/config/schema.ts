@@ -95,7 +95,8 @@ const checkedHubConfig = hubConfigObject
     checkScaling(c, ctx);
     if (!hardwareKeyFromOrigins(c.auth, c.http.allowed_origins)) {
       const i = c.auth.mfa.providers.findIndex((p) => p.type === 'hardware');
-      ctx.addIssue({ code: 'custom', path: ['auth', 'mfa', 'providers', i], message: 'a hardware key (FIDO2/WebAuthn) is bound to the origins browsers use: set rp_id and origins here, or list the dashboard\'s https origins in http.allowed_origins' });
+      if (c.http.allowed_origins.length === 0) ctx.addIssue({ code: 'custom', path: ['auth', 'mfa', 'providers', i], message: 'a hardware key (FIDO2/WebAuthn) is bound to the origins browsers use: set rp_id and origins here, or list the dashboard\'s https origins in http.allowed_origins' });
+      else ctx.addIssue({ code: 'custom', path: ['http', 'allowed_origins'], message: `no https origin for the hardware key of auth.mfa.providers.${i} to be bound to (WebAuthn needs https): add the dashboard's https origin, or set rp_id and origins on the provider` });
     }
     checkDataAtRest(c, ctx);
     checkCompliance(c, ctx);

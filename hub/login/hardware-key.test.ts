@@ -32,6 +32,9 @@ describe('MFA provider type hardware', () => {
     expect(validateConfigText(hubConfigSchema, TLS + BRIEF, 'hub.yaml', { env: {} })).toEqual([
       expect.stringMatching(/^hub\.yaml:\d+: auth\.mfa\.providers\.1: a hardware key \(FIDO2\/WebAuthn\) is bound to the origins browsers use: set rp_id and origins here, or list the dashboard's https origins in http\.allowed_origins$/),
     ]);
+    expect(validateConfigText(hubConfigSchema, `${TLS}http: { allowed_origins: ["http://fleet:8080"] }\n${BRIEF}`, 'hub.yaml', { env: {} })).toEqual([
+      expect.stringMatching(/^hub\.yaml:2: http\.allowed_origins: no https origin for the hardware key of auth\.mfa\.providers\.1 to be bound to \(WebAuthn needs https\)/),
+    ]);
     expect(validateConfigText(hubConfigSchema, `${TLS}auth: { mfa: { providers: [{ type: hardware, rp_id: a, origins: ["https://a"] }, { type: webauthn, rp_id: a, origins: ["https://a"] }] } }\n`, 'hub.yaml', { env: {} })).toEqual([
       expect.stringMatching(/auth\.mfa\.providers: at most one provider of each kind: totp, and webauthn or hardware \(the same factor\)/),
     ]);
