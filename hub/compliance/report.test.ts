@@ -71,6 +71,19 @@ describe('sfleet compliance report: the evidence of each control', () => {
     expect(evidence['backup.verified']).toBe('no successful sfleet backup verify in the audit log of the last 7 days');
   });
 
+  it("a backup is recent within two intervals of backup.schedule, 7 days without one", async () => {
+    const daily = { backupSchedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin' } };
+    const fresh = await inputsFor('compliance: { frameworks: [soc2] }\n', { ...daily, backups: async () => ({ newest: new Date(NOW - 40 * 3_600_000).toISOString(), errors: [] }) });
+    const r1 = await complianceReport(fresh.inputs);
+    expect(r1.controls.find((c) => c.id === 'backup.recent')).toMatchObject({ title: 'A backup was taken in the last 2 days', status: 'pass', evidence: expect.stringContaining('two intervals of backup.schedule "0 2 * * *"') });
+    const stale = await inputsFor('compliance: { frameworks: [soc2] }\n', { ...daily, backups: async () => ({ newest: new Date(NOW - 3 * DAY).toISOString(), errors: [] }) });
+    expect((await complianceReport(stale.inputs)).controls.find((c) => c.id === 'backup.recent')?.status).toBe('fail');
+    const hourly = await inputsFor('compliance: { frameworks: [soc2] }\n', { backupSchedule: { cron: '15 * * * *' }, backups: async () => ({ newest: new Date(NOW - 3 * 3_600_000).toISOString(), errors: [] }) });
+    expect((await complianceReport(hourly.inputs)).controls.find((c) => c.id === 'backup.recent')).toMatchObject({ title: 'A backup was taken in the last 2 hours', status: 'fail' });
+    const none = await inputsFor('compliance: { frameworks: [soc2] }\n', { backups: async () => ({ newest: new Date(NOW - 6 * DAY).toISOString(), errors: [] }) });
+    expect((await complianceReport(none.inputs)).controls.find((c) => c.id === 'backup.recent')).toMatchObject({ title: 'A backup was taken in the last 7 days', status: 'pass' });
+  });
+
   it('a verified backup in the audit log passes; a stale backup fails; --framework picks one', async () => {
     const { inputs, audit } = await inputsFor('compliance: { frameworks: [soc2] }\n', { backups: async () => ({ newest: new Date(NOW - 9 * DAY).toISOString(), errors: [] }) });
     await audit.record({ action: 'backup:verify', resource: 'backup latest', outcome: 'success', user: 'carol', required: true });

@@ -48,6 +48,7 @@ export function complianceRoutes(config: HubConfig, parts: ComplianceParts): (ap
               },
             }
           : {}),
+        ...(config.backup?.schedule ? { backupSchedule: { cron: config.backup.schedule, ...(config.backup.timezone ? { timezone: config.backup.timezone } : {}) } } : {}),
         pseudonymKey: pseudonymizer !== undefined,
       },
     });
