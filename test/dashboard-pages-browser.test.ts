@@ -1,7 +1,7 @@
 // The dashboard's alerts, quotas and audit pages in a real Chromium against a real hub process
 // fed by a simulated cluster: alerts posted to the Alertmanager intake are listed and filtered,
 // acknowledged from the UI at phone width (the API then shows who acknowledged), silenced from the
-// UI (the silence is in GET /api/v1/silences); new alerts, acks and silences made elsewhere appear live; quotas show the hub's usage and schedule; the audit
+// UI (the silence is in GET /api/v1/silences); new alerts, acks and silences made elsewhere appear live; quotas show the hub's usage, schedule and history (times in UTC or local); the audit
 // log is searched with its filters in the URL and paged. A session ended mid-use returns to login
 // and back to the same URL. axe-core on every page; screenshots go to dashboard-screenshots/.
 import { mkdtempSync } from 'node:fs';
@@ -278,6 +278,19 @@ describe('alerts, quotas and audit pages in Chromium', () => {
     expect(chart.label).toMatch(/^Jobs of tenant physics, last 6h: \d+ samples, peak \d+, last \d+ of 80$/);
     expect(await page.inputValue('#quota-range')).toBe('6h');
     await shot(page, 'quotas');
+
+    // Times are in UTC; the header's switch shows them in the browser's zone (here UTC+5:30) and back.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Asia/Kolkata' });
+    const SWITCH_LINE = 'article[data-tenant="chemistry"] [data-testid=schedule]';
+    expect(await page.textContent(SWITCH_LINE)).toContain(`next switch ${next.slice(0, 19).replace('T', ' ')} UTC`);
+    await page.click('button[aria-label="Times in UTC; switch"]');
+    const kolkata = new Date(Date.parse(next) + 5.5 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    await page.waitForSelector(`${SWITCH_LINE}:has-text("next switch ${kolkata}")`);
+    expect(await page.textContent(SWITCH_LINE)).not.toContain('UTC');
+    await page.click('button[aria-label="Times in local time; switch"]');
+    await page.waitForSelector(`${SWITCH_LINE}:has-text("${next.slice(0, 19).replace('T', ' ')} UTC")`);
+    await cdp.detach();
     expect(await axe(page)).toEqual([]);
   });
 
