@@ -2,9 +2,11 @@
 // (sfleet sim, in this process, with agents): login and the way back to the asked URL, the
 // overview of every cluster, the jobs table (count, sort, filter in the URL, keyboard, detail),
 // a job cancelled and a node drained from the UI as the simulated slurmctld sees it, live
-// updates without a reload, what a project_manager sees and may do, and axe-core on every page.
+// updates without a reload, what a project_manager sees and may do, a forged cross-site POST
+// refused, and axe-core on every page.
 // Screenshots of every page go to the run directory (dashboard-screenshots/).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -245,5 +247,40 @@ describe('the web dashboard in Chromium', () => {
     }, fleet.clusters[0].name);
     expect(refusal.status).toBe(403);
     expect(refusal.body.detail).toMatch(/pat .* may not/);
+  });
+
+  it('a forged cross-site POST from a page on another port of this host carries the session cookie and is refused; the job is not cancelled', async () => {
+    await browser.context.clearCookies();
+    await page.goto(`${origin}/jobs?state=PENDING`);
+    await login(page, 'olivia');
+    await page.waitForSelector('[data-job]:has(button[aria-label^="cancel"])');
+    const key = (await page.getAttribute('[data-job]:has(button[aria-label^="cancel"])', 'data-job'))!;
+    const [cluster, id] = key.split('/');
+    const target = `${origin}/api/v1/jobs/${cluster}/${id}/cancel`;
+    // Same site (localhost, https), another origin: SameSite=Strict does not keep the cookie back.
+    const evil = createServer({ cert: readFileSync(pki.hub.cert), key: readFileSync(pki.hub.key) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>You won</title><script>fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{}' })</script>`);
+    });
+    const evilPort = await freePort();
+    await new Promise<void>((resolve) => evil.listen(evilPort, '127.0.0.1', resolve));
+    try {
+      const attacker = await browser.newPage();
+      const answered = attacker.waitForResponse((r) => r.url() === target);
+      await attacker.goto(`https://localhost:${evilPort}/`);
+      const res = await answered;
+      // 403, not 401: the browser did send the session cookie along, and the hub refused the origin.
+      expect(res.status()).toBe(403);
+      // An opaque (no-cors) answer's body may not be kept by the browser: not waited for long.
+      const body = await Promise.race([res.text(), new Promise<undefined>((r) => setTimeout(r, 3_000, undefined))]).catch(() => undefined);
+      if (body !== undefined) expect(body).toContain('SF_API_CROSS_SITE');
+      await attacker.close();
+    } finally {
+      evil.closeAllConnections();
+      await new Promise((resolve) => evil.close(resolve));
+    }
+    // Nothing reached the cluster: the job was not cancelled (it may have started meanwhile).
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(engine(cluster).job(Number(id))?.state).not.toBe('CANCELLED');
   });
 });

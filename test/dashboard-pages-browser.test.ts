@@ -1,7 +1,7 @@
 // The dashboard's alerts, quotas and audit pages in a real Chromium against a real hub process
 // fed by a simulated cluster: alerts posted to the Alertmanager intake are listed and filtered,
 // acknowledged from the UI at phone width (the API then shows who acknowledged), silenced from the
-// UI (the silence is in GET /api/v1/silences); new alerts and acks made elsewhere appear live; quotas show the hub's usage and schedule; the audit
+// UI (the silence is in GET /api/v1/silences); new alerts, acks and silences made elsewhere appear live; quotas show the hub's usage, schedule and history (times in UTC or local); the audit
 // log is searched with its filters in the URL and paged. A session ended mid-use returns to login
 // and back to the same URL. axe-core on every page; screenshots go to dashboard-screenshots/.
 import { mkdtempSync } from 'node:fs';
@@ -59,6 +59,7 @@ beforeAll(async () => {
     multi_tenancy: {
       enabled: true,
       operators: { groups: ['ops', 'audit'] },
+      history_interval: '10s',
       tenants: {
         physics: {
           clusters: [cluster],
@@ -216,7 +217,27 @@ describe('alerts, quotas and audit pages in Chromium', () => {
     await shot(page, 'alerts-live-acked');
   });
 
-  it('quotas: every limit of the tenant with its usage as the hub counts it, and the schedule in force', async () => {
+  it('a silence created and then expired elsewhere shows on the alerts page live (silence_* events on the watch stream)', async () => {
+    const FAN = '[data-alert]:has(h2:text-is("NodeFanFailure"))';
+    await page.goto(`${origin}/alerts?state=firing`);
+    await page.waitForSelector(FAN);
+    await page.waitForSelector('[data-testid=watch-state]:has-text("Live")');
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    const made = await apiCall<{ id: string }>('POST', '/api/v1/silences', { matchers: ['alertname="NodeFanFailure"'], ends_at: new Date(Date.now() + 3_600_000).toISOString(), comment: 'fan swap at 14:00' });
+    expect(made.status).toBe(201);
+    const id = made.body.id;
+    // The silence list is read only on its events (no timer): the row proves the stream brought it.
+    await page.waitForSelector(`tr[data-silence="${id}"]:has-text("fan swap at 14:00") button:has-text("Expire")`, { timeout: 5_000 });
+    await page.waitForSelector(`${FAN} :text("Silenced by ${id}")`, { timeout: 5_000 });
+    expect((await apiCall('DELETE', `/api/v1/silences/${id}`, {})).status).toBe(200);
+    await page.waitForSelector(`tr[data-silence="${id}"].muted`, { timeout: 5_000 });
+    expect(await page.$$(`tr[data-silence="${id}"] button:has-text("Expire")`)).toHaveLength(0);
+    await page.waitForSelector(`${FAN} :text("Silenced by")`, { state: 'detached', timeout: 5_000 });
+    expect(await page.$$(FAN)).toHaveLength(1);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+  });
+
+  it('quotas: every limit of the tenant with its usage as the hub counts it, the schedule in force, and its history as a chart (range in the URL)', async () => {
     await page.goto(`${origin}/quotas`);
     await page.waitForSelector('article[data-tenant="physics"] [data-limit]');
     const api = await apiCall<{ items: { tenant: string; schedule: { active: string | null; next_switch_at: string | null }; limits: { scope: string; subject: string; limit: string; value: number; usage: number }[] }[] }>('GET', '/api/v1/quotas');
@@ -236,7 +257,40 @@ describe('alerts, quotas and audit pages in Chromium', () => {
     expect(bars.map((b) => `${b.scope}/${b.limit}`).sort()).toEqual(physics.limits.map((l) => `${l.scope}/${l.limit}`).sort());
     const jobs = bars.find((b) => b.scope === 'tenant' && b.limit === 'max_jobs')!;
     expect(jobs.text).toMatch(/^\d+ \/ 80 \(\d+%\)$/);
+
+    // Under each bar its history: the leader samples every 10 s; the chart draws what the history route answers.
+    type History = { sampling: boolean; items: { tenant: string; scope: string; subject: string; limit: string; points: { at: string; usage: number; value: number }[] }[] };
+    const CHART = 'article[data-tenant="physics"] [data-scope="tenant"] [data-limit="max_jobs"] svg.history';
+    await waitFor('two samples of physics', async () => ((await apiCall<History>('GET', '/api/v1/quotas/history?tenant=physics&scope=tenant&limit=max_jobs')).body.items[0]?.points.length ?? 0) >= 2, 40_000);
+    await page.goto(`${origin}/quotas?range=6h`);
+    await page.waitForSelector(`${CHART}[data-points]:not([data-points="1"])`, { timeout: 20_000 });
+    const history = await apiCall<History>('GET', '/api/v1/quotas/history?since=6h');
+    expect(history.body.sampling).toBe(true);
+    // Only the tenant's own lines, each with the limit in force at its samples.
+    const line = history.body.items.find((h) => h.tenant === 'physics' && h.scope === 'tenant' && h.limit === 'max_jobs')!;
+    expect(line.points.every((p) => p.value === 80)).toBe(true);
+    expect(history.body.items.map((h) => `${h.tenant}/${h.scope}/${h.limit}`)).toEqual(expect.arrayContaining(['physics/account/max_jobs', 'chemistry/tenant/max_jobs']));
+    const chart = await page.$eval(CHART, (e) => ({ last: Number(e.getAttribute('data-last-usage')), limit: Number(e.getAttribute('data-last-value')), points: Number(e.getAttribute('data-points')), label: e.getAttribute('aria-label') }));
+    expect(chart.limit).toBe(80);
+    expect(chart.points).toBeGreaterThanOrEqual(2);
+    // The page may have read the history a sample before this answer: its last point is one the hub kept.
+    expect(line.points.map((p) => p.usage)).toContain(chart.last);
+    expect(chart.label).toMatch(/^Jobs of tenant physics, last 6h: \d+ samples, peak \d+, last \d+ of 80$/);
+    expect(await page.inputValue('#quota-range')).toBe('6h');
     await shot(page, 'quotas');
+
+    // Times are in UTC; the header's switch shows them in the browser's zone (here UTC+5:30) and back.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Asia/Kolkata' });
+    const SWITCH_LINE = 'article[data-tenant="chemistry"] [data-testid=schedule]';
+    expect(await page.textContent(SWITCH_LINE)).toContain(`next switch ${next.slice(0, 19).replace('T', ' ')} UTC`);
+    await page.click('button[aria-label="Times in UTC; switch"]');
+    const kolkata = new Date(Date.parse(next) + 5.5 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    await page.waitForSelector(`${SWITCH_LINE}:has-text("next switch ${kolkata}")`);
+    expect(await page.textContent(SWITCH_LINE)).not.toContain('UTC');
+    await page.click('button[aria-label="Times in local time; switch"]');
+    await page.waitForSelector(`${SWITCH_LINE}:has-text("${next.slice(0, 19).replace('T', ' ')} UTC")`);
+    await cdp.detach();
     expect(await axe(page)).toEqual([]);
   });
 

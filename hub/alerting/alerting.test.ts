@@ -144,6 +144,23 @@ describe('alerting: a node down pages through its policy, escalates, and stops o
     expect(() => alerting.addSilence({ matchers: ['node=~"["'], ends_at: new Date(clock.now() + 1).toISOString(), comment: 'x' }, 'bob')).toThrow('bad regular expression');
   });
 
+  it('a silence created, expired by hand, or ended by its time is a fleet event once (the watch stream carries it)', async () => {
+    const { clock, alerting, events, step } = setup({ policies: POLICIES, rules: CRITICAL_NODES });
+    const types = () => events.list({ types: ['silence_created', 'silence_expired'] }).map((e) => [e.type, e.attributes.silence_id, e.cluster]);
+    const a = alerting.addSilence({ matchers: ['alertname="node_down"'], ends_at: new Date(clock.now() + 3_600_000).toISOString(), comment: 'by hand' }, 'bob');
+    const b = alerting.addSilence({ matchers: ['alertname="queue_stall"'], ends_at: new Date(clock.now() + 120_000).toISOString(), comment: 'short' }, 'bob');
+    expect(types()).toEqual([['silence_created', a.id, ''], ['silence_created', b.id, '']]);
+    expect(events.list({ types: ['silence_created'] })[0].message).toBe(`silence ${a.id} created by bob until ${a.ends_at}`);
+    alerting.expireSilence(a.id);
+    await step(60_000);
+    expect(types().slice(2)).toEqual([['silence_expired', a.id, '']]);
+    // b ends by its time: the next evaluation tells it, later ones do not again; expiring it then adds nothing.
+    await step(61_000);
+    await step(60_000);
+    alerting.expireSilence(b.id);
+    expect(types().slice(2)).toEqual([['silence_expired', a.id, ''], ['silence_expired', b.id, '']]);
+  });
+
   it('a standalone hub restarted mid-escalation continues it from the data directory', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sfleet-alerting-'));
     dirs.push(dataDir);

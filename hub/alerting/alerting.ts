@@ -20,7 +20,7 @@ import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch
 import type { Alert } from './model.js';
 import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, TicketBook, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
 import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts, type Rule, type RuleContext } from './rules/index.js';
-import { Silences, type Silence } from './silences/index.js';
+import { Silences, type Silence, type SilenceChange } from './silences/index.js';
 import { AlertingStore, type OutboxEntry } from './store.js';
 
 /** Peer regions are asked at most this often, whatever evaluation_interval is. */
@@ -124,7 +124,7 @@ export class Alerting {
     this.rules = buildRules(config);
     this.tracker = new AlertTracker(snap.alerts, config.keep_firing_for);
     this.pager = new Pager(config, new Router(config), snap.groups);
-    this.silences = new Silences(snap.silences.filter((s) => s.source === 'api'));
+    this.silences = new Silences(snap.silences.filter((s) => s.source === 'api'), (s, change) => this.silenceEvent(s, change), deps.clock.now());
     for (const s of config.silences) this.silences.add({ matchers: s.matchers, ...(s.start ? { starts_at: s.start } : {}), ends_at: s.end, created_by: s.creator, comment: s.comment, source: 'config' }, deps.clock.now());
     this.inhibitor = new Inhibitor(config);
     this.usedNonces = snap.used_nonces;
@@ -419,6 +419,17 @@ export class Alerting {
       ...(s.to ? { to: s.to } : {}),
       ...(s.user ? { recipient: s.user } : {}),
     };
+  }
+
+  /** A silence created or ended: a fleet-wide event (no cluster), so the alerts page lists again live. */
+  private silenceEvent(s: Silence, change: SilenceChange): void {
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const message = change === 'created' ? `silence ${s.id} created by ${s.created_by} until ${s.ends_at}` : `silence ${s.id} ended`;
+    try {
+      this.deps.events?.record('', [{ id: `silence_${change}:${s.id}`, cluster: '', type: `silence_${change}`, severity: 'info', message, occurred_at: at, attributes: { silence_id: s.id, ends_at: s.ends_at } }]);
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'alerting: could not record a silence event');
+    }
   }
 
   private event(a: Alert, type: string, message: string, extra: Record<string, string> = {}): void {

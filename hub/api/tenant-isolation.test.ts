@@ -19,7 +19,7 @@ import { EventLog } from '../events/index.js';
 import { FleetState } from '../fleet/index.js';
 import { Authenticator, Rbac, TokenStore } from '../policy/index.js';
 import { systemClock } from '../../shared/clock/index.js';
-import { QuotaBook, registerQuotaRoutes } from '../quota/index.js';
+import { QuotaBook, QuotaHistory, registerQuotaRoutes } from '../quota/index.js';
 import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
 import { WatchFeed } from '../watch/index.js';
 import { fleetService } from './grpc/fleet-service.js';
@@ -39,6 +39,7 @@ const CONFIG = `multi_tenancy:
       clusters: [alpha-cluster, shared]
       accounts: ["alpha-*"]
       users: ["ann"]
+      resources: { max_jobs: 10 }
     bravo:
       clusters: ["${CANARY}-*", shared]
       accounts: ["${CANARY}-*"]
@@ -105,9 +106,11 @@ async function setup() {
     members: async () => ({ region: 'r', items: [{ hub_id: 'h1', ingesting: ['alpha-cluster', B_CLUSTER, 'shared'], stale_clusters: [B_CLUSTER] }] }),
   };
   const quotas = new QuotaBook(tenancy, state, systemClock);
-  const { app, routes } = await buildHttpApi({ ...deps, logger: silentLogger(), audit, extraRoutes: [(a) => registerQuotaRoutes(a, quotas)] });
+  const history = new QuotaHistory({ report: () => quotas.report(), clock: systemClock, logger: silentLogger() }, { sampleMs: 60_000 });
+  const { app, routes } = await buildHttpApi({ ...deps, logger: silentLogger(), audit, extraRoutes: [(a) => registerQuotaRoutes(a, quotas, { store: history, sampling: () => true })] });
   const grpc = fleetService(deps);
   populate(state, events, watch);
+  history.sample();
   return { app, routes, grpc, ann, op, state, events, watch, audit };
 }
 
@@ -157,6 +160,8 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     expect(walked).toBeGreaterThan(40);
     expect(s.routes.map((r) => r.url)).toContain('/api/v1/quotas');
     expect(leaks((await as(s.ann, 'GET', '/api/v1/quotas?tenant=bravo')).body)).toBe(false);
+    expect(s.routes.map((r) => r.url)).toContain('/api/v1/quotas/history');
+    expect(leaks((await as(s.ann, 'GET', '/api/v1/quotas/history?tenant=bravo')).body)).toBe(false);
   });
 
   it('sees its own rows, shared nodes and partitions without B in them, and the checks are for operators', async () => {
@@ -185,6 +190,11 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
     expect((await as(s.op, 'GET', '/api/v1/jobs')).json().items).toHaveLength(4);
     expect((await as(s.ann, 'GET', '/api/v1/quotas')).json().items.map((t: { tenant: string }) => t.tenant)).toEqual(['alpha']);
     expect((await as(s.op, 'GET', '/api/v1/quotas')).json().items.map((t: { tenant: string }) => t.tenant)).toEqual(['alpha', 'bravo']);
+    // The history likewise: the operator sees both tenants' series, ann only alpha's, whatever she names.
+    const tenantsOf = async (token: string, url: string) => [...new Set((await as(token, 'GET', url)).json().items.map((t: { tenant: string }) => t.tenant))];
+    expect(await tenantsOf(s.op, '/api/v1/quotas/history')).toEqual(['alpha', 'bravo']);
+    expect(await tenantsOf(s.ann, '/api/v1/quotas/history')).toEqual(['alpha']);
+    expect(await tenantsOf(s.ann, '/api/v1/quotas/history?tenant=bravo')).toEqual([]);
     // A tenant A is not in: refused, in the same words as a tenant that does not exist.
     const other = await s.app.inject({ method: 'GET', url: '/api/v1/jobs', headers: { authorization: `Bearer ${s.ann}`, 'x-sfleet-tenant': 'bravo' } });
     expect(other.statusCode).toBe(403);

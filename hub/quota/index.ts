@@ -1,3 +1,4 @@
+export { QuotaHistory, MAX_SERIES, type HistoryQuery, type HistorySeries, type QuotaHistoryOptions } from './history.js';
 export { registerQuotaMetrics } from './metrics.js';
 export { LIMITS, QuotaBook, type EnforcementView, type QuotaLine, type TenantQuotas } from './quotas.js';
 export { registerQuotaRoutes } from './quota-routes.js';

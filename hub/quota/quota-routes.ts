@@ -1,7 +1,11 @@
-// GET /api/v1/quotas: usage against every limit. A caller acting in a tenant sees its tenant's
-// quotas only; a fleet-wide caller sees every tenant's (or those it names).
+// GET /api/v1/quotas: usage against every limit; GET /api/v1/quotas/history: how that usage went.
+// A caller acting in a tenant sees its tenant's quotas only; a fleet-wide caller sees every
+// tenant's (or those it names). Both under quota:read, audited by the root hook like every read.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../../shared/errors/index.js';
+import { parseSince } from '../events/index.js';
 import type { Visibility } from '../policy/index.js';
+import type { QuotaHistory } from './history.js';
 import { LIMITS, type QuotaBook } from './quotas.js';
 
 const s = { type: 'string' } as const;
@@ -31,7 +35,30 @@ const QUOTAS = {
   },
 } as const;
 
-export function registerQuotaRoutes(app: FastifyInstance, book: QuotaBook): void {
+const SCOPES = ['tenant', 'account', 'user'] as const;
+/** The history's answer: a series per quota line, its points oldest first (coarser as they age). */
+const HISTORY = {
+  type: 'object',
+  required: ['items', 'sampling'],
+  properties: {
+    sampling: { type: 'boolean', description: 'Whether this hub samples now (the leader of a hub group; other hubs show what they kept when they led)' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['tenant', 'scope', 'subject', 'limit', 'points'],
+        properties: {
+          tenant: s, scope: { type: 'string', enum: [...SCOPES] }, subject: s, limit: { type: 'string', enum: [...LIMITS] },
+          points: {
+            type: 'array',
+            items: { type: 'object', additionalProperties: false, required: ['at', 'usage', 'value'], properties: { at: { ...s, description: 'Start of the step (ISO 8601)' }, usage: { type: 'number', description: 'Highest usage in the step' }, value: { type: 'number', description: 'The limit at the end of the step' } } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export function registerQuotaRoutes(app: FastifyInstance, book: QuotaBook, history?: { store: QuotaHistory; sampling: () => boolean }): void {
   app.get(
     '/api/v1/quotas',
     {
@@ -48,6 +75,39 @@ export function registerQuotaRoutes(app: FastifyInstance, book: QuotaBook): void
       const tenant = access.tenant;
       if (tenant) return { items: tenant.name ? book.report([tenant.name]) : [] };
       return { items: book.report(q.tenant ? [q.tenant] : undefined) };
+    },
+  );
+  if (!history) return;
+  app.get(
+    '/api/v1/quotas/history',
+    {
+      config: { permission: 'quota:read' },
+      schema: {
+        summary: 'Quota history: usage against each limit over time (each sample for 3 h, then 15-minute and hourly steps, kept 30 days)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            tenant: { type: 'string', maxLength: 64 },
+            scope: { type: 'string', enum: [...SCOPES] },
+            subject: { type: 'string', maxLength: 256 },
+            limit: { type: 'string', enum: [...LIMITS] },
+            since: { type: 'string', maxLength: 64, default: '24h', description: 'A duration back from now (6h, 7d) or an ISO-8601 time' },
+          },
+        },
+        response: { 200: HISTORY },
+      },
+    },
+    async (request) => {
+      const access = (request as FastifyRequest & { access: Visibility }).access;
+      const q = request.query as { tenant?: string; scope?: (typeof SCOPES)[number]; subject?: string; limit?: (typeof LIMITS)[number]; since: string };
+      const sinceMs = parseSince(q.since, Date.now());
+      if (sinceMs === undefined) throw new BadRequestError(`since: "${q.since}" is neither an ISO-8601 time nor a duration such as 6h or 7d`);
+      const tenant = access.tenant;
+      // A tenant caller: its own tenant only, whatever it names.
+      const tenants = tenant ? (tenant.name && (!q.tenant || q.tenant === tenant.name) ? [tenant.name] : []) : q.tenant ? [q.tenant] : undefined;
+      const filter = { ...(tenants ? { tenants } : {}), ...(q.scope ? { scope: q.scope } : {}), ...(q.subject !== undefined ? { subject: q.subject } : {}), ...(q.limit ? { limit: q.limit } : {}), sinceMs };
+      return { sampling: history.sampling(), items: history.store.query(filter) };
     },
   );
 }

@@ -23,7 +23,7 @@ import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { registerLeaderMetrics } from '../leader/index.js';
-import { QuotaBook, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
+import { QuotaBook, QuotaHistory, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
 import { RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
@@ -78,6 +78,12 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);
+  // Their history for the dashboard's chart: the leader samples, into the data directory.
+  const quotaHistory = quotas ? new QuotaHistory({ report: () => quotas.report(), clock: base.clock, logger: logger.child({ component: 'quota-history' }), dataDir: config.data_dir, atRest: base.atRest }, { sampleMs: config.multi_tenancy?.history_interval ?? 60_000 }) : undefined;
+  if (quotaHistory) {
+    leadership.runner.register(quotaHistory.singleton());
+    stack.defer('quota history', () => quotaHistory.save());
+  }
   // Enforcement (policy hold) for jobs submitted straight to Slurm: the leader's singleton (it starts with the election, after the listeners).
   if (gate.tenancy?.enabled && config.multi_tenancy) {
     const enforcerDeps = { tenancy: gate.tenancy, state, commands, audit, events, clock: base.clock, logger: logger.child({ component: 'quota-enforcement' }) };
@@ -164,7 +170,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       extraRoutes: [
         ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []),
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
-        ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
+        ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas, quotaHistory && { store: quotaHistory, sampling: () => leadership.runner.active.includes('quota-history') })] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
         complianceRoutes(config, { audit, history: region.history, tokens: gate.tokens, alerting: region.alerting, backups: region.backups, pseudonymizer }),
         (a: FastifyInstance) => registerForwardRoute(a, commands),

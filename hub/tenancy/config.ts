@@ -135,6 +135,10 @@ export const multiTenancyConfigSchema = z
       .pipe(z.number().min(1_000, 'at least 1s').max(3_600_000, 'at most 1h'))
       .default(30_000)
       .describe('How often the leader compares usage with the limits in force and holds or releases jobs (tenants with enforcement policy hold).'),
+    history_interval: duration
+      .pipe(z.number().min(10_000, 'at least 10s').max(3_600_000, 'at most 1h'))
+      .default(60_000)
+      .describe('How often the leader samples every quota\'s usage for the quota history (GET /api/v1/quotas/history, the quotas page\'s chart). Each sample is kept 3 hours, then 15-minute and hourly steps up to 30 days, in data_dir/quota-history.json.'),
     tenants: z.record(z.string().regex(TENANT_NAME, 'a tenant name: a lower-case letter, then letters, digits, _ or -'), tenantSchema).default({}).describe('Tenants by name.'),
   })
   .strict()

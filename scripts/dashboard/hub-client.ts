@@ -15,7 +15,7 @@ import { WatchFeed } from '../../hub/watch/index.js';
 import { buildHttpApi } from '../../hub/api/rest/index.js';
 import { buildOpenApi } from '../../hub/api/rest/openapi.js';
 import { registerAuditRoutes, type AuditLog } from '../../hub/audit/index.js';
-import { registerQuotaRoutes, type QuotaBook } from '../../hub/quota/index.js';
+import { registerQuotaRoutes, type QuotaBook, type QuotaHistory } from '../../hub/quota/index.js';
 
 /** Where the generated client lives, from the repository root. */
 export const CLIENT_PATH = 'dashboard/src/generated/hub-api.ts';
@@ -35,7 +35,7 @@ export async function hubOpenApiDocument(): Promise<OpenApiDoc> {
       readiness: () => ({ ready: true, checks: {} }),
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
       // Routes a running hub adds from other rooms: only their declarations are read here, no handler runs.
-      extraRoutes: [(a) => registerAuditRoutes(a, {} as AuditLog), (a) => registerQuotaRoutes(a, {} as QuotaBook)],
+      extraRoutes: [(a) => registerAuditRoutes(a, {} as AuditLog), (a) => registerQuotaRoutes(a, {} as QuotaBook, { store: {} as QuotaHistory, sampling: () => false })],
     });
     await app.close();
     return buildOpenApi(routes) as OpenApiDoc;

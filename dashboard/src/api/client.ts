@@ -46,6 +46,7 @@ export type Aggregate = paths['/api/v1/aggregates']['get']['responses']['200']['
 export type Alert = paths['/api/v1/alerts']['get']['responses']['200']['content']['application/json']['items'][number];
 export type AlertQuery = NonNullable<paths['/api/v1/alerts']['get']['parameters']['query']>;
 export type Silence = paths['/api/v1/silences']['get']['responses']['200']['content']['application/json']['items'][number];
+export type QuotaHistory = paths['/api/v1/quotas/history']['get']['responses']['200']['content']['application/json'];
 export type TenantQuotas = paths['/api/v1/quotas']['get']['responses']['200']['content']['application/json']['items'][number];
 export type AuditPage = paths['/api/v1/audit']['get']['responses']['200']['content']['application/json'];
 export type AuditQuery = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;

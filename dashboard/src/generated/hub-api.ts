@@ -2595,6 +2595,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quotas/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Quota history: usage against each limit over time (each sample for 3 h, then 15-minute and hourly steps, kept 30 days) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: "max_jobs" | "max_nodes" | "max_cpus" | "max_gpus" | "max_memory";
+                    scope?: "tenant" | "account" | "user";
+                    since?: string;
+                    subject?: string;
+                    tenant?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @enum {string} */
+                                limit: "max_jobs" | "max_nodes" | "max_cpus" | "max_gpus" | "max_memory";
+                                points: {
+                                    /** @description Start of the step (ISO 8601) */
+                                    at: string;
+                                    /** @description Highest usage in the step */
+                                    usage: number;
+                                    /** @description The limit at the end of the step */
+                                    value: number;
+                                }[];
+                                /** @enum {string} */
+                                scope: "tenant" | "account" | "user";
+                                subject: string;
+                                tenant: string;
+                            }[];
+                            /** @description Whether this hub samples now (the leader of a hub group; other hubs show what they kept when they led) */
+                            sampling: boolean;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/usage": {
         parameters: {
             query?: never;

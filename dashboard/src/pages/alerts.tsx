@@ -3,13 +3,14 @@
 // resolve where the hub allows them (the list carries the allowed actions per alert), and the
 // silences below. Cards, not a table, so an ack is two taps on a phone (Acknowledge, then Confirm).
 // The page follows the watch stream: an alert fired, acknowledged or resolved (fleet events of
-// type alert_*) or a reset makes it list again; so does each action here. Escalation steps and
+// type alert_*), a silence created or ended (silence_*) or a reset makes it list again; so does each action here. Escalation steps and
 // first notifications are not on the stream: the page lists again when the soonest step falls
 // due, and while a firing alert waits for its first notification (group_wait).
 import { useEffect, useState } from 'preact/hooks';
 import { api, mayI, problemText, type Alert, type AlertQuery } from '../api/client';
 import { onWatch } from '../api/watch';
 import { Confirm, type PendingAction } from '../components/confirm';
+import { PageMessages, type Notice } from '../components/page-messages';
 import { age, formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
 import { Silences } from './silences';
@@ -53,7 +54,7 @@ export function Alerts() {
   const [alerts, setAlerts] = useState<Alert[]>();
   const [error, setError] = useState<string>();
   const [action, setAction] = useState<PendingAction>();
-  const [notice, setNotice] = useState<{ ok: boolean; text: string }>();
+  const [notice, setNotice] = useState<Notice>();
   const [silenceFor, setSilenceFor] = useState<string[]>();
   const [version, setVersion] = useState(0);
   const [canSilence, setCanSilence] = useState(false);
@@ -81,7 +82,7 @@ export function Alerts() {
     };
     load();
     const off = onWatch((m) => {
-      if (m.type === 'reset' || (m.type === 'event' && String(m.object?.type ?? '').startsWith('alert_'))) soon();
+      if (m.type === 'reset' || (m.type === 'event' && /^(alert|silence)_/.test(String(m.object?.type ?? '')))) soon();
     });
     return () => ((alive = false), off(), window.clearTimeout(queued));
   }, [key, version]);
@@ -117,16 +118,7 @@ export function Alerts() {
           {alerts ? `${alerts.length} alert${alerts.length === 1 ? '' : 's'}` : ''}
         </span>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <p class={notice.ok ? 'notice' : 'error'} role={notice.ok ? 'status' : 'alert'} data-testid="notice">
-          {notice.text}
-        </p>
-      )}
+      <PageMessages error={error} notice={notice} />
       {alerts && alerts.length === 0 && <p class="empty">No alerts match.</p>}
       <ul class="alert-list" aria-label="Alerts">
         {(alerts ?? []).map((a) => (

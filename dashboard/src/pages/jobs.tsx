@@ -6,6 +6,7 @@ import { api, problemText, runCommand, type Job, type JobQuery } from '../api/cl
 import { onWatch, type WatchMessage } from '../api/watch';
 import { stateClass } from '../components/bars';
 import { Confirm, type PendingAction } from '../components/confirm';
+import { PageMessages, type Notice } from '../components/page-messages';
 import { formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
 import { FILTER_KEYS, filterText, parseFilter } from './job-filter';
@@ -47,7 +48,7 @@ export function Jobs() {
   const [selected, setSelected] = useState(0);
   const [text, setText] = useState(filterText(query));
   const [action, setAction] = useState<PendingAction>();
-  const [notice, setNotice] = useState<{ ok: boolean; text: string }>();
+  const [notice, setNotice] = useState<Notice>();
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -207,19 +208,7 @@ export function Jobs() {
           {list.loading && list.rows.length === 0 ? 'Loading…' : `${total.toLocaleString('en-US')}${list.capped ? '+' : ''} jobs`}
         </span>
       </div>
-      {notice && (
-        <p class={notice.ok ? 'notice' : 'error'} role={notice.ok ? 'status' : 'alert'} data-testid="notice">
-          {notice.text}
-          <button type="button" class="ghost" aria-label="Dismiss" onClick={() => setNotice(undefined)}>
-            ×
-          </button>
-        </p>
-      )}
-      {list.error && (
-        <p class="error" role="alert">
-          {list.error}
-        </p>
-      )}
+      <PageMessages error={list.error} notice={notice} onDismiss={() => setNotice(undefined)} />
       <div class="table" role="table" aria-label="Jobs" aria-rowcount={total + 1}>
         <div class="thead" role="rowgroup">
           <div class="tr" role="row" style={{ gridTemplateColumns: GRID }} aria-rowindex={1}>

@@ -5,6 +5,7 @@ import { api, problemText, runCommand, type ClusterStatus, type Node } from '../
 import { onWatch } from '../api/watch';
 import { stateClass } from '../components/bars';
 import { Confirm, type PendingAction } from '../components/confirm';
+import { PageMessages, type Notice } from '../components/page-messages';
 import { navigate, useLocation, withQuery } from '../router';
 
 /** What sinfo shows: the base state with +DRAIN when the flag is set. */
@@ -18,7 +19,7 @@ export function Nodes() {
   const [nodes, setNodes] = useState<Node[]>();
   const [error, setError] = useState<string>();
   const [action, setAction] = useState<PendingAction>();
-  const [notice, setNotice] = useState<{ ok: boolean; text: string }>();
+  const [notice, setNotice] = useState<Notice>();
   const cluster = query.get('cluster') ?? clusters[0]?.name ?? '';
   const partition = query.get('partition') ?? '';
   const view = query.get('view') === 'table' ? 'table' : 'grid';
@@ -99,16 +100,7 @@ export function Nodes() {
           {nodes ? `${shown.length} nodes` : 'Loading…'}
         </span>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <p class={notice.ok ? 'notice' : 'error'} role={notice.ok ? 'status' : 'alert'} data-testid="notice">
-          {notice.text}
-        </p>
-      )}
+      <PageMessages error={error} notice={notice} />
       <Legend />
       {view === 'grid'
         ? groups.map((g) => (

@@ -1,17 +1,25 @@
 // Quotas: per tenant, usage against every limit (tenant, account and user) as bars, the schedule in
-// force and when it switches next (GET /api/v1/quotas; a tenant's member sees its own tenant only).
+// force and when it switches next (GET /api/v1/quotas; a tenant's member sees its own tenant only),
+// and under each bar its history over a range chosen in the URL (GET /api/v1/quotas/history).
 // Usage moves with jobs: the page lists again every 15 s.
 import { useEffect, useState } from 'preact/hooks';
-import { api, problemText, type TenantQuotas } from '../api/client';
+import { api, problemText, type QuotaHistory, type TenantQuotas } from '../api/client';
 import { Bar } from '../components/bars';
+import { HistoryChart } from '../components/history-chart';
 import { formatTime, usePrefs } from '../prefs';
+import { navigate, useLocation, withQuery } from '../router';
 
 const REFRESH_MS = 15_000;
+const RANGES: Record<string, number> = { '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+const seriesKey = (tenant: string, scope: string, subject: string, limit: string): string => `${tenant}\u0000${scope}\u0000${subject}\u0000${limit}`;
 const LABEL: Record<string, string> = { max_jobs: 'Jobs', max_nodes: 'Nodes', max_cpus: 'CPUs', max_gpus: 'GPUs', max_memory: 'Memory (MB)' };
 
 export function Quotas() {
   const { tz } = usePrefs();
+  const { query } = useLocation();
+  const range = RANGES[query.get('range') ?? ''] ? query.get('range')! : '24h';
   const [items, setItems] = useState<TenantQuotas[]>();
+  const [history, setHistory] = useState<{ series: Map<string, QuotaHistory['items'][number]['points']>; from: number; to: number }>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
@@ -23,15 +31,32 @@ export function Quotas() {
         setItems(r.data.items);
         setError(undefined);
       });
+      const to = Date.now();
+      void api.GET('/api/v1/quotas/history', { params: { query: { since: range } } }).then((r) => {
+        if (!alive || !r.data) return;
+        setHistory({ series: new Map(r.data.items.map((h) => [seriesKey(h.tenant, h.scope, h.subject, h.limit), h.points])), from: to - RANGES[range], to });
+      });
     };
     load();
     const t = setInterval(load, REFRESH_MS);
     return () => ((alive = false), clearInterval(t));
-  }, []);
+  }, [range]);
 
   return (
     <section aria-labelledby="quotas-title">
-      <h1 id="quotas-title">Quotas</h1>
+      <div class="toolbar">
+        <h1 id="quotas-title">Quotas</h1>
+        <label>
+          History{' '}
+          <select id="quota-range" value={range} onChange={(e) => navigate(`/quotas${withQuery(query, { range: (e.target as HTMLSelectElement).value })}`, true)}>
+            {Object.keys(RANGES).map((r) => (
+              <option key={r} value={r}>
+                last {r}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       {error && (
         <p class="error" role="alert">
           {error}
@@ -64,6 +89,7 @@ export function Quotas() {
                   {lines.map((l) => (
                     <div key={l.limit} class={l.over ? 'over' : ''} data-limit={l.limit}>
                       <Bar label={`${LABEL[l.limit] ?? l.limit}${l.over ? ' (over)' : ''}`} used={l.usage} total={l.value} />
+                      {history && <HistoryChart label={`${LABEL[l.limit] ?? l.limit} of ${l.scope} ${l.subject}, last ${range}`} points={history.series.get(seriesKey(t.tenant, l.scope, l.subject, l.limit)) ?? []} from={history.from} to={history.to} />}
                     </div>
                   ))}
                 </div>

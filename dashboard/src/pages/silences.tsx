@@ -1,8 +1,10 @@
 // Silences under the alerts: the list (active and recently ended; Expire where the hub allows it)
 // and a form to add one (matchers one per line, a duration, a comment), shown only to callers the
 // gate lets create silences. "Silence…" on an alert fills the form with that alert's matchers.
-import { useEffect, useRef, useState } from 'preact/hooks';
+// A silence created or ended anywhere (silence_* events on the watch stream) lists them again.
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, problemText, type Silence } from '../api/client';
+import { onWatch } from '../api/watch';
 import { formatTime, usePrefs } from '../prefs';
 
 const DURATIONS: [string, number][] = [
@@ -21,6 +23,7 @@ export function Silences({ canCreate, prefill, onChange }: { canCreate: boolean;
   useEffect(() => {
     void api.GET('/api/v1/silences').then((r) => (r.data ? (setItems(r.data.items), setError(undefined)) : setError(problemText(r.error, r.response.status))));
   }, [version]);
+  useEffect(() => onWatch((m) => (m.type === 'reset' || (m.type === 'event' && String(m.object?.type ?? '').startsWith('silence_'))) && setVersion((v) => v + 1)), []);
 
   const changed = (): void => {
     setVersion((v) => v + 1);
@@ -87,7 +90,10 @@ function SilenceForm({ prefill, onCreated }: { prefill: string[] | undefined; on
   const [busy, setBusy] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
 
-  useEffect(() => {
+  // A layout effect, not useEffect: Preact runs useEffect after the next frame, so the form stayed
+  // empty for a frame after "Silence…" (a render that took a little longer, as with PageMessages,
+  // let a quick reader see it empty). This fills it in the same task as the click.
+  useLayoutEffect(() => {
     if (!prefill) return;
     setMatchers(prefill.join('\n'));
     box.current?.scrollIntoView({ block: 'center' });

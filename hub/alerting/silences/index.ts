@@ -1,3 +1,3 @@
 // Silences and the label matchers they (and routes and inhibit rules) use.
 export { formatMatcher, matches, matchesAll, parseMatcher, type Matcher } from './matchers.js';
-export { Silences, type Silence } from './silences.js';
+export { Silences, type Silence, type SilenceChange } from './silences.js';

@@ -1,5 +1,7 @@
 // Silences: matchers with a start, an end, who made it and why. From config (fixed) and from the
 // API/CLI (kept in the alerting state, so they survive a restart). Expiring sets end to now.
+// `changed` hears an API silence created, expired by hand, or ended by its time (found by prune,
+// which the evaluation runs): the alerting room records it as a fleet event for the watch stream.
 import { randomUUID } from 'node:crypto';
 import { matchesAll, parseMatcher, type Matcher } from './matchers.js';
 
@@ -14,10 +16,20 @@ export interface Silence {
   source: 'config' | 'api';
 }
 
+export type SilenceChange = 'created' | 'expired';
+
 export class Silences {
   private readonly parsed = new Map<string, Matcher[]>();
+  /** Silences whose end was already announced (or had passed when loaded): each is told once. */
+  private readonly ended = new Set<string>();
 
-  constructor(private readonly items: Silence[]) {}
+  constructor(
+    private readonly items: Silence[],
+    private readonly changed: (s: Silence, change: SilenceChange) => void = () => undefined,
+    now = Date.now(),
+  ) {
+    for (const s of items) if (Date.parse(s.ends_at) <= now) this.ended.add(s.id);
+  }
 
   all(): readonly Silence[] {
     return this.items;
@@ -51,6 +63,7 @@ export class Silences {
       source: input.source ?? 'api',
     };
     this.items.push(silence);
+    if (silence.source === 'api') this.changed(silence, 'created');
     return silence;
   }
 
@@ -58,12 +71,26 @@ export class Silences {
     const s = this.items.find((x) => x.id === id);
     if (!s || s.source === 'config') return undefined;
     if (Date.parse(s.ends_at) > now) s.ends_at = new Date(Math.max(now, Date.parse(s.starts_at))).toISOString();
+    this.announceEnd(s);
     return s;
   }
 
-  /** Expired more than a day ago: dropped from the state. */
+  /** Ended by its time since the last call: announced. Expired more than a day ago: dropped from the state. */
   prune(now: number): void {
-    for (let i = this.items.length - 1; i >= 0; i--) if (now - Date.parse(this.items[i].ends_at) > 86_400_000) this.items.splice(i, 1);
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const s = this.items[i];
+      if (Date.parse(s.ends_at) <= now) this.announceEnd(s);
+      if (now - Date.parse(s.ends_at) > 86_400_000) {
+        this.items.splice(i, 1);
+        this.ended.delete(s.id);
+      }
+    }
+  }
+
+  private announceEnd(s: Silence): void {
+    if (this.ended.has(s.id) || s.source !== 'api') return;
+    this.ended.add(s.id);
+    this.changed(s, 'expired');
   }
 
   private matchersOf(s: Silence): Matcher[] {

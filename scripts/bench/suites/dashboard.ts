@@ -40,55 +40,80 @@ const STATES = ['PENDING', 'RUNNING', 'RUNNING', 'COMPLETED', 'FAILED'];
 const SORTS = ['submit_time', 'start_time', 'end_time', 'user', 'account', 'partition', 'state', 'id'];
 /** Job updates per second over both clusters while queries and long tasks are measured. */
 const UPDATES_PER_S = 1000;
-// Each tick changes the jobs and has each agent poll once: a scripted poll copies and diffs all
-// 50,000 jobs of its cluster, so polls on a timer of their own would starve this process.
-const TICK_MS = 1000;
+// Each round changes the jobs due since the last one, then has each agent poll once: a scripted
+// poll copies and diffs all 50,000 jobs of its cluster, so polls on a timer of their own would
+// starve this process. Rounds start at most every ROUND_MS.
+const ROUND_MS = 500;
+/** The first rows a page shows, sorted by start time: a third of the changes land among them. */
+const HOT = 400;
 
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 const at = (s: number): string => new Date(Date.UTC(2026, 11, 1) + s * 1000).toISOString();
 
 interface Churn {
-  stop(): void;
+  /** Ends the rounds; resolves once the last poll is done. */
+  stop(): Promise<void>;
   /** Polls so far, the changes they spooled and their total time: why a rate fell short. */
   stats: { polls: number; changes: number; pollMs: number };
 }
 
-/** Changes UPDATES_PER_S jobs a second (state and start time), a third of them among the first rows a page shows. */
+/**
+ * Changes UPDATES_PER_S jobs a second (state and start time), a third of them among the first
+ * rows a page shows. The count of a round is what fell due since the last one, so a slow poll
+ * makes the next round bigger, not the rate lower; the jobs of one round are distinct (a job
+ * changed twice before a poll would be one update, or none when it flipped back).
+ */
 function churn(sources: ScriptedSource[], agents: RunningAgent[]): Churn {
   let n = 0;
-  let polling = false;
+  let stopped = false;
+  let owed = 0;
   const stats = { polls: 0, changes: 0, pollMs: 0 };
-  const perTick = Math.round((UPDATES_PER_S * TICK_MS) / 1000 / sources.length);
-  const timer = setInterval(() => {
-    for (const source of sources) {
-      const jobs = source.model.job;
-      for (let i = 0; i < perTick; i++) {
-        const idx = i % 3 === 0 ? (n * 7 + i) % 400 : (n * 7919 + i * 104_729) % jobs.length;
-        const job = jobs[idx];
-        const running = job.state !== 'RUNNING';
-        jobs[idx] = { ...job, state: running ? 'RUNNING' : 'PENDING', ...(running ? { start_time: at(100_000 + n) } : { start_time: undefined }) };
+  let last = performance.now();
+  const round = async (): Promise<void> => {
+    while (!stopped) {
+      const started = performance.now();
+      owed += ((started - last) * UPDATES_PER_S) / 1000;
+      last = started;
+      const due = Math.floor(owed);
+      owed -= due;
+      const perSource = Math.floor(due / sources.length);
+      owed += due - perSource * sources.length;
+      for (const source of sources) {
+        const jobs = source.model.job;
+        const hot = Math.min(Math.floor(perSource / 3), HOT);
+        for (let i = 0; i < perSource; i++) {
+          // Hot: distinct rows among the first HOT; the rest: distinct rows past them (104,729 is a
+          // prime, so the stride visits every row of jobs.length - HOT before it repeats).
+          const idx = i < hot ? (n * 7 + i) % HOT : HOT + ((n * 7919 + i * 104_729) % (jobs.length - HOT));
+          const job = jobs[idx];
+          const running = job.state !== 'RUNNING';
+          jobs[idx] = { ...job, state: running ? 'RUNNING' : 'PENDING', ...(running ? { start_time: at(100_000 + n) } : { start_time: undefined }) };
+        }
       }
+      n++;
+      const changes = await Promise.all(agents.map((a) => a.pipeline.pollOnce()));
+      stats.polls++;
+      stats.changes += changes.reduce((x, y) => x + y, 0);
+      stats.pollMs += performance.now() - started;
+      await sleep(Math.max(0, ROUND_MS - (performance.now() - started)));
     }
-    n++;
-    if (polling) return;
-    polling = true;
-    const started = performance.now();
-    void Promise.all(agents.map((a) => a.pipeline.pollOnce()))
-      .then((changes) => {
-        stats.polls++;
-        stats.changes += changes.reduce((x, y) => x + y, 0);
-        stats.pollMs += performance.now() - started;
-      })
-      .finally(() => (polling = false));
-  }, TICK_MS);
-  return { stop: () => clearInterval(timer), stats };
+  };
+  const running = round();
+  return {
+    stop: () => {
+      stopped = true;
+      return running;
+    },
+    stats,
+  };
 }
 
 /** Long tasks and watch events in a page over `ms`. The counter of watch events is installed by an init script. */
-async function longTasks(page: Page, ms: number): Promise<{ count: number; max: number; events: number }> {
+async function longTasks(page: Page, ms: number): Promise<{ count: number; max: number; events: number; elapsedMs: number }> {
   return page.evaluate(async (ms) => {
     const w = window;
     const start = w.__watchEvents;
+    const began = performance.now();
     const tasks: number[] = [];
     const observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) tasks.push(e.duration);
@@ -96,7 +121,8 @@ async function longTasks(page: Page, ms: number): Promise<{ count: number; max: 
     observer.observe({ type: 'longtask' });
     await new Promise((r) => setTimeout(r, ms));
     observer.disconnect();
-    return { count: tasks.length, max: Math.round(Math.max(0, ...tasks)), events: w.__watchEvents - start };
+    // The span as the page lived it: a loaded machine stretches its timer.
+    return { count: tasks.length, max: Math.round(Math.max(0, ...tasks)), events: w.__watchEvents - start, elapsedMs: performance.now() - began };
   }, ms);
 }
 
@@ -227,26 +253,28 @@ export async function dashboardBench(ctx: BenchContext): Promise<Measured[]> {
       await page.waitForSelector(ready, { timeout: 120_000 });
       await sleep(1000);
       const before = { ...load.stats };
+      const wall = performance.now();
       const lt = await longTasks(page, spanMs);
-      const rate = Math.round(lt.events / (spanMs / 1000));
+      const rate = Math.round(lt.events / (lt.elapsedMs / 1000));
       const polls = load.stats.polls - before.polls;
-      const spooled = Math.round((load.stats.changes - before.changes) / (spanMs / 1000));
+      const spooled = Math.round((load.stats.changes - before.changes) / ((performance.now() - wall) / 1000));
       const pollMs = polls ? Math.round((load.stats.pollMs - before.pollMs) / polls) : 0;
+      out.push(measured(ctx, `dashboard_${name}_watch_events_per_s`, rate, 'events/s', { target: `>= ${UPDATES_PER_S}`, met: rate >= UPDATES_PER_S, note: `upserts the page's EventSource received over ${(lt.elapsedMs / 1000).toFixed(1)} s` }));
       out.push(
         measured(ctx, `dashboard_${name}_long_tasks`, lt.count, 'count', {
-          target: '0 over 50 ms', met: lt.count === 0 && rate >= UPDATES_PER_S * 0.8,
+          target: '0 over 50 ms', met: lt.count === 0 && rate >= UPDATES_PER_S * 0.95,
           note: `${spanMs / 1000} s at ${rate} watch events/s received (${UPDATES_PER_S}/s changed, ${spooled}/s spooled by the agents in ${polls} polls of ${pollMs} ms); longest ${lt.max} ms`,
         }),
       );
     }
-    load.stop();
+    await load.stop();
     load = undefined;
 
     return out;
   } catch (err) {
     throw Object.assign(err as Error, { partial: out });
   } finally {
-    load?.stop();
+    await load?.stop();
     await browser?.close();
     for (const a of agents) await a.close();
     await hub.stop();
