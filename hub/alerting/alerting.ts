@@ -55,6 +55,7 @@ export class Alerting {
   private writing: Promise<unknown> = Promise.resolve();
   private queued?: Promise<boolean>;
   private resumed = false;
+  private following?: NodeJS.Timeout;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -83,6 +84,8 @@ export class Alerting {
     this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
     // Without a data directory (tests) the key lives as long as the process.
     this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
+    // A follower reads the region's state every evaluation, so any hub lists the same alerts.
+    if (this.store.shared) this.following = setInterval(() => void this.follow(), config.evaluation_interval).unref();
   }
 
   /** Leader-only: take over the state, then evaluate and page every evaluation_interval. */
@@ -241,6 +244,7 @@ export class Alerting {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.following);
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const n of this.notifiers) await n.close?.().catch(() => undefined);
   }
@@ -269,6 +273,16 @@ export class Alerting {
     }
     this.resumed = true;
     for (const entry of this.outbox.splice(0)) this.send({ channel: entry.channel, notification: { ...entry.notification, possible_duplicate: true } });
+  }
+
+  private async follow(): Promise<void> {
+    if (this.term) return;
+    try {
+      const snap = await this.store.load();
+      if (!this.term) this.restore(snap);
+    } catch (err) {
+      this.deps.logger.debug({ err: (err as Error).message }, 'alerting: cannot read the region\'s alerting state');
+    }
   }
 
   private restore(snap: AlertingSnapshot): void {
