@@ -8,16 +8,20 @@
 // one ServiceNow incident per episode), and Slack, which cannot dedupe, gets at most one
 // duplicate per step, which the delivery log marks possible_duplicate. How late the step after
 // a kill came is printed ("[alert-failover] ..."), not asserted.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningAgent } from '../agent/main.js';
 import { BUILTIN_RULES } from '../hub/alerting/index.js';
 import { pagerdutyReceiver, servicenowReceiver, slackReceiver, webhookReceiver, type HttpReceiver } from './harness/alert-receivers.js';
 import { HaServices } from './harness/ha-services.js';
 import { GroupHub } from './harness/hub-group.js';
 import { makePki, type TestPki } from './harness/pki.js';
+import { testLogger } from './harness/run-logs.js';
+import { makeNode, ScriptedSource } from './harness/scripted-source.js';
 import { assertBuilt } from './harness/sfleet-process.js';
+import { startTestAgent } from './harness/test-agent.js';
 import { waitFor } from './harness/wait.js';
 
 const REGION = 'alert-failover';
@@ -36,6 +40,8 @@ let pd: HttpReceiver;
 let hook: ReturnType<typeof webhookReceiver>;
 let slack: HttpReceiver;
 let snow: ReturnType<typeof servicenowReceiver>;
+let agent: RunningAgent | undefined;
+const source = new ScriptedSource('sim');
 
 interface Delivery {
   channel: string;
@@ -51,8 +57,9 @@ function alertingConfig(): Record<string, unknown> {
     evaluation_interval: '1s',
     group_wait: '0s',
     resolve_timeout: '30m',
-    // Only the alerts this test posts page: no built-in rule may add traffic to the receivers.
-    rules: Object.fromEntries(Object.keys(BUILTIN_RULES).map((r) => [r, { enabled: false }])),
+    keep_firing_for: '0s',
+    // Only the alerts this test posts, and node_down (for paging without etcd), page.
+    rules: { ...Object.fromEntries(Object.keys(BUILTIN_RULES).map((r) => [r, { enabled: false }])), node_down: { enabled: true, for: '0s', severity: 'critical' } },
     channels: [
       { type: 'pagerduty', integration_key: '${PD_KEY}', url: `${pd.url}/v2/enqueue`, timeout: '60s' },
       { type: 'webhook', url: `${hook.url}/hooks/sfleet`, secret: '${HOOK_SECRET}', timeout: '60s' },
@@ -185,6 +192,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  await agent?.close();
   for (const h of hubs) await h.kill('SIGKILL').catch(() => undefined);
   for (const r of [pd, hook, slack, snow]) await r?.close();
   await services?.stop();
@@ -273,4 +281,53 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     expect(slack.refused).toEqual([]);
     expect(snow.refused).toEqual([]);
   }, 600_000);
+
+  it('etcd stopped: with no leader for longer than the lease TTL + 10 s every hub pages a node-down to PagerDuty, one dedup_key, nothing to the other channels', async () => {
+    // All three hubs up again (the crash hook disarmed), and an agent of a simulated cluster.
+    for (const e of envs) delete e.SFLEET_TEST_ALERTING_KILL_AFTER_SEND;
+    for (const h of hubs) {
+      const alive = (() => {
+        try {
+          process.kill(h.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      if (!alive) await h.start();
+    }
+    await leader();
+    source.model.node = ['node1', 'node2', 'node3', 'node4'].map((n) => makeNode('sim', n));
+    agent = await startTestAgent(
+      { cluster: 'sim', name: 'head1', endpoints: hubs.map((h) => h.grpcAddress), backoff: ['100ms', '500ms'], tls: await pki.agent('sim', 'agent-sim'), spoolDir: mkdtempSync(join(tmpdir(), 'alert-failover-spool-')) },
+      { logger: testLogger('alerting-failover'), source },
+    );
+    for (const h of hubs) await waitFor(`${h.id} has the 4 nodes`, async () => (await h.client().all('/api/v1/nodes', {})).length === 4, 60_000, 200);
+
+    for (const m of ['etcd1', 'etcd2', 'etcd3'] as const) await services.kill(m);
+    const t0 = Date.now();
+    const headless = (h: GroupHub) => readFileSync(h.logFile, 'utf8').includes('pages through dedup-key channels only');
+    await waitFor('every hub pages by itself', () => hubs.every(headless), 60_000, 200);
+    console.log(`[alert-failover] etcd stopped: every hub paged by itself after ${Date.now() - t0} ms (lease TTL ${TTL_MS} ms + 10 s)`);
+
+    source.model.node[1] = makeNode('sim', 'node2', { state: 'DOWN', reason: 'not responding', reason_set_by: 'slurm' });
+    const nodeDown = (action: string) => pd.accepted.filter((r) => r.body.event_action === action && (action !== 'trigger' || (r.body.payload as { class?: string }).class === 'node_down'));
+    await waitFor('node-down paged PagerDuty', () => nodeDown('trigger').length > 0, 60_000, 100);
+    const keys = () => new Set(nodeDown('trigger').map((r) => String(r.body.dedup_key)));
+    const [key] = [...keys()];
+    // Every hub paged (its own delivery log), and all with the one dedup_key: one incident.
+    for (const h of hubs) await waitFor(`${h.id} paged`, async () => (await deliveries(h, key)).some((d) => d.channel === 'pagerduty' && d.outcome === 'delivered'), 30_000, 200);
+    expect(keys()).toEqual(new Set([key]));
+    expect(nodeDown('trigger').length).toBeLessThanOrEqual(hubs.length);
+    // Only the dedup-key channel: the webhook, Slack and ServiceNow heard nothing of it.
+    expect(hook.accepted.filter((r) => r.body.dedup_key === key)).toEqual([]);
+    expect(slack.accepted.filter((r) => JSON.stringify(r.body).includes('node2'))).toEqual([]);
+    expect([...snow.incidents.values()].filter((i) => i.correlation_id === key)).toEqual([]);
+
+    // The node is back: the incident is resolved with the same dedup_key.
+    source.model.node[1] = makeNode('sim', 'node2');
+    await waitFor('node-down resolved in PagerDuty', () => nodeDown('resolve').some((r) => r.body.dedup_key === key), 60_000, 100);
+    expect(new Set(nodeDown('resolve').map((r) => r.body.dedup_key))).toEqual(new Set([key]));
+    expect(pd.refused).toEqual([]);
+  }, 400_000);
 });

@@ -17,6 +17,7 @@ import { AckLinks } from './ack-link.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import type { AlertingDeps } from './deps.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
+import { HeadlessPaging, HEADLESS_GRACE_MS } from './headless.js';
 import { AlertHistoryBook, type AlertHistory } from './history.js';
 import { parseIntake } from './intake.js';
 import type { Alert } from './model.js';
@@ -56,6 +57,7 @@ export class Alerting {
   private queued?: Promise<boolean>;
   private resumed = false;
   private following?: NodeJS.Timeout;
+  private readonly headless?: HeadlessPaging;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -84,8 +86,13 @@ export class Alerting {
     this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
     // Without a data directory (tests) the key lives as long as the process.
     this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
-    // A follower reads the region's state every evaluation, so any hub lists the same alerts.
-    if (this.store.shared) this.following = setInterval(() => void this.follow(), config.evaluation_interval).unref();
+    if (deps.leaderless) {
+      const dedup = new Set(channelsOf(config).filter((c) => c.type === 'pagerduty').map((c) => c.name));
+      this.headless = new HeadlessPaging({ config, rules: this.rules, dedupChannels: dedup, known: () => this.pager.groups }, deps.leaderless.afterMs + HEADLESS_GRACE_MS, deps.clock.now());
+    }
+    // Not leading: a follower reads the region's state every evaluation (any hub lists the same
+    // alerts), and pages by itself when the group has had no leader for too long (headless.ts).
+    if (this.store.shared || this.headless) this.following = setInterval(() => void this.background(), config.evaluation_interval).unref();
   }
 
   /** Leader-only: take over the state, then evaluate and page every evaluation_interval. */
@@ -266,17 +273,38 @@ export class Alerting {
           if (ctx.signal.aborted) return;
         }
       }
-      this.term = { token: ctx.token, signal: ctx.signal };
       this.deps.logger.info({ fencing_token: ctx.token, alerts: this.tracker.alerts.size, groups: this.pager.groups.size, unsettled: this.outbox.length }, 'alerting: took over the region\'s alerting state');
-    } else if (this.resumed) {
-      return;
     }
+    this.term = { token: ctx.token, signal: ctx.signal };
+    if (!this.store.shared && this.resumed) return;
     this.resumed = true;
     for (const entry of this.outbox.splice(0)) this.send({ channel: entry.channel, notification: { ...entry.notification, possible_duplicate: true } });
   }
 
+  private async background(): Promise<void> {
+    await this.follow();
+    this.pageHeadless();
+  }
+
+  private pageHeadless(): void {
+    const h = this.headless;
+    if (!h) return;
+    const now = this.deps.clock.now();
+    if (this.term || this.deps.leaderless?.leader()) {
+      if (h.leaderSeen(now)) this.deps.logger.info('alerting: the hub group has a leader again; this hub stops paging by itself');
+      return;
+    }
+    if (!h.active) {
+      if (!h.due(now)) return;
+      this.deps.logger.warn({ channels: this.channelNames().filter((c) => this.deliverer.has(c)) }, 'alerting: no leader for longer than the lease TTL + 10 s: this hub evaluates the built-in rules itself and pages through dedup-key channels only');
+    }
+    const sends = h.evaluate(this.observations.context(now), this.silences);
+    const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
+    for (const s of sends) this.track(this.deliverer.deliver(s.channel, notificationOf(s, ctx)).catch(() => undefined));
+  }
+
   private async follow(): Promise<void> {
-    if (this.term) return;
+    if (this.term || !this.store.shared) return;
     try {
       const snap = await this.store.load();
       if (!this.term) this.restore(snap);
