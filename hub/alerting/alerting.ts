@@ -26,7 +26,7 @@ import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, 
 import { Observations } from './observations.js';
 import { AlertTracker, buildRules, type Rule } from './rules/index.js';
 import { Silences, type Silence } from './silences/index.js';
-import { AlertingStore, SharedAlertingStore, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
+import { AlertingStore, SharedAlertingStore, StateWriter, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
 import { alertView, scheduleViews, type AlertView, type ScheduleView } from './views.js';
 
 export type { AlertingDeps, HeardAgentLike } from './deps.js';
@@ -52,9 +52,7 @@ export class Alerting {
   private inhibited = new Map<string, string>();
   /** A hub group: this hub's term as leader (the token its writes carry); none while it follows. */
   private term?: { token: number; signal: AbortSignal };
-  /** Shared-store writes, one after another; a write waiting in line takes the newest state. */
-  private writing: Promise<unknown> = Promise.resolve();
-  private queued?: Promise<boolean>;
+  private readonly writer: StateWriter;
   private resumed = false;
   private following?: NodeJS.Timeout;
   private readonly headless?: HeadlessPaging;
@@ -63,6 +61,7 @@ export class Alerting {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
     const file = new AlertingStore(deps.shared ? undefined : dir ? join(dir, 'state.json') : undefined);
     this.store = deps.shared ? new SharedAlertingStore(deps.shared) : file;
+    this.writer = new StateWriter(this.store, () => this.snapshot(), () => this.term?.token, deps.logger);
     // A hub group loads the region's state when it starts leading (takeOver).
     const snap = file.loadSync();
     this.rules = buildRules(config);
@@ -407,43 +406,9 @@ export class Alerting {
     return { version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox, tickets: this.tickets.toJSON(), timelines: this.history.openTimelines() };
   }
 
-  /**
-   * Writes the state; resolves whether the sends claimed in it may go out. Standalone: written
-   * at once (a failed write is logged and the sends still go: paging beats bookkeeping). A hub
-   * group: only while leading, one write after another; a refused write (a newer leader took
-   * over) sends nothing, any other failure is logged and the sends go.
-   */
+  /** Writes the state (store.ts StateWriter); resolves whether the sends claimed in it may go out. */
   private persist(): Promise<boolean> {
-    if (!this.store.shared) {
-      try {
-        (this.store as AlertingStore).saveSync(this.snapshot());
-      } catch (err) {
-        this.deps.logger.error({ err: (err as Error).message }, 'alerting: could not write the alerting state');
-      }
-      return Promise.resolve(true);
-    }
-    if (!this.term) return Promise.resolve(false);
-    // A write already waiting will take the newest state when its turn comes.
-    if (this.queued) return this.queued;
-    const queued = this.writing.then(() => {
-      this.queued = undefined;
-      const term = this.term;
-      if (!term) return false;
-      return this.store.save(this.snapshot(), term.token).then(
-        () => true,
-        (err: Error) => {
-          if (err instanceof FencedOffError || (err as { code?: string }).code === 'SF_LEADER_FENCED') {
-            this.deps.logger.warn({ err: err.message }, 'alerting: a newer leader holds the alerting state; this hub sends nothing more');
-            return false;
-          }
-          this.deps.logger.error({ err: err.message }, 'alerting: could not write the alerting state (sends go out unclaimed)');
-          return true;
-        },
-      );
-    });
-    this.queued = queued;
-    this.writing = queued;
-    return queued;
+    return this.writer.write();
   }
 
   private affected(groups: GroupState[]): AlertView[] {

@@ -12,6 +12,7 @@
 //                refused, so it can neither overwrite its successor's state nor claim a send.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Logger } from '../../shared/logging/index.js';
 import { FencedOffError } from '../leader/index.js';
 import type { FencedDocument } from '../replication/index.js';
 import type { GroupState } from './dispatch/index.js';
@@ -101,5 +102,56 @@ export class SharedAlertingStore implements AlertingStateStore {
   async save(snapshot: AlertingSnapshot, token: number | undefined): Promise<void> {
     if (token === undefined) throw new FencedOffError('only the leader of the region writes the alerting state');
     await this.document.put(token, JSON.stringify(snapshot));
+  }
+}
+
+/**
+ * Writes the state and answers whether the sends claimed in it may go out. Standalone: written at
+ * once (a failed write is logged and the sends still go: paging beats bookkeeping). A hub group:
+ * only while leading (token), one write after another, a write waiting in line taking the newest
+ * state; a refused write (a newer leader took over) sends nothing, any other failure is logged
+ * and the sends go out unclaimed.
+ */
+export class StateWriter {
+  private writing: Promise<unknown> = Promise.resolve();
+  private queued?: Promise<boolean>;
+
+  constructor(
+    private readonly store: AlertingStateStore,
+    private readonly snapshot: () => AlertingSnapshot,
+    private readonly token: () => number | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  write(): Promise<boolean> {
+    if (this.store instanceof AlertingStore) {
+      try {
+        this.store.saveSync(this.snapshot());
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'alerting: could not write the alerting state');
+      }
+      return Promise.resolve(true);
+    }
+    if (this.token() === undefined) return Promise.resolve(false);
+    if (this.queued) return this.queued;
+    const queued = this.writing.then(() => {
+      this.queued = undefined;
+      const token = this.token();
+      if (token === undefined) return false;
+      return this.store.save(this.snapshot(), token).then(
+        () => true,
+        (err: Error) => {
+          if (err instanceof FencedOffError || (err as { code?: string }).code === 'SF_LEADER_FENCED') {
+            this.logger.warn({ err: err.message }, 'alerting: a newer leader holds the alerting state; this hub sends nothing more');
+            return false;
+          }
+          this.logger.error({ err: err.message }, 'alerting: could not write the alerting state (sends go out unclaimed)');
+          return true;
+        },
+      );
+    });
+    this.queued = queued;
+    this.writing = queued;
+    return queued;
   }
 }
