@@ -18,6 +18,7 @@ import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js
 import type { AlertingDeps } from './deps.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import { HeadlessPaging, HEADLESS_GRACE_MS } from './headless.js';
+import { Heartbeat } from './heartbeat/index.js';
 import { AlertHistoryBook, type AlertHistory } from './history.js';
 import { parseIntake } from './intake.js';
 import type { Alert } from './model.js';
@@ -56,6 +57,7 @@ export class Alerting {
   private resumed = false;
   private following?: NodeJS.Timeout;
   private readonly headless?: HeadlessPaging;
+  private readonly heartbeat?: Heartbeat;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -85,6 +87,7 @@ export class Alerting {
     this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
     // Without a data directory (tests) the key lives as long as the process.
     this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
+    if (config.heartbeat) this.heartbeat = new Heartbeat(config.heartbeat, { clock: deps.clock, logger: deps.logger });
     if (deps.leaderless) {
       const dedup = new Set(channelsOf(config).filter((c) => c.type === 'pagerduty').map((c) => c.name));
       this.headless = new HeadlessPaging({ config, rules: this.rules, dedupChannels: dedup, known: () => this.pager.groups }, deps.leaderless.afterMs + HEADLESS_GRACE_MS, deps.clock.now());
@@ -104,6 +107,7 @@ export class Alerting {
           while (!ctx.signal.aborted) {
             try {
               await this.tick();
+              this.heartbeat?.beat();
             } catch (err) {
               this.deps.logger.error({ err: (err as Error).message }, 'alerting: evaluation failed');
             }
@@ -298,6 +302,7 @@ export class Alerting {
       this.deps.logger.warn({ channels: this.channelNames().filter((c) => this.deliverer.has(c)) }, 'alerting: no leader for longer than the lease TTL + 10 s: this hub evaluates the built-in rules itself and pages through dedup-key channels only');
     }
     const sends = h.evaluate(this.observations.context(now), this.silences);
+    this.heartbeat?.beat();
     const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
     for (const s of sends) this.track(this.deliverer.deliver(s.channel, notificationOf(s, ctx)).catch(() => undefined));
   }
