@@ -27,7 +27,7 @@ import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, 
 import { Observations } from './observations.js';
 import { AlertTracker, buildRules, type Rule } from './rules/index.js';
 import { Silences, type Silence } from './silences/index.js';
-import { AlertingStore, SharedAlertingStore, StateWriter, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
+import { AlertingStore, DamagedStateError, emptySnapshot, SharedAlertingStore, StateWriter, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
 import { alertView, scheduleViews, type AlertView, type ScheduleView } from './views.js';
 
 export type { AlertingDeps, HeardAgentLike } from './deps.js';
@@ -271,6 +271,12 @@ export class Alerting {
           this.restore(await this.store.load());
           break;
         } catch (err) {
+          if (err instanceof DamagedStateError) {
+            // Paging beats bookkeeping: a damaged state is replaced, not retried forever.
+            this.deps.logger.error({ err: err.message }, 'alerting: the region\'s alerting state is damaged; this leader starts from an empty one');
+            this.restore(emptySnapshot());
+            break;
+          }
           this.deps.logger.warn({ err: (err as Error).message }, 'alerting: cannot load the region\'s alerting state yet; retrying');
           await sleep(1_000, ctx.signal);
           if (ctx.signal.aborted) return;

@@ -140,4 +140,16 @@ describe('alerting in a hub group: the state is the region\'s, under the leader\
     await b.idle();
     expect(channels.of('b')).toEqual(['slack:firing:1', 'pagerduty:firing:2', 'slack:firing:2']);
   });
+
+  it('a damaged region state does not stop paging: the leader starts from an empty one', async () => {
+    const { clock, fleet, doc, channels, a } = setup();
+    doc.text = '{"alerts": "not a list"';
+    fleet.down('n1');
+    await lead(a, doc, 30);
+    clock.advance(10_000);
+    await a.tick();
+    await a.idle();
+    expect(channels.of('a')).toEqual(['pagerduty:firing:1', 'slack:firing:1']);
+    expect(JSON.parse(doc.text).groups).toHaveLength(1);
+  });
 });

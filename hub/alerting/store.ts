@@ -43,9 +43,20 @@ export function emptySnapshot(): AlertingSnapshot {
   return { version: 1, alerts: [], groups: [], silences: [], used_nonces: {}, outbox: [], tickets: {}, timelines: {} };
 }
 
+/** The stored text is not an alerting state (damaged, or written by something else). */
+export class DamagedStateError extends Error {}
+
 function parseSnapshot(text: string): AlertingSnapshot {
-  const parsed = JSON.parse(text) as Partial<AlertingSnapshot>;
-  return { ...emptySnapshot(), ...parsed, version: 1 };
+  let parsed: Partial<AlertingSnapshot>;
+  try {
+    parsed = JSON.parse(text) as Partial<AlertingSnapshot>;
+  } catch (err) {
+    throw new DamagedStateError(`the alerting state is not JSON: ${(err as Error).message}`);
+  }
+  const snap = { ...emptySnapshot(), ...parsed, version: 1 as const };
+  const lists = [snap.alerts, snap.groups, snap.silences, snap.outbox];
+  if (typeof parsed !== 'object' || parsed === null || !lists.every(Array.isArray)) throw new DamagedStateError('the alerting state does not have the shape of one');
+  return snap;
 }
 
 export interface AlertingStateStore {
