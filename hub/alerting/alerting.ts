@@ -1,98 +1,37 @@
 // Alerting, wired: the rules over the fleet state -> alerts (for:, keep_firing_for) -> silences
-// and inhibition -> routes, groups and escalation (Pager) -> the outbox in the data directory
-// -> the channels (Deliverer). tick() is one evaluation; the leader runs it every
+// and inhibition -> routes, groups and escalation (Pager) -> the claim in the alerting state
+// (store.ts) -> the channels (Deliverer). tick() is one evaluation; the leader runs it every
 // evaluation_interval (singleton()). Alert changes are recorded in the event log, so they reach
 // the watch stream like controller events.
+//
+// Across a restart or a leader change: every deadline is a time in the state, and every send is
+// claimed (written to the outbox in the state) before it goes out and settled after its outcome.
+// A hub group's new leader loads the region's state when its term starts, sends again what is
+// still in the outbox (marked possible_duplicate) and continues each escalation at its next_at.
+// While this hub does not lead a group, it writes nothing and sends nothing.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Clock } from '../../shared/clock/index.js';
-import type { Tracing } from '../../shared/tracing/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../../shared/errors/index.js';
-import type { Logger } from '../../shared/logging/index.js';
-import type { EventLog } from '../events/index.js';
-import type { FleetState } from '../fleet/index.js';
-import { periodic, type Singleton } from '../leader/index.js';
+import { FencedOffError, sleep, type LeaderContext, type Singleton } from '../leader/index.js';
 import { AckLinks } from './ack-link.js';
+import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
+import type { AlertingDeps } from './deps.js';
+import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
+import { HeadlessPaging, HEADLESS_GRACE_MS } from './headless.js';
+import { Heartbeat } from './heartbeat/index.js';
 import { AlertHistoryBook, type AlertHistory } from './history.js';
 import { parseIntake } from './intake.js';
-import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
-import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import type { Alert } from './model.js';
-import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, TicketBook, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
-import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts, type Rule, type RuleContext } from './rules/index.js';
+import { notificationOf, testNotification } from './notification.js';
+import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, type Notifier } from './notify/index.js';
+import { Observations } from './observations.js';
+import { AlertTracker, buildRules, type Rule } from './rules/index.js';
 import { Silences, type Silence, type SilenceChange } from './silences/index.js';
-import { AlertingStore, type OutboxEntry } from './store.js';
+import { AlertingStore, DamagedStateError, emptySnapshot, SharedAlertingStore, StateWriter, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
+import { alertView, scheduleViews, type AlertView, type ScheduleView } from './views.js';
 
-/** Peer regions are asked at most this often, whatever evaluation_interval is. */
-const PEER_PROBE_EVERY_MS = 30_000;
-
-export interface AlertingDeps {
-  state: FleetState;
-  logger: Logger;
-  clock: Clock;
-  region: string;
-  /** Persist under <dataDir>/alerting/; omit for memory only (tests). */
-  dataDir?: string;
-  events?: EventLog;
-  /** Clustered: clusters whose replicated state is stale. */
-  stale?: () => ReadonlyMap<string, string>;
-  /** hub.yaml's `clusters:` map: the clusters the hub should hear from (cluster_expected_missing). */
-  expected?: () => readonly string[];
-  /** The hub's certificates and when they expire. */
-  certificates?: () => { name: string; notAfter: number }[];
-  /** Where ack links point (alerting.external_url wins). */
-  externalUrl?: () => string | undefined;
-  /** A span per notification attempt (channel, outcome, retry); absent or off: none. */
-  tracing?: Tracing;
-  /** Tests: retries and rate limits wait on this instead of timers. */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  /** The agents heard on this hub with their last heartbeat report (hub/ingest/agent-reports.ts). */
-  agents?: () => readonly HeardAgentLike[];
-  /** etcd, Redis and audit-log state now (peer regions come from probePeers). */
-  hub?: () => Omit<HubFacts, 'peersUnreachable'>;
-  /** Asks every peer region once; answers those that did not answer, with why. */
-  probePeers?: () => Promise<ReadonlyMap<string, string>>;
-  /** Tests: channels in place of those the config builds. */
-  notifiers?: (c: ChannelConfig) => Notifier;
-}
-
-/** An agent as hub/ingest/agent-reports.ts lists it. */
-export interface HeardAgentLike {
-  cluster: string;
-  agent: string;
-  version?: string;
-  report?: { last_poll_at: string; poll_failures_total: number; slurm_read_errors_total: number; spool_deltas: number; polling: boolean } | undefined;
-}
-
-export interface AlertGroupView {
-  group_key: string;
-  dedup_key: string;
-  policy: string | null;
-  step: number;
-  next_at: string | null;
-  acked_by: string | null;
-  acked_at: string | null;
-  channels_notified: string[];
-}
-
-export interface AlertView extends Alert {
-  silenced_by: string | null;
-  inhibited_by: string | null;
-  groups: AlertGroupView[];
-}
-
-/** A schedule as GET /api/v1/schedules shows it: who is on call now, and the next hand-offs (names only, no contacts). */
-export interface ScheduleView {
-  name: string;
-  time_zone: string;
-  handoff: { day: string; time: string };
-  users: string[];
-  on_call: string;
-  /** An override puts on_call there until this time. */
-  override_until: string | null;
-  next_handoffs: { at: string; from: string; to: string }[];
-}
+export type { AlertingDeps, HeardAgentLike } from './deps.js';
+export type { AlertGroupView, AlertView, ScheduleView } from './views.js';
 
 export class Alerting {
   private readonly rules: Rule[];
@@ -102,25 +41,31 @@ export class Alerting {
   private readonly inhibitor: Inhibitor;
   private readonly deliverer: Deliverer;
   private readonly deliveries: DeliveryLog;
-  private readonly store: AlertingStore;
+  private readonly store: AlertingStateStore;
   private readonly links: AckLinks;
   private readonly usedNonces: Record<string, number>;
   private readonly outbox: OutboxEntry[];
   private readonly tickets: TicketBook;
   private readonly history: AlertHistoryBook;
+  private readonly observations: Observations;
   private readonly notifiers: Notifier[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private inhibited = new Map<string, string>();
-  private readonly agentErrors = new CounterWindow();
-  private readonly loginFailures = new EventWindow();
-  private peersUnreachable: ReadonlyMap<string, string> = new Map();
-  private probing = false;
-  private probedAt = -Infinity;
+  /** A hub group: this hub's term as leader (the token its writes carry); none while it follows. */
+  private term?: { token: number; signal: AbortSignal };
+  private readonly writer: StateWriter;
+  private resumed = false;
+  private following?: NodeJS.Timeout;
+  private readonly headless?: HeadlessPaging;
+  private readonly heartbeat?: Heartbeat;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
-    this.store = new AlertingStore(dir ? join(dir, 'state.json') : undefined);
-    const snap = this.store.load();
+    const file = new AlertingStore(deps.shared ? undefined : dir ? join(dir, 'state.json') : undefined);
+    this.store = deps.shared ? new SharedAlertingStore(deps.shared) : file;
+    this.writer = new StateWriter(this.store, () => this.snapshot(), () => this.term?.token, deps.logger);
+    // A hub group loads the region's state when it starts leading (takeOver).
+    const snap = file.loadSync();
     this.rules = buildRules(config);
     this.tracker = new AlertTracker(snap.alerts, config.keep_firing_for);
     this.pager = new Pager(config, new Router(config), snap.groups);
@@ -129,9 +74,10 @@ export class Alerting {
     this.inhibitor = new Inhibitor(config);
     this.usedNonces = snap.used_nonces;
     this.outbox = snap.outbox;
-    this.tickets = new TicketBook(snap.tickets, () => this.persist());
+    this.tickets = new TicketBook(snap.tickets, () => void this.persist());
     this.history = new AlertHistoryBook(snap.timelines, dir ? join(dir, 'history.json') : undefined, (err) => deps.logger.error({ err: err.message }, 'alerting: could not write the alert history'));
     this.deliveries = new DeliveryLog(dir ? join(dir, 'deliveries.log') : undefined);
+    this.observations = new Observations(config, deps);
     const channels = new Map<string, { config: ChannelConfig; notifier: Notifier }>();
     for (const c of channelsOf(config)) {
       const notifier = deps.notifiers ? deps.notifiers(c) : buildNotifier(c, { tickets: this.tickets });
@@ -141,66 +87,70 @@ export class Alerting {
     this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
     // Without a data directory (tests) the key lives as long as the process.
     this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
+    if (config.heartbeat) this.heartbeat = new Heartbeat(config.heartbeat, { clock: deps.clock, logger: deps.logger });
+    if (deps.leaderless) {
+      const dedup = new Set(channelsOf(config).filter((c) => c.type === 'pagerduty').map((c) => c.name));
+      this.headless = new HeadlessPaging({ config, rules: this.rules, dedupChannels: dedup, known: () => this.pager.groups }, deps.leaderless.afterMs + HEADLESS_GRACE_MS, deps.clock.now());
+    }
+    // Not leading: a follower reads the region's state every evaluation (any hub lists the same
+    // alerts), and pages by itself when the group has had no leader for too long (headless.ts).
+    if (this.store.shared || this.headless) this.following = setInterval(() => void this.background(), config.evaluation_interval).unref();
   }
 
-  /** Leader-only: evaluate and page every evaluation_interval; first, what a stopped leader left in the outbox. */
+  /** Leader-only: take over the state, then evaluate and page every evaluation_interval. */
   singleton(): Singleton {
-    let resumed = false;
-    return periodic('alerting', this.config.evaluation_interval, async () => {
-      if (!resumed) {
-        resumed = true;
-        for (const entry of this.outbox.splice(0)) this.send(entry.channel, { ...entry.notification, possible_duplicate: true });
-      }
-      try {
-        await this.tick();
-      } catch (err) {
-        this.deps.logger.error({ err: (err as Error).message }, 'alerting: evaluation failed');
-      }
-    });
+    return {
+      name: 'alerting',
+      run: async (ctx) => {
+        try {
+          await this.takeOver(ctx);
+          while (!ctx.signal.aborted) {
+            try {
+              await this.tick();
+              this.heartbeat?.beat();
+            } catch (err) {
+              this.deps.logger.error({ err: (err as Error).message }, 'alerting: evaluation failed');
+            }
+            await sleep(this.config.evaluation_interval, ctx.signal);
+          }
+        } finally {
+          if (this.term?.signal === ctx.signal) this.term = undefined;
+        }
+      },
+    };
   }
 
   /** One evaluation at the clock's now: rules, transitions (recorded as events), paging. */
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
-    const window = this.tuned('job_failure_burst').window;
-    this.probe();
-    const ctx: RuleContext = {
-      now,
-      clusters: [...this.deps.state.clusters.values()].map((r) => clusterFacts(r, now, window)),
-      expected: this.deps.expected?.() ?? [],
-      stale: this.deps.stale?.() ?? new Map(),
-      certificates: this.deps.certificates?.() ?? [],
-      controllers: [...this.deps.state.clusters.values()].flatMap((r) => [...r.objects.controller.values()].map((c) => ({ cluster: r.name, hostname: c.hostname, responding: c.responding, server_thread_count: c.server_thread_count, agent_queue_size: c.agent_queue_size }))),
-      agents: this.agentFacts(now),
-      hub: { ...(this.deps.hub?.() ?? NO_HUB_FACTS), peersUnreachable: this.peersUnreachable },
-      loginFailures: this.loginFailures.counts(now, this.tuned('login_failures').window),
-    };
-    const { fired, resolved } = this.tracker.update(this.rules, ctx);
+    const { fired, resolved } = this.tracker.update(this.rules, this.observations.context(now));
     for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary);
     for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`);
     this.silences.prune(now);
-    this.page(now);
+    // Each evaluation is written (alerts pending since, last seen), paging or not.
+    if (!this.page(now)) void this.persist();
   }
 
   /** POST /api/v2/alerts: Alertmanager-compatible alerts join the rules' alerts (routes, silences, escalation). */
   receive(body: unknown, by: string): { accepted: number } {
     const alerts = parseIntake(body);
+    this.assertWriter();
     const now = this.deps.clock.now();
     for (const input of alerts) {
       const { fired, resolved } = this.tracker.upsertIntake(input, now, this.config.resolve_timeout);
       for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary, { source: 'intake', posted_by: by });
       for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`, { source: 'intake', posted_by: by });
     }
-    this.page(now);
+    if (!this.page(now)) void this.persist();
     return { accepted: alerts.length };
   }
 
   /** A failed login from `source` (the audit log's auth:login records, observed on this hub). */
   loginFailed(source: string): void {
-    this.loginFailures.add(source, this.deps.clock.now());
+    this.observations.loginFailed(source);
   }
 
-  /** Settles when every delivery started so far has its final outcome. */
+  /** Settles when every claim and delivery started so far has its final outcome. */
   async idle(): Promise<void> {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
@@ -216,6 +166,7 @@ export class Alerting {
   ack(id: string, by: string): AlertView[] {
     const groups = this.pager.groupsOf(id);
     if (!groups.length) throw new NotFoundError(`no paging alert or group "${id}" (resolved, not yet notified, or unknown)`);
+    this.assertWriter();
     const now = this.deps.clock.now();
     const sends: Send[] = [];
     for (const g of groups) sends.push(...this.pager.ack(g.key, by, now, this.tracker.alerts));
@@ -233,31 +184,34 @@ export class Alerting {
     const claim = this.links.verify(token, now);
     if (typeof claim === 'string') throw new BadRequestError(claim);
     if (this.usedNonces[claim.nonce]) throw new ConflictError('this ack link was used already');
+    this.assertWriter();
     this.usedNonces[claim.nonce] = claim.expires;
-    this.persist();
+    void this.persist();
     const by = 'ack-link';
     return { acked_by: by, alerts: this.ack(claim.dedup_key, by) };
   }
 
   /** Resolves an alert (fingerprint) or every alert of a group by hand: resolve notifications go out. */
   resolve(id: string, by: string): AlertView[] {
+    this.assertWriter();
     const now = this.deps.clock.now();
     const fps = this.tracker.alerts.has(id) ? [id] : this.pager.groupsOf(id).flatMap((g) => g.alerts);
     const done = fps.map((fp) => this.tracker.resolveByHand(fp, by, now)).filter((a): a is Alert => !!a);
     if (!done.length) throw new NotFoundError(`no firing alert or group "${id}"`);
     for (const a of done) this.event(a, 'alert_resolved', `resolved by ${by}: ${a.annotations.summary}`, { resolved_by: by });
-    this.page(now);
+    if (!this.page(now)) void this.persist();
     return done.map((a) => this.view(a, now));
   }
 
   addSilence(input: { matchers: string[]; starts_at?: string; ends_at: string; comment: string }, by: string): Silence {
+    this.assertWriter();
     let s: Silence;
     try {
       s = this.silences.add({ ...input, created_by: by }, this.deps.clock.now());
     } catch (err) {
       throw new BadRequestError((err as Error).message);
     }
-    this.persist();
+    void this.persist();
     return s;
   }
 
@@ -266,9 +220,10 @@ export class Alerting {
   }
 
   expireSilence(id: string): Silence {
+    this.assertWriter();
     const s = this.silences.expire(id, this.deps.clock.now());
     if (!s) throw new NotFoundError(`no silence "${id}" that the API may expire (config silences end in config)`);
-    this.persist();
+    void this.persist();
     return s;
   }
 
@@ -281,22 +236,9 @@ export class Alerting {
     return this.deliveries.list(q);
   }
 
-  /** Every schedule at the clock's now; the hand-offs are the rotation's (overrides are shown as override_until). */
+  /** Every schedule at the clock's now, with the next hand-offs. */
   schedules(): ScheduleView[] {
-    const now = this.deps.clock.now();
-    return [...this.pager.recipients.schedules].map(([name, s]) => {
-      const c = this.config.schedules[name];
-      const override = s.rotation.overrides.find((o) => o.start <= now && now < o.end);
-      return {
-        name,
-        time_zone: c.time_zone,
-        handoff: c.handoff,
-        users: c.users,
-        on_call: s.onCall(now),
-        override_until: override ? new Date(override.end).toISOString() : null,
-        next_handoffs: s.nextHandoffs(now, 4).map((h) => ({ at: new Date(h.at).toISOString(), from: h.from, to: h.to })),
-      };
-    });
+    return scheduleViews(this.config, this.pager.recipients, this.deps.clock.now());
   }
 
   channelNames(): string[] {
@@ -306,119 +248,153 @@ export class Alerting {
   /** Sends a test notification through one channel now; answers its final outcome. */
   async testChannel(name: string, by: string): Promise<{ outcome: string; deliveries: ReturnType<DeliveryLog['list']> }> {
     if (!this.deliverer.has(name)) throw new NotFoundError(`no channel "${name}"; channels: ${this.channelNames().join(', ') || 'none'}`);
-    const now = this.deps.clock.now();
-    const id = `test-${now}-${Math.random().toString(16).slice(2, 8)}`;
-    const labels = { alertname: 'sfleet_test', severity: 'info', cluster: '' };
-    const n: Notification = {
-      id, status: 'firing', group_key: id, dedup_key: id, severity: 'info', region: this.deps.region, title: `Test notification from sfleet (${by})`, text: 'This is a test of the channel; nothing is wrong.', summary: 'test notification', step: 1,
-      group_labels: labels, alerts: [{ fingerprint: id, status: 'firing', labels, summary: 'test notification', starts_at: new Date(now).toISOString() }],
-    };
+    const n = testNotification(this.deps.clock.now(), this.deps.region, by);
     const outcome = await this.deliverer.deliver(name, n);
-    return { outcome, deliveries: this.deliveries.list({ group_key: id }) };
+    return { outcome, deliveries: this.deliveries.list({ group_key: n.group_key }) };
   }
 
   async close(): Promise<void> {
+    clearInterval(this.following);
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const n of this.notifiers) await n.close?.().catch(() => undefined);
   }
 
-  private tuned(rule: keyof typeof BUILTIN_RULES): { window: number } {
-    return { window: this.config.rules[rule]?.window ?? BUILTIN_RULES[rule].defaults.window };
+  /**
+   * The start of a term: a hub group's leader loads the region's state (retrying until it can,
+   * or the term ends), then sends again what a stopped leader (or this hub before a restart) left
+   * claimed and unsettled. Standalone, the state was loaded at construction.
+   */
+  private async takeOver(ctx: LeaderContext): Promise<void> {
+    if (this.store.shared) {
+      for (;;) {
+        try {
+          this.restore(await this.store.load());
+          break;
+        } catch (err) {
+          if (err instanceof DamagedStateError) {
+            // Paging beats bookkeeping: a damaged state is replaced, not retried forever.
+            this.deps.logger.error({ err: err.message }, 'alerting: the region\'s alerting state is damaged; this leader starts from an empty one');
+            this.restore(emptySnapshot());
+            break;
+          }
+          this.deps.logger.warn({ err: (err as Error).message }, 'alerting: cannot load the region\'s alerting state yet; retrying');
+          await sleep(1_000, ctx.signal);
+          if (ctx.signal.aborted) return;
+        }
+      }
+      this.deps.logger.info({ fencing_token: ctx.token, alerts: this.tracker.alerts.size, groups: this.pager.groups.size, unsettled: this.outbox.length }, 'alerting: took over the region\'s alerting state');
+    }
+    this.term = { token: ctx.token, signal: ctx.signal };
+    if (!this.store.shared && this.resumed) return;
+    this.resumed = true;
+    for (const entry of this.outbox.splice(0)) this.send({ channel: entry.channel, notification: { ...entry.notification, possible_duplicate: true } });
   }
 
-  private agentFacts(now: number): AgentFacts[] {
-    const window = this.tuned('slurm_poll_errors').window;
-    const seen = new Set<string>();
-    const out = (this.deps.agents?.() ?? []).map((a) => {
-      const key = `${a.cluster}\u0000${a.agent}`;
-      seen.add(key);
-      const r = a.report;
-      const lastPoll = r?.last_poll_at ? Date.parse(r.last_poll_at) : NaN;
-      return {
-        cluster: a.cluster,
-        agent: a.agent,
-        version: a.version ?? '',
-        polling: r?.polling ?? false,
-        ...(Number.isFinite(lastPoll) ? { lastPollMs: lastPoll } : {}),
-        spoolDeltas: r?.spool_deltas ?? 0,
-        errorsInWindow: r ? this.agentErrors.increase(key, Number(r.poll_failures_total) + Number(r.slurm_read_errors_total), now, window) : 0,
-      };
-    });
-    this.agentErrors.keep(seen);
-    return out;
+  private async background(): Promise<void> {
+    await this.follow();
+    this.pageHeadless();
   }
 
-  /** One probe of the peer regions at a time; the rules read the last answer. */
-  private probe(): void {
+  private pageHeadless(): void {
+    const h = this.headless;
+    if (!h) return;
     const now = this.deps.clock.now();
-    if (!this.deps.probePeers || this.probing || now - this.probedAt < PEER_PROBE_EVERY_MS) return;
-    this.probing = true;
-    this.probedAt = now;
-    this.deps
-      .probePeers()
-      .then((down) => (this.peersUnreachable = down))
-      .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'alerting: peer region probe failed'))
-      .finally(() => (this.probing = false));
+    if (this.term || this.deps.leaderless?.leader()) {
+      if (h.leaderSeen(now)) this.deps.logger.info('alerting: the hub group has a leader again; this hub stops paging by itself');
+      return;
+    }
+    if (!h.active) {
+      if (!h.due(now)) return;
+      this.deps.logger.warn({ channels: this.channelNames().filter((c) => this.deliverer.has(c)) }, 'alerting: no leader for longer than the lease TTL + 10 s: this hub evaluates the built-in rules itself and pages through dedup-key channels only');
+    }
+    const sends = h.evaluate(this.observations.context(now), this.silences);
+    this.heartbeat?.beat();
+    const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
+    for (const s of sends) this.track(this.deliverer.deliver(s.channel, notificationOf(s, ctx)).catch(() => undefined));
   }
 
-  private page(now: number): void {
+  private async follow(): Promise<void> {
+    if (this.term || !this.store.shared) return;
+    try {
+      const snap = await this.store.load();
+      if (!this.term) this.restore(snap);
+    } catch (err) {
+      this.deps.logger.debug({ err: (err as Error).message }, 'alerting: cannot read the region\'s alerting state');
+    }
+  }
+
+  private restore(snap: AlertingSnapshot): void {
+    this.tracker.alerts.clear();
+    for (const a of snap.alerts) this.tracker.alerts.set(a.fingerprint, a);
+    this.pager.groups.clear();
+    for (const g of snap.groups) this.pager.groups.set(g.key, g);
+    this.silences.replaceApi(snap.silences);
+    for (const k of Object.keys(this.usedNonces)) delete this.usedNonces[k];
+    Object.assign(this.usedNonces, snap.used_nonces);
+    this.outbox.splice(0, this.outbox.length, ...snap.outbox);
+    this.tickets.replace(snap.tickets);
+    this.history.replaceOpen(snap.timelines);
+  }
+
+  /** A hub group's follower changes nothing: the leader holds the state (and would overwrite the change). */
+  private assertWriter(): void {
+    if (this.store.shared && !this.term) throw new FencedOffError('this hub does not lead the region: alerts, acknowledgements and silences change on the leader (GET /api/v1/members names it)');
+  }
+
+  /** Returns whether anything was sent (then the state was written with the claim). */
+  private page(now: number): boolean {
     const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing');
     this.inhibited = this.inhibitor.inhibited(firing);
     const active = firing.filter((a) => !this.inhibited.has(a.fingerprint) && !this.silences.silencing(a.labels, now));
-    this.dispatch(this.pager.tick(now, active, this.tracker.alerts));
+    const sends = this.pager.tick(now, active, this.tracker.alerts);
+    this.dispatch(sends);
+    return sends.length > 0;
   }
 
   /** Claims the sends in the outbox (durable), then hands them to the channels. */
   private dispatch(sends: Send[]): void {
-    const entries = sends.map((s) => ({ channel: s.channel, notification: this.notification(s) }));
+    if (!sends.length) return;
+    const now = this.deps.clock.now();
+    const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
+    const entries = sends.map((s) => ({ channel: s.channel, notification: notificationOf(s, ctx) }));
     this.outbox.push(...entries);
-    this.persist();
-    for (const e of entries) this.send(e.channel, e.notification, e);
+    const claimed = this.persist();
+    if (!this.store.shared) {
+      for (const e of entries) this.send(e);
+      return;
+    }
+    const p = claimed.then((ok) => {
+      if (ok) for (const e of entries) this.send(e);
+      else for (const e of entries) this.unclaim(e);
+    });
+    this.track(p);
   }
 
-  private send(channel: string, n: Notification, entry: OutboxEntry = { channel, notification: n }): void {
+  private send(entry: OutboxEntry): void {
+    const { channel, notification: n } = entry;
     if (!this.outbox.includes(entry)) this.outbox.push(entry);
     const p = this.deliverer
       .deliver(channel, n)
       .catch(() => 'failed' as const)
-      .then((outcome) => this.history.notified(n.alerts.map((a) => a.fingerprint), { at: new Date(this.deps.clock.now()).toISOString(), channel, status: n.status, step: n.step, outcome }))
+      .then((outcome) => {
+        this.deps.afterSend?.(channel, outcome);
+        this.history.notified(n.alerts.map((a) => a.fingerprint), { at: new Date(this.deps.clock.now()).toISOString(), channel, status: n.status, step: n.step, outcome });
+      })
       .finally(() => {
-        const i = this.outbox.indexOf(entry);
-        if (i >= 0) this.outbox.splice(i, 1);
-        this.persist();
-        this.inflight.delete(p);
+        this.unclaim(entry);
+        void this.persist();
       });
-    this.inflight.add(p);
+    this.track(p);
   }
 
-  private notification(s: Send): Notification {
-    const now = this.deps.clock.now();
-    const g = s.group;
-    const first = s.alerts[0];
-    const summary = s.alerts.length === 1 && first ? first.annotations.summary : `${s.alerts.length} ${g.labels.alertname ?? 'alerts'}${g.labels.cluster ? ` on ${g.labels.cluster}` : ''}`;
-    const base = this.config.external_url ?? this.deps.externalUrl?.();
-    const ackUrl = s.status === 'firing' && base ? `${base.replace(/\/$/, '')}/api/v1/alerts/ack-link?token=${this.links.sign(g.dedup_key, now + this.config.ack_link_ttl)}` : undefined;
-    const fields = { alertname: g.labels.alertname ?? first?.labels.alertname ?? '', cluster: g.labels.cluster ?? first?.labels.cluster ?? '', severity: s.severity, status: s.status, count: s.alerts.length, summary, region: this.deps.region, group_key: g.key, ack_url: ackUrl ?? '', step: g.step, policy: g.policy ?? '' };
-    const channel = channelsOf(this.config).find((c) => c.name === s.channel);
-    return {
-      id: s.id,
-      status: s.status,
-      group_key: g.key,
-      dedup_key: g.dedup_key,
-      severity: s.severity,
-      region: this.deps.region,
-      title: renderTemplate(channel?.title ?? '[{{severity}}] {{summary}}', fields),
-      text: renderTemplate(channel?.text ?? '{{summary}} (region {{region}}, step {{step}})', fields),
-      summary,
-      step: g.step,
-      ...(g.policy ? { policy: g.policy } : {}),
-      group_labels: g.labels,
-      alerts: s.alerts.map((a) => ({ fingerprint: a.fingerprint, status: a.state === 'firing' ? 'firing' : 'resolved', labels: a.labels, summary: a.annotations.summary, ...(a.starts_at ? { starts_at: a.starts_at } : {}), ...(a.ends_at ? { ends_at: a.ends_at } : {}) })),
-      ...(ackUrl ? { ack_url: ackUrl } : {}),
-      ...(g.acked_by ? { acked_by: g.acked_by } : {}),
-      ...(s.to ? { to: s.to } : {}),
-      ...(s.user ? { recipient: s.user } : {}),
-    };
+  private unclaim(entry: OutboxEntry): void {
+    const i = this.outbox.indexOf(entry);
+    if (i >= 0) this.outbox.splice(i, 1);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
   }
 
   /** A silence created or ended: a fleet-wide event (no cluster), so the alerts page lists again live. */
@@ -446,14 +422,15 @@ export class Alerting {
     }
   }
 
-  private persist(): void {
+  private snapshot(): AlertingSnapshot {
     const now = this.deps.clock.now();
     for (const [n, exp] of Object.entries(this.usedNonces)) if (exp <= now) delete this.usedNonces[n];
-    try {
-      this.store.save({ version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox, tickets: this.tickets.toJSON(), timelines: this.history.openTimelines() });
-    } catch (err) {
-      this.deps.logger.error({ err: (err as Error).message }, 'alerting: could not write the alerting state');
-    }
+    return { version: 1, alerts: [...this.tracker.alerts.values()], groups: [...this.pager.groups.values()], silences: this.silences.all().filter((s) => s.source === 'api'), used_nonces: this.usedNonces, outbox: this.outbox, tickets: this.tickets.toJSON(), timelines: this.history.openTimelines() };
+  }
+
+  /** Writes the state (store.ts StateWriter); resolves whether the sends claimed in it may go out. */
+  private persist(): Promise<boolean> {
+    return this.writer.write();
   }
 
   private affected(groups: GroupState[]): AlertView[] {
@@ -463,12 +440,6 @@ export class Alerting {
   }
 
   private view(a: Alert, now: number): AlertView {
-    const groups = [...this.pager.groups.values()].filter((g) => g.alerts.includes(a.fingerprint) || (g.notified_alerts ?? []).includes(a.fingerprint));
-    return {
-      ...a,
-      silenced_by: this.silences.silencing(a.labels, now)?.id ?? null,
-      inhibited_by: this.inhibited.get(a.fingerprint) ?? null,
-      groups: groups.map((g) => ({ group_key: g.key, dedup_key: g.dedup_key, policy: g.policy ?? null, step: g.step, next_at: g.next_at !== undefined ? new Date(g.next_at).toISOString() : null, acked_by: g.acked_by ?? null, acked_at: g.acked_at !== undefined ? new Date(g.acked_at).toISOString() : null, channels_notified: g.channels_notified })),
-    };
+    return alertView(a, this.pager.groups.values(), { silenced_by: this.silences.silencing(a.labels, now)?.id ?? null, inhibited_by: this.inhibited.get(a.fingerprint) ?? null });
   }
 }

@@ -10,6 +10,7 @@ import { parseMatcher } from './silences/matchers.js';
 import { BUILTIN_RULES } from './rules/builtin.js';
 import { checkExpression } from './rules/custom.js';
 import { scheduleProblems } from './oncall/index.js';
+import { heartbeatSchema } from './heartbeat/index.js';
 
 const url = z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/, 'expected a URL such as https://host/path');
 const matcherList = z.array(z.string().min(1)).superRefine((list, ctx) => {
@@ -323,6 +324,7 @@ export const alertingConfigSchema = z
     evaluation_interval: duration.default(5_000).describe('How often the rules are evaluated.'),
     external_url: url.optional().describe('The hub URL that ack links in notifications point to (default: the listener\'s).'),
     ack_link_ttl: duration.default(86_400_000).describe('How long an ack link in a notification works (once).'),
+    heartbeat: heartbeatSchema.optional().describe("A dead man's switch: a URL called every interval while paging works."),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -51,6 +51,12 @@ export class AlertHistoryBook {
     return this.open;
   }
 
+  /** A hub group's new leader: the region's open timelines replace what this hub knew. */
+  replaceOpen(open: Record<string, AlertHistory>): void {
+    for (const k of Object.keys(this.open)) delete this.open[k];
+    Object.assign(this.open, open);
+  }
+
   fired(a: Alert, at: string): void {
     this.open[a.fingerprint] = { fingerprint: a.fingerprint, labels: a.labels, summary: a.annotations.summary, fired_at: a.starts_at ?? at, acknowledged_at: null, acknowledged_by: null, resolved_at: null, resolved_by: null, timeline: [{ at: a.starts_at ?? at, what: 'fired' }] };
   }

@@ -24,6 +24,8 @@ export interface ReplicationKeys {
   sharedKv(key: string): string;
   /** A tenant's API rate-limit bucket (hash: tokens, at). */
   tenantRate(tenant: string): string;
+  /** A leader-only JSON document written under the fence (fenced-document.ts), e.g. "alerting". */
+  document(name: string): string;
 }
 
 export function replicationKeys(keyPrefix: string, region: string): ReplicationKeys {
@@ -44,6 +46,7 @@ export function replicationKeys(keyPrefix: string, region: string): ReplicationK
     // read the same keys during a rolling upgrade.
     sharedKv: (key) => `${p}session:${key}`,
     tenantRate: (tenant) => `${p}tenant-rate:${tenant}`,
+    document: (name) => `${p}doc:${name}`,
   };
 }
 

@@ -18,6 +18,7 @@ import { replicationKeys, type ReplicationKeys } from './keys.js';
 import { ReplicationPresence } from './presence.js';
 import { ReplicationPublisher } from './publisher.js';
 import { createRedis } from './redis-client.js';
+import { RedisFencedDocument, type FencedDocument } from './fenced-document.js';
 import { RedisFence } from './redis-fence.js';
 import { RedisDedupeStore, RedisSharedKvStore, type DedupeStore, type SharedKvStore } from './shared-stores.js';
 
@@ -159,6 +160,11 @@ export class Replication {
   redisStatus(): string {
     if (this.redis.status === 'ready' && this.presence.streamHealthy()) return 'ok';
     return `down: ${this.follower.lastError ?? `connection ${this.redis.status}`}`;
+  }
+
+  /** A leader-only document of the region, written under this Redis's fence. */
+  document(name: string): FencedDocument {
+    return new RedisFencedDocument(this.redis, this.fence, this.keys.document(name));
   }
 
   async close(): Promise<void> {

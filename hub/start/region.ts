@@ -100,6 +100,11 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     agents: () => ingest.reports.list(),
     hub: () => ({ etcd: leadership.status().etcd, redis: replication ? replication.redisStatus() : 'off', ...(audit.writable ? {} : { auditFailing: 'the last write failed; changes are refused' }) }),
     ...(config.regions?.peers.length ? { probePeers: () => federation.probe() } : {}),
+    // A hub group with Redis: the alerting state is the region's, written under the leader's fence.
+    ...(replication && leadership instanceof EtcdLeadership ? { shared: replication.document('alerting') } : {}),
+    // Paging must not depend on etcd: leaderless for longer than the lease TTL + 10 s, every hub pages.
+    ...(config.etcd && leadership instanceof EtcdLeadership ? { leaderless: { afterMs: config.etcd.lease_ttl, leader: () => leadership.status().leader } } : {}),
+    ...alertingTestHook(logger),
   });
   audit.observe((e) => {
     if (e.action === 'auth:login' && (e.outcome === 'failed' || e.outcome === 'denied') && e.source_ip) alerting.loginFailed(e.source_ip);
@@ -219,4 +224,21 @@ function openBackups(base: Foundations, history: HistoryService | undefined, lea
   const schedule = service.singleton();
   if (schedule) leadership.runner.register(schedule);
   return service;
+}
+
+/**
+ * Test hook, off unless SFLEET_TEST_ALERTING_KILL_AFTER_SEND names a channel: the hub kills itself
+ * (SIGKILL) when that channel has answered `delivered` and before the outcome is recorded, the
+ * crash that leaves a delivered send claimed and unsettled (test/alerting-failover.test.ts).
+ */
+function alertingTestHook(logger: Logger): { afterSend?: (channel: string, outcome: string) => void } {
+  const channel = process.env.SFLEET_TEST_ALERTING_KILL_AFTER_SEND;
+  if (!channel) return {};
+  return {
+    afterSend: (c, outcome) => {
+      if (c !== channel || outcome !== 'delivered') return;
+      logger.warn({ channel }, 'test hook SFLEET_TEST_ALERTING_KILL_AFTER_SEND: killing this hub before the outcome is recorded');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }

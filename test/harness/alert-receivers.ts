@@ -20,6 +20,8 @@ export type Script = ({ status: number; headers?: Record<string, string>; body?:
 abstract class LoopbackReceiver {
   readonly refused: { path: string; why: string }[] = [];
   readonly script: Script = [];
+  /** Requests a 'hang' entry holds open (read whole, never answered). */
+  held = 0;
   private server?: Server;
   url = '';
 
@@ -40,7 +42,10 @@ abstract class LoopbackReceiver {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const next = this.script.shift();
-    if (next === 'hang') return;
+    if (next === 'hang') {
+      this.held++;
+      return;
+    }
     if (next) {
       res.writeHead(next.status, next.headers ?? {}).end(next.body ?? '');
       return;

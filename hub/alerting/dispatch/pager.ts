@@ -60,6 +60,8 @@ export class Pager {
     private readonly config: AlertingConfig,
     private readonly router: Router,
     restored: readonly GroupState[],
+    /** A new group's dedup_key; default one per episode (the group key and when it opened). */
+    private readonly dedupKey: (groupKey: string, now: number) => string = (key, now) => `sfleet-${shortHash(`${key}@${now}`)}`,
   ) {
     for (const g of restored) this.groups.set(g.key, g);
     this.recipients = new Recipients(config);
@@ -74,7 +76,7 @@ export class Pager {
         const key = groupKey(target, labels);
         let group = this.groups.get(key);
         if (!group) {
-          group = { key, dedup_key: `sfleet-${shortHash(`${key}@${now}`)}`, target, labels, alerts: [], created_at: now, step: 0, channels_notified: [], seq: 0 };
+          group = { key, dedup_key: this.dedupKey(key, now), target, labels, alerts: [], created_at: now, step: 0, channels_notified: [], seq: 0 };
           this.groups.set(key, group);
         }
         let list = members.get(key);

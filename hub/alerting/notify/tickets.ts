@@ -27,6 +27,12 @@ export class TicketBook implements TicketRefs {
     this.onChange();
   }
 
+  /** A hub group's new leader: the region's tickets replace what this hub knew. */
+  replace(refs: Record<string, string>): void {
+    for (const k of Object.keys(this.refs)) delete this.refs[k];
+    Object.assign(this.refs, refs);
+  }
+
   toJSON(): Record<string, string> {
     return { ...this.refs };
   }

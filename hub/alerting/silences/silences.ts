@@ -35,6 +35,12 @@ export class Silences {
     return this.items;
   }
 
+  /** A hub group's new leader: the API silences are the region's (config ones stay). */
+  replaceApi(silences: readonly Silence[]): void {
+    const kept = this.items.filter((s) => s.source !== 'api');
+    this.items.splice(0, this.items.length, ...kept, ...silences.filter((s) => s.source === 'api'));
+  }
+
   active(now: number): Silence[] {
     return this.items.filter((s) => Date.parse(s.starts_at) <= now && now < Date.parse(s.ends_at));
   }
