@@ -1,5 +1,5 @@
-// Prometheus metrics of one hub instance. Fleet gauges are read from the state at scrape time
-// (fleet-series.ts, under the cardinality guard); the hub's own series (agents, controllers,
+// Prometheus metrics of one hub instance. Fleet gauges are counted as deltas apply
+// (fleet-counts.ts) and served at scrape time (fleet-series.ts, under the cardinality guard); the hub's own series (agents, controllers,
 // ingest, requests) follow. Conventions: base units (seconds, bytes), `_total` only on counters.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
@@ -8,6 +8,7 @@ import type { FleetState } from '../fleet/index.js';
 import type { IngestRegistry } from '../ingest/index.js';
 import { registerAgentMetrics } from './agent-series.js';
 import { registerControllerMetrics } from './controller-series.js';
+import { FleetCounts } from './fleet-counts.js';
 import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
 import { SEP } from './fleet-tally.js';
 
@@ -83,11 +84,13 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     },
   });
 
-  // Fleet gauges: one tally per scrape, shared by the families (a scrape reads them in a row).
+  // Fleet gauges: counts kept as deltas apply, read once per scrape and shared by the families
+  // (a scrape reads them in a row).
+  const counts = new FleetCounts(state);
   let memo: { at: number; result: ReturnType<typeof fleetSeries> } | undefined;
   const current = () => {
     const now = clock.now();
-    if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(state.clusters.values(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
+    if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(counts.tallies(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
     return memo.result;
   };
   const tenantOf = deps.tenantOf;
