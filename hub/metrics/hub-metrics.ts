@@ -10,7 +10,7 @@ import { registerAgentMetrics } from './agent-series.js';
 import { registerControllerMetrics } from './controller-series.js';
 import { FleetCounts } from './fleet-counts.js';
 import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
-import { SEP } from './fleet-tally.js';
+import { registerFleetGauge } from './fleet-gauges.js';
 
 export interface HubMetricsOptions {
   /** Fleet series at most (the cardinality guard); default 20,000. */
@@ -93,34 +93,8 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(counts.tallies(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
     return memo.result;
   };
-  const tenantOf = deps.tenantOf;
   for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, (typeof FLEET_FAMILIES)[FleetFamilyKey]][]) {
-    const hasAccount = (spec.labelNames as readonly string[]).includes('account');
-    new Gauge({
-      name: spec.name,
-      help: tenantOf ? `${spec.help}; tenant: the tenant that owns the ${hasAccount ? 'account' : 'whole cluster'} (absent: none)` : spec.help,
-      labelNames: tenantOf ? [...spec.labelNames, 'tenant'] : spec.labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        const family = current().byKey.get(key);
-        if (!family) return;
-        const tenants = new Map<string, string | undefined>();
-        for (const [k, v] of family.series) {
-          const values = k.split(SEP);
-          const labels: Record<string, string> = {};
-          spec.labelNames.forEach((l, i) => (labels[l] = values[i]!));
-          if (tenantOf) {
-            // One lookup per cluster (and account) per scrape, not per series.
-            const at = hasAccount ? `${labels.cluster}${SEP}${labels.account}` : labels.cluster!;
-            if (!tenants.has(at)) tenants.set(at, tenantOf(labels.cluster!, hasAccount ? labels.account : undefined));
-            const tenant = tenants.get(at);
-            if (tenant) labels.tenant = tenant;
-          }
-          this.set(labels, v);
-        }
-      },
-    });
+    registerFleetGauge(registry, spec, { family: () => Promise.resolve(current().byKey.get(key)), ...(deps.tenantOf ? { tenantOf: deps.tenantOf } : {}) });
   }
   new Gauge({
     name: 'sfleet_metrics_fleet_series',
