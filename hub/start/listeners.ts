@@ -13,6 +13,7 @@ import { PushgatewayPusher } from '../../shared/metrics/index.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
+import { requestIdInterceptor } from '../api/grpc/request-id.js';
 import { traceGrpcService } from '../api/grpc/call-trace.js';
 import { ConnectionLimiter } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
@@ -131,6 +132,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const grpcServer = new Server({
     'grpc.max_receive_message_length': config.limits.agent_message,
     interceptors: [
+      // x-request-id first: the gate's refusals carry the caller's id too.
+      requestIdInterceptor(),
       preReadGate({
         authenticator: gate.authenticator,
         rbac: gate.rbac,
