@@ -179,6 +179,25 @@ describe('hub metrics', () => {
     expect(alone.match(/^sfleet_account_jobs\{/gm)).toHaveLength(6_000);
   });
 
+  it('counts the alerting room\'s alerts by cluster, state and severity', async () => {
+    const alerts: { state: string; labels: Record<string, string> }[] = [
+      { state: 'firing', labels: { cluster: 'a', severity: 'critical', alertname: 'ControllerDown' } },
+      { state: 'firing', labels: { cluster: 'a', severity: 'critical', alertname: 'NodesDown' } },
+      { state: 'pending', labels: { cluster: 'b', severity: 'warning' } },
+      { state: 'resolved', labels: { alertname: 'HubLoginFlood' } },
+    ];
+    const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, alerts: { list: () => alerts } });
+    let text = await registry.metrics();
+    expect(value(text, 'sfleet_alerts', { cluster: 'a', state: 'firing', severity: 'critical' })).toBe(2);
+    expect(value(text, 'sfleet_alerts', { cluster: 'b', state: 'pending', severity: 'warning' })).toBe(1);
+    expect(value(text, 'sfleet_alerts', { cluster: '', state: 'resolved', severity: '' })).toBe(1);
+    // an alert's own labels (its name) are no series label
+    expect(text).not.toMatch(/^sfleet_alerts\{[^}]*alertname/m);
+    alerts.splice(0, 2);
+    text = await registry.metrics();
+    expect(value(text, 'sfleet_alerts', { cluster: 'a', state: 'firing', severity: 'critical' })).toBeUndefined();
+  });
+
   it('reads GPUs from gres and from job TRES', () => {
     expect(nodeGpus('gpu:a100:4(S:0-1),gpu:t4:2')).toBe(6);
     expect(nodeGpus('gpu:8')).toBe(8);

@@ -7,6 +7,7 @@ import { registerBuildInfo, registerProcessMetrics } from '../../shared/metrics/
 import type { FleetState } from '../fleet/index.js';
 import type { IngestRegistry } from '../ingest/index.js';
 import { registerAgentMetrics } from './agent-series.js';
+import { registerAlertingMetrics, type AlertSource } from './alerting-series.js';
 import { registerControllerMetrics } from './controller-series.js';
 import { FleetCounts } from './fleet-counts.js';
 import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
@@ -26,6 +27,8 @@ export interface HubMetricsDeps {
   ingest: Pick<IngestRegistry, 'stats' | 'reports'>;
   /** Open watchers (SSE and gRPC Watch). */
   watchers?: () => number;
+  /** The alerting room's alerts, for sfleet_alerts. */
+  alerts?: AlertSource;
   /**
    * Multi-tenancy: the tenant of a cluster's account, or of a whole cluster (account undefined),
    * for the `tenant` label of fleet series; absent: no tenant label.
@@ -121,6 +124,7 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
 
   registerControllerMetrics(registry, state, { topRpcUsers: options.topRpcUsers });
   registerAgentMetrics(registry, ingest.reports);
+  if (deps.alerts) registerAlertingMetrics(registry, deps.alerts);
   new Counter({
     name: 'sfleet_ingest_deltas_total',
     help: 'Agent deltas by outcome',
