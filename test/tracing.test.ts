@@ -154,7 +154,10 @@ describe('tracing', () => {
       const md = new Metadata();
       md.set('traceparent', traceparent);
       md.set('x-request-id', 'caller-grpc-7');
-      await new Promise((resolve, reject) => client.listClusters({}, md, (err, res) => (err ? reject(err) : resolve(res))));
+      let answered: Metadata | undefined;
+      await new Promise((resolve, reject) => client.listClusters({}, md, (err, res) => (err ? reject(err) : resolve(res))).on('metadata', (m: Metadata) => (answered = m)));
+      // the answer carries the caller's id back, as REST's header does
+      expect(answered?.get('x-request-id')).toEqual(['caller-grpc-7']);
     } finally {
       client.close();
     }

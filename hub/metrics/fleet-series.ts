@@ -2,7 +2,7 @@
 // Read at scrape time (memoized for a second: one scrape reads many families).
 import type { ClusterRecord } from '../fleet/index.js';
 import { guardSeries, type Family, type GuardResult } from './cardinality-guard.js';
-import { OTHER, SEP, tallyCluster, type Amounts } from './fleet-tally.js';
+import { OTHER, SEP, type Amounts, type ClusterTally } from './fleet-tally.js';
 
 interface FamilySpec {
   name: string;
@@ -33,12 +33,12 @@ export interface FleetSeriesOptions {
   topPendingReasons: number;
 }
 
-export function fleetSeries(clusters: Iterable<ClusterRecord>, opts: FleetSeriesOptions): GuardResult & { byKey: Map<FleetFamilyKey, Family> } {
+/** The families of each cluster's tally (kept as deltas apply: FleetCounts.tallies()). */
+export function fleetSeries(clusters: Iterable<[Pick<ClusterRecord, 'name'>, ClusterTally]>, opts: FleetSeriesOptions): GuardResult & { byKey: Map<FleetFamilyKey, Family> } {
   const fams = new Map<FleetFamilyKey, Family>();
   for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, FamilySpec][]) fams.set(key, { ...spec, series: new Map() });
   const put = (key: FleetFamilyKey, labels: string, v: number) => fams.get(key)!.series.set(labels, v);
-  for (const c of clusters) {
-    const t = tallyCluster(c.objects);
+  for (const [c, t] of clusters) {
     const pre = c.name + SEP;
     for (const [k, v] of t.jobs) put('jobs', pre + k, v);
     for (const [k, v] of t.accountJobs) put('accountJobs', pre + k, v);

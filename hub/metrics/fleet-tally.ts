@@ -1,7 +1,8 @@
-// One pass over the fleet state per scrape: every fleet gauge is a count or a sum from here, with
-// no per-job or per-node label (a job id label is a series per job; Prometheus dies of that).
-// The shape follows the Slurm exporters' per-partition and per-account gauges, but it reads the
-// hub's memory instead of costing slurmctld a full dump per scrape.
+// What every fleet gauge counts, with no per-job or per-node label (a job id label is a series
+// per job; Prometheus dies of that). The shape follows the Slurm exporters' per-partition and
+// per-account gauges, but it reads the hub's memory instead of costing slurmctld a full dump.
+// tallyCluster() is the whole recount: the definition. The hub serves the same tally kept as
+// deltas apply (fleet-counts.ts), which tests hold equal to this recount.
 import type { ClusterObjects } from '../../shared/delta/index.js';
 import type { Job, Node } from '../../shared/model/index.js';
 
@@ -71,16 +72,12 @@ export function tallyCluster(objects: ClusterObjects): ClusterTally {
     }
   }
   for (const node of objects.node.values()) {
-    const parts = node.partitions.length > 0 ? node.partitions : [NO_PARTITION];
-    const out = outOfService(node);
-    const gpus = nodeGpus(node.gres);
-    const cpus = split(node.cpus, node.alloc_cpus, out);
-    const mem = split(node.memory_mb * MIB, node.alloc_memory_mb * MIB, out);
+    const { parts, out, gpus, cpus, mem } = nodeShares(node);
     addAmounts(t.cpus, cpus);
     addAmounts(t.memoryBytes, mem);
     for (const p of parts) {
       add(t.nodes, p + SEP + node.state, 1);
-      for (const f of node.flags) if ((NODE_FLAGS as readonly string[]).includes(f)) add(t.nodeFlags, p + SEP + f, 1);
+      for (const f of node.flags) if (isCountedFlag(f)) add(t.nodeFlags, p + SEP + f, 1);
       addAmounts(amountsOf(t.partitionCpus, p), cpus);
       addAmounts(amountsOf(t.partitionMemoryBytes, p), mem);
       // GPU allocation comes from running jobs; here only where the GPUs are and whether usable.
@@ -112,6 +109,32 @@ export function jobGpus(job: Pick<Job, 'tres'>): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** What one node adds to its cluster's and partitions' series. */
+export interface NodeShares {
+  parts: readonly string[];
+  /** Out of service: its free CPUs, memory and GPUs are unavailable, not idle. */
+  out: boolean;
+  gpus: number;
+  cpus: Amounts;
+  mem: Amounts;
+}
+
+export function nodeShares(node: Node): NodeShares {
+  const out = outOfService(node);
+  return {
+    parts: node.partitions.length > 0 ? node.partitions : [NO_PARTITION],
+    out,
+    gpus: nodeGpus(node.gres),
+    cpus: split(node.cpus, node.alloc_cpus, out),
+    mem: split(node.memory_mb * MIB, node.alloc_memory_mb * MIB, out),
+  };
+}
+
+/** Whether a node flag has a series of its own (sfleet_node_flags). */
+export function isCountedFlag(flag: string): boolean {
+  return (NODE_FLAGS as readonly string[]).includes(flag);
+}
+
 function outOfService(node: Node): boolean {
   return OUT_OF_SERVICE.has(node.state) || node.flags.some((f) => OUT_OF_SERVICE.has(f));
 }
@@ -122,14 +145,14 @@ function split(total: number, allocated: number, out: boolean): Amounts {
 }
 
 /** Jobs hold GPUs that were counted idle (or unavailable on a draining node): move them. */
-function moveToAllocated(a: Amounts, n: number): void {
+export function moveToAllocated(a: Amounts, n: number): void {
   const fromIdle = Math.min(n, a.idle);
   a.idle -= fromIdle;
   a.unavailable -= Math.min(n - fromIdle, a.unavailable);
   a.allocated += n;
 }
 
-function zero(): Amounts {
+export function zero(): Amounts {
   return { allocated: 0, idle: 0, unavailable: 0 };
 }
 

@@ -5,6 +5,7 @@ import { ManualClock } from '../../shared/clock/index.js';
 import { FleetState } from '../fleet/index.js';
 import { AgentReports } from '../ingest/index.js';
 import { newIngestStats } from '../ingest/stats.js';
+import { FLEET_FAMILIES } from './fleet-series.js';
 import { createHubMetrics } from './hub-metrics.js';
 import { jobGpus, nodeGpus } from './fleet-tally.js';
 
@@ -156,6 +157,45 @@ describe('hub metrics', () => {
     // the backup (no diag of its own) has none of these series
     expect(text).not.toMatch(/^sfleet_controller_(schedule|backfill|jobs|rpc|user)\w*\{[^}]*controller="ctl2"/m);
     expect(value(text, 'sfleet_controller_up', { cluster: 'a', controller: 'ctl2', mode: 'backup' })).toBe(1);
+  });
+
+  it('a large scrape lets other work run while it builds, and two scrapes at once give the same text', async () => {
+    const state = new FleetState();
+    const jobs = Array.from({ length: 6_000 }, (_, i) => testJob(i + 1, { account: `acct${Math.floor(i / 2) % 3_000}`, state: i % 2 ? 'PENDING' : 'RUNNING' }));
+    state.apply(jobDelta(jobs, { snapshot: true }));
+    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } });
+    const alone = await registry.metrics();
+    let done = false;
+    let ranDuring = false;
+    const scrapes = Promise.all([registry.metrics(), registry.metrics()]).finally(() => (done = true));
+    setImmediate(() => (ranDuring = !done));
+    const [a, b] = await scrapes;
+    expect(ranDuring).toBe(true);
+    // the fleet families (process series move between scrapes)
+    const fleetLines = (text: string) => text.split('\n').filter((l) => Object.values(FLEET_FAMILIES).some((f) => l.startsWith(`${f.name}{`) || l.includes(` ${f.name} `))).join('\n');
+    expect(fleetLines(alone).length).toBeGreaterThan(100_000);
+    expect(fleetLines(a)).toBe(fleetLines(alone));
+    expect(fleetLines(b)).toBe(fleetLines(alone));
+    expect(alone.match(/^sfleet_account_jobs\{/gm)).toHaveLength(6_000);
+  });
+
+  it('counts the alerting room\'s alerts by cluster, state and severity', async () => {
+    const alerts: { state: string; labels: Record<string, string> }[] = [
+      { state: 'firing', labels: { cluster: 'a', severity: 'critical', alertname: 'ControllerDown' } },
+      { state: 'firing', labels: { cluster: 'a', severity: 'critical', alertname: 'NodesDown' } },
+      { state: 'pending', labels: { cluster: 'b', severity: 'warning' } },
+      { state: 'resolved', labels: { alertname: 'HubLoginFlood' } },
+    ];
+    const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, alerts: { list: () => alerts } });
+    let text = await registry.metrics();
+    expect(value(text, 'sfleet_alerts', { cluster: 'a', state: 'firing', severity: 'critical' })).toBe(2);
+    expect(value(text, 'sfleet_alerts', { cluster: 'b', state: 'pending', severity: 'warning' })).toBe(1);
+    expect(value(text, 'sfleet_alerts', { cluster: '', state: 'resolved', severity: '' })).toBe(1);
+    // an alert's own labels (its name) are no series label
+    expect(text).not.toMatch(/^sfleet_alerts\{[^}]*alertname/m);
+    alerts.splice(0, 2);
+    text = await registry.metrics();
+    expect(value(text, 'sfleet_alerts', { cluster: 'a', state: 'firing', severity: 'critical' })).toBeUndefined();
   });
 
   it('reads GPUs from gres and from job TRES', () => {

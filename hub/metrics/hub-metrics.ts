@@ -1,5 +1,5 @@
-// Prometheus metrics of one hub instance. Fleet gauges are read from the state at scrape time
-// (fleet-series.ts, under the cardinality guard); the hub's own series (agents, controllers,
+// Prometheus metrics of one hub instance. Fleet gauges are counted as deltas apply
+// (fleet-counts.ts) and served at scrape time (fleet-series.ts, under the cardinality guard); the hub's own series (agents, controllers,
 // ingest, requests) follow. Conventions: base units (seconds, bytes), `_total` only on counters.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
@@ -7,9 +7,11 @@ import { registerBuildInfo, registerProcessMetrics } from '../../shared/metrics/
 import type { FleetState } from '../fleet/index.js';
 import type { IngestRegistry } from '../ingest/index.js';
 import { registerAgentMetrics } from './agent-series.js';
+import { registerAlertingMetrics, type AlertSource } from './alerting-series.js';
 import { registerControllerMetrics } from './controller-series.js';
+import { FleetCounts } from './fleet-counts.js';
 import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
-import { SEP } from './fleet-tally.js';
+import { registerFleetGauge } from './fleet-gauges.js';
 
 export interface HubMetricsOptions {
   /** Fleet series at most (the cardinality guard); default 20,000. */
@@ -25,6 +27,8 @@ export interface HubMetricsDeps {
   ingest: Pick<IngestRegistry, 'stats' | 'reports'>;
   /** Open watchers (SSE and gRPC Watch). */
   watchers?: () => number;
+  /** The alerting room's alerts, for sfleet_alerts. */
+  alerts?: AlertSource;
   /**
    * Multi-tenancy: the tenant of a cluster's account, or of a whole cluster (account undefined),
    * for the `tenant` label of fleet series; absent: no tenant label.
@@ -83,41 +87,17 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     },
   });
 
-  // Fleet gauges: one tally per scrape, shared by the families (a scrape reads them in a row).
+  // Fleet gauges: counts kept as deltas apply, read once per scrape and shared by the families
+  // (a scrape reads them in a row).
+  const counts = new FleetCounts(state);
   let memo: { at: number; result: ReturnType<typeof fleetSeries> } | undefined;
   const current = () => {
     const now = clock.now();
-    if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(state.clusters.values(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
+    if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(counts.tallies(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10 }) };
     return memo.result;
   };
-  const tenantOf = deps.tenantOf;
   for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, (typeof FLEET_FAMILIES)[FleetFamilyKey]][]) {
-    const hasAccount = (spec.labelNames as readonly string[]).includes('account');
-    new Gauge({
-      name: spec.name,
-      help: tenantOf ? `${spec.help}; tenant: the tenant that owns the ${hasAccount ? 'account' : 'whole cluster'} (absent: none)` : spec.help,
-      labelNames: tenantOf ? [...spec.labelNames, 'tenant'] : spec.labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        const family = current().byKey.get(key);
-        if (!family) return;
-        const tenants = new Map<string, string | undefined>();
-        for (const [k, v] of family.series) {
-          const values = k.split(SEP);
-          const labels: Record<string, string> = {};
-          spec.labelNames.forEach((l, i) => (labels[l] = values[i]!));
-          if (tenantOf) {
-            // One lookup per cluster (and account) per scrape, not per series.
-            const at = hasAccount ? `${labels.cluster}${SEP}${labels.account}` : labels.cluster!;
-            if (!tenants.has(at)) tenants.set(at, tenantOf(labels.cluster!, hasAccount ? labels.account : undefined));
-            const tenant = tenants.get(at);
-            if (tenant) labels.tenant = tenant;
-          }
-          this.set(labels, v);
-        }
-      },
-    });
+    registerFleetGauge(registry, spec, { family: () => Promise.resolve(current().byKey.get(key)), ...(deps.tenantOf ? { tenantOf: deps.tenantOf } : {}) });
   }
   new Gauge({
     name: 'sfleet_metrics_fleet_series',
@@ -144,6 +124,7 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
 
   registerControllerMetrics(registry, state, { topRpcUsers: options.topRpcUsers });
   registerAgentMetrics(registry, ingest.reports);
+  if (deps.alerts) registerAlertingMetrics(registry, deps.alerts);
   new Counter({
     name: 'sfleet_ingest_deltas_total',
     help: 'Agent deltas by outcome',

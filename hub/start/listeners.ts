@@ -13,6 +13,7 @@ import { PushgatewayPusher } from '../../shared/metrics/index.js';
 import { grpcServerCredentials } from '../../shared/tls/index.js';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
+import { requestIdInterceptor } from '../api/grpc/request-id.js';
 import { traceGrpcService } from '../api/grpc/call-trace.js';
 import { ConnectionLimiter } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
@@ -68,7 +69,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const { oidc, saml } = gate;
   const observe = config.observability.metrics;
   const tenancy = gate.tenancy?.enabled ? gate.tenancy : undefined;
-  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topRpcUsers: observe.top_rpc_users });
+  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, alerts: region.alerting, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topRpcUsers: observe.top_rpc_users });
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
@@ -137,6 +138,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const grpcServer = new Server({
     'grpc.max_receive_message_length': config.limits.agent_message,
     interceptors: [
+      // x-request-id first: the gate's refusals carry the caller's id too.
+      requestIdInterceptor(),
       preReadGate({
         authenticator: gate.authenticator,
         rbac: gate.rbac,

@@ -3,6 +3,7 @@
 // order, at most `window` unacked) with frames encoded once up front (lib/wire.ts), so the
 // sender spends its CPU on the transport, not on protobuf. The same frames go to the raw sink
 // and to the real hub: the two runs differ only in what the receiver does with them.
+import { randomBytes } from 'node:crypto';
 import { Client, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { loadTls, grpcClientCredentials, type TlsFiles } from '../../../shared/tls/index.js';
 import { refOf } from '../../../shared/delta/index.js';
@@ -120,12 +121,21 @@ async function sendSnapshot(s: Stream): Promise<void> {
   await waitAcked(s, 1);
 }
 
-/** Streams deltas on every stream until durationMs, keeping `window` unacked; waits for the last acks. */
-async function stream(durationMs: number, window: number): Promise<{ updates: number; deltas: number; bytes: number; ms: number }> {
+/** A sampled W3C traceparent of a new trace, as a traced poll's delta carries. */
+function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+/**
+ * Streams deltas on every stream until durationMs, keeping `window` unacked; waits for the last
+ * acks. `tracedEvery`: every Nth delta carries a traceparent (an agent sampling 1 poll in N).
+ */
+async function stream(durationMs: number, window: number, tracedEvery = 0): Promise<{ updates: number; deltas: number; traced: number; bytes: number; ms: number }> {
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + durationMs;
   let updates = 0;
   let deltas = 0;
+  let traced = 0;
   let bytes = 0;
   await Promise.all(
     streams.map(
@@ -135,7 +145,9 @@ async function stream(durationMs: number, window: number): Promise<{ updates: nu
           const pump = (): void => {
             while (s.seq - s.acked < window && Date.now() < deadline) {
               const { body, updates: n } = s.bodies[next++ % s.bodies.length];
-              const frame = deltaMessage(s.name, s.epoch, ++s.seq, body);
+              const trace = tracedEvery > 0 && (deltas + 1) % tracedEvery === 0;
+              if (trace) traced++;
+              const frame = deltaMessage(s.name, s.epoch, ++s.seq, body, trace ? newTraceparent() : undefined);
               s.call!.write(frame);
               updates += n;
               deltas++;
@@ -152,7 +164,7 @@ async function stream(durationMs: number, window: number): Promise<{ updates: nu
         }),
     ),
   );
-  return { updates, deltas, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  return { updates, deltas, traced, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
 
 serve(
@@ -163,7 +175,7 @@ serve(
       await Promise.all(streams.map((s) => sendSnapshot(s)));
       return { ms: Date.now() - t0, snapshotBytes: streams.reduce((n, s) => n + s.snapshotBody.length, 0) };
     },
-    stream: ({ durationMs, window }: { durationMs: number; window: number }) => stream(durationMs, window),
+    stream: ({ durationMs, window, tracedEvery }: { durationMs: number; window: number; tracedEvery?: number }) => stream(durationMs, window, tracedEvery),
     close: () => {
       for (const s of streams) {
         s.call?.end();

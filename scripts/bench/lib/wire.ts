@@ -20,9 +20,9 @@ export function encodeDeltaBody(upserts: FleetObject[], removals: ObjectRef[], o
   return Buffer.from(Delta.encode({ cluster: '', epoch: 0, seq: 0, upserts, removals, observed_at: observedAt, snapshot, events: [], snapshot_part: 0, snapshot_parts: 0 }).finish());
 }
 
-/** An AgentMessage{delta} from a header and a pre-encoded body. */
-export function deltaMessage(cluster: string, epoch: number, seq: number, body: Buffer): Buffer {
-  const header = Buffer.from(Delta.encode({ cluster, epoch, seq, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0 }).finish());
+/** An AgentMessage{delta} from a header and a pre-encoded body; `traceparent`: the poll that made it was traced. */
+export function deltaMessage(cluster: string, epoch: number, seq: number, body: Buffer, traceparent?: string): Buffer {
+  const header = Buffer.from(Delta.encode({ cluster, epoch, seq, upserts: [], removals: [], observed_at: '', snapshot: false, events: [], snapshot_part: 0, snapshot_parts: 0, ...(traceparent ? { traceparent } : {}) }).finish());
   const len = header.length + body.length;
   return Buffer.concat([Buffer.from([0x12, ...varint(len)]), header, body], 1 + varint(len).length + len);
 }

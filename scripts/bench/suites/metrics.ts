@@ -2,14 +2,16 @@
 // - the fleet series served at 100k jobs over 10 clusters, 500 accounts and 50 partitions
 //   (target: at most 10,000, the cardinality guard's default 20,000 leaving room);
 // - one scrape (the registry rendered to text, as GET /metrics does) at 1M jobs: at most 250 ms;
-// - the p99 of a fleet read (a page of one user's jobs) with scrapes running between reads,
-//   against the same reads without: raised by at most 10%. Both run on one event loop, as in the
-//   hub, so a scrape that blocks shows in the reads' tail.
+// - the p99 of the jobs query (open loop, 200 a second) with a scrape every 15 s (Prometheus' usual
+//   interval) on the same event loop, against the same queries without: raised by at most 10%. Both run on one event loop, as
+//   in the hub, so a scrape that blocks shows in the queries' tail.
 // Quick mode runs 20k jobs throughout: seconds, the targets shown but not judged.
 import { performance } from 'node:perf_hooks';
-import { jobDelta, testJob } from '../../../shared/delta/testdata/fleet-fixtures.js';
+import { jobDelta, testJob, testNode } from '../../../shared/delta/testdata/fleet-fixtures.js';
+import { wrapObject } from '../../../shared/model/index.js';
+import { Prng } from '../lib/workload.js';
 import { ManualClock } from '../../../shared/clock/index.js';
-import { FleetState } from '../../../hub/fleet/index.js';
+import { FleetState, queryJobs } from '../../../hub/fleet/index.js';
 import { AgentReports } from '../../../hub/ingest/index.js';
 import { newIngestStats } from '../../../hub/ingest/stats.js';
 import { createHubMetrics } from '../../../hub/metrics/index.js';
@@ -17,21 +19,45 @@ import { fullSizeTarget, measured, percentile, round, type BenchContext, type Me
 
 const CLUSTERS = 10;
 const ACCOUNTS = 500;
-const PARTITIONS = 50;
-const STATES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
+/** Partitions are a cluster's own: 5 per cluster, 50 in the fleet. */
+const PARTITIONS_PER_CLUSTER = 5;
+const NODES_PER_CLUSTER = 200;
+const USERS = 2000;
+/** A plausible mix; drawn at random per job, so no two fields line up by accident. */
+const STATES = ['PENDING', 'PENDING', 'PENDING', 'RUNNING', 'RUNNING', 'RUNNING', 'RUNNING', 'COMPLETED', 'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'] as const;
+const REASONS = ['Priority', 'Resources', 'Dependency', 'QOSMaxJobsPerUserLimit', 'AssocGrpCpuLimit', 'ReqNodeNotAvail', 'BeginTime', 'JobHeldUser', 'PartitionTimeLimit', 'QOSGrpGRES', 'AssocMaxJobsLimit', 'Reservation', 'launch_failed_requeued_held', 'BadConstraints', 'InvalidAccount', 'None'];
+const NODE_STATES = ['IDLE', 'MIXED', 'MIXED', 'ALLOCATED', 'ALLOCATED', 'DOWN'] as const;
+const NODE_FLAGS = [[], [], [], ['DRAIN'], ['MAINTENANCE'], ['NOT_RESPONDING'], ['DRAIN', 'NOT_RESPONDING']];
+/** Jobs queries a second (a busy API: dashboards and CLIs of many users). */
+const QUERY_RATE = 200;
+/** A scrape every 15 s, the interval Prometheus is usually given (quick mode: every 2 s, to see some). */
+const SCRAPE_EVERY_MS = 15_000;
+const QUICK_SCRAPE_EVERY_MS = 2_000;
 
-function fleetOf(jobs: number): FleetState {
+/**
+ * A fleet of `jobs` jobs over 10 clusters (5 partitions and 200 nodes each) and 500 accounts.
+ * `accountsEverywhere`: any account may run on any cluster (each cluster sees nearly all 500 with
+ * both pending and running jobs: the most series); otherwise each account has associations on
+ * 2 of the 10 clusters, as accounts tend to.
+ */
+function fleetOf(jobs: number, accountsEverywhere: boolean): FleetState {
   const clock = new ManualClock(0);
   const state = new FleetState({ clock });
+  const rng = new Prng(15);
   const perCluster = Math.ceil(jobs / CLUSTERS);
   for (let c = 0; c < CLUSTERS; c++) {
     const cluster = `bench-${c}`;
-    const list = [];
+    const partitions = Array.from({ length: PARTITIONS_PER_CLUSTER }, (_, p) => `${cluster}-part-${p}`);
+    const accounts = accountsEverywhere ? Array.from({ length: ACCOUNTS }, (_, a) => `acct-${a}`) : Array.from({ length: ACCOUNTS }, (_, a) => `acct-${a}`).filter((_, a) => a % (CLUSTERS / 2) === c % (CLUSTERS / 2));
+    const upserts = [];
     for (let i = 0; i < perCluster; i++) {
-      const n = c * perCluster + i;
-      list.push(testJob(i + 1, { cluster, account: `acct-${n % ACCOUNTS}`, partition: `part-${n % PARTITIONS}`, user: `user-${n % 2000}`, state: STATES[n % STATES.length], state_reason: n % 4 === 0 ? `Reason${n % 13}` : 'None' }));
+      const st = rng.pick(STATES);
+      upserts.push(wrapObject('job', testJob(i + 1, { cluster, account: rng.pick(accounts), partition: rng.pick(partitions), user: `user-${rng.int(0, USERS - 1)}`, state: st, state_reason: st === 'PENDING' ? rng.pick(REASONS) : 'None', tres: st === 'RUNNING' && rng.chance(0.2) ? 'cpu=8,gres/gpu=1' : 'cpu=8' })));
     }
-    state.apply({ ...jobDelta(list, { snapshot: true }), cluster });
+    for (let n = 0; n < NODES_PER_CLUSTER; n++) {
+      upserts.push(wrapObject('node', testNode(`${cluster}-n${n}`, { cluster, state: rng.pick(NODE_STATES), flags: rng.pick(NODE_FLAGS), partitions: [rng.pick(partitions)], cpus: 64, alloc_cpus: rng.int(0, 64), memory_mb: 256_000, alloc_memory_mb: rng.int(0, 256_000), gres: n % 10 === 0 ? 'gpu:a100:4' : '' })));
+    }
+    state.apply({ ...jobDelta([], { snapshot: true, cluster }), upserts });
   }
   return state;
 }
@@ -48,28 +74,50 @@ function metricsOf(state: FleetState): { scrape: () => Promise<string> } {
   };
 }
 
-/** A page of 100 jobs of one user out of one cluster: what a list request reads. */
-function readPage(state: FleetState, i: number): number {
-  const jobs = state.clusters.get(`bench-${i % CLUSTERS}`)!.objects.job;
-  const user = `user-${i % 2000}`;
-  let found = 0;
-  for (const j of jobs.values()) if (j.user === user && ++found === 100) break;
-  return found;
+/** The jobs query the API answers for `GET /api/v1/jobs?cluster=C&user=U&limit=100` (the fleet's own indexes). */
+function query(state: FleetState, i: number): number {
+  return queryJobs(state, { cluster: `bench-${i % CLUSTERS}`, user: `user-${(i * 7) % USERS}` }, 100).items.length;
 }
 
-async function readsP99(state: FleetState, reads: number, during?: () => Promise<unknown>): Promise<number> {
+/**
+ * Open-loop queries, `QUERY_RATE` a second for `ms`, each timed from when it was due (so one that
+ * waited behind a scrape counts its wait, as a client's request would); with `scrape`, one
+ * scrape every `everyMs` on the same event loop, as the hub serves both.
+ */
+async function queryWindow(state: FleetState, ms: number, scrape?: { run: () => Promise<unknown>; everyMs: number }): Promise<number[]> {
   const times: number[] = [];
-  let scraping = Promise.resolve() as Promise<unknown>;
-  for (let i = 0; i < reads; i++) {
-    // A scrape starts every 20 reads and runs interleaved with them (as a concurrent HTTP request would).
-    if (during && i % 20 === 0) scraping = scraping.then(during);
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    readPage(state, i);
-    times.push(performance.now() - t0);
+  const timer = scrape ? setInterval(() => void scrape.run(), scrape.everyMs) : undefined;
+  const t0 = performance.now();
+  let due = t0;
+  let i = 0;
+  try {
+    while (due < t0 + ms) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (performance.now() >= due && due < t0 + ms) {
+        query(state, i++);
+        times.push(performance.now() - due);
+        due += 1000 / QUERY_RATE;
+      }
+    }
+  } finally {
+    clearInterval(timer);
   }
-  await scraping;
-  return percentile(times.sort((a, b) => a - b), 99);
+  return times;
+}
+
+/**
+ * Query p99 alone and with scrapes, measured in alternating windows of one run (the other work on
+ * the machine falls on both alike), pooled per kind.
+ */
+async function queryP99s(state: FleetState, windows: number, ms: number, scrape: { run: () => Promise<unknown>; everyMs: number }): Promise<{ quiet: number; busy: number; queries: number }> {
+  const quiet: number[] = [];
+  const busy: number[] = [];
+  for (let w = 0; w < windows; w++) {
+    quiet.push(...(await queryWindow(state, ms)));
+    busy.push(...(await queryWindow(state, ms, scrape)));
+  }
+  const p99 = (xs: number[]) => percentile(xs.sort((a, b) => a - b), 99);
+  return { quiet: p99(quiet), busy: p99(busy), queries: quiet.length + busy.length };
 }
 
 export async function metricsBench(ctx: BenchContext): Promise<Measured[]> {
@@ -77,30 +125,42 @@ export async function metricsBench(ctx: BenchContext): Promise<Measured[]> {
   const scrapeJobs = ctx.quick ? 20_000 : 1_000_000;
   const out: Measured[] = [];
 
-  const small = metricsOf(fleetOf(seriesJobs));
-  const text = await small.scrape();
-  const served = Number(/^sfleet_metrics_fleet_series\{kind="served"\} (\d+)/m.exec(text)?.[1] ?? NaN);
-  ctx.log(`metrics: ${served} fleet series served at ${seriesJobs} jobs (${CLUSTERS} clusters, ${ACCOUNTS} accounts, ${PARTITIONS} partitions)`);
-  out.push(measured(ctx, 'metrics_fleet_series_100k_jobs', served, 'series', fullSizeTarget(ctx, '<= 10,000', served <= 10_000)));
+  const servedAt = async (accountsEverywhere: boolean): Promise<{ served: number; wanted: number }> => {
+    const text = await metricsOf(fleetOf(seriesJobs, accountsEverywhere)).scrape();
+    const kind = (k: string) => Number(new RegExp(`^sfleet_metrics_fleet_series\\{kind="${k}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    return { served: kind('served'), wanted: kind('wanted') };
+  };
+  const spread = await servedAt(false);
+  const everywhere = await servedAt(true);
+  ctx.log(`metrics: at ${seriesJobs} jobs (${CLUSTERS} clusters, ${ACCOUNTS} accounts, ${CLUSTERS * PARTITIONS_PER_CLUSTER} partitions) ${spread.served} fleet series served with each account on 2 clusters, ${everywhere.served} (wanted ${everywhere.wanted}) with every account on every cluster`);
+  out.push(measured(ctx, 'metrics_fleet_series_100k_jobs', spread.served, 'series', { ...fullSizeTarget(ctx, '<= 10,000', spread.served <= 10_000), note: 'each account on 2 of the 10 clusters' }));
+  out.push(measured(ctx, 'metrics_fleet_series_100k_jobs_accounts_everywhere', everywhere.served, 'series', { ...fullSizeTarget(ctx, '<= 10,000', everywhere.served <= 10_000), note: `every account on every cluster; wanted ${everywhere.wanted}, guard limit 20,000` }));
 
-  const state = fleetOf(scrapeJobs);
+  const state = fleetOf(scrapeJobs, true);
   const big = metricsOf(state);
   await big.scrape(); // warm-up: JIT
   const scrapes: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < (ctx.quick ? 3 : 5); i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await big.scrape();
     scrapes.push(performance.now() - t0);
+    const cpu = process.cpuUsage(c0);
+    cpus.push((cpu.user + cpu.system) / 1000);
   }
   const scrapeMs = Math.max(...scrapes);
-  ctx.log(`metrics: scrape at ${scrapeJobs} jobs: worst of ${scrapes.length} ${scrapeMs.toFixed(1)} ms`);
-  out.push(measured(ctx, 'metrics_scrape_1m_jobs_ms', round(scrapeMs, 1), 'ms', fullSizeTarget(ctx, '<= 250', scrapeMs <= 250)));
+  // Wall time is what a scraper waits; CPU time says how much of it was this process's own work
+  // (on a busy machine the rest is waiting for a core).
+  const cpuMs = Math.max(...cpus);
+  ctx.log(`metrics: scrape at ${scrapeJobs} jobs: worst of ${scrapes.length} ${scrapeMs.toFixed(1)} ms wall, ${cpuMs.toFixed(1)} ms CPU`);
+  out.push(measured(ctx, 'metrics_scrape_1m_jobs_ms', round(scrapeMs, 1), 'ms', { ...fullSizeTarget(ctx, '<= 250', scrapeMs <= 250), note: `worst of ${scrapes.length}; ${cpuMs.toFixed(1)} ms CPU` }));
 
-  const reads = ctx.quick ? 200 : 4_000;
-  const quiet = await readsP99(state, reads);
-  const busy = await readsP99(state, reads, () => big.scrape());
+  const everyMs = ctx.quick ? QUICK_SCRAPE_EVERY_MS : SCRAPE_EVERY_MS;
+  // Each window with scrapes holds 2 (full: 45 s windows, 3 rounds).
+  const { quiet, busy, queries } = await queryP99s(state, ctx.quick ? 2 : 3, ctx.quick ? 4_500 : 45_000, { run: () => big.scrape(), everyMs });
   const ratio = busy / quiet;
-  ctx.log(`metrics: read p99 ${quiet.toFixed(2)} ms alone, ${busy.toFixed(2)} ms with scrapes (x${ratio.toFixed(2)})`);
-  out.push(measured(ctx, 'metrics_scrape_query_p99_ratio', round(ratio, 3), 'ratio', { ...fullSizeTarget(ctx, '<= 1.10', ratio <= 1.1), note: `read p99 ${quiet.toFixed(2)} -> ${busy.toFixed(2)} ms` }));
+  ctx.log(`metrics: jobs query p99 ${quiet.toFixed(2)} ms alone, ${busy.toFixed(2)} ms with a scrape every ${everyMs} ms (x${ratio.toFixed(2)}, ${queries} queries at ${QUERY_RATE}/s)`);
+  out.push(measured(ctx, 'metrics_scrape_query_p99_ratio', round(ratio, 3), 'ratio', { ...fullSizeTarget(ctx, '<= 1.10', ratio <= 1.1), note: `jobs query p99 ${quiet.toFixed(2)} -> ${busy.toFixed(2)} ms` }));
   return out;
 }
