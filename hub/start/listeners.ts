@@ -10,7 +10,8 @@ import type { Server as TlsServer } from 'node:tls';
 import type { AgentMessage, HubMessage } from '../../generated/fleet/v1/agent.js';
 import { FleetServiceService } from '../../generated/fleet/v1/fleet.js';
 import { PushgatewayPusher } from '../../shared/metrics/index.js';
-import { grpcServerCredentials } from '../../shared/tls/index.js';
+import { grpcServerCredentials, identityFromSubjectAltName } from '../../shared/tls/index.js';
+import { X509Certificate } from 'node:crypto';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
 import { traceGrpcService } from '../api/grpc/call-trace.js';
@@ -176,7 +177,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas)] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
         complianceRoutes(config, { audit, history: region.history, tokens: gate.tokens, alerting: region.alerting, backups: region.backups, pseudonymizer }),
-        (a: FastifyInstance) => registerForwardRoute(a, commands),
+        (a: FastifyInstance) => registerForwardRoute(a, commands, ownership ? () => leadership.members() : undefined),
       ],
       cookieBearer: bearerFromSessionCookie,
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
@@ -224,6 +225,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const httpPort = typeof address === 'object' && address ? address.port : http.port;
   const httpUrl = `https://${http.host.includes(':') ? `[${http.host}]` : http.host}:${httpPort}`;
   listening.httpUp(httpUrl);
+  // Peers of the group check a forwarded command's certificate against the members' records.
+  listening.certificateName(identityFromSubjectAltName(new X509Certificate(tls.cert).subjectAltName)?.name);
 
   const credentials = watchListenerCredentials(config.tls, tls, { grpc: grpcCredentials, https: app.server as unknown as TlsServer }, { logger });
   stack.defer('certificate watcher', () => credentials.close());
