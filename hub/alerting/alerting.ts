@@ -16,7 +16,7 @@ import { AckLinks } from './ack-link.js';
 import { AlertHistoryBook, type AlertHistory } from './history.js';
 import { parseIntake } from './intake.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
-import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
+import { Inhibitor, Pager, Router, type GroupState, type Send, type TenantRoutes } from './dispatch/index.js';
 import type { Alert } from './model.js';
 import { buildNotifier, Deliverer, DeliveryLog, renderTemplate, TicketBook, type DeliveryQuery, type Notification, type Notifier } from './notify/index.js';
 import { AlertTracker, BUILTIN_RULES, buildRules, clusterFacts, CounterWindow, EventWindow, NO_HUB_FACTS, type AgentFacts, type HubFacts, type Rule, type RuleContext } from './rules/index.js';
@@ -55,6 +55,8 @@ export interface AlertingDeps {
   probePeers?: () => Promise<ReadonlyMap<string, string>>;
   /** Tests: channels in place of those the config builds. */
   notifiers?: (c: ChannelConfig) => Notifier;
+  /** Tenants' own routes, tried first for their alerts (multi_tenancy.tenants.<t>.alerts). */
+  tenantRoutes?: TenantRoutes;
 }
 
 /** An agent as hub/ingest/agent-reports.ts lists it. */
@@ -123,7 +125,7 @@ export class Alerting {
     const snap = this.store.load();
     this.rules = buildRules(config);
     this.tracker = new AlertTracker(snap.alerts, config.keep_firing_for);
-    this.pager = new Pager(config, new Router(config), snap.groups);
+    this.pager = new Pager(config, new Router(config, deps.tenantRoutes), snap.groups);
     this.silences = new Silences(snap.silences.filter((s) => s.source === 'api'));
     for (const s of config.silences) this.silences.add({ matchers: s.matchers, ...(s.start ? { starts_at: s.start } : {}), ends_at: s.end, created_by: s.creator, comment: s.comment, source: 'config' }, deps.clock.now());
     this.inhibitor = new Inhibitor(config);
