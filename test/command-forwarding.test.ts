@@ -1,6 +1,7 @@
 // Commands in a hub group (private etcd and Redis): a command sent to the hub that does not hold
 // the cluster's agent is forwarded to the hub that does and runs once; a repeated idempotency key
-// gets the first result without running again; only hub certificates may forward.
+// gets the first result without running again (a client's Idempotency-Key on REST too); only the
+// certificates of this group's hubs may forward, not a peer region's hub.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ let a: HubProcess;
 let b: HubProcess;
 let agent: RunningAgent;
 const source = new ScriptedSource(CLUSTER);
-source.model.job = [makeJob(CLUSTER, 5, { state: 'RUNNING' }), makeJob(CLUSTER, 6, { state: 'RUNNING' })];
+source.model.job = [makeJob(CLUSTER, 5, { state: 'RUNNING' }), makeJob(CLUSTER, 6, { state: 'RUNNING' }), makeJob(CLUSTER, 7, { state: 'RUNNING' })];
 source.model.node = [makeNode(CLUSTER, 'f1', { partitions: ['batch'] })];
 
 beforeAll(async () => {
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await waitFor('hub B sees the cluster held by hub A', async () => {
     const r = await b.client().json<{ items: { name: string; connected: boolean; owner_hub?: string | null; jobs: number }[] }>('GET', '/api/v1/clusters');
     const c = r.items.find((x) => x.name === CLUSTER);
-    return !!c && c.connected && c.owner_hub === 'hub-a' && c.jobs === 2;
+    return !!c && c.connected && c.owner_hub === 'hub-a' && c.jobs === 3;
   }, 30_000, 200);
 }, 300_000);
 
@@ -47,8 +48,8 @@ afterAll(async () => {
   await services?.stop();
 });
 
-const post = (hub: HubProcess, path: string, body: unknown, who: { cert: string; key: string } = pki.client) =>
-  httpsCall(`${hub.httpUrl}${path}`, { method: 'POST', body, ca: pki.ca, cert: who.cert, key: who.key, timeoutMs: 15_000 });
+const post = (hub: HubProcess, path: string, body: unknown, who: { cert: string; key: string } = pki.client, headers: Record<string, string> = {}) =>
+  httpsCall(`${hub.httpUrl}${path}`, { method: 'POST', body, ca: pki.ca, cert: who.cert, key: who.key, timeoutMs: 15_000, headers });
 
 describe('commands forwarded within a hub group', () => {
   it('a cancel and a drain sent to the hub without the agent run once through the hub with it', async () => {
@@ -81,5 +82,26 @@ describe('commands forwarded within a hub group', () => {
     expect(person.status).toBe(403);
     expect(JSON.parse(person.body).detail).toContain('only a hub certificate may forward a command');
     expect(source.executed.filter((c) => c.target === '6')).toHaveLength(1);
+  });
+
+  it("a client's repeated Idempotency-Key on a forwarded hold gets the first result; Slurm holds once", async () => {
+    const key = { 'idempotency-key': 'hold-7-once' };
+    const first = await post(b, `/api/v1/jobs/${CLUSTER}/7/hold`, { reason: 'r' }, pki.client, key);
+    expect(first.status, first.body).toBe(200);
+    const again = await post(b, `/api/v1/jobs/${CLUSTER}/7/hold`, { reason: 'r' }, pki.client, key);
+    expect(again.status, again.body).toBe(200);
+    expect(JSON.parse(again.body)).toEqual(JSON.parse(first.body));
+    expect(source.executed.filter((c) => c.target === '7').map((c) => c.kind)).toEqual(['hold']);
+    const bad = await post(b, `/api/v1/jobs/${CLUSTER}/7/hold`, { reason: 'r' }, pki.client, { 'idempotency-key': 'not ok!' });
+    expect(bad.status).toBe(400);
+  });
+
+  it("a hub certificate no member of this group names (a peer region's hub, same CA) may not forward", async () => {
+    const peer = await pki.issue('hub', 'peer-region-hub');
+    const executed = source.executed.length;
+    const res = await post(a, `/api/v1/forwarded-commands/${CLUSTER}`, { id: 'c-9', kind: 'COMMAND_KIND_CANCEL', target: '7', reason: 'x', requested_by: 'eve', idempotency_key: 'key-9' }, peer);
+    expect(res.status, res.body).toBe(403);
+    expect(JSON.parse(res.body).detail).toContain("hub peer-region-hub is not a member of this hub's group");
+    expect(source.executed).toHaveLength(executed);
   });
 });

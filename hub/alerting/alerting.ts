@@ -68,7 +68,7 @@ export class Alerting {
     const snap = file.loadSync();
     this.rules = buildRules(config);
     this.tracker = new AlertTracker(snap.alerts, config.keep_firing_for);
-    this.pager = new Pager(config, new Router(config), snap.groups);
+    this.pager = new Pager(config, new Router(config, deps.tenantRoutes), snap.groups);
     this.silences = new Silences(snap.silences.filter((s) => s.source === 'api'), (s, change) => this.silenceEvent(s, change), deps.clock.now());
     for (const s of config.silences) this.silences.add({ matchers: s.matchers, ...(s.start ? { starts_at: s.start } : {}), ends_at: s.end, created_by: s.creator, comment: s.comment, source: 'config' }, deps.clock.now());
     this.inhibitor = new Inhibitor(config);

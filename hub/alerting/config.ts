@@ -257,6 +257,16 @@ export const routeSchema = z
   .strict();
 export type RouteConfig = z.infer<typeof routeSchema>;
 
+/** A route's policy and channels that the alerting section does not define (a tenant's routes are checked against it too). */
+export function routeProblems(route: RouteConfig, c: { policies: Record<string, unknown>; channels: { name?: string | undefined; type: string }[] }): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  if (route.policy && !Object.hasOwn(c.policies, route.policy)) out.push({ path: ['policy'], message: `unknown policy "${route.policy}"` });
+  for (const [i, ch] of (route.channels ?? []).entries()) {
+    if (!c.channels.some((x) => (x.name ?? x.type) === ch || x.type === ch)) out.push({ path: ['channels', i], message: `unknown channel "${ch}"` });
+  }
+  return out;
+}
+
 const ruleTuning = z
   .object({
     enabled: z.boolean().default(true).describe('Off: the rule never fires.'),

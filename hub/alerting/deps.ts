@@ -6,6 +6,7 @@ import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import type { FencedDocument } from '../replication/index.js';
 import type { ChannelConfig } from './config.js';
+import type { TenantRoutes } from './dispatch/index.js';
 import type { Notifier } from './notify/index.js';
 import type { HubFacts } from './rules/index.js';
 
@@ -50,6 +51,8 @@ export interface AlertingDeps {
    * outcome is recorded, the moment a crash leaves a delivered send unsettled.
    */
   afterSend?: (channel: string, outcome: string) => void;
+  /** Tenants' own routes, tried first for their alerts (multi_tenancy.tenants.<t>.alerts). */
+  tenantRoutes?: TenantRoutes;
 }
 
 /** An agent as hub/ingest/agent-reports.ts lists it. */

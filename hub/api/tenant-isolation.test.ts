@@ -1,7 +1,10 @@
 // Strict tenant isolation, seen from tenant A: every route of the router's own table (each also
 // in the OpenAPI document), the SSE and gRPC watch streams and the gRPC reads. Tenant B's
-// clusters, accounts, users, job names, events and audit records are canary strings; none may
-// reach A in a body, a header or an error. A shares one cluster with B (split by account).
+// clusters, accounts, users, job names, events, audit records, job history (and its exports),
+// alerts and alert history are canary strings; none may reach A in a body, a header or an
+// error. A shares one cluster with B (split by account). Every route the hub registers is
+// registered here with its real service: submit, quotas, history and exports, alerting, the
+// forwarded-command route.
 import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,7 +17,11 @@ import { silentLogger } from '../../shared/logging/index.js';
 import { wrapObject, type Job } from '../../shared/model/index.js';
 import { parseConfigText } from '../../shared/config/index.js';
 import { AuditLog, auditConfigSchema } from '../audit/index.js';
-import { CommandRouter } from '../commands/index.js';
+import { CommandRouter, registerForwardRoute } from '../commands/index.js';
+import { Alerting, alertingConfigSchema } from '../alerting/index.js';
+import { historyConfigSchema, HistoryService } from '../history/index.js';
+import { Admission, registerSubmitRoute, submitConfigSchema, SubmitService } from '../submit/index.js';
+import type { HistoryJob } from '../../shared/history/index.js';
 import { EventLog } from '../events/index.js';
 import { FleetState } from '../fleet/index.js';
 import { Authenticator, Rbac, TokenStore } from '../policy/index.js';
@@ -48,6 +55,9 @@ const CONFIG = `multi_tenancy:
       account_resources: { "${B_ACCOUNT}": { max_jobs: 1 } }
       user_resources: { "${B_USER}": { max_jobs: 1 } }
 `;
+
+// Runs that ended an hour ago: inside the history routes' default window.
+const T0 = Date.now() - 2 * 3_600_000;
 
 const bJob = (id: number, cluster: string): Job => testJob(id, { cluster, account: B_ACCOUNT, user: B_USER, name: B_JOB, state: 'RUNNING', nodes: ['n1'], node_list: 'n1', comment: CANARY, working_dir: `/home/${B_USER}` });
 const aJob = (id: number, cluster: string): Job => testJob(id, { cluster, account: 'alpha-main', user: 'ann', name: 'a-job' });
@@ -106,12 +116,42 @@ async function setup() {
     members: async () => ({ region: 'r', items: [{ hub_id: 'h1', ingesting: ['alpha-cluster', B_CLUSTER, 'shared'], stale_clusters: [B_CLUSTER] }] }),
   };
   const quotas = new QuotaBook(tenancy, state, systemClock);
-  const history = new QuotaHistory({ report: () => quotas.report(), clock: systemClock, logger: silentLogger() }, { sampleMs: 60_000 });
-  const { app, routes } = await buildHttpApi({ ...deps, logger: silentLogger(), audit, extraRoutes: [(a) => registerQuotaRoutes(a, quotas, { store: history, sampling: () => true })] });
+  const quotaHistory = new QuotaHistory({ report: () => quotas.report(), clock: systemClock, logger: silentLogger() }, { sampleMs: 60_000 });
+  // Job history with runs of A and B (queries, usage reports and Parquet exports read it).
+  const history = await HistoryService.open(
+    { logger: silentLogger(), now: () => Date.now(), fetch: async () => [], ingesting: () => new Set(['alpha-cluster', 'shared', B_CLUSTER]), hubId: 'h' },
+    historyConfigSchema.parse({ threads: 1, memory_limit: '128MB' }),
+    dir,
+  );
+  const run = (job_id: number, cluster: string, b: boolean): HistoryJob => ({
+    cluster, job_id, submit_time: T0, start_time: T0 + 60_000, end_time: T0 + 3_600_000, name: b ? B_JOB : 'a-run', user: b ? B_USER : 'ann', account: b ? B_ACCOUNT : 'alpha-main',
+    partition: 'batch', qos: 'normal', state: b ? 'FAILED' : 'COMPLETED', exit_code: 0, exit_signal: 0, alloc_tres: 'cpu=1,node=1', cpus: 1, gpus: 0, memory_mb: 100, node_count: 1, node_list: 'n1', nodes: ['n1'],
+  });
+  await history.store.upsert([run(3, 'shared', false), run(777001, 'shared', true), run(2, B_CLUSTER, true), run(1, 'alpha-cluster', false)]);
+  // Alerts of B's (firing, and one resolved into the alert history) and one of A's.
+  const alerting = new Alerting(alertingConfigSchema.parse({}), { state, logger: silentLogger(), clock: systemClock, region: 'r', sleep: async () => undefined });
+  alerting.receive(
+    [
+      { labels: { alertname: `${CANARY}_alert`, cluster: B_CLUSTER, severity: 'critical' }, annotations: { summary: `${CANARY} down` } },
+      { labels: { alertname: 'job_failures', cluster: 'shared', account: B_ACCOUNT, user: B_USER, severity: 'warning' }, annotations: { summary: `${B_USER} failed` } },
+      { labels: { alertname: 'a_alert', cluster: 'alpha-cluster', severity: 'warning' }, annotations: { summary: 'a down' } },
+      { labels: { alertname: `${CANARY}_gone`, cluster: B_CLUSTER, severity: 'critical' }, annotations: { summary: `${CANARY} gone` }, startsAt: new Date(T0).toISOString(), endsAt: new Date(T0 + 1_000).toISOString() },
+    ],
+    'test',
+  );
+  const submit = new SubmitService({ commands, admission: new Admission({ tenancy, state, clock: systemClock }, { ttlMs: 60_000 }), lookup: async () => undefined }, submitConfigSchema.parse({ min_uid: 1 }));
+  const { app, routes } = await buildHttpApi({
+    ...deps,
+    history,
+    alerting,
+    logger: silentLogger(),
+    audit,
+    extraRoutes: [(a) => registerQuotaRoutes(a, quotas, { store: quotaHistory, sampling: () => true }), (a) => registerSubmitRoute(a, submit), (a) => registerForwardRoute(a, commands, async () => ({ items: [{ hub_id: 'h1', tls_name: 'h1' }] }))],
+  });
   const grpc = fleetService(deps);
   populate(state, events, watch);
-  history.sample();
-  return { app, routes, grpc, ann, op, state, events, watch, audit };
+  quotaHistory.sample();
+  return { app, routes, grpc, ann, op, state, events, watch, audit, history, alerting };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -134,6 +174,8 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
   afterAll(async () => {
     await s.app.close();
     await s.audit.close();
+    await s.history.close();
+    await s.alerting.close();
   });
 
   const as = (token: string, method: string, url: string) => s.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(method === 'POST' ? { payload: {} } : {}) });
@@ -158,7 +200,20 @@ describe('tenant isolation (strict), as a caller of tenant A', () => {
       }
     }
     expect(walked).toBeGreaterThan(40);
-    expect(s.routes.map((r) => r.url)).toContain('/api/v1/quotas');
+    for (const url of ['/api/v1/quotas', '/api/v1/jobs/:cluster', '/api/v1/history/jobs', '/api/v1/reports/usage', '/api/v1/export/history', '/api/v1/alerts', '/api/v1/alerts/history', '/api/v1/forwarded-commands/:cluster']) {
+      expect(s.routes.map((r) => r.url)).toContain(url);
+    }
+    // The services answer A with A's own rows (the routes are live, not 503 or 404).
+    expect((await as(s.ann, 'GET', '/api/v1/history/jobs')).json().items.map((j: { job_id: number }) => j.job_id).sort()).toEqual([1, 3]);
+    expect((await as(s.ann, 'GET', '/api/v1/alerts')).json().items.map((a: { labels: { alertname: string } }) => a.labels.alertname)).toEqual(['a_alert']);
+    expect((await as(s.op, 'GET', '/api/v1/alerts')).json().items).toHaveLength(3);
+    // Exports in the text formats (Parquet and Avro may compress a canary out of sight): A's runs, none of B's.
+    for (const format of ['csv', 'json', 'ndjson']) {
+      const res = await as(s.ann, 'GET', `/api/v1/export/history?format=${format}`);
+      expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+      expect(res.body).toContain('a-run');
+      expect(leaks(res.body), `${format} export`).toBe(false);
+    }
     expect(leaks((await as(s.ann, 'GET', '/api/v1/quotas?tenant=bravo')).body)).toBe(false);
     expect(s.routes.map((r) => r.url)).toContain('/api/v1/quotas/history');
     expect(leaks((await as(s.ann, 'GET', '/api/v1/quotas/history?tenant=bravo')).body)).toBe(false);

@@ -1,5 +1,5 @@
 // Commands from API callers to the agent that owns the cluster, and their results back.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CommandKind, type Command, type CommandResult, type HistoryRun } from '../../generated/fleet/v1/agent.js';
 import { BadRequestError, ForbiddenError } from '../../shared/errors/index.js';
 import type { SubmitSpec } from '../../shared/submit/index.js';
@@ -18,6 +18,21 @@ export type CommandName = keyof typeof COMMAND_KINDS;
 
 export const JOB_COMMANDS: readonly CommandName[] = ['cancel', 'hold', 'release', 'requeue'];
 export const NODE_COMMANDS: readonly CommandName[] = ['drain', 'resume'];
+
+/** What a client may send as Idempotency-Key. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The key a job or node command carries to the agent: the client's Idempotency-Key scoped to the
+ * caller and the command (the agent keys its first results by this alone, so one caller's key
+ * never answers another's command), or a new one per request. Either way a forward that is cut
+ * after the agent ran the command and is sent again gets the first result, not a second run.
+ */
+export function commandKey(requestedBy: string, cluster: string, name: string, target: string, clientKey?: string): string {
+  if (clientKey === undefined || clientKey === '') return randomUUID();
+  if (!IDEMPOTENCY_KEY.test(clientKey)) throw new BadRequestError('Idempotency-Key: 1 to 128 letters, digits or . _ : -');
+  return `k:${createHash('sha256').update([requestedBy, cluster, name, target, clientKey].join('\u0000')).digest('base64url')}`;
+}
 
 interface Waiter {
   cluster: string;
@@ -49,7 +64,8 @@ export class CommandRouter {
     };
   }
 
-  async run(cluster: string, name: string, target: string, reason: string, requestedBy: string, idempotencyKey = ''): Promise<CommandResult> {
+  /** `idempotencyKey` from commandKey(); without one the command gets a new key (so a re-sent forward still runs once). */
+  async run(cluster: string, name: string, target: string, reason: string, requestedBy: string, idempotencyKey?: string): Promise<CommandResult> {
     const kind = COMMAND_KINDS[name as CommandName];
     if (kind === undefined) throw new BadRequestError(`unknown command "${name}"`);
     if (NODE_COMMANDS.includes(name as CommandName)) {
@@ -57,7 +73,7 @@ export class CommandRouter {
     } else if (!/^\d{1,12}$/.test(target)) throw new BadRequestError(`invalid job id "${target.slice(0, 64)}"`);
     if (name === 'drain' && !reason.trim()) throw new BadRequestError('drain needs a reason (Slurm requires one)');
     if (reason.length > 1024) throw new BadRequestError('reason is longer than 1024 characters');
-    return this.send(cluster, { id: randomUUID(), kind, target, reason, requested_by: requestedBy, since_ms: 0, until_ms: 0, idempotency_key: idempotencyKey, submit_json: '' });
+    return this.send(cluster, { id: randomUUID(), kind, target, reason, requested_by: requestedBy, since_ms: 0, until_ms: 0, idempotency_key: idempotencyKey || randomUUID(), submit_json: '' });
   }
 
   /** A checked job spec submitted as `slurmUser`; the agent checks both again. */

@@ -2,7 +2,9 @@
 // the region is handed to that hub (its owner in etcd, its URL in the membership list) over
 // mTLS with this hub's certificate, idempotency key included, and the agent's raw result comes
 // back; the caller was authorized here, before forwarding. The receiving hub sends it to its own
-// agent only (CommandRouter.runForwarded), so a stale owner record cannot make a loop.
+// agent only (CommandRouter.runForwarded), so a stale owner record cannot make a loop. A forward
+// whose connection breaks (the answer may be lost after the agent ran it) is sent again with the
+// same idempotency key, and the agent answers the repeat with its first result.
 import { request } from 'node:https';
 import { Command, CommandResult } from '../../generated/fleet/v1/agent.js';
 import { BadRequestError } from '../../shared/errors/index.js';
@@ -13,6 +15,11 @@ import { AgentCommandTimeoutError, AgentNotConnectedError } from './errors.js';
 /** The path a hub forwards a command to (POST, permission hub:forward). */
 export const FORWARD_PATH = '/api/v1/forwarded-commands';
 const MAX_ANSWER = 16 * 1024 * 1024;
+/** Sends of one keyed command when the connection breaks (a command without a key is sent once). */
+const SENDS = 3;
+
+/** No answer within the timeout: the command may still be running, so it is not sent again. */
+class ForwardTimeout extends Error {}
 
 export interface PeerForwardingDeps {
   hubId: string;
@@ -32,9 +39,17 @@ export class PeerForwarding implements CommandForwarding {
     if (!hub || hub === this.deps.hubId) throw new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub group`);
     const member = (await this.deps.members()).items.find((m) => m.hub_id === hub);
     if (!member) throw new AgentNotConnectedError(`hub ${hub} holds the agent of cluster ${cluster} but is not in the membership list`);
-    const { status, text } = await this.post(new URL(`${FORWARD_PATH}/${encodeURIComponent(cluster)}`, member.http_url), Command.toJSON(command)).catch((err: Error) => {
-      throw new AgentNotConnectedError(`hub ${hub}, which holds the agent of cluster ${cluster}, cannot be reached: ${err.message}`);
-    });
+    const url = new URL(`${FORWARD_PATH}/${encodeURIComponent(cluster)}`, member.http_url);
+    const sends = command.idempotency_key ? SENDS : 1;
+    let answer: { status: number; text: string } | undefined;
+    for (let sent = 1; !answer; sent++) {
+      answer = await this.post(url, Command.toJSON(command)).catch(async (err: Error) => {
+        if (err instanceof ForwardTimeout || sent >= sends) throw new AgentNotConnectedError(`hub ${hub}, which holds the agent of cluster ${cluster}, cannot be reached: ${err.message}`);
+        await new Promise((r) => setTimeout(r, 100 * sent));
+        return undefined;
+      });
+    }
+    const { status, text } = answer;
     if (status === 200) return CommandResult.fromJSON(JSON.parse(text));
     let detail = `HTTP ${status}`;
     try {
@@ -77,7 +92,7 @@ export class PeerForwarding implements CommandForwarding {
           res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs + 1_000} ms`)));
+      req.on('timeout', () => req.destroy(new ForwardTimeout(`no answer within ${this.opts.timeoutMs + 1_000} ms`)));
       req.on('error', reject);
       req.end(payload);
     });

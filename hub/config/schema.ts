@@ -22,7 +22,7 @@ import { multiTenancyConfigSchema } from '../tenancy/config.js';
 import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
 import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
-import { alertingConfigSchema } from '../alerting/config.js';
+import { alertingConfigSchema, routeProblems } from '../alerting/config.js';
 import { backupConfigSchema } from '../backup/config.js';
 import { checkDataAtRest, effectiveEncryption, securityConfigSchema } from '../../shared/security/index.js';
 import { scalingConfigSchema } from './scaling.js';
@@ -102,6 +102,12 @@ const checkedHubConfig = hubConfigObject
     checkCompliance(c, ctx);
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
       ctx.addIssue({ code: 'custom', path: ['backup', 'encryption'], message: "true uses the key provider of the hub's encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest), or give backup.encryption a provider of its own (provider, file/env/vault)" });
+    }
+    // A tenant's own alert routes name the alerting section's policies and channels.
+    for (const [name, tenant] of Object.entries(c.multi_tenancy?.tenants ?? {})) {
+      for (const [r, route] of (tenant.alerts?.routes ?? []).entries()) {
+        for (const p of routeProblems(route, c.alerting)) ctx.addIssue({ code: 'custom', path: ['multi_tenancy', 'tenants', name, 'alerts', 'routes', r, ...p.path], message: p.message });
+      }
     }
     for (const [i, peer] of (c.regions?.peers ?? []).entries()) {
       if (peer.name === c.region) ctx.addIssue({ code: 'custom', path: ['regions', 'peers', i, 'name'], message: `"${peer.name}" is this hub's own region` });

@@ -6,7 +6,7 @@
 // To add an error: write the class beside the code that throws it (a FleetError subclass with
 // a fixed code), then add an entry under its area below (or a new area); `npm run docs`.
 import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
-import { QuotaExceededError } from '../submit/index.js';
+import { AdmissionUnavailableError, QuotaExceededError } from '../submit/index.js';
 import { TenantRateLimitedError } from '../tenant-rate/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
 import { CrossSiteRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError } from '../api/rest/index.js';
@@ -108,6 +108,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new AgentNotConnectedError('no agent of cluster a is connected to this hub'), meaning: "No agent of the cluster is connected to this hub, or it went away before answering; the command may not have run." },
       { example: () => new AgentCommandTimeoutError('the agent of cluster a did not answer within 30000 ms'), meaning: 'The agent did not answer within commands.timeout: the command may still have run, so check before retrying.' },
       { example: () => new QuotaExceededError({ scope: 'tenant', subject: 'eng', limit: 'max_jobs', value: 10, usage: 10, reserved: 0, request: 1 }), meaning: 'Admission refused a submit: it would break a tenant, account or user quota; the answer names the limit, its value, the usage (and what submits in flight reserve) and the request. Nothing reached Slurm.' },
+      { example: () => new AdmissionUnavailableError("the region's etcd did not answer, so quota cannot be reserved for this submit; nothing was submitted"), meaning: "In a hub group, admission reserves quota in the region's etcd; while etcd does not answer (or this hub is no longer a live member of its group) a submit is refused rather than admitted unchecked. Nothing reached Slurm: retry." },
       { example: () => new TenantRateLimitedError('eng', 1_500), meaning: "The caller's tenant is over its API rate limit (multi_tenancy.rate_limit, or the tenant's own): 429 with a Retry-After header and retry_after seconds. Other tenants are not slowed." },
       { example: () => new SlurmRefusedError('Invalid job id specified'), meaning: "Slurm refused the command (unknown job, invalid state, permission); the detail is Slurm's own text." },
       { example: () => new SlurmUnavailableError('slurmrestd did not answer'), meaning: 'The agent could not reach slurmrestd or the Slurm CLI, or it refused the agent; upstream_status is its HTTP status when it gave one.' },

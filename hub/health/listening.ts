@@ -3,7 +3,7 @@
 import type { MemberIdentity } from '../leader/index.js';
 
 export class Listening {
-  private readonly bound: { grpc?: string; http?: string } = {};
+  private readonly bound: { grpc?: string; http?: string; tlsName?: string } = {};
   /** What the hub says about itself in its membership record: addresses fill in once bound. */
   readonly identity: MemberIdentity;
 
@@ -20,11 +20,19 @@ export class Listening {
         return bound.grpc ?? '';
       },
       version: self.version,
+      get tls_name() {
+        return bound.tlsName;
+      },
     };
   }
 
   grpcUp(address: string): void {
     this.bound.grpc = address;
+  }
+
+  /** The name in the hub's own certificate (written in its membership record). */
+  certificateName(name: string | undefined): void {
+    this.bound.tlsName = name;
   }
 
   httpUp(url: string): void {

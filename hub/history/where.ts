@@ -54,9 +54,16 @@ export function buildWhere(filter: HistoryFilter, rows: RowClauses): BoundWhere 
     const alternatives = rows.map((clause, i) => {
       const conds = Object.entries(clause).map(([field, allowed]) => {
         const name = `r${i}_${field}`;
-        values[name] = listValue(allowed ?? []);
+        const column = COLUMN[field as keyof typeof COLUMN];
+        // A value holding * or ? is a glob (tenants name their clusters and accounts so): DuckDB's
+        // GLOB, with [ made literal as in the gate's globMatch.
+        const globs = (allowed ?? []).filter((v) => /[*?]/.test(v));
+        values[name] = listValue((allowed ?? []).filter((v) => !/[*?]/.test(v)));
         types[name] = LIST(VARCHAR);
-        return `list_contains($${name}, ${COLUMN[field as keyof typeof COLUMN]})`;
+        if (!globs.length) return `list_contains($${name}, ${column})`;
+        values[`${name}_g`] = listValue(globs.map((g) => g.replace(/\[/g, '[[]')));
+        types[`${name}_g`] = LIST(VARCHAR);
+        return `(list_contains($${name}, ${column}) OR len(list_filter($${name}_g, p -> ${column} GLOB p)) > 0)`;
       });
       return conds.length ? `(${conds.join(' AND ')})` : 'true';
     });

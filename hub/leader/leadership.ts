@@ -26,6 +26,8 @@ export interface MemberIdentity {
   http_url: string;
   grpc_address: string;
   version: string;
+  /** The name in the hub's own certificate: the group's hubs accept forwarded commands only from a member's. */
+  tls_name?: string;
 }
 
 export interface MemberView extends MemberIdentity, LocalHealth {

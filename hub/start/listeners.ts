@@ -2,7 +2,7 @@
 // streams, /readyz and /metrics on HTTPS, both with the hub's certificate (reloaded when its
 // files rotate) and the revocation list watched. A port in use stops the start here.
 import { join } from 'node:path';
-import { Admission, registerSubmitRoute, SubmitService } from '../submit/index.js';
+import { Admission, registerSubmitRoute, SharedAdmission, SubmitService } from '../submit/index.js';
 import { PeerForwarding, registerForwardRoute } from '../commands/index.js';
 import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
@@ -10,7 +10,8 @@ import type { Server as TlsServer } from 'node:tls';
 import type { AgentMessage, HubMessage } from '../../generated/fleet/v1/agent.js';
 import { FleetServiceService } from '../../generated/fleet/v1/fleet.js';
 import { PushgatewayPusher } from '../../shared/metrics/index.js';
-import { grpcServerCredentials } from '../../shared/tls/index.js';
+import { grpcServerCredentials, identityFromSubjectAltName } from '../../shared/tls/index.js';
+import { X509Certificate } from 'node:crypto';
 import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
 import { requestIdInterceptor } from '../api/grpc/request-id.js';
@@ -23,7 +24,7 @@ import { buildHttpApi } from '../api/rest/index.js';
 import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { hubHealth, readiness, type Listening } from '../health/index.js';
-import { registerLeaderMetrics } from '../leader/index.js';
+import { EtcdLeadership, registerLeaderMetrics } from '../leader/index.js';
 import { QuotaBook, QuotaHistory, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
 import { RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
@@ -117,7 +118,16 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   // A hub group: commands for a cluster whose agent streams to another hub go to that hub.
   if (ownership) commands.forwardWith(new PeerForwarding({ hubId: config.hub_id, owner: (c) => ownership.owner(c), members: () => leadership.members(), tls }, { timeoutMs: config.commands.timeout }));
   // Submission: admission against the same quotas, then the cluster's agent.
-  const admission = new Admission({ ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock }, { ttlMs: config.submit.reservation_ttl });
+  // Standalone: reservations in this process; a hub group: in the region's etcd (shared-admission.ts).
+  const admissionDeps = { ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock };
+  const admission =
+    leadership instanceof EtcdLeadership && config.etcd
+      ? new SharedAdmission(
+          { ...admissionDeps, ns: leadership.namespace, region: config.region, hubId: config.hub_id, lease: () => leadership.currentLease, logger: logger.child({ component: 'admission' }) },
+          { ttlMs: config.submit.reservation_ttl, callTimeoutMs: config.etcd.call_timeout },
+        )
+      : new Admission(admissionDeps, { ttlMs: config.submit.reservation_ttl });
+  if (admission instanceof SharedAdmission) stack.defer('quota admission', () => admission.close());
   const submit = new SubmitService({ commands, admission }, config.submit);
 
   // Open watches: buffer caps, per-caller cap, and the re-check that ends revoked ones (at once on a new revocation list).
@@ -176,7 +186,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas, quotaHistory && { store: quotaHistory, sampling: () => leadership.runner.active.includes('quota-history') })] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
         complianceRoutes(config, { audit, history: region.history, tokens: gate.tokens, alerting: region.alerting, backups: region.backups, pseudonymizer }),
-        (a: FastifyInstance) => registerForwardRoute(a, commands),
+        (a: FastifyInstance) => registerForwardRoute(a, commands, ownership ? () => leadership.members() : undefined),
       ],
       cookieBearer: bearerFromSessionCookie,
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
@@ -224,6 +234,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const httpPort = typeof address === 'object' && address ? address.port : http.port;
   const httpUrl = `https://${http.host.includes(':') ? `[${http.host}]` : http.host}:${httpPort}`;
   listening.httpUp(httpUrl);
+  // Peers of the group check a forwarded command's certificate against the members' records.
+  listening.certificateName(identityFromSubjectAltName(new X509Certificate(tls.cert).subjectAltName)?.name);
 
   const credentials = watchListenerCredentials(config.tls, tls, { grpc: grpcCredentials, https: app.server as unknown as TlsServer }, { logger });
   stack.defer('certificate watcher', () => credentials.close());

@@ -12,6 +12,7 @@ import type { EtcdConfig } from '../config/index.js';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { Alerting } from '../alerting/index.js';
+import { tenantAlertRoutes } from '../tenancy/index.js';
 import { Federation } from '../federation/index.js';
 import { localHealth, type Listening } from '../health/index.js';
 import { HistoryService } from '../history/index.js';
@@ -84,6 +85,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const jaeger = config.observability.tracing.jaeger;
   const tracing = await Tracing.create({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
   stack.defer('tracing', () => tracing.close());
+  const tenantRoutes = tenantAlertRoutes(config.multi_tenancy);
   const alerting = new Alerting(config.alerting, {
     tracing,
     state,
@@ -94,6 +96,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     dataDir: config.data_dir,
     ...(replication ? { stale: () => replication.stale() } : {}),
     expected: () => Object.keys(config.clusters ?? {}),
+    ...(tenantRoutes ? { tenantRoutes } : {}),
     certificates: () => [{ name: 'hub', notAfter: Date.parse(new X509Certificate(base.tls.cert).validTo) }],
     externalUrl: () => listening.identity.http_url || undefined,
     // Read once the hub runs, like `ingesting`: ingest and federation are built below.

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { FleetError } from '../../shared/errors/index.js';
+import { FleetError, UnavailableError } from '../../shared/errors/index.js';
 
 export interface QuotaRefusal {
   scope: 'tenant' | 'account' | 'user';
@@ -21,5 +21,12 @@ export class QuotaExceededError extends FleetError {
       GrpcStatus.RESOURCE_EXHAUSTED,
       { quota: r },
     );
+  }
+}
+
+/** A hub group admits only through the region's etcd: while it cannot be reached (or this hub is not a live member), submits are refused, not admitted unchecked. */
+export class AdmissionUnavailableError extends UnavailableError {
+  constructor(message: string) {
+    super('SF_QUOTA_ADMISSION_UNAVAILABLE', message);
   }
 }

@@ -1,5 +1,6 @@
-export { Admission, requestOf } from './admission.js';
+export { Admission, requestOf, type AdmissionControl } from './admission.js';
+export { SharedAdmission } from './shared-admission.js';
 export { submitConfigSchema, type SubmitConfig } from './config.js';
-export { QuotaExceededError, type QuotaRefusal } from './errors.js';
+export { AdmissionUnavailableError, QuotaExceededError, type QuotaRefusal } from './errors.js';
 export { registerSubmitRoute } from './submit-route.js';
 export { SubmitService, type SubmitAnswer } from './submit-service.js';

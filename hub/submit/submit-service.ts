@@ -6,7 +6,7 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/err
 import { checkSubmitSpec, checkSubmitUser, lookupUser, type PasswdEntry } from '../../shared/submit/index.js';
 import { AgentCommandTimeoutError, type CommandRouter } from '../commands/index.js';
 import type { Principal, Visibility } from '../policy/index.js';
-import type { Admission } from './admission.js';
+import type { AdmissionControl } from './admission.js';
 import type { SubmitConfig } from './config.js';
 
 const KEY = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -25,7 +25,7 @@ export class SubmitService {
   private readonly answered = new Map<string, Promise<SubmitAnswer>>();
 
   constructor(
-    private readonly deps: { commands: CommandRouter; admission: Admission; lookup?: (name: string) => Promise<PasswdEntry | undefined> },
+    private readonly deps: { commands: CommandRouter; admission: AdmissionControl; lookup?: (name: string) => Promise<PasswdEntry | undefined> },
     private readonly config: SubmitConfig,
   ) {}
 
@@ -61,14 +61,14 @@ export class SubmitService {
   }
 
   private async run(cluster: string, user: string, spec: ReturnType<typeof checkSubmitSpec>, requestedBy: string, key: string): Promise<SubmitAnswer> {
-    const handle = this.deps.admission.admit(cluster, spec.account, user, spec);
+    const handle = await this.deps.admission.admit(cluster, spec.account, user, spec);
     try {
       const result = await this.deps.commands.submit(cluster, user, spec, requestedBy, key);
-      this.deps.admission.submitted(handle, result.job_id);
+      await this.deps.admission.submitted(handle, result.job_id);
       return { job_id: result.job_id, cluster, user, message: result.message, idempotency_key: key };
     } catch (err) {
       // A timeout may still have submitted: the reservation then stays until its ttl.
-      if (!(err instanceof AgentCommandTimeoutError)) this.deps.admission.release(handle);
+      if (!(err instanceof AgentCommandTimeoutError)) await this.deps.admission.release(handle);
       throw err;
     }
   }

@@ -4,6 +4,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { byteSize, duration } from '../../shared/config/index.js';
+import { routeSchema } from '../alerting/config.js';
 
 const TENANT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const glob = z.string().min(1).max(256).regex(/^[^\s,]+$/, 'a name or glob (* and ?) without spaces or commas');
@@ -100,6 +101,13 @@ const tenantSchema = z
     account_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each Slurm account (glob -> limits), each account counted on its own.'),
     user_resources: z.record(glob, resourceLimitsSchema).default({}).describe('Limits of each user (glob -> limits) within the tenant.'),
     schedules: z.array(quotaScheduleSchema).default([]).describe('Dynamic quotas: tenant limits in force at scheduled times; the first schedule in force wins. A shrinking quota never cancels running jobs.'),
+    alerts: z
+      .object({
+        routes: z.array(routeSchema).default([]).describe("Routes (the alerting section's shape, its policies and channels) tried first for the tenant's alerts: those whose cluster and account belong to it. The first match wins unless continue; no match, or continue: the alerting section's routes."),
+      })
+      .strict()
+      .optional()
+      .describe("The tenant's own alert routing."),
     rate_limit: rateLimitSchema.optional().describe("This tenant's API rate limit (one token bucket per tenant, shared by the hub group in Redis when it has a redis section); default multi_tenancy.rate_limit."),
     enforcement: z
       .object({

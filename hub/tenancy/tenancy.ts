@@ -106,3 +106,18 @@ export class Tenancy implements TenantResolver {
     return { name: null, via: `${p.name} is in no tenant and no operator`, clauses: [] };
   }
 }
+
+/**
+ * Each tenant's own alert routes and whose an alert is: the tenant of its (cluster, account); an
+ * alert without an account (a node, the controller) is the tenant's whose clusters alone name it.
+ */
+export function tenantAlertRoutes(config: MultiTenancyConfig | undefined): { routes: Record<string, NonNullable<TenantConfig['alerts']>['routes']>; tenantOf: (cluster: string, account: string | undefined) => string | undefined } | undefined {
+  if (!config?.enabled) return undefined;
+  const tenancy = new Tenancy(config);
+  const routes = Object.fromEntries(Object.entries(config.tenants).flatMap(([name, t]) => (t.alerts?.routes.length ? [[name, t.alerts.routes]] : [])));
+  const sole = (cluster: string): string | undefined => {
+    const owners = Object.entries(config.tenants).filter(([, t]) => matchAny(t.clusters, cluster) !== undefined);
+    return owners.length === 1 ? owners[0][0] : undefined;
+  };
+  return Object.keys(routes).length ? { routes, tenantOf: (cluster, account) => (account === undefined ? sole(cluster) : tenancy.tenantOf(cluster, account)) } : undefined;
+}

@@ -14,6 +14,8 @@ export interface HubOptions {
   /** Extra config (merged at the top level; etcd/redis keys merged into their sections). */
   etcd?: Record<string, unknown>;
   redis?: Record<string, unknown>;
+  /** Other top-level sections of hub.yaml (multi_tenancy, submit...). */
+  sections?: Record<string, unknown>;
 }
 
 export type { RawResponse };
@@ -29,6 +31,7 @@ export class HubProcess extends GroupHub {
         stream: { heartbeat_interval: '1s' },
         etcd: { lease_ttl: '3s', ...opts.etcd },
         redis: opts.redisUrl || opts.redis ? { stale_after: '2s', compact_interval: '1s', ...opts.redis } : undefined,
+        ...(opts.sections ? { sections: opts.sections } : {}),
       },
     });
   }

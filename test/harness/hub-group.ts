@@ -15,7 +15,17 @@ export interface GroupHubOptions extends HubChildOptions {
   /** redis.url; with neither it nor config.redis the hub has no redis: section. */
   redisUrl?: string;
   /** hub.yaml keys besides region, hub_id, listen, tls, data_dir and the etcd endpoints / Redis url. */
-  config?: { log_level?: string; stream?: Record<string, unknown>; etcd?: Record<string, unknown>; redis?: Record<string, unknown>; regions?: Record<string, unknown>; backup?: Record<string, unknown>; alerting?: Record<string, unknown> };
+  config?: {
+    log_level?: string;
+    stream?: Record<string, unknown>;
+    etcd?: Record<string, unknown>;
+    redis?: Record<string, unknown>;
+    regions?: Record<string, unknown>;
+    backup?: Record<string, unknown>;
+    alerting?: Record<string, unknown>;
+    /** Any other top-level sections (multi_tenancy, submit...), written as given. */
+    sections?: Record<string, unknown>;
+  };
   /** The hub's environment (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Timeout of one HTTPS probe (/readyz, /metrics); default 2 s. */
@@ -53,6 +63,7 @@ export class GroupHub extends HubChild {
         ...(redisUrl || config.redis ? { redis: { ...(redisUrl ? { url: redisUrl } : {}), ...config.redis } } : {}),
         ...(config.backup ? { backup: config.backup } : {}),
         ...(config.alerting ? { alerting: config.alerting } : {}),
+        ...config.sections,
       },
       `hub ${this.id} ready`,
     );

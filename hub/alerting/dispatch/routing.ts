@@ -1,8 +1,10 @@
 // Which route(s) an alert takes, and the group it joins there. Routes are tried in order; the
 // first match wins unless it says continue. No route matches: the policy named by the alert's
 // severity (the brief's short form). Every route's timings default to the top-level keys.
+// With tenants, an alert whose (cluster, account) belongs to a tenant tries that tenant's own
+// routes (multi_tenancy.tenants.<t>.alerts.routes) first, then the alerting section's.
 import { createHash } from 'node:crypto';
-import type { AlertingConfig } from '../config.js';
+import type { AlertingConfig, RouteConfig } from '../config.js';
 import type { Alert } from '../model.js';
 import { matchesAll, parseMatcher, type Matcher } from '../silences/index.js';
 
@@ -17,15 +19,30 @@ export interface Target {
   repeat_interval: number;
 }
 
-export class Router {
-  private readonly routes: { matchers: Matcher[]; target: Target; continue: boolean }[];
+/** Tenants' own alert routes, and the tenant an alert's cluster and account belong to. */
+export interface TenantRoutes {
+  routes: Readonly<Record<string, readonly RouteConfig[]>>;
+  tenantOf: (cluster: string, account: string | undefined) => string | undefined;
+}
 
-  constructor(private readonly config: AlertingConfig) {
-    this.routes = config.routes.map((r, i) => ({
+type CompiledRoute = { matchers: Matcher[]; target: Target; continue: boolean };
+
+export class Router {
+  private readonly routes: CompiledRoute[];
+  private readonly tenantRoutes = new Map<string, CompiledRoute[]>();
+
+  constructor(private readonly config: AlertingConfig, private readonly tenants?: TenantRoutes) {
+    this.routes = this.compile(config.routes, 'r');
+    for (const [tenant, routes] of Object.entries(tenants?.routes ?? {})) if (routes.length) this.tenantRoutes.set(tenant, this.compile(routes, `t:${tenant}:r`));
+  }
+
+  private compile(routes: readonly RouteConfig[], prefix: string): CompiledRoute[] {
+    const config = this.config;
+    return routes.map((r, i) => ({
       matchers: r.matchers.map(parseMatcher),
       continue: r.continue,
       target: {
-        route: `r${i}`,
+        route: `${prefix}${i}`,
         ...(r.policy ? { policy: r.policy } : {}),
         ...(r.channels ? { channels: r.channels } : {}),
         group_by: r.group_by ?? config.group_by,
@@ -38,7 +55,9 @@ export class Router {
 
   targets(alert: Alert): Target[] {
     const out: Target[] = [];
-    for (const r of this.routes) {
+    const cluster = alert.labels.cluster;
+    const tenant = cluster && this.tenants ? this.tenants.tenantOf(cluster, alert.labels.account || undefined) : undefined;
+    for (const r of [...((tenant !== undefined && this.tenantRoutes.get(tenant)) || []), ...this.routes]) {
       if (!matchesAll(r.matchers, alert.labels)) continue;
       // A route without policy or channels takes the severity's policy, with its own timings.
       out.push(r.target.policy || r.target.channels ? r.target : { ...r.target, ...this.severityPolicy(alert) });

@@ -56,9 +56,20 @@ function alerting(deps: Pick<RouteDeps, 'alerting'>) {
   return deps.alerting;
 }
 
+/**
+ * Whether the caller may see an alert with these labels: its cluster under the row filter and,
+ * when it names a Slurm account (a user's job failures), the tenant of (cluster, account), so a
+ * tenant sharing a cluster does not see another tenant's user and account in its alerts.
+ */
+function allowedLabels(request: FastifyRequest, rows: ReturnType<ReturnType<typeof access>['rows']>, labels: Readonly<Record<string, string | undefined>>): boolean {
+  const cluster = labels.cluster ?? '';
+  if (!rows.allows('event', { cluster })) return false;
+  return labels.account ? access(request).inTenant({ cluster, account: labels.account }) : true;
+}
+
 function visible(request: FastifyRequest, items: AlertView[], resource = 'alerts'): AlertView[] {
   const rows = access(request).rows(resource);
-  return rows.unrestricted ? items : items.filter((a) => rows.allows('event', { cluster: a.labels.cluster ?? '' }));
+  return rows.unrestricted ? items : items.filter((a) => allowedLabels(request, rows, a.labels));
 }
 
 /** Each alert with the actions the gate lets this caller take on it (the dashboard draws only those). */
@@ -148,7 +159,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       const rows = access(request).rows('alerts');
       // The tenant filter first, then the limit: a tenant's page is full of its own alerts.
       const all = alerting(deps).listHistory({ ...(q.cluster ? { cluster: q.cluster } : {}), limit: rows.unrestricted ? q.limit : 1_000 });
-      const items = rows.unrestricted ? all : all.filter((h) => rows.allows('event', { cluster: h.labels.cluster ?? '' })).slice(0, q.limit ?? 100);
+      const items = rows.unrestricted ? all : all.filter((h) => allowedLabels(request, rows, h.labels)).slice(0, q.limit ?? 100);
       return { items };
     },
   );
@@ -167,7 +178,9 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       const rows = access(request).rows('alerts');
       const items = alerting(deps).listDeliveries(request.query as Record<string, string>);
       // Tenants see only deliveries of groups about their clusters.
-      return { items: rows.unrestricted ? items : items.filter((d) => rows.allows('event', { cluster: /cluster="([^"]*)"/.exec(d.group_key)?.[1] ?? '' })) };
+      const label = (key: string, name: string) => new RegExp(`[{,]${name}=("(?:[^"\\\\]|\\\\.)*")`).exec(key)?.[1];
+      const of = (key: string) => Object.fromEntries(['cluster', 'account'].flatMap((n) => { const v = label(key, n); return v ? [[n, JSON.parse(v) as string]] : []; }));
+      return { items: rows.unrestricted ? items : items.filter((d) => allowedLabels(request, rows, of(d.group_key))) };
     },
   );
 

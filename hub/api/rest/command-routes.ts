@@ -1,7 +1,7 @@
 // POST /api/v1/{jobs,nodes}/:cluster/:target/<command>: one route per command, run through the
 // cluster's agent. Under a row filter the target must be visible first (checkCommandTarget).
 import type { FastifyInstance } from 'fastify';
-import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
+import { commandKey, JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 import { checkCommandTarget } from '../visible-queries.js';
 import { str } from './query-schemas.js';
 import { access, principal } from './request-access.js';
@@ -32,6 +32,7 @@ export function registerCommandRoutes(app: FastifyInstance, deps: Pick<RouteDeps
         schema: {
           summary: `${name[0].toUpperCase()}${name.slice(1)} a ${noun} through its cluster's agent`,
           params: { type: 'object', properties: { cluster: str, [param]: target.paramSchema } },
+          headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 128 } } },
           body: { type: ['object', 'null'], properties: { reason: { type: 'string', maxLength: 1024 } } },
           response: { 200: commandResultSchema },
         },
@@ -42,7 +43,10 @@ export function registerCommandRoutes(app: FastifyInstance, deps: Pick<RouteDeps
         const id = params[param];
         const reason = (request.body as { reason?: string } | null)?.reason ?? '';
         checkCommandTarget(state, access(request), resource, name, cluster, id);
-        const result = await commands.run(cluster, name, id, reason, principal(request).name);
+        // A repeated Idempotency-Key (a client retry) gets the first result from the agent.
+        const header = request.headers['idempotency-key'];
+        const key = commandKey(principal(request).name, cluster, name, id, typeof header === 'string' ? header : undefined);
+        const result = await commands.run(cluster, name, id, reason, principal(request).name, key);
         return { ok: result.ok, message: result.message, via: result.via };
       },
     );
