@@ -12,9 +12,8 @@ import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
 import { CertificateRenewal, HubStream } from './stream/index.js';
-import { agentReport, createAgentMetrics, ObserveListener, PollTrace, type HealthSource } from './observe/index.js';
+import { agentReport, loadServing, PollTrace, type HealthSource, type ObserveListener } from './observe/index.js';
 import { Tracing } from '../shared/tracing/index.js';
-import { PushgatewayPusher } from '../shared/metrics/index.js';
 import type { Registry } from 'prom-client';
 import { effectiveEncryption, tlsPolicyFrom } from '../shared/security/index.js';
 
@@ -24,10 +23,10 @@ export interface RunningAgent {
   spool: DeltaSpool;
   /** Renews the agent certificate from the hub before it expires. */
   renewal: CertificateRenewal;
-  /** Metrics registry and /healthz snapshot (served by the agent's listener). */
+  /** The /healthz snapshot (served by the agent's listener). */
   health: AgentHealth;
-  /** The agent's own series (served by the observe listener, pushed to a Pushgateway). */
-  metrics: Registry;
+  /** The agent's own series (served by the observe listener, pushed to a Pushgateway); only when configured. */
+  metrics?: Registry;
   /** The observe listener, when observe.listen is set. */
   observe?: ObserveListener;
   close(): Promise<void>;
@@ -94,29 +93,33 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
     },
   );
   pipeline.stream = stream;
-  const metrics = createAgentMetrics({ pipeline, spool, stream }, { cluster: config.cluster, agent: config.name });
-  tracing.registerMetrics(metrics, 'sfleet_agent_');
-  const registries = [metrics, health.registry, ...(opts.observe?.registries ?? [])];
-  const observe = await ObserveListener.open(config.observe, {
-    registries,
-    health: [...agentHealth({ pipeline, stream }), { name: 'storage', health: () => health.health() }, ...(opts.observe?.health ?? [])],
-    status: () => agentStatus(config, pipeline, stream, spool),
-    logger: log.child({ component: 'observe' }),
-  }).catch(async (err: unknown) => {
-    // Nothing has started yet: close what is open, then fail the start (port in use, bad files).
-    await source.close();
-    spool.close();
-    throw err;
-  });
-  const pushConfig = config.observe.push_gateway;
-  const pushers = pushConfig
-    ? [
-        new PushgatewayPusher(
-          { registries, logger: log.child({ component: 'pushgateway' }) },
-          { url: pushConfig.url, grouping: [['job', pushConfig.job], ['cluster', config.cluster], ['agent', config.name]], intervalMs: pushConfig.interval, prefix: 'sfleet_agent_' },
-        ),
-      ]
-    : [];
+  // Metrics, the listener and the pusher (prom-client) load only when something reads them.
+  const observeConfig = config.observe;
+  const serving =
+    observeConfig.listen || observeConfig.push_gateway || opts.observe
+      ? await (await loadServing())
+          .startServing({
+            config: observeConfig,
+            labels: { cluster: config.cluster, agent: config.name },
+            pipeline,
+            spool,
+            stream,
+            health: { faults, spool, durableDirs: [config.spool_dir] },
+            agentHealth: health,
+            tracing,
+            sources: [...agentHealth({ pipeline, stream }), ...(opts.observe?.health ?? [])],
+            registries: opts.observe?.registries ?? [],
+            status: () => agentStatus(config, pipeline, stream, spool),
+            logger: log,
+          })
+          .catch(async (err: unknown) => {
+            // Nothing has started yet: close what is open, then fail the start (port in use, bad files).
+            await source.close();
+            spool.close();
+            throw err;
+          })
+      : undefined;
+  const pushers = serving?.pushers ?? [];
   let polling = true;
   stream.start();
   pipeline.start();
@@ -128,13 +131,13 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
     spool,
     renewal,
     health,
-    metrics,
-    observe,
+    metrics: serving?.metrics,
+    observe: serving?.observe,
     async close() {
       if (closed) return;
       closed = true;
       await Promise.all(pushers.map((p) => p.close()));
-      await observe?.close();
+      await serving?.observe?.close();
       await pipeline.stop();
       await stream.stop();
       await source.close();

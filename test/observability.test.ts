@@ -194,7 +194,7 @@ describe('the hub at the Pushgateway', () => {
 
 describe('the agent observe listener off loopback', () => {
   it('answers only with the bearer token from observe.bearer_file', async () => {
-    const { ObserveListener } = await import('../agent/observe/index.js');
+    const { ObserveListener } = await (await import('../agent/observe/index.js')).loadServing();
     const { Registry } = await import('prom-client');
     const dir = mkdtempSync(join(tmpdir(), 'observe-'));
     const bearerFile = join(dir, 'token');

@@ -57,12 +57,23 @@ class Prober {
   }
 }
 
-/** A watch client: lists on start and on `reset`, applies upserts and removals, resumes with its last event id on another hub. */
+/**
+ * A watch client: lists on start and on `reset`, applies upserts and removals, and resumes with
+ * its last event id on another hub, both when its hub goes away and every MOVE_MS on its own
+ * (a load balancer spreading long-lived connections). Each resume is counted by the builds
+ * involved: ids of the previous release resume only on the hub run that gave them, so a move
+ * from or to it gets a reset; between hubs of this build the group's ids must resume.
+ */
 class Watcher {
   readonly jobs = new Map<string, string>();
   resumes = 0;
   resets = 0;
+  /** Resumes from an id this build gave, on a hub of this build; and the resets among them. */
+  resumesWithinBuild = 0;
+  resetsWithinBuild = 0;
   private lastId?: string;
+  /** The id came from a hub of this build. */
+  private lastIdOfBuild = false;
   private running = true;
   private loop?: Promise<void>;
   constructor(private readonly rotation: Rotation) {}
@@ -74,17 +85,27 @@ class Watcher {
     this.loop = (async () => {
       while (this.running) {
         const hub = this.rotation.pick();
+        const ofBuild = hub.release === undefined;
+        const within = !!this.lastId && this.lastIdOfBuild && ofBuild;
         if (this.lastId) this.resumes++;
+        if (within) this.resumesWithinBuild++;
+        const opened = Date.now();
         await hub
           .client()
           .stream(`/api/v1/watch?cluster=${CLUSTER}&kinds=job`, this.lastId, (e) => {
-            if (e.id) this.lastId = e.id;
+            if (e.id) {
+              this.lastId = e.id;
+              this.lastIdOfBuild = ofBuild;
+            }
             const data = JSON.parse(e.data || '{}') as { id?: string; object?: { state?: string } | null };
             if (e.event === 'reset') {
               this.resets++;
+              if (within) this.resetsWithinBuild++;
               void this.relist(hub).catch(() => undefined);
             } else if (e.event === 'upsert' && data.id && data.object?.state) this.jobs.set(data.id, data.object.state);
             else if (e.event === 'remove' && data.id) this.jobs.delete(data.id);
+            // Moves on after an event it has applied: the next hub must go on from there.
+            if (Date.now() - opened > MOVE_MS) throw new Error('move');
           })
           .catch(() => undefined);
         if (!this.lastId) await this.relist(this.rotation.pick()).catch(() => undefined);
@@ -97,6 +118,8 @@ class Watcher {
     this.running = false;
   }
 }
+
+const MOVE_MS = 1_500;
 
 describe(`rolling upgrade of a hub group from the previous release (${PREVIOUS_RELEASE.slice(0, 12)}) and back`, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sfleet-upgrade-'));
@@ -215,10 +238,13 @@ describe(`rolling upgrade of a hub group from the previous release (${PREVIOUS_R
     expect(running()).toEqual(Array(5).fill('previous'));
     const { summary, prober, watcher } = await roll(undefined, 'upgrade');
     expect(running()).toEqual(Array(5).fill('this build'));
-    console.log(`upgrade: ${prober.requests} probes, ${prober.errors.length} errors; watch resumed ${watcher.resumes} times, ${watcher.resets} resets`);
+    console.log(`upgrade: ${prober.requests} probes, ${prober.errors.length} errors; watch resumed ${watcher.resumes} times (${watcher.resumesWithinBuild} between hubs of this build), ${watcher.resets} resets (${watcher.resetsWithinBuild} between hubs of this build)`);
     expect(summary).toEqual({ scenario: 'upgrade', recovery_ms: null, lost: 0, duplicated: 0, double_leader_actions: 0 });
     expect(prober.errors).toEqual([]);
     expect(prober.requests).toBeGreaterThan(100);
+    // Between hubs of this build the watch client moved on with Last-Event-ID and never had to list again.
+    expect(watcher.resumesWithinBuild).toBeGreaterThanOrEqual(3);
+    expect(watcher.resetsWithinBuild).toBe(0);
     expect(watcher.jobs).toEqual(fleet.slurmJobs());
   }, 600_000);
 

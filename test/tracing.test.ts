@@ -116,11 +116,11 @@ describe('tracing', () => {
     const closedPort = await freePort();
     const agent = await agentFor('trace-b', `http://127.0.0.1:${closedPort}`, { push_gateway: { url: `http://127.0.0.1:${closedPort}`, interval: '300ms' } });
     await waitFor('the cluster at the hub', () => hub.state.cluster('trace-b')?.seq, 20_000);
-    const metric = () => agent.metrics.getSingleMetricAsString('sfleet_agent_trace_export_failures_total');
+    const metric = () => agent.metrics!.getSingleMetricAsString('sfleet_agent_trace_export_failures_total');
     await waitFor('an export failure counted', async () => /sfleet_agent_trace_export_failures_total\{[^}]*reason="unreachable"[^}]*\} [1-9]/.test(await metric()), 20_000, 250).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}: ${await metric()}`);
     });
-    const pushes = () => agent.metrics.getSingleMetricAsString('sfleet_agent_push_failures_total');
+    const pushes = () => agent.metrics!.getSingleMetricAsString('sfleet_agent_push_failures_total');
     await waitFor('a push failure counted', async () => /reason="unreachable"[^}]*\} [1-9]/.test(await pushes()), 10_000, 250).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}: ${await pushes()}`);
     });

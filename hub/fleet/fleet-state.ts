@@ -38,7 +38,20 @@ export interface AgentStatus {
   agent?: string;
 }
 
-export type ChangesListener = (changes: readonly FleetChange[]) => void;
+/** Where a cluster stood: (epoch, seq). Every hub holds the same state at the same place. */
+export interface StatePosition {
+  epoch: number;
+  seq: number;
+}
+
+/** Where the delta took its cluster (the watch feed's resumable ids use it). */
+export interface AppliedDelta {
+  from: StatePosition;
+  to: StatePosition;
+  snapshot: boolean;
+}
+
+export type ChangesListener = (changes: readonly FleetChange[], applied: AppliedDelta) => void;
 export type ClusterStatusListener = (record: Readonly<ClusterRecord>) => void;
 
 export interface FleetStateDeps {
@@ -54,7 +67,7 @@ export class FleetState {
   /** Every job sorted per sort field, for the sorted, counted jobs query (built on first use). */
   readonly jobSort = new JobSortIndex();
   private readonly clock: Clock;
-  private readonly changeListeners = new Listeners<readonly FleetChange[]>();
+  private readonly changeListeners = new Listeners<readonly FleetChange[], AppliedDelta>();
   private readonly statusListeners = new Listeners<Readonly<ClusterRecord>>();
 
   constructor(deps: FleetStateDeps = {}) {
@@ -109,6 +122,7 @@ export class FleetState {
   apply(delta: Delta, opts: { notify?: boolean } = {}): FleetChange[] {
     const record = this.cluster(delta.cluster);
     const cluster = delta.cluster;
+    const from: StatePosition = { epoch: record.epoch, seq: record.seq };
     // Each change names its cluster (what watchers get), made so by applyDelta itself.
     const changes = applyDelta(record.objects, delta, cluster) as FleetChange[];
     record.epoch = delta.epoch;
@@ -128,7 +142,7 @@ export class FleetState {
       if (next) order.set(id, next);
       else order.delete(id);
     }
-    if (opts.notify !== false && changes.length) this.changeListeners.notify(changes);
+    if (opts.notify !== false && changes.length) this.changeListeners.notify(changes, { from, to: { epoch: delta.epoch, seq: delta.seq }, snapshot: delta.snapshot });
     return changes;
   }
 
@@ -161,16 +175,16 @@ export class FleetState {
 }
 
 /** One typed feed. Each subscription is its own entry: the same function subscribed twice hears twice. */
-class Listeners<T> {
-  private readonly entries = new Set<{ listener: (value: T) => void }>();
+class Listeners<T, U = undefined> {
+  private readonly entries = new Set<{ listener: (value: T, extra: U) => void }>();
 
-  add(listener: (value: T) => void): () => void {
+  add(listener: (value: T, extra: U) => void): () => void {
     const entry = { listener };
     this.entries.add(entry);
     return () => void this.entries.delete(entry);
   }
 
-  notify(value: T): void {
-    for (const entry of this.entries) entry.listener(value);
+  notify(value: T, ...extra: U extends undefined ? [] : [U]): void {
+    for (const entry of this.entries) entry.listener(value, extra[0] as U);
   }
 }

@@ -75,7 +75,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
   registerAuditMetrics(metrics, audit);
-  region.tracing.registerMetrics(metrics, 'sfleet_hub_');
+  await region.tracing.registerMetrics(metrics, 'sfleet_hub_');
   if (replication) registerReplicationMetrics(metrics, replication);
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;

@@ -21,6 +21,16 @@ export function watchVisibility(visibility: Visibility): (event: WatchEvent) => 
 }
 
 /**
+ * The clusters a watcher's event ids may name (ids carry a place per cluster): those whose
+ * record it may read. undefined for a caller that may read every cluster (the ids all share).
+ */
+export function watchNames(visibility: Visibility): ((cluster: string) => boolean) | undefined {
+  const rows = visibility.rows('cluster');
+  if (!visibility.tenant && rows.unrestricted) return undefined;
+  return (cluster) => rows.allows('cluster', { name: cluster, cluster });
+}
+
+/**
  * What a watch shows, as one string: the rows it may read of each resource its events come from,
  * and its tenant. An open watch compares it on every re-check: when the caller's roles changed
  * (an rbac reload, new directory groups) so that it differs, the watch is ended and the client

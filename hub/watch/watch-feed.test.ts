@@ -21,13 +21,15 @@ describe('WatchFeed buffer', () => {
     const replayed: WatchEvent[] = [];
     feed.subscribe({}, resumeFrom, (e) => replayed.push(e))();
     expect(replayed.map((e) => [e.seq, e.object_id])).toEqual([[4, '4'], [5, '5'], [6, '6']]);
-    // Recorded while nobody watched, replayed with the ids a watcher resumes from.
+    // Recorded while nobody watched, replayed with the ids a watcher resumes from: this run's
+    // number, then the cluster's place (after delta 2; one change into delta 3; after delta 3).
     const boot = resumeFrom.split('-')[0];
-    expect(replayed.map((e) => e.id)).toEqual([`${boot}-4`, `${boot}-5`, `${boot}-6`]);
-    expect(feed.lastId).toBe(`${boot}-6`);
+    expect(resumeFrom).toBe(`${boot}-3/a:1.1`);
+    expect(replayed.map((e) => e.id)).toEqual([`${boot}-4/a:1.2`, `${boot}-5/a:1.2>1.3.1`, `${boot}-6/a:1.3`]);
+    expect(feed.lastId).toBe(`${boot}-6/a:1.3`);
 
     const fromOldest: WatchEvent[] = [];
-    feed.subscribe({}, resumeFrom.replace(/-\d+$/, '-1'), (e) => fromOldest.push(e))();
+    feed.subscribe({}, `${boot}-1`, (e) => fromOldest.push(e))();
     expect(fromOldest.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6]);
 
     state.apply(delta(4, [7, 8, 9]));
@@ -36,7 +38,7 @@ describe('WatchFeed buffer', () => {
     feed.subscribe({}, resumeFrom, (e) => late.push(e))();
     expect(late.map((e) => e.type)).toEqual(['reset']);
     const recent: WatchEvent[] = [];
-    feed.subscribe({}, resumeFrom.replace(/-\d+$/, '-4'), (e) => recent.push(e))();
+    feed.subscribe({}, `${boot}-4`, (e) => recent.push(e))();
     expect(recent.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9]);
   });
 
@@ -54,7 +56,7 @@ describe('WatchFeed buffer', () => {
     state.apply(delta(2, [4]));
     expect(seen).toEqual(['upsert:1', 'upsert:2', 'upsert:3']);
     const boot = feed.lastId.split('-')[0];
-    expect(ids).toEqual([`${boot}-1`, `${boot}-2`, `${boot}-3`]);
+    expect(ids).toEqual([`${boot}-1/a:0.0>1.1.1`, `${boot}-2/a:0.0>1.1.2`, `${boot}-3/a:1.1`]);
   });
 });
 

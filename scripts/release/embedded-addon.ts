@@ -1,5 +1,5 @@
 // Native addons inside the single binary (DuckDB for the job history): the build stores each
-// addon's files gzipped as SEA assets with their SHA-256 (native/manifest.json); the first use
+// addon's files Brotli-compressed as SEA assets with their SHA-256 (native/manifest.json); the first use
 // extracts them into a private cache, checks every checksum, and loads the addon from there.
 // A file that does not match (a partial write, a change on disk) is never loaded: it is
 // extracted again. Bundled into the binary by bundle.ts in place of the addon's require().
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync } from 'node:zlib';
 
 interface AddonManifest {
   /** Loaded with process.dlopen; the others sit beside it (RUNPATH $ORIGIN). */
@@ -46,7 +46,7 @@ export function loadEmbeddedAddon(name: string): unknown {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     for (const f of manifest.files) {
-      const data = gunzipSync(Buffer.from(sea.getAsset(`native/${name}/${f.name}.gz`)));
+      const data = brotliDecompressSync(Buffer.from(sea.getAsset(`native/${name}/${f.name}.br`)));
       if (sha256(data) !== f.sha256) throw new Error(`the binary's embedded ${name}/${f.name} does not match its checksum: the binary is damaged`);
       writeFileSync(join(staging, f.name), data, { mode: 0o500 });
     }

@@ -41,7 +41,7 @@ describe('Tracing', () => {
   it('an unreachable endpoint: the export fails, is counted by reason, and the spans are dropped', async () => {
     const registry = new Registry();
     const t = await Tracing.create({ enabled: true, endpoint: 'http://127.0.0.1:9', samplingRatio: 1, serviceName: 'sfleet-hub', exportIntervalMs: 50, exportTimeoutMs: 1_000 }, logger);
-    t.registerMetrics(registry, 'sfleet_hub_');
+    await t.registerMetrics(registry, 'sfleet_hub_');
     t.startSpan('hub.apply').end();
     const deadline = Date.now() + 10_000;
     while (t.stats.failed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -3,7 +3,7 @@
 // data path. An unreachable collector costs a dropped batch, never a slower poll or ingest:
 // failures are counted (a metric) and logged at most once per interval.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { Logger } from '../logging/index.js';
 import type { TracingOptions } from './options.js';
 import type { TracingSdk } from './sdk.js';
@@ -40,8 +40,9 @@ export class Tracing {
     this.tracer = this.sdk.tracer;
   }
 
-  /** `<prefix>trace_export_failures_total{reason}` in the process's registry. */
-  registerMetrics(registry: Registry, prefix: string): void {
+  /** `<prefix>trace_export_failures_total{reason}` in the process's registry (prom-client loads here: an agent without metrics never does). */
+  async registerMetrics(registry: Registry, prefix: string): Promise<void> {
+    const { Counter } = await import('prom-client');
     this.failures = new Counter({ name: `${prefix}trace_export_failures_total`, help: 'Span batches the OTLP endpoint did not take (unreachable, refused, timed out); their spans are dropped', labelNames: ['reason'], registers: [registry] });
   }
 

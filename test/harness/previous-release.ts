@@ -2,7 +2,7 @@
 // (where the packaging issue started), built from git into a cache once per commit. Its
 // dependencies are a subset of today's at the same ranges, so it runs on this checkout's
 // node_modules; a dependency it names that is not installed here stops the build with its name.
-// Only the upgrade test builds it (one file, so no lock).
+// Only the upgrade test builds it (one file, so no lock). A shallow clone fetches the one commit.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +17,24 @@ function sh(command: string, cwd: string, timeoutMs: number): Promise<string> {
   );
 }
 
+/**
+ * A shallow clone (CI's checkout may be one) lacks the commit: fetch that one commit, depth 1
+ * (git archive needs only its tree). Where even that fails, say what to do.
+ */
+async function fetchCommit(sha: string): Promise<void> {
+  const shallow = (await sh('git rev-parse --is-shallow-repository', ROOT, 10_000).catch(() => '')).trim() === 'true';
+  const why = await sh(`git fetch --quiet --depth=1 origin ${sha}`, ROOT, 300_000).then(
+    () => sh(`git cat-file -e ${sha}^{commit}`, ROOT, 10_000).then(() => undefined),
+    (err: Error) => err.message.split('\n').find((l) => l.trim()) ?? err.message,
+  );
+  if (why === undefined) return;
+  throw new Error(`this checkout has no commit ${sha}, the previous release the upgrade test builds from git${shallow ? ' (a shallow clone)' : ''}, and fetching it from origin failed (${why}); run: git fetch origin ${sha} (or git fetch --unshallow)`);
+}
+
 /** The built checkout of the previous release (bin/sfleet.js runs it). */
 export async function previousRelease(): Promise<string> {
   const sha = PREVIOUS_RELEASE;
-  await sh(`git cat-file -e ${sha}^{commit}`, ROOT, 10_000).catch(() => {
-    throw new Error(`this checkout has no commit ${sha}, the previous release the upgrade test builds from git (a shallow clone? git fetch --unshallow)`);
-  });
+  await sh(`git cat-file -e ${sha}^{commit}`, ROOT, 10_000).catch(() => fetchCommit(sha));
   const cache = join(tmpdir(), 'sfleet-previous-release');
   const dir = join(cache, sha.slice(0, 12));
   if (existsSync(join(dir, 'dist/cli/main.js'))) return dir;

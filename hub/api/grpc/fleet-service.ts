@@ -130,7 +130,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
         return;
       }
       const req = call.request;
-      let sent = req.since ? String(req.since) : watch.lastId.split('-')[1];
+      let sent = req.since ? String(req.since) : String(watch.lastSeq);
       let queued = 0;
       let unsubscribe = (): void => undefined;
       let slot: WatchSlot | undefined;
@@ -154,7 +154,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       }
       const traced = deliveryTrace(deps.tracing, { transport: 'grpc', watcher: `${visibility.principal.method}:${visibility.principal.name}` });
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
-      unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? `${watch.lastId.split('-')[0]}-${req.since}` : undefined, (event) => {
+      unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? watch.localId(req.since) : undefined, (event) => {
         if (slot && !slot.open) return;
         // grpc-js queues objects, not bytes: each message counts its JSON size until it is flushed.
         const size = event.object ? JSON.stringify(event.object).length + 64 : 64;

@@ -6,7 +6,7 @@ import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type Job, type KindName, type Node } from '../../../shared/model/index.js';
 import { jobActions, nodeActions } from '../allowed-actions.js';
 import type { Visibility } from '../../policy/index.js';
-import { deliveryTrace, scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { deliveryTrace, scopeChanged, watchNames, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import type { Tracing } from '../../../shared/tracing/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
@@ -55,7 +55,9 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
     }
   }
   const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? q.last_event_id;
-  let sent = lastEventId ?? watch.lastId;
+  // Ids name only the clusters the caller may know of.
+  const filter = { cluster: q.cluster, kinds, events, clusters, visible: watchVisibility(visibility), names: watchNames(visibility) };
+  let sent = lastEventId ?? watch.lastIdFor(filter);
   const res = reply.raw;
   let unsubscribe = (): void => undefined;
   // Taken before the answer starts: over the per-caller cap it is a 429 like any refusal.
@@ -75,7 +77,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   });
   reply.hijack();
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write(`: watching since ${watch.lastId}\nretry: 2000\n\n`);
+  res.write(`: watching since ${watch.lastIdFor(filter)}\nretry: 2000\n\n`);
   res.on('drain', () => slot?.setQueued(res.writableLength));
   const actions = { job: jobActions(visibility), node: nodeActions(visibility) };
   let corked = false;
@@ -86,7 +88,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
     slot?.setQueued(res.writableLength);
   };
   const traced = deliveryTrace(tracing, { transport: 'sse', watcher: `${who.method}:${who.name}` });
-  unsubscribe = watch.subscribe({ cluster: q.cluster, kinds, events, clusters, visible: watchVisibility(visibility) }, lastEventId, (event) => {
+  unsubscribe = watch.subscribe(filter, lastEventId, (event) => {
     const data =
       event.type === 'reset'
         ? {}
