@@ -2,47 +2,16 @@
 // avro) under the caller's row filter for that resource. Full, or incremental with the cursor of
 // the last export (answered in the x-sfleet-cursor header before the body). Each is audited
 // (<resource>:export) with the format and the row count.
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CURSOR_HEADER, ROWS_HEADER } from '../../../shared/export/index.js';
-import { setAuditContext } from '../../audit/index.js';
+import type { FastifyInstance } from 'fastify';
 import { PseudonymKeyMissingError } from '../../compliance/index.js';
-import { CONTENT_TYPES, EXPORT_FORMATS, exportHistory, filterFingerprint, MAX_CURSOR_LENGTH, type ExportFormat } from '../../export/index.js';
-import { registerFleetExportRoutes } from './fleet-export-routes.js';
+import { EXPORT_FORMATS, exportHistory, filterFingerprint, type ExportFormat } from '../../export/index.js';
+import { exportQuery, exportResponse, sendExport } from './export-answer.js';
 import { filterOf, filterQuery, service } from './history-routes.js';
 import { access } from './request-access.js';
 import type { RouteDeps } from './route-deps.js';
 
-// The body is a file in the asked format (a stream: no serializer touches it).
-export const exportResponse = {
-  200: {
-    description: 'The export file; headers x-sfleet-cursor (the next cursor) and x-sfleet-export-rows',
-    content: Object.fromEntries(Object.values(CONTENT_TYPES).map((type) => [type.split(';')[0], { schema: { type: 'string', format: 'binary' } }])),
-  },
-} as const;
-
-export const exportQuery = { format: { type: 'string', enum: [...EXPORT_FORMATS] }, cursor: { type: 'string', maxLength: MAX_CURSOR_LENGTH } } as const;
-
-/** Where a Parquet export is written first: the history's scratch directory, else a private one under the system's temp. */
-export function scratchDirOf(deps: Pick<RouteDeps, 'history' | 'exportScratchDir'>): string {
-  if (deps.exportScratchDir) return deps.exportScratchDir;
-  if (deps.history) return path.join(deps.history.dir, 'export-scratch');
-  const dir = path.join(tmpdir(), `sfleet-export-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-/** The answer of every export: its cursor and row count in headers, then the file. */
-export function sendExport(request: FastifyRequest, reply: import('fastify').FastifyReply, what: string, result: { rows: number; cursor: string; contentType: string; body: unknown }, incremental: boolean) {
-  setAuditContext(request, { resource: `${what}${incremental ? ' (incremental)' : ''} (${result.rows} rows)` });
-  void reply.type(result.contentType).header(CURSOR_HEADER, result.cursor).header(ROWS_HEADER, String(result.rows));
-  return reply.send(result.body);
-}
-
-
-export function registerExportRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerExportRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'history' | 'exportScratchDir' | 'pseudonymize'>): void {
   app.get(
     '/api/v1/export/history',
     {
@@ -72,5 +41,4 @@ export function registerExportRoutes(app: FastifyInstance, deps: RouteDeps): voi
       return sendExport(request, reply, `history export ${format}${pseudonymize === true ? ' (pseudonymised)' : ''}`, result, !!cursor);
     },
   );
-  registerFleetExportRoutes(app, deps);
 }

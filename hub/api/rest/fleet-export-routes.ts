@@ -1,11 +1,14 @@
 // GET /api/v1/export/{jobs,nodes,events,audit}: what the hub holds now (jobs, nodes) or has logged
 // (events, this hub's audit chain) as one file, under the caller's row filter for the resource's
 // export verb (jobs:export, nodes:export, cluster:export, audit:export). Rows: hub/export/README.md.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ChangeJournal, ExportSourceMissingError, exportAudit, exportEvents, exportFleet, filterFingerprint, type ExportFormat, type SpecExportDeps } from '../../export/index.js';
 import { HistoryEngine } from '../../history/index.js';
 import type { Node } from '../../../shared/model/index.js';
-import { exportQuery, exportResponse, scratchDirOf, sendExport } from './export-routes.js';
+import { exportQuery, exportResponse, scratchDirOf, sendExport } from './export-answer.js';
 import { filterOf } from './history-routes.js';
 import { str } from './query-schemas.js';
 import { access } from './request-access.js';
@@ -27,11 +30,14 @@ export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps)
   // Parquet needs the engine: the history's, else one of its own opened on the first Parquet export.
   let own: Promise<HistoryEngine> | undefined;
   const engine = (): Promise<HistoryEngine> => (deps.history ? Promise.resolve(deps.history.engine) : (own ??= HistoryEngine.open({ threads: 1, memoryLimit: '256MB' })));
+  // Without a history directory: a private directory of this process (mkdtemp: 0700, a fresh name).
+  let scratch: string | undefined;
   app.addHook('onClose', async () => {
     journal.close();
     if (own) (await own).close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
-  const spec = (): SpecExportDeps => ({ engine, scratchDir: scratchDirOf(deps) });
+  const spec = (): SpecExportDeps => ({ engine, scratchDir: scratchDirOf(deps) ?? (scratch ??= mkdtempSync(join(tmpdir(), 'sfleet-export-'))) });
 
   for (const kind of ['jobs', 'nodes'] as const) {
     app.get(
