@@ -49,18 +49,18 @@ function keep(kind: JournalKind, o: Job | Node): Record<string, unknown> {
   return out;
 }
 
-/** Models are flat records of scalars and lists of strings: compared field by field. */
+/** Models are flat records of scalars and lists of strings: compared field by field (no allocation: this runs on every apply). */
 function sameObject(a: object, b: object): boolean {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  const keys = Object.keys(x);
-  if (keys.length !== Object.keys(y).length) return false;
-  for (const k of keys) {
+  for (const k in x) {
     const u = x[k];
     const v = y[k];
     if (u === v) continue;
-    if (!Array.isArray(u) || !Array.isArray(v) || u.length !== v.length || u.some((e, i) => e !== v[i])) return false;
+    if (!Array.isArray(u) || !Array.isArray(v) || u.length !== v.length) return false;
+    for (let i = 0; i < u.length; i++) if (u[i] !== v[i]) return false;
   }
+  for (const k in y) if (!(k in x)) return false;
   return true;
 }
 
