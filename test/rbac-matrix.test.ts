@@ -43,7 +43,7 @@ const JOBS = [
 const RBAC = {
   roles: {
     cluster_admin: { permissions: ['cluster:*', 'jobs:*', 'nodes:*', 'watch:read', 'hub:read', 'metrics:read', 'openapi:read', 'auth:impersonate', 'backup:read'] },
-    project_manager: { permissions: ['jobs:read,create,cancel', 'nodes:read', 'clusters:read', 'watch:read'], filters: { account: '${user.project}' } },
+    project_manager: { permissions: ['jobs:read,create,cancel', 'jobs:export', 'nodes:read', 'clusters:read', 'watch:read'], filters: { account: '${user.project}' } },
     readonly_user: { permissions: ['jobs:read', 'nodes:read'] },
   },
   bindings: [
@@ -52,7 +52,7 @@ const RBAC = {
   ],
 };
 
-const pmGrants = (p: string): boolean => ['jobs:read', 'jobs:create', 'jobs:cancel', 'nodes:read', 'cluster:read', 'watch:read'].includes(p);
+const pmGrants = (p: string): boolean => ['jobs:read', 'jobs:create', 'jobs:cancel', 'jobs:export', 'nodes:read', 'cluster:read', 'watch:read'].includes(p);
 
 let pki: TestPki;
 let dir: string;
@@ -181,7 +181,9 @@ describe('RBAC matrix over REST: every route x caller x tenant', () => {
           .replace('{cluster}', job?.cluster ?? 'east')
           .replace('{id}', String(job?.id ?? 1))
           .replace('{name}', 'e1')
-          .replace('/auth/can-i', '/auth/can-i?verb=read&resource=jobs');
+          .replace('/auth/can-i', '/auth/can-i?verb=read&resource=jobs')
+          // Exports need a format; past the gate they answer 200 with a file.
+          .replace(/^(\/api\/v1\/export\/.*)$/, '$1?format=ndjson');
         for (const [who, caller] of Object.entries(callers)) {
           const executedBefore = sources.east.executed.length;
           const res = await call(caller, route.method, url, route.method === 'POST' ? { reason: 'rbac matrix' } : undefined);
@@ -243,6 +245,12 @@ describe('RBAC matrix over REST: every route x caller x tenant', () => {
       }
       const nodes = await json<{ items: { name: string }[] }>(caller, '/api/v1/nodes');
       expect(nodes.items.map((n) => n.name), who).toEqual(['e1', 'w1']);
+      // The bulk export under the same row filter (its own verb, jobs:export), with its row count.
+      if (caller.grants('jobs:export')) {
+        const res = await call(caller, 'GET', '/api/v1/export/jobs?format=ndjson');
+        const rows = res.body.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { cluster: string; id: number });
+        expect(rows.map((j) => `${j.cluster}/${j.id}`).sort(), who).toEqual([...visibleJobs(caller)].sort());
+      }
     }
     for (const [who, caller] of Object.entries(callers)) {
       if (!caller.grants('cluster:read')) continue;

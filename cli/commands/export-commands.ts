@@ -1,5 +1,6 @@
-// `sfleet export history --format F [--since --until] [--cursor FILE] [--file OUT]`: the job
-// history as a file, streamed from GET /api/v1/export/history.
+// `sfleet export history|jobs|nodes|events|audit --format F [filters] [--cursor FILE] [--file OUT]`:
+// the job history, the jobs and nodes the hub holds now, its fleet events or its audit chain as
+// a file, streamed from GET /api/v1/export/KIND.
 // `sfleet export --user NAME [--pseudonymize] [--file OUT]`: everything held about a person.
 //
 // Nothing half-written looks complete: the body goes to a hidden partial file beside OUT,
@@ -16,7 +17,21 @@ import { CURSOR_HEADER, EXPORT_FORMATS, ROWS_HEADER, type ExportFormat } from '.
 import { clientFrom, withConnection } from './connection-options.js';
 
 const KINDS = ['jobs', 'nodes', 'events', 'audit', 'history'];
-const FILTERS = ['cluster', 'user', 'account', 'partition', 'qos', 'state', 'since', 'until'] as const;
+const FILTERS = ['cluster', 'user', 'account', 'partition', 'qos', 'state', 'type', 'action', 'since', 'until'] as const;
+/** The filters each kind takes (the hub refuses others; said here first, by name). */
+const KIND_FILTERS: Record<string, readonly (typeof FILTERS)[number][]> = {
+  history: ['cluster', 'user', 'account', 'partition', 'qos', 'state', 'since', 'until'],
+  jobs: ['cluster', 'user', 'account', 'partition', 'state', 'since', 'until'],
+  nodes: ['cluster', 'partition', 'state'],
+  events: ['cluster', 'type', 'since', 'until'],
+  audit: ['user', 'action', 'since', 'until'],
+};
+const FILTER_HELP: Partial<Record<(typeof FILTERS)[number], string>> = {
+  since: 'from this time: ISO-8601 or a duration back from now, e.g. 30d (history: end time; jobs: submit time; events: occurred_at; audit: record time)',
+  until: 'before this time (same forms and times as --since)',
+  type: 'events: one type or a comma list (controller_failover...)',
+  action: 'audit: an action, a trailing * matches any suffix (jobs:*)',
+};
 
 async function readCursor(file: string): Promise<string | undefined> {
   let text: string;
@@ -27,7 +42,7 @@ async function readCursor(file: string): Promise<string | undefined> {
     throw new Error(`cannot read the cursor file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const cursor = text.trim();
-  if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) throw new Error(`${file} holds no export cursor (delete it to export everything again)`);
+  if (!/^[A-Za-z0-9_-]{1,16384}$/.test(cursor)) throw new Error(`${file} holds no export cursor (delete it to export everything again)`);
   return cursor;
 }
 
@@ -75,11 +90,11 @@ async function exportPerson(opts: Record<string, string | undefined>): Promise<v
 export function registerExportCommands(program: Command): void {
   const cmd = program
     .command('export')
-    .description('export data as a file: the job history (history) as csv, json, ndjson, parquet or avro, full or incremental')
+    .description('export data as a file: the job history, the jobs and nodes held now, fleet events or the audit chain, as csv, json, ndjson, parquet or avro, full or incremental')
     .argument('[kind]', `${KINDS.join('|')}; none with --user: everything held about that person (JSON)`)
     .option('--format <format>', EXPORT_FORMATS.join('|'))
     .option('--pseudonymize', 'replace user names by their keyed HMAC pseudonyms (the hub needs the gdpr framework and its key)');
-  for (const f of FILTERS) cmd.option(`--${f} <value>`, f === 'since' || f === 'until' ? 'end time bound: ISO-8601 or a duration back from now, e.g. 30d' : undefined);
+  for (const f of FILTERS) cmd.option(`--${f} <value>`, FILTER_HELP[f]);
   withConnection(
     cmd
       .option('--cursor <file>', 'incremental: export only what changed since the run that wrote this file (created on the first run)')
@@ -91,16 +106,19 @@ export function registerExportCommands(program: Command): void {
       return;
     }
     if (!KINDS.includes(kind)) throw new Error(`unknown export "${kind}": expected ${KINDS.join(', ')}`);
-    if (kind !== 'history') throw new Error(`export of ${kind} is not available yet: only history is exported so far`);
+    const takes = KIND_FILTERS[kind];
+    const other = FILTERS.find((f) => opts[f] !== undefined && !takes.includes(f));
+    if (other) throw new Error(`--${other} does not apply to export ${kind}: its filters are ${takes.map((f) => `--${f}`).join(', ')}`);
+    if (opts.pseudonymize && kind !== 'history') throw new Error('--pseudonymize applies to export history only');
     if (!opts.format) throw new Error(`--format is needed: ${EXPORT_FORMATS.join(', ')}`);
     const format = opts.format as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown format "${opts.format}": expected ${EXPORT_FORMATS.join(', ')}`);
     const q = new URLSearchParams({ format });
-    for (const f of FILTERS) if (opts[f] !== undefined) q.set(f, opts[f]);
+    for (const f of takes) if (opts[f] !== undefined) q.set(f, opts[f]);
     if (opts.pseudonymize) q.set('pseudonymize', 'true');
     const cursor = opts.cursor ? await readCursor(opts.cursor) : undefined;
     if (cursor) q.set('cursor', cursor);
-    const res = await clientFrom(opts).download(`/api/v1/export/history?${q}`);
+    const res = await clientFrom(opts).download(`/api/v1/export/${kind}?${q}`);
     const next = res.headers[CURSOR_HEADER];
     try {
       if (opts.file) await writeAtomically(opts.file, (partial) => pipeline(res, createWriteStream(partial, { flags: 'wx', mode: 0o600 })));

@@ -101,7 +101,7 @@ export class AuditLog {
     });
   }
 
-  private readonly hubId: string;
+  readonly hubId: string;
   private readonly key?: Buffer;
   private readonly checkIntervalMs: number;
   private readonly policy: { level: AuditConfig['level']; rules: readonly AuditRule[]; floors: readonly AuditRule[] };

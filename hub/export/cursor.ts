@@ -1,16 +1,32 @@
-// An export cursor: opaque to clients (base64url JSON), it holds the written_at mark up to which
-// the last export went and a fingerprint of its filter. It names no hub: any hub of the group
-// reads it (the marks are the hubs' clocks, so they must be NTP-synchronised).
+// An export cursor: opaque to clients (base64url JSON), it holds where the last export went and a
+// fingerprint of its filter. It names no hub process: any hub of the group reads it.
+// - history: the written_at mark up to which the last export went (the marks are the hubs'
+//   clocks, so they must be NTP-synchronised);
+// - jobs, nodes: per cluster the (epoch, seq) of the last delta the export included: every hub
+//   of a group applies the same deltas under the same (epoch, seq);
+// - events: per cluster the newest occurred_at exported (the agent's time, the same on every hub);
+// - audit: per hub id the last seq exported of that hub's own chain.
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../../shared/errors/index.js';
 
+export type CursorKind = 'history' | 'jobs' | 'nodes' | 'events' | 'audit';
+
+/** Per cluster (or per hub, for audit) a position: [epoch, seq], [occurred_at ms] or [seq]. */
+export type Positions = Record<string, number[]>;
+
 export interface ExportCursor {
-  kind: 'history';
-  /** Rows written after this mark (epoch ms) are new since the last export. */
+  kind: CursorKind;
+  /** history: rows written after this mark (epoch ms) are new since the last export; 0 for the others. */
   through: number;
   /** sha256 of the filter the cursor was made with: a cursor is refused under another filter. */
   filter: string;
+  /** jobs, nodes, events, audit: where the last export went. */
+  positions?: Positions;
 }
+
+/** A cursor holds one position per cluster (about 50 bytes each); the hub's http.max_query (4 KiB by default) bounds it first. */
+export const MAX_CURSOR_LENGTH = 16_384;
+const CURSOR_RE = /^[A-Za-z0-9_-]+$/;
 
 export function filterFingerprint(filter: Record<string, unknown>): string {
   const keys = Object.keys(filter).filter((k) => filter[k] !== undefined).sort();
@@ -18,21 +34,36 @@ export function filterFingerprint(filter: Record<string, unknown>): string {
 }
 
 export function encodeCursor(c: ExportCursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, k: c.kind, t: c.through, f: c.filter })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 1, k: c.kind, t: c.through, f: c.filter, ...(c.positions ? { p: c.positions } : {}) })).toString('base64url');
 }
 
-export function decodeCursor(text: string, kind: ExportCursor['kind'], filter: string): ExportCursor {
-  let parsed: { v?: unknown; k?: unknown; t?: unknown; f?: unknown };
+const NOT_OURS = 'cursor: not a cursor this hub wrote (start without --cursor, or use the file the last export wrote)';
+
+function positionsOf(p: unknown): Positions | undefined {
+  if (p === undefined) return undefined;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new BadRequestError(NOT_OURS);
+  const out: Positions = Object.create(null) as Positions;
+  for (const [name, pos] of Object.entries(p as Record<string, unknown>)) {
+    if (!Array.isArray(pos) || pos.length === 0 || pos.length > 2 || !pos.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) throw new BadRequestError(NOT_OURS);
+    out[name] = pos as number[];
+  }
+  return out;
+}
+
+export function decodeCursor(text: string, kind: CursorKind, filter: string): ExportCursor {
+  let parsed: { v?: unknown; k?: unknown; t?: unknown; f?: unknown; p?: unknown };
   try {
-    if (!/^[A-Za-z0-9_-]{1,512}$/.test(text)) throw new Error('not base64url');
+    if (text.length > MAX_CURSOR_LENGTH || !CURSOR_RE.test(text)) throw new Error('not base64url');
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as typeof parsed;
   } catch {
-    throw new BadRequestError('cursor: not a cursor this hub wrote (start without --cursor, or use the file the last export wrote)');
+    throw new BadRequestError(NOT_OURS);
   }
   if (parsed.v !== 1 || typeof parsed.t !== 'number' || !Number.isSafeInteger(parsed.t) || parsed.t < 0 || typeof parsed.f !== 'string') {
-    throw new BadRequestError('cursor: not a cursor this hub wrote (start without --cursor, or use the file the last export wrote)');
+    throw new BadRequestError(NOT_OURS);
   }
   if (parsed.k !== kind) throw new BadRequestError(`cursor: made for an export of ${String(parsed.k)}, not of ${kind}`);
   if (parsed.f !== filter) throw new BadRequestError('cursor: made with other filters (--cluster, --user, --since...); an incremental export must keep the same filters');
-  return { kind, through: parsed.t, filter: parsed.f };
+  const positions = positionsOf(parsed.p);
+  if (kind !== 'history' && !positions) throw new BadRequestError(NOT_OURS);
+  return { kind, through: parsed.t, filter: parsed.f, ...(positions ? { positions } : {}) };
 }

@@ -5,6 +5,7 @@ import avro from 'avsc';
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { HISTORY_AVRO_SCHEMA } from './history-avro.js';
+import { avroSchemaOf, columnsOf, type RowSpec, type SpecRow } from './row-spec.js';
 
 import { EXPORT_FORMATS, type ExportFormat } from '../../shared/export/index.js';
 
@@ -46,79 +47,108 @@ export interface ExportRow {
 }
 
 export const EXPORT_COLUMNS = HISTORY_AVRO_SCHEMA.fields.map((f) => f.name) as readonly (keyof ExportRow)[];
-const TIMES = new Set<keyof ExportRow>(['submit_time', 'start_time', 'end_time', 'written_at']);
 
-function textRow(r: ExportRow): Record<string, unknown> {
+/** How one kind's rows are encoded: its columns in order, which are times (epoch ms), its Avro schema. */
+interface RowShape {
+  columns: readonly string[];
+  times: ReadonlySet<string>;
+  avro: object;
+}
+
+function textRow(shape: RowShape, r: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const c of EXPORT_COLUMNS) {
-    const v = r[c];
-    out[c] = TIMES.has(c) && typeof v === 'number' ? new Date(v).toISOString() : v;
+  for (const c of shape.columns) {
+    const v = r[c] ?? null;
+    out[c] = shape.times.has(c) && typeof v === 'number' ? new Date(v).toISOString() : v;
   }
   return out;
 }
 
 // RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. Lists are
-// joined with commas inside one field; null is an empty field.
+// joined with commas inside one field; maps are JSON text; null is an empty field.
 function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = Array.isArray(v) ? v.join(',') : String(v);
+  const s = Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-async function* csv(rows: AsyncIterable<ExportRow[]>): AsyncGenerator<Buffer> {
-  yield Buffer.from(`${EXPORT_COLUMNS.join(',')}\r\n`);
+type Rows = AsyncIterable<Record<string, unknown>[]>;
+
+async function* csv(shape: RowShape, rows: Rows): AsyncGenerator<Buffer> {
+  yield Buffer.from(`${shape.columns.join(',')}\r\n`);
   for await (const batch of rows) {
-    yield Buffer.from(batch.map((r) => `${Object.values(textRow(r)).map(csvField).join(',')}\r\n`).join(''));
+    yield Buffer.from(batch.map((r) => `${Object.values(textRow(shape, r)).map(csvField).join(',')}\r\n`).join(''));
   }
 }
 
-async function* ndjson(rows: AsyncIterable<ExportRow[]>): AsyncGenerator<Buffer> {
-  for await (const batch of rows) yield Buffer.from(batch.map((r) => `${JSON.stringify(textRow(r))}\n`).join(''));
+async function* ndjson(shape: RowShape, rows: Rows): AsyncGenerator<Buffer> {
+  for await (const batch of rows) yield Buffer.from(batch.map((r) => `${JSON.stringify(textRow(shape, r))}\n`).join(''));
 }
 
-async function* json(rows: AsyncIterable<ExportRow[]>): AsyncGenerator<Buffer> {
+async function* json(shape: RowShape, rows: Rows): AsyncGenerator<Buffer> {
   let first = true;
   yield Buffer.from('[');
   for await (const batch of rows) {
-    const text = batch.map((r) => JSON.stringify(textRow(r))).join(',\n');
+    const text = batch.map((r) => JSON.stringify(textRow(shape, r))).join(',\n');
     if (text) yield Buffer.from(`${first ? '\n' : ',\n'}${text}`);
     if (batch.length) first = false;
   }
   yield Buffer.from('\n]\n');
 }
 
-const AVRO_TYPE = avro.Type.forSchema(HISTORY_AVRO_SCHEMA as unknown as avro.Schema);
 const SYNC_SIZE = 16;
+const AVRO_HEADER = avro.Type.forSchema({
+  type: 'record',
+  name: 'org.apache.avro.file.Header',
+  fields: [
+    { name: 'magic', type: { type: 'fixed', name: 'Magic', size: 4 } },
+    { name: 'meta', type: { type: 'map', values: 'bytes' } },
+    { name: 'sync', type: { type: 'fixed', name: 'Sync', size: SYNC_SIZE } },
+  ],
+});
+const AVRO_LONG = avro.Type.forSchema('long');
 
 // An Avro object container file (spec 1.11, "Object Container Files"): header with the schema
 // and codec, then one deflate block per batch, each followed by the sync marker.
-async function* avroFile(rows: AsyncIterable<ExportRow[]>): AsyncGenerator<Buffer> {
+async function* avroFile(shape: RowShape, type: avro.Type, rows: Rows): AsyncGenerator<Buffer> {
   const sync = randomBytes(SYNC_SIZE);
-  const header = avro.Type.forSchema({
-    type: 'record',
-    name: 'org.apache.avro.file.Header',
-    fields: [
-      { name: 'magic', type: { type: 'fixed', name: 'Magic', size: 4 } },
-      { name: 'meta', type: { type: 'map', values: 'bytes' } },
-      { name: 'sync', type: { type: 'fixed', name: 'Sync', size: SYNC_SIZE } },
-    ],
-  });
-  yield header.toBuffer({
+  yield AVRO_HEADER.toBuffer({
     magic: Buffer.from('Obj\x01', 'latin1'),
-    meta: { 'avro.schema': Buffer.from(JSON.stringify(HISTORY_AVRO_SCHEMA)), 'avro.codec': Buffer.from('deflate') },
+    meta: { 'avro.schema': Buffer.from(JSON.stringify(shape.avro)), 'avro.codec': Buffer.from('deflate') },
     sync,
   });
-  const long = avro.Type.forSchema('long');
   for await (const batch of rows) {
     if (!batch.length) continue;
-    const data = deflateRawSync(Buffer.concat(batch.map((r) => AVRO_TYPE.toBuffer(r))));
-    yield Buffer.concat([long.toBuffer(batch.length), long.toBuffer(data.length), data, sync]);
+    const data = deflateRawSync(Buffer.concat(batch.map((r) => type.toBuffer(r))));
+    yield Buffer.concat([AVRO_LONG.toBuffer(batch.length), AVRO_LONG.toBuffer(data.length), data, sync]);
   }
 }
 
-export const ENCODERS: Record<Exclude<ExportFormat, 'parquet'>, (rows: AsyncIterable<ExportRow[]>) => AsyncGenerator<Buffer>> = {
-  csv,
-  json,
-  ndjson,
-  avro: avroFile,
-};
+type Encoder<R> = (rows: AsyncIterable<R[]>) => AsyncGenerator<Buffer>;
+export type Encoders<R> = Record<Exclude<ExportFormat, 'parquet'>, Encoder<R>>;
+
+function encodersOf<R>(shape: RowShape): Encoders<R> {
+  const type = avro.Type.forSchema(shape.avro as avro.Schema);
+  const rows = (r: AsyncIterable<R[]>): Rows => r as unknown as Rows;
+  return {
+    csv: (r) => csv(shape, rows(r)),
+    json: (r) => json(shape, rows(r)),
+    ndjson: (r) => ndjson(shape, rows(r)),
+    avro: (r) => avroFile(shape, type, rows(r)),
+  };
+}
+
+export const ENCODERS: Encoders<ExportRow> = encodersOf<ExportRow>({
+  columns: EXPORT_COLUMNS,
+  times: new Set(['submit_time', 'start_time', 'end_time', 'written_at']),
+  avro: HISTORY_AVRO_SCHEMA,
+});
+
+/** The encoders of a kind described by a RowSpec (jobs, nodes, events, audit). */
+export function specEncoders(spec: RowSpec): Encoders<SpecRow> {
+  return encodersOf<SpecRow>({
+    columns: columnsOf(spec),
+    times: new Set(spec.columns.filter((c) => c.type === 'time').map((c) => c.name)),
+    avro: avroSchemaOf(spec),
+  });
+}

@@ -1358,6 +1358,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/export/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This hub's audit chain as one file (since/until bound the record's time), full or added since the cursor of the last export; Avro schema: docs/schemas/audit-export.avsc */
+        get: {
+            parameters: {
+                query?: {
+                    action?: string;
+                    cursor?: string;
+                    format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
+                    since?: string;
+                    until?: string;
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/avro": string;
+                        "application/json": string;
+                        "application/vnd.apache.parquet": string;
+                        "application/x-ndjson": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet events this hub holds as one file (since/until bound occurred_at), full or added since the cursor of the last export; Avro schema: docs/schemas/events-export.avsc */
+        get: {
+            parameters: {
+                query?: {
+                    cluster?: string;
+                    cursor?: string;
+                    format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
+                    since?: string;
+                    type?: string;
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/avro": string;
+                        "application/json": string;
+                        "application/vnd.apache.parquet": string;
+                        "application/x-ndjson": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/export/history": {
         parameters: {
             query?: never;
@@ -1377,6 +1489,124 @@ export interface paths {
                     partition?: string;
                     pseudonymize?: boolean;
                     qos?: string;
+                    since?: string;
+                    state?: string;
+                    until?: string;
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/avro": string;
+                        "application/json": string;
+                        "application/vnd.apache.parquet": string;
+                        "application/x-ndjson": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The jobs this hub holds now as one file (since/until bound the submit time), full or what changed since the cursor of the last export (deletes included); Avro schema: docs/schemas/jobs-export.avsc */
+        get: {
+            parameters: {
+                query?: {
+                    account?: string;
+                    cluster?: string;
+                    cursor?: string;
+                    format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
+                    partition?: string;
+                    since?: string;
+                    state?: string;
+                    until?: string;
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/avro": string;
+                        "application/json": string;
+                        "application/vnd.apache.parquet": string;
+                        "application/x-ndjson": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The nodes this hub holds now as one file (filters: cluster, state, partition), full or what changed since the cursor of the last export (deletes included); Avro schema: docs/schemas/nodes-export.avsc */
+        get: {
+            parameters: {
+                query?: {
+                    account?: string;
+                    cluster?: string;
+                    cursor?: string;
+                    format?: "csv" | "json" | "ndjson" | "parquet" | "avro";
+                    partition?: string;
                     since?: string;
                     state?: string;
                     until?: string;

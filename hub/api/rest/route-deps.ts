@@ -1,6 +1,7 @@
 // What the /api/v1 route files need from the hub: one record, apart from routes.ts so that the
 // per-resource files and the list that registers them do not import each other.
 import type { Alerting } from '../../alerting/index.js';
+import type { AuditLog } from '../../audit/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import type { EventLog } from '../../events/index.js';
 import type { Federation } from '../../federation/index.js';
@@ -40,6 +41,8 @@ export interface RouteDeps {
   history?: HistoryService;
   /** GDPR (compliance.gdpr): a user name's keyed pseudonym, for exports asked with pseudonymize; absent: such exports are refused. */
   pseudonymize?: (user: string) => string;
+  /** The audit log: GET /api/v1/export/audit exports this hub's chain; absent: that export answers 503. */
+  audit?: AuditLog;
   /** Where Parquet exports are written before they are sent; default <data_dir>/history/export-scratch. */
   exportScratchDir?: string;
   /** API tokens (POST/GET/DELETE /api/v1/tokens); absent: no token routes. */

@@ -54,6 +54,10 @@ describe('route table', () => {
     expect(routes.filter((r) => r.url.startsWith('/api/v1/backups')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/backups backup:read', 'POST /api/v1/backups backup:create', 'POST /api/v1/backups/:id/verify backup:verify']);
     // Compliance: the person export and the report, each under its verb of the compliance resource.
     expect(routes.filter((r) => r.url.startsWith('/api/v1/compliance')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/compliance/person/:name compliance:export', 'GET /api/v1/compliance/report compliance:report']);
+    // Exports: each kind under the export verb of its own resource (events are the cluster resource's).
+    expect(routes.filter((r) => r.url.startsWith('/api/v1/export/')).map((r) => `${r.url} ${r.permission}`).sort()).toEqual([
+      '/api/v1/export/audit audit:export', '/api/v1/export/events cluster:export', '/api/v1/export/history history:export', '/api/v1/export/jobs jobs:export', '/api/v1/export/nodes nodes:export',
+    ]);
     for (const route of routes) {
       if (route.public) {
         // The ack link's signed token is its credential (hub/alerting/ack-link.ts).

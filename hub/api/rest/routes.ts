@@ -10,6 +10,7 @@ import { registerClusterRoutes } from './cluster-routes.js';
 import { JOB_TARGET, NODE_TARGET, registerCommandRoutes } from './command-routes.js';
 import { registerEventRoutes } from './event-routes.js';
 import { registerExportRoutes } from './export-routes.js';
+import { registerFleetExportRoutes } from './fleet-export-routes.js';
 import { registerImportRoutes } from './import-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerMembersRoute, registerProbeRoutes } from './hub-routes.js';
@@ -47,6 +48,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerEventRoutes(app, deps);
   registerHistoryRoutes(app, deps);
   registerExportRoutes(app, deps);
+  registerFleetExportRoutes(app, deps);
   registerImportRoutes(app, deps);
   registerWatchRoute(app, deps.watch, deps.watchBudget, deps.tracing);
   registerAuthRoutes(app);

@@ -4,12 +4,12 @@
 import { JOB_COMMANDS, NODE_COMMANDS } from '../../commands/index.js';
 
 export const RESOURCES = {
-  /** Clusters and their stream status, and the cluster-level Slurm objects: partitions, reservations, QOS, accounts, associations, controllers; fleet events. */
-  cluster: ['read'],
-  /** Jobs; the verbs past read are the job commands, and create (submit). */
-  jobs: ['read', ...JOB_COMMANDS, 'create'],
-  /** Nodes; the verbs past read are the node commands. */
-  nodes: ['read', ...NODE_COMMANDS],
+  /** Clusters and their stream status, and the cluster-level Slurm objects: partitions, reservations, QOS, accounts, associations, controllers; fleet events (export: sfleet export events). */
+  cluster: ['read', 'export'],
+  /** Jobs; the verbs past read are the job commands, create (submit) and export (sfleet export jobs). */
+  jobs: ['read', ...JOB_COMMANDS, 'create', 'export'],
+  /** Nodes; the verbs past read are the node commands, and export (sfleet export nodes). */
+  nodes: ['read', ...NODE_COMMANDS, 'export'],
   /** Opening a watch stream (SSE or gRPC Watch); each event then needs read on its own resource. */
   watch: ['read'],
   /** read: the region's members (GET /api/v1/hubs); forward: hand a command to the hub holding a cluster's agent (hub certificates only). */
@@ -18,8 +18,8 @@ export const RESOURCES = {
   metrics: ['read'],
   /** The OpenAPI document. */
   openapi: ['read'],
-  /** The audit log. */
-  audit: ['read'],
+  /** The audit log (export: sfleet export audit, this hub's chain as a file). */
+  audit: ['read', 'export'],
   /** Tenant quotas: usage against limits (GET /api/v1/quotas); a tenant caller sees its own tenant's. */
   quota: ['read'],
   /** The job history (finished runs kept after Slurm forgets them); report: usage reports over it; export: bulk export (csv, json, ndjson, parquet, avro); import: runs from an export (sfleet import history). */

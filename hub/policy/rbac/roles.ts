@@ -12,7 +12,7 @@ export const BUILTIN_ROLES: Readonly<Record<string, RbacRoleConfig>> = {
   admin: { permissions: ['*:*'], inherits: [], filters: {} },
   operator: { permissions: ['cluster:read', 'jobs:*', 'nodes:*', 'watch:read', 'hub:read', 'metrics:read', 'openapi:read', 'alerts:*', 'silences:*', 'schedules:read'], inherits: [], filters: {} },
   viewer: { permissions: ['cluster:read', 'jobs:read', 'nodes:read', 'watch:read', 'hub:read', 'openapi:read', 'alerts:read', 'silences:read', 'schedules:read'], inherits: [], filters: {} },
-  auditor: { permissions: ['audit:read', 'metrics:read', 'compliance:export', 'compliance:report'], inherits: ['viewer'], filters: {} },
+  auditor: { permissions: ['audit:read', 'audit:export', 'metrics:read', 'compliance:export', 'compliance:report'], inherits: ['viewer'], filters: {} },
   [HUB_PEER_ROLE]: { permissions: ['cluster:read', 'jobs:read', 'nodes:read', 'hub:read', 'hub:forward'], inherits: [], filters: {} },
 };
 

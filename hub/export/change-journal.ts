@@ -1,0 +1,156 @@
+// Which jobs and nodes changed after a given (epoch, seq) of their cluster, for incremental
+// exports whose cursor any hub of a group can read: every hub applies a cluster's deltas under
+// the same (epoch, seq) (agents make epochs from the clock, so positions order across epochs),
+// while a per-process counter would mean nothing on another hub.
+//
+// The journal hears FleetState's changes. Each batch gets a local tick; per cluster it keeps the
+// (epoch, seq) of each tick, per object the tick of its last change, and the objects removed
+// (with the fields row filters read, so a tombstone is shown only to callers who could see the
+// object). What it did not hear (the state loaded at start, a cluster first seen, changes
+// trimmed away) is below the cluster's horizon: a cursor older than the horizon gets the whole
+// cluster again, after a delete row naming only the cluster (a reset), never a silent gap.
+import type { FleetChange, FleetState } from '../fleet/index.js';
+import type { Job, Node } from '../../shared/model/index.js';
+
+export type JournalKind = 'job' | 'node';
+export type Position = readonly [epoch: number, seq: number];
+
+/** What a tombstone keeps of a removed object: its key and the fields row filters and export filters read. */
+export interface Removed {
+  key: string | number;
+  tick: number;
+  fields: Record<string, unknown>;
+}
+
+interface ClusterJournal {
+  /** Positions at or after this one are fully known. */
+  horizon: Position;
+  /** (epoch, seq, tick) per batch, ascending. */
+  marks: [number, number, number][];
+  changed: Record<JournalKind, Map<string | number, number>>;
+  removed: Record<JournalKind, Map<string | number, Removed>>;
+}
+
+export interface JournalOptions {
+  /** Batches remembered per cluster before the oldest half is dropped (the horizon moves up). */
+  maxMarks?: number;
+  /** Removals remembered per cluster and kind before the oldest are dropped (the horizon moves up). */
+  maxRemoved?: number;
+}
+
+export const comparePositions = (a: Position, b: Position): number => (a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1]);
+
+const JOB_FIELDS = ['cluster', 'id', 'user', 'account', 'partition', 'state', 'submit_time'] as const;
+const NODE_FIELDS = ['cluster', 'name', 'partitions', 'state'] as const;
+
+function keep(kind: JournalKind, o: Job | Node): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of kind === 'job' ? JOB_FIELDS : NODE_FIELDS) out[f] = (o as unknown as Record<string, unknown>)[f];
+  return out;
+}
+
+/** Models are flat records of scalars and lists of strings: compared field by field (no allocation: this runs on every apply). */
+function sameObject(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) {
+    const u = x[k];
+    const v = y[k];
+    if (u === v) continue;
+    if (!Array.isArray(u) || !Array.isArray(v) || u.length !== v.length) return false;
+    for (let i = 0; i < u.length; i++) if (u[i] !== v[i]) return false;
+  }
+  for (const k in y) if (!(k in x)) return false;
+  return true;
+}
+
+export class ChangeJournal {
+  private readonly clusters = new Map<string, ClusterJournal>();
+  private tick = 0;
+  private readonly maxMarks: number;
+  private readonly maxRemoved: number;
+  readonly close: () => void;
+
+  constructor(private readonly state: FleetState, opts: JournalOptions = {}) {
+    this.maxMarks = opts.maxMarks ?? 200_000;
+    this.maxRemoved = opts.maxRemoved ?? 100_000;
+    // What the state holds already was not heard: known from its current position on.
+    for (const record of state.clusters.values()) this.clusters.set(record.name, this.fresh([record.epoch, record.seq]));
+    this.close = state.onChanges((changes) => this.hear(changes));
+  }
+
+  private fresh(horizon: Position): ClusterJournal {
+    return { horizon, marks: [], changed: { job: new Map(), node: new Map() }, removed: { job: new Map(), node: new Map() } };
+  }
+
+  private hear(changes: readonly FleetChange[]): void {
+    const tick = ++this.tick;
+    const seen = new Set<string>();
+    for (const c of changes) {
+      if (c.kind !== 'job' && c.kind !== 'node') continue;
+      const record = this.state.clusters.get(c.cluster);
+      if (!record) continue;
+      let j = this.clusters.get(c.cluster);
+      // A cluster first heard now: its earlier changes (if any) were not, so positions before this one are not known.
+      if (!j) this.clusters.set(c.cluster, (j = this.fresh([record.epoch, record.seq])));
+      if (!seen.has(c.cluster)) {
+        seen.add(c.cluster);
+        j.marks.push([record.epoch, record.seq, tick]);
+        if (j.marks.length > this.maxMarks) this.trim(j, j.marks.length >> 1);
+      }
+      const kind = c.kind;
+      if (c.type === 'upsert') {
+        // A snapshot upserts every object again: one that is the same as before did not change.
+        if (c.previous && c.value && sameObject(c.previous, c.value)) continue;
+        j.changed[kind].set(c.id, tick);
+        j.removed[kind].delete(c.id);
+      } else {
+        j.changed[kind].delete(c.id);
+        const removed = j.removed[kind];
+        removed.set(c.id, { key: c.id, tick, fields: c.previous ? keep(kind, c.previous as Job | Node) : { cluster: c.cluster } });
+        if (removed.size > this.maxRemoved) {
+          const oldest = removed.values().next().value!;
+          removed.delete(oldest.key);
+          this.raiseHorizon(j, oldest.tick);
+        }
+      }
+    }
+  }
+
+  /** Forget the first `n` marks: positions before the next one are no longer fully known. */
+  private trim(j: ClusterJournal, n: number): void {
+    const last = j.marks[n - 1];
+    j.marks.splice(0, n);
+    this.raiseHorizon(j, last[2]);
+  }
+
+  /** Changes at or before `tick` may be lost: the horizon becomes that tick's position. */
+  private raiseHorizon(j: ClusterJournal, tick: number): void {
+    const mark = j.marks.find((m) => m[2] >= tick);
+    const at: Position = mark ? [mark[0], mark[1]] : j.horizon;
+    if (comparePositions(at, j.horizon) > 0) j.horizon = at;
+    for (const kind of ['job', 'node'] as const) for (const [key, r] of j.removed[kind]) if (r.tick <= tick) j.removed[kind].delete(key);
+  }
+
+  /**
+   * What changed in `cluster` after `after`: 'all' when the journal cannot say (no cursor
+   * position, or one before the horizon), else the keys upserted and the objects removed since.
+   */
+  since(cluster: string, kind: JournalKind, after: Position | undefined): 'all' | { changed: Set<string | number>; removed: Removed[] } {
+    const j = this.clusters.get(cluster);
+    if (!after || !j || comparePositions(after, j.horizon) < 0) return 'all';
+    // The first tick whose position is past the cursor; everything from it on is new.
+    let lo = 0;
+    let hi = j.marks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (comparePositions([j.marks[mid][0], j.marks[mid][1]], after) > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    const from = lo < j.marks.length ? j.marks[lo][2] : Infinity;
+    const changed = new Set<string | number>();
+    for (const [key, tick] of j.changed[kind]) if (tick >= from) changed.add(key);
+    const removed = [...j.removed[kind].values()].filter((r) => r.tick >= from);
+    return { changed, removed };
+  }
+}

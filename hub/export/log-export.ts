@@ -1,0 +1,98 @@
+// `export events` and `export audit`: append-only logs, so an incremental export sends only what
+// was added (there is nothing to delete: events leave the hub's log only by its capacity, audit
+// records only by retention, and neither is a change to the fleet).
+// - events: the hub's event log under the caller's row filter (cluster, and an event's account);
+//   --since/--until bound occurred_at. The cursor holds per cluster the newest occurred_at
+//   exported (the agent's time: the same on every hub of a group).
+// - audit: this hub's own chain (each hub of a group writes its own), a tenant caller's records
+//   about its tenant only; --since/--until bound the record's time. The cursor holds per hub id
+//   the last seq exported, so one cursor file serves exports from every hub of a group in turn.
+import type { AuditLog, AuditRecord } from '../audit/index.js';
+import type { EventLog, EventView } from '../events/index.js';
+import { decodeCursor, encodeCursor, type Positions } from './cursor.js';
+import type { ExportFormat } from './formats.js';
+import { AUDIT_SPEC, EVENTS_SPEC } from './kind-specs.js';
+import type { SpecRow } from './row-spec.js';
+import { batches, BATCH_ROWS, specBody, type SpecExport, type SpecExportDeps } from './spec-export.js';
+
+interface LogExportRequest {
+  format: ExportFormat;
+  fingerprint: string;
+  /** epoch ms, inclusive */
+  since?: number;
+  /** epoch ms, exclusive */
+  until?: number;
+  cursor?: string;
+}
+
+export interface EventExportRequest extends LogExportRequest {
+  cluster?: string;
+  types?: readonly string[];
+  /** The caller's row filter; absent: every event. */
+  allow?: (event: EventView) => boolean;
+}
+
+export interface AuditExportRequest extends LogExportRequest {
+  user?: string;
+  action?: string;
+  /** A tenant caller's filter; absent: every record. */
+  allow?: (record: AuditRecord) => boolean;
+}
+
+const eventRow = (e: EventView): SpecRow => ({
+  op: 'upsert', id: e.id, cluster: e.cluster, type: e.type, severity: e.severity, message: e.message,
+  occurred_at: Date.parse(e.occurred_at), received_at: Date.parse(e.received_at), attributes: e.attributes,
+});
+
+export async function exportEvents(deps: SpecExportDeps & { events?: EventLog }, req: EventExportRequest): Promise<SpecExport> {
+  const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, 'events', req.fingerprint).positions;
+  const positions: Positions = { ...(after ?? {}) };
+  const picked: EventView[] = [];
+  for (const e of deps.events?.list({ cluster: req.cluster, types: req.types, ...(req.allow ? { allow: req.allow } : {}) }) ?? []) {
+    const t = Date.parse(e.occurred_at);
+    if (req.since !== undefined && t < req.since) continue;
+    if (req.until !== undefined && t >= req.until) continue;
+    const mark = after?.[e.cluster]?.[0];
+    if (mark !== undefined && t <= mark) continue;
+    picked.push(e);
+    if (t > (positions[e.cluster]?.[0] ?? -1)) positions[e.cluster] = [t];
+  }
+  const cursor = encodeCursor({ kind: 'events', through: 0, filter: req.fingerprint, positions });
+  const { contentType, body } = await specBody(deps, EVENTS_SPEC, req.format, () => batches(picked, eventRow));
+  return { rows: picked.length, cursor, contentType, body };
+}
+
+const auditRow = (r: AuditRecord): SpecRow => ({
+  op: 'upsert', hub_id: r.hub_id, seq: r.seq, id: r.id, timestamp: Date.parse(r.timestamp), level: r.level, user: r.user,
+  auth_method: r.auth_method, action: r.action, resource: r.resource, outcome: r.outcome, status: r.status, reason: r.reason,
+  source_ip: r.source_ip, request_id: r.request_id, tenant_cluster: r.tenant?.cluster ?? null, tenant_account: r.tenant?.account ?? null,
+  transport: r.transport, prev_hash: r.prev_hash, hash: r.hash,
+});
+
+/** This hub's records after seq `from` up to seq `through`, page by page (each page at most 1 MiB). */
+function* auditPages(audit: AuditLog, req: AuditExportRequest, from: number, through: number): Generator<AuditRecord[]> {
+  let cursor: number | undefined = from > 0 ? from : undefined;
+  for (;;) {
+    const page = audit.query({ user: req.user, action: req.action, since: req.since, until: req.until, limit: BATCH_ROWS, ...(cursor !== undefined ? { cursor } : {}), ...(req.allow ? { allow: req.allow } : {}) });
+    const items = page.items.filter((r) => r.seq <= through);
+    if (items.length) yield items;
+    if (page.next_cursor === null || items.length < page.items.length) return;
+    cursor = Number(page.next_cursor);
+  }
+}
+
+export async function exportAudit(deps: SpecExportDeps & { audit: AuditLog }, req: AuditExportRequest): Promise<SpecExport> {
+  const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, 'audit', req.fingerprint).positions;
+  const hub = deps.audit.hubId;
+  const from = after?.[hub]?.[0] ?? 0;
+  // Records written while this export runs (its own record among them) go to the next one.
+  const through = Math.max(from, deps.audit.writer.lastSeq);
+  let rows = 0;
+  for (const page of auditPages(deps.audit, req, from, through)) rows += page.length;
+  const cursor = encodeCursor({ kind: 'audit', through: 0, filter: req.fingerprint, positions: { ...(after ?? {}), [hub]: [through] } });
+  async function* pages(): AsyncGenerator<SpecRow[]> {
+    for (const page of auditPages(deps.audit, req, from, through)) yield page.map(auditRow);
+  }
+  const { contentType, body } = await specBody(deps, AUDIT_SPEC, req.format, pages);
+  return { rows, cursor, contentType, body };
+}
