@@ -201,6 +201,9 @@ describe('OIDC sessions are re-checked every auth.session.revalidate (issue 12)'
     try {
       const before = Date.now();
       const dave = await signIn('dave');
+      // It works (nothing to re-check it with, so it is not ended early)...
+      expect((await revalHub.get('/api/v1/auth/whoami', { bearer: dave.token })).json).toMatchObject({ name: 'dave', method: 'oidc' });
+      // ...for one interval: the session and its cookie end then.
       expect(dave.expiresAt - before).toBeLessThanOrEqual(REVALIDATE + 1_000);
       expect(dave.cookies.find((c) => c.startsWith('sfleet_session='))).toMatch(/Max-Age=2$/);
       await waitFor('the session ends', async () => ((await revalHub.get('/api/v1/auth/whoami', { bearer: dave.token })).status === 401 ? true : undefined), REVALIDATE + 15_000, 200);

@@ -6,6 +6,7 @@
 // (hub/login/sessions/session-revalidation.ts). A rotated refresh token replaces the kept one.
 import type { JWTPayload } from 'jose';
 import type { Logger } from '../../../shared/logging/index.js';
+import type { Principal } from '../../policy/index.js';
 import type { AccountLookup } from '../sessions/session-revalidation.js';
 import type { SessionStore } from '../sessions/index.js';
 import { clientAuthenticated } from './browser-login.js';
@@ -23,10 +24,11 @@ export class OidcSessionRefresher implements AccountLookup {
     private readonly logger: Logger,
   ) {}
 
-  async lookup(name: string, session: string): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined> {
+  async lookup(name: string, session: string, current: Principal): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined> {
     const refresh = await this.sessions.secret(session);
-    // A session kept without a refresh token (opened before this hub kept them) cannot be asked about.
-    if (!refresh) return undefined;
+    // Without a refresh token the account cannot be asked about: such a session was given at most
+    // one re-check interval to live when it opened (browser-login.ts), so it stays as it is.
+    if (!refresh) return { name, groups: current.groups, attributes: current.attributes };
     const meta = await this.issuer.ready();
     if (!meta.token_endpoint) throw new IdpResponseError('the OIDC issuer publishes no token endpoint: sessions cannot be refreshed');
     const { form, headers } = clientAuthenticated(this.config, meta, { grant_type: 'refresh_token', refresh_token: refresh });

@@ -13,10 +13,11 @@ import { sessionKey, type SessionStore } from './session-store.js';
 /**
  * Looks a user up again without their password: undefined when the account is gone or disabled
  * (the session ends); throws when the directory or identity provider cannot answer (it stays).
- * `session` is the session's own token (an OIDC session refreshes with the token kept with it).
+ * `session` is the session's own token (an OIDC session refreshes with the token kept with it);
+ * `current` what the session holds now.
  */
 export interface AccountLookup {
-  lookup(name: string, session: string): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined>;
+  lookup(name: string, session: string, current: Principal): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined>;
 }
 
 export interface RevalidationOptions {
@@ -78,7 +79,7 @@ export class RevalidatingSessionVerifier implements BearerVerifier {
     this.sweep();
     let found: Awaited<ReturnType<AccountLookup['lookup']>>;
     try {
-      found = await lookup.lookup(stored.name, credential);
+      found = await lookup.lookup(stored.name, credential, last?.principal ?? stored);
     } catch (err) {
       this.logger.warn({ user: stored.name, method: stored.method, err: (err as Error).message }, 'session re-check: the directory or identity provider cannot answer; the session stays as it was until it can');
       return last?.principal ?? stored;
