@@ -386,6 +386,35 @@ describe('abuse: connection limits', () => {
     await waitFor('the slow requests timed out', () => closed === 500, 30_000);
     for (const s of sockets) s.destroy();
   });
+
+  it("500 half-open slow requests spread over 10 sources (under the per-source cap, so all held open) leave an admin's request answering", async () => {
+    const sockets: TLSSocket[] = [];
+    let open = 0;
+    let closed = 0;
+    for (let i = 0; i < 500; i++) {
+      const raw = netConnect({ host: '127.0.0.1', port: hub.httpPort, localAddress: `127.0.1.${10 + (i % 10)}` });
+      raw.on('error', () => undefined);
+      const s = tlsConnect({ socket: raw, ca: readFileSync(pki.ca), servername: 'localhost', minVersion: 'TLSv1.3' });
+      s.on('secureConnect', () => {
+        open++;
+        s.write('GET /api/v1/clusters HTTP/1.1\r\nHost: hub\r\nX-Slow: ');
+      });
+      s.on('error', () => undefined);
+      s.resume();
+      s.on('close', () => closed++);
+      sockets.push(s);
+      if (i % 50 === 49) await sleep(20);
+    }
+    try {
+      await waitFor('the 500 requests are open and half sent', () => open === 500, 30_000);
+      const answer = await httpsCall(`${hub.httpUrl}/api/v1/clusters`, { ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 10_000 });
+      expect(answer.status).toBe(200);
+      // More were held open than one source may hold: no per-source cap made the room.
+      expect(open - closed).toBeGreaterThan(256);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
 });
 
 describe('abuse: small things', () => {

@@ -7,18 +7,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from './harness/browser.js';
-import { TestIdp, type IdpClient } from './harness/oidc-idp.js';
+import { TestIdp, type IdpAccount, type IdpClient } from './harness/oidc-idp.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
 import { registerSecret } from './harness/run-logs.js';
+import { waitFor } from './harness/wait.js';
+import { sseWatch } from './harness/watch-streams.js';
 
-const accounts = { alice: { preferred_username: 'alice', groups: ['hpc-users'], project: 'p-astro' }, bob: { preferred_username: 'bob', groups: [] } };
+const accounts: Record<string, IdpAccount> = {
+  alice: { preferred_username: 'alice', groups: ['hpc-users'], project: 'p-astro' },
+  bob: { preferred_username: 'bob', groups: [] },
+  carol: { preferred_username: 'carol', groups: ['hpc-users'] },
+  dave: { preferred_username: 'dave', groups: ['hpc-users'] },
+};
+/** auth.session.revalidate of revalHub. */
+const REVALIDATE = 2_000;
 
 let pki: TestPki;
 let idp: TestIdp;
 let hub: StandaloneHub;
 let badSecretHub: StandaloneHub;
+/** Re-checks its sessions every 2 s (auth.session.revalidate). */
+let revalHub: StandaloneHub;
 let client: IdpClient;
 
 const hubConfig = (secret: string) => ({
@@ -31,20 +42,27 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), `sfleet-oidc-login-${process.pid}-`));
   hub = await new StandaloneHub(join(dir, 'hub'), pki, {}).ports();
   badSecretHub = await new StandaloneHub(join(dir, 'bad-secret'), pki, {}).ports();
+  revalHub = await new StandaloneHub(join(dir, 'revalidate'), pki, {}).ports();
   client = {
     client_id: 'sfleet',
     client_secret: 'sfleet-client-secret-0123456789',
-    redirect_uris: [hub, badSecretHub].map((h) => `${h.url}/api/v1/auth/oidc/callback`),
+    redirect_uris: [hub, badSecretHub, revalHub].map((h) => `${h.url}/api/v1/auth/oidc/callback`),
   };
   idp = await new TestIdp(accounts, [client]).start();
+  idp.issueRefreshTokens = true;
   Object.assign(hub.extra, hubConfig(client.client_secret));
   Object.assign(badSecretHub.extra, hubConfig('not-the-secret'));
-  await Promise.all([hub.start(), badSecretHub.start()]);
+  Object.assign(revalHub.extra, hubConfig(client.client_secret), {
+    auth: { session: { revalidate: `${REVALIDATE / 1000}s` } },
+    rbac: { bindings: [{ group: 'hpc-users', role: 'viewer' }] },
+  });
+  await Promise.all([hub.start(), badSecretHub.start(), revalHub.start()]);
 });
 
 afterAll(async () => {
   await hub?.stop();
   await badSecretHub?.stop();
+  await revalHub?.stop();
   await idp?.stop();
 });
 
@@ -136,5 +154,61 @@ describe('OIDC browser login (authorization code + PKCE)', () => {
     // Secrets stay out of the logs, whatever happened.
     expect(badSecretHub.log()).not.toContain('not-the-secret');
     expect(hub.log()).not.toContain(client.client_secret);
+  });
+});
+
+describe('OIDC sessions are re-checked every auth.session.revalidate (issue 12)', () => {
+  async function signIn(user: string): Promise<{ token: string; expiresAt: number; cookies: string[] }> {
+    const browser = new Browser([pki.ca, idp.caFile]);
+    const done = await browser.fetch(await loginUntilCallback(browser, revalHub, user), { headers: { accept: 'application/json' } });
+    expect(done.status, done.body).toBe(200);
+    const body = JSON.parse(done.body) as { session_token: string; expires_at: string };
+    registerSecret(body.session_token, `OIDC session token of ${user} (revalidate)`);
+    return { token: body.session_token, expiresAt: Date.parse(body.expires_at), cookies: ([] as string[]).concat(done.headers['set-cookie'] ?? []) };
+  }
+  const roles = async (token: string) => ((await revalHub.get('/api/v1/auth/whoami', { bearer: token })).json as { roles: { role: string }[] }).roles.map((r) => r.role);
+
+  it('changed groups narrow the session and end its watch; a removed account loses its session; the refresh token never leaves the hub', async () => {
+    idp.issueRefreshTokens = true;
+    const carol = await signIn('carol');
+    expect(await roles(carol.token)).toEqual(['viewer']);
+    const watch = sseWatch(revalHub, pki.ca, { headers: { authorization: `Bearer ${carol.token}` } });
+    await waitFor('the watch opens', () => watch.text().includes('watching since'), 10_000);
+
+    // The IdP takes carol out of hpc-users: the refreshed ID token says so within the interval.
+    accounts.carol.groups = [];
+    await waitFor('the watch ends', () => watch.ended() > 0, REVALIDATE + 15_000, 50);
+    expect(watch.text()).toMatch(/SF_WATCH_ENDED/);
+    const narrowed = await revalHub.get('/api/v1/auth/whoami', { bearer: carol.token });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.json).toMatchObject({ name: 'carol', method: 'oidc', groups: [] });
+    expect(await roles(carol.token)).toEqual([]);
+
+    // The IdP account goes away: the refresh is refused and the session ends.
+    delete accounts.carol;
+    const ended = await waitFor('the session ends', async () => {
+      const r = await revalHub.get('/api/v1/auth/whoami', { bearer: carol.token });
+      return r.status === 401 ? r : undefined;
+    }, REVALIDATE + 15_000, 200);
+    expect(ended.json.detail).toMatch(/identity provider no longer accepts this login/);
+    expect(revalHub.log()).toMatch(/OIDC session re-check: the identity provider refused the refresh token/);
+    // The refresh token is kept in sessions.json beside hashes; never in the log.
+    expect(revalHub.log()).not.toMatch(/refresh_token|client-secret/);
+  });
+
+  it('a login without a refresh token lasts one re-check interval, then the user logs in again', async () => {
+    idp.issueRefreshTokens = false;
+    try {
+      const before = Date.now();
+      const dave = await signIn('dave');
+      // It works (nothing to re-check it with, so it is not ended early)...
+      expect((await revalHub.get('/api/v1/auth/whoami', { bearer: dave.token })).json).toMatchObject({ name: 'dave', method: 'oidc' });
+      // ...for one interval: the session and its cookie end then.
+      expect(dave.expiresAt - before).toBeLessThanOrEqual(REVALIDATE + 1_000);
+      expect(dave.cookies.find((c) => c.startsWith('sfleet_session='))).toMatch(/Max-Age=2$/);
+      await waitFor('the session ends', async () => ((await revalHub.get('/api/v1/auth/whoami', { bearer: dave.token })).status === 401 ? true : undefined), REVALIDATE + 15_000, 200);
+    } finally {
+      idp.issueRefreshTokens = true;
+    }
   });
 });

@@ -31,6 +31,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), `sfleet-saml-${process.pid}-`));
   writeFileSync(join(dir, 'saml.crt'), idpCert.cert);
   hub = await new StandaloneHub(join(dir, 'hub'), pki, {
+    // SAML has no back channel: a session lasts one re-check interval at most (issue 12).
+    auth: { session: { revalidate: '2m' } },
     sso: { saml: { enabled: true, idp_url: IDP_URL, certificate: join(dir, 'saml.crt'), entity_id: SP_ENTITY, idp_issuer: IDP_ISSUER, clock_skew: '1s' } },
   }).start();
   acs = `${hub.url}/api/v1/auth/saml/acs`;
@@ -156,5 +158,17 @@ describe('SAML 2.0 login', () => {
 
     // Still serving.
     expect((await hub.get('/healthz')).status).toBe(200);
+  });
+
+  it('a SAML session lasts at most auth.session.revalidate (the IdP cannot be asked again): then the user logs in again', async () => {
+    const browser = new Browser([pki.ca]);
+    const request = readAuthnRequest((await browser.fetch(`${hub.url}/api/v1/auth/saml/login`)).location!);
+    const before = Date.now();
+    const done = await post(browser, samlResponse(alice({ inResponseTo: request.id })).SAMLResponse);
+    expect(done.status, JSON.stringify(done.json)).toBe(200);
+    registerSecret(done.json.session_token, 'SAML session token (revalidate)');
+    // sso.saml.session_ttl is 8 h by default; the session and its cookie end after 2 minutes.
+    expect(Date.parse(done.json.expires_at) - before).toBeLessThanOrEqual(120_000 + 5_000);
+    expect(String(done.headers['set-cookie'])).toMatch(/sfleet_session=sfs_[^;]+;.*Max-Age=120(;|$)/);
   });
 });

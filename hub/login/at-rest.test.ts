@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,5 +29,30 @@ describe('login data with encryption at rest', () => {
     expect((await new FileSessionStore(dataDir, Date.now, atRest).get(token))?.attributes).toEqual({ project: 'p-astro' });
     // Without the key the sealed file is refused, never read as garbage.
     expect(() => new LocalUserStore(dataDir, FAST_SCRYPT).get('breakglass')).toThrow(/users\.json/);
+  });
+
+  it('seals the refresh token kept with an OIDC session: in sessions.json and in the shared store', async () => {
+    const { MemorySharedKvStore } = await import('../replication/index.js');
+    const { SharedSessionStore } = await import('./sessions/index.js');
+    const dataDir = mkdtempSync(join(tmpdir(), `login-enc-rt-${process.pid}-`));
+    const atRest = await AtRest.create({ enabled: true, provider: 'file', file: { path: join(dataDir, '..', `kr-rt-${process.pid}-${Date.now()}.json`) } });
+    const refresh = 'rt-0123456789-the-refresh-token-of-carol';
+    const carol = { name: 'carol', method: 'oidc' as const, role: 'user' as const, groups: [], attributes: {} };
+    const file = new FileSessionStore(dataDir, Date.now, atRest);
+    const token = await file.create(carol, 60_000, refresh);
+    await file.setSecret(token, `${refresh}-rotated`);
+    expect(readFileSync(join(dataDir, 'sessions.json')).includes(Buffer.from('rt-0123456789'))).toBe(false);
+    expect(await new FileSessionStore(dataDir, Date.now, atRest).secret(token)).toBe(`${refresh}-rotated`);
+
+    const kv = new MemorySharedKvStore();
+    const shared = new SharedSessionStore(kv, atRest);
+    const other = await shared.create(carol, 60_000, refresh);
+    await shared.setSecret(other, `${refresh}-rotated`);
+    const raw = JSON.stringify(await kv.get(createHash('sha256').update(other).digest('hex')));
+    expect(raw).toContain('carol');
+    expect(raw).not.toContain('rt-0123456789');
+    // Another hub of the group, with the same key, reads it back.
+    expect(await new SharedSessionStore(kv, atRest).secret(other)).toBe(`${refresh}-rotated`);
+    expect(await new SharedSessionStore(kv, atRest).get(other)).toEqual(carol);
   });
 });

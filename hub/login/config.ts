@@ -74,7 +74,7 @@ export const authConfigSchema = z
         revalidate: duration
           .refine((ms) => ms >= 1_000 && ms <= 86_400_000, 'between 1s and 1d')
           .default(15 * 60_000)
-          .describe('How often an LDAP session re-checks its directory account (by the service account, sso.ldap.bind_dn): a removed or filtered-out (disabled) account loses its sessions and open watches, changed groups change its roles (1s to 1d).'),
+          .describe('How often a directory or single sign-on session re-checks its account (1s to 1d). LDAP: looked up by the service account (sso.ldap.bind_dn); OIDC: the refresh token kept with the session is spent at the issuer (a session without one lasts this long at most); SAML (no back channel): the session lasts this long at most. A removed or disabled account loses its sessions and open watches; changed groups change its roles.'),
         store: z.enum(['auto', 'file', 'redis', 'memory']).default('auto').describe('Where sessions are kept. auto: Redis when the hub has a redis section (a hub group shares sessions), else file.'),
       })
       .strict()

@@ -129,22 +129,25 @@ export class MemoryLimiterBackend implements LimiterBackend {
   constructor(protected readonly now: () => number = Date.now) {}
 
   async transact<R>(keys: string[], change: (states: (CounterState | undefined)[]) => Transaction<R>): Promise<R> {
-    // Synchronous from read to write: nothing else runs in between.
+    // Synchronous from read to write: nothing else runs in between (the wait for the disk comes after).
     const { writes, result } = change(keys.map((k) => this.states.get(k)));
     if (writes) {
       keys.forEach((k, i) => (writes[i] ? this.states.set(k, writes[i]) : this.states.delete(k)));
-      this.changed();
+      await this.changed();
     }
     return result;
   }
 
   async remove(keys: string[]): Promise<void> {
     for (const k of keys) this.states.delete(k);
-    this.changed();
+    await this.changed();
   }
 
-  /** Drops what no longer counts once there are many keys (a flood of user names). */
-  protected changed(): void {
+  /**
+   * Called after each change, whose caller waits for what it returns (a subclass: the change on
+   * disk). Here: drops what no longer counts once there are many keys (a flood of user names).
+   */
+  protected changed(): void | Promise<void> {
     if (this.states.size < 10_000) return;
     const now = this.now();
     for (const [k, s] of this.states) if (s.expires <= now) this.states.delete(k);

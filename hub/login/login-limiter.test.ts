@@ -139,4 +139,45 @@ describe('login limiter (a standalone hub\'s data directory)', () => {
     expect(errors.join()).toMatch(/cannot be read/);
     await expect(backend.transact(['user:alice'], ([s]) => ({ result: s }))).resolves.toBeUndefined();
   });
+
+  it('a burst shares its writes, and every attempt let through is already in the file', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AtRest } = await import('../../shared/crypto/index.js');
+    const { CountingLoginLimiter } = await import('./limiter-backend.js');
+    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
+    const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
+    const backend = new FileLimiterBackend(dir, AtRest.plaintext(), silentLogger());
+    const limiter = new CountingLoginLimiter(backend);
+    const many: LimitKey = { ...alice, max: 1000 };
+    const onDisk = () => Object.keys((JSON.parse(readFileSync(join(dir, 'login-limits.json'), 'utf8')) as Record<string, { attempts: object }>)['user:alice']?.attempts ?? {}).length;
+    let through = 0;
+    const seen: number[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        await limiter.take([many]);
+        through++;
+        seen.push(onDisk() - through);
+      }),
+    );
+    // A crash right after any answer would have lost none of the attempts answered so far.
+    expect(seen.every((d) => d >= 0)).toBe(true);
+    expect(onDisk()).toBe(40);
+    expect(backend.writes).toBeLessThan(40);
+  });
+
+  it('a file that cannot be written refuses the attempt with a clear 503 (nothing goes on uncounted)', async () => {
+    const { mkdirSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AtRest } = await import('../../shared/crypto/index.js');
+    const { CountingLoginLimiter } = await import('./limiter-backend.js');
+    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
+    const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
+    // The write's temp file is taken by a directory: every write fails (EISDIR), even as root.
+    mkdirSync(join(dir, `login-limits.json.tmp-${process.pid}`));
+    const limiter = new CountingLoginLimiter(new FileLimiterBackend(dir, AtRest.plaintext(), silentLogger()));
+    await expect(limiter.take([alice])).rejects.toMatchObject({ code: 'SF_STORAGE_UNWRITABLE', httpStatus: 503 });
+  });
 });

@@ -46,6 +46,8 @@ export interface Logins {
   /** Present when auth.mfa.providers lists webauthn. */
   webauthn?: WebauthnFactor;
   verifiers: BearerVerifier[];
+  /** Re-checks of sessions by login method (auth.session.revalidate): single sign-on adds its own as it starts. */
+  revalidators?: RevalidatingSessionVerifier['lookups'];
   /** Once per flush interval: files whose last write failed are written again. */
   maintain?(): void;
 }
@@ -65,10 +67,10 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   if (store === 'auto') store = deps.sharedKv ? 'redis' : 'file';
   if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');
   const sessions: SessionStore =
-    store === 'redis' ? new SharedSessionStore(deps.sharedKv!) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest, deps.faults) : new MemorySessionStore();
+    store === 'redis' ? new SharedSessionStore(deps.sharedKv!, deps.atRest) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest, deps.faults) : new MemorySessionStore();
   // Shared by the hub group (security store, else Redis); while that is away each hub counts
   // alone (README: what that allows), in its data directory so a restart does not end a lockout.
-  const local = new CountingLoginLimiter(new FileLimiterBackend(config.data_dir, deps.atRest ?? AtRest.plaintext(), logger));
+  const local = new CountingLoginLimiter(new FileLimiterBackend(config.data_dir, deps.atRest ?? AtRest.plaintext(), logger, Date.now, deps.faults));
   const shared: LoginLimiter | undefined = deps.limiterBackend
     ? new CountingLoginLimiter(deps.limiterBackend)
     : deps.redis
@@ -112,7 +114,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     localUsers.maintain();
     if (sessions instanceof FileSessionStore) sessions.maintain();
   };
-  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], maintain };
+  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], revalidators: sessionVerifier.lookups, maintain };
 }
 
 /** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */

@@ -88,10 +88,13 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
     stack.defer('login state sweeper', () => sweeper.stop());
   }
   const ssoLogger = logger.child({ component: 'sso' });
-  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions, ...(security ? { states: new SharedOidcLogins(security, ssoLogger) } : {}) }) : undefined;
+  // auth.session.revalidate: OIDC sessions refresh at the issuer; a SAML session (no back channel) lasts one interval.
+  const revalidateMs = config.auth.session.revalidate;
+  const oidc = config.sso?.oidc?.enabled ? startOidc(config.sso.oidc, { logger, sessions: logins.sessions, revalidateMs, ...(security ? { states: new SharedOidcLogins(security, ssoLogger) } : {}) }) : undefined;
   if (oidc) stack.defer('OIDC issuer', () => oidc.close());
+  if (oidc && logins.revalidators) logins.revalidators.oidc = oidc.revalidator;
   const saml = config.sso?.saml?.enabled
-    ? startSaml(config.sso.saml, { logger, sessions: logins.sessions, ...(security ? { shared: { used: new SharedSamlReplay(security), requests: new SharedSamlRequests(security) } } : {}) })
+    ? startSaml(config.sso.saml, { logger, sessions: logins.sessions, revalidateMs, ...(security ? { shared: { used: new SharedSamlReplay(security), requests: new SharedSamlRequests(security) } } : {}) })
     : undefined;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.

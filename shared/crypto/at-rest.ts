@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logging/index.js';
-import { frame, isSealed, readRecords, writeAtomically, type RecordSealing, type SealedFile } from '../record-log/index.js';
+import { frame, isSealed, readRecords, writeAtomically, type RecordSealing, type SealedFile, writeAtomicallyAsync } from '../record-log/index.js';
 import type { EncryptionConfig } from './config.js';
 import { encodePrefix, NoncePool, parsePrefix, PREFIX_BYTES, readPrefix, rewriteHeader, sealedFile, type EnvelopeHeader } from './envelope.js';
 import { EnvKeyProvider } from './env-key-provider.js';
@@ -100,6 +100,13 @@ export class AtRest {
     if (!this.provider) return writeAtomically(path, data);
     const sealed = this.create(path, purpose);
     writeAtomically(path, Buffer.concat([sealed.prefix, frame([sealed.seal(data, 0)])]));
+  }
+
+  /** writeFile with the disk work off the main thread (sealing itself is synchronous and cheap). */
+  async writeFileAsync(path: string, purpose: string, data: Uint8Array): Promise<void> {
+    if (!this.provider) return writeAtomicallyAsync(path, data);
+    const sealed = this.create(path, purpose);
+    await writeAtomicallyAsync(path, Buffer.concat([sealed.prefix, frame([sealed.seal(data, 0)])]));
   }
 
   /**

@@ -8,6 +8,7 @@
 // With a RecordSealing (shared/crypto AtRest) the file starts with SEALED_MAGIC and a header the
 // sealing writes, and each record body is sealed (AES-256-GCM) before it is framed.
 import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, writevSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdir, open as openFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { checkOpenFile, type FileCheck } from '../durability/index.js';
 import { crc32 } from './crc32.js';
@@ -297,6 +298,34 @@ export function frame(bodies: Uint8Array[]): Buffer {
     parts.push(header, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * writeAtomically off the main thread (libuv's fs threads): for files written often on a
+ * request's path. One call per path at a time (the temp file's name is per process).
+ */
+export async function writeAtomicallyAsync(path: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const file = await openFile(tmp, 'w', 0o600);
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const dir = await openFile(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 /** Write to a temp file, fsync it, rename over the target, fsync the directory. */

@@ -44,6 +44,8 @@ export class TestIdp {
   issuer = '';
   /** Seconds; a test shortens it to get tokens that expire. */
   tokenTtl = 3600;
+  /** Refresh tokens with every code exchange (a relying party that re-checks its sessions needs them). */
+  issueRefreshTokens = false;
   keys: JWK[] = [];
   private pki?: TestPki;
 
@@ -74,7 +76,9 @@ export class TestIdp {
     this.keys = keys ?? (this.keys.length ? this.keys : [await newSigningKey(`${this.name}-key-1`)]);
     const accounts = this.accounts;
     const provider = new Provider(this.issuer, {
-      clients: this.clients.map((c) => ({ ...c, grant_types: ['authorization_code'], response_types: ['code'] })),
+      clients: this.clients.map((c) => ({ ...c, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] })),
+      // Without offline_access (which needs a consent prompt), as many IdPs are set up for a trusted client.
+      issueRefreshToken: async () => this.issueRefreshTokens,
       jwks: { keys: this.keys },
       cookies: { keys: [randomBytes(16).toString('hex')] },
       async findAccount(_ctx: unknown, id: string) {
@@ -86,7 +90,7 @@ export class TestIdp {
       // Scope claims in the ID token itself (the hub maps them from there).
       conformIdTokenClaims: false,
       pkce: { methods: ['S256'], required: () => true },
-      ttl: { IdToken: () => this.tokenTtl, AccessToken: () => this.tokenTtl, Interaction: 600, Session: 3600, Grant: 3600 },
+      ttl: { IdToken: () => this.tokenTtl, AccessToken: () => this.tokenTtl, RefreshToken: 3600, Interaction: 600, Session: 3600, Grant: 3600 },
       features: {
         devInteractions: { enabled: true },
         resourceIndicators: {

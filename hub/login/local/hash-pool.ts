@@ -9,6 +9,9 @@ import { UnavailableError } from '../../../shared/errors/index.js';
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const { scryptSync } = require('node:crypto');
+// On Linux a thread has its own nice value: hashing yields the cores to the hub's main thread,
+// its fs threads and other processes (elsewhere the call would renice the whole hub: skipped).
+if (process.platform === 'linux') { try { require('node:os').setPriority(19); } catch {} }
 parentPort.on('message', (m) => {
   try {
     const key = scryptSync(m.password, Buffer.from(m.salt), m.keylen, m.opts);

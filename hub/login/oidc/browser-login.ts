@@ -9,7 +9,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import type { OidcConfig } from './config.js';
 import type { SessionStore } from '../sessions/index.js';
 import { IssuerHttpError, issuerRequest } from './issuer-http.js';
-import { IdpResponseError, IdpUnavailableError, type OidcIssuer } from './issuer.js';
+import { IdpResponseError, IdpUnavailableError, type IssuerMetadata, type OidcIssuer } from './issuer.js';
 import { nextFromQuery, safeNextPath } from './next-path.js';
 import { sessionCookie } from './session-cookie.js';
 import { principalFromClaims, type OidcTokenValidator } from './token-verifier.js';
@@ -78,6 +78,8 @@ export interface OidcLoginDeps {
   logger: Logger;
   /** Where started logins wait for their callback (default: this hub's memory). */
   states?: LoginStates;
+  /** auth.session.revalidate: the longest a session without a refresh token lasts. */
+  revalidateMs?: number;
 }
 
 export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): void {
@@ -146,27 +148,34 @@ export function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDeps): vo
     const claims = await deps.validator.validate(tokens.id_token, { audience: [config.client_id] });
     if (claims.nonce !== login.nonce) throw new UnauthenticatedError('the ID token nonce does not match this login (a replayed or mixed-up response)');
     const principal = principalFromClaims(claims, config.claims);
-    const token = await deps.sessions.create(principal, config.session_ttl);
-    deps.logger.info({ user: principal.name, method: 'oidc' }, 'browser login');
-    return sendLoggedIn(request, reply, { token, ttlMs: config.session_ttl, user: principal.name, groups: principal.groups, project: principal.attributes.project, next: login.next });
+    // The refresh token is how the session is re-checked (session-refresh.ts); without one the
+    // account cannot be asked about again, so the session lasts one re-check interval at most.
+    const refresh = typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' ? tokens.refresh_token : undefined;
+    const ttlMs = refresh ? config.session_ttl : Math.min(config.session_ttl, deps.revalidateMs ?? Infinity);
+    const token = await deps.sessions.create(principal, ttlMs, refresh);
+    deps.logger.info({ user: principal.name, method: 'oidc', refreshable: !!refresh }, 'browser login');
+    return sendLoggedIn(request, reply, { token, ttlMs, user: principal.name, groups: principal.groups, project: principal.attributes.project, next: login.next });
   });
+}
+
+/** A token endpoint request with the hub's client credentials (basic auth when the issuer takes it). */
+export function clientAuthenticated(config: OidcConfig, meta: IssuerMetadata, form: Record<string, string>): { form: Record<string, string>; headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  const methods = meta.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+  if (methods.includes('client_secret_basic')) {
+    // RFC 6749 §2.3.1: id and secret are form-encoded before base64.
+    const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+    headers.authorization = `Basic ${Buffer.from(`${enc(config.client_id)}:${enc(config.client_secret ?? '')}`).toString('base64')}`;
+    return { form, headers };
+  }
+  return { form: { ...form, client_id: config.client_id, client_secret: config.client_secret ?? '' }, headers };
 }
 
 async function exchangeCode(deps: OidcLoginDeps, code: string, login: PendingLogin): Promise<Record<string, unknown>> {
   const { config, issuer } = deps;
   const meta = await issuer.ready();
   if (!config.client_secret) throw new IdpResponseError('sso.oidc.client_secret is not configured');
-  const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: login.redirectUri, code_verifier: login.verifier };
-  const headers: Record<string, string> = {};
-  const methods = meta.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-  if (methods.includes('client_secret_basic')) {
-    // RFC 6749 §2.3.1: id and secret are form-encoded before base64.
-    const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-    headers.authorization = `Basic ${Buffer.from(`${enc(config.client_id)}:${enc(config.client_secret)}`).toString('base64')}`;
-  } else {
-    form.client_id = config.client_id;
-    form.client_secret = config.client_secret;
-  }
+  const { form, headers } = clientAuthenticated(config, meta, { grant_type: 'authorization_code', code, redirect_uri: login.redirectUri, code_verifier: login.verifier });
   try {
     return (await issuerRequest(meta.token_endpoint!, { ...issuer.http, method: 'POST', form, headers })) as Record<string, unknown>;
   } catch (err) {

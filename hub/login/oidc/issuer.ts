@@ -29,6 +29,7 @@ export interface IssuerMetadata {
   jwks_uri: string;
   authorization_endpoint?: string;
   token_endpoint?: string;
+  userinfo_endpoint?: string;
   token_endpoint_auth_methods_supported?: string[];
   code_challenge_methods_supported?: string[];
 }
@@ -165,7 +166,7 @@ export class OidcIssuer {
 function checkMetadata(doc: Partial<IssuerMetadata>, issuer: string): IssuerMetadata {
   // OpenID Connect Discovery 1.0 §4.3: the document's issuer must be exactly the configured one.
   if (doc.issuer !== issuer) throw new IdpResponseError(`the discovery document names issuer "${String(doc.issuer)}", expected "${issuer}"`);
-  for (const key of ['jwks_uri', 'authorization_endpoint', 'token_endpoint'] as const) {
+  for (const key of ['jwks_uri', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint'] as const) {
     const value = doc[key];
     if (value === undefined && key !== 'jwks_uri') continue;
     if (typeof value !== 'string' || !value.startsWith('https://')) throw new IdpResponseError(`the discovery document's ${key} must be an https:// URL`);

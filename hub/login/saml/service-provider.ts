@@ -28,6 +28,12 @@ export interface SamlDeps {
   sessions: SessionStore;
   /** In a hub group: used assertion IDs and issued request IDs in the security store, so a login may finish on another hub. */
   shared?: { used: ReplayCache; requests: CacheProvider };
+  /**
+   * auth.session.revalidate. SAML has no back channel to ask the IdP about the account again,
+   * so a session lasts at most this long; then the user logs in again (the IdP's own session
+   * usually makes that one click).
+   */
+  revalidateMs?: number;
 }
 
 export function startSaml(config: SamlConfig, deps: SamlDeps): Saml {
@@ -120,10 +126,11 @@ export function startSaml(config: SamlConfig, deps: SamlDeps): Saml {
             throw new UnauthenticatedError(`SAML response refused: assertion ${id} was already used (a replay)`);
           }
           const principal = toPrincipal(profile);
-          const token = await deps.sessions.create(principal, config.session_ttl);
+          const ttlMs = Math.min(config.session_ttl, deps.revalidateMs ?? Infinity);
+          const token = await deps.sessions.create(principal, ttlMs);
           logger.info({ user: principal.name, method: 'saml' }, 'browser login');
           // An IdP-initiated login's RelayState may be anything: sendLoggedIn lands on it only if it is a path of this hub.
-          return sendLoggedIn(request, reply, { token, ttlMs: config.session_ttl, user: principal.name, groups: principal.groups, project: principal.attributes.project, next: RelayState });
+          return sendLoggedIn(request, reply, { token, ttlMs, user: principal.name, groups: principal.groups, project: principal.attributes.project, next: RelayState });
         });
       });
     },

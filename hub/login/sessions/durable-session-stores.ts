@@ -3,7 +3,8 @@
 // group: a session opened on one hub works on every other).
 import { join } from 'node:path';
 import { SessionsUnavailableError } from '../errors.js';
-import { AtRest } from '../../../shared/crypto/index.js';
+import { AtRest, PREFIX_BYTES } from '../../../shared/crypto/index.js';
+import { frame, isSealed, readRecords } from '../../../shared/record-log/index.js';
 import { durableWrite, type WriteFaults } from '../../../shared/durability/index.js';
 import type { Principal } from '../../policy/index.js';
 import type { SharedKvStore } from '../../replication/index.js';
@@ -12,6 +13,8 @@ import { newSessionToken, sessionKey, type SessionStore } from './session-store.
 interface StoredSession {
   principal: Principal;
   expires: number;
+  /** An OIDC refresh token: in sessions.json, which is sealed when the hub encrypts at rest. */
+  secret?: string;
 }
 
 export class FileSessionStore implements SessionStore {
@@ -33,9 +36,9 @@ export class FileSessionStore implements SessionStore {
     }
   }
 
-  async create(principal: Principal, ttlMs: number): Promise<string> {
+  async create(principal: Principal, ttlMs: number, secret?: string): Promise<string> {
     const token = newSessionToken();
-    this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs });
+    this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs, ...(secret ? { secret } : {}) });
     try {
       this.save();
     } catch (err) {
@@ -47,13 +50,35 @@ export class FileSessionStore implements SessionStore {
   }
 
   async get(token: string): Promise<Principal | undefined> {
+    return this.live(token)?.principal;
+  }
+
+  async secret(token: string): Promise<string | undefined> {
+    return this.live(token)?.secret;
+  }
+
+  async setSecret(token: string, secret: string): Promise<void> {
+    const s = this.live(token);
+    if (!s || s.secret === secret) return;
+    const before = s.secret;
+    s.secret = secret;
+    try {
+      this.save();
+    } catch (err) {
+      if (before === undefined) delete s.secret;
+      else s.secret = before;
+      throw err;
+    }
+  }
+
+  private live(token: string): StoredSession | undefined {
     const s = this.sessions.get(sessionKey(token));
     if (!s) return undefined;
     if (s.expires <= this.now()) {
       this.sessions.delete(sessionKey(token));
       return undefined;
     }
-    return s.principal;
+    return s;
   }
 
   async revoke(token: string): Promise<void> {
@@ -81,15 +106,58 @@ export class FileSessionStore implements SessionStore {
 /** sessions.json's name in WriteFaults and the metrics. */
 export const SESSIONS_STORE = 'sessions';
 
+interface SharedSession {
+  principal: Principal;
+  expires?: number;
+  /** base64 of the sealed secret (the secret itself when the hub does not encrypt at rest). */
+  secret?: string;
+}
+
+const SECRET_PURPOSE = 'hub/session-secret';
+
 export class SharedSessionStore implements SessionStore {
-  constructor(private readonly kv: SharedKvStore) {}
-  async create(principal: Principal, ttlMs: number): Promise<string> {
+  constructor(
+    private readonly kv: SharedKvStore,
+    /** Seals the secrets kept with sessions (refresh tokens) like the data directory's files. */
+    private readonly atRest: AtRest = AtRest.plaintext(),
+    private readonly now: () => number = Date.now,
+  ) {}
+  async create(principal: Principal, ttlMs: number, secret?: string): Promise<string> {
     const token = newSessionToken();
-    await shared(() => this.kv.set(sessionKey(token), { principal }, ttlMs));
+    const key = sessionKey(token);
+    const value: SharedSession = { principal, expires: this.now() + ttlMs, ...(secret ? { secret: this.seal(key, secret) } : {}) };
+    await shared(() => this.kv.set(key, value, ttlMs));
     return token;
   }
   async get(token: string): Promise<Principal | undefined> {
-    return (await shared(() => this.kv.get<{ principal: Principal }>(sessionKey(token))))?.principal;
+    return (await shared(() => this.kv.get<SharedSession>(sessionKey(token))))?.principal;
+  }
+  async secret(token: string): Promise<string | undefined> {
+    const key = sessionKey(token);
+    const s = await shared(() => this.kv.get<SharedSession>(key));
+    return s?.secret ? this.open(key, s.secret) : undefined;
+  }
+  async setSecret(token: string, secret: string): Promise<void> {
+    const key = sessionKey(token);
+    const s = await shared(() => this.kv.get<SharedSession>(key));
+    const left = (s?.expires ?? 0) - this.now();
+    if (!s || left <= 0) return;
+    await shared(() => this.kv.set(key, { ...s, secret: this.seal(key, secret) }, left));
+  }
+  private seal(key: string, secret: string): string {
+    const sealing = this.atRest.sealing(SECRET_PURPOSE);
+    if (!sealing) return secret;
+    const file = sealing.create(`redis:session:${key}`);
+    return Buffer.concat([file.prefix, frame([file.seal(Buffer.from(secret), 0)])]).toString('base64');
+  }
+  private open(key: string, stored: string): string {
+    const sealing = this.atRest.sealing(SECRET_PURPOSE);
+    if (!sealing) return stored;
+    const blob = Buffer.from(stored, 'base64');
+    if (!isSealed(blob)) return stored; // kept before the hub encrypted at rest
+    const file = sealing.open(`redis:session:${key}`, blob);
+    const { records } = readRecords(blob, PREFIX_BYTES);
+    return Buffer.from(file.open(records[0], 0)).toString('utf8');
   }
   async revoke(token: string): Promise<void> {
     await shared(() => this.kv.delete(sessionKey(token)));

@@ -10,9 +10,14 @@ import type { Logger } from '../../../shared/logging/index.js';
 import type { AuthInput, BearerVerifier, Principal } from '../../policy/index.js';
 import { sessionKey, type SessionStore } from './session-store.js';
 
-/** Looks a user up again without their password: undefined when the account is gone or disabled. */
+/**
+ * Looks a user up again without their password: undefined when the account is gone or disabled
+ * (the session ends); throws when the directory or identity provider cannot answer (it stays).
+ * `session` is the session's own token (an OIDC session refreshes with the token kept with it);
+ * `current` what the session holds now.
+ */
 export interface AccountLookup {
-  lookup(name: string): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined>;
+  lookup(name: string, session: string, current: Principal): Promise<{ name: string; groups: string[]; attributes: Record<string, string> } | undefined>;
 }
 
 export interface RevalidationOptions {
@@ -22,6 +27,13 @@ export interface RevalidationOptions {
   ttlMs: number;
   now?: () => number;
 }
+
+/** Why a re-check ended a session, by the session's login method. */
+const ENDED: Partial<Record<Principal['method'], string>> = {
+  ldap: 'the directory account no longer exists or is disabled',
+  oidc: 'the identity provider no longer accepts this login (account disabled, or its refresh token withdrawn): log in again',
+  saml: 'a SAML login lasts at most auth.session.revalidate (the identity provider cannot be asked again): log in again',
+};
 
 interface Checked {
   at: number;
@@ -38,8 +50,8 @@ export class RevalidatingSessionVerifier implements BearerVerifier {
   constructor(
     private readonly inner: BearerVerifier,
     private readonly sessions: Pick<SessionStore, 'revoke'>,
-    /** By the method the session was opened with ('ldap'); other sessions pass as they are. */
-    private readonly lookups: Partial<Record<Principal['method'], AccountLookup>>,
+    /** By the method the session was opened with ('ldap', 'oidc', 'saml'); other sessions pass as they are. Filled in as the providers start. */
+    readonly lookups: Partial<Record<Principal['method'], AccountLookup>>,
     private readonly opts: RevalidationOptions,
     private readonly logger: Logger,
   ) {
@@ -67,16 +79,16 @@ export class RevalidatingSessionVerifier implements BearerVerifier {
     this.sweep();
     let found: Awaited<ReturnType<AccountLookup['lookup']>>;
     try {
-      found = await lookup.lookup(stored.name);
+      found = await lookup.lookup(stored.name, credential, last?.principal ?? stored);
     } catch (err) {
-      this.logger.warn({ user: stored.name, method: stored.method, err: (err as Error).message }, 'session re-check: the directory cannot answer; the session stays as it was until it can');
+      this.logger.warn({ user: stored.name, method: stored.method, err: (err as Error).message }, 'session re-check: the directory or identity provider cannot answer; the session stays as it was until it can');
       return last?.principal ?? stored;
     }
     if (!found) {
       this.checked.delete(key);
       await this.sessions.revoke(credential);
-      this.logger.info({ user: stored.name, method: stored.method }, 'session re-check: the directory account is gone or disabled; its session has ended');
-      throw new UnauthenticatedError('the directory account no longer exists or is disabled: the session has ended');
+      this.logger.info({ user: stored.name, method: stored.method }, stored.method === 'oidc' ? 'session re-check: the identity provider refused the refresh; its session has ended' : 'session re-check: the directory account is gone or disabled; its session has ended');
+      throw new UnauthenticatedError(`${ENDED[stored.method] ?? ENDED.ldap}: the session has ended`);
     }
     const principal: Principal = { ...stored, groups: [...found.groups], attributes: { ...found.attributes } };
     this.checked.set(key, { at: this.now(), principal });

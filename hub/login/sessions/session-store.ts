@@ -8,10 +8,17 @@ import type { BearerVerifier, Principal } from '../../policy/index.js';
 export const SESSION_PREFIX = 'sfs_';
 
 export interface SessionStore {
-  /** A new session for `principal`; the token is returned once and never stored. */
-  create(principal: Principal, ttlMs: number): Promise<string>;
+  /**
+   * A new session for `principal`; the token is returned once and never stored. `secret` is kept
+   * with it for re-checks (an OIDC refresh token), sealed at rest like the hub's other secrets.
+   */
+  create(principal: Principal, ttlMs: number, secret?: string): Promise<string>;
   /** The session's principal, or undefined when unknown, expired or revoked. */
   get(token: string): Promise<Principal | undefined>;
+  /** The secret kept with a live session (undefined: none, or no such session). */
+  secret(token: string): Promise<string | undefined>;
+  /** Replaces the secret of a live session (a rotated refresh token); nothing when it is gone. */
+  setSecret(token: string, secret: string): Promise<void>;
   revoke(token: string): Promise<void>;
 }
 
@@ -24,16 +31,29 @@ export function sessionKey(token: string): string {
 }
 
 export class MemorySessionStore implements SessionStore {
-  private readonly sessions = new Map<string, { principal: Principal; expires: number }>();
+  private readonly sessions = new Map<string, { principal: Principal; expires: number; secret?: string }>();
   constructor(private readonly now: () => number = Date.now) {}
 
-  async create(principal: Principal, ttlMs: number): Promise<string> {
+  async create(principal: Principal, ttlMs: number, secret?: string): Promise<string> {
     const token = newSessionToken();
-    this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs });
+    this.sessions.set(sessionKey(token), { principal, expires: this.now() + ttlMs, ...(secret ? { secret } : {}) });
     return token;
   }
 
   async get(token: string): Promise<Principal | undefined> {
+    return this.live(token)?.principal;
+  }
+
+  async secret(token: string): Promise<string | undefined> {
+    return this.live(token)?.secret;
+  }
+
+  async setSecret(token: string, secret: string): Promise<void> {
+    const s = this.live(token);
+    if (s) s.secret = secret;
+  }
+
+  private live(token: string): { principal: Principal; expires: number; secret?: string } | undefined {
     const key = sessionKey(token);
     const s = this.sessions.get(key);
     if (!s) return undefined;
@@ -41,7 +61,7 @@ export class MemorySessionStore implements SessionStore {
       this.sessions.delete(key);
       return undefined;
     }
-    return s.principal;
+    return s;
   }
 
   async revoke(token: string): Promise<void> {

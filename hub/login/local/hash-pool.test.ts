@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HashPool } from './hash-pool.js';
+
+const CHEAP = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+/** The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNice(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(tid), Number(fields[16]));
+  }
+  return out;
+}
+
+describe('password hash pool', () => {
+  let pool: HashPool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  it('hashes on threads of its own: the main thread keeps turning while hashes run', async () => {
+    pool = new HashPool(2, 8);
+    let turns = 0;
+    let hashing = true;
+    const spin = (): void => {
+      turns++;
+      if (hashing) setTimeout(spin, 1);
+    };
+    setTimeout(spin, 1);
+    const keys = await Promise.all([1, 2, 3, 4].map((i) => pool!.scrypt(`password ${i}`, Buffer.from('salt'), 32, CHEAP)));
+    hashing = false;
+    expect(new Set(keys.map((k) => k.toString('hex'))).size).toBe(4);
+    // Hashing on the main thread would have let it turn only between the four hashes.
+    expect(turns).toBeGreaterThan(20);
+  });
+
+  it('beyond its queue a login is refused at once with a typed error', async () => {
+    pool = new HashPool(1, 2);
+    const running = [1, 2, 3].map(() => pool!.scrypt('x', Buffer.from('salt'), 32, CHEAP));
+    await expect(pool.scrypt('x', Buffer.from('salt'), 32, CHEAP)).rejects.toMatchObject({ code: 'SF_AUTH_HASH_POOL_BUSY', httpStatus: 503 });
+    await Promise.all(running);
+  });
+
+  it.runIf(process.platform === 'linux')('its threads run at the lowest priority (nice 19), the main thread keeps its own', async () => {
+    const before = threadNice();
+    pool = new HashPool(2, 8);
+    await Promise.all([1, 2].map(() => pool!.scrypt('x', Buffer.from('salt'), 32, CHEAP)));
+    const after = threadNice();
+    const added = [...after].filter(([tid]) => !before.has(tid));
+    expect(added.filter(([, nice]) => nice === 19).length).toBeGreaterThanOrEqual(2);
+    expect(after.get(process.pid)).toBe(before.get(process.pid));
+  });
+});
