@@ -117,7 +117,8 @@ export function registerExportCommands(program: Command): void {
     for (const f of takes) if (opts[f] !== undefined) q.set(f, opts[f]);
     if (opts.pseudonymize) q.set('pseudonymize', 'true');
     const cursor = opts.cursor ? await readCursor(opts.cursor) : undefined;
-    if (cursor) q.set('cursor', cursor);
+    // The first run of a series sends an empty cursor: the hub starts keeping track of changes for it.
+    if (opts.cursor) q.set('cursor', cursor ?? '');
     const res = await clientFrom(opts).download(`/api/v1/export/${kind}?${q}`);
     const next = res.headers[CURSOR_HEADER];
     try {

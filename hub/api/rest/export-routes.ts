@@ -36,7 +36,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: Pick<RouteDeps,
       if (pseudonymize === true && !deps.pseudonymize) throw new PseudonymKeyMissingError();
       const result = await exportHistory(
         { engine: history.engine, store: history.store, scratchDir: deps.exportScratchDir ?? path.join(history.dir, 'export-scratch') },
-        { format, filter: filterOf(raw), fingerprint: filterFingerprint(raw), rows: access(request).rows('history', 'export').toJSON(), cursor: cursor as string | undefined, ...(pseudonymize === true ? { pseudonymize: deps.pseudonymize } : {}) },
+        { format, filter: filterOf(raw), fingerprint: filterFingerprint(raw), rows: access(request).rows('history', 'export').toJSON(), cursor: (cursor as string | undefined) || undefined, ...(pseudonymize === true ? { pseudonymize: deps.pseudonymize } : {}) },
       );
       return sendExport(request, reply, `history export ${format}${pseudonymize === true ? ' (pseudonymised)' : ''}`, result, !!cursor);
     },

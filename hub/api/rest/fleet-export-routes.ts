@@ -25,15 +25,17 @@ function asked(q: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  // Which jobs and nodes changed after a cursor's (epoch, seq): heard from the state from now on.
-  const journal = new ChangeJournal(deps.state);
+  // Which jobs and nodes changed after a cursor's (epoch, seq): heard from the state from the first
+  // incremental export on. It costs every apply, so a hub nobody exports from incrementally does
+  // without; a cursor older than its start gets the cluster whole (after a reset row), as after a restart.
+  let journal: ChangeJournal | undefined;
   // Parquet needs the engine: the history's, else one of its own opened on the first Parquet export.
   let own: Promise<HistoryEngine> | undefined;
   const engine = (): Promise<HistoryEngine> => (deps.history ? Promise.resolve(deps.history.engine) : (own ??= HistoryEngine.open({ threads: 1, memoryLimit: '256MB' })));
   // Without a history directory: a private directory of this process (mkdtemp: 0700, a fresh name).
   let scratch: string | undefined;
   app.addHook('onClose', async () => {
-    journal.close();
+    journal?.close();
     if (own) (await own).close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
@@ -54,8 +56,10 @@ export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps)
         const q = request.query as Record<string, unknown>;
         const f = filterOf(asked(q));
         const visibility = access(request);
+        // `cursor=` (empty) opens an incremental series: the journal starts hearing now.
+        if (q.cursor !== undefined) journal ??= new ChangeJournal(deps.state);
         const result = await exportFleet(
-          { ...spec(), state: deps.state, journal },
+          { ...spec(), state: deps.state, ...(journal ? { journal } : {}) },
           {
             kind,
             format: q.format as ExportFormat,
@@ -63,7 +67,7 @@ export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps)
             fingerprint: filterFingerprint(asked(q)),
             rows: visibility.rows(kind, 'export'),
             ...(kind === 'nodes' && visibility.tenant ? { view: (n: Node) => visibility.tenantView('node', n) } : {}),
-            cursor: q.cursor as string | undefined,
+            cursor: (q.cursor as string | undefined) || undefined,
           },
         );
         return sendExport(request, reply, `${kind} export ${String(q.format)}`, result, q.cursor !== undefined);
