@@ -340,7 +340,7 @@ describe('abuse: backpressure on watches', () => {
     }
     console.log(`300 paused watchers: the hub grew by ${Math.round((peak - before) / MiB)} MiB at its peak (the issue's bound: 80 MiB)`);
     // Each cut is logged with its reason: too slow (over limits.watch_buffer) or the slowest when all held too much.
-    expect(hub.log()).toMatch(/"reason":"(the watcher read too slowly: over 262144 bytes queued for it \(limits\.watch_buffer\)|the hub holds too much for slow watchers \(limits\.watch_buffer_total\)[^"]*); resume from event [^"]+".*watch ended by the hub/);
+    expect(hub.log()).toMatch(/"reason":"(the watcher read too slowly: \d+ bytes queued for it, over 262144 \(limits\.watch_buffer\), and its backlog did not shrink in 2000 ms \(limits\.watch_stall\)|the hub holds too much for slow watchers: \d+ bytes, over 67108864 \(limits\.watch_buffer_total\)[^"]*); resume from event [^"]+".*watch ended by the hub/);
     expect(reader.ended()).toBe(0);
     for (const w of [...paused, reader]) w.close();
   });

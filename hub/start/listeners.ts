@@ -119,6 +119,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     total: config.limits.watch_buffer_total,
     perCaller: config.limits.watches_per_caller,
     recheckMs: config.limits.session_recheck,
+    stallMs: config.limits.watch_stall,
   }, (caller, err) => logger.info({ component: 'watch', caller, reason: err.message }, 'watch ended by the hub'));
   stack.defer('watch budget', () => watchBudget.close());
   base.revocations.onChange(() => void watchBudget.recheckAll());
