@@ -136,6 +136,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
     total: config.limits.watch_buffer_total,
     perCaller: config.limits.watches_per_caller,
     recheckMs: config.limits.session_recheck,
+    stallMs: config.limits.watch_stall,
   }, (caller, err) => logger.info({ component: 'watch', caller, reason: err.message }, 'watch ended by the hub'));
   stack.defer('watch budget', () => watchBudget.close());
   base.revocations.onChange(() => void watchBudget.recheckAll());
@@ -219,7 +220,17 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       ...(region.history ? { history: region.history } : {}),
       ...(pseudonymizer ? { pseudonymize: (user: string) => pseudonymizer.name(user) } : {}),
       ...(region.backups ? { backups: region.backups } : {}),
-      tokens: gate.tokens,
+      // A token revoked here ends its open watches at once, not at the next re-check (the watch-revocation bench).
+      tokens: {
+        identify: (token) => gate.tokens.identify(token),
+        create: (name, ttlMs, own) => gate.tokens.create(name, ttlMs, own),
+        list: () => gate.tokens.list(),
+        revoke: async (nameOrId, by) => {
+          const gone = await gate.tokens.revoke(nameOrId, by);
+          if (gone.length > 0) void watchBudget.recheckAll();
+          return gone;
+        },
+      },
       http: config.http,
       alerting: region.alerting,
       tracing: region.tracing,

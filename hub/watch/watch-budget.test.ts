@@ -9,22 +9,55 @@ function watcher(name: string, ended: Record<string, string>, recheck: () => voi
 }
 
 describe('watch budget', () => {
-  it('ends a watcher over its own buffer, then the one with the most queued when all hold too much', () => {
-    budget = new WatchBudget({ perWatcher: 100, total: 150, perCaller: 8, recheckMs: 60_000 });
+  it('ends a watcher whose backlog stays over its cap from one check to the next, then the one with the most queued when all hold too much', () => {
+    budget = new WatchBudget({ perWatcher: 100, total: 150, perCaller: 8, recheckMs: 60_000, stallMs: 60_000 });
     const ended: Record<string, string> = {};
     const a = budget.open('u', watcher('a', ended));
     const b = budget.open('u', watcher('b', ended));
     const c = budget.open('u', watcher('c', ended));
     a.setQueued(101);
-    expect(ended.a).toMatch(/read too slowly.*resume from event b-a/);
+    // Over its cap, but not judged while a change is being queued: a watcher may drain a large one.
+    expect(ended.a).toBeUndefined();
+    budget.check();
+    expect(ended.a).toBeUndefined();
+    // It took nothing by the next check: ended, with where to resume.
+    budget.check();
+    expect(ended.a).toMatch(/read too slowly: 101 bytes queued for it, over 100 \(limits\.watch_buffer\), and its backlog did not shrink in 60000 ms \(limits\.watch_stall\); resume from event b-a/);
     b.setQueued(90);
     c.setQueued(70);
-    expect(ended.b).toMatch(/watch_buffer_total.*resume from event b-b/);
+    expect(ended.b).toBeUndefined();
+    budget.check();
+    expect(ended.b).toMatch(/holds too much for slow watchers: 160 bytes, over 150 \(limits\.watch_buffer_total\), and this one had the most queued; resume from event b-b/);
     expect(ended.c).toBeUndefined();
     expect(budget.queuedTotal).toBe(70);
     c.close();
     expect(budget.queuedTotal).toBe(0);
     expect(budget.watchers).toBe(0);
+  });
+
+  it('keeps a reading watcher that got one change far over its cap while it drains, and ends it once it stops', () => {
+    budget = new WatchBudget({ perWatcher: 100, total: 100_000, perCaller: 8, recheckMs: 60_000, stallMs: 60_000 });
+    const ended: Record<string, string> = {};
+    let backlog = 2_500;
+    const reader = budget.open('r', { ...watcher('r', ended), backlog: () => backlog });
+    const paused = budget.open('p', watcher('p', ended));
+    reader.setQueued(backlog);
+    paused.setQueued(2_500);
+    budget.check();
+    for (const left of [1_800, 900, 150]) {
+      backlog = left;
+      budget.check();
+      expect(ended.r).toBeUndefined();
+    }
+    expect(ended.p).toMatch(/read too slowly: 2500 bytes queued/);
+    // Under its cap, then another large change it does not read: ended at the second check after it.
+    backlog = 60;
+    budget.check();
+    backlog = 3_000;
+    budget.check();
+    expect(ended.r).toBeUndefined();
+    budget.check();
+    expect(ended.r).toMatch(/read too slowly: 3000 bytes queued/);
   });
 
   it('refuses a caller over its watch cap and counts again once one closes', () => {

@@ -1,10 +1,15 @@
 // What open watch streams may cost, and how long they may live. A watcher that does not read
-// makes the hub queue what it cannot send; each watcher may queue `perWatcher` bytes and all of
-// them `total`: over its own cap a watcher is ended, and over the total the watcher with the most
-// queued is ended first, each with a reason that says where to resume (its last event id). A
-// caller may hold `perCaller` watches at once. Every `recheckMs` (and at once when the revocation
-// list changes) each watch re-checks its credential and permission: a revoked certificate or
-// token, a logout, an expired session or a lost role ends it.
+// makes the hub hold what it cannot send: its backlog is what its transport has not taken (the
+// hub's queue for it, watch-queue.ts, and what the transport buffers). Each watcher may hold
+// `perWatcher` bytes and all of them `total`, judged every `stallMs`, not while a change is
+// queued: one large change (a burst of megabytes) goes over a watcher's cap at once, and a
+// watcher that reads must be let drain it. Over its cap, a watcher whose backlog did not shrink
+// since the last check is ended; over the total, the one with the most queued first, until
+// under (a frame shared by N watchers counts N times: the total is conservative). Each gets a reason
+// that says where to resume (its last event id). A caller may hold `perCaller` watches at once.
+// Every `recheckMs` (and at once when the revocation list changes) each watch re-checks its
+// credential and permission: a revoked certificate or token, a logout, an expired session or a
+// lost role ends it.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { FleetError } from '../../shared/errors/index.js';
 
@@ -27,6 +32,8 @@ export interface WatchBudgetOptions {
   total: number;
   perCaller: number;
   recheckMs: number;
+  /** How long a watcher over its cap may go without its backlog shrinking (2 s when omitted). */
+  stallMs?: number;
 }
 
 export interface WatchHandle {
@@ -36,10 +43,14 @@ export interface WatchHandle {
   recheck(): Promise<void> | void;
   /** The id of the last event sent: where the client may resume. */
   lastEventId(): string;
+  /** What the transport has not taken now, read at each check (else the last setQueued). */
+  backlog?(): number;
 }
 
 export class WatchSlot {
   queued = 0;
+  /** The backlog at the last check while over the cap (-1: under it then): it must shrink by the next. */
+  mark = -1;
   private closed = false;
 
   constructor(
@@ -48,16 +59,11 @@ export class WatchSlot {
     readonly handle: WatchHandle,
   ) {}
 
-  /** The bytes queued for this watcher now; over a cap, the budget ends someone. */
+  /** The bytes the watcher's transport has not taken now (judged at the next check). */
   setQueued(bytes: number): void {
     if (this.closed) return;
     this.budget.adjust(bytes - this.queued);
     this.queued = bytes;
-    if (bytes > this.budget.opts.perWatcher) {
-      this.budget.cut(this, `the watcher read too slowly: over ${this.budget.opts.perWatcher} bytes queued for it (limits.watch_buffer)`);
-    } else if (this.budget.queuedTotal > this.budget.opts.total) {
-      this.budget.cutSlowest();
-    }
   }
 
   /** Forgets the watcher (its stream closed). */
@@ -78,6 +84,7 @@ export class WatchBudget {
   queuedTotal = 0;
   readonly stats = { cut_slow: 0, cut_total: 0, ended_credential: 0, refused_too_many: 0 };
   private readonly timer: NodeJS.Timeout;
+  private readonly checker: NodeJS.Timeout;
 
   constructor(
     readonly opts: WatchBudgetOptions,
@@ -86,6 +93,8 @@ export class WatchBudget {
   ) {
     this.timer = setInterval(() => void this.recheckAll(), opts.recheckMs);
     this.timer.unref();
+    this.checker = setInterval(() => this.check(), this.stallMs);
+    this.checker.unref();
   }
 
   /** A slot for a new watch of `caller`, or TooManyWatchesError. */
@@ -120,21 +129,34 @@ export class WatchBudget {
     else this.byCaller.set(slot.caller, left);
   }
 
-  /** @internal Ends one watcher for being slow. */
-  cut(slot: WatchSlot, why: string): void {
-    this.stats.cut_slow++;
-    this.end(slot, new WatchEndedError(`${why}; resume from event ${slot.handle.lastEventId()}`));
+  /**
+   * Ends the watchers that do not drain: over its own cap with a backlog that did not shrink
+   * since the last check; then, while all of them hold more than the total, the one with the
+   * most queued first. Runs every stallMs.
+   */
+  check(): void {
+    const { perWatcher, total } = this.opts;
+    for (const slot of [...this.slots]) {
+      if (slot.handle.backlog) slot.setQueued(slot.handle.backlog());
+      if (slot.queued <= perWatcher) {
+        slot.mark = -1;
+      } else if (slot.mark >= 0 && slot.queued >= slot.mark) {
+        this.stats.cut_slow++;
+        this.end(slot, new WatchEndedError(`the watcher read too slowly: ${slot.queued} bytes queued for it, over ${perWatcher} (limits.watch_buffer), and its backlog did not shrink in ${this.stallMs} ms (limits.watch_stall); resume from event ${slot.handle.lastEventId()}`));
+      } else {
+        slot.mark = slot.queued;
+      }
+    }
+    if (this.queuedTotal <= total) return;
+    for (const worst of [...this.slots].sort((a, b) => b.queued - a.queued)) {
+      if (this.queuedTotal <= total || worst.queued === 0) return;
+      this.stats.cut_total++;
+      this.end(worst, new WatchEndedError(`the hub holds too much for slow watchers: ${this.queuedTotal} bytes, over ${total} (limits.watch_buffer_total), and this one had the most queued; resume from event ${worst.handle.lastEventId()}`));
+    }
   }
 
-  /** @internal All watchers hold too much: the one with the most queued goes first, until under. */
-  cutSlowest(): void {
-    while (this.queuedTotal > this.opts.total) {
-      let worst: WatchSlot | undefined;
-      for (const s of this.slots) if (!worst || s.queued > worst.queued) worst = s;
-      if (!worst || worst.queued === 0) return;
-      this.stats.cut_total++;
-      this.end(worst, new WatchEndedError(`the hub holds too much for slow watchers (limits.watch_buffer_total) and this one had the most queued; resume from event ${worst.handle.lastEventId()}`));
-    }
+  get stallMs(): number {
+    return this.opts.stallMs ?? 2_000;
   }
 
   private end(slot: WatchSlot, err: WatchEndedError): void {
@@ -162,5 +184,6 @@ export class WatchBudget {
 
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.checker);
   }
 }

@@ -6,7 +6,7 @@ import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
 import { Visibility, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
-import { deliveryTrace, scopeChanged, watchScope, watchVisibility, type WatchBudget, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { deliveryTrace, scopeChanged, SharedFrames, watchScope, watchVisibility, WatchQueue, type WatchBudget, type WatchEvent, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 import type { Tracing } from '../../../shared/tracing/index.js';
@@ -84,6 +84,8 @@ export function fleetService(deps: FleetServiceDeps): FleetServiceServer {
 function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
   const { state, commands, watch } = deps;
   const rbac = deps.rbac ?? new Rbac(undefined);
+  // Each watch event with its counted size, made once for all gRPC watchers (queued by reference).
+  const sized = new SharedFrames<{ event: WatchEvent; size: number }>();
   return {
     listClusters: unary(deps, rbac, 'listClusters', (_req, visibility) => {
       const stale = deps.stale?.() ?? NONE_STALE;
@@ -131,18 +133,43 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       }
       const req = call.request;
       let sent = req.since ? String(req.since) : String(watch.lastSeq);
-      let queued = 0;
       let unsubscribe = (): void => undefined;
       let slot: WatchSlot | undefined;
       const scope = watchScope(visibility);
+      // Messages the call has not taken wait here (shared events, serialized only when handed
+      // over); grpc-js is handed them only while its stream takes them (write() says so).
+      let inflight = 0;
+      const queue = new WatchQueue<{ event: WatchEvent; size: number }>(
+        (item) => item.size,
+        ({ event, size }) => {
+          sent = String(event.seq);
+          inflight += size;
+          return call.write({
+            id: event.seq,
+            type: event.type,
+            kind: event.kind ?? '',
+            cluster: event.cluster ?? '',
+            object_id: event.object_id ?? '',
+            object: event.object && event.kind ? wrapObject(event.kind, event.object as never) : undefined,
+          }, () => {
+            inflight -= size;
+          });
+        },
+      );
       try {
         slot = deps.watchBudget?.open(`${visibility.principal.method}:${visibility.principal.name}`, {
           lastEventId: () => sent,
+          backlog: () => {
+            // A safety net: should a drain be missed, what waits is handed over at the next check.
+            if (queue.length && !call.writableNeedDrain) setImmediate(pump);
+            return queue.bytes + inflight;
+          },
           recheck: async () => {
             if (watchScope(await gate(deps, rbac, call as unknown as AnyCall, 'watch')) !== scope) throw scopeChanged();
           },
           end: (err) => {
             unsubscribe();
+            queue.clear();
             const s = toGrpcStatus(err);
             call.emit('error', { code: s.code, details: s.details });
           },
@@ -154,28 +181,26 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       }
       const traced = deliveryTrace(deps.tracing, { transport: 'grpc', watcher: `${visibility.principal.method}:${visibility.principal.name}` });
       const kinds = req.kinds ? new Set(req.kinds.split(',').map((k) => k.trim()).filter((k): k is KindName => (KINDS as readonly string[]).includes(k))) : undefined;
+      const tenant = visibility.tenant?.name ?? '';
+      const pump = (): void => {
+        if (slot && !slot.open) return;
+        queue.pump();
+        slot?.setQueued(queue.bytes + inflight);
+      };
+      call.on('drain', pump);
       unsubscribe = watch.subscribe({ cluster: req.cluster || undefined, kinds, visible: watchVisibility(visibility) }, req.since ? watch.localId(req.since) : undefined, (event) => {
         if (slot && !slot.open) return;
-        // grpc-js queues objects, not bytes: each message counts its JSON size until it is flushed.
-        const size = event.object ? JSON.stringify(event.object).length + 64 : 64;
-        queued += size;
-        sent = String(event.seq);
-        slot?.setQueued(queued);
+        // grpc-js queues objects, not bytes: each message counts its JSON size (made once per event for all watchers).
+        // Keyed by the view too: a tenant's events carry its own view of the object (tenantView).
+        queue.push(sized.get(event.id, `${event.type}|${tenant}`, () => ({ event, size: event.object ? JSON.stringify(event.object).length + 64 : 64 })));
         traced.delivered(event);
-        call.write({
-          id: event.seq,
-          type: event.type,
-          kind: event.kind ?? '',
-          cluster: event.cluster ?? '',
-          object_id: event.object_id ?? '',
-          object: event.object && event.kind ? wrapObject(event.kind, event.object as never) : undefined,
-        }, () => {
-          queued -= size;
-          slot?.setQueued(queued);
-        });
+        // Handed over at once while the call takes messages (grpc-js writes each on its own anyway).
+        if (call.writableNeedDrain) slot?.setQueued(queue.bytes + inflight);
+        else pump();
       });
       const done = (): void => {
         unsubscribe();
+        queue.clear();
         slot?.close();
       };
       call.on('cancelled', done);
