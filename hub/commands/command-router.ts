@@ -141,11 +141,26 @@ export class CommandRouter {
       return Promise.reject(new AgentNotConnectedError(`no agent of cluster ${cluster} is connected to this hub`));
     }
     return new Promise<CommandResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(command.id);
-        reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
-      }, this.opts.timeoutMs);
-      this.waiting.set(command.id, { cluster, resolve, reject, timer });
+      // A forward sent again carries the same id: the earlier caller hears the same answer, and
+      // only the newest waiter's timer counts (it never removes a later waiter).
+      const earlier = this.waiting.get(command.id);
+      if (earlier) clearTimeout(earlier.timer);
+      const waiter: Waiter = {
+        cluster,
+        resolve: (result) => {
+          earlier?.resolve(result);
+          resolve(result);
+        },
+        reject: (err) => {
+          earlier?.reject(err);
+          reject(err);
+        },
+        timer: setTimeout(() => {
+          if (this.waiting.get(command.id) === waiter) this.waiting.delete(command.id);
+          waiter.reject(new AgentCommandTimeoutError(`the agent of cluster ${cluster} did not answer within ${this.opts.timeoutMs} ms`));
+        }, this.opts.timeoutMs),
+      };
+      this.waiting.set(command.id, waiter);
       send(command);
     });
   }

@@ -20,6 +20,8 @@ const ran: string[] = [];
 let received = 0;
 /** The first `cuts` forwards are cut after the agent ran the command, before the answer goes out. */
 let cuts = 0;
+/** The peer takes the forward and never answers (its agent is slow). */
+let hang = false;
 const agentCache = new IdempotencyCache({ max: 100 });
 
 beforeAll(async () => {
@@ -30,6 +32,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received++;
+      if (hang) return;
       const command = Command.fromJSON(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       const run = async () => {
         ran.push(`${command.target}`);
@@ -58,6 +61,22 @@ function routerOnHubB(): CommandRouter {
   router.forwardWith(new PeerForwarding({ hubId: 'hub-b', owner: () => 'hub-a', members: async () => ({ items: [{ hub_id: 'hub-a', http_url: url }] }), tls: client }, { timeoutMs: 5_000 }));
   return router;
 }
+
+describe('a forwarded command whose peer does not answer in time', () => {
+  it('is a command timeout, not "not connected", and is not sent again: it may be running there (a submit keeps its reservation)', async () => {
+    received = 0;
+    hang = true;
+    try {
+      const router = new CommandRouter({ timeoutMs: 200 });
+      const client = { ca: readFileSync(pki.ca), cert: readFileSync(pki.hub.cert), key: readFileSync(pki.hub.key) };
+      router.forwardWith(new PeerForwarding({ hubId: 'hub-b', owner: () => 'hub-a', members: async () => ({ items: [{ hub_id: 'hub-a', http_url: url }] }), tls: client }, { timeoutMs: 200 }));
+      await expect(router.run('c1', 'cancel', '40', 'slow', 'ann')).rejects.toMatchObject({ code: 'SF_AGENT_COMMAND_TIMEOUT' });
+      expect(received).toBe(1);
+    } finally {
+      hang = false;
+    }
+  });
+});
 
 describe('a forwarded command whose connection is cut after the agent ran it', () => {
   it('a cancel without a client key gets one of its own: sent again, it runs once and the caller gets one result', async () => {

@@ -44,7 +44,9 @@ export class PeerForwarding implements CommandForwarding {
     let answer: { status: number; text: string } | undefined;
     for (let sent = 1; !answer; sent++) {
       answer = await this.post(url, Command.toJSON(command)).catch(async (err: Error) => {
-        if (err instanceof ForwardTimeout || sent >= sends) throw new AgentNotConnectedError(`hub ${hub}, which holds the agent of cluster ${cluster}, cannot be reached: ${err.message}`);
+        // No answer in time: the command may be running there (a submit keeps its quota reservation).
+        if (err instanceof ForwardTimeout) throw new AgentCommandTimeoutError(`hub ${hub}, which holds the agent of cluster ${cluster}, did not answer: ${err.message}`);
+        if (sent >= sends) throw new AgentNotConnectedError(`hub ${hub}, which holds the agent of cluster ${cluster}, cannot be reached: ${err.message}`);
         await new Promise((r) => setTimeout(r, 100 * sent));
         return undefined;
       });

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors/index.js';
 import { checkSubmitSpec, checkSubmitUser, lookupUser, type PasswdEntry } from '../../shared/submit/index.js';
-import { AgentCommandTimeoutError, type CommandRouter } from '../commands/index.js';
+import { AgentCommandTimeoutError, commandKey, type CommandRouter } from '../commands/index.js';
 import type { Principal, Visibility } from '../policy/index.js';
 import type { AdmissionControl } from './admission.js';
 import type { SubmitConfig } from './config.js';
@@ -53,17 +53,20 @@ export class SubmitService {
     const memo = `${access.principal.name}\u0000${cluster}\u0000${idempotencyKey}`;
     const seen = this.answered.get(memo);
     if (seen) return seen;
-    const run = this.run(cluster, user, spec, access.principal.name, idempotencyKey);
+    // The agent remembers results by key alone: a client's key is scoped to this caller and target
+    // there, so another caller's same key never gets this caller's job.
+    const agentKey = key !== undefined ? commandKey(access.principal.name, cluster, 'submit', user, key) : idempotencyKey;
+    const run = this.run(cluster, user, spec, access.principal.name, idempotencyKey, agentKey);
     this.answered.set(memo, run);
     run.catch(() => this.answered.delete(memo)); // refusals are not remembered here: the agent remembers Slurm's
     while (this.answered.size > MAX_REMEMBERED) this.answered.delete(this.answered.keys().next().value as string);
     return run;
   }
 
-  private async run(cluster: string, user: string, spec: ReturnType<typeof checkSubmitSpec>, requestedBy: string, key: string): Promise<SubmitAnswer> {
+  private async run(cluster: string, user: string, spec: ReturnType<typeof checkSubmitSpec>, requestedBy: string, key: string, agentKey: string): Promise<SubmitAnswer> {
     const handle = await this.deps.admission.admit(cluster, spec.account, user, spec);
     try {
-      const result = await this.deps.commands.submit(cluster, user, spec, requestedBy, key);
+      const result = await this.deps.commands.submit(cluster, user, spec, requestedBy, agentKey);
       await this.deps.admission.submitted(handle, result.job_id);
       return { job_id: result.job_id, cluster, user, message: result.message, idempotency_key: key };
     } catch (err) {

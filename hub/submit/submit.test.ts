@@ -114,3 +114,24 @@ describe('admission', () => {
     expect(admission.admit('c2', 'other', 'alice', job({ array: '1-100' }))).toBeUndefined();
   });
 });
+
+describe('SubmitService: Idempotency-Key', () => {
+  it("a client's key reaches the agent scoped to the caller and target: another caller's same key is another submit", async () => {
+    const { SubmitService } = await import('./submit-service.js');
+    const { submitConfigSchema } = await import('./config.js');
+    const keys: string[] = [];
+    const commands = { submit: async (_c: string, _u: string, _s: unknown, _by: string, key: string) => (keys.push(key), { job_id: String(keys.length), message: 'Submitted' }) };
+    const admission = { admit: async () => ({}), submitted: async () => undefined, release: async () => undefined };
+    const service = new SubmitService({ commands: commands as never, admission: admission as never, lookup: async (name) => ({ name, uid: 2000, home: `/home/${name}` }) }, submitConfigSchema.parse({}));
+    const as = (name: string) => ({ principal: { name, method: 'local', groups: [], attributes: {} }, rows: () => ({ allows: () => true }), inTenant: () => true }) as never;
+    const ann = await service.submit(as('ann'), 'c1', { wrap: 'true' }, 'nightly-1');
+    const bob = await service.submit(as('bob'), 'c1', { wrap: 'true' }, 'nightly-1');
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).not.toBe(keys[1]);
+    expect(keys.some((k) => k.includes('nightly-1'))).toBe(false);
+    // Each caller is told the key it sent; ann's repeat is answered from the hub's memory.
+    expect([ann.idempotency_key, bob.idempotency_key]).toEqual(['nightly-1', 'nightly-1']);
+    expect(await service.submit(as('ann'), 'c1', { wrap: 'true' }, 'nightly-1')).toEqual(ann);
+    expect(keys).toHaveLength(2);
+  });
+});
