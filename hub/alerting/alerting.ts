@@ -90,11 +90,14 @@ export class Alerting {
     if (config.heartbeat) this.heartbeat = new Heartbeat(config.heartbeat, { clock: deps.clock, logger: deps.logger });
     if (deps.leaderless) {
       const dedup = new Set(channelsOf(config).filter((c) => c.type === 'pagerduty').map((c) => c.name));
-      this.headless = new HeadlessPaging({ config, rules: this.rules, dedupChannels: dedup, known: () => this.pager.groups }, deps.leaderless.afterMs + HEADLESS_GRACE_MS, deps.clock.now());
+      this.headless = new HeadlessPaging({ config, rules: this.rules, dedupChannels: dedup, known: () => this.pager.groups, ...(deps.tenantRoutes ? { tenantRoutes: deps.tenantRoutes } : {}) }, deps.leaderless.afterMs + HEADLESS_GRACE_MS, deps.clock.now());
     }
     // Not leading: a follower reads the region's state every evaluation (any hub lists the same
     // alerts), and pages by itself when the group has had no leader for too long (headless.ts).
-    if (this.store.shared || this.headless) this.following = setInterval(() => void this.background(), config.evaluation_interval).unref();
+    if (this.store.shared || this.headless) {
+      // Paging without a leader runs on every hub at once when etcd is gone: an error there is logged, never a crash.
+      this.following = setInterval(() => void this.background().catch((err: unknown) => deps.logger.error({ err: (err as Error).message }, 'alerting: evaluation without a leader failed')), config.evaluation_interval).unref();
+    }
   }
 
   /** Leader-only: take over the state, then evaluate and page every evaluation_interval. */
@@ -268,7 +271,13 @@ export class Alerting {
     if (this.store.shared) {
       for (;;) {
         try {
-          this.restore(await this.store.load());
+          const snap = await this.store.load();
+          try {
+            this.restore(snap);
+          } catch (err) {
+            // Entries that parse but cannot be restored (a null alert, a group without a key) are damage too.
+            throw new DamagedStateError(`an entry cannot be restored: ${(err as Error).message}`);
+          }
           break;
         } catch (err) {
           if (err instanceof DamagedStateError) {
@@ -284,10 +293,22 @@ export class Alerting {
       }
       this.deps.logger.info({ fencing_token: ctx.token, alerts: this.tracker.alerts.size, groups: this.pager.groups.size, unsettled: this.outbox.length }, 'alerting: took over the region\'s alerting state');
     }
+    if (ctx.signal.aborted) return;
     this.term = { token: ctx.token, signal: ctx.signal };
     if (!this.store.shared && this.resumed) return;
     this.resumed = true;
-    for (const entry of this.outbox.splice(0)) this.send({ channel: entry.channel, notification: { ...entry.notification, possible_duplicate: true } });
+    const again = this.outbox.splice(0).map((entry) => ({ channel: entry.channel, notification: { ...entry.notification, possible_duplicate: true } }));
+    if (!this.store.shared) {
+      for (const entry of again) this.send(entry);
+      return;
+    }
+    // As every send of a group's leader: claimed under this term's fence first, so a leader deposed
+    // meanwhile sends nothing.
+    this.outbox.push(...again);
+    this.track(this.persist().then((ok) => {
+      if (ok) for (const entry of again) this.send(entry);
+      else for (const entry of again) this.unclaim(entry);
+    }));
   }
 
   private async background(): Promise<void> {
@@ -394,7 +415,7 @@ export class Alerting {
 
   private track(p: Promise<unknown>): void {
     this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
   }
 
   /** A silence created or ended: a fleet-wide event (no cluster), so the alerts page lists again live. */

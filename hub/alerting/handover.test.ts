@@ -152,4 +152,15 @@ describe('alerting in a hub group: the state is the region\'s, under the leader\
     expect(channels.of('a')).toEqual(['pagerduty:firing:1', 'slack:firing:1']);
     expect(JSON.parse(doc.text).groups).toHaveLength(1);
   });
+
+  it('entries that parse but cannot be restored (a null alert, a group without a key) are damage too, not a retry forever', async () => {
+    const { clock, fleet, doc, channels, a } = setup();
+    doc.text = JSON.stringify({ alerts: [null], groups: [{}], silences: [], outbox: [], tickets: {}, timelines: {}, used_nonces: {} });
+    fleet.down('n1');
+    await lead(a, doc, 31);
+    clock.advance(10_000);
+    await a.tick();
+    await a.idle();
+    expect(channels.of('a')).toEqual(['pagerduty:firing:1', 'slack:firing:1']);
+  });
 });

@@ -9,7 +9,7 @@
 // claims: there is no store every hub may write), so `for:` durations count from when the hub
 // went headless. When a leader is seen again the hub stops, and the leader pages as before.
 import type { AlertingConfig } from './config.js';
-import { Inhibitor, Pager, Router, shortHash, type GroupState, type Send } from './dispatch/index.js';
+import { Inhibitor, Pager, Router, shortHash, type GroupState, type Send, type TenantRoutes } from './dispatch/index.js';
 import { AlertTracker, BUILTIN_RULES, type Rule, type RuleContext } from './rules/index.js';
 import type { Silences } from './silences/index.js';
 
@@ -23,6 +23,8 @@ export interface HeadlessDeps {
   dedupChannels: ReadonlySet<string>;
   /** The region's groups as this hub last read them (their dedup_keys are kept). */
   known: () => ReadonlyMap<string, GroupState>;
+  /** Tenants' own routes, as the leader routes with them: the same group keys, so the same dedup_keys. */
+  tenantRoutes?: TenantRoutes;
 }
 
 export class HeadlessPaging {
@@ -76,6 +78,6 @@ export class HeadlessPaging {
   }
 
   private newPager(): Pager {
-    return new Pager(this.deps.config, new Router(this.deps.config), [], (key) => this.deps.known().get(key)?.dedup_key ?? `sfleet-${shortHash(`headless:${key}`)}`);
+    return new Pager(this.deps.config, new Router(this.deps.config, this.deps.tenantRoutes), [], (key) => this.deps.known().get(key)?.dedup_key ?? `sfleet-${shortHash(`headless:${key}`)}`);
   }
 }
