@@ -70,9 +70,10 @@ export class SharedFrames<F> {
   private event: string | undefined;
   private readonly frames = new Map<string, F>();
 
-  get(eventId: string, variant: string, make: () => F): F {
-    if (eventId !== this.event) {
-      this.event = eventId;
+  /** `event`: the event's number in the feed (its id differs by watcher scope: put that in `variant`). */
+  get(event: string, variant: string, make: () => F): F {
+    if (event !== this.event) {
+      this.event = event;
       this.frames.clear();
     }
     let frame = this.frames.get(variant);

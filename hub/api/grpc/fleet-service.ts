@@ -192,7 +192,8 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
         if (slot && !slot.open) return;
         // grpc-js queues objects, not bytes: each message counts its JSON size (made once per event for all watchers).
         // Keyed by the view too: a tenant's events carry its own view of the object (tenantView).
-        queue.push(sized.get(event.id, `${event.type}|${tenant}`, () => ({ event, size: event.object ? JSON.stringify(event.object).length + 64 : 64 })));
+        // By number: the id differs by the watcher's scope, the message (seq, object) does not.
+        queue.push(sized.get(String(event.seq), `${event.type}|${tenant}`, () => ({ event, size: event.object ? JSON.stringify(event.object).length + 64 : 64 })));
         traced.delivered(event);
         // Handed over at once while the call takes messages (grpc-js writes each on its own anyway).
         if (call.writableNeedDrain) slot?.setQueued(queue.bytes + inflight);

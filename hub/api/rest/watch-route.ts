@@ -151,7 +151,9 @@ interface SseFrame {
 /** The event's frame as this watcher sees it: shared with every watcher of the same view (queued by reference). */
 function sseFrame(frames: SharedFrames<SseFrame>, event: WatchEvent, tenant: string, actions: Actions): SseFrame {
   const allowed = event.object && (event.kind === 'job' || event.kind === 'node') ? actions[event.kind](event.object as never) : undefined;
-  return frames.get(event.id, `${event.type}|${tenant}|${allowed?.join(',') ?? ''}`, () => {
+  // Keyed by the event's number, not its id: ids differ by the watcher's scope (the clusters it may
+  // know of), and keying by them would rebuild the frames at each change of scope in the loop.
+  return frames.get(String(event.seq), `${event.id}|${event.type}|${tenant}|${allowed?.join(',') ?? ''}`, () => {
     const data =
       event.type === 'reset'
         ? {}
