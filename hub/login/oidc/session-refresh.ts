@@ -36,11 +36,15 @@ export class OidcSessionRefresher implements AccountLookup {
     try {
       tokens = (await issuerRequest(meta.token_endpoint, { ...this.issuer.http, method: 'POST', form, headers })) as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof IssuerHttpError && (err.status === 400 || err.status === 401)) {
-        const body = (err.body ?? {}) as { error?: unknown };
-        this.logger.info({ user: name, error: String(body.error ?? err.status) }, 'OIDC session re-check: the identity provider refused the refresh token');
+      const error = err instanceof IssuerHttpError ? String(((err.body ?? {}) as { error?: unknown }).error ?? err.status) : undefined;
+      // invalid_grant is about the account or the token: the session ends. Unless another hub of
+      // the group spent and rotated the same token meanwhile: then this one was merely stale.
+      if (error === 'invalid_grant') {
+        if ((await this.sessions.secret(session)) !== refresh) return { name, groups: current.groups, attributes: current.attributes };
+        this.logger.info({ user: name, error }, 'OIDC session re-check: the identity provider refused the refresh token');
         return undefined;
       }
+      // Anything else (invalid_client: the hub's own credentials) says nothing about the account: the session stays.
       if (err instanceof IssuerHttpError && err.status !== undefined) throw new IdpResponseError(`the OIDC token endpoint failed: ${err.message}`);
       throw new IdpUnavailableError(`the OIDC token endpoint is unreachable: ${(err as Error).message}`);
     }
