@@ -74,8 +74,8 @@ export function registerConfigCommands(program: Command): void {
       const schema = await schemaOf(role);
       const raw = parseDocument(text).toJS() as unknown;
       let value = parseConfigText(schema, text, file, { overrides: opts.set });
-      // The channels integrations: adds come back from it on load: not written twice.
-      if (role === 'hub') value = (await import('../../hub/config/index.js')).withoutIntegrationChannels(value as never, raw);
+      // What the load derives (integrations' channels, scaling's Redis) comes back from its source: not written twice.
+      if (role === 'hub') value = (await import('../../hub/config/index.js')).withoutDerived(value as never, raw);
       process.stdout.write(exportConfig(schema, value, raw));
     });
 

@@ -94,6 +94,9 @@ describe('sfleet deploy render kubernetes', () => {
     expect(byName.get('LOG_LEVEL')).toEqual({ name: 'sfleet-hub-secrets', key: 'LOG_LEVEL', optional: true });
     expect(byName.has('SFLEET_REDIS_PASSWORD')).toBe(true); // the base's entry is kept
     expect(rendered.secretKeys.map((k) => k.name)).toEqual(['ETCD_PASSWORD', 'LOG_LEVEL', 'OIDC_CLIENT_SECRET']);
+    // A variable named by a *_env key (the hub reads it itself) comes from the Secret too.
+    const vault = renderKubernetes(`${HUB}encryption: { vault: { address: "https://vault:8200", key_name: sfleet, token_env: VAULT_TOKEN } }\n`, 'hub.yaml', { namespace: 'x' });
+    expect(vault.secretKeys).toContainEqual({ name: 'VAULT_TOKEN', optional: false });
   });
 
   it('refuses literal secrets (also a password inside a URL), naming each, and writes nothing', () => {
@@ -107,6 +110,10 @@ describe('sfleet deploy render kubernetes', () => {
     expect(message).toMatch(/hub\.yaml holds literal secrets at sso\.oidc\.client_secret, scaling\.shared_state\.url: the rendered ConfigMap would carry them in clear/);
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('s3cret');
+    // A credential in HTTP headers, and a literal default of a secret's ${VAR}, are secrets in clear too.
+    const sms = `${HUB}alerting:\n  channels:\n    - { type: sms, url: "https://sms.example.com/send", headers: { authorization: "Bearer sms-t0ken" }, to: ["+4915112345678"] }\n`;
+    expect(() => renderKubernetes(sms, 'hub.yaml', { namespace: 'x' })).toThrow(/literal secrets at alerting\.channels\.0\.headers\.authorization:/);
+    expect(() => renderKubernetes(HUB.replace('${OIDC_CLIENT_SECRET}', '${OIDC_CLIENT_SECRET:-fallback-secret}'), 'hub.yaml', { namespace: 'x' })).toThrow(/literal secrets at sso\.oidc\.client_secret:/);
     // A password given as ${VAR} inside the URL is fine.
     expect(() => renderKubernetes(HUB.replace('"redis://redis-cluster.company.com"', '"redis://:${REDIS_PW}@redis-cluster.company.com"'), 'hub.yaml', { namespace: 'x' })).not.toThrow();
   });

@@ -62,7 +62,7 @@ export function renderKubernetes(text: string, file: string, opts: RenderOptions
     doc.deleteIn(['hub_id']);
     notes.push('hub_id: removed, each hub is named by its pod (sfleet-hub-0, -1, ...)');
   }
-  const secretKeys = envReferences(text);
+  const secretKeys = envReferences(text, raw);
 
   const files = new Map<string, string>();
   for (const [name, content] of kubernetesBase()) files.set(`base/${name}`, content);
@@ -107,12 +107,21 @@ export function renderKubernetes(text: string, file: string, opts: RenderOptions
   return { files, secretKeys, notes };
 }
 
-/** Paths under secret-looking keys holding a value that is not a ${VAR}, and URLs with a password in them. */
+/** A value that is one ${VAR} with no literal default: what a secret may be written as here. */
+const PURE_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+const REF_WITH_DEFAULT = /\$\{[A-Za-z_][A-Za-z0-9_]*:-[^}]+\}/;
+
+/**
+ * Paths holding a secret in clear: under a secret-looking key or in HTTP headers (an
+ * Authorization header is a credential whatever its key), a value that is not one ${VAR} (a
+ * ${VAR:-default}'s default is a literal too); and URLs with a literal password in them.
+ */
 function literalSecrets(value: unknown, path: string[] = [], out: string[] = []): string[] {
   if (typeof value === 'string') {
     const key = path.at(-1) ?? '';
     const inUrl = URL_PASSWORD.exec(value);
-    if ((value !== '' && SECRET_KEY.test(key) && !ENV_REF.test(value)) || (inUrl && !ENV_REF.test(inUrl[1]))) out.push(path.join('.'));
+    const secretPlace = SECRET_KEY.test(key) || path.includes('headers');
+    if ((value !== '' && secretPlace && !PURE_REF.test(value)) || (inUrl && !PURE_REF.test(inUrl[1])) || (secretPlace && REF_WITH_DEFAULT.test(value))) out.push(path.join('.'));
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => literalSecrets(v, [...path, String(i)], out));
   } else if (value && typeof value === 'object') {
@@ -121,14 +130,23 @@ function literalSecrets(value: unknown, path: string[] = [], out: string[] = [])
   return out;
 }
 
-/** Each ${VAR} of the file once; optional when every use has a default (${VAR:-x}). */
-function envReferences(text: string): { name: string; optional: boolean }[] {
+/**
+ * Each variable the hub reads from its environment, once: the file's ${VAR}s (optional when every
+ * use has a default, ${VAR:-x}) and the names given to *_env keys (token_env: VAULT_TOKEN...).
+ */
+function envReferences(text: string, raw: unknown): { name: string; optional: boolean }[] {
   const found = new Map<string, boolean>();
   for (const m of text.matchAll(new RegExp(ENV_REF.source, 'g'))) {
     const [, name] = /^\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(m[0])!;
     const hasDefault = m[0].includes(':-');
     found.set(name, (found.get(name) ?? true) && hasDefault);
   }
+  const named = (value: unknown, key: string): void => {
+    if (typeof value === 'string' && /_env$/.test(key) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) found.set(value, false);
+    else if (Array.isArray(value)) value.forEach((v) => named(v, key));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) named(v, k);
+  };
+  named(raw, '');
   return [...found].sort(([a], [b]) => a.localeCompare(b)).map(([name, optional]) => ({ name, optional }));
 }
 

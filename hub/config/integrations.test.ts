@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { exportConfig, parseConfigText, validateConfigText } from '../../shared/config/index.js';
 import { channelsOf } from '../alerting/config.js';
-import { hubConfigSchema, withoutIntegrationChannels } from './schema.js';
+import { hubConfigSchema, withoutDerived } from './schema.js';
 
 const TLS = 'tls: { ca: a, cert: b, key: c }\n';
 const ENV = { SNOW_USER: 'snow', SNOW_PASS: 'snow-s3cret-value', JIRA_TOKEN: 'jira-token' };
@@ -48,7 +48,7 @@ describe('hub config: integrations', () => {
     ]);
     const c = parseConfigText(hubConfigSchema, TLS + BRIEF, 'hub.yaml', { env: ENV });
     const raw = parseDocument(TLS + BRIEF).toJS();
-    const exported = exportConfig(hubConfigSchema, withoutIntegrationChannels(c, raw), raw);
+    const exported = exportConfig(hubConfigSchema, withoutDerived(c, raw), raw);
     expect(exported).not.toContain('snow-s3cret-value');
     expect(exported).not.toContain('jira-token');
     const again = parseConfigText(hubConfigSchema, exported, 'exported.yaml', { env: ENV });

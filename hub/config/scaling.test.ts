@@ -2,8 +2,9 @@
 // counts and the CPU target load for `sfleet deploy render kubernetes` (cli/deploy), and
 // whatever cannot work is refused with file, line and key.
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, validateConfigText } from '../../shared/config/index.js';
-import { hubConfigSchema } from './schema.js';
+import { parseDocument } from 'yaml';
+import { exportConfig, parseConfigText, validateConfigText } from '../../shared/config/index.js';
+import { hubConfigSchema, withoutDerived } from './schema.js';
 
 const BASE = 'tls: { ca: /etc/sfleet/ca.pem, cert: /etc/sfleet/hub.pem, key: /etc/sfleet/hub-key.pem }\netcd: { endpoints: ["http://etcd1:2379"] }\n';
 const BRIEF = `scaling:
@@ -44,6 +45,18 @@ describe('hub config: scaling', () => {
     expect(problems(`${BASE}scaling: { shared_state: { backend: memcached, url: "redis://r" } }\n`)).toEqual([expect.stringMatching(/scaling\.shared_state\.backend: only "redis"/)]);
     expect(problems(`${BASE}scaling: { shared_state: { backend: redis, url: "http://r" } }\n`)).toEqual([expect.stringMatching(/scaling\.shared_state\.url: expected redis:\/\//)]);
     expect(problems(`${tls}scaling: { min_instances: 1, max_instances: 1, shared_state: { backend: redis, url: "redis://r" } }\n`)).toEqual([expect.stringMatching(/scaling\.shared_state: shared state in Redis needs etcd too/)]);
+  });
+
+  it('config export writes shared_state as written (its ${VAR} kept), not a derived redis: section with the URL in clear', () => {
+    const text = BASE + BRIEF.replace('"redis://redis-cluster.company.com"', '"${GROUP_REDIS_URL}"');
+    const env = { GROUP_REDIS_URL: 'redis://:s3cret-pw@redis-cluster.company.com' };
+    const c = parseConfigText(hubConfigSchema, text, 'hub.yaml', { env });
+    expect(c.redis?.url).toBe('redis://:s3cret-pw@redis-cluster.company.com');
+    const raw = parseDocument(text).toJS();
+    const exported = exportConfig(hubConfigSchema, withoutDerived(c, raw), raw);
+    expect(exported).not.toContain('s3cret-pw');
+    expect(exported).toContain('${GROUP_REDIS_URL}');
+    expect(parseConfigText(hubConfigSchema, exported, 'exported.yaml', { env }).redis).toEqual(c.redis);
   });
 
   it('a single hub may state its size without etcd', () => {

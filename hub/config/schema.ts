@@ -27,7 +27,7 @@ import { backupConfigSchema } from '../backup/config.js';
 import { checkDataAtRest, effectiveEncryption, securityConfigSchema } from '../../shared/security/index.js';
 import { scalingConfigSchema } from './scaling.js';
 import { integrationProblems, integrationsConfigSchema, withIntegrationChannels } from './integrations.js';
-export { withoutIntegrationChannels } from './integrations.js';
+import { withoutIntegrationChannels } from './integrations.js';
 import { clustersConfigSchema } from '../declared-clusters/index.js';
 import { checkCompliance, complianceConfigSchema } from '../compliance/index.js';
 
@@ -117,6 +117,19 @@ const checkedHubConfig = hubConfigObject
 
 /** The integrations' channels join alerting.channels before alerting is checked (hub/config/integrations.ts). */
 export const hubConfigSchema = z.preprocess(withIntegrationChannels, checkedHubConfig);
+
+/**
+ * The config as `sfleet config export` writes it back: without what the load derived from other
+ * keys (integrations' channels, the redis: section of scaling.shared_state). Written out they would
+ * clash on the next load, and a derived redis.url would lose the ${VAR} its source was written as.
+ */
+export function withoutDerived<C extends { redis?: unknown; integrations?: unknown; alerting: { channels: { name?: string; type: string }[] } }>(config: C, raw: unknown): C {
+  const written = withoutIntegrationChannels(config, raw);
+  const rawRedis = (raw as { redis?: unknown } | undefined)?.redis;
+  if (written.redis === undefined || rawRedis !== undefined) return written;
+  const { redis: _derived, ...rest } = written;
+  return rest as C;
+}
 
 /** scaling.shared_state is the group's Redis: as a redis: section with that url (the defaults for the rest). */
 function withSharedState<C extends { redis?: z.infer<typeof redisConfigSchema>; scaling?: z.infer<typeof scalingConfigSchema> }>(c: C): C {

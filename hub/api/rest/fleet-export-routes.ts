@@ -31,12 +31,20 @@ export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps)
   let journal: ChangeJournal | undefined;
   // Parquet needs the engine: the history's, else one of its own opened on the first Parquet export.
   let own: Promise<HistoryEngine> | undefined;
-  const engine = (): Promise<HistoryEngine> => (deps.history ? Promise.resolve(deps.history.engine) : (own ??= HistoryEngine.open({ threads: 1, memoryLimit: '256MB' })));
+  const engine = (): Promise<HistoryEngine> => {
+    if (deps.history) return Promise.resolve(deps.history.engine);
+    // A failed open is tried again by the next Parquet export, not kept as the answer for good.
+    own ??= HistoryEngine.open({ threads: 1, memoryLimit: '256MB' }).catch((err: unknown) => {
+      own = undefined;
+      throw err;
+    });
+    return own;
+  };
   // Without a history directory: a private directory of this process (mkdtemp: 0700, a fresh name).
   let scratch: string | undefined;
   app.addHook('onClose', async () => {
     journal?.close();
-    if (own) (await own).close();
+    if (own) await own.then((e) => e.close(), () => undefined);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
   const spec = (): SpecExportDeps => ({ engine, scratchDir: scratchDirOf(deps) ?? (scratch ??= mkdtempSync(join(tmpdir(), 'sfleet-export-'))) });
