@@ -155,6 +155,10 @@ describe('OIDC bearer tokens', () => {
     expect((await hub.get('/api/v1/jobs', { bearer: before.id_token })).status).toBe(200);
 
     const fresh = await idp.rotateKeys({ keepOld: true });
+    // The hub refetches the key set for an unknown key id at most once per jwks_refetch_cooldown
+    // (100 ms here): a token of a key it has not seen, sooner than that after its last fetch, is
+    // refused by design. A real rollover is minutes apart; wait the cooldown out.
+    await new Promise((r) => setTimeout(r, 150));
     const after = await idp.tokensFor('alice', sfleet);
     expect(decodeProtectedHeader(after.id_token).kid).toBe(fresh.kid);
     expect((await hub.get('/api/v1/jobs', { bearer: after.id_token })).status).toBe(200);
@@ -162,6 +166,7 @@ describe('OIDC bearer tokens', () => {
 
     // The old key retired: its tokens stop working once the hub refetches the key set.
     await idp.rotateKeys({ keepOld: false });
+    await new Promise((r) => setTimeout(r, 150));
     const latest = await idp.tokensFor('alice', sfleet);
     expect((await hub.get('/api/v1/jobs', { bearer: latest.id_token })).status).toBe(200);
     const old = await hub.get('/api/v1/jobs', { bearer: before.id_token });
