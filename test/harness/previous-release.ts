@@ -4,7 +4,7 @@
 // node_modules; a dependency it names that is not installed here stops the build with its name.
 // Only the upgrade test builds it (one file, so no lock). A shallow clone fetches the one commit.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './sfleet-process.js';
@@ -37,7 +37,16 @@ export async function previousRelease(): Promise<string> {
   await sh(`git cat-file -e ${sha}^{commit}`, ROOT, 10_000).catch(() => fetchCommit(sha));
   const cache = join(tmpdir(), 'sfleet-previous-release');
   const dir = join(cache, sha.slice(0, 12));
-  if (existsSync(join(dir, 'dist/cli/main.js'))) return dir;
+  if (existsSync(join(dir, 'dist/cli/main.js'))) {
+    // A cache built from another checkout (a worktree since removed) links that checkout's
+    // node_modules: the previous release runs on this one's, as when it is built.
+    const link = join(dir, 'node_modules');
+    if (!existsSync(join(link, 'commander')) || realpathSync(link) !== realpathSync(join(ROOT, 'node_modules'))) {
+      rmSync(link, { force: true });
+      symlinkSync(join(ROOT, 'node_modules'), link);
+    }
+    return dir;
+  }
   mkdirSync(cache, { recursive: true });
   const tmp = `${dir}.${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
