@@ -1,7 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AtRest } from '../../shared/crypto/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { authConfigSchema } from './config.js';
+import { FileLimiterBackend } from './file-limiter-backend.js';
+import { CountingLoginLimiter } from './limiter-backend.js';
 import { FallbackLoginLimiter, MemoryLoginLimiter, RedisLoginLimiter, type LimitKey } from './login-limiter.js';
 import { LoginLimits } from './login-limits.js';
 
@@ -97,12 +103,6 @@ function closedPort(): Promise<number> {
 
 describe('login limiter (a standalone hub\'s data directory)', () => {
   it('a restart does not end a lockout nor forget failures; a counter that no longer counts is dropped', async () => {
-    const { mkdtempSync, readFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { AtRest } = await import('../../shared/crypto/index.js');
-    const { CountingLoginLimiter } = await import('./limiter-backend.js');
-    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
     const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
     let now = 5_000_000;
     const open = () => new CountingLoginLimiter(new FileLimiterBackend(dir, AtRest.plaintext(), silentLogger(), () => now), () => now);
@@ -126,11 +126,6 @@ describe('login limiter (a standalone hub\'s data directory)', () => {
   });
 
   it('an unreadable file does not stop the hub: counting starts from zero, and it is said', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { AtRest } = await import('../../shared/crypto/index.js');
-    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
     const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
     writeFileSync(join(dir, 'login-limits.json'), '{not json');
     const errors: string[] = [];
@@ -141,12 +136,6 @@ describe('login limiter (a standalone hub\'s data directory)', () => {
   });
 
   it('a burst shares its writes, and every attempt let through is already in the file', async () => {
-    const { mkdtempSync, readFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { AtRest } = await import('../../shared/crypto/index.js');
-    const { CountingLoginLimiter } = await import('./limiter-backend.js');
-    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
     const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
     const backend = new FileLimiterBackend(dir, AtRest.plaintext(), silentLogger());
     const limiter = new CountingLoginLimiter(backend);
@@ -168,12 +157,6 @@ describe('login limiter (a standalone hub\'s data directory)', () => {
   });
 
   it('a file that cannot be written refuses the attempt with a clear 503 (nothing goes on uncounted)', async () => {
-    const { mkdirSync, mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { AtRest } = await import('../../shared/crypto/index.js');
-    const { CountingLoginLimiter } = await import('./limiter-backend.js');
-    const { FileLimiterBackend } = await import('./file-limiter-backend.js');
     const dir = mkdtempSync(join(tmpdir(), 'login-limits-'));
     // The write's temp file is taken by a directory: every write fails (EISDIR), even as root.
     mkdirSync(join(dir, `login-limits.json.tmp-${process.pid}`));
