@@ -6,6 +6,8 @@
 // `sfleet alerts ack` stops it; node4 resumed -> resolve notifications (PagerDuty resolve with the
 // same dedup_key, MQTT state resolved, the ServiceNow incident resolved, the Jira issue moved
 // through the transition named Done), and `sfleet alerts history` shows the whole timeline.
+// node4's slurmd is stopped while it is down: this Slurm runs ReturnToService=2, and a running
+// slurmd would bring the node back by itself within seconds, ending the alert mid-escalation.
 // Touches Slurm: run under flock /tmp/sfleet-slurm-helper.lock. Leaves node4 resumed.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { execText } from './harness/exec.js';
 import { freePort } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
 import { assertBuilt, ROOT, sfleet, SfleetProcess } from './harness/sfleet-process.js';
-import { ensureSlurm, slurmCli, type SlurmEnv } from './harness/slurm.js';
+import { ensureSlurm, slurmCli, startSlurmd, stopSlurmd, type SlurmEnv } from './harness/slurm.js';
 
 const NODE = 'node4';
 const PD_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -122,6 +124,7 @@ beforeAll(async () => {
 }, 360_000);
 
 afterAll(async () => {
+  if (slurm) await startSlurmd(slurm, NODE).catch(() => undefined);
   if (slurm) await slurmCli(slurm, 'scontrol', ['update', `nodename=${NODE}`, 'state=resume']).catch(() => undefined);
   await agent?.kill('SIGTERM');
   await hub?.kill('SIGTERM');
@@ -131,6 +134,7 @@ afterAll(async () => {
 
 describe('alerting with the real Slurm', () => {
   it('node4 down pages every channel, escalates unacknowledged, stops on `sfleet alerts ack`, and resolves when node4 returns', async () => {
+    await stopSlurmd(slurm, NODE);
     await slurmCli(slurm, 'scontrol', ['update', `nodename=${NODE}`, 'state=down', 'reason=x']);
     const downAt = Date.now();
     await waitFor('PagerDuty trigger for node4', async () => triggers().length >= 1, 20_000, 200);
@@ -168,6 +172,7 @@ describe('alerting with the real Slurm', () => {
 
     // node4 returns. This Slurm runs ReturnToService=2: a DOWN node whose slurmd registers again
     // may already be back by itself, and then resume answers "Invalid node state specified".
+    await startSlurmd(slurm, NODE);
     await slurmCli(slurm, 'scontrol', ['update', `nodename=${NODE}`, 'state=resume']).catch(async (err: Error) => {
       const state = (await slurmCli(slurm, 'sinfo', ['-h', '-n', NODE, '-o', '%t'])).trim();
       if (/down|drain|fail/.test(state)) throw err;

@@ -1,6 +1,7 @@
 // The project's real local Slurm for integration tests: ensureSlurm() runs
 // scripts/slurm/start.sh (a no-op when it is already up) and returns what it exported.
 // Slurm client calls made here never carry SLURM_JWT (with it, the CLI uses auth/jwt).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { registerSecret } from '../../scripts/test/run-dir.js';
 import { execText as exec } from './exec.js';
@@ -93,4 +94,38 @@ export function withoutJwt(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   delete copy.SLURM_JWT;
   return copy;
+}
+
+/**
+ * Stops the slurmd of one node (SIGTERM, waits for it to exit). With it gone, a DOWN node stays
+ * down: this Slurm runs ReturnToService=2, under which a running slurmd's next registration
+ * brings even an admin-set DOWN node back within seconds.
+ */
+export async function stopSlurmd(env: SlurmEnv, node: string): Promise<void> {
+  const pidFile = path.join(env.dir, 'run', `slurmd-${node}.pid`);
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+  } catch {
+    return;
+  }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`slurmd of ${node} (pid ${pid}) did not exit within 15 s`);
+}
+
+/** Starts the slurmd of one node again (it daemonizes; it registers with slurmctld by itself). */
+export async function startSlurmd(env: SlurmEnv, node: string): Promise<void> {
+  await exec('slurmd', ['-N', node, '-f', env.cliEnv.SLURM_CONF!], { env: env.cliEnv, timeoutMs: 30_000 });
 }
