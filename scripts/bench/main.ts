@@ -49,8 +49,16 @@ function parseArgs(argv: string[]): { quick: boolean; only?: Set<string>; profil
   const keep = argv.includes('--keep') || profile;
   const i = argv.indexOf('--only');
   const only = i >= 0 && argv[i + 1] ? new Set(argv[i + 1].split(',')) : undefined;
-  if (only) for (const name of only) if (!SUITES.some((s) => s.name === name)) throw new Error(`--only: unknown benchmark "${name}" (known: ${SUITES.map((s) => s.name).join(', ')})`);
+  // An unknown flag (a guessed `--suite metrics`) would otherwise run every suite for minutes.
+  const known = new Set(['--quick', '--profile', '--keep', '--only']);
+  const unknown = argv.filter((a, n) => !known.has(a) && !(n === i + 1 && i >= 0));
+  if (unknown.length) throw usage(`unknown argument ${unknown.map((a) => `"${a}"`).join(', ')}`);
+  if (only) for (const name of only) if (!SUITES.some((s) => s.name === name)) throw usage(`--only: unknown benchmark "${name}" (known: ${SUITES.map((s) => s.name).join(', ')})`);
   return { quick, only, profile, keep };
+}
+
+function usage(message: string): Error {
+  return Object.assign(new Error(`${message}\nusage: npm run bench -- [--quick] [--only ${SUITES[0].name},...] [--profile] [--keep]`), { usage: true });
 }
 
 function fmt(v: number): string {
@@ -116,7 +124,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: Error) => {
-    process.stderr.write(`${err.stack ?? err.message}\n`);
+    process.stderr.write(`${(err as { usage?: boolean }).usage ? err.message : (err.stack ?? err.message)}\n`);
     process.exit(1);
   },
 );
