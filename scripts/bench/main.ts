@@ -28,7 +28,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'fleet', run: fleetBench, produces: ['hub_rss_1m_jobs_mib', 'hub_cold_start_s', 'query_p50_ms', 'query_p99_ms'] },
   { name: 'freshness', run: freshnessBench, produces: ['freshness_p50_ms', 'freshness_p99_ms'] },
   { name: 'failover', run: failoverBench, produces: ['agent_reconnect_ms'] },
-  { name: 'binary', run: binaryBench, produces: ['binary_size_mb', 'binary_version_ms'] },
+  { name: 'binary', run: binaryBench, produces: ['binary_size_mb', 'binary_version_ms', 'binary_agent_rss_idle_mib'] },
   { name: 'leader-handover', run: (ctx) => import('./suites/leader-handover.js').then((m) => m.leaderHandoverBench(ctx)), produces: ['leader_handover_ms'] },
   { name: 'revocation-propagation', run: (ctx) => import('./suites/revocation-propagation.js').then((m) => m.revocationPropagationBench(ctx)), produces: ['revocation_propagation_p99_ms'] },
   { name: 'history-export', run: (ctx) => import('./suites/history-export.js').then((m) => m.historyExportBench(ctx)), produces: ['export_parquet_rows_per_s', 'export_parquet_rss_growth_mib'] },
