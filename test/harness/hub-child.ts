@@ -115,7 +115,13 @@ export abstract class HubChild {
     const { readyTimeoutMs = 30_000, ...processOptions } = this.childOptions;
     if (processOptions.runDir ?? true) registerAuditDir(this.auditDir);
     this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env, { ...processOptions, release: this.release }).start();
-    await waitFor(what, () => this.ready(), readyTimeoutMs, 100);
+    // A hub that exited will not get ready: say why at once, not after the timeout.
+    const proc = this.proc;
+    const exited = { aborted: false };
+    proc.child!.once('exit', () => (exited.aborted = true));
+    await waitFor(what, () => this.ready(), readyTimeoutMs, 100, exited).catch((err: Error) => {
+      throw proc.alive ? err : new Error(`${what}: the hub exited before it was ready:\n${logTail(this.logFile)}`);
+    });
     return this;
   }
 
@@ -136,5 +142,14 @@ export abstract class HubChild {
       .flatMap((f) => readFileSync(path.join(this.auditDir!, f), 'utf8').split('\n').filter(Boolean))
       .map((l) => JSON.parse(l) as AuditRecord)
       .filter((r) => r.type === 'record');
+  }
+}
+
+/** The last lines of a process's log, for an error message. */
+function logTail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
   }
 }
