@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/clock/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
-import { Alerting } from '../../alerting/index.js';
+import { Alerting, type LeaderRelay } from '../../alerting/index.js';
 import { CHANNELS, config, Fleet, Recorder } from '../../alerting/fleet-fixture.js';
 import { AuditLog, auditConfigSchema } from '../../audit/index.js';
 import { CommandRouter } from '../../commands/index.js';
@@ -124,6 +124,33 @@ describe('POST /api/v1/alerts/pagerduty/webhook', () => {
     expect(ignored.statusCode).toBe(202);
     expect(ignored.json()).toMatchObject({ outcome: 'ignored' });
     expect(alerting.list()[0]).toMatchObject({ state: 'firing', groups: [{ acked_by: null }] });
+    await app.close();
+  });
+
+  it('on a hub group follower: a verified delivery goes to the leader as it came (raw body, signature) and the leader\'s answer comes back; a relayed one is not relayed again', async () => {
+    const { app, alerting, dedup, post } = await setup();
+    const relayed: { path: string; headers: Record<string, string>; body: string }[] = [];
+    const relay: LeaderRelay = {
+      forward: async (path, headers, body) => {
+        relayed.push({ path, headers, body: body.toString('utf8') });
+        return { status: 200, contentType: 'application/json', body: JSON.stringify({ outcome: 'acknowledged', on: 'the leader' }) };
+      },
+    };
+    alerting.joinGroup({ relay });
+    // What a follower is: a region's shared state it does not lead (writes() is how the route asks).
+    Object.defineProperty(alerting, 'writes', { value: () => false });
+    const body = event('ev-9', 'incident.acknowledged', dedup);
+    expect((await post(body, sign(body, 'wrong-secret-000'))).statusCode).toBe(401);
+    expect(relayed).toHaveLength(0); // checked here first: a forged delivery never reaches the leader
+    const res = await post(body, sign(body, SECRET));
+    expect(res.json()).toEqual({ outcome: 'acknowledged', on: 'the leader' });
+    expect(relayed).toEqual([{ path: URL_, headers: { 'content-type': 'application/json', 'x-pagerduty-signature': sign(body, SECRET) }, body }]);
+    // Nothing changed on the follower itself.
+    expect(alerting.list()[0].groups[0].acked_by).toBeNull();
+    const loop = await app.inject({ method: 'POST', url: URL_, payload: body, headers: { 'content-type': 'application/json', 'x-pagerduty-signature': sign(body, SECRET), 'x-sfleet-relayed-by': 'hub-b' } });
+    expect(loop.statusCode).toBe(503);
+    expect(loop.json()).toMatchObject({ code: 'SF_ALERTING_LEADER_UNAVAILABLE' });
+    expect(relayed).toHaveLength(1);
     await app.close();
   });
 });
