@@ -7,7 +7,10 @@
 // effective notification (one PagerDuty incident per dedup_key, one webhook per Idempotency-Key,
 // one ServiceNow incident per episode), and Slack, which cannot dedupe, gets at most one
 // duplicate per step, which the delivery log marks possible_duplicate. How late the step after
-// a kill came is printed ("[alert-failover] ..."), not asserted.
+// a kill came is printed ("[alert-failover] ..."), not asserted. A PagerDuty v3 webhook or an ack
+// link that reaches a follower acts through the leader, and a link signed by a leader that died
+// is accepted once by the others (one ack-link key for the group, in its security store).
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +20,7 @@ import { BUILTIN_RULES } from '../hub/alerting/index.js';
 import { pagerdutyReceiver, servicenowReceiver, slackReceiver, webhookReceiver, type HttpReceiver } from './harness/alert-receivers.js';
 import { HaServices } from './harness/ha-services.js';
 import { GroupHub } from './harness/hub-group.js';
+import { httpsCall } from './harness/hub-child.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { testLogger } from './harness/run-logs.js';
 import { makeNode, ScriptedSource } from './harness/scripted-source.js';
@@ -28,6 +32,7 @@ const REGION = 'alert-failover';
 const PD_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const HOOK_SECRET = 'webhook-signing-secret-0123';
 const SNOW = { username: 'sfleet', password: 'snow-password-4711' };
+const PD_WEBHOOK_SECRET = 'pd-v3-group-secret-5be1';
 const WAIT_MS = 15_000;
 const TTL_MS = 3_000;
 
@@ -61,7 +66,7 @@ function alertingConfig(): Record<string, unknown> {
     // Only the alerts this test posts, and node_down (for paging without etcd), page.
     rules: { ...Object.fromEntries(Object.keys(BUILTIN_RULES).map((r) => [r, { enabled: false }])), node_down: { enabled: true, for: '0s', severity: 'critical' } },
     channels: [
-      { type: 'pagerduty', integration_key: '${PD_KEY}', url: `${pd.url}/v2/enqueue`, timeout: '60s' },
+      { type: 'pagerduty', integration_key: '${PD_KEY}', url: `${pd.url}/v2/enqueue`, timeout: '60s', webhook_secret: '${PD_WEBHOOK_SECRET}' },
       { type: 'webhook', url: `${hook.url}/hooks/sfleet`, secret: '${HOOK_SECRET}', timeout: '60s' },
       { type: 'slack', webhook: `${slack.url}/services/T0001/B0001/abcdefghijklmnop`, timeout: '60s' },
       { type: 'servicenow', instance: 'example.service-now.com', url: snow.url, username: SNOW.username, password: '${SNOW_PASS}', timeout: '60s' },
@@ -171,6 +176,26 @@ async function checkEpisode(dedup: string, onHub: GroupHub, label: string): Prom
   }
 }
 
+function alive(h: GroupHub): boolean {
+  try {
+    process.kill(h.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A public POST to a hub (no client certificate: the ack link's token or PagerDuty's signature is the credential), retried while the group has no writing leader yet (503/409). */
+async function publicPost(h: GroupHub, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  let answer = { status: 0, json: {} as Record<string, unknown> };
+  await waitFor(`${h.id} answers POST ${path.split('?')[0]}`, async () => {
+    const r = await httpsCall(`${h.httpUrl}${path}`, { method: 'POST', ca: pki.ca, body, headers, timeoutMs: 20_000 });
+    answer = { status: r.status, json: JSON.parse(r.body || '{}') as Record<string, unknown> };
+    return r.status !== 503 && !(r.status === 409 && /SF_LEADER_FENCED/.test(r.body));
+  }, 30_000, 250);
+  return answer;
+}
+
 beforeAll(async () => {
   assertBuilt();
   services = await HaServices.create('alert-failover');
@@ -181,7 +206,7 @@ beforeAll(async () => {
   slack = await slackReceiver().start();
   snow = await servicenowReceiver(SNOW).start();
   for (const id of ['af-1', 'af-2', 'af-3']) {
-    const env = { ...process.env, PD_KEY, HOOK_SECRET, SNOW_PASS: SNOW.password };
+    const env = { ...process.env, PD_KEY, HOOK_SECRET, SNOW_PASS: SNOW.password, PD_WEBHOOK_SECRET };
     envs.push(env);
     const h = new GroupHub(id, dir, { region: REGION, pki, etcdEndpoints: services.etcdEndpoints, redisUrl: services.redisUrl, env, readyTimeoutMs: 90_000, config: { stream: { heartbeat_interval: '1s' }, etcd: { lease_ttl: `${TTL_MS / 1000}s` }, alerting: alertingConfig() } });
     hubs.push(h);
@@ -281,6 +306,50 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     expect(slack.refused).toEqual([]);
     expect(snow.refused).toEqual([]);
   }, 600_000);
+
+  it('a PagerDuty webhook or an ack link reaching a follower acts through the leader; a link signed by a leader that died is accepted once by the others', async () => {
+    for (const e of envs) delete e.SFLEET_TEST_ALERTING_KILL_AFTER_SEND;
+    for (const h of hubs) if (!alive(h)) await h.start();
+    const l = await leader();
+    await post(l, 'GroupWebhook');
+    await post(l, 'GroupLink');
+    const dw = await dedupKeyOf(l, 'GroupWebhook');
+    const dl = await dedupKeyOf(l, 'GroupLink');
+    let link = '';
+    await waitFor('both paged PagerDuty, with an ack link', () => {
+      const t = pd.accepted.find((r) => r.body.dedup_key === dl && r.body.event_action === 'trigger');
+      link = (t?.body.links as { href: string }[] | undefined)?.[0]?.href ?? '';
+      return !!link && pd.accepted.some((r) => r.body.dedup_key === dw && r.body.event_action === 'trigger');
+    }, 30_000, 100);
+
+    // PagerDuty's one URL may reach any hub: a follower relays the signed delivery to the leader.
+    const f = hubs.find((h) => h !== l && alive(h))!;
+    const event = { event: { id: randomUUID(), event_type: 'incident.acknowledged', resource_type: 'incident', occurred_at: new Date().toISOString(), agent: { id: 'PLH1HKV', summary: 'Ana Operator', type: 'user_reference' }, client: null, data: { id: 'PGR0VU2', type: 'incident', number: 3, status: 'acknowledged', incident_key: dw } } };
+    const signature = `v1=${createHmac('sha256', PD_WEBHOOK_SECRET).update(JSON.stringify(event)).digest('hex')}`;
+    const bad = await publicPost(f, '/api/v1/alerts/pagerduty/webhook', event, { 'x-pagerduty-signature': `v1=${'0'.repeat(64)}` });
+    expect(bad.status).toBe(401);
+    const viaFollower = await publicPost(f, '/api/v1/alerts/pagerduty/webhook', event, { 'x-pagerduty-signature': signature });
+    expect(viaFollower).toMatchObject({ status: 200, json: { outcome: 'acknowledged' } });
+    await waitFor('the leader acknowledged it for the PagerDuty user', async () => {
+      const r = await l.client().json<{ items: { labels: Record<string, string>; groups: { acked_by: string | null }[] }[] }>('GET', '/api/v1/alerts');
+      return r.items.find((x) => x.labels.alertname === 'GroupWebhook')?.groups[0]?.acked_by === 'pagerduty: Ana Operator';
+    }, 20_000, 200);
+
+    // The hub that signed the link dies; the link works on the others (the group's key), once.
+    await l.kill('SIGKILL');
+    const l2 = await leader();
+    const other = hubs.find((h) => h !== l && h !== l2 && alive(h))!;
+    const path = new URL(link).pathname + new URL(link).search;
+    const first = await publicPost(other, path, undefined);
+    expect(first.status).toBe(200);
+    expect((first.json.items as { groups: { dedup_key: string; acked_by: string }[] }[])[0].groups[0]).toMatchObject({ dedup_key: dl, acked_by: 'ack-link' });
+    const again = await publicPost(l2, path, undefined);
+    expect(again.status).toBe(409);
+    expect(JSON.stringify(again.json)).toMatch(/used already/);
+    const onFollower = await publicPost(other, path, undefined);
+    expect(onFollower.status).toBe(409);
+    await l.start();
+  }, 300_000);
 
   it('etcd stopped: with no leader for longer than the lease TTL + 10 s every hub pages a node-down to PagerDuty, one dedup_key, nothing to the other channels', async () => {
     // All three hubs up again (the crash hook disarmed), and an agent of a simulated cluster.

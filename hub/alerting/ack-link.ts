@@ -1,6 +1,8 @@
 // Signed, single-use, expiring ack links: base64url(JSON {d: dedup_key, n: nonce, e: expiry})
-// "." base64url(HMAC-SHA256). The key is made once per data directory (0600). A used nonce is
-// kept (durably, in the alerting state) until the link would have expired anyway.
+// "." base64url(HMAC-SHA256). The key is made once per data directory (0600); in a hub group the
+// group's key (group-link.ts, in the shared security store) signs instead, and links signed with
+// either are accepted. A used nonce is kept (durably, in the alerting state) until the link would
+// have expired anyway.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,7 +14,14 @@ export interface AckClaim {
 }
 
 export class AckLinks {
+  private group?: Buffer;
+
   constructor(private readonly key: Buffer) {}
+
+  /** A hub group's shared key: it signs from now on; links of this hub's own key still verify. */
+  useGroupKey(key: Buffer): void {
+    this.group = key;
+  }
 
   static fromFile(path: string): AckLinks {
     if (!existsSync(path)) {
@@ -24,16 +33,19 @@ export class AckLinks {
 
   sign(dedupKey: string, expires: number): string {
     const payload = Buffer.from(JSON.stringify({ d: dedupKey, n: randomBytes(12).toString('base64url'), e: expires })).toString('base64url');
-    return `${payload}.${this.mac(payload)}`;
+    return `${payload}.${this.mac(payload, this.group ?? this.key)}`;
   }
 
   /** The claim, or why the token is refused. */
   verify(token: string, now: number): AckClaim | string {
     const [payload, mac, extra] = token.split('.');
     if (!payload || !mac || extra !== undefined) return 'malformed ack link';
-    const want = Buffer.from(this.mac(payload));
     const got = Buffer.from(mac);
-    if (want.length !== got.length || !timingSafeEqual(want, got)) return 'ack link signature does not match';
+    const matches = (key: Buffer): boolean => {
+      const want = Buffer.from(this.mac(payload, key));
+      return want.length === got.length && timingSafeEqual(want, got);
+    };
+    if (!matches(this.key) && !(this.group && matches(this.group))) return 'ack link signature does not match';
     let claim: { d?: unknown; n?: unknown; e?: unknown };
     try {
       claim = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claim;
@@ -45,7 +57,7 @@ export class AckLinks {
     return { dedup_key: claim.d, nonce: claim.n, expires: claim.e };
   }
 
-  private mac(payload: string): string {
-    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  private mac(payload: string, key: Buffer): string {
+    return createHmac('sha256', key).update(payload).digest('base64url');
   }
 }

@@ -16,6 +16,9 @@ import { FencedOffError, sleep, type LeaderContext, type Singleton } from '../le
 import { AckLinks } from './ack-link.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import type { AlertingDeps } from './deps.js';
+import type { SecurityStore } from '../security-store/index.js';
+import { shareAckLinkKey, type LeaderRelay, type RelayAnswer } from './group-link.js';
+import { applyPagerDutyEvent, PAGERDUTY_EVENT_MEMORY_MS, type PagerDutyEvent, type PagerDutyOutcome } from './pagerduty-webhook/index.js';
 import { Inhibitor, Pager, Router, type GroupState, type Send } from './dispatch/index.js';
 import { HeadlessPaging, HEADLESS_GRACE_MS } from './headless.js';
 import { Heartbeat } from './heartbeat/index.js';
@@ -58,6 +61,7 @@ export class Alerting {
   private following?: NodeJS.Timeout;
   private readonly headless?: HeadlessPaging;
   private readonly heartbeat?: Heartbeat;
+  private relay?: LeaderRelay;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -192,6 +196,52 @@ export class Alerting {
     void this.persist();
     const by = 'ack-link';
     return { acked_by: by, alerts: this.ack(claim.dedup_key, by) };
+  }
+
+  /**
+   * A hub group (hub/start/listeners.ts): the group's ack-link key from the shared security store,
+   * and the relay that hands a follower's ack links and PagerDuty webhooks to the leader.
+   */
+  joinGroup(group: { security?: SecurityStore; relay?: LeaderRelay }): void {
+    if (group.security) shareAckLinkKey(this.links, group.security, this.deps.logger);
+    if (group.relay) this.relay = group.relay;
+  }
+
+  /** Whether alert state changes here; false on a hub group's follower (relay them: relayToLeader). */
+  writes(): boolean {
+    return !(this.store.shared && !this.term);
+  }
+
+  /** A follower passes a change that carries its own credential (ack link, signed webhook) to the leader. */
+  async relayToLeader(path: string, headers: Record<string, string>, body: Buffer): Promise<RelayAnswer> {
+    if (!this.relay) this.assertWriter();
+    return this.relay!.forward(path, headers, body);
+  }
+
+  /** The signing secrets of the PagerDuty channels' v3 webhook subscriptions (webhook_secret). */
+  pagerDutySecrets(): string[] {
+    return channelsOf(this.config).flatMap((c) => (c.type === 'pagerduty' && c.webhook_secret ? [c.webhook_secret] : []));
+  }
+
+  /** A verified PagerDuty v3 webhook event (pagerduty-webhook/apply.ts says what each does). */
+  pagerDuty(ev: PagerDutyEvent): { outcome: PagerDutyOutcome; alerts: AlertView[] } {
+    this.assertWriter();
+    const now = this.deps.clock.now();
+    let alerts: AlertView[] = [];
+    const outcome = applyPagerDutyEvent(ev, {
+      groups: (key) => this.pager.groupsOf(key).filter((g) => g.dedup_key === key).map((g) => ({ acked: !!g.acked_at, firing: g.alerts.filter((fp) => this.tracker.alerts.get(fp)?.state === 'firing').length })),
+      seen: (id) => {
+        const key = `pagerduty:${id}`;
+        if (this.usedNonces[key]) return true;
+        this.usedNonces[key] = now + PAGERDUTY_EVENT_MEMORY_MS;
+        return false;
+      },
+      ack: (key, by) => void (alerts = this.ack(key, by)),
+      resolve: (key, by) => void (alerts = this.resolve(key, by)),
+    });
+    // The event id is remembered with the state (a redelivery to a later leader acts once too).
+    if (outcome !== 'ignored' && outcome !== 'unknown_incident') void this.persist();
+    return { outcome, alerts };
   }
 
   /** Resolves an alert (fingerprint) or every alert of a group by hand: resolve notifications go out. */

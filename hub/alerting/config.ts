@@ -65,6 +65,7 @@ const pagerduty = z.object({
   type: z.literal('pagerduty').describe('The channel type.'),
   ...common,
   integration_key: z.string().min(1).describe('The Events API v2 routing key (use ${ENV}).'),
+  webhook_secret: z.string().min(8).optional().describe('The signing secret of a PagerDuty v3 webhook subscription (use ${ENV}): its incident.acknowledged and incident.resolved act here (POST /api/v1/alerts/pagerduty/webhook).'),
 }).strict();
 
 const webhook = z.object({

@@ -9,7 +9,8 @@ import { AuditUnavailableError, AuditWriteError } from '../audit/index.js';
 import { AdmissionUnavailableError, QuotaExceededError } from '../submit/index.js';
 import { TenantRateLimitedError } from '../tenant-rate/index.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError, SlurmRefusedError } from '../commands/index.js';
-import { CrossSiteRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError } from '../api/rest/index.js';
+import { CrossSiteRequestError, HeadersTooLargeError, MethodNotAllowedError, PayloadTooLargeError, RequestTimeoutError } from '../api/rest/index.js';
+import { AlertingLeaderUnavailableError } from '../alerting/index.js';
 import {
   DirectoryUnavailableError,
   HashPoolBusyError,
@@ -57,6 +58,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new MethodNotAllowedError('DELETE', '/api/v1/clusters', ['GET', 'HEAD']), meaning: 'The path is served, under other methods (the Allow header lists them). Audited like every refusal.' },
       { example: () => new ConflictError('user "alice" exists'), meaning: 'The change conflicts with what is there already (a user or an authenticator registered twice).' },
       { example: () => new HeadersTooLargeError(), meaning: 'The request headers are over 16 KiB in all (often a cookie jar or a huge token); the connection is closed after the answer.' },
+      { example: () => new PayloadTooLargeError(65536), meaning: 'The request body is over the limit: http.max_body, or a route\'s own (PagerDuty webhooks: 64 KiB). Nothing was done.' },
       { example: () => new RequestTimeoutError(), meaning: 'The request headers did not arrive in time; the connection is closed. Not audited.' },
       { example: () => new TooManyWatchesError(8), meaning: 'The caller has limits.watches_per_caller watches open already; close one (or raise the limit).' },
       { example: () => new WatchEndedError('the watcher read too slowly; resume from event 1a-42'), meaning: 'The hub ended a watch: the client read too slowly (limits.watch_buffer, limits.watch_buffer_total), or its credential or role no longer holds. Resume from the event named, with a credential that is valid.' },
@@ -145,6 +147,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
     entries: [
       { example: () => new FencedOffError('fencing token 3 is older than 4'), meaning: 'A write of a hub that is no longer (or never was) the leader was refused by the fence; the current leader does it.' },
       { example: () => new SecurityStoreUnavailableError('the shared security store (etcd) cannot be reached'), meaning: 'A change to the hub group\'s shared security state (a new token) needs etcd and it cannot be reached; revocations are kept and written once it is back. Retry later.' },
+      { example: () => new AlertingLeaderUnavailableError('the hub group has no leader now'), meaning: 'An ack link or a PagerDuty webhook reached a follower, which relays it to the leader, and there is no leader now or it cannot be reached. Nothing changed; try again (PagerDuty retries by itself).' },
     ],
   },
   {

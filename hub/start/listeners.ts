@@ -25,6 +25,7 @@ import { registerAuditMetrics } from '../audit/index.js';
 import { bearerFromSessionCookie } from '../login/oidc/index.js';
 import { hubHealth, readiness, type Listening } from '../health/index.js';
 import { EtcdLeadership, registerLeaderMetrics } from '../leader/index.js';
+import { HttpsLeaderRelay } from '../alerting/index.js';
 import { QuotaBook, QuotaHistory, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
 import { RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
@@ -117,6 +118,12 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   }
   // A hub group: commands for a cluster whose agent streams to another hub go to that hub.
   if (ownership) commands.forwardWith(new PeerForwarding({ hubId: config.hub_id, owner: (c) => ownership.owner(c), members: () => leadership.members(), tls }, { timeoutMs: config.commands.timeout }));
+  // A hub group: one ack-link key for all hubs (the security store), and a follower relays ack
+  // links and PagerDuty webhooks to the leader, the only hub that changes alert state.
+  if (leadership instanceof EtcdLeadership) {
+    const relay = new HttpsLeaderRelay({ hubId: config.hub_id, leader: () => leadership.status().leader, members: () => leadership.members(), tls, timeoutMs: 10_000 });
+    region.alerting.joinGroup({ ...(gate.security ? { security: gate.security } : {}), relay });
+  }
   // Submission: admission against the same quotas, then the cluster's agent.
   // Standalone: reservations in this process; a hub group: in the region's etcd (shared-admission.ts).
   const admissionDeps = { ...(gate.tenancy ? { tenancy: gate.tenancy } : {}), state, clock: base.clock };

@@ -99,8 +99,8 @@ function aborted(signal: AbortSignal): Promise<SendResult> {
 /** A receiver may echo what it was sent: the channel's secrets never reach the delivery log. */
 function redact(reason: string | undefined, config: ChannelConfig): string | undefined {
   if (!reason) return reason;
-  const c = config as Partial<Record<'password' | 'token' | 'integration_key' | 'secret' | 'webhook', string>> & { headers?: Record<string, string>; smtp?: { password?: string } };
-  const secrets = [c.password, c.token, c.integration_key, c.secret, c.smtp?.password, ...Object.values(c.headers ?? {}).flatMap((v) => [v, v.split(' ').at(-1)]), ...(c.webhook ? pathTokens(c.webhook) : [])].filter((v): v is string => !!v && v.length >= 4).sort((a, b) => b.length - a.length);
+  const c = config as Partial<Record<'password' | 'token' | 'integration_key' | 'secret' | 'webhook_secret' | 'webhook', string>> & { headers?: Record<string, string>; smtp?: { password?: string } };
+  const secrets = [c.password, c.token, c.integration_key, c.secret, c.webhook_secret, c.smtp?.password, ...Object.values(c.headers ?? {}).flatMap((v) => [v, v.split(' ').at(-1)]), ...(c.webhook ? pathTokens(c.webhook) : [])].filter((v): v is string => !!v && v.length >= 4).sort((a, b) => b.length - a.length);
   return secrets.reduce((text, secret) => text.split(secret).join('<redacted>'), reason);
 }
 

@@ -5,7 +5,7 @@
 // with a button, the POST acknowledges (mail scanners that fetch links do not ack).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ForbiddenError, NotFoundError } from '../../../shared/errors/index.js';
-import type { AlertView } from '../../alerting/index.js';
+import { AlertingLeaderUnavailableError, RELAYED_BY_HEADER, type AlertView } from '../../alerting/index.js';
 import { setAuditContext } from '../../audit/index.js';
 import { str } from './query-schemas.js';
 import { access, principal } from './request-access.js';
@@ -262,9 +262,16 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       config: { public: true, audit_action: 'alerts:ack' },
       schema: { summary: 'Acknowledge through a signed single-use ack link', querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 2048 } }, required: ['token'] }, response: ALERTS },
     },
-    async (request) => {
+    async (request, reply) => {
       setAuditContext(request, { user: 'ack-link', resource: 'alert ack link' });
-      return { items: alerting(deps).ackWithToken((request.query as { token: string }).token).alerts };
+      const a = alerting(deps);
+      // A hub group's follower hands the link to the leader (group-link.ts): any hub's link works on any hub, once.
+      if (!a.writes()) {
+        if (request.headers[RELAYED_BY_HEADER]) throw new AlertingLeaderUnavailableError('relayed to this hub as the leader, but it does not lead (a leader change): try again');
+        const answer = await a.relayToLeader(request.url, { 'content-type': 'text/plain' }, Buffer.alloc(0));
+        return reply.code(answer.status as 200).type(answer.contentType).send(answer.body);
+      }
+      return { items: a.ackWithToken((request.query as { token: string }).token).alerts };
     },
   );
 }

@@ -12,6 +12,13 @@ export class HeadersTooLargeError extends FleetError {
   }
 }
 
+/** A request body over the route's limit (http.max_body, or a route's own, e.g. PagerDuty webhooks' 64 KiB). */
+export class PayloadTooLargeError extends FleetError {
+  constructor(limit?: number) {
+    super('SF_API_PAYLOAD_TOO_LARGE', `request body too large${limit ? `: at most ${limit} bytes here` : ''}`, 413, GrpcStatus.INVALID_ARGUMENT);
+  }
+}
+
 /** The request's headers did not all arrive within the server's request timeout. */
 export class RequestTimeoutError extends FleetError {
   constructor() {

@@ -60,8 +60,9 @@ describe('route table', () => {
     ]);
     for (const route of routes) {
       if (route.public) {
-        // The ack link's signed token is its credential (hub/alerting/ack-link.ts).
-        expect(['/healthz', '/readyz', '/api/v1/alerts/ack-link']).toContain(route.url);
+        // The ack link's signed token is its credential (hub/alerting/ack-link.ts); PagerDuty's
+        // webhook is signed with a channel's webhook_secret (hub/alerting/pagerduty-webhook).
+        expect(['/healthz', '/readyz', '/api/v1/alerts/ack-link', '/api/v1/alerts/pagerduty/webhook']).toContain(route.url);
         continue;
       }
       expect(route.permission).toMatch(/^[a-z]+:[a-z]+$/);
@@ -89,10 +90,13 @@ describe('route table', () => {
     await app.close();
   });
 
-  it('the public ack link acts only on a valid signed token', async () => {
-    const { app } = await build();
+  it('the public ack link and PagerDuty webhook act only on a valid signed token or signature', async () => {
+    const { app, routes } = await build();
     expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/ack-link?token=forged.token' })).statusCode).toBe(404); // no alerting on this hub
     expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/ack-link' })).statusCode).toBe(400);
+    // PagerDuty's signed webhook: public at the gate, audited under its own action; no alerting here.
+    expect(routes.find((r) => r.method === 'POST' && r.url === '/api/v1/alerts/pagerduty/webhook')).toMatchObject({ public: true });
+    expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/pagerduty/webhook', payload: { event: {} } })).statusCode).toBe(404);
     expect((await app.inject({ method: 'POST', url: '/api/v1/alerts/1/ack' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/api/v1/silences', payload: {} })).statusCode).toBe(401);
     await app.close();

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { freshnessHeaders } from '../../fleet/index.js';
 import { registerAlertRoutes } from './alert-routes.js';
+import { registerPagerDutyWebhookRoute } from './pagerduty-webhook-route.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerClusterObjectRoutes } from './cluster-object-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
@@ -54,5 +55,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerAuthRoutes(app);
   if (deps.tokens) registerTokenRoutes(app, deps.tokens);
   registerAlertRoutes(app, deps);
+  registerPagerDutyWebhookRoute(app, deps);
   registerBackupRoutes(app, deps);
 }

@@ -11,7 +11,7 @@ import { Visibility, FORWARDED_FILTERS_HEADER, Rbac, TENANT_HEADER, type Authent
 import { registerLoginRoutes, type Logins } from '../../login/index.js';
 import { registerDashboardLogin, type SsoLogin } from '../../login/webauthn/index.js';
 import { registerDashboard } from '../../dashboard/index.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, PayloadTooLargeError } from './client-error.js';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { openApiSchema } from './response-schemas.js';
@@ -177,6 +177,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
     let err: unknown = error;
     if (error.validation) err = new BadRequestError(error.message);
+    else if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = new PayloadTooLargeError(request.routeOptions.bodyLimit);
     else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
     const problem = toProblem(err, request.url.split('?')[0]);
     if (problem.status >= 500) deps.logger.error({ err: error.message, url: request.url.split('?')[0], ...requestLogIds(request) }, 'request failed');

@@ -1,0 +1,117 @@
+// What a hub group adds to alerting beyond the shared state (store.ts):
+//  - one ack-link key for the whole group, kept in the group's security store (etcd, sealed), so a
+//    link signed by any hub is accepted by any hub; used links stay single-use across the group
+//    because their nonces are part of the region's alerting state;
+//  - a relay to the leader: only the leader changes alert state, so an ack link or a PagerDuty
+//    webhook that reaches a follower is passed to the leader as it came (the same signed body,
+//    signature header and token) and the leader's answer goes back. PagerDuty's one URL (a load
+//    balancer over the group) works on any hub.
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
+import { UnavailableError } from '../../shared/errors/index.js';
+import { tlsOptionsOf, type TlsMaterial } from '../../shared/tls/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { SecurityStore } from '../security-store/index.js';
+import type { AckLinks } from './ack-link.js';
+
+/** Set on a request one hub relays to the leader: the receiver does not relay it again. */
+export const RELAYED_BY_HEADER = 'x-sfleet-relayed-by';
+const GROUP_KEY = 'ack-link-key';
+const MAX_ANSWER = 1024 * 1024;
+
+/** The leader cannot be reached (none elected, or it does not answer): the sender should try again later. */
+export class AlertingLeaderUnavailableError extends UnavailableError {
+  constructor(message: string) {
+    super('SF_ALERTING_LEADER_UNAVAILABLE', message);
+  }
+}
+
+export interface RelayAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface LeaderRelay {
+  /** Sends the request to the region's leader; answers what the leader answered. */
+  forward(path: string, headers: Record<string, string>, body: Buffer): Promise<RelayAnswer>;
+}
+
+/**
+ * Uses the group's ack-link key: read from the security store, or made there once (compare-and-set:
+ * two hubs starting together agree on one). Until it is known (etcd unreachable at start) the
+ * hub's own key signs, and links of either key are accepted.
+ */
+export function shareAckLinkKey(links: AckLinks, store: SecurityStore, logger: Logger): void {
+  const adopt = (): boolean => {
+    const key = store.get<string>('alerting', GROUP_KEY);
+    if (typeof key === 'string' && key.length >= 32) links.useGroupKey(Buffer.from(key, 'base64'));
+    return typeof key === 'string';
+  };
+  store.onChange('alerting', (k) => void (k === GROUP_KEY && adopt()));
+  if (adopt()) return;
+  const make = (): void => {
+    store
+      .update<string>('alerting', GROUP_KEY, (current) => current ?? randomBytes(32).toString('base64'))
+      .then(() => adopt())
+      .catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'alerting: cannot store the group\'s ack-link key yet (links this hub signs meanwhile work here only); retrying');
+        setTimeout(make, 5_000).unref();
+      });
+  };
+  make();
+}
+
+export interface HttpsRelayDeps {
+  hubId: string;
+  /** hub_id of the region's leader now, or null. */
+  leader: () => string | null;
+  members: () => Promise<{ items: { hub_id: string; http_url: string }[] }>;
+  /** This hub's certificate and the fleet CA (the leader's certificate is checked against it). */
+  tls: TlsMaterial;
+  timeoutMs: number;
+}
+
+/** The relay over the hubs' HTTPS API (the leader's URL from the membership list). */
+export class HttpsLeaderRelay implements LeaderRelay {
+  constructor(private readonly deps: HttpsRelayDeps) {}
+
+  async forward(path: string, headers: Record<string, string>, body: Buffer): Promise<RelayAnswer> {
+    const leader = this.deps.leader();
+    if (!leader) throw new AlertingLeaderUnavailableError('the hub group has no leader now: alert state changes on the leader; try again shortly');
+    if (leader === this.deps.hubId) throw new AlertingLeaderUnavailableError('this hub is becoming the leader: try again shortly');
+    const member = (await this.deps.members()).items.find((m) => m.hub_id === leader);
+    if (!member?.http_url) throw new AlertingLeaderUnavailableError(`the leader ${leader} is not in the membership list`);
+    const { tls } = this.deps;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, member.http_url),
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(body.length), [RELAYED_BY_HEADER]: this.deps.hubId },
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          ...tlsOptionsOf(tls),
+          rejectUnauthorized: true,
+          agent: false,
+          timeout: this.deps.timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_ANSWER) req.destroy(new Error('the answer is too large'));
+            else chunks.push(c);
+          });
+          res.on('error', reject);
+          res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: String(res.headers['content-type'] ?? 'application/json'), body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.deps.timeoutMs} ms`)));
+      req.on('error', (err) => reject(new AlertingLeaderUnavailableError(`the leader ${leader} cannot be reached: ${err.message}`)));
+      req.end(body);
+    });
+  }
+}

@@ -1,0 +1,28 @@
+// PagerDuty v3 webhook signatures (developer docs, "Verifying Signatures"): X-PagerDuty-Signature
+// holds one or more comma-separated `v1=<hex HMAC-SHA256 of the raw body>`, one per signing
+// secret while PagerDuty rotates one. A delivery is PagerDuty's when any v1 signature matches any
+// secret configured here; the raw bytes are signed, so the body is checked before it is parsed.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** The header's value for a body signed with these secrets (a sender's view: tests, a local relay). */
+export function signPagerDuty(raw: Buffer | string, secrets: readonly string[]): string {
+  return secrets.map((s) => `v1=${createHmac('sha256', s).update(raw).digest('hex')}`).join(',');
+}
+
+/** Whether one v1 signature of the header matches one of the secrets (compared in constant time). */
+export function verifyPagerDuty(raw: Buffer, header: string | string[] | undefined, secrets: readonly string[]): boolean {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  if (!value || !secrets.length) return false;
+  const given = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith('v1='))
+    .map((part) => Buffer.from(part.slice(3).toLowerCase(), 'utf8'));
+  let ok = false;
+  for (const secret of secrets) {
+    const want = Buffer.from(createHmac('sha256', secret).update(raw).digest('hex'), 'utf8');
+    // Every pair is compared (no early exit), equal lengths only: timingSafeEqual needs them.
+    for (const got of given) if (got.length === want.length && timingSafeEqual(got, want)) ok = true;
+  }
+  return ok;
+}
