@@ -1,7 +1,7 @@
 // Submission through the hub against the real Slurm 22.05: a hub with one tenant (accounts
 // research and ops), an agent on slurmrestd, callers with API tokens. A submit within quota runs
 // as alice; over quota (and an array over quota) is refused naming the limit, usage and request
-// before Slurm sees it; a login mapped to root is refused; a repeated Idempotency-Key gives one
+// before Slurm sees it; an array within quota is counted once, task by task; a login mapped to root is refused; a repeated Idempotency-Key gives one
 // job; Slurm's own words come back for a bad partition.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -185,5 +185,29 @@ describe('submit through the hub (real Slurm 22.05)', () => {
     const id = /Submitted batch job (\d+) \(as bob\)/.exec(good.stdout)?.[1];
     expect(id).toBeDefined();
     expect(await queue()).toContain(`${id} bob ops ${TAG}-c`);
+  });
+
+  it('counts an array admitted through `sfleet submit` once, task by task: its reservation until its tasks show, then the tasks', async () => {
+    // In use now: alice's job and bob's (2 of the tenant's 6). Three tasks fit.
+    const out = await cli(['submit', slurm.cluster, '--wrap', 'sleep 120', '-A', 'ops', '-p', 'batch', '--array', '1-3', '-J', `${TAG}-d`, '--time', '0:05:00', '-o', '/dev/null', '-D', '/tmp'], tokens.bob);
+    expect(out.stderr).toBe('');
+    const id = /Submitted batch job (\d+) \(as bob\)/.exec(out.stdout)?.[1];
+    expect(id).toBeDefined();
+    // Two more tasks never fit. Each refusal names what is in use and reserved: always the same 5,
+    // never the array twice (reservation and tasks) nor too few (reservation released before all its tasks show).
+    const seen: Record<string, unknown>[] = [];
+    await waitFor('the array counted by its tasks, no longer by its reservation', async () => {
+      const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'ops', array: '1-2', job_name: `${TAG}-e`, chdir: '/tmp' }, tokens.bob);
+      seen.push({ status: res.status, ...(res.json.quota as object) });
+      return res.status !== 409 || (res.json.quota as { reserved: number }).reserved === 0;
+    }, 30_000, 200);
+    for (const q of seen) expect(q).toMatchObject({ status: 409, scope: 'tenant', limit: 'max_jobs', request: 2 });
+    for (const q of seen) expect((q.usage as number) + (q.reserved as number)).toBe(5);
+    expect(seen.at(-1)).toMatchObject({ usage: 5, reserved: 0 });
+    const tasks = (await queue()).filter((l) => l.includes(`${TAG}-d`));
+    // Slurm shows its tasks as N_M, and those still pending as one record N_[a-b].
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const l of tasks) expect(l).toMatch(new RegExp(`^${id}_(\\d+|\\[[\\d,-]+\\]) bob ops ${TAG}-d$`));
+    expect(await queue()).not.toContainEqual(expect.stringContaining(`${TAG}-e`));
   });
 });

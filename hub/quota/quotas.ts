@@ -5,7 +5,8 @@ import type { FleetState } from '../fleet/index.js';
 import type { ResourceLimits, Tenancy } from '../tenancy/index.js';
 import { globMatch } from '../policy/index.js';
 import { scheduleAt } from './schedule.js';
-import { usageByTenant, type Usage } from './usage.js';
+import { UsageCounts } from './usage-counts.js';
+import type { Usage } from './usage.js';
 
 export const LIMITS = ['max_jobs', 'max_nodes', 'max_cpus', 'max_gpus', 'max_memory'] as const;
 const USAGE_OF: Record<(typeof LIMITS)[number], keyof Usage> = { max_jobs: 'jobs', max_nodes: 'nodes', max_cpus: 'cpus', max_gpus: 'gpus', max_memory: 'memory' };
@@ -61,15 +62,17 @@ export class QuotaBook {
   ) {}
 
   private enforcement?: EnforcementView;
+  /** Usage kept as deltas apply (made at the first report): a report reads it, no recount. */
+  private counts?: UsageCounts;
 
   /** The enforcer starts after the book (it needs the listeners); until then nothing is held or written. */
   attachEnforcement(view: EnforcementView): void {
     this.enforcement = view;
   }
 
-  /** Every tenant's quotas (or those named), usage computed now from the fleet state. */
+  /** Every tenant's quotas (or those named), with the fleet state's usage now. */
   report(only?: readonly string[]): TenantQuotas[] {
-    const usage = usageByTenant(this.state, this.tenancy);
+    const usage = (this.counts ??= new UsageCounts(this.state, this.tenancy)).all();
     const now = this.clock.now();
     const out: TenantQuotas[] = [];
     for (const name of this.tenancy.names()) {

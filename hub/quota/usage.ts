@@ -48,6 +48,14 @@ export function tresOf(tres: string): { gpus: number; memory: number } {
   return { gpus, memory };
 }
 
+/** How a job counts: its tasks (a pending array record as its tasks) and whether it holds nodes; undefined: not counted (ended). */
+export function countedAs(job: Job): { tasks: number; allocated: boolean } | undefined {
+  const queued = QUEUED.has(job.state);
+  const allocated = ALLOCATED.has(job.state);
+  if (!queued && !allocated) return undefined;
+  return { tasks: queued && job.array_task_string ? arrayTaskCount(job.array_task_string) : 1, allocated };
+}
+
 const zero = (): Usage => ({ jobs: 0, nodes: 0, cpus: 0, gpus: 0, memory: 0 });
 
 export interface TenantUsage {
@@ -74,14 +82,13 @@ export function usageByTenant(state: FleetState, tenancy: Tenancy): Map<string, 
   };
   for (const [cluster, record] of state.clusters) {
     for (const job of record.objects.job.values()) {
-      const queued = QUEUED.has(job.state);
-      const allocated = ALLOCATED.has(job.state);
-      if (!queued && !allocated) continue;
+      const counted = countedAs(job);
+      if (!counted) continue;
+      const { tasks, allocated } = counted;
       const tenant = tenancy.tenantOf(cluster, job.account);
       if (tenant === undefined) continue;
       let t = out.get(tenant);
       if (!t) out.set(tenant, (t = { tenant: zero(), accounts: new Map(), users: new Map() }));
-      const tasks = queued && job.array_task_string ? arrayTaskCount(job.array_task_string) : 1;
       add(t.tenant, job, tasks, allocated);
       let a = t.accounts.get(job.account);
       if (!a) t.accounts.set(job.account, (a = zero()));

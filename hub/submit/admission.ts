@@ -3,12 +3,17 @@
 // reservation. Standalone, reservations are held here, in-process: checking and reserving happen
 // in one synchronous step, so concurrent submits to this hub cannot overshoot. A hub group keeps
 // them in the region's etcd instead (shared-admission.ts); both check with checkQuota().
+//
+// Usage is read from counts kept as deltas apply (UsageCounts), not recounted per submit. A
+// reservation holds what its job asks for until the job shows: an array's task by task, as its
+// tasks show under its array job id (the pending record N_[a-b] as its tasks, each N_M as one),
+// so an array is neither counted twice (reservation and tasks) nor released before all show.
 import type { Clock } from '../../shared/clock/index.js';
 import { BadRequestError } from '../../shared/errors/index.js';
 import type { SubmitSpec } from '../../shared/submit/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { globMatch } from '../policy/index.js';
-import { arrayTaskCount, scheduleAt, usageByTenant, type Usage } from '../quota/index.js';
+import { arrayTaskCount, scheduleAt, UsageCounts, type Usage } from '../quota/index.js';
 import type { ResourceLimits, Tenancy } from '../tenancy/index.js';
 import { QuotaExceededError, type QuotaRefusal } from './errors.js';
 
@@ -20,6 +25,10 @@ export interface Reserved {
   account: string;
   user: string;
   request: Usage;
+  /** An array submit: its job id is the array job id, its request.jobs its tasks. */
+  array?: boolean;
+  /** Slurm's job id once it took the job. */
+  job_id?: string;
 }
 
 /** Who asks, and for what: the input of one admission. */
@@ -29,6 +38,7 @@ export interface AdmissionRequest {
   account: string;
   user: string;
   request: Usage;
+  array?: boolean;
 }
 
 /** Admission as SubmitService uses it: standalone (Admission) or a hub group (SharedAdmission). */
@@ -60,24 +70,24 @@ export function admissionRequest(tenancy: Tenancy | undefined, cluster: string, 
   if (!account) throw new BadRequestError('account: tenants are configured, so a submit names its Slurm account (--account)');
   const tenant = tenancy.tenantOf(cluster, account);
   if (tenant === undefined) return undefined;
-  return { tenant, cluster, account, user, request: requestOf(spec) };
+  return { tenant, cluster, account, user, request: requestOf(spec), ...(spec.array ? { array: true } : {}) };
 }
 
 /**
  * Throws QuotaExceededError naming the first limit in force that usage (the fleet state), the
  * tenant's `reserved` submits in flight and the request together would break.
  */
-export function checkQuota(deps: { tenancy: Tenancy; state: FleetState; clock: Clock }, ask: AdmissionRequest, reserved: readonly Reserved[]): void {
+export function checkQuota(deps: { tenancy: Tenancy; counts: UsageCounts; clock: Clock }, ask: AdmissionRequest, reserved: readonly Reserved[]): void {
   const { tenant, account, user, request } = ask;
   const t = deps.tenancy.tenant(tenant)!;
-  const used = usageByTenant(deps.state, deps.tenancy).get(tenant);
+  const used = deps.counts.usageOf(tenant, account, user);
   const limits = scheduleAt(t.resources, t.schedules, deps.clock.now()).resources;
   const accountLimits = Object.entries(t.account_resources).find(([g]) => globMatch(g, account))?.[1];
   const userLimits = Object.entries(t.user_resources).find(([g]) => globMatch(g, user))?.[1];
   const checks: [QuotaRefusal['scope'], string, ResourceLimits | undefined, Usage | undefined, readonly Reserved[]][] = [
-    ['tenant', tenant, limits, used?.tenant, reserved],
-    ['account', account, accountLimits, used?.accounts.get(account), reserved.filter((r) => r.account === account)],
-    ['user', user, userLimits, used?.users.get(user), reserved.filter((r) => r.user === user)],
+    ['tenant', tenant, limits, used.tenant, reserved],
+    ['account', account, accountLimits, used.account, reserved.filter((r) => r.account === account)],
+    ['user', user, userLimits, used.user, reserved.filter((r) => r.user === user)],
   ];
   for (const [scope, subject, lim, usage, held] of checks) {
     if (!lim) continue;
@@ -91,16 +101,37 @@ export function checkQuota(deps: { tenancy: Tenancy; state: FleetState; clock: C
   }
 }
 
+/** The tasks of a reservation's job that show in the fleet state (0 before Slurm took it). */
+export function tasksShown(deps: { state: FleetState; counts: UsageCounts }, r: Reserved): number {
+  if (r.job_id === undefined) return 0;
+  if (!r.array) return deps.state.job(r.cluster, r.job_id) !== undefined ? 1 : 0;
+  const id = Number(r.job_id);
+  return Number.isSafeInteger(id) ? deps.counts.arrayTasks(r.cluster, id) : 0;
+}
+
+/** What a reservation still holds once `shown` of its tasks show (each task asks the same), or undefined: all show. */
+export function outstanding(r: Reserved, shown: number): Reserved | undefined {
+  const tasks = Math.max(1, r.request.jobs);
+  const left = tasks - Math.min(tasks, shown);
+  if (left === 0) return undefined;
+  if (left === tasks) return r;
+  const part = (v: number): number => (v / tasks) * left;
+  const q = r.request;
+  return { ...r, request: { jobs: left, nodes: part(q.nodes), cpus: part(q.cpus), gpus: part(q.gpus), memory: part(q.memory) } };
+}
+
 interface Reservation extends Reserved {
   tenant: string;
-  jobId?: string;
   expiresAt: number;
+  /** The most tasks of its job seen at once: a task that ended and left the state stays matched. */
+  shown: number;
 }
 
 /** Standalone admission: reservations held in this process. */
 export class Admission implements AdmissionControl {
   private readonly held = new Map<number, Reservation>();
   private next = 1;
+  private counts?: UsageCounts;
 
   constructor(
     private readonly deps: { tenancy?: Tenancy; state: FleetState; clock: Clock },
@@ -116,16 +147,17 @@ export class Admission implements AdmissionControl {
     const { tenancy } = this.deps;
     const ask = admissionRequest(tenancy, cluster, account, user, spec);
     if (!ask || !tenancy) return undefined;
-    this.prune();
-    checkQuota({ ...this.deps, tenancy }, ask, [...this.held.values()].filter((r) => r.tenant === ask.tenant));
+    const counts = (this.counts ??= new UsageCounts(this.deps.state, tenancy));
+    const reserved = this.prune().filter((r) => r.tenant === ask.tenant);
+    checkQuota({ tenancy, counts, clock: this.deps.clock }, ask, reserved);
     const handle = this.next++;
-    this.held.set(handle, { ...ask, expiresAt: this.deps.clock.now() + this.opts.ttlMs });
+    this.held.set(handle, { ...ask, expiresAt: this.deps.clock.now() + this.opts.ttlMs, shown: 0 });
     return handle;
   }
 
   submitted(handle: string | number | undefined, jobId: string): void {
     const r = typeof handle === 'number' ? this.held.get(handle) : undefined;
-    if (r) r.jobId = jobId;
+    if (r) r.job_id = jobId;
   }
 
   release(handle: string | number | undefined): void {
@@ -134,15 +166,22 @@ export class Admission implements AdmissionControl {
 
   /** Reservations in force now (tests, and the quota view could show them). */
   reservations(): number {
-    this.prune();
-    return this.held.size;
+    return this.prune().length;
   }
 
-  private prune(): void {
+  /** Drops reservations whose tasks all show or whose ttl passed; what the others still hold. */
+  private prune(): (Reserved & { tenant: string })[] {
     const now = this.deps.clock.now();
+    const out: (Reserved & { tenant: string })[] = [];
     for (const [handle, r] of this.held) {
-      const shown = r.jobId !== undefined && this.deps.state.job(r.cluster, r.jobId) !== undefined;
-      if (shown || r.expiresAt <= now) this.held.delete(handle);
+      if (this.deps.tenancy && r.job_id !== undefined) {
+        this.counts ??= new UsageCounts(this.deps.state, this.deps.tenancy);
+        r.shown = Math.max(r.shown, tasksShown({ state: this.deps.state, counts: this.counts }, r));
+      }
+      const left = outstanding(r, r.shown);
+      if (!left || r.expiresAt <= now) this.held.delete(handle);
+      else out.push(left as Reservation);
     }
+    return out;
   }
 }

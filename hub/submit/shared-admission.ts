@@ -12,8 +12,9 @@
 // two admissions racing through two hubs one commits; the other reads again, now counting it.
 // Deleting needs no guard: fewer reservations can only make a concurrent check stricter.
 //
-// A reservation whose job shows in the fleet state is not counted (the job is). Its hub deletes
-// it a grace period after the job showed here (other hubs' replicas may lag behind this one);
+// A reservation whose job shows in the fleet state is not counted (the job is); an array's counts
+// for the tasks that do not show yet (tasksShown). Its hub deletes it a grace period after all
+// its tasks showed here (other hubs' replicas may lag behind this one);
 // one whose job never shows (it ended first, the answer was lost) goes with its lease. While
 // etcd does not answer, submits are refused (503), never admitted unchecked.
 import { randomUUID } from 'node:crypto';
@@ -23,7 +24,8 @@ import type { Logger } from '../../shared/logging/index.js';
 import type { SubmitSpec } from '../../shared/submit/index.js';
 import type { FleetState } from '../fleet/index.js';
 import type { Tenancy } from '../tenancy/index.js';
-import { admissionRequest, checkQuota, type AdmissionControl, type Reserved } from './admission.js';
+import { UsageCounts } from '../quota/index.js';
+import { admissionRequest, checkQuota, outstanding, tasksShown, type AdmissionControl, type Reserved } from './admission.js';
 import { AdmissionUnavailableError, QuotaExceededError } from './errors.js';
 
 /** How long after its job showed here a reservation is kept (replication lag of the other hubs). */
@@ -46,7 +48,6 @@ export interface SharedAdmissionDeps {
 
 interface Held extends Reserved {
   hub: string;
-  job_id?: string;
 }
 
 interface Mine {
@@ -61,6 +62,7 @@ export class SharedAdmission implements AdmissionControl {
   private readonly mine = new Map<string, Mine>();
   private grant?: { at: number; id: Promise<string> };
   private sweeper?: NodeJS.Timeout;
+  private counts?: UsageCounts;
   /** Optimistic rounds lost to a concurrent admission (tests and the benchmark read it). */
   conflicts = 0;
 
@@ -78,12 +80,14 @@ export class SharedAdmission implements AdmissionControl {
     const { ns } = this.deps;
     const guard = `admission/${this.deps.region}/guard/${ask.tenant}`;
     const key = `admission/${this.deps.region}/held/${ask.tenant}/${randomUUID()}`;
-    const value: Held = { hub: this.deps.hubId, cluster, account: ask.account, user, request: ask.request };
+    const value: Held = { hub: this.deps.hubId, cluster, account: ask.account, user, request: ask.request, ...(ask.array ? { array: true } : {}) };
+    const counts = (this.counts ??= new UsageCounts(this.deps.state, tenancy));
     try {
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const held = await ns.getAll().prefix(`admission/${this.deps.region}/held/${ask.tenant}/`).options(this.callOptions()).exec();
         const seen = held.header.revision;
-        checkQuota({ ...this.deps, tenancy }, ask, held.kvs.map((kv) => JSON.parse(kv.value.toString()) as Held).filter((r) => !this.shown(r)));
+        const reserved = held.kvs.map((kv) => this.left(JSON.parse(kv.value.toString()) as Held)).filter((r) => r !== undefined);
+        checkQuota({ tenancy, counts, clock: this.deps.clock }, ask, reserved);
         const lease = await this.reservationLease();
         const res: ITxnResponse = await ns
           .if(guard, 'Mod', '<', Number(seen) + 1)
@@ -142,8 +146,10 @@ export class SharedAdmission implements AdmissionControl {
     this.sweeper = undefined;
   }
 
-  private shown(r: Held): boolean {
-    return r.job_id !== undefined && this.deps.state.job(r.cluster, r.job_id) !== undefined;
+  /** What a reservation still holds by this hub's fleet state: undefined once all its tasks show here. */
+  private left(r: Held): Reserved | undefined {
+    if (r.job_id === undefined || !this.counts) return r;
+    return outstanding(r, tasksShown({ state: this.deps.state, counts: this.counts }, r));
   }
 
   /**
@@ -176,7 +182,7 @@ export class SharedAdmission implements AdmissionControl {
   private sweep(): void {
     const now = this.deps.clock.now();
     for (const m of this.mine.values()) {
-      if (m.value.job_id !== undefined && this.shown(m.value)) m.shownAt ??= now;
+      if (m.value.job_id !== undefined && !this.left(m.value)) m.shownAt ??= now;
       if (m.shownAt !== undefined && now - m.shownAt >= SHOWN_GRACE_MS) void this.release(m.key);
       else if (now - m.createdAt > this.opts.ttlMs + Math.max(1_000, this.opts.ttlMs / 10)) this.mine.delete(m.key);
     }

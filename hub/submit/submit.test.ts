@@ -100,6 +100,37 @@ describe('admission', () => {
     expect(refusal(() => admission.admit('c1', 'research', 'alice', job())).detail).toMatchObject({ quota: { scope: 'user', usage: 1, reserved: 1 } });
   });
 
+  it("matches an array's reservation task by task as its tasks show: never counted twice, never released early", () => {
+    const { admission, state } = setup(); // bob's running job: 1 of the tenant's 4
+    const arr = admission.admit('c1', 'research', 'carol', job({ array: '1-3' }));
+    admission.submitted(arr, '100');
+    expect(refusal(() => admission.admit('c1', 'research', 'dave', job())).detail).toMatchObject({ quota: { scope: 'tenant', usage: 1, reserved: 3 } });
+    // Slurm started task 1 as job 101; the pending record 100_[2-3] has not reached this hub yet.
+    const task = (id: number, taskId: number, more: object = {}) => testJob(id, { cluster: 'c1', account: 'research', user: 'carol', state: 'RUNNING', array_job_id: 100, array_task_id: taskId, ...more });
+    state.apply(jobDelta([task(101, 1)], { cluster: 'c1', seq: 2 }));
+    expect(refusal(() => admission.admit('c1', 'research', 'dave', job())).detail).toMatchObject({ quota: { scope: 'tenant', usage: 2, reserved: 2 } });
+    // The pending record shows with its two tasks: all three show, the reservation holds nothing more.
+    state.apply(jobDelta([task(100, 0, { state: 'PENDING', array_task_id: undefined, array_task_string: '2-3' })], { cluster: 'c1', seq: 3 }));
+    expect(admission.reservations()).toBe(0);
+    expect(refusal(() => admission.admit('c1', 'research', 'dave', job())).detail).toMatchObject({ quota: { scope: 'tenant', usage: 4, reserved: 0 } });
+  });
+
+  it("keeps an array's reservation while only its pending record shows, and a task that ended stays matched", () => {
+    const { admission, state } = setup();
+    const arr = admission.admit('c1', 'research', 'carol', job({ array: '1-2' }));
+    admission.submitted(arr, '200');
+    // The record 200 (the array job id) shows first, standing for task 2 only: task 1 (job 201) is not here yet.
+    state.apply(jobDelta([testJob(200, { cluster: 'c1', account: 'research', user: 'carol', state: 'PENDING', array_job_id: 200, array_task_string: '2' })], { cluster: 'c1', seq: 2 }));
+    expect(admission.reservations()).toBe(1);
+    expect(refusal(() => admission.admit('c1', 'research', 'dave', job({ array: '1-2' }))).detail).toMatchObject({ quota: { scope: 'tenant', usage: 2, reserved: 1 } });
+    // Task 1 shows already ended, then leaves the state: it was seen, so it is not reserved again.
+    state.apply(jobDelta([testJob(201, { cluster: 'c1', account: 'research', user: 'carol', state: 'COMPLETED', array_job_id: 200, array_task_id: 1 })], { cluster: 'c1', seq: 3 }));
+    expect(admission.reservations()).toBe(0);
+    state.apply(jobDelta([], { cluster: 'c1', seq: 4, removedJobs: [201] }));
+    expect(admission.reservations()).toBe(0);
+    expect(admission.admit('c1', 'research', 'dave', job({ array: '1-2' }))).toBeDefined();
+  });
+
   it('lets a reservation lapse after its ttl (the job ended before it showed)', () => {
     const { admission, clock } = setup();
     admission.submitted(admission.admit('c1', 'research', 'alice', job()), '99');
