@@ -1,6 +1,6 @@
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { ClusterModel, KindName } from '../../shared/model/index.js';
-import type { SlurmrestdStats } from './slurmrestd/index.js';
+import type { SlurmrestdStats } from './slurmrestd/request-stats.js';
 
 /** What the hub may ask an agent to do to Slurm. */
 export type CommandKindName = 'cancel' | 'hold' | 'release' | 'requeue' | 'drain' | 'resume';
