@@ -76,7 +76,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       spool,
       runCommand: (c) => pipeline.runCommand(c),
       slurmApiVersion: () => pipeline.stats.apiVersion,
-      report: () => agentReport({ pipeline, spool }),
+      report: () => agentReport({ pipeline, spool, ...(source.slurmrestdStats ? { slurmrestd: source.slurmrestdStats } : {}) }),
       ...(tracing.enabled ? { trace } : {}),
       // A standby does not poll: slurmrestd pays for every poll, and only the active one sends.
       onRole: (role) => {
@@ -104,6 +104,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
             pipeline,
             spool,
             stream,
+            ...(source.slurmrestdStats ? { slurmrestd: source.slurmrestdStats } : {}),
             health: { faults, spool, durableDirs: [config.spool_dir] },
             agentHealth: health,
             tracing,

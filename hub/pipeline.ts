@@ -40,6 +40,8 @@ export class HubPipeline implements IngestPath {
   /** Each received delta's bytes, so the WAL stores them instead of encoding the delta again. */
   private readonly encoded = new WeakMap<Delta, Uint8Array>();
   private readonly turns = new ApplyTurns();
+  /** cluster -> the span of its newest apply, while that apply was traced (alerting's cause of what it finds next). */
+  private readonly causes = new Map<string, SpanContext>();
 
   constructor(private readonly deps: HubPipelineDeps) {
     // Decoded jobs and nodes reuse the strings of their stored versions that the update repeats
@@ -82,8 +84,15 @@ export class HubPipeline implements IngestPath {
 
   apply(delta: Delta, cause?: SpanContext): void {
     const { state, watch } = this.deps;
+    if (cause) this.causes.set(delta.cluster, cause);
+    else this.causes.delete(delta.cluster);
     if (cause && watch) watch.causedBy(cause, () => state.apply(delta));
     else state.apply(delta);
+  }
+
+  /** The span of the cluster's newest apply, if it was traced. */
+  applyCause(cluster: string): SpanContext | undefined {
+    return this.causes.get(cluster);
   }
 
   publish(delta: Delta): void {

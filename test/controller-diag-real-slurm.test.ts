@@ -1,7 +1,9 @@
 // Issue 15: slurmctld's diag statistics from the real Slurm 22.05 (scripts/slurm/start.sh)
 // through slurmrestd v0.0.38 -> agent -> hub /metrics. A job submitted as alice shows in the
 // submitted/started counters, her sbatch in the RPCs by type and by user; promtool finds the
-// exposition clean. Touches Slurm: run under flock /tmp/sfleet-slurm-helper.lock.
+// exposition clean. The agent's requests to the real slurmrestd are counted per request kind, on
+// its own /metrics and, from its heartbeats, on the hub's.
+// Touches Slurm: run under flock /tmp/sfleet-slurm-helper.lock.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +31,17 @@ async function metrics(): Promise<string> {
   return res.body;
 }
 
+/** The value of the series of `name` whose labels include `labels` (any order), or undefined. */
+function seriesValue(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
 /** The value of one series, by its name and exact label text, or undefined. */
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -40,7 +53,7 @@ beforeAll(async () => {
   pki = await makePki();
   hub = await startHub(hubConfigSchema.parse({ listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' }, tls: pki.hub, data_dir: mkdtempSync(join(tmpdir(), 'hub-diag-')) }), { logger });
   agent = await startTestAgent(
-    { cluster: slurm.cluster, endpoints: [hub.grpcAddress], tls: await pki.agent(slurm.cluster), slurm: { source: 'rest', endpoints: [slurm.restUrl], auth: { user: slurm.restUser, token: slurm.jwt } }, pollInterval: '1s' },
+    { cluster: slurm.cluster, endpoints: [hub.grpcAddress], tls: await pki.agent(slurm.cluster), slurm: { source: 'rest', endpoints: [slurm.restUrl], auth: { user: slurm.restUser, token: slurm.jwt } }, pollInterval: '1s', extra: { observe: { listen: '127.0.0.1:0' } } },
     { logger },
   );
 }, 240_000);
@@ -77,5 +90,25 @@ describe('controller diag metrics from the real Slurm 22.05', () => {
     const lint = await promtoolCheck((await prometheusBins()).promtool, text);
     expect(lint.output).toBe('');
     expect(lint.code).toBe(0);
+  });
+
+  it("the agent's requests to the real slurmrestd: a latency histogram per request kind on the agent and, from heartbeats, on the hub", async () => {
+    const onAgent = () => agent.metrics!.metrics();
+    const count = (text: string, path: string, extra: Record<string, string> = {}) => seriesValue(text, 'sfleet_agent_slurmrestd_request_duration_seconds_count', { method: 'GET', path, ...extra });
+    await waitFor('job list requests counted on the agent', async () => (count(await onAgent(), '/slurm/jobs') ?? 0) >= 1, 30_000, 250);
+    const first = count(await onAgent(), '/slurm/jobs')!;
+    // each poll (1 s) is one more request
+    await waitFor('the next polls counted', async () => count(await onAgent(), '/slurm/jobs')! >= first + 2, 30_000, 250);
+    const text = await onAgent();
+    for (const path of ['/slurm/nodes', '/slurm/partitions', '/slurm/diag']) expect(count(text, path), path).toBeGreaterThanOrEqual(1);
+    // the buckets add up: +Inf holds every request, the sum is real time spent
+    const jobs = { method: 'GET', path: '/slurm/jobs', cluster: slurm.cluster };
+    expect(seriesValue(text, 'sfleet_agent_slurmrestd_request_duration_seconds_bucket', { ...jobs, le: '+Inf' })).toBe(count(text, '/slurm/jobs'));
+    expect(seriesValue(text, 'sfleet_agent_slurmrestd_request_duration_seconds_sum', jobs)).toBeGreaterThan(0);
+    const lint = await promtoolCheck((await prometheusBins()).promtool, text);
+    expect(lint.output).toBe('');
+    expect(lint.code).toBe(0);
+    // the hub shows the same figures per agent, from the heartbeats
+    await waitFor('the agent\'s slurmrestd figures on the hub', async () => (count(await metrics(), '/slurm/jobs', { cluster: slurm.cluster }) ?? 0) >= first, 30_000, 500);
   });
 });

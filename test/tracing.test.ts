@@ -5,7 +5,9 @@
 // unreachable OTLP endpoint changes nothing for polling and ingest: failures are counted.
 // A caller's traceparent and x-request-id are continued by the REST and gRPC API; a watcher's
 // deliveries (SSE and gRPC Watch) are spans linked to the apply that caused them; each
-// notification attempt is a span saying its channel, outcome and whether it is retried.
+// notification attempt is a span saying its channel, outcome and whether it is retried; a node
+// going down in Slurm pages, and the notification's span is in the poll's trace:
+// agent.poll -> hub.apply -> hub.alert.fire -> hub.notify.
 import { Metadata } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../agent/main.js';
 import { FleetServiceClient } from '../generated/fleet/v1/fleet.js';
+import { BUILTIN_RULES } from '../hub/alerting/index.js';
 import { channelSchema } from '../hub/alerting/config.js';
 import { Deliverer, DeliveryLog, buildNotifier, type Notification } from '../hub/alerting/notify/index.js';
 import { systemClock } from '../shared/clock/index.js';
@@ -36,6 +39,8 @@ const logger = testLogger('tracing');
 let pki: TestPki;
 let receiver: OtlpReceiver;
 let hub: RunningHub;
+let pager: ReturnType<typeof webhookReceiver>;
+const PAGER_SECRET = 'trace-pager-secret';
 const sims: RunningSimulator[] = [];
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const grpcClient = (): FleetServiceClient => new FleetServiceClient(hub.grpcAddress, grpcClientCredentials({ ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) }));
@@ -63,12 +68,21 @@ async function agentFor(cluster: string, endpoint: string, observe: Record<strin
 beforeAll(async () => {
   pki = await makePki();
   receiver = await OtlpReceiver.start();
+  pager = await webhookReceiver(PAGER_SECRET).start();
   hub = await startHub(
     hubConfigSchema.parse({
       listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' },
       tls: pki.hub,
       data_dir: mkdtempSync(join(tmpdir(), 'hub-')),
       observability: { tracing: { jaeger: { enabled: true, endpoint: receiver.url, sampling_ratio: 0.5 } } },
+      // Only node_down pages, at once, to the test's webhook.
+      alerting: {
+        evaluation_interval: '500ms',
+        group_wait: '0s',
+        rules: { ...Object.fromEntries(Object.keys(BUILTIN_RULES).map((r) => [r, { enabled: false }])), node_down: { enabled: true, for: '0s', severity: 'critical' } },
+        channels: [{ type: 'webhook', name: 'trace-pager', url: `${pager.url}/hooks/sfleet`, secret: PAGER_SECRET }],
+        policies: { critical: { escalation_time: '1h', channels: ['trace-pager'] } },
+      },
     }),
     { logger },
   );
@@ -79,6 +93,7 @@ afterAll(async () => {
   await hub?.close();
   for (const s of sims) await s.close();
   await receiver?.close();
+  await pager?.close();
 });
 
 describe('tracing', () => {
@@ -233,5 +248,44 @@ describe('tracing', () => {
       await tracing.close();
       await webhook.close();
     }
+  });
+
+  it("a node going down pages, and the notification's span is in the poll's trace: poll -> apply -> alert fire -> notify", async () => {
+    const node = sims[0]!.engine.nodes[1]!.name;
+    const seq = hub.state.cluster('trace-a')!.seq;
+    sims[0]!.engine.down(node, 'traced failure');
+    const paged = await waitFor('the node_down notification at the webhook', () =>
+      pager.accepted.find((r) => (r.body as { status?: string; alerts?: { labels: Record<string, string> }[] }).status === 'firing' && (r.body as { alerts: { labels: Record<string, string> }[] }).alerts.some((a) => a.labels.alertname === 'node_down' && a.labels.node === node)),
+    30_000, 100);
+    const id = (paged.body as { id: string }).id;
+    const byId = (spanId: string) => receiver.spans.find((s) => s.spanId === spanId);
+    const chain = await waitFor('the notify span and its ancestors at the receiver', () => {
+      const notify = receiver.spans.find((s) => s.name === 'hub.notify' && s.attributes['sfleet.notification_id'] === id);
+      const fire = notify && byId(notify.parentSpanId);
+      const apply = fire && byId(fire.parentSpanId);
+      const poll = apply && byId(apply.parentSpanId);
+      return notify && fire && apply && poll ? { notify, fire, apply, poll } : undefined;
+    }, 20_000, 250).catch((err: unknown) => {
+      const seen = receiver.spans.filter((s) => s.name === 'hub.notify' || s.name === 'hub.alert.fire');
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(seen.map((s) => [s.name, s.spanId, s.parentSpanId, s.attributes]))}`);
+    });
+    const { notify, fire, apply, poll } = chain;
+    // one trace from the agent's poll to the page
+    expect(new Set([notify.traceId, fire.traceId, apply.traceId, poll.traceId]).size).toBe(1);
+    expect(poll).toMatchObject({ service: 'sfleet-agent', name: 'agent.poll', parentSpanId: '' });
+    expect(apply).toMatchObject({ service: 'sfleet-hub', name: 'hub.apply' });
+    expect(apply.attributes['sfleet.cluster']).toBe('trace-a');
+    // the apply that brought the node's fall (or a later one the evaluation read), never an older one
+    expect(Number(apply.attributes['sfleet.seq'])).toBeGreaterThan(seq);
+    expect(fire).toMatchObject({ service: 'sfleet-hub', name: 'hub.alert.fire', error: false });
+    expect([fire.attributes['sfleet.alertname'], fire.attributes['sfleet.cluster'], fire.attributes['sfleet.severity']]).toEqual(['node_down', 'trace-a', 'critical']);
+    expect(notify).toMatchObject({ service: 'sfleet-hub', error: false });
+    expect([notify.attributes['sfleet.channel'], notify.attributes['sfleet.outcome'], notify.attributes['sfleet.attempt']]).toEqual(['trace-pager', 'delivered', 1]);
+    expect(notify.links.map((l) => l.spanId)).toEqual([fire.spanId]);
+    // and /metrics counted it where the send settled
+    const metrics = await httpsCall(`${hub.httpUrl}/metrics`, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key, timeoutMs: 10_000 });
+    expect(metrics.body).toMatch(/^sfleet_notifications_total\{channel="trace-pager",outcome="delivered"\} 1$/m);
+    expect(metrics.body).toMatch(/^sfleet_notification_duration_seconds_count\{channel="trace-pager"\} 1$/m);
+    expect(metrics.body).toMatch(/^sfleet_notifications_total\{channel="trace-pager",outcome="failed"\} 0$/m);
   });
 });

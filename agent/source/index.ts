@@ -13,7 +13,7 @@ export type { CommandKindName, CommandOutcome, PollResult, SlurmCommand, SlurmSo
 export type { LoggerLike, SourceDeps } from './deps.js';
 export type { SlurmRunner } from './slurm-commands/index.js';
 export { CliSource, type CliSourceOptions } from './cli/index.js';
-export { RestSource, type RestSourceOptions } from './slurmrestd/index.js';
+export { RestSource, SlurmrestdStats, type RestSourceOptions } from './slurmrestd/index.js';
 
 /** The `slurm:` section of the agent config, as the config schema gives it. */
 export interface SlurmConfig {

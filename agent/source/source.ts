@@ -1,5 +1,6 @@
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { ClusterModel, KindName } from '../../shared/model/index.js';
+import type { SlurmrestdStats } from './slurmrestd/request-stats.js';
 
 /** What the hub may ask an agent to do to Slurm. */
 export type CommandKindName = 'cancel' | 'hold' | 'release' | 'requeue' | 'drain' | 'resume';
@@ -56,4 +57,6 @@ export interface SlurmSource {
   takeEvents?(): FleetEvent[];
   /** Calls `listener` when an event is waiting, so it need not wait for the next poll. */
   onEvents?(listener: () => void): void;
+  /** slurmrestd sources: every request's latency and errors by kind. */
+  readonly slurmrestdStats?: SlurmrestdStats;
 }

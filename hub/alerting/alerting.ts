@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { BadRequestError, ConflictError, NotFoundError } from '../../shared/errors/index.js';
 import { FencedOffError, sleep, type LeaderContext, type Singleton } from '../leader/index.js';
 import { AckLinks } from './ack-link.js';
+import { AlertTraces } from './alert-trace.js';
 import { channelsOf, type AlertingConfig, type ChannelConfig } from './config.js';
 import type { AlertingDeps } from './deps.js';
 import type { SecurityStore } from '../security-store/index.js';
@@ -26,7 +27,7 @@ import { AlertHistoryBook, type AlertHistory } from './history.js';
 import { parseIntake } from './intake.js';
 import type { Alert } from './model.js';
 import { notificationOf, testNotification } from './notification.js';
-import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, type Notifier } from './notify/index.js';
+import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, type DeliveryStats, type Notifier } from './notify/index.js';
 import { Observations } from './observations.js';
 import { AlertTracker, buildRules, type Rule } from './rules/index.js';
 import { Silences, type Silence, type SilenceChange } from './silences/index.js';
@@ -62,6 +63,7 @@ export class Alerting {
   private readonly headless?: HeadlessPaging;
   private readonly heartbeat?: Heartbeat;
   private relay?: LeaderRelay;
+  private readonly traces: AlertTraces;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -88,6 +90,7 @@ export class Alerting {
       this.notifiers.push(notifier);
       channels.set(c.name, { config: c, notifier });
     }
+    this.traces = new AlertTraces(deps.tracing, deps.applyCause);
     this.deliverer = new Deliverer(channels, { log: this.deliveries, clock: deps.clock, ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) });
     // Without a data directory (tests) the key lives as long as the process.
     this.links = dir ? AckLinks.fromFile(join(dir, 'ack-link.key')) : new AckLinks(randomBytes(32));
@@ -131,6 +134,9 @@ export class Alerting {
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
     const { fired, resolved } = this.tracker.update(this.rules, this.observations.context(now));
+    this.traces.seen(this.tracker.alerts.values(), new Date(now).toISOString());
+    this.traces.fired(fired);
+    this.traces.prune(this.tracker.alerts);
     for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary);
     for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`);
     this.silences.prune(now);
@@ -145,6 +151,7 @@ export class Alerting {
     const now = this.deps.clock.now();
     for (const input of alerts) {
       const { fired, resolved } = this.tracker.upsertIntake(input, now, this.config.resolve_timeout);
+      this.traces.fired(fired);
       for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary, { source: 'intake', posted_by: by });
       for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`, { source: 'intake', posted_by: by });
     }
@@ -285,6 +292,11 @@ export class Alerting {
     return this.history.list(q);
   }
 
+  /** Notifications and attempts per channel, and how long they took (sfleet_notification*). */
+  get deliveryStats(): DeliveryStats {
+    return this.deliverer.stats;
+  }
+
   listDeliveries(q: DeliveryQuery): ReturnType<DeliveryLog['list']> {
     return this.deliveries.list(q);
   }
@@ -347,7 +359,7 @@ export class Alerting {
     this.term = { token: ctx.token, signal: ctx.signal };
     if (!this.store.shared && this.resumed) return;
     this.resumed = true;
-    const again = this.outbox.splice(0).map((entry) => ({ channel: entry.channel, notification: { ...entry.notification, possible_duplicate: true } }));
+    const again = this.outbox.splice(0).map((entry): OutboxEntry => ({ ...entry, notification: { ...entry.notification, possible_duplicate: true } }));
     if (!this.store.shared) {
       for (const entry of again) this.send(entry);
       return;
@@ -381,7 +393,7 @@ export class Alerting {
     const sends = h.evaluate(this.observations.context(now), this.silences);
     this.heartbeat?.beat();
     const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
-    for (const s of sends) this.track(this.deliverer.deliver(s.channel, notificationOf(s, ctx)).catch(() => undefined));
+    for (const s of sends) this.track(this.deliverer.deliver(s.channel, notificationOf(s, ctx), { causes: this.traces.causesOf(s.alerts) }).catch(() => undefined));
   }
 
   private async follow(): Promise<void> {
@@ -427,7 +439,10 @@ export class Alerting {
     if (!sends.length) return;
     const now = this.deps.clock.now();
     const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
-    const entries = sends.map((s) => ({ channel: s.channel, notification: notificationOf(s, ctx) }));
+    const entries = sends.map((s): OutboxEntry => {
+      const causes = this.traces.causesOf(s.alerts);
+      return { channel: s.channel, notification: notificationOf(s, ctx), ...(causes.length ? { causes } : {}) };
+    });
     this.outbox.push(...entries);
     const claimed = this.persist();
     if (!this.store.shared) {
@@ -445,7 +460,7 @@ export class Alerting {
     const { channel, notification: n } = entry;
     if (!this.outbox.includes(entry)) this.outbox.push(entry);
     const p = this.deliverer
-      .deliver(channel, n)
+      .deliver(channel, n, entry.causes ? { causes: entry.causes } : {})
       .catch(() => 'failed' as const)
       .then((outcome) => {
         this.deps.afterSend?.(channel, outcome);

@@ -1,7 +1,7 @@
 // What alerting takes from the hub (constructor injection; hub/start/region.ts wires it).
 import type { Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { Tracing } from '../../shared/tracing/index.js';
+import type { SpanContext, Tracing } from '../../shared/tracing/index.js';
 import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
 import type { FencedDocument } from '../replication/index.js';
@@ -35,6 +35,11 @@ export interface AlertingDeps {
   externalUrl?: () => string | undefined;
   /** A span per notification attempt (channel, outcome, retry); absent or off: none. */
   tracing?: Tracing;
+  /**
+   * The span of the cluster's newest apply when that apply was traced (hub/pipeline.ts): the
+   * cause of an alert the next evaluation finds about the cluster.
+   */
+  applyCause?: (cluster: string) => SpanContext | undefined;
   /** Tests: retries and rate limits wait on this instead of timers. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;

@@ -24,6 +24,8 @@ import type { Silence } from './silences/index.js';
 export interface OutboxEntry {
   channel: string;
   notification: Notification;
+  /** W3C traceparents of the alerts' fire spans: the notify spans' parent and links (deliver.ts). */
+  causes?: string[];
 }
 
 export interface AlertingSnapshot {

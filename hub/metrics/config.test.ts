@@ -11,6 +11,7 @@ describe('hub config: observability', () => {
     const o = load('brief.yaml').observability;
     expect(o.metrics.prometheus).toEqual({ enabled: true, endpoint: '/metrics', push_gateway: 'https://pushgateway.company.com', push_interval: 15_000 });
     expect(o.metrics.max_series).toBe(20_000);
+    expect(o.metrics.top_accounts).toBe(100);
     expect(o.tracing.jaeger).toEqual({ enabled: false, endpoint: 'https://jaeger.company.com:4318', sampling_ratio: 0.01 });
   });
 

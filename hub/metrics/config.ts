@@ -30,6 +30,7 @@ export const observabilityConfigSchema = z
           .prefault({})
           .describe('Prometheus exposition.'),
         max_series: z.number().int().min(100).max(1_000_000).default(20_000).describe('The cardinality guard: fleet series served at most; over it account, then partition values fold into "other".'),
+        top_accounts: z.number().int().min(1).max(100_000).default(100).describe('Accounts served per cluster in sfleet_account_jobs (the busiest by pending + running jobs); the rest sum into account="other".'),
         top_pending_reasons: z.number().int().min(1).max(100).default(10).describe('Pending reasons served per cluster; the rest sum into reason="other".'),
         top_rpc_users: z.number().int().min(1).max(100).default(10).describe('slurmctld RPC users (diag) served per cluster; the rest sum into user="other".'),
       })

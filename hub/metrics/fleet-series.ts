@@ -14,7 +14,7 @@ const AMOUNT_STATES = ['allocated', 'idle', 'unavailable'] as const;
 
 export const FLEET_FAMILIES = {
   jobs: { name: 'sfleet_jobs', help: 'Jobs by cluster, partition and state', labelNames: ['cluster', 'partition', 'state'] },
-  accountJobs: { name: 'sfleet_account_jobs', help: 'Pending and running jobs by cluster, account and state', labelNames: ['cluster', 'account', 'state'] },
+  accountJobs: { name: 'sfleet_account_jobs', help: 'Pending and running jobs by cluster, account and state: the top accounts of each cluster (metrics.top_accounts), the rest as account="other"', labelNames: ['cluster', 'account', 'state'] },
   nodes: { name: 'sfleet_nodes', help: 'Nodes by cluster, partition and base state (a node in two partitions counts in both)', labelNames: ['cluster', 'partition', 'state'] },
   nodeFlags: { name: 'sfleet_node_flags', help: 'Nodes carrying a state flag (drain, maintenance, not responding...), by cluster and partition', labelNames: ['cluster', 'partition', 'flag'] },
   cpus: { name: 'sfleet_cluster_cpus', help: 'CPUs of the cluster: allocated, idle (usable) and unavailable (down, drained, in maintenance)', labelNames: ['cluster', 'state'] },
@@ -31,6 +31,8 @@ export type FleetFamilyKey = keyof typeof FLEET_FAMILIES;
 export interface FleetSeriesOptions {
   maxSeries: number;
   topPendingReasons: number;
+  /** Accounts served per cluster (by pending + running jobs); the rest sum into account="other". */
+  topAccounts: number;
 }
 
 /** The families of each cluster's tally (kept as deltas apply: FleetCounts.tallies()). */
@@ -41,7 +43,7 @@ export function fleetSeries(clusters: Iterable<[Pick<ClusterRecord, 'name'>, Clu
   for (const [c, t] of clusters) {
     const pre = c.name + SEP;
     for (const [k, v] of t.jobs) put('jobs', pre + k, v);
-    for (const [k, v] of t.accountJobs) put('accountJobs', pre + k, v);
+    for (const [k, v] of topAccounts(t.accountJobs, opts.topAccounts)) put('accountJobs', pre + k, v);
     for (const [k, v] of t.nodes) put('nodes', pre + k, v);
     for (const [k, v] of t.nodeFlags) put('nodeFlags', pre + k, v);
     putAmounts(put, 'cpus', pre, t.cpus);
@@ -69,4 +71,26 @@ export function fleetSeries(clusters: Iterable<[Pick<ClusterRecord, 'name'>, Clu
 
 function putAmounts(put: (key: FleetFamilyKey, labels: string, v: number) => void, key: FleetFamilyKey, prefix: string, a: Amounts): void {
   for (const s of AMOUNT_STATES) put(key, prefix + s, a[s]);
+}
+
+/**
+ * A cluster's account \0 state counts with only its `n` busiest accounts (pending + running jobs;
+ * ties by name) kept, the others summed per state into account="other": every account on every
+ * cluster would be the largest family by far, and sums by cluster and state stay exact.
+ */
+function topAccounts(accountJobs: ReadonlyMap<string, number>, n: number): Iterable<[string, number]> {
+  const weight = new Map<string, number>();
+  for (const [k, v] of accountJobs) {
+    const account = k.slice(0, k.indexOf(SEP));
+    weight.set(account, (weight.get(account) ?? 0) + v);
+  }
+  if (weight.size <= n) return accountJobs;
+  const keep = new Set([...weight].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([account]) => account));
+  const out = new Map<string, number>();
+  for (const [k, v] of accountJobs) {
+    const i = k.indexOf(SEP);
+    const key = keep.has(k.slice(0, i)) ? k : OTHER + k.slice(i);
+    out.set(key, (out.get(key) ?? 0) + v);
+  }
+  return out;
 }

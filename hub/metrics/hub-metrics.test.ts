@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import type { SlurmrestdRequests } from '../../generated/fleet/v1/agent.js';
 import { jobDelta, testJob, testNode } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { wrapObject } from '../../shared/model/index.js';
 import { ManualClock } from '../../shared/clock/index.js';
@@ -72,6 +74,21 @@ describe('hub metrics', () => {
     expect(text).not.toMatch(/job_id|\bid="/);
   });
 
+  it("serves each cluster's busiest accounts and sums the rest into account=other, totals unchanged", async () => {
+    const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topAccounts: 1 });
+    const text = await registry.metrics();
+    // chem and physics have 2 pending or running jobs each (the tie goes by name), bio 1
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'chem', state: 'PENDING' })).toBe(2);
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'physics', state: 'PENDING' })).toBeUndefined();
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'other', state: 'PENDING' })).toBe(2);
+    expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'other', state: 'RUNNING' })).toBe(1);
+    expect([...text.matchAll(/^sfleet_account_jobs\{.*\} \d+$/gm)]).toHaveLength(3);
+    // the default keeps 100 accounts: all three here
+    const all = await createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }).registry.metrics();
+    expect(value(all, 'sfleet_account_jobs', { cluster: 'a', account: 'bio', state: 'PENDING' })).toBe(1);
+    expect(all).not.toMatch(/^sfleet_account_jobs\{[^}]*account="other"/m);
+  });
+
   it('folds the pending reasons beyond the top N into other', async () => {
     const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topPendingReasons: 1 });
     const text = await registry.metrics();
@@ -84,12 +101,12 @@ describe('hub metrics', () => {
     const state = new FleetState();
     const jobs = Array.from({ length: 300 }, (_, i) => testJob(i + 1, { account: i < 100 ? 'big' : `acct${i}`, state: 'PENDING' }));
     state.apply(jobDelta(jobs, { snapshot: true }));
-    const open = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 1_000 });
+    const open = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 1_000, topAccounts: 100_000 }); // every account served: the guard is what is tested
     const all = await open.registry.metrics();
     expect(value(all, 'sfleet_metrics_fleet_series', { kind: 'served' })).toBe(value(all, 'sfleet_metrics_fleet_series', { kind: 'wanted' }));
     expect(all).not.toMatch(/^sfleet_metrics_folded_label_values\{/m);
 
-    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 100 });
+    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 100, topAccounts: 100_000 });
     const text = await registry.metrics();
     const served = value(text, 'sfleet_metrics_fleet_series', { kind: 'served' })!;
     expect(served).toBeLessThanOrEqual(100);
@@ -103,13 +120,30 @@ describe('hub metrics', () => {
   });
 
   it('serves per-agent series from heartbeat reports, and drops them when the stream ends', async () => {
+    const agentLabels = { cluster: 'a', agent: 'agent-1' };
     const clock = new ManualClock(1_700_000_000_000);
     const reports = new AgentReports(clock);
     const stream = {};
-    reports.heard(stream, 'a', 'agent-1', { last_poll_duration_seconds: 0.25, last_poll_at: '2023-11-14T22:13:10.000Z', polls_total: 12, poll_failures_total: 2, slurm_read_errors_total: 3, spool_deltas: 4, spool_bytes: 4096, polling: true });
+    const slurmrestd: SlurmrestdRequests[] = [
+      { method: 'GET', path: '/slurm/jobs', le: [0.1, 1], bucket_counts: [5, 2, 1], sum_seconds: 3.5, count: 8, errors: { timeout: 1, http_5xx: 2 } },
+      // what an agent could never make is no label on the hub
+      { method: 'GET', path: '/slurm/job/12345', le: [0.1, 1], bucket_counts: [1, 0, 0], sum_seconds: 0.01, count: 1, errors: {} },
+      { method: 'GET', path: '/slurm/jobs', le: [0.1], bucket_counts: [1, 0], sum_seconds: 0.01, count: 1, errors: { 'made-up': 1 } },
+    ];
+    reports.heard(stream, 'a', 'agent-1', { last_poll_duration_seconds: 0.25, last_poll_at: '2023-11-14T22:13:10.000Z', polls_total: 12, poll_failures_total: 2, slurm_read_errors_total: 3, spool_deltas: 4, spool_bytes: 4096, polling: true, slurmrestd });
     const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports }, clock });
     let text = await registry.metrics();
-    const agent = { cluster: 'a', agent: 'agent-1' };
+    // the agent's slurmrestd latency and errors, per agent
+    const jobs = { ...agentLabels, method: 'GET', path: '/slurm/jobs' };
+    expect(value(text, 'sfleet_agent_slurmrestd_request_duration_seconds_bucket', { ...jobs, le: '0.1' })).toBe(5);
+    expect(value(text, 'sfleet_agent_slurmrestd_request_duration_seconds_bucket', { ...jobs, le: '1' })).toBe(7);
+    expect(value(text, 'sfleet_agent_slurmrestd_request_duration_seconds_bucket', { ...jobs, le: '+Inf' })).toBe(8);
+    expect(value(text, 'sfleet_agent_slurmrestd_request_duration_seconds_sum', jobs)).toBe(3.5);
+    expect(value(text, 'sfleet_agent_slurmrestd_errors_total', { ...jobs, kind: 'timeout' })).toBe(1);
+    expect(value(text, 'sfleet_agent_slurmrestd_errors_total', { ...jobs, kind: 'http_5xx' })).toBe(2);
+    expect(text).not.toMatch(/12345|made-up/);
+    execFileSync('promtool', ['check', 'metrics'], { input: text });
+    const agent = agentLabels;
     expect(value(text, 'sfleet_agent_poll_duration_seconds', agent)).toBe(0.25);
     expect(value(text, 'sfleet_agent_spool_deltas', agent)).toBe(4);
     expect(value(text, 'sfleet_agent_polls_total', agent)).toBe(12);
@@ -163,7 +197,7 @@ describe('hub metrics', () => {
     const state = new FleetState();
     const jobs = Array.from({ length: 6_000 }, (_, i) => testJob(i + 1, { account: `acct${Math.floor(i / 2) % 3_000}`, state: i % 2 ? 'PENDING' : 'RUNNING' }));
     state.apply(jobDelta(jobs, { snapshot: true }));
-    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } });
+    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topAccounts: 100_000 });
     const alone = await registry.metrics();
     let done = false;
     let ranDuring = false;

@@ -88,6 +88,8 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const tenantRoutes = tenantAlertRoutes(config.multi_tenancy);
   const alerting = new Alerting(config.alerting, {
     tracing,
+    // An alert's cause: the cluster's newest traced apply (the data path is built below).
+    applyCause: (cluster) => path.applyCause(cluster),
     state,
     events,
     logger: logger.child({ component: 'alerting' }),

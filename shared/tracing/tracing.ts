@@ -52,6 +52,17 @@ export class Tracing {
     return this.tracer.startSpan(name, rest, this.parentContext(parent));
   }
 
+  /** Links to the spans of W3C traceparents (those that do not parse are left out). */
+  links(traceparents: readonly string[]): Link[] {
+    if (!this.sdk) return [];
+    const out: Link[] = [];
+    for (const tp of traceparents) {
+      const context = trace.getSpanContext(this.sdk.extract(tp));
+      if (context && trace.isSpanContextValid(context)) out.push({ context });
+    }
+    return out;
+  }
+
   /** The W3C traceparent of a sampled span, to travel with what it made. */
   traceparent(span: Span): string | undefined {
     if (!this.sdk || !span.isRecording()) return undefined;
@@ -113,6 +124,11 @@ export function traceIdOf(span: Span | undefined, traceparent: string | undefine
   if (span?.isRecording()) return span.spanContext().traceId;
   const m = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent.trim()) : null;
   return m && m[1] !== ZERO_TRACE ? m[1] : undefined;
+}
+
+/** The W3C traceparent of a span context (its sampled flag as given). */
+export function traceparentOf(ctx: SpanContext): string {
+  return `00-${ctx.traceId}-${ctx.spanId}-${(ctx.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;

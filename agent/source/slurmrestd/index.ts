@@ -6,3 +6,4 @@ export type { BodySink, RestRequest, RestResponse } from './rest-exchange.js';
 export { negotiateVersion, versionsInSpec, compareVersions, type Negotiated } from './negotiate.js';
 export { EndpointPool, STICKY, type EndpointStatus, type LoadBalancing, type LoadBalancingStrategy, type Probe } from './endpoint-pool.js';
 export { controllerEvent, SlurmctldWatch, type ControllerEventType, type EventSeverity } from './controller-events.js';
+export { pathTemplate, SLURMRESTD_ERROR_KINDS, SlurmrestdStats, type SlurmrestdErrorKind } from './request-stats.js';

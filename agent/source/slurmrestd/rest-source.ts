@@ -37,6 +37,7 @@ import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
 import { negotiateVersion } from './negotiate.js';
 import { executeRestCommand, type CommandChannel, type RestApi } from './rest-commands.js';
 import type { RestRequest, RestResponse } from './rest-exchange.js';
+import type { SlurmrestdStats } from './request-stats.js';
 import { RestTransport, type RestAuth } from './transport.js';
 
 export interface RestSourceOptions {
@@ -166,6 +167,11 @@ export class RestSource implements SlurmSource {
   /** `listener` runs (synchronously) whenever an event is waiting. */
   onEvents(listener: () => void): void {
     this.eventListeners.push(listener);
+  }
+
+  /** Requests to slurmrestd: latency and errors by kind (sfleet_agent_slurmrestd_*). */
+  get slurmrestdStats(): SlurmrestdStats {
+    return this.transport.stats;
   }
 
   /** Health of each slurmrestd endpoint, for logs and tests. */

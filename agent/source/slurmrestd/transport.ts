@@ -10,6 +10,7 @@ import https from 'node:https';
 import { SlurmResponseError, SlurmUnavailableError } from '../../../shared/errors/index.js';
 import { EndpointPool, STICKY, type EndpointPoolDeps, type LoadBalancing } from './endpoint-pool.js';
 import { rawRequest, type RawRequest } from './raw-request.js';
+import { errorKind, SlurmrestdStats } from './request-stats.js';
 import type { RestRequest, RestResponse } from './rest-exchange.js';
 
 export interface RestAuth {
@@ -48,6 +49,8 @@ export class RestTransport {
   private readonly agents: http.Agent[] = [];
   /** Which endpoint requests start at; health and failover (endpoint-pool.ts). */
   readonly pool: EndpointPool;
+  /** Every request's latency and errors by kind (request-stats.ts), health checks included. */
+  readonly stats = new SlurmrestdStats();
 
   constructor(private readonly options: TransportOptions) {
     if (options.endpoints.length === 0) throw new Error('slurmrestd transport needs at least one endpoint');
@@ -155,7 +158,22 @@ export class RestTransport {
     return agent;
   }
 
+  /** One request at one endpoint, counted in `stats` (a request we aborted ourselves is not). */
   private async send(endpoint: Endpoint, req: RestRequest, fault: Fault, timeoutMs = this.options.timeoutMs): Promise<RestResponse> {
+    const method = req.method ?? 'GET';
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const res = await this.sendRetrying(endpoint, req, fault, timeoutMs);
+      this.stats.observe(method, req.path, seconds(), res.status >= 500 ? 'http_5xx' : res.status >= 400 ? 'http_4xx' : undefined);
+      return res;
+    } catch (err) {
+      if (!req.signal?.aborted) this.stats.observe(method, req.path, seconds(), errorKind(fault.reason, err, err instanceof ConnectError));
+      throw err;
+    }
+  }
+
+  private async sendRetrying(endpoint: Endpoint, req: RestRequest, fault: Fault, timeoutMs: number): Promise<RestResponse> {
     try {
       return await this.sendOnce(endpoint, req, fault, timeoutMs);
     } catch (err) {

@@ -369,6 +369,30 @@ export interface AgentReport {
   spool_bytes: number;
   /** false while standby or stopped */
   polling: boolean;
+  /** requests to slurmrestd by kind, since the agent started */
+  slurmrestd: SlurmrestdRequests[];
+}
+
+/**
+ * The agent's requests to slurmrestd of one kind (method and path template, e.g. GET
+ * /slurm/jobs): a latency histogram and the errors by kind.
+ */
+export interface SlurmrestdRequests {
+  method: string;
+  path: string;
+  /** bucket upper bounds in seconds (+Inf implied) */
+  le: number[];
+  /** per bucket, not cumulative; one more than le (+Inf) */
+  bucket_counts: number[];
+  sum_seconds: number;
+  count: number;
+  /** kind (unreachable, timeout, cut_off, too_large, tls, http_4xx, http_5xx, other) -> requests */
+  errors: { [key: string]: number };
+}
+
+export interface SlurmrestdRequests_ErrorsEntry {
+  key: string;
+  value: number;
 }
 
 function createBaseAgentMessage(): AgentMessage {
@@ -3189,6 +3213,7 @@ function createBaseAgentReport(): AgentReport {
     spool_deltas: 0,
     spool_bytes: 0,
     polling: false,
+    slurmrestd: [],
   };
 }
 
@@ -3217,6 +3242,9 @@ export const AgentReport: MessageFns<AgentReport> = {
     }
     if (message.polling !== false) {
       writer.uint32(64).bool(message.polling);
+    }
+    for (const v of message.slurmrestd) {
+      SlurmrestdRequests.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -3298,6 +3326,14 @@ export const AgentReport: MessageFns<AgentReport> = {
             message.polling = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.slurmrestd.push(SlurmrestdRequests.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3348,6 +3384,9 @@ export const AgentReport: MessageFns<AgentReport> = {
         ? globalThis.Number(object.spool_bytes)
         : 0,
       polling: isSet(object.polling) ? globalThis.Boolean(object.polling) : false,
+      slurmrestd: globalThis.Array.isArray(object?.slurmrestd)
+        ? object.slurmrestd.map((e: any) => SlurmrestdRequests.fromJSON(e))
+        : [],
     };
   },
 
@@ -3377,6 +3416,9 @@ export const AgentReport: MessageFns<AgentReport> = {
     if (message.polling !== false) {
       obj.polling = message.polling;
     }
+    if (message.slurmrestd?.length) {
+      obj.slurmrestd = message.slurmrestd.map((e) => SlurmrestdRequests.toJSON(e));
+    }
     return obj;
   },
 
@@ -3393,6 +3435,325 @@ export const AgentReport: MessageFns<AgentReport> = {
     message.spool_deltas = object.spool_deltas ?? 0;
     message.spool_bytes = object.spool_bytes ?? 0;
     message.polling = object.polling ?? false;
+    message.slurmrestd = object.slurmrestd?.map((e) => SlurmrestdRequests.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSlurmrestdRequests(): SlurmrestdRequests {
+  return { method: "", path: "", le: [], bucket_counts: [], sum_seconds: 0, count: 0, errors: {} };
+}
+
+export const SlurmrestdRequests: MessageFns<SlurmrestdRequests> = {
+  encode(message: SlurmrestdRequests, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== "") {
+      writer.uint32(10).string(message.method);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.le.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.le) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.bucket_counts.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.bucket_counts) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.sum_seconds !== 0) {
+      writer.uint32(41).double(message.sum_seconds);
+    }
+    if (message.count !== 0) {
+      writer.uint32(48).uint64(message.count);
+    }
+    globalThis.Object.entries(message.errors).forEach(([key, value]: [string, number]) => {
+      SlurmrestdRequests_ErrorsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlurmrestdRequests {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlurmrestdRequests();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag === 25) {
+              message.le.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.le.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.bucket_counts.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.bucket_counts.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.sum_seconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = SlurmrestdRequests_ErrorsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.errors[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlurmrestdRequests {
+    return {
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      le: globalThis.Array.isArray(object?.le) ? object.le.map((e: any) => globalThis.Number(e)) : [],
+      bucket_counts: globalThis.Array.isArray(object?.bucketCounts)
+        ? object.bucketCounts.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.bucket_counts)
+        ? object.bucket_counts.map((e: any) => globalThis.Number(e))
+        : [],
+      sum_seconds: isSet(object.sumSeconds)
+        ? globalThis.Number(object.sumSeconds)
+        : isSet(object.sum_seconds)
+        ? globalThis.Number(object.sum_seconds)
+        : 0,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      errors: isObject(object.errors)
+        ? (globalThis.Object.entries(object.errors) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: SlurmrestdRequests): unknown {
+    const obj: any = {};
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.le?.length) {
+      obj.le = message.le.map((e) => floatToJson(e));
+    }
+    if (message.bucket_counts?.length) {
+      obj.bucketCounts = message.bucket_counts.map((e) => Math.round(e));
+    }
+    if (message.sum_seconds !== 0) {
+      obj.sumSeconds = floatToJson(message.sum_seconds);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.errors) {
+      const entries = globalThis.Object.entries(message.errors) as [string, number][];
+      if (entries.length > 0) {
+        obj.errors = {};
+        entries.forEach(([k, v]) => {
+          obj.errors[k] = Math.round(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlurmrestdRequests>, I>>(base?: I): SlurmrestdRequests {
+    return SlurmrestdRequests.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlurmrestdRequests>, I>>(object: I): SlurmrestdRequests {
+    const message = createBaseSlurmrestdRequests();
+    message.method = object.method ?? "";
+    message.path = object.path ?? "";
+    message.le = object.le?.map((e) => e) || [];
+    message.bucket_counts = object.bucket_counts?.map((e) => e) || [];
+    message.sum_seconds = object.sum_seconds ?? 0;
+    message.count = object.count ?? 0;
+    message.errors = (globalThis.Object.entries(object.errors ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSlurmrestdRequests_ErrorsEntry(): SlurmrestdRequests_ErrorsEntry {
+  return { key: "", value: 0 };
+}
+
+export const SlurmrestdRequests_ErrorsEntry: MessageFns<SlurmrestdRequests_ErrorsEntry> = {
+  encode(message: SlurmrestdRequests_ErrorsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlurmrestdRequests_ErrorsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlurmrestdRequests_ErrorsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlurmrestdRequests_ErrorsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SlurmrestdRequests_ErrorsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlurmrestdRequests_ErrorsEntry>, I>>(base?: I): SlurmrestdRequests_ErrorsEntry {
+    return SlurmrestdRequests_ErrorsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlurmrestdRequests_ErrorsEntry>, I>>(
+    object: I,
+  ): SlurmrestdRequests_ErrorsEntry {
+    const message = createBaseSlurmrestdRequests_ErrorsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };

@@ -2,11 +2,20 @@
 // deadline per attempt, bounded retries with exponential backoff and full jitter (a 429's
 // Retry-After wins, capped at max_backoff), and a delivery-log line per attempt (the channel's
 // secrets redacted, should a receiver echo them). Never throws:
-// the outcome is in the log, and the hub keeps serving whatever a receiver does.
+// the outcome is in the log, and the hub keeps serving whatever a receiver does. Each attempt and
+// each settled notification is counted here (delivery-stats.ts: sfleet_notification*).
+//
+// Spans: one `hub.notify` per attempt, a child of the alert's cause (the `hub.alert.fire` span of
+// the evaluation that fired it, itself a child of the apply that brought the state it saw; see
+// alerting.ts) and linked to every other cause of the group. A child, not only a link, even for a
+// step sent long after the firing: the trace keeps the cause's sampling decision (a link carries
+// none, and a new root at 1% would lose 99 of every 100 later steps), and the one trace then
+// shows the alert's whole paging story.
 import type { Clock } from '../../../shared/clock/index.js';
 import { endSpan, SpanKind, type Tracing } from '../../../shared/tracing/index.js';
 import type { ChannelConfig } from '../config.js';
 import type { DeliveryLog } from './delivery-log.js';
+import { DeliveryStats } from './delivery-stats.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
 
 export interface DeliverDeps {
@@ -16,6 +25,13 @@ export interface DeliverDeps {
   random?: () => number;
   /** One `hub.notify` span per attempt: channel, type, attempt, outcome, whether it is retried. */
   tracing?: Tracing;
+  /** Counts attempts and settled notifications per channel (default: a fresh one). */
+  stats?: DeliveryStats;
+}
+
+export interface DeliverOptions {
+  /** W3C traceparents of what caused the notification (the alerts' fire spans): the first is the span's parent, all are its links. */
+  causes?: readonly string[];
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -24,6 +40,7 @@ export class Deliverer {
   private readonly sent = new Map<string, number[]>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  readonly stats: DeliveryStats;
 
   constructor(
     private readonly channels: ReadonlyMap<string, { config: ChannelConfig; notifier: Notifier }>,
@@ -31,6 +48,7 @@ export class Deliverer {
   ) {
     this.sleep = deps.sleep ?? realSleep;
     this.random = deps.random ?? Math.random;
+    this.stats = deps.stats ?? new DeliveryStats(channels.keys());
   }
 
   has(channel: string): boolean {
@@ -38,18 +56,28 @@ export class Deliverer {
   }
 
   /** Delivers with retries; resolves with the final outcome (delivered, rejected or failed). */
-  async deliver(channel: string, n: Notification): Promise<'delivered' | 'rejected' | 'failed'> {
+  async deliver(channel: string, n: Notification, opts: DeliverOptions = {}): Promise<'delivered' | 'rejected' | 'failed'> {
     const entry = this.channels.get(channel);
     const base = { channel, notification_id: n.id, group_key: n.group_key, dedup_key: n.dedup_key, status: n.status, ...(n.possible_duplicate ? { possible_duplicate: true } : {}), ...(n.recipient ? { recipient: n.recipient } : {}) };
     if (!entry) {
+      // Not counted: a name outside the config would be an unbounded label (the delivery log has it).
       this.deps.log.add({ ...base, type: 'unknown', at: this.iso(), attempt: 0, outcome: 'rejected', reason: `no channel named "${channel}"`, duration_ms: 0 });
       return 'rejected';
     }
     const { config, notifier } = entry;
+    const first = this.deps.clock.now();
+    const causes = opts.causes ?? [];
     for (let attempt = 1; ; attempt++) {
       await this.takeToken(channel, config.rate_limit);
       const started = this.deps.clock.now();
-      const span = this.deps.tracing?.enabled ? this.deps.tracing.startSpan('hub.notify', { kind: SpanKind.CLIENT, attributes: { 'sfleet.channel': channel, 'sfleet.channel_type': config.type, 'sfleet.attempt': attempt, 'sfleet.notification_id': n.id, 'sfleet.status': n.status } }) : undefined;
+      const span = this.deps.tracing?.enabled
+        ? this.deps.tracing.startSpan('hub.notify', {
+            kind: SpanKind.CLIENT,
+            parent: causes[0],
+            links: this.deps.tracing.links(causes),
+            attributes: { 'sfleet.channel': channel, 'sfleet.channel_type': config.type, 'sfleet.attempt': attempt, 'sfleet.notification_id': n.id, 'sfleet.status': n.status, 'sfleet.step': n.step, 'sfleet.group_key': n.group_key },
+          })
+        : undefined;
       let result: SendResult;
       const signal = AbortSignal.timeout(config.timeout);
       try {
@@ -65,7 +93,11 @@ export class Deliverer {
         span.setAttributes({ 'sfleet.outcome': outcome, 'sfleet.retry': outcome === 'retry' });
         endSpan(span, outcome === 'delivered' ? undefined : (reason ?? outcome));
       }
-      if (outcome !== 'retry') return outcome;
+      this.stats.attempt(channel, outcome);
+      if (outcome !== 'retry') {
+        this.stats.settled(channel, outcome, (this.deps.clock.now() - first) / 1000);
+        return outcome;
+      }
       const backoff = Math.min(config.max_backoff, config.backoff * 2 ** (attempt - 1));
       const wait = result.outcome === 'retry' && result.retryAfterMs !== undefined ? Math.min(config.max_backoff, result.retryAfterMs) : backoff / 2 + this.random() * (backoff / 2);
       await this.sleep(wait);
