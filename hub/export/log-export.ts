@@ -97,16 +97,18 @@ const auditRow = (r: AuditRecord): SpecRow => ({
   transport: r.transport, prev_hash: r.prev_hash, hash: r.hash,
 });
 
-/** This hub's records after seq `from` up to seq `through`, page by page (each page at most 1 MiB). */
+/** This hub's records after seq `from` up to seq `through`, in batches; each audit file is read once. */
 function* auditPages(audit: AuditLog, req: AuditExportRequest, from: number, through: number): Generator<AuditRecord[]> {
-  let cursor: number | undefined = from > 0 ? from : undefined;
-  for (;;) {
-    const page = audit.query({ user: req.user, action: req.action, since: req.since, until: req.until, limit: BATCH_ROWS, ...(cursor !== undefined ? { cursor } : {}), ...(req.allow ? { allow: req.allow } : {}) });
-    const items = page.items.filter((r) => r.seq <= through);
-    if (items.length) yield items;
-    if (page.next_cursor === null || items.length < page.items.length) return;
-    cursor = Number(page.next_cursor);
+  let batch: AuditRecord[] = [];
+  for (const r of audit.scan({ user: req.user, action: req.action, since: req.since, until: req.until, ...(from > 0 ? { cursor: from } : {}), ...(req.allow ? { allow: req.allow } : {}) })) {
+    if (r.seq > through) break;
+    batch.push(r);
+    if (batch.length >= BATCH_ROWS) {
+      yield batch;
+      batch = [];
+    }
   }
+  if (batch.length) yield batch;
 }
 
 export async function exportAudit(deps: SpecExportDeps & { audit: AuditLog }, req: AuditExportRequest): Promise<SpecExport> {
