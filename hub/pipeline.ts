@@ -74,7 +74,7 @@ export class HubPipeline implements IngestPath {
     const { events, store } = this.deps;
     // Events first: durable and deduplicated by id, so a crash before the ack only means the
     // agent resends them and nothing is recorded twice.
-    for (const delta of deltas) events?.record(cluster, delta.events);
+    for (const delta of deltas) events?.record(cluster, delta.events, delta);
     await store?.appendBatchDurable(deltas.map((delta) => ({ delta, encoded: this.encoded.get(delta) })));
   }
 

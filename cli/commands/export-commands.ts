@@ -7,6 +7,9 @@
 // which is fsynced and renamed to OUT only once the whole answer arrived; on any failure (a
 // full disk, a hub that stops mid-stream) the partial file is removed and OUT is untouched.
 // The cursor file is replaced (write, fsync, rename) only after the export itself is in place.
+// A cursor the hub can no longer continue (it restarted, or another hub of the group did not keep
+// the changes since: SF_EXPORT_CURSOR_TOO_OLD) gets a full export in its place, and the user is
+// told to replace what they hold with it: applied as changes it would leave deleted rows behind.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
@@ -14,9 +17,11 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { CURSOR_HEADER, EXPORT_FORMATS, ROWS_HEADER, type ExportFormat } from '../../shared/export/index.js';
+import { HubRequestError } from '../client/hub-client.js';
 import { clientFrom, withConnection } from './connection-options.js';
 
 const KINDS = ['jobs', 'nodes', 'events', 'audit', 'history'];
+const CURSOR_TOO_OLD = 'SF_EXPORT_CURSOR_TOO_OLD';
 const FILTERS = ['cluster', 'user', 'account', 'partition', 'qos', 'state', 'type', 'action', 'since', 'until'] as const;
 /** The filters each kind takes (the hub refuses others; said here first, by name). */
 const KIND_FILTERS: Record<string, readonly (typeof FILTERS)[number][]> = {
@@ -119,7 +124,14 @@ export function registerExportCommands(program: Command): void {
     const cursor = opts.cursor ? await readCursor(opts.cursor) : undefined;
     // The first run of a series sends an empty cursor: the hub starts keeping track of changes for it.
     if (opts.cursor) q.set('cursor', cursor ?? '');
-    const res = await clientFrom(opts).download(`/api/v1/export/${kind}?${q}`);
+    const client = clientFrom(opts);
+    let full = false;
+    const res = await client.download(`/api/v1/export/${kind}?${q}`).catch(async (err: unknown) => {
+      if (!(cursor && err instanceof HubRequestError && err.code === CURSOR_TOO_OLD)) throw err;
+      full = true;
+      q.set('cursor', '');
+      return client.download(`/api/v1/export/${kind}?${q}`);
+    });
     const next = res.headers[CURSOR_HEADER];
     try {
       if (opts.file) await writeAtomically(opts.file, (partial) => pipeline(res, createWriteStream(partial, { flags: 'wx', mode: 0o600 })));
@@ -133,5 +145,11 @@ export function registerExportCommands(program: Command): void {
       await fh.close();
     });
     if (opts.file) process.stderr.write(`${res.headers[ROWS_HEADER] ?? '?'} rows written to ${opts.file}\n`);
+    if (full) {
+      process.stderr.write(
+        `cursor too old: the hub no longer knows every change since ${opts.cursor} (it restarted, or is another hub of the group); ` +
+          `this is a FULL export, not changes: replace what you hold from earlier runs with it. ${opts.cursor} now continues from it.\n`,
+      );
+    }
   });
 }

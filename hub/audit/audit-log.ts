@@ -10,7 +10,7 @@ import { ChainWriter, dayOf, type PendingRecord } from './chain-writer.js';
 import type { AuditConfig } from './config.js';
 import { AuditWriteError } from './errors.js';
 import { levelFor, type AuditRule } from './policy.js';
-import { queryAudit, type AuditQuery } from './query.js';
+import { queryAudit, scanAudit, type AuditQuery } from './query.js';
 import type { AuditEvent, AuditLevel, AuditLine, AuditRecord, RetentionInfo } from './record.js';
 import { AuditFallback } from './fallback.js';
 import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
@@ -290,6 +290,11 @@ export class AuditLog {
 
   query(q: AuditQuery): { items: AuditRecord[]; next_cursor: string | null } {
     return queryAudit(this.files, q);
+  }
+
+  /** The records matching `q` after seq `q.cursor`, oldest first, unpaged (exports). */
+  scan(q: Omit<AuditQuery, 'limit' | 'maxBytes'>): Generator<AuditRecord> {
+    return scanAudit(this.files, q);
   }
 
   verify(): VerifyResult {

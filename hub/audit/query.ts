@@ -41,11 +41,9 @@ function firstSeq(files: AuditFiles, name: string): number {
 const matches = (pattern: string | undefined, value: string): boolean =>
   pattern === undefined || (pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern);
 
-export function queryAudit(files: AuditFiles, q: AuditQuery): { items: AuditRecord[]; next_cursor: string | null } {
+/** The records matching `q` after seq `q.cursor`, oldest first, with their line's length; each file read once. */
+function* matching(files: AuditFiles, q: Omit<AuditQuery, 'limit' | 'maxBytes'>): Generator<[AuditRecord, number]> {
   const names = files.list();
-  const items: AuditRecord[] = [];
-  const maxBytes = q.maxBytes ?? AUDIT_PAGE_BYTES;
-  let bytes = 0;
   const sinceDay = q.since !== undefined ? dayOf(q.since) : undefined;
   const untilDay = q.until !== undefined ? dayOf(q.until) : undefined;
   for (const [i, name] of names.entries()) {
@@ -71,11 +69,28 @@ export function queryAudit(files: AuditFiles, q: AuditQuery): { items: AuditReco
       if (q.outcome !== undefined && line.outcome !== q.outcome) continue;
       if (!matches(q.action, line.action) || !matches(q.resource, line.resource)) continue;
       if (q.allow && !q.allow(line)) continue;
-      const full = items.length === q.limit || (items.length > 0 && bytes + raw.length > maxBytes);
-      if (full) return { items, next_cursor: String(items[items.length - 1].seq) };
-      bytes += raw.length;
-      items.push(line);
+      yield [line, raw.length];
     }
   }
+}
+
+export function queryAudit(files: AuditFiles, q: AuditQuery): { items: AuditRecord[]; next_cursor: string | null } {
+  const items: AuditRecord[] = [];
+  const maxBytes = q.maxBytes ?? AUDIT_PAGE_BYTES;
+  let bytes = 0;
+  for (const [line, length] of matching(files, q)) {
+    const full = items.length === q.limit || (items.length > 0 && bytes + length > maxBytes);
+    if (full) return { items, next_cursor: String(items[items.length - 1].seq) };
+    bytes += length;
+    items.push(line);
+  }
   return { items, next_cursor: null };
+}
+
+/**
+ * Every record matching `q` after seq `q.cursor`, oldest first, unpaged: an export reads each file
+ * once (paging through queryAudit would parse a file again for every page of it).
+ */
+export function* scanAudit(files: AuditFiles, q: Omit<AuditQuery, 'limit' | 'maxBytes'>): Generator<AuditRecord> {
+  for (const [line] of matching(files, q)) yield line;
 }

@@ -25,7 +25,7 @@ import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
 import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
-import { ExportSourceMissingError, ExportWriteError } from '../export/index.js';
+import { ExportCursorTooOldError, ExportSourceMissingError, ExportWriteError } from '../export/index.js';
 import { SecurityStoreUnavailableError } from '../security-store/index.js';
 import { InFlightBudgetError } from '../limits/index.js';
 import { HubStartError } from '../start/index.js';
@@ -118,6 +118,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new HistoryDisabledError(), meaning: 'history.enabled is false on this hub: there is no job history to query or report on.' },
       { example: () => new HistoryNotOwnerError('this hub does not own cluster a; its owner writes its history'), meaning: 'Only the hub that owns a cluster writes its job history (so each run is stored once); another hub refuses, and a cluster name that cannot name a partition directory is refused too.' },
       { example: () => new ExportWriteError('the Parquet file could not be written in /var/lib/sfleet/history/export-scratch: No space left on device'), meaning: 'A Parquet export is written to the hub\'s scratch directory before it is sent, and that write failed (a full disk): the partial file was removed and nothing was sent.' },
+      { example: () => new ExportCursorTooOldError(['east']), meaning: 'An incremental jobs or nodes export whose cursor is older than what this hub knows of a cluster\'s changes (the hub restarted, or never exported incrementally before, or trimmed its change journal): its deletes since are unknown, so nothing was sent. Export again with an empty cursor (`cursor=`) and replace what you hold with that full export; `sfleet export --cursor FILE` does this itself and says so.' },
       { example: () => new ExportSourceMissingError('this hub keeps no audit log to export'), meaning: 'What the export would read is not kept by this hub (an audit export from a hub running without its audit log); nothing was exported.' },
       { example: () => new BackupCorruptError('backup 20261206T020000Z-3f9a1c: object data/users.json does not match its checksum (sha256)'), meaning: 'An object or the manifest of a backup is changed, truncated or missing: verify reports it, and a restore refuses the backup and writes nothing.' },
       { example: () => new BackupKeyError('backup 20261206T020000Z-3f9a1c was encrypted with env key SFLEET_BACKUP_KEY v1, which the configured env key OTHER_KEY cannot open'), meaning: 'The configured backup key (backup.encryption, or the hub\'s key provider) cannot open the backup\'s data key: restore with the key the backup was made with.' },

@@ -3,6 +3,11 @@
 // `<data_dir>/events/events.log` (RecordLog framing, fsync'd before the delta is acked), so a
 // restarted hub still lists recent events. Deduplicated by event id: a delta the agent resends
 // after a hub crash brings the same ids again and adds nothing.
+//
+// Each event keeps where it entered (its position, for incremental exports that never skip one,
+// hub/export/README.md): an agent's event the (epoch, seq) of the delta that carried it, the same
+// on every hub of a group; an event the hub made itself (alerts, quota actions) a number of this
+// hub that only grows, under the source `@<hub id>`. Positions are stored with the event.
 import { join } from 'node:path';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
@@ -28,6 +33,18 @@ export interface EventView {
   attributes: Record<string, string>;
 }
 
+/** Where an event entered: `source` is its cluster (a delta's [epoch, seq]) or `@<hub id>` ([n]). */
+export interface EventPosition {
+  source: string;
+  at: readonly number[];
+}
+
+/** A delta's position: the events it carries are positioned at it. */
+export interface DeltaPosition {
+  epoch: number;
+  seq: number;
+}
+
 export interface EventQuery {
   cluster?: string;
   /** One type or a comma list. */
@@ -45,6 +62,8 @@ export interface EventLogOptions {
   dataDir?: string;
   /** Events kept (in memory and after a restart); default 10,000. */
   capacity?: number;
+  /** This hub's id: the source of the events it makes itself (default "hub"). */
+  hubId?: string;
 }
 
 const SEVERITIES = new Set(['info', 'warning', 'critical']);
@@ -61,12 +80,18 @@ export class EventLog {
   private readonly log?: RecordLog;
   /** Records in the file: rewritten down to `capacity` when it reaches twice that. */
   private fileRecords = 0;
+  /** Per event id, where it entered (events an earlier version wrote have none). */
+  private readonly positions = new Map<string, EventPosition>();
+  private readonly localSource: string;
+  /** The last position of an event this hub made: the next is above it and at least the clock. */
+  private lastLocal = 0;
 
   constructor(
     opts: EventLogOptions,
     private readonly deps: { logger: Logger; clock?: () => number; atRest?: AtRest; faults?: WriteFaults },
   ) {
     this.capacity = Math.max(1, opts.capacity ?? 10_000);
+    this.localSource = `@${opts.hubId ?? 'hub'}`;
     if (!opts.dataDir) return;
     // Sealed when encryption is on; a log that fails authentication is set aside, not a crash loop.
     const path = join(opts.dataDir, 'events', 'events.log');
@@ -84,8 +109,10 @@ export class EventLog {
     let unreadable = 0;
     for (const record of opened.records) {
       try {
-        const view = JSON.parse(Buffer.from(record).toString('utf8')) as EventView;
-        if (typeof view?.id === 'string' && !this.ids.has(view.id)) this.keep(view);
+        const { _src, _at, ...view } = JSON.parse(Buffer.from(record).toString('utf8')) as EventView & { _src?: unknown; _at?: unknown };
+        if (typeof view?.id !== 'string' || this.ids.has(view.id)) continue;
+        this.keep(view);
+        if (typeof _src === 'string' && Array.isArray(_at) && _at.every((n) => Number.isSafeInteger(n))) this.place(view.id, { source: _src, at: _at as number[] });
       } catch {
         unreadable++;
       }
@@ -97,9 +124,10 @@ export class EventLog {
   /**
    * Records the events of one applied delta from `cluster`'s agent. Durable when it returns.
    * An agent speaks for its own cluster only: the cluster field is the stream's, whatever the
-   * event says. Returns the events that were new.
+   * event says. `delta`: the delta that carried them (absent: events this hub made itself).
+   * Returns the events that were new.
    */
-  record(cluster: string, events: readonly FleetEvent[]): EventView[] {
+  record(cluster: string, events: readonly FleetEvent[], delta?: DeltaPosition): EventView[] {
     if (events.length === 0) return [];
     const receivedAt = new Date((this.deps.clock ?? Date.now)()).toISOString();
     const fresh: EventView[] = [];
@@ -111,9 +139,15 @@ export class EventLog {
       fresh.push(view);
     }
     if (fresh.length === 0) return [];
+    const at = (): EventPosition => {
+      if (delta) return { source: cluster, at: [delta.epoch, delta.seq] };
+      this.lastLocal = Math.max(this.lastLocal + 1, (this.deps.clock ?? Date.now)());
+      return { source: this.localSource, at: [this.lastLocal] };
+    };
+    const placed = fresh.map(at);
     if (this.log) {
       try {
-        this.log.append(...fresh.map((v) => Buffer.from(JSON.stringify(v))));
+        this.log.append(...fresh.map((v, i) => this.stored(v, placed[i])));
       } catch (err) {
         // Not kept: the delta is not acked, the agent sends it again and these events with it.
         this.deps.faults?.failed(EVENTS_STORE, err);
@@ -122,9 +156,12 @@ export class EventLog {
       this.deps.faults?.ok(EVENTS_STORE);
       this.fileRecords += fresh.length;
     }
-    for (const view of fresh) this.keep(view);
+    fresh.forEach((view, i) => {
+      this.keep(view);
+      this.place(view.id, placed[i]);
+    });
     if (this.log && this.fileRecords >= 2 * this.capacity) {
-      this.log.rewrite(this.items.map((v) => Buffer.from(JSON.stringify(v))));
+      this.log.rewrite(this.items.map((v) => this.stored(v)));
       this.fileRecords = this.items.length;
     }
     for (const view of fresh) for (const listener of this.listeners) listener(view);
@@ -137,6 +174,11 @@ export class EventLog {
       (e) => (!q.cluster || e.cluster === q.cluster) && (!types || types.has(e.type)) && (q.sinceMs === undefined || Date.parse(e.occurred_at) >= q.sinceMs) && (!q.allow || q.allow(e)),
     );
     return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
+  }
+
+  /** Where `event` entered; undefined for an event an earlier version recorded. */
+  positionOf(event: EventView): EventPosition | undefined {
+    return this.positions.get(event.id);
   }
 
   get size(): number {
@@ -165,7 +207,7 @@ export class EventLog {
     }
     if (!problem && !this.deps.faults?.degraded().some((f) => f.store === EVENTS_STORE)) return;
     try {
-      log.rewrite(this.items.map((v) => Buffer.from(JSON.stringify(v))));
+      log.rewrite(this.items.map((v) => this.stored(v)));
       this.fileRecords = this.items.length;
       this.deps.faults?.ok(EVENTS_STORE);
       if (problem) this.deps.logger.warn({ why: problem.message, events: this.items.length }, 'events: rewrote events.log from memory');
@@ -183,8 +225,22 @@ export class EventLog {
     this.items.push(view);
     this.ids.add(view.id);
     if (this.items.length > this.capacity) {
-      for (const old of this.items.splice(0, this.items.length - this.capacity)) this.ids.delete(old.id);
+      for (const old of this.items.splice(0, this.items.length - this.capacity)) {
+        this.ids.delete(old.id);
+        this.positions.delete(old.id);
+      }
     }
+  }
+
+  private place(id: string, pos: EventPosition): void {
+    if (!this.ids.has(id)) return;
+    this.positions.set(id, pos);
+    if (pos.source === this.localSource && pos.at[0] > this.lastLocal) this.lastLocal = pos.at[0];
+  }
+
+  /** A record of events.log: the view and its position (`_src`, `_at`, left out of every view). */
+  private stored(view: EventView, pos = this.positions.get(view.id)): Buffer {
+    return Buffer.from(JSON.stringify(pos ? { ...view, _src: pos.source, _at: pos.at } : view));
   }
 }
 

@@ -4,7 +4,9 @@
 //   clocks, so they must be NTP-synchronised);
 // - jobs, nodes: per cluster the (epoch, seq) of the last delta the export included: every hub
 //   of a group applies the same deltas under the same (epoch, seq);
-// - events: per cluster the newest occurred_at exported (the agent's time, the same on every hub);
+// - events (v2): per source the position of the last event exported: a cluster's [epoch, seq] of
+//   the delta that carried it (the same on every hub), `@<hub id>` [n] for events a hub made
+//   itself. Version 1 held per cluster the newest occurred_at: still read, and upgraded;
 // - audit: per hub id the last seq exported of that hub's own chain.
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../../shared/errors/index.js';
@@ -16,6 +18,8 @@ export type Positions = Record<string, number[]>;
 
 export interface ExportCursor {
   kind: CursorKind;
+  /** 1, or 2 for events whose positions are where events entered (1: occurred_at marks). */
+  version?: 1 | 2;
   /** history: rows written after this mark (epoch ms) are new since the last export; 0 for the others. */
   through: number;
   /** sha256 of the filter the cursor was made with: a cursor is refused under another filter. */
@@ -34,7 +38,7 @@ export function filterFingerprint(filter: Record<string, unknown>): string {
 }
 
 export function encodeCursor(c: ExportCursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, k: c.kind, t: c.through, f: c.filter, ...(c.positions ? { p: c.positions } : {}) })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: c.version ?? 1, k: c.kind, t: c.through, f: c.filter, ...(c.positions ? { p: c.positions } : {}) })).toString('base64url');
 }
 
 const NOT_OURS = 'cursor: not a cursor this hub wrote (start without --cursor, or use the file the last export wrote)';
@@ -58,12 +62,13 @@ export function decodeCursor(text: string, kind: CursorKind, filter: string): Ex
   } catch {
     throw new BadRequestError(NOT_OURS);
   }
-  if (parsed.v !== 1 || typeof parsed.t !== 'number' || !Number.isSafeInteger(parsed.t) || parsed.t < 0 || typeof parsed.f !== 'string') {
+  // Version 2 is of events only: a hub of an earlier version refuses it as not its own.
+  if ((parsed.v !== 1 && !(parsed.v === 2 && kind === 'events')) || typeof parsed.t !== 'number' || !Number.isSafeInteger(parsed.t) || parsed.t < 0 || typeof parsed.f !== 'string') {
     throw new BadRequestError(NOT_OURS);
   }
   if (parsed.k !== kind) throw new BadRequestError(`cursor: made for an export of ${String(parsed.k)}, not of ${kind}`);
   if (parsed.f !== filter) throw new BadRequestError('cursor: made with other filters (--cluster, --user, --since...); an incremental export must keep the same filters');
   const positions = positionsOf(parsed.p);
   if (kind !== 'history' && !positions) throw new BadRequestError(NOT_OURS);
-  return { kind, through: parsed.t, filter: parsed.f, ...(positions ? { positions } : {}) };
+  return { kind, version: parsed.v, through: parsed.t, filter: parsed.f, ...(positions ? { positions } : {}) };
 }

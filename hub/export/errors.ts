@@ -9,6 +9,24 @@ export class ExportWriteError extends FleetError {
   }
 }
 
+/**
+ * An incremental jobs or nodes export whose cursor is older than what this hub knows of a
+ * cluster's changes (it restarted, did not export incrementally before, or trimmed its journal):
+ * the hub cannot list the deletes since, so it sends nothing. A full export (an empty cursor)
+ * is needed, to replace what the consumer holds; `sfleet export --cursor` does that and says so.
+ */
+export class ExportCursorTooOldError extends FleetError {
+  constructor(clusters: readonly string[]) {
+    const named = clusters.slice(0, 3).join(', ') + (clusters.length > 3 ? ` and ${clusters.length - 3} more` : '');
+    super(
+      'SF_EXPORT_CURSOR_TOO_OLD',
+      `cursor too old: full export needed (this hub does not know every change after the cursor in ${named}: it restarted or did not keep them); export again with an empty cursor and replace what you hold`,
+      410,
+      GrpcStatus.OUT_OF_RANGE,
+    );
+  }
+}
+
 /** What the export would read is not kept by this hub (an audit export from a hub without an audit log). */
 export class ExportSourceMissingError extends UnavailableError {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 // Exports of jobs and nodes (what the hub holds now) read back by independent readers, and
 // their incremental cursors: only what changed since the last run, deletes as tombstones, under
 // the caller's row filter, and a cursor one hub wrote read by another hub of the group (the same
-// deltas under the same (epoch, seq)), or by a hub that did not hear the changes (a reset).
+// deltas under the same (epoch, seq)), or refused by a hub that did not hear the changes (cursor too old).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { wrapObject, type Job } from '../../shared/model/index.js';
 import { FleetState } from '../fleet/index.js';
 import { HistoryEngine } from '../history/index.js';
 import { RowFilter } from '../policy/index.js';
-import { ChangeJournal, exportFleet, filterFingerprint, type FleetExportFilter, type FleetExportRequest } from './index.js';
+import { ChangeJournal, ExportCursorTooOldError, exportFleet, filterFingerprint, type FleetExportFilter, type FleetExportRequest } from './index.js';
 import type { ExportFormat } from './formats.js';
 
 const T0 = Date.UTC(2026, 11, 1, 10);
@@ -104,7 +104,7 @@ describe('export jobs and nodes', () => {
     expect(ops((await exported(h, 'ndjson', { cursor: third.cursor })).bytes)).toEqual(['upsert a/5']);
   });
 
-  it('a cursor written by one hub is read by another hub of the group; a hub that did not hear the changes sends the cluster again after a reset', async () => {
+  it('a cursor written by one hub is read by another hub of the group; a hub that did not hear the changes refuses it (a full export is needed)', async () => {
     const a = hub();
     const b = hub();
     const deltas = [jobDelta([job(1), job(2)], { snapshot: true, epoch: 7, seq: 1 }), jobDelta([job(3)], { epoch: 7, seq: 2 })];
@@ -121,9 +121,14 @@ describe('export jobs and nodes', () => {
     const c = { state: new FleetState() } as { state: FleetState; journal?: ChangeJournal };
     for (const d of [...deltas, next]) c.state.apply(d, { notify: false });
     c.journal = new ChangeJournal(c.state);
-    const reset = ndjson((await exported(c, 'ndjson', { cursor: onA.cursor })).bytes);
-    expect(reset[0]).toMatchObject({ op: 'delete', cluster: 'a', id: null });
-    expect(reset.slice(1).map((r) => r.id).sort()).toEqual([2, 3, 4]);
+    // Sending cluster a's rows as changes would lose the delete of job 1: nothing is sent.
+    await expect(exported(c, 'ndjson', { cursor: onA.cursor })).rejects.toThrow(ExportCursorTooOldError);
+    await expect(exported(c, 'ndjson', { cursor: onA.cursor })).rejects.toThrow(/^cursor too old: full export needed .* in a:/);
+    // The full export that replaces it, and its cursor, from which c is exact again.
+    const full = await exported(c, 'ndjson');
+    expect(ops(full.bytes)).toEqual(['upsert a/2', 'upsert a/3', 'upsert a/4']);
+    c.state.apply(jobDelta([], { epoch: 7, seq: 4, removedJobs: [2] }));
+    expect(ops((await exported(c, 'ndjson', { cursor: full.cursor })).bytes)).toEqual(['delete a/2']);
     // A hub behind the cursor (replication lag) sends nothing and keeps the cursor's position.
     const behind = hub();
     behind.state.apply(deltas[0]);

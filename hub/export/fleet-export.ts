@@ -5,8 +5,9 @@
 // Incremental (change-journal.ts): per cluster, the cursor holds the (epoch, seq) the last export
 // went to. Objects changed after it are upserts; objects removed after it, and objects that
 // changed and no longer match the export's filter (a job that left --state RUNNING), are deletes.
-// A cluster the journal cannot answer for (the cursor is older than what this hub heard) is sent
-// whole after a delete row that names only the cluster.
+// A cluster the journal cannot answer for (the cursor is older than what this hub heard) makes
+// the whole export refused (ExportCursorTooOldError): its deletes since are unknown, and a
+// consumer given only changes would keep rows that are gone. The answer is a full export.
 import type { FleetState } from '../fleet/index.js';
 import { jobMatcher, type JobFilter } from '../fleet/index.js';
 import type { RowFilter } from '../policy/index.js';
@@ -14,6 +15,7 @@ import type { Job, Node } from '../../shared/model/index.js';
 import { BadRequestError } from '../../shared/errors/index.js';
 import { comparePositions, type ChangeJournal, type JournalKind, type Position, type Removed } from './change-journal.js';
 import { decodeCursor, encodeCursor, type Positions } from './cursor.js';
+import { ExportCursorTooOldError } from './errors.js';
 import type { ExportFormat } from './formats.js';
 import { JOBS_SPEC, NODES_SPEC } from './kind-specs.js';
 import type { RowSpec, SpecRow } from './row-spec.js';
@@ -75,16 +77,16 @@ function nodeRow(n: Node): SpecRow {
   };
 }
 
-/** A delete row: the key (or only the cluster: a reset), every other column null. */
-function deleteRow(spec: RowSpec, cluster: string, key?: string | number): SpecRow {
+/** A delete row: the key, every other column null. */
+function deleteRow(spec: RowSpec, cluster: string, key: string | number): SpecRow {
   const row: SpecRow = { op: 'delete' };
   for (const c of spec.columns) row[c.name] = null;
   row.cluster = cluster;
-  if (key !== undefined) row[spec.columns[1].name] = key;
+  row[spec.columns[1].name] = key;
   return row;
 }
 
-type Item = { upsert: Job | Node } | { delete: string | number; cluster: string } | { reset: string };
+type Item = { upsert: Job | Node } | { delete: string | number; cluster: string };
 
 interface KindOps {
   journal: JournalKind;
@@ -134,6 +136,7 @@ export async function exportFleet(deps: FleetExportDeps, req: FleetExportRequest
   const rowKind = ops.journal;
   const visible = (o: unknown): boolean => req.rows.allows(rowKind, o);
   const items: Item[] = [];
+  const tooOld: string[] = [];
   const positions: Positions = { ...(after ?? {}) };
   for (const record of deps.state.clusters.values()) {
     if (req.filter.cluster !== undefined && record.name !== req.filter.cluster) continue;
@@ -145,7 +148,7 @@ export async function exportFleet(deps: FleetExportDeps, req: FleetExportRequest
     positions[record.name] = [...now];
     const changes = deps.journal ? deps.journal.since(record.name, rowKind, from) : 'all';
     if (changes === 'all') {
-      if (from) items.push({ reset: record.name });
+      if (from) tooOld.push(record.name);
       for (const o of objects.values()) if (visible(o) && matches(o as unknown as Record<string, unknown>)) items.push({ upsert: o });
       continue;
     }
@@ -159,11 +162,11 @@ export async function exportFleet(deps: FleetExportDeps, req: FleetExportRequest
     }
     for (const r of changes.removed) if (tombstoneVisible(r, visible, req.filter)) items.push({ delete: r.key, cluster: record.name });
   }
+  if (tooOld.length) throw new ExportCursorTooOldError(tooOld);
   const cursor = encodeCursor({ kind: req.kind, through: 0, filter: req.fingerprint, positions });
   const view = req.view ?? ((n: Node) => n);
   const row = (item: Item): SpecRow => {
     if ('upsert' in item) return ops.toRow(req.kind === 'nodes' ? view(item.upsert as Node) : item.upsert);
-    if ('reset' in item) return deleteRow(ops.spec, item.reset);
     return deleteRow(ops.spec, item.cluster, item.delete);
   };
   const { contentType, body } = await specBody(deps, ops.spec, req.format, () => batches(items, row));

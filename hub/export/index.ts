@@ -4,7 +4,7 @@ export { exportHistory, type HistoryExport, type HistoryExportDeps, type History
 export { EXPORT_FORMATS, CONTENT_TYPES, type ExportFormat, type ExportRow } from './formats.js';
 export { filterFingerprint, decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, type ExportCursor } from './cursor.js';
 export { HISTORY_AVRO_SCHEMA } from './history-avro.js';
-export { ExportSourceMissingError, ExportWriteError } from './errors.js';
+export { ExportCursorTooOldError, ExportSourceMissingError, ExportWriteError } from './errors.js';
 export { ChangeJournal } from './change-journal.js';
 export { exportFleet, type FleetExportFilter, type FleetExportRequest } from './fleet-export.js';
 export { exportAudit, exportEvents } from './log-export.js';

@@ -43,10 +43,10 @@ describe('export events', () => {
     const window = await exportEvents({ ...deps(), events }, { format: 'ndjson', fingerprint: 'g', since: T0 + 500, until: T0 + 2000 });
     expect((await lines(window.body)).map((e) => e.id)).toEqual(['e2', 'w1']);
     events.record('east', [event('e4', T0 + 3000, { account: 'research' }), event('e5', T0 + 3000, { account: 'physics' })]);
-    events.record('west', [event('w0', T0 + 100)]); // older than the cursor's mark for west: an agent's clock went back
+    events.record('west', [event('w0', T0 + 100)]); // it occurred before what the first export sent (an agent's clock went back), but arrived after it
     const second = await exportEvents({ ...deps(), events }, { format: 'ndjson', fingerprint: 'f', allow, cursor: first.cursor });
-    expect((await lines(second.body)).map((e) => e.id)).toEqual(['e4']);
-    expect(decodeCursor(second.cursor, 'events', 'f').positions).toEqual({ east: [T0 + 3000], west: [T0 + 500] });
+    expect((await lines(second.body)).map((e) => e.id)).toEqual(['e4', 'w0']);
+    expect((await lines((await exportEvents({ ...deps(), events }, { format: 'ndjson', fingerprint: 'f', allow, cursor: second.cursor })).body))).toEqual([]);
 
     const file = join(dir, 'events.parquet');
     writeFileSync(file, await buffer((await exportEvents({ ...deps(), events }, { format: 'parquet', fingerprint: 'h' })).body));
@@ -54,6 +54,57 @@ describe('export events', () => {
     const rows = (await reader.runAndReadAll(`SELECT id, typeof(occurred_at) AS t, attributes['account'] AS account FROM read_parquet('${file}') WHERE id = 'e1'`)).getRowObjectsJS();
     expect(rows).toEqual([{ id: 'e1', t: 'TIMESTAMP WITH TIME ZONE', account: 'research' }]);
     reader.closeSync();
+  });
+});
+
+describe('incremental events export: exactly once, whatever occurred_at says', () => {
+  const ids = async (events: EventLog, cursor: string | undefined): Promise<{ ids: unknown[]; cursor: string }> => {
+    const out = await exportEvents({ ...deps(), events }, { format: 'ndjson', fingerprint: 'f', ...(cursor !== undefined ? { cursor } : {}) });
+    return { ids: (await lines(out.body)).map((e) => e.id), cursor: out.cursor };
+  };
+
+  it('exports events of the same millisecond on both sides of an export each exactly once, across a restart of the log', async () => {
+    const logDir = mkdtempSync(join(dir, 'events-'));
+    let clock = T0;
+    let events = new EventLog({ dataDir: logDir, hubId: 'hub-a' }, { logger: silentLogger(), clock: () => clock });
+    // Agents' events come in deltas; alerts and quota actions are the hub's own.
+    events.record('east', [event('m', T0), event('z', T0)], { epoch: 7, seq: 1 });
+    events.record('east', [event('own-1', T0)]);
+    const first = await ids(events, undefined);
+    expect(first.ids).toEqual(['m', 'z', 'own-1']);
+    // The same millisecond again, arriving after the export, with ids that sort before and after.
+    events.record('east', [event('a', T0), event('y', T0)], { epoch: 7, seq: 2 });
+    events.record('east', [event('own-2', T0)]);
+    const second = await ids(events, first.cursor);
+    expect(second.ids).toEqual(['a', 'y', 'own-2']);
+    expect((await ids(events, second.cursor)).ids).toEqual([]);
+
+    // The positions are kept in events.log: a restarted hub still sends only what arrived since.
+    events.close();
+    clock = T0 - 60_000; // the hub's clock went back over the restart: its own events still come after
+    events = new EventLog({ dataDir: logDir, hubId: 'hub-a' }, { logger: silentLogger(), clock: () => clock });
+    expect((await ids(events, second.cursor)).ids).toEqual([]);
+    events.record('east', [event('b', T0)], { epoch: 7, seq: 3 });
+    events.record('east', [event('own-3', T0)]);
+    const third = await ids(events, second.cursor);
+    expect(third.ids).toEqual(['b', 'own-3']);
+    expect((await ids(events, third.cursor)).ids).toEqual([]);
+    events.close();
+  });
+
+  it('reads a cursor of the earlier form (the newest occurred_at per cluster) and upgrades it', async () => {
+    const events = new EventLog({ hubId: 'hub-a' }, { logger: silentLogger() });
+    events.record('east', [event('e1', T0 - 1000), event('e2', T0)], { epoch: 7, seq: 1 });
+    const old = Buffer.from(JSON.stringify({ v: 1, k: 'events', t: 0, f: 'f', p: { east: [T0] } })).toString('base64url');
+    events.record('east', [event('e3', T0)], { epoch: 7, seq: 2 }); // the same millisecond as the old mark, arrived after it
+    events.record('west', [event('w1', T0 - 5000)], { epoch: 3, seq: 9 });
+    // That millisecond is sent again (e2, once more: at least once), nothing before it of a cluster the cursor names.
+    const upgraded = await ids(events, old);
+    expect(upgraded.ids).toEqual(['e2', 'e3', 'w1']);
+    expect(decodeCursor(upgraded.cursor, 'events', 'f')).toMatchObject({ version: 2, positions: { east: [7, 2], west: [3, 9] } });
+    expect((await ids(events, upgraded.cursor)).ids).toEqual([]);
+    events.record('east', [event('e4', T0 - 9000)], { epoch: 8, seq: 1 });
+    expect((await ids(events, upgraded.cursor)).ids).toEqual(['e4']);
   });
 });
 

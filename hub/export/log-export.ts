@@ -2,14 +2,16 @@
 // was added (there is nothing to delete: events leave the hub's log only by its capacity, audit
 // records only by retention, and neither is a change to the fleet).
 // - events: the hub's event log under the caller's row filter (cluster, and an event's account);
-//   --since/--until bound occurred_at. The cursor holds per cluster the newest occurred_at
-//   exported (the agent's time: the same on every hub of a group).
+//   --since/--until bound occurred_at. The cursor holds per source where the last event the
+//   export saw entered (EventLog.positionOf: a delta's (epoch, seq), the same on every hub of a
+//   group, or a hub's own count): an event that arrives later is after it, whatever its
+//   occurred_at says, so none is skipped or sent twice.
 // - audit: this hub's own chain (each hub of a group writes its own), a tenant caller's records
 //   about its tenant only; --since/--until bound the record's time. The cursor holds per hub id
 //   the last seq exported, so one cursor file serves exports from every hub of a group in turn.
 import type { AuditLog, AuditRecord } from '../audit/index.js';
-import type { EventLog, EventView } from '../events/index.js';
-import { decodeCursor, encodeCursor, type Positions } from './cursor.js';
+import type { EventLog, EventPosition, EventView } from '../events/index.js';
+import { decodeCursor, encodeCursor, type ExportCursor, type Positions } from './cursor.js';
 import type { ExportFormat } from './formats.js';
 import { AUDIT_SPEC, EVENTS_SPEC } from './kind-specs.js';
 import type { SpecRow } from './row-spec.js';
@@ -44,20 +46,46 @@ const eventRow = (e: EventView): SpecRow => ({
   occurred_at: Date.parse(e.occurred_at), received_at: Date.parse(e.received_at), attributes: e.attributes,
 });
 
+/** Orders two positions of one source (same length): lexicographic. */
+function comparePosition(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/**
+ * Is `e` new since the cursor? Version 2: entered after the cursor's position for its source (an
+ * event an earlier version recorded has no position: it was there when any v2 cursor was made).
+ * Version 1 (occurred_at marks, upgraded on its first use): occurred at or after the cluster's mark,
+ * so an event of that same millisecond that arrived after the old export is not lost; the ones
+ * the old export sent come once more, with the same ids.
+ */
+function isNew(e: EventView, pos: EventPosition | undefined, cursor: ExportCursor | undefined): boolean {
+  if (!cursor?.positions) return true;
+  if (cursor.version !== 2) {
+    const mark = cursor.positions[e.cluster]?.[0];
+    return mark === undefined || Date.parse(e.occurred_at) >= mark;
+  }
+  if (!pos) return false;
+  const after = cursor.positions[pos.source];
+  return after === undefined || comparePosition(pos.at, after) > 0;
+}
+
 export async function exportEvents(deps: SpecExportDeps & { events?: EventLog }, req: EventExportRequest): Promise<SpecExport> {
-  const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, 'events', req.fingerprint).positions;
-  const positions: Positions = { ...(after ?? {}) };
+  const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, 'events', req.fingerprint);
+  // The next cursor: every source's last position this export saw (sent, or outside its window).
+  const positions: Positions = { ...(after?.version === 2 ? after.positions : {}) };
   const picked: EventView[] = [];
   for (const e of deps.events?.list({ cluster: req.cluster, types: req.types, ...(req.allow ? { allow: req.allow } : {}) }) ?? []) {
+    const pos = deps.events?.positionOf(e);
+    const fresh = isNew(e, pos, after);
+    if (pos && (positions[pos.source] === undefined || comparePosition(pos.at, positions[pos.source]) > 0)) positions[pos.source] = [...pos.at];
+    if (!fresh) continue;
     const t = Date.parse(e.occurred_at);
     if (req.since !== undefined && t < req.since) continue;
     if (req.until !== undefined && t >= req.until) continue;
-    const mark = after?.[e.cluster]?.[0];
-    if (mark !== undefined && t <= mark) continue;
     picked.push(e);
-    if (t > (positions[e.cluster]?.[0] ?? -1)) positions[e.cluster] = [t];
   }
-  const cursor = encodeCursor({ kind: 'events', through: 0, filter: req.fingerprint, positions });
+  const cursor = encodeCursor({ kind: 'events', version: 2, through: 0, filter: req.fingerprint, positions });
   const { contentType, body } = await specBody(deps, EVENTS_SPEC, req.format, () => batches(picked, eventRow));
   return { rows: picked.length, cursor, contentType, body };
 }
@@ -69,16 +97,18 @@ const auditRow = (r: AuditRecord): SpecRow => ({
   transport: r.transport, prev_hash: r.prev_hash, hash: r.hash,
 });
 
-/** This hub's records after seq `from` up to seq `through`, page by page (each page at most 1 MiB). */
+/** This hub's records after seq `from` up to seq `through`, in batches; each audit file is read once. */
 function* auditPages(audit: AuditLog, req: AuditExportRequest, from: number, through: number): Generator<AuditRecord[]> {
-  let cursor: number | undefined = from > 0 ? from : undefined;
-  for (;;) {
-    const page = audit.query({ user: req.user, action: req.action, since: req.since, until: req.until, limit: BATCH_ROWS, ...(cursor !== undefined ? { cursor } : {}), ...(req.allow ? { allow: req.allow } : {}) });
-    const items = page.items.filter((r) => r.seq <= through);
-    if (items.length) yield items;
-    if (page.next_cursor === null || items.length < page.items.length) return;
-    cursor = Number(page.next_cursor);
+  let batch: AuditRecord[] = [];
+  for (const r of audit.scan({ user: req.user, action: req.action, since: req.since, until: req.until, ...(from > 0 ? { cursor: from } : {}), ...(req.allow ? { allow: req.allow } : {}) })) {
+    if (r.seq > through) break;
+    batch.push(r);
+    if (batch.length >= BATCH_ROWS) {
+      yield batch;
+      batch = [];
+    }
   }
+  if (batch.length) yield batch;
 }
 
 export async function exportAudit(deps: SpecExportDeps & { audit: AuditLog }, req: AuditExportRequest): Promise<SpecExport> {

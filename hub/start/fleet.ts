@@ -27,7 +27,7 @@ export function openFleet({ config, logger, atRest, clock, faults }: Foundations
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 
   const watch = new WatchFeed(state, { clock, replay: config.limits.watch_replay });
-  const events = new EventLog({ dataDir: config.data_dir }, { logger, atRest, faults });
+  const events = new EventLog({ dataDir: config.data_dir, hubId: config.hub_id }, { logger, atRest, faults });
   stack.defer('event log', () => events.close());
   const maintenance = setInterval(() => {
     store.maintain(state);

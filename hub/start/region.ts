@@ -71,7 +71,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
   const ingesting = (): ReadonlySet<string> => ingest.ingesting();
   const replication = config.redis
-    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, clock, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events) })
+    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, clock, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events, delta) })
     : undefined;
   if (replication) stack.defer('replication (Redis)', () => replication.close());
 

@@ -27,7 +27,8 @@ function asked(q: Record<string, unknown>): Record<string, unknown> {
 export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // Which jobs and nodes changed after a cursor's (epoch, seq): heard from the state from the first
   // incremental export on. It costs every apply, so a hub nobody exports from incrementally does
-  // without; a cursor older than its start gets the cluster whole (after a reset row), as after a restart.
+  // without; a cursor older than its start (after a restart, or from another hub) is refused as too
+  // old (SF_EXPORT_CURSOR_TOO_OLD), and the CLI then writes a full export in its place.
   let journal: ChangeJournal | undefined;
   // Parquet needs the engine: the history's, else one of its own opened on the first Parquet export.
   let own: Promise<HistoryEngine> | undefined;

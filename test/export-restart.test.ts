@@ -1,0 +1,102 @@
+// `sfleet export jobs --cursor FILE` across a restart of the hub process. The hub's change journal
+// (which says what was deleted after a cursor) is in memory: after a restart it cannot say which
+// jobs went away before it, so the hub refuses the old cursor as too old and the CLI writes a
+// full export in its place, telling the user to replace what they hold. A job deleted before the
+// restart is then absent from what the user holds (no lost delete), and the next incremental run,
+// from the cursor the full export wrote, carries a later delete as a delete row.
+// No Slurm: an agent with a scripted source (cluster south) reconnects to the restarted hub.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, sfleet, sfleetRun, SfleetProcess } from './harness/sfleet-process.js';
+import { freePort, startTestAgent, waitFor } from './harness/index.js';
+import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { testLogger } from './harness/run-logs.js';
+import type { RunningAgent } from '../agent/main.js';
+
+const T0 = Date.UTC(2026, 11, 1, 8);
+let work: string;
+let hub: SfleetProcess | undefined;
+let agent: RunningAgent | undefined;
+let clientEnv: NodeJS.ProcessEnv;
+const source = new ScriptedSource('south');
+
+const startHub = (): SfleetProcess => new SfleetProcess(['hub', '--config', join(work, 'hub.yaml')], join(work, 'hub.log')).start();
+const jobIds = async (): Promise<number[]> => (JSON.parse(await sfleet(['jobs', '--cluster', 'south', '-o', 'json'], clientEnv)) as { id: number }[]).map((j) => j.id);
+const rows = (file: string): { op: string; id: number; state: string | null }[] =>
+  readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { op: string; id: number; state: string | null });
+const ops = (file: string): string[] => rows(file).map((r) => `${r.op} ${r.id}`).sort();
+
+beforeAll(async () => {
+  assertBuilt();
+  work = mkdtempSync(join(tmpdir(), 'sfleet-export-restart-'));
+  const pki = join(work, 'pki');
+  await sfleet(['ca', 'init', '--dir', pki, '--trust-domain', 'export-restart.test'], process.env);
+  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'hub', '--name', 'hub1'], process.env);
+  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'client', '--name', 'operator'], process.env);
+  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'agent', '--name', 'south-agent', '--cluster', 'south'], process.env);
+  const grpcAddress = `127.0.0.1:${await freePort()}`;
+  const httpPort = await freePort();
+  writeFileSync(
+    join(work, 'hub.yaml'),
+    [`listen: { grpc: "${grpcAddress}", http: "127.0.0.1:${httpPort}" }`, `tls: { ca: ${pki}/ca.pem, cert: ${pki}/hub1.pem, key: ${pki}/hub1-key.pem }`, `data_dir: ${work}/hub-data`, ''].join('\n'),
+  );
+  clientEnv = { ...process.env, SFLEET_HUB: `https://127.0.0.1:${httpPort}`, SFLEET_CA: `${pki}/ca.pem`, SFLEET_CERT: `${pki}/operator.pem`, SFLEET_KEY: `${pki}/operator-key.pem`, SFLEET_CONFIG: join(work, 'contexts.yaml') };
+  hub = startHub();
+  await waitFor('hub answers', async () => sfleet(['clusters', '-o', 'json'], clientEnv).then(() => true, () => false), 120_000, 500);
+  source.model.job = Array.from({ length: 10 }, (_, i) => makeJob('south', i + 1, { state: 'RUNNING', submit_time: new Date(T0 + i * 60_000).toISOString() }));
+  const tls = { ca: join(pki, 'ca.pem'), cert: join(pki, 'south-agent.pem'), key: join(pki, 'south-agent-key.pem') };
+  agent = await startTestAgent({ cluster: 'south', endpoints: [grpcAddress], tls, spoolDir: mkdtempSync(join(work, 'spool-')) }, { logger: testLogger('export-restart'), source });
+  await waitFor('the jobs at the hub', async () => (await jobIds().catch((): number[] => [])).length === 10, 60_000, 500);
+}, 240_000);
+
+afterAll(async () => {
+  await agent?.close();
+  await hub?.kill('SIGTERM');
+});
+
+describe('an incremental jobs export across a hub restart', () => {
+  it('refuses the old cursor as too old, writes a full export in its place and says so; no delete is lost', async () => {
+    const cursor = join(work, 'jobs.cursor');
+    const run = async (out: string) => {
+      const r = await sfleetRun(['export', 'jobs', '--format', 'ndjson', '--cluster', 'south', '--cursor', cursor, '-f', join(work, out)], clientEnv);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stderr;
+    };
+    await run('first.ndjson');
+    expect(ops(join(work, 'first.ndjson'))).toHaveLength(10);
+
+    // Job 3 goes away while the hub runs (its journal hears it), then the hub restarts; job 4
+    // goes away while it is down, and job 11 arrives.
+    source.model.job = source.model.job.filter((j) => j.id !== 3);
+    await waitFor('job 3 gone at the hub', async () => !(await jobIds()).includes(3), 60_000, 500);
+    await hub!.kill('SIGTERM');
+    source.model.job = source.model.job.filter((j) => j.id !== 4);
+    source.model.job.push(makeJob('south', 11, { state: 'PENDING', submit_time: new Date(T0 + 86_400_000).toISOString() }));
+    hub = startHub();
+    await waitFor('the restarted hub has the agent\'s changes', async () => {
+      const ids = await jobIds().catch((): number[] => []);
+      return ids.includes(11) && !ids.includes(4);
+    }, 120_000, 500);
+
+    // The hub cannot say what was deleted before it started: the CLI is refused, then writes a
+    // full export (every job that is there, none that went away) and says it is full.
+    const said = await run('second.ndjson');
+    expect(said).toMatch(/cursor too old/);
+    expect(said).toMatch(/FULL export, not changes: replace what you hold/);
+    expect(ops(join(work, 'second.ndjson'))).toEqual(['upsert 1', 'upsert 10', 'upsert 11', 'upsert 2', 'upsert 5', 'upsert 6', 'upsert 7', 'upsert 8', 'upsert 9']);
+    // The refusal is audited as such.
+    const audit = await sfleet(['export', 'audit', '--format', 'ndjson', '--action', 'jobs:export'], clientEnv);
+    expect(audit).toMatch(/cursor too old: full export needed/);
+
+    // From the full export's cursor the restarted hub is exact again: a delete is a delete row.
+    source.model.job = source.model.job.filter((j) => j.id !== 5).map((j) => (j.id === 6 ? { ...j, state: 'COMPLETED' } : j));
+    await waitFor('job 5 gone at the hub', async () => !(await jobIds()).includes(5), 60_000, 500);
+    const third = await run('third.ndjson');
+    expect(third).not.toMatch(/cursor too old/);
+    expect(rows(join(work, 'third.ndjson')).map((r) => `${r.op} ${r.id} ${String(r.state)}`).sort()).toEqual(['delete 5 null', 'upsert 6 COMPLETED']);
+    await run('fourth.ndjson');
+    expect(readFileSync(join(work, 'fourth.ndjson'), 'utf8')).toBe('');
+  });
+});
