@@ -81,6 +81,23 @@ Promise.all(
       plugins: [etcd3Protos, embeddedAddons],
     }),
   ),
-).catch(() => {
+).then(
+  () => Object.keys(entries).forEach((name) => refuseWideCharacters(join(outdir, name))),
+  () => {
+    process.exitCode = 1;
+  },
+);
+
+// V8 holds a program's source as one string for the life of the process, and sea-entry.ts reads it
+// byte for byte (latin1: no UTF-8 decoding pass over 9 MB). A character outside ASCII (esbuild
+// leaves regex literals as written) would be garbled there, and one above U+00FF would make all of
+// it a two-byte string: 18 MiB instead of 9. Such characters go in the source as \u escapes.
+function refuseWideCharacters(file: string): void {
+  const text = readFileSync(file, 'utf8');
+  let at = 0;
+  while (at < text.length && text.charCodeAt(at) < 0x80) at++;
+  if (at === text.length) return;
+  const line = text.slice(0, at).split('\n').length;
+  process.stderr.write(`bundle: ${file} line ${line} has ${JSON.stringify(text[at])} (U+${text.charCodeAt(at).toString(16).toUpperCase()}) in "${text.slice(Math.max(0, at - 60), at + 20)}": write it as a \\u escape in the source\n`);
   process.exitCode = 1;
-});
+}

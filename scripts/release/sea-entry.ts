@@ -3,7 +3,7 @@
 // so an agent holds none of the hub's code, else the whole CLI. Kept tiny on purpose: V8 holds
 // this script's source for the life of the process.
 import Module from 'node:module';
-import { getAsset } from 'node:sea';
+import { getRawAsset } from 'node:sea';
 import { VERSION } from '../../shared/version.js';
 import { EMBEDDED_SCRIPTS } from './embedded-script.js';
 
@@ -21,5 +21,6 @@ function run(name: string): void {
   if (name === EMBEDDED_SCRIPTS.cli) (Module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const program = new Module(name) as Module & { _compile(source: string, filename: string): void };
   program.filename = name;
-  program._compile(getAsset(name, 'utf8'), name);
+  // ASCII only (bundle.ts makes sure): read straight from the binary's mapped asset, one copy.
+  program._compile(Buffer.from(getRawAsset(name) as ArrayBuffer).toString('latin1'), name);
 }
