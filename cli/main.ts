@@ -1,7 +1,6 @@
 // The sfleet command: one binary for every role and every client command.
-import { Command, CommanderError } from 'commander';
-import { FleetError } from '../shared/errors/index.js';
-import { VERSION } from '../shared/version.js';
+import { newProgram, runProgram } from './program.js';
+import { registerAgentCommands } from './commands/agent-commands.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerAuthCommands } from './commands/auth-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
@@ -30,12 +29,9 @@ import { registerDeployCommands } from './commands/deploy-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe(argv);
-  const program = new Command('sfleet')
-    .version(VERSION)
-    .description('slurmfleet: see, control and be paged about many Slurm clusters')
-    .showSuggestionAfterError()
-    .exitOverride();
+  const program = newProgram();
   registerServerCommands(program);
+  registerAgentCommands(program);
   registerDemoCommands(program);
   registerAdminCommands(program);
   registerQueryCommands(program);
@@ -59,13 +55,5 @@ export async function main(argv: string[]): Promise<number> {
   registerImportCommands(program);
   registerAlertCommands(program);
   registerOncallCommand(program);
-  try {
-    await program.parseAsync(argv);
-    return 0;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    const message = err instanceof FleetError || err instanceof Error ? err.message : String(err);
-    process.stderr.write(`error: ${message}\n`);
-    return 1;
-  }
+  return runProgram(program, argv);
 }

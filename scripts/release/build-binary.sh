@@ -47,22 +47,22 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# One CommonJS file: SEA runs a single script and cannot load ESM or node_modules. bundle.ts
-# also builds in the files dependencies read at run time; it runs compiled to CommonJS, finding
-# esbuild and the rest through NODE_PATH (Node 20 cannot run TypeScript).
+# CommonJS files: SEA runs one script and cannot load ESM or node_modules. The SEA main script
+# (sea-main.cjs) is a few lines that run an embedded program, sfleet-agent.cjs for `sfleet agent`
+# and sfleet-cli.cjs for the rest (scripts/release/embedded-script.ts), so an agent holds only
+# the agent's code. bundle.ts also builds in the files dependencies read at run time; it runs
+# compiled to CommonJS, finding esbuild and the rest through NODE_PATH (Node 20 cannot run TypeScript).
 npx esbuild scripts/release/bundle.ts --bundle --platform=node --format=cjs --target=node20 \
   --packages=external --outfile="$WORK/bundle.cjs" --log-level=warning
-NODE_PATH="$PWD/node_modules" node "$WORK/bundle.cjs" "$WORK/sfleet.cjs"
+mkdir -p "$WORK/scripts"
+NODE_PATH="$PWD/node_modules" node "$WORK/bundle.cjs" "$WORK/scripts"
 
-# V8's code cache of the 8 MB bundle saves most of the start-up (compiling it), but it is made for
-# the architecture of the Node that writes the blob: only there.
-CODE_CACHE=false
-[ "$ARCH" = x64 ] && [ "$(uname -m)" = x86_64 ] && CODE_CACHE=true
 # The dashboard's files (web/, the built app's web/dashboard/assets/ included) ride along as
 # assets named by their path: the hub serves them with node:sea getAsset.
 [ -f web/dashboard/index.html ] || npm run build:dashboard --silent
 # The Kubernetes base rides along too: `sfleet deploy render kubernetes` copies it.
 ASSETS=$(find web deploy/kubernetes/base -type f | sort | while read -r f; do printf '"%s": "%s",' "$f" "$PWD/$f"; done)
+for f in "$WORK"/scripts/sfleet-*; do ASSETS="$ASSETS\"${f##*/}\": \"$f\","; done
 # DuckDB's native bindings for the target (scripts/release/embedded-addon.ts loads them): the
 # installed package when it is the target's, else the same version from the registry. Stripped
 # and compressed with Brotli (libduckdb.so: 70 -> 60 -> 17.5 MB; gzip -6 made 21.0 MB, and the
@@ -93,8 +93,8 @@ npx esbuild scripts/release/licenses.ts --bundle --platform=node --format=esm --
 node "$WORK/licenses.mjs" --notices "$WORK/THIRD_PARTY_NOTICES.txt" >/dev/null
 ASSETS="$ASSETS\"THIRD_PARTY_NOTICES.txt\": \"$WORK/THIRD_PARTY_NOTICES.txt\","
 cat >"$WORK/sea-config.json" <<JSON
-{ "main": "$WORK/sfleet.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
-  "useCodeCache": $CODE_CACHE,
+{ "main": "$WORK/scripts/sea-main.cjs", "output": "$WORK/sea-prep.blob", "disableExperimentalSEAWarning": true,
+  "useCodeCache": false,
   "assets": { ${ASSETS%,} } }
 JSON
 "$BLOB_NODE" --experimental-sea-config "$WORK/sea-config.json" >"$WORK/sea.log" 2>&1 || { cat "$WORK/sea.log" >&2; exit 1; }

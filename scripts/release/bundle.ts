@@ -1,14 +1,15 @@
-// Bundles the CLI into the one CommonJS file the single binary runs (build-binary.sh runs this).
+// Bundles the CLI into the CommonJS files the single binary runs (build-binary.sh runs this).
 // The binary has no node_modules, so a dependency that reads files beside its own code at run
 // time must get them built in here. etcd3 (a hub group: membership, leader election, fencing)
 // parses ../proto/rpc.proto with proto-loader when it is loaded: the definitions are parsed now,
 // with the protobufjs that proto-loader uses, and handed to proto-loader's fromJSON instead.
 //
-//   node bundle.cjs <outfile>     (compiled by esbuild first, see build-binary.sh)
+//   node bundle.cjs <outdir>     (compiled by esbuild first, see build-binary.sh)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { EMBEDDED_SCRIPTS } from './embedded-script.js';
 
 interface ProtobufRoot {
   loadSync(file: string, options: { keepCase: boolean }): ProtobufRoot;
@@ -53,22 +54,50 @@ const embeddedAddons: Plugin = {
   },
 };
 
-const outfile = process.argv[2];
-if (!outfile) throw new Error('usage: bundle <outfile>');
+// The SEA main script and the programs it runs (embedded-script.ts): sea-main.cjs, and each of
+// EMBEDDED_SCRIPTS from its entry.
+const outdir = process.argv[2];
+if (!outdir) throw new Error('usage: bundle <outdir>');
+const entries: Record<string, string> = {
+  'sea-main.cjs': 'scripts/release/sea-entry.ts',
+  [EMBEDDED_SCRIPTS.cli]: 'scripts/release/sea-cli.ts',
+  [EMBEDDED_SCRIPTS.agent]: 'scripts/release/sea-agent.ts',
+};
 // esbuild has printed what went wrong; the exit code fails build-binary.sh.
-build({
-  entryPoints: ['scripts/release/sea-entry.ts'],
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile,
-  logLevel: 'warning',
-  legalComments: 'none',
-  // Whitespace and syntax only: identifiers keep their names, so stack traces stay readable.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  plugins: [etcd3Protos, embeddedAddons],
-}).catch(() => {
+Promise.all(
+  Object.entries(entries).map(([name, entry]) =>
+    build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: join(outdir, name),
+      logLevel: 'warning',
+      legalComments: 'none',
+      // Whitespace and syntax only: identifiers keep their names, so stack traces stay readable.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      plugins: [etcd3Protos, embeddedAddons],
+    }),
+  ),
+).then(
+  () => Object.keys(entries).forEach((name) => refuseWideCharacters(join(outdir, name))),
+  () => {
+    process.exitCode = 1;
+  },
+);
+
+// V8 holds a program's source as one string for the life of the process, and sea-entry.ts reads it
+// byte for byte (latin1: no UTF-8 decoding pass over 9 MB). A character outside ASCII (esbuild
+// leaves regex literals as written) would be garbled there, and one above U+00FF would make all of
+// it a two-byte string: 18 MiB instead of 9. Such characters go in the source as \u escapes.
+function refuseWideCharacters(file: string): void {
+  const text = readFileSync(file, 'utf8');
+  let at = 0;
+  while (at < text.length && text.charCodeAt(at) < 0x80) at++;
+  if (at === text.length) return;
+  const line = text.slice(0, at).split('\n').length;
+  process.stderr.write(`bundle: ${file} line ${line} has ${JSON.stringify(text[at])} (U+${text.charCodeAt(at).toString(16).toUpperCase()}) in "${text.slice(Math.max(0, at - 60), at + 20)}": write it as a \\u escape in the source\n`);
   process.exitCode = 1;
-});
+}

@@ -1,16 +1,26 @@
-// Entry of the single binary: the same main() as bin/sfleet.js, without top-level await
-// (the SEA script is CommonJS). `--version` answers before the CLI's modules are evaluated
-// (scripts probe it, and the rest costs ~0.3 s of start-up); esbuild keeps the dynamic import
-// inside the bundle as a lazily evaluated module.
+// The single binary's main script: `--version` answers at once (scripts probe it); anything else
+// runs one of the embedded programs (embedded-script.ts): the agent's own for `sfleet agent ...`,
+// so an agent holds none of the hub's code, else the whole CLI. Kept tiny on purpose: V8 holds
+// this script's source for the life of the process.
+import Module from 'node:module';
+import { getRawAsset } from 'node:sea';
 import { VERSION } from '../../shared/version.js';
+import { EMBEDDED_SCRIPTS } from './embedded-script.js';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
 } else {
-  void import('../../cli/main.js')
-    .then(({ main }) => main(process.argv))
-    .then((code) => {
-      if (code !== 0) process.exit(code);
-    });
+  run(args[0] === 'agent' ? EMBEDDED_SCRIPTS.agent : EMBEDDED_SCRIPTS.cli);
+}
+
+/** Runs a program as Node runs a CommonJS file: its import() of built-ins (`import('node:sea')`, a dependency's `import('https')`) goes to Node's own loader. */
+function run(name: string): void {
+  // Compiling the 9 MB CLI is most of a client command's start-up: Node keeps V8's code cache of it
+  // on disk (in the temporary directory, or NODE_COMPILE_CACHE) from the first run on.
+  if (name === EMBEDDED_SCRIPTS.cli) (Module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  const program = new Module(name) as Module & { _compile(source: string, filename: string): void };
+  program.filename = name;
+  // ASCII only (bundle.ts makes sure): read straight from the binary's mapped asset, one copy.
+  program._compile(Buffer.from(getRawAsset(name) as ArrayBuffer).toString('latin1'), name);
 }

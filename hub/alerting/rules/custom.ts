@@ -31,7 +31,7 @@ export function checkExpression(expr: string): string | undefined {
     return `cannot parse expression: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`;
   }
   const out = fn(SAMPLE);
-  if (out instanceof Error) return `${out.message.replace(/[“”]/g, '"')}; known figures: ${FIGURES.join(', ')}`;
+  if (out instanceof Error) return `${out.message.replace(/[\u201C\u201D]/g, '"')}; known figures: ${FIGURES.join(', ')}`;
   return undefined;
 }
 
