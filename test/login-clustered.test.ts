@@ -61,6 +61,45 @@ describe('logins across a hub group (sessions, TOTP replay and lockout in Redis)
     expect((await a.request('GET', '/api/v1/clusters', { headers: auth })).status).toBe(401);
   });
 
+  it('two hubs racing on one session in Redis: a rotation never brings back a session revoked meanwhile, and no update is lost', async () => {
+    const { Redis } = await import('ioredis');
+    const { RedisSharedKvStore, replicationKeys } = await import('../hub/replication/index.js');
+    const { SharedSessionStore } = await import('../hub/login/sessions/index.js');
+    const keys = replicationKeys('sfleet-race', 'login');
+    const conns = [new Redis(services.redisUrl), new Redis(services.redisUrl)];
+    try {
+      const [kvA, kvB] = conns.map((c) => new RedisSharedKvStore(c, keys));
+      const [hubA, hubB] = [new SharedSessionStore(kvA), new SharedSessionStore(kvB)];
+      const carol = { name: 'carol', method: 'oidc' as const, role: 'user' as const, groups: [], attributes: {} };
+      for (let round = 0; round < 10; round++) {
+        const token = await hubA.create(carol, 60_000, 'rt-0');
+        // Hub A rotates the refresh token (many re-checks at once) while hub B logs the session out.
+        await Promise.all([...Array.from({ length: 20 }, (_, i) => hubA.setSecret(token, `rt-${i + 1}`)), hubB.revoke(token)]);
+        expect(await hubB.get(token)).toBeUndefined();
+        expect(await hubA.get(token)).toBeUndefined();
+      }
+      // Both hubs spend the same refresh token at once: one rotation is kept, read alike by both,
+      // and a late one from the spent token does not replace it.
+      const token = await hubA.create(carol, 60_000, 'rt-0');
+      await Promise.all([hubA.setSecret(token, 'rt-a', 'rt-0'), hubB.setSecret(token, 'rt-b', 'rt-0')]);
+      const kept = await hubA.secret(token);
+      expect(['rt-a', 'rt-b']).toContain(kept);
+      expect(await hubB.secret(token)).toBe(kept);
+      await hubB.setSecret(token, 'rt-late', 'rt-0');
+      expect(await hubA.secret(token)).toBe(kept);
+      // The step under it: two hubs each adding 1 fifty times to one entry lose none of the 100.
+      await kvA.set('counter', { n: 0 }, 60_000);
+      const add = async (kv: typeof kvA): Promise<void> => {
+        for (let i = 0; i < 50; i++) expect(await kv.modify<{ n: number }>('counter', (c) => ({ n: c.n + 1 }))).toBe(true);
+      };
+      await Promise.all([add(kvA), add(kvB)]);
+      expect(await kvB.get('counter')).toEqual({ n: 100 });
+      expect(await conns[0].pttl(keys.sharedKv('counter'))).toBeGreaterThan(0);
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
+  });
+
   it('failures on both hubs add up to one lockout that both hubs enforce', async () => {
     for (const hub of [a, b, a, b]) expect((await hub.login({ username: 'target', password: 'guess' })).status).toBe(401);
     for (const hub of [a, b]) {
