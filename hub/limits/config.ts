@@ -50,8 +50,8 @@ export const limitsConfigSchema = z
       .int()
       .min(0)
       .max(400)
-      .default(30)
-      .describe("How far the hub's JavaScript heap may grow past what is live before a full garbage collection, in percent (V8's --heap-growing-percent); 0 leaves it to V8, which lets it grow to several times under fast allocation (300 paused watchers: 67-84 MiB of growth, 39 MiB at 30)."),
+      .default(100)
+      .describe("How far the hub's JavaScript heap may grow past what is live before a full garbage collection, in percent (V8's --heap-growing-percent; like Go's GOGC). Lower keeps the hub smaller and spends more CPU on collections; 0 leaves it to V8, which lets the heap grow to several times what is live under fast allocation."),
   })
   .strict()
   .prefault({});
