@@ -58,6 +58,9 @@ export class RedisSharedKvStore implements SharedKvStore {
       const next = change(JSON.parse(text) as T);
       if (next === undefined) return false;
       if (Number(await this.redis.eval(REPLACE_IF_SAME, 1, redisKey, text, JSON.stringify(next))) === 1) return true;
+      // Another hub wrote in between: step back a random while, or a hub writing in a tight
+      // loop may win every round against this one (seen under load without it).
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(64, 2 ** attempt)));
     }
     throw new Error(`the shared entry kept changing under ${MODIFY_ATTEMPTS} attempts to modify it`);
   }
