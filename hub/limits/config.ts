@@ -45,6 +45,13 @@ export const limitsConfigSchema = z
     watches_per_caller: z.number().int().min(1).default(8).describe('Concurrent watches per caller (user, token or certificate).'),
     watch_replay: z.number().int().min(0).default(10_000).describe('Most events replayed to a watcher that resumes with Last-Event-ID; an older id gets a reset.'),
     session_recheck: duration.default(2_000).describe('How often open watches re-check their credential and roles (revocation, logout, expiry, role changes end or narrow them).'),
+    heap_growth: z
+      .number()
+      .int()
+      .min(0)
+      .max(400)
+      .default(100)
+      .describe("How far the hub's JavaScript heap may grow past what is live before a full garbage collection, in percent (V8's --heap-growing-percent; like Go's GOGC). Lower keeps the hub smaller and spends more CPU on collections; 0 leaves it to V8, which lets the heap grow to several times what is live under fast allocation."),
   })
   .strict()
   .prefault({});

@@ -3,3 +3,4 @@
 export { httpConfigSchema, limitsConfigSchema, type HttpConfig, type LimitsConfig } from './config.js';
 export { addressList, ConnectionLimiter, matches, type ConnectionLimitOptions } from './connection-limits.js';
 export { ByteBudget, InFlightBudgetError } from './byte-budget.js';
+export { applyHeapGrowth } from './heap-growth.js';

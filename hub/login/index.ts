@@ -1,6 +1,7 @@
 export { authConfigSchema, ldapConfigSchema, type AuthConfig, type LdapConfig } from './config.js';
 export * from './errors.js';
 export { createLogins, type Logins, type LoginsDeps } from './logins.js';
+export { CredentialEnds, type EndsRelay } from './sessions/session-ends.js';
 export { escapeDnValue, escapeFilterValue } from './ldap/escape.js';
 export { LdapDirectory, type DirectoryUser } from './ldap/ldap-directory.js';
 export { hashPassword, verifyPassword } from './local/password-hash.js';

@@ -17,7 +17,7 @@ import { LoginService } from './login-service.js';
 import { totpProvider, webauthnProvider, type AuthConfig, type LdapConfig } from './config.js';
 import { ChallengeStore } from './webauthn/challenge-store.js';
 import { WebauthnFactor } from './webauthn/webauthn-factor.js';
-import { FileSessionStore, MemorySessionStore, RevalidatingSessionVerifier, SessionVerifier, SharedSessionStore, type SessionStore } from './sessions/index.js';
+import { AnnouncingSessionStore, FileSessionStore, MemorySessionStore, RevalidatingSessionVerifier, SessionVerifier, SharedSessionStore, type CredentialEnds, type SessionStore } from './sessions/index.js';
 import { MemorySharedKvStore, type SharedKvStore } from '../replication/index.js';
 import { hasTlsPolicy, tlsPolicyFrom, type SecurityConfig } from '../../shared/security/index.js';
 
@@ -38,6 +38,8 @@ export interface LoginsDeps {
   faults?: WriteFaults;
   /** In a hub group: local users in the shared security store, users.json being this hub's door to them. */
   sharedUsers?: (file: LocalUserStore) => UserDirectory;
+  /** Told of each session that ends here (logout, a failed re-check): open watches end at once, on every hub. */
+  ends?: Pick<CredentialEnds, 'announce'>;
 }
 
 export interface Logins {
@@ -66,8 +68,9 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   let store = auth.session.store;
   if (store === 'auto') store = deps.sharedKv ? 'redis' : 'file';
   if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');
-  const sessions: SessionStore =
+  const stored: SessionStore =
     store === 'redis' ? new SharedSessionStore(deps.sharedKv!, deps.atRest) : store === 'file' ? new FileSessionStore(config.data_dir, Date.now, deps.atRest, deps.faults) : new MemorySessionStore();
+  const sessions: SessionStore = deps.ends ? new AnnouncingSessionStore(stored, deps.ends) : stored;
   // Shared by the hub group (security store, else Redis); while that is away each hub counts
   // alone (README: what that allows), in its data directory so a restart does not end a lockout.
   const local = new CountingLoginLimiter(new FileLimiterBackend(config.data_dir, deps.atRest ?? AtRest.plaintext(), logger, Date.now, deps.faults));
@@ -112,7 +115,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   );
   const maintain = (): void => {
     localUsers.maintain();
-    if (sessions instanceof FileSessionStore) sessions.maintain();
+    if (stored instanceof FileSessionStore) stored.maintain();
   };
   return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], revalidators: sessionVerifier.lookups, maintain };
 }

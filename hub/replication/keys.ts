@@ -16,6 +16,8 @@ export interface ReplicationKeys {
   resync: string;
   /** Pub/sub channel: "this cluster's owner record changed" (agent, connected). */
   status: string;
+  /** Pub/sub channel: "a session or token ended on this hub" (the sending hub's id; no credential). */
+  credentialEnded: string;
   /** The record of fleet events (controller failovers...), written by the leader only. */
   events: string;
   eventSeen(id: string): string;
@@ -39,6 +41,7 @@ export function replicationKeys(keyPrefix: string, region: string): ReplicationK
     owner: (cluster) => `${p}owner:${cluster}`,
     resync: `${p}resync`,
     status: `${p}status`,
+    credentialEnded: `${p}credential-ended`,
     events: `${p}events`,
     eventSeen: (id) => `${p}event-seen:${id}`,
     dedupe: (key) => `${p}dedupe:${key}`,

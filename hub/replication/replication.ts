@@ -54,6 +54,7 @@ export class Replication {
   private readonly subscriber: Redis;
   private timer?: NodeJS.Timeout;
   private unsubscribeStatus?: () => void;
+  private readonly endedListeners = new Set<() => void>();
   private closing = false;
   private readonly log: Logger;
   /** Redis's maxmemory-policy as read at each connect (must be noeviction). */
@@ -123,11 +124,13 @@ export class Replication {
 
   /** Starts reading; resolves when caught up with the stream or after waitMs (Redis may be down). */
   async start(waitMs: number): Promise<void> {
-    this.subscriber.on('message', (channel: string, cluster: string) => {
+    this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.status) this.presence.pollOwners().catch(() => undefined);
-      else if (this.deps.ingesting().has(cluster)) this.publisher.publishSnapshot(cluster, 'another hub asked for it', 1_000);
+      else if (channel === this.keys.credentialEnded) {
+        if (message !== this.deps.hubId) for (const listener of this.endedListeners) listener();
+      } else if (this.deps.ingesting().has(message)) this.publisher.publishSnapshot(message, 'another hub asked for it', 1_000);
     });
-    this.subscriber.subscribe(this.keys.resync, this.keys.status).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
+    this.subscriber.subscribe(this.keys.resync, this.keys.status, this.keys.credentialEnded).catch((err: Error) => this.log.warn({ err: err.message }, 'replication: cannot subscribe to resync requests yet'));
     // A local agent connected, was promoted or went away: the other hubs hear it at once.
     this.unsubscribeStatus = this.deps.state.onClusterStatus((record) => {
       this.publisher.publishStatus(record.name, 3 * TICK_MS).catch((err: Error) => this.log.debug({ cluster: record.name, err: err.message }, 'replication: could not publish the cluster status'));
@@ -140,6 +143,20 @@ export class Replication {
     const caughtUp = await this.follower.caughtUp(waitMs);
     if (!caughtUp) this.log.warn({ waitMs }, 'replication: not caught up with the stream yet; serving and reporting staleness meanwhile');
   }
+
+  /**
+   * The other hubs' news of ended sessions and tokens (hub/login CredentialEnds): they re-check
+   * their open watches at once. Pub/sub may lose a message (Redis away): the periodic re-check
+   * (limits.session_recheck) still ends them.
+   */
+  readonly credentialEnds = {
+    publish: (): void => {
+      this.redis.publish(this.keys.credentialEnded, this.deps.hubId).catch((err: Error) => this.log.debug({ err: err.message }, 'replication: could not tell the group of an ended session'));
+    },
+    subscribe: (listener: () => void): void => {
+      this.endedListeners.add(listener);
+    },
+  };
 
   /** After this hub applied a delta from one of its own agents. */
   onLocalApplied(delta: Delta): void {

@@ -17,6 +17,12 @@ export interface SharedKvStore {
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
   touch(key: string, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /**
+   * Replaces an entry by `change(current)` as one step against every other hub: nothing when the
+   * entry is gone (a session revoked meanwhile stays revoked) or `change` answers undefined; the
+   * entry keeps its expiry. True when it was replaced.
+   */
+  modify<T>(key: string, change: (current: T) => T | undefined): Promise<boolean>;
 }
 
 export class RedisDedupeStore implements DedupeStore {
@@ -41,7 +47,31 @@ export class RedisSharedKvStore implements SharedKvStore {
   async delete(key: string): Promise<void> {
     await this.redis.del(this.keys.sharedKv(key));
   }
+  // Optimistic: read, change, then write only if the entry is still the text read (a Lua
+  // compare-and-set, so no other hub's write or delete falls in between); else read again.
+  // WATCH/MULTI would need a connection of its own: this one is shared by concurrent callers.
+  async modify<T>(key: string, change: (current: T) => T | undefined): Promise<boolean> {
+    const redisKey = this.keys.sharedKv(key);
+    for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+      const text = await this.redis.get(redisKey);
+      if (text === null) return false;
+      const next = change(JSON.parse(text) as T);
+      if (next === undefined) return false;
+      if (Number(await this.redis.eval(REPLACE_IF_SAME, 1, redisKey, text, JSON.stringify(next))) === 1) return true;
+      // Another hub wrote in between: step back a random while, or a hub writing in a tight
+      // loop may win every round against this one (seen under load without it).
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(64, 2 ** attempt)));
+    }
+    throw new Error(`the shared entry kept changing under ${MODIFY_ATTEMPTS} attempts to modify it`);
+  }
 }
+
+const MODIFY_ATTEMPTS = 16;
+/** KEYS[1]: the entry; ARGV[1]: its text as read; ARGV[2]: the new text. The expiry stays (KEEPTTL, Redis 6+). */
+const REPLACE_IF_SAME = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1`;
 
 export class MemoryDedupeStore implements DedupeStore {
   private readonly until = new Map<string, number>();
@@ -80,5 +110,13 @@ export class MemorySharedKvStore implements SharedKvStore {
   }
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
+  }
+  async modify<T>(key: string, change: (current: T) => T | undefined): Promise<boolean> {
+    const e = this.entries.get(key);
+    if (!e || e.until <= this.clock.now()) return false;
+    const next = change(JSON.parse(e.value) as T);
+    if (next === undefined) return false;
+    e.value = JSON.stringify(next);
+    return true;
   }
 }

@@ -4,7 +4,7 @@
 // in one Principal. The API's audit hooks record through foundations' audit log. A login
 // directory or IdP whose files cannot be read stops the start here.
 import { createRedis } from '../replication/index.js';
-import { createLogins, type Logins } from '../login/index.js';
+import { createLogins, CredentialEnds, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
@@ -38,6 +38,8 @@ export interface Gate {
   tokens: TokenRegistry;
   /** Clustered: the group's shared security store (etcd). */
   security?: SecurityStore;
+  /** Sessions and tokens that ended, here or on another hub of the group: open watches re-check at once. */
+  ends: CredentialEnds;
 }
 
 export async function openGate({ config, logger, atRest, revocations, faults }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
@@ -56,6 +58,13 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
     tokens = registry;
     await shareRevocations(security, revocations).publish();
   }
+  // A logout or revocation on any hub of the group reaches the others' open watches at once: over
+  // Redis, and for API tokens through the security store's own watch (the tombstone has arrived).
+  const ends = new CredentialEnds(replication?.credentialEnds);
+  security?.onChange('tokens', (id) => {
+    const record = security!.get<object>('tokens', id);
+    if (record && 'revoked_at' in record) ends.heard();
+  });
   // Logins: sessions shared in Redis when clustered, login counters in the security store (Redis
   // without etcd), TOTP codes spent region-wide.
   const limiterBackend = security ? new SecurityStoreLimiterBackend(security) : undefined;
@@ -71,6 +80,7 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
     // auth.mfa.required_roles: the user's RBAC roles as bound at login.
     rolesOf: (principal) => rbac.grants(principal).map((g) => g.role),
     once: shared.dedupe,
+    ends,
     ...(replication ? { sharedKv: replication.sharedKv } : {}),
     ...(limiterBackend ? { limiterBackend } : {}),
     ...(security ? { sharedUsers: (file) => (sharedUsers = new SharedUserDirectory(security!, file, logger.child({ component: 'security-store' }))) } : {}),
@@ -106,6 +116,6 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   }, DURABLE_CHECK_INTERVAL_MS);
   maintenance.unref();
   stack.defer('token and login file checks', () => clearInterval(maintenance));
-  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator, tokens, ...(security ? { security } : {}) };
+  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
 }
 

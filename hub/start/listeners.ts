@@ -147,6 +147,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   }, (caller, err) => logger.info({ component: 'watch', caller, reason: err.message }, 'watch ended by the hub'));
   stack.defer('watch budget', () => watchBudget.close());
   base.revocations.onChange(() => void watchBudget.recheckAll());
+  // A logout or a revoked token, here or on another hub of the group (hub/login/sessions/session-ends.ts).
+  gate.ends.onEnded(() => void watchBudget.recheckAll());
   // The rbac section reloads on SIGHUP and on file change; open watches re-check at once.
   const reloader = reload ? new RbacReloader({ rbac: gate.rbac, ...reload, logger: logger.child({ component: 'rbac-reload' }), audit, changed: () => void watchBudget.recheckAll() }, config) : undefined;
   if (reloader && (config.rbac?.watch_file ?? true)) reloader.start();
@@ -234,7 +236,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         list: () => gate.tokens.list(),
         revoke: async (nameOrId, by) => {
           const gone = await gate.tokens.revoke(nameOrId, by);
-          if (gone.length > 0) void watchBudget.recheckAll();
+          if (gone.length > 0) gate.ends.announce();
           return gone;
         },
       },

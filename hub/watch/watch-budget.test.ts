@@ -87,4 +87,28 @@ describe('watch budget', () => {
     expect(ended.n).toBeUndefined();
     expect(budget.watchers).toBe(1);
   });
+
+  it('re-check requests during a pass make one more pass, which sees an end that came during the first', async () => {
+    budget = new WatchBudget({ perWatcher: 100, total: 1000, perCaller: 8, recheckMs: 60_000 });
+    const ended: Record<string, string> = {};
+    let checks = 0;
+    let revoked = false;
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    budget.open('m', watcher('m', ended, async () => {
+      checks++;
+      // The first pass read the session while it still held, then waits (a slow store).
+      const gone = revoked;
+      if (checks === 1) await gate;
+      if (gone) throw new Error('session ended');
+    }));
+    const first = budget.recheckAll();
+    // Ten logouts across the group while the first pass waits on the session store.
+    revoked = true;
+    const more = Array.from({ length: 10 }, () => budget.recheckAll());
+    release();
+    await Promise.all([first, ...more]);
+    expect(checks).toBe(2);
+    expect(ended.m).toMatch(/no longer holds: session ended/);
+  });
 });

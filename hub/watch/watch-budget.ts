@@ -85,6 +85,8 @@ export class WatchBudget {
   readonly stats = { cut_slow: 0, cut_total: 0, ended_credential: 0, refused_too_many: 0 };
   private readonly timer: NodeJS.Timeout;
   private readonly checker: NodeJS.Timeout;
+  private rechecking?: Promise<void>;
+  private recheckAgain = false;
 
   constructor(
     readonly opts: WatchBudgetOptions,
@@ -169,8 +171,26 @@ export class WatchBudget {
     }
   }
 
-  /** Re-checks every open watch's credential and permission now (the revocation list changed). */
-  async recheckAll(): Promise<void> {
+  /**
+   * Re-checks every open watch's credential and permission now (the revocation list changed, a
+   * session or token ended). Calls while a pass runs make one more pass after it, not one each:
+   * a burst of logouts across the group costs two passes.
+   */
+  recheckAll(): Promise<void> {
+    if (this.rechecking) {
+      this.recheckAgain = true;
+      return this.rechecking;
+    }
+    this.rechecking = (async () => {
+      do {
+        this.recheckAgain = false;
+        await this.recheckPass();
+      } while (this.recheckAgain);
+    })().finally(() => (this.rechecking = undefined));
+    return this.rechecking;
+  }
+
+  private async recheckPass(): Promise<void> {
     for (const slot of [...this.slots]) {
       try {
         await slot.handle.recheck();

@@ -48,7 +48,7 @@ export class OidcSessionRefresher implements AccountLookup {
       if (err instanceof IssuerHttpError && err.status !== undefined) throw new IdpResponseError(`the OIDC token endpoint failed: ${err.message}`);
       throw new IdpUnavailableError(`the OIDC token endpoint is unreachable: ${(err as Error).message}`);
     }
-    if (typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' && tokens.refresh_token !== refresh) await this.sessions.setSecret(session, tokens.refresh_token);
+    if (typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' && tokens.refresh_token !== refresh) await this.sessions.setSecret(session, tokens.refresh_token, refresh);
     const claims = await this.claims(tokens, meta.userinfo_endpoint);
     const principal = principalFromClaims(claims, this.config.claims);
     // The same login must name the same user; anything else is not this session's account.

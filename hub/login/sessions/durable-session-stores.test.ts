@@ -38,8 +38,23 @@ describe('shared session store', () => {
     expect(await new SharedSessionStore(kv).get(token)).toBeUndefined();
   });
 
+  it('a rotated secret never brings back a revoked session, and a stale rotation keeps the newer secret', async () => {
+    const kv = new MemorySharedKvStore();
+    const [a, b] = [new SharedSessionStore(kv), new SharedSessionStore(kv)];
+    const token = await a.create(alice, 60_000, 'rt-0');
+    await b.setSecret(token, 'rt-1', 'rt-0');
+    // Hub A spent rt-0 too and got another: B's newer one stays.
+    await a.setSecret(token, 'rt-1-from-a', 'rt-0');
+    expect(await a.secret(token)).toBe('rt-1');
+    await b.revoke(token);
+    await a.setSecret(token, 'rt-2', 'rt-1');
+    expect(await a.get(token)).toBeUndefined();
+    expect(await b.secret(token)).toBeUndefined();
+  });
+
   it('answers 503 (not a crash, not a 500) when the shared store fails', async () => {
-    const broken = { get: () => Promise.reject(new Error('Connection is closed.')), set: () => Promise.reject(new Error('x')), delete: () => Promise.reject(new Error('x')), touch: () => Promise.reject(new Error('x')) };
+    const fail = () => Promise.reject(new Error('x'));
+    const broken = { get: () => Promise.reject(new Error('Connection is closed.')), set: fail, delete: fail, touch: fail, modify: fail };
     await expect(new SharedSessionStore(broken).get('sfs_x')).rejects.toMatchObject({ httpStatus: 503, code: 'SF_AUTH_SESSIONS_UNAVAILABLE' });
   });
 });

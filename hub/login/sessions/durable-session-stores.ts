@@ -57,9 +57,9 @@ export class FileSessionStore implements SessionStore {
     return this.live(token)?.secret;
   }
 
-  async setSecret(token: string, secret: string): Promise<void> {
+  async setSecret(token: string, secret: string, replaces?: string): Promise<void> {
     const s = this.live(token);
-    if (!s || s.secret === secret) return;
+    if (!s || s.secret === secret || (replaces !== undefined && s.secret !== replaces)) return;
     const before = s.secret;
     s.secret = secret;
     try {
@@ -137,12 +137,18 @@ export class SharedSessionStore implements SessionStore {
     const s = await shared(() => this.kv.get<SharedSession>(key));
     return s?.secret ? this.open(key, s.secret) : undefined;
   }
-  async setSecret(token: string, secret: string): Promise<void> {
+  // One step in Redis (SharedKvStore.modify): a read then a write let a session revoked on
+  // another hub in between come back, and two hubs' rotations overwrite each other.
+  async setSecret(token: string, secret: string, replaces?: string): Promise<void> {
     const key = sessionKey(token);
-    const s = await shared(() => this.kv.get<SharedSession>(key));
-    const left = (s?.expires ?? 0) - this.now();
-    if (!s || left <= 0) return;
-    await shared(() => this.kv.set(key, { ...s, secret: this.seal(key, secret) }, left));
+    const sealed = this.seal(key, secret);
+    await shared(() =>
+      this.kv.modify<SharedSession>(key, (s) => {
+        if ((s.expires ?? 0) <= this.now()) return undefined;
+        if (replaces !== undefined && (s.secret === undefined ? undefined : this.open(key, s.secret)) !== replaces) return undefined;
+        return { ...s, secret: sealed };
+      }),
+    );
   }
   private seal(key: string, secret: string): string {
     const sealing = this.atRest.sealing(SECRET_PURPOSE);

@@ -17,8 +17,12 @@ export interface SessionStore {
   get(token: string): Promise<Principal | undefined>;
   /** The secret kept with a live session (undefined: none, or no such session). */
   secret(token: string): Promise<string | undefined>;
-  /** Replaces the secret of a live session (a rotated refresh token); nothing when it is gone. */
-  setSecret(token: string, secret: string): Promise<void>;
+  /**
+   * Replaces the secret of a live session (a rotated refresh token); nothing when it is gone.
+   * With `replaces`, only while the kept secret is still that one: a hub that spent an old
+   * refresh token does not overwrite the newer one another hub of the group stored meanwhile.
+   */
+  setSecret(token: string, secret: string, replaces?: string): Promise<void>;
   revoke(token: string): Promise<void>;
 }
 
@@ -48,9 +52,9 @@ export class MemorySessionStore implements SessionStore {
     return this.live(token)?.secret;
   }
 
-  async setSecret(token: string, secret: string): Promise<void> {
+  async setSecret(token: string, secret: string, replaces?: string): Promise<void> {
     const s = this.live(token);
-    if (s) s.secret = secret;
+    if (s && (replaces === undefined || s.secret === replaces)) s.secret = secret;
   }
 
   private live(token: string): { principal: Principal; expires: number; secret?: string } | undefined {
