@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -61,6 +61,10 @@ describe('job history store', () => {
       { cluster: 'prod-a', job_id: 2n, s: BigInt(T0), start_time: expect.anything(), nodes: ['n1', 'n2'] },
       { cluster: 'prod-b', job_id: 3n, s: BigInt(T0), start_time: null, nodes: ['n1', 'n2'] },
     ]);
+    // Whatever the umask: job history is as private as the rest of the data directory.
+    const day = path.join(dir, 'jobs', 'cluster=prod-a', 'day=2026-12-06');
+    const [file] = await readdir(day);
+    expect(((await stat(path.join(day, file))).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('upserts by (cluster, job id, submit time): an overlapping write changes nothing, a requeued run is a row of its own, a day stays one file', async () => {

@@ -6,7 +6,7 @@
 // then the old files are removed. So a partition is always one compacted file after a write, a
 // backfill that overlaps the last one changes nothing, and a crash between rename and removal
 // leaves duplicates that the next write of the partition (or a read, which deduplicates) absorbs.
-import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HistoryJob } from '../../shared/history/index.js';
@@ -138,6 +138,9 @@ export class HistoryStore {
        ORDER BY n.end_time, n.job_id)
        TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
     );
+    // DuckDB creates the file with the process's umask (0644 outside the systemd unit): job
+    // history is no more public than the rest of the data directory.
+    await chmod(tmp, 0o600);
     await rename(tmp, path.join(dir, `part-${id}.parquet`));
     for (const f of old) await rm(f, { force: true });
   }
