@@ -80,11 +80,13 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);
-  // Their history for the dashboard's chart: the leader samples, into the data directory.
-  const quotaHistory = quotas ? new QuotaHistory({ report: () => quotas.report(), clock: base.clock, logger: logger.child({ component: 'quota-history' }), dataDir: config.data_dir, atRest: base.atRest }, { sampleMs: config.multi_tenancy?.history_interval ?? 60_000 }) : undefined;
+  // Their history for the dashboard's chart: only the leader samples, into the data directory or,
+  // in a hub group with Redis, into the region's document every hub answers from.
+  const historyShared = replication && leadership instanceof EtcdLeadership ? { shared: replication.document('quota-history') } : {};
+  const quotaHistory = quotas ? new QuotaHistory({ report: () => quotas.report(), clock: base.clock, logger: logger.child({ component: 'quota-history' }), dataDir: config.data_dir, atRest: base.atRest, ...historyShared }, { sampleMs: config.multi_tenancy?.history_interval ?? 60_000 }) : undefined;
   if (quotaHistory) {
     leadership.runner.register(quotaHistory.singleton());
-    stack.defer('quota history', () => quotaHistory.save());
+    stack.defer('quota history', () => quotaHistory.close());
   }
   // Enforcement (policy hold) for jobs submitted straight to Slurm: the leader's singleton (it starts with the election, after the listeners).
   if (gate.tenancy?.enabled && config.multi_tenancy) {
