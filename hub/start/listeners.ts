@@ -70,7 +70,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const { oidc, saml } = gate;
   const observe = config.observability.metrics;
   const tenancy = gate.tenancy?.enabled ? gate.tenancy : undefined;
-  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, alerts: region.alerting, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topRpcUsers: observe.top_rpc_users });
+  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, watchResumes: () => watch.resumes, alerts: region.alerting, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topRpcUsers: observe.top_rpc_users });
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
