@@ -35,6 +35,8 @@ export interface HubMetricsDeps {
   ingest: Pick<IngestRegistry, 'stats' | 'reports'>;
   /** Open watchers (SSE and gRPC Watch). */
   watchers?: () => number;
+  /** Watchers that resumed with a Last-Event-ID, by outcome (WatchFeed.resumes). */
+  watchResumes?: () => { replayed: number; reset: number };
   /** The alerting room's alerts, for sfleet_alerts. */
   alerts?: AlertSource;
   /**
@@ -160,6 +162,21 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
   if (deps.watchers) {
     const watchers = deps.watchers;
     new Gauge({ name: 'sfleet_watchers', help: 'Open watch streams (SSE and gRPC Watch) on this hub', registers: [registry], collect() { this.set(watchers()); } });
+  }
+  if (deps.watchResumes) {
+    const resumes = deps.watchResumes;
+    new Counter({
+      name: 'sfleet_watch_resumes_total',
+      help: 'Watch streams opened with a Last-Event-ID: outcome="replayed" got what they missed, "reset" was told to list again (the gap was too old or from elsewhere)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const r = resumes();
+        this.reset();
+        this.inc({ outcome: 'replayed' }, r.replayed);
+        this.inc({ outcome: 'reset' }, r.reset);
+      },
+    });
   }
   const http = new Histogram({
     name: 'sfleet_http_request_duration_seconds',

@@ -41,7 +41,7 @@ const HISTORY = {
   type: 'object',
   required: ['items', 'sampling'],
   properties: {
-    sampling: { type: 'boolean', description: 'Whether this hub samples now (the leader of a hub group; other hubs show what they kept when they led)' },
+    sampling: { type: 'boolean', description: "Whether this hub samples now (the leader of a hub group). In a group with Redis every hub answers the region's history; without Redis, a hub that does not lead answers what it kept when it led" },
     items: {
       type: 'array',
       items: {
@@ -107,7 +107,7 @@ export function registerQuotaRoutes(app: FastifyInstance, book: QuotaBook, histo
       // A tenant caller: its own tenant only, whatever it names.
       const tenants = tenant ? (tenant.name && (!q.tenant || q.tenant === tenant.name) ? [tenant.name] : []) : q.tenant ? [q.tenant] : undefined;
       const filter = { ...(tenants ? { tenants } : {}), ...(q.scope ? { scope: q.scope } : {}), ...(q.subject !== undefined ? { subject: q.subject } : {}), ...(q.limit ? { limit: q.limit } : {}), sinceMs };
-      return { sampling: history.sampling(), items: history.store.query(filter) };
+      return { sampling: history.sampling(), items: await history.store.answer(filter) };
     },
   );
 }

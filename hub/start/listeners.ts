@@ -71,7 +71,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const { oidc, saml } = gate;
   const observe = config.observability.metrics;
   const tenancy = gate.tenancy?.enabled ? gate.tenancy : undefined;
-  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, alerts: region.alerting, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topAccounts: observe.top_accounts, topRpcUsers: observe.top_rpc_users });
+  const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, watchResumes: () => watch.resumes, alerts: region.alerting, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topAccounts: observe.top_accounts, topRpcUsers: observe.top_rpc_users });
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
@@ -81,11 +81,13 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);
-  // Their history for the dashboard's chart: the leader samples, into the data directory.
-  const quotaHistory = quotas ? new QuotaHistory({ report: () => quotas.report(), clock: base.clock, logger: logger.child({ component: 'quota-history' }), dataDir: config.data_dir, atRest: base.atRest }, { sampleMs: config.multi_tenancy?.history_interval ?? 60_000 }) : undefined;
+  // Their history for the dashboard's chart: only the leader samples, into the data directory or,
+  // in a hub group with Redis, into the region's document every hub answers from.
+  const historyShared = replication && leadership instanceof EtcdLeadership ? { shared: replication.document('quota-history') } : {};
+  const quotaHistory = quotas ? new QuotaHistory({ report: () => quotas.report(), clock: base.clock, logger: logger.child({ component: 'quota-history' }), dataDir: config.data_dir, atRest: base.atRest, ...historyShared }, { sampleMs: config.multi_tenancy?.history_interval ?? 60_000 }) : undefined;
   if (quotaHistory) {
     leadership.runner.register(quotaHistory.singleton());
-    stack.defer('quota history', () => quotaHistory.save());
+    stack.defer('quota history', () => quotaHistory.close());
   }
   // Enforcement (policy hold) for jobs submitted straight to Slurm: the leader's singleton (it starts with the election, after the listeners).
   if (gate.tenancy?.enabled && config.multi_tenancy) {

@@ -146,7 +146,7 @@ export const multiTenancyConfigSchema = z
     history_interval: duration
       .pipe(z.number().min(10_000, 'at least 10s').max(3_600_000, 'at most 1h'))
       .default(60_000)
-      .describe('How often the leader samples every quota\'s usage for the quota history (GET /api/v1/quotas/history, the quotas page\'s chart). Each sample is kept 3 hours, then 15-minute and hourly steps up to 30 days, in data_dir/quota-history.json.'),
+      .describe('How often the leader samples every quota\'s usage for the quota history (GET /api/v1/quotas/history, the quotas page\'s chart). Each sample is kept 3 hours, then 15-minute and hourly steps up to 30 days, in data_dir/quota-history.json (in a hub group with Redis: in the region\'s Redis, and every hub answers from it).'),
     tenants: z.record(z.string().regex(TENANT_NAME, 'a tenant name: a lower-case letter, then letters, digits, _ or -'), tenantSchema).default({}).describe('Tenants by name.'),
   })
   .strict()

@@ -94,6 +94,8 @@ export class WatchFeed {
   private readonly live = new Map<string, string>();
   /** The same just before the buffer's oldest event: replays rebuild ids from it. */
   private readonly base = new Map<string, string>();
+  /** Watchers that came with a Last-Event-ID: replayed what they missed, or told to list again (a metric). */
+  readonly resumes = { replayed: 0, reset: 0 };
 
   constructor(state: FleetState, opts: WatchFeedOptions = {}) {
     this.capacity = opts.capacity ?? 50_000;
@@ -201,8 +203,13 @@ export class WatchFeed {
     const named = this.namedBy(filter);
     if (lastEventId) {
       const resumed = this.resume(filter, lastEventId, listener);
-      if (resumed === 'reset') listener(this.reset(named));
-      else pending = resumed;
+      if (resumed === 'reset') {
+        this.resumes.reset++;
+        listener(this.reset(named));
+      } else {
+        this.resumes.replayed++;
+        pending = resumed;
+      }
     }
     const wrapped: Listener = (shared) => {
       if (!matches(filter, shared)) return;

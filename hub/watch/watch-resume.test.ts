@@ -159,6 +159,8 @@ describe('WatchFeed: resuming on another hub of the group', () => {
     for (const bad of ['zz-1', 'zz-1/a:1.x', 'zz-1/a', 'zz-1/%:1.1', 'zz-1/a:1.1>1.2.0', 'previous-release-id']) {
       expect(watch(feed, bad).events.map((e) => e.type), bad).toEqual(['reset']);
     }
+    // Counted for sfleet_watch_resumes_total: one watcher replayed, the six unreadable ids reset.
+    expect(feed.resumes).toEqual({ replayed: 1, reset: 6 });
   });
 
   it("inside a snapshot's removals (whose order is each hub's own) resumes from before the snapshot", () => {

@@ -2935,7 +2935,7 @@ export interface paths {
                                 subject: string;
                                 tenant: string;
                             }[];
-                            /** @description Whether this hub samples now (the leader of a hub group; other hubs show what they kept when they led) */
+                            /** @description Whether this hub samples now (the leader of a hub group). In a group with Redis every hub answers the region's history; without Redis, a hub that does not lead answers what it kept when it led */
                             sampling: boolean;
                         };
                     };

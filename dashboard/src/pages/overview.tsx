@@ -1,6 +1,8 @@
 // Fleet overview: every cluster with its health, allocation, jobs by state and why jobs wait.
 // This region's numbers follow the watch stream (refreshed a moment after changes arrive);
-// peer regions come from scope=global every 30 s and carry their age.
+// peer regions come from scope=global (with each refresh, at least every 30 s) and carry their
+// age: when the region last answered. A region that stops answering keeps its last cards, marked
+// unreachable with that age, rather than vanishing from the page.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, problemText, type Aggregate, type ClusterStatus } from '../api/client';
 import { onWatch } from '../api/watch';
@@ -18,6 +20,29 @@ interface Fleet {
   at: number;
 }
 
+/** What the page shows of one region: its cards as of `at` (when it last answered). */
+interface RegionView {
+  clusters: ClusterStatus[];
+  at: number;
+  reachable: boolean;
+}
+
+/** The regions after a refresh: those that answered as they are now; those that did not as they last were. */
+function regionsOf(fleet: Fleet, previous: Map<string, RegionView> | undefined): Map<string, RegionView> {
+  const out = new Map<string, RegionView>();
+  for (const r of fleet.regions) out.set(r, { clusters: [], at: fleet.at, reachable: true });
+  for (const c of fleet.clusters) {
+    const r = c.region ?? '';
+    if (!out.has(r)) out.set(r, { clusters: [], at: fleet.at, reachable: true });
+    out.get(r)!.clusters.push(c);
+  }
+  for (const r of fleet.partial) {
+    const last = previous?.get(r);
+    out.set(r, { clusters: last?.clusters ?? [], at: last?.at ?? 0, reachable: false });
+  }
+  return out;
+}
+
 async function load(scope: 'region' | 'global'): Promise<Fleet> {
   const [c, a] = await Promise.all([api.GET('/api/v1/clusters', { params: { query: { scope } } }), api.GET('/api/v1/aggregates', { params: { query: { scope } } })]);
   if (!c.data) throw new Error(problemText(c.error, c.response.status));
@@ -32,7 +57,7 @@ async function load(scope: 'region' | 'global'): Promise<Fleet> {
 }
 
 export function Overview() {
-  const [fleet, setFleet] = useState<Fleet>();
+  const [fleet, setFleet] = useState<Fleet & { views: Map<string, RegionView> }>();
   const [error, setError] = useState<string>();
   const [, tick] = useState(0);
   const pending = useRef<number>();
@@ -42,7 +67,7 @@ export function Overview() {
     let alive = true;
     const refresh = (): void => {
       load('global')
-        .then((f) => alive && (setFleet(f), setError(undefined)))
+        .then((f) => alive && (setFleet((prev) => ({ ...f, views: regionsOf(f, prev?.views), aggregates: new Map([...(prev?.aggregates ?? []), ...f.aggregates]) })), setError(undefined)))
         .catch((e: Error) => alive && setError(e.message));
     };
     refresh();
@@ -63,28 +88,36 @@ export function Overview() {
 
   if (error && !fleet) return <p class="error" role="alert">{error}</p>;
   if (!fleet) return <p aria-busy="true">Loading the fleet…</p>;
-  const byRegion = new Map<string, ClusterStatus[]>();
-  for (const c of fleet.clusters) byRegion.set(c.region ?? '', [...(byRegion.get(c.region ?? '') ?? []), c]);
   const home = fleet.regions[0] ?? '';
+  const shown = [...fleet.views].filter(([region, v]) => v.clusters.length > 0 || (region && !v.reachable));
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Fleet overview</h1>
       {error && <p class="error" role="alert">{error}</p>}
       {fleet.partial.length > 0 && (
         <p class="warn" role="status">
-          Unreachable regions: {fleet.partial.join(', ')}. Their clusters are missing below.
+          Unreachable regions: {fleet.partial.join(', ')}. Their clusters are shown as they last answered, if they ever did.
         </p>
       )}
-      {[...byRegion].map(([region, clusters]) => (
-        <section key={region} aria-label={region ? `Region ${region}` : 'This region'}>
+      {shown.map(([region, view]) => (
+        <section key={region} aria-label={region ? `Region ${region}` : 'This region'} data-region={region} data-reachable={String(view.reachable)}>
           {region && (
             <h2 class="region">
-              Region {region} {region === home ? '(this hub, live)' : <span class="muted">as of {age(new Date(fleet.at).toISOString())} ago</span>}
+              Region {region}{' '}
+              {region === home ? (
+                '(this hub, live)'
+              ) : view.reachable ? (
+                <span class="muted" data-testid="region-age">as of {age(new Date(view.at).toISOString())} ago</span>
+              ) : (
+                <span class="bad-text" data-testid="region-age">
+                  unreachable{view.at ? `: last answered ${age(new Date(view.at).toISOString())} ago` : ', never answered'}
+                </span>
+              )}
             </h2>
           )}
           <div class="cards">
-            {clusters.map((c) => (
-              <ClusterCard key={`${region}/${c.name}`} status={c} agg={fleet.aggregates.get(`${c.region ?? ''}/${c.name}`)} tz={tz} />
+            {view.clusters.map((c) => (
+              <ClusterCard key={`${region}/${c.name}`} status={c} agg={fleet.aggregates.get(`${c.region ?? ''}/${c.name}`)} tz={tz} unreachable={!view.reachable} />
             ))}
           </div>
         </section>
@@ -94,9 +127,10 @@ export function Overview() {
   );
 }
 
-function ClusterCard({ status: c, agg, tz }: { status: ClusterStatus; agg: Aggregate | undefined; tz: 'utc' | 'local' }) {
+function ClusterCard({ status: c, agg, tz, unreachable }: { status: ClusterStatus; agg: Aggregate | undefined; tz: 'utc' | 'local'; unreachable: boolean }) {
   const last = c.last_delta_at ?? c.last_observed_at;
-  const stale = c.stale === true || !last || Date.now() - Date.parse(last) > STALE_MS;
+  // A region that does not answer cannot vouch for its clusters: they are stale until it does.
+  const stale = unreachable || c.stale === true || !last || Date.now() - Date.parse(last) > STALE_MS;
   const controllerUp = agg ? agg.controllers.length === 0 || agg.controllers.some((x) => x.responding) : undefined;
   return (
     <article class="card" aria-labelledby={`cluster-${c.name}`} data-cluster={c.name}>
@@ -108,7 +142,7 @@ function ClusterCard({ status: c, agg, tz }: { status: ClusterStatus; agg: Aggre
         <li class={c.connected ? 'ok' : 'bad'}>{c.connected ? 'Agent connected' : 'Agent disconnected'}</li>
         <li class={controllerUp === false ? 'bad' : 'ok'}>{controllerUp === false ? 'Controller down' : 'Controller up'}</li>
         <li class={stale ? 'bad' : 'ok'} title={formatTime(last, tz)}>
-          {stale ? 'Stale' : 'Fresh'}: updated {age(last)} ago{c.stale_reason ? ` (${c.stale_reason})` : ''}
+          {stale ? 'Stale' : 'Fresh'}: updated {age(last)} ago{unreachable ? ' (region unreachable)' : c.stale_reason ? ` (${c.stale_reason})` : ''}
         </li>
       </ul>
       {agg && (

@@ -1,0 +1,131 @@
+// The dashboard in a real Chromium across regions: two hub processes in two regions (east, the
+// browser's, with west as its peer), each fed by one simulated cluster. The overview shows west's
+// clusters with their age through scope=global, and west unreachable (its last cards kept,
+// marked) once its hub is stopped, then reachable again. The browser reaches east through a TCP
+// proxy (a lost-connection test will cut it).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningAgent } from '../agent/main.js';
+import { startSimulatedFleet, type RunningFleet } from '../sim/index.js';
+import { HeadlessChromium } from './harness/chromium.js';
+import { axeViolations as axe, loginOnPage, screenshot as shot } from './harness/dashboard-page.js';
+import { httpsCall } from './harness/hub-child.js';
+import { LoginHub } from './harness/login-hub.js';
+import { makePki, type TestPki } from './harness/pki.js';
+import { registerSecret, testLogger } from './harness/run-logs.js';
+import { assertBuilt, sfleet } from './harness/sfleet-process.js';
+import { TcpProxy } from './harness/tcp-proxy.js';
+import { startTestAgent } from './harness/test-agent.js';
+import { waitFor } from './harness/wait.js';
+
+const PASSWORD = 'dashboard regions 2026';
+const RBAC = {
+  bindings: [
+    { group: 'ops', role: 'admin' },
+    { client: 'tester', role: 'admin' },
+  ],
+};
+
+let pki: TestPki;
+let east: LoginHub;
+let west: LoginHub;
+let proxy: TcpProxy;
+let fleet: RunningFleet;
+const agents: RunningAgent[] = [];
+let browser: HeadlessChromium;
+let page: Page;
+let origin: string;
+let eastCluster: string;
+let westCluster: string;
+
+/** A GET at a hub with the test client's certificate (an admin), never through the proxy. */
+async function hubGet<T>(hub: LoginHub, path: string): Promise<{ status: number; body: string; json: () => T }> {
+  const a = await httpsCall(`${hub.httpUrl}${path}`, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key, timeoutMs: 10_000 });
+  return { status: a.status, body: a.body, json: () => JSON.parse(a.body) as T };
+}
+
+
+beforeAll(async () => {
+  assertBuilt();
+  pki = await makePki();
+  const dir = mkdtempSync(join(tmpdir(), `dashboard-regions-${process.pid}-`));
+  west = new LoginHub(join(dir, 'west'), pki, { region: 'west', rbac: RBAC });
+  await west.ports();
+  east = new LoginHub(join(dir, 'east'), pki, { region: 'east', rbac: RBAC, regions: { peers: [{ name: 'west', url: west.httpUrl, timeout: '1s' }] } });
+  await east.ports();
+  registerSecret(PASSWORD, 'dashboard regions test password');
+  await sfleet(['user', 'add', 'olivia', '--group', 'ops', '--data-dir', east.dataDir], { ...process.env, SFLEET_USER_PASSWORD: PASSWORD });
+  await west.start();
+  await east.start();
+  fleet = await startSimulatedFleet({ listen: '127.0.0.1:0', clusters: 2, namePrefix: 'reg', nodes: 16, jobs: 200, tickMs: 1000, token: 'sim-token', log: () => undefined });
+  [eastCluster, westCluster] = fleet.clusters.map((c) => c.name);
+  for (const [c, hub] of [
+    [fleet.clusters[0], east],
+    [fleet.clusters[1], west],
+  ] as const) {
+    agents.push(
+      await startTestAgent(
+        { cluster: c.name, endpoints: [hub.grpcAddress], tls: await pki.agent(c.name), slurm: { source: 'rest', endpoints: [c.url], auth: { user: 'root', token: 'sim-token' }, simulator: true }, pollInterval: '500ms' },
+        { logger: testLogger(`agent-${c.name}`) },
+      ),
+    );
+  }
+  await waitFor('each region has its cluster', async () => {
+    const e = await hubGet<{ items: { name: string }[] }>(east, '/api/v1/clusters');
+    const w = await hubGet<{ items: { name: string }[] }>(west, '/api/v1/clusters');
+    return e.status === 200 && w.status === 200 && e.json().items.some((c) => c.name === eastCluster) && w.json().items.some((c) => c.name === westCluster);
+  }, 60_000);
+  proxy = await new TcpProxy('127.0.0.1', east.httpPort).start();
+  origin = `https://localhost:${proxy.port}`;
+  browser = await HeadlessChromium.launch([pki.hub.cert]);
+  page = await browser.newPage();
+  await page.setViewportSize({ width: 1440, height: 900 });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.close();
+  for (const a of agents) await a.close();
+  await fleet?.close();
+  await east?.stop();
+  await west?.stop();
+});
+
+
+describe('the dashboard across regions', () => {
+  it('the overview shows the peer region through scope=global with its age, and the peer unreachable once its hub is stopped', async () => {
+    await page.goto(`${origin}/`);
+    await loginOnPage(page, 'olivia', PASSWORD);
+    await page.waitForURL(`${origin}/`);
+    await page.waitForSelector(`section[data-region="west"][data-reachable="true"] article[data-cluster="${westCluster}"] .bar`, { timeout: 30_000 });
+    await page.waitForSelector(`section[data-region="east"] article[data-cluster="${eastCluster}"] .bar`);
+    expect(await page.textContent('section[data-region="east"] h2')).toContain('(this hub, live)');
+    expect(await page.textContent('section[data-region="west"] [data-testid=region-age]')).toMatch(/^as of \d+ s ago$/);
+    const card = await page.textContent(`section[data-region="west"] article[data-cluster="${westCluster}"]`);
+    expect(card).toContain('Agent connected');
+    expect(card).toMatch(/RUNNING\s*\d+/);
+    // west's cluster is not east's: it is listed under west only.
+    expect(await page.$$(`section[data-region="east"] article[data-cluster="${westCluster}"]`)).toHaveLength(0);
+    await shot(page, 'overview-regions');
+    expect(await axe(page)).toEqual([]);
+
+    await west.stop();
+    await page.waitForSelector('section[data-region="west"][data-reachable="false"]', { timeout: 45_000 });
+    expect(await page.textContent('section[data-region="west"] [data-testid=region-age]')).toMatch(/^unreachable: last answered \d+ s ago$/);
+    expect(await page.textContent('main [role=status].warn')).toContain('Unreachable regions: west');
+    // Its last cards stay, marked: stale because the region cannot vouch for them.
+    expect(await page.textContent(`section[data-region="west"] article[data-cluster="${westCluster}"]`)).toMatch(/Stale: .*\(region unreachable\)/);
+    // east itself is still live.
+    expect(await page.textContent(`section[data-region="east"] article[data-cluster="${eastCluster}"]`)).toContain('Fresh');
+    await shot(page, 'overview-region-unreachable');
+    expect(await axe(page)).toEqual([]);
+
+    // Back: the region answers again and is shown as such.
+    await west.start();
+    await page.waitForSelector('section[data-region="west"][data-reachable="true"]', { timeout: 45_000 });
+    expect(await page.$$('main [role=status].warn')).toHaveLength(0);
+  });
+});
