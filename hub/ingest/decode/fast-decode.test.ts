@@ -121,6 +121,15 @@ describe('FastDeltaDecoder', () => {
     expect(() => decoder.decodeAgentMessage(bad)).toThrow(expect.objectContaining({ code: 'SF_INGEST_MALFORMED_MESSAGE', message: expect.stringMatching(/^not a valid AgentMessage message: /) }));
   });
 
+  it("a controller diag its generated decoder throws on leaves the delta to the generated decoder, not the wire reader's RangeError (fuzz finding)", () => {
+    // The delta-decode fuzz target's finding (CI of this session), first byte dropped as the target does.
+    const found = Buffer.from(
+      'AAoCYzAQAxgFIgRCd3JwTU3xEE1NTU1NTU1NTU1NTU1NTU3RTU1NTU1NTU1Nek1NTU1NTRhJGBgYGBgYGBgYGBgYCQkJCQkJCQkJCQkJCQkJTU0BWmN0byZamgEnX3AAAAAAAAAA/wByb3RvX18AAAAA2gEa1wEKAmMxEIgGQjAyMy1jb/8r////////B19wcm90b19fb3IxMS0xNFQyMjEQAxgxEgVuARqoEhISEhISEhISEgRyb290kgEUMjAyMS0xMS0xNFQyMzoxM2NvMQUSZCUlJSUlJSUlJSUlJSUlJSUlJSUlJWUwGjBa',
+      'base64',
+    ).subarray(1);
+    expect(decoder.decodeDelta(found)).toEqual(Delta.decode(found));
+  });
+
   it('decodes agent messages and reports the exact bytes of a delta', () => {
     const d = delta(simulatedUpserts().slice(0, 50));
     const bytes = AgentMessage.encode({ body: { $case: 'delta', value: d } }).finish();

@@ -25,8 +25,25 @@ export type ScalarSpec = readonly [number, string, ScalarType];
 /** An object kind's field: a scalar, or a 'gmessage' with its message type. */
 export type ObjectSpec = readonly [number, string, ObjectFieldType, string?];
 
-/** The messages a 'gmessage' field holds, read by their generated decoders. */
-const GENERATED_MESSAGES: Record<string, { decode(b: Uint8Array): unknown }> = { ControllerDiag };
+/**
+ * The messages a 'gmessage' field holds, read by their generated decoders. Bytes such a decoder
+ * throws on (a RangeError of the wire reader) leave the message to the generated decoder of the
+ * whole delta, which refuses it as malformed: found by the delta-decode fuzz target.
+ */
+const GENERATED_MESSAGES: Record<string, { decode(b: Uint8Array): unknown }> = Object.fromEntries(
+  Object.entries({ ControllerDiag }).map(([name, codec]) => [
+    name,
+    {
+      decode(b: Uint8Array): unknown {
+        try {
+          return codec.decode(b);
+        } catch {
+          throw BAIL;
+        }
+      },
+    },
+  ]),
+);
 
 /** A value with every field set of each 'gmessage' type (the self-check's sample). */
 const SAMPLE_MESSAGES: Record<string, (n: number) => unknown> = {
