@@ -57,6 +57,28 @@ export class AckLinks {
     return { dedup_key: claim.d, nonce: claim.n, expires: claim.e };
   }
 
+  /**
+   * Why a hub group's follower refuses a token before relaying it to the leader, or undefined.
+   * With the group's key it checks as the leader would; before it has that key, only the form and
+   * the expiry (a link of the group key must not be refused because etcd was slow here).
+   */
+  precheck(token: string, now: number): string | undefined {
+    if (this.group) {
+      const claim = this.verify(token, now);
+      return typeof claim === 'string' ? claim : undefined;
+    }
+    const [payload, mac, extra] = token.split('.');
+    if (!payload || !mac || extra !== undefined) return 'malformed ack link';
+    let expires: unknown;
+    try {
+      expires = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { e?: unknown }).e;
+    } catch {
+      return 'malformed ack link';
+    }
+    if (typeof expires !== 'number') return 'malformed ack link';
+    return now >= expires ? 'ack link expired' : undefined;
+  }
+
   private mac(payload: string, key: Buffer): string {
     return createHmac('sha256', key).update(payload).digest('base64url');
   }

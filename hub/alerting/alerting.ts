@@ -219,30 +219,38 @@ export class Alerting {
     return !(this.store.shared && !this.term);
   }
 
+  /** On a follower: refuses an ack link the leader would refuse, before it costs a relay (400). */
+  precheckAckLink(token: string): void {
+    const refused = this.links.precheck(token, this.deps.clock.now());
+    if (refused) throw new BadRequestError(refused);
+  }
+
   /** A follower passes a change that carries its own credential (ack link, signed webhook) to the leader. */
   async relayToLeader(path: string, headers: Record<string, string>, body: Buffer): Promise<RelayAnswer> {
     if (!this.relay) this.assertWriter();
     return this.relay!.forward(path, headers, body);
   }
 
-  /** The signing secrets of the PagerDuty channels' v3 webhook subscriptions (webhook_secret). */
-  pagerDutySecrets(): string[] {
-    return channelsOf(this.config).flatMap((c) => (c.type === 'pagerduty' && c.webhook_secret ? [c.webhook_secret] : []));
+  /** The PagerDuty channels' v3 webhook signing secrets (webhook_secret), by channel name. */
+  pagerDutySecrets(): { channel: string; secret: string }[] {
+    return channelsOf(this.config).flatMap((c) => (c.type === 'pagerduty' && c.webhook_secret ? [{ channel: c.name, secret: c.webhook_secret }] : []));
   }
 
-  /** A verified PagerDuty v3 webhook event (pagerduty-webhook/apply.ts says what each does). */
-  pagerDuty(ev: PagerDutyEvent): { outcome: PagerDutyOutcome; alerts: AlertView[] } {
+  /**
+   * A verified PagerDuty v3 webhook event (pagerduty-webhook/apply.ts says what each does), acting
+   * only on groups paged through `channels`: the channels whose secret signed it (one PagerDuty
+   * account's secret does not reach incidents of another service this hub pages).
+   */
+  pagerDuty(ev: PagerDutyEvent, channels: readonly string[]): { outcome: PagerDutyOutcome; alerts: AlertView[] } {
     this.assertWriter();
     const now = this.deps.clock.now();
     let alerts: AlertView[] = [];
+    const through = (g: GroupState): boolean => g.channels_notified.some((r) => channels.includes(r.split(':')[0]));
     const outcome = applyPagerDutyEvent(ev, {
-      groups: (key) => this.pager.groupsOf(key).filter((g) => g.dedup_key === key).map((g) => ({ acked: !!g.acked_at, firing: g.alerts.filter((fp) => this.tracker.alerts.get(fp)?.state === 'firing').length })),
-      seen: (id) => {
-        const key = `pagerduty:${id}`;
-        if (this.usedNonces[key]) return true;
-        this.usedNonces[key] = now + PAGERDUTY_EVENT_MEMORY_MS;
-        return false;
-      },
+      groups: (key) => this.pager.groupsOf(key).filter((g) => g.dedup_key === key && through(g)).map((g) => ({ acked: !!g.acked_at, firing: g.alerts.filter((fp) => this.tracker.alerts.get(fp)?.state === 'firing').length })),
+      seen: (id) => !!this.usedNonces[`pagerduty:${id}`],
+      remember: (id) => void (this.usedNonces[`pagerduty:${id}`] = now + PAGERDUTY_EVENT_MEMORY_MS),
+      now: () => now,
       ack: (key, by) => void (alerts = this.ack(key, by)),
       resolve: (key, by) => void (alerts = this.resolve(key, by)),
     });

@@ -47,6 +47,23 @@ describe('ack links in a hub group', () => {
     expect(standalone.verify(link, 1_000)).toBe('ack link signature does not match');
   });
 
+  it('a follower refuses a forged or expired link before relaying it; before it has the group key only the form and expiry', async () => {
+    const store = new MemoryStore();
+    const leader = new AckLinks(randomBytes(32));
+    const follower = new AckLinks(randomBytes(32));
+    shareAckLinkKey(leader, store as unknown as SecurityStore, silentLogger());
+    const link = leader.sign('sfleet-eu-9', 1_000 + HOUR);
+    const forged = `${link.split('.')[0]}.${'A'.repeat(43)}`;
+    // No group key yet: a well-formed link it cannot check goes on to the leader.
+    expect(follower.precheck(forged, 1_000)).toBeUndefined();
+    expect(follower.precheck('junk', 1_000)).toBe('malformed ack link');
+    expect(follower.precheck(link, 1_000 + HOUR)).toBe('ack link expired');
+    shareAckLinkKey(follower, store as unknown as SecurityStore, silentLogger());
+    await flush();
+    expect(follower.precheck(link, 1_000)).toBeUndefined();
+    expect(follower.precheck(forged, 1_000)).toBe('ack link signature does not match');
+  });
+
   it('a hub that cannot reach the store yet signs with its own key (its links work there), then adopts the group key; older links still verify', async () => {
     const store = new MemoryStore();
     store.failing = 1;

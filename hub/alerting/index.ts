@@ -6,5 +6,5 @@ export type { AlertHistory, TimelineEntry } from './history.js';
 export { BUILTIN_RULES } from './rules/index.js';
 export type { DeliveryRecord } from './notify/index.js';
 export type { Silence } from './silences/index.js';
-export { parsePagerDutyEvent, signPagerDuty, verifyPagerDuty, type PagerDutyEvent, type PagerDutyOutcome } from './pagerduty-webhook/index.js';
+export { matchingSecrets, parsePagerDutyEvent, signPagerDuty, verifyPagerDuty, type PagerDutyEvent, type PagerDutyOutcome } from './pagerduty-webhook/index.js';
 export { AlertingLeaderUnavailableError, HttpsLeaderRelay, RELAYED_BY_HEADER, type LeaderRelay } from './group-link.js';

@@ -14,6 +14,8 @@ export interface PagerDutyEvent {
   agent: string;
   /** PagerDuty's incident id and number, for the record. */
   incident?: string;
+  /** When it happened (event.occurred_at, ms), inside the signed body: a replay of an old delivery shows it. */
+  occurred_at?: number;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 1024 ? v : undefined);
@@ -35,9 +37,11 @@ export function parsePagerDutyEvent(raw: Buffer): PagerDutyEvent {
   const agent = (event.agent && typeof event.agent === 'object' ? event.agent : {}) as Record<string, unknown>;
   const incidentKey = data.type === 'incident' ? str(data.incident_key) : undefined;
   const incident = data.type === 'incident' ? [str(data.id), typeof data.number === 'number' ? `#${data.number}` : undefined].filter(Boolean).join(' ') : '';
+  const occurred = typeof event.occurred_at === 'string' ? Date.parse(event.occurred_at) : Number.NaN;
   return {
     id,
     type,
+    ...(Number.isFinite(occurred) ? { occurred_at: occurred } : {}),
     ...(incidentKey ? { incident_key: incidentKey } : {}),
     agent: str(agent.summary) ?? str(agent.email) ?? str(agent.id) ?? 'unknown',
     ...(incident ? { incident } : {}),

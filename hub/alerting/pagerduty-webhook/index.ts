@@ -1,3 +1,3 @@
-export { signPagerDuty, verifyPagerDuty } from './signature.js';
+export { matchingSecrets, signPagerDuty, verifyPagerDuty } from './signature.js';
 export { parsePagerDutyEvent, type PagerDutyEvent } from './event.js';
 export { applyPagerDutyEvent, PAGERDUTY_EVENT_MEMORY_MS, type PagerDutyOutcome, type PagerDutyTarget } from './apply.js';

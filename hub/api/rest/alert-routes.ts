@@ -268,6 +268,8 @@ export function registerAlertRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 
       // A hub group's follower hands the link to the leader (group-link.ts): any hub's link works on any hub, once.
       if (!a.writes()) {
         if (request.headers[RELAYED_BY_HEADER]) throw new AlertingLeaderUnavailableError('relayed to this hub as the leader, but it does not lead (a leader change): try again');
+        // A forged or expired link costs no relay (etcd lookups and a TLS connection to the leader).
+        a.precheckAckLink((request.query as { token: string }).token);
         const answer = await a.relayToLeader(request.url, { 'content-type': 'text/plain' }, Buffer.alloc(0));
         return reply.code(answer.status as 200).type(answer.contentType).send(answer.body);
       }

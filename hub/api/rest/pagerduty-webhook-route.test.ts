@@ -19,11 +19,15 @@ import { buildHttpApi } from './server.js';
 const SECRET = 'pd-webhook-secret-1';
 const URL_ = '/api/v1/alerts/pagerduty/webhook';
 
+const OTHER_SECRET = 'pd-webhook-secret-of-another-service';
+
 async function setup() {
   const clock = new ManualClock(Date.parse('2026-12-07T03:00:00Z'));
   const fleet = new Fleet(clock);
   const rec = new Recorder();
-  const channels = CHANNELS.map((c) => (c.type === 'pagerduty' ? { ...c, webhook_secret: SECRET } : c));
+  const pagerduty = CHANNELS.find((c) => c.type === 'pagerduty')!;
+  // A second PagerDuty service this hub could page (no policy here does): its own webhook secret.
+  const channels = [...CHANNELS.map((c) => (c.type === 'pagerduty' ? { ...c, webhook_secret: SECRET } : c)), { ...pagerduty, name: 'pd-other', webhook_secret: OTHER_SECRET }];
   const alerting = new Alerting(config({ channels, policies: { critical: { escalation_time: '5m', channels: ['pagerduty', 'email'] } }, rules: { node_down: { severity: 'critical', for: 0 }, partition_nodes_unavailable: { enabled: false } } }), { state: fleet.state, logger: silentLogger(), clock, region: 'eu', notifiers: rec.factory, sleep: async () => undefined });
   const step = async (ms: number) => {
     clock.advance(ms);
@@ -106,6 +110,22 @@ describe('POST /api/v1/alerts/pagerduty/webhook', () => {
     expect(records().at(-1)).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('does not match') });
     // The signature is the credential: it proves the event id too, so a refused delivery does not use it up.
     expect((await post(body, sign(body, SECRET))).json()).toMatchObject({ outcome: 'acknowledged' });
+    await app.close();
+  });
+
+  it('a delivery older than a day (a recorded one replayed) and one signed only with another service\'s secret change nothing', async () => {
+    const { app, alerting, rec, dedup, post } = await setup();
+    const sent = rec.sent.length;
+    const old = event('ev-old', 'incident.resolved', dedup).replace('2026-12-07T03:00:11Z', '2026-12-05T23:00:00Z');
+    expect((await post(old, sign(old, SECRET))).json()).toMatchObject({ outcome: 'stale' });
+    const other = event('ev-other', 'incident.acknowledged', dedup);
+    const res = await post(other, sign(other, OTHER_SECRET));
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ outcome: 'unknown_incident' });
+    expect(alerting.list()[0]).toMatchObject({ state: 'firing', groups: [{ acked_by: null }] });
+    expect(rec.sent.length).toBe(sent);
+    // Neither used up its event id: the right secret, in time, still acts.
+    expect((await post(other, sign(other, SECRET))).json()).toMatchObject({ outcome: 'acknowledged' });
     await app.close();
   });
 

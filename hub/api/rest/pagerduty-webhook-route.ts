@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError, UnauthenticatedError } from '../../../shared/errors/index.js';
-import { parsePagerDutyEvent, RELAYED_BY_HEADER, verifyPagerDuty, AlertingLeaderUnavailableError } from '../../alerting/index.js';
+import { parsePagerDutyEvent, RELAYED_BY_HEADER, matchingSecrets, AlertingLeaderUnavailableError } from '../../alerting/index.js';
 import { setAuditContext } from '../../audit/index.js';
 import { PayloadTooLargeError } from './client-error.js';
 import type { RouteDeps } from './route-deps.js';
@@ -52,7 +52,13 @@ export function registerPagerDutyWebhookRoute(app: FastifyInstance, deps: Pick<R
       const secrets = alerting.pagerDutySecrets();
       if (!secrets.length) throw new NotFoundError('no pagerduty channel of this hub has a webhook_secret: PagerDuty webhooks are not taken');
       const signature = request.headers['x-pagerduty-signature'];
-      if (!verifyPagerDuty(raw, signature, secrets)) throw new UnauthenticatedError(signature ? 'the X-PagerDuty-Signature does not match the body with any configured webhook_secret' : 'no X-PagerDuty-Signature header');
+      const matched = matchingSecrets(
+        raw,
+        signature,
+        secrets.map((s) => s.secret),
+      );
+      if (!matched.length) throw new UnauthenticatedError(signature ? 'the X-PagerDuty-Signature does not match the body with any configured webhook_secret' : 'no X-PagerDuty-Signature header');
+      const channels = secrets.filter((s) => matched.includes(s.secret)).map((s) => s.channel);
       const ev = parsePagerDutyEvent(raw);
       setAuditContext(request, { user: `pagerduty: ${ev.agent}`, resource: `pagerduty event ${ev.id} (${ev.type}${ev.incident_key ? `, dedup_key ${ev.incident_key}` : ''})` });
       (request as FastifyRequest & { body: unknown }).body = { event_id: ev.id, event_type: ev.type, incident_key: ev.incident_key ?? null, incident: ev.incident ?? null, agent: ev.agent };
@@ -62,7 +68,7 @@ export function registerPagerDutyWebhookRoute(app: FastifyInstance, deps: Pick<R
         // The leader's answer as it gave it (its status decides whether PagerDuty retries).
         return reply.code(answer.status as 200).type(answer.contentType).send(answer.body);
       }
-      const { outcome, alerts } = alerting.pagerDuty(ev);
+      const { outcome, alerts } = alerting.pagerDuty(ev, channels);
       const acted = outcome === 'acknowledged' || outcome === 'resolved' || outcome === 'already' || outcome === 'duplicate';
       return reply.code(acted ? 200 : 202).send({ event_id: ev.id, event_type: ev.type, outcome, alerts: alerts.map((a) => a.fingerprint) });
     },
