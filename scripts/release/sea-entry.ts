@@ -3,6 +3,8 @@
 // so an agent holds none of the hub's code, else the whole CLI. Kept tiny on purpose: V8 holds
 // this script's source for the life of the process.
 import Module from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { getRawAsset } from 'node:sea';
 import { VERSION } from '../../shared/version.js';
 import { EMBEDDED_SCRIPTS } from './embedded-script.js';
@@ -17,8 +19,17 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 /** Runs a program as Node runs a CommonJS file: its import() of built-ins (`import('node:sea')`, a dependency's `import('https')`) goes to Node's own loader. */
 function run(name: string): void {
   // Compiling the 9 MB CLI is most of a client command's start-up: Node keeps V8's code cache of it
-  // on disk (in the temporary directory, or NODE_COMPILE_CACHE) from the first run on.
-  if (name === EMBEDDED_SCRIPTS.cli) (Module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  // on disk from the first run on. Per user (login nodes are shared; the cache is code this
+  // process runs): NODE_COMPILE_CACHE, else $XDG_CACHE_HOME or ~/.cache, under sfleet/. Without
+  // a writable home it is simply not kept.
+  if (name === EMBEDDED_SCRIPTS.cli) {
+    const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+    try {
+      (Module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache?.(process.env.NODE_COMPILE_CACHE || join(cacheHome, 'sfleet', 'compile-cache'));
+    } catch {
+      // No cache: the program compiles as without one.
+    }
+  }
   const program = new Module(name) as Module & { _compile(source: string, filename: string): void };
   program.filename = name;
   // ASCII only (bundle.ts makes sure): read straight from the binary's mapped asset, one copy.
