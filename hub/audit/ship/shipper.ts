@@ -23,6 +23,8 @@ export interface ShipCursor {
 export class Shipper {
   private buffer: AuditRecord[] = [];
   private inFlight = false;
+  /** Records of the batch in flight (out of `buffer` until it settles). */
+  private sending = 0;
   private timer?: NodeJS.Timeout;
   private attempt = 0;
   private overflowing = false;
@@ -63,8 +65,9 @@ export class Shipper {
     this.saveCursor();
   }
 
+  /** Records held and not yet acknowledged by the destination: waiting, and the batch in flight. */
   get buffered(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.sending;
   }
 
   enqueue(record: AuditRecord): void {
@@ -110,6 +113,7 @@ export class Shipper {
     if (this.inFlight || this.buffer.length === 0) return;
     this.inFlight = true;
     const batch = this.buffer.splice(0, this.opts.batch);
+    this.sending = batch.length;
     let again: AuditRecord[] = [];
     try {
       const result = await this.sink.send(batch);
@@ -128,6 +132,7 @@ export class Shipper {
       if (this.attempt === 0) this.logger.warn({ sink: this.sink.name, err: this.lastError }, 'audit shipping failed; retrying with backoff');
     } finally {
       this.inFlight = false;
+      this.sending = 0;
     }
     if (again.length) this.buffer.unshift(...again);
     this.saveCursor();
