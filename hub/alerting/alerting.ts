@@ -210,7 +210,9 @@ export class Alerting {
    * and the relay that hands a follower's ack links and PagerDuty webhooks to the leader.
    */
   joinGroup(group: { security?: SecurityStore; relay?: LeaderRelay }): void {
-    if (group.security) shareAckLinkKey(this.links, group.security, this.deps.logger);
+    // A hub with no channel sends no notification, so it signs no link: it adopts the group's key
+    // if there is one but does not make it (a hub that only joins leaves nothing in etcd).
+    if (group.security) shareAckLinkKey(this.links, group.security, this.deps.logger, { create: channelsOf(this.config).length > 0 });
     if (group.relay) this.relay = group.relay;
   }
 

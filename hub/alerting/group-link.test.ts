@@ -47,6 +47,19 @@ describe('ack links in a hub group', () => {
     expect(standalone.verify(link, 1_000)).toBe('ack link signature does not match');
   });
 
+  it('a hub that sends no notifications (no channel) adopts the group key but never makes one', async () => {
+    const store = new MemoryStore();
+    const quiet = new AckLinks(randomBytes(32));
+    shareAckLinkKey(quiet, store as unknown as SecurityStore, silentLogger(), { create: false });
+    await flush();
+    expect(store.map.size).toBe(0);
+    const sender = new AckLinks(randomBytes(32));
+    shareAckLinkKey(sender, store as unknown as SecurityStore, silentLogger());
+    await flush();
+    expect([...store.map.keys()]).toEqual(['alerting/ack-link-key']);
+    expect(quiet.verify(sender.sign('sfleet-eu-10', 1_000 + HOUR), 1_000)).toMatchObject({ dedup_key: 'sfleet-eu-10' });
+  });
+
   it('a follower refuses a forged or expired link before relaying it; before it has the group key only the form and expiry', async () => {
     const store = new MemoryStore();
     const leader = new AckLinks(randomBytes(32));

@@ -38,18 +38,18 @@ export interface LeaderRelay {
 }
 
 /**
- * Uses the group's ack-link key: read from the security store, or made there once (compare-and-set:
- * two hubs starting together agree on one). Until it is known (etcd unreachable at start) the
- * hub's own key signs, and links of either key are accepted.
+ * Uses the group's ack-link key: read from the security store, or (`create`: a hub that sends
+ * notifications) made there once (compare-and-set: two hubs starting together agree on one). Until
+ * it is known (etcd unreachable at start) the hub's own key signs, and links of either key are accepted.
  */
-export function shareAckLinkKey(links: AckLinks, store: SecurityStore, logger: Logger): void {
+export function shareAckLinkKey(links: AckLinks, store: SecurityStore, logger: Logger, opts: { create: boolean } = { create: true }): void {
   const adopt = (): boolean => {
     const key = store.get<string>('alerting', GROUP_KEY);
     if (typeof key === 'string' && key.length >= 32) links.useGroupKey(Buffer.from(key, 'base64'));
     return typeof key === 'string';
   };
   store.onChange('alerting', (k) => void (k === GROUP_KEY && adopt()));
-  if (adopt()) return;
+  if (adopt() || !opts.create) return;
   const make = (): void => {
     store
       .update<string>('alerting', GROUP_KEY, (current) => current ?? randomBytes(32).toString('base64'))
