@@ -50,8 +50,8 @@ export const limitsConfigSchema = z
       .int()
       .min(0)
       .max(400)
-      .default(100)
-      .describe("How far the hub's JavaScript heap may grow past what is live before a full garbage collection, in percent (V8's --heap-growing-percent; like Go's GOGC). Lower keeps the hub smaller and spends more CPU on collections; 0 leaves it to V8, which lets the heap grow to several times what is live under fast allocation."),
+      .default(0)
+      .describe("How far the hub's JavaScript heap may grow past what is live before a full garbage collection, in percent (V8's --heap-growing-percent; like Go's GOGC). 0 (the default) leaves it to V8, which lets the heap grow to several times what is live under fast allocation; 100 bounds a burst of garbage (e.g. many slow watchers) at about 11 % more ingest CPU."),
   })
   .strict()
   .prefault({});

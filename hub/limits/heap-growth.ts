@@ -4,10 +4,12 @@
 // fast, and RSS follows. Measured with 300 paused SSE watchers fed ~45 rounds of 100 changes
 // (the abuse test): the hub grew by 67-84 MiB with V8's default, most of it garbage promoted to
 // the old generation awaiting a full collection (a smaller young generation changed nothing).
-// Growth at 100 % (the default, Go's GOGC default too): 55-57 MiB; 50 %: 51; 30 %: 36-39. The
-// cost is more frequent (incremental, concurrent) full collections: ingest CPU per update,
-// against V8's default, measured alternately on a loaded machine, 11 % more at 100 %, 27 % at
-// 50 %, 38 % at 30 %. A hub that takes heavy ingest and serves few watchers may set 0.
+// Growth at 100 % (Go's GOGC default): 55-57 MiB; 50 %: 51; 30 %: 36-39. The cost is more
+// frequent (incremental, concurrent) full collections: ingest CPU per update, against V8's
+// default, measured alternately on a loaded machine, 11 % more at 100 %, 27 % at 50 %, 38 % at
+// 30 %. The default is 0 (V8's own): at 100 % a hub under steady light load kept up to twice its
+// live heap between full collections, and the 5-minute soak read that as growth (heap floor +19-24 %;
+// +2 % at 0). A hub facing many slow watchers sets it.
 import { setFlagsFromString } from 'node:v8';
 
 /** Sets the heap's growth for this process (0: V8's own heuristic). Process-wide: the hub process owns it. */
