@@ -46,15 +46,7 @@ export class AckLinks {
       return want.length === got.length && timingSafeEqual(want, got);
     };
     if (!matches(this.key) && !(this.group && matches(this.group))) return 'ack link signature does not match';
-    let claim: { d?: unknown; n?: unknown; e?: unknown };
-    try {
-      claim = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claim;
-    } catch {
-      return 'malformed ack link';
-    }
-    if (typeof claim.d !== 'string' || typeof claim.n !== 'string' || typeof claim.e !== 'number') return 'malformed ack link';
-    if (now >= claim.e) return 'ack link expired';
-    return { dedup_key: claim.d, nonce: claim.n, expires: claim.e };
+    return claimOf(payload, now);
   }
 
   /**
@@ -69,17 +61,24 @@ export class AckLinks {
     }
     const [payload, mac, extra] = token.split('.');
     if (!payload || !mac || extra !== undefined) return 'malformed ack link';
-    let expires: unknown;
-    try {
-      expires = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { e?: unknown }).e;
-    } catch {
-      return 'malformed ack link';
-    }
-    if (typeof expires !== 'number') return 'malformed ack link';
-    return now >= expires ? 'ack link expired' : undefined;
+    const claim = claimOf(payload, now);
+    return typeof claim === 'string' ? claim : undefined;
   }
 
   private mac(payload: string, key: Buffer): string {
     return createHmac('sha256', key).update(payload).digest('base64url');
   }
+}
+
+/** The claim a token's payload carries, or why it is refused (its signature checked elsewhere). */
+function claimOf(payload: string, now: number): AckClaim | string {
+  let claim: { d?: unknown; n?: unknown; e?: unknown };
+  try {
+    claim = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claim;
+  } catch {
+    return 'malformed ack link';
+  }
+  if (typeof claim.d !== 'string' || typeof claim.n !== 'string' || typeof claim.e !== 'number') return 'malformed ack link';
+  if (now >= claim.e) return 'ack link expired';
+  return { dedup_key: claim.d, nonce: claim.n, expires: claim.e };
 }
