@@ -3,7 +3,7 @@
 // submitted/started counters, her sbatch in the RPCs by type and by user; promtool finds the
 // exposition clean. The agent's requests to the real slurmrestd are counted per request kind, on
 // its own /metrics and, from its heartbeats, on the hub's.
-// Touches Slurm: run under flock /tmp/sfleet-slurm-helper.lock.
+// Touches Slurm (sdiag counters): run it alone, e.g. under flock /tmp/sfleet-integration.lock, never beside another file that drives the same Slurm.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,9 +2,8 @@
 // destinations}`. A number for retention is days. Destinations: a local directory, an S3 bucket
 // (any S3-compatible server through `endpoint`), or `gcs`: Google Cloud Storage through its S3
 // (XML) API with HMAC keys, i.e. an S3 destination whose endpoint defaults to Google's.
-import { Cron } from 'croner';
 import { z } from 'zod';
-import { duration } from '../../shared/config/index.js';
+import { cronExpression, duration, timeZone } from '../../shared/config/index.js';
 import { encryptionConfigSchema } from '../../shared/crypto/index.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -52,28 +51,10 @@ export const destinationSchema = z.discriminatedUnion('type', [localSchema, s3Sc
 
 export const backupConfigSchema = z
   .object({
-    schedule: z
-      .string()
-      .refine((v) => {
-        try {
-          new Cron(v, { paused: true });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'not a cron expression (minute hour day-of-month month day-of-week, e.g. "0 2 * * *")')
+    schedule: cronExpression
       .optional()
       .describe('Cron expression of the scheduled backups (in `timezone`), run by the leader; absent: on demand only (sfleet backup create).'),
-    timezone: z
-      .string()
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'not an IANA time zone (e.g. Europe/Berlin)')
+    timezone: timeZone
       .default('UTC')
       .describe('Time zone of `schedule`. A time skipped by DST runs at the next valid minute; a repeated hour runs once.'),
     catch_up: duration.default(6 * 3_600_000).describe('A scheduled run missed (no leader at the time) still runs when a leader comes within this long after it.'),

@@ -56,6 +56,6 @@ describe('hub config: integrations', () => {
   });
 
   it('an unknown integration is refused by name', () => {
-    expect(validateConfigText(hubConfigSchema, `${TLS}integrations: { confluence: { url: "https://wiki" } }\n`, 'hub.yaml', { env: ENV })).toEqual([expect.stringMatching(/integrations: Unrecognized key: "confluence"/)]);
+    expect(validateConfigText(hubConfigSchema, `${TLS}integrations: { kong: { url: "https://gateway" } }\n`, 'hub.yaml', { env: ENV })).toEqual([expect.stringMatching(/integrations: Unrecognized key: "kong"/)]);
   });
 });

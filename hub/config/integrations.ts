@@ -2,10 +2,12 @@
 // the brief's names: each is checked as a channel of that type (same keys, plus credentials) and
 // joins alerting.channels named "servicenow" / "jira", so policies and routes can name it. The
 // copy is made before alerting is checked (withIntegrationChannels, a preprocess of the whole
-// file) so that a policy naming "servicenow" is known there.
+// file) so that a policy naming "servicenow" is known there. confluence is not a channel: the
+// leader writes report pages there (hub/confluence).
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { channelSchema } from '../alerting/config.js';
+import { confluenceConfigSchema } from '../confluence/config.js';
 
 const KINDS = ['servicenow', 'jira'] as const;
 type Kind = (typeof KINDS)[number];
@@ -20,9 +22,9 @@ const integration = (kind: Kind) =>
     .describe(`The brief's ${kind} block: a channel of type ${kind} named "${kind}" in alerting.channels (the same keys).`);
 
 export const integrationsConfigSchema = z
-  .object({ servicenow: integration('servicenow'), jira: integration('jira') })
+  .object({ servicenow: integration('servicenow'), jira: integration('jira'), confluence: confluenceConfigSchema.optional() })
   .strict()
-  .describe('Ticketing systems as the brief writes them: each is an alerting channel under its own name.');
+  .describe('Ticketing systems as the brief writes them (each is an alerting channel under its own name), and Confluence reports.');
 
 /**
  * The raw file with each valid integration added to alerting.channels, unless a channel of that

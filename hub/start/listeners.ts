@@ -38,6 +38,7 @@ import type { Foundations } from './foundations.js';
 import type { Gate } from './gate.js';
 import type { Region } from './region.js';
 import { complianceRoutes } from './compliance-routes.js';
+import { openConfluenceReports } from './reports.js';
 import { pseudonymizerFrom } from '../compliance/index.js';
 
 export interface Listeners {
@@ -78,6 +79,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   registerAuditMetrics(metrics, audit);
   await region.tracing.registerMetrics(metrics, 'sfleet_hub_');
   if (replication) registerReplicationMetrics(metrics, replication);
+  openConfluenceReports(base, region, metrics);
   // Tenant quotas: usage from the fleet state against the limits (and schedules) in force.
   const quotas = gate.tenancy ? new QuotaBook(gate.tenancy, state, base.clock) : undefined;
   if (quotas) registerQuotaMetrics(metrics, quotas);

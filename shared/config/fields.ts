@@ -1,4 +1,5 @@
 // Field types shared by the hub and agent schemas.
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration } from '../model/time.js';
 
@@ -38,3 +39,23 @@ export const tlsFiles = z
   .strict();
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('The least level written to the log.');
+
+/** A cron expression as croner reads it (5 fields, or 6 with seconds first). */
+export const cronExpression = z.string().refine((v) => {
+  try {
+    new Cron(v, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a cron expression (minute hour day-of-month month day-of-week, e.g. "0 2 * * *")');
+
+/** An IANA time zone name. */
+export const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not an IANA time zone (e.g. Europe/Berlin)');

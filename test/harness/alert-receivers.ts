@@ -17,7 +17,7 @@ export interface Received {
 export type Script = ({ status: number; headers?: Record<string, string>; body?: string } | 'hang')[];
 
 /** A loopback HTTP server that answers a script first (one entry per request), then its handler. */
-abstract class LoopbackReceiver {
+export abstract class LoopbackReceiver {
   readonly refused: { path: string; why: string }[] = [];
   readonly script: Script = [];
   /** Requests a 'hang' entry holds open (read whole, never answered). */

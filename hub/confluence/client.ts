@@ -1,0 +1,159 @@
+// Confluence pages through REST API v1 (<url>/rest/api/content), the one API that Cloud and Data
+// Center share. A page is found by space and title, then created (POST) or replaced (PUT with
+// version.number one higher than the current: Confluence's optimistic lock, 409 when another edit
+// came first, after which the page is read again once). Titles are the identity of our pages, so
+// a run repeated after a crash or a failover updates the page it made instead of making another.
+import { readSecret } from '../audit/secrets.js';
+import { retryAfter } from '../alerting/notify/http.js';
+import type { ConfluenceConfig } from './config.js';
+
+export interface PublishedPage {
+  id: string;
+  title: string;
+  version: number;
+  created: boolean;
+}
+
+export class ConfluencePublishError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfluencePublishError';
+  }
+}
+
+/** Answers are read up to this size: a page listing with `expand=version` is a few KiB. */
+const MAX_ANSWER = 1024 * 1024;
+
+interface HttpAnswer {
+  outcome: 'delivered' | 'retry' | 'rejected';
+  status?: number;
+  reason: string;
+  retryAfterMs?: number;
+  json?: Record<string, unknown>;
+}
+
+export interface ClientDeps {
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class ConfluenceClient {
+  private readonly api: string;
+  private readonly headers: Record<string, string>;
+  private parentId: string | undefined;
+
+  constructor(private readonly config: ConfluenceConfig, private readonly deps: ClientDeps = {}) {
+    this.api = `${config.url.replace(/\/+$/, '')}/rest/api/content`;
+    const token = readSecret('integrations.confluence token', { env: config.token_env, file: config.token_file }, deps.env);
+    if (!token) throw new ConfluencePublishError('integrations.confluence: the token is empty');
+    const authorization = config.username ? `Basic ${Buffer.from(`${config.username}:${token}`).toString('base64')}` : `Bearer ${token}`;
+    this.headers = { accept: 'application/json', 'content-type': 'application/json', authorization };
+  }
+
+  /** Creates the page, or replaces the body of the page of that title in the space. */
+  async publish(title: string, storage: string): Promise<PublishedPage> {
+    const ancestors = await this.ancestors();
+    for (let conflict = 0; ; conflict++) {
+      const existing = await this.find(title);
+      const body = { type: 'page', title, space: { key: this.config.space }, ...ancestors, body: { storage: { value: storage, representation: 'storage' } } };
+      const res = existing
+        ? await this.call('PUT', `/${encodeURIComponent(existing.id)}`, { id: existing.id, ...body, version: { number: existing.version + 1, message: 'sfleet' } }, [409])
+        : await this.call('POST', '', body);
+      if (res.status === 409 && conflict === 0) continue;
+      const page = this.answered(res, existing ? `PUT page ${existing.id}` : 'POST page');
+      const id = page.id;
+      if (typeof id !== 'string' && typeof id !== 'number') throw new ConfluencePublishError('Confluence answered without a page id');
+      const version = Number((page.version as { number?: unknown } | undefined)?.number ?? (existing ? existing.version + 1 : 1));
+      return { id: String(id), title, version, created: !existing };
+    }
+  }
+
+  /** The page of this title in the space, with its current version. */
+  async find(title: string): Promise<{ id: string; version: number } | undefined> {
+    const q = new URLSearchParams({ spaceKey: this.config.space, title, type: 'page', expand: 'version' });
+    const found = this.answered(await this.call('GET', `?${q}`), 'GET page by title');
+    const first = (found.results as { id?: unknown; version?: { number?: unknown } }[] | undefined)?.[0];
+    if (!first) return undefined;
+    const version = Number(first.version?.number);
+    if ((typeof first.id !== 'string' && typeof first.id !== 'number') || !Number.isInteger(version)) throw new ConfluencePublishError('Confluence listed a page without id or version');
+    return { id: String(first.id), version };
+  }
+
+  private async ancestors(): Promise<{ ancestors?: { id: string }[] }> {
+    const parent = this.config.parent_page;
+    if (parent === undefined) return {};
+    if (this.parentId === undefined) {
+      if (typeof parent === 'number' || /^\d+$/.test(parent)) this.parentId = String(parent);
+      else {
+        const page = await this.find(parent);
+        if (!page) throw new ConfluencePublishError(`integrations.confluence.parent_page: space ${this.config.space} has no page titled "${parent}"`);
+        this.parentId = page.id;
+      }
+    }
+    return { ancestors: [{ id: this.parentId }] };
+  }
+
+  /** One request with retries for what may pass (no answer, 408, 429 after Retry-After, 5xx). */
+  private async call(method: string, path: string, body?: unknown, expected: number[] = []): Promise<HttpAnswer> {
+    const sleep = this.deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const random = this.deps.random ?? Math.random;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.once(method, `${this.api}${path}`, body === undefined ? undefined : JSON.stringify(body));
+      if (res.outcome !== 'retry' || attempt >= this.config.retries || (res.status !== undefined && expected.includes(res.status))) return res;
+      const backoff = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + random());
+      await sleep(Math.min(60_000, res.retryAfterMs ?? backoff));
+    }
+  }
+
+  /** 2xx delivered; 408, 429 and 5xx or no answer retry; other 4xx rejected. Reasons never hold the token. */
+  private async once(method: string, url: string, body: string | undefined): Promise<HttpAnswer> {
+    let res: Response;
+    const signal = AbortSignal.timeout(this.config.timeout);
+    try {
+      res = await fetch(url, { method, headers: this.headers, ...(body !== undefined ? { body } : {}), signal, redirect: 'error' });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } };
+      return { outcome: 'retry', reason: `no answer: ${signal.aborted ? 'timed out' : (e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message ?? e.name)}` };
+    }
+    let text: string;
+    try {
+      text = await boundedText(res, MAX_ANSWER);
+    } catch (err) {
+      return { outcome: 'rejected', status: res.status, reason: `HTTP ${res.status}: answer unreadable: ${(err as Error).message}` };
+    }
+    const brief = `HTTP ${res.status}${text && !res.ok ? `: ${text.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`;
+    if (res.ok) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { outcome: 'delivered', status: res.status, reason: brief, ...(json && typeof json === 'object' ? { json: json as Record<string, unknown> } : {}) };
+    }
+    if (res.status === 429 || res.status === 408 || res.status >= 500) {
+      const after = retryAfter(res.headers.get('retry-after'));
+      return { outcome: 'retry', status: res.status, reason: brief, ...(after !== undefined ? { retryAfterMs: after } : {}) };
+    }
+    return { outcome: 'rejected', status: res.status, reason: brief };
+  }
+
+  private answered(res: HttpAnswer, what: string): Record<string, unknown> {
+    if (res.outcome !== 'delivered') throw new ConfluencePublishError(`Confluence ${what}: ${res.reason}`);
+    if (!res.json) throw new ConfluencePublishError(`Confluence ${what}: the answer is not JSON`);
+    return res.json;
+  }
+}
+
+async function boundedText(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) throw new Error(`over ${max} bytes`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
