@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatOf, ImportFileError, readHistoryFile } from './index.js';
+import { formatOf, historyRuns, ImportFileError, readHistoryFile } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'import-'));
 const file = (name: string, text: string): string => {
@@ -64,5 +64,56 @@ describe('reading a history export back (sfleet import history)', () => {
     expect(await bad('h.json', '{"rows":[]}')).toMatch(/h\.json: a JSON export is one array of rows$/);
     expect(await bad('i.parquet', 'PAR1 but not really')).toMatch(/i\.parquet: not a readable Parquet history export/);
     expect(await bad('empty.csv', '')).toMatch(/empty\.csv: empty \(no header line\)$/);
+  });
+});
+
+describe('reading a history export a piece at a time', () => {
+  const ROW = (n: number) => ({ op: 'upsert', cluster: 'east', job_id: n, submit_time: '2026-11-20T08:00:00.000Z', start_time: null, end_time: '2026-11-20T09:00:00.000Z', name: `job "${n}", [x] {y}`, user: 'alice', account: 'research', partition: 'batch', qos: 'normal', state: 'COMPLETED', exit_code: 0, exit_signal: 0, alloc_tres: 'cpu=1', cpus: 1, gpus: 0, memory_mb: 1, node_count: 1, node_list: 'n1', nodes: ['n1'] });
+
+  it('csv: a record split anywhere between two chunks (inside quotes, between doubled quotes, inside CRLF) reads the same', async () => {
+    const { CsvStream, parseCsv } = await import('./csv.js');
+    const whole = parseCsv(CSV, 'whole.csv').records;
+    for (let cut = 0; cut <= CSV.length; cut++) {
+      const s = new CsvStream('cut.csv');
+      expect([...s.feed(CSV.slice(0, cut)), ...s.feed(CSV.slice(cut), true)], `cut at ${cut}`).toEqual(whole);
+    }
+  });
+
+  it('json and ndjson: rows come out before the file has been read to its end', async () => {
+    // A bad row at the end of a long file: the first runs are handed on before the error, which
+    // a reader that holds the whole file cannot do.
+    const rows = Array.from({ length: 20_000 }, (_, i) => ROW(i + 1));
+    for (const [name, text] of [
+      ['long.ndjson', rows.map((r) => JSON.stringify(r)).join('\n') + '\n{"op":"upsert"}\n'],
+      ['long.json', JSON.stringify([...rows, { op: 'upsert' }])],
+      ['long.csv', [Object.keys(ROW(0)).join(','), ...rows.map((r) => Object.values(r).map((v) => (Array.isArray(v) ? `"${v.join(',')}"` : typeof v === 'string' ? `"${v.replace(/"/g, '""')}"` : String(v ?? ''))).join(',')), 'upsert,,1,,,,,,,,,,,,,,,,,,'].join('\r\n')],
+    ] as const) {
+      const seen: number[] = [];
+      const err = await (async () => {
+        for await (const job of historyRuns(file(name, text))) seen.push(job.job_id);
+      })().then(() => undefined, (e: Error) => e.message);
+      expect(err, name).toMatch(/cluster: missing$/);
+      expect(seen.length, name).toBe(20_000);
+      expect(seen[19_999]).toBe(20_000);
+    }
+    // JSON strings holding brackets, commas and escaped quotes, split at any point, stay whole.
+    const tricky = JSON.stringify([ROW(1), { ...ROW(2), name: 'a\\"]},[{' }]);
+    expect((await readHistoryFile(file('tricky.json', tricky))).jobs.map((j) => j.name)).toEqual(['job "1", [x] {y}', 'a\\"]},[{']);
+    expect(await readHistoryFile(file('open.json', '[{"op":"upsert"')).then(() => 'read', (e: Error) => e.message)).toMatch(/the array of rows is not closed$/);
+  });
+
+  it('parquet: a file of many DuckDB chunks is read whole, in order', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const out = join(dir, 'many.parquet');
+    await c.run(`COPY (SELECT 'upsert' AS op, 'east' AS cluster, i AS job_id, TIMESTAMP '2026-11-20 08:00:00' AS submit_time, NULL::TIMESTAMP AS start_time, TIMESTAMP '2026-11-20 09:00:00' AS end_time,
+      'j' AS name, 'alice' AS "user", 'research' AS account, 'batch' AS "partition", 'normal' AS qos, 'COMPLETED' AS state, 0 AS exit_code, 0 AS exit_signal, 'cpu=1' AS alloc_tres,
+      1 AS cpus, 0 AS gpus, 1 AS memory_mb, 1 AS node_count, 'n1' AS node_list, ['n1'] AS nodes FROM range(1, 10001) t(i)) TO '${out}' (FORMAT parquet)`);
+    db.closeSync();
+    const ids: number[] = [];
+    for await (const job of historyRuns(out)) ids.push(job.job_id);
+    expect(ids).toHaveLength(10_000);
+    expect(ids.every((id, i) => id === i + 1)).toBe(true);
   });
 });

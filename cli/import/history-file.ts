@@ -1,13 +1,15 @@
 // Reads a history export (as `sfleet export history` writes it: parquet, csv, json, ndjson) back
-// into runs. Every row is checked before any is sent, and a bad one is named by file, row and
-// column. Tombstones (op delete: retention removed a day) are counted, not imported: they remove
-// nothing on a hub that never held that day.
-import { open, readFile } from 'node:fs/promises';
+// into runs, a piece at a time whatever the file's size. Every row is checked before any is
+// sent, and a bad one is named by file, row and column. Tombstones (op delete: retention removed
+// a day) are counted, not imported: they remove nothing on a hub that never held that day.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { EXPORT_FORMATS, type ExportFormat } from '../../shared/export/index.js';
 import type { HistoryJobView } from '../../shared/history/index.js';
-import { parseCsv } from './csv.js';
+import { CsvStream, type CsvRecord } from './csv.js';
 import { ImportFileError } from './errors.js';
 
 export interface HistoryFile {
@@ -77,60 +79,137 @@ function toJob(raw: Record<string, unknown>, where: string): HistoryJobView | 't
   return job as unknown as HistoryJobView;
 }
 
-async function rowsOf(file: string, format: ExportFormat): Promise<{ rows: Record<string, unknown>[]; label: (i: number) => string }> {
+/** A row of the file and where it is (for errors). */
+interface RawRow {
+  raw: unknown;
+  where: string;
+}
+
+/** The file's rows in order, read a piece at a time (Parquet through DuckDB's streaming result). */
+async function* rowsOf(file: string, format: ExportFormat): AsyncGenerator<RawRow> {
   if (format === 'parquet') {
     const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     try {
-      const c = await db.connect();
-      const times = ['submit_time', 'start_time', 'end_time'].map((t) => `epoch_ms(${t}) AS ${t}`).join(', ');
-      const result = await c.runAndReadAll(`SELECT * EXCLUDE (submit_time, start_time, end_time), ${times} FROM read_parquet($file)`, { file });
-      return { rows: result.getRowObjectsJS() as Record<string, unknown>[], label: (i) => `${file}: row ${i + 1}` };
-    } catch (err) {
-      throw new ImportFileError(`${file}: not a readable Parquet history export: ${(err as Error).message.split('\n')[0]}`);
+      let n = 0;
+      let result;
+      try {
+        const c = await db.connect();
+        const times = ['submit_time', 'start_time', 'end_time'].map((t) => `epoch_ms(${t}) AS ${t}`).join(', ');
+        result = await c.stream(`SELECT * EXCLUDE (submit_time, start_time, end_time), ${times} FROM read_parquet($file)`, { file });
+      } catch (err) {
+        throw new ImportFileError(`${file}: not a readable Parquet history export: ${(err as Error).message.split('\n')[0]}`);
+      }
+      for await (const rows of result.yieldRowObjectJs()) for (const raw of rows) yield { raw, where: `${file}: row ${++n}` };
     } finally {
       db.closeSync();
     }
+    return;
   }
-  const text = await readFile(file, 'utf8');
-  if (format === 'json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new ImportFileError(`${file}: not JSON: ${(err as Error).message}`);
-    }
-    if (!Array.isArray(parsed)) throw new ImportFileError(`${file}: a JSON export is one array of rows`);
-    return { rows: parsed as Record<string, unknown>[], label: (i) => `${file}: row ${i + 1}` };
-  }
+  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
   if (format === 'ndjson') {
-    const lines = text.split('\n');
-    const rows: Record<string, unknown>[] = [];
-    const lineOf: number[] = [];
-    lines.forEach((line, n) => {
-      if (line.trim() === '') return;
+    let n = 0;
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      n++;
+      if (line.trim() === '') continue;
+      let raw: unknown;
       try {
-        rows.push(JSON.parse(line) as Record<string, unknown>);
+        raw = JSON.parse(line);
       } catch (err) {
-        throw new ImportFileError(`${file}:${n + 1}: not JSON: ${(err as Error).message}`);
+        throw new ImportFileError(`${file}:${n}: not JSON: ${(err as Error).message}`);
       }
-      lineOf.push(n + 1);
-    });
-    return { rows, label: (i) => `${file}:${lineOf[i]}` };
+      yield { raw, where: `${file}:${n}` };
+    }
+    return;
   }
-  const { header, records } = parseCsv(text, file);
-  return { rows: records.map((r) => Object.fromEntries(header.map((h, k) => [h, r.fields[k] ?? '']))), label: (i) => `${file}:${records[i].line}` };
+  if (format === 'json') {
+    const array = new JsonArrayStream(file);
+    let n = 0;
+    for await (const chunk of input) for (const text of array.feed(chunk as string)) yield { raw: parseElement(text, file, ++n), where: `${file}: row ${n}` };
+    array.end();
+    return;
+  }
+  const csv = new CsvStream(file);
+  const emit = (records: CsvRecord[]): RawRow[] => records.map((r) => ({ raw: Object.fromEntries(csv.columns!.map((h, k) => [h, r.fields[k] ?? ''])), where: `${file}:${r.line}` }));
+  for await (const chunk of input) yield* emit(csv.feed(chunk as string));
+  yield* emit(csv.feed('', true));
 }
 
-export async function readHistoryFile(file: string, given?: string): Promise<HistoryFile> {
+function parseElement(text: string, file: string, n: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ImportFileError(`${file}: row ${n}: not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The elements of one top-level JSON array, as texts, from chunks: depth and string state are
+ * tracked across chunks, so only one element at a time is held.
+ */
+class JsonArrayStream {
+  private state: 'before' | 'in' | 'after' = 'before';
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private element = '';
+
+  constructor(private readonly file: string) {}
+
+  feed(chunk: string): string[] {
+    const out: string[] = [];
+    for (const ch of chunk) {
+      if (this.state === 'before') {
+        if (ch === '[') this.state = 'in';
+        else if (!/\s/.test(ch)) throw new ImportFileError(`${this.file}: a JSON export is one array of rows`);
+        continue;
+      }
+      if (this.state === 'after') {
+        if (!/\s/.test(ch)) throw new ImportFileError(`${this.file}: text after the array of rows`);
+        continue;
+      }
+      if (this.inString) {
+        this.element += ch;
+        if (this.escaped) this.escaped = false;
+        else if (ch === '\\') this.escaped = true;
+        else if (ch === '"') this.inString = false;
+        continue;
+      }
+      if (this.depth === 0 && (ch === ',' || ch === ']')) {
+        if (this.element.trim() !== '') out.push(this.element);
+        else if (ch === ',') throw new ImportFileError(`${this.file}: an empty element in the array of rows`);
+        this.element = '';
+        if (ch === ']') this.state = 'after';
+        continue;
+      }
+      if (ch === '"') this.inString = true;
+      else if (ch === '{' || ch === '[') this.depth++;
+      else if (ch === '}' || ch === ']') this.depth--;
+      this.element += ch;
+    }
+    return out;
+  }
+
+  end(): void {
+    if (this.state === 'before') throw new ImportFileError(`${this.file}: a JSON export is one array of rows`);
+    if (this.state === 'in') throw new ImportFileError(`${this.file}: the array of rows is not closed`);
+  }
+}
+
+/** Every run of the file, checked as it is read; `onTombstone` counts what retention removed. */
+export async function* historyRuns(file: string, given?: string, onTombstone?: () => void): AsyncGenerator<HistoryJobView> {
   const format = await formatOf(file, given);
-  const { rows, label } = await rowsOf(file, format);
+  for await (const { raw, where } of rowsOf(file, format)) {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ImportFileError(`${where}: not an object`);
+    const job = toJob(raw as Record<string, unknown>, where);
+    if (job === 'tombstone') onTombstone?.();
+    else yield job;
+  }
+}
+
+/** A whole file's runs at once (tests, small files). */
+export async function readHistoryFile(file: string, given?: string): Promise<HistoryFile> {
   const jobs: HistoryJobView[] = [];
   let tombstones = 0;
-  rows.forEach((raw, i) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ImportFileError(`${label(i)}: not an object`);
-    const job = toJob(raw, label(i));
-    if (job === 'tombstone') tombstones++;
-    else jobs.push(job);
-  });
+  for await (const job of historyRuns(file, given, () => tombstones++)) jobs.push(job);
   return { jobs, tombstones };
 }
