@@ -29,6 +29,7 @@ const run = (job_id: number): HistoryJob => ({
 const RUNS = Array.from({ length: 120 }, (_, i) => run(i + 1));
 const PSEUDONYM_KEY = randomBytes(24).toString('base64');
 const KEK = randomBytes(32).toString('base64');
+const BREAKGLASS_PASSWORD = 'break-glass-9c1f-Qx7m-passphrase';
 
 let work: string;
 const hubs: SfleetProcess[] = [];
@@ -66,6 +67,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'sfleet-compliance-'));
   registerSecret(PSEUDONYM_KEY, 'pseudonym key (compliance test)');
   registerSecret(KEK, 'encryption key (compliance test)');
+  registerSecret(BREAKGLASS_PASSWORD, 'local user password (compliance test)');
   const pki = join(work, 'pki');
   await sfleet(['ca', 'init', '--dir', pki, '--trust-domain', 'compliance.test'], process.env);
   for (const who of ['operator', 'auditor', 'viewer']) await sfleet(['ca', 'issue', '--dir', pki, '--role', 'client', '--name', who], process.env);
@@ -138,6 +140,8 @@ describe('sfleet export --user (GDPR subject access)', () => {
 
 describe('sfleet compliance report', () => {
   it("shows each control's evidence from the running hub, exits 1 while one fails, and passes for gdpr alone", async () => {
+    // A break-glass local user without a second factor: the report reads the users the hub holds.
+    await sfleet(['user', 'add', 'breakglass', '--config', join(work, 'a.yaml')], { ...process.env, SFLEET_TEST_KEK: KEK, SFLEET_USER_PASSWORD: BREAKGLASS_PASSWORD });
     const all = await sfleetRun(['compliance', 'report', '-o', 'json'], env.auditor);
     expect(all.code).toBe(1);
     const report = JSON.parse(all.stdout) as { frameworks: string[]; controls: { id: string; status: string; evidence: string }[] };
@@ -151,6 +155,7 @@ describe('sfleet compliance report', () => {
     expect(byId['rbac.admins']).toMatchObject({ status: 'info', evidence: 'client operator' });
     expect(byId['backup.recent']).toMatchObject({ status: 'fail', evidence: 'no backup section' });
     expect(byId['auth.mfa'].status).toBe('fail');
+    expect(byId['auth.mfa.enrolled']).toMatchObject({ status: 'info', evidence: 'auth.mfa is off; 0 of 1 local users have a factor enrolled' });
 
     const gdpr = await sfleetRun(['compliance', 'report', '--framework', 'gdpr'], env.auditor);
     expect(gdpr.code).toBe(0);

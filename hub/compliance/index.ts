@@ -5,6 +5,6 @@ export { effectiveAudit, has, JOB_DATA_READS, requiredRetentionDays, SOX_RETENTI
 export { checkCompliance } from './check.js';
 export { Pseudonymizer, pseudonymizerFrom } from './pseudonym.js';
 export { exportPerson, type PersonExport, type PersonSources } from './person-export.js';
-export { complianceReport, type ComplianceReport, type Control, type ReportInputs } from './report.js';
+export { complianceReport, type ComplianceReport, type Control, type LocalUserFacts, type ReportInputs } from './report.js';
 export { registerComplianceRoutes, type ComplianceRouteDeps } from './routes.js';
 export { PseudonymKeyMissingError } from './errors.js';

@@ -105,3 +105,28 @@ describe('sfleet compliance report: the evidence of each control', () => {
     expect(tampered.controls.find((c) => c.id === 'audit.chain')).toMatchObject({ status: 'fail', evidence: expect.stringContaining(file) });
   });
 });
+
+describe('sfleet compliance report: second factors as enrolled, not only as configured', () => {
+  const users = [
+    { name: 'root-breakglass', groups: [], password: true, totp: true, webauthn: 0 },
+    { name: 'carol', groups: [], password: false, totp: false, webauthn: 1 },
+    { name: 'dave', groups: ['hpc-admins'], password: false, totp: false, webauthn: 0 },
+    { name: 'erin', groups: [], password: true, totp: false, webauthn: 0, mfa_exempt: { by: 'carol', at: '2026-11-30T10:00:00.000Z', reason: 'lost phone' } },
+    { name: 'frank', groups: [], password: false, totp: false, webauthn: 0 },
+  ];
+  const rolesOf = (name: string, groups: string[]) => (name === 'carol' || groups.includes('hpc-admins') ? ['admin'] : ['viewer']);
+  const enrolled = async (yaml: string) => (await complianceReport((await inputsFor(yaml, { localUsers: () => users, rolesOf })).inputs)).controls.find((c) => c.id === 'auth.mfa.enrolled');
+
+  it('fails naming the users a login would ask for a factor who have none, and shows who is exempt', async () => {
+    const c = await enrolled('auth: { mfa: { enabled: true, required_roles: [admin], required_for_local: true } }\n');
+    // Must: the two local-password users (required_for_local) and the two admins; dave has nothing.
+    expect(c).toMatchObject({ status: 'fail', frameworks: ['sox', 'hipaa', 'soc2'] });
+    expect(c?.evidence).toBe('4 local users must give a second factor, 2 have one enrolled; not enrolled (their logins are refused until they enrol): dave, erin; exempt from an enrolled factor: erin (by carol at 2026-11-30T10:00:00.000Z: lost phone)');
+  });
+
+  it('passes when everyone who must has a factor; is only evidence while auth.mfa is off', async () => {
+    expect(await enrolled('auth: { mfa: { enabled: true, required_roles: [viewer] } }\n')).toMatchObject({ status: 'fail', evidence: expect.stringContaining('not enrolled (their logins are refused until they enrol): erin, frank') });
+    expect(await enrolled('auth: { mfa: { enabled: true, required_groups: [nobody] } }\n')).toMatchObject({ status: 'pass', evidence: '0 local users must give a second factor, 0 have one enrolled; exempt from an enrolled factor: erin (by carol at 2026-11-30T10:00:00.000Z: lost phone)' });
+    expect(await enrolled('')).toMatchObject({ status: 'info', evidence: expect.stringMatching(/^auth\.mfa is off; 2 of 5 local users have a factor enrolled/) });
+  });
+});

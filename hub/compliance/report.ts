@@ -45,6 +45,20 @@ export interface ReportInputs {
   /** backup.schedule and its time zone: a backup is recent within two scheduled intervals. */
   backupSchedule?: { cron: string; timezone?: string };
   pseudonymKey: boolean;
+  /** The local users (break-glass accounts and the enrolment records of directory users). */
+  localUsers?: () => readonly LocalUserFacts[];
+  /** A user's RBAC roles by name and groups, as a login binds them. */
+  rolesOf?: (name: string, groups: string[]) => string[];
+}
+
+export interface LocalUserFacts {
+  name: string;
+  groups: string[];
+  /** Has a password: a local (break-glass) login. */
+  password: boolean;
+  totp: boolean;
+  webauthn: number;
+  mfa_exempt?: { by: string; at: string; reason: string };
 }
 
 const ALL: Framework[] = [...FRAMEWORKS];
@@ -99,6 +113,7 @@ export async function complianceReport(inputs: ReportInputs, only?: Framework): 
     status: mfaRequired ? 'pass' : 'fail',
     evidence: mfaRequired ? `required for roles [${mfa.required_roles.join(', ')}], groups [${mfa.required_groups.join(', ')}]${mfa.required_for_local ? ', local users' : ''}` : 'auth.mfa is off or requires it of nobody',
   });
+  if (inputs.localUsers) add(mfaEnrolment(inputs.localUsers(), mfa, inputs.rolesOf));
   const admins = inputs.rbac?.bindings.filter((b) => b.role === 'admin').map((b) => `${b.user ? 'user' : b.group ? 'group' : b.client ? 'client' : 'service'} ${b.user ?? b.group ?? b.client ?? b.service}`) ?? [];
   add({
     id: 'rbac.enabled', title: 'Access is role-based (least privilege)', frameworks: ALL,
@@ -151,4 +166,31 @@ function recentBackupWindow(inputs: ReportInputs): { ms: number; text: string; w
   const hours = Math.round(ms / 3_600_000);
   const text = hours >= 24 && hours % 24 === 0 ? `${hours / 24} day${hours === 24 ? '' : 's'}` : hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(ms / 60_000)} minutes`;
   return { ms, text, why: `two intervals of backup.schedule "${schedule.cron}"` };
+}
+
+/**
+ * auth.mfa.enrolled: every local user a login would ask for a second factor has one. Such a user
+ * without one cannot log in at all (the login is refused), so the control fails naming them; an
+ * exemption (sfleet user mfa-exempt) is shown as evidence, as auditors ask who may skip it.
+ */
+function mfaEnrolment(users: readonly LocalUserFacts[], mfa: ReportInputs['mfa'], rolesOf: ReportInputs['rolesOf']): Control {
+  const base = { id: 'auth.mfa.enrolled', title: 'Every user who must give a second factor has one enrolled', frameworks: ['sox', 'hipaa', 'soc2'] as Framework[] };
+  const must = users.filter((u) => {
+    if (!mfa.enabled) return false;
+    if (mfa.required_for_local && u.password) return true;
+    if (u.groups.some((g) => mfa.required_groups.includes(g))) return true;
+    // Without a way to learn roles every login gives a factor (as the login does).
+    if (mfa.required_roles.length > 0) return !rolesOf || rolesOf(u.name, u.groups).some((r) => mfa.required_roles.includes(r));
+    return false;
+  });
+  const enrolled = (u: LocalUserFacts): boolean => u.totp || u.webauthn > 0;
+  const missing = must.filter((u) => !enrolled(u)).map((u) => u.name);
+  const exempt = users.filter((u) => u.mfa_exempt).map((u) => `${u.name} (by ${u.mfa_exempt!.by} at ${u.mfa_exempt!.at}: ${u.mfa_exempt!.reason})`);
+  const exemptText = exempt.length ? `; exempt from an enrolled factor: ${exempt.join(', ')}` : '';
+  if (!mfa.enabled) return { ...base, status: 'info', evidence: `auth.mfa is off; ${users.filter(enrolled).length} of ${users.length} local users have a factor enrolled${exemptText}` };
+  return {
+    ...base,
+    status: missing.length ? 'fail' : 'pass',
+    evidence: `${must.length} local users must give a second factor, ${must.length - missing.length} have one enrolled${missing.length ? `; not enrolled (their logins are refused until they enrol): ${missing.join(', ')}` : ''}${exemptText}`,
+  };
 }

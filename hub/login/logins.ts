@@ -8,7 +8,7 @@ import { LdapDirectory } from './ldap/ldap-directory.js';
 import { TotpVerifier, type OnceStore } from './local/totp.js';
 import { AtRest } from '../../shared/crypto/index.js';
 import type { WriteFaults } from '../../shared/durability/index.js';
-import { LocalUserStore, type UserDirectory } from './local/user-store.js';
+import { LocalUserStore, type LocalUserView, type UserDirectory } from './local/user-store.js';
 import { FileLimiterBackend } from './file-limiter-backend.js';
 import { CountingLoginLimiter, type LimiterBackend } from './limiter-backend.js';
 import { FallbackLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
@@ -52,6 +52,8 @@ export interface Logins {
   revalidators?: RevalidatingSessionVerifier['lookups'];
   /** Once per flush interval: files whose last write failed are written again. */
   maintain?(): void;
+  /** The local users as this hub holds them (in a group, its copy of the group's): no secrets. */
+  localUsers?(): LocalUserView[];
 }
 
 /** The parts of the hub's config that logins read (the hub passes its whole config). */
@@ -117,7 +119,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     localUsers.maintain();
     if (stored instanceof FileSessionStore) stored.maintain();
   };
-  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], revalidators: sessionVerifier.lookups, maintain };
+  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], revalidators: sessionVerifier.lookups, maintain, localUsers: () => userFile.list() };
 }
 
 /** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */

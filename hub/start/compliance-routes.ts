@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerting/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { BackupService } from '../backup/index.js';
-import { effectiveAudit, registerComplianceRoutes, type Pseudonymizer } from '../compliance/index.js';
+import { effectiveAudit, registerComplianceRoutes, type LocalUserFacts, type Pseudonymizer } from '../compliance/index.js';
 import type { HubConfig } from '../config/index.js';
 import type { HistoryService } from '../history/index.js';
 import type { TokenRegistry } from '../policy/index.js';
@@ -18,6 +18,9 @@ export interface ComplianceParts {
   backups?: BackupService;
   /** pseudonymizerFrom(config.compliance), read once at start. */
   pseudonymizer?: Pseudonymizer;
+  /** The local users and their enrolled factors, and the RBAC roles a login would bind (auth.mfa.enrolled). */
+  localUsers?: () => readonly LocalUserFacts[];
+  rolesOf?: (name: string, groups: string[]) => string[];
 }
 
 export function complianceRoutes(config: HubConfig, parts: ComplianceParts): (app: FastifyInstance) => void {
@@ -50,6 +53,8 @@ export function complianceRoutes(config: HubConfig, parts: ComplianceParts): (ap
           : {}),
         ...(config.backup?.schedule ? { backupSchedule: { cron: config.backup.schedule, ...(config.backup.timezone ? { timezone: config.backup.timezone } : {}) } } : {}),
         pseudonymKey: pseudonymizer !== undefined,
+        ...(parts.localUsers ? { localUsers: parts.localUsers } : {}),
+        ...(parts.rolesOf ? { rolesOf: parts.rolesOf } : {}),
       },
     });
 }
