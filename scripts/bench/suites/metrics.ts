@@ -76,15 +76,27 @@ function metricsOf(state: FleetState): { scrape: () => Promise<string> } {
   };
 }
 
-/** Runs `work` while timing every turn of the event loop: the longest is what a request arriving meanwhile waits at most. */
-async function longestTurn<T>(work: () => Promise<T>): Promise<number> {
+/**
+ * Runs `work` while timing every turn of the event loop: the longest is what a request arriving
+ * meanwhile waits at most. Wall time, and the process's CPU time in that turn: on a busy machine
+ * a descheduled process shows in the wall time only (the CPU time counts V8's helper threads too).
+ */
+async function longestTurn<T>(work: () => Promise<T>): Promise<{ wallMs: number; cpuMs: number }> {
   let last = performance.now();
-  let longest = 0;
+  let lastCpu = process.cpuUsage();
+  let wallMs = 0;
+  let cpuMs = 0;
   let on = true;
-  const tick = () => {
+  const turnEnds = () => {
     const now = performance.now();
-    longest = Math.max(longest, now - last);
+    const cpu = process.cpuUsage(lastCpu);
+    wallMs = Math.max(wallMs, now - last);
+    cpuMs = Math.max(cpuMs, (cpu.user + cpu.system) / 1000);
     last = now;
+    lastCpu = process.cpuUsage();
+  };
+  const tick = () => {
+    turnEnds();
     if (on) setImmediate(tick);
   };
   setImmediate(tick);
@@ -94,7 +106,8 @@ async function longestTurn<T>(work: () => Promise<T>): Promise<number> {
     on = false;
   }
   // The stretch from the last turn to the end counts too.
-  return Math.max(longest, performance.now() - last);
+  turnEnds();
+  return { wallMs, cpuMs };
 }
 
 /** The jobs query the API answers for `GET /api/v1/jobs?cluster=C&user=U&limit=100` (the fleet's own indexes). */
@@ -174,10 +187,11 @@ export async function metricsBench(ctx: BenchContext): Promise<Measured[]> {
   }
   // The longest the event loop is held during a scrape (a query arriving mid-scrape waits that long
   // at most); on a busy machine a descheduled process shows here too.
-  const turns: number[] = [];
+  const turns: { wallMs: number; cpuMs: number }[] = [];
   for (let i = 0; i < 3; i++) turns.push(await longestTurn(() => big.scrape()));
-  const turnMs = Math.min(...turns);
-  ctx.log(`metrics: longest turn of the event loop during a scrape: ${turns.map((t) => t.toFixed(1)).join(', ')} ms`);
+  const turnMs = Math.min(...turns.map((t) => t.wallMs));
+  const shown = turns.map((t) => `${t.wallMs.toFixed(1)} (CPU ${t.cpuMs.toFixed(1)})`).join(', ');
+  ctx.log(`metrics: longest turn of the event loop during a scrape, ms: ${shown}`);
   const scrapeMs = Math.max(...scrapes);
   // Wall time is what a scraper waits; CPU time says how much of it was this process's own work
   // (on a busy machine the rest is waiting for a core).
@@ -185,7 +199,7 @@ export async function metricsBench(ctx: BenchContext): Promise<Measured[]> {
   ctx.log(`metrics: scrape at ${scrapeJobs} jobs: worst of ${scrapes.length} ${scrapeMs.toFixed(1)} ms wall, ${cpuMs.toFixed(1)} ms CPU`);
   out.push(measured(ctx, 'metrics_scrape_1m_jobs_ms', round(scrapeMs, 1), 'ms', { ...fullSizeTarget(ctx, '<= 250', scrapeMs <= 250), note: `worst of ${scrapes.length}; ${cpuMs.toFixed(1)} ms CPU` }));
 
-  out.push(measured(ctx, 'metrics_scrape_longest_turn_ms', round(turnMs, 2), 'ms', { note: `best of ${turns.length} scrapes (${turns.map((t) => t.toFixed(1)).join(', ')}): what a query arriving mid-scrape waits at most` }));
+  out.push(measured(ctx, 'metrics_scrape_longest_turn_ms', round(turnMs, 2), 'ms', { note: `best of ${turns.length} scrapes, wall (CPU): ${shown}; what a query arriving mid-scrape waits at most` }));
 
   const everyMs = ctx.quick ? QUICK_SCRAPE_EVERY_MS : SCRAPE_EVERY_MS;
   // Each window with scrapes holds 2 (full: 45 s windows, 3 rounds).
