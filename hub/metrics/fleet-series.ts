@@ -100,13 +100,6 @@ export class FleetSeriesBuilder {
   }
 }
 
-/** The families of each cluster's tally, in one go. */
-export function fleetSeries(clusters: Iterable<[Pick<ClusterRecord, 'name'>, ClusterTally]>, opts: FleetSeriesOptions, tenantOf?: TenantOf): FleetSeriesResult {
-  const b = new FleetSeriesBuilder(opts, tenantOf);
-  for (const [c, t] of clusters) b.add(c, t);
-  return b.finish();
-}
-
 function putAmounts(put: (key: FleetFamilyKey, labels: string, v: number) => void, key: FleetFamilyKey, prefix: string, a: Amounts): void {
   for (const s of AMOUNT_STATES) put(key, prefix + s, a[s]);
 }
