@@ -1,7 +1,8 @@
 // Issue 15 end to end: a real Prometheus (Debian package) scrapes a hub with a client
 // certificate and two agents' observe listeners; promtool finds the hub's and an agent's
 // exposition clean; a real Pushgateway receives an agent's push and loses the group when the
-// agent stops cleanly; the hub serves each agent's heartbeat report; `observability:` keys act;
+// agent stops cleanly; the hub serves each agent's heartbeat report; `observability:` keys act
+// (enabled: false turns /metrics off, endpoint moves it, push_gateway pushes the hub's series);
 // every panel of the Grafana dashboards in deploy/grafana returns a series from that Prometheus.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,15 +131,18 @@ describe('observability', () => {
     prometheus = await Prometheus.start(bins, [
       { job_name: 'sfleet-hub', scheme: 'https', metrics_path: '/prom/metrics', tls_config: { ca_file: pki.ca, cert_file: pki.client.cert, key_file: pki.client.key }, static_configs: [{ targets: [hubTarget] }] },
       { job_name: 'sfleet-agent', static_configs: [{ targets: agentPorts.map((p) => `127.0.0.1:${p}`) }] },
+      // what agents push, with their own job/cluster/agent labels (the agent health dashboard's push age)
+      { job_name: 'pushgateway', honor_labels: true, static_configs: [{ targets: [new URL(pushgateway.url).host] }] },
     ]);
-    await waitFor('three targets up', async () => {
+    await waitFor('four targets up', async () => {
       const up = await prometheus!.query('up == 1');
-      return up.length === 3;
+      return up.length === 4;
     }, 30_000, 250).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}: ${JSON.stringify(await prometheus!.targets())}`);
     });
     await waitFor('fleet series in Prometheus', async () => (await prometheus!.query('sum by (cluster) (sfleet_jobs{job="sfleet-hub"})')).length === 2, 15_000, 250);
-    const byAgent = await prometheus.query('sfleet_agent_polls_total{job="sfleet-agent"}');
+    // scraped from the listeners (what obs-a pushes has instance="")
+    const byAgent = await prometheus.query('sfleet_agent_polls_total{job="sfleet-agent",instance!=""}');
     expect(byAgent.map((s) => s.metric.cluster).sort()).toEqual(['obs-a', 'obs-b']);
     const pending = await prometheus.query('sfleet_pending_jobs{job="sfleet-hub",reason="Priority"}');
     expect(pending.map((s) => [s.metric.cluster, s.value]).sort()).toEqual([['obs-a', 1], ['obs-b', 1]]);
@@ -189,6 +193,29 @@ describe('observability', () => {
 describe('the hub at the Pushgateway', () => {
   it("observability.metrics.prometheus.push_gateway pushes the hub's own series under job/region/hub", async () => {
     await waitFor('hub push', async () => /^sfleet_cluster_connected\{cluster="obs-b",hub="[^"]+",instance="",job="sfleet-hub",region="default"\} 1$/m.test(await pushgateway.metrics()), 15_000, 200);
+  });
+});
+
+describe('observability.metrics.prometheus.enabled: false', () => {
+  it('turns /metrics off: no route at the default path, nor at a configured endpoint', async () => {
+    const off = await startHub(
+      hubConfigSchema.parse({
+        listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' },
+        tls: pki.hub,
+        data_dir: mkdtempSync(join(tmpdir(), 'hub-')),
+        observability: { metrics: { prometheus: { enabled: false, endpoint: '/prom/metrics' } } },
+      }),
+      { logger },
+    );
+    try {
+      const get = (path: string) => httpsCall(`${off.httpUrl}${path}`, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key, timeoutMs: 10_000 });
+      expect((await get('/metrics')).status).toBe(404);
+      expect((await get('/prom/metrics')).status).toBe(404);
+      // the hub itself serves
+      expect((await get('/api/v1/clusters')).status).toBe(200);
+    } finally {
+      await off.close();
+    }
   });
 });
 

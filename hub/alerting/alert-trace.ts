@@ -4,16 +4,16 @@
 // child of that apply (so it sits in the agent's poll trace: poll -> apply -> fire -> notify), or
 // a root span sampled by ratio when there is no traced cause (an intake alert, a certificate, a
 // cluster nobody traced). Every notification of the alert is a child of its fire span
-// (notify/deliver.ts says why a child rather than a link). Kept in memory: after a restart or a
-// leader change, the outbox keeps the causes of unsettled sends, later steps start new traces.
+// (notify/deliver.ts says why a child rather than a link). The fire span's traceparent is kept on
+// the alert (`fire_trace`), which the alerting state persists: after a restart, or on a new
+// leader that took the region's state over, later escalation steps stay in the alert's trace. The
+// pending alerts' causes are in memory only: an alert that fires after a restart gets a root span.
 import { SpanKind, traceparentOf, type SpanContext, type Tracing } from '../../shared/tracing/index.js';
 import type { Alert } from './model.js';
 
 export class AlertTraces {
   /** fingerprint -> traceparent of the apply it was first seen after (pending alerts) */
   private readonly causes = new Map<string, string>();
-  /** fingerprint -> traceparent of its fire span */
-  private readonly fires = new Map<string, string>();
 
   constructor(
     private readonly tracing: Tracing | undefined,
@@ -49,16 +49,16 @@ export class AlertTraces {
       });
       const tp = tracing.traceparent(span);
       span.end();
-      if (tp) this.fires.set(a.fingerprint, tp);
-      else this.fires.delete(a.fingerprint);
+      if (tp) a.fire_trace = tp;
+      else delete a.fire_trace;
     }
   }
 
   /** The fire spans of a notification's alerts (the first is its spans' parent). */
-  causesOf(alerts: readonly Pick<Alert, 'fingerprint'>[]): string[] {
+  causesOf(alerts: readonly Pick<Alert, 'fire_trace'>[]): string[] {
     const out: string[] = [];
     for (const a of alerts) {
-      const tp = this.fires.get(a.fingerprint);
+      const tp = a.fire_trace;
       if (tp && !out.includes(tp)) out.push(tp);
     }
     return out;
@@ -66,6 +66,6 @@ export class AlertTraces {
 
   /** Forgets alerts the tracker no longer holds. */
   prune(alive: ReadonlyMap<string, unknown>): void {
-    for (const m of [this.causes, this.fires]) for (const fp of m.keys()) if (!alive.has(fp)) m.delete(fp);
+    for (const fp of this.causes.keys()) if (!alive.has(fp)) this.causes.delete(fp);
   }
 }

@@ -25,6 +25,11 @@ export interface Alert {
   generator_url?: string;
   /** Who resolved it by hand, if so. */
   resolved_by?: string;
+  /**
+   * W3C traceparent of its `hub.alert.fire` span (tracing on): kept with the alert state, so the
+   * notifications of later escalation steps stay its children after a restart or a new leader.
+   */
+  fire_trace?: string;
 }
 
 /** sha256 of the sorted labels: the same labels give the same fingerprint on every hub, every run. */

@@ -34,7 +34,9 @@ export interface ScheduleView {
 
 const iso = (ms: number | undefined): string | null => (ms !== undefined ? new Date(ms).toISOString() : null);
 
-export function alertView(a: Alert, groups: Iterable<GroupState>, marks: { silenced_by: string | null; inhibited_by: string | null }): AlertView {
+export function alertView(alert: Alert, groups: Iterable<GroupState>, marks: { silenced_by: string | null; inhibited_by: string | null }): AlertView {
+  // The fire span's traceparent is bookkeeping for notify spans, not part of the alert as shown.
+  const { fire_trace: _trace, ...a } = alert;
   const mine = [...groups].filter((g) => g.alerts.includes(a.fingerprint) || (g.notified_alerts ?? []).includes(a.fingerprint));
   return {
     ...a,

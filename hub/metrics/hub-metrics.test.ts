@@ -46,8 +46,8 @@ describe('hub metrics', () => {
   it('serves jobs by partition, state and account, nodes with their flags, and resources without per-job labels', async () => {
     const clock = new ManualClock(Date.parse('2026-01-01T00:00:30.000Z'));
     const reports = new AgentReports(clock);
-    const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports }, clock });
-    const text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports }, clock });
+    const text = await scrape();
     expect(value(text, 'sfleet_jobs', { cluster: 'a', partition: 'debug', state: 'PENDING' })).toBe(3);
     expect(value(text, 'sfleet_jobs', { cluster: 'a', partition: 'gpu', state: 'RUNNING' })).toBe(1);
     expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'chem', state: 'PENDING' })).toBe(2);
@@ -72,11 +72,13 @@ describe('hub metrics', () => {
     expect(text).not.toMatch(/^# TYPE \S+_total (gauge|histogram|summary)$/m);
     expect(text).toMatch(/^sfleet_hub_nodejs_active_handles\{/m);
     expect(text).not.toMatch(/job_id|\bid="/);
+    // the fleet families are rendered by the hub, not prom-client: still clean for promtool
+    execFileSync('promtool', ['check', 'metrics'], { input: text });
   });
 
   it("serves each cluster's busiest accounts and sums the rest into account=other, totals unchanged", async () => {
-    const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topAccounts: 1 });
-    const text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topAccounts: 1 });
+    const text = await scrape();
     // chem and physics have 2 pending or running jobs each (the tie goes by name), bio 1
     expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'chem', state: 'PENDING' })).toBe(2);
     expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'physics', state: 'PENDING' })).toBeUndefined();
@@ -84,14 +86,14 @@ describe('hub metrics', () => {
     expect(value(text, 'sfleet_account_jobs', { cluster: 'a', account: 'other', state: 'RUNNING' })).toBe(1);
     expect([...text.matchAll(/^sfleet_account_jobs\{.*\} \d+$/gm)]).toHaveLength(3);
     // the default keeps 100 accounts: all three here
-    const all = await createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }).registry.metrics();
+    const all = await createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }).scrape();
     expect(value(all, 'sfleet_account_jobs', { cluster: 'a', account: 'bio', state: 'PENDING' })).toBe(1);
     expect(all).not.toMatch(/^sfleet_account_jobs\{[^}]*account="other"/m);
   });
 
   it('folds the pending reasons beyond the top N into other', async () => {
-    const { registry } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topPendingReasons: 1 });
-    const text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state: fleet(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topPendingReasons: 1 });
+    const text = await scrape();
     expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'Priority' })).toBe(2);
     expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'other' })).toBe(2);
     expect(value(text, 'sfleet_pending_jobs', { cluster: 'a', reason: 'Resources' })).toBeUndefined();
@@ -102,12 +104,12 @@ describe('hub metrics', () => {
     const jobs = Array.from({ length: 300 }, (_, i) => testJob(i + 1, { account: i < 100 ? 'big' : `acct${i}`, state: 'PENDING' }));
     state.apply(jobDelta(jobs, { snapshot: true }));
     const open = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 1_000, topAccounts: 100_000 }); // every account served: the guard is what is tested
-    const all = await open.registry.metrics();
+    const all = await open.scrape();
     expect(value(all, 'sfleet_metrics_fleet_series', { kind: 'served' })).toBe(value(all, 'sfleet_metrics_fleet_series', { kind: 'wanted' }));
     expect(all).not.toMatch(/^sfleet_metrics_folded_label_values\{/m);
 
-    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 100, topAccounts: 100_000 });
-    const text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { maxSeries: 100, topAccounts: 100_000 });
+    const text = await scrape();
     const served = value(text, 'sfleet_metrics_fleet_series', { kind: 'served' })!;
     expect(served).toBeLessThanOrEqual(100);
     expect(value(text, 'sfleet_metrics_fleet_series', { kind: 'wanted' })).toBeGreaterThan(200);
@@ -131,8 +133,8 @@ describe('hub metrics', () => {
       { method: 'GET', path: '/slurm/jobs', le: [0.1], bucket_counts: [1, 0], sum_seconds: 0.01, count: 1, errors: { 'made-up': 1 } },
     ];
     reports.heard(stream, 'a', 'agent-1', { last_poll_duration_seconds: 0.25, last_poll_at: '2023-11-14T22:13:10.000Z', polls_total: 12, poll_failures_total: 2, slurm_read_errors_total: 3, spool_deltas: 4, spool_bytes: 4096, polling: true, slurmrestd });
-    const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports }, clock });
-    let text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports }, clock });
+    let text = await scrape();
     // the agent's slurmrestd latency and errors, per agent
     const jobs = { ...agentLabels, method: 'GET', path: '/slurm/jobs' };
     expect(value(text, 'sfleet_agent_slurmrestd_request_duration_seconds_bucket', { ...jobs, le: '0.1' })).toBe(5);
@@ -152,7 +154,7 @@ describe('hub metrics', () => {
     expect(value(text, 'sfleet_agent_last_seen_timestamp_seconds', agent)).toBe(1_700_000_000);
     expect(value(text, 'sfleet_agent_streams')).toBe(1);
     reports.gone(stream);
-    text = await registry.metrics();
+    text = await scrape();
     expect(value(text, 'sfleet_agent_spool_deltas', agent)).toBeUndefined();
     expect(value(text, 'sfleet_agent_streams')).toBe(0);
   });
@@ -168,8 +170,8 @@ describe('hub metrics', () => {
       rpcs_by_user: [{ name: 'root', count: 50, total_time_us: 1_000 }, { name: 'alice', count: 30, total_time_us: 2_000 }, { name: 'bob', count: 20, total_time_us: 3_000 }, { name: '', count: 7, total_time_us: 4_000 }],
     };
     state.apply({ ...jobDelta([], { snapshot: true }), upserts: [wrapObject('controller', { ...base, hostname: 'ctl1', server_thread_count: 3, diag }), wrapObject('controller', { ...base, hostname: 'ctl2', mode: 'backup' })] });
-    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topRpcUsers: 2 });
-    const text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topRpcUsers: 2 });
+    const text = await scrape();
     const ctl = { cluster: 'a', controller: 'ctl1' };
     expect(value(text, 'sfleet_controller_schedule_cycle_last_seconds', ctl)).toBe(0.0015);
     expect(value(text, 'sfleet_controller_schedule_cycle_max_seconds', ctl)).toBe(0.03);
@@ -197,11 +199,11 @@ describe('hub metrics', () => {
     const state = new FleetState();
     const jobs = Array.from({ length: 6_000 }, (_, i) => testJob(i + 1, { account: `acct${Math.floor(i / 2) % 3_000}`, state: i % 2 ? 'PENDING' : 'RUNNING' }));
     state.apply(jobDelta(jobs, { snapshot: true }));
-    const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topAccounts: 100_000 });
-    const alone = await registry.metrics();
+    const { scrape } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) } }, { topAccounts: 100_000 });
+    const alone = await scrape();
     let done = false;
     let ranDuring = false;
-    const scrapes = Promise.all([registry.metrics(), registry.metrics()]).finally(() => (done = true));
+    const scrapes = Promise.all([scrape(), scrape()]).finally(() => (done = true));
     setImmediate(() => (ranDuring = !done));
     const [a, b] = await scrapes;
     expect(ranDuring).toBe(true);
@@ -220,15 +222,15 @@ describe('hub metrics', () => {
       { state: 'pending', labels: { cluster: 'b', severity: 'warning' } },
       { state: 'resolved', labels: { alertname: 'HubLoginFlood' } },
     ];
-    const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, alerts: { list: () => alerts } });
-    let text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, alerts: { list: () => alerts } });
+    let text = await scrape();
     expect(value(text, 'sfleet_alerts', { cluster: 'a', state: 'firing', severity: 'critical' })).toBe(2);
     expect(value(text, 'sfleet_alerts', { cluster: 'b', state: 'pending', severity: 'warning' })).toBe(1);
     expect(value(text, 'sfleet_alerts', { cluster: '', state: 'resolved', severity: '' })).toBe(1);
     // an alert's own labels (its name) are no series label
     expect(text).not.toMatch(/^sfleet_alerts\{[^}]*alertname/m);
     alerts.splice(0, 2);
-    text = await registry.metrics();
+    text = await scrape();
     expect(value(text, 'sfleet_alerts', { cluster: 'a', state: 'firing', severity: 'critical' })).toBeUndefined();
   });
 

@@ -10,8 +10,7 @@ import { registerAgentMetrics } from './agent-series.js';
 import { registerAlertingMetrics, type AlertSource } from './alerting-series.js';
 import { registerControllerMetrics } from './controller-series.js';
 import { FleetCounts } from './fleet-counts.js';
-import { FLEET_FAMILIES, fleetSeries, type FleetFamilyKey } from './fleet-series.js';
-import { registerFleetGauge } from './fleet-gauges.js';
+import { FleetExposition } from './fleet-exposition.js';
 
 /**
  * Accounts per cluster in sfleet_account_jobs. 10 clusters of 500 active accounts each would be
@@ -48,7 +47,11 @@ export interface HubMetricsDeps {
 }
 
 export interface HubMetrics {
+  /** The hub's own series; the fleet families are not in it (scrape() adds them). */
   registry: Registry;
+  /** What GET /metrics serves: the fleet families, then the registry's series. */
+  scrape(): Promise<string>;
+  contentType: string;
   /** Observed by the HTTPS server's response hook. */
   http: Histogram<'method' | 'route' | 'status_code'>;
   /** Observed by the gRPC FleetService and agent streams. */
@@ -97,18 +100,10 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     },
   });
 
-  // Fleet gauges: counts kept as deltas apply, read once per scrape and shared by the families
-  // (a scrape reads them in a row).
-  const counts = new FleetCounts(state);
-  let memo: { at: number; result: ReturnType<typeof fleetSeries> } | undefined;
-  const current = () => {
-    const now = clock.now();
-    if (!memo || now - memo.at > 1_000 || now < memo.at) memo = { at: now, result: fleetSeries(counts.tallies(), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10, topAccounts: options.topAccounts ?? DEFAULT_TOP_ACCOUNTS }) };
-    return memo.result;
-  };
-  for (const [key, spec] of Object.entries(FLEET_FAMILIES) as [FleetFamilyKey, (typeof FLEET_FAMILIES)[FleetFamilyKey]][]) {
-    registerFleetGauge(registry, spec, { family: () => Promise.resolve(current().byKey.get(key)), ...(deps.tenantOf ? { tenantOf: deps.tenantOf } : {}) });
-  }
+  // Fleet gauges: counts kept as deltas apply, rendered by the hub in slices (fleet-exposition.ts);
+  // the guard's gauges below read what the render just built.
+  const fleet = new FleetExposition(new FleetCounts(state), { maxSeries, topPendingReasons: options.topPendingReasons ?? 10, topAccounts: options.topAccounts ?? DEFAULT_TOP_ACCOUNTS }, deps.tenantOf, clock);
+  const current = () => fleet.result();
   new Gauge({
     name: 'sfleet_metrics_fleet_series',
     help: 'Fleet series: wanted (before the cardinality guard) and served',
@@ -192,5 +187,15 @@ export function createHubMetrics(deps: HubMetricsDeps, options: HubMetricsOption
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600],
     registers: [registry],
   });
-  return { registry, http, grpc };
+  return {
+    registry,
+    http,
+    grpc,
+    contentType: registry.contentType,
+    // The fleet first: the guard's gauges in the registry then describe this very render.
+    scrape: async () => {
+      const fleetText = await fleet.render();
+      return `${await registry.metrics()}\n${fleetText}`;
+    },
+  };
 }

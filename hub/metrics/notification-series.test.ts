@@ -48,8 +48,8 @@ describe('notification metrics', () => {
     // a channel name outside the config is no label (the delivery log has it)
     expect(await d.deliver('nobody', note('e'))).toBe('rejected');
 
-    const { registry } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(clock) }, alerts: { list: () => [], deliveryStats: d.stats }, clock });
-    const text = await registry.metrics();
+    const { scrape } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(clock) }, alerts: { list: () => [], deliveryStats: d.stats }, clock });
+    const text = await scrape();
     expect(sample(text, 'sfleet_notifications_total{channel="ops-hook",outcome="delivered"}')).toBe(1);
     expect(sample(text, 'sfleet_notifications_total{channel="ops-hook",outcome="rejected"}')).toBe(1);
     expect(sample(text, 'sfleet_notifications_total{channel="pager",outcome="failed"}')).toBe(1);

@@ -1,5 +1,6 @@
 // A tenant's /metrics: the `tenant` label on fleet series, and the exposition cut to the series of
 // the tenant's clusters and accounts (the route in hub/api/rest/hub-routes.ts applies it).
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
 import { ManualClock } from '../../shared/clock/index.js';
@@ -14,8 +15,8 @@ async function exposition(): Promise<string> {
   state.apply(jobDelta([testJob(1, { account: 'physics', state: 'RUNNING' }), testJob(2, { account: 'chem' }), testJob(3, { account: 'chem' })], { snapshot: true }));
   // physics is tenant phys's account on cluster a; chem belongs to no tenant; no tenant owns cluster a whole
   const tenantOf = (cluster: string, account: string | undefined) => (cluster === 'a' && account === 'physics' ? 'phys' : undefined);
-  const { registry } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, tenantOf });
-  return registry.metrics();
+  const { scrape } = createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, tenantOf });
+  return scrape();
 }
 
 describe('tenant metrics', () => {
@@ -41,6 +42,32 @@ describe('tenant metrics', () => {
     expect(whole).not.toContain('sfleet_build_info');
     expect(whole).not.toContain('tenant="phys"');
     expect(filterExposition(text, tenantSeries('elsewhere', (o) => o.cluster === 'b'))).toBe('');
+  });
+
+  it("accounts folded into other stay in their tenant's view: one other per tenant, the tenant's sums unchanged", async () => {
+    // Cluster s is shared: phys owns p1..p3, bio owns b1..b2, acct-x belongs to no tenant. One account is served per cluster.
+    const owner: Record<string, string> = { p1: 'phys', p2: 'phys', p3: 'phys', b1: 'bio', b2: 'bio' };
+    const tenantOf = (_cluster: string, account: string | undefined) => (account === undefined ? undefined : owner[account]);
+    const jobs = [['p1', 5], ['p2', 2], ['p3', 1], ['b1', 3], ['b2', 1], ['acct-x', 4]].flatMap(([account, n]) => Array.from({ length: n as number }, () => account as string));
+    const state = new FleetState();
+    state.apply(jobDelta(jobs.map((account, i) => testJob(i + 1, { cluster: 's', account, state: 'PENDING' })), { snapshot: true, cluster: 's' }));
+    const sum = (text: string) => [...text.matchAll(/^sfleet_account_jobs\{.*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const inTenant = (t: string) => (o: { cluster: string; account: string }) => owner[o.account] === t;
+    for (const options of [{ topAccounts: 1 }, { topAccounts: 100, maxSeries: 10 }]) {
+      const text = await createHubMetrics({ state, ingest: { stats: newIngestStats(), reports: new AgentReports(new ManualClock(0)) }, tenantOf }, options).scrape();
+      const phys = filterExposition(text, tenantSeries('phys', inTenant('phys')));
+      const bio = filterExposition(text, tenantSeries('bio', inTenant('bio')));
+      // what a tenant's Prometheus sums is what the tenant runs
+      expect(sum(phys)).toBe(8);
+      expect(sum(bio)).toBe(4);
+      expect(sum(text)).toBe(jobs.length);
+      expect(phys).toMatch(/^sfleet_account_jobs\{cluster="s",account="other",state="PENDING",tenant="phys"\} \d+$/m);
+      expect(bio).toMatch(/^sfleet_account_jobs\{cluster="s",account="other",state="PENDING",tenant="bio"\} \d+$/m);
+      expect(phys).not.toContain('tenant="bio"');
+      // the accounts of no tenant fold into an other of no tenant, which no tenant sees
+      expect(text).toMatch(/^sfleet_account_jobs\{cluster="s",account="(other|acct-x)",state="PENDING"\} 4$/m);
+      execFileSync('promtool', ['check', 'metrics'], { input: text });
+    }
   });
 
   it('reads label values with escaped quotes, braces and commas', () => {

@@ -229,7 +229,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(config.etcd ? { etcd: () => leadership.status().etcd } : {}),
         ...(gate.security ? { securityStore: gate.security } : {}),
       }),
-      ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }), metricsPath: observe.prometheus.endpoint } : {}),
+      ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: hubMetrics.contentType, body: await hubMetrics.scrape() }), metricsPath: observe.prometheus.endpoint } : {}),
       observeRequest: (method, route, status, seconds) => hubMetrics.http.observe({ method, route, status_code: String(status) }, seconds),
       members: async () => {
         const s = leadership.status();

@@ -1,7 +1,7 @@
 // A Prometheus histogram whose counts live elsewhere (shared/histogram: the agent's slurmrestd
 // transport, the hub's notification delivery, an agent's heartbeat): read at scrape time and
 // written as _bucket (cumulative, le), _sum and _count. prom-client's Histogram only observes, so
-// this is a registry metric of its own, as the fleet gauges are (hub/metrics/fleet-gauges.ts).
+// this is a registry metric of its own.
 import type { Registry } from 'prom-client';
 import type { HistogramSnapshot } from '../histogram/index.js';
 
