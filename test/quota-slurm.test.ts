@@ -5,11 +5,6 @@
 // when changed. Then, with an injected clock and the agent's own sacctmgr code: a schedule
 // switches the limit at its minute across the DST change, and Slurm refuses the excess submission
 // (GrpSubmitJobs).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SacctmgrAssociations } from '../agent/associations/index.js';
 import { runSlurm } from '../agent/source/slurm-commands/index.js';
@@ -20,33 +15,16 @@ import { SlurmLimitEnforcer } from '../hub/enforcement/index.js';
 import { FleetState } from '../hub/fleet/index.js';
 import type { LeaderContext } from '../hub/leader/index.js';
 import { multiTenancyConfigSchema, Tenancy } from '../hub/tenancy/index.js';
-import { registerSecret } from './harness/run-logs.js';
-import { freePort } from './harness/ports.js';
+import { startRealSlurmFleet, type RealSlurmFleet } from './harness/real-slurm-fleet.js';
 import { waitFor } from './harness/wait.js';
 import { ensureSlurm, sbatchAs, slurmCli, type SlurmEnv } from './harness/slurm.js';
-import { assertBuilt, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+import { assertBuilt } from './harness/sfleet-process.js';
 
 const TAG = `sfslurm${process.pid}`;
 let slurm: SlurmEnv;
-let work: string;
-let hub: SfleetProcess | undefined;
-let agent: SfleetProcess | undefined;
-let hubUrl: string;
-let ca: string;
-const tokens: Record<string, string> = {};
-
-function get(path: string, token: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${hubUrl}${path}`, { ca: readFileSync(ca), headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+let fleet: RealSlurmFleet | undefined;
+const get = (path: string, token: string) => fleet!.call('GET', path, token);
+const tokens = (name: string): string => fleet!.tokens[name];
 
 /** `sacctmgr show assoc` of an account's own association: the limits as Slurm holds them. */
 async function assoc(account: string): Promise<{ GrpJobs: string; GrpSubmit: string; GrpTRES: string }> {
@@ -83,8 +61,7 @@ beforeAll(async () => {
 }, 150_000);
 
 afterAll(async () => {
-  await agent?.kill('SIGTERM');
-  await hub?.kill('SIGTERM');
+  await fleet?.stop();
   await cancelOurs();
   // Leave Slurm as found: no association limits.
   await clearLimits('research');
@@ -93,21 +70,10 @@ afterAll(async () => {
 
 describe('quota enforcement: slurm, through the hub and the agent (real Slurm 22.05)', () => {
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'sfleet-qslurm-'));
-    const pki = join(work, 'pki');
-    ca = `${pki}/ca.pem`;
-    await sfleet(['ca', 'init', '--dir', pki, '--trust-domain', 'qslurm.test'], process.env);
-    await sfleet(['ca', 'issue', '--dir', pki, '--role', 'hub', '--name', 'hub1'], process.env);
-    await sfleet(['ca', 'issue', '--dir', pki, '--role', 'agent', '--name', 'head1', '--cluster', slurm.cluster], process.env);
-    const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    hubUrl = `https://127.0.0.1:${httpPort}`;
-    writeFileSync(
-      join(work, 'hub.yaml'),
-      stringify({
-        listen: { grpc: `127.0.0.1:${grpcPort}`, http: `127.0.0.1:${httpPort}` },
-        tls: { ca, cert: `${pki}/hub1.pem`, key: `${pki}/hub1-key.pem` },
-        data_dir: join(work, 'hub-data'),
-        log_level: 'warn',
+    fleet = await startRealSlurmFleet({
+      name: 'qslurm',
+      slurm,
+      hub: {
         multi_tenancy: {
           enabled: true,
           enforcement_interval: '1s',
@@ -117,38 +83,15 @@ describe('quota enforcement: slurm, through the hub and the agent (real Slurm 22
             ops: { clusters: [slurm.cluster], accounts: ['ops'], users: ['bob'], resources: { max_jobs: 4 }, enforcement: { policy: 'slurm' } },
           },
         },
-      }),
-    );
-    writeFileSync(
-      join(work, 'agent.yaml'),
-      stringify({
-        cluster: slurm.cluster,
-        name: 'head1',
-        hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '200ms', max_backoff: '1s' },
-        tls: { ca, cert: `${pki}/head1.pem`, key: `${pki}/head1-key.pem` },
-        slurm: { source: 'rest', endpoints: [slurm.restUrl], auth: { user: slurm.restUser, token: '${SFLEET_TEST_SLURM_JWT}' } },
-        poll_interval: '1s',
-        spool_dir: join(work, 'spool'),
-      }),
-    );
-    for (const name of ['op', 'alice', 'bob']) {
-      const out = await sfleet(['token', 'create', '--name', name, '--data-dir', join(work, 'hub-data')], { PATH: process.env.PATH, HOME: work });
-      tokens[name] = out.trim().split('\n').pop()!;
-      registerSecret(tokens[name], `API token ${name} (quota-slurm)`);
-    }
-    hub = new SfleetProcess(['hub', '--config', join(work, 'hub.yaml')], join(work, 'hub.log')).start();
-    agent = new SfleetProcess(['agent', '--config', join(work, 'agent.yaml')], join(work, 'agent.log'), { ...process.env, SLURM_CONF: slurm.cliEnv.SLURM_CONF, SFLEET_TEST_SLURM_JWT: slurm.jwt }).start();
-    await waitFor('agent connected', async () => {
-      const res = await get('/api/v1/clusters', tokens.op).catch(() => undefined);
-      return res?.status === 200 && JSON.stringify(res.json).includes('"connected":true');
-      // A hub and an agent starting on a loaded machine (CI shares it with other suites).
-    }, 90_000, 250);
+      },
+      agentEnv: { ...process.env, SLURM_CONF: slurm.cliEnv.SLURM_CONF, SFLEET_TEST_SLURM_JWT: slurm.jwt },
+      tokens: ['op', 'alice', 'bob'],
+    });
   }, 150_000);
 
   afterAll(async () => {
-    await agent?.kill('SIGTERM');
-    await hub?.kill('SIGTERM');
-    agent = hub = undefined;
+    await fleet?.stop();
+    fleet = undefined;
     await cancelOurs();
   });
 
@@ -175,19 +118,19 @@ describe('quota enforcement: slurm, through the hub and the agent (real Slurm 22
     type Ev = { type: string; attributes: Record<string, string> };
     const seen = async (token: string): Promise<Ev[]> => (await get('/api/v1/events?type=quota_slurm_limit,quota_slurm_refused', token)).json.items as Ev[];
     // Slurm shows the repair as soon as sacctmgr ran; the hub records it once the agent's answer is back.
-    await waitFor('the repair recorded', async () => (await seen(tokens.alice)).some((e) => e.attributes.action === 'repair'), 15_000, 250);
-    const alices = await seen(tokens.alice);
+    await waitFor('the repair recorded', async () => (await seen(tokens('alice'))).some((e) => e.attributes.action === 'repair'), 15_000, 250);
+    const alices = await seen(tokens('alice'));
     expect(alices.map((e) => `${e.type} ${e.attributes.action} ${e.attributes.account} ${e.attributes.limits}`).sort()).toEqual(
       ['quota_slurm_limit set research GrpJobs=2 GrpTRES:gres/gpu=3', 'quota_slurm_limit repair research GrpJobs=2'].sort(),
     );
-    expect((await seen(tokens.bob)).map((e) => `${e.type} ${e.attributes.account} ${e.attributes.limits}`)).toEqual(['quota_slurm_refused ops GrpSubmitJobs=4']);
-    const audit = (await get('/api/v1/audit?limit=500', tokens.op)).json.items as { action: string; resource: string; user: string; outcome: string }[];
+    expect((await seen(tokens('bob'))).map((e) => `${e.type} ${e.attributes.account} ${e.attributes.limits}`)).toEqual(['quota_slurm_refused ops GrpSubmitJobs=4']);
+    const audit = (await get('/api/v1/audit?limit=500', tokens('op'))).json.items as { action: string; resource: string; user: string; outcome: string }[];
     expect(audit.filter((a) => a.action === 'quota:slurm_limit').map((a) => `${a.resource} ${a.user} ${a.outcome}`).sort()).toEqual(
       [`association ${slurm.cluster}/research sfleet-quota success`, `association ${slurm.cluster}/research sfleet-quota success`, `association ${slurm.cluster}/ops sfleet-quota error`].sort(),
     );
 
     // `GET /api/v1/quotas` (sfleet quota) says what the policy wrote.
-    const quotas = (await get('/api/v1/quotas', tokens.alice)).json.items as { tenant: string; enforcement: unknown }[];
+    const quotas = (await get('/api/v1/quotas', tokens('alice'))).json.items as { tenant: string; enforcement: unknown }[];
     expect(quotas).toEqual([
       expect.objectContaining({ tenant: 'science', enforcement: { policy: 'slurm', dry_run: false, held_jobs: 0, slurm_limits: [{ cluster: slurm.cluster, account: 'research', user: '', limits: { GrpJobs: '2', 'GrpTRES:gres/gpu': '3' } }] } }),
     ]);

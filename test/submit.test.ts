@@ -4,49 +4,21 @@
 // before Slurm sees it; an array within quota is counted once, task by task; a login mapped to root is refused; a repeated Idempotency-Key gives one
 // job; Slurm's own words come back for a bad partition.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerSecret } from './harness/run-logs.js';
-import { freePort } from './harness/ports.js';
+import { startRealSlurmFleet, type RealSlurmFleet } from './harness/real-slurm-fleet.js';
 import { waitFor } from './harness/wait.js';
 import { ensureSlurm, slurmCli, type SlurmEnv } from './harness/slurm.js';
-import { assertBuilt, keepCliStderr, SFLEET, sfleet, SfleetProcess } from './harness/sfleet-process.js';
+import { assertBuilt, keepCliStderr, SFLEET } from './harness/sfleet-process.js';
 
 // alice and bob have uids below 1000 on this machine: the test lowers submit.min_uid to 900 (root and system accounts stay refused).
 const MIN_UID = 900;
 const TAG = `sfsub${process.pid}`;
 let slurm: SlurmEnv;
-let work: string;
-let hub: SfleetProcess;
-let agent: SfleetProcess;
-let hubUrl: string;
-let ca: string;
-const tokens: Record<string, string> = {};
-
-function post(path: string, body: unknown, token: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${hubUrl}${path}`,
-      { method: 'POST', ca: readFileSync(ca), headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+let fleet: RealSlurmFleet;
+const post = (path: string, body: unknown, token: string, headers: Record<string, string> = {}) => fleet.call('POST', path, token, body, headers);
 
 function cli(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH, HOME: work, SFLEET_HUB: hubUrl, SFLEET_CA: ca, SFLEET_TOKEN: token };
+  const env = { PATH: process.env.PATH, HOME: fleet.work, SFLEET_HUB: fleet.hubUrl, SFLEET_CA: fleet.ca, SFLEET_TOKEN: token };
   return new Promise((resolve) => {
     execFile(process.execPath, [SFLEET, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
       keepCliStderr(args, stderr);
@@ -75,76 +47,43 @@ beforeAll(async () => {
   await slurmCli(slurm, 'scancel', ['--full', '--quiet', '-u', 'alice']).catch(() => {});
   await slurmCli(slurm, 'scancel', ['--full', '--quiet', '-u', 'bob']).catch(() => {});
   await waitFor('no jobs of alice or bob in the queue', async () => (await slurmCli(slurm, 'squeue', ['-h', '-u', 'alice,bob', '-o', '%i'])).trim() === '', 30_000, 250);
-  work = mkdtempSync(join(tmpdir(), 'sfleet-submit-'));
-  const pki = join(work, 'pki');
-  ca = `${pki}/ca.pem`;
-  const env = { ...process.env };
-  await sfleet(['ca', 'init', '--dir', pki, '--trust-domain', 'submit.test'], env);
-  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'hub', '--name', 'hub1'], env);
-  await sfleet(['ca', 'issue', '--dir', pki, '--role', 'agent', '--name', 'head1', '--cluster', slurm.cluster], env);
-  const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  hubUrl = `https://127.0.0.1:${httpPort}`;
-  const multi_tenancy = {
-    enabled: true,
-    tenants: {
-      science: {
-        clusters: [slurm.cluster],
-        accounts: ['research', 'ops'],
-        users: ['alice', 'bob', 'mallory'],
-        resources: { max_jobs: 6 },
-        user_resources: { alice: { max_jobs: 1 } },
-      },
-    },
-  };
-  writeFileSync(
-    join(work, 'hub.yaml'),
-    stringify({
-      listen: { grpc: `127.0.0.1:${grpcPort}`, http: `127.0.0.1:${httpPort}` },
-      tls: { ca, cert: `${pki}/hub1.pem`, key: `${pki}/hub1-key.pem` },
-      data_dir: join(work, 'hub-data'),
-      log_level: 'warn',
+  fleet = await startRealSlurmFleet({
+    name: 'submit',
+    slurm,
+    hub: {
       // API tokens are service accounts: each submits only as the user its user_map entry names.
       submit: { min_uid: MIN_UID, user_map: { alice: 'alice', bob: 'bob', mallory: 'root' } },
-      multi_tenancy,
-    }),
-  );
-  writeFileSync(
-    join(work, 'agent.yaml'),
-    stringify({
-      cluster: slurm.cluster,
-      name: 'head1',
-      hub: { endpoints: [`127.0.0.1:${grpcPort}`], initial_backoff: '200ms', max_backoff: '1s' },
-      tls: { ca, cert: `${pki}/head1.pem`, key: `${pki}/head1-key.pem` },
-      slurm: { source: 'rest', endpoints: [slurm.restUrl], auth: { user: slurm.restUser, token: '${SFLEET_TEST_SLURM_JWT}' } },
-      poll_interval: '1s',
-      spool_dir: join(work, 'spool'),
-      submit: { min_uid: MIN_UID },
-    }),
-  );
-  for (const name of ['alice', 'bob', 'mallory']) {
-    const out = await sfleet(['token', 'create', '--name', name, '--data-dir', join(work, 'hub-data')], { PATH: process.env.PATH, HOME: work });
-    tokens[name] = out.trim().split('\n').pop()!;
-    registerSecret(tokens[name], `API token ${name} (submit)`);
-  }
-  hub = new SfleetProcess(['hub', '--config', join(work, 'hub.yaml')], join(work, 'hub.log')).start();
-  agent = new SfleetProcess(['agent', '--config', join(work, 'agent.yaml')], join(work, 'agent.log'), { ...process.env, SFLEET_TEST_SLURM_JWT: slurm.jwt }).start();
-  await waitFor('agent connected', async () => /"connected":\s*true/.test((await cli(['clusters', '-o', 'json'], tokens.alice)).stdout), 30_000, 250);
+      multi_tenancy: {
+        enabled: true,
+        tenants: {
+          science: {
+            clusters: [slurm.cluster],
+            accounts: ['research', 'ops'],
+            users: ['alice', 'bob', 'mallory'],
+            resources: { max_jobs: 6 },
+            user_resources: { alice: { max_jobs: 1 } },
+          },
+        },
+      },
+    },
+    agent: { submit: { min_uid: MIN_UID } },
+    tokens: ['alice', 'bob', 'mallory'],
+  });
 }, 150_000);
 
 afterAll(async () => {
   await cleanup();
   await waitFor('our jobs gone from the queue', async () => (await queue()).length === 0, 20_000, 250);
-  await agent?.kill('SIGTERM');
-  await hub?.kill('SIGTERM');
+  await fleet?.stop();
 });
 
 describe('submit through the hub (real Slurm 22.05)', () => {
   it('runs a job within quota as alice; a repeated Idempotency-Key gives the same job, not a second', async () => {
     const body = { wrap: 'sleep 120', account: 'research', partition: 'debug', job_name: `${TAG}-a`, time_minutes: 5, output: '/dev/null', chdir: '/tmp' };
-    const first = await post(`/api/v1/jobs/${slurm.cluster}`, body, tokens.alice, { 'idempotency-key': `${TAG}-k1` });
+    const first = await post(`/api/v1/jobs/${slurm.cluster}`, body, fleet.tokens.alice, { 'idempotency-key': `${TAG}-k1` });
     expect(first.status, JSON.stringify(first.json)).toBe(201);
     expect(first.json).toMatchObject({ user: 'alice', job_id: expect.stringMatching(/^\d+$/) });
-    const again = await post(`/api/v1/jobs/${slurm.cluster}`, body, tokens.alice, { 'idempotency-key': `${TAG}-k1` });
+    const again = await post(`/api/v1/jobs/${slurm.cluster}`, body, fleet.tokens.alice, { 'idempotency-key': `${TAG}-k1` });
     expect(again.status).toBe(201);
     expect(again.json.job_id).toBe(first.json.job_id);
     const alices = (await slurmCli(slurm, 'squeue', ['-h', '-u', 'alice', '-o', '%i %u %a %j'])).split('\n').filter((l) => l.includes(`${TAG}-a`));
@@ -152,7 +91,7 @@ describe('submit through the hub (real Slurm 22.05)', () => {
   });
 
   it('refuses a submit over quota naming the limit, its usage and the request; nothing reaches Slurm', async () => {
-    const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'research', job_name: `${TAG}-b`, chdir: '/tmp' }, tokens.alice);
+    const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'research', job_name: `${TAG}-b`, chdir: '/tmp' }, fleet.tokens.alice);
     expect(res.status).toBe(409);
     expect(res.json).toMatchObject({ code: 'SF_QUOTA_EXCEEDED', quota: { scope: 'user', subject: 'alice', limit: 'max_jobs', value: 1, request: 1 } });
     const q = res.json.quota as { usage: number; reserved: number };
@@ -162,7 +101,7 @@ describe('submit through the hub (real Slurm 22.05)', () => {
   });
 
   it('refuses an array over the tenant quota (its tasks counted one by one); `sfleet submit` says why', async () => {
-    const out = await cli(['submit', slurm.cluster, '--wrap', 'true', '-A', 'ops', '--array', '1-10', '-J', `${TAG}-c`, '-D', '/tmp'], tokens.bob);
+    const out = await cli(['submit', slurm.cluster, '--wrap', 'true', '-A', 'ops', '--array', '1-10', '-J', `${TAG}-c`, '-D', '/tmp'], fleet.tokens.bob);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toMatch(/SF_QUOTA_EXCEEDED|tenant science: max_jobs is 6/);
     expect(out.stderr).toMatch(/asks for 10/);
@@ -170,17 +109,17 @@ describe('submit through the hub (real Slurm 22.05)', () => {
   });
 
   it('refuses a login mapped to root, before Slurm', async () => {
-    const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'id', account: 'ops', job_name: `${TAG}-root`, chdir: '/tmp' }, tokens.mallory);
+    const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'id', account: 'ops', job_name: `${TAG}-root`, chdir: '/tmp' }, fleet.tokens.mallory);
     expect(res.status).toBe(403);
     expect(String(res.json.detail)).toMatch(/may not be submitted as root/);
     expect((await slurmCli(slurm, 'squeue', ['-h', '-u', 'root', '-o', '%j'])).split('\n')).not.toContain(`${TAG}-root`);
   });
 
   it("gives Slurm's own message back for a bad partition; `sfleet submit` prints the job id of a good one as bob", async () => {
-    const bad = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'ops', partition: 'nope', job_name: `${TAG}-bad`, chdir: '/tmp' }, tokens.bob);
+    const bad = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'ops', partition: 'nope', job_name: `${TAG}-bad`, chdir: '/tmp' }, fleet.tokens.bob);
     expect(bad.status).toBe(422);
     expect(String(bad.json.detail)).toMatch(/Invalid partition name specified/);
-    const good = await cli(['submit', slurm.cluster, '--wrap', 'sleep 60', '-A', 'ops', '-p', 'batch', '-J', `${TAG}-c`, '--time', '0:05:00', '-o', '/dev/null', '--export', 'FOO=bar'], tokens.bob);
+    const good = await cli(['submit', slurm.cluster, '--wrap', 'sleep 60', '-A', 'ops', '-p', 'batch', '-J', `${TAG}-c`, '--time', '0:05:00', '-o', '/dev/null', '--export', 'FOO=bar'], fleet.tokens.bob);
     expect(good.stderr).toBe('');
     const id = /Submitted batch job (\d+) \(as bob\)/.exec(good.stdout)?.[1];
     expect(id).toBeDefined();
@@ -189,7 +128,7 @@ describe('submit through the hub (real Slurm 22.05)', () => {
 
   it('counts an array admitted through `sfleet submit` once, task by task: its reservation until its tasks show, then the tasks', async () => {
     // In use now: alice's job and bob's (2 of the tenant's 6). Three tasks fit.
-    const out = await cli(['submit', slurm.cluster, '--wrap', 'sleep 120', '-A', 'ops', '-p', 'batch', '--array', '1-3', '-J', `${TAG}-d`, '--time', '0:05:00', '-o', '/dev/null', '-D', '/tmp'], tokens.bob);
+    const out = await cli(['submit', slurm.cluster, '--wrap', 'sleep 120', '-A', 'ops', '-p', 'batch', '--array', '1-3', '-J', `${TAG}-d`, '--time', '0:05:00', '-o', '/dev/null', '-D', '/tmp'], fleet.tokens.bob);
     expect(out.stderr).toBe('');
     const id = /Submitted batch job (\d+) \(as bob\)/.exec(out.stdout)?.[1];
     expect(id).toBeDefined();
@@ -197,7 +136,7 @@ describe('submit through the hub (real Slurm 22.05)', () => {
     // never the array twice (reservation and tasks) nor too few (reservation released before all its tasks show).
     const seen: Record<string, unknown>[] = [];
     await waitFor('the array counted by its tasks, no longer by its reservation', async () => {
-      const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'ops', array: '1-2', job_name: `${TAG}-e`, chdir: '/tmp' }, tokens.bob);
+      const res = await post(`/api/v1/jobs/${slurm.cluster}`, { wrap: 'true', account: 'ops', array: '1-2', job_name: `${TAG}-e`, chdir: '/tmp' }, fleet.tokens.bob);
       seen.push({ status: res.status, ...(res.json.quota as object) });
       return res.status !== 409 || (res.json.quota as { reserved: number }).reserved === 0;
     }, 30_000, 200);

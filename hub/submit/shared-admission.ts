@@ -13,8 +13,11 @@
 // Deleting needs no guard: fewer reservations can only make a concurrent check stricter.
 //
 // A reservation whose job shows in the fleet state is not counted (the job is); an array's counts
-// for the tasks that do not show yet (tasksShown). Its hub deletes it a grace period after all
-// its tasks showed here (other hubs' replicas may lag behind this one);
+// for the tasks that never showed: the most of its tasks seen at once, not the number showing now,
+// since finished tasks leave the state (that would grow the reservation back and refuse submits
+// that fit). Each hub remembers the most it saw of every reservation it read, and the hub that
+// made it writes its own figure into it (`shown`) for hubs that were not looking. Its hub deletes
+// it a grace period after all its tasks showed here (other hubs' replicas may lag behind this one);
 // one whose job never shows (it ended first, the answer was lost) goes with its lease. While
 // etcd does not answer, submits are refused (503), never admitted unchecked.
 import { randomUUID } from 'node:crypto';
@@ -48,6 +51,8 @@ export interface SharedAdmissionDeps {
 
 interface Held extends Reserved {
   hub: string;
+  /** The most tasks of its job the reserving hub saw at once. */
+  shown?: number;
 }
 
 interface Mine {
@@ -56,6 +61,8 @@ interface Mine {
   value: Held;
   createdAt: number;
   shownAt?: number;
+  /** The last rewrite of it (rewrite()). */
+  writing?: Promise<void>;
 }
 
 export class SharedAdmission implements AdmissionControl {
@@ -63,6 +70,8 @@ export class SharedAdmission implements AdmissionControl {
   private grant?: { at: number; id: Promise<string> };
   private sweeper?: NodeJS.Timeout;
   private counts?: UsageCounts;
+  /** The most tasks seen at once of each reservation read (by its id), and when last read. */
+  private readonly seen = new Map<string, { shown: number; at: number }>();
   /** Optimistic rounds lost to a concurrent admission (tests and the benchmark read it). */
   conflicts = 0;
 
@@ -86,7 +95,7 @@ export class SharedAdmission implements AdmissionControl {
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const held = await ns.getAll().prefix(`admission/${this.deps.region}/held/${ask.tenant}/`).options(this.callOptions()).exec();
         const seen = held.header.revision;
-        const reserved = held.kvs.map((kv) => this.left(JSON.parse(kv.value.toString()) as Held)).filter((r) => r !== undefined);
+        const reserved = held.kvs.map((kv) => this.left(kv.key.toString(), JSON.parse(kv.value.toString()) as Held)).filter((r) => r !== undefined);
         checkQuota({ tenancy, counts, clock: this.deps.clock }, ask, reserved);
         const lease = await this.reservationLease();
         const res: ITxnResponse = await ns
@@ -118,13 +127,24 @@ export class SharedAdmission implements AdmissionControl {
     const m = typeof handle === 'string' ? this.mine.get(handle) : undefined;
     if (!m) return;
     m.value = { ...m.value, job_id: jobId };
+    await this.rewrite(m);
+  }
+
+  /**
+   * Writes this hub's reservation again (its job id, the tasks seen) only while it exists (not
+   * re-created after its lease ran out), on the same lease; one write at a time, each of the
+   * value as it is then, so an older write never lands last.
+   */
+  private rewrite(m: Mine): Promise<void> {
     const { ns } = this.deps;
-    // Only while it exists (not re-created after its lease ran out), on the same lease.
-    await ns
-      .if(m.key, 'Version', '>', 0)
-      .then(ns.put(m.key).value(JSON.stringify(m.value)).lease(m.lease))
-      .options(this.callOptions()).commit()
-      .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'quota admission: could not record the job id of a reservation; it lapses with its lease'));
+    m.writing = (m.writing ?? Promise.resolve()).then(() =>
+      ns
+        .if(m.key, 'Version', '>', 0)
+        .then(ns.put(m.key).value(JSON.stringify(m.value)).lease(m.lease))
+        .options(this.callOptions()).commit()
+        .then(() => undefined, (err: Error) => this.deps.logger.warn({ err: err.message }, 'quota admission: could not update a reservation; it lapses with its lease')),
+    );
+    return m.writing;
   }
 
   async release(handle: string | number | undefined): Promise<void> {
@@ -146,10 +166,20 @@ export class SharedAdmission implements AdmissionControl {
     this.sweeper = undefined;
   }
 
-  /** What a reservation still holds by this hub's fleet state: undefined once all its tasks show here. */
-  private left(r: Held): Reserved | undefined {
-    if (r.job_id === undefined || !this.counts) return r;
-    return outstanding(r, tasksShown({ state: this.deps.state, counts: this.counts }, r));
+  /**
+   * What the reservation at `key` still holds: its tasks that were never seen, by this hub's fleet
+   * state now, what this hub saw of it before and what its own hub wrote; undefined once all were.
+   */
+  left(key: string, r: Held): Reserved | undefined {
+    if (r.job_id === undefined || !this.deps.tenancy) return r;
+    const counts = (this.counts ??= new UsageCounts(this.deps.state, this.deps.tenancy));
+    const id = key.slice(key.lastIndexOf('/') + 1);
+    const now = this.deps.clock.now();
+    const shown = Math.max(r.shown ?? 0, this.seen.get(id)?.shown ?? 0, tasksShown({ state: this.deps.state, counts }, r));
+    this.seen.set(id, { shown, at: now });
+    // Forget reservations not read for longer than one can live.
+    if (this.seen.size > 1_000) for (const [k, v] of this.seen) if (now - v.at > 2 * this.opts.ttlMs + 10_000) this.seen.delete(k);
+    return outstanding(r, shown);
   }
 
   /**
@@ -182,7 +212,14 @@ export class SharedAdmission implements AdmissionControl {
   private sweep(): void {
     const now = this.deps.clock.now();
     for (const m of this.mine.values()) {
-      if (m.value.job_id !== undefined && !this.left(m.value)) m.shownAt ??= now;
+      const left = this.left(m.key, m.value);
+      const shown = this.seen.get(m.key.slice(m.key.lastIndexOf('/') + 1))?.shown ?? 0;
+      // More of its tasks seen than it says: tell the other hubs (they may not have been looking).
+      if (left && shown > (m.value.shown ?? 0)) {
+        m.value = { ...m.value, shown };
+        void this.rewrite(m);
+      }
+      if (m.value.job_id !== undefined && !left) m.shownAt ??= now;
       if (m.shownAt !== undefined && now - m.shownAt >= SHOWN_GRACE_MS) void this.release(m.key);
       else if (now - m.createdAt > this.opts.ttlMs + Math.max(1_000, this.opts.ttlMs / 10)) this.mine.delete(m.key);
     }

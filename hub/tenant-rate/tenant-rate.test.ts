@@ -1,12 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ManualClock } from '../../shared/clock/index.js';
+import { ManualClock, systemClock } from '../../shared/clock/index.js';
 import { parseConfigText } from '../../shared/config/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
+import { loadTls, type TlsMaterial } from '../../shared/tls/index.js';
 import { buildHttpApi } from '../api/rest/index.js';
 import { CommandRouter } from '../commands/index.js';
 import { EventLog } from '../events/index.js';
@@ -16,6 +19,7 @@ import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
 import { WatchFeed } from '../watch/index.js';
 import { createRedis } from '../replication/index.js';
 import { redisConfigSchema } from '../config/index.js';
+import { makePki } from '../../test/harness/pki.js';
 import { freePort } from '../../test/harness/ports.js';
 import { RedisBuckets } from './shared-buckets.js';
 import { TenantRateLimiter } from './tenant-rate.js';
@@ -29,6 +33,25 @@ const CONFIG = `multi_tenancy:
     beta: { clusters: [b], users: [bob], rate_limit: { requests_per_second: 50, burst: 50 } }
 `;
 
+/** The hub's HTTP API with a tenant rate limiter in front (over TLS when given: a real listener). */
+function api(tokens: TokenStore, tenancy: Tenancy, limiter: TenantRateLimiter, tls?: TlsMaterial): ReturnType<typeof buildHttpApi> {
+  const state = new FleetState();
+  return buildHttpApi(
+    {
+      state,
+      commands: new CommandRouter({ timeoutMs: 1000 }),
+      watch: new WatchFeed(state),
+      events: new EventLog({}, { logger: silentLogger() }),
+      authenticator: new Authenticator(tokens),
+      rbac: new Rbac(undefined, tenancy),
+      logger: silentLogger(),
+      readiness: () => ({ ready: true, checks: {} }),
+      admitTenant: (t) => limiter.admit(t),
+    },
+    tls,
+  );
+}
+
 describe('per-tenant API rate limits', () => {
   it("answers a tenant over its bucket 429 with Retry-After; another tenant and operators are not slowed; tokens come back with time", async () => {
     const config = parseConfigText(z.object({ multi_tenancy: multiTenancyConfigSchema }), CONFIG, 'hub.yaml').multi_tenancy;
@@ -39,18 +62,7 @@ describe('per-tenant API rate limits', () => {
     const limiter = new TenantRateLimiter((t) => tenancy.tenant(t)?.rate_limit ?? config.rate_limit, { clock });
     const registry = new Registry();
     limiter.registerMetrics(registry);
-    const state = new FleetState();
-    const { app } = await buildHttpApi({
-      state,
-      commands: new CommandRouter({ timeoutMs: 1000 }),
-      watch: new WatchFeed(state),
-      events: new EventLog({}, { logger: silentLogger() }),
-      authenticator: new Authenticator(tokens),
-      rbac: new Rbac(undefined, tenancy),
-      logger: silentLogger(),
-      readiness: () => ({ ready: true, checks: {} }),
-      admitTenant: (t) => limiter.admit(t),
-    });
+    const { app } = await api(tokens, tenancy, limiter);
     const get = (token: string) => app.inject({ method: 'GET', url: '/api/v1/clusters', headers: { authorization: `Bearer ${token}` } });
     try {
       for (let i = 0; i < 3; i++) expect((await get(ann)).statusCode).toBe(200);
@@ -87,6 +99,62 @@ describe('tenant rate limits when the shared store cannot answer', () => {
       expect(await registry.metrics()).toMatch(/^sfleet_tenant_rate_shared 0$/m);
     } finally {
       redis.disconnect();
+    }
+  });
+});
+
+const HOLD_CONFIG = `multi_tenancy:
+  enabled: true
+  tenants:
+    alpha: { clusters: [a], users: [ann], rate_limit: { requests_per_second: 1, burst: 1 } }
+    bravo: { clusters: [b], users: [bob] }
+`;
+
+describe('a caller over its tenant rate limit, on a kept-alive connection', () => {
+  it('is told 429 at once, and what it sends on that connection before its Retry-After is read only after it; other tenants are served meanwhile', async () => {
+    const config = parseConfigText(z.object({ multi_tenancy: multiTenancyConfigSchema }), HOLD_CONFIG, 'hub.yaml').multi_tenancy;
+    const tenancy = new Tenancy(config);
+    const tokens = new TokenStore(mkdtempSync(join(tmpdir(), 'hold-connection-')));
+    const [ann, bob] = ['ann', 'bob'].map((n) => tokens.create(n).token);
+    const limiter = new TenantRateLimiter((t) => tenancy.tenant(t)?.rate_limit, { clock: systemClock });
+    const pki = await makePki('hold.test');
+    const { app } = await api(tokens, tenancy, limiter, loadTls(pki.hub, 'hub'));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    const ca = readFileSync(pki.ca);
+    // One kept-alive connection each, as a real client keeps them.
+    const agents = [0, 1].map(() => new https.Agent({ keepAlive: true, maxSockets: 1, ca, minVersion: 'TLSv1.3' }));
+    const answered: string[] = [];
+    const get = (who: string, token: string, agent: https.Agent): Promise<{ status: number; retryAfter?: string }> =>
+      new Promise((resolve, reject) => {
+        const req = https.get({ host: '127.0.0.1', port, path: '/api/v1/clusters', agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            answered.push(`${who} ${res.statusCode}`);
+            resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined });
+          });
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect((await get('ann', ann, agents[0])).status).toBe(200);
+      // The burst is spent: refused at once, told to come back in a second.
+      expect(await get('ann', ann, agents[0])).toEqual({ status: 429, retryAfter: '1' });
+      // ann sends again at once on the same connection, ignoring Retry-After; bob asks after her.
+      const again = get('ann', ann, agents[0]);
+      const other = await get('bob', bob, agents[1]);
+      expect(other.status).toBe(200);
+      // Her request was read only once her second had passed: by then her bucket had a token again,
+      // so it is served instead of refused a second time, and bob's answer came before it.
+      expect((await again).status).toBe(200);
+      expect(answered).toEqual(['ann 200', 'ann 429', 'bob 200', 'ann 200']);
+      // A held connection the client gives up on is let go; the hub serves on.
+      expect((await get('ann', ann, agents[0])).status).toBe(429);
+      agents[0].destroy();
+      expect((await get('bob', bob, agents[1])).status).toBe(200);
+    } finally {
+      for (const a of agents) a.destroy();
+      await app.close();
     }
   });
 });

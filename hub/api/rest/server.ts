@@ -12,6 +12,7 @@ import { registerLoginRoutes, type Logins } from '../../login/index.js';
 import { registerDashboardLogin, type SsoLogin } from '../../login/webauthn/index.js';
 import { registerDashboard } from '../../dashboard/index.js';
 import { answerClientError, PayloadTooLargeError } from './client-error.js';
+import { holdConnection } from './hold-connection.js';
 import { auditRefusedRequest, registerAuditHooks, registerAuditRoutes, type AuditLog } from '../../audit/index.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { openApiSchema } from './response-schemas.js';
@@ -186,6 +187,8 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (!request.raw.complete) void reply.header('connection', 'close');
     if (problem.status === 429 && typeof problem.retry_after === 'number') void reply.header('retry-after', String(problem.retry_after));
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+    // Over its tenant's rate limit: its connection is not read again before its Retry-After (hold-connection.ts).
+    if (problem.code === 'SF_TENANT_RATE_LIMITED' && request.raw.complete && typeof problem.retry_after === 'number') holdConnection(reply.raw, problem.retry_after * 1000);
   });
 
   // Thrown, so the error handler answers it like every other error (and the audit hook records it).
