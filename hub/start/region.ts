@@ -18,7 +18,7 @@ import { localHealth, type Listening } from '../health/index.js';
 import { HistoryService } from '../history/index.js';
 import { IngestRegistry } from '../ingest/index.js';
 import { HubPipeline } from '../pipeline.js';
-import { createEtcdClient, EtcdClusterOwnership, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
+import { createEtcdClient, EtcdClusterOwnership, etcdTlsProblem, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
 import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, type SharedKvStore } from '../replication/index.js';
 import { loadTls } from '../../shared/tls/index.js';
 import { Tracing } from '../../shared/tracing/index.js';
@@ -189,9 +189,11 @@ async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${deadline} ms`)), deadline))),
     ]);
   } catch (err) {
-    const reason = (err as Error).message.split('\n')[0];
+    let reason = (err as Error).message.split('\n')[0];
     // A refused user, password or certificate will not heal by waiting: never start degraded on it.
-    const refused = ETCD_REFUSED.test(reason);
+    let refused = ETCD_REFUSED.test(reason);
+    const tls = refused ? undefined : await etcdTlsProblem(config);
+    if (tls) [refused, reason] = [true, tls];
     const message = refused ? `etcd refused this hub at ${config.endpoints.join(', ')}${config.username ? ` (user ${config.username})` : ''}: ${reason}` : `etcd unreachable at ${config.endpoints.join(', ')}: ${reason}`;
     if (!startAnyway || refused) throw new Error(message);
     startAnyway.error(
