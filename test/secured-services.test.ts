@@ -191,9 +191,16 @@ describe('wrong credentials fail the start with a clear error and no secret', ()
     expect(log).not.toContain('not-the-password-4711');
   });
 
-  it('a client certificate from another CA', async () => {
+  it('a client certificate etcd does not take (another CA)', async () => {
     const other = await makePki('other.sfleet');
-    const h = hub('hub-bad-cert', { encrypt: false, client: other.hub });
+    const h = hub('hub-bad-cert', { encrypt: false, client: { ...other.hub, ca: pki.ca } });
+    await expect(h.start()).rejects.toThrow(/exited before it was ready/);
+    expect(h.log()).toMatch(/etcd refused this hub at https:\/\/127\.0\.0\.1:\d+ \(user sfleet-group\): .*(closed the TLS connection|certificate)/);
+  });
+
+  it('an etcd server certificate that does not chain to etcd.tls.ca', async () => {
+    const other = await makePki('other.sfleet');
+    const h = hub('hub-bad-ca', { encrypt: false, client: other.hub });
     await expect(h.start()).rejects.toThrow(/exited before it was ready/);
     expect(h.log()).toMatch(/etcd refused this hub at https:\/\/127\.0\.0\.1:\d+ \(user sfleet-group\): .*(TLS|certificate)/);
     expect(h.log()).not.toContain(services.etcdPassword);
