@@ -19,6 +19,7 @@ listen: { grpc: "hub1.company.com:7443", http: "hub1.company.com:8443" }
 tls: { ca: /etc/sfleet/ca.pem, cert: /etc/sfleet/hub.pem, key: /etc/sfleet/hub-key.pem }
 etcd:
   endpoints: ["https://etcd-0.etcd:2379"]
+  username: sfleet-hubs
   password: \${ETCD_PASSWORD}
 sso:
   oidc:

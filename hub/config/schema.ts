@@ -100,6 +100,9 @@ const checkedHubConfig = hubConfigObject
     }
     checkDataAtRest(c, ctx);
     checkCompliance(c, ctx);
+    if (c.redis?.encrypt_replication && !effectiveEncryption(c.encryption, c.security)?.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['redis', 'encrypt_replication'], message: 'seals with the key of encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest)' });
+    }
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
       ctx.addIssue({ code: 'custom', path: ['backup', 'encryption'], message: "true uses the key provider of the hub's encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest), or give backup.encryption a provider of its own (provider, file/env/vault)" });
     }

@@ -22,7 +22,13 @@ export const etcdConfigSchema = z
     breaker_failures: z.number().int().min(1).max(100).default(2).describe('Failed calls in a row before a member is skipped for breaker_reset.'),
     breaker_reset: duration.default(1_000).describe('How long a failing member is skipped before it is tried again.'),
     tls: tlsFiles.optional().describe('Client certificate, key and CA for https:// endpoints.'),
+    username: z.string().min(1).optional().describe('etcd user (etcd auth enabled): a user whose role reaches only this prefix.'),
+    password: z.string().min(1).optional().describe("The etcd user's password (use ${ENV} interpolation rather than a literal)."),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if (!e.username !== !e.password) ctx.addIssue({ code: 'custom', path: [e.username ? 'password' : 'username'], message: 'set username and password together' });
+    if (e.tls && !e.endpoints.every((u) => u.startsWith('https://'))) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls needs https:// endpoints (every one)' });
+  });
 
 export type EtcdConfig = z.infer<typeof etcdConfigSchema>;

@@ -15,6 +15,8 @@ export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
   return new Etcd3({
     hosts: [...config.endpoints],
     dialTimeout: config.dial_timeout,
+    // etcd auth: the user's role should reach only config.prefix (docs/operator-guide.md).
+    ...(config.username && config.password ? { auth: { username: config.username, password: config.password } } : {}),
     ...(secure && config.tls
       ? {
           credentials: {

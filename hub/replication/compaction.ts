@@ -9,6 +9,7 @@ import { encodeDelta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { snapshotOf, type FleetState } from '../fleet/index.js';
 import { periodic, type Singleton } from '../leader/index.js';
+import { snapshotBind, type ReplicationSealer } from './entry-sealer.js';
 import { compareIds, type ReplicationKeys } from './keys.js';
 import type { ReplicationFollower } from './follower.js';
 import type { ReplicationPresence } from './presence.js';
@@ -24,6 +25,7 @@ export interface CompactionDeps {
   presence: ReplicationPresence;
   logger: Logger;
   clock: Clock;
+  sealer?: ReplicationSealer;
 }
 
 export interface CompactionOptions {
@@ -57,7 +59,11 @@ export function compactionSingleton(deps: CompactionDeps, opts: CompactionOption
         commands.push(['HSET', keys.snapshot(cluster), 'id', cut]);
         return;
       }
-      commands.push(['HSET', keys.snapshot(cluster), 'd', Buffer.from(encodeDelta(snapshotOf(record))), 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)]);
+      const data = encodeDelta(snapshotOf(record));
+      const sealed = deps.sealer?.seal(snapshotBind(keys.snapshot(cluster)), data);
+      if (sealed) commands.push(['HSET', keys.snapshot(cluster), 'd', sealed.d, 'k', sealed.k, 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)]);
+      // Written plain: a k left from a sealed snapshot would name the wrong key.
+      else commands.push(['HSET', keys.snapshot(cluster), 'd', Buffer.from(data), 'id', cut, 'epoch', String(record.epoch), 'seq', String(record.seq)], ['HDEL', keys.snapshot(cluster), 'k']);
       commands.push(['SADD', keys.clusters, cluster]);
       stats.snapshots++;
     });

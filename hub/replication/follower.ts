@@ -14,6 +14,7 @@ import { writeAtomically } from '../../shared/record-log/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { sleep } from '../leader/index.js';
 import type { FleetStore } from '../store/index.js';
+import { snapshotBind, streamBind, type ReplicationSealer } from './entry-sealer.js';
 import { compareIds, type ReplicationKeys } from './keys.js';
 import type { StreamProgress } from './presence.js';
 
@@ -32,6 +33,8 @@ export interface FollowerDeps {
   /** Called after each delta applied from the stream. */
   onApplied?: (delta: Delta) => void;
   clock: Clock;
+  /** Opens sealed entries (field k); entries without k are read as is. */
+  sealer?: ReplicationSealer;
 }
 
 interface SavedPosition {
@@ -150,6 +153,7 @@ export class ReplicationFollower implements StreamProgress {
         this.lastError = null;
         this.lastReadAt = this.now();
         const entries = res?.[0]?.[1] ?? [];
+        await this.loadKeys(entries);
         for (const [id, fields] of entries) this.handle(id.toString(), fields);
         if (this.catchingUpTo !== null && (entries.length < BATCH || compareIds(this.position, this.catchingUpTo) >= 0)) {
           this.catchingUpTo = null;
@@ -167,6 +171,22 @@ export class ReplicationFollower implements StreamProgress {
         await sleep(250);
       }
     }
+  }
+
+  /** The data keys the batch's sealed entries name, before the batch is applied in order. */
+  private async loadKeys(entries: [Buffer, Buffer[]][]): Promise<void> {
+    const ids: string[] = [];
+    for (const [, fields] of entries) {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].length === 1 && fields[i].toString() === 'k') ids.push(fields[i + 1].toString());
+    }
+    if (ids.length > 0 && this.deps.sealer) await this.deps.sealer.load(ids);
+  }
+
+  /** An entry's or snapshot's protobuf: opened when sealed (k set), else as stored. */
+  private payload(bind: string, data: Buffer, keyId: Buffer | null | undefined): Buffer {
+    if (!keyId) return data;
+    if (!this.deps.sealer) throw new Error('the entry is sealed and this hub cannot open it');
+    return this.deps.sealer.open(bind, { k: keyId.toString(), d: data });
   }
 
   /** Waits (a little) for the reading connection rather than failing while it connects. */
@@ -208,9 +228,19 @@ export class ReplicationFollower implements StreamProgress {
     const cuts = new Map<string, string>();
     let applied = 0;
     for (const cluster of clusters) {
-      const [data, id] = await redis.hmgetBuffer(keys.snapshot(cluster), 'd', 'id');
+      const [data, id, k] = await redis.hmgetBuffer(keys.snapshot(cluster), 'd', 'id', 'k');
       if (!data || !id) continue;
-      const snapshot = decodeDelta(data);
+      if (k) await this.deps.sealer?.load([k.toString()]);
+      let snapshot: Delta;
+      try {
+        snapshot = decodeDelta(this.payload(snapshotBind(keys.snapshot(cluster)), data, k));
+      } catch (err) {
+        // The stream tail or a fresh snapshot from its ingesting hub fills it in.
+        this.log.error({ cluster, err: (err as Error).message }, 'replication: cannot read the cluster snapshot; asking for a new one');
+        this.gaps.set(cluster, this.now());
+        this.askResync(cluster);
+        continue;
+      }
       cuts.set(cluster, id.toString());
       if (this.deps.ingesting().has(cluster)) continue; // ours is newer
       const record = state.clusters.get(cluster);
@@ -247,7 +277,7 @@ export class ReplicationFollower implements StreamProgress {
     if (cut !== undefined && compareIds(id, cut) <= 0) return;
     let delta: Delta;
     try {
-      delta = decodeDelta(f.d);
+      delta = decodeDelta(this.payload(streamBind(this.deps.keys.stream, f.t?.toString() ?? '', cluster), f.d, f.k));
     } catch (err) {
       this.log.error({ id, cluster, err: (err as Error).message }, 'replication: undecodable stream entry; asking for a snapshot');
       this.markGap(cluster);

@@ -1,9 +1,11 @@
 // Every Redis key of a region, in one place. All start with "<key_prefix>:<region>:".
 export interface ReplicationKeys {
-  /** Stream of applied deltas: fields h (hub), c (cluster), t (d delta | s snapshot), d (protobuf). */
+  /** Stream of applied deltas: fields h (hub), c (cluster), t (d delta | s snapshot), d (protobuf), k (data key id when d is sealed). */
   stream: string;
-  /** Hash per cluster: d (snapshot protobuf), id (last stream entry it includes), epoch, seq. */
+  /** Hash per cluster: d (snapshot protobuf), id (last stream entry it includes), epoch, seq, k (data key id when d is sealed). */
   snapshot(cluster: string): string;
+  /** Hash of the data keys that seal entries (entry-sealer.ts): key id -> the key wrapped by the at-rest key. */
+  dataKeys: string;
   /** Set of clusters that have a snapshot. */
   clusters: string;
   /** Highest fencing token seen by this Redis. */
@@ -36,6 +38,7 @@ export function replicationKeys(keyPrefix: string, region: string): ReplicationK
     stream: `${p}deltas`,
     snapshot: (cluster) => `${p}snapshot:${cluster}`,
     clusters: `${p}snapshots`,
+    dataKeys: `${p}data-keys`,
     fence: `${p}fence`,
     trimmed: `${p}trimmed`,
     owner: (cluster) => `${p}owner:${cluster}`,

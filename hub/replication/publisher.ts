@@ -7,6 +7,7 @@ import type { Clock } from '../../shared/clock/index.js';
 import { encodeDelta, type Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { snapshotOf, type FleetState } from '../fleet/index.js';
+import { streamBind, type ReplicationSealer } from './entry-sealer.js';
 import type { ReplicationKeys } from './keys.js';
 
 export interface PublisherDeps {
@@ -18,6 +19,8 @@ export interface PublisherDeps {
   /** Clusters whose agent streams to this hub now. */
   ingesting: () => ReadonlySet<string>;
   clock: Clock;
+  /** Seals the payload when redis.encrypt_replication is on. */
+  sealer?: ReplicationSealer;
 }
 
 export interface OwnerRecord {
@@ -84,18 +87,11 @@ export class ReplicationPublisher {
   }
 
   private add(cluster: string, type: 'd' | 's', delta: Delta): Promise<unknown> {
-    return this.deps.redis.xadd(
-      this.deps.keys.stream,
-      '*',
-      'h',
-      this.deps.hubId,
-      'c',
-      cluster,
-      't',
-      type,
-      'd',
-      Buffer.from(encodeDelta(delta)),
-    );
+    const { keys, hubId, sealer } = this.deps;
+    const data = encodeDelta(delta);
+    const sealed = sealer?.seal(streamBind(keys.stream, type, cluster), data);
+    if (sealed) return this.deps.redis.xadd(keys.stream, '*', 'h', hubId, 'c', cluster, 't', type, 'k', sealed.k, 'd', sealed.d);
+    return this.deps.redis.xadd(keys.stream, '*', 'h', hubId, 'c', cluster, 't', type, 'd', Buffer.from(data));
   }
 
   private markHole(cluster: string, why: string): void {

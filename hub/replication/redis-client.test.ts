@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redisConfigSchema } from '../config/index.js';
+import { etcdConfigSchema, redisConfigSchema } from '../config/index.js';
 import { createRedis } from './redis-client.js';
 
 describe('createRedis', () => {
@@ -28,5 +31,32 @@ describe('createRedis', () => {
       commands.disconnect();
       reader.disconnect();
     }
+  });
+
+  it('speaks TLS with the configured CA and client certificate, to the Sentinels too, as the ACL user', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-tls-'));
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(dir, f), `-----${f}-----`);
+    const tls = { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+    const direct = createRedis(redisConfigSchema.parse({ url: 'rediss://127.0.0.1:1', tls, username: 'sfleet', password: 'pw' }), { name: 'commands', offlineQueue: false });
+    const sentinel = createRedis(redisConfigSchema.parse({ sentinels: ['127.0.0.1:1'], tls }), { name: 'commands', offlineQueue: false });
+    try {
+      expect(direct.options).toMatchObject({ username: 'sfleet', password: 'pw' });
+      expect(String(direct.options.tls?.ca)).toBe('-----ca.pem-----');
+      expect(String(direct.options.tls?.cert)).toBe('-----cert.pem-----');
+      expect(sentinel.options).toMatchObject({ enableTLSForSentinelMode: true });
+      expect(String(sentinel.options.sentinelTLS?.ca)).toBe('-----ca.pem-----');
+      expect(String(sentinel.options.tls?.key)).toBe('-----key.pem-----');
+    } finally {
+      direct.disconnect();
+      sentinel.disconnect();
+    }
+  });
+
+  it('refuses TLS files with a plain redis:// url, and etcd credentials or TLS that cannot apply', () => {
+    const tls = { ca: '/c', cert: '/c', key: '/k' };
+    expect(redisConfigSchema.safeParse({ url: 'redis://127.0.0.1:1', tls }).error?.issues[0]).toMatchObject({ path: ['url'], message: 'tls needs a rediss:// url' });
+    expect(etcdConfigSchema.safeParse({ endpoints: ['https://127.0.0.1:1'], username: 'sfleet' }).error?.issues[0]).toMatchObject({ path: ['password'], message: 'set username and password together' });
+    expect(etcdConfigSchema.safeParse({ endpoints: ['http://127.0.0.1:1'], tls }).error?.issues[0]).toMatchObject({ path: ['tls'] });
+    expect(etcdConfigSchema.safeParse({ endpoints: ['https://127.0.0.1:1'], tls, username: 'sfleet', password: 'pw' }).success).toBe(true);
   });
 });

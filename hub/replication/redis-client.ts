@@ -1,5 +1,7 @@
 // Redis connections from the hub's redis: section: a URL, or Sentinels and a master name (then
 // ioredis asks the Sentinels for the master and follows a failover).
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from './config.js';
 
@@ -10,7 +12,14 @@ export interface RedisRole {
   offlineQueue?: boolean;
 }
 
+/** The TLS options of redis.tls: the CA Redis chains to and the client certificate it asks for. */
+export function redisTls(config: Pick<RedisConfig, 'tls'>): ConnectionOptions | undefined {
+  if (!config.tls) return undefined;
+  return { ca: readFileSync(config.tls.ca), cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), minVersion: 'TLSv1.2' };
+}
+
 export function createRedis(config: RedisConfig, role: RedisRole): Redis {
+  const tls = redisTls(config);
   const common: RedisOptions = {
     connectionName: `sfleet-${role.name}`,
     connectTimeout: config.connect_timeout,
@@ -21,7 +30,9 @@ export function createRedis(config: RedisConfig, role: RedisRole): Redis {
     // Reconnect for ever, quickly: staleness is reported meanwhile.
     retryStrategy: (times) => Math.min(100 * times, 1_000),
     lazyConnect: false,
+    ...(config.username ? { username: config.username } : {}),
     ...(config.password ? { password: config.password } : {}),
+    ...(tls ? { tls } : {}),
   };
   if (config.sentinels.length > 0) {
     return new Redis({
@@ -34,6 +45,8 @@ export function createRedis(config: RedisConfig, role: RedisRole): Redis {
       name: config.sentinel_name,
       sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
       failoverDetector: true,
+      // The Sentinels speak TLS too when the data nodes do (they are asked without a password).
+      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
     });
   }
   return new Redis(config.url!, common);

@@ -5,6 +5,7 @@
 import { EvictionPolicyCheck } from './eviction-policy.js';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
+import type { AtRest } from '../../shared/crypto/index.js';
 import type { Delta } from '../../shared/delta/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RedisConfig } from './config.js';
@@ -12,6 +13,7 @@ import type { FleetState } from '../fleet/index.js';
 import type { Singleton } from '../leader/index.js';
 import type { FleetStore } from '../store/index.js';
 import { compactionSingleton } from './compaction.js';
+import { ReplicationSealer } from './entry-sealer.js';
 import { EventRecord } from './event-record.js';
 import { ReplicationFollower } from './follower.js';
 import { replicationKeys, type ReplicationKeys } from './keys.js';
@@ -35,9 +37,13 @@ export interface ReplicationDeps {
   onReplicated?: (delta: Delta) => void;
   /** systemClock when omitted. */
   clock?: Clock;
+  /** The at-rest key: seals entries with redis.encrypt_replication, and opens sealed ones. */
+  atRest?: AtRest;
 }
 
 const TICK_MS = 1_000;
+/** Redis's answers to a wrong user or password, a missing permission, and TLS that cannot be agreed. */
+const REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid username-password|certificate|self[- ]signed|SSL|TLS/i;
 
 export class Replication {
   readonly keys: ReplicationKeys;
@@ -49,6 +55,8 @@ export class Replication {
   readonly dedupe: DedupeStore;
   readonly sharedKv: SharedKvStore;
   readonly compaction: ReturnType<typeof compactionSingleton>;
+  /** Seals and opens the stream's payloads; undefined without encryption at rest. */
+  readonly sealer?: ReplicationSealer;
   private readonly redis: Redis;
   private readonly reader: Redis;
   private readonly subscriber: Redis;
@@ -91,8 +99,10 @@ export class Replication {
         }, 100).unref();
       });
     }
+    const sealer = deps.atRest?.enabled ? new ReplicationSealer({ atRest: deps.atRest, redis: this.redis, dataKeys: this.keys.dataKeys, seal: config.encrypt_replication, clock }) : undefined;
+    this.sealer = sealer;
     this.fence = new RedisFence(this.redis, this.keys);
-    this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting, clock });
+    this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting, clock, sealer });
     this.events = new EventRecord({ redis: this.redis, fence: this.fence, keys: this.keys });
     this.follower = new ReplicationFollower({
       reader: this.reader,
@@ -109,6 +119,7 @@ export class Replication {
         this.events.observe(delta);
       },
       clock,
+      sealer,
     });
     this.presence = new ReplicationPresence(
       { redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, ingesting: deps.ingesting, stream: this.follower, clock },
@@ -117,13 +128,14 @@ export class Replication {
     this.dedupe = new RedisDedupeStore(this.redis, this.keys);
     this.sharedKv = new RedisSharedKvStore(this.redis, this.keys);
     this.compaction = compactionSingleton(
-      { redis: this.redis, fence: this.fence, keys: this.keys, state: deps.state, follower: this.follower, presence: this.presence, logger: this.log, clock },
+      { redis: this.redis, fence: this.fence, keys: this.keys, state: deps.state, follower: this.follower, presence: this.presence, logger: this.log, clock, sealer },
       { intervalMs: config.compact_interval, retentionMs: config.stream_retention },
     );
   }
 
   /** Starts reading; resolves when caught up with the stream or after waitMs (Redis may be down). */
   async start(waitMs: number): Promise<void> {
+    await this.refusedAtConnect(waitMs);
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.status) this.presence.pollOwners().catch(() => undefined);
       else if (channel === this.keys.credentialEnded) {
@@ -142,6 +154,34 @@ export class Replication {
     }, TICK_MS);
     const caughtUp = await this.follower.caughtUp(waitMs);
     if (!caughtUp) this.log.warn({ waitMs }, 'replication: not caught up with the stream yet; serving and reporting staleness meanwhile');
+  }
+
+  /**
+   * A Redis that is down may come back (the hub starts and reports staleness), but one that
+   * refuses this hub's user, password or certificate will not: that fails the start, with
+   * Redis's own words (they name no secret).
+   */
+  private async refusedAtConnect(waitMs: number): Promise<void> {
+    const conn = this.redis;
+    if (conn.status === 'ready') return;
+    const refusal = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => finish(undefined), waitMs);
+      const onReady = (): void => finish(undefined);
+      const onError = (err: Error): void => {
+        if (REFUSED.test(err.message)) finish(err.message);
+      };
+      function finish(why: string | undefined): void {
+        clearTimeout(timer);
+        conn.off('ready', onReady);
+        conn.off('error', onError);
+        resolve(why);
+      }
+      conn.on('ready', onReady);
+      conn.on('error', onError);
+    });
+    if (refusal === undefined) return;
+    const who = this.config.username ? `user ${this.config.username}` : 'the default user';
+    throw new Error(`Redis refused this hub (${who}${this.config.tls ? ', TLS' : ''}): ${refusal.split('\n')[0]}`);
   }
 
   /**

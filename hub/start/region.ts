@@ -18,7 +18,7 @@ import { localHealth, type Listening } from '../health/index.js';
 import { HistoryService } from '../history/index.js';
 import { IngestRegistry } from '../ingest/index.js';
 import { HubPipeline } from '../pipeline.js';
-import { createEtcdClient, EtcdClusterOwnership, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
+import { createEtcdClient, EtcdClusterOwnership, etcdTlsProblem, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
 import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, type SharedKvStore } from '../replication/index.js';
 import { loadTls } from '../../shared/tls/index.js';
 import { Tracing } from '../../shared/tracing/index.js';
@@ -71,7 +71,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
   const ingesting = (): ReadonlySet<string> => ingest.ingesting();
   const replication = config.redis
-    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, clock, ingesting, onReplicated: (delta) => events.record(delta.cluster, delta.events, delta) })
+    ? new Replication(config.redis, { region: config.region, hubId: config.hub_id, state, store, logger, dataDir: config.data_dir, clock, ingesting, atRest: base.atRest, onReplicated: (delta) => events.record(delta.cluster, delta.events, delta) })
     : undefined;
   if (replication) stack.defer('replication (Redis)', () => replication.close());
 
@@ -170,6 +170,9 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   return { ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
+/** etcd's answers to a wrong user or password, a role without the prefix, and a certificate it does not take. */
+const ETCD_REFUSED = /authentication failed|permission denied|user name is empty|invalid auth token|certificate|handshake|SSL|TLS/i;
+
 /**
  * The etcd client, once etcd has answered a read: a hub told to join a region does not start
  * alone. With `startAnyway` (the hub has a copy of the group's security store) a silent etcd is
@@ -186,8 +189,13 @@ async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${deadline} ms`)), deadline))),
     ]);
   } catch (err) {
-    const message = `etcd unreachable at ${config.endpoints.join(', ')}: ${(err as Error).message.split('\n')[0]}`;
-    if (!startAnyway) throw new Error(message);
+    let reason = (err as Error).message.split('\n')[0];
+    // A refused user, password or certificate will not heal by waiting: never start degraded on it.
+    let refused = ETCD_REFUSED.test(reason);
+    const tls = refused ? undefined : await etcdTlsProblem(config);
+    if (tls) [refused, reason] = [true, tls];
+    const message = refused ? `etcd refused this hub at ${config.endpoints.join(', ')}${config.username ? ` (user ${config.username})` : ''}: ${reason}` : `etcd unreachable at ${config.endpoints.join(', ')}: ${reason}`;
+    if (!startAnyway || refused) throw new Error(message);
     startAnyway.error(
       { err: message },
       'etcd does not answer: this hub starts degraded from its last copy of the group\'s security state (logins, tokens, revocations); it leads nothing and owns no cluster until etcd answers',

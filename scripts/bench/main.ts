@@ -21,7 +21,7 @@ import { wireBench } from './suites/wire.js';
 
 
 const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; produces: string[] }[] = [
-  { name: 'ingest', run: ingestBench, produces: ['ingest_updates_per_s_per_core', 'ingest_raw_updates_per_s_per_core', 'ingest_vs_raw_ratio', 'ingest_tracing_1pct_ratio'] },
+  { name: 'ingest', run: ingestBench, produces: ['ingest_updates_per_s_per_core', 'ingest_raw_updates_per_s_per_core', 'ingest_vs_raw_ratio', 'ingest_tracing_1pct_ratio', 'ingest_redis_encryption_ratio'] },
   { name: 'wire', run: wireBench, produces: ['wire_ratio'] },
   { name: 'agent-cost', run: agentCostBench, produces: ['agent_cpu_share'] },
   { name: 'agent-rss', run: agentRssBench, produces: ['agent_rss_idle_mib', 'agent_rss_100k_jobs_mib'] },

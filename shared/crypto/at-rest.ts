@@ -31,7 +31,7 @@ export interface StoredFileInfo {
   header?: EnvelopeHeader;
 }
 
-interface Spare {
+export interface Spare {
   dekId: string;
   dek: Buffer;
   wrapped: WrappedDek;
@@ -163,23 +163,45 @@ export class AtRest {
     return this.provider;
   }
 
-  private create(path: string, purpose: string): SealedFile {
+  /**
+   * A fresh data key for a store that keeps its own sealed records (the replication stream in
+   * Redis): it stores `wrapped` and `dekId` beside its data and seals with `dek`. Synchronous,
+   * like the files' keys (with Vault: the spare prepared ahead). `what` names it in errors.
+   */
+  newDataKey(what: string): Spare {
     const provider = this.requireProvider();
-    let dekId: string;
-    let dek: Buffer;
-    let wrapped: WrappedDek;
+    let spare: Spare;
     if (provider.local) {
-      dekId = randomBytes(16).toString('hex');
-      dek = randomBytes(32);
-      wrapped = provider.local.wrap(dek, dekId);
+      const dekId = randomBytes(16).toString('hex');
+      const dek = randomBytes(32);
+      spare = { dekId, dek, wrapped: provider.local.wrap(dek, dekId) };
     } else {
       // The spare prepared ahead; the next is prepared now. Until it is ready, files created in
       // the meantime share this data key (each record still has its own random nonce).
-      if (!this.spare) throw new KeyServiceError(`${path}: no data key could be prepared with ${this.describe()} (key service unreachable since start)`);
-      ({ dekId, dek, wrapped } = this.spare);
+      if (!this.spare) throw new KeyServiceError(`${what}: no data key could be prepared with ${this.describe()} (key service unreachable since start)`);
+      spare = this.spare;
       void this.refill();
     }
+    this.deks.set(spare.dekId, spare.dek);
+    return spare;
+  }
+
+  /** The data key a store kept in its wrapped form (unwrapped once, then cached by id). */
+  async openDataKey(wrapped: WrappedDek, dekId: string): Promise<Buffer> {
+    const cached = this.deks.get(dekId);
+    if (cached) return cached;
+    const dek = await this.requireProvider().unwrap(wrapped, dekId);
     this.deks.set(dekId, dek);
+    return dek;
+  }
+
+  /** The newest version of a local key-encryption key; undefined with a key service (Vault) or encryption off. */
+  keyVersion(): number | undefined {
+    return this.provider?.local?.version();
+  }
+
+  private create(path: string, purpose: string): SealedFile {
+    const { dekId, dek, wrapped } = this.newDataKey(path);
     const header: EnvelopeHeader = { v: 1, alg: 'AES-256-GCM', purpose, dek_id: dekId, ...wrapped };
     const prefix = encodePrefix(header);
     return sealedFile(path, header, dek, prefix, this.nonces);

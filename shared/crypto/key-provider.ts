@@ -30,6 +30,8 @@ export interface KeyProvider {
   readonly local?: {
     wrap(dek: Buffer, dekId: string): WrappedDek;
     unwrap(w: WrappedDek, dekId: string): Buffer;
+    /** The newest KEK version now (a keyring changed on disk is re-read). */
+    version(): number;
   };
 }
 
@@ -48,6 +50,7 @@ export abstract class LocalKeyProvider implements KeyProvider {
   readonly local = {
     wrap: (dek: Buffer, dekId: string): WrappedDek => this.wrapSync(dek, dekId),
     unwrap: (w: WrappedDek, dekId: string): Buffer => this.unwrapSync(w, dekId),
+    version: (): number => this.newest(),
   };
 
   protected newest(): number {

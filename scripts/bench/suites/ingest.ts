@@ -5,6 +5,8 @@
 // 2. Tracing (issue 15): the same ingest into a hub with tracing on (sampling 1%, one delta in 100
 // carrying its poll's traceparent, spans exported to a local OTLP/HTTP receiver) against a hub
 // with tracing off, in alternating rounds of one run: on / off at least 0.95.
+// 3. Replication encryption (issue 11): the same with redis.encrypt_replication on against off
+// (ingest-replication.ts): at least 0.9.
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { measured, round, type BenchContext, type Measured } from '../lib/context.js';
 import { cpuSeconds } from '../lib/proc.js';
 import { Child } from '../lib/rpc.js';
+import { replicationEncryptionRatio } from './ingest-replication.js';
 
 interface StreamResult {
   updates: number;
@@ -77,11 +80,13 @@ export async function ingestBench(ctx: BenchContext): Promise<Measured[]> {
     ctx.log(`ingest: hub ${Math.round(real.perCore)} updates/s per core (${real.cpu.toFixed(2)} CPU s, ${Math.round(real.perWallSecond)}/s wall)`);
     const ratio = real.perCore / raw.perCore;
     const tracing = await tracingRatio(ctx, feeder, execArgv, window);
+    const sealing = await replicationEncryptionRatio(ctx, execArgv, (h, s) => measure(ctx, feeder, h.pid, h.ready.grpc, s, window));
     return [
       measured(ctx, 'ingest_updates_per_s_per_core', Math.round(real.perCore), 'updates/s', { target: '>= 250000', met: real.perCore >= 250_000, note: `${Math.round(real.perWallSecond)}/s wall, ${clusters} streams` }),
       measured(ctx, 'ingest_raw_updates_per_s_per_core', Math.round(raw.perCore), 'updates/s', { note: `${Math.round(raw.perWallSecond)}/s wall` }),
       measured(ctx, 'ingest_vs_raw_ratio', round(ratio, 3), 'fraction', { target: '>= 0.5', met: ratio >= 0.5 }),
       tracing,
+      sealing,
     ];
   } finally {
     await feeder.stop();
