@@ -3,7 +3,10 @@
 // as a member of a hub group (etcd + Redis), as an agent streaming to a hub, and on linux-arm64
 // (under qemu-user-static here).
 import { execFile, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,6 +190,78 @@ describe('single binary', () => {
       for (const c of children) c.kill('SIGTERM');
     }
   }, 120_000);
+
+  // The agent's program leaves its optional parts out (scripts/release/embedded-script.ts
+  // AGENT_PARTS): each loads from inside the binary when first needed.
+  it("loads the agent's optional parts when it needs them: tracing exports spans, a short certificate is renewed", async () => {
+    const elsewhere = elsewhereWithBinary();
+    await run('./sfleet', ['ca', 'init', '--dir', 'pki', '--trust-domain', 'parts.test'], elsewhere);
+    await run('./sfleet', ['ca', 'issue', '--dir', 'pki', '--role', 'hub', '--name', 'hub'], elsewhere);
+    await run('./sfleet', ['ca', 'issue', '--dir', 'pki', '--role', 'agent', '--name', 'a1', '--cluster', 'parts', '--lifetime', '40s'], elsewhere);
+    const pki = (f: string) => join(elsewhere, 'pki', f);
+    const firstCert = new X509Certificate(readFileSync(pki('a1.pem')));
+    const traces: string[] = [];
+    const otlp = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        traces.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => otlp.listen(0, '127.0.0.1', resolve));
+    const [http, grpc, sim] = [await freePort(), await freePort(), await freePort()];
+    writeFileSync(
+      join(elsewhere, 'hub.yaml'),
+      stringify({ region: 'bin', hub_id: 'bin-parts', data_dir: join(elsewhere, 'data'), listen: { http: `127.0.0.1:${http}`, grpc: `127.0.0.1:${grpc}` }, tls: { ca: pki('ca.pem'), cert: pki('hub.pem'), key: pki('hub-key.pem'), ca_key: pki('ca-key.pem'), issued_lifetime: '1h' } }),
+    );
+    writeFileSync(
+      join(elsewhere, 'agent.yaml'),
+      stringify({
+        cluster: 'parts',
+        hub: { endpoints: [`127.0.0.1:${grpc}`] },
+        tls: { ca: pki('ca.pem'), cert: pki('a1.pem'), key: pki('a1-key.pem') },
+        slurm: { source: 'rest', endpoints: [`http://127.0.0.1:${sim}`], auth: { user: 'root', token: 'bin' }, simulator: true },
+        poll_interval: '500ms',
+        spool_dir: join(elsewhere, 'spool'),
+        observe: { tracing: { enabled: true, endpoint: `http://127.0.0.1:${(otlp.address() as AddressInfo).port}`, sampling_ratio: 1 } },
+      }),
+    );
+    registerAuditDir(join(elsewhere, 'data', 'audit'));
+    const env = { PATH: '/usr/bin:/bin', HOME: elsewhere };
+    const output: Record<string, string> = { sim: '', hub: '', agent: '' };
+    const child = (name: string, args: string[]) => {
+      const c = spawn('./sfleet', args, { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const keep = (chunk: Buffer) => (output[name] = (output[name] + chunk.toString('utf8')).slice(-4_000));
+      c.stdout.on('data', keep);
+      c.stderr.on('data', keep);
+      return c;
+    };
+    const children = [
+      child('sim', ['sim', '--listen', `127.0.0.1:${sim}`, '--nodes', '8', '--jobs', '40', '--token', 'bin']),
+      child('hub', ['hub', '--config', 'hub.yaml']),
+      child('agent', ['agent', '--config', 'agent.yaml']),
+    ];
+    try {
+      await waitFor(
+        "the binary's agent exports spans and renews its certificate",
+        () => {
+          if (children.some((c) => c.exitCode !== null)) throw new Error(`a child exited: ${children.map((c) => c.exitCode).join(', ')}`);
+          return traces.length > 0 && new X509Certificate(readFileSync(pki('a1.pem'))).serialNumber !== firstCert.serialNumber;
+        },
+        90_000,
+        250,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\ntraces: ${traces.length}\n${Object.entries(output).map(([name, text]) => `--- ${name}:\n${text}`).join('\n')}`);
+      });
+      expect(traces[0]).toBe('POST /v1/traces application/x-protobuf');
+      const renewed = new X509Certificate(readFileSync(pki('a1.pem')));
+      expect(renewed.subjectAltName).toBe(firstCert.subjectAltName);
+      expect(Date.parse(renewed.validTo)).toBeGreaterThan(Date.parse(firstCert.validTo));
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+      otlp.close();
+    }
+  }, 150_000);
 
   describe('the container image (FROM scratch, built by buildah)', () => {
     const tag = `localhost/sfleet-test:${process.pid}`;

@@ -7,9 +7,9 @@
 //   node bundle.cjs <outdir>     (compiled by esbuild first, see build-binary.sh)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { EMBEDDED_SCRIPTS } from './embedded-script.js';
+import { AGENT_PARTS, EMBEDDED_SCRIPTS } from './embedded-script.js';
 
 interface ProtobufRoot {
   loadSync(file: string, options: { keepCase: boolean }): ProtobufRoot;
@@ -54,18 +54,71 @@ const embeddedAddons: Plugin = {
   },
 };
 
-// The SEA main script and the programs it runs (embedded-script.ts): sea-main.cjs, and each of
-// EMBEDDED_SCRIPTS from its entry.
+// zod's `z` namespace re-exports all 64 of its message locales: 296 KB of every program's source,
+// which V8 keeps for the life of the process. sfleet speaks English only, which zod sets itself
+// (`config(en())`), so `z.locales` holds `en` alone here.
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";', loader: 'js' }));
+  },
+};
+
+// The agent's program leaves out its optional parts (embedded-script.ts AGENT_PARTS): an
+// import() of one loads that part's own program at that moment. Only an import() is replaced (a
+// static import would load it at start anyway); a part no longer imported so fails the build,
+// so the list cannot silently go stale.
+const agentParts: Plugin = {
+  name: 'agent-parts',
+  setup(b) {
+    const seen = new Set<string>();
+    b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const part = AGENT_PARTS[relative(process.cwd(), join(args.resolveDir, args.path)).replace(/\.js$/, '.ts')];
+      if (!part) return undefined;
+      seen.add(part);
+      return { path: part, namespace: 'agent-part' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'agent-part' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(join(process.cwd(), 'scripts', 'release', 'embedded-program.ts'))}).loadEmbeddedProgram(${JSON.stringify(args.path)});`,
+      resolveDir: process.cwd(),
+      loader: 'js',
+    }));
+    b.onEnd((result) => {
+      for (const [file, part] of Object.entries(AGENT_PARTS)) {
+        if (!seen.has(part)) result.errors.push({ id: '', pluginName: 'agent-parts', text: `${file} (${part}) is no longer loaded with import() by the agent: update AGENT_PARTS in scripts/release/embedded-script.ts`, location: null, notes: [], detail: undefined });
+      }
+    });
+  },
+};
+
+// A part runs beside the agent's program, which holds grpc-js already: a part that wants only its
+// status codes (csr.ts) gets grpc-js's constants file, not a second copy of all of it.
+const grpcStatusOnly: Plugin = {
+  name: 'grpc-status-only',
+  setup(b) {
+    b.onResolve({ filter: /^@grpc\/grpc-js$/ }, () => ({ path: 'grpc-status', namespace: 'grpc-status-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'grpc-status-only' }, () => ({
+      contents: `export { Status as status } from ${JSON.stringify(join(dirname(fromRepo.resolve('@grpc/grpc-js')), 'constants.js'))};`,
+      resolveDir: process.cwd(),
+      loader: 'js',
+    }));
+  },
+};
+
+// The SEA main script and the programs it runs (embedded-script.ts): sea-main.cjs, each of
+// EMBEDDED_SCRIPTS and each of the agent's parts from its entry.
 const outdir = process.argv[2];
 if (!outdir) throw new Error('usage: bundle <outdir>');
-const entries: Record<string, string> = {
-  'sea-main.cjs': 'scripts/release/sea-entry.ts',
-  [EMBEDDED_SCRIPTS.cli]: 'scripts/release/sea-cli.ts',
-  [EMBEDDED_SCRIPTS.agent]: 'scripts/release/sea-agent.ts',
+const entries: Record<string, { entry: string; plugins?: Plugin[] }> = {
+  'sea-main.cjs': { entry: 'scripts/release/sea-entry.ts' },
+  [EMBEDDED_SCRIPTS.cli]: { entry: 'scripts/release/sea-cli.ts' },
+  [EMBEDDED_SCRIPTS.agent]: { entry: 'scripts/release/sea-agent.ts', plugins: [agentParts] },
+  ...Object.fromEntries(Object.entries(AGENT_PARTS).map(([file, part]) => [part, { entry: file, plugins: [grpcStatusOnly] }])),
 };
 // esbuild has printed what went wrong; the exit code fails build-binary.sh.
 Promise.all(
-  Object.entries(entries).map(([name, entry]) =>
+  Object.entries(entries).map(([name, { entry, plugins = [] }]) =>
     build({
       entryPoints: [entry],
       bundle: true,
@@ -78,7 +131,7 @@ Promise.all(
       // Whitespace and syntax only: identifiers keep their names, so stack traces stay readable.
       minifyWhitespace: true,
       minifySyntax: true,
-      plugins: [etcd3Protos, embeddedAddons],
+      plugins: [etcd3Protos, embeddedAddons, zodEnglishOnly, ...plugins],
     }),
   ),
 ).then(

@@ -3,3 +3,12 @@
 // the client commands (9 MB of source) into every agent. The main script (sea-entry.ts) is a few
 // lines that run `sfleet-agent.cjs` for `sfleet agent ...` and `sfleet-cli.cjs` for the rest.
 export const EMBEDDED_SCRIPTS = { cli: 'sfleet-cli.cjs', agent: 'sfleet-agent.cjs' } as const;
+
+// Parts of the agent it loads only when configured to, kept out of its program (V8 holds all of a
+// program's source, run or not): each is a program of its own, compiled when first imported
+// (bundle.ts). Keyed by source file. The tracing SDK runs only with tracing on; @peculiar/x509
+// (with asn1js, tsyringe, reflect-metadata) only when a certificate renewal is due.
+export const AGENT_PARTS: Readonly<Record<string, string>> = {
+  'shared/tracing/sdk.ts': 'sfleet-agent-tracing.cjs',
+  'shared/tls/csr.ts': 'sfleet-agent-csr.cjs',
+};

@@ -5,8 +5,8 @@
 import Module from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { getRawAsset } from 'node:sea';
 import { VERSION } from '../../shared/version.js';
+import { loadEmbeddedProgram } from './embedded-program.js';
 import { EMBEDDED_SCRIPTS } from './embedded-script.js';
 
 const args = process.argv.slice(2);
@@ -16,7 +16,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   run(args[0] === 'agent' ? EMBEDDED_SCRIPTS.agent : EMBEDDED_SCRIPTS.cli);
 }
 
-/** Runs a program as Node runs a CommonJS file: its import() of built-ins (`import('node:sea')`, a dependency's `import('https')`) goes to Node's own loader. */
+/** Runs a program; the CLI's with Node's compile cache. */
 function run(name: string): void {
   // Compiling the 9 MB CLI is most of a client command's start-up: Node keeps V8's code cache of it
   // on disk from the first run on. Per user (login nodes are shared; the cache is code this
@@ -30,8 +30,5 @@ function run(name: string): void {
       // No cache: the program compiles as without one.
     }
   }
-  const program = new Module(name) as Module & { _compile(source: string, filename: string): void };
-  program.filename = name;
-  // ASCII only (bundle.ts makes sure): read straight from the binary's mapped asset, one copy.
-  program._compile(Buffer.from(getRawAsset(name) as ArrayBuffer).toString('latin1'), name);
+  loadEmbeddedProgram(name);
 }

@@ -1,5 +1,8 @@
 // Certificate renewal: the agent makes a key pair and a PKCS#10 request for its own identity;
 // the hub signs it only when the request names exactly the identity the stream authenticated.
+// Before @peculiar/x509, whose tsyringe needs the Reflect metadata API when it loads: an agent
+// loads this file alone (its binary's certificate-renewal part), not after ca.ts.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { status as GrpcStatus } from '@grpc/grpc-js';

@@ -39,15 +39,27 @@ export async function binaryBench(ctx: BenchContext): Promise<Measured[]> {
   const versionMs = await medianMs(out, ['--version'], runs);
   const nodeMs = await medianMs(node, ['-e', '0'], runs);
   const agentRss = await binaryAgentIdleRss(ctx, out);
+  const nodeRss = await bareNodeRss(node);
   return [
     measured(ctx, 'binary_size_mb', round(sizeMb, 1), 'MB', { target: '<= 150', met: sizeMb <= 150, note: `linux-x64, Node ${version} embedded, stripped` }),
     measured(ctx, 'binary_version_ms', round(versionMs, 1), 'ms', { target: '<= 300', met: versionMs <= 300, note: `median of ${runs}; bare node -e 0 of the same Node: ${round(nodeMs, 1)} ms` }),
     measured(ctx, 'binary_agent_rss_idle_mib', round(agentRss.rssMiB, 1), 'MiB', {
       target: '<= 70',
       met: agentRss.rssMiB <= 70,
-      note: `\`sfleet agent\` of the binary, NODE_OPTIONS and GLIBC_TUNABLES of deploy/systemd/sfleet-agent.service, after ${agentRss.seconds} s of 1 s polls (200 jobs); VmHWM ${agentRss.hwmMiB.toFixed(0)} MiB`,
+      note: `\`sfleet agent\` of the binary, NODE_OPTIONS and GLIBC_TUNABLES of deploy/systemd/sfleet-agent.service, after ${agentRss.seconds} s of 1 s polls (200 jobs); VmHWM ${agentRss.hwmMiB.toFixed(0)} MiB; the same Node doing nothing: ${nodeRss.toFixed(1)} MiB`,
     }),
   ];
+}
+
+/** VmRSS of the embedded Node doing nothing, with the agent's flags: the floor under the agent's figure. */
+async function bareNodeRss(node: string): Promise<number> {
+  const idle = spawn(node, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore', env: { ...process.env, ...AGENT_ENV } });
+  try {
+    await sleep(2000);
+    return memory(idle.pid!).rssMiB;
+  } finally {
+    idle.kill('SIGTERM');
+  }
 }
 
 /** The binary's `sfleet agent` polling a small simulated cluster into a hub, idle: VmRSS. */
