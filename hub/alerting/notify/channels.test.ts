@@ -258,7 +258,8 @@ describe('the channel contract, over every HTTP channel', () => {
     it(`${type}: waits as a 429 says, retries 5xx with backoff up to retries, times out a hanging receiver, and logs no secret`, async () => {
       const { r, config, secrets } = await setup();
       const sleeps: number[] = [];
-      const { d, log } = deliverer([{ ...config, retries: 2, backoff: '1s', timeout: '300ms' }], sleeps);
+      // The timeout is for the hanging receiver; an answer on a loaded machine must not reach it (a timeout is retried with backoff).
+      const { d, log } = deliverer([{ ...config, retries: 2, backoff: '1s', timeout: '2s' }], sleeps);
       r.script.push({ status: 429, headers: { 'retry-after': '4' } });
       expect(await d.deliver(type, note())).toBe('delivered');
       expect(sleeps).toEqual([4_000]);
