@@ -17,7 +17,7 @@ import { LoginHub } from './harness/login-hub.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt, sfleet } from './harness/sfleet-process.js';
 import { sleep, waitFor } from './harness/wait.js';
-import { sseWatch, type OpenWatch } from './harness/watch-streams.js';
+import { grpcWatch, sseWatch, type OpenWatch } from './harness/watch-streams.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
 import { startTestAgent } from './harness/test-agent.js';
 import { silentLogger } from '../shared/logging/index.js';
@@ -349,6 +349,50 @@ describe('abuse: backpressure on watches', () => {
     expect(peak - before).toBeLessThanOrEqual(80 * MiB);
     // Each cut is logged with its reason: too slow (over limits.watch_buffer) or the slowest when all held too much.
     expect(hub.log()).toMatch(/"reason":"(the watcher read too slowly: \d+ bytes queued for it, over 262144 \(limits\.watch_buffer\), and its backlog did not shrink in 2000 ms \(limits\.watch_stall\)|the hub holds too much for slow watchers: \d+ bytes, over 67108864 \(limits\.watch_buffer_total\)[^"]*); resume from event [^"]+".*watch ended by the hub/);
+    expect(reader.ended()).toBe(0);
+    for (const w of [...paused, reader]) w.close();
+  });
+
+  // The same bound for gRPC Watch streams: a paused client reads no message, grpc-js stops taking
+  // the stream's data, and the hub's writes back up behind HTTP/2 flow control.
+  it('300 paused gRPC watchers grow the hub by at most 80 MiB and are all cut with the reason and where to resume; a reading watcher keeps its stream', async () => {
+    // 8 watches per caller: 38 API tokens of the viewer role (a bearer rides on a client certificate on gRPC).
+    const tokens: string[] = [];
+    for (let i = 0; i < 38; i++) {
+      const made = await httpsCall(`${hub.httpUrl}/api/v1/tokens`, { method: 'POST', body: { name: `gpaused-${i}`, roles: ['viewer'] }, ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 20_000 });
+      expect(made.status, made.body).toBe(201);
+      tokens.push((JSON.parse(made.body) as { token: string }).token);
+    }
+    const watchers = async (): Promise<number> => {
+      const m = await httpsCall(`${hub.httpUrl}/metrics`, { ca: pki.ca, cert: admin.cert, key: admin.key, timeoutMs: 20_000 });
+      return Number(/^sfleet_watchers (\d+)$/m.exec(m.body)?.[1] ?? 0);
+    };
+    const open = await watchers();
+    const before = rssBytes(hub.pid);
+    const paused: OpenWatch[] = Array.from({ length: 300 }, (_, i) => grpcWatch(hub, pki.ca, { cert: admin, bearer: tokens[i % 38] }, { paused: true }));
+    const reader = sseWatch(hub, pki.ca, { cert: admin }, { path: '/api/v1/watch?kinds=job' });
+    await waitFor('the gRPC watches open at the hub', async () => (await watchers()) >= open + 301 && reader.text().includes('watching since'), 60_000, 200);
+    expect(paused.filter((w) => w.ended() > 0)).toEqual([]);
+    let peak = rssBytes(hub.pid);
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(hub.pid))), 50);
+    try {
+      const comment = 'x'.repeat(1_000);
+      // A paused client does not read the status that ends its call: the hub's log tells each cut.
+      const cuts = (): number => hub.log().split('\n').filter((l) => l.includes('"caller":"token:gpaused-') && l.includes('watch ended by the hub')).length;
+      for (let round = 0; round < 80 && cuts() < 300; round++) {
+        flood.model.job = Array.from({ length: 100 }, (_, i) => makeJob('flood', i + 1, { comment: `g${round} ${comment}` }));
+        await waitFor(`round ${round} sent to the reader`, () => reader.text().includes(`"comment":"g${round} x`), 30_000, 50);
+      }
+      await waitFor('every paused gRPC watcher cut', () => cuts() === 300, 30_000, 100);
+    } finally {
+      clearInterval(sampler);
+    }
+    console.log(`300 paused gRPC watchers: the hub grew by ${Math.round((peak - before) / MiB)} MiB at its peak (the issue's bound: 80 MiB)`);
+    expect(peak - before).toBeLessThanOrEqual(80 * MiB);
+    const cutLines = hub.log().split('\n').filter((l) => l.includes('"caller":"token:gpaused-') && l.includes('watch ended by the hub'));
+    for (const line of cutLines) expect(line).toMatch(/"reason":"(the watcher read too slowly: \d+ bytes queued for it, over 262144 \(limits\.watch_buffer\)|the hub holds too much for slow watchers: \d+ bytes, over 67108864 \(limits\.watch_buffer_total\))[^"]*; resume from event \d+"/);
+    // The hub let go of them: the cut calls are no longer counted as open.
+    await waitFor('the cut watches released', async () => (await watchers()) <= open + 1, 20_000, 200);
     expect(reader.ended()).toBe(0);
     for (const w of [...paused, reader]) w.close();
   });

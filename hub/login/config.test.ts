@@ -14,6 +14,7 @@ describe('auth: and sso.ldap: config', () => {
       local: { enabled: true },
       session: { ttl: 8 * 3_600_000, revalidate: 15 * 60_000, store: 'auto' },
       rate_limit: { max_failures_per_user: 10, max_failures_per_ip: 20, window: 900_000, lockout: 1_800_000, max_failures_per_source: 3, source_backoff: 60_000, trusted_sources: [] },
+      password_hashing: { queue: 64 },
     });
     expect(c.sso?.ldap).toMatchObject({
       url: 'ldaps://dc.company.com',

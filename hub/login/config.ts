@@ -91,6 +91,20 @@ export const authConfigSchema = z
       })
       .strict()
       .prefault({}).describe('Lockout after failed logins.'),
+    password_hashing: z
+      .object({
+        threads: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .optional()
+          .describe('Password hashes (scrypt, about 128 MiB and a few hundred ms of one core each) checked at once, each on a thread of its own at the lowest priority. Default: one less than the cores, at least 1 and at most 2, so a flood of logins always leaves a core to the rest of the hub.'),
+        queue: z.number().int().min(1).max(10_000).default(64).describe('Password checks waiting for a thread; beyond it a login is refused at once with 503 SF_AUTH_HASH_POOL_BUSY.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The password-hash threads of local-user logins.'),
   })
   .strict()
   .superRefine((a, ctx) => {

@@ -9,6 +9,7 @@ import { TotpVerifier, type OnceStore } from './local/totp.js';
 import { AtRest } from '../../shared/crypto/index.js';
 import type { WriteFaults } from '../../shared/durability/index.js';
 import { LocalUserStore, type LocalUserView, type UserDirectory } from './local/user-store.js';
+import { defaultHashThreads, passwordHashPool } from './local/hash-pool.js';
 import { FileLimiterBackend } from './file-limiter-backend.js';
 import { CountingLoginLimiter, type LimiterBackend } from './limiter-backend.js';
 import { FallbackLoginLimiter, RedisLoginLimiter, type LoginLimiter } from './login-limiter.js';
@@ -67,6 +68,7 @@ export interface LoginsConfig {
 export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
   const auth = config.auth;
   const logger = deps.logger.child({ component: 'login' });
+  passwordHashPool.configure(auth.password_hashing.threads ?? defaultHashThreads(), auth.password_hashing.queue);
   let store = auth.session.store;
   if (store === 'auto') store = deps.sharedKv ? 'redis' : 'file';
   if (store === 'redis' && !deps.sharedKv) throw new Error('auth.session.store is redis but the hub has no redis section');

@@ -26,6 +26,8 @@ export interface Principal {
   attributes: Record<string, string>;
   /** RBAC roles granted to this credential itself (service-account tokens bound to roles). */
   roles?: string[];
+  /** When the credential ends (ms since the epoch; a login session's expiry): open watches end then. */
+  expiresAt?: number;
 }
 
 export interface AuthInput {

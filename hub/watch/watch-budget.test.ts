@@ -1,8 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TooManyWatchesError, WatchBudget, type WatchEndedError } from './watch-budget.js';
 
 let budget: WatchBudget;
-afterEach(() => budget?.close());
+afterEach(() => {
+  budget?.close();
+  vi.useRealTimers();
+});
 
 function watcher(name: string, ended: Record<string, string>, recheck: () => void = () => undefined) {
   return { lastEventId: () => `b-${name}`, recheck, end: (err: WatchEndedError) => (ended[name] = err.message) };
@@ -110,5 +113,40 @@ describe('watch budget', () => {
     await Promise.all([first, ...more]);
     expect(checks).toBe(2);
     expect(ended.m).toMatch(/no longer holds: session ended/);
+  });
+
+  it("ends a watch when its session expires, not at the next re-check (ten minutes away here); a closed watch's timer is gone", async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-12-07T10:00:00Z') });
+    budget = new WatchBudget({ perWatcher: 100, total: 1_000, perCaller: 8, recheckMs: 600_000, stallMs: 600_000 });
+    const ended: Record<string, string> = {};
+    let rechecks = 0;
+    const expiresAt = Date.now() + 3_000;
+    budget.open('alice', { ...watcher('a', ended, () => void rechecks++), expiresAt });
+    const closed = budget.open('alice', { ...watcher('b', ended), expiresAt });
+    const later = budget.open('bob', { ...watcher('c', ended), expiresAt: Date.now() + 30 * 86_400_000 });
+    closed.close();
+    await vi.advanceTimersByTimeAsync(2_999);
+    expect(ended.a).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ended.a).toMatch(/credential or permission no longer holds: the session expired at 2026-12-07T10:00:03\.000Z; log in again/);
+    expect(rechecks).toBe(0);
+    expect(ended.b).toBeUndefined();
+    expect(budget.stats.ended_credential).toBe(1);
+    // An expiry past setTimeout's 24.8-day limit is waited for in steps, not fired at once.
+    expect(later.open).toBe(true);
+    await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+    expect(later.open).toBe(true);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(ended.c).toMatch(/the session expired at 2027-01-06T10:00:00\.000Z/);
+  });
+
+  it('a re-check pass ends an expired watch with the same reason', async () => {
+    budget = new WatchBudget({ perWatcher: 100, total: 1_000, perCaller: 8, recheckMs: 600_000 });
+    const ended: Record<string, string> = {};
+    const slot = budget.open('alice', { ...watcher('a', ended), expiresAt: Date.now() + 60_000 });
+    // As if the clock had passed the expiry before its timer ran (a stalled event loop).
+    (slot.handle as { expiresAt?: number }).expiresAt = Date.now() - 1;
+    await budget.recheckAll();
+    expect(ended.a).toMatch(/the session expired at/);
   });
 });

@@ -9,7 +9,8 @@
 // that says where to resume (its last event id). A caller may hold `perCaller` watches at once.
 // Every `recheckMs` (and at once when the revocation list changes) each watch re-checks its
 // credential and permission: a revoked certificate or token, a logout, an expired session or a
-// lost role ends it.
+// lost role ends it. A credential that ends at a known time (a login session) ends its watches
+// then, by a timer of the watch's own, without waiting for the next re-check.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { FleetError } from '../../shared/errors/index.js';
 
@@ -45,13 +46,20 @@ export interface WatchHandle {
   lastEventId(): string;
   /** What the transport has not taken now, read at each check (else the last setQueued). */
   backlog?(): number;
+  /** When the caller's credential ends (ms since the epoch; Principal.expiresAt): the watch ends then. */
+  expiresAt?: number;
 }
+
+// setTimeout takes at most 2^31-1 ms (about 24.8 days); a later expiry is waited for in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class WatchSlot {
   queued = 0;
   /** The backlog at the last check while over the cap (-1: under it then): it must shrink by the next. */
   mark = -1;
   private closed = false;
+  /** Ends the watch when its credential does (handle.expiresAt). */
+  expiry?: NodeJS.Timeout;
 
   constructor(
     private readonly budget: WatchBudget,
@@ -109,7 +117,24 @@ export class WatchBudget {
     this.byCaller.set(caller, n + 1);
     const slot = new WatchSlot(this, caller, handle);
     this.slots.add(slot);
+    if (handle.expiresAt !== undefined) this.armExpiry(slot, handle.expiresAt);
     return slot;
+  }
+
+  private armExpiry(slot: WatchSlot, at: number): void {
+    const wait = at - Date.now();
+    if (wait <= 0) {
+      this.expire(slot, at);
+      return;
+    }
+    slot.expiry = setTimeout(() => this.armExpiry(slot, at), Math.min(wait, MAX_TIMER_MS));
+    slot.expiry.unref();
+  }
+
+  private expire(slot: WatchSlot, at: number): void {
+    if (!slot.open) return;
+    this.stats.ended_credential++;
+    this.end(slot, new WatchEndedError(`the watch's credential or permission no longer holds: the session expired at ${new Date(at).toISOString()}; log in again`));
   }
 
   get watchers(): number {
@@ -124,6 +149,7 @@ export class WatchBudget {
   /** @internal */
   release(slot: WatchSlot): void {
     if (!this.slots.delete(slot)) return;
+    clearTimeout(slot.expiry);
     this.queuedTotal -= slot.queued;
     slot.queued = 0;
     const left = (this.byCaller.get(slot.caller) ?? 1) - 1;
@@ -192,6 +218,12 @@ export class WatchBudget {
 
   private async recheckPass(): Promise<void> {
     for (const slot of [...this.slots]) {
+      // An expired credential ends its watch with the same reason whichever comes first.
+      const at = slot.handle.expiresAt;
+      if (at !== undefined && at <= Date.now()) {
+        this.expire(slot, at);
+        continue;
+      }
       try {
         await slot.handle.recheck();
       } catch (err) {

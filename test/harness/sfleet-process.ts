@@ -31,6 +31,8 @@ export interface SfleetProcessOptions {
   killAfterMs?: number;
   /** The built checkout whose bin/sfleet.js runs (default: this one): an earlier release in the upgrade test. */
   release?: string;
+  /** Node flags before the script (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
 }
 
 export class SfleetProcess {
@@ -47,7 +49,7 @@ export class SfleetProcess {
     const outs = [createWriteStream(this.logFile, { flags: 'a' })];
     if (this.options.runDir ?? true) outs.push(createWriteStream(processLogPath(`${this.logFile.replace(/\.log$/, '')}-${this.args[0]}`), { flags: 'a' }));
     const bin = this.options.release ? path.join(this.options.release, 'bin/sfleet.js') : SFLEET;
-    this.child = spawn(process.execPath, [bin, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), bin, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const out of [this.child.stdout!, this.child.stderr!]) for (const to of outs) out.pipe(to);
     return this;
   }

@@ -45,17 +45,22 @@ export function sseWatch(hub: HubChild, ca: string, who: WatchCaller, opts: { pa
   return { text: () => text, status: () => status, ended: () => ended, error: () => undefined, close: () => req.destroy() };
 }
 
-/** The gRPC Watch of FleetService. gRPC is mutual TLS for every caller: a bearer rides on a client certificate, which it overrides. */
-export function grpcWatch(hub: HubChild, ca: string, who: { cert: TlsFiles; bearer?: string }): OpenWatch {
+/**
+ * The gRPC Watch of FleetService. gRPC is mutual TLS for every caller: a bearer rides on a client
+ * certificate, which it overrides. `paused`: the client reads no message (grpc-js then stops
+ * taking the stream's data, so the hub's writes back up), over a connection of its own as a
+ * separate client's would be.
+ */
+export function grpcWatch(hub: HubChild, ca: string, who: { cert: TlsFiles; bearer?: string }, opts: { paused?: boolean } = {}): OpenWatch {
   const creds = grpcClientCredentials({ ca: readFileSync(ca), cert: readFileSync(who.cert.cert), key: readFileSync(who.cert.key) });
-  const client = new FleetServiceClient(hub.grpcAddress, creds);
+  const client = new FleetServiceClient(hub.grpcAddress, creds, opts.paused ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   const metadata = new Metadata();
   if (who.bearer) metadata.set('authorization', `Bearer ${who.bearer}`);
   const stream = client.watch({ cluster: '', kinds: '', since: 0 }, metadata);
   let ended = 0;
   let error: ServiceError | undefined;
   let received = 0;
-  stream.on('data', () => received++);
+  if (!opts.paused) stream.on('data', () => received++);
   stream.on('error', (err: ServiceError) => {
     error = err;
     ended ||= Date.now();

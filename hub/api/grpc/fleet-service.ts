@@ -158,6 +158,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       );
       try {
         slot = deps.watchBudget?.open(`${visibility.principal.method}:${visibility.principal.name}`, {
+          ...(visibility.principal.expiresAt !== undefined ? { expiresAt: visibility.principal.expiresAt } : {}),
           lastEventId: () => sent,
           backlog: () => {
             // A safety net: should a drain be missed, what waits is handed over at the next check.

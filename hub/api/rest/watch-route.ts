@@ -78,6 +78,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   const who = principal(request);
   const scope = watchScope(visibility);
   const slot: WatchSlot | undefined = budget?.open(`${who.method}:${who.name}`, {
+    ...(who.expiresAt !== undefined ? { expiresAt: who.expiresAt } : {}),
     lastEventId: () => sent,
     backlog: () => {
       // A safety net: should a drain be missed, what waits is handed over at the next check.

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HashPool } from './hash-pool.js';
+import { defaultHashThreads, HashPool } from './hash-pool.js';
 
 const CHEAP = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
@@ -54,5 +54,21 @@ describe('password hash pool', () => {
     const added = [...after].filter(([tid]) => !before.has(tid));
     expect(added.filter(([, nice]) => nice === 19).length).toBeGreaterThanOrEqual(2);
     expect(after.get(process.pid)).toBe(before.get(process.pid));
+  });
+
+  it('by default leaves a core to the rest of the hub: one less than the cores, 1 to 2 threads', () => {
+    expect([1, 2, 3, 4, 64].map((cores) => defaultHashThreads(cores))).toEqual([1, 1, 2, 2, 2]);
+  });
+
+  it.runIf(process.platform === 'linux')('with one thread a burst of hashes runs one at a time, on one thread; configure() sets the sizes', async () => {
+    const before = threadNice();
+    pool = new HashPool(2, 8);
+    pool.configure(1, 3);
+    const burst = [1, 2, 3, 4].map(() => pool!.scrypt('x', Buffer.from('salt'), 32, CHEAP));
+    // One running and three waiting: the fifth is refused.
+    await expect(pool.scrypt('x', Buffer.from('salt'), 32, CHEAP)).rejects.toMatchObject({ code: 'SF_AUTH_HASH_POOL_BUSY' });
+    await Promise.all(burst);
+    const added = [...threadNice()].filter(([tid, nice]) => !before.has(tid) && nice === 19);
+    expect(added).toHaveLength(1);
   });
 });

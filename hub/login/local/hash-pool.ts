@@ -3,6 +3,7 @@
 // would queue the audit log's and the store's fsyncs behind 128 MiB hashes. Here at most
 // `workers` hashes run at once, each on its own thread, and at most `queue` wait; beyond that a
 // login is refused at once (the hub stays up for everyone else).
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../../../shared/errors/index.js';
 
@@ -38,6 +39,15 @@ interface Job {
   reject: (err: Error) => void;
 }
 
+/**
+ * The default number of hash threads: one less than the cores, at least 1 and at most 2. Each
+ * hash keeps a core busy for its whole run; on a 2-core hub two of them took both cores for as
+ * long as a flood lasted, and even at the lowest priority they slowed the main thread's answers.
+ */
+export function defaultHashThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(2, cores - 1));
+}
+
 export class HashPool {
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Job>();
@@ -46,9 +56,19 @@ export class HashPool {
   private nextId = 1;
 
   constructor(
-    readonly workers = 2,
-    readonly queue = 64,
+    public workers = defaultHashThreads(),
+    public queue = 64,
   ) {}
+
+  /** Sets the sizes from the hub's config (auth.password_hashing); idle threads beyond the new size end. */
+  configure(workers: number, queue: number): void {
+    this.workers = workers;
+    this.queue = queue;
+    while (this.started > this.workers && this.idle.length > 0) {
+      void this.idle.pop()!.terminate();
+      this.started--;
+    }
+  }
 
   get queued(): number {
     return this.waiting.length;

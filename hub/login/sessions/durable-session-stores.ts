@@ -50,7 +50,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   async get(token: string): Promise<Principal | undefined> {
-    return this.live(token)?.principal;
+    const s = this.live(token);
+    return s && { ...s.principal, expiresAt: s.expires };
   }
 
   async secret(token: string): Promise<string | undefined> {
@@ -130,7 +131,8 @@ export class SharedSessionStore implements SessionStore {
     return token;
   }
   async get(token: string): Promise<Principal | undefined> {
-    return (await shared(() => this.kv.get<SharedSession>(sessionKey(token))))?.principal;
+    const s = await shared(() => this.kv.get<SharedSession>(sessionKey(token)));
+    return s && (s.expires === undefined ? s.principal : { ...s.principal, expiresAt: s.expires });
   }
   async secret(token: string): Promise<string | undefined> {
     const key = sessionKey(token);

@@ -14,7 +14,7 @@ describe('credential ends', () => {
     ends.onEnded(() => heard++);
     const sessions = new AnnouncingSessionStore(new MemorySessionStore(), ends);
     const token = await sessions.create(alice, 60_000);
-    expect(await sessions.get(token)).toEqual(alice);
+    expect(await sessions.get(token)).toEqual({ ...alice, expiresAt: expect.any(Number) });
     expect([heard, published]).toEqual([0, 0]);
     await sessions.revoke(token);
     expect(await sessions.get(token)).toBeUndefined();

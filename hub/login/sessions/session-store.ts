@@ -13,7 +13,7 @@ export interface SessionStore {
    * with it for re-checks (an OIDC refresh token), sealed at rest like the hub's other secrets.
    */
   create(principal: Principal, ttlMs: number, secret?: string): Promise<string>;
-  /** The session's principal, or undefined when unknown, expired or revoked. */
+  /** The session's principal with its expiry (expiresAt), or undefined when unknown, expired or revoked. */
   get(token: string): Promise<Principal | undefined>;
   /** The secret kept with a live session (undefined: none, or no such session). */
   secret(token: string): Promise<string | undefined>;
@@ -45,7 +45,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async get(token: string): Promise<Principal | undefined> {
-    return this.live(token)?.principal;
+    const s = this.live(token);
+    return s && { ...s.principal, expiresAt: s.expires };
   }
 
   async secret(token: string): Promise<string | undefined> {

@@ -43,3 +43,31 @@ export function resetPeak(pid: number): boolean {
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+
+export interface ThreadTimes {
+  /** ms on a CPU, and ms runnable but waiting for one (/proc/<pid>/task/<tid>/schedstat). */
+  cpuMs: number;
+  waitMs: number;
+}
+
+/**
+ * CPU and run-queue wait so far of a process's threads, in three groups: its main thread, its
+ * threads at a raised nice value (the hub's password-hash threads), and the others (libuv's fs
+ * threads, V8's, the inspector's). Threads that ended are not counted.
+ */
+export function threadTimes(pid: number): Record<'main' | 'niced' | 'other', ThreadTimes> {
+  const out = { main: { cpuMs: 0, waitMs: 0 }, niced: { cpuMs: 0, waitMs: 0 }, other: { cpuMs: 0, waitMs: 0 } };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      const group = tid === String(pid) ? out.main : nice > 0 ? out.niced : out.other;
+      group.cpuMs += run / 1e6;
+      group.waitMs += wait / 1e6;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
