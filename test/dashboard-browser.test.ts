@@ -144,6 +144,9 @@ describe('the web dashboard in Chromium', () => {
     await shot(page, 'job-detail');
     expect(await axe(page)).toEqual([]);
     await page.click('.detail button.danger');
+    await page.waitForSelector('dialog.confirm[open]');
+    await shot(page, 'confirm-cancel');
+    expect(await axe(page)).toEqual([]);
     await page.fill('#confirm-reason', 'from the dashboard test');
     await page.click('dialog.confirm button[type=submit]');
     await page.waitForSelector('[data-testid=notice]');
@@ -160,6 +163,9 @@ describe('the web dashboard in Chromium', () => {
     expect(await axe(page)).toEqual([]);
     const name = (await page.getAttribute('button.tile:not(.s-drain):not(.s-bad)', 'data-node'))!;
     await page.click(`button.tile[data-node="${name}"]`);
+    await page.waitForSelector('.detail button:has-text("Drain")');
+    await shot(page, 'node-detail');
+    expect(await axe(page)).toEqual([]);
     await page.click('.detail button:has-text("Drain")');
     await page.fill('#confirm-reason', 'dashboard test drain');
     await page.click('dialog.confirm button[type=submit]');
@@ -201,6 +207,7 @@ describe('the web dashboard in Chromium', () => {
     await page.keyboard.press('?');
     await page.waitForSelector('dialog.help[open]');
     await shot(page, 'help');
+    expect(await axe(page)).toEqual([]);
     await page.keyboard.press('Escape');
     await page.click('button:has-text("Light")');
   });

@@ -2,7 +2,8 @@
 // browser's, with west as its peer), each fed by one simulated cluster. The overview shows west's
 // clusters with their age through scope=global, and west unreachable (its last cards kept,
 // marked) once its hub is stopped, then reachable again. The browser reaches east through a TCP
-// proxy (a lost-connection test will cut it).
+// proxy: cut, the page shows the connection lost; jobs changed during the cut reach the open page
+// once it is restored, replayed from Last-Event-ID, without a reload.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,4 +129,44 @@ describe('the dashboard across regions', () => {
     await page.waitForSelector('section[data-region="west"][data-reachable="true"]', { timeout: 45_000 });
     expect(await page.$$('main [role=status].warn')).toHaveLength(0);
   });
+
+  it('a lost connection is shown; jobs changed during the cut appear without a reload, resumed from Last-Event-ID', async () => {
+    await page.goto(`${origin}/jobs?cluster=${eastCluster}`);
+    await page.waitForSelector('[data-job]:has(button[aria-label^="cancel"])');
+    expect(await page.textContent('[data-testid=watch-state]')).toBe('Live');
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+    // Two pending jobs the page shows, followed by id (rows may move as others change).
+    const keys = await page.$$eval('[data-job]', (rows) => rows.filter((r) => r.querySelector('.chip')?.textContent === 'PENDING').map((r) => r.getAttribute('data-job')!));
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    const changed = keys.slice(0, 2);
+    const before = await replayedResumes();
+
+    proxy.cut();
+    await page.waitForFunction(() => document.querySelector('[data-testid=watch-state]')?.textContent?.startsWith('Connection lost'), undefined, { timeout: 15_000 });
+    const engine = fleet.simulators.find((s) => s.name === eastCluster)!.engine;
+    for (const key of changed) engine.cancel(Number(key.split('/')[1]));
+    // The hub has them (the agent is not behind the proxy); the page cannot hear of them yet.
+    for (const key of changed) {
+      await waitFor(`${key} cancelled on the hub`, async () => (await hubGet<{ state: string }>(east, `/api/v1/jobs/${key}`)).json().state === 'CANCELLED', 30_000);
+    }
+    for (const key of changed) expect(await page.textContent(`[data-job="${key}"] .chip`)).toBe('PENDING');
+    await shot(page, 'jobs-connection-lost');
+
+    proxy.restore();
+    await page.waitForFunction(() => document.querySelector('[data-testid=watch-state]')?.textContent === 'Live', undefined, { timeout: 30_000 });
+    for (const key of changed) {
+      await page.waitForFunction((k) => document.querySelector(`[data-job="${k}"] .chip`)?.textContent === 'CANCELLED', key, { timeout: 20_000 });
+    }
+    // The same page (no reload), and the hub replayed what the stream had missed.
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+    expect(await replayedResumes()).toBeGreaterThan(before);
+  });
 });
+
+/** sfleet_watch_resumes_total{outcome="replayed"} on east. */
+async function replayedResumes(): Promise<number> {
+  const text = (await hubGet(east, '/metrics')).body;
+  const line = /^sfleet_watch_resumes_total\{outcome="replayed"\} (\d+)/m.exec(text);
+  if (!line) throw new Error('east has no sfleet_watch_resumes_total{outcome="replayed"}');
+  return Number(line[1]);
+}

@@ -1,7 +1,9 @@
 // Single sign-on from the dashboard in a real Chromium: a page opened without a session goes to
 // the login page, which offers the hub's OIDC login; the user signs in on the OpenID Provider's
 // own pages (oidc-provider over TLS) and lands on the very URL they asked for, filters included.
-// A crafted next= that points at another site is refused before the IdP is involved.
+// A crafted next= that points at another site is refused before the IdP is involved. Sessions
+// last 20 s here: one that expires while its page is open sends the user's next step to the
+// login page and, after signing in again, back to the URL they were at.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,9 @@ import { TestIdp } from './harness/oidc-idp.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { assertBuilt } from './harness/sfleet-process.js';
 import { StandaloneHub } from './harness/standalone-hub.js';
+
+/** How long an OIDC login lasts here (sso.oidc.session_ttl). */
+const SESSION_S = 20;
 
 let pki: TestPki;
 let idp: TestIdp;
@@ -26,7 +31,7 @@ beforeAll(async () => {
   hub = await new StandaloneHub(mkdtempSync(join(tmpdir(), `sfleet-sso-browser-${process.pid}-`)), pki, {}).ports();
   const client = { client_id: 'sfleet', client_secret: 'sfleet-sso-browser-secret-0123456789', redirect_uris: [`${hub.url}/api/v1/auth/oidc/callback`] };
   idp = await new TestIdp({ alice: { preferred_username: 'alice', groups: ['hpc-users'] } }, [client]).start();
-  Object.assign(hub.extra, { sso: { oidc: { issuer: idp.issuer, client_id: client.client_id, client_secret: client.client_secret, ca: idp.caFile, scopes: ['openid', 'profile'] } } });
+  Object.assign(hub.extra, { sso: { oidc: { issuer: idp.issuer, client_id: client.client_id, client_secret: client.client_secret, ca: idp.caFile, scopes: ['openid', 'profile'], session_ttl: `${SESSION_S}s` } } });
   await hub.start();
   browser = await HeadlessChromium.launch([pki.hub.cert, idp.certFile]);
   page = await browser.newPage();
@@ -83,5 +88,33 @@ describe('dashboard single sign-on (OIDC) in Chromium', () => {
     await browser.context.clearCookies();
     await page.goto(`${hub.url}/login?next=${encodeURIComponent('//evil.example/')}`);
     expect(await page.getAttribute('#sso a[data-sso=oidc]', 'href')).toBe('/api/v1/auth/oidc/login');
+  });
+
+  it('a session that expires while its page is open: the next step goes to the login page, then back to the URL it was at', async () => {
+    await browser.context.clearCookies();
+    await page.goto(`${hub.url}/jobs?state=PENDING`);
+    await page.click('#sso a[data-sso=oidc]');
+    await signInAtIdp(page, 'alice');
+    await page.waitForURL(`${hub.url}/jobs?state=PENDING`);
+    const signedIn = Date.now();
+    await page.waitForSelector('[data-testid=job-count]');
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    // The session ends by itself (no logout): the page is still the same one when it does.
+    await new Promise((r) => setTimeout(r, Math.max(0, signedIn + (SESSION_S + 2) * 1000 - Date.now())));
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    // The user sorts by user: the URL changes, the hub answers 401, and the login page is asked to come back here.
+    await page.click('button.sort:has-text("User")');
+    await page.waitForURL(/\/login\?next=/);
+    const next = new URL(page.url()).searchParams.get('next')!;
+    expect(next).toMatch(/^\/jobs\?/);
+    expect(new URLSearchParams(next.slice('/jobs?'.length)).get('sort')).toBe('user');
+    expect(new URLSearchParams(next.slice('/jobs?'.length)).get('state')).toBe('PENDING');
+    // The IdP's own session is forgotten too, so she signs in there again (else it would send her straight back).
+    await browser.context.clearCookies({ domain: new URL(idp.issuer).hostname });
+    await page.click('#sso a[data-sso=oidc]');
+    await signInAtIdp(page, 'alice');
+    await page.waitForURL(`${hub.url}${next}`);
+    await page.waitForSelector('[data-testid=job-count]');
+    expect(await page.textContent('.me')).toBe('alice');
   });
 });

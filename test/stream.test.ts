@@ -154,12 +154,26 @@ describe('agent to hub stream', () => {
     const second = api().stream('/api/v1/watch?cluster=alpha&kinds=job', mark, (e) => resumed.push(e)).catch(() => {});
     await waitFor('replayed event', () => resumed.find((e) => JSON.parse(e.data).id === '10'));
     expect(resumed.some((e) => JSON.parse(e.data).id === '9')).toBe(false);
+    // A watcher that heard no change yet still knows where its stream began (the opening id,
+    // which dispatches nothing): resuming from it replays what changed while it was away.
+    let opening: string | undefined;
+    const early = api().stream('/api/v1/watch?cluster=alpha&kinds=job', undefined, () => undefined, (id) => (opening = id)).catch(() => {});
+    await waitFor('the opening id', () => opening);
+    source.model.job.push(makeJob('alpha', 11, { name: 'while away' }));
+    await waitFor('job 11 applied', () => h.state.job('alpha', '11'));
+    const back: { event: string; data: string }[] = [];
+    const third0 = api().stream('/api/v1/watch?cluster=alpha&kinds=job', opening, (e) => back.push(e)).catch(() => {});
+    await waitFor('job 11 replayed from the opening id', () => back.find((e) => e.event === 'upsert' && JSON.parse(e.data).id === '11'));
+    expect(back.some((e) => e.event === 'reset')).toBe(false);
+    expect(back.some((e) => ['9', '10'].includes(JSON.parse(e.data).id))).toBe(false);
     const stale: { event: string }[] = [];
     const third = api().stream('/api/v1/watch', 'oldboot-5', (e) => stale.push(e)).catch(() => {});
     await waitFor('reset for an unknown event id', () => stale.find((e) => e.event === 'reset'));
     void watching;
     void second;
     void third;
+    void third0;
+    void early;
     await h.close();
     h = await hub();
   });

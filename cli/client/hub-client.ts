@@ -110,7 +110,11 @@ export class HubClient {
   }
 
   /** Server-Sent Events from /api/v1/watch; resolves when the stream ends. */
-  async stream(path: string, lastEventId: string | undefined, onEvent: (e: { id?: string; event: string; data: string }) => void): Promise<void> {
+  /**
+   * Reads an SSE stream: onEvent gets each event with data. A block with an id and no data (the
+   * watch's opening place) dispatches nothing, as in a browser, and goes to onPlace: where to resume.
+   */
+  async stream(path: string, lastEventId: string | undefined, onEvent: (e: { id?: string; event: string; data: string }) => void, onPlace?: (id: string) => void): Promise<void> {
     const res = await this.open('GET', path + (lastEventId ? `${path.includes('?') ? '&' : '?'}last_event_id=${encodeURIComponent(lastEventId)}` : ''));
     if ((res.statusCode ?? 500) >= 400) {
       const chunks: Buffer[] = [];
@@ -136,7 +140,8 @@ export class HubClient {
           else if (field === 'event') event.event = value;
           else if (field === 'data') event.data += value;
         }
-        if (event.data || event.id) onEvent(event);
+        if (event.data) onEvent(event);
+        else if (event.id) onPlace?.(event.id);
       }
     }
   }

@@ -163,7 +163,7 @@ export function registerQueryCommands(program: Command): void {
           if (format === 'json') print(JSON.stringify({ event: e.event, id: e.id, ...data }));
           else if (e.event === 'reset') print(`${new Date().toISOString()}  reset  (the hub restarted or too much was missed; list again for the full picture)`);
           else print(`${new Date().toISOString()}  ${e.event.padEnd(6)}  ${data.kind} ${data.cluster}/${data.id}${data.object?.state ? `  ${data.object.state}` : ''}`);
-        });
+        }, (place) => (lastId = place));
       } catch (err) {
         if (++failures > 30 || (err as { status?: number }).status) throw err;
         process.stderr.write(`watch: ${(err as Error).message}; reconnecting\n`);

@@ -26,11 +26,21 @@ function setState(s: WatchState): void {
   for (const l of stateListeners) l(s);
 }
 
+let opened = false;
+
 function open(): void {
   // After the browser gives up (a 401 or a hub restart closes for good) we reopen with the last id.
+  // (While it retries by itself, the browser resumes from the stream's own ids, the opening one
+  // included, which no listener sees.) Reopened with no id known, what changed meanwhile is
+  // unknown: the pages are told to list again.
+  const blind = opened && !lastEventId;
+  opened = true;
   const url = `/api/v1/watch?kinds=job,node,cluster,event${lastEventId ? `&last_event_id=${encodeURIComponent(lastEventId)}` : ''}`;
   source = new EventSource(url, { withCredentials: true });
-  source.onopen = () => setState('live');
+  source.onopen = () => {
+    setState('live');
+    if (blind) for (const l of listeners) l({ type: 'reset' });
+  };
   source.onerror = () => {
     setState('lost');
     if (source?.readyState === EventSource.CLOSED) {

@@ -98,7 +98,12 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   });
   reply.hijack();
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write(`: watching since ${watch.lastIdFor(filter)}\nretry: 2000\n\n`);
+  // The opening frame carries the place this stream starts from as an id (no data, so nothing is
+  // dispatched): a browser that loses the connection before any change resumes from it with
+  // Last-Event-ID instead of starting afresh and missing what changed meanwhile. A resumed stream
+  // starts where the watcher left off (what is replayed comes after it). The comment is for curl.
+  const since = lastEventId && !/[\r\n\0]/.test(lastEventId) ? lastEventId : watch.lastIdFor(filter);
+  res.write(`: watching since ${since}\nid: ${since}\nretry: 2000\n\n`);
   const actions = { job: jobActions(visibility), node: nodeActions(visibility) };
   const tenant = visibility.tenant?.name ?? '';
   let pumping = false;

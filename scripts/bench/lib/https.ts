@@ -73,7 +73,8 @@ export class HubApi {
               else if (line.startsWith('event: ')) e.event = line.slice(7);
               else if (line.startsWith('data: ')) e.data += line.slice(6);
             }
-            if (e.data || e.id) onEvent(e);
+            // An id alone (the watch's opening place) is no event.
+            if (e.data) onEvent(e);
           }
         });
         res.on('error', () => undefined);

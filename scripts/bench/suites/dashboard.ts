@@ -7,7 +7,8 @@
 // - the jobs query with sort and count (limit 200, as the page asks), random sort field, order
 //   and filter, from the page's own fetch, while 1,000 job updates/s arrive: p50/p99;
 // - long tasks (> 50 ms, PerformanceObserver) in the jobs and overview pages while the watch
-//   stream carries those 1,000 updates/s (counted in the page, so the rate is what it got);
+//   stream carries those 1,000 updates/s (counted in the page, so the rate is what it got: the
+//   agents change 5% more, and the count runs over whole rounds of changes, see pageWindow);
 // - the initial JavaScript, gzipped.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ import { measured, percentile, round, type BenchContext, type Measured } from '.
 
 // The browser globals the page functions below use (this build has no DOM library; module scope only).
 type SourceClass = new (url: string | URL, init?: { withCredentials?: boolean }) => { addEventListener(type: string, listener: () => void): void };
-declare const window: { __watchEvents: number; EventSource: SourceClass };
+declare const window: { __watchEvents: number; __longTasks: number[]; __observer?: { disconnect(): void }; EventSource: SourceClass };
 declare const document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
 declare const location: { search: string };
 declare const PerformanceObserver: new (callback: (list: { getEntries(): { duration: number }[] }) => void) => { observe(o: { type: string }): void; disconnect(): void };
@@ -38,8 +39,13 @@ const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi
 const ACCOUNTS = ['research', 'physics', 'chem', 'ops'];
 const STATES = ['PENDING', 'RUNNING', 'RUNNING', 'COMPLETED', 'FAILED'];
 const SORTS = ['submit_time', 'start_time', 'end_time', 'user', 'account', 'partition', 'state', 'id'];
-/** Job updates per second over both clusters while queries and long tasks are measured. */
+/** Job updates per second the page must receive while queries and long tasks are measured (the issue's figure). */
 const UPDATES_PER_S = 1000;
+/**
+ * What the agents change: 5% more, so that the rate the page receives proves the condition
+ * (driven at exactly 1,000/s, a page that got all of it read 999/s or 1,001/s by chance).
+ */
+const DRIVEN_PER_S = Math.round(UPDATES_PER_S * 1.05);
 // Each round changes the jobs due since the last one, then has each agent poll once: a scripted
 // poll copies and diffs all 50,000 jobs of its cluster, so polls on a timer of their own would
 // starve this process. Rounds start at most every ROUND_MS.
@@ -55,10 +61,12 @@ interface Churn {
   stop(): Promise<void>;
   /** Polls so far, the changes they spooled and their total time: why a rate fell short. */
   stats: { polls: number; changes: number; pollMs: number };
+  /** Resolves when the round under way has been polled (its changes are on their way to the hub). */
+  afterRound(): Promise<void>;
 }
 
 /**
- * Changes UPDATES_PER_S jobs a second (state and start time), a third of them among the first
+ * Changes DRIVEN_PER_S jobs a second (state and start time), a third of them among the first
  * rows a page shows. The count of a round is what fell due since the last one, so a slow poll
  * makes the next round bigger, not the rate lower; the jobs of one round are distinct (a job
  * changed twice before a poll would be one update, or none when it flipped back).
@@ -68,11 +76,12 @@ function churn(sources: ScriptedSource[], agents: RunningAgent[]): Churn {
   let stopped = false;
   let owed = 0;
   const stats = { polls: 0, changes: 0, pollMs: 0 };
+  let waiting: (() => void)[] = [];
   let last = performance.now();
   const round = async (): Promise<void> => {
     while (!stopped) {
       const started = performance.now();
-      owed += ((started - last) * UPDATES_PER_S) / 1000;
+      owed += ((started - last) * DRIVEN_PER_S) / 1000;
       last = started;
       const due = Math.floor(owed);
       owed -= due;
@@ -95,6 +104,8 @@ function churn(sources: ScriptedSource[], agents: RunningAgent[]): Churn {
       stats.polls++;
       stats.changes += changes.reduce((x, y) => x + y, 0);
       stats.pollMs += performance.now() - started;
+      for (const done of waiting) done();
+      waiting = [];
       await sleep(Math.max(0, ROUND_MS - (performance.now() - started)));
     }
   };
@@ -105,25 +116,44 @@ function churn(sources: ScriptedSource[], agents: RunningAgent[]): Churn {
       return running;
     },
     stats,
+    afterRound: () => new Promise((resolve) => waiting.push(resolve)),
   };
 }
 
-/** Long tasks and watch events in a page over `ms`. The counter of watch events is installed by an init script. */
-async function longTasks(page: Page, ms: number): Promise<{ count: number; max: number; events: number; elapsedMs: number }> {
-  return page.evaluate(async (ms) => {
+/**
+ * Long tasks and watch events in a page over at least `ms`, from the end of one round of changes
+ * to the end of a later one. The changes come in rounds (ROUND_MS), so the page gets them in
+ * bursts: a window of a few seconds set anywhere holds one burst more or less by chance (1,000/s
+ * read as 900 to 1,100). Between two round ends it holds whole rounds, and the count over the
+ * span is the rate the page got. (Each end is read a moment after its round's changes left the
+ * agents; the delay to the page is much the same at both ends.) The counter of watch events is
+ * installed by an init script.
+ */
+async function pageWindow(page: Page, load: Churn, ms: number): Promise<{ tasks: number[]; events: number; elapsedMs: number; rounds: number }> {
+  await load.afterRound();
+  const start = await page.evaluate(() => {
     const w = window;
-    const start = w.__watchEvents;
-    const began = performance.now();
-    const tasks: number[] = [];
+    w.__longTasks = [];
     const observer = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) tasks.push(e.duration);
+      for (const e of list.getEntries()) w.__longTasks.push(Math.round(e.duration));
     });
     observer.observe({ type: 'longtask' });
-    await new Promise((r) => setTimeout(r, ms));
-    observer.disconnect();
-    // The span as the page lived it: a loaded machine stretches its timer.
-    return { count: tasks.length, max: Math.round(Math.max(0, ...tasks)), events: w.__watchEvents - start, elapsedMs: performance.now() - began };
-  }, ms);
+    w.__observer = observer;
+    return { events: w.__watchEvents, at: performance.now() };
+  });
+  const began = performance.now();
+  let rounds = 0;
+  while (performance.now() - began < ms) {
+    await load.afterRound();
+    rounds++;
+  }
+  const end = await page.evaluate(() => {
+    const w = window;
+    w.__observer?.disconnect();
+    return { events: w.__watchEvents, at: performance.now(), tasks: w.__longTasks };
+  });
+  // The span as the page lived it: a loaded machine stretches its timer.
+  return { tasks: end.tasks, events: end.events - start.events, elapsedMs: end.at - start.at, rounds };
 }
 
 export async function dashboardBench(ctx: BenchContext): Promise<Measured[]> {
@@ -244,28 +274,43 @@ export async function dashboardBench(ctx: BenchContext): Promise<Measured[]> {
     );
     const qs = sorted(latencies);
     out.push(measured(ctx, 'dashboard_query_p50_ms', round(percentile(qs, 50), 1), 'ms', { note: `${queries} jobs queries with sort, order, count, limit 200, random filter, at 100k jobs` }));
-    out.push(measured(ctx, 'dashboard_query_p99_ms', round(percentile(qs, 99), 1), 'ms', { target: '<= 50', met: percentile(qs, 99) <= 50, note: `from the page's fetch, under ${UPDATES_PER_S} job updates/s` }));
+    out.push(measured(ctx, 'dashboard_query_p99_ms', round(percentile(qs, 99), 1), 'ms', { target: '<= 50', met: percentile(qs, 99) <= 50, note: `from the page's fetch, under ${DRIVEN_PER_S} job updates/s` }));
 
     const spanMs = ctx.quick ? 5000 : 15_000;
+    // The page of the queries (a filtered jobs list, under the updates) is closed: each measured
+    // page is a fresh tab, as a user opening it, not a navigation the busy page has to start.
+    await page.close();
     for (const [name, path, ready] of [['jobs', '/jobs?sort=start_time&order=desc', '[data-job]'], ['overview', '/', '[data-cluster]']] as const) {
+      const tab = await browser.newPage();
       // Under the update load the load event can take long; the rows shown are what counts.
-      await page.goto(`${origin}${path}`, { waitUntil: 'commit' });
-      await page.waitForSelector(ready, { timeout: 120_000 });
+      await tab.goto(`${origin}${path}`, { waitUntil: 'commit', timeout: 120_000 });
+      await tab.waitForSelector(ready, { timeout: 120_000 }).catch(async (err: Error) => {
+        // Kept with --keep: what the page showed when it did not get there.
+        await tab.screenshot({ path: join(ctx.workDir, `dashboard-${name}-timeout.png`) }).catch(() => undefined);
+        throw err;
+      });
       await sleep(1000);
       const before = { ...load.stats };
       const wall = performance.now();
-      const lt = await longTasks(page, spanMs);
+      const lt = await pageWindow(tab, load, spanMs);
       const rate = Math.round(lt.events / (lt.elapsedMs / 1000));
+      const longest = Math.max(0, ...lt.tasks);
       const polls = load.stats.polls - before.polls;
       const spooled = Math.round((load.stats.changes - before.changes) / ((performance.now() - wall) / 1000));
       const pollMs = polls ? Math.round((load.stats.pollMs - before.pollMs) / polls) : 0;
-      out.push(measured(ctx, `dashboard_${name}_watch_events_per_s`, rate, 'events/s', { target: `>= ${UPDATES_PER_S}`, met: rate >= UPDATES_PER_S, note: `upserts the page's EventSource received over ${(lt.elapsedMs / 1000).toFixed(1)} s` }));
       out.push(
-        measured(ctx, `dashboard_${name}_long_tasks`, lt.count, 'count', {
-          target: '0 over 50 ms', met: lt.count === 0 && rate >= UPDATES_PER_S * 0.95,
-          note: `${spanMs / 1000} s at ${rate} watch events/s received (${UPDATES_PER_S}/s changed, ${spooled}/s spooled by the agents in ${polls} polls of ${pollMs} ms); longest ${lt.max} ms`,
+        measured(ctx, `dashboard_${name}_watch_events_per_s`, rate, 'events/s', {
+          target: `>= ${UPDATES_PER_S}`, met: rate >= UPDATES_PER_S,
+          note: `${lt.events} upserts the page's EventSource received over ${(lt.elapsedMs / 1000).toFixed(1)} s (${lt.rounds} whole rounds; ${DRIVEN_PER_S}/s changed)`,
         }),
       );
+      out.push(
+        measured(ctx, `dashboard_${name}_long_tasks`, lt.tasks.length, 'count', {
+          target: '0 over 50 ms', met: lt.tasks.length === 0 && rate >= UPDATES_PER_S,
+          note: `${(lt.elapsedMs / 1000).toFixed(1)} s at ${rate} watch events/s received (${DRIVEN_PER_S}/s changed, ${spooled}/s spooled by the agents in ${polls} polls of ${pollMs} ms); longest ${longest} ms${lt.tasks.length ? ` (all: ${lt.tasks.join(', ')} ms)` : ''}`,
+        }),
+      );
+      await tab.close();
     }
     await load.stop();
     load = undefined;
