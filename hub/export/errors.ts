@@ -13,7 +13,8 @@ export class ExportWriteError extends FleetError {
  * An incremental jobs or nodes export whose cursor is older than what this hub knows of a
  * cluster's changes (it restarted, did not export incrementally before, or trimmed its journal):
  * the hub cannot list the deletes since, so it sends nothing. A full export (an empty cursor)
- * is needed, to replace what the consumer holds; `sfleet export --cursor` does that and says so.
+ * is needed, to replace what the consumer holds: `sfleet export --cursor` exits 3, and writes that
+ * full export only when asked (`--full-on-too-old`).
  */
 export class ExportCursorTooOldError extends FleetError {
   constructor(clusters: readonly string[]) {
