@@ -28,6 +28,7 @@ export interface JournalFileDeps {
 export class ExportJournal {
   private journal?: ChangeJournal;
   private readonly path?: string;
+  private readonly started = new Set<() => void>();
 
   constructor(private readonly deps: JournalFileDeps) {
     this.path = deps.dataDir ? join(deps.dataDir, 'export', 'change-journal.json') : undefined;
@@ -42,7 +43,15 @@ export class ExportJournal {
 
   /** The first incremental export (a request with `cursor`): the journal starts hearing now. */
   start(): ChangeJournal {
-    return (this.journal ??= new ChangeJournal(this.deps.state, this.deps.options));
+    if (this.journal) return this.journal;
+    this.journal = new ChangeJournal(this.deps.state, this.deps.options);
+    for (const listener of this.started) listener();
+    return this.journal;
+  }
+
+  /** Calls `listener` when this hub starts a journal (not one loaded at start): group-journal.ts tells the group. */
+  onStart(listener: () => void): void {
+    this.started.add(listener);
   }
 
   /** As the hub stops: stop hearing, and save what it knows for the next start. Never throws. */
