@@ -1,11 +1,12 @@
-// `sfleet export jobs --cursor FILE` across a restart of the hub process. The hub's change journal
-// (which says what was deleted after a cursor) is in memory: after a restart it cannot say which
-// jobs went away before it, so the hub refuses the old cursor as too old and the CLI writes a
-// full export in its place, telling the user to replace what they hold. A job deleted before the
-// restart is then absent from what the user holds (no lost delete), and the next incremental run,
-// from the cursor the full export wrote, carries a later delete as a delete row.
+// `sfleet export jobs --cursor FILE` across restarts of the hub process. The hub saves its change
+// journal (which says what was deleted after a cursor) as it stops and loads it as it starts, so
+// after a graceful restart the next run is still incremental: deletes before and during the
+// downtime are delete rows. After a crash (SIGKILL) the hub cannot say what changed between its
+// last save and the crash: it refuses the old cursor as too old. The CLI then exits 3 and writes
+// nothing (a cron job applying changes must not take a full export for changes), or, with
+// --full-on-too-old, writes a full export to replace what the user holds, still exiting 3.
 // No Slurm: an agent with a scripted source (cluster south) reconnects to the restarted hub.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,19 +57,21 @@ afterAll(async () => {
   await hub?.kill('SIGTERM');
 });
 
-describe('an incremental jobs export across a hub restart', () => {
-  it('refuses the old cursor as too old, writes a full export in its place and says so; no delete is lost', async () => {
+describe('an incremental jobs export across hub restarts', () => {
+  it('stays incremental across a graceful restart; after a crash it exits 3 and writes nothing, or a full export with --full-on-too-old; no delete is lost', async () => {
     const cursor = join(work, 'jobs.cursor');
-    const run = async (out: string) => {
-      const r = await sfleetRun(['export', 'jobs', '--format', 'ndjson', '--cluster', 'south', '--cursor', cursor, '-f', join(work, out)], clientEnv);
+    const run = (out: string, ...extra: string[]) => sfleetRun(['export', 'jobs', '--format', 'ndjson', '--cluster', 'south', '--cursor', cursor, '-f', join(work, out), ...extra], clientEnv);
+    const ok = async (out: string): Promise<string> => {
+      const r = await run(out);
       expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/cursor too old/);
       return r.stderr;
     };
-    await run('first.ndjson');
+    await ok('first.ndjson');
     expect(ops(join(work, 'first.ndjson'))).toHaveLength(10);
 
-    // Job 3 goes away while the hub runs (its journal hears it), then the hub restarts; job 4
-    // goes away while it is down, and job 11 arrives.
+    // Job 3 goes away while the hub runs, then the hub stops gracefully; job 4 goes away while it
+    // is down, and job 11 arrives.
     source.model.job = source.model.job.filter((j) => j.id !== 3);
     await waitFor('job 3 gone at the hub', async () => !(await jobIds()).includes(3), 60_000, 500);
     await hub!.kill('SIGTERM');
@@ -79,24 +82,41 @@ describe('an incremental jobs export across a hub restart', () => {
       const ids = await jobIds().catch((): number[] => []);
       return ids.includes(11) && !ids.includes(4);
     }, 120_000, 500);
+    // The saved journal went on: only the changes, both deletes among them.
+    await ok('second.ndjson');
+    expect(ops(join(work, 'second.ndjson'))).toEqual(['delete 3', 'delete 4', 'upsert 11']);
 
-    // The hub cannot say what was deleted before it started: the CLI is refused, then writes a
-    // full export (every job that is there, none that went away) and says it is full.
-    const said = await run('second.ndjson');
-    expect(said).toMatch(/cursor too old/);
-    expect(said).toMatch(/FULL export, not changes: replace what you hold/);
-    expect(ops(join(work, 'second.ndjson'))).toEqual(['upsert 1', 'upsert 10', 'upsert 11', 'upsert 2', 'upsert 5', 'upsert 6', 'upsert 7', 'upsert 8', 'upsert 9']);
+    // Job 5 goes away, then the hub is killed: what it heard after its last save is lost with it.
+    source.model.job = source.model.job.filter((j) => j.id !== 5);
+    await waitFor('job 5 gone at the hub', async () => !(await jobIds()).includes(5), 60_000, 500);
+    await hub!.kill('SIGKILL');
+    hub = startHub();
+    await waitFor('the hub is back with the agent', async () => (await jobIds().catch((): number[] => [])).length === 8, 120_000, 500);
+
+    // Refused as too old: exit 3, nothing written, the cursor file as it was.
+    const held = readFileSync(cursor, 'utf8');
+    const refused = await run('third.ndjson');
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toMatch(/cursor too old: .*nothing was written and .* is unchanged\. Run again with --full-on-too-old/);
+    expect(existsSync(join(work, 'third.ndjson'))).toBe(false);
+    expect(readFileSync(cursor, 'utf8')).toBe(held);
     // The refusal is audited as such.
     const audit = await sfleet(['export', 'audit', '--format', 'ndjson', '--action', 'jobs:export'], clientEnv);
     expect(audit).toMatch(/cursor too old: full export needed/);
 
-    // From the full export's cursor the restarted hub is exact again: a delete is a delete row.
-    source.model.job = source.model.job.filter((j) => j.id !== 5).map((j) => (j.id === 6 ? { ...j, state: 'COMPLETED' } : j));
-    await waitFor('job 5 gone at the hub', async () => !(await jobIds()).includes(5), 60_000, 500);
-    const third = await run('third.ndjson');
-    expect(third).not.toMatch(/cursor too old/);
-    expect(rows(join(work, 'third.ndjson')).map((r) => `${r.op} ${r.id} ${String(r.state)}`).sort()).toEqual(['delete 5 null', 'upsert 6 COMPLETED']);
-    await run('fourth.ndjson');
-    expect(readFileSync(join(work, 'fourth.ndjson'), 'utf8')).toBe('');
+    // Asked for: a full export (every job that is there, none that went away), still exit 3.
+    const full = await run('third.ndjson', '--full-on-too-old');
+    expect(full.code, full.stderr).toBe(3);
+    expect(full.stderr).toMatch(/FULL export, not changes: replace what you hold/);
+    expect(ops(join(work, 'third.ndjson'))).toEqual(['upsert 1', 'upsert 10', 'upsert 11', 'upsert 2', 'upsert 6', 'upsert 7', 'upsert 8', 'upsert 9']);
+    expect(readFileSync(cursor, 'utf8')).not.toBe(held);
+
+    // From the full export's cursor the hub is exact again: a delete is a delete row.
+    source.model.job = source.model.job.filter((j) => j.id !== 7).map((j) => (j.id === 6 ? { ...j, state: 'COMPLETED' } : j));
+    await waitFor('job 7 gone at the hub', async () => !(await jobIds()).includes(7), 60_000, 500);
+    await ok('fourth.ndjson');
+    expect(rows(join(work, 'fourth.ndjson')).map((r) => `${r.op} ${r.id} ${String(r.state)}`).sort()).toEqual(['delete 7 null', 'upsert 6 COMPLETED']);
+    await ok('fifth.ndjson');
+    expect(readFileSync(join(work, 'fifth.ndjson'), 'utf8')).toBe('');
   });
 });

@@ -7,9 +7,11 @@
 // which is fsynced and renamed to OUT only once the whole answer arrived; on any failure (a
 // full disk, a hub that stops mid-stream) the partial file is removed and OUT is untouched.
 // The cursor file is replaced (write, fsync, rename) only after the export itself is in place.
-// A cursor the hub can no longer continue (it restarted, or another hub of the group did not keep
-// the changes since: SF_EXPORT_CURSOR_TOO_OLD) gets a full export in its place, and the user is
-// told to replace what they hold with it: applied as changes it would leave deleted rows behind.
+// A cursor the hub can no longer continue (SF_EXPORT_CURSOR_TOO_OLD: the hub did not keep every
+// change since, so deletes would be missed) exits 3, never 0: a cron job applying each file as
+// changes must not take a full export for changes (it would keep deleted rows). By default nothing
+// is written and the cursor stays; with --full-on-too-old a full export is written in its place,
+// the cursor moves on, and the exit is still 3: "this file is FULL, replace what you hold".
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
@@ -22,6 +24,8 @@ import { clientFrom, withConnection } from './connection-options.js';
 
 const KINDS = ['jobs', 'nodes', 'events', 'audit', 'history'];
 const CURSOR_TOO_OLD = 'SF_EXPORT_CURSOR_TOO_OLD';
+/** The exit status of an incremental export whose cursor was too old (documented in the help and hub/export/README.md). */
+export const EXIT_CURSOR_TOO_OLD = 3;
 const FILTERS = ['cluster', 'user', 'account', 'partition', 'qos', 'state', 'type', 'action', 'since', 'until'] as const;
 /** The filters each kind takes (the hub refuses others; said here first, by name). */
 const KIND_FILTERS: Record<string, readonly (typeof FILTERS)[number][]> = {
@@ -98,11 +102,17 @@ export function registerExportCommands(program: Command): void {
     .description('export data as a file: the job history, the jobs and nodes held now, fleet events or the audit chain, as csv, json, ndjson, parquet or avro, full or incremental')
     .argument('[kind]', `${KINDS.join('|')}; none with --user: everything held about that person (JSON)`)
     .option('--format <format>', EXPORT_FORMATS.join('|'))
-    .option('--pseudonymize', 'replace user names by their keyed HMAC pseudonyms (the hub needs the gdpr framework and its key)');
+    .option('--pseudonymize', 'replace user names by their keyed HMAC pseudonyms (the hub needs the gdpr framework and its key)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 done; 1 failed (nothing written, the cursor unchanged); 2 a usage error; 3 the cursor was too old: ' +
+        'without --full-on-too-old nothing was written and the cursor is unchanged, with it the output is a FULL export (replace what you hold) and the cursor moved on.',
+    );
   for (const f of FILTERS) cmd.option(`--${f} <value>`, FILTER_HELP[f]);
   withConnection(
     cmd
       .option('--cursor <file>', 'incremental: export only what changed since the run that wrote this file (created on the first run)')
+      .option('--full-on-too-old', 'when the hub can no longer continue the cursor: write a FULL export instead (replace what you hold with it) and move the cursor on; exit 3 either way')
       .option('-f, --file <path>', 'write to this file (default: stdout)'),
   ).action(async (kind: string | undefined, opts: Record<string, string | undefined>) => {
     if (kind === undefined) {
@@ -115,6 +125,7 @@ export function registerExportCommands(program: Command): void {
     const other = FILTERS.find((f) => opts[f] !== undefined && !takes.includes(f));
     if (other) throw new Error(`--${other} does not apply to export ${kind}: its filters are ${takes.map((f) => `--${f}`).join(', ')}`);
     if (opts.pseudonymize && kind !== 'history') throw new Error('--pseudonymize applies to export history only');
+    if (opts.fullOnTooOld && !opts.cursor) throw new Error('--full-on-too-old applies to an incremental export (--cursor FILE)');
     if (!opts.format) throw new Error(`--format is needed: ${EXPORT_FORMATS.join(', ')}`);
     const format = opts.format as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown format "${opts.format}": expected ${EXPORT_FORMATS.join(', ')}`);
@@ -129,9 +140,18 @@ export function registerExportCommands(program: Command): void {
     const res = await client.download(`/api/v1/export/${kind}?${q}`).catch(async (err: unknown) => {
       if (!(cursor && err instanceof HubRequestError && err.code === CURSOR_TOO_OLD)) throw err;
       full = true;
+      if (!opts.fullOnTooOld) return undefined;
       q.set('cursor', '');
       return client.download(`/api/v1/export/${kind}?${q}`);
     });
+    if (!res) {
+      process.stderr.write(
+        `cursor too old: the hub no longer knows every change since ${opts.cursor} (${kind === 'events' ? 'events were dropped from its log since' : 'it or another hub of the group did not keep them'}); ` +
+          `nothing was written and ${opts.cursor} is unchanged. Run again with --full-on-too-old for a FULL export that replaces what you hold.\n`,
+      );
+      process.exitCode = EXIT_CURSOR_TOO_OLD;
+      return;
+    }
     const next = res.headers[CURSOR_HEADER];
     try {
       if (opts.file) await writeAtomically(opts.file, (partial) => pipeline(res, createWriteStream(partial, { flags: 'wx', mode: 0o600 })));
@@ -147,9 +167,10 @@ export function registerExportCommands(program: Command): void {
     if (opts.file) process.stderr.write(`${res.headers[ROWS_HEADER] ?? '?'} rows written to ${opts.file}\n`);
     if (full) {
       process.stderr.write(
-        `cursor too old: the hub no longer knows every change since ${opts.cursor} (it restarted, or is another hub of the group); ` +
+        `cursor too old: the hub no longer knows every change since ${opts.cursor}; ` +
           `this is a FULL export, not changes: replace what you hold from earlier runs with it. ${opts.cursor} now continues from it.\n`,
       );
+      process.exitCode = EXIT_CURSOR_TOO_OLD;
     }
   });
 }

@@ -8,6 +8,10 @@
 // hub/export/README.md): an agent's event the (epoch, seq) of the delta that carried it, the same
 // on every hub of a group; an event the hub made itself (alerts, quota actions) a number of this
 // hub that only grows, under the source `@<hub id>`. Positions are stored with the event.
+// The log keeps the newest `capacity` events. For each source it remembers the highest position it
+// dropped (with when it arrived and the clusters it was about), kept in events.log across
+// rewrites and restarts, so an incremental export whose cursor is below it is refused as too old
+// instead of silently skipping what was dropped (hub/export/log-export.ts).
 import { join } from 'node:path';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
@@ -37,6 +41,13 @@ export interface EventView {
 export interface EventPosition {
   source: string;
   at: readonly number[];
+}
+
+/** What the log dropped of one source: the highest position, when the newest dropped one arrived (ms), and the clusters they were about. */
+export interface Evicted {
+  at: readonly number[];
+  receivedMs: number;
+  clusters: ReadonlySet<string>;
 }
 
 /** A delta's position: the events it carries are positioned at it. */
@@ -85,6 +96,8 @@ export class EventLog {
   private readonly localSource: string;
   /** The last position of an event this hub made: the next is above it and at least the clock. */
   private lastLocal = 0;
+  /** Per source, what the log has dropped (evicted past its capacity). */
+  private readonly dropped = new Map<string, { at: number[]; receivedMs: number; clusters: Set<string> }>();
 
   constructor(
     opts: EventLogOptions,
@@ -109,7 +122,8 @@ export class EventLog {
     let unreadable = 0;
     for (const record of opened.records) {
       try {
-        const { _src, _at, ...view } = JSON.parse(Buffer.from(record).toString('utf8')) as EventView & { _src?: unknown; _at?: unknown };
+        const { _src, _at, _evicted, ...view } = JSON.parse(Buffer.from(record).toString('utf8')) as EventView & { _src?: unknown; _at?: unknown; _evicted?: unknown };
+        if (_evicted !== undefined) this.loadDropped(_evicted);
         if (typeof view?.id !== 'string' || this.ids.has(view.id)) continue;
         this.keep(view);
         if (typeof _src === 'string' && Array.isArray(_at) && _at.every((n) => Number.isSafeInteger(n))) this.place(view.id, { source: _src, at: _at as number[] });
@@ -161,7 +175,7 @@ export class EventLog {
       this.place(view.id, placed[i]);
     });
     if (this.log && this.fileRecords >= 2 * this.capacity) {
-      this.log.rewrite(this.items.map((v) => this.stored(v)));
+      this.log.rewrite(this.contents());
       this.fileRecords = this.items.length;
     }
     for (const view of fresh) for (const listener of this.listeners) listener(view);
@@ -174,6 +188,11 @@ export class EventLog {
       (e) => (!q.cluster || e.cluster === q.cluster) && (!types || types.has(e.type)) && (q.sinceMs === undefined || Date.parse(e.occurred_at) >= q.sinceMs) && (!q.allow || q.allow(e)),
     );
     return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
+  }
+
+  /** Per source, the highest position dropped past the capacity (and when, and about which clusters). */
+  evicted(): ReadonlyMap<string, Evicted> {
+    return this.dropped;
   }
 
   /** Where `event` entered; undefined for an event an earlier version recorded. */
@@ -207,7 +226,7 @@ export class EventLog {
     }
     if (!problem && !this.deps.faults?.degraded().some((f) => f.store === EVENTS_STORE)) return;
     try {
-      log.rewrite(this.items.map((v) => this.stored(v)));
+      log.rewrite(this.contents());
       this.fileRecords = this.items.length;
       this.deps.faults?.ok(EVENTS_STORE);
       if (problem) this.deps.logger.warn({ why: problem.message, events: this.items.length }, 'events: rewrote events.log from memory');
@@ -227,7 +246,9 @@ export class EventLog {
     if (this.items.length > this.capacity) {
       for (const old of this.items.splice(0, this.items.length - this.capacity)) {
         this.ids.delete(old.id);
+        const pos = this.positions.get(old.id);
         this.positions.delete(old.id);
+        if (pos) this.drop(pos, old);
       }
     }
   }
@@ -238,10 +259,43 @@ export class EventLog {
     if (pos.source === this.localSource && pos.at[0] > this.lastLocal) this.lastLocal = pos.at[0];
   }
 
+  private drop(pos: EventPosition, view: EventView): void {
+    const received = Date.parse(view.received_at);
+    const was = this.dropped.get(pos.source);
+    if (!was) return void this.dropped.set(pos.source, { at: [...pos.at], receivedMs: received, clusters: new Set([view.cluster]) });
+    if (comparePositions(pos.at, was.at) > 0) was.at = [...pos.at];
+    if (received > was.receivedMs) was.receivedMs = received;
+    was.clusters.add(view.cluster);
+  }
+
+  private loadDropped(saved: unknown): void {
+    if (typeof saved !== 'object' || saved === null) return;
+    for (const [source, d] of Object.entries(saved as Record<string, { at?: unknown; ms?: unknown; c?: unknown }>)) {
+      if (!Array.isArray(d?.at) || !d.at.every((n) => Number.isSafeInteger(n)) || !Number.isSafeInteger(d.ms) || !Array.isArray(d.c)) continue;
+      const clusters = d.c.filter((c): c is string => typeof c === 'string');
+      for (const cluster of clusters) this.drop({ source, at: d.at as number[] }, { cluster, received_at: new Date(d.ms as number).toISOString() } as EventView);
+    }
+  }
+
+  /** What events.log holds after a rewrite: what was dropped (first), then the events kept. */
+  private contents(): Buffer[] {
+    const records = this.items.map((v) => this.stored(v));
+    if (this.dropped.size === 0) return records;
+    const dropped: Record<string, { at: number[]; ms: number; c: string[] }> = {};
+    for (const [source, d] of this.dropped) dropped[source] = { at: d.at, ms: d.receivedMs, c: [...d.clusters] };
+    return [Buffer.from(JSON.stringify({ _evicted: dropped })), ...records];
+  }
+
   /** A record of events.log: the view and its position (`_src`, `_at`, left out of every view). */
   private stored(view: EventView, pos = this.positions.get(view.id)): Buffer {
     return Buffer.from(JSON.stringify(pos ? { ...view, _src: pos.source, _at: pos.at } : view));
   }
+}
+
+/** Orders two positions of one source: lexicographic. */
+export function comparePositions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
 }
 
 /** events.log's name in WriteFaults and the metrics. */

@@ -7,8 +7,9 @@
 // (epoch, seq) of each tick, per object the tick of its last change, and the objects removed
 // (with the fields row filters read, so a tombstone is shown only to callers who could see the
 // object). What it did not hear (the state loaded at start, a cluster first seen, changes
-// trimmed away) is below the cluster's horizon: a cursor older than the horizon gets the whole
-// cluster again, after a delete row naming only the cluster (a reset), never a silent gap.
+// trimmed away) is below the cluster's horizon: a cursor older than the horizon is refused as too
+// old (fleet-export.ts), never answered with a silent gap. Saved as the hub stops and loaded as it
+// starts (journal-file.ts), it goes on across a graceful restart.
 import type { FleetChange, FleetState } from '../fleet/index.js';
 import type { Job, Node } from '../../shared/model/index.js';
 
@@ -36,6 +37,20 @@ export interface JournalOptions {
   maxMarks?: number;
   /** Removals remembered per cluster and kind before the oldest are dropped (the horizon moves up). */
   maxRemoved?: number;
+}
+
+/** The journal as saved across a restart (journal-file.ts): per cluster, what it knew and the state position it had heard up to. */
+export interface SavedJournal {
+  v: 1;
+  tick: number;
+  clusters: Record<string, {
+    /** The cluster's state position when saved: the journal is continuous only if the state loads at exactly this position. */
+    heard: Position;
+    horizon: Position;
+    marks: [number, number, number][];
+    changed: Record<JournalKind, [string | number, number][]>;
+    removed: Record<JournalKind, Removed[]>;
+  }>;
 }
 
 export const comparePositions = (a: Position, b: Position): number => (a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1]);
@@ -71,12 +86,46 @@ export class ChangeJournal {
   private readonly maxRemoved: number;
   readonly close: () => void;
 
-  constructor(private readonly state: FleetState, opts: JournalOptions = {}) {
+  /**
+   * `saved`: the journal of the last run (a hub restart). A cluster whose state loaded at the very
+   * position the saved journal had heard up to continues it: no change went unheard between. Any
+   * other cluster (the hub crashed after the save, or the store lost the cluster) starts fresh.
+   */
+  constructor(private readonly state: FleetState, opts: JournalOptions = {}, saved?: SavedJournal) {
     this.maxMarks = opts.maxMarks ?? 200_000;
     this.maxRemoved = opts.maxRemoved ?? 100_000;
+    this.tick = saved?.tick ?? 0;
     // What the state holds already was not heard: known from its current position on.
-    for (const record of state.clusters.values()) this.clusters.set(record.name, this.fresh([record.epoch, record.seq]));
+    for (const record of state.clusters.values()) {
+      const now: Position = [record.epoch, record.seq];
+      const was = saved?.clusters[record.name];
+      if (was && comparePositions(was.heard, now) === 0) {
+        this.clusters.set(record.name, {
+          horizon: was.horizon,
+          marks: was.marks,
+          changed: { job: new Map(was.changed.job), node: new Map(was.changed.node) },
+          removed: { job: new Map(was.removed.job.map((r) => [r.key, r])), node: new Map(was.removed.node.map((r) => [r.key, r])) },
+        });
+      } else this.clusters.set(record.name, this.fresh(now));
+    }
     this.close = state.onChanges((changes) => this.hear(changes));
+  }
+
+  /** Everything it knows, with each cluster's state position now (to be saved as the hub stops). */
+  save(): SavedJournal {
+    const clusters: SavedJournal['clusters'] = {};
+    for (const [name, j] of this.clusters) {
+      const record = this.state.clusters.get(name);
+      if (!record) continue;
+      clusters[name] = {
+        heard: [record.epoch, record.seq],
+        horizon: j.horizon,
+        marks: j.marks,
+        changed: { job: [...j.changed.job], node: [...j.changed.node] },
+        removed: { job: [...j.removed.job.values()], node: [...j.removed.node.values()] },
+      };
+    }
+    return { v: 1, tick: this.tick, clusters };
   }
 
   private fresh(horizon: Position): ClusterJournal {

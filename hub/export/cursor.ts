@@ -6,7 +6,9 @@
 //   of a group applies the same deltas under the same (epoch, seq);
 // - events (v2): per source the position of the last event exported: a cluster's [epoch, seq] of
 //   the delta that carried it (the same on every hub), `@<hub id>` [n] for events a hub made
-//   itself. Version 1 held per cluster the newest occurred_at: still read, and upgraded;
+//   itself; `through` is when the cursor was made (hub clock, ms), so a source first seen after it
+//   whose events the log dropped is known to be missed. Version 1 held per cluster the newest
+//   occurred_at: still read, and upgraded;
 // - audit: per hub id the last seq exported of that hub's own chain.
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../../shared/errors/index.js';
@@ -20,7 +22,7 @@ export interface ExportCursor {
   kind: CursorKind;
   /** 1, or 2 for events whose positions are where events entered (1: occurred_at marks). */
   version?: 1 | 2;
-  /** history: rows written after this mark (epoch ms) are new since the last export; 0 for the others. */
+  /** history: rows written after this mark (epoch ms) are new since the last export; events: when the cursor was made (0 before); 0 for the others. */
   through: number;
   /** sha256 of the filter the cursor was made with: a cursor is refused under another filter. */
   filter: string;

@@ -13,14 +13,17 @@ export class ExportWriteError extends FleetError {
  * An incremental jobs or nodes export whose cursor is older than what this hub knows of a
  * cluster's changes (it restarted, did not export incrementally before, or trimmed its journal):
  * the hub cannot list the deletes since, so it sends nothing. A full export (an empty cursor)
- * is needed, to replace what the consumer holds; `sfleet export --cursor` does that and says so.
+ * is needed, to replace what the consumer holds: `sfleet export --cursor` exits 3, and writes that
+ * full export only when asked (`--full-on-too-old`).
  */
 export class ExportCursorTooOldError extends FleetError {
-  constructor(clusters: readonly string[]) {
+  /** `of`: 'events' when the event log dropped events after the cursor (it keeps the newest only). */
+  constructor(clusters: readonly string[], of: 'changes' | 'events' = 'changes') {
     const named = clusters.slice(0, 3).join(', ') + (clusters.length > 3 ? ` and ${clusters.length - 3} more` : '');
+    const why = of === 'events' ? `this hub's event log dropped events after the cursor from ${named}: it keeps the newest only` : `this hub does not know every change after the cursor in ${named}: it restarted or did not keep them`;
     super(
       'SF_EXPORT_CURSOR_TOO_OLD',
-      `cursor too old: full export needed (this hub does not know every change after the cursor in ${named}: it restarted or did not keep them); export again with an empty cursor and replace what you hold`,
+      `cursor too old: full export needed (${why}); export again with an empty cursor and replace what you hold`,
       410,
       GrpcStatus.OUT_OF_RANGE,
     );

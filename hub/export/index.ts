@@ -6,6 +6,8 @@ export { filterFingerprint, decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, type 
 export { HISTORY_AVRO_SCHEMA } from './history-avro.js';
 export { ExportCursorTooOldError, ExportSourceMissingError, ExportWriteError } from './errors.js';
 export { ChangeJournal } from './change-journal.js';
+export { ExportJournal } from './journal-file.js';
+export { shareJournalStart } from './group-journal.js';
 export { exportFleet, type FleetExportFilter, type FleetExportRequest } from './fleet-export.js';
 export { exportAudit, exportEvents } from './log-export.js';
 export { KIND_SPECS, type FleetExportKind } from './kind-specs.js';

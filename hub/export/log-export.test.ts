@@ -13,7 +13,7 @@ import { AuditLog, auditConfigSchema } from '../audit/index.js';
 import { EventLog } from '../events/index.js';
 import { HistoryEngine } from '../history/index.js';
 import { RowFilter } from '../policy/index.js';
-import { decodeCursor, exportAudit, exportEvents } from './index.js';
+import { decodeCursor, ExportCursorTooOldError, exportAudit, exportEvents } from './index.js';
 
 const T0 = Date.UTC(2026, 11, 1, 10);
 let dir: string;
@@ -105,6 +105,60 @@ describe('incremental events export: exactly once, whatever occurred_at says', (
     expect((await ids(events, upgraded.cursor)).ids).toEqual([]);
     events.record('east', [event('e4', T0 - 9000)], { epoch: 8, seq: 1 });
     expect((await ids(events, upgraded.cursor)).ids).toEqual(['e4']);
+  });
+});
+
+describe('incremental events export: the log keeps the newest events only', () => {
+  const ids = async (events: EventLog, cursor: string | undefined, extra: Partial<Parameters<typeof exportEvents>[1]> = {}): Promise<{ ids: unknown[]; cursor: string }> => {
+    const out = await exportEvents({ ...deps(), events }, { format: 'ndjson', fingerprint: 'f', ...(cursor !== undefined ? { cursor } : {}), ...extra });
+    return { ids: (await lines(out.body)).map((e) => e.id), cursor: out.cursor };
+  };
+  const east = (events: EventLog, from: number, to: number): void => {
+    for (let i = from; i <= to; i++) events.record('east', [event(`e${i}`, T0 + i)], { epoch: 7, seq: i });
+  };
+
+  it('refuses a cursor below what the log dropped (never a silent gap), also after a restart; a type filter does not hold its cursor back', async () => {
+    const logDir = mkdtempSync(join(dir, 'events-dropped-'));
+    let events = new EventLog({ dataDir: logDir, capacity: 5 }, { logger: silentLogger() });
+    east(events, 1, 3);
+    const c1 = await ids(events, undefined);
+    east(events, 4, 4);
+    const c2 = await ids(events, c1.cursor);
+    expect(c2.ids).toEqual(['e4']);
+    const typed = await ids(events, undefined, { types: ['controller_down'], fingerprint: 't' });
+    // Five more: the log keeps e5..e9 and drops e1..e4. e4 was exported with c2, never with c1.
+    east(events, 5, 9);
+    await expect(ids(events, c1.cursor)).rejects.toThrow(ExportCursorTooOldError);
+    await expect(ids(events, c1.cursor)).rejects.toThrow(/^cursor too old: full export needed \(this hub's event log dropped events after the cursor from east/);
+    const c3 = await ids(events, c2.cursor);
+    expect(c3.ids).toEqual(['e5', 'e6', 'e7', 'e8', 'e9']);
+    // Events of other types went past the typed cursor: what was dropped is behind it.
+    expect((await ids(events, typed.cursor, { types: ['controller_down'], fingerprint: 't' })).ids).toEqual([]);
+
+    // e10 drops e5 and makes the log rewrite its file (twice its capacity): what was dropped is kept in it.
+    east(events, 10, 10);
+    events.close();
+    events = new EventLog({ dataDir: logDir, capacity: 5 }, { logger: silentLogger() });
+    expect(events.list().map((e) => e.id)).toEqual(['e6', 'e7', 'e8', 'e9', 'e10']);
+    await expect(ids(events, c1.cursor)).rejects.toThrow(ExportCursorTooOldError);
+    await expect(ids(events, c2.cursor)).rejects.toThrow(ExportCursorTooOldError);
+    expect((await ids(events, c3.cursor)).ids).toEqual(['e10']);
+    events.close();
+  });
+
+  it('refuses a cursor that never saw a source whose events the log dropped since, unless the export does not cover it', async () => {
+    let clock = T0;
+    const events = new EventLog({ capacity: 3 }, { logger: silentLogger(), clock: () => clock });
+    events.record('east', [event('e1', T0)], { epoch: 7, seq: 1 });
+    const eastOnly = (e: object): boolean => RowFilter.of([{ cluster: ['east'] }]).allows('event', e);
+    const all = await ids(events, undefined, { now: T0 + 1000 });
+    const ofEast = await ids(events, undefined, { now: T0 + 1000, cluster: 'east', fingerprint: 'e' });
+    const tenant = await ids(events, undefined, { now: T0 + 1000, allow: eastOnly, fingerprint: 'x' });
+    clock = T0 + 2000;
+    for (let i = 1; i <= 4; i++) events.record('west', [event(`w${i}`, T0 + 2000)], { epoch: 2, seq: i }); // drops e1, then w1
+    await expect(ids(events, all.cursor)).rejects.toThrow(/dropped events after the cursor from west/);
+    expect((await ids(events, ofEast.cursor, { cluster: 'east', fingerprint: 'e' })).ids).toEqual([]);
+    expect((await ids(events, tenant.cursor, { allow: eastOnly, fingerprint: 'x' })).ids).toEqual([]);
   });
 });
 

@@ -5,13 +5,16 @@
 //   --since/--until bound occurred_at. The cursor holds per source where the last event the
 //   export saw entered (EventLog.positionOf: a delta's (epoch, seq), the same on every hub of a
 //   group, or a hub's own count): an event that arrives later is after it, whatever its
-//   occurred_at says, so none is skipped or sent twice.
+//   occurred_at says, so none is skipped or sent twice. The log keeps the newest events only: a
+//   cursor below the highest position the log dropped of a source it concerns is refused as too
+//   old (what was dropped after it was never sent), never answered with a silent gap.
 // - audit: this hub's own chain (each hub of a group writes its own), a tenant caller's records
 //   about its tenant only; --since/--until bound the record's time. The cursor holds per hub id
 //   the last seq exported, so one cursor file serves exports from every hub of a group in turn.
 import type { AuditLog, AuditRecord } from '../audit/index.js';
-import type { EventLog, EventPosition, EventView } from '../events/index.js';
+import { comparePositions as comparePosition, type EventLog, type EventPosition, type EventView } from '../events/index.js';
 import { decodeCursor, encodeCursor, type ExportCursor, type Positions } from './cursor.js';
+import { ExportCursorTooOldError } from './errors.js';
 import type { ExportFormat } from './formats.js';
 import { AUDIT_SPEC, EVENTS_SPEC } from './kind-specs.js';
 import type { SpecRow } from './row-spec.js';
@@ -32,6 +35,8 @@ export interface EventExportRequest extends LogExportRequest {
   types?: readonly string[];
   /** The caller's row filter; absent: every event. */
   allow?: (event: EventView) => boolean;
+  /** This hub's clock (ms): when the cursor is made. */
+  now?: number;
 }
 
 export interface AuditExportRequest extends LogExportRequest {
@@ -45,12 +50,6 @@ const eventRow = (e: EventView): SpecRow => ({
   op: 'upsert', id: e.id, cluster: e.cluster, type: e.type, severity: e.severity, message: e.message,
   occurred_at: Date.parse(e.occurred_at), received_at: Date.parse(e.received_at), attributes: e.attributes,
 });
-
-/** Orders two positions of one source (same length): lexicographic. */
-function comparePosition(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
 
 /**
  * Is `e` new since the cursor? Version 2: entered after the cursor's position for its source (an
@@ -70,22 +69,56 @@ function isNew(e: EventView, pos: EventPosition | undefined, cursor: ExportCurso
   return after === undefined || comparePosition(pos.at, after) > 0;
 }
 
+/**
+ * The sources whose dropped events a version 2 cursor missed: the log dropped a position above the
+ * cursor's, or, for a source the cursor does not name, an event that arrived after the cursor was
+ * made (`through`; 0 in cursors of earlier versions, which are not checked for such sources).
+ * Only sources whose dropped events were about a cluster the export covers count.
+ */
+function missed(log: EventLog, cursor: ExportCursor, req: EventExportRequest): string[] {
+  const out: string[] = [];
+  for (const [source, d] of log.evicted()) {
+    const about = [...d.clusters].filter((c) => req.cluster === undefined || c === req.cluster);
+    if (about.length === 0) continue;
+    const at = cursor.positions?.[source];
+    if (at !== undefined) {
+      if (comparePosition(at, d.at) < 0) out.push(source);
+      continue;
+    }
+    // A source new since the cursor: only what the caller could have seen of it counts.
+    const seen = !req.allow || about.some((cluster) => req.allow!({ cluster, attributes: {} } as unknown as EventView));
+    if (cursor.through > 0 && d.receivedMs > cursor.through && seen) out.push(source);
+  }
+  return out;
+}
+
 export async function exportEvents(deps: SpecExportDeps & { events?: EventLog }, req: EventExportRequest): Promise<SpecExport> {
   const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, 'events', req.fingerprint);
-  // The next cursor: every source's last position this export saw (sent, or outside its window).
+  const made = req.now ?? Date.now();
+  if (after?.version === 2 && deps.events) {
+    const gone = missed(deps.events, after, req);
+    if (gone.length) throw new ExportCursorTooOldError(gone, 'events');
+  }
+  // The next cursor: every source's last position this export went past (sent, of another type,
+  // outside its window, or hidden from the caller in a source it already follows), so a type
+  // filter or another tenant's events do not hold it back below what the log may drop later.
   const positions: Positions = { ...(after?.version === 2 ? after.positions : {}) };
+  const types = req.types?.length ? new Set(req.types) : undefined;
   const picked: EventView[] = [];
-  for (const e of deps.events?.list({ cluster: req.cluster, types: req.types, ...(req.allow ? { allow: req.allow } : {}) }) ?? []) {
+  for (const e of deps.events?.list({ cluster: req.cluster }) ?? []) {
     const pos = deps.events?.positionOf(e);
+    const visible = !req.allow || req.allow(e);
     const fresh = isNew(e, pos, after);
-    if (pos && (positions[pos.source] === undefined || comparePosition(pos.at, positions[pos.source]) > 0)) positions[pos.source] = [...pos.at];
-    if (!fresh) continue;
+    if (pos && (visible || positions[pos.source] !== undefined) && (positions[pos.source] === undefined || comparePosition(pos.at, positions[pos.source]) > 0)) {
+      positions[pos.source] = [...pos.at];
+    }
+    if (!fresh || !visible || (types && !types.has(e.type))) continue;
     const t = Date.parse(e.occurred_at);
     if (req.since !== undefined && t < req.since) continue;
     if (req.until !== undefined && t >= req.until) continue;
     picked.push(e);
   }
-  const cursor = encodeCursor({ kind: 'events', version: 2, through: 0, filter: req.fingerprint, positions });
+  const cursor = encodeCursor({ kind: 'events', version: 2, through: made, filter: req.fingerprint, positions });
   const { contentType, body } = await specBody(deps, EVENTS_SPEC, req.format, () => batches(picked, eventRow));
   return { rows: picked.length, cursor, contentType, body };
 }

@@ -3,6 +3,7 @@
 // the command router carries commands to agents. A store directory that cannot be made or
 // read stops the start here.
 import { EventLog } from '../events/index.js';
+import { ExportJournal } from '../export/index.js';
 import { CommandRouter } from '../commands/index.js';
 import { FleetState } from '../fleet/index.js';
 import { FleetStore } from '../store/index.js';
@@ -14,6 +15,8 @@ export interface Fleet {
   state: FleetState;
   store: FleetStore;
   events: EventLog;
+  /** Incremental jobs/nodes exports: what changed after a cursor, kept across graceful restarts. */
+  exportJournal: ExportJournal;
   watch: WatchFeed;
   commands: CommandRouter;
 }
@@ -26,6 +29,9 @@ export function openFleet({ config, logger, atRest, clock, faults }: Foundations
   const loaded = store.load(state);
   logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
 
+  // Loaded now, before any agent connects, so a saved journal hears every change after the load.
+  const exportJournal = new ExportJournal({ state, dataDir: config.data_dir, atRest, logger: logger.child({ component: 'export' }) });
+  stack.defer('export change journal', () => exportJournal.close());
   const watch = new WatchFeed(state, { clock, replay: config.limits.watch_replay });
   const events = new EventLog({ dataDir: config.data_dir, hubId: config.hub_id }, { logger, atRest, faults });
   stack.defer('event log', () => events.close());
@@ -37,5 +43,5 @@ export function openFleet({ config, logger, atRest, clock, faults }: Foundations
   stack.defer('fleet store and event log checks', () => clearInterval(maintenance));
   events.subscribe((event) => watch.publishEvent(event));
   const commands = new CommandRouter({ timeoutMs: config.commands.timeout });
-  return { state, store, events, watch, commands };
+  return { state, store, events, exportJournal, watch, commands };
 }

@@ -222,6 +222,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       watch,
       watchBudget,
       events,
+      exportJournal: fleet.exportJournal,
       readiness: readiness({ listening, ...(config.etcd ? { clustered: { leadership, ...(replication ? { replication } : {}) } } : {}), ...(oidc ? { oidc } : {}) }),
       health: hubHealth({
         faults: base.faults,

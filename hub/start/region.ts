@@ -34,6 +34,7 @@ import { createProvider } from '../../shared/crypto/index.js';
 import { exportConfig } from '../../shared/config/index.js';
 import { hubConfigSchema } from '../config/index.js';
 import { readSecret } from '../audit/index.js';
+import { shareJournalStart } from '../export/index.js';
 
 
 export interface Region {
@@ -167,6 +168,11 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     history.start();
   }
   const backups = config.backup ? openBackups(base, history, leadership, etcd) : undefined;
+  // Incremental exports in a group: every hub keeps a change journal once any hub was asked for one.
+  if (etcd && config.etcd) {
+    const stopSharing = shareJournalStart(fleet.exportJournal, etcd.namespace(config.etcd.prefix), { region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'export' }) });
+    stack.defer('export journal key watch', stopSharing);
+  }
   return { ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 

@@ -5,9 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ChangeJournal, ExportSourceMissingError, exportAudit, exportEvents, exportFleet, filterFingerprint, type ExportFormat, type SpecExportDeps } from '../../export/index.js';
+import { ExportJournal, ExportSourceMissingError, exportAudit, exportEvents, exportFleet, filterFingerprint, type ExportFormat, type SpecExportDeps } from '../../export/index.js';
 import { HistoryEngine } from '../../history/index.js';
 import type { Node } from '../../../shared/model/index.js';
+import { AtRest } from '../../../shared/crypto/index.js';
+import { silentLogger } from '../../../shared/logging/index.js';
 import { exportQuery, exportResponse, scratchDirOf, sendExport } from './export-answer.js';
 import { filterOf } from './history-routes.js';
 import { str } from './query-schemas.js';
@@ -26,10 +28,10 @@ function asked(q: Record<string, unknown>): Record<string, unknown> {
 
 export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // Which jobs and nodes changed after a cursor's (epoch, seq): heard from the state from the first
-  // incremental export on. It costs every apply, so a hub nobody exports from incrementally does
-  // without; a cursor older than its start (after a restart, or from another hub) is refused as too
-  // old (SF_EXPORT_CURSOR_TOO_OLD), and the CLI then writes a full export in its place.
-  let journal: ChangeJournal | undefined;
+  // incremental export on, and across graceful restarts (the hub's ExportJournal). It costs every
+  // apply, so a hub nobody exports from incrementally does without; a cursor older than its start
+  // (after a crash, or from another hub) is refused as too old (SF_EXPORT_CURSOR_TOO_OLD).
+  const journals = deps.exportJournal ?? new ExportJournal({ state: deps.state, atRest: AtRest.plaintext(), logger: silentLogger() });
   // Parquet needs the engine: the history's, else one of its own opened on the first Parquet export.
   let own: Promise<HistoryEngine> | undefined;
   const engine = (): Promise<HistoryEngine> => {
@@ -44,7 +46,7 @@ export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps)
   // Without a history directory: a private directory of this process (mkdtemp: 0700, a fresh name).
   let scratch: string | undefined;
   app.addHook('onClose', async () => {
-    journal?.close();
+    if (!deps.exportJournal) journals.close();
     if (own) await own.then((e) => e.close(), () => undefined);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
@@ -66,7 +68,8 @@ export function registerFleetExportRoutes(app: FastifyInstance, deps: RouteDeps)
         const f = filterOf(asked(q));
         const visibility = access(request);
         // `cursor=` (empty) opens an incremental series: the journal starts hearing now.
-        if (q.cursor !== undefined) journal ??= new ChangeJournal(deps.state);
+        if (q.cursor !== undefined) journals.start();
+        const journal = journals.current;
         const result = await exportFleet(
           { ...spec(), state: deps.state, ...(journal ? { journal } : {}) },
           {

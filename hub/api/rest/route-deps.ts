@@ -4,6 +4,7 @@ import type { Alerting } from '../../alerting/index.js';
 import type { AuditLog } from '../../audit/index.js';
 import type { CommandRouter } from '../../commands/index.js';
 import type { EventLog } from '../../events/index.js';
+import type { ExportJournal } from '../../export/index.js';
 import type { Federation } from '../../federation/index.js';
 import type { FleetState, StaleClusters } from '../../fleet/index.js';
 import type { HistoryService } from '../../history/index.js';
@@ -27,6 +28,8 @@ export interface RouteDeps {
   metricsPath?: string;
   /** Fleet events (controller failover...); without it /api/v1/events lists nothing. */
   events?: EventLog;
+  /** The change journal of incremental jobs/nodes exports (kept across restarts); absent: one of the routes' own, in memory. */
+  exportJournal?: ExportJournal;
   /** The region's members (GET /api/v1/hubs); standalone: this hub alone. */
   members?: () => Promise<object>;
   /** Clustered: the clusters this hub cannot vouch for now, with why (replication staleness). */
