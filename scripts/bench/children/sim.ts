@@ -1,6 +1,7 @@
 // The project's slurmrestd simulator (sim/: startSimulator) in its own process, for benchmarks
 // whose simulated cluster is too big to share a process with the one being measured.
-// `change` makes n jobs change the way `scontrol update jobid=N priority=P` would.
+// `change` makes n jobs change the way `scontrol update jobid=N priority=P` would; `drain`, `down`
+// and `resume` change a node as `scontrol update nodename=X state=...` would.
 import { startSimulator, type StartSimulatorOptions } from '../../../sim/index.js';
 import { childArgs, serve } from '../lib/rpc.js';
 import { changePendingJobs, Prng } from '../lib/workload.js';
@@ -15,6 +16,10 @@ serve(
     change: ({ jobs }: { jobs: number }) => changePendingJobs(sim.engine, jobs, rng),
     drain: ({ node, reason }: { node: string; reason: string }) => {
       sim.engine.drain(node, reason);
+      return {};
+    },
+    down: ({ node, reason }: { node: string; reason: string }) => {
+      sim.engine.down(node, reason);
       return {};
     },
     resume: ({ node }: { node: string }) => {
