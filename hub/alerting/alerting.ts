@@ -366,6 +366,7 @@ export class Alerting {
       this.deps.logger.info({ fencing_token: ctx.token, alerts: this.tracker.alerts.size, groups: this.pager.groups.size, unsettled: this.outbox.length }, 'alerting: took over the region\'s alerting state');
     }
     if (ctx.signal.aborted) return;
+    this.adoptSpell();
     this.term = { token: ctx.token, signal: ctx.signal };
     if (!this.store.shared && this.resumed) return;
     this.resumed = true;
@@ -381,6 +382,24 @@ export class Alerting {
       if (ok) for (const entry of again) this.send(entry);
       else for (const entry of again) this.unclaim(entry);
     }));
+  }
+
+  /**
+   * Continues what this hub paged alone before it led (headless.ts): the same groups, so the same
+   * dedup_key (one PagerDuty incident), step and deadline, and the resolve goes to that incident.
+   */
+  private adoptSpell(): void {
+    const spell = this.headless?.handOver(this.deps.clock.now());
+    const adopted = (spell?.groups ?? []).filter((g) => !this.pager.groups.has(g.key));
+    if (!adopted.length) return;
+    const fps = new Set(adopted.flatMap((g) => [...g.alerts, ...(g.notified_alerts ?? [])]));
+    for (const a of spell!.alerts) {
+      if (!fps.has(a.fingerprint) || this.tracker.alerts.has(a.fingerprint)) continue;
+      this.tracker.alerts.set(a.fingerprint, a);
+      if (a.state === 'firing') this.event(a, 'alert_firing', a.annotations.summary, { source: 'headless' });
+    }
+    for (const g of adopted) this.pager.groups.set(g.key, g);
+    this.deps.logger.info({ dedup_keys: adopted.map((g) => g.dedup_key) }, 'alerting: this leader continues the groups it paged without a leader');
   }
 
   private async background(): Promise<void> {

@@ -57,7 +57,8 @@ async function notificationLatency(ctx: BenchContext): Promise<Measured[]> {
     if (n.status !== 'firing') return;
     for (const a of n.alerts) if (a.labels.alertname === 'node_down' && a.status === 'firing') waiting.get(a.labels.node)?.(n.at);
   });
-  const sim = await Child.start<{ url: string }>('sim', { listen: '127.0.0.1:0', cluster: 'alerts', nodes: 200, jobs: 2000, apiVersion: 'v0.0.38' });
+  // No random node failures: a node the simulator had already failed would be paging before its trial.
+  const sim = await Child.start<{ url: string }>('sim', { listen: '127.0.0.1:0', cluster: 'alerts', nodes: 200, jobs: 2000, apiVersion: 'v0.0.38', nodeFailurePerHour: 0 });
   const hub = await Child.start<HubReady>(
     'hub',
     {
