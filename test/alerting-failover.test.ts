@@ -351,7 +351,7 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     await l.start();
   }, 300_000);
 
-  it('etcd stopped: with no leader for longer than the lease TTL + 10 s every hub pages a node-down to PagerDuty, one dedup_key, nothing to the other channels', async () => {
+  it('etcd stopped: with no leader for longer than the lease TTL + 10 s every hub pages a node-down to PagerDuty, one dedup_key, nothing to the other channels; the leader back continues it', async () => {
     // All three hubs up again (the crash hook disarmed), and an agent of a simulated cluster.
     for (const e of envs) delete e.SFLEET_TEST_ALERTING_KILL_AFTER_SEND;
     for (const h of hubs) {
@@ -392,6 +392,17 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     expect(hook.accepted.filter((r) => r.body.dedup_key === key)).toEqual([]);
     expect(slack.accepted.filter((r) => JSON.stringify(r.body).includes('node2'))).toEqual([]);
     expect([...snow.incidents.values()].filter((i) => i.correlation_id === key)).toEqual([]);
+
+    // etcd is back: the hub that leads continues the group paged without a leader, with the same
+    // dedup_key (one PagerDuty incident), and its next step reaches every channel.
+    await services.start();
+    const back = await leader(90_000);
+    await waitFor(`${back.id} continues the group`, async () => {
+      const r = await back.client().json<{ items: { labels: Record<string, string>; groups: { dedup_key: string }[] }[] }>('GET', '/api/v1/alerts');
+      return r.items.some((a) => a.labels.alertname === 'node_down' && a.groups.some((g) => g.dedup_key === key));
+    }, 60_000, 200);
+    await waitFor('the leader\'s next step reaches the webhook', () => hook.accepted.some((r) => r.body.dedup_key === key), 4 * WAIT_MS, 200);
+    expect(keys()).toEqual(new Set([key]));
 
     // The node is back: the incident is resolved with the same dedup_key.
     source.model.node[1] = makeNode('sim', 'node2');
