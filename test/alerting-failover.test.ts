@@ -245,6 +245,9 @@ describe('alerting across a leader failover in a 3-hub group', () => {
       const r = await follower.client().json<{ items: { labels: Record<string, string>; groups: { step: number }[] }[] }>('GET', '/api/v1/alerts');
       return (r.items.find((x) => x.labels.alertname === 'FailoverWait')?.groups[0]?.step ?? 0) >= 2;
     }, 20_000, 200);
+    // And the region's delivery log: the follower, which sent nothing, shows step 1 (sent by the
+    // killed leader) and step 2 (sent by the next) to PagerDuty.
+    await waitFor('the follower\'s delivery log shows both leaders\' PagerDuty steps', async () => (await deliveries(follower, a)).filter((d) => d.channel === 'pagerduty' && d.status === 'firing' && d.outcome === 'delivered').length >= 2, 30_000, 200);
     // The first leader comes back, with the crash hook armed for (c); it queues behind the others.
     envs[hubs.indexOf(l1)].SFLEET_TEST_ALERTING_KILL_AFTER_SEND = 'webhook';
     await l1.start();
@@ -408,6 +411,12 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     source.model.node[1] = makeNode('sim', 'node2');
     await waitFor('node-down resolved in PagerDuty', () => nodeDown('resolve').some((r) => r.body.dedup_key === key), 60_000, 100);
     expect(new Set(nodeDown('resolve').map((r) => r.body.dedup_key))).toEqual(new Set([key]));
+    // The alert history is the region's: a hub that does not lead shows the resolved node-down.
+    const other = hubs.find((h) => h !== back)!;
+    await waitFor(`${other.id}'s history shows the resolved node-down`, async () => {
+      const r = await other.client().json<{ items: { labels: Record<string, string>; resolved_at: string | null }[] }>('GET', '/api/v1/alerts/history');
+      return r.items.some((h) => h.labels.alertname === 'node_down' && h.labels.node === 'node2' && !!h.resolved_at);
+    }, 30_000, 200);
     expect(pd.refused).toEqual([]);
   }, 400_000);
 });

@@ -30,6 +30,7 @@ import { notificationOf, testNotification } from './notification.js';
 import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, type DeliveryStats, type Notifier } from './notify/index.js';
 import { Observations } from './observations.js';
 import { AlertTracker, buildRules, type Rule } from './rules/index.js';
+import { SHARED_DELIVERIES, SharedAlertingLog } from './shared-log.js';
 import { Silences, type Silence, type SilenceChange } from './silences/index.js';
 import { AlertingStore, DamagedStateError, emptySnapshot, SharedAlertingStore, StateWriter, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
 import { alertView, scheduleViews, type AlertView, type ScheduleView } from './views.js';
@@ -64,6 +65,7 @@ export class Alerting {
   private readonly heartbeat?: Heartbeat;
   private relay?: LeaderRelay;
   private readonly traces: AlertTraces;
+  private readonly sharedLog?: SharedAlertingLog;
 
   constructor(private readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -84,6 +86,7 @@ export class Alerting {
     this.history = new AlertHistoryBook(snap.timelines, dir ? join(dir, 'history.json') : undefined, (err) => deps.logger.error({ err: err.message }, 'alerting: could not write the alert history'));
     this.deliveries = new DeliveryLog(dir ? join(dir, 'deliveries.log') : undefined);
     this.observations = new Observations(config, deps);
+    if (deps.sharedLog) this.sharedLog = new SharedAlertingLog(deps.sharedLog, deps.logger);
     const channels = new Map<string, { config: ChannelConfig; notifier: Notifier }>();
     for (const c of channelsOf(config)) {
       const notifier = deps.notifiers ? deps.notifiers(c) : buildNotifier(c, { tickets: this.tickets });
@@ -363,6 +366,7 @@ export class Alerting {
           if (ctx.signal.aborted) return;
         }
       }
+      await this.mergeSharedLog();
       this.deps.logger.info({ fencing_token: ctx.token, alerts: this.tracker.alerts.size, groups: this.pager.groups.size, unsettled: this.outbox.length }, 'alerting: took over the region\'s alerting state');
     }
     if (ctx.signal.aborted) return;
@@ -430,9 +434,21 @@ export class Alerting {
     try {
       const snap = await this.store.load();
       if (!this.term) this.restore(snap);
+      await this.mergeSharedLog();
     } catch (err) {
       this.deps.logger.debug({ err: (err as Error).message }, 'alerting: cannot read the region\'s alerting state');
     }
+  }
+
+  /** A hub group: the region's delivery log and history (shared-log.ts) join this hub's. */
+  private async mergeSharedLog(): Promise<void> {
+    const shared = await this.sharedLog?.read().catch((err: unknown) => {
+      this.deps.logger.debug({ err: (err as Error).message }, 'alerting: cannot read the region\'s delivery log and history');
+      return undefined;
+    });
+    if (!shared) return;
+    this.deliveries.merge(shared.deliveries);
+    this.history.mergeClosed(shared.history);
   }
 
   private restore(snap: AlertingSnapshot): void {
@@ -545,6 +561,8 @@ export class Alerting {
 
   /** Writes the state (store.ts StateWriter); resolves whether the sends claimed in it may go out. */
   private persist(): Promise<boolean> {
+    // The leader shares what it sent and resolved with the group, when that changed.
+    if (this.term && this.sharedLog) this.sharedLog.write(this.term.token, `${this.deliveries.version}:${this.history.version}`, () => ({ deliveries: this.deliveries.recent(SHARED_DELIVERIES), history: this.history.closedList() }));
     return this.writer.write();
   }
 

@@ -57,7 +57,7 @@ function term(token: number): { ctx: LeaderContext; end: () => void } {
 }
 
 /** `leaderless`: the hubs page alone after the lease TTL + 10 s without a leader (headless.ts). */
-function setup(opts: { leaderless?: () => string | null; evaluation?: string } = {}) {
+function setup(opts: { leaderless?: () => string | null; evaluation?: string; sharedLog?: MemoryDocument } = {}) {
   const clock = new ManualClock(Date.parse('2026-12-07T03:00:00Z'));
   const fleet = new Fleet(clock);
   const doc = new MemoryDocument();
@@ -68,7 +68,8 @@ function setup(opts: { leaderless?: () => string | null; evaluation?: string } =
     policies: { critical: { escalation_time: '5m', channels: ['pagerduty', 'slack'], repeat: 3 } },
   });
   const leaderless = opts.leaderless ? { leaderless: { afterMs: TTL, leader: opts.leaderless } } : {};
-  const hub = (id: string) => new Alerting(cfg, { state: fleet.state, logger, clock, region: 'eu', shared: doc, notifiers: channels.factory(id), sleep: async () => undefined, ...leaderless });
+  const log = opts.sharedLog ? { sharedLog: opts.sharedLog } : {};
+  const hub = (id: string) => new Alerting(cfg, { state: fleet.state, logger, clock, region: 'eu', shared: doc, notifiers: channels.factory(id), sleep: async () => undefined, ...leaderless, ...log });
   return { clock, fleet, doc, channels, a: hub('a'), b: hub('b') };
 }
 
@@ -197,6 +198,38 @@ describe('alerting in a hub group: the state is the region\'s, under the leader\
     expect(channels.of('b')).toEqual(['pagerduty:firing:1']);
     ta.end();
     warn.mockRestore();
+    await a.close();
+    await b.close();
+  });
+  it('the delivery log and the alert history are the region\'s: a follower and the next leader answer what the leader sent and resolved', async () => {
+    const logDoc = new MemoryDocument();
+    const { clock, fleet, doc, channels, a, b } = setup({ sharedLog: logDoc, evaluation: '20ms' });
+    fleet.down('n1');
+    const ta = await lead(a, doc, 50);
+    clock.advance(10_000); // group_wait
+    await vi.waitFor(() => expect(channels.of('a')).toEqual(['pagerduty:firing:1', 'slack:firing:1']));
+    await a.idle();
+    const sent = a.listDeliveries({}).map((d) => `${d.channel}:${d.outcome}`);
+    expect(sent).toEqual(['pagerduty:delivered', 'slack:delivered']);
+    // b follows: the same deliveries, though b sent nothing.
+    await vi.waitFor(() => expect(b.listDeliveries({}).map((d) => `${d.channel}:${d.outcome}`)).toEqual(sent));
+    expect(channels.of('b')).toEqual([]);
+    fleet.up('n1');
+    clock.advance(3 * MIN); // keep_firing_for 2m: resolved
+    await vi.waitFor(() => expect(b.listHistory({}).map((h) => [h.labels.node, h.timeline.map((e) => e.what)])).toEqual([['n1', ['fired', 'notified', 'notified', 'resolved', 'notified', 'notified']]]));
+    // a stops leading; b leads and still answers a's deliveries and history, with its own after them.
+    ta.end();
+    const tb = await lead(b, doc, 51);
+    fleet.down('n2');
+    await vi.waitFor(() => expect(b.list().some((x) => x.labels.node === 'n2' && x.groups.length > 0)).toBe(true));
+    clock.advance(10_000); // group_wait
+    await vi.waitFor(() => expect(channels.of('b')).toEqual(['pagerduty:firing:1', 'slack:firing:1']));
+    await b.idle();
+    expect(b.listDeliveries({}).map((d) => `${d.channel}:${d.status}`)).toEqual(['pagerduty:firing', 'slack:firing', 'pagerduty:resolved', 'slack:resolved', 'pagerduty:firing', 'slack:firing']);
+    expect(b.listHistory({}).map((h) => h.labels.node)).toEqual(['n1']);
+    // The deposed a writes nothing over it: its copy of the log is refused by the fence.
+    expect(logDoc.fence).toBe(51);
+    tb.end();
     await a.close();
     await b.close();
   });
