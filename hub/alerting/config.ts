@@ -110,6 +110,7 @@ const servicenow = z.object({
   category: z.string().min(1).optional().describe('The category of new incidents.'),
   urgency: bySeverity('urgency'),
   impact: bySeverity('impact'),
+  acknowledged_state: z.string().regex(/^\d{1,3}$/).default('2').describe('The incident state set on an acknowledgement (2: In Progress).'),
   resolved_state: z.string().regex(/^\d{1,3}$/).default('6').describe('The incident state set on resolve (6: Resolved).'),
   close_code: z.string().min(1).default('Solved (Permanently)').describe('The close_code set on resolve (a choice of the instance\'s close_code field).'),
 }).strict().superRefine(oneCredential);

@@ -132,16 +132,17 @@ describe('ServiceNow: one incident per episode, kept by sys_id', () => {
   afterAll(async () => snow.close());
   const config = (extra: Record<string, unknown> = {}) => ({ type: 'servicenow', instance: 'company.service-now.com', url: snow.url, ...SNOW, assignment_group: 'HPC Ops', ...extra });
 
-  it('creates the incident, adds work notes on the repeat and the acknowledgement, and resolves it with close_code and close_notes', async () => {
+  it('creates the incident, adds work notes on the repeat and the acknowledgement (which sets In Progress), and resolves it with close_code and close_notes', async () => {
     const { d, tickets } = deliverer([config()]);
     const n = note('firing', { dedup_key: 'sfleet-snow-1' });
     expect(await d.deliver('servicenow', n)).toBe('delivered');
     expect(await d.deliver('servicenow', { ...n, id: 'n2', step: 2 })).toBe('delivered');
+    expect([...snow.incidents.values()].find((i) => i.correlation_id === 'sfleet-snow-1')?.state).toBe('1'); // New
     expect(await d.deliver('servicenow', note('acknowledged', { dedup_key: 'sfleet-snow-1', acked_by: 'ana' }))).toBe('delivered');
     expect(snow.refused).toEqual([]);
     const incidents = [...snow.incidents.values()].filter((i) => i.correlation_id === 'sfleet-snow-1');
     expect(incidents).toHaveLength(1);
-    expect(incidents[0]).toMatchObject({ short_description: n.title, urgency: '1', impact: '1', assignment_group: 'HPC Ops', state: '1' });
+    expect(incidents[0]).toMatchObject({ short_description: n.title, urgency: '1', impact: '1', assignment_group: 'HPC Ops', state: '2' });
     expect(incidents[0].work_notes).toEqual([expect.stringContaining('step 2'), 'Acknowledged in sfleet by ana.']);
     expect(tickets.get('servicenow', 'sfleet-snow-1')).toBe(incidents[0].sys_id);
     expect(await d.deliver('servicenow', note('resolved', { dedup_key: 'sfleet-snow-1' }))).toBe('delivered');
