@@ -73,6 +73,7 @@ const webhook = z.object({
   ...common,
   url: url.describe('Where the JSON is POSTed.'),
   secret: z.string().min(8).optional().describe('HMAC-SHA256 key: the X-Sfleet-Signature header is sha256=<hex> of "<timestamp>.<body>".'),
+  format: z.enum(['sfleet', 'alertmanager']).default('sfleet').describe('sfleet: the notification as is; alertmanager: Alertmanager\'s webhook payload (version 4), for receivers written for it (acknowledgements, which it has no status for, are not sent).'),
 }).strict();
 
 const mqtt = z.object({

@@ -97,6 +97,31 @@ describe('channels against receivers that check each request as the API document
     expect(hook.refused.at(-1)?.why).toBe('bad signature');
   });
 
+  it('webhook with format alertmanager: Alertmanager\'s version 4 payload, signed, with the Idempotency-Key; resolved too; an acknowledgement is not sent', async () => {
+    const { d } = deliverer([{ type: 'webhook', name: 'am', url: `${hook.url}/hook`, secret: SECRET, format: 'alertmanager' }]);
+    const before = hook.accepted.length;
+    const n = note();
+    expect(await d.deliver('am', n)).toBe('delivered');
+    const got = hook.accepted[before];
+    expect(got.headers['idempotency-key']).toBe(n.id);
+    expect(got.body).toEqual({
+      version: '4',
+      groupKey: n.group_key,
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'am',
+      groupLabels: n.group_labels,
+      commonLabels: n.alerts[0].labels,
+      commonAnnotations: { summary: n.alerts[0].summary },
+      externalURL: new URL(n.ack_url!).origin,
+      alerts: [{ status: 'firing', labels: n.alerts[0].labels, annotations: { summary: n.alerts[0].summary }, startsAt: n.alerts[0].starts_at ?? '0001-01-01T00:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: n.alerts[0].fingerprint }],
+    });
+    expect(await d.deliver('am', note('acknowledged'))).toBe('delivered');
+    expect(hook.accepted.length).toBe(before + 1);
+    expect(await d.deliver('am', note('resolved'))).toBe('delivered');
+    expect(hook.accepted[before + 1].body).toMatchObject({ version: '4', status: 'resolved' });
+  });
+
   it('e-mail over a real SMTP server with AUTH: text and HTML with the ack link; a wrong password is rejected', async () => {
     const { d, close } = deliverer([
       { type: 'email', endpoint: 'oncall@example.com', from: 'sfleet@example.com', smtp: { host: '127.0.0.1', port: smtp.port, username: 'pager', password: 's3cret' } },
