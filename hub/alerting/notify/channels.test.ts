@@ -227,6 +227,21 @@ describe('Jira: one issue per episode, comments on repeats, the resolve transiti
     expect(next.log.list().at(-1)?.reason).toMatch(/offers no transition named "Close Issue"; it offers: Start Progress, Done/);
   });
 
+  it('Jira Data Center (no /search/jql): a failover redelivery finds the issue through /search instead of opening a second', async () => {
+    const dc = await jiraReceiver(JIRA, 'HPC', ['Bug'], { dataCenter: true }).start();
+    try {
+      const cfg = { type: 'jira', url: dc.url, project: 'HPC', issue_type: 'Bug', ...JIRA };
+      expect(await deliverer([cfg]).d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-dc' }))).toBe('delivered');
+      const next = deliverer([cfg]);
+      expect(await next.d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-dc', possible_duplicate: true }))).toBe('delivered');
+      expect(dc.issues.size).toBe(1);
+      expect(dc.accepted.filter((r) => r.path === '/rest/api/2/search')).toHaveLength(1);
+      expect(dc.refused.map((r) => r.why)).toEqual([expect.stringContaining('no REST resource at GET /rest/api/2/search/jql')]);
+    } finally {
+      await dc.close();
+    }
+  });
+
   it('a project key the site does not have is rejected with Jira\'s field error', async () => {
     const { d, log } = deliverer([config({ project: 'NOPE' })]);
     expect(await d.deliver('jira', note())).toBe('rejected');
