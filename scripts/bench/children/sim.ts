@@ -27,6 +27,14 @@ serve(
       return {};
     },
     nodes: () => sim.engine.nodes.map((n) => n.name),
+    /** Nodes neither down nor drained now (a drained node set down stays maintenance, not an incident). */
+    upNodes: () =>
+      sim.engine.nodes
+        .filter((n) => {
+          const st = sim.engine.nodeState(n);
+          return st.base !== 'DOWN' && !st.flags.includes('DRAIN');
+        })
+        .map((n) => n.name),
     state: () => ({ jobs: sim.engine.jobCount, counts: sim.engine.counts().jobs }),
     stop: async () => {
       await sim.close();

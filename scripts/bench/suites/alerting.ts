@@ -83,7 +83,7 @@ async function notificationLatency(ctx: BenchContext): Promise<Measured[]> {
   try {
     await agent.call('settle', { timeoutMs: 60_000 });
     const rng = new Prng(13);
-    const nodes = (await sim.call<string[]>('nodes')).slice();
+    const nodes = await sim.call<string[]>('upNodes');
     const latencies: number[] = [];
     for (let i = 0; i < trials; i++) {
       await sleep(rng.int(0, pollMs));
