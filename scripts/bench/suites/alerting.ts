@@ -125,8 +125,9 @@ interface StreamResult {
 
 /**
  * Ingest per hub core with the built-in rules on over all of them off. Both hubs hold the whole
- * simulated fleet (full size: 1M jobs, 200k nodes) and evaluate at the default interval (5 s);
- * a round streams deltas into one hub for long enough to span evaluations.
+ * simulated fleet (full size: 1M jobs, 200k nodes) and evaluate at the default interval (5 s).
+ * Each hub has its own feeder, connected once (one snapshot per hub: at full size a snapshot
+ * takes minutes to load); rounds then alternate between the hubs, long enough to span evaluations.
  */
 async function rulesIngestRatio(ctx: BenchContext): Promise<Measured> {
   // Full size: 100 clusters of 2,000 nodes and 10,000 jobs (as the fleet benchmark).
@@ -137,11 +138,9 @@ async function rulesIngestRatio(ctx: BenchContext): Promise<Measured> {
   const seconds = ctx.quick ? 6 : 15;
   const window = 32;
   const names = Array.from({ length: clusters }, (_, i) => `rules-${i + 1}`);
-  const feeder = await Child.start<{ updatesPerBody: number }>(
-    'feeder',
-    { clusters: await Promise.all(names.map(async (name) => ({ name, tls: await ctx.pki.agent(name) }))), nodes, jobs, updatesPerDelta: 1000, bodies: 8, removals: 10 },
-    { execArgv: ['--max-old-space-size=8192'], timeoutMs: 600_000 },
-  );
+  const tls = await Promise.all(names.map(async (name) => ({ name, tls: await ctx.pki.agent(name) })));
+  const feeder = () =>
+    Child.start<{ updatesPerBody: number }>('feeder', { clusters: tls, nodes, jobs, updatesPerDelta: 1000, bodies: 8, removals: 10 }, { execArgv: ['--max-old-space-size=8192'], timeoutMs: 600_000 });
   const off = Object.fromEntries(Object.keys(BUILTIN_RULES).map((name) => [name, { enabled: false }]));
   const start = (name: string, rules: Record<string, unknown>) =>
     Child.start<{ grpc: string }>(
@@ -150,27 +149,35 @@ async function rulesIngestRatio(ctx: BenchContext): Promise<Measured> {
       { execArgv: ['--max-old-space-size=8192'], timeoutMs: 600_000 },
     );
   const pooled = { on: { updates: 0, cpu: 0 }, off: { updates: 0, cpu: 0 } };
-  const hubs: Child<{ grpc: string }>[] = [];
+  const children: Child<unknown>[] = [];
   try {
-    hubs.push(await start('bench-rules-on', {}), await start('bench-rules-off', off));
-    const [on, without] = hubs;
+    // Each child is stopped at the end even when a later one fails to start.
+    const track = <T extends Child<unknown>>(c: T): T => (children.push(c), c);
+    const pairs = {
+      on: { hub: track(await start('bench-rules-on', {})), feeder: track(await feeder()) },
+      off: { hub: track(await start('bench-rules-off', off)), feeder: track(await feeder()) },
+    };
+    for (const which of ['off', 'on'] as const) {
+      const t0 = Date.now();
+      // The snapshot of every cluster: the hub holds the whole fleet while measured.
+      await pairs[which].feeder.call('connect', { address: pairs[which].hub.ready.grpc });
+      await pairs[which].feeder.call('stream', { durationMs: 1000, window });
+      ctx.log(`alerting rules ingest: hub ${which} loaded ${clusters * jobs} jobs in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
     for (let r = 0; r < rounds; r++) {
-      for (const [which, hub] of [['off', without], ['on', on]] as const) {
-        // Each connect sends every cluster's snapshot: the hub holds the whole fleet while measured.
-        await feeder.call('connect', { address: hub.ready.grpc });
-        await feeder.call('stream', { durationMs: 1000, window });
+      for (const which of ['off', 'on'] as const) {
+        const { hub, feeder: f } = pairs[which];
         const cpu0 = cpuSeconds(hub.pid);
-        const s = await feeder.call<StreamResult>('stream', { durationMs: seconds * 1000, window });
+        const s = await f.call<StreamResult>('stream', { durationMs: seconds * 1000, window });
         const cpu = cpuSeconds(hub.pid) - cpu0;
-        await feeder.call('close');
         pooled[which].updates += s.updates;
         pooled[which].cpu += cpu;
         ctx.log(`alerting rules ingest round ${r + 1} ${which}: ${Math.round(s.updates / cpu)} updates/s per core`);
       }
     }
+    for (const p of Object.values(pairs)) await p.feeder.call('close');
   } finally {
-    for (const h of hubs) await h.stop();
-    await feeder.stop();
+    for (const c of children.reverse()) await c.stop();
   }
   const onRate = pooled.on.updates / pooled.on.cpu;
   const offRate = pooled.off.updates / pooled.off.cpu;
