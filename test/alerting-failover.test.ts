@@ -245,6 +245,9 @@ describe('alerting across a leader failover in a 3-hub group', () => {
       const r = await follower.client().json<{ items: { labels: Record<string, string>; groups: { step: number }[] }[] }>('GET', '/api/v1/alerts');
       return (r.items.find((x) => x.labels.alertname === 'FailoverWait')?.groups[0]?.step ?? 0) >= 2;
     }, 20_000, 200);
+    // And the region's delivery log: the follower, which sent nothing, shows step 1 (sent by the
+    // killed leader) and step 2 (sent by the next) to PagerDuty.
+    await waitFor('the follower\'s delivery log shows both leaders\' PagerDuty steps', async () => (await deliveries(follower, a)).filter((d) => d.channel === 'pagerduty' && d.status === 'firing' && d.outcome === 'delivered').length >= 2, 30_000, 200);
     // The first leader comes back, with the crash hook armed for (c); it queues behind the others.
     envs[hubs.indexOf(l1)].SFLEET_TEST_ALERTING_KILL_AFTER_SEND = 'webhook';
     await l1.start();
@@ -351,7 +354,7 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     await l.start();
   }, 300_000);
 
-  it('etcd stopped: with no leader for longer than the lease TTL + 10 s every hub pages a node-down to PagerDuty, one dedup_key, nothing to the other channels', async () => {
+  it('etcd stopped: with no leader for longer than the lease TTL + 10 s every hub pages a node-down to PagerDuty, one dedup_key, nothing to the other channels; the leader back continues it', async () => {
     // All three hubs up again (the crash hook disarmed), and an agent of a simulated cluster.
     for (const e of envs) delete e.SFLEET_TEST_ALERTING_KILL_AFTER_SEND;
     for (const h of hubs) {
@@ -393,10 +396,27 @@ describe('alerting across a leader failover in a 3-hub group', () => {
     expect(slack.accepted.filter((r) => JSON.stringify(r.body).includes('node2'))).toEqual([]);
     expect([...snow.incidents.values()].filter((i) => i.correlation_id === key)).toEqual([]);
 
+    // etcd is back: the hub that leads continues the group paged without a leader, with the same
+    // dedup_key (one PagerDuty incident), and its next step reaches every channel.
+    await services.start();
+    const back = await leader(90_000);
+    await waitFor(`${back.id} continues the group`, async () => {
+      const r = await back.client().json<{ items: { labels: Record<string, string>; groups: { dedup_key: string }[] }[] }>('GET', '/api/v1/alerts');
+      return r.items.some((a) => a.labels.alertname === 'node_down' && a.groups.some((g) => g.dedup_key === key));
+    }, 60_000, 200);
+    await waitFor('the leader\'s next step reaches the webhook', () => hook.accepted.some((r) => r.body.dedup_key === key), 4 * WAIT_MS, 200);
+    expect(keys()).toEqual(new Set([key]));
+
     // The node is back: the incident is resolved with the same dedup_key.
     source.model.node[1] = makeNode('sim', 'node2');
     await waitFor('node-down resolved in PagerDuty', () => nodeDown('resolve').some((r) => r.body.dedup_key === key), 60_000, 100);
     expect(new Set(nodeDown('resolve').map((r) => r.body.dedup_key))).toEqual(new Set([key]));
+    // The alert history is the region's: a hub that does not lead shows the resolved node-down.
+    const other = hubs.find((h) => h !== back)!;
+    await waitFor(`${other.id}'s history shows the resolved node-down`, async () => {
+      const r = await other.client().json<{ items: { labels: Record<string, string>; resolved_at: string | null }[] }>('GET', '/api/v1/alerts/history');
+      return r.items.some((h) => h.labels.alertname === 'node_down' && h.labels.node === 'node2' && !!h.resolved_at);
+    }, 30_000, 200);
     expect(pd.refused).toEqual([]);
   }, 400_000);
 });

@@ -73,6 +73,7 @@ const webhook = z.object({
   ...common,
   url: url.describe('Where the JSON is POSTed.'),
   secret: z.string().min(8).optional().describe('HMAC-SHA256 key: the X-Sfleet-Signature header is sha256=<hex> of "<timestamp>.<body>".'),
+  format: z.enum(['sfleet', 'alertmanager']).default('sfleet').describe('sfleet: the notification as is; alertmanager: Alertmanager\'s webhook payload (version 4), for receivers written for it (acknowledgements, which it has no status for, are not sent).'),
 }).strict();
 
 const mqtt = z.object({
@@ -110,6 +111,7 @@ const servicenow = z.object({
   category: z.string().min(1).optional().describe('The category of new incidents.'),
   urgency: bySeverity('urgency'),
   impact: bySeverity('impact'),
+  acknowledged_state: z.string().regex(/^\d{1,3}$/).default('2').describe('The incident state set on an acknowledgement (2: In Progress).'),
   resolved_state: z.string().regex(/^\d{1,3}$/).default('6').describe('The incident state set on resolve (6: Resolved).'),
   close_code: z.string().min(1).default('Solved (Permanently)').describe('The close_code set on resolve (a choice of the instance\'s close_code field).'),
 }).strict().superRefine(oneCredential);

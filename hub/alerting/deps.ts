@@ -19,6 +19,8 @@ export interface AlertingDeps {
   dataDir?: string;
   /** A hub group: the alerting state lives in this region-wide document, written under the leader's fence. */
   shared?: FencedDocument;
+  /** A hub group: the region's delivery log and alert history (shared-log.ts), under the same fence. */
+  sharedLog?: FencedDocument;
   /**
    * A hub group: the leader's lease TTL and who leads now (null: nobody, or etcd unreachable).
    * With no leader for longer than afterMs + 10 s every hub pages by itself (headless.ts).

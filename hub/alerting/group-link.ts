@@ -7,10 +7,10 @@
 //    signature header and token) and the leader's answer goes back. PagerDuty's one URL (a load
 //    balancer over the group) works on any hub.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
 import { UnavailableError } from '../../shared/errors/index.js';
-import { tlsOptionsOf, type TlsMaterial } from '../../shared/tls/index.js';
+import type { TlsMaterial } from '../../shared/tls/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import { postToPeer } from '../peers/index.js';
 import type { SecurityStore } from '../security-store/index.js';
 import type { AckLinks } from './ack-link.js';
 
@@ -82,36 +82,12 @@ export class HttpsLeaderRelay implements LeaderRelay {
     if (leader === this.deps.hubId) throw new AlertingLeaderUnavailableError('this hub is becoming the leader: try again shortly');
     const member = (await this.deps.members()).items.find((m) => m.hub_id === leader);
     if (!member?.http_url) throw new AlertingLeaderUnavailableError(`the leader ${leader} is not in the membership list`);
-    const { tls } = this.deps;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, member.http_url),
-        {
-          method: 'POST',
-          headers: { ...headers, 'content-length': String(body.length), [RELAYED_BY_HEADER]: this.deps.hubId },
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          ...tlsOptionsOf(tls),
-          rejectUnauthorized: true,
-          agent: false,
-          timeout: this.deps.timeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_ANSWER) req.destroy(new Error('the answer is too large'));
-            else chunks.push(c);
-          });
-          res.on('error', reject);
-          res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: String(res.headers['content-type'] ?? 'application/json'), body: Buffer.concat(chunks).toString('utf8') }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.deps.timeoutMs} ms`)));
-      req.on('error', (err) => reject(new AlertingLeaderUnavailableError(`the leader ${leader} cannot be reached: ${err.message}`)));
-      req.end(body);
-    });
+    const headersOut = { ...headers, [RELAYED_BY_HEADER]: this.deps.hubId };
+    try {
+      const a = await postToPeer(new URL(path, member.http_url), { tls: this.deps.tls, headers: headersOut, body, timeoutMs: this.deps.timeoutMs, maxAnswer: MAX_ANSWER });
+      return { status: a.status || 502, contentType: a.contentType || 'application/json', body: a.body };
+    } catch (err) {
+      throw new AlertingLeaderUnavailableError(`the leader ${leader} cannot be reached: ${(err as Error).message}`);
+    }
   }
 }

@@ -11,10 +11,12 @@ import type { FencedDocument } from '../replication/index.js';
 import { Alerting } from './alerting.js';
 import type { ChannelConfig } from './config.js';
 import { config, Fleet } from './fleet-fixture.js';
+import { HEADLESS_GRACE_MS } from './headless.js';
 import type { Notification, Notifier } from './notify/index.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
 const MIN = 60_000;
+const TTL = 3_000;
 
 class MemoryDocument implements FencedDocument {
   fence = 0;
@@ -54,17 +56,20 @@ function term(token: number): { ctx: LeaderContext; end: () => void } {
   return { ctx: { region: 'eu', hubId: 'h', token, signal: c.signal, assertLeading: () => undefined, put: async () => undefined, get: async () => undefined }, end: () => c.abort() };
 }
 
-function setup() {
+/** `leaderless`: the hubs page alone after the lease TTL + 10 s without a leader (headless.ts). */
+function setup(opts: { leaderless?: () => string | null; evaluation?: string; sharedLog?: MemoryDocument } = {}) {
   const clock = new ManualClock(Date.parse('2026-12-07T03:00:00Z'));
   const fleet = new Fleet(clock);
   const doc = new MemoryDocument();
   const channels = new Channels();
   const cfg = config({
-    evaluation_interval: '1h',
+    evaluation_interval: opts.evaluation ?? '1h',
     rules: { node_down: { severity: 'critical', for: 0 }, partition_nodes_unavailable: { enabled: false } },
     policies: { critical: { escalation_time: '5m', channels: ['pagerduty', 'slack'], repeat: 3 } },
   });
-  const hub = (id: string) => new Alerting(cfg, { state: fleet.state, logger, clock, region: 'eu', shared: doc, notifiers: channels.factory(id), sleep: async () => undefined });
+  const leaderless = opts.leaderless ? { leaderless: { afterMs: TTL, leader: opts.leaderless } } : {};
+  const log = opts.sharedLog ? { sharedLog: opts.sharedLog } : {};
+  const hub = (id: string) => new Alerting(cfg, { state: fleet.state, logger, clock, region: 'eu', shared: doc, notifiers: channels.factory(id), sleep: async () => undefined, ...leaderless, ...log });
   return { clock, fleet, doc, channels, a: hub('a'), b: hub('b') };
 }
 
@@ -162,5 +167,70 @@ describe('alerting in a hub group: the state is the region\'s, under the leader\
     await a.tick();
     await a.idle();
     expect(channels.of('a')).toEqual(['pagerduty:firing:1', 'slack:firing:1']);
+  });
+  it('a leader back after a spell without one continues its groups: the same dedup_key (one PagerDuty incident), then the resolve', async () => {
+    let leader: string | null = null;
+    const { clock, fleet, doc, channels, a, b } = setup({ leaderless: () => leader, evaluation: '20ms' });
+    fleet.down('n1');
+    // No leader for longer than the lease TTL + 10 s: both hubs page PagerDuty alone, with one key.
+    const warn = vi.spyOn(logger, 'warn');
+    const alone = () => warn.mock.calls.filter((c) => String(c[1]).includes('no leader for longer')).length;
+    clock.advance(TTL + HEADLESS_GRACE_MS + 1);
+    // Each hub says so as it starts, then evaluates at once (the group opens; group_wait runs).
+    await vi.waitFor(() => expect(alone()).toBe(2));
+    expect(channels.sent).toEqual([]);
+    clock.advance(10_000); // group_wait
+    await vi.waitFor(() => expect([channels.of('a'), channels.of('b')]).toEqual([['pagerduty:firing:1'], ['pagerduty:firing:1']]));
+    const dedup = channels.sent[0].n.dedup_key;
+    expect(channels.sent[1].n.dedup_key).toBe(dedup);
+
+    // a leads again: it continues the group it paged alone, not a new incident.
+    leader = 'a';
+    const ta = await lead(a, doc, 40);
+    await vi.waitFor(() => expect(a.list().map((x) => x.groups.map((g) => g.dedup_key))).toEqual([[dedup]]));
+    clock.advance(5 * MIN); // the escalation's next step, from the leader, to every channel
+    await vi.waitFor(() => expect(channels.of('a').slice(1)).toEqual(['pagerduty:firing:2', 'slack:firing:2']));
+    fleet.up('n1');
+    clock.advance(3 * MIN); // keep_firing_for 2m
+    await vi.waitFor(() => expect(channels.of('a').slice(3)).toEqual(['pagerduty:resolved:2', 'slack:resolved:2']));
+    await a.idle();
+    expect(new Set(channels.sent.map((s) => s.n.dedup_key))).toEqual(new Set([dedup]));
+    expect(channels.of('b')).toEqual(['pagerduty:firing:1']);
+    ta.end();
+    warn.mockRestore();
+    await a.close();
+    await b.close();
+  });
+  it('the delivery log and the alert history are the region\'s: a follower and the next leader answer what the leader sent and resolved', async () => {
+    const logDoc = new MemoryDocument();
+    const { clock, fleet, doc, channels, a, b } = setup({ sharedLog: logDoc, evaluation: '20ms' });
+    fleet.down('n1');
+    const ta = await lead(a, doc, 50);
+    clock.advance(10_000); // group_wait
+    await vi.waitFor(() => expect(channels.of('a')).toEqual(['pagerduty:firing:1', 'slack:firing:1']));
+    await a.idle();
+    const sent = a.listDeliveries({}).map((d) => `${d.channel}:${d.outcome}`);
+    expect(sent).toEqual(['pagerduty:delivered', 'slack:delivered']);
+    // b follows: the same deliveries, though b sent nothing.
+    await vi.waitFor(() => expect(b.listDeliveries({}).map((d) => `${d.channel}:${d.outcome}`)).toEqual(sent));
+    expect(channels.of('b')).toEqual([]);
+    fleet.up('n1');
+    clock.advance(3 * MIN); // keep_firing_for 2m: resolved
+    await vi.waitFor(() => expect(b.listHistory({}).map((h) => [h.labels.node, h.timeline.map((e) => e.what)])).toEqual([['n1', ['fired', 'notified', 'notified', 'resolved', 'notified', 'notified']]]));
+    // a stops leading; b leads and still answers a's deliveries and history, with its own after them.
+    ta.end();
+    const tb = await lead(b, doc, 51);
+    fleet.down('n2');
+    await vi.waitFor(() => expect(b.list().some((x) => x.labels.node === 'n2' && x.groups.length > 0)).toBe(true));
+    clock.advance(10_000); // group_wait
+    await vi.waitFor(() => expect(channels.of('b')).toEqual(['pagerduty:firing:1', 'slack:firing:1']));
+    await b.idle();
+    expect(b.listDeliveries({}).map((d) => `${d.channel}:${d.status}`)).toEqual(['pagerduty:firing', 'slack:firing', 'pagerduty:resolved', 'slack:resolved', 'pagerduty:firing', 'slack:firing']);
+    expect(b.listHistory({}).map((h) => h.labels.node)).toEqual(['n1']);
+    // The deposed a writes nothing over it: its copy of the log is refused by the fence.
+    expect(logDoc.fence).toBe(51);
+    tb.end();
+    await a.close();
+    await b.close();
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../shared/clock/index.js';
 import type { GroupState } from './dispatch/index.js';
 import { config, Fleet } from './fleet-fixture.js';
-import { HeadlessPaging, HEADLESS_GRACE_MS } from './headless.js';
+import { HANDOVER_MAX_MS, HeadlessPaging, HEADLESS_GRACE_MS } from './headless.js';
 import { buildRules, clusterFacts, NO_HUB_FACTS, type RuleContext } from './rules/index.js';
 import { Silences } from './silences/index.js';
 
@@ -63,5 +63,25 @@ describe('headless paging (no leader for longer than the lease TTL + 10 s)', () 
     const h = hub();
     h.due(clock.now());
     expect(h.evaluate(ctx(), silences).map((s) => s.group.dedup_key)).toEqual(['sfleet-from-the-leader']);
+  });
+  it('hands its open groups to this hub\'s term as leader once, as only PagerDuty heard them; a spell over 10 min ago is not handed', () => {
+    const { clock, fleet, hub, ctx, silences } = setup();
+    const h = hub();
+    fleet.down('n1');
+    clock.advance(TTL + HEADLESS_GRACE_MS + 1);
+    h.due(clock.now());
+    const [sent] = h.evaluate(ctx(), silences);
+    expect(h.leaderSeen(clock.now())).toBe(true);
+    const spell = h.handOver(clock.now());
+    expect(spell.groups.map((g) => [g.dedup_key, g.step, g.channels_notified])).toEqual([[sent.group.dedup_key, 1, ['pagerduty']]]);
+    expect(spell.alerts.map((a) => a.fingerprint)).toEqual(sent.group.alerts);
+    expect(h.handOver(clock.now()).groups).toEqual([]);
+    // Another spell, whose leader came back long before this hub leads: nothing to continue.
+    clock.advance(TTL + HEADLESS_GRACE_MS + 1);
+    h.due(clock.now());
+    expect(h.evaluate(ctx(), silences)).toHaveLength(1);
+    h.leaderSeen(clock.now());
+    clock.advance(HANDOVER_MAX_MS + 1);
+    expect(h.handOver(clock.now()).groups).toEqual([]);
   });
 });

@@ -33,8 +33,13 @@ export interface AlertHistory {
 /** A storm's repeats: an alert keeps its first entries, then only the resolve. */
 const MAX_ENTRIES = 200;
 
+/** One alert episode: the same one from the region's shared log replaces this hub's copy. */
+const episodeOf = (h: AlertHistory): string => `${h.fingerprint}|${h.fired_at}`;
+
 export class AlertHistoryBook {
-  private readonly closed: AlertHistory[] = [];
+  private closed: AlertHistory[] = [];
+  /** Counts changes of the resolved history (a hub group's leader shares it when it moved). */
+  version = 0;
 
   /** `onError`: the history file could not be written (kept in memory meanwhile). */
   constructor(private readonly open: Record<string, AlertHistory>, private readonly path: string | undefined, private readonly onError: (err: Error) => void, private readonly capacity = 1_000) {
@@ -91,6 +96,22 @@ export class AlertHistoryBook {
     this.save();
   }
 
+  /** The resolved timelines, oldest first (a hub group's shared log). */
+  closedList(): AlertHistory[] {
+    return this.closed;
+  }
+
+  /** A hub group: the region's resolved timelines (shared-log.ts) replace this hub's copies and join the rest. */
+  mergeClosed(list: readonly AlertHistory[]): void {
+    const theirs = new Map(list.map((h) => [episodeOf(h), h]));
+    if (!theirs.size) return;
+    const before = JSON.stringify(this.closed);
+    const merged = [...this.closed.filter((h) => !theirs.has(episodeOf(h))), ...theirs.values()];
+    merged.sort((a, b) => ((a.resolved_at ?? '') < (b.resolved_at ?? '') ? -1 : (a.resolved_at ?? '') > (b.resolved_at ?? '') ? 1 : 0));
+    this.closed = merged.slice(-this.capacity);
+    if (JSON.stringify(this.closed) !== before) this.save();
+  }
+
   /** Resolved alerts, newest first. */
   list(q: { cluster?: string | undefined; limit?: number | undefined } = {}): AlertHistory[] {
     const out = this.closed.filter((h) => !q.cluster || h.labels.cluster === q.cluster).reverse();
@@ -98,6 +119,7 @@ export class AlertHistoryBook {
   }
 
   private save(): void {
+    this.version++;
     if (!this.path) return;
     try {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });

@@ -5,10 +5,10 @@
 // agent only (CommandRouter.runForwarded), so a stale owner record cannot make a loop. A forward
 // whose connection breaks (the answer may be lost after the agent ran it) is sent again with the
 // same idempotency key, and the agent answers the repeat with its first result.
-import { request } from 'node:https';
 import { Command, CommandResult } from '../../generated/fleet/v1/agent.js';
 import { BadRequestError } from '../../shared/errors/index.js';
-import { tlsOptionsOf, type TlsMaterial } from '../../shared/tls/index.js';
+import type { TlsMaterial } from '../../shared/tls/index.js';
+import { postToPeer, PeerTimeoutError } from '../peers/index.js';
 import type { CommandForwarding } from './command-router.js';
 import { AgentCommandTimeoutError, AgentNotConnectedError } from './errors.js';
 
@@ -17,9 +17,6 @@ export const FORWARD_PATH = '/api/v1/forwarded-commands';
 const MAX_ANSWER = 16 * 1024 * 1024;
 /** Sends of one keyed command when the connection breaks (a command without a key is sent once). */
 const SENDS = 3;
-
-/** No answer within the timeout: the command may still be running, so it is not sent again. */
-class ForwardTimeout extends Error {}
 
 export interface PeerForwardingDeps {
   hubId: string;
@@ -44,8 +41,8 @@ export class PeerForwarding implements CommandForwarding {
     let answer: { status: number; text: string } | undefined;
     for (let sent = 1; !answer; sent++) {
       answer = await this.post(url, Command.toJSON(command)).catch(async (err: Error) => {
-        // No answer in time: the command may be running there (a submit keeps its quota reservation).
-        if (err instanceof ForwardTimeout) throw new AgentCommandTimeoutError(`hub ${hub}, which holds the agent of cluster ${cluster}, did not answer: ${err.message}`);
+        // No answer in time: the command may be running there (a submit keeps its quota reservation), so it is not sent again.
+        if (err instanceof PeerTimeoutError) throw new AgentCommandTimeoutError(`hub ${hub}, which holds the agent of cluster ${cluster}, did not answer: ${err.message}`);
         if (sent >= sends) throw new AgentNotConnectedError(`hub ${hub}, which holds the agent of cluster ${cluster}, cannot be reached: ${err.message}`);
         await new Promise((r) => setTimeout(r, 100 * sent));
         return undefined;
@@ -65,38 +62,9 @@ export class PeerForwarding implements CommandForwarding {
   }
 
   /** One POST under the command timeout (plus a second for the hop); rejects on network and TLS failures. */
-  private post(url: URL, body: unknown): Promise<{ status: number; text: string }> {
-    const payload = Buffer.from(JSON.stringify(body));
-    const { tls } = this.deps;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': String(payload.length), accept: 'application/json' },
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          ...tlsOptionsOf(tls),
-          rejectUnauthorized: true,
-          agent: false,
-          timeout: this.opts.timeoutMs + 1_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_ANSWER) req.destroy(new Error('the answer is too large'));
-            else chunks.push(chunk);
-          });
-          res.on('error', reject);
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new ForwardTimeout(`no answer within ${this.opts.timeoutMs + 1_000} ms`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+  private async post(url: URL, body: unknown): Promise<{ status: number; text: string }> {
+    const headers = { 'content-type': 'application/json', accept: 'application/json' };
+    const a = await postToPeer(url, { tls: this.deps.tls, headers, body: Buffer.from(JSON.stringify(body)), timeoutMs: this.opts.timeoutMs + 1_000, maxAnswer: MAX_ANSWER });
+    return { status: a.status, text: a.body };
   }
 }

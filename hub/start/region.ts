@@ -106,8 +106,8 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     agents: () => ingest.reports.list(),
     hub: () => ({ etcd: leadership.status().etcd, redis: replication ? replication.redisStatus() : 'off', ...(audit.writable ? {} : { auditFailing: 'the last write failed; changes are refused' }) }),
     ...(config.regions?.peers.length ? { probePeers: () => federation.probe() } : {}),
-    // A hub group with Redis: the alerting state is the region's, written under the leader's fence.
-    ...(replication && leadership instanceof EtcdLeadership ? { shared: replication.document('alerting') } : {}),
+    // A hub group with Redis: the alerting state, delivery log and history are the region's, written under the leader's fence.
+    ...(replication && leadership instanceof EtcdLeadership ? { shared: replication.document('alerting'), sharedLog: replication.document('alerting-log') } : {}),
     // Paging must not depend on etcd: leaderless for longer than the lease TTL + 10 s, every hub pages.
     ...(config.etcd && leadership instanceof EtcdLeadership ? { leaderless: { afterMs: config.etcd.lease_ttl, leader: () => leadership.status().leader } } : {}),
     ...alertingTestHook(logger),

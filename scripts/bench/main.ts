@@ -38,6 +38,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'watch-revocation', run: (ctx) => import('./suites/watch-revocation.js').then((m) => m.watchRevocationBench(ctx)), produces: ['watch_revoked_cert_end_p99_ms', 'watch_revoked_token_end_p99_ms', 'watch_group_logout_end_p99_ms'] },
   { name: 'tenants', run: (ctx) => import('./suites/tenants.js').then((m) => m.tenantsBench(ctx)), produces: ['tenant_flood_p99_ratio', 'tenant_flood_new_tls_p99_ratio', 'admission_p99_ms'] },
   { name: 'metrics', run: (ctx) => import('./suites/metrics.js').then((m) => m.metricsBench(ctx)), produces: ['metrics_fleet_series_100k_jobs', 'metrics_fleet_series_100k_jobs_accounts_everywhere', 'metrics_scrape_1m_jobs_ms', 'metrics_scrape_longest_turn_ms', 'metrics_scrape_query_p99_ratio'] },
+  { name: 'alerting', run: (ctx) => import('./suites/alerting.js').then((m) => m.alertingBench(ctx)), produces: ['alert_notify_p50_ms', 'alert_notify_p99_ms', 'alert_rules_ingest_ratio'] },
   { name: 'dashboard', run: (ctx) => import('./suites/dashboard.js').then((m) => m.dashboardBench(ctx)), produces: ['dashboard_first_rows_ms', 'dashboard_filter_ms', 'dashboard_query_p50_ms', 'dashboard_query_p99_ms', 'dashboard_jobs_long_tasks', 'dashboard_overview_long_tasks', 'dashboard_initial_js_kb'] },
 ];
 

@@ -305,16 +305,18 @@ const JIRA_WORKFLOW: Record<string, { id: string; name: string; to: string }[]> 
  * add comment, get and do transitions, search by JQL (labels only). Errors as Jira answers them:
  * { errorMessages: [...], errors: { field: message } }.
  */
-export function jiraReceiver(creds: Credentials, project: string, issueTypes = ['Bug', 'Task']): RestReceiver & { issues: Map<string, JiraIssue> } {
+/** `dataCenter`: search at /rest/api/2/search as Jira Data Center (which has no /search/jql, Cloud's). */
+export function jiraReceiver(creds: Credentials, project: string, issueTypes = ['Bug', 'Task'], opts: { dataCenter?: boolean } = {}): RestReceiver & { issues: Map<string, JiraIssue> } {
   const issues = new Map<string, JiraIssue>();
   const fail = (status: number, refuse: string, errors: Record<string, string> = {}): RestAnswer => ({ refuse, status, body: { errorMessages: Object.keys(errors).length ? [] : [refuse], errors } });
   const receiver: RestReceiver = new RestReceiver((r): RestAnswer => {
     if (!authorized(r, creds)) return fail(401, 'You are not authenticated. Authentication required to perform this operation.');
     if (r.method === 'POST' && !String(r.headers['content-type']).startsWith('application/json')) return fail(415, 'Unsupported Media Type');
-    if (r.path === '/rest/api/2/search/jql' && r.method === 'GET') {
+    if (r.path === (opts.dataCenter ? '/rest/api/2/search' : '/rest/api/2/search/jql') && r.method === 'GET') {
       const label = /labels = "([^"]+)"/.exec(r.query.get('jql') ?? '')?.[1];
       const open = [...issues.values()].filter((i) => (i.fields.labels as string[]).includes(label ?? '') && i.status !== 'Done');
-      return { status: 200, body: { issues: open.map((i) => ({ id: i.key, key: i.key })), isLast: true } };
+      const found = open.map((i) => ({ id: i.key, key: i.key }));
+      return { status: 200, body: opts.dataCenter ? { startAt: 0, maxResults: 1, total: found.length, issues: found } : { issues: found, isLast: true } };
     }
     if (r.path === '/rest/api/2/issue' && r.method === 'POST') {
       const f = (r.body.fields ?? {}) as { project?: { key?: string }; issuetype?: { name?: string }; summary?: unknown; description?: unknown; labels?: unknown };

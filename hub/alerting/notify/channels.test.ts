@@ -97,6 +97,31 @@ describe('channels against receivers that check each request as the API document
     expect(hook.refused.at(-1)?.why).toBe('bad signature');
   });
 
+  it('webhook with format alertmanager: Alertmanager\'s version 4 payload, signed, with the Idempotency-Key; resolved too; an acknowledgement is not sent', async () => {
+    const { d } = deliverer([{ type: 'webhook', name: 'am', url: `${hook.url}/hook`, secret: SECRET, format: 'alertmanager' }]);
+    const before = hook.accepted.length;
+    const n = note();
+    expect(await d.deliver('am', n)).toBe('delivered');
+    const got = hook.accepted[before];
+    expect(got.headers['idempotency-key']).toBe(n.id);
+    expect(got.body).toEqual({
+      version: '4',
+      groupKey: n.group_key,
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'am',
+      groupLabels: n.group_labels,
+      commonLabels: n.alerts[0].labels,
+      commonAnnotations: { summary: n.alerts[0].summary },
+      externalURL: new URL(n.ack_url!).origin,
+      alerts: [{ status: 'firing', labels: n.alerts[0].labels, annotations: { summary: n.alerts[0].summary }, startsAt: n.alerts[0].starts_at ?? '0001-01-01T00:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: n.alerts[0].fingerprint }],
+    });
+    expect(await d.deliver('am', note('acknowledged'))).toBe('delivered');
+    expect(hook.accepted.length).toBe(before + 1);
+    expect(await d.deliver('am', note('resolved'))).toBe('delivered');
+    expect(hook.accepted[before + 1].body).toMatchObject({ version: '4', status: 'resolved' });
+  });
+
   it('e-mail over a real SMTP server with AUTH: text and HTML with the ack link; a wrong password is rejected', async () => {
     const { d, close } = deliverer([
       { type: 'email', endpoint: 'oncall@example.com', from: 'sfleet@example.com', smtp: { host: '127.0.0.1', port: smtp.port, username: 'pager', password: 's3cret' } },
@@ -132,16 +157,17 @@ describe('ServiceNow: one incident per episode, kept by sys_id', () => {
   afterAll(async () => snow.close());
   const config = (extra: Record<string, unknown> = {}) => ({ type: 'servicenow', instance: 'company.service-now.com', url: snow.url, ...SNOW, assignment_group: 'HPC Ops', ...extra });
 
-  it('creates the incident, adds work notes on the repeat and the acknowledgement, and resolves it with close_code and close_notes', async () => {
+  it('creates the incident, adds work notes on the repeat and the acknowledgement (which sets In Progress), and resolves it with close_code and close_notes', async () => {
     const { d, tickets } = deliverer([config()]);
     const n = note('firing', { dedup_key: 'sfleet-snow-1' });
     expect(await d.deliver('servicenow', n)).toBe('delivered');
     expect(await d.deliver('servicenow', { ...n, id: 'n2', step: 2 })).toBe('delivered');
+    expect([...snow.incidents.values()].find((i) => i.correlation_id === 'sfleet-snow-1')?.state).toBe('1'); // New
     expect(await d.deliver('servicenow', note('acknowledged', { dedup_key: 'sfleet-snow-1', acked_by: 'ana' }))).toBe('delivered');
     expect(snow.refused).toEqual([]);
     const incidents = [...snow.incidents.values()].filter((i) => i.correlation_id === 'sfleet-snow-1');
     expect(incidents).toHaveLength(1);
-    expect(incidents[0]).toMatchObject({ short_description: n.title, urgency: '1', impact: '1', assignment_group: 'HPC Ops', state: '1' });
+    expect(incidents[0]).toMatchObject({ short_description: n.title, urgency: '1', impact: '1', assignment_group: 'HPC Ops', state: '2' });
     expect(incidents[0].work_notes).toEqual([expect.stringContaining('step 2'), 'Acknowledged in sfleet by ana.']);
     expect(tickets.get('servicenow', 'sfleet-snow-1')).toBe(incidents[0].sys_id);
     expect(await d.deliver('servicenow', note('resolved', { dedup_key: 'sfleet-snow-1' }))).toBe('delivered');
@@ -199,6 +225,21 @@ describe('Jira: one issue per episode, comments on repeats, the resolve transiti
     expect([...jira.issues.values()].filter((i) => (i.fields.labels as string[]).includes('sfleet-jira-2'))).toHaveLength(1);
     expect(await next.d.deliver('jira', note('resolved', { dedup_key: 'sfleet-jira-2' }))).toBe('rejected');
     expect(next.log.list().at(-1)?.reason).toMatch(/offers no transition named "Close Issue"; it offers: Start Progress, Done/);
+  });
+
+  it('Jira Data Center (no /search/jql): a failover redelivery finds the issue through /search instead of opening a second', async () => {
+    const dc = await jiraReceiver(JIRA, 'HPC', ['Bug'], { dataCenter: true }).start();
+    try {
+      const cfg = { type: 'jira', url: dc.url, project: 'HPC', issue_type: 'Bug', ...JIRA };
+      expect(await deliverer([cfg]).d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-dc' }))).toBe('delivered');
+      const next = deliverer([cfg]);
+      expect(await next.d.deliver('jira', note('firing', { dedup_key: 'sfleet-jira-dc', possible_duplicate: true }))).toBe('delivered');
+      expect(dc.issues.size).toBe(1);
+      expect(dc.accepted.filter((r) => r.path === '/rest/api/2/search')).toHaveLength(1);
+      expect(dc.refused.map((r) => r.why)).toEqual([expect.stringContaining('no REST resource at GET /rest/api/2/search/jql')]);
+    } finally {
+      await dc.close();
+    }
   });
 
   it('a project key the site does not have is rejected with Jira\'s field error', async () => {

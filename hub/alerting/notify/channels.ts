@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../config.js';
 import { postJson } from './http.js';
-import type { Notifier, SendResult } from './notifier.js';
+import type { Notification, Notifier, SendResult } from './notifier.js';
 
 type Of<T extends ChannelConfig['type']> = Extract<ChannelConfig, { type: T }>;
 
@@ -63,11 +63,40 @@ export function webhookNotifier(c: Of<'webhook'>): Notifier {
     name: c.name,
     type: c.type,
     async send(n, signal): Promise<SendResult> {
-      const body = JSON.stringify({ version: '1', ...n });
+      if (c.format === 'alertmanager' && n.status === 'acknowledged') return { outcome: 'delivered', detail: 'not sent: the Alertmanager payload has no acknowledged status' };
+      const body = JSON.stringify(c.format === 'alertmanager' ? alertmanagerPayload(c.name, n) : { version: '1', ...n });
       const ts = String(Math.floor(Date.now() / 1000));
       const headers: Record<string, string> = { 'idempotency-key': n.id, 'x-sfleet-timestamp': ts };
       if (c.secret) headers['x-sfleet-signature'] = `sha256=${createHmac('sha256', c.secret).update(`${ts}.${body}`).digest('hex')}`;
       return postJson(c.url, body, headers, signal);
     },
+  };
+}
+
+/** Alertmanager's webhook payload (version 4), as its webhook_config receivers expect it. */
+export function alertmanagerPayload(receiver: string, n: Notification): Record<string, unknown> {
+  const common = (pick: (a: Notification['alerts'][number]) => Record<string, string>): Record<string, string> => {
+    const [first, ...rest] = n.alerts.map(pick);
+    return Object.fromEntries(Object.entries(first ?? {}).filter(([k, v]) => rest.every((o) => o[k] === v)));
+  };
+  return {
+    version: '4',
+    groupKey: n.group_key,
+    truncatedAlerts: 0,
+    status: n.status === 'resolved' ? 'resolved' : 'firing',
+    receiver,
+    groupLabels: n.group_labels,
+    commonLabels: common((a) => a.labels),
+    commonAnnotations: common((a) => ({ summary: a.summary })),
+    externalURL: n.ack_url ? new URL(n.ack_url).origin : '',
+    alerts: n.alerts.map((a) => ({
+      status: a.status,
+      labels: a.labels,
+      annotations: { summary: a.summary },
+      startsAt: a.starts_at ?? '0001-01-01T00:00:00Z',
+      endsAt: a.ends_at ?? '0001-01-01T00:00:00Z',
+      generatorURL: '',
+      fingerprint: a.fingerprint,
+    })),
   };
 }

@@ -30,9 +30,14 @@ export interface DeliveryQuery {
   limit?: number;
 }
 
+/** One attempt's identity: the same record merged twice (a hub group's shared log) is kept once. */
+const idOf = (r: DeliveryRecord): string => `${r.notification_id}|${r.channel}|${r.recipient ?? ''}|${r.attempt}|${r.at}`;
+
 export class DeliveryLog {
   private items: DeliveryRecord[] = [];
   private lines = 0;
+  /** Counts changes (a hub group's leader writes the shared log when it moved). */
+  version = 0;
 
   constructor(private readonly path: string | undefined, private readonly capacity = 5_000) {
     if (!path || !existsSync(path)) return;
@@ -49,6 +54,7 @@ export class DeliveryLog {
   }
 
   add(record: DeliveryRecord): void {
+    this.version++;
     this.items.push(record);
     if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
     if (!this.path) return;
@@ -60,6 +66,20 @@ export class DeliveryLog {
       appendFileSync(this.path, JSON.stringify(record) + '\n', { mode: 0o600 });
       this.lines++;
     }
+  }
+
+  /** The newest `n` records, oldest first. */
+  recent(n: number): DeliveryRecord[] {
+    return this.items.slice(-n);
+  }
+
+  /** A hub group: the region's records (shared-log.ts) join this hub's, each once, in time order. */
+  merge(records: readonly DeliveryRecord[]): void {
+    const known = new Set(this.items.map(idOf));
+    const added = records.filter((r) => !known.has(idOf(r)));
+    if (!added.length) return;
+    for (const r of added) this.add(r);
+    this.items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   /** Oldest first: the newest `limit` that match. */

@@ -3,7 +3,8 @@
 // repeats and the acknowledgement comment on it; the resolve looks up the issue's transitions
 // (GET .../transitions) and applies the one named resolve_transition: transition ids differ
 // between workflows, so none is ever assumed. A redelivery after a failover
-// (possible_duplicate) that finds no key searches for the episode's label before creating.
+// (possible_duplicate) that finds no key searches for the episode's label before creating
+// (Cloud's /search/jql, else Data Center's /search).
 import type { ChannelConfig } from '../config.js';
 import { authorization, jsonOf, request, type HttpAnswer } from './http.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
@@ -19,7 +20,9 @@ export function jiraNotifier(c: JiraConfig, tickets: TicketRefs): Notifier {
 
   async function find(n: Notification, signal: AbortSignal): Promise<string | undefined | HttpAnswer> {
     const q = new URLSearchParams({ jql: `project = "${c.project}" AND labels = "${n.dedup_key}" AND statusCategory != Done`, fields: 'key', maxResults: '1' });
-    const res = await call('GET', `/search/jql?${q}`, undefined, signal);
+    let res = await call('GET', `/search/jql?${q}`, undefined, signal);
+    // Jira Data Center (and Server) have no /search/jql (Cloud's); their search is /search.
+    if (res.outcome === 'rejected' && res.status === 404) res = await call('GET', `/search?${q}`, undefined, signal);
     if (res.outcome !== 'delivered') return res;
     const key = (jsonOf(res)?.issues as { key?: string }[] | undefined)?.[0]?.key;
     return typeof key === 'string' ? key : undefined;

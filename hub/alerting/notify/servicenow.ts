@@ -66,7 +66,7 @@ function createBody(c: ServiceNowConfig, n: Notification): Record<string, string
 
 function updateBody(c: ServiceNowConfig, n: Notification): Record<string, string> {
   if (n.status === 'resolved') return { state: c.resolved_state, close_code: c.close_code, close_notes: `Resolved in sfleet: ${n.text}`, work_notes: `Resolved: ${n.text}` };
-  if (n.status === 'acknowledged') return { work_notes: `Acknowledged in sfleet${n.acked_by ? ` by ${n.acked_by}` : ''}.` };
+  if (n.status === 'acknowledged') return { state: c.acknowledged_state, work_notes: `Acknowledged in sfleet${n.acked_by ? ` by ${n.acked_by}` : ''}.` };
   return { work_notes: `Still firing, not acknowledged (step ${n.step}): ${n.text}${n.ack_url ? `\nAcknowledge: ${n.ack_url}` : ''}` };
 }
 

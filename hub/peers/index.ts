@@ -1,0 +1,1 @@
+export { postToPeer, PeerTimeoutError, type PeerAnswer, type PeerPost } from './post.js';
