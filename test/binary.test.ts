@@ -2,7 +2,7 @@
 // registry's build of scripts/release/node-version), it runs without node_modules, standalone,
 // as a member of a hub group (etcd + Redis), as an agent streaming to a hub, and on linux-arm64
 // (under qemu-user-static here).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -51,6 +51,26 @@ beforeAll(async () => {
 function commandsIn(help: string): string[] {
   const list = help.split(/^Commands:$/m)[1] ?? '';
   return [...list.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((name) => name !== 'help');
+}
+
+
+/** The installed binary's simulator, hub and agent, run from `dir` (hub.yaml and agent.yaml there), with the tail of each one's output. */
+function runBinaryFleet(dir: string, sim: number): { children: ChildProcess[]; output: Record<string, string> } {
+  const env = { PATH: '/usr/bin:/bin', HOME: dir };
+  const output: Record<string, string> = { sim: '', hub: '', agent: '' };
+  const child = (name: string, args: string[]) => {
+    const c = spawn('./sfleet', args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => (output[name] = (output[name] + chunk.toString('utf8')).slice(-4_000));
+    c.stdout.on('data', keep);
+    c.stderr.on('data', keep);
+    return c;
+  };
+  const children = [
+    child('sim', ['sim', '--listen', `127.0.0.1:${sim}`, '--nodes', '8', '--jobs', '40', '--token', 'bin']),
+    child('hub', ['hub', '--config', 'hub.yaml']),
+    child('agent', ['agent', '--config', 'agent.yaml']),
+  ];
+  return { children, output };
 }
 
 describe('single binary', () => {
@@ -153,20 +173,7 @@ describe('single binary', () => {
       }),
     );
     registerAuditDir(join(elsewhere, 'data', 'audit'));
-    const env = { PATH: '/usr/bin:/bin', HOME: elsewhere };
-    const output: Record<string, string> = { sim: '', hub: '', agent: '' };
-    const child = (name: string, args: string[]) => {
-      const c = spawn('./sfleet', args, { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const keep = (chunk: Buffer) => (output[name] = (output[name] + chunk.toString('utf8')).slice(-4_000));
-      c.stdout.on('data', keep);
-      c.stderr.on('data', keep);
-      return c;
-    };
-    const children = [
-      child('sim', ['sim', '--listen', `127.0.0.1:${sim}`, '--nodes', '8', '--jobs', '40', '--token', 'bin']),
-      child('hub', ['hub', '--config', 'hub.yaml']),
-      child('agent', ['agent', '--config', 'agent.yaml']),
-    ];
+    const { children, output } = runBinaryFleet(elsewhere, sim);
     try {
       const get = (path: string) => httpsCall(`https://127.0.0.1:${http}${path}`, { ca: pki('ca.pem'), cert: pki('ops.pem'), key: pki('ops-key.pem'), timeoutMs: 5_000 });
       let jobs: { items: { cluster: string }[] } | undefined;
@@ -227,20 +234,7 @@ describe('single binary', () => {
       }),
     );
     registerAuditDir(join(elsewhere, 'data', 'audit'));
-    const env = { PATH: '/usr/bin:/bin', HOME: elsewhere };
-    const output: Record<string, string> = { sim: '', hub: '', agent: '' };
-    const child = (name: string, args: string[]) => {
-      const c = spawn('./sfleet', args, { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const keep = (chunk: Buffer) => (output[name] = (output[name] + chunk.toString('utf8')).slice(-4_000));
-      c.stdout.on('data', keep);
-      c.stderr.on('data', keep);
-      return c;
-    };
-    const children = [
-      child('sim', ['sim', '--listen', `127.0.0.1:${sim}`, '--nodes', '8', '--jobs', '40', '--token', 'bin']),
-      child('hub', ['hub', '--config', 'hub.yaml']),
-      child('agent', ['agent', '--config', 'agent.yaml']),
-    ];
+    const { children, output } = runBinaryFleet(elsewhere, sim);
     try {
       await waitFor(
         "the binary's agent exports spans and renews its certificate",
