@@ -184,8 +184,13 @@ export class DeltaSpool {
     return (this.deps.clock ?? Date.now)();
   }
 
+  /**
+   * Time-based (a standby agent that takes over starts above the old active's) and always above
+   * this spool's current epoch: a new epoch in the same millisecond with a smaller random part
+   * would look older to the hubs, which drop a delta of an older epoch as a duplicate.
+   */
   private newEpoch(): number {
-    return this.now() * 1000 + Math.floor(Math.random() * 1000);
+    return Math.max(this.now() * 1000 + Math.floor(Math.random() * 1000), this.epoch + 1);
   }
 
   private startEpochInMemory(): void {
