@@ -33,9 +33,21 @@ export async function etcdTlsProblem(config: EtcdConfig, timeoutMs = 2_000): Pro
     };
     // Down or slow: not a TLS problem (the caller says "unreachable").
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT' ? undefined : `TLS with ${endpoint} failed: ${err.message}`));
+    // Only what TLS itself says is a refusal; a host that is down, unknown, unreachable or resets
+    // the connection is "unreachable" (a hub with the group's copy then starts degraded).
+    socket.on('error', (err: NodeJS.ErrnoException) => done(isTlsError(err) ? `TLS with ${endpoint} failed: ${err.message}` : undefined));
     // TLS 1.3: a refused client certificate arrives as an alert after the handshake; wait for it.
-    socket.on('secureConnect', () => setTimeout(() => done(undefined), 300));
-    socket.on('close', () => done(`${endpoint} closed the TLS connection after the handshake (client certificate refused?)`));
+    let handshaken = false;
+    socket.on('secureConnect', () => {
+      handshaken = true;
+      setTimeout(() => done(undefined), 300);
+    });
+    socket.on('close', () => done(handshaken ? `${endpoint} closed the TLS connection after the handshake (client certificate refused?)` : undefined));
   });
+}
+
+/** Node's and OpenSSL's TLS failures (certificate, alert, protocol), not the network's. */
+export function isTlsError(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return /^ERR_(SSL|TLS)_/.test(code) || /CERT|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH/.test(code) || /SSL routines|alert/i.test(code ? '' : err.message);
 }

@@ -43,7 +43,8 @@ export interface ReplicationDeps {
 
 const TICK_MS = 1_000;
 /** Redis's answers to a wrong user or password, a missing permission, and TLS that cannot be agreed. */
-const REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid username-password|certificate|self[- ]signed|SSL|TLS/i;
+// Not bare "TLS": a connection cut during the handshake is a network fault that may heal.
+const REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid username-password|certificate|self[- ]signed|SSL routines|SSL alert|tlsv1 alert|wrong version number/i;
 
 export class Replication {
   readonly keys: ReplicationKeys;

@@ -177,7 +177,9 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
 }
 
 /** etcd's answers to a wrong user or password, a role without the prefix, and a certificate it does not take. */
-const ETCD_REFUSED = /authentication failed|permission denied|user name is empty|invalid auth token|certificate|handshake|SSL|TLS/i;
+// Not bare "TLS" or "handshake": "socket disconnected before secure TLS connection was established"
+// is a network fault, and such a hub must still start degraded from its copy.
+const ETCD_REFUSED = /authentication failed|permission denied|user name is empty|invalid auth token|certificate|SSL routines|SSL alert|tlsv1 alert|wrong version number/i;
 
 /**
  * The etcd client, once etcd has answered a read: a hub told to join a region does not start
