@@ -19,6 +19,7 @@ import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
 import { WatchFeed } from '../watch/index.js';
 import { createRedis } from '../replication/index.js';
 import { redisConfigSchema } from '../config/index.js';
+import { httpConfigSchema, type HttpConfig } from '../limits/index.js';
 import { makePki } from '../../test/harness/pki.js';
 import { freePort } from '../../test/harness/ports.js';
 import { RedisBuckets } from './shared-buckets.js';
@@ -34,7 +35,7 @@ const CONFIG = `multi_tenancy:
 `;
 
 /** The hub's HTTP API with a tenant rate limiter in front (over TLS when given: a real listener). */
-function api(tokens: TokenStore, tenancy: Tenancy, limiter: TenantRateLimiter, tls?: TlsMaterial): ReturnType<typeof buildHttpApi> {
+function api(tokens: TokenStore, tenancy: Tenancy, limiter: TenantRateLimiter, tls?: TlsMaterial, http?: HttpConfig): ReturnType<typeof buildHttpApi> {
   const state = new FleetState();
   return buildHttpApi(
     {
@@ -47,6 +48,7 @@ function api(tokens: TokenStore, tenancy: Tenancy, limiter: TenantRateLimiter, t
       logger: silentLogger(),
       readiness: () => ({ ready: true, checks: {} }),
       admitTenant: (t) => limiter.admit(t),
+      ...(http ? { http } : {}),
     },
     tls,
   );
@@ -154,6 +156,41 @@ describe('a caller over its tenant rate limit, on a kept-alive connection', () =
       expect((await get('bob', bob, agents[1])).status).toBe(200);
     } finally {
       for (const a of agents) a.destroy();
+      await app.close();
+    }
+  });
+
+  it('a trusted proxy\'s connection is never held: it carries other tenants\' requests too', async () => {
+    const config = parseConfigText(z.object({ multi_tenancy: multiTenancyConfigSchema }), HOLD_CONFIG, 'hub.yaml').multi_tenancy;
+    const tenancy = new Tenancy(config);
+    const tokens = new TokenStore(mkdtempSync(join(tmpdir(), 'hold-proxy-')));
+    const [ann, bob] = ['ann', 'bob'].map((n) => tokens.create(n).token);
+    const limiter = new TenantRateLimiter((t) => tenancy.tenant(t)?.rate_limit, { clock: systemClock });
+    const pki = await makePki('hold-proxy.test');
+    const { app } = await api(tokens, tenancy, limiter, loadTls(pki.hub, 'hub'), httpConfigSchema.parse({ trusted_proxies: ['127.0.0.1/32'] }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    // The proxy's one pooled upstream connection, carrying ann's and then bob's requests.
+    const proxy = new https.Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(pki.ca), minVersion: 'TLSv1.3' });
+    const get = (token: string, client: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port, path: '/api/v1/clusters', agent: proxy, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    const sockets: { _paused?: boolean }[] = [];
+    app.server.on('secureConnection', (s) => sockets.push(s as { _paused?: boolean }));
+    try {
+      expect(await get(ann, '10.1.0.5')).toBe(200);
+      expect(await get(ann, '10.1.0.5')).toBe(429);
+      await new Promise((r) => setImmediate(r));
+      // The pooled connection is still read: bob's request on it is not parked behind ann's second.
+      expect(sockets.length).toBe(1);
+      expect(sockets[0]._paused).not.toBe(true);
+      expect(await get(bob, '10.2.0.7')).toBe(200);
+    } finally {
+      proxy.destroy();
       await app.close();
     }
   });

@@ -187,8 +187,11 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
     if (!request.raw.complete) void reply.header('connection', 'close');
     if (problem.status === 429 && typeof problem.retry_after === 'number') void reply.header('retry-after', String(problem.retry_after));
     void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
-    // Over its tenant's rate limit: its connection is not read again before its Retry-After (hold-connection.ts).
-    if (problem.code === 'SF_TENANT_RATE_LIMITED' && request.raw.complete && typeof problem.retry_after === 'number') holdConnection(reply.raw, problem.retry_after * 1000);
+    // Over its tenant's rate limit: its connection is not read again before its Retry-After
+    // (hold-connection.ts). Not a connection of a trusted proxy (http.trusted_proxies): a proxy
+    // pools its upstream connections for every tenant, and holding one would stall the others.
+    const viaProxy = request.ip !== request.raw.socket?.remoteAddress;
+    if (problem.code === 'SF_TENANT_RATE_LIMITED' && request.raw.complete && !viaProxy && typeof problem.retry_after === 'number') holdConnection(reply.raw, problem.retry_after * 1000);
   });
 
   // Thrown, so the error handler answers it like every other error (and the audit hook records it).
