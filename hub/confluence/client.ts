@@ -15,9 +15,15 @@ export interface PublishedPage {
 }
 
 export class ConfluencePublishError extends Error {
-  constructor(message: string) {
+  /** `status`: Confluence's HTTP answer when it refused the request. */
+  constructor(message: string, readonly status?: number) {
     super(message);
     this.name = 'ConfluencePublishError';
+  }
+
+  /** Refused for what this page is (a title, its content), not for the space, the credentials or the load. */
+  get refusesThePage(): boolean {
+    return this.status !== undefined && this.status >= 400 && this.status < 500 && ![401, 403, 404, 408, 429].includes(this.status);
   }
 }
 
@@ -140,7 +146,7 @@ export class ConfluenceClient {
   }
 
   private answered(res: HttpAnswer, what: string): Record<string, unknown> {
-    if (res.outcome !== 'delivered') throw new ConfluencePublishError(`Confluence ${what}: ${res.reason}`);
+    if (res.outcome !== 'delivered') throw new ConfluencePublishError(`Confluence ${what}: ${res.reason}`, res.status);
     if (!res.json) throw new ConfluencePublishError(`Confluence ${what}: the answer is not JSON`);
     return res.json;
   }

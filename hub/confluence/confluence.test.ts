@@ -206,6 +206,46 @@ describe('confluence: post-incident pages', () => {
   });
 });
 
+describe('confluence: incident pages that come late or are refused', () => {
+  it('a resolve that carries an earlier time than a page already written still gets its page', async () => {
+    const p = publisher(config({ parent_page: Number(wiki.byTitle('Fleet reports')!.id) }));
+    const ctx = leaderContext();
+    await p.incidentTick(ctx);
+    history.push(resolved('X', 'lab', '2026-11-20T10:00:00.000Z', '2026-11-20T10:00:05.000Z'));
+    expect(await p.incidentTick(ctx)).toEqual({ written: 1, failed: false });
+    // Alertmanager's resolve of Y arrives later with an endsAt before X's resolve.
+    history.push(resolved('Y', 'gpu', '2026-11-20T09:59:00.000Z', '2026-11-20T10:00:00.000Z'));
+    expect(await p.incidentTick(ctx)).toEqual({ written: 1, failed: false });
+    expect([...wiki.pages.values()].filter((x) => x.title.startsWith('Incident')).map((x) => x.title.split(': ')[1].split(' (')[0])).toEqual(['X on lab', 'Y on gpu']);
+  });
+
+  it('a page Confluence refuses for itself is given up after three tries (audited), and the next ones follow; a long label keeps the title within 255', async () => {
+    const p = publisher(config({ parent_page: Number(wiki.byTitle('Fleet reports')!.id) }));
+    const ctx = leaderContext();
+    await p.incidentTick(ctx);
+    history.push(resolved('Bad', 'lab', '2026-11-20T10:01:00.000Z', '2026-11-20T10:02:00.000Z'));
+    history.push(resolved('x'.repeat(600), 'c'.repeat(300), '2026-11-20T10:03:00.000Z', '2026-11-20T10:04:00.000Z'));
+    const refuse = () => wiki.script.push({ status: 200, body: '{"results":[],"size":0}' }, { status: 400, body: '{"message":"Error parsing xhtml"}' });
+    refuse();
+    expect(await p.incidentTick(ctx)).toEqual({ written: 0, failed: true });
+    refuse();
+    expect(await p.incidentTick(ctx)).toEqual({ written: 0, failed: true });
+    refuse();
+    expect(await p.incidentTick(ctx)).toEqual({ written: 1, failed: false });
+    expect(audits.find((a) => a.reason?.startsWith('given up after 3 refusals'))).toMatchObject({ action: 'reports:publish', outcome: 'failed' });
+    const titles = [...wiki.pages.values()].filter((x) => x.title.startsWith('Incident')).map((x) => x.title);
+    expect(titles).toHaveLength(1);
+    expect(titles[0].length).toBeLessThanOrEqual(255);
+    // Confluence down is not a refusal of the page: it waits, never given up.
+    history.push(resolved('Later', 'lab', '2026-11-20T10:05:00.000Z', '2026-11-20T10:06:00.000Z'));
+    for (let i = 0; i < 4; i++) {
+      wiki.script.push({ status: 503 }, { status: 503 }, { status: 503 });
+      expect(await p.incidentTick(ctx)).toEqual({ written: 0, failed: true });
+    }
+    expect(await p.incidentTick(ctx)).toEqual({ written: 1, failed: false });
+  });
+});
+
 describe('confluence: configuration', () => {
   const TLS = 'tls: { ca: a, cert: b, key: c }\n';
   it('integrations.confluence loads with its defaults and refuses what cannot work', () => {

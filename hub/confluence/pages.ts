@@ -15,11 +15,14 @@ export interface UsagePeriod {
 export const usageTitle = (region: string, month: string): string => `sfleet usage ${month} (${region})`;
 
 export function incidentTitle(h: AlertHistory): string {
-  const name = h.labels.alertname ?? 'alert';
-  const where = h.labels.cluster ? ` on ${h.labels.cluster}` : '';
+  // Labels come from outside (the intake): each is cut so the title stays within Confluence's 255.
+  const name = cut(h.labels.alertname ?? 'alert', 100);
+  const where = h.labels.cluster ? ` on ${cut(h.labels.cluster, 80)}` : '';
   // The fingerprint and the firing time make the title unique per episode; a retry finds it.
   return `Incident ${h.fired_at.slice(0, 16).replace('T', ' ')} UTC: ${name}${where} (${h.fingerprint.slice(0, 8)})`;
 }
+
+const cut = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
 
 export function usagePage(region: string, period: UsagePeriod, byAccount: UsageRow[], byCluster: UsageRow[], generatedAt: string): string {
   const total = byCluster.reduce((t, r) => ({ jobs: t.jobs + r.jobs, cpu: t.cpu + r.cpu_hours, gpu: t.gpu + r.gpu_hours, failed: t.failed + r.failed }), { jobs: 0, cpu: 0, gpu: 0, failed: 0 });

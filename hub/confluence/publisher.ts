@@ -13,7 +13,7 @@ import type { AlertHistory } from '../alerting/history.js';
 import type { AuditLog } from '../audit/index.js';
 import type { UsageRow } from '../history/index.js';
 import { periodic, type LeaderContext, type Singleton } from '../leader/index.js';
-import type { ConfluenceClient } from './client.js';
+import { ConfluencePublishError, type ConfluenceClient } from './client.js';
 import type { ConfluenceConfig } from './config.js';
 import { incidentPage, incidentTitle, usagePage, usageTitle, type UsagePeriod } from './pages.js';
 
@@ -36,9 +36,13 @@ export interface PublisherDeps {
 
 const USAGE_KEY = 'confluence-usage-report';
 const INCIDENT_KEY = 'confluence-incident-pages';
+/** Refusals of one incident page (by Confluence, for the page itself) before it is given up. */
+const GIVE_UP_AFTER = 3;
 
 export class ConfluencePublisher {
   private readonly failing = new Set<PageKind>();
+  /** Incident pages Confluence refused for themselves, by episode: tries so far. */
+  private readonly refusals = new Map<string, number>();
 
   constructor(private readonly deps: PublisherDeps, private readonly config: ConfluenceConfig) {}
 
@@ -90,34 +94,52 @@ export class ConfluencePublisher {
     }
   }
 
-  /** Pages for the alerts resolved since the last page written, oldest first. */
+  /**
+   * Pages for the resolved alerts that have none yet, oldest resolve first. Which episodes have a
+   * page is kept by key (fingerprint and firing time), not as a time mark: a resolve can carry a
+   * time in the past (an intake alert's endsAt), which a mark would skip.
+   */
   async incidentTick(ctx: LeaderContext): Promise<{ written: number; failed: boolean }> {
-    const mark = parseMark(await ctx.get(INCIDENT_KEY));
+    const done = parseDone(await ctx.get(INCIDENT_KEY));
+    const severities = new Set(this.config.incident_pages.severities);
     const all = this.deps.resolvedAlerts();
-    if (!mark) {
+    const wanted = all.filter((h) => h.resolved_at && severities.has(h.labels.severity ?? ''));
+    if (!done) {
       // From now on: incidents resolved before Confluence was configured are not back-filled.
-      const newest = all.reduce((t, h) => (h.resolved_at && h.resolved_at > t ? h.resolved_at : t), new Date(this.deps.clock.now()).toISOString());
-      await ctx.put(INCIDENT_KEY, JSON.stringify({ at: newest, done: [] }));
+      await ctx.put(INCIDENT_KEY, JSON.stringify({ done: wanted.map(episode) }));
       return { written: 0, failed: false };
     }
-    const severities = new Set(this.config.incident_pages.severities);
-    const todo = all
-      .filter((h) => h.resolved_at && severities.has(h.labels.severity ?? '') && (h.resolved_at > mark.at || (h.resolved_at === mark.at && !mark.done.includes(h.fingerprint))))
-      .sort((a, b) => a.resolved_at!.localeCompare(b.resolved_at!) || a.fingerprint.localeCompare(b.fingerprint));
+    // Bounded by the alert history: an episode that left it cannot come back.
+    const kept = new Set(wanted.map(episode));
+    const have = new Set([...done].filter((k) => kept.has(k)));
+    const todo = wanted.filter((h) => !have.has(episode(h))).sort((a, b) => a.resolved_at!.localeCompare(b.resolved_at!) || a.fingerprint.localeCompare(b.fingerprint));
     let written = 0;
     for (const h of todo) {
-      const overlapping = all.filter((o) => o !== h && severities.has(o.labels.severity ?? '') && o.fired_at <= (h.resolved_at ?? '') && (o.resolved_at ?? '9') >= h.fired_at);
+      const overlapping = wanted.filter((o) => o !== h && o.fired_at <= (h.resolved_at ?? '') && (o.resolved_at ?? '9') >= h.fired_at);
       try {
         ctx.assertLeading();
         const page = await this.deps.client.publish(incidentTitle(h), incidentPage(h, overlapping, new Date(this.deps.clock.now()).toISOString()));
-        const at = h.resolved_at!;
-        mark.done = at === mark.at ? [...mark.done, h.fingerprint] : [h.fingerprint];
-        mark.at = at;
-        await ctx.put(INCIDENT_KEY, JSON.stringify(mark));
+        have.add(episode(h));
+        await ctx.put(INCIDENT_KEY, JSON.stringify({ done: [...have] }));
+        this.refusals.delete(episode(h));
         await this.succeeded('incident', page.created, `confluence page ${page.id} "${page.title}"`);
         written++;
       } catch (err) {
-        await this.failed('incident', `incident page for ${h.fingerprint}`, err as Error);
+        const e = err as Error;
+        // A page Confluence refuses for itself (400: its title, its content) is given up after a
+        // few tries, so it does not hold every later one; anything else waits for the next check.
+        const refusals = e instanceof ConfluencePublishError && e.refusesThePage ? (this.refusals.get(episode(h)) ?? 0) + 1 : 0;
+        if (refusals >= GIVE_UP_AFTER) {
+          this.refusals.delete(episode(h));
+          have.add(episode(h));
+          await ctx.put(INCIDENT_KEY, JSON.stringify({ done: [...have] }));
+          this.deps.count?.('incident', 'failed');
+          this.deps.logger.error({ fingerprint: h.fingerprint, err: e.message }, 'confluence: gave up the incident page Confluence refused; the next ones follow');
+          await this.audited('incident', `incident page for ${h.fingerprint}`, 'failed', `given up after ${refusals} refusals: ${e.message}`);
+          continue;
+        }
+        if (refusals) this.refusals.set(episode(h), refusals);
+        await this.failed('incident', `incident page for ${h.fingerprint}`, e);
         return { written, failed: true };
       }
     }
@@ -147,13 +169,15 @@ export class ConfluencePublisher {
   }
 }
 
-function parseMark(text: string | undefined): { at: string; done: string[] } | undefined {
+const episode = (h: AlertHistory): string => `${h.fingerprint}@${h.fired_at}`;
+
+function parseDone(text: string | undefined): string[] | undefined {
   if (!text) return undefined;
   try {
-    const v = JSON.parse(text) as { at?: unknown; done?: unknown };
-    if (typeof v.at === 'string' && Array.isArray(v.done)) return { at: v.at, done: v.done.filter((d): d is string => typeof d === 'string') };
+    const v = JSON.parse(text) as { done?: unknown };
+    if (Array.isArray(v.done)) return v.done.filter((d): d is string => typeof d === 'string');
   } catch {
-    // A damaged mark starts again from now (parseMark undefined), as a new installation does.
+    // A damaged record starts again from now (undefined), as a new installation does.
   }
   return undefined;
 }
