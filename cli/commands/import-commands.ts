@@ -6,7 +6,7 @@
 // again changes nothing.
 import type { Command } from 'commander';
 import type { HistoryJobView } from '../../shared/history/index.js';
-import { historyRuns } from '../import/index.js';
+import { assertRereadable, historyRuns } from '../import/index.js';
 import { clientFrom, withConnection } from './connection-options.js';
 
 /** Below the hub's default http.max_body (64 KiB), with room for the envelope. */
@@ -39,6 +39,7 @@ export function registerImportCommands(program: Command): void {
   ).action(async (files: string[], opts: Record<string, string | undefined>) => {
     // Two passes, each a piece at a time: every file is checked first, so a bad row in the last
     // file sends nothing at all; then the runs are read again and sent.
+    for (const file of files) assertRereadable(file);
     for (const file of files) for await (const job of historyRuns(file, opts.format)) void job;
     const client = clientFrom(opts);
     for (const file of files) {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatOf, historyRuns, ImportFileError, readHistoryFile } from './index.js';
+import { execFileSync } from 'node:child_process';
+import { assertRereadable, formatOf, historyRuns, ImportFileError, readHistoryFile } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'import-'));
 const file = (name: string, text: string): string => {
@@ -115,5 +116,15 @@ describe('reading a history export a piece at a time', () => {
     for await (const job of historyRuns(out)) ids.push(job.job_id);
     expect(ids).toHaveLength(10_000);
     expect(ids.every((id, i) => id === i + 1)).toBe(true);
+  });
+});
+
+describe('what sfleet import history will not read twice', () => {
+  it('refuses a FIFO (as <(zcat ...) gives) and a missing file before reading anything', () => {
+    const fifo = join(dir, 'runs.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => assertRereadable(fifo)).toThrow(/runs\.fifo: not a regular file .*save it to a file first$/);
+    expect(() => assertRereadable(join(dir, 'nope.csv'))).toThrow(/nope\.csv: cannot read: ENOENT$/);
+    expect(() => assertRereadable(file('fine.csv', CSV))).not.toThrow();
   });
 });

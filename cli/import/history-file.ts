@@ -2,7 +2,7 @@
 // into runs, a piece at a time whatever the file's size. Every row is checked before any is
 // sent, and a bad one is named by file, row and column. Tombstones (op delete: retention removed
 // a day) are counted, not imported: they remove nothing on a hub that never held that day.
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -204,6 +204,20 @@ export async function* historyRuns(file: string, given?: string, onTombstone?: (
     if (job === 'tombstone') onTombstone?.();
     else yield job;
   }
+}
+
+/**
+ * The import reads each file twice (every row checked before any is sent, then sent), so a pipe
+ * or a FIFO, which gives its data once, would be checked and then send nothing.
+ */
+export function assertRereadable(file: string): void {
+  let regular: boolean;
+  try {
+    regular = statSync(file).isFile();
+  } catch (err) {
+    throw new ImportFileError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  if (!regular) throw new ImportFileError(`${file}: not a regular file (a pipe or device is read once, the import reads each file twice); save it to a file first`);
 }
 
 /** A whole file's runs at once (tests, small files). */

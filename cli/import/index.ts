@@ -1,3 +1,3 @@
 // Reading history exports back (sfleet import history).
-export { formatOf, historyRuns, readHistoryFile, type HistoryFile } from './history-file.js';
+export { assertRereadable, formatOf, historyRuns, readHistoryFile, type HistoryFile } from './history-file.js';
 export { ImportFileError } from './errors.js';
