@@ -261,8 +261,11 @@ export function servicenowReceiver(creds: Credentials, table = 'incident'): Rest
     const b = r.body as Record<string, string>;
     for (const f of ['urgency', 'impact']) if (b[f] !== undefined && !['1', '2', '3'].includes(b[f])) return fail(400, `${f} must be 1, 2 or 3`);
     if (r.method === 'GET' && !m[2]) {
-      const conds = (r.query.get('sysparm_query') ?? '').split('^').filter(Boolean).map((c) => c.split('='));
-      const result = [...incidents.values()].filter((i) => conds.every(([k, v]) => (k === 'active' ? String(!['6', '7'].includes(i.state)) === v : i[k] === v)));
+      // Encoded query: field=value and field!=value joined by ^. As in ServiceNow, an incident is
+      // active until it is closed (7): a resolved one (6) is still active.
+      const conds = (r.query.get('sysparm_query') ?? '').split('^').filter(Boolean).map((c) => /^(\w+)(!=|=)(.*)$/.exec(c)?.slice(1) ?? [c, '=', '']);
+      const valueOf = (i: Incident, k: string): unknown => (k === 'active' ? String(i.state !== '7') : i[k]);
+      const result = [...incidents.values()].filter((i) => conds.every(([k, op, v]) => (op === '!=' ? valueOf(i, k) !== v : valueOf(i, k) === v)));
       return { status: 200, body: { result: result.slice(0, Number(r.query.get('sysparm_limit') ?? 10_000)) } };
     }
     if (r.method === 'POST' && !m[2]) {

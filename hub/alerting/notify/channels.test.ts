@@ -185,6 +185,16 @@ describe('ServiceNow: one incident per episode, kept by sys_id', () => {
     expect(incidents.map((i) => i.state)).toEqual(['6']);
   });
 
+  it('an acknowledgement redelivered after the resolve (a failover) never moves the resolved incident back', async () => {
+    const first = deliverer([config()]);
+    expect(await first.d.deliver('servicenow', note('firing', { dedup_key: 'sfleet-snow-3' }))).toBe('delivered');
+    expect(await first.d.deliver('servicenow', note('resolved', { dedup_key: 'sfleet-snow-3' }))).toBe('delivered');
+    // A new leader resends the acknowledgement it could not see settled: the incident is resolved (still active in ServiceNow).
+    const next = deliverer([config()]);
+    expect(await next.d.deliver('servicenow', note('acknowledged', { dedup_key: 'sfleet-snow-3', acked_by: 'ana', possible_duplicate: true }))).toBe('delivered');
+    expect([...snow.incidents.values()].filter((i) => i.correlation_id === 'sfleet-snow-3').map((i) => i.state)).toEqual(['6']);
+  });
+
   it('an OAuth bearer token authenticates; wrong credentials are rejected once, without the password in the log', async () => {
     const bearer = await servicenowReceiver({ token: 'oauth-access-token-xyz' }).start();
     const { d, log } = deliverer([{ type: 'servicenow', instance: 'x.service-now.com', url: bearer.url, token: 'oauth-access-token-xyz' }, { type: 'servicenow', name: 'wrong', instance: 'x.service-now.com', url: bearer.url, username: 'u', password: 'not-the-password' }]);

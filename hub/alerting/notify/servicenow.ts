@@ -1,9 +1,11 @@
 // ServiceNow incidents through the Table API: the first firing notification of an episode
 // creates one (POST /api/now/table/<incident_table>, correlation_id = the dedup_key) and its
-// sys_id is kept (tickets.ts); repeats and the acknowledgement add work_notes, the resolve sets
-// state, close_code and close_notes (PATCH .../<sys_id>). A redelivery after a failover
-// (possible_duplicate) that finds no sys_id asks for the open incident by correlation_id before
-// creating one, so a handover never opens a second incident.
+// sys_id is kept (tickets.ts); repeats add work_notes, the acknowledgement sets acknowledged_state
+// with work_notes, the resolve sets state, close_code and close_notes (PATCH .../<sys_id>). A
+// redelivery after a failover (possible_duplicate) that finds no sys_id asks for the open,
+// unresolved incident by correlation_id before creating one, so a handover never opens a second
+// incident; an acknowledgement that found its incident that way adds only work_notes, so a late
+// redelivery never moves a resolved incident back to In Progress.
 import type { ChannelConfig } from '../config.js';
 import { authorization, jsonOf, request, type HttpAnswer } from './http.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
@@ -17,7 +19,8 @@ export function servicenowNotifier(c: ServiceNowConfig, tickets: TicketRefs): No
   const call = (method: string, url: string, body: unknown, signal: AbortSignal) => request(method, url, body === undefined ? undefined : JSON.stringify(body), headers, signal);
 
   async function find(n: Notification, signal: AbortSignal): Promise<string | undefined | HttpAnswer> {
-    const q = new URLSearchParams({ sysparm_query: `correlation_id=${n.dedup_key}^active=true`, sysparm_fields: 'sys_id,number', sysparm_limit: '1' });
+    // Resolved incidents stay active until closed: leave them out by state too.
+    const q = new URLSearchParams({ sysparm_query: `correlation_id=${n.dedup_key}^active=true^state!=${c.resolved_state}`, sysparm_fields: 'sys_id,number', sysparm_limit: '1' });
     const res = await call('GET', `${table}?${q}`, undefined, signal);
     if (res.outcome !== 'delivered') return res;
     const found = (jsonOf(res)?.result as { sys_id?: string }[] | undefined)?.[0]?.sys_id;
@@ -29,10 +32,12 @@ export function servicenowNotifier(c: ServiceNowConfig, tickets: TicketRefs): No
     type: c.type,
     async send(n, signal): Promise<SendResult> {
       let sysId = tickets.get(c.name, n.dedup_key);
+      let lookedUp = false;
       if (!sysId && n.possible_duplicate) {
         const found = await find(n, signal);
         if (typeof found === 'object') return found;
         if (found) tickets.set(c.name, n.dedup_key, (sysId = found));
+        lookedUp = !!found;
       }
       if (!sysId) {
         if (n.status !== 'firing') return { outcome: 'delivered', detail: 'no open incident to update' };
@@ -43,7 +48,7 @@ export function servicenowNotifier(c: ServiceNowConfig, tickets: TicketRefs): No
         tickets.set(c.name, n.dedup_key, result.sys_id);
         return { outcome: 'delivered', detail: `created ${typeof result.number === 'string' ? result.number : result.sys_id}` };
       }
-      const res = await call('PATCH', `${table}/${encodeURIComponent(sysId)}`, updateBody(c, n), signal);
+      const res = await call('PATCH', `${table}/${encodeURIComponent(sysId)}`, updateBody(c, n, lookedUp), signal);
       if (res.outcome === 'delivered' && n.status === 'resolved') tickets.delete(c.name, n.dedup_key);
       return res.outcome === 'delivered' ? { outcome: 'delivered', detail: `${n.status === 'resolved' ? 'resolved' : 'updated'} ${sysId}` } : res;
     },
@@ -64,9 +69,10 @@ function createBody(c: ServiceNowConfig, n: Notification): Record<string, string
   };
 }
 
-function updateBody(c: ServiceNowConfig, n: Notification): Record<string, string> {
+/** `lookedUp`: the incident was found by correlation_id after a failover, not known from this episode's own sends. */
+function updateBody(c: ServiceNowConfig, n: Notification, lookedUp = false): Record<string, string> {
   if (n.status === 'resolved') return { state: c.resolved_state, close_code: c.close_code, close_notes: `Resolved in sfleet: ${n.text}`, work_notes: `Resolved: ${n.text}` };
-  if (n.status === 'acknowledged') return { state: c.acknowledged_state, work_notes: `Acknowledged in sfleet${n.acked_by ? ` by ${n.acked_by}` : ''}.` };
+  if (n.status === 'acknowledged') return { ...(lookedUp ? {} : { state: c.acknowledged_state }), work_notes: `Acknowledged in sfleet${n.acked_by ? ` by ${n.acked_by}` : ''}.` };
   return { work_notes: `Still firing, not acknowledged (step ${n.step}): ${n.text}${n.ack_url ? `\nAcknowledge: ${n.ack_url}` : ''}` };
 }
 
