@@ -47,6 +47,17 @@ describe('ReplicationSealer', () => {
     expect(() => b.sealer.open(bind, tampered)).toThrow(/does not authenticate/);
   });
 
+  it('a damaged data-key record loads as a missing one: load() resolves, open() names the key', async () => {
+    const keyring = join(mkdtempSync(join(tmpdir(), 'sealer-')), 'keyring.json');
+    const a = await group(keyring);
+    const sealed = a.sealer.seal(bind, SECRET)!;
+    await new Promise((r) => setImmediate(r));
+    a.store.hash.set(sealed.k, '{not json');
+    const b = await group(keyring, a.store);
+    await expect(b.sealer.load([sealed.k])).resolves.toBeUndefined();
+    expect(() => b.sealer.open(bind, sealed)).toThrow(/which this hub cannot open/);
+  });
+
   it('a new at-rest key version starts a new data key; entries of the old one still open', async () => {
     const keyring = join(mkdtempSync(join(tmpdir(), 'sealer-')), 'keyring.json');
     const a = await group(keyring);

@@ -93,9 +93,9 @@ export class ReplicationSealer {
       missing.map(async (id, i) => {
         const record = records[i];
         if (!record) return; // open() says so
-        const wrapped = JSON.parse(record) as WrappedDek;
         try {
-          this.opened.set(id, await this.deps.atRest.openDataKey(wrapped, id));
+          // A damaged record is like a missing one: its entries are gaps, never a stalled loop.
+          this.opened.set(id, await this.deps.atRest.openDataKey(JSON.parse(record) as WrappedDek, id));
         } catch {
           // open() names the key and the version it needs
         }
