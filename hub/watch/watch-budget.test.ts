@@ -140,6 +140,17 @@ describe('watch budget', () => {
     expect(ended.c).toMatch(/the session expired at 2027-01-06T10:00:00\.000Z/);
   });
 
+  it('a watch opened with a credential already past its expiry is ended on the next turn, not inside open()', async () => {
+    budget = new WatchBudget({ perWatcher: 100, total: 1_000, perCaller: 8, recheckMs: 600_000 });
+    const ended: Record<string, string> = {};
+    const slot = budget.open('alice', { ...watcher('a', ended), expiresAt: Date.now() - 5 });
+    // The route writes the stream's head after open() returns: the watch must still be open then.
+    expect(slot.open).toBe(true);
+    expect(ended.a).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ended.a).toMatch(/the session expired at/);
+  });
+
   it('a re-check pass ends an expired watch with the same reason', async () => {
     budget = new WatchBudget({ perWatcher: 100, total: 1_000, perCaller: 8, recheckMs: 600_000 });
     const ended: Record<string, string> = {};

@@ -123,11 +123,9 @@ export class WatchBudget {
 
   private armExpiry(slot: WatchSlot, at: number): void {
     const wait = at - Date.now();
-    if (wait <= 0) {
-      this.expire(slot, at);
-      return;
-    }
-    slot.expiry = setTimeout(() => this.armExpiry(slot, at), Math.min(wait, MAX_TIMER_MS));
+    // Already past (a clock a little off the session store's): end it on the next turn, not inside
+    // open(), so the route has written the stream's head before the end arrives.
+    slot.expiry = setTimeout(() => (Date.now() >= at ? this.expire(slot, at) : this.armExpiry(slot, at)), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
     slot.expiry.unref();
   }
 
