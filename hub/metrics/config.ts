@@ -23,7 +23,7 @@ export const observabilityConfigSchema = z
             push_gateway: z
               .url({ protocol: /^https?$/ })
               .optional()
-              .describe("A Prometheus Pushgateway URL: the hub's own series are pushed there too (grouping key job=sfleet-hub, region, hub)."),
+              .describe("A Prometheus Pushgateway URL: the hub's own series (process, HTTP, gRPC, audit, replication, leadership; not the fleet families of jobs, nodes and accounts, which Prometheus scrapes from /metrics) are pushed there too (grouping key job=sfleet-hub, region, hub)."),
             push_interval: duration.refine((ms) => ms >= 500, 'at least 500ms').default(15_000).describe('Time between pushes to the Pushgateway.'),
           })
           .strict()
