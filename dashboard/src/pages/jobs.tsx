@@ -153,13 +153,15 @@ export function Jobs() {
     return () => window.removeEventListener('keydown', onKey);
   });
 
-  // The filter box writes the URL (shareable) a moment after typing stops.
+  // The filter box writes the URL (shareable) a moment after typing stops. The URL is read when
+  // the timer fires, not when typing began: a sort clicked meanwhile (or on a fresh page, within
+  // this moment of its first render) must stay.
   useEffect(() => {
     const t = setTimeout(() => {
       const wanted = parseFilter(text);
       const changes: Record<string, string | undefined> = {};
       for (const k of FILTER_KEYS) changes[k] = wanted[k];
-      const next = `/jobs${withQuery(query, changes)}`;
+      const next = `/jobs${withQuery(new URLSearchParams(location.search), changes)}`;
       if (next !== `/jobs${location.search}` || path !== '/jobs') if (path === '/jobs') navigate(next, true);
     }, 200);
     return () => clearTimeout(t);
