@@ -133,7 +133,8 @@ describe('the dashboard across regions', () => {
   it('a lost connection is shown; jobs changed during the cut appear without a reload, resumed from Last-Event-ID', async () => {
     await page.goto(`${origin}/jobs?cluster=${eastCluster}`);
     await page.waitForSelector('[data-job]:has(button[aria-label^="cancel"])');
-    expect(await page.textContent('[data-testid=watch-state]')).toBe('Live');
+    // The rows come from the REST list; the live stream opens beside it, a moment later.
+    await page.waitForFunction(() => document.querySelector('[data-testid=watch-state]')?.textContent === 'Live', undefined, { timeout: 15_000 });
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
     // Two pending jobs the page shows, followed by id (rows may move as others change).
     const keys = await page.$$eval('[data-job]', (rows) => rows.filter((r) => r.querySelector('.chip')?.textContent === 'PENDING').map((r) => r.getAttribute('data-job')!));
