@@ -120,6 +120,8 @@ AccountingStoragePass=$MUNGE_SOCK
 # association cannot submit, and GrpJobs/GrpSubmitJobs/GrpTRES hold or refuse the excess.
 AccountingStorageEnforce=associations,limits,qos
 AccountingStorageTRES=gres/gpu
+# Two GPUs per node (stand-in devices, see gres.conf): gres/gpu TRES, GPU quotas and gauges are real.
+GresTypes=gpu
 JobAcctGatherType=jobacct_gather/linux
 PriorityType=priority/multifactor
 PriorityWeightQOS=1000
@@ -127,7 +129,7 @@ PriorityWeightAge=100
 EOF
   local i
   for i in $(seq 1 $((NODES + 1))); do
-    printf 'NodeName=node%d NodeHostname=localhost NodeAddr=127.0.0.1 Port=%d CPUs=4 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=8000' \
+    printf 'NodeName=node%d NodeHostname=localhost NodeAddr=127.0.0.1 Port=%d CPUs=4 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=8000 Gres=gpu:2' \
       "$i" $((SLURMD_BASE_PORT + i))
     if [ "$i" -le $NODES ]; then echo ' State=UNKNOWN'; else echo ' State=DOWN Reason="no slurmd (always down)"'; fi
   done
@@ -161,6 +163,11 @@ put() { # file mode content: rewrite only when different, so an unchanged config
 }
 put "$D/etc/task_prolog.sh" 755 "$(printf '#!/bin/sh\necho "unset SLURM_JWT"')"
 put "$SLURM_CONF" 644 "$(slurm_conf)"
+# Slurm 22.05 drops GPUs without a File; two character devices standing in for /dev/nvidia0-1
+# (the same device as /dev/null: no job touches them, task/none binds nothing).
+mkdir -p "$D/dev"
+for g in 0 1; do [ -c "$D/dev/nvidia$g" ] || { rm -f "$D/dev/nvidia$g"; mknod "$D/dev/nvidia$g" c 1 3; }; done
+put "$D/etc/gres.conf" 644 "Name=gpu File=$D/dev/nvidia[0-1]"
 put "$D/etc/slurmdbd.conf" 600 "$(slurmdbd_conf)"
 put "$D/etc/ports" 644 "ctld=$CTLD_PORT dbd=$DBD_PORT rest=$REST_PORT db=$DB_PORT slurmd=$SLURMD_BASE_PORT"
 # Let the Slurm CLI find the config without SLURM_CONF, unless a real config lives there.
