@@ -13,6 +13,7 @@ import { regionsConfigSchema } from '../federation/config.js';
 import { authConfigSchema, hardwareKeyFromOrigins, ldapConfigSchema } from '../login/config.js';
 import { oidcConfigSchema } from '../login/oidc/config.js';
 import { samlConfigSchema } from '../login/saml/config.js';
+import { kerberosConfigSchema } from '../login/kerberos/config.js';
 import { streamConfigSchema } from '../ingest/config.js';
 import { etcdConfigSchema } from '../leader/config.js';
 import { rbacConfigSchema } from '../policy/rbac/config.js';
@@ -43,6 +44,7 @@ export const ssoConfigSchema = z
     oidc: oidcConfigSchema.optional().describe('An OIDC issuer: bearer JWTs and the browser login.'),
     saml: samlConfigSchema.optional().describe('A SAML 2.0 identity provider: the browser login.'),
     ldap: ldapConfigSchema.optional().describe('An LDAP / Active Directory directory: password logins.'),
+    kerberos: kerberosConfigSchema.optional().describe('Kerberos (SPNEGO) logins with a ticket from the site\'s KDC.'),
   })
   .strict();
 
@@ -65,7 +67,7 @@ const hubConfigObject = z
     etcd: etcdConfigSchema.optional().describe('Clustered mode, part 1: membership, leader election and fencing in etcd. Absent: a standalone hub.'),
     redis: redisConfigSchema.optional().describe('Clustered mode, part 2: shared state in Redis (replication, dedupe, sessions). Needs etcd.'),
     regions: regionsConfigSchema.optional().describe('Multi-region: the peer regions that a scope=global query asks.'),
-    sso: ssoConfigSchema.optional().describe('Single sign-on: OIDC, SAML and LDAP, each off unless configured.'),
+    sso: ssoConfigSchema.optional().describe('Single sign-on: OIDC, SAML, LDAP and Kerberos, each off unless configured.'),
     rbac: rbacConfigSchema.optional().describe('Access control: roles and who has them. Absent: every authenticated caller is an admin.'),
     auth: authConfigSchema.prefault({}).describe('Logins: second factors, local users, sessions, rate limits.'),
     audit: auditConfigSchema.prefault({}).describe('The hash-chained audit log and where it is shipped.'),

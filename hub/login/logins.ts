@@ -48,6 +48,8 @@ export interface Logins {
   login: LoginService;
   /** Present when auth.mfa.providers lists webauthn. */
   webauthn?: WebauthnFactor;
+  /** sso.ldap's directory: Kerberos logins take their accounts and groups from it. */
+  ldap?: LdapDirectory;
   verifiers: BearerVerifier[];
   /** Re-checks of sessions by login method (auth.session.revalidate): single sign-on adds its own as it starts. */
   revalidators?: RevalidatingSessionVerifier['lookups'];
@@ -121,7 +123,7 @@ export function createLogins(config: LoginsConfig, deps: LoginsDeps): Logins {
     localUsers.maintain();
     if (stored instanceof FileSessionStore) stored.maintain();
   };
-  return { sessions, login, ...(webauthn ? { webauthn } : {}), verifiers: [sessionVerifier], revalidators: sessionVerifier.lookups, maintain, localUsers: () => userFile.list() };
+  return { sessions, login, ...(webauthn ? { webauthn } : {}), ...(ldap ? { ldap } : {}), verifiers: [sessionVerifier], revalidators: sessionVerifier.lookups, maintain, localUsers: () => userFile.list() };
 }
 
 /** Sessions of a local user end when `sfleet user remove` removes the user (not only at expiry). */

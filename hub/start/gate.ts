@@ -7,6 +7,7 @@ import { createRedis } from '../replication/index.js';
 import { createLogins, CredentialEnds, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
+import { startKerberos, type Kerberos } from '../login/kerberos/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
 import {
   EtcdSecurityStore,
@@ -33,6 +34,7 @@ export interface Gate {
   logins: Logins;
   oidc?: Oidc;
   saml?: Saml;
+  kerberos?: Kerberos;
   authenticator: Authenticator;
   /** API tokens: data_dir/tokens.json standalone, the group's security store when clustered. */
   tokens: TokenRegistry;
@@ -106,6 +108,11 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   const saml = config.sso?.saml?.enabled
     ? startSaml(config.sso.saml, { logger, sessions: logins.sessions, revalidateMs, ...(security ? { shared: { used: new SharedSamlReplay(security), requests: new SharedSamlRequests(security) } } : {}) })
     : undefined;
+  // Kerberos: accounts and groups from sso.ldap when configured, so its sessions are re-checked as LDAP ones are.
+  const kerberos = config.sso?.kerberos?.enabled
+    ? startKerberos(config.sso.kerberos, { logger, sessions: logins.sessions, revalidateMs, ...(logins.ldap ? { directory: logins.ldap } : {}) })
+    : undefined;
+  if (kerberos && logins.revalidators?.ldap && config.sso?.kerberos?.require_directory_account) logins.revalidators.kerberos = logins.revalidators.ldap;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
   const authenticator = new Authenticator(tokens, verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
@@ -116,6 +123,6 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   }, DURABLE_CHECK_INTERVAL_MS);
   maintenance.unref();
   stack.defer('token and login file checks', () => clearInterval(maintenance));
-  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
+  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), ...(kerberos ? { kerberos } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
 }
 

@@ -69,7 +69,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const { config, logger, tls, audit } = base;
   const { state, commands, watch, events } = fleet;
   const { ingest, leadership, replication, ownership } = region;
-  const { oidc, saml } = gate;
+  const { oidc, saml, kerberos } = gate;
   const observe = config.observability.metrics;
   const tenancy = gate.tenancy?.enabled ? gate.tenancy : undefined;
   const hubMetrics = createHubMetrics({ state, ingest, watchers: () => watch.watchers, watchResumes: () => watch.resumes, alerts: region.alerting, clock: base.clock, ...(tenancy ? { tenantOf: (cluster: string, account: string | undefined) => tenancy.tenantOf(cluster, account) } : {}) }, { maxSeries: observe.max_series, topPendingReasons: observe.top_pending_reasons, topAccounts: observe.top_accounts, topRpcUsers: observe.top_rpc_users });
@@ -197,6 +197,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       extraRoutes: [
         ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []),
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
+        ...(kerberos ? [(a: FastifyInstance) => kerberos.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas, quotaHistory && { store: quotaHistory, sampling: () => leadership.runner.active.includes('quota-history') })] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
         complianceRoutes(config, {
