@@ -1,10 +1,11 @@
 // `sfleet login` / `sfleet logout`: a user name and password (and a TOTP code when the hub asks
-// for one) become a session token, kept in the current context of the contexts file so every
+// for one), or a Kerberos ticket (--kerberos), become a session token, kept in the current context of the contexts file so every
 // later command uses it.
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { HubClient, HubRequestError, readContexts, resolveConnection, writeContexts, type ConnectionFlags } from '../client/index.js';
+import { negotiateHeader } from '../../shared/kerberos/initiator.js';
 import { withConnection } from './connection-options.js';
 
 interface LoginResult {
@@ -64,6 +65,17 @@ function saveSession(flags: ConnectionFlags, conn: { hub: string; ca?: string },
   return name;
 }
 
+/** `sfleet login --kerberos`: a SPNEGO token from the user's credential cache becomes a session. */
+async function kerberosLogin(opts: ConnectionFlags & { kerberosService?: string }): Promise<void> {
+  const conn = resolveConnection({ ...opts, token: undefined });
+  const client = new HubClient({ ...conn, token: undefined });
+  const service = opts.kerberosService ?? `HTTP/${new URL(conn.hub).hostname.replace(/^\[|\]$/g, '')}`;
+  const { header, client: principal } = await negotiateHeader({ service });
+  const result = await client.json<LoginResult>('POST', '/api/v1/auth/kerberos', undefined, { authorization: header });
+  const context = saveSession(opts, conn, result.token);
+  process.stdout.write(`logged in as ${result.user} (Kerberos ${principal})${result.groups.length ? `, groups ${result.groups.join(', ')}` : ''}; session expires ${result.expires_at}, saved in context ${context}\n`);
+}
+
 export function registerLoginCommands(program: Command): void {
   withConnection(
     program
@@ -72,8 +84,11 @@ export function registerLoginCommands(program: Command): void {
       .option('-u, --username <name>', 'user name (env SFLEET_USERNAME; default: prompt)')
       .option('--password-stdin', 'read the password from stdin (else env SFLEET_PASSWORD, else a prompt)')
       .option('--totp <code>', 'the authenticator code (env SFLEET_TOTP; prompted when the hub asks)')
-      .option('--provider <provider>', 'local or ldap (default: whichever knows the user)'),
-  ).action(async (opts: ConnectionFlags & { username?: string; passwordStdin?: boolean; totp?: string; provider?: string }) => {
+      .option('--provider <provider>', 'local or ldap (default: whichever knows the user)')
+      .option('--kerberos', 'log in with the Kerberos ticket of `kinit` (KRB5CCNAME, krb5.conf) instead of a password')
+      .option('--kerberos-service <principal>', 'the hub\'s service principal (default HTTP/<the hub\'s host name>)'),
+  ).action(async (opts: ConnectionFlags & { username?: string; passwordStdin?: boolean; totp?: string; provider?: string; kerberos?: boolean; kerberosService?: string }) => {
+    if (opts.kerberos || opts.kerberosService) return kerberosLogin(opts);
     if (opts.provider && !['local', 'ldap'].includes(opts.provider)) throw new Error(`--provider must be local or ldap (got "${opts.provider}")`);
     const conn = resolveConnection({ ...opts, token: undefined });
     // No credential of its own: the login is what gets one (a client certificate may still go along).
