@@ -45,7 +45,7 @@ function encryptedData(tlv: Tlv): { etype: number; kvno?: number; cipher: Buffer
 }
 
 /** The AP-REQ inside a Negotiate token, and the mechanism to name in a reply. */
-function unwrap(token: Buffer): { apReq: Buffer; mech: string; spnego: boolean } {
+function unwrap(token: Buffer, inside = false): { apReq: Buffer; mech: string; spnego: boolean } {
   const outer = readTlv(token);
   if (outer.cls !== APPLICATION || outer.tag !== 0) throw new KerberosTokenError('not a GSS-API initial context token');
   const inner = outer.value;
@@ -56,7 +56,7 @@ function unwrap(token: Buffer): { apReq: Buffer; mech: string; spnego: boolean }
     if (rest[0] !== 0x01 || rest[1] !== 0x00) throw new KerberosTokenError('Kerberos token is not an AP-REQ');
     return { apReq: rest.subarray(2), mech, spnego: false };
   }
-  if (mech !== SPNEGO) throw new KerberosTokenError(`unsupported GSS mechanism ${mech}`);
+  if (mech !== SPNEGO || inside) throw new KerberosTokenError(`unsupported GSS mechanism ${mech}${inside ? ' inside SPNEGO' : ''}`);
   const init = readTlv(rest);
   if (init.cls !== CONTEXT || init.tag !== 0) throw new KerberosTokenError('SPNEGO token is not a NegTokenInit');
   const f = fields(readTlv(init.value), 'NegTokenInit');
@@ -65,8 +65,8 @@ function unwrap(token: Buffer): { apReq: Buffer; mech: string; spnego: boolean }
   if (first !== KRB5 && first !== KRB5_MS) throw new KerberosTokenError(`the client offers ${mechs.join(', ') || 'no mechanism'} first, not Kerberos`);
   const mechToken = f.get(2);
   if (!mechToken) throw new KerberosTokenError('SPNEGO token carries no Kerberos token');
-  const inside = unwrap(octets(mechToken));
-  return { apReq: inside.apReq, mech: first, spnego: true };
+  const krb = unwrap(octets(mechToken), true);
+  return { apReq: krb.apReq, mech: first, spnego: true };
 }
 
 /** Recently accepted authenticators, for as long as their time is inside the skew window. */
