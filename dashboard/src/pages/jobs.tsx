@@ -2,7 +2,7 @@
 // filtered, sorted, counted and paged by the hub; rows follow the watch stream; actions appear
 // only where the hub says this user may take them.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, problemText, runCommand, type Job, type JobQuery } from '../api/client';
+import { api, mayI, problemText, runCommand, type Job, type JobQuery } from '../api/client';
 import { onWatch, type WatchMessage } from '../api/watch';
 import { stateClass } from '../components/bars';
 import { Confirm, type PendingAction } from '../components/confirm';
@@ -11,6 +11,7 @@ import { formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
 import { FILTER_KEYS, filterText, parseFilter } from './job-filter';
 import { JobDetail } from './job-detail';
+import { SubmitForm } from './submit-form';
 import { applyJobChanges, BATCH_MS, FRESH_CAP, jobKey, type LiveRows } from './job-live';
 
 const ROW = 34;
@@ -55,6 +56,8 @@ export function Jobs() {
   const generation = useRef(0);
   const filterInput = useRef<HTMLInputElement>(null);
   const detail = /^\/jobs\/([^/]+)\/(\d+)$/.exec(path);
+  const [maySubmit, setMaySubmit] = useState(false);
+  useEffect(() => void mayI('create', 'jobs').then(setMaySubmit), []);
 
   const params = useCallback(
     (cursor?: string): JobQuery => {
@@ -147,7 +150,7 @@ export function Jobs() {
           return n;
         });
       } else if (e.key === 'Enter' && list.rows[selected]) open(list.rows[selected]);
-      else if (e.key === 'Escape' && detail) navigate(`/jobs${withQuery(query, {})}`);
+      else if (e.key === 'Escape' && (detail || path === '/jobs/new')) navigate(`/jobs${withQuery(query, {})}`);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -204,6 +207,11 @@ export function Jobs() {
         {list.fresh.size > 0 && (
           <button type="button" class="small" onClick={reload} data-testid="fresh">
             {list.fresh.size >= FRESH_CAP ? `${FRESH_CAP.toLocaleString('en-US')}+` : list.fresh.size} more changed: refresh
+          </button>
+        )}
+        {maySubmit && (
+          <button type="button" class="small" onClick={() => navigate(`/jobs/new${withQuery(query, {})}`)}>
+            Submit job…
           </button>
         )}
         <span id="job-count" class="count" role="status" aria-live="polite" data-testid="job-count">
@@ -293,6 +301,15 @@ export function Jobs() {
           {!list.loading && list.rows.length === 0 && !list.error && <p class="empty">No jobs match.</p>}
         </div>
       </div>
+      {path === '/jobs/new' && maySubmit && (
+        <SubmitForm
+          onClose={() => navigate(`/jobs${withQuery(query, {})}`)}
+          onSubmitted={(cluster, id, message) => {
+            setNotice({ ok: true, text: `Job ${cluster}/${id} submitted${message ? `: ${message}` : ''}` });
+            navigate(`/jobs/${encodeURIComponent(cluster)}/${id}${withQuery(query, {})}`);
+          }}
+        />
+      )}
       {detail && <JobDetail cluster={decodeURIComponent(detail[1])} id={detail[2]} onAction={ask} onClose={() => navigate(`/jobs${withQuery(query, {})}`)} />}
       {action && (
         <Confirm
