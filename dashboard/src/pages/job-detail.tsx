@@ -8,7 +8,7 @@ import { onWatch } from '../api/watch';
 import { stateClass } from '../components/bars';
 import { formatTime, usePrefs } from '../prefs';
 
-export function JobDetail({ cluster, id, onAction, onClose }: { cluster: string; id: string; onAction: (j: Job, command: string) => void; onClose: () => void }) {
+export function JobDetail({ cluster, id, remote, onAction, onClose }: { cluster: string; id: string; remote?: Job | undefined; onAction: (j: Job, command: string) => void; onClose: () => void }) {
   const [job, setJob] = useState<Job>();
   const [error, setError] = useState<string>();
   const [gone, setGone] = useState(false);
@@ -16,9 +16,11 @@ export function JobDetail({ cluster, id, onAction, onClose }: { cluster: string;
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
-    setJob(undefined);
+    setJob(remote);
     setError(undefined);
     setGone(false);
+    // A peer region's job: this hub neither holds it nor hears of its changes.
+    if (remote) return heading.current?.focus();
     void api.GET('/api/v1/jobs/{cluster}/{id}', { params: { path: { cluster, id } } }).then((r) => {
       if (r.data) setJob(r.data);
       // Not (or no longer) in the queue the hub holds: the watch may still bring it, the history may know it.
@@ -34,7 +36,7 @@ export function JobDetail({ cluster, id, onAction, onClose }: { cluster: string;
         setGone(false);
       }
     });
-  }, [cluster, id]);
+  }, [cluster, id, remote?.region]);
   const finished = gone || (job !== undefined && !ACTIVE.has(job.state));
 
   const timeline: [string, string | null | undefined][] = job ? [['Submitted', job.submit_time], ['Started', job.start_time], ['Ended', job.end_time]] : [];
@@ -56,6 +58,11 @@ export function JobDetail({ cluster, id, onAction, onClose }: { cluster: string;
       {gone && (
         <p class="muted" data-testid="job-gone">
           {job ? 'This job has left the queue (the hub no longer lists it).' : 'The hub does not list this job in the queue (it may not have reached the hub yet, or it has ended).'}
+        </p>
+      )}
+      {remote && (
+        <p class="muted" data-testid="job-remote">
+          In region {remote.region}: shown as that region's hub listed it. Act on it, and read its history, on that region's hub.
         </p>
       )}
       {job && (
@@ -109,7 +116,7 @@ export function JobDetail({ cluster, id, onAction, onClose }: { cluster: string;
           </div>
         </>
       )}
-      <History cluster={cluster} id={id} finished={finished} />
+      {!remote && <History cluster={cluster} id={id} finished={finished} />}
     </aside>
   );
 }
