@@ -11,7 +11,8 @@ import { formatTime, usePrefs } from '../prefs';
 export function JobDetail({ cluster, id, remote, onAction, onClose }: { cluster: string; id: string; remote?: Job | undefined; onAction: (j: Job, command: string) => void; onClose: () => void }) {
   const [job, setJob] = useState<Job>();
   const [error, setError] = useState<string>();
-  const [gone, setGone] = useState(false);
+  /** Not in the queue the hub holds: true, or the hub's answer when it said so (404). */
+  const [gone, setGone] = useState<boolean | string>(false);
   const { tz } = usePrefs();
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -24,7 +25,7 @@ export function JobDetail({ cluster, id, remote, onAction, onClose }: { cluster:
     void api.GET('/api/v1/jobs/{cluster}/{id}', { params: { path: { cluster, id } } }).then((r) => {
       if (r.data) setJob(r.data);
       // Not (or no longer) in the queue the hub holds: the watch may still bring it, the history may know it.
-      else if (r.response.status === 404) setGone(true);
+      else if (r.response.status === 404) setGone(problemText(r.error, 404));
       else setError(problemText(r.error, r.response.status));
       heading.current?.focus();
     });
@@ -37,7 +38,7 @@ export function JobDetail({ cluster, id, remote, onAction, onClose }: { cluster:
       }
     });
   }, [cluster, id, remote?.region]);
-  const finished = gone || (job !== undefined && !ACTIVE.has(job.state));
+  const finished = gone !== false || (job !== undefined && !ACTIVE.has(job.state));
 
   const timeline: [string, string | null | undefined][] = job ? [['Submitted', job.submit_time], ['Started', job.start_time], ['Ended', job.end_time]] : [];
   return (
@@ -55,9 +56,14 @@ export function JobDetail({ cluster, id, remote, onAction, onClose }: { cluster:
           {error}
         </p>
       )}
-      {gone && (
+      {gone !== false && job && (
         <p class="muted" data-testid="job-gone">
-          {job ? 'This job has left the queue (the hub no longer lists it).' : 'The hub does not list this job in the queue (it may not have reached the hub yet, or it has ended).'}
+          This job has left the queue (the hub no longer lists it).
+        </p>
+      )}
+      {gone !== false && !job && (
+        <p class="error" role="alert" data-testid="job-gone">
+          {typeof gone === 'string' ? `${gone}: ` : ''}not in the queue the hub holds (it may not have reached the hub yet, or it has ended).
         </p>
       )}
       {remote && (
