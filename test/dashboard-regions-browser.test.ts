@@ -185,7 +185,7 @@ describe('the dashboard across regions', () => {
     await page.waitForURL(/sort=id/);
     await page.waitForFunction(() => document.querySelector('[role=columnheader][aria-sort] button')?.textContent?.startsWith('Job'));
     await page.waitForFunction(() => {
-      const ids = [...document.querySelectorAll('[data-job]')].map((r) => Number(r.getAttribute('data-job')!.split('/')[1]));
+      const ids = Array.from(document.querySelectorAll('[data-job]')).map((r) => Number(r.getAttribute('data-job')!.split('/')[1]));
       return ids.length > 10 && ids.every((id, i) => i === 0 || ids[i - 1] >= id);
     }, undefined, { timeout: 20_000 });
     const shown = await page.$$eval('[data-job]', (rows) => rows.map((r) => r.getAttribute('data-region')));
@@ -197,7 +197,7 @@ describe('the dashboard across regions', () => {
     await page.fill('#job-filter', `cluster:${westCluster}`);
     await page.waitForURL(new RegExp(`cluster=${westCluster}`));
     await page.waitForFunction((c) => {
-      const rows = [...document.querySelectorAll('[data-job]')];
+      const rows = Array.from(document.querySelectorAll('[data-job]'));
       return rows.length > 0 && rows.every((r) => r.getAttribute('data-job')!.startsWith(`${c}/`) && r.getAttribute('data-region') === 'west');
     }, westCluster, { timeout: 20_000 });
     expect(new URL(page.url()).searchParams.get('scope')).toBe('global');

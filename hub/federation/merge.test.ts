@@ -85,7 +85,7 @@ describe('global merge of a sorted job listing', () => {
         answers.push({ region: name, items: page.items, next_cursor: page.next_cursor ?? null });
       }
       const page = mergePage(answers, [], limit, key as (j: object) => { cluster: string; key: number }, cursors, mergeOrder);
-      ids.push(...page.items.map((j) => `${j.region}/${(j as J).cluster}/${(j as J).id}`));
+      ids.push(...page.items.map((j) => `${j.region}/${(j as unknown as J).cluster}/${(j as unknown as J).id}`));
       if (!page.next_cursor) return { ids, pages };
       cursors = decodeGlobalCursor(page.next_cursor);
     }
