@@ -193,6 +193,31 @@ describe('the web dashboard in Chromium', () => {
     engine(cluster).resume(name);
   });
 
+  it("a job the hub no longer lists opens with the hub's answer and its runs from the job history", async () => {
+    const cluster = fleet.clusters[0].name;
+    const id = 990_001;
+    const run = (submit: string, end: string, state: string, exit: number) => ({
+      cluster, job_id: id, submit_time: submit, start_time: submit, end_time: end, name: 'old-run', user: 'alice', account: 'physics', partition: 'batch', qos: 'normal',
+      state, exit_code: exit, exit_signal: 0, alloc_tres: 'cpu=4,mem=8G,node=1', cpus: 4, gpus: 0, memory_mb: 8192, node_count: 1, node_list: 'cn007', nodes: ['cn007'],
+    });
+    // Two runs of one job (it was requeued once), as `sfleet import history` sends them.
+    const imported = await page.evaluate(async (jobs) => {
+      const csrf = decodeURIComponent(/(?:^|; )sfleet_csrf=([^;]*)/.exec(document.cookie)?.[1] ?? '');
+      const res = await fetch('/api/v1/history/import', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ jobs }) });
+      return res.status;
+    }, [run('2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z', 'NODE_FAIL', 0), run('2026-01-05T11:00:05Z', '2026-01-05T12:30:00Z', 'FAILED', 2)]);
+    expect(imported).toBe(200);
+    await page.goto(`${origin}/jobs/${cluster}/${id}`);
+    await page.waitForSelector('[data-testid=job-gone][role=alert]');
+    expect(await page.textContent('[data-testid=job-gone]')).toMatch(/not found: not in the queue the hub holds/);
+    await page.waitForSelector('[data-testid=job-history] [data-run]');
+    // Newest end first: the failed run, then the one the node failure ended.
+    expect(await page.$$eval('[data-testid=job-history] [data-run]', (runs) => runs.map((r) => `${r.querySelector('.chip')?.textContent} ${r.querySelector('[data-testid=run-exit]')?.textContent}`))).toEqual(['FAILED 2', 'NODE_FAIL 0']);
+    expect(await page.textContent('[data-testid=job-history]')).toContain('cpu=4,mem=8G,node=1');
+    expect(await axe(page)).toEqual([]);
+    await shot(page, 'job-detail-history-only');
+  });
+
   it('dark theme and the keyboard help pass the accessibility check too', async () => {
     await page.goto(`${origin}/`);
     await page.waitForSelector('article[data-cluster] .bar');

@@ -3,7 +3,9 @@
 // clusters with their age through scope=global, and west unreachable (its last cards kept,
 // marked) once its hub is stopped, then reachable again. The browser reaches east through a TCP
 // proxy: cut, the page shows the connection lost; jobs changed during the cut reach the open page
-// once it is restored, replayed from Last-Event-ID, without a reload.
+// once it is restored, replayed from Last-Event-ID, without a reload. The jobs table with "All
+// regions" (scope=global) lists both regions' jobs, each marked with its region, sorted and
+// filtered across them, counted together; a west job's detail is the row west listed.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,6 +163,52 @@ describe('the dashboard across regions', () => {
     // The same page (no reload), and the hub replayed what the stream had missed.
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
     expect(await replayedResumes()).toBeGreaterThan(before);
+  });
+
+  it('the jobs table across regions: both regions\' jobs with their region, counted together, sorted and filtered across them', async () => {
+    const totalOf = async (hub: LoginHub, filter = ''): Promise<number> => (await hubGet<{ total: number }>(hub, `/api/v1/jobs?count=true&limit=1${filter}`)).json().total;
+    await page.goto(`${origin}/jobs`);
+    await page.waitForSelector('[data-testid=job-count]:not(:has-text("Loading"))', { timeout: 30_000 });
+    expect(await page.$$('[data-testid=job-region]')).toHaveLength(0);
+    const largest = Math.max(await totalOf(east), await totalOf(west));
+    await page.click('label.scope input[type=checkbox]');
+    await page.waitForURL(/[?&]scope=global/);
+    await page.waitForSelector('[data-job][data-region="west"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-job][data-region="east"]');
+    expect(await page.textContent(`[data-job^="${westCluster}/"] [data-testid=job-region]`)).toBe('west');
+    // The count is both regions' (each has about 200 simulated jobs; the sum is well above either).
+    const count = Number((await page.textContent('[data-testid=job-count]'))!.replace(/[^0-9]/g, ''));
+    expect(count).toBeGreaterThan(largest + 50);
+
+    // Sorted by job id (descending on the first click) across the regions: one order, both regions in it.
+    await page.click('[role=columnheader] button:has-text("Job")');
+    await page.waitForURL(/sort=id/);
+    await page.waitForFunction(() => document.querySelector('[role=columnheader][aria-sort] button')?.textContent?.startsWith('Job'));
+    await page.waitForFunction(() => {
+      const ids = Array.from(document.querySelectorAll('[data-job]')).map((r) => Number(r.getAttribute('data-job')!.split('/')[1]));
+      return ids.length > 10 && ids.every((id, i) => i === 0 || ids[i - 1] >= id);
+    }, undefined, { timeout: 20_000 });
+    const shown = await page.$$eval('[data-job]', (rows) => rows.map((r) => r.getAttribute('data-region')));
+    expect(new Set(shown)).toEqual(new Set(['east', 'west']));
+    expect(await axe(page)).toEqual([]);
+    await shot(page, 'jobs-all-regions');
+
+    // A filter reaches the peer region too: west's cluster only, every row marked west.
+    await page.fill('#job-filter', `cluster:${westCluster}`);
+    await page.waitForURL(new RegExp(`cluster=${westCluster}`));
+    await page.waitForFunction((c) => {
+      const rows = Array.from(document.querySelectorAll('[data-job]'));
+      return rows.length > 0 && rows.every((r) => r.getAttribute('data-job')!.startsWith(`${c}/`) && r.getAttribute('data-region') === 'west');
+    }, westCluster, { timeout: 20_000 });
+    expect(new URL(page.url()).searchParams.get('scope')).toBe('global');
+
+    // A west job's detail: the row as west listed it, with no action offered through east.
+    const key = (await page.getAttribute('[data-job][data-region="west"]', 'data-job'))!;
+    await page.click(`[data-job="${key}"] a`);
+    await page.waitForSelector('[data-testid=job-remote]');
+    expect(await page.textContent('[data-testid=job-remote]')).toContain('In region west');
+    expect(await page.textContent('#job-detail-title')).toBe(`Job ${key}`);
+    expect(await page.$$('.detail .buttons button')).toHaveLength(0);
   });
 });
 

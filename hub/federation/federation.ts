@@ -5,8 +5,8 @@
 import { request } from 'node:https';
 import type { Logger } from '../../shared/logging/index.js';
 import { MIN_TLS_VERSION, tlsOptionsOf, type TlsMaterial } from '../../shared/tls/index.js';
-import { checkLimit } from '../fleet/index.js';
-import { decodeGlobalCursor, mergeAll, mergePage, regionCursor, type ItemKey, type RegionPage } from './merge.js';
+import { checkLimit, TOTAL_CAP, type JobSortField, type SortOrder } from '../fleet/index.js';
+import { decodeGlobalCursor, jobMergeOrder, mergeAll, mergePage, regionCursor, type ItemKey, type RegionPage } from './merge.js';
 
 export interface PeerRegion {
   name: string;
@@ -43,10 +43,19 @@ export interface GlobalAnswer {
   regions: string[];
   /** Regions that failed or timed out: their items are missing. */
   partial: string[];
+  /** Jobs asked with count=true: the regions' totals added up (at most TOTAL_CAP), the missing regions' left out. */
+  total?: number | null;
+  total_capped?: boolean;
 }
 
 /** This region's answer for a page (limit/cursor only for jobs and nodes). */
-export type LocalQuery = (limit?: number, cursor?: string) => { items: object[]; next_cursor?: string | null };
+export type LocalQuery = (limit?: number, cursor?: string) => { items: object[]; next_cursor?: string | null; total?: number | null; total_capped?: boolean };
+
+/** A region's count, as its page carried it. */
+interface RegionCount {
+  total: number | null;
+  capped: boolean;
+}
 
 export class PeerError extends Error {}
 
@@ -74,12 +83,19 @@ export class Federation {
     const limit = paged ? checkLimit(query.limit as number | undefined) : undefined;
     const previous = paged && typeof query.cursor === 'string' && query.cursor ? decodeGlobalCursor(query.cursor) : undefined;
 
+    // Jobs in another order than (cluster, id) ascending merge in that order across the regions.
+    const sort = (query.sort as JobSortField | undefined) ?? 'id';
+    const direction = (query.order as SortOrder | undefined) ?? 'asc';
+    const order = kind === 'jobs' && (sort !== 'id' || direction === 'desc') ? jobMergeOrder(sort, direction) : undefined;
+
     const pages: RegionPage<object>[] = [];
+    const counts: RegionCount[] = [];
     const failed: string[] = [];
     const localCursor = paged ? regionCursor(previous, this.opts.region) : '';
     if (localCursor !== undefined) {
       const page = local(limit, localCursor || undefined);
       pages.push({ region: this.opts.region, items: page.items, next_cursor: page.next_cursor ?? null });
+      counts.push({ total: page.total ?? null, capped: page.total_capped === true });
     }
     const asked = this.opts.peers.flatMap((peer) => {
       const cursor = paged ? regionCursor(previous, peer.name) : '';
@@ -93,9 +109,10 @@ export class Federation {
     const settled = await Promise.allSettled(asked.map((a) => a.answer));
     for (const [i, { peer }] of asked.entries()) {
       const outcome = settled[i];
-      const body = (outcome.status === 'fulfilled' ? outcome.value : undefined) as { items?: unknown; next_cursor?: unknown } | undefined;
+      const body = (outcome.status === 'fulfilled' ? outcome.value : undefined) as { items?: unknown; next_cursor?: unknown; total?: unknown; total_capped?: unknown } | undefined;
       if (body && Array.isArray(body.items)) {
         pages.push({ region: peer.name, items: body.items as object[], next_cursor: typeof body.next_cursor === 'string' ? body.next_cursor : null });
+        counts.push({ total: typeof body.total === 'number' ? body.total : null, capped: body.total_capped === true });
         continue;
       }
       failed.push(peer.name);
@@ -104,8 +121,10 @@ export class Federation {
     }
     const regions = [this.opts.region, ...pages.map((p) => p.region).filter((r) => r !== this.opts.region)];
     if (paged) {
-      const page = mergePage(pages, failed, limit!, keyOf, previous);
-      return { items: page.items as Record<string, unknown>[], next_cursor: page.next_cursor, regions, partial: failed };
+      const page = mergePage(pages, failed, limit!, keyOf, previous, order);
+      const answer: GlobalAnswer = { items: page.items as Record<string, unknown>[], next_cursor: page.next_cursor, regions, partial: failed };
+      if (kind === 'jobs' && query.count === true) Object.assign(answer, totalOf(counts));
+      return answer;
     }
     return { items: mergeAll(pages, keyOf) as Record<string, unknown>[], regions, partial: failed };
   }
@@ -180,4 +199,11 @@ export class Federation {
       req.end();
     });
   }
+}
+
+/** The regions' counts added up: exact while every region's is and the sum stays under TOTAL_CAP. */
+function totalOf(counts: RegionCount[]): { total: number | null; total_capped: boolean } {
+  if (counts.length === 0 || counts.some((c) => c.total === null)) return { total: null, total_capped: false };
+  const sum = counts.reduce((s, c) => s + (c.total ?? 0), 0);
+  return { total: Math.min(sum, TOTAL_CAP), total_capped: sum >= TOTAL_CAP || counts.some((c) => c.capped) };
 }

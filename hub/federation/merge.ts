@@ -1,6 +1,8 @@
 // Merging the regions' answers of a global query, and the global cursor.
 //
-// Order: (region, cluster, id) for jobs, (region, cluster, name) for nodes. Paging: each page
+// Order: (region, cluster, id) for jobs, (region, cluster, name) for nodes; jobs asked with a
+// sort (or descending) merge in that sort's order across regions, the region breaking ties
+// (mergeOrder). Paging: each page
 // asks every region for up to `limit` items after that region's own cursor, merges them in that
 // order and returns the first `limit`. The global cursor is base64url JSON
 //   { "v": 1, "r": { "<region>": "<that region's cursor>" | "" | null } }
@@ -8,7 +10,8 @@
 // own API hands out), "" to start at its beginning, null when it is done. A region that failed
 // on a page is marked done in the next cursor (it is listed in `partial`), so paging always ends.
 import { BadRequestError } from '../../shared/errors/index.js';
-import { encodeCursor } from '../fleet/index.js';
+import type { Job } from '../../shared/model/index.js';
+import { compareSortKeys, encodeCursor, sortedJobCursor, sortKeyOf, type JobSortField, type SortOrder } from '../fleet/index.js';
 
 export type RegionCursors = Record<string, string | null>;
 
@@ -16,6 +19,25 @@ export interface RegionPage<T> {
   region: string;
   items: T[];
   next_cursor?: string | null;
+}
+
+/** How a sorted global listing orders the merged items, and how it resumes a region after one of them. */
+export interface MergeOrder<T> {
+  compare(a: T & { region: string }, b: T & { region: string }): number;
+  /** The region's own cursor that resumes right after `item`. */
+  cursorAfter(item: T): string;
+}
+
+const byRegion = (a: { region: string }, b: { region: string }): number => (a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
+
+/** Jobs in the order a region's sorted listing gives them (value, cluster, id), whichever region holds them. */
+export function jobMergeOrder(sort: JobSortField, order: SortOrder): MergeOrder<object> {
+  const key = (j: object) => sortKeyOf(j as Job, sort);
+  const dir = order === 'asc' ? 1 : -1;
+  return {
+    compare: (a, b) => dir * compareSortKeys(key(a), key(b)) || byRegion(a, b),
+    cursorAfter: (j) => sortedJobCursor(sort, order, key(j)),
+  };
 }
 
 export interface GlobalPage<T> {
@@ -71,8 +93,8 @@ export function mergeAll<T extends object>(pages: RegionPage<T>[], keyOf: (item:
  * were asked and did not answer, `skipped` regions already done. Returns the first `limit`
  * merged items and the cursor of the next page (null when every region is done).
  */
-export function mergePage<T extends object>(pages: RegionPage<T>[], failed: string[], limit: number, keyOf: (item: T) => ItemKey, previous?: RegionCursors): GlobalPage<T> {
-  const merged = mergeAll(pages, keyOf);
+export function mergePage<T extends object>(pages: RegionPage<T>[], failed: string[], limit: number, keyOf: (item: T) => ItemKey, previous?: RegionCursors, order?: MergeOrder<T>): GlobalPage<T> {
+  const merged = order ? pages.flatMap((p) => p.items.map((item) => ({ ...item, region: p.region }))).sort(order.compare) : mergeAll(pages, keyOf);
   const items = merged.slice(0, limit);
   const next: RegionCursors = {};
   for (const [region, c] of Object.entries(previous ?? {})) if (c === null) next[region] = null;
@@ -81,8 +103,13 @@ export function mergePage<T extends object>(pages: RegionPage<T>[], failed: stri
     const taken = items.filter((i) => i.region === page.region);
     if (taken.length < page.items.length) {
       // Cut inside this region's page: resume after the last item this page returned.
-      const last = keyOf(taken.length ? taken[taken.length - 1] : page.items[0]);
-      next[page.region] = taken.length ? encodeCursor([last.cluster, last.key]) : (regionCursor(previous, page.region) ?? '');
+      const lastTaken = taken.length ? taken[taken.length - 1] : undefined;
+      const after = (item: T): string => {
+        if (order) return order.cursorAfter(item);
+        const last = keyOf(item);
+        return encodeCursor([last.cluster, last.key]);
+      };
+      next[page.region] = lastTaken ? after(lastTaken) : (regionCursor(previous, page.region) ?? '');
     } else {
       next[page.region] = page.next_cursor ? page.next_cursor : null;
     }

@@ -6,10 +6,10 @@
 import { BadRequestError } from '../../shared/errors/index.js';
 import type { Job } from '../../shared/model/index.js';
 import type { FleetState } from './fleet-state.js';
-import { compareSortKeys, JOB_SORT_FIELDS, type JobSortField, type SortKey } from './job-sort-index.js';
+import { compareSortKeys, JOB_SORT_FIELDS, sortKeyOf, type JobSortField, type SortKey } from './job-sort-index.js';
 import { checkLimit, encodeCursor, decodeCursor, indexedJobCount, jobMatcher, queryJobs, type JobFilter, type Page } from './queries.js';
 
-export { JOB_SORT_FIELDS, type JobSortField };
+export { compareSortKeys, JOB_SORT_FIELDS, sortKeyOf, type JobSortField, type SortKey };
 export type SortOrder = 'asc' | 'desc';
 
 /** Totals are exact up to this many matches; past it the answer says "at least". */
@@ -87,10 +87,15 @@ export function listJobs(state: FleetState, filter: JobFilter, opts: JobListOpti
   }
   return {
     items,
-    next_cursor: more && lastKey ? `s.${encodeCursor([`${sort}:${order}`, JSON.stringify(lastKey)])}` : undefined,
+    next_cursor: more && lastKey ? sortedJobCursor(sort, order, lastKey) : undefined,
     total: total === null ? null : Math.min(total, TOTAL_CAP),
     total_capped: total !== null && total >= TOTAL_CAP,
   };
+}
+
+/** The cursor of a sorted listing that resumes after the job with this key (a global query cuts a region's page with it). */
+export function sortedJobCursor(sort: JobSortField, order: SortOrder, after: SortKey): string {
+  return `s.${encodeCursor([`${sort}:${order}`, JSON.stringify(after)])}`;
 }
 
 function parseCursor(cursor: string, sort: JobSortField, order: SortOrder): SortKey {

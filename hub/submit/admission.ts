@@ -67,7 +67,7 @@ export function requestOf(spec: SubmitSpec): Usage {
  */
 export function admissionRequest(tenancy: Tenancy | undefined, cluster: string, account: string | undefined, user: string, spec: SubmitSpec): AdmissionRequest | undefined {
   if (!tenancy) return undefined;
-  if (!account) throw new BadRequestError('account: tenants are configured, so a submit names its Slurm account (--account)');
+  if (!account) throw new BadRequestError('account: tenants are configured, so a submit names its Slurm account (--account)', { field: 'account' });
   const tenant = tenancy.tenantOf(cluster, account);
   if (tenant === undefined) return undefined;
   return { tenant, cluster, account, user, request: requestOf(spec), ...(spec.array ? { array: true } : {}) };

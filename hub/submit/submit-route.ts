@@ -28,6 +28,15 @@ export const SUBMIT_BODY_SCHEMA = {
   },
 };
 
+// The answer as serialized (and so typed in the OpenAPI document and the dashboard's client).
+const text = { type: 'string' } as const;
+export const SUBMIT_ANSWER_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['job_id', 'cluster', 'user', 'message', 'idempotency_key'],
+  properties: { job_id: { ...text, description: 'Slurm\'s job id' }, cluster: text, user: { ...text, description: 'The Slurm user the job runs as' }, message: text, idempotency_key: text },
+} as const;
+
 export function registerSubmitRoute(app: FastifyInstance, submit: SubmitService): void {
   app.post(
     '/api/v1/jobs/:cluster',
@@ -39,6 +48,7 @@ export function registerSubmitRoute(app: FastifyInstance, submit: SubmitService)
         params: { type: 'object', properties: { cluster: str } },
         headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 128 } } },
         body: SUBMIT_BODY_SCHEMA,
+        response: { 201: SUBMIT_ANSWER_SCHEMA },
       },
     },
     async (request, reply) => {

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { ManualClock } from '../../shared/clock/index.js';
 import { parseConfigText } from '../../shared/config/index.js';
 import { jobDelta, testJob } from '../../shared/delta/testdata/fleet-fixtures.js';
+import { toProblem } from '../../shared/errors/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { checkSubmitSpec, checkSubmitUser, jobEnvironment } from '../../shared/submit/index.js';
 import { FleetState } from '../fleet/index.js';
 import { multiTenancyConfigSchema, Tenancy } from '../tenancy/index.js';
-import { Admission, requestOf } from './admission.js';
+import { Admission, admissionRequest, requestOf } from './admission.js';
 import { QuotaExceededError } from './errors.js';
 import { SharedAdmission } from './shared-admission.js';
 
@@ -54,6 +55,23 @@ describe('the job spec', () => {
     expect(() => job({ nodes: 0 })).toThrow(/nodes: must be a whole number/);
     expect(() => job({ export: { 'BAD-NAME': 'x' } })).toThrow(/export: invalid variable/);
     expect(() => checkSubmitSpec({ script: `#!/bin/sh\n${'x'.repeat(1024 * 1024)}` })).toThrow(/larger than/);
+  });
+
+  it('names the refused field apart from the text too, so a form shows the error beside its input', () => {
+    const field = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return toProblem(err).field;
+      }
+      return undefined;
+    };
+    expect(field(() => job({ partition: 'a b' }))).toBe('partition');
+    expect(field(() => job({ time_minutes: 0 }))).toBe('time_minutes');
+    expect(field(() => job({ chdir: 'a\nb' }))).toBe('chdir');
+    expect(field(() => checkSubmitSpec({ script: 'echo no shebang' }))).toBe('script');
+    expect(field(() => checkSubmitSpec({ wrap: ' ' }))).toBe('wrap');
+    expect(field(() => admissionRequest(tenancy, 'c1', undefined, 'alice', job()))).toBe('account');
   });
 
   it('gives the job a clean environment: a minimal PATH, HOME, then the --export values', () => {

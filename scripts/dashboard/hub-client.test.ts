@@ -17,6 +17,8 @@ describe("the dashboard's generated client", () => {
     expect(types).toMatch(/total_capped\?: boolean/);
     expect(types).toMatch(/actions\?: \("cancel" \| "hold" \| "release" \| "requeue" \| "drain" \| "resume"\)\[\]/);
     expect(types).toContain('"/api/v1/aggregates"');
+    // Submission (the dashboard's submit form) answers 201 with the new job's id.
+    expect(types).toMatch(/"\/api\/v1\/jobs\/\{cluster\}": \{[\s\S]*?201: \{[\s\S]*?job_id: string;/);
     // Answers that are not JSON keep their media type, and the text itself is typed as a string.
     expect(types).toMatch(/"text\/event-stream": string/);
     expect(types).toMatch(/"text\/plain": string/);

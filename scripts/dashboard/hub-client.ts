@@ -1,6 +1,6 @@
 // The dashboard's typed client, generated from the hub's OpenAPI document: the routes are
 // registered on a hub API with no data (as route-table.test.ts does), the document built from
-// them (with the audit and quota routes a running hub adds), then openapi-typescript turns it into the paths/operations types openapi-fetch uses.
+// them (with the audit, quota and submit routes a running hub adds), then openapi-typescript turns it into the paths/operations types openapi-fetch uses.
 // A unit test regenerates it and fails when the committed file differs or an operation's
 // success answer has no schema (a generated client would give it an untyped body).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { buildHttpApi } from '../../hub/api/rest/index.js';
 import { buildOpenApi } from '../../hub/api/rest/openapi.js';
 import { registerAuditRoutes, type AuditLog } from '../../hub/audit/index.js';
 import { registerQuotaRoutes, type QuotaBook, type QuotaHistory } from '../../hub/quota/index.js';
+import { registerSubmitRoute, type SubmitService } from '../../hub/submit/index.js';
 
 /** Where the generated client lives, from the repository root. */
 export const CLIENT_PATH = 'dashboard/src/generated/hub-api.ts';
@@ -35,7 +36,7 @@ export async function hubOpenApiDocument(): Promise<OpenApiDoc> {
       readiness: () => ({ ready: true, checks: {} }),
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
       // Routes a running hub adds from other rooms: only their declarations are read here, no handler runs.
-      extraRoutes: [(a) => registerAuditRoutes(a, {} as AuditLog), (a) => registerQuotaRoutes(a, {} as QuotaBook, { store: {} as QuotaHistory, sampling: () => false })],
+      extraRoutes: [(a) => registerAuditRoutes(a, {} as AuditLog), (a) => registerQuotaRoutes(a, {} as QuotaBook, { store: {} as QuotaHistory, sampling: () => false }), (a) => registerSubmitRoute(a, {} as SubmitService)],
     });
     await app.close();
     return buildOpenApi(routes) as OpenApiDoc;

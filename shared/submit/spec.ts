@@ -34,36 +34,36 @@ const MINIMAL_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 function text(v: unknown, field: string, pattern: RegExp): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string' || !pattern.test(v)) throw new BadRequestError(`${field}: invalid value "${String(v).slice(0, 60)}"`);
+  if (typeof v !== 'string' || !pattern.test(v)) throw new BadRequestError(`${field}: invalid value "${String(v).slice(0, 60)}"`, { field });
   return v;
 }
 
 function count(v: unknown, field: string, max: number): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new BadRequestError(`${field}: must be a whole number from 1 to ${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new BadRequestError(`${field}: must be a whole number from 1 to ${max}`, { field });
   return v;
 }
 
 function path(v: unknown, field: string): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   // eslint-disable-next-line no-control-regex
-  if (typeof v !== 'string' || v.length > 1024 || /[\u0000-\u001f]/.test(v)) throw new BadRequestError(`${field}: invalid path`);
+  if (typeof v !== 'string' || v.length > 1024 || /[\u0000-\u001f]/.test(v)) throw new BadRequestError(`${field}: invalid path`, { field });
   return v;
 }
 
-/** The spec with every field checked (BadRequestError naming the field otherwise). */
+/** The spec with every field checked (otherwise a BadRequestError naming the field, in its text and as `field`, so a form can show it beside the input). */
 export function checkSubmitSpec(input: unknown): SubmitSpec {
   if (typeof input !== 'object' || input === null) throw new BadRequestError('the job must be a JSON object');
   const o = input as Record<string, unknown>;
   let script = o.script;
   if (o.wrap !== undefined) {
-    if (script !== undefined) throw new BadRequestError('give either script or wrap, not both');
-    if (typeof o.wrap !== 'string' || o.wrap.trim() === '') throw new BadRequestError('wrap: a command is needed');
+    if (script !== undefined) throw new BadRequestError('give either script or wrap, not both', { field: 'script' });
+    if (typeof o.wrap !== 'string' || o.wrap.trim() === '') throw new BadRequestError('wrap: a command is needed', { field: 'wrap' });
     script = `#!/bin/sh\n${o.wrap}\n`;
   }
-  if (typeof script !== 'string' || script === '') throw new BadRequestError('a script or wrap command is needed');
-  if (Buffer.byteLength(script) > MAX_SCRIPT_BYTES) throw new BadRequestError(`the script is larger than ${MAX_SCRIPT_BYTES} bytes`);
-  if (!script.startsWith('#!')) throw new BadRequestError('the script must start with #! (as sbatch requires)');
+  if (typeof script !== 'string' || script === '') throw new BadRequestError('a script or wrap command is needed', { field: 'script' });
+  if (Buffer.byteLength(script) > MAX_SCRIPT_BYTES) throw new BadRequestError(`the script is larger than ${MAX_SCRIPT_BYTES} bytes`, { field: 'script' });
+  if (!script.startsWith('#!')) throw new BadRequestError('the script must start with #! (as sbatch requires)', { field: 'script' });
   const spec: SubmitSpec = { script };
   const set = <K extends keyof SubmitSpec>(k: K, v: SubmitSpec[K] | undefined): void => {
     if (v !== undefined) spec[k] = v;
@@ -83,10 +83,10 @@ export function checkSubmitSpec(input: unknown): SubmitSpec {
   set('output', path(o.output, 'output'));
   set('chdir', path(o.chdir, 'chdir'));
   if (o.export !== undefined && o.export !== null) {
-    if (typeof o.export !== 'object' || Array.isArray(o.export)) throw new BadRequestError('export: an object of NAME: value');
+    if (typeof o.export !== 'object' || Array.isArray(o.export)) throw new BadRequestError('export: an object of NAME: value', { field: 'export' });
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(o.export as Record<string, unknown>)) {
-      if (!ENV_NAME.test(k) || typeof v !== 'string' || v.length > 4096) throw new BadRequestError(`export: invalid variable "${k.slice(0, 60)}"`);
+      if (!ENV_NAME.test(k) || typeof v !== 'string' || v.length > 4096) throw new BadRequestError(`export: invalid variable "${k.slice(0, 60)}"`, { field: 'export' });
       env[k] = v;
     }
     spec.export = env;

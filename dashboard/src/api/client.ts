@@ -50,6 +50,8 @@ export type QuotaHistory = paths['/api/v1/quotas/history']['get']['responses']['
 export type TenantQuotas = paths['/api/v1/quotas']['get']['responses']['200']['content']['application/json']['items'][number];
 export type AuditPage = paths['/api/v1/audit']['get']['responses']['200']['content']['application/json'];
 export type AuditQuery = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
+export type SubmitBody = NonNullable<paths['/api/v1/jobs/{cluster}']['post']['requestBody']>['content']['application/json'];
+export type HistoryRun = paths['/api/v1/history/jobs']['get']['responses']['200']['content']['application/json']['items'][number];
 export type Whoami = paths['/api/v1/auth/whoami']['get']['responses']['200']['content']['application/json'];
 
 /** A problem+json answer's words for a person: the gate's reason on a refusal. */

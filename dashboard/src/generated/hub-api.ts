@@ -2044,6 +2044,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{cluster}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit a batch job (sbatch flags) as the caller's Slurm user, after admission against quota */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    cluster: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        account?: string;
+                        array?: string;
+                        chdir?: string;
+                        cpus_per_task?: number;
+                        export?: {
+                            [key: string]: string;
+                        };
+                        gres?: string;
+                        job_name?: string;
+                        mem_mb?: number;
+                        nodes?: number;
+                        ntasks?: number;
+                        output?: string;
+                        partition?: string;
+                        qos?: string;
+                        script?: string;
+                        time_minutes?: number;
+                        wrap?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cluster: string;
+                            idempotency_key: string;
+                            /** @description Slurm's job id */
+                            job_id: string;
+                            message: string;
+                            /** @description The Slurm user the job runs as */
+                            user: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{cluster}/{id}": {
         parameters: {
             query?: never;

@@ -1,8 +1,9 @@
 // Jobs over the whole fleet: one virtualized table (only the rows in view are in the DOM),
 // filtered, sorted, counted and paged by the hub; rows follow the watch stream; actions appear
-// only where the hub says this user may take them.
+// only where the hub says this user may take them. With peer regions, "All regions" asks the hub
+// for scope=global: every region's jobs in one order, each row marked with its region.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, problemText, runCommand, type Job, type JobQuery } from '../api/client';
+import { api, mayI, problemText, runCommand, type Job, type JobQuery } from '../api/client';
 import { onWatch, type WatchMessage } from '../api/watch';
 import { stateClass } from '../components/bars';
 import { Confirm, type PendingAction } from '../components/confirm';
@@ -11,12 +12,14 @@ import { formatTime, usePrefs } from '../prefs';
 import { navigate, useLocation, withQuery } from '../router';
 import { FILTER_KEYS, filterText, parseFilter } from './job-filter';
 import { JobDetail } from './job-detail';
+import { SubmitForm } from './submit-form';
 import { applyJobChanges, BATCH_MS, FRESH_CAP, jobKey, type LiveRows } from './job-live';
 
 const ROW = 34;
 const PAGE = 200;
 type SortField = NonNullable<JobQuery['sort']>;
-const COLUMNS: { key: SortField | 'name' | 'nodes' | 'actions'; label: string; sort?: SortField; width: string }[] = [
+type Column = { key: SortField | 'name' | 'nodes' | 'actions' | 'region'; label: string; sort?: SortField; width: string };
+const COLUMNS: Column[] = [
   { key: 'id', label: 'Job', sort: 'id', width: '9rem' },
   { key: 'name', label: 'Name', width: 'minmax(8rem, 1.4fr)' },
   { key: 'user', label: 'User', sort: 'user', width: '7rem' },
@@ -28,7 +31,7 @@ const COLUMNS: { key: SortField | 'name' | 'nodes' | 'actions'; label: string; s
   { key: 'nodes', label: 'Nodes', width: 'minmax(6rem, 1fr)' },
   { key: 'actions', label: 'Actions', width: '9.5rem' },
 ];
-const GRID = COLUMNS.map((c) => c.width).join(' ');
+const REGION_COLUMN: Column = { key: 'region', label: 'Region', width: '6rem' };
 export { jobKey };
 
 interface Listing extends LiveRows {
@@ -36,6 +39,8 @@ interface Listing extends LiveRows {
   cursor: string | null;
   loading: boolean;
   error?: string;
+  /** scope=global: the regions that did not answer (their jobs are missing). */
+  partial?: string[];
 }
 
 export function Jobs() {
@@ -55,12 +60,22 @@ export function Jobs() {
   const generation = useRef(0);
   const filterInput = useRef<HTMLInputElement>(null);
   const detail = /^\/jobs\/([^/]+)\/(\d+)$/.exec(path);
+  const global = query.get('scope') === 'global';
+  // The regions the hub knows (this one first): more than one offers "All regions".
+  const [regions, setRegions] = useState<string[]>([]);
+  useEffect(() => void api.GET('/api/v1/clusters', { params: { query: { scope: 'global' } } }).then((r) => r.data?.regions && setRegions(r.data.regions)), []);
+  const home = regions[0];
+  const columns = global ? [COLUMNS[0], REGION_COLUMN, ...COLUMNS.slice(1)] : COLUMNS;
+  const grid = columns.map((c) => c.width).join(' ');
+  const [maySubmit, setMaySubmit] = useState(false);
+  useEffect(() => void mayI('create', 'jobs').then(setMaySubmit), []);
 
   const params = useCallback(
     (cursor?: string): JobQuery => {
       const q: JobQuery = { sort, order, limit: PAGE, count: !cursor };
       for (const k of FILTER_KEYS) if (query.get(k)) q[k] = query.get(k)!;
       if (cursor) q.cursor = cursor;
+      if (global) q.scope = 'global';
       return q;
     },
     // qs carries every filter.
@@ -73,7 +88,7 @@ export function Jobs() {
     void api.GET('/api/v1/jobs', { params: { query: params() } }).then((r) => {
       if (gen !== generation.current) return;
       if (!r.data) return setList({ rows: [], total: 0, capped: false, cursor: null, loading: false, error: problemText(r.error, r.response.status), fresh: new Set() });
-      setList({ rows: r.data.items, total: r.data.total ?? r.data.items.length, capped: r.data.total_capped ?? false, cursor: r.data.next_cursor ?? null, loading: false, fresh: new Set() });
+      setList({ rows: r.data.items, total: r.data.total ?? r.data.items.length, capped: r.data.total_capped ?? false, cursor: r.data.next_cursor ?? null, loading: false, fresh: new Set(), partial: r.data.partial });
     });
   }, [params]);
 
@@ -147,7 +162,7 @@ export function Jobs() {
           return n;
         });
       } else if (e.key === 'Enter' && list.rows[selected]) open(list.rows[selected]);
-      else if (e.key === 'Escape' && detail) navigate(`/jobs${withQuery(query, {})}`);
+      else if (e.key === 'Escape' && (detail || path === '/jobs/new')) navigate(`/jobs${withQuery(query, {})}`);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -206,15 +221,25 @@ export function Jobs() {
             {list.fresh.size >= FRESH_CAP ? `${FRESH_CAP.toLocaleString('en-US')}+` : list.fresh.size} more changed: refresh
           </button>
         )}
+        {regions.length > 1 && (
+          <label class="scope">
+            <input type="checkbox" checked={global} onChange={() => navigate(`/jobs${withQuery(query, { scope: global ? undefined : 'global', cursor: undefined })}`)} /> All regions
+          </label>
+        )}
+        {maySubmit && (
+          <button type="button" class="small" onClick={() => navigate(`/jobs/new${withQuery(query, {})}`)}>
+            Submit job…
+          </button>
+        )}
         <span id="job-count" class="count" role="status" aria-live="polite" data-testid="job-count">
           {list.loading && list.rows.length === 0 ? 'Loading…' : `${total.toLocaleString('en-US')}${list.capped ? '+' : ''} jobs`}
         </span>
       </div>
-      <PageMessages error={list.error} notice={notice} onDismiss={() => setNotice(undefined)} />
+      <PageMessages error={list.error ?? (list.partial?.length ? `Regions that did not answer: ${list.partial.join(', ')}. Their jobs are missing.` : undefined)} notice={notice} onDismiss={() => setNotice(undefined)} />
       <div class="table" role="table" aria-label="Jobs" aria-rowcount={total + 1}>
         <div class="thead" role="rowgroup">
-          <div class="tr" role="row" style={{ gridTemplateColumns: GRID }} aria-rowindex={1}>
-            {COLUMNS.map((c) => (
+          <div class="tr" role="row" style={{ gridTemplateColumns: grid }} aria-rowindex={1}>
+            {columns.map((c) => (
               <div key={c.key} role="columnheader" class="th" aria-sort={c.sort && c.sort === sort ? (order === 'asc' ? 'ascending' : 'descending') : undefined}>
                 {c.sort ? (
                   <button type="button" class="sort" onClick={() => sortBy(c.sort!)}>
@@ -240,7 +265,8 @@ export function Jobs() {
                   aria-selected={i === selected}
                   class={`tr row${i === selected ? ' selected' : ''}`}
                   data-job={jobKey(j)}
-                  style={{ gridTemplateColumns: GRID, transform: `translateY(${i * ROW}px)` }}
+                  data-region={j.region}
+                  style={{ gridTemplateColumns: grid, transform: `translateY(${i * ROW}px)` }}
                   onClick={() => setSelected(i)}
                   onDblClick={() => open(j)}
                 >
@@ -255,6 +281,11 @@ export function Jobs() {
                       {j.cluster}/{j.id}
                     </a>
                   </div>
+                  {global && (
+                    <div role="cell" class="td" data-testid="job-region">
+                      {j.region ?? home}
+                    </div>
+                  )}
                   <div role="cell" class="td" title={j.name}>
                     {j.name}
                   </div>
@@ -293,7 +324,16 @@ export function Jobs() {
           {!list.loading && list.rows.length === 0 && !list.error && <p class="empty">No jobs match.</p>}
         </div>
       </div>
-      {detail && <JobDetail cluster={decodeURIComponent(detail[1])} id={detail[2]} onAction={ask} onClose={() => navigate(`/jobs${withQuery(query, {})}`)} />}
+      {path === '/jobs/new' && maySubmit && (
+        <SubmitForm
+          onClose={() => navigate(`/jobs${withQuery(query, {})}`)}
+          onSubmitted={(cluster, id, message) => {
+            setNotice({ ok: true, text: `Job ${cluster}/${id} submitted${message ? `: ${message}` : ''}` });
+            navigate(`/jobs/${encodeURIComponent(cluster)}/${id}${withQuery(query, {})}`);
+          }}
+        />
+      )}
+      {detail && <JobDetail cluster={decodeURIComponent(detail[1])} id={detail[2]} remote={remoteRow(list.rows, decodeURIComponent(detail[1]), detail[2], home)} onAction={ask} onClose={() => navigate(`/jobs${withQuery(query, {})}`)} />}
       {action && (
         <Confirm
           action={action}
@@ -306,4 +346,10 @@ export function Jobs() {
       )}
     </section>
   );
+}
+
+/** The listed row of a peer region's job (its detail is its region's: shown as listed, not asked of this hub). */
+function remoteRow(rows: Job[], cluster: string, id: string, home: string | undefined): Job | undefined {
+  const row = rows.find((j) => j.cluster === cluster && String(j.id) === id);
+  return row?.region && home && row.region !== home ? row : undefined;
 }

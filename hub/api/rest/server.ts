@@ -177,7 +177,7 @@ export async function buildHttpApi(deps: HttpApiDeps, tls?: TlsMaterial): Promis
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
     let err: unknown = error;
-    if (error.validation) err = new BadRequestError(error.message);
+    if (error.validation) err = new BadRequestError(error.message, validationField(error.validation));
     else if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = new PayloadTooLargeError(request.routeOptions.bodyLimit);
     else if (!(error instanceof FleetError) && error.statusCode && error.statusCode < 500) err = new BadRequestError(error.message);
     const problem = toProblem(err, request.url.split('?')[0]);
@@ -226,4 +226,11 @@ function reserveBody(request: FastifyRequest, budget: ByteBudget, defaultLimit: 
   const release = budget.take(bytes);
   (request as FastifyRequest & { releaseBudget: () => void }).releaseBudget = release;
   request.raw.once('close', release);
+}
+
+/** The body or query field a schema refusal is about ({ field } for the problem, so a form can show it beside its input). */
+function validationField(validation: unknown): { field: string } | undefined {
+  const first = (Array.isArray(validation) ? validation[0] : undefined) as { instancePath?: string; params?: { missingProperty?: string; additionalProperty?: string } } | undefined;
+  const name = first?.params?.missingProperty ?? first?.params?.additionalProperty ?? first?.instancePath?.split('/')[1];
+  return name ? { field: name } : undefined;
 }
