@@ -8,11 +8,18 @@ import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
 import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from './config.js';
+import { isEtcdNoSpace } from './etcd-space.js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { withoutIpServername } from '../../shared/tls/credentials.js';
 
 export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
   const { Etcd3, isRecoverableError } = await import('etcd3');
   const secure = config.endpoints.some((e) => e.startsWith('https://'));
-  return new Etcd3({
+  // etcd3 counts RESOURCE_EXHAUSTED as recoverable, and etcd answers every write with it while
+  // its NOSPACE alarm is raised: retried and counted, those refusals opened the breaker, which
+  // then refused the reads and keep-alives that still work. A member out of space is not down.
+  const recoverable = (err: Error): boolean => isRecoverableError(err) && !isEtcdNoSpace(err);
+  const client = new Etcd3({
     hosts: [...config.endpoints],
     dialTimeout: config.dial_timeout,
     // etcd auth: the user's role should reach only config.prefix (docs/operator-guide.md).
@@ -30,11 +37,11 @@ export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + config.call_timeout }),
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
+        circuitBreaker(handleWhen(recoverable), {
           halfOpenAfter: config.breaker_reset,
           breaker: new ConsecutiveBreaker(config.breaker_failures),
         }),
-      global: retry(handleWhen(isRecoverableError), {
+      global: retry(handleWhen(recoverable), {
         maxAttempts: 2,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 250 }),
       }),
@@ -50,4 +57,13 @@ export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
       'grpc.max_reconnect_backoff_ms': 1_000,
     },
   });
+  // etcd3 builds its own grpc credentials (createSsl, no way to pass a server name), so an
+  // https://<IP> endpoint sent the IP as TLS server name and Node printed DEP0123 on every
+  // connect. The one credentials object of its hosts gets shared/tls's fix (the certificate is
+  // still checked against the IP); test/secured-services.test.ts fails if the warning comes back.
+  if (secure) {
+    const hosts = (client as unknown as { pool?: { hosts?: { channelCredentials?: ChannelCredentials }[] } }).pool?.hosts ?? [];
+    for (const creds of new Set(hosts.map((h) => h.channelCredentials))) if (creds) withoutIpServername(creds);
+  }
+  return client;
 }

@@ -93,7 +93,7 @@ interface SecureConnectorLike {
  * so only the SNI extension goes. grpc-js has no option for it: its connector is adjusted here;
  * test/small-things.test.ts fails if a grpc-js update stops this from working.
  */
-function withoutIpServername(creds: ChannelCredentials): ChannelCredentials {
+export function withoutIpServername(creds: ChannelCredentials): ChannelCredentials {
   const internal = creds as unknown as { _createSecureConnector?: (...args: unknown[]) => SecureConnectorLike };
   const create = internal._createSecureConnector?.bind(creds);
   if (!create) return creds;
