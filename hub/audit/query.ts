@@ -27,7 +27,7 @@ export interface AuditQuery {
 /** A page of the audit query holds at most this much (records are at most 16 KiB each). */
 export const AUDIT_PAGE_BYTES = 1024 * 1024;
 
-function firstSeq(files: AuditFiles, name: string): number {
+export function firstSeq(files: AuditFiles, name: string): number {
   const text = files.read(name);
   const nl = text.indexOf('\n');
   try {
