@@ -62,7 +62,8 @@ function* matching(files: AuditFiles, q: Omit<AuditQuery, 'limit' | 'maxBytes'>)
       }
       if (line.type !== 'record') continue;
       if (q.cursor !== undefined && line.seq <= q.cursor) continue;
-      const t = Date.parse(line.timestamp);
+      // Parsed only when asked: an export without a time filter reads every record.
+      const t = q.since !== undefined || q.until !== undefined ? Date.parse(line.timestamp) : 0;
       if (q.since !== undefined && t < q.since) continue;
       if (q.until !== undefined && t >= q.until) continue;
       if (q.user !== undefined && line.user !== q.user) continue;
