@@ -4,7 +4,8 @@
 // (a removed job as a delete row) once A is gone. Two hubs on a private etcd and Redis
 // (replication: B applies the same deltas under the same positions); an agent with a scripted
 // source. No Slurm.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Etcd3 } from 'etcd3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,4 +79,39 @@ describe('an incremental jobs export with a hub failover between two runs', () =
     expect(third.code, third.stderr).toBe(0);
     expect(readFileSync(join(work, 'third.ndjson'), 'utf8')).toBe('');
   }, 240_000);
+
+  it('a hub that starts with a saved journal tells the group, so a peer without one answers its cursors after a failover', async () => {
+    // As for a hub that exported incrementally while standalone, then joined this group: B stops
+    // with its journal saved, the region's key is gone, and A comes back without a journal.
+    await b.stop();
+    rmSync(join(a.dataDir, 'export', 'change-journal.json'), { force: true });
+    const etcd = new Etcd3({ hosts: services.etcdEndpoints });
+    const key = '/sfleet/export/exf/journal';
+    const journalLines = (h: GroupHub): number => h.log().split('this hub keeps a change journal').length - 1;
+    try {
+      await etcd.delete().key(key);
+      await a.start();
+      const before = journalLines(a);
+      await b.start();
+      // B puts the key as it starts (A, starting its journal on seeing it, puts it again).
+      await waitFor('A keeps a change journal', () => journalLines(a) > before, 30_000, 200);
+      expect(await etcd.get(key).string()).not.toBeNull();
+    } finally {
+      etcd.close();
+    }
+    for (const h of [a, b]) await waitFor(`${h.id} has the agent's jobs`, async () => JSON.stringify(await jobIds(h)) === JSON.stringify([1, 3, 4, 5, 6]), 90_000, 200);
+
+    // A cursor made on B is answered by A with only what changed after it.
+    const cursor = join(work, 'rejoin.cursor');
+    const run = (h: GroupHub, out: string) =>
+      sfleetRun(['export', 'jobs', '--format', 'ndjson', '--cursor', cursor, '-f', join(work, out), '--hub', h.httpUrl, '--ca', pki.ca, '--cert', pki.client.cert, '--key', pki.client.key], { PATH: process.env.PATH, HOME: work });
+    const onB = await run(b, 'rejoin-1.ndjson');
+    expect(onB.code, onB.stderr).toBe(0);
+    source.model.job = source.model.job.filter((j) => j.id !== 4);
+    for (const h of [a, b]) await waitFor(`${h.id} lost job 4`, async () => JSON.stringify(await jobIds(h)) === JSON.stringify([1, 3, 5, 6]), 60_000, 200);
+    await b.kill('SIGKILL');
+    const onA = await run(a, 'rejoin-2.ndjson');
+    expect(onA.code, onA.stderr).toBe(0);
+    expect(ops(join(work, 'rejoin-2.ndjson'))).toEqual(['delete 4 null']);
+  }, 300_000);
 });

@@ -1,12 +1,13 @@
 // `sfleet export jobs --cursor FILE` across restarts of the hub process. The hub saves its change
-// journal (which says what was deleted after a cursor) as it stops and loads it as it starts, so
-// after a graceful restart the next run is still incremental: deletes before and during the
-// downtime are delete rows. After a crash (SIGKILL) the hub cannot say what changed between its
-// last save and the crash: it refuses the old cursor as too old. The CLI then exits 3 and writes
-// nothing (a cron job applying changes must not take a full export for changes), or, with
-// --full-on-too-old, writes a full export to replace what the user holds, still exiting 3.
+// journal (which says what was deleted after a cursor) while it runs and as it stops, and loads it
+// as it starts, before the WAL replay: after a graceful restart and after a crash (SIGKILL) the
+// next run is still incremental: deletes before, during and after the downtime are delete rows.
+// A hub that lost its journal cannot say what changed after a cursor: it refuses it as too old.
+// The CLI then exits 3 and writes nothing (a cron job applying changes must not take a full
+// export for changes), or, with --full-on-too-old, writes a full export to replace what the user
+// holds, still exiting 3.
 // No Slurm: an agent with a scripted source (cluster south) reconnects to the restarted hub.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('an incremental jobs export across hub restarts', () => {
-  it('stays incremental across a graceful restart; after a crash it exits 3 and writes nothing, or a full export with --full-on-too-old; no delete is lost', async () => {
+  it('stays incremental across a graceful restart and a crash; with its journal lost it exits 3 and writes nothing, or a full export with --full-on-too-old; no delete is lost', async () => {
     const cursor = join(work, 'jobs.cursor');
     const run = (out: string, ...extra: string[]) => sfleetRun(['export', 'jobs', '--format', 'ndjson', '--cluster', 'south', '--cursor', cursor, '-f', join(work, out), ...extra], clientEnv);
     const ok = async (out: string): Promise<string> => {
@@ -86,10 +87,25 @@ describe('an incremental jobs export across hub restarts', () => {
     await ok('second.ndjson');
     expect(ops(join(work, 'second.ndjson'))).toEqual(['delete 3', 'delete 4', 'upsert 11']);
 
-    // Job 5 goes away, then the hub is killed: what it heard after its last save is lost with it.
+    // Job 5 goes away, then the hub is killed at once (no save since, most likely): the restarted
+    // hub hears the WAL past the journal's last save, so the next run is still changes only.
     source.model.job = source.model.job.filter((j) => j.id !== 5);
     await waitFor('job 5 gone at the hub', async () => !(await jobIds()).includes(5), 60_000, 500);
     await hub!.kill('SIGKILL');
+    source.model.job = source.model.job.filter((j) => j.id !== 6);
+    hub = startHub();
+    await waitFor('the hub is back with the agent', async () => {
+      const ids = await jobIds().catch((): number[] => []);
+      return ids.length === 7 && !ids.includes(6);
+    }, 120_000, 500);
+    await ok('after-crash.ndjson');
+    expect(ops(join(work, 'after-crash.ndjson'))).toEqual(['delete 5', 'delete 6']);
+
+    // The journal is lost (the hub stopped, its file gone: a data directory put back without it):
+    // job 6 comes back while the hub is down.
+    await hub!.kill('SIGTERM');
+    rmSync(join(work, 'hub-data', 'export', 'change-journal.json'));
+    source.model.job.push(makeJob('south', 6, { state: 'RUNNING', submit_time: new Date(T0 + 5 * 60_000).toISOString() }));
     hub = startHub();
     await waitFor('the hub is back with the agent', async () => (await jobIds().catch((): number[] => [])).length === 8, 120_000, 500);
 

@@ -10,7 +10,7 @@ import { ChainWriter, dayOf, type PendingRecord } from './chain-writer.js';
 import type { AuditConfig } from './config.js';
 import { AuditWriteError } from './errors.js';
 import { levelFor, type AuditRule } from './policy.js';
-import { queryAudit, scanAudit, type AuditQuery } from './query.js';
+import { firstSeq, queryAudit, scanAudit, type AuditQuery } from './query.js';
 import type { AuditEvent, AuditLevel, AuditLine, AuditRecord, RetentionInfo } from './record.js';
 import { AuditFallback } from './fallback.js';
 import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
@@ -295,6 +295,16 @@ export class AuditLog {
   /** The records matching `q` after seq `q.cursor`, oldest first, unpaged (exports). */
   scan(q: Omit<AuditQuery, 'limit' | 'maxBytes'>): Generator<AuditRecord> {
     return scanAudit(this.files, q);
+  }
+
+  /**
+   * The seq of the oldest record this hub still holds (its first file's anchor), or undefined with
+   * no files: records below it were removed by retention (or lost), so an export cursor below it
+   * would skip them (export/log-export.ts refuses it).
+   */
+  firstKeptSeq(): number | undefined {
+    const first = this.files.list()[0];
+    return first === undefined ? undefined : firstSeq(this.files, first) || undefined;
   }
 
   verify(): VerifyResult {

@@ -8,8 +8,9 @@
 // (with the fields row filters read, so a tombstone is shown only to callers who could see the
 // object). What it did not hear (the state loaded at start, a cluster first seen, changes
 // trimmed away) is below the cluster's horizon: a cursor older than the horizon is refused as too
-// old (fleet-export.ts), never answered with a silent gap. Saved as the hub stops and loaded as it
-// starts (journal-file.ts), it goes on across a graceful restart.
+// old (fleet-export.ts), never answered with a silent gap. Saved while the hub runs and as it
+// stops, and loaded as it starts (journal-file.ts): opened before the store loads the state, it
+// hears the WAL's replay past the position it was saved at, so it goes on across a crash too.
 import type { FleetChange, FleetState } from '../fleet/index.js';
 import type { Job, Node } from '../../shared/model/index.js';
 
@@ -79,36 +80,74 @@ function sameObject(a: object, b: object): boolean {
   return true;
 }
 
+function restored(was: SavedJournal['clusters'][string]): ClusterJournal {
+  return {
+    horizon: was.horizon,
+    marks: was.marks,
+    changed: { job: new Map(was.changed.job), node: new Map(was.changed.node) },
+    removed: { job: new Map(was.removed.job.map((r) => [r.key, r])), node: new Map(was.removed.node.map((r) => [r.key, r])) },
+  };
+}
+
 export class ChangeJournal {
   private readonly clusters = new Map<string, ClusterJournal>();
   private tick = 0;
   private readonly maxMarks: number;
   private readonly maxRemoved: number;
-  readonly close: () => void;
+  private unsubscribe?: () => void;
+  /** While the store loads the state (`replaying`): the saved clusters not yet reached. */
+  private pending?: SavedJournal['clusters'];
 
   /**
-   * `saved`: the journal of the last run (a hub restart). A cluster whose state loaded at the very
+   * `saved`: the journal of the last run (a hub restart). A cluster whose state reaches the very
    * position the saved journal had heard up to continues it: no change went unheard between. Any
-   * other cluster (the hub crashed after the save, or the store lost the cluster) starts fresh.
+   * other cluster (the store folded changes after the save into a checkpoint, or lost the
+   * cluster) starts fresh.
+   * `replaying`: opened before the store loads the state: the load passes each record it applies
+   * to `replayed()` (a crash's WAL holds changes after the last save, heard that way), then calls
+   * `loaded()`. Otherwise the state is loaded already and only a cluster at that position continues.
    */
-  constructor(private readonly state: FleetState, opts: JournalOptions = {}, saved?: SavedJournal) {
+  constructor(private readonly state: FleetState, opts: JournalOptions = {}, saved?: SavedJournal, replaying = false) {
     this.maxMarks = opts.maxMarks ?? 200_000;
     this.maxRemoved = opts.maxRemoved ?? 100_000;
     this.tick = saved?.tick ?? 0;
-    // What the state holds already was not heard: known from its current position on.
-    for (const record of state.clusters.values()) {
-      const now: Position = [record.epoch, record.seq];
-      const was = saved?.clusters[record.name];
-      if (was && comparePositions(was.heard, now) === 0) {
-        this.clusters.set(record.name, {
-          horizon: was.horizon,
-          marks: was.marks,
-          changed: { job: new Map(was.changed.job), node: new Map(was.changed.node) },
-          removed: { job: new Map(was.removed.job.map((r) => [r.key, r])), node: new Map(was.removed.node.map((r) => [r.key, r])) },
-        });
-      } else this.clusters.set(record.name, this.fresh(now));
+    if (replaying) {
+      this.pending = saved?.clusters ?? {};
+      return;
     }
-    this.close = state.onChanges((changes) => this.hear(changes));
+    for (const record of state.clusters.values()) {
+      const was = saved?.clusters[record.name];
+      if (was && comparePositions(was.heard, [record.epoch, record.seq]) === 0) this.clusters.set(record.name, restored(was));
+    }
+    this.loaded();
+  }
+
+  /**
+   * The store's load applied one record (checkpoint or WAL delta) of `cluster`. Until the cluster
+   * reaches the position the saved journal heard, its changes were heard before the save; from
+   * there on they are new (applied after the save, before the crash).
+   */
+  replayed(cluster: string, changes: readonly FleetChange[]): void {
+    if (!this.pending) return;
+    if (this.clusters.has(cluster)) {
+      this.hear(changes);
+      return;
+    }
+    const record = this.state.clusters.get(cluster);
+    const was = this.pending[cluster];
+    if (record && was && comparePositions(was.heard, [record.epoch, record.seq]) === 0) this.clusters.set(cluster, restored(was));
+  }
+
+  /** The state is loaded: what it holds and the journal did not follow was not heard (known from its current position on); changes are heard from now. */
+  loaded(): void {
+    this.pending = undefined;
+    for (const record of this.state.clusters.values()) if (!this.clusters.has(record.name)) this.clusters.set(record.name, this.fresh([record.epoch, record.seq]));
+    this.unsubscribe ??= this.state.onChanges((changes) => this.hear(changes));
+  }
+
+  /** Stops hearing changes. */
+  close(): void {
+    this.unsubscribe?.();
   }
 
   /** Everything it knows, with each cluster's state position now (to be saved as the hub stops). */

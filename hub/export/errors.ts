@@ -17,10 +17,16 @@ export class ExportWriteError extends FleetError {
  * full export only when asked (`--full-on-too-old`).
  */
 export class ExportCursorTooOldError extends FleetError {
-  /** `of`: 'events' when the event log dropped events after the cursor (it keeps the newest only). */
-  constructor(clusters: readonly string[], of: 'changes' | 'events' = 'changes') {
+  /**
+   * `of`: 'events' when the event log dropped events after the cursor (it keeps the newest only);
+   * 'audit' when retention removed audit records of hub `clusters[0]` after the cursor.
+   */
+  constructor(clusters: readonly string[], of: 'changes' | 'events' | 'audit' = 'changes') {
     const named = clusters.slice(0, 3).join(', ') + (clusters.length > 3 ? ` and ${clusters.length - 3} more` : '');
-    const why = of === 'events' ? `this hub's event log dropped events after the cursor from ${named}: it keeps the newest only` : `this hub does not know every change after the cursor in ${named}: it restarted or did not keep them`;
+    const why =
+      of === 'events' ? `this hub's event log dropped events after the cursor from ${named}: it keeps the newest only`
+      : of === 'audit' ? `audit retention on ${named} removed records after the cursor that were never exported`
+      : `this hub does not know every change after the cursor in ${named}: it restarted or did not keep them`;
     super(
       'SF_EXPORT_CURSOR_TOO_OLD',
       `cursor too old: full export needed (${why}); export again with an empty cursor and replace what you hold`,

@@ -2,7 +2,8 @@
 // answer it if it was keeping a change journal before the cursor was made. So the first
 // incremental export on any hub of a region puts one etcd key (`export/<region>/journal`), and
 // every hub of the region starts its journal when it sees the key: at start, and through a watch
-// while it runs. A hub that was down when the key appeared starts at its next start. From then on
+// while it runs. A hub that starts with a saved journal puts the key too (a standalone hub that
+// exported incrementally, then joined a group). A hub that was down when the key appeared starts at its next start. From then on
 // every hub hears every delta (each applies the same ones, locally or through replication) and
 // saves its journal as it stops (journal-file.ts). Cursors older than a hub's journal are still
 // refused there as too old (once, after the group first exports incrementally).
@@ -21,12 +22,16 @@ export function shareJournalStart(journals: ExportJournal, etcd: Namespace, opts
     journals.start();
     opts.logger.info('export: the group exports incrementally: this hub keeps a change journal from now on');
   };
-  journals.onStart(() => {
+  const announce = (): void => {
     etcd.put(key).value(opts.hubId).catch((err: unknown) => {
       // The other hubs then start at their next sight of the key (another export puts it again).
       opts.logger.warn({ err: (err as Error).message }, 'export: could not tell the group that incremental exports are in use');
     });
-  });
+  };
+  journals.onStart(announce);
+  // A journal loaded at start (this hub exported incrementally before, perhaps standalone before
+  // it joined the group): the group may not know yet.
+  if (journals.current) announce();
   const watching = etcd
     .watch()
     .key(key)

@@ -1,20 +1,27 @@
-// The change journal across hub restarts: saved to `<data_dir>/export/change-journal.json`
-// (sealed when encryption at rest is on: it holds user and account names of removed jobs) as the
-// hub stops, loaded as it starts. A hub that has a saved journal starts hearing changes at once,
-// before any agent connects, so a graceful restart keeps every incremental series going. The
-// journal of a cluster is taken up again only where the state loaded at the very position it was
-// saved at (change-journal.ts): after a crash the WAL brought changes the journal never heard, and
-// that cluster's old cursors are refused as too old, as before.
+// The change journal across hub restarts and crashes: saved to
+// `<data_dir>/export/change-journal.json` (sealed when encryption at rest is on: it holds user and
+// account names of removed jobs) while the hub runs and as it stops, loaded as it starts.
+// - Saved every `saveEveryMs` (5 s) when it heard something, soon after a snapshot (the store
+//   replaced that cluster's checkpoint and WAL: the WAL no longer holds what came before), and as
+//   the hub stops. A save is one JSON of the journal, off the event loop for the disk: bounded.
+// - Loaded before the store loads the state (`replaying`): the load hands every record it applies
+//   to the journal, which picks each cluster up where its state passes the position it was saved
+//   at and hears the rest of the WAL. So after a SIGKILL the changes between the last save and the
+//   crash are heard too, and older cursors stay incremental. A cluster whose checkpoint is past
+//   that position (a snapshot or a WAL fold between the save and the crash) starts fresh: its old
+//   cursors are refused as too old, as before.
 // A hub where nobody ever exported incrementally has no file and keeps no journal (it costs
 // every apply).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setAside, TamperedDataError, type AtRest } from '../../shared/crypto/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { FleetState } from '../fleet/index.js';
+import type { FleetChange, FleetState } from '../fleet/index.js';
 import { ChangeJournal, type JournalOptions, type SavedJournal } from './change-journal.js';
 
 const PURPOSE = 'hub/export-journal';
+/** After a snapshot: soon, but batched with the other clusters' snapshots of a reconnect wave. */
+const AFTER_SNAPSHOT_MS = 200;
 
 export interface JournalFileDeps {
   state: FleetState;
@@ -23,17 +30,31 @@ export interface JournalFileDeps {
   atRest: AtRest;
   logger: Logger;
   options?: JournalOptions;
+  /** Opened before the store loads the state: call `replayed` for each record it applies, then `loaded()`. */
+  replaying?: boolean;
+  /** How often a journal that heard changes is saved while the hub runs (default 5 s). */
+  saveEveryMs?: number;
 }
 
 export class ExportJournal {
   private journal?: ChangeJournal;
   private readonly path?: string;
   private readonly started = new Set<() => void>();
+  private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+  private dirty = false;
+  private writing?: Promise<void>;
+  private closed = false;
+  /** Heard the whole load: a journal closed before (a failed start) must not replace the saved one. */
+  private whole = false;
 
   constructor(private readonly deps: JournalFileDeps) {
     this.path = deps.dataDir ? join(deps.dataDir, 'export', 'change-journal.json') : undefined;
     const saved = this.load();
-    if (saved) this.journal = new ChangeJournal(deps.state, deps.options, saved);
+    if (saved) this.journal = new ChangeJournal(deps.state, deps.options, saved, deps.replaying === true);
+    if (!deps.replaying) this.whole = true;
+    if (this.journal && !deps.replaying) this.keepSaved();
   }
 
   /** The journal, if incremental exports were asked on this hub (now or before a restart). */
@@ -41,10 +62,22 @@ export class ExportJournal {
     return this.journal;
   }
 
+  /** `replaying`: the store's load applied a record of `cluster`. */
+  readonly replayed = (cluster: string, changes: readonly FleetChange[]): void => this.journal?.replayed(cluster, changes);
+
+  /** `replaying`: the store has loaded the state; changes are heard from now. */
+  loaded(): void {
+    this.whole = true;
+    if (!this.journal) return;
+    this.journal.loaded();
+    this.keepSaved();
+  }
+
   /** The first incremental export (a request with `cursor`): the journal starts hearing now. */
   start(): ChangeJournal {
     if (this.journal) return this.journal;
     this.journal = new ChangeJournal(this.deps.state, this.deps.options);
+    this.keepSaved();
     for (const listener of this.started) listener();
     return this.journal;
   }
@@ -54,18 +87,59 @@ export class ExportJournal {
     this.started.add(listener);
   }
 
-  /** As the hub stops: stop hearing, and save what it knows for the next start. Never throws. */
-  close(): void {
+  /** Saves what the journal heard now, if anything since the last save (the periodic save; tests). Never throws. */
+  async save(): Promise<void> {
+    if (this.writing) await this.writing;
     const journal = this.journal;
-    if (!journal) return;
+    if (!journal || !this.path || !this.dirty || this.closed) return;
+    this.dirty = false;
+    const data = Buffer.from(JSON.stringify(journal.save()));
+    this.writing = this.write(data, (path) => this.deps.atRest.writeFileAsync(path, PURPOSE, data)).finally(() => (this.writing = undefined));
+    await this.writing;
+  }
+
+  /** As the hub stops: stop hearing, and save what it knows for the next start. Never throws. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+    this.unsubscribe?.();
+    const journal = this.journal;
+    if (!journal || this.closed) return;
+    this.closed = true;
     journal.close();
-    if (!this.path) return;
+    // A periodic save still running would otherwise land after this one.
+    await this.writing;
+    if (!this.whole) return;
+    const data = Buffer.from(JSON.stringify(journal.save()));
+    await this.write(data, (path) => this.deps.atRest.writeFile(path, PURPOSE, data));
+  }
+
+  /** Saves every saveEveryMs while it hears changes, and soon after a snapshot. */
+  private keepSaved(): void {
+    if (!this.path || this.timer) return;
+    this.dirty = true;
+    this.unsubscribe = this.deps.state.onChanges((_changes, applied) => {
+      this.dirty = true;
+      if (applied.snapshot && !this.soon) {
+        this.soon = setTimeout(() => {
+          this.soon = undefined;
+          void this.save();
+        }, AFTER_SNAPSHOT_MS);
+        this.soon.unref();
+      }
+    });
+    this.timer = setInterval(() => void this.save(), this.deps.saveEveryMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  private async write(data: Buffer, put: (path: string) => void | Promise<void>): Promise<void> {
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      this.deps.atRest.writeFile(this.path, PURPOSE, Buffer.from(JSON.stringify(journal.save())));
+      mkdirSync(dirname(this.path!), { recursive: true, mode: 0o700 });
+      await put(this.path!);
     } catch (err) {
-      // The next start then refuses older cursors as too old (a full export): nothing is lost.
-      this.deps.logger.error({ err: (err as Error).message }, 'export: could not save the change journal; older incremental cursors will need a full export');
+      // The next save tries again; a start after a crash before it refuses older cursors as too old (a full export): nothing is lost.
+      this.dirty = true;
+      this.deps.logger.error({ err: (err as Error).message, bytes: data.length }, 'export: could not save the change journal; older incremental cursors may need a full export after a crash');
     }
   }
 

@@ -190,3 +190,35 @@ describe('export audit', () => {
     expect(records.find((r) => r.resource === 'job east/2')).toMatchObject({ op: 'upsert', hub_id: 'hub-a', outcome: 'denied', user: 'bob', tenant_cluster: 'east' });
   });
 });
+
+describe('export audit after retention', () => {
+  it('refuses a cursor below the records retention removed (never a silent gap); a cursor past them goes on', async () => {
+    const DAY = 86_400_000;
+    const auditDir = mkdtempSync(join(dir, 'audit-retention-'));
+    const clock = { now: Date.UTC(2019, 0, 1, 12) };
+    const audit = new AuditLog(auditConfigSchema.parse({ dir: auditDir, retention_days: 30 }), { hubId: 'hub-a', dataDir: auditDir, logger: silentLogger(), now: () => clock.now });
+    await audit.open();
+    const cancel = (n: number) => audit.record({ action: 'jobs:cancel', resource: `job east/${n}`, outcome: 'success', user: 'alice', required: true });
+    await cancel(1);
+    const early = await exportAudit({ ...deps(), audit }, { format: 'ndjson', fingerprint: 'f' });
+    // Day 1 and day 2 each get a file; the cursor made after day 1 has not seen day 2.
+    clock.now += DAY;
+    await cancel(2);
+    const late = await exportAudit({ ...deps(), audit }, { format: 'ndjson', fingerprint: 'f', cursor: early.cursor });
+    expect((await lines(late.body)).map((r) => r.resource)).toEqual(['job east/2']);
+    clock.now += DAY;
+    await cancel(3);
+    // 30 days on, the files of day 0 and day 1 go; job east/2 was never exported through `early`.
+    clock.now += 30 * DAY;
+    expect((await audit.applyRetention())?.deleted).toHaveLength(2);
+    const refused = exportAudit({ ...deps(), audit }, { format: 'ndjson', fingerprint: 'f', cursor: early.cursor });
+    await expect(refused).rejects.toBeInstanceOf(ExportCursorTooOldError);
+    await expect(refused).rejects.toMatchObject({ code: 'SF_EXPORT_CURSOR_TOO_OLD', httpStatus: 410, message: expect.stringContaining('audit retention on hub-a') });
+    // `late` went past everything retention removed: it goes on with what came after.
+    const next = await exportAudit({ ...deps(), audit }, { format: 'ndjson', fingerprint: 'f', cursor: late.cursor });
+    expect((await lines(next.body)).map((r) => r.resource)).toEqual(['job east/3', expect.stringMatching(/^audit files? /)]);
+    // A full export is what the refused consumer needs: it starts at the oldest record kept.
+    expect((await lines((await exportAudit({ ...deps(), audit }, { format: 'ndjson', fingerprint: 'f' })).body)).map((r) => r.resource)[0]).toBe('job east/3');
+    await audit.close();
+  });
+});

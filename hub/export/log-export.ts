@@ -11,6 +11,7 @@
 // - audit: this hub's own chain (each hub of a group writes its own), a tenant caller's records
 //   about its tenant only; --since/--until bound the record's time. The cursor holds per hub id
 //   the last seq exported, so one cursor file serves exports from every hub of a group in turn.
+//   A cursor below the oldest record retention kept is refused as too old, like the events one.
 import type { AuditLog, AuditRecord } from '../audit/index.js';
 import { comparePositions as comparePosition, type EventLog, type EventPosition, type EventView } from '../events/index.js';
 import { decodeCursor, encodeCursor, type ExportCursor, type Positions } from './cursor.js';
@@ -148,6 +149,11 @@ export async function exportAudit(deps: SpecExportDeps & { audit: AuditLog }, re
   const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, 'audit', req.fingerprint).positions;
   const hub = deps.audit.hubId;
   const from = after?.[hub]?.[0] ?? 0;
+  // Retention removed whole files after this cursor's position: those records were never exported
+  // and a changes-only answer would skip them silently. (A cursor that does not name this hub
+  // starts at its oldest record: a full export would not hold the removed ones either.)
+  const first = after?.[hub] !== undefined ? deps.audit.firstKeptSeq() : undefined;
+  if (first !== undefined && first > from + 1) throw new ExportCursorTooOldError([hub], 'audit');
   // Records written while this export runs (its own record among them) go to the next one.
   const through = Math.max(from, deps.audit.writer.lastSeq);
   let rows = 0;

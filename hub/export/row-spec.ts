@@ -63,10 +63,21 @@ const DUCKDB: Record<ColumnType, string> = {
   map: 'MAP(VARCHAR, VARCHAR)',
 };
 
-/** DuckDB's read_json `columns` for the spec's NDJSON (Parquet's typed columns). */
-export function duckdbColumnsOf(spec: RowSpec): string {
-  const q = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-  return `{${[`op: 'VARCHAR'`, ...spec.columns.map((c) => `${q(c.name)}: ${q(DUCKDB[c.type])}`)].join(', ')}}`;
+const q = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+
+/** DuckDB's read_json `columns` for the Parquet scratch NDJSON: the spec's types, times as epoch ms. */
+export function duckdbScratchColumnsOf(spec: RowSpec): string {
+  return `{${[`op: 'VARCHAR'`, ...spec.columns.map((c) => `${q(c.name)}: ${q(c.type === 'time' ? 'BIGINT' : DUCKDB[c.type])}`)].join(', ')}}`;
+}
+
+/** The select list that gives the scratch rows Parquet's column types (epoch ms to TIMESTAMPTZ). */
+export function duckdbSelectOf(spec: RowSpec): string {
+  // Whole seconds, then the milliseconds: exact, where a division to a double could round.
+  const col = (c: Column): string => (c.type === 'time'
+    ? `to_timestamp(${ident(c.name)} // 1000) + to_milliseconds(${ident(c.name)} % 1000) AS ${ident(c.name)}`
+    : ident(c.name));
+  return ['op', ...spec.columns.map(col)].join(', ');
 }
 
 /** The column names in order, op first. */

@@ -25,13 +25,14 @@ export function openFleet({ config, logger, atRest, clock, faults }: Foundations
   const state = new FleetState({ clock });
   const store = new FleetStore({ dataDir: config.data_dir }, { logger, atRest, faults });
   stack.defer('fleet store', () => store.close(state));
-  // The store's flush interval: lost or broken files are rewritten from memory within it.
-  const loaded = store.load(state);
-  logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
-
-  // Loaded now, before any agent connects, so a saved journal hears every change after the load.
-  const exportJournal = new ExportJournal({ state, dataDir: config.data_dir, atRest, logger: logger.child({ component: 'export' }) });
+  // A saved export journal is opened before the load and hears the WAL's replay past its last
+  // save (a crash), then every change after the load: agents connect later.
+  const exportJournal = new ExportJournal({ state, dataDir: config.data_dir, atRest, logger: logger.child({ component: 'export' }), replaying: true });
   stack.defer('export change journal', () => exportJournal.close());
+  // The store's flush interval: lost or broken files are rewritten from memory within it.
+  const loaded = store.load(state, exportJournal.replayed);
+  exportJournal.loaded();
+  logger.info({ dataDir: config.data_dir, ...loaded }, 'fleet state loaded from the data directory');
   const watch = new WatchFeed(state, { clock, replay: config.limits.watch_replay });
   const events = new EventLog({ dataDir: config.data_dir, hubId: config.hub_id }, { logger, atRest, faults });
   stack.defer('event log', () => events.close());

@@ -15,7 +15,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { AtRest, KeyServiceError, KeyUnavailableError, setAside, TamperedDataError } from '../../shared/crypto/index.js';
 import { RecordLog } from '../../shared/record-log/index.js';
 import { LostFileError, type WriteFaults } from '../../shared/durability/index.js';
-import { snapshotOf, type ClusterRecord, type FleetState } from '../fleet/index.js';
+import { snapshotOf, type ClusterRecord, type FleetChange, type FleetState } from '../fleet/index.js';
 
 export interface FleetStoreOptions {
   dataDir: string;
@@ -46,8 +46,11 @@ export class FleetStore {
     return join(this.root, encodeURIComponent(cluster));
   }
 
-  /** Rebuilds every cluster from its checkpoint and WAL. */
-  load(state: FleetState): { clusters: number; deltas: number } {
+  /**
+   * Rebuilds every cluster from its checkpoint and WAL. `replayed` hears the changes of each
+   * record applied (no watcher does): the export journal follows the WAL past its last save.
+   */
+  load(state: FleetState, replayed?: (cluster: string, changes: readonly FleetChange[]) => void): { clusters: number; deltas: number } {
     let deltas = 0;
     let clusters = 0;
     for (const entry of readdirSync(this.root)) {
@@ -57,7 +60,8 @@ export class FleetStore {
       const walPath = join(dir, 'wal.log');
       if (existsSync(checkpointPath)) {
         try {
-          state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { notify: false });
+          const changes = state.apply(this.decoder.decodeDelta(this.atRest.readFile(checkpointPath, purpose(cluster, 'checkpoint'))!), { notify: false });
+          replayed?.(cluster, changes);
           this.noteCheckpoint(cluster, checkpointPath);
         } catch (err) {
           // A missing key is the operator's to fix: never overwrite what it would open.
@@ -89,7 +93,8 @@ export class FleetStore {
           break;
         }
         if (state.fit(delta) !== 'apply') continue;
-        state.apply(delta, { notify: false });
+        const changes = state.apply(delta, { notify: false });
+        replayed?.(delta.cluster, changes);
         deltas++;
       }
       this.wals.set(cluster, opened.log);

@@ -20,8 +20,9 @@ interface ChildResult {
   peakMiB: number;
 }
 
-async function child(args: string[]): Promise<ChildResult> {
-  const { stdout } = await run(process.execPath, ['--expose-gc', CHILD, ...args], { timeout: 1_800_000, maxBuffer: 1 << 20 });
+async function child(ctx: BenchContext, args: string[]): Promise<ChildResult> {
+  const prof = ctx.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.workDir, 'profiles')}`, `--cpu-prof-name=fleet-export-${args[0]}.cpuprofile`] : [];
+  const { stdout } = await run(process.execPath, ['--expose-gc', ...prof, CHILD, ...args], { timeout: 1_800_000, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim() || '{}') as ChildResult;
 }
 
@@ -47,14 +48,14 @@ export async function fleetExportBench(ctx: BenchContext): Promise<Measured[]> {
   };
   const out: Measured[] = [];
   ctx.log(`fleet export: ${jobs} jobs`);
-  out.push(...figures(ctx, 'jobs', await child(['jobs', dir('jobs'), String(jobs)]), jobs));
+  out.push(...figures(ctx, 'jobs', await child(ctx, ['jobs', dir('jobs'), String(jobs)]), jobs));
   ctx.log(`fleet export: ${nodes} nodes`);
-  out.push(...figures(ctx, 'nodes', await child(['nodes', dir('nodes'), String(nodes)]), nodes));
+  out.push(...figures(ctx, 'nodes', await child(ctx, ['nodes', dir('nodes'), String(nodes)]), nodes));
   ctx.log(`fleet export: seeding ${records} audit records`);
   const audit = dir('audit');
   await run(process.execPath, [CHILD, 'audit-seed', audit, String(records)], { timeout: 3_600_000, maxBuffer: 1 << 20 });
   // The chain holds the seeded records and the audit log's own opening record(s).
-  const r = await child(['audit', audit]);
+  const r = await child(ctx, ['audit', audit]);
   out.push(...figures(ctx, 'audit', r, r.rows >= records ? r.rows : records));
   return out;
 }
