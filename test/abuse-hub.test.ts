@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcClientCredentials, loadTls, type TlsFiles } from '../shared/tls/index.js';
@@ -324,6 +324,37 @@ describe('abuse: connection limits', () => {
       expect(answer.status).toBe(200);
       // More were held open than one source may hold: no per-source cap made the room.
       expect(open - closed).toBeGreaterThan(256);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+});
+
+describe('abuse: gRPC connection caps', () => {
+  it("300 connections to the gRPC listener from one source: those past the per-source cap (256) are closed at once; an admin's gRPC call from another source answers", async () => {
+    const { port } = new URL(`https://${hub.grpcAddress}`);
+    const sockets: Socket[] = [];
+    let closed = 0;
+    for (let i = 0; i < 300; i++) {
+      const s = netConnect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.7' });
+      s.on('error', () => undefined);
+      s.on('close', () => closed++);
+      sockets.push(s);
+      if (i % 50 === 49) await sleep(20);
+    }
+    try {
+      await waitFor('the connections over the cap closed', () => closed >= 300 - 256, 20_000);
+      await sleep(500);
+      // Exactly those over the cap: the 256 stay open (they have not even begun TLS).
+      expect(closed).toBe(300 - 256);
+      const client = rawClient(admin);
+      const err = await new Promise<ServiceError | null>((resolve) =>
+        client.makeUnaryRequest('/fleet.v1.FleetService/ListClusters', asIs, asIs, Buffer.alloc(0), new Metadata(), (e) => {
+          client.close();
+          resolve(e);
+        }),
+      );
+      expect(err).toBeNull();
     } finally {
       for (const s of sockets) s.destroy();
     }
