@@ -2,7 +2,7 @@
 // certificate's watch ends; a caller's watches are capped; 300 paused watchers (SSE and gRPC)
 // are cut with a reason and where to resume, within the issue's memory bound, while a reader
 // keeps its stream; one large change does not cut a reader. The hub runs with the default limits
-// (no limits.* set): the bounds hold as shipped. What callers can make the hub spend before the
+// (no limits.* set): the bounds hold as shipped; only the test's own address is a trusted source. What callers can make the hub spend before the
 // gate lets them in is in abuse-hub.test.ts.
 import { request } from 'node:https';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -41,6 +41,9 @@ beforeAll(async () => {
   nobody = await pki.issue('client', 'nobody');
   hub = new LoginHub(mkdtempSync(join(tmpdir(), 'sfleet-abuse-watch-')), pki, {
     rbac: { roles: {}, bindings: [{ client: 'admin', role: 'admin' }, { client: 'watcher', role: 'admin' }] },
+    // The 300 gRPC watchers come from this one host (grpc-js cannot pick a client's source
+    // address), past the gRPC per-source connection cap (256): it is trusted, as a login node is.
+    http: { trusted_sources: ['127.0.0.1/32'] },
   });
   await hub.start();
   // A cluster whose agent (in this process, a scripted source) makes the changes watchers are sent.
