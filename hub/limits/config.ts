@@ -38,6 +38,8 @@ export const limitsConfigSchema = z
   .object({
     agent_message: byteSize.default(16 * 1024 * 1024).describe('Largest agent-stream message (a snapshot part, a delta); an agent splits bigger snapshots.'),
     api_message: byteSize.default(64 * 1024).describe('Largest gRPC FleetService request.'),
+    grpc_max_connections_per_source: z.number().int().min(1).default(256).describe('Open connections to the gRPC listener (agents and the gRPC API) per source address, outside http.trusted_sources; more are closed at once, before the TLS handshake.'),
+    grpc_max_connections: z.number().int().min(1).default(10_000).describe('Open connections to the gRPC listener in all; more are closed at once.'),
     api_string: z.number().int().min(64).max(65_536).default(1024).describe('Longest string field of a gRPC FleetService request, in UTF-8 bytes (names, ids, reasons, cursors).'),
     watch_buffer: byteSize.default(256 * 1024).describe('Bytes queued for one watcher (SSE or gRPC Watch) that its transport has not taken; a watcher over it whose backlog does not shrink within watch_stall is ended, resumable from its last event id (one large change may go over it: a watcher that reads drains it).'),
     watch_buffer_total: byteSize.default(64 * 1024 * 1024).describe('Bytes queued for all watchers (checked every watch_stall); over it the watcher with the most queued is ended first.'),

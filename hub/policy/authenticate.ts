@@ -26,7 +26,7 @@ export interface Principal {
   attributes: Record<string, string>;
   /** RBAC roles granted to this credential itself (service-account tokens bound to roles). */
   roles?: string[];
-  /** When the credential ends (ms since the epoch; a login session's expiry): open watches end then. */
+  /** When the credential ends (ms since the epoch; a login session's or an API token's expiry): open watches end then. */
   expiresAt?: number;
 }
 
@@ -58,7 +58,15 @@ export class ApiTokenVerifier implements BearerVerifier {
     if (!credential.startsWith('sft_')) return undefined;
     const id = this.tokens.identify(credential);
     if (!id) throw new UnauthenticatedError('invalid, expired or revoked token');
-    return { name: id.name, method: 'token', role: 'service', groups: [], attributes: { ...id.attributes }, ...(id.roles ? { roles: id.roles } : {}) };
+    return {
+      name: id.name,
+      method: 'token',
+      role: 'service',
+      groups: [],
+      attributes: { ...id.attributes },
+      ...(id.roles ? { roles: id.roles } : {}),
+      ...(id.expiresAt !== undefined ? { expiresAt: id.expiresAt } : {}),
+    };
   }
 }
 

@@ -46,6 +46,8 @@ export interface TokenIdentity {
   name: string;
   roles?: string[];
   attributes?: Record<string, string>;
+  /** When the token expires (ms since the epoch), if it does: its open watches end then. */
+  expiresAt?: number;
 }
 
 const TOKEN_RE = /^sft_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -87,8 +89,14 @@ export function identifyToken(token: string, find: (id: string) => StoredToken |
   const given = Buffer.from(hashSecret(m[2]), 'hex');
   const stored = Buffer.from(record.hash, 'hex');
   if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
-  if (record.expires_at && Date.parse(record.expires_at) < Date.now()) return undefined;
-  return { name: record.name, ...(record.roles ? { roles: record.roles } : {}), ...(record.attributes ? { attributes: record.attributes } : {}) };
+  const expiresAt = record.expires_at ? Date.parse(record.expires_at) : undefined;
+  if (expiresAt !== undefined && expiresAt < Date.now()) return undefined;
+  return {
+    name: record.name,
+    ...(record.roles ? { roles: record.roles } : {}),
+    ...(record.attributes ? { attributes: record.attributes } : {}),
+    ...(expiresAt !== undefined && Number.isFinite(expiresAt) ? { expiresAt } : {}),
+  };
 }
 
 export class TokenStore {

@@ -16,7 +16,7 @@ import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
 import { requestIdInterceptor } from '../api/grpc/request-id.js';
 import { traceGrpcService } from '../api/grpc/call-trace.js';
-import { ConnectionLimiter } from '../limits/index.js';
+import { ConnectionLimiter, listenGrpc } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
 import { RbacReloader, type ReloadOutcome } from '../rbac-reload/index.js';
 import type { HubConfig } from '../config/index.js';
@@ -183,10 +183,16 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const grpcCredentials = grpcServerCredentials(tls);
   const fleetImpl = fleetService({ state, commands, watch, watchBudget, tracing: region.tracing, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) });
   grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, traceGrpcService(FleetServiceService, fleetImpl, region.tracing), hubMetrics.grpc));
-  const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(config.listen.grpc, grpcCredentials, (err, port) => (err ? reject(new Error(`gRPC ${config.listen.grpc}: ${err.message}`)) : resolve(port))),
-  );
-  const grpcAddress = `${splitHostPort(config.listen.grpc).host}:${grpcPort}`;
+  // Connection caps per source and in all, as on the HTTPS listener (hub/limits/grpc-listener.ts).
+  const grpcBind = splitHostPort(config.listen.grpc);
+  const grpcLimiter = new ConnectionLimiter({ perSource: config.limits.grpc_max_connections_per_source, total: config.limits.grpc_max_connections, trusted: config.http.trusted_sources });
+  const listener = await listenGrpc(grpcServer, grpcCredentials, grpcBind.host, grpcBind.port, grpcLimiter).catch((err: Error) => {
+    throw new Error(`gRPC ${config.listen.grpc}: ${err.message}`);
+  });
+  // Closed in reverse order: no new connections, then the gRPC server's shutdown.
+  stack.defer('gRPC connections', () => listener.stop());
+  const grpcPort = listener.port;
+  const grpcAddress = `${grpcBind.host}:${grpcPort}`;
   listening.grpcUp(grpcAddress);
 
   // GDPR pseudonyms: the key is read once, here (a named key that is missing stops the start).

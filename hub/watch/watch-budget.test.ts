@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TooManyWatchesError, WatchBudget, type WatchEndedError } from './watch-budget.js';
+import { Authenticator, TokenStore } from '../policy/index.js';
+import { credentialExpiry, TooManyWatchesError, WatchBudget, type WatchEndedError } from './watch-budget.js';
 
 let budget: WatchBudget;
 afterEach(() => {
@@ -138,6 +142,31 @@ describe('watch budget', () => {
     expect(later.open).toBe(true);
     await vi.advanceTimersByTimeAsync(86_400_000);
     expect(ended.c).toMatch(/the session expired at 2027-01-06T10:00:00\.000Z/);
+  });
+
+  it("ends an API token's watches when the token expires (its ttl), not at the next re-check; a token without a ttl keeps its watch", async () => {
+    // The token, as the hub reads it: tokens.json through the TokenStore, then the Authenticator.
+    const store = new TokenStore(mkdtempSync(join(tmpdir(), 'sfleet-token-expiry-')));
+    const { token } = await store.create('ci-bot', 3_000, { roles: ['viewer'] });
+    const { token: forever } = await store.create('forever-bot', undefined, { roles: ['viewer'] });
+    const auth = new Authenticator(store);
+    const principal = await auth.authenticate({ authorization: `Bearer ${token}` });
+    const other = await auth.authenticate({ authorization: `Bearer ${forever}` });
+    expect(principal.expiresAt).toBeGreaterThan(Date.now());
+    expect(other.expiresAt).toBeUndefined();
+    vi.useFakeTimers({ now: Date.now() });
+    budget = new WatchBudget({ perWatcher: 100, total: 1_000, perCaller: 8, recheckMs: 600_000, stallMs: 600_000 });
+    const ended: Record<string, string> = {};
+    let rechecks = 0;
+    budget.open('token:ci-bot', { ...watcher('bot', ended, () => void rechecks++), ...credentialExpiry(principal) });
+    const kept = budget.open('token:forever-bot', { ...watcher('forever', ended), ...credentialExpiry(other) });
+    await vi.advanceTimersByTimeAsync(principal.expiresAt! - Date.now() - 1);
+    expect(ended.bot).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ended.bot).toMatch(new RegExp(`no longer holds: the API token expired at ${new Date(principal.expiresAt!).toISOString().replace(/\./g, '\\.')}; use a new token`));
+    expect(rechecks).toBe(0);
+    expect(kept.open).toBe(true);
+    expect(budget.stats.ended_credential).toBe(1);
   });
 
   it('a watch opened with a credential already past its expiry is ended on the next turn, not inside open()', async () => {

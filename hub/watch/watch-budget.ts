@@ -9,8 +9,8 @@
 // that says where to resume (its last event id). A caller may hold `perCaller` watches at once.
 // Every `recheckMs` (and at once when the revocation list changes) each watch re-checks its
 // credential and permission: a revoked certificate or token, a logout, an expired session or a
-// lost role ends it. A credential that ends at a known time (a login session) ends its watches
-// then, by a timer of the watch's own, without waiting for the next re-check.
+// lost role ends it. A credential that ends at a known time (a login session, an API token with a
+// ttl) ends its watches then, by a timer of the watch's own, without waiting for the next re-check.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { FleetError } from '../../shared/errors/index.js';
 
@@ -48,6 +48,14 @@ export interface WatchHandle {
   backlog?(): number;
   /** When the caller's credential ends (ms since the epoch; Principal.expiresAt): the watch ends then. */
   expiresAt?: number;
+  /** What ends then, for the reason: "session" (the default) or "API token". */
+  expiring?: 'session' | 'API token';
+}
+
+/** The expiry fields of a watch handle for a caller (Principal's method and expiresAt). */
+export function credentialExpiry(principal: { method: string; expiresAt?: number }): Pick<WatchHandle, 'expiresAt' | 'expiring'> {
+  if (principal.expiresAt === undefined) return {};
+  return { expiresAt: principal.expiresAt, expiring: principal.method === 'token' ? 'API token' : 'session' };
 }
 
 // setTimeout takes at most 2^31-1 ms (about 24.8 days); a later expiry is waited for in steps.
@@ -132,7 +140,9 @@ export class WatchBudget {
   private expire(slot: WatchSlot, at: number): void {
     if (!slot.open) return;
     this.stats.ended_credential++;
-    this.end(slot, new WatchEndedError(`the watch's credential or permission no longer holds: the session expired at ${new Date(at).toISOString()}; log in again`));
+    const what = slot.handle.expiring ?? 'session';
+    const next = what === 'session' ? 'log in again' : 'use a new token';
+    this.end(slot, new WatchEndedError(`the watch's credential or permission no longer holds: the ${what} expired at ${new Date(at).toISOString()}; ${next}`));
   }
 
   get watchers(): number {

@@ -6,7 +6,7 @@ import { KINDS, wrapObject, type KindName } from '../../../shared/model/index.js
 import { JOB_COMMANDS, NODE_COMMANDS, type CommandName, type CommandRouter } from '../../commands/index.js';
 import { clusterFreshness, NONE_STALE, type FleetState, type StaleClusters } from '../../fleet/index.js';
 import { Visibility, Rbac, TENANT_HEADER, type Authenticator, type Principal } from '../../policy/index.js';
-import { deliveryTrace, scopeChanged, SharedFrames, watchScope, watchVisibility, WatchQueue, type WatchBudget, type WatchEvent, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { credentialExpiry, deliveryTrace, scopeChanged, SharedFrames, watchScope, watchVisibility, WatchQueue, type WatchBudget, type WatchEvent, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import { checkCommandTarget, visibleClusterStatuses, visibleJob, visibleJobs, visibleNodes, visiblePartitions } from '../visible-queries.js';
 import { auditGrpcService, type AuditLog } from '../../audit/index.js';
 import type { Tracing } from '../../../shared/tracing/index.js';
@@ -158,7 +158,7 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
       );
       try {
         slot = deps.watchBudget?.open(`${visibility.principal.method}:${visibility.principal.name}`, {
-          ...(visibility.principal.expiresAt !== undefined ? { expiresAt: visibility.principal.expiresAt } : {}),
+          ...credentialExpiry(visibility.principal),
           lastEventId: () => sent,
           backlog: () => {
             // A safety net: should a drain be missed, what waits is handed over at the next check.

@@ -6,7 +6,7 @@ import { BadRequestError } from '../../../shared/errors/index.js';
 import { KINDS, type Job, type KindName, type Node } from '../../../shared/model/index.js';
 import { jobActions, nodeActions } from '../allowed-actions.js';
 import type { Visibility } from '../../policy/index.js';
-import { deliveryTrace, scopeChanged, SharedFrames, watchNames, watchScope, watchVisibility, WatchQueue, type WatchBudget, type WatchEvent, type WatchFeed, type WatchSlot } from '../../watch/index.js';
+import { credentialExpiry, deliveryTrace, scopeChanged, SharedFrames, watchNames, watchScope, watchVisibility, WatchQueue, type WatchBudget, type WatchEvent, type WatchFeed, type WatchSlot } from '../../watch/index.js';
 import type { Tracing } from '../../../shared/tracing/index.js';
 import { jobView, nodeView } from '../views.js';
 import { str } from './query-schemas.js';
@@ -78,7 +78,7 @@ function serveWatch(request: FastifyRequest, reply: FastifyReply, watch: WatchFe
   const who = principal(request);
   const scope = watchScope(visibility);
   const slot: WatchSlot | undefined = budget?.open(`${who.method}:${who.name}`, {
-    ...(who.expiresAt !== undefined ? { expiresAt: who.expiresAt } : {}),
+    ...credentialExpiry(who),
     lastEventId: () => sent,
     backlog: () => {
       // A safety net: should a drain be missed, what waits is handed over at the next check.

@@ -4,17 +4,19 @@ import { defaultHashThreads, HashPool } from './hash-pool.js';
 
 const CHEAP = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
-/** The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
-function threadNice(): Map<number, number> {
+/** A field of each thread of this process (Linux: /proc/self/task/<tid>/stat; 19 nice, 41 policy). */
+function threadStat(field: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    // The command name may hold spaces: fields are counted after its closing parenthesis (field 3 on).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(tid), Number(fields[16]));
+    out.set(Number(tid), Number(fields[field - 3]));
   }
   return out;
 }
+const threadNice = (): Map<number, number> => threadStat(19);
+const SCHED_IDLE = 5;
 
 describe('password hash pool', () => {
   let pool: HashPool | undefined;
@@ -54,6 +56,16 @@ describe('password hash pool', () => {
     const added = [...after].filter(([tid]) => !before.has(tid));
     expect(added.filter(([, nice]) => nice === 19).length).toBeGreaterThanOrEqual(2);
     expect(after.get(process.pid)).toBe(before.get(process.pid));
+  });
+
+  it.runIf(process.platform === 'linux')('its threads run under SCHED_IDLE (only on CPU time nothing else wants), the main thread stays a normal thread', async () => {
+    const before = threadStat(41);
+    pool = new HashPool(2, 8);
+    await Promise.all([1, 2].map(() => pool!.scrypt('x', Buffer.from('salt'), 32, CHEAP)));
+    const after = threadStat(41);
+    const added = [...after].filter(([tid]) => !before.has(tid));
+    expect(added.filter(([, policy]) => policy === SCHED_IDLE).length).toBe(2);
+    expect(after.get(process.pid)).toBe(0);
   });
 
   it('by default leaves a core to the rest of the hub: one less than the cores, 1 to 2 threads', () => {

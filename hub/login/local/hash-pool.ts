@@ -2,17 +2,29 @@
 // thread pool (4 threads), the same threads that run fs writes and fsyncs: a flood of logins
 // would queue the audit log's and the store's fsyncs behind 128 MiB hashes. Here at most
 // `workers` hashes run at once, each on its own thread, and at most `queue` wait; beyond that a
-// login is refused at once (the hub stays up for everyone else).
+// login is refused at once (the hub stays up for everyone else). The threads run only on CPU time
+// nothing else of the machine wants (SCHED_IDLE, below).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../../../shared/errors/index.js';
 
+// On Linux a thread has its own priority: hashing yields the cores to the hub's main thread, its
+// fs threads and other processes (elsewhere the call would renice the whole hub: skipped). Nice 19
+// was not enough on 2 cores: the CPU a hash ran on still counted as busy, so a waking main thread
+// queued behind another runnable thread instead of taking that CPU (measured: a login flood
+// doubled an admin's p99). Under SCHED_IDLE the kernel counts that CPU as idle and preempts the
+// hash at once. Node cannot call sched_setscheduler itself: util-linux's chrt does it for the
+// thread, once per thread; without chrt the thread stays at nice 19.
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const { scryptSync } = require('node:crypto');
-// On Linux a thread has its own nice value: hashing yields the cores to the hub's main thread,
-// its fs threads and other processes (elsewhere the call would renice the whole hub: skipped).
-if (process.platform === 'linux') { try { require('node:os').setPriority(19); } catch {} }
+if (process.platform === 'linux') {
+  try { require('node:os').setPriority(19); } catch {}
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
+    require('node:child_process').execFileSync('chrt', ['--idle', '--pid', '0', tid], { stdio: 'ignore', timeout: 5000 });
+  } catch {}
+}
 parentPort.on('message', (m) => {
   try {
     const key = scryptSync(m.password, Buffer.from(m.salt), m.keylen, m.opts);
