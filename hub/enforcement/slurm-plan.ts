@@ -92,7 +92,7 @@ export function desiredAssociations(tenancy: Tenancy, clusters: readonly string[
   for (const name of tenancy.names()) {
     const t = tenancy.tenant(name)!;
     if (t.enforcement.policy !== 'slurm') continue;
-    const mine = clusters.filter((c) => t.clusters.some((g) => globMatch(g, c)));
+    const mine = clusters.filter((c) => tenancy.localClusters(name).some((g) => globMatch(g, c)));
     const splitAll = (limits: Map<LimitKey, number>): Map<string, Map<string, number>> =>
       new Map([...limits].map(([k, v]) => [`${k}`, splitByShares(v, mine, t.enforcement.slurm.shares)]));
     const tenantLimits = toAssociationLimits(scheduleAt(t.resources, t.schedules, nowMs).resources, t.enforcement.slurm.max_jobs_as, 'group');

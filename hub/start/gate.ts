@@ -45,8 +45,8 @@ export interface Gate {
 }
 
 export async function openGate({ config, logger, atRest, revocations, faults }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
-  const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy) : undefined;
-  const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined);
+  const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy, config.region) : undefined;
+  const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined, config.region);
   // A hub group's tokens and revocations: every hub answers alike, and keeps its last copy while etcd is away.
   const fileTokens = new TokenStore(config.data_dir, atRest, faults);
   let tokens: TokenRegistry = new FileTokenRegistry(fileTokens);

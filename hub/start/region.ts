@@ -91,7 +91,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   const jaeger = config.observability.tracing.jaeger;
   const tracing = await Tracing.create({ enabled: jaeger.enabled, endpoint: jaeger.endpoint, samplingRatio: jaeger.sampling_ratio, serviceName: 'sfleet-hub', attributes: { 'sfleet.region': config.region, 'sfleet.hub': config.hub_id } }, logger.child({ component: 'tracing' }));
   stack.defer('tracing', () => tracing.close());
-  const tenantRoutes = tenantAlertRoutes(config.multi_tenancy);
+  const tenantRoutes = tenantAlertRoutes(config.multi_tenancy, config.region);
   const alerting = new Alerting(config.alerting, {
     tracing,
     // An alert's cause: the cluster's newest traced apply (the data path is built below).

@@ -51,13 +51,29 @@ export interface AdmissionControl {
   release(handle: string | number | undefined): Promise<void> | void;
 }
 
+const COUNT_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * GPUs per node in a `--gres` list as sbatch reads it: items `[gres:]name[:type][:count]`, a count
+ * left out meaning one (`gpu`, `gpu:a100` ask for one GPU each), a count with Slurm's k/m/g suffix.
+ */
+export function gpusPerNode(gres: string): number {
+  let n = 0;
+  for (const item of gres.split(',')) {
+    const parts = item.trim().replace(/^gres[:/]/, '').split(':');
+    if (parts[0] !== 'gpu') continue;
+    const count = parts.length > 1 ? /^(\d+)([kmg]?)$/i.exec(parts[parts.length - 1]) : null;
+    n += count ? Number(count[1]) * COUNT_SUFFIX[count[2].toLowerCase()] : 1;
+  }
+  return n;
+}
+
 /** What a job asks for, counted as the quota counts it (array tasks one by one, as if all ran). */
 export function requestOf(spec: SubmitSpec): Usage {
   const tasks = spec.array ? arrayTaskCount(spec.array) : 1;
   const nodes = spec.nodes ?? 1;
   const cpus = Math.max(spec.ntasks ?? 1, nodes) * (spec.cpus_per_task ?? 1);
-  const gpu = /(?:^|,)gpu(?::[^:,]+)?:(\d+)/.exec(spec.gres ?? '');
-  const gpus = gpu ? Number(gpu[1]) * nodes : 0;
+  const gpus = gpusPerNode(spec.gres ?? '') * nodes;
   return { jobs: tasks, nodes: nodes * tasks, cpus: cpus * tasks, gpus: gpus * tasks, memory: (spec.mem_mb ?? 0) * 1024 ** 2 * nodes * tasks };
 }
 

@@ -83,6 +83,19 @@ describe('the job spec', () => {
     expect(requestOf(job({ array: '1-10', ntasks: 2, cpus_per_task: 2 }))).toMatchObject({ jobs: 10, cpus: 40 });
     expect(requestOf(job({ nodes: 2, gres: 'gpu:2', mem_mb: 1024 }))).toMatchObject({ jobs: 1, nodes: 2, gpus: 4, memory: 2 * 1024 ** 3 });
   });
+
+  it('reads GPUs from --gres as sbatch does: a count left out is one, a type is no count', () => {
+    const gpus = (gres: string, nodes?: number): number => requestOf(job({ gres, ...(nodes ? { nodes } : {}) })).gpus;
+    expect(gpus('gpu')).toBe(1);
+    expect(gpus('gpu:a100')).toBe(1);
+    expect(gpus('gpu:a100:3')).toBe(3);
+    expect(gpus('gres:gpu:2')).toBe(2);
+    expect(gpus('gpu', 3)).toBe(3);
+    expect(gpus('mps:100,gpu:2')).toBe(2);
+    expect(gpus('gpu:1,gpu:a100:2')).toBe(3);
+    expect(gpus('mps:100')).toBe(0);
+    expect(gpus('gpu:1k')).toBe(1024);
+  });
 });
 
 describe('who a job may run as', () => {

@@ -93,7 +93,10 @@ const slurmPolicySchema = z
 
 const tenantSchema = z
   .object({
-    clusters: globs.min(1).describe('The clusters (names or globs) the tenant uses. A cluster may belong to several tenants: its jobs are split by Slurm account.'),
+    clusters: z
+      .array(glob.regex(/^(?:[a-z0-9*?][a-z0-9*?-]*\/)?[^/]+$/, 'a cluster name or glob, or region/cluster (the region a name or glob)'))
+      .min(1)
+      .describe("The clusters (names or globs) the tenant uses. A cluster may belong to several tenants: its jobs are split by Slurm account. Across regions a cluster is (region, name): `eu-west/gpu-*` names another region's clusters (seen in scope=global answers); an unqualified glob names this hub's region's only, so a peer region's cluster of the same name is not the tenant's."),
     accounts: globs.default(['*']).describe("The Slurm accounts (globs) whose jobs on the tenant's clusters belong to it; its members also join through an account of theirs (the `account` attribute)."),
     users: globs.default([]).describe('Members by login name (globs): the name of a session, token or client certificate.'),
     groups: globs.default([]).describe('Members by directory or IdP group (globs).'),

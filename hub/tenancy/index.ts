@@ -1,2 +1,2 @@
 export { LIMIT_CEILINGS, multiTenancyConfigSchema, quotaScheduleSchema, resourceLimitsSchema, type MultiTenancyConfig, type QuotaSchedule, type ResourceLimits, type TenantConfig } from './config.js';
-export { Tenancy, tenantAlertRoutes, type Membership } from './tenancy.js';
+export { localClusterGlobs, Tenancy, tenantAlertRoutes, type Membership } from './tenancy.js';

@@ -78,6 +78,26 @@ describe('membership', () => {
     expect(tenancy.tenantOf('shared', 'nobody')).toBeUndefined();
   });
 
+  it('a cluster is (region, name): an unqualified glob names this region, region/glob another; only this region\'s own count here', () => {
+    const t = new Tenancy(load(`multi_tenancy:
+  enabled: true
+  tenants:
+    eng: { clusters: ["gpu", "eu-west/gpu-*", "*/shared"], users: ["ann"] }
+`).multi_tenancy!, 'us-east');
+    expect(t.localClusters('eng')).toEqual(['gpu', 'shared']);
+    expect(t.tenantOf('gpu-a', 'x')).toBeUndefined();
+    expect(t.tenantOf('shared', 'x')).toBe('eng');
+    expect(t.resolve(person('ann'), undefined)).toMatchObject({
+      clauses: [{ cluster: ['gpu', 'shared'], account: ['*'] }],
+      regions: [
+        { region: ['us-east'], cluster: ['gpu'], account: ['*'] },
+        { region: ['eu-west'], cluster: ['gpu-*'], account: ['*'] },
+        { region: ['*'], cluster: ['shared'], account: ['*'] },
+      ],
+    });
+    expect(() => load('multi_tenancy:\n  tenants:\n    eng: { clusters: ["a/b/c"] }\n')).toThrow(/region\/cluster/);
+  });
+
   it('a request acts in one tenant: the only one by default, else the one chosen', () => {
     expect(tenancy.resolve(person('eng-ann'), undefined)).toMatchObject({ name: 'engineering', clauses: [{ cluster: ['eng-cluster'], account: ['*'] }] });
     const both = person('eng-ann', { attributes: { account: 'ops' } });
@@ -98,7 +118,7 @@ describe('membership', () => {
 
   it('isolation_mode shared: the same rows, plus fleet-wide aggregate counts', () => {
     const shared = new Tenancy(load(BRIEF.replace('isolation_mode: "strict"', 'isolation_mode: "shared"')).multi_tenancy!);
-    expect(shared.resolve(person('eng-ann'), undefined)).toEqual({ name: 'engineering', via: 'user eng-ann matches "eng-*"', clauses: [{ cluster: ['eng-cluster'], account: ['*'] }], aggregates: true });
+    expect(shared.resolve(person('eng-ann'), undefined)).toEqual({ name: 'engineering', via: 'user eng-ann matches "eng-*"', clauses: [{ cluster: ['eng-cluster'], account: ['*'] }], regions: [{ region: ['default'], cluster: ['eng-cluster'], account: ['*'] }], aggregates: true });
     expect(tenancy.resolve(person('eng-ann'), undefined)?.aggregates).toBeUndefined();
   });
 

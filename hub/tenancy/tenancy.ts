@@ -1,6 +1,12 @@
 // Who belongs to which tenant, and which tenant a job belongs to. A person is a member by login
 // name, group or Slurm account (globs); a job belongs to the tenant of its (cluster, account).
 // A person in several tenants acts in one per request (X-Sfleet-Tenant / --tenant).
+//
+// Across regions a cluster is (region, name). A tenant's cluster glob may name its region,
+// `eu-west/gpu-*` (the region part a name or glob); an unqualified glob means this hub's own
+// region. Here, in this region, only the globs of this region count (as bare names); a global
+// query forwards the tenant's rows with each glob's region, so a peer region's cluster of the
+// same name matches only when the glob named that region.
 import { BadRequestError, ForbiddenError } from '../../shared/errors/index.js';
 import { globMatch, type FilterClause, type Principal, type TenantResolver, type TenantScope } from '../policy/index.js';
 import type { MultiTenancyConfig, TenantConfig } from './config.js';
@@ -18,11 +24,37 @@ function accountsOf(p: Principal): string[] {
   return (p.attributes.account ?? '').split(',').map((a) => a.trim()).filter(Boolean);
 }
 
+/** A cluster glob's region part and name part: `eu-west/gpu-*` -> [eu-west, gpu-*]; unqualified -> [region, glob]. */
+export function splitClusterGlob(glob: string, region: string): [string, string] {
+  const at = glob.indexOf('/');
+  return at < 0 ? [region, glob] : [glob.slice(0, at), glob.slice(at + 1)];
+}
+
+/** The cluster globs that name clusters of `region`, as bare names (a glob for another region is left out). */
+export function localClusterGlobs(globs: readonly string[], region: string): string[] {
+  return globs.flatMap((g) => {
+    const [r, name] = splitClusterGlob(g, region);
+    return globMatch(r, region) ? [name] : [];
+  });
+}
+
 export class Tenancy implements TenantResolver {
   private readonly tenants: [string, TenantConfig][];
+  /** Each tenant's cluster globs of this region, as bare names. */
+  private readonly local = new Map<string, string[]>();
 
-  constructor(readonly config: MultiTenancyConfig) {
+  /** `region`: this hub's region (the config's `region`), which unqualified cluster globs name. */
+  constructor(
+    readonly config: MultiTenancyConfig,
+    readonly region = 'default',
+  ) {
     this.tenants = Object.entries(config.tenants);
+    for (const [name, t] of this.tenants) this.local.set(name, localClusterGlobs(t.clusters, region));
+  }
+
+  /** The tenant's cluster globs that name clusters of this region (bare names). */
+  localClusters(tenant: string): string[] {
+    return this.local.get(tenant) ?? [];
   }
 
   get enabled(): boolean {
@@ -75,19 +107,31 @@ export class Tenancy implements TenantResolver {
   /** The tenant that owns a job (or any object with cluster and account), if any. */
   tenantOf(cluster: string, account: string | undefined): string | undefined {
     for (const [name, t] of this.tenants) {
-      if (matchAny(t.clusters, cluster) && (account === undefined ? t.accounts.includes('*') : matchAny(t.accounts, account))) return name;
+      if (matchAny(this.localClusters(name), cluster) && (account === undefined ? t.accounts.includes('*') : matchAny(t.accounts, account))) return name;
     }
     return undefined;
   }
 
-  /** The rows a tenant owns: its clusters and, on them, its accounts (nodes and partitions carry no account: shared). */
+  /** The rows a tenant owns in this region: its clusters and, on them, its accounts (nodes and partitions carry no account: shared). */
   clauses(tenant: string): FilterClause[] {
     const t = this.tenant(tenant);
-    return t ? [{ cluster: [...t.clusters], account: [...t.accounts] }] : [];
+    return t ? [{ cluster: this.localClusters(tenant), account: [...t.accounts] }] : [];
+  }
+
+  /** The rows a tenant owns in every region, as a global query sends them to peers: one clause per region glob. */
+  regionClauses(tenant: string): FilterClause[] {
+    const t = this.tenant(tenant);
+    if (!t) return [];
+    const byRegion = new Map<string, string[]>();
+    for (const g of t.clusters) {
+      const [r, name] = splitClusterGlob(g, this.region);
+      byRegion.set(r, [...(byRegion.get(r) ?? []), name]);
+    }
+    return [...byRegion].map(([r, cluster]) => ({ region: [r], cluster, account: [...t.accounts] }));
   }
 
   private scope(m: Membership): TenantScope {
-    return { name: m.tenant, via: m.via, clauses: this.clauses(m.tenant), ...(this.config.isolation_mode === 'shared' ? { aggregates: true } : {}) };
+    return { name: m.tenant, via: m.via, clauses: this.clauses(m.tenant), regions: this.regionClauses(m.tenant), ...(this.config.isolation_mode === 'shared' ? { aggregates: true } : {}) };
   }
 
   resolve(p: Principal, requested: string | undefined): TenantScope | undefined {
@@ -111,13 +155,13 @@ export class Tenancy implements TenantResolver {
  * Each tenant's own alert routes and whose an alert is: the tenant of its (cluster, account); an
  * alert without an account (a node, the controller) is the tenant's whose clusters alone name it.
  */
-export function tenantAlertRoutes(config: MultiTenancyConfig | undefined): { routes: Record<string, NonNullable<TenantConfig['alerts']>['routes']>; tenantOf: (cluster: string, account: string | undefined) => string | undefined } | undefined {
+export function tenantAlertRoutes(config: MultiTenancyConfig | undefined, region = 'default'): { routes: Record<string, NonNullable<TenantConfig['alerts']>['routes']>; tenantOf: (cluster: string, account: string | undefined) => string | undefined } | undefined {
   if (!config?.enabled) return undefined;
-  const tenancy = new Tenancy(config);
+  const tenancy = new Tenancy(config, region);
   const routes = Object.fromEntries(Object.entries(config.tenants).flatMap(([name, t]) => (t.alerts?.routes.length ? [[name, t.alerts.routes]] : [])));
   const sole = (cluster: string): string | undefined => {
-    const owners = Object.entries(config.tenants).filter(([, t]) => matchAny(t.clusters, cluster) !== undefined);
-    return owners.length === 1 ? owners[0][0] : undefined;
+    const owners = tenancy.names().filter((name) => matchAny(tenancy.localClusters(name), cluster) !== undefined);
+    return owners.length === 1 ? owners[0] : undefined;
   };
   return Object.keys(routes).length ? { routes, tenantOf: (cluster, account) => (account === undefined ? sole(cluster) : tenancy.tenantOf(cluster, account)) } : undefined;
 }

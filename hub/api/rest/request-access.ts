@@ -29,6 +29,6 @@ export function forwarded(request: FastifyRequest): Record<string, string> {
 
 /** Defence in depth: a peer that ignored the forwarded filters must not widen the answer. */
 export function narrowGlobal<T extends { items: Record<string, unknown>[] }>(answer: T, request: FastifyRequest, resource: string, kind: 'cluster' | 'job' | 'node' | 'partition'): T {
-  const rows = access(request).rows(resource);
+  const rows = access(request).globalRows(resource);
   return rows.unrestricted ? answer : { ...answer, items: answer.items.filter((i) => rows.allows(kind, i)) };
 }

@@ -55,9 +55,11 @@ export class Rbac {
 
   /** `config` undefined: no rbac section, every authenticated caller is an admin (see README, Access control). */
   /** `tenants`: multi_tenancy, when enabled; every Visibility narrows its rows by the caller's tenant. */
+  /** `region`: this hub's region, against which filters forwarded by peer regions are read. */
   constructor(
     config: RbacConfig | undefined,
     readonly tenants?: TenantResolver,
+    readonly region = 'default',
   ) {
     this.replace(config);
   }

@@ -6,8 +6,12 @@
 import type { KindName } from '../../../shared/model/index.js';
 import type { FilterField } from './config.js';
 
-/** One alternative: field -> allowed values. An empty list allows nothing. */
-export type FilterClause = Partial<Record<FilterField, string[]>>;
+/**
+ * One alternative: field -> allowed values. An empty list allows nothing. `region` appears only
+ * in filters that cross regions (a global query's, forwarded to peers and applied to the merged
+ * answer, whose items carry their region); an object without a region never passes it.
+ */
+export type FilterClause = Partial<Record<FilterField | 'region', string[]>>;
 
 /** What a row filter looks at: a Slurm object kind, a fleet event, or a cluster's status row. */
 export type RowKind = KindName | 'event' | 'cluster';
@@ -16,20 +20,21 @@ export type RowKind = KindName | 'event' | 'cluster';
 type FieldReader = (o: Record<string, unknown>) => readonly string[] | undefined;
 const one = (key: string): FieldReader => (o) => (typeof o[key] === 'string' ? [o[key] as string] : []);
 const cluster = one('cluster');
+const region = one('region');
 
-const READERS: Record<RowKind, Partial<Record<FilterField, FieldReader>>> = {
+const READERS: Record<RowKind, Partial<Record<FilterField | 'region', FieldReader>>> = {
   // A pending job may name several partitions ("debug,batch"): any of them.
-  job: { cluster, account: one('account'), user: one('user'), partition: (o) => String(o.partition ?? '').split(',') },
-  node: { cluster, partition: (o) => (Array.isArray(o.partitions) ? (o.partitions as string[]) : []) },
-  partition: { cluster, partition: one('name') },
-  account: { cluster, account: one('name') },
-  association: { cluster, account: one('account'), user: one('user'), partition: one('partition') },
-  reservation: { cluster },
-  qos: { cluster },
-  controller: { cluster },
+  job: { region, cluster, account: one('account'), user: one('user'), partition: (o) => String(o.partition ?? '').split(',') },
+  node: { region, cluster, partition: (o) => (Array.isArray(o.partitions) ? (o.partitions as string[]) : []) },
+  partition: { region, cluster, partition: one('name') },
+  account: { region, cluster, account: one('name') },
+  association: { region, cluster, account: one('account'), user: one('user'), partition: one('partition') },
+  reservation: { region, cluster },
+  qos: { region, cluster },
+  controller: { region, cluster },
   // An event about one account's jobs (quota enforcement) names it: other tenants of the cluster do not see it.
-  event: { cluster, account: (o) => { const a = (o.attributes as Record<string, unknown> | undefined)?.account; return typeof a === 'string' ? [a] : undefined; } },
-  cluster: { cluster: one('name') },
+  event: { region, cluster, account: (o) => { const a = (o.attributes as Record<string, unknown> | undefined)?.account; return typeof a === 'string' ? [a] : undefined; } },
+  cluster: { region, cluster: one('name') },
 };
 
 export class RowFilter {
@@ -52,7 +57,7 @@ export class RowFilter {
     const readers = READERS[kind];
     const o = (object ?? {}) as Record<string, unknown>;
     return this.clauses.some((clause) => {
-      for (const [field, allowed] of Object.entries(clause) as [FilterField, string[]][]) {
+      for (const [field, allowed] of Object.entries(clause) as [FilterField | 'region', string[]][]) {
         const read = readers[field];
         if (!read) continue;
         const values = read(o);
@@ -73,7 +78,7 @@ export class RowFilter {
   }
 
   /** When every clause fixes `field` to literal values, those values (union); undefined when any clause leaves it open or names a glob. */
-  fixed(field: FilterField): string[] | undefined {
+  fixed(field: FilterField | 'region'): string[] | undefined {
     if (!this.clauses) return undefined;
     const out = new Set<string>();
     for (const c of this.clauses) {
@@ -92,7 +97,7 @@ export class RowFilter {
 /** AND of two clauses: a field in both keeps the values in both (a literal inside the other's glob; a glob only when both name it). */
 export function intersectClauses(a: FilterClause, b: FilterClause): FilterClause {
   const out: FilterClause = { ...a };
-  for (const [field, values] of Object.entries(b) as [FilterField, string[]][]) {
+  for (const [field, values] of Object.entries(b) as [FilterField | 'region', string[]][]) {
     const mine = out[field];
     if (!mine) {
       out[field] = [...values];

@@ -14,6 +14,8 @@ export interface TenantScope {
   via: string;
   /** The tenant's rows: any of the clauses (cluster and account globs). Empty: nothing. */
   clauses: FilterClause[];
+  /** The tenant's rows in every region, each clause with its `region` (globs): what a global query forwards to peers. Absent: `clauses`, in this region. */
+  regions?: FilterClause[];
   /** isolation_mode shared: the tenant also sees fleet-wide aggregate counts (never rows of others). */
   aggregates?: boolean;
 }

@@ -29,3 +29,25 @@ describe('a global query forwards the caller\'s filters to peer regions', () => 
     expect(() => new Visibility(rbac, peerHub, Buffer.from(JSON.stringify({ jobs: [{ account: 'x' }] })).toString('base64url'))).toThrow(/not the filters a hub forwards/);
   });
 });
+
+describe('a tenant\'s rows cross regions with their region: a cluster is (region, name)', () => {
+  const tenant = { name: 'eng', via: 'user ann', clauses: [{ cluster: ['gpu'], account: ['*'] }], regions: [{ region: ['eu-west'], cluster: ['gpu'], account: ['*'] }, { region: ['us-*'], cluster: ['cpu'], account: ['*'] }] };
+  const euRbac = new Rbac(undefined, { resolve: (p) => (p.role === 'hub' ? undefined : tenant) }, 'eu-west');
+  const ann: Principal = { name: 'ann', method: 'token', role: 'service', groups: [], attributes: {} };
+  const at = (region: string): Visibility => new Visibility(new Rbac(undefined, undefined, region), peerHub, new Visibility(euRbac, ann).forwardHeader());
+
+  it('a peer keeps only the clauses that name its region: its own cluster of the same name stays out', () => {
+    expect(at('us-east').rows('jobs').allows('job', { ...job('x'), cluster: 'gpu' })).toBe(false);
+    expect(at('us-east').rows('jobs').allows('job', { ...job('x'), cluster: 'cpu' })).toBe(true);
+    expect(at('ap-south').rows('cluster').allows('cluster', { name: 'gpu' })).toBe(false);
+    expect(at('ap-south').rows('cluster').allows('cluster', { name: 'cpu' })).toBe(false);
+  });
+
+  it('the merged global answer is narrowed by region too, and the local rows by bare names', () => {
+    const v = new Visibility(euRbac, ann);
+    expect(v.globalRows('jobs').allows('job', { ...job('x'), cluster: 'gpu', region: 'eu-west' })).toBe(true);
+    expect(v.globalRows('jobs').allows('job', { ...job('x'), cluster: 'gpu', region: 'us-east' })).toBe(false);
+    expect(v.globalRows('jobs').allows('job', { ...job('x'), cluster: 'cpu', region: 'us-west' })).toBe(true);
+    expect(v.rows('jobs').allows('job', { ...job('x'), cluster: 'gpu' })).toBe(true);
+  });
+});

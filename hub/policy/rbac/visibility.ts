@@ -4,7 +4,7 @@
 import { BadRequestError, ForbiddenError } from '../../../shared/errors/index.js';
 import type { Principal } from '../authenticate.js';
 import type { FilterClause } from './row-filter.js';
-import { RowFilter } from './row-filter.js';
+import { globMatch, RowFilter } from './row-filter.js';
 import type { Decision, Grant, Rbac } from './policy.js';
 import { FLEET_WIDE_PERMISSIONS, type TenantScope } from './tenant-scope.js';
 
@@ -12,6 +12,8 @@ import { FLEET_WIDE_PERMISSIONS, type TenantScope } from './tenant-scope.js';
  * A hub forwarding a scope=global query sends its caller's read filters in this header, so the
  * peer (which grants hub certificates an unfiltered read role) answers only what the caller may
  * see, counts included. It can only narrow: the peer honours it from hub certificates alone.
+ * A tenant's clauses carry `region` globs (a cluster is (region, name)): the peer keeps the
+ * clauses whose region glob names its own region, without the region field, and drops the rest.
  */
 export const FORWARDED_FILTERS_HEADER = 'x-sfleet-forwarded-filters';
 const FORWARDED_RESOURCES = ['cluster', 'jobs', 'nodes'] as const;
@@ -24,6 +26,8 @@ export class Visibility {
   /** The tenant this request acts in (multi_tenancy); undefined: fleet-wide. */
   readonly tenant: TenantScope | undefined;
   private readonly tenantRows: RowFilter;
+  /** The tenant's rows in every region (clauses with `region`): what goes to peers and narrows the merged answer. */
+  private readonly tenantRegionRows: RowFilter;
 
   constructor(
     private readonly rbac: Rbac,
@@ -31,9 +35,10 @@ export class Visibility {
     forwardedHeader?: string,
     requestedTenant?: string,
   ) {
-    this.forwarded = principal.role === 'hub' && forwardedHeader ? parseForwarded(forwardedHeader) : undefined;
+    this.forwarded = principal.role === 'hub' && forwardedHeader ? parseForwarded(forwardedHeader, rbac.region) : undefined;
     this.tenant = rbac.tenants?.resolve(principal, requestedTenant || undefined);
     this.tenantRows = this.tenant ? RowFilter.of(this.tenant.clauses) : RowFilter.ALL;
+    this.tenantRegionRows = this.tenant ? RowFilter.of(this.tenant.regions ?? this.tenant.clauses.map((c) => ({ ...c, region: [rbac.region] }))) : RowFilter.ALL;
   }
 
   decide(permission: string): Decision {
@@ -106,15 +111,32 @@ export class Visibility {
     return object;
   }
 
+  /**
+   * The rows of `resource` a scope=global answer may hold, items tagged with their region: the
+   * caller's RBAC rows, and its tenant's rows region by region (a peer's cluster of the same name
+   * as one of the tenant's is not the tenant's unless a glob names that region).
+   */
+  globalRows(resource: string, verb = 'read'): RowFilter {
+    return this.rbac.rowFilter(this.principal, resource, verb).and(this.tenantRegionRows);
+  }
+
   /** The header a global query sends to peer regions on this request's behalf. */
   forwardHeader(): string {
     const out: Forwarded = {};
-    for (const r of FORWARDED_RESOURCES) out[r] = this.rows(r).toJSON();
+    for (const r of FORWARDED_RESOURCES) out[r] = this.globalRows(r).toJSON();
     return Buffer.from(JSON.stringify(out)).toString('base64url');
   }
 }
 
-function parseForwarded(header: string): Forwarded {
+/** A forwarded clause as this region reads it: without its region field when that names `region`, undefined when it names others. */
+function inRegion(clause: FilterClause, region: string): FilterClause | undefined {
+  if (!clause.region) return clause;
+  if (!clause.region.some((r) => globMatch(r, region))) return undefined;
+  const { region: _named, ...rest } = clause;
+  return rest;
+}
+
+function parseForwarded(header: string, region: string): Forwarded {
   try {
     const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
@@ -125,7 +147,8 @@ function parseForwarded(header: string): Forwarded {
       if (v !== null && !(Array.isArray(v) && v.every((c) => c && typeof c === 'object' && Object.values(c as object).every((x) => Array.isArray(x) && x.every((s) => typeof s === 'string'))))) {
         throw new Error(`bad ${r}`);
       }
-      out[r] = v as FilterClause[] | null;
+      // A clause for other regions only is dropped: when none is left, the caller sees nothing here.
+      out[r] = v === null ? null : (v as FilterClause[]).flatMap((c) => inRegion(c, region) ?? []);
     }
     return out;
   } catch (err) {
