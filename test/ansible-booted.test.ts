@@ -93,7 +93,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await debian?.stop();
-  for (const c of children) c.kill('SIGTERM');
+  // The hub writes its data directory until it has exited.
+  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => (c.once('exit', r), c.kill('SIGTERM'))))));
   rmSync(work, { recursive: true, force: true });
 });
 
