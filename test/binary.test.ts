@@ -344,7 +344,7 @@ describe('single binary', () => {
       await build(['--arch', 'arm64', '--out', arm64]);
     }, 600_000);
 
-    it('is an arm64 executable that answers --version, version and ca init', async () => {
+    it('is an arm64 executable that answers --version, version, ca init, the agent\'s --help and config validate', async () => {
       expect(readFileSync(arm64).readUInt16LE(18)).toBe(0xb7); // ELF e_machine: EM_AARCH64
       const qemu = (args: string[], cwd: string) => run('bash', [join(ROOT, 'scripts/release/qemu-arm64.sh'), arm64, ...args], cwd);
       const elsewhere = mkdtempSync(join(tmpdir(), 'sea-arm64-run-'));
@@ -353,7 +353,13 @@ describe('single binary', () => {
       expect(info).toEqual({ sfleet: '0.1.0', node: PINNED_NODE, platform: 'linux-arm64', single_binary: true });
       await qemu(['ca', 'init', '--dir', 'pki', '--trust-domain', 'arm.test'], elsewhere);
       expect(readFileSync(join(elsewhere, 'pki', 'ca.pem'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
-    }, 180_000);
+      // The agent's own embedded program (what a head node runs) and the config checks an installer runs.
+      expect(await qemu(['agent', '--help'], elsewhere)).toContain('--config');
+      copyFileSync(join(ROOT, 'deploy/examples/agent.yaml'), join(elsewhere, 'agent.yaml'));
+      await qemu(['config', 'validate', '--no-require-env', 'agent.yaml'], elsewhere);
+      writeFileSync(join(elsewhere, 'bad.yaml'), readFileSync(join(elsewhere, 'agent.yaml'), 'utf8').replace(/^poll_interval: .*$/m, 'poll_interval: soon'));
+      await expect(qemu(['config', 'validate', '--no-require-env', 'bad.yaml'], elsewhere)).rejects.toThrow(/bad\.yaml:\d+: poll_interval/);
+    }, 240_000);
   });
 
   describe('as a member of a hub group (etcd + Redis)', () => {

@@ -84,10 +84,44 @@ const agentParts: Plugin = {
       resolveDir: process.cwd(),
       loader: 'js',
     }));
+    // Errors are returned: esbuild ignores any pushed onto result.errors (this check once did).
+    b.onEnd(() => ({
+      errors: Object.entries(AGENT_PARTS)
+        .filter(([, part]) => !seen.has(part))
+        .map(([file, part]) => ({ text: `${file} (${part}) is no longer loaded with import() by the agent: update AGENT_PARTS in scripts/release/embedded-script.ts` })),
+    }));
+  },
+};
+
+// Packages the agent must not run at start: each loads only with its part above (OpenTelemetry
+// with tracing on, @peculiar/x509 with a renewal due) or behind another import() (prom-client's
+// use of @opentelemetry/api, with metrics on). A file reached from what a running agent loads
+// (AGENT_RUNS: `sfleet agent` imports the agent and its config on run) through static imports
+// alone runs at start; one reaching a left-out package fails the build, naming the path
+// (tracing.ts once imported @opentelemetry/api: 1.2 MiB of every idle agent).
+const AGENT_RUNS = ['scripts/release/sea-agent.ts', 'agent/main.ts', 'agent/config/index.ts'];
+const AGENT_LEAVES_OUT = /(^|[\\/])node_modules[\\/](@opentelemetry|@peculiar|asn1js|tsyringe|reflect-metadata)[\\/]/;
+const agentLeavesOut: Plugin = {
+  name: 'agent-leaves-out',
+  setup(b) {
     b.onEnd((result) => {
-      for (const [file, part] of Object.entries(AGENT_PARTS)) {
-        if (!seen.has(part)) result.errors.push({ id: '', pluginName: 'agent-parts', text: `${file} (${part}) is no longer loaded with import() by the agent: update AGENT_PARTS in scripts/release/embedded-script.ts`, location: null, notes: [], detail: undefined });
+      const inputs = result.metafile?.inputs ?? {};
+      const from = new Map<string, string>();
+      const missing = AGENT_RUNS.filter((file) => !inputs[file]);
+      if (missing.length > 0) return { errors: [{ text: `${missing.join(', ')} not in the agent's program: update AGENT_RUNS in scripts/release/bundle.ts` }] };
+      const queue = [...AGENT_RUNS];
+      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+        for (const edge of inputs[file]?.imports ?? []) {
+          if (edge.kind === 'dynamic-import' || edge.external || from.has(edge.path)) continue;
+          from.set(edge.path, file);
+          queue.push(edge.path);
+        }
       }
+      const hit = [...from.keys()].find((file) => AGENT_LEAVES_OUT.test(file));
+      if (hit === undefined) return undefined;
+      const path = [hit];
+      while (from.has(path[0]) && path.length < 30) path.unshift(from.get(path[0])!);
+      return { errors: [{ text: `the agent runs ${hit} at start (${path.join(' -> ')}): load it with import()` }] };
     });
   },
 };
@@ -113,10 +147,11 @@ if (!outdir) throw new Error('usage: bundle <outdir>');
 const entries: Record<string, { entry: string; plugins?: Plugin[] }> = {
   'sea-main.cjs': { entry: 'scripts/release/sea-entry.ts' },
   [EMBEDDED_SCRIPTS.cli]: { entry: 'scripts/release/sea-cli.ts' },
-  [EMBEDDED_SCRIPTS.agent]: { entry: 'scripts/release/sea-agent.ts', plugins: [agentParts] },
+  [EMBEDDED_SCRIPTS.agent]: { entry: 'scripts/release/sea-agent.ts', plugins: [agentParts, agentLeavesOut] },
   ...Object.fromEntries(Object.entries(AGENT_PARTS).map(([file, part]) => [part, { entry: file, plugins: [grpcStatusOnly] }])),
 };
-// esbuild has printed what went wrong; the exit code fails build-binary.sh.
+// esbuild prints the errors it found, not those of a plugin's onEnd: the message names them all.
+// The exit code fails build-binary.sh.
 Promise.all(
   Object.entries(entries).map(([name, { entry, plugins = [] }]) =>
     build({
@@ -131,12 +166,14 @@ Promise.all(
       // Whitespace and syntax only: identifiers keep their names, so stack traces stay readable.
       minifyWhitespace: true,
       minifySyntax: true,
+      metafile: true,
       plugins: [etcd3Protos, embeddedAddons, zodEnglishOnly, ...plugins],
     }),
   ),
 ).then(
   () => Object.keys(entries).forEach((name) => refuseWideCharacters(join(outdir, name))),
-  () => {
+  (err: Error) => {
+    process.stderr.write(`bundle: ${err.message}\n`);
     process.exitCode = 1;
   },
 );

@@ -8,6 +8,8 @@
 #
 # libatomic1 is in it because the binary's Node.js links libatomic.so.1, which minimal Debian
 # and RHEL installs lack: the install script checks for it, and the root must have it.
+# python3 because Ansible's modules run on the managed machine (test/ansible-booted.test.ts); a
+# cached root made before it was added is made again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/sfleet-release
@@ -17,12 +19,12 @@ die() { log "$*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "debootstrap and systemd-nspawn need root"
 . scripts/lib/apt-install.sh
 apt_install_missing debootstrap systemd-container >&2
-if [ ! -x "$ROOTFS/usr/lib/systemd/systemd" ]; then
+if [ ! -x "$ROOTFS/usr/lib/systemd/systemd" ] || [ ! -x "$ROOTFS/usr/bin/python3" ]; then
   mkdir -p "$CACHE"
   TMP=$(mktemp -d "$CACHE/debian12.XXXXXX")
   trap 'rm -rf "$TMP"' EXIT
   MIRROR=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/* *$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libatomic1 bookworm "$TMP/root" "${MIRROR:-http://deb.debian.org/debian}" >&2
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libatomic1,python3 bookworm "$TMP/root" "${MIRROR:-http://deb.debian.org/debian}" >&2
   rm -rf "$ROOTFS"
   mv "$TMP/root" "$ROOTFS"
 fi

@@ -1,7 +1,7 @@
 // The OpenTelemetry SDK half of tracing: tracer provider, sampler, batch processor, OTLP/HTTP
 // protobuf exporter and W3C propagation. Loaded only when tracing is enabled (tracing.ts
 // imports it dynamically), so an agent or hub without tracing does not carry it in memory.
-import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,6 +15,10 @@ export interface TracingSdk {
   inject(span: Span): string | undefined;
   /** The context whose parent is a W3C traceparent. */
   extract(traceparent: string): Context;
+  /** The context of a new span's parent: a span, its context or a W3C traceparent; none, a root. */
+  parentContext(parent: Span | SpanContext | string | undefined): Context;
+  /** Links to the spans of W3C traceparents (those that do not parse are left out). */
+  links(traceparents: readonly string[]): Link[];
   shutdown(): Promise<void>;
 }
 
@@ -33,6 +37,7 @@ export function startSdk(opts: TracingOptions & { endpoint: string }, outcome: E
     // a bounded queue: when the collector is away, spans are dropped rather than held
     spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: opts.exportIntervalMs ?? 5_000, exportTimeoutMillis: opts.exportTimeoutMs ?? 5_000 })],
   });
+  const extract = (traceparent: string): Context => propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
   return {
     tracer: provider.getTracer(opts.serviceName, VERSION),
     inject(span) {
@@ -40,7 +45,20 @@ export function startSdk(opts: TracingOptions & { endpoint: string }, outcome: E
       propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
       return carrier.traceparent;
     },
-    extract: (traceparent) => propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter),
+    extract,
+    parentContext(parent) {
+      if (parent === undefined) return ROOT_CONTEXT;
+      if (typeof parent === 'string') return extract(parent);
+      return 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
+    },
+    links(traceparents) {
+      const out: Link[] = [];
+      for (const tp of traceparents) {
+        const context = trace.getSpanContext(extract(tp));
+        if (context && trace.isSpanContextValid(context)) out.push({ context });
+      }
+      return out;
+    },
     shutdown: () => provider.shutdown(),
   };
 }

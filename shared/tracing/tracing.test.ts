@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Delta } from '../../generated/fleet/v1/agent.js';
 import { createLogger } from '../logging/index.js';
-import { Tracing } from './index.js';
+import { SpanKind, Tracing } from './index.js';
 
 const logger = createLogger({ name: 'tracing-test', level: 'silent' });
 
@@ -12,6 +12,18 @@ describe('Tracing', () => {
     const span = t.startSpan('agent.poll');
     expect(span.isRecording()).toBe(false);
     expect(t.traceparent(span)).toBeUndefined();
+  });
+
+  it("off: a child keeps a valid parent's context, as OpenTelemetry's own no-op tracer does, and ignores a traceparent", async () => {
+    const t = await Tracing.create({ enabled: false, samplingRatio: 1, serviceName: 'sfleet-hub' }, logger);
+    const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
+    const child = t.startSpan('hub.notify', { parent, kind: SpanKind.CLIENT });
+    expect(child.isRecording()).toBe(false);
+    expect(child.spanContext()).toEqual(parent);
+    expect(t.startSpan('next', { parent: child }).spanContext()).toEqual(parent);
+    expect(t.startSpan('x', { parent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }).spanContext().traceId).toBe('0'.repeat(32));
+    expect(t.startSpan('x', { parent: { ...parent, traceId: '0'.repeat(32) } }).spanContext().traceId).toBe('0'.repeat(32));
+    expect(t.links(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'])).toEqual([]);
   });
 
   it('a child started from a traceparent joins its trace; the traceparent survives the Delta encoding', async () => {

@@ -2,17 +2,18 @@
 // root (the hub follows the agent's decision), exported as OTLP/HTTP protobuf in batches off the
 // data path. An unreachable collector costs a dropped batch, never a slower poll or ingest:
 // failures are counted (a metric) and logged at most once per interval.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+// Nothing here loads @opentelemetry/api (types only): off, spans are this file's no-op spans, so
+// an agent without tracing holds none of OpenTelemetry (about 1.2 MiB of its idle RSS).
+import type { SpanKind as OtelSpanKind, Link, Span, SpanContext } from '@opentelemetry/api';
 import type { Counter, Registry } from 'prom-client';
 import type { Logger } from '../logging/index.js';
+import { noopSpan, SPAN_KIND, SPAN_STATUS_ERROR } from './noop.js';
 import type { TracingOptions } from './options.js';
 import type { TracingSdk } from './sdk.js';
 
 export type { TracingOptions } from './options.js';
 
-
 export class Tracing {
-  readonly tracer: Tracer;
   readonly enabled: boolean;
   readonly stats = { exported: 0, failed: 0, failedSpans: 0 };
   private readonly sdk?: TracingSdk;
@@ -32,12 +33,8 @@ export class Tracing {
     start?: typeof import('./sdk.js').startSdk,
   ) {
     this.enabled = opts.enabled && !!opts.endpoint && start !== undefined;
-    if (!this.enabled || !start) {
-      this.tracer = trace.getTracer('noop');
-      return;
-    }
+    if (!this.enabled || !start) return;
     this.sdk = start({ ...opts, endpoint: opts.endpoint! }, (ok, message, spans) => this.exported(ok, message, spans));
-    this.tracer = this.sdk.tracer;
   }
 
   /** `<prefix>trace_export_failures_total{reason}` in the process's registry (prom-client loads here: an agent without metrics never does). */
@@ -47,20 +44,14 @@ export class Tracing {
   }
 
   /** A root span (sampled by ratio), or a child of the parent (a span, its context, or a W3C `traceparent`) when one is given. */
-  startSpan(name: string, opts: { parent?: Span | SpanContext | string | undefined; attributes?: Record<string, string | number | boolean>; kind?: SpanKind; startTime?: number; links?: Link[] } = {}): Span {
+  startSpan(name: string, opts: { parent?: Span | SpanContext | string | undefined; attributes?: Record<string, string | number | boolean>; kind?: OtelSpanKind; startTime?: number; links?: Link[] } = {}): Span {
     const { parent, ...rest } = opts;
-    return this.tracer.startSpan(name, rest, this.parentContext(parent));
+    return this.sdk ? this.sdk.tracer.startSpan(name, rest, this.sdk.parentContext(parent)) : noopSpan(parent);
   }
 
   /** Links to the spans of W3C traceparents (those that do not parse are left out). */
   links(traceparents: readonly string[]): Link[] {
-    if (!this.sdk) return [];
-    const out: Link[] = [];
-    for (const tp of traceparents) {
-      const context = trace.getSpanContext(this.sdk.extract(tp));
-      if (context && trace.isSpanContextValid(context)) out.push({ context });
-    }
-    return out;
+    return this.sdk ? this.sdk.links(traceparents) : [];
   }
 
   /** The W3C traceparent of a sampled span, to travel with what it made. */
@@ -71,13 +62,6 @@ export class Tracing {
 
   async close(): Promise<void> {
     await this.sdk?.shutdown().catch(() => undefined);
-  }
-
-  private parentContext(parent: Span | SpanContext | string | undefined): Context {
-    if (parent === undefined) return ROOT_CONTEXT;
-    if (typeof parent !== 'string') return 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
-    // Off, a traceparent leads nowhere: the no-op tracer records nothing anyway.
-    return this.sdk ? this.sdk.extract(parent) : ROOT_CONTEXT;
   }
 
   private exported(ok: boolean, error: string | undefined, spans: number): void {
@@ -102,7 +86,7 @@ export class Tracing {
 export function endSpan(span: Span, err?: unknown): void {
   if (err !== undefined) {
     span.recordException(err instanceof Error ? err : new Error(String(err)));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    span.setStatus({ code: SPAN_STATUS_ERROR, message: err instanceof Error ? err.message : String(err) });
   }
   span.end();
 }
@@ -134,5 +118,7 @@ export function traceparentOf(ctx: SpanContext): string {
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const ZERO_TRACE = '0'.repeat(32);
 
-export { SpanKind };
+/** OpenTelemetry's SpanKind values, without loading it. */
+export const SpanKind = SPAN_KIND;
+export type SpanKind = OtelSpanKind;
 export type { Link, Span, SpanContext };
