@@ -7,6 +7,7 @@ import { createRedis } from '../replication/index.js';
 import { createLogins, CredentialEnds, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
+import { SmartCardLogin } from '../login/smart-card/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
 import {
   EtcdSecurityStore,
@@ -33,6 +34,8 @@ export interface Gate {
   logins: Logins;
   oidc?: Oidc;
   saml?: Saml;
+  /** auth.smart_card: its route is registered with the API, its listener opened beside it. */
+  smartCard?: SmartCardLogin;
   authenticator: Authenticator;
   /** API tokens: data_dir/tokens.json standalone, the group's security store when clustered. */
   tokens: TokenRegistry;
@@ -42,7 +45,7 @@ export interface Gate {
   ends: CredentialEnds;
 }
 
-export async function openGate({ config, logger, atRest, revocations, faults }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
+export async function openGate({ config, logger, atRest, revocations, faults, tls }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
   const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy) : undefined;
   const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined);
   // A hub group's tokens and revocations: every hub answers alike, and keeps its last copy while etcd is away.
@@ -106,6 +109,11 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   const saml = config.sso?.saml?.enabled
     ? startSaml(config.sso.saml, { logger, sessions: logins.sessions, revalidateMs, ...(security ? { shared: { used: new SharedSamlReplay(security), requests: new SharedSamlRequests(security) } } : {}) })
     : undefined;
+  // Smart cards: the enterprise CA and CRL are read here (a bad file stops the start); a card put on the CRL ends its sessions at their re-check.
+  const card = config.auth.smart_card;
+  const smartCard = card?.enabled ? new SmartCardLogin(card, { logger, sessions: logins.sessions, sessionTtlMs: config.auth.session.ttl, cert: tls.cert, key: tls.key, ...(tls.policy ? { policy: tls.policy } : {}) }) : undefined;
+  if (smartCard) stack.defer('smart-card listener', () => smartCard.close());
+  if (smartCard && logins.revalidators) logins.revalidators.smart_card = smartCard.revalidator;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
   const authenticator = new Authenticator(tokens, verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
@@ -116,6 +124,6 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   }, DURABLE_CHECK_INTERVAL_MS);
   maintenance.unref();
   stack.defer('token and login file checks', () => clearInterval(maintenance));
-  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
+  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), ...(smartCard ? { smartCard } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
 }
 
