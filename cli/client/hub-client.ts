@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Connection } from './connection.js';
+import { tlsVersionOptions } from '../../shared/tls/policy.js';
 
 export class HubRequestError extends Error {
   constructor(
@@ -38,7 +39,8 @@ export class HubClient {
       ca: read(conn.ca, 'CA'),
       cert: read(conn.cert, 'client certificate'),
       key: read(conn.key, 'client key'),
-      minVersion: 'TLSv1.3',
+      // TLS 1.3 only, with the suites of the context or SFLEET_CIPHER_SUITES (the hub's cipher_suites).
+      ...tlsVersionOptions(conn.cipher_suites ? { cipherSuites: conn.cipher_suites } : undefined),
     };
   }
 
