@@ -12,6 +12,7 @@ export interface Connection {
   hub: string;
   ca?: string;
   cert?: string;
+  /** A PEM file, or a PKCS#11 URI (pkcs11:token=...;object=...) of a key on a token or smart card. */
   key?: string;
   token?: string;
   /** The tenant to act in (X-Sfleet-Tenant), for a person in several. */
@@ -74,7 +75,8 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     hub: hub.replace(/\/+$/, ''),
     ca: abs(pick(flags.ca, 'SFLEET_CA', context?.ca)),
     cert: abs(pick(flags.cert, 'SFLEET_CERT', context?.cert)),
-    key: abs(pick(flags.key, 'SFLEET_KEY', context?.key)),
+    // A pkcs11: URI names a key on a token, not a file.
+    key: ((k) => (k?.startsWith('pkcs11:') ? k : abs(k)))(pick(flags.key, 'SFLEET_KEY', context?.key)),
     token: pick(flags.token, 'SFLEET_TOKEN', context?.token),
     ...((t) => (t ? { tenant: t } : {}))(pick(flags.tenant, 'SFLEET_TENANT', context?.tenant)),
     ...cipherSuitesOf(env.SFLEET_CIPHER_SUITES, context?.cipher_suites, contextsPath(env)),
