@@ -31,7 +31,7 @@ function nextPath() {
   return next && next.startsWith('/') && next[1] !== '/' && !next.includes('\\') ? next : undefined;
 }
 
-const SSO = { oidc: 'Sign in with single sign-on (OpenID Connect)', saml: 'Sign in with single sign-on (SAML)' };
+const SSO = { oidc: 'Sign in with single sign-on (OpenID Connect)', saml: 'Sign in with single sign-on (SAML)', 'smart-card': 'Sign in with a smart card' };
 
 /** One link per SSO login of this hub, each coming back to `next` once the IdP has signed the user in. */
 function showSso() {

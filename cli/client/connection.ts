@@ -6,15 +6,19 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ConfigError } from '../../shared/errors/index.js';
+import { TLS13_SUITES } from '../../shared/tls/policy.js';
 
 export interface Connection {
   hub: string;
   ca?: string;
   cert?: string;
+  /** A PEM file, or a PKCS#11 URI (pkcs11:token=...;object=...) of a key on a token or smart card. */
   key?: string;
   token?: string;
   /** The tenant to act in (X-Sfleet-Tenant), for a person in several. */
   tenant?: string;
+  /** The TLS 1.3 suites offered (the hub's security.encryption.tls.cipher_suites); absent: OpenSSL's. */
+  cipher_suites?: string[];
 }
 
 export interface ContextEntry extends Partial<Connection> {
@@ -71,8 +75,22 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     hub: hub.replace(/\/+$/, ''),
     ca: abs(pick(flags.ca, 'SFLEET_CA', context?.ca)),
     cert: abs(pick(flags.cert, 'SFLEET_CERT', context?.cert)),
-    key: abs(pick(flags.key, 'SFLEET_KEY', context?.key)),
+    // A pkcs11: URI names a key on a token, not a file.
+    key: ((k) => (k?.startsWith('pkcs11:') ? k : abs(k)))(pick(flags.key, 'SFLEET_KEY', context?.key)),
     token: pick(flags.token, 'SFLEET_TOKEN', context?.token),
     ...((t) => (t ? { tenant: t } : {}))(pick(flags.tenant, 'SFLEET_TENANT', context?.tenant)),
+    ...cipherSuitesOf(env.SFLEET_CIPHER_SUITES, context?.cipher_suites, contextsPath(env)),
   };
+}
+
+/** SFLEET_CIPHER_SUITES (comma or colon separated) over the context's cipher_suites; each a TLS 1.3 suite. */
+function cipherSuitesOf(fromEnv: string | undefined, fromContext: unknown, file: string): { cipher_suites?: string[] } {
+  const where = fromEnv ? 'SFLEET_CIPHER_SUITES' : `${file}: cipher_suites`;
+  const list = fromEnv ? fromEnv.split(/[,:]/).map((s) => s.trim()).filter(Boolean) : fromContext;
+  if (list === undefined) return {};
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${where}: expected a list of TLS 1.3 suites (${TLS13_SUITES.join(', ')})`);
+  for (const suite of list) {
+    if (!(TLS13_SUITES as readonly unknown[]).includes(suite)) throw new ConfigError(`${where}: "${String(suite)}" is not a TLS 1.3 suite: one of ${TLS13_SUITES.join(', ')}`);
+  }
+  return { cipher_suites: list as string[] };
 }

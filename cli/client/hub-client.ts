@@ -1,9 +1,10 @@
 // A small HTTPS client for the hub's /api/v1: TLS 1.3, the fleet CA, a client certificate
 // or a bearer token, problem+json errors turned into readable messages.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Connection } from './connection.js';
+import { tlsVersionOptions } from '../../shared/tls/policy.js';
 
 export class HubRequestError extends Error {
   constructor(
@@ -13,6 +14,22 @@ export class HubRequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A key on a PKCS#11 token (smart card, HSM) through OpenSSL's pkcs11 engine (libp11): the key
+ * never leaves the token. The engine is loaded by path (SFLEET_PKCS11_ENGINE, default Debian's):
+ * Node's own OpenSSL does not look in the system's engines directory. The module comes from
+ * PKCS11_MODULE_PATH (libp11's own variable) and the PIN from SFLEET_PKCS11_PIN or the URI.
+ */
+function pkcs11Key(uri: string, env: NodeJS.ProcessEnv = process.env): RequestOptions {
+  const engine = env.SFLEET_PKCS11_ENGINE ?? '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
+  if (!existsSync(engine)) throw new HubRequestError(`the key is on a PKCS#11 token (${uri.split(';')[0]}), but the OpenSSL pkcs11 engine ${engine} is missing: install libengine-pkcs11-openssl or set SFLEET_PKCS11_ENGINE`);
+  const pin = env.SFLEET_PKCS11_PIN;
+  // libp11 reads pin-value among the path attributes (as OpenSSL's own examples write it).
+  const [path, query] = uri.split('?', 2);
+  const id = pin && !/[;?&]pin-(value|source)=/.test(uri) ? `${path};pin-value=${encodeURIComponent(pin)}${query ? `?${query}` : ''}` : uri;
+  return { privateKeyEngine: engine, privateKeyIdentifier: id };
 }
 
 export class HubClient {
@@ -37,8 +54,9 @@ export class HubClient {
     this.tlsOptions = {
       ca: read(conn.ca, 'CA'),
       cert: read(conn.cert, 'client certificate'),
-      key: read(conn.key, 'client key'),
-      minVersion: 'TLSv1.3',
+      ...(conn.key?.startsWith('pkcs11:') ? pkcs11Key(conn.key) : { key: read(conn.key, 'client key') }),
+      // TLS 1.3 only, with the suites of the context or SFLEET_CIPHER_SUITES (the hub's cipher_suites).
+      ...tlsVersionOptions(conn.cipher_suites ? { cipherSuites: conn.cipher_suites } : undefined),
     };
   }
 

@@ -1,6 +1,7 @@
 // The audit log of one hub: decides the level, redacts, writes the record to the hash chain
 // (durable before record() resolves), then hands it to the shipping destinations. Callers
 // await record() before they answer; when it throws, a mutation must not be reported as done.
+import type { TlsPolicy } from '../../shared/tls/index.js';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ export interface AuditLogOptions {
   checkIntervalMs?: number;
   /** Rules that only raise a record's level (compliance presets: hipaa records reads of job data). */
   floors?: readonly AuditRule[];
+  /** security.encryption.tls: the TLS 1.3 suites of the shipping clients. */
+  tls?: TlsPolicy;
 }
 
 /** The audit log's names in WriteFaults and the metrics. */
@@ -85,8 +88,8 @@ export class AuditLog {
     this.hubId = opts.hubId;
     const ship = config.ship;
     const sinks: AuditSink[] = [];
-    if (ship?.elasticsearch) sinks.push(new ElasticsearchSink(ship.elasticsearch, ship.timeout, opts.env, ship.fields));
-    if (ship?.webhook) sinks.push(new WebhookSink(ship.webhook, ship.timeout, opts.env, ship.fields));
+    if (ship?.elasticsearch) sinks.push(new ElasticsearchSink(ship.elasticsearch, ship.timeout, opts.env, ship.fields, opts.tls));
+    if (ship?.webhook) sinks.push(new WebhookSink(ship.webhook, ship.timeout, opts.env, ship.fields, opts.tls));
     this.shippers = sinks.map((sink) => {
       const name = `ship-${sink.name}.cursor` as const;
       const cursor = {

@@ -22,6 +22,7 @@ import {
   TotpReplayedError,
 } from '../login/index.js';
 import { IdpResponseError, IdpUnavailableError } from '../login/oidc/index.js';
+import { SmartCardRefusedError } from '../login/smart-card/index.js';
 import { WebauthnChallengeError, WebauthnCounterError, WebauthnRefusedError, WebauthnUnknownCredentialError } from '../login/webauthn/index.js';
 import { FencedOffError } from '../leader/index.js';
 import { HistoryDisabledError, HistoryNotOwnerError } from '../history/index.js';
@@ -75,6 +76,7 @@ export const ERROR_CATALOGUE: readonly ErrorArea[] = [
       { example: () => new MfaRequiredError(), meaning: 'The password was right and the account needs a second factor: send the TOTP code (detail mfa) with the login again.' },
       { example: () => new TotpInvalidError(), meaning: 'The TOTP code is wrong or outside its time window.' },
       { example: () => new TotpReplayedError(), meaning: 'This TOTP code was used already; wait for the next one.' },
+      { example: () => new SmartCardRefusedError('the card\'s certificate is revoked'), meaning: 'A smart-card login was refused: no card presented, a certificate not of a CA of auth.smart_card.ca_file (a fleet certificate is never a person), revoked on the CRL, expired, or naming no valid user; the detail says which.' },
       { example: () => new InFlightBudgetError(64 * 1024 * 1024), meaning: 'Too many request bodies of callers not yet authorized (anonymous logins, SSO posts) are being read at once (http.unauthorized_in_flight): refused before the body is read; try again in a moment. Authorized callers are not counted.' },
       { example: () => new HashPoolBusyError(), meaning: 'Too many password checks are queued on this hub (a login flood): the login is refused at once instead of waiting; try again in a moment.' },
       { example: () => new TooManyAttemptsError(30_000), meaning: 'Too many failed logins for this user or address: locked out for retry_after seconds (HTTP 429).' },

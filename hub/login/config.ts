@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration } from '../../shared/config/index.js';
 import { cidr } from './cidr.js';
+import { smartCardConfigSchema } from './smart-card/config.js';
 
 const roleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'a role name: letters, digits and . _ : -');
 /** An LDAP attribute description (RFC 4512 descr): a letter, then letters, digits and dashes. */
@@ -105,6 +106,7 @@ export const authConfigSchema = z
       .strict()
       .prefault({})
       .describe('The password-hash threads of local-user logins.'),
+    smart_card: smartCardConfigSchema.optional().describe('Smart-card (PKI) logins: person certificates of an enterprise CA, asked for on a listener of their own (hub/login/smart-card/).'),
   })
   .strict()
   .superRefine((a, ctx) => {

@@ -11,7 +11,7 @@ export interface TokenLookup {
   identify(token: string): TokenIdentity | undefined;
 }
 
-export type AuthMethod = 'mtls' | 'token' | 'oidc' | 'ldap' | 'local' | 'saml' | 'kerberos';
+export type AuthMethod = 'mtls' | 'token' | 'oidc' | 'ldap' | 'local' | 'saml' | 'kerberos' | 'smart_card';
 
 export interface Principal {
   /** The user's identity: the client certificate's name, the token's name, the login name. */

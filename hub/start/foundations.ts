@@ -61,7 +61,7 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   // Compliance presets only raise the audit settings (longer retention, more records).
   const audited = effectiveAudit(config.audit, config.compliance);
   if (audited.raised.length) logger.info({ raised: audited.raised }, 'compliance: audit settings raised by the frameworks');
-  const audit = new AuditLog(audited.config, { hubId: config.hub_id, dataDir: config.data_dir, logger, faults, checkIntervalMs: DURABLE_CHECK_INTERVAL_MS, floors: audited.floors });
+  const audit = new AuditLog(audited.config, { hubId: config.hub_id, dataDir: config.data_dir, logger, faults, checkIntervalMs: DURABLE_CHECK_INTERVAL_MS, floors: audited.floors, tls: tlsPolicy });
   await audit.open();
   stack.defer('audit log', () => audit.close());
   return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock, faults };

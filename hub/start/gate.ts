@@ -8,6 +8,7 @@ import { createLogins, CredentialEnds, type Logins } from '../login/index.js';
 import { startOidc, type Oidc } from '../login/oidc/index.js';
 import { startSaml, type Saml } from '../login/saml/index.js';
 import { startKerberos, type Kerberos } from '../login/kerberos/index.js';
+import { SmartCardLogin } from '../login/smart-card/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
 import {
   EtcdSecurityStore,
@@ -35,6 +36,8 @@ export interface Gate {
   oidc?: Oidc;
   saml?: Saml;
   kerberos?: Kerberos;
+  /** auth.smart_card: its route is registered with the API, its listener opened beside it. */
+  smartCard?: SmartCardLogin;
   authenticator: Authenticator;
   /** API tokens: data_dir/tokens.json standalone, the group's security store when clustered. */
   tokens: TokenRegistry;
@@ -44,7 +47,7 @@ export interface Gate {
   ends: CredentialEnds;
 }
 
-export async function openGate({ config, logger, atRest, revocations, faults }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
+export async function openGate({ config, logger, atRest, revocations, faults, tls }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
   const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy, config.region) : undefined;
   const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined, config.region);
   // A hub group's tokens and revocations: every hub answers alike, and keeps its last copy while etcd is away.
@@ -113,6 +116,11 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
     ? startKerberos(config.sso.kerberos, { logger, sessions: logins.sessions, revalidateMs, ...(logins.ldap ? { directory: logins.ldap } : {}) })
     : undefined;
   if (kerberos && logins.revalidators?.ldap && config.sso?.kerberos?.require_directory_account) logins.revalidators.kerberos = logins.revalidators.ldap;
+  // Smart cards: the enterprise CA and CRL are read here (a bad file stops the start); a card put on the CRL ends its sessions at their re-check.
+  const card = config.auth.smart_card;
+  const smartCard = card?.enabled ? new SmartCardLogin(card, { logger, sessions: logins.sessions, sessionTtlMs: config.auth.session.ttl, cert: tls.cert, key: tls.key, ...(tls.policy ? { policy: tls.policy } : {}) }) : undefined;
+  if (smartCard) stack.defer('smart-card listener', () => smartCard.close());
+  if (smartCard && logins.revalidators) logins.revalidators.smart_card = smartCard.revalidator;
   const verifiers: BearerVerifier[] = [...logins.verifiers, ...(oidc ? [oidc.verifier] : [])];
   // Revoked client certificates are refused on every request, including on connections already open.
   const authenticator = new Authenticator(tokens, verifiers, { revokedCertificate: (serial) => revocations.revoked(serial) });
@@ -123,6 +131,6 @@ export async function openGate({ config, logger, atRest, revocations, faults }: 
   }, DURABLE_CHECK_INTERVAL_MS);
   maintenance.unref();
   stack.defer('token and login file checks', () => clearInterval(maintenance));
-  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), ...(kerberos ? { kerberos } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
+  return { rbac, ...(tenancy ? { tenancy } : {}), logins, ...(oidc ? { oidc } : {}), ...(saml ? { saml } : {}), ...(kerberos ? { kerberos } : {}), ...(smartCard ? { smartCard } : {}), authenticator, tokens, ...(security ? { security } : {}), ends };
 }
 

@@ -205,6 +205,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(oidc ? [(a: FastifyInstance) => oidc.registerRoutes(a)] : []),
         ...(saml ? [(a: FastifyInstance) => saml.registerRoutes(a)] : []),
         ...(kerberos ? [(a: FastifyInstance) => kerberos.registerRoutes(a)] : []),
+        ...(gate.smartCard ? [(a: FastifyInstance) => gate.smartCard!.registerRoutes(a)] : []),
         ...(quotas ? [(a: FastifyInstance) => registerQuotaRoutes(a, quotas, quotaHistory && { store: quotaHistory, sampling: () => leadership.runner.active.includes('quota-history') })] : []),
         (a: FastifyInstance) => registerSubmitRoute(a, submit),
         complianceRoutes(config, {
@@ -223,7 +224,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
       rbac: gate.rbac,
       logins: gate.logins,
-      sso: [...(oidc?.browserLogin ? (['oidc'] as const) : []), ...(saml ? (['saml'] as const) : [])],
+      sso: [...(oidc?.browserLogin ? (['oidc'] as const) : []), ...(saml ? (['saml'] as const) : []), ...(gate.smartCard ? (['smart-card'] as const) : [])],
       audit,
       state,
       commands,
@@ -277,10 +278,21 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const httpPort = typeof address === 'object' && address ? address.port : http.port;
   const httpUrl = `https://${http.host.includes(':') ? `[${http.host}]` : http.host}:${httpPort}`;
   listening.httpUp(httpUrl);
+  // auth.smart_card: the card listener, served by the same API (its gate and audit).
+  if (gate.smartCard) await gate.smartCard.listen(app, httpPort);
   // Peers of the group check a forwarded command's certificate against the members' records.
   listening.certificateName(identityFromSubjectAltName(new X509Certificate(tls.cert).subjectAltName)?.name);
 
-  const credentials = watchListenerCredentials(config.tls, tls, { grpc: grpcCredentials, https: app.server as unknown as TlsServer }, { logger });
+  const apiServer = app.server as unknown as TlsServer;
+  const https: Pick<TlsServer, 'setSecureContext'> = gate.smartCard
+    ? {
+        setSecureContext: (options) => {
+          apiServer.setSecureContext(options);
+          if (Buffer.isBuffer(options.cert) && Buffer.isBuffer(options.key)) gate.smartCard!.setHubCertificate(options.cert, options.key);
+        },
+      }
+    : apiServer;
+  const credentials = watchListenerCredentials(config.tls, tls, { grpc: grpcCredentials, https }, { logger });
   stack.defer('certificate watcher', () => credentials.close());
   base.revocations.start();
   logger.info({ http: httpUrl, grpc: grpcAddress, region: config.region, hub: config.hub_id }, 'hub listening');

@@ -15,6 +15,12 @@ import { grpcClientCredentials, initCa, issueCertificate, loadTls, type TlsMater
 import { Federation } from '../federation/index.js';
 import { ldapConfigSchema } from '../login/config.js';
 import { LdapDirectory } from '../login/ldap/ldap-directory.js';
+import { HubClient } from '../../cli/client/hub-client.js';
+import { resolveConnection } from '../../cli/client/connection.js';
+import { elasticsearchShipSchema, webhookShipSchema } from '../audit/config.js';
+import { ElasticsearchSink } from '../audit/ship/elasticsearch.js';
+import { WebhookSink } from '../audit/ship/webhook.js';
+import type { AuditRecord } from '../audit/index.js';
 
 const ALLOWED: TlsPolicy = { cipherSuites: ['TLS_AES_256_GCM_SHA384'] };
 let caDir: string;
@@ -56,6 +62,8 @@ afterAll(() => {
   for (const s of servers) s.close();
 });
 
+const record = { type: 'record', seq: 1, id: 'r1', timestamp: new Date(0).toISOString(), level: 'Metadata', hub_id: 'h', user: 'u', action: 'jobs:read', resource: 'jobs', outcome: 'success' } as unknown as AuditRecord;
+
 const clients: Record<string, (port: number) => Promise<unknown>> = {
   'agent (gRPC to the hub)': (port) =>
     new Promise((resolve, reject) => {
@@ -74,6 +82,19 @@ const clients: Record<string, (port: number) => Promise<unknown>> = {
   'LDAP (ldaps://)': async (port) => {
     const config = ldapConfigSchema.parse({ url: `ldaps://localhost:${port}`, ca_file: serverFiles.ca, user_dn_template: 'uid={username},ou=people,dc=x', timeout: '1s', connect_timeout: '1s' });
     await new LdapDirectory(config, silentLogger(), {}, ALLOWED).authenticate('alice', 'pw');
+  },
+  // The CLI takes the suites from SFLEET_CIPHER_SUITES (or its context's cipher_suites).
+  'CLI (HTTPS to the hub)': async (port) => {
+    const conn = resolveConnection({ hub: `https://localhost:${port}`, ca: serverFiles.ca }, { SFLEET_CIPHER_SUITES: ALLOWED.cipherSuites!.join(','), SFLEET_CONFIG: join(caDir, 'none.yaml') });
+    await new HubClient(conn).json('GET', '/api/v1/clusters');
+  },
+  'audit shipping (Elasticsearch)': async (port) => {
+    const sink = new ElasticsearchSink(elasticsearchShipSchema.parse({ url: `https://localhost:${port}`, ca_file: serverFiles.ca }), 1_500, {}, undefined, ALLOWED);
+    await sink.send([record]);
+  },
+  'audit shipping (webhook)': async (port) => {
+    const sink = new WebhookSink(webhookShipSchema.parse({ url: `https://localhost:${port}/audit`, ca_file: serverFiles.ca }), 1_500, {}, undefined, ALLOWED);
+    await sink.send([record]);
   },
   'Vault (https transit)': async (port) => {
     const vault = new VaultTransitProvider({ address: `https://localhost:${port}`, mount: 'transit', key_name: 'k', token_env: 'VT', ca_file: serverFiles.ca, timeout: 1_500, retries: 0 }, { VT: 'token' }, ALLOWED);

@@ -8,6 +8,7 @@ import type { AuditRecord } from '../record.js';
 import { shippedFields, type ShippedRecord } from './fields.js';
 import { post } from './http-post.js';
 import { readSecret } from '../secrets.js';
+import type { TlsPolicy } from '../../../shared/tls/index.js';
 import { retryableStatus, RetryableError, type AuditSink, type SendResult } from './sink.js';
 
 interface BulkItem {
@@ -27,6 +28,8 @@ export class ElasticsearchSink implements AuditSink {
     private readonly timeoutMs: number,
     env: NodeJS.ProcessEnv = process.env,
     fields?: readonly string[],
+    /** security.encryption.tls: the suites this client offers. */
+    private readonly tls?: TlsPolicy,
   ) {
     this.project = shippedFields(fields);
     this.url = `${config.url.replace(/\/+$/, '')}/_bulk`;
@@ -48,6 +51,7 @@ export class ElasticsearchSink implements AuditSink {
       body: ElasticsearchSink.body(this.config.index, records, this.project),
       timeoutMs: this.timeoutMs,
       ca: this.ca,
+      ...(this.tls ? { tls: this.tls } : {}),
     });
     if (retryableStatus(res.status)) throw new RetryableError(`bulk request answered ${res.status}`);
     if (res.status < 200 || res.status >= 300) {

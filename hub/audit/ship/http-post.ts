@@ -1,19 +1,21 @@
-// One POST with a deadline, over http or https (with an optional private CA).
+// One POST with a deadline, over http or https (with an optional private CA), TLS 1.3 with the
+// suites of security.encryption.tls like every other client of the hub.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { tlsVersionOptions, type TlsPolicy } from '../../../shared/tls/policy.js';
 
 export interface PostResult {
   status: number;
   body: string;
 }
 
-export function post(url: string, opts: { headers: Record<string, string>; body: string; timeoutMs: number; ca?: Buffer }): Promise<PostResult> {
+export function post(url: string, opts: { headers: Record<string, string>; body: string; timeoutMs: number; ca?: Buffer; tls?: TlsPolicy }): Promise<PostResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(
       u,
-      { method: 'POST', headers: { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) }, ca: opts.ca, minVersion: 'TLSv1.2' },
+      { method: 'POST', headers: { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) }, ca: opts.ca, ...tlsVersionOptions(opts.tls) },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

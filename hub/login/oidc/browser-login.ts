@@ -198,6 +198,8 @@ export interface LoggedIn {
   project?: string;
   /** Where the page goes on (checked again here: a SAML RelayState comes back from the IdP). */
   next?: string;
+  /** The dashboard's origin when the login ended on another listener (the smart-card one); default this one. */
+  origin?: string;
 }
 
 /** Ends a browser login (OIDC or SAML): the session cookie, and JSON for tools or a small page for people. */
@@ -208,7 +210,7 @@ export function sendLoggedIn(request: FastifyRequest, reply: FastifyReply, s: Lo
     return reply.send({ user: s.user, groups: s.groups, ...(s.project ? { project: s.project } : {}), session_token: s.token, expires_at: expiresAt });
   }
   // A page, not a 302: the SameSite=Strict cookie is sent only on a navigation that starts on this site.
-  const to = escapeHtml(safeNextPath(s.next) ?? '/');
+  const to = escapeHtml(`${s.origin ?? ''}${safeNextPath(s.next) ?? '/'}`);
   return reply
     .type('text/html; charset=utf-8')
     // On to the dashboard (no script: the dashboard's strict CSP allows none inline).

@@ -33,6 +33,7 @@ const ENDED: Partial<Record<Principal['method'], string>> = {
   ldap: 'the directory account no longer exists or is disabled',
   oidc: 'the identity provider no longer accepts this login (account disabled, or its refresh token withdrawn): log in again',
   saml: 'a SAML login lasts at most auth.session.revalidate (the identity provider cannot be asked again): log in again',
+  smart_card: 'the smart card\'s certificate is now on the CRL (auth.smart_card.crl_file)',
 };
 
 interface Checked {

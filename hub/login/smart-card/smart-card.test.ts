@@ -1,0 +1,74 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makePki, type TestPki } from '../../../test/harness/pki.js';
+import { makeSmartCardPki, type SmartCardPki } from '../../../test/harness/smart-card-pki.js';
+import { authConfigSchema } from '../config.js';
+import { cardUser, readCardTrust, smartCardConfigSchema } from './index.js';
+
+let cards: SmartCardPki;
+let fleet: TestPki;
+const base = smartCardConfigSchema.parse({ listen: '127.0.0.1:0', ca_file: '/x', strip_domain: true });
+const der = (path: string): Buffer => new X509Certificate(readFileSync(path)).raw;
+
+beforeAll(async () => {
+  cards = await makeSmartCardPki();
+  fleet = await makePki();
+});
+
+describe('the user a card names', () => {
+  it('takes the UPN first, then the e-mail, then the subject, as map_from orders them', async () => {
+    const c = await cards.issue('ada', { subject: 'CN=Ada Lovelace, O=Example', upn: 'ada@corp.example', email: 'a.lovelace@mail.example' });
+    expect(cardUser(der(c.cert), base)).toMatchObject({ name: 'ada', from: 'upn', serial: c.serial });
+    expect(cardUser(der(c.cert), { ...base, map_from: ['email', 'upn'] })).toMatchObject({ name: 'a.lovelace', from: 'email' });
+    expect(cardUser(der(c.cert), { ...base, strip_domain: false })).toMatchObject({ name: 'ada@corp.example' });
+    // A subject CN with a space is no user name: refused, not mangled into one.
+    expect(() => cardUser(der(c.cert), { ...base, map_from: ['subject'] })).toThrow('"Ada Lovelace" (the certificate\'s subject) is not a valid user name');
+    const g = await cards.issue('grace', { subject: 'CN=grace, 0.9.2342.19200300.100.1.1=ghopper, O=Example' });
+    expect(cardUser(der(g.cert), base)).toMatchObject({ name: 'grace', from: 'subject' });
+    expect(cardUser(der(g.cert), { ...base, subject_attribute: 'UID' })).toMatchObject({ name: 'ghopper' });
+    expect(() => cardUser(der(g.cert), { ...base, map_from: ['upn', 'email'] })).toThrow('the certificate names no user (no upn, no email; auth.smart_card.map_from is upn, email)');
+  });
+
+  it('refuses a UPN of a domain outside auth.smart_card.domains', async () => {
+    const c = await cards.issue('mallory', { subject: 'CN=mallory', upn: 'admin@evil.example' });
+    expect(() => cardUser(der(c.cert), { ...base, domains: ['corp.example'] })).toThrow('the upn "admin@evil.example" is of domain evil.example, not one of auth.smart_card.domains (corp.example)');
+    expect(cardUser(der(c.cert), { ...base, domains: ['EVIL.example'] }).name).toBe('admin');
+  });
+
+  it('refuses a fleet-CA client certificate: it names a tool, not a person', () => {
+    // A SPIFFE URI is no UPN, e-mail or subject user: nothing maps.
+    expect(() => cardUser(der(fleet.client.cert), { ...base, map_from: ['upn', 'email'] })).toThrow('the certificate names no user');
+  });
+});
+
+describe('the people\'s trust files', () => {
+  it('reads the CA and its CRL, and lists revoked serials', async () => {
+    const c = await cards.issue('eve', { subject: 'CN=eve', upn: 'eve@corp.example' });
+    expect(readCardTrust({ ca_file: cards.ca, crl_file: cards.crl }).revoked.has(c.serial)).toBe(false);
+    await cards.revoke(c.serial);
+    const trust = readCardTrust({ ca_file: cards.ca, crl_file: cards.crl });
+    expect(trust.revoked.has(c.serial)).toBe(true);
+    expect(trust.crl).toHaveLength(1);
+    expect(trust.nextUpdate!.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('refuses at start what cannot be the people\'s trust list, naming the key', async () => {
+    expect(() => readCardTrust({ ca_file: '/nonexistent/ca.pem' })).toThrow('auth.smart_card.ca_file: cannot read /nonexistent/ca.pem: ENOENT');
+    // A leaf certificate is not a CA.
+    expect(() => readCardTrust({ ca_file: fleet.client.cert })).toThrow(/auth\.smart_card\.ca_file: .* which is not a CA certificate/);
+    const garbage = join(cards.dir, 'garbage.crl');
+    writeFileSync(garbage, 'not a crl');
+    expect(() => readCardTrust({ ca_file: cards.ca, crl_file: garbage })).toThrow(`auth.smart_card.crl_file: ${garbage} is not a CRL (PEM or DER)`);
+    // The CRL of another CA (the card CA's CRL with the fleet CA as the trust list).
+    expect(() => readCardTrust({ ca_file: fleet.ca, crl_file: cards.crl })).toThrow('is not of a CA in ca_file');
+  });
+
+  it('auth.smart_card loads with its defaults; unknown keys and a bad map_from are refused', () => {
+    const auth = authConfigSchema.parse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/etc/sfleet/cards.pem' } });
+    expect(auth.smart_card).toMatchObject({ enabled: true, map_from: ['upn', 'email', 'subject'], subject_attribute: 'CN', strip_domain: true, domains: [], groups: [] });
+    expect(authConfigSchema.safeParse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', trust: 'all' } }).success).toBe(false);
+    expect(authConfigSchema.safeParse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', map_from: ['upn', 'upn'] } }).success).toBe(false);
+  });
+});
