@@ -259,7 +259,9 @@ export abstract class AlertingEngine {
     const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing');
     this.inhibited = this.inhibitor.inhibited(firing);
     const active = firing.filter((a) => !this.inhibited.has(a.fingerprint) && !this.silences.silencing(a.labels, now));
-    const sends = this.pager.tick(now, active, this.tracker.alerts);
+    const unmuted = new Set(active.map((a) => a.fingerprint));
+    const muted = new Set(firing.map((a) => a.fingerprint).filter((fp) => !unmuted.has(fp)));
+    const sends = this.pager.tick(now, active, this.tracker.alerts, muted);
     this.dispatch(sends);
     return sends.length > 0;
   }

@@ -103,3 +103,18 @@ export class SlurmctldWatch {
 function rank(c: ControllerHealth): number {
   return c.mode === 'primary' ? 0 : 1;
 }
+
+/**
+ * slurmrestd answered, but with a 5xx and Slurm's own errors: it cannot reach slurmctld (22.05
+ * says "slurmctld config is unable to load", others "Unable to contact slurm controller").
+ * Then the controllers are down, not the agent's connection to slurmrestd.
+ */
+export function slurmctldUnreachable(err: unknown): err is Error & { status: number } {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return err instanceof Error && typeof status === 'number' && status >= 500 && /\(HTTP 5\d\d\): /.test(err.message);
+}
+
+/** The controllers last seen, none of them answering now: what the hub sees while slurmctld is down. */
+export function unreachableControllers(known: readonly ControllerHealth[], observedAt: string): ControllerHealth[] {
+  return known.map((c) => ({ ...c, responding: false, observed_at: observedAt }));
+}
