@@ -170,6 +170,20 @@ describe('alerting: a node down pages through its policy, escalates, and stops o
     expect(new Set(nodeNotices().map((n) => n.dedup_key))).toEqual(new Set([first[0].dedup_key]));
   });
 
+  it('login_failures counts the hub group\'s failed logins from the shared counters, not only this hub\'s', async () => {
+    const { alerting, step } = setup({ policies: POLICIES, rules: { login_failures: { threshold: 10 } } });
+    let group = new Map<string, number>();
+    alerting.countLoginFailuresFrom(() => group);
+    for (let i = 0; i < 4; i++) alerting.loginFailed('203.0.113.9'); // what this hub saw
+    await step(0);
+    await step(1_000);
+    expect(alerting.list().filter((a) => a.labels.alertname === 'login_failures')).toEqual([]);
+    group = new Map([['203.0.113.9', 11]]); // the group: these 4 and 7 on other hubs
+    await step(1_000);
+    const fired = alerting.list({ state: 'firing' }).filter((a) => a.labels.alertname === 'login_failures');
+    expect(fired.map((a) => [a.labels.source, a.annotations.summary])).toEqual([['203.0.113.9', '11 failed logins from 203.0.113.9 within 10 minutes']]);
+  });
+
   it('a silence mutes matching alerts until it is expired', async () => {
     const { clock, fleet, rec, alerting, step } = setup({ policies: POLICIES, rules: CRITICAL_NODES });
     const s = alerting.addSilence({ matchers: ['alertname="node_down"', 'node=~"n[12]"'], ends_at: new Date(clock.now() + 3_600_000).toISOString(), comment: 'reboots' }, 'bob');

@@ -135,6 +135,14 @@ export abstract class AlertingEngine {
     this.observations.loginFailed(source);
   }
 
+  /**
+   * A hub group: login_failures also reads the group's counts (the login limiter's shared
+   * counters: every hub's failed logins, the leader's rule sees them all).
+   */
+  countLoginFailuresFrom(source: (now: number, windowMs: number) => ReadonlyMap<string, number>): void {
+    this.observations.sharedLoginFailures = source;
+  }
+
   /** Settles when every claim and delivery started so far has its final outcome. */
   async idle(): Promise<void> {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
