@@ -1,6 +1,7 @@
 // Controller events: things that happened to a cluster's controllers, as FleetEvents that ride
 // the agent's spool to the hub (exactly once by seq) and become alert sources there.
-//   controller_down      an endpoint (slurmrestd) or a slurmctld stopped answering
+//   controller_down      an endpoint (slurmrestd) or a slurmctld stopped answering (also when
+//                        slurmrestd answers ping with a 5xx because it cannot reach slurmctld)
 //   controller_up        it answers again
 //   controller_failover  the agent (slurmrestd) or Slurm (slurmctld) moved to another controller
 // `attributes.component` says which: "slurmrestd" (endpoint, from_endpoint, to_endpoint) or
