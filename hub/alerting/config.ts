@@ -85,7 +85,12 @@ const mqtt = z.object({
   tenant: z.string().min(1).default('default').describe('The tenant part of the topic.'),
   topic_prefix: z.string().min(1).default('sfleet').describe('Topics are <prefix>/<region>/<tenant>/<cluster>/<severity>/<fingerprint>.'),
   retain_resolved: duration.default(3_600_000).describe('How long the retained state message says resolved before it is cleared.'),
-}).strict();
+  ca_file: z.string().min(1).optional().describe('mqtts: PEM file of the CA(s) that sign the broker\'s certificate (default: the system\'s CAs).'),
+  cert_file: z.string().min(1).optional().describe('mqtts: the hub\'s client certificate (PEM), for a broker that asks for one (require_certificate).'),
+  key_file: z.string().min(1).optional().describe('mqtts: the client certificate\'s private key (PEM).'),
+}).strict().superRefine((c, ctx) => {
+  if (!c.cert_file !== !c.key_file) ctx.addIssue({ code: 'custom', path: [c.cert_file ? 'key_file' : 'cert_file'], message: 'cert_file and key_file go together' });
+});
 
 // Ticketing channels: Basic auth (username and password) or an OAuth/personal access token (Bearer).
 const credentials = {
