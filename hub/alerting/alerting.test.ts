@@ -128,6 +128,62 @@ describe('alerting: a node down pages through its policy, escalates, and stops o
     expect(new Set(rec.sent.map((s) => s.n.group_labels.alertname))).toEqual(new Set(['cluster_unreachable']));
   });
 
+  it('a cluster with no slurmctld responding inhibits its node and controller alerts; a backup in charge does not', async () => {
+    const { fleet, rec, alerting, step } = setup({ policies: POLICIES, rules: { node_down: { for: 0, severity: 'critical' }, controller_not_responding: { for: 0 }, cluster_controller_down: { for: 0 }, partition_nodes_unavailable: { enabled: false } } });
+    const ctl = (hostname: string, mode: string, responding: boolean) => ({ cluster: 'c1', hostname, mode, responding, api_version: 'v0.0.38', slurm_version: '22.05' });
+    fleet.down('n1');
+    fleet.record.objects.controller.set('ctl1' as never, ctl('ctl1', 'primary', false) as never);
+    fleet.record.objects.controller.set('ctl2' as never, ctl('ctl2', 'backup', true) as never);
+    await step(0);
+    await step(20_000);
+    // The backup answers: the primary's alert and the node's are real, and nothing mutes them.
+    expect(alerting.list().map((a) => [a.labels.alertname, a.inhibited_by]).sort()).toEqual([['controller_not_responding', null], ['node_down', null]]);
+    fleet.record.objects.controller.set('ctl2' as never, ctl('ctl2', 'backup', false) as never);
+    rec.sent.length = 0;
+    await step(1_000);
+    await step(20_000);
+    const byName = Object.fromEntries(alerting.list({ state: 'firing' }).map((a) => [a.labels.alertname, a]));
+    expect(byName.cluster_controller_down.labels).toMatchObject({ cluster: 'c1', severity: 'critical' });
+    expect(byName.node_down.inhibited_by).toBe(byName.cluster_controller_down.fingerprint);
+    expect(alerting.list({ state: 'firing' }).filter((a) => a.labels.alertname === 'controller_not_responding').every((a) => a.inhibited_by === byName.cluster_controller_down.fingerprint)).toBe(true);
+    expect(new Set(rec.sent.filter((s) => s.n.status === 'firing').map((s) => s.n.group_labels.alertname))).toEqual(new Set(['cluster_controller_down']));
+  });
+
+  it('a paged node alert muted by its dead controller is not resolved: it waits and escalates once unmuted, same dedup_key', async () => {
+    const { fleet, rec, step } = setup({ policies: POLICIES, group_wait: 0, rules: { node_down: { for: 0, severity: 'critical' }, cluster_controller_down: { for: 0 }, partition_nodes_unavailable: { enabled: false } } });
+    const ctl = (responding: boolean) => ({ cluster: 'c1', hostname: 'ctl1', mode: 'primary', responding, api_version: 'v0.0.38', slurm_version: '22.05' });
+    fleet.record.objects.controller.set('ctl1' as never, ctl(true) as never);
+    fleet.down('n1');
+    await step(0);
+    await step(1_000);
+    const first = rec.of('pagerduty', 'firing').filter((n) => n.group_labels.alertname === 'node_down');
+    expect(first.map((n) => n.step)).toEqual([1]);
+    fleet.record.objects.controller.set('ctl1' as never, ctl(false) as never);
+    await step(1_000);
+    await step(6 * 60_000); // past the node's 5 min escalation_time
+    const nodeNotices = () => rec.of('pagerduty').filter((n) => n.group_labels.alertname === 'node_down');
+    expect(nodeNotices().map((n) => [n.status, n.step])).toEqual([['firing', 1]]);
+    expect(rec.of('pagerduty', 'firing').some((n) => n.group_labels.alertname === 'cluster_controller_down')).toBe(true);
+    fleet.record.objects.controller.set('ctl1' as never, ctl(true) as never);
+    await step(3 * 60_000); // past keep_firing_for: the controller alert resolves, the node's goes on
+    expect(nodeNotices().map((n) => [n.status, n.step])).toEqual([['firing', 1], ['firing', 2]]);
+    expect(new Set(nodeNotices().map((n) => n.dedup_key))).toEqual(new Set([first[0].dedup_key]));
+  });
+
+  it('login_failures counts the hub group\'s failed logins from the shared counters, not only this hub\'s', async () => {
+    const { alerting, step } = setup({ policies: POLICIES, rules: { login_failures: { threshold: 10 } } });
+    let group = new Map<string, number>();
+    alerting.countLoginFailuresFrom(() => group);
+    for (let i = 0; i < 4; i++) alerting.loginFailed('203.0.113.9'); // what this hub saw
+    await step(0);
+    await step(1_000);
+    expect(alerting.list().filter((a) => a.labels.alertname === 'login_failures')).toEqual([]);
+    group = new Map([['203.0.113.9', 11]]); // the group: these 4 and 7 on other hubs
+    await step(1_000);
+    const fired = alerting.list({ state: 'firing' }).filter((a) => a.labels.alertname === 'login_failures');
+    expect(fired.map((a) => [a.labels.source, a.annotations.summary])).toEqual([['203.0.113.9', '11 failed logins from 203.0.113.9 within 10 minutes']]);
+  });
+
   it('a silence mutes matching alerts until it is expired', async () => {
     const { clock, fleet, rec, alerting, step } = setup({ policies: POLICIES, rules: CRITICAL_NODES });
     const s = alerting.addSilence({ matchers: ['alertname="node_down"', 'node=~"n[12]"'], ends_at: new Date(clock.now() + 3_600_000).toISOString(), comment: 'reboots' }, 'bob');

@@ -85,7 +85,12 @@ const mqtt = z.object({
   tenant: z.string().min(1).default('default').describe('The tenant part of the topic.'),
   topic_prefix: z.string().min(1).default('sfleet').describe('Topics are <prefix>/<region>/<tenant>/<cluster>/<severity>/<fingerprint>.'),
   retain_resolved: duration.default(3_600_000).describe('How long the retained state message says resolved before it is cleared.'),
-}).strict();
+  ca_file: z.string().min(1).optional().describe('mqtts: PEM file of the CA(s) that sign the broker\'s certificate (default: the system\'s CAs).'),
+  cert_file: z.string().min(1).optional().describe('mqtts: the hub\'s client certificate (PEM), for a broker that asks for one (require_certificate).'),
+  key_file: z.string().min(1).optional().describe('mqtts: the client certificate\'s private key (PEM).'),
+}).strict().superRefine((c, ctx) => {
+  if (!c.cert_file !== !c.key_file) ctx.addIssue({ code: 'custom', path: [c.cert_file ? 'key_file' : 'cert_file'], message: 'cert_file and key_file go together' });
+});
 
 // Ticketing channels: Basic auth (username and password) or an OAuth/personal access token (Bearer).
 const credentials = {
@@ -315,7 +320,12 @@ export const inhibitRuleSchema = z
   })
   .strict();
 
-const DEFAULT_INHIBIT = [{ source_matchers: ['alertname="cluster_unreachable"'], target_matchers: ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding|controller_server_threads|controller_agent_queue|black_hole_node|job_failure_burst_partition|slurm_poll_errors"'], equal: ['cluster'] }];
+// An unreachable cluster, or one whose every slurmctld is down, mutes what follows from it.
+const CLUSTER_TARGETS = ['alertname=~"node_down|partition_nodes_unavailable|queue_stall|job_failure_burst|controller_not_responding|controller_server_threads|controller_agent_queue|black_hole_node|job_failure_burst_partition|slurm_poll_errors"'];
+const DEFAULT_INHIBIT = [
+  { source_matchers: ['alertname="cluster_unreachable"'], target_matchers: CLUSTER_TARGETS, equal: ['cluster'] },
+  { source_matchers: ['alertname="cluster_controller_down"'], target_matchers: CLUSTER_TARGETS, equal: ['cluster'] },
+];
 
 export const alertingConfigSchema = z
   .object({
@@ -324,7 +334,7 @@ export const alertingConfigSchema = z
     users: z.record(personName, userSchema).default({}).describe('People that policies and schedules name, with their contact methods.'),
     schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'), scheduleSchema).default({}).describe('On-call schedules: weekly rotations with a hand-off time and zone, and overrides.'),
     routes: z.array(routeSchema).default([]).describe('Tried in order before the severity policy; the first match wins unless continue.'),
-    inhibit_rules: z.array(inhibitRuleSchema).default(DEFAULT_INHIBIT).describe('Default: an unreachable cluster mutes its node, partition and job alerts.'),
+    inhibit_rules: z.array(inhibitRuleSchema).default(DEFAULT_INHIBIT).describe('Default: an unreachable cluster, or one with no slurmctld responding, mutes its node, partition, job and controller alerts.'),
     silences: z.array(silenceConfigSchema).default([]).describe('Silences from config (more through the API and CLI).'),
     rules: z.record(z.string(), ruleTuning).default({}).describe(`Built-in rules to tune or turn off: ${Object.keys(BUILTIN_RULES).join(', ')}.`),
     custom_rules: z.array(customRuleSchema).default([]).describe('Rules of your own, as expressions.'),

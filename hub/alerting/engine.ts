@@ -135,6 +135,14 @@ export abstract class AlertingEngine {
     this.observations.loginFailed(source);
   }
 
+  /**
+   * A hub group: login_failures also reads the group's counts (the login limiter's shared
+   * counters: every hub's failed logins, the leader's rule sees them all).
+   */
+  countLoginFailuresFrom(source: (now: number, windowMs: number) => ReadonlyMap<string, number>): void {
+    this.observations.sharedLoginFailures = source;
+  }
+
   /** Settles when every claim and delivery started so far has its final outcome. */
   async idle(): Promise<void> {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
@@ -259,7 +267,9 @@ export abstract class AlertingEngine {
     const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing');
     this.inhibited = this.inhibitor.inhibited(firing);
     const active = firing.filter((a) => !this.inhibited.has(a.fingerprint) && !this.silences.silencing(a.labels, now));
-    const sends = this.pager.tick(now, active, this.tracker.alerts);
+    const unmuted = new Set(active.map((a) => a.fingerprint));
+    const muted = new Set(firing.map((a) => a.fingerprint).filter((fp) => !unmuted.has(fp)));
+    const sends = this.pager.tick(now, active, this.tracker.alerts, muted);
     this.dispatch(sends);
     return sends.length > 0;
   }

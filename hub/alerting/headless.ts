@@ -107,7 +107,9 @@ export class HeadlessPaging {
     const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing');
     const inhibited = this.inhibitor.inhibited(firing);
     const active = firing.filter((a) => !inhibited.has(a.fingerprint) && !silences.silencing(a.labels, ctx.now));
-    return this.pager.tick(ctx.now, active, this.tracker.alerts).filter((s) => this.deps.dedupChannels.has(s.channel));
+    const unmuted = new Set(active);
+    const muted = new Set(firing.filter((a) => !unmuted.has(a)).map((a) => a.fingerprint));
+    return this.pager.tick(ctx.now, active, this.tracker.alerts, muted).filter((s) => this.deps.dedupChannels.has(s.channel));
   }
 
   private newTracker(): AlertTracker {

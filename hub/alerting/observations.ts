@@ -12,6 +12,8 @@ export class Observations {
   private readonly agentErrors = new CounterWindow();
   private readonly loginFailures = new EventWindow();
   private peersUnreachable: ReadonlyMap<string, string> = new Map();
+  /** In a hub group: failed logins per source as the group's login limiter counts them (set once the gate is open). */
+  sharedLoginFailures?: (now: number, windowMs: number) => ReadonlyMap<string, number>;
   private probing = false;
   private probedAt = -Infinity;
 
@@ -35,8 +37,22 @@ export class Observations {
       controllers: [...state.clusters.values()].flatMap((r) => [...r.objects.controller.values()].map((c) => ({ cluster: r.name, hostname: c.hostname, responding: c.responding, server_thread_count: c.server_thread_count, agent_queue_size: c.agent_queue_size }))),
       agents: this.agentFacts(now),
       hub: { ...(this.deps.hub?.() ?? NO_HUB_FACTS), peersUnreachable: this.peersUnreachable },
-      loginFailures: this.loginFailures.counts(now, this.tuned('login_failures').window),
+      loginFailures: this.loginFailureCounts(now),
     };
+  }
+
+  /** This hub's own count, or the group's from the shared store where that is higher (it holds this hub's too). */
+  private loginFailureCounts(now: number): Map<string, number> {
+    const window = this.tuned('login_failures').window;
+    const counts = this.loginFailures.counts(now, window);
+    let shared: ReadonlyMap<string, number> = new Map();
+    try {
+      shared = this.sharedLoginFailures?.(now, window) ?? shared;
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'alerting: the shared login counters cannot be read; counting this hub only');
+    }
+    for (const [source, n] of shared) counts.set(source, Math.max(n, counts.get(source) ?? 0));
+    return counts;
   }
 
   private tuned(rule: keyof typeof BUILTIN_RULES): { window: number } {

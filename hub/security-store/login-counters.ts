@@ -51,3 +51,17 @@ export class SecurityStoreLimiterBackend implements LimiterBackend {
     clearInterval(this.sweeper);
   }
 }
+
+/**
+ * Failed (or still running) login attempts per source address within `windowMs`, from the
+ * limiter's `ip:<address>` counters: what every hub of the group saw, for the login_failures rule.
+ */
+export function loginFailuresBySource(store: SecurityStore, now: number, windowMs: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, state] of store.entries<CounterState>('login')) {
+    if (!key.startsWith('ip:')) continue;
+    const n = Object.values(state.attempts ?? {}).filter((at) => now - at <= windowMs).length;
+    if (n > 0) out.set(key.slice('ip:'.length), n);
+  }
+  return out;
+}

@@ -12,6 +12,7 @@ import { SmartCardLogin } from '../login/smart-card/index.js';
 import { Authenticator, FileTokenRegistry, Rbac, TokenStore, type BearerVerifier, type TokenRegistry } from '../policy/index.js';
 import {
   EtcdSecurityStore,
+  loginFailuresBySource,
   SecurityStoreLimiterBackend,
   shareRevocations,
   SharedOidcLogins,
@@ -47,7 +48,8 @@ export interface Gate {
   ends: CredentialEnds;
 }
 
-export async function openGate({ config, logger, atRest, revocations, faults, tls }: Foundations, { replication, shared, etcd }: Region, stack: CloseStack): Promise<Gate> {
+export async function openGate({ config, logger, atRest, revocations, faults, tls }: Foundations, region: Region, stack: CloseStack): Promise<Gate> {
+  const { replication, shared, etcd } = region;
   const tenancy = config.multi_tenancy ? new Tenancy(config.multi_tenancy, config.region) : undefined;
   const rbac = new Rbac(config.rbac, tenancy?.enabled ? tenancy : undefined, config.region);
   // A hub group's tokens and revocations: every hub answers alike, and keeps its last copy while etcd is away.
@@ -73,6 +75,8 @@ export async function openGate({ config, logger, atRest, revocations, faults, tl
   // Logins: sessions shared in Redis when clustered, login counters in the security store (Redis
   // without etcd), TOTP codes spent region-wide.
   const limiterBackend = security ? new SecurityStoreLimiterBackend(security) : undefined;
+  // The leader's login_failures rule counts the group's failed logins, not only its own.
+  if (security) region.alerting.countLoginFailuresFrom((now, windowMs) => loginFailuresBySource(security!, now, windowMs));
   if (limiterBackend) stack.defer('login counters (security store)', () => limiterBackend.close());
   const loginRedis = config.redis && !limiterBackend ? createRedis(config.redis, { name: 'login', offlineQueue: false }).on('error', () => undefined) : undefined;
   if (loginRedis) stack.defer('login counters (Redis)', () => loginRedis.disconnect());

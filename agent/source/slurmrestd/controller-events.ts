@@ -1,6 +1,7 @@
 // Controller events: things that happened to a cluster's controllers, as FleetEvents that ride
 // the agent's spool to the hub (exactly once by seq) and become alert sources there.
-//   controller_down      an endpoint (slurmrestd) or a slurmctld stopped answering
+//   controller_down      an endpoint (slurmrestd) or a slurmctld stopped answering (also when
+//                        slurmrestd answers ping with a 5xx because it cannot reach slurmctld)
 //   controller_up        it answers again
 //   controller_failover  the agent (slurmrestd) or Slurm (slurmctld) moved to another controller
 // `attributes.component` says which: "slurmrestd" (endpoint, from_endpoint, to_endpoint) or
@@ -102,4 +103,19 @@ export class SlurmctldWatch {
 
 function rank(c: ControllerHealth): number {
   return c.mode === 'primary' ? 0 : 1;
+}
+
+/**
+ * slurmrestd answered, but with a 5xx and Slurm's own errors: it cannot reach slurmctld (22.05
+ * says "slurmctld config is unable to load", others "Unable to contact slurm controller").
+ * Then the controllers are down, not the agent's connection to slurmrestd.
+ */
+export function slurmctldUnreachable(err: unknown): err is Error & { status: number } {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return err instanceof Error && typeof status === 'number' && status >= 500 && /\(HTTP 5\d\d\): /.test(err.message);
+}
+
+/** The controllers last seen, none of them answering now: what the hub sees while slurmctld is down. */
+export function unreachableControllers(known: readonly ControllerHealth[], observedAt: string): ControllerHealth[] {
+  return known.map((c) => ({ ...c, responding: false, observed_at: observedAt }));
 }

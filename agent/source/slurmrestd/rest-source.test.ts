@@ -30,6 +30,8 @@ class FakeSlurmrestd {
   /** Sent as the /jobs answer instead of the generated one. */
   jobsText?: string;
   dbDown = false;
+  /** slurmrestd up, slurmctld not: every /slurm/ call answers 500 as 22.05 does. */
+  ctldDown = false;
   hang = false;
   seen: Seen[] = [];
   url = '';
@@ -86,6 +88,7 @@ class FakeSlurmrestd {
         if (what === 'associations') return this.json(res, 200, { associations: [{ account: 'research', user: 'alice' }] });
       }
       if (!url.pathname.startsWith(prefix)) return this.send(res, 404, 'Unable find requested URL.', 'text/plain');
+      if (this.ctldDown) return this.json(res, 500, { errors: [{ error: 'Unspecified error', error_number: -1, description: 'slurmctld config is unable to load' }] });
       const rest = url.pathname.slice(prefix.length);
       if (route.startsWith('GET') && rest === 'ping') {
         return this.json(res, 200, { pings: [{ hostname: 'ctl1', mode: 'primary', ...(is38 ? { ping: 'UP' } : { pinged: 'UP', latency: 1500 }) }] });
@@ -317,6 +320,29 @@ describe('polling', () => {
     expect(second.failed.get('qos')).toBeInstanceOf(SlurmUnavailableError);
     expect(second.model.qos).toBe(first.model.qos);
     expect(second.model.job).toHaveLength(2);
+  });
+
+  it('slurmctld down behind a live slurmrestd: the known controllers as not responding, a controller_down event, every list kept', async () => {
+    const { source, fake } = await setup();
+    const first = await source.poll();
+    expect(first.model.controller.map((c) => [c.hostname, c.responding])).toEqual([['ctl1', true]]);
+    source.takeEvents();
+    fake.ctldDown = true;
+    const down = await source.poll();
+    expect(down.model.controller.map((c) => [c.hostname, c.responding])).toEqual([['ctl1', false]]);
+    expect([...down.failed.keys()].sort()).toEqual(['account', 'association', 'job', 'node', 'partition', 'qos', 'reservation']);
+    expect(down.failed.get('job')!.message).toContain('slurmctld config is unable to load');
+    expect(source.takeEvents().map((e) => [e.type, e.attributes.controller])).toEqual([['controller_down', 'ctl1']]);
+    fake.ctldDown = false;
+    const back = await source.poll();
+    expect(back.model.controller.map((c) => c.responding)).toEqual([true]);
+    expect(back.failed.size).toBe(0);
+    expect(source.takeEvents().map((e) => e.type)).toEqual(['controller_up']);
+  });
+
+  it('slurmctld down before any controller was seen is a failed poll, as before', async () => {
+    const { source } = await setup((f) => (f.ctldDown = true));
+    await expect(source.poll()).rejects.toThrow(/slurmctld config is unable to load/);
   });
 
   it('fetches the slurmdbd lists only every N-th poll when asked to', async () => {

@@ -32,7 +32,7 @@ import { SingleFlight } from '../single-flight.js';
 import { checkCommand, runSlurm, type SlurmRunner } from '../slurm-commands/index.js';
 import type { CommandOutcome, PollResult, SlurmCommand, SlurmSource, SubmitOutcome, SubmitRequest } from '../source.js';
 import { submitThroughRest } from './rest-submit.js';
-import { SlurmctldWatch } from './controller-events.js';
+import { SlurmctldWatch, slurmctldUnreachable, unreachableControllers } from './controller-events.js';
 import type { EndpointStatus, LoadBalancing } from './endpoint-pool.js';
 import { negotiateVersion } from './negotiate.js';
 import { executeRestCommand, type CommandChannel, type RestApi } from './rest-commands.js';
@@ -111,6 +111,8 @@ export class RestSource implements SlurmSource {
   /** Per kind, the slurmctld second the previous successful fetch started. */
   private since: Partial<Record<TimedKind, number>> = {};
   private pollCount = 0;
+  /** The controllers of the last ping answered: marked down while slurmctld cannot be reached. */
+  private knownControllers: ControllerHealth[] = [];
   /** The version spoken, once known: health checks ping it. */
   private version?: string;
   /** The requests of the poll under way: one outcome per endpoint for the pool. */
@@ -275,9 +277,10 @@ export class RestSource implements SlurmSource {
     // 1. controller health, and slurmctld's clock for the next update_time
     const pingStart = this.clock();
     const [ping, diag] = await Promise.all([
-      this.get(`/slurm/${v}/ping`, 'ping'),
+      this.get(`/slurm/${v}/ping`, 'ping').catch((err: unknown) => (slurmctldUnreachable(err) && this.knownControllers.length ? err : Promise.reject(err))),
       this.get(`/slurm/${v}/diag`, 'diag').catch((err: unknown) => (err instanceof VersionGone ? Promise.reject(err) : (err as Error))),
     ]);
+    if (ping instanceof Error) return this.slurmctldDown(ping, v, observedAt);
     const pingMs = this.clock() - pingStart;
     // Without diag the controllers still come from ping; only the next update_time is lost.
     if (diag instanceof Error) this.deps.logger?.warn({ err: diag.message }, 'slurmrestd diag failed');
@@ -289,6 +292,7 @@ export class RestSource implements SlurmSource {
       next: {},
     };
     round.model.controller = this.controllers(api, ping, diag, pingMs, observedAt);
+    this.knownControllers = round.model.controller;
     for (const event of this.slurmctld.observe(round.model.controller)) this.addEvent(event);
 
     // 2. the lists
@@ -309,6 +313,19 @@ export class RestSource implements SlurmSource {
     this.since = round.next;
     this.last = { ...this.last, job: model.job, partition: model.partition, node: model.node };
     return { model, unchanged, failed, apiVersion: v, endpoint: this.transport.endpoint };
+  }
+
+  /**
+   * slurmrestd answers but slurmctld does not: the known controllers as not responding (the hub
+   * raises cluster_controller_down, the watch says controller_down), every list kept as it was.
+   */
+  private slurmctldDown(err: Error, version: string, observedAt: string): PollResult {
+    const model = emptyClusterModel();
+    model.controller = unreachableControllers(this.knownControllers, observedAt);
+    for (const event of this.slurmctld.observe(model.controller)) this.addEvent(event);
+    const failed = new Map<KindName, Error>();
+    for (const kind of Object.keys(model) as KindName[]) if (kind !== 'controller') failed.set(kind, err);
+    return { model, unchanged: new Set(), failed, apiVersion: version, endpoint: this.transport.endpoint };
   }
 
   /** A list slurmctld can answer 304 for: ask with update_time once a previous list exists. */

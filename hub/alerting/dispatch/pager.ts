@@ -67,8 +67,11 @@ export class Pager {
     this.recipients = new Recipients(config);
   }
 
-  /** `active`: the firing alerts neither silenced nor inhibited; `all`: every alert known (for resolved notices). */
-  tick(now: number, active: readonly Alert[], all: ReadonlyMap<string, Alert>): Send[] {
+  /**
+   * `active`: the firing alerts neither silenced nor inhibited; `all`: every alert known (for
+   * resolved notices); `muted`: firing alerts a silence or an inhibition holds back.
+   */
+  tick(now: number, active: readonly Alert[], all: ReadonlyMap<string, Alert>, muted: ReadonlySet<string> = new Set()): Send[] {
     const members = new Map<string, Alert[]>();
     for (const alert of active) {
       for (const target of this.router.targets(alert)) {
@@ -87,6 +90,13 @@ export class Pager {
     const sends: Send[] = [];
     for (const group of [...this.groups.values()]) {
       const alerts = members.get(group.key) ?? [];
+      // A paged alert that is muted while still firing (its cluster's slurmctld died, someone
+      // silenced it) is not resolved: the group waits, sends nothing, and goes on once unmuted.
+      const held = alerts.length ? [] : (group.notified_alerts ?? []).filter((fp) => muted.has(fp));
+      if (held.length && group.notified_at !== undefined) {
+        group.alerts = held;
+        continue;
+      }
       group.alerts = alerts.map((a) => a.fingerprint);
       if (!alerts.length) {
         if (group.notified_at !== undefined) {

@@ -70,7 +70,20 @@ const CASES: Record<keyof typeof BUILTIN_RULES, { fire(c: Ctx): void; labels: Re
   cluster_unreachable: { fire: (c) => c.fleet.state.setAgentStatus('c1', { connected: false }), labels: { cluster: 'c1', severity: 'critical' }, clear: (c) => c.fleet.state.setAgentStatus('c1', { connected: true }) },
   // Declared in hub.yaml, never heard: fires; its agent's first stream clears it.
   cluster_expected_missing: { fire: (c) => (c.world.expected = ['c1', 'c9']), labels: { cluster: 'c9', severity: 'warning' }, clear: (c) => c.fleet.state.setAgentStatus('c9', { connected: true, agent: 'head9' }) },
-  controller_not_responding: { fire: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({ responding: false })), labels: { controller: 'ctl1' }, clear: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({})) },
+  // The backup answers: with none answering, cluster_controller_down fires and mutes this one.
+  controller_not_responding: {
+    fire: (c) => {
+      c.fleet.record.objects.controller.set('ctl1' as never, controller({ responding: false }));
+      c.fleet.record.objects.controller.set('ctl2' as never, controller({ hostname: 'ctl2', mode: 'backup' }));
+    },
+    labels: { controller: 'ctl1' },
+    clear: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({})),
+  },
+  cluster_controller_down: {
+    fire: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({ responding: false })),
+    labels: { cluster: 'c1', severity: 'critical' },
+    clear: (c) => c.fleet.record.objects.controller.set('ctl1' as never, controller({})),
+  },
   node_down: { fire: (c) => c.fleet.down('n3'), labels: { node: 'n3', severity: 'warning' }, clear: (c) => c.fleet.up('n3') },
   partition_nodes_unavailable: { fire: (c) => c.fleet.down('n3'), labels: { partition: 'batch', severity: 'critical' }, clear: (c) => c.fleet.up('n3') },
   job_failure_burst: { fire: (c) => failed(c, range(20), (i) => ({ user: `u${i % 2}`, nodes: [`n${(i % 4) + 1}`] })), labels: { cluster: 'c1' }, clear: removeJobs },

@@ -27,6 +27,20 @@ export const BUILTIN_RULES = {
     defaults: { for: 1 * MIN, severity: 'critical', threshold: 0, window: 0 },
     evaluate: (ctx) => ctx.controllers.filter((c) => !c.responding).map((c) => ({ labels: { cluster: c.cluster, controller: c.hostname }, summary: `slurmctld ${c.hostname} of ${c.cluster} not responding` })),
   },
+  // The cluster-wide one: with no slurmctld answering, node, job and queue figures are frozen at
+  // the last poll, so by default it mutes them (inhibit_rules); one page instead of many.
+  cluster_controller_down: {
+    expression: 'no slurmctld of a connected cluster responds (every controller the agent polls is down)',
+    defaults: { for: 1 * MIN, severity: 'critical', threshold: 0, window: 0 },
+    evaluate: (ctx) =>
+      ctx.clusters
+        .filter((c) => c.connected)
+        .flatMap((c) => {
+          const mine = ctx.controllers.filter((k) => k.cluster === c.name);
+          if (mine.length === 0 || mine.some((k) => k.responding)) return [];
+          return [{ labels: { cluster: c.name }, summary: `no slurmctld of ${c.name} responds (${mine.map((k) => k.hostname).join(', ')}): Slurm figures are frozen at the last poll` }];
+        }),
+  },
   node_down: {
     expression: 'node state DOWN or NOT_RESPONDING, not in a MAINT reservation, not drained by an admin with a reason',
     defaults: { for: 1 * MIN, severity: 'warning', threshold: 0, window: 0 },
