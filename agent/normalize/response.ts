@@ -95,11 +95,11 @@ function throwKnownErrors(errors: SlurmError[], what: string, status: number): v
   }
 }
 
+/** slurmrestd refused the agent's credentials: slurmctld may be fine (not a controller outage). */
+export class SlurmAuthError extends SlurmUnavailableError {}
+
 function authFailed(what: string, status: number): SlurmUnavailableError {
-  return new SlurmUnavailableError(
-    `slurmrestd authentication failed for ${what} (HTTP ${status}): check the JWT user name and token`,
-    status,
-  );
+  return new SlurmAuthError(`slurmrestd authentication failed for ${what} (HTTP ${status}): check the JWT user name and token`, status);
 }
 
 function startsLikeJson(text: string): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ControllerHealth } from '../../../shared/model/index.js';
-import { SlurmctldWatch } from './controller-events.js';
+import { parseSlurmResponse } from '../../normalize/response.js';
+import { SlurmctldWatch, slurmctldUnreachable } from './controller-events.js';
 
 function ctl(hostname: string, mode: string, responding: boolean): ControllerHealth {
   return { cluster: 'c1', hostname, mode, responding, api_version: 'v0.0.41', slurm_version: '24.05.3' };
@@ -67,5 +68,28 @@ describe('SlurmctldWatch (what ping says about slurmctld)', () => {
     expect(w.observe([])).toEqual([]);
     const events = w.observe([ctl('ctl2', 'backup', true), ctl('ctl1', 'primary', false)]);
     expect(events.map((e) => e.type)).toEqual(['controller_down', 'controller_failover']);
+  });
+});
+
+describe('slurmctldUnreachable (a 5xx that means slurmctld is down)', () => {
+  const failure = (status: number, type: string, text: string) => {
+    try {
+      parseSlurmResponse(status, type, text, 'ping');
+    } catch (err) {
+      return err;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it("is slurmrestd's 500 with Slurm's own errors while slurmctld is away", () => {
+    const body = JSON.stringify({ errors: [{ error_number: 1, error: 'Unspecified error', description: 'slurmctld config is unable to load' }] });
+    expect(slurmctldUnreachable(failure(500, 'application/json', body))).toBe(true);
+  });
+
+  it('is not a refused JWT, whether slurmrestd says so with error 1007 or in plain text: an expired token must not page the cluster as down', () => {
+    const json = JSON.stringify({ errors: [{ error_number: 1007, error: 'Protocol authentication error' }] });
+    expect(slurmctldUnreachable(failure(500, 'application/json', json))).toBe(false);
+    expect(slurmctldUnreachable(failure(500, 'text/plain', 'Authentication does not apply to request'))).toBe(false);
+    expect(slurmctldUnreachable(failure(401, 'text/plain', 'Authentication failure'))).toBe(false);
   });
 });

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FleetEvent } from '../../../generated/fleet/v1/agent.js';
 import type { ControllerHealth } from '../../../shared/model/index.js';
+import { SlurmAuthError } from '../../normalize/response.js';
 
 export type ControllerEventType = 'controller_failover' | 'controller_down' | 'controller_up';
 export type EventSeverity = 'info' | 'warning' | 'critical';
@@ -108,10 +109,12 @@ function rank(c: ControllerHealth): number {
 /**
  * slurmrestd answered, but with a 5xx and Slurm's own errors: it cannot reach slurmctld (22.05
  * says "slurmctld config is unable to load", others "Unable to contact slurm controller").
- * Then the controllers are down, not the agent's connection to slurmrestd.
+ * Then the controllers are down, not the agent's connection to slurmrestd. A refused JWT (also a
+ * 5xx on some versions) is not: an expired token must not page the cluster as down.
  */
 export function slurmctldUnreachable(err: unknown): err is Error & { status: number } {
   const status = (err as { status?: unknown } | undefined)?.status;
+  if (err instanceof SlurmAuthError) return false;
   return err instanceof Error && typeof status === 'number' && status >= 500 && /\(HTTP 5\d\d\): /.test(err.message);
 }
 
