@@ -78,9 +78,9 @@ function setup(text = config()) {
     put: async (k, v) => void store.set(k, v),
     get: async (k) => store.get(k),
   };
-  const make = (t: string) =>
+  const make = (t: string, region?: string) =>
     new SlurmLimitEnforcer({
-      tenancy: new Tenancy(load(t)),
+      tenancy: new Tenancy(load(t), region),
       state,
       commands: { association: (c, r) => dbd.association(c, r) },
       audit: { record: async (e) => void audits.push(e) },
@@ -180,4 +180,23 @@ describe('quota enforcement: slurm (association limits)', () => {
     expect([...splitByShares(1, ['a', 'b'], { b: 2 })]).toEqual([['a', 0], ['b', 1]]);
     expect(() => load(config().replace('accounts: [research]', 'accounts: [research, "lab-*"]'))).toThrow(/hub\.yaml:\d+: multi_tenancy\.tenants\.science\.enforcement\.slurm\.account: policy slurm writes the tenant's limits on one association/s);
   });
+
+  it('a region-qualified cluster glob (r1/c1 on the r1 hub) is enforced like its bare name; another region\'s is not', async () => {
+    const s = setup();
+    const only = (glob: string) => `multi_tenancy:
+  enabled: true
+  tenants:
+    science:
+      clusters: [${glob}]
+      accounts: [research]
+      resources: { max_jobs: 5 }
+      enforcement: { policy: slurm }
+`;
+    await s.make(only('r1/c1'), 'r1').tick(s.ctx);
+    expect(s.dbd.row('c1', 'research')).toEqual({ GrpSubmitJobs: '5' });
+    const other = setup();
+    await other.make(only('r2/c1'), 'r1').tick(other.ctx);
+    expect(other.dbd.writes).toEqual([]);
+  });
+
 });

@@ -56,7 +56,7 @@ export class SlurmLimitEnforcer {
     const saved = await ctx.get(OWNED_KEY);
     const owned = new Map((saved ? (JSON.parse(saved) as OwnedAssociation[]) : []).map((o) => [assocKey(o.cluster, o.account, o.user), o]));
     const slurmTenants = tenancy.names().filter((n) => tenancy.tenant(n)!.enforcement.policy === 'slurm');
-    const clusters = [...state.clusters.keys()].filter((c) => [...owned.values()].some((o) => o.cluster === c) || slurmTenants.some((n) => tenancy.tenant(n)!.clusters.some((g) => globMatch(g, c))));
+    const clusters = [...state.clusters.keys()].filter((c) => [...owned.values()].some((o) => o.cluster === c) || slurmTenants.some((n) => tenancy.localClusters(n).some((g) => globMatch(g, c))));
     if (clusters.length === 0 && owned.size === 0) return [];
     const reported = new Set<string>();
     const rows = new Map<string, AssociationRow[]>();
