@@ -73,4 +73,12 @@ describe('alerting config', () => {
       expect(() => load(file)).toThrow(message);
     });
   }
+
+  it('refuses MQTT TLS files with a plain URL (the files would be ignored and the password sent in clear)', () => {
+    const mqtt = (url: string) => alertingConfigSchema.parse({ channels: [{ type: 'mqtt', url, password: 'pw', ca_file: '/etc/ssl/ca.pem' }] });
+    expect(() => mqtt('mqtt://broker:1883')).toThrow('ca_file needs a TLS URL (mqtts:// or wss://), not mqtt://');
+    expect(() => mqtt('mqtts://broker:8883')).not.toThrow();
+    expect(() => mqtt('wss://broker/mqtt')).not.toThrow();
+  });
+
 });

@@ -90,6 +90,9 @@ const mqtt = z.object({
   key_file: z.string().min(1).optional().describe('mqtts: the client certificate\'s private key (PEM).'),
 }).strict().superRefine((c, ctx) => {
   if (!c.cert_file !== !c.key_file) ctx.addIssue({ code: 'custom', path: [c.cert_file ? 'key_file' : 'cert_file'], message: 'cert_file and key_file go together' });
+  // A plain mqtt:// or ws:// URL would ignore the files and send the broker password in clear.
+  const tlsFile = (['ca_file', 'cert_file', 'key_file'] as const).find((k) => c[k]);
+  if (tlsFile && !/^(mqtts|wss):\/\//i.test(c.url)) ctx.addIssue({ code: 'custom', path: [tlsFile], message: `${tlsFile} needs a TLS URL (mqtts:// or wss://), not ${c.url.split('://')[0]}://` });
 });
 
 // Ticketing channels: Basic auth (username and password) or an OAuth/personal access token (Bearer).
