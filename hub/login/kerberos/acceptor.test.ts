@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { encrypt } from '../../../shared/kerberos/aes-cts.js';
 import { app, bitString, ctx, encode, generalString, int, kerberosTime, objectId, octetString, seq } from '../../../shared/kerberos/der.js';
-import { NegotiateAcceptor } from './acceptor.js';
+import { NegotiateAcceptor, ReplayCache } from './acceptor.js';
 
 const SERVICE_KEY = Buffer.alloc(32, 1);
 const SESSION_KEY = Buffer.alloc(32, 2);
@@ -59,4 +59,15 @@ describe('NegotiateAcceptor', () => {
     raw[raw.length - 20]! ^= 0x40;
     expect(() => acceptor().accept(`Negotiate ${raw.toString('base64')}`)).toThrow(/integrity|expected|truncated/);
   });
+
+  it('a full replay cache refuses new authenticators instead of forgetting one that could then be replayed', () => {
+    const cache = new ReplayCache(2);
+    expect(cache.add('a', T0 + 1000, T0)).toBe('added');
+    expect(cache.add('b', T0 + 1000, T0)).toBe('added');
+    expect(cache.add('c', T0 + 1000, T0)).toBe('full');
+    expect(cache.add('a', T0 + 1000, T0)).toBe('replayed');
+    // Once entries leave the skew window they make room.
+    expect(cache.add('c', T0 + 3000, T0 + 2000)).toBe('added');
+  });
+
 });

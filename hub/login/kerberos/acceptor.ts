@@ -69,17 +69,22 @@ function unwrap(token: Buffer, inside = false): { apReq: Buffer; mech: string; s
   return { apReq: krb.apReq, mech: first, spnego: true };
 }
 
-/** Recently accepted authenticators, for as long as their time is inside the skew window. */
+/**
+ * Recently accepted authenticators, for as long as their time is inside the skew window. When
+ * full of unexpired entries it refuses new logins rather than forget one (a forgotten entry
+ * could be replayed): a full cache means more logins within the skew than `max`.
+ */
 export class ReplayCache {
   private readonly seen = new Map<string, number>();
   constructor(private readonly max = 100_000) {}
 
-  /** false when the authenticator was seen before. */
-  add(key: string, expires: number, now: number): boolean {
-    if (this.seen.has(key) && this.seen.get(key)! > now) return false;
-    if (this.seen.size >= this.max) for (const [k, e] of this.seen) if (e <= now || this.seen.size >= this.max) this.seen.delete(k);
+  add(key: string, expires: number, now: number): 'added' | 'replayed' | 'full' {
+    const seen = this.seen.get(key);
+    if (seen !== undefined && seen > now) return 'replayed';
+    if (this.seen.size >= this.max) for (const [k, e] of this.seen) if (e <= now) this.seen.delete(k);
+    if (this.seen.size >= this.max) return 'full';
     this.seen.set(key, expires);
-    return true;
+    return 'added';
   }
 }
 
@@ -125,7 +130,9 @@ export class NegotiateAcceptor {
     const ctime = time(field(auth, 5, 'ctime'));
     const cusec = integer(field(auth, 4, 'cusec'));
     if (Math.abs(now - ctime) > skew) throw new KerberosTokenError('authenticator time outside the allowed clock skew');
-    if (!this.replay.add(`${cname}@${crealm} ${ctime} ${cusec}`, ctime + skew, now)) throw new KerberosTokenError('authenticator replayed');
+    const added = this.replay.add(`${cname}@${crealm} ${ctime} ${cusec}`, ctime + skew, now);
+    if (added === 'replayed') throw new KerberosTokenError('authenticator replayed');
+    if (added === 'full') throw new KerberosTokenError('replay cache full (more logins within the clock skew than it holds): refused rather than forget one');
 
     const result: AcceptedClient = { name: cname, realm: crealm };
     if (mutual) {
