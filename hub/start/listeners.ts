@@ -279,7 +279,12 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const httpUrl = `https://${http.host.includes(':') ? `[${http.host}]` : http.host}:${httpPort}`;
   listening.httpUp(httpUrl);
   // auth.smart_card: the card listener, served by the same API (its gate and audit).
-  if (gate.smartCard) await gate.smartCard.listen(app, httpPort);
+  if (gate.smartCard) {
+    const http = config.http;
+    const timeouts = { handshakeTimeout: http.header_timeout, headersTimeout: http.header_timeout, requestTimeout: http.body_timeout, keepAliveTimeout: http.keep_alive_idle };
+    const cardLimiter = new ConnectionLimiter({ perSource: http.max_connections_per_source, total: http.max_connections, trusted: http.trusted_sources });
+    await gate.smartCard.listen(app, httpPort, timeouts, (server) => cardLimiter.attach(server));
+  }
   // Peers of the group check a forwarded command's certificate against the members' records.
   listening.certificateName(identityFromSubjectAltName(new X509Certificate(tls.cert).subjectAltName)?.name);
 

@@ -40,6 +40,14 @@ const REASONS: Record<string, string> = {
   CRL_SIGNATURE_FAILURE: 'the CRL of auth.smart_card.crl_file is not signed by the card\'s CA',
 };
 
+/** The API listener's timeouts (http.header_timeout, body_timeout, keep_alive_idle), in ms. */
+export interface CardListenerTimeouts {
+  handshakeTimeout: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+}
+
 export interface SmartCardDeps {
   logger: Logger;
   sessions: SessionStore;
@@ -104,10 +112,14 @@ export class SmartCardLogin {
     );
   }
 
-  /** Opens the card listener; its requests are served by `app` (which must be ready). */
-  async listen(app: FastifyInstance, apiPort: number): Promise<string> {
+  /**
+   * Opens the card listener; its requests are served by `app` (which must be ready). It faces
+   * browsers before any login, so it gets the API listener's timeouts and connection caps
+   * (`guard`), or a flood of silent handshakes could hold the hub's descriptors.
+   */
+  async listen(app: FastifyInstance, apiPort: number, timeouts: CardListenerTimeouts, guard: (server: HttpsServer) => void): Promise<string> {
     this.apiPort = apiPort;
-    const server = createServer({ ...this.contextOptions(), requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const server = createServer({ ...this.contextOptions(), requestCert: true, rejectUnauthorized: false, ...timeouts }, (req, res) => {
       // Only the login: every other path of the API stays on the API listener.
       if ((req.url ?? '').split('?')[0] !== SMART_CARD_LOGIN_PATH) {
         res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, code: 'SF_NOT_FOUND', detail: `this listener serves only ${SMART_CARD_LOGIN_PATH}` }));
@@ -115,6 +127,7 @@ export class SmartCardLogin {
       }
       app.routing(req, res);
     });
+    guard(server);
     server.on('secureConnection', (socket) => this.sockets.add(socket));
     // A handshake that fails (no TLS 1.3, garbage) is the client's problem, never the hub's.
     server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'smart-card listener: handshake failed'));
