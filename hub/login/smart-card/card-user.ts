@@ -62,7 +62,7 @@ function userName(value: string, from: CardNameSource, config: Mapping): string 
   let name = value.trim();
   if (from !== 'subject' || config.subject_attribute === 'emailAddress') {
     const at = name.lastIndexOf('@');
-    if (at <= 0) throw new SmartCardRefusedError(`the ${from} "${name}" is not of the form user@domain`);
+    if (at <= 0 || name.indexOf('@') !== at) throw new SmartCardRefusedError(`the ${from} "${name}" is not of the form user@domain`);
     const dom = name.slice(at + 1).toLowerCase();
     if (config.domains.length > 0 && !config.domains.some((d) => d.toLowerCase() === dom)) {
       throw new SmartCardRefusedError(`the ${from} "${name}" is of domain ${dom}, not one of auth.smart_card.domains (${config.domains.join(', ')})`);

@@ -29,6 +29,12 @@ export const smartCardConfigSchema = z
     session_ttl: duration.refine((ms) => ms >= 60_000 && ms <= 30 * 86_400_000, 'between 1m and 30d').optional().describe('How long a card session lasts; default auth.session.ttl.'),
     dashboard_url: z.string().regex(/^https:\/\/[^\s/]+$/, 'an https origin without a path, e.g. https://fleet.example.com:8443').optional().describe('Where the browser goes once logged in; default the API listener\'s port on the host the browser used.'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Without a domain list, admin@partner.example would log in as admin: the bare name must be of a known domain.
+    if (c.strip_domain && c.domains.length === 0 && c.map_from.some((m) => m !== 'subject')) {
+      ctx.addIssue({ code: 'custom', path: ['domains'], message: 'strip_domain (the default) needs domains: the UPN and e-mail domains whose users log in by their bare name (else user@any-domain would log in as user); or strip_domain: false' });
+    }
+  });
 
 export type SmartCardConfig = z.infer<typeof smartCardConfigSchema>;

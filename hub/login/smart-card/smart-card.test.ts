@@ -9,7 +9,7 @@ import { cardUser, readCardTrust, smartCardConfigSchema } from './index.js';
 
 let cards: SmartCardPki;
 let fleet: TestPki;
-const base = smartCardConfigSchema.parse({ listen: '127.0.0.1:0', ca_file: '/x', strip_domain: true });
+const base = smartCardConfigSchema.parse({ listen: '127.0.0.1:0', ca_file: '/x', strip_domain: true, domains: ['corp.example', 'mail.example'] });
 const der = (path: string): Buffer => new X509Certificate(readFileSync(path)).raw;
 
 beforeAll(async () => {
@@ -66,8 +66,11 @@ describe('the people\'s trust files', () => {
   });
 
   it('auth.smart_card loads with its defaults; unknown keys and a bad map_from are refused', () => {
-    const auth = authConfigSchema.parse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/etc/sfleet/cards.pem' } });
-    expect(auth.smart_card).toMatchObject({ enabled: true, map_from: ['upn', 'email', 'subject'], subject_attribute: 'CN', strip_domain: true, domains: [], groups: [] });
+    const auth = authConfigSchema.parse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/etc/sfleet/cards.pem', domains: ['corp.example'] } });
+    expect(auth.smart_card).toMatchObject({ enabled: true, map_from: ['upn', 'email', 'subject'], subject_attribute: 'CN', strip_domain: true, domains: ['corp.example'], groups: [] });
+    // Stripping the domain with no domain list would let user@any-domain in as user.
+    expect(() => authConfigSchema.parse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x' } })).toThrow(/strip_domain \(the default\) needs domains/);
+    expect(authConfigSchema.parse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', strip_domain: false } }).smart_card?.domains).toEqual([]);
     expect(authConfigSchema.safeParse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', trust: 'all' } }).success).toBe(false);
     expect(authConfigSchema.safeParse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', map_from: ['upn', 'upn'] } }).success).toBe(false);
   });
