@@ -95,11 +95,17 @@ function throwKnownErrors(errors: SlurmError[], what: string, status: number): v
   }
 }
 
-/** slurmrestd refused the agent's credentials: slurmctld may be fine (not a controller outage). */
-export class SlurmAuthError extends SlurmUnavailableError {}
+/** The refusals of the agent's credentials: slurmctld may be fine (not a controller outage). */
+const authRefusals = new WeakSet<Error>();
+
+export function isSlurmAuthRefusal(err: unknown): boolean {
+  return err instanceof Error && authRefusals.has(err);
+}
 
 function authFailed(what: string, status: number): SlurmUnavailableError {
-  return new SlurmAuthError(`slurmrestd authentication failed for ${what} (HTTP ${status}): check the JWT user name and token`, status);
+  const err = new SlurmUnavailableError(`slurmrestd authentication failed for ${what} (HTTP ${status}): check the JWT user name and token`, status);
+  authRefusals.add(err);
+  return err;
 }
 
 function startsLikeJson(text: string): boolean {

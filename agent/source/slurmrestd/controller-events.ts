@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FleetEvent } from '../../../generated/fleet/v1/agent.js';
 import type { ControllerHealth } from '../../../shared/model/index.js';
-import { SlurmAuthError } from '../../normalize/response.js';
+import { isSlurmAuthRefusal } from '../../normalize/response.js';
 
 export type ControllerEventType = 'controller_failover' | 'controller_down' | 'controller_up';
 export type EventSeverity = 'info' | 'warning' | 'critical';
@@ -114,7 +114,7 @@ function rank(c: ControllerHealth): number {
  */
 export function slurmctldUnreachable(err: unknown): err is Error & { status: number } {
   const status = (err as { status?: unknown } | undefined)?.status;
-  if (err instanceof SlurmAuthError) return false;
+  if (isSlurmAuthRefusal(err)) return false;
   return err instanceof Error && typeof status === 'number' && status >= 500 && /\(HTTP 5\d\d\): /.test(err.message);
 }
 
