@@ -7,14 +7,17 @@ export interface ExecOptions {
   timeoutMs: number;
   /** How the error names the command (default: the command line, cut short). */
   what?: string;
+  /** Written to the command's stdin, then closed (a password for kinit). */
+  stdin?: string;
 }
 
 export function execText(file: string, args: string[], opts: ExecOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { env: opts.env, timeout: opts.timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { env: opts.env, timeout: opts.timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       const what = opts.what ?? `${file} ${args.join(' ').slice(0, 120)}`;
       if (err) reject(new Error(`${what} failed: ${String(stderr).trim().slice(-2000) || err.message}`));
       else resolve(stdout);
     });
+    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
   });
 }

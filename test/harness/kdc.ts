@@ -1,9 +1,9 @@
 // A private MIT Kerberos KDC (Debian krb5-kdc) for one test file, started by
 // scripts/kerberos/start.sh on a free port: users with passwords, service keytabs, and kinit
 // into a credential cache of the test's own.
-import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { execText } from './exec.js';
 import { ROOT } from './sfleet-process.js';
 import { freePort } from './ports.js';
 
@@ -59,12 +59,6 @@ export class Kdc {
   }
 }
 
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, stdin?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, stdin?: string): Promise<string> {
+  return execText(cmd, args, { env, timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
 }
