@@ -108,15 +108,20 @@ function runTarget(t: FuzzTarget, o: Options, preload: string | undefined): Prom
         log = (log + b.toString('utf8')).slice(-64 * 1024);
       });
       createInterface({ input: stream }).on('line', (line) => {
-        const done = /^(?:Done (\d+) runs|stat::number_of_executed_units:\s+(\d+))/.exec(line);
-        if (done) runs = Math.max(runs, Number(done[1] ?? done[2]));
+        // The final figures, or else libFuzzer's status lines ("#12345\tpulse  cov: ..."), so a run
+        // whose final stats are missing still says how far it got.
+        const done = /^(?:Done (\d+) runs|stat::number_of_executed_units:\s+(\d+)|#(\d+)\s)/.exec(line);
+        if (done) runs = Math.max(runs, Number(done[1] ?? done[2] ?? done[3]));
         const cov = / cov: (\d+)/.exec(line);
         if (cov) coverage = Number(cov[1]);
         artifact ??= /Test unit written to (\S+)/.exec(line)?.[1];
       });
     }
     child.on('close', (code, signal) => {
-      const ok = code === 0 && !artifact;
+      // A fuzzing run that executed nothing proved nothing: it fails like a finding would (the
+      // corpus-only replay runs the corpus, which libFuzzer does not count as runs).
+      const idle = !o.regression && code === 0 && runs === 0;
+      const ok = code === 0 && !artifact && !idle;
       resolve({
         target: t.name,
         ok,
@@ -124,7 +129,7 @@ function runTarget(t: FuzzTarget, o: Options, preload: string | undefined): Prom
         runs,
         corpus_in: readdirSync(seeds).length,
         ...(coverage ? { coverage: Number(coverage) } : {}),
-        ...(ok ? {} : { finding: artifact ?? `jazzer exited ${code ?? signal}`, detail: log.slice(-4000) }),
+        ...(ok ? {} : { finding: artifact ?? (idle ? 'no inputs were executed (libFuzzer reported 0 runs)' : `jazzer exited ${code ?? signal}`), detail: log.slice(-4000) }),
       });
     });
   });
