@@ -2,7 +2,7 @@
 // (generated/hub-api.ts), with the session cookie, the CSRF header every mutation carries, and
 // the one place that sends an expired session back to the login page (and then back here).
 import createClient, { type Middleware } from 'openapi-fetch';
-import type { paths } from '../generated/hub-api';
+import type { components, paths } from '../generated/hub-api';
 
 export const CSRF_COOKIE = 'sfleet_csrf';
 
@@ -50,6 +50,8 @@ export type QuotaHistory = paths['/api/v1/quotas/history']['get']['responses']['
 export type TenantQuotas = paths['/api/v1/quotas']['get']['responses']['200']['content']['application/json']['items'][number];
 export type AuditPage = paths['/api/v1/audit']['get']['responses']['200']['content']['application/json'];
 export type AuditQuery = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
+/** An error answer (RFC 9457), with the extensions some codes carry (`field`, SF_QUOTA_EXCEEDED's `quota`). */
+export type Problem = components['schemas']['Problem'];
 export type SubmitBody = NonNullable<paths['/api/v1/jobs/{cluster}']['post']['requestBody']>['content']['application/json'];
 export type HistoryRun = paths['/api/v1/history/jobs']['get']['responses']['200']['content']['application/json']['items'][number];
 export type Whoami = paths['/api/v1/auth/whoami']['get']['responses']['200']['content']['application/json'];

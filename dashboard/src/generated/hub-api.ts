@@ -3642,7 +3642,25 @@ export interface components {
         Problem: {
             code?: string;
             detail?: string;
+            /** @description The request field the refusal is about (e.g. a submit flag) */
+            field?: string;
             instance?: string;
+            /** @description SF_QUOTA_EXCEEDED: which limit refused the submit, what is in use and reserved, and what the job asked for */
+            quota?: {
+                /** @description The limit, e.g. max_gpus */
+                limit: string;
+                /** @description What this job asks for */
+                request: number;
+                /** @description Held by submits in flight */
+                reserved: number;
+                /** @enum {string} */
+                scope: "tenant" | "account" | "user";
+                /** @description The tenant, account or user the limit belongs to */
+                subject: string;
+                usage: number;
+                /** @description The limit's value */
+                value: number;
+            };
             status?: number;
             title?: string;
             type?: string;

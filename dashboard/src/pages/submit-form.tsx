@@ -3,7 +3,7 @@
 // a refusal that names a field is shown beside that input, a quota refusal above the buttons with
 // the limit, what is in use and what the job asked for. On success the new job's detail opens.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, problemText, type SubmitBody } from '../api/client';
+import { api, problemText, type Problem, type SubmitBody } from '../api/client';
 
 type Field = 'cluster' | 'account' | 'partition' | 'qos' | 'job_name' | 'script' | 'nodes' | 'ntasks' | 'cpus_per_task' | 'mem_mb' | 'time_minutes' | 'gres' | 'array' | 'chdir' | 'output';
 const NUMBERS: { field: Field; label: string; hint?: string }[] = [
@@ -24,15 +24,7 @@ const TEXTS: { field: Field; label: string; placeholder?: string }[] = [
   { field: 'output', label: 'Output file' },
 ];
 
-interface Quota {
-  scope: string;
-  subject: string;
-  limit: string;
-  value: number;
-  usage: number;
-  reserved: number;
-  request: number;
-}
+type Quota = NonNullable<Problem['quota']>;
 
 /** The body the hub expects from what the form holds: empty inputs left out, numbers as numbers (a non-number is sent as typed, for the hub to name). */
 export function submitBody(values: Partial<Record<Field, string>>): SubmitBody {
@@ -72,7 +64,7 @@ export function SubmitForm({ onSubmitted, onClose }: { onSubmitted: (cluster: st
     const r = await api.POST('/api/v1/jobs/{cluster}', { params: { path: { cluster } }, body: submitBody(values) });
     setBusy(false);
     if (r.data) return onSubmitted(r.data.cluster, r.data.job_id, r.data.message);
-    const problem = (r.error ?? {}) as { code?: string; field?: string; quota?: Quota };
+    const problem = (r.error ?? {}) as Problem;
     // "wrap" is the script box too: a command without #! is sent as --wrap.
     const field = (problem.field === 'wrap' ? 'script' : problem.field) as Field | undefined;
     const text = problemText(r.error, r.response.status);

@@ -1,5 +1,6 @@
 // The OpenAPI document, built from the registered routes so it cannot drift from them.
 import { PROBLEM_CONTENT_TYPE } from '../../../shared/errors/index.js';
+import { QUOTA_REFUSAL_SCHEMA } from '../../submit/errors.js';
 
 export interface RouteInfo {
   method: string;
@@ -46,7 +47,17 @@ export function buildOpenApi(routes: RouteInfo[]): object {
       schemas: {
         Problem: {
           type: 'object',
-          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, instance: { type: 'string' } },
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            code: { type: 'string' },
+            instance: { type: 'string' },
+            // Extensions some codes carry: the input a refusal is about, and SF_QUOTA_EXCEEDED's figures.
+            field: { type: 'string', description: 'The request field the refusal is about (e.g. a submit flag)' },
+            quota: QUOTA_REFUSAL_SCHEMA,
+          },
         },
       },
     },
