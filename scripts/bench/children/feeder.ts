@@ -9,7 +9,7 @@ import { loadTls, grpcClientCredentials, type TlsFiles } from '../../../shared/t
 import { refOf } from '../../../shared/delta/index.js';
 import { childArgs, serve } from '../lib/rpc.js';
 import { changeJob, changeNode, Prng, renameModel, simulatedModel } from '../lib/workload.js';
-import { decodeHubMessage, deltaMessage, encodeDeltaBody, helloMessage } from '../lib/wire.js';
+import { decodeHubMessage, deltaMessage, encodeDeltaBody, heartbeatMessage, helloMessage } from '../lib/wire.js';
 import { KINDS, wrapObject } from '../../../shared/model/index.js';
 import type { ClusterModel, FleetObject } from '../../../shared/model/index.js';
 
@@ -37,6 +37,10 @@ interface Stream {
   seq: number;
   acked: number;
   onAck?: () => void;
+  /** Why the hub ended the stream, once it has: waits for acks fail with it instead of hanging. */
+  ended?: Error;
+  onEnd?: (err: Error) => void;
+  beat?: NodeJS.Timeout;
 }
 
 const args = childArgs<FeederArgs>();
@@ -98,17 +102,32 @@ function open(s: Stream, address: string): Promise<void> {
         s.onAck?.();
       } else if (body?.$case === 'snapshot_request') reject(new Error(`hub asked ${s.name} for a snapshot: ${body.value.reason}`));
     });
-    call.on('error', (err) => reject(err));
+    const ended = (err: Error): void => {
+      s.ended ??= err;
+      clearInterval(s.beat);
+      s.onEnd?.(s.ended);
+      reject(s.ended);
+    };
+    call.on('error', (err) => ended(new Error(`${s.name}: the hub ended the stream: ${err.message}`)));
+    call.on('end', () => ended(new Error(`${s.name}: the hub ended the stream`)));
+    s.ended = undefined;
     call.write(helloMessage(s.name, `agent-${s.name}`));
+    // Like an agent, beat every second: while the hub works through a large snapshot the feeder
+    // only waits for acks, and a hub ends a stream it has not heard from for 3 heartbeats.
+    clearInterval(s.beat);
+    s.beat = setInterval(() => call.write(heartbeatMessage()), 1000);
   });
 }
 
 function waitAcked(s: Stream, seq: number): Promise<void> {
   if (s.acked >= seq) return Promise.resolve();
-  return new Promise((resolve) => {
+  if (s.ended) return Promise.reject(s.ended);
+  return new Promise((resolve, reject) => {
+    s.onEnd = reject;
     s.onAck = () => {
       if (s.acked >= seq) {
         s.onAck = undefined;
+        s.onEnd = undefined;
         resolve();
       }
     };
@@ -140,7 +159,9 @@ async function stream(durationMs: number, window: number, tracedEvery = 0): Prom
   await Promise.all(
     streams.map(
       (s) =>
-        new Promise<void>((resolve) => {
+        new Promise<void>((resolve, reject) => {
+          if (s.ended) return reject(s.ended);
+          s.onEnd = reject;
           let next = 0;
           const pump = (): void => {
             while (s.seq - s.acked < window && Date.now() < deadline) {
@@ -155,6 +176,7 @@ async function stream(durationMs: number, window: number, tracedEvery = 0): Prom
             }
             if (Date.now() >= deadline && s.acked >= s.seq) {
               s.onAck = undefined;
+              s.onEnd = undefined;
               resolve();
             }
           };
@@ -178,6 +200,7 @@ serve(
     stream: ({ durationMs, window, tracedEvery }: { durationMs: number; window: number; tracedEvery?: number }) => stream(durationMs, window, tracedEvery),
     close: () => {
       for (const s of streams) {
+        clearInterval(s.beat);
         s.call?.end();
         s.client?.close();
       }

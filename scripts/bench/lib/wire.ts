@@ -33,6 +33,11 @@ export function helloMessage(cluster: string, agent: string): Buffer {
   );
 }
 
+/** An AgentMessage{heartbeat}, as an agent sends every heartbeat interval (the hub ends a stream silent for 3). */
+export function heartbeatMessage(): Buffer {
+  return Buffer.from(AgentMessage.encode({ body: { $case: 'heartbeat', value: { sent_at: new Date().toISOString(), slurm_api_version: 'v0.0.40', report: undefined } } }).finish());
+}
+
 /** epoch and seq of a delta message built by deltaMessage (they lead the Delta): no decoding. */
 export function peekEpochSeq(msg: Buffer): { epoch: number; seq: number } {
   let pos = 1;
