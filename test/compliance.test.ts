@@ -205,3 +205,37 @@ describe('sfleet import history', () => {
     expect(viewer.stderr).toMatch(/may not import history/);
   });
 });
+
+describe('sfleet compliance pseudonymize (GDPR erasure from the job history)', () => {
+  it("replaces bob's name in hub A's stored history and in what it stores later; an auditor may not; a hub without the key says so", async () => {
+    const auditor = await sfleetRun(['compliance', 'pseudonymize', 'bob'], env.auditor);
+    expect(auditor.code).toBe(1);
+    expect(auditor.stderr).toMatch(/may not erase compliance/);
+
+    const done = JSON.parse(await sfleet(['compliance', 'pseudonymize', 'bob', '-o', 'json'], env.operator)) as { pseudonym: string; rows: number; partitions: number; not_owned: string[] };
+    expect(done).toMatchObject({ rows: 60, not_owned: [] });
+    expect(done.pseudonym).toMatch(/^u-[0-9a-f]{20}$/);
+    // The same key gives the same pseudonym as the subject-access export.
+    const exported = JSON.parse(await sfleet(['export', '--user', 'bob', '--pseudonymize'], env.auditor)) as { subject: string };
+    expect(exported.subject).toBe(done.pseudonym);
+
+    const history = await historyOf(env.operator);
+    expect(history).toHaveLength(120);
+    expect(new Set(history.map((j) => j.user))).toEqual(new Set(['alice', done.pseudonym]));
+    // A run of bob imported afterwards (as slurmdbd's backfill would bring one) is stored under the pseudonym.
+    const later = join(work, 'later.ndjson');
+    writeFileSync(later, `${JSON.stringify({ ...run(902), user: 'bob', name: 'bob-rerun', submit_time: new Date(T0).toISOString(), start_time: null, end_time: new Date(T0 + 1000).toISOString() })}\n`);
+    await sfleet(['import', 'history', later], env.operator);
+    const rerun = (await historyOf(env.operator)).find((j) => j.job_id === 902);
+    expect(rerun).toMatchObject({ user: done.pseudonym, name: `${done.pseudonym}-rerun` });
+
+    // The audit record names the pseudonym, not the person.
+    const records = JSON.parse(await sfleet(['audit', 'query', '--action', 'compliance:erase', '-o', 'json'], env.operator)) as { user: string; outcome: string; resource: string }[];
+    expect(records).toEqual(expect.arrayContaining([expect.objectContaining({ user: 'operator', outcome: 'success', resource: `person ${done.pseudonym} (pseudonymised): 60 history runs in ${done.partitions} partitions` })]));
+    expect(JSON.stringify(records)).not.toContain('bob');
+
+    const fresh = await sfleetRun(['compliance', 'pseudonymize', 'bob'], env.fresh);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/need gdpr in compliance\.frameworks/);
+  });
+});

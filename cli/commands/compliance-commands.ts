@@ -1,5 +1,7 @@
 // `sfleet compliance report [--framework F] [-o json]`: the evidence of each control's state,
 // from GET /api/v1/compliance/report (permission compliance:report). Exits 1 when a control fails.
+// `sfleet compliance pseudonymize USER`: GDPR erasure of a name from the stored job history
+// (POST /api/v1/compliance/pseudonymize, permission compliance:erase).
 import type { Command } from 'commander';
 import { render } from '../output/render.js';
 import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
@@ -33,5 +35,18 @@ export function registerComplianceCommands(program: Command): void {
     const format = formatFrom(opts);
     process.stdout.write(format === 'table' ? reportText(report) : `${render(report, format, [])}\n`);
     if (report.summary.fail > 0) process.exitCode = 1;
+  });
+  withOutput(
+    withConnection(
+      compliance
+        .command('pseudonymize <user>')
+        .description('GDPR: replace USER by its pseudonym in the job history this hub stores, and in every run it stores from now on; names the clusters other hubs of the group write (run it there too)'),
+    ),
+  ).action(async (user: string, opts) => {
+    const done = await clientFrom(opts).json<{ pseudonym: string; rows: number; partitions: number; not_owned: string[] }>('POST', '/api/v1/compliance/pseudonymize', { user });
+    const format = formatFrom(opts);
+    if (format !== 'table') return void process.stdout.write(`${render(done, format, [])}\n`);
+    process.stdout.write(`${done.rows} history runs in ${done.partitions} partitions now read ${done.pseudonym}; runs stored later are pseudonymised too\n`);
+    if (done.not_owned.length) process.stdout.write(`written by other hubs of the group (run this against them too): ${done.not_owned.join(', ')}\n`);
   });
 }

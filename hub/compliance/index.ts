@@ -4,6 +4,7 @@ export { complianceConfigSchema, FRAMEWORKS, type ComplianceConfig, type Framewo
 export { effectiveAudit, has, JOB_DATA_READS, requiredRetentionDays, SOX_RETENTION_DAYS, type EffectiveAudit } from './presets.js';
 export { checkCompliance } from './check.js';
 export { Pseudonymizer, pseudonymizerFrom } from './pseudonym.js';
+export { PseudonymizedUsers, userWordPattern } from './pseudonymized-users.js';
 export { exportPerson, type PersonExport, type PersonSources } from './person-export.js';
 export { complianceReport, type ComplianceReport, type Control, type LocalUserFacts, type ReportInputs } from './report.js';
 export { registerComplianceRoutes, type ComplianceRouteDeps } from './routes.js';

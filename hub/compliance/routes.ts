@@ -1,18 +1,23 @@
 // GET /api/v1/compliance/person/{name} (compliance:export): everything held about a person.
 // GET /api/v1/compliance/report (compliance:report): the state of each control.
-// Both are fleet-wide (FLEET_WIDE_PERMISSIONS): a caller acting in a tenant is refused by the gate. Both are audited (the export with
+// POST /api/v1/compliance/pseudonymize (compliance:erase): a person's name out of the stored job history.
+// All are fleet-wide (FLEET_WIDE_PERMISSIONS): a caller acting in a tenant is refused by the gate. Both are audited (the export with
 // its subject, so the log shows whose data left and who took it).
 import type { FastifyInstance } from 'fastify';
 import { setAuditContext } from '../audit/index.js';
 import { FRAMEWORKS, type Framework } from './config.js';
 import { exportPerson, type PersonSources } from './person-export.js';
 import { requirePseudonymizer, type Pseudonymizer } from './pseudonym.js';
+import { userWordPattern, type PseudonymizedUsers } from './pseudonymized-users.js';
 import { complianceReport, type ReportInputs } from './report.js';
+import { PseudonymKeyMissingError } from './errors.js';
 
 export interface ComplianceRouteDeps {
   hubId: string;
   person: PersonSources;
   pseudonymizer?: Pseudonymizer;
+  /** GDPR erasure from the job history: the users list and the rewrite (absent without gdpr, a key and the history). */
+  pseudonymizeHistory?: { users: PseudonymizedUsers; rewrite: (user: string, pseudonym: string, word: string) => Promise<{ rows: number; partitions: number; not_owned: string[] }> };
   report: Omit<ReportInputs, 'now' | 'hubId'>;
   now?: () => number;
 }
@@ -58,6 +63,28 @@ export function registerComplianceRoutes(app: FastifyInstance, deps: ComplianceR
       const out = await exportPerson(deps.person, name, { hubId: deps.hubId, now: now(), pseudonymizer });
       setAuditContext(request, { resource: `person ${name}${pseudonymize ? ' (pseudonymised)' : ''}: ${out.history.jobs.length} jobs, ${out.audit_records.length} audit records` });
       return out;
+    },
+  );
+  app.post(
+    '/api/v1/compliance/pseudonymize',
+    {
+      config: { permission: 'compliance:erase' },
+      schema: {
+        summary: 'GDPR: replace a user name by its pseudonym in the stored job history, now and in every run stored later (the name is in the body, so no URL or audit record holds it)',
+        body: { type: 'object', additionalProperties: false, required: ['user'], properties: { user: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\s]+$' } } },
+        response: { 200: { type: 'object', additionalProperties: false, required: ['pseudonym', 'rows', 'partitions', 'not_owned'], properties: { pseudonym: text, rows: { type: 'integer' }, partitions: { type: 'integer' }, not_owned: { type: 'array', items: text } } } },
+      },
+    },
+    async (request) => {
+      const { user } = request.body as { user: string };
+      const erase = deps.pseudonymizeHistory;
+      if (!erase) throw new PseudonymKeyMissingError();
+      // The list first: a run the backfill writes from now on is stored under the pseudonym.
+      const pseudonym = await erase.users.add(user);
+      setAuditContext(request, { resource: `person ${pseudonym} (pseudonymised)` });
+      const done = await erase.rewrite(user, pseudonym, userWordPattern(user));
+      setAuditContext(request, { resource: `person ${pseudonym} (pseudonymised): ${done.rows} history runs in ${done.partitions} partitions${done.not_owned.length ? `; written by other hubs: ${done.not_owned.join(', ')}` : ''}` });
+      return { pseudonym, ...done };
     },
   );
   app.get(

@@ -21,6 +21,8 @@ export interface HistoryServiceDeps {
   /** Clustered: the hub that owns the cluster (etcd); standalone: undefined. */
   owner?: (cluster: string) => string | null;
   hubId: string;
+  /** A run as it may be stored (GDPR: pseudonymised users' names replaced). */
+  mask?: (job: HistoryJob) => HistoryJob;
 }
 
 export const toHistoryJob = (r: HistoryRun): HistoryJob => ({ ...r, start_time: r.start_time ?? null });
@@ -46,7 +48,7 @@ export class HistoryService {
       owns: (cluster) => deps.ingesting().has(cluster) && (deps.owner ? deps.owner(cluster) === deps.hubId : true),
     };
     const dir = path.join(dataDir, 'history');
-    const store = new HistoryStore({ engine, fence }, { dir });
+    const store = new HistoryStore({ engine, fence, ...(deps.mask ? { mask: deps.mask } : {}) }, { dir });
     const backfill = new HistoryBackfill(
       { store },
       { stateFile: path.join(dir, 'backfill.json'), marginMs: config.backfill_margin, initialLookbackMs: config.initial_lookback, maxWindowMs: config.max_window },
@@ -60,8 +62,18 @@ export class HistoryService {
    * the hub that owns the cluster writes (one writer per cluster), as for the backfill.
    */
   import(jobs: readonly HistoryJob[]): Promise<UpsertResult> {
+    return this.store.upsert(jobs, this.writerFence());
+  }
+
+  /** GDPR: `user` replaced by `pseudonym` in the runs this hub writes (see HistoryStore.pseudonymize). */
+  pseudonymize(user: string, pseudonym: string, word: string): Promise<{ rows: number; partitions: number; not_owned: string[] }> {
+    return this.store.pseudonymize(user, pseudonym, word, this.writerFence());
+  }
+
+  /** Who writes a cluster's history outside the backfill: a standalone hub all of it, in a group the cluster's owner. */
+  private writerFence(): HistoryFence {
     const owner = this.deps.owner;
-    return this.store.upsert(jobs, owner ? { owns: (cluster) => owner(cluster) === this.deps.hubId } : { owns: () => true });
+    return owner ? { owns: (cluster) => owner(cluster) === this.deps.hubId } : { owns: () => true };
   }
 
   start(): void {

@@ -51,7 +51,13 @@ export class HistoryStore {
   private lastMark = 0;
 
   constructor(
-    private readonly deps: { engine: HistoryEngine; fence: HistoryFence; now?: () => number },
+    private readonly deps: {
+      engine: HistoryEngine;
+      fence: HistoryFence;
+      now?: () => number;
+      /** A run as it may be stored (GDPR: the names of pseudonymised users replaced); default as given. */
+      mask?: (job: HistoryJob) => HistoryJob;
+    },
     private readonly opts: { dir: string },
   ) {
     this.jobsDir = path.join(opts.dir, 'jobs');
@@ -101,7 +107,8 @@ export class HistoryStore {
     const c = this.deps.engine.connection;
     await createJobTable(c, 'incoming');
     try {
-      await appendJobs(c, 'incoming', jobs, this.writeTime());
+      const mask = this.deps.mask;
+      await appendJobs(c, 'incoming', mask ? jobs.map(mask) : jobs, this.writeTime());
       for (const { cluster, day } of groups.values()) await this.rewritePartition(cluster, day, fence);
     } finally {
       await c.run('DROP TABLE IF EXISTS temp.incoming');
@@ -143,6 +150,56 @@ export class HistoryStore {
     await chmod(tmp, 0o600);
     await rename(tmp, path.join(dir, `part-${id}.parquet`));
     for (const f of old) await rm(f, { force: true });
+  }
+
+  /**
+   * Replaces `user` by `pseudonym` in every stored run of the clusters this hub writes (the user
+   * column, and the name as a word in the job name), one partition at a time like any write; the
+   * rewritten runs get a new written_at, so the next incremental export sends them again. Clusters
+   * with runs of the user that another hub of the group writes are listed, not changed.
+   */
+  pseudonymize(user: string, pseudonym: string, word: string, fence: HistoryFence = this.deps.fence): Promise<{ rows: number; partitions: number; not_owned: string[] }> {
+    return this.serial(async () => {
+      const c = this.deps.engine.connection;
+      const [u, p] = [sqlString(user), sqlString(pseudonym)];
+      let [rows, partitions] = [0, 0];
+      const notOwned: string[] = [];
+      for (const cdir of await readdir(this.jobsDir).catch(() => [] as string[])) {
+        if (!cdir.startsWith('cluster=')) continue;
+        const cluster = cdir.slice('cluster='.length);
+        for (const ddir of await readdir(path.join(this.jobsDir, cdir)).catch(() => [] as string[])) {
+          const dir = path.join(this.jobsDir, cdir, ddir);
+          const old = (await readdir(dir)).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
+          if (!ddir.startsWith('day=') || old.length === 0) continue;
+          const files = `read_parquet([${old.map(sqlString).join(',')}], hive_partitioning = false, union_by_name = true)`;
+          const found = Number((await c.runAndReadAll(`SELECT count(*) FROM ${files} WHERE "user" = $user`, { user })).getRows()[0]?.[0] ?? 0);
+          if (found === 0) continue;
+          if (!fence.owns(cluster)) {
+            if (!notOwned.includes(cluster)) notOwned.push(cluster);
+            continue;
+          }
+          const tmp = path.join(dir, `.part-${Date.now()}-${randomBytes(4).toString('hex')}.tmp`);
+          const at = `to_timestamp(${this.writeTime()} / 1000.0)`;
+          // Twice, as PseudonymizedUsers.mask: a match takes the character after the name.
+          const once = (x: string): string => `regexp_replace(${x}, ${sqlString(word)}, '\\1' || ${p} || '\\2', 'g')`;
+          // COPY takes no parameters: the values are quoted literals.
+          await c.run(
+            `COPY (SELECT * REPLACE (
+                 CASE WHEN "user" = ${u} THEN ${p} ELSE "user" END AS "user",
+                 CASE WHEN "user" = ${u} THEN ${once(once('name'))} ELSE name END AS name,
+                 CASE WHEN "user" = ${u} THEN ${at} ELSE written_at END AS written_at)
+               FROM ${files} ORDER BY end_time, job_id)
+             TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+          await chmod(tmp, 0o600);
+          await rename(tmp, path.join(dir, `part-${path.basename(tmp).slice('.part-'.length, -'.tmp'.length)}.parquet`));
+          for (const f of old) await rm(f, { force: true });
+          rows += found;
+          partitions++;
+        }
+      }
+      return { rows, partitions, not_owned: notOwned.sort() };
+    });
   }
 
   /** The FROM clause over every file, or undefined when the history is empty. */

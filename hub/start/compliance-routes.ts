@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerting/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { BackupService } from '../backup/index.js';
-import { effectiveAudit, registerComplianceRoutes, type LocalUserFacts, type Pseudonymizer } from '../compliance/index.js';
+import { effectiveAudit, registerComplianceRoutes, type LocalUserFacts, type PseudonymizedUsers, type Pseudonymizer } from '../compliance/index.js';
 import type { HubConfig } from '../config/index.js';
 import type { HistoryService } from '../history/index.js';
 import type { TokenRegistry } from '../policy/index.js';
@@ -18,6 +18,8 @@ export interface ComplianceParts {
   backups?: BackupService;
   /** pseudonymizerFrom(config.compliance), read once at start. */
   pseudonymizer?: Pseudonymizer;
+  /** With the history: the users whose names it no longer holds. */
+  pseudonymized?: PseudonymizedUsers;
   /** The local users and their enrolled factors, and the RBAC roles a login would bind (auth.mfa.enrolled). */
   localUsers?: () => readonly LocalUserFacts[];
   rolesOf?: (name: string, groups: string[]) => string[];
@@ -32,6 +34,7 @@ export function complianceRoutes(config: HubConfig, parts: ComplianceParts): (ap
     registerComplianceRoutes(app, {
       hubId: config.hub_id,
       pseudonymizer,
+      ...(parts.pseudonymized && parts.history ? { pseudonymizeHistory: { users: parts.pseudonymized, rewrite: parts.history.pseudonymize.bind(parts.history) } } : {}),
       person: { audit: parts.audit, ...(parts.history ? { history: parts.history.store } : {}), ...(parts.tokens ? { tokens: parts.tokens } : {}), ...(parts.alerting ? { alerting: parts.alerting } : {}) },
       report: {
         compliance: config.compliance,

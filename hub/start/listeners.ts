@@ -39,7 +39,6 @@ import type { Gate } from './gate.js';
 import type { Region } from './region.js';
 import { complianceRoutes } from './compliance-routes.js';
 import { openConfluenceReports } from './reports.js';
-import { pseudonymizerFrom } from '../compliance/index.js';
 
 export interface Listeners {
   httpUrl: string;
@@ -194,8 +193,8 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const grpcAddress = `${grpcBind.host}:${grpcPort}`;
   listening.grpcUp(grpcAddress);
 
-  // GDPR pseudonyms: the key is read once, here (a named key that is missing stops the start).
-  const pseudonymizer = pseudonymizerFrom(config.compliance);
+  // GDPR pseudonyms: the key was read once, at the region's start.
+  const pseudonymizer = region.pseudonymizer;
   const { app } = await buildHttpApi(
     {
       logger,
@@ -214,6 +213,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
           alerting: region.alerting,
           backups: region.backups,
           pseudonymizer,
+          ...(region.pseudonymized ? { pseudonymized: region.pseudonymized } : {}),
           ...(gate.logins.localUsers ? { localUsers: gate.logins.localUsers } : {}),
           rolesOf: (name, groups) => gate.rbac.grants({ name, method: 'local', role: 'user', groups, attributes: {} }).map((g) => g.role),
         }),

@@ -11,6 +11,8 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from '../config/index.js';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { PseudonymizedUsers, pseudonymizerFrom, type Pseudonymizer } from '../compliance/index.js';
+import type { HistoryJob } from '../../shared/history/index.js';
 import { Alerting } from '../alerting/index.js';
 import { tenantAlertRoutes } from '../tenancy/index.js';
 import { Federation } from '../federation/index.js';
@@ -60,6 +62,10 @@ export interface Region {
   tracing: Tracing;
   /** Backups (the backup section): on demand through the API, scheduled by the leader. */
   backups?: BackupService;
+  /** GDPR (compliance.gdpr with a key): the pseudonyms of exports and of the history. */
+  pseudonymizer?: Pseudonymizer;
+  /** GDPR with the history on: the users whose names the history no longer holds. */
+  pseudonymized?: PseudonymizedUsers;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -156,9 +162,21 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   });
   const shared = replication ? { dedupe: replication.dedupe, kv: replication.sharedKv } : { dedupe: new MemoryDedupeStore(), kv: new MemorySharedKvStore() };
   // The job history: the owner of each cluster asks its agent for the runs slurmdbd recorded.
+  // GDPR pseudonyms: the key is read once, here (a named key that is missing stops the start); the
+  // users whose names the history no longer holds are masked in every run it stores.
+  const pseudonymizer = pseudonymizerFrom(config.compliance);
+  const pseudonymized = pseudonymizer && config.history.enabled ? await PseudonymizedUsers.load(join(config.data_dir, 'history', 'pseudonymized.json'), pseudonymizer) : undefined;
   const history = config.history.enabled
     ? await HistoryService.open(
-        { logger: logger.child({ component: 'history' }), now: () => clock.now(), fetch: (cluster, window) => commands.history(cluster, window), ingesting, hubId: config.hub_id, ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}) },
+        {
+          logger: logger.child({ component: 'history' }),
+          now: () => clock.now(),
+          fetch: (cluster, window) => commands.history(cluster, window),
+          ingesting,
+          hubId: config.hub_id,
+          ...(ownership ? { owner: (cluster: string) => ownership.owner(cluster) } : {}),
+          ...(pseudonymized ? { mask: (job: HistoryJob) => pseudonymized.mask(job) } : {}),
+        },
         config.history,
         config.data_dir,
       )
@@ -173,7 +191,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     const stopSharing = shareJournalStart(fleet.exportJournal, etcd.namespace(config.etcd.prefix), { region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'export' }) });
     stack.defer('export journal key watch', stopSharing);
   }
-  return { ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
+  return { ...(pseudonymizer ? { pseudonymizer } : {}), ...(pseudonymized ? { pseudonymized } : {}), ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
 /** etcd's answers to a wrong user or password, a role without the prefix, and a certificate it does not take. */

@@ -52,8 +52,8 @@ describe('route table', () => {
     expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/alerts/history')?.permission).toBe('alerts:read');
     // Backups: each route under its own verb of the backup resource.
     expect(routes.filter((r) => r.url.startsWith('/api/v1/backups')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/backups backup:read', 'POST /api/v1/backups backup:create', 'POST /api/v1/backups/:id/verify backup:verify']);
-    // Compliance: the person export and the report, each under its verb of the compliance resource.
-    expect(routes.filter((r) => r.url.startsWith('/api/v1/compliance')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/compliance/person/:name compliance:export', 'GET /api/v1/compliance/report compliance:report']);
+    // Compliance: the person export, the report and the history erasure, each under its verb of the compliance resource.
+    expect(routes.filter((r) => r.url.startsWith('/api/v1/compliance')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/compliance/person/:name compliance:export', 'GET /api/v1/compliance/report compliance:report', 'POST /api/v1/compliance/pseudonymize compliance:erase']);
     // Exports: each kind under the export verb of its own resource (events are the cluster resource's).
     expect(routes.filter((r) => r.url.startsWith('/api/v1/export/')).map((r) => `${r.url} ${r.permission}`).sort()).toEqual([
       '/api/v1/export/audit audit:export', '/api/v1/export/events cluster:export', '/api/v1/export/history history:export', '/api/v1/export/jobs jobs:export', '/api/v1/export/nodes nodes:export',

@@ -38,8 +38,8 @@ export const RESOURCES = {
   schedules: ['read'],
   /** Backups: read (list), create (take one now), verify (decrypt and check one, --deep restores it into scratch). */
   backup: ['read', 'create', 'verify'],
-  /** Compliance: export (everything held about one person, GDPR subject access), report (the evidence of each control). Fleet-wide. */
-  compliance: ['export', 'report'],
+  /** Compliance: export (everything held about one person, GDPR subject access), report (the evidence of each control), erase (a person's name out of the stored job history). Fleet-wide. */
+  compliance: ['export', 'report', 'erase'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCES;

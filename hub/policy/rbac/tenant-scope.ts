@@ -30,4 +30,4 @@ export interface TenantResolver {
 }
 
 /** Fleet-wide by nature: never served to a caller acting in a tenant (metrics are, cut to the tenant). */
-export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['compliance:export', 'compliance:report'];
+export const FLEET_WIDE_PERMISSIONS: readonly string[] = ['compliance:export', 'compliance:report', 'compliance:erase'];

@@ -145,7 +145,11 @@ async function rulesIngestRatio(ctx: BenchContext): Promise<Measured> {
   const start = (name: string, rules: Record<string, unknown>) =>
     Child.start<{ grpc: string }>(
       'hub',
-      { hub_id: name, listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' }, tls: ctx.pki.hub, data_dir: mkdtempSync(join(ctx.workDir, `${name}-`)), alerting: { rules } },
+      // A long heartbeat: with the rules on, a hub reading 100 snapshots of 10,000 jobs at once on
+      // 2 cores does not finish one message of every agent within 3 default heartbeats (15 s), and
+      // ends streams that are still sending (a known gap, noted on issue 13: bytes arriving are not
+      // counted as the agent being alive). This figure is the rules' cost on ingest, not that.
+      { hub_id: name, listen: { grpc: '127.0.0.1:0', http: '127.0.0.1:0' }, tls: ctx.pki.hub, data_dir: mkdtempSync(join(ctx.workDir, `${name}-`)), alerting: { rules }, stream: { heartbeat_interval: '60s' } },
       { execArgv: ['--max-old-space-size=8192'], timeoutMs: 600_000 },
     );
   const pooled = { on: { updates: 0, cpu: 0 }, off: { updates: 0, cpu: 0 } };
