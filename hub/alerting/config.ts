@@ -136,7 +136,7 @@ const jira = z.object({
   labels: z.array(z.string().regex(/^\S+$/, 'labels hold no spaces')).default([]).describe('Extra labels of new issues (sfleet and the dedup_key are always set).'),
 }).strict().superRefine(oneCredential);
 
-const E164 = /^\+[1-9]\d{6,14}$/;
+export const E164 = /^\+[1-9]\d{6,14}$/;
 const SMS_TEMPLATE_FIELDS = ['to', 'message'] as const;
 const smsBody = z.string().min(1).max(4096).superRefine((t, ctx) => {
   const problem = checkTemplate(t, SMS_TEMPLATE_FIELDS);

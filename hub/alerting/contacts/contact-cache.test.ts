@@ -114,7 +114,7 @@ describe('paging a directory user (alerting.directory_contacts)', () => {
   it('pages the on-call user at the mail and mobile of their entry; a user without mail is a rejected delivery naming the attribute', async () => {
     const dir = new Directory();
     dir.entries.set('ana', { mail: 'ana@x.test', mobile: '+4915100000001' });
-    dir.entries.set('bob', { mobile: '+4915100000002' });
+    dir.entries.set('bob', { mobile: '+49 151 0000-0002' });
     const { fleet, rec, alerting, step } = setup(dir);
     fleet.down('n2');
     await step(0);
@@ -136,6 +136,19 @@ describe('paging a directory user (alerting.directory_contacts)', () => {
     alerting.ack(alerting.list({ state: 'firing' })[0].fingerprint, 'ana');
     await alerting.idle();
     expect(rec.sent.map((s) => [s.channel, s.n.to ?? '']).sort()).toEqual([['email', 'ana@x.test'], ['pagerduty', ''], ['sms', '+4915100000001'], ['sms', '+4915100000002']]);
+    await alerting.close();
+  });
+
+  it('a mail or mobile that is no address is a rejected delivery that does not show the value', async () => {
+    const dir = new Directory();
+    dir.entries.set('ana', { mail: 'Ana Admin', mobile: 'ask the front desk' });
+    const { fleet, rec, alerting, step } = setup(dir);
+    fleet.down('n2');
+    await step(0);
+    await step(10_000);
+    expect(rec.sent.map((s) => s.channel)).toEqual(['pagerduty']);
+    const reasons = alerting.listDeliveries({ outcome: 'rejected' }).map((r) => r.reason);
+    expect(reasons).toEqual(['user "ana" has a mail in the directory that is not an e-mail address', 'user "ana" has a mobile in the directory that is not an E.164 number']);
     await alerting.close();
   });
 

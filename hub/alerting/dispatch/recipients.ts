@@ -6,7 +6,7 @@
 // is a directory user (directory_contacts): their cached mail and mobile, or a skip that says
 // which attribute is missing (recorded as a rejected delivery, never a silent drop).
 import type { ContactCache } from '../contacts/index.js';
-import { resolveChannel, type AlertingConfig, type StepConfig } from '../config.js';
+import { E164, resolveChannel, type AlertingConfig, type StepConfig } from '../config.js';
 import { scheduleFromConfig, type Schedule } from '../oncall/index.js';
 
 export interface Recipient {
@@ -73,7 +73,12 @@ export class Recipients {
       if (cached.state === 'unknown') out.push({ channel: name, user, skip: `no contacts known for user "${user}": ${cached.reason}` });
       else if (!cached.found) out.push({ channel: name, user, skip: `user "${user}" is not in the directory` });
       else if (!cached[key]) out.push({ channel: name, user, skip: `user "${user}" has no ${attr} in the directory` });
-      else out.push({ channel: name, to: cached[key], user });
+      else {
+        // Directories write numbers for people ("+49 151 123-4567"): the gateway gets E.164. The reason never shows the value.
+        const to = key === 'mobile' ? cached[key].replace(/[\s()./-]/g, '') : cached[key];
+        const ok = key === 'mobile' ? E164.test(to) : /^[^\s@]+@[^\s@]+$/.test(to);
+        out.push(ok ? { channel: name, to, user } : { channel: name, user, skip: `user "${user}" has a ${attr} in the directory that is not ${key === 'mobile' ? 'an E.164 number' : 'an e-mail address'}` });
+      }
     }
     return out;
   }
