@@ -136,7 +136,7 @@ const jira = z.object({
   labels: z.array(z.string().regex(/^\S+$/, 'labels hold no spaces')).default([]).describe('Extra labels of new issues (sfleet and the dedup_key are always set).'),
 }).strict().superRefine(oneCredential);
 
-const E164 = /^\+[1-9]\d{6,14}$/;
+export const E164 = /^\+[1-9]\d{6,14}$/;
 const SMS_TEMPLATE_FIELDS = ['to', 'message'] as const;
 const smsBody = z.string().min(1).max(4096).superRefine((t, ctx) => {
   const problem = checkTemplate(t, SMS_TEMPLATE_FIELDS);
@@ -219,6 +219,15 @@ export const userSchema = z
   })
   .strict();
 export type UserConfig = z.infer<typeof userSchema>;
+
+export const directoryContactsSchema = z
+  .object({
+    refresh: duration.default(300_000).describe('How often the cached contacts are read from the directory again; a user not yet cached is read at once.'),
+    mail_attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'an LDAP attribute name').default('mail').describe('The attribute holding the e-mail address (to the first email channel).'),
+    mobile_attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'an LDAP attribute name').default('mobile').describe('The attribute holding the mobile number (to the first sms channel).'),
+  })
+  .strict();
+export type DirectoryContactsConfig = z.infer<typeof directoryContactsSchema>;
 
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 
@@ -335,6 +344,7 @@ export const alertingConfigSchema = z
     channels: z.array(channelSchema).default([]).describe('Where notifications go.'),
     policies: z.record(z.string(), policySchema).default({}).describe('Escalation policies; an alert\'s severity picks the one of that name.'),
     users: z.record(personName, userSchema).default({}).describe('People that policies and schedules name, with their contact methods.'),
+    directory_contacts: directoryContactsSchema.optional().describe('Users that policies and schedules name but alerting.users does not: their e-mail address and mobile number from the directory (sso.ldap, service account).'),
     schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'), scheduleSchema).default({}).describe('On-call schedules: weekly rotations with a hand-off time and zone, and overrides.'),
     routes: z.array(routeSchema).default([]).describe('Tried in order before the severity policy; the first match wins unless continue.'),
     inhibit_rules: z.array(inhibitRuleSchema).default(DEFAULT_INHIBIT).describe('Default: an unreachable cluster, or one with no slurmctld responding, mutes its node, partition, job and controller alerts.'),
@@ -362,8 +372,10 @@ export const alertingConfigSchema = z
     }
     const known = (n: string) => names.has(n) || c.channels.some((ch) => ch.type === n);
     const knownChannels = () => [...names.keys()].join(', ') || 'none';
-    const knownUser = (u: string) => Object.hasOwn(c.users, u);
+    // With directory_contacts any other name is a directory user (a missing one is a clear skip when paged).
+    const knownUser = (u: string) => Object.hasOwn(c.users, u) || !!c.directory_contacts;
     const knownUsers = () => Object.keys(c.users).join(', ') || 'none';
+    if (c.directory_contacts && !c.channels.some((ch) => ch.type === 'email' || ch.type === 'sms')) ctx.addIssue({ code: 'custom', path: ['directory_contacts'], message: 'directory contacts need an email or sms channel to carry them' });
     for (const [u, user] of Object.entries(c.users)) {
       for (const [i, contact] of user.contacts.entries()) {
         const path = ['users', u, 'contacts', i];

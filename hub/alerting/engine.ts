@@ -24,11 +24,15 @@ import type { Alert } from './model.js';
 import { notificationOf, testNotification } from './notification.js';
 import { buildNotifier, Deliverer, DeliveryLog, TicketBook, type DeliveryQuery, type DeliveryStats, type Notifier } from './notify/index.js';
 import { Observations } from './observations.js';
+import { ContactCache, type ContactLookup } from './contacts/index.js';
 import { AlertTracker, buildRules, type Rule } from './rules/index.js';
 import { SHARED_DELIVERIES, SharedAlertingLog } from './shared-log.js';
 import { Silences, type Silence, type SilenceChange } from './silences/index.js';
 import { AlertingStore, SharedAlertingStore, StateWriter, type AlertingSnapshot, type AlertingStateStore, type OutboxEntry } from './store.js';
 import { alertView, scheduleViews, type AlertView, type ScheduleView } from './views.js';
+
+/** How long an evaluation waits for a directory user's first read before paging without it. */
+const CONTACTS_WAIT_MS = 2_000;
 
 export abstract class AlertingEngine {
   protected readonly rules: Rule[];
@@ -57,6 +61,7 @@ export abstract class AlertingEngine {
   protected readonly heartbeat?: Heartbeat;
   protected readonly traces: AlertTraces;
   protected readonly sharedLog?: SharedAlertingLog;
+  protected contacts?: ContactCache;
 
   constructor(protected readonly config: AlertingConfig, protected readonly deps: AlertingDeps) {
     const dir = deps.dataDir ? join(deps.dataDir, 'alerting') : undefined;
@@ -111,8 +116,30 @@ export abstract class AlertingEngine {
     for (const a of fired) this.event(a, 'alert_firing', a.annotations.summary);
     for (const a of resolved) this.event(a, 'alert_resolved', `resolved: ${a.annotations.summary}`);
     this.silences.prune(now);
+    // A directory user read for the first time: their contacts, if the directory answers soon.
+    await this.contacts?.ready(CONTACTS_WAIT_MS);
     // Each evaluation is written (alerts pending since, last seen), paging or not.
     if (!this.page(now)) void this.persist();
+  }
+
+  /**
+   * alerting.directory_contacts: where the contacts of users not in alerting.users are read
+   * (sso.ldap's service account). Every such user named in a schedule or step is read now, and
+   * again each refresh.
+   */
+  readContactsFrom(lookup: ContactLookup): void {
+    if (!this.config.directory_contacts || this.contacts) return;
+    this.contacts = new ContactCache(this.config.directory_contacts, lookup, this.deps.logger);
+    this.pager.recipients.contacts = this.contacts;
+    const named = new Set<string>();
+    for (const s of Object.values(this.config.schedules)) for (const u of [...s.users, ...s.overrides.map((o) => o.user)]) named.add(u);
+    for (const p of Object.values(this.config.policies)) for (const step of p.steps ?? []) for (const u of step.users) named.add(u);
+    this.contacts.start([...named].filter((u) => !Object.hasOwn(this.config.users, u)));
+  }
+
+  /** Failed reads of on-call contacts from the directory (sfleet_alerting_directory_failures_total); undefined without directory_contacts. */
+  get directoryFailures(): number | undefined {
+    return this.contacts?.failures;
   }
 
   /** POST /api/v2/alerts: Alertmanager-compatible alerts join the rules' alerts (routes, silences, escalation). */
@@ -240,6 +267,7 @@ export abstract class AlertingEngine {
 
   async close(): Promise<void> {
     clearInterval(this.following);
+    this.contacts?.stop();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const n of this.notifiers) await n.close?.().catch(() => undefined);
   }
@@ -275,10 +303,21 @@ export abstract class AlertingEngine {
   }
 
   /** Claims the sends in the outbox (durable), then hands them to the channels. */
-  protected dispatch(sends: Send[]): void {
-    if (!sends.length) return;
+  protected dispatch(all: Send[]): void {
+    if (!all.length) return;
     const now = this.deps.clock.now();
     const ctx = { config: this.config, region: this.deps.region, links: this.links, now, ...(this.deps.externalUrl?.() ? { externalUrl: this.deps.externalUrl() } : {}) };
+    // A directory user without the address a channel needs: a rejected delivery naming them, nothing sent.
+    for (const s of all.filter((x) => x.skip)) {
+      const n = notificationOf(s, ctx);
+      this.deliverer.skip(s.channel, n, s.skip!);
+      this.history.notified(n.alerts.map((a) => a.fingerprint), { at: new Date(now).toISOString(), channel: s.channel, status: n.status, step: n.step, outcome: 'rejected' });
+    }
+    const sends = all.filter((x) => !x.skip);
+    if (!sends.length) {
+      void this.persist();
+      return;
+    }
     const entries = sends.map((s): OutboxEntry => {
       const causes = this.traces.causesOf(s.alerts);
       return { channel: s.channel, notification: notificationOf(s, ctx), ...(causes.length ? { causes } : {}) };

@@ -28,6 +28,13 @@ describe('hub config: clustered mode', () => {
     expect(c.redis).toBeUndefined();
   });
 
+  it('alerting.directory_contacts needs sso.ldap with a service account (bind_dn, user_base_dn)', () => {
+    const base = { tls: { ca: 'a', cert: 'b', key: 'c' }, alerting: { channels: [{ type: 'email', endpoint: 'a@x.test' }], directory_contacts: {} } };
+    expect(hubConfigSchema.safeParse(base).error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['alerting.directory_contacts', 'reads contacts from the directory with its service account: configure sso.ldap with bind_dn and user_base_dn']]);
+    const ldap = { url: 'ldap://127.0.0.1:389', bind_dn: 'cn=svc,dc=x', bind_password_env: 'LDAP_PW', user_base_dn: 'ou=people,dc=x' };
+    expect(hubConfigSchema.parse({ ...base, sso: { ldap } }).alerting.directory_contacts).toEqual({ refresh: 300_000, mail_attribute: 'mail', mobile_attribute: 'mobile' });
+  });
+
   const cases: [string, string][] = [
     ['unknown-etcd-key.yaml', 'unknown-etcd-key.yaml:3: etcd: Unrecognized key: "ttl"'],
     ['redis-without-etcd.yaml', 'redis-without-etcd.yaml:3: redis: shared state in Redis needs etcd too (its leader compacts the replication stream): add an etcd section'],

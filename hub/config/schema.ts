@@ -108,6 +108,10 @@ const checkedHubConfig = hubConfigObject
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
       ctx.addIssue({ code: 'custom', path: ['backup', 'encryption'], message: "true uses the key provider of the hub's encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest), or give backup.encryption a provider of its own (provider, file/env/vault)" });
     }
+    // On-call contacts are read by sso.ldap's service account (no user password to bind with).
+    if (c.alerting.directory_contacts && !(c.sso?.ldap?.bind_dn && c.sso.ldap.user_base_dn)) {
+      ctx.addIssue({ code: 'custom', path: ['alerting', 'directory_contacts'], message: 'reads contacts from the directory with its service account: configure sso.ldap with bind_dn and user_base_dn' });
+    }
     // A tenant's own alert routes name the alerting section's policies and channels.
     for (const [name, tenant] of Object.entries(c.multi_tenancy?.tenants ?? {})) {
       for (const [r, route] of (tenant.alerts?.routes ?? []).entries()) {

@@ -15,6 +15,8 @@ type Counts<T> = { entries: ReadonlyMap<string, { labels: Readonly<Record<string
 export interface AlertSource {
   list(): readonly { state: string; labels: Readonly<Record<string, string>> }[];
   /** hub/alerting/notify/delivery-stats.ts */
+  /** Failed reads of on-call contacts from the directory; undefined without alerting.directory_contacts. */
+  readonly directoryFailures?: number | undefined;
   readonly deliveryStats?: { notifications: Counts<{ n: number }>; attempts: Counts<{ n: number }>; durations: Counts<HistogramSnapshot> };
 }
 
@@ -35,6 +37,16 @@ export function registerAlertingMetrics(registry: Registry, alerts: AlertSource)
         else counts.set(key, { ...labels, n: 1 });
       }
       for (const { n, ...labels } of counts.values()) this.set(labels, n);
+    },
+  });
+  new Counter({
+    name: 'sfleet_alerting_directory_failures_total',
+    help: 'Reads of on-call contacts (alerting.directory_contacts) from the directory that failed; paging used the last known contacts',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const n = alerts.directoryFailures;
+      if (n !== undefined) this.inc(n);
     },
   });
   const stats = alerts.deliveryStats;

@@ -71,3 +71,17 @@ describe('notification metrics', () => {
     execFileSync('promtool', ['check', 'metrics'], { input: text });
   });
 });
+
+describe('directory contact metrics', () => {
+  it('counts failed reads of on-call contacts from the directory (alerting.directory_contacts); 0 without', async () => {
+    const clock = new ManualClock(0);
+    let failures: number | undefined = 3;
+    const alerts = { list: () => [], get directoryFailures() { return failures; } };
+    const { scrape } = createHubMetrics({ state: new FleetState(), ingest: { stats: newIngestStats(), reports: new AgentReports(clock) }, alerts, clock });
+    const text = await scrape();
+    expect(sample(text, 'sfleet_alerting_directory_failures_total')).toBe(3);
+    execFileSync('promtool', ['check', 'metrics'], { input: text });
+    failures = undefined;
+    expect(sample(await scrape(), 'sfleet_alerting_directory_failures_total')).toBe(0);
+  });
+});

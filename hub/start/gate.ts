@@ -95,6 +95,9 @@ export async function openGate({ config, logger, atRest, revocations, faults, tl
     ...(security ? { sharedUsers: (file) => (sharedUsers = new SharedUserDirectory(security!, file, logger.child({ component: 'security-store' }))) } : {}),
     ...(loginRedis && config.redis ? { redis: { client: loginRedis, prefix: `${config.redis.key_prefix}:${config.region}:login:` } } : {}),
   });
+  // alerting.directory_contacts: on-call users' mail and mobile, read by sso.ldap's service account.
+  const directory = logins.ldap;
+  if (directory && config.alerting.directory_contacts) region.alerting.readContactsFrom((user, attrs) => directory.attributesOf(user, attrs));
   if (sharedUsers) {
     const users = sharedUsers;
     stack.defer('local users (security store)', () => users.close());

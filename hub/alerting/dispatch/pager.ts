@@ -44,6 +44,8 @@ export interface Send {
   /** An e-mail contact's address; the user a user or schedule step named. */
   to?: string;
   user?: string;
+  /** Not to be sent: why (recorded as a rejected delivery naming the user). */
+  skip?: string;
   status: NotificationStatus;
   group: GroupState;
   alerts: Alert[];
@@ -175,7 +177,7 @@ export class Pager {
     if (mark) {
       group.notified_at = now;
       group.notified_alerts = alerts.map((a) => a.fingerprint);
-      for (const r of recipients) if (!group.channels_notified.includes(recipientKey(r))) group.channels_notified.push(recipientKey(r));
+      for (const r of recipients) if (!r.skip && !group.channels_notified.includes(recipientKey(r))) group.channels_notified.push(recipientKey(r));
     }
     group.seq++;
     const severity = alerts.reduce((s, a) => maxSeverity(s, a.labels.severity ?? ''), '');
@@ -183,11 +185,12 @@ export class Pager {
       channel: r.channel,
       ...(r.to ? { to: r.to } : {}),
       ...(r.user ? { user: r.user } : {}),
+      ...(r.skip ? { skip: r.skip } : {}),
       status,
       group: structuredClone(group),
       alerts: alerts.map((a) => structuredClone(a)),
       // The address never goes into the id (it is the webhook's Idempotency-Key and in the delivery log).
-      id: `${group.dedup_key}-${group.seq}-${r.channel}${r.to ? `-${shortHash(r.to).slice(0, 8)}` : ''}`,
+      id: `${group.dedup_key}-${group.seq}-${r.channel}${r.to ? `-${shortHash(r.to).slice(0, 8)}` : r.skip && r.user ? `-${shortHash(r.user).slice(0, 8)}` : ''}`,
       severity,
     }));
   }

@@ -104,6 +104,14 @@ export class Deliverer {
     }
   }
 
+  /** A notification not sent (a directory user without the address it needs): one rejected line, counted. */
+  skip(channel: string, n: Notification, reason: string): 'rejected' {
+    const type = this.channels.get(channel)?.config.type ?? 'unknown';
+    this.deps.log.add({ channel, notification_id: n.id, group_key: n.group_key, dedup_key: n.dedup_key, status: n.status, ...(n.recipient ? { recipient: n.recipient } : {}), type, at: this.iso(), attempt: 0, outcome: 'rejected', reason, duration_ms: 0 });
+    if (this.channels.has(channel)) this.stats.settled(channel, 'rejected', 0);
+    return 'rejected';
+  }
+
   /** Waits for a free slot of the channel's per-minute budget. */
   private async takeToken(channel: string, perMinute: number): Promise<void> {
     let times = this.sent.get(channel);

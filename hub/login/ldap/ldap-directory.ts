@@ -145,9 +145,37 @@ export class LdapDirectory {
     }
   }
 
+  /**
+   * Some attributes of a user's entry (alerting's on-call contacts: mail, mobile), read by the
+   * service account: the first value of each present, keyed as asked; undefined when no entry
+   * matches. Throws DirectoryUnavailableError when it cannot tell.
+   */
+  async attributesOf(name: string, attributes: readonly string[]): Promise<Record<string, string> | undefined> {
+    if (!this.canLookUp) throw new DirectoryUnavailableError('reading contacts from LDAP needs a service account (sso.ldap.bind_dn and user_base_dn)');
+    if (!isAcceptableLoginName(name)) return undefined;
+    let service: Client | undefined;
+    try {
+      service = await this.connect();
+      await service.bind(this.config.bind_dn!, this.servicePassword());
+      const entry = await this.findUser(service, name, attributes);
+      if (!entry) return undefined;
+      const out: Record<string, string> = {};
+      for (const a of attributes) {
+        const v = first(entry, a);
+        if (v !== undefined && v.trim() !== '') out[a] = v.trim();
+      }
+      return out;
+    } catch (err) {
+      if (err instanceof DirectoryUnavailableError) throw err;
+      throw new DirectoryUnavailableError(`the LDAP directory ${this.config.url} cannot be used now: ${(err as Error).message.slice(0, 200)}`);
+    } finally {
+      await service?.unbind().catch(() => undefined);
+    }
+  }
+
   /** The one entry of user_base_dn matching user_filter and the name; undefined for none or several. */
-  private async findUser(service: Client, name: string): Promise<Entry | undefined> {
-    const attrs = [this.config.user_attr, this.config.groups.member_of_attr, ...Object.values(this.config.attributes)];
+  private async findUser(service: Client, name: string, extra: readonly string[] = []): Promise<Entry | undefined> {
+    const attrs = [this.config.user_attr, this.config.groups.member_of_attr, ...Object.values(this.config.attributes), ...extra];
     const filter = `(&${this.config.user_filter}(${this.config.user_attr}=${escapeFilterValue(name)}))`;
     const { searchEntries } = await service.search(this.config.user_base_dn!, { scope: 'sub', filter, attributes: attrs, sizeLimit: 2 });
     if (searchEntries.length !== 1) {
