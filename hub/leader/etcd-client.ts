@@ -10,10 +10,15 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from './config.js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { withoutIpServername } from '../../shared/tls/credentials.js';
+import { isEtcdNoSpace } from './etcd-space.js';
 
 export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
   const { Etcd3, isRecoverableError } = await import('etcd3');
   const secure = config.endpoints.some((e) => e.startsWith('https://'));
+  // etcd3 counts RESOURCE_EXHAUSTED as recoverable, and etcd answers every write with it while
+  // its NOSPACE alarm is raised: retried and counted, those refusals opened the breaker, which
+  // then refused the reads and keep-alives that still work. A member out of space is not down.
+  const recoverable = (err: Error): boolean => isRecoverableError(err) && !isEtcdNoSpace(err);
   const client = new Etcd3({
     hosts: [...config.endpoints],
     dialTimeout: config.dial_timeout,
@@ -32,11 +37,11 @@ export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + config.call_timeout }),
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
+        circuitBreaker(handleWhen(recoverable), {
           halfOpenAfter: config.breaker_reset,
           breaker: new ConsecutiveBreaker(config.breaker_failures),
         }),
-      global: retry(handleWhen(isRecoverableError), {
+      global: retry(handleWhen(recoverable), {
         maxAttempts: 2,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 250 }),
       }),
