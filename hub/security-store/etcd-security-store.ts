@@ -133,7 +133,8 @@ export class EtcdSecurityStore implements SecurityStore {
       // Kept on disk before the caller hears "done": a restart does not lose it.
       this.outbox.push({ kind, key, value });
       this.setLocal(`${kind}/${key}`, { value, rev: 0 });
-      this.opts.logger.warn({ kind, pending: this.outbox.length }, 'security store: etcd unreachable; the change is kept on this hub and written once etcd answers');
+      const why = isEtcdNoSpace(err) ? 'etcd is out of space (NOSPACE alarm)' : 'etcd unreachable';
+      this.opts.logger.warn({ kind, pending: this.outbox.length }, `security store: ${why}; the change is kept on this hub and written once etcd takes writes again`);
     }
   }
 
