@@ -9,6 +9,7 @@ import path from 'node:path';
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import { freePorts } from './ports.js';
+import { processLogPath } from './run-logs.js';
 import { sleep } from './wait.js';
 
 const FILLER = 'filler/';
@@ -17,6 +18,8 @@ export class QuotaEtcd {
   readonly endpoint: string;
   readonly client: Etcd3;
   private child?: ChildProcess;
+  /** etcd's log (stdout and stderr). */
+  logFile = '';
 
   private constructor(
     readonly dir: string,
@@ -34,7 +37,9 @@ export class QuotaEtcd {
     const e = new QuotaEtcd(`/tmp/sfleet-quota-etcd/${name}-${process.pid}`, clientPort, peerPort);
     rmSync(e.dir, { recursive: true, force: true });
     mkdirSync(e.dir, { recursive: true });
-    const log = openSync(path.join(e.dir, 'etcd.log'), 'a');
+    // etcd's own log (info: alarms, compaction, defrag, closed streams) stays in the run directory.
+    e.logFile = processLogPath(`quota-etcd-${name}`);
+    const log = openSync(e.logFile, 'a');
     const peer = `http://127.0.0.1:${peerPort}`;
     e.child = spawn(
       'etcd',
@@ -43,7 +48,7 @@ export class QuotaEtcd {
         '--listen-client-urls', e.endpoint, '--advertise-client-urls', e.endpoint,
         '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `quota1=${peer}`,
         '--quota-backend-bytes', String(quotaBytes),
-        '--logger', 'zap', '--log-level', 'warn', '--log-outputs', 'stderr',
+        '--logger', 'zap', '--log-level', 'info', '--log-outputs', 'stderr',
       ],
       { detached: true, stdio: ['ignore', log, log] },
     );
@@ -94,7 +99,7 @@ export class QuotaEtcd {
 
   private logTail(): string {
     try {
-      return readFileSync(path.join(this.dir, 'etcd.log'), 'utf8').split('\n').slice(-8).join('\n');
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-8).join('\n');
     } catch {
       return '(no log)';
     }
