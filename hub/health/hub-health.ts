@@ -1,7 +1,7 @@
 // /healthz: the hub answers (it is alive) and says whether it works as promised. `degraded`
 // names each reason: a store that cannot write durably (ENOSPC, EIO, EROFS, a lost file), or a
 // Redis that may evict replication entries and sessions (maxmemory-policy not noeviction), or
-// etcd out of reach (no leadership; the security store answers from its last copy).
+// etcd out of reach or out of space (NOSPACE alarm; no leadership; the security store answers from its last copy).
 import { describeFault, type WriteFaults } from '../../shared/durability/index.js';
 
 export interface HubHealthSnapshot {
@@ -15,17 +15,21 @@ export interface HubHealthDeps {
   redisEviction?: { evictionProblem(): string | undefined };
   /** Clustered: etcd as the leadership sees it ('ok' or 'unreachable: ...'). */
   etcd?: () => string;
+  /** Clustered: etcd's NOSPACE alarm (hub/leader/etcd-space.ts). */
+  etcdSpace?: { problem(): string | undefined };
   /** Clustered: the group's security store (false: this hub answers from its last copy). */
   securityStore?: { readonly connected: boolean; readonly pending: number };
 }
 
-export function hubHealth({ faults, redisEviction, etcd, securityStore }: HubHealthDeps): () => HubHealthSnapshot {
+export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStore }: HubHealthDeps): () => HubHealthSnapshot {
   return () => {
     const reasons = faults.degraded().map(describeFault);
     const eviction = redisEviction?.evictionProblem();
     if (eviction) reasons.push(`redis: ${eviction}`);
     const etcdStatus = etcd?.();
     if (etcdStatus !== undefined && etcdStatus !== 'ok') reasons.push(`etcd: ${etcdStatus}`);
+    const space = etcdSpace?.problem();
+    if (space) reasons.push(`etcd: ${space}`);
     if (securityStore && !securityStore.connected) {
       reasons.push(`security store: etcd cannot be reached; logins, tokens and revocations answer from this hub's last copy${securityStore.pending ? ` (${securityStore.pending} changes wait to be written)` : ''}`);
     }

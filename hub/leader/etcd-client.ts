@@ -10,10 +10,15 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdConfig } from './config.js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { withoutIpServername } from '../../shared/tls/credentials.js';
+import { isEtcdNoSpace } from './etcd-space.js';
 
 export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
-  const { Etcd3, isRecoverableError } = await import('etcd3');
+  const { Etcd3, isRecoverableError, RecoverableError } = await import('etcd3');
   const secure = config.endpoints.some((e) => e.startsWith('https://'));
+  // etcd3 counts RESOURCE_EXHAUSTED as recoverable, and etcd answers every write with it while
+  // its NOSPACE alarm is raised: retried and counted, those refusals opened the breaker, which
+  // then refused the reads and keep-alives that still work. A member out of space is not down.
+  const recoverable = (err: Error): boolean => isRecoverableError(err) && !isEtcdNoSpace(err);
   const client = new Etcd3({
     hosts: [...config.endpoints],
     dialTimeout: config.dial_timeout,
@@ -32,11 +37,11 @@ export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + config.call_timeout }),
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
+        circuitBreaker(handleWhen(recoverable), {
           halfOpenAfter: config.breaker_reset,
           breaker: new ConsecutiveBreaker(config.breaker_failures),
         }),
-      global: retry(handleWhen(isRecoverableError), {
+      global: retry(handleWhen(recoverable), {
         maxAttempts: 2,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 250 }),
       }),
@@ -60,5 +65,41 @@ export async function createEtcdClient(config: EtcdConfig): Promise<Etcd3> {
     const hosts = (client as unknown as { pool?: { hosts?: { channelCredentials?: ChannelCredentials }[] } }).pool?.hosts ?? [];
     for (const creds of new Set(hosts.map((h) => h.channelCredentials))) if (creds) withoutIpServername(creds);
   }
+  keepChannelsOnNoSpace(client, RecoverableError);
   return client;
+}
+
+interface PoolInternals {
+  withConnection: (service: string, fn: (args: unknown) => Promise<unknown>, ...rest: unknown[]) => Promise<unknown>;
+  markFailed: (resource: unknown, error: Error) => void;
+}
+
+/**
+ * etcd3's pool closes every channel of a host after any error it marks recoverable, and it marks
+ * RESOURCE_EXHAUSTED so. While etcd's NOSPACE alarm is raised every write is refused that way, and
+ * each refusal closed the hub's channels: its watches, its lease keep-alive and every call in
+ * flight ended with "14 UNAVAILABLE: Connection dropped", and those failures opened the breaker
+ * (the etcd log shows no closed stream: the client closed them). A refusal for space is an answer
+ * from a working member: its mark is taken off before the pool sees it (etcd-client.test.ts).
+ */
+export function keepChannelsOnNoSpace(client: Etcd3, mark: symbol): void {
+  const pool = (client as unknown as { pool?: Partial<PoolInternals> }).pool;
+  if (typeof pool?.withConnection !== 'function' || typeof pool.markFailed !== 'function') throw new Error('etcd3 changed: its connection pool has no withConnection/markFailed (hub/leader/etcd-client.ts)');
+  const unmark = (err: unknown): unknown => {
+    if (err instanceof Error && mark in err && isEtcdNoSpace(err)) delete (err as unknown as Record<symbol, unknown>)[mark];
+    return err;
+  };
+  const withConnection = pool.withConnection.bind(pool);
+  const markFailed = pool.markFailed.bind(pool);
+  pool.withConnection = (service, fn, ...rest) =>
+    withConnection(service, async (args) => {
+      try {
+        return await fn(args);
+      } catch (err) {
+        throw unmark(err);
+      }
+    }, ...rest);
+  pool.markFailed = (resource, error) => {
+    if (!isEtcdNoSpace(error)) markFailed(resource, error);
+  };
 }

@@ -19,6 +19,7 @@ import type { EtcdConfig } from './config.js';
 import { FencedOffError, type FenceTarget, type LeaderContext } from './fencing.js';
 import { healthOf, type Leadership, type LeadershipDeps, type LeadershipStatus, type MemberList, type MemberView } from './leadership.js';
 import { SingletonRunner, sleep } from './singletons.js';
+import { isEtcdNoSpace } from './etcd-space.js';
 import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 
 export interface EtcdLeadershipDeps extends LeadershipDeps {
@@ -147,6 +148,9 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
 
   private failed(err: unknown): void {
     const message = (err as Error).message?.split('\n')[0] ?? String(err);
+    // Out of space, etcd still answers and keeps the lease: this hub keeps its role; the member
+    // record goes stale until the alarm is cleared, and /healthz says why (etcd-space.ts).
+    if (isEtcdNoSpace(err)) return;
     if (this.etcdError === null) this.log.warn({ err: message }, 'etcd unreachable: this hub runs no singleton until it is back');
     this.etcdError = message;
   }

@@ -1,5 +1,6 @@
 export { createEtcdClient } from './etcd-client.js';
 export { etcdTlsProblem } from './etcd-tls-probe.js';
+export { EtcdSpaceWatch, isEtcdNoSpace, NO_SPACE_MESSAGE, type EtcdSpaceState } from './etcd-space.js';
 export { EtcdLeadership, fencedPut, type EtcdLeadershipDeps, type LeadershipStats } from './etcd-leadership.js';
 export { FencedOffError, type FenceTarget, type LeaderContext } from './fencing.js';
 export {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Etcd3, IKeyValue } from 'etcd3';
 import type { Logger } from '../../shared/logging/index.js';
 import { AtRest } from '../../shared/crypto/index.js';
+import { isEtcdNoSpace, NO_SPACE_MESSAGE } from '../leader/etcd-space.js';
 import { SecurityStoreUnavailableError } from './errors.js';
 import type { SecurityKind, SecurityStore } from './security-store.js';
 import { ValueSealer } from './sealed-value.js';
@@ -132,7 +133,8 @@ export class EtcdSecurityStore implements SecurityStore {
       // Kept on disk before the caller hears "done": a restart does not lose it.
       this.outbox.push({ kind, key, value });
       this.setLocal(`${kind}/${key}`, { value, rev: 0 });
-      this.opts.logger.warn({ kind, pending: this.outbox.length }, 'security store: etcd unreachable; the change is kept on this hub and written once etcd answers');
+      const why = isEtcdNoSpace(err) ? 'etcd is out of space (NOSPACE alarm)' : 'etcd unreachable';
+      this.opts.logger.warn({ kind, pending: this.outbox.length }, `security store: ${why}; the change is kept on this hub and written once etcd takes writes again`);
     }
   }
 
@@ -269,12 +271,17 @@ export class EtcdSecurityStore implements SecurityStore {
   private async syncOnce(): Promise<void> {
     if (this.closed) return;
     try {
-      while (this.outbox.length > 0) {
-        const w = this.outbox[0];
-        await this.write(w.kind, w.key, w.value);
-        this.outbox.shift();
-        this.persist();
-        this.opts.logger.info({ kind: w.kind, pending: this.outbox.length }, 'security store: a change kept during the outage is written to etcd');
+      try {
+        while (this.outbox.length > 0) {
+          const w = this.outbox[0];
+          await this.write(w.kind, w.key, w.value);
+          this.outbox.shift();
+          this.persist();
+          this.opts.logger.info({ kind: w.kind, pending: this.outbox.length }, 'security store: a change kept during the outage is written to etcd');
+        }
+      } catch (err) {
+        // etcd out of space still answers reads: the queue waits for the alarm to clear, the copy stays followed.
+        if (!isEtcdNoSpace(err)) throw err;
       }
       const res = await this.opts.client.getAll().prefix(this.root).exec();
       const atRev = Number(res.header.revision);
@@ -346,5 +353,6 @@ export class EtcdSecurityStore implements SecurityStore {
 
 function unavailable(err: unknown): Error {
   if (err instanceof SecurityStoreUnavailableError) return err;
+  if (isEtcdNoSpace(err)) return new SecurityStoreUnavailableError(`the shared security store cannot take this change: ${NO_SPACE_MESSAGE}`);
   return new SecurityStoreUnavailableError(`the shared security store (etcd) cannot be reached: ${(err as Error).message.split('\n')[0].slice(0, 160)}`);
 }

@@ -75,6 +75,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
+  region.etcdSpace?.registerMetrics(metrics);
   registerAuditMetrics(metrics, audit);
   await region.tracing.registerMetrics(metrics, 'sfleet_hub_');
   if (replication) registerReplicationMetrics(metrics, replication);
@@ -236,6 +237,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         faults: base.faults,
         ...(replication ? { redisEviction: replication.eviction } : {}),
         ...(config.etcd ? { etcd: () => leadership.status().etcd } : {}),
+        ...(region.etcdSpace ? { etcdSpace: region.etcdSpace } : {}),
         ...(gate.security ? { securityStore: gate.security } : {}),
       }),
       ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: hubMetrics.contentType, body: await hubMetrics.scrape() }), metricsPath: observe.prometheus.endpoint } : {}),

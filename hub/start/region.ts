@@ -20,7 +20,7 @@ import { localHealth, type Listening } from '../health/index.js';
 import { HistoryService } from '../history/index.js';
 import { IngestRegistry } from '../ingest/index.js';
 import { HubPipeline } from '../pipeline.js';
-import { createEtcdClient, EtcdClusterOwnership, etcdTlsProblem, EtcdLeadership, StandaloneLeadership, type Leadership } from '../leader/index.js';
+import { createEtcdClient, EtcdClusterOwnership, etcdTlsProblem, EtcdLeadership, EtcdSpaceWatch, StandaloneLeadership, type Leadership } from '../leader/index.js';
 import { MemoryDedupeStore, MemorySharedKvStore, Replication, type DedupeStore, type SharedKvStore } from '../replication/index.js';
 import { loadTls } from '../../shared/tls/index.js';
 import { Tracing } from '../../shared/tracing/index.js';
@@ -56,6 +56,8 @@ export interface Region {
   history?: HistoryService;
   /** Clustered: the etcd client (the security store of the group follows it). */
   etcd?: Etcd3;
+  /** Clustered: etcd's NOSPACE alarm (at its backend quota), for /healthz and the metrics. */
+  etcdSpace?: EtcdSpaceWatch;
   /** Rules, routes, silences, escalation and channels; the leader pages. */
   alerting: Alerting;
   /** OTLP trace export (observability.tracing.jaeger); a no-op tracer when off. */
@@ -74,6 +76,9 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
   // A hub that was in the group before (its copy of the security store is in data_dir) starts
   // while etcd is down and answers from that copy; a new one does not start alone.
   const etcd = config.etcd ? await connectEtcd(config.etcd, config.region, stack, EtcdSecurityStore.hasCopy(config.data_dir) ? logger : undefined) : undefined;
+
+  const etcdSpace = etcd ? new EtcdSpaceWatch(etcd, logger.child({ component: 'etcd-space' })).start() : undefined;
+  if (etcdSpace) stack.defer('etcd space watch', () => etcdSpace.close());
 
   // Clusters whose agent streams here: reads `ingest` (built below) only once the hub runs.
   const ingesting = (): ReadonlySet<string> => ingest.ingesting();
@@ -191,7 +196,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     const stopSharing = shareJournalStart(fleet.exportJournal, etcd.namespace(config.etcd.prefix), { region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'export' }) });
     stack.defer('export journal key watch', stopSharing);
   }
-  return { ...(pseudonymizer ? { pseudonymizer } : {}), ...(pseudonymized ? { pseudonymized } : {}), ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
+  return { ...(pseudonymizer ? { pseudonymizer } : {}), ...(pseudonymized ? { pseudonymized } : {}), ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), ...(etcdSpace ? { etcdSpace } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
 /** etcd's answers to a wrong user or password, a role without the prefix, and a certificate it does not take. */
