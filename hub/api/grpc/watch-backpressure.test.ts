@@ -3,7 +3,8 @@
 // call.write() says "more", and counts each one until grpc-js has handed it to the socket (its
 // write callback), so what sits in grpc-js's and the http2 stream's buffers is in the watcher's
 // backlog: of what was sent to a paused client, all but what the client itself took (its HTTP/2
-// window, 64 KiB) is counted, and the watcher is cut with its reason.
+// window, 64 KiB) is counted, and the watcher is cut with its reason. A client that never asked
+// for a message is not paused at all (grpc-js reads on into a buffer of its own).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ afterAll(() => {
   server.forceShutdown();
 });
 
-function openWatch(read: boolean): { stream: ClientReadableStream<WatchEvent>; received: () => number } {
+function openWatch(read: boolean | 'never-asked'): { stream: ClientReadableStream<WatchEvent>; received: () => number } {
   // A connection of its own, as a separate client's would be.
   const client = new FleetServiceClient(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   clients.push(client);
@@ -58,7 +59,7 @@ function openWatch(read: boolean): { stream: ClientReadableStream<WatchEvent>; r
   // Paused: asks for messages once and takes none (grpc-js then fills its 16-message buffer and
   // pauses the HTTP/2 stream). A stream nobody ever asked a message of is not paused: grpc-js
   // reads it on into a buffer of its own, without bound (unpushedReadMessages).
-  else stream.on('readable', () => undefined);
+  else if (read === false) stream.on('readable', () => undefined);
   stream.on('error', () => undefined);
   return { stream, received: () => received };
 }
@@ -104,9 +105,32 @@ describe('gRPC Watch backpressure (real grpc-js, a client that stops reading)', 
     expect(budget.watchers).toBe(1);
     expect(budget.queuedTotal).toBe(0);
     // The reader keeps its stream.
-    sent = change(50, 'after');
+    change(50, 'after');
     await until('the reader reads on', () => reader.received() === 50 * 13);
     paused.stream.cancel();
     reader.stream.cancel();
+    await until('the reader released', () => budget.watchers === 0);
+  });
+
+  // Why session 9's abuse test left 28 "paused" gRPC watchers uncut: its clients never asked for
+  // a message, so grpc-js read their streams on (test/harness/watch-streams.ts now asks once).
+  it('a client that never asked for a message is not paused: grpc-js takes the stream into its own buffer, the hub holds nothing for it and does not cut it', async () => {
+    ended.length = 0;
+    const neverAsked = openWatch('never-asked');
+    const reader = openWatch(true);
+    await until('both watches open at the server', () => budget.watchers === 2);
+    for (let i = 0; i < 12; i++) {
+      change(50, `n${i}`);
+      await until(`change ${i} read by the reader`, () => reader.received() === 50 * (i + 1));
+    }
+    // Its backlog, read at each check, drains to nothing: grpc-js took every message.
+    await until('the never-asked client took it all', () => (budget.check(), budget.queuedTotal === 0));
+    budget.check();
+    budget.check();
+    expect(ended).toEqual([]);
+    expect(budget.watchers).toBe(2);
+    neverAsked.stream.cancel();
+    reader.stream.cancel();
+    await until('both released', () => budget.watchers === 0);
   });
 });
