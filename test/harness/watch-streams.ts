@@ -61,6 +61,11 @@ export function grpcWatch(hub: HubChild, ca: string, who: { cert: TlsFiles; bear
   let error: ServiceError | undefined;
   let received = 0;
   if (!opts.paused) stream.on('data', () => received++);
+  // Paused: ask for messages once and take none. grpc-js then fills its 16-message buffer and
+  // pauses the HTTP/2 stream, so the hub's writes back up. A stream nobody ever asked a message
+  // of is not paused: grpc-js reads it on into a buffer of its own without bound, and the client
+  // is a reader as fast as this process lets it be (the hub rightly does not cut it).
+  else stream.on('readable', () => undefined);
   stream.on('error', (err: ServiceError) => {
     error = err;
     ended ||= Date.now();
