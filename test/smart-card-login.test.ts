@@ -34,7 +34,8 @@ beforeAll(async () => {
     auth: {
       // A card put on the CRL ends its open sessions at their next re-check.
       session: { revalidate: '1s' },
-      smart_card: { listen: `127.0.0.1:${port}`, ca_file: cards.ca, crl_file: cards.crl, domains: ['corp.example'], groups: ['smart-card'] },
+      // Cards whose only usage is Microsoft's smart-card logon log in too (default: client_auth only).
+      smart_card: { listen: `127.0.0.1:${port}`, ca_file: cards.ca, crl_file: cards.crl, domains: ['corp.example'], groups: ['smart-card'], extended_key_usage: ['client_auth', 'smart_card_logon'] },
     },
   }).start();
 }, 120_000);
@@ -97,6 +98,24 @@ describe('smart-card login', () => {
     expect(JSON.parse(fleet.body).detail).toContain('not issued by a CA of auth.smart_card.ca_file');
     const failed = hub.auditRecords().filter((r) => r.action === 'auth:login' && r.outcome !== 'success' && r.auth_method === 'smart_card');
     expect(failed.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a card whose certificate has no Extended Key Usage for logins is refused with the reason in the log; a smart-card-logon-only card logs in', async () => {
+    const unsigned = await cards.issue('noeku', { subject: 'CN=noeku, O=Example Corp', upn: 'noeku@corp.example', eku: [] });
+    const refused = await card(LOGIN, unsigned);
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: 'SF_AUTH_SMART_CARD_REFUSED', detail: expect.stringContaining("the card's certificate has no Extended Key Usage") });
+    const mail = await cards.issue('mailonly', { subject: 'CN=mailonly, O=Example Corp', upn: 'mailonly@corp.example', eku: ['1.3.6.1.5.5.7.3.4'] });
+    expect(JSON.parse((await card(LOGIN, mail)).body).detail).toContain("the card's certificate is not for logins: its Extended Key Usage is 1.3.6.1.5.5.7.3.4");
+    await waitFor('the refusals in the log', () => hub.log().includes('smart-card login refused') && hub.log().includes('CN=mailonly'), 10_000, 100);
+    expect(hub.log()).toMatch(/has no Extended Key Usage; auth\.smart_card\.extended_key_usage asks for client_auth \(1\.3\.6\.1\.5\.5\.7\.3\.2\) or smart_card_logon/);
+
+    // OpenSSL calls a logon-only certificate no TLS client; the configured usage lets it in.
+    const logon = await cards.issue('logon', { subject: 'CN=logon, O=Example Corp', upn: 'linus@corp.example', eku: ['1.3.6.1.4.1.311.20.2.2'] });
+    const ok = await card(LOGIN, logon);
+    expect(ok.status, ok.body).toBe(200);
+    expect(JSON.parse(ok.body)).toMatchObject({ user: 'linus' });
+    registerSecret((JSON.parse(ok.body) as { session_token: string }).session_token, 'smart-card session token (logon-only card)');
   });
 
   it('once the card is on the CRL it is refused, and its open session ends', async () => {

@@ -38,6 +38,11 @@ const common = {
   title: template.optional().describe('Title template: {{alertname}} {{cluster}} {{severity}} {{status}} {{count}} {{summary}} {{region}} {{group_key}}.'),
   text: template.optional().describe('Body template (same fields as title, plus {{ack_url}}).'),
 };
+// The channels that speak HTTPS (through notify/http.ts, with security.encryption.tls's suites).
+const httpCommon = {
+  ...common,
+  ca_file: z.string().min(1).optional().describe('https: PEM file of the CA(s) that sign the receiver\'s certificate (default: the system\'s CAs).'),
+};
 
 const email = z.object({
   type: z.literal('email').describe('The channel type.'),
@@ -59,18 +64,18 @@ const email = z.object({
     .describe('The SMTP server (url: smtp://host:port overrides host and port).'),
 }).strict();
 
-const slack = z.object({ type: z.literal('slack').describe('The channel type.'), ...common, webhook: url.describe('The incoming webhook URL (use ${ENV}).') }).strict();
+const slack = z.object({ type: z.literal('slack').describe('The channel type.'), ...httpCommon, webhook: url.describe('The incoming webhook URL (use ${ENV}).') }).strict();
 
 const pagerduty = z.object({
   type: z.literal('pagerduty').describe('The channel type.'),
-  ...common,
+  ...httpCommon,
   integration_key: z.string().min(1).describe('The Events API v2 routing key (use ${ENV}).'),
   webhook_secret: z.string().min(8).optional().describe('The signing secret of a PagerDuty v3 webhook subscription (use ${ENV}): its incident.acknowledged and incident.resolved act here (POST /api/v1/alerts/pagerduty/webhook).'),
 }).strict();
 
 const webhook = z.object({
   type: z.literal('webhook').describe('The channel type.'),
-  ...common,
+  ...httpCommon,
   url: url.describe('Where the JSON is POSTed.'),
   secret: z.string().min(8).optional().describe('HMAC-SHA256 key: the X-Sfleet-Signature header is sha256=<hex> of "<timestamp>.<body>".'),
   format: z.enum(['sfleet', 'alertmanager']).default('sfleet').describe('sfleet: the notification as is; alertmanager: Alertmanager\'s webhook payload (version 4), for receivers written for it (acknowledgements, which it has no status for, are not sent).'),
@@ -110,7 +115,7 @@ const bySeverity = (what: string) => z.record(z.string(), z.enum(['1', '2', '3']
 // The brief's integrations.servicenow block (instance, username, password, incident_table), as a channel.
 const servicenow = z.object({
   type: z.literal('servicenow').describe('The channel type.'),
-  ...common,
+  ...httpCommon,
   instance: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name such as company.service-now.com').describe('The instance host; requests go to https://<instance>/api/now/table/<incident_table> (url overrides the https://<instance> part).'),
   ...credentials,
   incident_table: z.string().regex(/^[a-z0-9_]{1,80}$/, 'a table name such as incident').default('incident').describe('The Table API table incidents are created in.'),
@@ -127,7 +132,7 @@ const servicenow = z.object({
 // The brief's integrations.jira block (url, project, issue_type) plus credentials, as a channel.
 const jira = z.object({
   type: z.literal('jira').describe('The channel type.'),
-  ...common,
+  ...httpCommon,
   url: url.describe('The Jira site, e.g. https://company.atlassian.net (REST API v2 under /rest/api/2).'),
   project: z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'a project key such as HPC').describe('The project key issues are created in.'),
   issue_type: z.string().min(1).default('Task').describe('The issue type name of new issues, e.g. Bug.'),
@@ -146,7 +151,7 @@ const smsBody = z.string().min(1).max(4096).superRefine((t, ctx) => {
 // An SMS gateway over HTTP: one request per number, the body from a template.
 const sms = z.object({
   type: z.literal('sms').describe('The channel type.'),
-  ...common,
+  ...httpCommon,
   url: url.describe('The gateway\'s send endpoint.'),
   method: z.enum(['POST', 'PUT', 'GET']).default('POST').describe('GET sends the rendered body as the query string (content_type form).'),
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name'), z.string().min(1)).default({}).describe('Extra headers, e.g. authorization: "Bearer ${SMS_TOKEN}" (never logged).'),

@@ -1,6 +1,7 @@
 // What alerting takes from the hub (constructor injection; hub/start/region.ts wires it).
 import type { Clock } from '../../shared/clock/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import type { TlsPolicy } from '../../shared/tls/policy.js';
 import type { SpanContext, Tracing } from '../../shared/tracing/index.js';
 import type { EventLog } from '../events/index.js';
 import type { FleetState } from '../fleet/index.js';
@@ -51,6 +52,8 @@ export interface AlertingDeps {
   hub?: () => Omit<HubFacts, 'peersUnreachable'>;
   /** Asks every peer region once; answers those that did not answer, with why. */
   probePeers?: () => Promise<ReadonlyMap<string, string>>;
+  /** security.encryption.tls: the TLS 1.3 suites the HTTPS channels offer. */
+  tlsPolicy?: TlsPolicy;
   /** Tests: channels in place of those the config builds. */
   notifiers?: (c: ChannelConfig) => Notifier;
   /**

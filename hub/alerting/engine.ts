@@ -85,7 +85,7 @@ export abstract class AlertingEngine {
     if (deps.sharedLog) this.sharedLog = new SharedAlertingLog(deps.sharedLog, deps.logger);
     const channels = new Map<string, { config: ChannelConfig; notifier: Notifier }>();
     for (const c of channelsOf(config)) {
-      const notifier = deps.notifiers ? deps.notifiers(c) : buildNotifier(c, { tickets: this.tickets });
+      const notifier = deps.notifiers ? deps.notifiers(c) : buildNotifier(c, { tickets: this.tickets, ...(deps.tlsPolicy ? { tls: deps.tlsPolicy } : {}) });
       this.notifiers.push(notifier);
       channels.set(c.name, { config: c, notifier });
     }

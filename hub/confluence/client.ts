@@ -4,7 +4,9 @@
 // came first, after which the page is read again once). Titles are the identity of our pages, so
 // a run repeated after a crash or a failover updates the page it made instead of making another.
 import { readSecret } from '../audit/secrets.js';
-import { retryAfter } from '../alerting/notify/http.js';
+import { readFileSync } from 'node:fs';
+import { request, type HttpOptions } from '../alerting/notify/http.js';
+import type { TlsPolicy } from '../../shared/tls/policy.js';
 import type { ConfluenceConfig } from './config.js';
 
 export interface PublishedPage {
@@ -42,18 +44,22 @@ export interface ClientDeps {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   env?: NodeJS.ProcessEnv;
+  /** security.encryption.tls: the TLS 1.3 suites offered to Confluence. */
+  tls?: TlsPolicy;
 }
 
 export class ConfluenceClient {
   private readonly api: string;
   private readonly headers: Record<string, string>;
   private parentId: string | undefined;
+  private readonly http: HttpOptions;
 
   constructor(private readonly config: ConfluenceConfig, private readonly deps: ClientDeps = {}) {
     this.api = `${config.url.replace(/\/+$/, '')}/rest/api/content`;
     const token = readSecret('integrations.confluence token', { env: config.token_env, file: config.token_file }, deps.env);
     if (!token) throw new ConfluencePublishError('integrations.confluence: the token is empty');
     const authorization = config.username ? `Basic ${Buffer.from(`${config.username}:${token}`).toString('base64')}` : `Bearer ${token}`;
+    this.http = { ...(deps.tls ? { tls: deps.tls } : {}), ...(config.ca_file ? { ca: readCa(config.ca_file) } : {}) };
     this.headers = { accept: 'application/json', 'content-type': 'application/json', authorization };
   }
 
@@ -112,37 +118,20 @@ export class ConfluenceClient {
     }
   }
 
-  /** 2xx delivered; 408, 429 and 5xx or no answer retry; other 4xx rejected. Reasons never hold the token. */
+  /** 2xx delivered; 408, 429 and 5xx or no answer retry; other 4xx rejected (alerting's request()). Reasons never hold the token. */
   private async once(method: string, url: string, body: string | undefined): Promise<HttpAnswer> {
-    let res: Response;
-    const signal = AbortSignal.timeout(this.config.timeout);
+    const res = await request(method, url, body, this.headers, AbortSignal.timeout(this.config.timeout), { maxAnswer: MAX_ANSWER, ...this.http });
+    if (res.truncated) return { outcome: 'rejected', ...(res.status !== undefined ? { status: res.status } : {}), reason: `HTTP ${res.status}: answer unreadable: over ${MAX_ANSWER} bytes` };
+    const reason = res.outcome === 'delivered' ? `HTTP ${res.status}` : res.reason;
+    const out: HttpAnswer = { outcome: res.outcome, reason, ...(res.status !== undefined ? { status: res.status } : {}), ...(res.outcome === 'retry' && res.retryAfterMs !== undefined ? { retryAfterMs: res.retryAfterMs } : {}) };
+    if (res.outcome !== 'delivered') return out;
+    let json: unknown;
     try {
-      res = await fetch(url, { method, headers: this.headers, ...(body !== undefined ? { body } : {}), signal, redirect: 'error' });
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } };
-      return { outcome: 'retry', reason: `no answer: ${signal.aborted ? 'timed out' : (e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message ?? e.name)}` };
+      json = JSON.parse(res.body ?? '');
+    } catch {
+      json = undefined;
     }
-    let text: string;
-    try {
-      text = await boundedText(res, MAX_ANSWER);
-    } catch (err) {
-      return { outcome: 'rejected', status: res.status, reason: `HTTP ${res.status}: answer unreadable: ${(err as Error).message}` };
-    }
-    const brief = `HTTP ${res.status}${text && !res.ok ? `: ${text.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`;
-    if (res.ok) {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { outcome: 'delivered', status: res.status, reason: brief, ...(json && typeof json === 'object' ? { json: json as Record<string, unknown> } : {}) };
-    }
-    if (res.status === 429 || res.status === 408 || res.status >= 500) {
-      const after = retryAfter(res.headers.get('retry-after'));
-      return { outcome: 'retry', status: res.status, reason: brief, ...(after !== undefined ? { retryAfterMs: after } : {}) };
-    }
-    return { outcome: 'rejected', status: res.status, reason: brief };
+    return json && typeof json === 'object' ? { ...out, json: json as Record<string, unknown> } : out;
   }
 
   private answered(res: HttpAnswer, what: string): Record<string, unknown> {
@@ -152,14 +141,10 @@ export class ConfluenceClient {
   }
 }
 
-async function boundedText(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > max) throw new Error(`over ${max} bytes`);
-    chunks.push(Buffer.from(chunk));
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfluencePublishError(`integrations.confluence.ca_file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }

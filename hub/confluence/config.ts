@@ -17,6 +17,7 @@ export const confluenceConfigSchema = z
     username: z.string().min(1).optional().describe('Cloud: the Atlassian account e-mail; with the token as its API token (Basic auth). Absent: the token is a personal access token (Bearer, Data Center).'),
     token_env: envName.optional().describe('An environment variable holding the API token or personal access token.'),
     token_file: z.string().min(1).optional().describe('A file holding the API token or personal access token.'),
+    ca_file: z.string().min(1).optional().describe('https: PEM file of the CA(s) that sign Confluence\'s certificate (default: the system\'s CAs).'),
     timeout: duration.default(10_000).describe('Per request.'),
     retries: z.number().int().min(0).max(10).default(3).describe('Further tries after a request that got no answer, 408, 429 (after its Retry-After) or 5xx, with exponential backoff and jitter.'),
     usage_report: z

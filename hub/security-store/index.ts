@@ -6,4 +6,5 @@ export { SharedTokenRegistry } from './shared-tokens.js';
 export { shareRevocations } from './shared-revocations.js';
 export { loginFailuresBySource, SecurityStoreLimiterBackend } from './login-counters.js';
 export { applyFileEdit, mergeCredentials, SharedUserDirectory } from './shared-users.js';
+export { SharedKerberosReplay } from './shared-kerberos-replay.js';
 export { SharedOidcLogins, SharedSamlReplay, SharedSamlRequests, sweepExpiredLoginState } from './shared-login-state.js';

@@ -150,12 +150,12 @@ export class SharedSamlRequests implements CacheProvider {
   }
 }
 
-/** Removes expired login state (any hub may: compare-and-set), so what was started and never finished does not stay. */
+/** Removes expired login state and Kerberos authenticators (any hub may: compare-and-set), so what was started and never finished does not stay. */
 export function sweepExpiredLoginState(store: SecurityStore, now: () => number = Date.now): { stop(): void; sweep(): Promise<number> } {
   const sweep = async (): Promise<number> => {
     let removed = 0;
     const t = now();
-    for (const kind of ['oidc', 'saml'] as SecurityKind[]) {
+    for (const kind of ['oidc', 'saml', 'kerberos'] as SecurityKind[]) {
       for (const [key, v] of store.entries<Expiring>(kind)) {
         if (!(v.expires <= t)) continue;
         removed += await store.updateAll<Expiring, number>(kind, [key], ([cur]) => (cur && cur.expires <= t ? { next: [undefined], result: 1 } : { result: 0 }));

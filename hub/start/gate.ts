@@ -16,6 +16,7 @@ import {
   SecurityStoreLimiterBackend,
   shareRevocations,
   SharedOidcLogins,
+  SharedKerberosReplay,
   SharedSamlReplay,
   SharedSamlRequests,
   SharedTokenRegistry,
@@ -120,7 +121,7 @@ export async function openGate({ config, logger, atRest, revocations, faults, tl
     : undefined;
   // Kerberos: accounts and groups from sso.ldap when configured, so its sessions are re-checked as LDAP ones are.
   const kerberos = config.sso?.kerberos?.enabled
-    ? startKerberos(config.sso.kerberos, { logger, sessions: logins.sessions, revalidateMs, ...(logins.ldap ? { directory: logins.ldap } : {}) })
+    ? startKerberos(config.sso.kerberos, { logger, sessions: logins.sessions, revalidateMs, ...(logins.ldap ? { directory: logins.ldap } : {}), ...(security ? { replay: new SharedKerberosReplay(security, logger.child({ component: 'kerberos' })) } : {}) })
     : undefined;
   if (kerberos && logins.revalidators?.ldap && config.sso?.kerberos?.require_directory_account) logins.revalidators.kerberos = logins.revalidators.ldap;
   // Smart cards: the enterprise CA and CRL are read here (a bad file stops the start); a card put on the CRL ends its sessions at their re-check.

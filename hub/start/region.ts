@@ -113,6 +113,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     ...(tenantRoutes ? { tenantRoutes } : {}),
     certificates: () => [{ name: 'hub', notAfter: Date.parse(new X509Certificate(base.tls.cert).validTo) }],
     externalUrl: () => listening.identity.http_url || undefined,
+    tlsPolicy: tlsPolicyFrom(config.security),
     // Read once the hub runs, like `ingesting`: ingest and federation are built below.
     agents: () => ingest.reports.list(),
     hub: () => ({ etcd: leadership.status().etcd, redis: replication ? replication.redisStatus() : 'off', ...(audit.writable ? {} : { auditFailing: 'the last write failed; changes are refused' }) }),

@@ -2,6 +2,7 @@
 // the alerting history of this hub. In a hub group the leader reports the clusters whose history
 // it holds (the history lives with each cluster's owner).
 import type { Registry } from 'prom-client';
+import { tlsPolicyFrom } from '../../shared/security/index.js';
 import { ConfluenceClient, ConfluencePublisher, confluencePageCounter } from '../confluence/index.js';
 import { usageReport } from '../history/index.js';
 import type { Foundations } from './foundations.js';
@@ -13,7 +14,7 @@ export function openConfluenceReports(base: Foundations, region: Region, metrics
   const history = region.history;
   const publisher = new ConfluencePublisher(
     {
-      client: new ConfluenceClient(config),
+      client: new ConfluenceClient(config, { tls: tlsPolicyFrom(base.config.security) }),
       region: base.config.region,
       ...(history
         ? {

@@ -21,6 +21,9 @@ import { elasticsearchShipSchema, webhookShipSchema } from '../audit/config.js';
 import { ElasticsearchSink } from '../audit/ship/elasticsearch.js';
 import { WebhookSink } from '../audit/ship/webhook.js';
 import type { AuditRecord } from '../audit/index.js';
+import { request as channelRequest } from '../alerting/notify/http.js';
+import { ConfluenceClient } from '../confluence/client.js';
+import { confluenceConfigSchema } from '../confluence/config.js';
 
 const ALLOWED: TlsPolicy = { cipherSuites: ['TLS_AES_256_GCM_SHA384'] };
 let caDir: string;
@@ -95,6 +98,15 @@ const clients: Record<string, (port: number) => Promise<unknown>> = {
   'audit shipping (webhook)': async (port) => {
     const sink = new WebhookSink(webhookShipSchema.parse({ url: `https://localhost:${port}/audit`, ca_file: serverFiles.ca }), 1_500, {}, undefined, ALLOWED);
     await sink.send([record]);
+  },
+  // Every HTTP alert channel (PagerDuty, Slack, webhook, ServiceNow, Jira, SMS) sends through this request().
+  'alert channels (HTTPS to a receiver)': async (port) => {
+    const res = await channelRequest('POST', `https://localhost:${port}/hook`, '{}', { 'content-type': 'application/json' }, AbortSignal.timeout(1_500), { tls: ALLOWED, ca: readFileSync(serverFiles.ca) });
+    if (res.outcome !== 'delivered') throw new Error(res.reason);
+  },
+  'Confluence reports (REST API)': async (port) => {
+    const config = confluenceConfigSchema.parse({ url: `https://localhost:${port}/wiki`, space: 'HPC', token_env: 'CT', ca_file: serverFiles.ca, retries: 0, timeout: '1500ms' });
+    await new ConfluenceClient(config, { env: { CT: 'token' }, tls: ALLOWED }).find('x');
   },
   'Vault (https transit)': async (port) => {
     const vault = new VaultTransitProvider({ address: `https://localhost:${port}`, mount: 'transit', key_name: 'k', token_env: 'VT', ca_file: serverFiles.ca, timeout: 1_500, retries: 0 }, { VT: 'token' }, ALLOWED);

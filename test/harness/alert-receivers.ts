@@ -4,6 +4,7 @@
 // it refused are kept for the test to assert. Tests import this file directly.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
@@ -25,10 +26,20 @@ export abstract class LoopbackReceiver {
   private server?: Server;
   url = '';
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.serve(req, res));
+  /** TLS handshakes completed (an https receiver). */
+  handshakes = 0;
+
+  /** `tls`: serve https (TLS 1.3) with this certificate, offering only `ciphers` when given. */
+  async start(tls?: { cert: Buffer; key: Buffer; ciphers?: string }): Promise<this> {
+    const serve = (req: IncomingMessage, res: ServerResponse): void => void this.serve(req, res);
+    if (tls) {
+      const server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', ...(tls.ciphers ? { ciphers: tls.ciphers } : {}) }, serve);
+      server.on('secureConnection', () => this.handshakes++);
+      server.on('tlsClientError', () => undefined);
+      this.server = server;
+    } else this.server = createServer(serve);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 

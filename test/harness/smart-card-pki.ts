@@ -26,6 +26,8 @@ export interface PersonIdentity {
   subject: string;
   upn?: string;
   email?: string;
+  /** Extended Key Usage OIDs; default clientAuth and smart-card logon; [] leaves the extension out. */
+  eku?: string[];
 }
 
 export interface SmartCardPki {
@@ -104,7 +106,7 @@ export async function makeSmartCardPki(caName = 'CN=Example Corp Smart Card CA, 
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, '1.3.6.1.4.1.311.20.2.2' /* smart card logon */]),
+          ...((who.eku ?? [x509.ExtendedKeyUsage.clientAuth, '1.3.6.1.4.1.311.20.2.2' /* smart card logon */]).length ? [new x509.ExtendedKeyUsageExtension(who.eku ?? [x509.ExtendedKeyUsage.clientAuth, '1.3.6.1.4.1.311.20.2.2'])] : []),
           ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
           await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
         ],

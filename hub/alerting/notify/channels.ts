@@ -3,7 +3,7 @@
 // receiver's API documents it; postJson() classifies the answer.
 import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../config.js';
-import { postJson } from './http.js';
+import { postJson, type HttpOptions } from './http.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
 
 type Of<T extends ChannelConfig['type']> = Extract<ChannelConfig, { type: T }>;
@@ -11,7 +11,7 @@ type Of<T extends ChannelConfig['type']> = Extract<ChannelConfig, { type: T }>;
 export const PAGERDUTY_URL = 'https://events.pagerduty.com/v2/enqueue';
 const PD_SEVERITY: Record<string, string> = { critical: 'critical', error: 'error', warning: 'warning', info: 'info' };
 
-export function pagerdutyNotifier(c: Of<'pagerduty'>): Notifier {
+export function pagerdutyNotifier(c: Of<'pagerduty'>, http: HttpOptions = {}): Notifier {
   return {
     name: c.name,
     type: c.type,
@@ -31,12 +31,12 @@ export function pagerdutyNotifier(c: Of<'pagerduty'>): Notifier {
         };
         if (n.ack_url) event.links = [{ href: n.ack_url, text: 'Acknowledge in sfleet' }];
       }
-      return postJson(c.url ?? PAGERDUTY_URL, JSON.stringify(event), {}, signal);
+      return postJson(c.url ?? PAGERDUTY_URL, JSON.stringify(event), {}, signal, http);
     },
   };
 }
 
-export function slackNotifier(c: Of<'slack'>): Notifier {
+export function slackNotifier(c: Of<'slack'>, http: HttpOptions = {}): Notifier {
   return {
     name: c.name,
     type: c.type,
@@ -48,7 +48,7 @@ export function slackNotifier(c: Of<'slack'>): Notifier {
         { type: 'context', elements: [{ type: 'mrkdwn', text: `severity *${escapeSlack(n.severity)}* · region ${escapeSlack(n.region)} · ${n.alerts.length} alert(s) · step ${n.step}` }] },
       ];
       if (n.ack_url && n.status === 'firing') blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Acknowledge' }, url: n.ack_url, style: 'primary' }] });
-      const res = await postJson(c.url ?? c.webhook, JSON.stringify({ text: `${n.status.toUpperCase()}: ${n.title}`, blocks }), {}, signal);
+      const res = await postJson(c.url ?? c.webhook, JSON.stringify({ text: `${n.status.toUpperCase()}: ${n.title}`, blocks }), {}, signal, http);
       return res;
     },
   };
@@ -58,7 +58,7 @@ function escapeSlack(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function webhookNotifier(c: Of<'webhook'>): Notifier {
+export function webhookNotifier(c: Of<'webhook'>, http: HttpOptions = {}): Notifier {
   return {
     name: c.name,
     type: c.type,
@@ -68,7 +68,7 @@ export function webhookNotifier(c: Of<'webhook'>): Notifier {
       const ts = String(Math.floor(Date.now() / 1000));
       const headers: Record<string, string> = { 'idempotency-key': n.id, 'x-sfleet-timestamp': ts };
       if (c.secret) headers['x-sfleet-signature'] = `sha256=${createHmac('sha256', c.secret).update(`${ts}.${body}`).digest('hex')}`;
-      return postJson(c.url, body, headers, signal);
+      return postJson(c.url, body, headers, signal, http);
     },
   };
 }

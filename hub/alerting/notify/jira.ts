@@ -6,16 +6,18 @@
 // (possible_duplicate) that finds no key searches for the episode's label before creating
 // (Cloud's /search/jql, else Data Center's /search).
 import type { ChannelConfig } from '../config.js';
-import { authorization, jsonOf, request, type HttpAnswer } from './http.js';
+import { authorization, jsonOf, request, type HttpAnswer, type HttpOptions } from './http.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
 import type { TicketRefs } from './tickets.js';
 
 type JiraConfig = Extract<ChannelConfig, { type: 'jira' }>;
+/** Search and transition answers are JSON read whole: more than the 2 KiB kept for a page. */
+const TICKET_ANSWER = 256 * 1024;
 
-export function jiraNotifier(c: JiraConfig, tickets: TicketRefs): Notifier {
+export function jiraNotifier(c: JiraConfig, tickets: TicketRefs, http: HttpOptions = {}): Notifier {
   const api = `${c.url.replace(/\/$/, '')}/rest/api/2`;
   const headers = { accept: 'application/json', 'content-type': 'application/json', authorization: authorization(c) };
-  const call = (method: string, path: string, body: unknown, signal: AbortSignal) => request(method, `${api}${path}`, body === undefined ? undefined : JSON.stringify(body), headers, signal);
+  const call = (method: string, path: string, body: unknown, signal: AbortSignal) => request(method, `${api}${path}`, body === undefined ? undefined : JSON.stringify(body), headers, signal, { maxAnswer: TICKET_ANSWER, ...http });
   const comment = (key: string, body: string, signal: AbortSignal) => call('POST', `/issue/${encodeURIComponent(key)}/comment`, { body }, signal);
 
   async function find(n: Notification, signal: AbortSignal): Promise<string | undefined | HttpAnswer> {

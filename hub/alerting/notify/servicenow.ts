@@ -7,16 +7,18 @@
 // incident; an acknowledgement that found its incident that way adds only work_notes, so a late
 // redelivery never moves a resolved incident back to In Progress.
 import type { ChannelConfig } from '../config.js';
-import { authorization, jsonOf, request, type HttpAnswer } from './http.js';
+import { authorization, jsonOf, request, type HttpAnswer, type HttpOptions } from './http.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
 import type { TicketRefs } from './tickets.js';
 
 type ServiceNowConfig = Extract<ChannelConfig, { type: 'servicenow' }>;
+/** Table API answers are JSON read whole (sys_id, number): more than the 2 KiB kept for a page. */
+const TICKET_ANSWER = 256 * 1024;
 
-export function servicenowNotifier(c: ServiceNowConfig, tickets: TicketRefs): Notifier {
+export function servicenowNotifier(c: ServiceNowConfig, tickets: TicketRefs, http: HttpOptions = {}): Notifier {
   const table = `${(c.url ?? `https://${c.instance}`).replace(/\/$/, '')}/api/now/table/${c.incident_table}`;
   const headers = { accept: 'application/json', 'content-type': 'application/json', authorization: authorization(c) };
-  const call = (method: string, url: string, body: unknown, signal: AbortSignal) => request(method, url, body === undefined ? undefined : JSON.stringify(body), headers, signal);
+  const call = (method: string, url: string, body: unknown, signal: AbortSignal) => request(method, url, body === undefined ? undefined : JSON.stringify(body), headers, signal, { maxAnswer: TICKET_ANSWER, ...http });
 
   async function find(n: Notification, signal: AbortSignal): Promise<string | undefined | HttpAnswer> {
     // Resolved incidents stay active until closed: leave them out by state too.

@@ -3,7 +3,7 @@
 // escaped for where it lands (a JSON string or a form field). Numbers a retry has already
 // reached are not texted again.
 import type { ChannelConfig } from '../config.js';
-import { request } from './http.js';
+import { request, type HttpOptions } from './http.js';
 import type { Notification, Notifier, SendResult } from './notifier.js';
 import { renderTemplate } from './template.js';
 
@@ -12,7 +12,7 @@ type SmsConfig = Extract<ChannelConfig, { type: 'sms' }>;
 /** Notifications whose numbers are partly texted, kept for their retries (bounded). */
 const REMEMBERED = 1_000;
 
-export function smsNotifier(c: SmsConfig): Notifier {
+export function smsNotifier(c: SmsConfig, http: HttpOptions = {}): Notifier {
   const reached = new Map<string, Set<string>>();
   const encode = c.content_type === 'json' ? (v: string) => JSON.stringify(v).slice(1, -1) : encodeURIComponent;
   return {
@@ -27,7 +27,7 @@ export function smsNotifier(c: SmsConfig): Notifier {
         const body = renderTemplate(c.body, { ...fields, to }, encode);
         const headers = { ...(c.method === 'GET' ? {} : { 'content-type': c.content_type === 'json' ? 'application/json' : 'application/x-www-form-urlencoded' }), ...c.headers };
         const target = c.method === 'GET' ? `${c.url}${c.url.includes('?') ? '&' : '?'}${body}` : c.url;
-        const res = await request(c.method, target, c.method === 'GET' ? undefined : body, headers, signal);
+        const res = await request(c.method, target, c.method === 'GET' ? undefined : body, headers, signal, http);
         if (res.outcome !== 'delivered') {
           remember(reached, n.id, done);
           return res.outcome === 'retry' ? res : { outcome: 'rejected', reason: `${res.reason} (${done.size} of ${numbers.length} texted)` };

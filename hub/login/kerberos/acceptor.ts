@@ -23,8 +23,16 @@ export interface AcceptedClient {
   reply?: string;
 }
 
+/** Where accepted authenticators are remembered: this hub's memory (ReplayCache) or a hub group's security store. */
+export interface AuthenticatorReplay {
+  claim(key: string, until: number, now: number): Promise<ReplayClaim> | ReplayClaim;
+}
+export type ReplayClaim = 'added' | 'replayed' | 'full';
+
 export interface AcceptorOptions {
   keytab: readonly KeytabEntry[];
+  /** Default: a cache in this hub's memory. */
+  replay?: AuthenticatorReplay;
   /** Accept tickets only for these service principals (without realm); all of the keytab's when empty. */
   services?: readonly string[];
   clockSkewMs: number;
@@ -74,11 +82,15 @@ function unwrap(token: Buffer, inside = false): { apReq: Buffer; mech: string; s
  * full of unexpired entries it refuses new logins rather than forget one (a forgotten entry
  * could be replayed): a full cache means more logins within the skew than `max`.
  */
-export class ReplayCache {
+export class ReplayCache implements AuthenticatorReplay {
   private readonly seen = new Map<string, number>();
   constructor(private readonly max = 100_000) {}
 
-  add(key: string, expires: number, now: number): 'added' | 'replayed' | 'full' {
+  claim(key: string, expires: number, now: number): ReplayClaim {
+    return this.add(key, expires, now);
+  }
+
+  add(key: string, expires: number, now: number): ReplayClaim {
     const seen = this.seen.get(key);
     if (seen !== undefined && seen > now) return 'replayed';
     if (this.seen.size >= this.max) for (const [k, e] of this.seen) if (e <= now) this.seen.delete(k);
@@ -89,13 +101,14 @@ export class ReplayCache {
 }
 
 export class NegotiateAcceptor {
-  private readonly replay = new ReplayCache();
+  private readonly replay: AuthenticatorReplay;
   private readonly now: () => number;
   constructor(private readonly options: AcceptorOptions) {
     this.now = options.now ?? Date.now;
+    this.replay = options.replay ?? new ReplayCache();
   }
 
-  accept(headerValue: string): AcceptedClient {
+  async accept(headerValue: string): Promise<AcceptedClient> {
     const m = /^Negotiate\s+([A-Za-z0-9+/=]+)\s*$/i.exec(headerValue);
     if (!m) throw new KerberosTokenError('expected Authorization: Negotiate <base64 token>');
     const { apReq, mech, spnego } = unwrap(Buffer.from(m[1]!, 'base64'));
@@ -130,7 +143,8 @@ export class NegotiateAcceptor {
     const ctime = time(field(auth, 5, 'ctime'));
     const cusec = integer(field(auth, 4, 'cusec'));
     if (Math.abs(now - ctime) > skew) throw new KerberosTokenError('authenticator time outside the allowed clock skew');
-    const added = this.replay.add(`${cname}@${crealm} ${ctime} ${cusec}`, ctime + skew, now);
+    // The service is part of the key (as in MIT's replay cache): one authenticator, one service.
+    const added = await this.replay.claim(`${service}@${serviceRealm} ${cname}@${crealm} ${ctime} ${cusec}`, ctime + skew, now);
     if (added === 'replayed') throw new KerberosTokenError('authenticator replayed');
     if (added === 'full') throw new KerberosTokenError('replay cache full (more logins within the clock skew than it holds): refused rather than forget one');
 

@@ -1,2 +1,3 @@
 export { kerberosConfigSchema, type KerberosConfig } from './config.js';
 export { KERBEROS_LOGIN_PATH, startKerberos, type Kerberos } from './kerberos-login.js';
+export { ReplayCache, type AuthenticatorReplay, type ReplayClaim } from './acceptor.js';

@@ -11,7 +11,7 @@ import type { Principal } from '../../policy/index.js';
 import { DirectoryUnavailableError } from '../errors.js';
 import type { DirectoryUser } from '../ldap/ldap-directory.js';
 import type { SessionStore } from '../sessions/index.js';
-import { NegotiateAcceptor } from './acceptor.js';
+import { NegotiateAcceptor, type AuthenticatorReplay } from './acceptor.js';
 import type { KerberosConfig } from './config.js';
 import { KerberosTokenError } from '../../../shared/kerberos/errors.js';
 import { readKeytab } from '../../../shared/kerberos/keytab.js';
@@ -25,6 +25,8 @@ export interface KerberosDeps {
   directory?: { lookup(name: string): Promise<DirectoryUser | undefined>; readonly canLookUp: boolean };
   /** auth.session.revalidate: a directory-checked session lasts at most this long between checks. */
   revalidateMs?: number;
+  /** A hub group: the replay cache in the shared security store (an authenticator used on one hub is refused on the others). */
+  replay?: AuthenticatorReplay;
   now?: () => number;
 }
 
@@ -38,7 +40,7 @@ export function startKerberos(config: KerberosConfig, deps: KerberosDeps): Kerbe
   const logger = deps.logger.child({ component: 'kerberos' });
   const keytab = readKeytab(config.keytab_file); // a missing or unreadable keytab stops the start, with the file named
   const realms = new Set(config.realms.length ? config.realms : keytab.map((e) => e.realm));
-  const acceptor = new NegotiateAcceptor({ keytab, services: config.service_principals, clockSkewMs: config.clock_skew, ...(deps.now ? { now: deps.now } : {}) });
+  const acceptor = new NegotiateAcceptor({ keytab, services: config.service_principals, clockSkewMs: config.clock_skew, ...(deps.replay ? { replay: deps.replay } : {}), ...(deps.now ? { now: deps.now } : {}) });
   const directory = config.require_directory_account ? deps.directory : undefined;
   if (directory && !directory.canLookUp) throw new Error('sso.kerberos: the users\' groups come from sso.ldap, which needs a service account (bind_dn) to look them up; set one or require_directory_account: false');
   logger.info({ services: [...new Set(keytab.map((e) => `${e.principal}@${e.realm}`))], realms: [...realms] }, 'Kerberos logins accepted');
@@ -77,7 +79,7 @@ export function startKerberos(config: KerberosConfig, deps: KerberosDeps): Kerbe
           }
           let client;
           try {
-            client = acceptor.accept(header);
+            client = await acceptor.accept(header);
           } catch (err) {
             if (err instanceof KerberosTokenError) throw refuse(err.message);
             throw err;

@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { normalizeSerial } from '../../../shared/tls/index.js';
 import { CredentialRefusedError } from '../errors.js';
-import type { CardNameSource, SmartCardConfig } from './config.js';
+import { CARD_KEY_USAGES, type CardKeyUsage, type CardNameSource, type SmartCardConfig } from './config.js';
 
 /** A card was refused: 401, audited as a failed login. */
 export class SmartCardRefusedError extends CredentialRefusedError {
@@ -71,4 +71,19 @@ function userName(value: string, from: CardNameSource, config: Mapping): string 
   }
   if (!USER_RE.test(name)) throw new SmartCardRefusedError(`"${name.slice(0, 64)}" (the certificate's ${from}) is not a valid user name`);
   return name;
+}
+
+/**
+ * Why the certificate may not log in by its Extended Key Usage, or undefined when it may: it must
+ * carry one of `allowed` (auth.smart_card.extended_key_usage). No extension is refused too: the
+ * same CA also issues signing and e-mail certificates, which are no login.
+ */
+export function keyUsageProblem(der: Buffer, allowed: readonly CardKeyUsage[]): string | undefined {
+  const cert = new x509.X509Certificate(new Uint8Array(der));
+  const want = allowed.map((u) => `${u} (${CARD_KEY_USAGES[u]})`).join(' or ');
+  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+  if (!eku) return `the card's certificate has no Extended Key Usage; auth.smart_card.extended_key_usage asks for ${want}`;
+  const has = eku.usages.map(String);
+  if (allowed.some((u) => has.includes(CARD_KEY_USAGES[u]))) return undefined;
+  return `the card's certificate is not for logins: its Extended Key Usage is ${has.join(', ') || 'empty'}, auth.smart_card.extended_key_usage asks for ${want}`;
 }

@@ -4,6 +4,10 @@
 import { z } from 'zod';
 import { duration, hostPort } from '../../../shared/config/index.js';
 
+/** Extended Key Usages a card may carry to log in: TLS client authentication, Microsoft's smart-card logon. */
+export const CARD_KEY_USAGES = { client_auth: '1.3.6.1.5.5.7.3.2', smart_card_logon: '1.3.6.1.4.1.311.20.2.2' } as const;
+export type CardKeyUsage = keyof typeof CARD_KEY_USAGES;
+
 export const CARD_NAME_SOURCES = ['upn', 'email', 'subject'] as const;
 export type CardNameSource = (typeof CARD_NAME_SOURCES)[number];
 
@@ -25,6 +29,12 @@ export const smartCardConfigSchema = z
     subject_attribute: z.enum(['CN', 'UID', 'emailAddress', 'serialNumber']).default('CN').describe('The subject DN attribute map_from "subject" reads.'),
     strip_domain: z.boolean().default(true).describe('ada@corp.example.com logs in as ada (UPN and e-mail).'),
     domains: z.array(domain).max(64).default([]).describe('When set, a UPN or e-mail of another domain is refused (compared case-insensitively).'),
+    extended_key_usage: z
+      .array(z.enum(Object.keys(CARD_KEY_USAGES) as [CardKeyUsage, ...CardKeyUsage[]]))
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, 'each usage at most once')
+      .default(['client_auth'])
+      .describe('The card\'s certificate must carry one of these Extended Key Usages: client_auth (TLS client authentication, 1.3.6.1.5.5.7.3.2), smart_card_logon (Microsoft smart-card logon, 1.3.6.1.4.1.311.20.2.2). A certificate without the extension, or with neither, is refused: a signing or e-mail certificate of the same CA is not a login.'),
     groups: z.array(z.string().min(1).max(256)).max(64).default([]).describe('Groups a card login holds (RBAC bindings match them), e.g. smart-card.'),
     session_ttl: duration.refine((ms) => ms >= 60_000 && ms <= 30 * 86_400_000, 'between 1m and 30d').optional().describe('How long a card session lasts; default auth.session.ttl.'),
     dashboard_url: z.string().regex(/^https:\/\/[^\s/]+$/, 'an https origin without a path, e.g. https://fleet.example.com:8443').optional().describe('Where the browser goes once logged in; default the API listener\'s port on the host the browser used.'),

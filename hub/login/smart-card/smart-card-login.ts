@@ -20,7 +20,7 @@ import { nextFromQuery, sendLoggedIn } from '../oidc/index.js';
 import type { SessionStore } from '../sessions/index.js';
 import type { AccountLookup } from '../sessions/session-revalidation.js';
 import { watchFiles } from '../../tls/index.js';
-import { cardUser, SmartCardRefusedError } from './card-user.js';
+import { cardUser, keyUsageProblem, SmartCardRefusedError } from './card-user.js';
 import { readCardTrust, type CardTrust } from './card-trust.js';
 import type { SmartCardConfig } from './config.js';
 
@@ -101,7 +101,14 @@ export class SmartCardLogin {
           return reply.header('cache-control', 'no-store').redirect(`https://${this.hostOf(request)}:${this.cardPort}${SMART_CARD_LOGIN_PATH}${next ? `?next=${encodeURIComponent(next)}` : ''}`, 302);
         }
         setAuditContext(request, { auth_method: 'smart_card', resource: 'session' });
-        const principal = this.principalOf(request);
+        let principal: Principal;
+        try {
+          principal = this.principalOf(request);
+        } catch (err) {
+          // The caller hears the reason too (it names the card, not a secret); the log keeps it for the admin.
+          if (err instanceof SmartCardRefusedError) this.logger.info({ reason: err.message, remote: request.ip, subject: this.subjectOf(request) }, 'smart-card login refused');
+          throw err;
+        }
         setAuditContext(request, { user: principal.name });
         const ttlMs = this.config.session_ttl ?? this.deps.sessionTtlMs;
         const token = await this.deps.sessions.create(principal, ttlMs);
@@ -186,14 +193,25 @@ export class SmartCardLogin {
     if (!peer || !peer.raw) throw new SmartCardRefusedError('no client certificate was presented: insert the smart card (and let the browser use it for this site)');
     // Said first: a chain of another CA can fail later checks too (the CRL), and OpenSSL names only the last.
     if (!this.issuedByTrustedCa(peer.raw)) throw new SmartCardRefusedError(REASONS.UNABLE_TO_GET_ISSUER_CERT!);
-    if (!socket.authorized) {
-      const code = String(socket.authorizationError ?? 'unknown');
+    // Checked here, not left to OpenSSL: it lets a certificate without the extension through
+    // (any purpose), and refuses a smart-card-logon-only one as not a TLS client (INVALID_PURPOSE).
+    const usage = keyUsageProblem(peer.raw, this.config.extended_key_usage);
+    if (usage) throw new SmartCardRefusedError(usage);
+    const code = String(socket.authorizationError ?? 'unknown');
+    // OpenSSL checks revocation, signatures and times after the purpose (its last error is the
+    // result), so INVALID_PURPOSE means those passed; the issuer and the usage were checked above.
+    if (!socket.authorized && code !== 'INVALID_PURPOSE') {
       throw new SmartCardRefusedError(`${REASONS[code] ?? `the card's certificate is not trusted (${code})`}`);
     }
     const user = cardUser(peer.raw, this.config);
     // OpenSSL has checked the CRL it was given; a serial listed since (reloaded between handshake and request) counts too.
     if (this.revoked(user.serial)) throw new SmartCardRefusedError(REASONS.CERT_REVOKED!);
     return { name: user.name, method: 'smart_card', role: 'user', groups: [...this.config.groups], attributes: { card_serial: user.serial } };
+  }
+
+  private subjectOf(request: FastifyRequest): string | undefined {
+    const peer = (request.raw.socket as TLSSocket).getPeerCertificate?.();
+    return peer?.raw ? new X509Certificate(peer.raw).subject.replace(/\n/g, ', ') : undefined;
   }
 
   /** The card's issuer is a CA of ca_file (which holds the intermediates too). */

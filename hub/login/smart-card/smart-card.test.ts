@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type TestPki } from '../../../test/harness/pki.js';
 import { makeSmartCardPki, type SmartCardPki } from '../../../test/harness/smart-card-pki.js';
 import { authConfigSchema } from '../config.js';
-import { cardUser, readCardTrust, smartCardConfigSchema } from './index.js';
+import { cardUser, keyUsageProblem, readCardTrust, smartCardConfigSchema } from './index.js';
 
 let cards: SmartCardPki;
 let fleet: TestPki;
@@ -40,6 +40,26 @@ describe('the user a card names', () => {
   it('refuses a fleet-CA client certificate: it names a tool, not a person', () => {
     // A SPIFFE URI is no UPN, e-mail or subject user: nothing maps.
     expect(() => cardUser(der(fleet.client.cert), { ...base, map_from: ['upn', 'email'] })).toThrow('the certificate names no user');
+  });
+});
+
+describe('the Extended Key Usage a card needs to log in', () => {
+  it('client_auth by default; smart_card_logon when configured; no extension, or another usage, is refused with the reason', async () => {
+    const both = await cards.issue('eku-both', { subject: 'CN=both', upn: 'both@corp.example' });
+    const client = await cards.issue('eku-client', { subject: 'CN=client', eku: ['1.3.6.1.5.5.7.3.2'] });
+    const logon = await cards.issue('eku-logon', { subject: 'CN=logon', eku: ['1.3.6.1.4.1.311.20.2.2'] });
+    const none = await cards.issue('eku-none', { subject: 'CN=none', eku: [] });
+    const mail = await cards.issue('eku-mail', { subject: 'CN=mail', eku: ['1.3.6.1.5.5.7.3.4'] });
+    expect(base.extended_key_usage).toEqual(['client_auth']);
+    expect(keyUsageProblem(der(both.cert), base.extended_key_usage)).toBeUndefined();
+    expect(keyUsageProblem(der(client.cert), ['client_auth'])).toBeUndefined();
+    expect(keyUsageProblem(der(logon.cert), ['client_auth'])).toBe("the card's certificate is not for logins: its Extended Key Usage is 1.3.6.1.4.1.311.20.2.2, auth.smart_card.extended_key_usage asks for client_auth (1.3.6.1.5.5.7.3.2)");
+    expect(keyUsageProblem(der(logon.cert), ['client_auth', 'smart_card_logon'])).toBeUndefined();
+    expect(keyUsageProblem(der(client.cert), ['smart_card_logon'])).toMatch(/not for logins: its Extended Key Usage is 1\.3\.6\.1\.5\.5\.7\.3\.2, .* asks for smart_card_logon \(1\.3\.6\.1\.4\.1\.311\.20\.2\.2\)$/);
+    expect(keyUsageProblem(der(none.cert), ['client_auth', 'smart_card_logon'])).toBe("the card's certificate has no Extended Key Usage; auth.smart_card.extended_key_usage asks for client_auth (1.3.6.1.5.5.7.3.2) or smart_card_logon (1.3.6.1.4.1.311.20.2.2)");
+    expect(keyUsageProblem(der(mail.cert), ['client_auth', 'smart_card_logon'])).toMatch(/its Extended Key Usage is 1\.3\.6\.1\.5\.5\.7\.3\.4,/);
+    expect(smartCardConfigSchema.safeParse({ listen: '127.0.0.1:0', ca_file: '/x', strip_domain: false, extended_key_usage: [] }).success).toBe(false);
+    expect(smartCardConfigSchema.safeParse({ listen: '127.0.0.1:0', ca_file: '/x', strip_domain: false, extended_key_usage: ['any'] }).success).toBe(false);
   });
 });
 
