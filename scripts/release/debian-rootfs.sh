@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prints the path of a minimal Debian 12 root with systemd, for booting with systemd-nspawn
-# (test/systemd-boot.test.ts starts the units there for real: systemd is not PID 1 on the
-# build machines). Made once with debootstrap from Debian's mirror and kept in the release
-# cache; the first run takes minutes. Installs debootstrap and systemd-container when missing.
+# (test/harness/booted-debian.ts boots it for test/systemd-boot.test.ts and
+# test/ansible-booted.test.ts: systemd is not PID 1 on the build machines). Made once with
+# debootstrap from Debian's mirror and kept in the release cache; the first run takes minutes.
+# Installs debootstrap and systemd-container when missing.
 #
 #   scripts/release/debian-rootfs.sh
 #

@@ -5,15 +5,19 @@
 import Module from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { VERSION } from '../../shared/version.js';
 import { loadEmbeddedProgram } from './embedded-program.js';
-import { EMBEDDED_SCRIPTS } from './embedded-script.js';
+import { AGENT_V8_FLAGS, EMBEDDED_SCRIPTS } from './embedded-script.js';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
+} else if (args[0] === 'agent') {
+  for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag); // before the agent's program compiles
+  run(EMBEDDED_SCRIPTS.agent);
 } else {
-  run(args[0] === 'agent' ? EMBEDDED_SCRIPTS.agent : EMBEDDED_SCRIPTS.cli);
+  run(EMBEDDED_SCRIPTS.cli);
 }
 
 /** Runs a program; the CLI's with Node's compile cache. */
