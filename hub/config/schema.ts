@@ -20,6 +20,7 @@ import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { redisConfigSchema } from '../replication/config.js';
 import { hubTlsConfigSchema } from '../tls/config.js';
 import { multiTenancyConfigSchema } from '../tenancy/config.js';
+import { ownershipClashes } from '../tenancy/clash.js';
 import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
 import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
@@ -107,6 +108,9 @@ const checkedHubConfig = hubConfigObject
     }
     if (c.backup?.encryption === true && !effectiveEncryption(c.encryption, c.security)?.enabled) {
       ctx.addIssue({ code: 'custom', path: ['backup', 'encryption'], message: "true uses the key provider of the hub's encryption at rest, which is off: enable encryption (or security.encryption.data_at_rest), or give backup.encryption a provider of its own (provider, file/env/vault)" });
+    }
+    for (const clash of ownershipClashes(c.multi_tenancy?.tenants ?? {}, c.region)) {
+      ctx.addIssue({ code: 'custom', path: ['multi_tenancy', 'tenants', clash.tenant, 'clusters', clash.index], message: clash.message });
     }
     // A tenant's own alert routes name the alerting section's policies and channels.
     for (const [name, tenant] of Object.entries(c.multi_tenancy?.tenants ?? {})) {
