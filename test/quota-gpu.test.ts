@@ -1,8 +1,8 @@
 // GPU quotas against the real Slurm 22.05, whose nodes have two count-only GPUs each (gres/gpu
 // TRES). Through the hub: alice's submits with --gres are admitted while the tenant's max_gpus
 // holds them and refused past it, naming the limit, usage and request (a bare `--gres=gpu` is one
-// GPU); a GPU job she sends straight to Slurm past the limit is held (policy `hold`) and released
-// when a GPU job ends. With policy `slurm` the limit is GrpTRES=gres/gpu on the association and
+// GPU; --gpus and --gpus-per-node count the same way); a GPU job she sends straight to Slurm past
+// the limit is held (policy `hold`) and released when a GPU job ends. With policy `slurm` the limit is GrpTRES=gres/gpu on the association and
 // Slurm itself keeps the excess GPU job pending.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealSlurmFleet, type RealSlurmFleet } from './harness/real-slurm-fleet.js';
@@ -38,8 +38,9 @@ async function gpuQuota(): Promise<{ value: number; usage: number; over: boolean
   return items.find((t) => t.tenant === 'science')?.limits.find((l) => l.scope === 'tenant' && l.limit === 'max_gpus');
 }
 
+/** Alice's submit through the hub; `gres` '' sends none (the job asks with gpus / gpus_per_node in `extra`). */
 const submit = (name: string, gres: string, extra: Record<string, unknown> = {}) =>
-  fleet!.call('POST', `/api/v1/jobs/${slurm.cluster}`, fleet!.tokens.alice, { wrap: 'sleep 300', account: 'research', partition: 'debug', gres, job_name: `${TAG}-${name}`, time_minutes: 5, output: '/dev/null', chdir: '/tmp', ...extra });
+  fleet!.call('POST', `/api/v1/jobs/${slurm.cluster}`, fleet!.tokens.alice, { wrap: 'sleep 300', account: 'research', partition: 'debug', ...(gres ? { gres } : {}), job_name: `${TAG}-${name}`, time_minutes: 5, output: '/dev/null', chdir: '/tmp', ...extra });
 
 beforeAll(async () => {
   assertBuilt();
@@ -124,6 +125,34 @@ describe('GPU quotas through the hub, and policy hold (real Slurm 22.05, gres/gp
     await slurmCli(slurm, 'scancel', [String(twoId)]);
     await waitFor('the direct GPU job released', async () => (await queue()).get(direct) === 'PENDING BeginTime gres:gpu:1', 30_000, 250);
     await waitFor('1 GPU in use', async () => (await gpuQuota())?.usage === 1, 30_000, 250);
+  });
+
+  it('counts --gpus (the job total) and --gpus-per-node (times the nodes) as --gres, passes them to Slurm, and refuses the excess', async () => {
+    // Start from nothing in use: only this case's jobs hold GPUs.
+    await cancelOurs();
+    await waitFor('no GPUs in use', async () => (await gpuQuota())?.usage === 0, 30_000, 250);
+
+    const total = await submit('total', '', { gpus: 1 });
+    expect(total.status, JSON.stringify(total.json)).toBe(201);
+    const totalId = Number(total.json.job_id);
+    await waitFor('the --gpus=1 job running', async () => (await queue()).get(totalId)?.startsWith('RUNNING None') === true, 30_000, 250);
+    await waitFor('1 GPU counted', async () => (await gpuQuota())?.usage === 1, 30_000, 250);
+
+    const perNode = await submit('pernode', '', { gpus_per_node: 2 });
+    expect(perNode.status, JSON.stringify(perNode.json)).toBe(201);
+    const perNodeId = Number(perNode.json.job_id);
+    // Slurm got --gpus-per-node=2: its per-node TRES is two GPUs.
+    await waitFor('the --gpus-per-node=2 job running', async () => (await queue()).get(perNodeId) === 'RUNNING None gres:gpu:2', 30_000, 250);
+    await waitFor('3 GPUs counted', async () => (await gpuQuota())?.usage === 3, 30_000, 250);
+
+    // One GPU on each of two nodes is two more: refused before Slurm, naming the limit, usage and request.
+    const wide = await submit('pernode-over', '', { gpus_per_node: 1, nodes: 2 });
+    expect(wide.status, JSON.stringify(wide.json)).toBe(409);
+    expect(wide.json).toMatchObject({ code: 'SF_QUOTA_EXCEEDED', quota: { scope: 'tenant', subject: 'science', limit: 'max_gpus', value: 3, usage: 3, reserved: 0, request: 2 } });
+    const more = await submit('total-over', '', { gpus: 1 });
+    expect(more.json).toMatchObject({ code: 'SF_QUOTA_EXCEEDED', quota: { limit: 'max_gpus', usage: 3, request: 1 } });
+
+    expect([...(await queue()).keys()].sort()).toEqual([totalId, perNodeId].sort());
   });
 });
 

@@ -48,4 +48,9 @@ describe('the slurmrestd job description', () => {
     });
     expect(restJob({ ...spec, chdir: '/tmp' }, '/home/alice', 'v0.0.40')).toMatchObject({ current_working_directory: '/tmp', environment: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/home/alice', 'FOO=bar'] });
   });
+
+  it('sends --gpus and --gpus-per-node as the strings slurmrestd reads (gpus, gpus_per_node)', () => {
+    const spec = checkSubmitSpec({ wrap: 'true', gpus: 3, gpus_per_node: 'a100:1' });
+    expect(restJob(spec, '/home/alice', 'v0.0.38')).toMatchObject({ gpus: '3', gpus_per_node: 'a100:1' });
+  });
 });

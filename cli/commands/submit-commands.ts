@@ -54,6 +54,7 @@ export function registerSubmitCommands(program: Command): void {
       .option('-N, --nodes <n>', '', int('--nodes')).option('-n, --ntasks <n>', '', int('--ntasks'))
       .option('-c, --cpus-per-task <n>', '', int('--cpus-per-task'))
       .option('--mem <size>', 'per node, e.g. 4G', memMb).option('--gres <list>', 'e.g. gpu:1')
+      .option('-G, --gpus <[type:]n>', 'GPUs for the whole job').option('--gpus-per-node <[type:]n>', 'GPUs on each node')
       .option('-t, --time <time>', 'e.g. 30, 1:00:00', minutes).option('-J, --job-name <name>').option('-a, --array <spec>')
       .option('-o, --output <path>').option('-D, --chdir <dir>', 'default: your home on the cluster')
       .option('--export <list>', 'NAME=value,... on top of a clean environment (NONE semantics)')
@@ -68,7 +69,7 @@ export function registerSubmitCommands(program: Command): void {
     const body = Object.fromEntries(
       Object.entries({
         script, wrap: opts.wrap, partition: opts.partition, account: opts.account, qos: opts.qos, nodes: opts.nodes, ntasks: opts.ntasks,
-        cpus_per_task: opts.cpusPerTask, mem_mb: opts.mem, gres: opts.gres, time_minutes: opts.time, job_name: opts.jobName, array: opts.array,
+        cpus_per_task: opts.cpusPerTask, mem_mb: opts.mem, gres: opts.gres, gpus: opts.gpus, gpus_per_node: opts.gpusPerNode, time_minutes: opts.time, job_name: opts.jobName, array: opts.array,
         output: opts.output, chdir: opts.chdir, export: exportsOf(opts.export),
       }).filter(([, v]) => v !== undefined),
     );

@@ -20,6 +20,7 @@ import { rbacConfigSchema } from '../policy/rbac/config.js';
 import { redisConfigSchema } from '../replication/config.js';
 import { hubTlsConfigSchema } from '../tls/config.js';
 import { multiTenancyConfigSchema } from '../tenancy/config.js';
+import { ownershipClashes } from '../tenancy/clash.js';
 import { historyConfigSchema } from '../history/config.js';
 import { observabilityConfigSchema } from '../metrics/config.js';
 import { httpConfigSchema, limitsConfigSchema } from '../limits/config.js';
@@ -111,6 +112,9 @@ const checkedHubConfig = hubConfigObject
     // On-call contacts are read by sso.ldap's service account (no user password to bind with).
     if (c.alerting.directory_contacts && !(c.sso?.ldap?.bind_dn && c.sso.ldap.user_base_dn)) {
       ctx.addIssue({ code: 'custom', path: ['alerting', 'directory_contacts'], message: 'reads contacts from the directory with its service account: configure sso.ldap with bind_dn and user_base_dn' });
+    }
+    for (const clash of ownershipClashes(c.multi_tenancy?.tenants ?? {}, c.region)) {
+      ctx.addIssue({ code: 'custom', path: ['multi_tenancy', 'tenants', clash.tenant, 'clusters', clash.index], message: clash.message });
     }
     // A tenant's own alert routes name the alerting section's policies and channels.
     for (const [name, tenant] of Object.entries(c.multi_tenancy?.tenants ?? {})) {

@@ -16,7 +16,7 @@ import { fleetService } from '../api/grpc/fleet-service.js';
 import { preReadGate } from '../api/grpc/pre-read-gate.js';
 import { requestIdInterceptor } from '../api/grpc/request-id.js';
 import { traceGrpcService } from '../api/grpc/call-trace.js';
-import { ConnectionLimiter, listenGrpc } from '../limits/index.js';
+import { addressList, ConnectionLimiter, listenGrpc, matches } from '../limits/index.js';
 import { WatchBudget } from '../watch/index.js';
 import { RbacReloader, type ReloadOutcome } from '../rbac-reload/index.js';
 import type { HubConfig } from '../config/index.js';
@@ -28,7 +28,7 @@ import { EtcdLeadership, registerLeaderMetrics } from '../leader/index.js';
 import { HttpsLeaderRelay } from '../alerting/index.js';
 import { QuotaBook, QuotaHistory, registerQuotaMetrics, registerQuotaRoutes } from '../quota/index.js';
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
-import { RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
+import { PeerHolds, RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
 import { createRedis, registerReplicationMetrics, type ReplicationKeys } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
@@ -180,7 +180,10 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   stack.defer('gRPC listener', () => shutdownGrpc(grpcServer));
   grpcServer.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const grpcCredentials = grpcServerCredentials(tls);
-  const fleetImpl = fleetService({ state, commands, watch, watchBudget, tracing: region.tracing, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) });
+  // A gRPC connection over its tenant's rate is held for its Retry-After, as an HTTP one is; never a trusted source's.
+  const trustedGrpc = addressList(config.http.trusted_sources);
+  const holds = tenantRate ? new PeerHolds({ exempt: (peer) => matches(trustedGrpc, peer.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '')) }) : undefined;
+  const fleetImpl = fleetService({ state, commands, watch, watchBudget, tracing: region.tracing, ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t), holds } : {}), authenticator: gate.authenticator, rbac: gate.rbac, audit, declared: Object.keys(config.clusters ?? {}), ...(replication ? { stale: () => replication.stale() } : {}) });
   grpcServer.addService(FleetServiceService, timeGrpcService(FleetServiceService, traceGrpcService(FleetServiceService, fleetImpl, region.tracing), hubMetrics.grpc));
   // Connection caps per source and in all, as on the HTTPS listener (hub/limits/grpc-listener.ts).
   const grpcBind = splitHostPort(config.listen.grpc);

@@ -10,7 +10,7 @@
 // so an array is neither counted twice (reservation and tasks) nor released before all show.
 import type { Clock } from '../../shared/clock/index.js';
 import { BadRequestError } from '../../shared/errors/index.js';
-import type { SubmitSpec } from '../../shared/submit/index.js';
+import { gpuCount, type SubmitSpec } from '../../shared/submit/index.js';
 import type { FleetState } from '../fleet/index.js';
 import { globMatch } from '../policy/index.js';
 import { arrayTaskCount, scheduleAt, UsageCounts, type Usage } from '../quota/index.js';
@@ -73,7 +73,10 @@ export function requestOf(spec: SubmitSpec): Usage {
   const tasks = spec.array ? arrayTaskCount(spec.array) : 1;
   const nodes = spec.nodes ?? 1;
   const cpus = Math.max(spec.ntasks ?? 1, nodes) * (spec.cpus_per_task ?? 1);
-  const gpus = gpusPerNode(spec.gres ?? '') * nodes;
+  // Per node: --gres plus --gpus-per-node (Slurm takes both, so both count); --gpus is the job's
+  // total. Each is a floor on what Slurm allocates, so the larger one is what is reserved.
+  const perNode = gpusPerNode(spec.gres ?? '') + gpuCount(spec.gpus_per_node);
+  const gpus = Math.max(perNode * nodes, gpuCount(spec.gpus));
   return { jobs: tasks, nodes: nodes * tasks, cpus: cpus * tasks, gpus: gpus * tasks, memory: (spec.mem_mb ?? 0) * 1024 ** 2 * nodes * tasks };
 }
 

@@ -16,6 +16,8 @@ describe('POST /api/v1/jobs/{cluster}: a refused field is named', () => {
     expect(await post({ wrap: 'true', memory: 10 })).toMatchObject({ status: 400, problem: { field: 'memory' } });
     expect(await post({ wrap: 'true', partition: 'no spaces' })).toMatchObject({ status: 400, problem: { field: 'partition', detail: expect.stringMatching(/^partition: invalid value/) } });
     expect(await post({ script: 'echo no shebang' })).toMatchObject({ status: 400, problem: { field: 'script' } });
+    expect(await post({ wrap: 'true', gpus_per_node: 'a100:' })).toMatchObject({ status: 400, problem: { field: 'gpus_per_node' } });
+    expect(await post({ wrap: 'true', gpus: 0 })).toMatchObject({ status: 400, problem: { field: 'gpus' } });
     await app.close();
   });
 });

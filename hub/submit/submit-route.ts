@@ -5,6 +5,8 @@ import { access } from '../api/rest/request-access.js';
 import type { SubmitService } from './submit-service.js';
 
 const count = { type: 'integer', minimum: 1 };
+// sbatch's --gpus / --gpus-per-node: a count, or `type:count` as a string.
+const gpuCount = { anyOf: [count, { type: 'string', pattern: '^([A-Za-z0-9_.-]{1,64}:)?[0-9]{1,7}$' }] };
 export const SUBMIT_BODY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -19,6 +21,8 @@ export const SUBMIT_BODY_SCHEMA = {
     cpus_per_task: count,
     mem_mb: count,
     gres: str,
+    gpus: gpuCount,
+    gpus_per_node: gpuCount,
     time_minutes: count,
     job_name: str,
     array: str,

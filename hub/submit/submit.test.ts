@@ -96,6 +96,30 @@ describe('the job spec', () => {
     expect(gpus('mps:100')).toBe(0);
     expect(gpus('gpu:1k')).toBe(1024);
   });
+
+  it('counts --gpus as the job total and --gpus-per-node on each node, as Slurm allocates them', () => {
+    const gpus = (more: object): number => requestOf(job(more)).gpus;
+    expect(gpus({ gpus: 3 })).toBe(3);
+    expect(gpus({ gpus: 'a100:3', nodes: 2 })).toBe(3);
+    expect(gpus({ gpus_per_node: 2 })).toBe(2);
+    expect(gpus({ gpus_per_node: 'a100:2', nodes: 3 })).toBe(6);
+    // Slurm takes --gres=gpu and --gpus-per-node together (TresPerNode=gres:gpu:1,gres:gpu:1): both count.
+    expect(gpus({ gpus_per_node: 1, gres: 'gpu:1', nodes: 2 })).toBe(4);
+    // A job total and a per-node count: each is a floor, the larger is reserved.
+    expect(gpus({ gpus: 4, gpus_per_node: 1, nodes: 2 })).toBe(4);
+    expect(gpus({ gpus: 1, gpus_per_node: 2, nodes: 2 })).toBe(4);
+    // Array tasks count one by one.
+    expect(requestOf(job({ gpus_per_node: 2, nodes: 2, array: '1-3' }))).toMatchObject({ jobs: 3, nodes: 6, gpus: 12 });
+  });
+
+  it('takes --gpus and --gpus-per-node as [type:]count, and refuses anything else naming the field', () => {
+    expect(job({ gpus: 2, gpus_per_node: 'a100:1' })).toMatchObject({ gpus: '2', gpus_per_node: 'a100:1' });
+    expect(job({ gpus: '4' }).gpus).toBe('4');
+    for (const bad of [0, -1, 1.5, '0', 'gpu', 'a100:', ':2', 'a100:2,v100:1', '2 --wrap', 2_000_000, true, {}]) {
+      expect(() => job({ gpus_per_node: bad }), JSON.stringify(bad)).toThrow(/gpus_per_node: \[type:\]count/);
+    }
+    expect(() => job({ gpus: 'x;y' })).toThrow(/^gpus: /);
+  });
 });
 
 describe('who a job may run as', () => {

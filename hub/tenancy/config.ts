@@ -1,6 +1,7 @@
 // The hub's `multi_tenancy` section: tenants (who is a member, which clusters and Slurm
 // accounts they own) and their resource limits. Refused at load, with the file, line and key,
-// when two tenants would own the same jobs or a limit is negative or absurd.
+// when a limit is negative or absurd (two tenants owning the same jobs: clash.ts, at the hub
+// config's level, where unqualified cluster globs get their region).
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { byteSize, duration } from '../../shared/config/index.js';
@@ -155,23 +156,7 @@ export const multiTenancyConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.enabled && Object.keys(c.tenants).length === 0) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'multi_tenancy is enabled but names no tenant' });
-    // A job belongs to the tenant of its (cluster, account): two tenants naming the same pair of globs would both own it.
-    const owner = new Map<string, string>();
-    for (const [name, t] of Object.entries(c.tenants)) {
-      for (const [ci, cluster] of t.clusters.entries()) {
-        for (const account of t.accounts) {
-          const key = `${cluster}\u0000${account}`;
-          const other = owner.get(key);
-          if (other !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['tenants', name, 'clusters', ci],
-              message: `cluster "${cluster}" with accounts "${account}" is already tenant ${other}'s: a job belongs to one tenant; give each tenant of a shared cluster its own accounts`,
-            });
-          } else owner.set(key, name);
-        }
-      }
-    }
+    // Two tenants owning one (cluster, account) are refused by the hub config, which knows the region (clash.ts).
     // The same glob with other limits in another tenant of a shared cluster: which one holds would depend on the order.
     for (const field of ['account_resources', 'user_resources'] as const) {
       const seen = new Map<string, { tenant: string; limits: string; clusters: string[] }>();

@@ -13,7 +13,7 @@ import { TokenBucket, type RateLimit } from './bucket.js';
 import type { SharedBuckets } from './shared-buckets.js';
 
 export class TenantRateLimitedError extends FleetError {
-  constructor(tenant: string, retryAfterMs: number) {
+  constructor(readonly tenant: string, retryAfterMs: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     super('SF_TENANT_RATE_LIMITED', `tenant ${tenant} is over its API rate limit: try again in ${seconds}s`, 429, GrpcStatus.RESOURCE_EXHAUSTED, { retry_after: seconds });
   }

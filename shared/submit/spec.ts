@@ -16,6 +16,10 @@ export interface SubmitSpec {
   /** Per node, in MiB. */
   mem_mb?: number;
   gres?: string;
+  /** --gpus: GPUs for the whole job, `[type:]count`. */
+  gpus?: string;
+  /** --gpus-per-node: `[type:]count` on each node. */
+  gpus_per_node?: string;
   /** Minutes. */
   time_minutes?: number;
   job_name?: string;
@@ -42,6 +46,22 @@ function count(v: unknown, field: string, max: number): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new BadRequestError(`${field}: must be a whole number from 1 to ${max}`, { field });
   return v;
+}
+
+const GPUS = /^(?:([A-Za-z0-9_.-]{1,64}):)?(\d{1,7})$/;
+const MAX_GPUS = 1_000_000;
+
+/** A GPU count as sbatch's --gpus / --gpus-per-node take it: `[type:]count` (a JSON number is a count). */
+function gpus(v: unknown, field: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const m = typeof v === 'number' ? (Number.isInteger(v) ? GPUS.exec(String(v)) : null) : typeof v === 'string' ? GPUS.exec(v) : null;
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > MAX_GPUS) throw new BadRequestError(`${field}: [type:]count with a count from 1 to ${MAX_GPUS}, got "${String(v).slice(0, 60)}"`, { field });
+  return m[0];
+}
+
+/** The count of a checked `[type:]count` GPU value (0 when absent). */
+export function gpuCount(v: string | undefined): number {
+  return v === undefined ? 0 : Number(GPUS.exec(v)?.[2] ?? 0);
 }
 
 function path(v: unknown, field: string): string | undefined {
@@ -76,6 +96,8 @@ export function checkSubmitSpec(input: unknown): SubmitSpec {
   set('cpus_per_task', count(o.cpus_per_task, 'cpus_per_task', 100_000));
   set('mem_mb', count(o.mem_mb, 'mem_mb', 1024 ** 3));
   set('gres', text(o.gres, 'gres', GRES));
+  set('gpus', gpus(o.gpus, 'gpus'));
+  set('gpus_per_node', gpus(o.gpus_per_node, 'gpus_per_node'));
   set('time_minutes', count(o.time_minutes, 'time_minutes', 525_600 * 10));
   // eslint-disable-next-line no-control-regex
   set('job_name', text(o.job_name, 'job_name', /^[^\u0000-\u001f]{1,200}$/));

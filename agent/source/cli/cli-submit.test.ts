@@ -14,6 +14,11 @@ describe('sbatch for the CLI source', () => {
     expect(sbatchArgs(checkSubmitSpec({ wrap: 'true', chdir: '/scratch' }), '/home/alice').slice(0, 3)).toEqual(['--parsable', '--chdir=/scratch', '--export=PATH,HOME']);
   });
 
+  it('passes --gpus and --gpus-per-node to sbatch as given', () => {
+    const args = sbatchArgs(checkSubmitSpec({ wrap: 'true', nodes: 2, gpus: 'a100:3', gpus_per_node: 2 }), '/home/alice');
+    expect(args.slice(3)).toEqual(['--nodes=2', '--gpus=a100:3', '--gpus-per-node=2']);
+  });
+
   it("gives Slurm's own words back", () => {
     expect(sbatchError('sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified\n')).toBe(
       'invalid partition specified: nope; Batch job submission failed: Invalid partition name specified',

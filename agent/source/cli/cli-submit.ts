@@ -26,6 +26,8 @@ export function sbatchArgs(spec: SubmitSpec, home: string): string[] {
   put('cpus-per-task', spec.cpus_per_task);
   put('mem', spec.mem_mb === undefined ? undefined : `${spec.mem_mb}M`);
   put('gres', spec.gres);
+  put('gpus', spec.gpus);
+  put('gpus-per-node', spec.gpus_per_node);
   put('time', spec.time_minutes);
   put('array', spec.array);
   put('output', spec.output);

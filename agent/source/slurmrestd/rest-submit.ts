@@ -27,6 +27,8 @@ export function restJob(spec: SubmitSpec, home: string, version: string): Record
   put('cpus_per_task', spec.cpus_per_task);
   put('memory_per_node', spec.mem_mb);
   put('gres', spec.gres);
+  put('gpus', spec.gpus);
+  put('gpus_per_node', spec.gpus_per_node);
   put('time_limit', spec.time_minutes);
   put('array', spec.array);
   put('standard_output', spec.output);

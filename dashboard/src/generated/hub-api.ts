@@ -2073,6 +2073,8 @@ export interface paths {
                         export?: {
                             [key: string]: string;
                         };
+                        gpus?: number | string;
+                        gpus_per_node?: number | string;
                         gres?: string;
                         job_name?: string;
                         mem_mb?: number;

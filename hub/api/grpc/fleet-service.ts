@@ -27,6 +27,8 @@ export interface FleetServiceDeps {
   watchBudget?: WatchBudget;
   /** Per-tenant API rate limits, as on REST: rejects (RESOURCE_EXHAUSTED) when the caller's tenant has no token left. */
   admitTenant?: (tenant: string) => void | Promise<void>;
+  /** Connections held after a tenant rate refusal (hub/tenant-rate/peer-holds.ts): a call waits out its connection's hold before the gate. */
+  holds?: { wait(peer: string): Promise<void>; refused(peer: string, err: unknown): void };
   /** Watch delivery spans (linked to the apply that caused them); absent or off: none. */
   tracing?: Tracing;
 }
@@ -66,10 +68,13 @@ async function gate(deps: FleetServiceDeps, rbac: Rbac, call: AnyCall, method: k
 
 function unary<Req, Res>(deps: FleetServiceDeps, rbac: Rbac, method: keyof typeof GRPC_PERMISSIONS, fn: (req: Req, visibility: Visibility) => Promise<Res> | Res) {
   return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): Promise<void> => {
+    const peer = deps.holds ? call.getPeer() : '';
     try {
+      await deps.holds?.wait(peer);
       const visibility = await gate(deps, rbac, call as unknown as AnyCall, method);
       callback(null, await fn(call.request, visibility));
     } catch (err) {
+      deps.holds?.refused(peer, err);
       const s = toGrpcStatus(err);
       callback({ code: s.code, details: s.details, name: 'FleetError', message: s.details });
     }
@@ -124,9 +129,12 @@ function fleetServiceUnaudited(deps: FleetServiceDeps): FleetServiceServer {
     }),
     watch: async (call: ServerWritableStream<WatchRequest, WatchEventMsg>) => {
       let visibility: Visibility;
+      const peer = deps.holds ? call.getPeer() : '';
       try {
+        await deps.holds?.wait(peer);
         visibility = await gate(deps, rbac, call as unknown as AnyCall, 'watch');
       } catch (err) {
+        deps.holds?.refused(peer, err);
         const s = toGrpcStatus(err);
         call.emit('error', { code: s.code, details: s.details });
         return;
