@@ -56,7 +56,7 @@ export class Hub extends GroupHub {
         etcd: { lease_ttl: '3s' },
         redis: { stale_after: '2s', compact_interval: '1s' },
         ...(options.regions ? { regions: options.regions } : {}),
-        ...options.hubConfig,
+        ...(options.hubConfig ? { sections: options.hubConfig } : {}),
       },
       // Chaos keeps its logs and audit records itself (keepForScan); a hung hub must not stall the run.
       runDir: false,
