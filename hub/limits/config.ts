@@ -45,7 +45,7 @@ export const limitsConfigSchema = z
     watch_buffer_total: byteSize.default(64 * 1024 * 1024).describe('Bytes queued for all watchers (checked every watch_stall); over it the watcher with the most queued is ended first.'),
     watch_stall: duration.default(2_000).describe('How long a watcher over watch_buffer may go without its backlog shrinking before it is ended; also how often the watch buffers are checked.'),
     watches_per_caller: z.number().int().min(1).default(8).describe('Concurrent watches per caller (user, token or certificate).'),
-    watch_replay: z.number().int().min(0).default(10_000).describe('Most events replayed to a watcher that resumes with Last-Event-ID; an older id gets a reset.'),
+    watch_replay: z.number().int().min(0).default(10_000).describe('Most events replayed to a watcher that resumes with Last-Event-ID; an older id gets a reset. The hub keeps this many events (each with its object) and no more.'),
     session_recheck: duration.default(2_000).describe('How often open watches re-check their credential and roles (revocation, logout, expiry, role changes end or narrow them).'),
     heap_growth: z
       .number()

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { FleetEvent } from '../../generated/fleet/v1/agent.js';
 import type { Delta } from '../../shared/delta/index.js';
-import type { Singleton } from '../leader/index.js';
+import type { LeaderContext, Singleton } from '../leader/index.js';
 import { sleep } from '../leader/index.js';
 import type { ReplicationKeys } from './keys.js';
 import type { RedisFence } from './redis-fence.js';
@@ -46,6 +46,7 @@ export class EventRecord {
   readonly stats = { recorded: 0, offered: 0 };
   private readonly recent = new Map<string, FleetEvent>();
   private pending: FleetEvent[] = [];
+  private leading = false;
   private wake?: () => void;
 
   constructor(
@@ -59,9 +60,16 @@ export class EventRecord {
       if (!event.id || this.recent.has(event.id)) continue;
       this.recent.set(event.id, event);
       if (this.recent.size > this.opts.keep) this.recent.delete(this.recent.keys().next().value!);
-      this.pending.push(event);
+      // Only the leader's term drains `pending`: on any other hub it would grow all its life
+      // (a term starts from `recent`, bounded, anyway).
+      if (this.leading) this.pending.push(event);
     }
     if (this.pending.length) this.wake?.();
+  }
+
+  /** Events waiting to be offered to Redis (0 while this hub does not lead). */
+  get queued(): number {
+    return this.pending.length;
   }
 
   singleton(): Singleton {
@@ -70,22 +78,32 @@ export class EventRecord {
       run: async (ctx) => {
         // A new term offers everything recent: the dedupe key decides what is new.
         this.pending = [...this.recent.values()];
-        while (!ctx.signal.aborted) {
-          if (this.pending.length === 0) {
-            await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), sleep(1_000, ctx.signal)]);
-            this.wake = undefined;
-            continue;
-          }
-          const batch = this.pending.slice(0, 200);
-          const argv: string[] = [String(batch.length), String(this.opts.seenTtlMs), String(this.opts.maxLen)];
-          for (const e of batch) argv.push(e.id, e.cluster, e.type, e.severity, e.message, e.occurred_at, JSON.stringify(e.attributes ?? {}));
-          const result = await this.deps.fence.script(ctx.token, RECORD_EVENTS, argv, [this.deps.keys.eventSeen(''), this.deps.keys.events]);
-          this.pending = this.pending.slice(batch.length);
-          this.stats.offered += batch.length;
-          this.stats.recorded += Number(result[1]);
+        this.leading = true;
+        try {
+          await this.offer(ctx);
+        } finally {
+          this.leading = false;
+          this.pending = [];
         }
       },
     };
+  }
+
+  private async offer(ctx: LeaderContext): Promise<void> {
+    while (!ctx.signal.aborted) {
+      if (this.pending.length === 0) {
+        await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), sleep(1_000, ctx.signal)]);
+        this.wake = undefined;
+        continue;
+      }
+      const batch = this.pending.slice(0, 200);
+      const argv: string[] = [String(batch.length), String(this.opts.seenTtlMs), String(this.opts.maxLen)];
+      for (const e of batch) argv.push(e.id, e.cluster, e.type, e.severity, e.message, e.occurred_at, JSON.stringify(e.attributes ?? {}));
+      const result = await this.deps.fence.script(ctx.token, RECORD_EVENTS, argv, [this.deps.keys.eventSeen(''), this.deps.keys.events]);
+      this.pending = this.pending.slice(batch.length);
+      this.stats.offered += batch.length;
+      this.stats.recorded += Number(result[1]);
+    }
   }
 
   /** The newest recorded events, newest first. */

@@ -58,6 +58,22 @@ describe('WatchFeed buffer', () => {
     const boot = feed.lastId.split('-')[0];
     expect(ids).toEqual([`${boot}-1/a:0.0>1.1.1`, `${boot}-2/a:0.0>1.1.2`, `${boot}-3/a:1.1`]);
   });
+  it('keeps no more events than a watcher can be replayed, however many go by', () => {
+    const state = new FleetState();
+    const feed = new WatchFeed(state, { replay: 20 });
+    state.apply(delta(1, [1]));
+    const old = feed.lastId;
+    // A day of a quiet fleet's churn: each event holds its whole object, so the feed must not keep more than it can replay.
+    for (let seq = 2; seq <= 2_000; seq++) state.apply(delta(seq, [seq % 50, 1_000 + seq]));
+    expect(feed.buffered).toBe(20);
+    const replayed: WatchEvent[] = [];
+    const recent = `${feed.lastId.split('/')[0].replace(/-\d+$/, '')}-${feed.lastSeq - 20}`;
+    feed.subscribe({}, recent, (e) => replayed.push(e))();
+    expect(replayed.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => feed.lastSeq - 19 + i));
+    const gone: WatchEvent[] = [];
+    feed.subscribe({}, old, (e) => gone.push(e))();
+    expect(gone.map((e) => e.type)).toEqual(['reset']);
+  });
 });
 
 describe('WatchFeed boot id', () => {

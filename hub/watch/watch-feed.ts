@@ -69,7 +69,7 @@ export interface WatchFilter {
 type Listener = (event: WatchEvent) => void;
 
 export interface WatchFeedOptions {
-  /** How many events a reconnecting watcher can catch up on (50,000 when omitted). */
+  /** How many events the feed keeps for reconnecting watchers (`replay`, or 50,000 when both are omitted). */
   capacity?: number;
   /** For the boot id of event ids; systemClock when omitted. */
   clock?: Clock;
@@ -98,7 +98,10 @@ export class WatchFeed {
   readonly resumes = { replayed: 0, reset: 0 };
 
   constructor(state: FleetState, opts: WatchFeedOptions = {}) {
-    this.capacity = opts.capacity ?? 50_000;
+    // Kept no longer than it can be replayed: each event holds the whole object, so 50,000 kept
+    // behind a replay limit of 10,000 held ~60 MB that no resume on this run could use (the
+    // soak's heap growth: the ring fills for an hour and more at a quiet fleet's pace).
+    this.capacity = Math.max(1, opts.capacity ?? opts.replay ?? 50_000);
     this.replay = opts.replay ?? this.capacity;
     this.boot = (opts.clock ?? systemClock).now().toString(36);
     // What the state held before this feed (a restart's load) is a place too: ids resume from it.
@@ -285,6 +288,11 @@ export class WatchFeed {
         deliver(filter, event, listener);
       }
     }
+  }
+
+  /** Events kept for resuming watchers (at most the capacity). */
+  get buffered(): number {
+    return this.buffer.length;
   }
 
   /** Open watchers (SSE and gRPC Watch): a metric. */

@@ -37,6 +37,8 @@ export interface FleetOptions {
   arrivalPerMin?: number;
   /** Seconds a finished job stays listed (the simulator's 300 by default). */
   minJobAgeS?: number;
+  /** More config for every hub (merged over the fleet's own sections). */
+  hubConfig?: Record<string, unknown>;
   /** More config per agent, by name. */
   agentConfig?: (name: string) => Promise<Record<string, unknown>>;
 }
@@ -54,6 +56,7 @@ export class Hub extends GroupHub {
         etcd: { lease_ttl: '3s' },
         redis: { stale_after: '2s', compact_interval: '1s' },
         ...(options.regions ? { regions: options.regions } : {}),
+        ...(options.hubConfig ? { sections: options.hubConfig } : {}),
       },
       // Chaos keeps its logs and audit records itself (keepForScan); a hung hub must not stall the run.
       runDir: false,

@@ -9,9 +9,12 @@
 // shorter than 6) their RSS and heap must end within 10% and their descriptors within +/-5 of
 // the warm-up values. The churn they live through (reconnects, standby streams, a peer hub
 // leaving and coming back) is where a leak would show.
+// --heap-snapshots-at M1,M2 (minutes) writes a V8 heap snapshot of hub-1 at those times into
+// --heap-snapshot-dir (default: the run's directory, kept): compare two with
+// `node dist/scripts/soak/heap-diff.js EARLY LATE` to see which objects grow.
 // Progress goes to stderr; stdout is the JSON report (also written to --report FILE). Exit 1
 // with the table when a bound is broken or the fleet fails.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { memory, openFds } from '../bench/lib/proc.js';
@@ -26,10 +29,12 @@ interface Options {
   restartEveryS: number;
   sampleEveryS: number;
   report?: string;
+  heapSnapshotsAt: number[];
+  heapSnapshotDir?: string;
 }
 
 function usage(why: string): never {
-  process.stderr.write(`${why}\nusage: npm run soak -- [--minutes N] [--warmup M] [--restart-every S] [--sample-every S] [--report FILE]\n`);
+  process.stderr.write(`${why}\nusage: npm run soak -- [--minutes N] [--warmup M] [--restart-every S] [--sample-every S] [--report FILE] [--heap-snapshots-at M1,M2 [--heap-snapshot-dir DIR]]\n`);
   process.exit(2);
 }
 
@@ -44,12 +49,14 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--restart-every') o.restartEveryS = num();
     else if (arg === '--sample-every') o.sampleEveryS = num();
     else if (arg === '--report') o.report = path.resolve(raw);
+    else if (arg === '--heap-snapshots-at') o.heapSnapshotsAt = raw.split(',').map((m) => (/^\d+(\.\d+)?$/.test(m) ? Number(m) : usage(`${arg}: not a list of minutes: ${raw}`)));
+    else if (arg === '--heap-snapshot-dir') o.heapSnapshotDir = path.resolve(raw);
     else usage(`unknown argument ${arg}`);
   }
   const minutes = o.minutes ?? 10;
   const warmupMinutes = o.warmupMinutes ?? Math.min(5, minutes - 1);
   if (warmupMinutes >= minutes) usage(`--warmup (${warmupMinutes} min) must be shorter than --minutes (${minutes})`);
-  return { minutes, warmupMinutes, restartEveryS: o.restartEveryS ?? 45, sampleEveryS: o.sampleEveryS ?? 10, report: o.report };
+  return { minutes, warmupMinutes, restartEveryS: o.restartEveryS ?? 45, sampleEveryS: o.sampleEveryS ?? 10, report: o.report, heapSnapshotsAt: o.heapSnapshotsAt ?? [], heapSnapshotDir: o.heapSnapshotDir };
 }
 
 /** One process's figures now; `metrics` is its /metrics text (undefined when it did not answer). */
@@ -75,6 +82,13 @@ async function agentMetrics(port: number): Promise<string | undefined> {
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(path.join(tmpdir(), 'sfleet-soak-'));
+  // Every sfleet child inherits process.env: a hub then writes a snapshot when sent SIGUSR2.
+  const snapDir = o.heapSnapshotsAt.length ? (o.heapSnapshotDir ?? mkdtempSync(path.join(tmpdir(), 'sfleet-soak-heap-'))) : undefined;
+  if (snapDir) {
+    mkdirSync(snapDir, { recursive: true });
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}`.trim();
+  }
+  const snapsDue = [...o.heapSnapshotsAt].sort((a, b) => a - b);
   const services = await HaServices.at('soak');
   const observePorts = new Map<string, number>();
   // Steady churn: the simulator's own arrivals are long jobs that pile up (its state, and every
@@ -87,6 +101,10 @@ async function main(): Promise<number> {
     minJobAgeS: 60,
     // A soak runs for long on machines that do other work: a slow start is not its finding.
     readyTimeoutMs: 120_000,
+    // The watch feed keeps the newest limits.watch_replay events, each with its object: at the
+    // soak's ~8 events/s the default 10,000 fills for ~20 minutes, growth the bounds cannot tell
+    // from a leak. 2,000 fills within the warm-up, so what grows after it is not that ring.
+    hubConfig: { limits: { watch_replay: 2_000 } },
     agentConfig: async (name) => {
       const port = await freePort();
       observePorts.set(name, port);
@@ -150,6 +168,11 @@ async function main(): Promise<number> {
         (series[j.name] ??= []).push(sampleOf(t, pid, metrics, j.hub ? 'sfleet_hub_' : 'sfleet_agent_'));
       }
       jobs.push({ t, jobs: fleet.engine.jobCount });
+      if (snapsDue.length && t >= snapsDue[0] * 60 && hub1.alive) {
+        snapsDue.shift();
+        process.kill(hub1.pid, 'SIGUSR2');
+        log(`heap snapshot of hub-1 (pid ${hub1.pid}) at t=${t}s into ${snapDir}`);
+      }
       // A restart runs beside the sampling (a hub takes seconds to be ready on a busy machine).
       if (Date.now() >= nextRestart && !restarting) {
         const r = turns[turn++ % turns.length];
