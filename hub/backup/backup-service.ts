@@ -20,7 +20,8 @@ import type { BackupConfig } from './config.js';
 import { openDestination, type Destination } from './destinations.js';
 import { BackupFailedError, BackupNotFoundError } from './errors.js';
 import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, type Manifest } from './manifest.js';
-import { completeBackups, openAll, readManifest, writeRestore } from './restore.js';
+import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
+import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
 import { takeSnapshot, type SnapshotSources } from './snapshot.js';
 
 export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
@@ -36,6 +37,8 @@ export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
   env?: NodeJS.ProcessEnv;
   /** The HMAC key of a keyed audit chain, for verify --deep. */
   auditKey?: Buffer;
+  /** A hub group: its members, asked for their audit chains (group-parts.ts). */
+  group?: GroupPartsDeps;
 }
 
 export interface DestinationOutcome {
@@ -87,7 +90,8 @@ export class BackupService {
     const id = newBackupId(now);
     const created_at = new Date(now).toISOString();
     const exclude = [...(this.deps.exclude ?? []), ...this.config.destinations.flatMap((d) => (d.type === 'local' ? [d.path] : []))];
-    const objects = await takeSnapshot({ ...this.deps, exclude });
+    const group = this.deps.group;
+    const objects = await takeSnapshot({ ...this.deps, exclude, ...(group ? { peerAudits: () => fetchPeerAudits(group) } : {}) });
     const writer = await ManifestWriter.start(id, this.deps.provider);
     const stored = objects.map((o) => writer.add(o.name, o.kind, o.data, o.purpose));
     const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
@@ -115,6 +119,12 @@ export class BackupService {
       }
       return { destination: dest.name, ok: false, error: (err as Error).message };
     }
+  }
+
+  /** This hub's audit chain, for the group backup another member takes (the caller checked: a member's hub certificate). */
+  async auditPart(caller: { role: string; name: string } | undefined): Promise<AuditPart> {
+    await checkPeer(caller, this.deps.group?.members);
+    return localAuditPart(this.deps.hubId, this.deps.auditDir ?? join(this.deps.dataDir, 'audit'), this.deps.atRest);
   }
 
   /** The complete backups of every destination (manifests only: no key needed). */
@@ -238,11 +248,20 @@ export async function verifyIn(dest: Destination, id: string | undefined, provid
     const scratch = mkdtempSync(join(tmpdir(), 'sfleet-verify-'));
     try {
       // Sealed stores are opened by openAll already; the scratch copy needs no key of its own.
+      // Every hub's chain of a group backup is restored and verified on its own.
       const plain = objects.filter((o) => o.kind !== 'records');
-      writeRestore(plain, manifest, { dataDir: join(scratch, 'data'), atRest: AtRest.plaintext() });
-      const chain = verifyChain(new NodeAuditFiles(join(scratch, 'data', 'audit')), opts.auditKey ? { key: opts.auditKey } : {});
-      const audit_chain = { ok: chain.ok, records: chain.records, ...(chain.ok ? {} : { reason: `${chain.file ?? ''}${chain.line ? ` line ${chain.line}` : ''}: ${chain.reason}` }) };
-      return { destination: dest.name, id: manifest.id, ok: chain.ok, objects: objects.length, audit_chain, ...(chain.ok ? {} : { error: `the audit chain of the restored copy is broken: ${audit_chain.reason}` }) };
+      let records = 0;
+      for (const hub of hubsOf(manifest)) {
+        const dataDir = join(scratch, hub, 'data');
+        writeRestore(plain, manifest, { dataDir, atRest: AtRest.plaintext(), hubId: hub });
+        const chain = verifyChain(new NodeAuditFiles(join(dataDir, 'audit')), opts.auditKey ? { key: opts.auditKey } : {});
+        records += chain.records;
+        if (!chain.ok) {
+          const reason = `hub ${hub}: ${chain.file ?? ''}${chain.line ? ` line ${chain.line}` : ''}: ${chain.reason}`;
+          return { destination: dest.name, id: manifest.id, ok: false, objects: objects.length, audit_chain: { ok: false, records, reason }, error: `the audit chain of the restored copy is broken: ${reason}` };
+        }
+      }
+      return { destination: dest.name, id: manifest.id, ok: true, objects: objects.length, audit_chain: { ok: true, records } };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

@@ -21,10 +21,12 @@ export type ObjectKind =
   /** A sealed file of the data directory, opened: its records (framed), to be sealed again under the restoring hub's key. */
   | 'records'
   /** A hub group's durable etcd keys (etcd-state.ts): JSON, sealed values opened, sealed again on restore. */
-  | 'etcd';
+  | 'etcd'
+  /** A hub group's durable Redis keys (redis-state.ts): JSON. */
+  | 'redis';
 
 export interface ManifestObject {
-  /** Where it goes back: "data/<path in data_dir>", "audit/<path in the audit dir>", "config/hub.yaml". */
+  /** Where it goes back: "data/<path in data_dir>", "audit/<path in the audit dir>", "config/hub.yaml", "hubs/<hub_id>/audit/<path>" (another hub's chain). */
   name: string;
   kind: ObjectKind;
   /** records: the purpose it was sealed for (bound into the restored file). */

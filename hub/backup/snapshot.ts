@@ -7,13 +7,15 @@
 //
 // Sealed files (encryption at rest) are opened and kept as their records: a restore seals them
 // again under the restoring hub's key, so a backup does not need the old keyring, only the
-// backup key. In a hub group the region's durable etcd keys come along (etcd-state.ts). Never in a backup: the keyring, temporary and set-aside files, export scratch
+// backup key. In a hub group the region's durable etcd and Redis keys and the other hubs' audit
+// chains come along (etcd-state.ts, redis-state.ts, group-parts.ts). Never in a backup: the keyring, temporary and set-aside files, export scratch
 // files, and a local backup destination that lies inside the data directory.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parsePrefix, PREFIX_BYTES, type AtRest } from '../../shared/crypto/index.js';
 import { frame, isSealed, readRecords } from '../../shared/record-log/index.js';
 import { ETCD_STATE_OBJECT } from './etcd-state.js';
+import { REDIS_STATE_OBJECT } from './redis-state.js';
 import type { ObjectKind } from './manifest.js';
 
 export interface SnapshotObject {
@@ -36,6 +38,10 @@ export interface SnapshotSources {
   betweenHistoryWrites?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** A hub group: the region's durable etcd keys (etcd-state.ts), taken with the files. */
   etcdState?: () => Promise<Buffer>;
+  /** A hub group with Redis: the region's durable Redis keys (redis-state.ts). */
+  redisState?: () => Promise<Buffer>;
+  /** A hub group: the audit chains of the other hubs, named hubs/<hub_id>/audit/... (group-parts.ts). */
+  peerAudits?: () => Promise<SnapshotObject[]>;
 }
 
 const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
@@ -51,12 +57,14 @@ export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject
     for (const path of walk(dataDir, excluded)) out.push(...take(src.atRest, `data/${relative(dataDir, path).split(sep).join('/')}`, path));
     if (audit && !insideData(audit)) for (const path of walk(audit, excluded)) out.push(...take(src.atRest, `audit/${relative(audit, path).split(sep).join('/')}`, path));
     if (src.etcdState) out.push({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: await src.etcdState() });
+    if (src.redisState) out.push({ name: REDIS_STATE_OBJECT, kind: 'redis', data: await src.redisState() });
+    if (src.peerAudits) out.push(...(await src.peerAudits()));
     return out;
   };
   return src.betweenHistoryWrites ? src.betweenHistoryWrites(read) : read();
 }
 
-function walk(root: string, excluded: string[]): string[] {
+export function walk(root: string, excluded: string[]): string[] {
   const out: string[] = [];
   const visit = (dir: string): void => {
     let entries;
@@ -77,7 +85,7 @@ function walk(root: string, excluded: string[]): string[] {
   return out;
 }
 
-function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
+export function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
   let data: Buffer;
   try {
     data = readFileSync(path);
