@@ -93,11 +93,22 @@ export class BackupService {
     const group = this.deps.group;
     const objects = await takeSnapshot({ ...this.deps, exclude, ...(group ? { peerAudits: () => fetchPeerAudits(group) } : {}) });
     const writer = await ManifestWriter.start(id, this.deps.provider);
-    const stored = objects.map((o) => writer.add(o.name, o.kind, o.data, o.purpose));
+    // One object sealed at a time, written to every destination still going, then let go: the
+    // sealed copy of the whole backup is never held (the snapshot's plaintext still is).
+    const errors = new Map<Destination, string>();
+    let bytes = 0;
+    for (const [i, o] of objects.entries()) {
+      const sealed = writer.add(o.name, o.kind, o.data, o.purpose);
+      o.data = Buffer.alloc(0);
+      bytes += sealed.length;
+      await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(objectKey(id, i), sealed).catch((err: Error) => void errors.set(d, err.message))));
+    }
     const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
     const body = Buffer.from(JSON.stringify(manifest, null, 1));
-    const destinations = await Promise.all(this.destinations.map((d) => this.writeTo(d, manifest, stored, body)));
-    const run: BackupRun = { id, created_at, objects: objects.length, bytes: stored.reduce((n, b) => n + b.length, 0), destinations };
+    // The manifest last, and only where every object arrived: it is what makes the backup exist.
+    await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(manifestKey(id), body).catch((err: Error) => void errors.set(d, err.message))));
+    const destinations = await Promise.all(this.destinations.map((d) => this.outcome(d, id, errors.get(d))));
+    const run: BackupRun = { id, created_at, objects: objects.length, bytes, destinations };
     const failed = destinations.filter((d) => !d.ok);
     this.deps.logger[failed.length ? 'error' : 'info']({ id, objects: run.objects, bytes: run.bytes, failed: failed.map((f) => f.error) }, failed.length ? 'backup failed' : 'backup written');
     if (failed.length) throw new BackupFailedError(`backup ${id} failed on ${failed.length} of ${destinations.length} destination(s): ${failed.map((f) => f.error).join('; ')}`);
@@ -105,20 +116,15 @@ export class BackupService {
     return run;
   }
 
-  private async writeTo(dest: Destination, manifest: Manifest, stored: Buffer[], body: Buffer): Promise<DestinationOutcome> {
+  private async outcome(dest: Destination, id: string, error: string | undefined): Promise<DestinationOutcome> {
+    if (error === undefined) return { destination: dest.name, ok: true };
+    // Nothing half-written stays: without its manifest it would not count, but it takes space.
     try {
-      for (const [i, data] of stored.entries()) await dest.put(objectKey(manifest.id, i), data);
-      await dest.put(manifestKey(manifest.id), body);
-      return { destination: dest.name, ok: true };
-    } catch (err) {
-      // Nothing half-written stays: without its manifest it would not count, but it takes space.
-      try {
-        await dest.remove(await dest.list(`${manifest.id}/`));
-      } catch {
-        // Unreachable: a later prune removes it (incomplete runs older than a day).
-      }
-      return { destination: dest.name, ok: false, error: (err as Error).message };
+      await dest.remove(await dest.list(`${id}/`));
+    } catch {
+      // Unreachable: a later prune removes it (incomplete runs older than a day).
     }
+    return { destination: dest.name, ok: false, error };
   }
 
   /** This hub's audit chain, for the group backup another member takes (the caller checked: a member's hub certificate). */
