@@ -7,7 +7,7 @@
 // half-written backup is never listed or restored anyway. Retention prunes by age on each
 // destination after a run, manifest first (so a backup being pruned stops existing at once),
 // and always keeps the newest complete backup.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cron } from 'croner';
@@ -22,7 +22,7 @@ import { BackupFailedError, BackupNotFoundError } from './errors.js';
 import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, type Manifest } from './manifest.js';
 import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
-import { takeSnapshot, type SnapshotSources } from './snapshot.js';
+import { takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
 
 export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
   hubId: string;
@@ -97,11 +97,19 @@ export class BackupService {
     // sealed copy of the whole backup is never held (the snapshot's plaintext still is).
     const errors = new Map<Destination, string>();
     let bytes = 0;
-    for (const [i, o] of objects.entries()) {
-      const sealed = writer.add(o.name, o.kind, o.data, o.purpose);
-      o.data = Buffer.alloc(0);
-      bytes += sealed.length;
-      await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(objectKey(id, i), sealed).catch((err: Error) => void errors.set(d, err.message))));
+    try {
+      for (const [i, o] of objects.entries()) {
+        if (o.fd !== undefined) {
+          bytes += await this.stream(writer, objectKey(id, i), o, errors);
+          continue;
+        }
+        const sealed = writer.add(o.name, o.kind, o.data, o.purpose);
+        o.data = Buffer.alloc(0);
+        bytes += sealed.length;
+        await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(objectKey(id, i), sealed).catch((err: Error) => void errors.set(d, err.message))));
+      }
+    } finally {
+      for (const o of objects) if (o.fd !== undefined) closeQuietly(o.fd);
     }
     const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
     const body = Buffer.from(JSON.stringify(manifest, null, 1));
@@ -114,6 +122,22 @@ export class BackupService {
     if (failed.length) throw new BackupFailedError(`backup ${id} failed on ${failed.length} of ${destinations.length} destination(s): ${failed.map((f) => f.error).join('; ')}`);
     await this.prune();
     return run;
+  }
+
+  /** A large file streamed from its descriptor: sealed chunk by chunk, each chunk to every destination still going. */
+  private async stream(writer: ManifestWriter, key: string, o: SnapshotObject, errors: Map<Destination, string>): Promise<number> {
+    const writers = new Map(this.destinations.filter((d) => !errors.has(d)).map((d) => [d, d.openWrite(key)] as const));
+    const fail = (d: Destination, err: Error): void => {
+      errors.set(d, err.message);
+      void writers.get(d)!.abort();
+      writers.delete(d);
+    };
+    const chunks = createReadStream('', { fd: o.fd!, start: 0, end: Math.max(0, o.size! - 1), autoClose: false, highWaterMark: 1024 * 1024 });
+    const stored = await writer.addStream(o.name, o.kind, o.size ? chunks : emptyChunks(), async (chunk) => {
+      await Promise.all([...writers].map(([d, w]) => w.write(chunk).catch((err: Error) => fail(d, err))));
+    });
+    await Promise.all([...writers].map(([d, w]) => w.close().catch((err: Error) => fail(d, err))));
+    return stored;
   }
 
   private async outcome(dest: Destination, id: string, error: string | undefined): Promise<DestinationOutcome> {
@@ -241,6 +265,16 @@ function idTime(id: string): number | undefined {
 }
 
 /** verify of one backup in one destination (also used by the offline CLI). */
+async function* emptyChunks(): AsyncIterable<Buffer> {}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closed already.
+  }
+}
+
 export async function verifyIn(dest: Destination, id: string | undefined, provider: KeyProvider, opts: { deep?: boolean; auditKey?: Buffer } = {}): Promise<VerifyOutcome> {
   let manifest: Manifest;
   try {

@@ -14,6 +14,15 @@ export interface Destination {
   /** Keys under `prefix` (every key when empty). */
   list(prefix: string): Promise<string[]>;
   remove(keys: string[]): Promise<void>;
+  /** Writes one object from chunks (a streamed object): it exists only once close() resolves. */
+  openWrite(key: string): ObjectWriter;
+}
+
+export interface ObjectWriter {
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<void>;
+  /** Drops what was written (best effort). */
+  abort(): Promise<void>;
 }
 
 export function openDestination(config: DestinationConfig, env: NodeJS.ProcessEnv = process.env): Destination {
@@ -94,6 +103,30 @@ export class LocalDestination implements Destination {
     }
   }
 
+  openWrite(key: string): ObjectWriter {
+    const path = this.path(key);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.partial`;
+    const fd = openSync(tmp, 'w', 0o600);
+    let open = true;
+    const shut = (): void => {
+      if (open) closeSync(fd);
+      open = false;
+    };
+    return {
+      write: async (chunk) => void writeSync(fd, chunk),
+      close: async () => {
+        fsyncSync(fd);
+        shut();
+        renameSync(tmp, path);
+      },
+      abort: async () => {
+        shut();
+        rmSync(tmp, { force: true });
+      },
+    };
+  }
+
   private path(key: string): string {
     if (key.split('/').some((part) => part === '' || part === '.' || part === '..')) throw new Error(`bad object key "${key}"`);
     return join(this.root, ...key.split('/'));
@@ -141,6 +174,43 @@ export class S3Destination implements Destination {
   async put(key: string, body: Buffer): Promise<void> {
     if (body.length > this.partSize) return this.putInParts(key, body);
     await this.call(`put ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentLength: body.length })));
+  }
+
+  /** A streamed object: chunks gathered up to part_size, each full part uploaded at once (multipart). */
+  openWrite(key: string): ObjectWriter {
+    const Key = this.prefix + key;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    const flush = async (): Promise<void> => {
+      const body = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      if (uploadId === undefined) uploadId = (await this.call(`put ${key}: start a multipart upload`, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key })))).UploadId!;
+      const n = parts.length + 1;
+      const out = await this.call(`put ${key}: part ${n}`, () => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length })));
+      parts.push({ ETag: out.ETag!, PartNumber: n });
+    };
+    return {
+      write: async (chunk) => {
+        for (let at = 0; at < chunk.length; ) {
+          const take = Math.min(chunk.length - at, this.partSize - pendingBytes);
+          pending.push(chunk.subarray(at, at + take));
+          pendingBytes += take;
+          at += take;
+          if (pendingBytes >= this.partSize) await flush();
+        }
+      },
+      close: async () => {
+        if (uploadId === undefined) return this.put(key, Buffer.concat(pending));
+        if (pendingBytes) await flush();
+        await this.call(`put ${key}: complete the multipart upload`, () => this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
+      },
+      abort: async () => {
+        if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })).catch(() => undefined);
+      },
+    };
   }
 
   /**

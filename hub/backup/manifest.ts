@@ -113,6 +113,35 @@ export class ManifestWriter {
     return stored;
   }
 
+  /**
+   * Seals one object read as chunks (a large file streamed from disk), handing each sealed chunk
+   * to `out` as it is made: the object is never whole in memory. Same format as add().
+   */
+  async addStream(name: string, kind: ObjectKind, chunks: AsyncIterable<Buffer>, out: (sealed: Buffer) => Promise<void>, purpose?: string): Promise<number> {
+    const nonce = randomBytes(NONCE);
+    const cipher = createCipheriv('aes-256-gcm', this.dek, nonce);
+    cipher.setAAD(aad(this.id, name));
+    const plainHash = createHash('sha256');
+    const storedHash = createHash('sha256');
+    let size = 0;
+    let stored = 0;
+    const emit = async (b: Buffer): Promise<void> => {
+      if (!b.length) return;
+      storedHash.update(b);
+      stored += b.length;
+      await out(b);
+    };
+    await emit(nonce);
+    for await (const c of chunks) {
+      plainHash.update(c);
+      size += c.length;
+      await emit(cipher.update(c));
+    }
+    await emit(Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+    this.objects.push({ name, kind, ...(purpose ? { purpose } : {}), size, sha256: plainHash.digest('hex'), stored_size: stored, stored_sha256: storedHash.digest('hex') });
+    return stored;
+  }
+
   finish(meta: { created_at: string; hub_id: string; region: string }): Manifest {
     const body: Omit<Manifest, 'auth'> = { format: FORMAT, id: this.id, ...meta, key: this.key, objects: this.objects };
     return { ...body, auth: seal(this.dek, aad(this.id, 'manifest'), Buffer.from(sha256(canonical(body)), 'hex')).toString('base64') };

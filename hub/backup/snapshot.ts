@@ -10,7 +10,7 @@
 // backup key. In a hub group the region's durable etcd and Redis keys and the other hubs' audit
 // chains come along (etcd-state.ts, redis-state.ts, group-parts.ts). Never in a backup: the keyring, temporary and set-aside files, export scratch
 // files, and a local backup destination that lies inside the data directory.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parsePrefix, PREFIX_BYTES, type AtRest } from '../../shared/crypto/index.js';
 import { frame, isSealed, readRecords } from '../../shared/record-log/index.js';
@@ -23,7 +23,14 @@ export interface SnapshotObject {
   kind: ObjectKind;
   purpose?: string;
   data: Buffer;
+  /** A large plain file, opened while the snapshot was taken and streamed from this descriptor later (data is empty). */
+  fd?: number;
+  /** The size of the fd's file when it was opened: what is streamed (a log appended since is cut there). */
+  size?: number;
 }
+
+/** Plain files larger than this are streamed from disk (an open descriptor keeps the state read), not read whole. */
+export const STREAM_OVER = 1024 * 1024;
 
 export interface SnapshotSources {
   dataDir: string;
@@ -86,6 +93,8 @@ export function walk(root: string, excluded: string[]): string[] {
 }
 
 export function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
+  const streamed = openLarge(name, path);
+  if (streamed) return [streamed];
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -107,4 +116,26 @@ export function take(atRest: AtRest, name: string, path: string): SnapshotObject
   const file = sealing.open(path, data);
   const { records } = readRecords(data, PREFIX_BYTES);
   return [{ name, kind: 'records', purpose, data: frame(records.map((r, i) => file.open(r, i))) }];
+}
+
+/**
+ * A large plain file (history Parquet, WAL) as an open descriptor: a store that replaces the file
+ * by rename leaves this descriptor on the state read now, so streaming it later is consistent.
+ */
+function openLarge(name: string, path: string): SnapshotObject | undefined {
+  if (/(^|\/)audit\//.test(name)) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const head = Buffer.alloc(Math.min(PREFIX_BYTES, 64));
+  const size = fstatSync(fd).size;
+  if (size <= STREAM_OVER || (readSync(fd, head, 0, head.length, 0), isSealed(head))) {
+    closeSync(fd);
+    return undefined;
+  }
+  return { name, kind: 'file', data: Buffer.alloc(0), fd, size };
 }
