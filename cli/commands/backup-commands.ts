@@ -82,11 +82,17 @@ export function registerBackupCommands(program: Command): void {
       const objects = await openAll(dest, manifest, provider);
       // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
       const atRest = await AtRest.create(encryption, { createKeyring: true });
-      const etcdObject = objects.find((o) => o.kind === 'etcd');
-      let etcdNote = '';
+      // A group backup: the hub that took it restores the data directory and the group's etcd and
+      // Redis state; every other hub of the group only its own audit chain.
+      const own = config.hub_id === manifest.hub_id;
+      const etcdObject = own ? objects.find((o) => o.kind === 'etcd') : undefined;
+      const redisObject = own ? objects.find((o) => o.kind === 'redis') : undefined;
+      let etcdNote = own ? '' : `; only the audit chain of hub ${config.hub_id} (the group's data and etcd/Redis state come back with hub ${manifest.hub_id}'s restore)`;
       if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
       else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
-      const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force });
+      if (redisObject && config.redis) etcdNote += `; ${await restoreRedisState(config.redis, config.region, redisObject.data, `backup ${manifest.id}`, !!opts.force)} into Redis`;
+      else if (redisObject) process.stderr.write(`backup ${manifest.id} holds the Redis state of a hub group (alerting and quota documents, fleet events); this config has no redis section, so it is not restored\n`);
+      const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force, hubId: config.hub_id });
       process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
     });
 }
@@ -101,6 +107,20 @@ async function restoreEtcdState(etcdConfig: NonNullable<import('../../hub/config
     return await writeEtcdState(etcd, etcdConfig.prefix, region, atRest, state, { force });
   } finally {
     etcd.close();
+  }
+}
+
+/** Writes a backup's Redis state (leader documents, fleet events) into the restoring group's Redis; answers what was written. */
+async function restoreRedisState(redisConfig: NonNullable<import('../../hub/config/index.js').HubConfig['redis']>, region: string, data: Buffer, where: string, force: boolean): Promise<string> {
+  const { createRedis, replicationKeys } = await import('../../hub/replication/index.js');
+  const { parseRedisState, writeRedisState } = await import('../../hub/backup/index.js');
+  const state = parseRedisState(data, where);
+  const redis = createRedis(redisConfig, { name: 'restore', offlineQueue: true });
+  try {
+    const n = await writeRedisState(redis, replicationKeys(redisConfig.key_prefix, region), region, state, { force });
+    return `${n.documents} documents and ${n.events} events`;
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -7,7 +7,7 @@
 // half-written backup is never listed or restored anyway. Retention prunes by age on each
 // destination after a run, manifest first (so a backup being pruned stops existing at once),
 // and always keeps the newest complete backup.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cron } from 'croner';
@@ -20,8 +20,9 @@ import type { BackupConfig } from './config.js';
 import { openDestination, type Destination } from './destinations.js';
 import { BackupFailedError, BackupNotFoundError } from './errors.js';
 import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, type Manifest } from './manifest.js';
-import { completeBackups, openAll, readManifest, writeRestore } from './restore.js';
-import { takeSnapshot, type SnapshotSources } from './snapshot.js';
+import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
+import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
+import { takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
 
 export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
   hubId: string;
@@ -36,6 +37,8 @@ export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
   env?: NodeJS.ProcessEnv;
   /** The HMAC key of a keyed audit chain, for verify --deep. */
   auditKey?: Buffer;
+  /** A hub group: its members, asked for their audit chains (group-parts.ts). */
+  group?: GroupPartsDeps;
 }
 
 export interface DestinationOutcome {
@@ -87,13 +90,33 @@ export class BackupService {
     const id = newBackupId(now);
     const created_at = new Date(now).toISOString();
     const exclude = [...(this.deps.exclude ?? []), ...this.config.destinations.flatMap((d) => (d.type === 'local' ? [d.path] : []))];
-    const objects = await takeSnapshot({ ...this.deps, exclude });
+    const group = this.deps.group;
+    const objects = await takeSnapshot({ ...this.deps, exclude, ...(group ? { peerAudits: () => fetchPeerAudits(group) } : {}) });
     const writer = await ManifestWriter.start(id, this.deps.provider);
-    const stored = objects.map((o) => writer.add(o.name, o.kind, o.data, o.purpose));
+    // One object sealed at a time, written to every destination still going, then let go: the
+    // sealed copy of the whole backup is never held (the snapshot's plaintext still is).
+    const errors = new Map<Destination, string>();
+    let bytes = 0;
+    try {
+      for (const [i, o] of objects.entries()) {
+        if (o.fd !== undefined) {
+          bytes += await this.stream(writer, objectKey(id, i), o, errors);
+          continue;
+        }
+        const sealed = writer.add(o.name, o.kind, o.data, o.purpose);
+        o.data = Buffer.alloc(0);
+        bytes += sealed.length;
+        await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(objectKey(id, i), sealed).catch((err: Error) => void errors.set(d, err.message))));
+      }
+    } finally {
+      for (const o of objects) if (o.fd !== undefined) closeQuietly(o.fd);
+    }
     const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
     const body = Buffer.from(JSON.stringify(manifest, null, 1));
-    const destinations = await Promise.all(this.destinations.map((d) => this.writeTo(d, manifest, stored, body)));
-    const run: BackupRun = { id, created_at, objects: objects.length, bytes: stored.reduce((n, b) => n + b.length, 0), destinations };
+    // The manifest last, and only where every object arrived: it is what makes the backup exist.
+    await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(manifestKey(id), body).catch((err: Error) => void errors.set(d, err.message))));
+    const destinations = await Promise.all(this.destinations.map((d) => this.outcome(d, id, errors.get(d))));
+    const run: BackupRun = { id, created_at, objects: objects.length, bytes, destinations };
     const failed = destinations.filter((d) => !d.ok);
     this.deps.logger[failed.length ? 'error' : 'info']({ id, objects: run.objects, bytes: run.bytes, failed: failed.map((f) => f.error) }, failed.length ? 'backup failed' : 'backup written');
     if (failed.length) throw new BackupFailedError(`backup ${id} failed on ${failed.length} of ${destinations.length} destination(s): ${failed.map((f) => f.error).join('; ')}`);
@@ -101,20 +124,37 @@ export class BackupService {
     return run;
   }
 
-  private async writeTo(dest: Destination, manifest: Manifest, stored: Buffer[], body: Buffer): Promise<DestinationOutcome> {
+  /** A large file streamed from its descriptor: sealed chunk by chunk, each chunk to every destination still going. */
+  private async stream(writer: ManifestWriter, key: string, o: SnapshotObject, errors: Map<Destination, string>): Promise<number> {
+    const writers = new Map(this.destinations.filter((d) => !errors.has(d)).map((d) => [d, d.openWrite(key)] as const));
+    const fail = (d: Destination, err: Error): void => {
+      errors.set(d, err.message);
+      void writers.get(d)!.abort();
+      writers.delete(d);
+    };
+    const chunks = createReadStream('', { fd: o.fd!, start: 0, end: Math.max(0, o.size! - 1), autoClose: false, highWaterMark: 1024 * 1024 });
+    const stored = await writer.addStream(o.name, o.kind, o.size ? chunks : emptyChunks(), async (chunk) => {
+      await Promise.all([...writers].map(([d, w]) => w.write(chunk).catch((err: Error) => fail(d, err))));
+    });
+    await Promise.all([...writers].map(([d, w]) => w.close().catch((err: Error) => fail(d, err))));
+    return stored;
+  }
+
+  private async outcome(dest: Destination, id: string, error: string | undefined): Promise<DestinationOutcome> {
+    if (error === undefined) return { destination: dest.name, ok: true };
+    // Nothing half-written stays: without its manifest it would not count, but it takes space.
     try {
-      for (const [i, data] of stored.entries()) await dest.put(objectKey(manifest.id, i), data);
-      await dest.put(manifestKey(manifest.id), body);
-      return { destination: dest.name, ok: true };
-    } catch (err) {
-      // Nothing half-written stays: without its manifest it would not count, but it takes space.
-      try {
-        await dest.remove(await dest.list(`${manifest.id}/`));
-      } catch {
-        // Unreachable: a later prune removes it (incomplete runs older than a day).
-      }
-      return { destination: dest.name, ok: false, error: (err as Error).message };
+      await dest.remove(await dest.list(`${id}/`));
+    } catch {
+      // Unreachable: a later prune removes it (incomplete runs older than a day).
     }
+    return { destination: dest.name, ok: false, error };
+  }
+
+  /** This hub's audit chain, for the group backup another member takes (the caller checked: a member's hub certificate). */
+  async auditPart(caller: { role: string; name: string } | undefined): Promise<AuditPart> {
+    await checkPeer(caller, this.deps.group?.members);
+    return localAuditPart(this.deps.hubId, this.deps.auditDir ?? join(this.deps.dataDir, 'audit'), this.deps.atRest);
   }
 
   /** The complete backups of every destination (manifests only: no key needed). */
@@ -225,6 +265,16 @@ function idTime(id: string): number | undefined {
 }
 
 /** verify of one backup in one destination (also used by the offline CLI). */
+async function* emptyChunks(): AsyncIterable<Buffer> {}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closed already.
+  }
+}
+
 export async function verifyIn(dest: Destination, id: string | undefined, provider: KeyProvider, opts: { deep?: boolean; auditKey?: Buffer } = {}): Promise<VerifyOutcome> {
   let manifest: Manifest;
   try {
@@ -238,11 +288,20 @@ export async function verifyIn(dest: Destination, id: string | undefined, provid
     const scratch = mkdtempSync(join(tmpdir(), 'sfleet-verify-'));
     try {
       // Sealed stores are opened by openAll already; the scratch copy needs no key of its own.
+      // Every hub's chain of a group backup is restored and verified on its own.
       const plain = objects.filter((o) => o.kind !== 'records');
-      writeRestore(plain, manifest, { dataDir: join(scratch, 'data'), atRest: AtRest.plaintext() });
-      const chain = verifyChain(new NodeAuditFiles(join(scratch, 'data', 'audit')), opts.auditKey ? { key: opts.auditKey } : {});
-      const audit_chain = { ok: chain.ok, records: chain.records, ...(chain.ok ? {} : { reason: `${chain.file ?? ''}${chain.line ? ` line ${chain.line}` : ''}: ${chain.reason}` }) };
-      return { destination: dest.name, id: manifest.id, ok: chain.ok, objects: objects.length, audit_chain, ...(chain.ok ? {} : { error: `the audit chain of the restored copy is broken: ${audit_chain.reason}` }) };
+      let records = 0;
+      for (const hub of hubsOf(manifest)) {
+        const dataDir = join(scratch, hub, 'data');
+        writeRestore(plain, manifest, { dataDir, atRest: AtRest.plaintext(), hubId: hub });
+        const chain = verifyChain(new NodeAuditFiles(join(dataDir, 'audit')), opts.auditKey ? { key: opts.auditKey } : {});
+        records += chain.records;
+        if (!chain.ok) {
+          const reason = `hub ${hub}: ${chain.file ?? ''}${chain.line ? ` line ${chain.line}` : ''}: ${chain.reason}`;
+          return { destination: dest.name, id: manifest.id, ok: false, objects: objects.length, audit_chain: { ok: false, records, reason }, error: `the audit chain of the restored copy is broken: ${reason}` };
+        }
+      }
+      return { destination: dest.name, id: manifest.id, ok: true, objects: objects.length, audit_chain: { ok: true, records } };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

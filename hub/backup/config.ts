@@ -3,7 +3,7 @@
 // (any S3-compatible server through `endpoint`), or `gcs`: Google Cloud Storage through its S3
 // (XML) API with HMAC keys, i.e. an S3 destination whose endpoint defaults to Google's.
 import { z } from 'zod';
-import { cronExpression, duration, timeZone } from '../../shared/config/index.js';
+import { byteSize, cronExpression, duration, timeZone } from '../../shared/config/index.js';
 import { encryptionConfigSchema } from '../../shared/crypto/index.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -15,6 +15,9 @@ const bucketFields = {
   force_path_style: z.boolean().default(false).describe('Address the bucket as <endpoint>/<bucket> instead of <bucket>.<endpoint> (most self-hosted S3 servers).'),
   timeout: duration.default(30_000).describe('Per request.'),
   retries: z.number().int().min(0).max(10).default(3).describe('Retries of a failed request (with backoff) before the backup is reported failed.'),
+  part_size: byteSize
+    .default(16 * 1024 * 1024)
+    .describe('Objects larger than this are uploaded in parts of this size (multipart upload; an upload that fails is aborted). S3 and GCS refuse parts under 5MiB but the last.'),
 };
 
 const s3Schema = z

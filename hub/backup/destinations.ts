@@ -3,7 +3,7 @@
 // opaque objects by key; the manifest is written last and is what makes a backup exist.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { destinationName, type DestinationConfig } from './config.js';
 
 export interface Destination {
@@ -14,6 +14,15 @@ export interface Destination {
   /** Keys under `prefix` (every key when empty). */
   list(prefix: string): Promise<string[]>;
   remove(keys: string[]): Promise<void>;
+  /** Writes one object from chunks (a streamed object): it exists only once close() resolves. */
+  openWrite(key: string): ObjectWriter;
+}
+
+export interface ObjectWriter {
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<void>;
+  /** Drops what was written (best effort). */
+  abort(): Promise<void>;
 }
 
 export function openDestination(config: DestinationConfig, env: NodeJS.ProcessEnv = process.env): Destination {
@@ -94,6 +103,30 @@ export class LocalDestination implements Destination {
     }
   }
 
+  openWrite(key: string): ObjectWriter {
+    const path = this.path(key);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.partial`;
+    const fd = openSync(tmp, 'w', 0o600);
+    let open = true;
+    const shut = (): void => {
+      if (open) closeSync(fd);
+      open = false;
+    };
+    return {
+      write: async (chunk) => void writeSync(fd, chunk),
+      close: async () => {
+        fsyncSync(fd);
+        shut();
+        renameSync(tmp, path);
+      },
+      abort: async () => {
+        shut();
+        rmSync(tmp, { force: true });
+      },
+    };
+  }
+
   private path(key: string): string {
     if (key.split('/').some((part) => part === '' || part === '.' || part === '..')) throw new Error(`bad object key "${key}"`);
     return join(this.root, ...key.split('/'));
@@ -112,6 +145,7 @@ export class S3Destination implements Destination {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly partSize: number;
 
   constructor(
     readonly name: string,
@@ -122,6 +156,7 @@ export class S3Destination implements Destination {
     const secretAccessKey = env[config.secret_access_key_env];
     this.bucket = config.bucket;
     this.prefix = config.prefix;
+    this.partSize = Math.max(1024, config.part_size);
     this.client = new S3Client({
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -137,7 +172,67 @@ export class S3Destination implements Destination {
   }
 
   async put(key: string, body: Buffer): Promise<void> {
+    if (body.length > this.partSize) return this.putInParts(key, body);
     await this.call(`put ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentLength: body.length })));
+  }
+
+  /** A streamed object: chunks gathered up to part_size, each full part uploaded at once (multipart). */
+  openWrite(key: string): ObjectWriter {
+    const Key = this.prefix + key;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    const flush = async (): Promise<void> => {
+      const body = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      if (uploadId === undefined) uploadId = (await this.call(`put ${key}: start a multipart upload`, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key })))).UploadId!;
+      const n = parts.length + 1;
+      const out = await this.call(`put ${key}: part ${n}`, () => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length })));
+      parts.push({ ETag: out.ETag!, PartNumber: n });
+    };
+    return {
+      write: async (chunk) => {
+        for (let at = 0; at < chunk.length; ) {
+          const take = Math.min(chunk.length - at, this.partSize - pendingBytes);
+          pending.push(chunk.subarray(at, at + take));
+          pendingBytes += take;
+          at += take;
+          if (pendingBytes >= this.partSize) await flush();
+        }
+      },
+      close: async () => {
+        if (uploadId === undefined) return this.put(key, Buffer.concat(pending));
+        if (pendingBytes) await flush();
+        await this.call(`put ${key}: complete the multipart upload`, () => this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
+      },
+      abort: async () => {
+        if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })).catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * A large object in parts of part_size (multipart upload): a part that fails is retried by the
+   * SDK, not the whole object. An upload that fails is aborted, so no half object stays behind
+   * (the bucket would keep its parts, and bill them, until a lifecycle rule removed them).
+   */
+  private async putInParts(key: string, body: Buffer): Promise<void> {
+    const Key = this.prefix + key;
+    const { UploadId } = await this.call(`put ${key}: start a multipart upload`, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key })));
+    try {
+      const parts: { ETag: string; PartNumber: number }[] = [];
+      for (let at = 0, n = 1; at < body.length; at += this.partSize, n++) {
+        const part = body.subarray(at, Math.min(body.length, at + this.partSize));
+        const out = await this.call(`put ${key}: part ${n} of ${Math.ceil(body.length / this.partSize)}`, () => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: n, Body: part, ContentLength: part.length })));
+        parts.push({ ETag: out.ETag!, PartNumber: n });
+      }
+      await this.call(`put ${key}: complete the multipart upload`, () => this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } })));
+    } catch (err) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => undefined);
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Buffer | undefined> {

@@ -21,10 +21,12 @@ export type ObjectKind =
   /** A sealed file of the data directory, opened: its records (framed), to be sealed again under the restoring hub's key. */
   | 'records'
   /** A hub group's durable etcd keys (etcd-state.ts): JSON, sealed values opened, sealed again on restore. */
-  | 'etcd';
+  | 'etcd'
+  /** A hub group's durable Redis keys (redis-state.ts): JSON. */
+  | 'redis';
 
 export interface ManifestObject {
-  /** Where it goes back: "data/<path in data_dir>", "audit/<path in the audit dir>", "config/hub.yaml". */
+  /** Where it goes back: "data/<path in data_dir>", "audit/<path in the audit dir>", "config/hub.yaml", "hubs/<hub_id>/audit/<path>" (another hub's chain). */
   name: string;
   kind: ObjectKind;
   /** records: the purpose it was sealed for (bound into the restored file). */
@@ -108,6 +110,35 @@ export class ManifestWriter {
   add(name: string, kind: ObjectKind, plain: Uint8Array, purpose?: string): Buffer {
     const stored = seal(this.dek, aad(this.id, name), plain);
     this.objects.push({ name, kind, ...(purpose ? { purpose } : {}), size: plain.length, sha256: sha256(plain), stored_size: stored.length, stored_sha256: sha256(stored) });
+    return stored;
+  }
+
+  /**
+   * Seals one object read as chunks (a large file streamed from disk), handing each sealed chunk
+   * to `out` as it is made: the object is never whole in memory. Same format as add().
+   */
+  async addStream(name: string, kind: ObjectKind, chunks: AsyncIterable<Buffer>, out: (sealed: Buffer) => Promise<void>, purpose?: string): Promise<number> {
+    const nonce = randomBytes(NONCE);
+    const cipher = createCipheriv('aes-256-gcm', this.dek, nonce);
+    cipher.setAAD(aad(this.id, name));
+    const plainHash = createHash('sha256');
+    const storedHash = createHash('sha256');
+    let size = 0;
+    let stored = 0;
+    const emit = async (b: Buffer): Promise<void> => {
+      if (!b.length) return;
+      storedHash.update(b);
+      stored += b.length;
+      await out(b);
+    };
+    await emit(nonce);
+    for await (const c of chunks) {
+      plainHash.update(c);
+      size += c.length;
+      await emit(cipher.update(c));
+    }
+    await emit(Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+    this.objects.push({ name, kind, ...(purpose ? { purpose } : {}), size, sha256: plainHash.digest('hex'), stored_size: stored, stored_sha256: storedHash.digest('hex') });
     return stored;
   }
 

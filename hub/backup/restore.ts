@@ -88,6 +88,18 @@ export interface RestoreTarget {
   /** Paths kept as they are in the data directory (the keyring of a fresh hub). */
   keep?: string[];
   force?: boolean;
+  /**
+   * The restoring hub's hub_id (a group backup): the backing-up hub gets the data directory, its
+   * chain and config; another hub of the group only its own chain (hubs/<hub_id>/audit/...).
+   * Undefined: the backing-up hub.
+   */
+  hubId?: string;
+}
+
+/** The hubs whose audit chains a backup holds: the one that took it, then the others of its group. */
+export function hubsOf(manifest: Manifest): string[] {
+  const others = new Set(manifest.objects.filter((o) => o.name.startsWith('hubs/')).map((o) => o.name.split('/')[1]));
+  return [manifest.hub_id, ...[...others].filter((h) => h !== manifest.hub_id).sort()];
 }
 
 /** True when `dir` holds files (anything but `keep`). */
@@ -112,6 +124,9 @@ export function writeRestore(objects: OpenedObject[], manifest: Manifest, target
     throw new RestoreRefusedError('the backup holds stores that were encrypted at rest: enable encryption (any key provider) in the restoring hub\'s config, so they are sealed again');
   }
 
+  const own = target.hubId === undefined || target.hubId === manifest.hub_id;
+  if (!own && !hubsOf(manifest).includes(target.hubId!)) throw new RestoreRefusedError(`backup ${manifest.id} holds no audit chain of hub ${target.hubId}: it holds the chains of ${hubsOf(manifest).join(', ')}`);
+
   const stage = `${dataDir}.restore-${manifest.id}`;
   const auditStage = externalAudit ? `${auditDir}.restore-${manifest.id}` : undefined;
   rmSync(stage, { recursive: true, force: true });
@@ -119,7 +134,7 @@ export function writeRestore(objects: OpenedObject[], manifest: Manifest, target
   mkdirSync(stage, { recursive: true, mode: 0o700 });
   let files = 0;
   for (const o of objects) {
-    const path = placeOf(o.name, stage, auditStage ?? join(stage, relativeAudit(dataDir, auditDir)));
+    const path = placeOf(o.name, stage, auditStage ?? join(stage, relativeAudit(dataDir, auditDir)), own, target.hubId ?? manifest.hub_id);
     if (!path) continue;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (o.kind === 'config') writeFileSync(path, o.data, { mode: 0o600 });
@@ -153,9 +168,16 @@ function relativeAudit(dataDir: string, auditDir: string): string {
   return auditDir.startsWith(dataDir + sep) ? auditDir.slice(dataDir.length + 1) : 'audit';
 }
 
-function placeOf(name: string, dataRoot: string, auditRoot: string): string | undefined {
+function placeOf(name: string, dataRoot: string, auditRoot: string, own: boolean, hubId: string): string | undefined {
   const [top, ...rest] = name.split('/');
   if (rest.length === 0 || rest.some((p) => p === '' || p === '.' || p === '..')) throw new BackupCorruptError(`object name "${name}" is not a path inside the data directory`);
+  if (top === 'hubs') {
+    // Another hub's chain: hubs/<hub_id>/audit/<path>, restored only into that hub.
+    const [hub, part, ...path] = rest;
+    if (part !== 'audit' || path.length === 0) throw new BackupCorruptError(`object name "${name}" is not hubs/<hub_id>/audit/<path>`);
+    return hub === hubId && !own ? join(auditRoot, ...path) : undefined;
+  }
+  if (!own) return undefined;
   if (top === 'data') return join(dataRoot, ...rest);
   if (top === 'audit') return join(auditRoot, ...rest);
   if (top === 'config') return join(dataRoot, 'restored', ...rest);

@@ -7,13 +7,15 @@
 //
 // Sealed files (encryption at rest) are opened and kept as their records: a restore seals them
 // again under the restoring hub's key, so a backup does not need the old keyring, only the
-// backup key. In a hub group the region's durable etcd keys come along (etcd-state.ts). Never in a backup: the keyring, temporary and set-aside files, export scratch
+// backup key. In a hub group the region's durable etcd and Redis keys and the other hubs' audit
+// chains come along (etcd-state.ts, redis-state.ts, group-parts.ts). Never in a backup: the keyring, temporary and set-aside files, export scratch
 // files, and a local backup destination that lies inside the data directory.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parsePrefix, PREFIX_BYTES, type AtRest } from '../../shared/crypto/index.js';
 import { frame, isSealed, readRecords } from '../../shared/record-log/index.js';
 import { ETCD_STATE_OBJECT } from './etcd-state.js';
+import { REDIS_STATE_OBJECT } from './redis-state.js';
 import type { ObjectKind } from './manifest.js';
 
 export interface SnapshotObject {
@@ -21,7 +23,14 @@ export interface SnapshotObject {
   kind: ObjectKind;
   purpose?: string;
   data: Buffer;
+  /** A large plain file, opened while the snapshot was taken and streamed from this descriptor later (data is empty). */
+  fd?: number;
+  /** The size of the fd's file when it was opened: what is streamed (a log appended since is cut there). */
+  size?: number;
 }
+
+/** Plain files larger than this are streamed from disk (an open descriptor keeps the state read), not read whole. */
+export const STREAM_OVER = 1024 * 1024;
 
 export interface SnapshotSources {
   dataDir: string;
@@ -36,6 +45,10 @@ export interface SnapshotSources {
   betweenHistoryWrites?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** A hub group: the region's durable etcd keys (etcd-state.ts), taken with the files. */
   etcdState?: () => Promise<Buffer>;
+  /** A hub group with Redis: the region's durable Redis keys (redis-state.ts). */
+  redisState?: () => Promise<Buffer>;
+  /** A hub group: the audit chains of the other hubs, named hubs/<hub_id>/audit/... (group-parts.ts). */
+  peerAudits?: () => Promise<SnapshotObject[]>;
 }
 
 const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
@@ -51,12 +64,14 @@ export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject
     for (const path of walk(dataDir, excluded)) out.push(...take(src.atRest, `data/${relative(dataDir, path).split(sep).join('/')}`, path));
     if (audit && !insideData(audit)) for (const path of walk(audit, excluded)) out.push(...take(src.atRest, `audit/${relative(audit, path).split(sep).join('/')}`, path));
     if (src.etcdState) out.push({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: await src.etcdState() });
+    if (src.redisState) out.push({ name: REDIS_STATE_OBJECT, kind: 'redis', data: await src.redisState() });
+    if (src.peerAudits) out.push(...(await src.peerAudits()));
     return out;
   };
   return src.betweenHistoryWrites ? src.betweenHistoryWrites(read) : read();
 }
 
-function walk(root: string, excluded: string[]): string[] {
+export function walk(root: string, excluded: string[]): string[] {
   const out: string[] = [];
   const visit = (dir: string): void => {
     let entries;
@@ -77,7 +92,9 @@ function walk(root: string, excluded: string[]): string[] {
   return out;
 }
 
-function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
+export function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
+  const streamed = openLarge(name, path);
+  if (streamed) return [streamed];
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -99,4 +116,26 @@ function take(atRest: AtRest, name: string, path: string): SnapshotObject[] {
   const file = sealing.open(path, data);
   const { records } = readRecords(data, PREFIX_BYTES);
   return [{ name, kind: 'records', purpose, data: frame(records.map((r, i) => file.open(r, i))) }];
+}
+
+/**
+ * A large plain file (history Parquet, WAL) as an open descriptor: a store that replaces the file
+ * by rename leaves this descriptor on the state read now, so streaming it later is consistent.
+ */
+function openLarge(name: string, path: string): SnapshotObject | undefined {
+  if (/(^|\/)audit\//.test(name)) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const head = Buffer.alloc(Math.min(PREFIX_BYTES, 64));
+  const size = fstatSync(fd).size;
+  if (size <= STREAM_OVER || (readSync(fd, head, 0, head.length, 0), isSealed(head))) {
+    closeSync(fd);
+    return undefined;
+  }
+  return { name, kind: 'file', data: Buffer.alloc(0), fd, size };
 }

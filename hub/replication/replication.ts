@@ -59,6 +59,11 @@ export class Replication {
   /** Seals and opens the stream's payloads; undefined without encryption at rest. */
   readonly sealer?: ReplicationSealer;
   private readonly redis: Redis;
+
+  /** The commands connection (backups read the region's durable keys over it). */
+  get commandConnection(): Redis {
+    return this.redis;
+  }
   private readonly reader: Redis;
   private readonly subscriber: Redis;
   private timer?: NodeJS.Timeout;

@@ -31,7 +31,7 @@ import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import { tlsPolicyFrom } from '../../shared/security/index.js';
 import { KeyRotationSchedule } from '../keys/index.js';
-import { BackupService, readEtcdState } from '../backup/index.js';
+import { BackupService, readEtcdState, readRedisState } from '../backup/index.js';
 import { createProvider } from '../../shared/crypto/index.js';
 import { exportConfig } from '../../shared/config/index.js';
 import { hubConfigSchema } from '../config/index.js';
@@ -191,7 +191,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     stack.defer('job history', () => history.close());
     history.start();
   }
-  const backups = config.backup ? openBackups(base, history, leadership, etcd) : undefined;
+  const backups = config.backup ? openBackups(base, history, leadership, etcd, replication) : undefined;
   // Incremental exports in a group: every hub keeps a change journal once any hub was asked for one.
   if (etcd && config.etcd) {
     const stopSharing = shareJournalStart(fleet.exportJournal, etcd.namespace(config.etcd.prefix), { region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'export' }) });
@@ -239,7 +239,7 @@ async function connectEtcd(config: EtcdConfig, region: string, stack: CloseStack
 }
 
 /** The backup service, its schedule on the leader. Backups never hold key material: the keyring is left out. */
-function openBackups(base: Foundations, history: HistoryService | undefined, leadership: Leadership, etcd: Etcd3 | undefined): BackupService {
+function openBackups(base: Foundations, history: HistoryService | undefined, leadership: Leadership, etcd: Etcd3 | undefined, replication: Replication | undefined): BackupService {
   const { config, atRest, audit, clock, logger } = base;
   const backup = config.backup!;
   const provider = backup.encryption === true ? atRest.provider! : createProvider(backup.encryption, process.env, { createKeyring: false, tlsPolicy: tlsPolicyFrom(config.security) });
@@ -259,6 +259,10 @@ function openBackups(base: Foundations, history: HistoryService | undefined, lea
       ...(history ? { betweenHistoryWrites: <T>(fn: () => Promise<T>) => history.store.betweenWrites(fn) } : {}),
       // A hub group: the region's tokens, revocations, users and leader state live in etcd.
       ...(etcd && config.etcd ? { etcdState: () => readEtcdState(etcd, config.etcd!.prefix, config.region, atRest) } : {}),
+      // With Redis: the leader's documents (alerting, quota history) and the fleet events.
+      ...(replication && config.redis ? { redisState: () => readRedisState(replication.commandConnection, replication.keys, config.region) } : {}),
+      // A group: every member's audit chain, fetched over the peers' mTLS API.
+      ...(leadership instanceof EtcdLeadership ? { group: { hubId: config.hub_id, members: () => leadership.members(), tls: base.tls, timeoutMs: 120_000 } } : {}),
       audit,
       logger: logger.child({ component: 'backup' }),
       clock,

@@ -2,7 +2,7 @@
 // audit hook records each call; a failed run answers 502 naming the destination that failed.
 import type { FastifyInstance } from 'fastify';
 import { setAuditContext } from '../../audit/index.js';
-import { BackupNotConfiguredError, type BackupService } from '../../backup/index.js';
+import { AUDIT_PART_PATH, BackupNotConfiguredError, type BackupService } from '../../backup/index.js';
 import type { RouteDeps } from './route-deps.js';
 
 const ID = { type: 'string', maxLength: 40 } as const;
@@ -48,6 +48,17 @@ export function registerBackupRoutes(app: FastifyInstance, deps: RouteDeps): voi
     setAuditContext(request, { resource: `backup ${run.id}` });
     return run;
   });
+
+  // A group backup taken by another hub fetches this hub's audit chain (group-parts.ts).
+  app.post(
+    AUDIT_PART_PATH,
+    { config: { permission: 'hub:forward' }, schema: { summary: "This hub's audit chain, for a group backup another hub of the group takes (hub certificates of the group only)", response: { 200: { type: 'object', additionalProperties: true } } } },
+    async (request) => {
+      const backups = service(deps);
+      setAuditContext(request, { resource: 'audit chain (group backup)' });
+      return backups.auditPart((request as { principal?: { role: string; name: string } }).principal);
+    },
+  );
 
   app.get('/api/v1/backups', { config: { permission: 'backup:read' }, schema: { summary: 'The complete backups of every destination, oldest first', response: { 200: LISTING } } }, async () => service(deps).list());
 

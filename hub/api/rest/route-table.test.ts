@@ -50,8 +50,9 @@ describe('route table', () => {
     expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/schedules')?.permission).toBe('schedules:read');
     // Resolved alerts with their timelines: a read of the alerts resource (the tenant filter applies).
     expect(routes.find((r) => r.method === 'GET' && r.url === '/api/v1/alerts/history')?.permission).toBe('alerts:read');
-    // Backups: each route under its own verb of the backup resource.
-    expect(routes.filter((r) => r.url.startsWith('/api/v1/backups')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/backups backup:read', 'POST /api/v1/backups backup:create', 'POST /api/v1/backups/:id/verify backup:verify']);
+    // Backups: each route under its own verb of the backup resource; a peer's audit chain for a
+    // group backup under hub:forward (hub certificates only, like forwarded commands).
+    expect(routes.filter((r) => r.url.startsWith('/api/v1/backups')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/backups backup:read', 'POST /api/v1/backups backup:create', 'POST /api/v1/backups/:id/verify backup:verify', 'POST /api/v1/backups/parts/audit hub:forward']);
     // Compliance: the person export, the report and the history erasure, each under its verb of the compliance resource.
     expect(routes.filter((r) => r.url.startsWith('/api/v1/compliance')).map((r) => `${r.method} ${r.url} ${r.permission}`).sort()).toEqual(['GET /api/v1/compliance/person/:name compliance:export', 'GET /api/v1/compliance/report compliance:report', 'POST /api/v1/compliance/pseudonymize compliance:erase']);
     // Exports: each kind under the export verb of its own resource (events are the cluster resource's).
