@@ -103,6 +103,9 @@ function tlsRefusal(err: NodeJS.ErrnoException, tls: TlsPolicy | undefined): str
     const suites = tls?.cipherSuites?.length ? tls.cipherSuites.join(', ') : "OpenSSL's default TLS 1.3 suites";
     return `TLS handshake failed (${code}): the receiver does not accept TLS 1.3 with the suites security.encryption.tls allows (${suites})`;
   }
+  // An expired or not-yet-valid certificate (a receiver mid-rotation, a skewed clock) may be fixed
+  // by the next try: it is retried like an unanswered request, not rejected.
+  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(code)) return undefined;
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return `TLS certificate not trusted (${code}): set the channel's ca_file for a private CA`;
   return undefined;
 }

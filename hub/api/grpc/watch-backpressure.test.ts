@@ -55,7 +55,7 @@ function openWatch(read: boolean | 'never-asked'): { stream: ClientReadableStrea
   metadata.set('authorization', `Bearer ${token}`);
   const stream = client.watch({ cluster: '', kinds: 'job', since: 0 }, metadata);
   let received = 0;
-  if (read) stream.on('data', () => received++);
+  if (read === true) stream.on('data', () => received++);
   // Paused: asks for messages once and takes none (grpc-js then fills its 16-message buffer and
   // pauses the HTTP/2 stream). A stream nobody ever asked a message of is not paused: grpc-js
   // reads it on into a buffer of its own, without bound (unpushedReadMessages).
