@@ -7,7 +7,7 @@
 // half-written backup is never listed or restored anyway. Retention prunes by age on each
 // destination after a run, manifest first (so a backup being pruned stops existing at once),
 // and always keeps the newest complete backup.
-import { closeSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cron } from 'croner';
@@ -22,7 +22,7 @@ import { BackupFailedError, BackupNotFoundError } from './errors.js';
 import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, type Manifest } from './manifest.js';
 import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
-import { takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
+import { releaseSnapshot, takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
 
 export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
   hubId: string;
@@ -92,12 +92,13 @@ export class BackupService {
     const exclude = [...(this.deps.exclude ?? []), ...this.config.destinations.flatMap((d) => (d.type === 'local' ? [d.path] : []))];
     const group = this.deps.group;
     const objects = await takeSnapshot({ ...this.deps, exclude, ...(group ? { peerAudits: () => fetchPeerAudits(group) } : {}) });
-    const writer = await ManifestWriter.start(id, this.deps.provider);
     // One object sealed at a time, written to every destination still going, then let go: the
     // sealed copy of the whole backup is never held (the snapshot's plaintext still is).
     const errors = new Map<Destination, string>();
     let bytes = 0;
+    let writer: ManifestWriter | undefined;
     try {
+      writer = await ManifestWriter.start(id, this.deps.provider);
       for (const [i, o] of objects.entries()) {
         if (o.fd !== undefined) {
           bytes += await this.stream(writer, objectKey(id, i), o, errors);
@@ -108,13 +109,19 @@ export class BackupService {
         bytes += sealed.length;
         await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(objectKey(id, i), sealed).catch((err: Error) => void errors.set(d, err.message))));
       }
+    } catch (err) {
+      // Not a destination's fault (a file that cannot be read, the key provider): the run fails on
+      // every destination still going, and what was written goes through outcome()'s cleanup.
+      for (const d of this.destinations) if (!errors.has(d)) errors.set(d, `backup ${id}: ${(err as Error).message}`);
     } finally {
-      for (const o of objects) if (o.fd !== undefined) closeQuietly(o.fd);
+      releaseSnapshot(objects);
     }
-    const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
-    const body = Buffer.from(JSON.stringify(manifest, null, 1));
-    // The manifest last, and only where every object arrived: it is what makes the backup exist.
-    await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(manifestKey(id), body).catch((err: Error) => void errors.set(d, err.message))));
+    if (writer && errors.size < this.destinations.length) {
+      const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
+      const body = Buffer.from(JSON.stringify(manifest, null, 1));
+      // The manifest last, and only where every object arrived: it is what makes the backup exist.
+      await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(manifestKey(id), body).catch((err: Error) => void errors.set(d, err.message))));
+    }
     const destinations = await Promise.all(this.destinations.map((d) => this.outcome(d, id, errors.get(d))));
     const run: BackupRun = { id, created_at, objects: objects.length, bytes, destinations };
     const failed = destinations.filter((d) => !d.ok);
@@ -133,9 +140,17 @@ export class BackupService {
       writers.delete(d);
     };
     const chunks = createReadStream('', { fd: o.fd!, start: 0, end: Math.max(0, o.size! - 1), autoClose: false, highWaterMark: 1024 * 1024 });
-    const stored = await writer.addStream(o.name, o.kind, o.size ? chunks : emptyChunks(), async (chunk) => {
-      await Promise.all([...writers].map(([d, w]) => w.write(chunk).catch((err: Error) => fail(d, err))));
-    });
+    let stored: number;
+    try {
+      stored = await writer.addStream(o.name, o.kind, o.size ? chunks : emptyChunks(), async (chunk) => {
+        await Promise.all([...writers].map(([d, w]) => w.write(chunk).catch((err: Error) => fail(d, err))));
+      });
+    } catch (err) {
+      // The file could not be read to its end: no writer may stay open (a .partial file, a
+      // multipart upload the bucket keeps and bills).
+      await Promise.all([...writers.values()].map((w) => w.abort().catch(() => undefined)));
+      throw err;
+    }
     await Promise.all([...writers].map(([d, w]) => w.close().catch((err: Error) => fail(d, err))));
     return stored;
   }
@@ -264,17 +279,10 @@ function idTime(id: string): number | undefined {
   return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : undefined;
 }
 
-/** verify of one backup in one destination (also used by the offline CLI). */
+/** The chunks of an empty file. */
 async function* emptyChunks(): AsyncIterable<Buffer> {}
 
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Closed already.
-  }
-}
-
+/** verify of one backup in one destination (also used by the offline CLI). */
 export async function verifyIn(dest: Destination, id: string | undefined, provider: KeyProvider, opts: { deep?: boolean; auditKey?: Buffer } = {}): Promise<VerifyOutcome> {
   let manifest: Manifest;
   try {

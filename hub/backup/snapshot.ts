@@ -55,20 +55,47 @@ const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
 const SKIP_DIRS = new Set(['export-scratch', 'restored']);
 
 export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject[]> {
+  // Only the files are read between two history writes: the network parts (etcd, Redis, the other
+  // hubs' chains, up to minutes when a member is slow) must not hold the history's writes back.
   const read = async (): Promise<SnapshotObject[]> => {
     const out: SnapshotObject[] = [{ name: 'config/hub.yaml', kind: 'config', data: Buffer.from(src.configText()) }];
-    const excluded = src.exclude.map((p) => resolve(p));
-    const audit = src.auditDir ? resolve(src.auditDir) : undefined;
-    const dataDir = resolve(src.dataDir);
-    const insideData = (p: string): boolean => p === dataDir || p.startsWith(dataDir + sep);
-    for (const path of walk(dataDir, excluded)) out.push(...take(src.atRest, `data/${relative(dataDir, path).split(sep).join('/')}`, path));
-    if (audit && !insideData(audit)) for (const path of walk(audit, excluded)) out.push(...take(src.atRest, `audit/${relative(audit, path).split(sep).join('/')}`, path));
+    try {
+      const excluded = src.exclude.map((p) => resolve(p));
+      const audit = src.auditDir ? resolve(src.auditDir) : undefined;
+      const dataDir = resolve(src.dataDir);
+      const insideData = (p: string): boolean => p === dataDir || p.startsWith(dataDir + sep);
+      for (const path of walk(dataDir, excluded)) out.push(...take(src.atRest, `data/${relative(dataDir, path).split(sep).join('/')}`, path));
+      if (audit && !insideData(audit)) for (const path of walk(audit, excluded)) out.push(...take(src.atRest, `audit/${relative(audit, path).split(sep).join('/')}`, path));
+      return out;
+    } catch (err) {
+      releaseSnapshot(out);
+      throw err;
+    }
+  };
+  const out = await (src.betweenHistoryWrites ? src.betweenHistoryWrites(read) : read());
+  try {
     if (src.etcdState) out.push({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: await src.etcdState() });
     if (src.redisState) out.push({ name: REDIS_STATE_OBJECT, kind: 'redis', data: await src.redisState() });
     if (src.peerAudits) out.push(...(await src.peerAudits()));
-    return out;
-  };
-  return src.betweenHistoryWrites ? src.betweenHistoryWrites(read) : read();
+  } catch (err) {
+    // A member that does not answer fails the backup: the large files opened for it are let go.
+    releaseSnapshot(out);
+    throw err;
+  }
+  return out;
+}
+
+/** Closes the descriptors of a snapshot's streamed files (each once; safe to call again). */
+export function releaseSnapshot(objects: SnapshotObject[]): void {
+  for (const o of objects) {
+    if (o.fd === undefined) continue;
+    try {
+      closeSync(o.fd);
+    } catch {
+      // Already closed.
+    }
+    delete o.fd;
+  }
 }
 
 export function walk(root: string, excluded: string[]): string[] {
