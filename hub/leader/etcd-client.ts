@@ -85,6 +85,8 @@ interface PoolInternals {
 export function keepChannelsOnNoSpace(client: Etcd3, mark: symbol): void {
   const pool = (client as unknown as { pool?: Partial<PoolInternals> }).pool;
   if (typeof pool?.withConnection !== 'function' || typeof pool.markFailed !== 'function') throw new Error('etcd3 changed: its connection pool has no withConnection/markFailed (hub/leader/etcd-client.ts)');
+  // Without its mark (a symbol etcd3 exports) the patch would silently do nothing: say so at start.
+  if (typeof mark !== 'symbol') throw new Error('etcd3 changed: it exports no RecoverableError mark (hub/leader/etcd-client.ts)');
   const unmark = (err: unknown): unknown => {
     if (err instanceof Error && mark in err && isEtcdNoSpace(err)) delete (err as unknown as Record<symbol, unknown>)[mark];
     return err;

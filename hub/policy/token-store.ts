@@ -184,14 +184,19 @@ export class TokenStore {
   private save(): void {
     try {
       durableWrite(this.faults, TOKENS_STORE, () => this.atRest.writeFile(this.path, TOKENS_PURPOSE, Buffer.from(JSON.stringify({ tokens: this.tokens }, null, 2))));
-      // The file now holds what is in memory: the next check need not read back our own write
-      // (re-parsing the whole file on every create made each one cost more than the last).
-      this.loadedMtime = statSync(this.path).mtimeMs;
     } catch (err) {
       // Not written, so not done: the next read takes the file again, without the change.
       this.loadedMtime = -1;
       this.checkedAt = 0;
       throw err;
+    }
+    // The file now holds what is in memory: the next check need not read back our own write
+    // (re-parsing the whole file on every create made each one cost more than the last). A stat
+    // that fails here only costs that re-read.
+    try {
+      this.loadedMtime = statSync(this.path).mtimeMs;
+    } catch {
+      this.loadedMtime = -1;
     }
   }
 

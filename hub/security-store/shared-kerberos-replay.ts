@@ -23,6 +23,9 @@ interface Expiring {
 export class SharedKerberosReplay implements AuthenticatorReplay {
   private readonly local = new ReplayCache();
 
+  /** The store was unreachable at the last claim (logged once per outage). */
+  private localOnly = false;
+
   constructor(
     private readonly store: SecurityStore,
     private readonly logger: Logger,
@@ -32,11 +35,14 @@ export class SharedKerberosReplay implements AuthenticatorReplay {
     const key = createHash('sha256').update(id).digest('hex');
     if (this.store.connected) {
       try {
-        return await this.store.updateAll<Expiring, ReplayClaim>('kerberos', [key], ([seen]) => {
+        const claimed = await this.store.updateAll<Expiring, ReplayClaim>('kerberos', [key], ([seen]) => {
           if (seen && seen.expires > now) return { result: 'replayed' };
           if (!seen && this.store.entries('kerberos').length >= MAX_SHARED) return { result: 'full' };
           return { next: [{ expires: until }], result: 'added' };
         });
+        if (this.localOnly) this.logger.info('security store reachable again: Kerberos authenticators are checked across the hub group');
+        this.localOnly = false;
+        return claimed;
       } catch (err) {
         if (!(err instanceof SecurityStoreUnavailableError)) throw err;
       }
@@ -46,7 +52,9 @@ export class SharedKerberosReplay implements AuthenticatorReplay {
     if (seen && seen.expires > now) return 'replayed';
     const claimed = this.local.claim(key, until, now);
     if (claimed !== 'added') return claimed;
-    this.logger.warn('security store unreachable: this Kerberos authenticator is checked against this hub\'s replay cache only');
+    // Once per outage, not once per login.
+    if (!this.localOnly) this.logger.warn('security store unreachable: Kerberos authenticators are checked against this hub\'s replay cache only until it is back');
+    this.localOnly = true;
     await this.store.put('kerberos', key, { expires: until }, { queue: true });
     return 'added';
   }
