@@ -76,6 +76,29 @@ describe('directory contact cache', () => {
     cache.stop();
   });
 
+  it('a user whose read failed is not read again on every evaluation: after 30 s, and at each refresh', async () => {
+    const dir = new Directory();
+    dir.down = true;
+    const cache = new ContactCache({ refresh: 300_000, mail_attribute: 'mail', mobile_attribute: 'mobile' }, dir.lookup, logger);
+    cache.start([]);
+    cache.get('dan');
+    await settle();
+    // Evaluations every second for 29 s ask for dan: no new read, and nothing for ready() to wait on.
+    for (let i = 0; i < 29; i++) {
+      expect(cache.get('dan')).toMatchObject({ state: 'unknown' });
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    expect(dir.reads).toEqual(['dan']);
+    await vi.advanceTimersByTimeAsync(1_000);
+    dir.down = false;
+    dir.entries.set('dan', { mail: 'dan@x.test' });
+    cache.get('dan');
+    await settle();
+    expect(dir.reads).toEqual(['dan', 'dan']);
+    expect(cache.get('dan')).toEqual({ state: 'known', found: true, mail: 'dan@x.test' });
+    cache.stop();
+  });
+
   it('reads the configured attribute names', async () => {
     const dir = new Directory();
     dir.entries.set('ana', { mail: 'wrong@x.test', rfc822Mailbox: 'ana@x.test', telephoneNumber: '+4930000000' });

@@ -17,11 +17,16 @@ export type CachedContacts =
   /** Never read successfully: why (not read yet, or the directory's error). */
   | { state: 'unknown'; reason: string };
 
+/** How long get() leaves a user whose read failed before reading them again. */
+const RETRY_MS = 30_000;
+
 export class ContactCache {
   private readonly known = new Map<string, { found: boolean; mail?: string; mobile?: string }>();
   private readonly wanted = new Set<string>();
   private readonly reading = new Map<string, Promise<void>>();
   private readonly errors = new Map<string, string>();
+  /** When a user's last read failed: get() does not read them again before RETRY_MS (the refresh still does). */
+  private readonly failedAt = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private down = false;
   /** Reads of the directory that failed (a counter). */
@@ -49,7 +54,11 @@ export class ContactCache {
   get(user: string): CachedContacts {
     const c = this.known.get(user);
     if (c) return { state: 'known', ...c };
-    this.read(user);
+    // A directory that hangs or refuses is not asked again on every evaluation (each would wait
+    // for the read): a failed user is retried after a while, and at every refresh.
+    const failed = this.failedAt.get(user);
+    if (failed === undefined || Date.now() - failed >= Math.min(RETRY_MS, this.config.refresh)) this.read(user);
+    else this.wanted.add(user);
     return { state: 'unknown', reason: this.errors.get(user) ?? 'not read from the directory yet' };
   }
 
@@ -75,6 +84,7 @@ export class ContactCache {
       .then((attrs) => {
         this.known.set(user, { found: !!attrs, ...(attrs?.[mail] ? { mail: attrs[mail] } : {}), ...(attrs?.[mobile] ? { mobile: attrs[mobile] } : {}) });
         this.errors.delete(user);
+        this.failedAt.delete(user);
         if (this.down) {
           this.down = false;
           this.logger.info({ failures: this.failures }, 'alerting: the directory answers again; on-call contacts are current');
@@ -84,6 +94,7 @@ export class ContactCache {
         this.failures++;
         const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 200);
         this.errors.set(user, reason);
+        this.failedAt.set(user, Date.now());
         if (!this.down) {
           this.down = true;
           this.logger.warn({ err: reason }, 'alerting: the directory cannot be read; paging uses the last known on-call contacts until it answers');
