@@ -62,6 +62,10 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger; reloa
   const fleet = await stack.stage('fleet', () => openFleet(base, stack));
   const region = await stack.stage('region', () => openRegion(base, fleet, listening, stack));
   const gate = await stack.stage('gate', () => openGate(base, region, stack));
+  // GDPR: in a group the pseudonymised users are the group's list (the security store), known
+  // before the history's backfill writes a run.
+  if (region.pseudonymized && gate.security) await region.pseudonymized.share(gate.security);
+  region.history?.start();
   const listeners = await stack.stage('listeners', () => openListeners({ base, fleet, region, gate, listening, ...(opts.reload ? { reload: opts.reload } : {}) }, stack));
 
   // Last in, so first out: resigning hands the lead and this hub's clusters to another hub at

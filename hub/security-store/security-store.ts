@@ -1,10 +1,10 @@
 // What every hub of a group reads and writes alike: API tokens, certificate revocations, local
 // users with their TOTP secrets and WebAuthn credentials, OIDC login state, the SAML replay cache
-// the Kerberos replay cache and the alerting ack-link key. Reads are synchronous, from this hub's copy; writes go to
+// the Kerberos replay cache, the alerting ack-link key and the GDPR-pseudonymised users. Reads are synchronous, from this hub's copy; writes go to
 // the region's shared store. `update` is compare-and-set: two hubs changing one record at once
 // leave one of them re-reading (a WebAuthn counter accepted once, not twice); `updateAll` does
 // the same for several records in one transaction (the login limiter's counters).
-export type SecurityKind = 'tokens' | 'revocations' | 'login' | 'users' | 'oidc' | 'saml' | 'kerberos' | 'alerting';
+export type SecurityKind = 'tokens' | 'revocations' | 'login' | 'users' | 'oidc' | 'saml' | 'kerberos' | 'alerting' | 'pseudonyms';
 
 export interface SecurityStore {
   /** True when the copy follows the shared store; false while it cannot be reached (the last copy answers). */

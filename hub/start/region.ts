@@ -187,10 +187,8 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
         config.data_dir,
       )
     : undefined;
-  if (history) {
-    stack.defer('job history', () => history.close());
-    history.start();
-  }
+  // Its backfill starts once the gate is open (hub/main.ts): a group's pseudonymised users first.
+  if (history) stack.defer('job history', () => history.close());
   const backups = config.backup ? openBackups(base, history, leadership, etcd, replication) : undefined;
   // Incremental exports in a group: every hub keeps a change journal once any hub was asked for one.
   if (etcd && config.etcd) {
