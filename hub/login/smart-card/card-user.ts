@@ -87,3 +87,22 @@ export function keyUsageProblem(der: Buffer, allowed: readonly CardKeyUsage[]): 
   if (allowed.some((u) => has.includes(CARD_KEY_USAGES[u]))) return undefined;
   return `the card's certificate is not for logins: its Extended Key Usage is ${has.join(', ') || 'empty'}, auth.smart_card.extended_key_usage asks for ${want}`;
 }
+
+/** Extensions OpenSSL handles when critical (RFC 5280's); another critical one makes a certificate unusable. */
+const HANDLED_CRITICAL = new Set(['2.5.29.15', '2.5.29.17', '2.5.29.19', '2.5.29.30', '2.5.29.32', '2.5.29.36', '2.5.29.37', '2.5.29.54']);
+
+/**
+ * What OpenSSL's verdict INVALID_PURPOSE may hide: its verify result is the last error it met, so a
+ * smart-card-logon-only certificate (which OpenSSL calls no TLS client) shows only that even when
+ * it is also expired or carries a critical extension nobody handles. Those are checked here.
+ */
+export function hiddenByInvalidPurpose(der: Buffer, now = new Date()): string | undefined {
+  const cert = new x509.X509Certificate(new Uint8Array(der));
+  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages.map(String) ?? [];
+  // With clientAuth OpenSSL's purpose check passes: INVALID_PURPOSE then means something else (its key usage).
+  if (eku.includes(CARD_KEY_USAGES.client_auth)) return "the card's certificate may not sign a TLS client's handshake (its Key Usage)";
+  if (now < cert.notBefore || now > cert.notAfter) return "the card's certificate is outside its validity period";
+  const unknown = cert.extensions.filter((e) => e.critical && !HANDLED_CRITICAL.has(e.type)).map((e) => e.type);
+  if (unknown.length) return `the card's certificate has a critical extension this hub does not handle (${unknown.join(', ')})`;
+  return undefined;
+}

@@ -20,7 +20,7 @@ import { nextFromQuery, sendLoggedIn } from '../oidc/index.js';
 import type { SessionStore } from '../sessions/index.js';
 import type { AccountLookup } from '../sessions/session-revalidation.js';
 import { watchFiles } from '../../tls/index.js';
-import { cardUser, keyUsageProblem, SmartCardRefusedError } from './card-user.js';
+import { cardUser, hiddenByInvalidPurpose, keyUsageProblem, SmartCardRefusedError } from './card-user.js';
 import { readCardTrust, type CardTrust } from './card-trust.js';
 import type { SmartCardConfig } from './config.js';
 
@@ -202,6 +202,10 @@ export class SmartCardLogin {
     // result), so INVALID_PURPOSE means those passed; the issuer and the usage were checked above.
     if (!socket.authorized && code !== 'INVALID_PURPOSE') {
       throw new SmartCardRefusedError(`${REASONS[code] ?? `the card's certificate is not trusted (${code})`}`);
+    }
+    if (code === 'INVALID_PURPOSE') {
+      const hidden = hiddenByInvalidPurpose(peer.raw);
+      if (hidden) throw new SmartCardRefusedError(hidden);
     }
     const user = cardUser(peer.raw, this.config);
     // OpenSSL has checked the CRL it was given; a serial listed since (reloaded between handshake and request) counts too.

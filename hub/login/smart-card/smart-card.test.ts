@@ -1,10 +1,13 @@
-import { X509Certificate } from 'node:crypto';
+import 'reflect-metadata';
+import { webcrypto, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type TestPki } from '../../../test/harness/pki.js';
 import { makeSmartCardPki, type SmartCardPki } from '../../../test/harness/smart-card-pki.js';
 import { authConfigSchema } from '../config.js';
+import { hiddenByInvalidPurpose } from './card-user.js';
 import { cardUser, keyUsageProblem, readCardTrust, smartCardConfigSchema } from './index.js';
 
 let cards: SmartCardPki;
@@ -93,5 +96,28 @@ describe('the people\'s trust files', () => {
     expect(authConfigSchema.parse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', strip_domain: false } }).smart_card?.domains).toEqual([]);
     expect(authConfigSchema.safeParse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', trust: 'all' } }).success).toBe(false);
     expect(authConfigSchema.safeParse({ smart_card: { listen: '0.0.0.0:8444', ca_file: '/x', map_from: ['upn', 'upn'] } }).success).toBe(false);
+  });
+});
+
+describe('what OpenSSL\'s INVALID_PURPOSE may hide (its verify result is only the last error)', () => {
+  const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const LOGON = '1.3.6.1.4.1.311.20.2.2';
+  const make = async (eku: string[], opts: { expired?: boolean; critical?: string } = {}): Promise<Buffer> => {
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const now = Date.now();
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01', name: 'CN=card', keys: keys as unknown as CryptoKeyPair, signingAlgorithm: ALG,
+      notBefore: new Date(now - (opts.expired ? 10 : 1) * 86_400_000), notAfter: new Date(now + (opts.expired ? -86_400_000 : 86_400_000)),
+      extensions: [new x509.ExtendedKeyUsageExtension(eku), ...(opts.critical ? [new x509.Extension(opts.critical, true, new Uint8Array([5, 0]))] : [])],
+    });
+    return Buffer.from(cert.rawData);
+  };
+
+  it('a valid logon-only card passes; expired, an unhandled critical extension, or clientAuth (so the key usage failed) are refused', async () => {
+    expect(hiddenByInvalidPurpose(await make([LOGON]))).toBeUndefined();
+    expect(hiddenByInvalidPurpose(await make([LOGON], { expired: true }))).toBe("the card's certificate is outside its validity period");
+    expect(hiddenByInvalidPurpose(await make([LOGON], { critical: '1.2.3.4.5' }))).toBe("the card's certificate has a critical extension this hub does not handle (1.2.3.4.5)");
+    expect(hiddenByInvalidPurpose(await make(['1.3.6.1.5.5.7.3.2', LOGON]))).toMatch(/may not sign a TLS client's handshake/);
   });
 });
