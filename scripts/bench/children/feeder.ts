@@ -95,6 +95,7 @@ function open(s: Stream, address: string): Promise<void> {
   s.call = call;
   return new Promise((resolve, reject) => {
     call.on('data', (raw: Buffer) => {
+      if (s.call !== call) return;
       const body = decodeHubMessage(raw).body;
       if (body?.$case === 'welcome') resolve();
       else if (body?.$case === 'ack') {
@@ -103,6 +104,8 @@ function open(s: Stream, address: string): Promise<void> {
       } else if (body?.$case === 'snapshot_request') reject(new Error(`hub asked ${s.name} for a snapshot: ${body.value.reason}`));
     });
     const ended = (err: Error): void => {
+      // A call this feeder closed or replaced (a connect to another hub) ends later: not news.
+      if (s.call !== call) return;
       s.ended ??= err;
       clearInterval(s.beat);
       s.onEnd?.(s.ended);
@@ -201,7 +204,9 @@ serve(
     close: () => {
       for (const s of streams) {
         clearInterval(s.beat);
-        s.call?.end();
+        const call = s.call;
+        s.call = undefined;
+        call?.end();
         s.client?.close();
       }
       return {};
