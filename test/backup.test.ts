@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtRest } from '../shared/crypto/index.js';
 import type { HistoryJob } from '../shared/history/index.js';
 import { HaServices } from './harness/ha-services.js';
-import { writeHistoryRuns } from './harness/history-runs.js';
+import { finishedRun, writeHistoryRuns } from './harness/history-runs.js';
 import { GroupHub } from './harness/hub-group.js';
 import { httpsCall } from './harness/hub-child.js';
 import { makePki, type TestPki } from './harness/pki.js';
@@ -28,11 +28,7 @@ registerSecret(BACKUP_KEY, 'backup key (backup test)');
 registerSecret(PASSWORD, 'password of alice (backup test)');
 
 const T0 = Date.UTC(2026, 10, 20, 8);
-const run = (job_id: number): HistoryJob => ({
-  cluster: 'east', job_id, submit_time: T0, start_time: T0 + 60_000, end_time: T0 + 3_600_000 + job_id * 1000, name: `job-${job_id}`,
-  user: 'alice', account: 'research', partition: 'batch', qos: 'normal', state: 'COMPLETED', exit_code: 0, exit_signal: 0,
-  alloc_tres: 'billing=2,cpu=2,mem=1G,node=1', cpus: 2, gpus: 0, memory_mb: 1024, node_count: 1, node_list: 'n1', nodes: ['n1'],
-});
+const run = (job_id: number): HistoryJob => finishedRun(T0, job_id);
 
 let work: string;
 let pki: TestPki;

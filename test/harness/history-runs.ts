@@ -12,3 +12,12 @@ export async function writeHistoryRuns(dataDir: string, jobs: HistoryJob[]): Pro
     engine.close();
   }
 }
+
+/** A finished run of alice on cluster east, submitted at t0, ending job_id seconds after an hour. */
+export function finishedRun(t0: number, job_id: number): HistoryJob {
+  return {
+    cluster: 'east', job_id, submit_time: t0, start_time: t0 + 60_000, end_time: t0 + 3_600_000 + job_id * 1000, name: `job-${job_id}`,
+    user: 'alice', account: 'research', partition: 'batch', qos: 'normal', state: 'COMPLETED', exit_code: 0, exit_signal: 0,
+    alloc_tres: 'billing=2,cpu=2,mem=1G,node=1', cpus: 2, gpus: 0, memory_mb: 1024, node_count: 1, node_list: 'n1', nodes: ['n1'],
+  };
+}
