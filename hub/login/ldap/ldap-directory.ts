@@ -131,12 +131,19 @@ export class LdapDirectory {
   async lookup(name: string): Promise<DirectoryUser | undefined> {
     if (!this.canLookUp) throw new DirectoryUnavailableError('LDAP sessions cannot be re-checked without a service account (sso.ldap.bind_dn)');
     if (!isAcceptableLoginName(name)) return undefined;
+    return this.asService(async (service) => {
+      const entry = await this.findUser(service, name);
+      return entry ? await this.userOf(entry, name, service) : undefined;
+    });
+  }
+
+  /** `fn` on a connection bound as the service account; any failure is DirectoryUnavailableError. */
+  private async asService<T>(fn: (service: Client) => Promise<T>): Promise<T> {
     let service: Client | undefined;
     try {
       service = await this.connect();
       await service.bind(this.config.bind_dn!, this.servicePassword());
-      const entry = await this.findUser(service, name);
-      return entry ? await this.userOf(entry, name, service) : undefined;
+      return await fn(service);
     } catch (err) {
       if (err instanceof DirectoryUnavailableError) throw err;
       throw new DirectoryUnavailableError(`the LDAP directory ${this.config.url} cannot be used now: ${(err as Error).message.slice(0, 200)}`);
@@ -153,10 +160,7 @@ export class LdapDirectory {
   async attributesOf(name: string, attributes: readonly string[]): Promise<Record<string, string> | undefined> {
     if (!this.canLookUp) throw new DirectoryUnavailableError('reading contacts from LDAP needs a service account (sso.ldap.bind_dn and user_base_dn)');
     if (!isAcceptableLoginName(name)) return undefined;
-    let service: Client | undefined;
-    try {
-      service = await this.connect();
-      await service.bind(this.config.bind_dn!, this.servicePassword());
+    return this.asService(async (service) => {
       const entry = await this.findUser(service, name, attributes);
       if (!entry) return undefined;
       const out: Record<string, string> = {};
@@ -165,12 +169,7 @@ export class LdapDirectory {
         if (v !== undefined && v.trim() !== '') out[a] = v.trim();
       }
       return out;
-    } catch (err) {
-      if (err instanceof DirectoryUnavailableError) throw err;
-      throw new DirectoryUnavailableError(`the LDAP directory ${this.config.url} cannot be used now: ${(err as Error).message.slice(0, 200)}`);
-    } finally {
-      await service?.unbind().catch(() => undefined);
-    }
+    });
   }
 
   /** The one entry of user_base_dn matching user_filter and the name; undefined for none or several. */
