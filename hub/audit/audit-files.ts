@@ -1,9 +1,10 @@
 // Every byte the audit log reads or writes goes through here, so encryption at rest (or any
 // other storage) can replace this one class. Files are named audit-YYYYMMDD-NNNN.jsonl: the
 // UTC day they were opened and a counter, so name order is chain order.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { checkOpenFile, type FileCheck } from '../../shared/durability/index.js';
 
 export const AUDIT_FILE_RE = /^audit-(\d{8})-(\d{4})\.jsonl$/;
@@ -13,6 +14,14 @@ export interface AuditFiles {
   /** Audit file names in chain order. */
   list(): string[];
   read(name: string): string;
+  /**
+   * The file's lines in order without their newlines (a last line without one too), read a chunk
+   * at a time: a busy hub's day of audit can be hundreds of MB, and an export or query must not
+   * hold it whole.
+   */
+  lines(name: string): Generator<string>;
+  /** The first `n` lines (fewer if the file has fewer), read from the file's start only. */
+  firstLines(name: string, n: number): string[];
   size(name: string): number;
   /** Appends and makes durable (fdatasync) before resolving. */
   append(name: string, data: string): Promise<void>;
@@ -43,6 +52,34 @@ export class NodeAuditFiles implements AuditFiles {
 
   read(name: string): string {
     return readFileSync(join(this.dir, name), 'utf8');
+  }
+
+  *lines(name: string): Generator<string> {
+    const path = join(this.dir, name);
+    const decoder = new StringDecoder('utf8');
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    let position = 0;
+    let rest = '';
+    for (;;) {
+      // Opened per chunk: a consumer that stops without finishing the generator leaks no descriptor.
+      const n = readChunk(path, buf, position);
+      if (n === 0) break;
+      position += n;
+      const parts = (rest + decoder.write(buf.subarray(0, n))).split('\n');
+      rest = parts.pop()!;
+      yield* parts;
+    }
+    rest += decoder.end();
+    if (rest) yield rest;
+  }
+
+  firstLines(name: string, n: number): string[] {
+    const out: string[] = [];
+    for (const line of this.lines(name)) {
+      out.push(line);
+      if (out.length === n) break;
+    }
+    return out;
   }
 
   size(name: string): number {
@@ -107,6 +144,17 @@ export class NodeAuditFiles implements AuditFiles {
   async close(): Promise<void> {
     await this.handle?.fh.close();
     this.handle = undefined;
+  }
+}
+
+const READ_CHUNK = 1 << 20;
+
+function readChunk(path: string, buf: Buffer, position: number): number {
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, buf, 0, buf.length, position);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -326,7 +326,7 @@ export class AuditLog {
     const old = names.filter((n) => AUDIT_FILE_RE.exec(n)![1] < cutoffDay && n !== current);
     if (old.length === 0) return undefined;
     const firstKept = names[old.length];
-    const anchor = JSON.parse(this.files.read(firstKept).split('\n', 1)[0]) as AuditLine;
+    const anchor = JSON.parse(this.files.firstLines(firstKept, 1)[0] ?? '') as AuditLine;
     const retention: RetentionInfo = { deleted: old, cutoff: new Date(cutoff).toISOString(), chain_starts_at: { file: firstKept, anchor_hash: anchor.hash } };
     await this.write({
       type: 'record',

@@ -28,10 +28,8 @@ export interface AuditQuery {
 export const AUDIT_PAGE_BYTES = 1024 * 1024;
 
 export function firstSeq(files: AuditFiles, name: string): number {
-  const text = files.read(name);
-  const nl = text.indexOf('\n');
   try {
-    return (JSON.parse(nl < 0 ? text : text.slice(0, nl)) as AuditLine).seq;
+    return (JSON.parse(files.firstLines(name, 1)[0] ?? '') as AuditLine).seq;
   } catch {
     return 0;
   }
@@ -52,7 +50,7 @@ function* matching(files: AuditFiles, q: Omit<AuditQuery, 'limit' | 'maxBytes'>)
     if (sinceDay && day < sinceDay) continue;
     if (untilDay && day > untilDay) break;
     if (q.cursor !== undefined && names[i + 1] && firstSeq(files, names[i + 1]) <= q.cursor + 1) continue;
-    for (const raw of files.read(name).split('\n')) {
+    for (const raw of files.lines(name)) {
       if (!raw) continue;
       let line: AuditLine;
       try {

@@ -133,7 +133,7 @@ export function verifyChain(files: AuditFiles, opts: { key?: Buffer } = {}): Ver
 
 /** The break a file's first record names (a segment started because the file before was lost), if any. */
 function breakOf(files: AuditFiles, name: string): AuditBreak | undefined {
-  const [first, second] = files.read(name).split('\n', 2);
+  const [first, second] = files.firstLines(name, 2);
   try {
     const anchor = JSON.parse(first) as AuditLine;
     const rec = JSON.parse(second) as AuditLine;
