@@ -1,6 +1,9 @@
 // One plain etcd member on free loopback ports, for a unit test that needs a real etcd without
 // the HA trio (ha-services.ts): started detached, stopped by its pid, restartable on the same data
-// directory and ports (an outage and its end).
+// directory and ports (an outage and its end). Free ports are picked, closed and bound again by
+// etcd, so a parallel worker may take one meanwhile: the member is only taken as ready when the
+// etcd answering on its port is this one (its unique name), and a bind that fails at creation is
+// tried again on other ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +16,13 @@ export class PrivateEtcd {
 
   private constructor(
     readonly dir: string,
-    private readonly clientPort: number,
-    private readonly peerPort: number,
+    private clientPort: number,
+    private peerPort: number,
   ) {}
+
+  private get name(): string {
+    return `m-${path.basename(this.dir)}`;
+  }
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.clientPort}`;
@@ -24,8 +31,16 @@ export class PrivateEtcd {
   static async create(name: string): Promise<PrivateEtcd> {
     const [client, peer] = await freePorts(2);
     const e = new PrivateEtcd(mkdtempSync(path.join(tmpdir(), `etcd-${name}-`)), client!, peer!);
-    await e.start();
-    return e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await e.start();
+        return e;
+      } catch (err) {
+        if (attempt === 3 || !/address already in use/.test(String(err))) throw err;
+        rmSync(path.join(e.dir, 'data'), { recursive: true, force: true });
+        [e.clientPort, e.peerPort] = (await freePorts(2)) as [number, number];
+      }
+    }
   }
 
   /** Starts the member (again, on the same data) and waits until it answers. */
@@ -33,15 +48,26 @@ export class PrivateEtcd {
     mkdirSync(this.dir, { recursive: true });
     const peer = `http://127.0.0.1:${this.peerPort}`;
     const log = openSync(path.join(this.dir, 'etcd.log'), 'a');
-    this.child = spawn('etcd', ['--name', 'm1', '--data-dir', path.join(this.dir, 'data'), '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `m1=${peer}`, '--log-level', 'warn'], { detached: true, stdio: ['ignore', log, log] });
+    this.child = spawn('etcd', ['--name', this.name, '--data-dir', path.join(this.dir, 'data'), '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `${this.name}=${peer}`, '--initial-cluster-token', this.name, '--log-level', 'warn'], { detached: true, stdio: ['ignore', log, log] });
     this.child.unref();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`etcd exited (${this.child.exitCode}): ${this.logTail()}`);
-      const ok = await fetch(`${this.endpoint}/health`).then((r) => r.ok, () => false);
-      if (ok) return;
+      if (await this.answersAsItself()) return;
       if (Date.now() > deadline) throw new Error(`etcd not ready after ${timeoutMs} ms: ${this.logTail()}`);
       await sleep(100);
+    }
+  }
+
+  /** The etcd on our client port is up and is this member (not another test's on a reused port). */
+  private async answersAsItself(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.endpoint}/v3/cluster/member/list`, { method: 'POST', body: '{}' });
+      if (!res.ok) return false;
+      const list = (await res.json()) as { members?: { name?: string }[] };
+      return list.members?.some((m) => m.name === this.name) ?? false;
+    } catch {
+      return false;
     }
   }
 
