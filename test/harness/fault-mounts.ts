@@ -79,9 +79,9 @@ export class FaultMounts {
     };
   }
 
-  /** faultfs at work/<name> over work/<name>.backing (scripts/faultfs): no faults until set(). */
-  async faultfs(name: string): Promise<FaultFs> {
-    const fs = new FaultFs(join(this.work, name), join(this.work, `${name}.backing`), join(this.work, `${name}.rules`), join(this.work, `${name}.faultfs.log`));
+  /** faultfs at work/<name> (or `at`) over work/<name>.backing (scripts/faultfs): no faults until set(). */
+  async faultfs(name: string, at = join(this.work, name)): Promise<FaultFs> {
+    const fs = new FaultFs(at, join(this.work, `${name}.backing`), join(this.work, `${name}.rules`), join(this.work, `${name}.faultfs.log`));
     this.undo.push(() => fs.unmount());
     return fs.mount();
   }
