@@ -1,8 +1,10 @@
 // Storage faults under a running agent, against the real Slurm 22.05 (scripts/slurm/start.sh):
 // the agent's spool on a small tmpfs that fills up (ENOSPC), then on ext4 on a loop device that
-// turns read-only (errors=remount-ro + trigger_fs_error: EROFS). During each fault Slurm changes
+// turns read-only (errors=remount-ro + trigger_fs_error: EROFS), then on faultfs (FUSE,
+// scripts/faultfs) failing fsync, then write, with EIO. During each fault Slurm changes
 // (a drain by scontrol, a burst of jobs) and a user cancels a job through the hub (audited); the
-// hub shows the Slurm changes within two poll intervals, the agent logs the fault once, and after
+// hub shows the Slurm changes within two poll intervals, the agent logs the fault once, counts it
+// in sfleet_agent_spool_write_errors_total and its /healthz says degraded, and after
 // the fault clears the agent spools a snapshot, the hub equals Slurm (also after an agent
 // restart from that spool) and `sfleet audit verify` passes. Root only (mounts). Also issue 11 item 7:
 // `sfleet watch | head` exits quietly, and no agent or hub prints DEP0123 for an IP endpoint.
@@ -27,6 +29,7 @@ let agent: SfleetProcess | undefined;
 let clientEnv: NodeJS.ProcessEnv;
 let pki: string;
 let grpcPort: number;
+let observePort: number;
 
 interface JobJson {
   id: number;
@@ -68,10 +71,20 @@ function startAgent(spoolDir: string, log: string): SfleetProcess {
       `slurm: { source: rest, endpoints: ["${slurm.restUrl}"], auth: { user: ${slurm.restUser}, token: "\${SFLEET_TEST_SLURM_JWT}" } }`,
       `poll_interval: ${POLL / 1000}s`,
       `spool_dir: ${spoolDir}`,
+      `observe: { listen: "127.0.0.1:${observePort}" }`,
       '',
     ].join('\n'),
   );
   return new SfleetProcess(['agent', '--config', config], join(work, `${log}.log`), { ...process.env, SFLEET_TEST_SLURM_JWT: slurm.jwt }).start();
+}
+
+/** The agent's own /healthz (503 while degraded) and its spool write error count. */
+async function agentHealth(): Promise<{ status: string; reasons: string[] }> {
+  return (await fetch(`http://127.0.0.1:${observePort}/healthz`)).json() as Promise<{ status: string; reasons: string[] }>;
+}
+async function spoolWriteErrors(): Promise<number> {
+  const line = (await (await fetch(`http://127.0.0.1:${observePort}/metrics`)).text()).split('\n').find((l) => l.startsWith('sfleet_agent_spool_write_errors_total '));
+  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 const agentLines = (log: string): Array<Record<string, unknown>> =>
@@ -88,6 +101,7 @@ async function underFault(log: string, spoolDir: string, code: string, fault: { 
   agent = startAgent(spoolDir, log);
   await waitFor('agent connected and the hub equal to Slurm', async () => (await clusterStatus()).connected && (await converged()), 60_000, 500);
   const before = await clusterStatus();
+  const errorsBefore = await spoolWriteErrors();
   await fault.inject();
   // A full tmpfs may still take a small append in the last page of deltas.log: jobs arrive one a
   // poll until the spool's first write fails (on a read-only filesystem that is the first one).
@@ -121,10 +135,15 @@ async function underFault(log: string, spoolDir: string, code: string, fault: { 
   expect(faultLines).toHaveLength(1);
   expect(faultLines[0]).toMatchObject({ code });
   expect(agent.alive).toBe(true);
+  expect(await spoolWriteErrors()).toBeGreaterThan(errorsBefore);
+  const health = await agentHealth();
+  expect(health.status).toBe('degraded');
+  expect(health.reasons.join('\n')).toMatch(new RegExp(`spool: ${code} since `));
 
   await fault.clear();
   await waitFor('the agent spools again', () => agentLines(log).some((l) => l.store === 'spool' && /work again/.test(String(l.msg))), 30_000, 300);
   await waitFor('the hub equals Slurm after the fault', converged, 30_000, 500);
+  await waitFor('the agent healthy again', async () => (await agentHealth()).status === 'ok', 30_000, 300);
   const after = await clusterStatus();
   expect(after.seq > before.seq || after.epoch > before.epoch).toBe(true);
   expect(statSync(join(spoolDir, 'deltas.log')).size).toBeGreaterThan(0);
@@ -153,6 +172,7 @@ beforeAll(async () => {
   await sfleet(['ca', 'issue', '--dir', pki, '--role', 'agent', '--name', 'head1', '--cluster', slurm.cluster], env);
   await sfleet(['ca', 'issue', '--dir', pki, '--role', 'client', '--name', 'operator'], env);
   grpcPort = await freePort();
+  observePort = await freePort();
   const httpPort = await freePort();
   writeFileSync(
     join(work, 'hub.yaml'),
@@ -167,7 +187,7 @@ afterAll(async () => {
   await hub?.kill('SIGTERM');
   if (slurm) {
     await slurmCli(slurm, 'scontrol', ['update', `nodename=${NODE}`, 'state=resume']).catch(() => {});
-    for (const log of ['tmpfs', 'ext4', 'plain']) await slurmCli(slurm, 'scancel', ['--quiet', '-n', `sf-storage-${log}`]).catch(() => {});
+    for (const log of ['tmpfs', 'ext4', 'eio-fsync', 'eio-write', 'plain']) await slurmCli(slurm, 'scancel', ['--quiet', '-n', `sf-storage-${log}`]).catch(() => {});
   }
   await mounts?.cleanup();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -190,6 +210,16 @@ describe('storage faults under the agent spool (real Slurm)', () => {
     await underFault('ext4', ext4.dir, 'EROFS', { inject: () => ext4.fail(), clear: () => ext4.repair() });
   });
 
+  // faultfs passes every call to a directory on the real disk and fails the chosen ones: the
+  // agent's fsync (then, in the next case, its write) returns EIO from the kernel.
+  for (const op of ['fsync', 'write'] as const) {
+    it(`I/O errors on ${op} (faultfs, EIO): the same, once the disk answers again`, async () => {
+      const fs = await mounts.faultfs(`spool-eio-${op}`);
+      await underFault(`eio-${op}`, fs.dir, 'EIO', { inject: () => fs.set([{ op, fail: 'EIO', path: '/*' }]), clear: () => fs.clear() });
+      expect(fs.log()).toMatch(new RegExp(`faultfs: ${op} /[^:]+: EIO`));
+    });
+  }
+
   it('`sfleet watch | head` exits quietly, and no process warns about an IP address as TLS server name (DEP0123)', async () => {
     agent = startAgent(join(work, 'spool-plain'), 'plain');
     await waitFor('agent connected', async () => (await clusterStatus()).connected, 60_000, 300);
@@ -211,7 +241,7 @@ describe('storage faults under the agent spool (real Slurm)', () => {
     await agent.kill('SIGTERM');
     agent = undefined;
     await slurmCli(slurm, 'scancel', ['--quiet', '-n', 'sf-storage-plain']);
-    for (const log of ['hub', 'tmpfs', 'ext4', 'plain']) expect(readFileSync(join(work, `${log}.log`), 'utf8')).not.toContain('DEP0123');
+    for (const log of ['hub', 'tmpfs', 'ext4', 'eio-fsync', 'eio-write', 'plain']) expect(readFileSync(join(work, `${log}.log`), 'utf8')).not.toContain('DEP0123');
   });
 
   it('the audit log of the commands made during the faults verifies', async () => {

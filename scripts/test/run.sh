@@ -80,6 +80,17 @@ export SFLEET_TEST_LOG_DIR="${SFLEET_TEST_LOG_DIR:-/tmp/sfleet-test-logs/$(date 
 step "Prometheus and Pushgateway (scripts/prometheus/install.sh)"
 bash scripts/prometheus/install.sh >/dev/null
 
+# Storage-fault tests (test/storage-faults.test.ts, test/hub-durable-files.test.ts) mount
+# scripts/faultfs, a FUSE filesystem in C built at test time: it needs fuse3 (fusermount3),
+# libfuse3-dev and a C compiler.
+step "faultfs build dependencies (fuse3, libfuse3-dev, gcc)"
+(
+  log() { echo "[faultfs] $*" >&2; }
+  die() { log "$*"; exit 1; }
+  . scripts/lib/apt-install.sh
+  apt_install_missing fuse3 libfuse3-dev gcc pkg-config
+)
+
 step "integration tests"
 vitest_run integration --project integration
 

@@ -1,9 +1,11 @@
 // Real filesystems that fail on purpose, for storage-fault tests (root only): a small tmpfs that
-// fills up (ENOSPC), and ext4 on a loop device that is turned read-only under a running process
-// (EROFS). Each mount is undone by cleanup(), also after a failed test.
+// fills up (ENOSPC), ext4 on a loop device that is turned read-only under a running process
+// (EROFS), and faultfs (FUSE) that fails or delays write/fsync on chosen paths (EIO, slow disk).
+// Each mount is undone by cleanup(), also after a failed test.
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execText as exec } from './exec.js';
+import { FaultFs } from './faultfs.js';
 
 const execText = (file: string, args: string[]): Promise<string> => exec(file, args, { env: process.env, timeoutMs: 60_000 });
 
@@ -75,6 +77,13 @@ export class FaultMounts {
         this.undo.push(() => execText('umount', ['-l', dir]));
       },
     };
+  }
+
+  /** faultfs at work/<name> (or `at`) over work/<name>.backing (scripts/faultfs): no faults until set(). */
+  async faultfs(name: string, at = join(this.work, name)): Promise<FaultFs> {
+    const fs = new FaultFs(at, join(this.work, `${name}.backing`), join(this.work, `${name}.rules`), join(this.work, `${name}.faultfs.log`));
+    this.undo.push(() => fs.unmount());
+    return fs.mount();
   }
 
   async cleanup(): Promise<void> {
