@@ -31,7 +31,7 @@ function nextPath() {
   return next && next.startsWith('/') && next[1] !== '/' && !next.includes('\\') ? next : undefined;
 }
 
-const SSO = { oidc: 'Sign in with single sign-on (OpenID Connect)', saml: 'Sign in with single sign-on (SAML)', 'smart-card': 'Sign in with a smart card' };
+const SSO = { oidc: 'Sign in with single sign-on (OpenID Connect)', saml: 'Sign in with single sign-on (SAML)', 'smart-card': 'Sign in with a smart card', kerberos: 'Sign in with Kerberos' };
 
 /** One link per SSO login of this hub, each coming back to `next` once the IdP has signed the user in. */
 function showSso() {
@@ -44,12 +44,41 @@ function showSso() {
     a.href = `/api/v1/auth/${kind}/login${next ? `?next=${encodeURIComponent(next)}` : ''}`;
     a.textContent = SSO[kind];
     a.dataset.sso = kind;
+    if (kind === 'kerberos') a.addEventListener('click', kerberosSignIn);
     $('sso').append(a);
   }
   const or = document.createElement('p');
   or.textContent = 'or with a user name and password';
   $('sso').append(or);
   $('sso').hidden = false;
+}
+
+/**
+ * Kerberos: the browser answers the hub's Negotiate challenge with its ticket by itself. Fetched
+ * rather than followed so that a challenge the browser drops is asked once more: Chromium on Linux
+ * refuses the first Negotiate challenge after it starts (ERR_UNSUPPORTED_AUTH_SCHEME in its log)
+ * and answers the next. The link itself still works without this script (the hub's own pages).
+ */
+async function kerberosSignIn(event) {
+  event.preventDefault();
+  const url = event.currentTarget.href;
+  say('Signing in with Kerberos…');
+  try {
+    let page = '';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+      if (res.ok) return location.assign(nextPath() || '/');
+      page = await res.text();
+    }
+    say(
+      page.includes('data-kerberos="refused"')
+        ? 'Kerberos sign-in failed: the hub could not accept your ticket. Use another sign-in method, or ask your administrator.'
+        : 'No Kerberos ticket: your browser sent none for this hub. Run kinit (or log in to your domain) and check that your browser may use Kerberos for this site; or sign in another way below.',
+      true,
+    );
+  } catch (err) {
+    say(String(err.message || err), true);
+  }
 }
 
 function loggedIn(result) {

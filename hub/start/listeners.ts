@@ -227,7 +227,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
       ...(tenantRate ? { admitTenant: (t: string) => tenantRate.admit(t) } : {}),
       rbac: gate.rbac,
       logins: gate.logins,
-      sso: [...(oidc?.browserLogin ? (['oidc'] as const) : []), ...(saml ? (['saml'] as const) : []), ...(gate.smartCard ? (['smart-card'] as const) : [])],
+      sso: [...(oidc?.browserLogin ? (['oidc'] as const) : []), ...(saml ? (['saml'] as const) : []), ...(gate.smartCard ? (['smart-card'] as const) : []), ...(kerberos ? (['kerberos'] as const) : [])],
       audit,
       state,
       commands,

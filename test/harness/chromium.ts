@@ -12,13 +12,27 @@ import { chromium, type BrowserContext, type CDPSession, type Page } from 'playw
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** apt-get install chromium when it is missing (the tests run as root, like scripts/*\/start.sh). */
+/** Chromium on Linux loads MIT's GSS-API library for Kerberos (SPNEGO) only when asked to; Debian's package does not depend on it. */
+const GSSAPI = '/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2';
+
+/**
+ * apt-get install chromium when it is missing, and libgssapi-krb5-2 for its Kerberos logins (the
+ * tests run as root, like scripts/*\/start.sh).
+ */
 export function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
+  const missing = [...(existsSync(CHROMIUM) ? [] : ['chromium']), ...(existsSync(GSSAPI) || process.arch !== 'x64' ? [] : ['libgssapi-krb5-2'])];
+  if (missing.length === 0) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', 'update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium did not provide ${CHROMIUM}`);
+}
+
+export interface LaunchOptions {
+  /** More command-line switches (e.g. --auth-server-allowlist for Kerberos). */
+  args?: string[];
+  /** The browser's environment (e.g. KRB5CCNAME and KRB5_CONFIG for its GSS-API library); default this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** base64(sha256(SubjectPublicKeyInfo)) of a PEM certificate, the form Chromium's SPKI list takes. */
@@ -34,7 +48,7 @@ export class HeadlessChromium {
   ) {}
 
   /** A fresh profile that accepts the certificates in `certFiles` (by key) and nothing else. */
-  static async launch(certFiles: string[]): Promise<HeadlessChromium> {
+  static async launch(certFiles: string[], options: LaunchOptions = {}): Promise<HeadlessChromium> {
     ensureChromium();
     const profile = mkdtempSync(join(tmpdir(), `chromium-${process.pid}-`));
     const context = await chromium.launchPersistentContext(profile, {
@@ -48,7 +62,9 @@ export class HeadlessChromium {
         '--disable-sync',
         '--no-first-run',
         `--ignore-certificate-errors-spki-list=${certFiles.map(spkiHash).join(',')}`,
+        ...(options.args ?? []),
       ],
+      ...(options.env ? { env: options.env as Record<string, string> } : {}),
     });
     return new HeadlessChromium(context, profile);
   }

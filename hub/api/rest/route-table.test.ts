@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,9 @@ import { Admission, registerSubmitRoute, submitConfigSchema, SubmitService } fro
 import { ManualClock } from '../../../shared/clock/index.js';
 import { AuditLog, auditConfigSchema } from '../../audit/index.js';
 import { registerComplianceRoutes } from '../../compliance/index.js';
+import { kerberosConfigSchema, startKerberos } from '../../login/kerberos/index.js';
+import { keytabFile } from '../../login/kerberos/token-fixture.js';
+import { MemorySessionStore } from '../../login/sessions/index.js';
 
 async function build(tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-'))), rbac?: Rbac) {
   const state = new FleetState();
@@ -108,6 +111,22 @@ describe('route table', () => {
       const permission = (GRPC_PERMISSIONS as Record<string, string>)[method];
       expect(permission && isKnownPermission(permission), method).toBe(true);
     }
+  });
+
+  it('the Kerberos logins (API and dashboard) are public routes of the table that ask for a ticket: 401 WWW-Authenticate: Negotiate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'krb-'));
+    writeFileSync(join(dir, 'hub.keytab'), keytabFile());
+    const kerberos = startKerberos(kerberosConfigSchema.parse({ keytab_file: join(dir, 'hub.keytab'), require_directory_account: false }), { sessions: new MemorySessionStore(), logger: silentLogger() });
+    const state = new FleetState();
+    const { app, routes } = await buildHttpApi({ logger: silentLogger(), extraRoutes: [(a) => kerberos.registerRoutes(a)], authenticator: new Authenticator(new TokenStore(dir)), state, commands: new CommandRouter({ timeoutMs: 1000 }), watch: new WatchFeed(state), readiness: () => ({ ready: true, checks: {} }) });
+    const login = routes.filter((r) => r.url.startsWith('/api/v1/auth/kerberos'));
+    expect(login.map((r) => `${r.method} ${r.url} ${r.public ? 'public' : r.permission}`).sort()).toEqual(['GET /api/v1/auth/kerberos/login public', 'POST /api/v1/auth/kerberos public']);
+    for (const route of login) {
+      const res = await app.inject({ method: route.method as 'GET', url: route.url, headers: { accept: 'application/json' } });
+      expect(res.statusCode, `${route.method} ${route.url}`).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Negotiate');
+    }
+    await app.close();
   });
 
   it('refuses to register a route that declares no permission', async () => {

@@ -4,7 +4,7 @@ import { duration } from '../../../shared/config/fields.js';
 
 export const kerberosConfigSchema = z
   .object({
-    enabled: z.boolean().default(true).describe('Accept Kerberos (SPNEGO) logins at POST /api/v1/auth/kerberos.'),
+    enabled: z.boolean().default(true).describe('Accept Kerberos (SPNEGO) logins at POST /api/v1/auth/kerberos, and the dashboard\'s "Sign in with Kerberos" (GET /api/v1/auth/kerberos/login).'),
     keytab_file: z.string().min(1).describe("The service's keytab (kadmin ktadd -k FILE HTTP/hub.example.org): read at start; readable by the hub only."),
     service_principals: z
       .array(z.string().regex(/^[^@\s]+\/[^@\s]+$/, 'a service principal without realm, e.g. HTTP/hub.example.org'))

@@ -1,5 +1,5 @@
 // Test fixture: SPNEGO tokens made here under a known service key, as a client with a ticket for
-// HTTP/hub@EX.ORG would send them. Imported by this room's tests only.
+// HTTP/hub@EX.ORG would send them, and its keytab. Imported by tests only.
 import { encrypt } from '../../../shared/kerberos/aes-cts.js';
 import { app, bitString, ctx, encode, generalString, int, kerberosTime, objectId, octetString, seq } from '../../../shared/kerberos/der.js';
 import type { KeytabEntry } from '../../../shared/kerberos/keytab.js';
@@ -23,3 +23,29 @@ export function token(o: { now?: number; endtime?: number; client?: string; auth
 
 /** The keytab holding the service key the tokens are made under. */
 export const KEYTAB: KeytabEntry[] = [{ principal: 'HTTP/hub', realm: 'EX.ORG', kvno: 3, etype: 18, key: SERVICE_KEY }];
+
+/** KEYTAB as an MIT keytab file (format 0x0502), for code that reads sso.kerberos.keytab_file. */
+export function keytabFile(): Buffer {
+  const str = (s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    const n = Buffer.alloc(2);
+    n.writeUInt16BE(b.length);
+    return Buffer.concat([n, b]);
+  };
+  const entries = KEYTAB.map((e) => {
+    const parts = e.principal.split('/');
+    const head = Buffer.alloc(2);
+    head.writeUInt16BE(parts.length);
+    const tail = Buffer.alloc(4 + 4 + 1 + 2 + 2);
+    tail.writeUInt32BE(1, 0); // KRB5_NT_PRINCIPAL
+    tail.writeUInt32BE(0, 4); // timestamp
+    tail.writeUInt8(e.kvno, 8);
+    tail.writeUInt16BE(e.etype, 9);
+    tail.writeUInt16BE(e.key.length, 11);
+    const body = Buffer.concat([head, str(e.realm), ...parts.map(str), tail, e.key]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length);
+    return Buffer.concat([size, body]);
+  });
+  return Buffer.concat([Buffer.from([0x05, 0x02]), ...entries]);
+}

@@ -21,7 +21,7 @@ const PAGES: Record<string, { file: string; type: string }> = {
 };
 
 /** The browser logins through an identity provider the login page offers, as their login routes name them. */
-export type SsoLogin = 'oidc' | 'saml' | 'smart-card';
+export type SsoLogin = 'oidc' | 'saml' | 'smart-card' | 'kerberos';
 
 /** The page with the SSO logins this hub offers, for login.js to show their buttons (the page is static otherwise). */
 function withSso(html: Buffer, sso: readonly SsoLogin[]): Buffer {
