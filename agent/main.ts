@@ -11,7 +11,7 @@ import { createAssociations } from './associations/index.js';
 import { createHistoryReader, createSlurmSource } from './source/index.js';
 import type { SlurmSource } from './source/source.js';
 import { DeltaSpool } from './spool/index.js';
-import { CertificateRenewal, HubStream } from './stream/index.js';
+import { CertificateRenewal, effectiveTls, HubStream } from './stream/index.js';
 import { agentReport, loadServing, PollTrace, type HealthSource, type ObserveListener } from './observe/index.js';
 import { Tracing } from '../shared/tracing/index.js';
 import type { Registry } from 'prom-client';
@@ -43,7 +43,8 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const log = logger.child({ cluster: config.cluster });
   // Fail at start on unreadable TLS files, not on the first connect.
   const tlsPolicy = tlsPolicyFrom(config.security);
-  loadTls(config.tls, 'agent', tlsPolicy);
+  const tlsFiles = () => effectiveTls(config.tls, config.tls.renewed_dir);
+  loadTls(tlsFiles(), 'agent', tlsPolicy);
   const atRest = await AtRest.create(effectiveEncryption(config.encryption, config.security), { logger: log, tlsPolicy });
   if (atRest.enabled) log.info({ encryption: atRest.describe(), ...(await atRest.preload(config.spool_dir)) }, 'encryption at rest: data keys loaded');
   // A full or read-only disk fails every write: logged once a minute, counted every time.
@@ -60,14 +61,14 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
   const trace = new PollTrace(tracing);
   const source = opts.source ?? createSlurmSource(config, { logger: log, ...(tracing.enabled ? { reads: trace } : {}) });
   const pipeline = new AgentPipeline({ source, spool, logger: log, history: createHistoryReader(config), associations: createAssociations(config), ...(tracing.enabled ? { trace } : {}) }, { pollIntervalMs: config.poll_interval, submit: { min_uid: config.submit.min_uid, forbidden: [config.submit.slurm_user] }, spoolDir: config.spool_dir });
-  const renewal = new CertificateRenewal({ files: config.tls, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
+  const renewal = new CertificateRenewal({ files: config.tls, renewedDir: config.tls.renewed_dir, renewAt: config.tls.renew_at }, { logger: log.child({ component: 'tls' }) });
   const stream = new HubStream(
     {
       cluster: config.cluster,
       agentName: config.name,
       agentVersion: VERSION,
       endpoints: [...config.hub.endpoints],
-      tls: () => loadTls(config.tls, 'agent', tlsPolicy),
+      tls: () => loadTls(tlsFiles(), 'agent', tlsPolicy),
       initialBackoffMs: config.hub.initial_backoff,
       maxBackoffMs: config.hub.max_backoff,
     },

@@ -110,6 +110,8 @@ fi
 for f in "$BINARY" "$SUMS" "$CONFIG"; do [ -f "$f" ] || die "$f: no such file"; done
 [ -d "$PKI" ] || die "$PKI: no such directory"
 [ -z "$ENV_FILE" ] || [ -f "$ENV_FILE" ] || die "$ENV_FILE: no such file"
+# A bare name (--binary sfleet-linux-x64, as the guide writes it) is a file here, not a command on PATH.
+case "$BINARY" in */*) ;; *) BINARY=./$BINARY ;; esac
 if [ -z "$UNIT" ]; then
   for candidate in "$HERE/../deploy/systemd/$SERVICE.service" "$HERE/$SERVICE.service"; do
     [ -f "$candidate" ] && UNIT=$candidate && break

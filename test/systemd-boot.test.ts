@@ -4,7 +4,8 @@
 // the release and enable and start the units. The agent reads a simulated cluster on the host and
 // streams it to the hub; the test asks the hub from the host. Then what the units promise: a
 // SIGKILLed service is restarted (Restart=on-failure), the sandbox holds in the running service
-// (read-only system, writable state and logs only, no capabilities, no new privileges), and
+// (read-only system and /etc/sfleet, writable state and logs only, no capabilities, no new
+// privileges), and
 // `systemctl stop` ends each with exit 0 before the stop timeout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,9 +132,10 @@ describe('systemd units in a booted Debian 12', () => {
       expect(status).toMatch(/^CapBnd:\s+0+$/m);
       expect(status).toMatch(/^CapEff:\s+0+$/m);
       expect(status).toMatch(/^Seccomp:\s+2$/m);
-      // Even root, in the service's mount namespace, cannot write the system (ProtectSystem=strict;
-      // /etc/sfleet is left writable by systemd for ConfigurationDirectory=, and is root's: below)...
-      for (const path of ['/etc', '/usr/local/bin', '/var/lib', '/opt', '/']) {
+      // Even root, in the service's mount namespace, cannot write the system (ProtectSystem=strict),
+      // nor its configuration and certificates (ReadOnlyPaths=/etc/sfleet: ConfigurationDirectory=
+      // alone leaves it writable)...
+      for (const path of ['/etc', '/etc/sfleet', '/etc/sfleet/pki', '/usr/local/bin', '/var/lib', '/opt', '/']) {
         expect(await inService(pid, `touch ${path}/sandbox-probe`), path).toMatch(/Read-only file system[\s\S]*exit=1/);
       }
       // ...nor sees into homes (ProtectHome=true: /root holds the release outside the sandbox)...
@@ -145,7 +147,7 @@ describe('systemd units in a booted Debian 12', () => {
       }
       expect(await inService(pid, 'touch /var/lib/sandbox-probe', unit)).toMatch(/Read-only file system[\s\S]*exit=1/);
       for (const dir of ['/etc/sfleet', '/etc/sfleet/pki']) {
-        expect(await inService(pid, `touch ${dir}/sandbox-probe`, unit), dir).toMatch(/Permission denied[\s\S]*exit=1/);
+        expect(await inService(pid, `touch ${dir}/sandbox-probe`, unit), dir).toMatch(/Read-only file system[\s\S]*exit=1/);
       }
     }
   }, 120_000);

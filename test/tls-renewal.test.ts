@@ -1,9 +1,10 @@
 // Agents renew their own certificate from the hub over the authenticated stream: a 20 s
 // certificate is replaced at about 70% of its lifetime by one with a new serial and a key made
-// on the agent, the agent reconnects with it, and no delta is lost. A hub without the CA key
+// on the agent and written to its state directory (tls.renewed_dir; the configured files stay as
+// the operator installed them), the agent reconnects with it, and no delta is lost. A hub without the CA key
 // refuses (the agent keeps streaming and says why), and a CSR for another identity is refused.
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { createCertificateRequest, grpcClientCredentials, issueCertificate, load
 import { makePki, type TestPki } from './harness/pki.js';
 import { waitFor } from './harness/wait.js';
 import { makeJob, ScriptedSource } from './harness/scripted-source.js';
+import { renewedFiles } from '../agent/stream/index.js';
 import { startTestAgent } from './harness/test-agent.js';
 import { privateCopy } from './harness/tls-probe.js';
 
@@ -31,7 +33,7 @@ async function shortLived(cluster: string, lifetimeMs: number): Promise<TlsFiles
   return privateCopy({ ca: pki.ca, cert: out.cert, key: out.key });
 }
 
-async function agentFor(hubAddress: string, cluster: string, tls: TlsFiles & { renew_at?: number }, source: ScriptedSource): Promise<RunningAgent> {
+async function agentFor(hubAddress: string, cluster: string, tls: TlsFiles & { renew_at?: number; renewed_dir?: string }, source: ScriptedSource): Promise<RunningAgent> {
   const a = await startTestAgent(
     { cluster, endpoints: [hubAddress], backoff: ['100ms', '300ms'], tls, spoolDir: mkdtempSync(join(tmpdir(), `spool-${process.pid}-`)) },
     { logger, source },
@@ -64,10 +66,13 @@ describe('agent certificate renewal', () => {
   it('renews a 20 s certificate at about 70% of its life, reconnects with it, and loses no delta', async () => {
     const files = await shortLived('renew', 20_000);
     const oldSerial = serialOf(files.cert);
+    const oldCert = readFileSync(files.cert, 'utf8');
     const oldKey = readFileSync(files.key, 'utf8');
     const source = new ScriptedSource('renew');
     source.model.job = [makeJob('renew', 1)];
-    const agent = await agentFor(hub.grpcAddress, 'renew', files, source);
+    const renewedDir = join(mkdtempSync(join(tmpdir(), 'agent-state-')), 'sfleet-tls');
+    const renewedPair = renewedFiles(renewedDir);
+    const agent = await agentFor(hub.grpcAddress, 'renew', { ...files, renewed_dir: renewedDir }, source);
     await waitFor('the agent streaming', () => hub.state.job('renew', '1'));
 
     // Slurm keeps changing while the certificate is renewed underneath.
@@ -76,18 +81,22 @@ describe('agent certificate renewal', () => {
       source.model.job = [...source.model.job, makeJob('renew', next++)];
     }, 300);
     try {
-      await waitFor('a renewed certificate on disk', () => serialOf(files.cert) !== oldSerial, 30_000, 200);
+      await waitFor('a renewed certificate in the state directory', () => existsSync(renewedPair.cert) && serialOf(renewedPair.cert) !== oldSerial, 30_000, 200);
       await waitFor('a reconnect with it', () => agent.stream.stats.connects >= 2 && agent.stream.connected, 10_000);
     } finally {
       clearInterval(churn);
     }
 
-    const renewed = new X509Certificate(readFileSync(files.cert));
+    // The configured files are the operator's (read-only to the service under systemd): untouched.
+    expect(readFileSync(files.cert, 'utf8')).toBe(oldCert);
+    expect(readFileSync(files.key, 'utf8')).toBe(oldKey);
+    const renewed = new X509Certificate(readFileSync(renewedPair.cert));
     expect(renewed.subjectAltName).toBe('URI:spiffe://renewal.sfleet/cluster/renew/agent/agent-renew');
     expect(renewed.verify(new X509Certificate(readFileSync(pki.ca)).publicKey)).toBe(true);
     expect(Date.parse(renewed.validTo) - Date.now()).toBeGreaterThan(30 * 60_000); // the hub's issued_lifetime (1h)
-    expect(readFileSync(files.key, 'utf8')).not.toBe(oldKey); // a new key pair, made on the agent
-    expect(() => loadTls(files, 'renewed')).not.toThrow();
+    expect(readFileSync(renewedPair.key, 'utf8')).not.toBe(oldKey); // a new key pair, made on the agent
+    expect(statSync(renewedPair.key).mode & 0o777).toBe(0o600);
+    expect(() => loadTls({ ...files, ...renewedPair }, 'renewed')).not.toThrow();
     expect(agent.renewal.stats.renewed).toBe(1);
     expect(hub.tls.certificates.stats.issued).toBeGreaterThanOrEqual(1);
 

@@ -21,6 +21,8 @@ export const agentConfigSchema = z
     tls: tlsFiles.extend({
       // Renew the certificate from the hub once this fraction of its lifetime has passed.
       renew_at: z.number().gt(0.1, 'more than 0.1').lt(1, 'less than 1 (renew before it expires)').default(0.7).describe('Renew the certificate from the hub once this fraction of its lifetime has passed.'),
+      // Not beside tls.cert: /etc/sfleet is read-only to the service (ReadOnlyPaths= in the unit).
+      renewed_dir: z.string().min(1).default('./sfleet-tls').describe('Where a renewed certificate and key are written (relative: to the working directory, the state directory under systemd); used while newer than tls.cert.'),
     }).describe('The agent\'s certificate and the fleet CA the hub\'s certificate must chain to.'),
     slurm: z
       .object({

@@ -23,7 +23,7 @@ describe('agent certificate renewal', () => {
   it('refuses an issued certificate that is not for its own new key and keeps the old files', async () => {
     const { dir, files } = await shortLivedAgent();
     const before = readFileSync(files.cert, 'utf8');
-    const renewal = new CertificateRenewal({ files, renewAt: 0.15 }, { logger: silentLogger() });
+    const renewal = new CertificateRenewal({ files, renewedDir: mkdtempSync(join(tmpdir(), 'renewed-')), renewAt: 0.15 }, { logger: silentLogger() });
     const sent: string[] = [];
     let reconnects = 0;
     renewal.attach({ send: (csr) => sent.push(csr), reconnect: () => reconnects++ });
@@ -42,7 +42,7 @@ describe('agent certificate renewal', () => {
 
   it('retries later when the hub does not answer', async () => {
     const { files } = await shortLivedAgent();
-    const renewal = new CertificateRenewal({ files, renewAt: 0.15, answerTimeoutMs: 200 }, { logger: silentLogger() });
+    const renewal = new CertificateRenewal({ files, renewedDir: mkdtempSync(join(tmpdir(), 'renewed-')), renewAt: 0.15, answerTimeoutMs: 200 }, { logger: silentLogger() });
     const sent: string[] = [];
     renewal.attach({ send: (csr) => sent.push(csr), reconnect: () => {} });
     const deadline = Date.now() + 10_000;

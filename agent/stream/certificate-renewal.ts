@@ -1,16 +1,21 @@
 // The agent renews its own certificate from the hub before it expires: at `renew_at` of its
 // lifetime it makes a new key pair (the private key never leaves this host), sends a CSR over
-// the authenticated stream, checks what comes back, writes key and certificate atomically and
-// reconnects with them. A refusal (the hub has no CA key, the certificate was revoked) is
+// the authenticated stream, checks what comes back, writes key and certificate atomically into
+// `renewedDir` (the state directory: the configured files are the operator's, read-only to the
+// service) and reconnects with them. A refusal (the hub has no CA key, the certificate was revoked) is
 // logged with the time left, retried later, and the agent keeps working until expiry.
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { CertificateIssued, CertificateRefused } from '../../generated/fleet/v1/agent.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { loadTls, type TlsFiles } from '../../shared/tls/credentials.js';
+import { effectiveTls, renewedFiles } from './renewed-certificate.js';
 
 export interface CertificateRenewalOptions {
+  /** The configured files (tls.ca, tls.cert, tls.key): read, never written. */
   files: TlsFiles;
+  /** Where the renewed pair is written (tls.renewed_dir). */
+  renewedDir: string;
   /** Fraction of the lifetime after which to renew (0.7: at 70%). */
   renewAt: number;
   /** How long to wait for the hub's answer before trying again later. */
@@ -62,11 +67,13 @@ export class CertificateRenewal {
     this.pendingKey = undefined;
   }
 
+  /** The certificate the agent connects with: the renewed one once there is one. */
   private current(): X509Certificate | undefined {
+    const { cert: path } = effectiveTls(this.opts.files, this.opts.renewedDir);
     try {
-      return new X509Certificate(readFileSync(this.opts.files.cert));
+      return new X509Certificate(readFileSync(path));
     } catch (err) {
-      this.deps.logger.error({ err: (err as Error).message, cert: this.opts.files.cert }, 'cannot read the agent certificate to plan its renewal');
+      this.deps.logger.error({ err: (err as Error).message, cert: path }, 'cannot read the agent certificate to plan its renewal');
       return undefined;
     }
   }
@@ -91,7 +98,7 @@ export class CertificateRenewal {
     const id = cert && uriOf(cert);
     if (!link || !cert) return;
     if (!id) {
-      this.deps.logger.error({ cert: this.opts.files.cert }, 'the agent certificate has no SPIFFE identity: it cannot be renewed');
+      this.deps.logger.error({ cert: effectiveTls(this.opts.files, this.opts.renewedDir).cert }, 'the agent certificate has no SPIFFE identity: it cannot be renewed');
       return;
     }
     // Loaded only when a renewal is due: @peculiar/x509 costs the agent ~5 MiB of resident memory.
@@ -155,11 +162,12 @@ export class CertificateRenewal {
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new Error('the issued certificate is not signed by the CA this agent trusts');
     // Both files replaced by rename: a reader sees the old or the new file, never half of one.
     const suffix = `.${randomBytes(4).toString('hex')}.tmp`;
-    const { cert: certPath, key: keyPath } = this.opts.files;
+    const { cert: certPath, key: keyPath } = renewedFiles(this.opts.renewedDir);
+    mkdirSync(this.opts.renewedDir, { recursive: true, mode: 0o700 });
     writeFileSync(keyPath + suffix, keyPem, { mode: 0o600 });
     writeFileSync(certPath + suffix, certPem, { mode: 0o644 });
     renameSync(keyPath + suffix, keyPath);
     renameSync(certPath + suffix, certPath);
-    loadTls(this.opts.files, 'agent (renewed)');
+    loadTls({ ...this.opts.files, cert: certPath, key: keyPath }, 'agent (renewed)');
   }
 }

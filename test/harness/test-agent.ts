@@ -16,7 +16,7 @@ export interface TestAgentConfig {
   endpoints: string[];
   /** hub.initial_backoff and hub.max_backoff, e.g. ['100ms', '500ms']. */
   backoff?: [initial: string, max: string];
-  tls: TlsFiles & { renew_at?: number };
+  tls: TlsFiles & { renew_at?: number; renewed_dir?: string };
   /** slurm: section; default `{ source: 'cli' }` (a test's ScriptedSource stands in for it). */
   slurm?: Record<string, unknown>;
   /** poll_interval; default 200ms. */
