@@ -132,6 +132,7 @@ export class BackupService {
     if (failed.length) throw new BackupFailedError(`backup ${id} failed on ${failed.length} of ${destinations.length} destination(s): ${failed.map((f) => f.error).join('; ')}`);
     this.shipper?.backupCompleted(now);
     await this.prune();
+    await this.shipper?.prune();
     return run;
   }
 

@@ -6,7 +6,10 @@
 // carry their times and its segments only grow (the shipper reads them directly).
 //
 // Bounded: entries are kept in memory and on disk until they are shipped to every destination AND
-// a backup taken after them completed (cut()); a backup interval's worth of writes at most.
+// a backup taken after them completed (cut()); a backup interval's worth of writes at most. A hub
+// that never ships (a group member that does not lead) would keep them for ever: past `maxBytes`
+// the oldest half goes, and a destination whose cursor falls in what went starts a new chain
+// (the shipper; a restore across the hole is refused).
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Clock } from '../../../shared/clock/index.js';
@@ -52,6 +55,9 @@ export class ChangeLog {
   private lastSeq: number;
   private readonly log: RecordLog;
   private readonly dataDir: string;
+  private bytes: number;
+  /** Past this many bytes of entries, the oldest are dropped down to half of it. */
+  maxBytes = 256 * 1024 * 1024;
   /** Why the last append failed (a write the log may miss): the shipper reports it. */
   failure?: string;
 
@@ -64,6 +70,7 @@ export class ChangeLog {
     this.dataDir = resolve(deps.dataDir);
     this.log = log;
     this.entries = entries;
+    this.bytes = entries.reduce((n, e) => n + e.data.length, 0);
     // A log cut empty restarts after what was shipped: a seq is never reused.
     this.lastSeq = Math.max(entries.at(-1)?.seq ?? 0, shippedSeq);
   }
@@ -103,6 +110,27 @@ export class ChangeLog {
     this.failure = undefined;
     this.lastSeq = entry.seq;
     this.entries.push(entry);
+    this.bytes += entry.data.length;
+    if (this.bytes > this.maxBytes) this.shed();
+  }
+
+  /** Drops the oldest entries down to half of maxBytes (nothing ships them: see the header). */
+  private shed(): void {
+    let drop = 0;
+    for (let bytes = this.bytes; bytes > this.maxBytes / 2 && drop < this.entries.length; drop++) bytes -= this.entries[drop].data.length;
+    this.deps.logger.warn({ dropped: drop, bytes: this.bytes, max_bytes: this.maxBytes }, 'change log: too large and not shipped (this hub does not take the backups); the oldest entries are dropped');
+    this.keep(this.entries.slice(drop));
+  }
+
+  private keep(kept: ChangeEntry[]): void {
+    this.log.rewrite(kept.map(encodeEntry));
+    this.entries = kept;
+    this.bytes = kept.reduce((n, e) => n + e.data.length, 0);
+  }
+
+  /** The first seq still in the log (lastSeq + 1 when empty). */
+  get first(): number {
+    return this.entries[0]?.seq ?? this.lastSeq + 1;
   }
 
   /** The entries after `seq`, oldest first. */
@@ -126,8 +154,7 @@ export class ChangeLog {
     const kept = this.entries.filter((e) => e.seq > shippedSeq || e.t > backupAt);
     const dropped = this.entries.length - kept.length;
     if (dropped === 0) return 0;
-    this.log.rewrite(kept.map(encodeEntry));
-    this.entries = kept;
+    this.keep(kept);
     return dropped;
   }
 

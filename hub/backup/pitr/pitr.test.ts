@@ -11,7 +11,8 @@ import { systemClock } from '../../../shared/clock/index.js';
 import { AtRest, createProvider, type KeyProvider } from '../../../shared/crypto/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { AuditLog, auditConfigSchema, NodeAuditFiles, verifyChain } from '../../audit/index.js';
-import { backupConfigSchema, BackupService, openAll, readManifestAt, writeRestore } from '../index.js';
+import { backupConfigSchema, BackupService, completeBackups, openAll, readManifestAt, writeRestore } from '../index.js';
+import { LocalDestination } from '../destinations.js';
 import { applyReplay, ChangeLog, ChangeShipper, fetchReplay, listChanges, stamp } from './index.js';
 
 const ENV = { BACKUP_KEY: Buffer.alloc(32, 7).toString('base64') };
@@ -68,6 +69,27 @@ describe('the change log', () => {
     atRest.writeFile(join(dataDir, 'users.json'), 'hub/users', Buffer.from('e'));
     expect(reopened.since(4).map((e) => [e.seq, e.data.toString()])).toEqual([[5, 'e']]);
     reopened.close();
+  });
+
+  it('a log that is never shipped stays bounded: past maxBytes the oldest half goes, and a destination whose changes went starts a new chain', async () => {
+    const dataDir = join(root, 'shed', 'data');
+    const atRest = AtRest.plaintext();
+    const log = ChangeLog.open({ dataDir, atRest, clock: systemClock, logger: silentLogger() });
+    log.maxBytes = 1_000;
+    const dest = new LocalDestination('disk', join(root, 'shed', 'dest'));
+    const shipper = new ChangeShipper({ hubId: 'h', region: 'eu', dataDir, auditDir: join(dataDir, 'audit'), changes: log, destinations: [dest], provider: backupKey(), clock: systemClock, logger: silentLogger() }, 2_000);
+    await shipper.ship(); // the chain starts
+    for (let i = 0; i < 12; i++) atRest.writeFile(join(dataDir, 'users.json'), 'hub/users', Buffer.alloc(100, i));
+    expect(log.size).toBeLessThanOrEqual(10);
+    expect(log.first).toBeGreaterThan(1);
+    await tick();
+    await shipper.ship(); // entries 1.. went unshipped: no object, a new chain from now
+    expect(await listChanges(dest, 'h')).toEqual([]);
+    atRest.writeFile(join(dataDir, 'users.json'), 'hub/users', Buffer.from('after'));
+    await tick();
+    await shipper.ship();
+    expect(await listChanges(dest, 'h')).toHaveLength(1);
+    log.close();
   });
 });
 
@@ -151,6 +173,20 @@ describe('point-in-time restore', () => {
     rmSync(join(dest(), 'changes', 'hub-1', `${stamp(first.from)}-${stamp(first.to)}`), { recursive: true });
     await expect(restoreAt(Date.now(), into)).rejects.toThrow(/no shipped changes between backup \S+ .* and .*: a restore to .* cannot be complete/);
     expect(existsSync(into)).toBe(false);
+  });
+
+  it('shipped objects that end before the oldest complete backup are pruned; the rest stay', async () => {
+    const d = backups.destinations[0];
+    const before = await listChanges(d, 'hub-1');
+    await new Promise((r) => setTimeout(r, 1_100)); // a backup id names its second
+    const second = await backups.create(); // prunes too: the first backup is still there, so nothing goes
+    expect(await listChanges(d, 'hub-1')).toEqual(before);
+    const first = (await completeBackups(d))[0];
+    expect(first).not.toBe(second.id);
+    await d.remove(await d.list(`${first}/`)); // retention took the first backup
+    const bound = Math.floor(Date.parse(second.created_at) / 1000) * 1000; // the second its id names
+    expect(await shipper.prune()).toBe(before.filter((c) => c.to <= bound).length);
+    expect(await listChanges(d, 'hub-1')).toEqual(before.filter((c) => c.to > bound));
   });
 
   it('ship_interval is at most 5 minutes', () => {

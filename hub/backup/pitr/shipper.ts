@@ -13,7 +13,8 @@ import { writeAtomically } from '../../../shared/record-log/index.js';
 import { periodic, type LeaderContext, type Singleton } from '../../leader/index.js';
 import type { Destination } from '../destinations.js';
 import { PITR_DIR, type ChangeLog } from './change-log.js';
-import { putChanges, type AuditChunk } from './shipped.js';
+import { completeBackups } from '../restore.js';
+import { CHANGES_PREFIX, parseStamp, putChanges, type AuditChunk } from './shipped.js';
 
 const SEGMENT = /^audit-\d{8}-\d{4}\.jsonl$/;
 
@@ -91,6 +92,12 @@ export class ChangeShipper {
           return;
         }
         if (now <= cursor.to) return;
+        if (cursor.seq < this.deps.changes.first - 1) {
+          // Entries it never got were dropped (the log outgrew its bound while nothing shipped): a new chain from now.
+          this.deps.logger.warn({ destination: dest.name, since: new Date(cursor.to).toISOString() }, 'backup shipping: changes since the last ship were dropped unshipped; a new shipped chain starts now (a restore across the hole is refused)');
+          this.cursors.set(dest.name, { to: now, seq: this.deps.changes.last, audit: audit.end() });
+          return;
+        }
         try {
           const entries = this.deps.changes.since(cursor.seq);
           const { chunks, end } = audit.since(cursor.audit);
@@ -117,6 +124,37 @@ export class ChangeShipper {
     const names = this.deps.destinations.map((d) => d.name);
     if (!names.every((n) => this.cursors.has(n))) return 0;
     return this.deps.changes.cut(at, Math.min(...names.map((n) => this.cursors.get(n)!.seq)));
+  }
+
+  /**
+   * Removes the shipped objects no restore can use: those that end before the oldest complete
+   * backup of their destination (every hub's chain). Manifest first, as for a backup.
+   */
+  async prune(): Promise<number> {
+    let removed = 0;
+    for (const dest of this.deps.destinations) {
+      try {
+        const ids = await completeBackups(dest);
+        if (!ids.length) continue;
+        // The second the oldest backup's id names (ids sort by second, then a random suffix): a
+        // bound at or before every backup's created_at, without reading their manifests.
+        const oldest = parseStamp(`${ids[0].slice(0, 15)}000Z`)!;
+        const byDir = new Map<string, string[]>();
+        for (const key of await dest.list(CHANGES_PREFIX)) {
+          const m = /^(changes\/[^/]+\/\w+-(\w+))\//.exec(key);
+          const to = m ? parseStamp(m[2]) : undefined;
+          if (m && to !== undefined && to <= oldest) byDir.set(m[1], [...(byDir.get(m[1]) ?? []), key]);
+        }
+        for (const [dir, keys] of byDir) {
+          await dest.remove(keys.filter((k) => k === `${dir}/manifest.json`));
+          await dest.remove(keys.filter((k) => k !== `${dir}/manifest.json`));
+          removed++;
+        }
+      } catch (err) {
+        this.deps.logger.warn({ destination: dest.name, err: (err as Error).message }, 'backup shipping: could not prune shipped changes');
+      }
+    }
+    return removed;
   }
 
   /** Why shipping is not keeping the RPO, or undefined (/healthz). */
