@@ -11,7 +11,9 @@ import { systemClock } from '../../../shared/clock/index.js';
 import { AtRest, createProvider, type KeyProvider } from '../../../shared/crypto/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { AuditLog, auditConfigSchema, NodeAuditFiles, verifyChain } from '../../audit/index.js';
-import { backupConfigSchema, BackupService, completeBackups, openAll, readManifestAt, writeRestore } from '../index.js';
+import { backupConfigSchema, BackupService, completeBackups, destinationSchema, openAll, openDestination, readManifestAt, writeRestore } from '../index.js';
+import { WriteFaults } from '../../../shared/durability/index.js';
+import { hubHealth } from '../../health/hub-health.js';
 import { LocalDestination } from '../destinations.js';
 import { applyReplay, ChangeLog, ChangeShipper, fetchReplay, listChanges, stamp } from './index.js';
 
@@ -89,6 +91,28 @@ describe('the change log', () => {
     await tick();
     await shipper.ship();
     expect(await listChanges(dest, 'h')).toHaveLength(1);
+    log.close();
+  });
+
+  it('an unreachable destination is retried and reported (/healthz degraded after two missed intervals) and never holds the others back', async () => {
+    const dataDir = join(root, 'late', 'data');
+    const atRest = AtRest.plaintext();
+    const log = ChangeLog.open({ dataDir, atRest, clock: systemClock, logger: silentLogger() });
+    const disk = new LocalDestination('disk', join(root, 'late', 'dest'));
+    const down = openDestination(destinationSchema.parse({ type: 's3', name: 'down', bucket: 'nowhere', endpoint: 'http://127.0.0.1:9', force_path_style: true, retries: 0, timeout: '2s' }), { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' });
+    const shipper = new ChangeShipper({ hubId: 'h', region: 'eu', dataDir, auditDir: join(dataDir, 'audit'), changes: log, destinations: [disk, down], provider: backupKey(), clock: systemClock, logger: silentLogger() }, 2_000);
+    const health = hubHealth({ faults: new WriteFaults({ logger: silentLogger(), clock: systemClock }), backupShipping: shipper });
+    await shipper.ship(); // both chains start
+    for (const v of ['one', 'two']) {
+      atRest.writeFile(join(dataDir, 'users.json'), 'hub/users', Buffer.from(v));
+      await tick();
+      await shipper.ship();
+      expect(await listChanges(disk, 'h')).toHaveLength(v === 'one' ? 1 : 2);
+      if (v === 'one') expect(health().status).toBe('ok'); // one missed interval is not yet late
+    }
+    expect(health()).toMatchObject({ status: 'degraded', reasons: [expect.stringMatching(/^backup shipping: down: 2 ships failed in a row/)] });
+    expect(shipper.failedTotal.get('down')).toBe(2);
+    expect(shipper.failedTotal.get('disk')).toBeUndefined();
     log.close();
   });
 });
