@@ -55,7 +55,7 @@ export function registerBackupCommands(program: Command): void {
     .description('restore a backup into the data directory of the hub config (offline: the hub is stopped)')
     .requiredOption('--config <file>', 'the hub config (its backup section, data_dir and encryption)')
     .option('--backup <id>', 'the backup id, or latest', 'latest')
-    .option('--at <time>', 'point in time (ISO-8601, e.g. 2026-11-20T14:00:00Z): the newest backup taken at or before it')
+    .option('--at <time>', 'point in time (ISO-8601, e.g. 2026-11-20T14:00:00Z): the newest backup taken at or before it, then the changes shipped after it up to that time')
     .option('--from <destination>', 'the destination to read (default: the first configured)')
     .option('--force', 'restore into a data directory that holds files (moved aside) or a group with registered hubs')
     .option('--set <key=value>', 'override a config key', collect, [])
@@ -80,6 +80,8 @@ export function registerBackupCommands(program: Command): void {
       const dest = openDestination(destConfig);
       const manifest = at === undefined ? await readManifest(dest, opts.backup) : await readManifestAt(dest, at);
       const objects = await openAll(dest, manifest, provider);
+      // Point in time: the changes shipped after the backup, up to --at, applied to it in memory (a hole or a corrupt object refuses here, before anything is written).
+      const pitrNote = at === undefined ? '' : await replayTo(dest, provider, manifest, objects, at, config.audit);
       // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
       const atRest = await AtRest.create(encryption, { createKeyring: true });
       // A group backup: the hub that took it restores the data directory and the group's etcd and
@@ -93,8 +95,26 @@ export function registerBackupCommands(program: Command): void {
       if (redisObject && config.redis) etcdNote += `; ${await restoreRedisState(config.redis, config.region, redisObject.data, `backup ${manifest.id}`, !!opts.force)} into Redis`;
       else if (redisObject) process.stderr.write(`backup ${manifest.id} holds the Redis state of a hub group (alerting and quota documents, fleet events); this config has no redis section, so it is not restored\n`);
       const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force, hubId: config.hub_id });
-      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
+      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${pitrNote}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
     });
+}
+
+/** Applies the changes shipped after the backup up to `at` to its opened objects; answers the note for the output. */
+async function replayTo(
+  dest: import('../../hub/backup/index.js').Destination,
+  provider: import('../../shared/crypto/index.js').KeyProvider,
+  manifest: import('../../hub/backup/index.js').Manifest,
+  objects: import('../../hub/backup/index.js').OpenedObject[],
+  at: number,
+  audit: import('../../hub/config/index.js').HubConfig['audit'],
+): Promise<string> {
+  const { fetchReplay, applyReplay } = await import('../../hub/backup/pitr/index.js');
+  const { readSecret } = await import('../../hub/audit/index.js');
+  const changes = await fetchReplay(dest, provider, manifest, at);
+  const key = readSecret('audit HMAC key', { env: audit.hmac_key_env, file: audit.hmac_key_file });
+  const replayed = applyReplay(objects, manifest, changes, at, key ? Buffer.from(key) : undefined);
+  const shipped = changes.length ? `replayed ${replayed.writes} store writes from ${changes.length} shipped change object(s) up to ${new Date(Math.min(at, changes.at(-1)!.to)).toISOString()}` : 'no changes shipped after the backup';
+  return `; point in time ${new Date(at).toISOString()}: ${shipped}; the audit chain ends at ${replayed.auditUntil ?? '(empty)'}`;
 }
 
 /** Writes a backup's etcd state (security store, leader state) into the restoring group's etcd; answers how many keys. */

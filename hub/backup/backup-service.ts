@@ -23,6 +23,7 @@ import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, typ
 import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
 import { releaseSnapshot, takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
+import type { ChangeShipper } from './pitr/shipper.js';
 
 export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
   hubId: string;
@@ -76,6 +77,8 @@ export interface VerifyOutcome {
 
 export class BackupService {
   readonly destinations: Destination[];
+  /** Ships the change log between backups (hub/backup/pitr); a completed backup lets the log be cut. */
+  shipper?: ChangeShipper;
 
   constructor(
     private readonly deps: BackupDeps,
@@ -127,7 +130,9 @@ export class BackupService {
     const failed = destinations.filter((d) => !d.ok);
     this.deps.logger[failed.length ? 'error' : 'info']({ id, objects: run.objects, bytes: run.bytes, failed: failed.map((f) => f.error) }, failed.length ? 'backup failed' : 'backup written');
     if (failed.length) throw new BackupFailedError(`backup ${id} failed on ${failed.length} of ${destinations.length} destination(s): ${failed.map((f) => f.error).join('; ')}`);
+    this.shipper?.backupCompleted(now);
     await this.prune();
+    await this.shipper?.prune();
     return run;
   }
 

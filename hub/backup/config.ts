@@ -66,6 +66,10 @@ export const backupConfigSchema = z
       .union([z.literal(true), encryptionConfigSchema])
       .default(true)
       .describe('true: the key provider of the hub\'s encryption at rest wraps each backup\'s data key; or a provider of its own (provider, file/env/vault), e.g. a key kept apart from the hub. Backups are always AES-256-GCM encrypted.'),
+    ship_interval: duration
+      .default(300_000)
+      .refine((ms) => ms >= 1_000 && ms <= 300_000, 'between 1s and 5m: the change log is shipped at least every 5 minutes (the RPO)')
+      .describe('How often the change log of the durable stores and the audit records written since the last ship go to every destination (point-in-time recovery between backups). Default and maximum 5m: a lost hub loses at most this much.'),
     destinations: z.array(destinationSchema).min(1).max(8).describe('Where each backup goes, all of them every time: local directories, S3 or GCS buckets.'),
   })
   .strict()

@@ -52,7 +52,8 @@ export interface SnapshotSources {
 }
 
 const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
-const SKIP_DIRS = new Set(['export-scratch', 'restored']);
+// pitr/: the change log and its shipping state (a restored hub starts a shipped chain of its own).
+const SKIP_DIRS = new Set(['export-scratch', 'restored', 'pitr']);
 
 export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject[]> {
   // Only the files are read between two history writes: the network parts (etcd, Redis, the other

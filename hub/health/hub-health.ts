@@ -19,9 +19,11 @@ export interface HubHealthDeps {
   etcdSpace?: { problem(): string | undefined };
   /** Clustered: the group's security store (false: this hub answers from its last copy). */
   securityStore?: { readonly connected: boolean; readonly pending: number };
+  /** With backups: the change log's shipping (hub/backup/pitr), late after two missed intervals. */
+  backupShipping?: { problem(): string | undefined };
 }
 
-export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStore }: HubHealthDeps): () => HubHealthSnapshot {
+export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStore, backupShipping }: HubHealthDeps): () => HubHealthSnapshot {
   return () => {
     const reasons = faults.degraded().map(describeFault);
     const eviction = redisEviction?.evictionProblem();
@@ -33,6 +35,8 @@ export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStor
     if (securityStore && !securityStore.connected) {
       reasons.push(`security store: etcd cannot be reached; logins, tokens and revocations answer from this hub's last copy${securityStore.pending ? ` (${securityStore.pending} changes wait to be written)` : ''}`);
     }
+    const shipping = backupShipping?.problem();
+    if (shipping) reasons.push(shipping);
     return { status: reasons.length ? 'degraded' : 'ok', reasons };
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { loadCa, loadTls, revocationPath, type TlsMaterial } from '../../shared/tls/index.js';
 import { AuditLog } from '../audit/index.js';
 import type { HubConfig } from '../config/index.js';
+import { ChangeLog, ChangeShipper } from '../backup/pitr/index.js';
 import { AgentCertificates } from '../ingest/index.js';
 import { RevocationWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
@@ -35,6 +36,8 @@ export interface Foundations {
   clock: Clock;
   /** Failed durable writes of every store: /healthz and the metrics read it. */
   faults: WriteFaults;
+  /** With backups: the change log of the durable stores (hub/backup/pitr). */
+  changes?: ChangeLog;
 }
 
 export async function openFoundations(config: HubConfig, logger: Logger, stack: CloseStack): Promise<Foundations> {
@@ -45,6 +48,9 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   const atRest = await AtRest.create(effectiveEncryption(config.encryption, config.security), { logger, tlsPolicy });
   if (atRest.enabled) logger.info({ encryption: atRest.describe(), ...(await atRest.preload(config.data_dir)) }, 'encryption at rest: data keys loaded');
 
+  // With backups: every whole-file store write from now on goes to the change log too (point-in-time recovery).
+  const changes = config.backup ? ChangeLog.open({ dataDir: config.data_dir, atRest, clock: systemClock, logger: logger.child({ component: 'backup' }) }, ChangeShipper.shippedSeq(config.data_dir)) : undefined;
+  if (changes) stack.defer('change log', () => changes.close());
   const revocations = new RevocationWatcher(revocationPath(config.data_dir), { logger });
   stack.defer('revocation list', () => revocations.close());
   const certificates = new AgentCertificates({
@@ -64,5 +70,5 @@ export async function openFoundations(config: HubConfig, logger: Logger, stack: 
   const audit = new AuditLog(audited.config, { hubId: config.hub_id, dataDir: config.data_dir, logger, faults, checkIntervalMs: DURABLE_CHECK_INTERVAL_MS, floors: audited.floors, tls: tlsPolicy });
   await audit.open();
   stack.defer('audit log', () => audit.close());
-  return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock, faults };
+  return { config, logger, tls, atRest, revocations, certificates, audit, clock: systemClock, faults, ...(changes ? { changes } : {}) };
 }

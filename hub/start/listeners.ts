@@ -30,6 +30,7 @@ import { QuotaBook, QuotaHistory, registerQuotaMetrics, registerQuotaRoutes } fr
 import { QuotaEnforcer, SlurmLimitEnforcer } from '../enforcement/index.js';
 import { PeerHolds, RedisBuckets, TenantRateLimiter } from '../tenant-rate/index.js';
 import { createHubMetrics, registerDurabilityMetrics, timeGrpcService } from '../metrics/index.js';
+import { registerShipMetrics } from '../backup/pitr/index.js';
 import { createRedis, registerReplicationMetrics, type ReplicationKeys } from '../replication/index.js';
 import { watchListenerCredentials, type CredentialWatcher } from '../tls/index.js';
 import type { CloseStack } from './close-stack.js';
@@ -77,6 +78,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   registerLeaderMetrics(metrics, leadership);
   region.etcdSpace?.registerMetrics(metrics);
   registerAuditMetrics(metrics, audit);
+  if (region.backups?.shipper) registerShipMetrics(metrics, region.backups.shipper);
   await region.tracing.registerMetrics(metrics, 'sfleet_hub_');
   if (replication) registerReplicationMetrics(metrics, replication);
   openConfluenceReports(base, region, metrics);
@@ -242,6 +244,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(config.etcd ? { etcd: () => leadership.status().etcd } : {}),
         ...(region.etcdSpace ? { etcdSpace: region.etcdSpace } : {}),
         ...(gate.security ? { securityStore: gate.security } : {}),
+        ...(region.backups?.shipper ? { backupShipping: region.backups.shipper } : {}),
       }),
       ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: hubMetrics.contentType, body: await hubMetrics.scrape() }), metricsPath: observe.prometheus.endpoint } : {}),
       observeRequest: (method, route, status, seconds) => hubMetrics.http.observe({ method, route, status_code: String(status) }, seconds),

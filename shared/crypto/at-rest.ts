@@ -43,6 +43,8 @@ export class AtRest {
   private refilling?: Promise<void>;
   private loading = new Map<string, Promise<void>>();
   private readonly nonces = new NoncePool();
+  /** Told of every whole-file write that succeeded (the hub's change log for point-in-time recovery). */
+  private readonly writeWatchers: ((path: string, purpose: string, data: Uint8Array, sealed: boolean) => void)[] = [];
 
   private constructor(
     readonly provider: KeyProvider | undefined,
@@ -97,16 +99,34 @@ export class AtRest {
 
   /** Replaces a whole file atomically, sealed when encryption is on (mode 0600). */
   writeFile(path: string, purpose: string, data: Uint8Array): void {
-    if (!this.provider) return writeAtomically(path, data);
-    const sealed = this.create(path, purpose);
-    writeAtomically(path, Buffer.concat([sealed.prefix, frame([sealed.seal(data, 0)])]));
+    if (!this.provider) writeAtomically(path, data);
+    else {
+      const sealed = this.create(path, purpose);
+      writeAtomically(path, Buffer.concat([sealed.prefix, frame([sealed.seal(data, 0)])]));
+    }
+    this.written(path, purpose, data);
   }
 
   /** writeFile with the disk work off the main thread (sealing itself is synchronous and cheap). */
   async writeFileAsync(path: string, purpose: string, data: Uint8Array): Promise<void> {
-    if (!this.provider) return writeAtomicallyAsync(path, data);
-    const sealed = this.create(path, purpose);
-    await writeAtomicallyAsync(path, Buffer.concat([sealed.prefix, frame([sealed.seal(data, 0)])]));
+    if (!this.provider) await writeAtomicallyAsync(path, data);
+    else {
+      const sealed = this.create(path, purpose);
+      await writeAtomicallyAsync(path, Buffer.concat([sealed.prefix, frame([sealed.seal(data, 0)])]));
+    }
+    this.written(path, purpose, data);
+  }
+
+  /**
+   * Every whole file written through this object from now on, after the write succeeded: the one
+   * choke point of the durable stores (hub/backup/pitr's change log).
+   */
+  onWrite(watcher: (path: string, purpose: string, data: Uint8Array, sealed: boolean) => void): void {
+    this.writeWatchers.push(watcher);
+  }
+
+  private written(path: string, purpose: string, data: Uint8Array): void {
+    for (const w of this.writeWatchers) w(path, purpose, data, this.enabled);
   }
 
   /**

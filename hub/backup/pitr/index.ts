@@ -1,0 +1,6 @@
+// Point-in-time recovery: the change log of the durable stores, shipped between backups, replayed on restore.
+export { ChangeLog, PITR_DIR, type ChangeEntry } from './change-log.js';
+export { ChangeShipper, type ShipStatus } from './shipper.js';
+export { applyReplay, fetchReplay } from './replay.js';
+export { listChanges, stamp, type ShippedChanges } from './shipped.js';
+export { registerShipMetrics } from './metrics.js';
