@@ -75,6 +75,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
+  region.keyRewrap?.registerMetrics(metrics);
   region.etcdSpace?.registerMetrics(metrics);
   registerAuditMetrics(metrics, audit);
   await region.tracing.registerMetrics(metrics, 'sfleet_hub_');
