@@ -243,6 +243,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(config.etcd ? { etcd: () => leadership.status().etcd } : {}),
         ...(region.etcdSpace ? { etcdSpace: region.etcdSpace } : {}),
         ...(gate.security ? { securityStore: gate.security } : {}),
+        ...(region.keyRewrap ? { keys: region.keyRewrap } : {}),
       }),
       ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: hubMetrics.contentType, body: await hubMetrics.scrape() }), metricsPath: observe.prometheus.endpoint } : {}),
       observeRequest: (method, route, status, seconds) => hubMetrics.http.observe({ method, route, status_code: String(status) }, seconds),
