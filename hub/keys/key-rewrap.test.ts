@@ -30,6 +30,13 @@ describe('KeyRewrap (a hub following the group key version)', () => {
     const keyring = join(mkdtempSync(join(tmpdir(), `ring-${process.pid}-`)), 'keyring.json');
     const group: { version?: number } = {};
     const h = await hub(keyring, group);
+    // A file sealed by another key (a backup with its own keyring) is neither moved nor counted.
+    const other = await AtRest.create({ enabled: true, provider: 'file', file: { path: join(h.dir, 'backup-keyring.json') } });
+    other.writeFile(join(h.dir, 'backup.bin'), 'backup', Buffer.from('b'));
+    await other.rotate([]);
+    await other.rotate([h.dir]);
+    expect(readPrefix(join(h.dir, 'backup.bin'))?.header.key_version).toBe(3);
+    const backupHeader = readFileSync(join(h.dir, 'backup.bin')).subarray(0, 2056);
     expect(await h.rewrap.check()).toBe('idle');
     expect(h.rewrap.versions()).toEqual({ oldest_in_use: 1, sealing: 1 });
     // The leader (another AtRest on the shared keyring) rotates.
@@ -42,6 +49,7 @@ describe('KeyRewrap (a hub following the group key version)', () => {
     expect(h.atRest.readFile(h.files[0]!, 'hub/users')?.toString()).toBe('{"alice":{}}');
     expect(h.audit).toEqual([expect.objectContaining({ action: 'keys:rewrap', outcome: 'success', resource: expect.stringMatching(/ v2: 2 file\(s\) re-wrapped$/), transport: 'internal', required: true })]);
     expect(h.rewrap.versions()).toEqual({ group: 2, hub: 2, oldest_in_use: 2, sealing: 2 });
+    expect(readFileSync(join(h.dir, 'backup.bin')).subarray(0, 2056).equals(backupHeader)).toBe(true);
     expect(await h.rewrap.check()).toBe('current');
     expect(h.audit).toHaveLength(1);
     // The metric shows the same, by label.

@@ -159,11 +159,12 @@ export class AtRest {
     return this.rewrapAll(provider, roots, newest ?? target, target);
   }
 
-  /** The lowest key version among the sealed files under the roots (undefined: none sealed). */
+  /** The lowest version of this key among the files under the roots it sealed (undefined: none). */
   oldestVersion(roots: string[]): number | undefined {
+    const provider = this.requireProvider();
     let oldest: number | undefined;
-    for (const info of listFiles(roots)) {
-      if (info.header && (oldest === undefined || info.header.key_version < oldest)) oldest = info.header.key_version;
+    for (const { header: h } of listFiles(roots)) {
+      if (h && h.provider === provider.kind && h.key_id === provider.keyId && (oldest === undefined || h.key_version < oldest)) oldest = h.key_version;
     }
     return oldest;
   }
@@ -179,6 +180,8 @@ export class AtRest {
         const done = { rewrapped: false };
         await rewriteHeader(info.path, async (h) => {
           const ours = h.provider === provider.kind && h.key_id === provider.keyId;
+          // Following a group version: a file sealed by another key (a backup with its own) is not this key's to move.
+          if (!ours && atLeast !== undefined) return undefined;
           if (ours && (atLeast === undefined ? h.key_version === version : h.key_version >= atLeast)) return undefined;
           const next = await provider.rewrap(h, h.dek_id);
           // Vault's newest may lag a rotation another hub just asked for (its answer is what counts).
