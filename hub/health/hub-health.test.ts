@@ -19,4 +19,12 @@ describe('/healthz of a clustered hub', () => {
     securityStore.connected = true;
     expect(health()).toEqual({ status: 'ok', reasons: [] });
   });
+
+  it('is degraded while this hub cannot follow the group key version, naming the version and why; ok once it has', () => {
+    const versions: { group?: number; error?: string } = { group: 3, error: 'file key kr-1 has no version 3 (its newest is v2): every hub of the group must read the same keyring' };
+    const health = hubHealth({ faults: new WriteFaults({ logger: silentLogger() }), keys: { versions: () => versions } });
+    expect(health()).toEqual({ status: 'degraded', reasons: ["keys: this hub's sealed files are not yet re-wrapped to the group's key version v3 (retried at each check): file key kr-1 has no version 3 (its newest is v2): every hub of the group must read the same keyring"] });
+    delete versions.error;
+    expect(health()).toEqual({ status: 'ok', reasons: [] });
+  });
 });

@@ -1,7 +1,8 @@
 // /healthz: the hub answers (it is alive) and says whether it works as promised. `degraded`
 // names each reason: a store that cannot write durably (ENOSPC, EIO, EROFS, a lost file), or a
 // Redis that may evict replication entries and sessions (maxmemory-policy not noeviction), or
-// etcd out of reach or out of space (NOSPACE alarm; no leadership; the security store answers from its last copy).
+// etcd out of reach or out of space (NOSPACE alarm; no leadership; the security store answers from its last copy),
+// or a hub that cannot follow the group's scheduled key rotation.
 import { describeFault, type WriteFaults } from '../../shared/durability/index.js';
 
 export interface HubHealthSnapshot {
@@ -21,9 +22,11 @@ export interface HubHealthDeps {
   securityStore?: { readonly connected: boolean; readonly pending: number };
   /** With backups: the change log's shipping (hub/backup/pitr), late after two missed intervals. */
   backupShipping?: { problem(): string | undefined };
+  /** Scheduled key rotation: this hub could not follow the group's key version (hub/keys/key-rewrap.ts). */
+  keys?: { versions(): { group?: number; error?: string } };
 }
 
-export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStore, backupShipping }: HubHealthDeps): () => HubHealthSnapshot {
+export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStore, backupShipping, keys }: HubHealthDeps): () => HubHealthSnapshot {
   return () => {
     const reasons = faults.degraded().map(describeFault);
     const eviction = redisEviction?.evictionProblem();
@@ -37,6 +40,8 @@ export function hubHealth({ faults, redisEviction, etcd, etcdSpace, securityStor
     }
     const shipping = backupShipping?.problem();
     if (shipping) reasons.push(shipping);
+    const k = keys?.versions();
+    if (k?.error) reasons.push(`keys: this hub's sealed files are not yet re-wrapped to the group's key version v${k.group ?? '?'} (retried at each check): ${k.error}`);
     return { status: reasons.length ? 'degraded' : 'ok', reasons };
   };
 }

@@ -1,1 +1,2 @@
-export { KeyRotationSchedule, type CheckOutcome, type KeyRotationDeps, type KeyRotationOptions, type RotationRecord } from './rotation-schedule.js';
+export { KeyRotationSchedule, groupKeyVersion, readRotationRecord, rotationCheckMs, type CheckOutcome, type KeyRotationDeps, type KeyRotationOptions, type RotationRecord } from './rotation-schedule.js';
+export { KeyRewrap, type KeyRewrapDeps, type KeyVersions, type RewrapOutcome } from './key-rewrap.js';

@@ -15,6 +15,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { periodic, type LeaderContext, type Singleton } from '../leader/index.js';
 
+// The schedule's key among the leader's singleton keys (etcd in a group): every hub reads it (key-rewrap.ts).
 const KEY = 'key-rotation';
 const FILE = 'key-rotation.json';
 
@@ -51,7 +52,7 @@ export class KeyRotationSchedule {
   ) {}
 
   singleton(): Singleton {
-    const checkMs = this.opts.checkMs ?? Math.min(60_000, Math.max(1_000, Math.floor(this.opts.intervalMs / 20)));
+    const checkMs = this.opts.checkMs ?? rotationCheckMs(this.opts.intervalMs);
     return periodic('key-rotation', checkMs, async (ctx) => void (await this.check(ctx)));
   }
 
@@ -96,11 +97,7 @@ export class KeyRotationSchedule {
   private async read(ctx: LeaderContext): Promise<RotationRecord | undefined> {
     const shared = await ctx.get(KEY);
     if (shared) return parseRecord(shared);
-    try {
-      return parseRecord(readFileSync(join(this.deps.dataDir, FILE), 'utf8'));
-    } catch {
-      return undefined;
-    }
+    return readRotationRecord(this.deps.dataDir);
   }
 
   private async write(ctx: LeaderContext, record: RotationRecord): Promise<void> {
@@ -109,6 +106,25 @@ export class KeyRotationSchedule {
     const path = join(this.deps.dataDir, FILE);
     writeFileSync(`${path}.tmp`, text + '\n', { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
+  }
+}
+
+/** How often the leader looks whether a rotation is due, and each hub whether to follow it: the interval's twentieth, 1 s to 1 min. */
+export function rotationCheckMs(intervalMs: number): number {
+  return Math.min(60_000, Math.max(1_000, Math.floor(intervalMs / 20)));
+}
+
+/** Where a hub reads the version the schedule last rotated to: the group's record in etcd, or (standalone) its data dir. */
+export function groupKeyVersion(dataDir: string, shared?: { singletonValue(key: string): Promise<string | undefined> }): () => Promise<number | undefined> {
+  return async () => (shared ? parseRecord((await shared.singletonValue(KEY)) ?? '') : readRotationRecord(dataDir))?.version;
+}
+
+/** The schedule's record as this hub's data dir keeps it (a standalone hub; the leader's copy). */
+export function readRotationRecord(dataDir: string): RotationRecord | undefined {
+  try {
+    return parseRecord(readFileSync(join(dataDir, FILE), 'utf8'));
+  } catch {
+    return undefined;
   }
 }
 

@@ -112,6 +112,11 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
     };
   }
 
+  /** A singleton's key as its leader last put it (LeaderContext.put): any hub may read it. */
+  async singletonValue(key: string): Promise<string | undefined> {
+    return (await this.ns.get(`singleton/${this.region}/${key}`).string()) ?? undefined;
+  }
+
   /** The region's leader by etcd (oldest candidacy), not by any observer's cache. */
   async leader(): Promise<string | null> {
     return (await this.ns.election(this.region).leader()) ?? null;

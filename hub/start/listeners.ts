@@ -76,6 +76,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   const metrics = hubMetrics.registry;
   registerDurabilityMetrics(metrics, base.faults, [config.data_dir, config.audit.dir ?? join(config.data_dir, 'audit'), ...(config.audit.fallback_dir ? [config.audit.fallback_dir] : [])]);
   registerLeaderMetrics(metrics, leadership);
+  region.keyRewrap?.registerMetrics(metrics);
   region.etcdSpace?.registerMetrics(metrics);
   registerAuditMetrics(metrics, audit);
   if (region.backups?.shipper) registerShipMetrics(metrics, region.backups.shipper);
@@ -245,6 +246,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
         ...(region.etcdSpace ? { etcdSpace: region.etcdSpace } : {}),
         ...(gate.security ? { securityStore: gate.security } : {}),
         ...(region.backups?.shipper ? { backupShipping: region.backups.shipper } : {}),
+        ...(region.keyRewrap ? { keys: region.keyRewrap } : {}),
       }),
       ...(observe.prometheus.enabled ? { metrics: async () => ({ contentType: hubMetrics.contentType, body: await hubMetrics.scrape() }), metricsPath: observe.prometheus.endpoint } : {}),
       observeRequest: (method, route, status, seconds) => hubMetrics.http.observe({ method, route, status_code: String(status) }, seconds),

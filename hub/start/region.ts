@@ -30,7 +30,7 @@ import { EtcdSecurityStore } from '../security-store/index.js';
 import type { Fleet } from './fleet.js';
 import type { Foundations } from './foundations.js';
 import { tlsPolicyFrom } from '../../shared/security/index.js';
-import { KeyRotationSchedule } from '../keys/index.js';
+import { groupKeyVersion, KeyRewrap, KeyRotationSchedule, rotationCheckMs } from '../keys/index.js';
 import { BackupService, readEtcdState, readRedisState } from '../backup/index.js';
 import { ChangeShipper } from '../backup/pitr/index.js';
 import { createProvider } from '../../shared/crypto/index.js';
@@ -69,6 +69,8 @@ export interface Region {
   pseudonymizer?: Pseudonymizer;
   /** GDPR with the history on: the users whose names the history no longer holds. */
   pseudonymized?: PseudonymizedUsers;
+  /** key_rotation_interval with encryption on: this hub follows the group's key version (sfleet_hub_key_version). */
+  keyRewrap?: KeyRewrap;
 }
 
 export async function openRegion(base: Foundations, fleet: Fleet, listening: Listening, stack: CloseStack): Promise<Region> {
@@ -136,6 +138,15 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     const schedule = new KeyRotationSchedule({ atRest: base.atRest, roots: [config.data_dir], dataDir: config.data_dir, clock, audit, logger: logger.child({ component: 'keys' }) }, { intervalMs: rotationInterval });
     leadership.runner.register(schedule.singleton());
   }
+  // Every hub (not only the leader) re-wraps its own sealed files to the version the schedule rotated to.
+  const keyRewrap =
+    rotationInterval && base.atRest.enabled
+      ? new KeyRewrap(
+          { atRest: base.atRest, roots: [config.data_dir], dataDir: config.data_dir, hubId: config.hub_id, groupVersion: groupKeyVersion(config.data_dir, leadership instanceof EtcdLeadership ? leadership : undefined), clock, audit, logger: logger.child({ component: 'keys' }) },
+          { checkMs: rotationCheckMs(rotationInterval) },
+        ).start()
+      : undefined;
+  if (keyRewrap) stack.defer('key re-wrap', () => keyRewrap.close());
   const ownership =
     leadership instanceof EtcdLeadership && config.etcd
       ? new EtcdClusterOwnership({ source: leadership, region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'ownership' }), clock, pollMs: Math.min(500, Math.max(100, Math.floor(config.etcd.lease_ttl / 6))) })
@@ -196,7 +207,7 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     const stopSharing = shareJournalStart(fleet.exportJournal, etcd.namespace(config.etcd.prefix), { region: config.region, hubId: config.hub_id, logger: logger.child({ component: 'export' }) });
     stack.defer('export journal key watch', stopSharing);
   }
-  return { ...(pseudonymizer ? { pseudonymizer } : {}), ...(pseudonymized ? { pseudonymized } : {}), ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), ...(etcdSpace ? { etcdSpace } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
+  return { ...(keyRewrap ? { keyRewrap } : {}), ...(pseudonymizer ? { pseudonymizer } : {}), ...(pseudonymized ? { pseudonymized } : {}), ...(backups ? { backups } : {}), ...(etcd ? { etcd } : {}), ...(etcdSpace ? { etcdSpace } : {}), leadership, ...(ownership ? { ownership } : {}), ...(replication ? { replication } : {}), shared, ingest, federation, ...(history ? { history } : {}), alerting, tracing };
 }
 
 /** etcd's answers to a wrong user or password, a role without the prefix, and a certificate it does not take. */

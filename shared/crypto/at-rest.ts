@@ -157,6 +157,40 @@ export class AtRest {
   async rotate(roots: string[]): Promise<{ version: number; created: boolean; rewrapped: string[]; current: string[]; failed: { path: string; error: string }[] }> {
     const provider = this.requireProvider();
     const { version, created } = await provider.rotate();
+    return { created, ...(await this.rewrapAll(provider, roots, version)) };
+  }
+
+  /**
+   * Re-wraps the data key of every sealed file under the roots that is below `target` to this
+   * hub's newest key version, without creating one: a hub of a group following the version the
+   * leader rotated to. Refused (KeyUnavailableError, nothing touched) when this hub's key has no
+   * version `target` yet (a keyring copy instead of the group's shared keyring or Vault), so a hub
+   * never claims a version it cannot read.
+   */
+  async rewrapTo(roots: string[], target: number): Promise<{ version: number; rewrapped: string[]; current: string[]; failed: { path: string; error: string }[] }> {
+    const provider = this.requireProvider();
+    const newest = provider.local ? provider.local.version() : undefined;
+    if (newest !== undefined && newest < target) {
+      throw new KeyUnavailableError(`${this.describe()} has no version ${target} (its newest is v${newest}): every hub of the group must read the same keyring (a shared file or Vault), not a copy`);
+    }
+    // Vault: a spare prepared before the rotation would seal the next file under the old version.
+    // Replaced only once a new one is wrapped, so writes go on while Vault is out of reach.
+    if (this.spare && this.spare.wrapped.key_version < target) await this.refill();
+    return this.rewrapAll(provider, roots, newest ?? target, target);
+  }
+
+  /** The lowest version of this key among the files under the roots it sealed (undefined: none). */
+  oldestVersion(roots: string[]): number | undefined {
+    const provider = this.requireProvider();
+    let oldest: number | undefined;
+    for (const { header: h } of listFiles(roots)) {
+      if (h && h.provider === provider.kind && h.key_id === provider.keyId && (oldest === undefined || h.key_version < oldest)) oldest = h.key_version;
+    }
+    return oldest;
+  }
+
+  /** Files at `version` (or, with `atLeast`, at or above it) stay; the others get `provider.rewrap`. */
+  private async rewrapAll(provider: KeyProvider, roots: string[], version: number, atLeast?: number): Promise<{ version: number; rewrapped: string[]; current: string[]; failed: { path: string; error: string }[] }> {
     const rewrapped: string[] = [];
     const current: string[] = [];
     const failed: { path: string; error: string }[] = [];
@@ -165,9 +199,15 @@ export class AtRest {
       try {
         const done = { rewrapped: false };
         await rewriteHeader(info.path, async (h) => {
-          if (h.provider === provider.kind && h.key_id === provider.keyId && h.key_version === version) return undefined;
+          const ours = h.provider === provider.kind && h.key_id === provider.keyId;
+          // Following a group version: a file sealed by another key (a backup with its own) is not this key's to move.
+          if (!ours && atLeast !== undefined) return undefined;
+          if (ours && (atLeast === undefined ? h.key_version === version : h.key_version >= atLeast)) return undefined;
+          const next = await provider.rewrap(h, h.dek_id);
+          // Vault's newest may lag a rotation another hub just asked for (its answer is what counts).
+          if (atLeast !== undefined && next.key_version < atLeast) throw new KeyUnavailableError(`${this.describe()} re-wrapped to v${next.key_version}, below v${atLeast}`);
           done.rewrapped = true;
-          return { ...h, ...(await provider.rewrap(h, h.dek_id)) };
+          return { ...h, ...next };
         });
         (done.rewrapped ? rewrapped : current).push(info.path);
       } catch (err) {
@@ -175,7 +215,7 @@ export class AtRest {
         failed.push({ path: info.path, error: (err as Error).message });
       }
     }
-    return { version, created, rewrapped, current, failed };
+    return { version, rewrapped, current, failed };
   }
 
   private requireProvider(): KeyProvider {

@@ -93,6 +93,23 @@ describe('the vault provider against a transit fake', () => {
     expect(fresh.readFile(join(d, 'a'), 'p')?.toString()).toBe('first');
   });
 
+  it('a hub following a rotation another hub made: its files move to the new version, and so does its next new file (the spare)', async () => {
+    const d = dir();
+    const follower = await AtRest.create(config());
+    follower.writeFile(join(d, 'users.json'), 'hub/users', Buffer.from('users'));
+    const leader = await AtRest.create(config());
+    const { version } = await leader.rotate([]);
+    expect(version).toBeGreaterThan(readPrefix(join(d, 'users.json'))!.header.key_version);
+    const result = await follower.rewrapTo([d], version);
+    expect(result).toMatchObject({ rewrapped: [join(d, 'users.json')], failed: [] });
+    expect(readPrefix(join(d, 'users.json'))?.header.key_version).toBe(version);
+    // The spare prepared before the rotation was replaced: a new file is sealed under the new version too.
+    follower.writeFile(join(d, 'sessions.json'), 'hub/sessions', Buffer.from('sessions'));
+    expect(readPrefix(join(d, 'sessions.json'))?.header.key_version).toBe(version);
+    expect(follower.oldestVersion([d])).toBe(version);
+    expect(follower.readFile(join(d, 'users.json'), 'hub/users')?.toString()).toBe('users');
+  });
+
   it('a file another process sealed after our preload is loaded in the background, then read', async () => {
     const d = dir();
     const running = await AtRest.create(config());

@@ -20,7 +20,7 @@ export const dataAtRestConfigSchema = z
     key_rotation_interval: duration
       .refine((ms) => ms >= 60_000, 'at least 1m')
       .optional()
-      .describe('Rotate the key-encryption key and re-wrap the data keys this often (the leader of a hub group; audited as keys:rotate). Absent: only by hand (sfleet keys rotate). The agent rotates its spool\'s keys by hand only.'),
+      .describe('Rotate the key-encryption key and re-wrap the data keys this often (the leader of a hub group, audited as keys:rotate; every other hub then re-wraps its own files, audited as keys:rewrap). Absent: only by hand (sfleet keys rotate). The agent rotates its spool\'s keys by hand only.'),
   })
   .strict();
 
