@@ -82,7 +82,8 @@ export function historyHub(ctx: BenchContext, home: string, backupDir?: string):
         : {}),
     },
     { ...process.env, [BACKUP_KEY_ENV]: key },
-    { runDir: false, readyTimeoutMs: 300_000 },
+    // A hub asked to stop mid-report waited for DuckDB for 10 minutes (2026-12-07): SIGKILL after 30 s.
+    { runDir: false, readyTimeoutMs: 300_000, killAfterMs: 30_000 },
   );
 }
 

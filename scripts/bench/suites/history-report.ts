@@ -54,6 +54,9 @@ export async function historyReportBench(ctx: BenchContext): Promise<Measured[]>
         measured(ctx, `history_report_${by}_warm_hub_cpu_s`, round(cpuMedian, 2), 's', { note: `hub CPU (user+system) a warm query, median; cold ${cold.hubCpu.toFixed(1)} s` }),
       );
     }
+  } catch (err) {
+    // The figures measured before the failure still go in the table (main.ts reads `partial`).
+    throw Object.assign(err as Error, { partial: out });
   } finally {
     await hub.stop();
   }
