@@ -128,6 +128,20 @@ describe('job history store', () => {
     expect((await usageReport({ engine, store }, 'user', {}, [{ user: ['bob'] }])).map((r) => r.key)).toEqual(['bob']);
   });
 
+  it('a report or query with --since/--until reads only the days it covers: an unreadable file of another day does not fail it', async () => {
+    await store.upsert([run({ job_id: 1 }), run({ job_id: 2, end_time: T0 + 24 * H }), run({ job_id: 3, end_time: T0 + 48 * H })]);
+    // 2026-12-06 and 2026-12-08 made unreadable: only 2026-12-07 is in range.
+    for (const day of ['day=2026-12-06', 'day=2026-12-08']) {
+      const d = path.join(dir, 'jobs', 'cluster=prod-a', day);
+      await writeFile(path.join(d, (await readdir(d))[0]), 'not parquet');
+    }
+    const dec7 = { since: Date.UTC(2026, 11, 7), until: Date.UTC(2026, 11, 8) };
+    expect((await usageReport({ engine, store }, 'account', dec7, null)).map((r) => [r.key, r.jobs])).toEqual([['research', 1]]);
+    expect((await store.jobs(dec7, null)).map((j) => j.job_id)).toEqual([2]);
+    // Without the range every day is read, and the broken files are an error, not a silent gap.
+    await expect(usageReport({ engine, store }, 'account', {}, null)).rejects.toThrow(/parquet|magic|file/i);
+  });
+
   it('drops day partitions past the retention', async () => {
     await store.upsert([run({ job_id: 1, end_time: T0 - 40 * 24 * H, submit_time: T0 - 41 * 24 * H, start_time: null }), run({ job_id: 2 })]);
     expect(await store.expire(30, T0)).toBe(1);

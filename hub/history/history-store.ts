@@ -41,6 +41,11 @@ const EPOCH = `'1970-01-01 00:00:00+00'::TIMESTAMPTZ`;
 
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
+/** read_parquet over listed files of the layout (cluster and day from the path). */
+const readFiles = (files: readonly string[]): string =>
+  `read_parquet([${files.map(sqlString).join(',')}], hive_partitioning = true, union_by_name = true,
+    filename = true, hive_types = {'cluster': VARCHAR, 'day': DATE})`;
+
 export class HistoryStore {
   readonly jobsDir: string;
   private readonly removedFile: string;
@@ -202,19 +207,53 @@ export class HistoryStore {
     });
   }
 
-  /** The FROM clause over every file, or undefined when the history is empty. */
-  async source(): Promise<string | undefined> {
-    const scan = await this.scan();
-    if (!scan) return undefined;
-    // A read deduplicates by key too (newest file wins): a crash between rename and removal
-    // must not show a run twice.
-    return `(SELECT * FROM ${scan}
-      QUALIFY row_number() OVER (PARTITION BY cluster, job_id, submit_time ORDER BY filename DESC) = 1)`;
+  /**
+   * The FROM clause over the files of the days `range` touches (all by default), or undefined
+   * when the history has none. A read deduplicates by key too (newest file wins), since a crash
+   * between rename and removal leaves two files in a day; only such days pay for it. A window
+   * over every row held all of them at once: at 10M runs it exceeded a 2 GB engine limit. A
+   * run's day is that of its end, which is final once it ended, so a key lives in one day.
+   */
+  async source(range: { since?: number; until?: number } = {}): Promise<string | undefined> {
+    const days = await this.dayFiles(range);
+    const single = days.filter((d) => d.length === 1).flat();
+    const several = days.filter((d) => d.length > 1).flat();
+    const parts: string[] = [];
+    if (single.length) parts.push(`SELECT * FROM ${readFiles(single)}`);
+    if (several.length) {
+      parts.push(`SELECT * FROM (SELECT * FROM ${readFiles(several)}
+        QUALIFY row_number() OVER (PARTITION BY cluster, job_id, submit_time ORDER BY filename DESC) = 1)`);
+    }
+    return parts.length ? `(${parts.join(' UNION ALL BY NAME ')})` : undefined;
+  }
+
+  /**
+   * The Parquet files of each day partition whose UTC day may hold an end time in
+   * [since, until): listed here, so the engine opens only those (its glob opened every file to
+   * read its schema, whatever the WHERE clause said).
+   */
+  private async dayFiles(range: { since?: number; until?: number }): Promise<string[][]> {
+    const first = range.since === undefined ? '' : utcDay(range.since);
+    const last = range.until === undefined ? '9999-12-31' : utcDay(range.until - 1);
+    const days: string[][] = [];
+    for (const cdir of await readdir(this.jobsDir).catch(() => [] as string[])) {
+      if (!cdir.startsWith('cluster=')) continue;
+      const wanted = (await readdir(path.join(this.jobsDir, cdir)).catch(() => [] as string[])).filter((d) => {
+        const day = d.slice('day='.length);
+        return d.startsWith('day=') && day >= first && day <= last;
+      });
+      const listed = await Promise.all(wanted.map(async (d) => {
+        const dir = path.join(this.jobsDir, cdir, d);
+        return (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
+      }));
+      for (const files of listed) if (files.length) days.push(files);
+    }
+    return days;
   }
 
   /**
    * The runs as source() has them, for a read of every row (an export) on `connection` (its
-   * temp table). source()'s window holds every row until the last file is read (400 MiB for 1M
+   * temp table). A window over every row holds them all until the last file is read (400 MiB for 1M
    * runs); here the keys seen twice are found first from a hash of the key alone (usually none),
    * so the rows stream through and only those keys are checked for their newest file.
    */
@@ -240,7 +279,7 @@ export class HistoryStore {
 
   /** Runs that match the filter and the caller's row clauses, newest end first. */
   async jobs(filter: HistoryFilter, rows: RowClauses, limit = 1000): Promise<HistoryJob[]> {
-    const from = await this.source();
+    const from = await this.source(filter);
     if (!from) return [];
     const where = buildWhere(filter, rows);
     const result = await this.deps.engine.connection.runAndReadAll(

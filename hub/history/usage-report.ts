@@ -30,7 +30,7 @@ export async function usageReport(
   rows: RowClauses,
 ): Promise<UsageRow[]> {
   const group = USAGE_GROUPS[by];
-  const from = await deps.store.source();
+  const from = await deps.store.source(filter);
   if (!from) return [];
   const where = buildWhere(filter, rows);
   const run = `greatest(epoch(end_time) - epoch(start_time), 0)`;
