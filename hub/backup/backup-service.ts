@@ -19,7 +19,7 @@ import { periodic, type LeaderContext, type Singleton } from '../leader/index.js
 import type { BackupConfig } from './config.js';
 import { openDestination, type Destination } from './destinations.js';
 import { BackupFailedError, BackupNotFoundError } from './errors.js';
-import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, type Manifest } from './manifest.js';
+import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, sealedSize, type Manifest } from './manifest.js';
 import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
 import { releaseSnapshot, takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
@@ -81,7 +81,7 @@ export class BackupService {
     private readonly deps: BackupDeps,
     private readonly config: BackupConfig,
   ) {
-    this.destinations = config.destinations.map((d) => openDestination(d, deps.env));
+    this.destinations = config.destinations.map((d) => openDestination(d, deps.env, deps.logger));
   }
 
   /** Takes a backup now and writes it to every destination; throws BackupFailedError when one fails. */
@@ -133,7 +133,7 @@ export class BackupService {
 
   /** A large file streamed from its descriptor: sealed chunk by chunk, each chunk to every destination still going. */
   private async stream(writer: ManifestWriter, key: string, o: SnapshotObject, errors: Map<Destination, string>): Promise<number> {
-    const writers = new Map(this.destinations.filter((d) => !errors.has(d)).map((d) => [d, d.openWrite(key)] as const));
+    const writers = new Map(this.destinations.filter((d) => !errors.has(d)).map((d) => [d, d.openWrite(key, sealedSize(o.size!))] as const));
     const fail = (d: Destination, err: Error): void => {
       errors.set(d, err.message);
       void writers.get(d)!.abort();

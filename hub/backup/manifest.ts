@@ -49,6 +49,9 @@ export interface Manifest {
   auth: string;
 }
 
+/** The stored size of an object of `size` bytes: its nonce and tag added. */
+export const sealedSize = (size: number): number => NONCE + size + TAG;
+
 export const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** A new backup id: sortable by time ("20261206T194200Z-3f9a1c"). */
