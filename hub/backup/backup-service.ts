@@ -20,7 +20,7 @@ import type { BackupConfig } from './config.js';
 import { openDestination, type Destination } from './destinations.js';
 import { BackupFailedError, BackupNotFoundError } from './errors.js';
 import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, sealedSize, type Manifest } from './manifest.js';
-import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
+import { checkAll, completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
 import { releaseSnapshot, takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
 
@@ -291,10 +291,11 @@ export async function verifyIn(dest: Destination, id: string | undefined, provid
     return { destination: dest.name, id: id ?? 'latest', ok: false, objects: 0, error: (err as Error).message };
   }
   try {
-    const objects = await openAll(dest, manifest, provider);
-    if (!opts.deep) return { destination: dest.name, id: manifest.id, ok: true, objects: objects.length };
+    // Each object streamed through the checks (decrypted into hashes), never whole in memory.
+    if (!opts.deep) return { destination: dest.name, id: manifest.id, ok: true, objects: await checkAll(dest, manifest, provider) };
     const scratch = mkdtempSync(join(tmpdir(), 'sfleet-verify-'));
     try {
+      const objects = await openAll(dest, manifest, provider, { spill: join(scratch, 'fetched') });
       // Sealed stores are opened by openAll already; the scratch copy needs no key of its own.
       // Every hub's chain of a group backup is restored and verified on its own.
       const plain = objects.filter((o) => o.kind !== 'records');

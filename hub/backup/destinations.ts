@@ -1,11 +1,13 @@
 // Where backups are stored: a local directory, or an S3-compatible bucket (S3 itself, a
 // self-hosted server, or Google Cloud Storage's XML API with HMAC keys). A destination stores
 // opaque objects by key; the manifest is written last and is what makes a backup exist.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { dirname, join, relative, sep } from 'node:path';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { Logger } from '../../shared/logging/index.js';
 import { destinationName, MAX_PARTS, type DestinationConfig } from './config.js';
+import type { StoredObject } from './manifest.js';
 
 const MiB = 1024 * 1024;
 
@@ -14,6 +16,8 @@ export interface Destination {
   put(key: string, body: Buffer): Promise<void>;
   /** undefined when the object does not exist. */
   get(key: string): Promise<Buffer | undefined>;
+  /** The object as a stream (never whole in memory); undefined when it does not exist. A failed read names the destination. */
+  read(key: string): Promise<StoredObject | undefined>;
   /** Keys under `prefix` (every key when empty). */
   list(prefix: string): Promise<string[]>;
   remove(keys: string[]): Promise<void>;
@@ -78,6 +82,18 @@ export class LocalDestination implements Destination {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+  }
+
+  async read(key: string): Promise<StoredObject | undefined> {
+    const path = this.path(key);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    return { size, chunks: named(`${this.name}: get ${key}`, createReadStream(path, { highWaterMark: MiB })) };
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -277,6 +293,18 @@ export class S3Destination implements Destination {
     }
   }
 
+  async read(key: string): Promise<StoredObject | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      // The SDK's body in Node is the response stream: read as it arrives.
+      const body = out.Body as Readable;
+      return { size: out.ContentLength ?? -1, chunks: mapErrors(body, (err) => this.explain(`get ${key}`, err)) };
+    } catch (err) {
+      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw this.explain(`get ${key}`, err);
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
@@ -310,4 +338,19 @@ export class S3Destination implements Destination {
     const attempts = e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : '';
     return new Error(`${this.name}: ${what}: ${e.code ?? e.name ?? 'Error'}: ${(e.message ?? '').split('\n')[0].slice(0, 200)}${status}${attempts}`);
   }
+}
+
+/** A stream's chunks, a failure mid-way rethrown through `explain` (naming the destination and object). */
+async function* mapErrors(stream: Readable, explain: (err: unknown) => Error): AsyncIterable<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (err) {
+    throw explain(err);
+  } finally {
+    stream.destroy();
+  }
+}
+
+function named(what: string, stream: Readable): AsyncIterable<Buffer> {
+  return mapErrors(stream, (err) => new Error(`${what}: ${(err as Error).message}`));
 }
