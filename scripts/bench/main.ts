@@ -32,6 +32,7 @@ const SUITES: { name: string; run: (ctx: BenchContext) => Promise<Measured[]>; p
   { name: 'leader-handover', run: (ctx) => import('./suites/leader-handover.js').then((m) => m.leaderHandoverBench(ctx)), produces: ['leader_handover_ms'] },
   { name: 'revocation-propagation', run: (ctx) => import('./suites/revocation-propagation.js').then((m) => m.revocationPropagationBench(ctx)), produces: ['revocation_propagation_p99_ms'] },
   { name: 'history-export', run: (ctx) => import('./suites/history-export.js').then((m) => m.historyExportBench(ctx)), produces: ['export_parquet_rows_per_s', 'export_parquet_rss_growth_mib'] },
+  { name: 'backup-restore', run: (ctx) => import('./suites/backup-restore.js').then((m) => m.backupRestoreBench(ctx)), produces: ['backup_restore_peak_rss_mib', 'backup_verify_peak_rss_mib'] },
   { name: 'fleet-export', run: (ctx) => import('./suites/fleet-export.js').then((m) => m.fleetExportBench(ctx)), produces: ['export_jobs_parquet_rows_per_s', 'export_jobs_parquet_rss_growth_mib', 'export_nodes_parquet_rows_per_s', 'export_nodes_parquet_rss_growth_mib', 'export_audit_parquet_rows_per_s', 'export_audit_parquet_rss_growth_mib'] },
   { name: 'sim-scale', run: (ctx) => import('./suites/sim-scale.js').then((m) => m.simScaleBench(ctx)), produces: ['sim_build_100k_jobs_ms', 'sim_tick_100k_jobs_ms'] },
   { name: 'login-flood', run: (ctx) => import('./suites/login-flood.js').then((m) => m.loginFloodBench(ctx)), produces: ['login_flood_p99_ratio'] },
