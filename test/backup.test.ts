@@ -3,9 +3,12 @@
 // (s3rver) and a `type: gcs` destination pointed at it; a role without backup:create refused and
 // audited; then the hub lost with its data directory and keyring, `sfleet backup restore` into a
 // fresh directory, and the restarted hub has the same users, tokens, audit chain and history. A
-// restore --at a time between two changes shows the first and not the second. A hub group
+// restore --at a time between two changes shows the first and not the second. A large file
+// truncated at one destination is refused by the restore, leaving nothing; from an intact
+// bucket it streams back byte-identical. A hub group
 // (private etcd) refuses a restore while its hubs are registered, unless --force.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +181,24 @@ describe('backups of a running hub, restored after the hub is lost', () => {
     await stopHub(); // verify reads a quiet chain
     expect(await sfleet(['audit', 'verify', '--config', config()], hubEnv)).toMatch(/^OK: .* \d+ records/);
     await startHub();
+  });
+
+  it('a large file truncated at one destination: restore refuses it and leaves nothing; from an intact bucket it streams back byte-identical', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 777); // over 1 MiB: streamed to disk by the restore, not held
+    writeFileSync(join(dataDir(), 'big-notes.bin'), big);
+    const id = /^backup (\S+):/m.exec(await asToken(opsToken, ['backup', 'create']))![1];
+    const manifest = JSON.parse(readFileSync(join(work, 'backups', id, 'manifest.json'), 'utf8')) as { objects: { name: string; stored_size: number }[] };
+    const index = manifest.objects.findIndex((o) => o.name === 'data/big-notes.bin');
+    truncateSync(join(work, 'backups', id, 'objects', String(index).padStart(5, '0')), manifest.objects[index].stored_size - 100);
+    const target = join(work, 'cut-restore');
+    const beside = readdirSync(work).sort();
+    await expect(restore(['--from', `local:${join(work, 'backups')}`, '--backup', id, '--set', `data_dir=${target}`])).rejects.toThrow(
+      new RegExp(`object data/big-notes.bin is truncated \\(${manifest.objects[index].stored_size - 100} of ${manifest.objects[index].stored_size} bytes\\)`),
+    );
+    expect(readdirSync(work).sort()).toEqual(beside); // no target, no staging or fetched files
+    expect(await restore(['--from', 's3:sfleet-backups', '--backup', id, '--set', `data_dir=${target}`])).toMatch(new RegExp(`^restored backup ${id} `));
+    expect(readFileSync(join(target, 'big-notes.bin')).equals(big)).toBe(true);
+    expect(readdirSync(work).filter((f) => f.startsWith('cut-restore'))).toEqual(['cut-restore']);
   });
 });
 

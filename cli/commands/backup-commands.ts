@@ -7,6 +7,7 @@
 // files, or a group whose hubs are registered in etcd, unless --force. A hub group's backup
 // also writes the region's durable etcd keys (tokens, revocations, users, leader state).
 import type { Command } from 'commander';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { render, type Column } from '../output/render.js';
 import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
@@ -79,23 +80,31 @@ export function registerBackupCommands(program: Command): void {
       const provider = config.backup.encryption === true ? createProvider(encryption!, process.env, { createKeyring: false }) : createProvider(config.backup.encryption, process.env, { createKeyring: false });
       const dest = openDestination(destConfig);
       const manifest = at === undefined ? await readManifest(dest, opts.backup) : await readManifestAt(dest, at);
-      const objects = await openAll(dest, manifest, provider);
-      // Point in time: the changes shipped after the backup, up to --at, applied to it in memory (a hole or a corrupt object refuses here, before anything is written).
-      const pitrNote = at === undefined ? '' : await replayTo(dest, provider, manifest, objects, at, config.audit);
-      // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
-      const atRest = await AtRest.create(encryption, { createKeyring: true });
-      // A group backup: the hub that took it restores the data directory and the group's etcd and
-      // Redis state; every other hub of the group only its own audit chain.
-      const own = config.hub_id === manifest.hub_id;
-      const etcdObject = own ? objects.find((o) => o.kind === 'etcd') : undefined;
-      const redisObject = own ? objects.find((o) => o.kind === 'redis') : undefined;
-      let etcdNote = own ? '' : `; only the audit chain of hub ${config.hub_id} (the group's data and etcd/Redis state come back with hub ${manifest.hub_id}'s restore)`;
-      if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
-      else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
-      if (redisObject && config.redis) etcdNote += `; ${await restoreRedisState(config.redis, config.region, redisObject.data, `backup ${manifest.id}`, !!opts.force)} into Redis`;
-      else if (redisObject) process.stderr.write(`backup ${manifest.id} holds the Redis state of a hub group (alerting and quota documents, fleet events); this config has no redis section, so it is not restored\n`);
-      const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force, hubId: config.hub_id });
-      process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${pitrNote}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
+      // Large files are streamed, checked, into a directory beside the data directory (then moved in); it never outlives the restore.
+      const spill = `${dataDir}.restore-${manifest.id}.fetched`;
+      try {
+        // A point-in-time restore edits the audit segments in memory (replayTo cuts the chain at
+        // --at), so it keeps every object in memory as before; a plain restore streams large files.
+        const objects = await openAll(dest, manifest, provider, at === undefined ? { spill } : {});
+        // Point in time: the changes shipped after the backup, up to --at, applied to it in memory (a hole or a corrupt object refuses here, before anything is written).
+        const pitrNote = at === undefined ? '' : await replayTo(dest, provider, manifest, objects, at, config.audit);
+        // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
+        const atRest = await AtRest.create(encryption, { createKeyring: true });
+        // A group backup: the hub that took it restores the data directory and the group's etcd and
+        // Redis state; every other hub of the group only its own audit chain.
+        const own = config.hub_id === manifest.hub_id;
+        const etcdObject = own ? objects.find((o) => o.kind === 'etcd') : undefined;
+        const redisObject = own ? objects.find((o) => o.kind === 'redis') : undefined;
+        let etcdNote = own ? '' : `; only the audit chain of hub ${config.hub_id} (the group's data and etcd/Redis state come back with hub ${manifest.hub_id}'s restore)`;
+        if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
+        else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
+        if (redisObject && config.redis) etcdNote += `; ${await restoreRedisState(config.redis, config.region, redisObject.data, `backup ${manifest.id}`, !!opts.force)} into Redis`;
+        else if (redisObject) process.stderr.write(`backup ${manifest.id} holds the Redis state of a hub group (alerting and quota documents, fleet events); this config has no redis section, so it is not restored\n`);
+        const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force, hubId: config.hub_id });
+        process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${pitrNote}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
+      } finally {
+        rmSync(spill, { recursive: true, force: true });
+      }
     });
 }
 

@@ -19,8 +19,8 @@ import { periodic, type LeaderContext, type Singleton } from '../leader/index.js
 import type { BackupConfig } from './config.js';
 import { openDestination, type Destination } from './destinations.js';
 import { BackupFailedError, BackupNotFoundError } from './errors.js';
-import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, type Manifest } from './manifest.js';
-import { completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
+import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, sealedSize, type Manifest } from './manifest.js';
+import { checkAll, completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
 import { releaseSnapshot, takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
 import type { ChangeShipper } from './pitr/shipper.js';
@@ -84,7 +84,7 @@ export class BackupService {
     private readonly deps: BackupDeps,
     private readonly config: BackupConfig,
   ) {
-    this.destinations = config.destinations.map((d) => openDestination(d, deps.env));
+    this.destinations = config.destinations.map((d) => openDestination(d, deps.env, deps.logger));
   }
 
   /** Takes a backup now and writes it to every destination; throws BackupFailedError when one fails. */
@@ -138,7 +138,7 @@ export class BackupService {
 
   /** A large file streamed from its descriptor: sealed chunk by chunk, each chunk to every destination still going. */
   private async stream(writer: ManifestWriter, key: string, o: SnapshotObject, errors: Map<Destination, string>): Promise<number> {
-    const writers = new Map(this.destinations.filter((d) => !errors.has(d)).map((d) => [d, d.openWrite(key)] as const));
+    const writers = new Map(this.destinations.filter((d) => !errors.has(d)).map((d) => [d, d.openWrite(key, sealedSize(o.size!))] as const));
     const fail = (d: Destination, err: Error): void => {
       errors.set(d, err.message);
       void writers.get(d)!.abort();
@@ -296,10 +296,11 @@ export async function verifyIn(dest: Destination, id: string | undefined, provid
     return { destination: dest.name, id: id ?? 'latest', ok: false, objects: 0, error: (err as Error).message };
   }
   try {
-    const objects = await openAll(dest, manifest, provider);
-    if (!opts.deep) return { destination: dest.name, id: manifest.id, ok: true, objects: objects.length };
+    // Each object streamed through the checks (decrypted into hashes), never whole in memory.
+    if (!opts.deep) return { destination: dest.name, id: manifest.id, ok: true, objects: await checkAll(dest, manifest, provider) };
     const scratch = mkdtempSync(join(tmpdir(), 'sfleet-verify-'));
     try {
+      const objects = await openAll(dest, manifest, provider, { spill: join(scratch, 'fetched') });
       // Sealed stores are opened by openAll already; the scratch copy needs no key of its own.
       // Every hub's chain of a group backup is restored and verified on its own.
       const plain = objects.filter((o) => o.kind !== 'records');

@@ -6,6 +6,11 @@ import { z } from 'zod';
 import { byteSize, cronExpression, duration, timeZone } from '../../shared/config/index.js';
 import { encryptionConfigSchema } from '../../shared/crypto/index.js';
 
+/** S3 and GCS refuse, when the upload completes, any part under 5 MiB but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3 and GCS take at most 10,000 parts per object. */
+export const MAX_PARTS = 10_000;
+
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
 const bucketFields = {
@@ -16,8 +21,9 @@ const bucketFields = {
   timeout: duration.default(30_000).describe('Per request.'),
   retries: z.number().int().min(0).max(10).default(3).describe('Retries of a failed request (with backoff) before the backup is reported failed.'),
   part_size: byteSize
+    .refine((n) => n >= MIN_PART_SIZE, 'at least 5MiB: S3 and GCS refuse smaller parts (but the last) when the upload completes')
     .default(16 * 1024 * 1024)
-    .describe('Objects larger than this are uploaded in parts of this size (multipart upload; an upload that fails is aborted). S3 and GCS refuse parts under 5MiB but the last.'),
+    .describe('Objects larger than this are uploaded in parts of this size (multipart upload; an upload that fails is aborted). At least 5MiB (S3 and GCS refuse smaller parts but the last); an object that would need more than 10,000 parts goes in larger ones.'),
 };
 
 const s3Schema = z

@@ -5,7 +5,7 @@
 // manifest. The AAD of an object binds the backup id and the object's name, so an object moved
 // to another name or another backup fails. The manifest lists each object's SHA-256 before and
 // after sealing, and is itself authenticated: its body's SHA-256 sealed under the data key.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, type DecipherGCM } from 'node:crypto';
 import type { KeyProvider, WrappedDek } from '../../shared/crypto/index.js';
 import { BackupCorruptError, BackupKeyError } from './errors.js';
 
@@ -48,6 +48,9 @@ export interface Manifest {
   /** base64(nonce | GCM(sha256(body without auth)) | tag). */
   auth: string;
 }
+
+/** The stored size of an object of `size` bytes: its nonce and tag added. */
+export const sealedSize = (size: number): number => NONCE + size + TAG;
 
 export const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -186,6 +189,15 @@ export class ManifestReader {
     return new ManifestReader(manifest, dek);
   }
 
+  /**
+   * Checks object `index` while streaming it: its size, both checksums and the GCM tag, handing
+   * each plaintext chunk to `out` as it is decrypted. What `out` gets is unchecked until this
+   * resolves: it must keep it from view (a temp file, renamed after) and drop it on a throw.
+   */
+  openStream(index: number, stored: StoredObject | undefined, out: (plain: Buffer) => void | Promise<void>): Promise<void> {
+    return openStream(this.dek, this.manifest, index, stored, out);
+  }
+
   /** The plaintext of object `index`, after checking both checksums; throws BackupCorruptError naming it. */
   openObject(index: number, stored: Uint8Array | undefined): Buffer {
     const o = this.manifest.objects[index];
@@ -197,6 +209,62 @@ export class ManifestReader {
     if (sha256(plain) !== o.sha256) throw new BackupCorruptError(`${what}: the content does not match its checksum`);
     return plain;
   }
+}
+
+/** A stored object read as a stream: its size (as the destination reports it) and its bytes. */
+export interface StoredObject {
+  size: number;
+  chunks: AsyncIterable<Buffer>;
+}
+
+/** ManifestReader.openStream: the data key and manifest are its own. */
+async function openStream(dek: Buffer, manifest: Manifest, index: number, stored: StoredObject | undefined, out: (plain: Buffer) => void | Promise<void>): Promise<void> {
+  const o = manifest.objects[index];
+  const what = `backup ${manifest.id}: object ${o.name}`;
+  if (!stored) throw new BackupCorruptError(`${what} is missing`);
+  const sizeWrong = (n: number): BackupCorruptError => new BackupCorruptError(`${what} is ${n < o.stored_size ? 'truncated' : 'longer than written'} (${n} of ${o.stored_size} bytes)`);
+  if (stored.size !== o.stored_size) throw sizeWrong(stored.size);
+  if (o.stored_size < NONCE + TAG) throw new BackupCorruptError(`${what} is truncated (${o.stored_size} bytes)`);
+  // Layout: nonce | ciphertext | tag; the manifest's stored_size says where the tag starts.
+  const tagAt = o.stored_size - TAG;
+  const storedHash = createHash('sha256');
+  const plainHash = createHash('sha256');
+  const head: Buffer[] = [];
+  const tail: Buffer[] = [];
+  let decipher: DecipherGCM | undefined;
+  let at = 0;
+  const emit = async (plain: Buffer): Promise<void> => {
+    if (!plain.length) return;
+    plainHash.update(plain);
+    await out(plain);
+  };
+  for await (const chunk of stored.chunks) {
+    const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    if (at + c.length > o.stored_size) throw sizeWrong(at + c.length);
+    storedHash.update(c);
+    const end = at + c.length;
+    if (at < NONCE) head.push(c.subarray(0, NONCE - at));
+    if (!decipher && end >= NONCE) {
+      decipher = createDecipheriv('aes-256-gcm', dek, Buffer.concat(head));
+      decipher.setAAD(aad(manifest.id, o.name));
+    }
+    const cipherFrom = Math.max(at, NONCE);
+    const cipherTo = Math.min(end, tagAt);
+    if (decipher && cipherTo > cipherFrom) await emit(decipher.update(c.subarray(cipherFrom - at, cipherTo - at)));
+    if (end > tagAt) tail.push(c.subarray(Math.max(0, tagAt - at)));
+    at = end;
+  }
+  if (at !== o.stored_size) throw sizeWrong(at);
+  if (storedHash.digest('hex') !== o.stored_sha256) throw new BackupCorruptError(`${what} does not match its checksum (sha256)`);
+  let last: Buffer;
+  try {
+    decipher!.setAuthTag(Buffer.concat(tail));
+    last = decipher!.final();
+  } catch {
+    throw new BackupCorruptError(`${what} fails authentication (changed, truncated or moved)`);
+  }
+  await emit(last);
+  if (plainHash.digest('hex') !== o.sha256) throw new BackupCorruptError(`${what}: the content does not match its checksum`);
 }
 
 export function objectKey(id: string, index: number): string {

@@ -1,24 +1,32 @@
 // Restoring a backup into a hub's data directory (offline: `sfleet backup restore`). Every object
-// is fetched, decrypted and checked against the manifest first, in memory; only when all of them
-// pass is anything written, into a staging directory beside the target that is renamed into
-// place at the end. A corrupt, truncated or wrongly keyed backup therefore changes nothing.
+// is streamed from the destination, decrypted and checked against the manifest first: a large
+// plain file (history Parquet, logs) into a file of its own beside the target, renamed there only
+// once its tag and checksums pass; the rest in memory. Only when all of them pass is anything
+// written, into a staging directory beside the target that is renamed into place at the end. A
+// corrupt, truncated or wrongly keyed backup, or a destination lost mid-way, changes nothing.
 // Sealed stores are sealed again under the restoring hub's own key (a new keyring is created
 // for a fresh hub), so the old keyring is not needed: the backup key is.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { AtRest, KeyProvider } from '../../shared/crypto/index.js';
 import { BadRequestError } from '../../shared/errors/index.js';
 import { frame, readRecords, writeAtomically } from '../../shared/record-log/index.js';
 import type { Destination } from './destinations.js';
 import { BackupCorruptError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
-import { isBackupId, manifestKey, ManifestReader, objectKey, parseManifest, type Manifest } from './manifest.js';
+import { isBackupId, manifestKey, ManifestReader, objectKey, parseManifest, type Manifest, type StoredObject } from './manifest.js';
 
 export interface OpenedObject {
   name: string;
   kind: Manifest['objects'][number]['kind'];
   purpose?: string;
+  /** The content; empty when it is in `path`. */
   data: Buffer;
+  /** A large plain file, checked, in a file of openAll's `spill` directory (writeRestore moves it). */
+  path?: string;
 }
+
+/** Plain files larger than this are streamed to disk by a restore, never held in memory. */
+export const SPILL_OVER = 1024 * 1024;
 
 /** The ids of the complete backups (those with a manifest) in a destination, oldest first. */
 export async function completeBackups(dest: Destination): Promise<string[]> {
@@ -68,15 +76,71 @@ function idTime(id: string): number {
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
 }
 
-/** Fetches, decrypts and checks every object (verify). Throws on the first that fails. */
-export async function openAll(dest: Destination, manifest: Manifest, provider: KeyProvider): Promise<OpenedObject[]> {
+/**
+ * Fetches, decrypts and checks every object, streaming each. Throws on the first that fails.
+ * With `spill` (a directory of the caller's own, beside the target: created, and removed on a
+ * failure), a plain file over SPILL_OVER is written there (to a temp name, renamed once checked)
+ * instead of being held in memory.
+ */
+export async function openAll(dest: Destination, manifest: Manifest, provider: KeyProvider, opts: { spill?: string } = {}): Promise<OpenedObject[]> {
   const reader = await ManifestReader.open(manifest, provider);
   const out: OpenedObject[] = [];
-  for (const [i, o] of manifest.objects.entries()) {
-    const data = reader.openObject(i, await dest.get(objectKey(manifest.id, i)));
-    out.push({ name: o.name, kind: o.kind, ...(o.purpose ? { purpose: o.purpose } : {}), data });
+  try {
+    for (const [i, o] of manifest.objects.entries()) {
+      const meta = { name: o.name, kind: o.kind, ...(o.purpose ? { purpose: o.purpose } : {}) };
+      const stored = await dest.read(objectKey(manifest.id, i));
+      if (opts.spill && o.kind === 'file' && o.size > SPILL_OVER) {
+        out.push({ ...meta, data: EMPTY, path: await spillObject(reader, i, stored, opts.spill) });
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      await reader.openStream(i, stored, (plain) => void chunks.push(plain));
+      out.push({ ...meta, data: Buffer.concat(chunks) });
+    }
+  } catch (err) {
+    if (opts.spill) rmSync(opts.spill, { recursive: true, force: true });
+    throw err;
   }
   return out;
+}
+
+/** Checks every object (verify): each streamed through the checks, nothing kept. Answers how many. */
+export async function checkAll(dest: Destination, manifest: Manifest, provider: KeyProvider): Promise<number> {
+  const reader = await ManifestReader.open(manifest, provider);
+  for (const i of manifest.objects.keys()) await reader.openStream(i, await dest.read(objectKey(manifest.id, i)), () => undefined);
+  return manifest.objects.length;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** One object streamed into `<dir>/<index>.partial`, renamed to `<dir>/<index>` once its tag and checksums pass. */
+async function spillObject(reader: ManifestReader, index: number, stored: StoredObject | undefined, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, String(index));
+  const tmp = `${path}.partial`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    await reader.openStream(index, stored, (plain) => void writeSync(fd, plain));
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  return path;
+}
+
+/** Moves a spilled file into place (copies when the stage is on another filesystem: an external audit dir). */
+function moveInto(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    copyFileSync(from, to);
+    rmSync(from, { force: true });
+  }
 }
 
 export interface RestoreTarget {
@@ -133,19 +197,27 @@ export function writeRestore(objects: OpenedObject[], manifest: Manifest, target
   if (auditStage) rmSync(auditStage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true, mode: 0o700 });
   let files = 0;
-  for (const o of objects) {
-    const path = placeOf(o.name, stage, auditStage ?? join(stage, relativeAudit(dataDir, auditDir)), own, target.hubId ?? manifest.hub_id);
-    if (!path) continue;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (o.kind === 'config') writeFileSync(path, o.data, { mode: 0o600 });
-    else if (o.kind === 'file') writeAtomically(path, o.data);
-    else {
-      const { records, end } = readRecords(o.data, 0);
-      if (end !== o.data.length) throw new BackupCorruptError(`backup ${manifest.id}: object ${o.name} holds a torn record`);
-      const file = target.atRest.sealing(o.purpose!)!.create(path);
-      writeAtomically(path, Buffer.concat([file.prefix, frame(records.map((r, i) => file.seal(r, i)))]));
+  try {
+    for (const o of objects) {
+      const path = placeOf(o.name, stage, auditStage ?? join(stage, relativeAudit(dataDir, auditDir)), own, target.hubId ?? manifest.hub_id);
+      if (!path) continue;
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      if (o.path) moveInto(o.path, path);
+      else if (o.kind === 'config') writeFileSync(path, o.data, { mode: 0o600 });
+      else if (o.kind === 'file') writeAtomically(path, o.data);
+      else {
+        const { records, end } = readRecords(o.data, 0);
+        if (end !== o.data.length) throw new BackupCorruptError(`backup ${manifest.id}: object ${o.name} holds a torn record`);
+        const file = target.atRest.sealing(o.purpose!)!.create(path);
+        writeAtomically(path, Buffer.concat([file.prefix, frame(records.map((r, i) => file.seal(r, i)))]));
+      }
+      files++;
     }
-    files++;
+  } catch (err) {
+    // Nothing half-restored stays behind: the target is untouched until the renames below.
+    rmSync(stage, { recursive: true, force: true });
+    if (auditStage) rmSync(auditStage, { recursive: true, force: true });
+    throw err;
   }
   // The keyring (and anything else kept) of the target comes along into the restored directory.
   for (const k of keep) if (existsSync(k) && dirname(k) === dataDir) renameSync(k, join(stage, basename(k)));

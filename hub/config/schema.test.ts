@@ -41,6 +41,7 @@ describe('hub config: clustered mode', () => {
     ['bad-lease-ttl.yaml', 'bad-lease-ttl.yaml:4: etcd.lease_ttl: a whole number of seconds, at least 2s'],
     ['redis-url-and-sentinels.yaml', 'redis-url-and-sentinels.yaml:5: redis.sentinels: set url or sentinels, not both'],
     ['no-redis-address.yaml', 'no-redis-address.yaml:4: redis.url: set url, or sentinels and sentinel_name'],
+    ['small-part-size.yaml', 'small-part-size.yaml:7: backup.destinations.1.part_size: at least 5MiB: S3 and GCS refuse smaller parts (but the last) when the upload completes'],
   ];
   for (const [file, message] of cases) {
     it(`refuses ${file} with a message naming file, line and key`, () => {
