@@ -38,6 +38,11 @@ export interface AgentSessionDeps {
   reports?: AgentReports;
   hubId: string;
   heartbeatMs: number;
+  /**
+   * Bytes read so far on the connection of the call from this peer (hub/limits/connection-activity.ts):
+   * while a large message arrives its heartbeats wait behind it, and the bytes show it is sending.
+   */
+  connectionBytes?: (peer: string) => number | undefined;
   /** Missed heartbeats after which an agent counts as gone. */
   failoverThreshold: number;
   helloTimeoutMs: number;
@@ -59,13 +64,16 @@ export class AgentSession implements Writer {
   private helloTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private readonly silence: SilenceWatch;
+  private readonly peer: string;
+  private bytesSeen?: number;
   private log: Logger;
 
   constructor(
     private readonly call: Call,
     private readonly deps: AgentSessionDeps,
   ) {
-    this.log = deps.logger.child({ peer: call.getPeer() });
+    this.peer = call.getPeer();
+    this.log = deps.logger.child({ peer: this.peer });
     this.silence = new SilenceWatch(deps.heartbeatMs, deps.failoverThreshold, () => deps.clock.now());
     this.deltas = new DeltaApplier(deps.applier, {
       cluster: () => this.cluster,
@@ -158,7 +166,9 @@ export class AgentSession implements Writer {
   private startHeartbeats(): void {
     const { heartbeatMs, failoverThreshold, clock } = this.deps;
     // Both sides beat; a side silent for failover_threshold beats is gone (a cut network sends no RST).
+    this.bytesSeen = this.deps.connectionBytes?.(this.peer);
     this.heartbeatTimer = setInterval(() => {
+      this.heardByBytes();
       // Not this.silent(): after a stall of this hub the agent's messages may be waiting unread.
       if (this.silence.silent()) {
         this.end(AgentSilentError.forBeats(failoverThreshold));
@@ -166,6 +176,14 @@ export class AgentSession implements Writer {
       }
       this.write({ body: { $case: 'heartbeat', value: { sent_at: isoNow(clock), slurm_api_version: '', report: undefined } } });
     }, heartbeatMs);
+  }
+
+  /** Bytes arrived on the agent's connection since the last look: it is sending, so it is heard. */
+  private heardByBytes(): void {
+    const bytes = this.deps.connectionBytes?.(this.peer);
+    if (bytes === undefined || bytes === this.bytesSeen) return;
+    this.bytesSeen = bytes;
+    this.silence.heard();
   }
 
   /** The role ClusterWriters gave this stream: told to the agent, writing started or stopped. */

@@ -1,6 +1,7 @@
 // The hub's agent streams: the AgentService it serves (decoding through the data path's first
 // stage), one AgentSession per stream, and the ClusterWriters that decide which stream of each
 // cluster may write. Everything it needs comes in its constructor.
+import { ConnectionActivity } from '../limits/index.js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentServiceService, type AgentMessage, type HubMessage } from '../../generated/fleet/v1/agent.js';
 import { systemClock, type Clock } from '../../shared/clock/index.js';
@@ -53,6 +54,8 @@ export class IngestRegistry {
   readonly writers: ClusterWriters<AgentSession>;
   /** The AgentService definition to serve: the generated one, decoding through the data path. */
   readonly service: typeof AgentServiceService;
+  /** Bytes read per gRPC connection (the listener tracks them): an agent sending is heard. */
+  readonly connections = new ConnectionActivity();
 
   constructor(private readonly deps: IngestDeps) {
     const { path } = deps;
@@ -88,6 +91,7 @@ export class IngestRegistry {
       heartbeatMs: deps.heartbeatMs,
       failoverThreshold: deps.failoverThreshold ?? 3,
       helloTimeoutMs: deps.helloTimeoutMs ?? 10_000,
+      connectionBytes: (peer) => this.connections.bytesRead(peer),
     }).start();
   }
 }

@@ -9,9 +9,9 @@
 //
 // A kill -9 stops the keepalives: etcd deletes both keys when the lease TTL runs out and the
 // next candidate, which polls its predecessor, leads within TTL + a poll. A hub that cannot
-// renew its lease stops its singletons before etcd's TTL can run out (lease_ttl minus a
-// margin after the last renewal), so two leaders never act at once unless a process is
-// frozen; what a frozen one writes afterwards is refused by the fences.
+// renew its lease stops its singletons before etcd's TTL can run out (two thirds of lease_ttl
+// after the last renewal, on the monotonic clock: lease-renewal.ts), so two leaders never act at
+// once unless a process is frozen; what a frozen one writes afterwards is refused by the fences.
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Namespace } from 'etcd3';
 import type { Logger } from '../../shared/logging/index.js';
@@ -20,13 +20,19 @@ import { FencedOffError, type FenceTarget, type LeaderContext } from './fencing.
 import { healthOf, type Leadership, type LeadershipDeps, type LeadershipStatus, type MemberList, type MemberView } from './leadership.js';
 import { SingletonRunner, sleep } from './singletons.js';
 import { isEtcdNoSpace } from './etcd-space.js';
+import { LeaseRenewal } from './lease-renewal.js';
 import { isoNow, systemClock, type Clock } from '../../shared/clock/index.js';
 
 export interface EtcdLeadershipDeps extends LeadershipDeps {
   client: Etcd3;
   /** Stores the new leader raises its token in before singletons start (e.g. Redis). */
   fences?: FenceTarget[];
+  /** The monotonic clock the lease's renewals are timed by (tests); performance.now() by default. */
+  monotonic?: () => number;
 }
+
+/** How often a session looks at its lease's last renewal. */
+const RENEWAL_CHECK_MS = 50;
 
 export interface LeadershipStats {
   sessions: number;
@@ -52,7 +58,6 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
   private term?: { token: number; controller: AbortController; since: string };
   private etcdError: string | null = 'connecting';
   private leaderId: string | null = null;
-  private lastKeepalive = 0;
   private leaseId?: string;
   private electionKey?: string;
   private lease?: Lease;
@@ -192,30 +197,46 @@ export class EtcdLeadership extends EventEmitter implements Leadership {
   private async runSession(session: AbortController, timers: NodeJS.Timeout[]): Promise<void> {
     const ttlSeconds = Math.round(this.ttlMs / 1000);
     const lease = (this.lease = this.deps.client.lease(ttlSeconds));
+    const renewal = new LeaseRenewal(this.ttlMs, this.deps.monotonic);
     lease.on('lost', (err: Error) => session.abort(new SessionEnded(`lease lost: ${err.message}`)));
+    lease.on('keepaliveFired', () => renewal.fired());
     lease.on('keepaliveSucceeded', () => {
-      this.lastKeepalive = this.clock.now();
+      renewal.answered();
       this.ok();
     });
-    lease.on('keepaliveFailed', (err) => this.failed(err));
+    lease.on('keepaliveFailed', (err) => {
+      renewal.streamFailed();
+      this.failed(err);
+    });
+    const askedAt = renewal.now();
     this.leaseId = await raceAbort(lease.grant(), session.signal);
-    this.lastKeepalive = this.clock.now();
+    renewal.granted(askedAt);
     this.stats.sessions++;
     this.ok();
     await raceAbort(this.putMember(), session.signal);
     this.log.info({ lease: this.leaseId, ttl: ttlSeconds }, 'registered in etcd');
     this.emit('session', this.leaseId);
 
-    // Stop leading before etcd can give the lead to someone else.
-    const margin = Math.min(1_000, this.ttlMs / 4);
+    // Stop leading before etcd can give the lead to someone else; send a keep-alive of our own
+    // when the stream's regular one is overdue, so one lost packet does not cost the lead.
+    let rescuing = false;
     timers.push(
       setInterval(() => {
-        const silent = this.clock.now() - this.lastKeepalive;
-        if (silent > this.ttlMs - margin) {
+        if (renewal.mustStepDown(RENEWAL_CHECK_MS)) {
+          const silent = Math.round(renewal.silentMs());
           this.failed(new Error(`no lease renewal for ${silent} ms`));
-          session.abort(new SessionEnded(`lease not renewed for ${silent} ms`));
+          session.abort(new SessionEnded(`lease not renewed for ${silent} ms (steps down at ${renewal.stepDownAfterMs} ms)`));
+          return;
         }
-      }, 100),
+        if (rescuing || !renewal.rescueDue()) return;
+        rescuing = true;
+        const sentAt = renewal.now();
+        lease
+          .keepaliveOnce({ deadline: new Date(Date.now() + renewal.stepDownAfterMs) })
+          .then(() => renewal.renewed(sentAt))
+          .catch(() => undefined) // the stream's own error path reports and recovers
+          .finally(() => (rescuing = false));
+      }, RENEWAL_CHECK_MS),
     );
     timers.push(
       setInterval(() => {

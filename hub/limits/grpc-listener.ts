@@ -2,9 +2,11 @@
 // grpc-js binds its own sockets and exposes none of them, so the hub listens itself and hands
 // each admitted connection to grpc-js through its connection injector
 // (Server.createConnectionInjector): a connection over a cap is closed before its TLS handshake
-// and before grpc-js sees it.
+// and before grpc-js sees it. Admitted connections are followed by `activity`
+// (connection-activity.ts) when given.
 import { createServer } from 'node:net';
 import type { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ConnectionActivity } from './connection-activity.js';
 import type { ConnectionLimiter } from './connection-limits.js';
 
 export interface GrpcListener {
@@ -14,10 +16,12 @@ export interface GrpcListener {
   stop(): void;
 }
 
-export async function listenGrpc(server: Server, credentials: ServerCredentials, host: string, port: number, limiter: ConnectionLimiter): Promise<GrpcListener> {
+export async function listenGrpc(server: Server, credentials: ServerCredentials, host: string, port: number, limiter: ConnectionLimiter, activity?: ConnectionActivity): Promise<GrpcListener> {
   const injector = server.createConnectionInjector(credentials);
   const listener = createServer((socket) => {
-    if (limiter.admit(socket)) injector.injectConnection(socket);
+    if (!limiter.admit(socket)) return;
+    activity?.track(socket);
+    injector.injectConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);

@@ -5,3 +5,4 @@ export { addressList, ConnectionLimiter, matches, type ConnectionLimitOptions } 
 export { listenGrpc, type GrpcListener } from './grpc-listener.js';
 export { ByteBudget, InFlightBudgetError } from './byte-budget.js';
 export { applyHeapGrowth } from './heap-growth.js';
+export { ConnectionActivity } from './connection-activity.js';

@@ -188,7 +188,7 @@ export async function openListeners({ base, fleet, region, gate, listening, relo
   // Connection caps per source and in all, as on the HTTPS listener (hub/limits/grpc-listener.ts).
   const grpcBind = splitHostPort(config.listen.grpc);
   const grpcLimiter = new ConnectionLimiter({ perSource: config.limits.grpc_max_connections_per_source, total: config.limits.grpc_max_connections, trusted: config.http.trusted_sources });
-  const listener = await listenGrpc(grpcServer, grpcCredentials, grpcBind.host, grpcBind.port, grpcLimiter).catch((err: Error) => {
+  const listener = await listenGrpc(grpcServer, grpcCredentials, grpcBind.host, grpcBind.port, grpcLimiter, ingest.connections).catch((err: Error) => {
     throw new Error(`gRPC ${config.listen.grpc}: ${err.message}`);
   });
   // Closed in reverse order: no new connections, then the gRPC server's shutdown.

@@ -1,0 +1,75 @@
+// When this hub last renewed its etcd lease, as far as a leader may rely on it.
+//
+// etcd expires a lease TTL after the last keep-alive it received. Every keep-alive etcd answered
+// was sent by us no earlier than we noted its sending, so a renewal is dated by when its
+// keep-alive was *sent*, not when the answer came back. Answers come in the order the keep-alives
+// went out on the stream, so the sends wait in a queue and each answer takes the oldest.
+//
+// Times are read from the monotonic clock: a wall-clock step (NTP, a VM resumed) must neither end
+// a term early nor stretch it past the lease. A leader steps down at two thirds of the TTL after
+// its last renewal, leaving a third for its singletons to stop and for clock-rate differences
+// between this host and etcd's.
+export const STEP_DOWN_FRACTION = 2 / 3;
+
+export class LeaseRenewal {
+  private renewedAt: number;
+  private readonly inFlight: number[] = [];
+
+  constructor(
+    readonly ttlMs: number,
+    /** The monotonic clock, in milliseconds. */
+    readonly now: () => number = () => performance.now(),
+  ) {
+    this.renewedAt = now();
+  }
+
+  /** How long after a renewal the leader must have stopped acting. */
+  get stepDownAfterMs(): number {
+    return Math.floor(this.ttlMs * STEP_DOWN_FRACTION);
+  }
+
+  /** The lease was granted: call with the time read just before the grant was asked for. */
+  granted(sentAt: number): void {
+    this.renewedAt = sentAt;
+    this.inFlight.length = 0;
+  }
+
+  /** A keep-alive goes out on the lease's stream. */
+  fired(): void {
+    this.inFlight.push(this.now());
+  }
+
+  /** The stream answered the oldest keep-alive in flight. */
+  answered(): void {
+    const sentAt = this.inFlight.shift();
+    if (sentAt !== undefined) this.renewed(sentAt);
+  }
+
+  /** The stream failed: what was in flight will not be answered on it. */
+  streamFailed(): void {
+    this.inFlight.length = 0;
+  }
+
+  /** A keep-alive sent at `sentAt` outside the stream (a rescue) was answered. */
+  renewed(sentAt: number): void {
+    if (sentAt > this.renewedAt) this.renewedAt = sentAt;
+  }
+
+  /** Time since the last renewal. */
+  silentMs(): number {
+    return this.now() - this.renewedAt;
+  }
+
+  /** True once a check `checkEveryMs` apart might otherwise notice too late. */
+  mustStepDown(checkEveryMs: number): boolean {
+    return this.silentMs() >= this.stepDownAfterMs - checkEveryMs;
+  }
+
+  /**
+   * True when the stream's regular keep-alive (every third of the TTL) is overdue: one lost or
+   * slow keep-alive would otherwise cost the lead, so a separate one is sent.
+   */
+  rescueDue(): boolean {
+    return this.silentMs() > this.ttlMs / 3 + Math.max(250, this.ttlMs / 12);
+  }
+}
