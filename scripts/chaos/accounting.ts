@@ -22,6 +22,8 @@ export interface Summary {
   /** Network faults: the recovery bound, and how long the fleet took to work around the fault. */
   target_ms?: number;
   fault_ms?: number;
+  /** Network faults: from the heal until a job submitted then shows on every hub. */
+  marker_ms?: number;
   /** The whole scenario, accounting included. */
   took_ms?: number;
   /** Other figures of a scenario (the leader's step-down). */

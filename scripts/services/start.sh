@@ -24,8 +24,8 @@
 #   SFLEET_ETCD_HOSTS          three comma-separated addresses the members listen on (default 127.0.0.1)
 #   SFLEET_REDIS_HOST          the address Redis listens on (default 127.0.0.1)
 #   SFLEET_NETNS_ETCD          three comma-separated network namespaces the members run in
-#   SFLEET_NETNS_REDIS         the network namespace Redis runs in (`npm run chaos`'s netns mode;
-#                              installs nftables for its faults)
+#   SFLEET_NETNS_REDIS         the network namespace Redis runs in (`npm run chaos`'s netns mode,
+#                              which makes the namespaces: scripts/chaos/netns/)
 set -euo pipefail
 
 D=${SFLEET_SERVICES_DIR:-/tmp/sfleet-services/default}
@@ -65,7 +65,6 @@ PKGS=()
 case " $WANT " in *" etcd "*) PKGS+=(etcd-server);; esac
 case " $WANT " in *" redis "*) PKGS+=(redis-server redis-tools);; esac
 PKGS+=(curl)
-if [ -n "${SFLEET_NETNS_ETCD:-}${SFLEET_NETNS_REDIS:-}" ]; then PKGS+=(iproute2 nftables); fi
 apt_install_missing "${PKGS[@]}"
 
 # A pid file whose process is alive and runs from this directory (etcd names it in its

@@ -87,6 +87,9 @@ vitest_run integration --project integration
 # inherited fd 9, so only an explicit unlock frees it).
 flock -u 9
 
+# Namespace mode (CI runs as root: every hub, etcd member, Redis and agent in its own network
+# namespace, nftables faults); it falls back to loopback only where `ip netns add` is refused,
+# and each summary line says which mode ran.
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
 

@@ -4,6 +4,8 @@
 // are nftables rules inside a namespace (table `inet sfchaos`), so they act on real packets.
 // Everything carries the prefix `sfc-`: a run removes what a killed earlier run left behind.
 import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from '../../../test/harness/index.js';
 
 const PREFIX = 'sfc-';
 const BRIDGE = `${PREFIX}br`;
@@ -25,6 +27,9 @@ function ip(args: string[]): void {
 /** Whether this machine lets us make a namespace (root, a kernel with netns, iproute2 and nft). */
 export function netnsAvailable(): { ok: true } | { ok: false; why: string } {
   if (process.getuid?.() !== 0) return { ok: false, why: 'not root' };
+  // iproute2 and nftables from Debian when missing (install.sh lives beside the source, not in dist/).
+  const install = spawnSync('bash', [path.join(ROOT, 'scripts/chaos/netns/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+  if (install.status !== 0) return { ok: false, why: `installing iproute2 and nftables failed: ${(install.stderr ?? '').trim().split('\n').pop()}` };
   const probe = `${PREFIX}probe`;
   const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   if (add.status !== 0) return { ok: false, why: `ip netns add refused: ${(add.stderr || add.error?.message || '').trim()}` };
