@@ -70,6 +70,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       tls: () => loadTls(config.tls, 'agent', tlsPolicy),
       initialBackoffMs: config.hub.initial_backoff,
       maxBackoffMs: config.hub.max_backoff,
+      connectTimeoutMs: config.hub.connect_timeout,
     },
     {
       logger: log,
