@@ -12,8 +12,8 @@ import type { Sampler } from './sampler.js';
 
 export interface Summary {
   scenario: string;
-  /** netns: real network paths in namespaces; loopback: the fallback where `ip netns add` is refused. */
-  mode: 'netns' | 'loopback';
+  /** netns: real network paths in namespaces; loopback: the fallback where `ip netns add` is refused (chaos always sets it). */
+  mode?: 'netns' | 'loopback';
   /** From the fault (or, for a network fault, from its heal) until the fleet is whole again. */
   recovery_ms: number | null;
   lost: number;

@@ -1,6 +1,6 @@
 // The scenarios in the order they run (each starts from the fleet the previous one left).
-// Loopback mode: the kills and the TCP-proxy blackholes. Netns mode: the kills that need no
-// proxy, then the network faults (nftables inside the namespaces, the delayer), most important first.
+// Loopback mode: the kills and the TCP-proxy blackholes. Netns mode: the network faults
+// (nftables inside the namespaces, the delayer), most important first.
 import { cutAgentNetwork, killActiveAgent } from './agents.js';
 import type { Scenario } from './fault.js';
 import { killFollowerHub, killLeaderHub, killOwningHub } from './hubs.js';
@@ -18,8 +18,4 @@ export const netnsScenarios: Scenario[] = [
   leaderDeafToEtcd,
   packetLoss,
   latency,
-  killLeaderHub,
-  killEtcdLeader,
-  killRedis,
-  killActiveAgent,
 ];
