@@ -71,6 +71,7 @@ export async function startAgent(config: AgentConfig, opts: { logger?: Logger; s
       tls: () => loadTls(tlsFiles(), 'agent', tlsPolicy),
       initialBackoffMs: config.hub.initial_backoff,
       maxBackoffMs: config.hub.max_backoff,
+      connectTimeoutMs: config.hub.connect_timeout,
     },
     {
       logger: log,

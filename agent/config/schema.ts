@@ -16,6 +16,9 @@ export const agentConfigSchema = z
         endpoints: z.array(hostPort).min(1, 'name at least one hub endpoint (host:port)').describe('host:port of the hubs\' gRPC listeners, tried in order.'),
         initial_backoff: duration.default(250).describe('The first wait before reconnecting; doubled per failure.'),
         max_backoff: duration.default(15_000).describe('The longest wait between reconnects.'),
+        connect_timeout: duration
+          .default(10_000)
+          .describe("A connection to a hub not up (TCP, TLS, HTTP/2) within this long is given up and the next hub tried: a connect whose SYN a broken network dropped is otherwise retried by the kernel only after 1, 3, 7, 15 s."),
       })
       .strict().describe('The hubs the agent streams to.'),
     tls: tlsFiles.extend({

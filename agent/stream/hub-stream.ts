@@ -2,7 +2,7 @@
 // free them on acks, run hub commands, and reconnect with jittered backoff over the list of
 // hub endpoints. The spool is the only source of what is sent, so a reconnect resumes
 // exactly where the hub's ack left off.
-import { credentials as grpcCredentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientOptions } from '@grpc/grpc-js';
+import { connectivityState, credentials as grpcCredentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientOptions } from '@grpc/grpc-js';
 import { AgentMessage, AgentRole, AgentServiceService, type AgentReport, type Command, type CommandResult, type HubMessage, type Welcome } from '../../generated/fleet/v1/agent.js';
 import { SilenceWatch } from '../../shared/liveness/index.js';
 import type { Logger } from '../../shared/logging/index.js';
@@ -22,6 +22,8 @@ export interface HubStreamOptions {
   /** Deltas sent beyond the last ack before waiting. */
   window?: number;
   helloTimeoutMs?: number;
+  /** Give up a connection not READY (TCP, TLS, HTTP/2) within this long (default: the hello timeout). */
+  connectTimeoutMs?: number;
 }
 
 export interface HubStreamDeps {
@@ -82,6 +84,7 @@ export class HubStream {
   /** Delta bytes handed to this call's stream and not yet written out (one counter per call). */
   private inFlight = { bytes: 0 };
   private helloTimer?: NodeJS.Timeout;
+  private connectTimer?: NodeJS.Timeout;
   private connectedSince?: number;
   /** The TLS files last read successfully: a broken replacement file does not stop the agent. */
   private lastGoodTls?: TlsMaterial;
@@ -176,13 +179,26 @@ export class HubStream {
         },
       },
     });
+    const helloMs = this.opts.helloTimeoutMs ?? 10_000;
     this.helloTimer = setTimeout(() => {
       if (call === this.call && !this.welcomed) {
         this.lastError = 'no welcome from the hub in time';
         log.warn(this.lastError);
         this.onDisconnect();
       }
-    }, this.opts.helloTimeoutMs ?? 10_000);
+    }, helloMs);
+    // A connection that is not even up is given up sooner than a hub slow to welcome: after a
+    // network cut heals, a connect started during the cut would wait for the kernel's next SYN.
+    const connectMs = this.opts.connectTimeoutMs ?? helloMs;
+    const client = this.client;
+    if (connectMs < helloMs) {
+      this.connectTimer = setTimeout(() => {
+        if (call !== this.call || this.welcomed || client.getChannel().getConnectivityState(false) === connectivityState.READY) return;
+        this.lastError = `no connection to the hub within ${connectMs} ms`;
+        log.warn(this.lastError);
+        this.onDisconnect();
+      }, connectMs);
+    }
   }
 
   private onMessage(msg: HubMessage, log: Logger): void {
@@ -269,6 +285,7 @@ export class HubStream {
 
   private onWelcome(welcome: Welcome, log: Logger): void {
     clearTimeout(this.helloTimer);
+    clearTimeout(this.connectTimer);
     this.welcomed = true;
     this.attempt = 0;
     this.stats.connects++;
@@ -357,6 +374,7 @@ export class HubStream {
   private teardown(): void {
     this.deps.renewal?.detach();
     clearTimeout(this.helloTimer);
+    clearTimeout(this.connectTimer);
     clearInterval(this.heartbeat);
     const call = this.call;
     this.call = undefined;

@@ -12,10 +12,22 @@ import type { Sampler } from './sampler.js';
 
 export interface Summary {
   scenario: string;
+  /** netns: real network paths in namespaces; loopback: the fallback where `ip netns add` is refused (chaos always sets it). */
+  mode?: 'netns' | 'loopback';
+  /** From the fault (or, for a network fault, from its heal) until the fleet is whole again. */
   recovery_ms: number | null;
   lost: number;
   duplicated: number;
   double_leader_actions: number;
+  /** Network faults: the recovery bound, and how long the fleet took to work around the fault. */
+  target_ms?: number;
+  fault_ms?: number;
+  /** Network faults: from the heal until a job submitted then shows on every hub. */
+  marker_ms?: number;
+  /** The whole scenario, accounting included. */
+  took_ms?: number;
+  /** Other figures of a scenario (the leader's step-down). */
+  [figure: string]: string | number | null | undefined;
   error?: string;
 }
 

@@ -1,6 +1,9 @@
 // The chaos fleet: 3 hubs (child processes) on a private 3-member etcd and Redis
 // (scripts/services/start.sh), one simulated slurmctld (sim/, in this process, ticked here) and
-// two agents of its cluster (child processes, active + standby), each behind a TCP proxy per hub.
+// two agents of its cluster (child processes, active + standby), each behind a TCP proxy per hub
+// (loopback mode). In netns mode (options.net) every hub, etcd member, Redis and agent runs in its
+// own network namespace; the agents reach the hubs through the delayer's namespace (netns/delayer.ts)
+// instead of the proxies, and faults are nftables rules (netns/net.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -9,6 +12,8 @@ import { silentLogger } from '../../shared/logging/index.js';
 import type { TlsFiles } from '../../shared/tls/index.js';
 import { startSimulator, type RunningSimulator } from '../../sim/index.js';
 import { agentConfig, GroupHub, makePki, SfleetProcess, TcpProxy, type HaServices, type TestPki } from '../../test/harness/index.js';
+import type { Delayer } from './netns/delayer-process.js';
+import { BRIDGE_ADDRESS, type Netns } from './netns/net.js';
 import { log, waitFor } from './progress.js';
 
 export const REGION = 'chaos';
@@ -41,6 +46,9 @@ export interface FleetOptions {
   hubConfig?: Record<string, unknown>;
   /** More config per agent, by name. */
   agentConfig?: (name: string) => Promise<Record<string, unknown>>;
+  /** netns mode: the namespaces (hub-N, etcdN, redis, headN, delay already added) and the delayer. */
+  net?: Netns;
+  delayer?: Delayer;
 }
 
 export class Hub extends GroupHub {
@@ -63,6 +71,7 @@ export class Hub extends GroupHub {
       killAfterMs: 10_000,
       release: options.release,
       readyTimeoutMs: options.readyTimeoutMs,
+      ...(options.net ? { host: options.net.get(id).address, netns: options.net.get(id).ns } : {}),
     });
   }
 
@@ -109,6 +118,8 @@ export class Agent {
     readonly dir: string,
     /** The built checkout the next start() runs (default this one): the upgrade test changes it. */
     public release?: string,
+    /** netns mode: the agent's namespace, and the hub endpoints it dials (the delayer's). */
+    readonly netns?: { ns: string; endpoints: string[] },
   ) {
     this.spoolDir = path.join(dir, name, 'spool');
   }
@@ -119,14 +130,16 @@ export class Agent {
 
   /** `extra`: more agent config (the soak's observe listener). */
   async setup(hubs: Hub[], tls: TlsFiles, slurmUrl: string, extra: Record<string, unknown> = {}): Promise<void> {
-    for (const h of hubs) this.proxies.push(await new TcpProxy('127.0.0.1', h.grpcPort).start());
+    if (!this.netns) for (const h of hubs) this.proxies.push(await new TcpProxy('127.0.0.1', h.grpcPort).start());
     const home = path.join(this.dir, this.name);
     mkdirSync(home, { recursive: true });
     const config = agentConfig({
       cluster: CLUSTER,
       name: this.name,
-      endpoints: this.proxies.map((p) => p.address),
+      endpoints: this.netns?.endpoints ?? this.proxies.map((p) => p.address),
       backoff: ['100ms', '500ms'],
+      // A connect started during a cut is given up after 1 s, not the 10 s hello timeout.
+      connectTimeout: '1s',
       tls,
       slurm: { source: 'rest', endpoints: [slurmUrl], auth: { user: 'root', token: 'sim-token' }, timeout: '2s' },
       pollInterval: `${POLL_MS}ms`,
@@ -139,7 +152,12 @@ export class Agent {
   start(): void {
     for (const p of this.proxies) p.restore();
     const home = path.join(this.dir, this.name);
-    this.proc = new SfleetProcess(['agent', '--config', path.join(home, 'agent.yaml')], path.join(home, 'agent.log'), process.env, { runDir: false, killAfterMs: 10_000, release: this.release }).start();
+    this.proc = new SfleetProcess(['agent', '--config', path.join(home, 'agent.yaml')], path.join(home, 'agent.log'), process.env, {
+      runDir: false,
+      killAfterMs: 10_000,
+      release: this.release,
+      ...(this.netns ? { netns: this.netns.ns } : {}),
+    }).start();
   }
 
   /** epoch, lastSeq and the jobs of the spool; only while the agent is not running. */
@@ -179,17 +197,24 @@ export class Fleet {
   async start(): Promise<void> {
     const { dir, services, hubs, agents } = this;
     await services.start(120_000);
-    const pki = await makePki('chaos.sfleet', { dir: path.join(dir, 'pki'), clientName: 'chaos', registerSecrets: false });
+    const { net } = this.options;
+    const hubIds = ['hub-1', 'hub-2', 'hub-3'];
+    // In netns mode the hubs are called at their namespaces' addresses, and the agents dial the
+    // delayer's (it relays TLS untouched): the certificate names them all.
+    const hubSans = net ? [...hubIds, 'delay'].map((id) => net.get(id).address) : undefined;
+    const pki = await makePki('chaos.sfleet', { dir: path.join(dir, 'pki'), clientName: 'chaos', registerSecrets: false, ...(hubSans ? { hubSans } : {}) });
     this.pki = pki;
     const { jobs = 40, arrivalPerMin = 240, minJobAgeS, agentConfig: more } = this.options;
-    const sim = await startSimulator({ listen: '127.0.0.1:0', cluster: CLUSTER, nodes: 16, jobs, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin, ...(minJobAgeS ? { engine: { minJobAgeS } } : {}), log: () => undefined });
+    const sim = await startSimulator({ listen: `${net ? BRIDGE_ADDRESS : '127.0.0.1'}:0`, cluster: CLUSTER, nodes: 16, jobs, apiVersion: 'v0.0.41', tickMs: 0, arrivalPerMin, ...(minJobAgeS ? { engine: { minJobAgeS } } : {}), log: () => undefined });
     this.sim = sim;
-    for (const id of ['hub-1', 'hub-2', 'hub-3']) hubs.push(new Hub(id, dir, pki, services, this.options));
+    for (const id of hubIds) hubs.push(new Hub(id, dir, pki, services, this.options));
     await hubs[0].start(); // first: it leads
     await Promise.all([hubs[1].start(), hubs[2].start()]);
-    log(`hubs ready: ${hubs.map((h) => `${h.id} https://127.0.0.1:${h.httpPort}`).join(', ')}`);
+    log(`hubs ready: ${hubs.map((h) => `${h.id} ${h.httpUrl}`).join(', ')}`);
+    const { delayer } = this.options;
+    if (delayer) await delayer.start(hubs.map((h) => ({ host: h.host, port: h.grpcPort })));
     for (const name of ['head1', 'head2']) {
-      const a = new Agent(name, dir, this.options.release);
+      const a = new Agent(name, dir, this.options.release, net && delayer ? { ns: net.get(name).ns, endpoints: delayer.endpoints } : undefined);
       await a.setup(hubs, await pki.agent(CLUSTER, name), sim.url, (await more?.(name)) ?? {});
       agents.push(a);
     }

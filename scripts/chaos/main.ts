@@ -1,5 +1,8 @@
-// `npm run chaos`: kills parts of a small clustered fleet on loopback (fleet.ts) and checks the
-// invariants after each kill (scenarios/ in the order of scenarios/index.ts).
+// `npm run chaos [-- --only NAME] [--mode netns|loopback]`: faults in a small clustered fleet
+// (fleet.ts) and the invariants after each (scenarios/ in the order of scenarios/index.ts).
+// Mode netns (the default where `ip netns add` works, i.e. as root): every process in its own
+// network namespace, network faults made by nftables (netns/); else mode loopback: kills and
+// TCP-proxy blackholes only. The summary names the mode.
 //
 // Per scenario: the fault, then a marker job submitted to Slurm; recovery_ms = the fault until
 // every live hub shows the marker (and, for hub and etcd faults, exactly one hub leads). Then
@@ -10,21 +13,100 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { HaServices, sleep } from '../../test/harness/index.js';
+import { HaServices, sleep, type ServicePlacement } from '../../test/harness/index.js';
 import { keepForScan } from '../test/run-dir.js';
 import { account, readBefore, type Summary } from './accounting.js';
 import { Fleet, POLL_MS, REGION } from './fleet.js';
+import { Delayer } from './netns/delayer-process.js';
+import { cleanNetns, netnsAvailable, Netns } from './netns/net.js';
 import { abort, log, waitFor } from './progress.js';
 import { Sampler } from './sampler.js';
-import { scenarios } from './scenarios/index.js';
+import { netnsScenarios, scenarios as loopbackScenarios, type Fault } from './scenarios/index.js';
 
-const SCENARIO_MS = 60_000;
+// A network fault is held (20 s for the loss) before its heal and accounting: more time.
+const SCENARIO_MS = { loopback: 60_000, netns: 90_000 };
+
+/** --only NAME (a substring of a scenario's name; repeatable) and --mode netns|loopback. */
+function parseArgs(argv: string[]): { only: string[]; mode?: 'netns' | 'loopback' } {
+  const only: string[] = [];
+  let mode: 'netns' | 'loopback' | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only' && argv[i + 1]) only.push(argv[++i]);
+    else if (argv[i] === '--mode' && (argv[i + 1] === 'netns' || argv[i + 1] === 'loopback')) mode = argv[++i] as 'netns' | 'loopback';
+    else throw new Error(`unknown argument ${argv[i]} (--only NAME, --mode netns|loopback)`);
+  }
+  return { only, mode };
+}
+
+/** The namespaces of netns mode: one per hub, etcd member, Redis, agent and the delayer. */
+function makeNet(): { net: Netns; placement: ServicePlacement } {
+  const net = new Netns();
+  for (const n of ['hub-1', 'hub-2', 'hub-3', 'etcd1', 'etcd2', 'etcd3', 'redis', 'head1', 'head2', 'delay']) net.add(n);
+  const at = (n: string): { host: string; netns: string } => ({ host: net.get(n).address, netns: net.get(n).ns });
+  return { net, placement: { etcd: ['etcd1', 'etcd2', 'etcd3'].map(at), redis: at('redis') } };
+}
+
+/** A network fault: held, then healed; recovery_ms counts from the heal, against its target. */
+async function runNetworkFault(fleet: Fleet, fault: Fault, summary: Summary, marker: () => string): Promise<void> {
+  const n = fault.network!;
+  const faultAt = Date.now();
+  await fault.kill();
+  if (n.during) {
+    await waitFor('the fleet works around the fault', n.during, 30_000, 50);
+    summary.fault_ms = Date.now() - faultAt;
+    log(`  worked around the fault in ${summary.fault_ms} ms`);
+  }
+  await sleep(n.holdMs ?? 2_000);
+  await n.heal();
+  const healedAt = Date.now();
+  // Recovery is the fault's own condition (the cut agent heard again, every hub healthy, one
+  // leader); the marker job submitted at the heal then shows the data path end to end (marker_ms:
+  // a Slurm poll, the stream and Redis replication, reported apart).
+  const id = marker();
+  await waitFor('recovery after the heal', () => fault.recovered(), 30_000, 50);
+  summary.recovery_ms = Date.now() - healedAt;
+  summary.target_ms = n.targetMs;
+  await waitFor(
+    'the job submitted at the heal on every hub',
+    async () => {
+      for (const h of fleet.liveHubs()) if (!(await h.jobs()).jobs.has(id)) return false;
+      return true;
+    },
+    30_000,
+    50,
+  );
+  summary.marker_ms = Date.now() - healedAt;
+  log(`  recovered ${summary.recovery_ms} ms after the heal (target ${n.targetMs}); the job submitted at the heal on every hub after ${summary.marker_ms} ms`);
+  const extra = (await n.report?.()) ?? {};
+  const { error, ...figures } = extra;
+  Object.assign(summary, figures);
+  if (error !== undefined) summary.error = String(error);
+  else if (summary.recovery_ms > n.targetMs) summary.error = `recovery took ${summary.recovery_ms} ms, target ${n.targetMs}`;
+}
 
 async function main(): Promise<number> {
   const started = Date.now();
+  const args = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(path.join(tmpdir(), 'sfleet-chaos-'));
-  const services = await HaServices.at('chaos');
-  const fleet = new Fleet(dir, services);
+  let mode = args.mode ?? 'netns';
+  let setup: ReturnType<typeof makeNet> | undefined;
+  if (mode === 'netns') {
+    const can = netnsAvailable();
+    if (can.ok) setup = makeNet();
+    else if (args.mode === 'netns') throw new Error(`--mode netns: ${can.why}`);
+    else {
+      mode = 'loopback';
+      log(`mode loopback: ${can.why} (the network scenarios need namespaces and do not run)`);
+    }
+  }
+  const net = setup?.net;
+  const delayer = net ? new Delayer(net.get('delay'), path.join(dir, 'delayer.log')) : undefined;
+  const services = await HaServices.at('chaos', setup?.placement);
+  const fleet = new Fleet(dir, services, net ? { net, delayer } : {});
+  const all = mode === 'netns' ? netnsScenarios : loopbackScenarios;
+  const scenarios = args.only.length ? all.filter(([name]) => args.only.some((o) => name.includes(o))) : all;
+  if (!scenarios.length) throw new Error(`no ${mode} scenario matches ${args.only.join(', ')}: ${all.map(([n]) => n).join('; ')}`);
+  log(`mode: ${mode}, ${scenarios.length} scenario(s)`);
   const { hubs, agents } = fleet;
   let redis: Redis | undefined;
   let sampler: Sampler | undefined;
@@ -40,6 +122,8 @@ async function main(): Promise<number> {
     redis?.disconnect();
     await fleet.sim?.close();
     await services.stop((err) => log(`services stop: ${err.message}`));
+    delayer?.stop();
+    if (net) cleanNetns(); // namespaces, their veths and the bridge
     if (process.env.SFLEET_TEST_LOG_DIR) keepForScan(dir, 'chaos'); // npm test scans them for secrets
     if (process.env.CHAOS_KEEP) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
@@ -58,7 +142,7 @@ async function main(): Promise<number> {
 
     let seqMarker = 0;
     for (const [name, prepare] of scenarios) {
-      const summary: Summary = { scenario: name, recovery_ms: null, lost: 0, duplicated: 0, double_leader_actions: 0 };
+      const summary: Summary = { scenario: name, mode, recovery_ms: null, lost: 0, duplicated: 0, double_leader_actions: 0 };
       results.push(summary);
       const t0 = Date.now();
       log(`scenario: ${name}`);
@@ -73,21 +157,25 @@ async function main(): Promise<number> {
           sampler!.reset();
           const before = await readBefore(fleet);
           const fault = await prepare(fleet);
-          const killedAt = Date.now();
-          await fault.kill();
-          const marker = engine.submit({ name: `chaos-marker-${++seqMarker}` });
-          const markerId = String(marker);
-          await waitFor(
-            'recovery (marker job on every live hub)',
-            async () => {
-              for (const h of hubs.filter((x) => x.alive)) if (!(await h.jobs()).jobs.has(markerId)) return false;
-              return fault.recovered();
-            },
-            40_000,
-            50,
-          );
-          summary.recovery_ms = Date.now() - killedAt;
-          log(`  recovered in ${summary.recovery_ms} ms`);
+          if (fault.network) {
+            await runNetworkFault(fleet, fault, summary, () => String(engine.submit({ name: `chaos-marker-${++seqMarker}` })));
+          } else {
+            const killedAt = Date.now();
+            await fault.kill();
+            const marker = engine.submit({ name: `chaos-marker-${++seqMarker}` });
+            const markerId = String(marker);
+            await waitFor(
+              'recovery (marker job on every live hub)',
+              async () => {
+                for (const h of hubs.filter((x) => x.alive)) if (!(await h.jobs()).jobs.has(markerId)) return false;
+                return fault.recovered();
+              },
+              40_000,
+              50,
+            );
+            summary.recovery_ms = Date.now() - killedAt;
+            log(`  recovered in ${summary.recovery_ms} ms`);
+          }
           await fault.restore();
           // Quiesce: Slurm stops changing, every hub converges on it.
           fleet.setChurn(false);
@@ -99,7 +187,7 @@ async function main(): Promise<number> {
         await Promise.race([
           body,
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`scenario did not finish within ${SCENARIO_MS / 1000} s`)), SCENARIO_MS);
+            timer = setTimeout(() => reject(new Error(`scenario did not finish within ${SCENARIO_MS[mode] / 1000} s`)), SCENARIO_MS[mode]);
           }),
         ]);
       } catch (err) {
@@ -111,6 +199,8 @@ async function main(): Promise<number> {
         abort.aborted = false;
         // Bring everything back for the next scenario.
         fleet.setChurn(false);
+        if (net) for (const n of net.nodes.keys()) net.heal(n);
+        delayer?.set(false);
         await services.start(120_000).catch((e: Error) => log(`  services restart: ${e.message}`));
         for (const h of hubs) if (!h.alive) await h.start().catch((e: Error) => log(`  ${h.id} restart: ${e.message}`));
         for (const a of agents) {
@@ -124,12 +214,13 @@ async function main(): Promise<number> {
         clearTimeout(timer);
       }
       const ok = !summary.error && summary.lost === 0 && summary.duplicated === 0 && summary.double_leader_actions === 0;
-      log(`  ${ok ? 'ok' : 'FAIL'}: ${JSON.stringify(summary)} (${Date.now() - t0} ms)`);
+      summary.took_ms = Date.now() - t0;
+      log(`  ${ok ? 'ok' : 'FAIL'}: ${JSON.stringify(summary)}`);
     }
     log(`all scenarios done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {
     log(`setup failed: ${(err as Error).stack ?? String(err)}`);
-    results.push({ scenario: 'setup', recovery_ms: null, lost: 0, duplicated: 0, double_leader_actions: 0, error: (err as Error).message });
+    results.push({ scenario: 'setup', mode, recovery_ms: null, lost: 0, duplicated: 0, double_leader_actions: 0, error: (err as Error).message });
   } finally {
     log('cleaning up');
     await cleanup();

@@ -21,6 +21,11 @@
 #   SFLEET_ETCD_PEER_PORTS     three comma-separated ports, default 23801,23802,23803
 #   SFLEET_REDIS_PORT          default 26379
 #   SFLEET_ETCD_ELECTION_MS    raft election timeout, default 1000 (heartbeat is a tenth)
+#   SFLEET_ETCD_HOSTS          three comma-separated addresses the members listen on (default 127.0.0.1)
+#   SFLEET_REDIS_HOST          the address Redis listens on (default 127.0.0.1)
+#   SFLEET_NETNS_ETCD          three comma-separated network namespaces the members run in
+#   SFLEET_NETNS_REDIS         the network namespace Redis runs in (`npm run chaos`'s netns mode,
+#                              which makes the namespaces: scripts/chaos/netns/)
 set -euo pipefail
 
 D=${SFLEET_SERVICES_DIR:-/tmp/sfleet-services/default}
@@ -43,6 +48,15 @@ ELECTION_MS=${SFLEET_ETCD_ELECTION_MS:-${ELECTION_MS:-1000}}
 WANT=${SFLEET_SERVICES:-etcd redis}
 IFS=, read -r -a CPORTS <<<"$ETCD_CLIENT_PORTS"
 IFS=, read -r -a PPORTS <<<"$ETCD_PEER_PORTS"
+IFS=, read -r -a EHOSTS <<<"${SFLEET_ETCD_HOSTS:-127.0.0.1,127.0.0.1,127.0.0.1}"
+IFS=, read -r -a ENETNS <<<"${SFLEET_NETNS_ETCD:-,,}"
+RHOST=${SFLEET_REDIS_HOST:-127.0.0.1}
+# Protected mode refuses every client not on loopback: in a namespace the clients come over the
+# chaos bridge (a private /24 no other machine reaches), so it is off there.
+PROTECTED=yes
+if [ -n "${SFLEET_NETNS_REDIS:-}" ]; then PROTECTED=no; fi
+# The prefix that runs a daemon in its namespace (nothing without one).
+in_netns() { if [ -n "$1" ]; then printf 'ip\nnetns\nexec\n%s\n' "$1"; fi; }
 [ ${#CPORTS[@]} = 3 ] && [ ${#PPORTS[@]} = 3 ] || die "SFLEET_ETCD_CLIENT_PORTS and SFLEET_ETCD_PEER_PORTS need three ports each"
 printf 'ETCD_CLIENT_PORTS=%s\nETCD_PEER_PORTS=%s\nREDIS_PORT=%s\nELECTION_MS=%s\n' "$ETCD_CLIENT_PORTS" "$ETCD_PEER_PORTS" "$REDIS_PORT" "$ELECTION_MS" >"$D/ports"
 
@@ -72,20 +86,22 @@ if [[ " $WANT " == *" etcd "* ]]; then
   version=$(etcd --version 2>/dev/null | sed -n 1p)
   case "$version" in *"Version: 3.4."*) ;; *) log "warning: expected etcd 3.4, got: $version";; esac
   INITIAL=""
-  for i in 1 2 3; do INITIAL+="${INITIAL:+,}etcd$i=http://127.0.0.1:${PPORTS[$((i - 1))]}"; done
+  for i in 1 2 3; do INITIAL+="${INITIAL:+,}etcd$i=http://${EHOSTS[$((i - 1))]}:${PPORTS[$((i - 1))]}"; done
   TOKEN="sfleet-$(printf '%s' "$D" | md5sum | cut -c1-12)"
   started=()
   for i in 1 2 3; do
     name=etcd$i
     c=${CPORTS[$((i - 1))]}
     p=${PPORTS[$((i - 1))]}
-    ENDPOINTS+="${ENDPOINTS:+,}http://127.0.0.1:$c"
+    h=${EHOSTS[$((i - 1))]}
+    ENDPOINTS+="${ENDPOINTS:+,}http://$h:$c"
     if running "$name"; then continue; fi
     mkdir -p "$D/$name"
+    mapfile -t pre < <(in_netns "${ENETNS[$((i - 1))]:-}")
     # With an existing data directory etcd ignores the initial-cluster flags and rejoins.
-    setsid etcd --name "$name" --data-dir "$D/$name/data" \
-      --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
-      --listen-peer-urls "http://127.0.0.1:$p" --initial-advertise-peer-urls "http://127.0.0.1:$p" \
+    "${pre[@]}" setsid etcd --name "$name" --data-dir "$D/$name/data" \
+      --listen-client-urls "http://$h:$c" --advertise-client-urls "http://$h:$c" \
+      --listen-peer-urls "http://$h:$p" --initial-advertise-peer-urls "http://$h:$p" \
       --initial-cluster "$INITIAL" --initial-cluster-token "$TOKEN" --initial-cluster-state new \
       --heartbeat-interval $((ELECTION_MS / 10)) --election-timeout "$ELECTION_MS" \
       --logger zap --log-level warn --log-outputs stderr \
@@ -98,7 +114,7 @@ if [[ " $WANT " == *" etcd "* ]]; then
     c=${CPORTS[$((i - 1))]}
     ok=0
     for _ in $(seq 1 150); do
-      if curl -sf --max-time 2 "http://127.0.0.1:$c/health" 2>/dev/null | grep -q '"health":"true"'; then ok=1; break; fi
+      if curl -sf --max-time 2 "http://${EHOSTS[$((i - 1))]}:$c/health" 2>/dev/null | grep -q '"health":"true"'; then ok=1; break; fi
       running "etcd$i" || die "etcd$i exited: $(tail -n 5 "$D/etcd$i/etcd.log" 2>/dev/null)"
       sleep 0.2
     done
@@ -111,11 +127,12 @@ fi
 REDIS_URL=""
 if [[ " $WANT " == *" redis "* ]]; then
   command -v redis-server >/dev/null || die "redis-server not found after install"
-  REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  REDIS_URL="redis://$RHOST:$REDIS_PORT"
   if ! running redis; then
     mkdir -p "$D/redis"
-    setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$D/redis" \
-      --appendonly yes --appendfsync everysec --save '' --protected-mode yes --maxmemory-policy noeviction \
+    mapfile -t pre < <(in_netns "${SFLEET_NETNS_REDIS:-}")
+    "${pre[@]}" setsid redis-server --bind "$RHOST" --port "$REDIS_PORT" --dir "$D/redis" \
+      --appendonly yes --appendfsync everysec --save '' --protected-mode "$PROTECTED" --maxmemory-policy noeviction \
       --daemonize no --logfile "$D/redis/redis.log" </dev/null >/dev/null 2>&1 &
     echo $! >"$D/redis.pid"
     log "started redis (port $REDIS_PORT)"
@@ -123,7 +140,7 @@ if [[ " $WANT " == *" redis "* ]]; then
   ok=0
   for _ in $(seq 1 150); do
     # LOADING (replaying the AOF) answers PING with an error: wait for PONG.
-    if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then ok=1; break; fi
+    if [ "$(redis-cli -h "$RHOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then ok=1; break; fi
     running redis || die "redis exited: $(tail -n 5 "$D/redis/redis.log" 2>/dev/null)"
     sleep 0.2
   done

@@ -10,6 +10,12 @@ import { sleep } from './wait.js';
 
 export type Member = 'etcd1' | 'etcd2' | 'etcd3' | 'redis';
 
+/** Where the members run: their addresses and network namespaces (chaos's netns mode); default loopback. */
+export interface ServicePlacement {
+  etcd: { host: string; netns: string }[];
+  redis: { host: string; netns: string };
+}
+
 export class HaServices {
   readonly etcdEndpoints: string[];
   readonly redisUrl: string;
@@ -18,15 +24,16 @@ export class HaServices {
     readonly clientPorts: number[],
     readonly peerPorts: number[],
     readonly redisPort: number,
+    readonly placement?: ServicePlacement,
   ) {
-    this.etcdEndpoints = clientPorts.map((p) => `http://127.0.0.1:${p}`);
-    this.redisUrl = `redis://127.0.0.1:${redisPort}`;
+    this.etcdEndpoints = clientPorts.map((p, i) => `http://${placement?.etcd[i].host ?? '127.0.0.1'}:${p}`);
+    this.redisUrl = `redis://${placement?.redis.host ?? '127.0.0.1'}:${redisPort}`;
   }
 
   /** Picks the ports and the directory; starts nothing (chaos starts them inside its clean-up). */
-  static async at(name: string): Promise<HaServices> {
+  static async at(name: string, placement?: ServicePlacement): Promise<HaServices> {
     const ports = await freePorts(7);
-    return new HaServices(`/tmp/sfleet-services/${name}-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6]);
+    return new HaServices(`/tmp/sfleet-services/${name}-${process.pid}`, ports.slice(0, 3), ports.slice(3, 6), ports[6], placement);
   }
 
   /** Picks the ports and starts everything (the HA tests). */
@@ -44,6 +51,14 @@ export class HaServices {
       SFLEET_ETCD_CLIENT_PORTS: this.clientPorts.join(','),
       SFLEET_ETCD_PEER_PORTS: this.peerPorts.join(','),
       SFLEET_REDIS_PORT: String(this.redisPort),
+      ...(this.placement
+        ? {
+            SFLEET_ETCD_HOSTS: this.placement.etcd.map((e) => e.host).join(','),
+            SFLEET_NETNS_ETCD: this.placement.etcd.map((e) => e.netns).join(','),
+            SFLEET_REDIS_HOST: this.placement.redis.host,
+            SFLEET_NETNS_REDIS: this.placement.redis.netns,
+          }
+        : {}),
     };
   }
 

@@ -53,6 +53,8 @@ export function httpsCall(url: string, call: HttpsCall): Promise<HttpsAnswer> {
 export interface HubChildOptions extends SfleetProcessOptions {
   /** How long start() waits for ready() (default 30 s). */
   readyTimeoutMs?: number;
+  /** The address the hub listens on and is called at (default 127.0.0.1; its namespace's in chaos's netns mode). */
+  host?: string;
 }
 
 export abstract class HubChild {
@@ -83,10 +85,13 @@ export abstract class HubChild {
   protected abstract ready(): Promise<boolean>;
 
   get httpUrl(): string {
-    return `https://127.0.0.1:${this.httpPort}`;
+    return `https://${this.host}:${this.httpPort}`;
   }
   get grpcAddress(): string {
-    return `127.0.0.1:${this.grpcPort}`;
+    return `${this.host}:${this.grpcPort}`;
+  }
+  get host(): string {
+    return this.childOptions.host ?? '127.0.0.1';
   }
   get alive(): boolean {
     return !!this.proc?.alive;
@@ -108,11 +113,11 @@ export abstract class HubChild {
   protected async startWith(config: Record<string, unknown>, what = 'hub ready'): Promise<this> {
     await this.ports();
     mkdirSync(this.home, { recursive: true });
-    const full = { listen: { grpc: this.grpcAddress, http: `127.0.0.1:${this.httpPort}` }, data_dir: this.dataDir, log_level: 'info', ...config };
+    const full = { listen: { grpc: this.grpcAddress, http: `${this.host}:${this.httpPort}` }, data_dir: this.dataDir, log_level: 'info', ...config };
     writeFileSync(this.configFile, stringify(full));
     const audit = (full as { audit?: { dir?: string } }).audit;
     this.auditDir = audit?.dir ?? path.join(this.dataDir, 'audit');
-    const { readyTimeoutMs = 30_000, ...processOptions } = this.childOptions;
+    const { readyTimeoutMs = 30_000, host: _host, ...processOptions } = this.childOptions;
     if (processOptions.runDir ?? true) registerAuditDir(this.auditDir);
     this.proc = new SfleetProcess(['hub', '--config', this.configFile], this.logFile, this.env, { ...processOptions, release: this.release }).start();
     // A hub that exited will not get ready: say why at once, not after the timeout.

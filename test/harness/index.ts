@@ -6,7 +6,7 @@
 export { freePort, freePorts } from './ports.js';
 export { sleep, waitFor, type WaitAbort } from './wait.js';
 export { makePki, type PkiOptions, type TestPki } from './pki.js';
-export { HaServices, type Member } from './ha-services.js';
+export { HaServices, type Member, type ServicePlacement } from './ha-services.js';
 export { ROOT, SFLEET, SfleetProcess, type SfleetProcessOptions } from './sfleet-process.js';
 export { httpsCall, HubChild, type HttpsAnswer, type HttpsCall, type HubChildOptions } from './hub-child.js';
 export { GroupHub, type GroupHubOptions, type RawResponse } from './hub-group.js';

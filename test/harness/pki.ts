@@ -23,6 +23,8 @@ export interface PkiOptions {
   /** Names of the hub's and the client's certificates (default hub, tester). */
   hubName?: string;
   clientName?: string;
+  /** More names and addresses in the hub's certificate (chaos's netns mode: the hubs' addresses). */
+  hubSans?: string[];
   /**
    * One certificate per agent name for the life of the CA: asking again returns the files issued
    * first instead of overwriting them under a running agent (the benchmarks). Default: a new one each time.
@@ -39,7 +41,7 @@ export async function makePki(trustDomain = 'test.sfleet', options: Omit<PkiOpti
   if (registerSecrets) registerSecret(readFileSync(join(dir, 'ca-key.pem'), 'utf8'), `CA private key of ${trustDomain}`);
   const ca = join(dir, 'ca.pem');
   const issue = async (role: 'agent' | 'hub' | 'client', name: string, cluster?: string): Promise<TlsFiles> => {
-    const out = await issueCertificate(dir, { role, name, cluster });
+    const out = await issueCertificate(dir, { role, name, cluster, ...(role === 'hub' && options.hubSans ? { sans: options.hubSans } : {}) });
     if (registerSecrets) registerSecret(readFileSync(out.key, 'utf8'), `TLS private key of ${role} ${name}`);
     return { ca, cert: out.cert, key: out.key };
   };

@@ -33,6 +33,8 @@ export interface SfleetProcessOptions {
   release?: string;
   /** Node flags before the script (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
+  /** Run inside this network namespace (`ip netns exec`, which execs: the child is node itself); chaos's netns mode. */
+  netns?: string;
 }
 
 export class SfleetProcess {
@@ -49,7 +51,9 @@ export class SfleetProcess {
     const outs = [createWriteStream(this.logFile, { flags: 'a' })];
     if (this.options.runDir ?? true) outs.push(createWriteStream(processLogPath(`${this.logFile.replace(/\.log$/, '')}-${this.args[0]}`), { flags: 'a' }));
     const bin = this.options.release ? path.join(this.options.release, 'bin/sfleet.js') : SFLEET;
-    this.child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), bin, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [process.execPath, ...(this.options.nodeArgs ?? []), bin, ...this.args];
+    if (this.options.netns) argv.unshift('ip', 'netns', 'exec', this.options.netns);
+    this.child = spawn(argv[0], argv.slice(1), { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const out of [this.child.stdout!, this.child.stderr!]) for (const to of outs) out.pipe(to);
     return this;
   }

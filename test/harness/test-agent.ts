@@ -16,6 +16,8 @@ export interface TestAgentConfig {
   endpoints: string[];
   /** hub.initial_backoff and hub.max_backoff, e.g. ['100ms', '500ms']. */
   backoff?: [initial: string, max: string];
+  /** hub.connect_timeout, e.g. '1s' (chaos). */
+  connectTimeout?: string;
   tls: TlsFiles & { renew_at?: number; renewed_dir?: string };
   /** slurm: section; default `{ source: 'cli' }` (a test's ScriptedSource stands in for it). */
   slurm?: Record<string, unknown>;
@@ -32,7 +34,7 @@ export function agentConfig(c: TestAgentConfig): Record<string, unknown> {
   return {
     cluster: c.cluster,
     ...(c.name === undefined ? {} : { name: c.name }),
-    hub: { endpoints: c.endpoints, ...(c.backoff ? { initial_backoff: c.backoff[0], max_backoff: c.backoff[1] } : {}) },
+    hub: { endpoints: c.endpoints, ...(c.backoff ? { initial_backoff: c.backoff[0], max_backoff: c.backoff[1] } : {}), ...(c.connectTimeout ? { connect_timeout: c.connectTimeout } : {}) },
     tls: c.tls,
     slurm: c.slurm ?? { source: 'cli' },
     poll_interval: c.pollInterval ?? '200ms',
