@@ -12,10 +12,20 @@ describe('a leader dates its lease renewals by when the keep-alive was sent', ()
     const { renewal, advance } = clocked(6_000);
     renewal.granted(renewal.now());
     expect(renewal.stepDownAfterMs).toBe(4_000);
-    advance(3_940);
+    // The margin: a twentieth of the TTL (300 ms) here, more than two checks (100 ms).
+    advance(3_699);
     expect(renewal.mustStepDown(50)).toBe(false);
-    advance(10);
-    // The next check, 50 ms on, would be past 4 s: step down now.
+    advance(1);
+    expect(renewal.mustStepDown(50)).toBe(true);
+  });
+
+  it('with a short TTL the margin is two checks', () => {
+    const { renewal, advance } = clocked(1_500);
+    renewal.granted(renewal.now());
+    expect(renewal.stepDownAfterMs).toBe(1_000);
+    advance(899);
+    expect(renewal.mustStepDown(50)).toBe(false);
+    advance(1);
     expect(renewal.mustStepDown(50)).toBe(true);
   });
 
