@@ -16,6 +16,8 @@ import { WriteFaults } from '../../../shared/durability/index.js';
 import { hubHealth } from '../../health/hub-health.js';
 import { LocalDestination } from '../destinations.js';
 import { applyReplay, ChangeLog, ChangeShipper, fetchReplay, listChanges, stamp } from './index.js';
+import { putChanges } from './shipped.js';
+import type { Manifest } from '../manifest.js';
 
 const ENV = { BACKUP_KEY: Buffer.alloc(32, 7).toString('base64') };
 const backupKey = (): KeyProvider => createProvider({ enabled: true, provider: 'env', env: { var: 'BACKUP_KEY' } }, ENV);
@@ -196,7 +198,20 @@ describe('point-in-time restore', () => {
     // The first object gone: a hole between the backup's chain and the second.
     rmSync(join(dest(), 'changes', 'hub-1', `${stamp(first.from)}-${stamp(first.to)}`), { recursive: true });
     await expect(restoreAt(Date.now(), into)).rejects.toThrow(/no shipped changes between backup \S+ .* and .*: a restore to .* cannot be complete/);
+    // Also to a time before the first shipped object left starts: token A was written there and never shipped.
+    await expect(restoreAt(second.from - 1, into)).rejects.toThrow(/no shipped changes between backup \S+ .* and .*: a restore to .* cannot be complete/);
     expect(existsSync(into)).toBe(false);
+  });
+
+  it('the same start shipped twice (a stored put the hub thought failed): the longer object is used, no hole is seen', async () => {
+    const d = new LocalDestination('twice', join(root, 'twice', 'dest'));
+    const t0 = Date.parse('2026-12-07T12:00:00.000Z');
+    for (const [from, to] of [[0, 10], [10, 20], [10, 30], [30, 40]]) {
+      await putChanges(d, backupKey(), 'eu', { hub_id: 'hub-9', from: t0 + from * 1000, to: t0 + to * 1000, entries: [], audit: [] });
+    }
+    const manifest = { id: 'b', created_at: new Date(t0 + 5_000).toISOString(), hub_id: 'hub-9' } as Manifest;
+    const changes = await fetchReplay(d, backupKey(), manifest, t0 + 35_000);
+    expect(changes.map((c) => [(c.from - t0) / 1000, (c.to - t0) / 1000])).toEqual([[0, 10], [10, 30], [30, 40]]);
   });
 
   it('shipped objects that end before the oldest complete backup are pruned; the rest stay', async () => {

@@ -21,7 +21,9 @@ export async function fetchReplay(dest: Destination, provider: KeyProvider, mani
   const after = (await listChanges(dest, manifest.hub_id)).filter((c) => c.to > backupAt);
   if (after.length === 0) return [];
   const iso = (ms: number): string => new Date(ms).toISOString();
-  if (after[0].from > backupAt && at >= after[0].from) {
+  // Shipping started after the backup (a new destination, a chain restarted after a state loss): a
+  // change made between the two was never shipped, so any time after the backup would be incomplete.
+  if (after[0].from > backupAt && at > backupAt) {
     throw new RestoreRefusedError(`${dest.name}: no shipped changes between backup ${manifest.id} (${manifest.created_at}) and ${iso(after[0].from)}, where the shipped changes start: a restore to ${iso(at)} cannot be complete; choose --at ${manifest.created_at} or earlier, or a later backup`);
   }
   // The chain from the backup: each object starts where the one before ended. The first object

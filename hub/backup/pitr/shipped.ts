@@ -60,7 +60,9 @@ export async function listChanges(dest: Destination, hubId: string): Promise<{ f
     const [from, to] = m ? [parseStamp(m[1]), parseStamp(m[2])] : [];
     if (from !== undefined && to !== undefined) out.push({ from, to });
   }
-  return out.sort((a, b) => a.from - b.from || a.to - b.to);
+  // The same start shipped twice (a put that failed at the client but was stored, or a crash before
+  // the ship state was written): the longer object holds all of the shorter one, so it comes first.
+  return out.sort((a, b) => a.from - b.from || b.to - a.to);
 }
 
 /** Fetches, checks and opens one shipped object; a missing, changed or wrongly keyed one throws BackupCorruptError naming it. */
