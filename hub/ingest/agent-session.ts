@@ -22,6 +22,9 @@ import type { ClusterWriters, Writer } from './writers.js';
 type Call = ServerDuplexStream<AgentMessage, HubMessage>;
 
 /** What one agent stream needs of the hub. */
+/** Bytes a connection must bring between two beats to count as the agent speaking (hub/limits/connection-activity.ts). */
+const HEARD_BYTES = 1024;
+
 export interface AgentSessionDeps {
   writers: Pick<ClusterWriters<AgentSession>, 'claim' | 'release' | 'writerOf' | 'roleOf'>;
   /** Where its deltas go, stage by stage. */
@@ -178,12 +181,17 @@ export class AgentSession implements Writer {
     }, heartbeatMs);
   }
 
-  /** Bytes arrived on the agent's connection since the last look: it is sending, so it is heard. */
+  /**
+   * A message's worth of bytes arrived on the agent's connection since the last look: it is
+   * sending, so it is heard. Less does not count: HTTP/2 keep-alive pings and window updates
+   * (a few dozen bytes each) keep coming from a connection whose stream says nothing.
+   */
   private heardByBytes(): void {
     const bytes = this.deps.connectionBytes?.(this.peer);
-    if (bytes === undefined || bytes === this.bytesSeen) return;
+    if (bytes === undefined) return;
+    const grew = bytes - (this.bytesSeen ?? bytes);
     this.bytesSeen = bytes;
-    this.silence.heard();
+    if (grew >= HEARD_BYTES) this.silence.heard();
   }
 
   /** The role ClusterWriters gave this stream: told to the agent, writing started or stopped. */

@@ -76,7 +76,8 @@ async function hub(): Promise<{ port: number; ingest: IngestRegistry; commands: 
     heartbeatMs: HEARTBEAT_MS,
     audit: { record: async () => ({}) as never },
   });
-  const server = new Server({ 'grpc.max_receive_message_length': 8 << 20 });
+  // The hub's own setting lets agents ping every 5 s; the test's client pings every 100 ms.
+  const server = new Server({ 'grpc.max_receive_message_length': 8 << 20, 'grpc.http2.min_ping_interval_without_data_ms': 10 });
   server.addService(ingest.service, { connect: (call: ServerDuplexStream<AgentMessage, HubMessage>) => ingest.handle(call) });
   const limiter = new ConnectionLimiter({ perSource: 10, total: 10, trusted: [] });
   const listener = await listenGrpc(server, grpcServerCredentials(loadTls(await issue('hub', 'hub'), 'hub')), '127.0.0.1', 0, limiter, ingest.connections);
@@ -90,6 +91,9 @@ describe('an agent is heard by the bytes it sends', () => {
     const relayPort = await slowRelay(port);
     const client = new AgentServiceClient(`127.0.0.1:${relayPort}`, grpcClientCredentials(loadTls(await issue('agent', 'head1', 'heard-a'), 'agent')), {
       'grpc.max_send_message_length': 8 << 20,
+      // Keep-alive pings reach the hub's socket as bytes too: they must not count as hearing the agent.
+      'grpc.keepalive_time_ms': 100,
+      'grpc.keepalive_timeout_ms': 5_000,
     });
     const call = client.connect();
     closers.push(() => (call.cancel(), client.close()));
@@ -119,7 +123,7 @@ describe('an agent is heard by the bytes it sends', () => {
     expect(took).toBeGreaterThan(3 * HEARTBEAT_MS * 2); // the message really was slow
     expect(ingest.active.has('heard-a')).toBe(true);
 
-    // Nothing more from the agent (no heartbeats from this client): now it is silent.
+    // Nothing more from the agent but its connection's pings (no heartbeats from this client): now it is silent.
     const quietSince = Date.now();
     while (!ended && Date.now() - quietSince < 20_000) await new Promise((r) => setTimeout(r, 50));
     expect(ended?.details).toBe('SF_INGEST_AGENT_SILENT: no message from the agent for 3 heartbeats');
