@@ -57,7 +57,7 @@ export class ChangeLog {
   private readonly dataDir: string;
   private bytes: number;
   /** Past this many bytes of entries, the oldest are dropped down to half of it. */
-  maxBytes = 256 * 1024 * 1024;
+  maxBytes = 64 * 1024 * 1024;
   /** Why the last append failed (a write the log may miss): the shipper reports it. */
   failure?: string;
 

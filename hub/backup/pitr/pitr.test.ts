@@ -75,6 +75,26 @@ describe('the change log', () => {
     reopened.close();
   });
 
+  it('what every destination holds leaves the log at each ship (restores read the destinations)', async () => {
+    const dataDir = join(root, 'ship-cut', 'data');
+    const atRest = AtRest.plaintext();
+    const log = ChangeLog.open({ dataDir, atRest, clock: systemClock, logger: silentLogger() });
+    const dests = [new LocalDestination('one', join(root, 'ship-cut', 'one')), new LocalDestination('two', join(root, 'ship-cut', 'two'))];
+    const shipper = new ChangeShipper({ hubId: 'h', region: 'eu', dataDir, auditDir: join(dataDir, 'audit'), changes: log, destinations: dests, provider: backupKey(), clock: systemClock, logger: silentLogger() }, 2_000);
+    await shipper.ship(); // the chains start
+    atRest.writeFile(join(dataDir, 'users.json'), 'hub/users', Buffer.from('a'));
+    atRest.writeFile(join(dataDir, 'users.json'), 'hub/users', Buffer.from('b'));
+    expect(log.size).toBe(2);
+    await tick();
+    await shipper.ship();
+    expect(log.size).toBe(0);
+    for (const d of dests) expect(await listChanges(d, 'h')).toHaveLength(1);
+    log.close();
+    const reopened = ChangeLog.open({ dataDir, atRest, clock: systemClock, logger: silentLogger() }, ChangeShipper.shippedSeq(dataDir));
+    expect(reopened.size).toBe(0);
+    reopened.close();
+  });
+
   it('a log that is never shipped stays bounded: past maxBytes the oldest half goes, and a destination whose changes went starts a new chain', async () => {
     const dataDir = join(root, 'shed', 'data');
     const atRest = AtRest.plaintext();

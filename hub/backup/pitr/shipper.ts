@@ -116,11 +116,18 @@ export class ChangeShipper {
       }),
     );
     writeAtomically(this.stateFile, Buffer.from(JSON.stringify(Object.fromEntries(this.cursors))));
+    // What every destination now holds is not needed here (a restore reads the destinations), and
+    // the log would otherwise hold every store write since the last backup, in memory too.
+    this.cutShipped(Number.POSITIVE_INFINITY);
     return [...this.status.values()].map((s) => ({ ...s }));
   }
 
   /** A backup taken at `at` completed: the change log drops what every destination has and the backup holds. */
   backupCompleted(at: number): number {
+    return this.cutShipped(at);
+  }
+
+  private cutShipped(at: number): number {
     const names = this.deps.destinations.map((d) => d.name);
     if (!names.every((n) => this.cursors.has(n))) return 0;
     return this.deps.changes.cut(at, Math.min(...names.map((n) => this.cursors.get(n)!.seq)));
