@@ -4,7 +4,7 @@
 // destination has its own cursor: one that fails is retried at the next interval with everything
 // it missed, reported in the metrics and, after two missed intervals, on /healthz; it never holds
 // the others back.
-import { existsSync, readdirSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../../shared/clock/index.js';
 import type { KeyProvider } from '../../../shared/crypto/index.js';
@@ -197,12 +197,31 @@ class AuditReader {
     for (const file of this.files) {
       if (cursor && file < cursor.file) continue;
       const start = cursor && file === cursor.file ? cursor.offset : 0;
-      const data = readFileSync(join(this.dir, file));
-      const stop = data.lastIndexOf(0x0a) + 1;
-      if (stop > start) chunks.push({ file, offset: start, text: data.subarray(start, stop).toString('utf8') });
+      // Only what was appended since the cursor is read: a day's segment can be hundreds of MB.
+      const data = this.readFrom(file, start);
+      const stop = start + data.lastIndexOf(0x0a) + 1;
+      if (stop > start) chunks.push({ file, offset: start, text: data.subarray(0, stop - start).toString('utf8') });
       end = { file, offset: Math.max(stop, start) };
     }
     return { chunks, end };
+  }
+
+  private readFrom(file: string, start: number): Buffer {
+    const fd = openSync(join(this.dir, file), 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size <= start) return Buffer.alloc(0);
+      const data = Buffer.alloc(size - start);
+      let got = 0;
+      while (got < data.length) {
+        const n = readSync(fd, data, got, data.length - got, start + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return data.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private wholeLines(file: string, size: number): number {
