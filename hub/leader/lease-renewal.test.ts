@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseRenewal } from './lease-renewal.js';
 
-function clocked(ttlMs: number): { renewal: LeaseRenewal; advance: (ms: number) => void } {
+function clocked(ttlMs: number): { renewal: LeaseRenewal; advance: (ms: number) => void; suspend: (ms: number) => void; stepWall: (ms: number) => void } {
   let t = 1_000;
-  const renewal = new LeaseRenewal(ttlMs, () => t);
-  return { renewal, advance: (ms) => void (t += ms) };
+  let wall = Date.parse('2026-12-07T12:00:00.000Z');
+  const renewal = new LeaseRenewal(ttlMs, () => t, () => wall);
+  return {
+    renewal,
+    advance: (ms) => void ((t += ms), (wall += ms)),
+    // The host suspended: the monotonic clock stood still, the world's time went on.
+    suspend: (ms) => void (wall += ms),
+    stepWall: (ms) => void (wall += ms),
+  };
 }
 
 describe('a leader dates its lease renewals by when the keep-alive was sent', () => {
@@ -86,5 +93,21 @@ describe('a leader dates its lease renewals by when the keep-alive was sent', ()
     renewal.renewed(renewal.now());
     renewal.renewed(early);
     expect(renewal.silentMs()).toBe(0);
+  });
+
+  it('a suspended host (the monotonic clock stood still) steps down when it resumes', () => {
+    const { renewal, advance, suspend } = clocked(6_000);
+    renewal.granted(renewal.now());
+    advance(1_000);
+    suspend(10_000);
+    expect(renewal.mustStepDown(50)).toBe(true);
+  });
+
+  it('a wall clock stepped back does not stretch the term', () => {
+    const { renewal, advance, stepWall } = clocked(6_000);
+    renewal.granted(renewal.now());
+    stepWall(-60_000);
+    advance(3_700);
+    expect(renewal.mustStepDown(50)).toBe(true);
   });
 });

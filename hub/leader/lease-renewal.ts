@@ -5,22 +5,34 @@
 // keep-alive was *sent*, not when the answer came back. Answers come in the order the keep-alives
 // went out on the stream, so the sends wait in a queue and each answer takes the oldest.
 //
-// Times are read from the monotonic clock: a wall-clock step (NTP, a VM resumed) must neither end
-// a term early nor stretch it past the lease. A leader steps down at two thirds of the TTL after
-// its last renewal, leaving a third for its singletons to stop and for clock-rate differences
-// between this host and etcd's.
+// Times are read from the monotonic clock, so a wall-clock step back (NTP) cannot stretch a term
+// past the lease. The wall clock is read as well and the longer of the two silences counts: the
+// monotonic clock stops while the host is suspended (and in some VM pauses), while etcd's time
+// goes on. A wall-clock step forward can only end a term early, the safe side. A leader steps
+// down at two thirds of the TTL after its last renewal, leaving a third for its singletons to
+// stop and for clock-rate differences between this host and etcd's.
 export const STEP_DOWN_FRACTION = 2 / 3;
 
 export class LeaseRenewal {
   private renewedAt: number;
+  private renewedWall: number;
   private readonly inFlight: number[] = [];
 
   constructor(
     readonly ttlMs: number,
     /** The monotonic clock, in milliseconds. */
     readonly now: () => number = () => performance.now(),
+    /** The wall clock, in milliseconds. */
+    private readonly wall: () => number = () => Date.now(),
   ) {
     this.renewedAt = now();
+    this.renewedWall = wall();
+  }
+
+  /** A renewal sent at `sentAt` (monotonic); its wall time is as long ago on the wall clock. */
+  private mark(sentAt: number): void {
+    this.renewedAt = sentAt;
+    this.renewedWall = this.wall() - (this.now() - sentAt);
   }
 
   /** How long after a renewal the leader must have stopped acting. */
@@ -30,7 +42,7 @@ export class LeaseRenewal {
 
   /** The lease was granted: call with the time read just before the grant was asked for. */
   granted(sentAt: number): void {
-    this.renewedAt = sentAt;
+    this.mark(sentAt);
     this.inFlight.length = 0;
   }
 
@@ -52,12 +64,12 @@ export class LeaseRenewal {
 
   /** A keep-alive sent at `sentAt` outside the stream (a rescue) was answered. */
   renewed(sentAt: number): void {
-    if (sentAt > this.renewedAt) this.renewedAt = sentAt;
+    if (sentAt > this.renewedAt) this.mark(sentAt);
   }
 
   /** Time since the last renewal. */
   silentMs(): number {
-    return this.now() - this.renewedAt;
+    return Math.max(this.now() - this.renewedAt, this.wall() - this.renewedWall);
   }
 
   /**
