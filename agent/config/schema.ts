@@ -18,7 +18,7 @@ export const agentConfigSchema = z
         max_backoff: duration.default(15_000).describe('The longest wait between reconnects.'),
         connect_timeout: duration
           .default(10_000)
-          .describe("A connection to a hub not up (TCP, TLS, HTTP/2) within this long is given up and the next hub tried: a connect whose SYN a broken network dropped is otherwise retried by the kernel only after 1, 3, 7, 15 s."),
+          .describe("A connection to a hub not up (TCP, TLS, HTTP/2) within this long is given up and the next hub tried: a connect whose SYN a broken network dropped is otherwise retried by the kernel only after 1, 3, 7, 15 s. Only a value under the hub's hello timeout (10 s) acts: the default leaves it to that timeout."),
       })
       .strict().describe('The hubs the agent streams to.'),
     tls: tlsFiles.extend({
