@@ -89,23 +89,26 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(path.join(tmpdir(), 'sfleet-chaos-'));
   let mode = args.mode ?? 'netns';
-  let setup: ReturnType<typeof makeNet> | undefined;
   if (mode === 'netns') {
     const can = netnsAvailable();
-    if (can.ok) setup = makeNet();
-    else if (args.mode === 'netns') throw new Error(`--mode netns: ${can.why}`);
-    else {
+    if (!can.ok && args.mode === 'netns') throw new Error(`--mode netns: ${can.why}`);
+    if (!can.ok) {
       mode = 'loopback';
       log(`mode loopback: ${can.why} (the network scenarios need namespaces and do not run)`);
     }
   }
-  const net = setup?.net;
-  const delayer = net ? new Delayer(net.get('delay'), path.join(dir, 'delayer.log')) : undefined;
-  const services = await HaServices.at('chaos', setup?.placement);
-  const fleet = new Fleet(dir, services, net ? { net, delayer } : {});
+  // Checked before anything is started, so a wrong --only leaves nothing behind.
   const all = mode === 'netns' ? netnsScenarios : loopbackScenarios;
   const scenarios = args.only.length ? all.filter(([name]) => args.only.some((o) => name.includes(o))) : all;
   if (!scenarios.length) throw new Error(`no ${mode} scenario matches ${args.only.join(', ')}: ${all.map(([n]) => n).join('; ')}`);
+  const setup = mode === 'netns' ? makeNet() : undefined;
+  const net = setup?.net;
+  const delayer = net ? new Delayer(net.get('delay'), path.join(dir, 'delayer.log')) : undefined;
+  const services = await HaServices.at('chaos', setup?.placement).catch((err: unknown) => {
+    if (net) cleanNetns();
+    throw err;
+  });
+  const fleet = new Fleet(dir, services, net ? { net, delayer } : {});
   log(`mode: ${mode}, ${scenarios.length} scenario(s)`);
   const { hubs, agents } = fleet;
   let redis: Redis | undefined;

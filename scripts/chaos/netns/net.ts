@@ -30,6 +30,8 @@ export function netnsAvailable(): { ok: true } | { ok: false; why: string } {
   // iproute2 and nftables from Debian when missing (install.sh lives beside the source, not in dist/).
   const install = spawnSync('bash', [path.join(ROOT, 'scripts/chaos/netns/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
   if (install.status !== 0) return { ok: false, why: `installing iproute2 and nftables failed: ${(install.stderr ?? '').trim().split('\n').pop()}` };
+  // What a killed earlier run left (its probe among it) would make the probe fail: gone first.
+  cleanNetns();
   const probe = `${PREFIX}probe`;
   const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   if (add.status !== 0) return { ok: false, why: `ip netns add refused: ${(add.stderr || add.error?.message || '').trim()}` };
