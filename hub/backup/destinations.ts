@@ -93,7 +93,8 @@ export class LocalDestination implements Destination {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    return { size, chunks: named(`${this.name}: get ${key}`, createReadStream(path, { highWaterMark: MiB })) };
+    const stream = createReadStream(path, { highWaterMark: MiB });
+    return { size, chunks: named(`${this.name}: get ${key}`, stream), close: () => stream.destroy() };
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -298,7 +299,7 @@ export class S3Destination implements Destination {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
       // The SDK's body in Node is the response stream: read as it arrives.
       const body = out.Body as Readable;
-      return { size: out.ContentLength ?? -1, chunks: mapErrors(body, (err) => this.explain(`get ${key}`, err)) };
+      return { size: out.ContentLength ?? -1, chunks: mapErrors(body, (err) => this.explain(`get ${key}`, err)), close: () => body.destroy() };
     } catch (err) {
       if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
       throw this.explain(`get ${key}`, err);

@@ -215,6 +215,8 @@ export class ManifestReader {
 export interface StoredObject {
   size: number;
   chunks: AsyncIterable<Buffer>;
+  /** Closes the source without reading it (a file, a bucket's response). */
+  close?: () => void;
 }
 
 /** ManifestReader.openStream: the data key and manifest are its own. */
@@ -223,8 +225,13 @@ async function openStream(dek: Buffer, manifest: Manifest, index: number, stored
   const what = `backup ${manifest.id}: object ${o.name}`;
   if (!stored) throw new BackupCorruptError(`${what} is missing`);
   const sizeWrong = (n: number): BackupCorruptError => new BackupCorruptError(`${what} is ${n < o.stored_size ? 'truncated' : 'longer than written'} (${n} of ${o.stored_size} bytes)`);
-  if (stored.size !== o.stored_size) throw sizeWrong(stored.size);
-  if (o.stored_size < NONCE + TAG) throw new BackupCorruptError(`${what} is truncated (${o.stored_size} bytes)`);
+  // Refused before reading: the stream (a file, an S3 socket) is closed, not left open.
+  const refuse = (err: BackupCorruptError): never => {
+    stored.close?.();
+    throw err;
+  };
+  if (stored.size !== o.stored_size) return refuse(sizeWrong(stored.size));
+  if (o.stored_size < NONCE + TAG) return refuse(new BackupCorruptError(`${what} is truncated (${o.stored_size} bytes)`));
   // Layout: nonce | ciphertext | tag; the manifest's stored_size says where the tag starts.
   const tagAt = o.stored_size - TAG;
   const storedHash = createHash('sha256');

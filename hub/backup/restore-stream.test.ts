@@ -4,7 +4,7 @@
 // file, no staging or fetched file beside the target): an object truncated at the destination, a
 // wrong key, a sealed object whose tag does not hold, and a bucket that dies mid-object.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,6 +131,18 @@ describe('streamed restore and verify', () => {
     await expect(restore(local, manifest, join(parent, 'data'))).rejects.toThrow(error);
     expect(readdirSync(parent)).toEqual(['data']);
     expect(readdirSync(join(parent, 'data'))).toEqual([]);
+    // The refused object's stream was closed, not left open (a descriptor, or an S3 socket).
+    const openOnBackup = (): string[] =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.includes(join(root, 'cut', 'backups')) ? [target] : [];
+        } catch {
+          return [];
+        }
+      });
+    for (const t0 = Date.now(); openOnBackup().length && Date.now() - t0 < 5_000; ) await new Promise((r) => setTimeout(r, 20));
+    expect(openOnBackup()).toEqual([]);
   });
 
   it('a sealed object whose tag does not hold (its checksums listed to match) is refused after streaming, and its file never appears', async () => {
