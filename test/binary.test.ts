@@ -17,6 +17,7 @@ import { freePort } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
 import { registerAuditDir } from './harness/run-logs.js';
 import { releaseBinary } from './harness/release-binary.js';
+import { renewedFiles } from '../agent/stream/index.js';
 import { ROOT } from './harness/sfleet-process.js';
 
 function run(file: string, args: string[], cwd: string): Promise<string> {
@@ -207,6 +208,9 @@ describe('single binary', () => {
     await run('./sfleet', ['ca', 'issue', '--dir', 'pki', '--role', 'agent', '--name', 'a1', '--cluster', 'parts', '--lifetime', '40s'], elsewhere);
     const pki = (f: string) => join(elsewhere, 'pki', f);
     const firstCert = new X509Certificate(readFileSync(pki('a1.pem')));
+    // The renewed pair goes to the agent's state directory; the configured files are the operator's.
+    const renewedDir = join(elsewhere, 'state', 'sfleet-tls');
+    const renewedCert = renewedFiles(renewedDir).cert;
     const traces: string[] = [];
     const otlp = createServer((req, res) => {
       req.resume();
@@ -226,7 +230,7 @@ describe('single binary', () => {
       stringify({
         cluster: 'parts',
         hub: { endpoints: [`127.0.0.1:${grpc}`] },
-        tls: { ca: pki('ca.pem'), cert: pki('a1.pem'), key: pki('a1-key.pem') },
+        tls: { ca: pki('ca.pem'), cert: pki('a1.pem'), key: pki('a1-key.pem'), renewed_dir: renewedDir },
         slurm: { source: 'rest', endpoints: [`http://127.0.0.1:${sim}`], auth: { user: 'root', token: 'bin' }, simulator: true },
         poll_interval: '500ms',
         spool_dir: join(elsewhere, 'spool'),
@@ -240,7 +244,7 @@ describe('single binary', () => {
         "the binary's agent exports spans and renews its certificate",
         () => {
           if (children.some((c) => c.exitCode !== null)) throw new Error(`a child exited: ${children.map((c) => c.exitCode).join(', ')}`);
-          return traces.length > 0 && new X509Certificate(readFileSync(pki('a1.pem'))).serialNumber !== firstCert.serialNumber;
+          return traces.length > 0 && existsSync(renewedCert) && new X509Certificate(readFileSync(renewedCert)).serialNumber !== firstCert.serialNumber;
         },
         90_000,
         250,
@@ -248,9 +252,10 @@ describe('single binary', () => {
         throw new Error(`${err.message}\ntraces: ${traces.length}\n${Object.entries(output).map(([name, text]) => `--- ${name}:\n${text}`).join('\n')}`);
       });
       expect(traces[0]).toBe('POST /v1/traces application/x-protobuf');
-      const renewed = new X509Certificate(readFileSync(pki('a1.pem')));
+      const renewed = new X509Certificate(readFileSync(renewedCert));
       expect(renewed.subjectAltName).toBe(firstCert.subjectAltName);
       expect(Date.parse(renewed.validTo)).toBeGreaterThan(Date.parse(firstCert.validTo));
+      expect(new X509Certificate(readFileSync(pki('a1.pem'))).serialNumber).toBe(firstCert.serialNumber);
     } finally {
       for (const c of children) c.kill('SIGTERM');
       otlp.close();
