@@ -8,12 +8,13 @@
 //
 // The hub only ever re-wraps to its own key's newest version, and only once that is at least the
 // group's: it never seals with a version number it was told about but cannot read.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gauge, type Registry } from 'prom-client';
 import { isoNow, type Clock } from '../../shared/clock/index.js';
 import type { AtRest } from '../../shared/crypto/index.js';
 import type { Logger } from '../../shared/logging/index.js';
+import { writeAtomically } from '../../shared/record-log/index.js';
 import type { AuditLog } from '../audit/index.js';
 
 const FILE = 'key-rewrap.json';
@@ -166,7 +167,5 @@ function readDone(dataDir: string): number | undefined {
 }
 
 function writeDone(dataDir: string, record: { version: number; at: string; hub_id: string }): void {
-  const path = join(dataDir, FILE);
-  writeFileSync(`${path}.tmp`, JSON.stringify(record) + '\n', { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeAtomically(join(dataDir, FILE), Buffer.from(JSON.stringify(record) + '\n'));
 }
