@@ -4,6 +4,7 @@
 // destination has its own cursor: one that fails is retried at the next interval with everything
 // it missed, reported in the metrics and, after two missed intervals, on /healthz; it never holds
 // the others back.
+import { AUDIT_FILE_RE } from '../../audit/audit-files.js';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../../shared/clock/index.js';
@@ -16,7 +17,6 @@ import { PITR_DIR, type ChangeLog } from './change-log.js';
 import { completeBackups } from '../restore.js';
 import { CHANGES_PREFIX, parseStamp, putChanges, type AuditChunk } from './shipped.js';
 
-const SEGMENT = /^audit-\d{8}-\d{4}\.jsonl$/;
 
 interface Cursor {
   /** The end of the last interval shipped (ms). */
@@ -182,7 +182,7 @@ class AuditReader {
   private readonly files: string[];
 
   constructor(private readonly dir: string) {
-    this.files = existsSync(dir) ? readdirSync(dir).filter((f) => SEGMENT.test(f)).sort() : [];
+    this.files = existsSync(dir) ? readdirSync(dir).filter((f) => AUDIT_FILE_RE.test(f)).sort() : [];
   }
 
   /** The current end of the chain. */
