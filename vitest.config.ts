@@ -8,6 +8,9 @@ export default defineConfig({
           name: 'unit',
           include: ['{agent,hub,shared,cli,sim,scripts}/**/*.test.ts'],
           testTimeout: 20_000,
+          // A file handle left open by a test is closed by this collection, in its own file.
+          execArgv: ['--expose-gc'],
+          setupFiles: ['scripts/test/collect-garbage.ts'],
         },
       },
       {

@@ -188,6 +188,7 @@ describe('export audit', () => {
     const records: Record<string, unknown>[] = [];
     for await (const r of avro.createFileDecoder(file, { readerSchema: published })) records.push(r as Record<string, unknown>);
     expect(records.find((r) => r.resource === 'job east/2')).toMatchObject({ op: 'upsert', hub_id: 'hub-a', outcome: 'denied', user: 'bob', tenant_cluster: 'east' });
+    await audit.close();
   });
 });
 

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/clock/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { Alerting, type LeaderRelay } from '../../alerting/index.js';
@@ -20,6 +20,12 @@ const SECRET = 'pd-webhook-secret-1';
 const URL_ = '/api/v1/alerts/pagerduty/webhook';
 
 const OTHER_SECRET = 'pd-webhook-secret-of-another-service';
+
+// The API does not own the audit log it is given: each test's log is closed after it.
+const audits: AuditLog[] = [];
+afterEach(async () => {
+  await Promise.all(audits.splice(0).map((a) => a.close()));
+});
 
 async function setup() {
   const clock = new ManualClock(Date.parse('2026-12-07T03:00:00Z'));
@@ -36,6 +42,7 @@ async function setup() {
   };
   const auditDir = mkdtempSync(join(tmpdir(), 'a-'));
   const audit = new AuditLog(auditConfigSchema.parse({ dir: auditDir }), { hubId: 'h', dataDir: auditDir, logger: silentLogger() });
+  audits.push(audit);
   const tokens = new TokenStore(mkdtempSync(join(tmpdir(), 't-')));
   const { app } = await buildHttpApi({
     logger: silentLogger(),
