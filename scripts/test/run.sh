@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-step() { printf '\n=== %s\n' "$*"; }
+# Each step says when it started (seconds since the start): the suite must stay under an hour.
+STARTED=$SECONDS
+step() { printf '\n=== %s (at %ds)\n' "$*" $((SECONDS - STARTED)); }
 # Each vitest run also writes a JSON report; the last line of npm test adds them up.
 REPORTS=$(mktemp -d)
 vitest_run() { local name=$1; shift; npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/$name.json" "$@"; }
