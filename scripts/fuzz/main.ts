@@ -5,14 +5,15 @@
 // kept in scripts/fuzz/regressions/<target>/ and replayed too. --regression runs the corpus and
 // those once and stops (a quick check that old findings stay fixed). --seed N fixes libFuzzer's
 // random seed (CI's run), so a run differs from the last only by how far it gets in N seconds;
-// without it each run explores anew (by hand, longer).
+// without it each run explores anew (by hand, longer). --jobs N runs N targets at once (default:
+// one per CPU): libFuzzer runs on one core, so each target still gets its N seconds of a core.
 // A finding (an exception other than our typed errors, a disagreement, a hang past --timeout
 // seconds) stops its target; the input is kept under <work>/findings/ and the run exits 1.
 // Progress goes to stderr; stdout is the JSON summary.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareAddon } from './addon-compat.js';
@@ -28,6 +29,8 @@ interface Options {
   workDir: string;
   /** libFuzzer's -seed: the same mutations from the same corpus, so CI does not fail at random. */
   seed?: number;
+  /** Targets fuzzed at the same time. */
+  jobs: number;
 }
 
 interface TargetResult {
@@ -43,12 +46,12 @@ interface TargetResult {
 }
 
 function usage(why: string): never {
-  process.stderr.write(`${why}\nusage: npm run fuzz -- [--seconds N] [--timeout S] [--target NAME]... [--regression] [--seed N] [--work DIR]\ntargets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
+  process.stderr.write(`${why}\nusage: npm run fuzz -- [--seconds N] [--timeout S] [--target NAME]... [--regression] [--seed N] [--jobs N] [--work DIR]\ntargets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 60, timeoutSeconds: 10, targets: [], regression: false, workDir: path.join(tmpdir(), 'sfleet-fuzz') };
+  const o: Options = { seconds: 60, timeoutSeconds: 10, targets: [], regression: false, workDir: path.join(tmpdir(), 'sfleet-fuzz'), jobs: availableParallelism() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => argv[++i] ?? usage(`${arg} needs a value`);
@@ -58,6 +61,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--regression') o.regression = true;
     else if (arg === '--seed') o.seed = positive(value());
     else if (arg === '--work') o.workDir = path.resolve(value());
+    else if (arg === '--jobs') o.jobs = positive(value());
     else if (arg === '--target') {
       const name = value();
       o.targets.push(TARGETS.find((t) => t.name === name) ?? usage(`no fuzz target ${name}`));
@@ -146,14 +150,19 @@ async function main(): Promise<number> {
     process.stderr.write(`fuzz: cannot run Jazzer.js here: ${(err as Error).message}\n`);
     return 1;
   }
-  const results: TargetResult[] = [];
-  for (const t of o.targets) {
-    process.stderr.write(`fuzz: ${t.name} (${t.what}), ${o.regression ? 'corpus only' : `${o.seconds} s`}\n`);
-    const r = await runTarget(t, o, preload);
-    process.stderr.write(`fuzz: ${t.name}: ${r.ok ? 'ok' : `FINDING ${r.finding}`}, ${r.runs} runs in ${r.seconds} s\n`);
-    if (!r.ok) process.stderr.write(`${r.detail}\n`);
-    results.push(r);
-  }
+  const results: TargetResult[] = new Array(o.targets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < o.targets.length; i = next++) {
+      const t = o.targets[i];
+      process.stderr.write(`fuzz: ${t.name} (${t.what}), ${o.regression ? 'corpus only' : `${o.seconds} s`}\n`);
+      const r = await runTarget(t, o, preload);
+      process.stderr.write(`fuzz: ${t.name}: ${r.ok ? 'ok' : `FINDING ${r.finding}`}, ${r.runs} runs in ${r.seconds} s\n`);
+      if (!r.ok) process.stderr.write(`${r.detail}\n`);
+      results[i] = r;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.jobs, o.targets.length) }, worker));
   const failed = results.filter((r) => !r.ok);
   process.stdout.write(`${JSON.stringify({ ok: failed.length === 0, mode: o.regression ? 'regression' : 'fuzz', seconds_per_target: o.seconds, work_dir: o.workDir, targets: results.map(({ detail: _detail, ...r }) => r) }, null, 2)}\n`);
   return failed.length === 0 ? 0 : 1;
