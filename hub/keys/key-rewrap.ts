@@ -168,7 +168,9 @@ export class KeyRewrap {
         this.storesOldest[i] = await store.oldestVersion();
         this.setOldest();
       } catch (err) {
-        return this.failed(group, what, `${store.what}: ${(err as Error).message}`);
+        // Out of reach (Redis down): its health is reported elsewhere; the next check asks again.
+        this.deps.logger.debug({ err: (err as Error).message, store: store.what }, 'key re-wrap: the store could not be read');
+        return 'idle';
       }
       if (result.rewrapped) {
         await this.deps.audit.record({ action: 'keys:rewrap', resource: `key ${what} v${group}: ${result.rewrapped} ${store.what} re-wrapped`, outcome: 'success', transport: 'internal', user: null, required: true });

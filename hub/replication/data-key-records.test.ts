@@ -155,5 +155,16 @@ describe('DataKeyRecords (the replication data keys follow a key rotation)', () 
     expect(await rewrap.check()).toBe('rewrapped');
     expect(versionsIn(store)).toEqual([2, 2]);
     expect(await registry.metrics()).toContain('sfleet_hub_key_version{of="oldest_in_use"} 2');
+
+    // Redis out of reach: nothing audited, no key error (Redis's health says it), moved once it answers.
+    store.hash.set(lateId, lateRecord);
+    const hgetall = store.redis.hgetall;
+    store.redis.hgetall = (async () => Promise.reject(new Error('connect ECONNREFUSED'))) as typeof hgetall;
+    expect(await rewrap.check()).toBe('idle');
+    expect(rewrap.versions().error).toBeUndefined();
+    expect(audit).toHaveLength(2);
+    store.redis.hgetall = hgetall;
+    expect(await rewrap.check()).toBe('rewrapped');
+    expect(versionsIn(store)).toEqual([2, 2]);
   });
 });
