@@ -1,2 +1,2 @@
 export { KeyRotationSchedule, groupKeyVersion, readRotationRecord, rotationCheckMs, type CheckOutcome, type KeyRotationDeps, type KeyRotationOptions, type RotationRecord } from './rotation-schedule.js';
-export { KeyRewrap, type KeyRewrapDeps, type KeyVersions, type RewrapOutcome } from './key-rewrap.js';
+export { KeyRewrap, type KeyRewrapDeps, type KeyVersions, type RewrapOutcome, type WrappedKeyStore } from './key-rewrap.js';

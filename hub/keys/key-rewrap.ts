@@ -6,6 +6,11 @@
 // re-wrapped, a keyring that lacks the version) is retried at the next check; a hub that was down
 // catches up at its first check after it starts (the record stays in etcd).
 //
+// Stores outside the data dir that keep data keys wrapped by the at-rest key (the replication
+// stream's records in Redis, shared by the group) are moved at every check, not only once per
+// version: a record stored late under the old version is caught at the next check. Each counts in
+// oldest_in_use, so the README's retirement rule (oldest_in_use equals group on every hub) holds.
+//
 // The hub only ever re-wraps to its own key's newest version, and only once that is at least the
 // group's: it never seals with a version number it was told about but cannot read.
 import { readFileSync } from 'node:fs';
@@ -19,6 +24,13 @@ import type { AuditLog } from '../audit/index.js';
 
 const FILE = 'key-rewrap.json';
 
+/** A store of wrapped data keys outside the data dir (hub/replication/data-key-records.ts). */
+export interface WrappedKeyStore {
+  readonly what: string;
+  oldestVersion(): Promise<number | undefined>;
+  rewrapTo(target: number): Promise<{ rewrapped: number; current: number; failed: { id: string; error: string }[] }>;
+}
+
 export interface KeyRewrapDeps {
   atRest: AtRest;
   /** The directories whose sealed files this hub re-wraps (its data_dir). */
@@ -27,6 +39,8 @@ export interface KeyRewrapDeps {
   hubId: string;
   /** The group's key version: the version the leader's schedule last rotated to (undefined: none yet). */
   groupVersion: () => Promise<number | undefined>;
+  /** Shared stores of wrapped data keys this hub also moves (the replication data keys in Redis). */
+  stores?: WrappedKeyStore[];
   clock: Clock;
   audit: Pick<AuditLog, 'record'>;
   logger: Logger;
@@ -39,7 +53,7 @@ export interface KeyVersions {
   group?: number;
   /** The version this hub's files have all been moved to (its record in the data dir). */
   hub?: number;
-  /** The lowest version any sealed file of this hub still uses, at the last look. */
+  /** The lowest version any sealed file of this hub, or any record of its stores, still uses, at the last look. */
   oldest_in_use?: number;
   /** The version new data keys are wrapped with here (local keys; undefined with Vault). */
   sealing?: number;
@@ -54,6 +68,9 @@ export class KeyRewrap {
   /** The group version whose failure is already in the audit log (audited once, logged each time). */
   private auditedFailure?: number;
   private looked = false;
+  /** oldest_in_use of the files alone, and of each store (by index), at their last look. */
+  private filesOldest?: number;
+  private readonly storesOldest: (number | undefined)[] = [];
 
   constructor(
     private readonly deps: KeyRewrapDeps,
@@ -91,6 +108,13 @@ export class KeyRewrap {
   }
 
   private async look(): Promise<RewrapOutcome> {
+    const files = await this.lookFiles();
+    if (files === 'idle' || files === 'failed' || !this.deps.stores?.length) return files;
+    const stores = await this.rewrapStores(this.state.group!);
+    return stores === 'current' ? files : stores;
+  }
+
+  private async lookFiles(): Promise<RewrapOutcome> {
     let group: number | undefined;
     try {
       group = await this.deps.groupVersion();
@@ -102,7 +126,8 @@ export class KeyRewrap {
     // The first look reads the files' versions for the metric even when nothing is due.
     if (!this.looked) {
       this.looked = true;
-      this.state.oldest_in_use = this.deps.atRest.oldestVersion(this.deps.roots);
+      this.filesOldest = this.deps.atRest.oldestVersion(this.deps.roots);
+      await this.lookStores();
     }
     if (group === undefined) return 'idle';
     this.state.group = group;
@@ -114,7 +139,8 @@ export class KeyRewrap {
     } catch (err) {
       return this.failed(group, what, (err as Error).message);
     }
-    this.state.oldest_in_use = this.deps.atRest.oldestVersion(this.deps.roots);
+    this.filesOldest = this.deps.atRest.oldestVersion(this.deps.roots);
+    this.setOldest();
     if (result.failed.length) {
       const first = result.failed[0]!;
       return this.failed(group, what, `${result.failed.length} file(s) could not be re-wrapped (first: ${first.path}: ${first.error}); they stay readable with their previous key version`, result.rewrapped.length);
@@ -129,6 +155,48 @@ export class KeyRewrap {
     delete this.state.error;
     this.auditedFailure = undefined;
     return result.rewrapped.length ? 'rewrapped' : 'current';
+  }
+
+  /** Moves each store's records below the group version; audited when some moved or on the first failure. */
+  private async rewrapStores(group: number): Promise<RewrapOutcome> {
+    const what = this.deps.atRest.describe();
+    let outcome: RewrapOutcome = 'current';
+    for (const [i, store] of (this.deps.stores ?? []).entries()) {
+      let result: Awaited<ReturnType<WrappedKeyStore['rewrapTo']>>;
+      try {
+        result = await store.rewrapTo(group);
+        this.storesOldest[i] = await store.oldestVersion();
+        this.setOldest();
+      } catch (err) {
+        // Out of reach (Redis down): its health is reported elsewhere; the next check asks again.
+        this.deps.logger.debug({ err: (err as Error).message, store: store.what }, 'key re-wrap: the store could not be read');
+        return 'idle';
+      }
+      if (result.rewrapped) {
+        await this.deps.audit.record({ action: 'keys:rewrap', resource: `key ${what} v${group}: ${result.rewrapped} ${store.what} re-wrapped`, outcome: 'success', transport: 'internal', user: null, required: true });
+        this.deps.logger.info({ key: what, version: group, rewrapped: result.rewrapped, current: result.current, store: store.what }, 'key re-wrap: stored data keys follow the group key version');
+        outcome = 'rewrapped';
+      }
+      if (result.failed.length) {
+        const first = result.failed[0]!;
+        return this.failed(group, what, `${result.failed.length} of the ${store.what} could not be re-wrapped (first: ${first.id}: ${first.error}); their entries open while the previous key version is kept`, result.rewrapped);
+      }
+    }
+    delete this.state.error;
+    this.auditedFailure = undefined;
+    return outcome;
+  }
+
+  /** The stores' oldest versions at the first look (a store out of reach is asked again at the next check). */
+  private async lookStores(): Promise<void> {
+    for (const [i, store] of (this.deps.stores ?? []).entries()) this.storesOldest[i] = await store.oldestVersion().catch(() => undefined);
+    this.setOldest();
+  }
+
+  private setOldest(): void {
+    const all = [this.filesOldest, ...this.storesOldest].filter((v): v is number => v !== undefined);
+    if (all.length) this.state.oldest_in_use = Math.min(...all);
+    else delete this.state.oldest_in_use;
   }
 
   private async failed(group: number, what: string, reason: string, moved = 0): Promise<RewrapOutcome> {

@@ -9,11 +9,11 @@ import { ReplicationSealer, streamBind } from './entry-sealer.js';
 
 const SECRET = Buffer.from('job=secret-protein-fold user=alice');
 
-/** The one hash the sealer uses (HSET, HMGET), as Redis answers them. */
+/** The one hash the sealer uses (HSETNX, HMGET), as Redis answers them. */
 function hashStore() {
   const hash = new Map<string, string>();
   const redis = {
-    hset: async (_key: string, field: string, value: string) => void hash.set(field, value),
+    hsetnx: async (_key: string, field: string, value: string) => (hash.has(field) ? 0 : (hash.set(field, value), 1)),
     hmget: async (_key: string, ...fields: string[]) => fields.map((f) => hash.get(f) ?? null),
   } as unknown as Redis;
   return { hash, redis };

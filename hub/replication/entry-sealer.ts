@@ -6,7 +6,8 @@
 //
 // Rotation: when the at-rest key gets a new version (`sfleet keys rotate`, or the leader's
 // schedule), the next entry is sealed with a new data key wrapped under that version; entries
-// and snapshots sealed before keep their key id and open as long as the old version is kept.
+// and snapshots sealed before keep their key id; their records are re-wrapped to the new version
+// by every hub's KeyRewrap (data-key-records.ts), so they open after the old version is retired.
 // Entries with no k (written before encryption was on, or by a hub with it off) are read as is.
 // The key records are small (one per hub and rotation) and never expire: a snapshot of a quiet
 // cluster may still be sealed with an old key.
@@ -36,7 +37,7 @@ interface CurrentKey {
   /** The at-rest key version that wrapped it (undefined with Vault). */
   version: number | undefined;
   records: number;
-  /** The key record is in Redis (HSET answered). */
+  /** The key record is in Redis (HSETNX answered). */
   stored: boolean;
 }
 
@@ -71,7 +72,8 @@ export class ReplicationSealer {
     if (!this.sealing) return undefined;
     const key = this.key();
     if (!key.stored) {
-      this.deps.redis.hset(this.deps.dataKeys, key.id, key.wrapped).then(
+      // HSETNX: a retry never puts back the old wrapping over a record a rotation moved since.
+      this.deps.redis.hsetnx(this.deps.dataKeys, key.id, key.wrapped).then(
         () => (key.stored = true),
         () => undefined, // sent again with the next entry
       );

@@ -14,3 +14,5 @@ export {
   type DedupeStore,
   type SharedKvStore,
 } from './shared-stores.js';
+export { DataKeyRecords, type StoreRewrap } from './data-key-records.js';
+export { ReplicationSealer, streamBind, snapshotBind } from './entry-sealer.js';

@@ -13,6 +13,7 @@ import type { FleetState } from '../fleet/index.js';
 import type { Singleton } from '../leader/index.js';
 import type { FleetStore } from '../store/index.js';
 import { compactionSingleton } from './compaction.js';
+import { DataKeyRecords } from './data-key-records.js';
 import { ReplicationSealer } from './entry-sealer.js';
 import { EventRecord } from './event-record.js';
 import { ReplicationFollower } from './follower.js';
@@ -58,6 +59,8 @@ export class Replication {
   readonly compaction: ReturnType<typeof compactionSingleton>;
   /** Seals and opens the stream's payloads; undefined without encryption at rest. */
   readonly sealer?: ReplicationSealer;
+  /** The sealer's data-key records, which every hub's KeyRewrap moves to the group's key version. */
+  readonly dataKeyRecords?: DataKeyRecords;
   private readonly redis: Redis;
 
   /** The commands connection (backups read the region's durable keys over it). */
@@ -107,6 +110,7 @@ export class Replication {
     }
     const sealer = deps.atRest?.enabled ? new ReplicationSealer({ atRest: deps.atRest, redis: this.redis, dataKeys: this.keys.dataKeys, seal: config.encrypt_replication, clock }) : undefined;
     this.sealer = sealer;
+    if (deps.atRest?.enabled) this.dataKeyRecords = new DataKeyRecords({ atRest: deps.atRest, redis: this.redis, dataKeys: this.keys.dataKeys });
     this.fence = new RedisFence(this.redis, this.keys);
     this.publisher = new ReplicationPublisher({ redis: this.redis, keys: this.keys, hubId: deps.hubId, state: deps.state, logger: this.log, ingesting: deps.ingesting, clock, sealer });
     this.events = new EventRecord({ redis: this.redis, fence: this.fence, keys: this.keys });

@@ -138,11 +138,12 @@ export async function openRegion(base: Foundations, fleet: Fleet, listening: Lis
     const schedule = new KeyRotationSchedule({ atRest: base.atRest, roots: [config.data_dir], dataDir: config.data_dir, clock, audit, logger: logger.child({ component: 'keys' }) }, { intervalMs: rotationInterval });
     leadership.runner.register(schedule.singleton());
   }
-  // Every hub (not only the leader) re-wraps its own sealed files to the version the schedule rotated to.
+  // Every hub (not only the leader) re-wraps its own sealed files to the version the schedule rotated to,
+  // and the group's replication data keys in Redis (compare-and-set per record).
   const keyRewrap =
     rotationInterval && base.atRest.enabled
       ? new KeyRewrap(
-          { atRest: base.atRest, roots: [config.data_dir], dataDir: config.data_dir, hubId: config.hub_id, groupVersion: groupKeyVersion(config.data_dir, leadership instanceof EtcdLeadership ? leadership : undefined), clock, audit, logger: logger.child({ component: 'keys' }) },
+          { atRest: base.atRest, roots: [config.data_dir], dataDir: config.data_dir, hubId: config.hub_id, groupVersion: groupKeyVersion(config.data_dir, leadership instanceof EtcdLeadership ? leadership : undefined), stores: replication?.dataKeyRecords ? [replication.dataKeyRecords] : [], clock, audit, logger: logger.child({ component: 'keys' }) },
           { checkMs: rotationCheckMs(rotationInterval) },
         ).start()
       : undefined;

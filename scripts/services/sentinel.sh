@@ -18,6 +18,17 @@
 #   SFLEET_SENTINEL_PORTS        three Sentinel ports, default 26579,26580,26581
 #   SFLEET_SENTINEL_NAME         the master's name, default mymaster
 #   SFLEET_SENTINEL_DOWN_MS      down-after-milliseconds, default 1000
+#
+# TLS mode (all three set; PEM files, e.g. from the test CA): every node and Sentinel listens on
+# its port with TLS only (tls-port, port 0), asks clients for a certificate of that CA
+# (tls-auth-clients), and the replica and Sentinels reach the master over TLS
+# (tls-replication yes), using this certificate as their client certificate.
+#   SFLEET_SENTINEL_TLS_CA  SFLEET_SENTINEL_TLS_CERT  SFLEET_SENTINEL_TLS_KEY
+# ACL mode (both set): the data nodes' default user is off; the hubs' user may only touch
+# SFLEET_SENTINEL_KEYS (default sfleet:*) as docs/security-guide.md says; replication and the
+# Sentinels log in as sfleet-admin, whose random password stays in $DIR/admin.pass (0600).
+# The Sentinels themselves take no password (the hubs ask them without one).
+#   SFLEET_SENTINEL_USER  SFLEET_SENTINEL_PASSWORD  SFLEET_SENTINEL_KEYS
 set -euo pipefail
 
 D=${SFLEET_SENTINEL_DIR:-/tmp/sfleet-sentinel/default}
@@ -34,10 +45,45 @@ REDIS_PORTS=${SFLEET_SENTINEL_REDIS_PORTS:-${REDIS_PORTS:-26479,26480}}
 SENTINEL_PORTS=${SFLEET_SENTINEL_PORTS:-${SENTINEL_PORTS:-26579,26580,26581}}
 NAME=${SFLEET_SENTINEL_NAME:-${NAME:-mymaster}}
 DOWN_MS=${SFLEET_SENTINEL_DOWN_MS:-${DOWN_MS:-1000}}
+TLS_CA=${SFLEET_SENTINEL_TLS_CA:-${TLS_CA:-}}
+TLS_CERT=${SFLEET_SENTINEL_TLS_CERT:-${TLS_CERT:-}}
+TLS_KEY=${SFLEET_SENTINEL_TLS_KEY:-${TLS_KEY:-}}
+ACL_USER=${SFLEET_SENTINEL_USER:-${ACL_USER:-}}
+ACL_KEYS=${SFLEET_SENTINEL_KEYS:-${ACL_KEYS:-sfleet:*}}
+if [ -n "$TLS_CA$TLS_CERT$TLS_KEY" ] && { [ -z "$TLS_CA" ] || [ -z "$TLS_CERT" ] || [ -z "$TLS_KEY" ]; }; then
+  die "TLS mode needs SFLEET_SENTINEL_TLS_CA, SFLEET_SENTINEL_TLS_CERT and SFLEET_SENTINEL_TLS_KEY"
+fi
 IFS=, read -r -a RPORTS <<<"$REDIS_PORTS"
 IFS=, read -r -a SPORTS <<<"$SENTINEL_PORTS"
 [ ${#RPORTS[@]} = 2 ] && [ ${#SPORTS[@]} = 3 ] || die "SFLEET_SENTINEL_REDIS_PORTS needs two ports, SFLEET_SENTINEL_PORTS three"
 NODES=(redis1 redis2 sentinel1 sentinel2 sentinel3)
+
+# redis-cli with the TLS options of TLS mode; `data` logs in to a data node as sfleet-admin in ACL mode.
+cli() {
+  local args=()
+  [ -n "$TLS_CA" ] && args+=(--tls --cacert "$TLS_CA" --cert "$TLS_CERT" --key "$TLS_KEY")
+  if [ "$1" = data ] && [ -n "$ACL_USER" ]; then
+    args+=(--user sfleet-admin --no-auth-warning)
+    export REDISCLI_AUTH; REDISCLI_AUTH=$(cat "$D/admin.pass")
+  fi
+  shift
+  redis-cli "${args[@]}" "$@"
+}
+
+# The listener and TLS lines of a node's or Sentinel's config.
+listen_conf() {
+  if [ -n "$TLS_CA" ]; then
+    echo "port 0"
+    echo "tls-port $1"
+    echo "tls-cert-file $TLS_CERT"
+    echo "tls-key-file $TLS_KEY"
+    echo "tls-ca-cert-file $TLS_CA"
+    echo "tls-auth-clients yes"
+    echo "tls-replication yes"
+  else
+    echo "port $1"
+  fi
+}
 
 # A pid file whose process is alive and works in this directory (redis rewrites its title).
 running() {
@@ -56,7 +102,7 @@ alive() { [ -f "$D/$1.pid" ] && kill -0 "$(cat "$D/$1.pid")" 2>/dev/null; }
 master() {
   local p out
   for p in "${SPORTS[@]}"; do
-    out=$(redis-cli -h 127.0.0.1 -p "$p" --raw sentinel get-master-addr-by-name "$NAME" 2>/dev/null | paste -sd: -) || continue
+    out=$(cli sentinel -h 127.0.0.1 -p "$p" --raw sentinel get-master-addr-by-name "$NAME" 2>/dev/null | paste -sd: -) || continue
     case "$out" in *:[0-9]*) echo "$out"; return 0;; esac
   done
   return 1
@@ -87,8 +133,14 @@ install_redis() {
 start() {
   install_redis
   mkdir -p "$D"
+  chmod 700 "$D"   # the configs hold the ACL passwords
   touch "$D/.sfleet-sentinel"   # stop --purge only deletes directories carrying this marker
-  printf 'REDIS_PORTS=%s\nSENTINEL_PORTS=%s\nNAME=%s\nDOWN_MS=%s\n' "$REDIS_PORTS" "$SENTINEL_PORTS" "$NAME" "$DOWN_MS" >"$D/ports"
+  printf 'REDIS_PORTS=%s\nSENTINEL_PORTS=%s\nNAME=%s\nDOWN_MS=%s\nTLS_CA=%s\nTLS_CERT=%s\nTLS_KEY=%s\nACL_USER=%s\nACL_KEYS=%s\n' \
+    "$REDIS_PORTS" "$SENTINEL_PORTS" "$NAME" "$DOWN_MS" "$TLS_CA" "$TLS_CERT" "$TLS_KEY" "$ACL_USER" "$ACL_KEYS" >"$D/ports"
+  if [ -n "$ACL_USER" ] && [ ! -f "$D/admin.pass" ]; then
+    [ -n "${SFLEET_SENTINEL_PASSWORD:-}" ] || die "ACL mode needs SFLEET_SENTINEL_PASSWORD (the hubs' password) on its first start"
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$D/admin.pass")
+  fi
   local i n conf started=()
   for i in 1 2; do
     n=redis$i conf=$D/redis$i/redis.conf
@@ -96,7 +148,7 @@ start() {
     if [ ! -f "$conf" ]; then
       {
         echo "bind 127.0.0.1"
-        echo "port ${RPORTS[$((i - 1))]}"
+        listen_conf "${RPORTS[$((i - 1))]}"
         echo "dir $D/$n"
         echo "logfile $D/$n/redis.log"
         echo "appendonly yes"
@@ -104,8 +156,17 @@ start() {
         echo "maxmemory-policy noeviction"
         echo 'save ""'
         echo "replica-announce-ip 127.0.0.1"
+        if [ -n "$ACL_USER" ]; then
+          echo "user default off"
+          echo "user sfleet-admin on >$(cat "$D/admin.pass") ~* &* +@all"
+          echo "user $ACL_USER on >$SFLEET_SENTINEL_PASSWORD resetkeys ~$ACL_KEYS resetchannels &$ACL_KEYS -@all +@read +@write +@stream +@hash +@set +@string +@list +@sortedset +@keyspace +@scripting +@pubsub +@transaction +@connection +info +role +config|get -flushall -flushdb -keys"
+          # Either node may be the replica after a failover.
+          echo "masteruser sfleet-admin"
+          echo "masterauth $(cat "$D/admin.pass")"
+        fi
         [ $i = 2 ] && echo "replicaof 127.0.0.1 ${RPORTS[0]}"
       } >"$conf"
+      chmod 600 "$conf"
     fi
     running "$n" && continue
     setsid redis-server "$conf" --daemonize no </dev/null >/dev/null 2>&1 &
@@ -115,7 +176,7 @@ start() {
   for i in 1 2; do
     local port=${RPORTS[$((i - 1))]} ok=0
     for _ in $(seq 1 150); do
-      if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then ok=1; break; fi
+      if [ "$(cli data -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then ok=1; break; fi
       alive "redis$i" || die "redis$i exited: $(tail -n 5 "$D/redis$i/redis.log" 2>/dev/null)"
       sleep 0.2
     done
@@ -130,7 +191,7 @@ start() {
     if [ ! -f "$conf" ]; then
       {
         echo "bind 127.0.0.1"
-        echo "port ${SPORTS[$((i - 1))]}"
+        listen_conf "${SPORTS[$((i - 1))]}"
         echo "dir $D/$n"
         echo "logfile $D/$n/sentinel.log"
         echo "sentinel announce-ip 127.0.0.1"
@@ -138,7 +199,12 @@ start() {
         echo "sentinel down-after-milliseconds $NAME $DOWN_MS"
         echo "sentinel failover-timeout $NAME 10000"
         echo "sentinel parallel-syncs $NAME 1"
+        if [ -n "$ACL_USER" ]; then
+          echo "sentinel auth-user $NAME sfleet-admin"
+          echo "sentinel auth-pass $NAME $(cat "$D/admin.pass")"
+        fi
       } >"$conf"
+      chmod 600 "$conf"
     fi
     running "$n" && continue
     setsid redis-server "$conf" --sentinel --daemonize no </dev/null >/dev/null 2>&1 &
@@ -153,13 +219,13 @@ start() {
     for i in 1 2 3; do
       alive "sentinel$i" || die "sentinel$i exited: $(tail -n 5 "$D/sentinel$i/sentinel.log" 2>/dev/null)"
       # A failover needs each Sentinel to know the replica and the two other Sentinels.
-      info=$(redis-cli -h 127.0.0.1 -p "${SPORTS[$((i - 1))]}" --raw sentinel master "$NAME" 2>/dev/null | paste -sd' ' -) || info=""
+      info=$(cli sentinel -h 127.0.0.1 -p "${SPORTS[$((i - 1))]}" --raw sentinel master "$NAME" 2>/dev/null | paste -sd' ' -) || info=""
       case " $info " in *" num-slaves 1 "*) ;; *) ok=0; break;; esac
       case " $info " in *" num-other-sentinels 2 "*) ;; *) ok=0; break;; esac
     done
     if [ $ok = 1 ]; then
       addr=$(master)
-      redis-cli -h "${addr%%:*}" -p "${addr##*:}" info replication 2>/dev/null | grep -q '^connected_slaves:[1-9]' || ok=0
+      cli data -h "${addr%%:*}" -p "${addr##*:}" info replication 2>/dev/null | grep -q '^connected_slaves:[1-9]' || ok=0
     fi
     [ $ok = 1 ] && break
     sleep 0.2

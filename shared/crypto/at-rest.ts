@@ -255,6 +255,29 @@ export class AtRest {
     return dek;
   }
 
+  /** The version of this key that wrapped a stored data key; undefined when another key wrapped it. */
+  dataKeyVersion(wrapped: WrappedDek): number | undefined {
+    const provider = this.requireProvider();
+    return wrapped.provider === provider.kind && wrapped.key_id === provider.keyId ? wrapped.key_version : undefined;
+  }
+
+  /**
+   * A data key a store keeps wrapped (the replication records in Redis), re-wrapped to this key's
+   * newest version when it is below `target`, like rewrapTo does for files; undefined when it is
+   * at `target` or above, or wrapped by another key (not this key's to move). Refused when this
+   * key has no version `target` yet.
+   */
+  async rewrapDataKey(wrapped: WrappedDek, dekId: string, target: number): Promise<WrappedDek | undefined> {
+    const provider = this.requireProvider();
+    const version = this.dataKeyVersion(wrapped);
+    if (version === undefined || version >= target) return undefined;
+    const newest = provider.local ? provider.local.version() : undefined;
+    if (newest !== undefined && newest < target) throw new KeyUnavailableError(`${this.describe()} has no version ${target} (its newest is v${newest})`);
+    const next = await provider.rewrap(wrapped, dekId);
+    if (next.key_version < target) throw new KeyUnavailableError(`${this.describe()} re-wrapped to v${next.key_version}, below v${target}`);
+    return next;
+  }
+
   /** The newest version of a local key-encryption key; undefined with a key service (Vault) or encryption off. */
   keyVersion(): number | undefined {
     return this.provider?.local?.version();

@@ -16,6 +16,8 @@ export interface HubOptions {
   redis?: Record<string, unknown>;
   /** Other top-level sections of hub.yaml (multi_tenancy, submit...). */
   sections?: Record<string, unknown>;
+  /** The hub's environment (default process.env): passwords hub.yaml names as ${VAR}. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type { RawResponse };
@@ -27,6 +29,7 @@ export class HubProcess extends GroupHub {
       pki: opts.pki,
       etcdEndpoints: opts.etcdEndpoints,
       redisUrl: opts.redisUrl,
+      ...(opts.env ? { env: opts.env } : {}),
       config: {
         stream: { heartbeat_interval: '1s' },
         etcd: { lease_ttl: '3s', ...opts.etcd },
