@@ -5,9 +5,10 @@ import { cutAgentNetwork, killActiveAgent } from './agents.js';
 import type { Scenario } from './fault.js';
 import { killFollowerHub, killLeaderHub, killOwningHub } from './hubs.js';
 import { agentCutFromHubs, hubCutFromRedis, latency, leaderCutFromEtcd, leaderDeafToEtcd, packetLoss } from './network.js';
+import { regionCut } from './region.js';
 import { killEtcdLeader, killRedis } from './services.js';
 
-export type { Fault, NetworkFault, Scenario } from './fault.js';
+export type { Fault, NetworkFault, Scenario, ScenarioContext } from './fault.js';
 
 export const scenarios: Scenario[] = [killLeaderHub, killFollowerHub, killEtcdLeader, killRedis, killActiveAgent, cutAgentNetwork, killOwningHub];
 
@@ -18,4 +19,5 @@ export const netnsScenarios: Scenario[] = [
   leaderDeafToEtcd,
   packetLoss,
   latency,
+  regionCut,
 ];
