@@ -213,7 +213,14 @@ async function main(): Promise<number> {
         if (net) for (const n of net.nodes.keys()) net.heal(n);
         delayer?.set(false);
         await services.start(120_000).catch((e: Error) => log(`  services restart: ${e.message}`));
-        for (const h of hubs) if (!h.alive) await h.start().catch((e: Error) => log(`  ${h.id} restart: ${e.message}`));
+        for (const h of hubs) {
+          if (h.alive) continue;
+          await h.start().catch(async (e: Error) => {
+            // What the hub was doing and whether etcd had a leader: the cause, for the next reader.
+            const tail = h.log().trimEnd().split('\n').slice(-3).join(' | ');
+            log(`  ${h.id} restart: ${e.message}; etcd raft leader: ${(await services.findEtcdLeader(3_000)) ?? 'none'}; its log ends: ${tail}`);
+          });
+        }
         for (const a of agents) {
           for (const p of a.proxies) p.restore();
           if (!a.alive) a.start();
