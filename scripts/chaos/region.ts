@@ -18,7 +18,7 @@ export const REGION_B = 'chaos-b';
 export const CLUSTER_B = 'storm-b';
 /** Region B's namespaces (main.ts adds them with region A's). */
 export const REGION_B_NODES = ['hub-b1', 'etcd-b', 'redis-b', 'headb'];
-/** A peer that does not answer is left out after this long (regions.peers[].timeout). */
+/** A peer that does not answer is left out after this long (regions.peers[].timeout; the default 2 s gave 3.0 s recovery in one run). */
 export const PEER_TIMEOUT_MS = 1_000;
 
 /** One item of a scope=global list: its region and cluster. */
