@@ -17,6 +17,7 @@ import { HaServices, sleep, type ServicePlacement } from '../../test/harness/ind
 import { keepForScan } from '../test/run-dir.js';
 import { account, readBefore, type Summary } from './accounting.js';
 import { Fleet, POLL_MS, REGION } from './fleet.js';
+import { PeerRegion, REGION_B_NODES } from './region.js';
 import { Delayer } from './netns/delayer-process.js';
 import { cleanNetns, netnsAvailable, Netns } from './netns/net.js';
 import { abort, log, waitFor } from './progress.js';
@@ -25,6 +26,8 @@ import { netnsScenarios, scenarios as loopbackScenarios, type Fault } from './sc
 
 // A network fault is held (20 s for the loss) before its heal and accounting: more time.
 const SCENARIO_MS = { loopback: 60_000, netns: 90_000 };
+// The region cut starts region B (etcd x3, Redis, a hub, an agent) inside its scenario.
+const REGION_SETUP_MS = 60_000;
 
 /** --only NAME (a substring of a scenario's name; repeatable) and --mode netns|loopback. */
 function parseArgs(argv: string[]): { only: string[]; mode?: 'netns' | 'loopback' } {
@@ -38,10 +41,10 @@ function parseArgs(argv: string[]): { only: string[]; mode?: 'netns' | 'loopback
   return { only, mode };
 }
 
-/** The namespaces of netns mode: one per hub, etcd member, Redis, agent and the delayer. */
+/** The namespaces of netns mode: one per hub, etcd member, Redis, agent and the delayer (and region B's). */
 function makeNet(): { net: Netns; placement: ServicePlacement } {
   const net = new Netns();
-  for (const n of ['hub-1', 'hub-2', 'hub-3', 'etcd1', 'etcd2', 'etcd3', 'redis', 'head1', 'head2', 'delay']) net.add(n);
+  for (const n of ['hub-1', 'hub-2', 'hub-3', 'etcd1', 'etcd2', 'etcd3', 'redis', 'head1', 'head2', 'delay', ...REGION_B_NODES]) net.add(n);
   const at = (n: string): { host: string; netns: string } => ({ host: net.get(n).address, netns: net.get(n).ns });
   return { net, placement: { etcd: ['etcd1', 'etcd2', 'etcd3'].map(at), redis: at('redis') } };
 }
@@ -108,7 +111,10 @@ async function main(): Promise<number> {
     if (net) cleanNetns();
     throw err;
   });
-  const fleet = new Fleet(dir, services, net ? { net, delayer } : {});
+  // Region B only when a region scenario runs: region A's hubs then name it as their peer.
+  const peer = net && scenarios.some(([name]) => name.includes('region')) ? new PeerRegion(path.join(dir, 'region-b'), net) : undefined;
+  const regions = await peer?.peerOfA();
+  const fleet = new Fleet(dir, services, net ? { net, delayer, ...(regions ? { regions } : {}) } : {});
   log(`mode: ${mode}, ${scenarios.length} scenario(s)`);
   const { hubs, agents } = fleet;
   let redis: Redis | undefined;
@@ -122,6 +128,7 @@ async function main(): Promise<number> {
       for (const p of a.proxies) await p.close();
     }
     for (const h of hubs) await h.kill();
+    await peer?.stop();
     redis?.disconnect();
     await fleet.sim?.close();
     await services.stop((err) => log(`services stop: ${err.message}`));
@@ -159,7 +166,7 @@ async function main(): Promise<number> {
           await sleep(1_000);
           sampler!.reset();
           const before = await readBefore(fleet);
-          const fault = await prepare(fleet);
+          const fault = await prepare(fleet, { peer });
           if (fault.network) {
             await runNetworkFault(fleet, fault, summary, () => String(engine.submit({ name: `chaos-marker-${++seqMarker}` })));
           } else {
@@ -190,7 +197,8 @@ async function main(): Promise<number> {
         await Promise.race([
           body,
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`scenario did not finish within ${SCENARIO_MS[mode] / 1000} s`)), SCENARIO_MS[mode]);
+            const budget = SCENARIO_MS[mode] + (name.includes('region') ? REGION_SETUP_MS : 0);
+            timer = setTimeout(() => reject(new Error(`scenario did not finish within ${budget / 1000} s`)), budget);
           }),
         ]);
       } catch (err) {
@@ -205,7 +213,14 @@ async function main(): Promise<number> {
         if (net) for (const n of net.nodes.keys()) net.heal(n);
         delayer?.set(false);
         await services.start(120_000).catch((e: Error) => log(`  services restart: ${e.message}`));
-        for (const h of hubs) if (!h.alive) await h.start().catch((e: Error) => log(`  ${h.id} restart: ${e.message}`));
+        for (const h of hubs) {
+          if (h.alive) continue;
+          await h.start().catch(async (e: Error) => {
+            // What the hub was doing and whether etcd had a leader: the cause, for the next reader.
+            const tail = h.log().trimEnd().split('\n').slice(-3).join(' | ');
+            log(`  ${h.id} restart: ${e.message}; etcd raft leader: ${(await services.findEtcdLeader(3_000)) ?? 'none'}; its log ends: ${tail}`);
+          });
+        }
         for (const a of agents) {
           for (const p of a.proxies) p.restore();
           if (!a.alive) a.start();

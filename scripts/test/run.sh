@@ -101,11 +101,11 @@ vitest_run integration --project integration
 flock -u 9
 
 # Namespace mode (CI runs as root: every hub, etcd member, Redis and agent in its own network
-# namespace, nftables faults); it falls back to loopback only where `ip netns add` is refused,
-# and each summary line says which mode ran. Then the kill -9 scenarios, which run on loopback.
+# namespace, nftables faults): the kill -9 scenarios, the network faults and the region cut.
+# It falls back to loopback only where `ip netns add` is refused, and each summary line says
+# which mode ran.
 step "chaos scenarios (npm run chaos)"
 node dist/scripts/chaos/main.js
-node dist/scripts/chaos/main.js --mode loopback
 
 # A 5-minute soak of the chaos fleet under churn with hub and agent restarts: RSS and heap of the
 # long-lived hubs and agent within 10%, descriptors within +/-5 of their warm-up values.

@@ -91,14 +91,17 @@ export class Netns {
 
   /**
    * Drops packets in `name`'s namespace to (`out`) and/or from (`in`) the peers' addresses;
-   * `lossPercent` drops only that share at random (nftables numgen), not all.
+   * `lossPercent` drops only that share at random (nftables numgen), not all; `port` only the
+   * TCP connections to (and answers from) that port of the peers (one route of the delayer).
    */
-  fault(name: string, peers: string[], opts: { out?: boolean; in?: boolean; lossPercent?: number }): void {
+  fault(name: string, peers: string[], opts: { out?: boolean; in?: boolean; lossPercent?: number; port?: number }): void {
     const addrs = `{ ${peers.map((p) => this.get(p).address).join(', ')} }`;
     const verdict = opts.lossPercent === undefined ? 'drop' : `numgen random mod 100 < ${opts.lossPercent} drop`;
     const rules: string[] = [];
-    if (opts.out ?? true) rules.push(`add rule inet sfchaos output ip daddr ${addrs} ${verdict}`);
-    if (opts.in ?? true) rules.push(`add rule inet sfchaos input ip saddr ${addrs} ${verdict}`);
+    const to = opts.port === undefined ? '' : ` tcp dport ${opts.port}`;
+    const from = opts.port === undefined ? '' : ` tcp sport ${opts.port}`;
+    if (opts.out ?? true) rules.push(`add rule inet sfchaos output ip daddr ${addrs}${to} ${verdict}`);
+    if (opts.in ?? true) rules.push(`add rule inet sfchaos input ip saddr ${addrs}${from} ${verdict}`);
     this.nft(name, rules);
   }
 

@@ -1,4 +1,5 @@
 import type { Fleet } from '../fleet.js';
+import type { PeerRegion } from '../region.js';
 
 /**
  * What a scenario does: the fault, when the fleet counts as recovered, and the repair after.
@@ -24,5 +25,10 @@ export interface NetworkFault {
   report?: () => Promise<Record<string, number | string>>;
 }
 
+/** What main.ts has beside the fleet: region B (netns mode, when a region scenario runs). */
+export interface ScenarioContext {
+  peer?: PeerRegion;
+}
+
 /** A scenario's name and how it finds its victim just before the fault. */
-export type Scenario = [string, (fleet: Fleet) => Promise<Fault>];
+export type Scenario = [string, (fleet: Fleet, ctx: ScenarioContext) => Promise<Fault>];

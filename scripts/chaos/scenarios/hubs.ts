@@ -3,6 +3,7 @@ import { sleep } from '../../../test/harness/index.js';
 import { log, waitFor } from '../progress.js';
 import type { Fleet, Hub } from '../fleet.js';
 import type { Fault, Scenario } from './fault.js';
+import { lastSeenMs } from './network.js';
 
 export const killLeaderHub: Scenario = [
   'kill -9 leader hub',
@@ -37,8 +38,18 @@ export const killOwningHub: Scenario = [
     if (!owner) throw new Error(`no live hub owns the cluster before the fault (owner_hub ${ownerId})`);
     const i = hubs.indexOf(owner);
     const standby = agents.find((x) => x !== active)!;
-    standby.proxies[i].blackhole();
-    await waitFor(`${standby.name} on another hub`, () => standby.proxies.some((p, j) => j !== i && p.connections > 0), 20_000);
+    const { net, delayer } = fleet.options;
+    // Loopback: its proxy to the owner blackholed. Netns: its namespace drops the delayer's route to the owner.
+    const route = delayer ? Number(delayer.endpoints[i].split(':').pop()) : undefined;
+    const movedAt = Date.now();
+    if (net && route !== undefined) net.fault(standby.name, ['delay'], { port: route });
+    else standby.proxies[i].blackhole();
+    const onOther = async (): Promise<boolean> => {
+      if (!net) return standby.proxies.some((p, j) => j !== i && p.connections > 0);
+      for (const h of hubs) if (h !== owner && h.alive && (await lastSeenMs(h, standby.name)) > movedAt) return true;
+      return false;
+    };
+    await waitFor(`${standby.name} on another hub`, onOther, 20_000);
     await sleep(1_000);
     const views = await Promise.all(hubs.filter((h) => h.alive).map((h) => h.cluster()));
     if (!views.every((c) => c?.owner_hub === owner.id && c.agent === active.name)) throw new Error(`before the fault not every hub names ${owner.id}/${active.name}: ${JSON.stringify(views)}`);
@@ -52,7 +63,8 @@ export const killOwningHub: Scenario = [
         return cs.every((c) => c?.connected && c.owner_hub && c.owner_hub !== owner.id && c.owner_hub === cs[0]?.owner_hub) && (await fleet.oneLeader());
       },
       restore: async () => {
-        standby.proxies[i].restore();
+        if (net) net.heal(standby.name);
+        else standby.proxies[i].restore();
         await owner.start();
       },
     };

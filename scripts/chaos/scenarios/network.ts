@@ -121,7 +121,7 @@ export const agentCutFromHubs: Scenario = [
 ];
 
 /** sfleet_agent_last_seen_timestamp_seconds of `agent` on hub `h` in ms (0 when not streaming there). */
-async function lastSeenMs(h: Hub, agent: string): Promise<number> {
+export async function lastSeenMs(h: Hub, agent: string): Promise<number> {
   const text = (await h.raw('/metrics').catch(() => ({ body: '' }))).body;
   const line = text.split('\n').find((l) => l.startsWith('sfleet_agent_last_seen_timestamp_seconds{') && l.includes(`agent="${agent}"`));
   return line ? Number(line.split(' ').pop()) * 1000 : 0;

@@ -1,6 +1,6 @@
 // kill -9 of a backing service: the etcd raft leader, Redis.
 import { sleep } from '../../../test/harness/index.js';
-import { log } from '../progress.js';
+import { log, waitFor } from '../progress.js';
 import { CLUSTER } from '../fleet.js';
 import type { Fault, Scenario } from './fault.js';
 
@@ -8,8 +8,9 @@ export const killEtcdLeader: Scenario = [
   'kill -9 etcd raft leader',
   async (fleet): Promise<Fault> => {
     const { services } = fleet;
-    const m = await services.findEtcdLeader(1_000);
-    if (!m) throw new Error('no etcd raft leader before the fault');
+    // A loaded machine may be between two raft elections at this moment: ask for a while, each
+    // member with a generous deadline, before calling the cluster leaderless.
+    const m = await waitFor('an etcd raft leader before the fault', () => services.findEtcdLeader(3_000), 20_000, 200);
     log(`  raft leader is ${m}`);
     return {
       kill: () => services.kill(m),
