@@ -100,9 +100,9 @@ export function registerBackupCommands(program: Command): void {
         const etcdObject = own ? objects.find((o) => o.kind === 'etcd') : undefined;
         const redisObject = own ? objects.find((o) => o.kind === 'redis') : undefined;
         let etcdNote = own ? '' : `; only the audit chain of hub ${config.hub_id} (the group's data and etcd/Redis state come back with hub ${manifest.hub_id}'s restore)`;
-        // Point in time covers this hub's own files and audit chain; the group's shared state in
-        // etcd and Redis is only in the backup itself (hub/backup/README.md, "Not built yet").
-        if (at !== undefined && (etcdObject || redisObject)) process.stderr.write(`warning: the group's etcd and Redis state (tokens, users, revocations, alert and quota documents) comes back as of backup ${manifest.id} (${manifest.created_at}), not as of --at: changes to it after the backup are not replayed\n`);
+        // Point in time covers this hub's own files and audit chain and the group's etcd security
+        // state (replayed above); the group's Redis state is only in the backup itself.
+        if (at !== undefined && redisObject) process.stderr.write(`warning: the group's Redis state (alert and quota documents, fleet events) comes back as of backup ${manifest.id} (${manifest.created_at}), not as of --at: changes to it after the backup are not replayed\n`);
         if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
         else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
         if (redisObject && config.redis) etcdNote += `; ${await restoreRedisState(config.redis, config.region, redisObject.data, `backup ${manifest.id}`, !!opts.force)} into Redis`;

@@ -6,3 +6,4 @@ export { listChanges, listEpochs, stamp, type ShippedChanges } from './shipped.j
 export { registerShipMetrics } from './metrics.js';
 export { isEpochId, readEpoch, type Epoch, type ReplayStep, type RestorePlan } from './epoch.js';
 export { planAt, replayPlan } from './plan.js';
+export { ETCD_CHANGES_PURPOSE, etcdChangesSingleton } from './etcd-changes.js';

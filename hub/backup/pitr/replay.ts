@@ -11,7 +11,9 @@ import type { Destination } from '../destinations.js';
 import { BackupCorruptError, RestoreRefusedError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import type { OpenedObject } from '../restore.js';
+import { ETCD_STATE_OBJECT } from '../etcd-state.js';
 import type { ReplayStep } from './epoch.js';
+import { ETCD_CHANGES_PURPOSE } from './etcd-changes.js';
 import { getChanges, listChanges, type ShippedChanges } from './shipped.js';
 
 const SEGMENT = /(^|\/)audit-\d{8}-\d{4}\.jsonl$/;
@@ -74,7 +76,9 @@ export function applyReplay(objects: OpenedObject[], manifest: Manifest, changes
   const entries = changes.flatMap((c) => c.entries).filter((e) => e.t >= backupAt && e.t <= at).sort((a, b) => a.seq - b.seq);
   for (const e of entries) {
     if (e.path.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new BackupCorruptError(`a shipped change names "${e.path}", not a path inside the data directory`);
-    put(e.sealed ? { name: `data/${e.path}`, kind: 'records', purpose: e.purpose, data: frame([e.data]) } : { name: `data/${e.path}`, kind: 'file', data: e.data });
+    // A group's etcd security state as of this change (etcd-changes.ts): the backup's etcd object.
+    if (e.purpose === ETCD_CHANGES_PURPOSE) put({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: e.data });
+    else put(e.sealed ? { name: `data/${e.path}`, kind: 'records', purpose: e.purpose, data: frame([e.data]) } : { name: `data/${e.path}`, kind: 'file', data: e.data });
     writes++;
   }
 
