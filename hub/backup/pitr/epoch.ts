@@ -15,7 +15,6 @@ import { AUDIT_FILE_RE } from '../../audit/audit-files.js';
 import { writeAtomically } from '../../../shared/record-log/index.js';
 import { BackupCorruptError } from '../errors.js';
 import { PITR_DIR } from './change-log.js';
-import { stamp } from './shipped.js';
 
 /** A step of a restore's plan: the shipped chain of `epoch` replayed from `from` up to `until` (ms). */
 export interface ReplayStep {
@@ -47,7 +46,8 @@ const FILE = 'epoch.json';
 const EPOCH_RE = /^e\d{8}T\d{9}Z_[0-9a-f]{6}$/;
 
 export const isEpochId = (id: string): boolean => EPOCH_RE.test(id);
-export const newEpochId = (now: number): string => `e${stamp(now)}_${randomBytes(3).toString('hex')}`;
+/** e<the start as shipped.ts stamps it>_<random> (not imported from shipped.ts, which imports this file's types). */
+export const newEpochId = (now: number): string => `e${new Date(now).toISOString().replace(/[-:.]/g, '')}_${randomBytes(3).toString('hex')}`;
 
 /** The epoch of a data directory ("" when it was never restored). */
 export function readEpoch(dataDir: string): Epoch {
