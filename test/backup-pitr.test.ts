@@ -3,6 +3,8 @@
 // shipped too. `sfleet backup restore --at` a time between A and B, from a real S3-compatible
 // server, into a fresh data directory: the chain's audit log ends before B's creation and
 // `sfleet audit verify` passes; a hub started on it accepts token A and answers 401 to token B.
+// The restored hub ships a chain of its own (a restore epoch): a second `restore --at` after the
+// first restore gives the restored hub's new writes, one before it the old hub's chain.
 // A corrupted shipped object is refused, naming it, and nothing is written.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtRest } from '../shared/crypto/index.js';
 import { destinationSchema, openDestination, type Destination } from '../hub/backup/index.js';
-import { listChanges, stamp } from '../hub/backup/pitr/index.js';
+import { listChanges, listEpochs, stamp } from '../hub/backup/pitr/index.js';
 import { httpsCall } from './harness/hub-child.js';
 import { makePki, type TestPki } from './harness/pki.js';
 import { freePort } from './harness/ports.js';
@@ -107,6 +109,8 @@ describe('point-in-time recovery of a running hub', () => {
   let beforeB: number;
   /** The shipped object that holds B's creation (in the old hub's chain). */
   let holdingB: { from: number; to: number };
+  let afterB: number;
+  let restoreStarted: number;
 
   it('a change shipped between backups is restored up to the chosen time: token A works, token B gets 401, the audit chain verifies and ends before B', async () => {
     expect(await sfleet(['backup', 'create', '--token', opsToken], cliEnv)).toMatch(/^backup \S+: \d+ objects/m);
@@ -117,12 +121,13 @@ describe('point-in-time recovery of a running hub', () => {
     await new Promise((r) => setTimeout(r, 50));
     beforeB = Date.now();
     tokenB = await apiToken('token-b');
-    const afterB = Date.now();
+    afterB = Date.now();
     await shippedPast(afterB);
     holdingB = (await listChanges(local, HUB_ID)).find((c) => c.to >= afterB)!;
     expect([await status(tokenA), await status(tokenB)]).toEqual([200, 200]);
 
     const restored = join(work, 'restored');
+    restoreStarted = Date.now();
     const out = await restore(['--from', 's3:sfleet-pitr', '--at', new Date(between).toISOString(), '--set', `data_dir=${restored}`]);
     expect(out).toMatch(/^restored backup \S+ .* from s3:sfleet-pitr: \d+ files into .*; point in time .*: replayed [1-9]\d* store writes from [1-9]\d* shipped change object\(s\)/);
     // The chain as restored, before any hub appends to it: its last record is before B was created.
@@ -139,6 +144,41 @@ describe('point-in-time recovery of a running hub', () => {
     expect(await status(tokenB)).toBe(401);
     expect(await status(opsToken)).toBe(200);
   }, 120_000);
+
+  it('the restored hub ships a chain of its own: --at after that restore gives its new writes, --at before it the old chain', async () => {
+    // The hub now runs on the restored directory (the test above). Token C is created there and shipped.
+    const tokenC = await apiToken('token-c');
+    const afterC = Date.now();
+    await waitFor('token C shipped to both destinations in a chain of the restored hub', async () => {
+      for (const d of [local, bucket]) {
+        const epochs = [...(await listEpochs(d, HUB_ID)).keys()];
+        if (!epochs.length || !(await listChanges(d, HUB_ID, epochs[0])).some((c) => c.to >= afterC)) return false;
+      }
+      return true;
+    }, 30_000, 200);
+    const epochs = [...(await listEpochs(local, HUB_ID)).keys()];
+    expect(epochs).toHaveLength(1);
+    // Nothing of the restored hub went into the old hub's chain: it ends before the restore.
+    for (const d of [local, bucket]) expect((await listChanges(d, HUB_ID)).every((c) => c.from < restoreStarted)).toBe(true);
+    expect((await listChanges(local, HUB_ID, epochs[0]))[0].from).toBeGreaterThan(restoreStarted);
+
+    // After the second restore: the backup, the old chain up to the first restore's point, then the new chain.
+    const later = join(work, 'restored-later');
+    const out = await restore(['--from', 's3:sfleet-pitr', '--at', new Date(afterC).toISOString(), '--set', `data_dir=${later}`]);
+    expect(out).toMatch(/; point in time .*: replayed [1-9]\d* store writes from [1-9]\d* shipped change object\(s\) across 1 later restore\(s\)/);
+    expect(await sfleet(['audit', 'verify', '--config', config(), '--set', `data_dir=${later}`], hubEnv)).toMatch(/^OK: .* \d+ records/);
+    // Before the second restore: the old hub's chain, B included.
+    const earlier = join(work, 'restored-earlier');
+    expect(await restore(['--from', `local:${join(work, 'backups')}`, '--at', new Date(afterB).toISOString(), '--set', `data_dir=${earlier}`])).not.toMatch(/later restore/);
+    expect(await sfleet(['audit', 'verify', '--config', config(), '--set', `data_dir=${earlier}`], hubEnv)).toMatch(/^OK: .* \d+ records/);
+
+    await hub?.kill('SIGTERM');
+    await startHub(later);
+    expect([await status(tokenA), await status(tokenB), await status(tokenC), await status(opsToken)]).toEqual([200, 401, 200, 200]);
+    await hub?.kill('SIGTERM');
+    await startHub(earlier);
+    expect([await status(tokenA), await status(tokenB), await status(tokenC)]).toEqual([200, 200, 401]);
+  }, 180_000);
 
   it('a corrupted shipped object is refused, naming it, and nothing is written', async () => {
     const last = holdingB;

@@ -65,7 +65,7 @@ export function registerBackupCommands(program: Command): void {
       const { hubConfigSchema } = await import('../../hub/config/index.js');
       const { AtRest, createProvider } = await import('../../shared/crypto/index.js');
       const { effectiveEncryption } = await import('../../shared/security/index.js');
-      const { openDestination, destinationName, parseRestoreTime, readManifest, readManifestAt, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
+      const { openDestination, destinationName, parseRestoreTime, readManifest, openAll, writeRestore, inUse, RestoreRefusedError } = await import('../../hub/backup/index.js');
       const config = loadConfigFile(hubConfigSchema, opts.config, { overrides: opts.set });
       if (opts.at && opts.backup !== 'latest') throw new Error('--at and --backup name a backup each: give one of them');
       const at = opts.at ? parseRestoreTime(opts.at) : undefined;
@@ -79,7 +79,10 @@ export function registerBackupCommands(program: Command): void {
       if (config.etcd && !opts.force) await refuseRunningGroup(config.etcd, config.region);
       const provider = config.backup.encryption === true ? createProvider(encryption!, process.env, { createKeyring: false }) : createProvider(config.backup.encryption, process.env, { createKeyring: false });
       const dest = openDestination(destConfig);
-      const manifest = at === undefined ? await readManifest(dest, opts.backup) : await readManifestAt(dest, at);
+      // Point in time: the backup and the shipped chains to replay on it (across earlier restores: hub/backup/pitr/plan.ts).
+      const { planAt } = await import('../../hub/backup/pitr/index.js');
+      const planned = at === undefined ? undefined : await planAt(dest, provider, at);
+      const manifest = planned?.manifest ?? (await readManifest(dest, opts.backup));
       // Large files are streamed, checked, into a directory beside the data directory (then moved in); it never outlives the restore.
       const spill = `${dataDir}.restore-${manifest.id}.fetched`;
       try {
@@ -87,7 +90,8 @@ export function registerBackupCommands(program: Command): void {
         // --at), so it keeps every object in memory as before; a plain restore streams large files.
         const objects = await openAll(dest, manifest, provider, at === undefined ? { spill } : {});
         // Point in time: the changes shipped after the backup, up to --at, applied to it in memory (a hole or a corrupt object refuses here, before anything is written).
-        const pitrNote = at === undefined ? '' : await replayTo(dest, provider, manifest, objects, at, config.audit);
+        const replayed = planned ? await replayTo(dest, provider, manifest, planned.steps, objects, at!, config.audit) : undefined;
+        const pitrNote = replayed?.note ?? '';
         // Only now, with every object checked: the restoring hub's own key (a new keyring for a fresh hub).
         const atRest = await AtRest.create(encryption, { createKeyring: true });
         // A group backup: the hub that took it restores the data directory and the group's etcd and
@@ -96,14 +100,14 @@ export function registerBackupCommands(program: Command): void {
         const etcdObject = own ? objects.find((o) => o.kind === 'etcd') : undefined;
         const redisObject = own ? objects.find((o) => o.kind === 'redis') : undefined;
         let etcdNote = own ? '' : `; only the audit chain of hub ${config.hub_id} (the group's data and etcd/Redis state come back with hub ${manifest.hub_id}'s restore)`;
-        // Point in time covers this hub's own files and audit chain; the group's shared state in
-        // etcd and Redis is only in the backup itself (hub/backup/README.md, "Not built yet").
-        if (at !== undefined && (etcdObject || redisObject)) process.stderr.write(`warning: the group's etcd and Redis state (tokens, users, revocations, alert and quota documents) comes back as of backup ${manifest.id} (${manifest.created_at}), not as of --at: changes to it after the backup are not replayed\n`);
+        // Point in time covers this hub's own files and audit chain and the group's etcd security
+        // state (replayed above); the group's Redis state is only in the backup itself.
+        if (at !== undefined && redisObject) process.stderr.write(`warning: the group's Redis state (alert and quota documents, fleet events) comes back as of backup ${manifest.id} (${manifest.created_at}), not as of --at: changes to it after the backup are not replayed\n`);
         if (etcdObject && config.etcd) etcdNote = `; ${await restoreEtcdState(config.etcd, config.region, atRest, etcdObject.data, `backup ${manifest.id}`, !!opts.force)} etcd keys into region ${config.region}`;
         else if (etcdObject) process.stderr.write(`backup ${manifest.id} holds the etcd state of a hub group (tokens, revocations, users); this config has no etcd section, so it is not restored\n`);
         if (redisObject && config.redis) etcdNote += `; ${await restoreRedisState(config.redis, config.region, redisObject.data, `backup ${manifest.id}`, !!opts.force)} into Redis`;
         else if (redisObject) process.stderr.write(`backup ${manifest.id} holds the Redis state of a hub group (alerting and quota documents, fleet events); this config has no redis section, so it is not restored\n`);
-        const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force, hubId: config.hub_id });
+        const result = writeRestore(objects, manifest, { dataDir, ...(config.audit.dir ? { auditDir: config.audit.dir } : {}), atRest, keep: keyring ? [keyring] : [], force: !!opts.force, hubId: config.hub_id, ...(replayed ? { plan: replayed.plan } : {}) });
         process.stdout.write(`restored backup ${manifest.id} (${manifest.created_at}, hub ${manifest.hub_id}) from ${dest.name}: ${result.files} files into ${dataDir}${pitrNote}${etcdNote}${result.aside ? `; the previous content is in ${result.aside}` : ''}\n`);
       } finally {
         rmSync(spill, { recursive: true, force: true });
@@ -111,22 +115,23 @@ export function registerBackupCommands(program: Command): void {
     });
 }
 
-/** Applies the changes shipped after the backup up to `at` to its opened objects; answers the note for the output. */
+/** Applies the changes shipped after the backup up to `at` (the plan's steps) to its opened objects; answers the note for the output and the plan done. */
 async function replayTo(
   dest: import('../../hub/backup/index.js').Destination,
   provider: import('../../shared/crypto/index.js').KeyProvider,
   manifest: import('../../hub/backup/index.js').Manifest,
+  steps: import('../../hub/backup/pitr/index.js').ReplayStep[],
   objects: import('../../hub/backup/index.js').OpenedObject[],
   at: number,
   audit: import('../../hub/config/index.js').HubConfig['audit'],
-): Promise<string> {
-  const { fetchReplay, applyReplay } = await import('../../hub/backup/pitr/index.js');
+): Promise<{ note: string; plan: import('../../hub/backup/pitr/index.js').RestorePlan }> {
+  const { replayPlan } = await import('../../hub/backup/pitr/index.js');
   const { readSecret } = await import('../../hub/audit/index.js');
-  const changes = await fetchReplay(dest, provider, manifest, at);
   const key = readSecret('audit HMAC key', { env: audit.hmac_key_env, file: audit.hmac_key_file });
-  const replayed = applyReplay(objects, manifest, changes, at, key ? Buffer.from(key) : undefined);
-  const shipped = changes.length ? `replayed ${replayed.writes} store writes from ${changes.length} shipped change object(s) up to ${new Date(Math.min(at, changes.at(-1)!.to)).toISOString()}` : 'no changes shipped after the backup';
-  return `; point in time ${new Date(at).toISOString()}: ${shipped}; the audit chain ends at ${replayed.auditUntil ?? '(empty)'}`;
+  const r = await replayPlan(dest, provider, manifest, steps, objects, key ? Buffer.from(key) : undefined);
+  const epochs = steps.length > 1 ? ` across ${steps.length - 1} later restore(s) (epochs ${steps.slice(1).map((s) => s.epoch).join(', ')})` : '';
+  const shipped = r.shipped ? `replayed ${r.writes} store writes from ${r.shipped} shipped change object(s)${epochs} up to ${new Date(r.until ?? at).toISOString()}` : 'no changes shipped after the backup';
+  return { note: `; point in time ${new Date(at).toISOString()}: ${shipped}; the audit chain ends at ${r.auditUntil ?? '(empty)'}`, plan: r.plan };
 }
 
 /** Writes a backup's etcd state (security store, leader state) into the restoring group's etcd; answers how many keys. */

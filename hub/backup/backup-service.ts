@@ -23,6 +23,7 @@ import { manifestKey, ManifestWriter, newBackupId, objectKey, parseManifest, sea
 import { checkAll, completeBackups, hubsOf, openAll, readManifest, writeRestore } from './restore.js';
 import { checkPeer, fetchPeerAudits, localAuditPart, type AuditPart, type GroupPartsDeps } from './group-parts.js';
 import { releaseSnapshot, takeSnapshot, type SnapshotObject, type SnapshotSources } from './snapshot.js';
+import { readEpoch } from './pitr/epoch.js';
 import type { ChangeShipper } from './pitr/shipper.js';
 
 export interface BackupDeps extends Omit<SnapshotSources, 'exclude'> {
@@ -120,7 +121,9 @@ export class BackupService {
       releaseSnapshot(objects);
     }
     if (writer && errors.size < this.destinations.length) {
-      const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region });
+      // The restore epoch of this data directory: a point-in-time restore from this backup follows its chain.
+      const epoch = readEpoch(this.deps.dataDir).id;
+      const manifest = writer.finish({ created_at, hub_id: this.deps.hubId, region: this.deps.region, ...(epoch ? { epoch } : {}) });
       const body = Buffer.from(JSON.stringify(manifest, null, 1));
       // The manifest last, and only where every object arrived: it is what makes the backup exist.
       await Promise.all(this.destinations.filter((d) => !errors.has(d)).map((d) => d.put(manifestKey(id), body).catch((err: Error) => void errors.set(d, err.message))));

@@ -56,6 +56,21 @@ export async function readEtcdState(client: Etcd3, prefix: string, region: strin
   return Buffer.from(JSON.stringify(state));
 }
 
+/**
+ * Applies one watched change under the region's security root to a state read by readEtcdState
+ * (point-in-time recovery of a group: pitr/etcd-changes.ts). Answers whether the state changed.
+ */
+export function applySecurityChange(state: EtcdState, kv: IKeyValue, deleted: boolean, atRest: AtRest): boolean {
+  const name = relative(kv, securityRoot(state.region));
+  if (!DURABLE_SECURITY_KINDS.some((k) => name.startsWith(`${k}/`))) return false;
+  if (deleted) delete state.security[name];
+  else state.security[name] = new ValueSealer(atRest).open(name, SECURITY_STORE_PURPOSE, kv.value);
+  state.revision = String(kv.mod_revision);
+  return true;
+}
+
+export const securityPrefix = securityRoot;
+
 /** The keys below `root` in a kv (the client's namespace may or may not be in it). */
 function relative(kv: IKeyValue, root: string): string {
   const key = kv.key.toString('utf8');

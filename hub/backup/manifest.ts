@@ -43,6 +43,8 @@ export interface Manifest {
   created_at: string;
   hub_id: string;
   region: string;
+  /** The restore epoch of the hub that wrote it (pitr/epoch.ts); absent: a hub never restored. */
+  epoch?: string;
   key: WrappedDek & { dek_id: string };
   objects: ManifestObject[];
   /** base64(nonce | GCM(sha256(body without auth)) | tag). */
@@ -145,7 +147,7 @@ export class ManifestWriter {
     return stored;
   }
 
-  finish(meta: { created_at: string; hub_id: string; region: string }): Manifest {
+  finish(meta: { created_at: string; hub_id: string; region: string; epoch?: string }): Manifest {
     const body: Omit<Manifest, 'auth'> = { format: FORMAT, id: this.id, ...meta, key: this.key, objects: this.objects };
     return { ...body, auth: seal(this.dek, aad(this.id, 'manifest'), Buffer.from(sha256(canonical(body)), 'hex')).toString('base64') };
   }

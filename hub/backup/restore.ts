@@ -13,6 +13,7 @@ import { BadRequestError } from '../../shared/errors/index.js';
 import { frame, readRecords, writeAtomically } from '../../shared/record-log/index.js';
 import type { Destination } from './destinations.js';
 import { BackupCorruptError, BackupNotFoundError, RestoreRefusedError } from './errors.js';
+import { writeEpoch, type RestorePlan } from './pitr/epoch.js';
 import { isBackupId, manifestKey, ManifestReader, objectKey, parseManifest, type Manifest, type StoredObject } from './manifest.js';
 
 export interface OpenedObject {
@@ -48,7 +49,7 @@ export async function readManifest(dest: Destination, id: string | undefined): P
  * Point in time: the newest complete backup taken at or before `at` (ms). Its id names the
  * second it was taken, its manifest the millisecond; the manifest decides.
  */
-export async function readManifestAt(dest: Destination, at: number): Promise<Manifest> {
+export async function readManifestAt(dest: Destination, at: number, epoch?: { hubId: string; epoch: string }): Promise<Manifest> {
   const ids = await completeBackups(dest);
   let best: Manifest | undefined;
   for (const id of [...ids].reverse()) {
@@ -57,6 +58,8 @@ export async function readManifestAt(dest: Destination, at: number): Promise<Man
     // Ids sort by second only (then a random suffix): the rest of that second is still a candidate.
     if (best && second < idTime(best.id)) break;
     const m = await readManifest(dest, id);
+    // Only the backups of one restore epoch of one hub (pitr/epoch.ts), when asked.
+    if (epoch && (m.hub_id !== epoch.hubId || (m.epoch ?? '') !== epoch.epoch)) continue;
     const created = Date.parse(m.created_at);
     if (created <= at && (!best || created > Date.parse(best.created_at))) best = m;
   }
@@ -158,6 +161,10 @@ export interface RestoreTarget {
    * Undefined: the backing-up hub.
    */
   hubId?: string;
+  /** What the restore replayed on the backup (pitr/epoch.ts); default: the backup alone. */
+  plan?: RestorePlan;
+  /** The time of the restore (ms; default now): the restored directory's shipped chain starts here. */
+  now?: number;
 }
 
 /** The hubs whose audit chains a backup holds: the one that took it, then the others of its group. */
@@ -213,6 +220,9 @@ export function writeRestore(objects: OpenedObject[], manifest: Manifest, target
       }
       files++;
     }
+    // A new restore epoch: the restored hub ships a chain of its own, which a later restore --at
+    // follows from this plan (the hub that took the backup; another hub of the group has none).
+    writeEpoch(stage, auditStage ?? join(stage, relativeAudit(dataDir, auditDir)), target.now ?? Date.now(), own ? (target.plan ?? { backup: manifest.id, steps: [] }) : undefined);
   } catch (err) {
     // Nothing half-restored stays behind: the target is untouched until the renames below.
     rmSync(stage, { recursive: true, force: true });

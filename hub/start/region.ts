@@ -32,7 +32,7 @@ import type { Foundations } from './foundations.js';
 import { tlsPolicyFrom } from '../../shared/security/index.js';
 import { groupKeyVersion, KeyRewrap, KeyRotationSchedule, rotationCheckMs } from '../keys/index.js';
 import { BackupService, readEtcdState, readRedisState } from '../backup/index.js';
-import { ChangeShipper } from '../backup/pitr/index.js';
+import { ChangeShipper, etcdChangesSingleton } from '../backup/pitr/index.js';
 import { createProvider } from '../../shared/crypto/index.js';
 import { exportConfig } from '../../shared/config/index.js';
 import { hubConfigSchema } from '../config/index.js';
@@ -287,6 +287,8 @@ function openBackups(base: Foundations, history: HistoryService | undefined, lea
     // Between backups: the change log and the audit records to every destination, by the leader (fenced).
     service.shipper = new ChangeShipper({ hubId: config.hub_id, region: config.region, dataDir: config.data_dir, auditDir: config.audit.dir ?? join(config.data_dir, 'audit'), changes: base.changes, destinations: service.destinations, provider, clock, logger: logger.child({ component: 'backup-ship' }) }, backup.ship_interval);
     leadership.runner.register(service.shipper.singleton());
+    // A group's tokens, users and revocations live in etcd: their changes go into the change log too.
+    if (etcd && config.etcd) leadership.runner.register(etcdChangesSingleton({ client: etcd, prefix: config.etcd.prefix, region: config.region, atRest, changes: base.changes }));
   }
   return service;
 }

@@ -97,7 +97,15 @@ export class ChangeLog {
   /** Appends one write (called by AtRest after the write succeeded). Never throws into the store's write. */
   record(file: string, purpose: string, data: Uint8Array, sealed: boolean): void {
     const path = this.storePath(file);
-    if (!path) return;
+    if (path) this.append(path, purpose, data, sealed);
+  }
+
+  /** Appends a state that is not a file of the data directory (a group's etcd state: etcd-changes.ts); `name` is its backup object. */
+  recordObject(name: string, purpose: string, data: Uint8Array): void {
+    this.append(name, purpose, data, false);
+  }
+
+  private append(path: string, purpose: string, data: Uint8Array, sealed: boolean): void {
     const entry: ChangeEntry = { seq: this.lastSeq + 1, t: this.deps.clock.now(), path, purpose, sealed, data: Buffer.from(data) };
     try {
       this.log.append(encodeEntry(entry));

@@ -11,20 +11,26 @@ import type { Destination } from '../destinations.js';
 import { BackupCorruptError, RestoreRefusedError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import type { OpenedObject } from '../restore.js';
+import { ETCD_STATE_OBJECT } from '../etcd-state.js';
+import type { ReplayStep } from './epoch.js';
+import { ETCD_CHANGES_PURPOSE } from './etcd-changes.js';
 import { getChanges, listChanges, type ShippedChanges } from './shipped.js';
 
 const SEGMENT = /(^|\/)audit-\d{8}-\d{4}\.jsonl$/;
 
 /** The shipped objects a restore to `at` from `manifest` needs, opened and checked, oldest first; [] when none was shipped after the backup. */
-export async function fetchReplay(dest: Destination, provider: KeyProvider, manifest: Manifest, at: number): Promise<ShippedChanges[]> {
-  const backupAt = Date.parse(manifest.created_at);
-  const after = (await listChanges(dest, manifest.hub_id)).filter((c) => c.to > backupAt);
+export async function fetchReplay(dest: Destination, provider: KeyProvider, manifest: Manifest, at: number, step?: Omit<ReplayStep, 'until'>): Promise<ShippedChanges[]> {
+  // A step of a plan (epoch.ts): that epoch's chain from `step.from` (its start, or the backup),
+  // only the objects the restore that recorded it used (`through`). Otherwise: the backup's own chain.
+  const epoch = step?.epoch ?? manifest.epoch ?? '';
+  const backupAt = step?.from ?? Date.parse(manifest.created_at);
+  const after = (await listChanges(dest, manifest.hub_id, epoch)).filter((c) => c.to > backupAt && (step?.through === undefined || c.to <= step.through));
   if (after.length === 0) return [];
   const iso = (ms: number): string => new Date(ms).toISOString();
   // Shipping started after the backup (a new destination, a chain restarted after a state loss): a
   // change made between the two was never shipped, so any time after the backup would be incomplete.
   if (after[0].from > backupAt && at > backupAt) {
-    throw new RestoreRefusedError(`${dest.name}: no shipped changes between backup ${manifest.id} (${manifest.created_at}) and ${iso(after[0].from)}, where the shipped changes start: a restore to ${iso(at)} cannot be complete; choose --at ${manifest.created_at} or earlier, or a later backup`);
+    throw new RestoreRefusedError(`${dest.name}: no shipped changes between ${step ? `the start of restore epoch ${epoch} (${iso(backupAt)})` : `backup ${manifest.id} (${manifest.created_at})`} and ${iso(after[0].from)}, where the shipped changes start: a restore to ${iso(at)} cannot be complete; choose --at ${manifest.created_at} or earlier, or a later backup`);
   }
   // The chain from the backup: each object starts where the one before ended. The first object
   // starting after T is taken too: an audit record stamped <= T may have been flushed just after a ship.
@@ -41,7 +47,7 @@ export async function fetchReplay(dest: Destination, provider: KeyProvider, mani
   const out: ShippedChanges[] = [];
   for (const c of chain) {
     try {
-      out.push(await getChanges(dest, provider, manifest.hub_id, c.from, c.to));
+      out.push(await getChanges(dest, provider, manifest.hub_id, c.from, c.to, epoch));
     } catch (err) {
       throw new BackupCorruptError(`${(err as Error).message}; the changes between ${iso(c.from)} and ${iso(c.to)} cannot be replayed: choose --at ${iso(c.from)} or earlier`);
     }
@@ -70,7 +76,9 @@ export function applyReplay(objects: OpenedObject[], manifest: Manifest, changes
   const entries = changes.flatMap((c) => c.entries).filter((e) => e.t >= backupAt && e.t <= at).sort((a, b) => a.seq - b.seq);
   for (const e of entries) {
     if (e.path.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new BackupCorruptError(`a shipped change names "${e.path}", not a path inside the data directory`);
-    put(e.sealed ? { name: `data/${e.path}`, kind: 'records', purpose: e.purpose, data: frame([e.data]) } : { name: `data/${e.path}`, kind: 'file', data: e.data });
+    // A group's etcd security state as of this change (etcd-changes.ts): the backup's etcd object.
+    if (e.purpose === ETCD_CHANGES_PURPOSE) put({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: e.data });
+    else put(e.sealed ? { name: `data/${e.path}`, kind: 'records', purpose: e.purpose, data: frame([e.data]) } : { name: `data/${e.path}`, kind: 'file', data: e.data });
     writes++;
   }
 

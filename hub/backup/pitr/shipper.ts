@@ -15,7 +15,8 @@ import { periodic, type LeaderContext, type Singleton } from '../../leader/index
 import type { Destination } from '../destinations.js';
 import { PITR_DIR, type ChangeLog } from './change-log.js';
 import { completeBackups } from '../restore.js';
-import { CHANGES_PREFIX, parseStamp, putChanges, type AuditChunk } from './shipped.js';
+import { readEpoch, type Epoch } from './epoch.js';
+import { CHANGES_PREFIX, parseStamp, putChanges, SHIPPED_KEY_RE, type AuditChunk } from './shipped.js';
 
 
 interface Cursor {
@@ -51,6 +52,10 @@ export class ChangeShipper {
   private readonly cursors = new Map<string, Cursor>();
   private readonly status = new Map<string, ShipStatus>();
   private readonly stateFile: string;
+  /** The restore epoch of the data directory: its chain's path, and where a restored directory's chain starts. */
+  private readonly epoch: Epoch;
+  /** No ship state yet: a restored directory's chain starts at its restore (epoch.ts), not at the first ship. */
+  private readonly fresh: boolean;
   /** Counted for the metrics: ships that failed, per destination. */
   readonly failedTotal = new Map<string, number>();
 
@@ -59,7 +64,9 @@ export class ChangeShipper {
     readonly intervalMs: number,
   ) {
     this.stateFile = join(deps.dataDir, PITR_DIR, 'ship-state.json');
-    if (existsSync(this.stateFile)) {
+    this.epoch = readEpoch(deps.dataDir);
+    this.fresh = !existsSync(this.stateFile);
+    if (!this.fresh) {
       const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Record<string, Cursor>;
       for (const [name, c] of Object.entries(saved)) this.cursors.set(name, c);
     }
@@ -84,8 +91,11 @@ export class ChangeShipper {
     await Promise.all(
       this.deps.destinations.map(async (dest) => {
         const st = this.status.get(dest.name)!;
-        const cursor = this.cursors.get(dest.name);
-        if (!cursor) {
+        let cursor = this.cursors.get(dest.name);
+        if (!cursor && this.fresh && this.epoch.start !== undefined && this.epoch.start < now) {
+          // A restored data directory: its chain starts at the restore, with every write since.
+          cursor = { to: this.epoch.start, seq: 0, audit: this.epoch.audit ?? null };
+        } else if (!cursor) {
           // A destination seen for the first time: its chain starts now (the backups hold what came before).
           this.cursors.set(dest.name, { to: now, seq: this.deps.changes.last, audit: audit.end() });
           st.last_ok = new Date(now).toISOString();
@@ -103,7 +113,8 @@ export class ChangeShipper {
           const { chunks, end } = audit.since(cursor.audit);
           if (entries.length || chunks.length) {
             ctx?.assertLeading();
-            await putChanges(dest, this.deps.provider, this.deps.region, { hub_id: this.deps.hubId, from: cursor.to, to: now, entries, audit: chunks });
+            const epoch = this.epoch.id ? { epoch: this.epoch.id, ...(this.epoch.plan ? { plan: this.epoch.plan } : {}) } : {};
+            await putChanges(dest, this.deps.provider, this.deps.region, { hub_id: this.deps.hubId, ...epoch, from: cursor.to, to: now, entries, audit: chunks });
             this.cursors.set(dest.name, { to: now, seq: entries.at(-1)?.seq ?? cursor.seq, audit: end });
           }
           Object.assign(st, { failures: 0, last_ok: new Date(now).toISOString(), error: undefined });
@@ -148,9 +159,10 @@ export class ChangeShipper {
         const oldest = parseStamp(`${ids[0].slice(0, 15)}000Z`)!;
         const byDir = new Map<string, string[]>();
         for (const key of await dest.list(CHANGES_PREFIX)) {
-          const m = /^(changes\/[^/]+\/\w+-(\w+))\//.exec(key);
-          const to = m ? parseStamp(m[2]) : undefined;
-          if (m && to !== undefined && to <= oldest) byDir.set(m[1], [...(byDir.get(m[1]) ?? []), key]);
+          const m = SHIPPED_KEY_RE.exec(key);
+          const to = m ? parseStamp(m[4]) : undefined;
+          const dir = key.slice(0, key.lastIndexOf(m?.[5] ?? '') - 1);
+          if (m && to !== undefined && to <= oldest) byDir.set(dir, [...(byDir.get(dir) ?? []), key]);
         }
         for (const [dir, keys] of byDir) {
           await dest.remove(keys.filter((k) => k === `${dir}/manifest.json`));
