@@ -69,8 +69,11 @@ export class HistoryService {
   }
 
   /** GDPR: `user` replaced by `pseudonym` in the runs this hub writes (see HistoryStore.pseudonymize). */
-  pseudonymize(user: string, pseudonym: string, word: string): Promise<{ rows: number; partitions: number; not_owned: string[] }> {
-    return this.store.pseudonymize(user, pseudonym, word, this.writerFence());
+  async pseudonymize(user: string, pseudonym: string, word: string): Promise<{ rows: number; partitions: number; not_owned: string[] }> {
+    const done = await this.store.pseudonymize(user, pseudonym, word, this.writerFence());
+    // The mirror's copies of the rewritten days (no longer read) are deleted now, not at the next pass.
+    if (done.partitions) await this.syncMirror();
+    return done;
   }
 
   /** Who writes a cluster's history outside the backfill: a standalone hub all of it, in a group the cluster's owner. */
