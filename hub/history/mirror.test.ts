@@ -63,6 +63,8 @@ describe('job history mirror', () => {
   it('answers every report and query exactly as the Parquet days do, and serves the closed days from its own file', async () => {
     expect(await mirrored.syncMirror(NOW)).toEqual({ loaded: 18, dropped: 0 });
     expect(mirror.days).toBe(18);
+    // A report that spills writes beside the mirror (left out of backups), not into the working directory.
+    expect((await engine.connection.runAndReadAll(`SELECT current_setting('temp_directory') AS t`)).getRowObjectsJS()).toEqual([{ t: path.join(dir, 'mirror', 'spill') }]);
     const cases: [HistoryFilter, RowClauses][] = [
       [{}, null],
       [{ since: D0 + DAY, until: D0 + 4 * DAY, state: 'COMPLETED' }, null],

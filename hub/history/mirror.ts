@@ -68,6 +68,9 @@ export class HistoryMirror {
   private async attach(): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const c = this.deps.engine.connection;
+    // With a database file attached, a large report spills to DuckDB's temp directory, by default
+    // `.tmp` in the process's working directory: here instead (private, and out of backups).
+    await c.run(`SET GLOBAL temp_directory = ${sqlString(path.join(path.dirname(this.file), 'spill'))}`);
     try {
       await this.attachOnce(c);
     } catch (err) {
