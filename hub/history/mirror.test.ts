@@ -154,6 +154,17 @@ describe('job history mirror', () => {
     expect(await report(mirrored, 'partition', { account: 'ops' })).toEqual(expected);
   });
 
+  it('a broken Parquet day fails the read with its own error and the mirror stays in service', async () => {
+    await mirrored.syncMirror(NOW);
+    const day = path.join(dir, 'jobs', 'cluster=prod-b', `day=${utc(D0 + DAY)}`);
+    const [file] = await readdir(day);
+    // A second file in the day (so it is read from Parquet), and not Parquet at all.
+    await writeFile(path.join(day, `part-0-${file.slice(5)}`), 'not parquet');
+    await expect(report(mirrored, 'account')).rejects.toThrow(/parquet|magic|file/i);
+    expect(mirror.days).toBe(18);
+    expect((await readdir(path.join(dir, 'mirror'))).filter((f) => f.includes('corrupt'))).toEqual([]);
+  });
+
   it('retention drops the day from the reports at once and from the mirror at the next sync', async () => {
     await mirrored.syncMirror(NOW);
     // Keep 39 days before NOW: the first day (D0) is older.

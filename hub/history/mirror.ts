@@ -139,8 +139,8 @@ export class HistoryMirror {
 
   /**
    * Runs a read that used plan(): while it runs, no part it may serve is deleted. If it fails
-   * with the mirror in it, the mirror is taken out of service (rebuilt at the next sync) and the
-   * read is run once more from Parquet alone, so a broken mirror costs time, never a wrong answer.
+   * with the mirror in it, it is run once more from Parquet alone; if that succeeds the mirror is
+   * taken out of service (rebuilt at the next sync): a broken mirror costs time, never a wrong answer.
    */
   async read<T>(fn: (useMirror: boolean) => Promise<T>): Promise<T> {
     const run = (async () => {
@@ -149,8 +149,11 @@ export class HistoryMirror {
         return await fn(true);
       } catch (err) {
         if (!this.usable || this.parts.size === 0) throw err;
+        // Parquet alone first: if that fails too (a broken Parquet day), the mirror was not the
+        // cause and is kept; the read's own error is the answer.
+        const answer = await fn(false);
         this.broken(err as Error);
-        return fn(false);
+        return answer;
       }
     })();
     this.readers.add(run);
