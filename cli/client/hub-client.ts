@@ -32,11 +32,19 @@ function pkcs11Key(uri: string, env: NodeJS.ProcessEnv = process.env): RequestOp
   return { privateKeyEngine: engine, privateKeyIdentifier: id };
 }
 
+/** How long a request may wait for the hub by default (a report or query says its own: --timeout). */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
 export class HubClient {
   private readonly base: URL;
   private readonly tlsOptions: RequestOptions;
+  private readonly timeoutMs: number;
 
-  constructor(private readonly conn: Connection) {
+  constructor(
+    private readonly conn: Connection,
+    opts: { timeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     try {
       this.base = new URL(conn.hub);
     } catch {
@@ -71,8 +79,9 @@ export class HubClient {
       headers['content-length'] = String(payload.length);
     }
     return new Promise((resolve, reject) => {
-      const req = request(url, { ...this.tlsOptions, method, headers, timeout: 60_000 }, resolve);
-      req.on('timeout', () => req.destroy(new HubRequestError(`the hub at ${this.base.origin} did not answer in time`)));
+      const req = request(url, { ...this.tlsOptions, method, headers, timeout: this.timeoutMs }, resolve);
+      const waited = this.timeoutMs % 1000 ? `${this.timeoutMs} ms` : `${this.timeoutMs / 1000} s`;
+      req.on('timeout', () => req.destroy(new HubRequestError(`the hub at ${this.base.origin} did not answer within ${waited} (a longer wait: --timeout, e.g. --timeout 10m)`)));
       req.on('error', (err: NodeJS.ErrnoException) => reject(err instanceof HubRequestError ? err : new HubRequestError(describeNetworkError(err, this.base.origin))));
       req.end(payload);
     });

@@ -2,7 +2,9 @@
 // /api/v1/reports/usage); the hub applies the caller's row filters.
 import type { Command } from 'commander';
 import { render, type Column } from '../output/render.js';
-import { clientFrom, formatFrom, withConnection, withOutput } from './connection-options.js';
+import { formatFrom, withConnection, withOutput } from './connection-options.js';
+import { HubClient, resolveConnection, type ConnectionFlags } from '../client/index.js';
+import { parseDuration } from '../../shared/model/time.js';
 import type { HistoryJobView } from '../../shared/history/index.js';
 
 
@@ -50,7 +52,15 @@ function filterOptions(cmd: Command): Command {
     .option('--qos <name>')
     .option('--state <state>', 'e.g. COMPLETED, FAILED, REQUEUED')
     .option('--since <when>', 'runs that ended at or after: an ISO-8601 time or a duration back from now, e.g. 30d')
-    .option('--until <when>', 'runs that ended before: an ISO-8601 time or a duration back from now');
+    .option('--until <when>', 'runs that ended before: an ISO-8601 time or a duration back from now')
+    .option('--timeout <duration>', 'how long to wait for the hub\'s answer (a year of history can take minutes on a busy hub)', '10m');
+}
+
+/** A client that waits `--timeout` for the answer (the default 60 s cut long reports). */
+function historyClient(opts: ConnectionFlags & { timeout?: string }): HubClient {
+  const timeoutMs = parseDuration(opts.timeout ?? '10m');
+  if (timeoutMs <= 0) throw new Error(`--timeout must be more than 0 (got "${opts.timeout}")`);
+  return new HubClient(resolveConnection(opts), { timeoutMs });
 }
 
 function queryOf(opts: Record<string, unknown>, keys: string[]): string {
@@ -70,7 +80,7 @@ export function registerHistoryCommands(program: Command): void {
         .option('--limit <n>', 'at most n runs (default 1000)'),
     ),
   ).action(async (opts) => {
-    const page = await clientFrom(opts).json<{ items: HistoryJobView[] }>('GET', `/api/v1/history/jobs${queryOf(opts, [...FILTERS, 'jobId', 'limit'])}`);
+    const page = await historyClient(opts).json<{ items: HistoryJobView[] }>('GET', `/api/v1/history/jobs${queryOf(opts, [...FILTERS, 'jobId', 'limit'])}`);
     const text = render(page.items, formatFrom(opts), HISTORY_COLUMNS);
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   });
@@ -85,7 +95,7 @@ export function registerHistoryCommands(program: Command): void {
       ),
     ),
   ).action(async (opts) => {
-    const answer = await clientFrom(opts).json<{ items: UsageRow[] }>('GET', `/api/v1/reports/usage${queryOf(opts, [...FILTERS, 'by'])}`);
+    const answer = await historyClient(opts).json<{ items: UsageRow[] }>('GET', `/api/v1/reports/usage${queryOf(opts, [...FILTERS, 'by'])}`);
     const text = render(answer.items, formatFrom(opts), USAGE_COLUMNS);
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   });

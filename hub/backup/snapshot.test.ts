@@ -55,6 +55,19 @@ describe('backup snapshot', () => {
     expect(openUnder(dir)).toEqual([]);
   });
 
+  it('leaves the job history mirror out (derived data, rebuilt by a restored hub) and keeps the Parquet', async () => {
+    const dir = dataDir('mirror');
+    mkdirSync(join(dir, 'history', 'mirror'), { recursive: true });
+    writeFileSync(join(dir, 'history', 'mirror', 'jobs.duckdb'), 'x');
+    writeFileSync(join(dir, 'history', 'mirror', 'jobs.duckdb.wal'), 'x');
+    const objects = await takeSnapshot({ dataDir: dir, exclude: [], atRest: AtRest.plaintext(), configText: () => 'hub_id: a\n' });
+    try {
+      expect(objects.map((o) => o.name).sort()).toEqual(['config/hub.yaml', 'data/history/part-1.parquet', 'data/tokens.json']);
+    } finally {
+      releaseSnapshot(objects);
+    }
+  });
+
   it('reads the files between two history writes, then fetches the network parts with the history free again', async () => {
     const dir = dataDir('lock');
     let locked = false;

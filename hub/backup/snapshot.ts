@@ -54,6 +54,8 @@ export interface SnapshotSources {
 const SKIP = /(\.tmp-\d+|\.tmp|\.partial|\.tampered-\d+)$/;
 // pitr/: the change log and its shipping state (a restored hub starts a shipped chain of its own).
 const SKIP_DIRS = new Set(['export-scratch', 'restored', 'pitr']);
+// history/mirror/: the job history's read copy (derived from its Parquet; a restored hub rebuilds it).
+const isHistoryMirror = (dir: string): boolean => dir.endsWith(`${sep}history${sep}mirror`);
 
 export async function takeSnapshot(src: SnapshotSources): Promise<SnapshotObject[]> {
   // Only the files are read between two history writes: the network parts (etcd, Redis, the other
@@ -112,7 +114,7 @@ export function walk(root: string, excluded: string[]): string[] {
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const p = join(dir, e.name);
       if (excluded.some((x) => p === x || p.startsWith(x + sep))) continue;
-      if (e.isDirectory() && !SKIP_DIRS.has(e.name)) visit(p);
+      if (e.isDirectory() && !SKIP_DIRS.has(e.name) && !isHistoryMirror(p)) visit(p);
       else if (e.isFile() && !SKIP.test(e.name)) out.push(p);
     }
   };

@@ -9,6 +9,7 @@ import { HistoryBackfill } from './backfill.js';
 import type { HistoryConfig } from './config.js';
 import { HistoryEngine } from './engine.js';
 import { HistoryStore, type HistoryFence, type UpsertResult } from './history-store.js';
+import { HistoryMirror } from './mirror.js';
 
 export interface HistoryServiceDeps {
   logger: Logger;
@@ -48,7 +49,9 @@ export class HistoryService {
       owns: (cluster) => deps.ingesting().has(cluster) && (deps.owner ? deps.owner(cluster) === deps.hubId : true),
     };
     const dir = path.join(dataDir, 'history');
-    const store = new HistoryStore({ engine, fence, ...(deps.mask ? { mask: deps.mask } : {}) }, { dir });
+    // Derived data, rebuilt from the Parquet days when missing: backups leave its folder out.
+    const mirror = await HistoryMirror.open({ engine, logger: deps.logger }, { file: path.join(dir, 'mirror', 'jobs.duckdb') });
+    const store = new HistoryStore({ engine, fence, mirror, ...(deps.mask ? { mask: deps.mask } : {}) }, { dir });
     const backfill = new HistoryBackfill(
       { store },
       { stateFile: path.join(dir, 'backfill.json'), marginMs: config.backfill_margin, initialLookbackMs: config.initial_lookback, maxWindowMs: config.max_window },
@@ -66,8 +69,11 @@ export class HistoryService {
   }
 
   /** GDPR: `user` replaced by `pseudonym` in the runs this hub writes (see HistoryStore.pseudonymize). */
-  pseudonymize(user: string, pseudonym: string, word: string): Promise<{ rows: number; partitions: number; not_owned: string[] }> {
-    return this.store.pseudonymize(user, pseudonym, word, this.writerFence());
+  async pseudonymize(user: string, pseudonym: string, word: string): Promise<{ rows: number; partitions: number; not_owned: string[] }> {
+    const done = await this.store.pseudonymize(user, pseudonym, word, this.writerFence());
+    // The mirror's copies of the rewritten days (no longer read) are deleted now, not at the next pass.
+    if (done.partitions) await this.syncMirror();
+    return done;
   }
 
   /** Who writes a cluster's history outside the backfill: a standalone hub all of it, in a group the cluster's owner. */
@@ -103,12 +109,29 @@ export class HistoryService {
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'job history retention failed');
     }
+    await this.syncMirror();
     return { rows };
+  }
+
+  /**
+   * The mirror brought up to the closed days written so far, after the backfill and retention
+   * (writes have settled then); a failure (a full disk) is logged, reads use Parquet meanwhile.
+   */
+  private async syncMirror(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const t0 = Date.now();
+      const done = await this.store.syncMirror(this.deps.now());
+      if (done.loaded || done.dropped) this.deps.logger.info({ ...done, ms: Date.now() - t0 }, 'job history mirror up to date');
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'job history mirror load failed; those days are read from Parquet, retrying at the next interval');
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.store.stopMirror();
     await this.running;
     this.engine.close();
   }

@@ -15,6 +15,7 @@ import type { HistoryEngine } from './engine.js';
 import { appendJobs, CONTENT_COLUMNS, createJobTable, JOB_SELECT, rowToJob, utcDay } from './job-table.js';
 import { HistoryNotOwnerError } from './errors.js';
 import { buildWhere, type HistoryFilter, type RowClauses } from './where.js';
+import type { DayFiles, HistoryMirror, MirrorPlan } from './mirror.js';
 
 const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 const DAY_MS = 86_400_000;
@@ -36,6 +37,12 @@ export interface RemovedDay {
   /** Epoch ms, on the same clock as written_at. */
   removed_at: number;
 }
+
+/** The first and last UTC day a range of end times touches ('' and 9999-12-31: unbounded). */
+const dayRange = (range: { since?: number; until?: number }): { first: string; last: string } => ({
+  first: range.since === undefined ? '' : utcDay(range.since),
+  last: range.until === undefined ? '9999-12-31' : utcDay(range.until - 1),
+});
 
 const EPOCH = `'1970-01-01 00:00:00+00'::TIMESTAMPTZ`;
 
@@ -62,12 +69,18 @@ export class HistoryStore {
       now?: () => number;
       /** A run as it may be stored (GDPR: the names of pseudonymised users replaced); default as given. */
       mask?: (job: HistoryJob) => HistoryJob;
+      /** The read-optimized copy of closed days (mirror.ts); none: every read is of Parquet. */
+      mirror?: HistoryMirror;
     },
     private readonly opts: { dir: string },
   ) {
     this.jobsDir = path.join(opts.dir, 'jobs');
     this.removedFile = path.join(opts.dir, 'removed.ndjson');
     this.now = deps.now ?? Date.now;
+  }
+
+  private get mirror(): HistoryMirror | undefined {
+    return this.deps.mirror;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -208,17 +221,22 @@ export class HistoryStore {
   }
 
   /**
-   * The FROM clause over the files of the days `range` touches (all by default), or undefined
-   * when the history has none. A read deduplicates by key too (newest file wins), since a crash
+   * The FROM clause over the days `range` touches (all by default), or undefined when the history
+   * has none: days the mirror holds as they are now from the mirror (see mirror.ts), the others
+   * from their Parquet files. A read deduplicates by key too (newest file wins), since a crash
    * between rename and removal leaves two files in a day; only such days pay for it. A window
    * over every row held all of them at once: at 10M runs it exceeded a 2 GB engine limit. A
    * run's day is that of its end, which is final once it ended, so a key lives in one day.
    */
-  async source(range: { since?: number; until?: number } = {}): Promise<string | undefined> {
-    const days = await this.dayFiles(range);
+  async source(range: { since?: number; until?: number } = {}, useMirror = true): Promise<string | undefined> {
+    const { first, last } = dayRange(range);
+    const listed = await this.dayFiles(first, last);
+    const plan: MirrorPlan = useMirror && this.mirror ? this.mirror.plan(listed, first, last) : { parquet: listed };
+    const days = plan.parquet.map((d) => d.files);
     const single = days.filter((d) => d.length === 1).flat();
     const several = days.filter((d) => d.length > 1).flat();
     const parts: string[] = [];
+    if (plan.mirror) parts.push(plan.mirror);
     if (single.length) parts.push(`SELECT * FROM ${readFiles(single)}`);
     if (several.length) {
       parts.push(`SELECT * FROM (SELECT * FROM ${readFiles(several)}
@@ -227,26 +245,42 @@ export class HistoryStore {
     return parts.length ? `(${parts.join(' UNION ALL BY NAME ')})` : undefined;
   }
 
+  /** Runs a read built on source(): through the mirror when there is one (see HistoryMirror.read). */
+  read<T>(fn: (useMirror: boolean) => Promise<T>): Promise<T> {
+    return this.mirror ? this.mirror.read(fn) : fn(false);
+  }
+
+  /** Brings the mirror up to the history as it is now (closed days only); none: nothing to do. */
+  async syncMirror(now: number): Promise<{ loaded: number; dropped: number }> {
+    if (!this.mirror) return { loaded: 0, dropped: 0 };
+    return this.mirror.sync(await this.dayFiles('', '9999-12-31'), utcDay(now));
+  }
+
+  /** No new mirror batch from now on (closing): a sync in progress ends after its batch. */
+  stopMirror(): void {
+    this.mirror?.stop();
+  }
+
   /**
-   * The Parquet files of each day partition whose UTC day may hold an end time in
-   * [since, until): listed here, so the engine opens only those (its glob opened every file to
-   * read its schema, whatever the WHERE clause said).
+   * The Parquet files of each day partition in [first, last] (UTC days of end time): listed
+   * here, so the engine opens only those (its glob opened every file to read its schema,
+   * whatever the WHERE clause said).
    */
-  private async dayFiles(range: { since?: number; until?: number }): Promise<string[][]> {
-    const first = range.since === undefined ? '' : utcDay(range.since);
-    const last = range.until === undefined ? '9999-12-31' : utcDay(range.until - 1);
-    const days: string[][] = [];
+  private async dayFiles(first: string, last: string): Promise<DayFiles[]> {
+    const days: DayFiles[] = [];
     for (const cdir of await readdir(this.jobsDir).catch(() => [] as string[])) {
       if (!cdir.startsWith('cluster=')) continue;
+      const cluster = cdir.slice('cluster='.length);
       const wanted = (await readdir(path.join(this.jobsDir, cdir)).catch(() => [] as string[])).filter((d) => {
         const day = d.slice('day='.length);
         return d.startsWith('day=') && day >= first && day <= last;
       });
       const listed = await Promise.all(wanted.map(async (d) => {
         const dir = path.join(this.jobsDir, cdir, d);
-        return (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
+        const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
+        return { cluster, day: d.slice('day='.length), files };
       }));
-      for (const files of listed) if (files.length) days.push(files);
+      for (const d of listed) if (d.files.length) days.push(d);
     }
     return days;
   }
@@ -279,15 +313,17 @@ export class HistoryStore {
 
   /** Runs that match the filter and the caller's row clauses, newest end first. */
   async jobs(filter: HistoryFilter, rows: RowClauses, limit = 1000): Promise<HistoryJob[]> {
-    const from = await this.source(filter);
-    if (!from) return [];
-    const where = buildWhere(filter, rows);
-    const result = await this.deps.engine.connection.runAndReadAll(
-      `SELECT ${JOB_SELECT} FROM ${from} WHERE ${where.sql} ORDER BY end_time DESC, cluster, job_id LIMIT $limit`,
-      { ...where.values, limit },
-      where.types,
-    );
-    return result.getRowObjectsJS().map((r) => rowToJob(r as Record<string, unknown>));
+    return this.read(async (useMirror) => {
+      const from = await this.source(filter, useMirror);
+      if (!from) return [];
+      const where = buildWhere(filter, rows);
+      const result = await this.deps.engine.connection.runAndReadAll(
+        `SELECT ${JOB_SELECT} FROM ${from} WHERE ${where.sql} ORDER BY end_time DESC, cluster, job_id LIMIT $limit`,
+        { ...where.values, limit },
+        where.types,
+      );
+      return result.getRowObjectsJS().map((r) => rowToJob(r as Record<string, unknown>));
+    });
   }
 
   /** Drops day partitions older than `days` (UTC days of end time) before `now`. */

@@ -30,12 +30,18 @@ export async function usageReport(
   rows: RowClauses,
 ): Promise<UsageRow[]> {
   const group = USAGE_GROUPS[by];
-  const from = await deps.store.source(filter);
-  if (!from) return [];
+  return deps.store.read(async (useMirror) => {
+    const from = await deps.store.source(filter, useMirror);
+    if (!from) return [];
+    return report(deps.engine, group, from, filter, rows);
+  });
+}
+
+async function report(engine: HistoryEngine, group: string, from: string, filter: HistoryFilter, rows: RowClauses): Promise<UsageRow[]> {
   const where = buildWhere(filter, rows);
   const run = `greatest(epoch(end_time) - epoch(start_time), 0)`;
   const wait = `epoch(start_time) - epoch(submit_time)`;
-  const result = await deps.engine.connection.runAndReadAll(
+  const result = await engine.connection.runAndReadAll(
     `SELECT ${group} AS key, count(*) AS jobs,
         coalesce(sum(cpus * ${run}) FILTER (WHERE start_time IS NOT NULL), 0) / 3600 AS cpu_hours,
         coalesce(sum(gpus * ${run}) FILTER (WHERE start_time IS NOT NULL), 0) / 3600 AS gpu_hours,

@@ -68,13 +68,13 @@ export function installHistory(dataset: Dataset, dataDir: string): void {
 export const BACKUP_KEY_ENV = 'SFLEET_BENCH_BACKUP_KEY';
 
 /** A standalone hub over `home`/data: the bench client is admin; the history kept 400 days (so no day of the dataset expires). */
-export function historyHub(ctx: BenchContext, home: string, backupDir?: string): LoginHub {
+export function historyHub(ctx: BenchContext, home: string, backupDir?: string, logLevel = 'warn'): LoginHub {
   const key = Buffer.alloc(32, 7).toString('base64');
   return new LoginHub(
     home,
     ctx.pki,
     {
-      log_level: 'warn',
+      log_level: logLevel,
       rbac: { bindings: [{ client: 'bench', role: 'admin' }] },
       history: { retention: 400 },
       ...(backupDir
