@@ -1,10 +1,12 @@
 // The hub's data directory on faultfs (scripts/faultfs: FUSE over a real directory, issue 11),
 // with an agent (scripted Slurm) streaming to it. Three faults, each with Slurm changes (a
 // drain, a burst of jobs) and a user acting through the hub during it:
-//  - EIO on every write of the fleet store (checkpoints, WALs) and tokens.json: the agent's
-//    deltas are not acked (it keeps them), a token create is a clear 503, each store is counted
-//    in sfleet_hub_durable_write_errors_total and named in /healthz, the hub never exits; once
-//    writes work the hub equals the source without a restart, and a restarted hub too;
+//  - EIO on every write of the fleet store (checkpoints, WALs) and tokens.json: the hub shows
+//    the agent's deltas at once (applied in memory) but does not ack them (the agent keeps them),
+//    a token create is a clear 503, each store is counted in sfleet_hub_durable_write_errors_total
+//    and named in /healthz, the hub never exits; a kill -9 during the fault loses nothing (the
+//    agent resends); once writes work the hub equals the source without a restart, and a
+//    restarted hub too;
 //  - EIO on fsync of the audit log only (no fallback directory): mutations are refused with 503
 //    SF_AUDIT_UNAVAILABLE and do not reach Slurm, reads and ingest go on; after recovery the
 //    mutation works and `sfleet audit verify` passes;
@@ -114,6 +116,9 @@ describe('the hub\'s data directory on faultfs', () => {
     }, 30_000, 200);
     expect(degraded.reasons.join('\n')).toMatch(/^store: EIO since .*i\/o error/im);
     expect(await writeErrors('store')).toBeGreaterThan(before);
+    // The hub shows the changes during the fault (held in memory, not acked).
+    await waitFor('the hub shows the changes during the fault', async () => (await equalsSource()) && (await eventIds()).includes('ev-eio'), 30_000, 200);
+    expect((await healthz()).reasons.join('\n')).toMatch(/^store: EIO/m);
 
     // A user acts: refused with a clear 503, nothing made.
     const during = await createToken('during');
@@ -124,6 +129,13 @@ describe('the hub\'s data directory on faultfs', () => {
     expect(hub.alive).toBe(true);
     expect((await hub.get('/healthz', { clientCert: true })).status).toBe(200);
     expect(data.log()).toMatch(/faultfs: write \/clusters\/\S+: EIO/);
+
+    // kill -9 during the fault: what the hub showed was not acked, so the agent still has it and
+    // resends it to the restarted hub, which shows it again (still not durable).
+    await hub.kill('SIGKILL');
+    await hub.start();
+    await waitFor('the restarted hub shows the changes, resent by the agent', async () => (await equalsSource()) && (await eventIds()).includes('ev-eio'), 60_000, 300);
+    expect((await healthz()).status).toBe('degraded');
 
     data.clear();
     await waitFor('healthz ok again without a restart', async () => (await healthz()).status === 'ok', 60_000, 300);
