@@ -116,6 +116,8 @@ describe('the hub\'s data directory full (ENOSPC)', () => {
     expect((await post('/api/v1/tokens', { name: 'after', roles: ['viewer'] })).status).toBe(201);
     expect(await sfleet(['audit', 'verify', '--dir', join(hub.dataDir, 'audit')], process.env)).toMatch(/^OK: /);
     expect(hub.log()).not.toMatch(/"level":60/);
+    // The token create's audit record was taken by the fallback dir during the fault and folded back.
+    expect(hub.auditRecords().find((r) => r.resource === 'token:during')).toMatchObject({ status: 503, fallback: { folded_at: expect.any(String) } });
 
     // Nothing acked is lost: a restarted hub, the agent away, has the jobs, nodes and the event.
     await waitFor('everything acked', async () => agent!.spool.lastSeq === agent!.spool.ackedSeq, 30_000, 200);
