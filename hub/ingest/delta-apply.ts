@@ -72,6 +72,8 @@ export class DeltaApplier {
   /** Held deltas are waiting for a write that works: the next drain tries again. */
   private retryDue = false;
   private retryTimer?: NodeJS.Timeout;
+  /** When writing held deltas last failed: a burst of resends does not retry the disk for each. */
+  private heldFailedAt = 0;
 
   constructor(
     private readonly deps: DeltaApplierDeps,
@@ -175,8 +177,9 @@ export class DeltaApplier {
       const fit = path.order(delta);
       if (fit === 'duplicate') {
         stats.duplicates++;
-        // A resend of a held delta: a chance to make the held ones durable before answering.
-        await this.commit([]);
+        // A resend of a held delta: a chance to make the held ones durable before answering
+        // (at most once per retry interval: a reconnect resends up to the agent's whole window).
+        if (Date.now() - this.heldFailedAt >= HELD_RETRY_MS) await this.commit([]);
         this.ackPosition();
         continue;
       }
@@ -255,6 +258,7 @@ export class DeltaApplier {
       } catch (err) {
         if (!this.held.room(cluster, deltas.length)) throw err;
         saved = false;
+        this.heldFailedAt = Date.now();
         if (held.length === 0) this.stream.log().warn({ err: (err as Error).message }, 'the data directory cannot be written: applying deltas in memory, acking them once a write works');
       }
       await new Promise<void>((resolve, reject) =>
