@@ -2,7 +2,7 @@
 // events.log, tokens.json, the audit log) on ext4 on a loop device turned read-only under the
 // running hub (errors=remount-ro + trigger_fs_error: EROFS), audit.fallback_dir on a tmpfs.
 // During the fault: an agent's changes and a controller event cannot be stored (not acked, so
-// the agent keeps them), a token create answers 503 SF_STORAGE_UNWRITABLE while its audit
+// the agent keeps them) but the hub shows them at once, a token create answers 503 SF_STORAGE_UNWRITABLE while its audit
 // record goes to the fallback directory, each store is counted in
 // sfleet_hub_durable_write_errors_total{store} and /healthz says degraded naming it; the hub
 // never exits. After the disk is repaired: /healthz ok without a restart, the fallback records
@@ -95,6 +95,10 @@ describe('the hub\'s durable files on a disk that turns read-only', () => {
     }, 20_000, 200);
     expect(degraded.reasons.join('\n')).toMatch(/^events: EROFS since .*read-only/m);
     expect(await metric('sfleet_hub_durable_write_errors_total', 'store="events"')).toBeGreaterThan(0);
+    await waitFor('the hub shows the changes and the event during the fault', async () => {
+      const states = await jobStates();
+      return states.size === 1 && states.has('COMPLETED') && (await eventIds()).includes('ev-during');
+    }, 20_000, 300);
 
     // A user acts: tokens.json cannot be written (a clear 503, nothing made), the audit record of the attempt goes to the fallback dir.
     const during = await createToken('during');

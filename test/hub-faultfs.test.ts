@@ -1,17 +1,25 @@
 // The hub's data directory on faultfs (scripts/faultfs: FUSE over a real directory, issue 11),
 // with an agent (scripted Slurm) streaming to it. Three faults, each with Slurm changes (a
 // drain, a burst of jobs) and a user acting through the hub during it:
-//  - EIO on every write of the fleet store (checkpoints, WALs) and tokens.json: the agent's
-//    deltas are not acked (it keeps them), a token create is a clear 503, each store is counted
-//    in sfleet_hub_durable_write_errors_total and named in /healthz, the hub never exits; once
-//    writes work the hub equals the source without a restart, and a restarted hub too;
+//  - EIO on every write of the fleet store (checkpoints, WALs) and tokens.json: the hub shows
+//    the agent's deltas at once (applied in memory) but does not ack them (the agent keeps them),
+//    a token create is a clear 503, each store is counted in sfleet_hub_durable_write_errors_total
+//    and named in /healthz, the hub never exits; a kill -9 during the fault loses nothing (the
+//    agent resends); once writes work the hub equals the source without a restart, and a
+//    restarted hub too;
 //  - EIO on fsync of the audit log only (no fallback directory): mutations are refused with 503
 //    SF_AUDIT_UNAVAILABLE and do not reach Slurm, reads and ingest go on; after recovery the
 //    mutation works and `sfleet audit verify` passes;
+//  - EIO on every write of the events log: the hub shows the changes and the event at once (held,
+//    not acked), a user's audited command works, /healthz names `events`; once writes work the
+//    event is in events.log and the audit chain verifies;
+//  - tokens.json deleted, then cut in half, under the running hub: within one flush interval
+//    (2 s) the loss is counted and the file is rewritten from memory; the tokens keep working
+//    throughout, Slurm changes reach the hub, a token create works;
 //  - a slow disk (every fsync delayed 500 ms): ingest goes on and nothing is lost; the time from
 //    a Slurm change to the hub showing it is printed against the same disk without the delay
 //    (a figure, not an assertion). Root only (mounts /dev/fuse).
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +122,9 @@ describe('the hub\'s data directory on faultfs', () => {
     }, 30_000, 200);
     expect(degraded.reasons.join('\n')).toMatch(/^store: EIO since .*i\/o error/im);
     expect(await writeErrors('store')).toBeGreaterThan(before);
+    // The hub shows the changes during the fault (held in memory, not acked).
+    await waitFor('the hub shows the changes during the fault', async () => (await equalsSource()) && (await eventIds()).includes('ev-eio'), 30_000, 200);
+    expect((await healthz()).reasons.join('\n')).toMatch(/^store: EIO/m);
 
     // A user acts: refused with a clear 503, nothing made.
     const during = await createToken('during');
@@ -124,6 +135,13 @@ describe('the hub\'s data directory on faultfs', () => {
     expect(hub.alive).toBe(true);
     expect((await hub.get('/healthz', { clientCert: true })).status).toBe(200);
     expect(data.log()).toMatch(/faultfs: write \/clusters\/\S+: EIO/);
+
+    // kill -9 during the fault: what the hub showed was not acked, so the agent still has it and
+    // resends it to the restarted hub, which shows it again (still not durable).
+    await hub.kill('SIGKILL');
+    await hub.start();
+    await waitFor('the restarted hub shows the changes, resent by the agent', async () => (await equalsSource()) && (await eventIds()).includes('ev-eio'), 60_000, 300);
+    expect((await healthz()).status).toBe('degraded');
 
     data.clear();
     await waitFor('healthz ok again without a restart', async () => (await healthz()).status === 'ok', 60_000, 300);
@@ -177,6 +195,68 @@ describe('the hub\'s data directory on faultfs', () => {
     }, 30_000, 200);
     expect(await sfleet(['audit', 'verify', '--dir', join(hub.dataDir, 'audit')], process.env)).toMatch(/^OK: /);
     expect(hub.alive).toBe(true);
+  });
+
+  it('EIO on every write of the events log: the hub shows the changes and the event during it, a command works; afterwards events.log has the event and the chain verifies', async () => {
+    await waitFor('the hub equal to the source', equalsSource, 30_000, 200);
+    const before = await writeErrors('events');
+    data.set([{ op: 'write', fail: 'EIO', path: '/events/*' }]);
+    slurmChanges('n1', 'eio-events', 'ev-events');
+    await waitFor('healthz names the events log', async () => {
+      const h = await healthz();
+      return h.status === 'degraded' && h.reasons.some((r) => r.startsWith('events: EIO'));
+    }, 30_000, 200);
+    expect(await writeErrors('events')).toBeGreaterThan(before);
+    await waitFor('the hub shows the changes and the event during the fault', async () => (await equalsSource()) && (await eventIds()).includes('ev-events'), 30_000, 200);
+    expect((await healthz()).reasons.join('\n')).toMatch(/^events: EIO/m);
+
+    // A user acts: an audited command goes through (the audit log is not failing) and reaches Slurm.
+    const target = source.model.job.find((j) => j.state === 'PENDING')!;
+    const cancel = await post(`/api/v1/jobs/${CLUSTER}/${target.id}/cancel`, {});
+    expect(cancel.status).toBeLessThan(300);
+    await waitFor('the cancel done in Slurm and shown at the hub', async () => {
+      const jobs = (await client().all('/api/v1/jobs', { cluster: CLUSTER })) as { id: number; state: string }[];
+      return jobs.find((j) => j.id === target.id)?.state === 'CANCELLED';
+    }, 30_000, 200);
+    expect(data.log()).toMatch(/faultfs: write \/events\/\S+: EIO/);
+    expect(hub.alive).toBe(true);
+
+    data.clear();
+    await waitFor('healthz ok again without a restart', async () => (await healthz()).status === 'ok', 60_000, 300);
+    await waitFor('the hub equal to the source after the fault', equalsSource, 30_000, 200);
+    expect(readFileSync(join(hub.dataDir, 'events', 'events.log')).includes(Buffer.from('ev-events'))).toBe(true);
+    expect(await sfleet(['audit', 'verify', '--dir', join(hub.dataDir, 'audit')], process.env)).toMatch(/^OK: /);
+  });
+
+  it('tokens.json deleted, then cut, under the running hub: tokens keep working, the file is rewritten from memory within the flush interval', async () => {
+    await waitFor('the hub equal to the source', equalsSource, 30_000, 200);
+    const made = await createToken('survivor');
+    expect(made.status).toBe(201);
+    const bearer = (JSON.parse(made.body) as { token: string }).token;
+    const asToken = () => httpsCall(`${hub.url}/api/v1/jobs?cluster=${CLUSTER}`, { headers: { authorization: `Bearer ${bearer}` }, ca: pki.ca, timeoutMs: 20_000 });
+    expect((await asToken()).status).toBe(200);
+    const file = join(hub.dataDir, 'tokens.json');
+    for (const [how, lose] of [['deleted', () => rmSync(file)], ['truncated', () => truncateSync(file, Math.floor(statSync(file).size / 2))]] as const) {
+      const before = await writeErrors('tokens');
+      lose();
+      slurmChanges('n2', `tokens-${how}`, `ev-tokens-${how}`);
+      // The token works while the file is lost (not taken as "no tokens").
+      expect((await asToken()).status).toBe(200);
+      await waitFor(`the ${how} file counted and rewritten`, async () => (await writeErrors('tokens')) === before + 1 && existsSync(file) && readFileSync(file, 'utf8').includes('"survivor"'), 10_000, 100);
+      expect(JSON.parse(readFileSync(file, 'utf8')).tokens.map((t: { name: string }) => t.name)).toContain('survivor');
+      expect((await asToken()).status).toBe(200);
+      await waitFor('the changes at the hub', async () => (await equalsSource()) && (await eventIds()).includes(`ev-tokens-${how}`), 30_000, 200);
+      // A user acts: an audited create works and is kept.
+      expect((await createToken(`after-${how}`)).status).toBe(201);
+    }
+    expect(hub.log()).toMatch(/tokens\.json was deleted while open|tokens: durable write failed/);
+    expect((await healthz()).status).toBe('ok');
+    expect(await sfleet(['audit', 'verify', '--dir', join(hub.dataDir, 'audit')], process.env)).toMatch(/^OK: /);
+    // A restarted hub still knows the token.
+    await hub.kill('SIGKILL');
+    await hub.start();
+    expect((await asToken()).status).toBe(200);
+    await waitFor('the agent back and the hub equal to the source', equalsSource, 60_000, 300);
   });
 
   it('a slow disk (every fsync delayed 500 ms): ingest goes on and nothing is lost', async () => {

@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { grpcClientCredentials, type TlsMaterial } from '../../shared/tls/credentials.js';
 import { isWireDelta, type DeltaSpool, type WireDelta } from '../spool/index.js';
 import type { CertificateRenewal } from './certificate-renewal.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface HubStreamOptions {
   cluster: string;
@@ -74,7 +75,7 @@ export class HubStream {
   /** The spool epoch sentSeq counts in: a compaction (spool full, spool writable again) starts a new one from seq 1. */
   private sentEpoch = 0;
   private welcomed = false;
-  private attempt = 0;
+  private readonly backoff: ReconnectBackoff;
   private endpointIndex = 0;
   private timer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
@@ -85,7 +86,6 @@ export class HubStream {
   private inFlight = { bytes: 0 };
   private helloTimer?: NodeJS.Timeout;
   private connectTimer?: NodeJS.Timeout;
-  private connectedSince?: number;
   /** The TLS files last read successfully: a broken replacement file does not stop the agent. */
   private lastGoodTls?: TlsMaterial;
   /** Counters a test or a metric endpoint can read. */
@@ -98,7 +98,15 @@ export class HubStream {
   constructor(
     private readonly opts: HubStreamOptions,
     private readonly deps: HubStreamDeps,
-  ) {}
+  ) {
+    this.backoff = new ReconnectBackoff({ initialMs: opts.initialBackoffMs, maxMs: opts.maxBackoffMs });
+  }
+
+  /** A failing stream, logged the first time and then once a minute (a flapping hub would flood the log). */
+  private logFailure(log: Logger, fields: Record<string, unknown>, msg: string): void {
+    const { log: now, suppressed } = this.backoff.shouldLog();
+    if (now) log.warn({ ...fields, ...(suppressed ? { failed_since_last_log: suppressed } : {}) }, msg);
+  }
 
   get connected(): boolean {
     return this.welcomed;
@@ -158,12 +166,12 @@ export class HubStream {
     call.on('error', (err: Error & { code?: number; details?: string }) => {
       if (call !== this.call) return;
       this.lastError = err.details || err.message;
-      log.warn({ code: err.code, err: this.lastError }, 'hub stream failed');
+      this.logFailure(log, { code: err.code, err: this.lastError }, 'hub stream failed');
       this.onDisconnect();
     });
     call.on('end', () => {
       if (call !== this.call) return;
-      log.warn('hub ended the stream');
+      this.logFailure(log, {}, 'hub ended the stream');
       this.onDisconnect();
     });
     call.write({
@@ -287,9 +295,9 @@ export class HubStream {
     clearTimeout(this.helloTimer);
     clearTimeout(this.connectTimer);
     this.welcomed = true;
-    this.attempt = 0;
+    // The backoff starts over only once this stream proves stable (ReconnectBackoff).
+    this.backoff.connected();
     this.stats.connects++;
-    this.connectedSince = Date.now();
     this.lastError = undefined;
     const interval = this.opts.heartbeatMs ?? (welcome.heartbeat_interval_ms || 5_000);
     this.hubTakesParts = welcome.snapshot_parts;
@@ -397,13 +405,8 @@ export class HubStream {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     // A stream that lived a while counts as a fresh start: retry the same hub at once first.
-    const longLived = this.connectedSince !== undefined && Date.now() - this.connectedSince > 30_000;
-    this.connectedSince = undefined;
-    if (!longLived) this.endpointIndex++;
-    const base = this.opts.initialBackoffMs ?? 250;
-    const max = this.opts.maxBackoffMs ?? 15_000;
-    const delay = longLived ? 0 : Math.min(max, base * 2 ** Math.min(this.attempt, 10)) * (0.5 + Math.random() / 2);
-    this.attempt++;
-    this.timer = setTimeout(() => this.connect(), delay);
+    const { delayMs, sameHub } = this.backoff.next();
+    if (!sameHub) this.endpointIndex++;
+    this.timer = setTimeout(() => this.connect(), delayMs);
   }
 }

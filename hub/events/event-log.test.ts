@@ -90,4 +90,40 @@ describe('EventLog under storage faults', () => {
     expect(reopened.list().map((e) => e.id)).toEqual(['e1', 'e2', 'e3']);
     reopened.close();
   });
+
+  it('events of a delta that cannot be written are shown at once, refused to the caller, and written once the disk works', async () => {
+    const { WriteFaults } = await import('../../shared/durability/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'events-unsaved-'));
+    const faults = new WriteFaults({ logger });
+    const log = new EventLog({ dataDir: dir }, { logger, clock: () => NOW, faults });
+    log.record('c1', [event('e1')]);
+    // The disk is full (the integration test fills a real tmpfs; here the log's writes fail).
+    const file = (log as unknown as { log: { append: (...b: Buffer[]) => void; rewrite: (r: Buffer[]) => void } }).log;
+    const { append, rewrite } = file;
+    const enospc = () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    file.append = enospc;
+    file.rewrite = enospc;
+    const heard: string[] = [];
+    log.subscribe((e) => heard.push(e.id));
+    expect(() => log.record('c1', [event('e2')], { epoch: 1, seq: 2 })).toThrow(/ENOSPC/);
+    expect(log.list().map((e) => e.id)).toEqual(['e1', 'e2']);
+    expect(heard).toEqual(['e2']);
+    expect(faults.degraded().map((f) => f.store)).toEqual(['events']);
+    // The delta's resend: its events are known, but still not durable.
+    expect(() => log.record('c1', [event('e2')], { epoch: 1, seq: 2 })).toThrow(/ENOSPC/);
+    log.maintain();
+    expect(faults.degraded().map((f) => f.store)).toEqual(['events']);
+    file.append = append;
+    file.rewrite = rewrite;
+    // The resend once the disk works: written (a rewrite from memory), no error, nothing twice.
+    expect(log.record('c1', [event('e2')], { epoch: 1, seq: 2 })).toEqual([]);
+    expect(faults.degraded()).toEqual([]);
+    expect(heard).toEqual(['e2']);
+    log.close();
+    const reopened = new EventLog({ dataDir: dir }, { logger });
+    expect(reopened.list().map((e) => e.id)).toEqual(['e1', 'e2']);
+    reopened.close();
+  });
 });

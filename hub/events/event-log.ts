@@ -98,6 +98,8 @@ export class EventLog {
   private lastLocal = 0;
   /** Per source, what the log has dropped (evicted past its capacity). */
   private readonly dropped = new Map<string, { at: number[]; receivedMs: number; clusters: Set<string> }>();
+  /** Events kept in memory that a failed write left out of events.log: the next write is a rewrite. */
+  private unsaved = false;
 
   constructor(
     opts: EventLogOptions,
@@ -152,34 +154,58 @@ export class EventLog {
       seen.add(view.id);
       fresh.push(view);
     }
-    if (fresh.length === 0) return [];
+    if (fresh.length === 0) {
+      // A resend of a delta whose events are held in memory: durable only once they are written.
+      if (this.unsaved) this.saveAll();
+      return [];
+    }
     const at = (): EventPosition => {
       if (delta) return { source: cluster, at: [delta.epoch, delta.seq] };
       this.lastLocal = Math.max(this.lastLocal + 1, (this.deps.clock ?? Date.now)());
       return { source: this.localSource, at: [this.lastLocal] };
     };
     const placed = fresh.map(at);
-    if (this.log) {
+    let failed: unknown;
+    if (this.log && !this.unsaved) {
       try {
         this.log.append(...fresh.map((v, i) => this.stored(v, placed[i])));
+        this.deps.faults?.ok(EVENTS_STORE);
+        this.fileRecords += fresh.length;
       } catch (err) {
-        // Not kept: the delta is not acked, the agent sends it again and these events with it.
-        this.deps.faults?.failed(EVENTS_STORE, err);
-        throw err;
+        failed = err;
       }
-      this.deps.faults?.ok(EVENTS_STORE);
-      this.fileRecords += fresh.length;
     }
+    // Kept and shown even when not written: the hub shows what happened during a disk fault. The
+    // caller does not ack the delta (the error below); a rewrite from memory saves them later.
     fresh.forEach((view, i) => {
       this.keep(view);
       this.place(view.id, placed[i]);
     });
+    for (const view of fresh) for (const listener of this.listeners) listener(view);
+    if (failed !== undefined) {
+      this.unsaved = true;
+      this.deps.faults?.failed(EVENTS_STORE, failed);
+      throw failed;
+    }
+    if (this.unsaved) this.saveAll();
     if (this.log && this.fileRecords >= 2 * this.capacity) {
       this.log.rewrite(this.contents());
       this.fileRecords = this.items.length;
     }
-    for (const view of fresh) for (const listener of this.listeners) listener(view);
     return fresh;
+  }
+
+  /** Events are kept in memory that events.log lacks: rewritten from memory, or the write's error. */
+  private saveAll(): void {
+    try {
+      this.log!.rewrite(this.contents());
+    } catch (err) {
+      this.deps.faults?.failed(EVENTS_STORE, err);
+      throw err;
+    }
+    this.unsaved = false;
+    this.fileRecords = this.items.length;
+    this.deps.faults?.ok(EVENTS_STORE);
   }
 
   list(q: EventQuery = {}): EventView[] {
@@ -224,9 +250,10 @@ export class EventLog {
       problem = new LostFileError(log.path, how);
       this.deps.faults?.failed(EVENTS_STORE, problem);
     }
-    if (!problem && !this.deps.faults?.degraded().some((f) => f.store === EVENTS_STORE)) return;
+    if (!problem && !this.unsaved && !this.deps.faults?.degraded().some((f) => f.store === EVENTS_STORE)) return;
     try {
       log.rewrite(this.contents());
+      this.unsaved = false;
       this.fileRecords = this.items.length;
       this.deps.faults?.ok(EVENTS_STORE);
       if (problem) this.deps.logger.warn({ why: problem.message, events: this.items.length }, 'events: rewrote events.log from memory');

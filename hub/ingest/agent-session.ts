@@ -196,7 +196,8 @@ export class AgentSession implements Writer {
 
   /** The role ClusterWriters gave this stream: told to the agent, writing started or stopped. */
   takeRole(role: 'active' | 'standby', reason: string): void {
-    const { epoch, seq } = this.deps.state.cluster(this.cluster);
+    // The durable position: deltas held in memory (not durable) are the agent's to resend.
+    const { epoch, seq } = this.deltas.position(this.cluster);
     const wire = role === 'active' ? AgentRole.AGENT_ROLE_ACTIVE : AgentRole.AGENT_ROLE_STANDBY;
     const first = !this.welcomed;
     this.welcomed = true;

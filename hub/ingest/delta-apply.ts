@@ -1,12 +1,15 @@
 // The deltas of one active agent stream, applied strictly in seq order: durable before the ack,
 // consecutive deltas grouped into one WAL write and fsync, a snapshot requested on a gap. The
 // stages it runs each delta through are the hub's data path (DeltaPath, hub/pipeline.ts).
+// While the data directory cannot be written, deltas are applied in memory and held, not acked
+// (held-deltas.ts): the hub shows the changes, and acks them once a write works.
 import type { Delta, HubMessage } from '../../generated/fleet/v1/agent.js';
 import type { FleetError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { endSpan, type Span, type SpanContext, type Tracing } from '../../shared/tracing/index.js';
 import type { DeltaFit } from '../fleet/index.js';
 import { ApplyFailedError, BadSnapshotPartError } from './errors.js';
+import { HeldDeltas } from './held-deltas.js';
 import { SnapshotParts } from './snapshot-parts.js';
 import type { IngestStats } from './stats.js';
 
@@ -50,7 +53,12 @@ export interface DeltaApplierDeps {
   stats: IngestStats;
   /** Deltas an agent traced (Delta.traceparent) get an apply span, child of the agent's poll. */
   tracing?: Tracing;
+  /** The hub's deltas applied in memory and not yet durable (one per hub: a reconnect finds them). */
+  held?: HeldDeltas;
 }
+
+/** How soon held deltas are written again when no delta comes to carry them. */
+const HELD_RETRY_MS = 1_000;
 
 export class DeltaApplier {
   /** Deltas received and not yet applied, in arrival order; drained once per event-loop turn. */
@@ -60,11 +68,24 @@ export class DeltaApplier {
   private awaitingSnapshot = false;
   /** A snapshot arriving in parts, held until its last part. */
   private readonly parts = new SnapshotParts();
+  private readonly held: HeldDeltas;
+  /** Held deltas are waiting for a write that works: the next drain tries again. */
+  private retryDue = false;
+  private retryTimer?: NodeJS.Timeout;
+  /** When writing held deltas last failed: a burst of resends does not retry the disk for each. */
+  private heldFailedAt = 0;
 
   constructor(
     private readonly deps: DeltaApplierDeps,
     private readonly stream: DeltaStream,
-  ) {}
+  ) {
+    this.held = deps.held ?? new HeldDeltas();
+  }
+
+  /** The position to name to the agent (acks, welcome): the durable one while deltas are held. */
+  position(cluster = this.stream.cluster()): { epoch: number; seq: number } {
+    return this.held.durableAt(cluster) ?? this.deps.path.position(cluster);
+  }
 
   /**
    * Deltas are applied strictly one after another, in batches: every delta that arrived while
@@ -72,23 +93,42 @@ export class DeltaApplier {
    */
   push(delta: Delta): void {
     this.queue.push(delta);
+    this.kick();
+  }
+
+  private kick(): void {
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => void this.drain());
     }
   }
 
+  /** Held deltas are written again in a while, if no delta carries them first. */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stream.closed()) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stream.closed() || this.held.of(this.stream.cluster()).length === 0) return;
+      this.retryDue = true;
+      this.kick();
+    }, HELD_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
   /** Drops the deltas not yet durable (the stream was demoted: they are the agent's to resend). */
   clear(): void {
     this.queue = [];
     this.parts.reset();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0 && !this.stream.closed() && !this.stream.refused()) {
+      while ((this.queue.length > 0 || this.retryDue) && !this.stream.closed() && !this.stream.refused()) {
         const batch = this.queue;
         this.queue = [];
+        this.retryDue = false;
         await this.applyBatch(batch);
       }
     } catch (err) {
@@ -137,6 +177,9 @@ export class DeltaApplier {
       const fit = path.order(delta);
       if (fit === 'duplicate') {
         stats.duplicates++;
+        // A resend of a held delta: a chance to make the held ones durable before answering
+        // (at most once per retry interval: a reconnect resends up to the agent's whole window).
+        if (Date.now() - this.heldFailedAt >= HELD_RETRY_MS) await this.commit([]);
         this.ackPosition();
         continue;
       }
@@ -162,7 +205,7 @@ export class DeltaApplier {
 
   /** Acks what the hub holds for the cluster (the answer to a delta it already has). */
   private ackPosition(): void {
-    const { epoch, seq } = this.deps.path.position(this.stream.cluster());
+    const { epoch, seq } = this.position();
     this.stream.write({ body: { $case: 'ack', value: { epoch, seq } } });
   }
 
@@ -196,19 +239,33 @@ export class DeltaApplier {
    * Durable first (events, then the deltas in one WAL write and fsync), then apply and ack each.
    * The fsync runs off the event loop; what is durable is applied even if the stream closed
    * meanwhile (the state must hold what the WAL holds), and only acked on a live stream.
+   * Held deltas (applied while no write worked) are written first, in the same WAL write. If the
+   * write fails, the deltas are applied in memory and held, not acked; past the hold's limit the
+   * error ends the stream (the agent resends from its spool).
    */
   private async commit(deltas: Delta[]): Promise<void> {
-    if (deltas.length === 0 || this.stream.closed()) return;
+    const cluster = this.stream.cluster();
+    const held = [...this.held.of(cluster)];
+    if ((deltas.length === 0 && held.length === 0) || this.stream.closed()) return;
     const { path, stats } = this.deps;
     const traced = this.applySpans(deltas);
     const spans = [...traced.values()];
+    let saved = true;
     try {
-      await path.durable(this.stream.cluster(), deltas);
-      stats.batches++;
+      try {
+        await path.durable(cluster, [...held, ...deltas]);
+        stats.batches++;
+      } catch (err) {
+        if (!this.held.room(cluster, deltas.length)) throw err;
+        saved = false;
+        this.heldFailedAt = Date.now();
+        if (held.length === 0) this.stream.log().warn({ err: (err as Error).message }, 'the data directory cannot be written: applying deltas in memory, acking them once a write works');
+      }
       await new Promise<void>((resolve, reject) =>
         path.runSoon(() => {
           try {
-            this.applyDurable(deltas, traced);
+            if (saved) this.savedHeld(cluster, held);
+            this.applyDurable(deltas, traced, saved);
             resolve();
           } catch (err) {
             reject(err as Error);
@@ -220,6 +277,16 @@ export class DeltaApplier {
       throw err;
     }
     for (const span of spans) endSpan(span);
+    if (!saved) this.scheduleRetry();
+  }
+
+  /** The held deltas written with this commit are durable: acked (cumulatively, by the last). */
+  private savedHeld(cluster: string, written: readonly Delta[]): void {
+    if (written.length === 0) return;
+    this.held.saved(cluster, written);
+    const last = written[written.length - 1];
+    this.stream.log().info({ deltas: written.length, seq: last.seq }, 'held deltas are durable now: acked');
+    this.stream.write({ body: { $case: 'ack', value: { epoch: last.epoch, seq: last.seq } } });
   }
 
   /** One span per traced delta: durable write, apply and ack (the WAL write is shared by the batch). */
@@ -234,8 +301,8 @@ export class DeltaApplier {
     return spans;
   }
 
-  /** Applies and acks deltas that are in the WAL, in order. */
-  private applyDurable(deltas: Delta[], traced: ReadonlyMap<Delta, Span>): void {
+  /** Applies deltas in order: acked when they are in the WAL (`saved`), else held. */
+  private applyDurable(deltas: Delta[], traced: ReadonlyMap<Delta, Span>, saved: boolean): void {
     const { path, stats } = this.deps;
     const log = this.stream.log();
     for (const delta of deltas) {
@@ -244,10 +311,15 @@ export class DeltaApplier {
         this.ackPosition();
         continue;
       }
+      const before = path.position(delta.cluster);
       const span = traced.get(delta);
       path.apply(delta, span?.isRecording() ? span.spanContext() : undefined);
       path.publish(delta);
       stats.deltasApplied++;
+      if (!saved) {
+        this.held.hold(delta.cluster, delta, before);
+        continue;
+      }
       path.checkpoint(delta.cluster);
       this.stream.write({ body: { $case: 'ack', value: { epoch: delta.epoch, seq: delta.seq } } });
       if (log.isLevelEnabled('debug')) log.debug({ seq: delta.seq, upserts: delta.upserts.length, removals: delta.removals.length }, 'delta applied');

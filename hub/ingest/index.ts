@@ -2,6 +2,7 @@ export { IngestRegistry, type IngestDeps, type IngestPath } from './ingest-regis
 export { AgentCertificates, type AgentCertificatesDeps } from './certificate-renewal.js';
 export { ClusterWriters, type AttachableOwnership, type Writer, type WriterRole } from './writers.js';
 export type { DeltaPath } from './delta-apply.js';
+export { HeldDeltas, HELD_DELTAS_LIMIT } from './held-deltas.js';
 export type { DeltaFit } from '../fleet/index.js';
 export type { IngestStats } from './stats.js';
 export * from './errors.js';

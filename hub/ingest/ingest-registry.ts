@@ -14,6 +14,7 @@ import { AgentSession } from './agent-session.js';
 import { AgentReports } from './agent-reports.js';
 import type { AgentCertificates } from './certificate-renewal.js';
 import type { DeltaPath } from './delta-apply.js';
+import { HeldDeltas } from './held-deltas.js';
 import { newIngestStats, type IngestStats } from './stats.js';
 import { ClusterWriters, type AttachableOwnership } from './writers.js';
 
@@ -45,6 +46,8 @@ export interface IngestDeps {
   clock?: Clock;
   /** Apply spans for the deltas agents traced. */
   tracing?: Tracing;
+  /** Deltas per cluster applied in memory while the data directory cannot be written (default HELD_DELTAS_LIMIT). */
+  heldLimit?: number;
 }
 
 export class IngestRegistry {
@@ -56,10 +59,13 @@ export class IngestRegistry {
   readonly service: typeof AgentServiceService;
   /** Bytes read per gRPC connection (the listener tracks them): an agent sending is heard. */
   readonly connections = new ConnectionActivity();
+  /** Deltas applied in memory while the data directory could not be written, not yet acked. */
+  readonly held: HeldDeltas;
 
   constructor(private readonly deps: IngestDeps) {
     const { path } = deps;
     this.reports = new AgentReports(deps.clock ?? systemClock);
+    this.held = new HeldDeltas(deps.heldLimit);
     this.service = { ...AgentServiceService, connect: { ...AgentServiceService.connect, requestDeserialize: (bytes: Buffer) => path.decode(bytes) } };
     this.writers = new ClusterWriters<AgentSession>({ logger: deps.logger, state: deps.state, ownership: deps.ownership });
   }
@@ -78,7 +84,7 @@ export class IngestRegistry {
     const { deps } = this;
     new AgentSession(call, {
       writers: this.writers,
-      applier: { path: deps.path, stats: this.stats, ...(deps.tracing ? { tracing: deps.tracing } : {}) },
+      applier: { path: deps.path, stats: this.stats, held: this.held, ...(deps.tracing ? { tracing: deps.tracing } : {}) },
       state: deps.state,
       commands: deps.commands,
       certificates: deps.certificates,

@@ -245,9 +245,9 @@ describe('refusals as agents read them on the wire', () => {
     expect(await first(c.refusals)).toEqual(EXPECTED.snapshotTooManyParts);
   });
 
-  it('a delta the hub cannot make durable', async () => {
+  it('a delta the hub can neither make durable nor hold in memory (its hold is full)', async () => {
     const store = { appendBatchDurable: async () => Promise.reject(new Error('disk full')), maybeCheckpoint: () => undefined };
-    const { endpoint } = await serve({ store });
+    const { endpoint } = await serve({ store, heldLimit: 0 });
     const a = agent(endpoint, await issue('agent', 'head1', 'wire-a'), { send: [delta({})] });
     expect(await first(a.refusals)).toEqual(EXPECTED.applyFailed);
   });

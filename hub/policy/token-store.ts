@@ -1,12 +1,14 @@
 // Bearer tokens for the API: "sft_<id>_<secret>". Only a SHA-256 of the secret is stored
 // (data_dir/tokens.json, mode 0600, sealed when encryption is on); the token itself is shown
-// once, at creation.
+// once, at creation. The file is read again when it changes (`sfleet token create --data-dir`
+// beside a running hub); deleted or cut under the hub (unreadable), it is not taken as "no
+// tokens": the tokens in memory keep working and maintain() writes the file again from them.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadRequestError } from '../../shared/errors/index.js';
 import { AtRest, KeyUnavailableError } from '../../shared/crypto/index.js';
-import { durableWrite, type WriteFaults } from '../../shared/durability/index.js';
+import { durableWrite, LostFileError, type WriteFaults } from '../../shared/durability/index.js';
 
 export interface StoredToken {
   id: string;
@@ -103,6 +105,10 @@ export class TokenStore {
   private tokens: StoredToken[] = [];
   private loadedMtime = -1;
   private checkedAt = 0;
+  /** The file was loaded or written: its loss is a fault, not an empty token list. */
+  private known = false;
+  /** How the file was found lost (deleted, or cut: unreadable) since the last rewrite. */
+  private lost?: 'deleted' | 'truncated';
   readonly path: string;
 
   constructor(
@@ -120,24 +126,34 @@ export class TokenStore {
     if (!force && now - this.checkedAt < 1000) return;
     this.checkedAt = now;
     if (!existsSync(this.path)) {
+      if (this.known) {
+        this.lost = 'deleted';
+        return;
+      }
       this.tokens = [];
       this.loadedMtime = -1;
       return;
     }
     const mtime = statSync(this.path).mtimeMs;
     if (mtime === this.loadedMtime) return;
-    let text: string;
+    let parsed: { tokens?: StoredToken[] };
     try {
-      text = this.atRest.readFile(this.path, TOKENS_PURPOSE)?.toString('utf8') ?? '{}';
+      parsed = JSON.parse(this.atRest.readFile(this.path, TOKENS_PURPOSE)?.toString('utf8') ?? '{}') as { tokens?: StoredToken[] };
     } catch (err) {
       // Vault: a data key written by another process is loaded in the background; keep the
       // tokens known until the next check.
       if (!force && err instanceof KeyUnavailableError) return;
+      // Cut under the hub (or half written by hand): the tokens known stay, maintain() rewrites it.
+      if (this.known && !(err instanceof KeyUnavailableError)) {
+        this.lost = 'truncated';
+        return;
+      }
       throw err;
     }
-    const parsed = JSON.parse(text) as { tokens?: StoredToken[] };
     this.tokens = parsed.tokens ?? [];
     this.loadedMtime = mtime;
+    this.known = true;
+    this.lost = undefined;
   }
 
   create(name: string, ttlMs?: number, own: TokenGrant = {}): { token: string; record: StoredToken } {
@@ -193,6 +209,8 @@ export class TokenStore {
     // The file now holds what is in memory: the next check need not read back our own write
     // (re-parsing the whole file on every create made each one cost more than the last). A stat
     // that fails here only costs that re-read.
+    this.known = true;
+    this.lost = undefined;
     try {
       this.loadedMtime = statSync(this.path).mtimeMs;
     } catch {
@@ -200,11 +218,20 @@ export class TokenStore {
     }
   }
 
-  /** Once per flush interval: after a failed write, the file is written again to learn whether the disk works. */
+  /**
+   * Once per flush interval: a file deleted or cut under the hub is written again from memory
+   * (counted as a fault); after a failed write, the file is written again to learn whether the disk works.
+   */
   maintain(): void {
-    if (!this.faults?.degraded().some((f) => f.store === TOKENS_STORE)) return;
     try {
       this.refresh(true);
+    } catch {
+      // unreadable before it was ever read: as at start, the operator's to fix
+      return;
+    }
+    if (this.lost) this.faults?.failed(TOKENS_STORE, new LostFileError(this.path, this.lost));
+    else if (!this.faults?.degraded().some((f) => f.store === TOKENS_STORE)) return;
+    try {
       this.save();
     } catch {
       // still failing: counted by save()
