@@ -13,6 +13,12 @@ export interface Sample {
   heap_mib?: number;
   fds: number;
   handles?: number;
+  // Reported, not bounded: where RSS is (memory-breakdown.ts) and V8's memory outside its heap.
+  anon_mib?: number;
+  file_mib?: number;
+  threads?: number;
+  external_mib?: number;
+  array_buffers_mib?: number;
 }
 
 export interface Bounds {
