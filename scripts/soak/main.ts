@@ -23,7 +23,7 @@ import { memory, openFds } from '../bench/lib/proc.js';
 import { Fleet, type Agent, type Hub } from '../chaos/fleet.js';
 import { log } from '../chaos/progress.js';
 import { freePort, HaServices, sleep } from '../../test/harness/index.js';
-import { memoryBreakdown } from './memory-breakdown.js';
+import { breakdownAt, memoryBreakdown } from './memory-breakdown.js';
 import { DEFAULT_BOUNDS, judge, table, type Check, type Sample } from './verdict.js';
 
 interface Options {
@@ -212,7 +212,7 @@ async function main(): Promise<number> {
   }
   const broken = checks.filter((c) => !c.ok);
   const ok = !failure && broken.length === 0 && checks.length > 0;
-  const report = { ok, minutes: o.minutes, warmup_minutes: o.warmupMinutes, restart_every_s: o.restartEveryS, bounds: DEFAULT_BOUNDS, ...(failure ? { error: failure } : {}), checks, restarts, jobs, series };
+  const report = { ok, minutes: o.minutes, warmup_minutes: o.warmupMinutes, restart_every_s: o.restartEveryS, bounds: DEFAULT_BOUNDS, ...(failure ? { error: failure } : {}), checks, breakdown: breakdownAt(series, [0, 5, 15, 25, 45]), restarts, jobs, series };
   const text = `${JSON.stringify(report, null, 2)}\n`;
   if (o.report) writeFileSync(o.report, text);
   if (checks.length) process.stderr.write(`\n${table(checks)}\n\n`);

@@ -24,3 +24,18 @@ export function memoryBreakdown(pid: number): MemoryBreakdown | undefined {
     return undefined;
   }
 }
+
+/**
+ * Per process, the sample nearest each of `minutes` that the run reached, and its last sample:
+ * the report's short view of where memory went over time (the full series is in the report too).
+ */
+export function breakdownAt<S extends { t: number }>(series: Record<string, S[]>, minutes: number[]): Record<string, S[]> {
+  const out: Record<string, S[]> = {};
+  for (const [name, samples] of Object.entries(series)) {
+    if (samples.length === 0) continue;
+    const last = samples.at(-1)!;
+    const picked = minutes.filter((m) => m * 60 < last.t).map((m) => samples.reduce((best, s) => (Math.abs(s.t - m * 60) < Math.abs(best.t - m * 60) ? s : best)));
+    out[name] = [...new Set([...picked, last])];
+  }
+  return out;
+}
