@@ -73,7 +73,7 @@ function sampleOf(t: number, pid: number, metrics: string | undefined, prefix: s
     const bytes = sum(name);
     return bytes === undefined ? undefined : Math.round(bytes / 1024 / 102.4) / 10;
   };
-  const optional = { heap_mib: mibOf('nodejs_heap_size_used_bytes'), handles: sum('nodejs_active_handles'), ...memoryBreakdown(pid), external_mib: mibOf('nodejs_external_memory_bytes'), array_buffers_mib: mibOf('nodejs_array_buffers_bytes') };
+  const optional = { heap_mib: mibOf('nodejs_heap_size_used_bytes'), heap_total_mib: mibOf('nodejs_heap_size_total_bytes'), handles: sum('nodejs_active_handles'), ...memoryBreakdown(pid), external_mib: mibOf('nodejs_external_memory_bytes'), array_buffers_mib: mibOf('nodejs_array_buffers_bytes') };
   const defined = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
   return { t, rss_mib: Math.round(memory(pid).rssMiB * 10) / 10, fds: openFds(pid), ...defined };
 }
@@ -197,7 +197,7 @@ async function main(): Promise<number> {
           nextRestart = Date.now() + o.restartEveryS * 1000;
         });
       }
-      if (t % 60 < o.sampleEveryS) log(`t=${t}s ${judged.map((j) => { const s = series[j.name].at(-1)!; return `${j.name} rss ${s.rss_mib} (anon ${s.anon_mib ?? '?'}, ext ${s.external_mib ?? '?'}) MiB fds ${s.fds}`; }).join(', ')}, ${jobs.at(-1)!.jobs} jobs`);
+      if (t % 60 < o.sampleEveryS) log(`t=${t}s ${judged.map((j) => { const s = series[j.name].at(-1)!; return `${j.name} rss ${s.rss_mib} (anon ${s.anon_mib ?? '?'}, heap ${s.heap_mib ?? '?'} of ${s.heap_total_mib ?? '?'}, ext ${s.external_mib ?? '?'}) MiB fds ${s.fds}`; }).join(', ')}, ${jobs.at(-1)!.jobs} jobs`);
       await sleep(Math.max(0, Math.min(o.sampleEveryS * 1000, endAt - Date.now())));
     }
     await restarting;

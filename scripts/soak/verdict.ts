@@ -13,7 +13,9 @@ export interface Sample {
   heap_mib?: number;
   fds: number;
   handles?: number;
-  // Reported, not bounded: where RSS is (memory-breakdown.ts) and V8's memory outside its heap.
+  // Reported, not bounded: the heap V8 holds (in use or free), where RSS is (memory-breakdown.ts)
+  // and V8's memory outside its heap.
+  heap_total_mib?: number;
   anon_mib?: number;
   file_mib?: number;
   threads?: number;
