@@ -57,7 +57,7 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger; reloa
   const listening = new Listening({ hub_id: config.hub_id, region: config.region, version: VERSION });
   // What garbage may pile up before a full collection: most of a loaded hub's growth (limits/heap-growth.ts).
   applyHeapGrowth(config.limits.heap_growth);
-  // Free old pages kept: the leader's RSS growth in the soak (limits/heap-growth.ts).
+  // Opt-in: less free heap kept, at a CPU cost not measured yet (limits/heap-growth.ts).
   applyHeapFootprint(config.limits.heap_optimize_for_size);
 
   const base = await stack.stage('foundations', () => openFoundations(config, logger, stack));

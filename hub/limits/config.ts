@@ -56,8 +56,8 @@ export const limitsConfigSchema = z
       .describe("How far the hub's JavaScript heap may grow past what is live before a full garbage collection, in percent (V8's --heap-growing-percent; like Go's GOGC). 0 (the default) leaves it to V8, which lets the heap grow to several times what is live under fast allocation; 100 bounds a burst of garbage (e.g. many slow watchers) at about 11 % more ingest CPU."),
     heap_optimize_for_size: z
       .boolean()
-      .default(true)
-      .describe("V8's --optimize-for-size for the hub: after a full collection the old generation may grow to at most 1.3 times what is live, and pages a fifth empty are compacted. Without it the leader's heap kept 20-30 MiB of free pages it had once used (the soak's RSS +20 %, heap flat). false: V8's speed-first sizing, for a hub whose CPU matters more than its memory."),
+      .default(false)
+      .describe("V8's --optimize-for-size for the hub (set in-process): the old generation grows to at most 1.3 times what is live and pages a fifth free are compacted. In the soak the leader then held about 15-20 MiB less free heap; its extra CPU is not measured yet, so it is off by default."),
   })
   .strict()
   .prefault({});
