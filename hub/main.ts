@@ -18,7 +18,7 @@ import type { HubConfig } from './config/index.js';
 import type { EventLog } from './events/index.js';
 import type { FleetState } from './fleet/index.js';
 import { Listening } from './health/index.js';
-import { applyHeapGrowth } from './limits/index.js';
+import { applyHeapFootprint, applyHeapGrowth } from './limits/index.js';
 import type { AgentCertificates, IngestRegistry } from './ingest/index.js';
 import type { Leadership } from './leader/index.js';
 import type { DedupeStore, Replication, SharedKvStore } from './replication/index.js';
@@ -57,6 +57,8 @@ export async function startHub(config: HubConfig, opts: { logger?: Logger; reloa
   const listening = new Listening({ hub_id: config.hub_id, region: config.region, version: VERSION });
   // What garbage may pile up before a full collection: most of a loaded hub's growth (limits/heap-growth.ts).
   applyHeapGrowth(config.limits.heap_growth);
+  // Opt-in: less free heap kept, at a CPU cost not measured yet (limits/heap-growth.ts).
+  applyHeapFootprint(config.limits.heap_optimize_for_size);
 
   const base = await stack.stage('foundations', () => openFoundations(config, logger, stack));
   const fleet = await stack.stage('fleet', () => openFleet(base, stack));

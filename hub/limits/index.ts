@@ -4,5 +4,5 @@ export { httpConfigSchema, limitsConfigSchema, type HttpConfig, type LimitsConfi
 export { addressList, ConnectionLimiter, matches, type ConnectionLimitOptions } from './connection-limits.js';
 export { listenGrpc, type GrpcListener } from './grpc-listener.js';
 export { ByteBudget, InFlightBudgetError } from './byte-budget.js';
-export { applyHeapGrowth } from './heap-growth.js';
+export { applyHeapFootprint, applyHeapGrowth } from './heap-growth.js';
 export { ConnectionActivity } from './connection-activity.js';

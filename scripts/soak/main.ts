@@ -3,7 +3,9 @@
 // the extra hub (hub-3) and the standby agent (head2) restarted in turn every --restart-every
 // seconds, by SIGTERM or SIGKILL. Every --sample-every seconds it records, per process, RSS
 // (/proc/PID/status), JS heap in use and active handles (the process's own /metrics), open file
-// descriptors (/proc/PID/fd) and the cluster's job count.
+// descriptors (/proc/PID/fd) and the cluster's job count; and, reported but not judged, where
+// the RSS is: anonymous and file-backed (/proc/PID/smaps_rollup), threads, and V8's external and
+// ArrayBuffer memory (its /metrics).
 // The processes that run the whole soak (hub-1, the leader; hub-2; head1, the active agent) are
 // judged (verdict.ts): after the warm-up (5 minutes, or the run less one minute when it is
 // shorter than 6) their RSS and heap must end within 10% and their descriptors within +/-5 of
@@ -21,6 +23,7 @@ import { memory, openFds } from '../bench/lib/proc.js';
 import { Fleet, type Agent, type Hub } from '../chaos/fleet.js';
 import { log } from '../chaos/progress.js';
 import { freePort, HaServices, sleep } from '../../test/harness/index.js';
+import { breakdownAt, memoryBreakdown } from './memory-breakdown.js';
 import { DEFAULT_BOUNDS, judge, table, type Check, type Sample } from './verdict.js';
 
 interface Options {
@@ -66,8 +69,13 @@ function sampleOf(t: number, pid: number, metrics: string | undefined, prefix: s
     const lines = metrics.split('\n').filter((l) => l.startsWith(`${prefix}${name} `) || l.startsWith(`${prefix}${name}{`));
     return lines.length ? lines.reduce((n, l) => n + Number(l.split(' ').pop()), 0) : undefined;
   };
-  const heap = sum('nodejs_heap_size_used_bytes');
-  return { t, rss_mib: Math.round(memory(pid).rssMiB * 10) / 10, ...(heap === undefined ? {} : { heap_mib: Math.round(heap / 1024 / 102.4) / 10 }), fds: openFds(pid), ...(metrics ? { handles: sum('nodejs_active_handles') } : {}) };
+  const mibOf = (name: string): number | undefined => {
+    const bytes = sum(name);
+    return bytes === undefined ? undefined : Math.round(bytes / 1024 / 102.4) / 10;
+  };
+  const optional = { heap_mib: mibOf('nodejs_heap_size_used_bytes'), heap_total_mib: mibOf('nodejs_heap_size_total_bytes'), handles: sum('nodejs_active_handles'), ...memoryBreakdown(pid), external_mib: mibOf('nodejs_external_memory_bytes'), array_buffers_mib: mibOf('nodejs_array_buffers_bytes') };
+  const defined = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+  return { t, rss_mib: Math.round(memory(pid).rssMiB * 10) / 10, fds: openFds(pid), ...defined };
 }
 
 async function agentMetrics(port: number): Promise<string | undefined> {
@@ -189,7 +197,7 @@ async function main(): Promise<number> {
           nextRestart = Date.now() + o.restartEveryS * 1000;
         });
       }
-      if (t % 60 < o.sampleEveryS) log(`t=${t}s ${judged.map((j) => `${j.name} rss ${series[j.name].at(-1)!.rss_mib} MiB fds ${series[j.name].at(-1)!.fds}`).join(', ')}, ${jobs.at(-1)!.jobs} jobs`);
+      if (t % 60 < o.sampleEveryS) log(`t=${t}s ${judged.map((j) => { const s = series[j.name].at(-1)!; return `${j.name} rss ${s.rss_mib} (anon ${s.anon_mib ?? '?'}, heap ${s.heap_mib ?? '?'} of ${s.heap_total_mib ?? '?'}, ext ${s.external_mib ?? '?'}) MiB fds ${s.fds}`; }).join(', ')}, ${jobs.at(-1)!.jobs} jobs`);
       await sleep(Math.max(0, Math.min(o.sampleEveryS * 1000, endAt - Date.now())));
     }
     await restarting;
@@ -204,7 +212,7 @@ async function main(): Promise<number> {
   }
   const broken = checks.filter((c) => !c.ok);
   const ok = !failure && broken.length === 0 && checks.length > 0;
-  const report = { ok, minutes: o.minutes, warmup_minutes: o.warmupMinutes, restart_every_s: o.restartEveryS, bounds: DEFAULT_BOUNDS, ...(failure ? { error: failure } : {}), checks, restarts, jobs, series };
+  const report = { ok, minutes: o.minutes, warmup_minutes: o.warmupMinutes, restart_every_s: o.restartEveryS, bounds: DEFAULT_BOUNDS, ...(failure ? { error: failure } : {}), checks, breakdown: breakdownAt(series, [0, 5, 15, 25, 45]), restarts, jobs, series };
   const text = `${JSON.stringify(report, null, 2)}\n`;
   if (o.report) writeFileSync(o.report, text);
   if (checks.length) process.stderr.write(`\n${table(checks)}\n\n`);

@@ -13,6 +13,14 @@ export interface Sample {
   heap_mib?: number;
   fds: number;
   handles?: number;
+  // Reported, not bounded: the heap V8 holds (in use or free), where RSS is (memory-breakdown.ts)
+  // and V8's memory outside its heap.
+  heap_total_mib?: number;
+  anon_mib?: number;
+  file_mib?: number;
+  threads?: number;
+  external_mib?: number;
+  array_buffers_mib?: number;
 }
 
 export interface Bounds {

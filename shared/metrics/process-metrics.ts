@@ -12,6 +12,17 @@ export function registerProcessMetrics(registry: Registry, prefix: string): void
     const name = (metric as unknown as { name: string }).name;
     if (!(name.endsWith('_total') && metric instanceof Gauge)) registry.registerMetric(metric as unknown as Gauge);
   }
+  // prom-client serves `external` (memory V8 tracks outside its heap) but not the ArrayBuffer
+  // part of it: Buffers and streams' chunks. The soak reads both to tell native memory a JS
+  // object holds from memory a native library (DuckDB, glibc's allocator) holds.
+  new Gauge({
+    name: `${prefix}nodejs_array_buffers_bytes`,
+    help: 'Memory of ArrayBuffers and Buffers, in bytes (process.memoryUsage().arrayBuffers)',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage().arrayBuffers);
+    },
+  });
 }
 
 /** `<name>{version,node_version} 1`: joins any series to the release that made it. */
