@@ -27,7 +27,7 @@ function delta(seq: number, snapshot = false): Delta {
 }
 
 /** A real store in a temp dir whose durable writes fail while `broken` is set (ENOSPC). */
-function setup(limit?: number) {
+function setup(limit?: number, held = new HeldDeltas(limit)) {
   const dir = mkdtempSync(join(tmpdir(), 'held-'));
   const state = new FleetState();
   const store = new FleetStore({ dataDir: dir }, { logger: silentLogger() });
@@ -39,7 +39,6 @@ function setup(limit?: number) {
   };
   const acks: number[] = [];
   const ended: FleetError[] = [];
-  const held = new HeldDeltas(limit);
   const applier = new DeltaApplier(
     { path: new HubPipeline({ state, store: failing }), stats: newIngestStats(), held },
     {
@@ -130,6 +129,25 @@ describe('deltas while the data directory cannot be written', () => {
     await until('the stream ended', () => ended.length > 0);
     expect(ended[0].code).toBe('SF_INGEST_APPLY_FAILED');
     expect(held.of(CLUSTER).map((d) => d.seq)).toEqual([2, 3]);
+    expect(state.cluster(CLUSTER).objects.job.has(4)).toBe(false);
+  });
+
+  it('in a hub group, once the oldest held delta is older than the age limit, the stream ends so the agent can move to a hub that writes', async () => {
+    const clock = { now: 0 };
+    const { state, disk, ended, held, applier } = setup(undefined, new HeldDeltas(undefined, 10_000, () => clock.now));
+    applier.push(delta(1, true));
+    await until('the snapshot applied', () => state.cluster(CLUSTER).seq === 1);
+    disk.broken = true;
+    applier.push(delta(2));
+    await until('delta 2 held', () => held.of(CLUSTER).length === 1);
+    clock.now = 9_000;
+    applier.push(delta(3));
+    await until('delta 3 held', () => held.of(CLUSTER).length === 2);
+    expect(ended).toEqual([]);
+    clock.now = 10_001;
+    applier.push(delta(4));
+    await until('the stream ended', () => ended.length > 0);
+    expect(ended[0].code).toBe('SF_INGEST_APPLY_FAILED');
     expect(state.cluster(CLUSTER).objects.job.has(4)).toBe(false);
   });
 });

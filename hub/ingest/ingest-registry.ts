@@ -14,7 +14,7 @@ import { AgentSession } from './agent-session.js';
 import { AgentReports } from './agent-reports.js';
 import type { AgentCertificates } from './certificate-renewal.js';
 import type { DeltaPath } from './delta-apply.js';
-import { HeldDeltas } from './held-deltas.js';
+import { HeldDeltas, HELD_MAX_AGE_IN_GROUP_MS } from './held-deltas.js';
 import { newIngestStats, type IngestStats } from './stats.js';
 import { ClusterWriters, type AttachableOwnership } from './writers.js';
 
@@ -65,7 +65,8 @@ export class IngestRegistry {
   constructor(private readonly deps: IngestDeps) {
     const { path } = deps;
     this.reports = new AgentReports(deps.clock ?? systemClock);
-    this.held = new HeldDeltas(deps.heldLimit);
+    // In a group another hub can take the agent: the hold is bounded in time (held-deltas.ts).
+    this.held = new HeldDeltas(deps.heldLimit, deps.ownership ? HELD_MAX_AGE_IN_GROUP_MS : Number.POSITIVE_INFINITY);
     this.service = { ...AgentServiceService, connect: { ...AgentServiceService.connect, requestDeserialize: (bytes: Buffer) => path.decode(bytes) } };
     this.writers = new ClusterWriters<AgentSession>({ logger: deps.logger, state: deps.state, ownership: deps.ownership });
   }
