@@ -1,8 +1,10 @@
 // Redis must not evict: an evicted replication stream entry is a delta another hub never sees,
 // an evicted session a user signed out at random, and nothing says so. At every connect the hub
-// asks CONFIG GET maxmemory-policy; anything but `noeviction` is an error in the log, a metric
-// (sfleet_redis_eviction_policy_ok 0) and /healthz degraded. A Redis that refuses CONFIG (a
-// managed service that renames it) cannot be checked: said once as a warning, not degraded.
+// reads `maxmemory_policy` from INFO memory; anything but `noeviction` is an error in the log, a
+// metric (sfleet_redis_eviction_policy_ok 0) and /healthz degraded. INFO, not CONFIG GET: the
+// hubs' ACL user must not be granted `config|get`, which also answers `masterauth` (the
+// replication password of an admin user) in clear. A Redis that refuses INFO cannot be checked:
+// said once as a warning, not degraded.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging/index.js';
 
@@ -13,11 +15,11 @@ export class EvictionPolicyCheck {
 
   constructor(private readonly log: Logger) {}
 
-  async check(redis: Pick<Redis, 'config'>): Promise<void> {
+  async check(redis: Pick<Redis, 'info'>): Promise<void> {
     try {
-      const answer = (await redis.config('GET', 'maxmemory-policy')) as unknown as string[];
-      const policy = answer[1];
-      if (policy === undefined) throw new Error('CONFIG GET maxmemory-policy answered nothing');
+      const answer = await redis.info('memory');
+      const policy = /^maxmemory_policy:(\S+)/m.exec(answer)?.[1];
+      if (policy === undefined) throw new Error('INFO memory has no maxmemory_policy');
       this.policy = policy;
       this.uncheckable = undefined;
       if (policy !== 'noeviction') {
@@ -27,7 +29,7 @@ export class EvictionPolicyCheck {
         );
       }
     } catch (err) {
-      if (this.uncheckable === undefined) this.log.warn({ err: (err as Error).message }, 'could not read Redis maxmemory-policy (CONFIG refused?); eviction is not checked');
+      if (this.uncheckable === undefined) this.log.warn({ err: (err as Error).message }, 'could not read Redis maxmemory_policy (INFO refused?); eviction is not checked');
       this.uncheckable = (err as Error).message;
     }
   }

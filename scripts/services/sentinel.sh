@@ -59,15 +59,17 @@ IFS=, read -r -a SPORTS <<<"$SENTINEL_PORTS"
 NODES=(redis1 redis2 sentinel1 sentinel2 sentinel3)
 
 # redis-cli with the TLS options of TLS mode; `data` logs in to a data node as sfleet-admin in ACL mode.
+# The password goes to this one redis-cli only (not exported: the daemons started later must not
+# inherit it in their environment).
 cli() {
-  local args=()
+  local args=() auth=""
   [ -n "$TLS_CA" ] && args+=(--tls --cacert "$TLS_CA" --cert "$TLS_CERT" --key "$TLS_KEY")
   if [ "$1" = data ] && [ -n "$ACL_USER" ]; then
     args+=(--user sfleet-admin --no-auth-warning)
-    export REDISCLI_AUTH; REDISCLI_AUTH=$(cat "$D/admin.pass")
+    auth=$(cat "$D/admin.pass")
   fi
   shift
-  redis-cli "${args[@]}" "$@"
+  if [ -n "$auth" ]; then REDISCLI_AUTH=$auth redis-cli "${args[@]}" "$@"; else redis-cli "${args[@]}" "$@"; fi
 }
 
 # The listener and TLS lines of a node's or Sentinel's config.
@@ -159,7 +161,7 @@ start() {
         if [ -n "$ACL_USER" ]; then
           echo "user default off"
           echo "user sfleet-admin on >$(cat "$D/admin.pass") ~* &* +@all"
-          echo "user $ACL_USER on >$SFLEET_SENTINEL_PASSWORD resetkeys ~$ACL_KEYS resetchannels &$ACL_KEYS -@all +@read +@write +@stream +@hash +@set +@string +@list +@sortedset +@keyspace +@scripting +@pubsub +@transaction +@connection +info +role +config|get -flushall -flushdb -keys"
+          echo "user $ACL_USER on >$SFLEET_SENTINEL_PASSWORD resetkeys ~$ACL_KEYS resetchannels &$ACL_KEYS -@all +@read +@write +@stream +@hash +@set +@string +@list +@sortedset +@keyspace +@scripting +@pubsub +@transaction +@connection +info +role -flushall -flushdb -keys"
           # Either node may be the replica after a failover.
           echo "masteruser sfleet-admin"
           echo "masterauth $(cat "$D/admin.pass")"

@@ -146,7 +146,7 @@ export class SecureServices {
       'maxmemory-policy noeviction',
       'user default off',
       // The hub's commands, its ready check (INFO, ROLE with Sentinels) and the eviction check (CONFIG GET).
-      `user ${this.redisUser} on >${this.redisPassword} resetkeys ~${pattern} resetchannels &${pattern} -@all +@read +@write +@stream +@hash +@set +@string +@list +@sortedset +@keyspace +@scripting +@pubsub +@transaction +@connection +info +role +config|get -flushall -flushdb -keys`,
+      `user ${this.redisUser} on >${this.redisPassword} resetkeys ~${pattern} resetchannels &${pattern} -@all +@read +@write +@stream +@hash +@set +@string +@list +@sortedset +@keyspace +@scripting +@pubsub +@transaction +@connection +info +role -flushall -flushdb -keys`,
     ].join('\n');
     const file = path.join(this.dir, 'redis.conf');
     writeFileSync(file, `${conf}\n`, { mode: 0o600 });
