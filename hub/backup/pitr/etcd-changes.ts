@@ -41,6 +41,8 @@ export function etcdChangesSingleton(deps: EtcdChangesDeps): Singleton {
         .prefix(securityPrefix(deps.region))
         .startRevision(String(Number(state.revision) + 1))
         .create();
+      // Removed when the run ends: a watch that keeps failing restarts every second in one term.
+      let stop: (() => void) | undefined;
       try {
         await new Promise<void>((resolve, reject) => {
           const change = (deleted: boolean) => (kv: Parameters<typeof applySecurityChange>[1]) => {
@@ -54,10 +56,12 @@ export function etcdChangesSingleton(deps: EtcdChangesDeps): Singleton {
           watcher.on('delete', change(true));
           // A compacted start revision or a lost stream: a new base at the restart.
           watcher.on('error', (err) => reject(err));
-          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+          stop = () => resolve();
+          ctx.signal.addEventListener('abort', stop, { once: true });
           if (ctx.signal.aborted) resolve();
         });
       } finally {
+        if (stop) ctx.signal.removeEventListener('abort', stop);
         await watcher.cancel().catch(() => undefined);
       }
     },

@@ -11,7 +11,7 @@ import type { Destination } from '../destinations.js';
 import { BackupCorruptError, RestoreRefusedError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import type { OpenedObject } from '../restore.js';
-import { ETCD_STATE_OBJECT } from '../etcd-state.js';
+import { ETCD_STATE_OBJECT, parseEtcdState } from '../etcd-state.js';
 import type { ReplayStep } from './epoch.js';
 import { ETCD_CHANGES_PURPOSE } from './etcd-changes.js';
 import { getChanges, listChanges, type ShippedChanges } from './shipped.js';
@@ -77,7 +77,10 @@ export function applyReplay(objects: OpenedObject[], manifest: Manifest, changes
   for (const e of entries) {
     if (e.path.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new BackupCorruptError(`a shipped change names "${e.path}", not a path inside the data directory`);
     // A group's etcd security state as of this change (etcd-changes.ts): the backup's etcd object.
-    if (e.purpose === ETCD_CHANGES_PURPOSE) put({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: e.data });
+    // Only its security part: the leader's own singleton state in a recorded entry is as of the
+    // start of that leader's term (the watch covers the security prefix only), which may be older
+    // than the backup's; the backup's copy is kept (leader state restores at backup granularity).
+    if (e.purpose === ETCD_CHANGES_PURPOSE) put({ name: ETCD_STATE_OBJECT, kind: 'etcd', data: withSingletonOf(byName.get(ETCD_STATE_OBJECT)?.data, e.data) });
     else put(e.sealed ? { name: `data/${e.path}`, kind: 'records', purpose: e.purpose, data: frame([e.data]) } : { name: `data/${e.path}`, kind: 'file', data: e.data });
     writes++;
   }
@@ -123,4 +126,12 @@ function cutAudit(objects: OpenedObject[], byName: Map<string, OpenedObject>, pr
   if (existing) Object.assign(existing, head);
   else objects.push(head);
   return keep.timestamp;
+}
+
+/** The recorded etcd state with the singleton part of `base` (the backup's object), when there is one. */
+function withSingletonOf(base: Buffer | undefined, recorded: Buffer): Buffer {
+  if (!base) return recorded;
+  const state = parseEtcdState(recorded, 'a shipped etcd state');
+  state.singleton = parseEtcdState(base, 'the backup\'s etcd state').singleton;
+  return Buffer.from(JSON.stringify(state));
 }
