@@ -131,7 +131,8 @@ export class HistoryService {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    this.store.stopMirror();
+    // A sync another path started (an erasure) may still hold a transaction: the engine closes after it.
+    await this.store.stopMirror();
     await this.running;
     this.engine.close();
   }

@@ -256,9 +256,10 @@ export class HistoryStore {
     return this.mirror.sync(await this.dayFiles('', '9999-12-31'), utcDay(now));
   }
 
-  /** No new mirror batch from now on (closing): a sync in progress ends after its batch. */
-  stopMirror(): void {
+  /** No new mirror batch from now on (closing); resolves once a sync in progress ended its batch. */
+  async stopMirror(): Promise<void> {
     this.mirror?.stop();
+    await this.mirror?.settled();
   }
 
   /**

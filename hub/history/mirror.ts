@@ -139,14 +139,21 @@ export class HistoryMirror {
 
   /**
    * Runs a read that used plan(): while it runs, no part it may serve is deleted. If it fails
-   * with the mirror in it, it is run once more from Parquet alone; if that succeeds the mirror is
-   * taken out of service (rebuilt at the next sync): a broken mirror costs time, never a wrong answer.
+   * with the mirror in it, it is run once more with a fresh plan (a day file replaced under the
+   * first one by a backfill is not the mirror's fault), then from Parquet alone; if only that
+   * succeeds the mirror is taken out of service (rebuilt at the next sync): a broken mirror costs
+   * time, never a wrong answer.
    */
   async read<T>(fn: (useMirror: boolean) => Promise<T>): Promise<T> {
     const run = (async () => {
       if (!this.usable) return fn(false);
       try {
         return await fn(true);
+      } catch {
+        // fall through to the second try
+      }
+      try {
+        return await fn(this.usable);
       } catch (err) {
         if (!this.usable || this.parts.size === 0) throw err;
         // Parquet alone first: if that fails too (a broken Parquet day), the mirror was not the
