@@ -10,6 +10,7 @@ import type { Manifest } from '../manifest.js';
 import { readManifest, readManifestAt, type OpenedObject } from '../restore.js';
 import type { ReplayStep, RestorePlan } from './epoch.js';
 import { applyReplay, fetchReplay } from './replay.js';
+import { takeNewestGroupEtcdState } from './group-etcd.js';
 import { getChanges, listChanges, listEpochs, parseStamp } from './shipped.js';
 
 /** Where an epoch's chain starts: its id names it (e<stamp>_<random>). */
@@ -62,6 +63,8 @@ export async function replayPlan(
     auditUntil = r.auditUntil ?? auditUntil;
     done.push({ ...step, through: step.through ?? changes.at(-1)?.to ?? step.from });
   }
+  // A group: the security store as another leader recorded it after the backup, if newer.
+  if (steps.length) await takeNewestGroupEtcdState(dest, provider, objects, manifest.hub_id, Date.parse(manifest.created_at), steps.at(-1)!.until);
   const last = fetched.at(-1)?.at(-1);
   return { writes, shipped: fetched.reduce((n, c) => n + c.length, 0), ...(last ? { until: Math.min(steps.at(-1)!.until, last.to) } : {}), ...(auditUntil ? { auditUntil } : {}), plan: { backup: manifest.id, steps: done } };
 }
