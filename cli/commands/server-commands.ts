@@ -25,6 +25,9 @@ export function registerServerCommands(program: Command): void {
           overrides: overrides(opts, { region: 'region', dataDir: 'data_dir', listenHttp: 'listen.http', listenGrpc: 'listen.grpc', tlsCa: 'tls.ca', tlsCert: 'tls.cert', tlsKey: 'tls.key' }),
         });
       const config = load();
+      // What the hub and its libraries create is private, as under the systemd unit (UMask=0077):
+      // DuckDB makes its database, WAL and spill files with the process's umask, not ours.
+      process.umask(0o077);
       // The rbac section reloads when the file changes and on SIGHUP (a bad file is refused and logged).
       const hub = await startHub(config, opts.config ? { reload: { file: opts.config as string, load } } : {});
       process.on('SIGHUP', () => void hub.reloadRbac());
