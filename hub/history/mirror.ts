@@ -8,7 +8,7 @@
 // files are those names; every other day of its range is read from Parquet. Rows of parts loaded
 // after a read took its snapshot are cut by `part <= max` (no run is counted twice), and a part
 // whose files changed is cut by id until it is reloaded.
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../../shared/logging/index.js';
@@ -80,6 +80,7 @@ export class HistoryMirror {
       await this.attachOnce(c);
     }
     this.usable = true;
+    await this.keepPrivate();
   }
 
   private async attachOnce(c: DuckDBConnection): Promise<void> {
@@ -211,7 +212,16 @@ export class HistoryMirror {
     for (let i = 0; i < wanted.length && !this.stopped; i += this.batchDays) {
       loaded += await this.load(wanted.slice(i, i + this.batchDays));
     }
+    await this.keepPrivate();
     return { loaded, dropped };
+  }
+
+  /**
+   * DuckDB creates its database and WAL files with the process's umask (0644 outside the systemd
+   * unit): job history is no more public than the rest of the data directory.
+   */
+  private async keepPrivate(): Promise<void> {
+    for (const f of [this.file, `${this.file}.wal`]) await chmod(f, 0o600).catch(() => undefined);
   }
 
   private async load(batch: DayFiles[]): Promise<number> {
