@@ -10,6 +10,7 @@ import { BackupCorruptError } from '../errors.js';
 import { ETCD_STATE_OBJECT, parseEtcdState } from '../etcd-state.js';
 import type { OpenedObject } from '../restore.js';
 import { ETCD_CHANGES_PURPOSE } from './etcd-changes.js';
+import { withSingletonOf } from './replay.js';
 import { CHANGES_PREFIX, getChanges, SHIPPED_KEY_RE, parseStamp } from './shipped.js';
 
 /**
@@ -35,10 +36,8 @@ export async function takeNewestGroupEtcdState(dest: Destination, provider: KeyP
     }
   }
   if (!best.data) return undefined;
-  const state = parseEtcdState(best.data, `an etcd state shipped by ${best.hub}`);
   // The leader's own (singleton) state stays the backup's, as in replay.ts.
-  state.singleton = parseEtcdState(current.data, 'the restored etcd state').singleton;
-  current.data = Buffer.from(JSON.stringify(state));
+  current.data = withSingletonOf(current.data, best.data);
   return best.hub;
 }
 

@@ -129,7 +129,7 @@ function cutAudit(objects: OpenedObject[], byName: Map<string, OpenedObject>, pr
 }
 
 /** The recorded etcd state with the singleton part of `base` (the backup's object), when there is one. */
-function withSingletonOf(base: Buffer | undefined, recorded: Buffer): Buffer {
+export function withSingletonOf(base: Buffer | undefined, recorded: Buffer): Buffer {
   if (!base) return recorded;
   const state = parseEtcdState(recorded, 'a shipped etcd state');
   state.singleton = parseEtcdState(base, 'the backup\'s etcd state').singleton;
